@@ -1,0 +1,41 @@
+# Everything lives in ./.venv; every target is idempotent.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint format bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Main job on built-in defaults.
+run: setup
+	$(BIN)/degeneracy spectrum --builtin pg-start
+	$(BIN)/degeneracy spectrum --builtin td
+
+# Lint, format check and the test suite (slow end-to-end runs excluded; `make test-slow`).
+test: setup lint
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: setup
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/bench_spectrum.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info

@@ -1,0 +1,42 @@
+"""Validation of user-given parameters; each failure names the parameter and its value."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from typing import Any
+
+from .errors import DegeneracyError
+
+
+def positive_float(name: str, value: Any, *, below: float | None = None) -> float:
+    """``value`` as a finite float > 0 (and < ``below`` if given)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise DegeneracyError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise DegeneracyError(f"{name} must be a positive number, got {value!r}")
+    if below is not None and number >= below:
+        raise DegeneracyError(f"{name} must be smaller than {below}, got {value!r}")
+    return number
+
+
+def bounded_int(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
+    """``value`` as an int in ``[minimum, maximum]``; bools and non-integral floats refused."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise DegeneracyError(f"{name} must be an integer, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and at most {maximum}" if maximum is not None else ""
+        raise DegeneracyError(f"{name} must be at least {minimum}{upper}, got {value!r}")
+    return int(value)
+
+
+def one_of(name: str, value: Any, choices: Collection[str]) -> str:
+    """``value`` if it is one of ``choices``."""
+    if value not in choices:
+        raise DegeneracyError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value

@@ -1,0 +1,71 @@
+"""The ``degeneracy`` command: one entry point, thin subcommands over the library.
+
+Each subcommand lives in its own module with a ``register(commands)`` function, listed
+in :data:`COMMAND_MODULES`. Errors are one line on stderr with exit status 2
+(``--traceback`` shows the traceback); output files are written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from .. import __version__
+from ..errors import DegeneracyError
+
+EXIT_ERROR = 2
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMAND_MODULES = [
+    "spectrum",
+    "basis",
+]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every subcommand registered."""
+    parser = OneLineParser(
+        prog="degeneracy",
+        description="Where, and how badly, does an atomic fingerprint fail to see atoms move?",
+    )
+    parser.add_argument("--version", action="version", version=f"degeneracy {__version__}")
+    parser.add_argument(
+        "--traceback", action="store_true", help="show the full traceback on errors"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``degeneracy`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        args.func(args)
+    except (DegeneracyError, OSError) as error:
+        if args.traceback:
+            raise
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"degeneracy {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        if args.traceback:
+            raise
+        print(f"degeneracy {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,56 @@
+"""Atomic output files and the on-disk cache directory.
+
+Results are written to a temporary file in the destination folder and moved into
+place with :func:`os.replace`, so an error or Ctrl-C never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import DegeneracyError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it onto ``path`` on success only."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise DegeneracyError(f"{target}: output folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
+    """Open a temporary file for writing; it replaces ``path`` only if the block succeeds."""
+    with atomic_path(path) as tmp, open(tmp, mode) as handle:
+        yield handle
+
+
+def cache_dir() -> Path:
+    """Folder for cached splines and fitted bases (``$DEGENERACY_CACHE`` or ``~/.cache``)."""
+    root = os.environ.get("DEGENERACY_CACHE")
+    path = Path(root) if root else Path.home() / ".cache" / "degeneracy"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cache_key(**settings: Any) -> str:
+    """A short stable hash of JSON-serialisable settings, used in cache file names."""
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,33 @@
+"""Fingerprints behind one :class:`Representation` protocol, one adapter module each."""
+
+from ..errors import DegeneracyError
+from .base import Representation, batches, finite_difference_jacobian
+from .optimal_basis import OptimalBasis, default_optimal_basis, fit_optimal_basis
+from .soap import SoapPowerSpectrum
+
+#: Representation classes by the name the command line uses (``--rep``).
+REPRESENTATIONS: dict[str, type] = {
+    "soap": SoapPowerSpectrum,
+}
+
+
+def make_representation(name: str, **hypers) -> Representation:
+    """Build the representation called ``name`` with keyword hyperparameters."""
+    if name not in REPRESENTATIONS:
+        raise DegeneracyError(
+            f"unknown representation {name!r}; choose one of {sorted(REPRESENTATIONS)}"
+        )
+    return REPRESENTATIONS[name](**hypers)
+
+
+__all__ = [
+    "REPRESENTATIONS",
+    "OptimalBasis",
+    "Representation",
+    "SoapPowerSpectrum",
+    "batches",
+    "default_optimal_basis",
+    "finite_difference_jacobian",
+    "fit_optimal_basis",
+    "make_representation",
+]

@@ -1,0 +1,210 @@
+r"""SOAP power spectrum (ν = 2) through featomic, with its analytic Jacobian.
+
+Bartók, Kondor, Csányi, Phys. Rev. B 87, 184115 (2013). With the neighbour density of
+species :math:`a` around the centre expanded as
+:math:`\rho_a(\mathbf r) = \sum_{nlm} c^{a}_{nlm} R_{nl}(r) Y_l^m(\hat{\mathbf r})`,
+
+.. math:: p^{ab}_{n n' l} = \frac{1}{\sqrt{2l+1}} \sum_{m=-l}^{l} c^{a}_{nlm}\, c^{b}_{n'lm}.
+
+Only the centre's environment is described (C-centred, H-density channels by default,
+as in Pozdnyakov et al.'s Comment, 2022); the cutoff is a hard step.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import ase
+import ase.data
+import featomic
+import numpy as np
+from metatensor import Labels
+
+from ..checks import bounded_int, one_of, positive_float
+from ..errors import DegeneracyError
+from ._featomic import compute_centre, dense_block
+from .optimal_basis import (
+    DEFAULT_N_PRIMITIVE,
+    OptimalBasis,
+    default_optimal_basis,
+    primitive_radial_tables,
+    tabulated_hypers,
+)
+
+RADIAL_BASES = ("gto", "optimal")
+
+
+def _atomic_number(symbol: str | int) -> int:
+    if isinstance(symbol, (int, np.integer)):
+        return int(symbol)
+    if symbol not in ase.data.atomic_numbers:
+        raise DegeneracyError(f"unknown element {symbol!r}")
+    return ase.data.atomic_numbers[symbol]
+
+
+class SoapPowerSpectrum:
+    """SOAP power spectrum of the centre atom with a dense Jacobian (featomic backend).
+
+    Parameters
+    ----------
+    sigma : float
+        Gaussian density width σ (Å).
+    cutoff : float
+        Cutoff radius r_c (Å), hard step (no smoothing).
+    n_max, l_max : int
+        Radial functions per channel and largest angular channel.
+    basis : {"gto", "optimal"}
+        featomic's orthonormal GTO radial basis, or the data-driven optimal basis
+        (:mod:`.optimal_basis`): ``optimal_basis`` if given, else the cached built-in fit.
+    optimal_basis : OptimalBasis, optional
+        A fitted basis; its σ, cutoff, n_max and l_max must match.
+    n_primitive : int
+        Primitive GTO functions of the built-in optimal basis.
+    center : str
+        Species of the centre atom (atom 0).
+    neighbors : sequence of str
+        Neighbour species whose density channels are used.
+
+    Notes
+    -----
+    Features: one block per neighbour-species pair (a ≤ b), each of size
+    ``n_max² (l_max+1)``, concatenated in that order.
+    """
+
+    name = "soap"
+
+    def __init__(
+        self,
+        *,
+        sigma: float = 0.3,
+        cutoff: float = 2.5,
+        n_max: int = 8,
+        l_max: int = 8,
+        basis: str = "gto",
+        optimal_basis: OptimalBasis | None = None,
+        n_primitive: int = DEFAULT_N_PRIMITIVE,
+        center: str = "C",
+        neighbors: Sequence[str] = ("H",),
+    ) -> None:
+        self.cutoff = positive_float("cutoff", cutoff)
+        self.sigma = positive_float("sigma", sigma, below=self.cutoff)
+        self.n_max = bounded_int("n_max", n_max, minimum=1, maximum=30)
+        self.l_max = bounded_int("l_max", l_max, minimum=0, maximum=20)
+        self.basis = one_of("basis", basis, RADIAL_BASES)
+        self.n_primitive = bounded_int("n_primitive", n_primitive, minimum=self.n_max, maximum=40)
+        self.center = _atomic_number(center)
+        self.neighbors = tuple(sorted({_atomic_number(s) for s in neighbors}))
+        if not self.neighbors:
+            raise DegeneracyError("neighbors must name at least one species")
+        if optimal_basis is not None:
+            if basis != "optimal":
+                raise DegeneracyError("an optimal_basis was given but basis is not 'optimal'")
+            mine = {
+                "sigma": self.sigma,
+                "cutoff": self.cutoff,
+                "n_max": self.n_max,
+                "l_max": self.l_max,
+            }
+            theirs = {k: optimal_basis.settings()[k] for k in mine}
+            if mine != theirs:
+                raise DegeneracyError(
+                    f"optimal basis was fitted for {theirs}, but the SOAP settings are {mine}"
+                )
+            self.n_primitive = optimal_basis.n_primitive
+        self._optimal_basis = optimal_basis
+        self._calculator: featomic.SoapPowerSpectrum | None = None
+        pairs = itertools.combinations_with_replacement(self.neighbors, 2)
+        self._keys = Labels(
+            ["center_type", "neighbor_1_type", "neighbor_2_type"],
+            np.array([[self.center, a, b] for a, b in pairs], dtype=np.int32),
+        )
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hypers().items())
+        return f"SoapPowerSpectrum({args})"
+
+    @property
+    def n_features(self) -> int:
+        """Length of the feature vector."""
+        return len(self._keys) * self.n_max**2 * (self.l_max + 1)
+
+    def hypers(self) -> dict[str, Any]:
+        """Hyperparameters (JSON-serialisable)."""
+        hypers = {
+            "sigma": self.sigma,
+            "cutoff": self.cutoff,
+            "n_max": self.n_max,
+            "l_max": self.l_max,
+            "basis": self.basis,
+            "center": ase.data.chemical_symbols[self.center],
+            "neighbors": [ase.data.chemical_symbols[z] for z in self.neighbors],
+        }
+        if self.basis == "optimal":
+            hypers["n_primitive"] = self.n_primitive
+        return hypers
+
+    @property
+    def optimal_basis(self) -> OptimalBasis | None:
+        """The radial basis in use when ``basis == "optimal"`` (fitted or loaded lazily)."""
+        if self.basis == "optimal" and self._optimal_basis is None:
+            self._optimal_basis = default_optimal_basis(
+                sigma=self.sigma,
+                cutoff=self.cutoff,
+                n_max=self.n_max,
+                l_max=self.l_max,
+                n_primitive=self.n_primitive,
+            )
+        return self._optimal_basis
+
+    @property
+    def calculator(self) -> featomic.SoapPowerSpectrum:
+        """The featomic calculator, built on first use."""
+        if self._calculator is None:
+            self._calculator = featomic.SoapPowerSpectrum(**self._featomic_hypers())
+        return self._calculator
+
+    def _featomic_hypers(self) -> dict[str, Any]:
+        if self.basis == "gto":
+            return {
+                "cutoff": {"radius": self.cutoff, "smoothing": {"type": "Step"}},
+                "density": {"type": "Gaussian", "width": self.sigma},
+                "basis": {
+                    "type": "TensorProduct",
+                    "max_angular": self.l_max,
+                    "radial": {"type": "Gto", "max_radial": self.n_max - 1},
+                },
+            }
+        basis = self.optimal_basis
+        tables = primitive_radial_tables(
+            sigma=self.sigma, cutoff=self.cutoff, l_max=self.l_max, n_primitive=basis.n_primitive
+        )
+        return tabulated_hypers(tables, cutoff=self.cutoff, projections=basis.projections)
+
+    def _compute(
+        self, frames: Sequence[ase.Atoms], gradients: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        frames = list(frames)
+        if not frames:
+            raise DegeneracyError("no frames to compute")
+        n_neighbors = len(frames[0]) - 1
+        tensor = compute_centre(
+            self.calculator, frames, selected_keys=self._keys, gradients=gradients
+        )
+        dense = [
+            dense_block(block, len(frames), n_neighbors, gradients=gradients)
+            for block in tensor.blocks()
+        ]
+        features = np.concatenate([values for values, _ in dense], axis=1)
+        if not gradients:
+            return features, None
+        return features, np.concatenate([jacobian for _, jacobian in dense], axis=1)
+
+    def features(self, frames: Sequence[ase.Atoms]) -> np.ndarray:
+        """Power-spectrum features, shape ``(n_frames, n_features)``."""
+        return self._compute(frames, gradients=False)[0]
+
+    def jacobian(self, frames: Sequence[ase.Atoms]) -> tuple[np.ndarray, np.ndarray]:
+        """Features ``(n_frames, n_features)`` and Jacobian ``(n_frames, n_features, 3N)``."""
+        return self._compute(frames, gradients=True)

@@ -1,0 +1,323 @@
+r"""Rotation-purified Jacobian, singular spectrum, and the point-symmetry test.
+
+Rotations about the centre leave every invariant fingerprint unchanged, so its Jacobian
+:math:`J = \partial x / \partial r \in \mathbb R^{d \times 3N}` has three exact zero
+singular values along the rotation generators
+
+.. math:: t_k = (e_k \times p_1, \dots, e_k \times p_N), \qquad k = x, y, z.
+
+With :math:`O \in \mathbb R^{3N \times (3N-3)}` an orthonormal basis of their orthogonal
+complement, the purified Jacobian :math:`\tilde J = J O` has singular values
+:math:`s_1 \ge \dots \ge s_{3N-3}` and condition number :math:`\mathrm{CN} = s_1 / s_{3N-3}`
+(Pozdnyakov et al., Comment on J. Chem. Phys. 156, 034302, 2022). The singular values
+do not depend on which orthonormal complement is used.
+
+A small :math:`s_k` is *physical* when the environment is mapped onto itself by a point
+operation :math:`g` (proper or improper rotation :math:`R` plus a permutation
+:math:`\pi` of equal neighbours): differentiating :math:`x(g\,r) = x(r)` at the fixed
+point gives :math:`J (G - I) = 0`, so every direction in :math:`\mathrm{range}(G - I)`
+is a zero of :math:`J`. :func:`point_symmetry` finds the operations and the dimension of
+the null space they force; a zero beyond that is *spurious*, a defect of the fingerprint.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import ase
+import numpy as np
+
+from .checks import positive_float
+from .errors import DegeneracyError
+from .representations.base import Representation, batches
+from .structures import neighbor_positions
+from .targets import fourbody_torsion
+
+#: Default RMS residual (Å) under which a point operation counts as a symmetry.
+SYMMETRY_TOL = 1e-3
+
+#: Default relative size s_k / s_1 under which a singular value counts as zero.
+ZERO_RTOL = 1e-6
+
+#: Most equal neighbours for which the symmetry test enumerates all permutations.
+MAX_PERMUTED_NEIGHBORS = 8
+
+
+def rotation_generators(neighbors: np.ndarray) -> np.ndarray:
+    r"""Infinitesimal rotations of the neighbours about x, y, z: shape (..., 3N, 3).
+
+    Column :math:`k` is :math:`(e_k \times p_1, \dots, e_k \times p_N)`.
+    """
+    neighbors = np.asarray(neighbors, dtype=float)
+    axes = np.eye(3)
+    columns = [np.cross(axes[k], neighbors).reshape(*neighbors.shape[:-2], -1) for k in range(3)]
+    return np.stack(columns, axis=-1)
+
+
+def rotation_complement(neighbors: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the motions orthogonal to rigid rotations, (..., 3N, 3N-3).
+
+    Raises :class:`DegeneracyError` when the neighbours and the centre are collinear
+    (the rotations then span only two dimensions).
+    """
+    generators = rotation_generators(neighbors)
+    u, s, _ = np.linalg.svd(generators, full_matrices=True)
+    if np.any(s[..., -1] < 1e-8 * s[..., 0]):
+        raise DegeneracyError("neighbours are collinear with the centre: rotations are degenerate")
+    return u[..., 3:]
+
+
+def purified_jacobian(jacobian: np.ndarray, neighbors: np.ndarray) -> np.ndarray:
+    r"""Rotation-purified Jacobian :math:`\tilde J = J O`, shape (..., d, 3N-3)."""
+    return np.asarray(jacobian) @ rotation_complement(neighbors)
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Singular spectrum of the purified Jacobian for a batch of frames.
+
+    Attributes
+    ----------
+    values : array (n_frames, 3N-3)
+        Singular values, descending.
+    motions : array (n_frames, 3N-3, 3N)
+        ``motions[f, k]`` is the unit neighbour displacement (Cartesian, centre fixed,
+        orthogonal to rotations) belonging to ``values[f, k]``; its sign is arbitrary.
+    """
+
+    values: np.ndarray
+    motions: np.ndarray
+
+    @property
+    def cn(self) -> np.ndarray:
+        """Condition numbers s_1 / s_min, shape (n_frames,) (``inf`` for an exact zero)."""
+        with np.errstate(divide="ignore"):
+            return self.values[:, 0] / self.values[:, -1]
+
+
+def singular_spectrum(jacobian: np.ndarray, neighbors: np.ndarray) -> Spectrum:
+    """Singular values and motions of the purified Jacobian.
+
+    Parameters
+    ----------
+    jacobian : array (n_frames, d, 3N)
+        From :meth:`Representation.jacobian`.
+    neighbors : array (n_frames, N, 3)
+        Neighbour positions relative to the centre.
+    """
+    complement = rotation_complement(neighbors)
+    # SVD of J O directly (not of its Gram matrix) keeps s_min accurate to ~1e-16 s_1.
+    _, values, vt = np.linalg.svd(jacobian @ complement, full_matrices=False)
+    motions = np.einsum("fck,fjk->fjc", complement, vt)
+    return Spectrum(values=values, motions=motions)
+
+
+@dataclass(frozen=True)
+class PointOperation:
+    r"""A point operation :math:`p_i \mapsto R\,p_{\pi(i)}` and how well it maps the environment.
+
+    ``residual`` is the RMS over neighbours of :math:`|R\,p_{\pi(i)} - p_i|` (Å).
+    """
+
+    permutation: tuple[int, ...]
+    rotation: np.ndarray
+    residual: float
+
+    @property
+    def proper(self) -> bool:
+        """True for a proper rotation (det R = +1)."""
+        return bool(np.linalg.det(self.rotation) > 0)
+
+    def matrix(self) -> np.ndarray:
+        """Its linear action G on the 3N neighbour coordinates: (G v)_i = R v_π(i)."""
+        n = len(self.permutation)
+        permutation = np.zeros((n, n))
+        permutation[np.arange(n), self.permutation] = 1.0
+        return np.kron(permutation, self.rotation)
+
+
+@dataclass(frozen=True)
+class SymmetryVerdict:
+    """Result of :func:`point_symmetry`.
+
+    Attributes
+    ----------
+    residual : float
+        Smallest RMS residual (Å) over all operations except the identity.
+    best : PointOperation
+        The operation reaching it.
+    symmetric : bool
+        Whether ``residual < tol``.
+    operations : list of PointOperation
+        All non-identity operations with residual below ``tol``.
+    n_symmetry_zeros : int
+        Dimension of the zero space these operations force on the purified Jacobian of
+        any invariant fingerprint.
+    """
+
+    residual: float
+    best: PointOperation
+    symmetric: bool
+    operations: list[PointOperation] = field(default_factory=list)
+    n_symmetry_zeros: int = 0
+
+
+def _equal_species_permutations(species: Sequence[int]) -> np.ndarray:
+    """All permutations that only exchange neighbours of the same species, (n_perm, N)."""
+    species = list(species)
+    groups: dict[int, list[int]] = {}
+    for index, z in enumerate(species):
+        groups.setdefault(z, []).append(index)
+    largest = max(len(g) for g in groups.values())
+    if largest > MAX_PERMUTED_NEIGHBORS:
+        raise DegeneracyError(
+            f"symmetry test enumerates permutations: at most {MAX_PERMUTED_NEIGHBORS} "
+            f"equal neighbours, got {largest}"
+        )
+    per_group = [list(itertools.permutations(g)) for g in groups.values()]
+    result = []
+    for choice in itertools.product(*per_group):
+        permutation = np.arange(len(species))
+        for group, image in zip(groups.values(), choice, strict=True):
+            permutation[group] = image
+        result.append(permutation)
+    return np.array(result)
+
+
+def _best_orthogonal(targets: np.ndarray, sources: np.ndarray, proper: bool) -> np.ndarray:
+    """Kabsch: R (det ±1) minimising sum |R s_i − t_i|², batched over leading axes."""
+    covariance = np.einsum("...ia,...ib->...ab", targets, sources)
+    u, _, vt = np.linalg.svd(covariance)
+    sign = np.sign(np.linalg.det(u @ vt))
+    sign = np.where(sign == 0, 1.0, sign) * (1.0 if proper else -1.0)
+    diagonal = np.ones((*covariance.shape[:-2], 3))
+    diagonal[..., 2] = sign
+    return (u * diagonal[..., None, :]) @ vt
+
+
+def point_symmetry(
+    neighbors: np.ndarray, species: Sequence[int] | None = None, *, tol: float = SYMMETRY_TOL
+) -> SymmetryVerdict:
+    """Find the point operations that map an environment onto itself.
+
+    Every permutation of equal neighbours is tried with the best proper and the best
+    improper rotation (Kabsch); the identity is excluded.
+
+    Parameters
+    ----------
+    neighbors : array (N, 3)
+        Neighbour positions relative to the centre (Å).
+    species : sequence of int, optional
+        Neighbour species; all equal if omitted.
+    tol : float
+        RMS residual (Å) under which an operation counts as a symmetry.
+    """
+    tol = positive_float("symmetry tolerance", tol)
+    neighbors = np.asarray(neighbors, dtype=float)
+    n = len(neighbors)
+    species = [0] * n if species is None else list(species)
+    permutations = _equal_species_permutations(species)
+    sources = neighbors[permutations]  # (n_perm, N, 3)
+    operations = []
+    for proper in (True, False):
+        rotations = _best_orthogonal(neighbors[None], sources, proper)
+        mapped = np.einsum("pab,pib->pia", rotations, sources)
+        residuals = np.sqrt(((mapped - neighbors) ** 2).sum(axis=-1).mean(axis=-1))
+        for permutation, rotation, residual in zip(permutations, rotations, residuals, strict=True):
+            if proper and np.array_equal(permutation, np.arange(n)):
+                continue
+            operations.append(
+                PointOperation(tuple(int(i) for i in permutation), rotation, float(residual))
+            )
+    best = min(operations, key=lambda op: op.residual)
+    found = [op for op in operations if op.residual < tol]
+    n_zeros = 0
+    if found:
+        complement = rotation_complement(neighbors)
+        identity = np.eye(3 * n)
+        forced = np.hstack([complement.T @ (op.matrix() - identity) for op in found])
+        singular = np.linalg.svd(forced, compute_uv=False)
+        n_zeros = int((singular > 1e-6 * max(singular[0], 1.0)).sum())
+    return SymmetryVerdict(
+        residual=best.residual,
+        best=best,
+        symmetric=bool(found),
+        operations=found,
+        n_symmetry_zeros=n_zeros,
+    )
+
+
+def zero_verdict(values: np.ndarray, n_symmetry_zeros: int, *, zero_rtol: float = ZERO_RTOL) -> str:
+    """Classify the small singular values of one frame.
+
+    Returns ``"regular"`` (no s_k below ``zero_rtol * s_1``), ``"symmetry"`` (all of them
+    forced by point symmetry) or ``"spurious"`` (more zeros than the symmetry explains).
+    """
+    values = np.asarray(values)
+    n_small = int((values < zero_rtol * values[0]).sum())
+    if n_small == 0:
+        return "regular"
+    return "symmetry" if n_small <= n_symmetry_zeros else "spurious"
+
+
+@dataclass(frozen=True)
+class FrameAnalysis:
+    """Sensitivity of one frame: spectrum, symmetry and the four-body target."""
+
+    frame: int
+    singular_values: np.ndarray
+    cn: float
+    symmetric: bool
+    symmetry_residual: float
+    n_symmetry_zeros: int
+    verdict: str
+    fourbody: float | None
+
+    def to_dict(self) -> dict:
+        """JSON-ready mapping (``singular_values`` as a list, descending)."""
+        return {
+            "frame": self.frame,
+            "singular_values": [float(v) for v in self.singular_values],
+            "cn": float(self.cn),
+            "symmetric": self.symmetric,
+            "symmetry_residual": self.symmetry_residual,
+            "n_symmetry_zeros": self.n_symmetry_zeros,
+            "verdict": self.verdict,
+            "fourbody": self.fourbody,
+        }
+
+
+def analyse_frames(
+    frames: Sequence[ase.Atoms],
+    representation: Representation,
+    *,
+    batch_size: int = 500,
+    symmetry_tol: float = SYMMETRY_TOL,
+    zero_rtol: float = ZERO_RTOL,
+    progress: bool = False,
+) -> list[FrameAnalysis]:
+    """Spectrum, condition number, symmetry verdict and E4 for every frame."""
+    results = []
+    for chunk in batches(frames, batch_size, progress=progress, desc="spectrum"):
+        neighbors = neighbor_positions(chunk)
+        _, jacobian = representation.jacobian(chunk)
+        spectrum = singular_spectrum(jacobian, neighbors)
+        fourbody = fourbody_torsion(neighbors) if neighbors.shape[1] == 4 else None
+        for k, atoms in enumerate(chunk):
+            symmetry = point_symmetry(neighbors[k], atoms.numbers[1:], tol=symmetry_tol)
+            values = spectrum.values[k]
+            results.append(
+                FrameAnalysis(
+                    frame=len(results),
+                    singular_values=values,
+                    cn=float(spectrum.cn[k]),
+                    symmetric=symmetry.symmetric,
+                    symmetry_residual=symmetry.residual,
+                    n_symmetry_zeros=symmetry.n_symmetry_zeros,
+                    verdict=zero_verdict(values, symmetry.n_symmetry_zeros, zero_rtol=zero_rtol),
+                    fourbody=None if fourbody is None else float(fourbody[k]),
+                )
+            )
+    return results

@@ -1,0 +1,344 @@
+"""Atomic environments: readers, writers, validation, built-in structures and samplers.
+
+An *environment* is an :class:`ase.Atoms` whose atom 0 is the centre and whose other
+atoms are its neighbours (CH4 by default: C first, then 4 H). Positions are in Å and
+the centre is placed at the origin when an environment is read or built, which removes
+translations; cell and periodic boundary conditions are dropped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import ase
+import ase.data
+import ase.io
+import ase.units
+import numpy as np
+
+from .errors import DegeneracyError
+from .files import atomic_path
+
+#: Length units accepted by the readers, as the factor that converts them to Å.
+UNITS: dict[str, float] = {"angstrom": 1.0, "bohr": ase.units.Bohr}
+
+#: Default cutoff radius (Å) of the fingerprints; neighbours must lie strictly inside.
+DEFAULT_CUTOFF = 2.5
+
+#: Default smallest allowed interatomic distance (Å) when validating environments.
+DEFAULT_MIN_DISTANCE = 0.5
+
+#: C–H bond length (Å) of the built-in structures.
+CH_BOND = 1.09
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """What an environment must contain: a centre species and ``n_neighbors`` neighbours."""
+
+    center: str = "C"
+    neighbor: str = "H"
+    n_neighbors: int = 4
+
+    def __post_init__(self) -> None:
+        for label, symbol in (("center", self.center), ("neighbor", self.neighbor)):
+            if symbol not in ase.data.atomic_numbers:
+                raise DegeneracyError(f"unknown {label} element {symbol!r}")
+        if not isinstance(self.n_neighbors, int) or self.n_neighbors < 1:
+            raise DegeneracyError(
+                f"n_neighbors must be a positive integer, got {self.n_neighbors!r}"
+            )
+
+    @property
+    def symbols(self) -> str:
+        """Chemical formula string in environment order, e.g. ``'CH4'``."""
+        return self.center + self.neighbor * self.n_neighbors
+
+
+#: Methane: C centre followed by four H neighbours.
+CH4 = EnvironmentSpec()
+
+
+def environment_from_neighbors(
+    neighbors: np.ndarray, spec: EnvironmentSpec = CH4, *, info: dict | None = None
+) -> ase.Atoms:
+    """Build an environment with the centre at the origin from neighbour positions (Å).
+
+    Parameters
+    ----------
+    neighbors : array of shape (n_neighbors, 3)
+        Neighbour positions relative to the centre.
+    spec : EnvironmentSpec
+        Species of the centre and neighbours.
+    info : dict, optional
+        Copied into ``atoms.info``.
+    """
+    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    if len(neighbors) != spec.n_neighbors:
+        raise DegeneracyError(
+            f"expected {spec.n_neighbors} neighbour positions, got {len(neighbors)}"
+        )
+    atoms = ase.Atoms(spec.symbols, positions=np.vstack([np.zeros(3), neighbors]), pbc=False)
+    if info:
+        atoms.info.update(info)
+    return atoms
+
+
+def neighbor_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> np.ndarray:
+    """Neighbour positions relative to the centre.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_frames, n_neighbors, 3)
+        For a single :class:`ase.Atoms`, shape (n_neighbors, 3).
+    """
+    if isinstance(frames, ase.Atoms):
+        return frames.positions[1:] - frames.positions[0]
+    counts = {len(atoms) for atoms in frames}
+    if len(counts) > 1:
+        raise DegeneracyError(f"frames have different numbers of atoms: {sorted(counts)}")
+    return np.stack([atoms.positions[1:] - atoms.positions[0] for atoms in frames])
+
+
+def validate_environment(
+    atoms: ase.Atoms,
+    *,
+    spec: EnvironmentSpec = CH4,
+    cutoff: float = DEFAULT_CUTOFF,
+    min_distance: float = DEFAULT_MIN_DISTANCE,
+    where: str = "frame 0",
+) -> None:
+    """Check that ``atoms`` is a valid environment; raise :class:`DegeneracyError` if not.
+
+    Checks, in order: atom count and species (centre first), finite coordinates, no two
+    atoms closer than ``min_distance``, every neighbour strictly inside ``cutoff`` of the
+    centre. ``where`` (e.g. ``"file.xyz, frame 3"``) starts the error message.
+    """
+    symbols = atoms.get_chemical_symbols()
+    if len(symbols) != spec.n_neighbors + 1:
+        raise DegeneracyError(
+            f"{where}: expected {spec.n_neighbors + 1} atoms ({spec.symbols}), got {len(symbols)}"
+        )
+    if symbols[0] != spec.center:
+        raise DegeneracyError(
+            f"{where}, atom 0: the centre must be {spec.center}, got {symbols[0]}"
+        )
+    for index, symbol in enumerate(symbols[1:], start=1):
+        if symbol != spec.neighbor:
+            raise DegeneracyError(
+                f"{where}, atom {index}: expected neighbour {spec.neighbor}, got {symbol}"
+            )
+    positions = atoms.positions
+    bad = np.flatnonzero(~np.isfinite(positions).all(axis=1))
+    if bad.size:
+        index = int(bad[0])
+        raise DegeneracyError(
+            f"{where}, atom {index}: non-finite coordinates {positions[index].tolist()}"
+        )
+    distances = np.linalg.norm(positions[:, None] - positions[None], axis=-1)
+    distances[np.diag_indices_from(distances)] = np.inf
+    i, j = np.unravel_index(np.argmin(distances), distances.shape)
+    if distances[i, j] < min_distance:
+        i, j = sorted((int(i), int(j)))
+        raise DegeneracyError(
+            f"{where}: atoms {i} and {j} are {distances[i, j]:.4g} Å apart, "
+            f"closer than the minimum distance {min_distance} Å"
+        )
+    radii = np.linalg.norm(positions[1:] - positions[0], axis=1)
+    outside = np.flatnonzero(radii >= cutoff)
+    if outside.size:
+        index = int(outside[0]) + 1
+        raise DegeneracyError(
+            f"{where}, atom {index}: {radii[index - 1]:.4g} Å from the centre, "
+            f"outside the cutoff {cutoff} Å"
+        )
+
+
+def centered(atoms: ase.Atoms) -> ase.Atoms:
+    """A copy of ``atoms`` with the centre at the origin, no cell and no periodicity."""
+    copy = ase.Atoms(atoms.numbers, positions=atoms.positions - atoms.positions[0], pbc=False)
+    copy.info.update(atoms.info)
+    return copy
+
+
+def read_environments(
+    path: str | os.PathLike,
+    *,
+    units: str = "angstrom",
+    index: str | int = ":",
+    spec: EnvironmentSpec = CH4,
+    cutoff: float = DEFAULT_CUTOFF,
+    min_distance: float = DEFAULT_MIN_DISTANCE,
+) -> list[ase.Atoms]:
+    """Read and validate environments from any file :func:`ase.io.read` understands.
+
+    Parameters
+    ----------
+    path : path-like
+        Structure file (extxyz, xyz, ...), format guessed by ase from the name.
+    units : {"angstrom", "bohr"}
+        Length unit of the file's positions; converted to Å.
+    index : str or int
+        ase frame selection, ``":"`` for all frames.
+    spec, cutoff, min_distance
+        Passed to :func:`validate_environment` for every frame.
+
+    Returns
+    -------
+    list of ase.Atoms
+        Centred copies (centre at the origin), positions in Å; ``info`` keeps the file's
+        per-frame metadata plus ``source_frame``.
+    """
+    if units not in UNITS:
+        raise DegeneracyError(f"unknown units {units!r}; choose one of {sorted(UNITS)}")
+    path = Path(path)
+    if not path.exists():
+        raise DegeneracyError(f"{path}: no such file")
+    if path.is_dir():
+        raise DegeneracyError(f"{path}: is a folder, not a structure file")
+    try:
+        frames = ase.io.read(path, index=index)
+    except Exception as error:  # ase raises many types for unreadable files
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DegeneracyError(f"{path}: cannot read structures ({reason})") from error
+    if isinstance(frames, ase.Atoms):
+        frames = [frames]
+    if not frames:
+        raise DegeneracyError(f"{path}: contains no structures")
+    environments = []
+    for number, atoms in enumerate(frames):
+        atoms = atoms.copy()
+        atoms.positions = atoms.positions * UNITS[units]
+        validate_environment(
+            atoms,
+            spec=spec,
+            cutoff=cutoff,
+            min_distance=min_distance,
+            where=f"{path}, frame {number}",
+        )
+        environment = centered(atoms)
+        environment.info["source_frame"] = number
+        environments.append(environment)
+    return environments
+
+
+def write_environments(path: str | os.PathLike, frames: Sequence[ase.Atoms]) -> None:
+    """Write frames as extended XYZ atomically (a failure leaves no partial file)."""
+    with atomic_path(path) as tmp:
+        ase.io.write(tmp, list(frames), format="extxyz")
+
+
+def spherical_point(beta_deg: float, alpha_deg: float, radius: float = CH_BOND) -> np.ndarray:
+    r"""Point at elevation :math:`\beta` and azimuth :math:`\alpha` (degrees).
+
+    .. math:: h(\beta, \alpha) = r\,(\cos\beta\cos\alpha,\ \cos\beta\sin\alpha,\ \sin\beta)
+
+    Pozdnyakov et al., Phys. Rev. Lett. 125, 166001 (2020), CH4 example.
+    """
+    beta, alpha = np.radians(beta_deg), np.radians(alpha_deg)
+    return radius * np.array(
+        [np.cos(beta) * np.cos(alpha), np.cos(beta) * np.sin(alpha), np.sin(beta)]
+    )
+
+
+def prl2020_methane(beta_deg: float, alpha_deg: float, radius: float = CH_BOND) -> ase.Atoms:
+    r"""The PRL 2020 CH4 construction with H4 at :math:`h(\beta, \alpha)`.
+
+    H1 = h(67.5°, 180°), H2 = h(−30°, −36°), H3 = h(30°, 36°), all C–H = ``radius``.
+    """
+    neighbors = [
+        spherical_point(67.5, 180.0, radius),
+        spherical_point(-30.0, -36.0, radius),
+        spherical_point(30.0, 36.0, radius),
+        spherical_point(beta_deg, alpha_deg, radius),
+    ]
+    return environment_from_neighbors(np.array(neighbors))
+
+
+def regular_tetrahedron(radius: float = CH_BOND) -> ase.Atoms:
+    """Regular tetrahedral CH4 with C–H distance ``radius`` (Å)."""
+    corners = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=float)
+    return environment_from_neighbors(corners / np.sqrt(3.0) * radius)
+
+
+def _pg_start() -> ase.Atoms:
+    # Parsaeifard & Goedecker's start structure is, to 3e-5 Å, the PRL 2020 member with
+    # H4 at beta = 4.5 deg, alpha = 130.5 deg (DESIGN.md §2).
+    return prl2020_methane(4.5, 130.5)
+
+
+BUILTINS = {
+    "pg-start": (
+        _pg_start,
+        "Parsaeifard & Goedecker's start structure (PRL 2020 CH4, H4 at β=4.5°, α=130.5°)",
+    ),
+    "td": (regular_tetrahedron, "regular tetrahedral CH4, C–H 1.09 Å"),
+}
+
+
+def builtin_environment(name: str) -> ase.Atoms:
+    """A built-in environment by name (see :data:`BUILTINS`)."""
+    if name not in BUILTINS:
+        raise DegeneracyError(
+            f"unknown builtin structure {name!r}; choose one of {sorted(BUILTINS)}"
+        )
+    atoms = BUILTINS[name][0]()
+    atoms.info["builtin"] = name
+    return atoms
+
+
+@dataclass(frozen=True)
+class MethaneSampler:
+    r"""Random CH4 environments matching the ranges of Parsaeifard & Goedecker's data.
+
+    C at the origin; each C–H distance uniform in ``[r_min, r_max]`` (0.90–1.47 Å), each
+    H direction uniform on the sphere. A structure is kept only if every H–C–H angle
+    lies in ``[angle_min, angle_max]`` (47°–175°) and every H–H distance is at least
+    ``hh_min`` (0.7 Å, about the shortest H–H distance the angle and radius ranges allow:
+    :math:`2 r_\min \sin(47°/2) = 0.72` Å). Rejection sampling, reproducible by ``seed``.
+    """
+
+    r_min: float = 0.90
+    r_max: float = 1.47
+    angle_min: float = 47.0
+    angle_max: float = 175.0
+    hh_min: float = 0.7
+
+    def neighbors(self, n: int, *, seed: int) -> np.ndarray:
+        """Neighbour positions of ``n`` accepted structures, shape (n, 4, 3)."""
+        if not isinstance(n, (int, np.integer)) or n < 0:
+            raise DegeneracyError(f"number of structures must be a non-negative integer, got {n!r}")
+        rng = np.random.default_rng(seed)
+        accepted: list[np.ndarray] = []
+        total = 0
+        pairs = np.triu_indices(4, k=1)
+        cos_lo, cos_hi = np.cos(np.radians(self.angle_max)), np.cos(np.radians(self.angle_min))
+        while total < n:
+            batch = max(64, 2 * (n - total))
+            directions = rng.normal(size=(batch, 4, 3))
+            directions /= np.linalg.norm(directions, axis=-1, keepdims=True)
+            radii = rng.uniform(self.r_min, self.r_max, size=(batch, 4, 1))
+            positions = directions * radii
+            cosines = np.einsum("bid,bjd->bij", directions, directions)[:, pairs[0], pairs[1]]
+            separation = np.linalg.norm(positions[:, pairs[0]] - positions[:, pairs[1]], axis=-1)
+            keep = ((cosines >= cos_lo) & (cosines <= cos_hi)).all(axis=1) & (
+                separation >= self.hh_min
+            ).all(axis=1)
+            accepted.append(positions[keep])
+            total += int(keep.sum())
+        return np.concatenate(accepted)[:n]
+
+    def sample(self, n: int, *, seed: int) -> list[ase.Atoms]:
+        """``n`` random CH4 environments (see the class docstring), reproducible by ``seed``."""
+        return [
+            environment_from_neighbors(neighbors, info={"sample_seed": seed, "sample_index": i})
+            for i, neighbors in enumerate(self.neighbors(n, seed=seed))
+        ]
+
+
+def sample_methane(n: int, *, seed: int) -> list[ase.Atoms]:
+    """``n`` random CH4 environments from :class:`MethaneSampler` with default ranges."""
+    return MethaneSampler().sample(n, seed=seed)

@@ -1,0 +1,66 @@
+"""Shared fixtures, and the representation suite every fingerprint runs.
+
+To put a new fingerprint through the shared suite (``test_representations.py``:
+finite differences, invariances, no mutation of inputs, shapes), add a case to
+:data:`REPRESENTATION_CASES`: an id and a zero-argument factory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import degeneracy as dg
+
+#: ``../shared/reference`` beside the checkout; tests skip cleanly when it is absent.
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+#: (id, factory) pairs run through the shared representation suite.
+REPRESENTATION_CASES: list[tuple[str, Callable[[], dg.Representation]]] = [
+    *[
+        (
+            f"soap-{basis}-sigma{sigma}",
+            lambda s=sigma, b=basis: dg.SoapPowerSpectrum(sigma=s, basis=b),
+        )
+        for basis in ("gto", "optimal")
+        for sigma in (0.1, 0.2, 0.3, 0.5)
+    ],
+]
+
+_built: dict[str, dg.Representation] = {}
+
+
+@pytest.fixture(params=[case[0] for case in REPRESENTATION_CASES])
+def representation(request) -> dg.Representation:
+    """Each representation of :data:`REPRESENTATION_CASES`, built once per session."""
+    name = request.param
+    if name not in _built:
+        _built[name] = dict(REPRESENTATION_CASES)[name]()
+    return _built[name]
+
+
+@pytest.fixture
+def random_frames() -> list:
+    """A few random CH4 environments (fixed seed)."""
+    return dg.sample_methane(4, seed=12345)
+
+
+def reference_path(name: str) -> Path:
+    """Path of a reference file, skipping the test when ``../shared/reference`` is absent."""
+    path = REFERENCE / name
+    if not path.exists():
+        pytest.skip(f"reference data {path} not available")
+    return path
+
+
+def published_a0() -> np.ndarray:
+    """The published singular point A0 (H1..H4, Å) from the reference README."""
+    text = reference_path("README.md").read_text()
+    rows = re.findall(r"^H\d\s+(\S+)\s+(\S+)\s+(\S+)\s*$", text, flags=re.MULTILINE)
+    if len(rows) != 4:
+        pytest.skip("A0 coordinates not found in the reference README")
+    return np.array(rows, dtype=float)

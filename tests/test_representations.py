@@ -1,0 +1,81 @@
+"""The shared representation suite: every case of ``conftest.REPRESENTATION_CASES``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+import degeneracy as dg
+
+
+def _frames(random_frames):
+    return [dg.builtin_environment("pg-start"), *random_frames]
+
+
+def test_shapes(representation, random_frames):
+    frames = _frames(random_frames)
+    features, jacobian = representation.jacobian(frames)
+    assert features.shape[0] == len(frames)
+    assert jacobian.shape == (len(frames), features.shape[1], 12)
+    np.testing.assert_allclose(representation.features(frames), features, rtol=1e-12, atol=0)
+
+
+def test_jacobian_matches_central_differences(representation, random_frames):
+    for atoms in _frames(random_frames)[:3]:
+        _, jacobian = representation.jacobian([atoms])
+        numeric = dg.finite_difference_jacobian(representation, atoms, step=1e-5)
+        error = np.linalg.norm(jacobian[0] - numeric) / np.linalg.norm(jacobian[0])
+        assert error < 1e-6, f"relative FD error {error:.2e}"
+
+
+def _relative(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(a)
+
+
+def _transformed(atoms, matrix=None, shift=None, permutation=None):
+    copy = atoms.copy()
+    positions = copy.positions @ (np.eye(3) if matrix is None else matrix).T
+    positions += 0.0 if shift is None else shift
+    if permutation is not None:
+        positions[1:] = positions[1:][permutation]
+    copy.positions = positions
+    return copy
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        pytest.param({"matrix": Rotation.random(random_state=3).as_matrix()}, id="rotation"),
+        pytest.param({"matrix": np.diag([1.0, -1.0, 1.0])}, id="reflection"),
+        pytest.param(
+            {"matrix": -Rotation.random(random_state=4).as_matrix()}, id="improper-rotation"
+        ),
+        pytest.param({"shift": np.array([0.3, -1.7, 2.2])}, id="translation"),
+        pytest.param({"permutation": [2, 0, 3, 1]}, id="permutation"),
+    ],
+)
+def test_features_invariant(representation, random_frames, transform):
+    frames = _frames(random_frames)
+    moved = [_transformed(atoms, **transform) for atoms in frames]
+    reference = representation.features(frames)
+    assert _relative(reference, representation.features(moved)) < 1e-10
+
+
+def test_inputs_not_modified(representation, random_frames):
+    frames = _frames(random_frames)
+    before = [(a.positions.copy(), a.numbers.copy(), dict(a.info)) for a in frames]
+    representation.jacobian(frames)
+    representation.features(frames)
+    for atoms, (positions, numbers, info) in zip(frames, before, strict=True):
+        np.testing.assert_array_equal(atoms.positions, positions)
+        np.testing.assert_array_equal(atoms.numbers, numbers)
+        assert atoms.info == info
+
+
+def test_rotations_are_exact_zeros(representation, random_frames):
+    frames = _frames(random_frames)
+    _, jacobian = representation.jacobian(frames)
+    generators = dg.rotation_generators(dg.neighbor_positions(frames))
+    along_rotations = np.linalg.norm(jacobian @ generators, axis=(1, 2))
+    assert np.all(along_rotations < 1e-8 * np.linalg.norm(jacobian, axis=(1, 2)))
