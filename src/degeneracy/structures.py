@@ -54,8 +54,9 @@ class EnvironmentSpec:
 
     @property
     def symbols(self) -> str:
-        """Chemical formula string in environment order, e.g. ``'CH4'``."""
-        return self.center + self.neighbor * self.n_neighbors
+        """Chemical formula in environment order (centre first), e.g. ``'CH4'``."""
+        count = str(self.n_neighbors) if self.n_neighbors > 1 else ""
+        return f"{self.center}{self.neighbor}{count}"
 
 
 #: Methane: C centre followed by four H neighbours.

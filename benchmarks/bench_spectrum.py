@@ -1,0 +1,78 @@
+"""Throughput of features + Jacobian + purified singular spectrum against bare featomic.
+
+Baseline, measured in the same run on the same 2000 random CH4 frames: featomic's own
+``SoapPowerSpectrum.compute(frames, gradients=["positions"])`` with the same
+hyperparameters and the same selection (C centre, H–H channels). Ours: the dense Jacobian
+through :class:`degeneracy.SoapPowerSpectrum` plus :func:`degeneracy.singular_spectrum`.
+The ratio (ours / featomic, lower is better) is printed last.
+
+    .venv/bin/python benchmarks/bench_spectrum.py [--frames 2000] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import degeneracy as dg
+from degeneracy.representations._featomic import CENTER_SAMPLE
+
+
+def best_time(function, repeats: int) -> float:
+    """Smallest wall time of ``repeats`` calls (after one warm-up call)."""
+    function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--basis", choices=["gto", "optimal"], default="gto")
+    args = parser.parse_args()
+
+    frames = dg.sample_methane(args.frames, seed=0)
+    representation = dg.SoapPowerSpectrum(sigma=0.3, basis=args.basis)
+    calculator = representation.calculator
+    keys = representation._keys
+
+    def featomic_bare():
+        calculator.compute(
+            frames, gradients=["positions"], selected_keys=keys, selected_samples=CENTER_SAMPLE
+        )
+
+    def ours():
+        _, jacobian = representation.jacobian(frames)
+        return dg.singular_spectrum(jacobian, dg.neighbor_positions(frames))
+
+    def symmetry_test():
+        for neighbors in dg.neighbor_positions(frames):
+            dg.point_symmetry(neighbors)
+
+    spectrum = ours()
+    assert np.all(np.isfinite(spectrum.values))
+    bare = best_time(featomic_bare, args.repeats)
+    full = best_time(ours, args.repeats)
+    symmetry = best_time(symmetry_test, 1)
+    n = args.frames
+    print(
+        f"frames: {n}, SOAP sigma=0.3 n_max=l_max=8 basis={args.basis}, "
+        f"features: {representation.n_features}, best of {args.repeats}"
+    )
+    print(f"featomic compute with gradients : {bare:8.3f} s  ({1e3 * bare / n:.3f} ms/frame)")
+    print(f"degeneracy Jacobian + spectrum  : {full:8.3f} s  ({1e3 * full / n:.3f} ms/frame)")
+    print(
+        f"symmetry test (not in the ratio): {symmetry:8.3f} s  ({1e3 * symmetry / n:.3f} ms/frame)"
+    )
+    print(f"ratio degeneracy / featomic: {full / bare:.3f}")
+
+
+if __name__ == "__main__":
+    main()

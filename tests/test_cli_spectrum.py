@@ -1,0 +1,190 @@
+"""`degeneracy spectrum` / `fit-basis`: output contract, errors, atomic output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import ase
+import ase.io
+import numpy as np
+import pytest
+
+import degeneracy as dg
+from degeneracy.cli import COMMAND_MODULES, build_parser, main
+
+
+def _run(capsys, *argv):
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def _exit_status(argv):
+    """Exit status of ``degeneracy ARGV``, whether main returns it or argparse exits."""
+    try:
+        return main(argv)
+    except SystemExit as stop:
+        return stop.code
+
+
+def test_json_contract(capsys, tmp_path):
+    path = tmp_path / "two.extxyz"
+    dg.write_environments(path, [dg.builtin_environment("pg-start"), dg.builtin_environment("td")])
+    status, out, err = _run(capsys, "spectrum", str(path), "--format", "json")
+    assert status == 0, err
+    records = json.loads(out)
+    assert [r["frame"] for r in records] == [0, 1]
+    for record in records:
+        values = record["singular_values"]
+        assert len(values) == 9 and values == sorted(values, reverse=True)
+        assert record["cn"] == pytest.approx(values[0] / values[-1], rel=1e-12)
+        assert isinstance(record["symmetric"], bool)
+    assert records[0]["symmetric"] is False and 1.5e3 < records[0]["cn"] < 3.5e3
+    assert records[1]["symmetric"] is True and records[1]["verdict"] == "symmetry"
+    assert records[1]["fourbody"] == pytest.approx(2 / 3)
+
+
+def test_table_csv_and_units(capsys, tmp_path):
+    status, table, _ = _run(capsys, "spectrum", "--builtin", "pg-start")
+    assert status == 0
+    header = table.splitlines()[0].split()
+    assert header[:2] == ["frame", "s1"] and "CN" in header and "E4" in header
+    atoms = dg.builtin_environment("pg-start")
+    atoms.positions /= ase.units.Bohr
+    ase.io.write(tmp_path / "bohr.xyz", atoms, format="xyz")
+    status, csv_text, _ = _run(
+        capsys, "spectrum", str(tmp_path / "bohr.xyz"), "--units", "bohr", "--format", "csv"
+    )
+    assert status == 0
+    row = csv_text.splitlines()[1].split(",")
+    assert float(row[10]) == pytest.approx(float(table.splitlines()[1].split()[10]), rel=1e-3)
+
+
+def test_output_file_is_written(capsys, tmp_path):
+    target = tmp_path / "spectrum.json"
+    status, out, _ = _run(
+        capsys, "spectrum", "--builtin", "td", "--format", "json", "--output", str(target)
+    )
+    assert status == 0 and out == ""
+    assert json.loads(target.read_text())[0]["symmetric"] is True
+
+
+def _write(tmp_path, symbols, positions, name="bad.xyz"):
+    path = tmp_path / name
+    ase.io.write(path, ase.Atoms(symbols, positions=positions), format="extxyz")
+    return str(path)
+
+
+def _td():
+    return np.vstack([np.zeros(3), dg.neighbor_positions(dg.builtin_environment("td"))])
+
+
+BAD_INPUTS = {
+    "missing-file": (lambda tmp: [str(tmp / "missing.xyz")], "missing.xyz: no such file"),
+    "unreadable-file": (
+        lambda tmp: [str((tmp / "junk.xyz", (tmp / "junk.xyz").write_text("junk\n"))[0])],
+        "cannot read structures",
+    ),
+    "nan": (
+        lambda tmp: [_write(tmp, "CH4", np.where(np.arange(15).reshape(5, 3) == 4, np.nan, _td()))],
+        "frame 0, atom 1: non-finite coordinates",
+    ),
+    "atom-count": (lambda tmp: [_write(tmp, "CH3", _td()[:4])], "expected 5 atoms (CH4), got 4"),
+    "overlap": (
+        lambda tmp: [_write(tmp, "CH4", np.vstack([_td()[:4], _td()[3] + [0.2, 0, 0]]))],
+        "atoms 3 and 4 are 0.2 Å apart",
+    ),
+    "outside-cutoff": (
+        lambda tmp: [_write(tmp, "CH4", np.vstack([_td()[:4], [2.6, 0, 0]]))],
+        "frame 0, atom 4: 2.6 Å from the centre, outside the cutoff 2.5 Å",
+    ),
+    "unknown-builtin": (lambda tmp: ["--builtin", "ch5"], "unknown builtin structure 'ch5'"),
+    "no-input": (lambda tmp: [], "give either a structure FILE or --builtin NAME"),
+    "negative-sigma": (
+        lambda tmp: ["--builtin", "td", "--sigma", "-0.3"],
+        "sigma must be a positive number, got -0.3",
+    ),
+    "sigma-not-a-number": (
+        lambda tmp: ["--builtin", "td", "--sigma", "wide"],
+        "argument --sigma: invalid float value: 'wide'",
+    ),
+    "zero-n-max": (lambda tmp: ["--builtin", "td", "--n-max", "0"], "n_max must be at least 1"),
+    "bad-basis": (lambda tmp: ["--builtin", "td", "--basis", "bessel"], "invalid choice: 'bessel'"),
+    "bad-basis-file": (
+        lambda tmp: ["--builtin", "td", "--basis-file", str(tmp / "none.npz")],
+        "no such basis file",
+    ),
+    "output-folder-missing": (
+        lambda tmp: ["--builtin", "td", "--output", str(tmp / "nowhere" / "out.json")],
+        "output folder",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_one_line_exit_2_no_output(case, tmp_path, capsys):
+    make_args, message = BAD_INPUTS[case]
+    target = tmp_path / "result.json"
+    args = make_args(tmp_path)
+    if "--output" not in args:
+        args = [*args, "--output", str(target)]
+    assert _exit_status(["spectrum", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not target.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".result")]
+
+
+def test_real_process_exit_code_and_traceback_flag(tmp_path):
+    command = [sys.executable, "-m", "degeneracy", "spectrum", str(tmp_path / "missing.xyz")]
+    plain = subprocess.run(command, capture_output=True, text=True)
+    assert plain.returncode == 2
+    assert (
+        plain.stderr.strip()
+        == f"degeneracy spectrum: error: {tmp_path / 'missing.xyz'}: no such file"
+    )
+    verbose = subprocess.run(
+        [sys.executable, "-m", "degeneracy", "--traceback", *command[3:]],
+        capture_output=True,
+        text=True,
+    )
+    assert verbose.returncode != 0 and "Traceback" in verbose.stderr
+
+
+def test_existing_output_survives_an_error(capsys, tmp_path):
+    target = tmp_path / "keep.json"
+    target.write_text("old\n")
+    assert main(["spectrum", str(tmp_path / "missing.xyz"), "--output", str(target)]) == 2
+    assert target.read_text() == "old\n"
+
+
+def test_every_subcommand_has_help(capsys):
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    assert len(subparsers) >= len(COMMAND_MODULES)
+    for name in subparsers:
+        with pytest.raises(SystemExit) as info:
+            main([name, "--help"])
+        assert info.value.code == 0
+        assert "usage: degeneracy" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert dg.__version__ in capsys.readouterr().out
+
+
+def test_fit_basis_command(capsys, tmp_path):
+    target = tmp_path / "basis.npz"
+    status, out, err = _run(
+        capsys, "fit-basis", "--n-frames", "200", "--seed", "3", "--output", str(target)
+    )
+    assert status == 0, err
+    basis = dg.OptimalBasis.load(target)
+    assert basis.provenance["seed"] == 3 and basis.provenance["n_frames"] == 200
+    status, out, err = _run(
+        capsys, "spectrum", "--builtin", "pg-start", "--basis-file", str(target), "--format", "json"
+    )
+    assert status == 0, err
+    assert json.loads(out)[0]["cn"] > 100

@@ -1,0 +1,102 @@
+"""The data-driven optimal radial basis: fit, save/load, cache, consistency with GTO."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import degeneracy as dg
+from degeneracy.representations import optimal_basis as ob
+
+
+@pytest.fixture(scope="module")
+def fitted() -> dg.OptimalBasis:
+    return dg.fit_optimal_basis(dg.sample_methane(300, seed=9), sigma=0.3, provenance={"t": 1})
+
+
+def test_projections_are_orthonormal_and_ordered(fitted):
+    assert len(fitted.projections) == 9
+    for projection, variance in zip(fitted.projections, fitted.variances, strict=True):
+        assert projection.shape == (16, 8)
+        np.testing.assert_allclose(projection.T @ projection, np.eye(8), atol=1e-12)
+        assert np.all(np.diff(variance) <= 0)
+    kept = fitted.retained_variance()
+    assert np.all((kept > 0.99) & (kept <= 1.0 + 1e-12))
+
+
+def test_save_and_load_are_bit_identical(fitted, tmp_path):
+    path = tmp_path / "basis.npz"
+    fitted.save(path)
+    loaded = dg.OptimalBasis.load(path)
+    assert loaded.settings() == fitted.settings()
+    assert loaded.provenance == fitted.provenance
+    for a, b in zip(loaded.projections, fitted.projections, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    frames = dg.sample_methane(3, seed=1)
+    x1, j1 = dg.SoapPowerSpectrum(basis="optimal", optimal_basis=fitted).jacobian(frames)
+    x2, j2 = dg.SoapPowerSpectrum(basis="optimal", optimal_basis=loaded).jacobian(frames)
+    assert np.array_equal(x1, x2) and np.array_equal(j1, j2)
+
+
+def test_identity_projection_reproduces_featomic_gto():
+    """Tabulated radial integrals read back from featomic are featomic's own GTO basis."""
+    identity = dg.OptimalBasis(
+        sigma=0.3,
+        cutoff=2.5,
+        n_max=8,
+        l_max=8,
+        n_primitive=8,
+        projections=tuple(np.eye(8) for _ in range(9)),
+        variances=tuple(np.ones(8) for _ in range(9)),
+    )
+    frames = [dg.builtin_environment("pg-start"), *dg.sample_methane(3, seed=2)]
+    x_tab, j_tab = dg.SoapPowerSpectrum(basis="optimal", optimal_basis=identity).jacobian(frames)
+    x_gto, j_gto = dg.SoapPowerSpectrum(basis="gto").jacobian(frames)
+    assert np.abs(x_tab - x_gto).max() < 1e-8 * np.abs(x_gto).max()
+    assert np.abs(j_tab - j_gto).max() < 1e-6 * np.abs(j_gto).max()
+
+
+def test_default_basis_is_cached_not_refitted(monkeypatch, tmp_path):
+    monkeypatch.setenv("DEGENERACY_CACHE", str(tmp_path))
+    first = dg.default_optimal_basis(sigma=0.2, n_frames=200)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("refitted instead of loading the cache")
+
+    monkeypatch.setattr(ob, "fit_optimal_basis", refuse)
+    second = dg.default_optimal_basis(sigma=0.2, n_frames=200)
+    for a, b in zip(first.projections, second.projections, strict=True):
+        assert np.array_equal(a, b)
+    assert len(list(tmp_path.glob("optimal-basis-*.npz"))) == 1
+
+
+def test_optimal_basis_errors(fitted, tmp_path):
+    with pytest.raises(dg.DegeneracyError, match="fitted for"):
+        dg.SoapPowerSpectrum(sigma=0.2, basis="optimal", optimal_basis=fitted)
+    with pytest.raises(dg.DegeneracyError, match="basis is not 'optimal'"):
+        dg.SoapPowerSpectrum(basis="gto", optimal_basis=fitted)
+    with pytest.raises(dg.DegeneracyError, match="n_max=8 cannot exceed n_primitive=4"):
+        dg.fit_optimal_basis(dg.sample_methane(5, seed=1), sigma=0.3, n_primitive=4)
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a basis")
+    with pytest.raises(dg.DegeneracyError, match="not a degeneracy optimal-basis file"):
+        dg.OptimalBasis.load(bad)
+    with pytest.raises(dg.DegeneracyError, match="no such basis file"):
+        dg.OptimalBasis.load(tmp_path / "missing.npz")
+
+
+@pytest.mark.parametrize(
+    ("hypers", "message"),
+    [
+        ({"sigma": -0.1}, "sigma must be a positive number, got -0.1"),
+        ({"sigma": 3.0}, "sigma must be smaller than 2.5, got 3.0"),
+        ({"cutoff": 0}, "cutoff must be a positive number, got 0"),
+        ({"n_max": 0}, "n_max must be at least 1"),
+        ({"l_max": 2.5}, "l_max must be an integer, got 2.5"),
+        ({"basis": "bessel"}, r"basis must be one of \['gto', 'optimal'\], got 'bessel'"),
+        ({"neighbors": ("Xx",)}, "unknown element 'Xx'"),
+    ],
+)
+def test_soap_hyperparameters_validated_at_construction(hypers, message):
+    with pytest.raises(dg.DegeneracyError, match=message):
+        dg.SoapPowerSpectrum(**hypers)

@@ -1,0 +1,153 @@
+"""Purified spectrum, symmetry test, and the published singular point A0."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import published_a0
+from scipy.spatial.transform import Rotation
+
+import degeneracy as dg
+
+SIGMAS = (0.1, 0.2, 0.3, 0.5)
+
+
+def _analyse(neighbors, **hypers):
+    atoms = dg.environment_from_neighbors(neighbors)
+    return dg.analyse_frames([atoms], dg.SoapPowerSpectrum(**hypers))[0]
+
+
+def test_complement_is_orthonormal_and_orthogonal_to_rotations():
+    neighbors = dg.neighbor_positions(dg.sample_methane(3, seed=2))
+    complement = dg.rotation_complement(neighbors)
+    assert complement.shape == (3, 12, 9)
+    np.testing.assert_allclose(
+        np.swapaxes(complement, 1, 2) @ complement,
+        np.broadcast_to(np.eye(9), (3, 9, 9)),
+        atol=1e-12,
+    )
+    generators = dg.rotation_generators(neighbors)
+    assert np.abs(np.swapaxes(generators, 1, 2) @ complement).max() < 1e-12
+
+
+def test_spectrum_independent_of_complement_choice():
+    """DESIGN §2: the Comment's QR-built complement gives the same singular values."""
+    frames = dg.sample_methane(3, seed=5)
+    neighbors = dg.neighbor_positions(frames)
+    _, jacobian = dg.SoapPowerSpectrum().jacobian(frames)
+    ours = dg.singular_spectrum(jacobian, neighbors)
+    grid = np.linspace(0, 1, 12)
+    base = (np.diag(1 + grid) + np.outer(grid, grid))[:, :9]
+    for f in range(3):
+        u, _, _ = np.linalg.svd(dg.rotation_generators(neighbors[f]), full_matrices=False)
+        complement, _ = np.linalg.qr(base - u @ (u.T @ base))
+        theirs = np.linalg.svd(jacobian[f] @ complement, compute_uv=False)
+        np.testing.assert_allclose(ours.values[f], theirs, rtol=1e-10)
+        # the motion of s_k is a unit vector with |J u_k| = s_k, orthogonal to rotations
+        motions = ours.motions[f]
+        np.testing.assert_allclose(
+            np.linalg.norm(jacobian[f] @ motions.T, axis=0), ours.values[f], rtol=1e-9
+        )
+        assert np.abs(motions @ u).max() < 1e-12
+
+
+@pytest.mark.parametrize("basis", ["gto", "optimal"])
+def test_tetrahedron_is_rank_one_and_explained_by_symmetry(basis):
+    for sigma in SIGMAS:
+        result = _analyse(
+            dg.neighbor_positions(dg.builtin_environment("td")), sigma=sigma, basis=basis
+        )
+        values = result.singular_values
+        assert values[1] < 1e-12 * values[0]
+        assert result.symmetric and result.n_symmetry_zeros == 8
+        assert result.verdict == "symmetry"
+
+
+def test_pg_start_condition_number():
+    result = _analyse(dg.neighbor_positions(dg.builtin_environment("pg-start")))
+    assert 1.5e3 < result.cn < 3.5e3  # measured with featomic directly: 2.3e3
+    assert not result.symmetric and result.verdict == "regular"
+
+
+def _with_point_group(kind: str) -> np.ndarray:
+    rng = np.random.default_rng(11)
+    if kind == "C3v":
+        ring = [dg.spherical_point(-20.0, phi, 1.1) for phi in (0.0, 120.0, 240.0)]
+        return np.array([[0.0, 0.0, 1.0], *ring])
+    if kind == "D2d":
+        corners = np.array([[1, 1, 1.3], [-1, -1, 1.3], [1, -1, -1.3], [-1, 1, -1.3]])
+        return corners / np.linalg.norm(corners[0]) * 1.1
+    if kind == "C2":  # rotation by π about z
+        a, b = rng.normal(size=(2, 3))
+        a, b = a / np.linalg.norm(a) * 1.0, b / np.linalg.norm(b) * 1.2
+        return np.array([a, b, a * [-1, -1, 1], b * [-1, -1, 1]])
+    if kind == "Cs":  # mirror y -> -y
+        a, b = rng.normal(size=(2, 3))
+        a, b = a / np.linalg.norm(a) * 1.0, b / np.linalg.norm(b) * 1.2
+        return np.array([a, b, a * [1, -1, 1], b * [1, -1, 1]])
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize("kind", ["C3v", "D2d", "C2", "Cs"])
+def test_symmetry_predicts_the_number_of_zeros(kind):
+    """J (G − I) = 0 at a fixed point: the predicted null space is the observed one."""
+    neighbors = _with_point_group(kind)
+    neighbors = neighbors @ Rotation.random(random_state=2).as_matrix().T
+    result = _analyse(neighbors)
+    values = result.singular_values
+    observed = int((values < 1e-10 * values[0]).sum())
+    assert result.symmetric
+    assert result.n_symmetry_zeros == observed > 0
+    assert result.verdict == "symmetry"
+    # the next singular value is a genuine, finite one
+    assert values[8 - observed] > 1e-4 * values[0]
+
+
+def test_symmetry_residual_of_a_random_structure():
+    neighbors = dg.neighbor_positions(dg.sample_methane(1, seed=4))[0]
+    verdict = dg.point_symmetry(neighbors)
+    assert not verdict.symmetric and verdict.residual > 0.01
+    assert verdict.n_symmetry_zeros == 0
+
+
+def _snap_to_equiangular(a0: np.ndarray) -> np.ndarray:
+    """Nearest point of the exactly singular set around A0 (see the README).
+
+    Three H (1, 2, 4) at one distance from C, the fourth at equal angles to them.
+    """
+    radii = np.linalg.norm(a0, axis=1)
+    units = a0 / radii[:, None]
+    snapped = a0.copy()
+    triple = [0, 1, 3]
+    snapped[triple] = units[triple] * radii[triple].mean()
+    direction = np.linalg.solve(units[triple], np.ones(3))
+    direction *= np.sign(direction @ units[2]) / np.linalg.norm(direction)
+    snapped[2] = direction * radii[2]
+    return snapped
+
+
+def test_published_a0_is_a_spurious_singular_point():
+    a0 = published_a0()
+    verdict = dg.point_symmetry(a0)
+    assert not verdict.symmetric and verdict.residual > 0.1  # DESIGN: best residual 0.13 Å
+    snapped = _snap_to_equiangular(a0)
+    assert np.abs(snapped - a0).max() < 2e-5
+    for sigma in SIGMAS:
+        rounded = _analyse(a0, sigma=sigma)
+        exact = _analyse(snapped, sigma=sigma)
+        # six printed decimals limit CN to ~1e7: s_min grows linearly off the singular set
+        assert rounded.cn > 1e6 and rounded.verdict == "spurious"
+        assert exact.cn > 1e12, f"sigma={sigma}: CN {exact.cn:.3g}"
+        assert not exact.symmetric and exact.verdict == "spurious"
+
+
+def test_smallest_singular_value_grows_linearly_off_a0():
+    snapped = _snap_to_equiangular(published_a0())
+    rng = np.random.default_rng(0)
+    direction = rng.normal(size=snapped.shape)
+    direction /= np.linalg.norm(direction)
+    smallest = [
+        _analyse(snapped + step * direction).singular_values[-1] for step in (1e-5, 1e-4, 1e-3)
+    ]
+    ratios = np.array(smallest[1:]) / np.array(smallest[:-1])
+    np.testing.assert_allclose(ratios, 10.0, rtol=0.05)

@@ -1,0 +1,157 @@
+"""Environments: builtins, sampler, readers, units, validation errors, E4."""
+
+from __future__ import annotations
+
+import ase
+import ase.io
+import numpy as np
+import pytest
+from conftest import reference_path
+from scipy.spatial.transform import Rotation
+
+import degeneracy as dg
+from degeneracy.structures import UNITS
+
+
+def test_pg_start_matches_published_first_frame():
+    frames = dg.read_environments(reference_path("pg-manifold_bohr.xyz"), units="bohr", index=0)
+    built = dg.neighbor_positions(dg.builtin_environment("pg-start"))
+    assert np.abs(dg.neighbor_positions(frames[0]) - built).max() < 5e-5
+
+
+def test_tetrahedron_is_regular():
+    neighbors = dg.neighbor_positions(dg.builtin_environment("td"))
+    np.testing.assert_allclose(np.linalg.norm(neighbors, axis=1), 1.09)
+    cosines = (neighbors @ neighbors.T)[np.triu_indices(4, 1)] / 1.09**2
+    np.testing.assert_allclose(cosines, -1.0 / 3.0)
+
+
+def test_unknown_builtin():
+    with pytest.raises(dg.DegeneracyError, match="unknown builtin structure 'nope'"):
+        dg.builtin_environment("nope")
+
+
+def test_sampler_respects_ranges_and_seed():
+    sampler = dg.MethaneSampler()
+    neighbors = sampler.neighbors(500, seed=7)
+    assert neighbors.shape == (500, 4, 3)
+    radii = np.linalg.norm(neighbors, axis=-1)
+    assert radii.min() >= 0.90 and radii.max() <= 1.47
+    i, j = np.triu_indices(4, 1)
+    unit = neighbors / radii[..., None]
+    angles = np.degrees(np.arccos(np.einsum("bid,bid->bi", unit[:, i], unit[:, j])))
+    assert angles.min() >= 47.0 and angles.max() <= 175.0
+    assert np.linalg.norm(neighbors[:, i] - neighbors[:, j], axis=-1).min() >= 0.7
+    np.testing.assert_array_equal(neighbors, sampler.neighbors(500, seed=7))
+    assert not np.array_equal(neighbors, sampler.neighbors(500, seed=8))
+    # the ranges are filled, not just respected
+    assert angles.min() < 60.0 and angles.max() > 160.0
+
+
+def test_read_extxyz_roundtrip_and_bohr(tmp_path):
+    frames = dg.sample_methane(3, seed=1)
+    path = tmp_path / "frames.extxyz"
+    dg.write_environments(path, frames)
+    back = dg.read_environments(path)
+    # extxyz stores 8 decimals
+    np.testing.assert_allclose(
+        dg.neighbor_positions(back), dg.neighbor_positions(frames), atol=1e-8
+    )
+    scaled = [a.copy() for a in frames]
+    for atoms in scaled:
+        atoms.positions /= UNITS["bohr"]
+        atoms.positions += [1.0, 2.0, 3.0]  # translated: readers centre on atom 0
+    ase.io.write(tmp_path / "bohr.xyz", scaled, format="xyz")
+    back = dg.read_environments(tmp_path / "bohr.xyz", units="bohr")
+    np.testing.assert_allclose(
+        dg.neighbor_positions(back), dg.neighbor_positions(frames), atol=1e-6
+    )
+    np.testing.assert_allclose(back[0].positions[0], 0.0)
+
+
+def _write(tmp_path, symbols, positions, name="bad.xyz"):
+    path = tmp_path / name
+    ase.io.write(path, ase.Atoms(symbols, positions=positions), format="extxyz")
+    return path
+
+
+def _methane_positions():
+    return np.vstack([np.zeros(3), dg.neighbor_positions(dg.builtin_environment("td"))])
+
+
+@pytest.mark.parametrize(
+    ("symbols", "edit", "message"),
+    [
+        ("CH3", lambda p: p[:4], r"frame 0: expected 5 atoms \(CH4\), got 4"),
+        ("HCH3", lambda p: p, r"frame 0, atom 0: the centre must be C, got H"),
+        ("CH3O", lambda p: p, r"frame 0, atom 4: expected neighbour H, got O"),
+        (
+            "CH4",
+            lambda p: np.where(np.arange(15).reshape(5, 3) == 7, np.nan, p),
+            r"frame 0, atom 2: non-finite coordinates",
+        ),
+        (
+            "CH4",
+            lambda p: np.vstack([p[:4], p[3] + [0.1, 0.0, 0.0]]),
+            r"frame 0: atoms 3 and 4 are 0\.1 Å apart",
+        ),
+        (
+            "CH4",
+            lambda p: np.vstack([p[:4], [3.0, 0.0, 0.0]]),
+            r"frame 0, atom 4: 3 Å from the centre, outside the cutoff 2\.5 Å",
+        ),
+    ],
+    ids=["atom-count", "centre", "species", "nan", "overlap", "cutoff"],
+)
+def test_validation_errors_name_file_frame_atom(tmp_path, symbols, edit, message):
+    path = _write(tmp_path, symbols, edit(_methane_positions()))
+    with pytest.raises(dg.DegeneracyError, match=message) as info:
+        dg.read_environments(path)
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(dg.DegeneracyError, match="no such file"):
+        dg.read_environments(tmp_path / "missing.xyz")
+    garbage = tmp_path / "garbage.xyz"
+    garbage.write_text("this is not\na structure file\n")
+    with pytest.raises(dg.DegeneracyError, match="cannot read structures"):
+        dg.read_environments(garbage)
+    with pytest.raises(dg.DegeneracyError, match="unknown units"):
+        dg.read_environments(garbage, units="furlong")
+
+
+def test_write_is_atomic(tmp_path):
+    target = tmp_path / "out.extxyz"
+    target.write_text("previous content\n")
+    with pytest.raises(Exception):  # noqa: B017 - any failure while writing
+        dg.write_environments(target, [object()])
+    assert target.read_text() == "previous content\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.extxyz"]
+
+
+def test_fourbody_values_and_invariance():
+    assert dg.fourbody_torsion(dg.builtin_environment("td")) == pytest.approx(2.0 / 3.0)
+    frames = dg.sample_methane(50, seed=3)
+    values = dg.fourbody_torsion(frames)
+    assert values.shape == (50,)
+    assert values.min() >= 2.0 / 3.0 - 1e-12  # the regular tetrahedron is the minimum
+    neighbors = dg.neighbor_positions(frames)
+    rotation = Rotation.random(random_state=1).as_matrix() * -1.0  # improper
+    moved = neighbors @ rotation.T * 1.7  # and scaled: E4 is scale-free
+    np.testing.assert_allclose(dg.fourbody_torsion(moved), values, rtol=1e-12)
+    np.testing.assert_allclose(dg.fourbody_torsion(neighbors[:, [2, 0, 3, 1]]), values, rtol=1e-12)
+
+
+def test_fourbody_published_values():
+    frames = dg.read_environments(reference_path("comment-orbit_sigma0.3_c1.0.extxyz"))
+    published = np.array([atoms.info["fourbody"] for atoms in frames])
+    ours = dg.fourbody_torsion(frames)
+    # The published values lag the stored positions by one Euler step (1e-4 Å): frame 1
+    # (arc length 1e-4) carries frame 0's value, and later frames differ by |dE4/ds|·1e-4.
+    assert ours[0] == pytest.approx(published[0], abs=1e-8)  # positions have 8 decimals
+    assert published[1] == pytest.approx(ours[0], abs=1e-8)
+    assert ours[1] != pytest.approx(published[1], abs=1e-6)
+    lag = 1e-4 * np.gradient(ours, 0.01)  # first-order change over one Euler step
+    assert np.abs(ours[2:] - published[2:] - lag[2:]).max() < 2e-5  # vs offsets up to 1.9e-4
