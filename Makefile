@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup run test test-slow lint format bench browser clean
 
 setup: $(STAMP)
 
@@ -23,7 +23,7 @@ run: setup
 	$(BIN)/degeneracy spectrum --builtin td
 
 # Lint, format check and the test suite (slow end-to-end runs excluded; `make test-slow`).
-test: setup lint
+test: setup lint browser
 	$(BIN)/python -m pytest -q -m "not slow"
 
 test-slow: setup
@@ -39,6 +39,16 @@ format: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_spectrum.py
+
+# Headless Chromium + chromedriver (Debian packages) for the HTML-report rendering test.
+# Installed only when missing and apt-get is usable (root); otherwise that test skips.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium + chromium-driver for the report rendering test"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "no chromium: the report rendering test will skip"; fi
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
