@@ -29,6 +29,12 @@ REPRESENTATION_CASES: list[tuple[str, Callable[[], dg.Representation]]] = [
         for basis in ("gto", "optimal")
         for sigma in (0.1, 0.2, 0.3, 0.5)
     ],
+    ("bispectrum-n4-l4", lambda: dg.Bispectrum()),
+    ("bispectrum-sigma0.5-n3-l6", lambda: dg.Bispectrum(sigma=0.5, n_max=3, l_max=6)),
+    ("acsf-tight", lambda: dg.Acsf(parameter_set="tight")),
+    ("acsf-loose", lambda: dg.Acsf(parameter_set="loose")),
+    ("om-sp", lambda: dg.OverlapMatrix(orbitals="sp")),
+    ("om-s-width1", lambda: dg.OverlapMatrix(orbitals="s", width=1.0)),
 ]
 
 _built: dict[str, dg.Representation] = {}

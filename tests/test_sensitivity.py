@@ -151,3 +151,33 @@ def test_smallest_singular_value_grows_linearly_off_a0():
     ]
     ratios = np.array(smallest[1:]) / np.array(smallest[:-1])
     np.testing.assert_allclose(ratios, 10.0, rtol=0.05)
+
+
+def test_fewer_features_than_motions_are_padded_with_zeros():
+    frames = dg.sample_methane(2, seed=8)
+    neighbors = dg.neighbor_positions(frames)
+    _, jacobian = dg.SoapPowerSpectrum().jacobian(frames)
+    spectrum = dg.singular_spectrum(jacobian[:, :5], neighbors)
+    assert spectrum.values.shape == (2, 9) and spectrum.motions.shape == (2, 9, 12)
+    assert np.all(spectrum.values[:, 5:] == 0) and np.all(spectrum.values[:, 4] > 0)
+    assert np.all(np.isinf(spectrum.cn))
+    assert dg.analyse_frames(frames[:1], _FiveFeatures())[0].to_dict()["cn"] is None
+
+
+class _FiveFeatures:
+    """A representation with fewer features than internal motions."""
+
+    name = "soap-5"
+
+    def __init__(self):
+        self._soap = dg.SoapPowerSpectrum()
+
+    def hypers(self):
+        return {}
+
+    def features(self, frames):
+        return self._soap.features(frames)[:, :5]
+
+    def jacobian(self, frames):
+        x, j = self._soap.jacobian(frames)
+        return x[:, :5], j[:, :5]

@@ -155,3 +155,13 @@ def test_fourbody_published_values():
     assert ours[1] != pytest.approx(published[1], abs=1e-6)
     lag = 1e-4 * np.gradient(ours, 0.01)  # first-order change over one Euler step
     assert np.abs(ours[2:] - published[2:] - lag[2:]).max() < 2e-5  # vs offsets up to 1.9e-4
+
+
+def test_written_files_have_ordinary_permissions(tmp_path):
+    import os
+
+    path = tmp_path / "frames.extxyz"
+    dg.write_environments(path, dg.sample_methane(1, seed=0))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (path.stat().st_mode & 0o777) == 0o666 & ~umask

@@ -108,8 +108,13 @@ def singular_spectrum(jacobian: np.ndarray, neighbors: np.ndarray) -> Spectrum:
         Neighbour positions relative to the centre.
     """
     complement = rotation_complement(neighbors)
+    purified = jacobian @ complement
+    n_features, n_motions = purified.shape[-2:]
     # SVD of J O directly (not of its Gram matrix) keeps s_min accurate to ~1e-16 s_1.
-    _, values, vt = np.linalg.svd(jacobian @ complement, full_matrices=False)
+    _, values, vt = np.linalg.svd(purified, full_matrices=n_features < n_motions)
+    if n_features < n_motions:  # fewer features than motions: the rest are exact zeros
+        padding = np.zeros((*values.shape[:-1], n_motions - n_features))
+        values = np.concatenate([values, padding], axis=-1)
     motions = np.einsum("fck,fjk->fjc", complement, vt)
     return Spectrum(values=values, motions=motions)
 
@@ -164,7 +169,7 @@ class SymmetryVerdict:
     n_symmetry_zeros: int = 0
 
 
-def _equal_species_permutations(species: Sequence[int]) -> np.ndarray:
+def equal_species_permutations(species: Sequence[int]) -> np.ndarray:
     """All permutations that only exchange neighbours of the same species, (n_perm, N)."""
     species = list(species)
     groups: dict[int, list[int]] = {}
@@ -186,8 +191,8 @@ def _equal_species_permutations(species: Sequence[int]) -> np.ndarray:
     return np.array(result)
 
 
-def _best_orthogonal(targets: np.ndarray, sources: np.ndarray, proper: bool) -> np.ndarray:
-    """Kabsch: R (det ±1) minimising sum |R s_i − t_i|², batched over leading axes."""
+def best_orthogonal(targets: np.ndarray, sources: np.ndarray, proper: bool) -> np.ndarray:
+    """Kabsch: R (det +1 if ``proper`` else −1) minimising Σ|R s_i − t_i|², batched."""
     covariance = np.einsum("...ia,...ib->...ab", targets, sources)
     u, _, vt = np.linalg.svd(covariance)
     sign = np.sign(np.linalg.det(u @ vt))
@@ -197,13 +202,46 @@ def _best_orthogonal(targets: np.ndarray, sources: np.ndarray, proper: bool) -> 
     return (u * diagonal[..., None, :]) @ vt
 
 
+def superpositions(
+    reference: np.ndarray, other: np.ndarray, species: Sequence[int] | None = None
+) -> list[PointOperation]:
+    r"""Best superposition of ``other`` onto ``reference`` for every permutation.
+
+    For each permutation :math:`\pi` of equal neighbours, the best proper and the best
+    improper rotation :math:`R` (Kabsch) of :math:`p_i \mapsto R\,b_{\pi(i)}` onto
+    :math:`a_i`, with its RMS residual. Both arguments are neighbour positions (N, 3)
+    relative to the centre.
+    """
+    reference = np.asarray(reference, dtype=float)
+    other = np.asarray(other, dtype=float)
+    if reference.shape != other.shape:
+        raise DegeneracyError(
+            f"cannot superpose environments of shapes {reference.shape} and {other.shape}"
+        )
+    species = [0] * len(reference) if species is None else list(species)
+    permutations = equal_species_permutations(species)
+    sources = other[permutations]  # (n_perm, N, 3)
+    operations = []
+    for proper in (True, False):
+        rotations = best_orthogonal(reference[None], sources, proper)
+        mapped = np.einsum("pab,pib->pia", rotations, sources)
+        residuals = np.sqrt(((mapped - reference) ** 2).sum(axis=-1).mean(axis=-1))
+        operations.extend(
+            PointOperation(tuple(int(i) for i in permutation), rotation, float(residual))
+            for permutation, rotation, residual in zip(
+                permutations, rotations, residuals, strict=True
+            )
+        )
+    return operations
+
+
 def point_symmetry(
     neighbors: np.ndarray, species: Sequence[int] | None = None, *, tol: float = SYMMETRY_TOL
 ) -> SymmetryVerdict:
     """Find the point operations that map an environment onto itself.
 
     Every permutation of equal neighbours is tried with the best proper and the best
-    improper rotation (Kabsch); the identity is excluded.
+    improper rotation (:func:`superpositions`); the identity is excluded.
 
     Parameters
     ----------
@@ -217,27 +255,19 @@ def point_symmetry(
     tol = positive_float("symmetry tolerance", tol)
     neighbors = np.asarray(neighbors, dtype=float)
     n = len(neighbors)
-    species = [0] * n if species is None else list(species)
-    permutations = _equal_species_permutations(species)
-    sources = neighbors[permutations]  # (n_perm, N, 3)
-    operations = []
-    for proper in (True, False):
-        rotations = _best_orthogonal(neighbors[None], sources, proper)
-        mapped = np.einsum("pab,pib->pia", rotations, sources)
-        residuals = np.sqrt(((mapped - neighbors) ** 2).sum(axis=-1).mean(axis=-1))
-        for permutation, rotation, residual in zip(permutations, rotations, residuals, strict=True):
-            if proper and np.array_equal(permutation, np.arange(n)):
-                continue
-            operations.append(
-                PointOperation(tuple(int(i) for i in permutation), rotation, float(residual))
-            )
+    identity = tuple(range(n))
+    operations = [
+        op
+        for op in superpositions(neighbors, neighbors, species)
+        if not (op.proper and op.permutation == identity)
+    ]
     best = min(operations, key=lambda op: op.residual)
     found = [op for op in operations if op.residual < tol]
     n_zeros = 0
     if found:
         complement = rotation_complement(neighbors)
-        identity = np.eye(3 * n)
-        forced = np.hstack([complement.T @ (op.matrix() - identity) for op in found])
+        unit = np.eye(3 * n)
+        forced = np.hstack([complement.T @ (op.matrix() - unit) for op in found])
         singular = np.linalg.svd(forced, compute_uv=False)
         n_zeros = int((singular > 1e-6 * max(singular[0], 1.0)).sum())
     return SymmetryVerdict(
@@ -280,7 +310,7 @@ class FrameAnalysis:
         return {
             "frame": self.frame,
             "singular_values": [float(v) for v in self.singular_values],
-            "cn": float(self.cn),
+            "cn": float(self.cn) if np.isfinite(self.cn) else None,  # strict JSON
             "symmetric": self.symmetric,
             "symmetry_residual": self.symmetry_residual,
             "n_symmetry_zeros": self.n_symmetry_zeros,

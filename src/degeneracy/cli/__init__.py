@@ -22,6 +22,15 @@ EXIT_ERROR = 2
 COMMAND_MODULES = [
     "spectrum",
     "basis",
+    "pairs",
+    "compare",
+    "scan",
+    "singular",
+    "orbit",
+    "family",
+    "learn",
+    "predict",
+    "reproduce",
 ]
 
 

@@ -58,15 +58,80 @@ def add_soap_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_representation_arguments(parser: argparse.ArgumentParser) -> None:
-    """--rep and the hyperparameters of every representation."""
-    parser.add_argument(
-        "--rep",
-        choices=sorted(REPRESENTATIONS),
-        default="soap",
-        help="fingerprint (soap)",
+#: Fingerprints in ``--rep`` order of the help text; the default list of multi-fingerprint commands.
+REPRESENTATION_ORDER = ("soap", "bispectrum", "acsf", "om")
+
+
+def representation_names(text: str) -> list[str]:
+    """Parse a comma-separated ``--rep`` list (argparse type): known names, no repeats."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in REPRESENTATIONS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown fingerprint {', '.join(unknown) or repr(text)}; "
+            f"choose from {','.join(REPRESENTATION_ORDER)}"
+        )
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"fingerprint listed twice in {text!r}")
+    return names
+
+
+def add_other_representation_arguments(parser: argparse.ArgumentParser) -> None:
+    """Hyperparameters of the bispectrum, ACSF and overlap-matrix fingerprints."""
+    group = parser.add_argument_group(
+        "bispectrum options (ν = 3; uses --sigma and --cutoff, GTO radial basis)"
     )
+    group.add_argument("--bispectrum-n-max", type=int, default=4, help="radial functions (4)")
+    group.add_argument(
+        "--bispectrum-l-max", type=int, default=4, help="band limit: largest l coupled (4)"
+    )
+    group = parser.add_argument_group("ACSF options (Behler G2 + G4; uses --cutoff)")
+    group.add_argument(
+        "--acsf-set",
+        choices=["tight", "loose"],
+        default="tight",
+        help="parameter set: dense 'tight' (57 functions) or sparse 'loose' (11) (tight)",
+    )
+    group = parser.add_argument_group("overlap-matrix options (Sadeghi et al.; uses --cutoff)")
+    group.add_argument(
+        "--om-orbitals",
+        choices=["sp", "s"],
+        default="sp",
+        help="Gaussian orbitals per atom: s and p, or s only (sp)",
+    )
+    group.add_argument(
+        "--om-width",
+        type=float,
+        default=1.5,
+        help="Gaussian width as a multiple of the covalent radius (1.5)",
+    )
+
+
+def add_representation_arguments(
+    parser: argparse.ArgumentParser, *, multiple: bool = False
+) -> None:
+    """--rep and the hyperparameters of every representation.
+
+    With ``multiple``, ``--rep`` takes a comma-separated list (default: all fingerprints)
+    and :func:`representations_from_args` builds each of them.
+    """
+    if multiple:
+        parser.add_argument(
+            "--rep",
+            type=representation_names,
+            default=list(REPRESENTATION_ORDER),
+            metavar="NAMES",
+            help=f"comma-separated fingerprints ({','.join(REPRESENTATION_ORDER)})",
+        )
+    else:
+        parser.add_argument(
+            "--rep",
+            choices=list(REPRESENTATION_ORDER),
+            default="soap",
+            help=f"fingerprint: {'|'.join(REPRESENTATION_ORDER)} (soap)",
+        )
     add_soap_arguments(parser)
+    add_other_representation_arguments(parser)
 
 
 def add_output_arguments(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
@@ -92,12 +157,47 @@ def soap_hypers_from_args(args: argparse.Namespace) -> dict:
     }
 
 
+def representation_hypers_from_args(args: argparse.Namespace, name: str) -> dict:
+    """Keyword hyperparameters of representation ``name`` from the options.
+
+    Options a subcommand does not define take the representation's defaults.
+    """
+    cutoff = getattr(args, "cutoff", 2.5)
+    if name == "soap":
+        return soap_hypers_from_args(args)
+    if name == "bispectrum":
+        return {
+            "sigma": getattr(args, "sigma", 0.3),
+            "cutoff": cutoff,
+            "n_max": getattr(args, "bispectrum_n_max", 4),
+            "l_max": getattr(args, "bispectrum_l_max", 4),
+        }
+    if name == "acsf":
+        return {"parameter_set": getattr(args, "acsf_set", "tight"), "cutoff": cutoff}
+    if name == "om":
+        return {
+            "orbitals": getattr(args, "om_orbitals", "sp"),
+            "width": getattr(args, "om_width", 1.5),
+            "cutoff": cutoff,
+        }
+    return {}
+
+
 def representation_from_args(args: argparse.Namespace, name: str | None = None) -> Representation:
     """The representation selected by ``--rep`` (or ``name``) with its options."""
     name = name or getattr(args, "rep", "soap")
-    if name == "soap":
-        return make_representation("soap", **soap_hypers_from_args(args))
-    return make_representation(name)
+    if isinstance(name, list):
+        if len(name) != 1:
+            raise DegeneracyError(f"expected one fingerprint, got {','.join(name)}")
+        name = name[0]
+    return make_representation(name, **representation_hypers_from_args(args, name))
+
+
+def representations_from_args(args: argparse.Namespace) -> dict[str, Representation]:
+    """Every representation listed by ``--rep`` (a list or one name), by name."""
+    names = getattr(args, "rep", "soap")
+    names = [names] if isinstance(names, str) else list(names)
+    return {name: representation_from_args(args, name) for name in names}
 
 
 def frames_from_args(args: argparse.Namespace) -> list[ase.Atoms]:

@@ -1,13 +1,19 @@
 """Fingerprints behind one :class:`Representation` protocol, one adapter module each."""
 
 from ..errors import DegeneracyError
+from .acsf import ACSF_SETS, Acsf
 from .base import Representation, batches, finite_difference_jacobian
+from .bispectrum import Bispectrum
+from .om import OverlapMatrix
 from .optimal_basis import OptimalBasis, default_optimal_basis, fit_optimal_basis
 from .soap import SoapPowerSpectrum
 
 #: Representation classes by the name the command line uses (``--rep``).
 REPRESENTATIONS: dict[str, type] = {
     "soap": SoapPowerSpectrum,
+    "bispectrum": Bispectrum,
+    "acsf": Acsf,
+    "om": OverlapMatrix,
 }
 
 
@@ -21,8 +27,12 @@ def make_representation(name: str, **hypers) -> Representation:
 
 
 __all__ = [
+    "ACSF_SETS",
     "REPRESENTATIONS",
+    "Acsf",
+    "Bispectrum",
     "OptimalBasis",
+    "OverlapMatrix",
     "Representation",
     "SoapPowerSpectrum",
     "batches",

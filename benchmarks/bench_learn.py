@@ -1,0 +1,127 @@
+"""The learnability experiment (Comment Fig. 2), timed: three protocols and the checks.
+
+Runs, in one process and in this order:
+
+1. baseline: data sets (24 000 training, 6000 validation, 3000 independent test CH4) and
+   the orbit, and the features of all of them (cached after the first run; the first run
+   includes featomic's cost, ~1 ms per frame);
+2. the three protocols none / subset / full with the default training settings;
+3. Fig. 2 (``fig2.png``, ``fig2.json``) in the output folder.
+
+Prints the machine load before and after (the machine may be shared), the time of every
+step and its ratio to the features baseline, the total against the 15-minute budget, and
+the checks of issue 5: validation RMSE of ``none`` ≤ 0.02; held-out orbit RMSE of
+``subset`` clearly below ``none``; the lowest orbit RMSE for ``full``; independent test RMSE
+within 2× the validation RMSE. Example::
+
+    .venv/bin/python benchmarks/bench_learn.py --output /tmp/fig2 [--orbit FILE]
+        [--rep bispectrum | --model multicentre] [--max-minutes 4] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import degeneracy as dg
+from degeneracy.figures.fig2 import make_fig2
+from degeneracy.learning import (
+    PROTOCOLS,
+    CentreFeaturizer,
+    MultiCentreSoap,
+    TrainSettings,
+    cached_inputs,
+    default_datasets,
+    load_orbit,
+    run_protocol,
+)
+
+BUDGET_SECONDS = 15 * 60
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f} (5 min {five:.1f}) on {os.cpu_count()} cores"
+
+
+def featurizer(args):
+    if args.model == "multicentre":
+        return MultiCentreSoap(sigma=0.3, n_max=args.n_max, l_max=args.l_max, basis="optimal")
+    if args.rep == "soap":
+        return CentreFeaturizer(dg.SoapPowerSpectrum(sigma=0.3, basis="optimal"))
+    return CentreFeaturizer(dg.make_representation(args.rep))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", default=None, help="results folder (default: temporary)")
+    parser.add_argument("--orbit", default=None, help="orbit file (default: comment_orbit)")
+    parser.add_argument("--rep", default="soap", help="C-centred fingerprint (soap)")
+    parser.add_argument("--model", choices=["single", "multicentre"], default="single")
+    parser.add_argument("--n-max", type=int, default=8, help="multicentre SOAP n_max (8)")
+    parser.add_argument("--l-max", type=int, default=8, help="multicentre SOAP l_max (8)")
+    parser.add_argument("--max-minutes", type=float, default=None, help="per protocol")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="small data, short training")
+    args = parser.parse_args()
+    output = Path(args.output or tempfile.mkdtemp(prefix="bench_learn_"))
+    print(f"start: {load()}; torch threads 1 (TrainSettings.threads); output {output}")
+
+    start = time.perf_counter()
+    data = default_datasets(quick=args.quick)
+    data["orbit"] = load_orbit(args.orbit, quick=args.quick)
+    features = featurizer(args)
+    for name, dataset in data.items():
+        cached_inputs(features, dataset.frames, desc=name)
+    baseline = time.perf_counter() - start
+    sizes = ", ".join(f"{name} {len(ds)}" for name, ds in data.items())
+    print(f"baseline (data + features, cached after the first run): {baseline:.1f} s ({sizes})")
+
+    changes = {} if args.max_minutes is None else {"max_seconds": 60 * args.max_minutes}
+    settings = TrainSettings.quick(**changes) if args.quick else TrainSettings(**changes)
+    folders, metrics = {}, {}
+    for name in PROTOCOLS:
+        folders[name] = output / name
+        result = run_protocol(
+            name, features, data, output=folders[name], settings=settings, seed=args.seed
+        )
+        metrics[name] = m = result.metrics
+        print(
+            f"{name:7s} {m['seconds']:6.1f} s ({m['seconds'] / baseline:5.1f}x baseline), "
+            f"{m['epochs']} epochs ({m['stopped']}, best {m['best_epoch']}): "
+            f"val {m['val_rmse']:.4f}  test {m['test_rmse']:.4f}  train {m['train_rmse']:.4f}  "
+            f"orbit held out {m['orbit_heldout_rmse'] or float('nan'):.4f}  "
+            f"orbit all {m['orbit_rmse']:.4f}"
+        )
+    figure, table = make_fig2(folders, output)
+    total = time.perf_counter() - start
+    print(f"end: {load()}")
+    print(
+        f"total {total:.0f} s = {total / BUDGET_SECONDS:.2f} x the 15-minute budget "
+        f"({total / baseline:.1f}x baseline); figure {figure}"
+    )
+    none, subset, full = metrics["none"], metrics["subset"], metrics["full"]
+    checks = {
+        "validation RMSE (none) <= 0.02": none["val_rmse"] <= 0.02,
+        "held-out orbit RMSE: subset < 0.75 x none": subset["orbit_heldout_rmse"]
+        < 0.75 * none["orbit_heldout_rmse"],
+        "orbit RMSE lowest for full": full["orbit_rmse"]
+        < min(none["orbit_rmse"], subset["orbit_rmse"]),
+        "independent test RMSE <= 2 x validation (all)": all(
+            m["test_rmse"] <= 2 * m["val_rmse"] for m in metrics.values()
+        ),
+        "all three protocols within 15 minutes": total <= BUDGET_SECONDS,
+    }
+    for label, passed in checks.items():
+        print(f"  {'PASS' if passed else 'FAIL'}  {label}")
+    summary = {"seconds": total, "baseline_seconds": baseline, "checks": checks, "load": load()}
+    (output / "bench.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(f"metrics: {table}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""``degeneracy compare``: CN and smallest singular value of several fingerprints per frame."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..compare import Comparison, compare_fingerprints
+from .options import (
+    add_input_arguments,
+    add_output_arguments,
+    add_representation_arguments,
+    emit,
+    frames_from_args,
+    representations_from_args,
+)
+
+
+def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
+    """Render a :class:`Comparison` as a table, CSV or JSON."""
+    if fmt == "json":
+        payload = {
+            "fingerprints": hypers,
+            "summary": comparison.summary(),
+            "frames": comparison.records(),
+        }
+        return json.dumps(payload, indent=1, allow_nan=False) + "\n"
+    names = comparison.names
+    header = ["frame"]
+    for name in names:
+        header += [f"cn_{name}", f"s_min_{name}", f"rel_s_min_{name}"]
+    rows = []
+    for f in range(len(comparison.cn)):
+        row = [str(f)]
+        for k in range(len(names)):
+            row += [
+                f"{comparison.cn[f, k]:.4e}",
+                f"{comparison.s_min[f, k]:.4e}",
+                f"{comparison.relative_s_min[f, k]:.4e}",
+            ]
+        rows.append(row)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in table]
+    for k, name in enumerate(names):
+        cn = comparison.cn[:, k]
+        lines.append(
+            f"# {name}: CN median {np.median(cn):.3e}, min {cn.min():.3e}, max {cn.max():.3e}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> None:
+    representations = representations_from_args(args)
+    frames = frames_from_args(args)
+    comparison = compare_fingerprints(
+        frames, representations, progress=len(frames) > 200 and sys.stderr.isatty()
+    )
+    hypers = {name: rep.hypers() for name, rep in representations.items()}
+    emit(format_comparison(comparison, args.format, hypers), args.output)
+    if args.plot:
+        from ..figures.compare import plot_comparison
+
+        arc = [atoms.info.get("arc_length") for atoms in frames]
+        if all(a is not None for a in arc):
+            x, xlabel = np.array(arc, dtype=float), "arc length (Å)"
+        else:
+            x, xlabel = None, "frame"
+        title = Path(args.file).name if args.file else args.builtin
+        png, pdf = plot_comparison(comparison, args.plot, x=x, xlabel=xlabel, title=title)
+        print(f"wrote {png} and {pdf}", file=sys.stderr)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "compare",
+        help="condition number and smallest singular value of several fingerprints",
+        description="For every frame and fingerprint: condition number CN = s1/s_min of "
+        "the rotation-purified Jacobian, its smallest singular value s_min, and s_min/|x| "
+        "(comparable across fingerprints); a summary per fingerprint, and with --plot a "
+        "figure (PNG and PDF) over the frames (x: arc_length when every frame has it).",
+    )
+    add_input_arguments(parser)
+    add_representation_arguments(parser, multiple=True)
+    parser.add_argument(
+        "--plot", metavar="PREFIX", help="write PREFIX.png and PREFIX.pdf of the comparison"
+    )
+    add_output_arguments(parser, ["table", "csv", "json"])
+    parser.set_defaults(func=run)

@@ -1,0 +1,85 @@
+"""``degeneracy family``: the Comment's 16 orbits (σ × c), in parallel, with Fig. 1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import DegeneracyError
+from ..orbits import COMMENT_DISTANCES, COMMENT_SIGMAS, ORBIT_METHODS, FamilyMember, run_family
+from ..structures import neighbor_positions, read_environments
+
+
+def format_family(members: list[FamilyMember]) -> str:
+    """Table: σ, c, median CN, Jacobians, and (with a reference) deviation and CN ratio."""
+    with_reference = any(m.deviation is not None for m in members)
+    header = "sigma    c  median_CN  jacobians"
+    if with_reference:
+        header += "  published_CN  CN_ratio  deviation_Å"
+    lines = [header]
+    for m in members:
+        line = f"{m.sigma:5.2f} {m.c:4.1f} {m.median_cn:10.4g} {m.jacobian_evaluations:10d}"
+        if with_reference and m.deviation is not None:
+            line += f"  {m.reference_median_cn:12.4g}  {m.cn_ratio:8.3f}  {m.deviation:11.4f}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> None:
+    a0 = None
+    if args.a0 is not None:
+        frames = read_environments(args.a0)
+        a0 = neighbor_positions(frames[0])
+    if args.workers < 1:
+        raise DegeneracyError(f"--workers must be at least 1, got {args.workers}")
+    progress = sys.stderr.isatty() and not args.quiet
+    members = run_family(
+        args.output,
+        basis=args.basis,
+        quick=args.quick,
+        method=args.method,
+        length=args.length,
+        workers=args.workers,
+        a0=a0,
+        reference=args.reference,
+        progress=progress,
+    )
+    sys.stdout.write(format_family(members))
+    if not args.no_figures:
+        from ..figures.fig1 import make_fig1
+
+        paths = make_fig1(members, Path(args.output) / "a0.extxyz", Path(args.output))
+        sys.stdout.write("figures: " + ", ".join(str(p) for p in paths) + "\n")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "family",
+        help="the Comment's orbit family: A0 search, 16 orbits in parallel, Fig. 1",
+        description="Find A0 (search from the mean of the traced pg-start orbit at σ=0.3 Å), "
+        f"trace the orbits from A0 + c (P0 - A0) for c in {list(COMMENT_DISTANCES)} and "
+        f"σ in {list(COMMENT_SIGMAS)} Å in parallel (Euler, step 1e-4 Å, 2 Å; --quick: "
+        "adaptive integrator), save them with a summary and Fig. 1a/1b (PNG and PDF). "
+        "Orbits are cached and checkpointed, so an interrupted run resumes.",
+    )
+    parser.add_argument("--output", required=True, metavar="DIR", help="results folder")
+    parser.add_argument("--quick", action="store_true", help="adaptive integrator (fast)")
+    parser.add_argument(
+        "--basis", choices=["gto", "optimal"], default="gto", help="SOAP radial basis (gto)"
+    )
+    parser.add_argument("--method", choices=ORBIT_METHODS, help="override the integrator")
+    parser.add_argument("--length", type=float, help="override the arc length in Å (2.0)")
+    parser.add_argument("--workers", type=int, default=2, help="parallel processes (2)")
+    parser.add_argument(
+        "--a0", metavar="FILE", help="use the A0 in FILE (first frame) instead of searching"
+    )
+    parser.add_argument(
+        "--reference",
+        metavar="DIR",
+        help="folder with the published comment-orbit_sigma{S}_c{C}.extxyz: adds the "
+        "deviation at equal arc length and the median-CN ratio",
+    )
+    parser.add_argument("--no-figures", action="store_true", help="skip Fig. 1")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)

@@ -1,0 +1,222 @@
+"""``degeneracy learn``: the learnability experiment of the Comment's Fig. 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import DegeneracyError
+from ..learning import (
+    PROTOCOLS,
+    SAMPLERS,
+    CentreFeaturizer,
+    MultiCentreSoap,
+    TrainSettings,
+    default_datasets,
+    load_orbit,
+    run_protocol,
+)
+from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES
+from ..representations import OptimalBasis
+from .options import add_representation_arguments, representation_from_args
+
+#: Metrics printed after each protocol.
+SUMMARY_KEYS = (
+    "train_rmse",
+    "val_rmse",
+    "test_rmse",
+    "orbit_train_rmse",
+    "orbit_heldout_rmse",
+    "orbit_rmse",
+)
+
+
+def featurizer_from_args(args: argparse.Namespace):
+    """C-centred fingerprint from ``--rep`` (single model) or the multi-centre SOAP."""
+    if args.model == "multicentre":
+        optimal = OptimalBasis.load(args.basis_file) if args.basis_file else None
+        return MultiCentreSoap(
+            sigma=args.sigma,
+            cutoff=args.cutoff,
+            n_max=args.n_max,
+            l_max=args.l_max,
+            basis="optimal" if optimal is not None else args.basis,
+            optimal_basis=optimal,
+        )
+    return CentreFeaturizer(representation_from_args(args))
+
+
+def settings_from_args(args: argparse.Namespace) -> TrainSettings:
+    """Training settings: defaults (or --quick / --comment-settings) plus explicit options."""
+    changes = {
+        "max_epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.lr,
+        "lr_patience": args.lr_patience,
+        "stop_patience": args.stop_patience,
+        "max_seconds": None if args.max_minutes is None else 60.0 * args.max_minutes,
+        "device": args.device,
+        "threads": args.threads,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if args.no_time_limit:
+        changes["max_seconds"] = None
+    if args.comment_settings:
+        return TrainSettings.comment(**changes)
+    if args.quick:
+        return TrainSettings.quick(**changes)
+    return TrainSettings(**changes)
+
+
+def datasets_from_args(args: argparse.Namespace) -> dict:
+    """Training, validation and independent test sets (cached), and the orbit."""
+    data = default_datasets(
+        quick=args.quick,
+        seed=args.data_seed,
+        sampler=args.sampler,
+        test_sampler=args.test_sampler,
+        sizes={"train": args.n_train, "val": args.n_val, "test": args.n_test},
+    )
+    data["orbit"] = load_orbit(
+        args.orbit,
+        units=args.orbit_units,
+        sigma=args.orbit_sigma,
+        c=args.orbit_c,
+        basis=args.orbit_basis,
+        quick=args.quick,
+    )
+    return data
+
+
+def format_summary(metrics: dict) -> str:
+    """One line per metric, ``name value``."""
+    lines = [f"protocol {metrics['protocol']}: {metrics['protocol_description']}"]
+    for key in SUMMARY_KEYS:
+        value = metrics.get(key)
+        lines.append(f"  {key:20s} {'-' if value is None else f'{value:.4f}'}")
+    lines.append(
+        f"  epochs {metrics['epochs']} (best {metrics['best_epoch']}, {metrics['stopped']}), "
+        f"{metrics['seconds']:.0f} s"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> None:
+    featurizer = featurizer_from_args(args)
+    settings = settings_from_args(args)
+    data = datasets_from_args(args)
+    output = Path(args.output)
+    if output.exists() and not output.is_dir():
+        raise DegeneracyError(f"{output}: exists and is not a folder")
+    progress = not args.no_progress and sys.stderr.isatty()
+    names = list(PROTOCOLS) if args.protocol == "all" else [args.protocol]
+    folders = {}
+    for name in names:
+        folder = output / name if args.protocol == "all" else output
+        result = run_protocol(
+            name,
+            featurizer,
+            data,
+            output=folder,
+            settings=settings,
+            width=args.width,
+            depth=args.depth,
+            seed=args.seed,
+            restart=args.restart,
+            progress=progress,
+        )
+        folders[name] = folder
+        sys.stdout.write(format_summary(result.metrics))
+        sys.stdout.flush()
+    if args.protocol == "all":
+        from ..figures.fig2 import make_fig2
+
+        figure, table = make_fig2(folders, output)
+        sys.stdout.write(f"figure: {figure}\nmetrics: {table}\n")
+    else:
+        sys.stdout.write(f"results in {output}: metrics.json, model.pt, predictions.npz\n")
+    if args.print_json and args.protocol != "all":
+        sys.stdout.write(json.dumps(result.metrics, indent=1, default=str) + "\n")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "learn",
+        help="can a network learn E4 along a low-sensitivity orbit? (Comment Fig. 2)",
+        description="Train the Comment's network on random CH4 (P&G-like thermal "
+        "distortions, E4 target) plus 0 (none), 20 (subset) or all 201 orbit frames "
+        "repeated 10x (full); report train/validation/independent-test errors and the "
+        "error on the orbit frames held out. 'all' runs the three and draws Fig. 2. A "
+        "folder with a checkpoint is resumed.",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=[*PROTOCOLS, "all"],
+        default="none",
+        help="orbit frames in training: none, subset (10%%), full (x10), or all three (none)",
+    )
+    parser.add_argument("--output", required=True, metavar="DIR", help="results folder")
+    parser.add_argument(
+        "--model",
+        choices=["single", "multicentre"],
+        default="single",
+        help="single: the Comment's network on the C-centred --rep fingerprint; "
+        "multicentre: sum of C- and H-centred SOAP networks (single)",
+    )
+    add_representation_arguments(parser)
+    parser.set_defaults(basis="optimal")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"small data ({QUICK_SIZES['train']}/{QUICK_SIZES['val']}) and a short run",
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument("--orbit", metavar="FILE", help="orbit frames (default: traced)")
+    data.add_argument("--orbit-units", choices=["angstrom", "bohr"], default="angstrom")
+    data.add_argument("--orbit-sigma", type=float, default=0.3, help="orbit σ in Å (0.3)")
+    data.add_argument("--orbit-c", type=float, default=1.0, help="orbit distance scale c (1)")
+    data.add_argument(
+        "--orbit-basis",
+        choices=["gto", "optimal"],
+        default="optimal",
+        help="radial basis the orbit is traced with (optimal)",
+    )
+    data.add_argument("--sampler", choices=sorted(SAMPLERS), default="thermal")
+    data.add_argument(
+        "--test-sampler",
+        choices=sorted(SAMPLERS),
+        default="tilted",
+        help="generator of the independent test set (tilted)",
+    )
+    data.add_argument("--n-train", type=int, help=f"training structures ({N_TRAIN})")
+    data.add_argument("--n-val", type=int, help=f"validation structures ({N_VAL})")
+    data.add_argument("--n-test", type=int, help=f"independent test structures ({N_TEST})")
+    data.add_argument("--data-seed", type=int, default=0, help="seed of the data sets (0)")
+    train = parser.add_argument_group("training")
+    train.add_argument("--seed", type=int, default=0, help="orbit split, weights, shuffling")
+    train.add_argument("--width", type=int, default=80, help="hidden layer size (80)")
+    train.add_argument("--depth", type=int, default=2, help="hidden layers (2)")
+    train.add_argument("--epochs", type=int, help="maximum epochs")
+    train.add_argument("--batch-size", type=int, help="structures per batch")
+    train.add_argument("--lr", type=float, help="initial Adam learning rate")
+    train.add_argument("--lr-patience", type=int, help="ReduceLROnPlateau patience (epochs)")
+    train.add_argument(
+        "--stop-patience", type=int, help="stop after this many epochs without improvement"
+    )
+    train.add_argument(
+        "--max-minutes", type=float, help="training time limit per protocol (4; quick 0.5)"
+    )
+    train.add_argument("--no-time-limit", action="store_true", help="train until early stop")
+    train.add_argument(
+        "--comment-settings",
+        action="store_true",
+        help="the Comment's settings: 40000 epochs, batch 4096, patience 200 (GPU-sized)",
+    )
+    train.add_argument("--device", choices=["auto", "cpu", "cuda"], help="(auto)")
+    train.add_argument("--threads", type=int, help="torch CPU threads (1)")
+    train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--print-json", action="store_true", help="also print metrics.json")
+    parser.set_defaults(func=run)

@@ -1,0 +1,106 @@
+"""``degeneracy orbit``: follow the lowest-sensitivity direction in arc length."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DegeneracyError
+from ..orbits import DEFAULT_MAX_STEP, DEFAULT_TOL, ORBIT_METHODS, Orbit, trace_orbit, write_orbit
+from .options import add_input_arguments, add_representation_arguments, frames_from_args
+from .options import representation_from_args as _representation
+
+
+def format_orbit(orbit: Orbit) -> str:
+    """A short summary of a traced orbit."""
+    cn = orbit.cn[1:] if len(orbit.frames) > 1 else orbit.cn
+    fourbody = [f.info["fourbody"] for f in orbit.frames if "fourbody" in f.info]
+    lines = [
+        f"method            {orbit.settings.method}",
+        f"frames            {len(orbit.frames)} (arc length 0 to {orbit.arc_length[-1]:.4g} Å)",
+        f"CN                median {np.median(cn):.4g}, min {cn.min():.4g}, max {cn.max():.4g}",
+        f"jacobians         {orbit.jacobian_evaluations}",
+        f"steps             {orbit.steps} accepted, {orbit.rejected_steps} rejected",
+        f"feature distance  {orbit.frames[-1].info['feature_distance']:.4g} at the end",
+    ]
+    if fourbody:
+        lines.append(f"E4                {min(fourbody):.4f} to {max(fourbody):.4f}")
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> None:
+    representation = _representation(args)
+    frames = frames_from_args(args)
+    if not 0 <= args.frame < len(frames):
+        raise DegeneracyError(f"--frame {args.frame}: the input has {len(frames)} frame(s)")
+    checkpoint = Path(args.checkpoint or f"{args.output}.checkpoint.npz")
+    if args.restart:
+        with contextlib.suppress(FileNotFoundError):
+            checkpoint.unlink()
+    elif checkpoint.exists():
+        print(f"resuming from {checkpoint}", file=sys.stderr)
+    orbit = trace_orbit(
+        frames[args.frame],
+        representation,
+        length=args.length,
+        method=args.method,
+        step=args.step,
+        tol=args.tol,
+        save_every=args.save_every,
+        max_step=args.max_step,
+        reverse=args.reverse,
+        checkpoint=checkpoint,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
+    write_orbit(args.output, orbit.frames)
+    sys.stdout.write(format_orbit(orbit))
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "orbit",
+        help="trace a low-sensitivity orbit (follow the smallest singular direction)",
+        description="Follow u = O w_min, the motion of the smallest singular value of the "
+        "rotation-purified Jacobian, in arc length with a continuous sign. Euler is the "
+        "Comment's protocol (step 1e-4 Å); adaptive is Dormand-Prince 5(4) with error "
+        "control. Frames every --save-every Å carry info arc_length, singular_values, cn, "
+        "fourbody, feature_distance; the last one jacobian_evaluations. The run checkpoints "
+        "to OUT.checkpoint.npz and resumes from it when rerun.",
+    )
+    add_input_arguments(parser)
+    add_representation_arguments(parser)
+    parser.add_argument("--frame", type=int, default=0, help="frame of FILE to start from (0)")
+    parser.add_argument("--length", type=float, default=2.0, help="arc length in Å (2.0)")
+    parser.add_argument("--method", choices=ORBIT_METHODS, default="euler", help="(euler)")
+    parser.add_argument("--step", type=float, default=1e-4, help="Euler step in Å (1e-4)")
+    parser.add_argument(
+        "--tol",
+        type=float,
+        default=DEFAULT_TOL,
+        help=f"adaptive: local error per step in Å ({DEFAULT_TOL:g})",
+    )
+    parser.add_argument(
+        "--max-step",
+        type=float,
+        default=DEFAULT_MAX_STEP,
+        help=f"adaptive: longest step in Å ({DEFAULT_MAX_STEP:g})",
+    )
+    parser.add_argument(
+        "--save-every", type=float, default=0.01, help="arc length between frames in Å (0.01)"
+    )
+    parser.add_argument("--reverse", action="store_true", help="start in the opposite direction")
+    parser.add_argument(
+        "--checkpoint", metavar="PATH", help="checkpoint file (default: OUT.checkpoint.npz)"
+    )
+    parser.add_argument(
+        "--restart", action="store_true", help="ignore and delete an existing checkpoint"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--output", required=True, metavar="OUT.extxyz", help="where to write the frames"
+    )
+    parser.set_defaults(func=run)

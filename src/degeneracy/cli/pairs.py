@@ -1,0 +1,131 @@
+"""``degeneracy pairs``: build degenerate A± pairs, or verify a file of pairs."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+
+import ase.io
+
+from ..checks import bounded_int
+from ..pairs import (
+    PairSampler,
+    PairVerdict,
+    fold_frames,
+    pair_frames,
+    prl2020_grid,
+    verify_pairs,
+)
+from ..sensitivity import SYMMETRY_TOL
+from ..structures import UNITS, read_environments, write_environments
+from .options import add_representation_arguments, emit, representations_from_args
+
+
+def format_verdicts(verdicts: Sequence[PairVerdict], fmt: str) -> str:
+    """Render :func:`verify_pairs` results as a table, CSV or JSON (a list of objects)."""
+    if fmt == "json":
+        return json.dumps([v.to_dict() for v in verdicts], indent=1) + "\n"
+    names = list(verdicts[0].distance)
+    header = ["pair", *[f"d_{name}" for name in names], "E4_a", "E4_b", "related", "residual"]
+    rows = [
+        [
+            str(v.pair),
+            *[f"{v.distance[name]:.3e}" for name in names],
+            f"{v.fourbody[0]:.6f}",
+            f"{v.fourbody[1]:.6f}",
+            "yes" if v.related else "no",
+            f"{v.residual:.4g}",
+        ]
+        for v in verdicts
+    ]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return (
+        "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in table)
+        + "\n"
+    )
+
+
+def _write_frames(frames: list, output: str | None) -> None:
+    if output is None:
+        buffer = io.StringIO()
+        ase.io.write(buffer, frames, format="extxyz")
+        sys.stdout.write(buffer.getvalue())
+    else:
+        write_environments(output, frames)
+        print(f"wrote {len(frames)} frames to {output}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.verify is not None:
+        frames = read_environments(args.verify, units=args.units, cutoff=args.cutoff)
+        representations = representations_from_args(args)
+        verdicts = verify_pairs(frames, representations, tol=args.relation_tol)
+        emit(format_verdicts(verdicts, args.format), args.output)
+        return
+    if args.grid:
+        _write_frames(prl2020_grid(), args.output)
+        return
+    n = bounded_int("--n", args.n, minimum=1)
+    sampler = PairSampler()
+    if args.fold:
+        frames = fold_frames(sampler.folds(n, seed=args.seed))
+    else:
+        frames = pair_frames(sampler.parameters(n, seed=args.seed))
+    _write_frames(frames, args.output)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "pairs",
+        help="degenerate A± pairs: build them, or verify a file of pairs",
+        description="Build pairs of CH4 environments that every ν = 2 fingerprint (SOAP, "
+        "ACSF) confuses: random members of the A± family (--n, --seed), their fold "
+        "structures at y4 = 0 (--fold, where the ν = 2 Jacobian has a spurious zero; "
+        "inspect with `degeneracy spectrum`), or the PRL 2020 grid (--grid; exact pairs "
+        "only on its β = 0 row). Pairs are written as consecutive extxyz frames. With "
+        "--verify FILE: per pair, the relative feature distance |x_a − x_b|/|x_a| of each "
+        "fingerprint, the four-body target of both members, and whether they are the "
+        "same structure up to rotation, reflection and permutation.",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--verify", metavar="FILE", help="verify the pairs in FILE")
+    mode.add_argument("--grid", action="store_true", help="the PRL 2020 CH4 grid (81 pairs)")
+    mode.add_argument(
+        "--fold", action="store_true", help="random fold structures (y4 = 0) instead of pairs"
+    )
+    parser.add_argument("--n", type=int, default=100, help="number of random pairs (100)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument(
+        "--units",
+        choices=sorted(UNITS),
+        default="angstrom",
+        help="length unit of the --verify FILE (angstrom)",
+    )
+    parser.add_argument(
+        "--relation-tol",
+        type=float,
+        default=SYMMETRY_TOL,
+        help=f"RMS residual (Å) under which two members are the same structure ({SYMMETRY_TOL})",
+    )
+    add_representation_arguments(parser, multiple=True)
+    parser.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="output format of --verify (table)",
+    )
+    parser.add_argument(
+        "--output", metavar="PATH", help="write here instead of stdout (atomically)"
+    )
+    parser.set_defaults(func=run)

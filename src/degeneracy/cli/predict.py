@@ -1,0 +1,73 @@
+"""``degeneracy predict``: a trained ``degeneracy learn`` model applied to structures."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+
+import numpy as np
+
+from ..errors import DegeneracyError
+from ..learning import load_model, predict_frames
+from ..structures import builtin_environment, read_environments
+from ..targets import fourbody_torsion
+from .options import add_input_arguments, add_output_arguments, emit
+
+
+def format_predictions(predictions: np.ndarray, fmt: str, targets: np.ndarray | None = None) -> str:
+    """Render predictions per frame as JSON (a list of objects), CSV or a table."""
+    rows = []
+    for i, value in enumerate(predictions):
+        row = {"frame": i, "prediction": float(value)}
+        if targets is not None:
+            row["fourbody"] = float(targets[i])
+        rows.append(row)
+    if fmt == "json":
+        return "[\n" + ",\n".join(json.dumps(row) for row in rows) + "\n]\n"
+    names = list(rows[0])
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue()
+    lines = ["  ".join(f"{n:>10s}" for n in names)]
+    for row in rows:
+        cells = [f"{row['frame']:>10d}"] + [f"{row[n]:>10.6f}" for n in names[1:]]
+        lines.append("  ".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> None:
+    model, featurizer, _ = load_model(args.model)
+    if (args.file is None) == (args.builtin is None):
+        raise DegeneracyError("give either a structure FILE or --builtin NAME")
+    if args.builtin is not None:
+        frames = [builtin_environment(args.builtin)]
+    else:
+        cutoff = featurizer.key().get("hypers", {}).get("cutoff", 2.5)
+        frames = read_environments(args.file, units=args.units, cutoff=cutoff)
+    predictions = predict_frames(model, featurizer, frames)
+    targets = fourbody_torsion(frames) if args.with_target else None
+    emit(format_predictions(predictions, args.format, np.atleast_1d(targets)
+                            if targets is not None else None), args.output)  # fmt: skip
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "predict",
+        help="predict E4 with a model trained by `degeneracy learn`",
+        description="Rebuild the fingerprint and normalisation stored in a `degeneracy learn` "
+        "results folder and print the model's prediction for every frame of FILE.",
+    )
+    parser.add_argument(
+        "--model", required=True, metavar="DIR", help="results folder of `degeneracy learn`"
+    )
+    add_input_arguments(parser)
+    parser.add_argument(
+        "--with-target", action="store_true", help="also print the exact E4 ('fourbody')"
+    )
+    add_output_arguments(parser, ["table", "json", "csv"])
+    parser.set_defaults(func=run)

@@ -1,0 +1,50 @@
+"""``degeneracy reproduce``: everything in the Comment, one folder, one HTML report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..reproduce import reproduce
+
+
+def run(args: argparse.Namespace) -> None:
+    changes = {"workers": args.workers}
+    if args.train_minutes is not None:
+        changes["train_minutes"] = args.train_minutes
+    reproduce(
+        args.output,
+        quick=args.quick,
+        force=args.force,
+        reference=args.reference,
+        progress=sys.stderr.isatty(),
+        log=lambda message: print(message, file=sys.stderr, flush=True),
+        **changes,
+    )
+    print(f"{args.output}/report.html\n{args.output}/summary.json")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "reproduce",
+        help="regenerate A0, the 16 orbits, Fig. 1, the learning protocols and Fig. 2",
+        description="Regenerate everything in Pozdnyakov et al.'s Comment (2022) into one "
+        "folder with a self-contained report.html and summary.json. Finished steps are "
+        "skipped on a re-run with the same settings unless --force.",
+    )
+    parser.add_argument("--output", required=True, metavar="DIR", help="result folder")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="adaptive orbits and a small learning run (under 5 minutes on 2 cores)",
+    )
+    parser.add_argument("--force", action="store_true", help="redo every step from scratch")
+    parser.add_argument(
+        "--reference",
+        metavar="DIR",
+        help="folder with the Comment's published orbits (e.g. ../shared/reference) to "
+        "compare against; optional",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="parallel orbit tracers (2)")
+    parser.add_argument("--train-minutes", type=float, help="wall-time cap per learning protocol")
+    parser.set_defaults(func=run)

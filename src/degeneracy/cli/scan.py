@@ -1,0 +1,354 @@
+"""``degeneracy scan``: CN and s_min of every environment of a data set, on Dask."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..checks import bounded_int, positive_float
+from ..environments import parse_species
+from ..errors import DegeneracyError
+from ..files import atomic_open
+from ..scan import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CHUNK_SIZE,
+    Dataset,
+    RepresentationRecipe,
+    ScanSummary,
+    chemiscope_selection,
+    collect_structures,
+    describe_singular,
+    environments_at,
+    most_singular,
+    output_format,
+    read_results,
+    scan_dataset,
+)
+from ..structures import UNITS, write_environments
+from .options import add_representation_arguments, representation_from_args
+
+#: Structures written to the chemiscope file by default (the viewer stays responsive).
+DEFAULT_CHEMISCOPE_LIMIT = 20000
+
+
+def companion(output: Path, suffix: str) -> Path:
+    """``RESULTS.parquet`` → ``RESULTS<suffix>`` (figure, chemiscope, summary files)."""
+    return output.with_name(output.stem + suffix)
+
+
+def describe_representation(representation: Any, width: int = 90) -> str:
+    """``soap sigma=0.3 cutoff=2.5 ...`` (species left out: they follow each centre)."""
+    hypers = representation.hypers()
+    text = " ".join(
+        [representation.name]
+        + [f"{k}={v}" for k, v in hypers.items() if k not in ("center", "neighbors")]
+    )
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_top(rows: list[dict[str, Any]]) -> str:
+    """The most singular environments as an aligned table."""
+    table = [["rank", "structure", "atom", "species", "N", "CN", "s_min", "symmetric", "zeros"]]
+    for rank, row in enumerate(rows, start=1):
+        symmetric = row.get("symmetric")
+        table.append(
+            [
+                str(rank),
+                str(row["structure"]),
+                str(row["atom"]),
+                row["species"],
+                str(row["n_neighbors"]),
+                f"{row['cn']:.3e}",
+                f"{row['s_min']:.3e}",
+                "n/a" if symmetric is None else ("yes" if symmetric else "no"),
+                row.get("verdict", "n/a"),
+            ]
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in table)
+
+
+def quantiles(results: Any) -> dict[str, float]:
+    """Min, median, 99th percentile and max of the finite CNs."""
+    cn = np.asarray(results.column("cn"), dtype=float)
+    cn = cn[np.isfinite(cn)]
+    if not cn.size:
+        return {}
+    return {
+        "min": float(cn.min()),
+        "median": float(np.median(cn)),
+        "p99": float(np.quantile(cn, 0.99)),
+        "max": float(cn.max()),
+    }
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def format_summary(summary: ScanSummary, stats: dict[str, float]) -> str:
+    """Two lines: what was scanned and how fast; the CN distribution."""
+    centers = ",".join(summary.centers) if summary.centers else "all atoms"
+    resumed = (
+        f", {summary.n_resumed_chunks} of {summary.n_chunks} chunks resumed"
+        if summary.n_resumed_chunks
+        else f", {_plural(summary.n_chunks, 'chunk')}"
+    )
+    lines = [
+        f"scanned {summary.n_environments} environments (centres: {centers}) of "
+        f"{summary.n_structures} structures in {summary.seconds:.1f} s, "
+        f"{summary.startup_seconds:.1f} s of it starting Dask "
+        f"({summary.throughput:.0f} env/s on {_plural(summary.n_threads, 'worker thread')}"
+        f"{resumed}); "
+        f"{summary.n_undefined} undefined",
+    ]
+    if stats:
+        lines.append(
+            "CN: min {min:.3g}, median {median:.3g}, 99th percentile {p99:.3g}, "
+            "max {max:.3g}".format(**stats)
+        )
+    return "\n".join(lines)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)
+    return value
+
+
+def write_singular(path: Path, environments: list, described: list[dict[str, Any]]) -> None:
+    """The most singular environments as extended XYZ with their numbers in ``info``."""
+    frames = []
+    for rank, (atoms, entry) in enumerate(zip(environments, described, strict=True), start=1):
+        atoms = atoms.copy()
+        atoms.info = {"rank": rank}
+        for key in ("structure", "atom", "cn", "symmetric", "symmetry_residual", "verdict"):
+            if entry.get(key) is not None:
+                atoms.info[key] = entry[key]
+        if entry.get("singular_values") is not None:
+            atoms.info["s_min"] = entry["singular_values"][-1]
+            atoms.info["s_max"] = entry["singular_values"][0]
+        frames.append(atoms)
+    write_environments(path, frames)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse bad numbers and file names before any work is done."""
+    output_format(args.output)
+    bounded_int("--top", args.top, minimum=0)
+    bounded_int("--chemiscope-limit", args.chemiscope_limit, minimum=0)
+    bounded_int("--chunk-size", args.chunk_size, minimum=1)
+    bounded_int("--batch-size", args.batch_size, minimum=1)
+    if args.workers is not None:
+        bounded_int("--workers", args.workers, minimum=1)
+    positive_float("--connect-timeout", args.connect_timeout)
+    if args.chemiscope and not args.chemiscope.endswith((".json", ".json.gz")):
+        raise DegeneracyError(f"{args.chemiscope}: a chemiscope file must end with .json(.gz)")
+
+
+def run(args: argparse.Namespace) -> None:
+    check_arguments(args)
+    output = Path(args.output)
+    representation = representation_from_args(args)
+    neighbor_species = None if args.neighbors in (None, "all") else parse_species(args.neighbors)
+    dataset = Dataset(args.dataset, units=args.units, read_format=args.read_format)
+    recipe = RepresentationRecipe.of(representation)
+    progress = not args.no_progress and sys.stderr.isatty()
+    try:
+        summary = scan_dataset(
+            dataset,
+            recipe,
+            output=output,
+            centers=args.centers,
+            neighbors=args.neighbors,
+            chunk_size=args.chunk_size,
+            batch_size=args.batch_size,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            connect_timeout=args.connect_timeout,
+            restart=args.restart,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"degeneracy scan: finished chunks are kept in {output}.parts; "
+            "rerun the same command to resume",
+            file=sys.stderr,
+        )
+        raise
+    results = read_results(output)
+    stats = quantiles(results)
+    print(format_summary(summary, stats))
+
+    cutoff = summary.settings["cutoff"]
+    top = most_singular(results, args.top)
+    shown = chemiscope_selection(results, args.chemiscope_limit) if args.chemiscope_limit else []
+    structures = collect_structures(dataset, {*shown, *(row["structure"] for row in top)})
+    described: list[dict[str, Any]] = []
+    if top:
+        environments = environments_at(
+            structures,
+            [(row["structure"], row["atom"]) for row in top],
+            cutoff=cutoff,
+            neighbor_species=neighbor_species,
+        )
+        described = describe_singular(environments, recipe)
+        for row, entry in zip(top, described, strict=True):
+            row.update({k: entry.get(k) for k in ("symmetric", "symmetry_residual", "verdict")})
+        print(f"\nmost singular environments (largest CN, top {len(top)}):")
+        print(format_top(top))
+        singular = Path(args.singular or companion(output, ".singular.extxyz"))
+        write_singular(singular, environments, described)
+        print(f"\nwrote {singular}")
+
+    # Imported here: matplotlib and chemiscope are only needed once the scan is done.
+    from ..figures.scan import cn_histogram, write_chemiscope
+
+    title = f"{Path(dataset.label).name}: {describe_representation(representation)}"
+    plot = Path(args.plot or companion(output, ".histogram.png"))
+    cn_histogram(results, plot, title=title)
+    print(f"wrote {plot}")
+    if args.chemiscope_limit and not stats:
+        print("no environment has a finite CN: no chemiscope file written")
+    elif args.chemiscope_limit:
+        viewer = Path(args.chemiscope or companion(output, ".chemiscope.json.gz"))
+        n_shown = write_chemiscope(
+            viewer,
+            {i: structures[int(i)] for i in shown},
+            results,
+            cutoff=cutoff,
+            title=f"degeneracy scan of {Path(dataset.label).name}",
+            description=title,
+        )
+        print(f"wrote {viewer} ({n_shown} environments of {len(shown)} structures)")
+    report = Path(args.summary or companion(output, ".summary.json"))
+    document = {**summary.to_dict(), "cn": stats, "most_singular": top}
+    document["output"] = str(output)
+    with atomic_open(report) as handle:
+        json.dump(document, handle, indent=1, default=_plain)
+        handle.write("\n")
+    print(f"wrote {report}")
+
+
+def _species_argument(text: str) -> str:
+    if text != "all":
+        try:
+            parse_species(text)
+        except DegeneracyError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "scan",
+        help="condition number of every environment of a data set (Dask, resumable)",
+        description="For every chosen centre of every structure of DATASET (any file ase "
+        "reads): the environment within the cutoff, the largest and smallest singular "
+        "value of the fingerprint's rotation-purified Jacobian and CN = s1/s_min. Runs "
+        "in chunks on a Dask cluster (a local one by default), streams finished chunks "
+        "to RESULTS.parts/ and merges them into --output at the end; rerunning a killed "
+        "scan skips finished chunks. Also writes a CN histogram (RESULTS.histogram.png), the "
+        "most singular environments (RESULTS.singular.extxyz), a chemiscope file "
+        "(RESULTS.chemiscope.json.gz) and RESULTS.summary.json.",
+    )
+    parser.add_argument("dataset", metavar="DATASET", help="structure file readable by ase")
+    parser.add_argument(
+        "--output",
+        required=True,
+        metavar="RESULTS",
+        help="results file, RESULTS.parquet or RESULTS.csv (written atomically at the end)",
+    )
+    add_representation_arguments(parser)
+    group = parser.add_argument_group("environments")
+    group.add_argument(
+        "--centers",
+        type=_species_argument,
+        metavar="SPECIES",
+        help="centre species, e.g. C or C,H, or 'all' (default: the fingerprint's centre "
+        "species, C for soap)",
+    )
+    group.add_argument(
+        "--neighbors",
+        type=_species_argument,
+        metavar="SPECIES",
+        help="count only these neighbour species (default: all atoms within the cutoff)",
+    )
+    group.add_argument(
+        "--units",
+        choices=sorted(UNITS),
+        default="angstrom",
+        help="length unit of DATASET (default: angstrom)",
+    )
+    group.add_argument(
+        "--read-format", metavar="FMT", help="ase file format, if not clear from the name"
+    )
+    group = parser.add_argument_group("Dask")
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler (default: start a local cluster)",
+    )
+    group.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes of the local cluster, one thread each (default: CPU count)",
+    )
+    group.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds to wait for --scheduler (10)",
+    )
+    group.add_argument(
+        "--chunk-size",
+        type=int,
+        default=DEFAULT_CHUNK_SIZE,
+        metavar="N",
+        help=f"environments per chunk, the unit of work and of resume ({DEFAULT_CHUNK_SIZE})",
+    )
+    group.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help=f"environments per fingerprint call inside a chunk ({DEFAULT_BATCH_SIZE})",
+    )
+    group.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard partial results of an earlier scan with other settings",
+    )
+    group.add_argument("--no-progress", action="store_true", help="no progress bar")
+    group = parser.add_argument_group("reports")
+    group.add_argument(
+        "--top", type=int, default=10, metavar="K", help="most singular environments shown (10)"
+    )
+    group.add_argument("--plot", metavar="PNG", help="CN histogram (RESULTS.histogram.png)")
+    group.add_argument(
+        "--singular",
+        metavar="EXTXYZ",
+        help="most singular environments (RESULTS.singular.extxyz)",
+    )
+    group.add_argument(
+        "--chemiscope",
+        metavar="JSON",
+        help="chemiscope file, .json or .json.gz (RESULTS.chemiscope.json.gz)",
+    )
+    group.add_argument(
+        "--chemiscope-limit",
+        type=int,
+        default=DEFAULT_CHEMISCOPE_LIMIT,
+        metavar="N",
+        help="at most N structures in the chemiscope file: half the most singular, half a "
+        f"random sample; 0 writes none ({DEFAULT_CHEMISCOPE_LIMIT})",
+    )
+    group.add_argument("--summary", metavar="JSON", help="summary file (RESULTS.summary.json)")
+    parser.set_defaults(func=run)

@@ -1,0 +1,121 @@
+"""``degeneracy singular``: find a nearby singular configuration (s_min = 0)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import DegeneracyError
+from ..sensitivity import SYMMETRY_TOL
+from ..singular import DEFAULT_CN_TARGET, DEFAULT_FD_STEP, SingularResult, find_singular
+from ..structures import write_environments
+from .options import add_input_arguments, add_representation_arguments, frames_from_args
+from .options import representation_from_args as _representation
+
+
+def format_results(results: list[SingularResult]) -> str:
+    """One line per frame: CN before and after, distance moved, cost, symmetry verdict."""
+    header = "frame  CN_start    CN_found    moved_Å   jacobians  converged  symmetry"
+    lines = [header]
+    for index, result in enumerate(results):
+        verdict = (
+            f"SYMMETRIC (residual {result.symmetry.residual:.2g} Å): physical zero"
+            if result.symmetric
+            else f"not symmetric (best residual {result.symmetry.residual:.3f} Å): spurious zero"
+        )
+        lines.append(
+            f"{index:5d}  {result.history[0].cn:9.3e}  {result.cn:10.3e}  {result.distance:8.4f}"
+            f"  {result.jacobian_evaluations:9d}  {'yes' if result.converged else 'NO':>9}  "
+            f"{verdict}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.pull < 0:
+        raise DegeneracyError(f"--pull must be non-negative, got {args.pull}")
+    representation = _representation(args)
+    frames = frames_from_args(args)
+    results = []
+    for index, atoms in enumerate(frames):
+        result = find_singular(
+            atoms,
+            representation,
+            pull=args.pull,
+            cn_target=args.cn_target,
+            max_iterations=args.max_iterations,
+            fd_step=args.fd_step,
+            symmetry_tol=args.symmetry_tol,
+        )
+        if result.symmetric and args.reject_symmetric:
+            raise DegeneracyError(
+                f"frame {index}: the configuration found is symmetric (residual "
+                f"{result.symmetry.residual:.2g} Å), so its zero is physical, not spurious"
+            )
+        results.append(result)
+    write_environments(args.output, [r.atoms for r in results])
+    sys.stdout.write(format_results(results))
+    for index, result in enumerate(results):
+        if result.symmetric:
+            print(
+                f"warning: frame {index}: the configuration found is symmetric; its zero "
+                "singular value is forced by symmetry (info symmetric=True)",
+                file=sys.stderr,
+            )
+        if not result.converged:
+            print(
+                f"warning: frame {index}: CN {result.cn:.3g} did not reach --cn-target "
+                f"{args.cn_target:.3g} (info converged=False)",
+                file=sys.stderr,
+            )
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "singular",
+        help="find a nearby configuration where the smallest purified singular value vanishes",
+        description="From each start structure, find a nearby configuration whose "
+        "rotation-purified SOAP Jacobian has a zero singular value (Gauss-Newton on J(r)u = 0 "
+        "with Levenberg-Marquardt damping; ~3 Jacobians per iteration). Reports the condition "
+        "number, the distance moved and whether a point symmetry explains the zero. Output: "
+        "extxyz with info keys cn, symmetric, jacobian_evaluations, distance, converged.",
+    )
+    add_input_arguments(parser)
+    add_representation_arguments(parser)
+    parser.add_argument(
+        "--pull",
+        type=float,
+        default=1.0,
+        metavar="ALPHA",
+        help="pull towards the start: each damped step aims at ALPHA x (start - current); "
+        "1 converges to about the nearest singular configuration, 0 to wherever the "
+        "damped steps lead (1.0)",
+    )
+    parser.add_argument(
+        "--cn-target",
+        type=float,
+        default=DEFAULT_CN_TARGET,
+        help=f"stop when the condition number exceeds this ({DEFAULT_CN_TARGET:g})",
+    )
+    parser.add_argument("--max-iterations", type=int, default=60, help="iterations at most (60)")
+    parser.add_argument(
+        "--fd-step",
+        type=float,
+        default=DEFAULT_FD_STEP,
+        help=f"finite-difference step (Å) of the Jacobian along the motion ({DEFAULT_FD_STEP:g})",
+    )
+    parser.add_argument(
+        "--symmetry-tol",
+        type=float,
+        default=SYMMETRY_TOL,
+        help=f"RMS residual (Å) under which a point operation is a symmetry ({SYMMETRY_TOL})",
+    )
+    parser.add_argument(
+        "--reject-symmetric",
+        action="store_true",
+        help="fail (exit 2) instead of flagging when the configuration found is symmetric",
+    )
+    parser.add_argument(
+        "--output", required=True, metavar="OUT.extxyz", help="where to write the result"
+    )
+    parser.set_defaults(func=run)

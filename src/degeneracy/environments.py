@@ -1,0 +1,155 @@
+r"""Centre + neighbour environments cut out of arbitrary structures.
+
+A data set holds whole structures (molecules, clusters, periodic crystals); the
+:class:`~degeneracy.representations.Representation` protocol describes one environment:
+an :class:`ase.Atoms` with the centre at index 0, at the origin, followed by its
+neighbours. For a centre :math:`i` the neighbours are every atom :math:`j` (periodic
+images included) with
+
+.. math:: 0 < |\mathbf r_j + \mathbf S \mathbf h - \mathbf r_i| < r_c,
+
+where :math:`\mathbf h` is the cell matrix and :math:`\mathbf S` the integer image shift.
+Each environment is an isolated cluster: its Jacobian moves every neighbour (and every
+periodic image) independently, which is what the fingerprint of the centre sees. The
+centre's power spectrum only depends on centre–neighbour vectors, so the cluster has the
+same features as the centre in the full structure.
+
+Neighbours are ordered by species (atomic number), then by atom index and image shift,
+so environments of the same composition line up column by column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+
+import ase
+import ase.data
+import numpy as np
+from ase.neighborlist import neighbor_list
+
+from .checks import positive_float
+from .errors import DegeneracyError
+
+
+def parse_species(species: str | Iterable[str | int]) -> tuple[int, ...]:
+    """Atomic numbers of ``"C,H"``, ``"C H"``, ``["C", "H"]`` or ``[6, 1]``, sorted, unique.
+
+    Raises :class:`DegeneracyError` naming an unknown element.
+    """
+    if isinstance(species, str):
+        species = species.replace(",", " ").split()
+    numbers = set()
+    for item in species:
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            if not 0 < int(item) < len(ase.data.chemical_symbols):
+                raise DegeneracyError(f"unknown atomic number {item!r}")
+            numbers.add(int(item))
+        elif isinstance(item, str) and item in ase.data.atomic_numbers and item != "X":
+            numbers.add(ase.data.atomic_numbers[item])
+        else:
+            raise DegeneracyError(f"unknown species {item!r}; give element symbols such as C,H")
+    if not numbers:
+        raise DegeneracyError("no species given")
+    return tuple(sorted(numbers))
+
+
+def symbols_of(numbers: Iterable[int]) -> tuple[str, ...]:
+    """Element symbols of atomic numbers."""
+    return tuple(ase.data.chemical_symbols[int(z)] for z in numbers)
+
+
+def _neighbors_isolated(
+    positions: np.ndarray, centers: np.ndarray, cutoff: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    # Without periodicity the neighbours of a centre are the other atoms inside the cutoff;
+    # a direct distance test is ~15x faster than ase's cell-list for small molecules.
+    result = []
+    for center in centers:
+        vectors = positions - positions[center]
+        distances = np.linalg.norm(vectors, axis=1)
+        inside = np.flatnonzero((distances < cutoff) & (np.arange(len(positions)) != center))
+        result.append((inside, vectors[inside]))
+    return result
+
+
+def _neighbors_periodic(
+    atoms: ase.Atoms, centers: np.ndarray, cutoff: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    i, j, vectors, shifts = neighbor_list("ijDS", atoms, cutoff, self_interaction=False)
+    result = []
+    for center in centers:
+        mine = np.flatnonzero(i == center)
+        order = np.lexsort((*shifts[mine].T[::-1], j[mine]))
+        result.append((j[mine][order], vectors[mine][order]))
+    return result
+
+
+def environments_of(
+    atoms: ase.Atoms,
+    centers: Sequence[int] | np.ndarray,
+    *,
+    cutoff: float,
+    neighbor_species: Collection[int] | None = None,
+) -> list[ase.Atoms]:
+    """Environments of the atoms ``centers`` (indices into ``atoms``).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A whole structure; periodic along the axes where ``atoms.pbc`` is true.
+    centers : sequence of int
+        Indices of the centre atoms.
+    cutoff : float
+        Neighbours lie strictly closer than ``cutoff`` (Å).
+    neighbor_species : collection of int, optional
+        Keep only neighbours of these atomic numbers (default: all).
+
+    Returns
+    -------
+    list of ase.Atoms
+        One per centre: centre at index 0 at the origin, neighbours after it (ordered by
+        species, then index and image), no cell, no periodicity, ``info["atom"]`` the
+        centre's index in ``atoms``.
+    """
+    cutoff = positive_float("cutoff", cutoff)
+    centers = np.asarray(centers, dtype=int).reshape(-1)
+    if centers.size and (centers.min() < 0 or centers.max() >= len(atoms)):
+        raise DegeneracyError(f"centre index out of range for a structure of {len(atoms)} atoms")
+    if np.any(atoms.pbc):
+        found = _neighbors_periodic(atoms, centers, cutoff)
+    else:
+        found = _neighbors_isolated(atoms.positions, centers, cutoff)
+    numbers = atoms.numbers
+    environments = []
+    for center, (indices, vectors) in zip(centers, found, strict=True):
+        species = numbers[indices]
+        if neighbor_species is not None:
+            keep = np.isin(species, list(neighbor_species))
+            indices, vectors, species = indices[keep], vectors[keep], species[keep]
+        order = np.argsort(species, kind="stable")
+        environment = ase.Atoms(
+            numbers=np.concatenate([[numbers[center]], species[order]]),
+            positions=np.vstack([np.zeros((1, 3)), vectors[order]]),
+            pbc=False,
+        )
+        environment.info["atom"] = int(center)
+        environments.append(environment)
+    return environments
+
+
+def structure_environments(
+    atoms: ase.Atoms,
+    *,
+    cutoff: float,
+    centers: Collection[int] | None = None,
+    neighbor_species: Collection[int] | None = None,
+) -> list[ase.Atoms]:
+    """Environments of every atom of ``atoms`` whose atomic number is in ``centers``.
+
+    ``centers=None`` takes every atom as a centre; see :func:`environments_of`.
+    """
+    if centers is None:
+        chosen = np.arange(len(atoms))
+    else:
+        chosen = np.flatnonzero(np.isin(atoms.numbers, list(centers)))
+    return environments_of(atoms, chosen, cutoff=cutoff, neighbor_species=neighbor_species)

@@ -1,0 +1,145 @@
+"""Figures of a data-set scan: CN histogram and an interactive chemiscope file.
+
+Both take the results of :func:`degeneracy.scan.scan_dataset` (a table with ``cn``, ``s_min``,
+``s_max`` ... per environment); nothing here computes fingerprints.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import ase
+import chemiscope
+import numpy as np
+import pyarrow as pa
+from matplotlib.figure import Figure
+
+from ..errors import DegeneracyError
+from ..files import atomic_path
+
+
+def _finite_log10(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log10(values)
+    return logs[np.isfinite(logs)]
+
+
+def cn_histogram(results: pa.Table, path: str | os.PathLike, *, title: str = "") -> None:
+    r"""Histograms of :math:`\log_{10}\mathrm{CN}` and :math:`\log_{10} s_\min`, as a PNG.
+
+    Environments whose spectrum is undefined (NaN) are counted in the legend, not drawn;
+    an exact zero :math:`s_\min` (infinite CN) likewise.
+    """
+    cn = np.asarray(results.column("cn"), dtype=float)
+    s_min = np.asarray(results.column("s_min"), dtype=float)
+    n_undefined = int(np.isnan(cn).sum())
+    n_infinite = int(np.isinf(cn).sum())
+    figure = Figure(figsize=(9.0, 3.6), layout="constrained")
+    axes = figure.subplots(1, 2)
+    for ax, values, label in (
+        (axes[0], cn, r"$\log_{10}$ CN = $\log_{10}(s_1/s_\mathrm{min})$"),
+        (axes[1], s_min, r"$\log_{10} s_\mathrm{min}$"),
+    ):
+        logs = _finite_log10(values)
+        if logs.size:
+            ax.hist(logs, bins=min(80, max(10, int(np.sqrt(logs.size)))), color="C0")
+            ax.axvline(np.median(logs), color="C3", lw=1, label=f"median {np.median(logs):.2f}")
+            ax.legend(loc="best", fontsize=8)
+        ax.set_xlabel(label)
+        ax.set_ylabel("environments")
+        ax.set_yscale("log")
+    extra = []
+    if n_undefined:
+        extra.append(f"{n_undefined} undefined")
+    if n_infinite:
+        extra.append(f"{n_infinite} with s_min = 0")
+    summary = f"{len(cn)} environments" + (f" ({', '.join(extra)})" if extra else "")
+    figure.suptitle(f"{title}\n{summary}" if title else summary, fontsize=10)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=120)
+
+
+def write_chemiscope(
+    path: str | os.PathLike,
+    structures: dict[int, ase.Atoms],
+    results: pa.Table,
+    *,
+    cutoff: float,
+    title: str = "degeneracy scan",
+    description: str = "",
+) -> int:
+    r"""Interactive chemiscope file of the scanned structures, coloured by :math:`\log_{10}`CN.
+
+    Each point of the map is one environment (x: :math:`\log_{10} s_1`, y:
+    :math:`\log_{10} s_\min`, colour: :math:`\log_{10}` CN); the viewer shows its
+    structure with the environment (``cutoff``) highlighted. Only environments of
+    ``structures`` (data-set index → structure) with a finite CN are included. Written
+    with :func:`chemiscope.write_input` (``.json`` or ``.json.gz``) to a temporary file
+    that replaces ``path``. Returns the number of environments written.
+    """
+    path = Path(path)
+    if not (path.name.endswith(".json") or path.name.endswith(".json.gz")):
+        raise DegeneracyError(f"{path}: a chemiscope file must end with .json or .json.gz")
+    if not path.parent.is_dir():
+        raise DegeneracyError(f"{path}: output folder {path.parent} does not exist")
+    table = results.to_pydict()
+    cn = np.asarray(table["cn"], dtype=float)
+    keep = [
+        k
+        for k in range(len(cn))
+        if np.isfinite(cn[k]) and cn[k] > 0 and table["structure"][k] in structures
+    ]
+    if not keep:
+        raise DegeneracyError("no environment with a finite CN to show in chemiscope")
+    order = sorted({table["structure"][k] for k in keep})
+    position = {index: i for i, index in enumerate(order)}
+    frames = [structures[index] for index in order]
+    environments = [(position[table["structure"][k]], table["atom"][k], cutoff) for k in keep]
+
+    def column(name: str) -> np.ndarray:
+        return np.asarray([table[name][k] for k in keep], dtype=float)
+
+    properties = {
+        "log10(CN)": _atom_property(np.log10(column("cn")), "log10 of s_1 / s_min"),
+        "log10(s_min)": _atom_property(np.log10(column("s_min")), "smallest singular value"),
+        "log10(s_max)": _atom_property(np.log10(column("s_max")), "largest singular value"),
+        "CN": _atom_property(column("cn"), "condition number of the purified Jacobian"),
+        "neighbours": _atom_property(column("n_neighbors"), "neighbours within the cutoff"),
+        "structure": _atom_property(column("structure"), "structure index in the data set"),
+        "species": {
+            "target": "atom",
+            "values": [table["species"][k] for k in keep],
+            "description": "centre species",
+        },
+    }
+    settings = chemiscope.quick_settings(
+        x="log10(s_max)", y="log10(s_min)", map_color="log10(CN)", target="atom"
+    )
+    metadata = {"name": title, "description": description}
+    suffix = ".json.gz" if path.name.endswith(".gz") else ".json"
+    # chemiscope.write_input picks gzip from the name, so the temporary file keeps the
+    # suffix; it is renamed onto `path` only after a complete write.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        chemiscope.write_input(
+            tmp,
+            structures=frames,
+            properties=properties,
+            environments=environments,
+            settings=settings,
+            metadata=metadata,
+        )
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return len(keep)
+
+
+def _atom_property(values: Sequence[float], description: str) -> dict:
+    return {"target": "atom", "values": np.asarray(values, dtype=float), "description": description}

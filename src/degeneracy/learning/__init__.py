@@ -1,0 +1,68 @@
+"""The learnability experiment (Comment Fig. 2): can a network learn E4 along an orbit?
+
+Data flow: random CH4 (:mod:`.datasets`) and an orbit → features of any fingerprint
+(:mod:`.features`, :mod:`.multicentre`; cached) → the Comment's network (:mod:`.model`)
+trained with checkpoints and early stopping (:mod:`.trainer`) → the three protocols and
+their metrics (:mod:`.protocols`).
+"""
+
+from .datasets import (
+    SAMPLERS,
+    Dataset,
+    ThermalMethaneSampler,
+    TiltedMethaneSampler,
+    cached_inputs,
+    compute_inputs,
+    default_datasets,
+    generate_dataset,
+    make_sampler,
+    with_targets,
+)
+from .features import CentreFeaturizer, featurizer_from_spec
+from .model import AtomicSumModel, comment_mlp
+from .multicentre import MultiCentreSoap
+from .protocols import (
+    PROTOCOLS,
+    Protocol,
+    ProtocolResult,
+    load_model,
+    load_orbit,
+    load_run,
+    orbit_split,
+    predict_frames,
+    run_protocol,
+    save_model,
+)
+from .trainer import TensorSet, Trainer, TrainResult, TrainSettings
+
+__all__ = [
+    "PROTOCOLS",
+    "SAMPLERS",
+    "AtomicSumModel",
+    "CentreFeaturizer",
+    "Dataset",
+    "MultiCentreSoap",
+    "Protocol",
+    "ProtocolResult",
+    "TensorSet",
+    "ThermalMethaneSampler",
+    "TiltedMethaneSampler",
+    "TrainResult",
+    "TrainSettings",
+    "Trainer",
+    "cached_inputs",
+    "comment_mlp",
+    "compute_inputs",
+    "default_datasets",
+    "featurizer_from_spec",
+    "generate_dataset",
+    "load_model",
+    "load_orbit",
+    "load_run",
+    "make_sampler",
+    "orbit_split",
+    "predict_frames",
+    "run_protocol",
+    "save_model",
+    "with_targets",
+]

@@ -1,0 +1,108 @@
+"""Featurizers: model inputs from environments, and how to rebuild them for ``predict``.
+
+:class:`CentreFeaturizer` wraps any :class:`~degeneracy.representations.Representation`
+(the C-centred fingerprint of the Comment's experiment); :class:`~.multicentre.
+MultiCentreSoap` describes every atom. Both give ``{species: (n_frames, n_centres, d)}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import ase
+import ase.data
+import numpy as np
+
+from ..errors import DegeneracyError
+from ..files import cache_key
+from ..representations import OptimalBasis, Representation, make_representation
+
+#: File name of a saved optimal radial basis inside a model folder.
+BASIS_FILE = "basis.npz"
+
+
+def basis_digest(basis: OptimalBasis | None) -> str | None:
+    """A short hash of an optimal basis' projections (None without one)."""
+    if basis is None:
+        return None
+    return cache_key(
+        settings=basis.settings(), projections=[p.round(12).tolist() for p in basis.projections]
+    )
+
+
+def representation_identity(representation: Representation) -> dict[str, Any]:
+    """Name, hyperparameters and (SOAP with the optimal basis) the basis' hash."""
+    identity = {"name": representation.name, "hypers": representation.hypers()}
+    basis = getattr(representation, "optimal_basis", None)
+    if basis is not None:
+        identity["basis"] = basis_digest(basis)
+    return json.loads(json.dumps(identity, default=str))
+
+
+class CentreFeaturizer:
+    """The features of the centre atom (atom 0) from one representation.
+
+    Inputs are ``{"C": (n_frames, 1, d)}`` (the centre's chemical symbol as key).
+    """
+
+    kind = "centre"
+
+    def __init__(self, representation: Representation) -> None:
+        self.representation = representation
+
+    def __repr__(self) -> str:
+        return f"CentreFeaturizer({self.representation!r})"
+
+    @property
+    def species(self) -> str:
+        centre = self.representation.hypers().get("center", "C")
+        if isinstance(centre, (int, np.integer)):
+            centre = ase.data.chemical_symbols[int(centre)]
+        return str(centre)
+
+    def key(self) -> dict[str, Any]:
+        return {"kind": self.kind, **representation_identity(self.representation)}
+
+    def inputs(self, frames: Sequence[ase.Atoms]) -> dict[str, np.ndarray]:
+        features = np.asarray(self.representation.features(list(frames)))
+        return {self.species: features[:, None, :]}
+
+    def spec(self) -> dict[str, Any]:
+        basis = getattr(self.representation, "optimal_basis", None)
+        return {
+            "kind": self.kind,
+            "representation": self.representation.name,
+            "hypers": json.loads(json.dumps(self.representation.hypers(), default=str)),
+            "basis_file": BASIS_FILE if basis is not None else None,
+        }
+
+    def save(self, folder: Path) -> None:
+        basis = getattr(self.representation, "optimal_basis", None)
+        if basis is not None:
+            basis.save(Path(folder) / BASIS_FILE)
+
+
+def _load_basis(spec: dict[str, Any], folder: Path) -> OptimalBasis | None:
+    if not spec.get("basis_file"):
+        return None
+    return OptimalBasis.load(Path(folder) / spec["basis_file"])
+
+
+def featurizer_from_spec(spec: dict[str, Any], folder: str | Path):
+    """Rebuild the featurizer saved in a model folder (see :func:`save_model`)."""
+    folder = Path(folder)
+    kind = spec.get("kind")
+    if kind == "centre":
+        hypers = dict(spec["hypers"])
+        basis = _load_basis(spec, folder)
+        if basis is not None:
+            hypers["optimal_basis"] = basis
+        return CentreFeaturizer(make_representation(spec["representation"], **hypers))
+    if kind == "multicentre":
+        from .multicentre import MultiCentreSoap
+
+        return MultiCentreSoap(**spec["hypers"], optimal_basis=_load_basis(spec, folder))
+    raise DegeneracyError(f"{folder}: unknown featurizer kind {kind!r}")

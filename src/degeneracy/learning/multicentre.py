@@ -1,0 +1,155 @@
+r"""SOAP features of *every* atom, for the multi-centre model (beyond the Comment).
+
+The Comment's model sees only the C-centred power spectrum, which is blind along the
+low-sensitivity orbits. A multi-centre model writes the target as a sum of atomic
+contributions over C- and H-centred environments (:class:`~.model.AtomicSumModel`),
+
+.. math:: \hat E = \bar E + f_\mathrm{C}(x_\mathrm{C})
+          + \sum_{i=1}^{4} f_\mathrm{H}(x_{\mathrm{H}_i}),
+
+where :math:`x_{\mathrm{H}_i}` is the power spectrum of the environment of H atom *i*
+(neighbour densities of C and of H: blocks HH, HC, CC). The H-centred environments see the
+molecule from other points, so together the ν = 2 features of all centres can resolve what the
+C-centred ones cannot.
+
+featomic computes the power spectrum of every centre at once (no Jacobian needed here); the
+radial basis is the same as :class:`~degeneracy.representations.SoapPowerSpectrum`'s (GTO
+or the cached optimal basis, whose featomic calculator is reused).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import ase
+import ase.data
+import featomic
+import numpy as np
+from metatensor import Labels
+
+from ..errors import DegeneracyError
+from ..representations import OptimalBasis, SoapPowerSpectrum
+from .features import BASIS_FILE, basis_digest
+
+#: Centre species and the neighbour species whose densities each one sees.
+CENTRES = {"C": ("H",), "H": ("C", "H")}
+
+
+class MultiCentreSoap:
+    """Power spectra of the C atom and of each H atom of CH4 environments.
+
+    Parameters
+    ----------
+    sigma, cutoff, n_max, l_max, basis
+        As :class:`~degeneracy.representations.SoapPowerSpectrum` (the same radial basis for
+        every centre).
+    optimal_basis : OptimalBasis, optional
+        A fitted optimal radial basis (default: the cached built-in one when
+        ``basis="optimal"``).
+
+    Inputs are ``{"C": (n, 1, d_C), "H": (n, 4, d_H)}`` with ``d_C = n_max² (l_max+1)`` (HH
+    block) and ``d_H = 3 n_max² (l_max+1)`` (CC, CH, HH blocks).
+    """
+
+    kind = "multicentre"
+
+    def __init__(
+        self,
+        *,
+        sigma: float = 0.3,
+        cutoff: float = 2.5,
+        n_max: int = 8,
+        l_max: int = 8,
+        basis: str = "optimal",
+        optimal_basis: OptimalBasis | None = None,
+    ) -> None:
+        # SoapPowerSpectrum validates the hyperparameters and owns the radial basis.
+        self.soap = SoapPowerSpectrum(
+            sigma=sigma,
+            cutoff=cutoff,
+            n_max=n_max,
+            l_max=l_max,
+            basis=basis,
+            optimal_basis=optimal_basis,
+        )
+        self._keys = {
+            centre: Labels(
+                ["center_type", "neighbor_1_type", "neighbor_2_type"],
+                np.array(
+                    [
+                        [ase.data.atomic_numbers[centre], *sorted(pair)]
+                        for pair in itertools.combinations_with_replacement(
+                            sorted(ase.data.atomic_numbers[s] for s in neighbours), 2
+                        )
+                    ],
+                    dtype=np.int32,
+                ),
+            )
+            for centre, neighbours in CENTRES.items()
+        }
+
+    def __repr__(self) -> str:
+        return f"MultiCentreSoap({self.hypers()})"
+
+    def hypers(self) -> dict[str, Any]:
+        soap = self.soap
+        return {
+            "sigma": soap.sigma,
+            "cutoff": soap.cutoff,
+            "n_max": soap.n_max,
+            "l_max": soap.l_max,
+            "basis": soap.basis,
+        }
+
+    def key(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "hypers": self.hypers(),
+            "basis": basis_digest(self.soap.optimal_basis),
+            "featomic": featomic.__version__,
+        }
+
+    def spec(self) -> dict[str, Any]:
+        has_basis = self.soap.optimal_basis is not None
+        return {
+            "kind": self.kind,
+            "hypers": self.hypers(),
+            "basis_file": BASIS_FILE if has_basis else None,
+        }
+
+    def save(self, folder: Path) -> None:
+        if self.soap.optimal_basis is not None:
+            self.soap.optimal_basis.save(Path(folder) / BASIS_FILE)
+
+    def inputs(self, frames: Sequence[ase.Atoms]) -> dict[str, np.ndarray]:
+        frames = list(frames)
+        if not frames:
+            raise DegeneracyError("no frames to compute")
+        numbers = frames[0].numbers
+        if any(not np.array_equal(atoms.numbers, numbers) for atoms in frames):
+            raise DegeneracyError("multi-centre features need frames with the same atoms")
+        return {
+            centre: self._centre_features(frames, centre, np.flatnonzero(numbers == z))
+            for centre, z in ((c, ase.data.atomic_numbers[c]) for c in CENTRES)
+        }
+
+    def _centre_features(
+        self, frames: list[ase.Atoms], centre: str, atoms: np.ndarray
+    ) -> np.ndarray:
+        """(n_frames, n_atoms_of_species, d): blocks of ``centre`` concatenated by key."""
+        try:
+            tensor = self.soap.calculator.compute(frames, selected_keys=self._keys[centre])
+        except featomic.FeatomicError as error:
+            raise DegeneracyError(f"featomic failed: {error}") from error
+        n_atoms = len(frames[0])
+        parts = []
+        for block in tensor.blocks():
+            values = np.zeros((len(frames), n_atoms, len(block.properties)))
+            system = np.asarray(block.samples.column("system"))
+            atom = np.asarray(block.samples.column("atom"))
+            values[system, atom] = block.values
+            parts.append(values[:, atoms])
+        return np.concatenate(parts, axis=-1)

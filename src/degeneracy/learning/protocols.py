@@ -1,0 +1,390 @@
+r"""The three training protocols of the Comment's Fig. 2, and saved models.
+
+Pozdnyakov et al. (2022) trained the same network on P&G's random CH4 training set plus
+
+* ``none``: no frame of the low-sensitivity orbit (σ = 0.3 Å, c = 1, 201 frames);
+* ``subset``: 20 random orbit frames (10 %), each once;
+* ``full``: all 201 orbit frames, each repeated 10 times,
+
+and reported the RMSE of E4 on the validation set and on the orbit frames *not* used in
+training. Published (E4 unitless, validation spread 0.117, orbit spread 0.095): validation
+0.0133 / 0.0134 / 0.0146; held-out orbit 0.144 / 0.072 / —; full orbit when trained on it
+0.033. A ν = 2 fingerprint that barely changes along the orbit cannot separate its frames,
+so the network can only interpolate there once it has seen some of them.
+
+:func:`run_protocol` does one protocol for any featurizer and writes to a folder:
+``metrics.json``, ``model.pt`` (+ ``basis.npz``), ``predictions.npz``,
+``orbit_predictions.csv``, ``history.csv`` and ``checkpoint.pt``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import ase
+import numpy as np
+import torch
+
+from ..errors import DegeneracyError
+from ..files import atomic_open, atomic_path
+from ..structures import read_environments
+from .datasets import Dataset, Featurizer, cached_inputs, with_targets
+from .features import featurizer_from_spec
+from .model import AtomicSumModel
+from .trainer import TensorSet, Trainer, TrainSettings, mae, predict, resolve_device, rmse
+
+_MODEL_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How many orbit frames go into training, and how often each is repeated."""
+
+    name: str
+    fraction: float
+    repeats: int
+    description: str
+
+    def n_train(self, n_orbit: int) -> int:
+        """Orbit frames used for training: 0, round(10 %) (20 of 201), or all."""
+        if self.fraction <= 0:
+            return 0
+        if self.fraction >= 1:
+            return n_orbit
+        return max(1, min(n_orbit - 1, round(self.fraction * n_orbit)))
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    "none": Protocol("none", 0.0, 0, "no orbit frames in training"),
+    "subset": Protocol("subset", 0.1, 1, "20 random orbit frames (10 %) in training"),
+    "full": Protocol("full", 1.0, 10, "all orbit frames in training, repeated 10 times"),
+}
+
+
+def get_protocol(name: str) -> Protocol:
+    if name not in PROTOCOLS:
+        raise DegeneracyError(f"unknown protocol {name!r}; choose one of {list(PROTOCOLS)}")
+    return PROTOCOLS[name]
+
+
+def orbit_split(n_orbit: int, protocol: Protocol, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted indices of the orbit frames in training and held out (random, by ``seed``)."""
+    order = np.random.default_rng(seed).permutation(n_orbit)
+    k = protocol.n_train(n_orbit)
+    return np.sort(order[:k]), np.sort(order[k:])
+
+
+def load_orbit(
+    path: str | os.PathLike | None = None,
+    *,
+    units: str = "angstrom",
+    sigma: float = 0.3,
+    c: float = 1.0,
+    basis: str = "optimal",
+    quick: bool = False,
+) -> Dataset:
+    """The orbit frames with E4: from ``path``, else traced by ``orbits.comment_orbit``."""
+    if path is not None:
+        frames = read_environments(path, units=units)
+        source = str(path)
+    else:
+        from .. import orbits
+
+        comment_orbit = getattr(orbits, "comment_orbit", None)
+        if comment_orbit is None:
+            raise DegeneracyError(
+                "degeneracy.orbits.comment_orbit is not available in this version; "
+                "give the orbit frames with --orbit FILE"
+            )
+        frames = comment_orbit(sigma, c, basis=basis, quick=quick)
+        source = f"comment_orbit(sigma={sigma}, c={c}, basis={basis!r}, quick={quick})"
+    if len(frames) < 2:
+        raise DegeneracyError(f"{source}: the orbit needs at least 2 frames, got {len(frames)}")
+    return Dataset("orbit", with_targets(frames), Path(path) if path is not None else None)
+
+
+# --- saved models -----------------------------------------------------------------------
+
+
+def save_model(
+    folder: str | os.PathLike,
+    model: AtomicSumModel,
+    featurizer: Featurizer,
+    metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``model.pt`` (+ the radial basis) so :func:`load_model` can rebuild everything."""
+    folder = Path(folder)
+    featurizer.save(folder)
+    payload = {
+        "format": _MODEL_FORMAT,
+        "featurizer": featurizer.spec(),
+        "model": model.config,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "metadata": metadata or {},
+    }
+    path = folder / "model.pt"
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return path
+
+
+def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str, Any]]:
+    """``(model, featurizer, metadata)`` from a folder written by :func:`save_model`."""
+    folder = Path(folder)
+    path = folder / "model.pt" if folder.is_dir() else folder
+    folder = path.parent
+    if not path.exists():
+        raise DegeneracyError(f"{path}: no such model file (train one with `degeneracy learn`)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for a bad file
+        raise DegeneracyError(f"{path}: not a degeneracy model ({error})") from error
+    if not isinstance(payload, dict) or payload.get("format") != _MODEL_FORMAT:
+        raise DegeneracyError(f"{path}: not a degeneracy model file (format {_MODEL_FORMAT})")
+    model = AtomicSumModel.from_config(payload["model"])
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    return model, featurizer_from_spec(payload["featurizer"], folder), payload["metadata"]
+
+
+def predict_frames(
+    model: AtomicSumModel, featurizer: Featurizer, frames: Sequence[ase.Atoms]
+) -> np.ndarray:
+    """Predicted target for every frame (features computed on the fly)."""
+    inputs = featurizer.inputs(list(frames))
+    tensors = {s: torch.as_tensor(v, dtype=torch.float32) for s, v in inputs.items()}
+    return predict(model.cpu(), tensors)
+
+
+# --- one protocol --------------------------------------------------------------------------
+
+
+def _concat(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {s: np.concatenate([p[s] for p in parts]) for s in parts[0]}
+
+
+def _take(inputs: dict[str, np.ndarray], index: np.ndarray) -> dict[str, np.ndarray]:
+    return {s: v[index] for s, v in inputs.items()}
+
+
+def feature_scales(inputs: dict[str, np.ndarray]) -> dict[str, float]:
+    r"""Root-mean-squared feature norm per centre species, :math:`\sqrt{\langle|x|^2\rangle}`."""
+    scales = {}
+    for species, values in inputs.items():
+        flat = values.reshape(-1, values.shape[-1]).astype(np.float64)
+        scale = float(np.sqrt(np.mean(np.sum(flat**2, axis=1))))
+        if not math.isfinite(scale) or scale <= 0:
+            raise DegeneracyError(f"features of the {species} centres are all zero")
+        scales[species] = scale
+    return scales
+
+
+def _errors(name: str, prediction: np.ndarray, target: np.ndarray) -> dict[str, float | None]:
+    def clean(value: float) -> float | None:
+        return None if math.isnan(value) else value
+
+    return {
+        f"{name}_rmse": clean(rmse(prediction, target)),
+        f"{name}_mae": clean(mae(prediction, target)),
+    }
+
+
+@dataclass
+class ProtocolResult:
+    """Metrics and predictions of one protocol run."""
+
+    metrics: dict[str, Any]
+    predictions: dict[str, np.ndarray]
+    output: Path
+
+
+def run_protocol(
+    protocol: str | Protocol,
+    featurizer: Featurizer,
+    data: dict[str, Dataset],
+    *,
+    output: str | os.PathLike,
+    settings: TrainSettings | None = None,
+    width: int = 80,
+    depth: int = 2,
+    seed: int = 0,
+    restart: bool = False,
+    cache: bool = True,
+    progress: bool = False,
+    callback=None,
+) -> ProtocolResult:
+    """Train on ``data["train"]`` (+ orbit frames per ``protocol``) and evaluate everything.
+
+    Parameters
+    ----------
+    protocol : {"none", "subset", "full"} or Protocol
+    featurizer : Featurizer
+        E.g. ``CentreFeaturizer(SoapPowerSpectrum(sigma=0.3, basis="optimal"))``.
+    data : dict of Dataset
+        ``"train"``, ``"val"``, ``"orbit"`` and optionally ``"test"`` (an independent set).
+    output : path
+        Folder for the results (created); a ``checkpoint.pt`` there is resumed unless
+        ``restart``.
+    settings : TrainSettings
+        Optimiser and stopping settings; its seed is replaced by ``seed``.
+    width, depth : int
+        Hidden layer size and count of the network(s).
+    seed : int
+        Chooses the orbit frames, the initial weights and the shuffling.
+
+    Notes
+    -----
+    Features are divided by the RMS feature norm of the training set (orbit repeats
+    included, as in the Comment's code) and the target is centred on the mean of the
+    random training structures (both stored in the model).
+    """
+    start = time.monotonic()
+    protocol = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    for name in ("train", "val", "orbit"):
+        if name not in data:
+            raise DegeneracyError(f"run_protocol needs a {name!r} data set")
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    checkpoint = output / "checkpoint.pt"
+    if restart and checkpoint.exists():
+        checkpoint.unlink()
+    settings = TrainSettings(**{**asdict(settings or TrainSettings()), "seed": seed})
+
+    orbit = data["orbit"]
+    orbit_train, orbit_heldout = orbit_split(len(orbit), protocol, seed=seed)
+    repeated = np.tile(orbit_train, protocol.repeats)
+    inputs = {
+        name: cached_inputs(featurizer, ds.frames, cache=cache, progress=progress, desc=name)
+        for name, ds in data.items()
+    }
+    targets = {name: ds.targets for name, ds in data.items()}
+    train_inputs = _concat([inputs["train"], _take(inputs["orbit"], repeated)])
+    train_targets = np.concatenate([targets["train"], targets["orbit"][repeated]])
+
+    torch.manual_seed(seed)
+    n_features = {s: v.shape[-1] for s, v in train_inputs.items()}
+    model = AtomicSumModel(n_features, width=width, depth=depth)
+    model.set_normalisation(feature_scales(train_inputs), float(np.mean(targets["train"])))
+    result = Trainer(settings).fit(
+        model,
+        TensorSet.from_numpy(train_inputs, train_targets),
+        TensorSet.from_numpy(inputs["val"], targets["val"]),
+        checkpoint=checkpoint,
+        progress=progress,
+        callback=callback,
+    )
+
+    model.cpu()
+    predictions = {
+        name: predict(model, TensorSet.from_numpy(inputs[name], targets[name]).inputs)
+        for name in data
+    }
+    metrics = _metrics(protocol, data, predictions, orbit_train, orbit_heldout)
+    metrics.update(
+        {
+            "protocol": protocol.name,
+            "protocol_description": protocol.description,
+            "featurizer": featurizer.key(),
+            "model": model.config,
+            "settings": asdict(settings),
+            "device": str(resolve_device(settings.device)),
+            "n_train": len(data["train"]),
+            "n_train_total": len(train_targets),
+            "n_val": len(data["val"]),
+            "n_test": len(data["test"]) if "test" in data else 0,
+            "n_orbit": len(orbit),
+            "n_orbit_train": len(orbit_train),
+            "orbit_repeats": protocol.repeats,
+            "seed": seed,
+            "epochs": result.epochs,
+            "best_epoch": result.best_epoch,
+            "stopped": result.stopped,
+            "resumed_from_epoch": result.resumed_from,
+            "train_seconds": result.seconds,
+            "datasets": {n: str(ds.path) if ds.path else None for n, ds in data.items()},
+        }
+    )
+    _write_outputs(output, model, featurizer, metrics, predictions, targets, orbit_train, result)
+    metrics["seconds"] = time.monotonic() - start
+    _write_json(output / "metrics.json", metrics)
+    return ProtocolResult(metrics, _prediction_arrays(predictions, targets, orbit_train), output)
+
+
+def _metrics(protocol, data, predictions, orbit_train, orbit_heldout) -> dict[str, Any]:
+    metrics: dict[str, Any] = {}
+    for name, ds in data.items():
+        target = ds.targets
+        metrics[f"{name}_std"] = float(np.std(target))
+        if name == "orbit":
+            metrics.update(_errors("orbit", predictions[name], target))
+            metrics.update(
+                _errors("orbit_train", predictions[name][orbit_train], target[orbit_train])
+            )
+            metrics.update(
+                _errors("orbit_heldout", predictions[name][orbit_heldout], target[orbit_heldout])
+            )
+        else:
+            metrics.update(_errors(name, predictions[name], target))
+    if metrics.get("test_rmse") is not None and metrics["val_rmse"]:
+        metrics["test_over_val"] = metrics["test_rmse"] / metrics["val_rmse"]
+    return metrics
+
+
+def _prediction_arrays(predictions, targets, orbit_train) -> dict[str, np.ndarray]:
+    arrays = {}
+    for name in predictions:
+        arrays[f"{name}_prediction"] = predictions[name]
+        arrays[f"{name}_target"] = targets[name]
+    in_training = np.zeros(len(targets["orbit"]), dtype=bool)
+    in_training[orbit_train] = True
+    arrays["orbit_in_training"] = in_training
+    return arrays
+
+
+def _write_json(path: Path, value: Any) -> None:
+    with atomic_open(path) as handle:
+        json.dump(value, handle, indent=1, default=str, allow_nan=False)
+        handle.write("\n")
+
+
+def _write_outputs(output, model, featurizer, metrics, predictions, targets, orbit_train, result):
+    arrays = _prediction_arrays(predictions, targets, orbit_train)
+    with atomic_path(output / "predictions.npz") as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+    with atomic_open(output / "orbit_predictions.csv") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["frame", "fourbody", "prediction", "in_training"])
+        columns = (arrays["orbit_target"], arrays["orbit_prediction"], arrays["orbit_in_training"])
+        for i, (t, p, used) in enumerate(zip(*columns, strict=True)):
+            writer.writerow([i, f"{t:.8f}", f"{p:.8f}", int(used)])
+    with atomic_open(output / "history.csv") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["epoch", "train_rmse", "val_rmse", "lr"])
+        for row in result.history:
+            writer.writerow([row["epoch"], row["train_rmse"], row["val_rmse"], row["lr"]])
+    save_model(
+        output,
+        model,
+        featurizer,
+        {k: metrics[k] for k in ("protocol", "val_rmse", "seed") if k in metrics},
+    )
+
+
+def load_run(folder: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """``(metrics, prediction arrays)`` of a folder written by :func:`run_protocol`."""
+    folder = Path(folder)
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text())
+        with np.load(folder / "predictions.npz", allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as error:
+        raise DegeneracyError(f"{folder}: not a finished learn run ({error})") from error
+    return metrics, arrays

@@ -1,0 +1,859 @@
+r"""Low-sensitivity orbits ("quasi-constant manifolds") and the Comment's orbit family.
+
+Parsaeifard & Goedecker (J. Chem. Phys. 156, 034302, 2022) followed the direction in
+which the fingerprint changes least; Pozdnyakov et al.'s Comment (2022) showed that the
+resulting curves are orbits around an exact singular configuration A0. The orbit is the
+solution of the ODE in arc length :math:`s`
+
+.. math:: \frac{dr}{ds} = u(r), \qquad u = O\,w_{\min}, \qquad u(r(s)) \cdot u(r(s-ds)) > 0,
+
+where :math:`w_{\min}` is the right singular vector of the smallest singular value of the
+rotation-purified Jacobian :math:`\tilde J = J O` (:func:`degeneracy.singular_spectrum`,
+``motions[:, -1]``). The sign of a singular vector is arbitrary, so it is chosen to be
+continuous along the path; the very first sign follows the Comment's code (the first
+neighbour moves towards +x), ``reverse=True`` flips it. :math:`u` is orthogonal to the
+rigid rotations, so the orbit does not drift by rotation.
+
+Two integrators:
+
+- ``"euler"``: the Comment's reference protocol, :math:`r_{k+1} = r_k + h\,u(r_k)` with
+  :math:`h = 10^{-4}` Å, 20 000 steps for 2 Å, a frame every 100 steps.
+- ``"adaptive"``: the Dormand–Prince 5(4) embedded Runge–Kutta pair (coefficients from
+  :class:`scipy.integrate.RK45`) with error control on the local error in Å, FSAL, and
+  its 4th-order dense output for the frames. The stepping loop is written here rather
+  than calling :func:`scipy.integrate.solve_ivp`, because (i) the sign of :math:`u` must be
+  fixed against the direction at the start of each *accepted* step, which ``solve_ivp``'s
+  right-hand side cannot know, (ii) a step over which :math:`u` turns by more than 60° must
+  be rejected, and (iii) the state after each accepted step is checkpointed so that an
+  interrupted run resumes bit-for-bit.
+
+Each frame stores ``arc_length``, ``singular_values``, ``cn``, ``fourbody`` (for 4
+neighbours), ``feature_distance`` :math:`|x(r) - x(r_0)|`; the last frame also
+``jacobian_evaluations`` (all single-frame Jacobians, including those evaluated only for
+the frames' diagnostics).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import ase
+import numpy as np
+from scipy.integrate import RK45
+from tqdm.auto import tqdm
+
+from .checks import one_of, positive_float
+from .errors import DegeneracyError
+from .files import atomic_open, cache_dir, cache_key
+from .representations.base import Representation
+from .singular import CountingJacobian, find_singular
+from .structures import (
+    builtin_environment,
+    environment_from_neighbors,
+    neighbor_positions,
+    read_environments,
+)
+from .structures import write_environments as _write_frames
+from .targets import fourbody_torsion
+
+ORBIT_METHODS = ("euler", "adaptive")
+
+#: Default tolerance (Å) on the local error of one adaptive step.
+DEFAULT_TOL = 1e-6
+
+#: Longest adaptive step (Å).
+DEFAULT_MAX_STEP = 0.05
+
+#: Shortest adaptive step (Å) before the integrator gives up.
+MIN_STEP = 1e-9
+
+#: Smallest cosine allowed between the directions within one adaptive step.
+MIN_ALIGNMENT = 0.5
+
+_CHECKPOINT_VERSION = 1
+
+
+# --------------------------------------------------------------------------- tracing
+
+
+@dataclass(frozen=True)
+class OrbitSettings:
+    """How an orbit is traced (validated at construction)."""
+
+    length: float = 2.0
+    method: str = "euler"
+    step: float = 1e-4
+    tol: float = DEFAULT_TOL
+    save_every: float = 0.01
+    max_step: float = DEFAULT_MAX_STEP
+    reverse: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("length", "step", "tol", "save_every", "max_step"):
+            object.__setattr__(self, name, positive_float(name, getattr(self, name)))
+        one_of("method", self.method, ORBIT_METHODS)
+        object.__setattr__(self, "reverse", bool(self.reverse))
+        self.n_frames  # noqa: B018 - validates length / save_every
+        if self.method == "euler":
+            self.steps_per_frame  # noqa: B018 - validates save_every / step
+
+    @staticmethod
+    def _ratio(name: str, numerator: float, denominator: float, what: str) -> int:
+        ratio = numerator / denominator
+        count = round(ratio)
+        if count < 1 or abs(ratio - count) > 1e-6 * max(1.0, ratio):
+            raise DegeneracyError(f"{name} must be a whole multiple of {what}, got {numerator}")
+        return count
+
+    @property
+    def n_frames(self) -> int:
+        """Frames saved, the start included: length / save_every + 1."""
+        count = self._ratio("length", self.length, self.save_every, f"save_every={self.save_every}")
+        return count + 1
+
+    @property
+    def steps_per_frame(self) -> int:
+        """Euler steps between two frames."""
+        return self._ratio("save_every", self.save_every, self.step, f"step={self.step}")
+
+    def to_dict(self) -> dict:
+        return {
+            "length": self.length,
+            "method": self.method,
+            "step": self.step,
+            "tol": self.tol,
+            "save_every": self.save_every,
+            "max_step": self.max_step,
+            "reverse": self.reverse,
+        }
+
+
+@dataclass
+class Orbit:
+    """A traced orbit: its frames and what it cost."""
+
+    frames: list[ase.Atoms]
+    jacobian_evaluations: int
+    steps: int
+    rejected_steps: int
+    settings: OrbitSettings
+
+    @property
+    def positions(self) -> np.ndarray:
+        """Neighbour positions of the frames, (n_frames, N, 3)."""
+        return neighbor_positions(self.frames)
+
+    @property
+    def arc_length(self) -> np.ndarray:
+        return np.array([f.info["arc_length"] for f in self.frames])
+
+    @property
+    def cn(self) -> np.ndarray:
+        return np.array([f.info["cn"] for f in self.frames])
+
+
+class _Field:
+    """The direction field u(r) with sign alignment, and per-frame diagnostics."""
+
+    def __init__(self, representation: Representation, template: ase.Atoms) -> None:
+        self.evaluate = CountingJacobian(representation, template)
+
+    def direction(self, r: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, dict]:
+        """Unit motion of s_min at ``r`` with ``u · reference >= 0``, and the diagnostics."""
+        features, _, spectrum = self.evaluate(r)
+        u = spectrum.motions[0, -1]
+        if u @ reference < 0:
+            u = -u
+        return u, {"features": features[0], "values": spectrum.values[0]}
+
+    def diagnostics(self, points: np.ndarray) -> list[dict]:
+        """Features and singular values at several points (one batch)."""
+        features, _, spectrum = self.evaluate(points)
+        return [{"features": features[k], "values": spectrum.values[k]} for k in range(len(points))]
+
+
+class _Frames:
+    """Frames saved so far, as arrays (what a checkpoint stores)."""
+
+    def __init__(self, start_features: np.ndarray | None = None) -> None:
+        self.start_features = start_features
+        self.positions: list[np.ndarray] = []
+        self.arc_length: list[float] = []
+        self.values: list[np.ndarray] = []
+        self.feature_distance: list[float] = []
+
+    def add(self, r: np.ndarray, s: float, diagnostics: dict) -> None:
+        if self.start_features is None:
+            self.start_features = np.array(diagnostics["features"], dtype=float)
+        self.positions.append(np.array(r, dtype=float))
+        self.arc_length.append(float(s))
+        self.values.append(np.array(diagnostics["values"], dtype=float))
+        self.feature_distance.append(
+            float(np.linalg.norm(diagnostics["features"] - self.start_features))
+        )
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {
+            "start_features": self.start_features,
+            "frame_positions": np.array(self.positions).reshape(len(self), -1),
+            "frame_arc_length": np.array(self.arc_length),
+            "frame_values": np.array(self.values).reshape(len(self), -1),
+            "frame_feature_distance": np.array(self.feature_distance),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> _Frames:
+        frames = cls(np.array(state["start_features"]))
+        frames.positions = list(state["frame_positions"])
+        frames.arc_length = [float(v) for v in state["frame_arc_length"]]
+        frames.values = list(state["frame_values"])
+        frames.feature_distance = [float(v) for v in state["frame_feature_distance"]]
+        return frames
+
+    def atoms(self, evaluate: CountingJacobian, info: dict) -> list[ase.Atoms]:
+        result = []
+        for index in range(len(self)):
+            atoms = evaluate.frame(self.positions[index])
+            values = self.values[index]
+            atoms.info.update(info)
+            atoms.info.update(
+                {
+                    "frame": index,
+                    "arc_length": self.arc_length[index],
+                    "singular_values": values.copy(),
+                    "cn": float(values[0] / values[-1]) if values[-1] > 0 else float("inf"),
+                    "feature_distance": self.feature_distance[index],
+                }
+            )
+            if len(atoms) == 5:
+                atoms.info["fourbody"] = float(fourbody_torsion(atoms))
+            result.append(atoms)
+        return result
+
+
+class _Checkpoint:
+    """State of an interrupted run, in one .npz file written atomically."""
+
+    def __init__(self, path: str | os.PathLike | None, key: str) -> None:
+        self.path = None if path is None else Path(path)
+        self.key = key
+
+    def load(self) -> dict[str, np.ndarray] | None:
+        if self.path is None or not self.path.exists():
+            return None
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                state = {name: data[name] for name in data.files}
+        except (OSError, ValueError) as error:
+            raise DegeneracyError(f"{self.path}: unreadable checkpoint ({error})") from error
+        if str(state.get("key")) != self.key:
+            raise DegeneracyError(
+                f"{self.path}: checkpoint of a different run (other start, representation "
+                "or settings); delete it or choose another --checkpoint"
+            )
+        return state
+
+    def save(self, **state: np.ndarray) -> None:
+        if self.path is None:
+            return
+        with atomic_open(self.path, "wb") as handle:
+            np.savez(handle, key=np.array(self.key), **state)
+
+    def remove(self) -> None:
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+
+
+def _run_key(atoms: ase.Atoms, representation: Representation, settings: OrbitSettings) -> str:
+    return cache_key(
+        version=_CHECKPOINT_VERSION,
+        representation=representation.name,
+        hypers=representation.hypers(),
+        settings=settings.to_dict(),
+        numbers=[int(z) for z in atoms.numbers],
+        start=[float(f"{v:.12e}") for v in neighbor_positions(atoms).ravel()],
+    )
+
+
+def _first_reference(n_coordinates: int, reverse: bool) -> np.ndarray:
+    # The Comment's code aligned the first direction with +x of the first neighbour.
+    reference = np.zeros(n_coordinates)
+    reference[0] = -1.0 if reverse else 1.0
+    return reference
+
+
+def _trace_euler(field, start, settings, frames, checkpoint, state, bar, callback):
+    h = settings.step
+    per_frame = settings.steps_per_frame
+    n_steps = per_frame * (settings.n_frames - 1)
+    if state is None:
+        r = start.copy()
+        u, diagnostics = field.direction(r, _first_reference(r.size, settings.reverse))
+        frames.add(r, 0.0, diagnostics)
+        k = 0
+    else:
+        r, u, k = state["r"].copy(), state["u"].copy(), int(state["k"])
+    bar.update(k * h)
+    while k < n_steps:
+        r = r + h * u
+        k += 1
+        u, diagnostics = field.direction(r, u)
+        if k % per_frame == 0:
+            frames.add(r, k // per_frame * settings.save_every, diagnostics)
+            checkpoint.save(
+                r=r, u=u, k=np.array(k), evaluations=np.array(field.evaluate.evaluations),
+                **frames.state(),
+            )  # fmt: skip
+            bar.update(per_frame * h)
+            bar.set_postfix(cn=f"{diagnostics['values'][0] / diagnostics['values'][-1]:.3g}")
+            if callback is not None:
+                callback(k * h)
+    return n_steps, 0
+
+
+# Dormand–Prince 5(4) tableau and dense-output matrix, as used by scipy's RK45.
+_DP_A, _DP_B, _DP_C, _DP_E, _DP_P = RK45.A, RK45.B, RK45.C, RK45.E, RK45.P
+
+
+def _dp_step(field, r, u, h):
+    """One Dormand–Prince attempt from (r, u): new point, local error, stages, last direction.
+
+    Returns ``None`` when the direction turns by more than acos(MIN_ALIGNMENT) within it.
+    """
+    stages = np.zeros((len(_DP_C) + 1, r.size))
+    stages[0] = u
+    for i in range(1, len(_DP_C)):
+        point = r + h * (_DP_A[i, :i] @ stages[:i])
+        stages[i], _ = field.direction(point, u)
+        if stages[i] @ u < MIN_ALIGNMENT:
+            return None
+    new = r + h * (_DP_B @ stages[:-1])
+    stages[-1], diagnostics = field.direction(new, u)
+    if stages[-1] @ u < MIN_ALIGNMENT:
+        return None
+    error = h * (_DP_E @ stages)
+    return new, float(np.linalg.norm(error)), stages, diagnostics
+
+
+def _dense(r, h, stages, theta):
+    """Dormand–Prince 4th-order continuous extension at fraction ``theta`` of the step."""
+    q = stages.T @ _DP_P
+    powers = np.cumprod(np.full(q.shape[1], theta))
+    return r + h * (q @ powers)
+
+
+def _trace_adaptive(field, start, settings, frames, checkpoint, state, bar, callback):
+    tol, save = settings.tol, settings.save_every
+    n_frames, length = settings.n_frames, settings.length
+    if state is None:
+        r, s = start.copy(), 0.0
+        u, diagnostics = field.direction(r, _first_reference(r.size, settings.reverse))
+        frames.add(r, 0.0, diagnostics)
+        h = min(settings.max_step, save, 1e-3)
+        steps = rejected = 0
+    else:
+        r, u, s, h = state["r"].copy(), state["u"].copy(), float(state["s"]), float(state["h"])
+        steps, rejected = int(state["steps"]), int(state["rejected"])
+    bar.update(s)
+    while len(frames) < n_frames:
+        h = min(h, settings.max_step, length - s)
+        if h < MIN_STEP < length - s:
+            raise DegeneracyError(
+                f"adaptive step below {MIN_STEP:g} Å at arc length {s:.6g} Å: the lowest "
+                "singular direction turns too fast there (nearly equal smallest singular values?)"
+            )
+        attempt = _dp_step(field, r, u, h)
+        if attempt is None:
+            rejected += 1
+            h /= 4.0
+            continue
+        new, error, stages, diagnostics = attempt
+        factor = 5.0 if error == 0 else min(5.0, max(0.2, 0.9 * (tol / error) ** 0.2))
+        if error > tol:
+            rejected += 1
+            h *= factor
+            continue
+        steps += 1
+        end = s + h
+        # frames inside (s, end] come from the dense output; one at the end is exact
+        inside = [k for k in range(len(frames), n_frames) if k * save <= end + 1e-12]
+        exact = [k for k in inside if abs(k * save - end) <= 1e-12]
+        dense = [k for k in inside if k not in exact]
+        if dense:
+            points = np.stack([_dense(r, h, stages, (k * save - s) / h) for k in dense])
+            for k, point, values in zip(dense, points, field.diagnostics(points), strict=True):
+                frames.add(point, k * save, values)
+        for k in exact:
+            frames.add(new, k * save, diagnostics)
+        r, u, s = new, stages[-1], end
+        h *= factor
+        checkpoint.save(
+            r=r, u=u, s=np.array(s), h=np.array(h), steps=np.array(steps),
+            rejected=np.array(rejected), evaluations=np.array(field.evaluate.evaluations),
+            **frames.state(),
+        )  # fmt: skip
+        bar.update(end - bar.n)
+        bar.set_postfix(cn=f"{diagnostics['values'][0] / diagnostics['values'][-1]:.3g}", h=h)
+        if callback is not None:
+            callback(s)
+    return steps, rejected
+
+
+def trace_orbit(
+    atoms: ase.Atoms,
+    representation: Representation,
+    *,
+    length: float = 2.0,
+    method: str = "euler",
+    step: float = 1e-4,
+    tol: float = DEFAULT_TOL,
+    save_every: float = 0.01,
+    max_step: float = DEFAULT_MAX_STEP,
+    reverse: bool = False,
+    checkpoint: str | os.PathLike | None = None,
+    progress: bool = False,
+    callback: Callable[[float], None] | None = None,
+) -> Orbit:
+    r"""Follow the lowest-sensitivity direction from ``atoms`` for ``length`` Å of arc.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Start environment (centre first); not modified.
+    representation : Representation
+        Fingerprint whose purified Jacobian defines :math:`u`.
+    length : float
+        Arc length (Å) to trace; a whole multiple of ``save_every``.
+    method : {"euler", "adaptive"}
+        Explicit Euler with fixed ``step``, or Dormand–Prince 5(4) with local error ``tol``.
+    step : float
+        Euler step (Å); ``save_every`` must be a whole multiple of it.
+    tol : float
+        Adaptive: largest local error (Å, Euclidean over all neighbour coordinates)
+        of an accepted step.
+    save_every : float
+        Arc length (Å) between saved frames.
+    max_step : float
+        Adaptive: longest step (Å).
+    reverse : bool
+        Start in the opposite direction.
+    checkpoint : path, optional
+        State file: written as the run goes, read to resume a run with the same start,
+        representation and settings, deleted when the run completes.
+    progress : bool
+        Show a tqdm progress bar (in Å of arc).
+    callback : callable, optional
+        Called with the arc length after every checkpoint (e.g. to stop a run).
+
+    Returns
+    -------
+    Orbit
+        ``n = length / save_every + 1`` frames at arc lengths ``0, save_every, ...``.
+    """
+    settings = OrbitSettings(
+        length=length,
+        method=method,
+        step=step,
+        tol=tol,
+        save_every=save_every,
+        max_step=max_step,
+        reverse=reverse,
+    )
+    field = _Field(representation, atoms)
+    start = neighbor_positions(atoms).ravel().astype(float)
+    store = _Checkpoint(checkpoint, _run_key(atoms, representation, settings))
+    state = store.load()
+    if state is None:
+        frames = _Frames()
+    else:
+        frames = _Frames.from_state(state)
+        field.evaluate.evaluations = int(state["evaluations"])
+    trace = _trace_euler if settings.method == "euler" else _trace_adaptive
+    with tqdm(
+        total=settings.length, unit="Å", desc=f"orbit ({settings.method})", disable=not progress
+    ) as bar:
+        steps, rejected = trace(field, start, settings, frames, store, state, bar, callback)
+    info = {"method": settings.method}
+    result = frames.atoms(field.evaluate, info)
+    result[-1].info["jacobian_evaluations"] = field.evaluate.evaluations
+    store.remove()
+    return Orbit(
+        frames=result,
+        jacobian_evaluations=field.evaluate.evaluations,
+        steps=steps,
+        rejected_steps=rejected,
+        settings=settings,
+    )
+
+
+def write_orbit(path: str | os.PathLike, frames: Sequence[ase.Atoms]) -> None:
+    """Write orbit frames as extended XYZ, atomically."""
+    _write_frames(path, frames)
+
+
+# --------------------------------------------------------------------- comparisons
+
+
+def median_cn(frames: Sequence[ase.Atoms]) -> float:
+    """Median condition number over the frames past the start (``arc_length > 0``).
+
+    Uses ``info["cn"]`` or else ``info["singular_values"]`` (as in the published files,
+    whose first frame has no singular values).
+    """
+    values = []
+    for atoms in frames:
+        if atoms.info.get("arc_length", 1.0) <= 0:
+            continue
+        if "cn" in atoms.info:
+            values.append(float(atoms.info["cn"]))
+        elif "singular_values" in atoms.info:
+            s = np.asarray(atoms.info["singular_values"], dtype=float)
+            values.append(s[0] / s[-1])
+    if not values:
+        raise DegeneracyError("no frame with a condition number (info 'cn' or 'singular_values')")
+    return float(np.median(values))
+
+
+def orbit_deviation(frames: Sequence[ase.Atoms], reference: Sequence[ase.Atoms]) -> float:
+    r"""Largest distance (Å) between two orbits at equal arc length.
+
+    .. math:: \max_k \bigl|r(s_k) - r^\mathrm{ref}_k\bigr|
+
+    over the reference frames :math:`k` whose arc length :math:`s_k` lies within ``frames``;
+    :math:`r(s)` interpolates ``frames`` linearly in arc length, and the norm runs over all
+    neighbour coordinates (the metric in which arc length is measured).
+    """
+    ours = neighbor_positions(list(frames)).reshape(len(frames), -1)
+    theirs = neighbor_positions(list(reference)).reshape(len(reference), -1)
+    s = np.array([atoms.info["arc_length"] for atoms in frames], dtype=float)
+    s_ref = np.array([atoms.info["arc_length"] for atoms in reference], dtype=float)
+    inside = (s_ref >= s[0] - 1e-12) & (s_ref <= s[-1] + 1e-12)
+    if not inside.any():
+        raise DegeneracyError("the orbits share no arc length")
+    interpolated = np.stack(
+        [np.interp(s_ref[inside], s, ours[:, j]) for j in range(ours.shape[1])], axis=1
+    )
+    return float(np.linalg.norm(interpolated - theirs[inside], axis=1).max())
+
+
+# ------------------------------------------------------------- the Comment's family
+
+#: Gaussian widths σ (Å) and distance scales c of the Comment's Fig. 1.
+COMMENT_SIGMAS = (0.1, 0.2, 0.3, 0.5)
+COMMENT_DISTANCES = (0.1, 0.5, 1.0, 1.5)
+
+#: Protocols: the Comment's Euler reference, and the quick adaptive variant.
+FULL_PROTOCOL = {"method": "euler", "step": 1e-4, "length": 2.0, "save_every": 0.01}
+QUICK_PROTOCOL = {"method": "adaptive", "tol": 1e-6, "length": 2.0, "save_every": 0.01}
+
+#: σ (Å) at which the c = 1 orbit whose mean starts the A0 search is traced.
+A0_SIGMA = 0.3
+
+
+def _protocol(quick: bool, **overrides) -> dict:
+    protocol = dict(QUICK_PROTOCOL if quick else FULL_PROTOCOL)
+    protocol.update({k: v for k, v in overrides.items() if v is not None})
+    return protocol
+
+
+def comment_representation(sigma: float, basis: str = "gto"):
+    """The Comment's SOAP: cutoff 2.5 Å (hard), n_max = l_max = 8, width ``sigma``."""
+    from .representations import SoapPowerSpectrum
+
+    return SoapPowerSpectrum(sigma=sigma, basis=basis)
+
+
+def orbit_start(a0: np.ndarray, p0: np.ndarray, c: float) -> np.ndarray:
+    r"""Start of the orbit at distance scale ``c``: :math:`A_0 + c\,(P_0 - A_0)`.
+
+    Exactly P0 at c = 1, so that orbit does not depend on A0.
+    """
+    a0, p0 = np.asarray(a0, dtype=float), np.asarray(p0, dtype=float)
+    return p0.copy() if c == 1 else a0 + c * (p0 - a0)
+
+
+def _orbit_cache_path(start: np.ndarray, sigma: float, basis: str, protocol: dict) -> Path:
+    key = cache_key(
+        kind="orbit",
+        version=_CHECKPOINT_VERSION,
+        sigma=sigma,
+        basis=basis,
+        protocol=protocol,
+        start=[float(f"{v:.12e}") for v in np.ravel(start)],
+    )
+    folder = cache_dir() / "orbits"
+    folder.mkdir(exist_ok=True)
+    return folder / f"orbit-{key}.extxyz"
+
+
+def cached_orbit(
+    start: np.ndarray,
+    sigma: float,
+    *,
+    basis: str = "gto",
+    protocol: dict | None = None,
+    progress: bool = False,
+    info: dict | None = None,
+) -> list[ase.Atoms]:
+    """Trace (or load from the cache folder) the orbit from neighbour positions ``start``.
+
+    The run checkpoints into the cache folder, so an interrupted call resumes.
+    """
+    protocol = dict(FULL_PROTOCOL if protocol is None else protocol)
+    path = _orbit_cache_path(start, sigma, basis, protocol)
+    labels = {"sigma": sigma, "basis": basis, **(info or {})}
+    if path.exists():
+        frames = read_environments(path)
+        for atoms in frames:
+            atoms.info.pop("source_frame", None)
+            atoms.info.update(labels)
+        return frames
+    orbit = trace_orbit(
+        environment_from_neighbors(start),
+        comment_representation(sigma, basis),
+        checkpoint=path.with_name(path.name + ".checkpoint.npz"),
+        progress=progress,
+        **protocol,
+    )
+    frames = orbit.frames
+    write_orbit(path, frames)
+    for frame in frames:
+        frame.info.update(labels)
+    return frames
+
+
+def comment_a0(*, basis: str = "gto", quick: bool = False, progress: bool = False) -> ase.Atoms:
+    """The singular configuration A0 as the Comment defined it, found by our search.
+
+    Trace the c = 1 orbit from P0 (built-in ``pg-start``) at σ = 0.3 Å, take the mean of
+    its frames, and run :func:`degeneracy.singular.find_singular` from there with
+    ``pull=1`` (the nearest singular configuration). Cached in the cache folder.
+    """
+    p0 = neighbor_positions(builtin_environment("pg-start"))
+    protocol = _protocol(quick)
+    key = cache_key(kind="comment-a0", basis=basis, protocol=protocol, sigma=A0_SIGMA, pull=1.0)
+    # .npz, not extxyz: extxyz keeps 8 decimals, and s_min grows linearly off the zero
+    path = cache_dir() / f"comment-a0-{key}.npz"
+    if not path.exists():
+        frames = cached_orbit(p0, A0_SIGMA, basis=basis, protocol=protocol, progress=progress)
+        mean = neighbor_positions(frames).mean(axis=0)
+        representation = comment_representation(A0_SIGMA, basis)
+        result = find_singular(environment_from_neighbors(mean), representation, pull=1.0)
+        info = {k: _jsonable(v) for k, v in result.atoms.info.items()}
+        info.update({"sigma": A0_SIGMA, "basis": basis, "search_start": "orbit mean"})
+        with atomic_open(path, "wb") as handle:
+            np.savez(
+                handle, neighbors=neighbor_positions(result.atoms), info=np.array(json.dumps(info))
+            )
+    with np.load(path) as data:
+        neighbors, info = data["neighbors"], json.loads(str(data["info"]))
+    info["singular_values"] = np.array(info["singular_values"])
+    return environment_from_neighbors(neighbors, info=info)
+
+
+def comment_orbit(
+    sigma: float, c: float, *, basis: str = "gto", quick: bool = False
+) -> list[ase.Atoms]:
+    r"""The Comment's orbit at width ``sigma`` starting at :math:`A_0 + c\,(P_0 - A_0)`.
+
+    A0 comes from :func:`comment_a0` (same ``basis`` and ``quick``), P0 is the built-in
+    ``pg-start``. Full protocol: Euler, step 1e-4 Å, 2 Å, a frame every 0.01 Å (201
+    frames); ``quick``: the adaptive integrator (tol 1e-6 Å) over the same 2 Å and frames.
+    Both are cached on disk (:func:`degeneracy.files.cache_dir`).
+    """
+    sigma = positive_float("sigma", sigma)
+    c = positive_float("c", c)
+    a0 = neighbor_positions(comment_a0(basis=basis, quick=quick))
+    p0 = neighbor_positions(builtin_environment("pg-start"))
+    start = orbit_start(a0, p0, c)
+    return cached_orbit(start, sigma, basis=basis, protocol=_protocol(quick), info={"c": c})
+
+
+@dataclass
+class FamilyMember:
+    """One orbit of the family and its summary."""
+
+    sigma: float
+    c: float
+    path: Path
+    frames: list[ase.Atoms]
+    jacobian_evaluations: int
+    median_cn: float
+    deviation: float | None = None
+    reference_median_cn: float | None = None
+
+    @property
+    def cn_ratio(self) -> float | None:
+        if self.reference_median_cn is None:
+            return None
+        return self.median_cn / self.reference_median_cn
+
+    def row(self) -> dict:
+        return {
+            "sigma": self.sigma,
+            "c": self.c,
+            "frames": len(self.frames),
+            "jacobian_evaluations": self.jacobian_evaluations,
+            "median_cn": self.median_cn,
+            "reference_median_cn": self.reference_median_cn,
+            "cn_ratio": self.cn_ratio,
+            "deviation": self.deviation,
+            "file": self.path.name,
+        }
+
+
+def family_file_name(sigma: float, c: float) -> str:
+    """File name of one family member, as in the published data."""
+    return f"orbit_sigma{sigma}_c{c}.extxyz"
+
+
+def _family_worker(task: dict) -> tuple[float, float, int]:
+    """Trace one family member (runs in a worker process)."""
+    frames = cached_orbit(
+        np.array(task["start"]),
+        task["sigma"],
+        basis=task["basis"],
+        protocol=task["protocol"],
+        info={"c": task["c"]},
+    )
+    write_orbit(task["path"], frames)
+    return task["sigma"], task["c"], int(frames[-1].info.get("jacobian_evaluations", 0))
+
+
+def _worker_init() -> None:
+    # one featomic thread per worker: the workers already use the cores
+    os.environ.setdefault("RAYON_NUM_THREADS", "1")
+
+
+def run_family(
+    output: str | os.PathLike,
+    *,
+    basis: str = "gto",
+    quick: bool = False,
+    method: str | None = None,
+    length: float | None = None,
+    workers: int = 2,
+    a0: np.ndarray | None = None,
+    reference: str | os.PathLike | None = None,
+    sigmas: Sequence[float] = COMMENT_SIGMAS,
+    distances: Sequence[float] = COMMENT_DISTANCES,
+    progress: bool = False,
+) -> list[FamilyMember]:
+    """Trace the Comment's orbit family in parallel and save it in ``output``.
+
+    Writes ``a0.extxyz`` (the singular configuration used), one
+    ``orbit_sigma{σ}_c{c}.extxyz`` per member and ``summary.json``. Orbits are cached
+    and checkpointed (:func:`cached_orbit`), so an interrupted family resumes.
+
+    Parameters
+    ----------
+    output : path
+        Folder for the results (created if missing; its parent must exist).
+    basis : {"gto", "optimal"}
+        SOAP radial basis.
+    quick : bool
+        Adaptive integrator instead of the Comment's Euler protocol.
+    method, length : optional
+        Override the protocol's integrator and arc length.
+    workers : int
+        Parallel worker processes.
+    a0 : array (4, 3), optional
+        Use this A0 instead of :func:`comment_a0`.
+    reference : path, optional
+        Folder with the published ``comment-orbit_sigma{σ}_c{c}.extxyz``: adds the
+        deviation and the median-CN ratio to the summary.
+    sigmas, distances : sequences of float
+        The family's σ and c values.
+    """
+    output = Path(output)
+    if not output.parent.is_dir():
+        raise DegeneracyError(f"{output}: parent folder {output.parent} does not exist")
+    output.mkdir(exist_ok=True)
+    one_of("basis", basis, ("gto", "optimal"))
+    workers = max(1, int(workers))
+    protocol = _protocol(quick, method=method, length=length)
+    if protocol["method"] == "euler" and "step" not in protocol:
+        protocol["step"] = FULL_PROTOCOL["step"]
+    if basis == "optimal":  # fit (or load) the bases once, before the workers need them
+        for sigma in sigmas:
+            _ = comment_representation(sigma, basis).optimal_basis
+    if a0 is None:
+        a0_atoms = comment_a0(basis=basis, quick=quick, progress=progress)
+    else:
+        a0_atoms = environment_from_neighbors(a0)
+        a0_atoms.info["search_start"] = "given"
+    _write_frames(output / "a0.extxyz", [a0_atoms])
+    a0 = neighbor_positions(a0_atoms)
+    p0 = neighbor_positions(builtin_environment("pg-start"))
+    tasks = [
+        {
+            "sigma": sigma,
+            "c": c,
+            "basis": basis,
+            "protocol": protocol,
+            "start": orbit_start(a0, p0, c).tolist(),
+            "path": str(output / family_file_name(sigma, c)),
+        }
+        for sigma in sigmas
+        for c in distances
+    ]
+    bar = tqdm(total=len(tasks), desc="family", unit="orbit", disable=not progress)
+    if workers == 1:
+        for task in tasks:
+            _family_worker(task)
+            bar.update()
+    else:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")  # featomic's threads and fork don't mix
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
+            for _ in pool.map(_family_worker, tasks):
+                bar.update()
+    bar.close()
+    members = []
+    for task in tasks:
+        frames = read_environments(task["path"])
+        member = FamilyMember(
+            sigma=task["sigma"],
+            c=task["c"],
+            path=Path(task["path"]),
+            frames=frames,
+            jacobian_evaluations=int(frames[-1].info.get("jacobian_evaluations", 0)),
+            median_cn=median_cn(frames),
+        )
+        if reference is not None:
+            name = f"comment-orbit_sigma{task['sigma']}_c{task['c']}.extxyz"
+            path = Path(reference) / name
+            if path.exists():
+                published = read_environments(path)
+                member.deviation = orbit_deviation(frames, published)
+                member.reference_median_cn = median_cn(published)
+        members.append(member)
+    summary = {
+        "basis": basis,
+        "protocol": protocol,
+        "a0": a0.tolist(),
+        "a0_info": {k: _jsonable(v) for k, v in a0_atoms.info.items()},
+        "orbits": [m.row() for m in members],
+    }
+    with atomic_open(output / "summary.json") as handle:
+        json.dump(summary, handle, indent=1)
+    return members
+
+
+def _jsonable(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    return value

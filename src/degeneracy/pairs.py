@@ -1,0 +1,423 @@
+r"""Degenerate pairs A±: different environments that every ν = 2 fingerprint confuses.
+
+Pozdnyakov, Willatt, Bartók, Ortner, Csányi, Ceriotti, Phys. Rev. Lett. 125, 166001
+(2020). With the centre at the origin,
+
+.. math::
+
+    \mathbf r_1 = (x_1, 0, z_1),\quad \mathbf r_2 = (x_2, y_2, z_2),\quad
+    \mathbf r_3 = (x_2, -y_2, -z_2),\quad \mathbf r_4^\pm = (x_4, \pm y_4, 0).
+
+:math:`\mathbf r_3` is the two-fold rotation of :math:`\mathbf r_2` about x. The members
+share the multiset of neighbour-pair triplets :math:`(r_i, r_j, \hat{\mathbf r}_i \cdot
+\hat{\mathbf r}_j)`: :math:`\mathbf r_4^\pm \cdot \mathbf r_1 = x_4 x_1` for both, and
+:math:`\mathbf r_4^- \cdot \mathbf r_2 = x_4 x_2 - y_4 y_2 = \mathbf r_4^+ \cdot
+\mathbf r_3` (and vice versa), with :math:`|\mathbf r_2| = |\mathbf r_3|`. Every function of
+neighbour pairs (SOAP power spectrum, ACSF G2/G4) is therefore identical for A+ and A−,
+while four-body quantities (the torsion target, the bispectrum, the overlap-matrix
+fingerprint) are not, and for generic parameters A+ and A− are not related by any
+rotation, reflection or permutation.
+
+**Fold.** Because :math:`x(y_4) = x(-y_4)` for every ν = 2 fingerprint :math:`x`,
+:math:`\partial x / \partial y_4 = 0` at :math:`y_4 = 0`: the ν = 2 Jacobian gets an extra
+zero singular value (the y motion of H4) at a configuration that is in general not
+symmetric — a spurious zero. ν = 3 fingerprints do not have it.
+
+**The PRL 2020 CH4 grid.** H1 = h(67.5°, 180°), H2 = h(−30°, −36°), H3 = h(30°, 36°),
+H4 = h(β, ±α), all C–H = 1.09 Å (:func:`degeneracy.structures.prl2020_methane`). H1 lies
+in the y = 0 plane and H3 is the two-fold rotation of H2 about x, so the construction is
+the family above exactly when H4 lies in the z = 0 plane, i.e. β = 0; then
+h(0, α) and h(0, −α) are an exact pair. For β ≠ 0 the two members h(β, ±α) differ in
+their ν = 2 features (relative SOAP distance 6 % at β = 4.5°, α = −130.5°), and
+:func:`equal_radius_partner_residual` shows that for these H1–H3 no ν = 2 partner exists
+at all off β = 0 (whatever the construction): :func:`prl2020_grid` therefore writes the
+9 × 9 grid of (h(β, α), h(β, −α)) members as specified, flagged ``exact`` only on the
+β = 0 row. See the README section of issue 4 for the numbers.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import ase
+import numpy as np
+
+from .checks import bounded_int, positive_float
+from .errors import DegeneracyError
+from .representations.base import Representation
+from .sensitivity import (
+    SYMMETRY_TOL,
+    point_symmetry,
+    superpositions,
+)
+from .structures import (
+    MethaneSampler,
+    environment_from_neighbors,
+    neighbor_positions,
+    prl2020_methane,
+)
+from .targets import fourbody_torsion
+
+#: The PRL 2020 grid: β (elevation) and α (azimuth) of H4 in degrees, 4.5° steps.
+PRL_BETAS = tuple(float(b) for b in np.arange(-18.0, 18.01, 4.5))
+PRL_ALPHAS = tuple(float(a) for a in np.arange(-162.0, -125.99, 4.5))
+
+#: Member labels of a pair, in file order.
+MEMBERS = ("+", "-")
+
+
+@dataclass(frozen=True)
+class PairParameters:
+    r"""Parameters (Å) of one A± pair (module docstring)."""
+
+    x1: float
+    z1: float
+    x2: float
+    y2: float
+    z2: float
+    x4: float
+    y4: float
+
+    def members(self) -> tuple[np.ndarray, np.ndarray]:
+        """Neighbour positions of A+ and A−, two arrays of shape (4, 3)."""
+        common = [
+            [self.x1, 0.0, self.z1],
+            [self.x2, self.y2, self.z2],
+            [self.x2, -self.y2, -self.z2],
+        ]
+        plus = np.array([*common, [self.x4, self.y4, 0.0]])
+        minus = np.array([*common, [self.x4, -self.y4, 0.0]])
+        return plus, minus
+
+    def fold(self) -> PairParameters:
+        """The fold of this pair: r4 turned within the xy plane onto the x axis (y4 = 0).
+
+        |r4| and the sign of x4 are kept; A+ and A− coincide there.
+        """
+        radius = float(np.hypot(self.x4, self.y4))
+        return PairParameters(
+            **{**asdict(self), "x4": radius if self.x4 >= 0 else -radius, "y4": 0.0}
+        )
+
+    @classmethod
+    def from_neighbors(cls, neighbors: np.ndarray, *, tol: float = 1e-8) -> PairParameters:
+        """Read the parameters back from an A+ member; refuse a structure outside the family."""
+        r = np.asarray(neighbors, dtype=float)
+        if r.shape != (4, 3):
+            raise DegeneracyError(f"an A± member has 4 neighbours, got shape {r.shape}")
+        residual = max(
+            abs(r[0, 1]),
+            abs(r[3, 2]),
+            float(np.abs(r[2] - r[1] * np.array([1.0, -1.0, -1.0])).max()),
+        )
+        if residual > tol:
+            raise DegeneracyError(
+                f"not a member of the A± family (deviation {residual:.3g} Å from its constraints)"
+            )
+        values = (r[0, 0], r[0, 2], r[1, 0], r[1, 1], r[1, 2], r[3, 0], r[3, 1])
+        return cls(*(float(v) for v in values))
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Best superposition of one environment onto another (rotation, reflection, permutation).
+
+    ``residual`` is the RMS over neighbours of :math:`|R\\,b_{\\pi(i)} - a_i|` (Å).
+    """
+
+    residual: float
+    permutation: tuple[int, ...]
+    rotation: np.ndarray
+
+
+def best_alignment(
+    reference: np.ndarray, other: np.ndarray, species: Sequence[int] | None = None
+) -> Alignment:
+    """Superpose ``other`` onto ``reference``: every permutation of equal neighbours, Kabsch.
+
+    Both are neighbour positions (N, 3) relative to the centre; proper and improper
+    rotations are tried (:func:`degeneracy.sensitivity.superpositions`).
+    """
+    best = min(superpositions(reference, other, species), key=lambda op: op.residual)
+    return Alignment(best.residual, best.permutation, best.rotation)
+
+
+def equal_radius_partner_residual(neighbors: np.ndarray) -> float:
+    r"""How far an equal-radius environment is from having any ν = 2-degenerate partner.
+
+    With all :math:`|\mathbf r_i|` equal, two environments have the same ν = 2 features
+    exactly when their multisets of pair angles agree, i.e. when the partner's Gram matrix
+    :math:`G'` of unit vectors is the original :math:`G` with its six off-diagonal values
+    rearranged over the edges of the tetrahedron. A rearrangement not induced by
+    relabelling the neighbours is realised by real vectors in 3D iff :math:`G'` is positive
+    semi-definite with a zero eigenvalue. Returns the smallest :math:`|\lambda_{\min}(G')|`
+    over all such rearrangements with :math:`\lambda_2(G') \ge 0`: ~1e-16 when a partner
+    exists, clearly positive when none does. Only for 4 neighbours.
+    """
+    neighbors = np.asarray(neighbors, dtype=float)
+    radii = np.linalg.norm(neighbors, axis=1)
+    if neighbors.shape != (4, 3) or np.ptp(radii) > 1e-9 * radii.max():
+        raise DegeneracyError("the partner test needs 4 neighbours at equal distances")
+    units = neighbors / radii[:, None]
+    gram = units @ units.T
+    edges = list(itertools.combinations(range(4), 2))
+    values = np.array([gram[a, b] for a, b in edges])
+    induced = {
+        tuple(edges.index(tuple(sorted((p[a], p[b])))) for a, b in edges)
+        for p in itertools.permutations(range(4))
+    }
+    rearranged = np.array([s for s in itertools.permutations(range(6)) if s not in induced])
+    matrices = np.tile(np.eye(4), (len(rearranged), 1, 1))
+    rows, cols = np.array(edges).T
+    matrices[:, rows, cols] = values[rearranged]
+    matrices[:, cols, rows] = values[rearranged]
+    eigenvalues = np.linalg.eigvalsh(matrices)
+    realisable = eigenvalues[:, 1] > -1e-12
+    if not np.any(realisable):
+        return float("inf")
+    return float(np.abs(eigenvalues[realisable, 0]).min())
+
+
+@dataclass(frozen=True)
+class PairSampler:
+    r"""Random A± pairs that are valid CH4 environments and clearly distinct.
+
+    Radii of r1, r2, r4 uniform in ``[r_min, r_max]``; r1 at a uniform angle in the xz
+    plane, r2 uniform on the sphere, r4 at a uniform azimuth in the upper half (y4 > 0) of
+    the xy plane. A pair is kept when A+ (hence A−, which has the same distances and
+    angles) has every H–C–H angle in ``[angle_min, angle_max]`` and every H–H distance at
+    least ``hh_min`` (the ranges of :class:`~degeneracy.structures.MethaneSampler`), when
+    ``y4 ≥ y4_min`` (away from the fold) and when the best superposition of A− onto A+
+    (:func:`best_alignment`) leaves an RMS residual of at least ``separation_min`` Å.
+    """
+
+    r_min: float = MethaneSampler.r_min
+    r_max: float = MethaneSampler.r_max
+    angle_min: float = MethaneSampler.angle_min
+    angle_max: float = MethaneSampler.angle_max
+    hh_min: float = MethaneSampler.hh_min
+    y4_min: float = 0.2
+    separation_min: float = 0.1
+
+    def _candidates(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Parameter rows (x1, z1, x2, y2, z2, x4, y4), shape (size, 7)."""
+        radii = rng.uniform(self.r_min, self.r_max, size=(size, 3))
+        phi1 = rng.uniform(0.0, 2.0 * np.pi, size)
+        direction = rng.normal(size=(size, 3))
+        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+        phi4 = rng.uniform(0.0, np.pi, size)
+        return np.column_stack(
+            [
+                radii[:, 0] * np.cos(phi1),
+                radii[:, 0] * np.sin(phi1),
+                radii[:, 1, None] * direction,
+                radii[:, 2] * np.cos(phi4),
+                radii[:, 2] * np.sin(phi4),
+            ]
+        )
+
+    def valid(self, neighbors: np.ndarray) -> np.ndarray:
+        """Which environments (n, 4, 3) satisfy the radius, angle and H–H limits."""
+        radii = np.linalg.norm(neighbors, axis=-1)
+        units = neighbors / radii[..., None]
+        i, j = np.triu_indices(neighbors.shape[1], k=1)
+        cosines = np.einsum("nia,nia->ni", units[:, i], units[:, j])
+        separation = np.linalg.norm(neighbors[:, i] - neighbors[:, j], axis=-1)
+        cos_lo, cos_hi = np.cos(np.radians(self.angle_max)), np.cos(np.radians(self.angle_min))
+        return (
+            ((radii >= self.r_min - 1e-12) & (radii <= self.r_max + 1e-12)).all(axis=1)
+            & ((cosines >= cos_lo) & (cosines <= cos_hi)).all(axis=1)
+            & (separation >= self.hh_min).all(axis=1)
+        )
+
+    def parameters(self, n: int, *, seed: int | np.random.Generator) -> list[PairParameters]:
+        """``n`` accepted pairs, reproducible by ``seed``."""
+        n = bounded_int("number of pairs", n, minimum=0)
+        rng = np.random.default_rng(seed)
+        accepted: list[PairParameters] = []
+        while len(accepted) < n:
+            rows = self._candidates(rng, max(64, 4 * (n - len(accepted))))
+            rows = rows[rows[:, 6] >= self.y4_min]
+            members = [PairParameters(*row).members() for row in rows]
+            if not members:
+                continue
+            plus = np.array([m[0] for m in members])
+            for row, (a, b), ok in zip(rows, members, self.valid(plus), strict=True):
+                if ok and best_alignment(a, b).residual >= self.separation_min:
+                    accepted.append(PairParameters(*(float(v) for v in row)))
+                    if len(accepted) == n:
+                        break
+        return accepted
+
+    def folds(self, n: int, *, seed: int) -> list[PairParameters]:
+        """``n`` fold points (y4 = 0) of accepted pairs, reproducible by ``seed``.
+
+        A fold is kept when it is itself a valid environment and not symmetric: its best
+        self-superposition other than the identity
+        (:func:`~degeneracy.sensitivity.point_symmetry`) leaves at least
+        ``separation_min`` Å, so its extra ν = 2 zero is spurious.
+        """
+        n = bounded_int("number of folds", n, minimum=0)
+        rng = np.random.default_rng(seed)
+        accepted: list[PairParameters] = []
+        while len(accepted) < n:
+            batch = [p.fold() for p in self.parameters(max(16, n - len(accepted)), seed=rng)]
+            plus = np.array([p.members()[0] for p in batch])
+            for parameters, neighbors, ok in zip(batch, plus, self.valid(plus), strict=True):
+                if ok and point_symmetry(neighbors).residual >= self.separation_min:
+                    accepted.append(parameters)
+                    if len(accepted) == n:
+                        break
+        return accepted
+
+
+def pair_frames(
+    pairs: Sequence[PairParameters], *, info: Sequence[Mapping] | None = None
+) -> list[ase.Atoms]:
+    """Environments A+, A− of every pair as consecutive frames (``info``: pair, member, params)."""
+    frames = []
+    for k, parameters in enumerate(pairs):
+        for member, neighbors in zip(MEMBERS, parameters.members(), strict=True):
+            extra = dict(info[k]) if info is not None else {}
+            frames.append(
+                environment_from_neighbors(
+                    neighbors, info={"pair": k, "member": member, **asdict(parameters), **extra}
+                )
+            )
+    return frames
+
+
+def random_pairs(n: int, *, seed: int, sampler: PairSampler | None = None) -> list[ase.Atoms]:
+    """``n`` random A± pairs as ``2n`` consecutive frames (:class:`PairSampler`)."""
+    return pair_frames((sampler or PairSampler()).parameters(n, seed=seed))
+
+
+def fold_frames(folds: Sequence[PairParameters]) -> list[ase.Atoms]:
+    """One environment per fold point (``info``: fold index and parameters).
+
+    ``folds`` have y4 = 0 (:meth:`PairSampler.folds`, :meth:`PairParameters.fold`).
+    """
+    frames = []
+    for k, parameters in enumerate(folds):
+        if parameters.y4 != 0:
+            raise DegeneracyError(f"fold {k}: y4 = {parameters.y4} is not 0")
+        frames.append(
+            environment_from_neighbors(
+                parameters.members()[0], info={"fold": k, **asdict(parameters)}
+            )
+        )
+    return frames
+
+
+def prl2020_grid(
+    betas: Sequence[float] = PRL_BETAS, alphas: Sequence[float] = PRL_ALPHAS
+) -> list[ase.Atoms]:
+    r"""The PRL 2020 CH4 grid as consecutive frames: H4 = h(β, α) then h(β, −α).
+
+    ``info``: pair, member, beta, alpha (of the + member, degrees) and ``exact`` — True
+    only for β = 0, the members that are exact ν = 2 pairs (module docstring).
+    """
+    frames = []
+    for k, (beta, alpha) in enumerate(itertools.product(betas, alphas)):
+        for member, sign in zip(MEMBERS, (1.0, -1.0), strict=True):
+            atoms = prl2020_methane(beta, sign * alpha)
+            atoms.info.update(
+                {"pair": k, "member": member, "beta": beta, "alpha": alpha, "exact": beta == 0}
+            )
+            frames.append(atoms)
+    return frames
+
+
+@dataclass(frozen=True)
+class PairVerdict:
+    """Verification of one pair: feature distances, four-body targets, relation.
+
+    Attributes
+    ----------
+    pair : int
+        Index of the pair (frames ``2·pair`` and ``2·pair + 1``).
+    distance : dict
+        Fingerprint name -> relative distance :math:`|x_a - x_b| / |x_a|`.
+    fourbody : tuple of float
+        E4 of both members.
+    related : bool
+        Whether a rotation/reflection plus permutation maps one onto the other.
+    residual : float
+        RMS residual (Å) of the best such superposition.
+    """
+
+    pair: int
+    distance: dict[str, float]
+    fourbody: tuple[float, float]
+    related: bool
+    residual: float
+
+    def to_dict(self) -> dict:
+        """JSON-ready mapping."""
+        return {
+            "pair": self.pair,
+            "distance": dict(self.distance),
+            "fourbody": list(self.fourbody),
+            "related": self.related,
+            "residual": self.residual,
+        }
+
+
+def split_pairs(frames: Sequence[ase.Atoms]) -> tuple[list[ase.Atoms], list[ase.Atoms]]:
+    """Consecutive frames (A+, A−, A+, A−, ...) into the lists of first and second members."""
+    frames = list(frames)
+    if not frames or len(frames) % 2:
+        raise DegeneracyError(
+            f"a pair file needs an even, non-zero number of frames, got {len(frames)}"
+        )
+    return frames[0::2], frames[1::2]
+
+
+def relative_distances(x_a: np.ndarray, x_b: np.ndarray) -> np.ndarray:
+    r""":math:`|x_a - x_b| / |x_a|` row by row."""
+    return np.linalg.norm(x_a - x_b, axis=1) / np.linalg.norm(x_a, axis=1)
+
+
+def verify_pairs(
+    frames: Sequence[ase.Atoms],
+    representations: Mapping[str, Representation],
+    *,
+    tol: float = SYMMETRY_TOL,
+) -> list[PairVerdict]:
+    """Check each consecutive pair of frames: distances per fingerprint, E4, relation.
+
+    Parameters
+    ----------
+    frames : list of ase.Atoms
+        Pairs as consecutive frames (``degeneracy pairs`` output).
+    representations : mapping
+        Fingerprint name -> :class:`Representation`.
+    tol : float
+        RMS residual (Å) under which the members count as the same structure.
+    """
+    tol = positive_float("relation tolerance", tol)
+    first, second = split_pairs(frames)
+    distances = {
+        name: relative_distances(rep.features(first), rep.features(second))
+        for name, rep in representations.items()
+    }
+    a, b = neighbor_positions(first), neighbor_positions(second)
+    fourbody_a = fourbody_torsion(a) if a.shape[1] == 4 else np.full(len(a), np.nan)
+    fourbody_b = fourbody_torsion(b) if b.shape[1] == 4 else np.full(len(b), np.nan)
+    verdicts = []
+    for k in range(len(first)):
+        if not np.array_equal(first[k].numbers, second[k].numbers):
+            raise DegeneracyError(f"pair {k}: the two members have different species")
+        alignment = best_alignment(a[k], b[k], first[k].numbers[1:])
+        verdicts.append(
+            PairVerdict(
+                pair=k,
+                distance={name: float(d[k]) for name, d in distances.items()},
+                fourbody=(float(fourbody_a[k]), float(fourbody_b[k])),
+                related=alignment.residual < tol,
+                residual=alignment.residual,
+            )
+        )
+    return verdicts

@@ -1,0 +1,280 @@
+r"""SOAP bispectrum (ν = 3) from featomic's spherical expansion, with its analytic Jacobian.
+
+Bartók, Kondor, Csányi, Phys. Rev. B 87, 184115 (2013). With the neighbour density
+expanded on real spherical harmonics, :math:`\rho(\mathbf r) = \sum_{nlm} c_{nlm}
+R_{nl}(r) Y_{lm}(\hat{\mathbf r})`, the bispectrum couples three coefficient vectors with
+the real-basis Clebsch–Gordan coefficients :math:`C^{l_1 l_2 l_3}_{m_1 m_2 m_3}`:
+
+.. math:: b_{n_1 l_1,\, n_2 l_2,\, n_3 l_3} = \sum_{m_1 m_2 m_3}
+          C^{l_1 l_2 l_3}_{m_1 m_2 m_3}\; c_{n_1 l_1 m_1}\, c_{n_2 l_2 m_2}\, c_{n_3 l_3 m_3}.
+
+It is invariant under rotations for every triangle :math:`(l_1, l_2, l_3)`; under
+inversion it picks up :math:`(-1)^{l_1+l_2+l_3}`, so only even :math:`l_1+l_2+l_3` are
+kept (the O(3) invariants). Being a four-body (ν = 3) correlation it tells apart the
+degenerate pairs A± of Pozdnyakov et al., Phys. Rev. Lett. 125, 166001 (2020), that every
+ν = 2 fingerprint confuses.
+
+Jacobian by the product rule, from featomic's coefficient gradients
+:math:`\partial c_{nlm} / \partial \mathbf r_a`:
+
+.. math:: \frac{\partial b}{\partial \mathbf r_a} = \sum_{m_1 m_2 m_3} C\,\bigl(
+          \partial c_1\, c_2\, c_3 + c_1\, \partial c_2\, c_3 + c_1\, c_2\, \partial c_3\bigr).
+
+featomic's numpy path has no ν = 3 gradients (DESIGN.md §4), hence this module. The
+real-basis coupling coefficients come from :func:`featomic.clebsch_gordan.
+calculate_cg_coefficients` (complex Clebsch–Gordan coefficients of the ``wigners`` library,
+transformed to featomic's real harmonics), so they match the coefficients' convention.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import ase
+import ase.data
+import featomic
+import numpy as np
+from featomic.clebsch_gordan import calculate_cg_coefficients
+from metatensor import Labels
+
+from ..checks import bounded_int, positive_float
+from ..errors import DegeneracyError
+from ._featomic import compute_centre, dense_block
+from .soap import _atomic_number
+
+
+def angular_triples(l_max: int) -> list[tuple[int, int, int]]:
+    r"""Angular triples :math:`l_1 \le l_2 \le l_3 \le l_\max` with :math:`l_3 \le l_1 + l_2`.
+
+    Only even :math:`l_1 + l_2 + l_3` (inversion-invariant) are listed.
+    """
+    return [
+        (l1, l2, l3)
+        for l1 in range(l_max + 1)
+        for l2 in range(l1, l_max + 1)
+        for l3 in range(l2, min(l1 + l2, l_max) + 1)
+        if (l1 + l2 + l3) % 2 == 0
+    ]
+
+
+@functools.lru_cache(maxsize=8)
+def real_coupling(l_max: int) -> dict[tuple[int, int, int], np.ndarray]:
+    r"""Real-basis Clebsch–Gordan arrays :math:`C^{l_1 l_2 l_3}`, shape (2l₁+1, 2l₂+1, 2l₃+1).
+
+    From featomic (``python-dense`` layout), for the triples of :func:`angular_triples`.
+    """
+    tensor = calculate_cg_coefficients(l_max, "python-dense", "numpy", np.float64, "cpu")
+    coupling = {}
+    for triple in angular_triples(l_max):
+        l1, l2, l3 = triple
+        block = tensor.block({"l1": l1, "l2": l2, "lambda": l3})
+        coupling[triple] = np.ascontiguousarray(block.values[0, :, :, :, 0])
+    return coupling
+
+
+def _unique_radial_mask(triple: tuple[int, int, int], n: int) -> np.ndarray:
+    """Which (n1, n2, n3) to keep: b is symmetric under swapping equal-l factors."""
+    n1, n2, n3 = np.meshgrid(np.arange(n), np.arange(n), np.arange(n), indexing="ij")
+    keep = np.ones((n, n, n), dtype=bool)
+    if triple[0] == triple[1]:
+        keep &= n1 <= n2
+    if triple[1] == triple[2]:
+        keep &= n2 <= n3
+    return keep.reshape(-1)
+
+
+def _couple_two(cg: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """T[f, a, n, k] = Σ_{b c} cg[a, b, c] x[f, b, n] y[f, c, k], by two matrix products."""
+    a, b, c = cg.shape
+    # u[f, a, b, k] = Σ_c cg[a, b, c] y[f, c, k]
+    u = np.matmul(cg.reshape(a * b, c), y).reshape(y.shape[0], a, b, y.shape[2])
+    return np.matmul(x.transpose(0, 2, 1)[:, None], u)
+
+
+def _contract_m(gradient: np.ndarray, partial: np.ndarray) -> np.ndarray:
+    """Σ_m gradient[f, m, n, x] partial[f, m, p, q] as an array (f, n, x, p, q) (BLAS)."""
+    f, m, n, x = gradient.shape
+    _, _, p, q = partial.shape
+    product = np.matmul(
+        gradient.reshape(f, m, n * x).transpose(0, 2, 1), partial.reshape(f, m, p * q)
+    )
+    return product.reshape(f, n, x, p, q)
+
+
+class Bispectrum:
+    r"""SOAP bispectrum (ν = 3) of the centre atom with its analytic Jacobian.
+
+    Parameters
+    ----------
+    sigma : float
+        Gaussian density width σ (Å).
+    cutoff : float
+        Cutoff radius (Å), hard step as for :class:`SoapPowerSpectrum`.
+    n_max : int
+        Radial GTO functions per neighbour species.
+    l_max : int
+        Band limit: largest angular channel of the expansion and of every coupled triple.
+    center : str
+        Species of the centre atom (atom 0).
+    neighbors : sequence of str
+        Neighbour species whose density channels are used; several species are stacked
+        into one radial index (species-major).
+
+    Notes
+    -----
+    Features: for every triple of :func:`angular_triples` the values over radial indices
+    :math:`(n_1, n_2, n_3)`, duplicates under the exchange of equal-:math:`l` factors
+    removed, concatenated in the order of the triples. ``n_max = l_max = 4`` gives
+    548 features; the cost grows like :math:`n_\max^3 l_\max^{\,3}`.
+    """
+
+    name = "bispectrum"
+
+    def __init__(
+        self,
+        *,
+        sigma: float = 0.3,
+        cutoff: float = 2.5,
+        n_max: int = 4,
+        l_max: int = 4,
+        center: str = "C",
+        neighbors: Sequence[str] = ("H",),
+    ) -> None:
+        self.cutoff = positive_float("cutoff", cutoff)
+        self.sigma = positive_float("sigma", sigma, below=self.cutoff)
+        self.n_max = bounded_int("n_max", n_max, minimum=1, maximum=12)
+        self.l_max = bounded_int("l_max", l_max, minimum=0, maximum=10)
+        self.center = _atomic_number(center)
+        self.neighbors = tuple(sorted({_atomic_number(s) for s in neighbors}))
+        if not self.neighbors:
+            raise DegeneracyError("neighbors must name at least one species")
+        self._triples = angular_triples(self.l_max)
+        n = self.n_max * len(self.neighbors)
+        self._masks = {triple: _unique_radial_mask(triple, n) for triple in self._triples}
+        self._keys = Labels(
+            ["o3_lambda", "o3_sigma", "center_type", "neighbor_type"],
+            np.array(
+                [[l, 1, self.center, z] for l in range(self.l_max + 1) for z in self.neighbors],
+                dtype=np.int32,
+            ),
+        )
+        self._calculator: featomic.SphericalExpansion | None = None
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hypers().items())
+        return f"Bispectrum({args})"
+
+    @property
+    def n_features(self) -> int:
+        """Length of the feature vector."""
+        return int(sum(mask.sum() for mask in self._masks.values()))
+
+    def labels(self) -> np.ndarray:
+        """``(l1, l2, l3, n1, n2, n3)`` of every feature, shape (n_features, 6).
+
+        ``n`` is the stacked radial index ``species_index * n_max + n``.
+        """
+        n = self.n_max * len(self.neighbors)
+        radial = np.array(list(np.ndindex(n, n, n)))
+        rows = [
+            np.column_stack([np.tile(triple, (int(mask.sum()), 1)), radial[mask]])
+            for triple, mask in self._masks.items()
+        ]
+        return np.concatenate(rows)
+
+    def hypers(self) -> dict[str, Any]:
+        """Hyperparameters (JSON-serialisable)."""
+        return {
+            "sigma": self.sigma,
+            "cutoff": self.cutoff,
+            "n_max": self.n_max,
+            "l_max": self.l_max,
+            "center": ase.data.chemical_symbols[self.center],
+            "neighbors": [ase.data.chemical_symbols[z] for z in self.neighbors],
+        }
+
+    @property
+    def calculator(self) -> featomic.SphericalExpansion:
+        """featomic's spherical expansion (GTO basis, step cutoff), built on first use."""
+        if self._calculator is None:
+            self._calculator = featomic.SphericalExpansion(
+                cutoff={"radius": self.cutoff, "smoothing": {"type": "Step"}},
+                density={"type": "Gaussian", "width": self.sigma},
+                basis={
+                    "type": "TensorProduct",
+                    "max_angular": self.l_max,
+                    "radial": {"type": "Gto", "max_radial": self.n_max - 1},
+                },
+            )
+        return self._calculator
+
+    def expansion(
+        self, frames: Sequence[ase.Atoms], *, gradients: bool
+    ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray] | None]:
+        """Coefficients per l, ``(n_frames, 2l+1, n)``, and gradients ``(n_frames, 2l+1, n, 3N)``.
+
+        ``n = n_max × len(neighbors)``, species-major.
+        """
+        frames = list(frames)
+        if not frames:
+            raise DegeneracyError("no frames to compute")
+        n_neighbors = len(frames[0]) - 1
+        tensor = compute_centre(
+            self.calculator, frames, selected_keys=self._keys, gradients=gradients
+        )
+        values: dict[int, list[np.ndarray]] = {l: [] for l in range(self.l_max + 1)}
+        jacobians: dict[int, list[np.ndarray]] = {l: [] for l in range(self.l_max + 1)}
+        for l in range(self.l_max + 1):
+            for z in self.neighbors:
+                block = tensor.block({"o3_lambda": l, "neighbor_type": z})
+                value, jacobian = dense_block(block, len(frames), n_neighbors, gradients=gradients)
+                values[l].append(value)
+                jacobians[l].append(jacobian)
+        coefficients = {l: np.concatenate(v, axis=2) for l, v in values.items()}
+        if not gradients:
+            return coefficients, None
+        return coefficients, {l: np.concatenate(j, axis=2) for l, j in jacobians.items()}
+
+    def _couple(
+        self,
+        coefficients: dict[int, np.ndarray],
+        jacobians: dict[int, np.ndarray] | None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        coupling = real_coupling(self.l_max)
+        n_frames = next(iter(coefficients.values())).shape[0]
+        features, derivatives = [], []
+        for triple in self._triples:
+            l1, l2, l3 = triple
+            cg = coupling[triple]
+            c1, c2, c3 = coefficients[l1], coefficients[l2], coefficients[l3]
+            # t23[f, m1, n2, n3] = sum_{m2 m3} C c2 c3, then contract with c1 over m1.
+            t23 = _couple_two(cg, c2, c3)
+            mask = self._masks[triple]
+            value = _contract_m(c1[..., None], t23).reshape(n_frames, -1)
+            features.append(value[:, mask])
+            if jacobians is None:
+                continue
+            d1, d2, d3 = jacobians[l1], jacobians[l2], jacobians[l3]
+            t13 = _couple_two(cg.transpose(1, 0, 2), c1, c3)
+            t12 = _couple_two(cg.transpose(2, 0, 1), c1, c2)
+            # the three product-rule terms, each a batched matrix product over one m
+            derivative = _contract_m(d1, t23).transpose(0, 1, 3, 4, 2)
+            derivative += _contract_m(d2, t13).transpose(0, 3, 1, 4, 2)
+            derivative += _contract_m(d3, t12).transpose(0, 3, 4, 1, 2)
+            derivatives.append(derivative.reshape(n_frames, -1, derivative.shape[-1])[:, mask])
+        values = np.concatenate(features, axis=1)
+        if jacobians is None:
+            return values, None
+        return values, np.concatenate(derivatives, axis=1)
+
+    def features(self, frames: Sequence[ase.Atoms]) -> np.ndarray:
+        """Bispectrum features, shape ``(n_frames, n_features)``."""
+        coefficients, _ = self.expansion(frames, gradients=False)
+        return self._couple(coefficients, None)[0]
+
+    def jacobian(self, frames: Sequence[ase.Atoms]) -> tuple[np.ndarray, np.ndarray]:
+        """Features ``(n_frames, n_features)`` and Jacobian ``(n_frames, n_features, 3N)``."""
+        coefficients, jacobians = self.expansion(frames, gradients=True)
+        return self._couple(coefficients, jacobians)

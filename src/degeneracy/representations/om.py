@@ -1,0 +1,220 @@
+r"""Overlap-matrix (OM) fingerprint with its analytic (Hellmann–Feynman) Jacobian.
+
+Sadeghi, Ghasemi, Schaefer, Mohr, Lill, Goedecker, J. Chem. Phys. 139, 184118 (2013); the
+environment form with cutoff weights follows Zhu et al., J. Chem. Phys. 144, 034203 (2016).
+Every atom :math:`A` of the environment (centre included) carries normalised Gaussian
+orbitals — an s orbital and, with ``orbitals="sp"``, three p orbitals —
+
+.. math:: \phi^s_A \propto e^{-\alpha_A |\mathbf r - \mathbf R_A|^2},\qquad
+          \phi^{p_k}_A \propto (\mathbf r - \mathbf R_A)_k\,
+          e^{-\alpha_A |\mathbf r - \mathbf R_A|^2},\qquad
+          \alpha_A = \frac{1}{2 (w\, r^\mathrm{cov}_A)^2},
+
+with :math:`r^\mathrm{cov}` the covalent radius (ase) and :math:`w` the ``width`` factor.
+With :math:`\mathbf d = \mathbf R_A - \mathbf R_B`, :math:`\gamma = \alpha_A + \alpha_B`,
+:math:`\mu = \alpha_A \alpha_B / \gamma` the overlaps are (Gaussian product theorem)
+
+.. math::
+
+    S^{ss}_{AB} = \Bigl(\tfrac{2\sqrt{\alpha_A\alpha_B}}{\gamma}\Bigr)^{3/2} e^{-\mu d^2},\quad
+    S^{s p_k}_{AB} = S^{ss}_{AB}\,\frac{2\sqrt{\alpha_B}\,\alpha_A d_k}{\gamma},\quad
+    S^{p_k s}_{AB} = -S^{ss}_{AB}\,\frac{2\sqrt{\alpha_A}\,\alpha_B d_k}{\gamma},
+
+    S^{p_i p_j}_{AB} = S^{ss}_{AB}\, 4\sqrt{\alpha_A\alpha_B}\,
+        \Bigl(\frac{\delta_{ij}}{2\gamma} - \frac{\alpha_A\alpha_B\, d_i d_j}{\gamma^2}\Bigr).
+
+Neighbour orbitals are weighted by :math:`c(r_A) = (1 - r_A^2/r_c^2)^2` (zero with zero
+slope at the cutoff; the centre has weight 1): :math:`\tilde S_{AB} = c_A c_B S_{AB}`. The
+fingerprint is the eigenvalues of :math:`\tilde S`, sorted in descending order. They are
+invariant under rotations, reflections and permutations of equal atoms (which act on
+:math:`\tilde S` by an orthogonal similarity) and, through products of overlaps around
+closed loops, carry many-body information: the OM fingerprint tells the A± pairs apart.
+
+Jacobian (Hellmann–Feynman), for a non-degenerate eigenvalue with unit eigenvector
+:math:`v_k`:
+
+.. math:: \frac{\partial \lambda_k}{\partial \mathbf R_C} = v_k^{\mathsf T}\,
+          \frac{\partial \tilde S}{\partial \mathbf R_C}\, v_k .
+
+**Degenerate eigenvalues.** Where two eigenvalues coincide the sorted eigenvalues are
+continuous but not differentiable (they cross with a kink), so no Jacobian exists there;
+the formula is then evaluated with whichever eigenvectors LAPACK returns in the degenerate
+subspace, i.e. one one-sided derivative. Symmetric environments (e.g. the regular
+tetrahedron, where the p orbitals form degenerate triplets) are such points.
+:meth:`OverlapMatrix.eigenvalue_gaps` reports the smallest relative gap per frame so a
+caller can tell. With ``orbitals="s"`` there are only N + 1 eigenvalues, fewer than the
+3N − 3 internal coordinates for CH4 (5 < 9): the purified Jacobian then always has zero
+singular values and its condition number is infinite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ase
+import ase.data
+import numpy as np
+
+from ..checks import one_of, positive_float
+from ..errors import DegeneracyError
+
+ORBITAL_SETS = ("s", "sp")
+
+
+def _pair_blocks(
+    displacement: np.ndarray, alpha_a: np.ndarray, alpha_b: np.ndarray, with_p: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Overlap blocks S_AB(d) and their derivatives w.r.t. d.
+
+    Returns arrays of shape (..., o, o) and (..., o, o, 3) with o = 1 or 4 orbitals.
+    """
+    gamma = alpha_a + alpha_b
+    mu = alpha_a * alpha_b / gamma
+    d2 = (displacement**2).sum(axis=-1)
+    ss = (2.0 * np.sqrt(alpha_a * alpha_b) / gamma) ** 1.5 * np.exp(-mu * d2)
+    d_ss = -2.0 * mu[..., None] * displacement * ss[..., None]  # (..., 3)
+    if not with_p:
+        return ss[..., None, None], d_ss[..., None, None, :]
+    eye = np.eye(3)
+    c_sp = 2.0 * np.sqrt(alpha_b) * alpha_a / gamma
+    c_ps = -2.0 * np.sqrt(alpha_a) * alpha_b / gamma
+    c_pp = 4.0 * np.sqrt(alpha_a * alpha_b)
+    bracket = eye / (2.0 * gamma[..., None, None]) - (alpha_a * alpha_b / gamma**2)[
+        ..., None, None
+    ] * np.einsum("...i,...j->...ij", displacement, displacement)
+    shape = (*displacement.shape[:-1], 4, 4)
+    block = np.empty(shape)
+    block[..., 0, 0] = ss
+    block[..., 0, 1:] = (c_sp * ss)[..., None] * displacement
+    block[..., 1:, 0] = (c_ps * ss)[..., None] * displacement
+    block[..., 1:, 1:] = (c_pp * ss)[..., None, None] * bracket
+    derivative = np.empty((*shape, 3))
+    derivative[..., 0, 0, :] = d_ss
+    # d(c ss d_k)/d d_c = c (d_ss_c d_k + ss δ_kc)
+    for target, coeff in (((0, slice(1, None)), c_sp), ((slice(1, None), 0), c_ps)):
+        derivative[(Ellipsis, *target, slice(None))] = coeff[..., None, None] * (
+            np.einsum("...k,...c->...kc", displacement, d_ss) + ss[..., None, None] * eye
+        )
+    d_bracket = -(alpha_a * alpha_b / gamma**2)[..., None, None, None] * (
+        np.einsum("ic,...j->...ijc", eye, displacement)
+        + np.einsum("...i,jc->...ijc", displacement, eye)
+    )
+    derivative[..., 1:, 1:, :] = c_pp[..., None, None, None] * (
+        bracket[..., None] * d_ss[..., None, None, :] + ss[..., None, None, None] * d_bracket
+    )
+    return block, derivative
+
+
+class OverlapMatrix:
+    r"""Overlap-matrix fingerprint (sorted eigenvalues) with a Hellmann–Feynman Jacobian.
+
+    Parameters
+    ----------
+    orbitals : {"sp", "s"}
+        Orbitals per atom: s and three p (4 per atom) or s only (1 per atom).
+    width : float
+        Factor on the covalent radii that set the Gaussian exponents
+        :math:`\alpha = 1/(2 (w\,r^\mathrm{cov})^2)`; 1 is Sadeghi et al.'s choice.
+    cutoff : float
+        Radius r_c (Å) of the orbital weights :math:`(1 - r^2/r_c^2)^2`.
+
+    Notes
+    -----
+    Features: ``n_orbitals × (N + 1)`` eigenvalues, descending (20 for CH4 with "sp").
+    """
+
+    name = "om"
+
+    def __init__(self, *, orbitals: str = "sp", width: float = 1.5, cutoff: float = 2.5) -> None:
+        self.orbitals = one_of("orbitals", orbitals, ORBITAL_SETS)
+        self.width = positive_float("OM width", width)
+        self.cutoff = positive_float("cutoff", cutoff)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hypers().items())
+        return f"OverlapMatrix({args})"
+
+    def hypers(self) -> dict[str, Any]:
+        """Hyperparameters (JSON-serialisable)."""
+        return {"orbitals": self.orbitals, "width": self.width, "cutoff": self.cutoff}
+
+    @property
+    def orbitals_per_atom(self) -> int:
+        """1 for "s", 4 for "sp"."""
+        return 4 if self.orbitals == "sp" else 1
+
+    def exponents(self, numbers: np.ndarray) -> np.ndarray:
+        """Gaussian exponents α (Å⁻²) for atomic numbers."""
+        radii = ase.data.covalent_radii[np.asarray(numbers)] * self.width
+        return 1.0 / (2.0 * radii**2)
+
+    def _weights(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weights c(r) and dc/dR (f, A) and (f, A, 3); the centre has weight 1."""
+        vectors = positions - positions[:, :1]
+        r2 = (vectors**2).sum(axis=-1)
+        if np.any(r2[:, 1:] >= self.cutoff**2):
+            raise DegeneracyError(f"a neighbour lies outside the OM cutoff {self.cutoff} Å")
+        base = 1.0 - r2 / self.cutoff**2
+        weights = base**2
+        slopes = (-4.0 * base / self.cutoff**2)[..., None] * vectors  # d c / d R
+        weights[:, 0] = 1.0
+        slopes[:, 0] = 0.0
+        return weights, slopes
+
+    def _matrix(
+        self, frames: Sequence[ase.Atoms]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        frames = list(frames)
+        if not frames:
+            raise DegeneracyError("no frames to compute")
+        numbers = {tuple(atoms.numbers) for atoms in frames}
+        if len(numbers) > 1:
+            raise DegeneracyError("all frames of one OM call must have the same species order")
+        alpha = self.exponents(frames[0].numbers)
+        positions = np.stack([atoms.positions for atoms in frames])  # (f, A, 3)
+        displacement = positions[:, :, None] - positions[:, None, :]  # (f, A, A, 3)
+        block, d_block = _pair_blocks(
+            displacement, alpha[:, None], alpha[None, :], self.orbitals == "sp"
+        )
+        weights, slopes = self._weights(positions)
+        return block, d_block, weights, slopes, positions
+
+    @staticmethod
+    def _assemble(block: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        n_frames, n_atoms, _, o, _ = block.shape
+        weighted = block * (weights[:, :, None] * weights[:, None, :])[..., None, None]
+        return weighted.transpose(0, 1, 3, 2, 4).reshape(n_frames, n_atoms * o, n_atoms * o)
+
+    def _eigen(self, frames: Sequence[ase.Atoms]):
+        block, d_block, weights, slopes, _ = self._matrix(frames)
+        values, vectors = np.linalg.eigh(self._assemble(block, weights))
+        return values[:, ::-1], vectors[:, :, ::-1], block, d_block, weights, slopes
+
+    def features(self, frames: Sequence[ase.Atoms]) -> np.ndarray:
+        """Eigenvalues of the weighted overlap matrix, descending, ``(n_frames, n_orb (N+1))``."""
+        return self._eigen(frames)[0]
+
+    def eigenvalue_gaps(self, frames: Sequence[ase.Atoms]) -> np.ndarray:
+        """Smallest gap between consecutive eigenvalues relative to the largest, per frame.
+
+        Near zero, the sorted eigenvalues are not differentiable (module docstring).
+        """
+        values = self.features(frames)
+        return np.min(-np.diff(values, axis=1), axis=1) / np.abs(values[:, 0])
+
+    def jacobian(self, frames: Sequence[ase.Atoms]) -> tuple[np.ndarray, np.ndarray]:
+        """Features ``(n_frames, n_features)`` and Jacobian ``(n_frames, n_features, 3N)``."""
+        values, vectors, block, d_block, weights, slopes = self._eigen(frames)
+        n_frames, n_atoms, _, o, _ = block.shape
+        v = vectors.reshape(n_frames, n_atoms, o, -1)  # (f, A, o, K)
+        pair_weight = weights[:, :, None] * weights[:, None, :]
+        # Q[f,k,A,B,c] = c_A c_B v_kA^T dS_AB/dd_c v_kB ;  P[f,k,A,B] = v_kA^T S_AB v_kB
+        q = np.einsum("faik,fabijc,fbjk->fkabc", v, d_block, v, optimize=True)
+        q *= pair_weight[:, None, :, :, None]
+        p = np.einsum("faik,fabij,fbjk->fkab", v, block, v, optimize=True)
+        # dS_AB/dR_C = c_A c_B dS/dd (δ_AC − δ_BC) + (δ_AC c'_A c_B + δ_BC c_A c'_B) S_AB
+        from_distance = q.sum(axis=3) - q.sum(axis=2)  # (f, k, C, 3)
+        from_weight = 2.0 * np.einsum("fkcb,fb,fcx->fkcx", p, weights, slopes)
+        jacobian = (from_distance + from_weight)[:, :, 1:, :]  # the centre is held fixed
+        return values, jacobian.reshape(n_frames, values.shape[1], 3 * (n_atoms - 1))

@@ -1,0 +1,509 @@
+"""One command for everything in the Comment: A0, the 16 orbits, Fig. 1, Fig. 2, a report.
+
+Pozdnyakov, Willatt, Bartók, Ortner, Csányi, Ceriotti, Comment on "Manifolds of
+quasi-constant SOAP and ACSF fingerprints and the resulting failure to machine learn
+four-body interactions" (2022). Steps, each cached in ``DIR/steps/<name>.json`` and
+skipped on a re-run with the same settings (``force`` redoes them all):
+
+1. ``orbits``: A0 by our singular search from the mean of the traced ``pg-start`` orbit,
+   and the 16 orbits from A0 + c (P0 − A0), c ∈ {0.1, 0.5, 1, 1.5}, σ ∈ {0.1, 0.2, 0.3,
+   0.5} Å (:func:`degeneracy.orbits.run_family`).
+2. ``figure1``: Fig. 1a (orbits and degenerate-pair lines) and Fig. 1b (CN along them).
+3. ``learning``: the three protocols of Fig. 2 on the σ = 0.3 Å, c = 1 orbit.
+4. ``figure2`` and ``report``: parity plots, ``report.html`` and ``summary.json``.
+
+All intermediate data (orbits, datasets, features, fitted bases) goes to ``DIR/cache``,
+so the folder is self-contained and ``force`` starts from nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import DegeneracyError
+from .files import atomic_open, cache_key
+from .report import Figure, Section, Table, render_report, software_versions, write_report
+
+#: The Comment's published learning results (DESIGN.md §3; E4 is unitless).
+PUBLISHED_LEARNING = {
+    "none": {"val_rmse": 0.0133, "orbit_heldout_rmse": 0.144, "orbit_rmse": None},
+    "subset": {"val_rmse": 0.0134, "orbit_heldout_rmse": 0.072, "orbit_rmse": None},
+    "full": {"val_rmse": 0.0146, "orbit_heldout_rmse": None, "orbit_rmse": 0.033},
+}
+
+#: Orbit frames used by the learning experiment (the Comment's Fig. 2 orbit).
+LEARNING_ORBIT = (0.3, 1.0)
+
+
+@dataclass(frozen=True)
+class ReproduceSettings:
+    """What ``degeneracy reproduce`` runs; ``quick`` shrinks every step.
+
+    Attributes
+    ----------
+    quick : bool
+        Adaptive orbits instead of the 20 000-step Euler protocol, and a smaller, shorter
+        learning experiment.
+    basis : {"gto", "optimal"}
+        SOAP radial basis of the orbits.
+    workers : int
+        Parallel orbit tracers.
+    train_frames, val_frames, test_frames : int or None
+        Learning data-set sizes (None: the experiment's defaults); the test set is the
+        independent one from a different generator.
+    train_minutes : float or None
+        Wall-time cap per learning protocol (None: the trainer's default stopping).
+    seed : int
+        Seed of the learning experiment.
+    orbit_length : float or None
+        Arc length (Å) of every orbit (None: the Comment's 2 Å); shorter only for tests.
+    """
+
+    quick: bool = False
+    basis: str = "gto"
+    workers: int = 2
+    train_frames: int | None = None
+    val_frames: int | None = None
+    test_frames: int | None = None
+    train_minutes: float | None = None
+    seed: int = 0
+    orbit_length: float | None = None
+
+    @classmethod
+    def for_mode(cls, quick: bool, **changes: Any) -> ReproduceSettings:
+        """Defaults of the full run or of ``--quick`` (under 5 minutes on 2 cores)."""
+        if quick:
+            base = {
+                "quick": True,
+                "train_frames": 4000,
+                "val_frames": 1000,
+                "test_frames": 1000,
+                "train_minutes": 0.6,
+            }
+        else:
+            base = {"quick": False, "train_minutes": 6.0}
+        return cls(**{**base, **changes})
+
+
+@contextlib.contextmanager
+def _cache_in(folder: Path) -> Iterator[None]:
+    """Point :func:`degeneracy.files.cache_dir` at ``folder`` for the duration."""
+    previous = os.environ.get("DEGENERACY_CACHE")
+    os.environ["DEGENERACY_CACHE"] = str(folder)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("DEGENERACY_CACHE", None)
+        else:
+            os.environ["DEGENERACY_CACHE"] = previous
+
+
+class StepRunner:
+    """Runs named steps once per key; results are JSON in ``DIR/steps``.
+
+    A step's key hashes the settings it depends on and the keys of the steps before it,
+    so changing, e.g., the learning seed reruns the learning and what follows, not the
+    orbits.
+    """
+
+    def __init__(self, folder: Path, *, log: Callable[[str], None]):
+        self.folder = folder / "steps"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.log = log
+        self.timings: dict[str, float] = {}
+        self._chain = ""
+
+    def run(
+        self,
+        name: str,
+        function: Callable[[], dict],
+        *,
+        outputs: Path | None = None,
+        **depends: Any,
+    ) -> dict:
+        """``function()`` unless a result for this name and key exists.
+
+        When the step was done before with another key, its ``outputs`` folder is
+        removed first (so, e.g., training checkpoints of other settings are not resumed);
+        without a result it is kept, so an interrupted step resumes.
+        """
+        self._chain = key = cache_key(step=name, previous=self._chain, **depends)
+        stamp = self.folder / f"{name}.json"
+        if stamp.exists():
+            saved = json.loads(stamp.read_text())
+            if saved.get("key") == key:
+                self.log(f"[{name}] done before, skipped")
+                self.timings[name] = saved.get("seconds", 0.0)
+                return saved["result"]
+            if outputs is not None:
+                shutil.rmtree(outputs, ignore_errors=True)
+        self.log(f"[{name}] running")
+        start = time.monotonic()
+        result = function()
+        seconds = time.monotonic() - start
+        self.timings[name] = seconds
+        with atomic_open(stamp) as handle:
+            json.dump({"key": key, "seconds": seconds, "result": result}, handle, indent=1)
+        self.log(f"[{name}] finished in {seconds:.0f} s")
+        return result
+
+
+def _family_frames(folder: Path) -> tuple[dict[tuple[float, float], list], Any]:
+    from .orbits import family_file_name
+    from .structures import read_environments
+
+    summary = json.loads((folder / "summary.json").read_text())
+    frames = {
+        (row["sigma"], row["c"]): read_environments(
+            folder / family_file_name(row["sigma"], row["c"])
+        )
+        for row in summary["orbits"]
+    }
+    return frames, read_environments(folder / "a0.extxyz")[0]
+
+
+def _orbits_step(
+    output: Path, settings: ReproduceSettings, reference: Path | None, progress: bool
+) -> dict:
+    from .orbits import run_family
+    from .representations import SoapPowerSpectrum
+    from .sensitivity import analyse_frames, point_symmetry
+    from .structures import neighbor_positions
+
+    folder = output / "orbits"
+    members = run_family(
+        folder,
+        basis=settings.basis,
+        quick=settings.quick,
+        workers=settings.workers,
+        reference=reference,
+        progress=progress,
+        length=settings.orbit_length,
+    )
+    summary = json.loads((folder / "summary.json").read_text())
+    a0 = np.array(summary["a0"])
+    _, a0_atoms = _family_frames(folder)
+    a0_cn = {
+        str(sigma): analyse_frames(
+            [a0_atoms], SoapPowerSpectrum(sigma=sigma, basis=settings.basis)
+        )[0].cn
+        for sigma in (0.1, 0.2, 0.3, 0.5)
+    }
+    result = {
+        "a0": a0.tolist(),
+        "a0_cn": a0_cn,
+        "a0_symmetry_residual": point_symmetry(neighbor_positions(a0_atoms)).residual,
+        "a0_info": summary.get("a0_info", {}),
+        "protocol": summary["protocol"],
+        "orbits": [m.row() | {"file": str(m.path.relative_to(output))} for m in members],
+    }
+    if reference is not None and (reference / "README.md").exists():
+        published = _published_a0(reference / "README.md")
+        if published is not None:
+            result["a0_distance_to_published"] = float(np.abs(a0 - published).max())
+    return result
+
+
+def _published_a0(readme: Path) -> np.ndarray | None:
+    import re
+
+    rows = re.findall(r"^H\d\s+(\S+)\s+(\S+)\s+(\S+)\s*$", readme.read_text(), flags=re.M)
+    return np.array(rows, dtype=float) if len(rows) == 4 else None
+
+
+def _figure1_step(output: Path) -> dict:
+    from .figures.fig1 import make_fig1
+
+    frames, a0 = _family_frames(output / "orbits")
+    figures = output / "figures"
+    figures.mkdir(exist_ok=True)
+    paths = make_fig1(frames, a0, figures)
+    return {"files": [str(p.relative_to(output)) for p in paths]}
+
+
+def _learning_step(output: Path, settings: ReproduceSettings, progress: bool) -> dict:
+    from .learning import CentreFeaturizer, Dataset, TrainSettings, default_datasets, run_protocol
+    from .learning.datasets import with_targets
+    from .orbits import family_file_name
+    from .representations import SoapPowerSpectrum
+    from .structures import read_environments
+
+    sizes = {
+        "train": settings.train_frames,
+        "val": settings.val_frames,
+        "test": settings.test_frames,
+    }
+    data = default_datasets(quick=False, seed=settings.seed, sizes=sizes)
+    sigma, c = LEARNING_ORBIT
+    orbit_path = output / "orbits" / family_file_name(sigma, c)
+    data["orbit"] = Dataset("orbit", with_targets(read_environments(orbit_path)), orbit_path)
+    featurizer = CentreFeaturizer(SoapPowerSpectrum(sigma=0.3, basis="optimal"))
+    limit = None if settings.train_minutes is None else 60.0 * settings.train_minutes
+    train = TrainSettings(max_seconds=limit) if limit else TrainSettings()
+    results = {}
+    for name in ("none", "subset", "full"):
+        result = run_protocol(
+            name,
+            featurizer,
+            data,
+            output=output / "learning" / name,
+            settings=train,
+            seed=settings.seed,
+            progress=progress,
+        )
+        results[name] = {k: _plain(v) for k, v in result.metrics.items()}
+    return results
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _figure2_step(output: Path) -> dict:
+    from .figures.fig2 import make_fig2
+
+    folders = {name: output / "learning" / name for name in ("none", "subset", "full")}
+    figure, table = make_fig2(folders, output / "figures")
+    return {"files": [str(figure.relative_to(output)), str(table.relative_to(output))]}
+
+
+def trend_checks(orbits: list[dict]) -> dict[str, bool]:
+    """The Comment's Fig. 1b trends, on our median condition numbers.
+
+    ``near_higher``: at every σ, the median CN of every orbit with c ≤ 0.5 exceeds that
+    of every orbit with c ≥ 1. ``wide_sigma_higher``: for every c, the median CN at
+    σ = 0.5 Å is at least ten times that at σ = 0.1 Å.
+    """
+    cn = {(row["sigma"], row["c"]): row["median_cn"] for row in orbits}
+    sigmas = sorted({s for s, _ in cn})
+    near_higher = all(
+        min(cn[s, c] for c in (0.1, 0.5) if (s, c) in cn)
+        > max(cn[s, c] for c in (1.0, 1.5) if (s, c) in cn)
+        for s in sigmas
+    )
+    wide = all(cn[0.5, c] >= 10 * cn[0.1, c] for c in (0.1, 0.5, 1.0, 1.5) if (0.1, c) in cn)
+    return {"near_higher": bool(near_higher), "wide_sigma_higher": bool(wide)}
+
+
+def learning_checks(learning: dict) -> dict[str, bool]:
+    """The Comment's Fig. 2 conclusions on our metrics."""
+    none, subset, full = learning["none"], learning["subset"], learning["full"]
+    return {
+        "subset_beats_none_on_heldout_orbit": subset["orbit_heldout_rmse"]
+        < none["orbit_heldout_rmse"],
+        "full_lowest_orbit_rmse": full["orbit_rmse"]
+        <= min(none["orbit_rmse"], subset["orbit_rmse"]),
+    }
+
+
+def _report_sections(output: Path, results: dict) -> list[Section]:
+    orbits = results["orbits"]
+    a0 = np.array(orbits["a0"])
+    a0_rows = [[f"H{i + 1}", *[f"{v:.6f}" for v in row]] for i, row in enumerate(a0)]
+    a0_cn = [[f"σ = {s} Å", cn, 1e14] for s, cn in orbits["a0_cn"].items()]
+    intro = [
+        "A0 is found by our singular-configuration search started from the mean of the "
+        "traced pg-start orbit (σ = 0.3 Å). The Comment reports CN ≈ 1e14 at its A0 for every σ.",
+        f"Best symmetry residual of A0: {orbits['a0_symmetry_residual']:.3f} Å (not symmetric "
+        "when well above 1e-3 Å).",
+    ]
+    if "a0_distance_to_published" in orbits:
+        intro.append(
+            f"Largest coordinate difference from the published A0: "
+            f"{orbits['a0_distance_to_published']:.2e} Å."
+        )
+    sections = [
+        Section(
+            "Singular configuration A0",
+            paragraphs=intro,
+            tables=[
+                Table("A0 (Å, C at the origin)", ["atom", "x", "y", "z"], a0_rows),
+                Table("Condition number at A0", ["SOAP", "ours", "Comment"], a0_cn),
+            ],
+        )
+    ]
+    rows = [
+        [
+            r["sigma"],
+            r["c"],
+            r["frames"],
+            r["jacobian_evaluations"],
+            r["median_cn"],
+            r.get("reference_median_cn"),
+            r.get("cn_ratio"),
+            r.get("deviation"),
+        ]
+        for r in orbits["orbits"]
+    ]
+    trends = results["trends"]
+    figures = [
+        Figure(output / p, caption)
+        for p, caption in zip(
+            [p for p in results["figure1"]["files"] if p.endswith(".png")],
+            [
+                "Fig. 1a: orbits around A0 and the degenerate-pair lines (projection in fig1.py).",
+                "Fig. 1b: condition number along the orbits.",
+            ],
+            strict=False,
+        )
+    ]
+    sections.append(
+        Section(
+            "Low-sensitivity orbits (Fig. 1)",
+            paragraphs=[
+                f"Protocol: {json.dumps(orbits['protocol'])}.",
+                "Published columns come from the Comment's stored orbits when "
+                "../shared/reference is available (else —); deviation is the largest "
+                "distance (Å) from the published orbit at equal arc length.",
+                f"Median CN higher for c ≤ 0.5 than for c ≥ 1 at every σ: "
+                f"{'yes' if trends['near_higher'] else 'NO'}. σ = 0.5 at least 10× σ = 0.1 for "
+                f"every c: {'yes' if trends['wide_sigma_higher'] else 'NO'}.",
+            ],
+            tables=[
+                Table(
+                    "Orbits",
+                    [
+                        "σ (Å)",
+                        "c",
+                        "frames",
+                        "Jacobians",
+                        "median CN",
+                        "published median CN",
+                        "ratio",
+                        "deviation (Å)",
+                    ],
+                    rows,
+                )
+            ],
+            figures=figures,
+        )
+    )
+    learning = results["learning"]
+    keys = [
+        ("val_rmse", "validation RMSE"),
+        ("orbit_heldout_rmse", "held-out orbit RMSE"),
+        ("orbit_rmse", "orbit RMSE (all frames)"),
+    ]
+    learn_rows = []
+    for name in ("none", "subset", "full"):
+        for key, label in keys:
+            learn_rows.append([name, label, learning[name].get(key), PUBLISHED_LEARNING[name][key]])
+    checks = results["learning_checks"]
+    fig2 = [p for p in results["figure2"]["files"] if p.endswith(".png")]
+    sections.append(
+        Section(
+            "Learning E4 along the orbit (Fig. 2)",
+            paragraphs=[
+                "Protocols: none = no orbit frames in training; subset = 20 random orbit "
+                "frames; full = all 201 orbit frames repeated 10×. SOAP σ = 0.3 Å, optimal "
+                "basis, the Comment's network; E4 validation spread ~0.12.",
+                f"Held-out orbit error lower with 20 orbit frames than without: "
+                f"{'yes' if checks['subset_beats_none_on_heldout_orbit'] else 'NO'}. Training "
+                f"on the full orbit gives the lowest orbit error: "
+                f"{'yes' if checks['full_lowest_orbit_rmse'] else 'NO'}.",
+            ],
+            tables=[
+                Table(
+                    "Errors (E4 is unitless)", ["protocol", "metric", "ours", "Comment"], learn_rows
+                )
+            ],
+            figures=[
+                Figure(output / p, "Fig. 2: parity plots of the three protocols.") for p in fig2
+            ],
+        )
+    )
+    timing_rows = [[name, seconds] for name, seconds in results["seconds"].items()]
+    sections.append(
+        Section("Run time", tables=[Table("Seconds per step", ["step", "s"], timing_rows)])
+    )
+    return sections
+
+
+def reproduce(
+    output: str | os.PathLike,
+    *,
+    quick: bool = False,
+    force: bool = False,
+    reference: str | os.PathLike | None = None,
+    progress: bool = False,
+    log: Callable[[str], None] = print,
+    **changes: Any,
+) -> dict:
+    """Regenerate the Comment's results into ``output``; returns the summary.
+
+    Writes ``output/report.html`` (self-contained) and ``output/summary.json``, with
+    ``orbits/``, ``figures/``, ``learning/``, ``steps/`` and ``cache/`` beside them.
+    ``changes`` override :class:`ReproduceSettings` fields.
+    """
+    output = Path(output)
+    if not output.parent.is_dir():
+        raise DegeneracyError(f"{output}: parent folder {output.parent} does not exist")
+    if output.exists() and not output.is_dir():
+        raise DegeneracyError(f"{output}: exists and is not a folder")
+    settings = ReproduceSettings.for_mode(quick, **changes)
+    reference = Path(reference) if reference is not None else None
+    if reference is not None and not reference.is_dir():
+        raise DegeneracyError(f"{reference}: reference folder does not exist")
+    if force:
+        for name in ("steps", "cache", "learning"):
+            shutil.rmtree(output / name, ignore_errors=True)
+    output.mkdir(exist_ok=True)
+    steps = StepRunner(output, log=log)
+    orbit_settings = {k: getattr(settings, k) for k in ("quick", "basis", "orbit_length")}
+    learn_settings = {
+        k: getattr(settings, k)
+        for k in ("train_frames", "val_frames", "test_frames", "train_minutes", "seed")
+    }
+    start = time.monotonic()
+    with _cache_in(output / "cache"):
+        results = {
+            "orbits": steps.run(
+                "orbits",
+                lambda: _orbits_step(output, settings, reference, progress),
+                reference=str(reference),
+                **orbit_settings,
+            ),
+            "figure1": steps.run("figure1", lambda: _figure1_step(output)),
+            "learning": steps.run(
+                "learning",
+                lambda: _learning_step(output, settings, progress),
+                outputs=output / "learning",
+                **learn_settings,
+            ),
+            "figure2": steps.run("figure2", lambda: _figure2_step(output)),
+        }
+    results["trends"] = trend_checks(results["orbits"]["orbits"])
+    results["learning_checks"] = learning_checks(results["learning"])
+    results["seconds"] = dict(steps.timings)
+    results["settings"] = asdict(settings)
+    results["versions"] = software_versions()
+    document = render_report(
+        "degeneracy: reproduction of the Comment (Pozdnyakov et al., 2022)",
+        _report_sections(output, results),
+        settings={**asdict(settings), "reference": str(reference) if reference else "none"},
+        versions=results["versions"],
+        introduction="Everything below was recomputed by `degeneracy reproduce"
+        + (" --quick" if quick else "")
+        + "`; published values are shown beside ours.",
+    )
+    write_report(output / "report.html", document)
+    results["total_seconds"] = time.monotonic() - start
+    with atomic_open(output / "summary.json") as handle:
+        json.dump(results, handle, indent=1, default=_plain)
+    log(f"report: {output / 'report.html'} ({results['total_seconds']:.0f} s)")
+    return results

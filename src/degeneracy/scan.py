@@ -1,0 +1,1146 @@
+r"""Data-set scans: condition number and smallest singular value of every environment.
+
+For every chosen centre of every structure of a data set, the environment (centre and
+its neighbours within the cutoff, :mod:`degeneracy.environments`) goes through the
+fingerprint's Jacobian and the rotation-purified singular spectrum
+(:mod:`degeneracy.sensitivity`, Pozdnyakov et al., Comment on J. Chem. Phys. 156,
+034302, 2022):
+
+.. math:: \tilde J = J O, \qquad s_1 \ge \dots \ge s_{3N-3}, \qquad
+          \mathrm{CN} = s_1 / s_{3N-3}.
+
+A large CN (small :math:`s_\min`) marks an environment near a singular configuration,
+where the fingerprint barely sees some motion of the atoms.
+
+How a scan runs
+---------------
+The main process streams the data set with :func:`ase.io.iread` and cuts it into
+*chunks* of ``chunk_size`` environments (a chunk is a compact, picklable
+:class:`StructureBlock`; a large structure may be split over chunks). The chunk
+boundaries depend only on the data set and the settings, so they are the same in every
+run. Chunks are computed on a Dask cluster (a :class:`distributed.LocalCluster` of
+single-threaded worker processes by default) with a bounded number in flight; a worker
+cuts out the environments, groups them by composition and computes them in batches.
+
+Resume: results go to a sidecar folder ``RESULTS.parts/`` next to the output — a
+``manifest.json`` with the settings and the data set's SHA-256, and one Parquet file per
+finished chunk, each written to a temporary name and renamed (atomic). A rerun with the
+same settings skips the chunks whose files exist; with different settings it refuses
+(``restart=True`` discards them). When every chunk is done they are concatenated in
+chunk order into a temporary file that is renamed onto ``RESULTS.parquet`` or
+``RESULTS.csv``, and the sidecar folder is removed. A killed scan therefore never leaves a
+partial results file, and its rerun ends with the same rows as an uninterrupted run.
+
+Environments whose purified spectrum is undefined (fewer than two neighbours,
+neighbours collinear with the centre, a non-finite Jacobian) get NaN values and a
+``reason``; the scan goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import inspect
+import json
+import logging
+import os
+import shutil
+import sys
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ase
+import ase.io
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from .checks import bounded_int, positive_float
+from .environments import environments_of, parse_species, symbols_of
+from .errors import DegeneracyError
+from .files import atomic_path, cache_key
+from .representations.base import Representation
+from .sensitivity import (
+    MAX_PERMUTED_NEIGHBORS,
+    SYMMETRY_TOL,
+    ZERO_RTOL,
+    point_symmetry,
+    rotation_complement,
+    zero_verdict,
+)
+from .structures import DEFAULT_CUTOFF, UNITS, neighbor_positions
+
+#: Columns of a scan's results, in file order.
+RESULT_SCHEMA = pa.schema(
+    [
+        ("structure", pa.int64()),
+        ("atom", pa.int64()),
+        ("species", pa.string()),
+        ("n_neighbors", pa.int32()),
+        ("s_max", pa.float64()),
+        ("s_min", pa.float64()),
+        ("cn", pa.float64()),
+        ("reason", pa.string()),
+    ]
+)
+
+#: Output file formats by extension.
+OUTPUT_FORMATS = {".parquet": "parquet", ".csv": "csv"}
+
+#: Environments per chunk (the unit of work, of checkpointing and of resume).
+DEFAULT_CHUNK_SIZE = 1000
+
+#: Environments per call of the representation inside a chunk.
+DEFAULT_BATCH_SIZE = 500
+
+#: Reasons recorded for environments whose purified spectrum is undefined.
+REASON_FEW_NEIGHBORS = "fewer than 2 neighbours"
+REASON_COLLINEAR = "neighbours collinear with the centre"
+REASON_NONFINITE = "non-finite Jacobian"
+
+#: Environment of the worker processes of the default local cluster: one thread each
+#: (featomic's rayon pool and BLAS), the workers themselves provide the parallelism.
+WORKER_ENV = {
+    "RAYON_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+_MANIFEST = "manifest.json"
+_MANIFEST_VERSION = 1
+
+
+# --------------------------------------------------------------------------------------
+# Representations rebuilt per species, on any worker
+
+
+class RepresentationRecipe:
+    """A representation as a picklable recipe, specialised to each environment's species.
+
+    featomic calculators cannot be pickled, so workers rebuild the representation from
+    its class and :meth:`Representation.hypers` (plus a fitted ``optimal_basis``, if the
+    class takes one). A class whose constructor takes ``center`` and ``neighbors`` is
+    rebuilt for each environment's centre species and the species of its neighbours, so
+    that the fingerprint sees every neighbour: an atom it ignored would add a zero column
+    to the Jacobian and a spurious zero singular value. Other classes are used as given.
+    Built representations are cached per process and thread.
+    """
+
+    def __init__(self, cls: type, kwargs: dict[str, Any], *, name: str) -> None:
+        self.cls = cls
+        self.kwargs = dict(kwargs)
+        self.name = name
+        parameters = inspect.signature(cls).parameters
+        self.species_aware = "center" in parameters and "neighbors" in parameters
+        self.token = cache_key(
+            cls=f"{cls.__module__}.{cls.__qualname__}",
+            kwargs={k: _describe(v) for k, v in sorted(self.kwargs.items())},
+        )
+
+    @classmethod
+    def of(cls, representation: Representation | RepresentationRecipe) -> RepresentationRecipe:
+        """The recipe of ``representation`` (checked by rebuilding it once)."""
+        if isinstance(representation, RepresentationRecipe):
+            return representation
+        klass = type(representation)
+        parameters = inspect.signature(klass).parameters
+        open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        kwargs = {k: v for k, v in representation.hypers().items() if open_ended or k in parameters}
+        basis = getattr(representation, "optimal_basis", None)
+        if "optimal_basis" in parameters and basis is not None:
+            kwargs["optimal_basis"] = basis
+        recipe = cls(klass, kwargs, name=getattr(representation, "name", klass.__name__))
+        try:
+            klass(**kwargs)
+        except Exception as error:
+            raise DegeneracyError(
+                f"cannot rebuild representation {recipe.name!r} from its hypers(): {error}"
+            ) from error
+        return recipe
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description (name, class, keyword arguments)."""
+        return {
+            "name": self.name,
+            "class": f"{self.cls.__module__}.{self.cls.__qualname__}",
+            "kwargs": {k: _describe(v) for k, v in sorted(self.kwargs.items())},
+        }
+
+    @property
+    def cutoff(self) -> float | None:
+        """The representation's cutoff radius, if it has one."""
+        value = self.kwargs.get("cutoff")
+        return None if value is None else float(value)
+
+    def build(self, center: int | None = None, neighbors: Sequence[int] = ()) -> Representation:
+        """A representation for environments with this centre and these neighbour species."""
+        key = (self.token, threading.get_ident(), center, tuple(neighbors))
+        if not self.species_aware:
+            key = (self.token, threading.get_ident(), None, ())
+        if key not in _BUILT:
+            kwargs = dict(self.kwargs)
+            if self.species_aware and center is not None:
+                kwargs["center"] = symbols_of([center])[0]
+                kwargs["neighbors"] = list(symbols_of(sorted(set(neighbors))))
+            _BUILT[key] = self.cls(**kwargs)
+        return _BUILT[key]
+
+
+#: Representations built in this process, by (recipe token, thread, centre, neighbours).
+_BUILT: dict[tuple, Representation] = {}
+
+
+def _describe(value: Any) -> Any:
+    """JSON-ready stand-in for a hyperparameter (arrays by content hash)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        digest = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()[:16]
+        return f"array{list(value.shape)}:{digest}"
+    if isinstance(value, (list, tuple)):
+        return [_describe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _describe(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    state = getattr(value, "__dict__", None)
+    if state is not None:
+        return {"type": type(value).__name__, **_describe(state)}
+    return repr(value)
+
+
+# --------------------------------------------------------------------------------------
+# The computation on one list of environments (what every worker runs)
+
+
+@dataclass(frozen=True)
+class EnvironmentSpectra:
+    """Largest and smallest purified singular values of a list of environments.
+
+    ``cn = s_max / s_min``; undefined entries are NaN with a non-empty ``reason``.
+    """
+
+    n_neighbors: np.ndarray
+    s_max: np.ndarray
+    s_min: np.ndarray
+    reason: list[str]
+
+    @property
+    def cn(self) -> np.ndarray:
+        """Condition numbers (``inf`` for an exact zero, NaN where undefined)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.s_max / self.s_min
+
+
+def _rotation_complements(neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation complements of the environments where it exists, and where that is."""
+    try:
+        return rotation_complement(neighbors), np.ones(len(neighbors), dtype=bool)
+    except DegeneracyError:
+        pass
+    defined = np.ones(len(neighbors), dtype=bool)
+    complements = []
+    for k, one in enumerate(neighbors):
+        try:
+            complements.append(rotation_complement(one))
+        except DegeneracyError:
+            defined[k] = False
+    width = 3 * neighbors.shape[1]
+    empty = np.zeros((0, width, width - 3))
+    return (np.stack(complements) if complements else empty), defined
+
+
+def _batch_extremes(
+    frames: Sequence[ase.Atoms], representation: Representation
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """s_max, s_min and reasons for frames of one composition."""
+    n = len(frames)
+    s_max, s_min = np.full(n, np.nan), np.full(n, np.nan)
+    reasons = [""] * n
+    complements, defined = _rotation_complements(neighbor_positions(frames))
+    for k in np.flatnonzero(~defined):
+        reasons[k] = REASON_COLLINEAR
+    rows = np.flatnonzero(defined)
+    if rows.size == 0:
+        return s_max, s_min, reasons
+    _, jacobian = representation.jacobian([frames[k] for k in rows])
+    finite = np.isfinite(jacobian).all(axis=(1, 2))
+    for k in rows[~finite]:
+        reasons[k] = REASON_NONFINITE
+    # Only the singular values are needed: skip the singular vectors (and the motions
+    # that sensitivity.singular_spectrum builds from them).
+    values = np.linalg.svd(jacobian[finite] @ complements[finite], compute_uv=False)
+    s_max[rows[finite]] = values[:, 0]
+    s_min[rows[finite]] = values[:, -1]
+    return s_max, s_min, reasons
+
+
+def environment_spectra(
+    environments: Sequence[ase.Atoms],
+    representation: Representation | RepresentationRecipe,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> EnvironmentSpectra:
+    """Largest and smallest singular value of the purified Jacobian of each environment.
+
+    Environments (centre at index 0, at the origin) may differ in size and species: they
+    are grouped by composition and computed ``batch_size`` at a time, with the
+    representation specialised to each composition (:class:`RepresentationRecipe`).
+
+    Parameters
+    ----------
+    environments : sequence of ase.Atoms
+    representation : Representation or RepresentationRecipe
+    batch_size : int
+        Environments per call of the representation.
+
+    Returns
+    -------
+    EnvironmentSpectra
+        In the order of ``environments``.
+    """
+    batch_size = bounded_int("batch_size", batch_size, minimum=1)
+    recipe = RepresentationRecipe.of(representation)
+    n = len(environments)
+    n_neighbors = np.array([len(atoms) - 1 for atoms in environments], dtype=np.int32)
+    s_max, s_min = np.full(n, np.nan), np.full(n, np.nan)
+    reasons = [""] * n
+    groups: dict[tuple[int, tuple[int, ...]], list[int]] = {}
+    for k, atoms in enumerate(environments):
+        if n_neighbors[k] < 2:
+            reasons[k] = REASON_FEW_NEIGHBORS
+            continue
+        numbers = atoms.numbers
+        groups.setdefault((int(numbers[0]), tuple(int(z) for z in numbers[1:])), []).append(k)
+    for (center, neighbors), members in groups.items():
+        built = recipe.build(center, sorted(set(neighbors)))
+        for start in range(0, len(members), batch_size):
+            rows = members[start : start + batch_size]
+            high, low, why = _batch_extremes([environments[k] for k in rows], built)
+            s_max[rows], s_min[rows] = high, low
+            for k, reason in zip(rows, why, strict=True):
+                reasons[k] = reason
+    return EnvironmentSpectra(n_neighbors=n_neighbors, s_max=s_max, s_min=s_min, reason=reasons)
+
+
+# --------------------------------------------------------------------------------------
+# Chunks of a data set
+
+
+@dataclass(frozen=True)
+class StructureBlock:
+    """A chunk of work: some structures of a data set and the centres to scan in them.
+
+    Flat arrays (cheap to pickle); structure ``r`` has atoms
+    ``offsets[r]:offsets[r+1]`` and centres ``centers[center_offsets[r]:center_offsets[r+1]]``.
+    """
+
+    index: int
+    structures: np.ndarray
+    offsets: np.ndarray
+    numbers: np.ndarray
+    positions: np.ndarray
+    cells: np.ndarray
+    pbc: np.ndarray
+    center_offsets: np.ndarray
+    centers: np.ndarray
+
+    @property
+    def n_environments(self) -> int:
+        """Number of environments (centres) in the chunk."""
+        return len(self.centers)
+
+    def atoms(self, row: int) -> ase.Atoms:
+        """Structure ``row`` of the block."""
+        start, stop = self.offsets[row], self.offsets[row + 1]
+        return ase.Atoms(
+            numbers=self.numbers[start:stop],
+            positions=self.positions[start:stop],
+            cell=self.cells[row],
+            pbc=self.pbc[row],
+        )
+
+    def environments(
+        self, *, cutoff: float, neighbor_species: Sequence[int] | None = None
+    ) -> list[ase.Atoms]:
+        """The chunk's environments, structure by structure, centres in the given order."""
+        result = []
+        for row, structure in enumerate(self.structures):
+            centers = self.centers[self.center_offsets[row] : self.center_offsets[row + 1]]
+            found = environments_of(
+                self.atoms(row), centers, cutoff=cutoff, neighbor_species=neighbor_species
+            )
+            for atoms in found:
+                atoms.info["structure"] = int(structure)
+            result.extend(found)
+        return result
+
+
+class _BlockBuilder:
+    """Accumulates (structure, centres) pieces into a :class:`StructureBlock`."""
+
+    def __init__(self) -> None:
+        self.pieces: list[tuple[int, ase.Atoms, np.ndarray]] = []
+        self.size = 0
+
+    def add(self, index: int, atoms: ase.Atoms, centers: np.ndarray) -> None:
+        self.pieces.append((index, atoms, centers))
+        self.size += len(centers)
+
+    def build(self, chunk: int) -> StructureBlock:
+        sizes = [len(atoms) for _, atoms, _ in self.pieces]
+        block = StructureBlock(
+            index=chunk,
+            structures=np.array([i for i, _, _ in self.pieces], dtype=np.int64),
+            offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+            numbers=np.concatenate([a.numbers for _, a, _ in self.pieces]).astype(np.int32),
+            positions=np.concatenate([a.positions for _, a, _ in self.pieces]),
+            cells=np.stack([np.asarray(a.cell[:]) for _, a, _ in self.pieces]),
+            pbc=np.stack([np.asarray(a.pbc) for _, a, _ in self.pieces]),
+            center_offsets=np.concatenate(
+                [[0], np.cumsum([len(c) for _, _, c in self.pieces])]
+            ).astype(np.int64),
+            centers=np.concatenate([c for _, _, c in self.pieces]).astype(np.int64),
+        )
+        self.pieces, self.size = [], 0
+        return block
+
+
+def plan_chunks(
+    structures: Iterable[tuple[int, ase.Atoms]],
+    *,
+    centers: Sequence[int] | None,
+    chunk_size: int,
+    species_seen: set[int] | None = None,
+) -> Iterator[StructureBlock]:
+    """Cut a stream of ``(index, structure)`` into chunks of ``chunk_size`` environments.
+
+    ``centers`` are atomic numbers (``None``: every atom). The boundaries depend only on
+    the stream, so every run of the same scan makes the same chunks. Species met are
+    added to ``species_seen``.
+    """
+    builder = _BlockBuilder()
+    chunk = 0
+    for index, atoms in structures:
+        if species_seen is not None:
+            species_seen.update(int(z) for z in np.unique(atoms.numbers))
+        if centers is None:
+            chosen = np.arange(len(atoms))
+        else:
+            chosen = np.flatnonzero(np.isin(atoms.numbers, centers))
+        while chosen.size:
+            room = chunk_size - builder.size
+            builder.add(index, atoms, chosen[:room])
+            chosen = chosen[room:]
+            if builder.size == chunk_size:
+                yield builder.build(chunk)
+                chunk += 1
+    if builder.size:
+        yield builder.build(chunk)
+
+
+def scan_block(
+    recipe: RepresentationRecipe,
+    block: StructureBlock,
+    *,
+    cutoff: float,
+    neighbor_species: Sequence[int] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> pa.Table:
+    """Results of one chunk, as a table with :data:`RESULT_SCHEMA` (runs on a worker)."""
+    environments = block.environments(cutoff=cutoff, neighbor_species=neighbor_species)
+    spectra = environment_spectra(environments, recipe, batch_size=batch_size)
+    return pa.table(
+        {
+            "structure": [atoms.info["structure"] for atoms in environments],
+            "atom": [atoms.info["atom"] for atoms in environments],
+            "species": list(symbols_of(atoms.numbers[0] for atoms in environments)),
+            "n_neighbors": spectra.n_neighbors,
+            "s_max": spectra.s_max,
+            "s_min": spectra.s_min,
+            "cn": spectra.cn,
+            "reason": spectra.reason,
+        },
+        schema=RESULT_SCHEMA,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Data sets
+
+
+class Dataset:
+    """A data set to scan: an ase-readable file or a list of structures.
+
+    Parameters
+    ----------
+    source : path-like or sequence of ase.Atoms
+    units : {"angstrom", "bohr"}
+        Length unit of the positions and cells; converted to Å.
+    read_format : str, optional
+        ase format name, if it cannot be guessed from the file name.
+    """
+
+    def __init__(
+        self,
+        source: str | os.PathLike | Sequence[ase.Atoms],
+        *,
+        units: str = "angstrom",
+        read_format: str | None = None,
+    ) -> None:
+        if units not in UNITS:
+            raise DegeneracyError(f"unknown units {units!r}; choose one of {sorted(UNITS)}")
+        self.units = units
+        self.read_format = read_format
+        if isinstance(source, (str, os.PathLike)):
+            self.path: Path | None = Path(source)
+            self.frames: Sequence[ase.Atoms] | None = None
+            if not self.path.exists():
+                raise DegeneracyError(f"{self.path}: no such file")
+            if self.path.is_dir():
+                raise DegeneracyError(f"{self.path}: is a folder, not a structure file")
+        else:
+            self.path, self.frames = None, list(source)
+            if not all(isinstance(atoms, ase.Atoms) for atoms in self.frames):
+                raise DegeneracyError("a data set must be a file or a list of ase.Atoms")
+
+    @property
+    def label(self) -> str:
+        """The file name, or how many structures were given."""
+        return str(self.path) if self.path is not None else f"{len(self.frames)} structures"
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Identity of the data set for the resume manifest (SHA-256 of its content)."""
+        digest = hashlib.sha256()
+        if self.path is not None:
+            with open(self.path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            return {
+                "file": self.path.name,
+                "bytes": self.path.stat().st_size,
+                "sha256": digest.hexdigest(),
+                "units": self.units,
+                "read_format": self.read_format,
+            }
+        for atoms in self.frames:
+            for array in (atoms.numbers, atoms.positions, atoms.cell[:], atoms.pbc):
+                digest.update(np.ascontiguousarray(array).tobytes())
+        return {"frames": len(self.frames), "sha256": digest.hexdigest(), "units": self.units}
+
+    def _raw(self) -> Iterator[ase.Atoms]:
+        if self.frames is not None:
+            yield from self.frames
+            return
+        index = 0
+        try:
+            for atoms in ase.io.iread(self.path, index=":", format=self.read_format):
+                yield atoms
+                index += 1
+        except DegeneracyError:
+            raise
+        except Exception as error:  # ase raises many types for unreadable files
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise DegeneracyError(
+                f"{self.path}: cannot read structure {index} ({reason})"
+            ) from error
+
+    def structures(self, wanted: set[int] | None = None) -> Iterator[tuple[int, ase.Atoms]]:
+        """``(index, structure)`` pairs, positions and cell in Å (only ``wanted`` if given)."""
+        factor = UNITS[self.units]
+        if wanted is not None and not wanted:
+            return
+        last = max(wanted) if wanted else None
+        for index, atoms in enumerate(self._raw()):
+            if wanted is not None and index not in wanted:
+                if last is not None and index > last:
+                    return
+                continue
+            if factor != 1.0:
+                atoms = atoms.copy()
+                atoms.positions = atoms.positions * factor
+                atoms.set_cell(atoms.cell[:] * factor)
+            if not np.isfinite(atoms.positions).all():
+                raise DegeneracyError(f"{self.label}, structure {index}: non-finite coordinates")
+            yield index, atoms
+
+
+def collect_structures(dataset: Dataset, indices: Iterable[int]) -> dict[int, ase.Atoms]:
+    """Structures of the data set by index (one more pass over the file), positions in Å."""
+    wanted = {int(i) for i in indices}
+    found = dict(dataset.structures(wanted))
+    missing = sorted(wanted - set(found))
+    if missing:
+        raise DegeneracyError(f"{dataset.label}: no structure {missing[0]} in the data set")
+    return found
+
+
+def environments_at(
+    structures: dict[int, ase.Atoms],
+    picks: Sequence[tuple[int, int]],
+    *,
+    cutoff: float,
+    neighbor_species: Sequence[int] | None = None,
+) -> list[ase.Atoms]:
+    """The environments of ``(structure, atom)`` pairs; ``info`` has both indices."""
+    result = []
+    for structure, atom in picks:
+        if int(structure) not in structures:
+            raise DegeneracyError(f"structure {structure} was not collected")
+        (environment,) = environments_of(
+            structures[int(structure)],
+            [int(atom)],
+            cutoff=cutoff,
+            neighbor_species=neighbor_species,
+        )
+        environment.info["structure"] = int(structure)
+        result.append(environment)
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# Chunk files, manifest and the final merge
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """``"parquet"`` or ``"csv"`` from the output's extension, else a one-line error."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise DegeneracyError(
+            f"{path}: unknown results format {suffix or '(no extension)'!r}; "
+            f"use {' or '.join(sorted(OUTPUT_FORMATS))}"
+        )
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise DegeneracyError(f"{path}: output folder {folder} does not exist")
+    return OUTPUT_FORMATS[suffix]
+
+
+class ChunkStore:
+    """The sidecar folder ``RESULTS.parts/``: manifest plus one Parquet file per chunk."""
+
+    def __init__(self, output: str | os.PathLike) -> None:
+        self.output = Path(output)
+        self.format = output_format(self.output)
+        self.folder = self.output.with_name(self.output.name + ".parts")
+
+    def chunk_path(self, chunk: int) -> Path:
+        """File of one finished chunk."""
+        return self.folder / f"chunk-{chunk:07d}.parquet"
+
+    def open(self, manifest: dict[str, Any], *, restart: bool = False) -> set[int]:
+        """Create or reuse the folder for ``manifest``; the finished chunks' indices."""
+        manifest = json.loads(json.dumps(manifest))
+        path = self.folder / _MANIFEST
+        if self.folder.exists() and restart:
+            shutil.rmtree(self.folder)
+        if path.exists():
+            old = json.loads(path.read_text())
+            if old != manifest:
+                changed = sorted(
+                    k for k in set(old) | set(manifest) if old.get(k) != manifest.get(k)
+                )
+                raise DegeneracyError(
+                    f"{self.folder} holds partial results of a different scan (changed: "
+                    f"{', '.join(changed)}); rerun with --restart to discard them"
+                )
+        else:
+            self.folder.mkdir(exist_ok=True)
+            with atomic_path(path) as tmp:
+                tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        for stale in self.folder.glob(".*.part"):  # temp files of a killed run
+            stale.unlink()
+        return {int(p.stem.split("-")[1]) for p in self.folder.glob("chunk-*.parquet")}
+
+    def write_chunk(self, chunk: int, table: pa.Table) -> None:
+        """Write one chunk's results atomically."""
+        with atomic_path(self.chunk_path(chunk)) as tmp:
+            pq.write_table(table, str(tmp))
+
+    def discard_if_empty(self) -> None:
+        """Remove the folder if no chunk was finished (e.g. the cluster never started)."""
+        if self.folder.exists() and not any(self.folder.glob("chunk-*.parquet")):
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def merge(self, n_chunks: int) -> int:
+        """Concatenate chunks ``0..n_chunks-1`` atomically into the output; rows written."""
+        missing = [k for k in range(n_chunks) if not self.chunk_path(k).exists()]
+        if missing:
+            raise DegeneracyError(f"{self.folder}: chunk {missing[0]} is missing, cannot merge")
+        rows = 0
+        with atomic_path(self.output) as tmp:
+            if self.format == "parquet":
+                with pq.ParquetWriter(str(tmp), RESULT_SCHEMA) as writer:
+                    for k in range(n_chunks):
+                        table = pq.read_table(self.chunk_path(k), schema=RESULT_SCHEMA)
+                        writer.write_table(table)
+                        rows += table.num_rows
+            else:
+                with pacsv.CSVWriter(str(tmp), RESULT_SCHEMA) as writer:
+                    for k in range(n_chunks):
+                        table = pq.read_table(self.chunk_path(k), schema=RESULT_SCHEMA)
+                        writer.write_table(table)
+                        rows += table.num_rows
+        shutil.rmtree(self.folder)
+        return rows
+
+
+def read_results(path: str | os.PathLike) -> pa.Table:
+    """A scan's results file (Parquet or CSV) as a table with :data:`RESULT_SCHEMA`."""
+    path = Path(path)
+    fmt = output_format(path)
+    if not path.exists():
+        raise DegeneracyError(f"{path}: no such file")
+    if fmt == "parquet":
+        return pq.read_table(path, schema=RESULT_SCHEMA)
+    options = pacsv.ConvertOptions(
+        column_types={f.name: f.type for f in RESULT_SCHEMA}, strings_can_be_null=False
+    )
+    return pacsv.read_csv(path, convert_options=options).select(RESULT_SCHEMA.names)
+
+
+# --------------------------------------------------------------------------------------
+# Dask
+
+
+@contextlib.contextmanager
+def dask_client(
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    processes: bool = True,
+    connect_timeout: float = 10.0,
+) -> Iterator[Any]:
+    """A Dask client: to the scheduler at ``scheduler``, or to a new local cluster.
+
+    The local cluster has ``workers`` single-threaded workers (default: the CPUs this
+    process may use), each a separate process with :data:`WORKER_ENV` (one featomic and
+    BLAS thread each) unless ``processes`` is false.
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        positive_float("connect timeout", connect_timeout)
+        try:
+            client = Client(scheduler, timeout=connect_timeout)
+        except Exception as error:  # OSError, TimeoutError, ValueError for bad addresses
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise DegeneracyError(
+                f"cannot connect to the Dask scheduler at {scheduler!r}: {reason}"
+            ) from error
+        with client:
+            yield client
+        return
+    workers = default_workers() if workers is None else bounded_int("workers", workers, minimum=1)
+    with warnings.catch_warnings():
+        # The scheduler's HTTP server falls back to a free port when 8787 is taken.
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+            **({"env": WORKER_ENV} if processes else {}),
+        )
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+def default_workers() -> int:
+    """CPUs available to this process."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# --------------------------------------------------------------------------------------
+# The scan
+
+
+@dataclass
+class ScanSummary:
+    """What a scan did: where the results are, how many environments, how long."""
+
+    output: Path
+    format: str
+    n_structures: int
+    n_environments: int
+    n_undefined: int
+    n_chunks: int
+    n_resumed_chunks: int
+    n_computed: int
+    n_threads: int
+    seconds: float
+    startup_seconds: float
+    centers: list[str] | None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def throughput(self) -> float:
+        """Environments computed per second in this run (resumed chunks excluded)."""
+        return self.n_computed / max(self.seconds, 1e-9)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping."""
+        return {
+            "output": str(self.output),
+            "format": self.format,
+            "n_structures": self.n_structures,
+            "n_environments": self.n_environments,
+            "n_undefined": self.n_undefined,
+            "n_chunks": self.n_chunks,
+            "n_resumed_chunks": self.n_resumed_chunks,
+            "n_computed": self.n_computed,
+            "n_threads": self.n_threads,
+            "seconds": self.seconds,
+            "startup_seconds": self.startup_seconds,
+            "environments_per_second": self.throughput,
+            "centers": self.centers,
+            "settings": self.settings,
+        }
+
+
+def scan_dataset(
+    source: str | os.PathLike | Sequence[ase.Atoms] | Dataset,
+    representation: Representation | RepresentationRecipe,
+    *,
+    output: str | os.PathLike,
+    centers: str | Sequence[str | int] | None = None,
+    neighbors: str | Sequence[str | int] | None = None,
+    cutoff: float | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    client: Any = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    processes: bool = True,
+    connect_timeout: float = 10.0,
+    restart: bool = False,
+    progress: bool = False,
+) -> ScanSummary:
+    r"""Scan every environment of a data set on Dask; results to Parquet or CSV, resumable.
+
+    Parameters
+    ----------
+    source : path-like, sequence of ase.Atoms or Dataset
+        Any file :func:`ase.io.iread` reads (positions in Å), or structures.
+    representation : Representation
+        The fingerprint; rebuilt on the workers (:class:`RepresentationRecipe`).
+    output : path-like
+        ``*.parquet`` or ``*.csv``; written once, atomically, when every chunk is done.
+    centers : species, optional
+        Centre species (``"C"``, ``"C,H"``, ``["C"]``) or ``"all"`` (every atom). Default:
+        the representation's own ``center`` hyperparameter if it has one, else every atom.
+    neighbors : species, optional
+        Keep only neighbours of these species (default: every atom within the cutoff).
+    cutoff : float, optional
+        Neighbour cutoff (Å); default the representation's ``cutoff``, else 2.5 Å.
+    chunk_size, batch_size : int
+        Environments per chunk (unit of work and of resume) and per representation call.
+    client : distributed.Client, optional
+        Use this client (not closed). Else ``scheduler`` (address of a running Dask
+        scheduler) or a new local cluster of ``workers`` processes.
+    processes : bool
+        Local cluster of processes (default) or of threads in this process.
+    connect_timeout : float
+        Seconds to wait for ``scheduler``.
+    restart : bool
+        Discard partial results of an earlier, different scan to the same output.
+    progress : bool
+        Show a tqdm progress bar on stderr.
+
+    Returns
+    -------
+    ScanSummary
+
+    Notes
+    -----
+    Each row of the results is one environment: ``structure`` (index in the data set),
+    ``atom`` (index of the centre), ``species``, ``n_neighbors``, ``s_max`` :math:`= s_1`,
+    ``s_min`` :math:`= s_{3N-3}`, ``cn`` :math:`= s_1/s_{3N-3}` of the rotation-purified
+    Jacobian, and ``reason`` (empty, or why the spectrum is undefined).
+    """
+    started = time.perf_counter()
+    store = ChunkStore(output)
+    chunk_size = bounded_int("chunk_size", chunk_size, minimum=1)
+    batch_size = bounded_int("batch_size", batch_size, minimum=1)
+    dataset = source if isinstance(source, Dataset) else Dataset(source)
+    recipe = RepresentationRecipe.of(representation)
+    cutoff = positive_float("cutoff", cutoff or recipe.cutoff or DEFAULT_CUTOFF)
+    if centers is None:
+        centers = recipe.kwargs.get("center", "all")
+    center_numbers = None if centers == "all" else parse_species(centers)
+    neighbor_numbers = None if neighbors in (None, "all") else parse_species(neighbors)
+    manifest = {
+        "format": _MANIFEST_VERSION,
+        "package": _package_version(),
+        "dataset": dataset.fingerprint(),
+        "representation": recipe.describe(),
+        "centers": None if center_numbers is None else list(symbols_of(center_numbers)),
+        "neighbors": None if neighbor_numbers is None else list(symbols_of(neighbor_numbers)),
+        "cutoff": cutoff,
+        "chunk_size": chunk_size,
+    }
+    species_seen: set[int] = set()
+    counts = {"structures": 0, "environments": 0, "computed": 0, "chunks": 0}
+
+    def counted() -> Iterator[tuple[int, ase.Atoms]]:
+        for index, atoms in dataset.structures():
+            counts["structures"] = index + 1
+            yield index, atoms
+
+    blocks = plan_chunks(
+        counted(), centers=center_numbers, chunk_size=chunk_size, species_seen=species_seen
+    )
+    done = store.open(manifest, restart=restart)
+    cluster = _LazyClient(
+        client,
+        scheduler=scheduler,
+        workers=workers,
+        processes=processes,
+        connect_timeout=connect_timeout,
+    )
+    try:
+        with cluster:
+            _run_chunks(
+                cluster,
+                recipe,
+                blocks,
+                store,
+                done,
+                counts,
+                cutoff=cutoff,
+                neighbor_species=neighbor_numbers,
+                batch_size=batch_size,
+                progress=progress,
+            )
+    except BaseException:
+        store.discard_if_empty()
+        raise
+    if counts["environments"] == 0:
+        shutil.rmtree(store.folder, ignore_errors=True)
+        wanted = "any atom" if center_numbers is None else ",".join(symbols_of(center_numbers))
+        raise DegeneracyError(
+            f"{dataset.label}: no environments to scan: no centre of species {wanted} "
+            f"(the data set has {','.join(symbols_of(sorted(species_seen))) or 'no atoms'})"
+        )
+    store.merge(counts["chunks"])
+    results = read_results(store.output)
+    n_undefined = int(np.count_nonzero(np.asarray(results.column("reason")) != ""))
+    return ScanSummary(
+        output=store.output,
+        format=store.format,
+        n_structures=counts["structures"],
+        n_environments=counts["environments"],
+        n_undefined=n_undefined,
+        n_chunks=counts["chunks"],
+        n_resumed_chunks=len(done & set(range(counts["chunks"]))),
+        n_computed=counts["computed"],
+        n_threads=cluster.n_threads,
+        seconds=time.perf_counter() - started,
+        startup_seconds=cluster.startup_seconds,
+        centers=None if center_numbers is None else list(symbols_of(center_numbers)),
+        settings=manifest,
+    )
+
+
+def _package_version() -> str:
+    try:
+        return f"degeneracy {importlib.metadata.version('degeneracy')}"
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source tree
+        return "degeneracy (source tree)"
+
+
+class _LazyClient:
+    """A Dask client made on first use, so that a scan with nothing left to compute (all
+    chunks resumed, or no environments) starts no cluster."""
+
+    def __init__(self, client: Any, **options: Any) -> None:
+        self._client = client
+        self._options = options
+        self._stack = contextlib.ExitStack()
+        self.n_threads = 0
+        self.startup_seconds = 0.0
+
+    def __enter__(self) -> _LazyClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def get(self) -> Any:
+        """The client, connected (or the cluster started) on the first call."""
+        if self.n_threads == 0:
+            started = time.perf_counter()
+            if self._client is None:
+                self._client = self._stack.enter_context(dask_client(**self._options))
+            timeout = max(self._options.get("connect_timeout", 10.0), 30.0)
+            try:
+                self._client.wait_for_workers(1, timeout=timeout)
+            except Exception as error:
+                raise DegeneracyError(f"the Dask cluster has no workers: {error}") from error
+            self.n_threads = max(1, sum(self._client.nthreads().values()))
+            self.startup_seconds = time.perf_counter() - started
+        return self._client
+
+
+def _run_chunks(
+    cluster: _LazyClient,
+    recipe: RepresentationRecipe,
+    blocks: Iterator[StructureBlock],
+    store: ChunkStore,
+    done: set[int],
+    counts: dict[str, int],
+    *,
+    cutoff: float,
+    neighbor_species: Sequence[int] | None,
+    batch_size: int,
+    progress: bool,
+) -> None:
+    """Submit the unfinished chunks (a bounded number in flight); write each as it ends."""
+    from distributed import as_completed
+
+    pending: Any = None
+    run = uuid.uuid4().hex[:12]  # task keys unique to this run, even on a shared cluster
+    sizes: dict[str, tuple[int, int]] = {}
+    bar = tqdm(
+        total=0, desc="scan", unit="env", disable=not progress, file=sys.stderr, smoothing=0.05
+    )
+
+    def collect() -> None:
+        future = next(pending)
+        chunk, size = sizes.pop(future.key)
+        try:
+            table = future.result()
+        except DegeneracyError:
+            raise
+        except Exception as error:
+            raise DegeneracyError(f"chunk {chunk} failed on a worker: {error!r}") from error
+        finally:
+            future.release()
+        store.write_chunk(chunk, table)
+        counts["computed"] += size
+        bar.update(size)
+
+    try:
+        for block in blocks:
+            counts["chunks"] = block.index + 1
+            counts["environments"] += block.n_environments
+            bar.total = counts["environments"]
+            bar.refresh()
+            if block.index in done:
+                bar.update(block.n_environments)
+                continue
+            client = cluster.get()
+            if pending is None:
+                pending = as_completed(loop=client.loop)
+            while pending.count() >= 2 * cluster.n_threads + 1:
+                collect()
+            future = client.submit(
+                scan_block,
+                recipe,
+                block,
+                cutoff=cutoff,
+                neighbor_species=neighbor_species,
+                batch_size=batch_size,
+                key=f"degeneracy-scan-{run}-{block.index}",
+                pure=False,
+            )
+            sizes[future.key] = (block.index, block.n_environments)
+            pending.add(future)
+        while pending is not None and pending.count():
+            collect()
+    finally:
+        bar.close()
+
+
+# --------------------------------------------------------------------------------------
+# After the scan
+
+
+def most_singular(results: pa.Table, k: int = 10) -> list[dict[str, Any]]:
+    """The ``k`` environments with the largest CN (undefined ones skipped), largest first."""
+    k = bounded_int("k", k, minimum=0)
+    cn = np.asarray(results.column("cn"))
+    defined = np.flatnonzero(~np.isnan(cn))
+    order = defined[np.argsort(-cn[defined], kind="stable")][:k]
+    rows = results.take(pa.array(order)).to_pylist()
+    return rows
+
+
+def describe_singular(
+    environments: Sequence[ase.Atoms],
+    representation: Representation | RepresentationRecipe,
+    *,
+    symmetry_tol: float = SYMMETRY_TOL,
+    zero_rtol: float = ZERO_RTOL,
+) -> list[dict[str, Any]]:
+    """Full spectrum and symmetry verdict of a few environments (e.g. the most singular).
+
+    The point-symmetry test enumerates permutations of equal neighbours, so it is run
+    only when no species has more than 8 neighbours (``symmetric`` is ``None`` otherwise).
+    """
+    recipe = RepresentationRecipe.of(representation)
+    described = []
+    for atoms in environments:
+        entry: dict[str, Any] = {
+            "structure": atoms.info.get("structure"),
+            "atom": atoms.info.get("atom"),
+            "species": atoms.get_chemical_symbols()[0],
+            "n_neighbors": len(atoms) - 1,
+        }
+        neighbors = neighbor_positions(atoms)
+        numbers = atoms.numbers[1:]
+        _, counts = np.unique(numbers, return_counts=True)
+        try:
+            complement = rotation_complement(neighbors)
+        except DegeneracyError:
+            described.append({**entry, "singular_values": None, "symmetric": None})
+            continue
+        built = recipe.build(int(atoms.numbers[0]), sorted(set(int(z) for z in numbers)))
+        _, jacobian = built.jacobian([atoms])
+        values = np.linalg.svd(jacobian[0] @ complement, compute_uv=False)
+        entry["singular_values"] = [float(v) for v in values]
+        entry["cn"] = float(values[0] / values[-1]) if values[-1] > 0 else float("inf")
+        if counts.max() <= MAX_PERMUTED_NEIGHBORS:
+            verdict = point_symmetry(neighbors, numbers, tol=symmetry_tol)
+            entry["symmetric"] = verdict.symmetric
+            entry["symmetry_residual"] = verdict.residual
+            entry["verdict"] = zero_verdict(values, verdict.n_symmetry_zeros, zero_rtol=zero_rtol)
+        else:
+            entry["symmetric"] = None
+        described.append(entry)
+    return described
+
+
+def chemiscope_selection(results: pa.Table, limit: int, *, seed: int = 0) -> np.ndarray:
+    """Structure indices to show in chemiscope: all, or at most ``limit`` of them.
+
+    Above the limit: the half with the largest CN (of any of their environments) and a
+    random (seeded) sample of the others, sorted by index.
+    """
+    limit = bounded_int("limit", limit, minimum=0)
+    structures = np.asarray(results.column("structure"))
+    cn = np.nan_to_num(np.asarray(results.column("cn")), nan=-np.inf)
+    unique, inverse = np.unique(structures, return_inverse=True)
+    if len(unique) <= limit:
+        return unique
+    worst = np.full(len(unique), -np.inf)
+    np.maximum.at(worst, inverse, cn)
+    top = np.argsort(-worst, kind="stable")[: limit // 2]
+    rest = np.setdiff1d(np.arange(len(unique)), top)
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(rest, size=limit - len(top), replace=False)
+    return np.sort(unique[np.concatenate([top, sample])])

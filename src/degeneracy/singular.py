@@ -1,0 +1,374 @@
+r"""Search for singular configurations: where the smallest purified singular value vanishes.
+
+A *singular configuration* (Pozdnyakov et al., Comment on J. Chem. Phys. 156, 034302,
+2022) is an environment whose rotation-purified Jacobian :math:`\tilde J = J O` has a
+zero singular value :math:`s_{3N-3} = 0` without a point symmetry forcing it. The
+Comment found one (A0) by minimising :math:`\alpha |x - x_\mathrm{ref}| + (1-\alpha)/
+\mathrm{CN}` with Nelder–Mead, which takes tens of thousands of Jacobians.
+
+Here the zero is found as a root of the *bordered* system in the neighbour coordinates
+:math:`r \in \mathbb R^{3N}` and a unit motion :math:`u \in \mathbb R^{3N}`
+
+.. math::
+
+    F(r, u) = \begin{pmatrix} J(r)\,u \\ s_1 \sum_i p_i \times u_i \\
+              s_1 (u\cdot u - 1) \end{pmatrix} = 0,
+
+(the second block keeps :math:`u` orthogonal to the rigid rotations
+:math:`t_k = (e_k \times p_1, \dots)`, which are exact zeros of every invariant
+fingerprint; :math:`s_1` only balances the units) with Gauss–Newton steps
+:math:`\delta = -G^+ F`. The derivative of :math:`J u` with respect to :math:`r` is a
+Hessian contracted with :math:`u`; by the symmetry of second derivatives it equals the
+directional derivative of the Jacobian along :math:`u`,
+
+.. math:: \frac{\partial (J u)_i}{\partial r_k} = \sum_j \frac{\partial^2 x_i}
+          {\partial r_k \partial r_j} u_j = (D_u J)_{ik} \approx
+          \frac{J(r + h u) - J(r - h u)}{2h}{}_{ik},
+
+so one iteration costs three analytic Jacobians (evaluated in one batch). Each iteration
+restarts :math:`u` at the exact smallest right singular vector of :math:`\tilde J(r)`.
+
+The singular set is a manifold (near A0 it has codimension 4 among the 9 internal
+coordinates), so the root is not unique: the minimum-norm step stays close to the start,
+and the optional *pull* :math:`\alpha` adds the Tikhonov rows
+:math:`\lambda (r + \delta r - r_\mathrm{ref})` with :math:`\lambda = \alpha\,s_{\min}`, which
+steer the steps along the singular set towards the start while vanishing at the root, so
+they never spoil the zero (:math:`\alpha = 0`: plain Gauss–Newton; :math:`\alpha \approx 1`:
+close to the nearest singular point). Two of the four normal directions enter only at
+second order, so the convergence is linear (:math:`s_{\min}` shrinks about 4× per
+iteration): some 15–20 iterations reach CN ~ 1e13 from CN ~ 1e2–1e3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import ase
+import numpy as np
+
+from .checks import bounded_int, positive_float
+from .errors import DegeneracyError
+from .representations.base import Representation
+from .sensitivity import SYMMETRY_TOL, Spectrum, SymmetryVerdict, point_symmetry, singular_spectrum
+from .structures import neighbor_positions
+
+#: Default condition number at which the search stops.
+DEFAULT_CN_TARGET = 1e13
+
+#: The pull acts while s_min / s_1 is above this; the last iterations converge without it.
+DEFAULT_PULL_CUTOFF = 1e-7
+
+#: Default step (Å) of the central difference of the Jacobian along the motion.
+DEFAULT_FD_STEP = 1e-4
+
+
+class CountingJacobian:
+    """Evaluate a representation's Jacobian at given neighbour positions, counting calls.
+
+    Parameters
+    ----------
+    representation : Representation
+        The fingerprint.
+    template : ase.Atoms
+        Environment whose species (and ``info``) the evaluated frames copy.
+
+    Attributes
+    ----------
+    evaluations : int
+        Number of single-frame Jacobians computed so far (a batch of k frames counts k).
+    """
+
+    def __init__(self, representation: Representation, template: ase.Atoms) -> None:
+        self.representation = representation
+        self.numbers = np.array(template.numbers)
+        self.evaluations = 0
+
+    def frame(self, neighbors: np.ndarray) -> ase.Atoms:
+        """An environment with the template's species and these neighbour positions."""
+        neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+        positions = np.vstack([np.zeros(3), neighbors])
+        return ase.Atoms(self.numbers, positions=positions, pbc=False)
+
+    def __call__(self, neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray, Spectrum]:
+        """Features, Jacobians and purified spectra for positions of shape (k, 3N) or (3N,).
+
+        Returns arrays with a leading frame axis of length k.
+        """
+        neighbors = np.asarray(neighbors, dtype=float)
+        batch = neighbors.reshape(-1, len(self.numbers) - 1, 3)
+        if not np.all(np.isfinite(batch)):
+            raise DegeneracyError("non-finite neighbour positions during the search")
+        features, jacobian = self.representation.jacobian([self.frame(p) for p in batch])
+        self.evaluations += len(batch)
+        return features, jacobian, singular_spectrum(jacobian, batch)
+
+
+def _cross_matrix(v: np.ndarray) -> np.ndarray:
+    """Matrices [v]_× with [v]_× w = v × w, for v of shape (..., 3)."""
+    zero = np.zeros(v.shape[:-1])
+    return np.stack(
+        [
+            np.stack([zero, -v[..., 2], v[..., 1]], axis=-1),
+            np.stack([v[..., 2], zero, -v[..., 0]], axis=-1),
+            np.stack([-v[..., 1], v[..., 0], zero], axis=-1),
+        ],
+        axis=-2,
+    )
+
+
+def bordered_system(
+    r: np.ndarray, u: np.ndarray, jacobian: np.ndarray, directional: np.ndarray, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Residual :math:`F(r, u)` and its Jacobian :math:`G` (see the module docstring).
+
+    Parameters
+    ----------
+    r, u : arrays (3N,)
+        Neighbour positions and the unit motion.
+    jacobian : array (d, 3N)
+        :math:`J(r)`.
+    directional : array (d, 3N)
+        :math:`D_u J`, the derivative of the Jacobian along ``u``.
+    scale : float
+        Weight of the two constraint blocks (:math:`s_1`).
+
+    Returns
+    -------
+    residual : array (d + 4,)
+    derivative : array (d + 4, 6N), columns ``[δr, δu]``.
+    """
+    n = r.size
+    p, v = r.reshape(-1, 3), u.reshape(-1, 3)
+    d = jacobian.shape[0]
+    residual = np.concatenate(
+        [jacobian @ u, scale * np.cross(p, v).sum(axis=0), [scale * (u @ u - 1.0)]]
+    )
+    derivative = np.zeros((d + 4, 2 * n))
+    derivative[:d, :n] = directional
+    derivative[:d, n:] = jacobian
+    # d(p_i × u_i)/dp_i = -[u_i]_×, d(p_i × u_i)/du_i = [p_i]_×
+    derivative[d : d + 3, :n] = -scale * np.concatenate(list(_cross_matrix(v)), axis=1)
+    derivative[d : d + 3, n:] = scale * np.concatenate(list(_cross_matrix(p)), axis=1)
+    derivative[d + 3, n:] = 2.0 * scale * u
+    return residual, derivative
+
+
+def gauss_newton_step(
+    residual: np.ndarray,
+    derivative: np.ndarray,
+    *,
+    damping: float,
+    towards: np.ndarray,
+) -> np.ndarray:
+    r"""Levenberg–Marquardt step :math:`\delta` minimising
+    :math:`|F + G\delta|^2 + \mu^2 |\delta_r - \Delta|^2`.
+
+    ``damping`` is :math:`\mu`, ``towards`` is :math:`\Delta` (where the damping pulls
+    the position step; zero for plain Levenberg–Marquardt).
+    """
+    n = towards.size
+    rows = np.zeros((n, derivative.shape[1]))
+    rows[:, :n] = damping * np.eye(n)
+    derivative = np.vstack([derivative, rows])
+    residual = np.concatenate([residual, -damping * towards])
+    step, *_ = np.linalg.lstsq(derivative, -residual, rcond=None)
+    return step
+
+
+@dataclass(frozen=True)
+class SearchStep:
+    """One accepted iterate of :func:`find_singular`."""
+
+    cn: float
+    s_min: float
+    distance: float
+    jacobian_evaluations: int
+
+
+@dataclass(frozen=True)
+class SingularResult:
+    """Outcome of :func:`find_singular`.
+
+    Attributes
+    ----------
+    atoms : ase.Atoms
+        The configuration found; ``info`` holds ``cn``, ``symmetric``,
+        ``symmetry_residual``, ``distance``, ``jacobian_evaluations``, ``iterations``,
+        ``converged`` and ``singular_values``.
+    singular_values : array (3N-3,)
+        Purified singular values there, descending.
+    cn : float
+        Condition number s_1 / s_min.
+    distance : float
+        Distance moved from the start, :math:`|r - r_\\mathrm{start}|` over all neighbour
+        coordinates (Å).
+    symmetry : SymmetryVerdict
+        Point-symmetry test of the result: a symmetric result has a *physical* zero.
+    converged : bool
+        Whether ``cn`` reached the target.
+    iterations, jacobian_evaluations : int
+    history : list of SearchStep
+    """
+
+    atoms: ase.Atoms
+    singular_values: np.ndarray
+    cn: float
+    distance: float
+    symmetry: SymmetryVerdict
+    converged: bool
+    iterations: int
+    jacobian_evaluations: int
+    history: list[SearchStep] = field(default_factory=list)
+
+    @property
+    def symmetric(self) -> bool:
+        """True when a point symmetry explains the zero (not a spurious singularity)."""
+        return self.symmetry.symmetric
+
+
+def find_singular(
+    atoms: ase.Atoms,
+    representation: Representation,
+    *,
+    pull: float = 0.0,
+    cn_target: float = DEFAULT_CN_TARGET,
+    max_iterations: int = 60,
+    fd_step: float = DEFAULT_FD_STEP,
+    max_step: float = 0.05,
+    pull_cutoff: float = DEFAULT_PULL_CUTOFF,
+    symmetry_tol: float = SYMMETRY_TOL,
+    callback: Callable[[SearchStep], None] | None = None,
+) -> SingularResult:
+    r"""Find a configuration near ``atoms`` where the smallest purified singular value vanishes.
+
+    Gauss–Newton on the bordered system of the module docstring, with a backtracking
+    line search on :math:`s_\min`. Stops when CN reaches ``cn_target``, when
+    :math:`s_\min` no longer decreases, or after ``max_iterations``.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Start environment (centre first); not modified.
+    representation : Representation
+        Fingerprint whose Jacobian is made singular.
+    pull : float
+        :math:`\alpha \ge 0`, weight of the pull towards the start (0: none).
+    cn_target : float
+        Stop once :math:`s_1/s_\min` exceeds this.
+    max_iterations : int
+        Gauss–Newton iterations at most.
+    fd_step : float
+        Step (Å) of the central difference :math:`D_u J`.
+    max_step : float
+        Trust radius (Å): longer Gauss–Newton steps are shortened to this.
+    symmetry_tol : float
+        RMS residual (Å) under which the result counts as symmetric.
+    callback : callable, optional
+        Called with every accepted :class:`SearchStep`.
+    """
+    pull = float(pull)
+    if not np.isfinite(pull) or pull < 0:
+        raise DegeneracyError(f"pull must be a non-negative number, got {pull!r}")
+    cn_target = positive_float("cn_target", cn_target)
+    max_iterations = bounded_int("max_iterations", max_iterations, minimum=1)
+    fd_step = positive_float("fd_step", fd_step, below=0.1)
+    max_step = positive_float("max_step", max_step)
+    evaluate = CountingJacobian(representation, atoms)
+    start = neighbor_positions(atoms).ravel().copy()
+    r = start.copy()
+    _, jacobian, spectrum = evaluate(r)
+    history: list[SearchStep] = []
+
+    def record() -> None:
+        values = spectrum.values[0]
+        step = SearchStep(
+            cn=float(spectrum.cn[0]),
+            s_min=float(values[-1]),
+            distance=float(np.linalg.norm(r - start)),
+            jacobian_evaluations=evaluate.evaluations,
+        )
+        history.append(step)
+        if callback is not None:
+            callback(step)
+
+    record()
+    iterations = 0
+    while iterations < max_iterations and spectrum.cn[0] < cn_target:
+        iterations += 1
+        values, u = spectrum.values[0], spectrum.motions[0, -1]
+        _, pair, _ = evaluate(np.stack([r + fd_step * u, r - fd_step * u]))
+        directional = (pair[0] - pair[1]) / (2.0 * fd_step)
+        residual, derivative = bordered_system(r, u, jacobian[0], directional, values[0])
+        step = gauss_newton_step(
+            residual,
+            derivative,
+            damping=values[-1],
+            towards=(pull if values[-1] > pull_cutoff * values[0] else 0.0) * (start - r),
+        )[: r.size]
+        length = float(np.linalg.norm(step))
+        if length > max_step:  # trust region: Gauss–Newton steps are only locally valid
+            step = step * (max_step / length)
+        accepted = False
+        for _ in range(8):  # backtracking: halve the step until s_min decreases
+            trial = r + step
+            _, trial_jacobian, trial_spectrum = evaluate(trial)
+            if np.isfinite(trial_spectrum.cn[0]) and trial_spectrum.values[0, -1] < values[-1]:
+                accepted = True
+                break
+            step = step / 2.0
+        if not accepted:
+            break
+        r, jacobian, spectrum = trial, trial_jacobian, trial_spectrum
+        record()
+    found = evaluate.frame(r)
+    found.info.update(atoms.info)
+    symmetry = point_symmetry(r.reshape(-1, 3), found.numbers[1:], tol=symmetry_tol)
+    values = spectrum.values[0]
+    cn = float(spectrum.cn[0])
+    distance = float(np.linalg.norm(r - start))
+    found.info.update(
+        {
+            "cn": cn,
+            "singular_values": values.copy(),
+            "symmetric": symmetry.symmetric,
+            "symmetry_residual": float(symmetry.residual),
+            "distance": distance,
+            "jacobian_evaluations": evaluate.evaluations,
+            "iterations": iterations,
+            "converged": bool(cn >= cn_target),
+            "pull": pull,
+        }
+    )
+    return SingularResult(
+        atoms=found,
+        singular_values=values,
+        cn=cn,
+        distance=distance,
+        symmetry=symmetry,
+        converged=bool(cn >= cn_target),
+        iterations=iterations,
+        jacobian_evaluations=evaluate.evaluations,
+        history=history,
+    )
+
+
+def aligned_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Distance between two neighbour sets (N, 3) after the best rotation of ``a`` (Kabsch).
+
+    Rotations about the centre leave every fingerprint unchanged, so this is the distance
+    that matters when comparing singular configurations found from different starts.
+    """
+    a = np.asarray(a, dtype=float).reshape(-1, 3)
+    b = np.asarray(b, dtype=float).reshape(-1, 3)
+    u, _, vt = np.linalg.svd(b.T @ a)
+    sign = np.sign(np.linalg.det(u @ vt)) or 1.0
+    rotation = u @ np.diag([1.0, 1.0, sign]) @ vt
+    return float(np.linalg.norm(a @ rotation.T - b))
+
+
+def search_frames(
+    frames: Sequence[ase.Atoms], representation: Representation, **options
+) -> list[SingularResult]:
+    """:func:`find_singular` for every frame."""
+    return [find_singular(atoms, representation, **options) for atoms in frames]

@@ -1,0 +1,103 @@
+"""Fingerprint comparison: spectra, zero padding, the orbit check, figure and CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import reference_path
+
+import degeneracy as dg
+from degeneracy.cli import main
+from degeneracy.figures.compare import comparison_paths, plot_comparison
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    frames = [dg.builtin_environment("pg-start"), *dg.sample_methane(2, seed=6)]
+    reps = {
+        "soap": dg.SoapPowerSpectrum(),
+        "bispectrum": dg.Bispectrum(n_max=3, l_max=3),
+        "om-s": dg.OverlapMatrix(orbitals="s"),
+    }
+    return frames, reps, dg.compare_fingerprints(frames, reps, batch_size=2)
+
+
+def test_matches_singular_spectrum(comparison):
+    frames, reps, result = comparison
+    assert result.names == ["soap", "bispectrum", "om-s"]
+    assert result.singular_values.shape == (3, 3, 9)
+    for k, name in enumerate(["soap", "bispectrum"]):
+        features, jacobian = reps[name].jacobian(frames)
+        spectrum = dg.singular_spectrum(jacobian, dg.neighbor_positions(frames))
+        np.testing.assert_allclose(result.cn[:, k], spectrum.cn, rtol=1e-10)
+        np.testing.assert_allclose(result.s_min[:, k], spectrum.values[:, -1], rtol=1e-10)
+        np.testing.assert_allclose(
+            result.relative_s_min[:, k],
+            spectrum.values[:, -1] / np.linalg.norm(features, axis=1),
+            rtol=1e-10,
+        )
+
+
+def test_too_few_features_give_exact_zeros(comparison):
+    _, _, result = comparison
+    # 5 overlap eigenvalues for 9 internal coordinates: 4 structural zeros, CN infinite
+    assert np.all(result.singular_values[:, 2, 5:] == 0.0)
+    assert np.all(np.isinf(result.cn[:, 2]))
+    records = result.records()
+    assert records[0]["om-s"]["cn"] is None and records[0]["soap"]["cn"] > 1e3
+    json.dumps({"frames": records, "summary": result.summary()}, allow_nan=False)
+
+
+def test_plot_writes_png_and_pdf(comparison, tmp_path):
+    _, _, result = comparison
+    png, pdf = plot_comparison(result, tmp_path / "cmp.png", x=np.array([0.0, 0.5, 1.0]))
+    assert (png, pdf) == comparison_paths(tmp_path / "cmp")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    with pytest.raises(dg.DegeneracyError, match="3 frames"):
+        plot_comparison(result, tmp_path / "bad", x=np.arange(5))
+
+
+def test_errors():
+    with pytest.raises(dg.DegeneracyError, match="no frames"):
+        dg.compare_fingerprints([], {"soap": dg.SoapPowerSpectrum()})
+    with pytest.raises(dg.DegeneracyError, match="no fingerprints"):
+        dg.compare_fingerprints([dg.builtin_environment("td")], {})
+
+
+def test_bispectrum_far_better_conditioned_along_the_orbit():
+    """σ = 0.3 Å, c = 1 orbit of the Comment: the ν = 3 CN stays far below SOAP's."""
+    frames = dg.read_environments(reference_path("comment-orbit_sigma0.3_c1.0.extxyz"))
+    frames = frames[::20]
+    result = dg.compare_fingerprints(
+        frames, {"soap": dg.SoapPowerSpectrum(sigma=0.3), "bispectrum": dg.Bispectrum()}
+    )
+    soap, bispectrum = result.cn[:, 0], result.cn[:, 1]
+    assert np.median(soap) > 100 and np.median(bispectrum) < 30
+    assert np.all(bispectrum < soap / 4)
+
+
+def test_cli_compare(tmp_path, capsys):
+    path = tmp_path / "frames.extxyz"
+    frames = dg.sample_methane(2, seed=1)
+    for k, atoms in enumerate(frames):
+        atoms.info["arc_length"] = 0.1 * k
+    dg.write_environments(path, frames)
+    prefix = tmp_path / "figure"
+    argv = ["compare", str(path), "--rep", "soap,acsf", "--format", "json", "--plot", str(prefix)]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out["fingerprints"]) == ["soap", "acsf"]
+    assert out["fingerprints"]["acsf"]["parameter_set"] == "tight"
+    assert [r["frame"] for r in out["frames"]] == [0, 1]
+    assert (tmp_path / "figure.png").exists() and (tmp_path / "figure.pdf").exists()
+    assert main(["compare", "--builtin", "pg-start", "--rep", "om", "--om-orbitals", "s"]) == 0
+    table = capsys.readouterr().out
+    assert "inf" in table.splitlines()[1]
+    with pytest.raises(SystemExit) as stop:
+        main(["compare", "--builtin", "td", "--rep", "soap,soap"])
+    assert stop.value.code == 2
+    assert main(["compare", "--builtin", "td", "--rep", "acsf", "--cutoff", "-1"]) == 2
+    assert "cutoff" in capsys.readouterr().err

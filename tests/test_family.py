@@ -1,0 +1,150 @@
+"""The Comment's orbit family: A0, ``comment_orbit``, ``degeneracy family``, Fig. 1."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import ase.io
+import numpy as np
+import pytest
+from conftest import published_a0, reference_path
+
+import degeneracy as dg
+from degeneracy.cli import main
+from degeneracy.figures.fig1 import make_fig1
+from degeneracy.orbits import (
+    COMMENT_DISTANCES,
+    COMMENT_SIGMAS,
+    comment_a0,
+    comment_orbit,
+    median_cn,
+    orbit_start,
+    run_family,
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory):
+    """Cache orbits and A0 in a folder of this module only (gto basis: nothing to fit)."""
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DEGENERACY_CACHE", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def a0_quick():
+    return comment_a0(quick=True)
+
+
+def test_orbit_start():
+    a0 = np.zeros((4, 3)) + 1.0
+    p0 = dg.neighbor_positions(dg.builtin_environment("pg-start"))
+    np.testing.assert_array_equal(orbit_start(a0, p0, 1.0), p0)
+    np.testing.assert_allclose(orbit_start(a0, p0, 0.5), (a0 + p0) / 2)
+    np.testing.assert_allclose(orbit_start(a0, p0, 1.5), p0 + 0.5 * (p0 - a0))
+
+
+def test_a0_from_the_traced_orbit_is_singular(a0_quick):
+    assert a0_quick.info["cn"] > 1e10
+    assert not a0_quick.info["symmetric"]
+    assert a0_quick.info["jacobian_evaluations"] < 200
+
+
+def test_a0_lands_near_the_published_one(a0_quick):
+    published = published_a0()
+    a0 = dg.neighbor_positions(a0_quick)
+    assert np.linalg.norm(a0 - published) < 0.05
+    assert dg.aligned_distance(a0, published) < 0.03
+
+
+def test_comment_orbit_quick_is_cached(private_cache, a0_quick):
+    frames = comment_orbit(0.3, 1.0, quick=True)
+    assert len(frames) == 201
+    np.testing.assert_allclose(
+        [f.info["arc_length"] for f in frames], np.linspace(0, 2, 201), atol=1e-9
+    )
+    assert frames[0].info["sigma"] == 0.3 and frames[0].info["c"] == 1.0
+    # c = 1 starts at P0 (the built-in pg-start)
+    np.testing.assert_allclose(
+        dg.neighbor_positions(frames[0]),
+        dg.neighbor_positions(dg.builtin_environment("pg-start")),
+        atol=1e-12,
+    )
+    cached = list((private_cache / "orbits").glob("orbit-*.extxyz"))
+    assert cached
+    again = comment_orbit(0.3, 1.0, quick=True)
+    np.testing.assert_array_equal(dg.neighbor_positions(again), dg.neighbor_positions(frames))
+    # a smaller c starts closer to A0 and stays more singular
+    inner = comment_orbit(0.3, 0.5, quick=True)
+    start = dg.neighbor_positions(inner[0])
+    a0 = dg.neighbor_positions(a0_quick)
+    p0 = dg.neighbor_positions(frames[0])
+    np.testing.assert_allclose(start, a0 + 0.5 * (p0 - a0), atol=1e-12)
+    assert median_cn(inner) > median_cn(frames)
+
+
+def test_comment_orbit_quick_matches_published(a0_quick):
+    published = ase.io.read(reference_path("comment-orbit_sigma0.3_c1.0.extxyz"), ":")
+    frames = comment_orbit(0.3, 1.0, quick=True)
+    assert dg.orbit_deviation(frames, published) < 0.05
+    assert 1 / 1.5 < median_cn(frames) / median_cn(published) < 1.5
+
+
+def test_family_cli_short(tmp_path, a0_quick, capsys):
+    out = tmp_path / "family"
+    args = ["family", "--output", str(out), "--quick", "--length", "0.02", "--workers", "2"]
+    reference = reference_path("README.md").parent if _has_reference() else None
+    if reference is not None:
+        args += ["--reference", str(reference)]
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    for sigma in COMMENT_SIGMAS:
+        for c in COMMENT_DISTANCES:
+            frames = ase.io.read(out / f"orbit_sigma{sigma}_c{c}.extxyz", ":")
+            assert len(frames) == 3
+            assert frames[-1].info["jacobian_evaluations"] > 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["orbits"]) == 16
+    np.testing.assert_allclose(summary["a0"], dg.neighbor_positions(a0_quick), atol=1e-9)
+    for name in ("fig1a.png", "fig1a.pdf", "fig1b.png", "fig1b.pdf"):
+        assert (out / name).stat().st_size > 1000
+    assert "median_CN" in table
+    if reference is not None:
+        assert "deviation" in table
+        c1 = next(o for o in summary["orbits"] if o["sigma"] == 0.3 and o["c"] == 1.0)
+        assert c1["deviation"] < 0.01
+
+
+def _has_reference() -> bool:
+    try:
+        reference_path("README.md")
+    except pytest.skip.Exception:
+        return False
+    return True
+
+
+def test_fig1_from_a_mapping(tmp_path, a0_quick):
+    frames = comment_orbit(0.3, 1.0, quick=True)[:50]
+    paths = make_fig1({(0.3, 1.0): frames}, a0_quick, tmp_path)
+    assert sorted(p.name for p in paths) == ["fig1a.pdf", "fig1a.png", "fig1b.pdf", "fig1b.png"]
+    assert all(os.path.getsize(p) > 1000 for p in paths)
+
+
+def test_family_bad_output(tmp_path):
+    with pytest.raises(dg.DegeneracyError, match="does not exist"):
+        run_family(tmp_path / "missing" / "family", quick=True)
+
+
+@pytest.mark.slow
+def test_full_family_reproduces_published_trends(tmp_path):
+    """The Comment's protocol (Euler 1e-4 Å, 2 Å) for all 16 orbits, plain GTO basis."""
+    members = run_family(tmp_path / "family", workers=2)
+    cn = {(m.sigma, m.c): m.median_cn for m in members}
+    for sigma in COMMENT_SIGMAS:
+        inner = min(cn[sigma, c] for c in COMMENT_DISTANCES if c <= 0.5)
+        outer = max(cn[sigma, c] for c in COMMENT_DISTANCES if c >= 1.0)
+        assert inner > outer, f"sigma={sigma}"
+    for c in COMMENT_DISTANCES:
+        assert cn[0.5, c] > 10 * cn[0.1, c], f"c={c}"

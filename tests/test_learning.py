@@ -1,0 +1,412 @@
+"""The learnability experiment: data sets, features cache, model, trainer, protocols, CLI.
+
+Fast tests use tiny data and a small GTO SOAP; the full experiment (the Comment's Fig. 2
+numbers) is in ``test_learning_slow.py`` behind ``@pytest.mark.slow``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import reference_path
+
+import degeneracy as dg
+from degeneracy.cli import main
+from degeneracy.errors import DegeneracyError
+from degeneracy.learning import (
+    PROTOCOLS,
+    AtomicSumModel,
+    CentreFeaturizer,
+    Dataset,
+    MultiCentreSoap,
+    TensorSet,
+    ThermalMethaneSampler,
+    TiltedMethaneSampler,
+    Trainer,
+    TrainSettings,
+    cached_inputs,
+    comment_mlp,
+    generate_dataset,
+    load_model,
+    load_orbit,
+    orbit_split,
+    predict_frames,
+    run_protocol,
+    with_targets,
+)
+from degeneracy.learning.datasets import in_ranges
+from degeneracy.learning.protocols import feature_scales
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A private cache folder (data sets and features are written there)."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("DEGENERACY_CACHE", str(folder))
+    return folder
+
+
+def small_soap():
+    return dg.SoapPowerSpectrum(sigma=0.3, n_max=3, l_max=2)
+
+
+def tiny_data(n_orbit: int = 30) -> dict[str, Dataset]:
+    """Tiny training/validation/test sets and a pseudo-orbit (a smooth path of frames)."""
+    thermal = ThermalMethaneSampler()
+    start = dg.neighbor_positions(dg.builtin_environment("pg-start"))
+    end = thermal.neighbors(1, seed=99)[0]
+    path = [
+        dg.environment_from_neighbors(start + t * (end - start))
+        for t in np.linspace(0.0, 0.5, n_orbit)
+    ]
+    return {
+        "train": Dataset("train", with_targets(thermal.sample(240, seed=1))),
+        "val": Dataset("val", with_targets(thermal.sample(80, seed=2))),
+        "test": Dataset("test", with_targets(TiltedMethaneSampler().sample(80, seed=3))),
+        "orbit": Dataset("orbit", with_targets(path)),
+    }
+
+
+# --- data sets ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sampler", [ThermalMethaneSampler(), TiltedMethaneSampler()])
+def test_samplers_are_seeded_and_inside_the_pg_ranges(sampler):
+    first = sampler.neighbors(500, seed=7)
+    assert first.shape == (500, 4, 3)
+    np.testing.assert_array_equal(first, sampler.neighbors(500, seed=7))
+    assert not np.allclose(first, sampler.neighbors(500, seed=8))
+    assert in_ranges(first, dg.MethaneSampler()).all()
+
+
+def test_thermal_sampler_matches_the_pg_target_distribution():
+    # P&G's validation set: E4 standard deviation 0.117, range 0.667-1.837 (DESIGN.md §3).
+    e4 = dg.fourbody_torsion(ThermalMethaneSampler().neighbors(6000, seed=0))
+    assert 0.75 < e4.mean() < 0.83
+    assert 0.10 < e4.std() < 0.14
+    assert e4.min() >= 2 / 3 - 1e-9
+    # whereas uniform directions in the same ranges spread E4 over 0.67-6
+    uniform = dg.fourbody_torsion(dg.MethaneSampler().neighbors(2000, seed=0))
+    assert uniform.std() > 10 * e4.std()
+
+
+def test_test_generator_differs_from_the_training_generator():
+    thermal = np.linalg.norm(ThermalMethaneSampler().neighbors(4000, seed=0), axis=-1)
+    tilted = np.linalg.norm(TiltedMethaneSampler().neighbors(4000, seed=0), axis=-1)
+    assert tilted.max() <= 1.30 < thermal.max()  # flat bond lengths, Gaussian ones
+    assert tilted.std() > 1.1 * thermal.std()
+
+
+def test_generate_dataset_writes_extxyz_with_e4_and_reads_it_back(cache):
+    first = generate_dataset("train", 50, seed=3)
+    assert first.path.exists() and first.path.parent == cache and first.path.suffix == ".extxyz"
+    again = generate_dataset("train", 50, seed=3)
+    np.testing.assert_allclose(
+        dg.neighbor_positions(again.frames), dg.neighbor_positions(first.frames), atol=1e-7
+    )
+    stored = np.array([atoms.info["fourbody"] for atoms in again.frames])
+    np.testing.assert_allclose(stored, dg.fourbody_torsion(again.frames), atol=1e-7)
+    assert generate_dataset("train", 50, seed=4).path != first.path
+
+
+def test_features_are_cached_by_hyperparameters_and_positions(cache, monkeypatch):
+    frames = ThermalMethaneSampler().sample(12, seed=0)
+    featurizer = CentreFeaturizer(small_soap())
+    computed = cached_inputs(featurizer, frames, batch_size=5)
+    np.testing.assert_allclose(computed["C"][:, 0], small_soap().features(frames), rtol=1e-6)
+    assert len(list(cache.glob("features-*.npz"))) == 1
+
+    def fail(_frames):
+        raise AssertionError("features recomputed instead of read from the cache")
+
+    monkeypatch.setattr(featurizer, "inputs", fail)
+    np.testing.assert_array_equal(cached_inputs(featurizer, frames)["C"], computed["C"])
+    other = CentreFeaturizer(dg.SoapPowerSpectrum(sigma=0.2, n_max=3, l_max=2))
+    assert cached_inputs(other, frames)["C"].shape == computed["C"].shape
+    moved = [atoms.copy() for atoms in frames]
+    moved[0].positions[1] += 0.01
+    cached_inputs(CentreFeaturizer(small_soap()), moved)
+    assert len(list(cache.glob("features-*.npz"))) == 3
+
+
+# --- model ------------------------------------------------------------------------------------
+
+
+def test_comment_mlp_has_the_published_layers():
+    layers = list(comment_mlp(576))
+    kinds = [type(layer).__name__ for layer in layers]
+    assert kinds == [
+        "GroupNorm", "Linear", "GroupNorm", "Tanh", "Linear", "GroupNorm", "Tanh", "Linear",
+    ]  # fmt: skip
+    assert layers[0].num_groups == 4 and layers[2].num_groups == 2
+    assert (layers[1].in_features, layers[1].out_features, layers[-1].out_features) == (576, 80, 1)
+    deeper = list(comment_mlp(30, width=16, depth=3))
+    assert len(deeper) == 1 + 3 * 3 + 1 and deeper[0].num_groups == 3  # 30 is not divisible by 4
+
+
+def test_atomic_sum_model_sums_species_contributions_with_normalisation():
+    torch.manual_seed(0)
+    model = AtomicSumModel({"C": 8, "H": 6}, width=4)
+    model.set_normalisation({"C": 2.0, "H": 0.5}, offset=0.7)
+    x_c, x_h = torch.randn(5, 1, 8), torch.randn(5, 4, 6)
+    expected = (
+        0.7
+        + model.networks["C"](x_c[:, 0] / 2.0)[:, 0]
+        + model.networks["H"](x_h.reshape(20, 6) / 0.5).reshape(5, 4).sum(1)
+    )
+    out = model({"C": x_c, "H": x_h})
+    torch.testing.assert_close(out, expected)
+    swapped = model({"C": x_c, "H": x_h[:, [2, 0, 3, 1]]})  # invariant to the H order
+    torch.testing.assert_close(swapped, out)
+
+
+def test_feature_scales_are_the_rms_norm():
+    x = np.array([[[3.0, 4.0]], [[0.0, 0.0]]])
+    assert feature_scales({"C": x}) == {"C": pytest.approx(np.sqrt(12.5))}
+    with pytest.raises(DegeneracyError, match="all zero"):
+        feature_scales({"C": np.zeros((3, 1, 2))})
+
+
+# --- trainer ----------------------------------------------------------------------------------
+
+
+def regression_sets(seed: int = 0) -> tuple[TensorSet, TensorSet]:
+    # The input GroupNorm(4) removes each group's mean and scale per sample, so the
+    # features are standardised per group of 8 to keep the target learnable.
+    rng = np.random.default_rng(seed)
+    weights = rng.normal(size=32)
+
+    def make(n):
+        x = rng.normal(size=(n, 4, 8))
+        x = (x - x.mean(-1, keepdims=True)) / x.std(-1, keepdims=True)
+        x = x.reshape(n, 1, 32)
+        return TensorSet.from_numpy({"C": x}, np.tanh(x[:, 0] @ weights / 6))
+
+    return make(1000), make(200)
+
+
+def fresh_model() -> AtomicSumModel:
+    torch.manual_seed(0)
+    return AtomicSumModel({"C": 32}, width=16)
+
+
+def test_trainer_learns_and_keeps_the_best_validation_weights():
+    train, val = regression_sets()
+    model = fresh_model()
+    baseline = float(val.targets.std())
+    settings = TrainSettings(max_epochs=60, batch_size=64, learning_rate=3e-3, stop_patience=60)
+    result = Trainer(settings).fit(model, train, val)
+    assert result.epochs == 60 and result.stopped == "max-epochs"
+    assert result.best_val_rmse < 0.3 * baseline
+    history = [row["val_rmse"] for row in result.history]
+    assert result.best_val_rmse == pytest.approx(min(history))
+    assert result.best_epoch == int(np.argmin(history)) + 1
+    # the model holds the best weights, not the last ones
+    prediction = dg.learning.trainer.predict(model, val.inputs)
+    assert np.sqrt(np.mean((prediction - val.targets.numpy()) ** 2)) == pytest.approx(
+        result.best_val_rmse, rel=1e-5
+    )
+
+
+def test_trainer_stops_early_without_improvement():
+    train, val = regression_sets()
+    noise = TensorSet(val.inputs, val.targets[torch.randperm(len(val))])  # nothing to learn
+    settings = TrainSettings(max_epochs=500, batch_size=100, learning_rate=1e-2, stop_patience=3)
+    result = Trainer(settings).fit(fresh_model(), train, noise)
+    assert result.stopped == "early-stop" and result.epochs < 500
+    assert result.epochs - result.best_epoch == 3
+
+
+def test_interrupted_training_resumes_from_its_checkpoint(tmp_path):
+    train, val = regression_sets()
+    settings = TrainSettings(max_epochs=12, batch_size=64, stop_patience=50, lr_patience=1)
+    reference_model = fresh_model()
+    reference = Trainer(settings).fit(reference_model, train, val)
+
+    def interrupt(epoch, metrics):
+        if epoch == 5:
+            raise KeyboardInterrupt
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(settings).fit(fresh_model(), train, val, checkpoint=checkpoint, callback=interrupt)
+    assert checkpoint.exists()  # written when interrupted, not only every checkpoint_seconds
+    resumed_model = fresh_model()
+    resumed = Trainer(settings).fit(resumed_model, train, val, checkpoint=checkpoint)
+    assert resumed.resumed_from == 5 and resumed.epochs == 12
+    assert [row["val_rmse"] for row in resumed.history] == [
+        row["val_rmse"] for row in reference.history
+    ]
+    for name, value in reference_model.state_dict().items():
+        torch.testing.assert_close(resumed_model.state_dict()[name], value, rtol=0, atol=0)
+    # a finished run is not trained again; a changed run refuses the checkpoint
+    again = Trainer(settings).fit(fresh_model(), train, val, checkpoint=checkpoint)
+    assert again.resumed_from == 12 and again.epochs == 12
+    other = TrainSettings(max_epochs=12, batch_size=32)
+    with pytest.raises(DegeneracyError, match="different run"):
+        Trainer(other).fit(fresh_model(), train, val, checkpoint=checkpoint)
+
+
+def test_settings_are_validated():
+    with pytest.raises(DegeneracyError, match="batch_size"):
+        TrainSettings(batch_size=0)
+    with pytest.raises(DegeneracyError, match="lr_factor"):
+        TrainSettings(lr_factor=1.5)
+    assert TrainSettings.comment().max_epochs == 40000
+    assert TrainSettings.comment().batch_size == 4096
+
+
+# --- protocols --------------------------------------------------------------------------------
+
+
+def test_orbit_split_follows_the_comment():
+    for name, expected in (("none", 0), ("subset", 20), ("full", 201)):
+        used, held = orbit_split(201, PROTOCOLS[name], seed=0)
+        assert len(used) == expected and len(held) == 201 - expected
+        assert not set(used) & set(held)
+    np.testing.assert_array_equal(
+        orbit_split(201, PROTOCOLS["subset"], seed=5)[0],
+        orbit_split(201, PROTOCOLS["subset"], seed=5)[0],
+    )
+    assert PROTOCOLS["full"].repeats == 10 and PROTOCOLS["subset"].repeats == 1
+
+
+def test_run_protocol_writes_results_that_predict_reproduces(tmp_path, cache):
+    data = tiny_data()
+    settings = TrainSettings(max_epochs=15, batch_size=64, stop_patience=15)
+    result = run_protocol(
+        "subset", CentreFeaturizer(small_soap()), data, output=tmp_path / "run", settings=settings
+    )
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    for key in ("val_rmse", "train_rmse", "orbit_heldout_rmse", "orbit_rmse", "seconds"):
+        assert isinstance(metrics[key], float)
+    assert metrics["n_orbit_train"] == 3 and metrics["n_train_total"] == 243
+    assert metrics["test_rmse"] > 0 and metrics["epochs"] == 15
+    for name in ("model.pt", "predictions.npz", "orbit_predictions.csv", "history.csv"):
+        assert (tmp_path / "run" / name).exists()
+    arrays = result.predictions
+    assert arrays["orbit_in_training"].sum() == 3
+    rmse = np.sqrt(np.mean((arrays["val_prediction"] - arrays["val_target"]) ** 2))
+    assert rmse == pytest.approx(metrics["val_rmse"])
+    # the saved model rebuilds fingerprint and normalisation by itself
+    model, featurizer, _ = load_model(tmp_path / "run")
+    again = predict_frames(model, featurizer, data["orbit"].frames)
+    np.testing.assert_allclose(again, arrays["orbit_prediction"], atol=1e-5)
+    # running again resumes the finished checkpoint instead of training anew
+    rerun = run_protocol(
+        "subset", CentreFeaturizer(small_soap()), data, output=tmp_path / "run", settings=settings
+    )
+    assert rerun.metrics["resumed_from_epoch"] == 15
+    assert rerun.metrics["val_rmse"] == pytest.approx(metrics["val_rmse"])
+
+
+def test_multicentre_features_and_model(tmp_path, cache):
+    frames = ThermalMethaneSampler().sample(6, seed=0)
+    featurizer = MultiCentreSoap(sigma=0.3, n_max=3, l_max=2, basis="gto")
+    inputs = featurizer.inputs(frames)
+    assert inputs["C"].shape == (6, 1, 3 * 3 * 3) and inputs["H"].shape == (6, 4, 3 * 27)
+    # the C block is the C-centred power spectrum the single-centre model uses
+    np.testing.assert_allclose(inputs["C"][:, 0], small_soap().features(frames), atol=1e-12)
+    # permuting the H atoms permutes the H environments
+    permuted = [atoms[[0, 3, 1, 4, 2]] for atoms in frames]
+    np.testing.assert_allclose(
+        featurizer.inputs(permuted)["H"], inputs["H"][:, [2, 0, 3, 1]], atol=1e-12
+    )
+    data = tiny_data()
+    settings = TrainSettings(max_epochs=4, batch_size=64)
+    result = run_protocol("none", featurizer, data, output=tmp_path / "mc", settings=settings)
+    assert result.metrics["model"]["n_features"] == {"C": 27, "H": 81}
+    model, rebuilt, _ = load_model(tmp_path / "mc")
+    assert isinstance(rebuilt, MultiCentreSoap)
+    np.testing.assert_allclose(
+        predict_frames(model, rebuilt, data["orbit"].frames),
+        result.predictions["orbit_prediction"],
+        atol=1e-5,
+    )
+
+
+def test_load_orbit_reads_a_file_and_computes_e4(tmp_path):
+    frames = tiny_data(5)["orbit"].frames
+    dg.write_environments(tmp_path / "orbit.extxyz", frames)
+    orbit = load_orbit(tmp_path / "orbit.extxyz")
+    assert len(orbit) == 5
+    np.testing.assert_allclose(orbit.targets, dg.fourbody_torsion(frames))
+    with pytest.raises(DegeneracyError, match="no such file"):
+        load_orbit(tmp_path / "missing.extxyz")
+
+
+def test_load_orbit_without_a_file_needs_the_orbit_tracer(monkeypatch):
+    from degeneracy import orbits
+
+    monkeypatch.delattr(orbits, "comment_orbit", raising=False)
+    with pytest.raises(DegeneracyError, match="--orbit FILE"):
+        load_orbit()
+
+
+def test_reference_orbit_has_201_frames_and_the_published_spread():
+    orbit = load_orbit(reference_path("comment-orbit_sigma0.3_c1.0.extxyz"))
+    assert len(orbit) == 201
+    assert np.std(orbit.targets) == pytest.approx(0.095, abs=0.002)  # DESIGN.md §3
+    np.testing.assert_allclose(orbit.targets, [a.info["fourbody"] for a in orbit.frames], atol=1e-8)
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def cli_args(tmp_path, orbit_file, protocol="none"):
+    return [
+        "learn", "--protocol", protocol, "--quick", "--orbit", str(orbit_file),
+        "--output", str(tmp_path / "out"), "--basis", "gto", "--n-max", "3", "--l-max", "2",
+        "--n-train", "200", "--n-val", "60", "--n-test", "60", "--epochs", "5", "--no-progress",
+    ]  # fmt: skip
+
+
+def test_cli_learn_all_predict_and_figure(tmp_path, cache, capsys):
+    orbit_file = tmp_path / "orbit.extxyz"
+    dg.write_environments(orbit_file, tiny_data(20)["orbit"].frames)
+    assert main(cli_args(tmp_path, orbit_file, "all")) == 0
+    out = capsys.readouterr().out
+    assert "protocol subset" in out and "fig2.png" in out
+    table = json.loads((tmp_path / "out" / "fig2.json").read_text())
+    assert set(table["protocols"]) == {"none", "subset", "full"}
+    assert table["protocols"]["full"]["orbit_heldout_rmse"] is None
+    assert (tmp_path / "out" / "fig2.png").stat().st_size > 10_000
+    run = tmp_path / "out" / "subset"
+    assert main(["predict", "--model", str(run), str(orbit_file), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["frame"] for row in rows] == list(range(20))
+    assert set(rows[0]) == {"frame", "prediction"}
+    stored = np.load(run / "predictions.npz")["orbit_prediction"]
+    np.testing.assert_allclose([row["prediction"] for row in rows], stored, atol=1e-5)
+
+
+def test_cli_predict_reads_bohr(tmp_path, cache, capsys):
+    orbit_file = tmp_path / "orbit.extxyz"
+    frames = tiny_data(6)["orbit"].frames
+    dg.write_environments(orbit_file, frames)
+    assert main(cli_args(tmp_path, orbit_file)) == 0
+    capsys.readouterr()
+    bohr = [atoms.copy() for atoms in frames]
+    for atoms in bohr:
+        atoms.positions /= 0.529177210903  # ase.units.Bohr
+    dg.write_environments(tmp_path / "bohr.extxyz", bohr)
+    model = str(tmp_path / "out")
+    assert main(["predict", "--model", model, str(orbit_file), "--format", "csv"]) == 0
+    angstrom = np.loadtxt(capsys.readouterr().out.splitlines()[1:], delimiter=",")
+    argv = ["predict", "--model", model, str(tmp_path / "bohr.extxyz"), "--units", "bohr"]
+    assert main([*argv, "--format", "csv"]) == 0
+    bohr = np.loadtxt(capsys.readouterr().out.splitlines()[1:], delimiter=",")
+    assert bohr.shape == (6, 2)
+    np.testing.assert_allclose(bohr, angstrom, atol=1e-5)
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    assert main(["predict", "--model", str(tmp_path / "nothing"), "--builtin", "td"]) == 2
+    err = capsys.readouterr().err
+    assert "no such model file" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit) as exit_info:
+        main(["learn", "--protocol", "some", "--output", str(tmp_path)])
+    assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err

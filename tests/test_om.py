@@ -1,0 +1,129 @@
+"""Overlap-matrix fingerprint: overlap formulas, eigenvalues, Jacobian, degeneracies.
+
+Finite differences and invariances of the default cases run in the shared suite
+(``conftest.REPRESENTATION_CASES``).
+"""
+
+from __future__ import annotations
+
+import ase
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+import degeneracy as dg
+from degeneracy.representations.om import _pair_blocks
+
+
+def _orbital_1d(x, centre, alpha, power):
+    return (x - centre) ** power * np.exp(-alpha * (x - centre) ** 2)
+
+
+def _overlap_by_quadrature(a, b, alpha_a, alpha_b, powers_a, powers_b):
+    """∫ φ_a φ_b d³r as a product of three 1D integrals, normalised numerically."""
+
+    def one_d(ca, cb, pa, pb, aa, ab):
+        return quad(
+            lambda x: _orbital_1d(x, ca, aa, pa) * _orbital_1d(x, cb, ab, pb), -np.inf, np.inf
+        )[0]
+
+    def norm(centre, alpha, powers):
+        return np.sqrt(
+            np.prod([one_d(c, c, p, p, alpha, alpha) for c, p in zip(centre, powers, strict=True)])
+        )
+
+    raw = np.prod([one_d(a[k], b[k], powers_a[k], powers_b[k], alpha_a, alpha_b) for k in range(3)])
+    return raw / (norm(a, alpha_a, powers_a) * norm(b, alpha_b, powers_b))
+
+
+def test_overlap_blocks_match_quadrature():
+    a, b = np.array([0.1, -0.3, 0.5]), np.array([0.9, 0.4, -0.2])
+    alpha_a, alpha_b = 0.9, 2.3
+    block, _ = _pair_blocks((a - b)[None], np.array([alpha_a]), np.array([alpha_b]), True)
+    powers = [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)]  # s, px, py, pz
+    expected = np.array(
+        [[_overlap_by_quadrature(a, b, alpha_a, alpha_b, pa, pb) for pb in powers] for pa in powers]
+    )
+    np.testing.assert_allclose(block[0], expected, atol=1e-10)
+
+
+def test_overlap_derivative_matches_finite_differences():
+    d = np.array([0.7, -0.4, 0.3])
+    alpha_a, alpha_b = np.array([1.3]), np.array([0.6])
+    _, derivative = _pair_blocks(d[None], alpha_a, alpha_b, True)
+    h = 1e-6
+    for c in range(3):
+        step = np.zeros(3)
+        step[c] = h
+        plus, _ = _pair_blocks((d + step)[None], alpha_a, alpha_b, True)
+        minus, _ = _pair_blocks((d - step)[None], alpha_a, alpha_b, True)
+        np.testing.assert_allclose(derivative[0, ..., c], (plus - minus)[0] / (2 * h), atol=1e-8)
+
+
+def test_eigenvalues_sorted_and_trace():
+    rep = dg.OverlapMatrix()
+    frames = dg.sample_methane(4, seed=3)
+    values = rep.features(frames)
+    assert values.shape == (4, 20)
+    assert np.all(np.diff(values, axis=1) <= 0)
+    # trace of the weighted overlap matrix: 4 orbitals × (1 + Σ_i (1 − r_i²/r_c²)^4)
+    r2 = (dg.neighbor_positions(frames) ** 2).sum(axis=-1)
+    trace = 4.0 * (1.0 + ((1.0 - r2 / 2.5**2) ** 4).sum(axis=1))
+    np.testing.assert_allclose(values.sum(axis=1), trace, rtol=1e-12)
+
+
+def test_neighbour_at_the_cutoff_drops_out():
+    # its weight (1 − r²/r_c²)² vanishes: only the centre's four orthonormal orbitals remain
+    atoms = ase.Atoms("CH", positions=[[0, 0, 0], [0, 0, 2.5 - 1e-9]])
+    values = dg.OverlapMatrix(orbitals="sp").features([atoms])[0]
+    np.testing.assert_allclose(values, [1, 1, 1, 1, 0, 0, 0, 0], atol=1e-12)
+
+
+def test_jacobian_matches_central_differences_generic_frames():
+    rep = dg.OverlapMatrix()
+    frames = dg.sample_methane(6, seed=17)
+    assert np.all(rep.eigenvalue_gaps(frames) > 1e-5)
+    for atoms in frames[:3]:
+        _, jacobian = rep.jacobian([atoms])
+        numeric = dg.finite_difference_jacobian(rep, atoms, step=1e-5)
+        assert np.linalg.norm(jacobian[0] - numeric) / np.linalg.norm(jacobian[0]) < 1e-6
+
+
+def test_degenerate_eigenvalues_are_reported():
+    # the regular tetrahedron has degenerate p-orbital eigenvalues: no Jacobian there
+    rep = dg.OverlapMatrix()
+    td = dg.builtin_environment("td")
+    assert rep.eigenvalue_gaps([td])[0] < 1e-12
+    assert rep.eigenvalue_gaps([dg.builtin_environment("pg-start")])[0] > 1e-4
+
+
+def test_s_only_has_fewer_features_than_coordinates():
+    rep = dg.OverlapMatrix(orbitals="s")
+    features, jacobian = rep.jacobian([dg.builtin_environment("pg-start")])
+    assert features.shape == (1, 5) and jacobian.shape == (1, 5, 12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"orbitals": "spd"}, "orbitals"), ({"width": 0.0}, "width"), ({"cutoff": "x"}, "cutoff")],
+)
+def test_bad_hyperparameters(kwargs, message):
+    with pytest.raises(dg.DegeneracyError, match=message):
+        dg.OverlapMatrix(**kwargs)
+
+
+def test_refuses_neighbours_outside_cutoff_and_mixed_species():
+    far = dg.environment_from_neighbors([[3.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]])
+    with pytest.raises(dg.DegeneracyError, match="outside the OM cutoff"):
+        dg.OverlapMatrix().features([far])
+    mixed = dg.builtin_environment("pg-start")
+    mixed.numbers[1] = 8
+    with pytest.raises(dg.DegeneracyError, match="species order"):
+        dg.OverlapMatrix().features([dg.builtin_environment("pg-start"), mixed])
+
+
+def test_hypers_rebuild():
+    rep = dg.OverlapMatrix(orbitals="s", width=2.0, cutoff=3.0)
+    again = dg.make_representation("om", **rep.hypers())
+    frames = dg.sample_methane(2, seed=4)
+    np.testing.assert_array_equal(rep.features(frames), again.features(frames))

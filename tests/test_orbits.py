@@ -1,0 +1,252 @@
+"""Orbit tracing (``degeneracy.orbits.trace_orbit``, ``degeneracy orbit``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import ase.io
+import numpy as np
+import pytest
+from conftest import reference_path
+
+import degeneracy as dg
+from degeneracy.cli import main
+from degeneracy.orbits import median_cn, orbit_deviation, trace_orbit
+
+
+@pytest.fixture(scope="module")
+def soap():
+    return dg.SoapPowerSpectrum(sigma=0.3)
+
+
+@pytest.fixture(scope="module")
+def pg_start():
+    return dg.builtin_environment("pg-start")
+
+
+@pytest.fixture(scope="module")
+def euler_short(soap, pg_start):
+    return trace_orbit(pg_start, soap, length=0.05, step=1e-4, save_every=0.01)
+
+
+@pytest.fixture(scope="module")
+def adaptive_short(soap, pg_start):
+    return trace_orbit(pg_start, soap, length=0.05, method="adaptive", tol=1e-8)
+
+
+def test_frames_and_info(euler_short, soap):
+    frames = euler_short.frames
+    assert len(frames) == 6
+    np.testing.assert_allclose(euler_short.arc_length, np.linspace(0, 0.05, 6), atol=1e-12)
+    for atoms in frames:
+        for key in ("arc_length", "singular_values", "cn", "fourbody", "feature_distance"):
+            assert key in atoms.info
+    assert frames[0].info["feature_distance"] == 0.0
+    assert frames[-1].info["jacobian_evaluations"] == 501 == euler_short.jacobian_evaluations
+    # the diagnostics are those of the frame's own positions
+    _, jacobian = soap.jacobian(frames[-1:])
+    spectrum = dg.singular_spectrum(jacobian, dg.neighbor_positions(frames[-1:]))
+    np.testing.assert_allclose(frames[-1].info["singular_values"], spectrum.values[0], rtol=1e-10)
+    assert frames[-1].info["cn"] == pytest.approx(spectrum.cn[0], rel=1e-10)
+    assert frames[-1].info["fourbody"] == pytest.approx(dg.fourbody_torsion(frames[-1]))
+
+
+def test_orbit_is_low_sensitivity_and_does_not_rotate(euler_short, soap):
+    positions = euler_short.positions.reshape(len(euler_short.frames), -1)
+    steps = np.linalg.norm(np.diff(positions, axis=0), axis=1)
+    # unit speed in arc length: chords of 0.01 Å arcs are 0.01 Å (little curvature)
+    np.testing.assert_allclose(steps, 0.01, rtol=1e-3)
+    # no rigid rotation: displacements are orthogonal to the rotation generators
+    generators = dg.rotation_generators(euler_short.positions[0])
+    displacement = positions[1] - positions[0]
+    assert np.linalg.norm(generators.T @ displacement) < 1e-4 * np.linalg.norm(displacement)
+    # the features change far less along the orbit than along a random direction
+    along = euler_short.frames[-1].info["feature_distance"]
+    rng = np.random.default_rng(0)
+    direction = rng.normal(size=12)
+    direction -= generators @ np.linalg.lstsq(generators, direction, rcond=None)[0]
+    direction *= 0.05 / np.linalg.norm(direction)
+    moved = dg.environment_from_neighbors(euler_short.positions[0] + direction.reshape(4, 3))
+    features = soap.features([euler_short.frames[0], moved])
+    assert along < 0.05 * np.linalg.norm(features[1] - features[0])
+
+
+def test_first_direction_follows_the_comments_convention(euler_short, soap, pg_start):
+    displacement = euler_short.positions[1] - euler_short.positions[0]
+    assert displacement[0, 0] > 0  # first neighbour moves towards +x
+    backwards = trace_orbit(pg_start, soap, length=0.01, step=1e-3, reverse=True)
+    back = backwards.positions[1] - backwards.positions[0]
+    cosine = (
+        (back.ravel() @ displacement.ravel()) / np.linalg.norm(back) / np.linalg.norm(displacement)
+    )
+    assert cosine < -0.99
+
+
+def test_adaptive_matches_euler_with_far_fewer_jacobians(euler_short, adaptive_short):
+    deviation = orbit_deviation(adaptive_short.frames, euler_short.frames)
+    # Euler's own truncation error over 0.05 Å is ~1e-5 Å
+    assert deviation < 1e-4
+    assert adaptive_short.jacobian_evaluations * 5 < euler_short.jacobian_evaluations
+
+
+def test_adaptive_error_control_converges(soap, pg_start, adaptive_short):
+    loose = trace_orbit(pg_start, soap, length=0.05, method="adaptive", tol=1e-5)
+    assert orbit_deviation(loose.frames, adaptive_short.frames) < 1e-4
+    assert loose.jacobian_evaluations < adaptive_short.jacobian_evaluations
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"length": 0.015}, "length"),
+        ({"save_every": 0.01, "step": 3e-3}, "save_every"),
+        ({"method": "rk4"}, "method"),
+        ({"tol": -1.0}, "tol"),
+        ({"length": 0.0}, "length"),
+    ],
+)
+def test_bad_settings(soap, pg_start, options, match):
+    with pytest.raises(dg.DegeneracyError, match=match):
+        trace_orbit(pg_start, soap, **options)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_after(count):
+    seen = []
+
+    def callback(arc_length):
+        seen.append(arc_length)
+        if len(seen) == count:
+            raise _Stop
+
+    return callback
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"method": "euler", "step": 1e-3, "length": 0.05},
+        {"method": "adaptive", "tol": 1e-8, "length": 0.05},
+    ],
+)
+def test_interrupted_run_resumes_to_the_same_frames(tmp_path, soap, pg_start, options):
+    reference = trace_orbit(pg_start, soap, **options)
+    checkpoint = tmp_path / "run.checkpoint.npz"
+    with pytest.raises(_Stop):
+        trace_orbit(pg_start, soap, checkpoint=checkpoint, callback=_stop_after(2), **options)
+    assert checkpoint.exists()
+    resumed = trace_orbit(pg_start, soap, checkpoint=checkpoint, **options)
+    assert not checkpoint.exists()
+    np.testing.assert_array_equal(resumed.positions, reference.positions)
+    assert resumed.jacobian_evaluations == reference.jacobian_evaluations
+    for ours, theirs in zip(resumed.frames, reference.frames, strict=True):
+        np.testing.assert_array_equal(ours.info["singular_values"], theirs.info["singular_values"])
+        assert ours.info["feature_distance"] == theirs.info["feature_distance"]
+
+
+def test_checkpoint_of_another_run_is_refused(tmp_path, soap, pg_start):
+    checkpoint = tmp_path / "run.checkpoint.npz"
+    with pytest.raises(_Stop):
+        trace_orbit(pg_start, soap, length=0.03, step=1e-3, checkpoint=checkpoint,
+                    callback=_stop_after(1))  # fmt: skip
+    with pytest.raises(dg.DegeneracyError, match="different run"):
+        trace_orbit(pg_start, soap, length=0.03, step=5e-4, checkpoint=checkpoint)
+
+
+def test_killed_cli_run_resumes(tmp_path, capsys):
+    """SIGKILL a running `degeneracy orbit` after its first checkpoint, rerun, compare."""
+    options = ["orbit", "--builtin", "pg-start", "--length", "0.04", "--step", "2e-4", "--quiet"]
+    complete = tmp_path / "complete.extxyz"
+    assert main([*options, "--output", str(complete)]) == 0
+    out = tmp_path / "killed.extxyz"
+    checkpoint = Path(f"{out}.checkpoint.npz")
+    command = [sys.executable, "-m", "degeneracy", *options, "--output", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if process.poll() is not None:
+        pytest.skip("the run finished before it could be killed")
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert checkpoint.exists() and not out.exists()
+    capsys.readouterr()
+    assert main([*options, "--output", str(out)]) == 0
+    assert "resuming" in capsys.readouterr().err
+    ours, theirs = ase.io.read(out, ":"), ase.io.read(complete, ":")
+    np.testing.assert_array_equal(dg.neighbor_positions(ours), dg.neighbor_positions(theirs))
+    assert ours[-1].info["jacobian_evaluations"] == theirs[-1].info["jacobian_evaluations"]
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(a.info["singular_values"], b.info["singular_values"])
+
+
+def test_cli_contract(tmp_path, capsys):
+    out = tmp_path / "orbit.extxyz"
+    args = ["orbit", "--builtin", "pg-start", "--length", "0.02", "--method", "adaptive",
+            "--tol", "1e-7", "--save-every", "0.01", "--output", str(out)]  # fmt: skip
+    assert main(args) == 0
+    frames = ase.io.read(out, ":")
+    assert [f.info["arc_length"] for f in frames] == pytest.approx([0, 0.01, 0.02])
+    assert len(frames[1].info["singular_values"]) == 9
+    for key in ("cn", "fourbody", "feature_distance"):
+        assert key in frames[1].info
+    assert frames[-1].info["jacobian_evaluations"] > 0
+    assert "jacobians" in capsys.readouterr().out
+    assert main(["orbit", "--builtin", "pg-start", "--length", "0.015", "--output",
+                 str(out)]) == 2  # fmt: skip
+    assert "length" in capsys.readouterr().err
+
+
+def test_deviation_and_median_cn_helpers():
+    base = dg.builtin_environment("pg-start")
+    frames, shifted = [], []
+    for k in range(5):
+        for target, offset in ((frames, 0.0), (shifted, 0.002 * k)):
+            atoms = base.copy()
+            atoms.positions[1, 0] += 0.01 * k + offset
+            atoms.info.update({"arc_length": 0.01 * k, "cn": 10.0 * (k + 1)})
+            target.append(atoms)
+    assert orbit_deviation(shifted, frames) == pytest.approx(0.008)
+    assert median_cn(frames) == pytest.approx(35.0)  # frame 0 (arc length 0) is left out
+
+
+def test_published_orbit_quick(soap):
+    """σ = 0.3, c = 1 (starts at P0) with the adaptive integrator, plain GTO basis."""
+    published = ase.io.read(reference_path("comment-orbit_sigma0.3_c1.0.extxyz"), ":")
+    orbit = trace_orbit(published[0], soap, length=2.0, method="adaptive", tol=1e-6)
+    assert orbit_deviation(orbit.frames, published) < 0.05
+    ratio = median_cn(orbit.frames) / median_cn(published)
+    assert 1 / 1.5 < ratio < 1.5
+    assert orbit.jacobian_evaluations < 1000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("basis", ["gto", "optimal"])
+def test_published_orbit_euler_reference_protocol(basis):
+    published = ase.io.read(reference_path("comment-orbit_sigma0.3_c1.0.extxyz"), ":")
+    rep = dg.SoapPowerSpectrum(sigma=0.3, basis=basis)
+    orbit = trace_orbit(published[0], rep, length=2.0, step=1e-4, save_every=0.01)
+    assert len(orbit.frames) == 201
+    assert orbit_deviation(orbit.frames, published) < 0.05
+    assert 1 / 1.5 < median_cn(orbit.frames) / median_cn(published) < 1.5
+
+
+@pytest.mark.slow
+def test_adaptive_reproduces_the_euler_limit(soap):
+    """Euler converges at first order to the adaptive curve (Richardson, steps 1e-4, 5e-5)."""
+    start = dg.builtin_environment("pg-start")
+    adaptive = trace_orbit(start, soap, method="adaptive", tol=1e-7)
+    coarse = trace_orbit(start, soap, step=1e-4)
+    fine = trace_orbit(start, soap, step=5e-5)
+    extrapolated = 2 * fine.positions - coarse.positions
+    error = np.linalg.norm((extrapolated - adaptive.positions).reshape(201, -1), axis=1).max()
+    assert error < 1e-3
+    assert adaptive.jacobian_evaluations * 20 < coarse.jacobian_evaluations

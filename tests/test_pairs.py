@@ -1,0 +1,205 @@
+"""Degenerate pairs A±: construction, verification, the fold, the PRL grid, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+import degeneracy as dg
+from degeneracy.cli import main
+
+
+@pytest.fixture(scope="module")
+def fingerprints():
+    return {
+        "soap": dg.SoapPowerSpectrum(sigma=0.3),
+        "acsf": dg.Acsf(parameter_set="tight"),
+        "acsf-loose": dg.Acsf(parameter_set="loose"),
+        "bispectrum": dg.Bispectrum(),
+        "om": dg.OverlapMatrix(),
+    }
+
+
+@pytest.fixture(scope="module")
+def hundred_pairs():
+    return dg.PairSampler().parameters(100, seed=2024)
+
+
+def _triplets(neighbors):
+    """Sorted multiset of (r_i, r_j, cos θ_ij) over unordered neighbour pairs."""
+    r = np.linalg.norm(neighbors, axis=1)
+    rows = []
+    for i in range(len(r)):
+        for j in range(i + 1, len(r)):
+            cos = neighbors[i] @ neighbors[j] / (r[i] * r[j])
+            rows.append((*sorted((r[i], r[j])), cos))
+    return np.array(sorted(np.round(rows, 12).tolist()))
+
+
+def test_members_share_pair_triplets(hundred_pairs):
+    for parameters in hundred_pairs[:20]:
+        plus, minus = parameters.members()
+        np.testing.assert_allclose(_triplets(plus), _triplets(minus), atol=1e-11)
+        assert not np.allclose(plus, minus)
+
+
+def test_sampler_is_reproducible_and_valid(hundred_pairs):
+    again = dg.PairSampler().parameters(100, seed=2024)
+    assert again == hundred_pairs
+    assert dg.PairSampler().parameters(3, seed=2025) != hundred_pairs[:3]
+    for atoms in dg.pair_frames(hundred_pairs):
+        dg.validate_environment(atoms, cutoff=2.5, min_distance=0.7)
+    frames = dg.random_pairs(2, seed=5)
+    assert [a.info["member"] for a in frames] == ["+", "-", "+", "-"]
+    assert [a.info["pair"] for a in frames] == [0, 0, 1, 1]
+
+
+def test_hundred_random_pairs(hundred_pairs, fingerprints):
+    """The issue's check: ν = 2 equal to round-off; ν = 3 and OM differ; E4 differs."""
+    verdicts = dg.verify_pairs(dg.pair_frames(hundred_pairs), fingerprints)
+    assert len(verdicts) == 100
+    distance = {name: np.array([v.distance[name] for v in verdicts]) for name in fingerprints}
+    for name in ("soap", "acsf", "acsf-loose"):
+        assert distance[name].max() < 1e-10, name
+    for name in ("bispectrum", "om"):
+        assert distance[name].min() > 1e-4, name
+    fourbody = np.array([v.fourbody for v in verdicts])
+    assert np.abs(fourbody[:, 0] - fourbody[:, 1]).min() > 1e-3
+    assert not any(v.related for v in verdicts)
+    assert min(v.residual for v in verdicts) >= 0.1
+
+
+def test_related_structures_are_recognised(fingerprints):
+    atoms = dg.sample_methane(1, seed=3)[0]
+    moved = atoms.copy()
+    moved.positions = atoms.positions @ (-Rotation.random(random_state=1).as_matrix()).T
+    moved.positions[1:] = moved.positions[[3, 1, 4, 2]]
+    verdict = dg.verify_pairs([atoms, moved], {"soap": fingerprints["soap"]})[0]
+    assert verdict.related and verdict.residual < 1e-10
+    assert verdict.distance["soap"] < 1e-12
+    assert verdict.fourbody[0] == pytest.approx(verdict.fourbody[1], rel=1e-12)
+
+
+def test_fold_has_a_spurious_nu2_zero_along_h4_y(fingerprints):
+    folds = dg.PairSampler().folds(5, seed=7)
+    frames = dg.fold_frames(folds)
+    neighbors = dg.neighbor_positions(frames)
+    for k in range(len(frames)):
+        assert not dg.point_symmetry(neighbors[k]).symmetric
+    # y motion of H4 (column 3·3 + 1), orthogonal to rotations, normalised
+    complement = dg.rotation_complement(neighbors)
+    e_y4 = np.zeros(12)
+    e_y4[10] = 1.0
+    projected = np.einsum("fij,fkj,k->fi", complement, complement, e_y4)
+    projected /= np.linalg.norm(projected, axis=1, keepdims=True)
+    for name in ("soap", "acsf"):
+        _, jacobian = fingerprints[name].jacobian(frames)
+        spectrum = dg.singular_spectrum(jacobian, neighbors)
+        assert np.all(spectrum.values[:, -1] < 1e-8 * spectrum.values[:, 0]), name
+        overlap = np.abs(np.einsum("fi,fi->f", spectrum.motions[:, -1], projected))
+        np.testing.assert_allclose(overlap, 1.0, atol=1e-6)
+    for name in ("bispectrum", "om"):
+        _, jacobian = fingerprints[name].jacobian(frames)
+        values = dg.singular_spectrum(jacobian, neighbors).values
+        assert np.all(values[:, -1] > 1e-3 * values[:, 0]), name
+    verdicts = dg.analyse_frames(frames, fingerprints["soap"])
+    assert {v.verdict for v in verdicts} == {"spurious"}
+
+
+def test_fold_of_a_pair_keeps_r4_length(hundred_pairs):
+    parameters = hundred_pairs[0]
+    fold = parameters.fold()
+    assert fold.y4 == 0.0
+    assert abs(fold.x4) == pytest.approx(np.hypot(parameters.x4, parameters.y4))
+    plus, minus = fold.members()
+    np.testing.assert_array_equal(plus, minus)
+    with pytest.raises(dg.DegeneracyError, match="not 0"):
+        dg.fold_frames([parameters])
+
+
+def test_parameters_round_trip(hundred_pairs):
+    parameters = hundred_pairs[1]
+    back = dg.PairParameters.from_neighbors(parameters.members()[0])
+    np.testing.assert_allclose(list(vars(back).values()), list(vars(parameters).values()))
+    with pytest.raises(dg.DegeneracyError, match="not a member"):
+        dg.PairParameters.from_neighbors(dg.neighbor_positions(dg.builtin_environment("td")))
+
+
+def test_prl_grid_is_exact_only_at_beta_zero(fingerprints):
+    frames = dg.prl2020_grid()
+    assert len(frames) == 162
+    verdicts = dg.verify_pairs(frames, {"soap": fingerprints["soap"]})
+    beta = np.array([frames[2 * v.pair].info["beta"] for v in verdicts])
+    soap = np.array([v.distance["soap"] for v in verdicts])
+    assert np.all(soap[beta == 0] < 1e-12)
+    assert np.all(soap[beta != 0] > 1e-2)
+    assert [frames[2 * k].info["exact"] for k in range(81)] == list(beta == 0)
+    assert not any(v.related for v in verdicts)
+
+
+def test_no_nu2_partner_exists_off_beta_zero():
+    """Any exact ν = 2 partner of an equal-radius CH4 is an edge rearrangement of its Gram
+    matrix; off β = 0 none is realisable (so the PRL grid cannot be all degenerate)."""
+    on_line = dg.neighbor_positions(dg.prl2020_methane(0.0, -144.0))
+    assert dg.equal_radius_partner_residual(on_line) < 1e-14
+    for beta, alpha in [(4.5, 130.5), (4.5, -130.5), (-9.0, -144.0), (18.0, -162.0)]:
+        neighbors = dg.neighbor_positions(dg.prl2020_methane(beta, alpha))
+        assert dg.equal_radius_partner_residual(neighbors) > 1e-6, (beta, alpha)
+    with pytest.raises(dg.DegeneracyError, match="equal distances"):
+        dg.equal_radius_partner_residual(dg.neighbor_positions(dg.sample_methane(1, seed=1)[0]))
+
+
+def test_odd_number_of_frames_is_refused():
+    with pytest.raises(dg.DegeneracyError, match="even"):
+        dg.verify_pairs(dg.random_pairs(1, seed=0)[:1], {"soap": dg.SoapPowerSpectrum()})
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def test_cli_write_and_verify(tmp_path, capsys):
+    path = tmp_path / "pairs.extxyz"
+    assert main(["pairs", "--n", "3", "--seed", "11", "--output", str(path)]) == 0
+    frames = dg.read_environments(path)
+    assert len(frames) == 6 and frames[1].info["member"] == "-"
+    capsys.readouterr()
+    assert main(["pairs", "--verify", str(path), "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["pair"] for r in records] == [0, 1, 2]
+    for record in records:
+        assert set(record["distance"]) == {"soap", "bispectrum", "acsf", "om"}
+        assert record["distance"]["soap"] < 1e-10 and record["distance"]["acsf"] < 1e-10
+        assert record["distance"]["bispectrum"] > 1e-4 and record["distance"]["om"] > 1e-4
+        assert len(record["fourbody"]) == 2 and record["related"] is False
+    assert main(["pairs", "--verify", str(path), "--rep", "soap,bispectrum"]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].split()[:3] == ["pair", "d_soap", "d_bispectrum"]
+
+
+def test_cli_grid_and_fold(tmp_path, capsys):
+    grid = tmp_path / "grid.extxyz"
+    assert main(["pairs", "--grid", "--output", str(grid)]) == 0
+    assert len(dg.read_environments(grid)) == 162
+    fold = tmp_path / "fold.extxyz"
+    assert main(["pairs", "--fold", "--n", "2", "--seed", "1", "--output", str(fold)]) == 0
+    capsys.readouterr()
+    assert main(["spectrum", str(fold), "--format", "json"]) == 0
+    assert {r["verdict"] for r in json.loads(capsys.readouterr().out)} == {"spurious"}
+    assert main(["spectrum", str(fold), "--rep", "bispectrum", "--format", "json"]) == 0
+    assert {r["verdict"] for r in json.loads(capsys.readouterr().out)} == {"regular"}
+
+
+def test_cli_errors(tmp_path, capsys):
+    odd = tmp_path / "odd.extxyz"
+    dg.write_environments(odd, dg.random_pairs(1, seed=0)[:1])
+    assert main(["pairs", "--verify", str(odd)]) == 2
+    assert "even" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["pairs", "--verify", str(odd), "--rep", "soap,nope"])
+    assert stop.value.code == 2
+    assert "nope" in capsys.readouterr().err
+    assert main(["pairs", "--n", "0"]) == 2
+    assert "--n" in capsys.readouterr().err

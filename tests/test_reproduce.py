@@ -1,0 +1,154 @@
+"""`degeneracy reproduce`: the whole pipeline on tiny settings, caching, --force."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from degeneracy.cli import main
+from degeneracy.reproduce import (
+    ReproduceSettings,
+    StepRunner,
+    learning_checks,
+    reproduce,
+    trend_checks,
+)
+
+TINY = {
+    "orbit_length": 0.3,
+    "train_frames": 300,
+    "val_frames": 100,
+    "test_frames": 100,
+    "train_minutes": 0.05,
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    output = tmp_path_factory.mktemp("reproduce") / "out"
+    messages: list[str] = []
+    summary = reproduce(output, quick=True, log=messages.append, **TINY)
+    return output, summary, messages
+
+
+def test_outputs(tiny_run):
+    output, summary, _ = tiny_run
+    document = (output / "report.html").read_text()
+    assert document.count("data:image/png;base64,") == 3  # Fig. 1a, 1b, 2
+    for heading in ("Singular configuration A0", "Low-sensitivity orbits", "Learning E4"):
+        assert heading in document
+    saved = json.loads((output / "summary.json").read_text())
+    assert len(saved["orbits"]["orbits"]) == 16
+    assert all(row["frames"] == 31 for row in saved["orbits"]["orbits"])
+    assert set(saved["learning"]) == {"none", "subset", "full"}
+    assert saved["settings"]["orbit_length"] == 0.3
+    assert saved["versions"]["featomic"] == "0.6.7"
+    assert (output / "cache").is_dir() and (output / "figures" / "fig1a.pdf").exists()
+    assert summary["orbits"]["a0_symmetry_residual"] > 0.01
+
+
+def test_changed_learning_settings_rerun_only_learning(tiny_run):
+    output, _, _ = tiny_run
+    messages: list[str] = []
+    reproduce(output, quick=True, log=messages.append, **{**TINY, "seed": 1})
+    skipped = [m.split("]")[0].strip("[") for m in messages if "skipped" in m]
+    assert skipped == ["orbits", "figure1"]
+
+
+def test_rerun_skips_finished_steps(tiny_run):
+    output, _, _ = tiny_run
+    reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to TINY if changed
+    messages: list[str] = []
+    reproduce(output, quick=True, log=messages.append, **TINY)
+    assert sum("skipped" in m for m in messages) == 4
+
+
+def test_step_runner_keys_chain_and_stale_outputs(tmp_path):
+    calls: list[str] = []
+    runner = StepRunner(tmp_path, log=lambda m: None)
+    assert runner.run("a", lambda: calls.append("a") or {"x": 1}, setting=1) == {"x": 1}
+    runner.run("b", lambda: calls.append("b") or {})
+    runner = StepRunner(tmp_path, log=lambda m: None)
+    runner.run("a", lambda: calls.append("a") or {"x": 1}, setting=1)
+    runner.run("b", lambda: calls.append("b") or {})
+    assert calls == ["a", "b"]  # both cached
+    stale = tmp_path / "b-outputs"
+    stale.mkdir()
+    runner = StepRunner(tmp_path, log=lambda m: None)
+    runner.run("a", lambda: calls.append("a") or {"x": 2}, setting=2)
+    runner.run("b", lambda: calls.append("b") or {}, outputs=stale)
+    assert calls == ["a", "b", "a", "b"]  # a changed, so b (after it) reruns
+    assert not stale.exists()  # outputs of the other settings removed first
+
+
+def test_force_starts_from_nothing(tiny_run, monkeypatch):
+    output, _, _ = tiny_run
+    import degeneracy.reproduce as module
+
+    ran: list[str] = []
+    for name in ("_figure1_step", "_learning_step", "_figure2_step"):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _r=real, _n=name: ran.append(_n) or _r(*a))
+    (output / "cache" / "marker").write_text("stale")
+    monkeypatch.setattr(module, "_orbits_step", _cached_orbits(output, ran))
+    reproduce(output, quick=True, force=True, log=lambda m: None, **TINY)
+    assert ran == ["_orbits_step", "_figure1_step", "_learning_step", "_figure2_step"]
+    assert not (output / "cache" / "marker").exists()
+
+
+def _cached_orbits(output, ran):
+    """Stand-in for the orbit step that returns the previous result (saves ~40 s)."""
+    previous = json.loads((output / "steps" / "orbits.json").read_text())["result"]
+
+    def step(*args):
+        ran.append("_orbits_step")
+        return previous
+
+    return step
+
+
+def test_checks_read_the_tables():
+    rows = [
+        {"sigma": s, "c": c, "median_cn": (10 if s == 0.5 else 1) * (50 if c < 1 else 20)}
+        for s in (0.1, 0.5)
+        for c in (0.1, 0.5, 1.0, 1.5)
+    ]
+    assert trend_checks(rows) == {"near_higher": True, "wide_sigma_higher": True}
+    rows[0]["median_cn"] = 5
+    assert trend_checks(rows)["near_higher"] is False
+    learning = {
+        "none": {"orbit_heldout_rmse": 0.14, "orbit_rmse": 0.14},
+        "subset": {"orbit_heldout_rmse": 0.07, "orbit_rmse": 0.06},
+        "full": {"orbit_heldout_rmse": None, "orbit_rmse": 0.03},
+    }
+    assert all(learning_checks(learning).values())
+
+
+def test_quick_settings():
+    quick = ReproduceSettings.for_mode(True)
+    assert quick.quick and quick.train_minutes is not None
+    assert not ReproduceSettings.for_mode(False).quick
+
+
+def test_cli_errors(tmp_path, capsys):
+    assert main(["reproduce", "--output", str(tmp_path / "a" / "b")]) == 2
+    assert "parent folder" in capsys.readouterr().err
+    assert (
+        main(
+            ["reproduce", "--output", str(tmp_path / "x"), "--reference", str(tmp_path / "nowhere")]
+        )
+        == 2
+    )
+    assert "reference folder does not exist" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    assert main(["reproduce", "--output", str(tmp_path / "file")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_quick_reproduction_keeps_the_conclusions(tmp_path):
+    summary = reproduce(tmp_path / "quick", quick=True, log=lambda m: None)
+    assert all(summary["trends"].values())
+    assert all(summary["learning_checks"].values())
+    assert summary["total_seconds"] < 300

@@ -1,0 +1,160 @@
+"""Search for singular configurations (``degeneracy.singular``, ``degeneracy singular``)."""
+
+from __future__ import annotations
+
+import ase.io
+import numpy as np
+import pytest
+from conftest import published_a0, reference_path
+
+import degeneracy as dg
+from degeneracy.cli import main
+from degeneracy.singular import CountingJacobian, bordered_system, find_singular
+
+#: Nelder–Mead on CN from pg-start took about this many Jacobians (the Comment's script).
+NELDER_MEAD_JACOBIANS = 45_000
+
+
+@pytest.fixture(scope="module")
+def soap():
+    return dg.SoapPowerSpectrum(sigma=0.3)
+
+
+@pytest.fixture(scope="module")
+def from_pg_start(soap):
+    return find_singular(dg.builtin_environment("pg-start"), soap)
+
+
+def _geometric_residual(neighbors: np.ndarray) -> float:
+    """How far from 'three equal radii (H1, H2, H4), H3 at equal angles to them' (the
+    singular set near A0 found by the lead; independent of SOAP's numerics)."""
+    radii = np.linalg.norm(neighbors, axis=1)
+    units = neighbors / radii[:, None]
+    cosines = units[[0, 1, 3]] @ units[2]
+    return float(np.ptp(radii[[0, 1, 3]]) + np.ptp(cosines))
+
+
+def test_bordered_system_derivative_matches_finite_differences(soap):
+    atoms = dg.sample_methane(1, seed=7)[0]
+    evaluate = CountingJacobian(soap, atoms)
+    r = dg.neighbor_positions(atoms).ravel()
+    _, jacobian, spectrum = evaluate(r)
+    u = spectrum.motions[0, -1] + 0.01 * np.arange(12) / 12  # also off the constraints
+    h = 1e-4
+    _, pair, _ = evaluate(np.stack([r + h * u, r - h * u]))
+    directional = (pair[0] - pair[1]) / (2 * h)
+    _, derivative = bordered_system(r, u, jacobian[0], directional, spectrum.values[0, 0])
+
+    def residual(z):
+        _, j, _ = evaluate(z[:12])
+        return bordered_system(z[:12], z[12:], j[0], directional, spectrum.values[0, 0])[0]
+
+    z = np.concatenate([r, u])
+    numeric = np.empty_like(derivative)
+    step = 1e-5
+    for k in range(24):
+        dz = np.zeros(24)
+        dz[k] = step
+        numeric[:, k] = (residual(z + dz) - residual(z - dz)) / (2 * step)
+    error = np.linalg.norm(derivative - numeric) / np.linalg.norm(numeric)
+    assert error < 1e-5
+
+
+def test_search_from_pg_start_is_cheap_and_exact(from_pg_start):
+    result = from_pg_start
+    assert result.converged and result.cn > 1e13
+    assert result.jacobian_evaluations < 200 < NELDER_MEAD_JACOBIANS
+    assert not result.symmetric and result.symmetry.residual > 0.1
+    assert 0.01 < result.distance < 0.1
+    # an isolated zero: s_min grows linearly away from it (0.18 Å from A0: another branch)
+    neighbors = dg.neighbor_positions(result.atoms)
+    rng = np.random.default_rng(3)
+    soap = dg.SoapPowerSpectrum(sigma=0.3)
+    for scale in (1e-4, 1e-3):
+        displaced = neighbors + scale * rng.normal(size=(4, 3))
+        _, jacobian = soap.jacobian([dg.environment_from_neighbors(displaced)])
+        assert dg.singular_spectrum(jacobian, displaced[None]).cn[0] < 1e9
+
+
+def test_singular_for_every_sigma(from_pg_start):
+    """The singular set is geometric: the point found at σ = 0.3 is singular at every σ."""
+    frames = [from_pg_start.atoms]
+    for sigma in (0.1, 0.5):
+        rep = dg.SoapPowerSpectrum(sigma=sigma)
+        _, jacobian = rep.jacobian(frames)
+        cn = dg.singular_spectrum(jacobian, dg.neighbor_positions(frames)).cn[0]
+        assert cn > 1e10, f"sigma={sigma}: CN {cn:.3g}"
+
+
+def test_info_keys_and_input_untouched(soap):
+    atoms = dg.builtin_environment("pg-start")
+    before = atoms.positions.copy()
+    result = find_singular(atoms, soap, cn_target=1e8)
+    np.testing.assert_array_equal(atoms.positions, before)
+    info = result.atoms.info
+    for key in ("cn", "symmetric", "jacobian_evaluations", "distance", "converged"):
+        assert key in info
+    assert info["cn"] == pytest.approx(result.cn)
+    assert info["jacobian_evaluations"] == result.jacobian_evaluations
+    assert [h.jacobian_evaluations for h in result.history] == sorted(
+        h.jacobian_evaluations for h in result.history
+    )
+
+
+def test_symmetric_result_is_flagged(soap):
+    rng = np.random.default_rng(0)
+    td = dg.neighbor_positions(dg.regular_tetrahedron())
+    start = dg.environment_from_neighbors(td + 1e-3 * rng.normal(size=td.shape))
+    result = find_singular(start, soap)
+    assert result.symmetric
+    assert result.atoms.info["symmetric"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("pull", -1.0), ("pull", float("nan")), ("cn_target", 0), ("max_iterations", 0)],
+)
+def test_bad_options(soap, option, value):
+    with pytest.raises(dg.DegeneracyError, match=option):
+        find_singular(dg.builtin_environment("pg-start"), soap, **{option: value})
+
+
+def test_search_from_orbit_mean_lands_near_published_a0(soap):
+    """The Comment's recipe on the *published* c = 1 orbit (our own orbit: test_family)."""
+    frames = ase.io.read(reference_path("comment-orbit_sigma0.3_c1.0.extxyz"), ":")
+    mean = dg.neighbor_positions(frames).mean(axis=0)
+    result = find_singular(dg.environment_from_neighbors(mean), soap)
+    a0 = dg.neighbor_positions(result.atoms)
+    assert result.cn > 1e10 and not result.symmetric
+    assert np.linalg.norm(a0 - published_a0()) < 0.05
+    assert dg.aligned_distance(a0, published_a0()) < 0.03
+    # the same branch as A0: three equal radii and an equiangular fourth H
+    assert _geometric_residual(a0) < 1e-5 < _geometric_residual(mean)
+
+
+def test_cli_writes_contract_keys(tmp_path, capsys):
+    out = tmp_path / "a0.extxyz"
+    assert main(["singular", "--builtin", "pg-start", "--output", str(out)]) == 0
+    frames = ase.io.read(out, ":")
+    assert len(frames) == 1
+    info = frames[0].info
+    assert info["cn"] > 1e13
+    assert info["symmetric"] is False or info["symmetric"] == np.False_
+    assert 0 < info["jacobian_evaluations"] < 200
+    text = capsys.readouterr().out
+    assert "not symmetric" in text and "CN_found" in text
+
+
+def test_cli_rejects_symmetric_on_request(tmp_path, capsys):
+    start = tmp_path / "near-td.xyz"
+    rng = np.random.default_rng(1)
+    td = dg.regular_tetrahedron()
+    td.positions[1:] += 1e-3 * rng.normal(size=(4, 3))
+    ase.io.write(start, td)
+    out = tmp_path / "out.extxyz"
+    assert main(["singular", str(start), "--reject-symmetric", "--output", str(out)]) == 2
+    assert "symmetric" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["singular", str(start), "--output", str(out)]) == 0
+    assert "warning" in capsys.readouterr().err
+    assert ase.io.read(out).info["symmetric"]
