@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-slow lint format bench browser clean
+.PHONY: setup run run-full test test-slow lint format bench browser clean
 
 setup: $(STAMP)
 
@@ -17,10 +17,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Main job on built-in defaults.
+# Main job on built-in defaults: the Comment reproduced in quick mode (< 5 min on 2 cores),
+# report in out/quick/report.html. Published orbits are compared when ../shared/reference
+# exists (optional: nothing needs them to run).
+REFERENCE := $(wildcard ../shared/reference)
 run: setup
-	$(BIN)/degeneracy spectrum --builtin pg-start
-	$(BIN)/degeneracy spectrum --builtin td
+	$(BIN)/degeneracy reproduce --quick --output out/quick $(if $(REFERENCE),--reference $(REFERENCE))
+
+# The full reproduction (Euler orbits, full learning; under 45 min on 2 cores).
+run-full: setup
+	$(BIN)/degeneracy reproduce --output out/full $(if $(REFERENCE),--reference $(REFERENCE))
 
 # Lint, format check and the test suite (slow end-to-end runs excluded; `make test-slow`).
 test: setup lint browser

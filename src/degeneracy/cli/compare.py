@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 from pathlib import Path
@@ -16,6 +14,8 @@ from .options import (
     add_input_arguments,
     add_output_arguments,
     add_representation_arguments,
+    aligned_table,
+    csv_text,
     emit,
     frames_from_args,
     representations_from_args,
@@ -46,14 +46,8 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
             ]
         rows.append(row)
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        return buffer.getvalue()
-    table = [header, *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in table]
+        return csv_text([header, *rows])
+    lines = aligned_table([header, *rows]).splitlines()
     for k, name in enumerate(names):
         cn = comparison.cn[:, k]
         lines.append(

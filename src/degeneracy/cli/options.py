@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import sys
 from collections.abc import Sequence
 
@@ -216,3 +218,18 @@ def emit(text: str, output: str | None) -> None:
     else:
         with atomic_open(output) as handle:
             handle.write(text)
+
+
+def aligned_table(rows: Sequence[Sequence[object]]) -> str:
+    """Rows (the first is the header) as right-aligned columns, one line each."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(rows: Sequence[Sequence[object]]) -> str:
+    """Rows (the first is the header) as CSV text."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import json
 import sys
@@ -22,7 +21,13 @@ from ..pairs import (
 )
 from ..sensitivity import SYMMETRY_TOL
 from ..structures import UNITS, read_environments, write_environments
-from .options import add_representation_arguments, emit, representations_from_args
+from .options import (
+    add_representation_arguments,
+    aligned_table,
+    csv_text,
+    emit,
+    representations_from_args,
+)
 
 
 def format_verdicts(verdicts: Sequence[PairVerdict], fmt: str) -> str:
@@ -43,17 +48,8 @@ def format_verdicts(verdicts: Sequence[PairVerdict], fmt: str) -> str:
         for v in verdicts
     ]
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        return buffer.getvalue()
-    table = [header, *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    return (
-        "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in table)
-        + "\n"
-    )
+        return csv_text([header, *rows])
+    return aligned_table([header, *rows])
 
 
 def _write_frames(frames: list, output: str | None) -> None:

@@ -30,7 +30,7 @@ from ..scan import (
     scan_dataset,
 )
 from ..structures import UNITS, write_environments
-from .options import add_representation_arguments, representation_from_args
+from .options import add_representation_arguments, aligned_table, representation_from_args
 
 #: Structures written to the chemiscope file by default (the viewer stays responsive).
 DEFAULT_CHEMISCOPE_LIMIT = 20000
@@ -69,8 +69,7 @@ def format_top(rows: list[dict[str, Any]]) -> str:
                 row.get("verdict", "n/a"),
             ]
         )
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in table)
+    return aligned_table(table).rstrip("\n")
 
 
 def quantiles(results: Any) -> dict[str, float]:

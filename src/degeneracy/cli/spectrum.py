@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 from collections.abc import Sequence
@@ -14,6 +12,8 @@ from .options import (
     add_input_arguments,
     add_output_arguments,
     add_representation_arguments,
+    aligned_table,
+    csv_text,
     emit,
     frames_from_args,
     representation_from_args,
@@ -31,39 +31,33 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
         return "" if r.fourbody is None else f"{r.fourbody:.{digits}f}"
 
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(
-            ["frame", *names, "cn", "symmetric", "symmetry_residual", "verdict", "fourbody"]
-        )
-        for r in results:
-            writer.writerow(
-                [
-                    r.frame,
-                    *[f"{v:.6e}" for v in r.singular_values],
-                    f"{r.cn:.6e}",
-                    r.symmetric,
-                    f"{r.symmetry_residual:.4g}",
-                    r.verdict,
-                    fourbody(r, 6),
-                ]
-            )
-        return buffer.getvalue()
-    table = [["frame", *names, "CN", "symmetric", "zeros", "E4"]]
-    for r in results:
-        table.append(
+        header = ["frame", *names, "cn", "symmetric", "symmetry_residual", "verdict", "fourbody"]
+        rows = [
             [
-                str(r.frame),
-                *[f"{v:.3e}" for v in r.singular_values],
-                f"{r.cn:.3e}",
-                "yes" if r.symmetric else "no",
+                r.frame,
+                *[f"{v:.6e}" for v in r.singular_values],
+                f"{r.cn:.6e}",
+                r.symmetric,
+                f"{r.symmetry_residual:.4g}",
                 r.verdict,
-                fourbody(r, 4),
+                fourbody(r, 6),
             ]
-        )
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in table]
-    return "\n".join(lines) + "\n"
+            for r in results
+        ]
+        return csv_text([header, *rows])
+    header = ["frame", *names, "CN", "symmetric", "zeros", "E4"]
+    rows = [
+        [
+            r.frame,
+            *[f"{v:.3e}" for v in r.singular_values],
+            f"{r.cn:.3e}",
+            "yes" if r.symmetric else "no",
+            r.verdict,
+            fourbody(r, 4),
+        ]
+        for r in results
+    ]
+    return aligned_table([header, *rows])
 
 
 def run(args: argparse.Namespace) -> None:
