@@ -70,7 +70,7 @@ def test_comment_orbit_quick_is_cached(private_cache, a0_quick):
     np.testing.assert_allclose(
         dg.neighbor_positions(frames[0]),
         dg.neighbor_positions(dg.builtin_environment("pg-start")),
-        atol=1e-12,
+        atol=1e-8,  # extxyz keeps 8 decimals
     )
     cached = list((private_cache / "orbits").glob("orbit-*.extxyz"))
     assert cached
@@ -81,7 +81,7 @@ def test_comment_orbit_quick_is_cached(private_cache, a0_quick):
     start = dg.neighbor_positions(inner[0])
     a0 = dg.neighbor_positions(a0_quick)
     p0 = dg.neighbor_positions(frames[0])
-    np.testing.assert_allclose(start, a0 + 0.5 * (p0 - a0), atol=1e-12)
+    np.testing.assert_allclose(start, a0 + 0.5 * (p0 - a0), atol=1e-8)
     assert median_cn(inner) > median_cn(frames)
 
 

@@ -37,7 +37,7 @@ from degeneracy.learning import (
     run_protocol,
     with_targets,
 )
-from degeneracy.learning.datasets import in_ranges
+from degeneracy.learning.datasets import TETRAHEDRON, in_ranges, symmetry_modes
 from degeneracy.learning.protocols import feature_scales
 
 
@@ -82,15 +82,42 @@ def test_samplers_are_seeded_and_inside_the_pg_ranges(sampler):
     assert in_ranges(first, dg.MethaneSampler()).all()
 
 
-def test_thermal_sampler_matches_the_pg_target_distribution():
-    # P&G's validation set: E4 standard deviation 0.117, range 0.667-1.837 (DESIGN.md §3).
-    e4 = dg.fourbody_torsion(ThermalMethaneSampler().neighbors(6000, seed=0))
+def test_thermal_sampler_matches_the_pg_data():
+    # P&G's validation set: E4 standard deviation 0.117, range 0.667-1.837 (DESIGN.md §3);
+    # on 49 of its frames C–H 1.125 ± 0.068 Å and H–C–H angles ± 15.7°.
+    neighbors = ThermalMethaneSampler().neighbors(6000, seed=0)
+    e4 = dg.fourbody_torsion(neighbors)
     assert 0.75 < e4.mean() < 0.83
     assert 0.10 < e4.std() < 0.14
     assert e4.min() >= 2 / 3 - 1e-9
+    radii = np.linalg.norm(neighbors, axis=-1)
+    assert radii.mean() == pytest.approx(1.125, abs=0.01)
+    assert radii.std() == pytest.approx(0.068, abs=0.008)
+    directions = neighbors / radii[..., None]
+    i, j = np.triu_indices(4, k=1)
+    angles = np.degrees(np.arccos(np.einsum("bid,bjd->bij", directions, directions)[:, i, j]))
+    assert 14.0 < angles.std() < 17.5
     # whereas uniform directions in the same ranges spread E4 over 0.67-6
     uniform = dg.fourbody_torsion(dg.MethaneSampler().neighbors(2000, seed=0))
     assert uniform.std() > 10 * e4.std()
+
+
+def test_symmetry_modes_are_orthonormal_and_the_f2_bend_spares_e4():
+    modes = symmetry_modes()
+    assert {k: v.shape[1] for k, v in modes.items()} == {
+        "A1": 1, "F2_stretch": 3, "F2_bend": 3, "E": 2,
+    }  # fmt: skip
+    q = np.hstack(list(modes.values()))
+    np.testing.assert_allclose(q.T @ q, np.eye(9), atol=1e-12)
+    start = 1.1 * TETRAHEDRON
+    # a rigid shift of the H cage (C rattling) leaves E4 exactly unchanged
+    shift = 0.15 * (
+        modes["F2_stretch"][:, 0] * np.sqrt(1 / 3) + modes["F2_bend"][:, 0] * np.sqrt(2 / 3)
+    )
+    np.testing.assert_allclose(shift.reshape(4, 3), np.tile(shift[:3], (4, 1)), atol=1e-12)
+    assert dg.fourbody_torsion(start + shift.reshape(4, 3)) == pytest.approx(2 / 3, abs=1e-12)
+    bent = dg.fourbody_torsion(start + 0.15 * modes["E"][:, 0].reshape(4, 3))
+    assert bent > 2 / 3 + 0.01
 
 
 def test_test_generator_differs_from_the_training_generator():

@@ -112,7 +112,13 @@ def test_symmetric_result_is_flagged(soap):
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("pull", -1.0), ("pull", float("nan")), ("cn_target", 0), ("max_iterations", 0)],
+    [
+        ("pull", -1.0),
+        ("pull", 1.5),
+        ("pull", float("nan")),
+        ("cn_target", 0),
+        ("max_iterations", 0),
+    ],
 )
 def test_bad_options(soap, option, value):
     with pytest.raises(dg.DegeneracyError, match=option):

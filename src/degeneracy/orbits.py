@@ -612,23 +612,20 @@ def cached_orbit(
     protocol = dict(FULL_PROTOCOL if protocol is None else protocol)
     path = _orbit_cache_path(start, sigma, basis, protocol)
     labels = {"sigma": sigma, "basis": basis, **(info or {})}
-    if path.exists():
-        frames = read_environments(path)
-        for atoms in frames:
-            atoms.info.pop("source_frame", None)
-            atoms.info.update(labels)
-        return frames
-    orbit = trace_orbit(
-        environment_from_neighbors(start),
-        comment_representation(sigma, basis),
-        checkpoint=path.with_name(path.name + ".checkpoint.npz"),
-        progress=progress,
-        **protocol,
-    )
-    frames = orbit.frames
-    write_orbit(path, frames)
-    for frame in frames:
-        frame.info.update(labels)
+    if not path.exists():
+        orbit = trace_orbit(
+            environment_from_neighbors(start),
+            comment_representation(sigma, basis),
+            checkpoint=path.with_name(path.name + ".checkpoint.npz"),
+            progress=progress,
+            **protocol,
+        )
+        write_orbit(path, orbit.frames)
+    # always the frames as stored (8 decimals), so that a first call and a cached one agree
+    frames = read_environments(path)
+    for atoms in frames:
+        atoms.info.pop("source_frame", None)
+        atoms.info.update(labels)
     return frames
 
 

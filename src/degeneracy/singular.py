@@ -16,10 +16,9 @@ Here the zero is found as a root of the *bordered* system in the neighbour coord
 
 (the second block keeps :math:`u` orthogonal to the rigid rotations
 :math:`t_k = (e_k \times p_1, \dots)`, which are exact zeros of every invariant
-fingerprint; :math:`s_1` only balances the units) with Gauss–Newton steps
-:math:`\delta = -G^+ F`. The derivative of :math:`J u` with respect to :math:`r` is a
-Hessian contracted with :math:`u`; by the symmetry of second derivatives it equals the
-directional derivative of the Jacobian along :math:`u`,
+fingerprint; :math:`s_1` only balances the units). The derivative of :math:`J u` with
+respect to :math:`r` is a Hessian contracted with :math:`u`; by the symmetry of second
+derivatives it equals the directional derivative of the Jacobian along :math:`u`,
 
 .. math:: \frac{\partial (J u)_i}{\partial r_k} = \sum_j \frac{\partial^2 x_i}
           {\partial r_k \partial r_j} u_j = (D_u J)_{ik} \approx
@@ -28,15 +27,21 @@ directional derivative of the Jacobian along :math:`u`,
 so one iteration costs three analytic Jacobians (evaluated in one batch). Each iteration
 restarts :math:`u` at the exact smallest right singular vector of :math:`\tilde J(r)`.
 
-The singular set is a manifold (near A0 it has codimension 4 among the 9 internal
-coordinates), so the root is not unique: the minimum-norm step stays close to the start,
-and the optional *pull* :math:`\alpha` adds the Tikhonov rows
-:math:`\lambda (r + \delta r - r_\mathrm{ref})` with :math:`\lambda = \alpha\,s_{\min}`, which
-steer the steps along the singular set towards the start while vanishing at the root, so
-they never spoil the zero (:math:`\alpha = 0`: plain Gauss–Newton; :math:`\alpha \approx 1`:
-close to the nearest singular point). Two of the four normal directions enter only at
-second order, so the convergence is linear (:math:`s_{\min}` shrinks about 4× per
-iteration): some 15–20 iterations reach CN ~ 1e13 from CN ~ 1e2–1e3.
+The step is Levenberg–Marquardt with damping :math:`\mu = s_{\min}` (Yamashita & Fukushima's
+choice, which keeps fast local convergence when the roots are not isolated),
+
+.. math:: \delta = \arg\min_\delta\ |F + G\delta|^2 + \mu^2\,|\delta_r - \alpha\,(r_0 - r)|^2,
+
+where :math:`G = \partial F / \partial (r, u)` and the *pull* :math:`\alpha \in [0, 1]`
+aims the damped part of the step at the start :math:`r_0`. The singular set is a manifold
+(near A0 it has codimension 4 among the 9 internal coordinates), so the root is not
+unique: :math:`\alpha = 1` lands about on the nearest singular point, :math:`\alpha = 0`
+wherever the damped steps lead. The pull acts only while :math:`s_{\min}/s_1` exceeds
+``pull_cutoff`` (1e-7): against a tangential pull the line search on :math:`s_{\min}`
+stalls. A trust radius and backtracking on :math:`s_{\min}` globalise the iteration. Two of
+the four normal directions enter only at second order, so the final convergence is
+linear (:math:`s_{\min}` shrinks about 4× per iteration): 8–20 iterations reach CN ~ 1e13
+from CN ~ 1e2–1e3.
 """
 
 from __future__ import annotations
@@ -154,7 +159,7 @@ def bordered_system(
     return residual, derivative
 
 
-def gauss_newton_step(
+def levenberg_marquardt_step(
     residual: np.ndarray,
     derivative: np.ndarray,
     *,
@@ -231,7 +236,7 @@ def find_singular(
     atoms: ase.Atoms,
     representation: Representation,
     *,
-    pull: float = 0.0,
+    pull: float = 1.0,
     cn_target: float = DEFAULT_CN_TARGET,
     max_iterations: int = 60,
     fd_step: float = DEFAULT_FD_STEP,
@@ -242,7 +247,7 @@ def find_singular(
 ) -> SingularResult:
     r"""Find a configuration near ``atoms`` where the smallest purified singular value vanishes.
 
-    Gauss–Newton on the bordered system of the module docstring, with a backtracking
+    Levenberg–Marquardt on the bordered system of the module docstring, with a backtracking
     line search on :math:`s_\min`. Stops when CN reaches ``cn_target``, when
     :math:`s_\min` no longer decreases, or after ``max_iterations``.
 
@@ -253,27 +258,34 @@ def find_singular(
     representation : Representation
         Fingerprint whose Jacobian is made singular.
     pull : float
-        :math:`\alpha \ge 0`, weight of the pull towards the start (0: none).
+        :math:`\alpha \in [0, 1]`: the damped part of each step aims at
+        :math:`\alpha (r_0 - r)` (1: about the nearest singular point; 0: no pull).
     cn_target : float
         Stop once :math:`s_1/s_\min` exceeds this.
     max_iterations : int
-        Gauss–Newton iterations at most.
+        Iterations at most.
     fd_step : float
         Step (Å) of the central difference :math:`D_u J`.
     max_step : float
-        Trust radius (Å): longer Gauss–Newton steps are shortened to this.
+        Trust radius (Å): longer steps are shortened to this.
+    pull_cutoff : float
+        The pull acts only while :math:`s_\min / s_1` exceeds this.
     symmetry_tol : float
         RMS residual (Å) under which the result counts as symmetric.
     callback : callable, optional
         Called with every accepted :class:`SearchStep`.
     """
-    pull = float(pull)
-    if not np.isfinite(pull) or pull < 0:
-        raise DegeneracyError(f"pull must be a non-negative number, got {pull!r}")
+    try:
+        pull = float(pull)
+    except (TypeError, ValueError):
+        raise DegeneracyError(f"pull must be a number, got {pull!r}") from None
+    if not 0.0 <= pull <= 1.0:  # also refuses nan
+        raise DegeneracyError(f"pull must be between 0 and 1, got {pull!r}")
     cn_target = positive_float("cn_target", cn_target)
     max_iterations = bounded_int("max_iterations", max_iterations, minimum=1)
     fd_step = positive_float("fd_step", fd_step, below=0.1)
     max_step = positive_float("max_step", max_step)
+    pull_cutoff = positive_float("pull_cutoff", pull_cutoff, below=1.0)
     evaluate = CountingJacobian(representation, atoms)
     start = neighbor_positions(atoms).ravel().copy()
     r = start.copy()
@@ -300,14 +312,14 @@ def find_singular(
         _, pair, _ = evaluate(np.stack([r + fd_step * u, r - fd_step * u]))
         directional = (pair[0] - pair[1]) / (2.0 * fd_step)
         residual, derivative = bordered_system(r, u, jacobian[0], directional, values[0])
-        step = gauss_newton_step(
+        step = levenberg_marquardt_step(
             residual,
             derivative,
             damping=values[-1],
             towards=(pull if values[-1] > pull_cutoff * values[0] else 0.0) * (start - r),
         )[: r.size]
         length = float(np.linalg.norm(step))
-        if length > max_step:  # trust region: Gauss–Newton steps are only locally valid
+        if length > max_step:  # trust region: the linearisation is only locally valid
             step = step * (max_step / length)
         accepted = False
         for _ in range(8):  # backtracking: halve the step until s_min decreases

@@ -32,8 +32,6 @@ def format_results(results: list[SingularResult]) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
-    if args.pull < 0:
-        raise DegeneracyError(f"--pull must be non-negative, got {args.pull}")
     representation = _representation(args)
     frames = frames_from_args(args)
     results = []
@@ -75,8 +73,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "singular",
         help="find a nearby configuration where the smallest purified singular value vanishes",
         description="From each start structure, find a nearby configuration whose "
-        "rotation-purified SOAP Jacobian has a zero singular value (Gauss-Newton on J(r)u = 0 "
-        "with Levenberg-Marquardt damping; ~3 Jacobians per iteration). Reports the condition "
+        "rotation-purified Jacobian (--rep, SOAP by default) has a zero singular value "
+        "(Levenberg-Marquardt on J(r)u = 0; 3 Jacobians per iteration). Reports the condition "
         "number, the distance moved and whether a point symmetry explains the zero. Output: "
         "extxyz with info keys cn, symmetric, jacobian_evaluations, distance, converged.",
     )
@@ -87,7 +85,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=float,
         default=1.0,
         metavar="ALPHA",
-        help="pull towards the start: each damped step aims at ALPHA x (start - current); "
+        help="pull towards the start, 0 <= ALPHA <= 1: each damped step aims at "
+        "ALPHA x (start - current); "
         "1 converges to about the nearest singular configuration, 0 to wherever the "
         "damped steps lead (1.0)",
     )

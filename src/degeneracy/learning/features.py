@@ -14,6 +14,7 @@ from typing import Any
 
 import ase
 import ase.data
+import featomic
 import numpy as np
 
 from ..errors import DegeneracyError
@@ -64,7 +65,8 @@ class CentreFeaturizer:
         return str(centre)
 
     def key(self) -> dict[str, Any]:
-        return {"kind": self.kind, **representation_identity(self.representation)}
+        identity = representation_identity(self.representation)
+        return {"kind": self.kind, "featomic": featomic.__version__, **identity}
 
     def inputs(self, frames: Sequence[ase.Atoms]) -> dict[str, np.ndarray]:
         features = np.asarray(self.representation.features(list(frames)))
