@@ -179,7 +179,7 @@ def _orbits_step(
     from .orbits import run_family
     from .representations import SoapPowerSpectrum
     from .sensitivity import analyse_frames, point_symmetry
-    from .structures import neighbor_positions
+    from .structures import environment_from_neighbors, neighbor_positions
 
     folder = output / "orbits"
     members = run_family(
@@ -193,7 +193,8 @@ def _orbits_step(
     )
     summary = json.loads((folder / "summary.json").read_text())
     a0 = np.array(summary["a0"])
-    _, a0_atoms = _family_frames(folder)
+    # from summary.json's full-precision A0: extxyz keeps 8 decimals, which caps CN ~3e9
+    a0_atoms = environment_from_neighbors(a0)
     a0_cn = {
         str(sigma): analyse_frames(
             [a0_atoms], SoapPowerSpectrum(sigma=sigma, basis=settings.basis)
