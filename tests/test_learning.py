@@ -312,6 +312,10 @@ def test_run_protocol_writes_results_that_predict_reproduces(tmp_path, cache):
         assert isinstance(metrics[key], float)
     assert metrics["n_orbit_train"] == 3 and metrics["n_train_total"] == 243
     assert metrics["test_rmse"] > 0 and metrics["epochs"] == 15
+    held = ~result.predictions["orbit_in_training"]
+    bias = np.mean(result.predictions["orbit_prediction"][held] - data["orbit"].targets[held])
+    assert metrics["orbit_heldout_bias"] == pytest.approx(bias)
+    assert -1 <= metrics["orbit_heldout_corr"] <= 1
     for name in ("model.pt", "predictions.npz", "orbit_predictions.csv", "history.csv"):
         assert (tmp_path / "run" / name).exists()
     arrays = result.predictions

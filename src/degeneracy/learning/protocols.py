@@ -197,6 +197,25 @@ def _errors(name: str, prediction: np.ndarray, target: np.ndarray) -> dict[str, 
     }
 
 
+def _tracking(name: str, prediction: np.ndarray, target: np.ndarray) -> dict[str, float | None]:
+    """Does the model follow the target along the orbit? Bias, spread and correlation.
+
+    A fingerprint that cannot tell the orbit's frames apart gives a constant prediction
+    (spread 0, correlation undefined); one that can gives a correlation near 1 even when
+    an offset (extrapolation) makes the RMSE large.
+    """
+    if len(target) < 2:
+        return {f"{name}_bias": None, f"{name}_prediction_std": None, f"{name}_corr": None}
+    spread = float(np.std(prediction))
+    correlated = spread > 1e-12 * max(1.0, float(np.abs(prediction).max()))
+    corr = float(np.corrcoef(prediction, target)[0, 1]) if correlated else None
+    return {
+        f"{name}_bias": float(np.mean(prediction - target)),
+        f"{name}_prediction_std": spread,
+        f"{name}_corr": corr,
+    }
+
+
 @dataclass
 class ProtocolResult:
     """Metrics and predictions of one protocol run."""
@@ -330,6 +349,9 @@ def _metrics(protocol, data, predictions, orbit_train, orbit_heldout) -> dict[st
             )
             metrics.update(
                 _errors("orbit_heldout", predictions[name][orbit_heldout], target[orbit_heldout])
+            )
+            metrics.update(
+                _tracking("orbit_heldout", predictions[name][orbit_heldout], target[orbit_heldout])
             )
         else:
             metrics.update(_errors(name, predictions[name], target))
