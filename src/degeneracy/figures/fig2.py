@@ -81,8 +81,9 @@ def _panel(ax, name: str, metrics: Mapping[str, Any], arrays: Mapping[str, np.nd
     for target, prediction, colour, size, label in series:
         if len(target):
             ax.scatter(target, prediction, s=size, c=colour, lw=0, alpha=0.8, label=label)
-    everything = np.concatenate([arrays["val_target"], orbit_t])
-    low, high = np.quantile(everything, [0.0, 0.995])
+    # the bulk of the validation set, and every orbit point (targets and predictions)
+    low, high = np.quantile(arrays["val_target"], [0.0, 0.995])
+    low, high = min(low, orbit_t.min(), orbit_p.min()), max(high, orbit_t.max(), orbit_p.max())
     pad = 0.05 * (high - low)
     limits = (low - pad, high + pad)
     ax.plot(limits, limits, color="k", lw=0.8)

@@ -116,13 +116,15 @@ def symmetry_modes(tetrahedron: np.ndarray = TETRAHEDRON) -> dict[str, np.ndarra
     and E spans the tangential, non-rotational rest. Returns ``{name: (12, k)}`` with
     coordinate ``3a + i`` for atom ``a``, direction ``i``.
     """
+    # Written out by hand: four lines of projections, no library builds these for us.
     t = np.asarray(tetrahedron, dtype=float)
     eye = np.eye(3)
     radial = np.einsum("ak,al->akl", t, t)  # (4, 3, 3): projector on each bond
     modes = {
         "A1": (t / 2.0).reshape(12, 1),
-        "F2_stretch": np.einsum("akl,lm->akm", radial, eye).reshape(12, 3),
-        "F2_bend": np.einsum("akl,lm->akm", eye - radial, eye).reshape(12, 3),
+        # column k: the radial / tangential part of every H moving along e_k
+        "F2_stretch": radial.reshape(12, 3),
+        "F2_bend": (eye - radial).reshape(12, 3),
     }
     rotations = np.stack([np.cross(eye[k], t) for k in range(3)], axis=-1).reshape(12, 3)
     for name in ("F2_stretch", "F2_bend"):

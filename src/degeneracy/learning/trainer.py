@@ -8,10 +8,11 @@ over shuffled mini-batches with Adam; after every epoch the learning rate is mul
 ``lr_factor`` when the training RMSE has not improved for ``lr_patience`` epochs, and the
 weights with the lowest validation RMSE are kept. The original ran 40 000 epochs of batch
 4096 on a GPU (:meth:`TrainSettings.comment`); the defaults here (batch 256, Adam 1e-3,
-patience 10, early stopping after 50 epochs without improvement, at most 4 minutes) were
-chosen by comparing recipes at equal CPU time: batch 256 / 1e-3 / patience 10 reached a
-validation RMSE of 0.0288 in 240 s, batch 512 / 2e-3 / 5 0.0306, batch 1024 / 3e-3 / 5
-0.0330, batch 4096 / 1e-3 still 0.034 after 120 s.
+patience 10, early stopping after 100 epochs without improvement, at most 4 minutes) were
+chosen by comparing recipes at equal CPU time (240 s, 1 thread, on a first, isotropic
+version of the training sampler): batch 256 / 1e-3 / patience 10 reached a validation RMSE
+of 0.0288, batch 512 / 2e-3 / 5 0.0306, batch 1024 / 3e-3 / 5 0.0330; batch 4096 / 1e-3 was
+still at 0.034 after 120 s.
 
 A run writes a checkpoint (weights, optimiser, scheduler, shuffling RNG, best weights,
 history) every ``checkpoint_seconds`` and when interrupted; calling :meth:`Trainer.fit`
@@ -82,7 +83,7 @@ class TrainSettings:
     lr_factor: float = 0.8
     lr_patience: int = 10
     min_learning_rate: float = 1e-5
-    stop_patience: int = 50
+    stop_patience: int = 100
     max_seconds: float | None = 240.0
     seed: int = 0
     device: str = "auto"
