@@ -38,7 +38,7 @@ def test_orbit_frames_in_training_teach_the_orbit(protocols):
     # the Comment: 0.144 without orbit frames, 0.072 with 20 of them, 0.033 trained on all
     assert subset["orbit_heldout_rmse"] < 0.75 * none["orbit_heldout_rmse"]
     assert full["orbit_rmse"] < min(none["orbit_rmse"], subset["orbit_rmse"])
-    assert full["orbit_rmse"] < 0.5 * protocols["none"]["orbit_std"]
+    assert full["orbit_rmse"] < full["orbit_std"]  # some of the orbit's shape, not only its level
 
 
 def test_generalises_to_an_independent_generator(protocols):
