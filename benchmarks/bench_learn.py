@@ -15,7 +15,8 @@ the checks of issue 5: validation RMSE of ``none`` ≤ 0.02; held-out orbit RMSE
 within 2× the validation RMSE. Example::
 
     .venv/bin/python benchmarks/bench_learn.py --output /tmp/fig2 [--orbit FILE]
-        [--rep bispectrum | --model multicentre] [--max-minutes 4] [--quick]
+        [--rep bispectrum | --model multicentre] [--sampler trajectory] [--max-minutes 4]
+        [--quick]
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import degeneracy as dg
 from degeneracy.figures.fig2 import make_fig2
 from degeneracy.learning import (
     PROTOCOLS,
+    SAMPLERS,
     CentreFeaturizer,
     MultiCentreSoap,
     TrainSettings,
@@ -66,13 +68,19 @@ def main() -> None:
     parser.add_argument("--l-max", type=int, default=8, help="multicentre SOAP l_max (8)")
     parser.add_argument("--max-minutes", type=float, default=None, help="per protocol")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--sampler",
+        choices=sorted(SAMPLERS),
+        default="thermal",
+        help="training/validation generator (thermal; trajectory = P&G's correlated MD split)",
+    )
     parser.add_argument("--quick", action="store_true", help="small data, short training")
     args = parser.parse_args()
     output = Path(args.output or tempfile.mkdtemp(prefix="bench_learn_"))
     print(f"start: {load()}; torch threads 1 (TrainSettings.threads); output {output}")
 
     start = time.perf_counter()
-    data = default_datasets(quick=args.quick)
+    data = default_datasets(quick=args.quick, sampler=args.sampler)
     data["orbit"] = load_orbit(args.orbit, quick=args.quick)
     features = featurizer(args)
     for name, dataset in data.items():

@@ -29,6 +29,7 @@ from degeneracy.learning import (
     TrainSettings,
     cached_inputs,
     comment_mlp,
+    default_datasets,
     generate_dataset,
     load_model,
     load_orbit,
@@ -441,3 +442,59 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["learn", "--protocol", "some", "--output", str(tmp_path)])
     assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+# --- correlated (trajectory) data, P&G's construction ---------------------------------------
+
+
+def test_langevin_oscillators_sample_unit_variance_with_the_right_period():
+    from degeneracy.learning import langevin_mode_paths
+
+    omega = np.array([0.25, 0.5])
+    path = langevin_mode_paths(
+        2, 200_000, omega, timestep=1.0, friction=0.01, rng=np.random.default_rng(0)
+    )
+    np.testing.assert_allclose(path.var(axis=0), 1.0, rtol=0.06)
+    # an underdamped oscillator: correlation cos(ω t) e^{-γ t / 2} at lag t
+    for k, w in enumerate(omega):
+        lag = round(np.pi / w)  # half a period: anticorrelated
+        corr = np.corrcoef(path[:-lag, k], path[lag:, k])[0, 1]
+        assert corr == pytest.approx(-np.exp(-0.01 * lag / 2), abs=0.06)
+    with pytest.raises(dg.DegeneracyError, match="unstable"):
+        langevin_mode_paths(1, 10, np.array([3.0]), timestep=1.0, friction=0.01, rng=None)
+
+
+def test_trajectory_sampler_has_the_thermal_distribution_with_correlated_frames():
+    from degeneracy.learning import TrajectoryMethaneSampler
+
+    sampler = TrajectoryMethaneSampler(friction=0.1, timestep=1.0)  # 20 fs memory, 20 ps in all
+    frames = sampler.neighbors(20_000, seed=0)
+    np.testing.assert_array_equal(sampler.neighbors(500, seed=3), sampler.neighbors(500, seed=3))
+    assert not np.allclose(sampler.neighbors(500, seed=3), sampler.neighbors(500, seed=4))
+    assert in_ranges(frames, dg.MethaneSampler()).all()
+    e4 = dg.fourbody_torsion(frames)
+    thermal = dg.fourbody_torsion(ThermalMethaneSampler().neighbors(20_000, seed=0))
+    assert e4.mean() == pytest.approx(thermal.mean(), abs=0.015)
+    assert e4.std() == pytest.approx(thermal.std(), rel=0.12)
+    lag1 = np.corrcoef(e4[:-1], e4[1:])[0, 1]
+    assert lag1 > 0.8  # neighbouring frames are close (1 fs apart) ...
+    assert abs(np.corrcoef(thermal[:-1], thermal[1:])[0, 1]) < 0.05  # ... unlike thermal
+
+
+def test_correlated_samplers_split_one_pool_at_random(cache):
+    data = default_datasets(sampler="trajectory", sizes={"train": 300, "val": 100, "test": 20})
+    assert [len(data[k]) for k in ("train", "val", "test")] == [300, 100, 20]
+    train, val = (
+        dg.neighbor_positions(data["train"].frames),
+        dg.neighbor_positions(data["val"].frames),
+    )
+    gaps = np.linalg.norm((val[:, None] - train[None]).reshape(100, 300, -1), axis=-1).min(1)
+    assert gaps.min() > 0  # no frame in both sets
+    independent = default_datasets(sizes={"train": 300, "val": 100, "test": 20})
+    far = (
+        dg.neighbor_positions(independent["val"].frames)[:, None]
+        - dg.neighbor_positions(independent["train"].frames)[None]
+    )
+    far = np.linalg.norm(far.reshape(100, 300, -1), axis=-1).min(1)
+    # a training frame a step or two away, much closer than any independent frame
+    assert np.median(gaps) < 0.4 * np.median(far)

@@ -15,6 +15,7 @@ from .learning import (
     ThermalMethaneSampler,
     TiltedMethaneSampler,
     TrainSettings,
+    TrajectoryMethaneSampler,
     load_model,
     run_protocol,
 )
@@ -132,6 +133,7 @@ __all__ = [
     "ThermalMethaneSampler",
     "TiltedMethaneSampler",
     "TrainSettings",
+    "TrajectoryMethaneSampler",
     "__version__",
     "aligned_distance",
     "analyse_frames",

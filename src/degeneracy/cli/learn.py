@@ -183,7 +183,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="optimal",
         help="radial basis the orbit is traced with (optimal)",
     )
-    data.add_argument("--sampler", choices=sorted(SAMPLERS), default="thermal")
+    data.add_argument(
+        "--sampler",
+        choices=sorted(SAMPLERS),
+        default="thermal",
+        help="training/validation generator: thermal (independent frames), trajectory "
+        "(Langevin frames split at random, as P&G's MD frames were), tilted, uniform",
+    )
     data.add_argument(
         "--test-sampler",
         choices=sorted(SAMPLERS),
