@@ -22,10 +22,12 @@ $(STAMP): pyproject.toml
 # exists (optional: nothing needs them to run).
 REFERENCE := $(wildcard ../shared/reference)
 run: setup
+	mkdir -p out
 	$(BIN)/degeneracy reproduce --quick --output out/quick $(if $(REFERENCE),--reference $(REFERENCE))
 
 # The full reproduction (Euler orbits, full learning; under 45 min on 2 cores).
 run-full: setup
+	mkdir -p out
 	$(BIN)/degeneracy reproduce --output out/full $(if $(REFERENCE),--reference $(REFERENCE))
 
 # Lint, format check and the test suite (slow end-to-end runs excluded; `make test-slow`).
