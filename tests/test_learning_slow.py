@@ -49,7 +49,8 @@ def test_generalises_to_an_independent_generator(protocols):
 @pytest.mark.xfail(
     reason="issue 5 asks for <= 0.02 (the Comment: 0.0133, validated on MD snapshots "
     "correlated with its training set); on independent P&G-like structures the C-centred "
-    "SOAP network reaches ~0.05 in 4 CPU minutes and overfits when trained longer (README)",
+    "SOAP network reaches ~0.05 (README); test_trajectory_split_reaches_the_comment shows "
+    "the correlated split",
     strict=False,
 )
 def test_validation_rmse_target(protocols):
@@ -65,3 +66,13 @@ def test_other_models_learn_the_random_structures_far_better(protocols, tmp_path
     assert metrics["val_rmse"] < 0.5 * protocols["none"]["val_rmse"]
     assert metrics["orbit_heldout_corr"] > 0.5  # it sees the orbit's motion
     assert protocols["none"]["orbit_heldout_prediction_std"] < 0.01  # SOAP does not
+
+
+def test_trajectory_split_reaches_the_comment_but_not_on_independent_frames(tmp_path):
+    # P&G's construction: MD frames split at random (README: validation 0.018, test 0.047).
+    data = default_datasets(sampler="trajectory")
+    data["orbit"] = load_orbit()
+    featurizer = CentreFeaturizer(dg.SoapPowerSpectrum(sigma=0.3, basis="optimal"))
+    metrics = run_protocol("none", featurizer, data, output=tmp_path / "none").metrics
+    assert metrics["val_rmse"] <= 0.02  # the issue's target, the Comment's regime
+    assert metrics["test_rmse"] > 1.5 * metrics["val_rmse"]  # an interpolation number

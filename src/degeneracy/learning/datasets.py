@@ -184,15 +184,18 @@ class ThermalMethaneSampler:
             if not float(getattr(self, name)) >= 0:
                 raise DegeneracyError(f"{name} must be a non-negative number")
 
-    def _draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        widths = {
+    def mode_widths(self) -> dict[str, float]:
+        """Standard deviation (Å) of the amplitude of each mode type of :func:`symmetry_modes`."""
+        return {
             "A1": self.breathing,
             "F2_stretch": self.stretch,
             "E": self.e_bend,
             "F2_bend": self.f2_bend,
         }
+
+    def _draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         displacement = np.zeros((n, 12))
-        for name, width in widths.items():
+        for name, width in self.mode_widths().items():
             modes = _MODES[name]
             displacement += rng.normal(scale=width, size=(n, modes.shape[1])) @ modes.T
         local = self.r0 * TETRAHEDRON + displacement.reshape(n, 4, 3)
@@ -341,12 +344,7 @@ class TrajectoryMethaneSampler:
         return self.thermal.ranges
 
     def _trajectory(self, rng: np.random.Generator, n_frames: int) -> np.ndarray:
-        widths = {
-            "A1": self.thermal.breathing,
-            "F2_stretch": self.thermal.stretch,
-            "E": self.thermal.e_bend,
-            "F2_bend": self.thermal.f2_bend,
-        }
+        widths = self.thermal.mode_widths()
         names = list(widths)
         counts = [_MODES[name].shape[1] for name in names]
         omega = np.repeat(
