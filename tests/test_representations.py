@@ -19,6 +19,9 @@ def test_shapes(representation, random_frames):
     assert features.shape[0] == len(frames)
     assert jacobian.shape == (len(frames), features.shape[1], 12)
     np.testing.assert_allclose(representation.features(frames), features, rtol=1e-12, atol=0)
+    # no reversed views: torch (learning, predict) refuses arrays with negative strides
+    for array in (features, jacobian, representation.features(frames)):
+        assert min(array.strides) >= 0
 
 
 def test_jacobian_matches_central_differences(representation, random_frames):

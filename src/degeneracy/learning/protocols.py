@@ -160,7 +160,9 @@ def predict_frames(
 ) -> np.ndarray:
     """Predicted target for every frame (features computed on the fly)."""
     inputs = featurizer.inputs(list(frames))
-    tensors = {s: torch.as_tensor(v, dtype=torch.float32) for s, v in inputs.items()}
+    tensors = {
+        s: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for s, v in inputs.items()
+    }
     return predict(model.cpu(), tensors)
 
 

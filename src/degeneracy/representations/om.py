@@ -189,7 +189,11 @@ class OverlapMatrix:
     def _eigen(self, frames: Sequence[ase.Atoms]):
         block, d_block, weights, slopes, _ = self._matrix(frames)
         values, vectors = np.linalg.eigh(self._assemble(block, weights))
-        return values[:, ::-1], vectors[:, :, ::-1], block, d_block, weights, slopes
+        # descending order, as contiguous copies (a reversed view has negative strides,
+        # which torch and other consumers refuse)
+        values = np.ascontiguousarray(values[:, ::-1])
+        vectors = np.ascontiguousarray(vectors[:, :, ::-1])
+        return values, vectors, block, d_block, weights, slopes
 
     def features(self, frames: Sequence[ase.Atoms]) -> np.ndarray:
         """Eigenvalues of the weighted overlap matrix, descending, ``(n_frames, n_orb (N+1))``."""
