@@ -407,6 +407,10 @@ def test_cli_learn_all_predict_and_figure(tmp_path, cache, capsys):
     assert table["protocols"]["full"]["orbit_heldout_rmse"] is None
     assert (tmp_path / "out" / "fig2.png").stat().st_size > 10_000
     run = tmp_path / "out" / "subset"
+    sources = json.loads((run / "metrics.json").read_text())["dataset_sources"]
+    assert sources["train"]["name"] == "thermal" and sources["test"]["name"] == "tilted"
+    assert sources["val"]["seed"] == sources["train"]["seed"] + 1
+    assert sources["orbit"]["orbit"] == str(orbit_file)
     assert main(["predict", "--model", str(run), str(orbit_file), "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["frame"] for row in rows] == list(range(20))
@@ -484,6 +488,7 @@ def test_trajectory_sampler_has_the_thermal_distribution_with_correlated_frames(
 def test_correlated_samplers_split_one_pool_at_random(cache):
     data = default_datasets(sampler="trajectory", sizes={"train": 300, "val": 100, "test": 20})
     assert [len(data[k]) for k in ("train", "val", "test")] == [300, 100, 20]
+    assert data["val"].source["name"] == "trajectory" and data["val"].source["random_split_of_pool"]
     train, val = (
         dg.neighbor_positions(data["train"].frames),
         dg.neighbor_positions(data["val"].frames),

@@ -415,11 +415,14 @@ class Dataset:
         Environments (C at the origin); ``info["fourbody"]`` holds the target.
     path : Path or None
         The extxyz file the frames were read from or written to.
+    source : dict or None
+        How the frames were made (:func:`describe_sampler` and seed), for the metrics.
     """
 
     name: str
     frames: list[ase.Atoms]
     path: Path | None = None
+    source: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -431,7 +434,8 @@ class Dataset:
 
     def subset(self, indices: Sequence[int], name: str | None = None) -> Dataset:
         """The frames at ``indices`` (in that order, repeats allowed)."""
-        return Dataset(name or self.name, [self.frames[int(i)] for i in indices], self.path)
+        frames = [self.frames[int(i)] for i in indices]
+        return Dataset(name or self.name, frames, self.path, self.source)
 
 
 def with_targets(frames: Sequence[ase.Atoms]) -> list[ase.Atoms]:
@@ -454,14 +458,15 @@ def generate_dataset(
     generator = make_sampler(sampler)
     key = cache_key(kind="dataset", format=_DATASET_FORMAT, sampler=repr(generator), n=n, seed=seed)
     path = cache_dir() / f"dataset-{sampler}-n{n}-seed{seed}-{key}.extxyz"
+    source = {**describe_sampler(sampler), "seed": seed, "n": n}
     if cache and path.exists():
         frames = read_environments(path)
         if len(frames) == n:
-            return Dataset(name, frames, path)
+            return Dataset(name, frames, path, source)
     frames = with_targets(generator.sample(n, seed=seed))
     if cache:
         write_environments(path, frames)
-    return Dataset(name, frames, path if cache else None)
+    return Dataset(name, frames, path if cache else None, source)
 
 
 def default_datasets(
@@ -498,7 +503,10 @@ def default_datasets(
 def random_split(pool: Dataset, n_train: int, *, seed: int) -> tuple[Dataset, Dataset]:
     """``pool`` split at random into ``n_train`` training frames and the rest (validation)."""
     order = np.random.default_rng(seed).permutation(len(pool))
-    return pool.subset(order[:n_train], "train"), pool.subset(order[n_train:], "val")
+    train, val = pool.subset(order[:n_train], "train"), pool.subset(order[n_train:], "val")
+    for part in (train, val):
+        part.source = {**(pool.source or {}), "random_split_of_pool": True, "split_seed": seed}
+    return train, val
 
 
 # --- features -------------------------------------------------------------------------

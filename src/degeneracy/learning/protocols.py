@@ -108,7 +108,8 @@ def load_orbit(
         source = f"comment_orbit(sigma={sigma}, c={c}, basis={basis!r}, quick={quick})"
     if len(frames) < 2:
         raise DegeneracyError(f"{source}: the orbit needs at least 2 frames, got {len(frames)}")
-    return Dataset("orbit", with_targets(frames), Path(path) if path is not None else None)
+    location = Path(path) if path is not None else None
+    return Dataset("orbit", with_targets(frames), location, {"orbit": source})
 
 
 # --- saved models -----------------------------------------------------------------------
@@ -331,6 +332,7 @@ def run_protocol(
             "resumed_from_epoch": result.resumed_from,
             "train_seconds": result.seconds,
             "datasets": {n: str(ds.path) if ds.path else None for n, ds in data.items()},
+            "dataset_sources": {n: ds.source for n, ds in data.items()},
         }
     )
     _write_outputs(output, model, featurizer, metrics, predictions, targets, orbit_train, result)
