@@ -466,6 +466,12 @@ def test_langevin_oscillators_sample_unit_variance_with_the_right_period():
         assert corr == pytest.approx(-np.exp(-0.01 * lag / 2), abs=0.06)
     with pytest.raises(dg.DegeneracyError, match="unstable"):
         langevin_mode_paths(1, 10, np.array([3.0]), timestep=1.0, friction=0.01, rng=None)
+    from degeneracy.learning import TrajectoryMethaneSampler
+
+    with pytest.raises(dg.DegeneracyError, match="timestep"):
+        TrajectoryMethaneSampler(timestep=0.0)
+    with pytest.raises(dg.DegeneracyError, match="n_trajectories"):
+        TrajectoryMethaneSampler(n_trajectories=0)
 
 
 def test_trajectory_sampler_has_the_thermal_distribution_with_correlated_frames():

@@ -282,19 +282,20 @@ def langevin_mode_paths(
             f"timestep {timestep} fs is unstable for the fastest mode (ω h = "
             f"{float(np.max(omega * timestep)):.2f} ≥ 2)"
         )
-    h = timestep
-    damping = np.exp(-friction * h)
+    half = 0.5 * timestep
+    force = half * omega**2  # half-step velocity change per unit x (B)
+    damping = np.exp(-friction * timestep)
     kick = np.sqrt(1.0 - damping**2) * omega
     x = rng.normal(size=n_modes)
     v = rng.normal(size=n_modes) * omega
     path = np.empty((n_steps, n_modes))
     for step in range(n_steps):
         path[step] = x
-        v -= 0.5 * h * omega**2 * x
-        x = x + 0.5 * h * v
-        v = damping * v + kick * rng.normal(size=n_modes)
-        x = x + 0.5 * h * v
-        v -= 0.5 * h * omega**2 * x
+        v -= force * x  # B
+        x = x + half * v  # A
+        v = damping * v + kick * rng.normal(size=n_modes)  # O
+        x = x + half * v  # A
+        v -= force * x  # B
     return path
 
 
@@ -458,7 +459,7 @@ def generate_dataset(
     generator = make_sampler(sampler)
     key = cache_key(kind="dataset", format=_DATASET_FORMAT, sampler=repr(generator), n=n, seed=seed)
     path = cache_dir() / f"dataset-{sampler}-n{n}-seed{seed}-{key}.extxyz"
-    source = {**describe_sampler(sampler), "seed": seed, "n": n}
+    source = {**describe_sampler(sampler, generator), "seed": seed, "n": n}
     if cache and path.exists():
         frames = read_environments(path)
         if len(frames) == n:
@@ -597,8 +598,10 @@ def cached_inputs(
     return inputs
 
 
-def describe_sampler(name: str) -> dict[str, Any]:
-    """The settings of sampler ``name`` (for metrics and README tables)."""
-    sampler = make_sampler(name)
-    settings = asdict(sampler)
+def describe_sampler(name: str, sampler: Any = None) -> dict[str, Any]:
+    """The settings of sampler ``name`` (for metrics and README tables).
+
+    ``sampler`` is the instance to describe when already built (else the default one).
+    """
+    settings = asdict(sampler if sampler is not None else make_sampler(name))
     return {"name": name, **json.loads(json.dumps(settings, default=str))}
