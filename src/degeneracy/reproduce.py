@@ -423,9 +423,9 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
                 "Validation here means independent random structures (thermal sampler). "
                 "The Comment's validation frames were a random split of P&G's molecular-"
                 "dynamics frames, correlated with training frames a few steps away. "
-                '"degeneracy learn --sampler trajectory" rebuilds that split: in our '
-                "measurement it lowered the validation RMSE to 0.018 while the error on "
-                "independent structures stayed at 0.047 (see the README).",
+                '"degeneracy learn --sampler trajectory" rebuilds that split; it brings '
+                "the validation RMSE of this network near the Comment's, but not its error "
+                "on independent structures (measurements in the README's learning section).",
             ],
             tables=[
                 Table(
