@@ -130,6 +130,20 @@ def test_environment_spectra_match_library_spectrum(soap, methane_file):
     assert spectra.reason == [""] * len(frames)
 
 
+def test_fewer_features_than_motions_give_exact_zeros():
+    # OM with s orbitals: 5 eigenvalues for the 9 internal motions of CH4, so at least
+    # four motions are invisible; a plain SVD would report the 5th value as s_min.
+    om = dg.OverlapMatrix(orbitals="s")
+    environments = dg.sample_methane(6, seed=3)
+    spectra = dg.environment_spectra(environments, om)
+    _, jacobian = om.jacobian(environments)
+    reference = dg.singular_spectrum(jacobian, dg.neighbor_positions(environments))
+    assert reference.values.shape == (6, 9) and np.all(reference.values[:, 4] > 0)
+    np.testing.assert_array_equal(spectra.s_min, 0.0)
+    assert np.all(np.isinf(spectra.cn)) and spectra.reason == [""] * 6
+    np.testing.assert_allclose(spectra.s_max, reference.values[:, 0], rtol=1e-12)
+
+
 def test_undefined_environments_get_nan_and_a_reason(soap):
     good = dg.builtin_environment("pg-start")
     environments = [
@@ -511,6 +525,46 @@ def _kill_after_chunks(command, parts: Path, n_chunks: int, timeout: float = 300
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     return len(list(parts.glob("chunk-*.parquet")))
+
+
+def test_cli_scan_of_a_fingerprint_blind_by_dimension(capsys, methane_file, tmp_path):
+    from distributed import LocalCluster
+
+    output = tmp_path / "om.parquet"
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        code = main(
+            [
+                "scan",
+                str(methane_file),
+                "--rep",
+                "om",
+                "--om-orbitals",
+                "s",
+                "--centers",
+                "C",
+                "--scheduler",
+                cluster.scheduler_address,
+                "--output",
+                str(output),
+                "--top",
+                "2",
+            ]
+        )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "120 with s_min = 0 (infinite CN" in out
+    assert "no environment has a finite CN" in out
+    table = dg.read_results(output)
+    assert np.all(np.asarray(table.column("s_min")) == 0)
+    text = (tmp_path / "om.summary.json").read_text()
+    summary = json.loads(text, parse_constant=lambda name: pytest.fail(f"not JSON: {name}"))
+    assert summary["n_infinite"] == 120
+    assert [row["cn"] for row in summary["most_singular"]] == ["inf", "inf"]
+    singular = ase.io.read(tmp_path / "om.singular.extxyz", ":")
+    assert [a.info["s_min"] for a in singular] == [0.0, 0.0]
+    assert (tmp_path / "om.histogram.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_cli_killed_scan_resumes(soap, tmp_path):

@@ -9,11 +9,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
 
 from .errors import DegeneracyError
 
@@ -57,3 +60,20 @@ def cache_key(**settings: Any) -> str:
     """A short stable hash of JSON-serialisable settings, used in cache file names."""
     text = json.dumps(settings, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays as Python objects and non-finite floats as the
+    strings ``"inf"``, ``"-inf"``, ``"nan"`` (strict JSON has no infinity), recursively."""
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, (np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value

@@ -74,6 +74,7 @@ from .sensitivity import (
     SYMMETRY_TOL,
     ZERO_RTOL,
     point_symmetry,
+    purified_singular_values,
     rotation_complement,
     zero_verdict,
 )
@@ -279,7 +280,7 @@ def _batch_extremes(
         reasons[k] = REASON_NONFINITE
     # Only the singular values are needed: skip the singular vectors (and the motions
     # that sensitivity.singular_spectrum builds from them).
-    values = np.linalg.svd(jacobian[finite] @ complements[finite], compute_uv=False)
+    values = purified_singular_values(jacobian[finite] @ complements[finite])
     s_max[rows[finite]] = values[:, 0]
     s_min[rows[finite]] = values[:, -1]
     return s_max, s_min, reasons
@@ -786,6 +787,9 @@ class ScanSummary:
     startup_seconds: float
     centers: list[str] | None
     settings: dict[str, Any] = field(default_factory=dict)
+    #: Environments with an exact zero singular value (infinite CN): the fingerprint has
+    #: fewer features than the environment has internal motions.
+    n_infinite: int = 0
 
     @property
     def throughput(self) -> float:
@@ -800,6 +804,7 @@ class ScanSummary:
             "n_structures": self.n_structures,
             "n_environments": self.n_environments,
             "n_undefined": self.n_undefined,
+            "n_infinite": self.n_infinite,
             "n_chunks": self.n_chunks,
             "n_resumed_chunks": self.n_resumed_chunks,
             "n_computed": self.n_computed,
@@ -939,6 +944,7 @@ def scan_dataset(
     store.merge(counts["chunks"])
     results = read_results(store.output)
     n_undefined = int(np.count_nonzero(np.asarray(results.column("reason")) != ""))
+    n_infinite = int(np.count_nonzero(np.isinf(np.asarray(results.column("cn"), dtype=float))))
     return ScanSummary(
         output=store.output,
         format=store.format,
@@ -953,6 +959,7 @@ def scan_dataset(
         startup_seconds=cluster.startup_seconds,
         centers=None if center_numbers is None else list(symbols_of(center_numbers)),
         settings=manifest,
+        n_infinite=n_infinite,
     )
 
 
@@ -1111,7 +1118,7 @@ def describe_singular(
             continue
         built = recipe.build(int(atoms.numbers[0]), sorted(set(int(z) for z in numbers)))
         _, jacobian = built.jacobian([atoms])
-        values = np.linalg.svd(jacobian[0] @ complement, compute_uv=False)
+        values = purified_singular_values(jacobian[0] @ complement)
         entry["singular_values"] = [float(v) for v in values]
         entry["cn"] = float(values[0] / values[-1]) if values[-1] > 0 else float("inf")
         if counts.max() <= MAX_PERMUTED_NEIGHBORS:

@@ -97,6 +97,27 @@ class Spectrum:
             return self.values[:, 0] / self.values[:, -1]
 
 
+def purified_singular_values(purified: np.ndarray) -> np.ndarray:
+    r"""All :math:`3N-3` singular values of purified Jacobians, descending, (..., 3N-3).
+
+    A fingerprint with fewer features than motions (:math:`d < 3N-3`, e.g. a small ACSF
+    set on a crowded environment, or OM with s orbitals only) is blind to at least
+    :math:`3N-3-d` motions: those singular values are exact zeros, appended here (a
+    plain ``np.linalg.svd`` returns only :math:`\min(d, 3N-3)` of them, which would
+    make :math:`s_\min` and the condition number look finite).
+    """
+    purified = np.asarray(purified)
+    n_features, n_motions = purified.shape[-2:]
+    values = np.linalg.svd(purified, compute_uv=False)
+    return _pad_zeros(values, n_motions - n_features)
+
+
+def _pad_zeros(values: np.ndarray, missing: int) -> np.ndarray:
+    if missing <= 0:
+        return values
+    return np.concatenate([values, np.zeros((*values.shape[:-1], missing))], axis=-1)
+
+
 def singular_spectrum(jacobian: np.ndarray, neighbors: np.ndarray) -> Spectrum:
     """Singular values and motions of the purified Jacobian.
 
@@ -112,9 +133,7 @@ def singular_spectrum(jacobian: np.ndarray, neighbors: np.ndarray) -> Spectrum:
     n_features, n_motions = purified.shape[-2:]
     # SVD of J O directly (not of its Gram matrix) keeps s_min accurate to ~1e-16 s_1.
     _, values, vt = np.linalg.svd(purified, full_matrices=n_features < n_motions)
-    if n_features < n_motions:  # fewer features than motions: the rest are exact zeros
-        padding = np.zeros((*values.shape[:-1], n_motions - n_features))
-        values = np.concatenate([values, padding], axis=-1)
+    values = _pad_zeros(values, n_motions - n_features)  # see purified_singular_values
     motions = np.einsum("fck,fjk->fjc", complement, vt)
     return Spectrum(values=values, motions=motions)
 

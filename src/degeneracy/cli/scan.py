@@ -13,7 +13,7 @@ import numpy as np
 from ..checks import bounded_int, positive_float
 from ..environments import parse_species
 from ..errors import DegeneracyError
-from ..files import atomic_open
+from ..files import atomic_open, json_safe
 from ..scan import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHUNK_SIZE,
@@ -104,7 +104,12 @@ def format_summary(summary: ScanSummary, stats: dict[str, float]) -> str:
         f"{summary.startup_seconds:.1f} s of it starting Dask "
         f"({summary.throughput:.0f} env/s on {_plural(summary.n_threads, 'worker thread')}"
         f"{resumed}); "
-        f"{summary.n_undefined} undefined",
+        f"{summary.n_undefined} undefined"
+        + (
+            f", {summary.n_infinite} with s_min = 0 (infinite CN: fewer features than motions)"
+            if summary.n_infinite
+            else ""
+        ),
     ]
     if stats:
         lines.append(
@@ -112,12 +117,6 @@ def format_summary(summary: ScanSummary, stats: dict[str, float]) -> str:
             "max {max:.3g}".format(**stats)
         )
     return "\n".join(lines)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and not np.isfinite(value):
-        return str(value)
-    return value
 
 
 def write_singular(path: Path, environments: list, described: list[dict[str, Any]]) -> None:
@@ -229,7 +228,7 @@ def run(args: argparse.Namespace) -> None:
     document = {**summary.to_dict(), "cn": stats, "most_singular": top}
     document["output"] = str(output)
     with atomic_open(report) as handle:
-        json.dump(document, handle, indent=1, default=_plain)
+        json.dump(json_safe(document), handle, indent=1, allow_nan=False)
         handle.write("\n")
     print(f"wrote {report}")
 
