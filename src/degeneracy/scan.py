@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import ase
+import ase.data
 import ase.io
 import numpy as np
 import pyarrow as pa
@@ -432,13 +433,18 @@ def plan_chunks(
     """
     builder = _BlockBuilder()
     chunk = 0
+    # A lookup table by atomic number: np.isin costs more than the rest of the planning
+    # on small molecules.
+    is_center = np.zeros(len(ase.data.chemical_symbols), dtype=bool)
+    if centers is not None:
+        is_center[np.asarray(centers, dtype=int)] = True
     for index, atoms in structures:
         if species_seen is not None:
-            species_seen.update(int(z) for z in np.unique(atoms.numbers))
+            species_seen.update(atoms.numbers.tolist())
         if centers is None:
             chosen = np.arange(len(atoms))
         else:
-            chosen = np.flatnonzero(np.isin(atoms.numbers, centers))
+            chosen = np.flatnonzero(is_center[atoms.numbers])
         while chosen.size:
             room = chunk_size - builder.size
             builder.add(index, atoms, chosen[:room])
