@@ -7,6 +7,7 @@ import json
 import pytest
 
 from degeneracy.cli import main
+from degeneracy.errors import DegeneracyError
 from degeneracy.reproduce import (
     ReproduceSettings,
     StepRunner,
@@ -106,6 +107,30 @@ def _cached_orbits(output, ran):
         return previous
 
     return step
+
+
+def test_trajectory_sampler_reruns_learning_and_says_so(tiny_run):
+    output, _, _ = tiny_run
+    messages: list[str] = []
+    summary = reproduce(output, quick=True, log=messages.append, **TINY, sampler="trajectory")
+    skipped = [m.split("]")[0].strip("[") for m in messages if "skipped" in m]
+    assert skipped == ["orbits", "figure1"]
+    metrics = summary["learning"]["none"]
+    assert metrics["dataset_sources"]["val"]["random_split_of_pool"] is True
+    assert metrics["dataset_sources"]["val"]["name"] == "trajectory"
+    assert metrics["dataset_sources"]["test"]["name"] == "tilted"
+    document = (output / "report.html").read_text()
+    assert "random split of correlated trajectory frames (trajectory sampler)" in document
+    reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to the default
+    assert "independent random structures (thermal sampler)" in (output / "report.html").read_text()
+
+
+def test_bad_sampler_is_refused(tmp_path, capsys):
+    with pytest.raises(DegeneracyError, match=r"sampler.*'md'"):
+        ReproduceSettings(sampler="md")
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--output", str(tmp_path / "x"), "--sampler", "md"])
+    assert "invalid choice: 'md'" in capsys.readouterr().err
 
 
 def test_checks_read_the_tables():

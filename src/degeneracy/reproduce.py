@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .checks import one_of
 from .errors import DegeneracyError
 from .files import atomic_open, cache_key
 from .report import Figure, Section, Table, render_report, software_versions, write_report
@@ -65,6 +66,11 @@ class ReproduceSettings:
         Wall-time cap per learning protocol (None: the trainer's default stopping).
     seed : int
         Seed of the learning experiment.
+    sampler : str
+        Generator of the learning's training and validation structures
+        (:data:`degeneracy.learning.SAMPLERS`): ``"thermal"`` (independent frames, the
+        default) or ``"trajectory"`` (the Comment's random split of correlated
+        molecular-dynamics frames).
     orbit_length : float or None
         Arc length (Å) of every orbit (None: the Comment's 2 Å); shorter only for tests.
     """
@@ -77,7 +83,13 @@ class ReproduceSettings:
     test_frames: int | None = None
     train_minutes: float | None = None
     seed: int = 0
+    sampler: str = "thermal"
     orbit_length: float | None = None
+
+    def __post_init__(self) -> None:
+        from .learning.datasets import SAMPLERS
+
+        one_of("sampler", self.sampler, sorted(SAMPLERS))
 
     @classmethod
     def for_mode(cls, quick: bool, **changes: Any) -> ReproduceSettings:
@@ -246,7 +258,7 @@ def _learning_step(output: Path, settings: ReproduceSettings, progress: bool) ->
         "val": settings.val_frames,
         "test": settings.test_frames,
     }
-    data = default_datasets(quick=False, seed=settings.seed, sizes=sizes)
+    data = default_datasets(quick=False, seed=settings.seed, sizes=sizes, sampler=settings.sampler)
     sigma, c = LEARNING_ORBIT
     orbit_path = output / "orbits" / family_file_name(sigma, c)
     data["orbit"] = Dataset("orbit", with_targets(read_environments(orbit_path)), orbit_path)
@@ -420,12 +432,7 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
                 f"{'yes' if checks['subset_beats_none_on_heldout_orbit'] else 'NO'}. Training "
                 f"on the full orbit gives the lowest orbit error: "
                 f"{'yes' if checks['full_lowest_orbit_rmse'] else 'NO'}.",
-                "Validation here means independent random structures (thermal sampler). "
-                "The Comment's validation frames were a random split of P&G's molecular-"
-                "dynamics frames, correlated with training frames a few steps away. "
-                '"degeneracy learn --sampler trajectory" rebuilds that split; it brings '
-                "the validation RMSE of this network near the Comment's, but not its error "
-                "on independent structures (measurements in the README's learning section).",
+                _validation_caveat(results["settings"]["sampler"]),
             ],
             tables=[
                 Table(
@@ -442,6 +449,28 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
         Section("Run time", tables=[Table("Seconds per step", ["step", "s"], timing_rows)])
     )
     return sections
+
+
+def _validation_caveat(sampler: str) -> str:
+    """What the validation RMSE of this run measures, by the sampler of its data."""
+    from .learning.datasets import make_sampler
+
+    if getattr(make_sampler(sampler), "correlated", False):
+        return (
+            f"Validation here is a random split of correlated trajectory frames ({sampler} "
+            "sampler), as the Comment split P&G's molecular-dynamics frames: most "
+            "validation frames have a training frame a few steps away, so the validation "
+            "RMSE is partly an interpolation error. The independent test row (other "
+            "generator) measures generalisation."
+        )
+    return (
+        f"Validation here means independent random structures ({sampler} sampler). The "
+        "Comment's validation frames were a random split of P&G's molecular-dynamics "
+        "frames, correlated with training frames a few steps away. "
+        '"degeneracy reproduce --sampler trajectory" rebuilds that split; it brings the '
+        "validation RMSE of this network near the Comment's, but not its error on "
+        "independent structures (measurements in the README's learning section)."
+    )
 
 
 def reproduce(
@@ -477,7 +506,7 @@ def reproduce(
     orbit_settings = {k: getattr(settings, k) for k in ("quick", "basis", "orbit_length")}
     learn_settings = {
         k: getattr(settings, k)
-        for k in ("train_frames", "val_frames", "test_frames", "train_minutes", "seed")
+        for k in ("train_frames", "val_frames", "test_frames", "train_minutes", "seed", "sampler")
     }
     start = time.monotonic()
     with _cache_in(output / "cache"):

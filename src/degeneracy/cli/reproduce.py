@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..learning.datasets import SAMPLERS
 from ..reproduce import reproduce
 
 
 def run(args: argparse.Namespace) -> None:
-    changes = {"workers": args.workers}
+    changes = {"workers": args.workers, "sampler": args.sampler}
     if args.train_minutes is not None:
         changes["train_minutes"] = args.train_minutes
     reproduce(
@@ -47,4 +48,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--workers", type=int, default=2, help="parallel orbit tracers (2)")
     parser.add_argument("--train-minutes", type=float, help="wall-time cap per learning protocol")
+    parser.add_argument(
+        "--sampler",
+        choices=sorted(SAMPLERS),
+        default="thermal",
+        help="training/validation structures of the learning: thermal (independent frames, "
+        "default) or trajectory (the Comment's random split of correlated MD frames)",
+    )
     parser.set_defaults(func=run)
