@@ -447,30 +447,32 @@ def test_cli_bad_scheduler_address(capsys, methane_file, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_cli_scan_on_an_existing_cluster(capsys, methane_file, tmp_path):
+def _scan_on_a_local_cluster(arguments: list[str]) -> int:
+    """``degeneracy scan ARGUMENTS`` on a one-worker in-process Dask cluster."""
     from distributed import LocalCluster
 
-    output = tmp_path / "r.parquet"
     with LocalCluster(
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
-        code = main(
-            [
-                "scan",
-                str(methane_file),
-                "--scheduler",
-                cluster.scheduler_address,
-                "--output",
-                str(output),
-                "--top",
-                "3",
-                "--chemiscope-limit",
-                "50",
-                "--chunk-size",
-                "40",
-                *SMALL,
-            ]
-        )
+        return main(["scan", *arguments, "--scheduler", cluster.scheduler_address])
+
+
+def test_cli_scan_on_an_existing_cluster(capsys, methane_file, tmp_path):
+    output = tmp_path / "r.parquet"
+    code = _scan_on_a_local_cluster(
+        [
+            str(methane_file),
+            "--output",
+            str(output),
+            "--top",
+            "3",
+            "--chemiscope-limit",
+            "50",
+            "--chunk-size",
+            "40",
+            *SMALL,
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "scanned 120 environments (centres: C) of 120 structures" in out
@@ -528,30 +530,11 @@ def _kill_after_chunks(command, parts: Path, n_chunks: int, timeout: float = 300
 
 
 def test_cli_scan_of_a_fingerprint_blind_by_dimension(capsys, methane_file, tmp_path):
-    from distributed import LocalCluster
-
     output = tmp_path / "om.parquet"
-    with LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster:
-        code = main(
-            [
-                "scan",
-                str(methane_file),
-                "--rep",
-                "om",
-                "--om-orbitals",
-                "s",
-                "--centers",
-                "C",
-                "--scheduler",
-                cluster.scheduler_address,
-                "--output",
-                str(output),
-                "--top",
-                "2",
-            ]
-        )
+    representation = ["--rep", "om", "--om-orbitals", "s", "--centers", "C"]
+    code = _scan_on_a_local_cluster(
+        [str(methane_file), *representation, "--output", str(output), "--top", "2"]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "120 with s_min = 0 (infinite CN" in out
