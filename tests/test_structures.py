@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import ase
 import ase.io
 import numpy as np
@@ -165,3 +167,24 @@ def test_written_files_have_ordinary_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (path.stat().st_mode & 0o777) == 0o666 & ~umask
+
+
+def test_json_output_is_strict_with_one_policy_for_non_finite_numbers(tmp_path):
+    from pathlib import Path
+
+    from degeneracy.files import json_text, write_json
+
+    value = {
+        "cn": np.inf,
+        "s": [np.float32(0.5), -np.inf, np.nan],
+        "n": np.int64(3),
+        "p": Path("a"),
+    }
+    assert json.loads(json_text(value)) == {"cn": None, "s": [0.5, None, None], "n": 3, "p": "a"}
+    path = tmp_path / "out.json"
+    path.write_text("previous\n")
+    with pytest.raises(TypeError):  # not JSON data: nothing written, old file kept
+        write_json(path, {"x": object()})
+    assert path.read_text() == "previous\n"
+    write_json(path, value)
+    assert json.loads(path.read_text())["cn"] is None

@@ -22,15 +22,10 @@ import ase
 import numpy as np
 
 from .errors import DegeneracyError
+from .files import json_safe
 from .representations.base import Representation, batches
 from .sensitivity import singular_spectrum
 from .structures import neighbor_positions
-
-
-def _json_number(value: float) -> float | None:
-    """``value`` as a float, or ``None`` (JSON null) when it is infinite or NaN."""
-    value = float(value)
-    return value if np.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -82,7 +77,7 @@ class Comparison:
             row: dict = {"frame": f}
             for k, name in enumerate(self.names):
                 row[name] = {
-                    "cn": _json_number(self.cn[f, k]),
+                    "cn": json_safe(self.cn[f, k]),
                     "s_min": float(self.s_min[f, k]),
                     "s_max": float(self.s_max[f, k]),
                     "relative_s_min": float(self.relative_s_min[f, k]),
@@ -94,9 +89,9 @@ class Comparison:
         """Median, smallest and largest CN per fingerprint (``None`` for infinite)."""
         return {
             name: {
-                "cn_median": _json_number(np.median(self.cn[:, k])),
-                "cn_min": _json_number(np.min(self.cn[:, k])),
-                "cn_max": _json_number(np.max(self.cn[:, k])),
+                "cn_median": json_safe(np.median(self.cn[:, k])),
+                "cn_min": json_safe(np.min(self.cn[:, k])),
+                "cn_max": json_safe(np.max(self.cn[:, k])),
             }
             for k, name in enumerate(self.names)
         }

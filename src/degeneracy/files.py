@@ -63,17 +63,34 @@ def cache_key(**settings: Any) -> str:
 
 
 def json_safe(value: Any) -> Any:
-    """``value`` with numpy scalars and arrays as Python objects and non-finite floats as the
-    strings ``"inf"``, ``"-inf"``, ``"nan"`` (strict JSON has no infinity), recursively."""
+    """``value`` as plain JSON data: numpy scalars and arrays as Python objects, paths as
+    strings, and infinite or NaN floats as ``None`` (JSON ``null``), recursively.
+
+    Strict JSON has no infinity; ``null`` is what JavaScript's ``JSON.stringify`` and most
+    readers use for it. This is the project's one policy for non-finite numbers in JSON
+    output (an infinite condition number, for instance, when s_min = 0); the documents
+    that can hold one also carry the value that explains it (``s_min``).
+    """
     if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
+        return {str(key): json_safe(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
         return [json_safe(item) for item in value]
     if isinstance(value, (np.integer, np.bool_)):
         return value.item()
     if isinstance(value, (float, np.floating)):
         value = float(value)
-        return value if math.isfinite(value) else str(value)
+        return value if math.isfinite(value) else None
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def json_text(value: Any, *, indent: int | None = 1) -> str:
+    """Strict JSON text of ``value`` (through :func:`json_safe`), ending in a newline."""
+    return json.dumps(json_safe(value), indent=indent, allow_nan=False) + "\n"
+
+
+def write_json(path: str | os.PathLike, value: Any) -> None:
+    """Write :func:`json_text` of ``value`` to ``path`` atomically."""
+    with atomic_open(path) as handle:
+        handle.write(json_text(value))

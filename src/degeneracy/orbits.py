@@ -50,7 +50,7 @@ from tqdm.auto import tqdm
 
 from .checks import one_of, positive_float
 from .errors import DegeneracyError
-from .files import atomic_open, cache_dir, cache_key
+from .files import atomic_open, cache_dir, cache_key, write_json
 from .representations.base import Representation
 from .singular import CountingJacobian, find_singular
 from .structures import (
@@ -843,8 +843,7 @@ def run_family(
         "a0_info": {k: _jsonable(v) for k, v in a0_atoms.info.items()},
         "orbits": [m.row() for m in members],
     }
-    with atomic_open(output / "summary.json") as handle:
-        json.dump(summary, handle, indent=1)
+    write_json(output / "summary.json", summary)
     return members
 
 

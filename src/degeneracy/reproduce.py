@@ -32,7 +32,7 @@ import numpy as np
 
 from .checks import one_of
 from .errors import DegeneracyError
-from .files import atomic_open, cache_key
+from .files import atomic_open, cache_key, json_safe, write_json
 from .report import Figure, Section, Table, render_report, software_versions, write_report
 
 #: The Comment's published learning results (DESIGN.md §3; E4 is unitless).
@@ -167,6 +167,8 @@ class StepRunner:
         seconds = time.monotonic() - start
         self.timings[name] = seconds
         with atomic_open(stamp) as handle:
+            # internal cache read back only by this module: Python's JSON keeps inf and NaN
+            # exactly here; user-facing files go through files.write_json (strict JSON)
             json.dump({"key": key, "seconds": seconds, "result": result}, handle, indent=1)
         self.log(f"[{name}] finished in {seconds:.0f} s")
         return result
@@ -276,16 +278,8 @@ def _learning_step(output: Path, settings: ReproduceSettings, progress: bool) ->
             seed=settings.seed,
             progress=progress,
         )
-        results[name] = {k: _plain(v) for k, v in result.metrics.items()}
+        results[name] = json_safe(result.metrics)
     return results
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (np.floating, np.integer, np.bool_)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
 
 
 def _figure2_step(output: Path) -> dict:
@@ -542,7 +536,6 @@ def reproduce(
     )
     write_report(output / "report.html", document)
     results["total_seconds"] = time.monotonic() - start
-    with atomic_open(output / "summary.json") as handle:
-        json.dump(results, handle, indent=1, default=_plain)
+    write_json(output / "summary.json", results)
     log(f"report: {output / 'report.html'} ({results['total_seconds']:.0f} s)")
     return results

@@ -31,6 +31,7 @@ import numpy as np
 
 from .checks import positive_float
 from .errors import DegeneracyError
+from .files import json_safe
 from .representations.base import Representation, batches
 from .structures import neighbor_positions
 from .targets import fourbody_torsion
@@ -329,7 +330,7 @@ class FrameAnalysis:
         return {
             "frame": self.frame,
             "singular_values": [float(v) for v in self.singular_values],
-            "cn": float(self.cn) if np.isfinite(self.cn) else None,  # strict JSON
+            "cn": json_safe(self.cn),  # None when infinite: strict JSON
             "symmetric": self.symmetric,
             "symmetry_residual": self.symmetry_residual,
             "n_symmetry_zeros": self.n_symmetry_zeros,

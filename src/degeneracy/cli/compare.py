@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from ..compare import Comparison, compare_fingerprints
+from ..files import json_text
 from .options import (
     add_input_arguments,
     add_output_arguments,
@@ -30,7 +30,7 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
             "summary": comparison.summary(),
             "frames": comparison.records(),
         }
-        return json.dumps(payload, indent=1, allow_nan=False) + "\n"
+        return json_text(payload)
     names = comparison.names
     header = ["frame"]
     for name in names:

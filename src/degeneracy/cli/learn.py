@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from ..errors import DegeneracyError
+from ..files import json_text
 from ..learning import (
     PROTOCOLS,
     SAMPLERS,
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> None:
     else:
         sys.stdout.write(f"results in {output}: metrics.json, model.pt, predictions.npz\n")
     if args.print_json and args.protocol != "all":
-        sys.stdout.write(json.dumps(result.metrics, indent=1, default=str) + "\n")
+        sys.stdout.write(json_text(result.metrics))
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import sys
 from collections.abc import Sequence
 
 import ase.io
 
 from ..checks import bounded_int
+from ..files import json_text
 from ..pairs import (
     PairSampler,
     PairVerdict,
@@ -33,7 +33,7 @@ from .options import (
 def format_verdicts(verdicts: Sequence[PairVerdict], fmt: str) -> str:
     """Render :func:`verify_pairs` results as a table, CSV or JSON (a list of objects)."""
     if fmt == "json":
-        return json.dumps([v.to_dict() for v in verdicts], indent=1) + "\n"
+        return json_text([v.to_dict() for v in verdicts])
     names = list(verdicts[0].distance)
     header = ["pair", *[f"d_{name}" for name in names], "E4_a", "E4_b", "related", "residual"]
     rows = [

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 
 import numpy as np
 
 from ..errors import DegeneracyError
+from ..files import json_text
 from ..learning import load_model, predict_frames
 from ..structures import builtin_environment, read_environments
 from ..targets import fourbody_torsion
@@ -25,7 +25,7 @@ def format_predictions(predictions: np.ndarray, fmt: str, targets: np.ndarray | 
             row["fourbody"] = float(targets[i])
         rows.append(row)
     if fmt == "json":
-        return "[\n" + ",\n".join(json.dumps(row) for row in rows) + "\n]\n"
+        return "[\n" + ",\n".join(json_text(row, indent=None).rstrip() for row in rows) + "\n]\n"
     names = list(rows[0])
     if fmt == "csv":
         buffer = io.StringIO()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import numpy as np
 from ..checks import bounded_int, positive_float
 from ..environments import parse_species
 from ..errors import DegeneracyError
-from ..files import atomic_open, json_safe
+from ..files import write_json
 from ..scan import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHUNK_SIZE,
@@ -227,9 +226,7 @@ def run(args: argparse.Namespace) -> None:
     report = Path(args.summary or companion(output, ".summary.json"))
     document = {**summary.to_dict(), "cn": stats, "most_singular": top}
     document["output"] = str(output)
-    with atomic_open(report) as handle:
-        json.dump(json_safe(document), handle, indent=1, allow_nan=False)
-        handle.write("\n")
+    write_json(report, document)
     print(f"wrote {report}")
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 
+from ..files import json_text
 from ..sensitivity import SYMMETRY_TOL, ZERO_RTOL, FrameAnalysis, analyse_frames
 from .options import (
     add_input_arguments,
@@ -23,7 +23,7 @@ from .options import (
 def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
     """Render :func:`analyse_frames` results as a table, CSV or JSON."""
     if fmt == "json":
-        return json.dumps([r.to_dict() for r in results], indent=1) + "\n"
+        return json_text([r.to_dict() for r in results])
     n_values = len(results[0].singular_values)
     names = [f"s{k + 1}" for k in range(n_values)]
 

@@ -8,7 +8,6 @@ orbit frames held out, with their RMSEs. Reads the folders written by
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..errors import DegeneracyError
-from ..files import atomic_open, atomic_path
+from ..files import atomic_path, write_json
 from ..learning import load_run
 
 #: Published RMSEs (recomputed from the Comment's stored predictions; DESIGN.md §3).
@@ -125,7 +124,5 @@ def make_fig2(
         "folders": {name: str(folder) for name, folder in folders.items()},
     }
     path = output / "fig2.json"
-    with atomic_open(path) as handle:
-        json.dump(table, handle, indent=1)
-        handle.write("\n")
+    write_json(path, table)
     return png, path

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from ..errors import DegeneracyError
-from ..files import atomic_open, atomic_path
+from ..files import atomic_open, atomic_path, write_json
 from ..structures import read_environments
 from .datasets import Dataset, Featurizer, cached_inputs, with_targets
 from .features import featurizer_from_spec
@@ -337,7 +337,7 @@ def run_protocol(
     )
     _write_outputs(output, model, featurizer, metrics, predictions, targets, orbit_train, result)
     metrics["seconds"] = time.monotonic() - start
-    _write_json(output / "metrics.json", metrics)
+    write_json(output / "metrics.json", metrics)
     return ProtocolResult(metrics, _prediction_arrays(predictions, targets, orbit_train), output)
 
 
@@ -373,12 +373,6 @@ def _prediction_arrays(predictions, targets, orbit_train) -> dict[str, np.ndarra
     in_training[orbit_train] = True
     arrays["orbit_in_training"] = in_training
     return arrays
-
-
-def _write_json(path: Path, value: Any) -> None:
-    with atomic_open(path) as handle:
-        json.dump(value, handle, indent=1, default=str, allow_nan=False)
-        handle.write("\n")
 
 
 def _write_outputs(output, model, featurizer, metrics, predictions, targets, orbit_train, result):
