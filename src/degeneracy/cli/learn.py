@@ -20,7 +20,7 @@ from ..learning import (
 )
 from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES
 from ..representations import OptimalBasis
-from .options import add_representation_arguments, representation_from_args
+from .options import add_representation_arguments, add_sampler_argument, representation_from_args
 
 #: Metrics printed after each protocol.
 SUMMARY_KEYS = (
@@ -183,13 +183,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="optimal",
         help="radial basis the orbit is traced with (optimal)",
     )
-    data.add_argument(
-        "--sampler",
-        choices=sorted(SAMPLERS),
-        default="thermal",
-        help="training/validation generator: thermal (independent frames), trajectory "
-        "(Langevin frames split at random, as P&G's MD frames were), tilted, uniform",
-    )
+    add_sampler_argument(data)
     data.add_argument(
         "--test-sampler",
         choices=sorted(SAMPLERS),

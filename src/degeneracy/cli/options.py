@@ -12,6 +12,7 @@ import ase
 
 from ..errors import DegeneracyError
 from ..files import atomic_open
+from ..learning.datasets import SAMPLERS
 from ..representations import REPRESENTATIONS, OptimalBasis, Representation, make_representation
 from ..structures import BUILTINS, UNITS, builtin_environment, read_environments
 
@@ -134,6 +135,18 @@ def add_representation_arguments(
         )
     add_soap_arguments(parser)
     add_other_representation_arguments(parser)
+
+
+def add_sampler_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--sampler``: the generator of the learning's training and validation structures."""
+    parser.add_argument(
+        "--sampler",
+        choices=sorted(SAMPLERS),
+        default="thermal",
+        help="training/validation structures of the learning: thermal (independent frames, "
+        "default), trajectory (Langevin frames split at random, as P&G's MD frames and the "
+        "Comment's were), tilted, uniform",
+    )
 
 
 def add_output_arguments(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..learning.datasets import SAMPLERS
 from ..reproduce import reproduce
+from .options import add_sampler_argument
 
 
 def run(args: argparse.Namespace) -> None:
@@ -48,11 +48,5 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--workers", type=int, default=2, help="parallel orbit tracers (2)")
     parser.add_argument("--train-minutes", type=float, help="wall-time cap per learning protocol")
-    parser.add_argument(
-        "--sampler",
-        choices=sorted(SAMPLERS),
-        default="thermal",
-        help="training/validation structures of the learning: thermal (independent frames, "
-        "default) or trajectory (the Comment's random split of correlated MD frames)",
-    )
+    add_sampler_argument(parser)
     parser.set_defaults(func=run)
