@@ -39,7 +39,7 @@ from degeneracy.learning import (
     with_targets,
 )
 from degeneracy.learning.datasets import TETRAHEDRON, in_ranges, symmetry_modes
-from degeneracy.learning.protocols import feature_scales
+from degeneracy.learning.protocols import errors_by_target_quantile, feature_scales
 
 
 @pytest.fixture
@@ -302,6 +302,20 @@ def test_orbit_split_follows_the_comment():
     assert PROTOCOLS["full"].repeats == 10 and PROTOCOLS["subset"].repeats == 1
 
 
+def test_errors_by_target_quantile_partition_the_squared_error():
+    rng = np.random.default_rng(0)
+    target = rng.permutation(np.arange(1.0, 101.0))
+    prediction = target + np.where(target > 95, -1.0, 0.1)  # the top 5 % under-predicted
+    bins = errors_by_target_quantile(prediction, target)
+    assert [b["n"] for b in bins] == [50, 30, 15, 5]
+    assert [(b["target_min"], b["target_max"]) for b in bins][-1] == (96.0, 100.0)
+    assert sum(b["share"] for b in bins) == pytest.approx(1.0)
+    assert bins[-1]["bias"] == pytest.approx(-1.0) and bins[0]["rmse"] == pytest.approx(0.1)
+    total = sum(b["n"] * b["rmse"] ** 2 for b in bins) / 100
+    assert np.sqrt(total) == pytest.approx(np.sqrt(np.mean((prediction - target) ** 2)))
+    assert errors_by_target_quantile([], []) == []
+
+
 def test_run_protocol_writes_results_that_predict_reproduces(tmp_path, cache):
     data = tiny_data()
     settings = TrainSettings(max_epochs=15, batch_size=64, stop_patience=15)
@@ -313,6 +327,7 @@ def test_run_protocol_writes_results_that_predict_reproduces(tmp_path, cache):
         assert isinstance(metrics[key], float)
     assert metrics["n_orbit_train"] == 3 and metrics["n_train_total"] == 243
     assert metrics["test_rmse"] > 0 and metrics["epochs"] == 15
+    assert sum(b["n"] for b in metrics["val_by_target_quantile"]) == len(data["val"].targets)
     held = ~result.predictions["orbit_in_training"]
     bias = np.mean(result.predictions["orbit_prediction"][held] - data["orbit"].targets[held])
     assert metrics["orbit_heldout_bias"] == pytest.approx(bias)
