@@ -461,6 +461,10 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["learn", "--protocol", "some", "--output", str(tmp_path)])
     assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err
+    argv = ["learn", "--protocol", "none", "--quick", "--max-minutes", "-1", "--output"]
+    assert main([*argv, str(tmp_path / "run")]) == 2
+    assert "--max-minutes must be a positive number, got -1.0" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 # --- correlated (trajectory) data, P&G's construction ---------------------------------------

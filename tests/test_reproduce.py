@@ -125,9 +125,26 @@ def test_trajectory_sampler_reruns_learning_and_says_so(tiny_run):
     assert "independent random structures (thermal sampler)" in (output / "report.html").read_text()
 
 
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"sampler": "md"}, r"sampler.*'md'"),
+        ({"train_minutes": -3.0}, r"train_minutes must be a positive number, got -3.0"),
+        ({"workers": 0}, r"workers must be at least 1, got 0"),
+        ({"train_frames": 2.5}, r"train_frames must be an integer, got 2.5"),
+        ({"basis": "plane-waves"}, r"basis must be one of .*'plane-waves'"),
+        ({"orbit_length": float("nan")}, r"orbit_length must be a positive number"),
+    ],
+)
+def test_bad_settings_are_refused_when_built(change, message):
+    with pytest.raises(DegeneracyError, match=message):
+        ReproduceSettings(**change)
+
+
 def test_bad_sampler_is_refused(tmp_path, capsys):
-    with pytest.raises(DegeneracyError, match=r"sampler.*'md'"):
-        ReproduceSettings(sampler="md")
+    assert main(["reproduce", "--output", str(tmp_path / "y"), "--train-minutes", "-3"]) == 2
+    assert "train_minutes must be a positive number" in capsys.readouterr().err
+    assert not (tmp_path / "y").exists()
     with pytest.raises(SystemExit):
         main(["reproduce", "--output", str(tmp_path / "x"), "--sampler", "md"])
     assert "invalid choice: 'md'" in capsys.readouterr().err

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import one_of
+from .checks import bounded_int, one_of, positive_float
 from .errors import DegeneracyError
 from .files import atomic_open, cache_key, json_safe, write_json
 from .report import Figure, Section, Table, render_report, software_versions, write_report
@@ -90,6 +90,15 @@ class ReproduceSettings:
         from .learning.datasets import SAMPLERS
 
         one_of("sampler", self.sampler, sorted(SAMPLERS))
+        one_of("basis", self.basis, ("gto", "optimal"))
+        bounded_int("workers", self.workers, minimum=1)
+        bounded_int("seed", self.seed, minimum=0)
+        for name in ("train_frames", "val_frames", "test_frames"):
+            if getattr(self, name) is not None:
+                bounded_int(name, getattr(self, name), minimum=1)
+        for name in ("train_minutes", "orbit_length"):
+            if getattr(self, name) is not None:
+                positive_float(name, getattr(self, name))
 
     @classmethod
     def for_mode(cls, quick: bool, **changes: Any) -> ReproduceSettings:

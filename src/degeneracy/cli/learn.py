@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..checks import positive_float
 from ..errors import DegeneracyError
 from ..files import json_text
 from ..learning import (
@@ -56,7 +57,9 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
         "learning_rate": args.lr,
         "lr_patience": args.lr_patience,
         "stop_patience": args.stop_patience,
-        "max_seconds": None if args.max_minutes is None else 60.0 * args.max_minutes,
+        "max_seconds": None
+        if args.max_minutes is None
+        else 60.0 * positive_float("--max-minutes", args.max_minutes),
         "device": args.device,
         "threads": args.threads,
     }
