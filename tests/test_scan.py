@@ -408,6 +408,14 @@ def test_cli_missing_file(capsys, tmp_path):
     assert "nope.xyz: no such file" in line
 
 
+def test_cli_non_finite_coordinates_name_structure_and_atom(capsys, tmp_path):
+    path = tmp_path / "bad.xyz"
+    path.write_text("5\n\nC 0 0 0\nH 0 0 1\nH 0 1 0\nH 1 0 0\nH nan 0 0\n")
+    line = _one_line_error(capsys, ["scan", str(path), "--output", str(tmp_path / "r.parquet")])
+    assert "bad.xyz, structure 0, atom 4: non-finite coordinates [nan, 0.0, 0.0]" in line
+    assert not (tmp_path / "r.parquet").exists()
+
+
 def test_cli_unknown_species(capsys, methane_file, tmp_path):
     output = str(tmp_path / "r.parquet")
     with pytest.raises(SystemExit) as exit_info:

@@ -577,8 +577,13 @@ class Dataset:
                 atoms = atoms.copy()
                 atoms.positions = atoms.positions * factor
                 atoms.set_cell(atoms.cell[:] * factor)
-            if not np.isfinite(atoms.positions).all():
-                raise DegeneracyError(f"{self.label}, structure {index}: non-finite coordinates")
+            finite = np.isfinite(atoms.positions).all(axis=1)
+            if not finite.all():
+                atom = int(np.argmin(finite))
+                raise DegeneracyError(
+                    f"{self.label}, structure {index}, atom {atom}: non-finite coordinates "
+                    f"{atoms.positions[atom].tolist()}"
+                )
             yield index, atoms
 
 
