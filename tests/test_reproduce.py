@@ -43,6 +43,9 @@ def test_outputs(tiny_run):
     assert len(saved["orbits"]["orbits"]) == 16
     assert all(row["frames"] == 31 for row in saved["orbits"]["orbits"])
     assert set(saved["learning"]) == {"none", "subset", "full"}
+    assert "Validation error by E4 quantile" in document
+    bins = saved["learning"]["none"]["val_by_target_quantile"]
+    assert [b["quantile"] for b in bins] == [0.5, 0.8, 0.95, 1.0]
     assert saved["settings"]["orbit_length"] == 0.3
     assert saved["versions"]["featomic"] == "0.6.7"
     assert (output / "cache").is_dir() and (output / "figures" / "fig1a.pdf").exists()

@@ -440,7 +440,8 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
             tables=[
                 Table(
                     "Errors (E4 is unitless)", ["protocol", "metric", "ours", "Comment"], learn_rows
-                )
+                ),
+                *_error_by_quantile_table(learning),
             ],
             figures=[
                 Figure(output / p, "Fig. 2: parity plots of the three protocols.") for p in fig2
@@ -452,6 +453,31 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
         Section("Run time", tables=[Table("Seconds per step", ["step", "s"], timing_rows)])
     )
     return sections
+
+
+def _error_by_quantile_table(learning: dict) -> list[Table]:
+    """Validation error per E4 quantile bin of each protocol (none if not recorded)."""
+    rows = []
+    for name in ("none", "subset", "full"):
+        lower = 0
+        for row in learning.get(name, {}).get("val_by_target_quantile") or []:
+            upper = round(100 * row["quantile"])
+            rows.append(
+                [
+                    name,
+                    f"{lower}–{upper} %",
+                    f"{row['target_min']:.3f}–{row['target_max']:.3f}",
+                    row["rmse"],
+                    row["bias"],
+                    f"{row['share']:.0%}",
+                ]
+            )
+            lower = upper
+    if not rows:
+        return []
+    title = "Validation error by E4 quantile (where the error lives)"
+    header = ["protocol", "quantile", "E4 range", "RMSE", "bias", "share of squared error"]
+    return [Table(title, header, rows)]
 
 
 def _validation_caveat(sampler: str) -> str:
