@@ -39,7 +39,12 @@ from degeneracy.learning import (
     with_targets,
 )
 from degeneracy.learning.datasets import TETRAHEDRON, in_ranges, symmetry_modes
-from degeneracy.learning.protocols import errors_by_target_quantile, feature_scales
+from degeneracy.learning.protocols import (
+    errors_by_target_quantile,
+    feature_scales,
+    heldout_orbit_gap,
+    summarise_repeats,
+)
 
 
 @pytest.fixture
@@ -432,6 +437,41 @@ def test_cli_learn_all_predict_and_figure(tmp_path, cache, capsys):
     assert set(rows[0]) == {"frame", "prediction"}
     stored = np.load(run / "predictions.npz")["orbit_prediction"]
     np.testing.assert_allclose([row["prediction"] for row in rows], stored, atol=1e-5)
+
+
+def test_repeats_are_summarised_with_a_paired_gap():
+    none = [{"val_rmse": v, "orbit_heldout_rmse": o} for v, o in ((0.05, 0.18), (0.04, 0.29))]
+    subset = [{"val_rmse": 0.05, "orbit_heldout_rmse": o} for o in (0.10, 0.09)]
+    summary = summarise_repeats(none)
+    assert summary["val_rmse"]["mean"] == pytest.approx(0.045)
+    assert summary["val_rmse"]["std"] == pytest.approx(np.std([0.05, 0.04], ddof=1))
+    assert summary["orbit_heldout_rmse"]["values"] == [0.18, 0.29]
+    assert "orbit_train_rmse" not in summary  # absent from the runs
+    assert summarise_repeats(none[:1])["val_rmse"]["std"] is None
+    gap = heldout_orbit_gap(none, subset)
+    assert gap["mean"] == pytest.approx(0.14) and gap["all_positive"]
+    assert gap["stderr"] == pytest.approx(np.std([0.08, 0.20], ddof=1) / np.sqrt(2))
+    assert gap["t"] == pytest.approx(0.14 / gap["stderr"])
+    worse = heldout_orbit_gap(none, [{"orbit_heldout_rmse": 0.2}] * 2)
+    assert worse["all_positive"] is False
+
+
+def test_cli_learn_repeats_over_seeds(tmp_path, cache, capsys):
+    orbit_file = tmp_path / "orbit.extxyz"
+    dg.write_environments(orbit_file, tiny_data(20)["orbit"].frames)
+    argv = cli_args(tmp_path, orbit_file, "subset")
+    assert main([*argv, "--repeats", "2", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "protocol subset over 2 seeds" in out
+    summary = json.loads((tmp_path / "out" / "repeats.json").read_text())
+    assert summary["seeds"] == [3, 4] and summary["heldout_orbit_none_minus_subset"] is None
+    for seed in (3, 4):
+        metrics = json.loads((tmp_path / "out" / f"seed-{seed}" / "metrics.json").read_text())
+        assert metrics["seed"] == seed
+    values = summary["protocols"]["subset"]["orbit_heldout_rmse"]["values"]
+    assert len(values) == 2 and values[0] != values[1]  # another orbit split and weights
+    assert main([*argv, "--repeats", "0"]) == 2
+    assert "--repeats must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_cli_predict_reads_bohr(tmp_path, cache, capsys):

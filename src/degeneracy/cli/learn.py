@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..checks import positive_float
+from ..checks import bounded_int, positive_float
 from ..errors import DegeneracyError
-from ..files import json_text
+from ..files import json_text, write_json
 from ..learning import (
     PROTOCOLS,
     SAMPLERS,
@@ -16,8 +16,10 @@ from ..learning import (
     MultiCentreSoap,
     TrainSettings,
     default_datasets,
+    heldout_orbit_gap,
     load_orbit,
     run_protocol,
+    summarise_repeats,
 )
 from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES
 from ..representations import OptimalBasis
@@ -117,16 +119,10 @@ def format_summary(metrics: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(args: argparse.Namespace) -> None:
-    featurizer = featurizer_from_args(args)
-    settings = settings_from_args(args)
-    data = datasets_from_args(args)
-    output = Path(args.output)
-    if output.exists() and not output.is_dir():
-        raise DegeneracyError(f"{output}: exists and is not a folder")
-    progress = not args.no_progress and sys.stderr.isatty()
+def run_seed(args, featurizer, settings, data, output: Path, seed: int, progress: bool) -> dict:
+    """The chosen protocol(s) with one seed into ``output``; ``{protocol: (folder, metrics)}``."""
     names = list(PROTOCOLS) if args.protocol == "all" else [args.protocol]
-    folders = {}
+    runs = {}
     for name in names:
         folder = output / name if args.protocol == "all" else output
         result = run_protocol(
@@ -137,22 +133,85 @@ def run(args: argparse.Namespace) -> None:
             settings=settings,
             width=args.width,
             depth=args.depth,
-            seed=args.seed,
+            seed=seed,
             restart=args.restart,
             progress=progress,
         )
-        folders[name] = folder
+        runs[name] = (folder, result.metrics)
         sys.stdout.write(format_summary(result.metrics))
         sys.stdout.flush()
+    return runs
+
+
+def format_repeats(summary: dict, gap: dict | None) -> str:
+    """``metric: mean ± std [min, max]`` per protocol, and the paired none − subset gap."""
+    lines = []
+    for name, metrics in summary.items():
+        lines.append(f"protocol {name} over {len(next(iter(metrics.values()))['values'])} seeds:")
+        for key, row in metrics.items():
+            spread = "" if row["std"] is None else f" ± {row['std']:.4f}"
+            lines.append(
+                f"  {key:20s} {row['mean']:.4f}{spread} [{row['min']:.4f}, {row['max']:.4f}]"
+            )
+    if gap and gap["n"]:
+        t = "" if gap["t"] is None else f", t = {gap['t']:.1f}"
+        every = "every seed" if gap["all_positive"] else "NOT every seed"
+        lines.append(
+            f"held-out orbit RMSE, none − subset (paired by seed): {gap['mean']:.4f}"
+            + ("" if gap["stderr"] is None else f" ± {gap['stderr']:.4f} (standard error)")
+            + f"{t}; lower with the 20 orbit frames in {every}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> None:
+    repeats = bounded_int("--repeats", args.repeats, minimum=1)
+    featurizer = featurizer_from_args(args)
+    settings = settings_from_args(args)
+    data = datasets_from_args(args)
+    output = Path(args.output)
+    if output.exists() and not output.is_dir():
+        raise DegeneracyError(f"{output}: exists and is not a folder")
+    progress = not args.no_progress and sys.stderr.isatty()
+    seeds = [args.seed + k for k in range(repeats)]
+    by_seed = [
+        run_seed(
+            args,
+            featurizer,
+            settings,
+            data,
+            output if repeats == 1 else output / f"seed-{seed}",
+            seed,
+            progress,
+        )
+        for seed in seeds
+    ]
+    first = by_seed[0]
     if args.protocol == "all":
         from ..figures.fig2 import make_fig2
 
-        figure, table = make_fig2(folders, output)
+        figure, table = make_fig2({name: folder for name, (folder, _) in first.items()}, output)
         sys.stdout.write(f"figure: {figure}\nmetrics: {table}\n")
-    else:
+    elif repeats == 1:
         sys.stdout.write(f"results in {output}: metrics.json, model.pt, predictions.npz\n")
-    if args.print_json and args.protocol != "all":
-        sys.stdout.write(json_text(result.metrics))
+    if repeats > 1:
+        runs = {name: [one_seed[name][1] for one_seed in by_seed] for name in first}
+        summary = {name: summarise_repeats(metrics) for name, metrics in runs.items()}
+        gap = (
+            heldout_orbit_gap(runs["none"], runs["subset"])
+            if {"none", "subset"} <= set(runs)
+            else None
+        )
+        write_json(
+            output / "repeats.json",
+            {"seeds": seeds, "protocols": summary, "heldout_orbit_none_minus_subset": gap},
+        )
+        sys.stdout.write(format_repeats(summary, gap))
+        sys.stdout.write(
+            f"per-seed runs in {output}/seed-*/, summary in {output / 'repeats.json'}\n"
+        )
+    if args.print_json and args.protocol != "all" and repeats == 1:
+        sys.stdout.write(json_text(first[args.protocol][1]))
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -210,6 +269,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--data-seed", type=int, default=0, help="seed of the data sets (0)")
     train = parser.add_argument_group("training")
     train.add_argument("--seed", type=int, default=0, help="orbit split, weights, shuffling")
+    train.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="train with seeds SEED .. SEED+K-1 into DIR/seed-*/ and summarise them "
+        "(mean ± std, paired none − subset held-out orbit gap) in DIR/repeats.json (1)",
+    )
     train.add_argument("--width", type=int, default=80, help="hidden layer size (80)")
     train.add_argument("--depth", type=int, default=2, help="hidden layers (2)")
     train.add_argument("--epochs", type=int, help="maximum epochs")

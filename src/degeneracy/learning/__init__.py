@@ -28,6 +28,8 @@ from .protocols import (
     PROTOCOLS,
     Protocol,
     ProtocolResult,
+    errors_by_target_quantile,
+    heldout_orbit_gap,
     load_model,
     load_orbit,
     load_run,
@@ -35,6 +37,7 @@ from .protocols import (
     predict_frames,
     run_protocol,
     save_model,
+    summarise_repeats,
 )
 from .trainer import TensorSet, Trainer, TrainResult, TrainSettings
 
@@ -58,8 +61,10 @@ __all__ = [
     "comment_mlp",
     "compute_inputs",
     "default_datasets",
+    "errors_by_target_quantile",
     "featurizer_from_spec",
     "generate_dataset",
+    "heldout_orbit_gap",
     "langevin_mode_paths",
     "load_model",
     "load_orbit",
@@ -70,5 +75,6 @@ __all__ = [
     "random_split",
     "run_protocol",
     "save_model",
+    "summarise_repeats",
     "with_targets",
 ]

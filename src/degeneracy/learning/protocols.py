@@ -446,6 +446,70 @@ def _write_outputs(output, model, featurizer, metrics, predictions, targets, orb
     )
 
 
+#: Metrics summarised over repeated runs by :func:`summarise_repeats`.
+REPEATED_METRICS = (
+    "train_rmse",
+    "val_rmse",
+    "test_rmse",
+    "orbit_train_rmse",
+    "orbit_heldout_rmse",
+    "orbit_rmse",
+)
+
+
+def summarise_repeats(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    r"""Mean, sample standard deviation, range and values of each metric over repeated runs.
+
+    ``runs`` are the ``metrics.json`` mappings of one protocol trained with different seeds
+    (orbit split, initial weights, shuffling; the data sets fixed). Per metric of
+    :data:`REPEATED_METRICS` present in every run: ``mean``, ``std`` (:math:`n-1`
+    denominator; ``None`` for a single run), ``min``, ``max`` and ``values`` in run order.
+    """
+    summary: dict[str, dict[str, Any]] = {}
+    for key in REPEATED_METRICS:
+        values = [run.get(key) for run in runs]
+        if not values or any(v is None for v in values):
+            continue
+        array = np.asarray(values, dtype=float)
+        summary[key] = {
+            "mean": float(array.mean()),
+            "std": float(array.std(ddof=1)) if len(array) > 1 else None,
+            "min": float(array.min()),
+            "max": float(array.max()),
+            "values": [float(v) for v in array],
+        }
+    return summary
+
+
+def heldout_orbit_gap(
+    none_runs: Sequence[dict[str, Any]], subset_runs: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    r"""How clearly 20 orbit frames lower the held-out orbit error, over paired seeds.
+
+    Differences :math:`d_k = e^{\text{none}}_k - e^{\text{subset}}_k` of the held-out orbit
+    RMSE for the same seed :math:`k`; returns their mean, the standard error
+    :math:`s_d/\sqrt{n}`, the ratio of the two (a paired t statistic, ``None`` for fewer
+    than two seeds or zero spread) and whether every seed had :math:`d_k > 0`.
+    """
+    pairs = [
+        (a["orbit_heldout_rmse"], b["orbit_heldout_rmse"])
+        for a, b in zip(none_runs, subset_runs, strict=True)
+        if a.get("orbit_heldout_rmse") is not None and b.get("orbit_heldout_rmse") is not None
+    ]
+    if not pairs:
+        return {"n": 0, "mean": None, "stderr": None, "t": None, "all_positive": None}
+    differences = np.array([a - b for a, b in pairs])
+    stderr = float(differences.std(ddof=1) / np.sqrt(len(differences))) if len(pairs) > 1 else None
+    t = float(differences.mean() / stderr) if stderr else None
+    return {
+        "n": len(pairs),
+        "mean": float(differences.mean()),
+        "stderr": stderr,
+        "t": t,
+        "all_positive": bool((differences > 0).all()),
+    }
+
+
 def load_run(folder: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """``(metrics, prediction arrays)`` of a folder written by :func:`run_protocol`."""
     folder = Path(folder)
