@@ -22,7 +22,6 @@ within 2× the validation RMSE. Example::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import degeneracy as dg
 from degeneracy.figures.fig2 import make_fig2
+from degeneracy.files import write_json
 from degeneracy.learning import (
     PROTOCOLS,
     SAMPLERS,
@@ -127,7 +127,7 @@ def main() -> None:
     for label, passed in checks.items():
         print(f"  {'PASS' if passed else 'FAIL'}  {label}")
     summary = {"seconds": total, "baseline_seconds": baseline, "checks": checks, "load": load()}
-    (output / "bench.json").write_text(json.dumps(summary, indent=1) + "\n")
+    write_json(output / "bench.json", summary)
     print(f"metrics: {table}")
 
 
