@@ -143,11 +143,11 @@ def run_seed(args, featurizer, settings, data, output: Path, seed: int, progress
     return runs
 
 
-def format_repeats(summary: dict, gap: dict | None) -> str:
+def format_repeats(summary: dict, gap: dict | None, n_seeds: int) -> str:
     """``metric: mean ± std [min, max]`` per protocol, and the paired none − subset gap."""
     lines = []
     for name, metrics in summary.items():
-        lines.append(f"protocol {name} over {len(next(iter(metrics.values()))['values'])} seeds:")
+        lines.append(f"protocol {name} over {n_seeds} seeds:")
         for key, row in metrics.items():
             spread = "" if row["std"] is None else f" ± {row['std']:.4f}"
             lines.append(
@@ -206,7 +206,7 @@ def run(args: argparse.Namespace) -> None:
             output / "repeats.json",
             {"seeds": seeds, "protocols": summary, "heldout_orbit_none_minus_subset": gap},
         )
-        sys.stdout.write(format_repeats(summary, gap))
+        sys.stdout.write(format_repeats(summary, gap, len(seeds)))
         sys.stdout.write(
             f"per-seed runs in {output}/seed-*/, summary in {output / 'repeats.json'}\n"
         )
