@@ -840,7 +840,7 @@ def run_family(
         "basis": basis,
         "protocol": protocol,
         "a0": a0.tolist(),
-        "a0_info": {k: _jsonable(v) for k, v in a0_atoms.info.items()},
+        "a0_info": dict(a0_atoms.info),  # write_json makes it plain JSON
         "orbits": [m.row() for m in members],
     }
     write_json(output / "summary.json", summary)
