@@ -22,18 +22,9 @@ from ..learning import (
     summarise_repeats,
 )
 from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES
+from ..learning.protocols import RMSE_KEYS
 from ..representations import OptimalBasis
 from .options import add_representation_arguments, add_sampler_argument, representation_from_args
-
-#: Metrics printed after each protocol.
-SUMMARY_KEYS = (
-    "train_rmse",
-    "val_rmse",
-    "test_rmse",
-    "orbit_train_rmse",
-    "orbit_heldout_rmse",
-    "orbit_rmse",
-)
 
 
 def featurizer_from_args(args: argparse.Namespace):
@@ -98,7 +89,7 @@ def datasets_from_args(args: argparse.Namespace) -> dict:
 def format_summary(metrics: dict) -> str:
     """One line per metric, ``name value``."""
     lines = [f"protocol {metrics['protocol']}: {metrics['protocol_description']}"]
-    for key in SUMMARY_KEYS:
+    for key in RMSE_KEYS:
         value = metrics.get(key)
         lines.append(f"  {key:20s} {'-' if value is None else f'{value:.4f}'}")
     bins = metrics.get("val_by_target_quantile") or []

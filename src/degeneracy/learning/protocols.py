@@ -446,8 +446,9 @@ def _write_outputs(output, model, featurizer, metrics, predictions, targets, orb
     )
 
 
-#: Metrics summarised over repeated runs by :func:`summarise_repeats`.
-REPEATED_METRICS = (
+#: The headline errors of a protocol run: printed by ``degeneracy learn`` and summarised
+#: over repeated runs by :func:`summarise_repeats`.
+RMSE_KEYS = (
     "train_rmse",
     "val_rmse",
     "test_rmse",
@@ -462,11 +463,11 @@ def summarise_repeats(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any
 
     ``runs`` are the ``metrics.json`` mappings of one protocol trained with different seeds
     (orbit split, initial weights, shuffling; the data sets fixed). Per metric of
-    :data:`REPEATED_METRICS` present in every run: ``mean``, ``std`` (:math:`n-1`
+    :data:`RMSE_KEYS` present in every run: ``mean``, ``std`` (:math:`n-1`
     denominator; ``None`` for a single run), ``min``, ``max`` and ``values`` in run order.
     """
     summary: dict[str, dict[str, Any]] = {}
-    for key in REPEATED_METRICS:
+    for key in RMSE_KEYS:
         values = [run.get(key) for run in runs]
         if not values or any(v is None for v in values):
             continue
