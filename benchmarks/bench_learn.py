@@ -101,8 +101,7 @@ def main() -> None:
 
     changes = {} if args.max_minutes is None else {"max_seconds": 60 * args.max_minutes}
     settings = TrainSettings.quick(**changes) if args.quick else TrainSettings(**changes)
-    runs = []  # per seed: {protocol: metrics}
-    first_triple = None
+    runs, folders_by_seed, seconds_by_seed = [], [], []  # per seed
     for seed in range(args.seed, args.seed + max(1, args.repeats)):
         folder = output if args.repeats <= 1 else output / f"seed-{seed}"
         folders, metrics = {}, {}
@@ -122,13 +121,12 @@ def main() -> None:
                 f"orbit held out {m['orbit_heldout_rmse'] or float('nan'):.4f}  "
                 f"orbit all {m['orbit_rmse']:.4f}"
             )
-        if first_triple is None:
-            first_triple = (folders, time.perf_counter() - triple_start)
         runs.append(metrics)
-    folders, triple_seconds = first_triple
+        folders_by_seed.append(folders)
+        seconds_by_seed.append(time.perf_counter() - triple_start)
     metrics = runs[0]
-    figure, table = make_fig2(folders, output)
-    total = baseline + triple_seconds  # data, features and one seed's three protocols
+    figure, table = make_fig2(folders_by_seed[0], output)
+    total = baseline + seconds_by_seed[0]  # data, features and one seed's three protocols
     print(f"end: {load()}")
     print(
         f"total {total:.0f} s = {total / BUDGET_SECONDS:.2f} x the 15-minute budget "

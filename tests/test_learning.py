@@ -313,6 +313,7 @@ def test_errors_by_target_quantile_partition_the_squared_error():
     prediction = target + np.where(target > 95, -1.0, 0.1)  # the top 5 % under-predicted
     bins = errors_by_target_quantile(prediction, target)
     assert [b["n"] for b in bins] == [50, 30, 15, 5]
+    assert [(b["quantile_min"], b["quantile"]) for b in bins][1:3] == [(0.5, 0.8), (0.8, 0.95)]
     assert [(b["target_min"], b["target_max"]) for b in bins][-1] == (96.0, 100.0)
     assert sum(b["share"] for b in bins) == pytest.approx(1.0)
     assert bins[-1]["bias"] == pytest.approx(-1.0) and bins[0]["rmse"] == pytest.approx(0.1)

@@ -459,9 +459,8 @@ def _error_by_quantile_table(learning: dict) -> list[Table]:
     """Validation error per E4 quantile bin of each protocol (none if not recorded)."""
     rows = []
     for name in ("none", "subset", "full"):
-        lower = 0
         for row in learning.get(name, {}).get("val_by_target_quantile") or []:
-            upper = round(100 * row["quantile"])
+            lower, upper = round(100 * row["quantile_min"]), round(100 * row["quantile"])
             rows.append(
                 [
                     name,
@@ -472,7 +471,6 @@ def _error_by_quantile_table(learning: dict) -> list[Table]:
                     f"{row['share']:.0%}",
                 ]
             )
-            lower = upper
     if not rows:
         return []
     title = "Validation error by E4 quantile (where the error lives)"
@@ -482,9 +480,9 @@ def _error_by_quantile_table(learning: dict) -> list[Table]:
 
 def _validation_caveat(sampler: str) -> str:
     """What the validation RMSE of this run measures, by the sampler of its data."""
-    from .learning.datasets import make_sampler
+    from .learning.datasets import is_correlated
 
-    if getattr(make_sampler(sampler), "correlated", False):
+    if is_correlated(sampler):
         return (
             f"Validation here is a random split of correlated trajectory frames ({sampler} "
             "sampler), as the Comment split P&G's molecular-dynamics frames: most "

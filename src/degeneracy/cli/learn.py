@@ -95,14 +95,12 @@ def format_summary(metrics: dict) -> str:
     bins = metrics.get("val_by_target_quantile") or []
     if bins:
         lines.append("  validation by E4 quantile (range: RMSE, share of squared error)")
-        lower = 0
         for row in bins:
-            upper = round(100 * row["quantile"])
+            lower, upper = round(100 * row["quantile_min"]), round(100 * row["quantile"])
             lines.append(
                 f"    {lower:3d}-{upper:3d} %  E4 {row['target_min']:.3f}-{row['target_max']:.3f}: "
                 f"{row['rmse']:.4f}, {row['share']:.0%}"
             )
-            lower = upper
     lines.append(
         f"  epochs {metrics['epochs']} (best {metrics['best_epoch']}, {metrics['stopped']}), "
         f"{metrics['seconds']:.0f} s"

@@ -473,6 +473,12 @@ def generate_dataset(
     return Dataset(name, frames, path if cache else None, source)
 
 
+def is_correlated(sampler: str) -> bool:
+    """Whether sampler ``sampler`` draws correlated frames (trajectories) that are split at
+    random into training and validation frames (``correlated = True``, e.g. ``"trajectory"``)."""
+    return bool(getattr(make_sampler(sampler), "correlated", False))
+
+
 def default_datasets(
     *,
     quick: bool = False,
@@ -493,7 +499,7 @@ def default_datasets(
     defaults = QUICK_SIZES if quick else {"train": N_TRAIN, "val": N_VAL, "test": N_TEST}
     sizes = {**defaults, **{k: v for k, v in (sizes or {}).items() if v is not None}}
     test = generate_dataset("test", sizes["test"], seed=seed + 2, sampler=test_sampler)
-    if getattr(make_sampler(sampler), "correlated", False):
+    if is_correlated(sampler):
         pool = generate_dataset("pool", sizes["train"] + sizes["val"], seed=seed, sampler=sampler)
         train, val = random_split(pool, sizes["train"], seed=seed + 1)
         return {"train": train, "val": val, "test": test}

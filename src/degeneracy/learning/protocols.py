@@ -210,7 +210,8 @@ def errors_by_target_quantile(
     r"""Where the error lives: RMSE, bias and share of the squared error per target bin.
 
     The frames are binned by their target's quantile, :math:`q_{k-1} < F(y) \le q_k` with
-    :math:`q_0 = 0`; per bin: its target range, the number of frames, the RMSE, the bias
+    :math:`q_0 = 0`; per bin: its quantile edges ``quantile_min`` (:math:`q_{k-1}`) and
+    ``quantile`` (:math:`q_k`), its target range, the number of frames, the RMSE, the bias
     :math:`\langle \hat y - y\rangle` and the bin's share of :math:`\sum (\hat y - y)^2`.
     For E4 over thermal CH4 (most frames near the tetrahedron, a tail of distorted ones) a
     validation RMSE dominated by the top bins, with a negative bias there, means the
@@ -227,11 +228,12 @@ def errors_by_target_quantile(
     bins, lower = [], 0.0
     for upper in quantiles:
         inside = (level > lower) & (level <= upper)
-        lower = upper
+        edge, lower = lower, upper
         if not inside.any():
             continue
         bins.append(
             {
+                "quantile_min": float(edge),
                 "quantile": float(upper),
                 "target_min": float(target[inside].min()),
                 "target_max": float(target[inside].max()),
