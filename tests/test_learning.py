@@ -334,6 +334,10 @@ def test_run_protocol_writes_results_that_predict_reproduces(tmp_path, cache):
     assert metrics["n_orbit_train"] == 3 and metrics["n_train_total"] == 243
     assert metrics["test_rmse"] > 0 and metrics["epochs"] == 15
     assert sum(b["n"] for b in metrics["val_by_target_quantile"]) == len(data["val"].targets)
+    ridge, neighbour = metrics["baselines"]["ridge"], metrics["baselines"]["nearest_neighbour"]
+    for key in ("val_rmse", "test_rmse", "orbit_heldout_rmse", "orbit_rmse"):
+        assert ridge[key] > 0 and neighbour[key] > 0
+    assert neighbour["val_median_distance"] > 0 and ridge["alpha"] > 0
     held = ~result.predictions["orbit_in_training"]
     bias = np.mean(result.predictions["orbit_prediction"][held] - data["orbit"].targets[held])
     assert metrics["orbit_heldout_bias"] == pytest.approx(bias)

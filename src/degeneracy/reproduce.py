@@ -442,6 +442,7 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
                     "Errors (E4 is unitless)", ["protocol", "metric", "ours", "Comment"], learn_rows
                 ),
                 *_error_by_quantile_table(learning),
+                *_baseline_table(learning),
             ],
             figures=[
                 Figure(output / p, "Fig. 2: parity plots of the three protocols.") for p in fig2
@@ -475,6 +476,31 @@ def _error_by_quantile_table(learning: dict) -> list[Table]:
         return []
     title = "Validation error by E4 quantile (where the error lives)"
     header = ["protocol", "quantile", "E4 range", "RMSE", "bias", "share of squared error"]
+    return [Table(title, header, rows)]
+
+
+def _baseline_table(learning: dict) -> list[Table]:
+    """The network against ridge and nearest neighbour on its own features (if recorded)."""
+    rows = []
+    for name in ("none", "subset", "full"):
+        metrics = learning.get(name, {})
+        baselines = metrics.get("baselines")
+        if not baselines:
+            continue
+        for key, label in (("val_rmse", "validation"), ("orbit_heldout_rmse", "held-out orbit")):
+            rows.append(
+                [
+                    name,
+                    label,
+                    metrics.get(key),
+                    baselines["ridge"].get(key),
+                    baselines["nearest_neighbour"].get(key),
+                ]
+            )
+    if not rows:
+        return []
+    title = "The network against baselines on the same features and training frames (RMSE)"
+    header = ["protocol", "set", "network", "ridge (linear)", "nearest neighbour"]
     return [Table(title, header, rows)]
 
 

@@ -101,11 +101,30 @@ def format_summary(metrics: dict) -> str:
                 f"    {lower:3d}-{upper:3d} %  E4 {row['target_min']:.3f}-{row['target_max']:.3f}: "
                 f"{row['rmse']:.4f}, {row['share']:.0%}"
             )
+    lines.extend(_baseline_lines(metrics.get("baselines")))
     lines.append(
         f"  epochs {metrics['epochs']} (best {metrics['best_epoch']}, {metrics['stopped']}), "
         f"{metrics['seconds']:.0f} s"
     )
     return "\n".join(lines) + "\n"
+
+
+def _baseline_lines(baselines: dict | None) -> list[str]:
+    """The ridge and nearest-neighbour errors on the network's features, if recorded."""
+    if not baselines:
+        return []
+    lines = [f"  {'baselines on the same features':32s} {'val':>8s} {'orbit held out':>15s}"]
+    labels = {
+        "ridge": f"ridge (alpha {baselines['ridge']['alpha']:.0e})",
+        "nearest_neighbour": "nearest neighbour",
+    }
+    for model, label in labels.items():
+        val, orbit = (baselines[model].get(f"{k}_rmse") for k in ("val", "orbit_heldout"))
+        lines.append(
+            f"    {label:30s} {'-' if val is None else f'{val:.4f}':>8s} "
+            f"{'-' if orbit is None else f'{orbit:.4f}':>15s}"
+        )
+    return lines
 
 
 def run_seed(args, featurizer, settings, data, output: Path, seed: int, progress: bool) -> dict:

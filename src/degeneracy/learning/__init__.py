@@ -3,9 +3,11 @@
 Data flow: random CH4 (:mod:`.datasets`) and an orbit → features of any fingerprint
 (:mod:`.features`, :mod:`.multicentre`; cached) → the Comment's network (:mod:`.model`)
 trained with checkpoints and early stopping (:mod:`.trainer`) → the three protocols and
-their metrics (:mod:`.protocols`).
+their metrics (:mod:`.protocols`), against ridge and nearest-neighbour regressors on the
+same features (:mod:`.baselines`).
 """
 
+from .baselines import baseline_errors, nearest_neighbour_baseline, ridge_baseline
 from .datasets import (
     SAMPLERS,
     Dataset,
@@ -57,6 +59,7 @@ __all__ = [
     "TrainSettings",
     "Trainer",
     "TrajectoryMethaneSampler",
+    "baseline_errors",
     "cached_inputs",
     "comment_mlp",
     "compute_inputs",
@@ -70,9 +73,11 @@ __all__ = [
     "load_orbit",
     "load_run",
     "make_sampler",
+    "nearest_neighbour_baseline",
     "orbit_split",
     "predict_frames",
     "random_split",
+    "ridge_baseline",
     "run_protocol",
     "save_model",
     "summarise_repeats",

@@ -36,6 +36,7 @@ import torch
 from ..errors import DegeneracyError
 from ..files import atomic_open, atomic_path, write_json
 from ..structures import read_environments
+from .baselines import baseline_errors
 from .datasets import Dataset, Featurizer, cached_inputs, with_targets
 from .features import featurizer_from_spec
 from .model import AtomicSumModel
@@ -287,6 +288,7 @@ def run_protocol(
     restart: bool = False,
     cache: bool = True,
     progress: bool = False,
+    baselines: bool = True,
     callback=None,
 ) -> ProtocolResult:
     """Train on ``data["train"]`` (+ orbit frames per ``protocol``) and evaluate everything.
@@ -307,6 +309,10 @@ def run_protocol(
         Hidden layer size and count of the network(s).
     seed : int
         Chooses the orbit frames, the initial weights and the shuffling.
+    baselines : bool
+        Also fit ridge and nearest-neighbour regressors on the same features and training
+        frames (:mod:`degeneracy.learning.baselines`; a few seconds) into
+        ``metrics["baselines"]``.
 
     Notes
     -----
@@ -356,6 +362,10 @@ def run_protocol(
         for name in data
     }
     metrics = _metrics(protocol, data, predictions, orbit_train, orbit_heldout)
+    if baselines:
+        metrics["baselines"] = _baselines(
+            train_inputs, train_targets, inputs, targets, orbit_heldout
+        )
     metrics.update(
         {
             "protocol": protocol.name,
@@ -385,6 +395,17 @@ def run_protocol(
     metrics["seconds"] = time.monotonic() - start
     write_json(output / "metrics.json", metrics)
     return ProtocolResult(metrics, _prediction_arrays(predictions, targets, orbit_train), output)
+
+
+def _baselines(train_inputs, train_targets, inputs, targets, orbit_heldout) -> dict[str, Any]:
+    """Ridge and nearest-neighbour errors on the sets the network is scored on."""
+    evaluate = {name: (inputs[name], targets[name]) for name in ("val", "test") if name in inputs}
+    evaluate["orbit_heldout"] = (
+        _take(inputs["orbit"], orbit_heldout),
+        targets["orbit"][orbit_heldout],
+    )
+    evaluate["orbit"] = (inputs["orbit"], targets["orbit"])
+    return baseline_errors(train_inputs, train_targets, evaluate)
 
 
 def _metrics(protocol, data, predictions, orbit_train, orbit_heldout) -> dict[str, Any]:

@@ -1,0 +1,134 @@
+r"""Reference models on the network's own features: how hard is the target to learn?
+
+A network's validation error means little alone. Two classical regressors on exactly the
+same inputs and training frames frame it:
+
+* **ridge** (linear): :math:`\hat y = w\cdot\tilde X + b` on standardised features, the
+  regularisation chosen by efficient leave-one-out cross-validation on the training set
+  (scikit-learn's ``RidgeCV``; never by the validation set). A target that is (nearly)
+  linear in the features, like the four-body E4 in the ν = 3 bispectrum, is learned by
+  ridge already; one that is not, like E4 in the ν = 2 power spectrum, needs the
+  network's non-linearity and many samples.
+* **nearest neighbour** (local): the target of the closest training frame in the
+  RMS-normalised feature space of the network (scikit-learn's ``KNeighborsRegressor``,
+  brute force). Its error grows with the distance to that neighbour; the distance
+  itself, :math:`d_{\mathrm{NN}} \propto n^{-1/D}` for data on a D-dimensional manifold
+  (D = 9 for the internal coordinates of CH4), says how slowly more data helps.
+
+For a multi-centre featurizer the per-centre features of each species are summed over
+the centres and concatenated over species: the linear atomic-sum model
+:math:`\sum_i w_{s_i}\cdot x_i = \sum_s w_s\cdot\sum_{i\in s} x_i` is then exactly a ridge
+model of those sums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from sklearn.linear_model import RidgeCV
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..errors import DegeneracyError
+
+#: Regularisation strengths tried by the ridge baseline (leave-one-out on training data).
+RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-6, 4, 11))
+
+
+def pooled_features(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Per-species sums over centres, concatenated in sorted species order: (n, Σ d_s).
+
+    ``inputs`` maps centre species to arrays (n_frames, n_centres, n_features), as a
+    :class:`~degeneracy.learning.datasets.Featurizer` returns them.
+    """
+    if not inputs:
+        raise DegeneracyError("no features to pool")
+    parts = []
+    for species in sorted(inputs):
+        values = np.asarray(inputs[species], dtype=np.float64)
+        if values.ndim != 3:
+            raise DegeneracyError(
+                f"features of the {species} centres must have shape (frames, centres, "
+                f"features), got {values.shape}"
+            )
+        parts.append(values.sum(axis=1))
+    return np.concatenate(parts, axis=1)
+
+
+def _rmse(prediction: np.ndarray, target: np.ndarray) -> float | None:
+    if len(target) == 0:
+        return None
+    return float(np.sqrt(np.mean((np.asarray(prediction) - np.asarray(target)) ** 2)))
+
+
+def ridge_baseline(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    evaluate: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    alphas: tuple[float, ...] = RIDGE_ALPHAS,
+) -> dict[str, float | None]:
+    r"""Linear ridge regression on standardised features; RMSE on each evaluated set.
+
+    .. math:: \min_w \sum_i (y_i - w\cdot\tilde x_i - b)^2 + \alpha |w|^2, \qquad
+              \tilde x = (x - \mu)/s \text{ per component},
+
+    with :math:`\alpha` from ``alphas`` by leave-one-out error on the training frames.
+    Returns ``{"alpha": α, "train_rmse": ..., "<name>_rmse": ...}``.
+    """
+    model = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))
+    model.fit(train_x, train_y)
+    result: dict[str, float | None] = {
+        "alpha": float(model[-1].alpha_),
+        "train_rmse": _rmse(model.predict(train_x), train_y),
+    }
+    for name, (x, y) in evaluate.items():
+        result[f"{name}_rmse"] = _rmse(model.predict(x), y) if len(y) else None
+    return result
+
+
+def nearest_neighbour_baseline(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    evaluate: Mapping[str, tuple[np.ndarray, np.ndarray]],
+) -> dict[str, float | None]:
+    r"""The target of the nearest training frame in RMS-normalised feature space.
+
+    Features are divided by :math:`\sqrt{\langle |x|^2\rangle}` over the training frames
+    (the network's normalisation). Returns ``"<name>_rmse"`` and the median distance to
+    the nearest training frame, ``"<name>_median_distance"``, per evaluated set.
+    """
+    scale = float(np.sqrt(np.mean(np.sum(np.asarray(train_x, dtype=np.float64) ** 2, axis=1))))
+    if not scale > 0:
+        raise DegeneracyError("training features are all zero")
+    model = KNeighborsRegressor(n_neighbors=1, algorithm="brute")
+    model.fit(train_x / scale, train_y)
+    result: dict[str, float | None] = {}
+    for name, (x, y) in evaluate.items():
+        if not len(y):
+            result[f"{name}_rmse"] = result[f"{name}_median_distance"] = None
+            continue
+        distance, _ = model.kneighbors(x / scale)
+        result[f"{name}_rmse"] = _rmse(model.predict(x / scale), y)
+        result[f"{name}_median_distance"] = float(np.median(distance[:, 0]))
+    return result
+
+
+def baseline_errors(
+    train_inputs: Mapping[str, np.ndarray],
+    train_y: np.ndarray,
+    evaluate: Mapping[str, tuple[Mapping[str, np.ndarray], np.ndarray]],
+) -> dict[str, dict[str, float | None]]:
+    """Ridge and nearest-neighbour baselines on featurizer inputs (see the module doc).
+
+    ``evaluate`` maps a set name to ``(inputs, targets)``; returns
+    ``{"ridge": {...}, "nearest_neighbour": {...}}``.
+    """
+    train_x = pooled_features(train_inputs)
+    sets = {name: (pooled_features(x), np.asarray(y)) for name, (x, y) in evaluate.items()}
+    return {
+        "ridge": ridge_baseline(train_x, np.asarray(train_y), sets),
+        "nearest_neighbour": nearest_neighbour_baseline(train_x, np.asarray(train_y), sets),
+    }
