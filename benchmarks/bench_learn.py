@@ -160,6 +160,15 @@ def main() -> None:
     }
     for label, passed in checks.items():
         print(f"  {'PASS' if passed else 'FAIL'}  {label}")
+    baselines = none.get("baselines")
+    if baselines:
+        ridge, neighbour = baselines["ridge"], baselines["nearest_neighbour"]
+        print(
+            f"same features, protocol none: network val {none['val_rmse']:.4f} "
+            f"test {none['test_rmse']:.4f}; ridge val {ridge['val_rmse']:.4f} "
+            f"test {ridge['test_rmse']:.4f}; nearest neighbour val {neighbour['val_rmse']:.4f} "
+            f"test {neighbour['test_rmse']:.4f}"
+        )
     summary = {"seconds": total, "baseline_seconds": baseline, "checks": checks, "load": load()}
     write_json(output / "bench.json", summary)
     print(f"metrics: {table}")

@@ -45,6 +45,7 @@ def test_outputs(tiny_run):
     assert set(saved["learning"]) == {"none", "subset", "full"}
     assert "Validation error by E4 quantile" in document
     assert "The network against baselines" in document
+    assert "A nearest-neighbour lookup on the same features" in document
     bins = saved["learning"]["none"]["val_by_target_quantile"]
     assert [b["quantile"] for b in bins] == [0.5, 0.8, 0.95, 1.0]
     assert saved["settings"]["orbit_length"] == 0.3
