@@ -10,7 +10,7 @@ same inputs and training frames frame it:
   ridge already; one that is not, like E4 in the ν = 2 power spectrum, needs the
   network's non-linearity and many samples.
 * **nearest neighbour** (local): the target of the closest training frame in the
-  RMS-normalised feature space of the network (scikit-learn's ``KNeighborsRegressor``,
+  RMS-normalised feature space of the network (scikit-learn's ``NearestNeighbors``,
   brute force). Its error grows with the distance to that neighbour; the distance
   itself, :math:`d_{\mathrm{NN}} \propto n^{-1/D}` for data on a D-dimensional manifold
   (D = 9 for the internal coordinates of CH4), says how slowly more data helps.
@@ -27,7 +27,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from sklearn.linear_model import RidgeCV
-from sklearn.neighbors import KNeighborsRegressor
+from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -103,15 +103,17 @@ def nearest_neighbour_baseline(
     scale = float(np.sqrt(np.mean(np.sum(np.asarray(train_x, dtype=np.float64) ** 2, axis=1))))
     if not scale > 0:
         raise DegeneracyError("training features are all zero")
-    model = KNeighborsRegressor(n_neighbors=1, algorithm="brute")
-    model.fit(train_x / scale, train_y)
+    train_y = np.asarray(train_y)
+    index = NearestNeighbors(n_neighbors=1, algorithm="brute").fit(
+        np.asarray(train_x, dtype=np.float64) / scale
+    )
     result: dict[str, float | None] = {}
     for name, (x, y) in evaluate.items():
         if not len(y):
             result[f"{name}_rmse"] = result[f"{name}_median_distance"] = None
             continue
-        distance, _ = model.kneighbors(x / scale)
-        result[f"{name}_rmse"] = _rmse(model.predict(x / scale), y)
+        distance, nearest = index.kneighbors(np.asarray(x, dtype=np.float64) / scale)
+        result[f"{name}_rmse"] = _rmse(train_y[nearest[:, 0]], y)
         result[f"{name}_median_distance"] = float(np.median(distance[:, 0]))
     return result
 
