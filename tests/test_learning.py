@@ -427,9 +427,12 @@ def test_cli_learn_all_predict_and_figure(tmp_path, cache, capsys):
     assert main(cli_args(tmp_path, orbit_file, "all")) == 0
     out = capsys.readouterr().out
     assert "protocol subset" in out and "fig2.png" in out
+    assert "baselines on the same features" in out
     table = json.loads((tmp_path / "out" / "fig2.json").read_text())
     assert set(table["protocols"]) == {"none", "subset", "full"}
     assert table["protocols"]["full"]["orbit_heldout_rmse"] is None
+    assert table["protocols"]["full"]["baselines"]["ridge"]["orbit_heldout_rmse"] is None
+    assert table["protocols"]["none"]["baselines"]["nearest_neighbour"]["val_rmse"] > 0
     assert (tmp_path / "out" / "fig2.png").stat().st_size > 10_000
     run = tmp_path / "out" / "subset"
     sources = json.loads((run / "metrics.json").read_text())["dataset_sources"]

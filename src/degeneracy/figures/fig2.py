@@ -51,6 +51,7 @@ TABLE_KEYS = (
     "best_epoch",
     "stopped",
     "seconds",
+    "baselines",
 )
 
 _TRAIN_POINTS = 4000
