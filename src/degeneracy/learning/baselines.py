@@ -32,6 +32,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..errors import DegeneracyError
+from .trainer import rmse
 
 #: Regularisation strengths tried by the ridge baseline (leave-one-out on training data).
 RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-6, 4, 11))
@@ -58,9 +59,8 @@ def pooled_features(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
 
 
 def _rmse(prediction: np.ndarray, target: np.ndarray) -> float | None:
-    if len(target) == 0:
-        return None
-    return float(np.sqrt(np.mean((np.asarray(prediction) - np.asarray(target)) ** 2)))
+    """:func:`~degeneracy.learning.trainer.rmse`, ``None`` for an empty set (JSON null)."""
+    return rmse(prediction, target) if len(target) else None
 
 
 def ridge_baseline(
