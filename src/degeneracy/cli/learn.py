@@ -86,12 +86,16 @@ def datasets_from_args(args: argparse.Namespace) -> dict:
     return data
 
 
+def _error_text(value: float | None) -> str:
+    """An error to 4 decimals, ``-`` when not measured (e.g. no held-out orbit frames)."""
+    return "-" if value is None else f"{value:.4f}"
+
+
 def format_summary(metrics: dict) -> str:
     """One line per metric, ``name value``."""
     lines = [f"protocol {metrics['protocol']}: {metrics['protocol_description']}"]
     for key in RMSE_KEYS:
-        value = metrics.get(key)
-        lines.append(f"  {key:20s} {'-' if value is None else f'{value:.4f}'}")
+        lines.append(f"  {key:20s} {_error_text(metrics.get(key))}")
     bins = metrics.get("val_by_target_quantile") or []
     if bins:
         lines.append("  validation by E4 quantile (range: RMSE, share of squared error)")
@@ -120,10 +124,7 @@ def _baseline_lines(baselines: dict | None) -> list[str]:
     }
     for model, label in labels.items():
         val, orbit = (baselines[model].get(f"{k}_rmse") for k in ("val", "orbit_heldout"))
-        lines.append(
-            f"    {label:30s} {'-' if val is None else f'{val:.4f}':>8s} "
-            f"{'-' if orbit is None else f'{orbit:.4f}':>15s}"
-        )
+        lines.append(f"    {label:30s} {_error_text(val):>8s} {_error_text(orbit):>15s}")
     return lines
 
 

@@ -97,7 +97,8 @@ def nearest_neighbour_baseline(
     r"""The target of the nearest training frame in RMS-normalised feature space.
 
     Features are divided by :math:`\sqrt{\langle |x|^2\rangle}` over the training frames
-    (the network's normalisation). Returns ``"<name>_rmse"`` and the median distance to
+    (for a single centre, the network's normalisation; for several, that of the pooled
+    sums of :func:`pooled_features`). Returns ``"<name>_rmse"`` and the median distance to
     the nearest training frame, ``"<name>_median_distance"``, per evaluated set.
     """
     scale = float(np.sqrt(np.mean(np.sum(np.asarray(train_x, dtype=np.float64) ** 2, axis=1))))
