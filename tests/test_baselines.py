@@ -113,3 +113,26 @@ def test_nearest_neighbour_exposes_a_random_split_of_trajectory_frames():
     )
     assert errors["split_rmse"] < 0.5 * errors["independent_rmse"]
     assert errors["split_median_distance"] < 0.7 * errors["independent_median_distance"]
+
+
+def _baselines(ridge_val, neighbour_val):
+    return {
+        "ridge": {"alpha": 1.0, "val_rmse": ridge_val, "orbit_heldout_rmse": None},
+        "nearest_neighbour": {"val_rmse": neighbour_val, "orbit_heldout_rmse": None},
+    }
+
+
+def test_learn_summary_warns_when_a_baseline_beats_the_network():
+    from degeneracy.cli.learn import _baseline_lines
+
+    beaten = "\n".join(_baseline_lines(_baselines(0.018, 0.057), network_val=0.049))
+    assert (
+        "warning" in beaten
+        and "ridge 0.0180" in beaten
+        and "nearest" not in beaten.split("warning")[1]
+    )
+    both = "\n".join(_baseline_lines(_baselines(0.018, 0.030), network_val=0.049))
+    assert "ridge 0.0180 and nearest neighbour 0.0300" in both
+    fine = "\n".join(_baseline_lines(_baselines(0.090, 0.092), network_val=0.049))
+    assert "warning" not in fine and "ridge (alpha 1e+00)" in fine
+    assert "warning" not in "\n".join(_baseline_lines(_baselines(0.01, 0.01), network_val=None))

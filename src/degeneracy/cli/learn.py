@@ -105,7 +105,7 @@ def format_summary(metrics: dict) -> str:
                 f"    {lower:3d}-{upper:3d} %  E4 {row['target_min']:.3f}-{row['target_max']:.3f}: "
                 f"{row['rmse']:.4f}, {row['share']:.0%}"
             )
-    lines.extend(_baseline_lines(metrics.get("baselines")))
+    lines.extend(_baseline_lines(metrics.get("baselines"), metrics.get("val_rmse")))
     lines.append(
         f"  epochs {metrics['epochs']} (best {metrics['best_epoch']}, {metrics['stopped']}), "
         f"{metrics['seconds']:.0f} s"
@@ -113,8 +113,13 @@ def format_summary(metrics: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _baseline_lines(baselines: dict | None) -> list[str]:
-    """The ridge and nearest-neighbour errors on the network's features, if recorded."""
+def _baseline_lines(baselines: dict | None, network_val: float | None) -> list[str]:
+    """The ridge and nearest-neighbour errors on the network's features, if recorded.
+
+    Ends with a warning when a baseline's validation error is below the network's: the
+    network is under-trained (``--quick``, a short ``--max-minutes``) and its errors say
+    little about the fingerprint.
+    """
     if not baselines:
         return []
     lines = [f"  {'baselines on the same features':32s} {'val':>8s} {'orbit held out':>15s}"]
@@ -125,6 +130,20 @@ def _baseline_lines(baselines: dict | None) -> list[str]:
     for model, label in labels.items():
         val, orbit = (baselines[model].get(f"{k}_rmse") for k in ("val", "orbit_heldout"))
         lines.append(f"    {label:30s} {_error_text(val):>8s} {_error_text(orbit):>15s}")
+    beaten_by = [
+        f"{model.replace('_', ' ')} {baselines[model]['val_rmse']:.4f}"
+        for model in labels
+        if network_val is not None
+        and baselines[model].get("val_rmse") is not None
+        and baselines[model]["val_rmse"] < network_val
+    ]
+    if beaten_by:
+        verb = "beats" if len(beaten_by) == 1 else "beat"
+        lines.append(
+            f"  warning: {' and '.join(beaten_by)} {verb} the network (validation "
+            f"{network_val:.4f}): it is likely under-trained;\n"
+            "    train longer (no --quick, a larger --max-minutes) before comparing fingerprints"
+        )
     return lines
 
 
