@@ -40,6 +40,7 @@ from degeneracy.learning import (
     MultiCentreSoap,
     TrainSettings,
     cached_inputs,
+    clear_heldout_gap,
     default_datasets,
     heldout_orbit_gap,
     load_orbit,
@@ -141,7 +142,7 @@ def main() -> None:
         )
         ordering = (
             "held-out orbit RMSE: subset below none, t > 2 and every seed",
-            bool(gap["all_positive"] and gap["t"] is not None and gap["t"] > 2),
+            clear_heldout_gap(gap),
         )
     else:
         ordering = (

@@ -40,9 +40,11 @@ from degeneracy.learning import (
 )
 from degeneracy.learning.datasets import TETRAHEDRON, in_ranges, symmetry_modes
 from degeneracy.learning.protocols import (
+    clear_heldout_gap,
     errors_by_target_quantile,
     feature_scales,
     heldout_orbit_gap,
+    repeat_summary,
     summarise_repeats,
 )
 
@@ -462,6 +464,14 @@ def test_repeats_are_summarised_with_a_paired_gap():
     assert gap["t"] == pytest.approx(0.14 / gap["stderr"])
     worse = heldout_orbit_gap(none, [{"orbit_heldout_rmse": 0.2}] * 2)
     assert worse["all_positive"] is False
+    assert clear_heldout_gap(gap) is (gap["t"] > 2) and not clear_heldout_gap(worse)
+    assert not clear_heldout_gap(heldout_orbit_gap(none[:1], subset[:1]))  # no t from one seed
+    both = repeat_summary([7, 8], {"none": none, "subset": subset})
+    assert both["seeds"] == [7, 8] and both["heldout_orbit_none_minus_subset"] == gap
+    assert both["protocols"]["none"] == summary
+    assert repeat_summary([7, 8], {"none": none})["heldout_orbit_none_minus_subset"] is None
+    with pytest.raises(DegeneracyError, match="protocol subset: 1 runs for 2 seeds"):
+        repeat_summary([7, 8], {"none": none, "subset": subset[:1]})
 
 
 def test_cli_learn_repeats_over_seeds(tmp_path, cache, capsys):

@@ -130,6 +130,54 @@ def test_trajectory_sampler_reruns_learning_and_says_so(tiny_run):
     assert "independent random structures (thermal sampler)" in (output / "report.html").read_text()
 
 
+def test_repeats_report_each_error_over_seeds_and_the_paired_gap(tiny_run):
+    output, _, _ = tiny_run
+    messages: list[str] = []
+    short = {**TINY, "train_minutes": 0.02}
+    summary = reproduce(output, quick=True, log=messages.append, **short, repeats=2, seed=3)
+    skipped = [m.split("]")[0].strip("[") for m in messages if "skipped" in m]
+    assert skipped == ["orbits", "figure1"]
+    repeats = summary["learning"]["repeats"]
+    assert repeats["seeds"] == [3, 4]
+    for name in ("none", "subset", "full"):
+        values = repeats["protocols"][name]["val_rmse"]["values"]
+        first = json.loads((output / "learning" / "seed-3" / name / "metrics.json").read_text())
+        second = json.loads((output / "learning" / "seed-4" / name / "metrics.json").read_text())
+        assert values == [first["val_rmse"], second["val_rmse"]]
+        assert summary["learning"][name]["val_rmse"] == first["val_rmse"]  # Fig. 2: first seed
+    gap = repeats["heldout_orbit_none_minus_subset"]
+    assert gap["n"] == 2 and gap["stderr"] is not None
+    document = (output / "report.html").read_text()
+    assert "mean ± std (2 seeds)" in document and "ours (seed 3)" in document
+    assert "over 2 seeds (positive for every seed and t &gt; 2)" in document
+    assert not (output / "learning" / "none").exists()  # the one-seed layout was replaced
+    reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to one seed
+    assert "repeats" not in json.loads((output / "summary.json").read_text())["learning"]
+
+
+def test_repeated_checks_need_every_seed_and_t_above_two():
+    def protocol(orbit):
+        return {"orbit_rmse": {"mean": orbit}}
+
+    repeats = {
+        "seeds": [0, 1, 2],
+        "protocols": {"none": protocol(0.2), "subset": protocol(0.1), "full": protocol(0.08)},
+        "heldout_orbit_none_minus_subset": {"n": 3, "t": 4.4, "all_positive": True},
+    }
+    one_seed = {"orbit_heldout_rmse": 0.0, "orbit_rmse": 0.0}  # ignored with repeats
+    learning = {"none": one_seed, "subset": one_seed, "full": one_seed, "repeats": repeats}
+    assert learning_checks(learning) == {
+        "subset_beats_none_on_heldout_orbit": True,
+        "full_lowest_orbit_rmse": True,
+    }
+    repeats["heldout_orbit_none_minus_subset"]["t"] = 1.5
+    assert not learning_checks(learning)["subset_beats_none_on_heldout_orbit"]
+    repeats["heldout_orbit_none_minus_subset"].update(t=9.0, all_positive=False)
+    assert not learning_checks(learning)["subset_beats_none_on_heldout_orbit"]
+    repeats["protocols"]["full"] = protocol(0.15)
+    assert not learning_checks(learning)["full_lowest_orbit_rmse"]
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
@@ -139,6 +187,7 @@ def test_trajectory_sampler_reruns_learning_and_says_so(tiny_run):
         ({"train_frames": 2.5}, r"train_frames must be an integer, got 2.5"),
         ({"basis": "plane-waves"}, r"basis must be one of .*'plane-waves'"),
         ({"orbit_length": float("nan")}, r"orbit_length must be a positive number"),
+        ({"repeats": 0}, r"repeats must be at least 1, got 0"),
     ],
 )
 def test_bad_settings_are_refused_when_built(change, message):

@@ -16,10 +16,9 @@ from ..learning import (
     MultiCentreSoap,
     TrainSettings,
     default_datasets,
-    heldout_orbit_gap,
     load_orbit,
+    repeat_summary,
     run_protocol,
-    summarise_repeats,
 )
 from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES
 from ..learning.protocols import RMSE_KEYS
@@ -171,11 +170,15 @@ def run_seed(args, featurizer, settings, data, output: Path, seed: int, progress
     return runs
 
 
-def format_repeats(summary: dict, gap: dict | None, n_seeds: int) -> str:
-    """``metric: mean ± std [min, max]`` per protocol, and the paired none − subset gap."""
+def format_repeats(repeats: dict) -> str:
+    """``metric: mean ± std [min, max]`` per protocol, and the paired none − subset gap.
+
+    ``repeats`` as returned by :func:`~degeneracy.learning.repeat_summary`.
+    """
     lines = []
-    for name, metrics in summary.items():
-        lines.append(f"protocol {name} over {n_seeds} seeds:")
+    gap = repeats["heldout_orbit_none_minus_subset"]
+    for name, metrics in repeats["protocols"].items():
+        lines.append(f"protocol {name} over {len(repeats['seeds'])} seeds:")
         for key, row in metrics.items():
             spread = "" if row["std"] is None else f" ± {row['std']:.4f}"
             lines.append(
@@ -224,17 +227,9 @@ def run(args: argparse.Namespace) -> None:
         sys.stdout.write(f"results in {output}: metrics.json, model.pt, predictions.npz\n")
     if repeats > 1:
         runs = {name: [one_seed[name][1] for one_seed in by_seed] for name in first}
-        summary = {name: summarise_repeats(metrics) for name, metrics in runs.items()}
-        gap = (
-            heldout_orbit_gap(runs["none"], runs["subset"])
-            if {"none", "subset"} <= set(runs)
-            else None
-        )
-        write_json(
-            output / "repeats.json",
-            {"seeds": seeds, "protocols": summary, "heldout_orbit_none_minus_subset": gap},
-        )
-        sys.stdout.write(format_repeats(summary, gap, len(seeds)))
+        repeats_json = repeat_summary(seeds, runs)
+        write_json(output / "repeats.json", repeats_json)
+        sys.stdout.write(format_repeats(repeats_json))
         sys.stdout.write(
             f"per-seed runs in {output}/seed-*/, summary in {output / 'repeats.json'}\n"
         )

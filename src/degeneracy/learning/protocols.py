@@ -24,7 +24,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -531,6 +531,39 @@ def heldout_orbit_gap(
         "stderr": stderr,
         "t": t,
         "all_positive": bool((differences > 0).all()),
+    }
+
+
+def clear_heldout_gap(gap: Mapping[str, Any] | None) -> bool:
+    """Whether 20 orbit frames *clearly* lower the held-out orbit error over paired seeds.
+
+    True when the none − subset difference of :func:`heldout_orbit_gap` is positive for
+    every seed and its paired t statistic exceeds 2 (so at least two seeds).
+    """
+    if not gap or not gap.get("n"):
+        return False
+    t = gap.get("t")
+    return bool(gap["all_positive"] and t is not None and t > 2)
+
+
+def repeat_summary(seeds: Sequence[int], runs: Mapping[str, Sequence[dict[str, Any]]]) -> dict:
+    """Everything ``repeats.json`` holds for protocols trained with several seeds.
+
+    ``runs`` maps a protocol name to its ``metrics.json`` mappings in the order of
+    ``seeds``. Returns ``{"seeds", "protocols": {name: summarise_repeats(...)},
+    "heldout_orbit_none_minus_subset": heldout_orbit_gap(...)}`` (the gap ``None`` unless
+    both ``none`` and ``subset`` ran).
+    """
+    for name, metrics in runs.items():
+        if len(metrics) != len(seeds):
+            raise DegeneracyError(f"protocol {name}: {len(metrics)} runs for {len(seeds)} seeds")
+    gap = None
+    if {"none", "subset"} <= set(runs):
+        gap = heldout_orbit_gap(runs["none"], runs["subset"])
+    return {
+        "seeds": list(seeds),
+        "protocols": {name: summarise_repeats(metrics) for name, metrics in runs.items()},
+        "heldout_orbit_none_minus_subset": gap,
     }
 
 
