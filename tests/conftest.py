@@ -33,6 +33,7 @@ REPRESENTATION_CASES: list[tuple[str, Callable[[], dg.Representation]]] = [
     ("bispectrum-sigma0.5-n3-l6", lambda: dg.Bispectrum(sigma=0.5, n_max=3, l_max=6)),
     ("acsf-tight", lambda: dg.Acsf(parameter_set="tight")),
     ("acsf-loose", lambda: dg.Acsf(parameter_set="loose")),
+    ("acsf-scaled-3.0", lambda: dg.Acsf(parameter_set="scaled", cutoff=3.0)),
     ("om-sp", lambda: dg.OverlapMatrix(orbitals="sp")),
     ("om-s-width1", lambda: dg.OverlapMatrix(orbitals="s", width=1.0)),
 ]

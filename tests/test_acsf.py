@@ -6,18 +6,22 @@ suite (``conftest.REPRESENTATION_CASES``).
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import ase
 import ase.data
+import ase.io
 import numpy as np
 import pytest
 
 import degeneracy as dg
-
-dscribe = pytest.importorskip("dscribe.descriptors")
+from degeneracy.cli import main
 
 
 def _dscribe_values(frames, g2, g4, species):
     """dscribe's ACSF of atom 0, reordered to ours: per species G2 (without G1), then G4."""
+    dscribe = pytest.importorskip("dscribe.descriptors")
     acsf = dscribe.ACSF(r_cut=2.5, g2_params=g2, g4_params=g4, species=species)
     raw = np.array([acsf.create(atoms, centers=[0])[0] for atoms in frames])
     order = sorted(species, key=lambda s: ase.data.atomic_numbers[s])
@@ -144,3 +148,70 @@ def test_refuses_other_centres_and_species():
     other.numbers[2] = 8
     with pytest.raises(dg.DegeneracyError, match="neighbour species"):
         dg.Acsf().features([other])
+
+
+def test_scaled_set_is_the_tight_set_in_units_of_the_cutoff():
+    frames = dg.sample_methane(4, seed=5)
+    g2, g4 = dg.acsf_parameters("scaled", 2.5)
+    np.testing.assert_allclose(g2, dg.ACSF_SETS["tight"][0])
+    np.testing.assert_allclose(g4, dg.ACSF_SETS["tight"][1])
+    scale = 2.16  # Si-Si 2.35 A against C-H 1.09 A
+    tight = dg.Acsf(parameter_set="tight")
+    scaled = dg.Acsf(parameter_set="scaled", cutoff=2.5 * scale)
+    stretched = [ase.Atoms(a.numbers, a.positions * scale) for a in frames]
+    x, jac = tight.jacobian(frames)
+    x_scaled, jac_scaled = scaled.jacobian(stretched)
+    np.testing.assert_allclose(x_scaled, x, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(jac_scaled * scale, jac, rtol=1e-9, atol=1e-12)
+
+
+def _stretched_methane(bond):
+    """Three slightly distorted tetrahedral CH4 (C at the origin), every C-H ``bond`` Å."""
+    rng = np.random.default_rng(8)
+    tetrahedron = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3)
+    out = []
+    for _ in range(3):
+        bonds = tetrahedron + rng.normal(scale=0.05, size=(4, 3))
+        bonds *= bond / np.linalg.norm(bonds, axis=1, keepdims=True)
+        out.append(ase.Atoms("CH4", np.vstack([[0.0, 0.0, 0.0], bonds])))
+    return out
+
+
+def test_tight_set_warns_once_when_no_g2_reaches_the_bonds():
+    frames = _stretched_methane(2.2)  # inside the 2.5 A cutoff, beyond the G2 centres
+    tight = dg.Acsf(parameter_set="tight")
+    assert len(tight.unreached_distances([1.09, 2.2, 2.6])) == 1  # 2.6 is beyond the cutoff
+    with pytest.warns(dg.DegeneracyWarning) as caught:
+        tight.jacobian(frames)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2  # unreached bonds, and (H-H 3.6 Å) no angles
+    assert re.match(r"ACSF set 'tight' .* nearly blind .* no radial function .*scaled", messages[0])
+    assert messages[1].startswith("ACSF (cutoff 2.5 Å) sees no bond angles here")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tight.features(frames)  # once per instance
+        dg.Acsf(parameter_set="tight").features(_stretched_methane(1.1))
+        dg.Acsf(parameter_set="scaled", cutoff=5.0).features(frames)
+
+
+def test_no_angle_warning_when_every_neighbour_pair_is_beyond_the_cutoff():
+    frames = _stretched_methane(2.0)  # G2 still reach 2.0 Å; H-H ≥ 2.9 Å > 2.5 Å
+    acsf = dg.Acsf(parameter_set="tight")
+    notes = acsf.diagnose(frames)
+    assert len(notes) == 1 and notes[0].startswith("ACSF (cutoff 2.5 Å) sees no bond angles")
+    assert "in 3 of the 3 environments" in notes[0]
+    x = acsf.features(frames)  # diagnosed: no warning of its own
+    np.testing.assert_array_equal(x[:, len(acsf.g2) :], 0.0)  # every G4 vanishes
+    assert dg.Acsf(parameter_set="tight", cutoff=4.0).diagnose(frames) == []
+
+
+def test_cli_prints_each_warning_once_as_one_line(tmp_path, capsys):
+    path = tmp_path / "wide.xyz"
+    ase.io.write(path, _stretched_methane(2.2))
+    assert main(["spectrum", str(path), "--rep", "acsf", "--format", "json"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    warning = [line for line in err if "warning" in line]
+    assert len(warning) == 2, err
+    assert warning[0].startswith("degeneracy spectrum: warning: ACSF set 'tight' (cutoff 2.5")
+    assert "cutoff of at least 3.1 Å" in warning[0]  # 2.2 Å / (1.8 / 2.5)
+    assert warning[1].startswith("degeneracy spectrum: warning: ACSF (cutoff 2.5 Å) sees no")

@@ -613,3 +613,30 @@ def test_scan_100k_methane_kill_and_resume(tmp_path):
     _, jacobian = dg.SoapPowerSpectrum().jacobian(read)
     expected = dg.singular_spectrum(jacobian, dg.neighbor_positions(read)).cn
     np.testing.assert_allclose(np.asarray(table.column("cn"))[::1000], expected, rtol=1e-8)
+
+
+def test_worker_notes_reach_the_caller_once_per_subject(tmp_path):
+    silicon = bulk("Si", "diamond", a=5.43, cubic=True)
+    frames = []
+    for seed in range(3):
+        atoms = silicon.copy()
+        atoms.rattle(0.03, seed=seed)
+        frames.append(atoms)
+    acsf = dg.Acsf(parameter_set="tight", cutoff=3.0, center="Si", neighbors=["Si"])
+    output = tmp_path / "si.parquet"
+    with pytest.warns(dg.DegeneracyWarning) as caught:
+        summary = dg.scan_dataset(frames, acsf, output=output, chunk_size=8, **_threads())
+    assert summary.n_chunks == 3  # 24 environments, the same notes from every chunk
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2, messages
+    assert "no radial function reaches the nearest-neighbour distances" in messages[0]
+    assert "sees no bond angles here" in messages[1]
+    assert not (pq.read_schema(output).metadata or {}).get(scanning.NOTES_KEY)
+    table, notes = scanning.chunk_notes(dg.read_results(output))
+    assert notes == [] and table.num_rows == 24
+    # the scaled set at a cutoff that keeps the first shell: bonds reached, angles still not
+    scaled = dg.Acsf(parameter_set="scaled", cutoff=3.5, center="Si", neighbors=["Si"])
+    notes = scaled.diagnose(environments_of(frames[0], range(8), cutoff=3.5))
+    assert [note.split(":")[0] for note in notes] == [
+        "ACSF (cutoff 3.5 Å) sees no bond angles here"
+    ]

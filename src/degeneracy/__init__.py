@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .compare import Comparison, compare_fingerprints
 from .environments import environments_of, structure_environments
-from .errors import DegeneracyError
+from .errors import DegeneracyError, DegeneracyWarning
 from .learning import (
     AtomicSumModel,
     CentreFeaturizer,
@@ -49,6 +49,7 @@ from .representations import (
     OverlapMatrix,
     Representation,
     SoapPowerSpectrum,
+    acsf_parameters,
     default_optimal_basis,
     finite_difference_jacobian,
     fit_optimal_basis,
@@ -112,6 +113,7 @@ __all__ = [
     "CentreFeaturizer",
     "Comparison",
     "DegeneracyError",
+    "DegeneracyWarning",
     "EnvironmentSpec",
     "EnvironmentSpectra",
     "FrameAnalysis",
@@ -136,6 +138,7 @@ __all__ = [
     "TrainSettings",
     "TrajectoryMethaneSampler",
     "__version__",
+    "acsf_parameters",
     "aligned_distance",
     "analyse_frames",
     "best_alignment",

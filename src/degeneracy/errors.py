@@ -7,3 +7,20 @@ class DegeneracyError(Exception):
     The message is one line that names the problem (file, frame, atom, value);
     the command line prints it without a traceback and exits with status 2.
     """
+
+
+class DegeneracyWarning(UserWarning):
+    """A result that is computed but likely misleading (e.g. a fingerprint blind to the data).
+
+    The message reads ``subject: details``; the command line prints it as one line,
+    ``degeneracy COMMAND: warning: ...``, once per subject (:func:`warning_subject`).
+    """
+
+
+def warning_subject(message: object) -> str:
+    """What a :class:`DegeneracyWarning` is about: its text before the first ``:``.
+
+    Two warnings with the same subject say the same thing about different data (e.g.
+    the chunks of one scan); reporting the first is enough.
+    """
+    return str(message).split(":", 1)[0]

@@ -67,7 +67,7 @@ from tqdm.auto import tqdm
 
 from .checks import bounded_int, positive_float
 from .environments import environments_of, parse_species, symbols_of
-from .errors import DegeneracyError
+from .errors import DegeneracyError, DegeneracyWarning, warning_subject
 from .files import atomic_path, cache_key
 from .representations.base import Representation
 from .sensitivity import (
@@ -82,6 +82,9 @@ from .sensitivity import (
 from .structures import DEFAULT_CUTOFF, UNITS, neighbor_positions
 
 #: Columns of a scan's results, in file order.
+#: Schema-metadata key of the warnings a chunk's representation raised.
+NOTES_KEY = b"degeneracy.notes"
+
 RESULT_SCHEMA = pa.schema(
     [
         ("structure", pa.int64()),
@@ -230,12 +233,15 @@ class EnvironmentSpectra:
     """Largest and smallest purified singular values of a list of environments.
 
     ``cn = s_max / s_min``; undefined entries are NaN with a non-empty ``reason``.
+    ``notes``: the representations' warnings about these environments (their optional
+    ``diagnose(frames)``, e.g. :meth:`degeneracy.Acsf.diagnose`), each once.
     """
 
     n_neighbors: np.ndarray
     s_max: np.ndarray
     s_min: np.ndarray
     reason: list[str]
+    notes: tuple[str, ...] = ()
 
     @property
     def cn(self) -> np.ndarray:
@@ -324,15 +330,21 @@ def environment_spectra(
             continue
         numbers = atoms.numbers
         groups.setdefault((int(numbers[0]), tuple(int(z) for z in numbers[1:])), []).append(k)
+    notes: dict[str, None] = {}  # ordered set
     for (center, neighbors), members in groups.items():
         built = recipe.build(center, sorted(set(neighbors)))
+        diagnose = getattr(built, "diagnose", None)
+        if diagnose is not None:
+            notes.update(dict.fromkeys(diagnose([environments[k] for k in members])))
         for start in range(0, len(members), batch_size):
             rows = members[start : start + batch_size]
             high, low, why = _batch_extremes([environments[k] for k in rows], built)
             s_max[rows], s_min[rows] = high, low
             for k, reason in zip(rows, why, strict=True):
                 reasons[k] = reason
-    return EnvironmentSpectra(n_neighbors=n_neighbors, s_max=s_max, s_min=s_min, reason=reasons)
+    return EnvironmentSpectra(
+        n_neighbors=n_neighbors, s_max=s_max, s_min=s_min, reason=reasons, notes=tuple(notes)
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -464,10 +476,14 @@ def scan_block(
     neighbor_species: Sequence[int] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> pa.Table:
-    """Results of one chunk, as a table with :data:`RESULT_SCHEMA` (runs on a worker)."""
+    """Results of one chunk, as a table with :data:`RESULT_SCHEMA` (runs on a worker).
+
+    The representation's warnings (:attr:`EnvironmentSpectra.notes`) travel back in the
+    schema metadata (:data:`NOTES_KEY`, a JSON list), for the main process to report.
+    """
     environments = block.environments(cutoff=cutoff, neighbor_species=neighbor_species)
     spectra = environment_spectra(environments, recipe, batch_size=batch_size)
-    return pa.table(
+    table = pa.table(
         {
             "structure": [atoms.info["structure"] for atoms in environments],
             "atom": [atoms.info["atom"] for atoms in environments],
@@ -480,6 +496,17 @@ def scan_block(
         },
         schema=RESULT_SCHEMA,
     )
+    if spectra.notes:
+        table = table.replace_schema_metadata({NOTES_KEY: json.dumps(list(spectra.notes))})
+    return table
+
+
+def chunk_notes(table: pa.Table) -> tuple[pa.Table, list[str]]:
+    """A chunk's table without the notes :func:`scan_block` attached, and the notes."""
+    metadata = table.schema.metadata or {}
+    if NOTES_KEY not in metadata:
+        return table, []
+    return table.replace_schema_metadata(None), json.loads(metadata[NOTES_KEY])
 
 
 # --------------------------------------------------------------------------------------
@@ -1031,6 +1058,7 @@ def _run_chunks(
     from distributed import as_completed
 
     pending: Any = None
+    warned: set[str] = set()  # subjects of the notes reported (later chunks repeat them)
     run = uuid.uuid4().hex[:12]  # task keys unique to this run, even on a shared cluster
     sizes: dict[str, tuple[int, int]] = {}
     bar = tqdm(
@@ -1048,6 +1076,11 @@ def _run_chunks(
             raise DegeneracyError(f"chunk {chunk} failed on a worker: {error!r}") from error
         finally:
             future.release()
+        table, notes = chunk_notes(table)
+        for note in notes:
+            if warning_subject(note) not in warned:
+                warned.add(warning_subject(note))
+                warnings.warn(DegeneracyWarning(note), stacklevel=2)
         store.write_chunk(chunk, table)
         counts["computed"] += size
         bar.update(size)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
 from .. import __version__
-from ..errors import DegeneracyError
+from ..errors import DegeneracyError, DegeneracyWarning, warning_subject
 
 EXIT_ERROR = 2
 
@@ -57,6 +58,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warning_printer(command: str):
+    """``warnings.showwarning`` printing the package's warnings as one line each.
+
+    A warning whose subject (:func:`~degeneracy.errors.warning_subject`) was printed
+    already is skipped: e.g. ``scan`` meets the same blind parameter set in its workers
+    and again when it describes the most singular environments. Other libraries'
+    warnings keep Python's usual format.
+    """
+    default = warnings.showwarning
+    subjects: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DegeneracyWarning):
+            subject = warning_subject(message)
+            if subject not in subjects:
+                subjects.add(subject)
+                print(f"degeneracy {command}: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``degeneracy`` command; returns the exit status."""
     parser = build_parser()
@@ -65,7 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
-        args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_printer(args.command)
+            warnings.simplefilter("always", DegeneracyWarning)
+            args.func(args)
     except (DegeneracyError, OSError) as error:
         if args.traceback:
             raise

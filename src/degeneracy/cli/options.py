@@ -91,9 +91,11 @@ def add_other_representation_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("ACSF options (Behler G2 + G4; uses --cutoff)")
     group.add_argument(
         "--acsf-set",
-        choices=["tight", "loose"],
+        choices=["tight", "loose", "scaled"],
         default="tight",
-        help="parameter set: dense 'tight' (57 functions) or sparse 'loose' (11) (tight)",
+        help="parameter set: dense 'tight' (57 functions, for C-H bonds at cutoff 2.5 A), "
+        "sparse 'loose' (11), or 'scaled' (tight in units of the cutoff, radial centres "
+        "at 0.28-0.68 x cutoff: e.g. --cutoff 3.5 for Si-Si 2.35 A) (tight)",
     )
     group = parser.add_argument_group("overlap-matrix options (Sadeghi et al.; uses --cutoff)")
     group.add_argument(

@@ -1,7 +1,7 @@
 """Fingerprints behind one :class:`Representation` protocol, one adapter module each."""
 
 from ..errors import DegeneracyError
-from .acsf import ACSF_SETS, Acsf
+from .acsf import ACSF_SETS, Acsf, acsf_parameters
 from .base import Representation, batches, finite_difference_jacobian
 from .bispectrum import Bispectrum
 from .om import OverlapMatrix
@@ -35,6 +35,7 @@ __all__ = [
     "OverlapMatrix",
     "Representation",
     "SoapPowerSpectrum",
+    "acsf_parameters",
     "batches",
     "default_optimal_basis",
     "finite_difference_jacobian",

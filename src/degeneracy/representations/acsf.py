@@ -27,12 +27,24 @@ Parameter sets (``parameter_set``; η in Å⁻², R_s in Å):
 - ``"loose"`` (sparse, 11 functions): G2 with η = 1 at R_s ∈ {0, 1, 2} (3), G4 with
   η = 0.01, ζ ∈ {1, 2, 4, 16}, λ = ±1 (8).
 
+- ``"scaled"``: the tight set in units of the cutoff, for other systems: R_s multiplied
+  and η divided by :math:`(r_c / 2.5\,\text{Å})` and its square. Its features at cutoff
+  :math:`r_c` of a structure scaled by :math:`r_c / 2.5` equal the tight features at
+  2.5 Å of the unscaled one. Its G2 centres span 0.28–0.68 :math:`r_c`: choose
+  :math:`r_c` so the bonds of interest fall inside (2.5 Å for C–H 1.09 Å; 3.5 Å for
+  Si–Si 2.35 Å, which keeps the first shell only).
+
 These are this project's choices (dense radial grid over the C–H range 0.9–1.47 Å of the
 Parsaeifard–Goedecker data; broad functions for the sparse set), not published sets.
+With neighbours that no G2 function reaches (the tight set at Si–Si 2.35 Å), the
+Jacobian is nearly blind to bond stretching and the condition numbers say more about the
+parameter set than about the fingerprint: :class:`Acsf` then warns
+(:class:`~degeneracy.errors.DegeneracyWarning`).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,7 +53,7 @@ import ase.data
 import numpy as np
 
 from ..checks import one_of, positive_float
-from ..errors import DegeneracyError
+from ..errors import DegeneracyError, DegeneracyWarning
 from ..structures import neighbor_positions
 from .soap import _atomic_number
 
@@ -63,8 +75,38 @@ def _loose_set() -> tuple[list[tuple[float, float]], list[tuple[float, float, fl
     return g2, g4
 
 
-#: Named parameter sets: name -> (G2 [(η, R_s)], G4 [(η, ζ, λ)]).
+#: Named parameter sets: name -> (G2 [(η, R_s)], G4 [(η, ζ, λ)]); "scaled" also exists
+#: (:func:`acsf_parameters`: the tight set in units of the cutoff).
 ACSF_SETS = {"tight": _tight_set(), "loose": _loose_set()}
+
+#: Cutoff (Å) the tight set was chosen for; "scaled" is the tight set at this cutoff.
+TIGHT_CUTOFF = 2.5
+
+#: A G2 Gaussian below this value at a neighbour distance does not "reach" it.
+G2_REACH = 1e-3
+
+
+def acsf_parameters(
+    name: str, cutoff: float
+) -> tuple[list[tuple[float, float]], list[tuple[float, float, float]]]:
+    r"""G2 [(η, R_s)] and G4 [(η, ζ, λ)] of a named set at ``cutoff`` (Å).
+
+    ``"scaled"`` is the tight set with lengths in units of :math:`s = r_c / 2.5` Å:
+
+    .. math::
+
+        R_s \to s R_s, \qquad \eta \to \eta / s^2,
+
+    which leaves every function of :math:`r / r_c` unchanged.
+    """
+    if name != "scaled":
+        return ACSF_SETS[name]
+    scale = cutoff / TIGHT_CUTOFF
+    g2, g4 = ACSF_SETS["tight"]
+    return (
+        [(eta / scale**2, shift * scale) for eta, shift in g2],
+        [(eta / scale**2, zeta, lam) for eta, zeta, lam in g4],
+    )
 
 
 def cosine_cutoff(r: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
@@ -96,7 +138,7 @@ class Acsf:
 
     Parameters
     ----------
-    parameter_set : {"tight", "loose", "custom"}
+    parameter_set : {"tight", "loose", "scaled", "custom"}
         A named set (module docstring) or ``"custom"`` with ``g2`` and ``g4`` given.
     cutoff : float
         Cutoff radius r_c (Å) of :func:`cosine_cutoff`.
@@ -128,7 +170,9 @@ class Acsf:
         center: str = "C",
         neighbors: Sequence[str] = ("H",),
     ) -> None:
-        self.parameter_set = one_of("ACSF parameter set", parameter_set, [*ACSF_SETS, "custom"])
+        self.parameter_set = one_of(
+            "ACSF parameter set", parameter_set, [*ACSF_SETS, "scaled", "custom"]
+        )
         self.cutoff = positive_float("cutoff", cutoff)
         if parameter_set == "custom":
             if g2 is None or g4 is None:
@@ -136,7 +180,7 @@ class Acsf:
         elif g2 is not None or g4 is not None:
             raise DegeneracyError("g2/g4 can only be given with parameter_set='custom'")
         else:
-            g2, g4 = ACSF_SETS[parameter_set]
+            g2, g4 = acsf_parameters(parameter_set, self.cutoff)
         self.g2 = _validated_g2(g2)
         self.g4 = _validated_g4(g4)
         if len(self.g2) + len(self.g4) == 0:
@@ -149,6 +193,7 @@ class Acsf:
         self._species_pairs = [
             (a, b) for k, b in enumerate(self.neighbors) for a in self.neighbors[: k + 1]
         ]
+        self._warned = False
 
     def __repr__(self) -> str:
         return f"Acsf(parameter_set={self.parameter_set!r}, cutoff={self.cutoff!r})"
@@ -187,6 +232,92 @@ class Acsf:
             names = [ase.data.chemical_symbols[z] for z in unknown]
             raise DegeneracyError(f"ACSF has no channel for neighbour species {names}")
         return neighbor_positions(frames), species
+
+    def unreached_distances(self, distances: np.ndarray) -> np.ndarray:
+        r"""The neighbour distances inside the cutoff that no G2 function reaches.
+
+        A distance :math:`r < r_c` is unreached when
+        :math:`\max_k e^{-\eta_k (r - R_{s,k})^2} <` :data:`G2_REACH`: the radial
+        functions, and so the Jacobian, barely change when that bond stretches.
+        """
+        r = np.asarray(distances, dtype=float).ravel()
+        r = r[r < self.cutoff]
+        if len(self.g2) == 0 or len(r) == 0:
+            return r[:0]
+        eta, shift = self.g2[:, :1], self.g2[:, 1:]
+        reach = np.exp(-eta * (r[None] - shift) ** 2).max(axis=0)
+        return r[reach < G2_REACH]
+
+    def _blindness(self, positions: np.ndarray) -> list[str]:
+        """The warnings of :meth:`diagnose` for neighbour positions (frames, N, 3)."""
+        return [*self._unreached_bonds(positions), *self._no_angles(positions)]
+
+    def _unreached_bonds(self, positions: np.ndarray) -> list[str]:
+        """Environments whose *nearest* neighbour no G2 function reaches.
+
+        Farther neighbours near the cutoff are left to f_c and the broad G4 by design
+        (the named sets' G2 grids end at about 0.7 r_c).
+        """
+        nearest = np.linalg.norm(positions, axis=-1).min(axis=1)
+        unreached = self.unreached_distances(nearest)
+        if len(unreached) == 0:
+            return []
+        # the scaled set's G2 grid ends (last centre + one width) at this fraction of r_c
+        eta, shift = np.asarray(ACSF_SETS["tight"][0]).T
+        reach = float(np.max(shift + 1.0 / np.sqrt(2.0 * eta))) / TIGHT_CUTOFF
+        suggestion = float(unreached.max()) / reach
+        return [
+            f"ACSF set {self.parameter_set!r} (cutoff {self.cutoff:g} Å) is nearly blind "
+            f"to bond stretching here: no radial function reaches the nearest-neighbour distances "
+            f"{unreached.min():.2f}–{unreached.max():.2f} Å; use parameter_set 'scaled' "
+            f"(--acsf-set scaled) with a cutoff of at least {suggestion:.1f} Å, or a custom set"
+        ]
+
+    def _no_angles(self, positions: np.ndarray) -> list[str]:
+        r"""Frames whose G4 are all zero: every neighbour pair is a cutoff or more apart.
+
+        G4 carries :math:`f_c(r_{jk})`, so a pair of neighbours farther apart than
+        :math:`r_c` adds nothing (e.g. a tetrahedral Si centre, Si–Si 2.35 Å and
+        neighbour–neighbour 3.84 Å, at a first-shell cutoff of 3 Å).
+        """
+        if len(self.g4) == 0 or positions.shape[1] < 2:
+            return []
+        j, k = np.triu_indices(positions.shape[1], k=1)
+        inside = (np.linalg.norm(positions, axis=-1) < self.cutoff)[:, j]
+        inside &= (np.linalg.norm(positions, axis=-1) < self.cutoff)[:, k]
+        pair = np.linalg.norm(positions[:, j] - positions[:, k], axis=-1)
+        closest = np.where(inside, pair, np.inf).min(axis=1)  # per frame
+        blind = np.isfinite(closest) & (closest >= self.cutoff)
+        if not blind.any():
+            return []
+        return [
+            f"ACSF (cutoff {self.cutoff:g} Å) sees no bond angles here: in "
+            f"{int(blind.sum())} of the {len(blind)} environments checked every neighbour "
+            f"pair is {closest[blind].min():.2f} Å or more apart, beyond the cutoff, and G4 "
+            f"carries f_c(r_jk); only a cutoff above {closest[blind].max():.2f} Å (with more "
+            "neighbours) lets G4 see them"
+        ]
+
+    def diagnose(self, frames: Sequence[ase.Atoms]) -> list[str]:
+        """Warnings about these frames that make the results misleading (empty if none).
+
+        Neighbour distances that no G2 function reaches (:meth:`unreached_distances`), and
+        environments whose G4 all vanish because every neighbour pair is farther apart
+        than the cutoff. A caller that reports them itself (``scan``, from
+        its workers) takes over: this instance then no longer warns on its own, which it
+        otherwise does once, as a :class:`~degeneracy.errors.DegeneracyWarning`, on its
+        first such computation.
+        """
+        self._warned = True
+        positions, _ = self._neighbors(frames)
+        return self._blindness(positions)
+
+    def _warn_if_blind(self, positions: np.ndarray) -> None:
+        if self._warned:
+            return
+        self._warned = True
+        for message in self._blindness(positions):
+            warnings.warn(DegeneracyWarning(message), stacklevel=4)
 
     def _radial(self, positions: np.ndarray, species: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """G2 values (f, S·K2) and gradients (f, S·K2, N, 3)."""
@@ -270,6 +401,7 @@ class Acsf:
         n_frames, n_neighbors, _ = positions.shape
         if n_neighbors < 1:
             raise DegeneracyError("an environment needs at least one neighbour")
+        self._warn_if_blind(positions)
         radial, d_radial = self._radial(positions, species)
         angular, d_angular = self._angular(positions, species)
         features = np.concatenate([radial, angular], axis=1)
