@@ -66,7 +66,9 @@ class ReproduceSettings:
     train_minutes : float or None
         Wall-time cap per learning protocol (None: the trainer's default stopping).
     seed : int
-        Seed of the learning experiment (orbit split, initial weights, batch order).
+        Seed of the learning experiment: data sets (seeds ``seed``, ``seed + 1``,
+        ``seed + 2`` for training, validation, test) and training (orbit split, initial
+        weights, batch order).
     repeats : int
         Train the three protocols with seeds ``seed … seed + repeats − 1`` (data fixed);
         the report then gives each error as mean ± standard deviation and decides the

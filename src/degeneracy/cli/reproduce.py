@@ -53,14 +53,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--workers", type=int, default=2, help="parallel orbit tracers (2)")
     parser.add_argument("--train-minutes", type=float, help="wall-time cap per learning protocol")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the learning protocols (0)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the learning: its data sets (SEED, SEED+1, SEED+2 for training, "
+        "validation, test) and the training (orbit split, weights, batches) (0)",
+    )
     parser.add_argument(
         "--repeats",
         type=int,
         default=1,
         metavar="K",
-        help="train the protocols with seeds SEED..SEED+K-1 and report mean ± std and the "
-        "paired none - subset gap (1; each repeat adds the learning time again)",
+        help="train the protocols with seeds SEED..SEED+K-1 on the same data and report "
+        "mean ± std and the paired none - subset gap (1; each repeat adds the learning "
+        "time again)",
     )
     add_sampler_argument(parser)
     parser.set_defaults(func=run)
