@@ -26,6 +26,11 @@ class Representation(Protocol):
 
     for neighbour ``a = 1..N`` (its index in the frame) and Cartesian direction
     ``k`` ∈ {x, y, z}, the centre held fixed. Neither call modifies its input.
+
+    Optional: ``diagnose(frames) -> list[str]``, warnings about frames this fingerprint
+    is blind to for reasons of its settings (e.g. :meth:`degeneracy.Acsf.diagnose`);
+    :func:`degeneracy.scan_dataset` collects them from its workers and reports each
+    subject once.
     """
 
     name: str
