@@ -34,6 +34,7 @@ REPRESENTATION_CASES: list[tuple[str, Callable[[], dg.Representation]]] = [
     ("acsf-tight", lambda: dg.Acsf(parameter_set="tight")),
     ("acsf-loose", lambda: dg.Acsf(parameter_set="loose")),
     ("acsf-scaled-3.0", lambda: dg.Acsf(parameter_set="scaled", cutoff=3.0)),
+    ("acsf-tight-g5", lambda: dg.Acsf(parameter_set="tight", angular="g5")),
     ("om-sp", lambda: dg.OverlapMatrix(orbitals="sp")),
     ("om-s-width1", lambda: dg.OverlapMatrix(orbitals="s", width=1.0)),
 ]

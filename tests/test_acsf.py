@@ -19,10 +19,11 @@ import degeneracy as dg
 from degeneracy.cli import main
 
 
-def _dscribe_values(frames, g2, g4, species):
-    """dscribe's ACSF of atom 0, reordered to ours: per species G2 (without G1), then G4."""
+def _dscribe_values(frames, g2, g4, species, angular="g4"):
+    """dscribe's ACSF of atom 0, reordered to ours: per species G2 (without G1), then G4
+    (or G5)."""
     dscribe = pytest.importorskip("dscribe.descriptors")
-    acsf = dscribe.ACSF(r_cut=2.5, g2_params=g2, g4_params=g4, species=species)
+    acsf = dscribe.ACSF(r_cut=2.5, g2_params=g2, species=species, **{f"{angular}_params": g4})
     raw = np.array([acsf.create(atoms, centers=[0])[0] for atoms in frames])
     order = sorted(species, key=lambda s: ase.data.atomic_numbers[s])
     per_species = 1 + len(g2)
@@ -45,6 +46,18 @@ def test_values_match_dscribe(name):
     ours = dg.Acsf(parameter_set=name).features(frames)
     assert ours.shape == expected.shape
     np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.filterwarnings("ignore::degeneracy.errors.DegeneracyWarning")  # G4 at 2.0 Å
+def test_g5_values_match_dscribe():
+    frames = [*dg.sample_methane(5, seed=3), *_stretched_methane(2.0)]
+    g2, g4 = dg.ACSF_SETS["tight"]
+    radial, angular = _dscribe_values(frames, g2, g4, ["C", "H"], angular="g5")
+    expected = np.concatenate([radial["H"], angular[("H", "H")]], axis=1)
+    ours = dg.Acsf(parameter_set="tight", angular="g5").features(frames)
+    np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-14)
+    g4_values = dg.Acsf(parameter_set="tight").features(frames)
+    assert np.abs(ours - g4_values)[:, len(g2) :].max() > 1e-3  # really another function
 
 
 def _mixed_frames(n, seed):
@@ -215,3 +228,14 @@ def test_cli_prints_each_warning_once_as_one_line(tmp_path, capsys):
     assert warning[0].startswith("degeneracy spectrum: warning: ACSF set 'tight' (cutoff 2.5")
     assert "cutoff of at least 3.1 Å" in warning[0]  # 2.2 Å / (1.8 / 2.5)
     assert warning[1].startswith("degeneracy spectrum: warning: ACSF (cutoff 2.5 Å) sees no")
+
+
+def test_g5_sees_the_angles_g4_loses_beyond_the_cutoff():
+    frames = _stretched_methane(2.0)  # H-H ≥ 2.9 Å > 2.5 Å: every G4 vanishes
+    g5 = dg.Acsf(parameter_set="tight", angular="g5")
+    assert g5.diagnose(frames) == []
+    assert np.all(np.abs(g5.features(frames)[:, len(g5.g2) :]).max(axis=1) > 1e-3)
+    assert g5.hypers()["angular"] == "g5" and "angular" not in dg.Acsf().hypers()
+    assert dg.make_representation("acsf", **g5.hypers()).angular == "g5"
+    with pytest.raises(dg.DegeneracyError, match=r"angular .*'g6'"):
+        dg.Acsf(angular="g6")

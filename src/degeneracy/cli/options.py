@@ -97,6 +97,13 @@ def add_other_representation_arguments(parser: argparse.ArgumentParser) -> None:
         "sparse 'loose' (11), or 'scaled' (tight in units of the cutoff, radial centres "
         "at 0.28-0.68 x cutoff: e.g. --cutoff 3.5 for Si-Si 2.35 A) (tight)",
     )
+    group.add_argument(
+        "--acsf-angular",
+        choices=["g4", "g5"],
+        default="g4",
+        help="angular functions: Behler G4 (with the neighbour-neighbour cutoff) or G5 "
+        "(without it) (g4)",
+    )
     group = parser.add_argument_group("overlap-matrix options (Sadeghi et al.; uses --cutoff)")
     group.add_argument(
         "--om-orbitals",
@@ -190,7 +197,11 @@ def representation_hypers_from_args(args: argparse.Namespace, name: str) -> dict
             "l_max": getattr(args, "bispectrum_l_max", 4),
         }
     if name == "acsf":
-        return {"parameter_set": getattr(args, "acsf_set", "tight"), "cutoff": cutoff}
+        return {
+            "parameter_set": getattr(args, "acsf_set", "tight"),
+            "angular": getattr(args, "acsf_angular", "g4"),
+            "cutoff": cutoff,
+        }
     if name == "om":
         return {
             "orbitals": getattr(args, "om_orbitals", "sp"),

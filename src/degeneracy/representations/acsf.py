@@ -13,7 +13,17 @@ Behler, J. Chem. Phys. 134, 074106 (2011). For the centre :math:`i` and neighbou
     G^4_{\eta, \zeta, \lambda} = 2^{1-\zeta} \sum_{j<k} (1 + \lambda\cos\theta_{jk})^\zeta\,
         e^{-\eta (r_j^2 + r_k^2 + r_{jk}^2)}\, f_c(r_j)\, f_c(r_k)\, f_c(r_{jk}).
 
-G2 is summed per neighbour species, G4 per unordered pair of neighbour species. Both are
+``angular="g5"`` replaces G4 by Behler's G5, which drops the neighbour–neighbour terms:
+
+.. math::
+
+    G^5_{\eta, \zeta, \lambda} = 2^{1-\zeta} \sum_{j<k} (1 + \lambda\cos\theta_{jk})^\zeta\,
+        e^{-\eta (r_j^2 + r_k^2)}\, f_c(r_j)\, f_c(r_k),
+
+so two neighbours see their angle even when they are farther apart than :math:`r_c`
+(tetrahedral Si at a first-shell cutoff: G4 all vanish, G5 do not).
+
+G2 is summed per neighbour species, G4 (G5) per unordered pair of neighbour species. Both are
 functions of neighbour pairs (two distances and an angle), i.e. ν = 2 like the SOAP power
 spectrum: they cannot tell the degenerate pairs A± apart. The definitions are those of
 dscribe (which the tests check against); dscribe only offers numerical derivatives, so the
@@ -146,6 +156,9 @@ class Acsf:
         Radial functions (η in Å⁻², R_s in Å); only with ``parameter_set="custom"``.
     g4 : sequence of (η, ζ, λ), optional
         Angular functions; only with ``parameter_set="custom"``.
+    angular : {"g4", "g5"}
+        Behler's G4 (with :math:`f_c(r_{jk})` and :math:`r_{jk}^2` in the exponent, the
+        default) or G5 (without them) for the angular functions of ``g4``'s parameters.
     center : str
         Species of the centre atom (atom 0); frames with another centre are refused.
     neighbors : sequence of str
@@ -167,6 +180,7 @@ class Acsf:
         cutoff: float = 2.5,
         g2: Sequence[Sequence[float]] | None = None,
         g4: Sequence[Sequence[float]] | None = None,
+        angular: str = "g4",
         center: str = "C",
         neighbors: Sequence[str] = ("H",),
     ) -> None:
@@ -174,6 +188,7 @@ class Acsf:
             "ACSF parameter set", parameter_set, [*ACSF_SETS, "scaled", "custom"]
         )
         self.cutoff = positive_float("cutoff", cutoff)
+        self.angular = one_of("ACSF angular functions", angular, ("g4", "g5"))
         if parameter_set == "custom":
             if g2 is None or g4 is None:
                 raise DegeneracyError("a custom ACSF parameter set needs both g2 and g4")
@@ -196,7 +211,8 @@ class Acsf:
         self._warned = False
 
     def __repr__(self) -> str:
-        return f"Acsf(parameter_set={self.parameter_set!r}, cutoff={self.cutoff!r})"
+        angular = f", angular={self.angular!r}" if self.angular != "g4" else ""
+        return f"Acsf(parameter_set={self.parameter_set!r}, cutoff={self.cutoff!r}{angular})"
 
     @property
     def n_features(self) -> int:
@@ -204,7 +220,8 @@ class Acsf:
         return len(self.neighbors) * len(self.g2) + len(self._species_pairs) * len(self.g4)
 
     def hypers(self) -> dict[str, Any]:
-        """Hyperparameters (JSON-serialisable); G2/G4 lists only for a custom set."""
+        """Hyperparameters (JSON-serialisable); G2/G4 lists only for a custom set, the
+        angular kind only when it is not the default G4."""
         hypers: dict[str, Any] = {
             "parameter_set": self.parameter_set,
             "cutoff": self.cutoff,
@@ -214,6 +231,8 @@ class Acsf:
         if self.parameter_set == "custom":
             hypers["g2"] = self.g2.tolist()
             hypers["g4"] = self.g4.tolist()
+        if self.angular != "g4":
+            hypers["angular"] = self.angular
         return hypers
 
     def _neighbors(self, frames: Sequence[ase.Atoms]) -> tuple[np.ndarray, np.ndarray]:
@@ -280,7 +299,7 @@ class Acsf:
         :math:`r_c` adds nothing (e.g. a tetrahedral Si centre, Si–Si 2.35 Å and
         neighbour–neighbour 3.84 Å, at a first-shell cutoff of 3 Å).
         """
-        if len(self.g4) == 0 or positions.shape[1] < 2:
+        if self.angular != "g4" or len(self.g4) == 0 or positions.shape[1] < 2:
             return []
         j, k = np.triu_indices(positions.shape[1], k=1)
         inside = (np.linalg.norm(positions, axis=-1) < self.cutoff)[:, j]
@@ -294,8 +313,8 @@ class Acsf:
             f"ACSF (cutoff {self.cutoff:g} Å) sees no bond angles here: in "
             f"{int(blind.sum())} of the {len(blind)} environments checked every neighbour "
             f"pair is {closest[blind].min():.2f} Å or more apart, beyond the cutoff, and G4 "
-            f"carries f_c(r_jk); only a cutoff above {closest[blind].max():.2f} Å (with more "
-            "neighbours) lets G4 see them"
+            f"carries f_c(r_jk); use G5 (angular 'g5', --acsf-angular g5), or a cutoff above "
+            f"{closest[blind].max():.2f} Å (with more neighbours)"
         ]
 
     def diagnose(self, frames: Sequence[ase.Atoms]) -> list[str]:
@@ -337,7 +356,7 @@ class Acsf:
         return np.concatenate(values, axis=1), np.concatenate(gradients, axis=1)
 
     def _angular(self, positions: np.ndarray, species: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """G4 values (f, P·K4) and gradients (f, P·K4, N, 3)."""
+        """G4 (or G5) values (f, P·K4) and gradients (f, P·K4, N, 3)."""
         n_neighbors = positions.shape[1]
         j, k = np.triu_indices(n_neighbors, k=1)
         pj, pk = positions[:, j], positions[:, k]  # (f, p, 3)
@@ -350,12 +369,15 @@ class Acsf:
         grad_cos_j = (uk - cos[..., None] * uj) / rj[..., None]
         grad_cos_k = (uj - cos[..., None] * uk) / rk[..., None]
         (fj, dfj), (fk, dfk), (fjk, dfjk) = (cosine_cutoff(x, self.cutoff) for x in (rj, rk, rjk))
+        if self.angular == "g5":  # no neighbour-neighbour cutoff, no r_jk² in the exponent
+            fjk, dfjk, rjk = np.ones_like(fjk), np.zeros_like(dfjk), np.zeros_like(rjk)
         cut = fj * fk * fjk
         grad_cut_j = (dfj * fk * fjk)[..., None] * uj + (fj * fk * dfjk)[..., None] * ujk
         grad_cut_k = (fj * dfk * fjk)[..., None] * uk - (fj * fk * dfjk)[..., None] * ujk
         squares = rj**2 + rk**2 + rjk**2
-        grad_sq_j = 2.0 * (pj + diff)
-        grad_sq_k = 2.0 * (pk - diff)
+        pair_term = diff if self.angular == "g4" else np.zeros_like(diff)
+        grad_sq_j = 2.0 * (pj + pair_term)
+        grad_sq_k = 2.0 * (pk - pair_term)
 
         eta, zeta, lam = (self.g4[:, c, None, None] for c in range(3))  # (K4, 1, 1)
         base = 1.0 + lam * cos[None]  # (K4, f, p)
