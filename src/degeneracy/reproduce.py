@@ -535,7 +535,8 @@ def _ordering_sentence(checks: dict[str, bool], repeats: dict | None) -> str:
     if not repeats:
         return (
             "Held-out orbit error lower with 20 orbit frames than without: "
-            f"{verdict('subset_beats_none_on_heldout_orbit')} (one seed). {full}."
+            f"{verdict('subset_beats_none_on_heldout_orbit')} (one seed; --repeats K decides it "
+            f"over K seeds). {full}."
         )
     gap = repeats["heldout_orbit_none_minus_subset"]
     measured = ""
