@@ -81,10 +81,10 @@ from .sensitivity import (
 )
 from .structures import DEFAULT_CUTOFF, UNITS, neighbor_positions
 
-#: Columns of a scan's results, in file order.
 #: Schema-metadata key of the warnings a chunk's representation raised.
 NOTES_KEY = b"degeneracy.notes"
 
+#: Columns of a scan's results, in file order.
 RESULT_SCHEMA = pa.schema(
     [
         ("structure", pa.int64()),

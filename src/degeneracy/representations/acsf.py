@@ -95,6 +95,11 @@ TIGHT_CUTOFF = 2.5
 #: A G2 Gaussian below this value at a neighbour distance does not "reach" it.
 G2_REACH = 1e-3
 
+#: Where the scaled set's G2 grid ends (last centre + one width), as a fraction of r_c.
+_SCALED_REACH = (
+    max(shift + 1.0 / np.sqrt(2.0 * eta) for eta, shift in ACSF_SETS["tight"][0]) / TIGHT_CUTOFF
+)
+
 
 def acsf_parameters(
     name: str, cutoff: float
@@ -269,22 +274,22 @@ class Acsf:
 
     def _blindness(self, positions: np.ndarray) -> list[str]:
         """The warnings of :meth:`diagnose` for neighbour positions (frames, N, 3)."""
-        return [*self._unreached_bonds(positions), *self._no_angles(positions)]
+        distances = np.linalg.norm(positions, axis=-1)  # (frames, N)
+        return [
+            *self._unreached_bonds(distances),
+            *self._no_angles(positions, distances),
+        ]
 
-    def _unreached_bonds(self, positions: np.ndarray) -> list[str]:
+    def _unreached_bonds(self, distances: np.ndarray) -> list[str]:
         """Environments whose *nearest* neighbour no G2 function reaches.
 
         Farther neighbours near the cutoff are left to f_c and the broad G4 by design
         (the named sets' G2 grids end at about 0.7 r_c).
         """
-        nearest = np.linalg.norm(positions, axis=-1).min(axis=1)
-        unreached = self.unreached_distances(nearest)
+        unreached = self.unreached_distances(distances.min(axis=1))
         if len(unreached) == 0:
             return []
-        # the scaled set's G2 grid ends (last centre + one width) at this fraction of r_c
-        eta, shift = np.asarray(ACSF_SETS["tight"][0]).T
-        reach = float(np.max(shift + 1.0 / np.sqrt(2.0 * eta))) / TIGHT_CUTOFF
-        suggestion = float(unreached.max()) / reach
+        suggestion = float(unreached.max()) / _SCALED_REACH
         return [
             f"ACSF set {self.parameter_set!r} (cutoff {self.cutoff:g} Å) is nearly blind "
             f"to bond stretching here: no radial function reaches the nearest-neighbour distances "
@@ -292,7 +297,7 @@ class Acsf:
             f"(--acsf-set scaled) with a cutoff of at least {suggestion:.1f} Å, or a custom set"
         ]
 
-    def _no_angles(self, positions: np.ndarray) -> list[str]:
+    def _no_angles(self, positions: np.ndarray, distances: np.ndarray) -> list[str]:
         r"""Frames whose G4 are all zero: every neighbour pair is a cutoff or more apart.
 
         G4 carries :math:`f_c(r_{jk})`, so a pair of neighbours farther apart than
@@ -302,8 +307,8 @@ class Acsf:
         if self.angular != "g4" or len(self.g4) == 0 or positions.shape[1] < 2:
             return []
         j, k = np.triu_indices(positions.shape[1], k=1)
-        inside = (np.linalg.norm(positions, axis=-1) < self.cutoff)[:, j]
-        inside &= (np.linalg.norm(positions, axis=-1) < self.cutoff)[:, k]
+        within = distances < self.cutoff
+        inside = within[:, j] & within[:, k]
         pair = np.linalg.norm(positions[:, j] - positions[:, k], axis=-1)
         closest = np.where(inside, pair, np.inf).min(axis=1)  # per frame
         blind = np.isfinite(closest) & (closest >= self.cutoff)
@@ -368,14 +373,17 @@ class Acsf:
         cos = np.einsum("fpa,fpa->fp", uj, uk)
         grad_cos_j = (uk - cos[..., None] * uj) / rj[..., None]
         grad_cos_k = (uj - cos[..., None] * uk) / rk[..., None]
-        (fj, dfj), (fk, dfk), (fjk, dfjk) = (cosine_cutoff(x, self.cutoff) for x in (rj, rk, rjk))
-        if self.angular == "g5":  # no neighbour-neighbour cutoff, no r_jk² in the exponent
-            fjk, dfjk, rjk = np.ones_like(fjk), np.zeros_like(dfjk), np.zeros_like(rjk)
+        (fj, dfj), (fk, dfk) = (cosine_cutoff(x, self.cutoff) for x in (rj, rk))
+        if self.angular == "g4":
+            fjk, dfjk = cosine_cutoff(rjk, self.cutoff)
+            pair_squares, pair_term = rjk**2, diff
+        else:  # G5: no neighbour-neighbour cutoff, no r_jk² in the exponent
+            fjk, dfjk = np.ones_like(rjk), np.zeros_like(rjk)
+            pair_squares, pair_term = 0.0, np.zeros_like(diff)
         cut = fj * fk * fjk
         grad_cut_j = (dfj * fk * fjk)[..., None] * uj + (fj * fk * dfjk)[..., None] * ujk
         grad_cut_k = (fj * dfk * fjk)[..., None] * uk - (fj * fk * dfjk)[..., None] * ujk
-        squares = rj**2 + rk**2 + rjk**2
-        pair_term = diff if self.angular == "g4" else np.zeros_like(diff)
+        squares = rj**2 + rk**2 + pair_squares
         grad_sq_j = 2.0 * (pj + pair_term)
         grad_sq_k = 2.0 * (pk - pair_term)
 
