@@ -161,6 +161,40 @@ def test_existing_output_survives_an_error(capsys, tmp_path):
     assert target.read_text() == "old\n"
 
 
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["spectrum", "--builtin", "td", "--rep", "acsf", "--sigma", "0.3"], "--sigma"),
+        (["spectrum", "--builtin", "td", "--acsf-angular", "g5"], "--acsf-angular"),
+        (["orbit", "--builtin", "td", "--rep", "om", "--n-max", "4", "--output", "o"], "--n-max"),
+        (["compare", "--builtin", "td", "--rep", "soap,acsf", "--om-width", "2"], "--om-width"),
+        (["learn", "--model", "multicentre", "--rep", "acsf", "--output", "x"], "--rep acsf"),
+        (["learn", "--model", "multicentre", "--acsf-set", "loose", "--output", "x"], "--acsf-set"),
+    ],
+)
+def test_options_of_an_unselected_fingerprint_are_refused(
+    argv, named, capsys, tmp_path, monkeypatch
+):
+    """An option that configures none of the selected fingerprints is an error, not ignored
+    (even when its value equals the default), raised before any output is written."""
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and named in err and "does not apply" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_options_of_any_selected_fingerprint_are_accepted(capsys):
+    argv = ["compare", "--builtin", "pg-start", "--rep", "soap,acsf", "--acsf-set", "loose"]
+    status, out, err = _run(capsys, *argv, "--sigma", "0.4", "--format", "json")
+    assert status == 0, err
+    assert set(json.loads(out)["fingerprints"]) == {"soap", "acsf"}
+    status, _, err = _run(
+        capsys, "spectrum", "--builtin", "td", "--rep", "bispectrum", "--sigma", "0.4"
+    )
+    assert status == 0, err
+
+
 def test_every_subcommand_has_help(capsys):
     parser = build_parser()
     subparsers = next(a for a in parser._actions if a.dest == "command").choices

@@ -23,12 +23,23 @@ from ..learning import (
 from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES
 from ..learning.protocols import RMSE_KEYS
 from ..representations import OptimalBasis
-from .options import add_representation_arguments, add_sampler_argument, representation_from_args
+from .options import (
+    EXPLICIT_OPTIONS,
+    add_representation_arguments,
+    add_sampler_argument,
+    check_options_apply,
+    representation_from_args,
+)
 
 
 def featurizer_from_args(args: argparse.Namespace):
     """C-centred fingerprint from ``--rep`` (single model) or the multi-centre SOAP."""
     if args.model == "multicentre":
+        if args.rep != "soap" and "rep" in getattr(args, EXPLICIT_OPTIONS, {}):
+            raise DegeneracyError(
+                f"--model multicentre sums SOAP networks; --rep {args.rep} does not apply"
+            )
+        check_options_apply(args, ["soap"])
         optimal = OptimalBasis.load(args.basis_file) if args.basis_file else None
         return MultiCentreSoap(
             sigma=args.sigma,

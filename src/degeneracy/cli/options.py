@@ -39,26 +39,79 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
     parser.set_defaults(input_required=required)
 
 
+#: Namespace attribute holding the options given on the command line (dest → option string).
+EXPLICIT_OPTIONS = "explicit_options"
+
+#: The fingerprints each fingerprint-specific option configures (``--cutoff`` sets them all).
+OPTION_REPRESENTATIONS = {
+    "sigma": ("soap", "bispectrum"),
+    "n_max": ("soap",),
+    "l_max": ("soap",),
+    "basis": ("soap",),
+    "basis_file": ("soap",),
+    "bispectrum_n_max": ("bispectrum",),
+    "bispectrum_l_max": ("bispectrum",),
+    "acsf_set": ("acsf",),
+    "acsf_angular": ("acsf",),
+    "om_orbitals": ("om",),
+    "om_width": ("om",),
+}
+
+
+class RecordedStore(argparse._StoreAction):
+    """``store`` that also records that the option was given (not left at its default).
+
+    argparse cannot tell a default from an explicit value equal to it; the record lets
+    :func:`check_options_apply` refuse options of a fingerprint that is not selected.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        super().__call__(parser, namespace, values, option_string)
+        recorded = dict(getattr(namespace, EXPLICIT_OPTIONS, {}))
+        recorded[self.dest] = option_string
+        setattr(namespace, EXPLICIT_OPTIONS, recorded)
+
+
+def check_options_apply(args: argparse.Namespace, names: Sequence[str]) -> None:
+    """Refuse fingerprint options given for none of the selected fingerprints ``names``.
+
+    E.g. ``--rep acsf --sigma 0.5`` would otherwise compute ACSF and silently drop σ.
+    """
+    for dest, option in getattr(args, EXPLICIT_OPTIONS, {}).items():
+        applies_to = OPTION_REPRESENTATIONS.get(dest)
+        if applies_to is not None and not set(applies_to) & set(names):
+            selected, sets = ",".join(names), ", ".join(applies_to)
+            raise DegeneracyError(f"{option} does not apply to --rep {selected} (it sets {sets})")
+
+
 def add_soap_arguments(parser: argparse.ArgumentParser) -> None:
     """SOAP hyperparameters (also the cutoff used to validate environments)."""
     group = parser.add_argument_group("SOAP options")
-    group.add_argument("--sigma", type=float, default=0.3, help="Gaussian width σ in Å (0.3)")
-    group.add_argument("--n-max", type=int, default=8, help="radial functions (8)")
-    group.add_argument("--l-max", type=int, default=8, help="largest angular channel (8)")
-    group.add_argument(
-        "--cutoff", type=float, default=2.5, help="cutoff radius in Å, hard step (2.5)"
-    )
-    group.add_argument(
+    add = _recording(group)
+    add("--sigma", type=float, default=0.3, help="Gaussian width σ in Å (0.3)")
+    add("--n-max", type=int, default=8, help="radial functions (8)")
+    add("--l-max", type=int, default=8, help="largest angular channel (8)")
+    add("--cutoff", type=float, default=2.5, help="cutoff radius in Å, hard step (2.5)")
+    add(
         "--basis",
         choices=["gto", "optimal"],
         default="gto",
         help="radial basis: featomic's GTO or the data-driven optimal basis (gto)",
     )
-    group.add_argument(
+    add(
         "--basis-file",
         metavar="PATH",
         help="optimal basis saved by `degeneracy fit-basis` (implies --basis optimal)",
     )
+
+
+def _recording(group: argparse._ActionsContainer):
+    """``group.add_argument`` with :class:`RecordedStore` as the action."""
+
+    def add(*flags: str, **kwargs):
+        return group.add_argument(*flags, action=RecordedStore, **kwargs)
+
+    return add
 
 
 #: Fingerprints in ``--rep`` order of the help text; the default list of multi-fingerprint commands.
@@ -84,12 +137,12 @@ def add_other_representation_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "bispectrum options (ν = 3; uses --sigma and --cutoff, GTO radial basis)"
     )
-    group.add_argument("--bispectrum-n-max", type=int, default=4, help="radial functions (4)")
-    group.add_argument(
-        "--bispectrum-l-max", type=int, default=4, help="band limit: largest l coupled (4)"
-    )
-    group = parser.add_argument_group("ACSF options (Behler G2 + G4; uses --cutoff)")
-    group.add_argument(
+    add = _recording(group)
+    add("--bispectrum-n-max", type=int, default=4, help="radial functions (4)")
+    add("--bispectrum-l-max", type=int, default=4, help="band limit: largest l coupled (4)")
+    group = parser.add_argument_group("ACSF options (Behler G2 + G4/G5; uses --cutoff)")
+    add = _recording(group)
+    add(
         "--acsf-set",
         choices=["tight", "loose", "scaled"],
         default="tight",
@@ -97,7 +150,7 @@ def add_other_representation_arguments(parser: argparse.ArgumentParser) -> None:
         "sparse 'loose' (11), or 'scaled' (tight in units of the cutoff, radial centres "
         "at 0.28-0.68 x cutoff: e.g. --cutoff 3.5 for Si-Si 2.35 A) (tight)",
     )
-    group.add_argument(
+    add(
         "--acsf-angular",
         choices=["g4", "g5"],
         default="g4",
@@ -105,13 +158,14 @@ def add_other_representation_arguments(parser: argparse.ArgumentParser) -> None:
         "(without it) (g4)",
     )
     group = parser.add_argument_group("overlap-matrix options (Sadeghi et al.; uses --cutoff)")
-    group.add_argument(
+    add = _recording(group)
+    add(
         "--om-orbitals",
         choices=["sp", "s"],
         default="sp",
         help="Gaussian orbitals per atom: s and p, or s only (sp)",
     )
-    group.add_argument(
+    add(
         "--om-width",
         type=float,
         default=1.5,
@@ -130,6 +184,7 @@ def add_representation_arguments(
     if multiple:
         parser.add_argument(
             "--rep",
+            action=RecordedStore,
             type=representation_names,
             default=list(REPRESENTATION_ORDER),
             metavar="NAMES",
@@ -138,6 +193,7 @@ def add_representation_arguments(
     else:
         parser.add_argument(
             "--rep",
+            action=RecordedStore,
             choices=list(REPRESENTATION_ORDER),
             default="soap",
             help=f"fingerprint: {'|'.join(REPRESENTATION_ORDER)} (soap)",
@@ -211,21 +267,29 @@ def representation_hypers_from_args(args: argparse.Namespace, name: str) -> dict
     return {}
 
 
-def representation_from_args(args: argparse.Namespace, name: str | None = None) -> Representation:
-    """The representation selected by ``--rep`` (or ``name``) with its options."""
-    name = name or getattr(args, "rep", "soap")
-    if isinstance(name, list):
-        if len(name) != 1:
-            raise DegeneracyError(f"expected one fingerprint, got {','.join(name)}")
-        name = name[0]
-    return make_representation(name, **representation_hypers_from_args(args, name))
+def representation_from_args(args: argparse.Namespace) -> Representation:
+    """The one representation selected by ``--rep``, with its options."""
+    (representation,) = representations_from_args(args, single=True).values()
+    return representation
 
 
-def representations_from_args(args: argparse.Namespace) -> dict[str, Representation]:
-    """Every representation listed by ``--rep`` (a list or one name), by name."""
+def representations_from_args(
+    args: argparse.Namespace, *, single: bool = False
+) -> dict[str, Representation]:
+    """Every representation listed by ``--rep`` (a list or one name), by name.
+
+    Options that configure none of them are refused (:func:`check_options_apply`); with
+    ``single``, so is more than one name.
+    """
     names = getattr(args, "rep", "soap")
     names = [names] if isinstance(names, str) else list(names)
-    return {name: representation_from_args(args, name) for name in names}
+    if single and len(names) != 1:
+        raise DegeneracyError(f"expected one fingerprint, got {','.join(names)}")
+    check_options_apply(args, names)
+    return {
+        name: make_representation(name, **representation_hypers_from_args(args, name))
+        for name in names
+    }
 
 
 def frames_from_args(args: argparse.Namespace) -> list[ase.Atoms]:
