@@ -184,6 +184,27 @@ def test_options_of_an_unselected_fingerprint_are_refused(
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--orbit", "orbit.xyz", "--orbit-sigma", "0.3"], "--orbit-sigma"),
+        (["--orbit", "orbit.xyz", "--orbit-basis", "gto"], "--orbit-basis"),
+        (["--orbit-units", "bohr"], "--orbit-units"),
+        (["--max-minutes", "3", "--no-time-limit"], "--no-time-limit"),
+    ],
+)
+def test_learn_refuses_orbit_and_time_options_it_would_ignore(
+    argv, named, tmp_path, monkeypatch, capsys
+):
+    """--orbit FILE makes the traced orbit's options moot, and --orbit-units needs a FILE;
+    a time limit and no time limit contradict each other."""
+    monkeypatch.chdir(tmp_path)
+    assert _exit_status(["learn", "--output", "run", *argv]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and named in err
+    assert not list(tmp_path.iterdir())
+
+
 def test_options_of_any_selected_fingerprint_are_accepted(capsys):
     argv = ["compare", "--builtin", "pg-start", "--rep", "soap,acsf", "--acsf-set", "loose"]
     status, out, err = _run(capsys, *argv, "--sigma", "0.4", "--format", "json")

@@ -397,14 +397,6 @@ def test_load_orbit_reads_a_file_and_computes_e4(tmp_path):
         load_orbit(tmp_path / "missing.extxyz")
 
 
-def test_load_orbit_without_a_file_needs_the_orbit_tracer(monkeypatch):
-    from degeneracy import orbits
-
-    monkeypatch.delattr(orbits, "comment_orbit", raising=False)
-    with pytest.raises(DegeneracyError, match="--orbit FILE"):
-        load_orbit()
-
-
 def test_reference_orbit_has_201_frames_and_the_published_spread():
     orbit = load_orbit(reference_path("comment-orbit_sigma0.3_c1.0.extxyz"))
     assert len(orbit) == 201

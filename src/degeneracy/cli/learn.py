@@ -25,6 +25,7 @@ from ..learning.protocols import RMSE_KEYS
 from ..representations import OptimalBasis
 from .options import (
     EXPLICIT_OPTIONS,
+    RecordedStore,
     add_representation_arguments,
     add_sampler_argument,
     check_options_apply,
@@ -74,6 +75,23 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
     if args.quick:
         return TrainSettings.quick(**changes)
     return TrainSettings(**changes)
+
+
+#: Options that shape the traced orbit: meaningless with ``--orbit FILE``.
+TRACED_ORBIT_OPTIONS = ("orbit_sigma", "orbit_c", "orbit_basis")
+
+
+def check_orbit_options(args: argparse.Namespace) -> None:
+    """Refuse orbit options that the orbit's source (FILE or traced) would ignore."""
+    explicit = getattr(args, EXPLICIT_OPTIONS, {})
+    if args.orbit is not None:
+        given = [explicit[dest] for dest in TRACED_ORBIT_OPTIONS if dest in explicit]
+        if given:
+            raise DegeneracyError(
+                f"{given[0]} shapes the traced orbit; it does not apply with --orbit FILE"
+            )
+    elif "orbit_units" in explicit:
+        raise DegeneracyError("--orbit-units is the length unit of --orbit FILE, and none is given")
 
 
 def datasets_from_args(args: argparse.Namespace) -> dict:
@@ -208,6 +226,7 @@ def format_repeats(repeats: dict) -> str:
 
 def run(args: argparse.Namespace) -> None:
     repeats = bounded_int("--repeats", args.repeats, minimum=1)
+    check_orbit_options(args)
     featurizer = featurizer_from_args(args)
     settings = settings_from_args(args)
     data = datasets_from_args(args)
@@ -281,11 +300,30 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     data = parser.add_argument_group("data")
     data.add_argument("--orbit", metavar="FILE", help="orbit frames (default: traced)")
-    data.add_argument("--orbit-units", choices=["angstrom", "bohr"], default="angstrom")
-    data.add_argument("--orbit-sigma", type=float, default=0.3, help="orbit σ in Å (0.3)")
-    data.add_argument("--orbit-c", type=float, default=1.0, help="orbit distance scale c (1)")
+    data.add_argument(
+        "--orbit-units",
+        action=RecordedStore,
+        choices=["angstrom", "bohr"],
+        default="angstrom",
+        help="length unit of --orbit FILE (angstrom)",
+    )
+    data.add_argument(
+        "--orbit-sigma",
+        action=RecordedStore,
+        type=float,
+        default=0.3,
+        help="σ in Å of the traced orbit (0.3)",
+    )
+    data.add_argument(
+        "--orbit-c",
+        action=RecordedStore,
+        type=float,
+        default=1.0,
+        help="distance scale c of the traced orbit (1)",
+    )
     data.add_argument(
         "--orbit-basis",
+        action=RecordedStore,
         choices=["gto", "optimal"],
         default="optimal",
         help="radial basis the orbit is traced with (optimal)",
@@ -319,10 +357,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--stop-patience", type=int, help="stop after this many epochs without improvement"
     )
-    train.add_argument(
+    limit = train.add_mutually_exclusive_group()
+    limit.add_argument(
         "--max-minutes", type=float, help="training time limit per protocol (4; quick 0.5)"
     )
-    train.add_argument("--no-time-limit", action="store_true", help="train until early stop")
+    limit.add_argument("--no-time-limit", action="store_true", help="train until early stop")
     train.add_argument(
         "--comment-settings",
         action="store_true",

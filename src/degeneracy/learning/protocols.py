@@ -35,6 +35,7 @@ import torch
 
 from ..errors import DegeneracyError
 from ..files import atomic_open, atomic_path, write_json
+from ..orbits import comment_orbit
 from ..structures import read_environments
 from .baselines import baseline_errors
 from .datasets import Dataset, Featurizer, cached_inputs, with_targets
@@ -97,14 +98,6 @@ def load_orbit(
         frames = read_environments(path, units=units)
         source = str(path)
     else:
-        from .. import orbits
-
-        comment_orbit = getattr(orbits, "comment_orbit", None)
-        if comment_orbit is None:
-            raise DegeneracyError(
-                "degeneracy.orbits.comment_orbit is not available in this version; "
-                "give the orbit frames with --orbit FILE"
-            )
         frames = comment_orbit(sigma, c, basis=basis, quick=quick)
         source = f"comment_orbit(sigma={sigma}, c={c}, basis={basis!r}, quick={quick})"
     if len(frames) < 2:
