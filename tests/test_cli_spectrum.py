@@ -205,6 +205,11 @@ def test_learn_refuses_orbit_and_time_options_it_would_ignore(
     assert not list(tmp_path.iterdir())
 
 
+def test_units_are_refused_with_a_builtin(capsys):
+    assert main(["spectrum", "--builtin", "td", "--units", "bohr"]) == 2
+    assert "--units is the length unit of FILE; not with --builtin" in capsys.readouterr().err
+
+
 def test_options_of_any_selected_fingerprint_are_accepted(capsys):
     argv = ["compare", "--builtin", "pg-start", "--rep", "soap,acsf", "--acsf-set", "loose"]
     status, out, err = _run(capsys, *argv, "--sigma", "0.4", "--format", "json")

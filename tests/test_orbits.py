@@ -203,6 +203,9 @@ def test_cli_contract(tmp_path, capsys):
     assert main(["orbit", "--builtin", "pg-start", "--length", "0.015", "--output",
                  str(out)]) == 2  # fmt: skip
     assert "length" in capsys.readouterr().err
+    for wrong in (["--tol", "1e-7"], ["--method", "adaptive", "--step", "1e-3"]):
+        assert main(["orbit", "--builtin", "pg-start", *wrong, "--output", str(out)]) == 2
+        assert "applies to --method" in capsys.readouterr().err
 
 
 def test_deviation_and_median_cn_helpers():

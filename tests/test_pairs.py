@@ -203,3 +203,22 @@ def test_cli_errors(tmp_path, capsys):
     assert "nope" in capsys.readouterr().err
     assert main(["pairs", "--n", "0"]) == 2
     assert "--n" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--n", "3", "--rep", "soap"], "--rep"),
+        (["--fold", "--sigma", "0.4"], "--sigma"),
+        (["--grid", "--format", "json"], "--format"),
+        (["--grid", "--seed", "2"], "--seed"),
+        (["--verify", "pairs.extxyz", "--n", "4"], "--n"),
+    ],
+)
+def test_cli_refuses_options_the_mode_ignores(argv, named, tmp_path, monkeypatch, capsys):
+    """Building pairs takes no fingerprint or verdict options; --verify and --grid no --n/--seed."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["pairs", *argv]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.split(": ")[2].startswith(named)
+    assert capsys.readouterr().out == ""

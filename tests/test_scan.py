@@ -455,6 +455,22 @@ def test_cli_bad_scheduler_address(capsys, methane_file, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "--workers"),
+        (["--connect-timeout", "5"], "--connect-timeout"),
+        (["--chemiscope", "v.json", "--chemiscope-limit", "0"], "--chemiscope"),
+        (["--singular", "s.extxyz", "--top", "0"], "--singular"),
+    ],
+)
+def test_cli_refuses_options_that_would_be_ignored(capsys, methane_file, tmp_path, options, named):
+    """Refused before reading the data or starting a cluster, nothing written."""
+    argv = ["scan", str(methane_file), "--output", str(tmp_path / "r.parquet"), *options]
+    assert _one_line_error(capsys, argv).split(": ")[2].startswith(named)
+    assert not list(tmp_path.iterdir())
+
+
 def _scan_on_a_local_cluster(arguments: list[str]) -> int:
     """``degeneracy scan ARGUMENTS`` on a one-worker in-process Dask cluster."""
     from distributed import LocalCluster

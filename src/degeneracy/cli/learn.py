@@ -24,11 +24,11 @@ from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES
 from ..learning.protocols import RMSE_KEYS
 from ..representations import OptimalBasis
 from .options import (
-    EXPLICIT_OPTIONS,
     RecordedStore,
     add_representation_arguments,
     add_sampler_argument,
     check_options_apply,
+    refuse_options,
     representation_from_args,
 )
 
@@ -36,9 +36,9 @@ from .options import (
 def featurizer_from_args(args: argparse.Namespace):
     """C-centred fingerprint from ``--rep`` (single model) or the multi-centre SOAP."""
     if args.model == "multicentre":
-        if args.rep != "soap" and "rep" in getattr(args, EXPLICIT_OPTIONS, {}):
-            raise DegeneracyError(
-                f"--model multicentre sums SOAP networks; --rep {args.rep} does not apply"
+        if args.rep != "soap":
+            refuse_options(
+                args, ["rep"], f"{args.rep} does not apply to --model multicentre (SOAP)"
             )
         check_options_apply(args, ["soap"])
         optimal = OptimalBasis.load(args.basis_file) if args.basis_file else None
@@ -83,15 +83,16 @@ TRACED_ORBIT_OPTIONS = ("orbit_sigma", "orbit_c", "orbit_basis")
 
 def check_orbit_options(args: argparse.Namespace) -> None:
     """Refuse orbit options that the orbit's source (FILE or traced) would ignore."""
-    explicit = getattr(args, EXPLICIT_OPTIONS, {})
     if args.orbit is not None:
-        given = [explicit[dest] for dest in TRACED_ORBIT_OPTIONS if dest in explicit]
-        if given:
-            raise DegeneracyError(
-                f"{given[0]} shapes the traced orbit; it does not apply with --orbit FILE"
-            )
-    elif "orbit_units" in explicit:
-        raise DegeneracyError("--orbit-units is the length unit of --orbit FILE, and none is given")
+        refuse_options(
+            args,
+            TRACED_ORBIT_OPTIONS,
+            "shapes the traced orbit; it does not apply with --orbit FILE",
+        )
+    else:
+        refuse_options(
+            args, ["orbit_units"], "is the length unit of --orbit FILE, and none is given"
+        )
 
 
 def datasets_from_args(args: argparse.Namespace) -> dict:

@@ -32,6 +32,7 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
     )
     parser.add_argument(
         "--units",
+        action=RecordedStore,
         choices=sorted(UNITS),
         default="angstrom",
         help="length unit of FILE's positions (default: angstrom)",
@@ -70,6 +71,22 @@ class RecordedStore(argparse._StoreAction):
         recorded = dict(getattr(namespace, EXPLICIT_OPTIONS, {}))
         recorded[self.dest] = option_string
         setattr(namespace, EXPLICIT_OPTIONS, recorded)
+
+
+def refuse_options(args: argparse.Namespace, dests: Sequence[str], reason: str) -> None:
+    """Refuse any of the options ``dests`` given on the command line: ``OPTION reason``.
+
+    For options that the rest of the command line makes moot (recorded by
+    :class:`RecordedStore`), which would otherwise be silently ignored.
+    """
+    explicit = getattr(args, EXPLICIT_OPTIONS, {})
+    given = [explicit[dest] for dest in dests if dest in explicit]
+    if given:
+        raise DegeneracyError(f"{given[0]} {reason}")
+
+
+#: Destinations of every fingerprint option (``--rep``, ``--cutoff`` and the specific ones).
+REPRESENTATION_DESTS = ("rep", "cutoff", *OPTION_REPRESENTATIONS)
 
 
 def check_options_apply(args: argparse.Namespace, names: Sequence[str]) -> None:
@@ -292,13 +309,16 @@ def representations_from_args(
     }
 
 
-def frames_from_args(args: argparse.Namespace) -> list[ase.Atoms]:
-    """Frames from FILE or --builtin (exactly one of them)."""
+def frames_from_args(args: argparse.Namespace, *, cutoff: float | None = None) -> list[ase.Atoms]:
+    """Frames from FILE or --builtin (exactly one of them), validated within ``cutoff``
+    (default: ``--cutoff``)."""
     if (args.file is None) == (args.builtin is None):
         raise DegeneracyError("give either a structure FILE or --builtin NAME")
     if args.builtin is not None:
+        refuse_options(args, ["units"], "is the length unit of FILE; not with --builtin")
         return [builtin_environment(args.builtin)]
-    return read_environments(args.file, units=args.units, cutoff=args.cutoff)
+    cutoff = args.cutoff if cutoff is None else cutoff
+    return read_environments(args.file, units=args.units, cutoff=cutoff)
 
 
 def emit(text: str, output: str | None) -> None:

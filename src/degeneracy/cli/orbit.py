@@ -11,7 +11,13 @@ import numpy as np
 
 from ..errors import DegeneracyError
 from ..orbits import DEFAULT_MAX_STEP, DEFAULT_TOL, ORBIT_METHODS, Orbit, trace_orbit, write_orbit
-from .options import add_input_arguments, add_representation_arguments, frames_from_args
+from .options import (
+    RecordedStore,
+    add_input_arguments,
+    add_representation_arguments,
+    frames_from_args,
+    refuse_options,
+)
 from .options import representation_from_args as _representation
 
 
@@ -32,7 +38,19 @@ def format_orbit(orbit: Orbit) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The stepping options of each --method; the others would be ignored.
+METHOD_OPTIONS = {"euler": ("step",), "adaptive": ("tol", "max_step")}
+
+
+def check_method_options(args: argparse.Namespace) -> None:
+    """Refuse stepping options of the --method that is not selected."""
+    for method, dests in METHOD_OPTIONS.items():
+        if method != args.method:
+            refuse_options(args, dests, f"applies to --method {method}, not {args.method}")
+
+
 def run(args: argparse.Namespace) -> None:
+    check_method_options(args)
     representation = _representation(args)
     frames = frames_from_args(args)
     if not 0 <= args.frame < len(frames):
@@ -76,15 +94,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--frame", type=int, default=0, help="frame of FILE to start from (0)")
     parser.add_argument("--length", type=float, default=2.0, help="arc length in Å (2.0)")
     parser.add_argument("--method", choices=ORBIT_METHODS, default="euler", help="(euler)")
-    parser.add_argument("--step", type=float, default=1e-4, help="Euler step in Å (1e-4)")
+    parser.add_argument(
+        "--step", action=RecordedStore, type=float, default=1e-4, help="Euler step in Å (1e-4)"
+    )
     parser.add_argument(
         "--tol",
+        action=RecordedStore,
         type=float,
         default=DEFAULT_TOL,
         help=f"adaptive: local error per step in Å ({DEFAULT_TOL:g})",
     )
     parser.add_argument(
         "--max-step",
+        action=RecordedStore,
         type=float,
         default=DEFAULT_MAX_STEP,
         help=f"adaptive: longest step in Å ({DEFAULT_MAX_STEP:g})",

@@ -22,10 +22,13 @@ from ..pairs import (
 from ..sensitivity import SYMMETRY_TOL
 from ..structures import UNITS, read_environments, write_environments
 from .options import (
+    REPRESENTATION_DESTS,
+    RecordedStore,
     add_representation_arguments,
     aligned_table,
     csv_text,
     emit,
+    refuse_options,
     representations_from_args,
 )
 
@@ -62,7 +65,21 @@ def _write_frames(frames: list, output: str | None) -> None:
         print(f"wrote {len(frames)} frames to {output}", file=sys.stderr)
 
 
+#: Options of --verify only (the fingerprints compared, how the verdict is printed).
+VERIFY_DESTS = ("units", "relation_tol", "format", *REPRESENTATION_DESTS)
+
+
+def check_mode_options(args: argparse.Namespace) -> None:
+    """Refuse the options that the chosen mode (build, --grid or --verify) would ignore."""
+    if args.verify is None:
+        refuse_options(args, VERIFY_DESTS, "applies to --verify FILE only")
+    if args.verify is not None or args.grid:
+        mode = "--verify" if args.grid is False else "--grid"
+        refuse_options(args, ("n", "seed"), f"sets the random pairs or folds; not with {mode}")
+
+
 def run(args: argparse.Namespace) -> None:
+    check_mode_options(args)
     if args.verify is not None:
         frames = read_environments(args.verify, units=args.units, cutoff=args.cutoff)
         representations = representations_from_args(args)
@@ -100,16 +117,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     mode.add_argument(
         "--fold", action="store_true", help="random fold structures (y4 = 0) instead of pairs"
     )
-    parser.add_argument("--n", type=int, default=100, help="number of random pairs (100)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument(
+        "--n", action=RecordedStore, type=int, default=100, help="number of random pairs (100)"
+    )
+    parser.add_argument("--seed", action=RecordedStore, type=int, default=0, help="random seed (0)")
     parser.add_argument(
         "--units",
+        action=RecordedStore,
         choices=sorted(UNITS),
         default="angstrom",
         help="length unit of the --verify FILE (angstrom)",
     )
     parser.add_argument(
         "--relation-tol",
+        action=RecordedStore,
         type=float,
         default=SYMMETRY_TOL,
         help=f"RMS residual (Å) under which two members are the same structure ({SYMMETRY_TOL})",
@@ -117,6 +138,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_representation_arguments(parser, multiple=True)
     parser.add_argument(
         "--format",
+        action=RecordedStore,
         choices=["table", "csv", "json"],
         default="table",
         help="output format of --verify (table)",

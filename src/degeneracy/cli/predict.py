@@ -8,12 +8,10 @@ import io
 
 import numpy as np
 
-from ..errors import DegeneracyError
 from ..files import json_text
 from ..learning import load_model, predict_frames
-from ..structures import builtin_environment, read_environments
 from ..targets import fourbody_torsion
-from .options import add_input_arguments, add_output_arguments, emit
+from .options import add_input_arguments, add_output_arguments, emit, frames_from_args
 
 
 def format_predictions(predictions: np.ndarray, fmt: str, targets: np.ndarray | None = None) -> str:
@@ -42,13 +40,7 @@ def format_predictions(predictions: np.ndarray, fmt: str, targets: np.ndarray | 
 
 def run(args: argparse.Namespace) -> None:
     model, featurizer, _ = load_model(args.model)
-    if (args.file is None) == (args.builtin is None):
-        raise DegeneracyError("give either a structure FILE or --builtin NAME")
-    if args.builtin is not None:
-        frames = [builtin_environment(args.builtin)]
-    else:
-        cutoff = featurizer.key().get("hypers", {}).get("cutoff", 2.5)
-        frames = read_environments(args.file, units=args.units, cutoff=cutoff)
+    frames = frames_from_args(args, cutoff=featurizer.key().get("hypers", {}).get("cutoff", 2.5))
     predictions = predict_frames(model, featurizer, frames)
     targets = fourbody_torsion(frames) if args.with_target else None
     emit(format_predictions(predictions, args.format, np.atleast_1d(targets)

@@ -29,7 +29,13 @@ from ..scan import (
     scan_dataset,
 )
 from ..structures import UNITS, write_environments
-from .options import add_representation_arguments, aligned_table, representation_from_args
+from .options import (
+    RecordedStore,
+    add_representation_arguments,
+    aligned_table,
+    refuse_options,
+    representation_from_args,
+)
 
 #: Structures written to the chemiscope file by default (the viewer stays responsive).
 DEFAULT_CHEMISCOPE_LIMIT = 20000
@@ -146,6 +152,19 @@ def check_arguments(args: argparse.Namespace) -> None:
     positive_float("--connect-timeout", args.connect_timeout)
     if args.chemiscope and not args.chemiscope.endswith((".json", ".json.gz")):
         raise DegeneracyError(f"{args.chemiscope}: a chemiscope file must end with .json(.gz)")
+    check_moot_options(args)
+
+
+def check_moot_options(args: argparse.Namespace) -> None:
+    """Refuse options that the rest of the command line would silently ignore."""
+    if args.scheduler is not None and args.workers is not None:
+        raise DegeneracyError("--workers sizes the local cluster; a --scheduler has its own")
+    if args.scheduler is None:
+        refuse_options(args, ["connect_timeout"], "applies to --scheduler only")
+    if args.chemiscope and args.chemiscope_limit == 0:
+        raise DegeneracyError("--chemiscope with --chemiscope-limit 0: no file would be written")
+    if args.singular and args.top == 0:
+        raise DegeneracyError("--singular with --top 0: no environment would be written")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -297,6 +316,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     group.add_argument(
         "--connect-timeout",
+        action=RecordedStore,
         type=float,
         default=10.0,
         metavar="S",
