@@ -631,7 +631,7 @@ def test_scan_100k_methane_kill_and_resume(tmp_path):
     np.testing.assert_allclose(np.asarray(table.column("cn"))[::1000], expected, rtol=1e-8)
 
 
-def test_worker_notes_reach_the_caller_once_per_subject(tmp_path):
+def test_worker_notes_reach_the_caller_once_per_subject(tmp_path, monkeypatch):
     silicon = bulk("Si", "diamond", a=5.43, cubic=True)
     frames = []
     for seed in range(3):
@@ -647,9 +647,29 @@ def test_worker_notes_reach_the_caller_once_per_subject(tmp_path):
     assert len(messages) == 2, messages
     assert "no radial function reaches the nearest-neighbour distances" in messages[0]
     assert "sees no bond angles here" in messages[1]
-    assert not (pq.read_schema(output).metadata or {}).get(scanning.NOTES_KEY)
-    table, notes = scanning.chunk_notes(dg.read_results(output))
-    assert notes == [] and table.num_rows == 24
+    assert summary.warnings == messages and summary.to_dict()["warnings"] == messages
+    assert scanning.chunk_notes(pq.read_schema(output)) == []  # the merged file: data only
+    assert dg.read_results(output).num_rows == 24
+    # a scan resumed after its first chunk reports the finished chunk's notes too
+    resumed = tmp_path / "resumed.parquet"
+    parts = resumed.with_name(resumed.name + ".parts")
+    original = scanning.ChunkStore.write_chunk
+
+    def interrupting(self, chunk, table):
+        if any(parts.glob("chunk-*.parquet")):
+            raise KeyboardInterrupt
+        original(self, chunk, table)
+
+    monkeypatch.setattr(scanning.ChunkStore, "write_chunk", interrupting)
+    with pytest.warns(dg.DegeneracyWarning), pytest.raises(KeyboardInterrupt):
+        dg.scan_dataset(frames, acsf, output=resumed, chunk_size=8, **_threads())
+    monkeypatch.setattr(scanning.ChunkStore, "write_chunk", original)
+    assert len(list(parts.glob("chunk-*.parquet"))) == 1
+    with pytest.warns(dg.DegeneracyWarning) as caught:
+        again = dg.scan_dataset(frames, acsf, output=resumed, chunk_size=8, **_threads())
+    assert again.n_resumed_chunks == 1 and again.warnings == messages
+    assert [str(w.message) for w in caught] == messages
+    assert resumed.read_bytes() == output.read_bytes()
     # the scaled set at a cutoff that keeps the first shell: bonds reached, angles still not
     scaled = dg.Acsf(parameter_set="scaled", cutoff=3.5, center="Si", neighbors=["Si"])
     notes = scaled.diagnose(environments_of(frames[0], range(8), cutoff=3.5))

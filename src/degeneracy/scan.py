@@ -501,12 +501,10 @@ def scan_block(
     return table
 
 
-def chunk_notes(table: pa.Table) -> tuple[pa.Table, list[str]]:
-    """A chunk's table without the notes :func:`scan_block` attached, and the notes."""
-    metadata = table.schema.metadata or {}
-    if NOTES_KEY not in metadata:
-        return table, []
-    return table.replace_schema_metadata(None), json.loads(metadata[NOTES_KEY])
+def chunk_notes(schema: pa.Schema) -> list[str]:
+    """The notes :func:`scan_block` attached to a chunk's table (or its stored file's) schema."""
+    metadata = schema.metadata or {}
+    return json.loads(metadata[NOTES_KEY]) if NOTES_KEY in metadata else []
 
 
 # --------------------------------------------------------------------------------------
@@ -702,9 +700,13 @@ class ChunkStore:
         return {int(p.stem.split("-")[1]) for p in self.folder.glob("chunk-*.parquet")}
 
     def write_chunk(self, chunk: int, table: pa.Table) -> None:
-        """Write one chunk's results atomically."""
+        """Write one chunk's results atomically (with its notes in the schema metadata)."""
         with atomic_path(self.chunk_path(chunk)) as tmp:
             pq.write_table(table, str(tmp))
+
+    def notes(self, chunk: int) -> list[str]:
+        """The notes stored with a finished chunk, so that a resumed scan reports them too."""
+        return chunk_notes(pq.read_schema(self.chunk_path(chunk)))
 
     def discard_if_empty(self) -> None:
         """Remove the folder if no chunk was finished (e.g. the cluster never started)."""
@@ -828,6 +830,9 @@ class ScanSummary:
     #: Environments with an exact zero singular value (infinite CN): the fingerprint has
     #: fewer features than the environment has internal motions.
     n_infinite: int = 0
+    #: The representation's warnings about the scanned environments (e.g. an ACSF set
+    #: blind to the bond lengths), one per subject, from computed and resumed chunks alike.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def throughput(self) -> float:
@@ -852,6 +857,7 @@ class ScanSummary:
             "environments_per_second": self.throughput,
             "centers": self.centers,
             "settings": self.settings,
+            "warnings": self.warnings,
         }
 
 
@@ -938,6 +944,7 @@ def scan_dataset(
     }
     species_seen: set[int] = set()
     counts = {"structures": 0, "environments": 0, "computed": 0, "chunks": 0}
+    notes: list[str] = []
 
     def counted() -> Iterator[tuple[int, ase.Atoms]]:
         for index, atoms in dataset.structures():
@@ -964,6 +971,7 @@ def scan_dataset(
                 store,
                 done,
                 counts,
+                notes,
                 cutoff=cutoff,
                 neighbor_species=neighbor_numbers,
                 batch_size=batch_size,
@@ -998,6 +1006,7 @@ def scan_dataset(
         centers=None if center_numbers is None else list(symbols_of(center_numbers)),
         settings=manifest,
         n_infinite=n_infinite,
+        warnings=notes,
     )
 
 
@@ -1048,17 +1057,30 @@ def _run_chunks(
     store: ChunkStore,
     done: set[int],
     counts: dict[str, int],
+    notes: list[str],
     *,
     cutoff: float,
     neighbor_species: Sequence[int] | None,
     batch_size: int,
     progress: bool,
 ) -> None:
-    """Submit the unfinished chunks (a bounded number in flight); write each as it ends."""
+    """Submit the unfinished chunks (a bounded number in flight); write each as it ends.
+
+    The chunks' notes, computed or resumed, are warned about and added to ``notes`` once
+    per subject (every chunk of a data set tends to repeat them).
+    """
     from distributed import as_completed
 
     pending: Any = None
-    warned: set[str] = set()  # subjects of the notes reported (later chunks repeat them)
+    warned: set[str] = set()
+
+    def report(chunk: list[str]) -> None:
+        for note in chunk:
+            if warning_subject(note) not in warned:
+                warned.add(warning_subject(note))
+                notes.append(note)
+                warnings.warn(DegeneracyWarning(note), stacklevel=2)
+
     run = uuid.uuid4().hex[:12]  # task keys unique to this run, even on a shared cluster
     sizes: dict[str, tuple[int, int]] = {}
     bar = tqdm(
@@ -1076,11 +1098,7 @@ def _run_chunks(
             raise DegeneracyError(f"chunk {chunk} failed on a worker: {error!r}") from error
         finally:
             future.release()
-        table, notes = chunk_notes(table)
-        for note in notes:
-            if warning_subject(note) not in warned:
-                warned.add(warning_subject(note))
-                warnings.warn(DegeneracyWarning(note), stacklevel=2)
+        report(chunk_notes(table.schema))
         store.write_chunk(chunk, table)
         counts["computed"] += size
         bar.update(size)
@@ -1092,6 +1110,7 @@ def _run_chunks(
             bar.total = counts["environments"]
             bar.refresh()
             if block.index in done:
+                report(store.notes(block.index))
                 bar.update(block.n_environments)
                 continue
             client = cluster.get()
