@@ -82,3 +82,16 @@ def test_rotations_are_exact_zeros(representation, random_frames):
     generators = dg.rotation_generators(dg.neighbor_positions(frames))
     along_rotations = np.linalg.norm(jacobian @ generators, axis=(1, 2))
     assert np.all(along_rotations < 1e-8 * np.linalg.norm(jacobian, axis=(1, 2)))
+
+
+@pytest.mark.parametrize("name", sorted(dg.REPRESENTATIONS))
+def test_make_representation_names_an_unknown_hyperparameter(name):
+    """A hyperparameter of another fingerprint (or a typo) is an error naming it."""
+    with pytest.raises(dg.DegeneracyError, match=f"{name}: unknown hyperparameter 'nmax'"):
+        dg.make_representation(name, nmax=4)
+    assert dg.make_representation(name, cutoff=2.6).hypers()["cutoff"] == 2.6
+
+
+def test_centre_featurizer_needs_a_representation():
+    with pytest.raises(dg.DegeneracyError, match=r"needs a Representation.*got str 'soap'"):
+        dg.CentreFeaturizer("soap")

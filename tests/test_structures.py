@@ -48,6 +48,9 @@ def test_sampler_respects_ranges_and_seed():
     assert not np.array_equal(neighbors, sampler.neighbors(500, seed=8))
     # the ranges are filled, not just respected
     assert angles.min() < 60.0 and angles.max() > 160.0
+    assert sampler.neighbors(0, seed=7).shape == (0, 4, 3) and dg.sample_methane(0, seed=7) == []
+    with pytest.raises(dg.DegeneracyError, match="non-negative integer, got -1"):
+        sampler.neighbors(-1, seed=7)
 
 
 def test_read_extxyz_roundtrip_and_bohr(tmp_path):

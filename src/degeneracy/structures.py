@@ -313,7 +313,7 @@ class MethaneSampler:
         if not isinstance(n, (int, np.integer)) or n < 0:
             raise DegeneracyError(f"number of structures must be a non-negative integer, got {n!r}")
         rng = np.random.default_rng(seed)
-        accepted: list[np.ndarray] = []
+        accepted: list[np.ndarray] = [np.empty((0, 4, 3))]
         total = 0
         pairs = np.triu_indices(4, k=1)
         cos_lo, cos_hi = np.cos(np.radians(self.angle_max)), np.cos(np.radians(self.angle_min))

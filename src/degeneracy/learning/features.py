@@ -52,6 +52,11 @@ class CentreFeaturizer:
     kind = "centre"
 
     def __init__(self, representation: Representation) -> None:
+        if not isinstance(representation, Representation):
+            raise DegeneracyError(
+                "CentreFeaturizer needs a Representation (e.g. dg.SoapPowerSpectrum()), "
+                f"got {type(representation).__name__} {representation!r}"
+            )
         self.representation = representation
 
     def __repr__(self) -> str:

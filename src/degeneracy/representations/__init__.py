@@ -1,5 +1,7 @@
 """Fingerprints behind one :class:`Representation` protocol, one adapter module each."""
 
+import inspect
+
 from ..errors import DegeneracyError
 from .acsf import ACSF_SETS, Acsf, acsf_parameters
 from .base import Representation, batches, finite_difference_jacobian
@@ -22,6 +24,12 @@ def make_representation(name: str, **hypers) -> Representation:
     if name not in REPRESENTATIONS:
         raise DegeneracyError(
             f"unknown representation {name!r}; choose one of {sorted(REPRESENTATIONS)}"
+        )
+    known = set(inspect.signature(REPRESENTATIONS[name]).parameters)
+    unknown = sorted(set(hypers) - known)
+    if unknown:
+        raise DegeneracyError(
+            f"{name}: unknown hyperparameter {unknown[0]!r}; it takes {', '.join(sorted(known))}"
         )
     return REPRESENTATIONS[name](**hypers)
 
