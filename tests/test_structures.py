@@ -191,3 +191,21 @@ def test_json_output_is_strict_with_one_policy_for_non_finite_numbers(tmp_path):
     assert path.read_text() == "previous\n"
     write_json(path, value)
     assert json.loads(path.read_text())["cn"] is None
+
+
+@pytest.mark.parametrize(
+    "analysis",
+    [
+        lambda frames: dg.analyse_frames(frames, dg.SoapPowerSpectrum(n_max=4, l_max=4)),
+        lambda frames: dg.compare_fingerprints(frames, {"acsf": dg.Acsf()}),
+        lambda frames: dg.trace_orbit(frames[-1], dg.Acsf(), length=0.01),
+        lambda frames: dg.find_singular(frames[-1], dg.Acsf()),
+    ],
+)
+def test_analyses_name_a_non_finite_coordinate(analysis):
+    """Library callers get the frame and atom, not an SVD failure from deep inside."""
+    bad = dg.builtin_environment("pg-start")
+    bad.positions[3, 1] = np.inf
+    frames = [dg.builtin_environment("td"), bad]
+    with pytest.raises(dg.DegeneracyError, match=r"frame \d, atom 3: non-finite coordinates"):
+        analysis(frames)

@@ -25,7 +25,7 @@ from .errors import DegeneracyError
 from .files import json_safe
 from .representations.base import Representation, batches
 from .sensitivity import singular_spectrum
-from .structures import neighbor_positions
+from .structures import check_finite_positions, neighbor_positions
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,7 @@ def compare_fingerprints(
     frames = list(frames)
     if not frames:
         raise DegeneracyError("no frames to compare")
+    check_finite_positions(frames)
     if not representations:
         raise DegeneracyError("no fingerprints to compare")
     spectra, norms = [], []

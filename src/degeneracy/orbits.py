@@ -55,6 +55,7 @@ from .representations.base import Representation
 from .singular import CountingJacobian, find_singular
 from .structures import (
     builtin_environment,
+    check_finite_positions,
     environment_from_neighbors,
     neighbor_positions,
     read_environments,
@@ -469,6 +470,7 @@ def trace_orbit(
         max_step=max_step,
         reverse=reverse,
     )
+    check_finite_positions(atoms)
     field = _Field(representation, atoms)
     start = neighbor_positions(atoms).ravel().astype(float)
     store = _Checkpoint(checkpoint, _run_key(atoms, representation, settings))

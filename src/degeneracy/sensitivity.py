@@ -33,7 +33,7 @@ from .checks import positive_float
 from .errors import DegeneracyError
 from .files import json_safe
 from .representations.base import Representation, batches
-from .structures import neighbor_positions
+from .structures import check_finite_positions, neighbor_positions
 from .targets import fourbody_torsion
 
 #: Default RMS residual (Å) under which a point operation counts as a symmetry.
@@ -349,6 +349,7 @@ def analyse_frames(
     progress: bool = False,
 ) -> list[FrameAnalysis]:
     """Spectrum, condition number, symmetry verdict and E4 for every frame."""
+    check_finite_positions(frames)
     results = []
     for chunk in batches(frames, batch_size, progress=progress, desc="spectrum"):
         neighbors = neighbor_positions(chunk)

@@ -56,7 +56,7 @@ from .checks import bounded_int, positive_float
 from .errors import DegeneracyError
 from .representations.base import Representation
 from .sensitivity import SYMMETRY_TOL, Spectrum, SymmetryVerdict, point_symmetry, singular_spectrum
-from .structures import neighbor_positions
+from .structures import check_finite_positions, neighbor_positions
 
 #: Default condition number at which the search stops.
 DEFAULT_CN_TARGET = 1e13
@@ -287,6 +287,7 @@ def find_singular(
     max_step = positive_float("max_step", max_step)
     pull_cutoff = positive_float("pull_cutoff", pull_cutoff, below=1.0)
     evaluate = CountingJacobian(representation, atoms)
+    check_finite_positions(atoms)
     start = neighbor_positions(atoms).ravel().copy()
     r = start.copy()
     _, jacobian, spectrum = evaluate(r)

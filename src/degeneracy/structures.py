@@ -104,6 +104,20 @@ def neighbor_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> np.ndarray:
     return np.stack([atoms.positions[1:] - atoms.positions[0] for atoms in frames])
 
 
+def check_finite_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> None:
+    """Raise :class:`DegeneracyError` naming the first frame and atom with a non-finite
+    coordinate (NaN or inf would otherwise surface as an SVD failure deep inside)."""
+    frames = [frames] if isinstance(frames, ase.Atoms) else frames
+    for frame, atoms in enumerate(frames):
+        bad = np.flatnonzero(~np.isfinite(atoms.positions).all(axis=1))
+        if bad.size:
+            index = int(bad[0])
+            raise DegeneracyError(
+                f"frame {frame}, atom {index}: non-finite coordinates "
+                f"{atoms.positions[index].tolist()}"
+            )
+
+
 def validate_environment(
     atoms: ase.Atoms,
     *,
