@@ -205,6 +205,15 @@ def test_learn_refuses_orbit_and_time_options_it_would_ignore(
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("command", ["learn", "reproduce", "family"])
+def test_a_file_in_place_of_the_results_folder_is_refused_first(command, tmp_path, capsys):
+    target = tmp_path / "results"
+    target.write_text("keep\n")
+    assert main([command, "--quick", "--output", str(target)]) == 2
+    assert f"{target}: exists and is not a folder" in capsys.readouterr().err
+    assert target.read_text() == "keep\n"
+
+
 def test_units_are_refused_with_a_builtin(capsys):
     assert main(["spectrum", "--builtin", "td", "--units", "bohr"]) == 2
     assert "--units is the length unit of FILE; not with --builtin" in capsys.readouterr().err

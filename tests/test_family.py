@@ -135,6 +135,10 @@ def test_fig1_from_a_mapping(tmp_path, a0_quick):
 def test_family_bad_output(tmp_path):
     with pytest.raises(dg.DegeneracyError, match="does not exist"):
         run_family(tmp_path / "missing" / "family", quick=True)
+    (tmp_path / "file").write_text("not a folder\n")
+    with pytest.raises(dg.DegeneracyError, match="exists and is not a folder"):
+        run_family(tmp_path / "file", quick=True)
+    assert (tmp_path / "file").read_text() == "not a folder\n"
 
 
 @pytest.mark.slow

@@ -94,3 +94,17 @@ def write_json(path: str | os.PathLike, value: Any) -> None:
     """Write :func:`json_text` of ``value`` to ``path`` atomically."""
     with atomic_open(path) as handle:
         handle.write(json_text(value))
+
+
+def output_folder(path: str | os.PathLike, *, parents: bool = False) -> Path:
+    """``path`` as a results folder to be created or reused, checked before any work.
+
+    Refuses an existing file of that name and, unless ``parents``, a missing parent folder
+    (a typo in the path is more likely than a wish for a new tree).
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise DegeneracyError(f"{path}: exists and is not a folder")
+    if not parents and not path.parent.is_dir():
+        raise DegeneracyError(f"{path}: parent folder {path.parent} does not exist")
+    return path

@@ -50,7 +50,7 @@ from tqdm.auto import tqdm
 
 from .checks import one_of, positive_float
 from .errors import DegeneracyError
-from .files import atomic_open, cache_dir, cache_key, write_json
+from .files import atomic_open, cache_dir, cache_key, output_folder, write_json
 from .representations.base import Representation
 from .singular import CountingJacobian, find_singular
 from .structures import (
@@ -774,9 +774,7 @@ def run_family(
     sigmas, distances : sequences of float
         The family's σ and c values.
     """
-    output = Path(output)
-    if not output.parent.is_dir():
-        raise DegeneracyError(f"{output}: parent folder {output.parent} does not exist")
+    output = output_folder(output)
     output.mkdir(exist_ok=True)
     one_of("basis", basis, ("gto", "optimal"))
     workers = max(1, int(workers))

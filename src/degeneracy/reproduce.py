@@ -32,7 +32,7 @@ import numpy as np
 
 from .checks import bounded_int, one_of, positive_float
 from .errors import DegeneracyError
-from .files import atomic_open, cache_key, json_safe, write_json
+from .files import atomic_open, cache_key, json_safe, output_folder, write_json
 from .report import Figure, Section, Table, render_report, software_versions, write_report
 
 #: The Comment's published learning results (DESIGN.md §3; E4 is unitless).
@@ -655,11 +655,7 @@ def reproduce(
     ``orbits/``, ``figures/``, ``learning/``, ``steps/`` and ``cache/`` beside them.
     ``changes`` override :class:`ReproduceSettings` fields.
     """
-    output = Path(output)
-    if not output.parent.is_dir():
-        raise DegeneracyError(f"{output}: parent folder {output.parent} does not exist")
-    if output.exists() and not output.is_dir():
-        raise DegeneracyError(f"{output}: exists and is not a folder")
+    output = output_folder(output)
     settings = ReproduceSettings.for_mode(quick, **changes)
     reference = Path(reference) if reference is not None else None
     if reference is not None and not reference.is_dir():

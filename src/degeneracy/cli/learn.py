@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 from ..checks import bounded_int, positive_float
-from ..errors import DegeneracyError
-from ..files import json_text, write_json
+from ..files import json_text, output_folder, write_json
 from ..learning import (
     PROTOCOLS,
     SAMPLERS,
@@ -228,12 +227,10 @@ def format_repeats(repeats: dict) -> str:
 def run(args: argparse.Namespace) -> None:
     repeats = bounded_int("--repeats", args.repeats, minimum=1)
     check_orbit_options(args)
+    output = output_folder(args.output, parents=True)
     featurizer = featurizer_from_args(args)
     settings = settings_from_args(args)
     data = datasets_from_args(args)
-    output = Path(args.output)
-    if output.exists() and not output.is_dir():
-        raise DegeneracyError(f"{output}: exists and is not a folder")
     progress = not args.no_progress and sys.stderr.isatty()
     seeds = [args.seed + k for k in range(repeats)]
     by_seed = [
