@@ -230,6 +230,30 @@ def test_options_of_any_selected_fingerprint_are_accepted(capsys):
     assert status == 0, err
 
 
+def test_building_the_parser_loads_neither_featomic_nor_torch():
+    """``degeneracy --help`` and argument errors stay fast: the package's names load on
+    first use (``__init__.pyi`` stubs) and the subcommands import heavy code when they run."""
+    code = (
+        "import sys, degeneracy.cli as cli; cli.build_parser(); "
+        "print(sorted(m for m in ('featomic', 'torch', 'metatensor') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_public_name_resolves_and_the_registries_agree():
+    from degeneracy.cli.options import REPRESENTATION_ORDER
+    from degeneracy.learning import PROTOCOLS
+    from degeneracy.learning.protocols import run_protocol
+
+    assert all(getattr(dg, name) is not None for name in dg.__all__)
+    assert "__version__" in dg.__all__ and "SoapPowerSpectrum" in dir(dg)
+    assert sorted(REPRESENTATION_ORDER) == sorted(dg.REPRESENTATIONS)
+    assert list(PROTOCOLS) == ["none", "subset", "full"] and callable(run_protocol)
+    with pytest.raises(AttributeError):
+        dg.no_such_name  # noqa: B018
+
+
 def test_every_subcommand_has_help(capsys):
     parser = build_parser()
     subparsers = next(a for a in parser._actions if a.dest == "command").choices

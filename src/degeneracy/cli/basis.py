@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from ..representations import fit_optimal_basis
 from ..structures import sample_methane
 from .options import add_input_arguments, add_soap_arguments, frames_from_args
 
 
 def run(args: argparse.Namespace) -> None:
+    from ..representations import fit_optimal_basis  # featomic: at run time, not for --help
+
     if args.file is not None or args.builtin is not None:
         frames = frames_from_args(args)
         provenance = {"source": str(args.file or args.builtin)}

@@ -1,27 +1,20 @@
-"""``degeneracy learn``: the learnability experiment of the Comment's Fig. 2."""
+"""``degeneracy learn``: the learnability experiment of the Comment's Fig. 2.
+
+The torch- and featomic-backed names are imported in the functions that use them, so
+that building the parser (``--help``, argument errors) stays light.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..checks import bounded_int, positive_float
 from ..files import json_text, output_folder, write_json
-from ..learning import (
-    PROTOCOLS,
-    SAMPLERS,
-    CentreFeaturizer,
-    MultiCentreSoap,
-    TrainSettings,
-    default_datasets,
-    load_orbit,
-    repeat_summary,
-    run_protocol,
-)
-from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES
-from ..learning.protocols import RMSE_KEYS
-from ..representations import OptimalBasis
+from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES, SAMPLERS, default_datasets
+from ..learning.specs import PROTOCOLS, RMSE_KEYS
 from .options import (
     RecordedStore,
     add_representation_arguments,
@@ -31,9 +24,15 @@ from .options import (
     representation_from_args,
 )
 
+if TYPE_CHECKING:
+    from ..learning import TrainSettings
+
 
 def featurizer_from_args(args: argparse.Namespace):
     """C-centred fingerprint from ``--rep`` (single model) or the multi-centre SOAP."""
+    from ..learning import CentreFeaturizer, MultiCentreSoap
+    from ..representations import OptimalBasis
+
     if args.model == "multicentre":
         if args.rep != "soap":
             refuse_options(
@@ -54,6 +53,8 @@ def featurizer_from_args(args: argparse.Namespace):
 
 def settings_from_args(args: argparse.Namespace) -> TrainSettings:
     """Training settings: defaults (or --quick / --comment-settings) plus explicit options."""
+    from ..learning import TrainSettings
+
     changes = {
         "max_epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -96,6 +97,8 @@ def check_orbit_options(args: argparse.Namespace) -> None:
 
 def datasets_from_args(args: argparse.Namespace) -> dict:
     """Training, validation and independent test sets (cached), and the orbit."""
+    from ..learning import load_orbit
+
     data = default_datasets(
         quick=args.quick,
         seed=args.data_seed,
@@ -177,6 +180,8 @@ def _baseline_lines(baselines: dict | None, network_val: float | None) -> list[s
 
 def run_seed(args, featurizer, settings, data, output: Path, seed: int, progress: bool) -> dict:
     """The chosen protocol(s) with one seed into ``output``; ``{protocol: (folder, metrics)}``."""
+    from ..learning import run_protocol
+
     names = list(PROTOCOLS) if args.protocol == "all" else [args.protocol]
     runs = {}
     for name in names:
@@ -225,6 +230,8 @@ def format_repeats(repeats: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
+    from ..learning import repeat_summary
+
     repeats = bounded_int("--repeats", args.repeats, minimum=1)
     check_orbit_options(args)
     output = output_folder(args.output, parents=True)

@@ -7,14 +7,17 @@ import csv
 import io
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import ase
 
 from ..errors import DegeneracyError
 from ..files import atomic_open
 from ..learning.datasets import SAMPLERS
-from ..representations import REPRESENTATIONS, OptimalBasis, Representation, make_representation
 from ..structures import BUILTINS, UNITS, builtin_environment, read_environments
+
+if TYPE_CHECKING:
+    from ..representations import Representation
 
 
 def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -138,7 +141,7 @@ REPRESENTATION_ORDER = ("soap", "bispectrum", "acsf", "om")
 def representation_names(text: str) -> list[str]:
     """Parse a comma-separated ``--rep`` list (argparse type): known names, no repeats."""
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in REPRESENTATIONS]
+    unknown = [name for name in names if name not in REPRESENTATION_ORDER]
     if not names or unknown:
         raise argparse.ArgumentTypeError(
             f"unknown fingerprint {', '.join(unknown) or repr(text)}; "
@@ -243,6 +246,8 @@ def add_output_arguments(parser: argparse.ArgumentParser, formats: Sequence[str]
 
 def soap_hypers_from_args(args: argparse.Namespace) -> dict:
     """Keyword arguments of :class:`SoapPowerSpectrum` from the SOAP options."""
+    from ..representations import OptimalBasis
+
     optimal = OptimalBasis.load(args.basis_file) if args.basis_file else None
     return {
         "sigma": args.sigma,
@@ -303,6 +308,8 @@ def representations_from_args(
     if single and len(names) != 1:
         raise DegeneracyError(f"expected one fingerprint, got {','.join(names)}")
     check_options_apply(args, names)
+    from ..representations import make_representation  # featomic: only once needed
+
     return {
         name: make_representation(name, **representation_hypers_from_args(args, name))
         for name in names

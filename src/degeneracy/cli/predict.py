@@ -9,7 +9,6 @@ import io
 import numpy as np
 
 from ..files import json_text
-from ..learning import load_model, predict_frames
 from ..targets import fourbody_torsion
 from .options import add_input_arguments, add_output_arguments, emit, frames_from_args
 
@@ -39,6 +38,8 @@ def format_predictions(predictions: np.ndarray, fmt: str, targets: np.ndarray | 
 
 
 def run(args: argparse.Namespace) -> None:
+    from ..learning import load_model, predict_frames  # torch: at run time, not for --help
+
     model, featurizer, _ = load_model(args.model)
     frames = frames_from_args(args, cutoff=featurizer.key().get("hypers", {}).get("cutoff", 2.5))
     predictions = predict_frames(model, featurizer, frames)

@@ -41,40 +41,10 @@ from .baselines import baseline_errors
 from .datasets import Dataset, Featurizer, cached_inputs, with_targets
 from .features import featurizer_from_spec
 from .model import AtomicSumModel
+from .specs import RMSE_KEYS, Protocol, get_protocol
 from .trainer import TensorSet, Trainer, TrainSettings, mae, predict, resolve_device, rmse
 
 _MODEL_FORMAT = 1
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """How many orbit frames go into training, and how often each is repeated."""
-
-    name: str
-    fraction: float
-    repeats: int
-    description: str
-
-    def n_train(self, n_orbit: int) -> int:
-        """Orbit frames used for training: 0, round(10 %) (20 of 201), or all."""
-        if self.fraction <= 0:
-            return 0
-        if self.fraction >= 1:
-            return n_orbit
-        return max(1, min(n_orbit - 1, round(self.fraction * n_orbit)))
-
-
-PROTOCOLS: dict[str, Protocol] = {
-    "none": Protocol("none", 0.0, 0, "no orbit frames in training"),
-    "subset": Protocol("subset", 0.1, 1, "20 random orbit frames (10 %) in training"),
-    "full": Protocol("full", 1.0, 10, "all orbit frames in training, repeated 10 times"),
-}
-
-
-def get_protocol(name: str) -> Protocol:
-    if name not in PROTOCOLS:
-        raise DegeneracyError(f"unknown protocol {name!r}; choose one of {list(PROTOCOLS)}")
-    return PROTOCOLS[name]
 
 
 def orbit_split(n_orbit: int, protocol: Protocol, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -460,18 +430,6 @@ def _write_outputs(output, model, featurizer, metrics, predictions, targets, orb
         featurizer,
         {k: metrics[k] for k in ("protocol", "val_rmse", "seed") if k in metrics},
     )
-
-
-#: The headline errors of a protocol run: printed by ``degeneracy learn`` and summarised
-#: over repeated runs by :func:`summarise_repeats`.
-RMSE_KEYS = (
-    "train_rmse",
-    "val_rmse",
-    "test_rmse",
-    "orbit_train_rmse",
-    "orbit_heldout_rmse",
-    "orbit_rmse",
-)
 
 
 def summarise_repeats(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,54 @@
+"""The learning protocols and headline metrics by name, importable without torch.
+
+The command line builds its choices from these before it loads the models
+(:mod:`.protocols` runs them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import DegeneracyError
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How many orbit frames go into training, and how often each is repeated."""
+
+    name: str
+    fraction: float
+    repeats: int
+    description: str
+
+    def n_train(self, n_orbit: int) -> int:
+        """Orbit frames used for training: 0, round(10 %) (20 of 201), or all."""
+        if self.fraction <= 0:
+            return 0
+        if self.fraction >= 1:
+            return n_orbit
+        return max(1, min(n_orbit - 1, round(self.fraction * n_orbit)))
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    "none": Protocol("none", 0.0, 0, "no orbit frames in training"),
+    "subset": Protocol("subset", 0.1, 1, "20 random orbit frames (10 %) in training"),
+    "full": Protocol("full", 1.0, 10, "all orbit frames in training, repeated 10 times"),
+}
+
+
+def get_protocol(name: str) -> Protocol:
+    if name not in PROTOCOLS:
+        raise DegeneracyError(f"unknown protocol {name!r}; choose one of {list(PROTOCOLS)}")
+    return PROTOCOLS[name]
+
+
+#: The headline errors of a protocol run: printed by ``degeneracy learn`` and summarised
+#: over repeated runs by :func:`summarise_repeats`.
+RMSE_KEYS = (
+    "train_rmse",
+    "val_rmse",
+    "test_rmse",
+    "orbit_train_rmse",
+    "orbit_heldout_rmse",
+    "orbit_rmse",
+)

@@ -1,0 +1,35 @@
+"""The representations by the name the command line uses, and building one from keywords."""
+
+from __future__ import annotations
+
+import inspect
+
+from ..errors import DegeneracyError
+from .acsf import Acsf
+from .base import Representation
+from .bispectrum import Bispectrum
+from .om import OverlapMatrix
+from .soap import SoapPowerSpectrum
+
+#: Representation classes by the name the command line uses (``--rep``).
+REPRESENTATIONS: dict[str, type] = {
+    "soap": SoapPowerSpectrum,
+    "bispectrum": Bispectrum,
+    "acsf": Acsf,
+    "om": OverlapMatrix,
+}
+
+
+def make_representation(name: str, **hypers) -> Representation:
+    """Build the representation called ``name`` with keyword hyperparameters."""
+    if name not in REPRESENTATIONS:
+        raise DegeneracyError(
+            f"unknown representation {name!r}; choose one of {sorted(REPRESENTATIONS)}"
+        )
+    known = set(inspect.signature(REPRESENTATIONS[name]).parameters)
+    unknown = sorted(set(hypers) - known)
+    if unknown:
+        raise DegeneracyError(
+            f"{name}: unknown hyperparameter {unknown[0]!r}; it takes {', '.join(sorted(known))}"
+        )
+    return REPRESENTATIONS[name](**hypers)
