@@ -33,6 +33,7 @@ import numpy as np
 from .checks import bounded_int, one_of, positive_float
 from .errors import DegeneracyError
 from .files import atomic_open, cache_key, json_safe, output_folder, write_json
+from .learning.specs import PROTOCOLS
 from .report import Figure, Section, Table, render_report, software_versions, write_report
 
 #: The Comment's published learning results (DESIGN.md §3; E4 is unitless).
@@ -44,7 +45,7 @@ PUBLISHED_LEARNING = {
 
 #: Orbit frames used by the learning experiment (the Comment's Fig. 2 orbit).
 LEARNING_ORBIT = (0.3, 1.0)
-LEARNING_PROTOCOLS = ("none", "subset", "full")
+LEARNING_PROTOCOLS = tuple(PROTOCOLS)
 
 
 @dataclass(frozen=True)
