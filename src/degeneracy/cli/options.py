@@ -20,29 +20,6 @@ if TYPE_CHECKING:
     from ..representations import Representation
 
 
-def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
-    """FILE or --builtin NAME, plus --units."""
-    parser.add_argument(
-        "file",
-        nargs="?",
-        metavar="FILE",
-        help="structure file readable by ase (extxyz, xyz, ...); centre first (C), then 4 H",
-    )
-    parser.add_argument(
-        "--builtin",
-        metavar="NAME",
-        help=f"built-in structure instead of FILE: {', '.join(sorted(BUILTINS))}",
-    )
-    parser.add_argument(
-        "--units",
-        action=RecordedStore,
-        choices=sorted(UNITS),
-        default="angstrom",
-        help="length unit of FILE's positions (default: angstrom)",
-    )
-    parser.set_defaults(input_required=required)
-
-
 #: Namespace attribute holding the options given on the command line (dest → option string).
 EXPLICIT_OPTIONS = "explicit_options"
 
@@ -62,15 +39,15 @@ OPTION_REPRESENTATIONS = {
 }
 
 
-class RecordedStore(argparse._StoreAction):
-    """``store`` that also records that the option was given (not left at its default).
+class RecordedStore(argparse.Action):
+    """argparse's ``store`` that also records that the option was given (not defaulted).
 
     argparse cannot tell a default from an explicit value equal to it; the record lets
     :func:`check_options_apply` refuse options of a fingerprint that is not selected.
     """
 
     def __call__(self, parser, namespace, values, option_string=None):
-        super().__call__(parser, namespace, values, option_string)
+        setattr(namespace, self.dest, values)
         recorded = dict(getattr(namespace, EXPLICIT_OPTIONS, {}))
         recorded[self.dest] = option_string
         setattr(namespace, EXPLICIT_OPTIONS, recorded)
@@ -102,6 +79,29 @@ def check_options_apply(args: argparse.Namespace, names: Sequence[str]) -> None:
         if applies_to is not None and not set(applies_to) & set(names):
             selected, sets = ",".join(names), ", ".join(applies_to)
             raise DegeneracyError(f"{option} does not apply to --rep {selected} (it sets {sets})")
+
+
+def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """FILE or --builtin NAME, plus --units."""
+    parser.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE",
+        help="structure file readable by ase (extxyz, xyz, ...); centre first (C), then 4 H",
+    )
+    parser.add_argument(
+        "--builtin",
+        metavar="NAME",
+        help=f"built-in structure instead of FILE: {', '.join(sorted(BUILTINS))}",
+    )
+    parser.add_argument(
+        "--units",
+        action=RecordedStore,
+        choices=sorted(UNITS),
+        default="angstrom",
+        help="length unit of FILE's positions (default: angstrom)",
+    )
+    parser.set_defaults(input_required=required)
 
 
 def add_soap_arguments(parser: argparse.ArgumentParser) -> None:
