@@ -74,7 +74,7 @@ def check_mode_options(args: argparse.Namespace) -> None:
     if args.verify is None:
         refuse_options(args, VERIFY_DESTS, "applies to --verify FILE only")
     if args.verify is not None or args.grid:
-        mode = "--verify" if args.grid is False else "--grid"
+        mode = "--grid" if args.grid else "--verify"
         refuse_options(args, ("n", "seed"), f"sets the random pairs or folds; not with {mode}")
 
 
