@@ -246,7 +246,8 @@ def test_every_public_name_resolves_and_the_registries_agree():
     from degeneracy.learning import PROTOCOLS
     from degeneracy.learning.protocols import run_protocol
 
-    assert all(getattr(dg, name) is not None for name in dg.__all__)
+    for package in (dg, dg.learning, dg.representations):
+        assert all(getattr(package, name) is not None for name in package.__all__)
     assert "__version__" in dg.__all__ and "SoapPowerSpectrum" in dir(dg)
     assert sorted(REPRESENTATION_ORDER) == sorted(dg.REPRESENTATIONS)
     assert list(PROTOCOLS) == ["none", "subset", "full"] and callable(run_protocol)
