@@ -239,6 +239,13 @@ def test_building_the_parser_loads_neither_featomic_nor_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+    # submodules stay reachable as attributes of a freshly imported package
+    code = (
+        "import degeneracy as dg; "
+        "print(dg.orbits.trace_orbit.__name__, dg.learning.specs.RMSE_KEYS[0])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["trace_orbit", "train_rmse"]
 
 
 def test_every_public_name_resolves_and_the_registries_agree():

@@ -1,5 +1,25 @@
 """Public names of this package, for type checkers and the lazy loader (SPEC 1)."""
 
+# Submodules, also reachable as attributes (``dg.orbits``), loaded on first use.
+from . import (
+    checks,
+    compare,
+    environments,
+    errors,
+    figures,
+    files,
+    learning,
+    orbits,
+    pairs,
+    report,
+    representations,
+    reproduce,
+    scan,
+    sensitivity,
+    singular,
+    structures,
+    targets,
+)
 from .compare import Comparison, compare_fingerprints
 from .environments import environments_of, structure_environments
 from .errors import DegeneracyError, DegeneracyWarning

@@ -1,5 +1,7 @@
 """Public names of this package, for type checkers and the lazy loader (SPEC 1)."""
 
+# Submodules, also reachable as attributes (``dg.orbits``), loaded on first use.
+from . import acsf, base, bispectrum, om, optimal_basis, registry, soap
 from .acsf import ACSF_SETS, Acsf, acsf_parameters
 from .base import Representation, batches, finite_difference_jacobian
 from .bispectrum import Bispectrum
