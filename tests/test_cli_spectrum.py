@@ -289,3 +289,7 @@ def test_fit_basis_command(capsys, tmp_path):
     )
     assert status == 0, err
     assert json.loads(out)[0]["cn"] > 100
+    # random-frame options with given frames, and a radial basis for the basis fit: refused
+    status, _, err = _run(capsys, "fit-basis", "--builtin", "td", "--seed", "3", "--output", "b")
+    assert status == 2 and "--seed is for random frames" in err
+    assert _exit_status(["fit-basis", "--basis", "gto", "--output", str(target)]) == 2

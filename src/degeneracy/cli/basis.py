@@ -5,13 +5,20 @@ from __future__ import annotations
 import argparse
 
 from ..structures import sample_methane
-from .options import add_input_arguments, add_soap_arguments, frames_from_args
+from .options import (
+    RecordedStore,
+    add_input_arguments,
+    add_soap_arguments,
+    frames_from_args,
+    refuse_options,
+)
 
 
 def run(args: argparse.Namespace) -> None:
     from ..representations import fit_optimal_basis  # featomic: at run time, not for --help
 
     if args.file is not None or args.builtin is not None:
+        refuse_options(args, ["n_frames", "seed"], "is for random frames; not with FILE, --builtin")
         frames = frames_from_args(args)
         provenance = {"source": str(args.file or args.builtin)}
     else:
@@ -42,11 +49,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--n-frames random CH4 drawn with --seed), saved as .npz for --basis-file.",
     )
     add_input_arguments(parser)
-    add_soap_arguments(parser)
+    add_soap_arguments(parser, radial_basis=False)
     parser.add_argument("--n-primitive", type=int, default=16, help="primitive GTO functions (16)")
     parser.add_argument(
-        "--n-frames", type=int, default=2000, help="random frames when no FILE is given (2000)"
+        "--n-frames",
+        action=RecordedStore,
+        type=int,
+        default=2000,
+        help="random frames when no FILE is given (2000)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random frames (0)")
+    parser.add_argument(
+        "--seed", action=RecordedStore, type=int, default=0, help="seed of the random frames (0)"
+    )
     parser.add_argument("--output", required=True, metavar="PATH", help="basis file (.npz)")
     parser.set_defaults(func=run)

@@ -104,14 +104,19 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
     parser.set_defaults(input_required=required)
 
 
-def add_soap_arguments(parser: argparse.ArgumentParser) -> None:
-    """SOAP hyperparameters (also the cutoff used to validate environments)."""
+def add_soap_arguments(parser: argparse.ArgumentParser, *, radial_basis: bool = True) -> None:
+    """SOAP hyperparameters (also the cutoff used to validate environments).
+
+    Without ``radial_basis``, no ``--basis``/``--basis-file`` (``fit-basis`` makes one).
+    """
     group = parser.add_argument_group("SOAP options")
     add = _recording(group)
     add("--sigma", type=float, default=0.3, help="Gaussian width σ in Å (0.3)")
     add("--n-max", type=int, default=8, help="radial functions (8)")
     add("--l-max", type=int, default=8, help="largest angular channel (8)")
     add("--cutoff", type=float, default=2.5, help="cutoff radius in Å, hard step (2.5)")
+    if not radial_basis:
+        return
     add(
         "--basis",
         choices=["gto", "optimal"],
