@@ -181,3 +181,11 @@ class _FiveFeatures:
     def jacobian(self, frames):
         x, j = self._soap.jacobian(frames)
         return x[:, :5], j[:, :5]
+
+
+@pytest.mark.parametrize("zero_rtol", [-1.0, 0.0, 1.0, float("nan")])
+def test_zero_rtol_must_lie_between_0_and_1(zero_rtol):
+    with pytest.raises(dg.DegeneracyError, match="zero_rtol"):
+        dg.zero_verdict(np.array([1.0, 1e-9]), 0, zero_rtol=zero_rtol)
+    with pytest.raises(dg.DegeneracyError, match="zero_rtol"):
+        dg.analyse_frames([dg.builtin_environment("td")], dg.Acsf(), zero_rtol=zero_rtol)

@@ -117,6 +117,7 @@ def test_symmetric_result_is_flagged(soap):
         ("pull", 1.5),
         ("pull", float("nan")),
         ("cn_target", 0),
+        ("cn_target", 0.5),  # CN >= 1 always: "reached" before the first step
         ("max_iterations", 0),
     ],
 )

@@ -306,6 +306,7 @@ def zero_verdict(values: np.ndarray, n_symmetry_zeros: int, *, zero_rtol: float 
     forced by point symmetry) or ``"spurious"`` (more zeros than the symmetry explains).
     """
     values = np.asarray(values)
+    zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
     n_small = int((values < zero_rtol * values[0]).sum())
     if n_small == 0:
         return "regular"
@@ -349,6 +350,7 @@ def analyse_frames(
     progress: bool = False,
 ) -> list[FrameAnalysis]:
     """Spectrum, condition number, symmetry verdict and E4 for every frame."""
+    zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
     check_finite_positions(frames)
     results = []
     for chunk in batches(frames, batch_size, progress=progress, desc="spectrum"):

@@ -282,6 +282,8 @@ def find_singular(
     if not 0.0 <= pull <= 1.0:  # also refuses nan
         raise DegeneracyError(f"pull must be between 0 and 1, got {pull!r}")
     cn_target = positive_float("cn_target", cn_target)
+    if cn_target <= 1:
+        raise DegeneracyError(f"cn_target must exceed 1 (CN = s1/s_min >= 1), got {cn_target:g}")
     max_iterations = bounded_int("max_iterations", max_iterations, minimum=1)
     fd_step = positive_float("fd_step", fd_step, below=0.1)
     max_step = positive_float("max_step", max_step)
