@@ -319,8 +319,9 @@ class TrajectoryMethaneSampler:
     10 000 steps for their 30 000 frames; their time step is not published. With 0.25 fs
     (the default; E4 correlation 0.995 between neighbouring frames) the Comment's network
     reaches a validation RMSE of 0.019 on the random split, near the Comment's 0.0133,
-    but 0.046 on independent frames; with 1 fs (0.92) 0.044 and 0.034; on independent
-    thermal frames 0.049 and 0.040 (3 minutes of training each, 1 thread). More, shorter
+    but 0.046 on independent frames; with 0.3 fs 0.021 and 0.051; with 0.5 fs 0.038 and
+    0.044; with 1 fs (0.92) 0.044 and 0.034; on independent thermal frames 0.049 and 0.040
+    (3 minutes of training each, 1 thread). More, shorter
     runs for the same frames keep both (30 × 1000 steps: 0.020 and 0.054; 300 × 100 steps:
     0.020 and 0.046): the low validation error comes from frames a step away, not from a
     narrow training distribution.
