@@ -482,6 +482,10 @@ def test_cli_learn_repeats_over_seeds(tmp_path, cache, capsys):
     assert len(values) == 2 and values[0] != values[1]  # another orbit split and weights
     assert main([*argv, "--repeats", "0"]) == 2
     assert "--repeats must be at least 1, got 0" in capsys.readouterr().err
+    # the repeats folder holds one model per seed: predict names one instead of failing flatly
+    assert main(["predict", "--model", str(tmp_path / "out"), "--builtin", "td"]) == 2
+    err = capsys.readouterr().err
+    assert "holds 2 trained models, not one" in err and str(tmp_path / "out" / "seed-3") in err
 
 
 def test_cli_predict_reads_bohr(tmp_path, cache, capsys):

@@ -107,6 +107,13 @@ def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str
     path = folder / "model.pt" if folder.is_dir() else folder
     folder = path.parent
     if not path.exists():
+        runs = sorted(str(m.parent) for m in path.parent.glob("*/model.pt"))
+        runs += sorted(str(m.parent) for m in path.parent.glob("seed-*/*/model.pt"))
+        if runs:  # a `learn --protocol all` or `--repeats` folder: one model per run
+            raise DegeneracyError(
+                f"{path.parent} holds {len(runs)} trained models, not one: "
+                f"give one of them, e.g. --model {runs[0]}"
+            )
         raise DegeneracyError(f"{path}: no such model file (train one with `degeneracy learn`)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
