@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import signal
 import subprocess
@@ -206,6 +208,36 @@ def test_cli_contract(tmp_path, capsys):
     for wrong in (["--tol", "1e-7"], ["--method", "adaptive", "--step", "1e-3"]):
         assert main(["orbit", "--builtin", "pg-start", *wrong, "--output", str(out)]) == 2
         assert "applies to --method" in capsys.readouterr().err
+
+
+def test_cli_chemiscope_view_of_the_orbit(tmp_path, capsys):
+    out, view = tmp_path / "orbit.extxyz", tmp_path / "orbit.json.gz"
+    args = ["orbit", "--builtin", "pg-start", "--length", "0.02", "--method", "adaptive",
+            "--save-every", "0.01", "--output", str(out)]  # fmt: skip
+    # a bad viewer name is refused before anything is traced or written
+    assert main([*args, "--chemiscope", str(tmp_path / "orbit.html")]) == 2
+    assert ".json" in capsys.readouterr().err and not list(tmp_path.iterdir())
+    assert main([*args, "--chemiscope", str(view)]) == 0
+    assert f"chemiscope: {view} (3 frames)" in capsys.readouterr().out
+    document = json.loads(gzip.decompress(view.read_bytes()))
+    frames = ase.io.read(out, ":")
+    assert len(document["structures"]) == 3
+    properties = document["properties"]
+    np.testing.assert_allclose(properties["arc length (Å)"]["values"], [0, 0.01, 0.02])
+    np.testing.assert_allclose(
+        properties["log10(CN)"]["values"], np.log10([f.info["cn"] for f in frames])
+    )
+    np.testing.assert_allclose(properties["E4"]["values"], [f.info["fourbody"] for f in frames])
+    assert document["settings"]["map"]["color"]["property"] == "E4"
+    assert "soap" in document["meta"]["description"]
+
+
+def test_orbit_chemiscope_needs_orbit_frames(tmp_path):
+    from degeneracy.figures.orbit import write_orbit_chemiscope
+
+    with pytest.raises(dg.DegeneracyError, match="info key 'arc_length' missing"):
+        write_orbit_chemiscope(tmp_path / "v.json", [dg.builtin_environment("td")])
+    assert not list(tmp_path.iterdir())
 
 
 def test_deviation_and_median_cn_helpers():

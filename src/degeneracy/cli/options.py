@@ -7,7 +7,7 @@ import csv
 import io
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ase
 
@@ -340,6 +340,16 @@ def emit(text: str, output: str | None) -> None:
     else:
         with atomic_open(output) as handle:
             handle.write(text)
+
+
+def describe_representation(representation: Any, width: int = 90) -> str:
+    """``soap sigma=0.3 cutoff=2.5 ...`` (species left out: they follow each centre)."""
+    hypers = representation.hypers()
+    text = " ".join(
+        [representation.name]
+        + [f"{k}={v}" for k, v in hypers.items() if k not in ("center", "neighbors")]
+    )
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def aligned_table(rows: Sequence[Sequence[object]]) -> str:

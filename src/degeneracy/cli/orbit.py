@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DegeneracyError
+from ..figures.viewer import check_chemiscope_path
 from ..orbits import DEFAULT_MAX_STEP, DEFAULT_TOL, ORBIT_METHODS, Orbit, trace_orbit, write_orbit
 from .options import (
     RecordedStore,
     add_input_arguments,
     add_representation_arguments,
+    describe_representation,
     frames_from_args,
     refuse_options,
 )
@@ -51,6 +53,8 @@ def check_method_options(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> None:
     check_method_options(args)
+    if args.chemiscope is not None:
+        check_chemiscope_path(args.chemiscope)  # before the tracing, not after
     representation = _representation(args)
     frames = frames_from_args(args)
     if not 0 <= args.frame < len(frames):
@@ -76,6 +80,19 @@ def run(args: argparse.Namespace) -> None:
     )
     write_orbit(args.output, orbit.frames)
     sys.stdout.write(format_orbit(orbit))
+    if args.chemiscope is not None:
+        # Imported here: chemiscope is only needed once the orbit is traced.
+        from ..figures.orbit import write_orbit_chemiscope
+
+        source = args.builtin or f"{args.file} frame {args.frame}"
+        n = write_orbit_chemiscope(
+            args.chemiscope,
+            orbit.frames,
+            title=f"degeneracy orbit from {source}",
+            description=f"{describe_representation(representation)}; {args.method}, "
+            f"{args.length} Å of arc",
+        )
+        sys.stdout.write(f"chemiscope: {args.chemiscope} ({n} frames)\n")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -120,6 +137,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--restart", action="store_true", help="ignore and delete an existing checkpoint"
+    )
+    parser.add_argument(
+        "--chemiscope",
+        metavar="JSON",
+        help="also write an interactive chemiscope view (.json or .json.gz): the motion as "
+        "a trajectory, log10 CN against arc length coloured by E4",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(

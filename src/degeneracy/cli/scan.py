@@ -33,6 +33,7 @@ from .options import (
     RecordedStore,
     add_representation_arguments,
     aligned_table,
+    describe_representation,
     refuse_options,
     representation_from_args,
 )
@@ -44,16 +45,6 @@ DEFAULT_CHEMISCOPE_LIMIT = 20000
 def companion(output: Path, suffix: str) -> Path:
     """``RESULTS.parquet`` → ``RESULTS<suffix>`` (figure, chemiscope, summary files)."""
     return output.with_name(output.stem + suffix)
-
-
-def describe_representation(representation: Any, width: int = 90) -> str:
-    """``soap sigma=0.3 cutoff=2.5 ...`` (species left out: they follow each centre)."""
-    hypers = representation.hypers()
-    text = " ".join(
-        [representation.name]
-        + [f"{k}={v}" for k, v in hypers.items() if k not in ("center", "neighbors")]
-    )
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def format_top(rows: list[dict[str, Any]]) -> str:

@@ -7,9 +7,7 @@ Both take the results of :func:`degeneracy.scan.scan_dataset` (a table with ``cn
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 import ase
 import chemiscope
@@ -19,6 +17,7 @@ from matplotlib.figure import Figure
 
 from ..errors import DegeneracyError
 from ..files import atomic_path
+from .viewer import check_chemiscope_path, write_chemiscope_file
 
 
 def _finite_log10(values: np.ndarray) -> np.ndarray:
@@ -81,11 +80,7 @@ def write_chemiscope(
     with :func:`chemiscope.write_input` (``.json`` or ``.json.gz``) to a temporary file
     that replaces ``path``. Returns the number of environments written.
     """
-    path = Path(path)
-    if not (path.name.endswith(".json") or path.name.endswith(".json.gz")):
-        raise DegeneracyError(f"{path}: a chemiscope file must end with .json or .json.gz")
-    if not path.parent.is_dir():
-        raise DegeneracyError(f"{path}: output folder {path.parent} does not exist")
+    path = check_chemiscope_path(path)
     table = results.to_pydict()
     cn = np.asarray(table["cn"], dtype=float)
     keep = [
@@ -119,25 +114,14 @@ def write_chemiscope(
     settings = chemiscope.quick_settings(
         x="log10(s_max)", y="log10(s_min)", map_color="log10(CN)", target="atom"
     )
-    metadata = {"name": title, "description": description}
-    suffix = ".json.gz" if path.name.endswith(".gz") else ".json"
-    # chemiscope.write_input picks gzip from the name, so the temporary file keeps the
-    # suffix; it is renamed onto `path` only after a complete write.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        chemiscope.write_input(
-            tmp,
-            structures=frames,
-            properties=properties,
-            environments=environments,
-            settings=settings,
-            metadata=metadata,
-        )
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_chemiscope_file(
+        path,
+        structures=frames,
+        properties=properties,
+        environments=environments,
+        settings=settings,
+        metadata={"name": title, "description": description},
+    )
     return len(keep)
 
 

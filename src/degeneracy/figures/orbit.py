@@ -1,0 +1,80 @@
+"""An interactive chemiscope view of a traced orbit: play the motion, read the spectrum.
+
+Takes the frames :func:`degeneracy.orbits.trace_orbit` wrote (``info``: ``arc_length``,
+``singular_values``, ``cn``, ``fourbody``, ``feature_distance``); nothing here computes a
+fingerprint.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import ase
+import chemiscope
+import numpy as np
+
+from ..errors import DegeneracyError
+from .viewer import write_chemiscope_file
+
+#: Per-frame keys an orbit frame must carry.
+ORBIT_KEYS = ("arc_length", "cn", "singular_values", "feature_distance")
+
+
+def write_orbit_chemiscope(
+    path: str | os.PathLike,
+    frames: Sequence[ase.Atoms],
+    *,
+    title: str = "degeneracy orbit",
+    description: str = "",
+) -> int:
+    r"""chemiscope file of an orbit as a trajectory: the map is :math:`\log_{10}` CN
+    against arc length, coloured by the four-body target E4 (when the frames have one).
+
+    Along a low-sensitivity orbit (Parsaeifard & Goedecker, 2022) the structure changes
+    visibly while the fingerprint barely moves: the viewer plays the motion with the
+    feature distance :math:`|x(r) - x(r_0)|`, :math:`\log_{10} s_\min`, CN and E4 of each
+    frame. Frames whose CN is not finite are left out. Returns the number of frames written.
+    """
+    missing = [key for key in ORBIT_KEYS if any(key not in f.info for f in frames)]
+    if missing:
+        raise DegeneracyError(f"not orbit frames: info key {missing[0]!r} missing")
+    cn = np.array([float(f.info["cn"]) for f in frames])
+    keep = [k for k in range(len(frames)) if np.isfinite(cn[k]) and cn[k] > 0]
+    if not keep:
+        raise DegeneracyError("no orbit frame with a finite CN to show in chemiscope")
+
+    def values(name: str) -> np.ndarray:
+        return np.array([float(frames[k].info[name]) for k in keep])
+
+    s_min = np.array([float(np.asarray(frames[k].info["singular_values"])[-1]) for k in keep])
+    properties = {
+        "arc length (Å)": _property(values("arc_length"), "arc length along the orbit"),
+        "log10(CN)": _property(np.log10(cn[keep]), "log10 of s_1 / s_min"),
+        "log10(s_min)": _property(np.log10(np.maximum(s_min, 1e-300)), "smallest singular value"),
+        "feature distance": _property(values("feature_distance"), "|x(r) - x(r_0)|"),
+    }
+    color = None
+    if all("fourbody" in frames[k].info for k in keep):
+        properties["E4"] = _property(values("fourbody"), "four-body target, learned in Fig. 2")
+        color = "E4"
+    settings = chemiscope.quick_settings(
+        x="arc length (Å)", y="log10(CN)", map_color=color, trajectory=True
+    )
+    write_chemiscope_file(
+        Path(path),
+        structures=[frames[k] for k in keep],
+        properties=properties,
+        settings=settings,
+        metadata={"name": title, "description": description},
+    )
+    return len(keep)
+
+
+def _property(values: np.ndarray, description: str) -> dict:
+    return {
+        "target": "structure",
+        "values": np.asarray(values, dtype=float),
+        "description": description,
+    }

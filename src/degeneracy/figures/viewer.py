@@ -1,0 +1,44 @@
+"""chemiscope files (interactive viewers), written atomically.
+
+chemiscope (https://chemiscope.org) shows a map of properties next to the structures;
+:func:`chemiscope.write_input` writes the file. Here only the file's name is checked and
+the write is made atomic, for every viewer the package writes (scan, orbit).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import DegeneracyError
+
+
+def check_chemiscope_path(path: str | os.PathLike) -> Path:
+    """``path`` as a chemiscope file name (``.json`` or ``.json.gz``) in an existing folder."""
+    path = Path(path)
+    if not (path.name.endswith(".json") or path.name.endswith(".json.gz")):
+        raise DegeneracyError(f"{path}: a chemiscope file must end with .json or .json.gz")
+    if not path.parent.is_dir():
+        raise DegeneracyError(f"{path}: output folder {path.parent} does not exist")
+    return path
+
+
+def write_chemiscope_file(path: str | os.PathLike, **viewer: Any) -> Path:
+    """:func:`chemiscope.write_input` (``viewer``: structures, properties, settings, ...)
+    to a temporary file renamed onto ``path`` only after a complete write."""
+    import chemiscope  # here: checking a file name (command-line parsing) needs no chemiscope
+
+    path = check_chemiscope_path(path)
+    suffix = ".json.gz" if path.name.endswith(".gz") else ".json"
+    # chemiscope.write_input picks gzip from the name, so the temporary file keeps the suffix.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        chemiscope.write_input(tmp, **viewer)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
