@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -51,6 +52,9 @@ def test_outputs(tiny_run):
     assert saved["settings"]["orbit_length"] == 0.3
     assert saved["versions"]["featomic"] == "0.6.7"
     assert (output / "cache").is_dir() and (output / "figures" / "fig1a.pdf").exists()
+    view = output / "figures" / "orbit_sigma0.3_c1.0.chemiscope.json.gz"
+    assert len(json.loads(gzip.decompress(view.read_bytes()))["structures"]) == 31
+    assert "figures/orbit_sigma0.3_c1.0.chemiscope.json.gz" in document
     assert summary["orbits"]["a0_symmetry_residual"] > 0.01
 
 

@@ -260,12 +260,21 @@ def _published_a0(readme: Path) -> np.ndarray | None:
 
 def _figure1_step(output: Path) -> dict:
     from .figures.fig1 import make_fig1
+    from .figures.orbit import write_orbit_chemiscope
 
     frames, a0 = _family_frames(output / "orbits")
     figures = output / "figures"
     figures.mkdir(exist_ok=True)
     paths = make_fig1(frames, a0, figures)
-    return {"files": [str(p.relative_to(output)) for p in paths]}
+    sigma, c = LEARNING_ORBIT  # the orbit of Fig. 2, to watch in chemiscope
+    view = figures / f"orbit_sigma{sigma}_c{c}.chemiscope.json.gz"
+    write_orbit_chemiscope(
+        view,
+        frames[LEARNING_ORBIT],
+        title=f"orbit σ = {sigma} Å, c = {c} from A0",
+        description="the Comment's low-sensitivity orbit, as learned in Fig. 2",
+    )
+    return {"files": [str(p.relative_to(output)) for p in [*paths, view]]}
 
 
 def _learning_folder(output: Path, settings: ReproduceSettings, seed: int, name: str) -> Path:
@@ -444,6 +453,12 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
                 "Published columns come from the Comment's stored orbits when "
                 "../shared/reference is available (else —); deviation is the largest "
                 "distance (Å) from the published orbit at equal arc length.",
+                *[
+                    f"Interactive view of the σ = 0.3 Å, c = 1 orbit (chemiscope.org or "
+                    f"chemiscope.show): {p}."
+                    for p in results["figure1"]["files"]
+                    if p.endswith(".chemiscope.json.gz")
+                ],
                 f"Median CN higher for c ≤ 0.5 than for c ≥ 1 at every σ: "
                 f"{'yes' if trends['near_higher'] else 'NO'}. σ = 0.5 at least 10× σ = 0.1 for "
                 f"every c: {'yes' if trends['wide_sigma_higher'] else 'NO'}.",
