@@ -109,13 +109,17 @@ def check_finite_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> None:
     coordinate (NaN or inf would otherwise surface as an SVD failure deep inside)."""
     frames = [frames] if isinstance(frames, ase.Atoms) else frames
     for frame, atoms in enumerate(frames):
-        bad = np.flatnonzero(~np.isfinite(atoms.positions).all(axis=1))
-        if bad.size:
-            index = int(bad[0])
-            raise DegeneracyError(
-                f"frame {frame}, atom {index}: non-finite coordinates "
-                f"{atoms.positions[index].tolist()}"
-            )
+        _check_finite(atoms.positions, f"frame {frame}")
+
+
+def _check_finite(positions: np.ndarray, where: str) -> None:
+    """Raise ``{where}, atom {i}: non-finite coordinates [...]`` for the first such atom."""
+    bad = np.flatnonzero(~np.isfinite(positions).all(axis=1))
+    if bad.size:
+        index = int(bad[0])
+        raise DegeneracyError(
+            f"{where}, atom {index}: non-finite coordinates {positions[index].tolist()}"
+        )
 
 
 def validate_environment(
@@ -147,12 +151,7 @@ def validate_environment(
                 f"{where}, atom {index}: expected neighbour {spec.neighbor}, got {symbol}"
             )
     positions = atoms.positions
-    bad = np.flatnonzero(~np.isfinite(positions).all(axis=1))
-    if bad.size:
-        index = int(bad[0])
-        raise DegeneracyError(
-            f"{where}, atom {index}: non-finite coordinates {positions[index].tolist()}"
-        )
+    _check_finite(positions, where)
     distances = np.linalg.norm(positions[:, None] - positions[None], axis=-1)
     distances[np.diag_indices_from(distances)] = np.inf
     i, j = np.unravel_index(np.argmin(distances), distances.shape)
