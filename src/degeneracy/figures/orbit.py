@@ -52,7 +52,7 @@ def write_orbit_chemiscope(
     properties = {
         "arc length (Å)": _property(values("arc_length"), "arc length along the orbit"),
         "log10(CN)": _property(np.log10(cn[keep]), "log10 of s_1 / s_min"),
-        "log10(s_min)": _property(np.log10(np.maximum(s_min, 1e-300)), "smallest singular value"),
+        "log10(s_min)": _property(np.log10(s_min), "smallest singular value"),
         "feature distance": _property(values("feature_distance"), "|x(r) - x(r_0)|"),
     }
     color = None
