@@ -443,6 +443,12 @@ def test_cli_bad_output_extension(capsys, methane_file, tmp_path):
     )
     assert "results.txt" in line and ".parquet" in line
     assert not list(tmp_path.iterdir())
+    for viewer, message in (("v.html", "must end with .json or .json.gz"),
+                            ("nowhere/v.json", "output folder")):  # fmt: skip
+        argv = ["scan", str(methane_file), "--output", str(tmp_path / "r.parquet")]
+        line = _one_line_error(capsys, [*argv, "--chemiscope", str(tmp_path / viewer)])
+        assert message in line  # refused before the scan, not after it
+        assert not list(tmp_path.iterdir())
 
 
 def test_cli_bad_scheduler_address(capsys, methane_file, tmp_path):

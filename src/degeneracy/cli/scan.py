@@ -12,6 +12,7 @@ import numpy as np
 from ..checks import bounded_int, positive_float
 from ..environments import parse_species
 from ..errors import DegeneracyError
+from ..figures.viewer import check_chemiscope_path
 from ..files import write_json
 from ..scan import (
     DEFAULT_BATCH_SIZE,
@@ -141,8 +142,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     if args.workers is not None:
         bounded_int("--workers", args.workers, minimum=1)
     positive_float("--connect-timeout", args.connect_timeout)
-    if args.chemiscope and not args.chemiscope.endswith((".json", ".json.gz")):
-        raise DegeneracyError(f"{args.chemiscope}: a chemiscope file must end with .json(.gz)")
+    if args.chemiscope:
+        check_chemiscope_path(args.chemiscope)
     check_moot_options(args)
 
 
