@@ -277,16 +277,6 @@ def _figure1_step(output: Path) -> dict:
     return {"files": [str(p.relative_to(output)) for p in [*paths, view]]}
 
 
-def _learning_folder(output: Path, settings: ReproduceSettings, seed: int, name: str) -> Path:
-    """``learning/<protocol>``, or ``learning/seed-<k>/<protocol>`` with repeats."""
-    base = output / "learning"
-    return base / name if settings.repeats == 1 else base / f"seed-{seed}" / name
-
-
-def _learning_seeds(settings: ReproduceSettings) -> list[int]:
-    return [settings.seed + k for k in range(settings.repeats)]
-
-
 def _learning_step(output: Path, settings: ReproduceSettings, progress: bool) -> dict:
     """The three protocols per seed: the first seed's metrics by protocol, and with
     repeats ``"repeats"``: :func:`~degeneracy.learning.repeat_summary` over the seeds."""
@@ -295,6 +285,7 @@ def _learning_step(output: Path, settings: ReproduceSettings, progress: bool) ->
         Dataset,
         TrainSettings,
         default_datasets,
+        repeat_folders,
         repeat_summary,
         run_protocol,
     )
@@ -315,15 +306,16 @@ def _learning_step(output: Path, settings: ReproduceSettings, progress: bool) ->
     featurizer = CentreFeaturizer(SoapPowerSpectrum(sigma=0.3, basis="optimal"))
     limit = None if settings.train_minutes is None else 60.0 * settings.train_minutes
     train = TrainSettings(max_seconds=limit) if limit else TrainSettings()
-    seeds = _learning_seeds(settings)
+    folders = repeat_folders(output / "learning", settings.seed, settings.repeats)
+    seeds = list(folders)
     runs: dict[str, list[dict]] = {name: [] for name in LEARNING_PROTOCOLS}
-    for seed in seeds:
+    for seed, folder in folders.items():
         for name in LEARNING_PROTOCOLS:
             result = run_protocol(
                 name,
                 featurizer,
                 data,
-                output=_learning_folder(output, settings, seed, name),
+                output=folder / name,
                 settings=train,
                 seed=seed,
                 progress=progress,
@@ -337,10 +329,11 @@ def _learning_step(output: Path, settings: ReproduceSettings, progress: bool) ->
 
 def _figure2_step(output: Path, settings: ReproduceSettings) -> dict:
     from .figures.fig2 import make_fig2
+    from .learning import repeat_folders
 
-    folders = {
-        name: _learning_folder(output, settings, settings.seed, name) for name in LEARNING_PROTOCOLS
-    }
+    # Fig. 2 shows the first seed's runs
+    first = repeat_folders(output / "learning", settings.seed, settings.repeats)[settings.seed]
+    folders = {name: first / name for name in LEARNING_PROTOCOLS}
     figure, table = make_fig2(folders, output / "figures")
     return {"files": [str(figure.relative_to(output)), str(table.relative_to(output))]}
 

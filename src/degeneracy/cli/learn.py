@@ -230,7 +230,7 @@ def format_repeats(repeats: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..learning import repeat_summary
+    from ..learning import repeat_folders, repeat_summary
 
     repeats = bounded_int("--repeats", args.repeats, minimum=1)
     check_orbit_options(args)
@@ -239,18 +239,11 @@ def run(args: argparse.Namespace) -> None:
     settings = settings_from_args(args)
     data = datasets_from_args(args)
     progress = not args.no_progress and sys.stderr.isatty()
-    seeds = [args.seed + k for k in range(repeats)]
+    folders = repeat_folders(output, args.seed, repeats)
+    seeds = list(folders)
     by_seed = [
-        run_seed(
-            args,
-            featurizer,
-            settings,
-            data,
-            output if repeats == 1 else output / f"seed-{seed}",
-            seed,
-            progress,
-        )
-        for seed in seeds
+        run_seed(args, featurizer, settings, data, folder, seed, progress)
+        for seed, folder in folders.items()
     ]
     first = by_seed[0]
     if args.protocol == "all":

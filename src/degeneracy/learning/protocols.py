@@ -504,6 +504,17 @@ def clear_heldout_gap(gap: Mapping[str, Any] | None) -> bool:
     return bool(gap["all_positive"] and t is not None and t > 2)
 
 
+def repeat_folders(output: str | os.PathLike, seed: int, repeats: int) -> dict[int, Path]:
+    """Where each seed of a repeated run writes: ``{seed + k: folder}`` for ``k < repeats``.
+
+    One repeat writes into ``output`` itself; several into ``output/seed-<seed + k>/``
+    (the layout :func:`load_model` recognises when asked for a folder of runs).
+    """
+    output = Path(output)
+    seeds = range(seed, seed + repeats)
+    return {s: output if repeats == 1 else output / f"seed-{s}" for s in seeds}
+
+
 def repeat_summary(seeds: Sequence[int], runs: Mapping[str, Sequence[dict[str, Any]]]) -> dict:
     """Everything ``repeats.json`` holds for protocols trained with several seeds.
 
