@@ -84,6 +84,33 @@ def test_rotations_are_exact_zeros(representation, random_frames):
     assert np.all(along_rotations < 1e-8 * np.linalg.norm(jacobian, axis=(1, 2)))
 
 
+def test_frames_of_different_sizes_are_refused(representation, random_frames):
+    """One call computes one Jacobian shape: a frame with another neighbour count is an
+    error naming it, whichever comes first (not zero-padded columns or a numpy error)."""
+    ch4 = random_frames[0]
+    ch3 = ch4[:4]
+    with pytest.raises(dg.DegeneracyError, match="frame 1 has 4 atoms, frame 0 has 5"):
+        representation.jacobian([ch4, ch3])
+    with pytest.raises(dg.DegeneracyError, match="frame 1 has 5 atoms, frame 0 has 4"):
+        representation.features([ch3, ch4])
+
+
+def test_species_without_a_channel_are_refused(representation, random_frames):
+    """A centre or neighbour the fingerprint has no channel for would give zero features
+    or zero Jacobian columns, i.e. a spurious blindness: refused, naming frame and atom."""
+    if getattr(representation, "center", None) is None:
+        pytest.skip(f"{representation.name} describes every species")
+    nh4, ch3o = random_frames[1].copy(), random_frames[1].copy()
+    nh4.numbers[0] = 7
+    ch3o.numbers[2] = 8
+    with pytest.raises(dg.DegeneracyError, match="frame 1, atom 0: the centre is N, but"):
+        representation.jacobian([random_frames[0], nh4])
+    with pytest.raises(
+        dg.DegeneracyError, match="frame 1, atom 2: no channel for neighbour species O"
+    ):
+        representation.features([random_frames[0], ch3o])
+
+
 @pytest.mark.parametrize("name", sorted(dg.REPRESENTATIONS))
 def test_make_representation_names_an_unknown_hyperparameter(name):
     """A hyperparameter of another fingerprint (or a typo) is an error naming it."""

@@ -65,6 +65,7 @@ import numpy as np
 from ..checks import one_of, positive_float
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..structures import neighbor_positions
+from .base import check_frames
 from .soap import _atomic_number
 
 
@@ -241,20 +242,8 @@ class Acsf:
         return hypers
 
     def _neighbors(self, frames: Sequence[ase.Atoms]) -> tuple[np.ndarray, np.ndarray]:
-        frames = list(frames)
-        if not frames:
-            raise DegeneracyError("no frames to compute")
-        centres = sorted({int(atoms.numbers[0]) for atoms in frames} - {self.center})
-        if centres:
-            names = [ase.data.chemical_symbols[z] for z in centres]
-            raise DegeneracyError(
-                f"ACSF describes {ase.data.chemical_symbols[self.center]} centres, got {names}"
-            )
+        frames = check_frames(frames, name=self.name, center=self.center, neighbors=self.neighbors)
         species = np.array([atoms.numbers[1:] for atoms in frames])
-        unknown = sorted(set(np.unique(species)) - set(self.neighbors))
-        if unknown:
-            names = [ase.data.chemical_symbols[z] for z in unknown]
-            raise DegeneracyError(f"ACSF has no channel for neighbour species {names}")
         return neighbor_positions(frames), species
 
     def unreached_distances(self, distances: np.ndarray) -> np.ndarray:

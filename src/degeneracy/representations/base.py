@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import ase
+import ase.data
 import numpy as np
 from tqdm.auto import tqdm
+
+from ..errors import DegeneracyError
 
 
 @runtime_checkable
@@ -46,6 +49,53 @@ class Representation(Protocol):
     def jacobian(self, frames: Sequence[ase.Atoms]) -> tuple[np.ndarray, np.ndarray]:
         """Features ``(n_frames, n_features)`` and Jacobian ``(n_frames, n_features, 3N)``."""
         ...
+
+
+def check_frames(
+    frames: Sequence[ase.Atoms],
+    *,
+    name: str,
+    center: int | None = None,
+    neighbors: Collection[int] | None = None,
+) -> list[ase.Atoms]:
+    """``frames`` as a list, after the checks every backend needs before computing.
+
+    Refused with one line naming the frame (and atom): no frames; frames of different
+    sizes (one call computes one Jacobian shape); a centre (atom 0) other than ``center``;
+    a neighbour of a species not in ``neighbors``. A backend has no density channel for
+    such atoms, so it would otherwise return zero features or zero Jacobian columns and
+    every analysis would report a spurious blindness.
+    """
+    frames = list(frames)
+    if not frames:
+        raise DegeneracyError("no frames to compute")
+    size = len(frames[0])
+    for index, atoms in enumerate(frames):
+        if len(atoms) != size:
+            raise DegeneracyError(
+                f"{name}: frame {index} has {len(atoms)} atoms, frame 0 has {size}; "
+                "all frames of one call need the same number of neighbours"
+            )
+        numbers = atoms.numbers
+        if center is not None and numbers[0] != center:
+            raise DegeneracyError(
+                f"{name}: frame {index}, atom 0: the centre is {_symbol(numbers[0])}, "
+                f"but this fingerprint describes {_symbol(center)} centres"
+            )
+        if neighbors is not None:
+            unknown = np.flatnonzero(~np.isin(numbers[1:], list(neighbors)))
+            if unknown.size:
+                atom = int(unknown[0]) + 1
+                known = ", ".join(_symbol(z) for z in neighbors)
+                raise DegeneracyError(
+                    f"{name}: frame {index}, atom {atom}: no channel for neighbour species "
+                    f"{_symbol(numbers[atom])} (it describes {known})"
+                )
+    return frames
+
+
+def _symbol(number: int) -> str:
+    return ase.data.chemical_symbols[int(number)]
 
 
 def batches(

@@ -42,6 +42,7 @@ from metatensor import Labels
 from ..checks import bounded_int, positive_float
 from ..errors import DegeneracyError
 from ._featomic import compute_centre, dense_block
+from .base import check_frames
 from .soap import _atomic_number
 
 
@@ -217,9 +218,7 @@ class Bispectrum:
 
         ``n = n_max × len(neighbors)``, species-major.
         """
-        frames = list(frames)
-        if not frames:
-            raise DegeneracyError("no frames to compute")
+        frames = check_frames(frames, name=self.name, center=self.center, neighbors=self.neighbors)
         n_neighbors = len(frames[0]) - 1
         tensor = compute_centre(
             self.calculator, frames, selected_keys=self._keys, gradients=gradients

@@ -58,6 +58,7 @@ import numpy as np
 
 from ..checks import one_of, positive_float
 from ..errors import DegeneracyError
+from .base import check_frames
 
 ORBITAL_SETS = ("s", "sp")
 
@@ -153,8 +154,13 @@ class OverlapMatrix:
         """Weights c(r) and dc/dR (f, A) and (f, A, 3); the centre has weight 1."""
         vectors = positions - positions[:, :1]
         r2 = (vectors**2).sum(axis=-1)
-        if np.any(r2[:, 1:] >= self.cutoff**2):
-            raise DegeneracyError(f"a neighbour lies outside the OM cutoff {self.cutoff} Å")
+        outside = np.argwhere(r2[:, 1:] >= self.cutoff**2)
+        if outside.size:
+            frame, atom = int(outside[0, 0]), int(outside[0, 1]) + 1
+            raise DegeneracyError(
+                f"om: frame {frame}, atom {atom}: {np.sqrt(r2[frame, atom]):.4g} Å from the "
+                f"centre, outside the OM cutoff {self.cutoff} Å"
+            )
         base = 1.0 - r2 / self.cutoff**2
         weights = base**2
         slopes = (-4.0 * base / self.cutoff**2)[..., None] * vectors  # d c / d R
@@ -165,12 +171,14 @@ class OverlapMatrix:
     def _matrix(
         self, frames: Sequence[ase.Atoms]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        frames = list(frames)
-        if not frames:
-            raise DegeneracyError("no frames to compute")
-        numbers = {tuple(atoms.numbers) for atoms in frames}
-        if len(numbers) > 1:
-            raise DegeneracyError("all frames of one OM call must have the same species order")
+        frames = check_frames(frames, name=self.name)
+        for index, atoms in enumerate(frames):
+            if not np.array_equal(atoms.numbers, frames[0].numbers):
+                raise DegeneracyError(
+                    f"om: frame {index} has species {atoms.get_chemical_formula(mode='all')}, "
+                    f"frame 0 {frames[0].get_chemical_formula(mode='all')}: all frames of one "
+                    "OM call need the same species order"
+                )
         alpha = self.exponents(frames[0].numbers)
         positions = np.stack([atoms.positions for atoms in frames])  # (f, A, 3)
         displacement = positions[:, :, None] - positions[:, None, :]  # (f, A, A, 3)

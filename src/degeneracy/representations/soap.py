@@ -25,6 +25,7 @@ from metatensor import Labels
 from ..checks import bounded_int, one_of, positive_float
 from ..errors import DegeneracyError
 from ._featomic import compute_centre, dense_block
+from .base import check_frames
 from .optimal_basis import (
     DEFAULT_N_PRIMITIVE,
     OptimalBasis,
@@ -185,9 +186,7 @@ class SoapPowerSpectrum:
     def _compute(
         self, frames: Sequence[ase.Atoms], gradients: bool
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        frames = list(frames)
-        if not frames:
-            raise DegeneracyError("no frames to compute")
+        frames = check_frames(frames, name=self.name, center=self.center, neighbors=self.neighbors)
         n_neighbors = len(frames[0]) - 1
         tensor = compute_centre(
             self.calculator, frames, selected_keys=self._keys, gradients=gradients
