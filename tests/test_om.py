@@ -6,6 +6,8 @@ Finite differences and invariances of the default cases run in the shared suite
 
 from __future__ import annotations
 
+import warnings
+
 import ase
 import numpy as np
 import pytest
@@ -94,7 +96,19 @@ def test_degenerate_eigenvalues_are_reported():
     rep = dg.OverlapMatrix()
     td = dg.builtin_environment("td")
     assert rep.eigenvalue_gaps([td])[0] < 1e-12
-    assert rep.eigenvalue_gaps([dg.builtin_environment("pg-start")])[0] > 1e-4
+    pg_start = dg.builtin_environment("pg-start")
+    assert rep.eigenvalue_gaps([pg_start])[0] > 1e-4
+    # a Jacobian there warns, once per instance, naming the frame; diagnose says the same
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rep.jacobian([pg_start])  # no degenerate frame: no warning
+    with pytest.warns(dg.DegeneracyWarning, match=r"1 of 2 frames \(first: frame 1 of"):
+        rep.jacobian([pg_start, td])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rep.jacobian([td])  # already warned
+    (note,) = dg.OverlapMatrix().diagnose([td, pg_start])
+    assert note.startswith("om degenerate eigenvalues: 1 of 2 frames (first: frame 0")
 
 
 def test_s_only_has_fewer_features_than_coordinates():

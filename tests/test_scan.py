@@ -97,6 +97,16 @@ def test_isolated_environments_are_centred_and_complete(methane_file):
         assert np.all(np.linalg.norm(environment.positions[1:], axis=1) < 2.5)
     hydrogen_only = environments_of(atoms, [1], cutoff=2.5, neighbor_species=[1])[0]
     assert 6 not in hydrogen_only.numbers[1:]
+    # species by symbol select the same atoms as by atomic number (they selected none)
+    by_symbol = environments_of(atoms, [0], cutoff=2.5, neighbor_species=["H"])[0]
+    assert by_symbol.get_chemical_symbols() == ["C", "H", "H", "H", "H"]
+    assert len(structure_environments(atoms, cutoff=2.5, centers=["C"])) == 1
+    with pytest.raises(dg.DegeneracyError, match=r"integers, got \[0\.9\]"):
+        environments_of(atoms, [0.9], cutoff=2.5)
+    with pytest.raises(dg.DegeneracyError, match=r"centre index 7 out of range .* 5 atoms"):
+        environments_of(atoms, [1, 7], cutoff=2.5)
+    with pytest.raises(dg.DegeneracyError, match="unknown species 'Hx'"):
+        environments_of(atoms, [0], cutoff=2.5, neighbor_species=["Hx"])
 
 
 def test_periodic_environments_match_ase_neighbor_list():

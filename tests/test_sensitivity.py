@@ -189,3 +189,60 @@ def test_zero_rtol_must_lie_between_0_and_1(zero_rtol):
         dg.zero_verdict(np.array([1.0, 1e-9]), 0, zero_rtol=zero_rtol)
     with pytest.raises(dg.DegeneracyError, match="zero_rtol"):
         dg.analyse_frames([dg.builtin_environment("td")], dg.Acsf(), zero_rtol=zero_rtol)
+
+
+@pytest.mark.parametrize(
+    "representation", [dg.SoapPowerSpectrum(), dg.Acsf()], ids=["soap", "acsf"]
+)
+def test_a_neighbour_beyond_the_cutoff_is_refused_not_called_spurious(representation):
+    """Its Jacobian columns vanish: a zero singular value that is a data problem."""
+    frames = dg.sample_methane(3, seed=2)
+    far = frames[2].copy()
+    far.positions[4] *= 2.6 / np.linalg.norm(far.positions[4])
+    match = r"frame 2, atom 4: 2\.6 Å from the centre, at or beyond the \w+ cutoff 2\.5 Å"
+    with pytest.raises(dg.DegeneracyError, match=match):
+        dg.analyse_frames([*frames[:2], far], representation)
+    with pytest.raises(dg.DegeneracyError, match=match):
+        dg.compare_fingerprints([*frames[:2], far], {"x": representation})
+    with pytest.raises(dg.DegeneracyError, match="frame 0, atom 4"):
+        dg.find_singular(far, representation)
+
+
+def test_collinear_and_empty_environments_are_named():
+    frames = dg.sample_methane(2, seed=2)
+    line = frames[1].copy()
+    line.positions[1:] = np.outer([1.0, -1.1, 1.2, -0.9], [0.0, 0.6, 0.8])
+    with pytest.raises(dg.DegeneracyError, match="frame 1: the neighbours are collinear"):
+        dg.analyse_frames([frames[0], line], dg.Acsf())
+    with pytest.raises(dg.DegeneracyError, match="frame 1: neighbours are collinear"):
+        dg.rotation_complement(dg.neighbor_positions([frames[0], line]))
+    with pytest.raises(dg.DegeneracyError, match="frame 0: no neighbours"):
+        dg.check_analysable([frames[0][:1]], dg.Acsf())
+
+
+def test_an_all_zero_spectrum_is_spurious_with_a_nan_condition_number():
+    import warnings
+
+    assert dg.zero_verdict(np.zeros(9), 0) == "spurious"
+    assert dg.zero_verdict(np.zeros(9), 8) == "spurious"
+    spectrum = dg.Spectrum(values=np.zeros((1, 9)), motions=np.zeros((1, 9, 12)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(spectrum.cn[0])
+
+
+def test_shapes_and_batch_sizes_are_checked():
+    frames = dg.sample_methane(2, seed=2)
+    _, jacobian = dg.Acsf().jacobian(frames)
+    neighbors = dg.neighbor_positions(frames)
+    with pytest.raises(dg.DegeneracyError, match="does not belong to neighbours"):
+        dg.singular_spectrum(jacobian, neighbors[:1])
+    with pytest.raises(dg.DegeneracyError, match=r"got shapes \(\d+, 12\) and \(4, 3\)"):
+        dg.singular_spectrum(jacobian[0], neighbors[0])
+    with pytest.raises(dg.DegeneracyError, match=r"N species, got shape .* and 3 species"):
+        dg.point_symmetry(neighbors[0], [1, 1, 1])
+    for size in (0, -1):
+        with pytest.raises(dg.DegeneracyError, match="batch_size"):
+            dg.analyse_frames(frames, dg.Acsf(), batch_size=size)
+        with pytest.raises(dg.DegeneracyError, match="batch_size"):
+            dg.compare_fingerprints(frames, {"acsf": dg.Acsf()}, batch_size=size)

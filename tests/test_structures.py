@@ -149,6 +149,37 @@ def test_fourbody_values_and_invariance():
     np.testing.assert_allclose(dg.fourbody_torsion(neighbors[:, [2, 0, 3, 1]]), values, rtol=1e-12)
 
 
+def test_fourbody_is_nan_without_a_warning_for_collinear_hydrogens():
+    import warnings
+
+    neighbors = dg.neighbor_positions(dg.builtin_environment("td")).copy()
+    neighbors[2] = 2.0 * neighbors[1] - neighbors[0]  # H0, H1, H2 on one line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(dg.fourbody_torsion(neighbors))
+
+
+def test_samplers_refuse_ranges_no_structure_meets():
+    """Rejection sampling would never stop: refused when built, or after a bounded number
+    of rounds when the limits are only nearly impossible."""
+    from degeneracy.pairs import PairSampler
+
+    for sampler, kwargs, message in [
+        (dg.MethaneSampler, {"r_min": 2.0}, "r_min 2.0 Å exceeds r_max 1.47 Å"),
+        (dg.MethaneSampler, {"angle_min": 100, "angle_max": 90}, "angle_min < angle_max"),
+        (dg.MethaneSampler, {"hh_min": float("nan")}, "hh_min must be a number ≥ 0, got nan"),
+        (dg.MethaneSampler, {"hh_min": 3.0}, "out of reach of two H"),
+        (PairSampler, {"y4_min": 2.0}, "y4_min 2.0 Å is out of reach"),
+        (PairSampler, {"separation_min": -1}, "separation_min must be a number ≥ 0"),
+    ]:
+        with pytest.raises(dg.DegeneracyError, match=message):
+            sampler(**kwargs)
+    with pytest.raises(dg.DegeneracyError, match="only 0 of 3 accepted after 1000 rounds"):
+        dg.MethaneSampler(angle_min=170, angle_max=171).neighbors(3, seed=0)
+    with pytest.raises(dg.DegeneracyError, match="only 0 of 2 accepted after 1000 rounds"):
+        PairSampler(separation_min=1.0).parameters(2, seed=0)
+
+
 def test_fourbody_published_values():
     frames = dg.read_environments(reference_path("comment-orbit_sigma0.3_c1.0.extxyz"))
     published = np.array([atoms.info["fourbody"] for atoms in frames])

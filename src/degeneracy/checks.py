@@ -22,6 +22,17 @@ def positive_float(name: str, value: Any, *, below: float | None = None) -> floa
     return number
 
 
+def non_negative_float(name: str, value: Any) -> float:
+    """``value`` as a finite float ≥ 0."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise DegeneracyError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise DegeneracyError(f"{name} must be a number ≥ 0, got {value!r}")
+    return number
+
+
 def bounded_int(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
     """``value`` as an int in ``[minimum, maximum]``; bools and non-integral floats refused."""
     if isinstance(value, bool) or not isinstance(value, int):

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 import ase
 import numpy as np
 
+from .checks import bounded_int
 from .errors import DegeneracyError
 from .files import json_safe
 from .representations.base import Representation, batches
-from .sensitivity import singular_spectrum
-from .structures import check_finite_positions, neighbor_positions
+from .sensitivity import check_analysable, singular_spectrum
+from .structures import neighbor_positions
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,9 @@ class Comparison:
 
     @property
     def cn(self) -> np.ndarray:
-        """Condition numbers s_1 / s_{3N-3} (``inf`` for an exact zero)."""
-        with np.errstate(divide="ignore"):
+        """Condition numbers s_1 / s_{3N-3} (``inf`` for an exact zero, ``nan`` when all
+        singular values are zero)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
             return self.s_max / self.s_min
 
     @property
@@ -120,9 +122,11 @@ def compare_fingerprints(
     frames = list(frames)
     if not frames:
         raise DegeneracyError("no frames to compare")
-    check_finite_positions(frames)
     if not representations:
         raise DegeneracyError("no fingerprints to compare")
+    batch_size = bounded_int("batch_size", batch_size, minimum=1)
+    for representation in representations.values():
+        check_analysable(frames, representation)
     spectra, norms = [], []
     for name, representation in representations.items():
         values, norm = [], []

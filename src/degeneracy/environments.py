@@ -101,8 +101,8 @@ def environments_of(
         Indices of the centre atoms.
     cutoff : float
         Neighbours lie strictly closer than ``cutoff`` (Å).
-    neighbor_species : collection of int, optional
-        Keep only neighbours of these atomic numbers (default: all).
+    neighbor_species : collection of int or str, optional
+        Keep only neighbours of these species, atomic numbers or symbols (default: all).
 
     Returns
     -------
@@ -112,9 +112,9 @@ def environments_of(
         centre's index in ``atoms``.
     """
     cutoff = positive_float("cutoff", cutoff)
-    centers = np.asarray(centers, dtype=int).reshape(-1)
-    if centers.size and (centers.min() < 0 or centers.max() >= len(atoms)):
-        raise DegeneracyError(f"centre index out of range for a structure of {len(atoms)} atoms")
+    centers = _centre_indices(centers, len(atoms))
+    if neighbor_species is not None:
+        neighbor_species = parse_species(neighbor_species)
     if np.any(atoms.pbc):
         found = _neighbors_periodic(atoms, centers, cutoff)
     else:
@@ -137,6 +137,19 @@ def environments_of(
     return environments
 
 
+def _centre_indices(centers: Sequence[int], n_atoms: int) -> np.ndarray:
+    """``centers`` as an integer array, refusing a non-integer or out-of-range index."""
+    values = np.asarray(centers).reshape(-1)
+    if values.size and (values.dtype == bool or not np.issubdtype(values.dtype, np.integer)):
+        raise DegeneracyError(f"centre indices must be integers, got {values.tolist()}")
+    outside = values[(values < 0) | (values >= n_atoms)]
+    if outside.size:
+        raise DegeneracyError(
+            f"centre index {int(outside[0])} out of range for a structure of {n_atoms} atoms"
+        )
+    return values.astype(int)
+
+
 def structure_environments(
     atoms: ase.Atoms,
     *,
@@ -151,5 +164,5 @@ def structure_environments(
     if centers is None:
         chosen = np.arange(len(atoms))
     else:
-        chosen = np.flatnonzero(np.isin(atoms.numbers, list(centers)))
+        chosen = np.flatnonzero(np.isin(atoms.numbers, parse_species(centers)))
     return environments_of(atoms, chosen, cutoff=cutoff, neighbor_species=neighbor_species)

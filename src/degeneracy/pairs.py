@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass
 import ase
 import numpy as np
 
-from .checks import bounded_int, positive_float
+from .checks import bounded_int, non_negative_float, positive_float
 from .errors import DegeneracyError
 from .representations.base import Representation
 from .sensitivity import (
@@ -54,6 +54,8 @@ from .sensitivity import (
 )
 from .structures import (
     MethaneSampler,
+    check_rejection_progress,
+    check_sampler_ranges,
     environment_from_neighbors,
     neighbor_positions,
     prl2020_methane,
@@ -201,6 +203,15 @@ class PairSampler:
     y4_min: float = 0.2
     separation_min: float = 0.1
 
+    def __post_init__(self) -> None:
+        check_sampler_ranges(self)
+        for field in ("y4_min", "separation_min"):
+            non_negative_float(f"PairSampler.{field}", getattr(self, field))
+        if self.y4_min >= self.r_max:
+            raise DegeneracyError(
+                f"PairSampler: y4_min {self.y4_min} Å is out of reach of r4 ≤ r_max {self.r_max} Å"
+            )
+
     def _candidates(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Parameter rows (x1, z1, x2, y2, z2, x4, y4), shape (size, 7)."""
         radii = rng.uniform(self.r_min, self.r_max, size=(size, 3))
@@ -237,7 +248,10 @@ class PairSampler:
         n = bounded_int("number of pairs", n, minimum=0)
         rng = np.random.default_rng(seed)
         accepted: list[PairParameters] = []
-        while len(accepted) < n:
+        for round_ in itertools.count():
+            if len(accepted) >= n:
+                break
+            check_rejection_progress(self, round_, len(accepted), n)
             rows = self._candidates(rng, max(64, 4 * (n - len(accepted))))
             rows = rows[rows[:, 6] >= self.y4_min]
             members = [PairParameters(*row).members() for row in rows]
@@ -262,7 +276,10 @@ class PairSampler:
         n = bounded_int("number of folds", n, minimum=0)
         rng = np.random.default_rng(seed)
         accepted: list[PairParameters] = []
-        while len(accepted) < n:
+        for round_ in itertools.count():
+            if len(accepted) >= n:
+                break
+            check_rejection_progress(self, round_, len(accepted), n)
             batch = [p.fold() for p in self.parameters(max(16, n - len(accepted)), seed=rng)]
             plus = np.array([p.members()[0] for p in batch])
             for parameters, neighbors, ok in zip(batch, plus, self.valid(plus), strict=True):

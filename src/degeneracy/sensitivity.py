@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import ase
 import numpy as np
 
-from .checks import positive_float
+from .checks import bounded_int, positive_float
 from .errors import DegeneracyError
 from .files import json_safe
 from .representations.base import Representation, batches
@@ -65,8 +65,12 @@ def rotation_complement(neighbors: np.ndarray) -> np.ndarray:
     """
     generators = rotation_generators(neighbors)
     u, s, _ = np.linalg.svd(generators, full_matrices=True)
-    if np.any(s[..., -1] < 1e-8 * s[..., 0]):
-        raise DegeneracyError("neighbours are collinear with the centre: rotations are degenerate")
+    collinear = np.flatnonzero(np.ravel(s[..., -1] < 1e-8 * s[..., 0]))
+    if collinear.size:
+        where = f"frame {collinear[0]}: " if np.ndim(neighbors) > 2 else ""
+        raise DegeneracyError(
+            f"{where}neighbours are collinear with the centre: rotations are degenerate"
+        )
     return u[..., 3:]
 
 
@@ -93,8 +97,9 @@ class Spectrum:
 
     @property
     def cn(self) -> np.ndarray:
-        """Condition numbers s_1 / s_min, shape (n_frames,) (``inf`` for an exact zero)."""
-        with np.errstate(divide="ignore"):
+        """Condition numbers s_1 / s_min, shape (n_frames,): ``inf`` for an exact zero,
+        ``nan`` when every singular value is zero (blind to every motion)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
             return self.values[:, 0] / self.values[:, -1]
 
 
@@ -129,6 +134,17 @@ def singular_spectrum(jacobian: np.ndarray, neighbors: np.ndarray) -> Spectrum:
     neighbors : array (n_frames, N, 3)
         Neighbour positions relative to the centre.
     """
+    jacobian, neighbors = np.asarray(jacobian), np.asarray(neighbors)
+    if jacobian.ndim != 3 or neighbors.ndim != 3 or neighbors.shape[-1] != 3:
+        raise DegeneracyError(
+            f"singular_spectrum needs a Jacobian (n_frames, d, 3N) and neighbours "
+            f"(n_frames, N, 3), got shapes {jacobian.shape} and {neighbors.shape}"
+        )
+    if jacobian.shape[0] != neighbors.shape[0] or jacobian.shape[2] != neighbors[0].size:
+        raise DegeneracyError(
+            f"a Jacobian of shape {jacobian.shape} does not belong to neighbours of shape "
+            f"{neighbors.shape} (same frames, 3N columns)"
+        )
     complement = rotation_complement(neighbors)
     purified = jacobian @ complement
     n_features, n_motions = purified.shape[-2:]
@@ -275,6 +291,12 @@ def point_symmetry(
     tol = positive_float("symmetry tolerance", tol)
     neighbors = np.asarray(neighbors, dtype=float)
     n = len(neighbors)
+    if neighbors.shape != (n, 3) or (species is not None and len(species) != n):
+        n_species = "no" if species is None else len(species)
+        raise DegeneracyError(
+            f"point_symmetry needs neighbours (N, 3) and N species, got shape "
+            f"{neighbors.shape} and {n_species} species"
+        )
     identity = tuple(range(n))
     operations = [
         op
@@ -303,10 +325,13 @@ def zero_verdict(values: np.ndarray, n_symmetry_zeros: int, *, zero_rtol: float 
     """Classify the small singular values of one frame.
 
     Returns ``"regular"`` (no s_k below ``zero_rtol * s_1``), ``"symmetry"`` (all of them
-    forced by point symmetry) or ``"spurious"`` (more zeros than the symmetry explains).
+    forced by point symmetry) or ``"spurious"`` (more zeros than the symmetry explains,
+    including a spectrum that is zero throughout: a fingerprint blind to every motion).
     """
     values = np.asarray(values)
     zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
+    if not values[0] > 0:
+        return "spurious"
     n_small = int((values < zero_rtol * values[0]).sum())
     if n_small == 0:
         return "regular"
@@ -340,6 +365,37 @@ class FrameAnalysis:
         }
 
 
+def check_analysable(frames: Sequence[ase.Atoms], representation: Representation) -> None:
+    """Refuse frames whose singular spectrum would describe the input, not the fingerprint.
+
+    Raises :class:`DegeneracyError` naming the first frame (and atom) with non-finite
+    coordinates, a neighbour at or beyond the fingerprint's ``cutoff`` (its Jacobian
+    columns vanish there: a zero singular value that is a data problem, not a defect of
+    the fingerprint), or all neighbours on one line through the centre (rotations are
+    then degenerate and there is no purified Jacobian).
+    """
+    check_finite_positions(frames)
+    cutoff = getattr(representation, "cutoff", None)
+    name = getattr(representation, "name", type(representation).__name__)
+    for index, atoms in enumerate(frames):
+        vectors = atoms.positions[1:] - atoms.positions[0]
+        if not len(vectors):
+            raise DegeneracyError(f"frame {index}: no neighbours, nothing to move")
+        radii = np.linalg.norm(vectors, axis=1)
+        if cutoff is not None and radii.max() >= cutoff:
+            atom = int(np.argmax(radii)) + 1
+            raise DegeneracyError(
+                f"frame {index}, atom {atom}: {radii[atom - 1]:.4g} Å from the centre, at or "
+                f"beyond the {name} cutoff {cutoff} Å (the fingerprint cannot see it move)"
+            )
+        spread = np.linalg.svd(vectors, compute_uv=False)
+        if len(spread) < 2 or spread[1] < 1e-8 * spread[0]:
+            raise DegeneracyError(
+                f"frame {index}: the neighbours are collinear with the centre "
+                "(rotations are degenerate: no purified Jacobian)"
+            )
+
+
 def analyse_frames(
     frames: Sequence[ase.Atoms],
     representation: Representation,
@@ -349,9 +405,13 @@ def analyse_frames(
     zero_rtol: float = ZERO_RTOL,
     progress: bool = False,
 ) -> list[FrameAnalysis]:
-    """Spectrum, condition number, symmetry verdict and E4 for every frame."""
+    """Spectrum, condition number, symmetry verdict and E4 for every frame.
+
+    Frames are checked first (:func:`check_analysable`).
+    """
     zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
-    check_finite_positions(frames)
+    batch_size = bounded_int("batch_size", batch_size, minimum=1)
+    check_analysable(frames, representation)
     results = []
     for chunk in batches(frames, batch_size, progress=progress, desc="spectrum"):
         neighbors = neighbor_positions(chunk)

@@ -55,8 +55,15 @@ import numpy as np
 from .checks import bounded_int, positive_float
 from .errors import DegeneracyError
 from .representations.base import Representation
-from .sensitivity import SYMMETRY_TOL, Spectrum, SymmetryVerdict, point_symmetry, singular_spectrum
-from .structures import check_finite_positions, neighbor_positions
+from .sensitivity import (
+    SYMMETRY_TOL,
+    Spectrum,
+    SymmetryVerdict,
+    check_analysable,
+    point_symmetry,
+    singular_spectrum,
+)
+from .structures import neighbor_positions
 
 #: Default condition number at which the search stops.
 DEFAULT_CN_TARGET = 1e13
@@ -288,7 +295,7 @@ def find_singular(
     fd_step = positive_float("fd_step", fd_step, below=0.1)
     max_step = positive_float("max_step", max_step)
     pull_cutoff = positive_float("pull_cutoff", pull_cutoff, below=1.0)
-    check_finite_positions(atoms)
+    check_analysable([atoms], representation)
     evaluate = CountingJacobian(representation, atoms)
     start = neighbor_positions(atoms).ravel().copy()
     r = start.copy()

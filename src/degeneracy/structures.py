@@ -8,10 +8,12 @@ translations; cell and periodic boundary conditions are dropped.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ase
 import ase.data
@@ -19,6 +21,7 @@ import ase.io
 import ase.units
 import numpy as np
 
+from .checks import non_negative_float, positive_float
 from .errors import DegeneracyError
 from .files import atomic_path
 
@@ -321,6 +324,9 @@ class MethaneSampler:
     angle_max: float = 175.0
     hh_min: float = 0.7
 
+    def __post_init__(self) -> None:
+        check_sampler_ranges(self)
+
     def neighbors(self, n: int, *, seed: int) -> np.ndarray:
         """Neighbour positions of ``n`` accepted structures, shape (n, 4, 3)."""
         if not isinstance(n, (int, np.integer)) or n < 0:
@@ -330,7 +336,10 @@ class MethaneSampler:
         total = 0
         pairs = np.triu_indices(4, k=1)
         cos_lo, cos_hi = np.cos(np.radians(self.angle_max)), np.cos(np.radians(self.angle_min))
-        while total < n:
+        for round_ in itertools.count():
+            if total >= n:
+                break
+            check_rejection_progress(self, round_, total, n)
             batch = max(64, 2 * (n - total))
             directions = rng.normal(size=(batch, 4, 3))
             directions /= np.linalg.norm(directions, axis=-1, keepdims=True)
@@ -351,6 +360,45 @@ class MethaneSampler:
             environment_from_neighbors(neighbors, info={"sample_seed": seed, "sample_index": i})
             for i, neighbors in enumerate(self.neighbors(n, seed=seed))
         ]
+
+
+#: Rounds of candidates a rejection sampler draws before it calls its limits too tight.
+MAX_REJECTION_ROUNDS = 1000
+
+
+def check_sampler_ranges(sampler: Any) -> None:
+    """Refuse limits no CH4 environment can meet (rejection sampling would never stop).
+
+    ``sampler`` has ``r_min``, ``r_max`` (Å), ``angle_min``, ``angle_max`` (degrees) and
+    ``hh_min`` (Å), as :class:`MethaneSampler` and :class:`~degeneracy.pairs.PairSampler`.
+    """
+    name = type(sampler).__name__
+    for field in ("r_min", "r_max", "angle_max"):
+        positive_float(f"{name}.{field}", getattr(sampler, field))
+    for field in ("angle_min", "hh_min"):
+        non_negative_float(f"{name}.{field}", getattr(sampler, field))
+    if not sampler.r_min <= sampler.r_max:
+        raise DegeneracyError(f"{name}: r_min {sampler.r_min} Å exceeds r_max {sampler.r_max} Å")
+    if not sampler.angle_min < sampler.angle_max <= 180.0:
+        raise DegeneracyError(
+            f"{name}: the H–C–H angles need angle_min < angle_max ≤ 180°, got "
+            f"{sampler.angle_min}° and {sampler.angle_max}°"
+        )
+    if sampler.hh_min >= 2.0 * sampler.r_max:
+        raise DegeneracyError(
+            f"{name}: hh_min {sampler.hh_min} Å is out of reach of two H at most r_max "
+            f"{sampler.r_max} Å from the centre"
+        )
+
+
+def check_rejection_progress(sampler: Any, rounds: int, accepted: int, wanted: int) -> None:
+    """Raise once a rejection sampler has drawn :data:`MAX_REJECTION_ROUNDS` rounds of
+    candidates without reaching ``wanted`` (its limits leave almost no room)."""
+    if rounds >= MAX_REJECTION_ROUNDS:
+        raise DegeneracyError(
+            f"{sampler!r}: only {accepted} of {wanted} accepted after {rounds} rounds of "
+            "candidates; the limits leave (almost) no room, widen them"
+        )
 
 
 def sample_methane(n: int, *, seed: int) -> list[ase.Atoms]:

@@ -18,6 +18,8 @@ def triangle_normals(neighbors: np.ndarray) -> np.ndarray:
     r"""Unit normals of the four H triangles, shape (..., 4, 3).
 
     .. math:: n_T = \frac{(r_B - r_A)\times(r_C - r_A)}{|(r_B - r_A)\times(r_C - r_A)|}
+
+    NaN for a triangle of three collinear H (it has no normal), without a warning.
     """
     neighbors = np.asarray(neighbors, dtype=float)
     if neighbors.shape[-2:] != (4, 3):
@@ -26,7 +28,8 @@ def triangle_normals(neighbors: np.ndarray) -> np.ndarray:
         )
     a, b, c = (neighbors[..., [t[k] for t in TRIANGLES], :] for k in range(3))
     normals = np.cross(b - a, c - a)
-    return normals / np.linalg.norm(normals, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return normals / np.linalg.norm(normals, axis=-1, keepdims=True)
 
 
 def fourbody_torsion(frames: Sequence[ase.Atoms] | ase.Atoms | np.ndarray) -> np.ndarray:
@@ -45,7 +48,8 @@ def fourbody_torsion(frames: Sequence[ase.Atoms] | ase.Atoms | np.ndarray) -> np
     Returns
     -------
     numpy.ndarray
-        One value per frame (a float for a single structure).
+        One value per frame (a float for a single structure); NaN where three H are
+        collinear (a triangle without a normal, :func:`triangle_normals`).
     """
     if isinstance(frames, np.ndarray):
         neighbors = frames

@@ -49,6 +49,7 @@ singular values and its condition number is infinite.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,10 +58,14 @@ import ase.data
 import numpy as np
 
 from ..checks import one_of, positive_float
-from ..errors import DegeneracyError
+from ..errors import DegeneracyError, DegeneracyWarning
 from .base import check_frames
 
 ORBITAL_SETS = ("s", "sp")
+
+#: Relative eigenvalue gap under which two OM eigenvalues count as coinciding: the sorted
+#: eigenvalues have a kink there and the OM fingerprint no Jacobian.
+DEGENERATE_GAP = 1e-8
 
 
 def _pair_blocks(
@@ -131,6 +136,7 @@ class OverlapMatrix:
         self.orbitals = one_of("orbitals", orbitals, ORBITAL_SETS)
         self.width = positive_float("OM width", width)
         self.cutoff = positive_float("cutoff", cutoff)
+        self._warned = False
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hypers().items())
@@ -212,12 +218,29 @@ class OverlapMatrix:
 
         Near zero, the sorted eigenvalues are not differentiable (module docstring).
         """
-        values = self.features(frames)
-        return np.min(-np.diff(values, axis=1), axis=1) / np.abs(values[:, 0])
+        return _relative_gaps(self.features(frames))
+
+    def diagnose(self, frames: Sequence[ase.Atoms]) -> list[str]:
+        """Warnings about frames with coinciding eigenvalues (empty if none).
+
+        There the OM fingerprint is not differentiable (module docstring): a symmetric
+        environment's spectrum then shows one one-sided derivative, not the zeros its
+        symmetry forces on a smooth fingerprint. A caller that reports these itself
+        (``scan``) takes over: this instance then no longer warns on its own, which it
+        otherwise does once, as a :class:`~degeneracy.errors.DegeneracyWarning`, on the
+        first Jacobian with such a frame.
+        """
+        self._warned = True
+        return _degeneracy_notes(self.eigenvalue_gaps(frames))
 
     def jacobian(self, frames: Sequence[ase.Atoms]) -> tuple[np.ndarray, np.ndarray]:
         """Features ``(n_frames, n_features)`` and Jacobian ``(n_frames, n_features, 3N)``."""
         values, vectors, block, d_block, weights, slopes = self._eigen(frames)
+        if not self._warned:
+            notes = _degeneracy_notes(_relative_gaps(values))
+            self._warned = bool(notes)
+            for note in notes:
+                warnings.warn(DegeneracyWarning(note), stacklevel=2)
         n_frames, n_atoms, _, o, _ = block.shape
         v = vectors.reshape(n_frames, n_atoms, o, -1)  # (f, A, o, K)
         pair_weight = weights[:, :, None] * weights[:, None, :]
@@ -230,3 +253,21 @@ class OverlapMatrix:
         from_weight = 2.0 * np.einsum("fkcb,fb,fcx->fkcx", p, weights, slopes)
         jacobian = (from_distance + from_weight)[:, :, 1:, :]  # the centre is held fixed
         return values, jacobian.reshape(n_frames, values.shape[1], 3 * (n_atoms - 1))
+
+
+def _relative_gaps(values: np.ndarray) -> np.ndarray:
+    """Smallest gap between consecutive descending eigenvalues over the largest, per frame."""
+    return np.min(-np.diff(values, axis=1), axis=1) / np.abs(values[:, 0])
+
+
+def _degeneracy_notes(gaps: np.ndarray) -> list[str]:
+    """One warning naming the frames whose relative gap is below :data:`DEGENERATE_GAP`."""
+    bad = np.flatnonzero(gaps < DEGENERATE_GAP)
+    if not bad.size:
+        return []
+    return [
+        f"om degenerate eigenvalues: {bad.size} of {len(gaps)} frames (first: frame "
+        f"{bad[0]} of this call, relative gap {gaps[bad[0]]:.1e}) have coinciding "
+        "overlap-matrix eigenvalues, where the OM fingerprint has no Jacobian (a kink): "
+        "their spectrum and verdict describe one one-sided derivative"
+    ]
