@@ -285,6 +285,45 @@ def test_interrupted_training_resumes_from_its_checkpoint(tmp_path):
         Trainer(other).fit(fresh_model(), train, val, checkpoint=checkpoint)
 
 
+def test_an_interrupt_mid_epoch_resumes_from_the_last_finished_epoch(tmp_path, monkeypatch):
+    """Ctrl-C between two optimiser steps: the checkpoint holds the state after the last
+    finished epoch (not half-updated weights), and the resumed run is the uninterrupted one
+    bit for bit. A checkpoint is refused by other features of the same shape, and past a
+    smaller max_epochs."""
+    train, val = regression_sets()
+    settings = TrainSettings(max_epochs=9, batch_size=64, stop_patience=50, lr_patience=1)
+    reference_model = fresh_model()
+    reference = Trainer(settings).fit(reference_model, train, val)
+    steps_per_epoch = -(-len(train) // 64)
+    adam_step = torch.optim.Adam.step
+    calls = {"n": 0}
+
+    def step_then_interrupt(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5 * steps_per_epoch + 3:  # the 4th step of epoch 6
+            raise KeyboardInterrupt
+        return adam_step(self, *args, **kwargs)
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.optim.Adam, "step", step_then_interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            Trainer(settings).fit(fresh_model(), train, val, checkpoint=checkpoint)
+    resumed_model = fresh_model()
+    resumed = Trainer(settings).fit(resumed_model, train, val, checkpoint=checkpoint)
+    assert resumed.resumed_from == 5 and resumed.epochs == 9
+    assert resumed.history == reference.history
+    for name, value in reference_model.state_dict().items():
+        torch.testing.assert_close(resumed_model.state_dict()[name], value, rtol=0, atol=0)
+    # the same targets and shapes but other features (another basis, say): another run
+    other_inputs = TensorSet({"C": train.inputs["C"].flip(-1)}, train.targets)
+    with pytest.raises(DegeneracyError, match="different run"):
+        Trainer(settings).fit(fresh_model(), other_inputs, val, checkpoint=checkpoint)
+    shorter = TrainSettings(max_epochs=4, batch_size=64, stop_patience=50, lr_patience=1)
+    with pytest.raises(DegeneracyError, match="at epoch 9, past max_epochs 4"):
+        Trainer(shorter).fit(fresh_model(), train, val, checkpoint=checkpoint)
+
+
 def test_settings_are_validated():
     with pytest.raises(DegeneracyError, match="batch_size"):
         TrainSettings(batch_size=0)
@@ -582,3 +621,21 @@ def test_correlated_samplers_split_one_pool_at_random(cache):
     far = np.linalg.norm(far.reshape(100, 300, -1), axis=-1).min(1)
     # a training frame a step or two away, much closer than any independent frame
     assert np.median(gaps) < 0.4 * np.median(far)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["learn", "--protocol", "none", "--seed", "-1"],
+        ["learn", "--protocol", "none", "--data-seed", "-3"],
+        ["reproduce", "--seed", "-1"],
+        ["pairs", "--seed", "-2"],
+        ["fit-basis", "--seed", "-1"],
+    ],
+)
+def test_negative_seeds_are_one_line_errors(argv, tmp_path, capsys):
+    """numpy's generators refuse negative seeds: refused by the parser, not a traceback."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--output", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert f"a seed is an integer ≥ 0, got {argv[-1]}" in capsys.readouterr().err

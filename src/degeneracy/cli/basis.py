@@ -11,6 +11,7 @@ from .options import (
     add_soap_arguments,
     frames_from_args,
     refuse_options,
+    seed_value,
 )
 
 
@@ -59,7 +60,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="random frames when no FILE is given (2000)",
     )
     parser.add_argument(
-        "--seed", action=RecordedStore, type=int, default=0, help="seed of the random frames (0)"
+        "--seed",
+        action=RecordedStore,
+        type=seed_value,
+        default=0,
+        help="seed of the random frames (0)",
     )
     parser.add_argument("--output", required=True, metavar="PATH", help="basis file (.npz)")
     parser.set_defaults(func=run)

@@ -22,6 +22,7 @@ from .options import (
     check_options_apply,
     refuse_options,
     representation_from_args,
+    seed_value,
 )
 
 if TYPE_CHECKING:
@@ -336,9 +337,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--n-train", type=int, help=f"training structures ({N_TRAIN})")
     data.add_argument("--n-val", type=int, help=f"validation structures ({N_VAL})")
     data.add_argument("--n-test", type=int, help=f"independent test structures ({N_TEST})")
-    data.add_argument("--data-seed", type=int, default=0, help="seed of the data sets (0)")
+    data.add_argument("--data-seed", type=seed_value, default=0, help="seed of the data sets (0)")
     train = parser.add_argument_group("training")
-    train.add_argument("--seed", type=int, default=0, help="orbit split, weights, shuffling")
+    train.add_argument("--seed", type=seed_value, default=0, help="orbit split, weights, shuffling")
     train.add_argument(
         "--repeats",
         type=int,

@@ -20,6 +20,17 @@ if TYPE_CHECKING:
     from ..representations import Representation
 
 
+def seed_value(text: str) -> int:
+    """argparse ``type`` of a random seed: an integer ≥ 0 (numpy's generators refuse less)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a seed is an integer ≥ 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is an integer ≥ 0, got {value}")
+    return value
+
+
 #: Namespace attribute holding the options given on the command line (dest → option string).
 EXPLICIT_OPTIONS = "explicit_options"
 

@@ -30,6 +30,7 @@ from .options import (
     emit,
     refuse_options,
     representations_from_args,
+    seed_value,
 )
 
 
@@ -120,7 +121,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--n", action=RecordedStore, type=int, default=100, help="number of random pairs (100)"
     )
-    parser.add_argument("--seed", action=RecordedStore, type=int, default=0, help="random seed (0)")
+    parser.add_argument(
+        "--seed", action=RecordedStore, type=seed_value, default=0, help="random seed (0)"
+    )
     parser.add_argument(
         "--units",
         action=RecordedStore,

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..reproduce import reproduce
-from .options import add_sampler_argument
+from .options import add_sampler_argument, seed_value
 
 
 def run(args: argparse.Namespace) -> None:
@@ -55,7 +55,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--train-minutes", type=float, help="wall-time cap per learning protocol")
     parser.add_argument(
         "--seed",
-        type=int,
+        type=seed_value,
         default=0,
         help="seed of the learning: its data sets (SEED, SEED+1, SEED+2 for training, "
         "validation, test) and the training (orbit split, weights, batches) (0)",

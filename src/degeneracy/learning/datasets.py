@@ -457,7 +457,9 @@ def generate_dataset(
     """``n`` random CH4 from sampler ``sampler`` with E4, as a cached extxyz file.
 
     The first call writes ``dataset-<sampler>-n<n>-seed<seed>-<key>.extxyz`` (atomically)
-    into :func:`degeneracy.files.cache_dir`; later calls read it back (positions to 1e-8 Å).
+    into :func:`degeneracy.files.cache_dir`; every call, the first included, returns the
+    frames read back from that file (positions to 1e-8 Å), so a run on freshly generated
+    data is the same run as one on the cached file (and resumes from its checkpoint).
     """
     n = bounded_int("number of structures", n, minimum=1)
     generator = make_sampler(sampler)
@@ -471,6 +473,7 @@ def generate_dataset(
     frames = with_targets(generator.sample(n, seed=seed))
     if cache:
         write_environments(path, frames)
+        frames = read_environments(path)
     return Dataset(name, frames, path if cache else None, source)
 
 

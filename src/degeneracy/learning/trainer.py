@@ -15,14 +15,19 @@ of 0.0288, batch 512 / 2e-3 / 5 0.0306, batch 1024 / 3e-3 / 5 0.0330; batch 4096
 still at 0.034 after 120 s.
 
 A run writes a checkpoint (weights, optimiser, scheduler, shuffling RNG, best weights,
-history) every ``checkpoint_seconds`` and when interrupted; calling :meth:`Trainer.fit`
-again with the same checkpoint continues where it stopped, reproducing the uninterrupted
-run epoch for epoch (shuffling uses its own saved generator).
+history) every ``checkpoint_seconds`` and when interrupted, always of the last *finished*
+epoch (an interrupt mid-epoch leaves half-updated weights, which are not saved); calling
+:meth:`Trainer.fit` again with the same checkpoint continues where it stopped, reproducing
+the uninterrupted run epoch for epoch (shuffling uses its own saved generator). A
+checkpoint is used only by the same run: same settings, model and the same data, input
+features included (a digest of the tensors, so another fingerprint or radial basis with
+as many features does not resume stale weights).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import os
 import time
@@ -40,7 +45,7 @@ from ..errors import DegeneracyError
 from ..files import atomic_path, cache_key
 from .model import AtomicSumModel
 
-_CHECKPOINT_FORMAT = 1
+_CHECKPOINT_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,15 @@ class TensorSet:
     def take(self, index: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         return {s: v[index] for s, v in self.inputs.items()}, self.targets[index]
 
+    def digest(self) -> str:
+        """SHA-256 of the inputs (by species, shapes included) and targets: which data."""
+        sha = hashlib.sha256()
+        for name, tensor in [*sorted(self.inputs.items()), ("targets", self.targets)]:
+            array = np.ascontiguousarray(tensor.detach().cpu().numpy())
+            sha.update(f"{name}{array.shape}{array.dtype}".encode())
+            sha.update(array.tobytes())
+        return sha.hexdigest()
+
 
 @torch.no_grad()
 def predict(
@@ -226,10 +240,8 @@ class Trainer:
         return cache_key(
             trajectory=self.settings.trajectory(),
             model=model.config,
-            n_train=len(train),
-            n_val=len(val),
-            train_sum=float(train.targets.double().sum()),
-            val_sum=float(val.targets.double().sum()),
+            train=train.digest(),
+            val=val.digest(),
         )
 
     def fit(
@@ -266,6 +278,11 @@ class Trainer:
         state = _State()
         if path is not None and path.exists():
             state = self._load(path, run_key, model, optimiser, scheduler, generator, device)
+            if state.epoch > settings.max_epochs:
+                raise DegeneracyError(
+                    f"{path}: the checkpoint is at epoch {state.epoch}, past max_epochs "
+                    f"{settings.max_epochs}; give at least {state.epoch} or restart"
+                )
         resumed_from = state.epoch
         # The stopping rule is re-evaluated on resume: a finished run returns at once, a
         # run given more epochs or time continues.
@@ -301,6 +318,11 @@ class Trainer:
     ) -> None:  # fmt: skip
         settings = self.settings
         last_save = time.monotonic()
+        # What a checkpoint holds: the state after the last finished epoch, never the
+        # half-updated weights of an epoch an interrupt stops midway.
+        finished = None
+        if path is not None:
+            finished = self._payload(run_key, model, optimiser, scheduler, generator, state)
         bar = tqdm(
             total=settings.max_epochs, initial=state.epoch, desc="training", unit="epoch",
             disable=not progress, leave=False,
@@ -324,16 +346,20 @@ class Trainer:
                     train=f"{train_rmse:.4f}", val=f"{val_rmse:.4f}",
                     best=f"{state.best_val:.4f}", lr=f"{lr:.1e}",
                 )  # fmt: skip
+                if path is not None:
+                    finished = self._payload(run_key, model, optimiser, scheduler, generator, state)
                 if path is not None and time.monotonic() - last_save >= settings.checkpoint_seconds:
-                    self._save(path, run_key, model, optimiser, scheduler, generator, state)
+                    self._save(path, finished)
                     last_save = time.monotonic()
                 if callback is not None:
                     callback(state.epoch, metrics)
             state.stopped = stop
+            if path is not None:
+                finished = self._payload(run_key, model, optimiser, scheduler, generator, state)
         finally:
             bar.close()
-            if path is not None:
-                self._save(path, run_key, model, optimiser, scheduler, generator, state)
+            if finished is not None:
+                self._save(path, finished)
 
     def _epoch(self, model, data: TensorSet, optimiser, generator) -> float:
         """One pass over shuffled mini-batches; returns the training RMSE seen in the pass."""
@@ -350,17 +376,22 @@ class Trainer:
             count += len(targets)
         return math.sqrt(squared / count)
 
-    def _save(self, path, run_key, model, optimiser, scheduler, generator, state) -> None:
-        payload = {
+    @staticmethod
+    def _payload(run_key, model, optimiser, scheduler, generator, state) -> dict[str, Any]:
+        """A checkpoint's contents, copied (training goes on changing the live objects)."""
+        return {
             "format": _CHECKPOINT_FORMAT,
             "run_key": run_key,
-            "model": model.state_dict(),
-            "optimiser": optimiser.state_dict(),
-            "scheduler": scheduler.state_dict(),
+            "model": copy.deepcopy(model.state_dict()),
+            "optimiser": copy.deepcopy(optimiser.state_dict()),
+            "scheduler": copy.deepcopy(scheduler.state_dict()),
             "generator": generator.get_state(),
             "state": asdict(replace(state, best_state=None)),
-            "best_state": state.best_state,
+            "best_state": state.best_state,  # replaced, never modified in place
         }
+
+    @staticmethod
+    def _save(path: Path, payload: dict[str, Any]) -> None:
         with atomic_path(path) as tmp:
             torch.save(payload, tmp)
 
