@@ -639,3 +639,13 @@ def test_negative_seeds_are_one_line_errors(argv, tmp_path, capsys):
         main([*argv, "--output", str(tmp_path / "out")])
     assert exit_info.value.code == 2
     assert f"a seed is an integer ≥ 0, got {argv[-1]}" in capsys.readouterr().err
+
+
+def test_positions_digest_sees_every_frame_species():
+    from degeneracy.learning.datasets import positions_digest
+
+    frames = dg.sample_methane(3, seed=1)
+    other = [frame.copy() for frame in frames]
+    other[2].numbers[0] = 7  # same positions, another centre in the last frame
+    assert positions_digest(frames) == positions_digest([f.copy() for f in frames])
+    assert positions_digest(frames) != positions_digest(other)

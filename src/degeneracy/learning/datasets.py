@@ -549,8 +549,8 @@ class Featurizer(Protocol):
 def positions_digest(frames: Sequence[ase.Atoms]) -> str:
     """SHA-256 of the species and neighbour positions of ``frames`` (the data's identity)."""
     digest = hashlib.sha256()
-    for atoms in frames[:1]:
-        digest.update(np.asarray(atoms.numbers, dtype=np.int64).tobytes())
+    numbers = [np.asarray(atoms.numbers, dtype=np.int64) for atoms in frames]
+    digest.update(np.concatenate(numbers).tobytes() if numbers else b"")
     digest.update(np.ascontiguousarray(neighbor_positions(frames), dtype=np.float64).tobytes())
     return digest.hexdigest()[:20]
 
