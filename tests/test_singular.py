@@ -165,3 +165,21 @@ def test_cli_rejects_symmetric_on_request(tmp_path, capsys):
     assert main(["singular", str(start), "--output", str(out)]) == 0
     assert "warning" in capsys.readouterr().err
     assert ase.io.read(out).info["symmetric"]
+
+
+def test_steps_that_push_a_neighbour_out_of_the_cutoff_are_not_taken(soap, monkeypatch):
+    """Outside the cutoff a neighbour's Jacobian columns vanish and s_min drops for the
+    wrong reason: a step that would leave the cutoff is shortened until it stays inside."""
+    import degeneracy.singular as singular
+
+    start = dg.builtin_environment("pg-start")
+    radial = np.zeros((4, 3))
+    radial[0] = 2.0 * start.positions[1] / np.linalg.norm(start.positions[1])
+
+    def outward(residual, derivative, **kwargs):
+        return np.concatenate([radial.ravel(), [0.0]])  # H1 2 Å outwards: 3.1 Å > 2.5
+
+    monkeypatch.setattr(singular, "levenberg_marquardt_step", outward)
+    result = find_singular(start, soap, max_step=5.0, max_iterations=3)
+    radii = np.linalg.norm(result.atoms.positions[1:], axis=1)
+    assert radii.max() < soap.cutoff

@@ -315,6 +315,14 @@ def find_singular(
             callback(step)
 
     record()
+    cutoff = getattr(representation, "cutoff", None)
+
+    def inside_cutoff(positions: np.ndarray) -> bool:
+        # a neighbour leaving the cutoff lowers s_min for the wrong reason (its Jacobian
+        # columns vanish): such a step is not a descent towards a singular configuration
+        radii = np.linalg.norm(positions.reshape(-1, 3), axis=1)
+        return cutoff is None or bool(radii.max() < cutoff)
+
     iterations = 0
     while iterations < max_iterations and spectrum.cn[0] < cn_target:
         iterations += 1
@@ -334,6 +342,9 @@ def find_singular(
         accepted = False
         for _ in range(8):  # backtracking: halve the step until s_min decreases
             trial = r + step
+            if not inside_cutoff(trial):
+                step = step / 2.0
+                continue
             _, trial_jacobian, trial_spectrum = evaluate(trial)
             if np.isfinite(trial_spectrum.cn[0]) and trial_spectrum.values[0, -1] < values[-1]:
                 accepted = True
