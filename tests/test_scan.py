@@ -19,6 +19,7 @@ from pathlib import Path
 import ase
 import ase.io
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from ase.build import bulk
@@ -27,6 +28,7 @@ from ase.neighborlist import neighbor_list
 import degeneracy as dg
 from degeneracy import scan as scanning
 from degeneracy.cli import main
+from degeneracy.cli.scan import format_summary, format_top
 from degeneracy.environments import environments_of, parse_species, structure_environments
 from degeneracy.errors import warning_subject
 from degeneracy.figures.scan import cn_histogram, write_chemiscope
@@ -187,10 +189,10 @@ def test_representation_follows_each_environment_species(soap):
     _, jacobian = direct.jacobian([hydrogen])
     expected = dg.singular_spectrum(jacobian, dg.neighbor_positions([hydrogen])).values[0]
     assert spectra.s_min[0] == pytest.approx(expected[-1], rel=1e-9)
+    # built for H neighbours only, SOAP has no channel for the C: refused, not blind
     blind = dg.SoapPowerSpectrum(n_max=4, l_max=4, center="H", neighbors=("H",))
-    _, jacobian = blind.jacobian([hydrogen])
-    blind_values = dg.singular_spectrum(jacobian, dg.neighbor_positions([hydrogen])).values[0]
-    assert blind_values[-1] < 1e-12 * blind_values[0] < spectra.s_min[0]
+    with pytest.raises(dg.DegeneracyError, match="atom 4: no channel for neighbour species C"):
+        blind.jacobian([hydrogen])
 
 
 def test_recipe_rebuilds_the_representation(soap):
@@ -264,6 +266,10 @@ def test_scan_matches_direct_computation_in_parquet_and_csv(soap, mixed_file, tm
     np.testing.assert_array_equal(
         np.asarray(from_csv.column("s_min")), np.asarray(table.column("s_min"))
     )
+    # the undefined rows are NaN in both files, not null in the CSV
+    for name in ("s_max", "s_min", "cn"):
+        assert from_csv.column(name).null_count == table.column(name).null_count == 0
+    np.testing.assert_array_equal(np.asarray(from_csv.column("cn")), direct.cn)
 
 
 def test_scan_of_all_centres_and_a_missing_species(soap, methane_file, tmp_path):
@@ -361,6 +367,131 @@ def test_scan_with_in_memory_structures_and_bohr(soap, methane_file, tmp_path):
     assert np.abs(in_bohr[0].positions).max() > 1.5 * np.abs(frames[0].positions).max()
 
 
+# ---------------------------------------------------------------- data-set checks
+
+
+def _read_all(path):
+    return list(scanning.Dataset(path).structures())
+
+
+def test_periodic_axis_without_a_proper_cell_is_refused(tmp_path):
+    """pbc="T T T" without a Lattice was a 1 Å crystal with phantom neighbours; a NaN cell
+    failed deep in the neighbour list, on a worker."""
+    frames = dg.sample_methane(3, seed=1)
+    no_cell = frames[1].copy()
+    no_cell.pbc = True
+    path = tmp_path / "nocell.xyz"
+    ase.io.write(path, [frames[0], no_cell, frames[2]], format="extxyz")
+    with pytest.raises(
+        dg.DegeneracyError,
+        match=r"nocell\.xyz, structure 1: periodic along "
+        r"cell vector 0 \[0\.0, 0\.0, 0\.0\], but the cell is 0 Å thick",
+    ):
+        _read_all(path)
+    nan_cell = frames[1].copy()
+    nan_cell.cell = [[3, 0, 0], [0, np.nan, 0], [0, 0, 3]]
+    nan_cell.pbc = [True, True, False]
+    with pytest.raises(dg.DegeneracyError, match=r"structure 1: non-finite cell vector 1 "):
+        list(scanning.Dataset([frames[0], nan_cell]).structures())
+    flat = frames[1].copy()
+    flat.cell = [[3, 0, 0], [3, 0, 0], [0, 0, 3]]  # two equal vectors: no volume
+    flat.pbc = True
+    with pytest.raises(dg.DegeneracyError, match=r"structure 0: periodic along cell vector 0"):
+        list(scanning.Dataset([flat]).structures())
+    # a slab (no cell vector along its non-periodic axis) is fine
+    slab = ase.Atoms("CH", positions=[[0, 0, 0], [0.3, 0.2, 1.1]], cell=[2.2, 2.3, 0])
+    slab.pbc = [True, True, False]
+    assert len(list(scanning.Dataset([slab]).structures())) == 1
+
+
+def test_cli_refuses_a_periodic_structure_without_a_cell(capsys, tmp_path):
+    frames = dg.sample_methane(2, seed=1)
+    frames[1].pbc = True
+    path = tmp_path / "nocell.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    assert 'pbc="T T T"' in path.read_text() and "Lattice" not in path.read_text()
+    output = tmp_path / "r.parquet"
+    line = _one_line_error(capsys, ["scan", str(path), "--output", str(output), *SMALL])
+    assert "nocell.xyz, structure 1: periodic along cell vector 0" in line
+    assert not output.exists() and not (tmp_path / "r.parquet.parts").exists()
+
+
+def test_atoms_too_close_are_refused():
+    frames = dg.sample_methane(2, seed=1)
+    duplicate = frames[1] + ase.Atoms("H", positions=[frames[1].positions[2]])
+    with pytest.raises(
+        dg.DegeneracyError,
+        match=r"^2 structures, structure 1: atoms 2 and 5 "
+        r"are 0 Å apart, closer than the minimum distance 0\.5 Å$",
+    ):
+        list(scanning.Dataset([frames[0], duplicate]).structures())
+    # periodic images count: 2.8 Å and 0.1 Å are 0.3 Å apart in a 3 Å cell
+    periodic = ase.Atoms("CH", positions=[[0.1, 1, 1], [2.8, 1, 1]], cell=[3, 3, 3], pbc=True)
+    with pytest.raises(
+        dg.DegeneracyError,
+        match=r"structure 0: atoms 0 and 1 are 0\.3 Å apart "
+        r"\(across the periodic boundary\)",
+    ):
+        list(scanning.Dataset([periodic]).structures())
+    # ... not without periodicity
+    periodic.pbc = False
+    assert len(list(scanning.Dataset([periodic]).structures())) == 1
+
+
+def test_worker_errors_name_the_structure():
+    """A structure the main process did not check (its cell is NaN) fails on the worker
+    with the index it has in the data set, not only the chunk's."""
+    atoms = dg.sample_methane(1, seed=1)[0]
+    atoms.cell = [[3, 0, 0], [0, 3, 0], [0, 0, np.nan]]
+    atoms.pbc = [True, True, False]
+    (block,) = scanning.plan_chunks([(7, atoms)], centers=None, chunk_size=10)
+    with pytest.raises(dg.DegeneracyError, match=r"^structure 7: cannot find the neighbours"):
+        block.environments(cutoff=2.5)
+
+
+def test_unreadable_file_does_not_name_a_wrong_structure(tmp_path):
+    """ase's extxyz reader indexes the whole file before it yields the first structure."""
+    ase.io.write(tmp_path / "good.xyz", dg.sample_methane(4, seed=0), format="extxyz")
+    lines = (tmp_path / "good.xyz").read_text().splitlines()
+    bad_count = lines.copy()
+    bad_count[2 * 7] = "9"  # structure 2 claims 9 atoms: found while indexing
+    (tmp_path / "count.xyz").write_text("\n".join(bad_count) + "\n")
+    with pytest.raises(
+        dg.DegeneracyError,
+        match=r"count\.xyz: cannot read it: failed while "
+        r"indexing or reading the file, before its first structure \(",
+    ):
+        _read_all(tmp_path / "count.xyz")
+    bad_number = lines.copy()
+    bad_number[2 * 7 + 3] = "H abc 0 0"  # found while parsing structure 2
+    (tmp_path / "number.xyz").write_text("\n".join(bad_number) + "\n")
+    with pytest.raises(
+        dg.DegeneracyError,
+        match=r"number\.xyz: cannot read it: failed at or "
+        r"after structure 2 \(could not convert string to float: 'abc'\)",
+    ):
+        _read_all(tmp_path / "number.xyz")
+
+
+@pytest.mark.parametrize(
+    ("cutoff", "message"),
+    [
+        (3.2, r"^cutoff 3\.2 Å differs from the cutoff 2\.5 Å of representation 'soap'"),
+        (2.0, r"^cutoff 2 Å differs from the cutoff 2\.5 Å"),
+        (0, r"^cutoff must be a positive number, got 0$"),
+    ],
+)
+def test_cutoff_must_be_the_fingerprint_own(soap, tmp_path, cutoff, message):
+    """A larger cutoff adds neighbours the fingerprint ignores, a smaller one drops some;
+    0 was silently replaced by the fingerprint's."""
+    frames = dg.sample_methane(2, seed=1)
+    with pytest.raises(dg.DegeneracyError, match=message):
+        dg.scan_dataset(frames, soap, output=tmp_path / "r.parquet", cutoff=cutoff)
+    assert not list(tmp_path.iterdir())
+    recipe = dg.RepresentationRecipe.of(soap)
+    assert scanning.scan_cutoff(None, recipe) == scanning.scan_cutoff(2.5, recipe) == 2.5
+
+
 # ---------------------------------------------------------------- figures
 
 
@@ -392,12 +523,54 @@ def test_chemiscope_selection_keeps_the_most_singular():
     import pyarrow as pa
 
     table = pa.table(
-        {"structure": np.arange(100), "cn": np.arange(100, dtype=float)},
+        {"structure": np.arange(100), "cn": np.arange(1, 101, dtype=float)},  # CN >= 1
     )
     chosen = scanning.chemiscope_selection(table, 10)
     assert len(chosen) == 10
     assert set(range(95, 100)) <= set(chosen.tolist())
     assert len(scanning.chemiscope_selection(table, 200)) == 100
+
+
+def _results(structures, cn):
+    """A results table with these structures and CNs (s_max = 1)."""
+    cn = np.asarray(cn, dtype=float)
+    n = len(cn)
+    return pa.table(
+        {
+            "structure": structures,
+            "atom": np.zeros(n, dtype=np.int64),
+            "species": ["C"] * n,
+            "n_neighbors": np.full(n, 4, dtype=np.int32),
+            "s_max": np.ones(n),
+            "s_min": 1 / cn,
+            "cn": cn,
+            "reason": ["" if np.isfinite(v) else scanning.REASON_COLLINEAR for v in cn],
+        },
+        schema=scanning.RESULT_SCHEMA,
+    )
+
+
+def test_chemiscope_selection_skips_structures_without_a_finite_cn():
+    """Infinite-CN structures ranked first, undefined ones were sampled: chemiscope then
+    dropped them (or found nothing to show)."""
+    table = _results(
+        [0, 1, 2, 2, 3, 4, 4, 5],
+        [np.inf, np.nan, np.nan, 10.0, 5.0, np.inf, np.nan, 7.0],
+    )
+    assert scanning.chemiscope_selection(table, 10).tolist() == [2, 3, 5]
+    for limit in (1, 2):
+        chosen = scanning.chemiscope_selection(table, limit).tolist()
+        assert len(chosen) == limit and set(chosen) <= {2, 3, 5}
+    assert 2 in scanning.chemiscope_selection(table, 2)  # the largest CN
+    assert scanning.chemiscope_selection(_results([0, 1], [np.inf, np.nan]), 5).size == 0
+
+
+def test_histogram_of_equal_values(tmp_path):
+    """Two symmetry-equivalent centres: numpy cannot cut a range of a few ulps into bins."""
+    table = _results([0, 0], [55.01902386235199, 55.01902386235195])
+    png = tmp_path / "equal.png"
+    cn_histogram(table, png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # ---------------------------------------------------------------- command line
@@ -486,6 +659,77 @@ def test_cli_refuses_options_that_would_be_ignored(capsys, methane_file, tmp_pat
     argv = ["scan", str(methane_file), "--output", str(tmp_path / "r.parquet"), *options]
     assert _one_line_error(capsys, argv).split(": ")[2].startswith(named)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("option", ["--summary", "--plot", "--singular"])
+def test_cli_refuses_a_report_in_a_missing_folder(capsys, methane_file, tmp_path, option):
+    """Found before the scan: after it, the error came with the chunks already merged."""
+    argv = ["scan", str(methane_file), "--output", str(tmp_path / "r.parquet")]
+    line = _one_line_error(capsys, [*argv, option, str(tmp_path / "nowhere" / "report")])
+    assert f"{tmp_path / 'nowhere' / 'report'}: {option} folder" in line
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_interrupt_mentions_kept_chunks_only_if_there_are_some(
+    capsys, methane_file, tmp_path, monkeypatch
+):
+    from degeneracy.cli import scan as command
+
+    output = tmp_path / "r.parquet"
+    parts = scanning.ChunkStore(output).folder
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "scan_dataset", interrupted)
+    argv = ["scan", str(methane_file), "--output", str(output), *SMALL]
+    assert main(argv) == 130
+    assert "finished chunks are kept" not in capsys.readouterr().err
+    parts.mkdir()
+    (parts / "chunk-0000000.parquet").touch()
+    assert main(argv) == 130
+    assert f"finished chunks are kept in {parts}; rerun" in capsys.readouterr().err
+
+
+def test_cli_tables_say_n_a_and_count_in_the_singular():
+    row = {"structure": 0, "atom": 0, "species": "C", "n_neighbors": 9, "cn": 2.0, "s_min": 0.5}
+    top = [{**row, "symmetric": None, "verdict": None}]  # no symmetry test (> 8 neighbours)
+    assert format_top(top).splitlines()[1].split()[-2:] == ["n/a", "n/a"]
+    counts = {"n_structures": 1, "n_environments": 1, "n_undefined": 0, "n_computed": 1}
+    summary = scanning.ScanSummary(
+        output=Path("r.parquet"),
+        format="parquet",
+        **counts,
+        n_chunks=1,
+        n_resumed_chunks=0,
+        n_threads=1,
+        seconds=1.0,
+        startup_seconds=0.5,
+        centers=["C"],
+    )
+    line = format_summary(summary, {})
+    assert line.startswith("scanned 1 environment (centres: C) of 1 structure in 1.0 s")
+    assert "on 1 worker thread, 1 chunk)" in line
+
+
+def test_cli_chemiscope_holds_the_structures_it_reports(capsys, tmp_path):
+    """Of a lone C, a CH and a CH4, only the CH4 has a finite CN: it alone is shown."""
+    frames = [
+        ase.Atoms("C", positions=[[1.0, 2.0, 3.0]]),
+        ase.Atoms("CH", positions=[[0, 0, 0], [1.1, 0, 0]]),
+        dg.sample_methane(1, seed=4)[0],
+    ]
+    dataset = tmp_path / "three.xyz"
+    ase.io.write(dataset, frames, format="extxyz")
+    output = tmp_path / "r.parquet"
+    options = ["--chemiscope-limit", "2", "--top", "1", *SMALL]
+    code = _scan_on_a_local_cluster([str(dataset), "--output", str(output), *options])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "scanned 3 environments (centres: C) of 3 structures" in out
+    assert "r.chemiscope.json.gz (1 environment of 1 structure)" in out
+    viewer = json.loads(gzip.open(tmp_path / "r.chemiscope.json.gz").read())
+    assert len(viewer["structures"]) == 1 and len(viewer["structures"][0]["names"]) == 5
 
 
 def _scan_on_a_local_cluster(arguments: list[str]) -> int:
@@ -667,28 +911,27 @@ def test_worker_notes_reach_the_caller_once_per_subject(tmp_path, monkeypatch):
     assert summary.warnings == messages and summary.to_dict()["warnings"] == messages
     assert scanning.chunk_notes(pq.read_schema(output)) == []  # the merged file: data only
     assert dg.read_results(output).num_rows == 24
-    # a scan resumed after its first chunk reports the finished chunk's notes too
+    # a scan resumed with a later chunk finished and an earlier one not (reachable with
+    # several workers) reports the notes of the uninterrupted scan: the lowest chunk's
     resumed = tmp_path / "resumed.parquet"
-    parts = resumed.with_name(resumed.name + ".parts")
-    original = scanning.ChunkStore.write_chunk
+    store = scanning.ChunkStore(resumed)
+    original = scanning.ChunkStore.merge
 
-    def interrupting(self, chunk, table):
-        if any(parts.glob("chunk-*.parquet")):
-            raise KeyboardInterrupt
-        original(self, chunk, table)
+    def interrupting(self, n_chunks):
+        raise KeyboardInterrupt
 
-    monkeypatch.setattr(scanning.ChunkStore, "write_chunk", interrupting)
+    monkeypatch.setattr(scanning.ChunkStore, "merge", interrupting)
     with pytest.warns(dg.DegeneracyWarning), pytest.raises(KeyboardInterrupt):
         dg.scan_dataset(frames, acsf, output=resumed, chunk_size=8, **_threads())
-    monkeypatch.setattr(scanning.ChunkStore, "write_chunk", original)
-    (finished,) = parts.glob("chunk-*.parquet")  # whichever chunk the workers ended first
-    stored = scanning.chunk_notes(pq.read_schema(finished))
-    assert [warning_subject(n) for n in stored] == [warning_subject(m) for m in messages]
+    monkeypatch.setattr(scanning.ChunkStore, "merge", original)
+    stored = [store.notes(chunk) for chunk in range(3)]
+    assert [warning_subject(n) for n in stored[1]] == [warning_subject(m) for m in messages]
+    assert stored[0] == messages != stored[1]  # each chunk words them with its own numbers
+    store.chunk_path(0).unlink()
     with pytest.warns(dg.DegeneracyWarning) as caught:
         again = dg.scan_dataset(frames, acsf, output=resumed, chunk_size=8, **_threads())
-    # the finished chunk's notes come first (its numbers, e.g. distance ranges, are its own)
-    assert again.n_resumed_chunks == 1 and again.warnings == stored
-    assert [str(w.message) for w in caught] == stored
+    assert again.n_resumed_chunks == 2 and again.warnings == messages
+    assert [str(w.message) for w in caught] == messages
     assert resumed.read_bytes() == output.read_bytes()
     # the scaled set at a cutoff that keeps the first shell: bonds reached, angles still not
     scaled = dg.Acsf(parameter_set="scaled", cutoff=3.5, center="Si", neighbors=["Si"])

@@ -96,6 +96,20 @@ def write_json(path: str | os.PathLike, value: Any) -> None:
         handle.write(json_text(value))
 
 
+def output_file(path: str | os.PathLike, what: str = "output") -> Path:
+    """``path``, a file about to be written, as a Path; refused (``"{path}: {what}
+    folder {folder} does not exist"``) unless its folder exists.
+
+    Called before any work, so that a typo in a folder name does not cost a scan or a
+    traced orbit (the atomic writers would find out only at the end).
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise DegeneracyError(f"{path}: {what} folder {folder} does not exist")
+    return path
+
+
 def output_folder(path: str | os.PathLike, *, parents: bool = False) -> Path:
     """``path`` as a results folder to be created or reused, checked before any work.
 

@@ -14,7 +14,9 @@ where the fingerprint barely sees some motion of the atoms.
 
 How a scan runs
 ---------------
-The main process streams the data set with :func:`ase.io.iread` and cuts it into
+The main process streams the data set with :func:`ase.io.iread`, refuses structures
+whose environments would be meaningless (:func:`check_structure`: non-finite coordinates,
+a periodic axis without a proper cell, atoms closer than 0.5 Å), and cuts it into
 *chunks* of ``chunk_size`` environments (a chunk is a compact, picklable
 :class:`StructureBlock`; a large structure may be split over chunks). The chunk
 boundaries depend only on the data set and the settings, so they are the same in every
@@ -63,6 +65,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from ase.geometry import complete_cell
+from ase.neighborlist import neighbor_list
+from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from .checks import bounded_int, positive_float
@@ -79,7 +84,7 @@ from .sensitivity import (
     rotation_complement,
     zero_verdict,
 )
-from .structures import DEFAULT_CUTOFF, UNITS, neighbor_positions
+from .structures import DEFAULT_CUTOFF, DEFAULT_MIN_DISTANCE, UNITS, neighbor_positions
 
 #: Schema-metadata key of the warnings a chunk's representation raised.
 NOTES_KEY = b"degeneracy.notes"
@@ -120,6 +125,10 @@ WORKER_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
 }
+
+#: Structures of up to this many atoms (without periodicity) are checked for atoms too
+#: close together with every pairwise distance; larger ones with a k-d tree.
+_DIRECT_PAIRS = 100
 
 _MANIFEST = "manifest.json"
 _MANIFEST_VERSION = 1
@@ -391,9 +400,15 @@ class StructureBlock:
         result = []
         for row, structure in enumerate(self.structures):
             centers = self.centers[self.center_offsets[row] : self.center_offsets[row + 1]]
-            found = environments_of(
-                self.atoms(row), centers, cutoff=cutoff, neighbor_species=neighbor_species
-            )
+            try:
+                found = environments_of(
+                    self.atoms(row), centers, cutoff=cutoff, neighbor_species=neighbor_species
+                )
+            except Exception as error:  # name the structure: this runs on a worker
+                raise DegeneracyError(
+                    f"structure {int(structure)}: cannot find the neighbours of its centres "
+                    f"({_first_line(error)})"
+                ) from error
             for atoms in found:
                 atoms.info["structure"] = int(structure)
             result.extend(found)
@@ -571,6 +586,11 @@ class Dataset:
         return {"frames": len(self.frames), "sha256": digest.hexdigest(), "units": self.units}
 
     def _raw(self) -> Iterator[ase.Atoms]:
+        """The structures as read, unchecked.
+
+        A reader may index the whole file before it yields anything (ase's extxyz does), so
+        a failure names no structure when none was read yet, and otherwise only bounds it.
+        """
         if self.frames is not None:
             yield from self.frames
             return
@@ -582,13 +602,20 @@ class Dataset:
         except DegeneracyError:
             raise
         except Exception as error:  # ase raises many types for unreadable files
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            where = (
+                "while indexing or reading the file, before its first structure"
+                if index == 0
+                else f"at or after structure {index}"
+            )
             raise DegeneracyError(
-                f"{self.path}: cannot read structure {index} ({reason})"
+                f"{self.path}: cannot read it: failed {where} ({_first_line(error)})"
             ) from error
 
     def structures(self, wanted: set[int] | None = None) -> Iterator[tuple[int, ase.Atoms]]:
-        """``(index, structure)`` pairs, positions and cell in Å (only ``wanted`` if given)."""
+        """``(index, structure)`` pairs, positions and cell in Å (only ``wanted`` if given).
+
+        Each structure is checked (:func:`check_structure`) before it is yielded.
+        """
         factor = UNITS[self.units]
         if wanted is not None and not wanted:
             return
@@ -602,14 +629,121 @@ class Dataset:
                 atoms = atoms.copy()
                 atoms.positions = atoms.positions * factor
                 atoms.set_cell(atoms.cell[:] * factor)
-            finite = np.isfinite(atoms.positions).all(axis=1)
-            if not finite.all():
-                atom = int(np.argmin(finite))
-                raise DegeneracyError(
-                    f"{self.label}, structure {index}, atom {atom}: non-finite coordinates "
-                    f"{atoms.positions[atom].tolist()}"
-                )
+            check_structure(atoms, f"{self.label}, structure {index}")
             yield index, atoms
+
+
+def check_structure(atoms: ase.Atoms, where: str) -> None:
+    """Refuse a structure whose environments would be meaningless, naming the problem.
+
+    Checks finite coordinates, a proper cell along every periodic axis (finite, and at
+    least :data:`~degeneracy.structures.DEFAULT_MIN_DISTANCE` thick: a frame with pbc but
+    no cell would otherwise become a 1 Å crystal), and no two atoms (periodic images
+    included) closer than that distance (they would give a huge, meaningless CN).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A whole structure, positions and cell in Å.
+    where : str
+        Start of the error message, e.g. ``"data.xyz, structure 3"``.
+
+    Raises
+    ------
+    DegeneracyError
+        Naming ``where`` and the atom, cell vector or pair of atoms.
+    """
+    finite = np.isfinite(atoms.positions).all(axis=1)
+    if not finite.all():
+        atom = int(np.argmin(finite))
+        raise DegeneracyError(
+            f"{where}, atom {atom}: non-finite coordinates {atoms.positions[atom].tolist()}"
+        )
+    _check_cell(atoms, where)
+    _check_min_distance(atoms, where)
+
+
+def _check_cell(atoms: ase.Atoms, where: str) -> None:
+    """Refuse a non-finite cell, or one thinner than the minimum distance on a periodic axis."""
+    periodic = np.flatnonzero(atoms.pbc)
+    if not periodic.size:
+        return
+    cell = np.asarray(atoms.cell[:], dtype=float)
+    finite = np.isfinite(cell).all(axis=1)
+    if not finite.all():
+        axis = int(np.argmin(finite))
+        raise DegeneracyError(f"{where}: non-finite cell vector {axis} {cell[axis].tolist()}")
+    heights = _cell_heights(cell, periodic)
+    for axis in periodic:
+        if heights[axis] < DEFAULT_MIN_DISTANCE:
+            raise DegeneracyError(
+                f"{where}: periodic along cell vector {axis} {cell[axis].tolist()}, but the "
+                f"cell is {heights[axis]:.3g} Å thick along it, less than the minimum "
+                f"distance {DEFAULT_MIN_DISTANCE} Å (pbc without a cell?)"
+            )
+
+
+def _cell_heights(cell: np.ndarray, periodic: np.ndarray) -> np.ndarray:
+    """Distance between the cell's opposite faces along each axis (0 if degenerate).
+
+    Zero vectors on non-periodic axes are completed as ase's neighbour list does; a zero
+    vector on a periodic axis is kept, so that its height is 0.
+    """
+    filled = complete_cell(cell)
+    filled[periodic] = cell[periodic]
+    volume = abs(np.linalg.det(filled))
+    areas = np.linalg.norm(np.cross(filled[[1, 2, 0]], filled[[2, 0, 1]]), axis=1)
+    heights = np.zeros(3)
+    np.divide(volume, areas, out=heights, where=areas > 0)
+    return heights
+
+
+def _check_min_distance(atoms: ase.Atoms, where: str) -> None:
+    """Refuse two atoms, or an atom and a periodic image, closer than the minimum distance."""
+    if np.any(atoms.pbc):
+        first, second, distances, shifts = neighbor_list("ijdS", atoms, DEFAULT_MIN_DISTANCE)
+        image = shifts.any(axis=1)
+    else:
+        first, second, distances = _close_pairs(atoms.positions)
+        image = np.zeros(len(distances), dtype=bool)
+    if not distances.size:
+        return
+    # (not an atom and its own image: the cell check keeps those the minimum distance apart)
+    k = int(np.argmin(distances))
+    i, j = sorted((int(first[k]), int(second[k])))
+    across = " (across the periodic boundary)" if image[k] else ""
+    raise DegeneracyError(
+        f"{where}: atoms {i} and {j} are {distances[k]:.4g} Å apart{across}, closer than the "
+        f"minimum distance {DEFAULT_MIN_DISTANCE} Å"
+    )
+
+
+def _close_pairs(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of atoms (no periodicity; a pair may be listed in both orders) closer than the
+    minimum distance, and their distances.
+
+    ase's neighbour list costs ~20x more than this on small molecules, which would slow
+    the main process of a scan down; large structures use a k-d tree.
+    """
+    if len(positions) > _DIRECT_PAIRS:
+        pairs = cKDTree(positions).query_pairs(DEFAULT_MIN_DISTANCE, output_type="ndarray")
+        first, second = pairs.T
+    else:
+        differences = positions[:, None] - positions[None]
+        close = np.einsum("ijk,ijk->ij", differences, differences) < DEFAULT_MIN_DISTANCE**2
+        np.fill_diagonal(close, False)
+        first, second = np.nonzero(close)
+    if not first.size:  # the usual case, kept cheap
+        return first, second, np.zeros(0)
+    distances = np.linalg.norm(positions[first] - positions[second], axis=1)
+    close = distances < DEFAULT_MIN_DISTANCE
+    return first[close], second[close], distances[close]
+
+
+def _first_line(error: BaseException) -> str:
+    """The first line of an exception's message, or its type's name if it has none."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 def collect_structures(dataset: Dataset, indices: Iterable[int]) -> dict[int, ase.Atoms]:
@@ -744,8 +878,12 @@ def read_results(path: str | os.PathLike) -> pa.Table:
         raise DegeneracyError(f"{path}: no such file")
     if fmt == "parquet":
         return pq.read_table(path, schema=RESULT_SCHEMA)
+    # No null values: pyarrow's defaults would read the undefined rows' "nan" as null,
+    # unlike the same rows of a Parquet file.
     options = pacsv.ConvertOptions(
-        column_types={f.name: f.type for f in RESULT_SCHEMA}, strings_can_be_null=False
+        column_types={f.name: f.type for f in RESULT_SCHEMA},
+        null_values=[],
+        strings_can_be_null=False,
     )
     return pacsv.read_csv(path, convert_options=options).select(RESULT_SCHEMA.names)
 
@@ -775,9 +913,8 @@ def dask_client(
         try:
             client = Client(scheduler, timeout=connect_timeout)
         except Exception as error:  # OSError, TimeoutError, ValueError for bad addresses
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise DegeneracyError(
-                f"cannot connect to the Dask scheduler at {scheduler!r}: {reason}"
+                f"cannot connect to the Dask scheduler at {scheduler!r}: {_first_line(error)}"
             ) from error
         with client:
             yield client
@@ -831,7 +968,8 @@ class ScanSummary:
     #: fewer features than the environment has internal motions.
     n_infinite: int = 0
     #: The representation's warnings about the scanned environments (e.g. an ACSF set
-    #: blind to the bond lengths), one per subject, from computed and resumed chunks alike.
+    #: blind to the bond lengths), one per subject, from computed and resumed chunks alike:
+    #: as the lowest chunk with that subject words it, so a resumed scan has the same.
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -895,7 +1033,10 @@ def scan_dataset(
     neighbors : species, optional
         Keep only neighbours of these species (default: every atom within the cutoff).
     cutoff : float, optional
-        Neighbour cutoff (Å); default the representation's ``cutoff``, else 2.5 Å.
+        Neighbour cutoff (Å); default the representation's ``cutoff``, else 2.5 Å. A
+        representation with a cutoff must be given its own: a larger one would add
+        neighbours that the fingerprint ignores (spurious zero singular values), a smaller
+        one would leave out neighbours it sees.
     chunk_size, batch_size : int
         Environments per chunk (unit of work and of resume) and per representation call.
     client : distributed.Client, optional
@@ -927,7 +1068,7 @@ def scan_dataset(
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
     dataset = source if isinstance(source, Dataset) else Dataset(source)
     recipe = RepresentationRecipe.of(representation)
-    cutoff = positive_float("cutoff", cutoff or recipe.cutoff or DEFAULT_CUTOFF)
+    cutoff = scan_cutoff(cutoff, recipe)
     if centers is None:
         centers = recipe.kwargs.get("center", "all")
     center_numbers = None if centers == "all" else parse_species(centers)
@@ -1010,6 +1151,28 @@ def scan_dataset(
     )
 
 
+def scan_cutoff(cutoff: float | None, recipe: RepresentationRecipe) -> float:
+    """The neighbour cutoff of a scan: ``cutoff`` if given, else the representation's own,
+    else :data:`~degeneracy.structures.DEFAULT_CUTOFF`.
+
+    Raises
+    ------
+    DegeneracyError
+        If ``cutoff`` is not a positive number, or differs from the representation's own.
+    """
+    own = recipe.cutoff
+    if cutoff is None:
+        return positive_float("cutoff", DEFAULT_CUTOFF if own is None else own)
+    cutoff = positive_float("cutoff", cutoff)
+    if own is not None and cutoff != own:
+        raise DegeneracyError(
+            f"cutoff {cutoff:g} Å differs from the cutoff {own:g} Å of representation "
+            f"{recipe.name!r}: its environments must hold exactly the neighbours it sees; "
+            "give the representation that cutoff instead"
+        )
+    return cutoff
+
+
 def _package_version() -> str:
     try:
         return f"degeneracy {importlib.metadata.version('degeneracy')}"
@@ -1067,20 +1230,12 @@ def _run_chunks(
     """Submit the unfinished chunks (a bounded number in flight); write each as it ends.
 
     The chunks' notes, computed or resumed, are warned about and added to ``notes`` once
-    per subject (every chunk of a data set tends to repeat them).
+    per subject, in chunk order (:class:`_ChunkNotes`).
     """
     from distributed import as_completed
 
     pending: Any = None
-    warned: set[str] = set()
-
-    def report(chunk: list[str]) -> None:
-        for note in chunk:
-            if warning_subject(note) not in warned:
-                warned.add(warning_subject(note))
-                notes.append(note)
-                warnings.warn(DegeneracyWarning(note), stacklevel=2)
-
+    report = _ChunkNotes(notes)
     run = uuid.uuid4().hex[:12]  # task keys unique to this run, even on a shared cluster
     sizes: dict[str, tuple[int, int]] = {}
     bar = tqdm(
@@ -1098,7 +1253,7 @@ def _run_chunks(
             raise DegeneracyError(f"chunk {chunk} failed on a worker: {error!r}") from error
         finally:
             future.release()
-        report(chunk_notes(table.schema))
+        report.add(chunk, chunk_notes(table.schema))
         store.write_chunk(chunk, table)
         counts["computed"] += size
         bar.update(size)
@@ -1110,7 +1265,7 @@ def _run_chunks(
             bar.total = counts["environments"]
             bar.refresh()
             if block.index in done:
-                report(store.notes(block.index))
+                report.add(block.index, store.notes(block.index))
                 bar.update(block.n_environments)
                 continue
             client = cluster.get()
@@ -1134,6 +1289,43 @@ def _run_chunks(
             collect()
     finally:
         bar.close()
+
+
+class _ChunkNotes:
+    """The chunks' notes, reported in chunk order whatever order the chunks end in.
+
+    Every chunk of a data set tends to repeat the same notes, with its own numbers (e.g.
+    distance ranges), so each subject (:func:`~degeneracy.errors.warning_subject`) is
+    warned about and kept once: as the lowest chunk with that subject words it. A chunk's
+    notes wait until every earlier chunk is in, so a resumed scan (some chunks read back,
+    the others computed in any order) reports the same notes as an uninterrupted one.
+
+    Parameters
+    ----------
+    notes : list of str
+        Receives the notes kept, in order.
+    """
+
+    def __init__(self, notes: list[str]) -> None:
+        self.notes = notes
+        self._waiting: dict[int, list[str]] = {}
+        self._next_chunk = 0
+        self._subjects: set[str] = set()
+
+    def add(self, chunk: int, notes: Sequence[str]) -> None:
+        """The notes of chunk ``chunk``; reports those of every chunk now in order."""
+        self._waiting[chunk] = list(notes)
+        while self._next_chunk in self._waiting:
+            for note in self._waiting.pop(self._next_chunk):
+                self._report(note)
+            self._next_chunk += 1
+
+    def _report(self, note: str) -> None:
+        subject = warning_subject(note)
+        if subject not in self._subjects:
+            self._subjects.add(subject)
+            self.notes.append(note)
+            warnings.warn(DegeneracyWarning(note), stacklevel=3)
 
 
 # --------------------------------------------------------------------------------------
@@ -1195,20 +1387,29 @@ def describe_singular(
     return described
 
 
+def showable_cn(cn: np.ndarray) -> np.ndarray:
+    """Where a CN can be shown on a log scale (finite and positive): a boolean mask."""
+    cn = np.asarray(cn, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(cn) & (cn > 0)
+
+
 def chemiscope_selection(results: pa.Table, limit: int, *, seed: int = 0) -> np.ndarray:
     """Structure indices to show in chemiscope: all, or at most ``limit`` of them.
 
-    Above the limit: the half with the largest CN (of any of their environments) and a
-    random (seeded) sample of the others, sorted by index.
+    Only structures with an environment whose CN can be shown (:func:`showable_cn`) are
+    candidates. Above the limit: the half with the largest CN (of any of their
+    environments) and a random (seeded) sample of the others, sorted by index.
     """
     limit = bounded_int("limit", limit, minimum=0)
-    structures = np.asarray(results.column("structure"))
-    cn = np.nan_to_num(np.asarray(results.column("cn")), nan=-np.inf)
+    cn = np.asarray(results.column("cn"), dtype=float)
+    shown = showable_cn(cn)
+    structures = np.asarray(results.column("structure"))[shown]
     unique, inverse = np.unique(structures, return_inverse=True)
     if len(unique) <= limit:
         return unique
     worst = np.full(len(unique), -np.inf)
-    np.maximum.at(worst, inverse, cn)
+    np.maximum.at(worst, inverse, cn[shown])
     top = np.argsort(-worst, kind="stable")[: limit // 2]
     rest = np.setdiff1d(np.arange(len(unique)), top)
     rng = np.random.default_rng(seed)

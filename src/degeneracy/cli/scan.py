@@ -13,10 +13,11 @@ from ..checks import bounded_int, positive_float
 from ..environments import parse_species
 from ..errors import DegeneracyError
 from ..figures.viewer import check_chemiscope_path
-from ..files import write_json
+from ..files import output_file, write_json
 from ..scan import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHUNK_SIZE,
+    ChunkStore,
     Dataset,
     RepresentationRecipe,
     ScanSummary,
@@ -63,7 +64,7 @@ def format_top(rows: list[dict[str, Any]]) -> str:
                 f"{row['cn']:.3e}",
                 f"{row['s_min']:.3e}",
                 "n/a" if symmetric is None else ("yes" if symmetric else "no"),
-                row.get("verdict", "n/a"),
+                row.get("verdict") or "n/a",
             ]
         )
     return aligned_table(table).rstrip("\n")
@@ -84,6 +85,7 @@ def quantiles(results: Any) -> dict[str, float]:
 
 
 def _plural(count: int, noun: str) -> str:
+    """``"1 structure"``, ``"2 structures"``."""
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
@@ -91,13 +93,13 @@ def format_summary(summary: ScanSummary, stats: dict[str, float]) -> str:
     """Two lines: what was scanned and how fast; the CN distribution."""
     centers = ",".join(summary.centers) if summary.centers else "all atoms"
     resumed = (
-        f", {summary.n_resumed_chunks} of {summary.n_chunks} chunks resumed"
+        f", {summary.n_resumed_chunks} of {_plural(summary.n_chunks, 'chunk')} resumed"
         if summary.n_resumed_chunks
         else f", {_plural(summary.n_chunks, 'chunk')}"
     )
     lines = [
-        f"scanned {summary.n_environments} environments (centres: {centers}) of "
-        f"{summary.n_structures} structures in {summary.seconds:.1f} s, "
+        f"scanned {_plural(summary.n_environments, 'environment')} (centres: {centers}) of "
+        f"{_plural(summary.n_structures, 'structure')} in {summary.seconds:.1f} s, "
         f"{summary.startup_seconds:.1f} s of it starting Dask "
         f"({summary.throughput:.0f} env/s on {_plural(summary.n_threads, 'worker thread')}"
         f"{resumed}); "
@@ -144,6 +146,10 @@ def check_arguments(args: argparse.Namespace) -> None:
     positive_float("--connect-timeout", args.connect_timeout)
     if args.chemiscope:
         check_chemiscope_path(args.chemiscope)
+    reports = {"--summary": args.summary, "--plot": args.plot, "--singular": args.singular}
+    for option, path in reports.items():
+        if path:
+            output_file(path, option)
     check_moot_options(args)
 
 
@@ -183,11 +189,13 @@ def run(args: argparse.Namespace) -> None:
             progress=progress,
         )
     except KeyboardInterrupt:
-        print(
-            f"degeneracy scan: finished chunks are kept in {output}.parts; "
-            "rerun the same command to resume",
-            file=sys.stderr,
-        )
+        parts = ChunkStore(output).folder
+        if any(parts.glob("chunk-*.parquet")):
+            print(
+                f"degeneracy scan: finished chunks are kept in {parts}; "
+                "rerun the same command to resume",
+                file=sys.stderr,
+            )
         raise
     results = read_results(output)
     stats = quantiles(results)
@@ -221,7 +229,7 @@ def run(args: argparse.Namespace) -> None:
     plot = Path(args.plot or companion(output, ".histogram.png"))
     cn_histogram(results, plot, title=title)
     print(f"wrote {plot}")
-    if args.chemiscope_limit and not stats:
+    if args.chemiscope_limit and not len(shown):
         print("no environment has a finite CN: no chemiscope file written")
     elif args.chemiscope_limit:
         viewer = Path(args.chemiscope or companion(output, ".chemiscope.json.gz"))
@@ -233,7 +241,8 @@ def run(args: argparse.Namespace) -> None:
             title=f"degeneracy scan of {Path(dataset.label).name}",
             description=title,
         )
-        print(f"wrote {viewer} ({n_shown} environments of {len(shown)} structures)")
+        n_structures = _plural(len(shown), "structure")
+        print(f"wrote {viewer} ({_plural(n_shown, 'environment')} of {n_structures})")
     report = Path(args.summary or companion(output, ".summary.json"))
     document = {**summary.to_dict(), "cn": stats, "most_singular": top}
     document["output"] = str(output)

@@ -17,7 +17,15 @@ from matplotlib.figure import Figure
 
 from ..errors import DegeneracyError
 from ..files import atomic_path
+from ..scan import showable_cn
 from .viewer import check_chemiscope_path, write_chemiscope_file
+
+#: Below this spread (in decades) the values are drawn in one bin of a fixed range: numpy
+#: cannot cut a range of a few ulps (e.g. symmetry-equivalent centres) into bins.
+MIN_LOG_SPREAD = 1e-6
+
+#: Width (decades) of the range drawn around values that are all (nearly) equal.
+FIXED_LOG_RANGE = 1.0
 
 
 def _finite_log10(values: np.ndarray) -> np.ndarray:
@@ -27,11 +35,21 @@ def _finite_log10(values: np.ndarray) -> np.ndarray:
     return logs[np.isfinite(logs)]
 
 
+def _histogram_range(logs: np.ndarray) -> tuple[float, float] | None:
+    """A fixed range centred on the values if they are (nearly) all equal, else ``None``."""
+    low, high = float(logs.min()), float(logs.max())
+    if high - low >= MIN_LOG_SPREAD:
+        return None
+    middle = 0.5 * (low + high)
+    return middle - 0.5 * FIXED_LOG_RANGE, middle + 0.5 * FIXED_LOG_RANGE
+
+
 def cn_histogram(results: pa.Table, path: str | os.PathLike, *, title: str = "") -> None:
     r"""Histograms of :math:`\log_{10}\mathrm{CN}` and :math:`\log_{10} s_\min`, as a PNG.
 
     Environments whose spectrum is undefined (NaN) are counted in the legend, not drawn;
-    an exact zero :math:`s_\min` (infinite CN) likewise.
+    an exact zero :math:`s_\min` (infinite CN) likewise. Values that are all (nearly)
+    equal are drawn in a fixed range of :data:`FIXED_LOG_RANGE` decades around them.
     """
     cn = np.asarray(results.column("cn"), dtype=float)
     s_min = np.asarray(results.column("s_min"), dtype=float)
@@ -45,7 +63,8 @@ def cn_histogram(results: pa.Table, path: str | os.PathLike, *, title: str = "")
     ):
         logs = _finite_log10(values)
         if logs.size:
-            ax.hist(logs, bins=min(80, max(10, int(np.sqrt(logs.size)))), color="C0")
+            bins = min(80, max(10, int(np.sqrt(logs.size))))
+            ax.hist(logs, bins=bins, range=_histogram_range(logs), color="C0")
             ax.axvline(np.median(logs), color="C3", lw=1, label=f"median {np.median(logs):.2f}")
             ax.legend(loc="best", fontsize=8)
         ax.set_xlabel(label)
@@ -82,12 +101,8 @@ def write_chemiscope(
     """
     path = check_chemiscope_path(path)
     table = results.to_pydict()
-    cn = np.asarray(table["cn"], dtype=float)
-    keep = [
-        k
-        for k in range(len(cn))
-        if np.isfinite(cn[k]) and cn[k] > 0 and table["structure"][k] in structures
-    ]
+    shown = showable_cn(table["cn"])
+    keep = [k for k in np.flatnonzero(shown) if table["structure"][k] in structures]
     if not keep:
         raise DegeneracyError("no environment with a finite CN to show in chemiscope")
     order = sorted({table["structure"][k] for k in keep})

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DegeneracyError
+from ..files import output_file
 
 
 def check_chemiscope_path(path: str | os.PathLike) -> Path:
@@ -20,9 +21,7 @@ def check_chemiscope_path(path: str | os.PathLike) -> Path:
     path = Path(path)
     if not (path.name.endswith(".json") or path.name.endswith(".json.gz")):
         raise DegeneracyError(f"{path}: a chemiscope file must end with .json or .json.gz")
-    if not path.parent.is_dir():
-        raise DegeneracyError(f"{path}: output folder {path.parent} does not exist")
-    return path
+    return output_file(path)
 
 
 def write_chemiscope_file(path: str | os.PathLike, **viewer: Any) -> Path:
