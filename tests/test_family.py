@@ -6,13 +6,16 @@ import json
 import os
 
 import ase.io
+import ase.units
+import matplotlib.figure
 import numpy as np
 import pytest
 from conftest import published_a0, reference_path
 
 import degeneracy as dg
+from degeneracy import orbits
 from degeneracy.cli import main
-from degeneracy.figures.fig1 import make_fig1
+from degeneracy.figures.fig1 import make_fig1, plot_fig1b
 from degeneracy.orbits import (
     COMMENT_DISTANCES,
     COMMENT_SIGMAS,
@@ -20,6 +23,7 @@ from degeneracy.orbits import (
     comment_orbit,
     median_cn,
     orbit_start,
+    published_median_cn,
     run_family,
 )
 
@@ -111,10 +115,15 @@ def test_family_cli_short(tmp_path, a0_quick, capsys):
     for name in ("fig1a.png", "fig1a.pdf", "fig1b.png", "fig1b.pdf"):
         assert (out / name).stat().st_size > 1000
     assert "median_CN" in table
+    # A0's orbit: the family's integrator, its own 2 Å
+    assert summary["a0_protocol"] == {**summary["protocol"], "length": 2.0}
     if reference is not None:
         assert "deviation" in table
         c1 = next(o for o in summary["orbits"] if o["sigma"] == 0.3 and o["c"] == 1.0)
         assert c1["deviation"] < 0.01
+        # the published median over the same 0.02 Å (frames at 0, 1e-4, 0.0101 Å)
+        published = ase.io.read(reference / "comment-orbit_sigma0.3_c1.0.extxyz", ":3")
+        assert c1["reference_median_cn"] == pytest.approx(median_cn(published))
 
 
 def _has_reference() -> bool:
@@ -139,6 +148,110 @@ def test_family_bad_output(tmp_path):
     with pytest.raises(dg.DegeneracyError, match="exists and is not a folder"):
         run_family(tmp_path / "file", quick=True)
     assert (tmp_path / "file").read_text() == "not a folder\n"
+
+
+def _orbit_frames(arc_lengths, cns) -> list:
+    """pg-start copies with the info of orbit frames (for the comparison helpers)."""
+    frames = []
+    for arc, cn in zip(arc_lengths, cns, strict=True):
+        atoms = dg.builtin_environment("pg-start")
+        atoms.info.update({"arc_length": arc, "cn": cn})
+        frames.append(atoms)
+    return frames
+
+
+def test_published_median_cn_over_the_shared_arc():
+    published = _orbit_frames([0, 1e-4, 0.0101, 0.0201, 1.0], [1, 10, 20, 1000, 5000])
+    ours = _orbit_frames([0, 0.01, 0.02], [1, 1, 1])
+    assert published_median_cn(ours, published) == pytest.approx(15.0)  # not 510
+    assert published_median_cn(ours[:1], published) is None
+
+
+class _Stop(Exception):
+    pass
+
+
+def _no_a0_search(*args, **kwargs):
+    raise AssertionError("A0 searched before the arguments were checked")
+
+
+def test_family_refuses_a_bad_length_before_any_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(orbits, "comment_a0", _no_a0_search)
+    out = tmp_path / "family"
+    with pytest.raises(dg.DegeneracyError, match="length"):
+        run_family(out, quick=True, length=0.015)
+    assert not out.exists()
+    assert main(["family", "--output", str(out), "--quick", "--length", "-1"]) == 2
+    assert "length must be a positive number" in capsys.readouterr().err
+
+
+def test_family_method_applies_to_the_a0_orbit(tmp_path, monkeypatch):
+    calls = []
+
+    def record(start, sigma, *, protocol, **kwargs):
+        calls.append(protocol)
+        raise _Stop
+
+    monkeypatch.setattr(orbits, "cached_orbit", record)
+    with pytest.raises(_Stop):
+        run_family(tmp_path / "family", method="adaptive", length=0.02)
+    assert calls[0]["method"] == "adaptive" and calls[0]["length"] == 2.0
+
+
+def test_family_reference_folder_is_checked(tmp_path, monkeypatch):
+    monkeypatch.setattr(orbits, "comment_a0", _no_a0_search)
+    with pytest.raises(dg.DegeneracyError, match="missing: reference folder does not exist"):
+        run_family(tmp_path / "family", quick=True, reference=tmp_path / "missing")
+    folder = tmp_path / "reference"
+    folder.mkdir()
+    with pytest.raises(dg.DegeneracyError, match="no published orbit files"):
+        run_family(tmp_path / "family", quick=True, reference=folder)
+    published = _orbit_frames([0, 1e-4, 0.0101, 0.0201], [1, 10, 20, 1000])
+    dg.write_environments(folder / "comment-orbit_sigma0.3_c1.0.extxyz", published)
+    a0 = dg.neighbor_positions(dg.builtin_environment("pg-start")) * 1.01
+    with pytest.warns(dg.DegeneracyWarning, match="comment-orbit_sigma0.3_c0.5.extxyz"):
+        members = run_family(
+            tmp_path / "family", quick=True, length=0.01, workers=1, a0=a0,
+            reference=folder, sigmas=(0.3,), distances=(1.0, 0.5),
+        )  # fmt: skip
+    compared = {m.c: m.deviation is not None for m in members}
+    assert compared == {1.0: True, 0.5: False}
+
+
+def test_family_a0_file_in_bohr(tmp_path, monkeypatch, capsys):
+    given = {}
+
+    def fake_family(output, **kwargs):
+        given.update(kwargs)
+        return []
+
+    monkeypatch.setattr("degeneracy.cli.family.run_family", fake_family)
+    atoms = dg.builtin_environment("pg-start")
+    in_bohr = atoms.copy()
+    in_bohr.positions /= ase.units.Bohr
+    ase.io.write(tmp_path / "a0_bohr.extxyz", in_bohr)
+    args = ["family", "--output", str(tmp_path / "f"), "--no-figures", "--a0"]
+    assert main([*args, str(tmp_path / "a0_bohr.extxyz"), "--units", "bohr"]) == 0
+    np.testing.assert_allclose(given["a0"], dg.neighbor_positions(atoms), atol=1e-12)
+    assert main(["family", "--output", str(tmp_path / "f"), "--units", "bohr"]) == 2
+    assert "--units is the length unit of --a0 FILE" in capsys.readouterr().err
+
+
+def test_fig1_is_saved_atomically(tmp_path, monkeypatch):
+    targets = []
+    original = matplotlib.figure.Figure.savefig
+
+    def recording(self, fname, *args, **kwargs):
+        targets.append(str(fname))
+        return original(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", recording)
+    frames = _orbit_frames([0, 0.01, 0.02], [100, 200, 150])
+    paths = plot_fig1b({(0.1, 1.0): frames}, tmp_path / "fig1b")
+    assert [p.name for p in paths] == ["fig1b.png", "fig1b.pdf"]
+    assert all(p.stat().st_size > 1000 for p in paths)
+    assert len(targets) == 2 and all(t.endswith(".part") for t in targets)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig1b.pdf", "fig1b.png"]
 
 
 @pytest.mark.slow

@@ -83,6 +83,32 @@ def test_optimal_basis_errors(fitted, tmp_path):
         dg.OptimalBasis.load(bad)
     with pytest.raises(dg.DegeneracyError, match="no such basis file"):
         dg.OptimalBasis.load(tmp_path / "missing.npz")
+    # a truncated file (an interrupted copy) is named, not a zipfile traceback
+    good = tmp_path / "good.npz"
+    fitted.save(good)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:1000])
+    with pytest.raises(dg.DegeneracyError, match=r"truncated\.npz: not a degeneracy"):
+        dg.OptimalBasis.load(truncated)
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"cutoff": 0.0}, "cutoff must be a positive number"),  # featomic hangs on it
+        ({"sigma": -1.0}, "sigma must be a positive number"),
+        ({"sigma": 3.0}, "sigma must be smaller than 2.5"),
+        ({"l_max": -1}, "l_max must be"),
+        ({"n_max": 0}, "n_max must be"),
+        ({"n_primitive": 50}, "n_primitive must be"),
+    ],
+)
+def test_fit_refuses_settings_soap_refuses(settings, message):
+    """The fit validates like SoapPowerSpectrum (one check), not a featomic internal error
+    or a basis that SOAP refuses later."""
+    options = {"sigma": 0.3, **settings}
+    with pytest.raises(dg.DegeneracyError, match=message):
+        dg.fit_optimal_basis(dg.sample_methane(2, seed=1), **options)
 
 
 @pytest.mark.parametrize(

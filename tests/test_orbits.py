@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import signal
@@ -17,8 +18,9 @@ import pytest
 from conftest import reference_path
 
 import degeneracy as dg
+from degeneracy import orbits
 from degeneracy.cli import main
-from degeneracy.orbits import median_cn, orbit_deviation, trace_orbit
+from degeneracy.orbits import OrbitSettings, median_cn, orbit_deviation, trace_orbit
 
 
 @pytest.fixture(scope="module")
@@ -110,11 +112,25 @@ def test_adaptive_error_control_converges(soap, pg_start, adaptive_short):
         ({"method": "rk4"}, "method"),
         ({"tol": -1.0}, "tol"),
         ({"length": 0.0}, "length"),
+        # below MIN_STEP: named, not reported as a too-fast turn of the direction
+        ({"method": "adaptive", "max_step": 1e-10}, "max_step must be at least 1e-09 Å"),
     ],
 )
 def test_bad_settings(soap, pg_start, options, match):
     with pytest.raises(dg.DegeneracyError, match=match):
         trace_orbit(pg_start, soap, **options)
+
+
+def test_adaptive_length_just_below_a_multiple_of_save_every_ends(soap, pg_start):
+    """A length accepted to 1e-6 relative is snapped: the last frame is not due past it
+    (it was, and the adaptive loop then took zero-length steps forever)."""
+    settings = OrbitSettings(length=0.0199999999, save_every=0.01)
+    assert settings.length == 0.02 and settings.n_frames == 3
+    orbit = trace_orbit(
+        pg_start, soap, method="adaptive", length=0.0199999999, callback=_stop_after(1000)
+    )
+    assert orbit.arc_length[-1] == 0.02 and len(orbit.frames) == 3
+    assert orbit.steps < 10
 
 
 class _Stop(Exception):
@@ -161,6 +177,83 @@ def test_checkpoint_of_another_run_is_refused(tmp_path, soap, pg_start):
                     callback=_stop_after(1))  # fmt: skip
     with pytest.raises(dg.DegeneracyError, match="different run"):
         trace_orbit(pg_start, soap, length=0.03, step=5e-4, checkpoint=checkpoint)
+
+
+def _fake_basis(shift: int) -> dg.OptimalBasis:
+    """An optimal basis for the default SOAP settings (σ = 0.3 Å), never computed with."""
+    columns = np.eye(10)[:, shift : shift + 8]
+    return dg.OptimalBasis(
+        sigma=0.3, cutoff=2.5, n_max=8, l_max=8, n_primitive=10,
+        projections=(columns,) * 9, variances=(np.ones(10),) * 9,
+    )  # fmt: skip
+
+
+def test_checkpoint_key_tells_optimal_bases_apart(pg_start):
+    """Two basis files give the same hypers(); a checkpoint of one must not resume the other."""
+    first, second = (
+        dg.SoapPowerSpectrum(basis="optimal", optimal_basis=_fake_basis(shift)) for shift in (0, 2)
+    )
+    assert first.hypers() == second.hypers()
+    settings = OrbitSettings(length=0.02)
+    assert orbits._run_key(pg_start, first, settings) != orbits._run_key(pg_start, second, settings)
+    again = dg.SoapPowerSpectrum(basis="optimal", optimal_basis=_fake_basis(0))
+    assert orbits._run_key(pg_start, first, settings) == orbits._run_key(pg_start, again, settings)
+
+
+def _interrupted_checkpoint(tmp_path, soap, pg_start, options) -> Path:
+    checkpoint = tmp_path / "run.checkpoint.npz"
+    with pytest.raises(_Stop):
+        trace_orbit(pg_start, soap, checkpoint=checkpoint, callback=_stop_after(1), **options)
+    return checkpoint
+
+
+def test_corrupt_checkpoint_is_refused_with_a_hint(tmp_path, soap, pg_start):
+    options = {"length": 0.03, "step": 1e-3}
+    checkpoint = _interrupted_checkpoint(tmp_path, soap, pg_start, options)
+    complete = checkpoint.read_bytes()
+    checkpoint.write_bytes(complete[: len(complete) // 2])  # truncated (killed copy, full disk)
+    with pytest.raises(dg.DegeneracyError, match=r"run\.checkpoint\.npz: unreadable.*--restart"):
+        trace_orbit(pg_start, soap, checkpoint=checkpoint, **options)
+    with np.load(io.BytesIO(complete)) as data:
+        state = {name: data[name] for name in data.files if name != "u"}
+    np.savez(checkpoint, **state)
+    with pytest.raises(dg.DegeneracyError, match=r"incomplete checkpoint \(no u\).*--restart"):
+        trace_orbit(pg_start, soap, checkpoint=checkpoint, **options)
+
+
+def test_checkpoint_is_kept_until_the_output_is_written(tmp_path, soap, pg_start, monkeypatch):
+    options = {"length": 0.02, "step": 1e-3}
+    checkpoint, out = tmp_path / "run.checkpoint.npz", tmp_path / "run.extxyz"
+
+    def full_disk(path, frames):
+        raise OSError(f"{path}: no space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(orbits, "_write_frames", full_disk)
+        with pytest.raises(OSError, match="no space"):
+            trace_orbit(pg_start, soap, checkpoint=checkpoint, output=out, **options)
+    assert checkpoint.exists() and not out.exists()
+    resumed = trace_orbit(pg_start, soap, checkpoint=checkpoint, output=out, **options)
+    assert out.exists() and not checkpoint.exists()
+    reference = trace_orbit(pg_start, soap, **options)
+    np.testing.assert_array_equal(resumed.positions, reference.positions)
+    assert resumed.jacobian_evaluations == reference.jacobian_evaluations
+
+
+@pytest.mark.parametrize("option", ["--output", "--checkpoint"])
+def test_cli_checks_output_folders_before_tracing(tmp_path, capsys, monkeypatch, option):
+    def traced(*args, **kwargs):
+        raise AssertionError("traced before the output folders were checked")
+
+    monkeypatch.setattr(orbits, "_Field", traced)
+    missing = tmp_path / "missing" / "file"
+    paths = {"--output": tmp_path / "orbit.extxyz", "--checkpoint": tmp_path / "orbit.npz"}
+    paths[option] = missing
+    args = ["orbit", "--builtin", "pg-start", "--length", "0.02", "--step", "1e-3"]
+    for name, path in paths.items():
+        args += [name, str(path)]
+    assert main(args) == 2
+    assert f"{missing}: {option} folder {missing.parent} does not exist" in capsys.readouterr().err
 
 
 def test_killed_cli_run_resumes(tmp_path, capsys):

@@ -38,6 +38,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import warnings
+import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -49,8 +51,8 @@ from scipy.integrate import RK45
 from tqdm.auto import tqdm
 
 from .checks import one_of, positive_float
-from .errors import DegeneracyError
-from .files import atomic_open, cache_dir, cache_key, output_folder, write_json
+from .errors import DegeneracyError, DegeneracyWarning
+from .files import atomic_open, cache_dir, cache_key, output_file, output_folder, write_json
 from .representations.base import Representation
 from .singular import CountingJacobian, find_singular
 from .structures import (
@@ -85,7 +87,11 @@ _CHECKPOINT_VERSION = 1
 
 @dataclass(frozen=True)
 class OrbitSettings:
-    """How an orbit is traced (validated at construction)."""
+    """How an orbit is traced (validated at construction).
+
+    ``length`` is snapped to ``(n_frames - 1) * save_every``: the ratio is accepted to
+    1e-6 relative, and the last frame must lie exactly at the end of the traced arc.
+    """
 
     length: float = 2.0
     method: str = "euler"
@@ -100,7 +106,12 @@ class OrbitSettings:
             object.__setattr__(self, name, positive_float(name, getattr(self, name)))
         one_of("method", self.method, ORBIT_METHODS)
         object.__setattr__(self, "reverse", bool(self.reverse))
-        self.n_frames  # noqa: B018 - validates length / save_every
+        if self.max_step < MIN_STEP:
+            raise DegeneracyError(
+                f"max_step must be at least {MIN_STEP:g} Å (the shortest adaptive step), "
+                f"got {self.max_step:g}"
+            )
+        object.__setattr__(self, "length", (self.n_frames - 1) * self.save_every)
         if self.method == "euler":
             self.steps_per_frame  # noqa: B018 - validates save_every / step
 
@@ -241,25 +252,61 @@ class _Frames:
         return result
 
 
-class _Checkpoint:
-    """State of an interrupted run, in one .npz file written atomically."""
+#: Arrays of a checkpoint: the frames so far, and the stepper's state per method.
+_FRAME_STATE = (
+    "start_features",
+    "frame_positions",
+    "frame_arc_length",
+    "frame_values",
+    "frame_feature_distance",
+)
+_STEPPER_STATE = {
+    "euler": ("r", "u", "k", "evaluations"),
+    "adaptive": ("r", "u", "s", "h", "steps", "rejected", "evaluations"),
+}
 
-    def __init__(self, path: str | os.PathLike | None, key: str) -> None:
+#: What to do with a checkpoint that cannot be resumed.
+_DISCARD_HINT = "delete it, or rerun degeneracy orbit with --restart"
+
+
+class _Checkpoint:
+    """State of an interrupted run, in one .npz file written atomically.
+
+    Parameters
+    ----------
+    path : path or None
+        The file (None: no checkpointing).
+    key : str
+        Identity of the run (:func:`_run_key`); a file of another run is refused.
+    required : sequence of str
+        Arrays a resumable file must hold.
+    """
+
+    def __init__(self, path: str | os.PathLike | None, key: str, required=()) -> None:
         self.path = None if path is None else Path(path)
         self.key = key
+        self.required = tuple(required)
 
     def load(self) -> dict[str, np.ndarray] | None:
+        """The saved state, None without a file; refuses an unreadable or foreign one."""
         if self.path is None or not self.path.exists():
             return None
         try:
             with np.load(self.path, allow_pickle=False) as data:
                 state = {name: data[name] for name in data.files}
-        except (OSError, ValueError) as error:
-            raise DegeneracyError(f"{self.path}: unreadable checkpoint ({error})") from error
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
+            raise DegeneracyError(
+                f"{self.path}: unreadable checkpoint ({error}); {_DISCARD_HINT}"
+            ) from error
         if str(state.get("key")) != self.key:
             raise DegeneracyError(
-                f"{self.path}: checkpoint of a different run (other start, representation "
-                "or settings); delete it or choose another --checkpoint"
+                f"{self.path}: checkpoint of a different run (other start, representation, basis "
+                "or settings); delete it, or choose another --checkpoint"
+            )
+        missing = [name for name in self.required if name not in state]
+        if missing:
+            raise DegeneracyError(
+                f"{self.path}: incomplete checkpoint (no {', '.join(missing)}); {_DISCARD_HINT}"
             )
         return state
 
@@ -275,15 +322,30 @@ class _Checkpoint:
                 self.path.unlink()
 
 
+def _basis_digest(representation: Representation) -> str | None:
+    """Hash of the representation's optimal radial basis (None without one).
+
+    ``hypers()`` is the same for every optimal basis of given settings (built-in or
+    ``--basis-file``); the basis itself tells them apart.
+    """
+    basis = getattr(representation, "optimal_basis", None)
+    return None if basis is None else basis.digest()
+
+
 def _run_key(atoms: ase.Atoms, representation: Representation, settings: OrbitSettings) -> str:
-    return cache_key(
-        version=_CHECKPOINT_VERSION,
-        representation=representation.name,
-        hypers=representation.hypers(),
-        settings=settings.to_dict(),
-        numbers=[int(z) for z in atoms.numbers],
-        start=[float(f"{v:.12e}") for v in neighbor_positions(atoms).ravel()],
-    )
+    """Identity of a run for its checkpoint: start, representation (and basis), settings."""
+    identity = {
+        "version": _CHECKPOINT_VERSION,
+        "representation": representation.name,
+        "hypers": representation.hypers(),
+        "settings": settings.to_dict(),
+        "numbers": [int(z) for z in atoms.numbers],
+        "start": [float(f"{v:.12e}") for v in neighbor_positions(atoms).ravel()],
+    }
+    basis = _basis_digest(representation)
+    if basis is not None:  # without one, the key is unchanged
+        identity["basis"] = basis
+    return cache_key(**identity)
 
 
 def _first_reference(n_coordinates: int, reverse: bool) -> np.ndarray:
@@ -367,8 +429,10 @@ def _trace_adaptive(field, start, settings, frames, checkpoint, state, bar, call
         steps, rejected = int(state["steps"]), int(state["rejected"])
     bar.update(s)
     while len(frames) < n_frames:
-        h = min(h, settings.max_step, length - s)
-        if h < MIN_STEP < length - s:
+        # s < length here: the step that reaches the end adds the last frame
+        remaining = length - s
+        h = min(h, settings.max_step, remaining)
+        if h < min(MIN_STEP, remaining):  # never a zero or vanishing step
             raise DegeneracyError(
                 f"adaptive step below {MIN_STEP:g} Å at arc length {s:.6g} Å: the lowest "
                 "singular direction turns too fast there (nearly equal smallest singular values?)"
@@ -385,7 +449,8 @@ def _trace_adaptive(field, start, settings, frames, checkpoint, state, bar, call
             h *= factor
             continue
         steps += 1
-        end = s + h
+        # the last step ends exactly on the last frame, length = (n_frames - 1) * save
+        end = length if h == remaining else s + h
         # frames inside (s, end] come from the dense output; one at the end is exact
         inside = [k for k in range(len(frames), n_frames) if k * save <= end + 1e-12]
         exact = [k for k in inside if abs(k * save - end) <= 1e-12]
@@ -422,6 +487,7 @@ def trace_orbit(
     max_step: float = DEFAULT_MAX_STEP,
     reverse: bool = False,
     checkpoint: str | os.PathLike | None = None,
+    output: str | os.PathLike | None = None,
     progress: bool = False,
     callback: Callable[[float], None] | None = None,
 ) -> Orbit:
@@ -450,7 +516,11 @@ def trace_orbit(
         Start in the opposite direction.
     checkpoint : path, optional
         State file: written as the run goes, read to resume a run with the same start,
-        representation and settings, deleted when the run completes.
+        representation (optimal basis included) and settings, deleted when the run
+        completes and ``output`` (if given) is written.
+    output : path, optional
+        Also write the frames there (extended XYZ, atomically). Its folder, and the
+        checkpoint's, are checked before any work.
     progress : bool
         Show a tqdm progress bar (in Å of arc).
     callback : callable, optional
@@ -460,6 +530,12 @@ def trace_orbit(
     -------
     Orbit
         ``n = length / save_every + 1`` frames at arc lengths ``0, save_every, ...``.
+
+    Raises
+    ------
+    DegeneracyError
+        Bad settings, a missing output folder, or a checkpoint that is unreadable or of
+        another run.
     """
     settings = OrbitSettings(
         length=length,
@@ -471,9 +547,12 @@ def trace_orbit(
         reverse=reverse,
     )
     check_finite_positions(atoms)
+    output = None if output is None else output_file(output)
+    checkpoint = None if checkpoint is None else output_file(checkpoint, "checkpoint")
     field = _Field(representation, atoms)
     start = neighbor_positions(atoms).ravel().astype(float)
-    store = _Checkpoint(checkpoint, _run_key(atoms, representation, settings))
+    required = _FRAME_STATE + _STEPPER_STATE[settings.method]
+    store = _Checkpoint(checkpoint, _run_key(atoms, representation, settings), required)
     state = store.load()
     if state is None:
         frames = _Frames()
@@ -488,7 +567,9 @@ def trace_orbit(
     info = {"method": settings.method}
     result = frames.atoms(field.evaluate, info)
     result[-1].info["jacobian_evaluations"] = field.evaluate.evaluations
-    store.remove()
+    if output is not None:
+        write_orbit(output, result)
+    store.remove()  # only now: a failed write leaves the run resumable
     return Orbit(
         frames=result,
         jacobian_evaluations=field.evaluate.evaluations,
@@ -562,9 +643,31 @@ QUICK_PROTOCOL = {"method": "adaptive", "tol": 1e-6, "length": 2.0, "save_every"
 A0_SIGMA = 0.3
 
 
-def _protocol(quick: bool, **overrides) -> dict:
+def family_protocol(
+    quick: bool = False, *, method: str | None = None, length: float | None = None
+) -> dict:
+    """The integrator settings of the family's orbits, validated before any work.
+
+    Parameters
+    ----------
+    quick : bool
+        Start from :data:`QUICK_PROTOCOL` (adaptive) instead of :data:`FULL_PROTOCOL`.
+    method : {"euler", "adaptive"}, optional
+        Override the integrator (Euler gets the reference step 1e-4 Å).
+    length : float, optional
+        Override the arc length (Å).
+
+    Returns
+    -------
+    dict
+        Keyword arguments of :func:`trace_orbit`.
+    """
     protocol = dict(QUICK_PROTOCOL if quick else FULL_PROTOCOL)
+    overrides = {"method": method, "length": length}
     protocol.update({k: v for k, v in overrides.items() if v is not None})
+    if protocol["method"] == "euler" and "step" not in protocol:
+        protocol["step"] = FULL_PROTOCOL["step"]
+    OrbitSettings(**protocol)  # refuses a bad method or length
     return protocol
 
 
@@ -615,14 +718,14 @@ def cached_orbit(
     path = _orbit_cache_path(start, sigma, basis, protocol)
     labels = {"sigma": sigma, "basis": basis, **(info or {})}
     if not path.exists():
-        orbit = trace_orbit(
+        trace_orbit(
             environment_from_neighbors(start),
             comment_representation(sigma, basis),
             checkpoint=path.with_name(path.name + ".checkpoint.npz"),
+            output=path,
             progress=progress,
             **protocol,
         )
-        write_orbit(path, orbit.frames)
     # always the frames as stored (8 decimals), so that a first call and a cached one agree
     frames = read_environments(path)
     for atoms in frames:
@@ -631,15 +734,18 @@ def cached_orbit(
     return frames
 
 
-def comment_a0(*, basis: str = "gto", quick: bool = False, progress: bool = False) -> ase.Atoms:
+def comment_a0(
+    *, basis: str = "gto", quick: bool = False, method: str | None = None, progress: bool = False
+) -> ase.Atoms:
     """The singular configuration A0 as the Comment defined it, found by our search.
 
-    Trace the c = 1 orbit from P0 (built-in ``pg-start``) at σ = 0.3 Å, take the mean of
-    its frames, and run :func:`degeneracy.singular.find_singular` from there with
-    ``pull=1`` (the nearest singular configuration). Cached in the cache folder.
+    Trace the c = 1 orbit from P0 (built-in ``pg-start``) at σ = 0.3 Å over the full
+    2 Å, take the mean of its frames, and run :func:`degeneracy.singular.find_singular`
+    from there with ``pull=1`` (the nearest singular configuration). Cached in the cache
+    folder. ``quick`` and ``method`` select the integrator (:func:`family_protocol`).
     """
     p0 = neighbor_positions(builtin_environment("pg-start"))
-    protocol = _protocol(quick)
+    protocol = family_protocol(quick, method=method)
     key = cache_key(kind="comment-a0", basis=basis, protocol=protocol, sigma=A0_SIGMA, pull=1.0)
     # .npz, not extxyz: extxyz keeps 8 decimals, and s_min grows linearly off the zero
     path = cache_dir() / f"comment-a0-{key}.npz"
@@ -675,7 +781,7 @@ def comment_orbit(
     a0 = neighbor_positions(comment_a0(basis=basis, quick=quick))
     p0 = neighbor_positions(builtin_environment("pg-start"))
     start = orbit_start(a0, p0, c)
-    return cached_orbit(start, sigma, basis=basis, protocol=_protocol(quick), info={"c": c})
+    return cached_orbit(start, sigma, basis=basis, protocol=family_protocol(quick), info={"c": c})
 
 
 @dataclass
@@ -734,6 +840,102 @@ def _worker_init() -> None:
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
 
 
+def published_file_name(sigma: float, c: float) -> str:
+    """File name of one orbit of the Comment's published data (``--reference``)."""
+    return f"comment-orbit_sigma{sigma}_c{c}.extxyz"
+
+
+def _published_files(
+    reference: str | os.PathLike | None, sigmas: Sequence[float], distances: Sequence[float]
+) -> dict[tuple[float, float], Path]:
+    """The published orbits in folder ``reference`` by (σ, c), checked before any work.
+
+    A missing folder, or one without any of the files, is refused; a single missing file
+    is warned about (its member gets no deviation and no CN ratio).
+    """
+    if reference is None:
+        return {}
+    folder = Path(reference)
+    if not folder.is_dir():
+        raise DegeneracyError(f"{folder}: reference folder does not exist or is not a folder")
+    paths = {(s, c): folder / published_file_name(s, c) for s in sigmas for c in distances}
+    found = {key: path for key, path in paths.items() if path.is_file()}
+    if not found:
+        raise DegeneracyError(
+            f"{folder}: no published orbit files ({published_file_name('S', 'C')})"
+        )
+    for path in sorted(set(paths.values()) - set(found.values())):
+        warnings.warn(
+            f"{path}: published orbit missing; no deviation or CN ratio for it",
+            DegeneracyWarning,
+            stacklevel=3,
+        )
+    return found
+
+
+def published_median_cn(
+    frames: Sequence[ase.Atoms], published: Sequence[ase.Atoms]
+) -> float | None:
+    """Median CN of the ``published`` orbit over the arc length that ``frames`` cover.
+
+    Only published frames with ``arc_length`` up to the last of ``frames`` (+1e-9 Å)
+    count, so that a short orbit is compared with the same stretch of path (as
+    :func:`orbit_deviation` does). None if no published frame past the start is in it.
+    """
+    end = float(frames[-1].info["arc_length"]) + 1e-9
+    shared = [atoms for atoms in published if float(atoms.info["arc_length"]) <= end]
+    if not any(float(atoms.info["arc_length"]) > 0 for atoms in shared):
+        return None
+    return median_cn(shared)
+
+
+def _family_a0(
+    a0: np.ndarray | None, *, basis: str, quick: bool, method: str | None, progress: bool
+) -> tuple[ase.Atoms, dict | None]:
+    """A0 (given, or :func:`comment_a0` with the family's integrator) and its protocol."""
+    if a0 is not None:
+        atoms = environment_from_neighbors(a0)
+        atoms.info["search_start"] = "given"
+        return atoms, None
+    atoms = comment_a0(basis=basis, quick=quick, method=method, progress=progress)
+    return atoms, family_protocol(quick, method=method)
+
+
+def _run_tasks(tasks: list[dict], workers: int, progress: bool) -> None:
+    """Run :func:`_family_worker` on every task, in a spawn pool if ``workers > 1``."""
+    bar = tqdm(total=len(tasks), desc="family", unit="orbit", disable=not progress)
+    if workers == 1:
+        for task in tasks:
+            _family_worker(task)
+            bar.update()
+    else:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")  # featomic's threads and fork don't mix
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
+            for _ in pool.map(_family_worker, tasks):
+                bar.update()
+    bar.close()
+
+
+def _family_member(task: dict, published: Path | None) -> FamilyMember:
+    """The summary of one traced member, compared with its ``published`` orbit if given."""
+    frames = read_environments(task["path"])
+    member = FamilyMember(
+        sigma=task["sigma"],
+        c=task["c"],
+        path=Path(task["path"]),
+        frames=frames,
+        jacobian_evaluations=int(frames[-1].info.get("jacobian_evaluations", 0)),
+        median_cn=median_cn(frames),
+    )
+    if published is not None:
+        reference = read_environments(published)
+        member.deviation = orbit_deviation(frames, reference)
+        member.reference_median_cn = published_median_cn(frames, reference)
+    return member
+
+
 def run_family(
     output: str | os.PathLike,
     *,
@@ -751,8 +953,9 @@ def run_family(
     """Trace the Comment's orbit family in parallel and save it in ``output``.
 
     Writes ``a0.extxyz`` (the singular configuration used), one
-    ``orbit_sigma{σ}_c{c}.extxyz`` per member and ``summary.json``. Orbits are cached
-    and checkpointed (:func:`cached_orbit`), so an interrupted family resumes.
+    ``orbit_sigma{σ}_c{c}.extxyz`` per member and ``summary.json`` (with the
+    ``protocol`` of the members and the ``a0_protocol`` of A0's orbit). Orbits are
+    cached and checkpointed (:func:`cached_orbit`), so an interrupted family resumes.
 
     Parameters
     ----------
@@ -762,33 +965,39 @@ def run_family(
         SOAP radial basis.
     quick : bool
         Adaptive integrator instead of the Comment's Euler protocol.
-    method, length : optional
-        Override the protocol's integrator and arc length.
+    method : {"euler", "adaptive"}, optional
+        Override the integrator, of the members and of A0's orbit alike.
+    length : float, optional
+        Override the members' arc length (Å); A0's orbit keeps its 2 Å.
     workers : int
         Parallel worker processes.
     a0 : array (4, 3), optional
         Use this A0 instead of :func:`comment_a0`.
     reference : path, optional
         Folder with the published ``comment-orbit_sigma{σ}_c{c}.extxyz``: adds the
-        deviation and the median-CN ratio to the summary.
+        deviation and the median-CN ratio (over the shared arc length) to the summary.
     sigmas, distances : sequences of float
         The family's σ and c values.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    list of FamilyMember
+        One per (σ, c), σ-major.
     """
     output = output_folder(output)
-    output.mkdir(exist_ok=True)
     one_of("basis", basis, ("gto", "optimal"))
+    protocol = family_protocol(quick, method=method, length=length)
+    published = _published_files(reference, sigmas, distances)
     workers = max(1, int(workers))
-    protocol = _protocol(quick, method=method, length=length)
-    if protocol["method"] == "euler" and "step" not in protocol:
-        protocol["step"] = FULL_PROTOCOL["step"]
+    output.mkdir(exist_ok=True)
     if basis == "optimal":  # fit (or load) the bases once, before the workers need them
         for sigma in sigmas:
             _ = comment_representation(sigma, basis).optimal_basis
-    if a0 is None:
-        a0_atoms = comment_a0(basis=basis, quick=quick, progress=progress)
-    else:
-        a0_atoms = environment_from_neighbors(a0)
-        a0_atoms.info["search_start"] = "given"
+    a0_atoms, a0_protocol = _family_a0(
+        a0, basis=basis, quick=quick, method=method, progress=progress
+    )
     _write_frames(output / "a0.extxyz", [a0_atoms])
     a0 = neighbor_positions(a0_atoms)
     p0 = neighbor_positions(builtin_environment("pg-start"))
@@ -804,41 +1013,12 @@ def run_family(
         for sigma in sigmas
         for c in distances
     ]
-    bar = tqdm(total=len(tasks), desc="family", unit="orbit", disable=not progress)
-    if workers == 1:
-        for task in tasks:
-            _family_worker(task)
-            bar.update()
-    else:
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")  # featomic's threads and fork don't mix
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
-            for _ in pool.map(_family_worker, tasks):
-                bar.update()
-    bar.close()
-    members = []
-    for task in tasks:
-        frames = read_environments(task["path"])
-        member = FamilyMember(
-            sigma=task["sigma"],
-            c=task["c"],
-            path=Path(task["path"]),
-            frames=frames,
-            jacobian_evaluations=int(frames[-1].info.get("jacobian_evaluations", 0)),
-            median_cn=median_cn(frames),
-        )
-        if reference is not None:
-            name = f"comment-orbit_sigma{task['sigma']}_c{task['c']}.extxyz"
-            path = Path(reference) / name
-            if path.exists():
-                published = read_environments(path)
-                member.deviation = orbit_deviation(frames, published)
-                member.reference_median_cn = median_cn(published)
-        members.append(member)
+    _run_tasks(tasks, workers, progress)
+    members = [_family_member(task, published.get((task["sigma"], task["c"]))) for task in tasks]
     summary = {
         "basis": basis,
         "protocol": protocol,
+        "a0_protocol": a0_protocol,
         "a0": a0.tolist(),
         "a0_info": dict(a0_atoms.info),  # write_json makes it plain JSON
         "orbits": [m.row() for m in members],

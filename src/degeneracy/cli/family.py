@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ..errors import DegeneracyError
 from ..orbits import COMMENT_DISTANCES, COMMENT_SIGMAS, ORBIT_METHODS, FamilyMember, run_family
-from ..structures import neighbor_positions, read_environments
+from ..structures import UNITS, neighbor_positions, read_environments
+from .options import RecordedStore, refuse_options
 
 
 def format_family(members: list[FamilyMember]) -> str:
@@ -27,12 +28,13 @@ def format_family(members: list[FamilyMember]) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
-    a0 = None
-    if args.a0 is not None:
-        frames = read_environments(args.a0)
-        a0 = neighbor_positions(frames[0])
     if args.workers < 1:
         raise DegeneracyError(f"--workers must be at least 1, got {args.workers}")
+    a0 = None
+    if args.a0 is None:
+        refuse_options(args, ["units"], "is the length unit of --a0 FILE; give --a0")
+    else:
+        a0 = neighbor_positions(read_environments(args.a0, units=args.units)[0])
     progress = sys.stderr.isatty() and not args.quiet
     members = run_family(
         args.output,
@@ -75,10 +77,18 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--a0", metavar="FILE", help="use the A0 in FILE (first frame) instead of searching"
     )
     parser.add_argument(
+        "--units",
+        action=RecordedStore,
+        choices=sorted(UNITS),
+        default="angstrom",
+        help="length unit of the --a0 FILE's positions (default: angstrom)",
+    )
+    parser.add_argument(
         "--reference",
         metavar="DIR",
         help="folder with the published comment-orbit_sigma{S}_c{C}.extxyz: adds the "
-        "deviation at equal arc length and the median-CN ratio",
+        "deviation at equal arc length and the median-CN ratio (over the arc length traced); "
+        "a missing folder is refused, a missing file warned about",
     )
     parser.add_argument("--no-figures", action="store_true", help="skip Fig. 1")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

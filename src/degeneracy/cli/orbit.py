@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import DegeneracyError
 from ..figures.viewer import check_chemiscope_path
-from ..orbits import DEFAULT_MAX_STEP, DEFAULT_TOL, ORBIT_METHODS, Orbit, trace_orbit, write_orbit
+from ..files import output_file
+from ..orbits import (
+    DEFAULT_MAX_STEP,
+    DEFAULT_TOL,
+    ORBIT_METHODS,
+    Orbit,
+    trace_orbit,
+)
 from .options import (
     RecordedStore,
     add_input_arguments,
@@ -53,13 +59,15 @@ def check_method_options(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> None:
     check_method_options(args)
+    # every output's folder before the tracing, not after
     if args.chemiscope is not None:
-        check_chemiscope_path(args.chemiscope)  # before the tracing, not after
+        check_chemiscope_path(args.chemiscope)
+    output_file(args.output, "--output")
+    checkpoint = output_file(args.checkpoint or f"{args.output}.checkpoint.npz", "--checkpoint")
     representation = _representation(args)
     frames = frames_from_args(args)
     if not 0 <= args.frame < len(frames):
         raise DegeneracyError(f"--frame {args.frame}: the input has {len(frames)} frame(s)")
-    checkpoint = Path(args.checkpoint or f"{args.output}.checkpoint.npz")
     if args.restart:
         with contextlib.suppress(FileNotFoundError):
             checkpoint.unlink()
@@ -76,9 +84,9 @@ def run(args: argparse.Namespace) -> None:
         max_step=args.max_step,
         reverse=args.reverse,
         checkpoint=checkpoint,
+        output=args.output,  # written before the checkpoint is deleted
         progress=not args.quiet and sys.stderr.isatty(),
     )
-    write_orbit(args.output, orbit.frames)
     sys.stdout.write(format_orbit(orbit))
     if args.chemiscope is not None:
         # Imported here: chemiscope is only needed once the orbit is traced.
@@ -104,7 +112,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "Comment's protocol (step 1e-4 Å); adaptive is Dormand-Prince 5(4) with error "
         "control. Frames every --save-every Å carry info arc_length, singular_values, cn, "
         "fourbody, feature_distance; the last one jacobian_evaluations. The run checkpoints "
-        "to OUT.checkpoint.npz and resumes from it when rerun.",
+        "to OUT.checkpoint.npz and resumes from it when rerun; the checkpoint is deleted "
+        "once OUT is written.",
     )
     add_input_arguments(parser)
     add_representation_arguments(parser)

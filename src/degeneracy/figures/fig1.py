@@ -33,6 +33,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..errors import DegeneracyError
+from ..files import atomic_path
 from ..structures import (
     builtin_environment,
     neighbor_positions,
@@ -81,10 +82,14 @@ def pair_lines() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _save(figure, stem: Path) -> list[Path]:
+    """Save ``figure`` as ``stem``.png and .pdf, each atomically, and close it."""
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
-    for path in paths:
-        figure.savefig(path, dpi=200, bbox_inches="tight")
-    plt.close(figure)
+    try:
+        for path in paths:
+            with atomic_path(path) as tmp:
+                figure.savefig(tmp, format=path.suffix[1:], dpi=200, bbox_inches="tight")
+    finally:
+        plt.close(figure)
     return paths
 
 

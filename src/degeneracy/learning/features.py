@@ -18,7 +18,6 @@ import featomic
 import numpy as np
 
 from ..errors import DegeneracyError
-from ..files import cache_key
 from ..representations import OptimalBasis, Representation, make_representation
 
 #: File name of a saved optimal radial basis inside a model folder.
@@ -27,11 +26,7 @@ BASIS_FILE = "basis.npz"
 
 def basis_digest(basis: OptimalBasis | None) -> str | None:
     """A short hash of an optimal basis' projections (None without one)."""
-    if basis is None:
-        return None
-    return cache_key(
-        settings=basis.settings(), projections=[p.round(12).tolist() for p in basis.projections]
-    )
+    return None if basis is None else basis.digest()
 
 
 def representation_identity(representation: Representation) -> dict[str, Any]:

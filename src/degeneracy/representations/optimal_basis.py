@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from featomic import density as fdensity
 from featomic.splines import Spline, SplinedRadialBasis
 from metatensor import Labels
 
+from ..checks import bounded_int, positive_float
 from ..errors import DegeneracyError
 from ..files import atomic_path, cache_dir, cache_key
 from ..structures import MethaneSampler
@@ -167,6 +169,14 @@ class OptimalBasis:
             "n_primitive": self.n_primitive,
         }
 
+    def digest(self) -> str:
+        """A short hash of the settings and projections: which basis this is (two bases
+        of the same settings, e.g. built-in and ``--basis-file``, differ here)."""
+        return cache_key(
+            settings=self.settings(),
+            projections=[p.round(12).tolist() for p in self.projections],
+        )
+
     def retained_variance(self) -> np.ndarray:
         """Fraction of the coefficient variance kept in each channel, shape (l_max + 1,)."""
         return np.array([v[: self.n_max].sum() / v.sum() for v in self.variances])
@@ -193,22 +203,24 @@ class OptimalBasis:
                 l_max = int(meta["l_max"])
                 projections = tuple(data[f"projection_{l}"] for l in range(l_max + 1))
                 variances = tuple(data[f"variance_{l}"] for l in range(l_max + 1))
-        except (OSError, KeyError, ValueError) as error:
+            if meta.get("format") != _FORMAT_VERSION:
+                raise DegeneracyError(
+                    f"{path}: unsupported basis file format {meta.get('format')!r}"
+                )
+            return cls(
+                sigma=float(meta["sigma"]),
+                cutoff=float(meta["cutoff"]),
+                n_max=int(meta["n_max"]),
+                l_max=l_max,
+                n_primitive=int(meta["n_primitive"]),
+                projections=projections,
+                variances=variances,
+                provenance=dict(meta.get("provenance", {})),
+            )
+        except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
             raise DegeneracyError(
-                f"{path}: not a degeneracy optimal-basis file ({error})"
+                f"{path}: not a degeneracy optimal-basis file ({error!r})"
             ) from error
-        if meta.get("format") != _FORMAT_VERSION:
-            raise DegeneracyError(f"{path}: unsupported basis file format {meta.get('format')!r}")
-        return cls(
-            sigma=float(meta["sigma"]),
-            cutoff=float(meta["cutoff"]),
-            n_max=int(meta["n_max"]),
-            l_max=l_max,
-            n_primitive=int(meta["n_primitive"]),
-            projections=projections,
-            variances=variances,
-            provenance=dict(meta.get("provenance", {})),
-        )
 
 
 def _sign_fixed(vectors: np.ndarray) -> np.ndarray:
@@ -216,6 +228,25 @@ def _sign_fixed(vectors: np.ndarray) -> np.ndarray:
     largest = np.argmax(np.abs(vectors), axis=0)
     signs = np.sign(vectors[largest, np.arange(vectors.shape[1])])
     return vectors * signs
+
+
+def radial_settings(
+    *, sigma: Any, cutoff: Any, n_max: Any, l_max: Any, n_primitive: Any
+) -> tuple[float, float, int, int, int]:
+    """``(sigma, cutoff, n_max, l_max, n_primitive)`` validated, the one check shared by
+    :class:`~degeneracy.representations.SoapPowerSpectrum` and :func:`fit_optimal_basis`.
+
+    0 < σ < cutoff, 1 ≤ n_max ≤ 30, 0 ≤ l_max ≤ 20, n_max ≤ n_primitive ≤ 40 (featomic
+    hangs on a zero cutoff and fails with an internal error on the others).
+    """
+    cutoff = positive_float("cutoff", cutoff)
+    sigma = positive_float("sigma", sigma, below=cutoff)
+    n_max = bounded_int("n_max", n_max, minimum=1, maximum=30)
+    l_max = bounded_int("l_max", l_max, minimum=0, maximum=20)
+    n_primitive = bounded_int("n_primitive", n_primitive, minimum=1, maximum=40)
+    if n_max > n_primitive:
+        raise DegeneracyError(f"n_max={n_max} cannot exceed n_primitive={n_primitive}")
+    return sigma, cutoff, n_max, l_max, n_primitive
 
 
 def fit_optimal_basis(
@@ -231,8 +262,9 @@ def fit_optimal_basis(
     provenance: dict[str, Any] | None = None,
 ) -> OptimalBasis:
     """Fit the optimal radial basis on ``frames`` (per-``l`` PCA, see the module docstring)."""
-    if n_max > n_primitive:
-        raise DegeneracyError(f"n_max={n_max} cannot exceed n_primitive={n_primitive}")
+    sigma, cutoff, n_max, l_max, n_primitive = radial_settings(
+        sigma=sigma, cutoff=cutoff, n_max=n_max, l_max=l_max, n_primitive=n_primitive
+    )
     if not frames:
         raise DegeneracyError("cannot fit an optimal basis on zero frames")
     tables = primitive_radial_tables(

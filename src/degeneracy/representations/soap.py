@@ -22,7 +22,7 @@ import featomic
 import numpy as np
 from metatensor import Labels
 
-from ..checks import bounded_int, one_of, positive_float
+from ..checks import one_of
 from ..errors import DegeneracyError
 from ._featomic import compute_centre, dense_block
 from .base import check_frames
@@ -31,6 +31,7 @@ from .optimal_basis import (
     OptimalBasis,
     default_optimal_basis,
     primitive_radial_tables,
+    radial_settings,
     tabulated_hypers,
 )
 
@@ -89,12 +90,10 @@ class SoapPowerSpectrum:
         center: str = "C",
         neighbors: Sequence[str] = ("H",),
     ) -> None:
-        self.cutoff = positive_float("cutoff", cutoff)
-        self.sigma = positive_float("sigma", sigma, below=self.cutoff)
-        self.n_max = bounded_int("n_max", n_max, minimum=1, maximum=30)
-        self.l_max = bounded_int("l_max", l_max, minimum=0, maximum=20)
+        self.sigma, self.cutoff, self.n_max, self.l_max, self.n_primitive = radial_settings(
+            sigma=sigma, cutoff=cutoff, n_max=n_max, l_max=l_max, n_primitive=n_primitive
+        )
         self.basis = one_of("basis", basis, RADIAL_BASES)
-        self.n_primitive = bounded_int("n_primitive", n_primitive, minimum=self.n_max, maximum=40)
         self.center = _atomic_number(center)
         self.neighbors = tuple(sorted({_atomic_number(s) for s in neighbors}))
         if not self.neighbors:
