@@ -44,6 +44,7 @@ from degeneracy.learning import (
     default_datasets,
     heldout_orbit_gap,
     load_orbit,
+    repeat_folders,
     run_protocol,
 )
 
@@ -103,14 +104,20 @@ def main() -> None:
     changes = {} if args.max_minutes is None else {"max_seconds": 60 * args.max_minutes}
     settings = TrainSettings.quick(**changes) if args.quick else TrainSettings(**changes)
     runs, folders_by_seed, seconds_by_seed = [], [], []  # per seed
-    for seed in range(args.seed, args.seed + max(1, args.repeats)):
-        folder = output if args.repeats <= 1 else output / f"seed-{seed}"
+    for seed, folder in repeat_folders(output, args.seed, max(1, args.repeats)).items():
         folders, metrics = {}, {}
         triple_start = time.perf_counter()
         for name in PROTOCOLS:
             folders[name] = folder / name
+            # restart: a timing of a run resumed from an old checkpoint would time nothing
             result = run_protocol(
-                name, features, data, output=folders[name], settings=settings, seed=seed
+                name,
+                features,
+                data,
+                output=folders[name],
+                settings=settings,
+                seed=seed,
+                restart=True,
             )
             metrics[name] = m = result.metrics
             print(

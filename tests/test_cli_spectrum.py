@@ -292,4 +292,6 @@ def test_fit_basis_command(capsys, tmp_path):
     # random-frame options with given frames, and a radial basis for the basis fit: refused
     status, _, err = _run(capsys, "fit-basis", "--builtin", "td", "--seed", "3", "--output", "b")
     assert status == 2 and "--seed is for random frames" in err
+    status, _, err = _run(capsys, "fit-basis", "--units", "bohr", "--output", str(target))
+    assert status == 2 and "--units is the length unit of FILE; not with random frames" in err
     assert _exit_status(["fit-basis", "--basis", "gto", "--output", str(target)]) == 2

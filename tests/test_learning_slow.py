@@ -13,6 +13,7 @@ import degeneracy as dg
 from degeneracy.learning import (
     PROTOCOLS,
     CentreFeaturizer,
+    TrainSettings,
     default_datasets,
     load_orbit,
     run_protocol,
@@ -73,6 +74,11 @@ def test_trajectory_split_reaches_the_comment_but_not_on_independent_frames(tmp_
     data = default_datasets(sampler="trajectory")
     data["orbit"] = load_orbit()
     featurizer = CentreFeaturizer(dg.SoapPowerSpectrum(sigma=0.3, basis="optimal"))
-    metrics = run_protocol("none", featurizer, data, output=tmp_path / "none").metrics
+    # An epoch budget, not the 4-minute cap: the README's run stopped at the cap after
+    # ~700 epochs on an idle machine, and a loaded one got fewer (0.02007 once). With a
+    # fixed seed the best validation error can only fall with more epochs.
+    settings = TrainSettings(max_epochs=800, max_seconds=None)
+    output = tmp_path / "none"
+    metrics = run_protocol("none", featurizer, data, output=output, settings=settings).metrics
     assert metrics["val_rmse"] <= 0.02  # the target, the Comment's regime
     assert metrics["test_rmse"] > 1.5 * metrics["val_rmse"]  # an interpolation number

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 
 import pytest
+from conftest import reference_path
 
 from degeneracy.cli import main
 from degeneracy.errors import DegeneracyError
@@ -66,6 +68,18 @@ def test_changed_learning_settings_rerun_only_learning(tiny_run):
     assert skipped == ["orbits", "figure1"]
 
 
+def test_published_data_do_not_rerun_the_learning(tiny_run):
+    """--reference changes the orbit table, not the orbit the learning reads."""
+    output, _, _ = tiny_run
+    reference = reference_path("README.md").parent
+    reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to TINY if changed
+    messages: list[str] = []
+    reproduce(output, quick=True, log=messages.append, reference=reference, **TINY)
+    skipped = [m.split("]")[0].strip("[") for m in messages if "skipped" in m]
+    assert skipped == ["learning", "figure2"]
+    reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to no reference
+
+
 def test_rerun_skips_finished_steps(tiny_run):
     output, _, _ = tiny_run
     reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to TINY if changed
@@ -92,6 +106,48 @@ def test_step_runner_keys_chain_and_stale_outputs(tmp_path):
     assert not stale.exists()  # outputs of the other settings removed first
 
 
+def test_step_runner_never_trusts_an_interrupted_step(tmp_path):
+    """A step of new settings interrupted midway: its old result is gone (a rerun of the
+    old settings recomputes instead of reading half-overwritten files), the same settings
+    resume their outputs, other settings start them afresh."""
+    outputs = tmp_path / "out"
+
+    def interrupted():
+        outputs.mkdir(exist_ok=True)
+        (outputs / "partial").write_text("x")
+        raise KeyboardInterrupt
+
+    def finish(value):
+        def step():
+            outputs.mkdir(exist_ok=True)
+            kept = (outputs / "partial").exists()
+            return {"value": value, "resumed": kept}
+
+        return step
+
+    runner = StepRunner(tmp_path, log=lambda m: None)
+    assert runner.run("s", finish(1), outputs=outputs, seed=0) == {"value": 1, "resumed": False}
+    with pytest.raises(KeyboardInterrupt):
+        StepRunner(tmp_path, log=lambda m: None).run("s", interrupted, outputs=outputs, seed=1)
+    assert not (tmp_path / "steps" / "s.json").exists()  # seed 0's result no longer claimed
+    messages: list[str] = []
+    runner = StepRunner(tmp_path, log=messages.append)
+    assert runner.run("s", finish(1), outputs=outputs, seed=0)["resumed"] is False
+    assert messages[0] == "[s] running"
+    with pytest.raises(KeyboardInterrupt):
+        StepRunner(tmp_path, log=lambda m: None).run("s", interrupted, outputs=outputs, seed=1)
+    runner = StepRunner(tmp_path, log=messages.append)
+    assert runner.run("s", finish(2), outputs=outputs, seed=1)["resumed"] is True
+    assert "[s] resuming" in messages
+    # a step that names what it reads does not rerun when an unrelated earlier step does
+    calls: list[str] = []
+    for setting in (1, 2):
+        runner = StepRunner(tmp_path, log=lambda m: None)
+        runner.run("a", lambda: calls.append("a") or {}, setting=setting)
+        runner.run("b", lambda: calls.append("b") or {}, after=())
+    assert calls == ["a", "b", "a"]
+
+
 def test_force_starts_from_nothing(tiny_run, monkeypatch):
     output, _, _ = tiny_run
     import degeneracy.reproduce as module
@@ -108,11 +164,17 @@ def test_force_starts_from_nothing(tiny_run, monkeypatch):
 
 
 def _cached_orbits(output, ran):
-    """Stand-in for the orbit step that returns the previous result (saves ~40 s)."""
+    """Stand-in for the orbit step that returns the previous result and restores its
+    files (the step runner removes them before a rerun; saves ~40 s)."""
     previous = json.loads((output / "steps" / "orbits.json").read_text())["result"]
+    saved = output.parent / "orbits-saved"
+    shutil.rmtree(saved, ignore_errors=True)
+    shutil.copytree(output / "orbits", saved)
 
     def step(*args):
         ran.append("_orbits_step")
+        shutil.rmtree(output / "orbits", ignore_errors=True)
+        shutil.copytree(saved, output / "orbits")
         return previous
 
     return step

@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -145,9 +145,9 @@ def _cache_in(folder: Path) -> Iterator[None]:
 class StepRunner:
     """Runs named steps once per key; results are JSON in ``DIR/steps``.
 
-    A step's key hashes the settings it depends on and the keys of the steps before it,
-    so changing, e.g., the learning seed reruns the learning and what follows, not the
-    orbits.
+    A step's key hashes the settings it depends on and the keys of the steps it reads
+    (by default the step before it), so changing, e.g., the learning seed reruns the
+    learning and what follows, not the orbits.
     """
 
     def __init__(self, folder: Path, *, log: Callable[[str], None]):
@@ -155,7 +155,7 @@ class StepRunner:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.log = log
         self.timings: dict[str, float] = {}
-        self._chain = ""
+        self.keys: dict[str, str] = {}
 
     def run(
         self,
@@ -163,25 +163,37 @@ class StepRunner:
         function: Callable[[], dict],
         *,
         outputs: Path | None = None,
+        after: Sequence[str] | None = None,
         **depends: Any,
     ) -> dict:
         """``function()`` unless a result for this name and key exists.
 
-        When the step was done before with another key, its ``outputs`` folder is
-        removed first (so, e.g., training checkpoints of other settings are not resumed);
-        without a result it is kept, so an interrupted step resumes.
+        ``after`` names the steps whose results this one reads (default: the step run
+        just before it). Before a step runs, its key is recorded in
+        ``steps/<name>.running`` and any result of another key is removed, so a run
+        interrupted midway is never taken for a finished one. Its ``outputs`` folder is
+        kept only when it was being written for the same key (an interrupted step then
+        resumes); otherwise it is removed first (so, e.g., training checkpoints of other
+        settings are not resumed, nor orbits of another length read).
         """
-        self._chain = key = cache_key(step=name, previous=self._chain, **depends)
+        previous = list(self.keys)[-1:] if after is None else list(after)
+        key = cache_key(step=name, after={n: self.keys[n] for n in previous}, **depends)
+        self.keys[name] = key
         stamp = self.folder / f"{name}.json"
+        running = self.folder / f"{name}.running"
         if stamp.exists():
             saved = json.loads(stamp.read_text())
             if saved.get("key") == key:
                 self.log(f"[{name}] done before, skipped")
                 self.timings[name] = saved.get("seconds", 0.0)
                 return saved["result"]
-            if outputs is not None:
-                shutil.rmtree(outputs, ignore_errors=True)
-        self.log(f"[{name}] running")
+            stamp.unlink()
+        resuming = running.exists() and running.read_text().strip() == key
+        if outputs is not None and not resuming:
+            shutil.rmtree(outputs, ignore_errors=True)
+        with atomic_open(running) as handle:
+            handle.write(key + "\n")
+        self.log(f"[{name}] {'resuming' if resuming else 'running'}")
         start = time.monotonic()
         result = function()
         seconds = time.monotonic() - start
@@ -190,6 +202,7 @@ class StepRunner:
             # internal cache read back only by this module: Python's JSON keeps inf and NaN
             # exactly here; user-facing files go through files.write_json (strict JSON)
             json.dump({"key": key, "seconds": seconds, "result": result}, handle, indent=1)
+        running.unlink()
         self.log(f"[{name}] finished in {seconds:.0f} s")
         return result
 
@@ -693,14 +706,19 @@ def reproduce(
             "orbits": steps.run(
                 "orbits",
                 lambda: _orbits_step(output, settings, reference, progress),
-                reference=str(reference),
+                outputs=output / "orbits",
+                reference=str(reference.resolve()) if reference is not None else None,
                 **orbit_settings,
             ),
             "figure1": steps.run("figure1", lambda: _figure1_step(output)),
+            # reads one orbit file, which depends on the orbit settings only (not on the
+            # published data the orbits step compares with)
             "learning": steps.run(
                 "learning",
                 lambda: _learning_step(output, settings, progress),
                 outputs=output / "learning",
+                after=(),
+                **orbit_settings,
                 **learn_settings,
             ),
             "figure2": steps.run("figure2", lambda: _figure2_step(output, settings)),

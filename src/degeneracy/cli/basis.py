@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> None:
         frames = frames_from_args(args)
         provenance = {"source": str(args.file or args.builtin)}
     else:
+        refuse_options(args, ["units"], "is the length unit of FILE; not with random frames")
         frames = sample_methane(args.n_frames, seed=args.seed)
         provenance = {"source": "MethaneSampler", "seed": args.seed}
     basis = fit_optimal_basis(
