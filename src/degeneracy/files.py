@@ -22,13 +22,14 @@ from .errors import DegeneracyError
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; move it onto ``path`` on success only."""
-    target = Path(path)
+def atomic_path(path: str | os.PathLike, *, suffix: str = ".part") -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it onto ``path`` on success only.
+
+    ``suffix`` ends the temporary name (for writers that choose the format by it).
+    """
+    target = output_file(path)
     folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise DegeneracyError(f"{target}: output folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=folder)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)

@@ -54,11 +54,11 @@ from .sensitivity import (
 )
 from .structures import (
     MethaneSampler,
-    check_rejection_progress,
     check_sampler_ranges,
     environment_from_neighbors,
     neighbor_positions,
     prl2020_methane,
+    rejection_rounds,
 )
 from .targets import fourbody_torsion
 
@@ -248,10 +248,7 @@ class PairSampler:
         n = bounded_int("number of pairs", n, minimum=0)
         rng = np.random.default_rng(seed)
         accepted: list[PairParameters] = []
-        for round_ in itertools.count():
-            if len(accepted) >= n:
-                break
-            check_rejection_progress(self, round_, len(accepted), n)
+        for _ in rejection_rounds(self, n, lambda: len(accepted)):
             rows = self._candidates(rng, max(64, 4 * (n - len(accepted))))
             rows = rows[rows[:, 6] >= self.y4_min]
             members = [PairParameters(*row).members() for row in rows]
@@ -276,10 +273,7 @@ class PairSampler:
         n = bounded_int("number of folds", n, minimum=0)
         rng = np.random.default_rng(seed)
         accepted: list[PairParameters] = []
-        for round_ in itertools.count():
-            if len(accepted) >= n:
-                break
-            check_rejection_progress(self, round_, len(accepted), n)
+        for _ in rejection_rounds(self, n, lambda: len(accepted)):
             batch = [p.fold() for p in self.parameters(max(16, n - len(accepted)), seed=rng)]
             plus = np.array([p.members()[0] for p in batch])
             for parameters, neighbors, ok in zip(batch, plus, self.valid(plus), strict=True):

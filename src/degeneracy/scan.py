@@ -84,7 +84,13 @@ from .sensitivity import (
     rotation_complement,
     zero_verdict,
 )
-from .structures import DEFAULT_CUTOFF, DEFAULT_MIN_DISTANCE, UNITS, neighbor_positions
+from .structures import (
+    DEFAULT_CUTOFF,
+    DEFAULT_MIN_DISTANCE,
+    UNITS,
+    check_finite_coordinates,
+    neighbor_positions,
+)
 
 #: Schema-metadata key of the warnings a chunk's representation raised.
 NOTES_KEY = b"degeneracy.notes"
@@ -653,12 +659,7 @@ def check_structure(atoms: ase.Atoms, where: str) -> None:
     DegeneracyError
         Naming ``where`` and the atom, cell vector or pair of atoms.
     """
-    finite = np.isfinite(atoms.positions).all(axis=1)
-    if not finite.all():
-        atom = int(np.argmin(finite))
-        raise DegeneracyError(
-            f"{where}, atom {atom}: non-finite coordinates {atoms.positions[atom].tolist()}"
-        )
+    check_finite_coordinates(atoms.positions, where)
     _check_cell(atoms, where)
     _check_min_distance(atoms, where)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,10 +112,10 @@ def check_finite_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> None:
     coordinate (NaN or inf would otherwise surface as an SVD failure deep inside)."""
     frames = [frames] if isinstance(frames, ase.Atoms) else frames
     for frame, atoms in enumerate(frames):
-        _check_finite(atoms.positions, f"frame {frame}")
+        check_finite_coordinates(atoms.positions, f"frame {frame}")
 
 
-def _check_finite(positions: np.ndarray, where: str) -> None:
+def check_finite_coordinates(positions: np.ndarray, where: str) -> None:
     """Raise ``{where}, atom {i}: non-finite coordinates [...]`` for the first such atom."""
     bad = np.flatnonzero(~np.isfinite(positions).all(axis=1))
     if bad.size:
@@ -154,7 +154,7 @@ def validate_environment(
                 f"{where}, atom {index}: expected neighbour {spec.neighbor}, got {symbol}"
             )
     positions = atoms.positions
-    _check_finite(positions, where)
+    check_finite_coordinates(positions, where)
     distances = np.linalg.norm(positions[:, None] - positions[None], axis=-1)
     distances[np.diag_indices_from(distances)] = np.inf
     i, j = np.unravel_index(np.argmin(distances), distances.shape)
@@ -333,14 +333,14 @@ class MethaneSampler:
             raise DegeneracyError(f"number of structures must be a non-negative integer, got {n!r}")
         rng = np.random.default_rng(seed)
         accepted: list[np.ndarray] = [np.empty((0, 4, 3))]
-        total = 0
+
+        def total() -> int:
+            return sum(len(block) for block in accepted)
+
         pairs = np.triu_indices(4, k=1)
         cos_lo, cos_hi = np.cos(np.radians(self.angle_max)), np.cos(np.radians(self.angle_min))
-        for round_ in itertools.count():
-            if total >= n:
-                break
-            check_rejection_progress(self, round_, total, n)
-            batch = max(64, 2 * (n - total))
+        for _ in rejection_rounds(self, n, total):
+            batch = max(64, 2 * (n - total()))
             directions = rng.normal(size=(batch, 4, 3))
             directions /= np.linalg.norm(directions, axis=-1, keepdims=True)
             radii = rng.uniform(self.r_min, self.r_max, size=(batch, 4, 1))
@@ -351,7 +351,6 @@ class MethaneSampler:
                 separation >= self.hh_min
             ).all(axis=1)
             accepted.append(positions[keep])
-            total += int(keep.sum())
         return np.concatenate(accepted)[:n]
 
     def sample(self, n: int, *, seed: int) -> list[ase.Atoms]:
@@ -391,14 +390,18 @@ def check_sampler_ranges(sampler: Any) -> None:
         )
 
 
-def check_rejection_progress(sampler: Any, rounds: int, accepted: int, wanted: int) -> None:
-    """Raise once a rejection sampler has drawn :data:`MAX_REJECTION_ROUNDS` rounds of
-    candidates without reaching ``wanted`` (its limits leave almost no room)."""
-    if rounds >= MAX_REJECTION_ROUNDS:
-        raise DegeneracyError(
-            f"{sampler!r}: only {accepted} of {wanted} accepted after {rounds} rounds of "
-            "candidates; the limits leave (almost) no room, widen them"
-        )
+def rejection_rounds(sampler: Any, wanted: int, accepted: Callable[[], int]) -> Iterator[int]:
+    """Rounds of a rejection sampler: yields until ``accepted()`` reaches ``wanted``, and
+    raises after :data:`MAX_REJECTION_ROUNDS` rounds (its limits leave almost no room)."""
+    for rounds in itertools.count():
+        if accepted() >= wanted:
+            return
+        if rounds >= MAX_REJECTION_ROUNDS:
+            raise DegeneracyError(
+                f"{sampler!r}: only {accepted()} of {wanted} accepted after {rounds} rounds of "
+                "candidates; the limits leave (almost) no room, widen them"
+            )
+        yield rounds
 
 
 def sample_methane(n: int, *, seed: int) -> list[ase.Atoms]:

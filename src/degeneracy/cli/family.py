@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..errors import DegeneracyError
 from ..orbits import COMMENT_DISTANCES, COMMENT_SIGMAS, ORBIT_METHODS, FamilyMember, run_family
-from ..structures import UNITS, neighbor_positions, read_environments
-from .options import RecordedStore, refuse_options
+from ..structures import neighbor_positions, read_environments
+from .options import add_units_argument, refuse_options
 
 
 def format_family(members: list[FamilyMember]) -> str:
@@ -76,13 +76,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--a0", metavar="FILE", help="use the A0 in FILE (first frame) instead of searching"
     )
-    parser.add_argument(
-        "--units",
-        action=RecordedStore,
-        choices=sorted(UNITS),
-        default="angstrom",
-        help="length unit of the --a0 FILE's positions (default: angstrom)",
-    )
+    add_units_argument(parser, "the --a0 FILE's positions")
     parser.add_argument(
         "--reference",
         metavar="DIR",

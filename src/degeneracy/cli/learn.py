@@ -19,6 +19,7 @@ from .options import (
     RecordedStore,
     add_representation_arguments,
     add_sampler_argument,
+    add_units_argument,
     check_options_apply,
     refuse_options,
     representation_from_args,
@@ -299,13 +300,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     data = parser.add_argument_group("data")
     data.add_argument("--orbit", metavar="FILE", help="orbit frames (default: traced)")
-    data.add_argument(
-        "--orbit-units",
-        action=RecordedStore,
-        choices=["angstrom", "bohr"],
-        default="angstrom",
-        help="length unit of --orbit FILE (angstrom)",
-    )
+    add_units_argument(data, "--orbit FILE", flag="--orbit-units")
     data.add_argument(
         "--orbit-sigma",
         action=RecordedStore,

@@ -105,14 +105,20 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
         metavar="NAME",
         help=f"built-in structure instead of FILE: {', '.join(sorted(BUILTINS))}",
     )
+    add_units_argument(parser, "FILE's positions")
+    parser.set_defaults(input_required=required)
+
+
+def add_units_argument(parser: Any, of: str, *, flag: str = "--units") -> None:
+    """The length-unit option of an input file (``angstrom``, ``bohr``), recorded when given
+    (so a command can refuse it where no such file is read)."""
     parser.add_argument(
-        "--units",
+        flag,
         action=RecordedStore,
         choices=sorted(UNITS),
         default="angstrom",
-        help="length unit of FILE's positions (default: angstrom)",
+        help=f"length unit of {of} (default: angstrom)",
     )
-    parser.set_defaults(input_required=required)
 
 
 def add_soap_arguments(parser: argparse.ArgumentParser, *, radial_basis: bool = True) -> None:

@@ -20,11 +20,12 @@ from ..pairs import (
     verify_pairs,
 )
 from ..sensitivity import SYMMETRY_TOL
-from ..structures import UNITS, read_environments, write_environments
+from ..structures import read_environments, write_environments
 from .options import (
     REPRESENTATION_DESTS,
     RecordedStore,
     add_representation_arguments,
+    add_units_argument,
     aligned_table,
     csv_text,
     emit,
@@ -124,13 +125,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--seed", action=RecordedStore, type=seed_value, default=0, help="random seed (0)"
     )
-    parser.add_argument(
-        "--units",
-        action=RecordedStore,
-        choices=sorted(UNITS),
-        default="angstrom",
-        help="length unit of the --verify FILE (angstrom)",
-    )
+    add_units_argument(parser, "the --verify FILE")
     parser.add_argument(
         "--relation-tol",
         action=RecordedStore,

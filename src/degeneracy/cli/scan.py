@@ -30,10 +30,11 @@ from ..scan import (
     read_results,
     scan_dataset,
 )
-from ..structures import UNITS, write_environments
+from ..structures import write_environments
 from .options import (
     RecordedStore,
     add_representation_arguments,
+    add_units_argument,
     aligned_table,
     describe_representation,
     refuse_options,
@@ -294,12 +295,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="SPECIES",
         help="count only these neighbour species (default: all atoms within the cutoff)",
     )
-    group.add_argument(
-        "--units",
-        choices=sorted(UNITS),
-        default="angstrom",
-        help="length unit of DATASET (default: angstrom)",
-    )
+    add_units_argument(group, "DATASET")
     group.add_argument(
         "--read-format", metavar="FMT", help="ase file format, if not clear from the name"
     )

@@ -8,12 +8,11 @@ the write is made atomic, for every viewer the package writes (scan, orbit).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..errors import DegeneracyError
-from ..files import output_file
+from ..files import atomic_path, output_file
 
 
 def check_chemiscope_path(path: str | os.PathLike) -> Path:
@@ -30,14 +29,8 @@ def write_chemiscope_file(path: str | os.PathLike, **viewer: Any) -> Path:
     import chemiscope  # here: checking a file name (command-line parsing) needs no chemiscope
 
     path = check_chemiscope_path(path)
+    # chemiscope.write_input picks gzip from the name, so the temporary file keeps the suffix
     suffix = ".json.gz" if path.name.endswith(".gz") else ".json"
-    # chemiscope.write_input picks gzip from the name, so the temporary file keeps the suffix.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        chemiscope.write_input(tmp, **viewer)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path, suffix=suffix) as tmp:
+        chemiscope.write_input(str(tmp), **viewer)
     return path
