@@ -19,7 +19,7 @@ Example::
 
     .venv/bin/python benchmarks/bench_learn.py --output /tmp/fig2 [--orbit FILE]
         [--rep bispectrum | --model multicentre] [--sampler trajectory] [--max-minutes 4]
-        [--repeats 4] [--quick]
+        [--repeats 4] [--gradient-weight W] [--quick]
 """
 
 from __future__ import annotations
@@ -86,6 +86,12 @@ def main() -> None:
         default="thermal",
         help="training/validation generator (thermal; trajectory = P&G's correlated MD split)",
     )
+    parser.add_argument(
+        "--gradient-weight",
+        type=float,
+        default=0.0,
+        help="also fit the E4 gradient, loss weight in Å^2 (0: energies only, the Comment)",
+    )
     parser.add_argument("--quick", action="store_true", help="small data, short training")
     args = parser.parse_args()
     output = Path(args.output or tempfile.mkdtemp(prefix="bench_learn_"))
@@ -102,6 +108,7 @@ def main() -> None:
     print(f"baseline (data + features, cached after the first run): {baseline:.1f} s ({sizes})")
 
     changes = {} if args.max_minutes is None else {"max_seconds": 60 * args.max_minutes}
+    changes["gradient_weight"] = args.gradient_weight
     settings = TrainSettings.quick(**changes) if args.quick else TrainSettings(**changes)
     runs, folders_by_seed, seconds_by_seed = [], [], []  # per seed
     for seed, folder in repeat_folders(output, args.seed, max(1, args.repeats)).items():

@@ -111,7 +111,7 @@ from .structures import (
     validate_environment,
     write_environments,
 )
-from .targets import fourbody_torsion
+from .targets import fourbody_torsion, fourbody_torsion_gradient
 
 __version__: str
 
@@ -169,6 +169,7 @@ __all__ = [
     "fit_optimal_basis",
     "fold_frames",
     "fourbody_torsion",
+    "fourbody_torsion_gradient",
     "load_model",
     "make_representation",
     "median_cn",

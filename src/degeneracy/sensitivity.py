@@ -365,6 +365,18 @@ class FrameAnalysis:
         }
 
 
+def farthest_beyond_cutoff(vectors: np.ndarray, cutoff: float | None) -> int | None:
+    """Index of the farthest of the neighbour ``vectors`` (n, 3) at or beyond ``cutoff``.
+
+    None when all are inside (or there is no cutoff). At the cutoff a neighbour's Jacobian
+    columns vanish: the fingerprint cannot see it move.
+    """
+    radii = np.linalg.norm(np.asarray(vectors).reshape(-1, 3), axis=1)
+    if cutoff is None or not len(radii) or radii.max() < cutoff:
+        return None
+    return int(np.argmax(radii))
+
+
 def check_analysable(frames: Sequence[ase.Atoms], representation: Representation) -> None:
     """Refuse frames whose singular spectrum would describe the input, not the fingerprint.
 
@@ -381,11 +393,11 @@ def check_analysable(frames: Sequence[ase.Atoms], representation: Representation
         vectors = atoms.positions[1:] - atoms.positions[0]
         if not len(vectors):
             raise DegeneracyError(f"frame {index}: no neighbours, nothing to move")
-        radii = np.linalg.norm(vectors, axis=1)
-        if cutoff is not None and radii.max() >= cutoff:
-            atom = int(np.argmax(radii)) + 1
+        beyond = farthest_beyond_cutoff(vectors, cutoff)
+        if beyond is not None:
+            atom, radius = beyond + 1, np.linalg.norm(vectors[beyond])
             raise DegeneracyError(
-                f"frame {index}, atom {atom}: {radii[atom - 1]:.4g} Å from the centre, at or "
+                f"frame {index}, atom {atom}: {radius:.4g} Å from the centre, at or "
                 f"beyond the {name} cutoff {cutoff} Å (the fingerprint cannot see it move)"
             )
         spread = np.linalg.svd(vectors, compute_uv=False)

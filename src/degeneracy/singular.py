@@ -60,6 +60,7 @@ from .sensitivity import (
     Spectrum,
     SymmetryVerdict,
     check_analysable,
+    farthest_beyond_cutoff,
     point_symmetry,
     singular_spectrum,
 )
@@ -320,8 +321,7 @@ def find_singular(
     def inside_cutoff(positions: np.ndarray) -> bool:
         # a neighbour leaving the cutoff lowers s_min for the wrong reason (its Jacobian
         # columns vanish): such a step is not a descent towards a singular configuration
-        radii = np.linalg.norm(positions.reshape(-1, 3), axis=1)
-        return cutoff is None or bool(radii.max() < cutoff)
+        return farthest_beyond_cutoff(positions, cutoff) is None
 
     iterations = 0
     while iterations < max_iterations and spectrum.cn[0] < cn_target:

@@ -36,6 +36,12 @@ def featurizer_from_args(args: argparse.Namespace):
     from ..representations import OptimalBasis
 
     if args.model == "multicentre":
+        refuse_options(
+            args,
+            ["gradient_weight"],
+            "needs the C-centred model's fingerprint Jacobian (not available for "
+            "--model multicentre)",
+        )
         if args.rep != "soap":
             refuse_options(
                 args, ["rep"], f"{args.rep} does not apply to --model multicentre (SOAP)"
@@ -68,6 +74,7 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
         else 60.0 * positive_float("--max-minutes", args.max_minutes),
         "device": args.device,
         "threads": args.threads,
+        "gradient_weight": args.gradient_weight,
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     if args.no_time_limit:
@@ -363,6 +370,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--device", choices=["auto", "cpu", "cuda"], help="(auto)")
     train.add_argument("--threads", type=int, help="torch CPU threads (1)")
+    train.add_argument(
+        "--gradient-weight",
+        type=float,
+        action=RecordedStore,
+        metavar="W",
+        help="also fit the E4 gradient through the fingerprint's Jacobian, loss weight W "
+        "in Å^2 (beyond the Comment; 0: energies only, the default)",
+    )
     train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--print-json", action="store_true", help="also print metrics.json")

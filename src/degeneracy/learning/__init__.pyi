@@ -10,6 +10,7 @@ from .datasets import (
     TiltedMethaneSampler,
     TrajectoryMethaneSampler,
     cached_inputs,
+    compute_input_jacobians,
     compute_inputs,
     default_datasets,
     generate_dataset,
@@ -36,6 +37,7 @@ from .protocols import (
     run_protocol,
     save_model,
     summarise_repeats,
+    training_gradients,
 )
 from .specs import PROTOCOLS, Protocol
 from .trainer import TensorSet, Trainer, TrainResult, TrainSettings
@@ -60,6 +62,7 @@ __all__ = [
     "cached_inputs",
     "clear_heldout_gap",
     "comment_mlp",
+    "compute_input_jacobians",
     "compute_inputs",
     "default_datasets",
     "errors_by_target_quantile",
@@ -81,5 +84,6 @@ __all__ = [
     "run_protocol",
     "save_model",
     "summarise_repeats",
+    "training_gradients",
     "with_targets",
 ]

@@ -72,6 +72,11 @@ class CentreFeaturizer:
         features = np.asarray(self.representation.features(list(frames)))
         return {self.species: features[:, None, :]}
 
+    def input_jacobians(self, frames: Sequence[ase.Atoms]) -> dict[str, np.ndarray]:
+        """``{"C": (n_frames, 1, d, 3N)}``: the representation's Jacobian (centre fixed)."""
+        _, jacobian = self.representation.jacobian(list(frames))
+        return {self.species: np.asarray(jacobian)[:, None]}
+
     def spec(self) -> dict[str, Any]:
         basis = getattr(self.representation, "optimal_basis", None)
         return {

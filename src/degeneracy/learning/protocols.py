@@ -37,8 +37,9 @@ from ..errors import DegeneracyError
 from ..files import atomic_open, atomic_path, write_json
 from ..orbits import comment_orbit
 from ..structures import read_environments
+from ..targets import fourbody_torsion_gradient
 from .baselines import baseline_errors
-from .datasets import Dataset, Featurizer, cached_inputs, with_targets
+from .datasets import Dataset, Featurizer, cached_inputs, compute_input_jacobians, with_targets
 from .features import featurizer_from_spec
 from .model import AtomicSumModel
 from .specs import RMSE_KEYS, Protocol, get_protocol
@@ -313,13 +314,18 @@ def run_protocol(
     train_inputs = _concat([inputs["train"], _take(inputs["orbit"], repeated)])
     train_targets = np.concatenate([targets["train"], targets["orbit"][repeated]])
 
+    gradients = {}
+    if settings.gradient_weight:
+        training_frames = data["train"].frames + [orbit.frames[i] for i in repeated]
+        gradients = training_gradients(featurizer, training_frames, progress=progress)
+
     torch.manual_seed(seed)
     n_features = {s: v.shape[-1] for s, v in train_inputs.items()}
     model = AtomicSumModel(n_features, width=width, depth=depth)
     model.set_normalisation(feature_scales(train_inputs), float(np.mean(targets["train"])))
     result = Trainer(settings).fit(
         model,
-        TensorSet.from_numpy(train_inputs, train_targets),
+        TensorSet.from_numpy(train_inputs, train_targets, **gradients),
         TensorSet.from_numpy(inputs["val"], targets["val"]),
         checkpoint=checkpoint,
         progress=progress,
@@ -365,6 +371,21 @@ def run_protocol(
     metrics["seconds"] = time.monotonic() - start
     write_json(output / "metrics.json", metrics)
     return ProtocolResult(metrics, _prediction_arrays(predictions, targets, orbit_train), output)
+
+
+def training_gradients(
+    featurizer: Featurizer, frames: Sequence[ase.Atoms], *, progress: bool = False
+) -> dict[str, Any]:
+    """Input Jacobians and E4 gradients of ``frames`` for gradient training.
+
+    Returns ``{"jacobians": {species: (n, n_centres, d, 12)}, "gradients": (n, 12)}``
+    (:func:`compute_input_jacobians`, :func:`degeneracy.targets.fourbody_torsion_gradient`;
+    both with respect to the four H positions, C fixed), the keywords of
+    :meth:`TensorSet.from_numpy`.
+    """
+    jacobians = compute_input_jacobians(featurizer, frames, progress=progress)
+    gradients = fourbody_torsion_gradient(list(frames)).reshape(len(frames), -1)
+    return {"jacobians": jacobians, "gradients": gradients}
 
 
 def _baselines(train_inputs, train_targets, inputs, targets, orbit_heldout) -> dict[str, Any]:

@@ -14,6 +14,18 @@ version of the training sampler): batch 256 / 1e-3 / patience 10 reached a valid
 of 0.0288, batch 512 / 2e-3 / 5 0.0306, batch 1024 / 3e-3 / 5 0.0330; batch 4096 / 1e-3 was
 still at 0.034 after 120 s.
 
+Gradient training (``gradient_weight`` :math:`w > 0`, beyond the Comment) adds the error
+of the target's gradient with respect to the :math:`3N` neighbour positions (centre fixed),
+predicted through the fingerprint's Jacobian :math:`J = \partial x / \partial r`,
+
+.. math:: L = \frac{1}{|B|}\sum_{A \in B} \Bigl[\bigl(\hat E(A) - E(A)\bigr)^2
+    + \frac{w}{3N} \bigl\lVert J(A)^{\mathsf T} \nabla_x \hat E(A)
+    - \nabla_r E(A) \bigr\rVert^2\Bigr],
+
+the "force matching" of machine-learned potentials (e.g. Chmiela et al., Sci. Adv. 3,
+e1603015, 2017) with :math:`w` in Å² (E4 is unitless, its gradient in 1/Å). Each
+structure then constrains the model in :math:`3N` directions besides its value.
+
 A run writes a checkpoint (weights, optimiser, scheduler, shuffling RNG, best weights,
 history) every ``checkpoint_seconds`` and when interrupted, always of the last *finished*
 epoch (an interrupt mid-epoch leaves half-updated weights, which are not saved); calling
@@ -40,7 +52,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..checks import bounded_int, positive_float
+from ..checks import bounded_int, non_negative_float, positive_float
 from ..errors import DegeneracyError
 from ..files import atomic_path, cache_key
 from .model import AtomicSumModel
@@ -80,6 +92,10 @@ class TrainSettings:
         threads fighting other jobs for the cores); 2 gains < 2× on an idle machine.
     checkpoint_seconds : float
         Minimum time between checkpoints.
+    gradient_weight : float
+        :math:`w` (Å²) of the target-gradient term of the loss (module docstring); 0, the
+        Comment's energy-only loss, by default. Needs a training :class:`TensorSet` with
+        input Jacobians and target gradients.
     """
 
     max_epochs: int = 1000
@@ -94,6 +110,7 @@ class TrainSettings:
     device: str = "auto"
     threads: int = 1
     checkpoint_seconds: float = 10.0
+    gradient_weight: float = 0.0
 
     def __post_init__(self) -> None:
         bounded_int("max_epochs", self.max_epochs, minimum=1)
@@ -106,6 +123,7 @@ class TrainSettings:
         if self.max_seconds is not None:
             positive_float("max_seconds", self.max_seconds)
         bounded_int("threads", self.threads, minimum=1)
+        non_negative_float("gradient_weight", self.gradient_weight)
         if self.device not in ("auto", "cpu", "cuda"):
             raise DegeneracyError(f"device must be auto, cpu or cuda, got {self.device!r}")
 
@@ -132,7 +150,10 @@ class TrainSettings:
     def trajectory(self) -> dict[str, Any]:
         """Settings that change the optimisation path (the checkpoint must match them)."""
         keys = ("batch_size", "learning_rate", "lr_factor", "lr_patience", "min_learning_rate")
-        return {k: getattr(self, k) for k in keys} | {"seed": self.seed}
+        path = {k: getattr(self, k) for k in keys} | {"seed": self.seed}
+        if self.gradient_weight:  # absent at 0: energy-only checkpoints keep their key
+            path["gradient_weight"] = self.gradient_weight
+        return path
 
 
 def resolve_device(name: str) -> torch.device:
@@ -144,34 +165,98 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _float32(array: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(array, dtype=np.float32))
+
+
 @dataclass
 class TensorSet:
-    """Model inputs (per species, (n, n_centres, d)) and targets (n,) as float32 tensors."""
+    """Model inputs (per species, (n, n_centres, d)) and targets (n,) as float32 tensors.
+
+    For gradient training also ``jacobians`` (per species, (n, n_centres, d, k): the
+    inputs' derivatives with respect to the k = 3N neighbour coordinates) and
+    ``gradients`` (n, k): the target's derivatives with respect to the same coordinates.
+    """
 
     inputs: dict[str, torch.Tensor]
     targets: torch.Tensor
+    jacobians: dict[str, torch.Tensor] | None = None
+    gradients: torch.Tensor | None = None
 
     @classmethod
-    def from_numpy(cls, inputs: Mapping[str, np.ndarray], targets: np.ndarray) -> TensorSet:
-        tensors = {s: torch.as_tensor(np.asarray(v, dtype=np.float32)) for s, v in inputs.items()}
+    def from_numpy(
+        cls,
+        inputs: Mapping[str, np.ndarray],
+        targets: np.ndarray,
+        *,
+        jacobians: Mapping[str, np.ndarray] | None = None,
+        gradients: np.ndarray | None = None,
+    ) -> TensorSet:
+        tensors = {s: _float32(v) for s, v in inputs.items()}
         sizes = {len(v) for v in tensors.values()} | {len(targets)}
         if len(sizes) != 1:
             raise DegeneracyError(f"inputs and targets have different lengths: {sorted(sizes)}")
-        return cls(tensors, torch.as_tensor(np.asarray(targets, dtype=np.float32)))
+        if (jacobians is None) != (gradients is None):
+            raise DegeneracyError("gradient training needs both input Jacobians and gradients")
+        if jacobians is None:
+            return cls(tensors, _float32(targets))
+        gradients = _float32(gradients)
+        jacobians = {s: _float32(v) for s, v in jacobians.items()}
+        for s, tensor in tensors.items():
+            if s not in jacobians or jacobians[s].shape[:3] != tensor.shape:
+                raise DegeneracyError(f"input Jacobians of {s} do not match its inputs")
+            if jacobians[s].shape[3:] != gradients.shape[1:] or len(gradients) != len(targets):
+                raise DegeneracyError(
+                    f"input Jacobians {tuple(jacobians[s].shape)} and target gradients "
+                    f"{tuple(gradients.shape)} do not match"
+                )
+        return cls(tensors, _float32(targets), jacobians, gradients)
 
     def __len__(self) -> int:
         return len(self.targets)
 
     def to(self, device: torch.device) -> TensorSet:
-        return TensorSet({s: v.to(device) for s, v in self.inputs.items()}, self.targets.to(device))
+        jacobians = None
+        if self.jacobians is not None:
+            jacobians = {s: v.to(device) for s, v in self.jacobians.items()}
+        gradients = None if self.gradients is None else self.gradients.to(device)
+        inputs = {s: v.to(device) for s, v in self.inputs.items()}
+        return TensorSet(inputs, self.targets.to(device), jacobians, gradients)
 
     def take(self, index: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         return {s: v[index] for s, v in self.inputs.items()}, self.targets[index]
 
+    def predicted_gradients(
+        self, model: AtomicSumModel, index: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Predictions (b,) and their gradients (b, k) on frames ``index`` of this set.
+
+        The gradient with respect to the k neighbour coordinates is
+        :math:`J^{\mathsf T}\nabla_x \hat E`, summed over centres and species, and stays
+        in the autograd graph (so it can be fitted).
+        """
+        if self.jacobians is None:
+            raise DegeneracyError(
+                "gradient training needs input Jacobians and target gradients in the "
+                "training set (TensorSet.from_numpy(..., jacobians=, gradients=))"
+            )
+        inputs = {s: v[index].detach().requires_grad_(True) for s, v in self.inputs.items()}
+        prediction = model(inputs)
+        slopes = torch.autograd.grad(prediction.sum(), list(inputs.values()), create_graph=True)
+        gradients = sum(
+            torch.einsum("bcd,bcdk->bk", slope, self.jacobians[s][index])
+            for s, slope in zip(inputs, slopes, strict=True)
+        )
+        return prediction, gradients
+
     def digest(self) -> str:
         """SHA-256 of the inputs (by species, shapes included) and targets: which data."""
         sha = hashlib.sha256()
-        for name, tensor in [*sorted(self.inputs.items()), ("targets", self.targets)]:
+        tensors = [*sorted(self.inputs.items()), ("targets", self.targets)]
+        if self.jacobians is not None and self.gradients is not None:
+            tensors += [(f"d{s}", v) for s, v in sorted(self.jacobians.items())]
+            tensors.append(("gradients", self.gradients))
+        for name, tensor in tensors:
             array = np.ascontiguousarray(tensor.detach().cpu().numpy())
             sha.update(f"{name}{array.shape}{array.dtype}".encode())
             sha.update(array.tobytes())
@@ -261,6 +346,11 @@ class Trainer:
         metrics)`` is called after every epoch (after any checkpoint is written).
         """
         settings = self.settings
+        if settings.gradient_weight and train.jacobians is None:
+            raise DegeneracyError(
+                f"gradient_weight {settings.gradient_weight} needs input Jacobians and target "
+                "gradients in the training set (TensorSet.from_numpy(..., jacobians=, gradients=))"
+            )
         torch.set_num_threads(settings.threads)
         device = resolve_device(settings.device)
         model.to(device)
@@ -362,13 +452,24 @@ class Trainer:
                 self._save(path, finished)
 
     def _epoch(self, model, data: TensorSet, optimiser, generator) -> float:
-        """One pass over shuffled mini-batches; returns the training RMSE seen in the pass."""
+        """One pass over shuffled mini-batches; returns the training RMSE seen in the pass.
+
+        With gradient training it is the root of the whole loss (energy + weighted
+        gradient term), which the learning-rate schedule follows.
+        """
         model.train()
         order = torch.randperm(len(data), generator=generator).to(data.targets.device)
+        weight = self.settings.gradient_weight
         squared, count = 0.0, 0
         for start in range(0, len(data), self.settings.batch_size):
-            inputs, targets = data.take(order[start : start + self.settings.batch_size])
-            loss = torch.mean((model(inputs) - targets) ** 2)
+            index = order[start : start + self.settings.batch_size]
+            inputs, targets = data.take(index)
+            if weight:
+                prediction, gradients = data.predicted_gradients(model, index)
+                gradient_error = torch.mean((gradients - data.gradients[index]) ** 2)
+            else:
+                prediction, gradient_error = model(inputs), 0.0
+            loss = torch.mean((prediction - targets) ** 2) + weight * gradient_error
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
