@@ -169,3 +169,11 @@ def test_cli_refuses_gradient_training_for_the_multicentre_model(tmp_path, capsy
     err = capsys.readouterr().err
     assert "--gradient-weight needs the C-centred model" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_cli_names_a_negative_gradient_weight(tmp_path, capsys):
+    argv = ["learn", "--protocol", "none", "--quick", "--gradient-weight", "-1"]
+    assert main([*argv, "--output", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "--gradient-weight must be a number ≥ 0, got -1.0" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "run").exists()

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..checks import bounded_int, positive_float
+from ..checks import bounded_int, non_negative_float, positive_float
 from ..files import json_text, output_folder, write_json
 from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES, SAMPLERS, default_datasets
 from ..learning.specs import PROTOCOLS, RMSE_KEYS
@@ -74,7 +74,9 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
         else 60.0 * positive_float("--max-minutes", args.max_minutes),
         "device": args.device,
         "threads": args.threads,
-        "gradient_weight": args.gradient_weight,
+        "gradient_weight": None
+        if args.gradient_weight is None
+        else non_negative_float("--gradient-weight", args.gradient_weight),
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     if args.no_time_limit:
