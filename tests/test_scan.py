@@ -449,28 +449,33 @@ def test_worker_errors_name_the_structure():
         block.environments(cutoff=2.5)
 
 
-def test_unreadable_file_does_not_name_a_wrong_structure(tmp_path):
+@pytest.mark.parametrize(
+    ("name", "line", "text", "message"),
+    [
+        (  # structure 2 claims 9 atoms: found while indexing
+            "count",
+            2 * 7,
+            "9",
+            r"count\.xyz: cannot read it: failed while "
+            r"indexing or reading the file, before its first structure \(",
+        ),
+        (  # found while parsing structure 2
+            "number",
+            2 * 7 + 3,
+            "H abc 0 0",
+            r"number\.xyz: cannot read it: failed at or "
+            r"after structure 2 \(could not convert string to float: 'abc'\)",
+        ),
+    ],
+)
+def test_unreadable_file_does_not_name_a_wrong_structure(tmp_path, name, line, text, message):
     """ase's extxyz reader indexes the whole file before it yields the first structure."""
     ase.io.write(tmp_path / "good.xyz", dg.sample_methane(4, seed=0), format="extxyz")
     lines = (tmp_path / "good.xyz").read_text().splitlines()
-    bad_count = lines.copy()
-    bad_count[2 * 7] = "9"  # structure 2 claims 9 atoms: found while indexing
-    (tmp_path / "count.xyz").write_text("\n".join(bad_count) + "\n")
-    with pytest.raises(
-        dg.DegeneracyError,
-        match=r"count\.xyz: cannot read it: failed while "
-        r"indexing or reading the file, before its first structure \(",
-    ):
-        _read_all(tmp_path / "count.xyz")
-    bad_number = lines.copy()
-    bad_number[2 * 7 + 3] = "H abc 0 0"  # found while parsing structure 2
-    (tmp_path / "number.xyz").write_text("\n".join(bad_number) + "\n")
-    with pytest.raises(
-        dg.DegeneracyError,
-        match=r"number\.xyz: cannot read it: failed at or "
-        r"after structure 2 \(could not convert string to float: 'abc'\)",
-    ):
-        _read_all(tmp_path / "number.xyz")
+    lines[line] = text
+    (tmp_path / f"{name}.xyz").write_text("\n".join(lines) + "\n")
+    with pytest.raises(dg.DegeneracyError, match=message):
+        _read_all(tmp_path / f"{name}.xyz")
 
 
 @pytest.mark.parametrize(

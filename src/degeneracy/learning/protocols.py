@@ -315,9 +315,17 @@ def run_protocol(
     train_targets = np.concatenate([targets["train"], targets["orbit"][repeated]])
 
     gradients = {}
-    if settings.gradient_weight:
-        training_frames = data["train"].frames + [orbit.frames[i] for i in repeated]
-        gradients = training_gradients(featurizer, training_frames, progress=progress)
+    if settings.gradient_weight:  # each orbit frame once, repeated like its inputs
+        random_part = training_gradients(featurizer, data["train"].frames, progress=progress)
+        orbit_part = training_gradients(featurizer, orbit.frames)
+        gradients = {
+            "jacobians": _concat(
+                [random_part["jacobians"], _take(orbit_part["jacobians"], repeated)]
+            ),
+            "gradients": np.concatenate(
+                [random_part["gradients"], orbit_part["gradients"][repeated]]
+            ),
+        }
 
     torch.manual_seed(seed)
     n_features = {s: v.shape[-1] for s, v in train_inputs.items()}

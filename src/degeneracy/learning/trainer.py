@@ -226,6 +226,14 @@ class TensorSet:
     def take(self, index: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         return {s: v[index] for s, v in self.inputs.items()}, self.targets[index]
 
+    def require_gradients(self, what: str) -> None:
+        """Raise unless this set holds input Jacobians and target gradients: ``what needs ...``."""
+        if self.jacobians is None or self.gradients is None:
+            raise DegeneracyError(
+                f"{what} needs input Jacobians and target gradients in the training set "
+                "(TensorSet.from_numpy(..., jacobians=, gradients=))"
+            )
+
     def predicted_gradients(
         self, model: AtomicSumModel, index: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -235,11 +243,7 @@ class TensorSet:
         :math:`J^{\mathsf T}\nabla_x \hat E`, summed over centres and species, and stays
         in the autograd graph (so it can be fitted).
         """
-        if self.jacobians is None:
-            raise DegeneracyError(
-                "gradient training needs input Jacobians and target gradients in the "
-                "training set (TensorSet.from_numpy(..., jacobians=, gradients=))"
-            )
+        self.require_gradients("gradient training")
         inputs = {s: v[index].detach().requires_grad_(True) for s, v in self.inputs.items()}
         prediction = model(inputs)
         slopes = torch.autograd.grad(prediction.sum(), list(inputs.values()), create_graph=True)
@@ -346,11 +350,8 @@ class Trainer:
         metrics)`` is called after every epoch (after any checkpoint is written).
         """
         settings = self.settings
-        if settings.gradient_weight and train.jacobians is None:
-            raise DegeneracyError(
-                f"gradient_weight {settings.gradient_weight} needs input Jacobians and target "
-                "gradients in the training set (TensorSet.from_numpy(..., jacobians=, gradients=))"
-            )
+        if settings.gradient_weight:
+            train.require_gradients(f"gradient_weight {settings.gradient_weight}")
         torch.set_num_threads(settings.threads)
         device = resolve_device(settings.device)
         model.to(device)
@@ -463,12 +464,12 @@ class Trainer:
         squared, count = 0.0, 0
         for start in range(0, len(data), self.settings.batch_size):
             index = order[start : start + self.settings.batch_size]
-            inputs, targets = data.take(index)
+            targets = data.targets[index]
             if weight:
                 prediction, gradients = data.predicted_gradients(model, index)
                 gradient_error = torch.mean((gradients - data.gradients[index]) ** 2)
             else:
-                prediction, gradient_error = model(inputs), 0.0
+                prediction, gradient_error = model(data.take(index)[0]), 0.0
             loss = torch.mean((prediction - targets) ** 2) + weight * gradient_error
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
