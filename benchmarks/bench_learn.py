@@ -140,7 +140,7 @@ def main() -> None:
         folders_by_seed.append(folders)
         seconds_by_seed.append(time.perf_counter() - triple_start)
     metrics = runs[0]
-    figure, table = make_fig2(folders_by_seed[0], output)
+    figure, table, _ = make_fig2(folders_by_seed[0], output)
     total = baseline + seconds_by_seed[0]  # data, features and one seed's three protocols
     print(f"end: {load()}")
     print(

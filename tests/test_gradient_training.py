@@ -10,6 +10,7 @@ import torch
 
 import degeneracy as dg
 from degeneracy.cli import main
+from degeneracy.cli.learn import format_summary
 from degeneracy.errors import DegeneracyError
 from degeneracy.learning import (
     AtomicSumModel,
@@ -20,6 +21,9 @@ from degeneracy.learning import (
     ThermalMethaneSampler,
     Trainer,
     TrainSettings,
+    load_model,
+    predict_frames,
+    predicted_target_gradients,
     run_protocol,
     with_targets,
 )
@@ -48,17 +52,14 @@ def float64_set(featurizer, frames) -> TensorSet:
     )
 
 
-def test_predicted_gradient_is_the_derivative_of_the_prediction():
-    frames = ThermalMethaneSampler().sample(4, seed=4)
-    featurizer = small_featurizer()
-    data = float64_set(featurizer, frames)
-    torch.manual_seed(1)
-    model = AtomicSumModel({"C": data.inputs["C"].shape[-1]}, width=8).double()
-    model.set_normalisation({"C": 2.5}, 0.7)  # the scale must be inside the derivative
-    _, predicted = data.predicted_gradients(model, torch.arange(len(frames)))
-    assert predicted.shape == (4, 12)
+FEATURIZERS = {
+    "centre": small_featurizer,
+    "multicentre": lambda: MultiCentreSoap(sigma=0.3, n_max=3, l_max=2, basis="gto"),
+}
 
-    step = 1e-5
+
+def displaced_frames(frames, step: float) -> list:
+    """Each frame with each H coordinate moved by +step and -step, in that order."""
     displaced = []
     for atoms in frames:
         for coordinate in range(12):
@@ -66,6 +67,38 @@ def test_predicted_gradient_is_the_derivative_of_the_prediction():
                 moved = atoms.copy()
                 moved.positions[1 + coordinate // 3, coordinate % 3] += sign * step
                 displaced.append(moved)
+    return displaced
+
+
+@pytest.mark.parametrize("kind", FEATURIZERS)
+def test_input_jacobians_are_central_differences(kind):
+    frames = ThermalMethaneSampler().sample(3, seed=8)
+    featurizer = FEATURIZERS[kind]()
+    jacobians = featurizer.input_jacobians(frames)
+    step = 1e-5
+    moved = featurizer.inputs(displaced_frames(frames, step))
+    for species, values in featurizer.inputs(frames).items():
+        assert jacobians[species].shape == (*values.shape, 12)
+        pairs = moved[species].reshape(3, 12, 2, *values.shape[1:])
+        finite = np.moveaxis((pairs[:, :, 0] - pairs[:, :, 1]) / (2 * step), 1, -1)
+        np.testing.assert_allclose(jacobians[species], finite, rtol=1e-5, atol=1e-7)
+        assert np.abs(finite).max() > 1e-2  # the features do move
+
+
+@pytest.mark.parametrize("kind", FEATURIZERS)
+def test_predicted_gradient_is_the_derivative_of_the_prediction(kind):
+    frames = ThermalMethaneSampler().sample(4, seed=4)
+    featurizer = FEATURIZERS[kind]()
+    data = float64_set(featurizer, frames)
+    torch.manual_seed(1)
+    n_features = {s: v.shape[-1] for s, v in data.inputs.items()}
+    model = AtomicSumModel(n_features, width=8).double()
+    model.set_normalisation(dict.fromkeys(n_features, 2.5), 0.7)  # inside the derivative
+    _, predicted = data.predicted_gradients(model, torch.arange(len(frames)))
+    assert predicted.shape == (4, 12)
+
+    step = 1e-5
+    displaced = displaced_frames(frames, step)
     inputs = {s: torch.as_tensor(v) for s, v in featurizer.inputs(displaced).items()}
     with torch.no_grad():
         values = model(inputs).numpy().reshape(4, 12, 2)
@@ -132,8 +165,24 @@ def test_gradient_training_checks_its_inputs():
     with pytest.raises(DegeneracyError, match="needs input Jacobians"):
         Trainer(TrainSettings(gradient_weight=0.1)).fit(model, plain, plain)
     frames = ThermalMethaneSampler().sample(2, seed=0)
-    with pytest.raises(DegeneracyError, match="MultiCentreSoap gives no input Jacobians"):
-        compute_input_jacobians(MultiCentreSoap(n_max=2, l_max=1), frames)
+
+    class FeaturesOnly:  # a featurizer without input_jacobians
+        inputs = small_featurizer().inputs
+
+    with pytest.raises(DegeneracyError, match="FeaturesOnly gives no input Jacobians"):
+        compute_input_jacobians(FeaturesOnly(), frames)
+
+
+def test_input_jacobians_too_large_for_memory_are_refused(monkeypatch):
+    frames = ThermalMethaneSampler().sample(100, seed=0)
+    sizes = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 10_000}  # a 41 MB machine
+    monkeypatch.setattr("degeneracy.learning.datasets.os.sysconf", lambda name: sizes[name])
+    featurizer = MultiCentreSoap(sigma=0.3, n_max=3, l_max=2, basis="gto")
+    # 100 frames x (1 x 27 + 4 x 81 features) x 12 x 4 bytes = 1.7 MB: fits
+    assert compute_input_jacobians(featurizer, frames)["H"].shape == (100, 4, 81, 12)
+    many = frames * 10  # 17 MB, above a quarter of 41 MB
+    with pytest.raises(DegeneracyError, match=r"Jacobians of 1000 frames would take 0\.02 GB"):
+        compute_input_jacobians(featurizer, many)
 
 
 def test_run_protocol_with_gradient_training(tmp_path, cache):
@@ -148,6 +197,31 @@ def test_run_protocol_with_gradient_training(tmp_path, cache):
     metrics = json.loads((output / "metrics.json").read_text())
     assert metrics["settings"]["gradient_weight"] == 0.01 and metrics["epochs"] == 3
     assert metrics["n_train_total"] == 122 and np.isfinite(metrics["val_rmse"])
+    # the gradient errors: the saved model's E4 gradient by central differences
+    model, featurizer, _ = load_model(output)
+    frames = data["val"].frames
+    fd = np.zeros((len(frames), 12))
+    for k in range(12):
+        moved = {}
+        for sign in (1, -1):
+            shifted = [atoms.copy() for atoms in frames]
+            for atoms in shifted:
+                atoms.positions[1 + k // 3, k % 3] += sign * 1e-3
+            moved[sign] = predict_frames(model, featurizer, shifted)
+        fd[:, k] = (moved[1] - moved[-1]) / 2e-3
+    true = dg.fourbody_torsion_gradient(frames).reshape(len(frames), -1)
+    expected = np.sqrt(np.mean((fd - true) ** 2))
+    inputs = featurizer.inputs(frames)
+    whole = predicted_target_gradients(model, featurizer, frames, inputs)
+    batched = predicted_target_gradients(model, featurizer, frames, inputs, batch_size=7)
+    np.testing.assert_allclose(batched[0], whole[0], rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(batched[1], true)
+    np.testing.assert_allclose(whole[0], fd, atol=2e-3 * np.abs(fd).max())
+    assert metrics["val_gradient_rmse"] == pytest.approx(expected, rel=1e-2)
+    assert metrics["val_gradient_rms"] == pytest.approx(np.sqrt(np.mean(true**2)))
+    for name in ("train", "orbit"):
+        assert 0 < metrics[f"{name}_gradient_rmse"] and 0 < metrics[f"{name}_gradient_rms"]
+    assert "gradient RMSE (1/A; train RMS" in format_summary(metrics)  # `learn` prints it
     # the same settings resume; energy-only training on the same data is another run
     again = run_protocol("subset", small_featurizer(), data, output=output, settings=settings)
     assert again.metrics["resumed_from_epoch"] == 3
@@ -155,20 +229,22 @@ def test_run_protocol_with_gradient_training(tmp_path, cache):
     energies = TrainSettings(max_epochs=3, batch_size=40, max_seconds=None)
     with pytest.raises(DegeneracyError, match="different run"):
         run_protocol("subset", small_featurizer(), data, output=output, settings=energies)
-    with pytest.raises(DegeneracyError, match="no input Jacobians"):
-        run_protocol(
-            "none", MultiCentreSoap(n_max=2, l_max=1), data, output=tmp_path / "mc",
-            settings=settings,
-        )  # fmt: skip
+    # the multi-centre model fits gradients too: E4's gradient, summed over its centres
+    multicentre = run_protocol(
+        "none", FEATURIZERS["multicentre"](), data, output=tmp_path / "mc", settings=settings
+    )
+    assert multicentre.metrics["epochs"] == 3
+    assert 0 < multicentre.metrics["val_gradient_rmse"] < 10 * metrics["val_gradient_rms"]
 
 
-def test_cli_refuses_gradient_training_for_the_multicentre_model(tmp_path, capsys):
+def test_cli_trains_the_multicentre_model_with_gradients(tmp_path, cache, capsys):
     argv = ["learn", "--protocol", "none", "--quick", "--model", "multicentre"]
-    argv += ["--gradient-weight", "0.01", "--output", str(tmp_path / "run")]
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "--gradient-weight needs the C-centred model" in err and len(err.splitlines()) == 1
-    assert not (tmp_path / "run").exists()
+    argv += ["--n-max", "3", "--l-max", "2", "--basis", "gto", "--epochs", "2", "--n-train"]
+    argv += ["200", "--n-val", "50", "--n-test", "50", "--no-progress", "--gradient-weight"]
+    assert main([*argv, "0.01", "--output", str(tmp_path / "run")]) == 0
+    assert "gradient RMSE (1/A; train RMS" in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["featurizer"]["kind"] == "multicentre" and metrics["test_gradient_rmse"] > 0
 
 
 def test_cli_names_a_negative_gradient_weight(tmp_path, capsys):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import featomic
 import numpy as np
 import pytest
 import torch
@@ -44,6 +45,7 @@ from degeneracy.learning.protocols import (
     errors_by_target_quantile,
     feature_scales,
     heldout_orbit_gap,
+    orbit_slopes,
     repeat_summary,
     summarise_repeats,
 )
@@ -363,6 +365,64 @@ def test_errors_by_target_quantile_partition_the_squared_error():
     assert errors_by_target_quantile([], []) == []
 
 
+def straight_path(n: int, length: float = 0.3) -> list:
+    """``n`` frames evenly spaced on a straight line of ``length`` Å in neighbour space."""
+    start = dg.neighbor_positions(dg.builtin_environment("pg-start"))
+    direction = ThermalMethaneSampler().neighbors(1, seed=5)[0] - start
+    direction /= np.linalg.norm(direction)
+    return [
+        dg.environment_from_neighbors(start + t * direction) for t in np.linspace(0.0, length, n)
+    ]
+
+
+def test_orbit_slopes_are_the_derivative_along_the_path():
+    frames = straight_path(61)
+    target = dg.fourbody_torsion(frames)
+    slopes = orbit_slopes(frames, target, target)
+    assert slopes["orbit_length"] == pytest.approx(0.3)
+    # central differences of E4 against its analytic gradient along the (unit) tangent
+    tangent = np.diff(dg.neighbor_positions(frames[:2]), axis=0).ravel()
+    tangent /= np.linalg.norm(tangent)
+    analytic = dg.fourbody_torsion_gradient(frames).reshape(len(frames), -1) @ tangent
+    assert slopes["orbit_slope_rms"] == pytest.approx(np.sqrt(np.mean(analytic**2)), rel=1e-3)
+    assert slopes["orbit_slope_rmse"] == pytest.approx(0.0, abs=1e-12)
+    assert slopes["orbit_slope_corr"] == pytest.approx(1.0)
+    # a model blind along the path: the level may be right, the slope is not
+    level = np.full_like(target, target.mean())
+    blind = orbit_slopes(frames, level, target)
+    assert blind["orbit_slope_prediction_rms"] < 1e-12 and blind["orbit_slope_corr"] is None
+    assert blind["orbit_slope_rmse"] == pytest.approx(slopes["orbit_slope_rms"])
+    # a prediction with half the slope and an offset
+    half = orbit_slopes(frames, 0.5 * target + 1.0, target)
+    assert half["orbit_slope_prediction_rms"] == pytest.approx(0.5 * slopes["orbit_slope_rms"])
+
+
+@pytest.mark.parametrize(
+    "order, note",
+    [([0, 1], "2 frames"), ([0, 1, 1, 2], "do not sample a path"),
+     ([0, 1, 2, 3, 9, 4, 5, 6], "do not sample a path")],
+)  # fmt: skip
+def test_orbit_slopes_need_frames_along_a_path(order, note):
+    frames = [straight_path(10)[i] for i in order]
+    target = dg.fourbody_torsion(frames)
+    slopes = orbit_slopes(frames, target, target)
+    assert note in slopes["orbit_slope_note"] and slopes["orbit_slope_rms"] is None
+
+
+def test_orbit_slopes_of_the_published_orbit():
+    path = reference_path("comment-orbit_sigma0.3_c1.0.extxyz")
+    frames = dg.read_environments(path)  # first step 1e-4 A, then 0.01 A
+    target = dg.fourbody_torsion(frames)
+    slopes = orbit_slopes(frames, target, target)
+    positions = dg.neighbor_positions(frames).reshape(len(frames), -1)
+    tangent = np.gradient(positions, axis=0)
+    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
+    gradient = dg.fourbody_torsion_gradient(frames).reshape(len(frames), -1)
+    analytic = np.sum(gradient * tangent, axis=1)
+    assert slopes["orbit_length"] == pytest.approx(1.99, abs=0.01)  # 200 steps
+    assert slopes["orbit_slope_rms"] == pytest.approx(np.sqrt(np.mean(analytic**2)), rel=0.01)
+
+
 def test_run_protocol_writes_results_that_predict_reproduces(tmp_path, cache):
     data = tiny_data()
     settings = TrainSettings(max_epochs=15, batch_size=64, stop_patience=15)
@@ -383,6 +443,15 @@ def test_run_protocol_writes_results_that_predict_reproduces(tmp_path, cache):
     bias = np.mean(result.predictions["orbit_prediction"][held] - data["orbit"].targets[held])
     assert metrics["orbit_heldout_bias"] == pytest.approx(bias)
     assert -1 <= metrics["orbit_heldout_corr"] <= 1
+    path = dg.neighbor_positions(data["orbit"].frames).reshape(len(data["orbit"].frames), -1)
+    assert metrics["orbit_length"] == pytest.approx(np.linalg.norm(path[-1] - path[0]))
+    arc = result.predictions["orbit_arc_length"]  # for the plot along the orbit
+    assert arc[0] == 0 and arc[-1] == pytest.approx(metrics["orbit_length"]) and len(arc) == 30
+    assert metrics["orbit_slope_rms"] > 0 and metrics["orbit_slope_prediction_rms"] > 0
+    # the E4 gradient error of every run (train only under gradient training)
+    assert "train_gradient_rmse" not in metrics
+    for name in ("val", "test", "orbit"):
+        assert 0 < metrics[f"{name}_gradient_rmse"] and 0 < metrics[f"{name}_gradient_rms"]
     for name in ("model.pt", "predictions.npz", "orbit_predictions.csv", "history.csv"):
         assert (tmp_path / "run" / name).exists()
     arrays = result.predictions
@@ -461,12 +530,16 @@ def test_cli_learn_all_predict_and_figure(tmp_path, cache, capsys):
     out = capsys.readouterr().out
     assert "protocol subset" in out and "fig2.png" in out
     assert "baselines on the same features" in out
+    assert out.count("slope along the orbit (1/A): E4 RMS") == 3
     table = json.loads((tmp_path / "out" / "fig2.json").read_text())
+    assert table["protocols"]["none"]["orbit_slope_rms"] > 0
     assert set(table["protocols"]) == {"none", "subset", "full"}
     assert table["protocols"]["full"]["orbit_heldout_rmse"] is None
     assert table["protocols"]["full"]["baselines"]["ridge"]["orbit_heldout_rmse"] is None
     assert table["protocols"]["none"]["baselines"]["nearest_neighbour"]["val_rmse"] > 0
     assert (tmp_path / "out" / "fig2.png").stat().st_size > 10_000
+    assert (tmp_path / "out" / "fig2-orbit.png").stat().st_size > 10_000
+    assert f"along the orbit: {tmp_path / 'out' / 'fig2-orbit.png'}" in out
     run = tmp_path / "out" / "subset"
     sources = json.loads((run / "metrics.json").read_text())["dataset_sources"]
     assert sources["train"]["name"] == "thermal" and sources["test"]["name"] == "tilted"
@@ -542,9 +615,21 @@ def test_cli_predict_reads_bohr(tmp_path, cache, capsys):
     angstrom = np.loadtxt(capsys.readouterr().out.splitlines()[1:], delimiter=",")
     argv = ["predict", "--model", model, str(tmp_path / "bohr.extxyz"), "--units", "bohr"]
     assert main([*argv, "--format", "csv"]) == 0
-    bohr = np.loadtxt(capsys.readouterr().out.splitlines()[1:], delimiter=",")
-    assert bohr.shape == (6, 2)
+    captured = capsys.readouterr()
+    bohr = np.loadtxt(captured.out.splitlines()[1:], delimiter=",")
+    assert bohr.shape == (6, 2) and "warning" not in captured.err
     np.testing.assert_allclose(bohr, angstrom, atol=1e-5)
+    # a model saved under another featomic still predicts, with a one-line warning
+    payload = torch.load(tmp_path / "out" / "model.pt", weights_only=True)
+    assert payload["versions"]["featomic"] == featomic.__version__
+    payload["versions"]["featomic"] = "0.0.1"
+    torch.save(payload, tmp_path / "out" / "model.pt")
+    assert main(["predict", "--model", model, str(orbit_file), "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.err.strip().splitlines()) == 1
+    assert "warning:" in captured.err and "saved with featomic 0.0.1" in captured.err
+    again = np.loadtxt(captured.out.splitlines()[1:], delimiter=",")
+    np.testing.assert_array_equal(again, angstrom)
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):

@@ -39,7 +39,8 @@ def tiny_run(tmp_path_factory):
 def test_outputs(tiny_run):
     output, summary, _ = tiny_run
     document = (output / "report.html").read_text()
-    assert document.count("data:image/png;base64,") == 3  # Fig. 1a, 1b, 2
+    assert document.count("data:image/png;base64,") == 4  # Fig. 1a, 1b, 2 and along the orbit
+    assert "a flat prediction means the model does not see" in document
     for heading in ("Singular configuration A0", "Low-sensitivity orbits", "Learning E4"):
         assert heading in document
     saved = json.loads((output / "summary.json").read_text())

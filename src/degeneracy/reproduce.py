@@ -347,8 +347,8 @@ def _figure2_step(output: Path, settings: ReproduceSettings) -> dict:
     # Fig. 2 shows the first seed's runs
     first = repeat_folders(output / "learning", settings.seed, settings.repeats)[settings.seed]
     folders = {name: first / name for name in LEARNING_PROTOCOLS}
-    figure, table = make_fig2(folders, output / "figures")
-    return {"files": [str(figure.relative_to(output)), str(table.relative_to(output))]}
+    files = make_fig2(folders, output / "figures")
+    return {"files": [str(path.relative_to(output)) for path in files]}
 
 
 def trend_checks(orbits: list[dict]) -> dict[str, bool]:
@@ -524,9 +524,7 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
                 *_error_by_quantile_table(learning),
                 *_baseline_table(learning),
             ],
-            figures=[
-                Figure(output / p, "Fig. 2: parity plots of the three protocols.") for p in fig2
-            ],
+            figures=[Figure(output / p, _FIG2_CAPTIONS[Path(p).name]) for p in fig2],
         )
     )
     timing_rows = [[name, seconds] for name, seconds in results["seconds"].items()]
@@ -534,6 +532,13 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
         Section("Run time", tables=[Table("Seconds per step", ["step", "s"], timing_rows)])
     )
     return sections
+
+
+_FIG2_CAPTIONS = {
+    "fig2.png": "Fig. 2: parity plots of the three protocols.",
+    "fig2-orbit.png": "E4 and the predictions along the orbit (beyond the Comment): a flat "
+    "prediction means the model does not see the orbit's motion.",
+}
 
 
 def _mean_and_std(repeats: dict, name: str, key: str) -> str:

@@ -36,12 +36,6 @@ def featurizer_from_args(args: argparse.Namespace):
     from ..representations import OptimalBasis
 
     if args.model == "multicentre":
-        refuse_options(
-            args,
-            ["gradient_weight"],
-            "needs the C-centred model's fingerprint Jacobian (not available for "
-            "--model multicentre)",
-        )
         if args.rep != "soap":
             refuse_options(
                 args, ["rep"], f"{args.rep} does not apply to --model multicentre (SOAP)"
@@ -147,12 +141,31 @@ def format_summary(metrics: dict) -> str:
                 f"    {lower:3d}-{upper:3d} %  E4 {row['target_min']:.3f}-{row['target_max']:.3f}: "
                 f"{row['rmse']:.4f}, {row['share']:.0%}"
             )
+    lines.extend(_slope_lines(metrics))
     lines.extend(_baseline_lines(metrics.get("baselines"), metrics.get("val_rmse")))
     lines.append(
         f"  epochs {metrics['epochs']} (best {metrics['best_epoch']}, {metrics['stopped']}), "
         f"{metrics['seconds']:.0f} s"
     )
     return "\n".join(lines) + "\n"
+
+
+def _slope_lines(metrics: dict) -> list[str]:
+    """The slope along the orbit and the errors of the predicted E4 gradient."""
+    lines = []
+    if metrics.get("orbit_slope_rms") is not None:
+        corr = metrics.get("orbit_slope_corr")
+        lines.append(
+            f"  slope along the orbit (1/A): E4 RMS {metrics['orbit_slope_rms']:.3f}, "
+            f"predicted RMS {metrics['orbit_slope_prediction_rms']:.3f}, "
+            f"correlation {'-' if corr is None else f'{corr:.2f}'}"
+        )
+    names = [n for n in ("train", "val", "test", "orbit") if f"{n}_gradient_rmse" in metrics]
+    if names:
+        errors = ", ".join(f"{n} {_error_text(metrics[f'{n}_gradient_rmse'])}" for n in names)
+        spread = metrics.get(f"{names[0]}_gradient_rms")
+        lines.append(f"  gradient RMSE (1/A; {names[0]} RMS {spread:.3f}): {errors}")
+    return lines
 
 
 def _baseline_lines(baselines: dict | None, network_val: float | None) -> list[str]:
@@ -260,8 +273,11 @@ def run(args: argparse.Namespace) -> None:
     if args.protocol == "all":
         from ..figures.fig2 import make_fig2
 
-        figure, table = make_fig2({name: folder for name, (folder, _) in first.items()}, output)
-        sys.stdout.write(f"figure: {figure}\nmetrics: {table}\n")
+        files = make_fig2({name: folder for name, (folder, _) in first.items()}, output)
+        sys.stdout.write(
+            f"figure: {files.figure}\nalong the orbit: {files.orbit_figure}\n"
+            f"metrics: {files.table}\n"
+        )
     elif repeats == 1:
         sys.stdout.write(f"results in {output}: metrics.json, model.pt, predictions.npz\n")
     if repeats > 1:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -44,6 +44,11 @@ TABLE_KEYS = (
     "orbit_heldout_corr",
     "orbit_rmse",
     "orbit_mae",
+    "orbit_slope_rms",
+    "orbit_slope_prediction_rms",
+    "orbit_slope_corr",
+    "val_gradient_rmse",
+    "orbit_gradient_rmse",
     "val_std",
     "orbit_std",
     "n_orbit_train",
@@ -95,14 +100,63 @@ def _panel(ax, name: str, metrics: Mapping[str, Any], arrays: Mapping[str, np.nd
     ax.legend(loc="upper left", fontsize=7, title="RMSE", title_fontsize=7)
 
 
-def make_fig2(
-    folders: Mapping[str, str | os.PathLike], output: str | os.PathLike
-) -> tuple[Path, Path]:
-    """Draw ``fig2.png`` and write ``fig2.json`` in folder ``output``.
+def _orbit_panel(ax, name: str, metrics: Mapping[str, Any], arrays: Mapping[str, np.ndarray]):
+    target, prediction = arrays["orbit_target"], arrays["orbit_prediction"]
+    used = arrays["orbit_in_training"].astype(bool)
+    if "orbit_arc_length" in arrays:
+        position, label = arrays["orbit_arc_length"], "arc length along the orbit (Å)"
+    else:  # not a path, or a run saved before arc lengths were
+        position, label = np.arange(len(target), dtype=float), "orbit frame"
+    ax.plot(position, target, color="k", lw=1.2, label="E4 (true)")
+    for mask, colour, kind in ((used, "C2", "in training"), (~used, "C3", "held out")):
+        if mask.any():
+            ax.scatter(
+                position[mask], prediction[mask], s=8, c=colour, lw=0, label=f"predicted, {kind}"
+            )
+    ax.set_xlabel(label)
+    slope, corr = metrics.get("orbit_slope_prediction_rms"), metrics.get("orbit_slope_corr")
+    title = f"{name}: {int(used.sum())} orbit frames in training"
+    if slope is not None:
+        title += f"\nslope RMS {slope:.3f} (E4 {metrics['orbit_slope_rms']:.3f}) 1/Å"
+        title += f", corr {'–' if corr is None else f'{corr:.2f}'}"
+    ax.set_title(title, fontsize=9)
+    ax.legend(loc="best", fontsize=7)
+
+
+def plot_orbit_profiles(
+    runs: Mapping[str, tuple[Mapping[str, Any], Mapping[str, np.ndarray]]], path: Path
+) -> Path:
+    """E4 and each protocol's prediction along the orbit, one panel per protocol.
+
+    Beyond the Comment's parity plots: a model whose fingerprint is blind along the orbit
+    predicts a flat line there, whatever its RMSE; the panel titles give the slope metrics
+    of :func:`degeneracy.learning.orbit_slopes`.
+    """
+    figure = Figure(figsize=(4.2 * len(runs), 3.6), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, len(runs), sharey=True))
+    for ax, (name, (metrics, arrays)) in zip(axes, runs.items(), strict=True):
+        _orbit_panel(ax, name, metrics, arrays)
+    axes[0].set_ylabel("E4")
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=150, format="png")
+    return path
+
+
+class Fig2Files(NamedTuple):
+    """What :func:`make_fig2` wrote."""
+
+    figure: Path  #: fig2.png, the Comment's parity plots
+    table: Path  #: fig2.json
+    orbit_figure: Path  #: fig2-orbit.png, E4 and the predictions along the orbit
+
+
+def make_fig2(folders: Mapping[str, str | os.PathLike], output: str | os.PathLike) -> Fig2Files:
+    """Draw ``fig2.png`` and ``fig2-orbit.png`` and write ``fig2.json`` in folder ``output``.
 
     ``folders`` maps protocol names (``none``, ``subset``, ``full``) to the result folders
     of :func:`degeneracy.learning.run_protocol`. The JSON holds the main metrics of every
-    protocol and the Comment's published values.
+    protocol and the Comment's published values; ``fig2-orbit.png`` shows the predictions
+    along the orbit (:func:`plot_orbit_profiles`).
     """
     if not folders:
         raise DegeneracyError("make_fig2 needs at least one protocol folder")
@@ -126,4 +180,4 @@ def make_fig2(
     }
     path = output / "fig2.json"
     write_json(path, table)
-    return png, path
+    return Fig2Files(png, path, plot_orbit_profiles(runs, output / "fig2-orbit.png"))

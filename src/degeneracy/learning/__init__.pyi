@@ -30,8 +30,10 @@ from .protocols import (
     load_model,
     load_orbit,
     load_run,
+    orbit_slopes,
     orbit_split,
     predict_frames,
+    predicted_target_gradients,
     repeat_folders,
     repeat_summary,
     run_protocol,
@@ -40,7 +42,7 @@ from .protocols import (
     training_gradients,
 )
 from .specs import PROTOCOLS, Protocol
-from .trainer import TensorSet, Trainer, TrainResult, TrainSettings
+from .trainer import TensorSet, Trainer, TrainResult, TrainSettings, predict_gradients
 
 __all__ = [
     "PROTOCOLS",
@@ -75,8 +77,11 @@ __all__ = [
     "load_run",
     "make_sampler",
     "nearest_neighbour_baseline",
+    "orbit_slopes",
     "orbit_split",
     "predict_frames",
+    "predict_gradients",
+    "predicted_target_gradients",
     "random_split",
     "repeat_folders",
     "repeat_summary",

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -581,15 +582,40 @@ def compute_input_jacobians(
 ) -> dict[str, np.ndarray]:
     """Jacobians of the inputs, ``{species: (n, n_centres, d, 3N)}`` (float32), in batches.
 
-    Not cached: 24 000 CH4 take ~0.7 GB and ~30 s (2 cores) to compute again.
+    Not cached: 24 000 CH4 take ~0.7 GB and ~30 s (2 cores) to compute again with the
+    C-centred SOAP (n = l = 8), ~1.2 GB with the multi-centre SOAP at n = l = 4. A set
+    that would take more than a quarter of this machine's memory is refused before any
+    work, naming its size (the multi-centre SOAP at n = l = 8: ~8.6 GB).
     """
     method = getattr(featurizer, "input_jacobians", None)
     if method is None:
         raise DegeneracyError(
-            f"{type(featurizer).__name__} gives no input Jacobians: gradient training "
-            "needs a centre fingerprint (CentreFeaturizer)"
+            f"{type(featurizer).__name__} gives no input Jacobians (input_jacobians): "
+            "gradient training needs them"
         )
+    frames = list(frames)
+    if frames:
+        per_frame = sum(v.size for v in method(frames[:1]).values()) * 4  # float32
+        _check_fits_in_memory(per_frame * len(frames), f"input Jacobians of {len(frames)} frames")
     return _batched(method, frames, batch_size, progress, desc, "input Jacobians")
+
+
+def _check_fits_in_memory(size: int, what: str) -> None:
+    """Refuse an array of ``size`` bytes above a quarter of the physical memory.
+
+    A quarter, because assembling the batches holds the array twice for a moment, and the
+    training set's features, the model and the other sets need room too.
+    """
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on this platform: do not guess
+        return
+    if size > memory / 4:
+        raise DegeneracyError(
+            f"{what} would take {size / 1e9:.2f} GB, more than a quarter of this machine's "
+            f"{memory / 1e9:.0f} GB: use fewer frames or a smaller fingerprint "
+            "(e.g. --n-max/--l-max)"
+        )
 
 
 def _batched(compute, frames, batch_size, progress, desc, what) -> dict[str, np.ndarray]:

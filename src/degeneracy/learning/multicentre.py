@@ -12,9 +12,10 @@ where :math:`x_{\mathrm{H}_i}` is the power spectrum of the environment of H ato
 molecule from other points, so together the ν = 2 features of all centres can resolve what the
 C-centred ones cannot.
 
-featomic computes the power spectrum of every centre at once (no Jacobian needed here); the
-radial basis is the same as :class:`~degeneracy.representations.SoapPowerSpectrum`'s (GTO
-or the cached optimal basis, whose featomic calculator is reused).
+featomic computes the power spectrum of every centre at once, and its position gradients
+for gradient training (:meth:`MultiCentreSoap.input_jacobians`); the radial basis is the
+same as :class:`~degeneracy.representations.SoapPowerSpectrum`'s (GTO or the cached
+optimal basis, whose featomic calculator is reused).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from metatensor import Labels
 
 from ..errors import DegeneracyError
 from ..representations import OptimalBasis, SoapPowerSpectrum
+from ..representations._featomic import dense_block
 from .features import BASIS_FILE, basis_digest
 
 #: Centre species and the neighbour species whose densities each one sees.
@@ -125,6 +127,19 @@ class MultiCentreSoap:
             self.soap.optimal_basis.save(Path(folder) / BASIS_FILE)
 
     def inputs(self, frames: Sequence[ase.Atoms]) -> dict[str, np.ndarray]:
+        return {centre: values for centre, (values, _) in self._compute(frames, False).items()}
+
+    def input_jacobians(self, frames: Sequence[ase.Atoms]) -> dict[str, np.ndarray]:
+        """``{"C": (n, 1, d_C, 3N), "H": (n, 4, d_H, 3N)}``: every centre's Jacobian.
+
+        With respect to the positions of atoms 1 … N, atom 0 (C) held fixed, as for the
+        C-centred fingerprints; an H-centred environment moves with its own H atom.
+        """
+        return {centre: jacobian for centre, (_, jacobian) in self._compute(frames, True).items()}
+
+    def _compute(
+        self, frames: Sequence[ase.Atoms], gradients: bool
+    ) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
         frames = list(frames)
         if not frames:
             raise DegeneracyError("no frames to compute")
@@ -132,24 +147,31 @@ class MultiCentreSoap:
         if any(not np.array_equal(atoms.numbers, numbers) for atoms in frames):
             raise DegeneracyError("multi-centre features need frames with the same atoms")
         return {
-            centre: self._centre_features(frames, centre, np.flatnonzero(numbers == z))
+            centre: self._centre_blocks(frames, centre, np.flatnonzero(numbers == z), gradients)
             for centre, z in ((c, ase.data.atomic_numbers[c]) for c in CENTRES)
         }
 
-    def _centre_features(
-        self, frames: list[ase.Atoms], centre: str, atoms: np.ndarray
-    ) -> np.ndarray:
-        """(n_frames, n_atoms_of_species, d): blocks of ``centre`` concatenated by key."""
+    def _centre_blocks(
+        self, frames: list[ase.Atoms], centre: str, atoms: np.ndarray, gradients: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Values (n_frames, len(atoms), d) and Jacobians (..., d, 3N) of ``centre``.
+
+        The blocks of the centre species are concatenated by key along d.
+        """
         try:
-            tensor = self.soap.calculator.compute(frames, selected_keys=self._keys[centre])
+            tensor = self.soap.calculator.compute(
+                frames,
+                gradients=["positions"] if gradients else [],
+                selected_keys=self._keys[centre],
+            )
         except featomic.FeatomicError as error:
             raise DegeneracyError(f"featomic failed: {error}") from error
-        n_atoms = len(frames[0])
-        parts = []
-        for block in tensor.blocks():
-            values = np.zeros((len(frames), n_atoms, len(block.properties)))
-            system = np.asarray(block.samples.column("system"))
-            atom = np.asarray(block.samples.column("atom"))
-            values[system, atom] = block.values
-            parts.append(values[:, atoms])
-        return np.concatenate(parts, axis=-1)
+        n_neighbors = len(frames[0]) - 1
+        dense = [
+            dense_block(block, len(frames), n_neighbors, gradients=gradients, centres=atoms)
+            for block in tensor.blocks()
+        ]
+        values = np.concatenate([v for v, _ in dense], axis=-1)
+        if not gradients:
+            return values, None
+        return values, np.concatenate([j for _, j in dense], axis=-2)

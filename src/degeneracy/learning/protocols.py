@@ -24,26 +24,37 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import ase
+import featomic
 import numpy as np
 import torch
 
-from ..errors import DegeneracyError
+from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import atomic_open, atomic_path, write_json
 from ..orbits import comment_orbit
-from ..structures import read_environments
+from ..structures import neighbor_positions, read_environments
 from ..targets import fourbody_torsion_gradient
 from .baselines import baseline_errors
 from .datasets import Dataset, Featurizer, cached_inputs, compute_input_jacobians, with_targets
 from .features import featurizer_from_spec
 from .model import AtomicSumModel
 from .specs import RMSE_KEYS, Protocol, get_protocol
-from .trainer import TensorSet, Trainer, TrainSettings, mae, predict, resolve_device, rmse
+from .trainer import (
+    TensorSet,
+    Trainer,
+    TrainSettings,
+    mae,
+    predict,
+    predict_gradients,
+    resolve_device,
+    rmse,
+)
 
 _MODEL_FORMAT = 1
 
@@ -95,11 +106,35 @@ def save_model(
         "model": model.config,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "metadata": metadata or {},
+        "versions": library_versions(),
     }
     path = folder / "model.pt"
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return path
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that compute a saved model's features and weights."""
+    return {"featomic": str(featomic.__version__), "torch": str(torch.__version__)}
+
+
+def warn_on_version_change(path: Path, saved: Mapping[str, str] | None) -> None:
+    """Warn (:class:`DegeneracyWarning`) when a model was saved under another featomic.
+
+    Its predictions stay defined, but another featomic may compute slightly different
+    features (e.g. a changed radial integral), and the network would see inputs it was
+    not trained on. Models saved before versions were recorded are not checked.
+    """
+    saved_version = (saved or {}).get("featomic")
+    if saved_version is not None and saved_version != featomic.__version__:
+        warnings.warn(
+            DegeneracyWarning(
+                f"{path}: saved with featomic {saved_version}, running "
+                f"{featomic.__version__}: its features may differ from those it was trained on"
+            ),
+            stacklevel=3,
+        )
 
 
 def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str, Any]]:
@@ -122,6 +157,7 @@ def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str
         raise DegeneracyError(f"{path}: not a degeneracy model ({error})") from error
     if not isinstance(payload, dict) or payload.get("format") != _MODEL_FORMAT:
         raise DegeneracyError(f"{path}: not a degeneracy model file (format {_MODEL_FORMAT})")
+    warn_on_version_change(path, payload.get("versions"))
     model = AtomicSumModel.from_config(payload["model"])
     model.load_state_dict(payload["state_dict"])
     model.eval()
@@ -237,6 +273,69 @@ def _tracking(name: str, prediction: np.ndarray, target: np.ndarray) -> dict[str
     }
 
 
+#: Largest ratio of the longest step between consecutive orbit frames to the median step
+#: for which :func:`orbit_slopes` treats the frames as samples of one path (shorter steps
+#: are fine: the published orbits start with a 1e-4 Å step, then 0.01 Å).
+MAX_STEP_OVER_MEDIAN = 4.0
+
+
+def path_arc_length(frames: Sequence[ase.Atoms]) -> tuple[np.ndarray | None, str | None]:
+    """Arc length (Å) at each frame of a path of frames, or ``None`` and why not a path.
+
+    Distances between consecutive frames' neighbour positions (centre fixed), summed. Not
+    a path: fewer than 3 frames, a repeated frame, or a step more than
+    :data:`MAX_STEP_OVER_MEDIAN` times the median step (e.g. an unordered file).
+    """
+    if len(frames) < 3:
+        return None, f"{len(frames)} frames"
+    path = neighbor_positions(list(frames)).reshape(len(frames), -1)
+    steps = np.linalg.norm(np.diff(path, axis=0), axis=1)
+    if steps.min() <= 0 or steps.max() > MAX_STEP_OVER_MEDIAN * np.median(steps):
+        return None, (
+            f"the frames do not sample a path (steps {steps.min():.3g}-{steps.max():.3g} A, "
+            f"median {np.median(steps):.3g} A, between consecutive frames)"
+        )
+    return np.concatenate([[0.0], np.cumsum(steps)]), None
+
+
+def orbit_slopes(
+    frames: Sequence[ase.Atoms], prediction: np.ndarray, target: np.ndarray
+) -> dict[str, Any]:
+    r"""Does the model change along the orbit as the target does? Slopes in arc length.
+
+    The frames are taken in order as samples of a path :math:`r(s)` in the space of the
+    neighbour positions relative to the centre (centre fixed), with arc length
+    :math:`s_i = \sum_{j<i} \lVert r_{j+1} - r_j \rVert` (Å); the slopes
+    :math:`\mathrm d\hat E/\mathrm ds` and :math:`\mathrm dE/\mathrm ds` are central
+    differences on that grid (:func:`numpy.gradient`, second order, uneven steps
+    allowed). A model whose fingerprint is blind along the orbit (Pozdnyakov et al.,
+    2022) has slope ≈ 0 however well it fits the orbit's mean level, and one that
+    memorised the orbit's values through a nearly blind fingerprint has wrong slopes
+    however small its RMSE; the RMSE, bias and correlation of :func:`_tracking` do not
+    separate these. For the Comment's orbit (201 frames 0.01 Å apart) the differences
+    agree with the analytic :math:`\nabla E_4 \cdot \hat t` to 0.02 Å⁻¹ (slope RMS 0.94).
+
+    Returns ``orbit_length`` (Å), ``orbit_slope_rms`` (target), ``orbit_slope_prediction_rms``,
+    ``orbit_slope_rmse`` and ``orbit_slope_corr``; all ``None`` (with ``orbit_slope_note``)
+    when the frames do not sample a path (:func:`path_arc_length`).
+    """
+    keys = ("orbit_length", "orbit_slope_rms", "orbit_slope_prediction_rms")
+    keys += ("orbit_slope_rmse", "orbit_slope_corr")
+    arc, problem = path_arc_length(frames)
+    if arc is None:
+        return {**dict.fromkeys(keys), "orbit_slope_note": f"{problem}: no slope"}
+    true_slope = np.gradient(np.asarray(target, dtype=float), arc)
+    slope = np.gradient(np.asarray(prediction, dtype=float), arc)
+    moving = np.std(slope) > 1e-12 and np.std(true_slope) > 1e-12
+    return {
+        "orbit_length": float(arc[-1]),
+        "orbit_slope_rms": float(np.sqrt(np.mean(true_slope**2))),
+        "orbit_slope_prediction_rms": float(np.sqrt(np.mean(slope**2))),
+        "orbit_slope_rmse": rmse(slope, true_slope),
+        "orbit_slope_corr": float(np.corrcoef(slope, true_slope)[0, 1]) if moving else None,
+    }
+
+
 @dataclass
 class ProtocolResult:
     """Metrics and predictions of one protocol run."""
@@ -331,9 +430,10 @@ def run_protocol(
     n_features = {s: v.shape[-1] for s, v in train_inputs.items()}
     model = AtomicSumModel(n_features, width=width, depth=depth)
     model.set_normalisation(feature_scales(train_inputs), float(np.mean(targets["train"])))
+    train_set = TensorSet.from_numpy(train_inputs, train_targets, **gradients)
     result = Trainer(settings).fit(
         model,
-        TensorSet.from_numpy(train_inputs, train_targets, **gradients),
+        train_set,
         TensorSet.from_numpy(inputs["val"], targets["val"]),
         checkpoint=checkpoint,
         progress=progress,
@@ -346,6 +446,11 @@ def run_protocol(
         for name in data
     }
     metrics = _metrics(protocol, data, predictions, orbit_train, orbit_heldout)
+    metrics.update(
+        _gradient_errors(
+            model, featurizer, data, inputs, train_set if settings.gradient_weight else None
+        )
+    )
     if baselines:
         metrics["baselines"] = _baselines(
             train_inputs, train_targets, inputs, targets, orbit_heldout
@@ -375,10 +480,11 @@ def run_protocol(
             "dataset_sources": {n: ds.source for n, ds in data.items()},
         }
     )
-    _write_outputs(output, model, featurizer, metrics, predictions, targets, orbit_train, result)
+    arrays = _prediction_arrays(predictions, targets, orbit_train, orbit.frames)
+    _write_outputs(output, model, featurizer, metrics, arrays, result)
     metrics["seconds"] = time.monotonic() - start
     write_json(output / "metrics.json", metrics)
-    return ProtocolResult(metrics, _prediction_arrays(predictions, targets, orbit_train), output)
+    return ProtocolResult(metrics, arrays, output)
 
 
 def training_gradients(
@@ -394,6 +500,63 @@ def training_gradients(
     jacobians = compute_input_jacobians(featurizer, frames, progress=progress)
     gradients = fourbody_torsion_gradient(list(frames)).reshape(len(frames), -1)
     return {"jacobians": jacobians, "gradients": gradients}
+
+
+def predicted_target_gradients(
+    model: AtomicSumModel,
+    featurizer: Featurizer,
+    frames: Sequence[ase.Atoms],
+    inputs: Mapping[str, np.ndarray],
+    *,
+    batch_size: int = 500,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Predicted and true E4 gradients, (n, 3N) each, w.r.t. the neighbours (centre fixed).
+
+    The prediction is :math:`J^{\mathsf T}\nabla_x \hat E` through the featurizer's input
+    Jacobians, computed batch by batch and not kept (6000 frames of the multi-centre SOAP
+    at n = l = 8 would need 2 GB at once); ``inputs`` are the frames' features.
+    """
+    frames = list(frames)
+    predicted, true = [], []
+    for start in range(0, len(frames), batch_size):
+        chunk = slice(start, start + batch_size)
+        part = training_gradients(featurizer, frames[chunk])
+        batch = {s: v[chunk] for s, v in inputs.items()}
+        targets = np.zeros(len(part["gradients"]))  # values are not needed here
+        predicted.append(predict_gradients(model, TensorSet.from_numpy(batch, targets, **part)))
+        true.append(part["gradients"])
+    return np.concatenate(predicted), np.concatenate(true)
+
+
+def _gradient_errors(model, featurizer, data, inputs, train_set=None) -> dict[str, float | None]:
+    """RMSE of the predicted E4 gradient (per component, 1/Å) and the gradient's RMS.
+
+    For the validation, test and orbit frames of every run whose featurizer gives input
+    Jacobians (~15 s for 9000 frames), and for the random training frames under gradient
+    training (``train_set``: their Jacobians are in memory already).
+    """
+    if not hasattr(featurizer, "input_jacobians"):
+        return {}
+    found = {}
+    if train_set is not None:
+        n = len(data["train"])
+        train = TensorSet(
+            {s: v[:n] for s, v in train_set.inputs.items()},
+            train_set.targets[:n],
+            {s: v[:n] for s, v in train_set.jacobians.items()},
+            train_set.gradients[:n],
+        )
+        found["train"] = (predict_gradients(model, train), train.gradients.double().numpy())
+    for name in ("val", "test", "orbit"):
+        if name in data:
+            found[name] = predicted_target_gradients(
+                model, featurizer, data[name].frames, inputs[name]
+            )
+    metrics: dict[str, float | None] = {}
+    for name, (predicted, true) in found.items():
+        metrics[f"{name}_gradient_rmse"] = rmse(predicted.ravel(), true.ravel())
+        metrics[f"{name}_gradient_rms"] = float(np.sqrt(np.mean(true**2)))
+    return metrics
 
 
 def _baselines(train_inputs, train_targets, inputs, targets, orbit_heldout) -> dict[str, Any]:
@@ -423,6 +586,7 @@ def _metrics(protocol, data, predictions, orbit_train, orbit_heldout) -> dict[st
             metrics.update(
                 _tracking("orbit_heldout", predictions[name][orbit_heldout], target[orbit_heldout])
             )
+            metrics.update(orbit_slopes(ds.frames, predictions[name], target))
         else:
             metrics.update(_errors(name, predictions[name], target))
     if "val" in data:
@@ -434,7 +598,7 @@ def _metrics(protocol, data, predictions, orbit_train, orbit_heldout) -> dict[st
     return metrics
 
 
-def _prediction_arrays(predictions, targets, orbit_train) -> dict[str, np.ndarray]:
+def _prediction_arrays(predictions, targets, orbit_train, orbit_frames) -> dict[str, np.ndarray]:
     arrays = {}
     for name in predictions:
         arrays[f"{name}_prediction"] = predictions[name]
@@ -442,11 +606,13 @@ def _prediction_arrays(predictions, targets, orbit_train) -> dict[str, np.ndarra
     in_training = np.zeros(len(targets["orbit"]), dtype=bool)
     in_training[orbit_train] = True
     arrays["orbit_in_training"] = in_training
+    arc, _ = path_arc_length(orbit_frames)
+    if arc is not None:  # for plots along the orbit (figures.fig2)
+        arrays["orbit_arc_length"] = arc
     return arrays
 
 
-def _write_outputs(output, model, featurizer, metrics, predictions, targets, orbit_train, result):
-    arrays = _prediction_arrays(predictions, targets, orbit_train)
+def _write_outputs(output, model, featurizer, metrics, arrays, result):
     with atomic_path(output / "predictions.npz") as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
     with atomic_open(output / "orbit_predictions.csv") as handle:

@@ -230,7 +230,7 @@ class TensorSet:
         """Raise unless this set holds input Jacobians and target gradients: ``what needs ...``."""
         if self.jacobians is None or self.gradients is None:
             raise DegeneracyError(
-                f"{what} needs input Jacobians and target gradients in the training set "
+                f"{what} needs input Jacobians and target gradients in its data set "
                 "(TensorSet.from_numpy(..., jacobians=, gradients=))"
             )
 
@@ -279,6 +279,24 @@ def predict(
         for i in range(0, n, batch_size)
     ]
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def predict_gradients(
+    model: AtomicSumModel, data: TensorSet, *, batch_size: int = 2048
+) -> np.ndarray:
+    r"""Predicted target gradients :math:`J^{\mathsf T}\nabla_x \hat E`, (n, k) float64.
+
+    In evaluation mode and batched, for a set built with input Jacobians
+    (:meth:`TensorSet.predicted_gradients`, detached).
+    """
+    data.require_gradients("predicted gradients")
+    model.eval()
+    out = []
+    for start in range(0, len(data), batch_size):
+        index = torch.arange(start, min(start + batch_size, len(data)))
+        _, gradients = data.predicted_gradients(model, index)
+        out.append(gradients.detach().double().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0))
 
 
 def rmse(prediction: np.ndarray, target: np.ndarray) -> float:

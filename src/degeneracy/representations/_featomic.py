@@ -35,32 +35,66 @@ def compute_centre(
 
 
 def dense_block(
-    block: TensorBlock, n_frames: int, n_neighbors: int, *, gradients: bool
+    block: TensorBlock,
+    n_frames: int,
+    n_neighbors: int,
+    *,
+    gradients: bool,
+    centres: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Dense values and Jacobian of one block whose samples are the frames' centres.
+    """Dense values and Jacobian of one block, per frame (and per centre atom).
+
+    Parameters
+    ----------
+    block : TensorBlock
+        Samples ``(system, atom)``; with ``centres=None`` one per frame, its centre.
+    n_frames, n_neighbors : int
+        Frames and atoms besides atom 0 (the fixed one) in each frame.
+    gradients : bool
+        Also densify the block's ``positions`` gradients.
+    centres : array of int, optional
+        The atoms whose samples are kept, in this order (e.g. every H atom); default:
+        the single centre of each frame.
 
     Returns
     -------
     values : array of shape (n_frames, *components, n_properties)
+        With ``centres``: (n_frames, len(centres), *components, n_properties).
     jacobian : array of shape (n_frames, *components, n_properties, 3 * n_neighbors)
-        ``None`` unless ``gradients``. Column ``3(a-1)+k`` is the derivative with respect
-        to coordinate ``k`` of atom ``a``; the centre's own gradient (atom 0) is dropped
-        because the centre is held fixed.
+        With ``centres``: (n_frames, len(centres), ...). ``None`` unless ``gradients``.
+        Column ``3(a-1)+k`` is the derivative with respect to coordinate ``k`` of atom
+        ``a``; the gradient with respect to atom 0 is dropped because atom 0 (the
+        centre of a C-centred environment) is held fixed.
     """
     shape = (*tuple(len(c) for c in block.components), len(block.properties))
     systems = np.asarray(block.samples.column("system"))
-    values = np.zeros((n_frames, *shape))
-    values[systems] = block.values
-    if not gradients:
-        return values, None
-    gradient = block.gradient("positions")
-    rows = np.asarray(gradient.samples.column("sample"))
-    atoms = np.asarray(gradient.samples.column("atom"))
-    keep = atoms > 0
-    if np.any(atoms > n_neighbors):
-        raise DegeneracyError("featomic returned a gradient for an atom outside the environment")
-    # (n_grad, 3, *shape) -> (n_grad, *shape, 3)
-    moved = np.moveaxis(gradient.values[keep], 1, -1)
-    jacobian = np.zeros((n_frames, *shape, n_neighbors, 3))
-    jacobian[systems[rows[keep]], ..., atoms[keep] - 1, :] = moved
-    return values, jacobian.reshape(n_frames, *shape, 3 * n_neighbors)
+    if centres is None:
+        slots = np.zeros(len(systems), dtype=int)
+    else:
+        lookup = np.full(n_neighbors + 1, -1)
+        lookup[np.asarray(centres)] = np.arange(len(centres))
+        slots = lookup[np.asarray(block.samples.column("atom"))]
+        if np.any(slots < 0):
+            raise DegeneracyError("featomic returned a sample for an atom that was not asked for")
+    n_slots = 1 if centres is None else len(centres)
+    values = np.zeros((n_frames, n_slots, *shape))
+    values[systems, slots] = block.values
+    jacobian = None
+    if gradients:
+        gradient = block.gradient("positions")
+        rows = np.asarray(gradient.samples.column("sample"))
+        atoms = np.asarray(gradient.samples.column("atom"))
+        keep = atoms > 0
+        if np.any(atoms > n_neighbors):
+            raise DegeneracyError(
+                "featomic returned a gradient for an atom outside the environment"
+            )
+        # (n_grad, 3, *shape) -> (n_grad, *shape, 3)
+        moved = np.moveaxis(gradient.values[keep], 1, -1)
+        jacobian = np.zeros((n_frames, n_slots, *shape, n_neighbors, 3))
+        at = rows[keep]
+        jacobian[systems[at], slots[at], ..., atoms[keep] - 1, :] = moved
+        jacobian = jacobian.reshape(n_frames, n_slots, *shape, 3 * n_neighbors)
+    if centres is None:
+        return values[:, 0], None if jacobian is None else jacobian[:, 0]
+    return values, jacobian
