@@ -219,9 +219,16 @@ def test_run_protocol_with_gradient_training(tmp_path, cache):
     np.testing.assert_allclose(whole[0], fd, atol=2e-3 * np.abs(fd).max())
     assert metrics["val_gradient_rmse"] == pytest.approx(expected, rel=1e-2)
     assert metrics["val_gradient_rms"] == pytest.approx(np.sqrt(np.mean(true**2)))
+    flat = np.einsum("fck,fc->fk", dg.fourbody_flat_motions(frames), fd)  # E4's is zero
+    assert metrics["val_gradient_flat_rms"] == pytest.approx(np.sqrt(np.mean(flat**2)), rel=2e-2)
+    shape = np.sum((fd - true) ** 2, axis=1) - np.sum(flat**2, axis=1)
+    assert metrics["val_gradient_shape_rmse"] == pytest.approx(
+        np.sqrt(np.mean(shape) / 5), rel=2e-2
+    )
     for name in ("train", "orbit"):
         assert 0 < metrics[f"{name}_gradient_rmse"] and 0 < metrics[f"{name}_gradient_rms"]
-    assert "gradient RMSE (1/A; train RMS" in format_summary(metrics)  # `learn` prints it
+    summary = format_summary(metrics)  # what `learn` prints
+    assert "gradient RMSE (1/A; train RMS" in summary and "where E4 is flat" in summary
     # the same settings resume; energy-only training on the same data is another run
     again = run_protocol("subset", small_featurizer(), data, output=output, settings=settings)
     assert again.metrics["resumed_from_epoch"] == 3

@@ -119,3 +119,25 @@ def test_gradient_is_nan_without_a_warning_for_collinear_hydrogens(neighbors):
     assert np.isfinite(gradient[0]).all()
     assert np.isnan(gradient[1:]).all()
     np.testing.assert_allclose(gradient[0], dg.fourbody_torsion_gradient(neighbors[0]))
+
+
+def test_flat_motions_leave_e4_unchanged(frames, neighbors):
+    flat = dg.fourbody_flat_motions(frames)
+    assert flat.shape == (20, 12, 4)
+    np.testing.assert_allclose(
+        np.swapaxes(flat, 1, 2) @ flat, np.broadcast_to(np.eye(4), (20, 4, 4)), atol=1e-12
+    )
+    rotations = dg.rotation_generators(neighbors)
+    assert np.abs(np.swapaxes(flat, 1, 2) @ rotations).max() < 1e-12
+    # E4 changes only to second order along them, and its gradient has no component there
+    step = 1e-4
+    e4 = dg.fourbody_torsion(neighbors)
+    moved = neighbors[:, None] + step * np.moveaxis(flat, -1, 1).reshape(20, 4, 4, 3)
+    assert np.abs(dg.fourbody_torsion(moved) - e4[:, None]).max() < 1e-6
+    gradient = dg.fourbody_torsion_gradient(neighbors).reshape(20, 12)
+    assert np.abs(np.einsum("fck,fc->fk", flat, gradient)).max() < 1e-12
+    # a motion outside them, stretching one bond, changes E4 to first order
+    stretch = np.zeros((20, 4, 3))
+    stretch[:, 0] = neighbors[:, 0] / np.linalg.norm(neighbors[:, 0], axis=-1, keepdims=True)
+    assert np.abs(dg.fourbody_torsion(neighbors + step * stretch) - e4).min() > 1e-7
+    assert dg.fourbody_flat_motions(frames[0]).shape == (12, 4)

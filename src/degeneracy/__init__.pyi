@@ -90,7 +90,6 @@ from .sensitivity import (
     purified_jacobian,
     purified_singular_values,
     rotation_complement,
-    rotation_generators,
     singular_spectrum,
     zero_verdict,
 )
@@ -106,12 +105,13 @@ from .structures import (
     prl2020_methane,
     read_environments,
     regular_tetrahedron,
+    rotation_generators,
     sample_methane,
     spherical_point,
     validate_environment,
     write_environments,
 )
-from .targets import fourbody_torsion, fourbody_torsion_gradient
+from .targets import fourbody_flat_motions, fourbody_torsion, fourbody_torsion_gradient
 
 __version__: str
 
@@ -168,6 +168,7 @@ __all__ = [
     "finite_difference_jacobian",
     "fit_optimal_basis",
     "fold_frames",
+    "fourbody_flat_motions",
     "fourbody_torsion",
     "fourbody_torsion_gradient",
     "load_model",

@@ -33,7 +33,7 @@ from .checks import bounded_int, positive_float
 from .errors import DegeneracyError
 from .files import json_safe
 from .representations.base import Representation, batches
-from .structures import check_finite_positions, neighbor_positions
+from .structures import check_finite_positions, neighbor_positions, rotation_generators
 from .targets import fourbody_torsion
 
 #: Default RMS residual (Å) under which a point operation counts as a symmetry.
@@ -44,17 +44,6 @@ ZERO_RTOL = 1e-6
 
 #: Most equal neighbours for which the symmetry test enumerates all permutations.
 MAX_PERMUTED_NEIGHBORS = 8
-
-
-def rotation_generators(neighbors: np.ndarray) -> np.ndarray:
-    r"""Infinitesimal rotations of the neighbours about x, y, z: shape (..., 3N, 3).
-
-    Column :math:`k` is :math:`(e_k \times p_1, \dots, e_k \times p_N)`.
-    """
-    neighbors = np.asarray(neighbors, dtype=float)
-    axes = np.eye(3)
-    columns = [np.cross(axes[k], neighbors).reshape(*neighbors.shape[:-2], -1) for k in range(3)]
-    return np.stack(columns, axis=-1)
 
 
 def rotation_complement(neighbors: np.ndarray) -> np.ndarray:

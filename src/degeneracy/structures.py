@@ -107,6 +107,17 @@ def neighbor_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> np.ndarray:
     return np.stack([atoms.positions[1:] - atoms.positions[0] for atoms in frames])
 
 
+def rotation_generators(neighbors: np.ndarray) -> np.ndarray:
+    r"""Infinitesimal rotations of the neighbours about x, y, z: shape (..., 3N, 3).
+
+    Column :math:`k` is :math:`(e_k \times p_1, \dots, e_k \times p_N)`.
+    """
+    neighbors = np.asarray(neighbors, dtype=float)
+    axes = np.eye(3)
+    columns = [np.cross(axes[k], neighbors).reshape(*neighbors.shape[:-2], -1) for k in range(3)]
+    return np.stack(columns, axis=-1)
+
+
 def check_finite_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> None:
     """Raise :class:`DegeneracyError` naming the first frame and atom with a non-finite
     coordinate (NaN or inf would otherwise surface as an SVD failure deep inside)."""

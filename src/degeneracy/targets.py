@@ -8,7 +8,7 @@ import ase
 import numpy as np
 
 from .errors import DegeneracyError
-from .structures import neighbor_positions
+from .structures import neighbor_positions, rotation_generators
 
 #: The four H triangles of CH4 (0-based neighbour indices) used by the torsion target.
 TRIANGLES = ((0, 1, 2), (0, 1, 3), (1, 2, 3), (0, 2, 3))
@@ -130,3 +130,35 @@ def fourbody_torsion_gradient(
             + np.einsum("ti,...td->...id", vertex_c, d_c)
             - np.einsum("ti,...td->...id", vertex_a, d_b + d_c)
         )
+
+
+def fourbody_flat_motions(frames: Sequence[ase.Atoms] | ase.Atoms | np.ndarray) -> np.ndarray:
+    r"""The four internal motions along which the four-body target is exactly flat.
+
+    :func:`fourbody_torsion` depends only on the shape of the H cage, so besides the
+    rotations it does not change when the four H move together (the centre moving inside
+    the cage: 3 motions) or scale about the centre (1): with the centre fixed, these span
+
+    .. math:: F = (I - P_R)\,\mathrm{span}\{(e_k, e_k, e_k, e_k)_{k=1..3},\;
+              (r_1, r_2, r_3, r_4)\},
+
+    where :math:`P_R` projects on the rotations (:func:`rotation_generators`), so that
+    :math:`F` is orthogonal to them, like every gradient of a rotation-invariant function.
+    E4 varies only in the other 5 internal directions (the cage's shape). A model's
+    predicted gradient should vanish on :math:`F`; what it has there is spurious.
+
+    Returns
+    -------
+    numpy.ndarray
+        Orthonormal columns, shape (n_frames, 12, 4) for frames or (..., 12, 4) for an
+        array of neighbour positions (..., 4, 3).
+    """
+    neighbors = np.asarray(_neighbors(frames), dtype=float)
+    _triangle_edges(neighbors)  # checks the four neighbours
+    translations = np.broadcast_to(np.tile(np.eye(3), (4, 1)), (*neighbors.shape[:-2], 12, 3))
+    scaling = neighbors.reshape(*neighbors.shape[:-2], 12, 1)
+    rotations, _ = np.linalg.qr(rotation_generators(neighbors))
+    motions = np.concatenate([translations, scaling], axis=-1)
+    motions = motions - rotations @ (np.swapaxes(rotations, -1, -2) @ motions)
+    basis, _ = np.linalg.qr(motions)
+    return basis

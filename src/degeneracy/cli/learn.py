@@ -165,6 +165,12 @@ def _slope_lines(metrics: dict) -> list[str]:
         errors = ", ".join(f"{n} {_error_text(metrics[f'{n}_gradient_rmse'])}" for n in names)
         spread = metrics.get(f"{names[0]}_gradient_rms")
         lines.append(f"  gradient RMSE (1/A; {names[0]} RMS {spread:.3f}): {errors}")
+        if metrics.get("val_gradient_flat_rms") is not None:
+            lines.append(
+                f"    validation: {metrics['val_gradient_flat_rms']:.4f} per direction where "
+                f"E4 is flat (spurious), error {metrics['val_gradient_shape_rmse']:.4f} per "
+                "shape direction"
+            )
     return lines
 
 

@@ -48,6 +48,8 @@ TABLE_KEYS = (
     "orbit_slope_prediction_rms",
     "orbit_slope_corr",
     "val_gradient_rmse",
+    "val_gradient_flat_rms",
+    "val_gradient_shape_rmse",
     "orbit_gradient_rmse",
     "val_std",
     "orbit_std",

@@ -39,7 +39,7 @@ from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import atomic_open, atomic_path, write_json
 from ..orbits import comment_orbit
 from ..structures import neighbor_positions, read_environments
-from ..targets import fourbody_torsion_gradient
+from ..targets import fourbody_flat_motions, fourbody_torsion_gradient
 from .baselines import baseline_errors
 from .datasets import Dataset, Featurizer, cached_inputs, compute_input_jacobians, with_targets
 from .features import featurizer_from_spec
@@ -529,11 +529,16 @@ def predicted_target_gradients(
 
 
 def _gradient_errors(model, featurizer, data, inputs, train_set=None) -> dict[str, float | None]:
-    """RMSE of the predicted E4 gradient (per component, 1/Å) and the gradient's RMS.
+    """Errors of the predicted E4 gradient (1/Å), split by E4's flat and shape directions.
 
     For the validation, test and orbit frames of every run whose featurizer gives input
     Jacobians (~15 s for 9000 frames), and for the random training frames under gradient
-    training (``train_set``: their Jacobians are in memory already).
+    training (``train_set``: their Jacobians are in memory already). Per set:
+    ``_gradient_rmse`` (per Cartesian component) and ``_gradient_rms`` (E4's), and with
+    the frames' :func:`~degeneracy.targets.fourbody_flat_motions` :math:`F`:
+    ``_gradient_flat_rms``, the predicted gradient's RMS per direction of :math:`F`,
+    where E4's is exactly zero (spurious), and ``_gradient_shape_rmse``, the error's RMS
+    per direction in the 5 others (the cage's shape).
     """
     if not hasattr(featurizer, "input_jacobians"):
         return {}
@@ -554,8 +559,14 @@ def _gradient_errors(model, featurizer, data, inputs, train_set=None) -> dict[st
             )
     metrics: dict[str, float | None] = {}
     for name, (predicted, true) in found.items():
+        frames = data[name].frames
+        flat = np.einsum("fck,fc->fk", fourbody_flat_motions(frames), predicted - true)
+        error = np.sum((predicted - true) ** 2, axis=1)
+        shape = np.maximum(error - np.sum(flat**2, axis=1), 0.0)  # no rotation part
         metrics[f"{name}_gradient_rmse"] = rmse(predicted.ravel(), true.ravel())
         metrics[f"{name}_gradient_rms"] = float(np.sqrt(np.mean(true**2)))
+        metrics[f"{name}_gradient_flat_rms"] = float(np.sqrt(np.mean(flat**2)))
+        metrics[f"{name}_gradient_shape_rmse"] = float(np.sqrt(np.mean(shape) / 5))
     return metrics
 
 
