@@ -141,7 +141,7 @@ def format_summary(metrics: dict) -> str:
                 f"    {lower:3d}-{upper:3d} %  E4 {row['target_min']:.3f}-{row['target_max']:.3f}: "
                 f"{row['rmse']:.4f}, {row['share']:.0%}"
             )
-    lines.extend(_slope_lines(metrics))
+    lines.extend(_slope_and_gradient_lines(metrics))
     lines.extend(_baseline_lines(metrics.get("baselines"), metrics.get("val_rmse")))
     lines.append(
         f"  epochs {metrics['epochs']} (best {metrics['best_epoch']}, {metrics['stopped']}), "
@@ -150,7 +150,7 @@ def format_summary(metrics: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _slope_lines(metrics: dict) -> list[str]:
+def _slope_and_gradient_lines(metrics: dict) -> list[str]:
     """The slope along the orbit and the errors of the predicted E4 gradient."""
     lines = []
     if metrics.get("orbit_slope_rms") is not None:
