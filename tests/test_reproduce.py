@@ -41,6 +41,8 @@ def test_outputs(tiny_run):
     document = (output / "report.html").read_text()
     assert document.count("data:image/png;base64,") == 4  # Fig. 1a, 1b, 2 and along the orbit
     assert "a flat prediction means the model does not see" in document
+    assert "slope along the orbit: correlation with E4" in document
+    assert "validation ∇E4 RMSE" in document
     for heading in ("Singular configuration A0", "Low-sensitivity orbits", "Learning E4"):
         assert heading in document
     saved = json.loads((output / "summary.json").read_text())

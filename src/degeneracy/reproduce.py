@@ -494,6 +494,8 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
         ("test_rmse", "independent test RMSE (other generator)"),
         ("orbit_heldout_rmse", "held-out orbit RMSE"),
         ("orbit_rmse", "orbit RMSE (all frames)"),
+        ("orbit_slope_corr", "slope along the orbit: correlation with E4's (beyond the Comment)"),
+        ("val_gradient_rmse", "validation ∇E4 RMSE, 1/Å (E4's RMS 0.33; beyond the Comment)"),
     ]
     repeats = learning.get("repeats")
     learn_rows = []
