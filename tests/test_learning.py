@@ -621,6 +621,23 @@ def test_cli_predict_reads_bohr(tmp_path, cache, capsys):
     bohr = np.loadtxt(captured.out.splitlines()[1:], delimiter=",")
     assert bohr.shape == (6, 2) and "warning" not in captured.err
     np.testing.assert_allclose(bohr, angstrom, atol=1e-5)
+    # --gradient: the model's gradient per neighbour in 1/A, whatever the input units
+    rows = {}
+    for name, units in (("orbit.extxyz", "angstrom"), ("bohr.extxyz", "bohr")):
+        argv = ["predict", "--model", model, str(tmp_path / name), "--units", units]
+        assert main([*argv, "--gradient", "--format", "json"]) == 0
+        rows[units] = json.loads(capsys.readouterr().out)
+    gradient = np.array([row["gradient"] for row in rows["angstrom"]])
+    assert gradient.shape == (6, 4, 3)
+    np.testing.assert_allclose([row["gradient"] for row in rows["bohr"]], gradient, atol=1e-4)
+    loaded, featurizer, _ = load_model(model)
+    step, moved = 1e-3, [atoms.copy() for atoms in frames[:2] for _ in range(2)]
+    for k, atoms in enumerate(moved):
+        atoms.positions[2, 1] += step if k % 2 == 0 else -step  # neighbour 2, y
+    values = predict_frames(loaded, featurizer, moved).reshape(2, 2)
+    finite = (values[:, 0] - values[:, 1]) / (2 * step)
+    np.testing.assert_allclose(gradient[:2, 1, 1], finite, rtol=1e-2, atol=1e-3)
+    assert np.abs(finite).max() > 1e-2
     # a model saved under another featomic still predicts, with a one-line warning
     payload = torch.load(tmp_path / "out" / "model.pt", weights_only=True)
     assert payload["versions"]["featomic"] == featomic.__version__

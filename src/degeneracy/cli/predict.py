@@ -13,13 +13,30 @@ from ..targets import fourbody_torsion
 from .options import add_input_arguments, add_output_arguments, emit, frames_from_args
 
 
-def format_predictions(predictions: np.ndarray, fmt: str, targets: np.ndarray | None = None) -> str:
-    """Render predictions per frame as JSON (a list of objects), CSV or a table."""
+def format_predictions(
+    predictions: np.ndarray,
+    fmt: str,
+    targets: np.ndarray | None = None,
+    gradients: np.ndarray | None = None,
+) -> str:
+    """Render predictions per frame as JSON (a list of objects), CSV or a table.
+
+    ``gradients`` (n, N, 3): the model's gradient w.r.t. each neighbour (1/Å), as a list
+    of [x, y, z] per neighbour under ``"gradient"`` in JSON, columns ``grad_<i><axis>``
+    (neighbour i = 1 … N) in CSV and the table.
+    """
     rows = []
     for i, value in enumerate(predictions):
-        row = {"frame": i, "prediction": float(value)}
+        row: dict = {"frame": i, "prediction": float(value)}
         if targets is not None:
             row["fourbody"] = float(targets[i])
+        if gradients is not None and fmt == "json":
+            row["gradient"] = gradients[i].tolist()
+        elif gradients is not None:
+            for atom, vector in enumerate(gradients[i], start=1):
+                row.update(
+                    {f"grad_{atom}{axis}": float(v) for axis, v in zip("xyz", vector, strict=True)}
+                )
         rows.append(row)
     if fmt == "json":
         return "[\n" + ",\n".join(json_text(row, indent=None).rstrip() for row in rows) + "\n]\n"
@@ -38,14 +55,17 @@ def format_predictions(predictions: np.ndarray, fmt: str, targets: np.ndarray | 
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..learning import load_model, predict_frames  # torch: at run time, not for --help
+    # torch: at run time, not for --help
+    from ..learning import load_model, model_gradients, predict_frames
 
     model, featurizer, _ = load_model(args.model)
     frames = frames_from_args(args, cutoff=featurizer.key().get("hypers", {}).get("cutoff", 2.5))
     predictions = predict_frames(model, featurizer, frames)
-    targets = fourbody_torsion(frames) if args.with_target else None
-    emit(format_predictions(predictions, args.format, np.atleast_1d(targets)
-                            if targets is not None else None), args.output)  # fmt: skip
+    targets = np.atleast_1d(fourbody_torsion(frames)) if args.with_target else None
+    gradients = None
+    if args.gradient:
+        gradients = model_gradients(model, featurizer, frames).reshape(len(frames), -1, 3)
+    emit(format_predictions(predictions, args.format, targets, gradients), args.output)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -61,6 +81,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_input_arguments(parser)
     parser.add_argument(
         "--with-target", action="store_true", help="also print the exact E4 ('fourbody')"
+    )
+    parser.add_argument(
+        "--gradient",
+        action="store_true",
+        help="also print the model's gradient w.r.t. each neighbour, centre fixed, in 1/Å "
+        "(minus the predicted force)",
     )
     add_output_arguments(parser, ["table", "json", "csv"])
     parser.set_defaults(func=run)

@@ -509,30 +509,51 @@ def training_gradients(
     return {"jacobians": jacobians, "gradients": gradients}
 
 
+def model_gradients(
+    model: AtomicSumModel,
+    featurizer: Featurizer,
+    frames: Sequence[ase.Atoms],
+    inputs: Mapping[str, np.ndarray] | None = None,
+    *,
+    batch_size: int = 500,
+) -> np.ndarray:
+    r"""The model's gradient w.r.t. the neighbour positions (centre fixed), (n, 3N) in 1/Å.
+
+    :math:`J^{\mathsf T}\nabla_x \hat E` through the featurizer's input Jacobians, computed
+    batch by batch and not kept (6000 frames of the multi-centre SOAP at n = l = 8 would
+    need 2 GB at once); ``inputs`` are the frames' features (computed when not given).
+    The negative is the force the model predicts on each neighbour.
+    """
+    frames = list(frames)
+    out = []
+    for start in range(0, len(frames), batch_size):
+        chunk = frames[start : start + batch_size]
+        jacobians = compute_input_jacobians(featurizer, chunk)
+        if inputs is None:
+            batch = featurizer.inputs(chunk)
+        else:
+            batch = {s: v[start : start + batch_size] for s, v in inputs.items()}
+        n, k = len(chunk), next(iter(jacobians.values())).shape[-1]
+        # targets and target gradients are placeholders: only the Jacobians are used
+        data = TensorSet.from_numpy(
+            batch, np.zeros(n), jacobians=jacobians, gradients=np.zeros((n, k))
+        )
+        out.append(predict_gradients(model, data))
+    return np.concatenate(out)
+
+
 def predicted_target_gradients(
     model: AtomicSumModel,
     featurizer: Featurizer,
     frames: Sequence[ase.Atoms],
-    inputs: Mapping[str, np.ndarray],
+    inputs: Mapping[str, np.ndarray] | None = None,
     *,
     batch_size: int = 500,
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Predicted and true E4 gradients, (n, 3N) each, w.r.t. the neighbours (centre fixed).
-
-    The prediction is :math:`J^{\mathsf T}\nabla_x \hat E` through the featurizer's input
-    Jacobians, computed batch by batch and not kept (6000 frames of the multi-centre SOAP
-    at n = l = 8 would need 2 GB at once); ``inputs`` are the frames' features.
-    """
+    """Predicted (:func:`model_gradients`) and true E4 gradients, (n, 3N) each."""
     frames = list(frames)
-    predicted, true = [], []
-    for start in range(0, len(frames), batch_size):
-        chunk = slice(start, start + batch_size)
-        part = training_gradients(featurizer, frames[chunk])
-        batch = {s: v[chunk] for s, v in inputs.items()}
-        targets = np.zeros(len(part["gradients"]))  # values are not needed here
-        predicted.append(predict_gradients(model, TensorSet.from_numpy(batch, targets, **part)))
-        true.append(part["gradients"])
-    return np.concatenate(predicted), np.concatenate(true)
+    predicted = model_gradients(model, featurizer, frames, inputs, batch_size=batch_size)
+    return predicted, fourbody_torsion_gradient(frames).reshape(len(frames), -1)
 
 
 def _gradient_errors(model, featurizer, data, inputs, train_set=None) -> dict[str, float | None]:
