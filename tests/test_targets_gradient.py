@@ -106,6 +106,8 @@ def test_gradient_shapes(frames, neighbors):
     assert dg.fourbody_torsion_gradient(neighbors[:0]).shape == (0, 4, 3)
     with pytest.raises(dg.DegeneracyError, match="needs 4 neighbours"):
         dg.fourbody_torsion_gradient(np.zeros((3, 3)))
+    with pytest.raises(dg.DegeneracyError, match="needs 4 neighbours, got shape \\(5, 3\\)"):
+        dg.fourbody_flat_motions(np.zeros((5, 3)))
 
 
 def test_gradient_is_nan_without_a_warning_for_collinear_hydrogens(neighbors):

@@ -17,13 +17,19 @@ TRIANGLES = ((0, 1, 2), (0, 1, 3), (1, 2, 3), (0, 2, 3))
 _VERTEX_INCIDENCE = np.eye(4)[np.array(TRIANGLES).T]
 
 
-def _triangle_edges(neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Edges ``r_B - r_A`` and ``r_C - r_A`` of the four H triangles, each (..., 4, 3)."""
+def _four_neighbors(neighbors: np.ndarray) -> np.ndarray:
+    """``neighbors`` as floats, shape (..., 4, 3), or the error naming the shape found."""
     neighbors = np.asarray(neighbors, dtype=float)
     if neighbors.shape[-2:] != (4, 3):
         raise DegeneracyError(
             f"the four-body target needs 4 neighbours, got shape {neighbors.shape[-2:]}"
         )
+    return neighbors
+
+
+def _triangle_edges(neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges ``r_B - r_A`` and ``r_C - r_A`` of the four H triangles, each (..., 4, 3)."""
+    neighbors = _four_neighbors(neighbors)
     a, b, c = (neighbors[..., [t[k] for t in TRIANGLES], :] for k in range(3))
     return b - a, c - a
 
@@ -153,8 +159,7 @@ def fourbody_flat_motions(frames: Sequence[ase.Atoms] | ase.Atoms | np.ndarray) 
         Orthonormal columns, shape (n_frames, 12, 4) for frames or (..., 12, 4) for an
         array of neighbour positions (..., 4, 3).
     """
-    neighbors = np.asarray(_neighbors(frames), dtype=float)
-    _triangle_edges(neighbors)  # checks the four neighbours
+    neighbors = _four_neighbors(_neighbors(frames))
     translations = np.broadcast_to(np.tile(np.eye(3), (4, 1)), (*neighbors.shape[:-2], 12, 3))
     scaling = neighbors.reshape(*neighbors.shape[:-2], 12, 1)
     rotations, _ = np.linalg.qr(rotation_generators(neighbors))

@@ -591,7 +591,7 @@ def compute_input_jacobians(
     if method is None:
         raise DegeneracyError(
             f"{type(featurizer).__name__} gives no input Jacobians (input_jacobians): "
-            "gradient training needs them"
+            "gradient training and predicted gradients need them"
         )
     frames = list(frames)
     if frames:
