@@ -60,11 +60,13 @@ def run(args: argparse.Namespace) -> None:
 
     model, featurizer, _ = load_model(args.model)
     frames = frames_from_args(args, cutoff=featurizer.key().get("hypers", {}).get("cutoff", 2.5))
-    predictions = predict_frames(model, featurizer, frames)
+    inputs = featurizer.inputs(frames)
+    predictions = predict_frames(model, featurizer, frames, inputs)
     targets = np.atleast_1d(fourbody_torsion(frames)) if args.with_target else None
     gradients = None
     if args.gradient:
-        gradients = model_gradients(model, featurizer, frames).reshape(len(frames), -1, 3)
+        gradients = model_gradients(model, featurizer, frames, inputs)
+        gradients = gradients.reshape(len(frames), -1, 3)
     emit(format_predictions(predictions, args.format, targets, gradients), args.output)
 
 

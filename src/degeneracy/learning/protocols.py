@@ -165,10 +165,14 @@ def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str
 
 
 def predict_frames(
-    model: AtomicSumModel, featurizer: Featurizer, frames: Sequence[ase.Atoms]
+    model: AtomicSumModel,
+    featurizer: Featurizer,
+    frames: Sequence[ase.Atoms],
+    inputs: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Predicted target for every frame (features computed on the fly)."""
-    inputs = featurizer.inputs(list(frames))
+    """Predicted target for every frame; ``inputs`` are their features (computed when not given)."""
+    if inputs is None:
+        inputs = featurizer.inputs(list(frames))
     tensors = {
         s: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for s, v in inputs.items()
     }
