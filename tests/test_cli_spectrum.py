@@ -13,6 +13,7 @@ import pytest
 
 import degeneracy as dg
 from degeneracy.cli import COMMAND_MODULES, build_parser, main
+from degeneracy.structures import vector_lengths
 
 
 def _run(capsys, *argv):
@@ -116,6 +117,14 @@ BAD_INPUTS = {
         lambda tmp: ["--builtin", "td", "--basis-file", str(tmp / "none.npz")],
         "no such basis file",
     ),
+    "huge-coordinate": (
+        lambda tmp: [_write(tmp, "CH4", np.vstack([_td()[:4], [1e300, 0, 0]]))],
+        "frame 0, atom 4: 1e+300 Å from the centre",  # not "inf Å"
+    ),
+    "output-not-writable": (
+        lambda tmp: ["--builtin", "td", "--output", "/proc/result.json"],
+        "/proc/result.json: cannot write",  # the file asked for, not its temporary name
+    ),
     "output-folder-missing": (
         lambda tmp: ["--builtin", "td", "--output", str(tmp / "nowhere" / "out.json")],
         "output folder",
@@ -136,6 +145,31 @@ def test_bad_input_one_line_exit_2_no_output(case, tmp_path, capsys):
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not target.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".result")]
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_huge_coordinates_do_not_overflow(tmp_path, capsys):
+    path = _write(tmp_path, "CH4", np.vstack([_td()[:4], [1e300, 0, 0]]))
+    assert _exit_status(["spectrum", path]) == 2  # a RuntimeWarning would raise here
+    assert "1e+300 Å from the centre" in capsys.readouterr().err
+    np.testing.assert_allclose(vector_lengths(np.array([[3e300, 4e300, 0.0]])), [5e300])
+
+
+@pytest.mark.parametrize(
+    ("extra", "settings"),
+    [
+        ([], "SOAP sigma 0.3 Å, cutoff 1e+09 Å"),
+        (["--basis", "optimal"], "GTO radial integrals for sigma 0.3 Å, cutoff 1e+09 Å"),
+        (["--rep", "bispectrum"], "bispectrum sigma 0.3 Å, cutoff 1e+09 Å"),
+    ],
+)
+def test_featomic_refusal_is_one_line_naming_the_settings(extra, settings, capfd):
+    # featomic refuses when it builds the calculator, through a Rust panic that prints a
+    # backtrace note on file descriptor 2: only the one-line error may reach the user
+    assert _exit_status(["spectrum", "--builtin", "td", "--cutoff", "1e9", *extra]) == 2
+    err = capfd.readouterr().err
+    assert f"error: featomic refused {settings}" in err and "radial integral" in err
+    assert err.count("\n") == 1 and "panicked" not in err and "Traceback" not in err
 
 
 def test_real_process_exit_code_and_traceback_flag(tmp_path):
@@ -295,3 +329,12 @@ def test_fit_basis_command(capsys, tmp_path):
     status, _, err = _run(capsys, "fit-basis", "--units", "bohr", "--output", str(target))
     assert status == 2 and "--units is the length unit of FILE; not with random frames" in err
     assert _exit_status(["fit-basis", "--basis", "gto", "--output", str(target)]) == 2
+
+
+def test_os_errors_print_path_and_reason_without_errno():
+    from degeneracy.cli import error_line
+
+    error = FileNotFoundError(2, "No such file or directory", "/proc/x")
+    assert error_line(error) == "/proc/x: No such file or directory"
+    assert error_line(dg.DegeneracyError("a\nb")) == "a"
+    assert error_line(OSError()) == "OSError"

@@ -655,6 +655,11 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["predict", "--model", str(tmp_path / "nothing"), "--builtin", "td"]) == 2
     err = capsys.readouterr().err
     assert "no such model file" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "junk.pt").write_bytes(b"not a torch file")
+    assert main(["predict", "--model", str(tmp_path / "junk.pt"), "--builtin", "td"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "junk.pt: not a degeneracy model (" in err and len(err.splitlines()) == 1
+    assert "weights_only" not in err  # torch's advice on unpickling does not apply
     with pytest.raises(SystemExit) as exit_info:
         main(["learn", "--protocol", "some", "--output", str(tmp_path)])
     assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err

@@ -126,3 +126,13 @@ def test_fit_refuses_settings_soap_refuses(settings, message):
 def test_soap_hyperparameters_validated_at_construction(hypers, message):
     with pytest.raises(dg.DegeneracyError, match=message):
         dg.SoapPowerSpectrum(**hypers)
+
+
+def test_channels_without_variance_are_named_not_divided_by_zero():
+    # a single T_d CH4 has no l = 1, 2 or 5 density: PCA cannot fit those channels
+    td = [dg.builtin_environment("td")]
+    with pytest.warns(dg.DegeneracyWarning, match=r"no variance in the l = 1, 2, 5 channel"):
+        basis = dg.fit_optimal_basis(td, sigma=0.3)
+    kept = basis.retained_variance()
+    assert np.flatnonzero(np.isnan(kept)).tolist() == [1, 2, 5]
+    assert np.all(kept[[0, 3, 4, 6, 7, 8]] > 0.99)

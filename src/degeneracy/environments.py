@@ -29,6 +29,7 @@ from ase.neighborlist import neighbor_list
 
 from .checks import positive_float
 from .errors import DegeneracyError
+from .structures import vector_lengths
 
 
 def parse_species(species: str | Iterable[str | int]) -> tuple[int, ...]:
@@ -66,7 +67,7 @@ def _neighbors_isolated(
     result = []
     for center in centers:
         vectors = positions - positions[center]
-        distances = np.linalg.norm(vectors, axis=1)
+        distances = vector_lengths(vectors)
         inside = np.flatnonzero((distances < cutoff) & (np.arange(len(positions)) != center))
         result.append((inside, vectors[inside]))
     return result

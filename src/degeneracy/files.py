@@ -29,7 +29,10 @@ def atomic_path(path: str | os.PathLike, *, suffix: str = ".part") -> Iterator[P
     """
     target = output_file(path)
     folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=folder)
+    except OSError as error:  # name the file asked for, not the temporary one
+        raise DegeneracyError(f"{target}: cannot write ({error.strerror or error})") from error
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)

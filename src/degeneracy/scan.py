@@ -731,7 +731,8 @@ def _close_pairs(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
         first, second = pairs.T
     else:
         differences = positions[:, None] - positions[None]
-        close = np.einsum("ijk,ijk->ij", differences, differences) < DEFAULT_MIN_DISTANCE**2
+        with np.errstate(over="ignore"):  # far apart (1e300 Å) is inf here: not close
+            close = np.einsum("ijk,ijk->ij", differences, differences) < DEFAULT_MIN_DISTANCE**2
         np.fill_diagonal(close, False)
         first, second = np.nonzero(close)
     if not first.size:  # the usual case, kept cheap

@@ -136,6 +136,13 @@ def check_finite_coordinates(positions: np.ndarray, where: str) -> None:
         )
 
 
+def vector_lengths(vectors: np.ndarray) -> np.ndarray:
+    """Euclidean lengths over the last axis (of 3) without overflow: a coordinate of 1e300
+    gives 1e300, not inf and a RuntimeWarning (:func:`numpy.hypot` scales internally)."""
+    vectors = np.asarray(vectors, dtype=float)
+    return np.hypot(np.hypot(vectors[..., 0], vectors[..., 1]), vectors[..., 2])
+
+
 def validate_environment(
     atoms: ase.Atoms,
     *,
@@ -166,7 +173,7 @@ def validate_environment(
             )
     positions = atoms.positions
     check_finite_coordinates(positions, where)
-    distances = np.linalg.norm(positions[:, None] - positions[None], axis=-1)
+    distances = vector_lengths(positions[:, None] - positions[None])
     distances[np.diag_indices_from(distances)] = np.inf
     i, j = np.unravel_index(np.argmin(distances), distances.shape)
     if distances[i, j] < min_distance:
@@ -175,7 +182,7 @@ def validate_environment(
             f"{where}: atoms {i} and {j} are {distances[i, j]:.4g} Å apart, "
             f"closer than the minimum distance {min_distance} Å"
         )
-    radii = np.linalg.norm(positions[1:] - positions[0], axis=1)
+    radii = vector_lengths(positions[1:] - positions[0])
     outside = np.flatnonzero(radii >= cutoff)
     if outside.size:
         index = int(outside[0]) + 1

@@ -81,6 +81,13 @@ def _warning_printer(command: str):
     return show
 
 
+def error_line(error: BaseException) -> str:
+    """The one line printed for an error: an OS error as ``path: reason`` (no errno)."""
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``degeneracy`` command; returns the exit status."""
     parser = build_parser()
@@ -96,8 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DegeneracyError, OSError) as error:
         if args.traceback:
             raise
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"degeneracy {args.command}: error: {message}", file=sys.stderr)
+        print(f"degeneracy {args.command}: error: {error_line(error)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         if args.traceback:

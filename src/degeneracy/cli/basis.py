@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
+
 from ..structures import sample_methane
 from .options import (
     RecordedStore,
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> None:
         provenance=provenance,
     )
     basis.save(args.output)
-    kept = ", ".join(f"{v:.6f}" for v in basis.retained_variance())
+    kept = ", ".join("n/a" if np.isnan(v) else f"{v:.6f}" for v in basis.retained_variance())
     print(
         f"optimal basis from {len(frames)} frames written to {args.output}; "
         f"variance kept per l: {kept}"

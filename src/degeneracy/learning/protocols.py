@@ -154,7 +154,8 @@ def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a bad file
-        raise DegeneracyError(f"{path}: not a degeneracy model ({error})") from error
+        reason = str(error).split(". ")[0]  # torch's advice on weights_only does not apply
+        raise DegeneracyError(f"{path}: not a degeneracy model ({reason})") from error
     if not isinstance(payload, dict) or payload.get("format") != _MODEL_FORMAT:
         raise DegeneracyError(f"{path}: not a degeneracy model file (format {_MODEL_FORMAT})")
     warn_on_version_change(path, payload.get("versions"))

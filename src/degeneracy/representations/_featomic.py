@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import ase
 import featomic
@@ -13,6 +18,61 @@ from ..errors import DegeneracyError
 
 #: Only the centre (atom 0) of every frame is described.
 CENTER_SAMPLE = Labels(["atom"], np.array([[0]], dtype=np.int32))
+
+
+def new_calculator(kind: type, settings: str, **hypers: Any) -> featomic.CalculatorBase:
+    """Build the featomic calculator ``kind(**hypers)``; a refusal names ``settings``.
+
+    featomic checks some hyperparameters only when it builds the calculator (e.g. a GTO
+    radial integral that cannot be computed for a huge cutoff against a narrow density);
+    ``settings`` (e.g. ``"sigma 0.3 Å, cutoff 1e+09 Å"``) says which values it refused.
+    """
+    with _stderr_held() as held:
+        try:
+            return kind(**hypers)
+        except featomic.FeatomicError as error:
+            held.discard()  # featomic's Rust panic message and backtrace: the reason is below
+            reason = str(error).removeprefix("internal featomic error: ").splitlines()[0]
+            raise DegeneracyError(f"featomic refused {settings}: {reason}") from error
+
+
+class _HeldStream:
+    def __init__(self) -> None:
+        self.keep = True
+
+    def discard(self) -> None:
+        self.keep = False
+
+
+@contextlib.contextmanager
+def _stderr_held() -> Iterator[_HeldStream]:
+    """Hold what native code writes to file descriptor 2, and write it out afterwards
+    unless discarded.
+
+    featomic reports a refused hyperparameter as a Rust panic, whose hook prints the panic
+    and a backtrace note to the process's stderr before Python sees the error; Python's
+    ``contextlib.redirect_stderr`` cannot catch that, only the file descriptor can.
+    """
+    held = _HeldStream()
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (AttributeError, OSError, ValueError):  # no stderr to hold (closed, detached)
+        yield held
+        return
+    with tempfile.TemporaryFile() as buffer:
+        os.dup2(buffer.fileno(), 2)
+        try:
+            yield held
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            if held.keep:
+                buffer.seek(0)
+                text = buffer.read()
+                if text:
+                    sys.stderr.write(text.decode(errors="replace"))
+                    sys.stderr.flush()
 
 
 def compute_centre(

@@ -41,7 +41,7 @@ from metatensor import Labels
 
 from ..checks import bounded_int, positive_float
 from ..errors import DegeneracyError
-from ._featomic import compute_centre, dense_block
+from ._featomic import compute_centre, dense_block, new_calculator
 from .base import check_frames
 from .soap import _atomic_number
 
@@ -200,7 +200,10 @@ class Bispectrum:
     def calculator(self) -> featomic.SphericalExpansion:
         """featomic's spherical expansion (GTO basis, step cutoff), built on first use."""
         if self._calculator is None:
-            self._calculator = featomic.SphericalExpansion(
+            self._calculator = new_calculator(
+                featomic.SphericalExpansion,
+                f"bispectrum sigma {self.sigma:g} Å, cutoff {self.cutoff:g} Å, "
+                f"n_max {self.n_max}, l_max {self.l_max}",
                 cutoff={"radius": self.cutoff, "smoothing": {"type": "Step"}},
                 density={"type": "Gaussian", "width": self.sigma},
                 basis={

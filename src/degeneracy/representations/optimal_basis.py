@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,10 +38,10 @@ from featomic.splines import Spline, SplinedRadialBasis
 from metatensor import Labels
 
 from ..checks import bounded_int, positive_float
-from ..errors import DegeneracyError
+from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import atomic_path, cache_dir, cache_key
 from ..structures import MethaneSampler
-from ._featomic import compute_centre, dense_block
+from ._featomic import compute_centre, dense_block, new_calculator
 
 #: Number of primitive GTO functions per angular channel that the PCA contracts.
 DEFAULT_N_PRIMITIVE = 16
@@ -76,7 +77,9 @@ def primitive_radial_tables(
 
     Returns ``{l: (positions, values, derivatives)}``, arrays ``(n_points, n_primitive)``.
     """
-    calculator = featomic.SphericalExpansion(
+    calculator = new_calculator(
+        featomic.SphericalExpansion,
+        f"GTO radial integrals for sigma {sigma:g} Å, cutoff {cutoff:g} Å, {n_primitive} functions",
         cutoff={"radius": cutoff, "smoothing": {"type": "Step"}},
         density={"type": "Gaussian", "width": sigma},
         basis={
@@ -178,8 +181,15 @@ class OptimalBasis:
         )
 
     def retained_variance(self) -> np.ndarray:
-        """Fraction of the coefficient variance kept in each channel, shape (l_max + 1,)."""
-        return np.array([v[: self.n_max].sum() / v.sum() for v in self.variances])
+        """Fraction of the coefficient variance kept in each channel, shape (l_max + 1,).
+
+        NaN for a channel without variance in the fitted frames (:func:`empty_channels`).
+        """
+        empty = set(empty_channels(self.variances))
+        return np.array(
+            [np.nan if l in empty else v[: self.n_max].sum() / v.sum()
+             for l, v in enumerate(self.variances)]
+        )  # fmt: skip
 
     def save(self, path: str | os.PathLike) -> None:
         """Save to ``.npz`` (atomically); :meth:`load` gives back identical arrays."""
@@ -249,6 +259,16 @@ def radial_settings(
     return sigma, cutoff, n_max, l_max, n_primitive
 
 
+def empty_channels(variances: Sequence[np.ndarray], rtol: float = 1e-12) -> list[int]:
+    """Angular channels ``l`` whose total variance is at most ``rtol`` × the largest one's.
+
+    A single T_d CH4, for instance, has no l = 1 density at all: the PCA of such a channel
+    returns an arbitrary orthonormal set, not a fitted basis.
+    """
+    totals = np.array([float(np.sum(v)) for v in variances])
+    return [int(l) for l in np.flatnonzero(totals <= rtol * totals.max())]
+
+
 def fit_optimal_basis(
     frames: Sequence[ase.Atoms],
     *,
@@ -270,7 +290,11 @@ def fit_optimal_basis(
     tables = primitive_radial_tables(
         sigma=sigma, cutoff=cutoff, l_max=l_max, n_primitive=n_primitive
     )
-    calculator = featomic.SphericalExpansion(**tabulated_hypers(tables, cutoff=cutoff))
+    calculator = new_calculator(
+        featomic.SphericalExpansion,
+        f"the optimal-basis expansion for sigma {sigma:g} Å, cutoff {cutoff:g} Å",
+        **tabulated_hypers(tables, cutoff=cutoff),
+    )
     keys = Labels(
         ["o3_lambda", "o3_sigma", "center_type", "neighbor_type"],
         np.array(
@@ -289,6 +313,15 @@ def fit_optimal_basis(
         order = np.argsort(eigenvalues)[::-1]
         variances.append(eigenvalues[order])
         projections.append(_sign_fixed(eigenvectors[:, order[:n_max]]))
+    empty = empty_channels(variances)
+    if empty:
+        warnings.warn(
+            f"optimal basis: the {len(frames)} fitting frames have no variance in the "
+            f"l = {', '.join(map(str, empty))} channel(s) (too few or too symmetric frames): "
+            "their radial functions are arbitrary; fit on more varied frames",
+            DegeneracyWarning,
+            stacklevel=2,
+        )
     return OptimalBasis(
         sigma=float(sigma),
         cutoff=float(cutoff),

@@ -24,7 +24,7 @@ from metatensor import Labels
 
 from ..checks import one_of
 from ..errors import DegeneracyError
-from ._featomic import compute_centre, dense_block
+from ._featomic import compute_centre, dense_block, new_calculator
 from .base import check_frames
 from .optimal_basis import (
     DEFAULT_N_PRIMITIVE,
@@ -162,8 +162,16 @@ class SoapPowerSpectrum:
     def calculator(self) -> featomic.SoapPowerSpectrum:
         """The featomic calculator, built on first use."""
         if self._calculator is None:
-            self._calculator = featomic.SoapPowerSpectrum(**self._featomic_hypers())
+            self._calculator = new_calculator(
+                featomic.SoapPowerSpectrum, self._settings_text(), **self._featomic_hypers()
+            )
         return self._calculator
+
+    def _settings_text(self) -> str:
+        return (
+            f"SOAP sigma {self.sigma:g} Å, cutoff {self.cutoff:g} Å, n_max {self.n_max}, "
+            f"l_max {self.l_max}, {self.basis} basis"
+        )
 
     def _featomic_hypers(self) -> dict[str, Any]:
         if self.basis == "gto":
