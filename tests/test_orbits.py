@@ -114,6 +114,9 @@ def test_adaptive_error_control_converges(soap, pg_start, adaptive_short):
         ({"length": 0.0}, "length"),
         # below MIN_STEP: named, not reported as a too-fast turn of the direction
         ({"method": "adaptive", "max_step": 1e-10}, "max_step must be at least 1e-09 Å"),
+        # refused up front instead of running for days or filling the memory
+        ({"length": 1e5}, r"is 1e\+07 frames, more than 1e\+06"),
+        ({"length": 100.0, "step": 1e-8}, r"is 1e\+10 steps, more than 1e\+09"),
     ],
 )
 def test_bad_settings(soap, pg_start, options, match):
@@ -213,6 +216,11 @@ def test_corrupt_checkpoint_is_refused_with_a_hint(tmp_path, soap, pg_start):
     complete = checkpoint.read_bytes()
     checkpoint.write_bytes(complete[: len(complete) // 2])  # truncated (killed copy, full disk)
     with pytest.raises(dg.DegeneracyError, match=r"run\.checkpoint\.npz: unreadable.*--restart"):
+        trace_orbit(pg_start, soap, checkpoint=checkpoint, **options)
+    checkpoint.write_text("5\n\nC 0 0 0\n")  # another kind of file, given as --checkpoint
+    with pytest.raises(
+        dg.DegeneracyError, match=r"npz: not a checkpoint \(\.npz\) file.*--restart"
+    ):
         trace_orbit(pg_start, soap, checkpoint=checkpoint, **options)
     with np.load(io.BytesIO(complete)) as data:
         state = {name: data[name] for name in data.files if name != "u"}

@@ -85,6 +85,13 @@ _CHECKPOINT_VERSION = 1
 # --------------------------------------------------------------------------- tracing
 
 
+#: Most frames an orbit keeps (each is an ase.Atoms in memory; the Comment's have 201).
+MAX_FRAMES = 1_000_000
+
+#: Most Euler steps of one orbit (the Comment's: 20 000; each costs a Jacobian and an SVD).
+MAX_EULER_STEPS = 1_000_000_000
+
+
 @dataclass(frozen=True)
 class OrbitSettings:
     """How an orbit is traced (validated at construction).
@@ -112,8 +119,18 @@ class OrbitSettings:
                 f"got {self.max_step:g}"
             )
         object.__setattr__(self, "length", (self.n_frames - 1) * self.save_every)
-        if self.method == "euler":
-            self.steps_per_frame  # noqa: B018 - validates save_every / step
+        if self.n_frames > MAX_FRAMES:
+            raise DegeneracyError(
+                f"length {self.length:g} Å saved every {self.save_every:g} Å is "
+                f"{self.n_frames - 1:.3g} frames, more than {MAX_FRAMES:.0e} kept in memory; "
+                "shorten the length or save less often"
+            )
+        if self.method == "euler" and self.steps_per_frame * (self.n_frames - 1) > MAX_EULER_STEPS:
+            raise DegeneracyError(
+                f"length {self.length:g} Å in Euler steps of {self.step:g} Å is "
+                f"{self.length / self.step:.3g} steps, more than {MAX_EULER_STEPS:.0e} (days at "
+                "~1 ms a step); take a longer step or the adaptive method"
+            )
 
     @staticmethod
     def _ratio(name: str, numerator: float, denominator: float, what: str) -> int:
@@ -294,7 +311,11 @@ class _Checkpoint:
         try:
             with np.load(self.path, allow_pickle=False) as data:
                 state = {name: data[name] for name in data.files}
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        except ValueError as error:  # numpy's "pickled data" for a file that is not .npz
+            raise DegeneracyError(
+                f"{self.path}: not a checkpoint (.npz) file; {_DISCARD_HINT}"
+            ) from error
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile) as error:
             raise DegeneracyError(
                 f"{self.path}: unreadable checkpoint ({error}); {_DISCARD_HINT}"
             ) from error
