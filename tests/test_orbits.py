@@ -386,3 +386,11 @@ def test_adaptive_reproduces_the_euler_limit(soap):
     error = np.linalg.norm((extrapolated - adaptive.positions).reshape(201, -1), axis=1).max()
     assert error < 1e-3
     assert adaptive.jacobian_evaluations * 20 < coarse.jacobian_evaluations
+
+
+def test_a_symmetric_start_warns_that_the_direction_is_not_unique(soap):
+    # T_d: s2..s9 are all symmetry zeros, so "the motion of s_min" is any of 8 directions
+    td = dg.builtin_environment("td")
+    with pytest.warns(dg.DegeneracyWarning, match=r"orbit start: .* tied with 7 others"):
+        orbit = trace_orbit(td, soap, length=0.01, step=1e-3)
+    assert len(orbit.frames) == 2

@@ -95,6 +95,14 @@ def test_frames_of_different_sizes_are_refused(representation, random_frames):
         representation.features([ch3, ch4])
 
 
+def test_one_atoms_instead_of_a_list_is_refused(representation, random_frames):
+    """``list(atoms)`` is its ase.Atom objects: say what to pass instead of a TypeError."""
+    with pytest.raises(dg.DegeneracyError, match=r"give a list of frames, e\.g\. \[atoms\]"):
+        representation.jacobian(random_frames[0])
+    with pytest.raises(dg.DegeneracyError, match="no frames to compute"):
+        representation.features([])
+
+
 def test_species_without_a_channel_are_refused(representation, random_frames):
     """A centre or neighbour the fingerprint has no channel for would give zero features
     or zero Jacobian columns, i.e. a spurious blindness: refused, naming frame and atom."""
@@ -117,6 +125,9 @@ def test_make_representation_names_an_unknown_hyperparameter(name):
     with pytest.raises(dg.DegeneracyError, match=f"{name}: unknown hyperparameter 'nmax'"):
         dg.make_representation(name, nmax=4)
     assert dg.make_representation(name, cutoff=2.6).hypers()["cutoff"] == 2.6
+    # True is an int to Python, not a length (as bounded_int refuses it for counts)
+    with pytest.raises(dg.DegeneracyError, match="cutoff must be a number, got True"):
+        dg.make_representation(name, cutoff=True)
 
 
 def test_centre_featurizer_needs_a_representation():

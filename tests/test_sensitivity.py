@@ -239,6 +239,12 @@ def test_shapes_and_batch_sizes_are_checked():
         dg.singular_spectrum(jacobian, neighbors[:1])
     with pytest.raises(dg.DegeneracyError, match=r"got shapes \(\d+, 12\) and \(4, 3\)"):
         dg.singular_spectrum(jacobian[0], neighbors[0])
+    broken = jacobian.copy()
+    broken[1, 0, 0] = np.nan  # else numpy's SVD "did not converge", naming no frame
+    with pytest.raises(dg.DegeneracyError, match="frame 1: the Jacobian has non-finite entries"):
+        dg.singular_spectrum(broken, neighbors)
+    with pytest.raises(dg.DegeneracyError, match="no frames"):
+        dg.neighbor_positions([])
     with pytest.raises(dg.DegeneracyError, match=r"N species, got shape .* and 3 species"):
         dg.point_symmetry(neighbors[0], [1, 1, 1])
     for size in (0, -1):

@@ -9,12 +9,19 @@ from typing import Any
 from .errors import DegeneracyError
 
 
-def positive_float(name: str, value: Any, *, below: float | None = None) -> float:
-    """``value`` as a finite float > 0 (and < ``below`` if given)."""
+def _as_float(name: str, value: Any) -> float:
+    """``float(value)``; strings that are not numbers and bools (``sigma=True``) refused."""
+    if isinstance(value, bool):
+        raise DegeneracyError(f"{name} must be a number, got {value!r}")
     try:
-        number = float(value)
+        return float(value)
     except (TypeError, ValueError):
         raise DegeneracyError(f"{name} must be a number, got {value!r}") from None
+
+
+def positive_float(name: str, value: Any, *, below: float | None = None) -> float:
+    """``value`` as a finite float > 0 (and < ``below`` if given)."""
+    number = _as_float(name, value)
     if not math.isfinite(number) or number <= 0:
         raise DegeneracyError(f"{name} must be a positive number, got {value!r}")
     if below is not None and number >= below:
@@ -24,10 +31,7 @@ def positive_float(name: str, value: Any, *, below: float | None = None) -> floa
 
 def non_negative_float(name: str, value: Any) -> float:
     """``value`` as a finite float ≥ 0."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise DegeneracyError(f"{name} must be a number, got {value!r}") from None
+    number = _as_float(name, value)
     if not math.isfinite(number) or number < 0:
         raise DegeneracyError(f"{name} must be a number ≥ 0, got {value!r}")
     return number

@@ -134,6 +134,9 @@ def singular_spectrum(jacobian: np.ndarray, neighbors: np.ndarray) -> Spectrum:
             f"a Jacobian of shape {jacobian.shape} does not belong to neighbours of shape "
             f"{neighbors.shape} (same frames, 3N columns)"
         )
+    bad = np.flatnonzero(~np.isfinite(jacobian).all(axis=(1, 2)))
+    if bad.size:  # else numpy's SVD fails with "did not converge", naming nothing
+        raise DegeneracyError(f"frame {int(bad[0])}: the Jacobian has non-finite entries")
     complement = rotation_complement(neighbors)
     purified = jacobian @ complement
     n_features, n_motions = purified.shape[-2:]

@@ -101,6 +101,8 @@ def neighbor_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> np.ndarray:
     """
     if isinstance(frames, ase.Atoms):
         return frames.positions[1:] - frames.positions[0]
+    if not len(frames):
+        raise DegeneracyError("no frames: neighbour positions of an empty list")
     counts = {len(atoms) for atoms in frames}
     if len(counts) > 1:
         raise DegeneracyError(f"frames have different numbers of atoms: {sorted(counts)}")

@@ -66,6 +66,8 @@ def check_frames(
     such atoms, so it would otherwise return zero features or zero Jacobian columns and
     every analysis would report a spurious blindness.
     """
+    if isinstance(frames, ase.Atoms):  # list(atoms) would give its ase.Atom objects
+        raise DegeneracyError(f"{name}: give a list of frames, e.g. [atoms], not one ase.Atoms")
     frames = list(frames)
     if not frames:
         raise DegeneracyError("no frames to compute")
