@@ -72,3 +72,12 @@ def published_a0() -> np.ndarray:
     if len(rows) != 4:
         pytest.skip("A0 coordinates not found in the reference README")
     return np.array(rows, dtype=float)
+
+
+def package_warnings(caught) -> list[str]:
+    """The DegeneracyWarnings' messages among warnings recorded by ``pytest.warns``.
+
+    ``pytest.warns`` records every warning, and a socket of an earlier test's Dask cluster
+    may be collected during a later test (a ResourceWarning): count only the package's.
+    """
+    return [str(w.message) for w in caught if issubclass(w.category, dg.DegeneracyWarning)]

@@ -14,6 +14,7 @@ import ase.data
 import ase.io
 import numpy as np
 import pytest
+from conftest import package_warnings
 
 import degeneracy as dg
 from degeneracy.cli import main
@@ -196,7 +197,7 @@ def test_tight_set_warns_once_when_no_g2_reaches_the_bonds():
     assert len(tight.unreached_distances([1.09, 2.2, 2.6])) == 1  # 2.6 is beyond the cutoff
     with pytest.warns(dg.DegeneracyWarning) as caught:
         tight.jacobian(frames)
-    messages = [str(w.message) for w in caught]
+    messages = package_warnings(caught)
     assert len(messages) == 2  # unreached bonds, and (H-H 3.6 Å) no angles
     assert re.match(r"ACSF set 'tight' .* nearly blind .* no radial function .*scaled", messages[0])
     assert messages[1].startswith("ACSF (cutoff 2.5 Å) sees no bond angles here")

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 from ase.build import bulk
 from ase.neighborlist import neighbor_list
+from conftest import package_warnings
 
 import degeneracy as dg
 from degeneracy import scan as scanning
@@ -909,9 +910,7 @@ def test_worker_notes_reach_the_caller_once_per_subject(tmp_path, monkeypatch):
     with pytest.warns(dg.DegeneracyWarning) as caught:
         summary = dg.scan_dataset(frames, acsf, output=output, chunk_size=8, **_threads())
     assert summary.n_chunks == 3  # 24 environments, the same notes from every chunk
-    # only the package's notes: pytest.warns records every warning, and a socket of an
-    # earlier test's Dask cluster may be collected (ResourceWarning) during this one
-    messages = [str(w.message) for w in caught if issubclass(w.category, dg.DegeneracyWarning)]
+    messages = package_warnings(caught)
     assert len(messages) == 2, messages
     assert "no radial function reaches the nearest-neighbour distances" in messages[0]
     assert "sees no bond angles here" in messages[1]
@@ -938,7 +937,7 @@ def test_worker_notes_reach_the_caller_once_per_subject(tmp_path, monkeypatch):
     with pytest.warns(dg.DegeneracyWarning) as caught:
         again = dg.scan_dataset(frames, acsf, output=resumed, chunk_size=8, **_threads())
     assert again.n_resumed_chunks == 2 and again.warnings == messages
-    assert [str(w.message) for w in caught] == messages
+    assert package_warnings(caught) == messages
     assert resumed.read_bytes() == output.read_bytes()
     # the scaled set at a cutoff that keeps the first shell: bonds reached, angles still not
     scaled = dg.Acsf(parameter_set="scaled", cutoff=3.5, center="Si", neighbors=["Si"])
