@@ -1,0 +1,84 @@
+"""Every subcommand that reads structures refuses bad files in one line, with exit 2.
+
+A table of bad files crossed with the subcommands that read a structure file. Each
+combination must end with exit status 2 and exactly one line on stderr,
+``degeneracy COMMAND: error: ...`` naming the file, with no traceback, no stray numpy
+warning (RuntimeWarnings are errors here) and no output file left behind. The cases come
+from a fuzz of the command line (2026-12-01) that found a traceback (featomic), ``inf Å``
+with overflow warnings (1e300 coordinates) and messages naming temporary files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from degeneracy.cli import main
+
+_CH4 = "C 0 0 0\nH 0.63 0.63 0.63\nH -0.63 -0.63 0.63\nH -0.63 0.63 -0.63\n"
+
+#: name -> (file contents or None for a folder / a missing file, part of the message)
+BAD_FILES: dict[str, tuple[str | bytes | None, str]] = {
+    "empty": ("", "cannot read"),
+    "garbage": ("hello world\nthis is not xyz\n", "cannot read"),
+    "binary": (bytes(range(256)) * 4, "cannot read"),
+    "truncated": ("5\n\nC 0 0 0\nH 1.09 0 0\nH 0 1.09 0\n", "cannot read"),
+    "nan": (f"5\n\n{_CH4}H 0 nan 0.5\n", "atom 4: non-finite coordinates"),
+    "huge": (f"5\n\n{_CH4}H 1e300 0 0\n", "1e+300 Å from the centre"),
+    "overlap": (f"5\n\n{_CH4}H 0.63 0.63 0.63\n", "atoms 1 and 4 are 0 Å apart"),
+    "far": (f"5\n\n{_CH4}H 0 0 -3.5\n", "atom 4: 3.5 Å from the centre"),
+    "three-neighbours": (f"4\n\n{_CH4}", "expected 5 atoms (CH4), got 4"),
+    "folder": (None, "is a folder"),
+    "missing": (None, "no such file"),
+}
+
+#: Bad for every command; the rest is a fine data set for ``scan`` (any structures).
+UNREADABLE = {"empty", "garbage", "binary", "truncated", "nan", "overlap", "folder", "missing"}
+
+
+def _commands(path: str, out: Path) -> dict[str, list[str]]:
+    return {
+        "spectrum": ["spectrum", path, "--output", str(out / "s.json")],
+        "compare": ["compare", path, "--output", str(out / "c.json")],
+        "pairs": ["pairs", "--verify", path, "--output", str(out / "p.json")],
+        "orbit": ["orbit", path, "--output", str(out / "o.extxyz"), "--length", "0.01"],
+        "singular": ["singular", path, "--output", str(out / "g.extxyz")],
+        "scan": ["scan", path, "--output", str(out / "r.csv"), "--workers", "1"],
+        "learn": ["learn", "--protocol", "none", "--quick", "--orbit", path, "--output", str(out)],
+    }
+
+
+def _bad_file(folder: Path, name: str) -> str:
+    contents, _ = BAD_FILES[name]
+    path = folder / f"{name}.xyz"
+    if name == "folder":
+        path.mkdir()
+    elif isinstance(contents, bytes):
+        path.write_bytes(contents)
+    elif contents is not None:
+        path.write_text(contents)
+    return str(path)
+
+
+CASES = [
+    (command, name)
+    for command in ("spectrum", "compare", "pairs", "orbit", "singular", "scan", "learn")
+    for name in BAD_FILES
+    if command != "scan" or name in UNREADABLE
+]
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize(("command", "name"), CASES, ids=[f"{c}-{n}" for c, n in CASES])
+def test_bad_file_is_one_line_exit_2_no_output(command, name, tmp_path, capsys):
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    out.mkdir()
+    path = _bad_file(inputs, name)
+    assert main(_commands(path, out)[command]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert err.startswith(f"degeneracy {command}: error: ") and "Traceback" not in err
+    assert Path(path).name in err and BAD_FILES[name][1] in err, err
+    assert not list(out.iterdir()), "an output (or its temporary file) was left behind"
