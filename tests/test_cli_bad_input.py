@@ -82,3 +82,15 @@ def test_bad_file_is_one_line_exit_2_no_output(command, name, tmp_path, capsys):
     assert err.startswith(f"degeneracy {command}: error: ") and "Traceback" not in err
     assert Path(path).name in err and BAD_FILES[name][1] in err, err
     assert not list(out.iterdir()), "an output (or its temporary file) was left behind"
+
+
+def test_a_bad_orbit_checkpoint_is_one_line(tmp_path, capsys):
+    checkpoint = tmp_path / "run.npz"
+    checkpoint.write_text("5\n\nC 0 0 0\n")  # another kind of file, given as --checkpoint
+    argv = ["orbit", "--builtin", "pg-start", "--output", str(tmp_path / "o.extxyz")]
+    assert main([*argv, "--length", "0.01", "--checkpoint", str(checkpoint)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"degeneracy orbit: error: {checkpoint}: not a checkpoint (.npz) file; delete it, "
+        "or rerun degeneracy orbit with --restart"
+    )

@@ -283,7 +283,7 @@ def test_killed_cli_run_resumes(tmp_path, capsys):
     assert checkpoint.exists() and not out.exists()
     capsys.readouterr()
     assert main([*options, "--output", str(out)]) == 0
-    assert "resuming" in capsys.readouterr().err
+    assert f"resumed from {checkpoint}" in capsys.readouterr().err
     ours, theirs = ase.io.read(out, ":"), ase.io.read(complete, ":")
     np.testing.assert_array_equal(dg.neighbor_positions(ours), dg.neighbor_positions(theirs))
     assert ours[-1].info["jacobian_evaluations"] == theirs[-1].info["jacobian_evaluations"]

@@ -71,8 +71,7 @@ def run(args: argparse.Namespace) -> None:
     if args.restart:
         with contextlib.suppress(FileNotFoundError):
             checkpoint.unlink()
-    elif checkpoint.exists():
-        print(f"resuming from {checkpoint}", file=sys.stderr)
+    resuming = checkpoint.exists()  # said after tracing: the file may yet be refused
     orbit = trace_orbit(
         frames[args.frame],
         representation,
@@ -87,6 +86,8 @@ def run(args: argparse.Namespace) -> None:
         output=args.output,  # written before the checkpoint is deleted
         progress=not args.quiet and sys.stderr.isatty(),
     )
+    if resuming:
+        print(f"resumed from {checkpoint}", file=sys.stderr)
     sys.stdout.write(format_orbit(orbit))
     if args.chemiscope is not None:
         # Imported here: chemiscope is only needed once the orbit is traced.
