@@ -699,7 +699,7 @@ def test_cli_interrupt_mentions_kept_chunks_only_if_there_are_some(
 
 def test_cli_tables_say_n_a_and_count_in_the_singular():
     row = {"structure": 0, "atom": 0, "species": "C", "n_neighbors": 9, "cn": 2.0, "s_min": 0.5}
-    top = [{**row, "symmetric": None, "verdict": None}]  # no symmetry test (> 8 neighbours)
+    top = [{**row, "symmetric": None, "verdict": None}]  # no test (collinear neighbours)
     assert format_top(top).splitlines()[1].split()[-2:] == ["n/a", "n/a"]
     counts = {"n_structures": 1, "n_environments": 1, "n_undefined": 0, "n_computed": 1}
     summary = scanning.ScanSummary(
@@ -945,3 +945,15 @@ def test_worker_notes_reach_the_caller_once_per_subject(tmp_path, monkeypatch):
     assert [note.split(":")[0] for note in notes] == [
         "ACSF (cutoff 3.5 Å) sees no bond angles here"
     ]
+
+
+def test_most_singular_environments_of_a_crystal_get_a_symmetry_verdict():
+    """12 equal neighbours (an fcc site): beyond the permutation enumeration, the anchored
+    search still says the zeros are O_h's (they were reported as untested before)."""
+    copper = bulk("Cu", "fcc", a=3.6)
+    environments = environments_of(copper, [0], cutoff=3.0)
+    assert len(environments[0]) == 13
+    soap = dg.SoapPowerSpectrum(center="Cu", neighbors=["Cu"], cutoff=3.0)
+    (entry,) = scanning.describe_singular(environments, soap)
+    assert entry["symmetric"] is True and entry["verdict"] == "symmetry"
+    assert entry["symmetry_residual"] < 1e-6

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ase
 import numpy as np
 import pytest
 from conftest import published_a0
 from scipy.spatial.transform import Rotation
 
 import degeneracy as dg
+from degeneracy.sensitivity import anchored_self_superpositions, superpositions
 
 SIGMAS = (0.1, 0.2, 0.3, 0.5)
 
@@ -107,6 +109,63 @@ def test_symmetry_residual_of_a_random_structure():
     neighbors = dg.neighbor_positions(dg.sample_methane(1, seed=4))[0]
     verdict = dg.point_symmetry(neighbors)
     assert not verdict.symmetric and verdict.residual > 0.01
+    assert verdict.n_symmetry_zeros == 0
+
+
+def _cuboctahedron(radius: float = 1.3) -> np.ndarray:
+    """The 12 nearest neighbours of an fcc site (point group O_h, 48 operations)."""
+    edges = [(a, b) for a in (-1, 1) for b in (-1, 1)]
+    points = [[a, b, 0] for a, b in edges] + [[a, 0, b] for a, b in edges]
+    points += [[0, a, b] for a, b in edges]
+    return np.array(points, dtype=float) * radius / np.sqrt(2)
+
+
+def _symmetries(operations, tol=1e-3):
+    """(permutation, proper) of the operations below ``tol``, the identity excluded."""
+    found = [(op.permutation, op.proper) for op in operations if op.residual < tol]
+    return sorted(key for key in found if not (key[1] and key[0] == tuple(range(len(key[0])))))
+
+
+@pytest.mark.parametrize("kind", ["Td", "C3v", "D2d", "C2", "Cs", "cube", "random"])
+def test_anchored_search_finds_what_the_enumeration_finds(kind):
+    """Below the enumeration limit both searches must give the same symmetry operations;
+    without symmetry the anchored search's best residual bounds the true one from above."""
+    if kind == "Td":
+        neighbors = dg.neighbor_positions(dg.builtin_environment("td"))
+    elif kind == "cube":
+        neighbors = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)])
+    elif kind == "random":
+        neighbors = np.random.default_rng(5).normal(size=(7, 3))
+    else:
+        neighbors = _with_point_group(kind)
+    neighbors = neighbors @ Rotation.random(random_state=4).as_matrix().T
+    exact = superpositions(neighbors, neighbors)
+    anchored = anchored_self_superpositions(neighbors)
+    assert _symmetries(anchored) == _symmetries(exact)
+    identity = tuple(range(len(neighbors)))
+    best = min(op.residual for op in exact if not (op.proper and op.permutation == identity))
+    found = min(op.residual for op in anchored if not (op.proper and op.permutation == identity))
+    assert found >= best - 1e-12
+    if kind == "random":
+        assert not _symmetries(anchored)
+    else:
+        assert _symmetries(anchored)
+
+
+def test_twelve_equal_neighbours_symmetry_explains_the_zeros():
+    """Beyond the enumeration limit (12! permutations): the fcc shell's O_h is found whole
+    (47 operations besides the identity) and predicts the 32 zeros that SOAP shows."""
+    neighbors = _cuboctahedron() @ Rotation.random(random_state=3).as_matrix().T
+    atoms = ase.Atoms("C" + "H" * 12, positions=np.vstack([np.zeros(3), neighbors]))
+    result = dg.analyse_frames([atoms], dg.SoapPowerSpectrum())[0]
+    values = result.singular_values
+    assert result.symmetric and result.verdict == "symmetry"
+    assert len(dg.point_symmetry(neighbors).operations) == 47
+    assert result.n_symmetry_zeros == int((values < 1e-10 * values[0]).sum()) == 32
+    # a distorted shell is not symmetric, with a residual of the distortion's size
+    noisy = neighbors + np.random.default_rng(1).normal(scale=0.05, size=neighbors.shape)
+    verdict = dg.point_symmetry(noisy)
+    assert not verdict.symmetric and 0.01 < verdict.residual < 0.2
     assert verdict.n_symmetry_zeros == 0
 
 

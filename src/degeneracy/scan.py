@@ -76,7 +76,6 @@ from .errors import DegeneracyError, DegeneracyWarning, warning_subject
 from .files import atomic_path, cache_key
 from .representations.base import Representation
 from .sensitivity import (
-    MAX_PERMUTED_NEIGHBORS,
     SYMMETRY_TOL,
     ZERO_RTOL,
     point_symmetry,
@@ -1353,8 +1352,9 @@ def describe_singular(
 ) -> list[dict[str, Any]]:
     """Full spectrum and symmetry verdict of a few environments (e.g. the most singular).
 
-    The point-symmetry test enumerates permutations of equal neighbours, so it is run
-    only when no species has more than 8 neighbours (``symmetric`` is ``None`` otherwise).
+    :func:`~degeneracy.sensitivity.point_symmetry` for any number of neighbours (an
+    anchored search above 8 equal ones); ``symmetric`` is ``None`` only for an environment
+    whose neighbours are collinear with the centre (no purified Jacobian).
     """
     recipe = RepresentationRecipe.of(representation)
     described = []
@@ -1367,7 +1367,6 @@ def describe_singular(
         }
         neighbors = neighbor_positions(atoms)
         numbers = atoms.numbers[1:]
-        _, counts = np.unique(numbers, return_counts=True)
         try:
             complement = rotation_complement(neighbors)
         except DegeneracyError:
@@ -1378,13 +1377,10 @@ def describe_singular(
         values = purified_singular_values(jacobian[0] @ complement)
         entry["singular_values"] = [float(v) for v in values]
         entry["cn"] = float(values[0] / values[-1]) if values[-1] > 0 else float("inf")
-        if counts.max() <= MAX_PERMUTED_NEIGHBORS:
-            verdict = point_symmetry(neighbors, numbers, tol=symmetry_tol)
-            entry["symmetric"] = verdict.symmetric
-            entry["symmetry_residual"] = verdict.residual
-            entry["verdict"] = zero_verdict(values, verdict.n_symmetry_zeros, zero_rtol=zero_rtol)
-        else:
-            entry["symmetric"] = None
+        verdict = point_symmetry(neighbors, numbers, tol=symmetry_tol)
+        entry["symmetric"] = verdict.symmetric
+        entry["symmetry_residual"] = verdict.residual
+        entry["verdict"] = zero_verdict(values, verdict.n_symmetry_zeros, zero_rtol=zero_rtol)
         described.append(entry)
     return described
 

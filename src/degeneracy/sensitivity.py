@@ -28,12 +28,18 @@ from dataclasses import dataclass, field
 
 import ase
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from .checks import bounded_int, positive_float
 from .errors import DegeneracyError
 from .files import json_safe
 from .representations.base import Representation, batches
-from .structures import check_finite_positions, neighbor_positions, rotation_generators
+from .structures import (
+    check_finite_positions,
+    neighbor_positions,
+    rotation_generators,
+    vector_lengths,
+)
 from .targets import fourbody_torsion
 
 #: Default RMS residual (Å) under which a point operation counts as a symmetry.
@@ -263,13 +269,85 @@ def superpositions(
     return operations
 
 
+def _orthonormal_frames(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Right-handed orthonormal frames (..., 3, 3), columns e1 ∥ first, e2 in the plane."""
+    e1 = first / np.linalg.norm(first, axis=-1, keepdims=True)
+    e2 = second - np.sum(second * e1, axis=-1, keepdims=True) * e1
+    e2 = e2 / np.linalg.norm(e2, axis=-1, keepdims=True)
+    return np.stack([e1, e2, np.cross(e1, e2)], axis=-1)
+
+
+def anchored_self_superpositions(
+    neighbors: np.ndarray, species: Sequence[int] | None = None, *, chunk: int = 256
+) -> list[PointOperation]:
+    r"""Self-superpositions of an environment, one per image of an anchor pair.
+
+    For many equal neighbours (more than :data:`MAX_PERMUTED_NEIGHBORS`) enumerating all
+    permutations is out of reach (12! for an fcc shell). A point operation is fixed by
+    the images of two non-collinear neighbours, so with the anchor pair :math:`(i, j)`
+    of largest :math:`|p_i \times p_j|`, every ordered pair :math:`(k, l)` of the same
+    species gives two candidates, the proper and the improper :math:`R'` with
+    :math:`R' p_i \parallel p_k` and :math:`R' p_j` in the plane of :math:`p_k, p_l`.
+    Each neighbour goes to the nearest neighbour of its species under :math:`R'` (when two
+    go to one, the best one-to-one assignment instead, scipy's ``linear_sum_assignment``),
+    giving :math:`\pi`; :math:`R` is then refitted on all neighbours (Kabsch,
+    :func:`best_orthogonal`), in the convention of :func:`superpositions`.
+
+    Every exact symmetry maps the anchor pair onto some :math:`(k, l)`, so none is
+    missed; for an environment without symmetry the smallest residual returned bounds
+    the true best (all permutations) from above. Hand-written: the permutation-free
+    symmetry search is not in ase (``ase.spacegroup`` wants a crystal) or scipy.
+    """
+    neighbors = np.asarray(neighbors, dtype=float)
+    n = len(neighbors)
+    species = np.zeros(n, dtype=int) if species is None else np.asarray(species)
+    cross = vector_lengths(np.cross(neighbors[:, None], neighbors[None]))
+    i, j = np.unravel_index(np.argmax(cross), cross.shape)
+    # image pairs of the anchor's species, not collinear (they fix no frame)
+    k, l = np.nonzero(
+        (species[:, None] == species[i])
+        & (species[None] == species[j])
+        & (cross > 1e-8 * np.outer(vector_lengths(neighbors), vector_lengths(neighbors)))
+    )
+    anchor = _orthonormal_frames(neighbors[i], neighbors[j])
+    images = _orthonormal_frames(neighbors[k], neighbors[l])  # (P, 3, 3)
+    mirror = np.diag([1.0, 1.0, -1.0])
+    other_species = species[:, None] != species[None]
+    found: dict[tuple[tuple[int, ...], bool], PointOperation] = {}
+    for proper in (True, False):
+        frames = images if proper else images @ mirror
+        candidates = frames @ anchor.T  # R' p_i ∥ p_k: (P, 3, 3)
+        for start in range(0, len(candidates), chunk):
+            moved = np.einsum("pab,nb->pna", candidates[start : start + chunk], neighbors)
+            distance = vector_lengths(moved[:, :, None] - neighbors[None, None])  # (P, N, N)
+            distance[:, other_species] = np.inf
+            for nearest, cost in zip(np.argmin(distance, axis=-1), distance, strict=True):
+                if len(set(nearest.tolist())) < n:  # two go to one: the best one-to-one
+                    cost = np.where(np.isfinite(cost), cost, 1e6)
+                    nearest = linear_sum_assignment(cost)[1]
+                key = (tuple(int(q) for q in nearest), proper)
+                if key in found:
+                    continue
+                assignment = np.asarray(key[0])
+                sources = neighbors[assignment]
+                rotation = best_orthogonal(neighbors[None], sources[None], proper)[0]
+                mapped = sources @ rotation.T
+                residual = float(np.sqrt(np.mean(np.sum((mapped - neighbors) ** 2, axis=-1))))
+                found[key] = PointOperation(key[0], rotation, residual)
+    return list(found.values())
+
+
 def point_symmetry(
     neighbors: np.ndarray, species: Sequence[int] | None = None, *, tol: float = SYMMETRY_TOL
 ) -> SymmetryVerdict:
     """Find the point operations that map an environment onto itself.
 
     Every permutation of equal neighbours is tried with the best proper and the best
-    improper rotation (:func:`superpositions`); the identity is excluded.
+    improper rotation (:func:`superpositions`); the identity is excluded. With more than
+    :data:`MAX_PERMUTED_NEIGHBORS` equal neighbours the candidates come from
+    :func:`anchored_self_superpositions` instead: every exact symmetry is still found,
+    and ``residual`` of an environment without symmetry is the best found (an upper
+    bound of the best over all permutations).
 
     Parameters
     ----------
@@ -290,11 +368,12 @@ def point_symmetry(
             f"{neighbors.shape} and {n_species} species"
         )
     identity = tuple(range(n))
-    operations = [
-        op
-        for op in superpositions(neighbors, neighbors, species)
-        if not (op.proper and op.permutation == identity)
-    ]
+    equal = np.unique(np.zeros(n) if species is None else species, return_counts=True)[1]
+    if equal.max() <= MAX_PERMUTED_NEIGHBORS:
+        candidates = superpositions(neighbors, neighbors, species)
+    else:
+        candidates = anchored_self_superpositions(neighbors, species)
+    operations = [op for op in candidates if not (op.proper and op.permutation == identity)]
     best = min(operations, key=lambda op: op.residual)
     found = [op for op in operations if op.residual < tol]
     n_zeros = 0
