@@ -167,6 +167,9 @@ def test_twelve_equal_neighbours_symmetry_explains_the_zeros():
     verdict = dg.point_symmetry(noisy)
     assert not verdict.symmetric and 0.01 < verdict.residual < 0.2
     assert verdict.n_symmetry_zeros == 0
+    line = np.outer(np.arange(1, 10), [0.3, 0.1, 0.2])  # 9 neighbours on a line
+    with pytest.raises(dg.DegeneracyError, match="collinear with the centre"):
+        anchored_self_superpositions(line)
 
 
 def _snap_to_equiangular(a0: np.ndarray) -> np.ndarray:

@@ -303,6 +303,8 @@ def anchored_self_superpositions(
     species = np.zeros(n, dtype=int) if species is None else np.asarray(species)
     cross = vector_lengths(np.cross(neighbors[:, None], neighbors[None]))
     i, j = np.unravel_index(np.argmax(cross), cross.shape)
+    if not cross[i, j] > 1e-8 * np.max(vector_lengths(neighbors)) ** 2:
+        raise DegeneracyError("neighbours are collinear with the centre: no anchor pair")
     # image pairs of the anchor's species, not collinear (they fix no frame)
     k, l = np.nonzero(
         (species[:, None] == species[i])
