@@ -236,6 +236,11 @@ def best_orthogonal(targets: np.ndarray, sources: np.ndarray, proper: bool) -> n
     return (u * diagonal[..., None, :]) @ vt
 
 
+def _rms_distance(mapped: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """RMS over neighbours of |mapped_i − reference_i| (Å), over the last two axes (N, 3)."""
+    return np.sqrt(np.mean(np.sum((mapped - reference) ** 2, axis=-1), axis=-1))
+
+
 def superpositions(
     reference: np.ndarray, other: np.ndarray, species: Sequence[int] | None = None
 ) -> list[PointOperation]:
@@ -259,7 +264,7 @@ def superpositions(
     for proper in (True, False):
         rotations = best_orthogonal(reference[None], sources, proper)
         mapped = np.einsum("pab,pib->pia", rotations, sources)
-        residuals = np.sqrt(((mapped - reference) ** 2).sum(axis=-1).mean(axis=-1))
+        residuals = _rms_distance(mapped, reference)
         operations.extend(
             PointOperation(tuple(int(i) for i in permutation), rotation, float(residual))
             for permutation, rotation, residual in zip(
@@ -301,16 +306,14 @@ def anchored_self_superpositions(
     neighbors = np.asarray(neighbors, dtype=float)
     n = len(neighbors)
     species = np.zeros(n, dtype=int) if species is None else np.asarray(species)
+    lengths = vector_lengths(neighbors)
     cross = vector_lengths(np.cross(neighbors[:, None], neighbors[None]))
-    i, j = np.unravel_index(np.argmax(cross), cross.shape)
-    if not cross[i, j] > 1e-8 * np.max(vector_lengths(neighbors)) ** 2:
+    spanning = cross > 1e-8 * np.outer(lengths, lengths)  # a collinear pair fixes no frame
+    if not spanning.any():
         raise DegeneracyError("neighbours are collinear with the centre: no anchor pair")
-    # image pairs of the anchor's species, not collinear (they fix no frame)
-    k, l = np.nonzero(
-        (species[:, None] == species[i])
-        & (species[None] == species[j])
-        & (cross > 1e-8 * np.outer(vector_lengths(neighbors), vector_lengths(neighbors)))
-    )
+    i, j = np.unravel_index(np.argmax(cross), cross.shape)
+    # image pairs of the anchor's species
+    k, l = np.nonzero((species[:, None] == species[i]) & (species[None] == species[j]) & spanning)
     anchor = _orthonormal_frames(neighbors[i], neighbors[j])
     images = _orthonormal_frames(neighbors[k], neighbors[l])  # (P, 3, 3)
     mirror = np.diag([1.0, 1.0, -1.0])
@@ -333,8 +336,7 @@ def anchored_self_superpositions(
                 assignment = np.asarray(key[0])
                 sources = neighbors[assignment]
                 rotation = best_orthogonal(neighbors[None], sources[None], proper)[0]
-                mapped = sources @ rotation.T
-                residual = float(np.sqrt(np.mean(np.sum((mapped - neighbors) ** 2, axis=-1))))
+                residual = float(_rms_distance(sources @ rotation.T, neighbors))
                 found[key] = PointOperation(key[0], rotation, residual)
     return list(found.values())
 
