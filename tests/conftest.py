@@ -74,6 +74,14 @@ def published_a0() -> np.ndarray:
     return np.array(rows, dtype=float)
 
 
+def fcc_shell(radius: float = 1.3) -> np.ndarray:
+    """The 12 nearest neighbours of an fcc site (cuboctahedron, point group O_h), Å."""
+    edges = [(a, b) for a in (-1, 1) for b in (-1, 1)]
+    points = [[a, b, 0] for a, b in edges] + [[a, 0, b] for a, b in edges]
+    points += [[0, a, b] for a, b in edges]
+    return np.array(points, dtype=float) * radius / np.sqrt(2)
+
+
 def package_warnings(caught) -> list[str]:
     """The DegeneracyWarnings' messages among warnings recorded by ``pytest.warns``.
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import ase
 import numpy as np
 import pytest
+from conftest import fcc_shell
 from scipy.spatial.transform import Rotation
 
 import degeneracy as dg
@@ -81,6 +83,25 @@ def test_related_structures_are_recognised(fingerprints):
     assert verdict.related and verdict.residual < 1e-10
     assert verdict.distance["soap"] < 1e-12
     assert verdict.fourbody[0] == pytest.approx(verdict.fourbody[1], rel=1e-12)
+
+
+def test_pairs_beyond_eight_equal_neighbours_are_verified():
+    """12 equal neighbours (12! permutations): a reflected, relabelled fcc shell is the
+    same structure; a distorted one is not, with a residual of the distortion's size."""
+    shell = fcc_shell()
+
+    def environment(neighbors):
+        return ase.Atoms("C" + "H" * 12, positions=np.vstack([np.zeros(3), neighbors]))
+
+    atoms = environment(shell)
+    moved = environment((shell @ -Rotation.random(random_state=6).as_matrix().T)[::-1])
+    noisy = np.random.default_rng(2).normal(scale=0.05, size=shell.shape)
+    distorted = environment(shell + noisy)
+    soap = {"soap": dg.SoapPowerSpectrum()}
+    same, different = dg.verify_pairs([atoms, moved, atoms, distorted], soap)
+    assert same.related and same.residual < 1e-10 and same.distance["soap"] < 1e-12
+    assert not different.related and 0.01 < different.residual < 0.1
+    assert different.distance["soap"] > 1e-4
 
 
 def test_fold_has_a_spurious_nu2_zero_along_h4_y(fingerprints):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import ase
 import numpy as np
 import pytest
-from conftest import published_a0
+from conftest import fcc_shell, published_a0
 from scipy.spatial.transform import Rotation
 
 import degeneracy as dg
-from degeneracy.sensitivity import anchored_self_superpositions, superpositions
+from degeneracy.sensitivity import anchored_superpositions, superpositions
 
 SIGMAS = (0.1, 0.2, 0.3, 0.5)
 
@@ -112,14 +112,6 @@ def test_symmetry_residual_of_a_random_structure():
     assert verdict.n_symmetry_zeros == 0
 
 
-def _cuboctahedron(radius: float = 1.3) -> np.ndarray:
-    """The 12 nearest neighbours of an fcc site (point group O_h, 48 operations)."""
-    edges = [(a, b) for a in (-1, 1) for b in (-1, 1)]
-    points = [[a, b, 0] for a, b in edges] + [[a, 0, b] for a, b in edges]
-    points += [[0, a, b] for a, b in edges]
-    return np.array(points, dtype=float) * radius / np.sqrt(2)
-
-
 def _symmetries(operations, tol=1e-3):
     """(permutation, proper) of the operations below ``tol``, the identity excluded."""
     found = [(op.permutation, op.proper) for op in operations if op.residual < tol]
@@ -140,7 +132,7 @@ def test_anchored_search_finds_what_the_enumeration_finds(kind):
         neighbors = _with_point_group(kind)
     neighbors = neighbors @ Rotation.random(random_state=4).as_matrix().T
     exact = superpositions(neighbors, neighbors)
-    anchored = anchored_self_superpositions(neighbors)
+    anchored = anchored_superpositions(neighbors, neighbors)
     assert _symmetries(anchored) == _symmetries(exact)
     identity = tuple(range(len(neighbors)))
     best = min(op.residual for op in exact if not (op.proper and op.permutation == identity))
@@ -152,10 +144,61 @@ def test_anchored_search_finds_what_the_enumeration_finds(kind):
         assert _symmetries(anchored)
 
 
+def _shuffled_copy(neighbors, species, *, seed, reflect):
+    """``neighbors`` rotated (and reflected), permuted within species: (copy, permutation)."""
+    rng = np.random.default_rng(seed)
+    species = np.asarray(species)
+    permutation = np.arange(len(neighbors))
+    for z in np.unique(species):
+        where = np.flatnonzero(species == z)
+        permutation[where] = rng.permutation(where)
+    rotation = Rotation.random(random_state=seed).as_matrix() * (-1.0 if reflect else 1.0)
+    copy = np.empty_like(neighbors)
+    copy[permutation] = neighbors @ rotation.T  # copy[π(i)] = R a_i
+    return copy, permutation
+
+
+@pytest.mark.parametrize("case", ["congruent", "mirror", "near", "different"])
+def test_anchored_superposition_of_two_environments(case):
+    """Onto another environment: a congruent copy (rotated or reflected, permuted within
+    species) is found exactly, with its permutation; a slightly displaced one with the
+    enumeration's best residual; otherwise the best found bounds the enumeration's."""
+    rng = np.random.default_rng(11)
+    reference = rng.normal(size=(7, 3))
+    species = [1, 1, 1, 1, 8, 8, 8]
+    other, permutation = _shuffled_copy(reference, species, seed=5, reflect=case == "mirror")
+    if case == "near":
+        other += rng.normal(scale=0.01, size=other.shape)
+    elif case == "different":
+        other = rng.normal(size=(7, 3))
+    exact = min(superpositions(reference, other, species), key=lambda op: op.residual)
+    anchored = min(anchored_superpositions(reference, other, species), key=lambda op: op.residual)
+    if case in ("congruent", "mirror"):
+        assert anchored.residual < 1e-12 and exact.residual < 1e-12
+        assert anchored.permutation == tuple(permutation)
+        assert anchored.proper == (case == "congruent")
+    elif case == "near":
+        assert anchored.residual == pytest.approx(exact.residual, abs=1e-12)
+        assert anchored.permutation == exact.permutation == tuple(permutation)
+    else:
+        assert anchored.residual >= exact.residual - 1e-12
+
+
+def test_two_species_are_not_enumerated_beyond_the_limit():
+    """8 H and 8 O would be 8!² = 1.6e9 permutations: the anchored search takes over
+    (O_h of a cube of H inside a cube of O: 47 operations), and the enumeration refuses."""
+    cube = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
+    neighbors = np.vstack([cube, 1.6 * cube]) @ Rotation.random(random_state=2).as_matrix().T
+    species = [1] * 8 + [8] * 8
+    assert len(dg.point_symmetry(neighbors, species).operations) == 47
+    with pytest.raises(dg.DegeneracyError, match=r"at most 40320 \(8!\), got 1.63e\+09"):
+        superpositions(neighbors, neighbors, species)
+
+
 def test_twelve_equal_neighbours_symmetry_explains_the_zeros():
     """Beyond the enumeration limit (12! permutations): the fcc shell's O_h is found whole
     (47 operations besides the identity) and predicts the 32 zeros that SOAP shows."""
-    neighbors = _cuboctahedron() @ Rotation.random(random_state=3).as_matrix().T
+    neighbors = fcc_shell() @ Rotation.random(random_state=3).as_matrix().T
     atoms = ase.Atoms("C" + "H" * 12, positions=np.vstack([np.zeros(3), neighbors]))
     result = dg.analyse_frames([atoms], dg.SoapPowerSpectrum())[0]
     values = result.singular_values
@@ -169,7 +212,7 @@ def test_twelve_equal_neighbours_symmetry_explains_the_zeros():
     assert verdict.n_symmetry_zeros == 0
     line = np.outer(np.arange(1, 10), [0.3, 0.1, 0.2])  # 9 neighbours on a line
     with pytest.raises(dg.DegeneracyError, match="collinear with the centre"):
-        anchored_self_superpositions(line)
+        anchored_superpositions(line, line)
 
 
 def _snap_to_equiangular(a0: np.ndarray) -> np.ndarray:

@@ -49,8 +49,8 @@ from .errors import DegeneracyError
 from .representations.base import Representation
 from .sensitivity import (
     SYMMETRY_TOL,
+    candidate_superpositions,
     point_symmetry,
-    superpositions,
 )
 from .structures import (
     MethaneSampler,
@@ -137,12 +137,15 @@ class Alignment:
 def best_alignment(
     reference: np.ndarray, other: np.ndarray, species: Sequence[int] | None = None
 ) -> Alignment:
-    """Superpose ``other`` onto ``reference``: every permutation of equal neighbours, Kabsch.
+    """Superpose ``other`` onto ``reference``: permutations of equal neighbours, Kabsch.
 
     Both are neighbour positions (N, 3) relative to the centre; proper and improper
-    rotations are tried (:func:`degeneracy.sensitivity.superpositions`).
+    rotations are tried (:func:`degeneracy.sensitivity.candidate_superpositions`: every
+    permutation up to 8 equal neighbours, above that one per image of an anchor pair,
+    where a congruent pair is still found exactly and ``residual`` otherwise bounds the
+    best from above).
     """
-    best = min(superpositions(reference, other, species), key=lambda op: op.residual)
+    best = min(candidate_superpositions(reference, other, species), key=lambda op: op.residual)
     return Alignment(best.residual, best.permutation, best.rotation)
 
 

@@ -23,6 +23,7 @@ the null space they force; a zero beyond that is *spurious*, a defect of the fin
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -50,6 +51,10 @@ ZERO_RTOL = 1e-6
 
 #: Most equal neighbours for which the symmetry test enumerates all permutations.
 MAX_PERMUTED_NEIGHBORS = 8
+
+#: Most permutations of equal neighbours enumerated (8!, ~0.1 s); e.g. 8 H and 8 O would
+#: be 8!² = 1.6e9, so the limit is on the product over species, not on one species.
+MAX_PERMUTATIONS = math.factorial(MAX_PERMUTED_NEIGHBORS)
 
 
 def rotation_complement(neighbors: np.ndarray) -> np.ndarray:
@@ -203,17 +208,24 @@ class SymmetryVerdict:
     n_symmetry_zeros: int = 0
 
 
+def permutation_count(species: Sequence[int]) -> int:
+    """Number of permutations that only exchange neighbours of the same species."""
+    counts = np.unique(np.asarray(species), return_counts=True)[1]
+    return math.prod(math.factorial(int(c)) for c in counts)
+
+
 def equal_species_permutations(species: Sequence[int]) -> np.ndarray:
     """All permutations that only exchange neighbours of the same species, (n_perm, N)."""
     species = list(species)
     groups: dict[int, list[int]] = {}
     for index, z in enumerate(species):
         groups.setdefault(z, []).append(index)
-    largest = max(len(g) for g in groups.values())
-    if largest > MAX_PERMUTED_NEIGHBORS:
+    count = permutation_count(species)
+    if count > MAX_PERMUTATIONS:
+        sizes = " + ".join(str(len(g)) for g in groups.values())
         raise DegeneracyError(
-            f"symmetry test enumerates permutations: at most {MAX_PERMUTED_NEIGHBORS} "
-            f"equal neighbours, got {largest}"
+            f"symmetry test enumerates permutations: at most {MAX_PERMUTATIONS} "
+            f"({MAX_PERMUTED_NEIGHBORS}!), got {count:.3g} for {sizes} equal neighbours"
         )
     per_group = [list(itertools.permutations(g)) for g in groups.values()]
     result = []
@@ -282,49 +294,65 @@ def _orthonormal_frames(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return np.stack([e1, e2, np.cross(e1, e2)], axis=-1)
 
 
-def anchored_self_superpositions(
-    neighbors: np.ndarray, species: Sequence[int] | None = None, *, chunk: int = 256
+def anchored_superpositions(
+    reference: np.ndarray,
+    other: np.ndarray,
+    species: Sequence[int] | None = None,
+    *,
+    chunk: int = 256,
 ) -> list[PointOperation]:
-    r"""Self-superpositions of an environment, one per image of an anchor pair.
+    r"""Superpositions of ``other`` onto ``reference``, one per image of an anchor pair.
 
-    For many equal neighbours (more than :data:`MAX_PERMUTED_NEIGHBORS`) enumerating all
-    permutations is out of reach (12! for an fcc shell). A point operation is fixed by
-    the images of two non-collinear neighbours, so with the anchor pair :math:`(i, j)`
-    of largest :math:`|p_i \times p_j|`, every ordered pair :math:`(k, l)` of the same
-    species gives two candidates, the proper and the improper :math:`R'` with
-    :math:`R' p_i \parallel p_k` and :math:`R' p_j` in the plane of :math:`p_k, p_l`.
-    Each neighbour goes to the nearest neighbour of its species under :math:`R'` (when two
-    go to one, the best one-to-one assignment instead, scipy's ``linear_sum_assignment``),
-    giving :math:`\pi`; :math:`R` is then refitted on all neighbours (Kabsch,
-    :func:`best_orthogonal`), in the convention of :func:`superpositions`.
+    For many equal neighbours (more than :data:`MAX_PERMUTATIONS` permutations)
+    enumerating them (:func:`superpositions`) is out of reach (12! for an fcc shell). A point
+    operation is fixed by the images of two non-collinear neighbours, so with the anchor
+    pair :math:`(i, j)` of ``reference`` of largest :math:`|a_i \times a_j|`, every ordered
+    pair :math:`(k, l)` of ``other`` of the same species gives two candidates, the proper
+    and the improper :math:`R'` with :math:`R' a_i \parallel b_k` and :math:`R' a_j` in the
+    plane of :math:`b_k, b_l`. Each :math:`a_n` goes to the nearest :math:`b_m` of its
+    species under :math:`R'` (when two go to one, the best one-to-one assignment instead,
+    scipy's ``linear_sum_assignment``), giving :math:`\pi`; :math:`R` is then refitted on
+    all neighbours (Kabsch, :func:`best_orthogonal`), in the convention of
+    :func:`superpositions`: :math:`R\,b_{\pi(n)} \approx a_n`.
 
-    Every exact symmetry maps the anchor pair onto some :math:`(k, l)`, so none is
-    missed; for an environment without symmetry the smallest residual returned bounds
-    the true best (all permutations) from above. Hand-written: the permutation-free
-    symmetry search is not in ase (``ase.spacegroup`` wants a crystal) or scipy.
+    Every exact superposition maps the anchor pair onto some :math:`(k, l)`, so none is
+    missed (with ``other = reference``: every symmetry operation); otherwise the
+    smallest residual returned bounds the true best (all permutations) from above.
+    Hand-written: a permutation-free superposition search is not in ase
+    (``ase.spacegroup`` wants a crystal) or scipy (``Rotation.align_vectors`` needs the
+    correspondence).
     """
-    neighbors = np.asarray(neighbors, dtype=float)
-    n = len(neighbors)
+    reference = np.asarray(reference, dtype=float)
+    other = np.asarray(other, dtype=float)
+    n = len(reference)
+    if reference.shape != other.shape:
+        raise DegeneracyError(
+            f"cannot superpose environments of shapes {reference.shape} and {other.shape}"
+        )
     species = np.zeros(n, dtype=int) if species is None else np.asarray(species)
-    lengths = vector_lengths(neighbors)
-    cross = vector_lengths(np.cross(neighbors[:, None], neighbors[None]))
-    spanning = cross > 1e-8 * np.outer(lengths, lengths)  # a collinear pair fixes no frame
-    if not spanning.any():
+    anchor_cross, anchor_spanning = _spanning_pairs(reference)
+    if not anchor_spanning.any():
         raise DegeneracyError("neighbours are collinear with the centre: no anchor pair")
-    i, j = np.unravel_index(np.argmax(cross), cross.shape)
+    i, j = np.unravel_index(np.argmax(anchor_cross), anchor_cross.shape)
     # image pairs of the anchor's species
-    k, l = np.nonzero((species[:, None] == species[i]) & (species[None] == species[j]) & spanning)
-    anchor = _orthonormal_frames(neighbors[i], neighbors[j])
-    images = _orthonormal_frames(neighbors[k], neighbors[l])  # (P, 3, 3)
+    same = (species[:, None] == species[i]) & (species[None] == species[j])
+    k, l = np.nonzero(same & _spanning_pairs(other)[1])
+    if len(k) == 0:
+        raise DegeneracyError(
+            "cannot superpose: no pair of the second environment's neighbours spans a plane "
+            "with the centre"
+        )
+    anchor = _orthonormal_frames(reference[i], reference[j])
+    images = _orthonormal_frames(other[k], other[l])  # (P, 3, 3)
     mirror = np.diag([1.0, 1.0, -1.0])
     other_species = species[:, None] != species[None]
     found: dict[tuple[tuple[int, ...], bool], PointOperation] = {}
     for proper in (True, False):
         frames = images if proper else images @ mirror
-        candidates = frames @ anchor.T  # R' p_i ∥ p_k: (P, 3, 3)
+        candidates = frames @ anchor.T  # R' a_i ∥ b_k: (P, 3, 3)
         for start in range(0, len(candidates), chunk):
-            moved = np.einsum("pab,nb->pna", candidates[start : start + chunk], neighbors)
-            distance = vector_lengths(moved[:, :, None] - neighbors[None, None])  # (P, N, N)
+            moved = np.einsum("pab,nb->pna", candidates[start : start + chunk], reference)
+            distance = vector_lengths(moved[:, :, None] - other[None, None])  # (P, N, N)
             distance[:, other_species] = np.inf
             for nearest, cost in zip(np.argmin(distance, axis=-1), distance, strict=True):
                 if len(set(nearest.tolist())) < n:  # two go to one: the best one-to-one
@@ -333,12 +361,34 @@ def anchored_self_superpositions(
                 key = (tuple(int(q) for q in nearest), proper)
                 if key in found:
                     continue
-                assignment = np.asarray(key[0])
-                sources = neighbors[assignment]
-                rotation = best_orthogonal(neighbors[None], sources[None], proper)[0]
-                residual = float(_rms_distance(sources @ rotation.T, neighbors))
+                sources = other[np.asarray(key[0])]
+                rotation = best_orthogonal(reference[None], sources[None], proper)[0]
+                residual = float(_rms_distance(sources @ rotation.T, reference))
                 found[key] = PointOperation(key[0], rotation, residual)
     return list(found.values())
+
+
+def _spanning_pairs(neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """|p_i × p_j| (N, N) and which pairs are not collinear with the centre (fix a frame)."""
+    lengths = vector_lengths(neighbors)
+    cross = vector_lengths(np.cross(neighbors[:, None], neighbors[None]))
+    return cross, cross > 1e-8 * np.outer(lengths, lengths)
+
+
+def candidate_superpositions(
+    reference: np.ndarray, other: np.ndarray, species: Sequence[int] | None = None
+) -> list[PointOperation]:
+    """Superpositions of ``other`` onto ``reference`` to take the best of.
+
+    Every permutation of equal neighbours (:func:`superpositions`) up to
+    :data:`MAX_PERMUTATIONS` of them, :func:`anchored_superpositions` above:
+    exact superpositions (and symmetries) are found either way; without one, the best
+    residual is exact below the limit and an upper bound above it.
+    """
+    species = [0] * len(reference) if species is None else list(species)
+    if permutation_count(species) <= MAX_PERMUTATIONS:
+        return superpositions(reference, other, species)
+    return anchored_superpositions(reference, other, species)
 
 
 def point_symmetry(
@@ -348,8 +398,8 @@ def point_symmetry(
 
     Every permutation of equal neighbours is tried with the best proper and the best
     improper rotation (:func:`superpositions`); the identity is excluded. With more than
-    :data:`MAX_PERMUTED_NEIGHBORS` equal neighbours the candidates come from
-    :func:`anchored_self_superpositions` instead: every exact symmetry is still found,
+    :data:`MAX_PERMUTATIONS` such permutations the candidates come from
+    :func:`anchored_superpositions` instead: every exact symmetry is still found,
     and ``residual`` of an environment without symmetry is the best found (an upper
     bound of the best over all permutations).
 
@@ -372,11 +422,7 @@ def point_symmetry(
             f"{neighbors.shape} and {n_species} species"
         )
     identity = tuple(range(n))
-    equal = np.unique(np.zeros(n) if species is None else species, return_counts=True)[1]
-    if equal.max() <= MAX_PERMUTED_NEIGHBORS:
-        candidates = superpositions(neighbors, neighbors, species)
-    else:
-        candidates = anchored_self_superpositions(neighbors, species)
+    candidates = candidate_superpositions(neighbors, neighbors, species)
     operations = [op for op in candidates if not (op.proper and op.permutation == identity)]
     best = min(operations, key=lambda op: op.residual)
     found = [op for op in operations if op.residual < tol]
