@@ -94,3 +94,55 @@ def test_a_bad_orbit_checkpoint_is_one_line(tmp_path, capsys):
         f"degeneracy orbit: error: {checkpoint}: not a checkpoint (.npz) file; delete it, "
         "or rerun degeneracy orbit with --restart"
     )
+
+
+#: option -> (command line with OUT for the output folder, expected message end)
+WRONG_SUFFIXES = {
+    "orbit-output": (
+        ["orbit", "--builtin", "pg-start", "--length", "0.01", "--output", "OUT/o.txt"],
+        "o.txt: --output must end with .extxyz or .xyz (its format is fixed)",
+    ),
+    "orbit-checkpoint": (
+        ["orbit", "--builtin", "pg-start", "--output", "OUT/o.xyz", "--checkpoint", "OUT/c"],
+        "c: --checkpoint must end with .npz (its format is fixed)",
+    ),
+    "singular-output": (
+        ["singular", "--builtin", "pg-start", "--output", "OUT/g.json"],
+        "g.json: --output must end with .extxyz or .xyz (its format is fixed)",
+    ),
+    "fit-basis-output": (
+        ["fit-basis", "--n-frames", "10", "--output", "OUT/basis.txt"],
+        "basis.txt: --output must end with .npz (its format is fixed)",
+    ),
+    "scan-plot": (
+        ["scan", "IN", "--output", "OUT/r.csv", "--plot", "OUT/p.pdf"],
+        "p.pdf: --plot must end with .png (its format is fixed)",
+    ),
+    "scan-singular": (
+        ["scan", "IN", "--output", "OUT/r.csv", "--singular", "OUT/s.pdb"],
+        "s.pdb: --singular must end with .extxyz or .xyz (its format is fixed)",
+    ),
+    "scan-summary": (
+        ["scan", "IN", "--output", "OUT/r.csv", "--summary", "OUT/s.txt"],
+        "s.txt: --summary must end with .json (its format is fixed)",
+    ),
+    "scan-chemiscope": (
+        ["scan", "IN", "--output", "OUT/r.csv", "--chemiscope", "OUT/v.html"],
+        "v.html: chemiscope output must end with .json or .json.gz (its format is fixed)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_SUFFIXES))
+def test_an_output_named_for_another_format_is_refused_before_work(case, tmp_path, capsys):
+    """Writers whose format is fixed (PNG, extxyz, npz, JSON) refuse a name that says
+    otherwise, before any computation, instead of writing e.g. a PNG called p.pdf."""
+    structures, out = tmp_path / "ch4.xyz", tmp_path / "out"
+    structures.write_text(f"5\n\n{_CH4}H 0.63 -0.63 -0.63\n")
+    out.mkdir()
+    argv, message = WRONG_SUFFIXES[case]
+    argv = [a.replace("OUT", str(out)).replace("IN", str(structures)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.endswith(message), err
+    assert not list(out.iterdir())

@@ -200,7 +200,10 @@ def test_existing_output_survives_an_error(capsys, tmp_path):
     [
         (["spectrum", "--builtin", "td", "--rep", "acsf", "--sigma", "0.3"], "--sigma"),
         (["spectrum", "--builtin", "td", "--acsf-angular", "g5"], "--acsf-angular"),
-        (["orbit", "--builtin", "td", "--rep", "om", "--n-max", "4", "--output", "o"], "--n-max"),
+        (
+            ["orbit", "--builtin", "td", "--rep", "om", "--n-max", "4", "--output", "o.xyz"],
+            "--n-max",
+        ),
         (["compare", "--builtin", "td", "--rep", "soap,acsf", "--om-width", "2"], "--om-width"),
         (["learn", "--model", "multicentre", "--rep", "acsf", "--output", "x"], "--rep acsf"),
         (["learn", "--model", "multicentre", "--acsf-set", "loose", "--output", "x"], "--acsf-set"),

@@ -254,8 +254,8 @@ def test_cli_checks_output_folders_before_tracing(tmp_path, capsys, monkeypatch,
         raise AssertionError("traced before the output folders were checked")
 
     monkeypatch.setattr(orbits, "_Field", traced)
-    missing = tmp_path / "missing" / "file"
     paths = {"--output": tmp_path / "orbit.extxyz", "--checkpoint": tmp_path / "orbit.npz"}
+    missing = tmp_path / "missing" / paths[option].name
     paths[option] = missing
     args = ["orbit", "--builtin", "pg-start", "--length", "0.02", "--step", "1e-3"]
     for name, path in paths.items():

@@ -671,8 +671,9 @@ def test_cli_refuses_options_that_would_be_ignored(capsys, methane_file, tmp_pat
 def test_cli_refuses_a_report_in_a_missing_folder(capsys, methane_file, tmp_path, option):
     """Found before the scan: after it, the error came with the chunks already merged."""
     argv = ["scan", str(methane_file), "--output", str(tmp_path / "r.parquet")]
-    line = _one_line_error(capsys, [*argv, option, str(tmp_path / "nowhere" / "report")])
-    assert f"{tmp_path / 'nowhere' / 'report'}: {option} folder" in line
+    report = tmp_path / "nowhere" / {"--summary": "r.json", "--plot": "r.png"}.get(option, "r.xyz")
+    line = _one_line_error(capsys, [*argv, option, str(report)])
+    assert f"{report}: {option} folder" in line
     assert not list(tmp_path.iterdir())
 
 

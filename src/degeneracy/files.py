@@ -12,7 +12,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -100,14 +100,26 @@ def write_json(path: str | os.PathLike, value: Any) -> None:
         handle.write(json_text(value))
 
 
-def output_file(path: str | os.PathLike, what: str = "output") -> Path:
+#: Names of files written as extended XYZ (ase reads ``.xyz`` with the extxyz reader).
+EXTXYZ_SUFFIXES = (".extxyz", ".xyz")
+
+
+def output_file(
+    path: str | os.PathLike, what: str = "output", *, suffixes: Sequence[str] = ()
+) -> Path:
     """``path``, a file about to be written, as a Path; refused (``"{path}: {what}
     folder {folder} does not exist"``) unless its folder exists.
 
     Called before any work, so that a typo in a folder name does not cost a scan or a
-    traced orbit (the atomic writers would find out only at the end).
+    traced orbit (the atomic writers would find out only at the end). With ``suffixes``
+    the name must also end with one of them (case-insensitive): the writers choose the
+    format themselves, and a PNG named ``plot.txt`` or an .npz named ``basis.txt`` would
+    be a trap for whoever opens it later.
     """
     path = Path(path)
+    if suffixes and not path.name.lower().endswith(tuple(s.lower() for s in suffixes)):
+        names = " or ".join(suffixes)
+        raise DegeneracyError(f"{path}: {what} must end with {names} (its format is fixed)")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise DegeneracyError(f"{path}: {what} folder {folder} does not exist")

@@ -6,6 +6,7 @@ import argparse
 
 import numpy as np
 
+from ..files import output_file
 from ..structures import sample_methane
 from .options import (
     RecordedStore,
@@ -28,6 +29,7 @@ def run(args: argparse.Namespace) -> None:
         refuse_options(args, ["units"], "is the length unit of FILE; not with random frames")
         frames = sample_methane(args.n_frames, seed=args.seed)
         provenance = {"source": "MethaneSampler", "seed": args.seed}
+    output_file(args.output, "--output", suffixes=(".npz",))  # before the fit
     basis = fit_optimal_basis(
         frames,
         sigma=args.sigma,

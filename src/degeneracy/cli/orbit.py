@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import DegeneracyError
 from ..figures.viewer import check_chemiscope_path
-from ..files import output_file
+from ..files import EXTXYZ_SUFFIXES, output_file
 from ..orbits import (
     DEFAULT_MAX_STEP,
     DEFAULT_TOL,
@@ -62,8 +62,10 @@ def run(args: argparse.Namespace) -> None:
     # every output's folder before the tracing, not after
     if args.chemiscope is not None:
         check_chemiscope_path(args.chemiscope)
-    output_file(args.output, "--output")
-    checkpoint = output_file(args.checkpoint or f"{args.output}.checkpoint.npz", "--checkpoint")
+    output_file(args.output, "--output", suffixes=EXTXYZ_SUFFIXES)
+    checkpoint = output_file(
+        args.checkpoint or f"{args.output}.checkpoint.npz", "--checkpoint", suffixes=(".npz",)
+    )
     representation = _representation(args)
     frames = frames_from_args(args)
     if not 0 <= args.frame < len(frames):

@@ -13,7 +13,7 @@ from ..checks import bounded_int, positive_float
 from ..environments import parse_species
 from ..errors import DegeneracyError
 from ..figures.viewer import check_chemiscope_path
-from ..files import output_file, write_json
+from ..files import EXTXYZ_SUFFIXES, output_file, write_json
 from ..scan import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHUNK_SIZE,
@@ -147,10 +147,14 @@ def check_arguments(args: argparse.Namespace) -> None:
     positive_float("--connect-timeout", args.connect_timeout)
     if args.chemiscope:
         check_chemiscope_path(args.chemiscope)
-    reports = {"--summary": args.summary, "--plot": args.plot, "--singular": args.singular}
-    for option, path in reports.items():
+    reports = {
+        "--summary": (args.summary, (".json",)),
+        "--plot": (args.plot, (".png",)),
+        "--singular": (args.singular, EXTXYZ_SUFFIXES),
+    }
+    for option, (path, suffixes) in reports.items():
         if path:
-            output_file(path, option)
+            output_file(path, option, suffixes=suffixes)
     check_moot_options(args)
 
 

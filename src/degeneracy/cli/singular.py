@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..errors import DegeneracyError
+from ..files import EXTXYZ_SUFFIXES, output_file
 from ..sensitivity import SYMMETRY_TOL
 from ..singular import DEFAULT_CN_TARGET, DEFAULT_FD_STEP, SingularResult, find_singular
 from ..structures import write_environments
@@ -32,6 +33,7 @@ def format_results(results: list[SingularResult]) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
+    output_file(args.output, "--output", suffixes=EXTXYZ_SUFFIXES)  # before the search
     representation = _representation(args)
     frames = frames_from_args(args)
     results = []

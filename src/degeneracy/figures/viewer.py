@@ -11,16 +11,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import DegeneracyError
 from ..files import atomic_path, output_file
 
 
 def check_chemiscope_path(path: str | os.PathLike) -> Path:
     """``path`` as a chemiscope file name (``.json`` or ``.json.gz``) in an existing folder."""
-    path = Path(path)
-    if not (path.name.endswith(".json") or path.name.endswith(".json.gz")):
-        raise DegeneracyError(f"{path}: a chemiscope file must end with .json or .json.gz")
-    return output_file(path)
+    return output_file(path, "chemiscope output", suffixes=(".json", ".json.gz"))
 
 
 def write_chemiscope_file(path: str | os.PathLike, **viewer: Any) -> Path:
