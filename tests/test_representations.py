@@ -133,3 +133,17 @@ def test_make_representation_names_an_unknown_hyperparameter(name):
 def test_centre_featurizer_needs_a_representation():
     with pytest.raises(dg.DegeneracyError, match=r"needs a Representation.*got str 'soap'"):
         dg.CentreFeaturizer("soap")
+
+
+@pytest.mark.parametrize("name", ["soap", "bispectrum"])
+def test_numpy_integers_are_integer_hyperparameters(name, random_frames):
+    """A grid over ``np.arange`` gives numpy integers: accepted like Python's, while a
+    non-integral numpy float is refused by name."""
+    python = dg.make_representation(name, n_max=3, l_max=2)
+    numpy = dg.make_representation(name, n_max=np.int64(3), l_max=np.arange(4)[2])
+    assert numpy.hypers() == python.hypers() and type(numpy.hypers()["n_max"]) is int
+    np.testing.assert_array_equal(numpy.features(random_frames), python.features(random_frames))
+    with pytest.raises(
+        dg.DegeneracyError, match=r"n_max must be an integer, got np.float64\(3.5\)"
+    ):
+        dg.make_representation(name, n_max=np.float64(3.5))

@@ -240,3 +240,31 @@ def test_analyses_name_a_non_finite_coordinate(analysis):
     frames = [dg.builtin_environment("td"), bad]
     with pytest.raises(dg.DegeneracyError, match=r"frame \d, atom 3: non-finite coordinates"):
         analysis(frames)
+
+
+SEEDED = {
+    "sample_methane": lambda seed: dg.neighbor_positions(dg.sample_methane(3, seed=seed)),
+    "PairSampler.parameters": lambda seed: [
+        p.members() for p in dg.PairSampler().parameters(2, seed=seed)
+    ],
+    "orbit_split": lambda seed: np.concatenate(
+        dg.learning.orbit_split(201, dg.learning.PROTOCOLS["subset"], seed=seed)
+    ),
+    "TrainSettings": lambda seed: dg.TrainSettings(seed=seed).seed,
+}
+
+
+@pytest.mark.parametrize("entry", sorted(SEEDED))
+def test_every_seed_is_checked_by_name_and_numpy_integers_work(entry):
+    """A seed is an integer ≥ 0 (numpy's own errors do not say which argument), and a numpy
+    integer (from an array of seeds) gives what the same Python integer gives."""
+    draw = SEEDED[entry]
+    for bad, message in (
+        (0.5, "must be an integer, got 0.5"),
+        (True, "must be an integer, got True"),
+    ):
+        with pytest.raises(dg.DegeneracyError, match=f"seed {message}"):
+            draw(bad)
+    with pytest.raises(dg.DegeneracyError, match="seed must be at least 0, got -1"):
+        draw(-1)
+    np.testing.assert_equal(draw(np.int64(7)), draw(7))

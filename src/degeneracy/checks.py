@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Collection
 from typing import Any
+
+import numpy as np
 
 from .errors import DegeneracyError
 
@@ -38,16 +41,35 @@ def non_negative_float(name: str, value: Any) -> float:
 
 
 def bounded_int(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
-    """``value`` as an int in ``[minimum, maximum]``; bools and non-integral floats refused."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise DegeneracyError(f"{name} must be an integer, got {value!r}")
+    """``value`` as an int in ``[minimum, maximum]``.
+
+    Python and numpy integers (``np.arange`` of a hyperparameter grid) and integral floats
+    are accepted; bools and other floats refused.
+    """
+    if isinstance(value, bool | np.bool_):
+        raise DegeneracyError(f"{name} must be an integer, got {value!r}")
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        value = int(value)
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise DegeneracyError(f"{name} must be an integer, got {value!r}") from None
     if value < minimum or (maximum is not None and value > maximum):
         upper = f" and at most {maximum}" if maximum is not None else ""
         raise DegeneracyError(f"{name} must be at least {minimum}{upper}, got {value!r}")
     return int(value)
+
+
+def seeded_generator(seed: Any, name: str = "seed") -> np.random.Generator:
+    """numpy's default generator for ``seed``, an integer ≥ 0 (named if it is not), or
+    ``seed`` itself if it is already a generator.
+
+    numpy would say ``SeedSequence expects int or sequence of ints`` for ``0.5`` and
+    ``expected non-negative integer`` for ``-1``, without naming the argument.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(bounded_int(name, seed, minimum=0))
 
 
 def one_of(name: str, value: Any, choices: Collection[str]) -> str:

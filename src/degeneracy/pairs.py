@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass
 import ase
 import numpy as np
 
-from .checks import bounded_int, non_negative_float, positive_float
+from .checks import bounded_int, non_negative_float, positive_float, seeded_generator
 from .errors import DegeneracyError
 from .representations.base import Representation
 from .sensitivity import (
@@ -249,7 +249,7 @@ class PairSampler:
     def parameters(self, n: int, *, seed: int | np.random.Generator) -> list[PairParameters]:
         """``n`` accepted pairs, reproducible by ``seed``."""
         n = bounded_int("number of pairs", n, minimum=0)
-        rng = np.random.default_rng(seed)
+        rng = seeded_generator(seed)
         accepted: list[PairParameters] = []
         for _ in rejection_rounds(self, n, lambda: len(accepted)):
             rows = self._candidates(rng, max(64, 4 * (n - len(accepted))))
@@ -274,7 +274,7 @@ class PairSampler:
         ``separation_min`` Å, so its extra ν = 2 zero is spurious.
         """
         n = bounded_int("number of folds", n, minimum=0)
-        rng = np.random.default_rng(seed)
+        rng = seeded_generator(seed)
         accepted: list[PairParameters] = []
         for _ in rejection_rounds(self, n, lambda: len(accepted)):
             batch = [p.fold() for p in self.parameters(max(16, n - len(accepted)), seed=rng)]

@@ -70,7 +70,7 @@ from ase.neighborlist import neighbor_list
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
-from .checks import bounded_int, positive_float
+from .checks import bounded_int, positive_float, seeded_generator
 from .environments import environments_of, parse_species, symbols_of
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
 from .files import atomic_path, cache_key
@@ -1410,6 +1410,6 @@ def chemiscope_selection(results: pa.Table, limit: int, *, seed: int = 0) -> np.
     np.maximum.at(worst, inverse, cn[shown])
     top = np.argsort(-worst, kind="stable")[: limit // 2]
     rest = np.setdiff1d(np.arange(len(unique)), top)
-    rng = np.random.default_rng(seed)
+    rng = seeded_generator(seed)
     sample = rng.choice(rest, size=limit - len(top), replace=False)
     return np.sort(unique[np.concatenate([top, sample])])

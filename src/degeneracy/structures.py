@@ -21,7 +21,7 @@ import ase.io
 import ase.units
 import numpy as np
 
-from .checks import non_negative_float, positive_float
+from .checks import non_negative_float, positive_float, seeded_generator
 from .errors import DegeneracyError
 from .files import atomic_path
 
@@ -351,7 +351,7 @@ class MethaneSampler:
         """Neighbour positions of ``n`` accepted structures, shape (n, 4, 3)."""
         if not isinstance(n, (int, np.integer)) or n < 0:
             raise DegeneracyError(f"number of structures must be a non-negative integer, got {n!r}")
-        rng = np.random.default_rng(seed)
+        rng = seeded_generator(seed)
         accepted: list[np.ndarray] = [np.empty((0, 4, 3))]
 
         def total() -> int:

@@ -39,7 +39,7 @@ import ase
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..checks import bounded_int, positive_float
+from ..checks import bounded_int, positive_float, seeded_generator
 from ..errors import DegeneracyError
 from ..files import atomic_path, cache_dir, cache_key
 from ..structures import (
@@ -96,7 +96,7 @@ def _rejection_sample(draw, n: int, ranges: MethaneSampler, seed: int) -> np.nda
     """``n`` structures from ``draw(rng, batch)`` that pass :func:`in_ranges`."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise DegeneracyError(f"number of structures must be a non-negative integer, got {n!r}")
-    rng = np.random.default_rng(seed)
+    rng = seeded_generator(seed)
     accepted, total = [], 0
     while total < n:
         batch = draw(rng, max(64, int(1.2 * (n - total))))
@@ -372,7 +372,7 @@ class TrajectoryMethaneSampler:
     def neighbors(self, n: int, *, seed: int) -> np.ndarray:
         """``n`` in-range frames of the trajectories, in trajectory order, (n, 4, 3)."""
         n = bounded_int("number of structures", n, minimum=0)
-        rng = np.random.default_rng(seed)
+        rng = seeded_generator(seed)
         per_run = -(-int(1.01 * n + 8) // self.n_trajectories)
         runs = [self._trajectory(rng, per_run) for _ in range(self.n_trajectories)]
         frames = np.concatenate(runs)
@@ -517,7 +517,7 @@ def default_datasets(
 
 def random_split(pool: Dataset, n_train: int, *, seed: int) -> tuple[Dataset, Dataset]:
     """``pool`` split at random into ``n_train`` training frames and the rest (validation)."""
-    order = np.random.default_rng(seed).permutation(len(pool))
+    order = seeded_generator(seed).permutation(len(pool))
     train, val = pool.subset(order[:n_train], "train"), pool.subset(order[n_train:], "val")
     for part in (train, val):
         part.source = {**(pool.source or {}), "random_split_of_pool": True, "split_seed": seed}

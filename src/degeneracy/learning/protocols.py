@@ -35,6 +35,7 @@ import featomic
 import numpy as np
 import torch
 
+from ..checks import seeded_generator
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import atomic_open, atomic_path, write_json
 from ..orbits import comment_orbit
@@ -61,7 +62,7 @@ _MODEL_FORMAT = 1
 
 def orbit_split(n_orbit: int, protocol: Protocol, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted indices of the orbit frames in training and held out (random, by ``seed``)."""
-    order = np.random.default_rng(seed).permutation(n_orbit)
+    order = seeded_generator(seed).permutation(n_orbit)
     k = protocol.n_train(n_orbit)
     return np.sort(order[:k]), np.sort(order[k:])
 

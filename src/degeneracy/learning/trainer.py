@@ -123,6 +123,7 @@ class TrainSettings:
         if self.max_seconds is not None:
             positive_float("max_seconds", self.max_seconds)
         bounded_int("threads", self.threads, minimum=1)
+        bounded_int("seed", self.seed, minimum=0)
         non_negative_float("gradient_weight", self.gradient_weight)
         if self.device not in ("auto", "cpu", "cuda"):
             raise DegeneracyError(f"device must be auto, cpu or cuda, got {self.device!r}")
