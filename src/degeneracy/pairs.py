@@ -141,7 +141,7 @@ def best_alignment(
 
     Both are neighbour positions (N, 3) relative to the centre; proper and improper
     rotations are tried (:func:`degeneracy.sensitivity.candidate_superpositions`: every
-    permutation up to 8 equal neighbours, above that one per image of an anchor pair,
+    permutation up to 8! of them, above that one per image of an anchor pair,
     where a congruent pair is still found exactly and ``residual`` otherwise bounds the
     best from above).
     """

@@ -1353,8 +1353,9 @@ def describe_singular(
     """Full spectrum and symmetry verdict of a few environments (e.g. the most singular).
 
     :func:`~degeneracy.sensitivity.point_symmetry` for any number of neighbours (an
-    anchored search above 8 equal ones); ``symmetric`` is ``None`` only for an environment
-    whose neighbours are collinear with the centre (no purified Jacobian).
+    anchored search above 8! permutations of equal ones); ``symmetric`` is ``None`` only
+    for an environment whose neighbours are collinear with the centre (no purified
+    Jacobian).
     """
     recipe = RepresentationRecipe.of(representation)
     described = []

@@ -49,7 +49,7 @@ SYMMETRY_TOL = 1e-3
 #: Default relative size s_k / s_1 under which a singular value counts as zero.
 ZERO_RTOL = 1e-6
 
-#: Most equal neighbours for which the symmetry test enumerates all permutations.
+#: Most neighbours of one species whose permutations are all enumerated (alone).
 MAX_PERMUTED_NEIGHBORS = 8
 
 #: Most permutations of equal neighbours enumerated (8!, ~0.1 s); e.g. 8 H and 8 O would
