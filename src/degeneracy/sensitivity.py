@@ -253,6 +253,20 @@ def _rms_distance(mapped: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return np.sqrt(np.mean(np.sum((mapped - reference) ** 2, axis=-1), axis=-1))
 
 
+def _superposable(
+    reference: np.ndarray, other: np.ndarray, species: Sequence[int] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both environments as float arrays of one shape, and the species (all 0 if None)."""
+    reference = np.asarray(reference, dtype=float)
+    other = np.asarray(other, dtype=float)
+    if reference.shape != other.shape:
+        raise DegeneracyError(
+            f"cannot superpose environments of shapes {reference.shape} and {other.shape}"
+        )
+    species = np.zeros(len(reference), dtype=int) if species is None else np.asarray(species)
+    return reference, other, species
+
+
 def superpositions(
     reference: np.ndarray, other: np.ndarray, species: Sequence[int] | None = None
 ) -> list[PointOperation]:
@@ -263,13 +277,7 @@ def superpositions(
     :math:`a_i`, with its RMS residual. Both arguments are neighbour positions (N, 3)
     relative to the centre.
     """
-    reference = np.asarray(reference, dtype=float)
-    other = np.asarray(other, dtype=float)
-    if reference.shape != other.shape:
-        raise DegeneracyError(
-            f"cannot superpose environments of shapes {reference.shape} and {other.shape}"
-        )
-    species = [0] * len(reference) if species is None else list(species)
+    reference, other, species = _superposable(reference, other, species)
     permutations = equal_species_permutations(species)
     sources = other[permutations]  # (n_perm, N, 3)
     operations = []
@@ -322,14 +330,8 @@ def anchored_superpositions(
     (``ase.spacegroup`` wants a crystal) or scipy (``Rotation.align_vectors`` needs the
     correspondence).
     """
-    reference = np.asarray(reference, dtype=float)
-    other = np.asarray(other, dtype=float)
+    reference, other, species = _superposable(reference, other, species)
     n = len(reference)
-    if reference.shape != other.shape:
-        raise DegeneracyError(
-            f"cannot superpose environments of shapes {reference.shape} and {other.shape}"
-        )
-    species = np.zeros(n, dtype=int) if species is None else np.asarray(species)
     anchor_cross, anchor_spanning = _spanning_pairs(reference)
     if not anchor_spanning.any():
         raise DegeneracyError("neighbours are collinear with the centre: no anchor pair")
