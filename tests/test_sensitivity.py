@@ -213,6 +213,12 @@ def test_twelve_equal_neighbours_symmetry_explains_the_zeros():
     line = np.outer(np.arange(1, 10), [0.3, 0.1, 0.2])  # 9 neighbours on a line
     with pytest.raises(dg.DegeneracyError, match="collinear with the centre"):
         anchored_superpositions(line, line)
+    # onto a line, or onto another number of neighbours: refused by name, for both searches
+    with pytest.raises(dg.DegeneracyError, match="no pair of the second environment's"):
+        dg.best_alignment(neighbors[:9], line)
+    for search in (superpositions, anchored_superpositions):
+        with pytest.raises(dg.DegeneracyError, match=r"shapes \(12, 3\) and \(9, 3\)"):
+            search(neighbors, line)
 
 
 def _snap_to_equiangular(a0: np.ndarray) -> np.ndarray:
