@@ -10,11 +10,11 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --no-cache-dir --upgrade pip
 	# torch first, pinned: 2.13.0 is the CPU build on this machine's disk; any other
 	# spec (or a dependency pulling torch in) would download a multi-GB CUDA build.
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-cache-dir torch==2.13.0
+	$(BIN)/python -m pip install --quiet --no-cache-dir -e '.[dev]'
 	touch $(STAMP)
 
 # Main job on built-in defaults: the Comment reproduced in quick mode (< 5 min on 2 cores),
@@ -55,7 +55,7 @@ browser:
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		echo "installing chromium + chromium-driver for the report rendering test"; \
 		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		apt-get install -y -qq chromium chromium-driver >/dev/null && apt-get clean; \
 	else echo "no chromium: the report rendering test will skip"; fi
 
 clean:

@@ -69,6 +69,7 @@ from .representations import (
     finite_difference_jacobian,
     fit_optimal_basis,
     make_representation,
+    species_aware,
 )
 from .scan import (
     EnvironmentSpectra,
@@ -95,13 +96,16 @@ from .sensitivity import (
 )
 from .singular import SingularResult, aligned_distance, find_singular
 from .structures import (
+    ANY_ENVIRONMENT,
     BUILTINS,
     CH4,
     EnvironmentSpec,
     MethaneSampler,
     builtin_environment,
     environment_from_neighbors,
+    environment_species,
     neighbor_positions,
+    parse_environment,
     prl2020_methane,
     read_environments,
     regular_tetrahedron,
@@ -117,6 +121,7 @@ __version__: str
 
 __all__ = [
     "ACSF_SETS",
+    "ANY_ENVIRONMENT",
     "BUILTINS",
     "CH4",
     "REPRESENTATIONS",
@@ -161,6 +166,7 @@ __all__ = [
     "compare_fingerprints",
     "default_optimal_basis",
     "environment_from_neighbors",
+    "environment_species",
     "environment_spectra",
     "environments_of",
     "equal_radius_partner_residual",
@@ -178,6 +184,7 @@ __all__ = [
     "neighbor_positions",
     "orbit_deviation",
     "pair_frames",
+    "parse_environment",
     "point_symmetry",
     "prl2020_grid",
     "prl2020_methane",
@@ -194,6 +201,7 @@ __all__ = [
     "sample_methane",
     "scan_dataset",
     "singular_spectrum",
+    "species_aware",
     "spherical_point",
     "structure_environments",
     "trace_orbit",

@@ -159,8 +159,9 @@ class RepresentationRecipe:
         self.cls = cls
         self.kwargs = dict(kwargs)
         self.name = name
-        parameters = inspect.signature(cls).parameters
-        self.species_aware = "center" in parameters and "neighbors" in parameters
+        from .representations.registry import species_aware  # featomic: not at import
+
+        self.species_aware = species_aware(cls)
         self.token = cache_key(
             cls=f"{cls.__module__}.{cls.__qualname__}",
             kwargs={k: _describe(v) for k, v in sorted(self.kwargs.items())},

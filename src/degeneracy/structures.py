@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,30 +41,70 @@ CH_BOND = 1.09
 
 @dataclass(frozen=True)
 class EnvironmentSpec:
-    """What an environment must contain: a centre species and ``n_neighbors`` neighbours."""
+    """What an environment must contain: a centre species and ``n_neighbors`` neighbours.
 
-    center: str = "C"
-    neighbor: str = "H"
-    n_neighbors: int = 4
+    ``None`` leaves a field open: :data:`ANY_ENVIRONMENT` (all three ``None``) accepts any
+    centre followed by any number (at least one) of neighbours of any species.
+    """
+
+    center: str | None = "C"
+    neighbor: str | None = "H"
+    n_neighbors: int | None = 4
 
     def __post_init__(self) -> None:
         for label, symbol in (("center", self.center), ("neighbor", self.neighbor)):
-            if symbol not in ase.data.atomic_numbers:
+            if symbol is not None and ase.data.atomic_numbers.get(symbol, 0) < 1:
                 raise DegeneracyError(f"unknown {label} element {symbol!r}")
-        if not isinstance(self.n_neighbors, int) or self.n_neighbors < 1:
+        if self.n_neighbors is not None and (
+            not isinstance(self.n_neighbors, int) or self.n_neighbors < 1
+        ):
             raise DegeneracyError(
                 f"n_neighbors must be a positive integer, got {self.n_neighbors!r}"
             )
 
     @property
+    def complete(self) -> bool:
+        """Whether centre, neighbour species and count are all fixed (an environment can be
+        built from neighbour positions alone)."""
+        return None not in (self.center, self.neighbor, self.n_neighbors)
+
+    @property
     def symbols(self) -> str:
-        """Chemical formula in environment order (centre first), e.g. ``'CH4'``."""
-        count = str(self.n_neighbors) if self.n_neighbors > 1 else ""
-        return f"{self.center}{self.neighbor}{count}"
+        """Chemical formula in environment order (centre first), e.g. ``'CH4'``; open
+        fields read ``*`` (``'C*'``: a C centre and any neighbours)."""
+        if self == ANY_ENVIRONMENT:
+            return "any"
+        count = "" if self.n_neighbors is None or self.n_neighbors == 1 else str(self.n_neighbors)
+        return f"{self.center or '*'}{self.neighbor or '*'}{count}"
 
 
 #: Methane: C centre followed by four H neighbours.
 CH4 = EnvironmentSpec()
+
+#: Any centre followed by any number of neighbours of any species.
+ANY_ENVIRONMENT = EnvironmentSpec(center=None, neighbor=None, n_neighbors=None)
+
+#: ``CH4``, ``SiO4``, ``OH2``: a centre element, a neighbour element, a count (default 1).
+_ENVIRONMENT_FORMULA = re.compile(r"([A-Z][a-z]?)([A-Z][a-z]?)(\d*)")
+
+
+def parse_environment(text: str) -> EnvironmentSpec:
+    """The environment named by ``text``: ``"any"``, or centre element, neighbour element and
+    neighbour count, e.g. ``"CH4"`` (C and 4 H), ``"SiO4"``, ``"OH2"``.
+
+    A hand-written pattern rather than :class:`ase.formula.Formula`, which merges repeated
+    elements (``"SiSi4"`` would be ``Si5``) and does not keep which one is the centre.
+    """
+    if text.strip().lower() == "any":
+        return ANY_ENVIRONMENT
+    match = _ENVIRONMENT_FORMULA.fullmatch(text.strip())
+    if match is None:
+        raise DegeneracyError(
+            f"environment {text!r}: expected 'any' or a centre element, a neighbour element "
+            "and a count, e.g. CH4, SiO4, OH2"
+        )
+    center, neighbor, count = match.groups()
+    return EnvironmentSpec(center=center, neighbor=neighbor, n_neighbors=int(count or 1))
 
 
 def environment_from_neighbors(
@@ -80,6 +121,11 @@ def environment_from_neighbors(
     info : dict, optional
         Copied into ``atoms.info``.
     """
+    if not spec.complete:
+        raise DegeneracyError(
+            f"environment {spec.symbols}: building one from positions needs the centre, "
+            "neighbour species and count"
+        )
     neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
     if len(neighbors) != spec.n_neighbors:
         raise DegeneracyError(
@@ -160,16 +206,21 @@ def validate_environment(
     centre. ``where`` (e.g. ``"file.xyz, frame 3"``) starts the error message.
     """
     symbols = atoms.get_chemical_symbols()
-    if len(symbols) != spec.n_neighbors + 1:
+    if spec.n_neighbors is not None and len(symbols) != spec.n_neighbors + 1:
         raise DegeneracyError(
             f"{where}: expected {spec.n_neighbors + 1} atoms ({spec.symbols}), got {len(symbols)}"
         )
-    if symbols[0] != spec.center:
+    if len(symbols) < 2:
+        raise DegeneracyError(
+            f"{where}: {len(symbols)} atom(s); an environment is a centre and at least one "
+            "neighbour"
+        )
+    if spec.center is not None and symbols[0] != spec.center:
         raise DegeneracyError(
             f"{where}, atom 0: the centre must be {spec.center}, got {symbols[0]}"
         )
     for index, symbol in enumerate(symbols[1:], start=1):
-        if symbol != spec.neighbor:
+        if spec.neighbor is not None and symbol != spec.neighbor:
             raise DegeneracyError(
                 f"{where}, atom {index}: expected neighbour {spec.neighbor}, got {symbol}"
             )
@@ -192,6 +243,37 @@ def validate_environment(
             f"{where}, atom {index}: {radii[index - 1]:.4g} Å from the centre, "
             f"outside the cutoff {cutoff} Å"
         )
+
+
+def environment_species(
+    frames: Sequence[ase.Atoms], *, where: str = ""
+) -> tuple[str, tuple[str, ...]]:
+    """The centre species of ``frames`` and their neighbours' species (sorted, no repeats).
+
+    One fingerprint describes one centre species and one run computes one Jacobian shape,
+    so every frame must have frame 0's centre species and number of atoms; refused with
+    one line naming the first frame that differs (``where``, e.g. the file, starts it).
+    """
+    frames = list(frames)
+    if not frames:
+        raise DegeneracyError(f"{where or 'frames'}: no environments")
+    prefix = f"{where}, " if where else ""
+    first = frames[0].get_chemical_symbols()
+    neighbors = set(first[1:])
+    for index, atoms in enumerate(frames[1:], start=1):
+        symbols = atoms.get_chemical_symbols()
+        if len(symbols) != len(first):
+            raise DegeneracyError(
+                f"{prefix}frame {index}: {len(symbols)} atoms, but frame 0 has {len(first)}; "
+                "environments of one size are analysed together"
+            )
+        if symbols[0] != first[0]:
+            raise DegeneracyError(
+                f"{prefix}frame {index}, atom 0: centre {symbols[0]}, but frame 0's is "
+                f"{first[0]}; environments of one centre species are analysed together"
+            )
+        neighbors.update(symbols[1:])
+    return first[0], tuple(sorted(neighbors, key=ase.data.atomic_numbers.__getitem__))
 
 
 def centered(atoms: ase.Atoms) -> ase.Atoms:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from ase.data import atomic_numbers
 
 from ..files import output_file
-from ..structures import sample_methane
+from ..structures import environment_species, sample_methane
 from .options import (
     RecordedStore,
     add_input_arguments,
@@ -25,10 +26,17 @@ def run(args: argparse.Namespace) -> None:
         refuse_options(args, ["n_frames", "seed"], "is for random frames; not with FILE, --builtin")
         frames = frames_from_args(args)
         provenance = {"source": str(args.file or args.builtin)}
+        center, neighbors = environment_species(frames)
+        species = {
+            "center_species": atomic_numbers[center],
+            "neighbor_species": [atomic_numbers[s] for s in neighbors],
+        }
     else:
         refuse_options(args, ["units"], "is the length unit of FILE; not with random frames")
+        refuse_options(args, ["environment"], "describes FILE's frames; not with random frames")
         frames = sample_methane(args.n_frames, seed=args.seed)
         provenance = {"source": "MethaneSampler", "seed": args.seed}
+        species = {}
     output_file(args.output, "--output", suffixes=(".npz",))  # before the fit
     basis = fit_optimal_basis(
         frames,
@@ -38,6 +46,7 @@ def run(args: argparse.Namespace) -> None:
         l_max=args.l_max,
         n_primitive=args.n_primitive,
         provenance=provenance,
+        **species,
     )
     basis.save(args.output)
     kept = ", ".join("n/a" if np.isnan(v) else f"{v:.6f}" for v in basis.retained_variance())

@@ -57,8 +57,8 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
-    representations = representations_from_args(args)
     frames = frames_from_args(args)
+    representations = representations_from_args(args, frames=frames)
     comparison = compare_fingerprints(
         frames, representations, progress=len(frames) > 200 and sys.stderr.isatty()
     )

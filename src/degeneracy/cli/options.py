@@ -14,7 +14,16 @@ import ase
 from ..errors import DegeneracyError
 from ..files import atomic_open
 from ..learning.datasets import SAMPLERS
-from ..structures import BUILTINS, UNITS, builtin_environment, read_environments
+from ..structures import (
+    BUILTINS,
+    CH4,
+    UNITS,
+    EnvironmentSpec,
+    builtin_environment,
+    environment_species,
+    parse_environment,
+    read_environments,
+)
 
 if TYPE_CHECKING:
     from ..representations import Representation
@@ -29,6 +38,14 @@ def seed_value(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"a seed is an integer ≥ 0, got {value}")
     return value
+
+
+def environment_value(text: str) -> EnvironmentSpec:
+    """argparse ``type`` of ``--environment``: ``any`` or e.g. ``CH4``, ``SiO4``."""
+    try:
+        return parse_environment(text)
+    except DegeneracyError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 #: Namespace attribute holding the options given on the command line (dest → option string).
@@ -92,13 +109,18 @@ def check_options_apply(args: argparse.Namespace, names: Sequence[str]) -> None:
             raise DegeneracyError(f"{option} does not apply to --rep {selected} (it sets {sets})")
 
 
-def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
-    """FILE or --builtin NAME, plus --units."""
+def add_input_arguments(
+    parser: argparse.ArgumentParser, *, required: bool = True, environment: bool = True
+) -> None:
+    """FILE or --builtin NAME, plus --units (and --environment unless ``environment`` is
+    false: commands whose model or basis is for CH4)."""
     parser.add_argument(
         "file",
         nargs="?",
         metavar="FILE",
-        help="structure file readable by ase (extxyz, xyz, ...); centre first (C), then 4 H",
+        help="structure file readable by ase (extxyz, xyz, ...), a frame per environment: "
+        "centre first, then its neighbours (C and 4 H"
+        + (" unless --environment)" if environment else ")"),
     )
     parser.add_argument(
         "--builtin",
@@ -106,7 +128,24 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, required: bool = Tru
         help=f"built-in structure instead of FILE: {', '.join(sorted(BUILTINS))}",
     )
     add_units_argument(parser, "FILE's positions")
+    if environment:
+        add_environment_argument(parser, "FILE's frames")
     parser.set_defaults(input_required=required)
+
+
+def add_environment_argument(parser: Any, of: str) -> None:
+    """``--environment``: what each of the input's frames must be (default CH4)."""
+    parser.add_argument(
+        "--environment",
+        action=RecordedStore,
+        type=environment_value,
+        default=CH4,
+        metavar="SPEC",
+        help=f"what {of} are: a centre element, a neighbour element and their count "
+        "(CH4, SiO4, OH2), or 'any' (any centre, any neighbours; every frame the same "
+        "centre species and size); species-aware fingerprints (SOAP, bispectrum, ACSF) "
+        "take their centre and neighbour species from the frames (CH4)",
+    )
 
 
 def add_units_argument(parser: Any, of: str, *, flag: str = "--units") -> None:
@@ -311,43 +350,61 @@ def representation_hypers_from_args(args: argparse.Namespace, name: str) -> dict
     return {}
 
 
-def representation_from_args(args: argparse.Namespace) -> Representation:
-    """The one representation selected by ``--rep``, with its options."""
-    (representation,) = representations_from_args(args, single=True).values()
+def representation_from_args(
+    args: argparse.Namespace, frames: Sequence[ase.Atoms] | None = None
+) -> Representation:
+    """The one representation selected by ``--rep``, with its options (species from
+    ``frames``, as :func:`representations_from_args`)."""
+    (representation,) = representations_from_args(args, single=True, frames=frames).values()
     return representation
 
 
 def representations_from_args(
-    args: argparse.Namespace, *, single: bool = False
+    args: argparse.Namespace, *, single: bool = False, frames: Sequence[ase.Atoms] | None = None
 ) -> dict[str, Representation]:
     """Every representation listed by ``--rep`` (a list or one name), by name.
 
     Options that configure none of them are refused (:func:`check_options_apply`); with
-    ``single``, so is more than one name.
+    ``single``, so is more than one name. With ``frames``, species-aware fingerprints
+    describe the frames' centre species and all their neighbours' species
+    (:func:`~degeneracy.structures.environment_species`); CH4 frames give the defaults.
     """
     names = getattr(args, "rep", "soap")
     names = [names] if isinstance(names, str) else list(names)
     if single and len(names) != 1:
         raise DegeneracyError(f"expected one fingerprint, got {','.join(names)}")
     check_options_apply(args, names)
-    from ..representations import make_representation  # featomic: only once needed
+    from ..representations import make_representation, species_aware  # featomic: only now
 
+    species = {}
+    if frames is not None:
+        center, neighbors = environment_species(frames)
+        species = {"center": center, "neighbors": list(neighbors)}
     return {
-        name: make_representation(name, **representation_hypers_from_args(args, name))
+        name: make_representation(
+            name,
+            **representation_hypers_from_args(args, name),
+            **(species if species_aware(name) else {}),
+        )
         for name in names
     }
 
 
 def frames_from_args(args: argparse.Namespace, *, cutoff: float | None = None) -> list[ase.Atoms]:
     """Frames from FILE or --builtin (exactly one of them), validated within ``cutoff``
-    (default: ``--cutoff``)."""
+    (default: ``--cutoff``) as ``--environment`` says (CH4 where the command has no such
+    option); all of one centre species and size."""
     if (args.file is None) == (args.builtin is None):
         raise DegeneracyError("give either a structure FILE or --builtin NAME")
     if args.builtin is not None:
         refuse_options(args, ["units"], "is the length unit of FILE; not with --builtin")
+        refuse_options(args, ["environment"], "describes FILE's frames; not with --builtin")
         return [builtin_environment(args.builtin)]
     cutoff = args.cutoff if cutoff is None else cutoff
-    return read_environments(args.file, units=args.units, cutoff=cutoff)
+    spec = getattr(args, "environment", CH4)
+    frames = read_environments(args.file, units=args.units, cutoff=cutoff, spec=spec)
+    environment_species(frames, where=str(args.file))
+    return frames
 
 
 def emit(text: str, output: str | None) -> None:

@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> None:
     checkpoint = output_file(
         args.checkpoint or f"{args.output}.checkpoint.npz", "--checkpoint", suffixes=(".npz",)
     )
-    representation = _representation(args)
     frames = frames_from_args(args)
+    representation = _representation(args, frames)
     if not 0 <= args.frame < len(frames):
         raise DegeneracyError(f"--frame {args.frame}: the input has {len(frames)} frame(s)")
     if args.restart:

@@ -20,10 +20,11 @@ from ..pairs import (
     verify_pairs,
 )
 from ..sensitivity import SYMMETRY_TOL
-from ..structures import read_environments, write_environments
+from ..structures import environment_species, read_environments, write_environments
 from .options import (
     REPRESENTATION_DESTS,
     RecordedStore,
+    add_environment_argument,
     add_representation_arguments,
     add_units_argument,
     aligned_table,
@@ -68,7 +69,7 @@ def _write_frames(frames: list, output: str | None) -> None:
 
 
 #: Options of --verify only (the fingerprints compared, how the verdict is printed).
-VERIFY_DESTS = ("units", "relation_tol", "format", *REPRESENTATION_DESTS)
+VERIFY_DESTS = ("units", "environment", "relation_tol", "format", *REPRESENTATION_DESTS)
 
 
 def check_mode_options(args: argparse.Namespace) -> None:
@@ -83,8 +84,11 @@ def check_mode_options(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> None:
     check_mode_options(args)
     if args.verify is not None:
-        frames = read_environments(args.verify, units=args.units, cutoff=args.cutoff)
-        representations = representations_from_args(args)
+        frames = read_environments(
+            args.verify, units=args.units, cutoff=args.cutoff, spec=args.environment
+        )
+        environment_species(frames, where=args.verify)
+        representations = representations_from_args(args, frames=frames)
         verdicts = verify_pairs(frames, representations, tol=args.relation_tol)
         emit(format_verdicts(verdicts, args.format), args.output)
         return
@@ -111,7 +115,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "only on its β = 0 row). Pairs are written as consecutive extxyz frames. With "
         "--verify FILE: per pair, the relative feature distance |x_a − x_b|/|x_a| of each "
         "fingerprint, the four-body target of both members, and whether they are the "
-        "same structure up to rotation, reflection and permutation.",
+        "same structure up to rotation, reflection and permutation (CH4 pairs unless "
+        "--environment says otherwise; E4 is computed for 4 neighbours only).",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--verify", metavar="FILE", help="verify the pairs in FILE")
@@ -126,6 +131,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--seed", action=RecordedStore, type=seed_value, default=0, help="random seed (0)"
     )
     add_units_argument(parser, "the --verify FILE")
+    add_environment_argument(parser, "the --verify FILE's frames")
     parser.add_argument(
         "--relation-tol",
         action=RecordedStore,

@@ -80,7 +80,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--model", required=True, metavar="DIR", help="results folder of `degeneracy learn`"
     )
-    add_input_arguments(parser)
+    add_input_arguments(parser, environment=False)
     parser.add_argument(
         "--with-target", action="store_true", help="also print the exact E4 ('fourbody')"
     )

@@ -34,8 +34,8 @@ def format_results(results: list[SingularResult]) -> str:
 
 def run(args: argparse.Namespace) -> None:
     output_file(args.output, "--output", suffixes=EXTXYZ_SUFFIXES)  # before the search
-    representation = _representation(args)
     frames = frames_from_args(args)
+    representation = _representation(args, frames)
     results = []
     for index, atoms in enumerate(frames):
         result = find_singular(

@@ -61,8 +61,8 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
-    representation = representation_from_args(args)
     frames = frames_from_args(args)
+    representation = representation_from_args(args, frames)
     results = analyse_frames(
         frames,
         representation,
@@ -77,7 +77,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "spectrum",
         help="singular spectrum of the rotation-purified Jacobian per frame",
-        description="Per frame: singular values s1..s9 of the rotation-purified Jacobian, "
+        description="Per frame: singular values s1..s9 of the rotation-purified Jacobian "
+        "(3N − 3 of them for N neighbours: see --environment), "
         "condition number CN = s1/s9, whether the environment has a point symmetry and "
         "whether its near-zero singular values are explained by it ('zeros': regular, "
         "symmetry or spurious), and the four-body target E4.",

@@ -7,7 +7,7 @@ from .base import Representation, batches, finite_difference_jacobian
 from .bispectrum import Bispectrum
 from .om import OverlapMatrix
 from .optimal_basis import OptimalBasis, default_optimal_basis, fit_optimal_basis
-from .registry import REPRESENTATIONS, make_representation
+from .registry import REPRESENTATIONS, make_representation, species_aware
 from .soap import SoapPowerSpectrum
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "finite_difference_jacobian",
     "fit_optimal_basis",
     "make_representation",
+    "species_aware",
 ]

@@ -20,6 +20,18 @@ REPRESENTATIONS: dict[str, type] = {
 }
 
 
+def species_aware(representation: str | type) -> bool:
+    """Whether a representation (a ``--rep`` name or a class) is built for one centre
+    species and a list of neighbour species (takes ``center`` and ``neighbors``)."""
+    cls = REPRESENTATIONS.get(representation) if isinstance(representation, str) else representation
+    if cls is None:
+        raise DegeneracyError(
+            f"unknown representation {representation!r}; choose one of {sorted(REPRESENTATIONS)}"
+        )
+    parameters = inspect.signature(cls).parameters
+    return "center" in parameters and "neighbors" in parameters
+
+
 def make_representation(name: str, **hypers) -> Representation:
     """Build the representation called ``name`` with keyword hyperparameters."""
     if name not in REPRESENTATIONS:
