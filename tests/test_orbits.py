@@ -391,6 +391,15 @@ def test_adaptive_reproduces_the_euler_limit(soap):
 def test_a_symmetric_start_warns_that_the_direction_is_not_unique(soap):
     # T_d: s2..s9 are all symmetry zeros, so "the motion of s_min" is any of 8 directions
     td = dg.builtin_environment("td")
-    with pytest.warns(dg.DegeneracyWarning, match=r"orbit start: .* tied with 7 others"):
-        orbit = trace_orbit(td, soap, length=0.01, step=1e-3)
+    seen_before_tracing = []
+    with pytest.warns(dg.DegeneracyWarning, match=r"orbit start: .* tied with 7 others") as caught:
+        orbit = trace_orbit(
+            td,
+            soap,
+            length=0.01,
+            step=1e-3,
+            callback=lambda s: seen_before_tracing.append(len(caught)),
+        )
     assert len(orbit.frames) == 2
+    # said at the start, not after the (possibly hours-long) trace
+    assert seen_before_tracing and seen_before_tracing[0] == 1

@@ -376,14 +376,22 @@ def _first_reference(n_coordinates: int, reverse: bool) -> np.ndarray:
     return reference
 
 
+def _first_frame(field, start, settings, frames) -> tuple[np.ndarray, np.ndarray]:
+    """Position and direction at the start, saved as frame 0; warns at once (before the
+    trace, which may take hours) when the start's direction is not unique."""
+    r = start.copy()
+    u, diagnostics = field.direction(r, _first_reference(r.size, settings.reverse))
+    frames.add(r, 0.0, diagnostics)
+    warn_if_direction_not_unique(diagnostics["values"])
+    return r, u
+
+
 def _trace_euler(field, start, settings, frames, checkpoint, state, bar, callback):
     h = settings.step
     per_frame = settings.steps_per_frame
     n_steps = per_frame * (settings.n_frames - 1)
     if state is None:
-        r = start.copy()
-        u, diagnostics = field.direction(r, _first_reference(r.size, settings.reverse))
-        frames.add(r, 0.0, diagnostics)
+        r, u = _first_frame(field, start, settings, frames)
         k = 0
     else:
         r, u, k = state["r"].copy(), state["u"].copy(), int(state["k"])
@@ -440,9 +448,7 @@ def _trace_adaptive(field, start, settings, frames, checkpoint, state, bar, call
     tol, save = settings.tol, settings.save_every
     n_frames, length = settings.n_frames, settings.length
     if state is None:
-        r, s = start.copy(), 0.0
-        u, diagnostics = field.direction(r, _first_reference(r.size, settings.reverse))
-        frames.add(r, 0.0, diagnostics)
+        (r, u), s = _first_frame(field, start, settings, frames), 0.0
         h = min(settings.max_step, save, 1e-3)
         steps = rejected = 0
     else:
@@ -580,12 +586,12 @@ def trace_orbit(
     else:
         frames = _Frames.from_state(state)
         field.evaluate.evaluations = int(state["evaluations"])
+        warn_if_direction_not_unique(frames.values[0])  # a new run warns at its start
     trace = _trace_euler if settings.method == "euler" else _trace_adaptive
     with tqdm(
         total=settings.length, unit="Å", desc=f"orbit ({settings.method})", disable=not progress
     ) as bar:
         steps, rejected = trace(field, start, settings, frames, store, state, bar, callback)
-    warn_if_direction_not_unique(frames.values[0])
     info = {"method": settings.method}
     result = frames.atoms(field.evaluate, info)
     result[-1].info["jacobian_evaluations"] = field.evaluate.evaluations
