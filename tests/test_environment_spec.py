@@ -20,13 +20,19 @@ def _run(capsys, *argv):
     return status, captured.out, captured.err
 
 
-def _tetrahedra(symbols: str, n: int, bond: float, seed: int = 0) -> list[ase.Atoms]:
-    """``n`` distorted tetrahedral environments (centre + 4 neighbours) of ``symbols``."""
+#: Unit vectors to the corners of a regular tetrahedron.
+CORNERS = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3.0)
+
+
+def _tetrahedra(
+    symbols: str, n: int, bond: float, seed: int = 0, noise: float = 0.08
+) -> list[ase.Atoms]:
+    """``n`` tetrahedral environments (centre + 4 neighbours) of ``symbols``, neighbours
+    displaced by Gaussian ``noise`` (Å)."""
     rng = np.random.default_rng(seed)
-    corners = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3.0)
     frames = []
     for _ in range(n):
-        neighbors = bond * corners + rng.normal(scale=0.08, size=(4, 3))
+        neighbors = bond * CORNERS + rng.normal(scale=noise, size=(4, 3))
         frames.append(ase.Atoms(symbols, positions=np.vstack([np.zeros(3), neighbors])))
     return frames
 
@@ -263,3 +269,36 @@ def test_fit_basis_on_silica(capsys, tmp_path, silica):
     assert status == 2 and "the centre must be C, got Si" in err
     status, _, err = _run(capsys, "fit-basis", "--environment", "SiO4", "--output", target)
     assert status == 2 and "--environment describes FILE's frames; not with random frames" in err
+
+
+def _water(angle: float = 104.5, bonds: tuple[float, float] = (0.96, 0.96)) -> ase.Atoms:
+    half = np.radians(angle / 2)
+    directions = np.array([[np.sin(half), 0, np.cos(half)], [-np.sin(half), 0, np.cos(half)]])
+    neighbors = np.array(bonds)[:, None] * directions
+    return ase.Atoms("OH2", positions=np.vstack([np.zeros(3), neighbors]))
+
+
+@pytest.mark.parametrize(
+    ("atoms", "spec", "n_values", "forced", "verdict"),
+    [
+        # regular SiO4: rank 1, the 8 other zeros forced by T_d (as for CH4 `td`)
+        (_tetrahedra("SiO4", 1, 1.61, noise=0.0)[0], "SiO4", 9, 8, "symmetry"),
+        # C2v water: the antisymmetric stretch is a symmetry zero
+        (_water(), "OH2", 3, 1, "symmetry"),
+        # unequal bonds: only the molecular plane is left (Cs), which forces no zero
+        (_water(bonds=(0.96, 1.01)), "OH2", 3, 0, "regular"),
+    ],
+)
+def test_symmetry_zeros_of_other_environments(
+    capsys, tmp_path, atoms, spec, n_values, forced, verdict
+):
+    path = tmp_path / "one.extxyz"
+    ase.io.write(path, atoms)
+    status, out, err = _run(capsys, "spectrum", path, "--environment", spec, "--format", "json")
+    assert status == 0, err
+    (row,) = json.loads(out)
+    assert len(row["singular_values"]) == n_values and row["symmetric"]
+    assert row["n_symmetry_zeros"] == forced and row["verdict"] == verdict
+    values = np.array(row["singular_values"])
+    assert np.all(values[: n_values - forced] > 1e-3 * values[0])
+    assert np.all(values[n_values - forced :] < 1e-12 * values[0])
