@@ -21,6 +21,10 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     assert blocks, "the README lost its Python example"
     frames = [dg.builtin_environment("pg-start"), dg.builtin_environment("td")]
     dg.write_environments(tmp_path / "ch4.extxyz", frames)
+    silica = dg.environment_from_neighbors(
+        1.5 * dg.neighbor_positions(frames[0]), dg.parse_environment("SiO4")
+    )
+    dg.write_environments(tmp_path / "sio4.xyz", [silica])
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     for block in blocks:
@@ -28,4 +32,5 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     x, jacobian = namespace["x"], namespace["J"]
     assert x.shape == (2, 576) and jacobian.shape == (2, 576, 12)
     values = namespace["spectrum"].values
+    assert namespace["sio4"][0].get_chemical_symbols() == ["Si", "O", "O", "O", "O"]
     assert values.shape == (2, 9) and np.all(np.diff(values, axis=1) <= 0)
