@@ -302,3 +302,15 @@ def test_symmetry_zeros_of_other_environments(
     values = np.array(row["singular_values"])
     assert np.all(values[: n_values - forced] > 1e-3 * values[0])
     assert np.all(values[n_values - forced :] < 1e-12 * values[0])
+
+
+def test_spectrum_agrees_with_the_scan_on_mixed_species(capsys, mixed):
+    # two routes to the species-specialised fingerprint: the CLI's --environment any, and
+    # the scan's RepresentationRecipe (which regroups environments by composition)
+    status, out, err = _run(capsys, "spectrum", mixed, "--environment", "any", "--format", "json")
+    assert status == 0, err
+    rows = json.loads(out)
+    frames = dg.read_environments(mixed, spec=dg.ANY_ENVIRONMENT)
+    scanned = dg.environment_spectra(frames, dg.SoapPowerSpectrum())
+    np.testing.assert_allclose(scanned.s_min, [r["singular_values"][-1] for r in rows], rtol=1e-8)
+    np.testing.assert_allclose(scanned.s_max, [r["singular_values"][0] for r in rows], rtol=1e-8)
