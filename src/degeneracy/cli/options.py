@@ -391,19 +391,26 @@ def representations_from_args(
 
 
 def frames_from_args(args: argparse.Namespace, *, cutoff: float | None = None) -> list[ase.Atoms]:
-    """Frames from FILE or --builtin (exactly one of them), validated within ``cutoff``
-    (default: ``--cutoff``) as ``--environment`` says (CH4 where the command has no such
-    option); all of one centre species and size."""
+    """Frames from FILE (:func:`environments_from_file`) or --builtin, exactly one of them."""
     if (args.file is None) == (args.builtin is None):
         raise DegeneracyError("give either a structure FILE or --builtin NAME")
     if args.builtin is not None:
         refuse_options(args, ["units"], "is the length unit of FILE; not with --builtin")
         refuse_options(args, ["environment"], "describes FILE's frames; not with --builtin")
         return [builtin_environment(args.builtin)]
+    return environments_from_file(args.file, args, cutoff=cutoff)
+
+
+def environments_from_file(
+    path: str, args: argparse.Namespace, *, cutoff: float | None = None
+) -> list[ase.Atoms]:
+    """The frames of ``path`` in ``--units``, validated as ``--environment`` says (CH4
+    where the command has no such option) within ``cutoff`` (default ``--cutoff``), all
+    of one centre species and size."""
     cutoff = args.cutoff if cutoff is None else cutoff
     spec = getattr(args, "environment", CH4)
-    frames = read_environments(args.file, units=args.units, cutoff=cutoff, spec=spec)
-    environment_species(frames, where=str(args.file))
+    frames = read_environments(path, units=args.units, cutoff=cutoff, spec=spec)
+    environment_species(frames, where=str(path))
     return frames
 
 

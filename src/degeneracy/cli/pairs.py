@@ -20,7 +20,7 @@ from ..pairs import (
     verify_pairs,
 )
 from ..sensitivity import SYMMETRY_TOL
-from ..structures import environment_species, read_environments, write_environments
+from ..structures import write_environments
 from .options import (
     REPRESENTATION_DESTS,
     RecordedStore,
@@ -30,6 +30,7 @@ from .options import (
     aligned_table,
     csv_text,
     emit,
+    environments_from_file,
     refuse_options,
     representations_from_args,
     seed_value,
@@ -84,10 +85,7 @@ def check_mode_options(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> None:
     check_mode_options(args)
     if args.verify is not None:
-        frames = read_environments(
-            args.verify, units=args.units, cutoff=args.cutoff, spec=args.environment
-        )
-        environment_species(frames, where=args.verify)
+        frames = environments_from_file(args.verify, args)
         representations = representations_from_args(args, frames=frames)
         verdicts = verify_pairs(frames, representations, tol=args.relation_tol)
         emit(format_verdicts(verdicts, args.format), args.output)
