@@ -17,6 +17,7 @@ import pytest
 from degeneracy.cli import main
 
 _CH4 = "C 0 0 0\nH 0.63 0.63 0.63\nH -0.63 -0.63 0.63\nH -0.63 0.63 -0.63\n"
+_CH4_FRAME = f"5\n\n{_CH4}H 0.63 -0.63 -0.63\n"
 
 #: name -> (file contents or None for a folder / a missing file, part of the message)
 BAD_FILES: dict[str, tuple[str | bytes | None, str]] = {
@@ -82,6 +83,36 @@ def test_bad_file_is_one_line_exit_2_no_output(command, name, tmp_path, capsys):
     assert err.startswith(f"degeneracy {command}: error: ") and "Traceback" not in err
     assert Path(path).name in err and BAD_FILES[name][1] in err, err
     assert not list(out.iterdir()), "an output (or its temporary file) was left behind"
+
+
+_COLLINEAR = "5\n\nC 0 0 0\nH 1.1 0 0\nH -1.1 0 0\nH 2.0 0 0\nH -2.0 0 0\n"
+
+
+@pytest.mark.parametrize("command", ["spectrum", "compare", "orbit", "singular"])
+def test_collinear_input_is_refused_naming_the_file(command, tmp_path, capsys):
+    # a valid CH4 by count, distances and cutoff, but with no purified Jacobian: the
+    # library's check (inside the analysis) names only the frame; the CLI adds the file
+    path = tmp_path / "line.xyz"
+    path.write_text(_CH4_FRAME + _COLLINEAR)
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = _commands(str(path), out)[command]
+    if command == "orbit":
+        argv = [*argv, "--frame", "1"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"degeneracy {command}: error: {path}, frame 1: the neighbours are collinear with "
+        "the centre (rotations are degenerate: no purified Jacobian)"
+    )
+    assert not list(out.iterdir())
+
+
+def test_orbit_checks_only_the_frame_it_traces(tmp_path, capsys):
+    path = tmp_path / "line.xyz"
+    path.write_text(_CH4_FRAME + _COLLINEAR)
+    argv = ["orbit", str(path), "--output", str(tmp_path / "o.extxyz"), "--length", "0.01"]
+    assert main([*argv, "--quiet"]) == 0, capsys.readouterr().err  # frame 0 is fine
 
 
 def test_a_bad_orbit_checkpoint_is_one_line(tmp_path, capsys):

@@ -500,33 +500,41 @@ def farthest_beyond_cutoff(vectors: np.ndarray, cutoff: float | None) -> int | N
     return int(np.argmax(radii))
 
 
-def check_analysable(frames: Sequence[ase.Atoms], representation: Representation) -> None:
+def check_analysable(
+    frames: Sequence[ase.Atoms],
+    representation: Representation,
+    *,
+    where: str = "",
+    first_frame: int = 0,
+) -> None:
     """Refuse frames whose singular spectrum would describe the input, not the fingerprint.
 
     Raises :class:`DegeneracyError` naming the first frame (and atom) with non-finite
     coordinates, a neighbour at or beyond the fingerprint's ``cutoff`` (its Jacobian
     columns vanish there: a zero singular value that is a data problem, not a defect of
     the fingerprint), or all neighbours on one line through the centre (rotations are
-    then degenerate and there is no purified Jacobian).
+    then degenerate and there is no purified Jacobian). ``where`` (e.g. the file) starts
+    the message; frames are numbered from ``first_frame``.
     """
     check_finite_positions(frames)
     cutoff = getattr(representation, "cutoff", None)
     name = getattr(representation, "name", type(representation).__name__)
-    for index, atoms in enumerate(frames):
+    prefix = f"{where}, " if where else ""
+    for index, atoms in enumerate(frames, start=first_frame):
         vectors = atoms.positions[1:] - atoms.positions[0]
         if not len(vectors):
-            raise DegeneracyError(f"frame {index}: no neighbours, nothing to move")
+            raise DegeneracyError(f"{prefix}frame {index}: no neighbours, nothing to move")
         beyond = farthest_beyond_cutoff(vectors, cutoff)
         if beyond is not None:
             atom, radius = beyond + 1, np.linalg.norm(vectors[beyond])
             raise DegeneracyError(
-                f"frame {index}, atom {atom}: {radius:.4g} Å from the centre, at or "
+                f"{prefix}frame {index}, atom {atom}: {radius:.4g} Å from the centre, at or "
                 f"beyond the {name} cutoff {cutoff} Å (the fingerprint cannot see it move)"
             )
         spread = np.linalg.svd(vectors, compute_uv=False)
         if len(spread) < 2 or spread[1] < 1e-8 * spread[0]:
             raise DegeneracyError(
-                f"frame {index}: the neighbours are collinear with the centre "
+                f"{prefix}frame {index}: the neighbours are collinear with the centre "
                 "(rotations are degenerate: no purified Jacobian)"
             )
 

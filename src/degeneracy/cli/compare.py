@@ -15,6 +15,7 @@ from .options import (
     add_output_arguments,
     add_representation_arguments,
     aligned_table,
+    check_input_analysable,
     csv_text,
     emit,
     frames_from_args,
@@ -59,6 +60,7 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
 def run(args: argparse.Namespace) -> None:
     frames = frames_from_args(args)
     representations = representations_from_args(args, frames=frames)
+    check_input_analysable(args, frames, representations.values())
     comparison = compare_fingerprints(
         frames, representations, progress=len(frames) > 200 and sys.stderr.isatty()
     )

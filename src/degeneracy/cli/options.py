@@ -6,7 +6,7 @@ import argparse
 import csv
 import io
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import ase
@@ -412,6 +412,22 @@ def environments_from_file(
     frames = read_environments(path, units=args.units, cutoff=cutoff, spec=spec)
     environment_species(frames, where=str(path))
     return frames
+
+
+def check_input_analysable(
+    args: argparse.Namespace,
+    frames: Sequence[ase.Atoms],
+    representations: Iterable[Representation],
+    *,
+    first_frame: int = 0,
+) -> None:
+    """:func:`~degeneracy.sensitivity.check_analysable` for every fingerprint before the
+    work, naming FILE (the analyses check again, but do not know the file)."""
+    from ..sensitivity import check_analysable
+
+    where = "" if args.file is None else str(args.file)
+    for representation in representations:
+        check_analysable(frames, representation, where=where, first_frame=first_frame)
 
 
 def emit(text: str, output: str | None) -> None:

@@ -22,6 +22,7 @@ from .options import (
     RecordedStore,
     add_input_arguments,
     add_representation_arguments,
+    check_input_analysable,
     describe_representation,
     frames_from_args,
     refuse_options,
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> None:
     representation = _representation(args, frames)
     if not 0 <= args.frame < len(frames):
         raise DegeneracyError(f"--frame {args.frame}: the input has {len(frames)} frame(s)")
+    check_input_analysable(args, [frames[args.frame]], [representation], first_frame=args.frame)
     if args.restart:
         with contextlib.suppress(FileNotFoundError):
             checkpoint.unlink()

@@ -10,7 +10,12 @@ from ..files import EXTXYZ_SUFFIXES, output_file
 from ..sensitivity import SYMMETRY_TOL
 from ..singular import DEFAULT_CN_TARGET, DEFAULT_FD_STEP, SingularResult, find_singular
 from ..structures import write_environments
-from .options import add_input_arguments, add_representation_arguments, frames_from_args
+from .options import (
+    add_input_arguments,
+    add_representation_arguments,
+    check_input_analysable,
+    frames_from_args,
+)
 from .options import representation_from_args as _representation
 
 
@@ -36,6 +41,7 @@ def run(args: argparse.Namespace) -> None:
     output_file(args.output, "--output", suffixes=EXTXYZ_SUFFIXES)  # before the search
     frames = frames_from_args(args)
     representation = _representation(args, frames)
+    check_input_analysable(args, frames, [representation])
     results = []
     for index, atoms in enumerate(frames):
         result = find_singular(

@@ -13,6 +13,7 @@ from .options import (
     add_output_arguments,
     add_representation_arguments,
     aligned_table,
+    check_input_analysable,
     csv_text,
     emit,
     frames_from_args,
@@ -63,6 +64,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
 def run(args: argparse.Namespace) -> None:
     frames = frames_from_args(args)
     representation = representation_from_args(args, frames)
+    check_input_analysable(args, frames, [representation])
     results = analyse_frames(
         frames,
         representation,
