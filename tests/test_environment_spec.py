@@ -314,3 +314,27 @@ def test_spectrum_agrees_with_the_scan_on_mixed_species(capsys, mixed):
     scanned = dg.environment_spectra(frames, dg.SoapPowerSpectrum())
     np.testing.assert_allclose(scanned.s_min, [r["singular_values"][-1] for r in rows], rtol=1e-8)
     np.testing.assert_allclose(scanned.s_max, [r["singular_values"][0] for r in rows], rtol=1e-8)
+
+
+def test_pairs_verify_relates_members_listing_species_in_another_order(capsys, tmp_path):
+    first = _tetrahedra("CH2O2", 1, 1.2, seed=4)[0]
+    second = first.copy()
+    second.rotate(70, "x", center=(0, 0, 0))
+    second = second[[0, 3, 1, 4, 2]]  # O, H, O, H: the same atoms, listed otherwise
+    other = first.copy()
+    other.positions[1] *= 1.1  # not the same structure
+    path = tmp_path / "pairs.extxyz"
+    ase.io.write(path, [first, second, first, other])
+    status, out, err = _run(
+        capsys, "pairs", "--verify", path, "--environment", "any", "--format", "json"
+    )
+    assert status == 0, err
+    same, different = json.loads(out)
+    assert same["related"] and same["residual"] < 1e-6  # extxyz keeps 8 decimals
+    assert not different["related"] and different["residual"] > 1e-3
+    # a pair whose members have other species is refused by name
+    swapped = first.copy()
+    swapped.numbers[1] = 8  # C with H O3
+    ase.io.write(path, [first, swapped])
+    status, _, err = _run(capsys, "pairs", "--verify", path, "--environment", "any")
+    assert status == 2 and "pair 0: the two members have different species" in err

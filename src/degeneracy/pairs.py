@@ -394,6 +394,13 @@ def relative_distances(x_a: np.ndarray, x_b: np.ndarray) -> np.ndarray:
     return np.linalg.norm(x_a - x_b, axis=1) / np.linalg.norm(x_a, axis=1)
 
 
+def _neighbors_by_species(atoms: ase.Atoms) -> ase.Atoms:
+    """A copy of ``atoms`` with the neighbours (not the centre) sorted by atomic number,
+    equal species in their original order."""
+    order = np.argsort(atoms.numbers[1:], kind="stable") + 1
+    return atoms[[0, *order.tolist()]]
+
+
 def verify_pairs(
     frames: Sequence[ase.Atoms],
     representations: Mapping[str, Representation],
@@ -412,7 +419,10 @@ def verify_pairs(
         RMS residual (Å) under which the members count as the same structure.
     """
     tol = positive_float("relation tolerance", tol)
-    first, second = split_pairs(frames)
+    # Members (and pairs) may list the same species in other orders; fingerprints and the
+    # superposition search do not depend on the order, so sort by species once here
+    # (some backends, e.g. the overlap matrix, need one order per call).
+    first, second = split_pairs([_neighbors_by_species(atoms) for atoms in frames])
     distances = {
         name: relative_distances(rep.features(first), rep.features(second))
         for name, rep in representations.items()
