@@ -169,7 +169,7 @@ def test_an_output_named_for_another_format_is_refused_before_work(case, tmp_pat
     """Writers whose format is fixed (PNG, extxyz, npz, JSON) refuse a name that says
     otherwise, before any computation, instead of writing e.g. a PNG called p.pdf."""
     structures, out = tmp_path / "ch4.xyz", tmp_path / "out"
-    structures.write_text(f"5\n\n{_CH4}H 0.63 -0.63 -0.63\n")
+    structures.write_text(_CH4_FRAME)
     out.mkdir()
     argv, message = WRONG_SUFFIXES[case]
     argv = [a.replace("OUT", str(out)).replace("IN", str(structures)) for a in argv]

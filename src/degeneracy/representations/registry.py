@@ -20,28 +20,32 @@ REPRESENTATIONS: dict[str, type] = {
 }
 
 
+def representation_class(name: str) -> type:
+    """The representation class called ``name`` on the command line (``--rep``)."""
+    if name not in REPRESENTATIONS:
+        raise DegeneracyError(
+            f"unknown representation {name!r}; choose one of {sorted(REPRESENTATIONS)}"
+        )
+    return REPRESENTATIONS[name]
+
+
 def species_aware(representation: str | type) -> bool:
     """Whether a representation (a ``--rep`` name or a class) is built for one centre
     species and a list of neighbour species (takes ``center`` and ``neighbors``)."""
-    cls = REPRESENTATIONS.get(representation) if isinstance(representation, str) else representation
-    if cls is None:
-        raise DegeneracyError(
-            f"unknown representation {representation!r}; choose one of {sorted(REPRESENTATIONS)}"
-        )
+    cls = (
+        representation_class(representation) if isinstance(representation, str) else representation
+    )
     parameters = inspect.signature(cls).parameters
     return "center" in parameters and "neighbors" in parameters
 
 
 def make_representation(name: str, **hypers) -> Representation:
     """Build the representation called ``name`` with keyword hyperparameters."""
-    if name not in REPRESENTATIONS:
-        raise DegeneracyError(
-            f"unknown representation {name!r}; choose one of {sorted(REPRESENTATIONS)}"
-        )
-    known = set(inspect.signature(REPRESENTATIONS[name]).parameters)
+    cls = representation_class(name)
+    known = set(inspect.signature(cls).parameters)
     unknown = sorted(set(hypers) - known)
     if unknown:
         raise DegeneracyError(
             f"{name}: unknown hyperparameter {unknown[0]!r}; it takes {', '.join(sorted(known))}"
         )
-    return REPRESENTATIONS[name](**hypers)
+    return cls(**hypers)
