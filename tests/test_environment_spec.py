@@ -338,3 +338,18 @@ def test_pairs_verify_relates_members_listing_species_in_another_order(capsys, t
     ase.io.write(path, [first, swapped])
     status, _, err = _run(capsys, "pairs", "--verify", path, "--environment", "any")
     assert status == 2 and "pair 0: the two members have different species" in err
+
+
+@pytest.mark.parametrize("rep", ["soap", "bispectrum", "acsf", "om"])
+def test_spectrum_of_frames_listing_species_in_other_orders(capsys, tmp_path, rep):
+    # one file, the same C(H2O2) environment listed as H, H, O, O and as O, H, O, H: every
+    # fingerprint (the overlap matrix included) gives both frames the same spectrum
+    first = _tetrahedra("CH2O2", 1, 1.2, seed=6)[0]
+    path = tmp_path / "orders.extxyz"
+    ase.io.write(path, [first, first[[0, 3, 1, 4, 2]]])
+    status, out, err = _run(
+        capsys, "spectrum", path, "--environment", "any", "--rep", rep, "--format", "json"
+    )
+    assert status == 0, err
+    rows = json.loads(out)
+    np.testing.assert_allclose(rows[1]["singular_values"], rows[0]["singular_values"], rtol=1e-8)

@@ -126,14 +126,33 @@ def test_bad_hyperparameters(kwargs, message):
         dg.OverlapMatrix(**kwargs)
 
 
-def test_refuses_neighbours_outside_cutoff_and_mixed_species():
+def test_refuses_neighbours_outside_cutoff():
     far = dg.environment_from_neighbors([[3.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]])
     with pytest.raises(dg.DegeneracyError, match="outside the OM cutoff"):
         dg.OverlapMatrix().features([far])
+
+
+def test_frames_may_list_species_in_any_order():
+    """Per-frame exponents: one call takes C(H2O2) frames in different species orders; the
+    eigenvalues do not depend on the order, the Jacobian's columns follow the atoms, and
+    the Jacobian of a mixed frame matches central differences."""
     mixed = dg.builtin_environment("pg-start")
-    mixed.numbers[1] = 8
-    with pytest.raises(dg.DegeneracyError, match="species order"):
-        dg.OverlapMatrix().features([dg.builtin_environment("pg-start"), mixed])
+    mixed.numbers[[1, 3]] = 8
+    order = [0, 2, 1, 4, 3]  # H, O, H, O instead of O, H, O, H
+    reordered = mixed[order]
+    rep = dg.OverlapMatrix()
+    features, jacobian = rep.jacobian([mixed, reordered, dg.builtin_environment("pg-start")])
+    np.testing.assert_allclose(features[1], features[0], rtol=1e-12, atol=1e-14)
+    assert not np.allclose(features[2], features[0])  # O orbitals differ from H ones
+    columns = jacobian.reshape(3, -1, 4, 3)
+    np.testing.assert_allclose(
+        columns[1], columns[0][:, [o - 1 for o in order[1:]]], rtol=1e-9, atol=1e-12
+    )
+    alone = rep.jacobian([mixed])
+    np.testing.assert_allclose(features[0], alone[0][0], rtol=1e-13)
+    np.testing.assert_allclose(jacobian[0], alone[1][0], rtol=1e-12, atol=1e-14)
+    numeric = dg.finite_difference_jacobian(rep, mixed, step=1e-5)
+    np.testing.assert_allclose(jacobian[0], numeric, rtol=1e-6, atol=1e-7)
 
 
 def test_hypers_rebuild():

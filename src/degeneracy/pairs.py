@@ -421,7 +421,7 @@ def verify_pairs(
     tol = positive_float("relation tolerance", tol)
     # Members (and pairs) may list the same species in other orders; fingerprints and the
     # superposition search do not depend on the order, so sort by species once here
-    # (some backends, e.g. the overlap matrix, need one order per call).
+    # (the members are compared atom by atom).
     first, second = split_pairs([_neighbors_by_species(atoms) for atoms in frames])
     distances = {
         name: relative_distances(rep.features(first), rep.features(second))

@@ -178,18 +178,12 @@ class OverlapMatrix:
         self, frames: Sequence[ase.Atoms]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         frames = check_frames(frames, name=self.name)
-        for index, atoms in enumerate(frames):
-            if not np.array_equal(atoms.numbers, frames[0].numbers):
-                raise DegeneracyError(
-                    f"om: frame {index} has species {atoms.get_chemical_formula(mode='all')}, "
-                    f"frame 0 {frames[0].get_chemical_formula(mode='all')}: all frames of one "
-                    "OM call need the same species order"
-                )
-        alpha = self.exponents(frames[0].numbers)
+        # exponents per frame and atom: frames may list their species in any order
+        alpha = self.exponents(np.stack([atoms.numbers for atoms in frames]))  # (f, A)
         positions = np.stack([atoms.positions for atoms in frames])  # (f, A, 3)
         displacement = positions[:, :, None] - positions[:, None, :]  # (f, A, A, 3)
         block, d_block = _pair_blocks(
-            displacement, alpha[:, None], alpha[None, :], self.orbitals == "sp"
+            displacement, alpha[:, :, None], alpha[:, None, :], self.orbitals == "sp"
         )
         weights, slopes = self._weights(positions)
         return block, d_block, weights, slopes, positions
