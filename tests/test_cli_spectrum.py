@@ -115,7 +115,7 @@ BAD_INPUTS = {
     "bad-basis": (lambda tmp: ["--builtin", "td", "--basis", "bessel"], "invalid choice: 'bessel'"),
     "bad-basis-file": (
         lambda tmp: ["--builtin", "td", "--basis-file", str(tmp / "none.npz")],
-        "no such basis file",
+        "none.npz: no such file",
     ),
     "huge-coordinate": (
         lambda tmp: [_write(tmp, "CH4", np.vstack([_td()[:4], [1e300, 0, 0]]))],

@@ -125,6 +125,16 @@ def test_missing_and_unreadable_files(tmp_path):
         dg.read_environments(garbage)
     with pytest.raises(dg.DegeneracyError, match="unknown units"):
         dg.read_environments(garbage, units="furlong")
+    with pytest.raises(dg.DegeneracyError, match="is a folder, not a structure file"):
+        dg.read_environments(tmp_path)
+    # not a file name at all: named, not pathlib's "expected str, bytes or os.PathLike"
+    for value in (5, None, ""):
+        with pytest.raises(dg.DegeneracyError, match="structure file must be a file name"):
+            dg.read_environments(value)
+    with pytest.raises(dg.DegeneracyError, match="basis file must be a file name, got 5"):
+        dg.OptimalBasis.load(5)
+    with pytest.raises(dg.DegeneracyError, match="scan results file must be a file name"):
+        dg.read_results(3.5)
 
 
 def test_write_is_atomic(tmp_path):

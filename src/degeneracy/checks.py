@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -77,3 +79,25 @@ def one_of(name: str, value: Any, choices: Collection[str]) -> str:
     if value not in choices:
         raise DegeneracyError(f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value
+
+
+def path_value(name: str, value: Any) -> Path:
+    """``value`` (a ``str`` or path-like) as a :class:`~pathlib.Path`; else named, where
+    pathlib would say ``expected str, bytes or os.PathLike object, not int``."""
+    if not isinstance(value, str | os.PathLike) or value == "":
+        raise DegeneracyError(f"{name} must be a file name, got {value!r}")
+    return Path(value)
+
+
+def existing_file(value: Any, what: str = "file") -> Path:
+    """``value`` as a :class:`~pathlib.Path` to an existing file, not a folder.
+
+    ``what`` names the expected file in the errors: ``runs: is a folder, not a structure
+    file``, ``basis file must be a file name, got 5`` (and ``f.xyz: no such file``).
+    """
+    path = path_value(what, value)
+    if not path.exists():
+        raise DegeneracyError(f"{path}: no such file")
+    if path.is_dir():
+        raise DegeneracyError(f"{path}: is a folder, not a {what}")
+    return path

@@ -70,7 +70,12 @@ from ase.neighborlist import neighbor_list
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
-from .checks import bounded_int, positive_float, seeded_generator
+from .checks import (
+    bounded_int,
+    existing_file,
+    positive_float,
+    seeded_generator,
+)
 from .environments import environments_of, parse_species, symbols_of
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
 from .files import atomic_path, cache_key
@@ -556,12 +561,8 @@ class Dataset:
         self.units = units
         self.read_format = read_format
         if isinstance(source, (str, os.PathLike)):
-            self.path: Path | None = Path(source)
+            self.path: Path | None = existing_file(source, "structure file")
             self.frames: Sequence[ase.Atoms] | None = None
-            if not self.path.exists():
-                raise DegeneracyError(f"{self.path}: no such file")
-            if self.path.is_dir():
-                raise DegeneracyError(f"{self.path}: is a folder, not a structure file")
         else:
             self.path, self.frames = None, list(source)
             if not all(isinstance(atoms, ase.Atoms) for atoms in self.frames):
@@ -874,10 +875,8 @@ class ChunkStore:
 
 def read_results(path: str | os.PathLike) -> pa.Table:
     """A scan's results file (Parquet or CSV) as a table with :data:`RESULT_SCHEMA`."""
-    path = Path(path)
+    path = existing_file(path, "scan results file")
     fmt = output_format(path)
-    if not path.exists():
-        raise DegeneracyError(f"{path}: no such file")
     if fmt == "parquet":
         return pq.read_table(path, schema=RESULT_SCHEMA)
     # No null values: pyarrow's defaults would read the undefined rows' "nan" as null,

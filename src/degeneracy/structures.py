@@ -13,7 +13,6 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import ase
@@ -22,7 +21,7 @@ import ase.io
 import ase.units
 import numpy as np
 
-from .checks import non_negative_float, positive_float, seeded_generator
+from .checks import existing_file, non_negative_float, positive_float, seeded_generator
 from .errors import DegeneracyError
 from .files import atomic_path
 
@@ -313,11 +312,7 @@ def read_environments(
     """
     if units not in UNITS:
         raise DegeneracyError(f"unknown units {units!r}; choose one of {sorted(UNITS)}")
-    path = Path(path)
-    if not path.exists():
-        raise DegeneracyError(f"{path}: no such file")
-    if path.is_dir():
-        raise DegeneracyError(f"{path}: is a folder, not a structure file")
+    path = existing_file(path, "structure file")
     try:
         frames = ase.io.read(path, index=index)
     except Exception as error:  # ase raises many types for unreadable files

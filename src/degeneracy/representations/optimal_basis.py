@@ -25,7 +25,6 @@ import warnings
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import ase
@@ -37,7 +36,7 @@ from featomic import density as fdensity
 from featomic.splines import Spline, SplinedRadialBasis
 from metatensor import Labels
 
-from ..checks import bounded_int, positive_float
+from ..checks import bounded_int, existing_file, positive_float
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import atomic_path, cache_dir, cache_key
 from ..structures import MethaneSampler
@@ -204,9 +203,7 @@ class OptimalBasis:
     @classmethod
     def load(cls, path: str | os.PathLike) -> OptimalBasis:
         """Load a basis written by :meth:`save`."""
-        path = Path(path)
-        if not path.exists():
-            raise DegeneracyError(f"{path}: no such basis file")
+        path = existing_file(path, "basis file")
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
