@@ -747,7 +747,7 @@ def test_negative_seeds_are_one_line_errors(argv, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([*argv, "--output", str(tmp_path / "out")])
     assert exit_info.value.code == 2
-    assert f"a seed is an integer ≥ 0, got {argv[-1]}" in capsys.readouterr().err
+    assert f"seed must be at least 0, got {argv[-1]}" in capsys.readouterr().err
 
 
 def test_positions_digest_sees_every_frame_species():

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import ase
 
+from ..checks import bounded_int
 from ..errors import DegeneracyError
 from ..files import atomic_open
 from ..learning.datasets import SAMPLERS
@@ -30,14 +31,14 @@ if TYPE_CHECKING:
 
 
 def seed_value(text: str) -> int:
-    """argparse ``type`` of a random seed: an integer ≥ 0 (numpy's generators refuse less)."""
+    """argparse ``type`` of a random seed: an integer ≥ 0 (numpy's generators refuse less),
+    refused in the library's words (:func:`~degeneracy.checks.bounded_int`)."""
     try:
-        value = int(text)
+        return bounded_int("seed", int(text), minimum=0)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a seed is an integer ≥ 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"a seed is an integer ≥ 0, got {value}")
-    return value
+        raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
+    except DegeneracyError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def environment_value(text: str) -> EnvironmentSpec:
