@@ -602,7 +602,7 @@ def test_cli_learn_repeats_over_seeds(tmp_path, cache, capsys):
     assert "holds 2 trained models, not one" in err and str(tmp_path / "out" / "seed-3") in err
 
 
-def test_cli_predict_reads_bohr(tmp_path, cache, capsys):
+def test_cli_predict_reads_bohr(tmp_path, cache, capsys, monkeypatch):
     orbit_file = tmp_path / "orbit.extxyz"
     frames = tiny_data(6)["orbit"].frames
     dg.write_environments(orbit_file, frames)
@@ -621,6 +621,16 @@ def test_cli_predict_reads_bohr(tmp_path, cache, capsys):
     bohr = np.loadtxt(captured.out.splitlines()[1:], delimiter=",")
     assert bohr.shape == (6, 2) and "warning" not in captured.err
     np.testing.assert_allclose(bohr, angstrom, atol=1e-5)
+    # features in batches: a file longer than one batch gives the same predictions, with a
+    # progress bar on stderr unless --quiet
+    monkeypatch.setattr("degeneracy.cli.predict.FEATURE_BATCH", 4)
+    for quiet in ([], ["--quiet"]):
+        assert main(["predict", "--model", model, str(orbit_file), "--format", "csv", *quiet]) == 0
+        captured = capsys.readouterr()
+        batched = np.loadtxt(captured.out.splitlines()[1:], delimiter=",")
+        np.testing.assert_allclose(batched, angstrom, atol=1e-6)
+        assert ("6/6" in captured.err) is not bool(quiet)
+    monkeypatch.undo()
     # --gradient: the model's gradient per neighbour in 1/A, whatever the input units
     rows = {}
     for name, units in (("orbit.extxyz", "angstrom"), ("bohr.extxyz", "bohr")):

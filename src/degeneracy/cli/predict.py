@@ -12,6 +12,9 @@ from ..files import json_text
 from ..targets import fourbody_torsion
 from .options import add_input_arguments, add_output_arguments, emit, frames_from_args
 
+#: Frames per feature batch of ``predict``.
+FEATURE_BATCH = 1000
+
 
 def format_predictions(
     predictions: np.ndarray,
@@ -56,11 +59,13 @@ def format_predictions(
 
 def run(args: argparse.Namespace) -> None:
     # torch: at run time, not for --help
-    from ..learning import load_model, model_gradients, predict_frames
+    from ..learning import compute_inputs, load_model, model_gradients, predict_frames
 
     model, featurizer, _ = load_model(args.model)
     frames = frames_from_args(args, cutoff=featurizer.key().get("hypers", {}).get("cutoff", 2.5))
-    inputs = featurizer.inputs(frames)
+    # in batches (bounded featomic memory); a bar only where it lasts (> one batch)
+    progress = not args.quiet and len(frames) > FEATURE_BATCH
+    inputs = compute_inputs(featurizer, frames, batch_size=FEATURE_BATCH, progress=progress)
     predictions = predict_frames(model, featurizer, frames, inputs)
     targets = np.atleast_1d(fourbody_torsion(frames)) if args.with_target else None
     gradients = None
@@ -90,5 +95,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="also print the model's gradient w.r.t. each neighbour, centre fixed, in 1/Å "
         "(minus the predicted force)",
     )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_output_arguments(parser, ["table", "json", "csv"])
     parser.set_defaults(func=run)
