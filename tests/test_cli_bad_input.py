@@ -177,3 +177,25 @@ def test_an_output_named_for_another_format_is_refused_before_work(case, tmp_pat
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.endswith(message), err
     assert not list(out.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["spectrum", "--builtin", "td", "--basis-file", ""], "--basis-file"),
+        (["spectrum", ""], "FILE"),
+        (["spectrum", "--builtin", "td", "--output", " "], "--output"),
+        (["scan", "", "--output", "r.csv"], "DATASET"),
+        (["orbit", "--builtin", "td", "--output", "o.extxyz", "--checkpoint", ""], "--checkpoint"),
+        (["learn", "--quick", "--orbit", "", "--output", "run"], "--orbit"),
+        (["predict", "--model", "", "--builtin", "td"], "--model"),
+    ],
+)
+def test_an_empty_file_name_is_refused(argv, named, tmp_path, capsys, monkeypatch):
+    # "" once meant "not given" where an option was tested for truth (--basis-file "" gave
+    # the GTO spectrum without a word)
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == f"degeneracy {argv[0]}: error: argument {named}: empty value\n"
+    assert not list(tmp_path.iterdir())

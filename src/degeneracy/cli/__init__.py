@@ -88,12 +88,33 @@ def error_line(error: BaseException) -> str:
     return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
+def empty_argument(args: argparse.Namespace) -> str | None:
+    """The first argument given as an empty string, as the user wrote it (``--basis-file``,
+    ``FILE``), or None.
+
+    Every string argument of the command is a file name or a name, for which "" never
+    means anything; without this, ``--basis-file ""`` would silently mean "no basis file".
+    """
+    for dest, value in vars(args).items():
+        if isinstance(value, str) and not value.strip():
+            return dest.upper() if dest in POSITIONAL_ARGUMENTS else "--" + dest.replace("_", "-")
+    return None
+
+
+#: ``dest`` of the subcommands' positional arguments.
+POSITIONAL_ARGUMENTS = ("file", "dataset")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``degeneracy`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
+        return EXIT_ERROR
+    empty = empty_argument(args)
+    if empty is not None:
+        print(f"degeneracy {args.command}: error: argument {empty}: empty value", file=sys.stderr)
         return EXIT_ERROR
     try:
         with warnings.catch_warnings():
