@@ -82,6 +82,7 @@ def test_parse_environment(text, expected):
         ("XH4", "unknown center element 'X'"),
         ("CQ4", "unknown neighbor element 'Q'"),
         ("CH0", "n_neighbors must be a positive integer, got 0"),
+        (4, "environment must be a string such as 'CH4' or 'any', got 4"),
     ],
 )
 def test_parse_environment_refuses(text, message):

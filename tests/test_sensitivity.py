@@ -363,3 +363,42 @@ def test_shapes_and_batch_sizes_are_checked():
             dg.analyse_frames(frames, dg.Acsf(), batch_size=size)
         with pytest.raises(dg.DegeneracyError, match="batch_size"):
             dg.compare_fingerprints(frames, {"acsf": dg.Acsf()}, batch_size=size)
+
+
+def test_analyses_name_a_wrong_argument():
+    """One ase.Atoms instead of a list, or a name instead of a fingerprint: a named
+    refusal, not ``AttributeError: 'Atom' object has no attribute 'positions'``."""
+    td = dg.builtin_environment("td")
+    with pytest.raises(dg.DegeneracyError, match=r"give a list of frames, e\.g\. \[atoms\]"):
+        dg.analyse_frames(td, dg.SoapPowerSpectrum())
+    with pytest.raises(dg.DegeneracyError, match="not a fingerprint: 'soap'; build one"):
+        dg.analyse_frames([td], "soap")
+    with pytest.raises(dg.DegeneracyError, match="not a fingerprint: None"):
+        dg.compare_fingerprints([td], {"soap": None})
+    with pytest.raises(dg.DegeneracyError, match="not a fingerprint"):
+        dg.find_singular(td, "soap")
+    with pytest.raises(dg.DegeneracyError, match="find_singular takes one frame"):
+        dg.find_singular([td], dg.SoapPowerSpectrum())
+    with pytest.raises(dg.DegeneracyError, match="trace_orbit takes one frame .*got a list"):
+        dg.trace_orbit([td], dg.SoapPowerSpectrum(), length=0.01)
+    with pytest.raises(dg.DegeneracyError, match="not a fingerprint"):
+        dg.trace_orbit(td, "soap", length=0.01)
+    with pytest.raises(dg.DegeneracyError, match="environment_spectra: give a list"):
+        dg.environment_spectra(td, dg.SoapPowerSpectrum())
+    with pytest.raises(dg.DegeneracyError, match="not a fingerprint"):
+        dg.environment_spectra([td], "soap")
+    with pytest.raises(dg.DegeneracyError, match="verify_pairs: give a list"):
+        dg.verify_pairs(td, {"soap": dg.SoapPowerSpectrum()})
+    with pytest.raises(dg.DegeneracyError, match="not a fingerprint: 'soap'"):
+        dg.verify_pairs([td, td], {"soap": "soap"})
+    with pytest.raises(dg.DegeneracyError, match="not a fingerprint"):
+        dg.finite_difference_jacobian("soap", td)
+    with pytest.raises(dg.DegeneracyError, match=r"takes neighbour positions \(N, 3\)"):
+        dg.point_symmetry(td)
+    with pytest.raises(dg.DegeneracyError, match="soap: frame 1 is a str, not an ase.Atoms"):
+        dg.SoapPowerSpectrum().features([td, "td"])
+    with pytest.raises(dg.DegeneracyError, match="frames must be a list of ase.Atoms, got int"):
+        dg.Acsf().jacobian(5)
+    # any iterable of frames is fine
+    rows = dg.analyse_frames((atoms for atoms in [td, td]), dg.SoapPowerSpectrum())
+    assert len(rows) == 2

@@ -24,7 +24,7 @@ import numpy as np
 from .checks import bounded_int
 from .errors import DegeneracyError
 from .files import json_safe
-from .representations.base import Representation, batches
+from .representations.base import Representation, batches, frame_list
 from .sensitivity import check_analysable, singular_spectrum
 from .structures import neighbor_positions
 
@@ -119,7 +119,7 @@ def compare_fingerprints(
     progress : bool
         Show a progress bar.
     """
-    frames = list(frames)
+    frames = frame_list(frames)
     if not frames:
         raise DegeneracyError("no frames to compare")
     if not representations:

@@ -53,7 +53,7 @@ from tqdm.auto import tqdm
 from .checks import one_of, positive_float
 from .errors import DegeneracyError, DegeneracyWarning
 from .files import atomic_open, cache_dir, cache_key, output_file, output_folder, write_json
-from .representations.base import Representation
+from .representations.base import Representation, fingerprint, one_frame
 from .singular import CountingJacobian, find_singular
 from .structures import (
     builtin_environment,
@@ -573,6 +573,8 @@ def trace_orbit(
         max_step=max_step,
         reverse=reverse,
     )
+    atoms = one_frame(atoms, name="trace_orbit")
+    fingerprint(representation)
     check_finite_positions(atoms)
     output = None if output is None else output_file(output)
     checkpoint = None if checkpoint is None else output_file(checkpoint, "checkpoint")

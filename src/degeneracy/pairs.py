@@ -46,7 +46,7 @@ import numpy as np
 
 from .checks import bounded_int, non_negative_float, positive_float, seeded_generator
 from .errors import DegeneracyError
-from .representations.base import Representation
+from .representations.base import Representation, fingerprint, frame_list
 from .sensitivity import (
     SYMMETRY_TOL,
     candidate_superpositions,
@@ -419,6 +419,9 @@ def verify_pairs(
         RMS residual (Å) under which the members count as the same structure.
     """
     tol = positive_float("relation tolerance", tol)
+    frames = frame_list(frames, name="verify_pairs")
+    for representation in representations.values():
+        fingerprint(representation)
     # Members (and pairs) may list the same species in other orders; fingerprints and the
     # superposition search do not depend on the order, so sort by species once here
     # (the members are compared atom by atom).

@@ -79,7 +79,7 @@ from .checks import (
 from .environments import environments_of, parse_species, symbols_of
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
 from .files import atomic_path, cache_key
-from .representations.base import Representation
+from .representations.base import Representation, fingerprint, frame_list
 from .sensitivity import (
     SYMMETRY_TOL,
     ZERO_RTOL,
@@ -177,7 +177,7 @@ class RepresentationRecipe:
         """The recipe of ``representation`` (checked by rebuilding it once)."""
         if isinstance(representation, RepresentationRecipe):
             return representation
-        klass = type(representation)
+        klass = type(fingerprint(representation))
         parameters = inspect.signature(klass).parameters
         open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
         kwargs = {k: v for k, v in representation.hypers().items() if open_ended or k in parameters}
@@ -338,6 +338,7 @@ def environment_spectra(
         In the order of ``environments``.
     """
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
+    environments = frame_list(environments, name="environment_spectra")
     recipe = RepresentationRecipe.of(representation)
     n = len(environments)
     n_neighbors = np.array([len(atoms) - 1 for atoms in environments], dtype=np.int32)

@@ -34,7 +34,7 @@ from scipy.optimize import linear_sum_assignment
 from .checks import bounded_int, positive_float
 from .errors import DegeneracyError
 from .files import json_safe
-from .representations.base import Representation, batches
+from .representations.base import Representation, batches, fingerprint, frame_list
 from .structures import (
     check_finite_positions,
     neighbor_positions,
@@ -415,6 +415,11 @@ def point_symmetry(
         RMS residual (Å) under which an operation counts as a symmetry.
     """
     tol = positive_float("symmetry tolerance", tol)
+    if isinstance(neighbors, ase.Atoms):
+        raise DegeneracyError(
+            "point_symmetry takes neighbour positions (N, 3), e.g. "
+            "dg.neighbor_positions(atoms), not an ase.Atoms"
+        )
     neighbors = np.asarray(neighbors, dtype=float)
     n = len(neighbors)
     if neighbors.shape != (n, 3) or (species is not None and len(species) != n):
@@ -516,6 +521,8 @@ def check_analysable(
     then degenerate and there is no purified Jacobian). ``where`` (e.g. the file) starts
     the message; frames are numbered from ``first_frame``.
     """
+    frames = frame_list(frames)
+    fingerprint(representation)
     check_finite_positions(frames)
     cutoff = getattr(representation, "cutoff", None)
     name = getattr(representation, "name", type(representation).__name__)
@@ -554,6 +561,7 @@ def analyse_frames(
     """
     zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
+    frames = frame_list(frames)
     check_analysable(frames, representation)
     results = []
     for chunk in batches(frames, batch_size, progress=progress, desc="spectrum"):

@@ -54,7 +54,7 @@ import numpy as np
 
 from .checks import bounded_int, positive_float
 from .errors import DegeneracyError
-from .representations.base import Representation
+from .representations.base import Representation, one_frame
 from .sensitivity import (
     SYMMETRY_TOL,
     Spectrum,
@@ -296,7 +296,7 @@ def find_singular(
     fd_step = positive_float("fd_step", fd_step, below=0.1)
     max_step = positive_float("max_step", max_step)
     pull_cutoff = positive_float("pull_cutoff", pull_cutoff, below=1.0)
-    check_analysable([atoms], representation)
+    check_analysable([one_frame(atoms, name="find_singular")], representation)
     evaluate = CountingJacobian(representation, atoms)
     start = neighbor_positions(atoms).ravel().copy()
     r = start.copy()

@@ -94,6 +94,8 @@ def parse_environment(text: str) -> EnvironmentSpec:
     A hand-written pattern rather than :class:`ase.formula.Formula`, which merges repeated
     elements (``"SiSi4"`` would be ``Si5``) and does not keep which one is the centre.
     """
+    if not isinstance(text, str):
+        raise DegeneracyError(f"environment must be a string such as 'CH4' or 'any', got {text!r}")
     if text.strip().lower() == "any":
         return ANY_ENVIRONMENT
     match = _ENVIRONMENT_FORMULA.fullmatch(text.strip())

@@ -66,9 +66,7 @@ def check_frames(
     such atoms, so it would otherwise return zero features or zero Jacobian columns and
     every analysis would report a spurious blindness.
     """
-    if isinstance(frames, ase.Atoms):  # list(atoms) would give its ase.Atom objects
-        raise DegeneracyError(f"{name}: give a list of frames, e.g. [atoms], not one ase.Atoms")
-    frames = list(frames)
+    frames = frame_list(frames, name=name)
     if not frames:
         raise DegeneracyError("no frames to compute")
     size = len(frames[0])
@@ -94,6 +92,47 @@ def check_frames(
                     f"{_symbol(numbers[atom])} (it describes {known})"
                 )
     return frames
+
+
+def frame_list(frames: Any, *, name: str = "") -> list[ase.Atoms]:
+    """``frames`` as a list of :class:`ase.Atoms`, refused with a line naming the mistake:
+    one ``ase.Atoms`` (iterating it would give ``ase.Atom`` objects) or an item that is
+    not one. ``name`` (the fingerprint or function) starts the message."""
+    prefix = f"{name}: " if name else ""
+    if isinstance(frames, ase.Atoms):
+        raise DegeneracyError(f"{prefix}give a list of frames, e.g. [atoms], not one ase.Atoms")
+    try:
+        frames = list(frames)
+    except TypeError:
+        raise DegeneracyError(
+            f"{prefix}frames must be a list of ase.Atoms, got {type(frames).__name__}"
+        ) from None
+    for index, atoms in enumerate(frames):
+        if not isinstance(atoms, ase.Atoms):
+            raise DegeneracyError(
+                f"{prefix}frame {index} is a {type(atoms).__name__}, not an ase.Atoms"
+            )
+    return frames
+
+
+def one_frame(atoms: Any, *, name: str) -> ase.Atoms:
+    """``atoms`` if it is one :class:`ase.Atoms` (the start of ``name``), else named."""
+    if not isinstance(atoms, ase.Atoms):
+        raise DegeneracyError(
+            f"{name} takes one frame (an ase.Atoms), got a {type(atoms).__name__}"
+        )
+    return atoms
+
+
+def fingerprint(representation: Any) -> Representation:
+    """``representation`` if it implements :class:`Representation`, else named, with how to
+    build one (a name such as ``"soap"`` is not enough: it has no hyperparameters)."""
+    if not isinstance(representation, Representation):
+        raise DegeneracyError(
+            f"not a fingerprint: {representation!r}; build one, e.g. dg.SoapPowerSpectrum() "
+            "or dg.make_representation('soap')"
+        )
+    return representation
 
 
 def _symbol(number: int) -> str:
@@ -122,6 +161,8 @@ def finite_difference_jacobian(
     The reference against which every analytic Jacobian is tested; ``atoms`` is not
     modified (displaced copies are evaluated in one batch).
     """
+    atoms = one_frame(atoms, name="finite_difference_jacobian")
+    representation = fingerprint(representation)
     n_neighbors = len(atoms) - 1
     displaced = []
     for column in range(3 * n_neighbors):
