@@ -379,7 +379,7 @@ def test_analyses_name_a_wrong_argument():
         dg.find_singular(td, "soap")
     with pytest.raises(dg.DegeneracyError, match="find_singular takes one frame"):
         dg.find_singular([td], dg.SoapPowerSpectrum())
-    with pytest.raises(dg.DegeneracyError, match="trace_orbit takes one frame .*got a list"):
+    with pytest.raises(dg.DegeneracyError, match=r"trace_orbit takes one frame .*got a list"):
         dg.trace_orbit([td], dg.SoapPowerSpectrum(), length=0.01)
     with pytest.raises(dg.DegeneracyError, match="not a fingerprint"):
         dg.trace_orbit(td, "soap", length=0.01)
@@ -395,9 +395,9 @@ def test_analyses_name_a_wrong_argument():
         dg.finite_difference_jacobian("soap", td)
     with pytest.raises(dg.DegeneracyError, match=r"takes neighbour positions \(N, 3\)"):
         dg.point_symmetry(td)
-    with pytest.raises(dg.DegeneracyError, match="soap: frame 1 is a str, not an ase.Atoms"):
+    with pytest.raises(dg.DegeneracyError, match=r"soap: frame 1 is a str, not an ase\.Atoms"):
         dg.SoapPowerSpectrum().features([td, "td"])
-    with pytest.raises(dg.DegeneracyError, match="frames must be a list of ase.Atoms, got int"):
+    with pytest.raises(dg.DegeneracyError, match=r"frames must be a list of ase\.Atoms, got int"):
         dg.Acsf().jacobian(5)
     # any iterable of frames is fine
     rows = dg.analyse_frames((atoms for atoms in [td, td]), dg.SoapPowerSpectrum())

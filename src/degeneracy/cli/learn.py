@@ -24,6 +24,7 @@ from .options import (
     refuse_options,
     representation_from_args,
     seed_value,
+    soap_hypers_from_args,
 )
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 def featurizer_from_args(args: argparse.Namespace):
     """C-centred fingerprint from ``--rep`` (single model) or the multi-centre SOAP."""
     from ..learning import CentreFeaturizer, MultiCentreSoap
-    from ..representations import OptimalBasis
 
     if args.model == "multicentre":
         if args.rep != "soap":
@@ -41,15 +41,7 @@ def featurizer_from_args(args: argparse.Namespace):
                 args, ["rep"], f"{args.rep} does not apply to --model multicentre (SOAP)"
             )
         check_options_apply(args, ["soap"])
-        optimal = OptimalBasis.load(args.basis_file) if args.basis_file else None
-        return MultiCentreSoap(
-            sigma=args.sigma,
-            cutoff=args.cutoff,
-            n_max=args.n_max,
-            l_max=args.l_max,
-            basis="optimal" if optimal is not None else args.basis,
-            optimal_basis=optimal,
-        )
+        return MultiCentreSoap(**soap_hypers_from_args(args))
     return CentreFeaturizer(representation_from_args(args))
 
 

@@ -310,7 +310,7 @@ def soap_hypers_from_args(args: argparse.Namespace) -> dict:
     """Keyword arguments of :class:`SoapPowerSpectrum` from the SOAP options."""
     from ..representations import OptimalBasis
 
-    optimal = OptimalBasis.load(args.basis_file) if args.basis_file else None
+    optimal = None if args.basis_file is None else OptimalBasis.load(args.basis_file)
     return {
         "sigma": args.sigma,
         "cutoff": args.cutoff,
