@@ -75,6 +75,9 @@ def test_optimal_basis_errors(fitted, tmp_path):
         dg.SoapPowerSpectrum(sigma=0.2, basis="optimal", optimal_basis=fitted)
     with pytest.raises(dg.DegeneracyError, match="basis is not 'optimal'"):
         dg.SoapPowerSpectrum(basis="gto", optimal_basis=fitted)
+    # a path is not a basis: named, not "'str' object has no attribute 'settings'"
+    with pytest.raises(dg.DegeneracyError, match=r"must be an OptimalBasis \(e\.g\."):
+        dg.SoapPowerSpectrum(basis="optimal", optimal_basis="basis.npz")
     with pytest.raises(dg.DegeneracyError, match="n_max=8 cannot exceed n_primitive=4"):
         dg.fit_optimal_basis(dg.sample_methane(5, seed=1), sigma=0.3, n_primitive=4)
     bad = tmp_path / "bad.npz"

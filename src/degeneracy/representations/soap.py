@@ -99,6 +99,11 @@ class SoapPowerSpectrum:
         if not self.neighbors:
             raise DegeneracyError("neighbors must name at least one species")
         if optimal_basis is not None:
+            if not isinstance(optimal_basis, OptimalBasis):
+                raise DegeneracyError(
+                    f"optimal_basis must be an OptimalBasis (e.g. OptimalBasis.load(path)), "
+                    f"got {optimal_basis!r}"
+                )
             if basis != "optimal":
                 raise DegeneracyError("an optimal_basis was given but basis is not 'optimal'")
             mine = {
