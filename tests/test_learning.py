@@ -661,6 +661,11 @@ def test_cli_predict_reads_bohr(tmp_path, cache, capsys, monkeypatch):
     np.testing.assert_array_equal(again, angstrom)
 
 
+def test_load_model_names_a_wrong_argument():
+    with pytest.raises(DegeneracyError, match="model folder must be a file name, got 5"):
+        load_model(5)
+
+
 def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["predict", "--model", str(tmp_path / "nothing"), "--builtin", "td"]) == 2
     err = capsys.readouterr().err

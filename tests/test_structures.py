@@ -135,6 +135,13 @@ def test_missing_and_unreadable_files(tmp_path):
         dg.OptimalBasis.load(5)
     with pytest.raises(dg.DegeneracyError, match="scan results file must be a file name"):
         dg.read_results(3.5)
+    with pytest.raises(dg.DegeneracyError, match="output file must be a file name, got 5"):
+        dg.write_environments(5, [dg.builtin_environment("td")])
+    with pytest.raises(dg.DegeneracyError, match="write_environments: give a list of frames"):
+        dg.write_environments(tmp_path / "one.xyz", dg.builtin_environment("td"))
+    with pytest.raises(dg.DegeneracyError, match="frame 1 is a str, not an ase"):
+        dg.neighbor_positions([dg.builtin_environment("td"), "x"])
+    assert not list(tmp_path.glob("one.xyz*"))
 
 
 def test_write_is_atomic(tmp_path):

@@ -24,9 +24,9 @@ import numpy as np
 from .checks import bounded_int
 from .errors import DegeneracyError
 from .files import json_safe
-from .representations.base import Representation, batches, frame_list
+from .representations.base import Representation, batches
 from .sensitivity import check_analysable, singular_spectrum
-from .structures import neighbor_positions
+from .structures import frame_list, neighbor_positions
 
 
 @dataclass(frozen=True)

@@ -53,13 +53,14 @@ from tqdm.auto import tqdm
 from .checks import one_of, positive_float
 from .errors import DegeneracyError, DegeneracyWarning
 from .files import atomic_open, cache_dir, cache_key, output_file, output_folder, write_json
-from .representations.base import Representation, fingerprint, one_frame
+from .representations.base import Representation, fingerprint
 from .singular import CountingJacobian, find_singular
 from .structures import (
     builtin_environment,
     check_finite_positions,
     environment_from_neighbors,
     neighbor_positions,
+    one_frame,
     read_environments,
 )
 from .structures import write_environments as _write_frames

@@ -46,7 +46,7 @@ import numpy as np
 
 from .checks import bounded_int, non_negative_float, positive_float, seeded_generator
 from .errors import DegeneracyError
-from .representations.base import Representation, fingerprint, frame_list
+from .representations.base import Representation, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
     candidate_superpositions,
@@ -56,6 +56,7 @@ from .structures import (
     MethaneSampler,
     check_sampler_ranges,
     environment_from_neighbors,
+    frame_list,
     neighbor_positions,
     prl2020_methane,
     rejection_rounds,

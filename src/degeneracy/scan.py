@@ -79,7 +79,7 @@ from .checks import (
 from .environments import environments_of, parse_species, symbols_of
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
 from .files import atomic_path, cache_key
-from .representations.base import Representation, fingerprint, frame_list
+from .representations.base import Representation, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
     ZERO_RTOL,
@@ -93,6 +93,7 @@ from .structures import (
     DEFAULT_MIN_DISTANCE,
     UNITS,
     check_finite_coordinates,
+    frame_list,
     neighbor_positions,
 )
 

@@ -34,9 +34,10 @@ from scipy.optimize import linear_sum_assignment
 from .checks import bounded_int, positive_float
 from .errors import DegeneracyError
 from .files import json_safe
-from .representations.base import Representation, batches, fingerprint, frame_list
+from .representations.base import Representation, batches, fingerprint
 from .structures import (
     check_finite_positions,
+    frame_list,
     neighbor_positions,
     rotation_generators,
     vector_lengths,

@@ -54,7 +54,7 @@ import numpy as np
 
 from .checks import bounded_int, positive_float
 from .errors import DegeneracyError
-from .representations.base import Representation, one_frame
+from .representations.base import Representation
 from .sensitivity import (
     SYMMETRY_TOL,
     Spectrum,
@@ -64,7 +64,7 @@ from .sensitivity import (
     point_symmetry,
     singular_spectrum,
 )
-from .structures import neighbor_positions
+from .structures import neighbor_positions, one_frame
 
 #: Default condition number at which the search stops.
 DEFAULT_CN_TARGET = 1e13

@@ -21,7 +21,13 @@ import ase.io
 import ase.units
 import numpy as np
 
-from .checks import existing_file, non_negative_float, positive_float, seeded_generator
+from .checks import (
+    existing_file,
+    non_negative_float,
+    path_value,
+    positive_float,
+    seeded_generator,
+)
 from .errors import DegeneracyError
 from .files import atomic_path
 
@@ -138,6 +144,36 @@ def environment_from_neighbors(
     return atoms
 
 
+def frame_list(frames: Any, *, name: str = "") -> list[ase.Atoms]:
+    """``frames`` as a list of :class:`ase.Atoms`, refused with a line naming the mistake:
+    one ``ase.Atoms`` (iterating it would give ``ase.Atom`` objects) or an item that is
+    not one. ``name`` (the fingerprint or function) starts the message."""
+    prefix = f"{name}: " if name else ""
+    if isinstance(frames, ase.Atoms):
+        raise DegeneracyError(f"{prefix}give a list of frames, e.g. [atoms], not one ase.Atoms")
+    try:
+        frames = list(frames)
+    except TypeError:
+        raise DegeneracyError(
+            f"{prefix}frames must be a list of ase.Atoms, got {type(frames).__name__}"
+        ) from None
+    for index, atoms in enumerate(frames):
+        if not isinstance(atoms, ase.Atoms):
+            raise DegeneracyError(
+                f"{prefix}frame {index} is a {type(atoms).__name__}, not an ase.Atoms"
+            )
+    return frames
+
+
+def one_frame(atoms: Any, *, name: str) -> ase.Atoms:
+    """``atoms`` if it is one :class:`ase.Atoms` (the start of ``name``), else named."""
+    if not isinstance(atoms, ase.Atoms):
+        raise DegeneracyError(
+            f"{name} takes one frame (an ase.Atoms), got a {type(atoms).__name__}"
+        )
+    return atoms
+
+
 def neighbor_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> np.ndarray:
     """Neighbour positions relative to the centre.
 
@@ -148,7 +184,8 @@ def neighbor_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> np.ndarray:
     """
     if isinstance(frames, ase.Atoms):
         return frames.positions[1:] - frames.positions[0]
-    if not len(frames):
+    frames = frame_list(frames)
+    if not frames:
         raise DegeneracyError("no frames: neighbour positions of an empty list")
     counts = {len(atoms) for atoms in frames}
     if len(counts) > 1:
@@ -343,8 +380,9 @@ def read_environments(
 
 def write_environments(path: str | os.PathLike, frames: Sequence[ase.Atoms]) -> None:
     """Write frames as extended XYZ atomically (a failure leaves no partial file)."""
-    with atomic_path(path) as tmp:
-        ase.io.write(tmp, list(frames), format="extxyz")
+    frames = frame_list(frames, name="write_environments")
+    with atomic_path(path_value("output file", path)) as tmp:
+        ase.io.write(tmp, frames, format="extxyz")
 
 
 def spherical_point(beta_deg: float, alpha_deg: float, radius: float = CH_BOND) -> np.ndarray:

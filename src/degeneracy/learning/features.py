@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import DegeneracyError
 from ..representations import OptimalBasis, Representation, make_representation
+from ..representations.base import fingerprint
 
 #: File name of a saved optimal radial basis inside a model folder.
 BASIS_FILE = "basis.npz"
@@ -47,12 +48,7 @@ class CentreFeaturizer:
     kind = "centre"
 
     def __init__(self, representation: Representation) -> None:
-        if not isinstance(representation, Representation):
-            raise DegeneracyError(
-                "CentreFeaturizer needs a Representation (e.g. dg.SoapPowerSpectrum()), "
-                f"got {type(representation).__name__} {representation!r}"
-            )
-        self.representation = representation
+        self.representation = fingerprint(representation)
 
     def __repr__(self) -> str:
         return f"CentreFeaturizer({self.representation!r})"

@@ -35,7 +35,7 @@ import featomic
 import numpy as np
 import torch
 
-from ..checks import seeded_generator
+from ..checks import path_value, seeded_generator
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import atomic_open, atomic_path, write_json
 from ..orbits import comment_orbit
@@ -140,7 +140,7 @@ def warn_on_version_change(path: Path, saved: Mapping[str, str] | None) -> None:
 
 def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str, Any]]:
     """``(model, featurizer, metadata)`` from a folder written by :func:`save_model`."""
-    folder = Path(folder)
+    folder = path_value("model folder", folder)
     path = folder / "model.pt" if folder.is_dir() else folder
     folder = path.parent
     if not path.exists():

@@ -11,6 +11,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import DegeneracyError
+from ..structures import frame_list, one_frame
 
 
 @runtime_checkable
@@ -92,36 +93,6 @@ def check_frames(
                     f"{_symbol(numbers[atom])} (it describes {known})"
                 )
     return frames
-
-
-def frame_list(frames: Any, *, name: str = "") -> list[ase.Atoms]:
-    """``frames`` as a list of :class:`ase.Atoms`, refused with a line naming the mistake:
-    one ``ase.Atoms`` (iterating it would give ``ase.Atom`` objects) or an item that is
-    not one. ``name`` (the fingerprint or function) starts the message."""
-    prefix = f"{name}: " if name else ""
-    if isinstance(frames, ase.Atoms):
-        raise DegeneracyError(f"{prefix}give a list of frames, e.g. [atoms], not one ase.Atoms")
-    try:
-        frames = list(frames)
-    except TypeError:
-        raise DegeneracyError(
-            f"{prefix}frames must be a list of ase.Atoms, got {type(frames).__name__}"
-        ) from None
-    for index, atoms in enumerate(frames):
-        if not isinstance(atoms, ase.Atoms):
-            raise DegeneracyError(
-                f"{prefix}frame {index} is a {type(atoms).__name__}, not an ase.Atoms"
-            )
-    return frames
-
-
-def one_frame(atoms: Any, *, name: str) -> ase.Atoms:
-    """``atoms`` if it is one :class:`ase.Atoms` (the start of ``name``), else named."""
-    if not isinstance(atoms, ase.Atoms):
-        raise DegeneracyError(
-            f"{name} takes one frame (an ase.Atoms), got a {type(atoms).__name__}"
-        )
-    return atoms
 
 
 def fingerprint(representation: Any) -> Representation:
