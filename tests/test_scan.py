@@ -366,6 +366,18 @@ def test_scan_with_in_memory_structures_and_bohr(soap, methane_file, tmp_path):
     )
     # the caller's structures are not modified
     assert np.abs(in_bohr[0].positions).max() > 1.5 * np.abs(frames[0].positions).max()
+    # one ase.Atoms is a data set of one structure; anything else is named
+    single = tmp_path / "single.csv"
+    dg.scan_dataset(frames[0], soap, output=single, **_threads(workers=1))
+    np.testing.assert_allclose(
+        np.asarray(dg.read_results(single).column("cn")),
+        np.asarray(dg.read_results(angstrom).column("cn"))[:1],
+        rtol=1e-9,
+    )
+    with pytest.raises(dg.DegeneracyError, match="data set: frames must be a list of ase"):
+        scanning.Dataset(5)
+    with pytest.raises(dg.DegeneracyError, match="data set: frame 1 is a str"):
+        scanning.Dataset([frames[0], "x"])
 
 
 # ---------------------------------------------------------------- data-set checks

@@ -544,7 +544,7 @@ class Dataset:
 
     Parameters
     ----------
-    source : path-like or sequence of ase.Atoms
+    source : path-like, ase.Atoms or sequence of ase.Atoms
     units : {"angstrom", "bohr"}
         Length unit of the positions and cells; converted to Å.
     read_format : str, optional
@@ -565,10 +565,10 @@ class Dataset:
         if isinstance(source, (str, os.PathLike)):
             self.path: Path | None = existing_file(source, "structure file")
             self.frames: Sequence[ase.Atoms] | None = None
+        elif isinstance(source, ase.Atoms):  # one structure (a crystal, a molecule)
+            self.path, self.frames = None, [source]
         else:
-            self.path, self.frames = None, list(source)
-            if not all(isinstance(atoms, ase.Atoms) for atoms in self.frames):
-                raise DegeneracyError("a data set must be a file or a list of ase.Atoms")
+            self.path, self.frames = None, frame_list(source, name="data set")
 
     @property
     def label(self) -> str:
@@ -1024,8 +1024,8 @@ def scan_dataset(
 
     Parameters
     ----------
-    source : path-like, sequence of ase.Atoms or Dataset
-        Any file :func:`ase.io.iread` reads (positions in Å), or structures.
+    source : path-like, ase.Atoms, sequence of ase.Atoms or Dataset
+        Any file :func:`ase.io.iread` reads (positions in Å), or structures (one or more).
     representation : Representation
         The fingerprint; rebuilt on the workers (:class:`RepresentationRecipe`).
     output : path-like
