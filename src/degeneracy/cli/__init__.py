@@ -88,6 +88,10 @@ def error_line(error: BaseException) -> str:
     return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
+#: ``dest`` of the subcommands' positional arguments.
+POSITIONAL_ARGUMENTS = ("file", "dataset")
+
+
 def empty_argument(args: argparse.Namespace) -> str | None:
     """The first argument given as an empty string, as the user wrote it (``--basis-file``,
     ``FILE``), or None.
@@ -99,10 +103,6 @@ def empty_argument(args: argparse.Namespace) -> str | None:
         if isinstance(value, str) and not value.strip():
             return dest.upper() if dest in POSITIONAL_ARGUMENTS else "--" + dest.replace("_", "-")
     return None
-
-
-#: ``dest`` of the subcommands' positional arguments.
-POSITIONAL_ARGUMENTS = ("file", "dataset")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
