@@ -338,7 +338,11 @@ def test_pairs_verify_relates_members_listing_species_in_another_order(capsys, t
     swapped.numbers[1] = 8  # C with H O3
     ase.io.write(path, [first, swapped])
     status, _, err = _run(capsys, "pairs", "--verify", path, "--environment", "any")
-    assert status == 2 and "pair 0: the two members have different species" in err
+    assert status == 2 and f"{path}, pair 0: the two members have different species" in err
+    # an odd number of frames: named with the file
+    ase.io.write(path, [first, first, first])
+    status, _, err = _run(capsys, "pairs", "--verify", path, "--environment", "any")
+    assert status == 2 and f"{path}: a pair file needs an even, non-zero number" in err
 
 
 @pytest.mark.parametrize("rep", ["soap", "bispectrum", "acsf", "om"])

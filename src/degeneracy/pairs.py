@@ -380,12 +380,18 @@ class PairVerdict:
         }
 
 
-def split_pairs(frames: Sequence[ase.Atoms]) -> tuple[list[ase.Atoms], list[ase.Atoms]]:
-    """Consecutive frames (A+, A−, A+, A−, ...) into the lists of first and second members."""
+def split_pairs(
+    frames: Sequence[ase.Atoms], *, where: str = ""
+) -> tuple[list[ase.Atoms], list[ase.Atoms]]:
+    """Consecutive frames (A+, A−, A+, A−, ...) into the lists of first and second members.
+
+    ``where`` (e.g. the file) starts the error message.
+    """
     frames = list(frames)
     if not frames or len(frames) % 2:
+        prefix = f"{where}: " if where else ""
         raise DegeneracyError(
-            f"a pair file needs an even, non-zero number of frames, got {len(frames)}"
+            f"{prefix}a pair file needs an even, non-zero number of frames, got {len(frames)}"
         )
     return frames[0::2], frames[1::2]
 
@@ -407,6 +413,7 @@ def verify_pairs(
     representations: Mapping[str, Representation],
     *,
     tol: float = SYMMETRY_TOL,
+    where: str = "",
 ) -> list[PairVerdict]:
     """Check each consecutive pair of frames: distances per fingerprint, E4, relation.
 
@@ -418,6 +425,8 @@ def verify_pairs(
         Fingerprint name -> :class:`Representation`.
     tol : float
         RMS residual (Å) under which the members count as the same structure.
+    where : str
+        Where the frames come from (e.g. the file), to start error messages.
     """
     tol = positive_float("relation tolerance", tol)
     frames = frame_list(frames, name="verify_pairs")
@@ -426,7 +435,7 @@ def verify_pairs(
     # Members (and pairs) may list the same species in other orders; fingerprints and the
     # superposition search do not depend on the order, so sort by species once here
     # (the members are compared atom by atom).
-    first, second = split_pairs([_neighbors_by_species(atoms) for atoms in frames])
+    first, second = split_pairs([_neighbors_by_species(atoms) for atoms in frames], where=where)
     distances = {
         name: relative_distances(rep.features(first), rep.features(second))
         for name, rep in representations.items()
@@ -437,7 +446,8 @@ def verify_pairs(
     verdicts = []
     for k in range(len(first)):
         if not np.array_equal(first[k].numbers, second[k].numbers):
-            raise DegeneracyError(f"pair {k}: the two members have different species")
+            prefix = f"{where}, " if where else ""
+            raise DegeneracyError(f"{prefix}pair {k}: the two members have different species")
         alignment = best_alignment(a[k], b[k], first[k].numbers[1:])
         verdicts.append(
             PairVerdict(

@@ -87,7 +87,9 @@ def run(args: argparse.Namespace) -> None:
     if args.verify is not None:
         frames = environments_from_file(args.verify, args)
         representations = representations_from_args(args, frames=frames)
-        verdicts = verify_pairs(frames, representations, tol=args.relation_tol)
+        verdicts = verify_pairs(
+            frames, representations, tol=args.relation_tol, where=str(args.verify)
+        )
         emit(format_verdicts(verdicts, args.format), args.output)
         return
     if args.grid:
