@@ -137,6 +137,8 @@ def test_environment_species():
         dg.environment_species(other_centre)
     with pytest.raises(DegeneracyError, match="no environments"):
         dg.environment_species([])
+    with pytest.raises(DegeneracyError, match=r"f\.xyz: give a list of frames"):
+        dg.environment_species(frames[0], where="f.xyz")
 
 
 def test_species_aware():

@@ -70,12 +70,7 @@ from ase.neighborlist import neighbor_list
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
-from .checks import (
-    bounded_int,
-    existing_file,
-    positive_float,
-    seeded_generator,
-)
+from .checks import bounded_int, existing_file, positive_float, seeded_generator
 from .environments import environments_of, parse_species, symbols_of
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
 from .files import atomic_path, cache_key

@@ -523,10 +523,9 @@ def check_analysable(
     the message; frames are numbered from ``first_frame``.
     """
     frames = frame_list(frames)
-    fingerprint(representation)
+    name = fingerprint(representation).name  # the protocol has a name
     check_finite_positions(frames)
     cutoff = getattr(representation, "cutoff", None)
-    name = getattr(representation, "name", type(representation).__name__)
     prefix = f"{where}, " if where else ""
     for index, atoms in enumerate(frames, start=first_frame):
         vectors = atoms.positions[1:] - atoms.positions[0]

@@ -292,7 +292,7 @@ def environment_species(
     so every frame must have frame 0's centre species and number of atoms; refused with
     one line naming the first frame that differs (``where``, e.g. the file, starts it).
     """
-    frames = list(frames)
+    frames = frame_list(frames, name=where)
     if not frames:
         raise DegeneracyError(f"{where or 'frames'}: no environments")
     prefix = f"{where}, " if where else ""
