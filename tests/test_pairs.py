@@ -122,6 +122,10 @@ def test_fold_has_a_spurious_nu2_zero_along_h4_y(fingerprints):
         assert np.all(spectrum.values[:, -1] < 1e-8 * spectrum.values[:, 0]), name
         overlap = np.abs(np.einsum("fi,fi->f", spectrum.motions[:, -1], projected))
         np.testing.assert_allclose(overlap, 1.0, atol=1e-6)
+        for k in range(len(frames)):  # it trades H2-H4 against H3-H4, equal at the fold
+            groups = dg.coincident_pairs(neighbors[k])
+            assert [group.pairs for group in groups] == [((1, 3), (2, 3))]
+            assert dg.pair_swap_residual(neighbors[k], spectrum.motions[k, -1], groups) < 1e-6
     for name in ("bispectrum", "om"):
         _, jacobian = fingerprints[name].jacobian(frames)
         values = dg.singular_spectrum(jacobian, neighbors).values

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import ase
@@ -755,9 +756,14 @@ def _scan_on_a_local_cluster(arguments: list[str]) -> int:
     """``degeneracy scan ARGUMENTS`` on a one-worker in-process Dask cluster."""
     from distributed import LocalCluster
 
-    with LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster:
+    with warnings.catch_warnings():
+        # As in scan.local_client: the HTTP server falls back to a free port when 8787
+        # is taken (another test run on this machine), and says so.
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        )
+    with cluster:
         return main(["scan", *arguments, "--scheduler", cluster.scheduler_address])
 
 

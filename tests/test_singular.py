@@ -9,10 +9,23 @@ from conftest import published_a0, reference_path
 
 import degeneracy as dg
 from degeneracy.cli import main
-from degeneracy.singular import CountingJacobian, bordered_system, find_singular
+from degeneracy.singular import (
+    CountingJacobian,
+    bordered_system,
+    coincident_pairs,
+    find_singular,
+    pair_triple_rates,
+    pair_triples,
+)
 
 #: Nelder–Mead on CN from pg-start took about this many Jacobians (the Comment's script).
 NELDER_MEAD_JACOBIANS = 45_000
+
+#: A C(H2O2) environment (Å, C at the origin; H, H, O, O) with a ν = 2 singular point
+#: 0.11 Å away.
+C_H2O2 = np.array(
+    [[0.874, -0.654, 0.195], [-0.631, 0.846, -0.013], [-0.21, -0.969, 0.949], [0.663, 0.664, 1.002]]
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +89,24 @@ def test_search_from_pg_start_is_cheap_and_exact(from_pg_start):
         assert dg.singular_spectrum(jacobian, displaced[None]).cn[0] < 1e9
 
 
+def test_zero_from_pg_start_swaps_two_equal_pairs(from_pg_start):
+    """Its motion trades the angles of H2-H3 and H4-H3, which have equal (r, r', θ): the
+    ν = 2 sum over pairs sees only their total."""
+    result = from_pg_start
+    assert result.pair_swap and result.pair_swap_residual < 1e-9
+    [group] = result.coincidences
+    assert group.pairs == ((1, 2), (3, 2)) and group.mismatch < 1e-9
+    assert result.atoms.info["coincident_pairs"] == "H2-H3 = H4-H3"
+    neighbors = dg.neighbor_positions(result.atoms)
+    _, jacobian = dg.SoapPowerSpectrum(sigma=0.3).jacobian([result.atoms])
+    motion = dg.singular_spectrum(jacobian, neighbors[None]).motions[0, -1]
+    pairs, rates = pair_triple_rates(neighbors, motion)
+    moving = np.abs(rates).max(axis=1) > 1e-6
+    assert pairs[moving].tolist() == [[1, 2], [2, 3]]  # only the two angles change
+    np.testing.assert_allclose(rates[moving][:, 2].sum(), 0.0, atol=1e-9)
+    assert abs(rates[moving][0, 2]) > 1.0
+
+
 def test_singular_for_every_sigma(from_pg_start):
     """The singular set is geometric: the point found at σ = 0.3 is singular at every σ."""
     frames = [from_pg_start.atoms]
@@ -84,6 +115,71 @@ def test_singular_for_every_sigma(from_pg_start):
         _, jacobian = rep.jacobian(frames)
         cn = dg.singular_spectrum(jacobian, dg.neighbor_positions(frames)).cn[0]
         assert cn > 1e10, f"sigma={sigma}: CN {cn:.3g}"
+
+
+def test_pair_triple_rates_match_finite_differences():
+    neighbors = dg.neighbor_positions(dg.sample_methane(1, seed=3)[0])
+    motion = np.random.default_rng(4).normal(size=(4, 3))
+    _, rates = pair_triple_rates(neighbors, motion)
+    h = 1e-6
+    _, plus = pair_triples(neighbors + h * motion)
+    _, minus = pair_triples(neighbors - h * motion)
+    np.testing.assert_allclose(rates, (plus - minus) / (2 * h), rtol=1e-6, atol=1e-8)
+
+
+def test_coincident_pairs_need_equal_triples_and_species():
+    """A fold of a degenerate pair (A+ = A-): H3 = C2x(H2) and H4 on the x axis, so
+    H2-H4 and H3-H4 have equal (r, r', θ)."""
+    neighbors = dg.neighbor_positions(dg.fold_frames(dg.PairSampler().folds(1, seed=2))[0])
+    [group] = coincident_pairs(neighbors)
+    assert group.pairs == ((1, 3), (2, 3)) and group.mismatch < 1e-12
+    assert group.label(["H"] * 4) == "H2-H4 = H3-H4" and group.label() == "2-4 = 3-4"
+    assert coincident_pairs(neighbors, [1, 1, 8, 1]) == []  # H2-H4 is not O3-H4
+    moved = neighbors.copy()
+    moved[2, 0] += 0.01  # H3 off C2x(H2)
+    assert coincident_pairs(moved) == [] and coincident_pairs(moved, tol=0.1)
+    generic = dg.neighbor_positions(dg.sample_methane(1, seed=3)[0])
+    assert coincident_pairs(generic) == []
+    with pytest.raises(dg.DegeneracyError, match="coincidence tolerance"):
+        coincident_pairs(generic, tol=0)
+    with pytest.raises(
+        dg.DegeneracyError, match="N species for N neighbours, got 3 species and 4 neighbours"
+    ):
+        coincident_pairs(generic, [1, 1, 1])
+
+
+def test_mixed_species_zero_is_a_pair_swap_that_every_nu2_fingerprint_shares():
+    """Not only CH4: near a generic C(H2O2) environment the search finds a non-symmetric
+    zero whose motion swaps H1-O4 and H2-O4. It is geometric: SOAP at another σ and ACSF
+    are singular there too, the ν = 3 bispectrum and the overlap matrix are not."""
+    start = ase.Atoms("CHHOO", positions=np.vstack([np.zeros(3), C_H2O2]))
+    species = {"center": "C", "neighbors": ["H", "O"]}
+    result = find_singular(start, dg.SoapPowerSpectrum(sigma=0.3, **species))
+    assert result.converged and not result.symmetric and result.symmetry.residual > 0.1
+    assert result.pair_swap and result.atoms.info["coincident_pairs"] == "H1-O4 = H2-O4"
+    assert 0.05 < result.distance < 0.2
+    neighbors = dg.neighbor_positions(result.atoms)[None]
+    cn = {}
+    for name, rep in {
+        "soap 0.1": dg.SoapPowerSpectrum(sigma=0.1, **species),
+        "acsf": dg.make_representation("acsf", **species),
+        "bispectrum": dg.make_representation("bispectrum", **species),
+        "om": dg.make_representation("om"),
+    }.items():
+        _, jacobian = rep.jacobian([result.atoms])
+        cn[name] = dg.singular_spectrum(jacobian, neighbors).cn[0]
+    assert cn["soap 0.1"] > 1e11 and cn["acsf"] > 1e11, cn
+    assert cn["bispectrum"] < 1e3 and cn["om"] < 1e3, cn
+
+
+def test_a_zero_without_equal_pairs_is_no_swap(soap, tmp_path):
+    result = find_singular(dg.builtin_environment("pg-start"), soap, cn_target=1.5)
+    assert result.coincidences == [] and not result.pair_swap
+    assert result.pair_swap_residual == 1.0
+    path = tmp_path / "start.extxyz"
+    dg.write_environments(path, [result.atoms])
+    info = ase.io.read(path).info
+    assert info["coincident_pairs"] == "none" and info["pair_swap_residual"] == 1.0
 
 
 def test_info_keys_and_input_untouched(soap):
@@ -148,8 +244,10 @@ def test_cli_writes_contract_keys(tmp_path, capsys):
     assert info["cn"] > 1e13
     assert info["symmetric"] is False or info["symmetric"] == np.False_
     assert 0 < info["jacobian_evaluations"] < 200
+    assert info["coincident_pairs"] == "H2-H3 = H4-H3" and info["pair_swap_residual"] < 1e-9
     text = capsys.readouterr().out
     assert "not symmetric" in text and "CN_found" in text
+    assert "spurious zero, its motion swaps equal pairs H2-H3 = H4-H3" in text
 
 
 def test_cli_rejects_symmetric_on_request(tmp_path, capsys):
@@ -160,7 +258,9 @@ def test_cli_rejects_symmetric_on_request(tmp_path, capsys):
     ase.io.write(start, td)
     out = tmp_path / "out.extxyz"
     assert main(["singular", str(start), "--reject-symmetric", "--output", str(out)]) == 2
-    assert "symmetric" in capsys.readouterr().err
+    assert f"error: {start}, frame 0: the configuration found is symmetric" in (
+        capsys.readouterr().err
+    )
     assert not out.exists()
     assert main(["singular", str(start), "--output", str(out)]) == 0
     assert "warning" in capsys.readouterr().err

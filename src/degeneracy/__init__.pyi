@@ -94,7 +94,16 @@ from .sensitivity import (
     singular_spectrum,
     zero_verdict,
 )
-from .singular import SingularResult, aligned_distance, find_singular
+from .singular import (
+    CoincidentPairs,
+    SingularResult,
+    aligned_distance,
+    coincident_pairs,
+    find_singular,
+    pair_swap_residual,
+    pair_triple_rates,
+    pair_triples,
+)
 from .structures import (
     ANY_ENVIRONMENT,
     BUILTINS,
@@ -129,6 +138,7 @@ __all__ = [
     "AtomicSumModel",
     "Bispectrum",
     "CentreFeaturizer",
+    "CoincidentPairs",
     "Comparison",
     "DegeneracyError",
     "DegeneracyWarning",
@@ -161,6 +171,7 @@ __all__ = [
     "best_alignment",
     "builtin_environment",
     "check_analysable",
+    "coincident_pairs",
     "comment_a0",
     "comment_orbit",
     "compare_fingerprints",
@@ -184,6 +195,9 @@ __all__ = [
     "neighbor_positions",
     "orbit_deviation",
     "pair_frames",
+    "pair_swap_residual",
+    "pair_triple_rates",
+    "pair_triples",
     "parse_environment",
     "point_symmetry",
     "prl2020_grid",

@@ -24,17 +24,25 @@ def format_results(results: list[SingularResult]) -> str:
     header = "frame  CN_start    CN_found    moved_Å   jacobians  converged  symmetry"
     lines = [header]
     for index, result in enumerate(results):
-        verdict = (
-            f"SYMMETRIC (residual {result.symmetry.residual:.2g} Å): physical zero"
-            if result.symmetric
-            else f"not symmetric (best residual {result.symmetry.residual:.3f} Å): spurious zero"
-        )
         lines.append(
             f"{index:5d}  {result.history[0].cn:9.3e}  {result.cn:10.3e}  {result.distance:8.4f}"
             f"  {result.jacobian_evaluations:9d}  {'yes' if result.converged else 'NO':>9}  "
-            f"{verdict}"
+            f"{zero_verdict(result)}"
         )
     return "\n".join(lines) + "\n"
+
+
+def zero_verdict(result: SingularResult) -> str:
+    """Why the zero is there: a point symmetry, a swap of equal neighbour pairs (every
+    ν = 2 fingerprint's blind spot), or neither."""
+    if result.symmetric:
+        return f"SYMMETRIC (residual {result.symmetry.residual:.2g} Å): physical zero"
+    verdict = f"not symmetric (best residual {result.symmetry.residual:.3f} Å): spurious zero"
+    if result.pair_swap:
+        symbols = result.atoms.get_chemical_symbols()[1:]
+        swapped = "; ".join(group.label(symbols) for group in result.coincidences)
+        verdict += f", its motion swaps equal pairs {swapped}"
+    return verdict
 
 
 def run(args: argparse.Namespace) -> None:
@@ -54,8 +62,9 @@ def run(args: argparse.Namespace) -> None:
             symmetry_tol=args.symmetry_tol,
         )
         if result.symmetric and args.reject_symmetric:
+            source = "" if args.file is None else f"{args.file}, "
             raise DegeneracyError(
-                f"frame {index}: the configuration found is symmetric (residual "
+                f"{source}frame {index}: the configuration found is symmetric (residual "
                 f"{result.symmetry.residual:.2g} Å), so its zero is physical, not spurious"
             )
         results.append(result)
@@ -83,8 +92,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="From each start structure, find a nearby configuration whose "
         "rotation-purified Jacobian (--rep, SOAP by default) has a zero singular value "
         "(Levenberg-Marquardt on J(r)u = 0; 3 Jacobians per iteration). Reports the condition "
-        "number, the distance moved and whether a point symmetry explains the zero. Output: "
-        "extxyz with info keys cn, symmetric, jacobian_evaluations, distance, converged.",
+        "number, the distance moved and what explains the zero: a point symmetry, or a "
+        "motion that swaps neighbour pairs with equal (r, r', angle), which no nu = 2 "
+        "fingerprint sees. Output: extxyz with info keys cn, symmetric, coincident_pairs, "
+        "pair_swap_residual, jacobian_evaluations, distance, converged.",
     )
     add_input_arguments(parser)
     add_representation_arguments(parser)
