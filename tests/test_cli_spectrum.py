@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -45,6 +47,25 @@ def test_json_contract(capsys, tmp_path):
     assert records[0]["symmetric"] is False and 1.5e3 < records[0]["cn"] < 3.5e3
     assert records[1]["symmetric"] is True and records[1]["verdict"] == "symmetry"
     assert records[1]["fourbody"] == pytest.approx(2 / 3)
+
+
+def test_a_spurious_zero_names_the_equal_pairs_its_motion_swaps(capsys, tmp_path):
+    """The fold of a degenerate pair (A+ = A-): SOAP's zero trades H2-H4 against H3-H4."""
+    path = tmp_path / "folds.extxyz"
+    dg.write_environments(path, dg.fold_frames(dg.PairSampler().folds(2, seed=5)))
+    _, out, _ = _run(capsys, "spectrum", str(path), "--format", "json")
+    assert [(r["verdict"], r["pair_swap"]) for r in json.loads(out)] == [
+        ("spurious", "H2-H4 = H3-H4")
+    ] * 2
+    _, out, _ = _run(capsys, "spectrum", str(path), "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [row["pair_swap"] for row in rows] == ["H2-H4 = H3-H4"] * 2
+    _, out, _ = _run(capsys, "spectrum", str(path))
+    assert out.count("spurious: swaps H2-H4 = H3-H4") == 2
+    _, out, _ = _run(capsys, "spectrum", str(path), "--rep", "bispectrum", "--format", "json")
+    assert [(r["verdict"], r["pair_swap"]) for r in json.loads(out)] == [("regular", None)] * 2
+    _, out, _ = _run(capsys, "spectrum", "--builtin", "td", "--format", "json")
+    assert json.loads(out)[0]["pair_swap"] is None  # a symmetry zero is not called a swap
 
 
 def test_table_csv_and_units(capsys, tmp_path):

@@ -132,6 +132,8 @@ def test_fold_has_a_spurious_nu2_zero_along_h4_y(fingerprints):
         assert np.all(values[:, -1] > 1e-3 * values[:, 0]), name
     verdicts = dg.analyse_frames(frames, fingerprints["soap"])
     assert {v.verdict for v in verdicts} == {"spurious"}
+    assert {v.pair_swap for v in verdicts} == {"H2-H4 = H3-H4"}
+    assert {v.pair_swap for v in dg.analyse_frames(frames, fingerprints["om"])} == {None}
 
 
 def test_fold_of_a_pair_keeps_r4_length(hundred_pairs):

@@ -9,14 +9,8 @@ from conftest import published_a0, reference_path
 
 import degeneracy as dg
 from degeneracy.cli import main
-from degeneracy.singular import (
-    CountingJacobian,
-    bordered_system,
-    coincident_pairs,
-    find_singular,
-    pair_triple_rates,
-    pair_triples,
-)
+from degeneracy.sensitivity import coincident_pairs, pair_triple_rates, pair_triples
+from degeneracy.singular import CountingJacobian, bordered_system, find_singular
 
 #: Nelder–Mead on CN from pg-start took about this many Jacobians (the Comment's script).
 NELDER_MEAD_JACOBIANS = 45_000

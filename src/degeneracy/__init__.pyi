@@ -81,12 +81,17 @@ from .scan import (
     scan_dataset,
 )
 from .sensitivity import (
+    CoincidentPairs,
     FrameAnalysis,
     PointOperation,
     Spectrum,
     SymmetryVerdict,
     analyse_frames,
     check_analysable,
+    coincident_pairs,
+    pair_swap_residual,
+    pair_triple_rates,
+    pair_triples,
     point_symmetry,
     purified_jacobian,
     purified_singular_values,
@@ -94,16 +99,7 @@ from .sensitivity import (
     singular_spectrum,
     zero_verdict,
 )
-from .singular import (
-    CoincidentPairs,
-    SingularResult,
-    aligned_distance,
-    coincident_pairs,
-    find_singular,
-    pair_swap_residual,
-    pair_triple_rates,
-    pair_triples,
-)
+from .singular import SingularResult, aligned_distance, find_singular
 from .structures import (
     ANY_ENVIRONMENT,
     BUILTINS,

@@ -50,6 +50,12 @@ SYMMETRY_TOL = 1e-3
 #: Default relative size s_k / s_1 under which a singular value counts as zero.
 ZERO_RTOL = 1e-6
 
+#: Largest difference (Å) of two neighbour pairs' (r_i, r_j, r̄ θ_ij) that counts as equal.
+COINCIDENCE_TOL = 1e-3
+
+#: Largest :func:`pair_swap_residual` of a zero motion that counts as a swap of equal pairs.
+PAIR_SWAP_TOL = 1e-3
+
 #: Most neighbours of one species whose permutations are all enumerated (alone).
 MAX_PERMUTED_NEIGHBORS = 8
 
@@ -450,6 +456,214 @@ def point_symmetry(
     )
 
 
+@dataclass(frozen=True)
+class CoincidentPairs:
+    r"""Neighbour pairs with equal species and equal :math:`(r_i, r_j, \theta_{ij})`.
+
+    ``pairs`` holds neighbour indices (atom index − 1), each pair ordered to match the
+    first: ``pairs[m][k]`` has the species and distance of ``pairs[0][k]``. ``mismatch`` is
+    the largest difference from the first pair of :math:`r_i`, :math:`r_j` or
+    :math:`\bar r\,\theta_{ij}` (Å).
+    """
+
+    pairs: tuple[tuple[int, int], ...]
+    mismatch: float
+
+    def label(self, symbols: Sequence[str] | None = None) -> str:
+        """``"H1-O3 = H2-O4"``: atom indices (centre 0) with ``symbols`` of the neighbours."""
+        names = [
+            f"{'' if symbols is None else symbols[i]}{i + 1}" for pair in self.pairs for i in pair
+        ]
+        return " = ".join(f"{a}-{b}" for a, b in zip(names[::2], names[1::2], strict=True))
+
+
+def pair_triples(neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Every neighbour pair :math:`i < j` and its :math:`(r_i, r_j, \theta_{ij})`.
+
+    A ν = 2 fingerprint (SOAP power spectrum, ACSF) is a sum over neighbour pairs of one
+    function of these triples, with its species pair,
+    :math:`x = \sum_{i,j} g_{s_i s_j}(r_i, r_j, \theta_{ij})`.
+
+    Returns
+    -------
+    pairs : int array (M, 2)
+        Neighbour indices, M = N(N − 1)/2.
+    triples : array (M, 3)
+        :math:`r_i`, :math:`r_j` (Å) and :math:`\theta_{ij}` (radians).
+    """
+    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    pairs = np.array(np.triu_indices(len(neighbors), k=1)).T.reshape(-1, 2)
+    radii = np.linalg.norm(neighbors, axis=1)
+    units = neighbors / radii[:, None]
+    cosines = np.einsum("pa,pa->p", units[pairs[:, 0]], units[pairs[:, 1]])
+    angles = np.arccos(np.clip(cosines, -1.0, 1.0))
+    return pairs, np.column_stack([radii[pairs[:, 0]], radii[pairs[:, 1]], angles])
+
+
+def coincident_pairs(
+    neighbors: np.ndarray, species: Sequence[int] | None = None, *, tol: float = COINCIDENCE_TOL
+) -> list[CoincidentPairs]:
+    r"""Groups of neighbour pairs that a ν = 2 fingerprint cannot tell apart.
+
+    Pairs :math:`(i, j)` and :math:`(k, l)` coincide when, in one of the two orders,
+    :math:`s_i = s_k`, :math:`s_j = s_l`, :math:`r_i = r_k`, :math:`r_j = r_l` and
+    :math:`\theta_{ij} = \theta_{kl}` (to ``tol`` Å, the angle as arc length at the mean
+    radius). At such a configuration :math:`\sum_{i,j} g(r_i, r_j, \theta_{ij})` sees only
+    the sum of the two pairs' changes, so a motion that trades them against each other is
+    invisible to first order: this is where a family of ν = 2 degenerate pairs closes
+    (Pozdnyakov et al., PRL 125, 166001, 2020: A+ and A− meet at :math:`y_4 = 0`).
+
+    Parameters
+    ----------
+    neighbors : array (N, 3)
+        Neighbour positions relative to the centre (Å).
+    species : sequence of int, optional
+        Neighbour species; all equal if omitted.
+    tol : float
+        Largest difference (Å) that counts as equal.
+    """
+    tol = positive_float("coincidence tolerance", tol)
+    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    species = np.zeros(len(neighbors), int) if species is None else np.asarray(species)
+    if species.shape != (len(neighbors),):
+        raise DegeneracyError(
+            f"coincident_pairs needs N species for N neighbours, got {species.shape[0]} "
+            f"species and {len(neighbors)} neighbours"
+        )
+    pairs, triples = pair_triples(neighbors)
+    triples = triples * [1.0, 1.0, float(np.linalg.norm(neighbors, axis=1).mean())]
+    groups: list[tuple[np.ndarray, list[tuple[int, int]], list[float]]] = []
+    for pair, triple in zip(pairs.tolist(), triples, strict=True):
+        for reference, members, mismatches in groups:
+            matched = _matched_order(tuple(pair), triple, members[0], reference, species)
+            if matched is not None and matched[1] < tol:
+                members.append(matched[0])
+                mismatches.append(matched[1])
+                break
+        else:
+            groups.append((triple, [tuple(pair)], [0.0]))
+    return [
+        CoincidentPairs(pairs=tuple(members), mismatch=max(mismatches))
+        for _, members, mismatches in groups
+        if len(members) > 1
+    ]
+
+
+def _matched_order(
+    pair: tuple[int, int],
+    triple: np.ndarray,
+    reference: tuple[int, int],
+    reference_triple: np.ndarray,
+    species: np.ndarray,
+) -> tuple[tuple[int, int], float] | None:
+    """``pair`` in the order that matches the ``reference`` pair best (same species at
+    each place) and its largest difference from it; None when no order has its species."""
+    best = None
+    for order, values in ((pair, triple), (pair[::-1], triple[[1, 0, 2]])):
+        if any(species[a] != species[b] for a, b in zip(order, reference, strict=True)):
+            continue
+        difference = float(np.abs(values - reference_triple).max())
+        if best is None or difference < best[1]:
+            best = (order, difference)
+    return best
+
+
+def coincidence_labels(groups: Sequence[CoincidentPairs], symbols: Sequence[str]) -> str:
+    """``"H2-H3 = H4-H3; ..."`` for ``groups`` of an environment whose neighbours have
+    ``symbols``; ``"none"`` when there are none (not "": ase's extxyz reader would take
+    the next key for an empty value)."""
+    return "; ".join(group.label(symbols) for group in groups) or "none"
+
+
+def swapped_pairs(atoms: ase.Atoms, motion: np.ndarray) -> str | None:
+    """:func:`coincidence_labels` of the equal neighbour pairs of environment ``atoms``
+    when ``motion`` (3N,) swaps them (:func:`pair_swap_residual` < :data:`PAIR_SWAP_TOL`),
+    else None."""
+    neighbors = neighbor_positions(atoms)
+    groups = coincident_pairs(neighbors, atoms.numbers[1:])
+    if not groups or pair_swap_residual(neighbors, motion, groups) >= PAIR_SWAP_TOL:
+        return None
+    return coincidence_labels(groups, atoms.get_chemical_symbols()[1:])
+
+
+def pair_swap_residual(
+    neighbors: np.ndarray, motion: np.ndarray, coincidences: Sequence[CoincidentPairs]
+) -> float:
+    r"""How far a neighbour motion is from only trading equal pairs against each other.
+
+    With :math:`\dot t_p = \frac{d}{ds}(r_i, r_j, \bar r\,\theta_{ij})` the rates of the
+    pair triples along the motion, and the pairs grouped by ``coincidences`` (each other
+    pair a group of its own),
+
+    .. math:: \rho = \Big(\sum_{G} \big|\sum_{p \in G} \dot t_p\big|^2\Big)^{1/2}
+              \Big/ \Big(\sum_p |\dot t_p|^2\Big)^{1/2} .
+
+    :math:`\rho = 0` exactly when the motion changes no pair's triple except by trading
+    it within a group of equal pairs, the change that :math:`\sum_{i,j} g(r_i, r_j,
+    \theta_{ij})` does not see: such a zero singular value belongs to every ν = 2
+    fingerprint, whatever its basis or width. :math:`\rho = 1` when no group is involved.
+
+    Parameters
+    ----------
+    neighbors : array (N, 3)
+        Neighbour positions relative to the centre (Å).
+    motion : array (3N,) or (N, 3)
+        Neighbour displacement direction (e.g. ``Spectrum.motions[f, -1]``).
+    coincidences : sequence of CoincidentPairs
+        From :func:`coincident_pairs`.
+    """
+    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    motion = np.asarray(motion, dtype=float).reshape(neighbors.shape)
+    pairs, rates = pair_triple_rates(neighbors, motion)
+    rates[:, 2] *= float(np.linalg.norm(neighbors, axis=1).mean())
+    index = {tuple(pair): p for p, pair in enumerate(pairs.tolist())}
+    totals = rates.copy()
+    for group in coincidences:
+        total = np.zeros(3)
+        for i, j in group.pairs:
+            p = index[(min(i, j), max(i, j))]
+            total += rates[p] if i < j else rates[p][[1, 0, 2]]
+            totals[p] = 0.0
+        totals[index[tuple(sorted(group.pairs[0]))]] = total
+    norm = float(np.linalg.norm(rates))
+    return float(np.linalg.norm(totals) / norm) if norm > 0 else 1.0
+
+
+def pair_triple_rates(neighbors: np.ndarray, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Rates :math:`\frac{d}{ds}(r_i, r_j, \theta_{ij})` of every pair along a motion.
+
+    With :math:`\hat p_i = p_i / r_i` and :math:`m_i` the motion of neighbour :math:`i`,
+    :math:`\dot r_i = \hat p_i \cdot m_i` and
+
+    .. math:: \dot\theta_{ij} = -\frac{1}{\sin\theta_{ij}} \Big(
+              \frac{m_i - \dot r_i \hat p_i}{r_i}\cdot\hat p_j +
+              \frac{m_j - \dot r_j \hat p_j}{r_j}\cdot\hat p_i\Big)
+
+    (NaN for a pair at 0° or 180°, where :math:`\theta` is not differentiable).
+
+    Returns
+    -------
+    pairs : int array (M, 2)
+    rates : array (M, 3)
+        Å/Å for the radii, radians/Å for the angle.
+    """
+    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    motion = np.asarray(motion, dtype=float).reshape(neighbors.shape)
+    pairs, triples = pair_triples(neighbors)
+    radii = np.linalg.norm(neighbors, axis=1)
+    units = neighbors / radii[:, None]
+    radial = np.einsum("na,na->n", units, motion)
+    turning = (motion - radial[:, None] * units) / radii[:, None]  # d p̂_i / ds
+    i, j = pairs[:, 0], pairs[:, 1]
+    cosine_rate = np.einsum("pa,pa->p", turning[i], units[j]) + np.einsum(
+        "pa,pa->p", turning[j], units[i]
+    )
+    sines = np.sin(triples[:, 2])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        angle_rate = np.where(sines > 1e-12, -cosine_rate / sines, np.nan)
+    return pairs, np.column_stack([radial[i], radial[j], angle_rate])
+
+
 def zero_verdict(values: np.ndarray, n_symmetry_zeros: int, *, zero_rtol: float = ZERO_RTOL) -> str:
     """Classify the small singular values of one frame.
 
@@ -469,7 +683,13 @@ def zero_verdict(values: np.ndarray, n_symmetry_zeros: int, *, zero_rtol: float 
 
 @dataclass(frozen=True)
 class FrameAnalysis:
-    """Sensitivity of one frame: spectrum, symmetry and the four-body target."""
+    """Sensitivity of one frame: spectrum, symmetry and the four-body target.
+
+    ``pair_swap`` labels the equal neighbour pairs (:func:`coincidence_labels`) when the
+    verdict is ``"spurious"`` and the motion of s_min swaps them
+    (:func:`pair_swap_residual` below :data:`PAIR_SWAP_TOL`): the zero that every ν = 2
+    fingerprint has there. None otherwise.
+    """
 
     frame: int
     singular_values: np.ndarray
@@ -479,6 +699,7 @@ class FrameAnalysis:
     n_symmetry_zeros: int
     verdict: str
     fourbody: float | None
+    pair_swap: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready mapping (``singular_values`` as a list, descending)."""
@@ -490,6 +711,7 @@ class FrameAnalysis:
             "symmetry_residual": self.symmetry_residual,
             "n_symmetry_zeros": self.n_symmetry_zeros,
             "verdict": self.verdict,
+            "pair_swap": self.pair_swap,
             "fourbody": self.fourbody,
         }
 
@@ -572,6 +794,7 @@ def analyse_frames(
         for k, atoms in enumerate(chunk):
             symmetry = point_symmetry(neighbors[k], atoms.numbers[1:], tol=symmetry_tol)
             values = spectrum.values[k]
+            verdict = zero_verdict(values, symmetry.n_symmetry_zeros, zero_rtol=zero_rtol)
             results.append(
                 FrameAnalysis(
                     frame=len(results),
@@ -580,8 +803,13 @@ def analyse_frames(
                     symmetric=symmetry.symmetric,
                     symmetry_residual=symmetry.residual,
                     n_symmetry_zeros=symmetry.n_symmetry_zeros,
-                    verdict=zero_verdict(values, symmetry.n_symmetry_zeros, zero_rtol=zero_rtol),
+                    verdict=verdict,
                     fourbody=None if fourbody is None else float(fourbody[k]),
+                    pair_swap=(
+                        swapped_pairs(atoms, spectrum.motions[k, -1])
+                        if verdict == "spurious"
+                        else None
+                    ),
                 )
             )
     return results

@@ -39,9 +39,7 @@ def zero_verdict(result: SingularResult) -> str:
         return f"SYMMETRIC (residual {result.symmetry.residual:.2g} Å): physical zero"
     verdict = f"not symmetric (best residual {result.symmetry.residual:.3f} Å): spurious zero"
     if result.pair_swap:
-        symbols = result.atoms.get_chemical_symbols()[1:]
-        swapped = "; ".join(group.label(symbols) for group in result.coincidences)
-        verdict += f", its motion swaps equal pairs {swapped}"
+        verdict += f", its motion swaps equal pairs {result.atoms.info['coincident_pairs']}"
     return verdict
 
 

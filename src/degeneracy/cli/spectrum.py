@@ -32,7 +32,16 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
         return "" if r.fourbody is None else f"{r.fourbody:.{digits}f}"
 
     if fmt == "csv":
-        header = ["frame", *names, "cn", "symmetric", "symmetry_residual", "verdict", "fourbody"]
+        header = [
+            "frame",
+            *names,
+            "cn",
+            "symmetric",
+            "symmetry_residual",
+            "verdict",
+            "pair_swap",
+            "fourbody",
+        ]
         rows = [
             [
                 r.frame,
@@ -41,6 +50,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
                 r.symmetric,
                 f"{r.symmetry_residual:.4g}",
                 r.verdict,
+                r.pair_swap or "",
                 fourbody(r, 6),
             ]
             for r in results
@@ -53,7 +63,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
             *[f"{v:.3e}" for v in r.singular_values],
             f"{r.cn:.3e}",
             "yes" if r.symmetric else "no",
-            r.verdict,
+            r.verdict if r.pair_swap is None else f"{r.verdict}: swaps {r.pair_swap}",
             fourbody(r, 4),
         ]
         for r in results
@@ -83,7 +93,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(3N − 3 of them for N neighbours: see --environment), "
         "condition number CN = s1/s9, whether the environment has a point symmetry and "
         "whether its near-zero singular values are explained by it ('zeros': regular, "
-        "symmetry or spurious), and the four-body target E4.",
+        "symmetry or spurious; a spurious zero whose motion swaps two neighbour pairs with "
+        "equal (r, r', angle), which no nu = 2 fingerprint sees, names them), and the "
+        "four-body target E4.",
     )
     add_input_arguments(parser)
     add_representation_arguments(parser)
