@@ -61,6 +61,9 @@ def test_outputs(tiny_run):
     assert len(json.loads(gzip.decompress(view.read_bytes()))["structures"]) == 31
     assert "figures/orbit_sigma0.3_c1.0.chemiscope.json.gz" in document
     assert summary["orbits"]["a0_symmetry_residual"] > 0.01
+    # A0's branch: three equal radii, the fourth H at equal angles to them
+    assert summary["orbits"]["a0_pair_swap"] == "H1-H3 = H2-H3 = H4-H3"
+    assert "swaps neighbour pairs with equal (r, r′, θ), H1-H3 = H2-H3 = H4-H3" in document
 
 
 def test_changed_learning_settings_rerun_only_learning(tiny_run):

@@ -243,16 +243,17 @@ def _orbits_step(
     a0 = np.array(summary["a0"])
     # from summary.json's full-precision A0: extxyz keeps 8 decimals, which caps CN ~3e9
     a0_atoms = environment_from_neighbors(a0)
-    a0_cn = {
+    a0_analyses = {
         str(sigma): analyse_frames(
             [a0_atoms], SoapPowerSpectrum(sigma=sigma, basis=settings.basis)
-        )[0].cn
+        )[0]
         for sigma in (0.1, 0.2, 0.3, 0.5)
     }
     result = {
         "a0": a0.tolist(),
-        "a0_cn": a0_cn,
+        "a0_cn": {sigma: analysis.cn for sigma, analysis in a0_analyses.items()},
         "a0_symmetry_residual": point_symmetry(neighbor_positions(a0_atoms)).residual,
+        "a0_pair_swap": a0_analyses["0.3"].pair_swap,
         "a0_info": summary.get("a0_info", {}),
         "protocol": summary["protocol"],
         "orbits": [m.row() | {"file": str(m.path.relative_to(output))} for m in members],
@@ -411,6 +412,11 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
         f"Best symmetry residual of A0: {orbits['a0_symmetry_residual']:.3f} Å (not symmetric "
         "when well above 1e-3 Å).",
     ]
+    if orbits.get("a0_pair_swap"):
+        intro.append(
+            f"At A0 the zero motion (σ = 0.3 Å) swaps neighbour pairs with equal (r, r′, θ), "
+            f"{orbits['a0_pair_swap']}: a zero that every ν = 2 fingerprint has there."
+        )
     if "a0_distance_to_published" in orbits:
         intro.append(
             f"Largest coordinate difference from the published A0: "

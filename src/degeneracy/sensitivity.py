@@ -602,6 +602,10 @@ def pair_swap_residual(
     it within a group of equal pairs, the change that :math:`\sum_{i,j} g(r_i, r_j,
     \theta_{ij})` does not see: such a zero singular value belongs to every ν = 2
     fingerprint, whatever its basis or width. :math:`\rho = 1` when no group is involved.
+    (A pair is not grouped with itself in reverse order: where two neighbours of one
+    species have equal radii, opposite changes of the two would also go unseen; ``ρ``
+    counts them. In CH4 a purely radial such change is unseen only with a mirror plane
+    that swaps the two: a symmetric configuration.)
 
     Parameters
     ----------
