@@ -839,6 +839,25 @@ def _kill_after_chunks(command, parts: Path, n_chunks: int, timeout: float = 300
     return len(list(parts.glob("chunk-*.parquet")))
 
 
+def test_cli_scan_names_the_equal_pairs_of_a_swap_zero(capsys, tmp_path):
+    """Folds of degenerate pairs (A+ = A-) among generic CH4: SOAP's zero at a fold
+    trades H2-H4 against H3-H4; the table, the .singular.extxyz and the summary say so."""
+    frames = [*dg.fold_frames(dg.PairSampler().folds(2, seed=5)), *dg.sample_methane(6, seed=2)]
+    dataset = tmp_path / "folds.xyz"
+    ase.io.write(dataset, frames, format="extxyz")
+    output = tmp_path / "f.parquet"
+    code = _scan_on_a_local_cluster(
+        [str(dataset), "--centers", "C", "--output", str(output), "--top", "3"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.count("spurious: swaps H2-H4 = H3-H4") == 2
+    singular = ase.io.read(tmp_path / "f.singular.extxyz", ":")
+    assert [a.info.get("pair_swap") for a in singular] == ["H2-H4 = H3-H4"] * 2 + [None]
+    summary = json.loads((tmp_path / "f.summary.json").read_text())
+    assert [row["pair_swap"] for row in summary["most_singular"]] == ["H2-H4 = H3-H4"] * 2 + [None]
+
+
 def test_cli_scan_of_a_fingerprint_blind_by_dimension(capsys, methane_file, tmp_path):
     output = tmp_path / "om.parquet"
     representation = ["--rep", "om", "--om-orbitals", "s", "--centers", "C"]

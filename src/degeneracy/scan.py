@@ -81,6 +81,8 @@ from .sensitivity import (
     point_symmetry,
     purified_singular_values,
     rotation_complement,
+    singular_spectrum,
+    swapped_pairs,
     zero_verdict,
 )
 from .structures import (
@@ -1352,7 +1354,9 @@ def describe_singular(
     :func:`~degeneracy.sensitivity.point_symmetry` for any number of neighbours (an
     anchored search above 8! permutations of equal ones); ``symmetric`` is ``None`` only
     for an environment whose neighbours are collinear with the centre (no purified
-    Jacobian).
+    Jacobian). A spurious zero whose motion swaps neighbour pairs with equal
+    :math:`(r_i, r_j, \theta_{ij})` gets their labels in ``pair_swap``
+    (:func:`~degeneracy.sensitivity.swapped_pairs`), else ``pair_swap`` is None.
     """
     recipe = RepresentationRecipe.of(representation)
     described = []
@@ -1379,6 +1383,10 @@ def describe_singular(
         entry["symmetric"] = verdict.symmetric
         entry["symmetry_residual"] = verdict.residual
         entry["verdict"] = zero_verdict(values, verdict.n_symmetry_zeros, zero_rtol=zero_rtol)
+        entry["pair_swap"] = None
+        if entry["verdict"] == "spurious":
+            motion = singular_spectrum(jacobian, neighbors[None]).motions[0, -1]
+            entry["pair_swap"] = swapped_pairs(atoms, motion)
         described.append(entry)
     return described
 

@@ -34,9 +34,11 @@ choice, which keeps fast local convergence when the roots are not isolated),
 
 where :math:`G = \partial F / \partial (r, u)` and the *pull* :math:`\alpha \in [0, 1]`
 aims the damped part of the step at the start :math:`r_0`. The singular set is a manifold
-(near A0 it has codimension 4 among the 9 internal coordinates), so the root is not
-unique: :math:`\alpha = 1` lands about on the nearest singular point, :math:`\alpha = 0`
-wherever the damped steps lead. The pull acts only while :math:`s_{\min}/s_1` exceeds
+(near A0 it has codimension 4 among the 9 internal coordinates: three equal radii and two
+equal angles, where the zero motion trades equal neighbour pairs,
+:func:`~degeneracy.sensitivity.pair_swap_residual`), so the root is not unique:
+:math:`\alpha = 1` lands about on the nearest singular point, :math:`\alpha = 0` wherever
+the damped steps lead. The pull acts only while :math:`s_{\min}/s_1` exceeds
 ``pull_cutoff`` (1e-7): against a tangential pull the line search on :math:`s_{\min}`
 stalls. A trust radius and backtracking on :math:`s_{\min}` globalise the iteration. Two of
 the four normal directions enter only at second order, so the final convergence is

@@ -44,6 +44,9 @@ from .options import (
 #: Structures written to the chemiscope file by default (the viewer stays responsive).
 DEFAULT_CHEMISCOPE_LIMIT = 20000
 
+#: What :func:`~degeneracy.scan.describe_singular` adds to a most-singular row.
+VERDICT_KEYS = ("symmetric", "symmetry_residual", "verdict", "pair_swap")
+
 
 def companion(output: Path, suffix: str) -> Path:
     """``RESULTS.parquet`` → ``RESULTS<suffix>`` (figure, chemiscope, summary files)."""
@@ -65,10 +68,17 @@ def format_top(rows: list[dict[str, Any]]) -> str:
                 f"{row['cn']:.3e}",
                 f"{row['s_min']:.3e}",
                 "n/a" if symmetric is None else ("yes" if symmetric else "no"),
-                row.get("verdict") or "n/a",
+                zeros_verdict(row),
             ]
         )
     return aligned_table(table).rstrip("\n")
+
+
+def zeros_verdict(row: dict[str, Any]) -> str:
+    """The 'zeros' column: regular, symmetry or spurious (naming the equal pairs a
+    spurious zero's motion swaps), n/a without a verdict."""
+    verdict = row.get("verdict") or "n/a"
+    return verdict if not row.get("pair_swap") else f"{verdict}: swaps {row['pair_swap']}"
 
 
 def quantiles(results: Any) -> dict[str, float]:
@@ -125,7 +135,7 @@ def write_singular(path: Path, environments: list, described: list[dict[str, Any
     for rank, (atoms, entry) in enumerate(zip(environments, described, strict=True), start=1):
         atoms = atoms.copy()
         atoms.info = {"rank": rank}
-        for key in ("structure", "atom", "cn", "symmetric", "symmetry_residual", "verdict"):
+        for key in ("structure", "atom", "cn", *VERDICT_KEYS):
             if entry.get(key) is not None:
                 atoms.info[key] = entry[key]
         if entry.get("singular_values") is not None:
@@ -220,7 +230,7 @@ def run(args: argparse.Namespace) -> None:
         )
         described = describe_singular(environments, recipe)
         for row, entry in zip(top, described, strict=True):
-            row.update({k: entry.get(k) for k in ("symmetric", "symmetry_residual", "verdict")})
+            row.update({k: entry.get(k) for k in VERDICT_KEYS})
         print(f"\nmost singular environments (largest CN, top {len(top)}):")
         print(format_top(top))
         singular = Path(args.singular or companion(output, ".singular.extxyz"))
