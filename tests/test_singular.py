@@ -166,6 +166,24 @@ def test_mixed_species_zero_is_a_pair_swap_that_every_nu2_fingerprint_shares():
     assert cn["bispectrum"] < 1e3 and cn["om"] < 1e3, cn
 
 
+def test_from_random_methane_nu2_zeros_are_pair_swaps_and_the_bispectrum_has_none(soap):
+    """Six random CH4 starts: every non-symmetric zero SOAP's search finds is a swap of
+    equal pairs (4 here), while every zero of the ν = 3 bispectrum is a symmetry's."""
+    frames = dg.sample_methane(6, seed=11)
+
+    def outcomes(rep):
+        results = [find_singular(atoms, rep) for atoms in frames]
+        return [
+            "symmetric" if r.symmetric else ("swap" if r.pair_swap else "other")
+            for r in results
+            if r.converged
+        ]
+
+    soap_zeros = outcomes(soap)
+    assert "other" not in soap_zeros and soap_zeros.count("swap") >= 3, soap_zeros
+    assert set(outcomes(dg.make_representation("bispectrum"))) == {"symmetric"}
+
+
 def test_a_zero_without_equal_pairs_is_no_swap(soap, tmp_path):
     result = find_singular(dg.builtin_environment("pg-start"), soap, cn_target=1.5)
     assert result.coincidences == [] and not result.pair_swap
