@@ -240,3 +240,29 @@ def test_g5_sees_the_angles_g4_loses_beyond_the_cutoff():
     assert dg.make_representation("acsf", **g5.hypers()).angular == "g5"
     with pytest.raises(dg.DegeneracyError, match=r"angular .*'g6'"):
         dg.Acsf(angular="g6")
+
+
+def test_g4_is_blind_to_turning_two_pairs_beyond_the_cutoff():
+    """ACSF's own spurious zeros (not swaps of equal pairs): H1 is 2.5 Å or more from both
+    H2 and H3, so G4 sees neither angle; with the radii and the other four angles fixed
+    (8 conditions on 9 motions) one motion turns only those two, a zero of every G4 set.
+    G5 and SOAP see it. (With one such pair it takes one more condition: the search
+    finds those at the pair's distance = r_c.)"""
+    neighbors = np.array([[1.35, 0.0, 0.1], [-1.2, 0.4, 0.0], [-1.1, -0.6, 0.5], [0.1, 0.2, 1.1]])
+    distances = np.linalg.norm(neighbors[:, None] - neighbors[None], axis=-1)
+    assert distances[0, 1] > 2.5 and distances[0, 2] > 2.5
+    atoms = dg.environment_from_neighbors(neighbors)
+
+    def spectrum(rep):
+        _, jacobian = rep.jacobian([atoms])
+        return dg.singular_spectrum(jacobian, neighbors[None])
+
+    for parameter_set in ("tight", "loose"):
+        blind = spectrum(dg.Acsf(parameter_set=parameter_set))
+        assert blind.cn[0] > 1e12, parameter_set
+        pairs, rates = dg.pair_triple_rates(neighbors, blind.motions[0, -1])
+        moving = np.abs(rates).max(axis=1) > 1e-8
+        assert pairs[moving].tolist() == [[0, 1], [0, 2]]
+        np.testing.assert_allclose(rates[:, :2], 0.0, atol=1e-8)  # no radius changes
+    assert spectrum(dg.Acsf(angular="g5")).cn[0] < 1e5
+    assert spectrum(dg.SoapPowerSpectrum()).cn[0] < 1e5
