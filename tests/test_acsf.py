@@ -6,6 +6,7 @@ suite (``conftest.REPRESENTATION_CASES``).
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 
@@ -264,5 +265,24 @@ def test_g4_is_blind_to_turning_two_pairs_beyond_the_cutoff():
         moving = np.abs(rates).max(axis=1) > 1e-8
         assert pairs[moving].tolist() == [[0, 1], [0, 2]]
         np.testing.assert_allclose(rates[:, :2], 0.0, atol=1e-8)  # no radius changes
+        explanation = dg.explain_zero(atoms, blind.motions[0, -1], dg.Acsf())
+        assert explanation.unseen == [(0, 1), (0, 2)] and explanation.swapped == []
+        assert explanation.labels(["H"] * 4) == (None, "H1-H2, H1-H3")
+    assert dg.Acsf().unseen_pairs(neighbors) == [(0, 1), (0, 2)]
+    assert dg.Acsf(angular="g5").unseen_pairs(neighbors) == []
     assert spectrum(dg.Acsf(angular="g5")).cn[0] < 1e5
     assert spectrum(dg.SoapPowerSpectrum()).cn[0] < 1e5
+
+
+def test_spectrum_names_the_pairs_g4_cannot_see(tmp_path, capsys):
+    path = tmp_path / "apart.xyz"
+    neighbors = [[1.35, 0.0, 0.1], [-1.2, 0.4, 0.0], [-1.1, -0.6, 0.5], [0.1, 0.2, 1.1]]
+    ase.io.write(path, dg.environment_from_neighbors(np.array(neighbors)))
+    assert main(["spectrum", str(path), "--rep", "acsf", "--format", "json"]) == 0
+    [record] = json.loads(capsys.readouterr().out)
+    assert record["verdict"] == "spurious" and record["pair_swap"] is None
+    assert record["unseen_pairs"] == "H1-H2, H1-H3"
+    assert main(["spectrum", str(path), "--rep", "acsf"]) == 0
+    assert "spurious: turns pairs it cannot see H1-H2, H1-H3" in capsys.readouterr().out
+    assert main(["spectrum", str(path), "--rep", "acsf", "--acsf-angular", "g5"]) == 0
+    assert "regular" in capsys.readouterr().out

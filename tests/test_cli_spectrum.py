@@ -61,7 +61,7 @@ def test_a_spurious_zero_names_the_equal_pairs_its_motion_swaps(capsys, tmp_path
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [row["pair_swap"] for row in rows] == ["H2-H4 = H3-H4"] * 2
     _, out, _ = _run(capsys, "spectrum", str(path))
-    assert out.count("spurious: swaps H2-H4 = H3-H4") == 2
+    assert out.count("spurious: swaps equal pairs H2-H4 = H3-H4") == 2
     _, out, _ = _run(capsys, "spectrum", str(path), "--rep", "bispectrum", "--format", "json")
     assert [(r["verdict"], r["pair_swap"]) for r in json.loads(out)] == [("regular", None)] * 2
     _, out, _ = _run(capsys, "spectrum", "--builtin", "td", "--format", "json")

@@ -851,7 +851,7 @@ def test_cli_scan_names_the_equal_pairs_of_a_swap_zero(capsys, tmp_path):
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert out.count("spurious: swaps H2-H4 = H3-H4") == 2
+    assert out.count("spurious: swaps equal pairs H2-H4 = H3-H4") == 2
     singular = ase.io.read(tmp_path / "f.singular.extxyz", ":")
     assert [a.info.get("pair_swap") for a in singular] == ["H2-H4 = H3-H4"] * 2 + [None]
     summary = json.loads((tmp_path / "f.summary.json").read_text())

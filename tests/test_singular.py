@@ -184,6 +184,18 @@ def test_from_random_methane_nu2_zeros_are_pair_swaps_and_the_bispectrum_has_non
     assert set(outcomes(dg.make_representation("bispectrum"))) == {"symmetric"}
 
 
+def test_an_acsf_zero_that_turns_a_pair_beyond_the_g4_cutoff_is_named():
+    """From this random start ACSF's search stops where H1 and H2 are r_c apart: G4 no
+    longer sees their angle, and the zero motion turns only it."""
+    start = dg.sample_methane(30, seed=11)[14]
+    result = find_singular(start, dg.Acsf())
+    assert result.converged and not result.symmetric and not result.pair_swap
+    assert result.explanation.unseen == [(0, 1)] and result.explanation.swapped == []
+    assert result.atoms.info["unseen_pairs"] == "H1-H2"
+    neighbors = dg.neighbor_positions(result.atoms)
+    assert np.linalg.norm(neighbors[0] - neighbors[1]) == pytest.approx(2.5, abs=1e-3)
+
+
 def test_a_zero_without_equal_pairs_is_no_swap(soap, tmp_path):
     result = find_singular(dg.builtin_environment("pg-start"), soap, cn_target=1.5)
     assert result.coincidences == [] and not result.pair_swap
@@ -192,6 +204,7 @@ def test_a_zero_without_equal_pairs_is_no_swap(soap, tmp_path):
     dg.write_environments(path, [result.atoms])
     info = ase.io.read(path).info
     assert info["coincident_pairs"] == "none" and info["pair_swap_residual"] == 1.0
+    assert info["unseen_pairs"] == "none" and result.explanation is None
 
 
 def test_info_keys_and_input_untouched(soap):

@@ -78,11 +78,11 @@ from .representations.base import Representation, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
     ZERO_RTOL,
+    explain_zero,
     point_symmetry,
     purified_singular_values,
     rotation_complement,
     singular_spectrum,
-    swapped_pairs,
     zero_verdict,
 )
 from .structures import (
@@ -1354,9 +1354,10 @@ def describe_singular(
     :func:`~degeneracy.sensitivity.point_symmetry` for any number of neighbours (an
     anchored search above 8! permutations of equal ones); ``symmetric`` is ``None`` only
     for an environment whose neighbours are collinear with the centre (no purified
-    Jacobian). A spurious zero whose motion swaps neighbour pairs with equal
-    :math:`(r_i, r_j, \theta_{ij})` gets their labels in ``pair_swap``
-    (:func:`~degeneracy.sensitivity.swapped_pairs`), else ``pair_swap`` is None.
+    Jacobian). A spurious zero whose motion only moves neighbour pairs the fingerprint
+    cannot see (:func:`~degeneracy.sensitivity.explain_zero`) gets their labels:
+    ``pair_swap``, equal pairs it trades, and ``unseen_pairs``, pairs whose ignored angle
+    it turns (None otherwise).
     """
     recipe = RepresentationRecipe.of(representation)
     described = []
@@ -1383,10 +1384,13 @@ def describe_singular(
         entry["symmetric"] = verdict.symmetric
         entry["symmetry_residual"] = verdict.residual
         entry["verdict"] = zero_verdict(values, verdict.n_symmetry_zeros, zero_rtol=zero_rtol)
-        entry["pair_swap"] = None
+        entry["pair_swap"] = entry["unseen_pairs"] = None
         if entry["verdict"] == "spurious":
             motion = singular_spectrum(jacobian, neighbors[None]).motions[0, -1]
-            entry["pair_swap"] = swapped_pairs(atoms, motion)
+            explanation = explain_zero(atoms, motion, built)
+            if explanation is not None:
+                symbols = atoms.get_chemical_symbols()[1:]
+                entry["pair_swap"], entry["unseen_pairs"] = explanation.labels(symbols)
         described.append(entry)
     return described
 

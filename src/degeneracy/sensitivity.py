@@ -575,25 +575,78 @@ def coincidence_labels(groups: Sequence[CoincidentPairs], symbols: Sequence[str]
     return "; ".join(group.label(symbols) for group in groups) or "none"
 
 
-def swapped_pairs(atoms: ase.Atoms, motion: np.ndarray) -> str | None:
-    """:func:`coincidence_labels` of the equal neighbour pairs of environment ``atoms``
-    when ``motion`` (3N,) swaps them (:func:`pair_swap_residual` < :data:`PAIR_SWAP_TOL`),
-    else None."""
+@dataclass(frozen=True)
+class ZeroExplanation:
+    """The neighbour pairs a zero motion moves unseen (:func:`explain_zero`).
+
+    ``swapped``: the groups of equal pairs it trades against each other; ``unseen``: the
+    pairs whose angle it turns although the fingerprint cannot see them; ``residual``:
+    its :func:`pair_swap_residual`.
+    """
+
+    swapped: list[CoincidentPairs]
+    unseen: list[tuple[int, int]]
+    residual: float
+
+    def labels(self, symbols: Sequence[str]) -> tuple[str | None, str | None]:
+        """``swapped`` and ``unseen`` as text (``"H2-H3 = H4-H3"``, ``"H1-H2, H1-H4"``),
+        None where empty."""
+        swapped = coincidence_labels(self.swapped, symbols) if self.swapped else None
+        unseen = ", ".join(f"{symbols[i]}{i + 1}-{symbols[j]}{j + 1}" for i, j in self.unseen)
+        return swapped, unseen or None
+
+
+def zero_reason(swapped: str | None, unseen: str | None) -> str:
+    """``"swaps equal pairs H2-H3 = H4-H3"``, ``"turns pairs it cannot see H1-H2"``, both
+    joined by "and", or "" (the labels of :meth:`ZeroExplanation.labels`)."""
+    parts = [f"swaps equal pairs {swapped}"] if swapped else []
+    if unseen:
+        parts.append(f"turns pairs it cannot see {unseen}")
+    return " and ".join(parts)
+
+
+def explain_zero(
+    atoms: ase.Atoms, motion: np.ndarray, representation: Representation | None = None
+) -> ZeroExplanation | None:
+    """Whether the zero motion (3N,) of environment ``atoms`` only moves neighbour pairs
+    that ``representation`` cannot see there, and which.
+
+    Such pairs are equal pairs traded against each other (:func:`coincident_pairs`; every
+    ν = 2 fingerprint) and pairs whose angle the fingerprint ignores (its optional
+    ``unseen_pairs(neighbors)``, e.g. ACSF's G4 beyond the cutoff). None when the motion
+    does more (:func:`pair_swap_residual` ≥ :data:`PAIR_SWAP_TOL`) or no such pair exists.
+    """
     neighbors = neighbor_positions(atoms)
     groups = coincident_pairs(neighbors, atoms.numbers[1:])
-    if not groups or pair_swap_residual(neighbors, motion, groups) >= PAIR_SWAP_TOL:
+    find_unseen = getattr(representation, "unseen_pairs", None)
+    unseen = list(find_unseen(neighbors)) if find_unseen is not None else []
+    if not groups and not unseen:
         return None
-    return coincidence_labels(groups, atoms.get_chemical_symbols()[1:])
+    residual = pair_swap_residual(neighbors, motion, groups, unseen)
+    if not residual < PAIR_SWAP_TOL:  # also NaN: a pair at 0° or 180°
+        return None
+    pairs, rates = pair_triple_rates(neighbors, motion)
+    speed = np.abs(rates).max(axis=1)
+    moving = {tuple(pair) for pair, v in zip(pairs.tolist(), speed, strict=True) if v > 1e-6}
+    return ZeroExplanation(
+        swapped=[g for g in groups if any(tuple(sorted(pair)) in moving for pair in g.pairs)],
+        unseen=[pair for pair in unseen if pair in moving],
+        residual=residual,
+    )
 
 
 def pair_swap_residual(
-    neighbors: np.ndarray, motion: np.ndarray, coincidences: Sequence[CoincidentPairs]
+    neighbors: np.ndarray,
+    motion: np.ndarray,
+    coincidences: Sequence[CoincidentPairs],
+    unseen: Sequence[tuple[int, int]] = (),
 ) -> float:
     r"""How far a neighbour motion is from only trading equal pairs against each other.
 
     With :math:`\dot t_p = \frac{d}{ds}(r_i, r_j, \bar r\,\theta_{ij})` the rates of the
-    pair triples along the motion, and the pairs grouped by ``coincidences`` (each other
-    pair a group of its own),
+    pair triples along the motion (the angle's dropped for the ``unseen`` pairs, whose
+    angle the fingerprint does not see), and the pairs grouped by ``coincidences`` (each
+    other pair a group of its own),
 
     .. math:: \rho = \Big(\sum_{G} \big|\sum_{p \in G} \dot t_p\big|^2\Big)^{1/2}
               \Big/ \Big(\sum_p |\dot t_p|^2\Big)^{1/2} .
@@ -615,12 +668,17 @@ def pair_swap_residual(
         Neighbour displacement direction (e.g. ``Spectrum.motions[f, -1]``).
     coincidences : sequence of CoincidentPairs
         From :func:`coincident_pairs`.
+    unseen : sequence of (i, j), optional
+        Neighbour pairs whose angle does not count (e.g. ``Acsf.unseen_pairs``).
     """
     neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
     motion = np.asarray(motion, dtype=float).reshape(neighbors.shape)
     pairs, rates = pair_triple_rates(neighbors, motion)
     rates[:, 2] *= float(np.linalg.norm(neighbors, axis=1).mean())
+    norm = float(np.linalg.norm(rates))  # of every change, the unseen angles' included
     index = {tuple(pair): p for p, pair in enumerate(pairs.tolist())}
+    for i, j in unseen:
+        rates[index[(min(i, j), max(i, j))], 2] = 0.0
     totals = rates.copy()
     for group in coincidences:
         total = np.zeros(3)
@@ -629,7 +687,6 @@ def pair_swap_residual(
             total += rates[p] if i < j else rates[p][[1, 0, 2]]
             totals[p] = 0.0
         totals[index[tuple(sorted(group.pairs[0]))]] = total
-    norm = float(np.linalg.norm(rates))
     return float(np.linalg.norm(totals) / norm) if norm > 0 else 1.0
 
 
@@ -689,10 +746,10 @@ def zero_verdict(values: np.ndarray, n_symmetry_zeros: int, *, zero_rtol: float 
 class FrameAnalysis:
     """Sensitivity of one frame: spectrum, symmetry and the four-body target.
 
-    ``pair_swap`` labels the equal neighbour pairs (:func:`coincidence_labels`) when the
-    verdict is ``"spurious"`` and the motion of s_min swaps them
-    (:func:`pair_swap_residual` below :data:`PAIR_SWAP_TOL`): the zero that every ν = 2
-    fingerprint has there. None otherwise.
+    When the verdict is ``"spurious"`` and the motion of s_min moves only neighbour pairs
+    the fingerprint cannot see (:func:`explain_zero`), ``pair_swap`` labels the equal
+    pairs it trades (the zero every ν = 2 fingerprint has there) and ``unseen_pairs`` the
+    pairs whose ignored angle it turns; None otherwise.
     """
 
     frame: int
@@ -704,6 +761,7 @@ class FrameAnalysis:
     verdict: str
     fourbody: float | None
     pair_swap: str | None = None
+    unseen_pairs: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready mapping (``singular_values`` as a list, descending)."""
@@ -716,6 +774,7 @@ class FrameAnalysis:
             "n_symmetry_zeros": self.n_symmetry_zeros,
             "verdict": self.verdict,
             "pair_swap": self.pair_swap,
+            "unseen_pairs": self.unseen_pairs,
             "fourbody": self.fourbody,
         }
 
@@ -799,6 +858,16 @@ def analyse_frames(
             symmetry = point_symmetry(neighbors[k], atoms.numbers[1:], tol=symmetry_tol)
             values = spectrum.values[k]
             verdict = zero_verdict(values, symmetry.n_symmetry_zeros, zero_rtol=zero_rtol)
+            explanation = (
+                explain_zero(atoms, spectrum.motions[k, -1], representation)
+                if verdict == "spurious"
+                else None
+            )
+            swapped, unseen = (
+                (None, None)
+                if explanation is None
+                else explanation.labels(atoms.get_chemical_symbols()[1:])
+            )
             results.append(
                 FrameAnalysis(
                     frame=len(results),
@@ -809,11 +878,8 @@ def analyse_frames(
                     n_symmetry_zeros=symmetry.n_symmetry_zeros,
                     verdict=verdict,
                     fourbody=None if fourbody is None else float(fourbody[k]),
-                    pair_swap=(
-                        swapped_pairs(atoms, spectrum.motions[k, -1])
-                        if verdict == "spurious"
-                        else None
-                    ),
+                    pair_swap=swapped,
+                    unseen_pairs=unseen,
                 )
             )
     return results

@@ -58,14 +58,15 @@ from .checks import bounded_int, positive_float
 from .errors import DegeneracyError
 from .representations.base import Representation
 from .sensitivity import (
-    PAIR_SWAP_TOL,
     SYMMETRY_TOL,
     CoincidentPairs,
     Spectrum,
     SymmetryVerdict,
+    ZeroExplanation,
     check_analysable,
     coincidence_labels,
     coincident_pairs,
+    explain_zero,
     farthest_beyond_cutoff,
     pair_swap_residual,
     point_symmetry,
@@ -215,7 +216,8 @@ class SingularResult:
     atoms : ase.Atoms
         The configuration found; ``info`` holds ``cn``, ``symmetric``,
         ``symmetry_residual``, ``coincident_pairs`` (e.g. ``"H2-H3 = H4-H3"`` with atom
-        indices, or ``"none"``), ``pair_swap_residual``, ``distance``,
+        indices, or ``"none"``), ``pair_swap_residual``, ``unseen_pairs`` (the pairs
+        whose unseen angle the zero motion turns, or ``"none"``), ``distance``,
         ``jacobian_evaluations``, ``iterations``, ``converged`` and ``singular_values``.
     singular_values : array (3N-3,)
         Purified singular values there, descending.
@@ -231,7 +233,11 @@ class SingularResult:
         (:func:`coincident_pairs`).
     pair_swap_residual : float
         :func:`pair_swap_residual` of the zero motion: near 0 when it only trades the
-        angles or radii of equal pairs against each other.
+        angles or radii of equal pairs against each other (or turns pairs the
+        fingerprint does not see, its ``unseen_pairs``).
+    explanation : ZeroExplanation or None
+        :func:`explain_zero`: the equal pairs the zero motion swaps and the unseen
+        pairs it turns, when that is all it does.
     converged : bool
         Whether ``cn`` reached the target.
     iterations, jacobian_evaluations : int
@@ -249,6 +255,7 @@ class SingularResult:
     history: list[SearchStep] = field(default_factory=list)
     coincidences: list[CoincidentPairs] = field(default_factory=list)
     pair_swap_residual: float = 1.0
+    explanation: ZeroExplanation | None = None
 
     @property
     def symmetric(self) -> bool:
@@ -257,9 +264,9 @@ class SingularResult:
 
     @property
     def pair_swap(self) -> bool:
-        """True when the zero motion swaps equal neighbour pairs: the zero that every
-        ν = 2 fingerprint has at such a configuration (see :func:`pair_swap_residual`)."""
-        return bool(self.coincidences) and self.pair_swap_residual < PAIR_SWAP_TOL
+        """True when the zero motion swaps equal neighbour pairs (and moves nothing else
+        the fingerprint sees): the zero that every ν = 2 fingerprint has there."""
+        return self.explanation is not None and bool(self.explanation.swapped)
 
 
 def find_singular(
@@ -380,7 +387,12 @@ def find_singular(
     found.info.update(atoms.info)
     symmetry = point_symmetry(r.reshape(-1, 3), found.numbers[1:], tol=symmetry_tol)
     coincidences = coincident_pairs(r.reshape(-1, 3), found.numbers[1:])
-    swap = pair_swap_residual(r.reshape(-1, 3), spectrum.motions[0, -1], coincidences)
+    find_unseen = getattr(representation, "unseen_pairs", None)
+    unseen = find_unseen(r.reshape(-1, 3)) if find_unseen is not None else []
+    swap = pair_swap_residual(r.reshape(-1, 3), spectrum.motions[0, -1], coincidences, unseen)
+    explanation = explain_zero(found, spectrum.motions[0, -1], representation)
+    symbols = found.get_chemical_symbols()[1:]
+    unseen_label = None if explanation is None else explanation.labels(symbols)[1]
     values = spectrum.values[0]
     cn = float(spectrum.cn[0])
     distance = float(np.linalg.norm(r - start))
@@ -390,8 +402,9 @@ def find_singular(
             "singular_values": values.copy(),
             "symmetric": symmetry.symmetric,
             "symmetry_residual": float(symmetry.residual),
-            "coincident_pairs": coincidence_labels(coincidences, found.get_chemical_symbols()[1:]),
+            "coincident_pairs": coincidence_labels(coincidences, symbols),
             "pair_swap_residual": swap,
+            "unseen_pairs": unseen_label or "none",
             "distance": distance,
             "jacobian_evaluations": evaluate.evaluations,
             "iterations": iterations,
@@ -411,6 +424,7 @@ def find_singular(
         history=history,
         coincidences=coincidences,
         pair_swap_residual=swap,
+        explanation=explanation,
     )
 
 

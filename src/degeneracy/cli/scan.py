@@ -30,6 +30,7 @@ from ..scan import (
     read_results,
     scan_dataset,
 )
+from ..sensitivity import zero_reason
 from ..structures import write_environments
 from .options import (
     RecordedStore,
@@ -45,7 +46,7 @@ from .options import (
 DEFAULT_CHEMISCOPE_LIMIT = 20000
 
 #: What :func:`~degeneracy.scan.describe_singular` adds to a most-singular row.
-VERDICT_KEYS = ("symmetric", "symmetry_residual", "verdict", "pair_swap")
+VERDICT_KEYS = ("symmetric", "symmetry_residual", "verdict", "pair_swap", "unseen_pairs")
 
 
 def companion(output: Path, suffix: str) -> Path:
@@ -75,10 +76,11 @@ def format_top(rows: list[dict[str, Any]]) -> str:
 
 
 def zeros_verdict(row: dict[str, Any]) -> str:
-    """The 'zeros' column: regular, symmetry or spurious (naming the equal pairs a
-    spurious zero's motion swaps), n/a without a verdict."""
+    """The 'zeros' column: regular, symmetry or spurious (naming the pairs a spurious
+    zero's motion moves unseen), n/a without a verdict."""
     verdict = row.get("verdict") or "n/a"
-    return verdict if not row.get("pair_swap") else f"{verdict}: swaps {row['pair_swap']}"
+    reason = zero_reason(row.get("pair_swap"), row.get("unseen_pairs"))
+    return f"{verdict}: {reason}" if reason else verdict
 
 
 def quantiles(results: Any) -> dict[str, float]:

@@ -7,7 +7,7 @@ import sys
 
 from ..errors import DegeneracyError
 from ..files import EXTXYZ_SUFFIXES, output_file
-from ..sensitivity import SYMMETRY_TOL
+from ..sensitivity import SYMMETRY_TOL, zero_reason
 from ..singular import DEFAULT_CN_TARGET, DEFAULT_FD_STEP, SingularResult, find_singular
 from ..structures import write_environments
 from .options import (
@@ -33,13 +33,15 @@ def format_results(results: list[SingularResult]) -> str:
 
 
 def zero_verdict(result: SingularResult) -> str:
-    """Why the zero is there: a point symmetry, a swap of equal neighbour pairs (every
-    ν = 2 fingerprint's blind spot), or neither."""
+    """Why the zero is there: a point symmetry, a motion of neighbour pairs the
+    fingerprint cannot see (equal pairs swapped: every ν = 2 fingerprint's blind spot;
+    pairs it ignores), or neither."""
     if result.symmetric:
         return f"SYMMETRIC (residual {result.symmetry.residual:.2g} Å): physical zero"
     verdict = f"not symmetric (best residual {result.symmetry.residual:.3f} Å): spurious zero"
-    if result.pair_swap:
-        verdict += f", its motion swaps equal pairs {result.atoms.info['coincident_pairs']}"
+    if result.explanation is not None:
+        symbols = result.atoms.get_chemical_symbols()[1:]
+        verdict += f", its motion {zero_reason(*result.explanation.labels(symbols))}"
     return verdict
 
 
@@ -92,8 +94,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(Levenberg-Marquardt on J(r)u = 0; 3 Jacobians per iteration). Reports the condition "
         "number, the distance moved and what explains the zero: a point symmetry, or a "
         "motion that swaps neighbour pairs with equal (r, r', angle), which no nu = 2 "
-        "fingerprint sees. Output: extxyz with info keys cn, symmetric, coincident_pairs, "
-        "pair_swap_residual, jacobian_evaluations, distance, converged.",
+        "fingerprint sees, or turns pairs the fingerprint ignores (ACSF's G4 beyond the "
+        "cutoff). Output: extxyz with info keys cn, symmetric, coincident_pairs, "
+        "pair_swap_residual, unseen_pairs, jacobian_evaluations, distance, converged.",
     )
     add_input_arguments(parser)
     add_representation_arguments(parser)

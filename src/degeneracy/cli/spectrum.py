@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from ..files import json_text
-from ..sensitivity import SYMMETRY_TOL, ZERO_RTOL, FrameAnalysis, analyse_frames
+from ..sensitivity import SYMMETRY_TOL, ZERO_RTOL, FrameAnalysis, analyse_frames, zero_reason
 from .options import (
     add_input_arguments,
     add_output_arguments,
@@ -40,6 +40,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
             "symmetry_residual",
             "verdict",
             "pair_swap",
+            "unseen_pairs",
             "fourbody",
         ]
         rows = [
@@ -51,6 +52,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
                 f"{r.symmetry_residual:.4g}",
                 r.verdict,
                 r.pair_swap or "",
+                r.unseen_pairs or "",
                 fourbody(r, 6),
             ]
             for r in results
@@ -63,12 +65,18 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
             *[f"{v:.3e}" for v in r.singular_values],
             f"{r.cn:.3e}",
             "yes" if r.symmetric else "no",
-            r.verdict if r.pair_swap is None else f"{r.verdict}: swaps {r.pair_swap}",
+            zeros_column(r),
             fourbody(r, 4),
         ]
         for r in results
     ]
     return aligned_table([header, *rows])
+
+
+def zeros_column(result: FrameAnalysis) -> str:
+    """The verdict, with the pairs a spurious zero's motion moves unseen."""
+    reason = zero_reason(result.pair_swap, result.unseen_pairs)
+    return f"{result.verdict}: {reason}" if reason else result.verdict
 
 
 def run(args: argparse.Namespace) -> None:
@@ -93,9 +101,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(3N − 3 of them for N neighbours: see --environment), "
         "condition number CN = s1/s9, whether the environment has a point symmetry and "
         "whether its near-zero singular values are explained by it ('zeros': regular, "
-        "symmetry or spurious; a spurious zero whose motion swaps two neighbour pairs with "
-        "equal (r, r', angle), which no nu = 2 fingerprint sees, names them), and the "
-        "four-body target E4.",
+        "symmetry or spurious; a spurious zero whose motion swaps neighbour pairs with "
+        "equal (r, r', angle), which no nu = 2 fingerprint sees, or turns pairs the "
+        "fingerprint ignores (ACSF's G4 beyond the cutoff), names them), and the four-body "
+        "target E4.",
     )
     add_input_arguments(parser)
     add_representation_arguments(parser)

@@ -246,6 +246,27 @@ class Acsf:
         species = np.array([atoms.numbers[1:] for atoms in frames])
         return neighbor_positions(frames), species
 
+    def unseen_pairs(self, neighbors: np.ndarray, *, tol: float = 1e-3) -> list[tuple[int, int]]:
+        r"""Neighbour pairs whose angle G4 does not see: :math:`r_{jk} \ge r_c -` ``tol``.
+
+        G4 carries :math:`f_c(r_{jk})`, which vanishes with its slope at :math:`r_c`, so
+        turning such a pair (radii fixed) changes no feature; G5 sees every pair inside
+        the cutoff (empty list).
+
+        Parameters
+        ----------
+        neighbors : array (N, 3)
+            Neighbour positions relative to the centre (Å).
+        tol : float
+            How close (Å) to :math:`r_c` counts as at it.
+        """
+        if self.angular != "g4" or len(self.g4) == 0:
+            return []
+        neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+        j, k = np.triu_indices(len(neighbors), k=1)
+        apart = np.linalg.norm(neighbors[j] - neighbors[k], axis=-1) >= self.cutoff - tol
+        return [(int(a), int(b)) for a, b in zip(j[apart], k[apart], strict=True)]
+
     def unreached_distances(self, distances: np.ndarray) -> np.ndarray:
         r"""The neighbour distances inside the cutoff that no G2 function reaches.
 

@@ -34,7 +34,9 @@ class Representation(Protocol):
     Optional: ``diagnose(frames) -> list[str]``, warnings about frames this fingerprint
     is blind to for reasons of its settings (e.g. :meth:`degeneracy.Acsf.diagnose`);
     :func:`degeneracy.scan_dataset` collects them from its workers and reports each
-    subject once.
+    subject once. ``unseen_pairs(neighbors) -> list[tuple[int, int]]``, the neighbour
+    pairs whose angle it does not see there (e.g. :meth:`degeneracy.Acsf.unseen_pairs`),
+    which :func:`~degeneracy.sensitivity.explain_zero` takes into account.
     """
 
     name: str
