@@ -605,6 +605,13 @@ def zero_reason(swapped: str | None, unseen: str | None) -> str:
     return " and ".join(parts)
 
 
+def explained_verdict(verdict: str, swapped: str | None, unseen: str | None) -> str:
+    """``"spurious: swaps equal pairs H2-H3 = H4-H3"``: a verdict with :func:`zero_reason`
+    when there is one (the 'zeros' column of ``spectrum`` and ``scan``)."""
+    reason = zero_reason(swapped, unseen)
+    return f"{verdict}: {reason}" if reason else verdict
+
+
 def explain_zero(
     atoms: ase.Atoms, motion: np.ndarray, representation: Representation | None = None
 ) -> ZeroExplanation | None:

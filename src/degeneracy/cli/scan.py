@@ -30,7 +30,7 @@ from ..scan import (
     read_results,
     scan_dataset,
 )
-from ..sensitivity import zero_reason
+from ..sensitivity import explained_verdict
 from ..structures import write_environments
 from .options import (
     RecordedStore,
@@ -69,18 +69,12 @@ def format_top(rows: list[dict[str, Any]]) -> str:
                 f"{row['cn']:.3e}",
                 f"{row['s_min']:.3e}",
                 "n/a" if symmetric is None else ("yes" if symmetric else "no"),
-                zeros_verdict(row),
+                explained_verdict(
+                    row.get("verdict") or "n/a", row.get("pair_swap"), row.get("unseen_pairs")
+                ),
             ]
         )
     return aligned_table(table).rstrip("\n")
-
-
-def zeros_verdict(row: dict[str, Any]) -> str:
-    """The 'zeros' column: regular, symmetry or spurious (naming the pairs a spurious
-    zero's motion moves unseen), n/a without a verdict."""
-    verdict = row.get("verdict") or "n/a"
-    reason = zero_reason(row.get("pair_swap"), row.get("unseen_pairs"))
-    return f"{verdict}: {reason}" if reason else verdict
 
 
 def quantiles(results: Any) -> dict[str, float]:

@@ -7,7 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from ..files import json_text
-from ..sensitivity import SYMMETRY_TOL, ZERO_RTOL, FrameAnalysis, analyse_frames, zero_reason
+from ..sensitivity import (
+    SYMMETRY_TOL,
+    ZERO_RTOL,
+    FrameAnalysis,
+    analyse_frames,
+    explained_verdict,
+)
 from .options import (
     add_input_arguments,
     add_output_arguments,
@@ -65,18 +71,12 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
             *[f"{v:.3e}" for v in r.singular_values],
             f"{r.cn:.3e}",
             "yes" if r.symmetric else "no",
-            zeros_column(r),
+            explained_verdict(r.verdict, r.pair_swap, r.unseen_pairs),
             fourbody(r, 4),
         ]
         for r in results
     ]
     return aligned_table([header, *rows])
-
-
-def zeros_column(result: FrameAnalysis) -> str:
-    """The verdict, with the pairs a spurious zero's motion moves unseen."""
-    reason = zero_reason(result.pair_swap, result.unseen_pairs)
-    return f"{result.verdict}: {reason}" if reason else result.verdict
 
 
 def run(args: argparse.Namespace) -> None:

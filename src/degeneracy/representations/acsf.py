@@ -260,6 +260,7 @@ class Acsf:
         tol : float
             How close (Å) to :math:`r_c` counts as at it.
         """
+        tol = positive_float("tol", tol)
         if self.angular != "g4" or len(self.g4) == 0:
             return []
         neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
