@@ -286,3 +286,14 @@ def test_spectrum_names_the_pairs_g4_cannot_see(tmp_path, capsys):
     assert "spurious: turns pairs it cannot see H1-H2, H1-H3" in capsys.readouterr().out
     assert main(["spectrum", str(path), "--rep", "acsf", "--acsf-angular", "g5"]) == 0
     assert "regular" in capsys.readouterr().out
+
+
+def test_a_neighbour_at_the_cutoff_makes_all_its_pairs_unseen():
+    neighbors = np.array(
+        [[2.4999, 0.0, 0.0], [-0.5, 0.9, 0.3], [-0.4, -0.8, 0.6], [0.1, 0.2, -1.1]]
+    )
+    for angular in ("g4", "g5"):
+        assert dg.Acsf(angular=angular).unseen_pairs(neighbors) == [(0, 1), (0, 2), (0, 3)]
+    assert dg.Acsf(angular="g5").unseen_pairs(neighbors * 0.9) == []
+    radial_only = dg.Acsf(parameter_set="custom", g2=[(1.0, 1.0)], g4=[])
+    assert len(radial_only.unseen_pairs(neighbors * 0.9)) == 6  # no angle is seen at all

@@ -160,3 +160,18 @@ def test_hypers_rebuild():
     again = dg.make_representation("om", **rep.hypers())
     frames = dg.sample_methane(2, seed=4)
     np.testing.assert_array_equal(rep.features(frames), again.features(frames))
+
+
+def test_a_neighbour_at_the_cutoff_is_named_as_unseen():
+    """H1 2 mÅ inside the cutoff has weight (1 - r²/r_c²)² ~ 3e-6: the OM cannot see it
+    turn, and the spurious zero is explained by the pairs H1 is in (its weighed-out
+    orbitals also make eigenvalues coincide, which the OM warns about)."""
+    neighbors = np.array([[2.498, 0.0, 0.0], [-0.5, 0.9, 0.3], [-0.4, -0.8, 0.6], [0.1, 0.2, -1.1]])
+    atoms = dg.environment_from_neighbors(neighbors)
+    om = dg.OverlapMatrix()
+    assert om.unseen_pairs(neighbors) == [(0, 1), (0, 2), (0, 3)]
+    assert om.unseen_pairs(neighbors * 0.9) == []
+    with pytest.warns(dg.DegeneracyWarning, match="degenerate eigenvalues"):
+        [analysis] = dg.analyse_frames([atoms], om)
+    assert analysis.verdict == "spurious" and analysis.pair_swap is None
+    assert analysis.unseen_pairs == "H1-H2, H1-H3, H1-H4"

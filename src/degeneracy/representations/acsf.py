@@ -65,7 +65,7 @@ import numpy as np
 from ..checks import one_of, positive_float
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..structures import neighbor_positions
-from .base import check_frames
+from .base import check_frames, weighed_out_pairs
 from .soap import _atomic_number
 
 
@@ -246,27 +246,29 @@ class Acsf:
         species = np.array([atoms.numbers[1:] for atoms in frames])
         return neighbor_positions(frames), species
 
-    def unseen_pairs(self, neighbors: np.ndarray, *, tol: float = 1e-3) -> list[tuple[int, int]]:
-        r"""Neighbour pairs whose angle G4 does not see: :math:`r_{jk} \ge r_c -` ``tol``.
+    def unseen_pairs(self, neighbors: np.ndarray) -> list[tuple[int, int]]:
+        r"""Neighbour pairs whose angle no feature sees (:func:`weighed_out_pairs`).
 
-        G4 carries :math:`f_c(r_{jk})`, which vanishes with its slope at :math:`r_c`, so
-        turning such a pair (radii fixed) changes no feature; G5 sees every pair inside
-        the cutoff (empty list).
+        Every term carries :math:`f_c(r_j) f_c(r_k)`, G4 also :math:`f_c(r_{jk})`, which
+        vanish with their slopes at :math:`r_c`: a neighbour at the cutoff, or (G4) two
+        neighbours a cutoff or more apart, can turn without changing any feature.
 
         Parameters
         ----------
         neighbors : array (N, 3)
             Neighbour positions relative to the centre (Å).
-        tol : float
-            How close (Å) to :math:`r_c` counts as at it.
         """
-        tol = positive_float("tol", tol)
-        if self.angular != "g4" or len(self.g4) == 0:
-            return []
         neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+        weights, _ = cosine_cutoff(np.linalg.norm(neighbors, axis=1), self.cutoff)
         j, k = np.triu_indices(len(neighbors), k=1)
-        apart = np.linalg.norm(neighbors[j] - neighbors[k], axis=-1) >= self.cutoff - tol
-        return [(int(a), int(b)) for a, b in zip(j[apart], k[apart], strict=True)]
+        if len(self.g4) == 0:
+            pair_weights = np.zeros(len(j))  # no angular functions: no angle is seen
+        elif self.angular == "g4":
+            distances = np.linalg.norm(neighbors[j] - neighbors[k], axis=-1)
+            pair_weights, _ = cosine_cutoff(distances, self.cutoff)
+        else:
+            pair_weights = None
+        return weighed_out_pairs(weights, pair_weights)
 
     def unreached_distances(self, distances: np.ndarray) -> np.ndarray:
         r"""The neighbour distances inside the cutoff that no G2 function reaches.

@@ -35,8 +35,9 @@ class Representation(Protocol):
     is blind to for reasons of its settings (e.g. :meth:`degeneracy.Acsf.diagnose`);
     :func:`degeneracy.scan_dataset` collects them from its workers and reports each
     subject once. ``unseen_pairs(neighbors) -> list[tuple[int, int]]``, the neighbour
-    pairs whose angle it does not see there (e.g. :meth:`degeneracy.Acsf.unseen_pairs`),
-    which :func:`~degeneracy.sensitivity.explain_zero` takes into account.
+    pairs whose angle it does not see there (:func:`weighed_out_pairs`, e.g.
+    :meth:`degeneracy.Acsf.unseen_pairs`), which
+    :func:`~degeneracy.sensitivity.explain_zero` takes into account.
     """
 
     name: str
@@ -52,6 +53,29 @@ class Representation(Protocol):
     def jacobian(self, frames: Sequence[ase.Atoms]) -> tuple[np.ndarray, np.ndarray]:
         """Features ``(n_frames, n_features)`` and Jacobian ``(n_frames, n_features, 3N)``."""
         ...
+
+
+#: A cutoff weight below this counts as zero (see :func:`weighed_out_pairs`).
+UNSEEN_WEIGHT = 1e-5
+
+
+def weighed_out_pairs(
+    weights: np.ndarray, pair_weights: np.ndarray | None = None, *, below: float = UNSEEN_WEIGHT
+) -> list[tuple[int, int]]:
+    """Neighbour pairs ``i < j`` that a fingerprint with smooth cutoff weights does not see.
+
+    A pair is weighed out when a neighbour's weight (``weights``, (N,)) or the pair's own
+    (``pair_weights``, (N(N−1)/2,) in ``numpy.triu_indices`` order, e.g. ACSF's
+    :math:`f_c(r_{jk})`) is below ``below``: the features then change neither with the
+    pair's angle nor, the weight's slope vanishing with it, at all.
+    """
+    weights = np.asarray(weights, dtype=float)
+    i, j = np.triu_indices(len(weights), k=1)
+    low = np.minimum(weights[i], weights[j])
+    if pair_weights is not None:
+        low = np.minimum(low, np.asarray(pair_weights, dtype=float))
+    unseen = low < below
+    return [(int(a), int(b)) for a, b in zip(i[unseen], j[unseen], strict=True)]
 
 
 def check_frames(

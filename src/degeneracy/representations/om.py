@@ -59,7 +59,7 @@ import numpy as np
 
 from ..checks import one_of, positive_float
 from ..errors import DegeneracyError, DegeneracyWarning
-from .base import check_frames
+from .base import check_frames, weighed_out_pairs
 
 ORBITAL_SETS = ("s", "sp")
 
@@ -155,6 +155,19 @@ class OverlapMatrix:
         """Gaussian exponents α (Å⁻²) for atomic numbers."""
         radii = ase.data.covalent_radii[np.asarray(numbers)] * self.width
         return 1.0 / (2.0 * radii**2)
+
+    def unseen_pairs(self, neighbors: np.ndarray) -> list[tuple[int, int]]:
+        r"""Neighbour pairs with a neighbour the OM does not see (:func:`weighed_out_pairs`):
+        its weight :math:`(1 - r^2/r_c^2)^2` vanishes with its slope at the cutoff.
+
+        Parameters
+        ----------
+        neighbors : array (N, 3)
+            Neighbour positions relative to the centre (Å).
+        """
+        neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+        base = np.clip(1.0 - (neighbors**2).sum(axis=1) / self.cutoff**2, 0.0, None)
+        return weighed_out_pairs(base**2)
 
     def _weights(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Weights c(r) and dc/dR (f, A) and (f, A, 3); the centre has weight 1."""
