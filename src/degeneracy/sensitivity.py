@@ -625,21 +625,43 @@ def explain_zero(
     """
     neighbors = neighbor_positions(atoms)
     groups = coincident_pairs(neighbors, atoms.numbers[1:])
-    find_unseen = getattr(representation, "unseen_pairs", None)
-    unseen = list(find_unseen(neighbors)) if find_unseen is not None else []
+    unseen = unseen_pairs_of(representation, neighbors)
     if not groups and not unseen:
         return None
-    residual = pair_swap_residual(neighbors, motion, groups, unseen)
-    if not residual < PAIR_SWAP_TOL:  # also NaN: a pair at 0° or 180°
-        return None
+    return explain_motion(neighbors, motion, groups, unseen)[1]
+
+
+def unseen_pairs_of(
+    representation: Representation | None, neighbors: np.ndarray
+) -> list[tuple[int, int]]:
+    """The fingerprint's optional ``unseen_pairs(neighbors)``; none if it has no such
+    method (e.g. SOAP, with a hard cutoff and every angle seen)."""
+    find_unseen = getattr(representation, "unseen_pairs", None)
+    return list(find_unseen(neighbors)) if find_unseen is not None else []
+
+
+def explain_motion(
+    neighbors: np.ndarray,
+    motion: np.ndarray,
+    coincidences: Sequence[CoincidentPairs],
+    unseen: Sequence[tuple[int, int]],
+) -> tuple[float, ZeroExplanation | None]:
+    """:func:`pair_swap_residual` of ``motion`` and, when it is below
+    :data:`PAIR_SWAP_TOL` with some equal or unseen pairs, the :class:`ZeroExplanation`
+    (the groups and unseen pairs it moves); the pair rates are computed once."""
+    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
     pairs, rates = pair_triple_rates(neighbors, motion)
+    residual = _unexplained_fraction(neighbors, pairs, rates, coincidences, unseen)
+    if not (coincidences or unseen) or not residual < PAIR_SWAP_TOL:  # also NaN: 0°/180°
+        return residual, None
     speed = np.abs(rates).max(axis=1)
     moving = {tuple(pair) for pair, v in zip(pairs.tolist(), speed, strict=True) if v > 1e-6}
-    return ZeroExplanation(
-        swapped=[g for g in groups if any(tuple(sorted(pair)) in moving for pair in g.pairs)],
+    explanation = ZeroExplanation(
+        swapped=[g for g in coincidences if any(tuple(sorted(p)) in moving for p in g.pairs)],
         unseen=[pair for pair in unseen if pair in moving],
         residual=residual,
     )
+    return residual, explanation
 
 
 def pair_swap_residual(
@@ -679,9 +701,19 @@ def pair_swap_residual(
         Neighbour pairs whose angle does not count (e.g. ``Acsf.unseen_pairs``).
     """
     neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
-    motion = np.asarray(motion, dtype=float).reshape(neighbors.shape)
     pairs, rates = pair_triple_rates(neighbors, motion)
-    rates[:, 2] *= float(np.linalg.norm(neighbors, axis=1).mean())
+    return _unexplained_fraction(neighbors, pairs, rates, coincidences, unseen)
+
+
+def _unexplained_fraction(
+    neighbors: np.ndarray,
+    pairs: np.ndarray,
+    rates: np.ndarray,
+    coincidences: Sequence[CoincidentPairs],
+    unseen: Sequence[tuple[int, int]],
+) -> float:
+    """:func:`pair_swap_residual` from the pair rates of :func:`pair_triple_rates`."""
+    rates = rates * [1.0, 1.0, float(np.linalg.norm(neighbors, axis=1).mean())]
     norm = float(np.linalg.norm(rates))  # of every change, the unseen angles' included
     index = {tuple(pair): p for p, pair in enumerate(pairs.tolist())}
     for i, j in unseen:

@@ -66,11 +66,11 @@ from .sensitivity import (
     check_analysable,
     coincidence_labels,
     coincident_pairs,
-    explain_zero,
+    explain_motion,
     farthest_beyond_cutoff,
-    pair_swap_residual,
     point_symmetry,
     singular_spectrum,
+    unseen_pairs_of,
 )
 from .structures import neighbor_positions, one_frame
 
@@ -385,12 +385,11 @@ def find_singular(
         record()
     found = evaluate.frame(r)
     found.info.update(atoms.info)
-    symmetry = point_symmetry(r.reshape(-1, 3), found.numbers[1:], tol=symmetry_tol)
-    coincidences = coincident_pairs(r.reshape(-1, 3), found.numbers[1:])
-    find_unseen = getattr(representation, "unseen_pairs", None)
-    unseen = find_unseen(r.reshape(-1, 3)) if find_unseen is not None else []
-    swap = pair_swap_residual(r.reshape(-1, 3), spectrum.motions[0, -1], coincidences, unseen)
-    explanation = explain_zero(found, spectrum.motions[0, -1], representation)
+    neighbors = r.reshape(-1, 3)
+    symmetry = point_symmetry(neighbors, found.numbers[1:], tol=symmetry_tol)
+    coincidences = coincident_pairs(neighbors, found.numbers[1:])
+    unseen = unseen_pairs_of(representation, neighbors)
+    swap, explanation = explain_motion(neighbors, spectrum.motions[0, -1], coincidences, unseen)
     symbols = found.get_chemical_symbols()[1:]
     unseen_label = None if explanation is None else explanation.labels(symbols)[1]
     values = spectrum.values[0]
