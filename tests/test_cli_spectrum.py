@@ -68,6 +68,28 @@ def test_a_spurious_zero_names_the_equal_pairs_its_motion_swaps(capsys, tmp_path
     assert json.loads(out)[0]["pair_swap"] is None  # a symmetry zero is not called a swap
 
 
+def test_spectrum_names_the_nearest_equal_pairs(capsys):
+    """pg-start (CN ~2e3 for SOAP) is 0.011 Å from a coincidence of two pairs, and its
+    softest motion is mostly their trade (ρ 0.1); for the bispectrum it is not (ρ ~1)."""
+    _, out, _ = _run(capsys, "spectrum", "--builtin", "pg-start", "--format", "json")
+    [record] = json.loads(out)
+    assert record["nearest_coincidence"] == "H2-H3 = H3-H4"
+    assert 0.005 < record["coincidence_distance"] < 0.02
+    assert 0.02 < record["near_swap_residual"] < 0.3
+    _, out, _ = _run(capsys, "spectrum", "--builtin", "pg-start", "--format", "csv")
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert row["nearest_coincidence"] == "H2-H3 = H3-H4"
+    assert float(row["coincidence_distance"]) == pytest.approx(
+        record["coincidence_distance"], rel=1e-3
+    )
+    _, out, _ = _run(capsys, "spectrum", "--builtin", "pg-start")
+    assert "nearest equal pairs" in out.splitlines()[0]
+    assert "H2-H3 = H3-H4 (0.011 Å, ρ 0.099)" in out
+    _, out, _ = _run(capsys, "spectrum", "--builtin", "pg-start", "--rep", "bispectrum")
+    residual = float(out.splitlines()[1].split("ρ ")[1].split(")")[0])
+    assert residual > 0.5
+
+
 def test_table_csv_and_units(capsys, tmp_path):
     status, table, _ = _run(capsys, "spectrum", "--builtin", "pg-start")
     assert status == 0

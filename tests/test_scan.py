@@ -856,6 +856,13 @@ def test_cli_scan_names_the_equal_pairs_of_a_swap_zero(capsys, tmp_path):
     assert [a.info.get("pair_swap") for a in singular] == ["H2-H4 = H3-H4"] * 2 + [None]
     summary = json.loads((tmp_path / "f.summary.json").read_text())
     assert [row["pair_swap"] for row in summary["most_singular"]] == ["H2-H4 = H3-H4"] * 2 + [None]
+    assert [row["nearest_coincidence"] for row in summary["most_singular"][:2]] == [
+        "H2-H4 = H3-H4"
+    ] * 2
+    assert all(row["coincidence_distance"] < 1e-9 for row in summary["most_singular"][:2])
+    assert all(row["near_swap_residual"] < 1e-6 for row in summary["most_singular"][:2])
+    assert singular[0].info["nearest_coincidence"] == "H2-H4 = H3-H4"
+    assert "nearest equal pairs" in out and "H2-H4 = H3-H4 (" in out
 
 
 def test_cli_scan_of_a_fingerprint_blind_by_dimension(capsys, methane_file, tmp_path):

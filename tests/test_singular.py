@@ -8,8 +8,16 @@ import pytest
 from conftest import published_a0, reference_path
 
 import degeneracy as dg
+import degeneracy.sensitivity as sensitivity
 from degeneracy.cli import main
-from degeneracy.sensitivity import coincident_pairs, pair_triple_rates, pair_triples
+from degeneracy.sensitivity import (
+    analyse_frames,
+    coincident_pairs,
+    near_swap,
+    nearest_coincidence,
+    pair_triple_rates,
+    pair_triples,
+)
 from degeneracy.singular import CountingJacobian, bordered_system, find_singular
 
 #: Nelder–Mead on CN from pg-start took about this many Jacobians (the Comment's script).
@@ -140,6 +148,103 @@ def test_coincident_pairs_need_equal_triples_and_species():
         dg.DegeneracyError, match="N species for N neighbours, got 3 species and 4 neighbours"
     ):
         coincident_pairs(generic, [1, 1, 1])
+
+
+def _closest_pairs_by_brute_force(neighbors, species):
+    """Every two pairs in both orders: the closest (r_i, r_j, r̄θ) with equal species."""
+    pairs, triples = pair_triples(neighbors)
+    triples = triples * [1.0, 1.0, np.linalg.norm(neighbors, axis=1).mean()]
+    best = None
+    for a in range(len(pairs)):
+        for b in range(a + 1, len(pairs)):
+            for order, triple in ((pairs[b], triples[b]), (pairs[b][::-1], triples[b][[1, 0, 2]])):
+                if list(species[order]) != list(species[pairs[a]]):
+                    continue
+                distance = np.linalg.norm(triples[a] - triple)
+                if best is None or distance < best[1]:
+                    best = ((tuple(pairs[a].tolist()), tuple(order.tolist())), distance)
+    return best
+
+
+@pytest.mark.parametrize("dense_limit", [sensitivity.DENSE_PAIR_POINTS, 0])
+def test_nearest_coincidence_is_the_closest_pair_of_pairs(monkeypatch, dense_limit):
+    """Against every pairing, for the all-pairs comparison and the k-d tree alike."""
+    monkeypatch.setattr(sensitivity, "DENSE_PAIR_POINTS", dense_limit)
+    rng = np.random.default_rng(8)
+    for n in [2, 3, 4, 4, 5, 7, 9, 12, 16]:
+        neighbors = rng.normal(size=(n, 3))
+        species = rng.integers(1, 3, size=n)
+        found = nearest_coincidence(neighbors, species)
+        expected = _closest_pairs_by_brute_force(neighbors, species)
+        if expected is None:
+            assert found is None
+            continue
+        assert found.pairs == expected[0], n
+        assert found.mismatch == pytest.approx(expected[1], rel=1e-12)
+
+
+def test_nearest_coincidence_at_a_fold_and_off_it():
+    neighbors = dg.neighbor_positions(dg.fold_frames(dg.PairSampler().folds(1, seed=2))[0])
+    at_fold = nearest_coincidence(neighbors)
+    assert at_fold.pairs == ((1, 3), (2, 3)) and at_fold.mismatch < 1e-12
+    moved = neighbors.copy()
+    moved[2] *= 1.01  # H3 1 % farther out: r_3 and the arc r̄θ change, nothing else
+    off = nearest_coincidence(moved)
+    assert off.pairs == at_fold.pairs
+    assert 0.5 * 0.01 * np.linalg.norm(neighbors[2]) < off.mismatch
+    assert off.mismatch < 2 * 0.01 * np.linalg.norm(neighbors[2])
+    assert nearest_coincidence(neighbors, [1, 1, 8, 1]).pairs != at_fold.pairs  # O3
+    assert nearest_coincidence(neighbors[:2]) is None  # one pair
+    assert nearest_coincidence(neighbors[:3], [1, 6, 8]) is None  # no two of one kind
+    with pytest.raises(dg.DegeneracyError, match="nearest_coincidence needs N species"):
+        nearest_coincidence(neighbors, [1, 1])
+
+
+def test_near_a_nu2_zero_the_softest_motion_trades_the_nearest_equal_pairs(from_pg_start):
+    """On the line from pg-start to the zero its search finds: the distance to the
+    coincidence H2-H3 = H4-H3 falls 10× per step, SOAP's CN grows as its inverse and the
+    softest motion becomes the trade of the two pairs (ρ ∝ distance); the ν = 3
+    bispectrum stays regular there and its softest motion is something else."""
+    start = dg.neighbor_positions(dg.builtin_environment("pg-start"))
+    end = dg.neighbor_positions(from_pg_start.atoms)
+    rows = []
+    for t in (0.9, 0.99, 0.999):
+        neighbors = start + t * (end - start)
+        atoms = dg.environment_from_neighbors(neighbors)
+        [soap], [bispectrum] = (
+            analyse_frames([atoms], rep)
+            for rep in (dg.SoapPowerSpectrum(sigma=0.3), dg.make_representation("bispectrum"))
+        )
+        assert soap.nearest_coincidence == "H2-H3 = H4-H3"
+        assert bispectrum.cn < 100 and bispectrum.near_swap_residual > 0.5
+        rows.append((soap.coincidence_distance, soap.cn, soap.near_swap_residual))
+    distance, cn, residual = np.array(rows).T
+    np.testing.assert_allclose(distance[1:] / distance[:-1], 0.1, rtol=0.01)
+    np.testing.assert_allclose(cn * distance, cn[0] * distance[0], rtol=0.05)
+    assert np.all(residual < 20 * distance) and residual[-1] < 1e-3
+
+
+def test_the_worst_seen_random_methane_is_near_equal_pairs_for_nu2_only():
+    """Random CH4: the environments SOAP sees worst (top 2 % CN) sit close to a
+    coincidence of two pairs and their softest motion is mostly the trade of the two;
+    those the ν = 3 bispectrum sees worst are farther from one, and their softest motion
+    is not that trade (seeds 7–10: median ρ 0.19–0.38 against 0.64–0.72)."""
+    frames = dg.sample_methane(1000, seed=7)
+    summary = {}
+    for name in ("soap", "bispectrum"):
+        results = analyse_frames(frames, dg.make_representation(name))
+        worst = sorted(results, key=lambda r: -r.cn)[:20]
+        summary[name] = (
+            np.median([r.coincidence_distance for r in worst]),
+            np.median([r.near_swap_residual for r in worst]),
+        )
+    assert summary["soap"][1] < 0.5 < summary["bispectrum"][1], summary
+    assert summary["soap"][0] < summary["bispectrum"][0], summary  # closer, too
+
+
+def test_near_swap_without_two_equal_pairs():
+    atoms = ase.Atoms("CHO", positions=[[0, 0, 0], [1.0, 0, 0], [0, 1.2, 0.1]])
+    assert near_swap(atoms, np.ones(6)) == dict.fromkeys(sensitivity.NEAR_SWAP_KEYS)
 
 
 def test_mixed_species_zero_is_a_pair_swap_that_every_nu2_fingerprint_shares():

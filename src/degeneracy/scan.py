@@ -79,6 +79,7 @@ from .sensitivity import (
     SYMMETRY_TOL,
     ZERO_RTOL,
     explain_zero,
+    near_swap,
     point_symmetry,
     purified_singular_values,
     rotation_complement,
@@ -1357,7 +1358,10 @@ def describe_singular(
     Jacobian). A spurious zero whose motion only moves neighbour pairs the fingerprint
     cannot see (:func:`~degeneracy.sensitivity.explain_zero`) gets their labels:
     ``pair_swap``, equal pairs it trades, and ``unseen_pairs``, pairs whose ignored angle
-    it turns (None otherwise).
+    it turns (None otherwise). ``nearest_coincidence``, ``coincidence_distance`` and
+    ``near_swap_residual`` (:func:`~degeneracy.sensitivity.near_swap` of the motion of
+    s_min): the two neighbour pairs nearest to being equal, their distance (Å), and how
+    much of the softest motion is not their trade.
     """
     recipe = RepresentationRecipe.of(representation)
     described = []
@@ -1371,13 +1375,14 @@ def describe_singular(
         neighbors = neighbor_positions(atoms)
         numbers = atoms.numbers[1:]
         try:
-            complement = rotation_complement(neighbors)
+            rotation_complement(neighbors)
         except DegeneracyError:
             described.append({**entry, "singular_values": None, "symmetric": None})
             continue
         built = recipe.build(int(atoms.numbers[0]), sorted(set(int(z) for z in numbers)))
         _, jacobian = built.jacobian([atoms])
-        values = purified_singular_values(jacobian[0] @ complement)
+        spectrum = singular_spectrum(jacobian, neighbors[None])
+        values, motion = spectrum.values[0], spectrum.motions[0, -1]
         entry["singular_values"] = [float(v) for v in values]
         entry["cn"] = float(values[0] / values[-1]) if values[-1] > 0 else float("inf")
         verdict = point_symmetry(neighbors, numbers, tol=symmetry_tol)
@@ -1386,11 +1391,11 @@ def describe_singular(
         entry["verdict"] = zero_verdict(values, verdict.n_symmetry_zeros, zero_rtol=zero_rtol)
         entry["pair_swap"] = entry["unseen_pairs"] = None
         if entry["verdict"] == "spurious":
-            motion = singular_spectrum(jacobian, neighbors[None]).motions[0, -1]
             explanation = explain_zero(atoms, motion, built)
             if explanation is not None:
                 symbols = atoms.get_chemical_symbols()[1:]
                 entry["pair_swap"], entry["unseen_pairs"] = explanation.labels(symbols)
+        entry.update(near_swap(atoms, motion))
         described.append(entry)
     return described
 

@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import ase
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
+from scipy.spatial.distance import cdist
 
 from .checks import bounded_int, positive_float
 from .errors import DegeneracyError
@@ -55,6 +58,13 @@ COINCIDENCE_TOL = 1e-3
 
 #: Largest :func:`pair_swap_residual` of a zero motion that counts as a swap of equal pairs.
 PAIR_SWAP_TOL = 1e-3
+
+#: Up to this many ordered pairs (2M), :func:`nearest_coincidence` compares all of them at
+#: once (a 2M × 2M distance matrix); beyond, a k-d tree per species pair.
+DENSE_PAIR_POINTS = 200
+
+#: The keys of :func:`near_swap`.
+NEAR_SWAP_KEYS = ("nearest_coincidence", "coincidence_distance", "near_swap_residual")
 
 #: Most neighbours of one species whose permutations are all enumerated (alone).
 MAX_PERMUTED_NEIGHBORS = 8
@@ -524,12 +534,7 @@ def coincident_pairs(
     """
     tol = positive_float("coincidence tolerance", tol)
     neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
-    species = np.zeros(len(neighbors), int) if species is None else np.asarray(species)
-    if species.shape != (len(neighbors),):
-        raise DegeneracyError(
-            f"coincident_pairs needs N species for N neighbours, got {species.shape[0]} "
-            f"species and {len(neighbors)} neighbours"
-        )
+    species = _neighbor_species(neighbors, species, "coincident_pairs")
     pairs, triples = pair_triples(neighbors)
     triples = triples * [1.0, 1.0, float(np.linalg.norm(neighbors, axis=1).mean())]
     groups: list[tuple[np.ndarray, list[tuple[int, int]], list[float]]] = []
@@ -547,6 +552,106 @@ def coincident_pairs(
         for _, members, mismatches in groups
         if len(members) > 1
     ]
+
+
+def nearest_coincidence(
+    neighbors: np.ndarray, species: Sequence[int] | None = None
+) -> CoincidentPairs | None:
+    r"""The two neighbour pairs closest to coinciding, and how close (Å).
+
+    Of all pairs :math:`(i, j)`, :math:`(k, l)` with equal species in one of the two
+    orders, the two whose triples :math:`t = (r_i, r_j, \bar r\,\theta_{ij})` (the
+    angle as arc length at the mean radius, as in :func:`coincident_pairs`) are closest,
+    :math:`\min |t_{ij} - t_{kl}|` (Euclidean; the max-norm of :func:`coincident_pairs`'
+    tolerance would tie all pairs whose largest difference is the same radius): how far
+    the environment is from a coincidence (0 for pairs that coincide). A near-singular
+    environment of a ν = 2 fingerprint is near such a branch point when its softest
+    motion trades these two pairs (:func:`pair_swap_residual` against the result well
+    below 1). None with fewer than two pairs of equal species.
+
+    Parameters
+    ----------
+    neighbors : array (N, 3)
+        Neighbour positions relative to the centre (Å).
+    species : sequence of int, optional
+        Neighbour species; all equal if omitted.
+
+    Returns
+    -------
+    CoincidentPairs or None
+        ``pairs``: the first pair (lower index) in increasing order, the second in the
+        order that matches it; ``mismatch``: :math:`|t_{ij} - t_{kl}|` (Å).
+    """
+    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    species = _neighbor_species(neighbors, species, "nearest_coincidence")
+    pairs, triples = pair_triples(neighbors)
+    triples = triples * [1.0, 1.0, float(np.linalg.norm(neighbors, axis=1).mean())]
+    # every pair in both orders (point p < M: pair p as (i, j); p >= M: as (j, i))
+    points = np.vstack([triples, triples[:, [1, 0, 2]]])
+    ordered = np.vstack([pairs, pairs[:, ::-1]])
+    owner = np.tile(np.arange(len(pairs)), 2)
+    signature = species[ordered]
+    distance, first, second = (
+        _closest_points_dense(points, owner, signature)
+        if len(points) <= DENSE_PAIR_POINTS
+        else _closest_points_tree(points, owner, signature)
+    )
+    if first < 0:
+        return None
+    if owner[first] > owner[second]:
+        first, second = second, first
+    if first >= len(pairs):  # both reversed: the same distance, the first pair in order
+        first, second = first - len(pairs), (second + len(pairs)) % (2 * len(pairs))
+    return CoincidentPairs(
+        pairs=(tuple(int(v) for v in ordered[first]), tuple(int(v) for v in ordered[second])),
+        mismatch=distance,
+    )
+
+
+def _closest_points_dense(
+    points: np.ndarray, owner: np.ndarray, signature: np.ndarray
+) -> tuple[float, int, int]:
+    """Closest two of ``points`` with another ``owner`` and the same ``signature``:
+    (distance, index, index), or (inf, -1, -1) when there are none."""
+    distances = cdist(points, points)
+    kind = signature[:, 0] * (signature.max() + 1) + signature[:, 1]
+    allowed = (owner[:, None] != owner[None, :]) & (kind[:, None] == kind[None, :])
+    distances = np.where(allowed, distances, np.inf)
+    first, second = np.unravel_index(np.argmin(distances), distances.shape)
+    if not np.isfinite(distances[first, second]):
+        return np.inf, -1, -1
+    return float(distances[first, second]), int(first), int(second)
+
+
+def _closest_points_tree(
+    points: np.ndarray, owner: np.ndarray, signature: np.ndarray
+) -> tuple[float, int, int]:
+    """:func:`_closest_points_dense` with a k-d tree per signature, for many points."""
+    best = (np.inf, -1, -1)
+    for kind in np.unique(signature, axis=0):
+        members = np.flatnonzero((signature == kind).all(axis=1))
+        if len(np.unique(owner[members])) < 2:
+            continue
+        k = min(3, len(members))  # a pair's own two orders, then another pair
+        distances, found = cKDTree(points[members]).query(points[members], k=k)
+        distances = np.where(owner[members][found] != owner[members][:, None], distances, np.inf)
+        row, column = np.unravel_index(np.argmin(distances), distances.shape)
+        if distances[row, column] < best[0]:
+            best = (float(distances[row, column]), members[row], members[found[row, column]])
+    return best
+
+
+def _neighbor_species(
+    neighbors: np.ndarray, species: Sequence[int] | None, caller: str
+) -> np.ndarray:
+    """``species`` as an array, all 0 when omitted; one per neighbour or an error."""
+    species = np.zeros(len(neighbors), int) if species is None else np.asarray(species)
+    if species.shape != (len(neighbors),):
+        raise DegeneracyError(
+            f"{caller} needs N species for N neighbours, got {species.size} "
+            f"species and {len(neighbors)} neighbours"
+        )
+    return species
 
 
 def _matched_order(
@@ -610,6 +715,41 @@ def explained_verdict(verdict: str, swapped: str | None, unseen: str | None) -> 
     when there is one (the 'zeros' column of ``spectrum`` and ``scan``)."""
     reason = zero_reason(swapped, unseen)
     return f"{verdict}: {reason}" if reason else verdict
+
+
+def near_swap(atoms: ase.Atoms, motion: np.ndarray) -> dict[str, Any]:
+    r"""How near environment ``atoms`` is to a branch point of ν = 2 degenerate pairs,
+    and how much of ``motion`` (3N,) (e.g. its softest) trades the two pairs there.
+
+    ``nearest_coincidence``: the label of :func:`nearest_coincidence` ("H2-H3 = H4-H3"),
+    ``coincidence_distance``: its distance :math:`|t_{ij} - t_{kl}|` (Å) and
+    ``near_swap_residual``: :func:`pair_swap_residual` of ``motion`` with the two pairs
+    grouped — near 0 when the motion is mostly their trade, 1 when it does not move
+    them. All None with fewer than two pairs of equal species. In random CH4 the
+    environments a ν = 2 fingerprint sees worst are of this kind, the ones the ν = 3
+    bispectrum sees worst are near a point symmetry instead (README, "Which
+    configurations a fingerprint sees worst").
+    """
+    neighbors = neighbor_positions(atoms)
+    nearest = nearest_coincidence(neighbors, atoms.numbers[1:])
+    if nearest is None:
+        return dict.fromkeys(NEAR_SWAP_KEYS)
+    return {
+        "nearest_coincidence": nearest.label(atoms.get_chemical_symbols()[1:]),
+        "coincidence_distance": nearest.mismatch,
+        "near_swap_residual": pair_swap_residual(neighbors, motion, [nearest]),
+    }
+
+
+def near_swap_text(near: Mapping[str, Any]) -> str:
+    """``"H2-H3 = H4-H3 (0.021 Å, ρ 0.14)"`` from the keys of :func:`near_swap`; ""
+    without a coincidence (the 'nearest equal pairs' column of ``spectrum`` and ``scan``)."""
+    if near.get("nearest_coincidence") is None:
+        return ""
+    return (
+        f"{near['nearest_coincidence']} ({near['coincidence_distance']:.2g} Å, "
+        f"ρ {near['near_swap_residual']:.2g})"
+    )
 
 
 def explain_zero(
@@ -788,7 +928,10 @@ class FrameAnalysis:
     When the verdict is ``"spurious"`` and the motion of s_min moves only neighbour pairs
     the fingerprint cannot see (:func:`explain_zero`), ``pair_swap`` labels the equal
     pairs it trades (the zero every ν = 2 fingerprint has there) and ``unseen_pairs`` the
-    pairs whose ignored angle it turns; None otherwise.
+    pairs whose ignored angle it turns; None otherwise. ``nearest_coincidence``,
+    ``coincidence_distance`` and ``near_swap_residual`` (:func:`near_swap` of the motion of
+    s_min) tell how near the frame is to the closest branch point of ν = 2 degenerate
+    pairs and how much of its softest motion trades the two pairs there.
     """
 
     frame: int
@@ -801,6 +944,9 @@ class FrameAnalysis:
     fourbody: float | None
     pair_swap: str | None = None
     unseen_pairs: str | None = None
+    nearest_coincidence: str | None = None
+    coincidence_distance: float | None = None
+    near_swap_residual: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready mapping (``singular_values`` as a list, descending)."""
@@ -814,6 +960,9 @@ class FrameAnalysis:
             "verdict": self.verdict,
             "pair_swap": self.pair_swap,
             "unseen_pairs": self.unseen_pairs,
+            "nearest_coincidence": self.nearest_coincidence,
+            "coincidence_distance": self.coincidence_distance,
+            "near_swap_residual": json_safe(self.near_swap_residual),  # NaN at 0°/180°
             "fourbody": self.fourbody,
         }
 
@@ -919,6 +1068,7 @@ def analyse_frames(
                     fourbody=None if fourbody is None else float(fourbody[k]),
                     pair_swap=swapped,
                     unseen_pairs=unseen,
+                    **near_swap(atoms, spectrum.motions[k, -1]),
                 )
             )
     return results

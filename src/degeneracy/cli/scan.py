@@ -30,7 +30,7 @@ from ..scan import (
     read_results,
     scan_dataset,
 )
-from ..sensitivity import explained_verdict
+from ..sensitivity import NEAR_SWAP_KEYS, explained_verdict, near_swap_text
 from ..structures import write_environments
 from .options import (
     RecordedStore,
@@ -46,7 +46,14 @@ from .options import (
 DEFAULT_CHEMISCOPE_LIMIT = 20000
 
 #: What :func:`~degeneracy.scan.describe_singular` adds to a most-singular row.
-VERDICT_KEYS = ("symmetric", "symmetry_residual", "verdict", "pair_swap", "unseen_pairs")
+VERDICT_KEYS = (
+    "symmetric",
+    "symmetry_residual",
+    "verdict",
+    "pair_swap",
+    "unseen_pairs",
+    *NEAR_SWAP_KEYS,
+)
 
 
 def companion(output: Path, suffix: str) -> Path:
@@ -56,7 +63,20 @@ def companion(output: Path, suffix: str) -> Path:
 
 def format_top(rows: list[dict[str, Any]]) -> str:
     """The most singular environments as an aligned table."""
-    table = [["rank", "structure", "atom", "species", "N", "CN", "s_min", "symmetric", "zeros"]]
+    table = [
+        [
+            "rank",
+            "structure",
+            "atom",
+            "species",
+            "N",
+            "CN",
+            "s_min",
+            "symmetric",
+            "zeros",
+            "nearest equal pairs",
+        ]
+    ]
     for rank, row in enumerate(rows, start=1):
         symmetric = row.get("symmetric")
         table.append(
@@ -72,6 +92,7 @@ def format_top(rows: list[dict[str, Any]]) -> str:
                 explained_verdict(
                     row.get("verdict") or "n/a", row.get("pair_swap"), row.get("unseen_pairs")
                 ),
+                near_swap_text(row),
             ]
         )
     return aligned_table(table).rstrip("\n")

@@ -13,6 +13,7 @@ from ..sensitivity import (
     FrameAnalysis,
     analyse_frames,
     explained_verdict,
+    near_swap_text,
 )
 from .options import (
     add_input_arguments,
@@ -47,6 +48,9 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
             "verdict",
             "pair_swap",
             "unseen_pairs",
+            "nearest_coincidence",
+            "coincidence_distance",
+            "near_swap_residual",
             "fourbody",
         ]
         rows = [
@@ -59,12 +63,15 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
                 r.verdict,
                 r.pair_swap or "",
                 r.unseen_pairs or "",
+                r.nearest_coincidence or "",
+                "" if r.coincidence_distance is None else f"{r.coincidence_distance:.4g}",
+                "" if r.near_swap_residual is None else f"{r.near_swap_residual:.4g}",
                 fourbody(r, 6),
             ]
             for r in results
         ]
         return csv_text([header, *rows])
-    header = ["frame", *names, "CN", "symmetric", "zeros", "E4"]
+    header = ["frame", *names, "CN", "symmetric", "zeros", "nearest equal pairs", "E4"]
     rows = [
         [
             r.frame,
@@ -72,6 +79,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
             f"{r.cn:.3e}",
             "yes" if r.symmetric else "no",
             explained_verdict(r.verdict, r.pair_swap, r.unseen_pairs),
+            near_swap_text(r.to_dict()),
             fourbody(r, 4),
         ]
         for r in results
@@ -103,8 +111,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "whether its near-zero singular values are explained by it ('zeros': regular, "
         "symmetry or spurious; a spurious zero whose motion swaps neighbour pairs with "
         "equal (r, r', angle), which no nu = 2 fingerprint sees, or turns pairs the "
-        "fingerprint ignores (ACSF's G4 beyond the cutoff), names them), and the four-body "
-        "target E4.",
+        "fingerprint ignores (ACSF's G4 beyond the cutoff), names them), the two "
+        "neighbour pairs nearest to equal (r, r', angle) with their distance in Å and rho, "
+        "the part of the softest motion that does not just trade them (near 0: a "
+        "near-singular frame sits by a branch point of nu = 2 degenerate pairs), and the "
+        "four-body target E4.",
     )
     add_input_arguments(parser)
     add_representation_arguments(parser)
