@@ -294,6 +294,10 @@ def test_a_neighbour_at_the_cutoff_makes_all_its_pairs_unseen():
     )
     for angular in ("g4", "g5"):
         assert dg.Acsf(angular=angular).unseen_pairs(neighbors) == [(0, 1), (0, 2), (0, 3)]
+    weights = dg.Acsf().neighbor_weights(neighbors)  # f_c(r) = (cos(π r/r_c) + 1)/2
+    radii = np.linalg.norm(neighbors, axis=1)
+    np.testing.assert_allclose(weights, (np.cos(np.pi * radii / 2.5) + 1) / 2, rtol=1e-12)
+    assert weights[0] < 1e-5 < weights[1:].min()
     assert dg.Acsf(angular="g5").unseen_pairs(neighbors * 0.9) == []
     radial_only = dg.Acsf(parameter_set="custom", g2=[(1.0, 1.0)], g4=[])
     assert len(radial_only.unseen_pairs(neighbors * 0.9)) == 6  # no angle is seen at all

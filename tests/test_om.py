@@ -14,6 +14,7 @@ import pytest
 from scipy.integrate import quad
 
 import degeneracy as dg
+from degeneracy.representations.base import UNSEEN_WEIGHT
 from degeneracy.representations.om import _pair_blocks
 
 
@@ -175,3 +176,43 @@ def test_a_neighbour_at_the_cutoff_is_named_as_unseen():
         [analysis] = dg.analyse_frames([atoms], om)
     assert analysis.verdict == "spurious" and analysis.pair_swap is None
     assert analysis.unseen_pairs == "H1-H2, H1-H3, H1-H4"
+
+
+def test_neighbor_weights_are_the_weights_of_the_jacobian():
+    """One formula in two places: the weights the search guards equal those the OM's
+    features are built with."""
+    om = dg.OverlapMatrix()
+    atoms = dg.sample_methane(1, seed=5)[0]
+    positions = atoms.positions[None] - atoms.positions[0]
+    weights, _ = om._weights(positions)
+    np.testing.assert_allclose(
+        om.neighbor_weights(dg.neighbor_positions(atoms)), weights[0, 1:], rtol=1e-14
+    )
+    assert om.neighbor_weights([[3.0, 0.0, 0.0]]).tolist() == [0.0]  # beyond: 0
+
+
+def test_the_search_does_not_end_on_a_neighbour_leaving_the_cutoff():
+    """From this random start the OM search used to end with H1 1.6 mÅ inside the cutoff
+    (weight 1.7e-6), a zero of the neighbour leaving; it now stops where H1's weight
+    reaches 1e-5, not converged, and names no unseen pairs."""
+    om = dg.OverlapMatrix()
+    start = dg.sample_methane(30, seed=11)[7]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.DegeneracyWarning)  # coinciding eigenvalues
+        result = dg.find_singular(start, om)
+    weights = om.neighbor_weights(dg.neighbor_positions(result.atoms))
+    assert UNSEEN_WEIGHT <= weights.min() < 1e-3  # it went for the cutoff, and stopped
+    assert not result.converged and result.atoms.info["unseen_pairs"] == "none"
+
+
+def test_a_start_with_a_weighed_out_neighbour_does_not_lose_it_further():
+    neighbors = np.array(
+        [[2.4985, 0.0, 0.0], [-0.5, 0.9, 0.3], [-0.4, -0.8, 0.6], [0.1, 0.2, -1.1]]
+    )
+    om = dg.OverlapMatrix()
+    lowest = om.neighbor_weights(neighbors).min()
+    assert lowest < UNSEEN_WEIGHT
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.DegeneracyWarning)
+        result = dg.find_singular(dg.environment_from_neighbors(neighbors), om, max_iterations=5)
+    assert om.neighbor_weights(dg.neighbor_positions(result.atoms)).min() >= lowest

@@ -56,7 +56,7 @@ import numpy as np
 
 from .checks import bounded_int, positive_float
 from .errors import DegeneracyError
-from .representations.base import Representation
+from .representations.base import UNSEEN_WEIGHT, Representation
 from .sensitivity import (
     SYMMETRY_TOL,
     CoincidentPairs,
@@ -286,7 +286,12 @@ def find_singular(
 
     Levenberg–Marquardt on the bordered system of the module docstring, with a backtracking
     line search on :math:`s_\min`. Stops when CN reaches ``cn_target``, when
-    :math:`s_\min` no longer decreases, or after ``max_iterations``.
+    :math:`s_\min` no longer decreases, or after ``max_iterations``. A step that would take
+    a neighbour to or beyond the fingerprint's ``cutoff``, or (smooth cutoffs, its
+    optional ``neighbor_weights``) below the cutoff weight
+    :data:`~degeneracy.representations.base.UNSEEN_WEIGHT` = 1e-5 where the fingerprint
+    loses it, is refused: a zero found there would be the neighbour leaving, not a
+    defect of the fingerprint.
 
     Parameters
     ----------
@@ -346,11 +351,18 @@ def find_singular(
 
     record()
     cutoff = getattr(representation, "cutoff", None)
+    weights_of = getattr(representation, "neighbor_weights", None)
+    lowest_weight = (
+        None if weights_of is None else min(UNSEEN_WEIGHT, float(weights_of(start).min()))
+    )
 
     def inside_cutoff(positions: np.ndarray) -> bool:
         # a neighbour leaving the cutoff lowers s_min for the wrong reason (its Jacobian
-        # columns vanish): such a step is not a descent towards a singular configuration
-        return farthest_beyond_cutoff(positions, cutoff) is None
+        # columns vanish): such a step is not a descent towards a singular configuration;
+        # with a smooth cutoff that starts where its weight is lost (below UNSEEN_WEIGHT)
+        if farthest_beyond_cutoff(positions, cutoff) is not None:
+            return False
+        return weights_of is None or float(weights_of(positions).min()) >= lowest_weight
 
     iterations = 0
     while iterations < max_iterations and spectrum.cn[0] < cn_target:

@@ -246,6 +246,17 @@ class Acsf:
         species = np.array([atoms.numbers[1:] for atoms in frames])
         return neighbor_positions(frames), species
 
+    def neighbor_weights(self, neighbors: np.ndarray) -> np.ndarray:
+        r"""Each neighbour's cutoff weight :math:`f_c(r)` (:func:`cosine_cutoff`), (N,).
+
+        Parameters
+        ----------
+        neighbors : array (N, 3)
+            Neighbour positions relative to the centre (Å).
+        """
+        radii = np.linalg.norm(np.asarray(neighbors, dtype=float).reshape(-1, 3), axis=1)
+        return cosine_cutoff(radii, self.cutoff)[0]
+
     def unseen_pairs(self, neighbors: np.ndarray) -> list[tuple[int, int]]:
         r"""Neighbour pairs whose angle no feature sees (:func:`weighed_out_pairs`).
 
@@ -259,7 +270,7 @@ class Acsf:
             Neighbour positions relative to the centre (Å).
         """
         neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
-        weights, _ = cosine_cutoff(np.linalg.norm(neighbors, axis=1), self.cutoff)
+        weights = self.neighbor_weights(neighbors)
         j, k = np.triu_indices(len(neighbors), k=1)
         if len(self.g4) == 0:
             pair_weights = np.zeros(len(j))  # no angular functions: no angle is seen

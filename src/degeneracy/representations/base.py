@@ -38,6 +38,10 @@ class Representation(Protocol):
     pairs whose angle it does not see there (:func:`weighed_out_pairs`, e.g.
     :meth:`degeneracy.Acsf.unseen_pairs`), which
     :func:`~degeneracy.sensitivity.explain_zero` takes into account.
+    ``neighbor_weights(neighbors) -> array (N,)``, for a smooth cutoff: each neighbour's
+    cutoff weight (1 well inside, 0 at the cutoff); :func:`~degeneracy.find_singular`
+    does not let one fall below :data:`UNSEEN_WEIGHT`, where the fingerprint loses the
+    neighbour (a zero of no interest).
     """
 
     name: str

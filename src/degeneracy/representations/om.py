@@ -165,9 +165,22 @@ class OverlapMatrix:
         neighbors : array (N, 3)
             Neighbour positions relative to the centre (Å).
         """
+        return weighed_out_pairs(self.neighbor_weights(neighbors))
+
+    def neighbor_weights(self, neighbors: np.ndarray) -> np.ndarray:
+        r"""Each neighbour's weight :math:`(1 - r^2/r_c^2)^2`, 0 beyond the cutoff, (N,).
+
+        (:meth:`_weights` computes the same with its gradient, and refuses neighbours
+        beyond the cutoff.)
+
+        Parameters
+        ----------
+        neighbors : array (N, 3)
+            Neighbour positions relative to the centre (Å).
+        """
         neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
         base = np.clip(1.0 - (neighbors**2).sum(axis=1) / self.cutoff**2, 0.0, None)
-        return weighed_out_pairs(base**2)
+        return base**2
 
     def _weights(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Weights c(r) and dc/dR (f, A) and (f, A, 3); the centre has weight 1."""
