@@ -64,6 +64,9 @@ def test_outputs(tiny_run):
     # A0's branch: three equal radii, the fourth H at equal angles to them
     assert summary["orbits"]["a0_pair_swap"] == "H1-H3 = H2-H3 = H4-H3"
     assert "swaps neighbour pairs with equal (r, r′, θ), H1-H3 = H2-H3 = H4-H3" in document
+    near = summary["orbits"]["pg_start_near_swap"]
+    assert near["nearest_coincidence"] == "H2-H3 = H3-H4" and near["near_swap_residual"] < 0.2
+    assert "pg-start itself (CN 2.3e+03 at σ = 0.3 Å) lies 0.011 Å from" in document
 
 
 def test_changed_learning_settings_rerun_only_learning(tiny_run):

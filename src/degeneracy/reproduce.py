@@ -226,8 +226,8 @@ def _orbits_step(
 ) -> dict:
     from .orbits import run_family
     from .representations import SoapPowerSpectrum
-    from .sensitivity import analyse_frames, point_symmetry
-    from .structures import environment_from_neighbors, neighbor_positions
+    from .sensitivity import NEAR_SWAP_KEYS, analyse_frames, point_symmetry
+    from .structures import builtin_environment, environment_from_neighbors, neighbor_positions
 
     folder = output / "orbits"
     members = run_family(
@@ -249,7 +249,13 @@ def _orbits_step(
         )[0]
         for sigma in (0.1, 0.2, 0.3, 0.5)
     }
+    # why the orbits' start is ill-conditioned (CN ~2e3): its nearest ν = 2 branch point
+    [start] = analyse_frames(
+        [builtin_environment("pg-start")], SoapPowerSpectrum(sigma=0.3, basis=settings.basis)
+    )
     result = {
+        "pg_start_near_swap": {"cn": start.cn}
+        | {key: getattr(start, key) for key in NEAR_SWAP_KEYS},
         "a0": a0.tolist(),
         "a0_cn": {sigma: analysis.cn for sigma, analysis in a0_analyses.items()},
         "a0_symmetry_residual": point_symmetry(neighbor_positions(a0_atoms)).residual,
@@ -416,6 +422,15 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
         intro.append(
             f"At A0 the zero motion (σ = 0.3 Å) swaps neighbour pairs with equal (r, r′, θ), "
             f"{orbits['a0_pair_swap']}: a zero that every ν = 2 fingerprint has there."
+        )
+    near = orbits.get("pg_start_near_swap") or {}
+    if near.get("nearest_coincidence"):
+        intro.append(
+            f"pg-start itself (CN {near['cn']:.2g} at σ = 0.3 Å) lies "
+            f"{near['coincidence_distance']:.3f} Å from a point where two neighbour pairs "
+            f"have equal (r, r′, θ), {near['nearest_coincidence']}, and its softest motion "
+            f"is mostly the trade of the two (ρ = {near['near_swap_residual']:.2f}; 0 for a "
+            "pure trade, 1 for none): it starts near a ν = 2 branch point."
         )
     if "a0_distance_to_published" in orbits:
         intro.append(
