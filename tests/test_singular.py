@@ -378,6 +378,22 @@ def test_cli_writes_contract_keys(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "not symmetric" in text and "CN_found" in text
     assert "spurious zero, its motion swaps equal pairs H2-H3 = H4-H3" in text
+    assert info["nearest_coincidence"] == "H2-H3 = H4-H3"
+    assert info["coincidence_distance"] < 1e-9 and info["near_swap_residual"] < 1e-9
+
+
+def test_cli_says_no_zero_was_reached_and_where_it_was_heading(tmp_path, capsys):
+    """Stopped after 3 iterations: no zero, so no verdict on one; the end point is
+    already 0.3 mÅ from the equal pairs H2-H3 = H4-H3 and its softest motion trades them."""
+    out = tmp_path / "part.extxyz"
+    argv = ["singular", "--builtin", "pg-start", "--max-iterations", "3", "--output", str(out)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "no zero reached; nearest equal pairs H2-H3 = H4-H3 (" in captured.out
+    assert "spurious" not in captured.out and "did not reach --cn-target" in captured.err
+    info = ase.io.read(out).info
+    assert info["converged"] is False or info["converged"] == np.False_
+    assert info["coincidence_distance"] < 1e-3 and info["near_swap_residual"] < 0.01
 
 
 def test_cli_rejects_symmetric_on_request(tmp_path, capsys):

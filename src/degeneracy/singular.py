@@ -50,6 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import ase
 import numpy as np
@@ -68,6 +69,7 @@ from .sensitivity import (
     coincident_pairs,
     explain_motion,
     farthest_beyond_cutoff,
+    near_swap,
     point_symmetry,
     singular_spectrum,
     unseen_pairs_of,
@@ -238,6 +240,11 @@ class SingularResult:
     explanation : ZeroExplanation or None
         :func:`explain_zero`: the equal pairs the zero motion swaps and the unseen
         pairs it turns, when that is all it does.
+    near_swap : dict
+        :func:`~degeneracy.sensitivity.near_swap` of the softest motion there: the two
+        pairs nearest to being equal, their distance (Å) and ρ; for a search that did
+        not converge, whether it was heading for a ν = 2 branch point. Also in ``info``
+        (keys with a value only).
     converged : bool
         Whether ``cn`` reached the target.
     iterations, jacobian_evaluations : int
@@ -256,6 +263,7 @@ class SingularResult:
     coincidences: list[CoincidentPairs] = field(default_factory=list)
     pair_swap_residual: float = 1.0
     explanation: ZeroExplanation | None = None
+    near_swap: dict[str, Any] = field(default_factory=dict)
 
     @property
     def symmetric(self) -> bool:
@@ -407,6 +415,8 @@ def find_singular(
     values = spectrum.values[0]
     cn = float(spectrum.cn[0])
     distance = float(np.linalg.norm(r - start))
+    near = near_swap(found, spectrum.motions[0, -1])
+    found.info.update({key: value for key, value in near.items() if value is not None})
     found.info.update(
         {
             "cn": cn,
@@ -436,6 +446,7 @@ def find_singular(
         coincidences=coincidences,
         pair_swap_residual=swap,
         explanation=explanation,
+        near_swap=near,
     )
 
 

@@ -7,7 +7,7 @@ import sys
 
 from ..errors import DegeneracyError
 from ..files import EXTXYZ_SUFFIXES, output_file
-from ..sensitivity import SYMMETRY_TOL, zero_reason
+from ..sensitivity import SYMMETRY_TOL, near_swap_text, zero_reason
 from ..singular import DEFAULT_CN_TARGET, DEFAULT_FD_STEP, SingularResult, find_singular
 from ..structures import write_environments
 from .options import (
@@ -35,7 +35,11 @@ def format_results(results: list[SingularResult]) -> str:
 def zero_verdict(result: SingularResult) -> str:
     """Why the zero is there: a point symmetry, a motion of neighbour pairs the
     fingerprint cannot see (equal pairs swapped: every ν = 2 fingerprint's blind spot;
-    pairs it ignores), or neither."""
+    pairs it ignores), or neither; without a zero (not converged), how near the end point
+    is to equal pairs and how much of its softest motion trades them."""
+    if not result.converged:
+        near = near_swap_text(result.near_swap)
+        return "no zero reached" + (f"; nearest equal pairs {near}" if near else "")
     if result.symmetric:
         return f"SYMMETRIC (residual {result.symmetry.residual:.2g} Å): physical zero"
     verdict = f"not symmetric (best residual {result.symmetry.residual:.3f} Å): spurious zero"
@@ -96,7 +100,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "motion that swaps neighbour pairs with equal (r, r', angle), which no nu = 2 "
         "fingerprint sees, or turns pairs the fingerprint ignores (ACSF's G4 beyond the "
         "cutoff). Output: extxyz with info keys cn, symmetric, coincident_pairs, "
-        "pair_swap_residual, unseen_pairs, jacobian_evaluations, distance, converged.",
+        "pair_swap_residual, unseen_pairs, nearest_coincidence, coincidence_distance, "
+        "near_swap_residual, jacobian_evaluations, distance, converged.",
     )
     add_input_arguments(parser)
     add_representation_arguments(parser)
