@@ -354,6 +354,8 @@ def test_shapes_and_batch_sizes_are_checked():
     broken[1, 0, 0] = np.nan  # else numpy's SVD "did not converge", naming no frame
     with pytest.raises(dg.DegeneracyError, match="frame 1: the Jacobian has non-finite entries"):
         dg.singular_spectrum(broken, neighbors)
+    with pytest.raises(dg.DegeneracyError, match="frame 6: the Jacobian has non-finite"):
+        dg.singular_spectrum(broken, neighbors, first_frame=5)  # a batch from frame 5 on
     with pytest.raises(dg.DegeneracyError, match="no frames"):
         dg.neighbor_positions([])
     with pytest.raises(dg.DegeneracyError, match=r"N species, got shape .* and 3 species"):
@@ -402,3 +404,34 @@ def test_analyses_name_a_wrong_argument():
     # any iterable of frames is fine
     rows = dg.analyse_frames((atoms for atoms in [td, td]), dg.SoapPowerSpectrum())
     assert len(rows) == 2
+
+
+class _BrokenOnFrame:
+    """ACSF whose Jacobian is NaN for one given environment (a fingerprint failing mid-run)."""
+
+    def __init__(self, broken):
+        self.inner, self.broken, self.name = dg.Acsf(), broken, "acsf"
+        self.cutoff = self.inner.cutoff
+
+    def hypers(self):
+        return self.inner.hypers()
+
+    def features(self, frames):
+        return self.inner.features(frames)
+
+    def jacobian(self, frames):
+        features, jacobian = self.inner.jacobian(frames)
+        for k, atoms in enumerate(frames):
+            if np.array_equal(atoms.positions, self.broken.positions):
+                jacobian[k, 0, 0] = np.nan
+        return features, jacobian
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 500])
+def test_a_failure_mid_run_names_the_frame_in_the_whole_sequence(batch_size):
+    frames = dg.sample_methane(5, seed=4)
+    broken = _BrokenOnFrame(frames[3])
+    with pytest.raises(dg.DegeneracyError, match=r"^frame 3: the Jacobian has non-finite"):
+        dg.analyse_frames(frames, broken, batch_size=batch_size)
+    with pytest.raises(dg.DegeneracyError, match=r"^frame 3: the Jacobian has non-finite"):
+        dg.compare_fingerprints(frames, {"acsf": broken}, batch_size=batch_size)

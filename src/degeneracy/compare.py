@@ -132,7 +132,10 @@ def compare_fingerprints(
         values, norm = [], []
         for chunk in batches(frames, batch_size, progress=progress, desc=name):
             features, jacobian = representation.jacobian(chunk)
-            values.append(singular_spectrum(jacobian, neighbor_positions(chunk)).values)
+            spectrum = singular_spectrum(
+                jacobian, neighbor_positions(chunk), first_frame=sum(map(len, values))
+            )
+            values.append(spectrum.values)
             norm.append(np.linalg.norm(features, axis=1))
         spectra.append(np.concatenate(values))
         norms.append(np.concatenate(norm))

@@ -141,7 +141,9 @@ def _pad_zeros(values: np.ndarray, missing: int) -> np.ndarray:
     return np.concatenate([values, np.zeros((*values.shape[:-1], missing))], axis=-1)
 
 
-def singular_spectrum(jacobian: np.ndarray, neighbors: np.ndarray) -> Spectrum:
+def singular_spectrum(
+    jacobian: np.ndarray, neighbors: np.ndarray, *, first_frame: int = 0
+) -> Spectrum:
     """Singular values and motions of the purified Jacobian.
 
     Parameters
@@ -150,6 +152,8 @@ def singular_spectrum(jacobian: np.ndarray, neighbors: np.ndarray) -> Spectrum:
         From :meth:`Representation.jacobian`.
     neighbors : array (n_frames, N, 3)
         Neighbour positions relative to the centre.
+    first_frame : int
+        Number of the first frame in error messages (for a batch of a longer sequence).
     """
     jacobian, neighbors = np.asarray(jacobian), np.asarray(neighbors)
     if jacobian.ndim != 3 or neighbors.ndim != 3 or neighbors.shape[-1] != 3:
@@ -164,7 +168,8 @@ def singular_spectrum(jacobian: np.ndarray, neighbors: np.ndarray) -> Spectrum:
         )
     bad = np.flatnonzero(~np.isfinite(jacobian).all(axis=(1, 2)))
     if bad.size:  # else numpy's SVD fails with "did not converge", naming nothing
-        raise DegeneracyError(f"frame {int(bad[0])}: the Jacobian has non-finite entries")
+        frame = first_frame + int(bad[0])
+        raise DegeneracyError(f"frame {frame}: the Jacobian has non-finite entries")
     complement = rotation_complement(neighbors)
     purified = jacobian @ complement
     n_features, n_motions = purified.shape[-2:]
@@ -1040,7 +1045,7 @@ def analyse_frames(
     for chunk in batches(frames, batch_size, progress=progress, desc="spectrum"):
         neighbors = neighbor_positions(chunk)
         _, jacobian = representation.jacobian(chunk)
-        spectrum = singular_spectrum(jacobian, neighbors)
+        spectrum = singular_spectrum(jacobian, neighbors, first_frame=len(results))
         fourbody = fourbody_torsion(neighbors) if neighbors.shape[1] == 4 else None
         for k, atoms in enumerate(chunk):
             symmetry = point_symmetry(neighbors[k], atoms.numbers[1:], tol=symmetry_tol)
