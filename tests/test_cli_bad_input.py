@@ -199,3 +199,28 @@ def test_an_empty_file_name_is_refused(argv, named, tmp_path, capsys, monkeypatc
     err = capsys.readouterr().err
     assert err == f"degeneracy {argv[0]}: error: argument {named}: empty value\n"
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("command", "target"),
+    [
+        ("spectrum", "degeneracy.cli.spectrum.analyse_frames"),
+        ("compare", "degeneracy.cli.compare.compare_fingerprints"),
+    ],
+)
+def test_an_error_mid_analysis_names_the_file(command, target, tmp_path, capsys, monkeypatch):
+    """The analyses number frames in the whole file but do not know its name."""
+    import degeneracy as dg
+    from degeneracy.errors import DegeneracyError
+
+    path = tmp_path / "ch4.xyz"
+    dg.write_environments(path, dg.sample_methane(4, seed=1))
+
+    def failing(*args, **kwargs):
+        raise DegeneracyError("frame 3: the Jacobian has non-finite entries")
+
+    monkeypatch.setattr(target, failing)
+    assert main([command, str(path)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"degeneracy {command}: error: {path}, frame 3: the Jacobian has non-finite entries"
+    )

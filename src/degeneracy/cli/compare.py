@@ -19,6 +19,7 @@ from .options import (
     csv_text,
     emit,
     frames_from_args,
+    naming_input_file,
     representations_from_args,
 )
 
@@ -61,9 +62,10 @@ def run(args: argparse.Namespace) -> None:
     frames = frames_from_args(args)
     representations = representations_from_args(args, frames=frames)
     check_input_analysable(args, frames, representations.values())
-    comparison = compare_fingerprints(
-        frames, representations, progress=len(frames) > 200 and sys.stderr.isatty()
-    )
+    with naming_input_file(args):
+        comparison = compare_fingerprints(
+            frames, representations, progress=len(frames) > 200 and sys.stderr.isatty()
+        )
     hypers = {name: rep.hypers() for name, rep in representations.items()}
     emit(format_comparison(comparison, args.format, hypers), args.output)
     if args.plot:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import ase
@@ -429,6 +430,17 @@ def check_input_analysable(
     where = "" if args.file is None else str(args.file)
     for representation in representations:
         check_analysable(frames, representation, where=where, first_frame=first_frame)
+
+
+@contextlib.contextmanager
+def naming_input_file(args: argparse.Namespace) -> Iterator[None]:
+    """Errors of an analysis over all of FILE's frames ("frame 7: ...") name FILE too."""
+    try:
+        yield
+    except DegeneracyError as error:
+        if args.file is None or not str(error).startswith("frame "):
+            raise
+        raise DegeneracyError(f"{args.file}, {error}") from error
 
 
 def emit(text: str, output: str | None) -> None:

@@ -24,6 +24,7 @@ from .options import (
     csv_text,
     emit,
     frames_from_args,
+    naming_input_file,
     representation_from_args,
 )
 
@@ -91,13 +92,14 @@ def run(args: argparse.Namespace) -> None:
     frames = frames_from_args(args)
     representation = representation_from_args(args, frames)
     check_input_analysable(args, frames, [representation])
-    results = analyse_frames(
-        frames,
-        representation,
-        symmetry_tol=args.symmetry_tol,
-        zero_rtol=args.zero_rtol,
-        progress=len(frames) > 1000 and sys.stderr.isatty(),
-    )
+    with naming_input_file(args):
+        results = analyse_frames(
+            frames,
+            representation,
+            symmetry_tol=args.symmetry_tol,
+            zero_rtol=args.zero_rtol,
+            progress=len(frames) > 1000 and sys.stderr.isatty(),
+        )
     emit(format_spectrum(results, args.format), args.output)
 
 
