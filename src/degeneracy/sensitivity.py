@@ -478,7 +478,8 @@ class CoincidentPairs:
     ``pairs`` holds neighbour indices (atom index − 1), each pair ordered to match the
     first: ``pairs[m][k]`` has the species and distance of ``pairs[0][k]``. ``mismatch`` is
     the largest difference from the first pair of :math:`r_i`, :math:`r_j` or
-    :math:`\bar r\,\theta_{ij}` (Å).
+    :math:`\bar r\,\theta_{ij}` (Å) from :func:`coincident_pairs`, the Euclidean distance
+    of the two triples from :func:`nearest_coincidence`.
     """
 
     pairs: tuple[tuple[int, int], ...]
@@ -730,10 +731,10 @@ def near_swap(atoms: ase.Atoms, motion: np.ndarray) -> dict[str, Any]:
     ``coincidence_distance``: its distance :math:`|t_{ij} - t_{kl}|` (Å) and
     ``near_swap_residual``: :func:`pair_swap_residual` of ``motion`` with the two pairs
     grouped — near 0 when the motion is mostly their trade, 1 when it does not move
-    them. All None with fewer than two pairs of equal species. In random CH4 the
-    environments a ν = 2 fingerprint sees worst are of this kind, the ones the ν = 3
-    bispectrum sees worst are near a point symmetry instead (README, "Which
-    configurations a fingerprint sees worst").
+    them (up to √2 when it changes the two alike). All None with fewer than two pairs
+    of equal species. In random CH4 the environments a ν = 2 fingerprint sees worst are
+    of this kind, the ones the ν = 3 bispectrum sees worst are near a point symmetry
+    instead (README, "Which configurations a fingerprint sees worst").
     """
     neighbors = neighbor_positions(atoms)
     nearest = nearest_coincidence(neighbors, atoms.numbers[1:])
