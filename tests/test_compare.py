@@ -40,6 +40,27 @@ def test_matches_singular_spectrum(comparison):
         )
 
 
+def test_nearest_equal_pairs_and_each_fingerprints_trade_residual(comparison):
+    """The nearest equal pairs are the frame's (one geometry for all fingerprints); ρ is
+    each fingerprint's own softest motion against them: at pg-start SOAP's is mostly the
+    trade of the two, the bispectrum's is not; batches do not mix frames up."""
+    frames, reps, result = comparison
+    for f, atoms in enumerate(frames):
+        analysis = dg.analyse_frames([atoms], reps["soap"])[0]
+        assert result.nearest_coincidences[f] == analysis.nearest_coincidence
+        assert result.coincidence_distances[f] == analysis.coincidence_distance
+        assert result.near_swap_residuals[f, 0] == pytest.approx(
+            analysis.near_swap_residual, rel=1e-6
+        )
+    assert result.nearest_coincidences[0] == "H2-H3 = H3-H4"
+    assert result.near_swap_residuals[0, 0] < 0.2 < 0.5 < result.near_swap_residuals[0, 1]
+    record = result.records()[0]
+    assert record["coincidence_distance"] == pytest.approx(0.0112, abs=1e-4)
+    assert record["soap"]["near_swap_residual"] < 0.2
+    summary = result.summary()["soap"]["near_swap_residual_median"]
+    assert summary == pytest.approx(np.median(result.near_swap_residuals[:, 0]))
+
+
 def test_too_few_features_give_exact_zeros(comparison):
     _, _, result = comparison
     # 5 overlap eigenvalues for 9 internal coordinates: 4 structural zeros, CN infinite
@@ -96,6 +117,13 @@ def test_cli_compare(tmp_path, capsys):
     assert main(["compare", "--builtin", "pg-start", "--rep", "om", "--om-orbitals", "s"]) == 0
     table = capsys.readouterr().out
     assert "inf" in table.splitlines()[1]
+    assert table.splitlines()[0].split()[-3:] == [
+        "rho_om",
+        "coincidence_distance",
+        "nearest_coincidence",
+    ]
+    assert table.splitlines()[1].split()[-4:] == ["0.0112", "H2-H3", "=", "H3-H4"]
+    assert "rho median" in table
     with pytest.raises(SystemExit) as stop:
         main(["compare", "--builtin", "td", "--rep", "soap,soap"])
     assert stop.value.code == 2

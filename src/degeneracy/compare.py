@@ -8,6 +8,12 @@ fingerprint's scale, so it is also reported relative to the feature norm,
 :math:`s_{3N-3} / |x|` (Å⁻¹: the relative feature change per Å along the least visible
 motion).
 
+Beside them, per frame the two neighbour pairs nearest to having equal
+:math:`(r_i, r_j, \theta_{ij})` (:func:`~degeneracy.sensitivity.nearest_coincidence`, a
+property of the geometry) and, per fingerprint, :math:`\rho` of its softest motion with
+the two grouped (:func:`~degeneracy.sensitivity.pair_swap_residual`): near 0 when what the
+fingerprint sees worst is the trade of the two, the blind spot of ν = 2 fingerprints.
+
 A fingerprint with fewer features than internal coordinates (d < 3N − 3, e.g. the s-only
 overlap matrix for CH4) has :math:`3N - 3 - d` exact zeros: they are included, so its
 CN is infinite.
@@ -16,7 +22,7 @@ CN is infinite.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ase
 import numpy as np
@@ -25,7 +31,13 @@ from .checks import bounded_int
 from .errors import DegeneracyError
 from .files import json_safe
 from .representations.base import Representation, batches
-from .sensitivity import check_analysable, singular_spectrum
+from .sensitivity import (
+    CoincidentPairs,
+    check_analysable,
+    nearest_coincidence,
+    pair_swap_residual,
+    singular_spectrum,
+)
 from .structures import frame_list, neighbor_positions
 
 
@@ -41,11 +53,22 @@ class Comparison:
         Purified singular values, descending (zeros appended when d < 3N − 3).
     feature_norms : array (n_frames, n_fingerprints)
         :math:`|x|` per frame.
+    nearest_coincidences : list of (str or None)
+        Per frame, the label of its nearest equal pairs ("H2-H3 = H4-H3"), None with
+        fewer than two pairs of one kind.
+    coincidence_distances : array (n_frames,)
+        Their distance (Å), NaN without them.
+    near_swap_residuals : array (n_frames, n_fingerprints)
+        :math:`\rho` of each fingerprint's softest motion with the two pairs grouped, NaN
+        without them.
     """
 
     names: list[str]
     singular_values: np.ndarray
     feature_norms: np.ndarray
+    nearest_coincidences: list[str | None] = field(default_factory=list)
+    coincidence_distances: np.ndarray | None = None
+    near_swap_residuals: np.ndarray | None = None
 
     @property
     def s_max(self) -> np.ndarray:
@@ -84,19 +107,35 @@ class Comparison:
                     "s_max": float(self.s_max[f, k]),
                     "relative_s_min": float(self.relative_s_min[f, k]),
                 }
+                if self.near_swap_residuals is not None:
+                    row[name]["near_swap_residual"] = json_safe(self.near_swap_residuals[f, k])
+            if self.coincidence_distances is not None:
+                row["nearest_coincidence"] = self.nearest_coincidences[f]
+                row["coincidence_distance"] = json_safe(self.coincidence_distances[f])
             out.append(row)
         return out
 
     def summary(self) -> dict[str, dict[str, float]]:
-        """Median, smallest and largest CN per fingerprint (``None`` for infinite)."""
+        """Median, smallest and largest CN per fingerprint (``None`` for infinite), and
+        the median :math:`\rho` of its softest motions (``None`` when there is none)."""
         return {
             name: {
                 "cn_median": json_safe(np.median(self.cn[:, k])),
                 "cn_min": json_safe(np.min(self.cn[:, k])),
                 "cn_max": json_safe(np.max(self.cn[:, k])),
+                "near_swap_residual_median": json_safe(self.median_residual(k)),
             }
             for k, name in enumerate(self.names)
         }
+
+    def median_residual(self, k: int) -> float:
+        """Median :math:`\rho` of fingerprint ``k`` over the frames that have one (NaN if
+        none do)."""
+        if self.near_swap_residuals is None:
+            return float("nan")
+        residuals = self.near_swap_residuals[:, k]
+        residuals = residuals[np.isfinite(residuals)]
+        return float(np.median(residuals)) if residuals.size else float("nan")
 
 
 def compare_fingerprints(
@@ -127,20 +166,47 @@ def compare_fingerprints(
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
     for representation in representations.values():
         check_analysable(frames, representation)
-    spectra, norms = [], []
+    neighbors = neighbor_positions(frames)
+    nearest = [
+        nearest_coincidence(n, atoms.numbers[1:])
+        for n, atoms in zip(neighbors, frames, strict=True)
+    ]
+    spectra, norms, residuals = [], [], []
     for name, representation in representations.items():
         values, norm = [], []
         for chunk in batches(frames, batch_size, progress=progress, desc=name):
+            first = sum(map(len, values))
             features, jacobian = representation.jacobian(chunk)
-            spectrum = singular_spectrum(
-                jacobian, neighbor_positions(chunk), first_frame=sum(map(len, values))
-            )
+            rows = slice(first, first + len(chunk))
+            spectrum = singular_spectrum(jacobian, neighbors[rows], first_frame=first)
             values.append(spectrum.values)
             norm.append(np.linalg.norm(features, axis=1))
+            residuals += [
+                _trade_residual(n, motion, pairs)
+                for n, motion, pairs in zip(
+                    neighbors[rows], spectrum.motions[:, -1], nearest[rows], strict=True
+                )
+            ]
         spectra.append(np.concatenate(values))
         norms.append(np.concatenate(norm))
+    symbols = [atoms.get_chemical_symbols()[1:] for atoms in frames]
     return Comparison(
         names=list(representations),
         singular_values=np.stack(spectra, axis=1),
         feature_norms=np.stack(norms, axis=1),
+        nearest_coincidences=[
+            None if pairs is None else pairs.label(names)
+            for pairs, names in zip(nearest, symbols, strict=True)
+        ],
+        coincidence_distances=np.array(
+            [np.nan if pairs is None else pairs.mismatch for pairs in nearest]
+        ),
+        near_swap_residuals=np.array(residuals).reshape(len(representations), -1).T,
     )
+
+
+def _trade_residual(
+    neighbors: np.ndarray, motion: np.ndarray, pairs: CoincidentPairs | None
+) -> float:
+    """:func:`pair_swap_residual` of ``motion`` with ``pairs`` grouped; NaN without them."""
+    return np.nan if pairs is None else pair_swap_residual(neighbors, motion, [pairs])

@@ -36,7 +36,8 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
     names = comparison.names
     header = ["frame"]
     for name in names:
-        header += [f"cn_{name}", f"s_min_{name}", f"rel_s_min_{name}"]
+        header += [f"cn_{name}", f"s_min_{name}", f"rel_s_min_{name}", f"rho_{name}"]
+    header += ["coincidence_distance", "nearest_coincidence"]
     rows = []
     for f in range(len(comparison.cn)):
         row = [str(f)]
@@ -45,7 +46,12 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
                 f"{comparison.cn[f, k]:.4e}",
                 f"{comparison.s_min[f, k]:.4e}",
                 f"{comparison.relative_s_min[f, k]:.4e}",
+                _optional(comparison.near_swap_residuals[f, k], ".3g"),
             ]
+        row += [
+            _optional(comparison.coincidence_distances[f], ".4g"),
+            comparison.nearest_coincidences[f] or "",
+        ]
         rows.append(row)
     if fmt == "csv":
         return csv_text([header, *rows])
@@ -53,9 +59,15 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
     for k, name in enumerate(names):
         cn = comparison.cn[:, k]
         lines.append(
-            f"# {name}: CN median {np.median(cn):.3e}, min {cn.min():.3e}, max {cn.max():.3e}"
+            f"# {name}: CN median {np.median(cn):.3e}, min {cn.min():.3e}, max {cn.max():.3e}; "
+            f"rho median {comparison.median_residual(k):.3g}"
         )
     return "\n".join(lines) + "\n"
+
+
+def _optional(value: float, spec: str) -> str:
+    """``value`` formatted, "" for NaN (no equal-species pairs)."""
+    return "" if np.isnan(value) else format(value, spec)
 
 
 def run(args: argparse.Namespace) -> None:
