@@ -99,8 +99,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="condition number and smallest singular value of several fingerprints",
         description="For every frame and fingerprint: condition number CN = s1/s_min of "
         "the rotation-purified Jacobian, its smallest singular value s_min, and s_min/|x| "
-        "(comparable across fingerprints); a summary per fingerprint, and with --plot a "
-        "figure (PNG and PDF) over the frames (x: arc_length when every frame has it).",
+        "(comparable across fingerprints), rho_NAME: how much of its softest motion is "
+        "not the trade of the frame's two neighbour pairs nearest to equal (r, r', angle) "
+        "(near 0: the nu = 2 blind spot), and per frame those pairs and their distance in "
+        "Å; a summary per fingerprint, and with --plot a figure (PNG and PDF) over the "
+        "frames (x: arc_length when every frame has it).",
     )
     add_input_arguments(parser)
     add_representation_arguments(parser, multiple=True)
