@@ -17,6 +17,7 @@ from degeneracy.sensitivity import (
     nearest_coincidence,
     pair_triple_rates,
     pair_triples,
+    trade_scale,
 )
 from degeneracy.singular import CountingJacobian, bordered_system, find_singular
 
@@ -218,10 +219,37 @@ def test_near_a_nu2_zero_the_softest_motion_trades_the_nearest_equal_pairs(from_
         assert soap.nearest_coincidence == "H2-H3 = H4-H3"
         assert bispectrum.cn < 100 and bispectrum.near_swap_residual > 0.5
         rows.append((soap.coincidence_distance, soap.cn, soap.near_swap_residual))
+        _, jacobian = dg.SoapPowerSpectrum(sigma=0.3).jacobian([atoms])
+        motion = dg.singular_spectrum(jacobian, neighbors[None]).motions[0, -1]
+        assert trade_scale(neighbors, motion) <= 2 * soap.coincidence_distance
     distance, cn, residual = np.array(rows).T
     np.testing.assert_allclose(distance[1:] / distance[:-1], 0.1, rtol=0.01)
     np.testing.assert_allclose(cn * distance, cn[0] * distance[0], rtol=0.05)
     assert np.all(residual < 20 * distance) and residual[-1] < 1e-3
+
+
+def test_trade_scale_falls_with_the_distance_to_a_three_pair_point():
+    """Near A0 (H1-H3 = H2-H3 = H4-H3) SOAP's softest motion trades three pairs: grouping
+    the nearest two leaves ρ ≈ 0.5, the scale at which the three count as equal falls with
+    the distance to A0; at pg-start's zero it is 0, and a breathing motion (every radius
+    grows) is no trade at any scale."""
+    a0 = dg.neighbor_positions(dg.comment_a0())
+    direction = np.random.default_rng(3).normal(size=(4, 3))
+    direction /= np.linalg.norm(direction)
+    soap = dg.SoapPowerSpectrum(sigma=0.3)
+    scales = []
+    for distance in (1e-3, 1e-4):
+        neighbors = a0 + distance * direction
+        atoms = dg.environment_from_neighbors(neighbors)
+        _, jacobian = soap.jacobian([atoms])
+        motion = dg.singular_spectrum(jacobian, neighbors[None]).motions[0, -1]
+        assert near_swap(atoms, motion)["near_swap_residual"] > 0.3
+        scales.append(trade_scale(neighbors, motion))
+    assert scales[0] < 3e-3 and scales[1] < 3e-4 and scales[1] < 0.3 * scales[0]
+    neighbors = dg.neighbor_positions(dg.builtin_environment("pg-start"))
+    assert trade_scale(neighbors, neighbors) == np.inf  # breathing
+    with pytest.raises(dg.DegeneracyError, match="residual"):
+        trade_scale(neighbors, neighbors, residual=1.5)
 
 
 def test_the_worst_seen_random_methane_is_near_equal_pairs_for_nu2_only():

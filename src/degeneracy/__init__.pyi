@@ -101,6 +101,7 @@ from .sensitivity import (
     purified_singular_values,
     rotation_complement,
     singular_spectrum,
+    trade_scale,
     zero_verdict,
 )
 from .singular import SingularResult, aligned_distance, find_singular
@@ -223,6 +224,7 @@ __all__ = [
     "spherical_point",
     "structure_environments",
     "trace_orbit",
+    "trade_scale",
     "validate_environment",
     "verify_pairs",
     "write_environments",

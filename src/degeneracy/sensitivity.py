@@ -810,6 +810,57 @@ def explain_motion(
     return residual, explanation
 
 
+def trade_scale(
+    neighbors: np.ndarray,
+    motion: np.ndarray,
+    species: Sequence[int] | None = None,
+    *,
+    residual: float = 0.5,
+) -> float:
+    r"""How equal neighbour pairs must be for ``motion`` to be mostly a trade among them (Å).
+
+    The smallest tolerance :math:`s` at which the pairs that :func:`coincident_pairs`
+    groups as equal leave less than ``residual`` of the motion's change of pair triples
+    unexplained, :math:`\rho_s <` ``residual`` (:func:`pair_swap_residual`; the groups
+    change only at the pairs' mutual differences, which are the candidates tried in
+    increasing order), ``inf`` when no grouping does. It tends to 0 as a configuration
+    approaches a point where pairs coincide and the motion is their trade, whatever the
+    number of pairs involved: 1e-3 Å from A0 (three pairs H1-H3 = H2-H3 = H4-H3) in a
+    random direction it is ~1e-3 Å, where :func:`near_swap`, which groups only the
+    nearest two, leaves ρ ≈ 0.5.
+
+    Parameters
+    ----------
+    neighbors : array (N, 3)
+        Neighbour positions relative to the centre (Å).
+    motion : array (3N,) or (N, 3)
+        Neighbour displacement direction (e.g. ``Spectrum.motions[f, -1]``).
+    species : sequence of int, optional
+        Neighbour species; all equal if omitted.
+    residual : float
+        The :math:`\rho` below which the motion counts as mostly a trade, in (0, 1).
+    """
+    residual = positive_float("residual", residual, below=1.0)
+    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    species = _neighbor_species(neighbors, species, "trade_scale")
+    pairs, triples = pair_triples(neighbors)
+    triples = triples * [1.0, 1.0, float(np.linalg.norm(neighbors, axis=1).mean())]
+    candidates = set()
+    for a, b in itertools.combinations(range(len(pairs)), 2):
+        matched = _matched_order(
+            tuple(pairs[b].tolist()), triples[b], tuple(pairs[a].tolist()), triples[a], species
+        )
+        if matched is not None:
+            candidates.add(matched[1])
+    _, rates = pair_triple_rates(neighbors, motion)
+    for difference in sorted(candidates):
+        tol = float(np.nextafter(difference, np.inf))  # coincident_pairs groups below tol
+        groups = coincident_pairs(neighbors, species, tol=tol)
+        if _unexplained_fraction(neighbors, pairs, rates, groups, ()) < residual:
+            return difference
+    return float("inf")
+
+
 def pair_swap_residual(
     neighbors: np.ndarray,
     motion: np.ndarray,
