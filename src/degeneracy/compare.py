@@ -37,6 +37,7 @@ from .sensitivity import (
     nearest_coincidence,
     pair_swap_residual,
     singular_spectrum,
+    trade_scale,
 )
 from .structures import frame_list, neighbor_positions
 
@@ -61,6 +62,10 @@ class Comparison:
     near_swap_residuals : array (n_frames, n_fingerprints)
         :math:`\rho` of each fingerprint's softest motion with the two pairs grouped, NaN
         without them.
+    trade_scales : array (n_frames, n_fingerprints)
+        :func:`~degeneracy.sensitivity.trade_scale` of each fingerprint's softest motion
+        (Å): how equal pairs must be for it to be mostly their trade, any number of pairs
+        (``inf``: no trade at any scale).
     """
 
     names: list[str]
@@ -69,6 +74,7 @@ class Comparison:
     nearest_coincidences: list[str | None] = field(default_factory=list)
     coincidence_distances: np.ndarray | None = None
     near_swap_residuals: np.ndarray | None = None
+    trade_scales: np.ndarray | None = None
 
     @property
     def s_max(self) -> np.ndarray:
@@ -109,6 +115,8 @@ class Comparison:
                 }
                 if self.near_swap_residuals is not None:
                     row[name]["near_swap_residual"] = json_safe(self.near_swap_residuals[f, k])
+                if self.trade_scales is not None:
+                    row[name]["trade_scale"] = json_safe(self.trade_scales[f, k])  # inf: null
             if self.coincidence_distances is not None:
                 row["nearest_coincidence"] = self.nearest_coincidences[f]
                 row["coincidence_distance"] = json_safe(self.coincidence_distances[f])
@@ -117,13 +125,15 @@ class Comparison:
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Median, smallest and largest CN per fingerprint (``None`` for infinite), and
-        the median :math:`\rho` of its softest motions (``None`` when there is none)."""
+        the medians of :math:`\rho` and of the trade scale of its softest motions
+        (``None`` when there is none, or infinite)."""
         return {
             name: {
                 "cn_median": json_safe(np.median(self.cn[:, k])),
                 "cn_min": json_safe(np.min(self.cn[:, k])),
                 "cn_max": json_safe(np.max(self.cn[:, k])),
                 "near_swap_residual_median": json_safe(self.median_residual(k)),
+                "trade_scale_median": json_safe(self.median_trade_scale(k)),
             }
             for k, name in enumerate(self.names)
         }
@@ -136,6 +146,12 @@ class Comparison:
         residuals = self.near_swap_residuals[:, k]
         residuals = residuals[np.isfinite(residuals)]
         return float(np.median(residuals)) if residuals.size else float("nan")
+
+    def median_trade_scale(self, k: int) -> float:
+        """Median trade scale of fingerprint ``k`` (Å; ``inf`` counts, as "no trade")."""
+        if self.trade_scales is None or not len(self.trade_scales):
+            return float("nan")
+        return float(np.median(self.trade_scales[:, k]))
 
 
 def compare_fingerprints(
@@ -171,7 +187,7 @@ def compare_fingerprints(
         nearest_coincidence(n, atoms.numbers[1:])
         for n, atoms in zip(neighbors, frames, strict=True)
     ]
-    spectra, norms, residuals = [], [], []
+    spectra, norms, residuals, scales = [], [], [], []
     for name, representation in representations.items():
         values, norm = [], []
         for chunk in batches(frames, batch_size, progress=progress, desc=name):
@@ -181,12 +197,11 @@ def compare_fingerprints(
             spectrum = singular_spectrum(jacobian, neighbors[rows], first_frame=first)
             values.append(spectrum.values)
             norm.append(np.linalg.norm(features, axis=1))
-            residuals += [
-                _trade_residual(n, motion, pairs)
-                for n, motion, pairs in zip(
-                    neighbors[rows], spectrum.motions[:, -1], nearest[rows], strict=True
-                )
-            ]
+            for n, motion, pairs, atoms in zip(
+                neighbors[rows], spectrum.motions[:, -1], nearest[rows], chunk, strict=True
+            ):
+                residuals.append(_trade_residual(n, motion, pairs))
+                scales.append(trade_scale(n, motion, atoms.numbers[1:]))
         spectra.append(np.concatenate(values))
         norms.append(np.concatenate(norm))
     symbols = [atoms.get_chemical_symbols()[1:] for atoms in frames]
@@ -202,6 +217,7 @@ def compare_fingerprints(
             [np.nan if pairs is None else pairs.mismatch for pairs in nearest]
         ),
         near_swap_residuals=np.array(residuals).reshape(len(representations), -1).T,
+        trade_scales=np.array(scales).reshape(len(representations), -1).T,
     )
 
 

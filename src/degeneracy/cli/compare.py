@@ -37,6 +37,7 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
     header = ["frame"]
     for name in names:
         header += [f"cn_{name}", f"s_min_{name}", f"rel_s_min_{name}", f"rho_{name}"]
+        header.append(f"trade_scale_{name}")
     header += ["coincidence_distance", "nearest_coincidence"]
     rows = []
     for f in range(len(comparison.cn)):
@@ -47,6 +48,7 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
                 f"{comparison.s_min[f, k]:.4e}",
                 f"{comparison.relative_s_min[f, k]:.4e}",
                 _optional(comparison.near_swap_residuals[f, k], ".3g"),
+                f"{comparison.trade_scales[f, k]:.3g}",
             ]
         row += [
             _optional(comparison.coincidence_distances[f], ".4g"),
@@ -60,7 +62,8 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
         cn = comparison.cn[:, k]
         lines.append(
             f"# {name}: CN median {np.median(cn):.3e}, min {cn.min():.3e}, max {cn.max():.3e}; "
-            f"rho median {comparison.median_residual(k):.3g}"
+            f"rho median {comparison.median_residual(k):.3g}, trade scale median "
+            f"{comparison.median_trade_scale(k):.3g} Å"
         )
     return "\n".join(lines) + "\n"
 
@@ -101,7 +104,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "the rotation-purified Jacobian, its smallest singular value s_min, and s_min/|x| "
         "(comparable across fingerprints), rho_NAME: how much of its softest motion is "
         "not the trade of the frame's two neighbour pairs nearest to equal (r, r', angle) "
-        "(near 0: the nu = 2 blind spot), and per frame those pairs and their distance in "
+        "(near 0: the nu = 2 blind spot), trade_scale_NAME: how equal (in Å) pairs must be "
+        "for that motion to be mostly their trade, any number of pairs (inf: none), and "
+        "per frame those pairs and their distance in "
         "Å; a summary per fingerprint, and with --plot a figure (PNG and PDF) over the "
         "frames (x: arc_length when every frame has it).",
     )
