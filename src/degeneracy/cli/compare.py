@@ -36,8 +36,8 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
     names = comparison.names
     header = ["frame"]
     for name in names:
-        header += [f"cn_{name}", f"s_min_{name}", f"rel_s_min_{name}", f"rho_{name}"]
-        header.append(f"trade_scale_{name}")
+        header += [f"cn_{name}", f"s_min_{name}", f"rel_s_min_{name}"]
+        header += [f"rho_{name}", f"trade_scale_{name}"]
     header += ["coincidence_distance", "nearest_coincidence"]
     rows = []
     for f in range(len(comparison.cn)):
@@ -106,8 +106,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "not the trade of the frame's two neighbour pairs nearest to equal (r, r', angle) "
         "(near 0: the nu = 2 blind spot), trade_scale_NAME: how equal (in Å) pairs must be "
         "for that motion to be mostly their trade, any number of pairs (inf: none), and "
-        "per frame those pairs and their distance in "
-        "Å; a summary per fingerprint, and with --plot a figure (PNG and PDF) over the "
+        "per frame those pairs and their distance in Å; a summary per fingerprint, and "
+        "with --plot a figure (PNG and PDF) over the "
         "frames (x: arc_length when every frame has it).",
     )
     add_input_arguments(parser)
