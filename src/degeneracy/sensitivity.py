@@ -542,7 +542,20 @@ def coincident_pairs(
     neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
     species = _neighbor_species(neighbors, species, "coincident_pairs")
     pairs, triples = pair_triples(neighbors)
-    triples = triples * [1.0, 1.0, float(np.linalg.norm(neighbors, axis=1).mean())]
+    return _equal_pair_groups(pairs, triples * _arc_scale(neighbors), species, tol)
+
+
+def _arc_scale(neighbors: np.ndarray) -> np.ndarray:
+    """Factors (1, 1, r̄) that turn a pair's (r_i, r_j, θ_ij), or its rates, into Å: the
+    angle as arc length at the neighbours' mean radius r̄."""
+    return np.array([1.0, 1.0, float(np.linalg.norm(neighbors, axis=1).mean())])
+
+
+def _equal_pair_groups(
+    pairs: np.ndarray, triples: np.ndarray, species: np.ndarray, tol: float
+) -> list[CoincidentPairs]:
+    """:func:`coincident_pairs` from the pairs and their triples in Å (:func:`_arc_scale`):
+    each pair joins the first group whose first member it matches to below ``tol``."""
     groups: list[tuple[np.ndarray, list[tuple[int, int]], list[float]]] = []
     for pair, triple in zip(pairs.tolist(), triples, strict=True):
         for reference, members, mismatches in groups:
@@ -591,7 +604,7 @@ def nearest_coincidence(
     neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
     species = _neighbor_species(neighbors, species, "nearest_coincidence")
     pairs, triples = pair_triples(neighbors)
-    triples = triples * [1.0, 1.0, float(np.linalg.norm(neighbors, axis=1).mean())]
+    triples = triples * _arc_scale(neighbors)
     # every pair in both orders (point p < M: pair p as (i, j); p >= M: as (j, i))
     points = np.vstack([triples, triples[:, [1, 0, 2]]])
     ordered = np.vstack([pairs, pairs[:, ::-1]])
@@ -844,7 +857,7 @@ def trade_scale(
     neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
     species = _neighbor_species(neighbors, species, "trade_scale")
     pairs, triples = pair_triples(neighbors)
-    triples = triples * [1.0, 1.0, float(np.linalg.norm(neighbors, axis=1).mean())]
+    triples = triples * _arc_scale(neighbors)
     candidates = set()
     for a, b in itertools.combinations(range(len(pairs)), 2):
         matched = _matched_order(
@@ -854,8 +867,8 @@ def trade_scale(
             candidates.add(matched[1])
     _, rates = pair_triple_rates(neighbors, motion)
     for difference in sorted(candidates):
-        tol = float(np.nextafter(difference, np.inf))  # coincident_pairs groups below tol
-        groups = coincident_pairs(neighbors, species, tol=tol)
+        tol = float(np.nextafter(difference, np.inf))  # pairs are grouped below tol
+        groups = _equal_pair_groups(pairs, triples, species, tol)
         if _unexplained_fraction(neighbors, pairs, rates, groups, ()) < residual:
             return difference
     return float("inf")
@@ -910,7 +923,7 @@ def _unexplained_fraction(
     unseen: Sequence[tuple[int, int]],
 ) -> float:
     """:func:`pair_swap_residual` from the pair rates of :func:`pair_triple_rates`."""
-    rates = rates * [1.0, 1.0, float(np.linalg.norm(neighbors, axis=1).mean())]
+    rates = rates * _arc_scale(neighbors)
     norm = float(np.linalg.norm(rates))  # of every change, the unseen angles' included
     index = {tuple(pair): p for p, pair in enumerate(pairs.tolist())}
     for i, j in unseen:
