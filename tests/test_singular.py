@@ -252,6 +252,102 @@ def test_trade_scale_falls_with_the_distance_to_a_three_pair_point():
         trade_scale(neighbors, neighbors, residual=1.5)
 
 
+def _pair_links_by_brute_force(neighbors, species):
+    """{(a, b): (difference, order of b that matches a)} for every two pairs (a < b) with
+    matching species in some order, the max-norm difference of (r_i, r_j, r̄θ)."""
+    pairs, triples = pair_triples(neighbors)
+    triples = triples * [1, 1, np.linalg.norm(neighbors, axis=1).mean()]
+    links = {}
+    for a in range(len(pairs)):
+        for b in range(a + 1, len(pairs)):
+            for order, triple in ((pairs[b], triples[b]), (pairs[b][::-1], triples[b][[1, 0, 2]])):
+                if list(species[order]) == list(species[pairs[a]]):
+                    difference = np.abs(triples[a] - triple).max()
+                    if (a, b) not in links or difference < links[(a, b)][0]:
+                        links[(a, b)] = (difference, tuple(order.tolist()))
+    return pairs, links
+
+
+def _components(count, links, tol):
+    """Connected components (sets of pair indices, two or more) of the links below tol."""
+    label = list(range(count))
+    for (a, b), (difference, _) in links.items():
+        if difference < tol:
+            old, new = label[b], label[a]
+            label = [new if v == old else v for v in label]
+    groups = {}
+    for p, v in enumerate(label):
+        groups.setdefault(v, set()).add(p)
+    return sorted((g for g in groups.values() if len(g) > 1), key=min)
+
+
+def test_coincident_pairs_are_the_single_linkage_groups():
+    """Against connected components of every pairwise link, with species; members keep
+    the species order of the first pair, and a link that matches in one order only shows
+    that order."""
+    rng = np.random.default_rng(11)
+    for n in [4, 5, 6, 7, 8]:
+        neighbors = rng.normal(size=(n, 3))
+        species = rng.integers(1, 3, size=n)
+        pairs, links = _pair_links_by_brute_force(neighbors, species)
+        differences = sorted(d for d, _ in links.values())
+        for tol in (differences[0] * 1.5, float(np.quantile(differences, 0.2))):
+            groups = coincident_pairs(neighbors, species, tol=tol)
+            index = {tuple(sorted(p)): k for k, p in enumerate(pairs.tolist())}
+            found = [{index[tuple(sorted(p))] for p in g.pairs} for g in groups]
+            assert found == _components(len(pairs), links, tol), (n, tol)
+            for group in groups:
+                assert all(
+                    list(species[list(p)]) == list(species[list(group.pairs[0])])
+                    for p in group.pairs
+                )
+                # the members, in the orders shown, are linked below tol as one group
+                oriented = [_oriented_triple(neighbors, p) for p in group.pairs]
+                reached = {0}
+                for _ in group.pairs:
+                    reached |= {
+                        k
+                        for k, t in enumerate(oriented)
+                        for r in reached
+                        if np.abs(t - oriented[r]).max() < tol
+                    }
+                assert reached == set(range(len(group.pairs)))
+
+
+def _oriented_triple(neighbors, pair):
+    """(r_i, r_j, r̄θ_ij) of the neighbour pair (i, j) in that order."""
+    i, j = pair
+    radii = np.linalg.norm(neighbors, axis=1)
+    cosine = neighbors[i] @ neighbors[j] / (radii[i] * radii[j])
+    return np.array([radii[i], radii[j], radii.mean() * np.arccos(np.clip(cosine, -1, 1))])
+
+
+def test_trade_scale_is_the_first_single_linkage_tolerance_with_a_small_residual():
+    """Against trying every pairwise difference as the tolerance with the public
+    coincident_pairs and pair_swap_residual, with species, for random motions and for
+    the softest SOAP motion near pg-start's zero."""
+    rng = np.random.default_rng(12)
+    cases = []
+    for n in [4, 4, 5, 6, 7]:
+        neighbors = rng.normal(size=(n, 3))
+        cases.append((neighbors, rng.integers(1, 3, size=n), rng.normal(size=3 * n)))
+    finite = 0
+    for neighbors, species, motion in cases:
+        _, links = _pair_links_by_brute_force(neighbors, species)
+        for residual in (0.5, 0.9):
+            expected = np.inf
+            for difference in sorted({d for d, _ in links.values()}):
+                tol = float(np.nextafter(difference, np.inf))
+                groups = coincident_pairs(neighbors, species, tol=tol)
+                if dg.pair_swap_residual(neighbors, motion, groups) < residual:
+                    expected = difference
+                    break
+            found = trade_scale(neighbors, motion, species, residual=residual)
+            assert found == pytest.approx(expected, rel=1e-12), (len(neighbors), residual)
+            finite += np.isfinite(expected)
+    assert finite >= 3
+
+
 def test_the_worst_seen_random_methane_is_near_equal_pairs_for_nu2_only():
     """Random CH4: the environments SOAP sees worst (top 2 % CN) sit close to a
     coincidence of two pairs and their softest motion is mostly the trade of the two;
