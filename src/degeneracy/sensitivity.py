@@ -524,12 +524,13 @@ def coincident_pairs(
     Pairs :math:`(i, j)` and :math:`(k, l)` coincide when, in one of the two orders,
     :math:`s_i = s_k`, :math:`s_j = s_l`, :math:`r_i = r_k`, :math:`r_j = r_l` and
     :math:`\theta_{ij} = \theta_{kl}` (to ``tol`` Å, the angle as arc length at the mean
-    radius); a group holds the pairs linked by such coincidences (single linkage: a
-    chain of pairs each within ``tol`` of the next, so its ``mismatch`` can exceed
-    ``tol``), each in the order that matches its first pair. At such a configuration :math:`\sum_{i,j} g(r_i, r_j, \theta_{ij})` sees only
+    radius). At such a configuration :math:`\sum_{i,j} g(r_i, r_j, \theta_{ij})` sees only
     the sum of the two pairs' changes, so a motion that trades them against each other is
     invisible to first order: this is where a family of ν = 2 degenerate pairs closes
     (Pozdnyakov et al., PRL 125, 166001, 2020: A+ and A− meet at :math:`y_4 = 0`).
+    A group holds the pairs linked by such coincidences (single linkage: a chain of
+    pairs each within ``tol`` of the next, so its ``mismatch`` can exceed ``tol``), each
+    in the order that matches its first pair.
 
     Parameters
     ----------
