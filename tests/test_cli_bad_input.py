@@ -113,6 +113,14 @@ def test_orbit_checks_only_the_frame_it_traces(tmp_path, capsys):
     path.write_text(_CH4_FRAME + _COLLINEAR)
     argv = ["orbit", str(path), "--output", str(tmp_path / "o.extxyz"), "--length", "0.01"]
     assert main([*argv, "--quiet"]) == 0, capsys.readouterr().err  # frame 0 is fine
+    far = tmp_path / "far.xyz"  # frame 1 has a neighbour beyond the cutoff: not read
+    far.write_text(_CH4_FRAME + BAD_FILES["far"][0])
+    argv = ["orbit", str(far), "--output", str(tmp_path / "o.extxyz"), "--length", "0.01"]
+    assert main([*argv, "--quiet", "--restart"]) == 0, capsys.readouterr().err
+    assert main([*argv, "--frame", "1"]) == 2
+    assert "far.xyz, frame 1, atom 4: 3.5 Å from the centre" in capsys.readouterr().err
+    assert main([*argv, "--frame", "2"]) == 2
+    assert capsys.readouterr().err.strip().endswith("far.xyz: no frame 2 (the file has fewer)")
 
 
 def test_a_bad_orbit_checkpoint_is_one_line(tmp_path, capsys):
@@ -224,3 +232,47 @@ def test_an_error_mid_analysis_names_the_file(command, target, tmp_path, capsys,
     assert capsys.readouterr().err.strip() == (
         f"degeneracy {command}: error: {path}, frame 3: the Jacobian has non-finite entries"
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["spectrum", "IN", "--output", "OUT"],
+        ["compare", "IN", "--output", "OUT"],
+        ["pairs", "--grid", "--output", "OUT"],
+        ["singular", "--builtin", "pg-start", "--output", "OUT"],
+        ["orbit", "--builtin", "pg-start", "--length", "0.02", "--output", "OUT"],
+        ["fit-basis", "--output", "OUT"],
+    ],
+)
+def test_an_output_file_that_is_a_folder_is_refused_before_work(argv, tmp_path, capsys):
+    """Once found only when the result was moved into place, naming the temporary file."""
+    structures, out = tmp_path / "ch4.xyz", tmp_path / "out.extxyz"
+    structures.write_text(_CH4_FRAME)
+    out.mkdir()
+    if argv[0] == "fit-basis":
+        out = out.rename(tmp_path / "basis.npz")
+    argv = [a.replace("OUT", str(out)).replace("IN", str(structures)) for a in argv]
+    try:
+        status = main(argv)
+    except SystemExit as stop:  # refused by argparse, while reading the command line
+        status = stop.code
+    assert status == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.endswith(f"{out}: --output is a folder, not a file"), err
+    assert not list(out.iterdir()) and sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["ch4.xyz", out.name]
+    )
+
+
+def test_a_contradictory_basis_is_refused(capsys):
+    assert main(["spectrum", "--builtin", "td", "--basis", "gto", "--basis-file", "b.npz"]) == 2
+    assert "--basis gto contradicts --basis-file" in capsys.readouterr().err
+
+
+def test_traceback_may_follow_the_subcommand(tmp_path):
+    from degeneracy.errors import DegeneracyError
+
+    with pytest.raises(DegeneracyError, match="no such file"):
+        main(["spectrum", str(tmp_path / "missing.xyz"), "--traceback"])
+    assert main(["spectrum", str(tmp_path / "missing.xyz")]) == 2

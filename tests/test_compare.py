@@ -144,3 +144,26 @@ def test_cli_compare(tmp_path, capsys):
     assert stop.value.code == 2
     assert main(["compare", "--builtin", "td", "--rep", "acsf", "--cutoff", "-1"]) == 2
     assert "cutoff" in capsys.readouterr().err
+
+
+def test_cli_compare_checks_the_plot_before_the_work(tmp_path, capsys, monkeypatch):
+    """A bad --plot folder once failed after the analysis, leaving the --output table."""
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("compared before checking --plot")
+
+    monkeypatch.setattr("degeneracy.cli.compare.compare_fingerprints", no_work)
+    table = tmp_path / "table.txt"
+    argv = ["compare", "--builtin", "td", "--output", str(table)]
+    assert main([*argv, "--plot", str(tmp_path / "missing" / "fig")]) == 2
+    assert "fig.png: --plot folder" in capsys.readouterr().err and not table.exists()
+
+
+def test_cli_compare_plots_over_frames_without_numeric_arc_lengths(tmp_path, capsys):
+    path = tmp_path / "frames.extxyz"
+    frames = dg.sample_methane(2, seed=1)
+    for k, atoms in enumerate(frames):
+        atoms.info["arc_length"] = f"x{k}"
+    dg.write_environments(path, frames)
+    assert main(["compare", str(path), "--rep", "soap", "--plot", str(tmp_path / "f")]) == 0
+    assert (tmp_path / "f.png").exists()

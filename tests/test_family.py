@@ -15,6 +15,7 @@ from conftest import published_a0, reference_path
 import degeneracy as dg
 from degeneracy import orbits
 from degeneracy.cli import main
+from degeneracy.cli.family import format_family
 from degeneracy.figures.fig1 import make_fig1, plot_fig1b
 from degeneracy.orbits import (
     COMMENT_DISTANCES,
@@ -216,6 +217,47 @@ def test_family_reference_folder_is_checked(tmp_path, monkeypatch):
         )  # fmt: skip
     compared = {m.c: m.deviation is not None for m in members}
     assert compared == {1.0: True, 0.5: False}
+
+
+def test_family_refuses_a_published_orbit_without_arc_length_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(orbits, "comment_a0", _no_a0_search)
+    folder = tmp_path / "reference"
+    folder.mkdir()
+    published = _orbit_frames([0, 1e-4, 0.0101], [1, 10, 20])
+    del published[1].info["arc_length"]
+    dg.write_environments(folder / "comment-orbit_sigma0.3_c1.0.extxyz", published)
+    with pytest.raises(dg.DegeneracyError, match=r"c1.0.extxyz, frame 1: no arc_length"):
+        run_family(
+            tmp_path / "family", quick=True, reference=folder, sigmas=(0.3,), distances=(1.0,)
+        )
+    for atoms in published:
+        atoms.info.update(arc_length=0.0)
+        del atoms.info["cn"]
+    dg.write_environments(folder / "comment-orbit_sigma0.3_c1.0.extxyz", published)
+    with pytest.raises(dg.DegeneracyError, match="no frame with a condition number"):
+        run_family(
+            tmp_path / "family", quick=True, reference=folder, sigmas=(0.3,), distances=(1.0,)
+        )
+
+
+def test_family_checks_every_start_before_tracing(tmp_path, monkeypatch):
+    """A given A0 far from pg-start can put a start A0 + c (P0 − A0) onto the centre."""
+    monkeypatch.setattr(orbits, "cached_orbit", _no_a0_search)
+    a0 = dg.neighbor_positions(dg.builtin_environment("pg-start"))
+    a0[0] *= -2.0 / np.linalg.norm(a0[0])
+    with pytest.raises(dg.DegeneracyError, match=r"orbit start .* c = 0.5: atoms 0 and 1"):
+        run_family(tmp_path / "family", quick=True, a0=a0, sigmas=(0.3,))
+
+
+def test_family_table_without_a_published_ratio():
+    """A published orbit with no frame past the start in the traced length: no CN ratio."""
+    frames = _orbit_frames([0, 0.01], [100, 200])
+    member = orbits.FamilyMember(
+        sigma=0.1, c=0.1, path=None, frames=frames, jacobian_evaluations=3, median_cn=150.0
+    )
+    member.deviation, member.reference_median_cn = 0.04, None
+    row = format_family([member]).splitlines()[1].split()
+    assert row[-3:] == ["—", "—", "0.0400"]
 
 
 def test_family_a0_file_in_bohr(tmp_path, monkeypatch, capsys):

@@ -46,9 +46,11 @@ from degeneracy.learning.protocols import (
     feature_scales,
     heldout_orbit_gap,
     orbit_slopes,
+    path_arc_length,
     repeat_summary,
     summarise_repeats,
 )
+from degeneracy.learning.specs import get_protocol
 
 
 @pytest.fixture
@@ -167,6 +169,21 @@ def test_features_are_cached_by_hyperparameters_and_positions(cache, monkeypatch
     moved[0].positions[1] += 0.01
     cached_inputs(CentreFeaturizer(small_soap()), moved)
     assert len(list(cache.glob("features-*.npz"))) == 3
+
+
+@pytest.mark.parametrize("cut", [1000, 20])
+def test_damaged_cache_files_are_made_again(cache, cut):
+    """A cut-short features .npz (not a zip any more: BadZipFile, once a traceback) or
+    data set extxyz (cut mid-frame) is recomputed, not an error."""
+    frames = ThermalMethaneSampler().sample(12, seed=0)
+    featurizer = CentreFeaturizer(small_soap())
+    computed = cached_inputs(featurizer, frames)
+    dataset = generate_dataset("train", 30, seed=3)
+    for path in [*cache.glob("features-*.npz"), dataset.path]:
+        path.write_bytes(path.read_bytes()[:cut])
+    np.testing.assert_array_equal(cached_inputs(featurizer, frames)["C"], computed["C"])
+    again = generate_dataset("train", 30, seed=3)
+    assert len(again.frames) == 30 and len(dg.read_environments(dataset.path)) == 30
 
 
 # --- model ------------------------------------------------------------------------------------
@@ -409,6 +426,31 @@ def test_orbit_slopes_need_frames_along_a_path(order, note):
     assert note in slopes["orbit_slope_note"] and slopes["orbit_slope_rms"] is None
 
 
+def test_an_unordered_orbit_file_is_not_a_path(tmp_path):
+    """Shuffled orbit frames step alike (no step 4× the median), but their recorded arc
+    lengths give them away; the published c = 0.1 orbits, which turn back close to
+    themselves, still count as paths."""
+    frames = straight_path(40)
+    for k, atoms in enumerate(frames):
+        atoms.info["arc_length"] = 0.3 * k / 39
+    assert path_arc_length(frames)[1] is None
+    shuffled = [frames[i] for i in np.random.default_rng(0).permutation(40)]
+    arc, note = path_arc_length(shuffled)
+    assert arc is None and "not in path order" in note
+    for atoms in shuffled:  # without arc lengths the order cannot be checked
+        del atoms.info["arc_length"]
+    steps = np.linalg.norm(np.diff(dg.neighbor_positions(shuffled), axis=0), axis=(1, 2))
+    if steps.max() < 4 * np.median(steps):
+        assert path_arc_length(shuffled)[1] is None
+
+
+@pytest.mark.parametrize("name", ["sigma0.1_c0.1", "sigma0.5_c0.5", "sigma0.3_c1.0"])
+def test_the_published_orbits_are_paths(name):
+    frames = dg.read_environments(reference_path(f"comment-orbit_{name}.extxyz"))
+    arc, note = path_arc_length(frames)
+    assert note is None and arc[-1] == pytest.approx(2.0, abs=0.05)  # chords of a 2 Å arc
+
+
 def test_orbit_slopes_of_the_published_orbit():
     path = reference_path("comment-orbit_sigma0.3_c1.0.extxyz")
     frames = dg.read_environments(path)  # first step 1e-4 A, then 0.01 A
@@ -470,6 +512,18 @@ def test_run_protocol_writes_results_that_predict_reproduces(tmp_path, cache):
     assert rerun.metrics["resumed_from_epoch"] == 15
     assert "val_gradient_rmse" not in rerun.metrics
     assert rerun.metrics["val_rmse"] == pytest.approx(metrics["val_rmse"])
+
+    # a restart stopped mid-training leaves no results of the run it replaces
+    def interrupt(epoch, metrics):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_protocol(
+            "none", CentreFeaturizer(small_soap()), data, output=tmp_path / "run",
+            settings=settings, restart=True, callback=interrupt,
+        )  # fmt: skip
+    left = {p.name for p in (tmp_path / "run").iterdir()}
+    assert "checkpoint.pt" in left and not left & {"metrics.json", "model.pt", "predictions.npz"}
 
 
 def test_multicentre_features_and_model(tmp_path, cache):
@@ -578,6 +632,24 @@ def test_repeats_are_summarised_with_a_paired_gap():
     assert repeat_summary([7, 8], {"none": none})["heldout_orbit_none_minus_subset"] is None
     with pytest.raises(DegeneracyError, match="protocol subset: 1 runs for 2 seeds"):
         repeat_summary([7, 8], {"none": none, "subset": subset[:1]})
+
+
+def test_cli_learn_refuses_before_any_work(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["learn", "--quick", "--output", str(out), "--width", "0"]) == 2
+    assert "--width must be at least 1" in capsys.readouterr().err and not out.exists()
+    argv = ["learn", "--quick", "--output", str(out), "--print-json"]
+    assert main([*argv, "--protocol", "all"]) == 2
+    assert "--print-json prints one run's metrics.json" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_protocol_descriptions_count_the_orbit_frames():
+    assert (
+        get_protocol("subset").describe(201) == "20 random orbit frames of 201 (10 %) in training"
+    )
+    assert get_protocol("subset").describe(2) == "1 random orbit frame of 2 (10 %) in training"
+    assert get_protocol("full").describe(50).startswith("all 50 orbit frames")
 
 
 def test_cli_learn_repeats_over_seeds(tmp_path, cache, capsys):

@@ -139,3 +139,19 @@ def test_channels_without_variance_are_named_not_divided_by_zero():
     kept = basis.retained_variance()
     assert np.flatnonzero(np.isnan(kept)).tolist() == [1, 2, 5]
     assert np.all(kept[[0, 3, 4, 6, 7, 8]] > 0.99)
+
+
+def test_tabulating_leaves_the_root_logger_alone():
+    """featomic's warning goes through logging.warning(), which installs a stderr handler
+    on the root logger: afterwards every INFO record of e.g. Dask reached the terminal."""
+    import logging
+
+    from degeneracy.representations.optimal_basis import primitive_radial_tables
+
+    before = list(logging.root.handlers)
+    try:
+        logging.root.handlers.clear()
+        primitive_radial_tables(sigma=0.3, cutoff=2.5, n_primitive=4, l_max=1, n_points=8)
+        assert logging.root.handlers == []
+    finally:
+        logging.root.handlers[:] = before

@@ -230,6 +230,10 @@ def test_cli_errors(tmp_path, capsys):
     assert "nope" in capsys.readouterr().err
     assert main(["pairs", "--n", "0"]) == 2
     assert "--n" in capsys.readouterr().err
+    # the frames are extended XYZ: another name would not read back with --verify
+    assert main(["pairs", "--n", "2", "--output", str(tmp_path / "pairs.json")]) == 2
+    assert "pairs.json: --output must end with .extxyz or .xyz" in capsys.readouterr().err
+    assert not (tmp_path / "pairs.json").exists()
 
 
 @pytest.mark.parametrize(

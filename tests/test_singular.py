@@ -41,6 +41,17 @@ def from_pg_start(soap):
     return find_singular(dg.builtin_environment("pg-start"), soap)
 
 
+def test_the_found_configuration_keeps_no_stale_info_of_the_start(soap):
+    """An orbit frame's E4, arc length and frame number describe the start, not the
+    configuration found; only its provenance (source_frame) is kept."""
+    start = dg.builtin_environment("pg-start")
+    start.info.update(fourbody=9.0, arc_length=0.5, frame=50, source_frame=3, method="adaptive")
+    info = find_singular(start, soap, max_iterations=1).atoms.info
+    assert info["source_frame"] == 3
+    assert not {"fourbody", "arc_length", "frame", "method"} & set(info)
+    assert start.info["fourbody"] == 9.0  # the input is not touched
+
+
 def _geometric_residual(neighbors: np.ndarray) -> float:
     """How far from 'three equal radii (H1, H2, H4), H3 at equal angles to them' (the
     singular set near A0 found by the lead; independent of SOAP's numerics)."""
@@ -514,7 +525,8 @@ def test_cli_says_no_zero_was_reached_and_where_it_was_heading(tmp_path, capsys)
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert "no zero reached; nearest equal pairs H2-H3 = H4-H3 (" in captured.out
-    assert "spurious" not in captured.out and "did not reach --cn-target" in captured.err
+    assert "spurious" not in captured.out
+    assert "degeneracy singular: warning: frame 0: CN " in captured.err
     info = ase.io.read(out).info
     assert info["converged"] is False or info["converged"] == np.False_
     assert info["coincidence_distance"] < 1e-3 and info["near_swap_residual"] < 0.01

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +20,10 @@ from typing import IO, Any
 import numpy as np
 
 from .errors import DegeneracyError
+
+#: What :func:`numpy.load` raises for a damaged or foreign ``.npz`` file (truncated:
+#: BadZipFile or EOFError; not a zip: ValueError about pickles; a missing array: KeyError).
+NPZ_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
 
 
 @contextlib.contextmanager
@@ -39,7 +44,10 @@ def atomic_path(path: str | os.PathLike, *, suffix: str = ".part") -> Iterator[P
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; results are ordinary files
     try:
         yield Path(tmp)
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as error:  # name the file asked for, not the temporary one
+            raise DegeneracyError(f"{target}: cannot write ({error.strerror or error})") from error
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -123,6 +131,8 @@ def output_file(
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise DegeneracyError(f"{path}: {what} folder {folder} does not exist")
+    if path.is_dir():
+        raise DegeneracyError(f"{path}: {what} is a folder, not a file")
     return path
 
 

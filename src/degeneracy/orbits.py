@@ -62,6 +62,7 @@ from .structures import (
     neighbor_positions,
     one_frame,
     read_environments,
+    validate_environment,
 )
 from .structures import write_environments as _write_frames
 from .targets import fourbody_torsion
@@ -927,7 +928,23 @@ def _published_files(
             DegeneracyWarning,
             stacklevel=3,
         )
+    for path in found.values():
+        _check_published_orbit(path)
     return found
+
+
+def _check_published_orbit(path: Path) -> None:
+    """Refuse a published orbit without what the comparison reads: ``arc_length`` in
+    every frame (the deviation interpolates in it) and a condition number (``cn`` or
+    ``singular_values``) in some frame."""
+    frames = read_environments(path)
+    for index, atoms in enumerate(frames):
+        if "arc_length" not in atoms.info:
+            raise DegeneracyError(f"{path}, frame {index}: no arc_length (published orbit)")
+    if not any("cn" in a.info or "singular_values" in a.info for a in frames):
+        raise DegeneracyError(
+            f"{path}: no frame with a condition number (info cn or singular_values)"
+        )
 
 
 def published_median_cn(
@@ -1058,6 +1075,11 @@ def run_family(
     _write_frames(output / "a0.extxyz", [a0_atoms])
     a0 = neighbor_positions(a0_atoms)
     p0 = neighbor_positions(builtin_environment("pg-start"))
+    for c in distances:  # before any orbit is traced (a given A0 can put one astray)
+        validate_environment(
+            environment_from_neighbors(orbit_start(a0, p0, c)),
+            where=f"orbit start A0 + c (P0 − A0) at c = {c}",
+        )
     tasks = [
         {
             "sigma": sigma,

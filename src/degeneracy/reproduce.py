@@ -322,7 +322,12 @@ def _learning_step(output: Path, settings: ReproduceSettings, progress: bool) ->
     data = default_datasets(quick=False, seed=settings.seed, sizes=sizes, sampler=settings.sampler)
     sigma, c = LEARNING_ORBIT
     orbit_path = output / "orbits" / family_file_name(sigma, c)
-    data["orbit"] = Dataset("orbit", with_targets(read_environments(orbit_path)), orbit_path)
+    data["orbit"] = Dataset(
+        "orbit",
+        with_targets(read_environments(orbit_path)),
+        orbit_path,
+        {"orbit": f"{orbit_path} (the family's sigma={sigma}, c={c} orbit of this run)"},
+    )
     featurizer = CentreFeaturizer(SoapPowerSpectrum(sigma=0.3, basis="optimal"))
     limit = None if settings.train_minutes is None else 60.0 * settings.train_minutes
     train = TrainSettings(max_seconds=limit) if limit else TrainSettings()

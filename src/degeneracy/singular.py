@@ -404,7 +404,8 @@ def find_singular(
         r, jacobian, spectrum = trial, trial_jacobian, trial_spectrum
         record()
     found = evaluate.frame(r)
-    found.info.update(atoms.info)
+    if "source_frame" in atoms.info:  # the rest describes the start, not what was found
+        found.info["source_frame"] = atoms.info["source_frame"]
     neighbors = r.reshape(-1, 3)
     symmetry = point_symmetry(neighbors, found.numbers[1:], tol=symmetry_tol)
     coincidences = coincident_pairs(neighbors, found.numbers[1:])

@@ -222,6 +222,16 @@ def check_finite_coordinates(positions: np.ndarray, where: str) -> None:
         )
 
 
+def recorded_arc_lengths(frames: Sequence[ase.Atoms]) -> np.ndarray | None:
+    """The frames' ``arc_length`` info (Å, as orbit files record it) when every frame
+    has a finite number there, else None."""
+    try:
+        values = np.array([float(atoms.info["arc_length"]) for atoms in frames])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return values if np.isfinite(values).all() else None
+
+
 def vector_lengths(vectors: np.ndarray) -> np.ndarray:
     """Euclidean lengths over the last axis (of 3) without overflow: a coordinate of 1e300
     gives 1e300, not inf and a RuntimeWarning (:func:`numpy.hypot` scales internally)."""
@@ -264,7 +274,8 @@ def validate_environment(
             )
     positions = atoms.positions
     check_finite_coordinates(positions, where)
-    distances = vector_lengths(positions[:, None] - positions[None])
+    with np.errstate(over="ignore"):  # coordinates near 1e308: inf, reported as such
+        distances = vector_lengths(positions[:, None] - positions[None])
     distances[np.diag_indices_from(distances)] = np.inf
     i, j = np.unravel_index(np.argmin(distances), distances.shape)
     if distances[i, j] < min_distance:
@@ -273,7 +284,8 @@ def validate_environment(
             f"{where}: atoms {i} and {j} are {distances[i, j]:.4g} Å apart, "
             f"closer than the minimum distance {min_distance} Å"
         )
-    radii = vector_lengths(positions[1:] - positions[0])
+    with np.errstate(over="ignore"):
+        radii = vector_lengths(positions[1:] - positions[0])
     outside = np.flatnonzero(radii >= cutoff)
     if outside.size:
         index = int(outside[0]) + 1
@@ -339,7 +351,8 @@ def read_environments(
     units : {"angstrom", "bohr"}
         Length unit of the file's positions; converted to Å.
     index : str or int
-        ase frame selection, ``":"`` for all frames.
+        ase frame selection, ``":"`` for all frames; an int ≥ 0 reads (and checks) only
+        that frame, numbered as in the file.
     spec, cutoff, min_distance
         Passed to :func:`validate_environment` for every frame.
 
@@ -352,8 +365,13 @@ def read_environments(
     if units not in UNITS:
         raise DegeneracyError(f"unknown units {units!r}; choose one of {sorted(UNITS)}")
     path = existing_file(path, "structure file")
+    first = index if isinstance(index, int) and index >= 0 else 0
     try:
         frames = ase.io.read(path, index=index)
+    except (StopIteration, IndexError) as error:
+        if not isinstance(index, int):
+            raise DegeneracyError(f"{path}: cannot read structures ({error!r})") from error
+        raise DegeneracyError(f"{path}: no frame {index} (the file has fewer)") from error
     except Exception as error:  # ase raises many types for unreadable files
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DegeneracyError(f"{path}: cannot read structures ({reason})") from error
@@ -362,7 +380,7 @@ def read_environments(
     if not frames:
         raise DegeneracyError(f"{path}: contains no structures")
     environments = []
-    for number, atoms in enumerate(frames):
+    for number, atoms in enumerate(frames, start=first):
         atoms = atoms.copy()
         atoms.positions = atoms.positions * UNITS[units]
         validate_environment(

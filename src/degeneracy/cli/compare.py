@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ..compare import Comparison, compare_fingerprints
-from ..files import json_text
+from ..files import json_text, output_file
+from ..structures import recorded_arc_lengths
 from .options import (
     add_input_arguments,
     add_output_arguments,
@@ -20,6 +21,7 @@ from .options import (
     emit,
     frames_from_args,
     naming_input_file,
+    number_text,
     representations_from_args,
 )
 
@@ -40,18 +42,19 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
         header += [f"rho_{name}", f"trade_scale_{name}"]
     header += ["coincidence_distance", "nearest_coincidence"]
     rows = []
+    exact = fmt == "csv"  # CSV in full precision, the table readable
     for f in range(len(comparison.cn)):
         row = [str(f)]
         for k in range(len(names)):
             row += [
-                f"{comparison.cn[f, k]:.4e}",
-                f"{comparison.s_min[f, k]:.4e}",
-                f"{comparison.relative_s_min[f, k]:.4e}",
-                _optional(comparison.near_swap_residuals[f, k], ".3g"),
-                f"{comparison.trade_scales[f, k]:.3g}",
+                number_text(comparison.cn[f, k], ".4e", exact=exact),
+                number_text(comparison.s_min[f, k], ".4e", exact=exact),
+                number_text(comparison.relative_s_min[f, k], ".4e", exact=exact),
+                number_text(comparison.near_swap_residuals[f, k], ".3g", exact=exact),
+                number_text(comparison.trade_scales[f, k], ".3g", exact=exact),
             ]
         row += [
-            _optional(comparison.coincidence_distances[f], ".4g"),
+            number_text(comparison.coincidence_distances[f], ".4g", exact=exact),
             comparison.nearest_coincidences[f] or "",
         ]
         rows.append(row)
@@ -68,12 +71,10 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _optional(value: float, spec: str) -> str:
-    """``value`` formatted, "" for NaN (no equal-species pairs)."""
-    return "" if np.isnan(value) else format(value, spec)
-
-
 def run(args: argparse.Namespace) -> None:
+    if args.plot:  # before the work (the table is written before the figure)
+        for suffix in (".png", ".pdf"):
+            output_file(f"{args.plot}{suffix}", "--plot")
     frames = frames_from_args(args)
     representations = representations_from_args(args, frames=frames)
     check_input_analysable(args, frames, representations.values())
@@ -86,11 +87,8 @@ def run(args: argparse.Namespace) -> None:
     if args.plot:
         from ..figures.compare import plot_comparison
 
-        arc = [atoms.info.get("arc_length") for atoms in frames]
-        if all(a is not None for a in arc):
-            x, xlabel = np.array(arc, dtype=float), "arc length (Å)"
-        else:
-            x, xlabel = None, "frame"
+        x = recorded_arc_lengths(frames)
+        xlabel = "frame" if x is None else "arc length (Å)"
         title = Path(args.file).name if args.file else args.builtin
         png, pdf = plot_comparison(comparison, args.plot, x=x, xlabel=xlabel, title=title)
         print(f"wrote {png} and {pdf}", file=sys.stderr)

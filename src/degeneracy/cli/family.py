@@ -22,7 +22,9 @@ def format_family(members: list[FamilyMember]) -> str:
     for m in members:
         line = f"{m.sigma:5.2f} {m.c:4.1f} {m.median_cn:10.4g} {m.jacobian_evaluations:10d}"
         if with_reference and m.deviation is not None:
-            line += f"  {m.reference_median_cn:12.4g}  {m.cn_ratio:8.3f}  {m.deviation:11.4f}"
+            published = "—" if m.reference_median_cn is None else f"{m.reference_median_cn:.4g}"
+            ratio = "—" if m.cn_ratio is None else f"{m.cn_ratio:.3f}"
+            line += f"  {published:>12}  {ratio:>8}  {m.deviation:11.4f}"
         lines.append(line)
     return "\n".join(lines) + "\n"
 

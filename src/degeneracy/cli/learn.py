@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..checks import bounded_int, non_negative_float, positive_float
+from ..errors import DegeneracyError
 from ..files import json_text, output_folder, write_json
 from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES, SAMPLERS, default_datasets
 from ..learning.specs import PROTOCOLS, RMSE_KEYS
@@ -24,6 +25,7 @@ from .options import (
     refuse_options,
     representation_from_args,
     seed_value,
+    set_default,
     soap_hypers_from_args,
 )
 
@@ -255,6 +257,13 @@ def run(args: argparse.Namespace) -> None:
     from ..learning import repeat_folders, repeat_summary
 
     repeats = bounded_int("--repeats", args.repeats, minimum=1)
+    bounded_int("--width", args.width, minimum=1, maximum=4096)  # before any work
+    bounded_int("--depth", args.depth, minimum=1, maximum=16)
+    if args.print_json and (args.protocol == "all" or repeats > 1):
+        raise DegeneracyError(
+            "--print-json prints one run's metrics.json; with --protocol all or --repeats "
+            "read DIR/fig2.json or DIR/repeats.json"
+        )
     check_orbit_options(args)
     output = output_folder(args.output, parents=True)
     featurizer = featurizer_from_args(args)
@@ -286,7 +295,7 @@ def run(args: argparse.Namespace) -> None:
         sys.stdout.write(
             f"per-seed runs in {output}/seed-*/, summary in {output / 'repeats.json'}\n"
         )
-    if args.print_json and args.protocol != "all" and repeats == 1:
+    if args.print_json:
         sys.stdout.write(json_text(first[args.protocol][1]))
 
 
@@ -315,7 +324,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "multicentre: sum of C- and H-centred SOAP networks (single)",
     )
     add_representation_arguments(parser)
-    parser.set_defaults(basis="optimal")
+    set_default(parser, "basis", "optimal")
     parser.add_argument(
         "--quick",
         action="store_true",

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import csv
 import io
+import math
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ import ase
 
 from ..checks import bounded_int
 from ..errors import DegeneracyError
-from ..files import atomic_open
+from ..files import atomic_open, output_file
 from ..learning.datasets import SAMPLERS
 from ..structures import (
     BUILTINS,
@@ -256,6 +257,14 @@ def add_other_representation_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def set_default(parser: argparse.ArgumentParser, dest: str, value: Any) -> None:
+    """Change the default of option ``dest`` and the ``(default)`` that ends its help."""
+    parser.set_defaults(**{dest: value})
+    for action in parser._actions:  # argparse has no public lookup of an option by dest
+        if action.dest == dest and action.help and action.help.endswith(")"):
+            action.help = action.help[: action.help.rindex("(")] + f"({value})"
+
+
 def add_representation_arguments(
     parser: argparse.ArgumentParser, *, multiple: bool = False
 ) -> None:
@@ -303,14 +312,31 @@ def add_output_arguments(parser: argparse.ArgumentParser, formats: Sequence[str]
         "--format", choices=list(formats), default=formats[0], help=f"output format ({formats[0]})"
     )
     parser.add_argument(
-        "--output", metavar="PATH", help="write here instead of stdout (atomically)"
+        "--output",
+        metavar="PATH",
+        type=output_file_argument,
+        help="write here instead of stdout (atomically)",
     )
+
+
+def output_file_argument(text: str) -> str:
+    """``--output`` checked when the command line is read (its folder exists, it is not a
+    folder), not after the work; an empty value is left to :func:`empty_argument`."""
+    if text:
+        try:
+            output_file(text, "--output")
+        except DegeneracyError as error:
+            raise argparse.ArgumentTypeError(str(error)) from error
+    return text
 
 
 def soap_hypers_from_args(args: argparse.Namespace) -> dict:
     """Keyword arguments of :class:`SoapPowerSpectrum` from the SOAP options."""
     from ..representations import OptimalBasis
 
+    explicit = getattr(args, EXPLICIT_OPTIONS, {})
+    if args.basis_file is not None and args.basis == "gto" and "basis" in explicit:
+        raise DegeneracyError("--basis gto contradicts --basis-file (an optimal basis)")
     optimal = None if args.basis_file is None else OptimalBasis.load(args.basis_file)
     return {
         "sigma": args.sigma,
@@ -392,26 +418,29 @@ def representations_from_args(
     }
 
 
-def frames_from_args(args: argparse.Namespace, *, cutoff: float | None = None) -> list[ase.Atoms]:
-    """Frames from FILE (:func:`environments_from_file`) or --builtin, exactly one of them."""
+def frames_from_args(
+    args: argparse.Namespace, *, cutoff: float | None = None, index: str | int = ":"
+) -> list[ase.Atoms]:
+    """Frames from FILE (:func:`environments_from_file`, only frame ``index`` if an int) or
+    --builtin, exactly one of them."""
     if (args.file is None) == (args.builtin is None):
         raise DegeneracyError("give either a structure FILE or --builtin NAME")
     if args.builtin is not None:
         refuse_options(args, ["units"], "is the length unit of FILE; not with --builtin")
         refuse_options(args, ["environment"], "describes FILE's frames; not with --builtin")
         return [builtin_environment(args.builtin)]
-    return environments_from_file(args.file, args, cutoff=cutoff)
+    return environments_from_file(args.file, args, cutoff=cutoff, index=index)
 
 
 def environments_from_file(
-    path: str, args: argparse.Namespace, *, cutoff: float | None = None
+    path: str, args: argparse.Namespace, *, cutoff: float | None = None, index: str | int = ":"
 ) -> list[ase.Atoms]:
     """The frames of ``path`` in ``--units``, validated as ``--environment`` says (CH4
     where the command has no such option) within ``cutoff`` (default ``--cutoff``), all
     of one centre species and size."""
     cutoff = args.cutoff if cutoff is None else cutoff
     spec = getattr(args, "environment", CH4)
-    frames = read_environments(path, units=args.units, cutoff=cutoff, spec=spec)
+    frames = read_environments(path, units=args.units, cutoff=cutoff, spec=spec, index=index)
     environment_species(frames, where=str(path))
     return frames
 
@@ -468,6 +497,14 @@ def aligned_table(rows: Sequence[Sequence[object]]) -> str:
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join(lines) + "\n"
+
+
+def number_text(value: float | None, spec: str, *, exact: bool = False) -> str:
+    """``value`` formatted with ``spec`` (tables), or in full when ``exact`` (CSV: the
+    shortest text that reads back as the same float); "" for None or NaN."""
+    if value is None or math.isnan(value):
+        return ""
+    return repr(float(value)) if exact else format(value, spec)
 
 
 def csv_text(rows: Sequence[Sequence[object]]) -> str:

@@ -67,17 +67,19 @@ def run(args: argparse.Namespace) -> None:
     checkpoint = output_file(
         args.checkpoint or f"{args.output}.checkpoint.npz", "--checkpoint", suffixes=(".npz",)
     )
-    frames = frames_from_args(args)
-    representation = _representation(args, frames)
-    if not 0 <= args.frame < len(frames):
-        raise DegeneracyError(f"--frame {args.frame}: the input has {len(frames)} frame(s)")
-    check_input_analysable(args, [frames[args.frame]], [representation], first_frame=args.frame)
+    if args.frame < 0:
+        raise DegeneracyError(f"--frame {args.frame}: frames are numbered from 0")
+    if args.builtin is not None and args.frame != 0:
+        raise DegeneracyError(f"--frame {args.frame}: --builtin has one frame (0)")
+    [start] = frames_from_args(args, index=args.frame)  # read and checked: that frame only
+    representation = _representation(args, [start])
+    check_input_analysable(args, [start], [representation], first_frame=args.frame)
     if args.restart:
         with contextlib.suppress(FileNotFoundError):
             checkpoint.unlink()
     resuming = checkpoint.exists()  # said after tracing: the file may yet be refused
     orbit = trace_orbit(
-        frames[args.frame],
+        start,
         representation,
         length=args.length,
         method=args.method,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import ase.io
 
 from ..checks import bounded_int
-from ..files import json_text
+from ..files import EXTXYZ_SUFFIXES, json_text, output_file
 from ..pairs import (
     PairSampler,
     PairVerdict,
@@ -31,6 +31,8 @@ from .options import (
     csv_text,
     emit,
     environments_from_file,
+    number_text,
+    output_file_argument,
     refuse_options,
     representations_from_args,
     seed_value,
@@ -43,14 +45,15 @@ def format_verdicts(verdicts: Sequence[PairVerdict], fmt: str) -> str:
         return json_text([v.to_dict() for v in verdicts])
     names = list(verdicts[0].distance)
     header = ["pair", *[f"d_{name}" for name in names], "E4_a", "E4_b", "related", "residual"]
+    exact = fmt == "csv"  # CSV in full precision, the table readable
     rows = [
         [
             str(v.pair),
-            *[f"{v.distance[name]:.3e}" for name in names],
-            f"{v.fourbody[0]:.6f}",
-            f"{v.fourbody[1]:.6f}",
+            *[number_text(v.distance[name], ".3e", exact=exact) for name in names],
+            number_text(v.fourbody[0], ".6f", exact=exact),
+            number_text(v.fourbody[1], ".6f", exact=exact),
             "yes" if v.related else "no",
-            f"{v.residual:.4g}",
+            number_text(v.residual, ".4g", exact=exact),
         ]
         for v in verdicts
     ]
@@ -84,6 +87,8 @@ def check_mode_options(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> None:
     check_mode_options(args)
+    if args.verify is None and args.output:  # frames are written as extended XYZ
+        output_file(args.output, "--output", suffixes=EXTXYZ_SUFFIXES)
     if args.verify is not None:
         frames = environments_from_file(args.verify, args)
         representations = representations_from_args(args, frames=frames)
@@ -148,6 +153,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="output format of --verify (table)",
     )
     parser.add_argument(
-        "--output", metavar="PATH", help="write here instead of stdout (atomically)"
+        "--output",
+        metavar="PATH",
+        type=output_file_argument,
+        help="write here instead of stdout (atomically)",
     )
     parser.set_defaults(func=run)

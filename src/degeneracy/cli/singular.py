@@ -74,16 +74,17 @@ def run(args: argparse.Namespace) -> None:
         results.append(result)
     write_environments(args.output, [r.atoms for r in results])
     sys.stdout.write(format_results(results))
+    warning = "degeneracy singular: warning: " + ("" if args.file is None else f"{args.file}, ")
     for index, result in enumerate(results):
         if result.symmetric:
             print(
-                f"warning: frame {index}: the configuration found is symmetric; its zero "
+                f"{warning}frame {index}: the configuration found is symmetric; its zero "
                 "singular value is forced by symmetry (info symmetric=True)",
                 file=sys.stderr,
             )
         if not result.converged:
             print(
-                f"warning: frame {index}: CN {result.cn:.3g} did not reach --cn-target "
+                f"{warning}frame {index}: CN {result.cn:.3g} did not reach --cn-target "
                 f"{args.cn_target:.3g} (info converged=False)",
                 file=sys.stderr,
             )

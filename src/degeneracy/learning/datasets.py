@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from ..checks import bounded_int, positive_float, seeded_generator
 from ..errors import DegeneracyError
-from ..files import atomic_path, cache_dir, cache_key
+from ..files import NPZ_READ_ERRORS, atomic_path, cache_dir, cache_key
 from ..structures import (
     MethaneSampler,
     environment_from_neighbors,
@@ -468,7 +468,10 @@ def generate_dataset(
     path = cache_dir() / f"dataset-{sampler}-n{n}-seed{seed}-{key}.extxyz"
     source = {**describe_sampler(sampler, generator), "seed": seed, "n": n}
     if cache and path.exists():
-        frames = read_environments(path)
+        try:
+            frames = read_environments(path)
+        except DegeneracyError:
+            frames = []  # unreadable cache file (e.g. cut short): generate it again
         if len(frames) == n:
             return Dataset(name, frames, path, source)
     frames = with_targets(generator.sample(n, seed=seed))
@@ -659,7 +662,7 @@ def cached_inputs(
                 loaded = {name: data[name] for name in data.files}
             if all(len(values) == len(frames) for values in loaded.values()):
                 return loaded
-        except (OSError, ValueError):
+        except NPZ_READ_ERRORS:
             pass  # unreadable cache file: recompute and overwrite it
     inputs = compute_inputs(featurizer, frames, batch_size=batch_size, progress=progress, desc=desc)
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:

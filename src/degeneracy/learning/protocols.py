@@ -37,13 +37,13 @@ import torch
 
 from ..checks import path_value, seeded_generator
 from ..errors import DegeneracyError, DegeneracyWarning
-from ..files import atomic_open, atomic_path, write_json
+from ..files import NPZ_READ_ERRORS, atomic_open, atomic_path, write_json
 from ..orbits import comment_orbit
-from ..structures import neighbor_positions, read_environments
+from ..structures import neighbor_positions, read_environments, recorded_arc_lengths
 from ..targets import fourbody_flat_motions, fourbody_torsion_gradient
 from .baselines import baseline_errors
 from .datasets import Dataset, Featurizer, cached_inputs, compute_input_jacobians, with_targets
-from .features import featurizer_from_spec
+from .features import BASIS_FILE, featurizer_from_spec
 from .model import AtomicSumModel
 from .specs import RMSE_KEYS, Protocol, get_protocol
 from .trainer import (
@@ -285,12 +285,29 @@ def _tracking(name: str, prediction: np.ndarray, target: np.ndarray) -> dict[str
 MAX_STEP_OVER_MEDIAN = 4.0
 
 
+#: What a finished run leaves besides its checkpoint and history (written at its end).
+RESULT_FILES = ("metrics.json", "model.pt", BASIS_FILE, "predictions.npz", "orbit_predictions.csv")
+
+
+def _remove_results(output: Path) -> None:
+    """Remove a previous run's results before training, so that a run stopped before its
+    end (Ctrl-C, an error) leaves its checkpoint and no results of another run (e.g. the
+    model that ``--restart`` replaces) for ``predict`` to use."""
+    for name in RESULT_FILES:
+        (output / name).unlink(missing_ok=True)
+
+
 def path_arc_length(frames: Sequence[ase.Atoms]) -> tuple[np.ndarray | None, str | None]:
     """Arc length (Å) at each frame of a path of frames, or ``None`` and why not a path.
 
     Distances between consecutive frames' neighbour positions (centre fixed), summed. Not
-    a path: fewer than 3 frames, a repeated frame, or a step more than
-    :data:`MAX_STEP_OVER_MEDIAN` times the median step (e.g. an unordered file).
+    a path: fewer than 3 frames, a repeated frame, a step more than
+    :data:`MAX_STEP_OVER_MEDIAN` times the median step, or, when every frame records its
+    ``arc_length`` (as orbit files do), arc lengths that do not increase or a step that
+    does not fit the arc between its frames (longer than it, or shorter than a
+    :data:`MAX_STEP_OVER_MEDIAN`-th of it). The last catches an unordered orbit file,
+    whose steps are all alike; the nearest frames need not be neighbours on a path (the
+    Comment's c = 0.1 orbits turn back close to themselves).
     """
     if len(frames) < 3:
         return None, f"{len(frames)} frames"
@@ -301,6 +318,17 @@ def path_arc_length(frames: Sequence[ase.Atoms]) -> tuple[np.ndarray | None, str
             f"the frames do not sample a path (steps {steps.min():.3g}-{steps.max():.3g} A, "
             f"median {np.median(steps):.3g} A, between consecutive frames)"
         )
+    recorded = recorded_arc_lengths(frames)
+    if recorded is not None:
+        arcs = np.diff(recorded)
+        misfit = (arcs <= 0) | (steps > arcs * (1 + 1e-3) + 1e-6)  # files keep 8 decimals
+        misfit |= steps * MAX_STEP_OVER_MEDIAN < arcs
+        if misfit.any():
+            k = int(np.argmax(misfit))
+            return None, (
+                f"the frames are not in path order (frames {k} and {k + 1}: arc_length "
+                f"{recorded[k]:.4g} and {recorded[k + 1]:.4g} A, {steps[k]:.3g} A apart)"
+            )
     return np.concatenate([[0.0], np.cumsum(steps)]), None
 
 
@@ -443,6 +471,7 @@ def run_protocol(
     model = AtomicSumModel(n_features, width=width, depth=depth)
     model.set_normalisation(feature_scales(train_inputs), float(np.mean(targets["train"])))
     train_set = TensorSet.from_numpy(train_inputs, train_targets, **gradients)
+    _remove_results(output)
     result = Trainer(settings).fit(
         model,
         train_set,
@@ -471,7 +500,7 @@ def run_protocol(
     metrics.update(
         {
             "protocol": protocol.name,
-            "protocol_description": protocol.description,
+            "protocol_description": protocol.describe(len(data["orbit"])),
             "featurizer": featurizer.key(),
             "model": model.config,
             "settings": asdict(settings),
@@ -783,6 +812,6 @@ def load_run(folder: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.nd
         metrics = json.loads((folder / "metrics.json").read_text())
         with np.load(folder / "predictions.npz", allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as error:
+    except NPZ_READ_ERRORS as error:
         raise DegeneracyError(f"{folder}: not a finished learn run ({error})") from error
     return metrics, arrays

@@ -20,6 +20,12 @@ class Protocol:
     repeats: int
     description: str
 
+    def describe(self, n_orbit: int) -> str:
+        """:attr:`description` for an orbit of ``n_orbit`` frames (``{k}``: frames used,
+        ``{n}``: all)."""
+        k = self.n_train(n_orbit)
+        return self.description.format(k=k, n=n_orbit, s="" if k == 1 else "s")
+
     def n_train(self, n_orbit: int) -> int:
         """Orbit frames used for training: 0, round(10 %) (20 of 201), or all."""
         if self.fraction <= 0:
@@ -31,8 +37,8 @@ class Protocol:
 
 PROTOCOLS: dict[str, Protocol] = {
     "none": Protocol("none", 0.0, 0, "no orbit frames in training"),
-    "subset": Protocol("subset", 0.1, 1, "20 random orbit frames (10 %) in training"),
-    "full": Protocol("full", 1.0, 10, "all orbit frames in training, repeated 10 times"),
+    "subset": Protocol("subset", 0.1, 1, "{k} random orbit frame{s} of {n} (10 %) in training"),
+    "full": Protocol("full", 1.0, 10, "all {n} orbit frames in training, repeated 10 times"),
 }
 
 

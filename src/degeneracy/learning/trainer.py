@@ -524,7 +524,7 @@ class Trainer:
         if payload.get("format") != _CHECKPOINT_FORMAT or payload.get("run_key") != run_key:
             raise DegeneracyError(
                 f"{path}: checkpoint belongs to a different run (settings, model or data "
-                "changed); remove it or restart"
+                "changed); remove it or rerun with --restart"
             )
         model.load_state_dict(payload["model"])
         optimiser.load_state_dict(payload["optimiser"])

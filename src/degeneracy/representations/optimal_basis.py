@@ -96,11 +96,16 @@ def primitive_radial_tables(
         ["o3_lambda", "o3_sigma", "center_type", "neighbor_type"],
         np.array([[l, 1, 6, 1] for l in range(l_max + 1)], dtype=np.int32),
     )
-    logging.disable(logging.WARNING)  # featomic warns about the near-zero radius
+    # featomic warns about the near-zero radius, through the module-level
+    # logging.warning(), which also installs a stderr handler on the root logger
+    # (logging.basicConfig) that would then print every INFO record of e.g. Dask
+    handlers = list(logging.root.handlers)
+    logging.disable(logging.WARNING)
     try:
         expansion = compute_centre(calculator, frames, selected_keys=keys, gradients=True)
     finally:
         logging.disable(logging.NOTSET)
+        logging.root.handlers[:] = handlers
     tables = {}
     for l in range(l_max + 1):
         values, jacobian = dense_block(expansion.block(l), len(frames), 1, gradients=True)
