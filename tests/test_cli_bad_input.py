@@ -120,7 +120,7 @@ def test_orbit_checks_only_the_frame_it_traces(tmp_path, capsys):
     assert main([*argv, "--frame", "1"]) == 2
     assert "far.xyz, frame 1, atom 4: 3.5 Å from the centre" in capsys.readouterr().err
     assert main([*argv, "--frame", "2"]) == 2
-    assert capsys.readouterr().err.strip().endswith("far.xyz: no frame 2 (the file has fewer)")
+    assert capsys.readouterr().err.strip().endswith("far.xyz: no frame 2 (it has 2)")
 
 
 def test_a_bad_orbit_checkpoint_is_one_line(tmp_path, capsys):

@@ -167,3 +167,14 @@ def test_cli_compare_plots_over_frames_without_numeric_arc_lengths(tmp_path, cap
     dg.write_environments(path, frames)
     assert main(["compare", str(path), "--rep", "soap", "--plot", str(tmp_path / "f")]) == 0
     assert (tmp_path / "f.png").exists()
+
+
+def test_fingerprints_may_be_given_as_a_list():
+    frames = dg.sample_methane(2, seed=1)
+    soap, acsf = dg.SoapPowerSpectrum(n_max=4, l_max=3), dg.make_representation("acsf")
+    named = dg.compare_fingerprints(frames, {"soap": soap, "acsf": acsf})
+    listed = dg.compare_fingerprints(frames, [soap, acsf])
+    assert listed.names == named.names
+    np.testing.assert_array_equal(listed.cn, named.cn)
+    with pytest.raises(dg.DegeneracyError, match="two soap fingerprints"):
+        dg.compare_fingerprints(frames, [soap, dg.SoapPowerSpectrum(sigma=0.5)])

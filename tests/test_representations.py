@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ase
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -147,3 +148,22 @@ def test_numpy_integers_are_integer_hyperparameters(name, random_frames):
         dg.DegeneracyError, match=r"n_max must be an integer, got np.float64\(3.5\)"
     ):
         dg.make_representation(name, n_max=np.float64(3.5))
+
+
+@pytest.mark.parametrize("species", [-1, 0, 200, True, 6.0])
+def test_species_numbers_are_checked(species):
+    """-1 once wrapped around to oganesson, 0 to a dummy atom, 200 an IndexError."""
+    with pytest.raises(dg.DegeneracyError, match="unknown element"):
+        dg.SoapPowerSpectrum(center=species)
+
+
+def test_a_lone_centre_is_refused_by_every_fingerprint_that_cannot_describe_it():
+    for name in ("bispectrum", "acsf"):
+        with pytest.raises(dg.DegeneracyError, match="at least one neighbour"):
+            dg.make_representation(name).jacobian([ase.Atoms("C")])
+
+
+@pytest.mark.parametrize("g2", [[(1.0,)], [("a", 1.0)], 5])
+def test_custom_acsf_parameters_must_be_rows(g2):
+    with pytest.raises(dg.DegeneracyError, match=r"G2 parameters must be rows \(η, R_s\)"):
+        dg.Acsf(parameter_set="custom", g2=g2, g4=[(1.0, 1.0, 1.0)])

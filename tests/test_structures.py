@@ -285,3 +285,62 @@ def test_every_seed_is_checked_by_name_and_numpy_integers_work(entry):
     with pytest.raises(dg.DegeneracyError, match="seed must be at least 0, got -1"):
         draw(-1)
     np.testing.assert_equal(draw(np.int64(7)), draw(7))
+
+
+def test_a_frame_selection_keeps_the_frame_numbers_and_checks_only_those(tmp_path):
+    path = tmp_path / "ch4.extxyz"
+    frames = dg.sample_methane(3, seed=1)
+    frames[0].positions[1] *= 5  # frame 0 has a neighbour beyond the cutoff
+    ase.io.write(path, frames)
+    for index, numbers in [(-1, [2]), ("1:", [1, 2]), ("::2", None), (2, [2]), ("-2", [1])]:
+        if numbers is None:
+            with pytest.raises(dg.DegeneracyError, match=r"frame 0, atom 1: .* outside"):
+                dg.read_environments(path, index=index)
+            continue
+        read = dg.read_environments(path, index=index)
+        assert [atoms.info["source_frame"] for atoms in read] == numbers, index
+    for index, message in [(-99, "no frame -99 .it has 3."), ("5:", "selects none"),
+                           ("abc", "not a frame number"), (1.5, "not a frame number")]:  # fmt: skip
+        with pytest.raises(dg.DegeneracyError, match=message):
+            dg.read_environments(path, index=index)
+
+
+def test_an_environment_may_be_named_by_text(tmp_path):
+    neighbors = dg.neighbor_positions(dg.builtin_environment("pg-start"))
+    assert dg.environment_from_neighbors(neighbors, "CH4").get_chemical_formula() == "CH4"
+    path = tmp_path / "ch4.extxyz"
+    dg.write_environments(path, [dg.builtin_environment("pg-start")])
+    assert len(dg.read_environments(path, spec="CH4")) == 1
+    with pytest.raises(dg.DegeneracyError, match="the centre must be Si, got C"):
+        dg.read_environments(path, spec="SiO4")
+    with pytest.raises(dg.DegeneracyError, match="spec must be an EnvironmentSpec"):
+        dg.environment_from_neighbors(neighbors, 4)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda nb, atoms: dg.nearest_coincidence(nb),
+        lambda nb, atoms: dg.coincident_pairs(nb),
+        lambda nb, atoms: dg.trade_scale(nb, np.ones(np.size(nb))),
+        lambda nb, atoms: dg.pair_swap_residual(nb, np.ones(np.size(nb)), []),
+        lambda nb, atoms: dg.pair_triples(nb),
+        lambda nb, atoms: dg.environment_from_neighbors(nb),
+    ],
+)
+def test_pair_analyses_take_one_environment_not_a_batch(call):
+    """A batch (n, N, 3) reshaped to (n·N, 3) was analysed as one environment of n·N
+    neighbours without a word."""
+    frames = dg.sample_methane(2, seed=2)
+    batch = dg.neighbor_positions(frames)
+    with pytest.raises(dg.DegeneracyError, match=r"one environment's neighbour positions"):
+        call(batch, frames)
+    with pytest.raises(dg.DegeneracyError, match=r"not an ase\.Atoms"):
+        call(frames[0], frames)
+    call(batch[0].ravel(), frames)  # a flat (3N,) vector is one environment
+
+
+def test_a_motion_must_fit_the_neighbours():
+    neighbors = dg.neighbor_positions(dg.builtin_environment("pg-start"))
+    with pytest.raises(dg.DegeneracyError, match="4 neighbours has 12 components, got 5"):
+        dg.trade_scale(neighbors, np.zeros(5))

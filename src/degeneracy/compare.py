@@ -30,7 +30,7 @@ import numpy as np
 from .checks import bounded_int
 from .errors import DegeneracyError
 from .files import json_safe
-from .representations.base import Representation, batches
+from .representations.base import Representation, batches, fingerprint
 from .sensitivity import (
     CoincidentPairs,
     check_analysable,
@@ -154,6 +154,19 @@ class Comparison:
         return float(np.median(self.trade_scales[:, k]))
 
 
+def _named(representations: Sequence[Representation]) -> dict[str, Representation]:
+    """Representations by their ``name``; two of one name must be given as a mapping."""
+    named = {}
+    for representation in representations:
+        name = fingerprint(representation).name
+        if name in named:
+            raise DegeneracyError(
+                f"two {name} fingerprints: give them as a mapping with a name for each"
+            )
+        named[name] = representation
+    return named
+
+
 def compare_fingerprints(
     frames: Sequence[ase.Atoms],
     representations: Mapping[str, Representation],
@@ -167,8 +180,9 @@ def compare_fingerprints(
     ----------
     frames : list of ase.Atoms
         Environments (centre first), all with the same number of neighbours.
-    representations : mapping
-        Fingerprint name -> :class:`Representation`.
+    representations : mapping or sequence
+        Fingerprint name -> :class:`Representation`, or the representations (named by
+        their ``name``).
     batch_size : int
         Frames per Jacobian call (bounds memory for large fingerprints).
     progress : bool
@@ -177,6 +191,8 @@ def compare_fingerprints(
     frames = frame_list(frames)
     if not frames:
         raise DegeneracyError("no frames to compare")
+    if not isinstance(representations, Mapping):
+        representations = _named(representations)
     if not representations:
         raise DegeneracyError("no fingerprints to compare")
     batch_size = bounded_int("batch_size", batch_size, minimum=1)

@@ -54,10 +54,10 @@ from .checks import one_of, positive_float
 from .errors import DegeneracyError, DegeneracyWarning
 from .files import atomic_open, cache_dir, cache_key, output_file, output_folder, write_json
 from .representations.base import Representation, fingerprint
+from .sensitivity import check_analysable
 from .singular import CountingJacobian, find_singular
 from .structures import (
     builtin_environment,
-    check_finite_positions,
     environment_from_neighbors,
     neighbor_positions,
     one_frame,
@@ -576,8 +576,7 @@ def trace_orbit(
         reverse=reverse,
     )
     atoms = one_frame(atoms, name="trace_orbit")
-    fingerprint(representation)
-    check_finite_positions(atoms)
+    check_analysable([atoms], fingerprint(representation))  # finite, inside the cutoff
     output = None if output is None else output_file(output)
     checkpoint = None if checkpoint is None else output_file(checkpoint, "checkpoint")
     field = _Field(representation, atoms)

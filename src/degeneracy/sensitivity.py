@@ -41,6 +41,7 @@ from .representations.base import Representation, batches, fingerprint
 from .structures import (
     check_finite_positions,
     frame_list,
+    neighbor_array,
     neighbor_positions,
     rotation_generators,
     vector_lengths,
@@ -507,7 +508,7 @@ def pair_triples(neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     triples : array (M, 3)
         :math:`r_i`, :math:`r_j` (Å) and :math:`\theta_{ij}` (radians).
     """
-    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    neighbors = neighbor_array(neighbors, "pair_triples")
     pairs = np.array(np.triu_indices(len(neighbors), k=1)).T.reshape(-1, 2)
     radii = np.linalg.norm(neighbors, axis=1)
     units = neighbors / radii[:, None]
@@ -542,7 +543,7 @@ def coincident_pairs(
         Largest difference (Å) that counts as equal.
     """
     tol = positive_float("coincidence tolerance", tol)
-    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    neighbors = neighbor_array(neighbors, "coincident_pairs")
     species = _neighbor_species(neighbors, species, "coincident_pairs")
     pairs, triples = pair_triples(neighbors)
     return _equal_pair_groups(pairs, triples * _arc_scale(neighbors), species, tol)
@@ -726,7 +727,7 @@ def nearest_coincidence(
         ``pairs``: the first pair (lower index) in increasing order, the second in the
         order that matches it; ``mismatch``: :math:`|t_{ij} - t_{kl}|` (Å).
     """
-    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    neighbors = neighbor_array(neighbors, "nearest_coincidence")
     species = _neighbor_species(neighbors, species, "nearest_coincidence")
     pairs, triples = pair_triples(neighbors)
     triples = triples * _arc_scale(neighbors)
@@ -933,7 +934,7 @@ def explain_motion(
     """:func:`pair_swap_residual` of ``motion`` and, when it is below
     :data:`PAIR_SWAP_TOL` with some equal or unseen pairs, the :class:`ZeroExplanation`
     (the groups and unseen pairs it moves); the pair rates are computed once."""
-    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    neighbors = neighbor_array(neighbors, "explain_motion")
     pairs, rates = pair_triple_rates(neighbors, motion)
     residual = _unexplained_fraction(neighbors, pairs, rates, coincidences, unseen)
     if not (coincidences or unseen) or not residual < PAIR_SWAP_TOL:  # also NaN: 0°/180°
@@ -981,7 +982,7 @@ def trade_scale(
         The :math:`\rho` below which the motion counts as mostly a trade, in (0, 1).
     """
     residual = positive_float("residual", residual, below=1.0)
-    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    neighbors = neighbor_array(neighbors, "trade_scale")
     species = _neighbor_species(neighbors, species, "trade_scale")
     pairs, triples = pair_triples(neighbors)
     scale = _arc_scale(neighbors)
@@ -1017,12 +1018,14 @@ def pair_swap_residual(
     r"""How far a neighbour motion is from only trading equal pairs against each other.
 
     With :math:`\dot t_p = \frac{d}{ds}(r_i, r_j, \bar r\,\theta_{ij})` the rates of the
-    pair triples along the motion (the angle's dropped for the ``unseen`` pairs, whose
-    angle the fingerprint does not see), and the pairs grouped by ``coincidences`` (each
-    other pair a group of its own),
+    pair triples along the motion, :math:`\dot t'_p` the same with the angle's rate set to
+    zero for the ``unseen`` pairs (whose angle the fingerprint does not see), and the
+    pairs grouped by ``coincidences`` (each other pair a group of its own),
 
-    .. math:: \rho = \Big(\sum_{G} \big|\sum_{p \in G} \dot t_p\big|^2\Big)^{1/2}
-              \Big/ \Big(\sum_p |\dot t_p|^2\Big)^{1/2} .
+    .. math:: \rho = \Big(\sum_{G} \big|\sum_{p \in G} \dot t'_p\big|^2\Big)^{1/2}
+              \Big/ \Big(\sum_p |\dot t_p|^2\Big)^{1/2}
+
+    (the unseen angles count in the whole, not in what is left unexplained).
 
     :math:`\rho = 0` exactly when the motion changes no pair's triple except by trading
     it within a group of equal pairs, the change that :math:`\sum_{i,j} g(r_i, r_j,
@@ -1044,7 +1047,7 @@ def pair_swap_residual(
     unseen : sequence of (i, j), optional
         Neighbour pairs whose angle does not count (e.g. ``Acsf.unseen_pairs``).
     """
-    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    neighbors = neighbor_array(neighbors, "pair_swap_residual")
     pairs, rates = pair_triple_rates(neighbors, motion)
     return _unexplained_fraction(neighbors, pairs, rates, coincidences, unseen)
 
@@ -1091,8 +1094,14 @@ def pair_triple_rates(neighbors: np.ndarray, motion: np.ndarray) -> tuple[np.nda
     rates : array (M, 3)
         Å/Å for the radii, radians/Å for the angle.
     """
-    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
-    motion = np.asarray(motion, dtype=float).reshape(neighbors.shape)
+    neighbors = neighbor_array(neighbors, "pair_triple_rates")
+    motion = np.asarray(motion, dtype=float)
+    if motion.size != neighbors.size:
+        raise DegeneracyError(
+            f"a motion of {len(neighbors)} neighbours has {neighbors.size} components, got "
+            f"{motion.size}"
+        )
+    motion = motion.reshape(neighbors.shape)
     pairs, triples = pair_triples(neighbors)
     radii = np.linalg.norm(neighbors, axis=1)
     units = neighbors / radii[:, None]

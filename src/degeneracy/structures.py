@@ -9,6 +9,7 @@ translations; cell and periodic boundary conditions are dropped.
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,7 @@ import ase.data
 import ase.io
 import ase.units
 import numpy as np
+from ase.io.formats import string2index
 
 from .checks import (
     existing_file,
@@ -114,8 +116,19 @@ def parse_environment(text: str) -> EnvironmentSpec:
     return EnvironmentSpec(center=center, neighbor=neighbor, n_neighbors=int(count or 1))
 
 
+def environment_spec(spec: EnvironmentSpec | str) -> EnvironmentSpec:
+    """``spec`` itself, or the environment its name gives (:func:`parse_environment`)."""
+    if isinstance(spec, EnvironmentSpec):
+        return spec
+    if isinstance(spec, str):
+        return parse_environment(spec)
+    raise DegeneracyError(
+        f"spec must be an EnvironmentSpec or a name such as 'CH4' or 'any', got {spec!r}"
+    )
+
+
 def environment_from_neighbors(
-    neighbors: np.ndarray, spec: EnvironmentSpec = CH4, *, info: dict | None = None
+    neighbors: np.ndarray, spec: EnvironmentSpec | str = CH4, *, info: dict | None = None
 ) -> ase.Atoms:
     """Build an environment with the centre at the origin from neighbour positions (Å).
 
@@ -123,17 +136,18 @@ def environment_from_neighbors(
     ----------
     neighbors : array of shape (n_neighbors, 3)
         Neighbour positions relative to the centre.
-    spec : EnvironmentSpec
-        Species of the centre and neighbours.
+    spec : EnvironmentSpec or str
+        Species of the centre and neighbours (or a name: ``"CH4"``, ``"SiO4"``).
     info : dict, optional
         Copied into ``atoms.info``.
     """
+    spec = environment_spec(spec)
     if not spec.complete:
         raise DegeneracyError(
             f"environment {spec.symbols}: building one from positions needs the centre, "
             "neighbour species and count"
         )
-    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    neighbors = neighbor_array(neighbors, "environment_from_neighbors")
     if len(neighbors) != spec.n_neighbors:
         raise DegeneracyError(
             f"expected {spec.n_neighbors} neighbour positions, got {len(neighbors)}"
@@ -222,6 +236,28 @@ def check_finite_coordinates(positions: np.ndarray, where: str) -> None:
         )
 
 
+def neighbor_array(neighbors: Any, caller: str) -> np.ndarray:
+    """One environment's neighbour positions as a float array (N, 3), from (N, 3) or a
+    flat (3N,); a batch (n, N, 3), an ase.Atoms or a length not a multiple of 3 is
+    refused naming ``caller`` (reshaping a batch would analyse all its frames as one
+    environment of n·N neighbours, without a word)."""
+    if isinstance(neighbors, (ase.Atoms, ase.Atom)):
+        raise DegeneracyError(
+            f"{caller} takes neighbour positions relative to the centre, e.g. "
+            "dg.neighbor_positions(atoms), not an ase.Atoms"
+        )
+    try:
+        array = np.asarray(neighbors, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise DegeneracyError(f"{caller}: neighbour positions are not numbers ({error})") from error
+    if (array.ndim == 2 and array.shape[1] == 3) or (array.ndim == 1 and array.size % 3 == 0):
+        return array.reshape(-1, 3)
+    raise DegeneracyError(
+        f"{caller} takes one environment's neighbour positions, shape (N, 3) or (3N,); got "
+        f"{array.shape} (for several frames, call it per frame)"
+    )
+
+
 def recorded_arc_lengths(frames: Sequence[ase.Atoms]) -> np.ndarray | None:
     """The frames' ``arc_length`` info (Å, as orbit files record it) when every frame
     has a finite number there, else None."""
@@ -242,7 +278,7 @@ def vector_lengths(vectors: np.ndarray) -> np.ndarray:
 def validate_environment(
     atoms: ase.Atoms,
     *,
-    spec: EnvironmentSpec = CH4,
+    spec: EnvironmentSpec | str = CH4,
     cutoff: float = DEFAULT_CUTOFF,
     min_distance: float = DEFAULT_MIN_DISTANCE,
     where: str = "frame 0",
@@ -253,6 +289,7 @@ def validate_environment(
     atoms closer than ``min_distance``, every neighbour strictly inside ``cutoff`` of the
     centre. ``where`` (e.g. ``"file.xyz, frame 3"``) starts the error message.
     """
+    spec = environment_spec(spec)
     symbols = atoms.get_chemical_symbols()
     if spec.n_neighbors is not None and len(symbols) != spec.n_neighbors + 1:
         raise DegeneracyError(
@@ -338,7 +375,7 @@ def read_environments(
     *,
     units: str = "angstrom",
     index: str | int = ":",
-    spec: EnvironmentSpec = CH4,
+    spec: EnvironmentSpec | str = CH4,
     cutoff: float = DEFAULT_CUTOFF,
     min_distance: float = DEFAULT_MIN_DISTANCE,
 ) -> list[ase.Atoms]:
@@ -351,8 +388,8 @@ def read_environments(
     units : {"angstrom", "bohr"}
         Length unit of the file's positions; converted to Å.
     index : str or int
-        ase frame selection, ``":"`` for all frames; an int ≥ 0 reads (and checks) only
-        that frame, numbered as in the file.
+        Frame selection as ase writes it (``":"`` all, ``3``, ``-1``, ``"1:"``, ``"::2"``);
+        only the selected frames are checked, and they keep their numbers in the file.
     spec, cutoff, min_distance
         Passed to :func:`validate_environment` for every frame.
 
@@ -365,23 +402,29 @@ def read_environments(
     if units not in UNITS:
         raise DegeneracyError(f"unknown units {units!r}; choose one of {sorted(UNITS)}")
     path = existing_file(path, "structure file")
-    first = index if isinstance(index, int) and index >= 0 else 0
     try:
-        frames = ase.io.read(path, index=index)
-    except (StopIteration, IndexError) as error:
-        if not isinstance(index, int):
-            raise DegeneracyError(f"{path}: cannot read structures ({error!r})") from error
-        raise DegeneracyError(f"{path}: no frame {index} (the file has fewer)") from error
+        selection = string2index(index) if isinstance(index, str) else operator.index(index)
+    except (TypeError, ValueError) as error:
+        raise DegeneracyError(f"index {index!r}: not a frame number or slice") from error
+    if not isinstance(selection, (int, slice)):  # string2index passes other text through
+        raise DegeneracyError(f"index {index!r}: not a frame number or slice")
+    try:  # every frame, so that a selection keeps the frames' numbers in the file
+        frames = ase.io.read(path, index=":")
     except Exception as error:  # ase raises many types for unreadable files
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DegeneracyError(f"{path}: cannot read structures ({reason})") from error
-    if isinstance(frames, ase.Atoms):
-        frames = [frames]
     if not frames:
         raise DegeneracyError(f"{path}: contains no structures")
+    numbers = range(len(frames))
+    try:
+        numbers = [numbers[selection]] if isinstance(selection, int) else numbers[selection]
+    except IndexError as error:
+        raise DegeneracyError(f"{path}: no frame {index} (it has {len(frames)})") from error
+    if not numbers:
+        raise DegeneracyError(f"{path}: index {index!r} selects none of its {len(frames)} frames")
     environments = []
-    for number, atoms in enumerate(frames, start=first):
-        atoms = atoms.copy()
+    for number in numbers:
+        atoms = frames[number].copy()
         atoms.positions = atoms.positions * UNITS[units]
         validate_environment(
             atoms,

@@ -20,6 +20,7 @@ from .options import (
 
 
 def run(args: argparse.Namespace) -> None:
+    output_file(args.output, "--output", suffixes=(".npz",))  # before featomic and the fit
     from ..representations import fit_optimal_basis  # featomic: at run time, not for --help
 
     if args.file is not None or args.builtin is not None:
@@ -37,7 +38,6 @@ def run(args: argparse.Namespace) -> None:
         frames = sample_methane(args.n_frames, seed=args.seed)
         provenance = {"source": "MethaneSampler", "seed": args.seed}
         species = {}
-    output_file(args.output, "--output", suffixes=(".npz",))  # before the fit
     basis = fit_optimal_basis(
         frames,
         sigma=args.sigma,

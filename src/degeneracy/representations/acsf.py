@@ -64,7 +64,7 @@ import numpy as np
 
 from ..checks import one_of, positive_float
 from ..errors import DegeneracyError, DegeneracyWarning
-from ..structures import neighbor_positions
+from ..structures import neighbor_array, neighbor_positions
 from .base import check_frames, weighed_out_pairs
 from .soap import _atomic_number
 
@@ -134,15 +134,31 @@ def cosine_cutoff(r: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndarray]
     return value, slope
 
 
+def _parameter_rows(values: Any, width: int, name: str, columns: str) -> np.ndarray:
+    """Custom symmetry-function parameters as a float array (rows, ``width``), or an error
+    naming them (``columns``: what a row holds)."""
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise DegeneracyError(
+            f"{name} parameters must be rows {columns}, got {values!r}"
+        ) from error
+    if array.size == 0:
+        return np.zeros((0, width))
+    if array.ndim != 2 or array.shape[1] != width:
+        raise DegeneracyError(f"{name} parameters must be rows {columns}, got {values!r}")
+    return array
+
+
 def _validated_g2(g2: Sequence[Sequence[float]]) -> np.ndarray:
-    array = np.asarray(g2, dtype=float).reshape(-1, 2) if len(g2) else np.zeros((0, 2))
+    array = _parameter_rows(g2, 2, "G2", "(η, R_s)")
     if np.any(array[:, 0] <= 0) or not np.all(np.isfinite(array)):
         raise DegeneracyError(f"G2 parameters need η > 0 and finite R_s, got {array.tolist()}")
     return array
 
 
 def _validated_g4(g4: Sequence[Sequence[float]]) -> np.ndarray:
-    array = np.asarray(g4, dtype=float).reshape(-1, 3) if len(g4) else np.zeros((0, 3))
+    array = _parameter_rows(g4, 3, "G4", "(η, ζ, λ)")
     bad = (array[:, 0] <= 0) | (array[:, 1] < 1) | ~np.isin(array[:, 2], (-1.0, 1.0))
     if np.any(bad) or not np.all(np.isfinite(array)):
         raise DegeneracyError(f"G4 parameters need η > 0, ζ ≥ 1, λ = ±1, got {array.tolist()}")
@@ -254,7 +270,7 @@ class Acsf:
         neighbors : array (N, 3)
             Neighbour positions relative to the centre (Å).
         """
-        radii = np.linalg.norm(np.asarray(neighbors, dtype=float).reshape(-1, 3), axis=1)
+        radii = np.linalg.norm(neighbor_array(neighbors, "neighbor_weights"), axis=1)
         return cosine_cutoff(radii, self.cutoff)[0]
 
     def unseen_pairs(self, neighbors: np.ndarray) -> list[tuple[int, int]]:
@@ -269,7 +285,7 @@ class Acsf:
         neighbors : array (N, 3)
             Neighbour positions relative to the centre (Å).
         """
-        neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+        neighbors = neighbor_array(neighbors, "unseen_pairs")
         weights = self.neighbor_weights(neighbors)
         j, k = np.triu_indices(len(neighbors), k=1)
         if len(self.g4) == 0:

@@ -223,6 +223,8 @@ class Bispectrum:
         """
         frames = check_frames(frames, name=self.name, center=self.center, neighbors=self.neighbors)
         n_neighbors = len(frames[0]) - 1
+        if n_neighbors == 0:  # featomic returns no samples to reshape
+            raise DegeneracyError("an environment needs at least one neighbour")
         tensor = compute_centre(
             self.calculator, frames, selected_keys=self._keys, gradients=gradients
         )

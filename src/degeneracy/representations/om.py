@@ -59,6 +59,7 @@ import numpy as np
 
 from ..checks import one_of, positive_float
 from ..errors import DegeneracyError, DegeneracyWarning
+from ..structures import neighbor_array
 from .base import check_frames, weighed_out_pairs
 
 ORBITAL_SETS = ("s", "sp")
@@ -178,7 +179,7 @@ class OverlapMatrix:
         neighbors : array (N, 3)
             Neighbour positions relative to the centre (Å).
         """
-        neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+        neighbors = neighbor_array(neighbors, "neighbor_weights")
         base = np.clip(1.0 - (neighbors**2).sum(axis=1) / self.cutoff**2, 0.0, None)
         return base**2
 

@@ -39,9 +39,11 @@ RADIAL_BASES = ("gto", "optimal")
 
 
 def _atomic_number(symbol: str | int) -> int:
-    if isinstance(symbol, (int, np.integer)):
+    if isinstance(symbol, (int, np.integer)) and not isinstance(symbol, bool):
+        if not 1 <= symbol < len(ase.data.chemical_symbols):
+            raise DegeneracyError(f"unknown element {symbol!r} (atomic numbers start at 1)")
         return int(symbol)
-    if symbol not in ase.data.atomic_numbers:
+    if not isinstance(symbol, str) or symbol not in ase.data.atomic_numbers:
         raise DegeneracyError(f"unknown element {symbol!r}")
     return ase.data.atomic_numbers[symbol]
 
