@@ -370,7 +370,9 @@ def test_fit_basis_command(capsys, tmp_path):
     assert status == 0, err
     assert json.loads(out)[0]["cn"] > 100
     # random-frame options with given frames, and a radial basis for the basis fit: refused
-    status, _, err = _run(capsys, "fit-basis", "--builtin", "td", "--seed", "3", "--output", "b")
+    status, _, err = _run(
+        capsys, "fit-basis", "--builtin", "td", "--seed", "3", "--output", "b.npz"
+    )
     assert status == 2 and "--seed is for random frames" in err
     status, _, err = _run(capsys, "fit-basis", "--units", "bohr", "--output", str(target))
     assert status == 2 and "--units is the length unit of FILE; not with random frames" in err
