@@ -81,13 +81,19 @@ def test_parse_environment(text, expected):
         ("C", "expected 'any' or a centre element"),
         ("XH4", "unknown center element 'X'"),
         ("CQ4", "unknown neighbor element 'Q'"),
-        ("CH0", "n_neighbors must be a positive integer, got 0"),
+        ("CH0", "n_neighbors must be at least 1, got 0"),
         (4, "environment must be a string such as 'CH4' or 'any', got 4"),
     ],
 )
 def test_parse_environment_refuses(text, message):
     with pytest.raises(DegeneracyError, match=message):
         dg.parse_environment(text)
+
+
+def test_a_spec_takes_numpy_integers_and_refuses_bools():
+    assert dg.EnvironmentSpec(n_neighbors=np.int64(4)) == dg.CH4
+    with pytest.raises(DegeneracyError, match="n_neighbors must be an integer, got True"):
+        dg.EnvironmentSpec(n_neighbors=True)
 
 
 def test_spec_symbols_and_completeness():

@@ -167,3 +167,12 @@ def test_a_lone_centre_is_refused_by_every_fingerprint_that_cannot_describe_it()
 def test_custom_acsf_parameters_must_be_rows(g2):
     with pytest.raises(dg.DegeneracyError, match=r"G2 parameters must be rows \(η, R_s\)"):
         dg.Acsf(parameter_set="custom", g2=g2, g4=[(1.0, 1.0, 1.0)])
+
+
+@pytest.mark.parametrize("step", [0.0, -1e-5, float("nan")])
+def test_finite_differences_need_a_positive_step(step):
+    """step 0 returned all NaN without a word."""
+    with pytest.raises(dg.DegeneracyError, match="step must be a positive number"):
+        dg.finite_difference_jacobian(
+            dg.SoapPowerSpectrum(), dg.builtin_environment("td"), step=step
+        )

@@ -24,6 +24,7 @@ import numpy as np
 from ase.io.formats import string2index
 
 from .checks import (
+    bounded_int,
     existing_file,
     non_negative_float,
     path_value,
@@ -62,12 +63,9 @@ class EnvironmentSpec:
         for label, symbol in (("center", self.center), ("neighbor", self.neighbor)):
             if symbol is not None and ase.data.atomic_numbers.get(symbol, 0) < 1:
                 raise DegeneracyError(f"unknown {label} element {symbol!r}")
-        if self.n_neighbors is not None and (
-            not isinstance(self.n_neighbors, int) or self.n_neighbors < 1
-        ):
-            raise DegeneracyError(
-                f"n_neighbors must be a positive integer, got {self.n_neighbors!r}"
-            )
+        if self.n_neighbors is not None:  # numpy integers too (frozen: set through object)
+            count = bounded_int("n_neighbors", self.n_neighbors, minimum=1)
+            object.__setattr__(self, "n_neighbors", count)
 
     @property
     def complete(self) -> bool:

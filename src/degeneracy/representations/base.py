@@ -10,6 +10,7 @@ import ase.data
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..checks import positive_float
 from ..errors import DegeneracyError
 from ..structures import frame_list, one_frame
 
@@ -164,6 +165,7 @@ def finite_difference_jacobian(
     """
     atoms = one_frame(atoms, name="finite_difference_jacobian")
     representation = fingerprint(representation)
+    step = positive_float("step", step)
     n_neighbors = len(atoms) - 1
     displaced = []
     for column in range(3 * n_neighbors):
