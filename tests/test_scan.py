@@ -730,6 +730,8 @@ def test_cli_tables_say_n_a_and_count_in_the_singular():
     line = format_summary(summary, {})
     assert line.startswith("scanned 1 environment (centres: C) of 1 structure in 1.0 s")
     assert "on 1 worker thread, 1 chunk)" in line
+    summary.n_resumed_chunks = 1  # every chunk read back: no speed to speak of
+    assert "(nothing left to compute, 1 of 1 chunk resumed)" in format_summary(summary, {})
 
 
 def test_cli_chemiscope_holds_the_structures_it_reports(capsys, tmp_path):

@@ -125,12 +125,15 @@ def format_summary(summary: ScanSummary, stats: dict[str, float]) -> str:
         if summary.n_resumed_chunks
         else f", {_plural(summary.n_chunks, 'chunk')}"
     )
+    speed = (
+        f"{summary.throughput:.0f} env/s on {_plural(summary.n_threads, 'worker thread')}"
+        if summary.n_resumed_chunks < summary.n_chunks
+        else "nothing left to compute"
+    )
     lines = [
         f"scanned {_plural(summary.n_environments, 'environment')} (centres: {centers}) of "
         f"{_plural(summary.n_structures, 'structure')} in {summary.seconds:.1f} s, "
-        f"{summary.startup_seconds:.1f} s of it starting Dask "
-        f"({summary.throughput:.0f} env/s on {_plural(summary.n_threads, 'worker thread')}"
-        f"{resumed}); "
+        f"{summary.startup_seconds:.1f} s of it starting Dask ({speed}{resumed}); "
         f"{summary.n_undefined} undefined"
         + (
             f", {summary.n_infinite} with s_min = 0 (infinite CN: fewer features than motions)"
