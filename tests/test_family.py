@@ -186,7 +186,19 @@ def test_family_refuses_a_bad_length_before_any_work(tmp_path, monkeypatch, caps
     assert "length must be a positive number" in capsys.readouterr().err
 
 
+def test_one_method_is_one_protocol_whatever_quick_says():
+    """--quick --method euler once kept the adaptive tol, and --method adaptive without
+    --quick the Euler step: protocols (and cache keys) that differed for one orbit."""
+    assert orbits.family_protocol(True, method="euler") == orbits.family_protocol(False)
+    assert orbits.family_protocol(False, method="adaptive") == orbits.family_protocol(True)
+    assert "tol" not in orbits.family_protocol(True, method="euler")
+    assert orbits.family_protocol(True, length=0.5)["length"] == 0.5
+    with pytest.raises(dg.DegeneracyError, match="method"):
+        orbits.family_protocol(method="rk4")
+
+
 def test_family_method_applies_to_the_a0_orbit(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEGENERACY_CACHE", str(tmp_path / "cache"))  # A0 not cached yet
     calls = []
 
     def record(start, sigma, *, protocol, **kwargs):

@@ -708,9 +708,12 @@ def family_protocol(
     Parameters
     ----------
     quick : bool
-        Start from :data:`QUICK_PROTOCOL` (adaptive) instead of :data:`FULL_PROTOCOL`.
+        The adaptive integrator (:data:`QUICK_PROTOCOL`) instead of the Comment's Euler
+        one (:data:`FULL_PROTOCOL`) when ``method`` is not given.
     method : {"euler", "adaptive"}, optional
-        Override the integrator (Euler gets the reference step 1e-4 Å).
+        The integrator, with that protocol's settings (Euler: the reference step 1e-4 Å;
+        adaptive: tol 1e-6 Å), so that one method and length always make one protocol
+        (and one cache entry) whatever ``quick`` says.
     length : float, optional
         Override the arc length (Å).
 
@@ -719,12 +722,12 @@ def family_protocol(
     dict
         Keyword arguments of :func:`trace_orbit`.
     """
-    protocol = dict(QUICK_PROTOCOL if quick else FULL_PROTOCOL)
-    overrides = {"method": method, "length": length}
-    protocol.update({k: v for k, v in overrides.items() if v is not None})
-    if protocol["method"] == "euler" and "step" not in protocol:
-        protocol["step"] = FULL_PROTOCOL["step"]
-    OrbitSettings(**protocol)  # refuses a bad method or length
+    method = method if method is not None else ("adaptive" if quick else "euler")
+    one_of("method", method, ORBIT_METHODS)
+    protocol = dict(QUICK_PROTOCOL if method == "adaptive" else FULL_PROTOCOL)
+    if length is not None:
+        protocol["length"] = length
+    OrbitSettings(**protocol)  # refuses a bad length
     return protocol
 
 
