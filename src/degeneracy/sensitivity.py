@@ -569,13 +569,15 @@ def _equal_pair_groups(
 
 def _both_orders(
     pairs: np.ndarray, triples: np.ndarray, species: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every pair in both orders: points (2M, 3) (point p < M is pair p as (i, j), p >= M
-    as (j, i)), the owning pair of each point and its species signature (2M, 2)."""
+    as (j, i)), the ordered pairs (2M, 2), the owning pair of each point, and its kind:
+    one integer per species pair in that order (two points can match only if equal)."""
     points = np.vstack([triples, triples[:, [1, 0, 2]]])
+    ordered = np.vstack([pairs, pairs[:, ::-1]])
     owner = np.tile(np.arange(len(pairs)), 2)
-    signature = species[np.vstack([pairs, pairs[:, ::-1]])]
-    return points, owner, signature
+    kind = np.unique(species[ordered], axis=0, return_inverse=True)[1].reshape(-1)
+    return points, ordered, owner, kind
 
 
 def _pair_links_below(
@@ -584,7 +586,7 @@ def _pair_links_below(
     """Two pairs (a < b) whose triples differ by less than ``tol`` (max-norm, Å) with the
     same species at each place in one order: (difference, a, b, whether b is reversed).
     A k-d tree finds them in the 2M points of :func:`_both_orders`."""
-    points, owner, signature = _both_orders(pairs, triples, species)
+    points, _, owner, kind = _both_orders(pairs, triples, species)
     found = cKDTree(points).query_pairs(tol, p=np.inf, output_type="ndarray").reshape(-1, 2)
     u, v = found[:, 0], found[:, 1]
     first = np.where(owner[u] < owner[v], u, v)
@@ -592,7 +594,7 @@ def _pair_links_below(
     keep = (
         (owner[first] != owner[second])
         & (first < len(pairs))  # of each mirror image (a, b) / (a reversed, b reversed)
-        & (signature[first] == signature[second]).all(axis=1)
+        & (kind[first] == kind[second])
     )
     first, second = first[keep], second[keep]
     differences = np.abs(points[first] - points[second]).max(axis=1)
@@ -614,10 +616,9 @@ def _pair_tree(
     differences at once (gigabytes for 100 neighbours) and do not say which order of the
     two pairs matched.
     """
-    points, _, signature = _both_orders(pairs, triples, species)
+    points, _, _, kind = _both_orders(pairs, triples, species)
     m = len(pairs)
     columns = points.T.copy()  # (3, 2M): elementwise work on contiguous rows
-    kind = signature[:, 0] * (int(signature.max()) + 1) + signature[:, 1]
     best = np.full(m, np.inf)  # smallest difference from the tree so far
     nearest = np.zeros(m, int)  # the tree's pair that gives it
     flipped = np.zeros(m, bool)  # whether it matches that pair reversed
@@ -730,16 +731,11 @@ def nearest_coincidence(
     neighbors = neighbor_array(neighbors, "nearest_coincidence")
     species = _neighbor_species(neighbors, species, "nearest_coincidence")
     pairs, triples = pair_triples(neighbors)
-    triples = triples * _arc_scale(neighbors)
-    # every pair in both orders (point p < M: pair p as (i, j); p >= M: as (j, i))
-    points = np.vstack([triples, triples[:, [1, 0, 2]]])
-    ordered = np.vstack([pairs, pairs[:, ::-1]])
-    owner = np.tile(np.arange(len(pairs)), 2)
-    signature = species[ordered]
+    points, ordered, owner, kind = _both_orders(pairs, triples * _arc_scale(neighbors), species)
     distance, first, second = (
-        _closest_points_dense(points, owner, signature)
+        _closest_points_dense(points, owner, kind)
         if len(points) <= DENSE_PAIR_POINTS
-        else _closest_points_tree(points, owner, signature)
+        else _closest_points_tree(points, owner, kind)
     )
     if first < 0:
         return None
@@ -754,12 +750,11 @@ def nearest_coincidence(
 
 
 def _closest_points_dense(
-    points: np.ndarray, owner: np.ndarray, signature: np.ndarray
+    points: np.ndarray, owner: np.ndarray, kind: np.ndarray
 ) -> tuple[float, int, int]:
-    """Closest two of ``points`` with another ``owner`` and the same ``signature``:
+    """Closest two of ``points`` with another ``owner`` and the same ``kind``:
     (distance, index, index), or (inf, -1, -1) when there are none."""
     distances = cdist(points, points)
-    kind = signature[:, 0] * (signature.max() + 1) + signature[:, 1]
     allowed = (owner[:, None] != owner[None, :]) & (kind[:, None] == kind[None, :])
     distances = np.where(allowed, distances, np.inf)
     first, second = np.unravel_index(np.argmin(distances), distances.shape)
@@ -769,12 +764,12 @@ def _closest_points_dense(
 
 
 def _closest_points_tree(
-    points: np.ndarray, owner: np.ndarray, signature: np.ndarray
+    points: np.ndarray, owner: np.ndarray, kind: np.ndarray
 ) -> tuple[float, int, int]:
-    """:func:`_closest_points_dense` with a k-d tree per signature, for many points."""
+    """:func:`_closest_points_dense` with a k-d tree per kind, for many points."""
     best = (np.inf, -1, -1)
-    for kind in np.unique(signature, axis=0):
-        members = np.flatnonzero((signature == kind).all(axis=1))
+    for value in np.unique(kind):
+        members = np.flatnonzero(kind == value)
         if len(np.unique(owner[members])) < 2:
             continue
         k = min(3, len(members))  # a pair's own two orders, then another pair
@@ -797,25 +792,6 @@ def _neighbor_species(
             f"species and {len(neighbors)} neighbours"
         )
     return species
-
-
-def _matched_order(
-    pair: tuple[int, int],
-    triple: np.ndarray,
-    reference: tuple[int, int],
-    reference_triple: np.ndarray,
-    species: np.ndarray,
-) -> tuple[tuple[int, int], float] | None:
-    """``pair`` in the order that matches the ``reference`` pair best (same species at
-    each place) and its largest difference from it; None when no order has its species."""
-    best = None
-    for order, values in ((pair, triple), (pair[::-1], triple[[1, 0, 2]])):
-        if any(species[a] != species[b] for a, b in zip(order, reference, strict=True)):
-            continue
-        difference = float(np.abs(values - reference_triple).max())
-        if best is None or difference < best[1]:
-            best = (order, difference)
-    return best
 
 
 def coincidence_labels(groups: Sequence[CoincidentPairs], symbols: Sequence[str]) -> str:
