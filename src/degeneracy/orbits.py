@@ -905,10 +905,11 @@ def published_file_name(sigma: float, c: float) -> str:
     return f"comment-orbit_sigma{sigma}_c{c}.extxyz"
 
 
-def _published_files(
+def _published_orbits(
     reference: str | os.PathLike | None, sigmas: Sequence[float], distances: Sequence[float]
-) -> dict[tuple[float, float], Path]:
-    """The published orbits in folder ``reference`` by (σ, c), checked before any work.
+) -> dict[tuple[float, float], list[ase.Atoms]]:
+    """The published orbits in folder ``reference`` by (σ, c), read and checked before
+    any work.
 
     A missing folder, or one without any of the files, is refused; a single missing file
     is warned about (its member gets no deviation and no CN ratio).
@@ -930,15 +931,13 @@ def _published_files(
             DegeneracyWarning,
             stacklevel=3,
         )
-    for path in found.values():
-        _check_published_orbit(path)
-    return found
+    return {key: _published_orbit(path) for key, path in found.items()}
 
 
-def _check_published_orbit(path: Path) -> None:
-    """Refuse a published orbit without what the comparison reads: ``arc_length`` in
-    every frame (the deviation interpolates in it) and a condition number (``cn`` or
-    ``singular_values``) in some frame."""
+def _published_orbit(path: Path) -> list[ase.Atoms]:
+    """The frames of a published orbit, refused without what the comparison reads:
+    ``arc_length`` in every frame (the deviation interpolates in it) and a condition
+    number (``cn`` or ``singular_values``) in some frame."""
     frames = read_environments(path)
     for index, atoms in enumerate(frames):
         if "arc_length" not in atoms.info:
@@ -947,6 +946,7 @@ def _check_published_orbit(path: Path) -> None:
         raise DegeneracyError(
             f"{path}: no frame with a condition number (info cn or singular_values)"
         )
+    return frames
 
 
 def published_median_cn(
@@ -994,7 +994,7 @@ def _run_tasks(tasks: list[dict], workers: int, progress: bool) -> None:
     bar.close()
 
 
-def _family_member(task: dict, published: Path | None) -> FamilyMember:
+def _family_member(task: dict, published: list[ase.Atoms] | None) -> FamilyMember:
     """The summary of one traced member, compared with its ``published`` orbit if given."""
     frames = read_environments(task["path"])
     member = FamilyMember(
@@ -1006,9 +1006,8 @@ def _family_member(task: dict, published: Path | None) -> FamilyMember:
         median_cn=median_cn(frames),
     )
     if published is not None:
-        reference = read_environments(published)
-        member.deviation = orbit_deviation(frames, reference)
-        member.reference_median_cn = published_median_cn(frames, reference)
+        member.deviation = orbit_deviation(frames, published)
+        member.reference_median_cn = published_median_cn(frames, published)
     return member
 
 
@@ -1065,7 +1064,7 @@ def run_family(
     output = output_folder(output)
     one_of("basis", basis, ("gto", "optimal"))
     protocol = family_protocol(quick, method=method, length=length)
-    published = _published_files(reference, sigmas, distances)
+    published = _published_orbits(reference, sigmas, distances)
     workers = max(1, int(workers))
     output.mkdir(exist_ok=True)
     if basis == "optimal":  # fit (or load) the bases once, before the workers need them

@@ -399,6 +399,7 @@ def read_environments(
     """
     if units not in UNITS:
         raise DegeneracyError(f"unknown units {units!r}; choose one of {sorted(UNITS)}")
+    spec = environment_spec(spec)  # a name parsed once, not for every frame
     path = existing_file(path, "structure file")
     try:
         selection = string2index(index) if isinstance(index, str) else operator.index(index)
