@@ -207,6 +207,7 @@ def test_nearest_coincidence_at_a_fold_and_off_it():
     assert off.mismatch < 2 * 0.01 * np.linalg.norm(neighbors[2])
     assert nearest_coincidence(neighbors, [1, 1, 8, 1]).pairs != at_fold.pairs  # O3
     assert nearest_coincidence(neighbors[:2]) is None  # one pair
+    assert nearest_coincidence(neighbors[:1]) is None  # no pair (was a ValueError)
     assert nearest_coincidence(neighbors[:3], [1, 6, 8]) is None  # no two of one kind
     with pytest.raises(dg.DegeneracyError, match="nearest_coincidence needs N species"):
         nearest_coincidence(neighbors, [1, 1])

@@ -731,6 +731,8 @@ def nearest_coincidence(
     neighbors = neighbor_array(neighbors, "nearest_coincidence")
     species = _neighbor_species(neighbors, species, "nearest_coincidence")
     pairs, triples = pair_triples(neighbors)
+    if len(pairs) < 2:  # one neighbour: no pair at all
+        return None
     points, ordered, owner, kind = _both_orders(pairs, triples * _arc_scale(neighbors), species)
     distance, first, second = (
         _closest_points_dense(points, owner, kind)
