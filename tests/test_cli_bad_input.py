@@ -276,3 +276,15 @@ def test_traceback_may_follow_the_subcommand(tmp_path):
     with pytest.raises(DegeneracyError, match="no such file"):
         main(["spectrum", str(tmp_path / "missing.xyz"), "--traceback"])
     assert main(["spectrum", str(tmp_path / "missing.xyz")]) == 2
+
+
+def test_ctrl_c_while_the_subcommands_load_is_one_line(capsys, monkeypatch):
+    """Loading the subcommands imports scipy (~2 s); Ctrl-C then printed a traceback."""
+    import degeneracy.cli as cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert main(["spectrum", "x.xyz"]) == 130
+    assert capsys.readouterr().err == "degeneracy: interrupted\n"

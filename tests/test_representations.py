@@ -96,6 +96,18 @@ def test_frames_of_different_sizes_are_refused(representation, random_frames):
         representation.features([ch3, ch4])
 
 
+def test_periodic_frames_are_refused(representation, random_frames):
+    """featomic would add the neighbours' periodic images and the hand-written backends
+    would not, so one frame would be two environments: refused, naming the frame."""
+    periodic = random_frames[1].copy()
+    periodic.cell = [3.0, 3.0, 3.0]
+    periodic.pbc = [True, False, False]
+    with pytest.raises(dg.DegeneracyError, match=r"frame 1 is periodic \(pbc=\[True, False"):
+        representation.jacobian([random_frames[0], periodic])
+    periodic.pbc = False  # the cell alone is not periodicity
+    assert representation.features([random_frames[0], periodic]).shape[0] == 2
+
+
 def test_one_atoms_instead_of_a_list_is_refused(representation, random_frames):
     """``list(atoms)`` is its ase.Atom objects: say what to pass instead of a TypeError."""
     with pytest.raises(dg.DegeneracyError, match=r"give a list of frames, e\.g\. \[atoms\]"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -428,6 +429,37 @@ def test_cli_refuses_a_periodic_structure_without_a_cell(capsys, tmp_path):
     line = _one_line_error(capsys, ["scan", str(path), "--output", str(output), *SMALL])
     assert "nocell.xyz, structure 1: periodic along cell vector 0" in line
     assert not output.exists() and not (tmp_path / "r.parquet.parts").exists()
+
+
+def test_dummy_atoms_are_refused():
+    """ase's X (Z = 0: ghost atoms, Wannier centres) was scanned as a species."""
+    frames = dg.sample_methane(2, seed=1)
+    frames[1] += ase.Atoms("X", positions=[[3.0, 0.0, 0.0]])
+    with pytest.raises(
+        dg.DegeneracyError, match=r"structure 1, atom 5: a dummy atom X \(atomic number 0\)"
+    ):
+        list(scanning.Dataset(frames).structures())
+
+
+def test_an_error_mid_scan_says_which_chunks_are_kept(soap, tmp_path):
+    """Chunks finished before a bad structure stay on disk; the error says so, and that
+    only the same input resumes from them (the manifest holds the data set's digest)."""
+    frames = dg.sample_methane(30, seed=3)
+    frames[25] += ase.Atoms("H", positions=[frames[25].positions[1] + [0.1, 0, 0]])
+    output = tmp_path / "r.parquet"
+    with pytest.raises(dg.DegeneracyError) as caught:
+        dg.scan_dataset(frames, soap, output=output, chunk_size=1, **_threads())
+    message = str(caught.value)
+    kept = len(list((tmp_path / "r.parquet.parts").glob("chunk-*.parquet")))
+    assert kept >= 10
+    assert re.fullmatch(
+        rf"30 structures, structure 25: atoms 1 and 5 are 0\.1 Å apart, closer than the "
+        rf"minimum distance 0\.5 Å \({kept} finished chunks kept in .*r\.parquet\.parts: "
+        r"the same scan of the same input resumes from them; a changed input needs "
+        r"--restart\)",
+        message,
+    ), message
+    assert not output.exists()
 
 
 def test_atoms_too_close_are_refused():

@@ -344,3 +344,36 @@ def test_a_motion_must_fit_the_neighbours():
     neighbors = dg.neighbor_positions(dg.builtin_environment("pg-start"))
     with pytest.raises(dg.DegeneracyError, match="4 neighbours has 12 components, got 5"):
         dg.trade_scale(neighbors, np.zeros(5))
+
+
+def test_a_wrapped_periodic_environment_is_refused_and_an_unwrapped_one_read(tmp_path):
+    """Dropping the cell of a frame whose neighbour is stored across the boundary would
+    put that neighbour a cell away: refused, naming the atom and both distances."""
+    frame = dg.builtin_environment("pg-start")
+    frame.positions += [0.5, 2.0, 2.0]  # a neighbour at x < 0, outside the 4 Å box
+    frame.cell = [4.0, 4.0, 4.0]
+    frame.pbc = True
+    wrapped = frame.copy()
+    wrapped.wrap()  # a neighbour at x < 0 moves to the far side
+    path = tmp_path / "periodic.xyz"
+    ase.io.write(path, [frame, wrapped], format="extxyz")
+    [read] = dg.read_environments(path, index=0)
+    assert np.allclose(read.positions, frame.positions - frame.positions[0])
+    assert not read.pbc.any()
+    with pytest.raises(
+        dg.DegeneracyError,
+        match=r"periodic\.xyz, frame 1, atom \d: periodic frame, and this neighbour's image "
+        r"is 1\.\d+ Å from the centre where the atom is [23]\.\d+ Å",
+    ):
+        dg.read_environments(path)
+
+
+def test_dummy_atoms_are_refused(tmp_path):
+    frame = dg.builtin_environment("pg-start")
+    frame.numbers[3] = 0
+    path = tmp_path / "dummy.xyz"
+    ase.io.write(path, [frame], format="extxyz")
+    with pytest.raises(
+        dg.DegeneracyError, match=r"dummy\.xyz, frame 0, atom 3: a dummy atom X \(atomic"
+    ):
+        dg.read_environments(path, spec="any")

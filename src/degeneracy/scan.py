@@ -15,8 +15,9 @@ where the fingerprint barely sees some motion of the atoms.
 How a scan runs
 ---------------
 The main process streams the data set with :func:`ase.io.iread`, refuses structures
-whose environments would be meaningless (:func:`check_structure`: non-finite coordinates,
-a periodic axis without a proper cell, atoms closer than 0.5 Å), and cuts it into
+whose environments would be meaningless (:func:`check_structure`: dummy atoms X,
+non-finite coordinates, a periodic axis without a proper cell, atoms closer than
+0.5 Å), and cuts it into
 *chunks* of ``chunk_size`` environments (a chunk is a compact, picklable
 :class:`StructureBlock`; a large structure may be split over chunks). The chunk
 boundaries depend only on the data set and the settings, so they are the same in every
@@ -643,10 +644,11 @@ class Dataset:
 def check_structure(atoms: ase.Atoms, where: str) -> None:
     """Refuse a structure whose environments would be meaningless, naming the problem.
 
-    Checks finite coordinates, a proper cell along every periodic axis (finite, and at
-    least :data:`~degeneracy.structures.DEFAULT_MIN_DISTANCE` thick: a frame with pbc but
-    no cell would otherwise become a 1 Å crystal), and no two atoms (periodic images
-    included) closer than that distance (they would give a huge, meaningless CN).
+    Checks for dummy atoms (X), finite coordinates, a proper cell along every periodic
+    axis (finite, and at least :data:`~degeneracy.structures.DEFAULT_MIN_DISTANCE`
+    thick: a frame with pbc but no cell would otherwise become a 1 Å crystal), and no
+    two atoms (periodic images included) closer than that distance (they would give a
+    huge, meaningless CN).
 
     Parameters
     ----------
@@ -660,6 +662,12 @@ def check_structure(atoms: ase.Atoms, where: str) -> None:
     DegeneracyError
         Naming ``where`` and the atom, cell vector or pair of atoms.
     """
+    dummies = np.flatnonzero(atoms.numbers == 0)
+    if dummies.size:
+        raise DegeneracyError(
+            f"{where}, atom {int(dummies[0])}: a dummy atom X (atomic number 0), not a "
+            "chemical species; remove it"
+        )
     check_finite_coordinates(atoms.positions, where)
     _check_cell(atoms, where)
     _check_min_distance(atoms, where)
@@ -844,6 +852,10 @@ class ChunkStore:
     def notes(self, chunk: int) -> list[str]:
         """The notes stored with a finished chunk, so that a resumed scan reports them too."""
         return chunk_notes(pq.read_schema(self.chunk_path(chunk)))
+
+    def finished_chunks(self) -> int:
+        """How many finished chunks the folder holds (0 if there is no folder)."""
+        return sum(1 for _ in self.folder.glob("chunk-*.parquet")) if self.folder.exists() else 0
 
     def discard_if_empty(self) -> None:
         """Remove the folder if no chunk was finished (e.g. the cluster never started)."""
@@ -1119,6 +1131,16 @@ def scan_dataset(
                 batch_size=batch_size,
                 progress=progress,
             )
+    except DegeneracyError as error:
+        store.discard_if_empty()
+        kept = store.finished_chunks()
+        if not kept:
+            raise
+        raise DegeneracyError(
+            f"{_first_line(error)} ({kept} finished chunk{'' if kept == 1 else 's'} kept in "
+            f"{store.folder}: the same scan of the same input resumes from them; a changed "
+            "input needs --restart)"
+        ) from error
     except BaseException:
         store.discard_if_empty()
         raise

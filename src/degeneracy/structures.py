@@ -21,6 +21,7 @@ import ase.data
 import ase.io
 import ase.units
 import numpy as np
+from ase.geometry import find_mic
 from ase.io.formats import string2index
 
 from .checks import (
@@ -283,9 +284,10 @@ def validate_environment(
 ) -> None:
     """Check that ``atoms`` is a valid environment; raise :class:`DegeneracyError` if not.
 
-    Checks, in order: atom count and species (centre first), finite coordinates, no two
-    atoms closer than ``min_distance``, every neighbour strictly inside ``cutoff`` of the
-    centre. ``where`` (e.g. ``"file.xyz, frame 3"``) starts the error message.
+    Checks, in order: atom count and species (centre first, no dummy atoms X), finite
+    coordinates, no two atoms closer than ``min_distance``, every neighbour strictly
+    inside ``cutoff`` of the centre. ``where`` (e.g. ``"file.xyz, frame 3"``) starts the
+    error message.
     """
     spec = environment_spec(spec)
     symbols = atoms.get_chemical_symbols()
@@ -307,6 +309,12 @@ def validate_environment(
             raise DegeneracyError(
                 f"{where}, atom {index}: expected neighbour {spec.neighbor}, got {symbol}"
             )
+    dummies = np.flatnonzero(atoms.numbers == 0)
+    if dummies.size:
+        raise DegeneracyError(
+            f"{where}, atom {int(dummies[0])}: a dummy atom X (atomic number 0), not a "
+            "chemical species; remove it"
+        )
     positions = atoms.positions
     check_finite_coordinates(positions, where)
     with np.errstate(over="ignore"):  # coordinates near 1e308: inf, reported as such
@@ -368,6 +376,36 @@ def centered(atoms: ase.Atoms) -> ase.Atoms:
     return copy
 
 
+def check_unwrapped(atoms: ase.Atoms, *, where: str) -> None:
+    """Refuse a periodic frame in which a neighbour is stored across the cell boundary.
+
+    An environment is the centre and its neighbours *as placed*; the cell is dropped
+    (:func:`centered`). If a neighbour's periodic image lies closer to the centre than
+    the neighbour itself, the file holds a wrapped environment and dropping the cell
+    would put that neighbour far away, so it is refused, naming the atom and both
+    distances. Frames without a periodic axis pass unchecked.
+    """
+    periodic = np.asarray(atoms.pbc, dtype=bool)
+    if not periodic.any():
+        return
+    vectors = atoms.positions[1:] - atoms.positions[0]
+    cell = np.asarray(atoms.cell[:], dtype=float)
+    if not (np.all(np.isfinite(vectors)) and np.all(np.isfinite(cell))):
+        return  # reported by validate_environment (coordinates) or meaningless (cell)
+    _, nearest_lengths = find_mic(vectors, cell, periodic)
+    lengths = vector_lengths(vectors)
+    wrapped = np.flatnonzero(nearest_lengths < lengths - 1e-6)
+    if wrapped.size:
+        atom = int(wrapped[0]) + 1
+        raise DegeneracyError(
+            f"{where}, atom {atom}: periodic frame, and this neighbour's image is "
+            f"{nearest_lengths[atom - 1]:.4g} Å from the centre where the atom is "
+            f"{lengths[atom - 1]:.4g} Å; an environment lists its neighbours as placed "
+            "around the centre (unwrap them; cut environments from periodic structures "
+            "with `degeneracy scan` or degeneracy.structure_environments)"
+        )
+
+
 def read_environments(
     path: str | os.PathLike,
     *,
@@ -425,6 +463,7 @@ def read_environments(
     for number in numbers:
         atoms = frames[number].copy()
         atoms.positions = atoms.positions * UNITS[units]
+        check_unwrapped(atoms, where=f"{path}, frame {number}")
         validate_environment(
             atoms,
             spec=spec,

@@ -111,8 +111,12 @@ def empty_argument(args: argparse.Namespace) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``degeneracy`` command; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:  # the subcommands' modules import scipy and more: ~2 s in which Ctrl-C may come
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("degeneracy: interrupted", file=sys.stderr)
+        return 130
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR

@@ -82,16 +82,28 @@ def compute_centre(
     selected_keys: Labels,
     gradients: bool,
 ) -> TensorMap:
-    """Run a featomic calculator on the centre atom of every frame, keys as selected."""
+    """Run a featomic calculator on the centre atom of every frame, keys as selected.
+
+    Frames are finite environments (:func:`~degeneracy.representations.base.check_frames`
+    refuses periodic ones); a cell left on one is dropped here, where featomic would
+    warn about it for every call.
+    """
     try:
         return calculator.compute(
-            list(frames),
+            [_without_cell(atoms) for atoms in frames],
             gradients=["positions"] if gradients else [],
             selected_keys=selected_keys,
             selected_samples=CENTER_SAMPLE,
         )
     except featomic.FeatomicError as error:
         raise DegeneracyError(f"featomic failed: {error}") from error
+
+
+def _without_cell(atoms: ase.Atoms) -> ase.Atoms:
+    """``atoms``, or a copy without its cell if it has one (positions and species only)."""
+    if not atoms.cell.any():
+        return atoms
+    return ase.Atoms(atoms.numbers, positions=atoms.positions)
 
 
 def dense_block(

@@ -93,10 +93,12 @@ def check_frames(
     """``frames`` as a list, after the checks every backend needs before computing.
 
     Refused with one line naming the frame (and atom): no frames; frames of different
-    sizes (one call computes one Jacobian shape); a centre (atom 0) other than ``center``;
-    a neighbour of a species not in ``neighbors``. A backend has no density channel for
-    such atoms, so it would otherwise return zero features or zero Jacobian columns and
-    every analysis would report a spurious blindness.
+    sizes (one call computes one Jacobian shape); a periodic frame; a centre (atom 0)
+    other than ``center``; a neighbour of a species not in ``neighbors``. A backend has
+    no density channel for such atoms, so it would otherwise return zero features or zero
+    Jacobian columns and every analysis would report a spurious blindness. A periodic
+    frame would give the featomic backends the neighbours' periodic images too, but not
+    the others, so the same frame would be two different environments.
     """
     frames = frame_list(frames, name=name)
     if not frames:
@@ -107,6 +109,12 @@ def check_frames(
             raise DegeneracyError(
                 f"{name}: frame {index} has {len(atoms)} atoms, frame 0 has {size}; "
                 "all frames of one call need the same number of neighbours"
+            )
+        if np.any(atoms.pbc):
+            raise DegeneracyError(
+                f"{name}: frame {index} is periodic (pbc={atoms.pbc.tolist()}); an environment "
+                "is atom 0 and the neighbours listed after it: cut environments from a "
+                "periodic structure with degeneracy.structure_environments, or set pbc=False"
             )
         numbers = atoms.numbers
         if center is not None and numbers[0] != center:
