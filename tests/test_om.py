@@ -118,6 +118,21 @@ def test_s_only_has_fewer_features_than_coordinates():
     assert features.shape == (1, 5) and jacobian.shape == (1, 5, 12)
 
 
+def test_zeros_forced_by_the_feature_count_are_dimension_not_spurious():
+    """5 features for 9 motions: 4 zeros at every configuration, a property of the
+    fingerprint's length, not of the frame (scan called them spurious everywhere)."""
+    frames = dg.sample_methane(3, seed=4)
+    short = dg.analyse_frames(frames, dg.OverlapMatrix(orbitals="s"))
+    assert [r.verdict for r in short] == ["dimension"] * 3
+    assert all(np.sum(r.singular_values < 1e-8 * r.singular_values[0]) == 4 for r in short)
+    assert [r.verdict for r in dg.analyse_frames(frames, dg.OverlapMatrix())] == ["regular"] * 3
+    # one zero more than the count forces is spurious again; symmetry still comes first
+    assert dg.zero_verdict(np.r_[1.0, 0.5, 0.2, np.zeros(2)], 0, n_features=3) == "dimension"
+    assert dg.zero_verdict(np.r_[1.0, np.zeros(4)], 0, n_features=3) == "spurious"
+    assert dg.zero_verdict(np.r_[1.0, np.zeros(4)], 4, n_features=3) == "symmetry"
+    assert dg.zero_verdict(np.r_[1.0, np.zeros(4)], 0) == "spurious"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"orbitals": "spd"}, "orbitals"), ({"width": 0.0}, "width"), ({"cutoff": "x"}, "cutoff")],

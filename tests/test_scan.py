@@ -826,7 +826,9 @@ def test_cli_scan_on_an_existing_cluster(capsys, methane_file, tmp_path):
     top = np.sort(cn)[::-1][:3]
     singular = ase.io.read(tmp_path / "r.singular.extxyz", ":")
     np.testing.assert_allclose([a.info["cn"] for a in singular], top, rtol=1e-9)
-    assert all(a.info["verdict"] in ("regular", "symmetry", "spurious") for a in singular)
+    assert all(
+        a.info["verdict"] in ("regular", "symmetry", "dimension", "spurious") for a in singular
+    )
     assert (tmp_path / "r.histogram.png").read_bytes()[:4] == b"\x89PNG"
     viewer = json.loads(gzip.open(tmp_path / "r.chemiscope.json.gz").read())
     assert len(viewer["structures"]) == 50
@@ -1036,3 +1038,11 @@ def test_most_singular_environments_of_a_crystal_get_a_symmetry_verdict():
     (entry,) = scanning.describe_singular(environments, soap)
     assert entry["symmetric"] is True and entry["verdict"] == "symmetry"
     assert entry["symmetry_residual"] < 1e-6
+
+
+def test_zeros_of_a_fingerprint_shorter_than_the_motions_are_dimension():
+    """The s-orbital OM has 5 features for CH4's 9 motions: its 4 zeros at every
+    environment were reported as spurious."""
+    frames = dg.sample_methane(2, seed=8)
+    entries = scanning.describe_singular(frames, dg.OverlapMatrix(orbitals="s"))
+    assert [entry["verdict"] for entry in entries] == ["dimension", "dimension"]

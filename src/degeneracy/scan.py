@@ -1410,7 +1410,9 @@ def describe_singular(
         verdict = point_symmetry(neighbors, numbers, tol=symmetry_tol)
         entry["symmetric"] = verdict.symmetric
         entry["symmetry_residual"] = verdict.residual
-        entry["verdict"] = zero_verdict(values, verdict.n_symmetry_zeros, zero_rtol=zero_rtol)
+        entry["verdict"] = zero_verdict(
+            values, verdict.n_symmetry_zeros, n_features=jacobian.shape[1], zero_rtol=zero_rtol
+        )
         entry["pair_swap"] = entry["unseen_pairs"] = None
         if entry["verdict"] == "spurious":
             explanation = explain_zero(atoms, motion, built)

@@ -1095,12 +1095,26 @@ def pair_triple_rates(neighbors: np.ndarray, motion: np.ndarray) -> tuple[np.nda
     return pairs, np.column_stack([radial[i], radial[j], angle_rate])
 
 
-def zero_verdict(values: np.ndarray, n_symmetry_zeros: int, *, zero_rtol: float = ZERO_RTOL) -> str:
+def zero_verdict(
+    values: np.ndarray,
+    n_symmetry_zeros: int,
+    *,
+    n_features: int | None = None,
+    zero_rtol: float = ZERO_RTOL,
+) -> str:
     """Classify the small singular values of one frame.
 
     Returns ``"regular"`` (no s_k below ``zero_rtol * s_1``), ``"symmetry"`` (all of them
-    forced by point symmetry) or ``"spurious"`` (more zeros than the symmetry explains,
-    including a spectrum that is zero throughout: a fingerprint blind to every motion).
+    forced by point symmetry), ``"dimension"`` (more than the symmetry forces, but no
+    more than the feature count does: ``n_features`` = d < 3N − 3 features have at most
+    d non-zero singular values, so 3N − 3 − d zeros hold at every configuration, e.g. the
+    s-orbital overlap matrix of CH4, 5 features for 9 motions) or ``"spurious"`` (more
+    zeros than either explains, including a spectrum that is zero throughout: a
+    fingerprint blind to every motion).
+
+    The two forced null spaces overlap rather than add: a fingerprint's gradients at a
+    symmetric frame lie in the motions the symmetry keeps, so its rank is at most the
+    smaller of d and their number, and the zeros they force the larger of the two counts.
     """
     values = np.asarray(values)
     zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
@@ -1109,7 +1123,10 @@ def zero_verdict(values: np.ndarray, n_symmetry_zeros: int, *, zero_rtol: float 
     n_small = int((values < zero_rtol * values[0]).sum())
     if n_small == 0:
         return "regular"
-    return "symmetry" if n_small <= n_symmetry_zeros else "spurious"
+    if n_small <= n_symmetry_zeros:
+        return "symmetry"
+    n_dimension_zeros = 0 if n_features is None else max(0, len(values) - n_features)
+    return "dimension" if n_small <= n_dimension_zeros else "spurious"
 
 
 @dataclass(frozen=True)
@@ -1236,7 +1253,12 @@ def analyse_frames(
         for k, atoms in enumerate(chunk):
             symmetry = point_symmetry(neighbors[k], atoms.numbers[1:], tol=symmetry_tol)
             values = spectrum.values[k]
-            verdict = zero_verdict(values, symmetry.n_symmetry_zeros, zero_rtol=zero_rtol)
+            verdict = zero_verdict(
+                values,
+                symmetry.n_symmetry_zeros,
+                n_features=jacobian.shape[1],
+                zero_rtol=zero_rtol,
+            )
             explanation = (
                 explain_zero(atoms, spectrum.motions[k, -1], representation)
                 if verdict == "spurious"
