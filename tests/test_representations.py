@@ -188,3 +188,11 @@ def test_finite_differences_need_a_positive_step(step):
         dg.finite_difference_jacobian(
             dg.SoapPowerSpectrum(), dg.builtin_environment("td"), step=step
         )
+
+
+def test_repr_rebuilds_the_same_fingerprint(representation):
+    """A repr shows every hyperparameter (Acsf's omitted species, custom sets, angular)."""
+    rebuilt = eval(repr(representation), {name: getattr(dg, name) for name in dg.__all__})
+    assert rebuilt.hypers() == representation.hypers()
+    custom = dg.Acsf(parameter_set="custom", g2=[(1.0, 0.0)], g4=[(0.5, 1.0, -1.0)], center="Si")
+    assert eval(repr(custom), {"Acsf": dg.Acsf}).hypers() == custom.hypers()

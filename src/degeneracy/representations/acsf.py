@@ -233,8 +233,8 @@ class Acsf:
         self._warned = False
 
     def __repr__(self) -> str:
-        angular = f", angular={self.angular!r}" if self.angular != "g4" else ""
-        return f"Acsf(parameter_set={self.parameter_set!r}, cutoff={self.cutoff!r}{angular})"
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hypers().items())
+        return f"Acsf({args})"
 
     @property
     def n_features(self) -> int:
