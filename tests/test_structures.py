@@ -377,3 +377,13 @@ def test_dummy_atoms_are_refused(tmp_path):
         dg.DegeneracyError, match=r"dummy\.xyz, frame 0, atom 3: a dummy atom X \(atomic"
     ):
         dg.read_environments(path, spec="any")
+
+
+def test_a_generator_seed_is_not_recorded_in_info(tmp_path):
+    """An integer seed is recorded and survives a file; a Generator is not a value."""
+    [seeded] = dg.sample_methane(1, seed=np.int64(7))
+    assert seeded.info == {"sample_seed": 7, "sample_index": 0}
+    assert type(seeded.info["sample_seed"]) is int
+    [drawn] = dg.sample_methane(1, seed=np.random.default_rng(7))
+    assert drawn.info == {"sample_index": 0}
+    np.testing.assert_allclose(drawn.positions, seeded.positions)

@@ -590,10 +590,16 @@ class MethaneSampler:
         return np.concatenate(accepted)[:n]
 
     def sample(self, n: int, *, seed: int) -> list[ase.Atoms]:
-        """``n`` random CH4 environments (see the class docstring), reproducible by ``seed``."""
+        """``n`` random CH4 environments (see the class docstring), reproducible by ``seed``.
+
+        ``info`` holds ``sample_index`` and, for an integer seed, ``sample_seed`` (a
+        :class:`numpy.random.Generator` given as the seed is not a value a file can keep).
+        """
+        drawn = self.neighbors(n, seed=seed)  # checks the seed
+        recorded = {} if isinstance(seed, np.random.Generator) else {"sample_seed": int(seed)}
         return [
-            environment_from_neighbors(neighbors, info={"sample_seed": seed, "sample_index": i})
-            for i, neighbors in enumerate(self.neighbors(n, seed=seed))
+            environment_from_neighbors(neighbors, info={**recorded, "sample_index": i})
+            for i, neighbors in enumerate(drawn)
         ]
 
 
