@@ -435,3 +435,26 @@ def test_a_failure_mid_run_names_the_frame_in_the_whole_sequence(batch_size):
         dg.analyse_frames(frames, broken, batch_size=batch_size)
     with pytest.raises(dg.DegeneracyError, match=r"^frame 3: the Jacobian has non-finite"):
         dg.compare_fingerprints(frames, {"acsf": broken}, batch_size=batch_size)
+
+
+@pytest.mark.parametrize(
+    ("shape", "zeros"),
+    [
+        ([(40, 0, 1.0), (-10, 90, 1.1), (-10, -90, 1.1), (-40, 180, 1.3)], 3),  # Cs
+        ([(40, 0, 1.1), (40, 180, 1.1), (-30, 90, 1.0), (-30, -90, 1.0)], 5),  # C2v
+        ([(90, 0, 1.0), (-19.47, 0, 1.2), (-19.47, 120, 1.2), (-19.47, 240, 1.2)], 6),  # C3v
+    ],
+)
+def test_a_nearly_symmetric_frame_forces_the_zeros_of_its_symmetry(shape, zeros):
+    """Operations found within the tolerance are approximate; counted on the raw frame,
+    their residual leaked into extra 'forced' zeros (C3v with 1e-5 Å of noise gave 7 or
+    8 instead of 6), which could turn a spurious verdict into 'symmetry'."""
+    exact = np.array([dg.spherical_point(beta, alpha, r) for beta, alpha, r in shape])
+    rng = np.random.default_rng(5)
+    for noise in (0.0, 1e-6, 1e-5, 1e-4):
+        verdict = dg.point_symmetry(exact + noise * rng.standard_normal(exact.shape))
+        assert verdict.symmetric and verdict.n_symmetry_zeros == zeros, noise
+    a = np.radians(104.5)
+    for r in (0.96, 0.9601):  # water, and 1e-4 Å from C2v
+        water = np.array([[0.96, 0, 0], [r * np.cos(a), r * np.sin(a), 0]])
+        assert dg.point_symmetry(water).n_symmetry_zeros == 1
