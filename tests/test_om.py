@@ -231,3 +231,16 @@ def test_a_start_with_a_weighed_out_neighbour_does_not_lose_it_further():
         warnings.simplefilter("ignore", dg.DegeneracyWarning)
         result = dg.find_singular(dg.environment_from_neighbors(neighbors), om, max_iterations=5)
     assert om.neighbor_weights(dg.neighbor_positions(result.atoms)).min() >= lowest
+
+
+def test_no_singular_search_or_orbit_for_a_fingerprint_shorter_than_the_motions(tmp_path):
+    """Every configuration is 'singular' for the s-orbital OM (4 zeros everywhere):
+    find_singular returned the start as converged, and an orbit had no single softest
+    direction; both are refused before any work."""
+    short = dg.OverlapMatrix(orbitals="s")
+    start = dg.builtin_environment("pg-start")
+    with pytest.raises(dg.DegeneracyError, match=r"^om: 5 features for the 9 internal "):
+        dg.find_singular(start, short)
+    with pytest.raises(dg.DegeneracyError, match="no single softest direction to follow"):
+        dg.trace_orbit(start, short, length=0.02, output=tmp_path / "o.extxyz")
+    assert not (tmp_path / "o.extxyz").exists()

@@ -54,7 +54,7 @@ from .checks import one_of, positive_float
 from .errors import DegeneracyError, DegeneracyWarning
 from .files import atomic_open, cache_dir, cache_key, output_file, output_folder, write_json
 from .representations.base import Representation, fingerprint
-from .sensitivity import check_analysable
+from .sensitivity import check_analysable, check_enough_features
 from .singular import CountingJacobian, find_singular
 from .structures import (
     builtin_environment,
@@ -577,6 +577,7 @@ def trace_orbit(
     )
     atoms = one_frame(atoms, name="trace_orbit")
     check_analysable([atoms], fingerprint(representation))  # finite, inside the cutoff
+    check_enough_features(atoms, representation, task="single softest direction to follow")
     output = None if output is None else output_file(output)
     checkpoint = None if checkpoint is None else output_file(checkpoint, "checkpoint")
     field = _Field(representation, atoms)

@@ -1223,6 +1223,25 @@ def farthest_beyond_cutoff(vectors: np.ndarray, cutoff: float | None) -> int | N
     return int(np.argmax(radii))
 
 
+def check_enough_features(atoms: ase.Atoms, representation: Representation, *, task: str) -> None:
+    """Refuse a fingerprint of fewer features than ``atoms`` has internal motions.
+
+    d < 3N − 3 features leave 3N − 3 − d zero singular values at every configuration
+    (the ``"dimension"`` verdict of :func:`zero_verdict`), so a search for a singular
+    configuration, or for the softest direction to follow, has nothing to find: every
+    start already is one, and the soft directions are a whole space. ``task`` ("a
+    singular configuration to search for") ends the message.
+    """
+    n_motions = 3 * (len(atoms) - 1) - 3
+    n_features = fingerprint(representation).features([atoms]).shape[1]
+    if n_features < n_motions:
+        raise DegeneracyError(
+            f"{representation.name}: {n_features} features for the {n_motions} internal "
+            f"motions of {len(atoms) - 1} neighbours leave {n_motions - n_features} zero "
+            f"singular values at every configuration, so there is no {task}"
+        )
+
+
 def check_analysable(
     frames: Sequence[ase.Atoms],
     representation: Representation,

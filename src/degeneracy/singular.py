@@ -65,6 +65,7 @@ from .sensitivity import (
     SymmetryVerdict,
     ZeroExplanation,
     check_analysable,
+    check_enough_features,
     coincidence_labels,
     coincident_pairs,
     explain_motion,
@@ -339,6 +340,7 @@ def find_singular(
     max_step = positive_float("max_step", max_step)
     pull_cutoff = positive_float("pull_cutoff", pull_cutoff, below=1.0)
     check_analysable([one_frame(atoms, name="find_singular")], representation)
+    check_enough_features(atoms, representation, task="singular configuration to search for")
     evaluate = CountingJacobian(representation, atoms)
     start = neighbor_positions(atoms).ravel().copy()
     r = start.copy()
