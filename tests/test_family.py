@@ -23,6 +23,7 @@ from degeneracy.orbits import (
     comment_a0,
     comment_orbit,
     median_cn,
+    orbit_deviation,
     orbit_start,
     published_median_cn,
     run_family,
@@ -122,9 +123,12 @@ def test_family_cli_short(tmp_path, a0_quick, capsys):
         assert "deviation" in table
         c1 = next(o for o in summary["orbits"] if o["sigma"] == 0.3 and o["c"] == 1.0)
         assert c1["deviation"] < 0.01
-        # the published median over the same 0.02 Å (frames at 0, 1e-4, 0.0101 Å)
-        published = ase.io.read(reference / "comment-orbit_sigma0.3_c1.0.extxyz", ":3")
-        assert c1["reference_median_cn"] == pytest.approx(median_cn(published))
+        # the published CN read at our 0.01 and 0.02 Å (its frames: 1e-4, 0.0101, 0.0201 Å)
+        published = ase.io.read(reference / "comment-orbit_sigma0.3_c1.0.extxyz", ":4")
+        arcs = [a.info["arc_length"] for a in published[1:]]
+        log_cn = np.log([median_cn([a]) for a in published[1:]])
+        expected = np.mean(np.exp(np.interp([0.01, 0.02], arcs, log_cn)))
+        assert c1["reference_median_cn"] == pytest.approx(expected)
 
 
 def _has_reference() -> bool:
@@ -161,11 +165,31 @@ def _orbit_frames(arc_lengths, cns) -> list:
     return frames
 
 
-def test_published_median_cn_over_the_shared_arc():
+def test_published_median_cn_at_our_arc_lengths():
+    """P&G's frames sit at 1e-4 + 0.01 k Å, ours at 0.01 k: the published CN is read at
+    our arc lengths (log-linear between its frames), so that a short orbit is not
+    compared with P&G's frame 1e-4 Å from the start (0.72 for identical orbits)."""
     published = _orbit_frames([0, 1e-4, 0.0101, 0.0201, 1.0], [1, 10, 20, 1000, 5000])
     ours = _orbit_frames([0, 0.01, 0.02], [1, 1, 1])
-    assert published_median_cn(ours, published) == pytest.approx(15.0)  # not 510
+    at_001 = np.exp(np.interp(0.01, [1e-4, 0.0101], np.log([10, 20])))
+    at_002 = np.exp(np.interp(0.02, [0.0101, 0.0201], np.log([20, 1000])))
+    assert published_median_cn(ours, published) == pytest.approx((at_001 + at_002) / 2)
     assert published_median_cn(ours[:1], published) is None
+    assert published_median_cn(_orbit_frames([0, 2.0], [1, 1]), published) is None  # beyond
+
+
+def test_published_median_cn_of_a_short_reference_orbit_matches_its_own(tmp_path):
+    """The audit's case: 0.05 Å of the σ = 0.3, c = 1 orbit traced from its published
+    start, 3e-5 Å from the published path, had a CN ratio of 0.72; now within 2 %."""
+    published = dg.read_environments(
+        reference_path("comment-orbit_sigma0.3_c1.0.extxyz"), spec="any"
+    )
+    ours = dg.trace_orbit(
+        published[0], dg.SoapPowerSpectrum(sigma=0.3), length=0.05, method="adaptive"
+    ).frames
+    assert orbit_deviation(ours, published) < 1e-3
+    ratio = median_cn(ours) / published_median_cn(ours, published)
+    assert ratio == pytest.approx(1.0, abs=0.02)
 
 
 class _Stop(Exception):
