@@ -343,3 +343,24 @@ def test_full_family_reproduces_published_trends(tmp_path):
         assert inner > outer, f"sigma={sigma}"
     for c in COMMENT_DISTANCES:
         assert cn[0.5, c] > 10 * cn[0.1, c], f"c={c}"
+
+
+def test_a_stopped_family_pool_does_not_finish_its_running_orbits():
+    """Ctrl-C waited for the orbits already handed to workers (minutes each) and the
+    workers, catching it themselves, started the next ones."""
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(2, mp_context=context, initializer=orbits._worker_init)
+    futures = [pool.submit(time.sleep, 60) for _ in range(4)]
+    deadline = time.monotonic() + 60
+    while len(pool._processes) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    processes = list(pool._processes.values())
+    started = time.monotonic()
+    orbits._stop_pool(pool)
+    assert time.monotonic() - started < 15
+    assert not any(process.is_alive() for process in processes)
+    assert all(f.cancelled() or f.done() for f in futures[2:])

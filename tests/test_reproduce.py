@@ -89,6 +89,67 @@ def test_published_data_do_not_rerun_the_learning(tiny_run):
     reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to no reference
 
 
+def test_changed_reference_files_redo_the_comparison_only(tiny_run, tmp_path):
+    """The orbits step was keyed by the reference folder's path: files added to it later
+    were never compared (stale "—" columns). Its key now holds the files' digests."""
+    output, _, _ = tiny_run
+    source = reference_path("README.md").parent
+    partial = tmp_path / "ref"
+    partial.mkdir()
+    shutil.copy(source / "comment-orbit_sigma0.3_c1.0.extxyz", partial)
+    with pytest.warns(UserWarning, match="published orbit missing"):
+        first = reproduce(output, quick=True, log=lambda m: None, reference=partial, **TINY)
+    compared = [r for r in first["orbits"]["orbits"] if r.get("deviation") is not None]
+    assert len(compared) == 1 and "a0_distance_to_published" not in first["orbits"]
+    for path in source.glob("comment-orbit_*.extxyz"):
+        shutil.copy(path, partial)
+    shutil.copy(source / "README.md", partial)
+    messages: list[str] = []
+    second = reproduce(output, quick=True, log=messages.append, reference=partial, **TINY)
+    assert all(r.get("deviation") is not None for r in second["orbits"]["orbits"])
+    assert "a0_distance_to_published" in second["orbits"]
+    skipped = [m.split("]")[0].strip("[") for m in messages if "skipped" in m]
+    assert skipped == ["learning", "figure2"]
+    assert f"{partial.resolve()} (--reference)" in (output / "report.html").read_text()
+    reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to no reference
+
+
+def test_a_reference_folder_without_orbits_is_refused_before_any_work(tiny_run, tmp_path):
+    """It was refused only inside the orbits step, after the step had removed orbits/."""
+    output, _, _ = tiny_run
+    (tmp_path / "empty").mkdir()
+    before = sorted(p.name for p in (output / "orbits").iterdir())
+    with pytest.raises(DegeneracyError, match="empty: no published orbit files"):
+        reproduce(output, quick=True, log=lambda m: None, reference=tmp_path / "empty", **TINY)
+    assert sorted(p.name for p in (output / "orbits").iterdir()) == before
+    assert (output / "steps" / "orbits.json").exists()
+
+
+def test_a_skipped_step_whose_files_are_gone_is_redone(tiny_run):
+    """A deleted figure made every rerun fail on the missing file (only --force helped)."""
+    output, _, _ = tiny_run
+    reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to TINY if changed
+    (output / "figures" / "fig1a.png").unlink()
+    messages: list[str] = []
+    reproduce(output, quick=True, log=messages.append, **TINY)
+    assert "[figure1] done before, but figures/fig1a.png is missing: redone" in messages
+    assert (output / "figures" / "fig1a.png").exists()
+    assert sum("skipped" in m for m in messages) == 3
+
+
+def test_the_report_quotes_this_runs_spreads(tiny_run):
+    """The E4 spread and gradient RMS were fixed strings (0.12, 0.33) for any sampler."""
+    output, summary, _ = tiny_run
+    document = (output / "report.html").read_text()
+    none = summary["learning"]["none"]
+    assert f"E4 validation spread {none['val_std']:.2g} (the Comment" in document
+    assert f"RMS {none['val_gradient_rms']:.2g}; beyond the Comment" in document
+    folders = json.loads((output / "figures" / "fig2.json").read_text())["folders"]
+    assert all(
+        (output / "figures" / folder / "metrics.json").exists() for folder in folders.values()
+    )
+
+
 def test_rerun_skips_finished_steps(tiny_run):
     output, _, _ = tiny_run
     reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to TINY if changed

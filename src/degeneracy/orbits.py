@@ -36,8 +36,11 @@ the frames' diagnostics).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import signal
+import threading
 import warnings
 import zipfile
 from collections.abc import Callable, Sequence
@@ -901,6 +904,12 @@ def _family_worker(task: dict) -> tuple[float, float, int]:
 def _worker_init() -> None:
     # one featomic thread per worker: the workers already use the cores
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
+    # Ctrl-C reaches the whole process group: the parent stops the pool (_stop_pool);
+    # a worker catching it would only fail its orbit and start the next one
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # tqdm's default lock is a multiprocessing semaphore: one left by a terminated worker
+    # makes the resource tracker warn about it at exit; a worker needs only a thread lock
+    tqdm.set_lock(threading.RLock())
 
 
 def published_file_name(sigma: float, c: float) -> str:
@@ -919,6 +928,21 @@ def _published_orbits(
     """
     if reference is None:
         return {}
+    paths, found = _published_paths(reference, sigmas, distances)
+    for path in sorted(set(paths.values()) - set(found.values())):
+        warnings.warn(
+            f"{path}: published orbit missing; no deviation or CN ratio for it",
+            DegeneracyWarning,
+            stacklevel=3,
+        )
+    return {key: _published_orbit(path) for key, path in found.items()}
+
+
+def _published_paths(
+    reference: str | os.PathLike, sigmas: Sequence[float], distances: Sequence[float]
+) -> tuple[dict[tuple[float, float], Path], dict[tuple[float, float], Path]]:
+    """Every published orbit's path in folder ``reference`` by (σ, c), and those present;
+    a missing folder, or one without any of the files, is refused."""
     folder = Path(reference)
     if not folder.is_dir():
         raise DegeneracyError(f"{folder}: reference folder does not exist or is not a folder")
@@ -928,13 +952,22 @@ def _published_orbits(
         raise DegeneracyError(
             f"{folder}: no published orbit files ({published_file_name('S', 'C')})"
         )
-    for path in sorted(set(paths.values()) - set(found.values())):
-        warnings.warn(
-            f"{path}: published orbit missing; no deviation or CN ratio for it",
-            DegeneracyWarning,
-            stacklevel=3,
-        )
-    return {key: _published_orbit(path) for key, path in found.items()}
+    return paths, found
+
+
+def published_reference_digest(reference: str | os.PathLike) -> dict[str, str]:
+    """SHA-256 of each file of the Comment's family in folder ``reference`` that is there,
+    and of its README.md (which holds the published A0), by file name.
+
+    The identity of what a comparison with the published data read: a result cached
+    under it is redone when a file is added, removed or changed, not only when the
+    folder's name changes. Refused like :func:`run_family`'s ``reference`` (a missing
+    folder, or one with none of the orbit files) — before any work.
+    """
+    _, found = _published_paths(reference, COMMENT_SIGMAS, COMMENT_DISTANCES)
+    readme = Path(reference) / "README.md"
+    files = sorted([*found.values(), *([readme] if readme.is_file() else [])])
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
 
 
 def _published_orbit(path: Path) -> list[ase.Atoms]:
@@ -1011,10 +1044,33 @@ def _run_tasks(tasks: list[dict], workers: int, progress: bool) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")  # featomic's threads and fork don't mix
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init)
+        try:
             for _ in pool.map(_family_worker, tasks):
                 bar.update()
+        except BaseException:  # Ctrl-C or a failed orbit: stop now, not after the queue
+            _stop_pool(pool)
+            raise
+        pool.shutdown()
     bar.close()
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued tasks and terminate the workers of ``pool``.
+
+    ``shutdown(cancel_futures=True)`` cancels only tasks not yet handed to a worker and
+    then waits for the running ones, each a whole orbit (minutes). The workers ignore
+    SIGINT (:func:`_worker_init`) and checkpoint every step atomically, so terminating
+    them loses at most the current step. concurrent.futures has no public way to stop a
+    running task, hence its process table.
+    """
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+    pool.shutdown(wait=True)  # the pool's queues and locks go with its manager thread
 
 
 def _family_member(task: dict, published: list[ase.Atoms] | None) -> FamilyMember:

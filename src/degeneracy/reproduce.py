@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 
 from .checks import bounded_int, one_of, positive_float
-from .errors import DegeneracyError
 from .files import atomic_open, cache_key, json_safe, output_folder, write_json
 from .learning.specs import PROTOCOLS
 from .report import Figure, Section, Table, render_report, software_versions, write_report
@@ -142,6 +141,26 @@ def _cache_in(folder: Path) -> Iterator[None]:
             os.environ["DEGENERACY_CACHE"] = previous
 
 
+def _rounded(value: float | None) -> str:
+    """``value`` with 2 significant digits for a sentence, "—" if there is none."""
+    return "—" if value is None else f"{value:.2g}"
+
+
+def recorded_files(result: Any) -> list[str]:
+    """The paths a step's result records: every ``"file"`` string and ``"files"`` list,
+    at any depth (relative to the output folder)."""
+    if isinstance(result, list):
+        return [path for item in result for path in recorded_files(item)]
+    if not isinstance(result, dict):
+        return []
+    paths = [result["file"]] if isinstance(result.get("file"), str) else []
+    paths += [p for p in result.get("files", []) if isinstance(p, str)]
+    for key, value in result.items():
+        if key not in ("file", "files"):
+            paths += recorded_files(value)
+    return paths
+
+
 class StepRunner:
     """Runs named steps once per key; results are JSON in ``DIR/steps``.
 
@@ -183,10 +202,17 @@ class StepRunner:
         running = self.folder / f"{name}.running"
         if stamp.exists():
             saved = json.loads(stamp.read_text())
-            if saved.get("key") == key:
+            missing = [
+                path
+                for path in recorded_files(saved.get("result"))
+                if not (self.folder.parent / path).exists()
+            ]
+            if saved.get("key") == key and not missing:
                 self.log(f"[{name}] done before, skipped")
                 self.timings[name] = saved.get("seconds", 0.0)
                 return saved["result"]
+            if saved.get("key") == key:
+                self.log(f"[{name}] done before, but {missing[0]} is missing: redone")
             stamp.unlink()
         resuming = running.exists() and running.read_text().strip() == key
         if outputs is not None and not resuming:
@@ -482,9 +508,14 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
             "Low-sensitivity orbits (Fig. 1)",
             paragraphs=[
                 f"Protocol: {json.dumps(orbits['protocol'])}.",
-                "Published columns come from the Comment's stored orbits when "
-                "../shared/reference is available (else —); deviation is the largest "
-                "distance (Å) from the published orbit at equal arc length.",
+                "Published columns come from the Comment's stored orbits in "
+                + (
+                    f"{results['settings']['reference']} (--reference)"
+                    if results["settings"]["reference"]
+                    else "a folder given with --reference (none was: —)"
+                )
+                + "; deviation is the largest distance (Å) from the published orbit at "
+                "equal arc length, the published CN is read at our frames' arc lengths.",
                 *[
                     f"Interactive view of the σ = 0.3 Å, c = 1 orbit (chemiscope.org or "
                     f"chemiscope.show): {p}."
@@ -515,13 +546,18 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
         )
     )
     learning = results["learning"]
+    val_std = _rounded(learning.get("none", {}).get("val_std"))
+    gradient_rms = _rounded(learning.get("none", {}).get("val_gradient_rms"))
     keys = [
         ("val_rmse", "validation RMSE"),
         ("test_rmse", "independent test RMSE (other generator)"),
         ("orbit_heldout_rmse", "held-out orbit RMSE"),
         ("orbit_rmse", "orbit RMSE (all frames)"),
         ("orbit_slope_corr", "slope along the orbit: correlation with E4's (beyond the Comment)"),
-        ("val_gradient_rmse", "validation ∇E4 RMSE, 1/Å (E4's RMS 0.33; beyond the Comment)"),
+        (
+            "val_gradient_rmse",
+            f"validation ∇E4 RMSE, 1/Å (E4's RMS {gradient_rms}; beyond the Comment)",
+        ),
     ]
     repeats = learning.get("repeats")
     learn_rows = []
@@ -542,7 +578,8 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
             paragraphs=[
                 "Protocols: none = no orbit frames in training; subset = 20 random orbit "
                 "frames; full = all 201 orbit frames repeated 10×. SOAP σ = 0.3 Å, optimal "
-                "basis, the Comment's network; E4 validation spread ~0.12.",
+                f"basis, the Comment's network; E4 validation spread {val_std} (the "
+                "Comment's 0.117).",
                 _ordering_sentence(checks, repeats),
                 _validation_caveat(results["settings"]["sampler"]),
                 *_lookup_sentence(learning.get("none", {})),
@@ -710,11 +747,16 @@ def reproduce(
     ``orbits/``, ``figures/``, ``learning/``, ``steps/`` and ``cache/`` beside them.
     ``changes`` override :class:`ReproduceSettings` fields.
     """
-    output = output_folder(output)
+    # absolute, so that every path recorded below (data sets, orbit, figures) means one
+    # thing whatever the working directory of whoever reads the summary
+    output = output_folder(output).resolve()
     settings = ReproduceSettings.for_mode(quick, **changes)
-    reference = Path(reference) if reference is not None else None
-    if reference is not None and not reference.is_dir():
-        raise DegeneracyError(f"{reference}: reference folder does not exist")
+    from .orbits import published_reference_digest
+
+    reference = Path(reference).resolve() if reference is not None else None
+    # checked before any step can remove outputs; the digest keys the orbits step, so
+    # files added to or changed in the folder are compared again
+    reference_digest = None if reference is None else published_reference_digest(reference)
     if force:
         for name in ("steps", "cache", "learning"):
             shutil.rmtree(output / name, ignore_errors=True)
@@ -740,7 +782,8 @@ def reproduce(
                 "orbits",
                 lambda: _orbits_step(output, settings, reference, progress),
                 outputs=output / "orbits",
-                reference=str(reference.resolve()) if reference is not None else None,
+                reference=None if reference is None else str(reference),
+                reference_files=reference_digest,
                 **orbit_settings,
             ),
             "figure1": steps.run("figure1", lambda: _figure1_step(output)),
@@ -759,12 +802,15 @@ def reproduce(
     results["trends"] = trend_checks(results["orbits"]["orbits"])
     results["learning_checks"] = learning_checks(results["learning"])
     results["seconds"] = dict(steps.timings)
-    results["settings"] = asdict(settings)
+    results["settings"] = {
+        **asdict(settings),
+        "reference": None if reference is None else str(reference),
+    }
     results["versions"] = software_versions()
     document = render_report(
         "degeneracy: reproduction of the Comment (Pozdnyakov et al., 2022)",
         _report_sections(output, results),
-        settings={**asdict(settings), "reference": str(reference) if reference else "none"},
+        settings={**results["settings"], "reference": results["settings"]["reference"] or "none"},
         versions=results["versions"],
         introduction="Everything below was recomputed by `degeneracy reproduce"
         + (" --quick" if quick else "")

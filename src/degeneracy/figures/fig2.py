@@ -178,7 +178,11 @@ def make_fig2(folders: Mapping[str, str | os.PathLike], output: str | os.PathLik
             name: {k: metrics.get(k) for k in TABLE_KEYS} for name, (metrics, _) in runs.items()
         },
         "published": PUBLISHED,
-        "folders": {name: str(folder) for name, folder in folders.items()},
+        # relative to fig2.json's own folder, so that the record holds wherever it is read
+        "folders": {
+            name: os.path.relpath(Path(folder).resolve(), output.resolve())
+            for name, folder in folders.items()
+        },
     }
     path = output / "fig2.json"
     write_json(path, table)
