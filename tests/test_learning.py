@@ -7,7 +7,10 @@ numbers) is in ``test_learning_slow.py`` behind ``@pytest.mark.slow``.
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 
+import ase
 import featomic
 import numpy as np
 import pytest
@@ -15,7 +18,8 @@ import torch
 from conftest import reference_path
 
 import degeneracy as dg
-from degeneracy.cli import main
+from degeneracy.cli import build_parser, main
+from degeneracy.cli.learn import datasets_from_args, featurizer_from_args
 from degeneracy.errors import DegeneracyError
 from degeneracy.learning import (
     PROTOCOLS,
@@ -41,12 +45,15 @@ from degeneracy.learning import (
 )
 from degeneracy.learning.datasets import TETRAHEDRON, in_ranges, symmetry_modes
 from degeneracy.learning.protocols import (
+    RESULT_FILES,
+    check_within_cutoff,
     clear_heldout_gap,
     errors_by_target_quantile,
     feature_scales,
     heldout_orbit_gap,
     orbit_slopes,
     path_arc_length,
+    repeat_folders,
     repeat_summary,
     summarise_repeats,
 )
@@ -352,6 +359,18 @@ def test_settings_are_validated():
     assert TrainSettings.comment().batch_size == 4096
 
 
+def test_seeds_above_64_bits_are_refused_before_torch_sees_them():
+    """torch.manual_seed takes at most 2**64 - 1 (a larger seed is a ValueError traceback)."""
+    assert TrainSettings(seed=2**64 - 1).seed == 2**64 - 1
+    with pytest.raises(
+        DegeneracyError, match=r"seed must be at most 2\*\*64 - 1 = 18446744073709551615"
+    ):
+        TrainSettings(seed=2**64)
+    assert list(repeat_folders("out", 2**64 - 2, 2)) == [2**64 - 2, 2**64 - 1]
+    with pytest.raises(DegeneracyError, match="2 repeats reaches seed 18446744073709551616"):
+        repeat_folders("out", 2**64 - 1, 2)
+
+
 # --- protocols --------------------------------------------------------------------------------
 
 
@@ -526,6 +545,80 @@ def test_run_protocol_writes_results_that_predict_reproduces(tmp_path, cache):
     assert "checkpoint.pt" in left and not left & {"metrics.json", "model.pt", "predictions.npz"}
 
 
+def test_a_refused_rerun_keeps_the_previous_results(tmp_path, cache, monkeypatch):
+    """A rerun its checkpoint or device refuses fails before it removes anything: the
+    finished run's results (the model and its optimal basis included) stay usable."""
+    soap = dg.SoapPowerSpectrum(sigma=0.3, n_max=3, l_max=2, basis="optimal")
+    featurizer, data = CentreFeaturizer(soap), tiny_data()
+    settings = TrainSettings(max_epochs=6, batch_size=64)
+    output = tmp_path / "run"
+
+    def run(protocol="subset", **changes):
+        run_protocol(
+            protocol, featurizer, data, output=output, settings=replace(settings, **changes),
+            baselines=False, gradient_errors=False,
+        )  # fmt: skip
+
+    run()
+    results = {name: (output / name).read_bytes() for name in RESULT_FILES}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    refused = [
+        (lambda: run("none"), "checkpoint belongs to a different run"),
+        (lambda: run(batch_size=32), "checkpoint belongs to a different run"),
+        (lambda: run(max_epochs=3), "the checkpoint is at epoch 6, past max_epochs 3"),
+        (lambda: run(device="cuda"), "device cuda requested but torch sees no CUDA device"),
+    ]
+    for rerun, message in refused:
+        with pytest.raises(DegeneracyError, match=message):
+            rerun()
+        assert {name: (output / name).read_bytes() for name in RESULT_FILES} == results
+    (output / "checkpoint.pt").write_bytes(b"junk")
+    with pytest.raises(DegeneracyError, match=r"checkpoint\.pt: cannot read checkpoint"):
+        run()
+    assert {name: (output / name).read_bytes() for name in RESULT_FILES} == results
+
+
+def far_hydrogen(distance: float) -> ase.Atoms:
+    """A CH4 environment with H 1 moved out along its bond to ``distance`` Å."""
+    atoms = dg.builtin_environment("td")
+    bond = atoms.positions[1] - atoms.positions[0]
+    atoms.positions[1] = atoms.positions[0] + distance * bond / np.linalg.norm(bond)
+    return atoms
+
+
+def test_learning_refuses_frames_outside_the_cutoff(tmp_path, cache):
+    """The fingerprint does not see a neighbour at or beyond its cutoff: training on such
+    frames (which predict refuses) is refused before any work, naming set, frame, atom."""
+    data = tiny_data()
+    short = CentreFeaturizer(dg.SoapPowerSpectrum(sigma=0.3, cutoff=1.2, n_max=3, l_max=2))
+    radii = np.linalg.norm(dg.neighbor_positions(data["train"].frames), axis=-1)
+    outside = np.flatnonzero((radii >= 1.2).any(axis=1))
+    atom = int(np.argmax(radii[outside[0]] >= 1.2)) + 1
+    message = (
+        f"train set, frame {outside[0]}, atom {atom}: {radii[outside[0], atom - 1]:.4g} Å "
+        f"from the centre, at or beyond the fingerprint's cutoff 1.2 Å, which cannot see it "
+        f"({len(outside)} of 240 frames have such a neighbour)"
+    )
+    assert 0 < len(outside) < 240
+    with pytest.raises(DegeneracyError, match=re.escape(message)):
+        run_protocol("none", short, data, output=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    # an orbit file is read with the fingerprint's cutoff, not the default 2.5 A
+    frames = tiny_data(4)["orbit"].frames
+    dg.write_environments(tmp_path / "orbit.extxyz", [*frames[:2], far_hydrogen(2.6), frames[3]])
+    with pytest.raises(
+        DegeneracyError, match=r"frame 2, atom 1: 2\.6 Å .* outside the cutoff 2\.5"
+    ):
+        load_orbit(tmp_path / "orbit.extxyz")
+    orbit = load_orbit(tmp_path / "orbit.extxyz", cutoff=3.0)
+    assert len(orbit) == 4
+    with pytest.raises(
+        DegeneracyError, match=re.escape(f"orbit set {tmp_path / 'orbit.extxyz'}, frame 2")
+    ):
+        check_within_cutoff({"orbit": orbit}, 2.6)
+    check_within_cutoff({"orbit": orbit}, None)  # a featurizer without a cutoff
+
+
 def test_multicentre_features_and_model(tmp_path, cache):
     frames = ThermalMethaneSampler().sample(6, seed=0)
     featurizer = MultiCentreSoap(sigma=0.3, n_max=3, l_max=2, basis="gto")
@@ -644,6 +737,39 @@ def test_cli_learn_refuses_before_any_work(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_cli_learn_refuses_a_moot_or_impossible_run(tmp_path, cache, capsys):
+    """Refused before any work: --comment-settings with --quick (which promises a short
+    run), and --repeats whose last seed is above what torch takes (2**64 - 1)."""
+    orbit_file = tmp_path / "orbit.extxyz"
+    dg.write_environments(orbit_file, tiny_data(6)["orbit"].frames)
+    argv = cli_args(tmp_path, orbit_file)
+    assert main([*argv, "--comment-settings"]) == 2
+    err = capsys.readouterr().err
+    assert "--comment-settings does not apply with --quick" in err
+    assert len(err.splitlines()) == 1 and not (tmp_path / "out").exists()
+    assert main([*argv, "--seed", str(2**64 - 2), "--repeats", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "3 repeats reaches seed 18446744073709551616" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_learn_checks_its_frames_against_the_cutoff(tmp_path, cache, capsys):
+    """--cutoff is the fingerprint's: data sets with a neighbour beyond it are refused
+    before training, and an --orbit FILE is read with it (not with the default 2.5 A)."""
+    orbit_file = tmp_path / "orbit.extxyz"
+    frames = tiny_data(4)["orbit"].frames
+    dg.write_environments(orbit_file, [*frames[:2], far_hydrogen(2.6), frames[3]])
+    argv = cli_args(tmp_path, orbit_file)
+    assert main([*argv, "--cutoff", "1.2"]) == 2
+    err = capsys.readouterr().err
+    assert "train set " in err and "at or beyond the fingerprint's cutoff 1.2 Å" in err
+    assert "of 200 frames have such a neighbour" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+    args = build_parser().parse_args([*argv, "--cutoff", "3"])
+    data = datasets_from_args(args, featurizer_from_args(args))
+    assert len(data["orbit"]) == 4 and len(data["train"]) == 200
+
+
 def test_protocol_descriptions_count_the_orbit_frames():
     assert (
         get_protocol("subset").describe(201) == "20 random orbit frames of 201 (10 %) in training"
@@ -738,6 +864,26 @@ def test_load_model_names_a_wrong_argument():
         load_model(5)
 
 
+def test_load_model_lists_runs_only_of_an_existing_folder(tmp_path, monkeypatch):
+    """A path that does not exist is a missing model, not a folder of runs (its parent's)."""
+    for run in ("seed-0/none", "seed-0/full", "seed-1/none"):
+        (tmp_path / run).mkdir(parents=True)
+        (tmp_path / run / "model.pt").write_bytes(b"")
+    missing = "no such model file or folder (train one with `degeneracy learn`)"
+    with pytest.raises(DegeneracyError, match=re.escape(f"seed-0/subst: {missing}")):
+        load_model(tmp_path / "seed-0" / "subst")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DegeneracyError, match=re.escape(f"nonexist: {missing}")):
+        load_model("nonexist")
+    with pytest.raises(DegeneracyError, match="seed-0 holds 2 trained models, not one"):
+        load_model("seed-0")
+    with pytest.raises(DegeneracyError, match=r"^\. holds 3 trained models, not one"):
+        load_model(".")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DegeneracyError, match=re.escape("empty/model.pt: no such model file (")):
+        load_model("empty")
+
+
 def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["predict", "--model", str(tmp_path / "nothing"), "--builtin", "td"]) == 2
     err = capsys.readouterr().err
@@ -817,6 +963,15 @@ def test_correlated_samplers_split_one_pool_at_random(cache):
     far = np.linalg.norm(far.reshape(100, 300, -1), axis=-1).min(1)
     # a training frame a step or two away, much closer than any independent frame
     assert np.median(gaps) < 0.4 * np.median(far)
+
+
+@pytest.mark.parametrize("option", ["--seed", "--data-seed"])
+def test_seeds_above_64_bits_are_one_line_errors(option, tmp_path, capsys):
+    """torch takes seeds up to 2**64 - 1: a larger one is refused by the parser."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["learn", option, str(2**64), "--output", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert "seed must be at most 2**64 - 1 = 18446744073709551615, got" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

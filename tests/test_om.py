@@ -110,6 +110,7 @@ def test_degenerate_eigenvalues_are_reported():
         rep.jacobian([td])  # already warned
     (note,) = dg.OverlapMatrix().diagnose([td, pg_start])
     assert note.startswith("om degenerate eigenvalues: 1 of 2 frames (first: frame 0")
+    assert "-0.0" not in note  # equal eigenvalues: a gap of 0, not -0
 
 
 def test_s_only_has_fewer_features_than_coordinates():

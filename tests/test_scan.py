@@ -181,6 +181,33 @@ def test_undefined_environments_get_nan_and_a_reason(soap):
     assert list(spectra.n_neighbors) == [0, 1, 4, 2]
 
 
+def _blind_argon():
+    """Three Ar atoms 5.8 Å apart: ACSF 'tight' at a 6 Å cutoff has no function that
+    reaches them, so its Jacobian at the first (the only one with two neighbours) is 0."""
+    atoms = ase.Atoms("Ar3", positions=[[0, 0, 0], [5.8, 0, 0], [-2.9, 5.02, 0]])
+    return atoms, dg.Acsf(parameter_set="tight", cutoff=6.0)
+
+
+def test_an_environment_the_fingerprint_is_blind_to_gets_a_reason(tmp_path):
+    """s_max = s_min = 0 gives cn = 0/0 = NaN: it had no reason, so the summary's undefined
+    count (by reason) and the histogram's (by NaN) differed."""
+    atoms, acsf = _blind_argon()
+    environments = environments_of(atoms, [0, 1, 2], cutoff=6.0)
+    spectra = dg.environment_spectra(environments, acsf)
+    assert spectra.notes  # the ACSF set says it is blind here, too
+    assert spectra.reason[0] == scanning.REASON_BLIND == "blind: every singular value is 0"
+    assert spectra.s_max[0] == spectra.s_min[0] == 0 and np.isnan(spectra.cn[0])
+    assert all(
+        reason for reason, cn in zip(spectra.reason, spectra.cn, strict=True) if np.isnan(cn)
+    )
+    output = tmp_path / "ar.parquet"
+    with pytest.warns(dg.DegeneracyWarning):
+        summary = dg.scan_dataset([atoms], acsf, output=output, centers="Ar", **_threads(workers=1))
+    table = dg.read_results(output)
+    assert summary.n_undefined == int(np.isnan(np.asarray(table.column("cn"))).sum()) == 3
+    assert table.column("reason").to_pylist()[0] == scanning.REASON_BLIND
+
+
 def test_representation_follows_each_environment_species(soap):
     """An H-centred CH4 environment has a C neighbour: a fingerprint that ignored it would
     get a zero column in its Jacobian, i.e. a spurious zero singular value."""
@@ -347,6 +374,153 @@ def test_partial_results_of_other_settings_are_refused(soap, methane_file, tmp_p
         methane_file, other, output=output, chunk_size=40, restart=True, **_threads()
     )
     assert summary.n_resumed_chunks == 0 and summary.n_environments == 120
+
+
+def _store_with_chunks(tmp_path, n_chunks, manifest=None):
+    """A ChunkStore for r.parquet in ``tmp_path`` holding ``n_chunks`` small chunks."""
+    store = scanning.ChunkStore(tmp_path / "r.parquet")
+    store.open(manifest or {"scan": "a"})
+    for chunk in range(n_chunks):
+        store.write_chunk(chunk, _chunk_table(chunk))
+    return store
+
+
+def _chunk_table(chunk):
+    """A one-row table with RESULT_SCHEMA, structure ``chunk``."""
+    row = {"structure": [chunk], "atom": [0], "species": ["C"], "n_neighbors": [4]}
+    values = {"s_max": [2.0], "s_min": [1.0], "cn": [2.0], "reason": [""]}
+    return pa.table({**row, **values}, schema=scanning.RESULT_SCHEMA)
+
+
+class _Listing(list):
+    """A folder listing that, like os.scandir's iterator, is also a context manager."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def close(self):
+        pass
+
+
+_SCANDIR = os.scandir
+
+
+def _manifest_listed_first(path="."):
+    """os.scandir listing manifest.json first (the file system decides the order)."""
+    with _SCANDIR(path) as entries:
+        return _Listing(sorted(entries, key=lambda entry: entry.name != "manifest.json"))
+
+
+@pytest.mark.parametrize("interrupted", range(5))  # each unlink of the merge
+def test_merge_removes_the_manifest_after_the_chunks(tmp_path, monkeypatch, interrupted):
+    """Ctrl-C while the merged folder is deleted leaves chunk files only with their
+    manifest: shutil.rmtree could delete the manifest first, and chunks without one were
+    then adopted by a scan with other settings."""
+    store = _store_with_chunks(tmp_path, 3)
+    monkeypatch.setattr(os, "scandir", _manifest_listed_first)
+    original = os.unlink
+    calls = []
+
+    def interrupting(path, *args, **kwargs):
+        if len(calls) == interrupted:
+            raise KeyboardInterrupt
+        calls.append(Path(path).name)
+        original(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        store.merge(3)
+    monkeypatch.setattr(os, "unlink", original)
+    assert store.output.exists()
+    left = {path.name for path in store.folder.iterdir()}
+    assert "manifest.json" in left or not any(name.startswith("chunk-") for name in left)
+    assert "manifest.json" not in calls[:-1]
+
+
+def test_chunk_files_without_a_manifest_are_deleted(tmp_path):
+    """They belong to no known settings: a scan must not resume from them."""
+    store = _store_with_chunks(tmp_path, 2)
+    (store.folder / "manifest.json").unlink()
+    with pytest.warns(dg.DegeneracyWarning) as caught:
+        done = store.open({"scan": "b"})
+    (message,) = package_warnings(caught)
+    assert message.startswith(f"{store.folder}: no manifest.json to say which scan its 2 chunk")
+    assert "computed again" in message and "\n" not in message
+    assert done == set() and not list(store.folder.glob("chunk-*"))
+    assert json.loads((store.folder / "manifest.json").read_text()) == {"scan": "b"}
+
+
+def test_damaged_chunk_files_are_computed_again(soap, methane_file, tmp_path, monkeypatch):
+    """A 0-byte chunk file (a crash mid-write of the disk) made the resume crash with a
+    pyarrow traceback; it is deleted with a warning naming it and computed again."""
+    reference = tmp_path / "reference.parquet"
+    dg.scan_dataset(methane_file, soap, output=reference, chunk_size=30, **_threads())
+    output = tmp_path / "resumed.parquet"
+    original = scanning.ChunkStore.write_chunk
+
+    def interrupting(self, chunk, table):
+        if len(list(self.folder.glob("chunk-*.parquet"))) == 3:
+            raise KeyboardInterrupt
+        original(self, chunk, table)
+
+    monkeypatch.setattr(scanning.ChunkStore, "write_chunk", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        dg.scan_dataset(methane_file, soap, output=output, chunk_size=30, **_threads())
+    monkeypatch.setattr(scanning.ChunkStore, "write_chunk", original)
+    store = scanning.ChunkStore(output)
+    damaged = sorted(store.folder.glob("chunk-*.parquet"))[1]
+    damaged.write_bytes(b"")
+    with pytest.warns(dg.DegeneracyWarning) as caught:
+        summary = dg.scan_dataset(methane_file, soap, output=output, chunk_size=30, **_threads())
+    (message,) = package_warnings(caught)
+    assert message.startswith(f"{damaged}: damaged chunk file (unreadable: ")
+    assert message.endswith("; deleted, it is computed again")
+    assert summary.n_resumed_chunks == 2 and summary.n_computed == 120 - 60
+    assert output.read_bytes() == reference.read_bytes()
+
+
+def test_chunk_file_errors_are_one_line_errors(tmp_path, monkeypatch):
+    """Arrow errors on a chunk file damaged after the resume checks name the file."""
+    store = _store_with_chunks(tmp_path, 2)
+    path = store.chunk_path(1)
+    path.write_bytes(b"PAR1 not really parquet PAR1")
+    with pytest.raises(dg.DegeneracyError, match=re.escape(f"{path}: cannot read this chunk")):
+        store.notes(1)
+    with pytest.raises(dg.DegeneracyError) as error:
+        store.merge(2)
+    message = str(error.value)
+    assert message.startswith(f"{path}: cannot read this chunk file (") and "\n" not in message
+    assert message.endswith("); delete it to have it computed again")
+    assert not store.output.exists() and store.chunk_path(0).exists()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", full_disk)
+    with pytest.raises(dg.DegeneracyError) as error:
+        store.write_chunk(2, _chunk_table(2))
+    expected = f"{store.chunk_path(2)}: cannot write this chunk file ([Errno 28] No space left"
+    assert str(error.value).startswith(expected)
+    assert not store.chunk_path(2).exists() and not list(store.folder.glob(".*.part"))
+
+
+def test_chunk_files_are_flushed_to_the_disk_before_the_rename(tmp_path, monkeypatch):
+    synced = []
+    original = os.fsync
+
+    def recording(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}") if os.path.exists("/proc") else fd)
+        original(fd)
+
+    store = _store_with_chunks(tmp_path, 0)
+    monkeypatch.setattr(os, "fsync", recording)
+    store.write_chunk(0, _chunk_table(0))
+    assert len(synced) == 1
+    if isinstance(synced[0], str):
+        assert Path(synced[0]).name.startswith(".chunk-0000000.parquet.")
 
 
 def test_scan_with_in_memory_structures_and_bohr(soap, methane_file, tmp_path):
@@ -627,6 +801,16 @@ def test_histogram_of_equal_values(tmp_path):
 # ---------------------------------------------------------------- command line
 
 
+def test_chemiscope_file_named_in_upper_case_is_compressed(tmp_path):
+    """UP.JSON.GZ was accepted but written as plain JSON (the check was case-sensitive)."""
+    from degeneracy.figures.viewer import write_chemiscope_file
+
+    path = write_chemiscope_file(tmp_path / "UP.JSON.GZ", structures=dg.sample_methane(1, seed=1))
+    assert path.read_bytes()[:2] == b"\x1f\x8b"
+    assert len(json.loads(gzip.open(path).read())["structures"]) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["UP.JSON.GZ"]
+
+
 def _one_line_error(capsys, argv):
     code = main(argv)
     err = capsys.readouterr().err
@@ -683,6 +867,27 @@ def test_cli_bad_output_extension(capsys, methane_file, tmp_path):
         line = _one_line_error(capsys, [*argv, "--chemiscope", str(tmp_path / viewer)])
         assert message in line  # refused before the scan, not after it
         assert not list(tmp_path.iterdir())
+
+
+def test_cli_refuses_an_output_folder_before_any_work(capsys, methane_file, tmp_path, monkeypatch):
+    """It was refused only when the chunks were merged, after the whole scan."""
+    from degeneracy.cli import scan as command
+
+    def scanning_anyway(*args, **kwargs):
+        raise AssertionError("scanned before the output was checked")
+
+    monkeypatch.setattr(command, "scan_dataset", scanning_anyway)
+    folder = tmp_path / "X.parquet"
+    folder.mkdir()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["scan", str(methane_file), "--output", str(folder), *SMALL])
+    assert exit_info.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.endswith(f"{folder}: --output is a folder, not a file")
+    assert sorted(tmp_path.iterdir()) == [folder] and not list(folder.iterdir())
+    with pytest.raises(dg.DegeneracyError, match=r"X\.parquet: output is a folder, not a file"):
+        dg.scan_dataset(methane_file, dg.SoapPowerSpectrum(n_max=4, l_max=4), output=folder)
+    assert sorted(tmp_path.iterdir()) == [folder]
 
 
 def test_cli_bad_scheduler_address(capsys, methane_file, tmp_path):
@@ -743,6 +948,44 @@ def test_cli_interrupt_mentions_kept_chunks_only_if_there_are_some(
     assert f"finished chunks are kept in {parts}; rerun" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_local_cluster_workers_do_not_see_ctrl_c():
+    """Ctrl-C reaches the terminal's whole process group: each worker printed a
+    KeyboardInterrupt traceback (~35 lines) while the scan shut the cluster down anyway."""
+
+    def blocked_signals(pid):
+        status = Path(f"/proc/{pid}/status").read_text()
+        (line,) = [line for line in status.splitlines() if line.startswith("SigBlk:")]
+        return int(line.split()[1], 16)
+
+    with scanning.dask_client(workers=1) as client:
+        (pid,) = client.run(os.getpid).values()
+        assert blocked_signals(pid) & (1 << (signal.SIGINT - 1))
+        assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+def test_dask_logs_are_quiet_while_an_interrupted_cluster_shuts_down(monkeypatch):
+    """Ctrl-C mid-scan: the cluster closes with tasks running; what distributed logs about
+    that is noise. Its loggers' levels are restored afterwards."""
+    import logging
+
+    from distributed import LocalCluster
+
+    levels = {}
+    original = LocalCluster.close
+
+    def recording(self, *args, **kwargs):
+        levels.setdefault("closing", logging.getLogger("distributed.nanny").getEffectiveLevel())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(LocalCluster, "close", recording)
+    before = logging.getLogger("distributed").level
+    with pytest.raises(KeyboardInterrupt), scanning.dask_client(workers=1, processes=False):
+        raise KeyboardInterrupt
+    assert levels["closing"] == logging.CRITICAL
+    assert logging.getLogger("distributed").level == before
+
+
 def test_cli_tables_say_n_a_and_count_in_the_singular():
     row = {"structure": 0, "atom": 0, "species": "C", "n_neighbors": 9, "cn": 2.0, "s_min": 0.5}
     top = [{**row, "symmetric": None, "verdict": None}]  # no test (collinear neighbours)
@@ -766,6 +1009,29 @@ def test_cli_tables_say_n_a_and_count_in_the_singular():
     assert "(nothing left to compute, 1 of 1 chunk resumed)" in format_summary(summary, {})
 
 
+def test_cli_summary_rate_of_a_small_scan_is_not_zero():
+    """3 environments in 8 s were printed as "0 env/s"."""
+    summary = scanning.ScanSummary(
+        output=Path("r.parquet"),
+        format="parquet",
+        n_structures=3,
+        n_environments=3,
+        n_undefined=0,
+        n_computed=3,
+        n_chunks=1,
+        n_resumed_chunks=0,
+        n_threads=2,
+        seconds=8.0,
+        startup_seconds=7.0,
+        centers=None,
+    )
+    assert "(0.38 env/s on 2 worker threads, 1 chunk)" in format_summary(summary, {})
+    summary.n_computed, summary.seconds = 1955, 1.0
+    assert "(1955 env/s on" in format_summary(summary, {})
+    summary.n_computed = 5
+    assert "(5 env/s on" in format_summary(summary, {})
+
+
 def test_cli_chemiscope_holds_the_structures_it_reports(capsys, tmp_path):
     """Of a lone C, a CH and a CH4, only the CH4 has a finite CN: it alone is shown."""
     frames = [
@@ -784,6 +1050,36 @@ def test_cli_chemiscope_holds_the_structures_it_reports(capsys, tmp_path):
     assert "r.chemiscope.json.gz (1 environment of 1 structure)" in out
     viewer = json.loads(gzip.open(tmp_path / "r.chemiscope.json.gz").read())
     assert len(viewer["structures"]) == 1 and len(viewer["structures"][0]["names"]) == 5
+
+
+def test_cli_removes_stale_default_companions(capsys, tmp_path):
+    """A scan that writes no singular environments or chemiscope file removes those of an
+    earlier scan to the same output, never a file named by the user."""
+    methane = tmp_path / "methane.xyz"
+    ase.io.write(methane, dg.sample_methane(3, seed=4), format="extxyz")
+    undefined = tmp_path / "lone.xyz"  # no environment with a spectrum: nothing to rank
+    frames = [
+        ase.Atoms("C", positions=[[1.0, 2.0, 3.0]]),
+        ase.Atoms("CH", [[0, 0, 0], [1.1, 0, 0]]),
+    ]
+    ase.io.write(undefined, frames, format="extxyz")
+    output = tmp_path / "stale.csv"
+    options = ["--output", str(output), "--top", "2", *SMALL]
+    assert _scan_on_a_local_cluster([str(methane), *options]) == 0
+    singular, viewer = tmp_path / "stale.singular.extxyz", tmp_path / "stale.chemiscope.json.gz"
+    assert singular.exists() and viewer.exists()
+    mine = tmp_path / "mine.json.gz"
+    mine.write_bytes(viewer.read_bytes())
+    capsys.readouterr()
+    assert _scan_on_a_local_cluster([str(undefined), *options, "--chemiscope", str(mine)]) == 0
+    out = capsys.readouterr().out
+    assert f"removed {singular}: an earlier scan's, this one writes no such file" in out
+    assert f"removed {viewer}:" in out
+    assert not singular.exists() and not viewer.exists() and mine.exists()
+    assert {path.name for path in tmp_path.iterdir()} == {
+        "methane.xyz", "lone.xyz", "mine.json.gz", "stale.csv", "stale.histogram.png",
+        "stale.summary.json",
+    }  # fmt: skip
 
 
 def _scan_on_a_local_cluster(arguments: list[str]) -> int:

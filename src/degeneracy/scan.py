@@ -29,14 +29,17 @@ Resume: results go to a sidecar folder ``RESULTS.parts/`` next to the output —
 ``manifest.json`` with the settings and the data set's SHA-256, and one Parquet file per
 finished chunk, each written to a temporary name and renamed (atomic). A rerun with the
 same settings skips the chunks whose files exist; with different settings it refuses
-(``restart=True`` discards them). When every chunk is done they are concatenated in
-chunk order into a temporary file that is renamed onto ``RESULTS.parquet`` or
-``RESULTS.csv``, and the sidecar folder is removed. A killed scan therefore never leaves a
-partial results file, and its rerun ends with the same rows as an uninterrupted run.
+(``restart=True`` discards them). Chunk files that cannot be trusted are deleted with a
+warning and computed again: unreadable ones (e.g. 0 bytes after a crash), and those of a
+folder without a manifest (they belong to no known settings). When every chunk is done
+they are concatenated in chunk order into a temporary file that is renamed onto
+``RESULTS.parquet`` or ``RESULTS.csv``, and the sidecar folder is removed, chunk files
+first and the manifest last. A killed scan therefore never leaves a partial results file,
+and its rerun ends with the same rows as an uninterrupted run.
 
 Environments whose purified spectrum is undefined (fewer than two neighbours,
-neighbours collinear with the centre, a non-finite Jacobian) get NaN values and a
-``reason``; the scan goes on.
+neighbours collinear with the centre, a non-finite Jacobian, or a fingerprint blind to
+every motion: all singular values 0) get NaN values and a ``reason``; the scan goes on.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -74,7 +78,7 @@ from tqdm.auto import tqdm
 from .checks import bounded_int, existing_file, positive_float, seeded_generator
 from .environments import environments_of, parse_species, symbols_of
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
-from .files import atomic_path, cache_key
+from .files import atomic_path, cache_key, output_file
 from .representations.base import Representation, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
@@ -126,6 +130,8 @@ DEFAULT_BATCH_SIZE = 500
 REASON_FEW_NEIGHBORS = "fewer than 2 neighbours"
 REASON_COLLINEAR = "neighbours collinear with the centre"
 REASON_NONFINITE = "non-finite Jacobian"
+#: s_max = s_min = 0: no CN (0/0), the fingerprint sees none of the environment's motions.
+REASON_BLIND = "blind: every singular value is 0"
 
 #: Environment of the worker processes of the default local cluster: one thread each
 #: (featomic's rayon pool and BLAS), the workers themselves provide the parallelism.
@@ -252,7 +258,8 @@ def _describe(value: Any) -> Any:
 class EnvironmentSpectra:
     """Largest and smallest purified singular values of a list of environments.
 
-    ``cn = s_max / s_min``; undefined entries are NaN with a non-empty ``reason``.
+    ``cn = s_max / s_min``; undefined entries are NaN with a non-empty ``reason``
+    (:data:`REASON_BLIND` where every singular value is 0: ``s_max = s_min = 0``).
     ``notes``: the representations' warnings about these environments (their optional
     ``diagnose(frames)``, e.g. :meth:`degeneracy.Acsf.diagnose`), each once.
     """
@@ -308,8 +315,11 @@ def _batch_extremes(
     # Only the singular values are needed: skip the singular vectors (and the motions
     # that sensitivity.singular_spectrum builds from them).
     values = purified_singular_values(jacobian[finite] @ complements[finite])
-    s_max[rows[finite]] = values[:, 0]
-    s_min[rows[finite]] = values[:, -1]
+    computed = rows[finite]
+    s_max[computed] = values[:, 0]
+    s_min[computed] = values[:, -1]
+    for k in computed[values[:, 0] == 0]:  # cn = 0/0: undefined, not a number to rank
+        reasons[k] = REASON_BLIND
     return s_max, s_min, reasons
 
 
@@ -795,17 +805,51 @@ def environments_at(
 
 
 def output_format(path: str | os.PathLike) -> str:
-    """``"parquet"`` or ``"csv"`` from the output's extension, else a one-line error."""
+    """``"parquet"`` or ``"csv"`` from the output's extension, else a one-line error.
+
+    Also refused: an output in a missing folder, or one that is a folder
+    (:func:`~degeneracy.files.output_file`), before any work rather than at the merge.
+    """
     suffix = Path(path).suffix.lower()
     if suffix not in OUTPUT_FORMATS:
         raise DegeneracyError(
             f"{path}: unknown results format {suffix or '(no extension)'!r}; "
             f"use {' or '.join(sorted(OUTPUT_FORMATS))}"
         )
-    folder = Path(path).parent
-    if not folder.is_dir():
-        raise DegeneracyError(f"{path}: output folder {folder} does not exist")
+    output_file(path, "output")
     return OUTPUT_FORMATS[suffix]
+
+
+#: What reading or writing a damaged Parquet file raises (ArrowInvalid is a ValueError).
+_ARROW_ERRORS = (pa.ArrowException, OSError)
+
+
+@contextlib.contextmanager
+def _chunk_file_errors(path: Path, action: str, hint: str = "") -> Iterator[None]:
+    """Arrow and OS errors on a chunk file as a one-line DegeneracyError naming it."""
+    try:
+        yield
+    except _ARROW_ERRORS as error:
+        raise DegeneracyError(
+            f"{path}: cannot {action} this chunk file ({_first_line(error)}){hint}"
+        ) from error
+
+
+def _chunk_file_problem(path: Path) -> str | None:
+    """Why a chunk file cannot be used (unreadable, or not scan results), or None."""
+    try:
+        schema = pq.read_schema(path)
+    except _ARROW_ERRORS as error:
+        return f"unreadable: {_first_line(error)}"
+    if not schema.remove_metadata().equals(RESULT_SCHEMA):
+        return f"not scan results: columns {', '.join(schema.names) or 'none'}"
+    return None
+
+
+def _fsync(path: Path) -> None:
+    """Flush a written file to the disk (before it is renamed into place)."""
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
 
 
 class ChunkStore:
@@ -821,37 +865,90 @@ class ChunkStore:
         return self.folder / f"chunk-{chunk:07d}.parquet"
 
     def open(self, manifest: dict[str, Any], *, restart: bool = False) -> set[int]:
-        """Create or reuse the folder for ``manifest``; the finished chunks' indices."""
+        """Create or reuse the folder for ``manifest``; the finished chunks' indices.
+
+        Chunk files that cannot be trusted are deleted, with a
+        :class:`~degeneracy.errors.DegeneracyWarning`, so that they are computed again:
+        those of a folder without a manifest (they belong to no known settings) and
+        unreadable ones (e.g. 0 bytes after a crash).
+        """
         manifest = json.loads(json.dumps(manifest))
         path = self.folder / _MANIFEST
         if self.folder.exists() and restart:
-            shutil.rmtree(self.folder)
+            self.remove()
         if path.exists():
-            old = json.loads(path.read_text())
-            if old != manifest:
-                changed = sorted(
-                    k for k in set(old) | set(manifest) if old.get(k) != manifest.get(k)
-                )
-                raise DegeneracyError(
-                    f"{self.folder} holds partial results of a different scan (changed: "
-                    f"{', '.join(changed)}); rerun with --restart to discard them"
-                )
+            self._check_manifest(manifest)
         else:
             self.folder.mkdir(exist_ok=True)
+            self._discard_orphan_chunks()  # before the manifest that would adopt them
             with atomic_path(path) as tmp:
                 tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         for stale in self.folder.glob(".*.part"):  # temp files of a killed run
             stale.unlink()
+        self._discard_unusable_chunks()
         return {int(p.stem.split("-")[1]) for p in self.folder.glob("chunk-*.parquet")}
 
+    def _check_manifest(self, manifest: dict[str, Any]) -> None:
+        """Refuse a folder whose manifest records other settings."""
+        old = json.loads((self.folder / _MANIFEST).read_text())
+        if old != manifest:
+            changed = sorted(k for k in set(old) | set(manifest) if old.get(k) != manifest.get(k))
+            raise DegeneracyError(
+                f"{self.folder} holds partial results of a different scan (changed: "
+                f"{', '.join(changed)}); rerun with --restart to discard them"
+            )
+
+    def _discard_orphan_chunks(self) -> None:
+        """Delete chunk files found without a manifest: no settings vouch for them."""
+        orphans = sorted(self.folder.glob("chunk-*.parquet"))
+        for orphan in orphans:
+            orphan.unlink()
+        if orphans:
+            files = "file" if len(orphans) == 1 else "files"
+            warnings.warn(
+                DegeneracyWarning(
+                    f"{self.folder}: no {_MANIFEST} to say which scan its {len(orphans)} "
+                    f"chunk {files} belong to (an interrupted clean-up?); deleted them, "
+                    "they are computed again"
+                ),
+                stacklevel=4,
+            )
+
+    def _discard_unusable_chunks(self) -> None:
+        """Delete chunk files that cannot be read back, so that they are computed again."""
+        for chunk in sorted(self.folder.glob("chunk-*.parquet")):
+            problem = _chunk_file_problem(chunk)
+            if problem is not None:
+                chunk.unlink()
+                warnings.warn(
+                    DegeneracyWarning(
+                        f"{chunk}: damaged chunk file ({problem}); deleted, it is computed again"
+                    ),
+                    stacklevel=4,
+                )
+
     def write_chunk(self, chunk: int, table: pa.Table) -> None:
-        """Write one chunk's results atomically (with its notes in the schema metadata)."""
-        with atomic_path(self.chunk_path(chunk)) as tmp:
+        """Write one chunk's results atomically (with its notes in the schema metadata).
+
+        The file is flushed to the disk before it is renamed into place, so that a crash
+        of the machine leaves the chunk either complete or missing.
+        """
+        path = self.chunk_path(chunk)
+        with atomic_path(path) as tmp, _chunk_file_errors(path, "write"):
             pq.write_table(table, str(tmp))
+            _fsync(tmp)
+
+    def read_chunk(self, chunk: int) -> pa.Table:
+        """The results of one finished chunk."""
+        path = self.chunk_path(chunk)
+        with _chunk_file_errors(path, "read", "; delete it to have it computed again"):
+            return pq.read_table(path, schema=RESULT_SCHEMA)
 
     def notes(self, chunk: int) -> list[str]:
         """The notes stored with a finished chunk, so that a resumed scan reports them too."""
-        return chunk_notes(pq.read_schema(self.chunk_path(chunk)))
+        path = self.chunk_path(chunk)
+        with _chunk_file_errors(path, "read", "; delete it to have it computed again"):
+            return chunk_notes(pq.read_schema(path))
 
     def finished_chunks(self) -> int:
         """How many finished chunks the folder holds (0 if there is no folder)."""
@@ -862,26 +959,33 @@ class ChunkStore:
         if self.folder.exists() and not any(self.folder.glob("chunk-*.parquet")):
             shutil.rmtree(self.folder, ignore_errors=True)
 
+    def remove(self) -> None:
+        """Delete the folder: the chunk files first, the manifest last.
+
+        An interrupted removal thus never leaves chunk files without the manifest that
+        says which scan they belong to (:meth:`open` would not trust them anyway).
+        """
+        for chunk in self.folder.glob("chunk-*.parquet"):
+            chunk.unlink(missing_ok=True)
+        (self.folder / _MANIFEST).unlink(missing_ok=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
     def merge(self, n_chunks: int) -> int:
-        """Concatenate chunks ``0..n_chunks-1`` atomically into the output; rows written."""
+        """Concatenate chunks ``0..n_chunks-1`` atomically into the output; rows written.
+
+        The folder is removed afterwards (:meth:`remove`).
+        """
         missing = [k for k in range(n_chunks) if not self.chunk_path(k).exists()]
         if missing:
             raise DegeneracyError(f"{self.folder}: chunk {missing[0]} is missing, cannot merge")
         rows = 0
-        with atomic_path(self.output) as tmp:
-            if self.format == "parquet":
-                with pq.ParquetWriter(str(tmp), RESULT_SCHEMA) as writer:
-                    for k in range(n_chunks):
-                        table = pq.read_table(self.chunk_path(k), schema=RESULT_SCHEMA)
-                        writer.write_table(table)
-                        rows += table.num_rows
-            else:
-                with pacsv.CSVWriter(str(tmp), RESULT_SCHEMA) as writer:
-                    for k in range(n_chunks):
-                        table = pq.read_table(self.chunk_path(k), schema=RESULT_SCHEMA)
-                        writer.write_table(table)
-                        rows += table.num_rows
-        shutil.rmtree(self.folder)
+        writer_class = pq.ParquetWriter if self.format == "parquet" else pacsv.CSVWriter
+        with atomic_path(self.output) as tmp, writer_class(str(tmp), RESULT_SCHEMA) as writer:
+            for k in range(n_chunks):
+                table = self.read_chunk(k)
+                writer.write_table(table)
+                rows += table.num_rows
+        self.remove()
         return rows
 
 
@@ -917,9 +1021,11 @@ def dask_client(
 
     The local cluster has ``workers`` single-threaded workers (default: the CPUs this
     process may use), each a separate process with :data:`WORKER_ENV` (one featomic and
-    BLAS thread each) unless ``processes`` is false.
+    BLAS thread each) unless ``processes`` is false. Its worker processes do not see
+    Ctrl-C (:func:`_sigint_blocked`): the main process gets the KeyboardInterrupt and shuts
+    the cluster down, with distributed's loggers silenced meanwhile.
     """
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler is not None:
         positive_float("connect timeout", connect_timeout)
@@ -933,7 +1039,22 @@ def dask_client(
             yield client
         return
     workers = default_workers() if workers is None else bounded_int("workers", workers, minimum=1)
-    with warnings.catch_warnings():
+    with _logger_levels_restored("distributed"), contextlib.ExitStack() as stack:
+        try:
+            cluster = _start_local_cluster(stack, workers=workers, processes=processes)
+            yield stack.enter_context(Client(cluster))
+        except KeyboardInterrupt:
+            # Ctrl-C: the cluster is shut down with tasks running; its complaints are noise.
+            _set_logger_levels("distributed", logging.CRITICAL)
+            raise
+
+
+def _start_local_cluster(stack: contextlib.ExitStack, *, workers: int, processes: bool) -> Any:
+    """A :class:`distributed.LocalCluster` (closed by ``stack``) whose worker processes
+    do not see Ctrl-C (:func:`_sigint_blocked`)."""
+    from distributed import LocalCluster
+
+    with warnings.catch_warnings(), _sigint_blocked(processes):
         # The scheduler's HTTP server falls back to a free port when 8787 is taken.
         warnings.filterwarnings("ignore", message="Port .* is already in use")
         cluster = LocalCluster(
@@ -944,8 +1065,69 @@ def dask_client(
             silence_logs=logging.ERROR,
             **({"env": WORKER_ENV} if processes else {}),
         )
-    with cluster, Client(cluster) as client:
-        yield client
+        # in the stack before SIGINT is unblocked: a Ctrl-C during the start closes it
+        return stack.enter_context(cluster)
+
+
+@contextlib.contextmanager
+def _sigint_blocked(active: bool = True) -> Iterator[None]:
+    """SIGINT blocked in this (the main) thread while the local cluster's workers start.
+
+    Ctrl-C signals the terminal's whole process group: each worker process would die
+    with a KeyboardInterrupt traceback, while the main process shuts the cluster down
+    anyway. A blocked signal is inherited by the threads started meanwhile (the
+    cluster's event loop, the threads that spawn the workers) and by the processes they
+    spawn, across exec, so the workers never see it. Unlike SIG_IGN, this loses no
+    Ctrl-C of the main process during the start-up: the signal waits for the mask to be
+    restored (or another thread takes it; Python raises KeyboardInterrupt in the main
+    thread either way). Outside the main thread, or without ``pthread_sigmask``,
+    nothing is done.
+
+    multiprocessing's resource tracker is started first, here: the thread that starts it
+    unblocks SIGINT for itself afterwards, which would let the workers spawned from that
+    thread see it again.
+    """
+    if (
+        not active
+        or not hasattr(signal, "pthread_sigmask")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _logger_names(root: str) -> list[str]:
+    """The logger ``root`` and its existing descendants."""
+    return [root] + [
+        name
+        for name, logger in logging.root.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger) and name.startswith(f"{root}.")
+    ]
+
+
+def _set_logger_levels(root: str, level: int) -> None:
+    """Set the level of the logger ``root`` and of its existing descendants."""
+    for name in _logger_names(root):
+        logging.getLogger(name).setLevel(level)
+
+
+@contextlib.contextmanager
+def _logger_levels_restored(root: str) -> Iterator[None]:
+    """Restore the levels of the logger ``root`` and its descendants at the end."""
+    levels = {name: logging.getLogger(name).level for name in _logger_names(root)}
+    try:
+        yield
+    finally:
+        for name in _logger_names(root):  # loggers created meanwhile inherit again
+            logging.getLogger(name).setLevel(levels.get(name, logging.NOTSET))
 
 
 def default_workers() -> int:
@@ -1145,7 +1327,7 @@ def scan_dataset(
         store.discard_if_empty()
         raise
     if counts["environments"] == 0:
-        shutil.rmtree(store.folder, ignore_errors=True)
+        store.remove()
         wanted = "any atom" if center_numbers is None else ",".join(symbols_of(center_numbers))
         raise DegeneracyError(
             f"{dataset.label}: no environments to scan: no centre of species {wanted} "

@@ -16,6 +16,7 @@ from ..errors import DegeneracyError
 from ..files import json_text, output_folder, write_json
 from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES, SAMPLERS, default_datasets
 from ..learning.specs import PROTOCOLS, RMSE_KEYS
+from ..structures import DEFAULT_CUTOFF
 from .options import (
     RecordedStore,
     add_representation_arguments,
@@ -67,6 +68,10 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
         else non_negative_float("--gradient-weight", args.gradient_weight),
     }
     changes = {k: v for k, v in changes.items() if v is not None}
+    if args.quick and args.comment_settings:
+        raise DegeneracyError(
+            "--comment-settings does not apply with --quick (a short run on small data)"
+        )
     if args.no_time_limit:
         changes["max_seconds"] = None
     if args.comment_settings:
@@ -94,9 +99,15 @@ def check_orbit_options(args: argparse.Namespace) -> None:
         )
 
 
-def datasets_from_args(args: argparse.Namespace) -> dict:
-    """Training, validation and independent test sets (cached), and the orbit."""
+def datasets_from_args(args: argparse.Namespace, featurizer) -> dict:
+    """Training, validation and independent test sets (cached), and the orbit.
+
+    Each is refused, before the orbit is traced, when a frame has a neighbour at or beyond
+    the ``featurizer``'s cutoff (:func:`~degeneracy.learning.protocols.check_within_cutoff`).
+    """
     from ..learning import load_orbit
+    from ..learning.features import featurizer_cutoff
+    from ..learning.protocols import check_within_cutoff
 
     data = default_datasets(
         quick=args.quick,
@@ -105,6 +116,8 @@ def datasets_from_args(args: argparse.Namespace) -> dict:
         test_sampler=args.test_sampler,
         sizes={"train": args.n_train, "val": args.n_val, "test": args.n_test},
     )
+    cutoff = featurizer_cutoff(featurizer)
+    check_within_cutoff(data, cutoff)
     data["orbit"] = load_orbit(
         args.orbit,
         units=args.orbit_units,
@@ -112,6 +125,7 @@ def datasets_from_args(args: argparse.Namespace) -> dict:
         c=args.orbit_c,
         basis=args.orbit_basis,
         quick=args.quick,
+        cutoff=DEFAULT_CUTOFF if cutoff is None else cutoff,
     )
     return data
 
@@ -255,6 +269,7 @@ def format_repeats(repeats: dict) -> str:
 
 def run(args: argparse.Namespace) -> None:
     from ..learning import repeat_folders, repeat_summary
+    from ..learning.trainer import resolve_device
 
     repeats = bounded_int("--repeats", args.repeats, minimum=1)
     bounded_int("--width", args.width, minimum=1, maximum=4096)  # before any work
@@ -266,11 +281,12 @@ def run(args: argparse.Namespace) -> None:
         )
     check_orbit_options(args)
     output = output_folder(args.output, parents=True)
-    featurizer = featurizer_from_args(args)
+    folders = repeat_folders(output, args.seed, repeats)  # refuses seeds past 2**64 - 1
     settings = settings_from_args(args)
-    data = datasets_from_args(args)
+    resolve_device(settings.device)
+    featurizer = featurizer_from_args(args)
+    data = datasets_from_args(args, featurizer)
     progress = not args.no_progress and sys.stderr.isatty()
-    folders = repeat_folders(output, args.seed, repeats)
     seeds = list(folders)
     by_seed = [
         run_seed(args, featurizer, settings, data, folder, seed, progress)
@@ -391,7 +407,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--comment-settings",
         action="store_true",
-        help="the Comment's settings: 40000 epochs, batch 4096, patience 200 (GPU-sized)",
+        help="the Comment's settings: 40000 epochs, batch 4096, patience 200 (GPU-sized; "
+        "not with --quick)",
     )
     train.add_argument("--device", choices=["auto", "cpu", "cuda"], help="(auto)")
     train.add_argument("--threads", type=int, help="torch CPU threads (1)")

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import ase
 
-from ..checks import bounded_int
 from ..errors import DegeneracyError
 from ..files import atomic_open, output_file
 from ..learning.datasets import SAMPLERS
+from ..learning.specs import training_seed
 from ..structures import (
     BUILTINS,
     CH4,
@@ -33,10 +33,11 @@ if TYPE_CHECKING:
 
 
 def seed_value(text: str) -> int:
-    """argparse ``type`` of a random seed: an integer ≥ 0 (numpy's generators refuse less),
-    refused in the library's words (:func:`~degeneracy.checks.bounded_int`)."""
+    """argparse ``type`` of a random seed: an integer from 0 (numpy's generators refuse less)
+    to 2**64 − 1 (torch's refuse more), refused in the library's words
+    (:func:`~degeneracy.learning.specs.training_seed`)."""
     try:
-        return bounded_int("seed", int(text), minimum=0)
+        return training_seed("seed", int(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
     except DegeneracyError as error:

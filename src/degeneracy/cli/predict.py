@@ -9,6 +9,7 @@ import io
 import numpy as np
 
 from ..files import json_text
+from ..structures import DEFAULT_CUTOFF
 from ..targets import fourbody_torsion
 from .options import add_input_arguments, add_output_arguments, emit, frames_from_args
 
@@ -60,9 +61,11 @@ def format_predictions(
 def run(args: argparse.Namespace) -> None:
     # torch: at run time, not for --help
     from ..learning import compute_inputs, load_model, model_gradients, predict_frames
+    from ..learning.features import featurizer_cutoff
 
     model, featurizer, _ = load_model(args.model)
-    frames = frames_from_args(args, cutoff=featurizer.key().get("hypers", {}).get("cutoff", 2.5))
+    cutoff = featurizer_cutoff(featurizer)
+    frames = frames_from_args(args, cutoff=DEFAULT_CUTOFF if cutoff is None else cutoff)
     # in batches (bounded featomic memory); a bar only where it lasts (> one batch)
     progress = not args.quiet and len(frames) > FEATURE_BATCH
     inputs = compute_inputs(featurizer, frames, batch_size=FEATURE_BATCH, progress=progress)

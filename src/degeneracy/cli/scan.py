@@ -38,6 +38,7 @@ from .options import (
     add_units_argument,
     aligned_table,
     describe_representation,
+    output_file_argument,
     refuse_options,
     representation_from_args,
 )
@@ -56,9 +57,62 @@ VERDICT_KEYS = (
 )
 
 
+#: Suffixes of the files written next to ``RESULTS.parquet`` unless other names are given.
+COMPANION_SUFFIXES = (".singular.extxyz", ".histogram.png", ".chemiscope.json.gz", ".summary.json")
+
+
 def companion(output: Path, suffix: str) -> Path:
     """``RESULTS.parquet`` → ``RESULTS<suffix>`` (figure, chemiscope, summary files)."""
     return output.with_name(output.stem + suffix)
+
+
+def report_paths(args: argparse.Namespace, output: Path) -> tuple[Path, ...]:
+    """The report files, in the order of :data:`COMPANION_SUFFIXES`: the names given
+    (``--singular``, ``--plot``, ``--chemiscope``, ``--summary``), else the companions."""
+    given = (args.singular, args.plot, args.chemiscope, args.summary)
+    return tuple(
+        Path(name or companion(output, suffix))
+        for name, suffix in zip(given, COMPANION_SUFFIXES, strict=True)
+    )
+
+
+def remove_stale_companions(output: Path, written: set[Path]) -> list[Path]:
+    """Delete the default-named companions of ``output`` that this run does not write.
+
+    They describe an earlier scan's results, which the new ``output`` replaced (e.g. the
+    most singular environments of a scan that now has none with a finite CN). Only the
+    names derived from ``output`` are touched, never a name the user gave.
+
+    Parameters
+    ----------
+    output : Path
+        The results file, already written.
+    written : set of Path
+        The files this run writes.
+
+    Returns
+    -------
+    list of Path
+        The files deleted.
+    """
+    kept = {path.resolve() for path in written}
+    removed = []
+    for suffix in COMPANION_SUFFIXES:
+        path = companion(output, suffix)
+        if path.resolve() not in kept and path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def format_rate(per_second: float) -> str:
+    """Environments per second, whole above 10 and to 2 significant digits below
+    (``"1955"``, ``"37"``, ``"0.38"``): a small scan must not read as 0 env/s."""
+    if per_second >= 10:
+        return f"{per_second:.0f}"
+    return np.format_float_positional(
+        per_second, precision=2, unique=False, fractional=False, trim="-"
+    )
 
 
 def format_top(rows: list[dict[str, Any]]) -> str:
@@ -126,7 +180,7 @@ def format_summary(summary: ScanSummary, stats: dict[str, float]) -> str:
         else f", {_plural(summary.n_chunks, 'chunk')}"
     )
     speed = (
-        f"{summary.throughput:.0f} env/s on {_plural(summary.n_threads, 'worker thread')}"
+        f"{format_rate(summary.throughput)} env/s on {_plural(summary.n_threads, 'worker thread')}"
         if summary.n_resumed_chunks < summary.n_chunks
         else "nothing left to compute"
     )
@@ -239,6 +293,10 @@ def run(args: argparse.Namespace) -> None:
     cutoff = summary.settings["cutoff"]
     top = most_singular(results, args.top)
     shown = chemiscope_selection(results, args.chemiscope_limit) if args.chemiscope_limit else []
+    singular, plot, viewer, report = report_paths(args, output)
+    written = {plot, report, *([singular] if top else []), *([viewer] if len(shown) else [])}
+    for stale in remove_stale_companions(output, written):
+        print(f"removed {stale}: an earlier scan's, this one writes no such file")
     structures = collect_structures(dataset, {*shown, *(row["structure"] for row in top)})
     described: list[dict[str, Any]] = []
     if top:
@@ -253,7 +311,6 @@ def run(args: argparse.Namespace) -> None:
             row.update({k: entry.get(k) for k in VERDICT_KEYS})
         print(f"\nmost singular environments (largest CN, top {len(top)}):")
         print(format_top(top))
-        singular = Path(args.singular or companion(output, ".singular.extxyz"))
         write_singular(singular, environments, described)
         print(f"\nwrote {singular}")
 
@@ -261,13 +318,11 @@ def run(args: argparse.Namespace) -> None:
     from ..figures.scan import cn_histogram, write_chemiscope
 
     title = f"{Path(dataset.label).name}: {describe_representation(representation)}"
-    plot = Path(args.plot or companion(output, ".histogram.png"))
     cn_histogram(results, plot, title=title)
     print(f"wrote {plot}")
     if args.chemiscope_limit and not len(shown):
         print("no environment has a finite CN: no chemiscope file written")
     elif args.chemiscope_limit:
-        viewer = Path(args.chemiscope or companion(output, ".chemiscope.json.gz"))
         n_shown = write_chemiscope(
             viewer,
             {i: structures[int(i)] for i in shown},
@@ -278,7 +333,6 @@ def run(args: argparse.Namespace) -> None:
         )
         n_structures = _plural(len(shown), "structure")
         print(f"wrote {viewer} ({_plural(n_shown, 'environment')} of {n_structures})")
-    report = Path(args.summary or companion(output, ".summary.json"))
     document = {**summary.to_dict(), "cn": stats, "most_singular": top}
     document["output"] = str(output)
     write_json(report, document)
@@ -311,6 +365,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--output",
         required=True,
+        type=output_file_argument,
         metavar="RESULTS",
         help="results file, RESULTS.parquet or RESULTS.csv (written atomically at the end)",
     )

@@ -25,6 +25,7 @@ from .options import (
     emit,
     frames_from_args,
     naming_input_file,
+    number_text,
     representation_from_args,
 )
 
@@ -56,18 +57,20 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
         ]
         rows = [
             [
+                # full precision, as compare and pairs write theirs (s_min of 1e-10
+                # beside s_1 of 2: six digits would not say how far from a zero it is)
                 r.frame,
-                *[f"{v:.6e}" for v in r.singular_values],
-                f"{r.cn:.6e}",
+                *[number_text(v, "", exact=True) for v in r.singular_values],
+                number_text(r.cn, "", exact=True),
                 r.symmetric,
-                f"{r.symmetry_residual:.4g}",
+                number_text(r.symmetry_residual, "", exact=True),
                 r.verdict,
                 r.pair_swap or "",
                 r.unseen_pairs or "",
                 r.nearest_coincidence or "",
-                "" if r.coincidence_distance is None else f"{r.coincidence_distance:.4g}",
-                "" if r.near_swap_residual is None else f"{r.near_swap_residual:.4g}",
-                fourbody(r, 6),
+                number_text(r.coincidence_distance, "", exact=True),
+                number_text(r.near_swap_residual, "", exact=True),
+                number_text(r.fourbody, "", exact=True),
             ]
             for r in results
         ]

@@ -25,8 +25,9 @@ def write_chemiscope_file(path: str | os.PathLike, **viewer: Any) -> Path:
     import chemiscope  # here: checking a file name (command-line parsing) needs no chemiscope
 
     path = check_chemiscope_path(path)
-    # chemiscope.write_input picks gzip from the name, so the temporary file keeps the suffix
-    suffix = ".json.gz" if path.name.endswith(".gz") else ".json"
+    # chemiscope.write_input picks gzip from the name (case-sensitively), so the temporary
+    # file gets the suffix in lower case: UP.JSON.GZ is compressed like up.json.gz
+    suffix = ".json.gz" if path.name.lower().endswith(".gz") else ".json"
     with atomic_path(path, suffix=suffix) as tmp:
         chemiscope.write_input(str(tmp), **viewer)
     return path

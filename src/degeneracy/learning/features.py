@@ -39,6 +39,17 @@ def representation_identity(representation: Representation) -> dict[str, Any]:
     return json.loads(json.dumps(identity, default=str))
 
 
+def featurizer_cutoff(featurizer: Any) -> float | None:
+    """The cutoff radius (Å) of a featurizer's fingerprint; ``None`` if its key has none.
+
+    Read from the hyperparameters in :meth:`~.datasets.Featurizer.key`, which
+    :class:`CentreFeaturizer` and the multi-centre SOAP both record. A neighbour at or
+    beyond it does not enter the features.
+    """
+    cutoff = featurizer.key().get("hypers", {}).get("cutoff")
+    return None if cutoff is None else float(cutoff)
+
+
 class CentreFeaturizer:
     """The features of the centre atom (atom 0) from one representation.
 

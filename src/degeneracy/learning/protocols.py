@@ -35,17 +35,23 @@ import featomic
 import numpy as np
 import torch
 
-from ..checks import path_value, seeded_generator
+from ..checks import bounded_int, path_value, seeded_generator
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import NPZ_READ_ERRORS, atomic_open, atomic_path, write_json
 from ..orbits import comment_orbit
-from ..structures import neighbor_positions, read_environments, recorded_arc_lengths
+from ..structures import (
+    DEFAULT_CUTOFF,
+    neighbor_positions,
+    read_environments,
+    recorded_arc_lengths,
+    vector_lengths,
+)
 from ..targets import fourbody_flat_motions, fourbody_torsion_gradient
 from .baselines import baseline_errors
 from .datasets import Dataset, Featurizer, cached_inputs, compute_input_jacobians, with_targets
-from .features import BASIS_FILE, featurizer_from_spec
+from .features import BASIS_FILE, featurizer_cutoff, featurizer_from_spec
 from .model import AtomicSumModel
-from .specs import RMSE_KEYS, Protocol, get_protocol
+from .specs import MAX_SEED, RMSE_KEYS, Protocol, get_protocol, training_seed
 from .trainer import (
     TensorSet,
     Trainer,
@@ -75,10 +81,15 @@ def load_orbit(
     c: float = 1.0,
     basis: str = "optimal",
     quick: bool = False,
+    cutoff: float = DEFAULT_CUTOFF,
 ) -> Dataset:
-    """The orbit frames with E4: from ``path``, else traced by ``orbits.comment_orbit``."""
+    """The orbit frames with E4: from ``path``, else traced by ``orbits.comment_orbit``.
+
+    ``cutoff`` (Å) is the fingerprint's: frames with a neighbour at or beyond it are
+    refused (:func:`check_within_cutoff`), whether read or traced.
+    """
     if path is not None:
-        frames = read_environments(path, units=units)
+        frames = read_environments(path, units=units, cutoff=cutoff)
         source = str(path)
     else:
         frames = comment_orbit(sigma, c, basis=basis, quick=quick)
@@ -86,7 +97,44 @@ def load_orbit(
     if len(frames) < 2:
         raise DegeneracyError(f"{source}: the orbit needs at least 2 frames, got {len(frames)}")
     location = Path(path) if path is not None else None
-    return Dataset("orbit", with_targets(frames), location, {"orbit": source})
+    orbit = Dataset("orbit", with_targets(frames), location, {"orbit": source})
+    check_within_cutoff({"orbit": orbit}, cutoff)
+    return orbit
+
+
+def _frame_name(dataset: Dataset, index: int) -> str:
+    """``"val set FILE, frame 7"`` (its number in the file) or ``"orbit set, frame 7"``."""
+    if dataset.path is None:
+        return f"{dataset.name} set, frame {index}"
+    number = dataset.frames[index].info.get("source_frame", index)
+    return f"{dataset.name} set {dataset.path}, frame {number}"
+
+
+def check_within_cutoff(data: Mapping[str, Dataset], cutoff: float | None) -> None:
+    """Refuse data sets with a neighbour at or beyond the fingerprint's ``cutoff`` (Å).
+
+    The fingerprint does not see such a neighbour, so a network trained or scored on
+    those frames would learn E4 from truncated environments (``predict`` refuses them).
+    Raises :class:`DegeneracyError` naming the first such data set, its first frame and
+    atom outside, and how many of its frames have a neighbour outside; ``None``: no check.
+    """
+    if cutoff is None:
+        return
+    for dataset in data.values():
+        if not dataset.frames:
+            continue
+        radii = vector_lengths(neighbor_positions(dataset.frames))
+        beyond = radii >= cutoff
+        frames = np.flatnonzero(beyond.any(axis=1))
+        if frames.size:
+            index = int(frames[0])
+            atom = int(np.argmax(beyond[index])) + 1
+            raise DegeneracyError(
+                f"{_frame_name(dataset, index)}, atom {atom}: {radii[index, atom - 1]:.4g} Å "
+                f"from the centre, at or beyond the fingerprint's cutoff {cutoff} Å, which "
+                f"cannot see it ({frames.size} of {len(dataset)} frames have such a "
+                "neighbour): use a larger cutoff"
+            )
 
 
 # --- saved models -----------------------------------------------------------------------
@@ -141,16 +189,14 @@ def warn_on_version_change(path: Path, saved: Mapping[str, str] | None) -> None:
 def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str, Any]]:
     """``(model, featurizer, metadata)`` from a folder written by :func:`save_model`."""
     folder = path_value("model folder", folder)
+    if not folder.exists():
+        raise DegeneracyError(
+            f"{folder}: no such model file or folder (train one with `degeneracy learn`)"
+        )
     path = folder / "model.pt" if folder.is_dir() else folder
     folder = path.parent
     if not path.exists():
-        runs = sorted(str(m.parent) for m in path.parent.glob("*/model.pt"))
-        runs += sorted(str(m.parent) for m in path.parent.glob("seed-*/*/model.pt"))
-        if runs:  # a `learn --protocol all` or `--repeats` folder: one model per run
-            raise DegeneracyError(
-                f"{path.parent} holds {len(runs)} trained models, not one: "
-                f"give one of them, e.g. --model {runs[0]}"
-            )
+        check_one_run(folder)
         raise DegeneracyError(f"{path}: no such model file (train one with `degeneracy learn`)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -164,6 +210,21 @@ def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str
     model.load_state_dict(payload["state_dict"])
     model.eval()
     return model, featurizer_from_spec(payload["featurizer"], folder), payload["metadata"]
+
+
+def check_one_run(folder: Path) -> None:
+    """Refuse a folder of several runs (``learn --protocol all`` or ``--repeats``), naming one.
+
+    ``folder`` holds no ``model.pt`` itself; its runs are its sub-folders that do
+    (``<protocol>/``, ``seed-<k>/`` or ``seed-<k>/<protocol>/``).
+    """
+    runs = sorted(str(m.parent) for m in folder.glob("*/model.pt"))
+    runs += sorted(str(m.parent) for m in folder.glob("seed-*/*/model.pt"))
+    if runs:
+        raise DegeneracyError(
+            f"{folder} holds {len(runs)} trained models, not one: "
+            f"give one of them, e.g. --model {runs[0]}"
+        )
 
 
 def predict_frames(
@@ -426,6 +487,11 @@ def run_protocol(
 
     Notes
     -----
+    Refused before any work: data with a neighbour at or beyond the featurizer's cutoff
+    (:func:`check_within_cutoff`) and an unavailable device; before the results of a
+    previous run in ``output`` are removed, a checkpoint :meth:`Trainer.fit` would refuse
+    (:meth:`Trainer.check_resumable`), so a refused rerun leaves them in place.
+
     Features are divided by the RMS feature norm of the training set (orbit repeats
     included, as in the Comment's code) and the target is centred on the mean of the
     random training structures (both stored in the model).
@@ -435,12 +501,14 @@ def run_protocol(
     for name in ("train", "val", "orbit"):
         if name not in data:
             raise DegeneracyError(f"run_protocol needs a {name!r} data set")
+    settings = TrainSettings(**{**asdict(settings or TrainSettings()), "seed": seed})
+    resolve_device(settings.device)  # before the folder is touched
+    check_within_cutoff(data, featurizer_cutoff(featurizer))
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     checkpoint = output / "checkpoint.pt"
     if restart and checkpoint.exists():
         checkpoint.unlink()
-    settings = TrainSettings(**{**asdict(settings or TrainSettings()), "seed": seed})
 
     orbit = data["orbit"]
     orbit_train, orbit_heldout = orbit_split(len(orbit), protocol, seed=seed)
@@ -471,14 +539,13 @@ def run_protocol(
     model = AtomicSumModel(n_features, width=width, depth=depth)
     model.set_normalisation(feature_scales(train_inputs), float(np.mean(targets["train"])))
     train_set = TensorSet.from_numpy(train_inputs, train_targets, **gradients)
+    val_set = TensorSet.from_numpy(inputs["val"], targets["val"])
+    trainer = Trainer(settings)
+    # a rerun the checkpoint refuses (another run, past max_epochs) keeps the old results
+    trainer.check_resumable(model, train_set, val_set, checkpoint=checkpoint)
     _remove_results(output)
-    result = Trainer(settings).fit(
-        model,
-        train_set,
-        TensorSet.from_numpy(inputs["val"], targets["val"]),
-        checkpoint=checkpoint,
-        progress=progress,
-        callback=callback,
+    result = trainer.fit(
+        model, train_set, val_set, checkpoint=checkpoint, progress=progress, callback=callback
     )
 
     model.cpu()
@@ -777,9 +844,17 @@ def repeat_folders(output: str | os.PathLike, seed: int, repeats: int) -> dict[i
     """Where each seed of a repeated run writes: ``{seed + k: folder}`` for ``k < repeats``.
 
     One repeat writes into ``output`` itself; several into ``output/seed-<seed + k>/``
-    (the layout :func:`load_model` recognises when asked for a folder of runs).
+    (the layout :func:`load_model` recognises when asked for a folder of runs). Refused
+    before any work when the last seed is above :data:`~.specs.MAX_SEED`.
     """
     output = Path(output)
+    repeats = bounded_int("repeats", repeats, minimum=1)
+    seed = training_seed("seed", seed)
+    if seed + repeats - 1 > MAX_SEED:
+        raise DegeneracyError(
+            f"seed {seed} with {repeats} repeats reaches seed {seed + repeats - 1}, above "
+            f"the largest seed 2**64 - 1 = {MAX_SEED}"
+        )
     seeds = range(seed, seed + repeats)
     return {s: output if repeats == 1 else output / f"seed-{s}" for s in seeds}
 

@@ -7,8 +7,25 @@ The command line builds its choices from these before it loads the models
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from ..checks import bounded_int
 from ..errors import DegeneracyError
+
+#: Largest seed of a training run: :func:`torch.manual_seed` takes a 64-bit integer.
+MAX_SEED = 2**64 - 1
+
+
+def training_seed(name: str, value: Any) -> int:
+    """``value`` as the seed ``name`` of a training run: an integer from 0 to :data:`MAX_SEED`.
+
+    numpy's generators refuse negative seeds and torch's refuse larger ones (with a
+    traceback); both are refused here, naming ``name``.
+    """
+    seed = bounded_int(name, value, minimum=0)
+    if seed > MAX_SEED:
+        raise DegeneracyError(f"{name} must be at most 2**64 - 1 = {MAX_SEED}, got {seed}")
+    return seed
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ from ..checks import bounded_int, non_negative_float, positive_float
 from ..errors import DegeneracyError
 from ..files import atomic_path, cache_key
 from .model import AtomicSumModel
+from .specs import training_seed
 
 _CHECKPOINT_FORMAT = 2
 
@@ -83,7 +84,8 @@ class TrainSettings:
         Stop after this much training time (summed over resumed sessions); the default
         4 minutes keeps the three protocols within 15 minutes on 2 CPU cores.
     seed : int
-        Seeds the weights (set by the caller before building the model) and the shuffling.
+        Seeds the weights (set by the caller before building the model) and the shuffling;
+        0 to :data:`~.specs.MAX_SEED` (2**64 − 1, torch's limit).
     device : str
         ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda"``.
     threads : int
@@ -123,7 +125,7 @@ class TrainSettings:
         if self.max_seconds is not None:
             positive_float("max_seconds", self.max_seconds)
         bounded_int("threads", self.threads, minimum=1)
-        bounded_int("seed", self.seed, minimum=0)
+        training_seed("seed", self.seed)
         non_negative_float("gradient_weight", self.gradient_weight)
         if self.device not in ("auto", "cpu", "cuda"):
             raise DegeneracyError(f"device must be auto, cpu or cuda, got {self.device!r}")
@@ -352,6 +354,43 @@ class Trainer:
             val=val.digest(),
         )
 
+    def check_resumable(
+        self,
+        model: AtomicSumModel,
+        train: TensorSet,
+        val: TensorSet,
+        *,
+        checkpoint: str | os.PathLike | None = None,
+    ) -> None:
+        """Refuse, without changing anything, what :meth:`fit` would refuse before training.
+
+        The device (:func:`resolve_device`), gradient training without gradients in
+        ``train`` and, when ``checkpoint`` exists, a checkpoint that is unreadable, belongs
+        to another run (settings, model or data) or is past ``max_epochs``. Called before
+        a previous run's results are removed (:func:`~.protocols.run_protocol`), so that a
+        refused rerun leaves them in place.
+        """
+        self._check_inputs(train)
+        resolve_device(self.settings.device)
+        if checkpoint is None or not Path(checkpoint).exists():
+            return
+        path = Path(checkpoint)
+        payload = self._read(path, self._run_key(model, train, val), torch.device("cpu"))
+        self._check_epoch(path, payload["state"]["epoch"])
+
+    def _check_inputs(self, train: TensorSet) -> None:
+        """Refuse gradient training on a set without input Jacobians and target gradients."""
+        if self.settings.gradient_weight:
+            train.require_gradients(f"gradient_weight {self.settings.gradient_weight}")
+
+    def _check_epoch(self, path: Path, epoch: int) -> None:
+        """Refuse a checkpoint at an epoch past ``max_epochs`` (it cannot be continued)."""
+        if epoch > self.settings.max_epochs:
+            raise DegeneracyError(
+                f"{path}: the checkpoint is at epoch {epoch}, past max_epochs "
+                f"{self.settings.max_epochs}; give at least {epoch} or restart"
+            )
+
     def fit(
         self,
         model: AtomicSumModel,
@@ -369,8 +408,7 @@ class Trainer:
         metrics)`` is called after every epoch (after any checkpoint is written).
         """
         settings = self.settings
-        if settings.gradient_weight:
-            train.require_gradients(f"gradient_weight {settings.gradient_weight}")
+        self._check_inputs(train)
         torch.set_num_threads(settings.threads)
         device = resolve_device(settings.device)
         model.to(device)
@@ -388,11 +426,7 @@ class Trainer:
         state = _State()
         if path is not None and path.exists():
             state = self._load(path, run_key, model, optimiser, scheduler, generator, device)
-            if state.epoch > settings.max_epochs:
-                raise DegeneracyError(
-                    f"{path}: the checkpoint is at epoch {state.epoch}, past max_epochs "
-                    f"{settings.max_epochs}; give at least {state.epoch} or restart"
-                )
+            self._check_epoch(path, state.epoch)
         resumed_from = state.epoch
         # The stopping rule is re-evaluated on resume: a finished run returns at once, a
         # run given more epochs or time continues.
@@ -516,16 +550,25 @@ class Trainer:
         with atomic_path(path) as tmp:
             torch.save(payload, tmp)
 
-    def _load(self, path, run_key, model, optimiser, scheduler, generator, device) -> _State:
+    @staticmethod
+    def _read(path: Path, run_key: str, device: torch.device) -> dict[str, Any]:
+        """The checkpoint at ``path``, refused unless readable and of the run ``run_key``."""
         try:
             payload = torch.load(path, map_location=device, weights_only=True)
         except Exception as error:  # torch raises many types for a bad file
-            raise DegeneracyError(f"{path}: cannot read checkpoint ({error})") from error
+            reason = (str(error) or type(error).__name__).splitlines()[0].split(". ")[0]
+            raise DegeneracyError(f"{path}: cannot read checkpoint ({reason})") from error
+        if not isinstance(payload, dict):
+            raise DegeneracyError(f"{path}: cannot read checkpoint (not a training checkpoint)")
         if payload.get("format") != _CHECKPOINT_FORMAT or payload.get("run_key") != run_key:
             raise DegeneracyError(
                 f"{path}: checkpoint belongs to a different run (settings, model or data "
                 "changed); remove it or rerun with --restart"
             )
+        return payload
+
+    def _load(self, path, run_key, model, optimiser, scheduler, generator, device) -> _State:
+        payload = self._read(path, run_key, device)
         model.load_state_dict(payload["model"])
         optimiser.load_state_dict(payload["optimiser"])
         scheduler.load_state_dict(payload["scheduler"])

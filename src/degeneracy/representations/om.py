@@ -278,7 +278,8 @@ class OverlapMatrix:
 
 def _relative_gaps(values: np.ndarray) -> np.ndarray:
     """Smallest gap between consecutive descending eigenvalues over the largest, per frame."""
-    return np.min(-np.diff(values, axis=1), axis=1) / np.abs(values[:, 0])
+    # values[k] − values[k+1], not −diff: equal eigenvalues give 0, not −0 ("-0.0e+00")
+    return np.min(values[:, :-1] - values[:, 1:], axis=1) / np.abs(values[:, 0])
 
 
 def _degeneracy_notes(gaps: np.ndarray) -> list[str]:
