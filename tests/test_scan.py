@@ -986,22 +986,30 @@ def test_dask_logs_are_quiet_while_an_interrupted_cluster_shuts_down(monkeypatch
     assert logging.getLogger("distributed").level == before
 
 
+def _scan_summary(**changes) -> scanning.ScanSummary:
+    """A one-environment, one-chunk scan's summary, with ``changes``."""
+    fields = {
+        "output": Path("r.parquet"),
+        "format": "parquet",
+        "n_structures": 1,
+        "n_environments": 1,
+        "n_undefined": 0,
+        "n_computed": 1,
+        "n_chunks": 1,
+        "n_resumed_chunks": 0,
+        "n_threads": 1,
+        "seconds": 1.0,
+        "startup_seconds": 0.5,
+        "centers": ["C"],
+    }
+    return scanning.ScanSummary(**{**fields, **changes})
+
+
 def test_cli_tables_say_n_a_and_count_in_the_singular():
     row = {"structure": 0, "atom": 0, "species": "C", "n_neighbors": 9, "cn": 2.0, "s_min": 0.5}
     top = [{**row, "symmetric": None, "verdict": None}]  # no test (collinear neighbours)
     assert format_top(top).splitlines()[1].split()[-2:] == ["n/a", "n/a"]
-    counts = {"n_structures": 1, "n_environments": 1, "n_undefined": 0, "n_computed": 1}
-    summary = scanning.ScanSummary(
-        output=Path("r.parquet"),
-        format="parquet",
-        **counts,
-        n_chunks=1,
-        n_resumed_chunks=0,
-        n_threads=1,
-        seconds=1.0,
-        startup_seconds=0.5,
-        centers=["C"],
-    )
+    summary = _scan_summary()
     line = format_summary(summary, {})
     assert line.startswith("scanned 1 environment (centres: C) of 1 structure in 1.0 s")
     assert "on 1 worker thread, 1 chunk)" in line
@@ -1011,19 +1019,8 @@ def test_cli_tables_say_n_a_and_count_in_the_singular():
 
 def test_cli_summary_rate_of_a_small_scan_is_not_zero():
     """3 environments in 8 s were printed as "0 env/s"."""
-    summary = scanning.ScanSummary(
-        output=Path("r.parquet"),
-        format="parquet",
-        n_structures=3,
-        n_environments=3,
-        n_undefined=0,
-        n_computed=3,
-        n_chunks=1,
-        n_resumed_chunks=0,
-        n_threads=2,
-        seconds=8.0,
-        startup_seconds=7.0,
-        centers=None,
+    summary = _scan_summary(
+        n_structures=3, n_environments=3, n_computed=3, n_threads=2, seconds=8.0, centers=None
     )
     assert "(0.38 env/s on 2 worker threads, 1 chunk)" in format_summary(summary, {})
     summary.n_computed, summary.seconds = 1955, 1.0
