@@ -1000,3 +1000,30 @@ def test_positions_digest_sees_every_frame_species():
     other[2].numbers[0] = 7  # same positions, another centre in the last frame
     assert positions_digest(frames) == positions_digest([f.copy() for f in frames])
     assert positions_digest(frames) != positions_digest(other)
+
+
+def test_fig2_draws_the_orbit_frames_in_training_above_the_held_out_ones():
+    """The 181 held-out points hid most of the 20 in training; the legend keeps the
+    Comment's order (train, validation, in training, held out)."""
+    import matplotlib.figure
+
+    from degeneracy.figures.fig2 import _panel
+
+    rng = np.random.default_rng(0)
+    used = np.zeros(201, dtype=bool)
+    used[rng.choice(201, 20, replace=False)] = True
+    arrays = {
+        "train_target": rng.random(50),
+        "train_prediction": rng.random(50),
+        "val_target": rng.random(20),
+        "val_prediction": rng.random(20),
+        "orbit_target": rng.random(201),
+        "orbit_prediction": rng.random(201),
+        "orbit_in_training": used,
+    }
+    ax = matplotlib.figure.Figure().subplots()
+    _panel(ax, "subset", {"n_orbit_train": 20}, arrays)
+    labels = [text.get_text().split(" (")[0] for text in ax.get_legend().get_texts()]
+    assert labels == ["train", "validation", "orbit, in training", "orbit, held out"]
+    order = {c.get_label().split(" (")[0]: c.get_zorder() for c in ax.collections}
+    assert order["orbit, in training"] > order["orbit, held out"] > order["validation"]

@@ -233,6 +233,23 @@ def test_force_starts_from_nothing(tiny_run, monkeypatch):
     assert not (output / "cache" / "marker").exists()
 
 
+def test_an_interrupted_force_leaves_no_finished_looking_report(tiny_run, monkeypatch):
+    """--force removed the steps and the learning but kept the old report beside them."""
+    output, _, _ = tiny_run
+    import degeneracy.reproduce as module
+
+    copy = output.parent / "forced"
+    shutil.copytree(output, copy)
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "_orbits_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce(copy, quick=True, force=True, log=lambda m: None, **TINY)
+    assert not (copy / "report.html").exists() and not (copy / "summary.json").exists()
+
+
 def _cached_orbits(output, ran):
     """Stand-in for the orbit step that returns the previous result and restores its
     files (the step runner removes them before a rerun; saves ~40 s)."""

@@ -760,6 +760,10 @@ def reproduce(
     if force:
         for name in ("steps", "cache", "learning"):
             shutil.rmtree(output / name, ignore_errors=True)
+        # the old report describes what was just removed: an interrupted --force run
+        # must not leave a folder that looks finished
+        for name in ("report.html", "summary.json"):
+            (output / name).unlink(missing_ok=True)
     output.mkdir(exist_ok=True)
     steps = StepRunner(output, log=log)
     orbit_settings = {k: getattr(settings, k) for k in ("quick", "basis", "orbit_length")}

@@ -79,15 +79,20 @@ def _panel(ax, name: str, metrics: Mapping[str, Any], arrays: Mapping[str, np.nd
 
     val_t, val_p = arrays["val_target"], arrays["val_prediction"]
     heldout = f"orbit, held out ({fmt('orbit_heldout_rmse')})"
+    in_training = f"orbit, in training ({fmt('orbit_train_rmse')})"
+    # legend in the Comment's order; the 20 orbit frames in training drawn on top of the
+    # 181 held out around them (zorder), which hid most of them
     series = [
-        (train_t, train_p, "0.75", 4, f"train ({fmt('train_rmse')})"),
-        (val_t, val_p, "C0", 4, f"validation ({fmt('val_rmse')})"),
-        (orbit_t[used], orbit_p[used], "C2", 14, f"orbit, in training ({fmt('orbit_train_rmse')})"),
-        (orbit_t[~used], orbit_p[~used], "C3", 14, heldout),
+        (train_t, train_p, "0.75", 4, f"train ({fmt('train_rmse')})", 1),
+        (val_t, val_p, "C0", 4, f"validation ({fmt('val_rmse')})", 1),
+        (orbit_t[used], orbit_p[used], "C2", 14, in_training, 3),
+        (orbit_t[~used], orbit_p[~used], "C3", 14, heldout, 2),
     ]
-    for target, prediction, colour, size, label in series:
+    for target, prediction, colour, size, label, order in series:
         if len(target):
-            ax.scatter(target, prediction, s=size, c=colour, lw=0, alpha=0.8, label=label)
+            ax.scatter(
+                target, prediction, s=size, c=colour, lw=0, alpha=0.8, label=label, zorder=order
+            )
     # the bulk of the validation set, and every orbit point (targets and predictions)
     low, high = np.quantile(arrays["val_target"], [0.0, 0.995])
     low, high = min(low, orbit_t.min(), orbit_p.min()), max(high, orbit_t.max(), orbit_p.max())
