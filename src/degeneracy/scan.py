@@ -96,6 +96,7 @@ from .structures import (
     DEFAULT_MIN_DISTANCE,
     UNITS,
     check_finite_coordinates,
+    check_no_dummy_atoms,
     frame_list,
     neighbor_positions,
 )
@@ -672,12 +673,7 @@ def check_structure(atoms: ase.Atoms, where: str) -> None:
     DegeneracyError
         Naming ``where`` and the atom, cell vector or pair of atoms.
     """
-    dummies = np.flatnonzero(atoms.numbers == 0)
-    if dummies.size:
-        raise DegeneracyError(
-            f"{where}, atom {int(dummies[0])}: a dummy atom X (atomic number 0), not a "
-            "chemical species; remove it"
-        )
+    check_no_dummy_atoms(atoms, where)
     check_finite_coordinates(atoms.positions, where)
     _check_cell(atoms, where)
     _check_min_distance(atoms, where)
@@ -886,7 +882,7 @@ class ChunkStore:
         for stale in self.folder.glob(".*.part"):  # temp files of a killed run
             stale.unlink()
         self._discard_unusable_chunks()
-        return {int(p.stem.split("-")[1]) for p in self.folder.glob("chunk-*.parquet")}
+        return {int(p.stem.split("-")[1]) for p in self.chunk_files()}
 
     def _check_manifest(self, manifest: dict[str, Any]) -> None:
         """Refuse a folder whose manifest records other settings."""
@@ -900,7 +896,7 @@ class ChunkStore:
 
     def _discard_orphan_chunks(self) -> None:
         """Delete chunk files found without a manifest: no settings vouch for them."""
-        orphans = sorted(self.folder.glob("chunk-*.parquet"))
+        orphans = self.chunk_files()
         for orphan in orphans:
             orphan.unlink()
         if orphans:
@@ -916,7 +912,7 @@ class ChunkStore:
 
     def _discard_unusable_chunks(self) -> None:
         """Delete chunk files that cannot be read back, so that they are computed again."""
-        for chunk in sorted(self.folder.glob("chunk-*.parquet")):
+        for chunk in self.chunk_files():
             problem = _chunk_file_problem(chunk)
             if problem is not None:
                 chunk.unlink()
@@ -950,13 +946,13 @@ class ChunkStore:
         with _chunk_file_errors(path, "read", "; delete it to have it computed again"):
             return chunk_notes(pq.read_schema(path))
 
-    def finished_chunks(self) -> int:
-        """How many finished chunks the folder holds (0 if there is no folder)."""
-        return sum(1 for _ in self.folder.glob("chunk-*.parquet")) if self.folder.exists() else 0
+    def chunk_files(self) -> list[Path]:
+        """The finished chunks' files, in chunk order (none if there is no folder)."""
+        return sorted(self.folder.glob("chunk-*.parquet")) if self.folder.exists() else []
 
     def discard_if_empty(self) -> None:
         """Remove the folder if no chunk was finished (e.g. the cluster never started)."""
-        if self.folder.exists() and not any(self.folder.glob("chunk-*.parquet")):
+        if self.folder.exists() and not self.chunk_files():
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def remove(self) -> None:
@@ -965,7 +961,7 @@ class ChunkStore:
         An interrupted removal thus never leaves chunk files without the manifest that
         says which scan they belong to (:meth:`open` would not trust them anyway).
         """
-        for chunk in self.folder.glob("chunk-*.parquet"):
+        for chunk in self.chunk_files():
             chunk.unlink(missing_ok=True)
         (self.folder / _MANIFEST).unlink(missing_ok=True)
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -1315,7 +1311,7 @@ def scan_dataset(
             )
     except DegeneracyError as error:
         store.discard_if_empty()
-        kept = store.finished_chunks()
+        kept = len(store.chunk_files())
         if not kept:
             raise
         raise DegeneracyError(

@@ -225,6 +225,17 @@ def check_finite_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> None:
         check_finite_coordinates(atoms.positions, f"frame {frame}")
 
 
+def check_no_dummy_atoms(atoms: ase.Atoms, where: str) -> None:
+    """Refuse a dummy atom X (Z = 0: ase's ghost atoms, Wannier centres), naming ``where``
+    and the atom: no fingerprint has a species channel for it."""
+    dummies = np.flatnonzero(atoms.numbers == 0)
+    if dummies.size:
+        raise DegeneracyError(
+            f"{where}, atom {int(dummies[0])}: a dummy atom X (atomic number 0), not a "
+            "chemical species; remove it"
+        )
+
+
 def check_finite_coordinates(positions: np.ndarray, where: str) -> None:
     """Raise ``{where}, atom {i}: non-finite coordinates [...]`` for the first such atom."""
     bad = np.flatnonzero(~np.isfinite(positions).all(axis=1))
@@ -309,12 +320,7 @@ def validate_environment(
             raise DegeneracyError(
                 f"{where}, atom {index}: expected neighbour {spec.neighbor}, got {symbol}"
             )
-    dummies = np.flatnonzero(atoms.numbers == 0)
-    if dummies.size:
-        raise DegeneracyError(
-            f"{where}, atom {int(dummies[0])}: a dummy atom X (atomic number 0), not a "
-            "chemical species; remove it"
-        )
+    check_no_dummy_atoms(atoms, where)
     positions = atoms.positions
     check_finite_coordinates(positions, where)
     with np.errstate(over="ignore"):  # coordinates near 1e308: inf, reported as such

@@ -278,10 +278,10 @@ def run(args: argparse.Namespace) -> None:
             progress=progress,
         )
     except KeyboardInterrupt:
-        parts = ChunkStore(output).folder
-        if any(parts.glob("chunk-*.parquet")):
+        store = ChunkStore(output)
+        if store.chunk_files():
             print(
-                f"degeneracy scan: finished chunks are kept in {parts}; "
+                f"degeneracy scan: finished chunks are kept in {store.folder}; "
                 "rerun the same command to resume",
                 file=sys.stderr,
             )
