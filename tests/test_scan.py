@@ -1333,6 +1333,18 @@ def test_most_singular_environments_of_a_crystal_get_a_symmetry_verdict():
     assert entry["symmetry_residual"] < 1e-6
 
 
+def test_a_nearly_symmetric_environment_with_a_free_zero_is_spurious():
+    """C3v within 1e-5 Å and a radial-only ACSF: its zeros are no more than C3v's six,
+    but one turns the cone angle, which C3v leaves free (test_sensitivity has the count)."""
+    shape = [(90, 0, 1.0), (-19.47, 0, 1.2), (-19.47, 120, 1.2), (-19.47, 240, 1.2)]
+    exact = np.array([dg.spherical_point(beta, alpha, r) for beta, alpha, r in shape])
+    noisy = exact + 1e-5 * np.random.default_rng(2).standard_normal(exact.shape)
+    radial = dg.Acsf(parameter_set="custom", g2=[(4.0, 0.8 + 0.1 * k) for k in range(10)], g4=[])
+    environment = dg.environment_from_neighbors(noisy)
+    (entry,) = scanning.describe_singular([environment], radial)
+    assert entry["symmetric"] is True and entry["verdict"] == "spurious"
+
+
 def test_zeros_of_a_fingerprint_shorter_than_the_motions_are_dimension():
     """The s-orbital OM has 5 features for CH4's 9 motions: its 4 zeros at every
     environment were reported as spurious."""

@@ -9,7 +9,7 @@ from conftest import fcc_shell, published_a0
 from scipy.spatial.transform import Rotation
 
 import degeneracy as dg
-from degeneracy.sensitivity import anchored_superpositions, superpositions
+from degeneracy.sensitivity import ZERO_RTOL, anchored_superpositions, superpositions
 
 SIGMAS = (0.1, 0.2, 0.3, 0.5)
 
@@ -458,3 +458,78 @@ def test_a_nearly_symmetric_frame_forces_the_zeros_of_its_symmetry(shape, zeros)
     for r in (0.96, 0.9601):  # water, and 1e-4 Å from C2v
         water = np.array([[0.96, 0, 0], [r * np.cos(a), r * np.sin(a), 0]])
         assert dg.point_symmetry(water).n_symmetry_zeros == 1
+
+
+C3V_SHAPE = [(90, 0, 1.0), (-19.47, 0, 1.2), (-19.47, 120, 1.2), (-19.47, 240, 1.2)]
+
+
+def _radial_only_acsf():
+    """Ten G2 functions and no angular ones: blind to every angle, 5 zeros everywhere."""
+    return dg.Acsf(parameter_set="custom", g2=[(4.0, 0.8 + 0.1 * k) for k in range(10)], g4=[])
+
+
+@pytest.mark.parametrize("noise", [0.0, 1e-5, 1e-4])
+def test_a_zero_along_a_motion_the_symmetry_leaves_free_is_spurious(noise):
+    """Near C3v the radial-only ACSF has 5 exact zeros (it sees only the 4 radii), no
+    more than the 6 the symmetry forces once the noise lifts them; counted, they read
+    'symmetry'. But one of them turns the cone angle, a motion C3v leaves free."""
+    exact = np.array([dg.spherical_point(beta, alpha, r) for beta, alpha, r in C3V_SHAPE])
+    neighbors = exact + noise * np.random.default_rng(2).standard_normal(exact.shape)
+    atoms = dg.environment_from_neighbors(neighbors)
+    representation = _radial_only_acsf()
+    _, jacobian = representation.jacobian([atoms])
+    spectrum = dg.singular_spectrum(jacobian, neighbors[None])
+    symmetry = dg.point_symmetry(neighbors)
+    values, motions = spectrum.values[0], spectrum.motions[0]
+    assert symmetry.symmetric and symmetry.n_symmetry_zeros == 6
+    n_small = int((values < ZERO_RTOL * values[0]).sum())
+    assert n_small == (7 if noise == 0 else 6)  # the noise lifts forced zeros, not the 5
+    counted = dg.zero_verdict(values, 6, n_features=10)
+    assert counted == ("spurious" if noise == 0 else "symmetry")  # the count is fooled
+    assert dg.unexplained_zeros(values, motions, symmetry.forced_motions) == 1
+    verdict = dg.zero_verdict(
+        values, 6, n_features=10, motions=motions, forced_motions=symmetry.forced_motions
+    )
+    assert verdict == "spurious"
+    assert dg.analyse_frames([atoms], representation)[0].verdict == "spurious"
+
+
+@pytest.mark.parametrize("noise", [0.0, 1e-6, 1e-5, 1e-4])
+def test_forced_zeros_stay_symmetry_near_symmetric_frames(noise):
+    rng = np.random.default_rng(3)
+    td = dg.neighbor_positions(dg.regular_tetrahedron())
+    c3v = np.array([dg.spherical_point(beta, alpha, r) for beta, alpha, r in C3V_SHAPE])
+    for exact in (td, c3v):
+        atoms = dg.environment_from_neighbors(exact + noise * rng.standard_normal(exact.shape))
+        for representation in (dg.SoapPowerSpectrum(), dg.Acsf(), dg.Bispectrum()):
+            result = dg.analyse_frames([atoms], representation)[0]
+            assert result.verdict in ("symmetry", "regular"), (noise, representation)
+            if noise == 0:
+                assert result.verdict == "symmetry"
+
+
+@pytest.mark.parametrize("shape", ["td", "c3v", "water"])
+def test_forced_motions_are_stationary_motions_of_every_fingerprint(shape):
+    """J (G - 1) = 0 at a fixed point: every invariant fingerprint's Jacobian vanishes
+    along the forced motions, which are orthonormal and orthogonal to rotations."""
+    if shape == "td":
+        neighbors = dg.neighbor_positions(dg.regular_tetrahedron())
+    elif shape == "c3v":
+        neighbors = np.array([dg.spherical_point(b, a, r) for b, a, r in C3V_SHAPE])
+    else:
+        a = np.radians(104.5)
+        neighbors = np.array([[0.96, 0, 0], [0.96 * np.cos(a), 0.96 * np.sin(a), 0]])
+    symmetry = dg.point_symmetry(neighbors)
+    forced = symmetry.forced_motions
+    assert forced.shape == (neighbors.size, symmetry.n_symmetry_zeros)
+    np.testing.assert_allclose(forced.T @ forced, np.eye(forced.shape[1]), atol=1e-12)
+    generators = dg.rotation_generators(neighbors)
+    assert np.abs(generators.T @ forced).max() < 1e-12
+    if shape != "water":
+        atoms = dg.environment_from_neighbors(neighbors)
+        for representation in (dg.SoapPowerSpectrum(), dg.Acsf(), dg.Bispectrum()):
+            _, jacobian = representation.jacobian([atoms])
+            scale = np.linalg.norm(jacobian[0], 2)
+            assert np.abs(jacobian[0] @ forced).max() < 1e-9 * scale, representation
+    asymmetric = dg.neighbor_positions(dg.sample_methane(1, seed=0))[0]
+    assert dg.point_symmetry(asymmetric).forced_motions is None

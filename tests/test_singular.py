@@ -8,6 +8,7 @@ import pytest
 from conftest import published_a0, reference_path
 
 import degeneracy as dg
+import degeneracy.cli.singular as singular_cli
 import degeneracy.sensitivity as sensitivity
 from degeneracy.cli import main
 from degeneracy.sensitivity import (
@@ -566,3 +567,24 @@ def test_steps_that_push_a_neighbour_out_of_the_cutoff_are_not_taken(soap, monke
     result = find_singular(start, soap, max_step=5.0, max_iterations=3)
     radii = np.linalg.norm(result.atoms.positions[1:], axis=1)
     assert radii.max() < soap.cutoff
+
+
+def test_a_zero_the_symmetry_does_not_force_is_not_called_symmetric(tmp_path, capsys):
+    """Near C3v (1e-5 Å) the radial-only ACSF is singular already (blind to angles): the
+    start is symmetric within the tolerance, but one zero turns the cone angle, which
+    C3v leaves free, so the zero is spurious, not forced."""
+    shape = [(90, 0, 1.0), (-19.47, 0, 1.2), (-19.47, 120, 1.2), (-19.47, 240, 1.2)]
+    exact = np.array([dg.spherical_point(beta, alpha, r) for beta, alpha, r in shape])
+    noisy = exact + 1e-5 * np.random.default_rng(2).standard_normal(exact.shape)
+    start = dg.environment_from_neighbors(noisy)
+    radial = dg.Acsf(parameter_set="custom", g2=[(4.0, 0.8 + 0.1 * k) for k in range(10)], g4=[])
+    result = find_singular(start, radial)
+    assert result.converged and result.symmetry.symmetric
+    assert result.n_unexplained == 1 and not result.symmetric
+    assert result.atoms.info["symmetric"] is False
+    assert "but 1 zero(s) along motions the symmetry leaves free: spurious zero" in (
+        singular_cli.zero_verdict(result)
+    )
+    # the Td start of test_symmetric_result_is_flagged: every zero forced
+    td = find_singular(dg.regular_tetrahedron(), radial)
+    assert td.symmetric and td.n_unexplained == 0

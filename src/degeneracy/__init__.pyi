@@ -101,7 +101,9 @@ from .sensitivity import (
     purified_singular_values,
     rotation_complement,
     singular_spectrum,
+    symmetry_forced_motions,
     trade_scale,
+    unexplained_zeros,
     zero_verdict,
 )
 from .singular import SingularResult, aligned_distance, find_singular
@@ -223,8 +225,10 @@ __all__ = [
     "species_aware",
     "spherical_point",
     "structure_environments",
+    "symmetry_forced_motions",
     "trace_orbit",
     "trade_scale",
+    "unexplained_zeros",
     "validate_environment",
     "verify_pairs",
     "write_environments",

@@ -1589,7 +1589,12 @@ def describe_singular(
         entry["symmetric"] = verdict.symmetric
         entry["symmetry_residual"] = verdict.residual
         entry["verdict"] = zero_verdict(
-            values, verdict.n_symmetry_zeros, n_features=jacobian.shape[1], zero_rtol=zero_rtol
+            values,
+            verdict.n_symmetry_zeros,
+            n_features=jacobian.shape[1],
+            zero_rtol=zero_rtol,
+            motions=spectrum.motions[0],
+            forced_motions=verdict.forced_motions,
         )
         entry["pair_swap"] = entry["unseen_pairs"] = None
         if entry["verdict"] == "spurious":

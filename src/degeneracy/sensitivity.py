@@ -222,6 +222,10 @@ class SymmetryVerdict:
     n_symmetry_zeros : int
         Dimension of the zero space these operations force on the purified Jacobian of
         any invariant fingerprint.
+    forced_motions : array (3N, n_symmetry_zeros) or None
+        Orthonormal basis of that zero space: Cartesian neighbour motions (centre fixed,
+        orthogonal to rotations, at the symmetrised environment) along which every
+        invariant fingerprint is stationary. None without a symmetry.
     """
 
     residual: float
@@ -229,6 +233,7 @@ class SymmetryVerdict:
     symmetric: bool
     operations: list[PointOperation] = field(default_factory=list)
     n_symmetry_zeros: int = 0
+    forced_motions: np.ndarray | None = None
 
 
 def permutation_count(species: Sequence[int]) -> int:
@@ -491,21 +496,71 @@ def point_symmetry(
     operations = [op for op in candidates if not (op.proper and op.permutation == identity)]
     best = min(operations, key=lambda op: op.residual)
     found = [op for op in operations if op.residual < tol]
-    n_zeros = 0
+    n_zeros, forced_motions = 0, None
     if found:
-        symmetric, exact = symmetrized(neighbors, found)
-        complement = rotation_complement(symmetric)
-        unit = np.eye(3 * n)
-        forced = np.hstack([complement.T @ (op.matrix() - unit) for op in exact])
-        singular = np.linalg.svd(forced, compute_uv=False)
-        n_zeros = int((singular > 1e-6 * max(singular[0], 1.0)).sum())
+        n_zeros, forced_motions = symmetry_forced_motions(neighbors, found)
     return SymmetryVerdict(
         residual=best.residual,
         best=best,
         symmetric=bool(found),
         operations=found,
         n_symmetry_zeros=n_zeros,
+        forced_motions=forced_motions,
     )
+
+
+def symmetry_forced_motions(
+    neighbors: np.ndarray, operations: Sequence[PointOperation]
+) -> tuple[int, np.ndarray]:
+    r"""The motions along which a point symmetry forces every invariant fingerprint to stand still.
+
+    An invariant fingerprint :math:`f(Gx) = f(x)` differentiated at a fixed point
+    :math:`Gx = x` gives :math:`J\,(G - 1) = 0`: the Jacobian vanishes on the range of
+    :math:`G - 1` for every operation, and on rotations. Projected on the motions
+    orthogonal to rotations (:func:`rotation_complement` :math:`O`), the forced zero space
+    is the range of :math:`[O^T(G_1 - 1), O^T(G_2 - 1), \dots]`.
+
+    The space is that of the environment :func:`symmetrized` over ``operations`` (each
+    found within a tolerance), where they hold exactly. Returns its dimension and an
+    orthonormal basis (3N, dim) in Cartesian neighbour coordinates.
+    """
+    symmetric, exact = symmetrized(neighbors, operations)
+    complement = rotation_complement(symmetric)
+    unit = np.eye(symmetric.size)
+    forced = np.hstack([complement.T @ (op.matrix() - unit) for op in exact])
+    left, singular, _ = np.linalg.svd(forced, full_matrices=False)
+    n_zeros = int((singular > 1e-6 * max(singular[0], 1.0)).sum())
+    return n_zeros, complement @ left[:, :n_zeros]
+
+
+def unexplained_zeros(
+    values: np.ndarray,
+    motions: np.ndarray,
+    forced_motions: np.ndarray | None,
+    *,
+    zero_rtol: float = ZERO_RTOL,
+) -> int:
+    r"""How many zero singular values a point symmetry does not force.
+
+    With the purified Jacobian :math:`JO = U S V^T` (``values`` :math:`S`, ``motions``
+    the Cartesian :math:`OV`), the fingerprint restricted to the motions :math:`M_\perp`
+    orthogonal to the forced ones (``forced_motions``, :func:`symmetry_forced_motions`)
+    and to rotations has singular values those of :math:`S\,V^T O^T M_\perp`; those
+    below ``zero_rtol`` :math:`s_1` are zeros along motions the symmetry leaves free.
+    Counting small values alone cannot tell them apart: near a symmetric frame (within
+    the symmetry tolerance) the forced zeros are lifted and a spurious zero elsewhere
+    takes their place in the count. Without ``forced_motions``: every zero.
+    """
+    values, motions = np.asarray(values, dtype=float), np.asarray(motions, dtype=float)
+    n_forced = 0 if forced_motions is None else forced_motions.shape[1]
+    if not values[0] > 0:  # blind to every motion: none of the free ones is seen
+        return len(values) - n_forced
+    if not n_forced:
+        return int((values < zero_rtol * values[0]).sum())
+    inside = motions @ forced_motions  # the forced motions in the singular basis
+    free = np.linalg.svd(inside, full_matrices=True)[0][:, n_forced:]
+    restricted = np.linalg.svd(values[:, None] * free, compute_uv=False)
+    return int((restricted < zero_rtol * values[0]).sum())
 
 
 @dataclass(frozen=True)
@@ -1137,11 +1192,16 @@ def zero_verdict(
     *,
     n_features: int | None = None,
     zero_rtol: float = ZERO_RTOL,
+    motions: np.ndarray | None = None,
+    forced_motions: np.ndarray | None = None,
 ) -> str:
     """Classify the small singular values of one frame.
 
     Returns ``"regular"`` (no s_k below ``zero_rtol * s_1``), ``"symmetry"`` (all of them
-    forced by point symmetry), ``"dimension"`` (more than the symmetry forces, but no
+    forced by point symmetry: with the frame's ``motions`` (3N − 3, 3N) and the symmetry's
+    ``forced_motions`` (:attr:`SymmetryVerdict.forced_motions`), none along the motions
+    the symmetry leaves free, :func:`unexplained_zeros`; without them, no more than
+    ``n_symmetry_zeros``), ``"dimension"`` (more than the symmetry forces, but no
     more than the feature count does: ``n_features`` = d < 3N − 3 features have at most
     d non-zero singular values, so 3N − 3 − d zeros hold at every configuration, e.g. the
     s-orbital overlap matrix of CH4, 5 features for 9 motions) or ``"spurious"`` (more
@@ -1159,7 +1219,10 @@ def zero_verdict(
     n_small = int((values < zero_rtol * values[0]).sum())
     if n_small == 0:
         return "regular"
-    if n_small <= n_symmetry_zeros:
+    if motions is not None and forced_motions is not None:
+        if unexplained_zeros(values, motions, forced_motions, zero_rtol=zero_rtol) == 0:
+            return "symmetry"
+    elif n_small <= n_symmetry_zeros:
         return "symmetry"
     n_dimension_zeros = 0 if n_features is None else max(0, len(values) - n_features)
     return "dimension" if n_small <= n_dimension_zeros else "spurious"
@@ -1313,6 +1376,8 @@ def analyse_frames(
                 symmetry.n_symmetry_zeros,
                 n_features=jacobian.shape[1],
                 zero_rtol=zero_rtol,
+                motions=spectrum.motions[k],
+                forced_motions=symmetry.forced_motions,
             )
             explanation = (
                 explain_zero(atoms, spectrum.motions[k, -1], representation)

@@ -73,6 +73,7 @@ from .sensitivity import (
     near_swap,
     point_symmetry,
     singular_spectrum,
+    unexplained_zeros,
     unseen_pairs_of,
 )
 from .structures import neighbor_positions, one_frame
@@ -230,7 +231,12 @@ class SingularResult:
         Distance moved from the start, :math:`|r - r_\\mathrm{start}|` over all neighbour
         coordinates (Å).
     symmetry : SymmetryVerdict
-        Point-symmetry test of the result: a symmetric result has a *physical* zero.
+        Point-symmetry test of the result.
+    n_unexplained : int
+        Zero singular values (below ``ZERO_RTOL`` s_1) along motions that the symmetry
+        found leaves free (:func:`~degeneracy.sensitivity.unexplained_zeros`; every zero
+        when there is none). A result within the symmetry tolerance can still have
+        such a zero: then the zero is spurious, not forced.
     coincidences : list of CoincidentPairs
         Groups of neighbour pairs with equal :math:`(r_i, r_j, \theta_{ij})` there
         (:func:`coincident_pairs`).
@@ -265,11 +271,14 @@ class SingularResult:
     pair_swap_residual: float = 1.0
     explanation: ZeroExplanation | None = None
     near_swap: dict[str, Any] = field(default_factory=dict)
+    n_unexplained: int = 0
 
     @property
     def symmetric(self) -> bool:
-        """True when a point symmetry explains the zero (not a spurious singularity)."""
-        return self.symmetry.symmetric
+        """True when a point symmetry explains the zero (not a spurious singularity): the
+        result is symmetric within the tolerance and no zero lies along a motion that the
+        symmetry leaves free."""
+        return self.symmetry.symmetric and self.n_unexplained == 0
 
     @property
     def pair_swap(self) -> bool:
@@ -416,6 +425,7 @@ def find_singular(
     symbols = found.get_chemical_symbols()[1:]
     unseen_label = None if explanation is None else explanation.labels(symbols)[1]
     values = spectrum.values[0]
+    n_unexplained = unexplained_zeros(values, spectrum.motions[0], symmetry.forced_motions)
     cn = float(spectrum.cn[0])
     distance = float(np.linalg.norm(r - start))
     near = near_swap(found, spectrum.motions[0, -1])
@@ -424,7 +434,7 @@ def find_singular(
         {
             "cn": cn,
             "singular_values": values.copy(),
-            "symmetric": symmetry.symmetric,
+            "symmetric": symmetry.symmetric and n_unexplained == 0,
             "symmetry_residual": float(symmetry.residual),
             "coincident_pairs": coincidence_labels(coincidences, symbols),
             "pair_swap_residual": swap,
@@ -450,6 +460,7 @@ def find_singular(
         pair_swap_residual=swap,
         explanation=explanation,
         near_swap=near,
+        n_unexplained=n_unexplained,
     )
 
 

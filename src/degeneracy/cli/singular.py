@@ -42,7 +42,14 @@ def zero_verdict(result: SingularResult) -> str:
         return "no zero reached" + (f"; nearest equal pairs {near}" if near else "")
     if result.symmetric:
         return f"SYMMETRIC (residual {result.symmetry.residual:.2g} Å): physical zero"
-    verdict = f"not symmetric (best residual {result.symmetry.residual:.3f} Å): spurious zero"
+    if result.symmetry.symmetric:
+        verdict = (
+            f"symmetric (residual {result.symmetry.residual:.2g} Å), but "
+            f"{result.n_unexplained} zero(s) along motions the symmetry leaves free: "
+            "spurious zero"
+        )
+    else:
+        verdict = f"not symmetric (best residual {result.symmetry.residual:.3f} Å): spurious zero"
     if result.explanation is not None:
         symbols = result.atoms.get_chemical_symbols()[1:]
         verdict += f", its motion {zero_reason(*result.explanation.labels(symbols))}"
