@@ -228,7 +228,7 @@ def test_run_protocol_with_gradient_training(tmp_path, cache):
     for name in ("train", "orbit"):
         assert 0 < metrics[f"{name}_gradient_rmse"] and 0 < metrics[f"{name}_gradient_rms"]
     summary = format_summary(metrics)  # what `learn` prints
-    assert "gradient RMSE (1/A; train RMS" in summary and "where E4 is flat" in summary
+    assert "gradient RMSE (1/Å; train RMS" in summary and "where E4 is flat" in summary
     # the same settings resume; energy-only training on the same data is another run
     again = run_protocol("subset", small_featurizer(), data, output=output, settings=settings)
     assert again.metrics["resumed_from_epoch"] == 3
@@ -249,7 +249,7 @@ def test_cli_trains_the_multicentre_model_with_gradients(tmp_path, cache, capsys
     argv += ["--n-max", "3", "--l-max", "2", "--basis", "gto", "--epochs", "2", "--n-train"]
     argv += ["200", "--n-val", "50", "--n-test", "50", "--no-progress", "--gradient-weight"]
     assert main([*argv, "0.01", "--output", str(tmp_path / "run")]) == 0
-    assert "gradient RMSE (1/A; train RMS" in capsys.readouterr().out
+    assert "gradient RMSE (1/Å; train RMS" in capsys.readouterr().out
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["featurizer"]["kind"] == "multicentre" and metrics["test_gradient_rmse"] > 0
 

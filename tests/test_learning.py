@@ -679,7 +679,7 @@ def test_cli_learn_all_predict_and_figure(tmp_path, cache, capsys):
     out = capsys.readouterr().out
     assert "protocol subset" in out and "fig2.png" in out
     assert "baselines on the same features" in out
-    assert out.count("slope along the orbit (1/A): E4 RMS") == 3
+    assert out.count("slope along the orbit (1/Å): E4 RMS") == 3
     table = json.loads((tmp_path / "out" / "fig2.json").read_text())
     assert table["protocols"]["none"]["orbit_slope_rms"] > 0
     assert set(table["protocols"]) == {"none", "subset", "full"}
@@ -1027,3 +1027,18 @@ def test_fig2_draws_the_orbit_frames_in_training_above_the_held_out_ones():
     assert labels == ["train", "validation", "orbit, in training", "orbit, held out"]
     order = {c.get_label().split(" (")[0]: c.get_zorder() for c in ax.collections}
     assert order["orbit, in training"] > order["orbit, held out"] > order["validation"]
+
+
+def test_learn_help_states_the_training_defaults():
+    """The help writes TrainSettings' defaults out (importing it would load torch at
+    every start); they must stay the same numbers."""
+    parser = build_parser()
+    learn = next(a for a in parser._actions if a.dest == "command").choices["learn"]
+    helps = {action.dest: action.help for action in learn._actions}
+    full, quick = TrainSettings(), TrainSettings.quick()
+    assert helps["epochs"].endswith(f"({full.max_epochs}; quick {quick.max_epochs})")
+    assert helps["batch_size"].endswith(f"({full.batch_size})")
+    assert helps["lr"].endswith(f"({full.learning_rate})")
+    assert helps["lr_patience"].endswith(f"({full.lr_patience}; quick {quick.lr_patience})")
+    assert helps["stop_patience"].endswith(f"({full.stop_patience}; quick {quick.stop_patience})")
+    assert f"({full.max_seconds / 60:g}; quick {quick.max_seconds / 60:g})" in helps["max_minutes"]

@@ -102,7 +102,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "the rotation-purified Jacobian, its smallest singular value s_min, and s_min/|x| "
         "(comparable across fingerprints), rho_NAME: how much of its softest motion is "
         "not the trade of the frame's two neighbour pairs nearest to equal (r, r', angle) "
-        "(near 0: the nu = 2 blind spot), trade_scale_NAME: how equal (in Å) pairs must be "
+        "(near 0: the ν = 2 blind spot), trade_scale_NAME: how equal (in Å) pairs must be "
         "for that motion to be mostly their trade, any number of pairs (inf: none), and "
         "per frame those pairs and their distance in Å; a summary per fingerprint, and "
         "with --plot a figure (PNG and PDF) over the "

@@ -164,7 +164,7 @@ def _slope_and_gradient_lines(metrics: dict) -> list[str]:
     if metrics.get("orbit_slope_rms") is not None:
         corr = metrics.get("orbit_slope_corr")
         lines.append(
-            f"  slope along the orbit (1/A): E4 RMS {metrics['orbit_slope_rms']:.3f}, "
+            f"  slope along the orbit (1/Å): E4 RMS {metrics['orbit_slope_rms']:.3f}, "
             f"predicted RMS {metrics['orbit_slope_prediction_rms']:.3f}, "
             f"correlation {'-' if corr is None else f'{corr:.2f}'}"
         )
@@ -172,7 +172,7 @@ def _slope_and_gradient_lines(metrics: dict) -> list[str]:
     if names:
         errors = ", ".join(f"{n} {_error_text(metrics[f'{n}_gradient_rmse'])}" for n in names)
         spread = metrics.get(f"{names[0]}_gradient_rms")
-        lines.append(f"  gradient RMSE (1/A; {names[0]} RMS {spread:.3f}): {errors}")
+        lines.append(f"  gradient RMSE (1/Å; {names[0]} RMS {spread:.3f}): {errors}")
         if metrics.get("val_gradient_flat_rms") is not None:
             lines.append(
                 f"    validation: {metrics['val_gradient_flat_rms']:.4f} per direction where "
@@ -344,7 +344,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"small data ({QUICK_SIZES['train']}/{QUICK_SIZES['val']}) and a short run",
+        help=f"small data ({QUICK_SIZES['train']}/{QUICK_SIZES['val']}/{QUICK_SIZES['test']} "
+        "training/validation/test structures) and a short run (40 epochs or 30 s)",
     )
     data = parser.add_argument_group("data")
     data.add_argument("--orbit", metavar="FILE", help="orbit frames (default: traced)")
@@ -382,7 +383,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--n-test", type=int, help=f"independent test structures ({N_TEST})")
     data.add_argument("--data-seed", type=seed_value, default=0, help="seed of the data sets (0)")
     train = parser.add_argument_group("training")
-    train.add_argument("--seed", type=seed_value, default=0, help="orbit split, weights, shuffling")
+    train.add_argument(
+        "--seed", type=seed_value, default=0, help="orbit split, weights, shuffling (0)"
+    )
     train.add_argument(
         "--repeats",
         type=int,
@@ -392,12 +395,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--width", type=int, default=80, help="hidden layer size (80)")
     train.add_argument("--depth", type=int, default=2, help="hidden layers (2)")
-    train.add_argument("--epochs", type=int, help="maximum epochs")
-    train.add_argument("--batch-size", type=int, help="structures per batch")
-    train.add_argument("--lr", type=float, help="initial Adam learning rate")
-    train.add_argument("--lr-patience", type=int, help="ReduceLROnPlateau patience (epochs)")
+    # TrainSettings' defaults, written out: importing it here would pull torch into every
+    # command line's start (a test ties the two)
+    train.add_argument("--epochs", type=int, help="maximum epochs (1000; quick 40)")
+    train.add_argument("--batch-size", type=int, help="structures per batch (256)")
+    train.add_argument("--lr", type=float, help="initial Adam learning rate (0.001)")
     train.add_argument(
-        "--stop-patience", type=int, help="stop after this many epochs without improvement"
+        "--lr-patience", type=int, help="ReduceLROnPlateau patience in epochs (10; quick 3)"
+    )
+    train.add_argument(
+        "--stop-patience",
+        type=int,
+        help="stop after this many epochs without improvement (100; quick 20)",
     )
     limit = train.add_mutually_exclusive_group()
     limit.add_argument(
@@ -407,10 +416,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--comment-settings",
         action="store_true",
-        help="the Comment's settings: 40000 epochs, batch 4096, patience 200 (GPU-sized; "
-        "not with --quick)",
+        help="the Comment's settings: 40000 epochs, batch 4096, learning-rate patience 200, "
+        "no early stop (GPU-sized; not with --quick)",
     )
-    train.add_argument("--device", choices=["auto", "cpu", "cuda"], help="(auto)")
+    train.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        help="where to train: auto = CUDA when available, else CPU (auto)",
+    )
     train.add_argument("--threads", type=int, help="torch CPU threads (1)")
     train.add_argument(
         "--gradient-weight",

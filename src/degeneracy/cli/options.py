@@ -231,9 +231,9 @@ def add_other_representation_arguments(parser: argparse.ArgumentParser) -> None:
         "--acsf-set",
         choices=["tight", "loose", "scaled"],
         default="tight",
-        help="parameter set: dense 'tight' (57 functions, for C-H bonds at cutoff 2.5 A), "
+        help="parameter set: dense 'tight' (57 functions, for C-H bonds at cutoff 2.5 Å), "
         "sparse 'loose' (11), or 'scaled' (tight in units of the cutoff, radial centres "
-        "at 0.28-0.68 x cutoff: e.g. --cutoff 3.5 for Si-Si 2.35 A) (tight)",
+        "at 0.28-0.68 x cutoff: e.g. --cutoff 3.5 for Si-Si 2.35 Å) (tight)",
     )
     add(
         "--acsf-angular",

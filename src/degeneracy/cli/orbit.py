@@ -126,7 +126,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_representation_arguments(parser)
     parser.add_argument("--frame", type=int, default=0, help="frame of FILE to start from (0)")
     parser.add_argument("--length", type=float, default=2.0, help="arc length in Å (2.0)")
-    parser.add_argument("--method", choices=ORBIT_METHODS, default="euler", help="(euler)")
+    parser.add_argument(
+        "--method",
+        choices=ORBIT_METHODS,
+        default="euler",
+        help="integrator: euler = the Comment's fixed-step protocol, or an adaptive ODE "
+        "solver (euler)",
+    )
     parser.add_argument(
         "--step", action=RecordedStore, type=float, default=1e-4, help="Euler step in Å (1e-4)"
     )

@@ -52,7 +52,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "compare against; optional",
     )
     parser.add_argument("--workers", type=int, default=2, help="parallel orbit tracers (2)")
-    parser.add_argument("--train-minutes", type=float, help="wall-time cap per learning protocol")
+    parser.add_argument(
+        "--train-minutes",
+        type=float,
+        help="wall-time cap per learning protocol (quick 0.6; else learn's own, 4)",
+    )
     parser.add_argument(
         "--seed",
         type=seed_value,

@@ -105,7 +105,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "rotation-purified Jacobian (--rep, SOAP by default) has a zero singular value "
         "(Levenberg-Marquardt on J(r)u = 0; 3 Jacobians per iteration). Reports the condition "
         "number, the distance moved and what explains the zero: a point symmetry, or a "
-        "motion that swaps neighbour pairs with equal (r, r', angle), which no nu = 2 "
+        "motion that swaps neighbour pairs with equal (r, r', angle), which no ν = 2 "
         "fingerprint sees, or turns pairs the fingerprint ignores (ACSF's G4 beyond the "
         "cutoff). Output: extxyz with info keys cn, symmetric, coincident_pairs, "
         "pair_swap_residual, unseen_pairs, nearest_coincidence, coincidence_distance, "

@@ -116,11 +116,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "whether its near-zero singular values are explained by it ('zeros': regular, "
         "symmetry, dimension (no more zeros than a fingerprint with fewer features than "
         "motions has everywhere) or spurious; a spurious zero whose motion swaps neighbour "
-        "pairs with equal (r, r', angle), which no nu = 2 fingerprint sees, or turns pairs the "
+        "pairs with equal (r, r', angle), which no ν = 2 fingerprint sees, or turns pairs the "
         "fingerprint ignores (ACSF's G4 beyond the cutoff), names them), the two "
         "neighbour pairs nearest to equal (r, r', angle) with their distance in Å and rho, "
         "the part of the softest motion that does not just trade them (near 0: a "
-        "near-singular frame sits by a branch point of nu = 2 degenerate pairs), and the "
+        "near-singular frame sits by a branch point of ν = 2 degenerate pairs), and the "
         "four-body target E4.",
     )
     add_input_arguments(parser)
