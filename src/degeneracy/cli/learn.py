@@ -116,8 +116,7 @@ def datasets_from_args(args: argparse.Namespace, featurizer) -> dict:
         test_sampler=args.test_sampler,
         sizes={"train": args.n_train, "val": args.n_val, "test": args.n_test},
     )
-    cutoff = featurizer_cutoff(featurizer)
-    check_within_cutoff(data, cutoff)
+    check_within_cutoff(data, featurizer_cutoff(featurizer))
     data["orbit"] = load_orbit(
         args.orbit,
         units=args.orbit_units,
@@ -125,7 +124,7 @@ def datasets_from_args(args: argparse.Namespace, featurizer) -> dict:
         c=args.orbit_c,
         basis=args.orbit_basis,
         quick=args.quick,
-        cutoff=DEFAULT_CUTOFF if cutoff is None else cutoff,
+        cutoff=featurizer_cutoff(featurizer, default=DEFAULT_CUTOFF),
     )
     return data
 

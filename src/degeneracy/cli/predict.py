@@ -64,8 +64,7 @@ def run(args: argparse.Namespace) -> None:
     from ..learning.features import featurizer_cutoff
 
     model, featurizer, _ = load_model(args.model)
-    cutoff = featurizer_cutoff(featurizer)
-    frames = frames_from_args(args, cutoff=DEFAULT_CUTOFF if cutoff is None else cutoff)
+    frames = frames_from_args(args, cutoff=featurizer_cutoff(featurizer, default=DEFAULT_CUTOFF))
     # in batches (bounded featomic memory); a bar only where it lasts (> one batch)
     progress = not args.quiet and len(frames) > FEATURE_BATCH
     inputs = compute_inputs(featurizer, frames, batch_size=FEATURE_BATCH, progress=progress)

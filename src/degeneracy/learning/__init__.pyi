@@ -19,11 +19,12 @@ from .datasets import (
     random_split,
     with_targets,
 )
-from .features import CentreFeaturizer, featurizer_from_spec
+from .features import CentreFeaturizer, featurizer_cutoff, featurizer_from_spec
 from .model import AtomicSumModel, comment_mlp
 from .multicentre import MultiCentreSoap
 from .protocols import (
     ProtocolResult,
+    check_within_cutoff,
     clear_heldout_gap,
     errors_by_target_quantile,
     heldout_orbit_gap,
@@ -42,7 +43,7 @@ from .protocols import (
     summarise_repeats,
     training_gradients,
 )
-from .specs import PROTOCOLS, Protocol
+from .specs import PROTOCOLS, Protocol, training_seed
 from .trainer import TensorSet, Trainer, TrainResult, TrainSettings, predict_gradients
 
 __all__ = [
@@ -63,12 +64,14 @@ __all__ = [
     "TrajectoryMethaneSampler",
     "baseline_errors",
     "cached_inputs",
+    "check_within_cutoff",
     "clear_heldout_gap",
     "comment_mlp",
     "compute_input_jacobians",
     "compute_inputs",
     "default_datasets",
     "errors_by_target_quantile",
+    "featurizer_cutoff",
     "featurizer_from_spec",
     "generate_dataset",
     "heldout_orbit_gap",
@@ -92,5 +95,6 @@ __all__ = [
     "save_model",
     "summarise_repeats",
     "training_gradients",
+    "training_seed",
     "with_targets",
 ]

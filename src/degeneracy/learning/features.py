@@ -39,15 +39,15 @@ def representation_identity(representation: Representation) -> dict[str, Any]:
     return json.loads(json.dumps(identity, default=str))
 
 
-def featurizer_cutoff(featurizer: Any) -> float | None:
-    """The cutoff radius (Å) of a featurizer's fingerprint; ``None`` if its key has none.
+def featurizer_cutoff(featurizer: Any, *, default: float | None = None) -> float | None:
+    """The cutoff radius (Å) of a featurizer's fingerprint; ``default`` if its key has none.
 
     Read from the hyperparameters in :meth:`~.datasets.Featurizer.key`, which
     :class:`CentreFeaturizer` and the multi-centre SOAP both record. A neighbour at or
     beyond it does not enter the features.
     """
     cutoff = featurizer.key().get("hypers", {}).get("cutoff")
-    return None if cutoff is None else float(cutoff)
+    return default if cutoff is None else float(cutoff)
 
 
 class CentreFeaturizer:
