@@ -39,6 +39,26 @@ def test_ridge_recovers_a_linear_target_and_not_a_nonlinear_one():
     assert curved["val_rmse"] > 0.3
 
 
+def test_ridge_leaves_all_copies_of_a_repeated_frame_out():
+    """Protocol full repeats the orbit 10×: leave-one-out over copies kept 9 of them in
+    the fit and picked the smallest α (memorising). Fitted once with weight 10, the
+    objective is 10× that of the distinct frames, so α is exactly 10× theirs and the
+    model the same."""
+    rng = np.random.default_rng(4)
+    x, v = rng.normal(size=(60, 30)), rng.normal(size=(100, 30))
+    target = lambda f: f[:, 0] + 0.5 * np.tanh(f[:, 1] * f[:, 2])  # noqa: E731
+    y = target(x) + 0.3 * rng.normal(size=60)
+    distinct = ridge_baseline(x, y, {"val": (v, target(v))})
+    repeated = ridge_baseline(np.repeat(x, 10, axis=0), np.repeat(y, 10), {"val": (v, target(v))})
+    assert 1e-6 < distinct["alpha"] < 1e3
+    assert repeated["alpha"] == pytest.approx(10 * distinct["alpha"])
+    assert repeated["val_rmse"] == pytest.approx(distinct["val_rmse"], rel=1e-9)
+    assert repeated["train_rmse"] == pytest.approx(distinct["train_rmse"], rel=1e-9)
+    # equal features with different targets (a degenerate pair) stay two frames
+    twins = ridge_baseline(np.vstack([x, x[:1]]), np.append(y, y[0] + 1.0), {})
+    assert twins["train_rmse"] > 0
+
+
 def test_linear_atomic_sum_target_is_exact_for_ridge_on_pooled_features():
     rng = np.random.default_rng(2)
     w = {"C": rng.normal(size=3), "H": rng.normal(size=4)}
