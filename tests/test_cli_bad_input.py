@@ -10,6 +10,9 @@ with overflow warnings (1e300 coordinates) and messages naming temporary files.
 
 from __future__ import annotations
 
+import os
+import signal
+import stat
 from pathlib import Path
 
 import pytest
@@ -288,3 +291,63 @@ def test_ctrl_c_while_the_subcommands_load_is_one_line(capsys, monkeypatch):
     monkeypatch.setattr(cli, "build_parser", interrupted)
     assert main(["spectrum", "x.xyz"]) == 130
     assert capsys.readouterr().err == "degeneracy: interrupted\n"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "dangling-symlink"])
+def test_an_output_path_that_is_not_a_regular_file(kind, tmp_path, capsys):
+    """The atomic rename replaced whatever was at the path: a FIFO (or, as root, a device
+    such as /dev/full) became a regular file, a symlink a file beside its target."""
+    structures = tmp_path / "ch4.xyz"
+    structures.write_text(_CH4_FRAME)
+    out = tmp_path / "out.csv"
+    target = tmp_path / "results" / "target.csv"
+    target.parent.mkdir()
+    if kind == "fifo":
+        os.mkfifo(out)
+    else:
+        if kind == "symlink":
+            target.write_text("old\n")
+        out.symlink_to(target)
+    try:
+        status = main(["spectrum", str(structures), "--format", "csv", "--output", str(out)])
+    except SystemExit as stop:  # refused by argparse, while reading the command line
+        status = stop.code
+    err = capsys.readouterr().err.strip()
+    if kind == "fifo":
+        assert status == 2 and err.endswith(
+            f"{out}: --output is not a regular file (a device, pipe or socket); name a file"
+        ), err
+        assert stat.S_ISFIFO(out.lstat().st_mode)
+        return
+    assert status == 0, err
+    assert out.is_symlink() and out.resolve() == target  # written through the link
+    assert target.read_text().startswith("frame,")
+    assert sorted(p.name for p in target.parent.iterdir()) == ["target.csv"]
+
+
+def test_sigterm_takes_ctrl_c_s_way_out(tmp_path, capsys, monkeypatch):
+    """SIGTERM used to kill at once, leaving the hidden temporary file of an output being
+    written; it now ends like Ctrl-C: temporary file removed, one line, status 143."""
+    import ase.io
+
+    real_write = ase.io.write
+
+    def terminated_mid_write(path, frames, **kwargs):
+        real_write(path, frames[:1], **kwargs)  # half written
+        os.kill(os.getpid(), signal.SIGTERM)
+        real_write(path, frames, **kwargs)
+
+    monkeypatch.setattr(ase.io, "write", terminated_mid_write)
+    out = tmp_path / "pairs.extxyz"
+
+    def unhandled(signum, frame):  # without main's handler: fail, not kill pytest
+        raise RuntimeError("SIGTERM reached the previous handler")
+
+    previous = signal.signal(signal.SIGTERM, unhandled)
+    try:
+        assert main(["pairs", "--grid", "--output", str(out)]) == 143
+        assert signal.getsignal(signal.SIGTERM) is unhandled  # restored
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert capsys.readouterr().err.strip().endswith("degeneracy pairs: terminated")
+    assert not list(tmp_path.iterdir())

@@ -30,14 +30,17 @@ NPZ_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)
 def atomic_path(path: str | os.PathLike, *, suffix: str = ".part") -> Iterator[Path]:
     """Yield a temporary path next to ``path``; move it onto ``path`` on success only.
 
-    ``suffix`` ends the temporary name (for writers that choose the format by it).
+    ``suffix`` ends the temporary name (for writers that choose the format by it). A
+    symbolic link is written through, like a shell redirection: its target is replaced,
+    the link stays.
     """
-    target = output_file(path)
+    asked = output_file(path)
+    target = Path(os.path.realpath(asked)) if asked.is_symlink() else asked
     folder = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=folder)
     except OSError as error:  # name the file asked for, not the temporary one
-        raise DegeneracyError(f"{target}: cannot write ({error.strerror or error})") from error
+        raise DegeneracyError(f"{asked}: cannot write ({error.strerror or error})") from error
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -47,7 +50,7 @@ def atomic_path(path: str | os.PathLike, *, suffix: str = ".part") -> Iterator[P
         try:
             os.replace(tmp, target)
         except OSError as error:  # name the file asked for, not the temporary one
-            raise DegeneracyError(f"{target}: cannot write ({error.strerror or error})") from error
+            raise DegeneracyError(f"{asked}: cannot write ({error.strerror or error})") from error
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -122,7 +125,9 @@ def output_file(
     traced orbit (the atomic writers would find out only at the end). With ``suffixes``
     the name must also end with one of them (case-insensitive): the writers choose the
     format themselves, and a PNG named ``plot.txt`` or an .npz named ``basis.txt`` would
-    be a trap for whoever opens it later.
+    be a trap for whoever opens it later. A path that exists and is not a regular file
+    (a device such as ``/dev/full``, a FIFO, a socket) is refused: the atomic rename
+    would replace it. A symbolic link is accepted (:func:`atomic_path` writes through it).
     """
     path = Path(path)
     if suffixes and not path.name.lower().endswith(tuple(s.lower() for s in suffixes)):
@@ -133,6 +138,13 @@ def output_file(
         raise DegeneracyError(f"{path}: {what} folder {folder} does not exist")
     if path.is_dir():
         raise DegeneracyError(f"{path}: {what} is a folder, not a file")
+    if path.exists() and not path.is_file():  # the atomic rename would replace the node
+        raise DegeneracyError(
+            f"{path}: {what} is not a regular file (a device, pipe or socket); name a file"
+        )
+    folder = Path(os.path.realpath(path)).parent
+    if path.is_symlink() and not folder.is_dir():
+        raise DegeneracyError(f"{path}: {what} links into folder {folder}, which does not exist")
     return path
 
 

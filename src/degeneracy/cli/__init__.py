@@ -8,16 +8,46 @@ in :data:`COMMAND_MODULES`. Errors are one line on stderr with exit status 2
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from .. import __version__
 from ..errors import DegeneracyError, DegeneracyWarning, warning_subject
 
 EXIT_ERROR = 2
+
+#: Exit status after SIGTERM, as a shell reports a process killed by it (128 + 15).
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM as an exception, so that it takes Ctrl-C's way out: temporary files are
+    removed, worker pools stopped, checkpoints kept (the default action kills at once and
+    leaves a half-written temporary file behind)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> NoReturn:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def sigterm_as_exception() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` for the duration (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES = [
@@ -125,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"degeneracy {args.command}: error: argument {empty}: empty value", file=sys.stderr)
         return EXIT_ERROR
     try:
-        with warnings.catch_warnings():
+        with sigterm_as_exception(), warnings.catch_warnings():
             warnings.showwarning = _warning_printer(args.command)
             warnings.simplefilter("always", DegeneracyWarning)
             args.func(args)
@@ -134,9 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"degeneracy {args.command}: error: {error_line(error)}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         if args.traceback:
             raise
+        if isinstance(interrupt, Terminated):
+            print(f"degeneracy {args.command}: terminated", file=sys.stderr)
+            return EXIT_TERMINATED
         print(f"degeneracy {args.command}: interrupted", file=sys.stderr)
         return 130
     return 0
