@@ -28,6 +28,9 @@ BAD_FILES: dict[str, tuple[str | bytes | None, str]] = {
     "garbage": ("hello world\nthis is not xyz\n", "cannot read"),
     "binary": (bytes(range(256)) * 4, "cannot read"),
     "truncated": ("5\n\nC 0 0 0\nH 1.09 0 0\nH 0 1.09 0\n", "cannot read"),
+    # ase skipped 99999999999 lines one by one: hours for a 20-byte file
+    "huge-count": ("99999999999\n\nC 0 0 0\n", "frame 0 declares 99999999999 atoms"),
+    "second-frame-cut": (_CH4_FRAME + "5\n\nC 0 0 0\n", "frame 1 declares 5 atoms"),
     "nan": (f"5\n\n{_CH4}H 0 nan 0.5\n", "atom 4: non-finite coordinates"),
     "huge": (f"5\n\n{_CH4}H 1e300 0 0\n", "1e+300 Å from the centre"),
     "overlap": (f"5\n\n{_CH4}H 0.63 0.63 0.63\n", "atoms 1 and 4 are 0 Å apart"),
@@ -38,7 +41,18 @@ BAD_FILES: dict[str, tuple[str | bytes | None, str]] = {
 }
 
 #: Bad for every command; the rest is a fine data set for ``scan`` (any structures).
-UNREADABLE = {"empty", "garbage", "binary", "truncated", "nan", "overlap", "folder", "missing"}
+UNREADABLE = {
+    "empty",
+    "garbage",
+    "binary",
+    "truncated",
+    "huge-count",
+    "second-frame-cut",
+    "nan",
+    "overlap",
+    "folder",
+    "missing",
+}
 
 
 def _commands(path: str, out: Path) -> dict[str, list[str]]:
@@ -351,3 +365,13 @@ def test_sigterm_takes_ctrl_c_s_way_out(tmp_path, capsys, monkeypatch):
         signal.signal(signal.SIGTERM, previous)
     assert capsys.readouterr().err.strip().endswith("degeneracy pairs: terminated")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_non_positive_cutoff_is_named_before_the_file_is_read(tmp_path, capsys):
+    """It used to read: 'atom 1: 1.12 Å from the centre, outside the cutoff -1.0 Å'."""
+    structures = tmp_path / "ch4.xyz"
+    structures.write_text(_CH4_FRAME)
+    for value in ("-1", "0"):
+        assert main(["spectrum", str(structures), "--cutoff", value]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.endswith(f"cutoff must be a positive number, got {float(value)}"), err

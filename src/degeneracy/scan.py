@@ -97,6 +97,7 @@ from .structures import (
     UNITS,
     check_finite_coordinates,
     check_no_dummy_atoms,
+    check_xyz_atom_counts,
     frame_list,
     neighbor_positions,
 )
@@ -613,6 +614,7 @@ class Dataset:
         if self.frames is not None:
             yield from self.frames
             return
+        check_xyz_atom_counts(self.path, self.read_format)
         index = 0
         try:
             for atoms in ase.io.iread(self.path, index=":", format=self.read_format):

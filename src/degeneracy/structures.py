@@ -412,6 +412,46 @@ def check_unwrapped(atoms: ase.Atoms, *, where: str) -> None:
         )
 
 
+#: Formats whose files :func:`check_xyz_atom_counts` scans (ase indexes them line by line).
+XYZ_FORMATS = ("xyz", "extxyz")
+
+
+def check_xyz_atom_counts(path: str | os.PathLike, read_format: str | None = None) -> None:
+    """Refuse an (ext)xyz file with a frame that declares more atoms than the file holds.
+
+    ase's extxyz reader indexes a file by skipping each frame's declared atom count one
+    line at a time, even past the end: a 20-byte file declaring 99999999999 atoms kept
+    it busy for hours. The same scan here (C-speed skipping) stops at the first count
+    larger than the lines left. Other formats (by ``read_format``, else the suffix) and
+    compressed files are left to their readers; malformed headers too, which ase names.
+    """
+    path = os.fspath(path)
+    fmt = read_format or os.path.splitext(path)[1].lstrip(".").lower()
+    if fmt not in XYZ_FORMATS:
+        return
+    with open(path, "rb") as handle:
+        total = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+        handle.seek(0)
+        consumed, frame = 0, 0
+        for header in handle:
+            if not header.strip():
+                return
+            try:
+                natoms = int(header)
+            except ValueError:
+                return
+            left = total - consumed - 2
+            if natoms > max(left, 0) + 1:  # + 1: the last line may lack its newline
+                raise DegeneracyError(
+                    f"{path}: cannot read structures (frame {frame} declares {natoms} atoms, "
+                    f"but only {max(left, 0)} lines follow its comment line: a damaged or "
+                    "truncated file)"
+                )
+            skipped = sum(1 for _ in itertools.islice(handle, natoms + 1))
+            consumed += 1 + skipped
+            frame += 1
+
+
 def read_environments(
     path: str | os.PathLike,
     *,
@@ -444,7 +484,9 @@ def read_environments(
     if units not in UNITS:
         raise DegeneracyError(f"unknown units {units!r}; choose one of {sorted(UNITS)}")
     spec = environment_spec(spec)  # a name parsed once, not for every frame
+    positive_float("cutoff", cutoff)  # before the file: not "atom 1 outside cutoff -1 Å"
     path = existing_file(path, "structure file")
+    check_xyz_atom_counts(path)
     try:
         selection = string2index(index) if isinstance(index, str) else operator.index(index)
     except (TypeError, ValueError) as error:
