@@ -230,6 +230,11 @@ def test_cli_errors(tmp_path, capsys):
     assert "nope" in capsys.readouterr().err
     assert main(["pairs", "--n", "0"]) == 2
     assert "--n" in capsys.readouterr().err
+    # 1e12 pairs failed allocating 87 TiB with a traceback
+    assert main(["pairs", "--n", "1000000000000"]) == 2
+    assert "--n must be at least 1 and at most 1000000" in capsys.readouterr().err
+    with pytest.raises(dg.DegeneracyError, match="number of folds must be"):
+        dg.PairSampler().folds(10**7, seed=0)
     # the frames are extended XYZ: another name would not read back with --verify
     assert main(["pairs", "--n", "2", "--output", str(tmp_path / "pairs.json")]) == 2
     assert "pairs.json: --output must end with .extxyz or .xyz" in capsys.readouterr().err

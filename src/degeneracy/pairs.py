@@ -70,6 +70,10 @@ PRL_ALPHAS = tuple(float(a) for a in np.arange(-162.0, -125.99, 4.5))
 #: Member labels of a pair, in file order.
 MEMBERS = ("+", "-")
 
+#: Most pairs (or folds) drawn at once: a million pairs are 2 million frames, ~0.7 GB
+#: (a command line asking for 1e12 failed allocating 87 TiB, 1e7 took 7 GB).
+MAX_PAIRS = 1_000_000
+
 
 @dataclass(frozen=True)
 class PairParameters:
@@ -249,7 +253,7 @@ class PairSampler:
 
     def parameters(self, n: int, *, seed: int | np.random.Generator) -> list[PairParameters]:
         """``n`` accepted pairs, reproducible by ``seed``."""
-        n = bounded_int("number of pairs", n, minimum=0)
+        n = bounded_int("number of pairs", n, minimum=0, maximum=MAX_PAIRS)
         rng = seeded_generator(seed)
         accepted: list[PairParameters] = []
         for _ in rejection_rounds(self, n, lambda: len(accepted)):
@@ -274,7 +278,7 @@ class PairSampler:
         (:func:`~degeneracy.sensitivity.point_symmetry`) leaves at least
         ``separation_min`` Å, so its extra ν = 2 zero is spurious.
         """
-        n = bounded_int("number of folds", n, minimum=0)
+        n = bounded_int("number of folds", n, minimum=0, maximum=MAX_PAIRS)
         rng = seeded_generator(seed)
         accepted: list[PairParameters] = []
         for _ in rejection_rounds(self, n, lambda: len(accepted)):

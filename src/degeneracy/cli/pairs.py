@@ -12,6 +12,7 @@ import ase.io
 from ..checks import bounded_int
 from ..files import EXTXYZ_SUFFIXES, json_text, output_file
 from ..pairs import (
+    MAX_PAIRS,
     PairSampler,
     PairVerdict,
     fold_frames,
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> None:
     if args.grid:
         _write_frames(prl2020_grid(), args.output)
         return
-    n = bounded_int("--n", args.n, minimum=1)
+    n = bounded_int("--n", args.n, minimum=1, maximum=MAX_PAIRS)
     sampler = PairSampler()
     if args.fold:
         frames = fold_frames(sampler.folds(n, seed=args.seed))
