@@ -154,6 +154,19 @@ def test_a_bad_orbit_checkpoint_is_one_line(tmp_path, capsys):
 
 #: option -> (command line with OUT for the output folder, expected message end)
 WRONG_SUFFIXES = {
+    # text formats: any name but one that says another format
+    "spectrum-table-png": (
+        ["spectrum", "IN", "--output", "OUT/s.png"],
+        "s.png: --output is named for an image (.png), but --format is table",
+    ),
+    "compare-csv-json": (
+        ["compare", "IN", "--rep", "acsf", "--format", "csv", "--output", "OUT/c.json"],
+        "c.json: --output is named for json (.json), but --format is csv",
+    ),
+    "verify-json-csv": (
+        ["pairs", "--verify", "IN", "--format", "json", "--output", "OUT/v.csv"],
+        "v.csv: --output is named for csv (.csv), but --format is json",
+    ),
     "orbit-output": (
         ["orbit", "--builtin", "pg-start", "--length", "0.01", "--output", "OUT/o.txt"],
         "o.txt: --output must end with .extxyz or .xyz (its format is fixed)",

@@ -386,3 +386,15 @@ def test_os_errors_print_path_and_reason_without_errno():
     assert error_line(error) == "/proc/x: No such file or directory"
     assert error_line(dg.DegeneracyError("a\nb")) == "a"
     assert error_line(OSError()) == "OSError"
+
+
+def test_the_output_name_chooses_the_format_unless_format_is_given(tmp_path, capsys):
+    """A table written to s.json or s.csv was a trap; the name now says the format."""
+    for name, first in (("s.json", "["), ("s.csv", "frame,"), ("s.txt", "frame ")):
+        assert main(["spectrum", "--builtin", "td", "--output", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).read_text().startswith(first), name
+    explicit = ["spectrum", "--builtin", "td", "--format", "table"]
+    assert main([*explicit, "--output", str(tmp_path / "t.json")]) == 2
+    assert "t.json: --output is named for json (.json), but --format is table" in (
+        capsys.readouterr().err
+    )

@@ -17,6 +17,7 @@ from .options import (
     add_representation_arguments,
     aligned_table,
     check_input_analysable,
+    check_output_suffix,
     csv_text,
     emit,
     frames_from_args,
@@ -72,6 +73,7 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
+    check_output_suffix(args)
     if args.plot:  # before the work (the table is written before the figure)
         for suffix in (".png", ".pdf"):
             output_file(f"{args.plot}{suffix}", "--plot")

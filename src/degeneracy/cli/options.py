@@ -9,6 +9,7 @@ import io
 import math
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ase
@@ -310,14 +311,46 @@ def add_sampler_argument(parser: argparse.ArgumentParser | argparse._ArgumentGro
 def add_output_arguments(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
     """--format and --output."""
     parser.add_argument(
-        "--format", choices=list(formats), default=formats[0], help=f"output format ({formats[0]})"
+        "--format",
+        choices=list(formats),
+        help=f"output format ({formats[0]}; with --output X.json or X.csv, that format)",
     )
+    parser.set_defaults(default_format=formats[0])
     parser.add_argument(
         "--output",
         metavar="PATH",
         type=output_file_argument,
         help="write here instead of stdout (atomically)",
     )
+
+
+#: Output names that say a format: a text --format must not be written under another's.
+SUFFIX_FORMATS = {
+    ".json": "json",
+    ".csv": "csv",
+    ".png": "an image",
+    ".pdf": "an image",
+    ".svg": "an image",
+    ".npz": "numpy arrays",
+    ".parquet": "Parquet",
+    ".extxyz": "structures",
+    ".xyz": "structures",
+}
+
+
+def check_output_suffix(args: argparse.Namespace) -> None:
+    """Settle ``args.format``: ``--format``, else the one ``--output``'s name says (``.json``,
+    ``.csv``), else the default; refuse a name that says another format (a CSV table named
+    ``x.png`` or ``x.json``), before the work. Other names (``.txt``, none) suit every text
+    format."""
+    suffix = Path(args.output).suffix.lower() if args.output else ""
+    said = SUFFIX_FORMATS.get(suffix)
+    if args.format is None:
+        args.format = said if said in ("json", "csv") else args.default_format
+    if said is not None and said != args.format:
+        raise DegeneracyError(
+            f"{args.output}: --output is named for {said} ({suffix}), but --format is {args.format}"
+        )
 
 
 def output_file_argument(text: str) -> str:

@@ -29,6 +29,7 @@ from .options import (
     add_representation_arguments,
     add_units_argument,
     aligned_table,
+    check_output_suffix,
     csv_text,
     emit,
     environments_from_file,
@@ -91,6 +92,7 @@ def run(args: argparse.Namespace) -> None:
     if args.verify is None and args.output:  # frames are written as extended XYZ
         output_file(args.output, "--output", suffixes=EXTXYZ_SUFFIXES)
     if args.verify is not None:
+        check_output_suffix(args)
         frames = environments_from_file(args.verify, args)
         representations = representations_from_args(args, frames=frames)
         verdicts = verify_pairs(
@@ -150,9 +152,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--format",
         action=RecordedStore,
         choices=["table", "csv", "json"],
-        default="table",
-        help="output format of --verify (table)",
+        help="output format of --verify (table; with --output X.json or X.csv, that format)",
     )
+    parser.set_defaults(default_format="table")
     parser.add_argument(
         "--output",
         metavar="PATH",

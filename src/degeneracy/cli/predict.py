@@ -11,7 +11,13 @@ import numpy as np
 from ..files import json_text
 from ..structures import DEFAULT_CUTOFF
 from ..targets import fourbody_torsion
-from .options import add_input_arguments, add_output_arguments, emit, frames_from_args
+from .options import (
+    add_input_arguments,
+    add_output_arguments,
+    check_output_suffix,
+    emit,
+    frames_from_args,
+)
 
 #: Frames per feature batch of ``predict``.
 FEATURE_BATCH = 1000
@@ -63,6 +69,7 @@ def run(args: argparse.Namespace) -> None:
     from ..learning import compute_inputs, load_model, model_gradients, predict_frames
     from ..learning.features import featurizer_cutoff
 
+    check_output_suffix(args)
     model, featurizer, _ = load_model(args.model)
     frames = frames_from_args(args, cutoff=featurizer_cutoff(featurizer, default=DEFAULT_CUTOFF))
     # in batches (bounded featomic memory); a bar only where it lasts (> one batch)

@@ -21,6 +21,7 @@ from .options import (
     add_representation_arguments,
     aligned_table,
     check_input_analysable,
+    check_output_suffix,
     csv_text,
     emit,
     frames_from_args,
@@ -92,6 +93,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
+    check_output_suffix(args)
     frames = frames_from_args(args)
     representation = representation_from_args(args, frames)
     check_input_analysable(args, frames, [representation])
