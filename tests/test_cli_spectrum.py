@@ -377,6 +377,8 @@ def test_fit_basis_command(capsys, tmp_path):
     status, _, err = _run(capsys, "fit-basis", "--units", "bohr", "--output", str(target))
     assert status == 2 and "--units is the length unit of FILE; not with random frames" in err
     assert _exit_status(["fit-basis", "--basis", "gto", "--output", str(target)]) == 2
+    status, _, err = _run(capsys, "fit-basis", "--n-frames", "0", "--output", str(target))
+    assert status == 2 and err.strip().endswith("--n-frames must be at least 1, got 0"), err
 
 
 def test_os_errors_print_path_and_reason_without_errno():

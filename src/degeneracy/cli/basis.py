@@ -7,6 +7,7 @@ import argparse
 import numpy as np
 from ase.data import atomic_numbers
 
+from ..checks import bounded_int
 from ..files import output_file
 from ..structures import environment_species, sample_methane
 from .options import (
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> None:
     else:
         refuse_options(args, ["units"], "is the length unit of FILE; not with random frames")
         refuse_options(args, ["environment"], "describes FILE's frames; not with random frames")
-        frames = sample_methane(args.n_frames, seed=args.seed)
+        frames = sample_methane(bounded_int("--n-frames", args.n_frames, minimum=1), seed=args.seed)
         provenance = {"source": "MethaneSampler", "seed": args.seed}
         species = {}
     basis = fit_optimal_basis(
