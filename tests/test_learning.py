@@ -893,6 +893,10 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "junk.pt: not a degeneracy model (" in err and len(err.splitlines()) == 1
     assert "weights_only" not in err  # torch's advice on unpickling does not apply
+    (tmp_path / "junk.pt").write_bytes(b"hello")  # torch's error is a bare number
+    assert main(["predict", "--model", str(tmp_path / "junk.pt"), "--builtin", "td"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("junk.pt: not a degeneracy model (torch.load cannot read it: KeyError 101)")
     with pytest.raises(SystemExit) as exit_info:
         main(["learn", "--protocol", "some", "--output", str(tmp_path)])
     assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err

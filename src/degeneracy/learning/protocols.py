@@ -202,6 +202,8 @@ def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a bad file
         reason = str(error).split(". ")[0]  # torch's advice on weights_only does not apply
+        if not any(c.isalpha() for c in reason):  # e.g. a bare magic number, "174812789"
+            reason = f"torch.load cannot read it: {type(error).__name__} {reason}".rstrip()
         raise DegeneracyError(f"{path}: not a degeneracy model ({reason})") from error
     if not isinstance(payload, dict) or payload.get("format") != _MODEL_FORMAT:
         raise DegeneracyError(f"{path}: not a degeneracy model file (format {_MODEL_FORMAT})")
