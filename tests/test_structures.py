@@ -387,3 +387,14 @@ def test_a_generator_seed_is_not_recorded_in_info(tmp_path):
     [drawn] = dg.sample_methane(1, seed=np.random.default_rng(7))
     assert drawn.info == {"sample_index": 0}
     np.testing.assert_allclose(drawn.positions, seeded.positions)
+
+
+def test_a_cache_folder_that_cannot_be_made_is_named(tmp_path, monkeypatch):
+    """$DEGENERACY_CACHE naming a file read as '<the input file>: File exists'."""
+    from degeneracy.files import cache_dir
+
+    blocker = tmp_path / "cache"
+    blocker.write_text("")
+    monkeypatch.setenv("DEGENERACY_CACHE", str(blocker))
+    with pytest.raises(dg.DegeneracyError, match=r"cache folder .*cache \(\$DEGENERACY_CACHE\): "):
+        cache_dir()

@@ -67,7 +67,13 @@ def cache_dir() -> Path:
     """Folder for cached splines and fitted bases (``$DEGENERACY_CACHE`` or ``~/.cache``)."""
     root = os.environ.get("DEGENERACY_CACHE")
     path = Path(root) if root else Path.home() / ".cache" / "degeneracy"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # e.g. $DEGENERACY_CACHE names a file
+        source = " ($DEGENERACY_CACHE)" if root else ""
+        raise DegeneracyError(
+            f"cache folder {path}{source}: cannot create it ({error.strerror or error})"
+        ) from error
     return path
 
 
