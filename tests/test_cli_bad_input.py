@@ -388,3 +388,20 @@ def test_a_non_positive_cutoff_is_named_before_the_file_is_read(tmp_path, capsys
         assert main(["spectrum", str(structures), "--cutoff", value]) == 2
         err = capsys.readouterr().err.strip()
         assert err.endswith(f"cutoff must be a positive number, got {float(value)}"), err
+
+
+def test_an_output_folder_that_is_not_writable_is_refused_before_work(
+    tmp_path, capsys, monkeypatch
+):
+    """Found only when the result was moved into place, after the work. (Tests run as
+    root, for whom a mode-555 folder is writable: os.access is what decides.)"""
+    import degeneracy.files as files
+
+    monkeypatch.setattr(files.os, "access", lambda path, mode: False)
+    out = tmp_path / "s.csv"
+    try:
+        status = main(["spectrum", "--builtin", "td", "--output", str(out)])
+    except SystemExit as stop:  # refused by argparse, while reading the command line
+        status = stop.code
+    assert status == 2
+    assert f"{out}: --output folder {tmp_path} is not writable" in capsys.readouterr().err

@@ -142,6 +142,8 @@ def output_file(
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise DegeneracyError(f"{path}: {what} folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):  # else found only after the work
+        raise DegeneracyError(f"{path}: {what} folder {folder} is not writable")
     if path.is_dir():
         raise DegeneracyError(f"{path}: {what} is a folder, not a file")
     if path.exists() and not path.is_file():  # the atomic rename would replace the node
