@@ -107,8 +107,9 @@ def test_adaptive_error_control_converges(soap, pg_start, adaptive_short):
 @pytest.mark.parametrize(
     ("options", "match"),
     [
-        ({"length": 0.015}, "length"),
-        ({"save_every": 0.01, "step": 3e-3}, "save_every"),
+        ({"length": 0.015}, r"length 0.015 Å must be a whole multiple of save_every 0.01 Å"),
+        # the step, not save_every (which the user may not have set), is named first
+        ({"save_every": 0.01, "step": 3e-3}, r"the Euler step 0.003 Å must divide save_every"),
         ({"method": "rk4"}, "method"),
         ({"tol": -1.0}, "tol"),
         ({"length": 0.0}, "length"),

@@ -138,23 +138,30 @@ class OrbitSettings:
             )
 
     @staticmethod
-    def _ratio(name: str, numerator: float, denominator: float, what: str) -> int:
+    def _ratio(numerator: float, denominator: float, problem: str) -> int:
         ratio = numerator / denominator
         count = round(ratio)
         if count < 1 or abs(ratio - count) > 1e-6 * max(1.0, ratio):
-            raise DegeneracyError(f"{name} must be a whole multiple of {what}, got {numerator}")
+            raise DegeneracyError(f"{problem} (ratio {ratio:.6g})")
         return count
 
     @property
     def n_frames(self) -> int:
         """Frames saved, the start included: length / save_every + 1."""
-        count = self._ratio("length", self.length, self.save_every, f"save_every={self.save_every}")
-        return count + 1
+        problem = (
+            f"length {self.length:g} Å must be a whole multiple of save_every "
+            f"{self.save_every:g} Å, the spacing of the saved frames"
+        )
+        return self._ratio(self.length, self.save_every, problem) + 1
 
     @property
     def steps_per_frame(self) -> int:
         """Euler steps between two frames."""
-        return self._ratio("save_every", self.save_every, self.step, f"step={self.step}")
+        problem = (
+            f"the Euler step {self.step:g} Å must divide save_every {self.save_every:g} Å, "
+            "the spacing of the saved frames, a whole number of times"
+        )
+        return self._ratio(self.save_every, self.step, problem)
 
     def to_dict(self) -> dict:
         return {
