@@ -301,3 +301,9 @@ def test_a_neighbour_at_the_cutoff_makes_all_its_pairs_unseen():
     assert dg.Acsf(angular="g5").unseen_pairs(neighbors * 0.9) == []
     radial_only = dg.Acsf(parameter_set="custom", g2=[(1.0, 1.0)], g4=[])
     assert len(radial_only.unseen_pairs(neighbors * 0.9)) == 6  # no angle is seen at all
+
+
+def test_cutoff_has_an_upper_limit():
+    with pytest.raises(dg.DegeneracyError, match=r"^cutoff must be at most 100 Å.*got 1e\+20$"):
+        dg.Acsf(cutoff=1e20)
+    assert dg.Acsf(parameter_set="scaled", cutoff=100.0).cutoff == 100.0

@@ -107,3 +107,18 @@ def test_hypers_rebuild_and_validation():
         dg.Bispectrum(sigma=3.0)
     with pytest.raises(dg.DegeneracyError, match="element"):
         dg.Bispectrum(neighbors=("Xx",))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"l_max": 100}, "bispectrum l_max must be at least 0 and at most 10, got 100"),
+        ({"l_max": 11}, "bispectrum l_max must be at least 0 and at most 10, got 11"),
+        ({"n_max": 13}, "bispectrum n_max must be at least 1 and at most 12, got 13"),
+    ],
+)
+def test_limits_name_the_bispectrum(kwargs, message):
+    """Its limits are below SOAP's (l_max 20, n_max 30): the message says whose they are."""
+    with pytest.raises(dg.DegeneracyError, match=f"^{message}$"):
+        dg.Bispectrum(**kwargs)
+    assert dg.Bispectrum(l_max=10, n_max=1).l_max == 10

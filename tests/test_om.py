@@ -245,3 +245,24 @@ def test_no_singular_search_or_orbit_for_a_fingerprint_shorter_than_the_motions(
     with pytest.raises(dg.DegeneracyError, match="no single softest direction to follow"):
         dg.trace_orbit(start, short, length=0.02, output=tmp_path / "o.extxyz")
     assert not (tmp_path / "o.extxyz").exists()
+
+
+@pytest.mark.parametrize("width", [1e300, 1e150, 1e-300, 0.09, 10.5])
+def test_width_out_of_range_is_refused(width):
+    """1e300, 1e150 and 1e-300 passed, then gave RuntimeWarnings and a LinAlgError."""
+    message = (
+        r"^OM width must be between 0.1 and 10 \(a multiple of the covalent radius\), "
+        rf"got {width!r}$"
+    )
+    with pytest.raises(dg.DegeneracyError, match=message.replace("+", r"\+")):
+        dg.OverlapMatrix(width=width)
+
+
+@pytest.mark.parametrize("width", [0.1, 10.0])
+def test_width_at_its_limits_works(width):
+    frames = dg.sample_methane(2, seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", dg.DegeneracyWarning)  # w = 0.1: isolated p orbitals
+        features, jacobian = dg.OverlapMatrix(width=width).jacobian(frames)
+    assert np.all(np.isfinite(features)) and np.all(np.isfinite(jacobian))

@@ -196,3 +196,95 @@ def test_repr_rebuilds_the_same_fingerprint(representation):
     assert rebuilt.hypers() == representation.hypers()
     custom = dg.Acsf(parameter_set="custom", g2=[(1.0, 0.0)], g4=[(0.5, 1.0, -1.0)], center="Si")
     assert eval(repr(custom), {"Acsf": dg.Acsf}).hypers() == custom.hypers()
+
+
+# featomic's calculator constructor hangs (uninterruptibly) on a cutoff of ~1e19 Å and
+# more; the OM overflowed at 1e155 Å: every fingerprint refuses a cutoff above 100 Å.
+_EVERY_FINGERPRINT = {
+    "soap": dg.SoapPowerSpectrum,
+    "bispectrum": dg.Bispectrum,
+    "acsf": dg.Acsf,
+    "om": dg.OverlapMatrix,
+}
+
+
+@pytest.mark.parametrize("cutoff", [1e20, 1e100, 1.7e308, 1e155, 100.001])
+@pytest.mark.parametrize("name", sorted(_EVERY_FINGERPRINT))
+def test_a_huge_cutoff_is_refused_when_built(name, cutoff):
+    message = (
+        r"^cutoff must be at most 100 Å \(a radius for atomic environments\), "
+        rf"got {cutoff!r}$"
+    )
+    with pytest.raises(dg.DegeneracyError, match=message.replace("+", r"\+")):
+        _EVERY_FINGERPRINT[name](cutoff=cutoff)
+
+
+@pytest.mark.parametrize("name", sorted(_EVERY_FINGERPRINT))
+def test_the_largest_cutoff_works(name):
+    """100 Å itself: featomic builds its calculator (σ wide enough for it) in a blink."""
+    sigma = {"sigma": 3.0} if name in ("soap", "bispectrum") else {}
+    rep = _EVERY_FINGERPRINT[name](cutoff=100.0, **sigma)
+    features = rep.features([dg.builtin_environment("td")])
+    assert np.all(np.isfinite(features))
+
+
+def test_fitting_an_optimal_basis_refuses_a_huge_cutoff_before_featomic(monkeypatch):
+    from degeneracy.representations import optimal_basis
+
+    def no_featomic(*args, **kwargs):  # where featomic hung: fail instead
+        raise AssertionError("featomic was called with a huge cutoff")
+
+    monkeypatch.setattr(optimal_basis, "new_calculator", no_featomic)
+    frames = dg.sample_methane(3, seed=0)
+    with pytest.raises(dg.DegeneracyError, match=r"cutoff must be at most 100 Å.*got 1e\+300"):
+        dg.fit_optimal_basis(frames, sigma=0.3, cutoff=1e300)
+    with pytest.raises(dg.DegeneracyError, match=r"cutoff must be at most 100 Å.*got 1e\+300"):
+        optimal_basis.primitive_radial_tables(sigma=0.3, cutoff=1e300, l_max=1, n_primitive=2)
+
+
+@pytest.mark.parametrize("sigma", [1e-300, 1e-20, 0.009])
+@pytest.mark.parametrize("name", ["soap", "bispectrum"])
+def test_a_tiny_sigma_is_refused_when_built(name, sigma):
+    """featomic called σ = 1e-300 an "internal featomic error (this is likely a bug)"."""
+    message = rf"^sigma must be at least 0.01 Å, got {sigma!r}$"
+    with pytest.raises(dg.DegeneracyError, match=message):
+        _EVERY_FINGERPRINT[name](sigma=sigma)
+
+
+@pytest.mark.parametrize("name", ["soap", "bispectrum"])
+def test_sigma_at_its_limits_works(name):
+    """The smallest σ (with a cutoff featomic accepts for it) and σ just below the
+    largest cutoff; a larger σ is refused by σ < cutoff."""
+    cls = _EVERY_FINGERPRINT[name]
+    frames = [dg.builtin_environment("td")]
+    for sigma, cutoff in ((0.01, 0.3), (99.0, 100.0)):
+        assert np.all(np.isfinite(cls(sigma=sigma, cutoff=cutoff).features(frames)))
+    with pytest.raises(dg.DegeneracyError, match=r"sigma must be smaller than 100.0, got 1e\+300"):
+        cls(sigma=1e300, cutoff=100.0)
+
+
+def test_n_max_beyond_n_primitive_says_what_to_do():
+    message = (
+        r"^n_max=17 cannot exceed n_primitive=16: the optimal basis keeps n_max combinations "
+        r"of n_primitive primitive GTO functions; give n_primitive a larger value \(at most "
+        r"40\) or use the GTO basis$"
+    )
+    with pytest.raises(dg.DegeneracyError, match=message):
+        dg.SoapPowerSpectrum(basis="optimal", n_max=17)
+    with pytest.raises(dg.DegeneracyError, match=r"^n_max must be at least 1 and at most 30"):
+        dg.SoapPowerSpectrum(n_max=100)
+
+
+def test_the_gto_basis_has_no_n_primitive_limit():
+    """``spectrum --n-max 17`` (GTO basis) was refused for the optimal basis's n_primitive."""
+    rep = dg.SoapPowerSpectrum(n_max=17, l_max=1)
+    assert rep.features([dg.builtin_environment("td")]).shape == (1, 17**2 * 2)
+    assert dg.SoapPowerSpectrum(basis="optimal", n_max=17, n_primitive=17).n_max == 17
+
+
+def test_a_given_optimal_basis_brings_its_own_n_primitive():
+    frames = dg.sample_methane(20, seed=3)
+    basis = dg.fit_optimal_basis(frames, sigma=0.3, n_max=17, l_max=1, n_primitive=18)
+    rep = dg.SoapPowerSpectrum(basis="optimal", optimal_basis=basis, n_max=17, l_max=1)
+    assert rep.n_primitive == 18
+    assert rep.features(frames[:1]).shape == (1, 17**2 * 2)

@@ -62,10 +62,10 @@ import ase
 import ase.data
 import numpy as np
 
-from ..checks import one_of, positive_float
+from ..checks import one_of
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..structures import neighbor_array, neighbor_positions
-from .base import check_frames, weighed_out_pairs
+from .base import check_frames, cutoff_radius, weighed_out_pairs
 from .soap import _atomic_number
 
 
@@ -173,7 +173,8 @@ class Acsf:
     parameter_set : {"tight", "loose", "scaled", "custom"}
         A named set (module docstring) or ``"custom"`` with ``g2`` and ``g4`` given.
     cutoff : float
-        Cutoff radius r_c (Å) of :func:`cosine_cutoff`.
+        Cutoff radius r_c (Å) of :func:`cosine_cutoff`, at most :data:`~.base.MAX_CUTOFF`
+        (100).
     g2 : sequence of (η, R_s), optional
         Radial functions (η in Å⁻², R_s in Å); only with ``parameter_set="custom"``.
     g4 : sequence of (η, ζ, λ), optional
@@ -209,7 +210,7 @@ class Acsf:
         self.parameter_set = one_of(
             "ACSF parameter set", parameter_set, [*ACSF_SETS, "scaled", "custom"]
         )
-        self.cutoff = positive_float("cutoff", cutoff)
+        self.cutoff = cutoff_radius(cutoff)
         self.angular = one_of("ACSF angular functions", angular, ("g4", "g5"))
         if parameter_set == "custom":
             if g2 is None or g4 is None:

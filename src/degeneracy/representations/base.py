@@ -63,6 +63,41 @@ class Representation(Protocol):
 #: A cutoff weight below this counts as zero (see :func:`weighed_out_pairs`).
 UNSEEN_WEIGHT = 1e-5
 
+#: Largest cutoff radius (Å) of every fingerprint (:func:`cutoff_radius`), ample for
+#: atomic environments. featomic 0.6.7's GTO radial integrals hang, uninterruptibly and
+#: inside the calculator's constructor, from a cutoff of ~1e19 Å on (1e19, 3e19, 1e20 Å:
+#: no return in 15 s; 1e20 Å: > 10 min), and the OM's ``cutoff**2`` overflows at 1e155 Å.
+#: Measured (SOAP n_max = l_max = 8, calculator built + one CH4 with gradients, σ large
+#: enough for featomic to accept cutoff/σ): 10 Å 0.04 + 0.05 s (σ 0.3), 30 Å 0.05 + 0.05 s
+#: (σ 1), 100 Å 0.05 + 0.06 s (σ 3), 300 Å 0.02 + 0.03 s (σ 30), 1000 Å 0.05 + 0.05 s
+#: (σ 30); a refused cutoff (cutoff/σ ≳ 35, up to 1e18 Å) fails in 0.1 s.
+MAX_CUTOFF = 100.0
+
+#: Smallest Gaussian density width σ (Å) of SOAP and the bispectrum (:func:`density_width`).
+#: featomic 0.6.7 asserts σ > 1e-16 ("internal featomic error") and refuses cutoff/σ ≳ 35
+#: (σ 0.07 Å works at cutoff 2.5 Å, 0.05 Å does not; 0.01 Å at 0.3 Å, not at 0.5 Å): a
+#: smaller σ could only describe environments narrower than a third of an ångström.
+MIN_SIGMA = 0.01
+
+
+def cutoff_radius(value: Any, name: str = "cutoff") -> float:
+    """``value`` as a cutoff radius (Å): a finite number in (0, :data:`MAX_CUTOFF`]."""
+    cutoff = positive_float(name, value)
+    if cutoff > MAX_CUTOFF:
+        raise DegeneracyError(
+            f"{name} must be at most {MAX_CUTOFF:g} Å (a radius for atomic environments), "
+            f"got {value!r}"
+        )
+    return cutoff
+
+
+def density_width(value: Any, *, cutoff: float, name: str = "sigma") -> float:
+    """``value`` as a Gaussian density width σ (Å): :data:`MIN_SIGMA` ≤ σ < ``cutoff``."""
+    sigma = positive_float(name, value, below=cutoff)
+    if sigma < MIN_SIGMA:
+        raise DegeneracyError(f"{name} must be at least {MIN_SIGMA:g} Å, got {value!r}")
+    return sigma
+
 
 def weighed_out_pairs(
     weights: np.ndarray, pair_weights: np.ndarray | None = None, *, below: float = UNSEEN_WEIGHT

@@ -39,10 +39,10 @@ import numpy as np
 from featomic.clebsch_gordan import calculate_cg_coefficients
 from metatensor import Labels
 
-from ..checks import bounded_int, positive_float
+from ..checks import bounded_int
 from ..errors import DegeneracyError
 from ._featomic import compute_centre, dense_block, new_calculator
-from .base import check_frames
+from .base import check_frames, cutoff_radius, density_width
 from .soap import _atomic_number
 
 
@@ -110,13 +110,15 @@ class Bispectrum:
     Parameters
     ----------
     sigma : float
-        Gaussian density width σ (Å).
+        Gaussian density width σ (Å), from :data:`~.base.MIN_SIGMA` (0.01) up to the cutoff.
     cutoff : float
-        Cutoff radius (Å), hard step as for :class:`SoapPowerSpectrum`.
+        Cutoff radius (Å), hard step as for :class:`SoapPowerSpectrum`, at most
+        :data:`~.base.MAX_CUTOFF` (100).
     n_max : int
-        Radial GTO functions per neighbour species.
+        Radial GTO functions per neighbour species (1 to 12).
     l_max : int
-        Band limit: largest angular channel of the expansion and of every coupled triple.
+        Band limit: largest angular channel of the expansion and of every coupled triple
+        (0 to 10; the cost grows like its cube).
     center : str
         Species of the centre atom (atom 0).
     neighbors : sequence of str
@@ -143,10 +145,11 @@ class Bispectrum:
         center: str = "C",
         neighbors: Sequence[str] = ("H",),
     ) -> None:
-        self.cutoff = positive_float("cutoff", cutoff)
-        self.sigma = positive_float("sigma", sigma, below=self.cutoff)
-        self.n_max = bounded_int("n_max", n_max, minimum=1, maximum=12)
-        self.l_max = bounded_int("l_max", l_max, minimum=0, maximum=10)
+        self.cutoff = cutoff_radius(cutoff)  # before featomic, which hangs on a huge one
+        self.sigma = density_width(sigma, cutoff=self.cutoff)
+        # named: the bispectrum's limits are lower than SOAP's (n_max 30, l_max 20)
+        self.n_max = bounded_int("bispectrum n_max", n_max, minimum=1, maximum=12)
+        self.l_max = bounded_int("bispectrum l_max", l_max, minimum=0, maximum=10)
         self.center = _atomic_number(center)
         self.neighbors = tuple(sorted({_atomic_number(s) for s in neighbors}))
         if not self.neighbors:

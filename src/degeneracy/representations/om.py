@@ -60,13 +60,22 @@ import numpy as np
 from ..checks import one_of, positive_float
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..structures import neighbor_array
-from .base import check_frames, weighed_out_pairs
+from .base import check_frames, cutoff_radius, weighed_out_pairs
 
 ORBITAL_SETS = ("s", "sp")
 
 #: Relative eigenvalue gap under which two OM eigenvalues count as coinciding: the sorted
 #: eigenvalues have a kink there and the OM fingerprint no Jacobian.
 DEGENERATE_GAP = 1e-8
+
+#: Range of the orbital ``width`` factor w (a multiple of the covalent radius, not Å).
+#: Below ~0.3 bonded atoms' orbitals no longer overlap (for CH4 the eigenvalues are then
+#: the cutoff weights alone, the same from w = 1e-20 to 0.3); above ~30 every orbital
+#: covers the whole environment and the smallest eigenvalues fall to rounding noise
+#: (CH4: 1.6e-5 at w = 10, 2e-8 at 30, 1e-11 at 100, ±1e-16 from 1000). Far outside,
+#: the exponents over- or underflow: RuntimeWarnings, then NaN or a LinAlgError, from
+#: w = 1e-100 down and 1e100 up.
+WIDTH_RANGE = (0.1, 10.0)
 
 
 def _pair_blocks(
@@ -121,10 +130,14 @@ class OverlapMatrix:
     orbitals : {"sp", "s"}
         Orbitals per atom: s and three p (4 per atom) or s only (1 per atom).
     width : float
-        Factor on the covalent radii that set the Gaussian exponents
-        :math:`\alpha = 1/(2 (w\,r^\mathrm{cov})^2)`; 1 is Sadeghi et al.'s choice.
+        Factor w on the covalent radii that set the Gaussian exponents
+        :math:`\alpha = 1/(2 (w\,r^\mathrm{cov})^2)`, relative (not Å): the orbital of
+        an atom has width :math:`w\,r^\mathrm{cov}`. 1 is Sadeghi et al.'s choice; from
+        0.1 to 10 (:data:`WIDTH_RANGE`: beyond, the orbitals of bonded atoms do not
+        overlap at all or every orbital covers the whole environment).
     cutoff : float
-        Radius r_c (Å) of the orbital weights :math:`(1 - r^2/r_c^2)^2`.
+        Radius r_c (Å) of the orbital weights :math:`(1 - r^2/r_c^2)^2`, at most
+        :data:`~.base.MAX_CUTOFF` (100).
 
     Notes
     -----
@@ -136,7 +149,13 @@ class OverlapMatrix:
     def __init__(self, *, orbitals: str = "sp", width: float = 1.5, cutoff: float = 2.5) -> None:
         self.orbitals = one_of("orbitals", orbitals, ORBITAL_SETS)
         self.width = positive_float("OM width", width)
-        self.cutoff = positive_float("cutoff", cutoff)
+        low, high = WIDTH_RANGE
+        if not low <= self.width <= high:
+            raise DegeneracyError(
+                f"OM width must be between {low:g} and {high:g} (a multiple of the covalent "
+                f"radius), got {width!r}"
+            )
+        self.cutoff = cutoff_radius(cutoff)
         self._warned = False
 
     def __repr__(self) -> str:

@@ -36,11 +36,12 @@ from featomic import density as fdensity
 from featomic.splines import Spline, SplinedRadialBasis
 from metatensor import Labels
 
-from ..checks import bounded_int, existing_file, positive_float
+from ..checks import bounded_int, existing_file
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import atomic_path, cache_dir, cache_key
 from ..structures import MethaneSampler
 from ._featomic import compute_centre, dense_block, new_calculator
+from .base import cutoff_radius, density_width
 
 #: Number of primitive GTO functions per angular channel that the PCA contracts.
 DEFAULT_N_PRIMITIVE = 16
@@ -76,6 +77,8 @@ def primitive_radial_tables(
 
     Returns ``{l: (positions, values, derivatives)}``, arrays ``(n_points, n_primitive)``.
     """
+    cutoff = cutoff_radius(cutoff)  # before featomic, which hangs on a huge cutoff
+    sigma = density_width(sigma, cutoff=cutoff)
     calculator = new_calculator(
         featomic.SphericalExpansion,
         f"GTO radial integrals for sigma {sigma:g} Å, cutoff {cutoff:g} Å, {n_primitive} functions",
@@ -242,22 +245,32 @@ def _sign_fixed(vectors: np.ndarray) -> np.ndarray:
     return vectors * signs
 
 
+#: Largest number of primitive GTO functions of an optimal basis.
+MAX_N_PRIMITIVE = 40
+
+
 def radial_settings(
-    *, sigma: Any, cutoff: Any, n_max: Any, l_max: Any, n_primitive: Any
+    *, sigma: Any, cutoff: Any, n_max: Any, l_max: Any, n_primitive: Any, optimal: bool = True
 ) -> tuple[float, float, int, int, int]:
     """``(sigma, cutoff, n_max, l_max, n_primitive)`` validated, the one check shared by
     :class:`~degeneracy.representations.SoapPowerSpectrum` and :func:`fit_optimal_basis`.
 
-    0 < σ < cutoff, 1 ≤ n_max ≤ 30, 0 ≤ l_max ≤ 20, n_max ≤ n_primitive ≤ 40 (featomic
-    hangs on a zero cutoff and fails with an internal error on the others).
+    MIN_SIGMA ≤ σ < cutoff ≤ MAX_CUTOFF (:mod:`.base`), 1 ≤ n_max ≤ 30, 0 ≤ l_max ≤ 20,
+    1 ≤ n_primitive ≤ 40 (featomic hangs on a zero or huge cutoff and fails with an
+    internal error on the others) and, when the basis is to be ``optimal`` (contracted
+    from the n_primitive functions), n_max ≤ n_primitive; the GTO basis has no primitives.
     """
-    cutoff = positive_float("cutoff", cutoff)
-    sigma = positive_float("sigma", sigma, below=cutoff)
+    cutoff = cutoff_radius(cutoff)
+    sigma = density_width(sigma, cutoff=cutoff)
     n_max = bounded_int("n_max", n_max, minimum=1, maximum=30)
     l_max = bounded_int("l_max", l_max, minimum=0, maximum=20)
-    n_primitive = bounded_int("n_primitive", n_primitive, minimum=1, maximum=40)
-    if n_max > n_primitive:
-        raise DegeneracyError(f"n_max={n_max} cannot exceed n_primitive={n_primitive}")
+    n_primitive = bounded_int("n_primitive", n_primitive, minimum=1, maximum=MAX_N_PRIMITIVE)
+    if optimal and n_max > n_primitive:
+        raise DegeneracyError(
+            f"n_max={n_max} cannot exceed n_primitive={n_primitive}: the optimal basis keeps "
+            f"n_max combinations of n_primitive primitive GTO functions; give n_primitive a "
+            f"larger value (at most {MAX_N_PRIMITIVE}) or use the GTO basis"
+        )
     return sigma, cutoff, n_max, l_max, n_primitive
 
 

@@ -54,18 +54,21 @@ class SoapPowerSpectrum:
     Parameters
     ----------
     sigma : float
-        Gaussian density width σ (Å).
+        Gaussian density width σ (Å), from :data:`~.base.MIN_SIGMA` (0.01) up to the cutoff.
     cutoff : float
-        Cutoff radius r_c (Å), hard step (no smoothing).
+        Cutoff radius r_c (Å), hard step (no smoothing), at most :data:`~.base.MAX_CUTOFF`
+        (100).
     n_max, l_max : int
-        Radial functions per channel and largest angular channel.
+        Radial functions per channel (at most 30; with the built-in optimal basis at most
+        ``n_primitive``) and largest angular channel (at most 20).
     basis : {"gto", "optimal"}
         featomic's orthonormal GTO radial basis, or the data-driven optimal basis
         (:mod:`.optimal_basis`): ``optimal_basis`` if given, else the cached built-in fit.
     optimal_basis : OptimalBasis, optional
         A fitted basis; its σ, cutoff, n_max and l_max must match.
     n_primitive : int
-        Primitive GTO functions of the built-in optimal basis.
+        Primitive GTO functions of the built-in optimal basis (at most 40; unused with
+        the GTO basis).
     center : str
         Species of the centre atom (atom 0).
     neighbors : sequence of str
@@ -92,10 +95,17 @@ class SoapPowerSpectrum:
         center: str = "C",
         neighbors: Sequence[str] = ("H",),
     ) -> None:
-        self.sigma, self.cutoff, self.n_max, self.l_max, self.n_primitive = radial_settings(
-            sigma=sigma, cutoff=cutoff, n_max=n_max, l_max=l_max, n_primitive=n_primitive
-        )
         self.basis = one_of("basis", basis, RADIAL_BASES)
+        # n_max ≤ n_primitive only for the built-in optimal basis: a given one brings its
+        # own n_primitive (its settings are compared below), the GTO basis has none
+        self.sigma, self.cutoff, self.n_max, self.l_max, self.n_primitive = radial_settings(
+            sigma=sigma,
+            cutoff=cutoff,
+            n_max=n_max,
+            l_max=l_max,
+            n_primitive=n_primitive,
+            optimal=self.basis == "optimal" and optimal_basis is None,
+        )
         self.center = _atomic_number(center)
         self.neighbors = tuple(sorted({_atomic_number(s) for s in neighbors}))
         if not self.neighbors:
