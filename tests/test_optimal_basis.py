@@ -70,6 +70,19 @@ def test_default_basis_is_cached_not_refitted(monkeypatch, tmp_path):
     assert len(list(tmp_path.glob("optimal-basis-*.npz"))) == 1
 
 
+def test_a_damaged_cached_basis_is_fitted_again(monkeypatch, tmp_path):
+    """A truncated cache file stopped every command, naming a file the user never gave."""
+    monkeypatch.setenv("DEGENERACY_CACHE", str(tmp_path))
+    first = dg.default_optimal_basis(sigma=0.2, n_frames=200)
+    (cached,) = tmp_path.glob("optimal-basis-*.npz")
+    cached.write_bytes(cached.read_bytes()[:500])
+    with pytest.warns(dg.DegeneracyWarning, match=r"damaged cache file \(not a degeneracy"):
+        again = dg.default_optimal_basis(sigma=0.2, n_frames=200)
+    for a, b in zip(first.projections, again.projections, strict=True):
+        assert np.array_equal(a, b)
+    assert dg.OptimalBasis.load(cached).digest() == first.digest()  # rewritten
+
+
 def test_optimal_basis_errors(fitted, tmp_path):
     with pytest.raises(dg.DegeneracyError, match="fitted for"):
         dg.SoapPowerSpectrum(sigma=0.2, basis="optimal", optimal_basis=fitted)
@@ -82,7 +95,7 @@ def test_optimal_basis_errors(fitted, tmp_path):
         dg.fit_optimal_basis(dg.sample_methane(5, seed=1), sigma=0.3, n_primitive=4)
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a basis")
-    with pytest.raises(dg.DegeneracyError, match="not a degeneracy optimal-basis file"):
+    with pytest.raises(dg.DegeneracyError, match=r"optimal-basis file \(not an \.npz archive\)"):
         dg.OptimalBasis.load(bad)
     with pytest.raises(dg.DegeneracyError, match="no such file"):
         dg.OptimalBasis.load(tmp_path / "missing.npz")

@@ -233,8 +233,10 @@ class OptimalBasis:
                 provenance=dict(meta.get("provenance", {})),
             )
         except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
+            # numpy reads a file that is no zip archive as a pickle, which it then refuses
+            reason = "not an .npz archive" if "pickle" in str(error) else repr(error)
             raise DegeneracyError(
-                f"{path}: not a degeneracy optimal-basis file ({error!r})"
+                f"{path}: not a degeneracy optimal-basis file ({reason})"
             ) from error
 
 
@@ -379,7 +381,15 @@ def default_optimal_basis(
     )
     path = cache_dir() / f"optimal-basis-{key}.npz"
     if path.exists():
-        return OptimalBasis.load(path)
+        try:
+            return OptimalBasis.load(path)
+        except DegeneracyError as error:  # a damaged cache file is made again, not fatal
+            reason = str(error).removeprefix(f"{path}: ")
+            warnings.warn(
+                f"{path}: damaged cache file ({reason}); fitting the basis again",
+                DegeneracyWarning,
+                stacklevel=2,
+            )
     basis = fit_optimal_basis(
         sampler.sample(n_frames, seed=seed),
         sigma=sigma,
