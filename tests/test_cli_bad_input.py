@@ -31,6 +31,8 @@ BAD_FILES: dict[str, tuple[str | bytes | None, str]] = {
     # ase skipped 99999999999 lines one by one: hours for a 20-byte file
     "huge-count": ("99999999999\n\nC 0 0 0\n", "frame 0 declares 99999999999 atoms"),
     "second-frame-cut": (_CH4_FRAME + "5\n\nC 0 0 0\n", "frame 1 declares 5 atoms"),
+    # ase's KeyError read "cannot read structures ('Xx')"
+    "unknown-element": (_CH4_FRAME.replace("C 0", "Xx 0"), "no element or column named 'Xx'"),
     "nan": (f"5\n\n{_CH4}H 0 nan 0.5\n", "atom 4: non-finite coordinates"),
     "huge": (f"5\n\n{_CH4}H 1e300 0 0\n", "1e+300 Å from the centre"),
     "overlap": (f"5\n\n{_CH4}H 0.63 0.63 0.63\n", "atoms 1 and 4 are 0 Å apart"),
@@ -405,3 +407,17 @@ def test_an_output_folder_that_is_not_writable_is_refused_before_work(
         status = stop.code
     assert status == 2
     assert f"{out}: --output folder {tmp_path} is not writable" in capsys.readouterr().err
+
+
+def test_a_file_type_ase_does_not_know_is_named(tmp_path, capsys):
+    structures = tmp_path / "ch4.txt"
+    structures.write_text(_CH4_FRAME)
+    assert main(["spectrum", str(structures)]) == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            "ch4.txt: cannot read structures (ase knows no structure format 'txt'; name the file "
+            ".xyz or .extxyz)"
+        )
+    )

@@ -22,7 +22,7 @@ import ase.io
 import ase.units
 import numpy as np
 from ase.geometry import find_mic
-from ase.io.formats import string2index
+from ase.io.formats import UnknownFileTypeError, string2index
 
 from .checks import (
     bounded_int,
@@ -412,6 +412,21 @@ def check_unwrapped(atoms: ase.Atoms, *, where: str) -> None:
         )
 
 
+def read_error_reason(error: BaseException) -> str:
+    """One line on why ase could not read a structure file.
+
+    ase's own texts are kept where they say something; three that do not are reworded:
+    an unknown file type (``txt``), an unknown element symbol or column (a bare
+    ``'Xx'`` from a KeyError) and an error without text (its type).
+    """
+    text = str(error).splitlines()[0] if str(error) else ""
+    if isinstance(error, UnknownFileTypeError):
+        return f"ase knows no structure format {text!r}; name the file .xyz or .extxyz"
+    if isinstance(error, KeyError) and error.args:
+        return f"no element or column named {error.args[0]!r}"
+    return text or type(error).__name__
+
+
 #: Formats whose files :func:`check_xyz_atom_counts` scans (ase indexes them line by line).
 XYZ_FORMATS = ("xyz", "extxyz")
 
@@ -496,8 +511,9 @@ def read_environments(
     try:  # every frame, so that a selection keeps the frames' numbers in the file
         frames = ase.io.read(path, index=":")
     except Exception as error:  # ase raises many types for unreadable files
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DegeneracyError(f"{path}: cannot read structures ({reason})") from error
+        raise DegeneracyError(
+            f"{path}: cannot read structures ({read_error_reason(error)})"
+        ) from error
     if not frames:
         raise DegeneracyError(f"{path}: contains no structures")
     numbers = range(len(frames))
