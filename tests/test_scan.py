@@ -507,7 +507,7 @@ def test_chunk_file_errors_are_one_line_errors(tmp_path, monkeypatch):
     assert not store.chunk_path(2).exists() and not list(store.folder.glob(".*.part"))
 
 
-def test_chunk_files_are_flushed_to_the_disk_before_the_rename(tmp_path, monkeypatch):
+def test_chunk_files_and_their_folder_are_flushed_to_the_disk(tmp_path, monkeypatch):
     synced = []
     original = os.fsync
 
@@ -518,9 +518,10 @@ def test_chunk_files_are_flushed_to_the_disk_before_the_rename(tmp_path, monkeyp
     store = _store_with_chunks(tmp_path, 0)
     monkeypatch.setattr(os, "fsync", recording)
     store.write_chunk(0, _chunk_table(0))
-    assert len(synced) == 1
+    assert len(synced) == 2  # the file before its rename, the folder after
     if isinstance(synced[0], str):
         assert Path(synced[0]).name.startswith(".chunk-0000000.parquet.")
+        assert Path(synced[1]) == store.folder.resolve()  # the new name is durable too
 
 
 def test_scan_with_in_memory_structures_and_bohr(soap, methane_file, tmp_path):

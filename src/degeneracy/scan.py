@@ -850,6 +850,15 @@ def _fsync(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
+def _fsync_folder(folder: Path) -> None:
+    """Flush a folder's entries (after a rename into it), so the new name survives a crash."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 class ChunkStore:
     """The sidecar folder ``RESULTS.parts/``: manifest plus one Parquet file per chunk."""
 
@@ -928,13 +937,14 @@ class ChunkStore:
     def write_chunk(self, chunk: int, table: pa.Table) -> None:
         """Write one chunk's results atomically (with its notes in the schema metadata).
 
-        The file is flushed to the disk before it is renamed into place, so that a crash
-        of the machine leaves the chunk either complete or missing.
+        The file is flushed to the disk before it is renamed into place, and the folder
+        after, so that a crash of the machine leaves the chunk either complete or missing.
         """
         path = self.chunk_path(chunk)
         with atomic_path(path) as tmp, _chunk_file_errors(path, "write"):
             pq.write_table(table, str(tmp))
             _fsync(tmp)
+        _fsync_folder(self.folder)
 
     def read_chunk(self, chunk: int) -> pa.Table:
         """The results of one finished chunk."""
