@@ -421,3 +421,11 @@ def test_a_file_type_ase_does_not_know_is_named(tmp_path, capsys):
             ".xyz or .extxyz)"
         )
     )
+
+
+@pytest.mark.parametrize("value", ["-1e-3", "-1E+2", "-.5e1", "-2.e-1"])
+def test_a_negative_number_in_exponent_form_is_a_value(value, capsys):
+    """argparse took --sigma -1e-3 for an option: 'expected one argument'."""
+    assert main(["spectrum", "--builtin", "td", "--sigma", value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"sigma must be a positive number, got {float(value)}"), err
