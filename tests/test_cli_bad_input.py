@@ -429,3 +429,11 @@ def test_a_negative_number_in_exponent_form_is_a_value(value, capsys):
     assert main(["spectrum", "--builtin", "td", "--sigma", value]) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith(f"sigma must be a positive number, got {float(value)}"), err
+
+
+def test_an_unknown_option_names_the_subcommand(capsys):
+    """argparse reported it for the top-level parser: 'degeneracy: error: ...'."""
+    assert main(["predict", "--model", "m", "--builtin", "td", "--rep", "soap"]) == 2
+    assert capsys.readouterr().err == "degeneracy predict: error: unrecognized arguments: --rep\n"
+    assert main(["--bogus"]) == 2
+    assert capsys.readouterr().err == "degeneracy: error: unrecognized arguments: --bogus\n"

@@ -154,7 +154,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``degeneracy`` command; returns the exit status."""
     try:  # the subcommands' modules import scipy and more: ~2 s in which Ctrl-C may come
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # argparse names the top-level parser; the subcommand is more use
+            prog = "degeneracy" if args.command is None else f"degeneracy {args.command}"
+            print(f"{prog}: error: unrecognized arguments: {' '.join(unknown)}", file=sys.stderr)
+            return EXIT_ERROR
     except KeyboardInterrupt:
         print("degeneracy: interrupted", file=sys.stderr)
         return 130
