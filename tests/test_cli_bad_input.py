@@ -31,6 +31,7 @@ BAD_FILES: dict[str, tuple[str | bytes | None, str]] = {
     # ase skipped 99999999999 lines one by one: hours for a 20-byte file
     "huge-count": ("99999999999\n\nC 0 0 0\n", "frame 0 declares 99999999999 atoms"),
     "second-frame-cut": (_CH4_FRAME + "5\n\nC 0 0 0\n", "frame 1 declares 5 atoms"),
+    "negative-count": ("-5\n\nC 0 0 0\n", "cannot read"),
     # ase's KeyError read "cannot read structures ('Xx')"
     "unknown-element": (_CH4_FRAME.replace("C 0", "Xx 0"), "no element or column named 'Xx'"),
     "nan": (f"5\n\n{_CH4}H 0 nan 0.5\n", "atom 4: non-finite coordinates"),
@@ -50,6 +51,7 @@ UNREADABLE = {
     "truncated",
     "huge-count",
     "second-frame-cut",
+    "negative-count",
     "nan",
     "overlap",
     "folder",

@@ -455,6 +455,8 @@ def check_xyz_atom_counts(path: str | os.PathLike, read_format: str | None = Non
                 natoms = int(header)
             except ValueError:
                 return
+            if natoms < 0:  # ase names it
+                return
             left = total - consumed - 2
             if natoms > max(left, 0) + 1:  # + 1: the last line may lack its newline
                 raise DegeneracyError(
