@@ -456,6 +456,15 @@ def test_an_unordered_orbit_file_is_not_a_path(tmp_path):
     shuffled = [frames[i] for i in np.random.default_rng(0).permutation(40)]
     arc, note = path_arc_length(shuffled)
     assert arc is None and "not in path order" in note
+    # the same file in reverse order (arc lengths falling) is a path, with the same slopes
+    backwards = frames[::-1]
+    arc, note = path_arc_length(backwards)
+    assert note is None and arc[-1] == pytest.approx(0.3)
+    target = dg.fourbody_torsion(frames)
+    forward = orbit_slopes(frames, target, target)
+    reverse = orbit_slopes(backwards, target[::-1], target[::-1])
+    for key in ("orbit_length", "orbit_slope_rms", "orbit_slope_corr"):
+        assert reverse[key] == pytest.approx(forward[key], rel=1e-9), key
     for atoms in shuffled:  # without arc lengths the order cannot be checked
         del atoms.info["arc_length"]
     steps = np.linalg.norm(np.diff(dg.neighbor_positions(shuffled), axis=0), axis=(1, 2))

@@ -366,9 +366,10 @@ def path_arc_length(frames: Sequence[ase.Atoms]) -> tuple[np.ndarray | None, str
     Distances between consecutive frames' neighbour positions (centre fixed), summed. Not
     a path: fewer than 3 frames, a repeated frame, a step more than
     :data:`MAX_STEP_OVER_MEDIAN` times the median step, or, when every frame records its
-    ``arc_length`` (as orbit files do), arc lengths that do not increase or a step that
-    does not fit the arc between its frames (longer than it, or shorter than a
-    :data:`MAX_STEP_OVER_MEDIAN`-th of it). The last catches an unordered orbit file,
+    ``arc_length`` (as orbit files do), arc lengths that neither all increase nor all
+    decrease (a file in reverse order is a path, its arc measured from its first frame),
+    or a step that does not fit the arc between its frames (longer than it, or shorter
+    than a :data:`MAX_STEP_OVER_MEDIAN`-th of it). The last catches an unordered orbit file,
     whose steps are all alike; the nearest frames need not be neighbours on a path (the
     Comment's c = 0.1 orbits turn back close to themselves).
     """
@@ -384,6 +385,8 @@ def path_arc_length(frames: Sequence[ase.Atoms]) -> tuple[np.ndarray | None, str
     recorded = recorded_arc_lengths(frames)
     if recorded is not None:
         arcs = np.diff(recorded)
+        if (arcs < 0).all():  # a file written from the end (a reversed orbit) is a path too
+            arcs = -arcs
         misfit = (arcs <= 0) | (steps > arcs * (1 + 1e-3) + 1e-6)  # files keep 8 decimals
         misfit |= steps * MAX_STEP_OVER_MEDIAN < arcs
         if misfit.any():
