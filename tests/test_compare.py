@@ -90,6 +90,29 @@ def test_plot_writes_png_and_pdf(comparison, tmp_path):
         plot_comparison(result, tmp_path / "bad", x=np.arange(5))
 
 
+def test_a_plot_interrupted_between_its_files_leaves_the_old_pair(comparison, tmp_path):
+    """Ctrl-C after the PNG used to leave a new PNG beside an old (or no) PDF."""
+    import matplotlib.figure
+
+    _, _, result = comparison
+    png, pdf = comparison_paths(tmp_path / "cmp")
+    png.write_bytes(b"old png")
+    pdf.write_bytes(b"old pdf")
+    real = matplotlib.figure.Figure.savefig
+
+    def interrupted_at_the_pdf(self, fname, *args, **kwargs):
+        if kwargs.get("format") == "pdf":
+            raise KeyboardInterrupt
+        return real(self, fname, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matplotlib.figure.Figure, "savefig", interrupted_at_the_pdf)
+        with pytest.raises(KeyboardInterrupt):
+            plot_comparison(result, tmp_path / "cmp", x=np.array([0.0, 0.5, 1.0]))
+    assert png.read_bytes() == b"old png" and pdf.read_bytes() == b"old pdf"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp.pdf", "cmp.png"]
+
+
 def test_errors():
     with pytest.raises(dg.DegeneracyError, match="no frames"):
         dg.compare_fingerprints([], {"soap": dg.SoapPowerSpectrum()})

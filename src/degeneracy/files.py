@@ -57,6 +57,17 @@ def atomic_path(path: str | os.PathLike, *, suffix: str = ".part") -> Iterator[P
 
 
 @contextlib.contextmanager
+def atomic_paths(
+    paths: Sequence[str | os.PathLike], *, suffix: str = ".part"
+) -> Iterator[list[Path]]:
+    """Temporary paths for files written as one result (a figure's PNG and PDF): all
+    are moved into place once every one is written, or none (an error or Ctrl-C while
+    writing the second left the first alone, new beside an old second)."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(atomic_path(path, suffix=suffix)) for path in paths]
+
+
+@contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file for writing; it replaces ``path`` only if the block succeeds."""
     with atomic_path(path) as tmp, open(tmp, mode) as handle:

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ..compare import Comparison
 from ..errors import DegeneracyError
-from ..files import atomic_path
+from ..files import atomic_paths
 
 
 def comparison_paths(prefix: str | os.PathLike) -> tuple[Path, Path]:
@@ -66,7 +66,7 @@ def plot_comparison(
     if title:
         figure.suptitle(title, fontsize=10)
     png, pdf = comparison_paths(prefix)
-    for path, fmt in ((png, "png"), (pdf, "pdf")):
-        with atomic_path(path) as tmp:
-            figure.savefig(tmp, format=fmt, dpi=120)
+    with atomic_paths([png, pdf]) as (png_tmp, pdf_tmp):
+        figure.savefig(png_tmp, format="png", dpi=120)
+        figure.savefig(pdf_tmp, format="pdf", dpi=120)
     return png, pdf

@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..errors import DegeneracyError
-from ..files import atomic_path
+from ..files import atomic_paths
 from ..structures import (
     builtin_environment,
     neighbor_positions,
@@ -82,11 +82,11 @@ def pair_lines() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _save(figure, stem: Path) -> list[Path]:
-    """Save ``figure`` as ``stem``.png and .pdf, each atomically, and close it."""
+    """Save ``figure`` as ``stem``.png and .pdf, both or neither, and close it."""
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
     try:
-        for path in paths:
-            with atomic_path(path) as tmp:
+        with atomic_paths(paths) as temporary:
+            for path, tmp in zip(paths, temporary, strict=True):
                 figure.savefig(tmp, format=path.suffix[1:], dpi=200, bbox_inches="tight")
     finally:
         plt.close(figure)
