@@ -32,6 +32,8 @@ BAD_FILES: dict[str, tuple[str | bytes | None, str]] = {
     "huge-count": ("99999999999\n\nC 0 0 0\n", "frame 0 declares 99999999999 atoms"),
     "second-frame-cut": (_CH4_FRAME + "5\n\nC 0 0 0\n", "frame 1 declares 5 atoms"),
     "negative-count": ("-5\n\nC 0 0 0\n", "cannot read"),
+    # extxyz's VEC lattice lines after a frame stopped the count check (ase then hung)
+    "count-after-vec": ("1\nc\nH 0 0 0\nVEC1 1 0 0\n99999999999\nc\n", "frame 1 declares 99999"),
     # ase's KeyError read "cannot read structures ('Xx')"
     "unknown-element": (_CH4_FRAME.replace("C 0", "Xx 0"), "no element or column named 'Xx'"),
     "nan": (f"5\n\n{_CH4}H 0 nan 0.5\n", "atom 4: non-finite coordinates"),
@@ -52,6 +54,7 @@ UNREADABLE = {
     "huge-count",
     "second-frame-cut",
     "negative-count",
+    "count-after-vec",
     "nan",
     "overlap",
     "folder",
@@ -392,6 +395,23 @@ def test_a_non_positive_cutoff_is_named_before_the_file_is_read(tmp_path, capsys
         assert main(["spectrum", str(structures), "--cutoff", value]) == 2
         err = capsys.readouterr().err.strip()
         assert err.endswith(f"cutoff must be a positive number, got {float(value)}"), err
+
+
+def test_a_symlinked_output_is_checked_where_it_is_written(tmp_path, capsys, monkeypatch):
+    """The folder the file lands in is the link's target's, not the link's."""
+    import degeneracy.files as files
+
+    target_folder = tmp_path / "results"
+    target_folder.mkdir()
+    link = tmp_path / "s.csv"
+    link.symlink_to(target_folder / "s.csv")
+    monkeypatch.setattr(files.os, "access", lambda path, mode: Path(path) != target_folder)
+    try:
+        status = main(["spectrum", "--builtin", "td", "--output", str(link)])
+    except SystemExit as stop:
+        status = stop.code
+    assert status == 2
+    assert f"{link}: --output folder {target_folder} is not writable" in capsys.readouterr().err
 
 
 def test_an_output_folder_that_is_not_writable_is_refused_before_work(

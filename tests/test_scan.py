@@ -524,6 +524,21 @@ def test_chunk_files_and_their_folder_are_flushed_to_the_disk(tmp_path, monkeypa
         assert Path(synced[1]) == store.folder.resolve()  # the new name is durable too
 
 
+def test_a_folder_that_cannot_be_fsynced_does_not_stop_the_scan(tmp_path, monkeypatch):
+    """Some file systems refuse to fsync a folder (EINVAL): the chunk is in place anyway."""
+    original = os.fsync
+
+    def no_folders(fd):
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            raise OSError(22, "Invalid argument")
+        original(fd)
+
+    store = _store_with_chunks(tmp_path, 0)
+    monkeypatch.setattr(os, "fsync", no_folders)
+    store.write_chunk(0, _chunk_table(0))
+    assert store.read_chunk(0).num_rows == _chunk_table(0).num_rows
+
+
 def test_scan_with_in_memory_structures_and_bohr(soap, methane_file, tmp_path):
     frames = _file_frames(methane_file)[:20]
     in_bohr = []

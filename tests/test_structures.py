@@ -398,3 +398,19 @@ def test_a_cache_folder_that_cannot_be_made_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("DEGENERACY_CACHE", str(blocker))
     with pytest.raises(dg.DegeneracyError, match=r"cache folder .*cache \(\$DEGENERACY_CACHE\): "):
         cache_dir()
+
+
+def test_the_atom_count_check_reads_extxyz_lattice_lines(tmp_path):
+    """VEC1-3 lines after a frame's atoms (ase's extxyz) are skipped, not taken for the
+    next frame's header: a valid file passes, a bad count after them is still caught."""
+    from degeneracy.structures import check_xyz_atom_counts
+
+    frame = "5\nc\nC 0 0 0\nH 0.63 0.63 0.63\nH -0.63 -0.63 0.63\nH -0.63 0.63 -0.63\n"
+    frame += "H 0.63 -0.63 -0.63\nVEC1 10 0 0\nVEC2 0 10 0\nVEC3 0 0 10\n"
+    good = tmp_path / "good.xyz"
+    good.write_text(frame * 2)
+    check_xyz_atom_counts(good)
+    bad = tmp_path / "bad.xyz"
+    bad.write_text(frame + "7\nc\nC 0 0 0\n")
+    with pytest.raises(dg.DegeneracyError, match="frame 1 declares 7 atoms, but only 1 lines"):
+        check_xyz_atom_counts(bad)

@@ -60,9 +60,10 @@ def atomic_path(path: str | os.PathLike, *, suffix: str = ".part") -> Iterator[P
 def atomic_paths(
     paths: Sequence[str | os.PathLike], *, suffix: str = ".part"
 ) -> Iterator[list[Path]]:
-    """Temporary paths for files written as one result (a figure's PNG and PDF): all
-    are moved into place once every one is written, or none (an error or Ctrl-C while
-    writing the second left the first alone, new beside an old second)."""
+    """Temporary paths for files written as one result (a figure's PNG and PDF): they
+    are moved into place together once every one is written, none if writing any fails
+    (an error or Ctrl-C while writing the second used to leave the first, new, beside
+    an old second); only an interrupt between the final renames can still split them."""
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(atomic_path(path, suffix=suffix)) for path in paths]
 
@@ -153,8 +154,9 @@ def output_file(
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise DegeneracyError(f"{path}: {what} folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):  # else found only after the work
-        raise DegeneracyError(f"{path}: {what} folder {folder} is not writable")
+    written = Path(os.path.realpath(path)).parent if path.is_symlink() else folder
+    if not os.access(written, os.W_OK | os.X_OK):  # else found only after the work
+        raise DegeneracyError(f"{path}: {what} folder {written} is not writable")
     if path.is_dir():
         raise DegeneracyError(f"{path}: {what} is a folder, not a file")
     if path.exists() and not path.is_file():  # the atomic rename would replace the node

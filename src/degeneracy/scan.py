@@ -851,10 +851,19 @@ def _fsync(path: Path) -> None:
 
 
 def _fsync_folder(folder: Path) -> None:
-    """Flush a folder's entries (after a rename into it), so the new name survives a crash."""
-    descriptor = os.open(folder, os.O_RDONLY)
+    """Flush a folder's entries (after a rename into it), so the new name survives a crash.
+
+    Best effort: some file systems (network, FUSE) refuse to fsync a folder (EINVAL);
+    the chunk itself is already flushed and in place, so that is no reason to stop.
+    """
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(descriptor)
+    except OSError:
+        pass
     finally:
         os.close(descriptor)
 

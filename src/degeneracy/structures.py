@@ -449,6 +449,9 @@ def check_xyz_atom_counts(path: str | os.PathLike, read_format: str | None = Non
         handle.seek(0)
         consumed, frame = 0, 0
         for header in handle:
+            if header.lstrip().startswith(b"VEC"):  # extxyz lattice lines after the atoms
+                consumed += 1
+                continue
             if not header.strip():
                 return
             try:
