@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import shutil
 
@@ -140,10 +141,11 @@ def test_a_skipped_step_whose_files_are_gone_is_redone(tiny_run):
 def test_the_report_quotes_this_runs_spreads(tiny_run):
     """The E4 spread and gradient RMS were fixed strings (0.12, 0.33) for any sampler."""
     output, summary, _ = tiny_run
-    document = (output / "report.html").read_text()
+    document = html.unescape((output / "report.html").read_text())
     none = summary["learning"]["none"]
-    assert f"E4 validation spread {none['val_std']:.2g} (the Comment" in document
-    assert f"RMS {none['val_gradient_rms']:.2g}; beyond the Comment" in document
+    assert f"E4 validation spread {none['val_std']:.3f} (P&G's: 0.117" in document
+    gradient = f"∇E4's RMS per component {none['val_gradient_rms']:.2g}; beyond the Comment"
+    assert gradient in document
     folders = json.loads((output / "figures" / "fig2.json").read_text())["folders"]
     assert all(
         (output / "figures" / folder / "metrics.json").exists() for folder in folders.values()
