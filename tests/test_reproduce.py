@@ -146,6 +146,13 @@ def test_the_report_quotes_this_runs_spreads(tiny_run):
     assert f"E4 validation spread {none['val_std']:.3f} (P&G's: 0.117" in document
     gradient = f"∇E4's RMS per component {none['val_gradient_rms']:.2g}; beyond the Comment"
     assert gradient in document
+    # the protocols and the test set as this run made them, not literals (201 frames,
+    # "other generator" also when the training sampler was the test set's)
+    subset = summary["learning"]["subset"]["protocol_description"]
+    assert f"; subset = {subset};" in document
+    test = none["dataset_sources"]["test"]["name"]
+    assert summary["settings"]["sampler"] != test
+    assert f"independent test RMSE (other generator: {test})" in document
     folders = json.loads((output / "figures" / "fig2.json").read_text())["folders"]
     assert all(
         (output / "figures" / folder / "metrics.json").exists() for folder in folders.values()

@@ -551,7 +551,7 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
     gradient_rms = _rounded(learning.get("none", {}).get("val_gradient_rms"))
     keys = [
         ("val_rmse", "validation RMSE"),
-        ("test_rmse", "independent test RMSE (other generator)"),
+        ("test_rmse", f"independent test RMSE ({_test_set_origin(learning, results)})"),
         ("orbit_heldout_rmse", "held-out orbit RMSE"),
         ("orbit_rmse", "orbit RMSE (all frames)"),
         ("orbit_slope_corr", "slope along the orbit: correlation with E4's (beyond the Comment)"),
@@ -578,8 +578,7 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
         Section(
             "Learning E4 along the orbit (Fig. 2)",
             paragraphs=[
-                "Protocols: none = no orbit frames in training; subset = 20 random orbit "
-                "frames; full = all 201 orbit frames repeated 10×. SOAP σ = 0.3 Å, optimal "
+                f"Protocols: {_protocol_descriptions(learning)}. SOAP σ = 0.3 Å, optimal "
                 f"basis, the Comment's network; E4 validation spread {val_std} (P&G's: "
                 "0.117 over all their 6001 frames).",
                 _ordering_sentence(checks, repeats),
@@ -709,6 +708,28 @@ def _lookup_sentence(metrics: dict) -> list[str]:
         "have near-copies among the training frames, as in a random split of trajectory "
         "frames; the validation RMSE then measures interpolation, not generalisation."
     ]
+
+
+def _protocol_descriptions(learning: dict) -> str:
+    """``none = no orbit frames in training; subset = ...`` from this run's metrics (the
+    orbit's frame count and repeats were literals, stale for another orbit length)."""
+    return "; ".join(
+        f"{name} = {learning[name].get('protocol_description', '—')}"
+        for name in LEARNING_PROTOCOLS
+        if name in learning
+    )
+
+
+def _test_set_origin(learning: dict, results: dict) -> str:
+    """Whether the independent test set came from another generator than the training
+    data (``other generator: tilted``) or the same one with another seed."""
+    sources = learning.get("none", {}).get("dataset_sources", {})
+    test = (sources.get("test") or {}).get("name")
+    if test is None:
+        return "other seed"
+    if test == results["settings"]["sampler"]:
+        return f"same generator, {test}, another seed"
+    return f"other generator: {test}"
 
 
 def _validation_caveat(sampler: str) -> str:
