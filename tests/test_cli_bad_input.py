@@ -459,3 +459,15 @@ def test_an_unknown_option_names_the_subcommand(capsys):
     assert capsys.readouterr().err == "degeneracy predict: error: unrecognized arguments: --rep\n"
     assert main(["--bogus"]) == 2
     assert capsys.readouterr().err == "degeneracy: error: unrecognized arguments: --bogus\n"
+
+
+def test_a_link_into_a_missing_folder_says_so(tmp_path, capsys):
+    """The writability test ran first and called the missing folder 'not writable'."""
+    link = tmp_path / "s.csv"
+    link.symlink_to(tmp_path / "gone" / "s.csv")
+    try:
+        status = main(["spectrum", "--builtin", "td", "--output", str(link)])
+    except SystemExit as stop:
+        status = stop.code
+    assert status == 2
+    assert f"links into folder {tmp_path / 'gone'}, which does not exist" in capsys.readouterr().err

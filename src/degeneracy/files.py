@@ -154,7 +154,13 @@ def output_file(
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise DegeneracyError(f"{path}: {what} folder {folder} does not exist")
-    written = Path(os.path.realpath(path)).parent if path.is_symlink() else folder
+    written = folder  # where atomic_path puts the file: a link's target's folder
+    if path.is_symlink():
+        written = Path(os.path.realpath(path)).parent
+        if not written.is_dir():
+            raise DegeneracyError(
+                f"{path}: {what} links into folder {written}, which does not exist"
+            )
     if not os.access(written, os.W_OK | os.X_OK):  # else found only after the work
         raise DegeneracyError(f"{path}: {what} folder {written} is not writable")
     if path.is_dir():
@@ -163,9 +169,6 @@ def output_file(
         raise DegeneracyError(
             f"{path}: {what} is not a regular file (a device, pipe or socket); name a file"
         )
-    folder = Path(os.path.realpath(path)).parent
-    if path.is_symlink() and not folder.is_dir():
-        raise DegeneracyError(f"{path}: {what} links into folder {folder}, which does not exist")
     return path
 
 
