@@ -275,6 +275,65 @@ def test_fewer_features_than_motions_are_padded_with_zeros():
     assert dg.analyse_frames(frames[:1], _FiveFeatures())[0].to_dict()["cn"] is None
 
 
+def test_condition_number_treats_values_at_round_off_as_zero():
+    from degeneracy.sensitivity import ROUNDOFF_EPS, condition_number, roundoff_floor
+
+    floor = 9 * ROUNDOFF_EPS * 2.0
+    np.testing.assert_allclose(roundoff_floor(2.0, 9), floor)
+    values = condition_number(
+        np.array([2.0, 2.0, 2.0, 2.0, 0.0, np.nan]),
+        np.array([floor, 1.01 * floor, 1e-3, 0.0, 0.0, 1.0]),
+        9,
+    )
+    assert np.isinf(values[0]) and np.isinf(values[3])
+    np.testing.assert_allclose(values[1:3], [2.0 / (1.01 * floor), 2e3])
+    assert np.isnan(values[4]) and np.isnan(values[5])
+    # per-environment motion counts (scan): the floor grows with 3N - 3
+    cn = condition_number(1.0, np.full(2, 20 * ROUNDOFF_EPS), np.array([9, 33]))
+    assert cn[0] == 1.0 / (20 * ROUNDOFF_EPS) and np.isinf(cn[1])
+
+
+@pytest.mark.parametrize(
+    "name, neighbors, species",
+    [("td", None, ("C", "H")), ("octahedron", "octahedron", ("S", "F")),
+     ("cuboctahedron", "fcc", ("Cu", "Cu"))],
+)  # fmt: skip
+def test_symmetry_forced_zeros_fall_below_the_round_off_floor(name, neighbors, species):
+    """The exact zeros a point symmetry forces come out of float64 as s_k/s_1 up to ~7e-16,
+    and the CN is infinite (it was 1e17 at Td, a number set by the summation order)."""
+    from degeneracy.sensitivity import ROUNDOFF_EPS
+
+    center, other = species
+    if neighbors is None:
+        atoms = dg.builtin_environment(name)
+    else:
+        octahedron = np.concatenate([1.6 * np.eye(3), -1.6 * np.eye(3)])
+        points = octahedron if neighbors == "octahedron" else fcc_shell(2.0)
+        atoms = ase.Atoms(center + other * len(points), np.vstack([np.zeros(3), points]))
+    fingerprints = [
+        dg.SoapPowerSpectrum(cutoff=3.0, center=center, neighbors=[other]),
+        dg.Bispectrum(cutoff=3.0, center=center, neighbors=[other]),
+    ]
+    for representation in fingerprints:
+        _, jacobian = representation.jacobian([atoms])
+        spectrum = dg.singular_spectrum(jacobian, dg.neighbor_positions([atoms]))
+        values = spectrum.values[0]
+        forced = point_symmetry_zeros(atoms)
+        zeros = values[values < 1e-10 * values[0]] / values[0]
+        assert zeros.size >= forced > 0, (name, representation)
+        assert zeros.max() < values.size * ROUNDOFF_EPS / 2, (name, zeros.max())
+        assert np.isinf(spectrum.cn[0])
+        noisy = atoms.copy()
+        noise = np.random.default_rng(0).normal(scale=1e-3, size=(len(atoms) - 1, 3))
+        noisy.positions[1:] += noise
+        _, jacobian = representation.jacobian([noisy])
+        assert np.isfinite(dg.singular_spectrum(jacobian, dg.neighbor_positions([noisy])).cn[0])
+
+
+def point_symmetry_zeros(atoms: ase.Atoms) -> int:
+    return dg.point_symmetry(dg.neighbor_positions(atoms), atoms.numbers[1:]).n_symmetry_zeros
+
+
 class _FiveFeatures:
     """A representation with fewer features than internal motions."""
 

@@ -34,6 +34,7 @@ from .representations.base import Representation, batches, fingerprint
 from .sensitivity import (
     CoincidentPairs,
     check_analysable,
+    condition_number,
     nearest_coincidence,
     pair_swap_residual,
     singular_spectrum,
@@ -88,10 +89,9 @@ class Comparison:
 
     @property
     def cn(self) -> np.ndarray:
-        """Condition numbers s_1 / s_{3N-3} (``inf`` for an exact zero, ``nan`` when all
-        singular values are zero)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self.s_max / self.s_min
+        """Condition numbers s_1 / s_{3N-3} (``inf`` where s_{3N-3} is zero or at
+        round-off, ``nan`` when all singular values are zero; :func:`condition_number`)."""
+        return condition_number(self.s_max, self.s_min, self.singular_values.shape[-1])
 
     @property
     def relative_s_min(self) -> np.ndarray:
@@ -101,7 +101,8 @@ class Comparison:
     def records(self) -> list[dict]:
         """One JSON-ready mapping per frame: ``{"frame", name: {"cn", "s_min", ...}}``.
 
-        An infinite CN (s_min = 0) is ``None`` (JSON null), keeping the output strict JSON.
+        An infinite CN (s_min zero or at round-off) is ``None`` (JSON null), keeping the
+        output strict JSON.
         """
         out = []
         for f in range(self.singular_values.shape[0]):

@@ -57,7 +57,7 @@ from .checks import one_of, positive_float
 from .errors import DegeneracyError, DegeneracyWarning
 from .files import atomic_open, cache_dir, cache_key, output_file, output_folder, write_json
 from .representations.base import Representation, fingerprint
-from .sensitivity import check_analysable, check_enough_features
+from .sensitivity import check_analysable, check_enough_features, condition_number
 from .singular import CountingJacobian, find_singular
 from .structures import (
     builtin_environment,
@@ -271,7 +271,7 @@ class _Frames:
                     "frame": index,
                     "arc_length": self.arc_length[index],
                     "singular_values": values.copy(),
-                    "cn": float(values[0] / values[-1]) if values[-1] > 0 else float("inf"),
+                    "cn": float(condition_number(values[0], values[-1], values.size)),
                     "feature_distance": self.feature_distance[index],
                 }
             )
@@ -673,7 +673,7 @@ def frame_cn(atoms: ase.Atoms) -> float | None:
         return float(atoms.info["cn"])
     if "singular_values" in atoms.info:
         values = np.asarray(atoms.info["singular_values"], dtype=float)
-        return float(values[0] / values[-1])
+        return float(condition_number(values[0], values[-1], values.size))
     return None
 
 

@@ -83,6 +83,7 @@ from .representations.base import Representation, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
     ZERO_RTOL,
+    condition_number,
     explain_zero,
     near_swap,
     point_symmetry,
@@ -149,7 +150,9 @@ WORKER_ENV = {
 _DIRECT_PAIRS = 100
 
 _MANIFEST = "manifest.json"
-_MANIFEST_VERSION = 1
+#: 2: a CN whose s_min is at round-off is inf (:func:`~degeneracy.sensitivity.condition_number`);
+#: chunks of format 1 hold it as a finite ratio, so they are not resumed into one table.
+_MANIFEST_VERSION = 2
 
 
 # --------------------------------------------------------------------------------------
@@ -274,9 +277,9 @@ class EnvironmentSpectra:
 
     @property
     def cn(self) -> np.ndarray:
-        """Condition numbers (``inf`` for an exact zero, NaN where undefined)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self.s_max / self.s_min
+        """Condition numbers (``inf`` where s_min is zero or at round-off, NaN where
+        undefined; :func:`~degeneracy.sensitivity.condition_number`)."""
+        return condition_number(self.s_max, self.s_min, 3 * self.n_neighbors - 3)
 
 
 def _rotation_complements(neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1176,8 +1179,9 @@ class ScanSummary:
     startup_seconds: float
     centers: list[str] | None
     settings: dict[str, Any] = field(default_factory=dict)
-    #: Environments with an exact zero singular value (infinite CN): the fingerprint has
-    #: fewer features than the environment has internal motions.
+    #: Environments with an infinite CN: s_min is zero (the fingerprint has fewer features
+    #: than the environment has internal motions) or at round-off
+    #: (:func:`~degeneracy.sensitivity.condition_number`).
     n_infinite: int = 0
     #: The representation's warnings about the scanned environments (e.g. an ACSF set
     #: blind to the bond lengths), one per subject, from computed and resumed chunks alike:
@@ -1605,7 +1609,7 @@ def describe_singular(
         spectrum = singular_spectrum(jacobian, neighbors[None])
         values, motion = spectrum.values[0], spectrum.motions[0, -1]
         entry["singular_values"] = [float(v) for v in values]
-        entry["cn"] = float(values[0] / values[-1]) if values[-1] > 0 else float("inf")
+        entry["cn"] = float(spectrum.cn[0])
         verdict = point_symmetry(neighbors, numbers, tol=symmetry_tol)
         entry["symmetric"] = verdict.symmetric
         entry["symmetry_residual"] = verdict.residual

@@ -406,7 +406,7 @@ def find_singular(
                 step = step / 2.0
                 continue
             _, trial_jacobian, trial_spectrum = evaluate(trial)
-            if np.isfinite(trial_spectrum.cn[0]) and trial_spectrum.values[0, -1] < values[-1]:
+            if trial_spectrum.values[0, 0] > 0 and trial_spectrum.values[0, -1] < values[-1]:
                 accepted = True
                 break
             step = step / 2.0

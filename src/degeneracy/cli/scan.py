@@ -190,7 +190,7 @@ def format_summary(summary: ScanSummary, stats: dict[str, float]) -> str:
         f"{summary.startup_seconds:.1f} s of it starting Dask ({speed}{resumed}); "
         f"{summary.n_undefined} undefined"
         + (
-            f", {summary.n_infinite} with s_min = 0 (infinite CN: fewer features than motions)"
+            f", {summary.n_infinite} with infinite CN (s_min zero or at round-off)"
             if summary.n_infinite
             else ""
         ),

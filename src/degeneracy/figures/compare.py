@@ -34,8 +34,10 @@ def plot_comparison(
 ) -> tuple[Path, Path]:
     r"""Two panels over the frames: :math:`\log` CN and :math:`s_\min / |x|` per fingerprint.
 
-    Frames with an exact zero (infinite CN) are left out of both panels and counted in
-    the legend. Written atomically as ``prefix.png`` and ``prefix.pdf``; returns the paths.
+    Frames whose :math:`s_\min` is zero or at round-off (infinite CN,
+    :func:`~degeneracy.sensitivity.condition_number`) are left out of both panels and
+    counted in the legend. Written atomically as ``prefix.png`` and ``prefix.pdf``;
+    returns the paths.
     """
     n_frames = comparison.singular_values.shape[0]
     x = np.arange(n_frames) if x is None else np.asarray(x, dtype=float)
@@ -47,13 +49,13 @@ def plot_comparison(
     for k, name in enumerate(comparison.names):
         cn = comparison.cn[:, k]
         finite = np.isfinite(cn)
-        label = name if finite.all() else f"{name} ({(~finite).sum()} with s_min = 0)"
+        label = name if finite.all() else f"{name} ({(~finite).sum()} with s_min ≈ 0)"
         if finite.any():
             axes[0].plot(x[finite], cn[finite], style, ms=3, lw=1.2, color=f"C{k}", label=label)
         else:
             axes[0].plot([], [], color=f"C{k}", label=label)
         relative = comparison.relative_s_min[:, k]
-        positive = relative > 0
+        positive = finite & (relative > 0)
         axes[1].plot(x[positive], relative[positive], style, ms=3, lw=1.2, color=f"C{k}")
     axes[0].set_yscale("log")
     axes[0].set_ylabel(r"CN = $s_1 / s_\mathrm{min}$")

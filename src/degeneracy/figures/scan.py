@@ -48,7 +48,9 @@ def cn_histogram(results: pa.Table, path: str | os.PathLike, *, title: str = "")
     r"""Histograms of :math:`\log_{10}\mathrm{CN}` and :math:`\log_{10} s_\min`, as a PNG.
 
     Environments whose spectrum is undefined (NaN) are counted in the legend, not drawn;
-    an exact zero :math:`s_\min` (infinite CN) likewise. Values that are all (nearly)
+    an infinite CN (:math:`s_\min` zero or at round-off,
+    :func:`~degeneracy.sensitivity.condition_number`) likewise in the CN panel; the
+    :math:`s_\min` panel draws every positive value. Values that are all (nearly)
     equal are drawn in a fixed range of :data:`FIXED_LOG_RANGE` decades around them.
     """
     cn = np.asarray(results.column("cn"), dtype=float)
@@ -74,7 +76,7 @@ def cn_histogram(results: pa.Table, path: str | os.PathLike, *, title: str = "")
     if n_undefined:
         extra.append(f"{n_undefined} undefined")
     if n_infinite:
-        extra.append(f"{n_infinite} with s_min = 0")
+        extra.append(f"{n_infinite} with s_min ≈ 0 (CN inf)")
     summary = f"{len(cn)} environments" + (f" ({', '.join(extra)})" if extra else "")
     figure.suptitle(f"{title}\n{summary}" if title else summary, fontsize=10)
     with atomic_path(path) as tmp:
