@@ -199,6 +199,11 @@ class Orbit:
         return np.array([f.info["cn"] for f in self.frames])
 
 
+def _cn_text(values: np.ndarray) -> str:
+    """The progress bar's CN of one frame's singular values (``inf`` at round-off)."""
+    return f"{float(condition_number(values[0], values[-1], len(values))):.3g}"
+
+
 class _Field:
     """The direction field u(r) with sign alignment, and per-frame diagnostics."""
 
@@ -419,7 +424,7 @@ def _trace_euler(field, start, settings, frames, checkpoint, state, bar, callbac
                 **frames.state(),
             )  # fmt: skip
             bar.update(per_frame * h)
-            bar.set_postfix(cn=f"{diagnostics['values'][0] / diagnostics['values'][-1]:.3g}")
+            bar.set_postfix(cn=_cn_text(diagnostics["values"]))
             if callback is not None:
                 callback(k * h)
     return n_steps, 0
@@ -508,7 +513,7 @@ def _trace_adaptive(field, start, settings, frames, checkpoint, state, bar, call
             **frames.state(),
         )  # fmt: skip
         bar.update(end - bar.n)
-        bar.set_postfix(cn=f"{diagnostics['values'][0] / diagnostics['values'][-1]:.3g}", h=h)
+        bar.set_postfix(cn=_cn_text(diagnostics["values"]), h=h)
         if callback is not None:
             callback(s)
     return steps, rejected
