@@ -702,6 +702,12 @@ def test_worker_errors_name_the_structure():
             r"number\.xyz: cannot read it: failed at or "
             r"after structure 2 \(could not convert string to float: 'abc'\)",
         ),
+        (  # an unknown element: ase's bare KeyError said only ('Xx')
+            "element",
+            2 * 7 + 3,
+            "Xx 0 0 0",
+            r"element\.xyz: cannot read it: .*\(no element or column named 'Xx'\)",
+        ),
     ],
 )
 def test_unreadable_file_does_not_name_a_wrong_structure(tmp_path, name, line, text, message):

@@ -101,6 +101,7 @@ from .structures import (
     check_xyz_atom_counts,
     frame_list,
     neighbor_positions,
+    read_error_reason,
 )
 
 #: Schema-metadata key of the warnings a chunk's representation raised.
@@ -632,7 +633,7 @@ class Dataset:
                 else f"at or after structure {index}"
             )
             raise DegeneracyError(
-                f"{self.path}: cannot read it: failed {where} ({_first_line(error)})"
+                f"{self.path}: cannot read it: failed {where} ({read_error_reason(error)})"
             ) from error
 
     def structures(self, wanted: set[int] | None = None) -> Iterator[tuple[int, ase.Atoms]]:
