@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import html
+import inspect
 import json
 import shutil
 
@@ -12,9 +13,16 @@ from conftest import reference_path
 
 from degeneracy.cli import main
 from degeneracy.errors import DegeneracyError
+from degeneracy.report import render_report
 from degeneracy.reproduce import (
+    MOSTLY_TRADE_RHO,
     ReproduceSettings,
     StepRunner,
+    _a0_section,
+    _lookup_sentence,
+    _pg_start_sentence,
+    _report_settings,
+    _run_time_table,
     learning_checks,
     reproduce,
     trend_checks,
@@ -68,6 +76,12 @@ def test_outputs(tiny_run):
     near = summary["orbits"]["pg_start_near_swap"]
     assert near["nearest_coincidence"] == "H2-H3 = H3-H4" and near["near_swap_residual"] < 0.2
     assert "pg-start itself (CN 2.3e+03 at σ = 0.3 Å) lies 0.011 Å from" in document
+    # ρ 0.10 at 0.011 Å: the numbers support the branch-point claim
+    assert "it starts near a ν = 2 branch point" in document
+    # the Comment's CN at A0 as it states it, ours beside it in the text
+    assert "1.000e+14" not in document and "CN ≈ 1e14 at its A0 for every σ; ours is" in document
+    test = summary["learning"]["none"]["dataset_sources"]["test"]
+    assert f"<td>test set generator</td><td>{test['name']} (seed" in document
 
 
 def test_changed_learning_settings_rerun_only_learning(tiny_run):
@@ -163,8 +177,142 @@ def test_rerun_skips_finished_steps(tiny_run):
     output, _, _ = tiny_run
     reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to TINY if changed
     messages: list[str] = []
-    reproduce(output, quick=True, log=messages.append, **TINY)
+    summary = reproduce(output, quick=True, log=messages.append, **TINY)
     assert sum("skipped" in m for m in messages) == 4
+    # the run-time table said each reused step took the seconds of the run that made it
+    assert summary["step_status"] == dict.fromkeys(summary["seconds"], "cached")
+    document = (output / "report.html").read_text()
+    for name in summary["seconds"]:
+        assert f"<td>{name}</td><td>cached</td><td>result reused from an earlier run" in document
+
+
+def test_run_time_table_marks_reused_steps(tmp_path):
+    """A step skipped because its result was cached was shown with the seconds the
+    earlier run took, as if it had run again in that time."""
+    runner = StepRunner(tmp_path, log=lambda m: None)
+    runner.run("a", lambda: {"x": 1}, setting=1)
+    seconds = runner.timings["a"]
+    runner = StepRunner(tmp_path, log=lambda m: None)
+    runner.run("a", lambda: {"x": 1}, setting=1)
+    runner.run("b", lambda: {})
+    assert runner.status == {"a": "cached", "b": "ran"}
+    table = _run_time_table({"seconds": runner.timings, "step_status": runner.status})
+    assert table.columns == ["step", "s (this run)", "note"]
+    cached, ran = table.rows
+    assert cached[:2] == ["a", "cached"] and f"took {seconds:.3g} s" in cached[2]
+    assert ran == ["b", runner.timings["b"], ""]
+    resumed = _run_time_table({"seconds": {"c": 5.0}, "step_status": {"c": "resumed"}})
+    assert resumed.rows[0][:2] == ["c", 5.0] and "resumed" in resumed.rows[0][2]
+
+
+PG_START = {
+    "cn": 2270.6,
+    "nearest_coincidence": "H2-H3 = H3-H4",
+    "coincidence_distance": 0.0112,
+    "near_swap_residual": 0.0993,
+}
+
+
+@pytest.mark.parametrize(
+    "change, unmet",
+    [
+        ({"near_swap_residual": 0.8}, ["ρ not below 0.5"]),
+        ({"coincidence_distance": 0.3}, ["pairs not within 0.04 Å"]),
+        ({"near_swap_residual": float("nan")}, ["ρ not below 0.5", "ρ = undefined"]),
+        ({"near_swap_residual": None}, ["ρ not below 0.5"]),
+    ],
+)
+def test_pg_start_is_called_near_a_branch_point_only_when_the_numbers_say_so(change, unmet):
+    """The sentence claimed "mostly the trade … near a ν = 2 branch point" for any ρ and
+    distance; it now states the numbers alone when ρ or the distance is too large."""
+    [claimed] = _pg_start_sentence(PG_START)
+    assert "ρ = 0.10; 0 for a pure trade" in claimed
+    assert claimed.endswith("it starts near a ν = 2 branch point.")
+    [plain] = _pg_start_sentence({**PG_START, **change})
+    assert "mostly the trade" not in plain and "it starts near" not in plain
+    assert plain.startswith("pg-start itself (CN 2.3e+03 at σ = 0.3 Å) lies")
+    assert all(text in plain for text in unmet)
+    assert _pg_start_sentence({"nearest_coincidence": None}) == []
+
+
+def test_mostly_trade_threshold_is_trade_scales():
+    from degeneracy.sensitivity import trade_scale
+
+    assert inspect.signature(trade_scale).parameters["residual"].default == MOSTLY_TRADE_RHO
+
+
+def test_lookup_sentence_says_what_this_run_shows():
+    """It stated a general rule about lookup tables and drew nothing from the numbers."""
+    metrics = {
+        "val_rmse": 0.0624,
+        "test_rmse": 0.0414,
+        "baselines": {"nearest_neighbour": {"val_rmse": 0.1097, "test_rmse": 0.0899}},
+    }
+    [independent] = _lookup_sentence(metrics)
+    assert "against the network's 0.0624 and 0.0414" in independent
+    assert "error is 1.8× lower than the lookup's on validation and 2.2× lower on the " in (
+        independent
+    )
+    assert "does no better on validation than on independent frames (ratio 1.22)" in independent
+    assert "would make this run's validation RMSE partly an interpolation error" in independent
+    metrics["baselines"]["nearest_neighbour"]["val_rmse"] = 0.02  # a trajectory split's
+    [split] = _lookup_sentence(metrics)
+    assert "error is 3.1× higher than the lookup's on validation" in split
+    assert "does better on validation than on independent frames (ratio 0.22)" in split
+    assert "partly measure interpolation" in split
+    del metrics["test_rmse"]  # the network's independent error not recorded
+    [alone] = _lookup_sentence(metrics)
+    assert "the network" not in alone and "scores 0.0200 on the validation" in alone
+    assert _lookup_sentence({"val_rmse": 0.06}) == []
+
+
+def test_a0_condition_number_is_quoted_as_an_order_of_magnitude():
+    """The Comment's "CN ≈ 1e14" printed as 1.000e+14, and ours ~33× lower only in the
+    table."""
+    orbits = {
+        "a0": [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]],
+        "a0_cn": {"0.1": 2.9989e12, "0.5": 2.8845e14},
+        "a0_symmetry_residual": 0.116,
+    }
+    section = _a0_section(orbits)
+    text = " ".join(section.paragraphs)
+    assert (
+        "The Comment reports CN ≈ 1e14 at its A0 for every σ; ours is 3.0e+12 at σ = 0.1 Å "
+        "(33× lower), 2.9e+14 at σ = 0.5 Å (2.9× higher)." in text
+    )
+    table = section.tables[1]
+    assert table.columns == ["SOAP", "ours", "Comment", "ours / Comment"]
+    assert [row[2] for row in table.rows] == ["≈ 1e14", "≈ 1e14"]
+    assert table.rows[0][3] == pytest.approx(0.029989)
+    document = html.unescape(render_report("t", [section], settings={}, versions={}))
+    assert "1.000e+14" not in document and "<td>≈ 1e14</td>" in document
+
+
+def test_settings_name_what_the_learning_used(tiny_run):
+    """The settings table gave the orbits' basis only: not the test set's generator, the
+    learning fingerprint's (optimal) basis, nor why and when each protocol stopped."""
+    _, summary, _ = tiny_run
+    settings = _report_settings(summary)
+    none = summary["learning"]["none"]
+    test = none["dataset_sources"]["test"]
+    frames = TINY["test_frames"]
+    assert (
+        settings["test set generator"] == f"{test['name']} (seed {test['seed']}, {frames} frames)"
+    )
+    assert settings["learning fingerprint"].startswith("soap σ = 0.3 Å, optimal radial basis")
+    assert settings["learning fingerprint"].endswith(
+        "(orbits and A0: gto radial basis, the basis setting)"
+    )
+    for name in ("none", "subset", "full"):
+        metrics = summary["learning"][name]
+        assert settings[f"training stop, {name}"].startswith(
+            f"{metrics['stopped']} after {metrics['epochs']} epochs (best "
+        )
+    assert settings["reference"] == "none" and settings["basis"] == "gto"
+    bare = {"settings": summary["settings"], "learning": {"none": {}, "repeats": {"seeds": [0]}}}
+    settings = _report_settings(bare)
+    assert settings["test set generator"] == "not recorded"
+    assert settings["training stop, full (first seed)"] == "not recorded"
 
 
 def test_step_runner_keys_chain_and_stale_outputs(tmp_path):

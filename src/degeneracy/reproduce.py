@@ -42,6 +42,22 @@ PUBLISHED_LEARNING = {
     "full": {"val_rmse": 0.0146, "orbit_heldout_rmse": None, "orbit_rmse": 0.033},
 }
 
+#: The Comment's condition number at its A0, for every σ: "CN ≈ 1e14", an order of
+#: magnitude (printed as such, never as 1.000e+14).
+COMMENT_A0_CN = 1e14
+
+#: ρ (:func:`~degeneracy.sensitivity.near_swap`'s ``near_swap_residual``) under which a
+#: softest motion counts as mostly the trade of two equal pairs: the default ``residual``
+#: of :func:`~degeneracy.sensitivity.trade_scale` (sensitivity.py names no constant for it;
+#: its PAIR_SWAP_TOL, 1e-3, is for an exact zero's swap, not a near-singular frame's).
+MOSTLY_TRADE_RHO = 0.5
+
+#: Distance (Å) from equal neighbour pairs under which a frame counts as near a ν = 2
+#: branch point. sensitivity.py's COINCIDENCE_TOL (1e-3 Å) is where pairs count as equal,
+#: not near; over random CH4 the nearest equal pairs are a median 0.167 Å away, 0.038 Å for
+#: the 1 % SOAP sees worst (README, "Which configurations a fingerprint sees worst").
+NEAR_COINCIDENCE_DISTANCE = 0.04
+
 #: Orbit frames used by the learning experiment (the Comment's Fig. 2 orbit).
 LEARNING_ORBIT = (0.3, 1.0)
 LEARNING_PROTOCOLS = tuple(PROTOCOLS)
@@ -166,7 +182,10 @@ class StepRunner:
 
     A step's key hashes the settings it depends on and the keys of the steps it reads
     (by default the step before it), so changing, e.g., the learning seed reruns the
-    learning and what follows, not the orbits.
+    learning and what follows, not the orbits. ``timings`` holds each step's seconds (of
+    the run that computed it, for a reused result) and ``status`` how this run got it:
+    ``"ran"``, ``"resumed"`` (an interrupted run's outputs continued) or ``"cached"``
+    (an earlier result reused).
     """
 
     def __init__(self, folder: Path, *, log: Callable[[str], None]):
@@ -174,6 +193,7 @@ class StepRunner:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.log = log
         self.timings: dict[str, float] = {}
+        self.status: dict[str, str] = {}
         self.keys: dict[str, str] = {}
 
     def run(
@@ -210,6 +230,7 @@ class StepRunner:
             if saved.get("key") == key and not missing:
                 self.log(f"[{name}] done before, skipped")
                 self.timings[name] = saved.get("seconds", 0.0)
+                self.status[name] = "cached"
                 return saved["result"]
             if saved.get("key") == key:
                 self.log(f"[{name}] done before, but {missing[0]} is missing: redone")
@@ -224,6 +245,7 @@ class StepRunner:
         result = function()
         seconds = time.monotonic() - start
         self.timings[name] = seconds
+        self.status[name] = "resumed" if resuming else "ran"
         with atomic_open(stamp) as handle:
             # internal cache read back only by this module: Python's JSON keeps inf and NaN
             # exactly here; user-facing files go through files.write_json (strict JSON)
@@ -440,44 +462,7 @@ def learning_checks(learning: dict) -> dict[str, bool]:
 
 def _report_sections(output: Path, results: dict) -> list[Section]:
     orbits = results["orbits"]
-    a0 = np.array(orbits["a0"])
-    a0_rows = [[f"H{i + 1}", *[f"{v:.6f}" for v in row]] for i, row in enumerate(a0)]
-    a0_cn = [[f"σ = {s} Å", cn, 1e14] for s, cn in orbits["a0_cn"].items()]
-    intro = [
-        "A0 is found by our singular-configuration search started from the mean of the "
-        "traced pg-start orbit (σ = 0.3 Å). The Comment reports CN ≈ 1e14 at its A0 for every σ.",
-        f"Best symmetry residual of A0: {orbits['a0_symmetry_residual']:.3f} Å (not symmetric "
-        "when well above 1e-3 Å).",
-    ]
-    if orbits.get("a0_pair_swap"):
-        intro.append(
-            f"At A0 the zero motion (σ = 0.3 Å) swaps neighbour pairs with equal (r, r′, θ), "
-            f"{orbits['a0_pair_swap']}: a zero that every ν = 2 fingerprint has there."
-        )
-    near = orbits.get("pg_start_near_swap") or {}
-    if near.get("nearest_coincidence"):
-        intro.append(
-            f"pg-start itself (CN {near['cn']:.2g} at σ = 0.3 Å) lies "
-            f"{near['coincidence_distance']:.3f} Å from a point where two neighbour pairs "
-            f"have equal (r, r′, θ), {near['nearest_coincidence']}, and its softest motion "
-            f"is mostly the trade of the two (ρ = {near['near_swap_residual']:.2f}; 0 for a "
-            "pure trade, 1 for none): it starts near a ν = 2 branch point."
-        )
-    if "a0_distance_to_published" in orbits:
-        intro.append(
-            f"Largest coordinate difference from the published A0: "
-            f"{orbits['a0_distance_to_published']:.2e} Å."
-        )
-    sections = [
-        Section(
-            "Singular configuration A0",
-            paragraphs=intro,
-            tables=[
-                Table("A0 (Å, C at the origin)", ["atom", "x", "y", "z"], a0_rows),
-                Table("Condition number at A0", ["SOAP", "ours", "Comment"], a0_cn),
-            ],
-        )
-    ]
+    sections = [_a0_section(orbits)]
     rows = [
         [
             r["sigma"],
@@ -593,11 +578,125 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
             figures=[Figure(output / p, _FIG2_CAPTIONS[Path(p).name]) for p in fig2],
         )
     )
-    timing_rows = [[name, seconds] for name, seconds in results["seconds"].items()]
-    sections.append(
-        Section("Run time", tables=[Table("Seconds per step", ["step", "s"], timing_rows)])
-    )
+    sections.append(Section("Run time", tables=[_run_time_table(results)]))
     return sections
+
+
+def _run_time_table(results: dict) -> Table:
+    """Seconds per step; a step whose earlier result was reused shows "cached" instead of
+    the seconds the earlier run took (``results["step_status"]``, :class:`StepRunner`)."""
+    status = results.get("step_status", {})
+    rows = [
+        _run_time_row(name, seconds, status.get(name, "ran"))
+        for name, seconds in results["seconds"].items()
+    ]
+    return Table("Seconds per step", ["step", "s (this run)", "note"], rows)
+
+
+def _run_time_row(name: str, seconds: float, status: str) -> list[Any]:
+    """One step's row: its seconds in this run, or "cached" and the earlier run's."""
+    if status == "cached":
+        return [name, "cached", f"result reused from an earlier run that took {seconds:.3g} s"]
+    if status == "resumed":
+        return [name, seconds, "resumed: the part an interrupted earlier run did is not counted"]
+    return [name, seconds, ""]
+
+
+def _a0_section(orbits: dict) -> Section:
+    """A0: how it was found, its CN beside the Comment's, the zero it has, pg-start."""
+    a0 = np.array(orbits["a0"])
+    a0_rows = [[f"H{i + 1}", *[f"{v:.6f}" for v in row]] for i, row in enumerate(a0)]
+    comment = _order_of_magnitude(COMMENT_A0_CN)
+    a0_cn = [[f"σ = {s} Å", cn, comment, cn / COMMENT_A0_CN] for s, cn in orbits["a0_cn"].items()]
+    intro = [
+        "A0 is found by our singular-configuration search started from the mean of the "
+        "traced pg-start orbit (σ = 0.3 Å). " + _a0_cn_sentence(orbits["a0_cn"]),
+        f"Best symmetry residual of A0: {orbits['a0_symmetry_residual']:.3f} Å (not symmetric "
+        "when well above 1e-3 Å).",
+    ]
+    if orbits.get("a0_pair_swap"):
+        intro.append(
+            f"At A0 the zero motion (σ = 0.3 Å) swaps neighbour pairs with equal (r, r′, θ), "
+            f"{orbits['a0_pair_swap']}: a zero that every ν = 2 fingerprint has there."
+        )
+    intro += _pg_start_sentence(orbits.get("pg_start_near_swap") or {})
+    if "a0_distance_to_published" in orbits:
+        intro.append(
+            f"Largest coordinate difference from the published A0: "
+            f"{orbits['a0_distance_to_published']:.2e} Å."
+        )
+    header = ["SOAP", "ours", "Comment", "ours / Comment"]
+    return Section(
+        "Singular configuration A0",
+        paragraphs=intro,
+        tables=[
+            Table("A0 (Å, C at the origin)", ["atom", "x", "y", "z"], a0_rows),
+            Table("Condition number at A0", header, a0_cn),
+        ],
+    )
+
+
+def _order_of_magnitude(value: float) -> str:
+    """``"≈ 1e14"``: a published value known only to its order of magnitude."""
+    return f"≈ 1e{round(np.log10(value))}"
+
+
+def _times(value: float, reference: float) -> str:
+    """``"33× lower"`` or ``"2.9× higher"``: ``value`` against ``reference``."""
+    if not (np.isfinite(value) and np.isfinite(reference) and value > 0 and reference > 0):
+        return "not comparable"
+    factor = max(value, reference) / min(value, reference)
+    factor = f"{factor:.1f}" if factor < 10 else f"{factor:.0f}"  # 1.0, 5.4, 33
+    return f"{factor}× {'lower' if value < reference else 'higher'}"
+
+
+def _a0_cn_sentence(a0_cn: dict[str, float]) -> str:
+    """The Comment's CN at its A0 and ours at each σ, with how many times lower/higher."""
+    ours = ", ".join(
+        f"{cn:.1e} at σ = {sigma} Å ({_times(cn, COMMENT_A0_CN)})" for sigma, cn in a0_cn.items()
+    )
+    return (
+        f"The Comment reports CN {_order_of_magnitude(COMMENT_A0_CN)} at its A0 for every σ; "
+        f"ours is {ours}."
+    )
+
+
+def _starts_near_branch_point(near: dict) -> tuple[bool, bool]:
+    """Whether pg-start's softest motion is mostly the trade of its nearest equal pairs
+    (ρ below :data:`MOSTLY_TRADE_RHO`) and whether those pairs are near-equal (closer than
+    :data:`NEAR_COINCIDENCE_DISTANCE`); a NaN or missing ρ is not a trade."""
+    rho = near.get("near_swap_residual")
+    mostly_trade = rho is not None and bool(rho < MOSTLY_TRADE_RHO)  # False for NaN
+    return mostly_trade, bool(near["coincidence_distance"] < NEAR_COINCIDENCE_DISTANCE)
+
+
+def _pg_start_sentence(near: dict) -> list[str]:
+    """Where pg-start lies from its nearest equal neighbour pairs (``orbits.pg_start_near_swap``,
+    :func:`~degeneracy.sensitivity.near_swap`); "near a ν = 2 branch point" only when
+    :func:`_starts_near_branch_point` holds on both counts."""
+    if not near.get("nearest_coincidence"):
+        return []
+    rho = near.get("near_swap_residual")
+    rho = "undefined" if rho is None or not np.isfinite(rho) else f"{rho:.2f}"
+    where = (
+        f"pg-start itself (CN {near['cn']:.2g} at σ = 0.3 Å) lies "
+        f"{near['coincidence_distance']:.3f} Å from a point where two neighbour pairs have "
+        f"equal (r, r′, θ), {near['nearest_coincidence']}"
+    )
+    mostly_trade, near_equal = _starts_near_branch_point(near)
+    if mostly_trade and near_equal:
+        return [
+            f"{where}, and its softest motion is mostly the trade of the two (ρ = {rho}; 0 "
+            "for a pure trade, 1 for none): it starts near a ν = 2 branch point."
+        ]
+    unmet = [f"ρ not below {MOSTLY_TRADE_RHO}"] if not mostly_trade else []
+    if not near_equal:
+        unmet.append(f"pairs not within {NEAR_COINCIDENCE_DISTANCE} Å")
+    return [
+        f"{where}; the part of its softest motion that is not the trade of the two is ρ = "
+        f"{rho} (0 for a pure trade, 1 for none). That does not place it near a ν = 2 "
+        f"branch point ({' and '.join(unmet)})."
+    ]
 
 
 _FIG2_CAPTIONS = {
@@ -695,19 +794,95 @@ def _baseline_table(learning: dict) -> list[Table]:
 
 
 def _lookup_sentence(metrics: dict) -> list[str]:
-    """What a nearest-neighbour lookup scores on validation and independent frames."""
+    """What a nearest-neighbour lookup scores on validation and independent frames, against
+    the network (protocol ``none``'s ``metrics``), and what that says of the validation."""
     neighbour = (metrics.get("baselines") or {}).get("nearest_neighbour") or {}
     val, test = neighbour.get("val_rmse"), neighbour.get("test_rmse")
     if val is None or test is None:
         return []
-    return [
+    scores = (
         f"A nearest-neighbour lookup on the same features and training frames (protocol "
         f"none) scores {val:.4f} on the validation frames and {test:.4f} on the "
-        f"independent test frames (ratio {val / test:.2f}). A lookup table does much "
-        "better on validation than on independent frames only when the validation frames "
-        "have near-copies among the training frames, as in a random split of trajectory "
-        "frames; the validation RMSE then measures interpolation, not generalisation."
-    ]
+        f"independent test frames"
+    )
+    network = metrics.get("val_rmse"), metrics.get("test_rmse")
+    if None not in network and min(network) > 0:
+        scores += (
+            f", against the network's {network[0]:.4f} and {network[1]:.4f}: the network's "
+            f"error is {_times(network[0], val)} than the lookup's on validation and "
+            f"{_times(network[1], test)} on the independent test"
+        )
+    return [f"{scores}. {_near_copy_verdict(val, test)}"]
+
+
+def _near_copy_verdict(val: float, test: float) -> str:
+    """What the lookup's validation and independent-test RMSE say of near-copies."""
+    if val < test:
+        return (
+            f"The lookup does better on validation than on independent frames (ratio "
+            f"{val / test:.2f}), as it does when validation frames have near-copies among "
+            "the training frames (a random split of trajectory frames): this run's "
+            "validation RMSE may then partly measure interpolation, not generalisation."
+        )
+    return (
+        f"The lookup does no better on validation than on independent frames (ratio "
+        f"{val / test:.2f}): no sign that validation frames have near-copies among the "
+        "training frames (as a random split of trajectory frames gives), which would make "
+        "this run's validation RMSE partly an interpolation error."
+    )
+
+
+def _report_settings(results: dict) -> dict[str, Any]:
+    """The report's settings table: :class:`ReproduceSettings` and the reference folder,
+    then what the learning used, read from its metrics (the test set's generator, the
+    learning fingerprint, each protocol's stop reason and epochs)."""
+    settings = results["settings"]
+    learning = results["learning"]
+    first = learning.get("none", {})
+    rows = {**settings, "reference": settings["reference"] or "none"}
+    rows["test set generator"] = _test_generator(first)
+    rows["learning fingerprint"] = (
+        f"{_fingerprint_text(first.get('featurizer'))} (orbits and A0: {settings['basis']} "
+        "radial basis, the basis setting)"
+    )
+    seed = " (first seed)" if learning.get("repeats") else ""
+    for name in LEARNING_PROTOCOLS:
+        rows[f"training stop, {name}{seed}"] = _stop_text(learning.get(name, {}))
+    return rows
+
+
+def _test_generator(metrics: dict) -> str:
+    """``"tilted (seed 2, 1000 frames)"``: the independent test set's sampler."""
+    test = (metrics.get("dataset_sources") or {}).get("test") or {}
+    if "name" not in test:
+        return "not recorded"
+    return f"{test['name']} (seed {test.get('seed', '—')}, {test.get('n', '—')} frames)"
+
+
+def _fingerprint_text(key: dict | None) -> str:
+    """``"soap σ = 0.3 Å, optimal radial basis, n_max 8, l_max 8, cutoff 2.5 Å"`` from a
+    featurizer's ``key()`` as recorded in the metrics."""
+    hypers = (key or {}).get("hypers")
+    if not hypers:
+        return "not recorded"
+    return (
+        f"{key.get('name', '?')} σ = {hypers.get('sigma')} Å, {hypers.get('basis')} radial "
+        f"basis, n_max {hypers.get('n_max')}, l_max {hypers.get('l_max')}, cutoff "
+        f"{hypers.get('cutoff')} Å"
+    )
+
+
+def _stop_text(metrics: dict) -> str:
+    """``"early-stop after 276 epochs (best 176)"``: why and when a protocol's training
+    stopped (the trainer's ``stopped``: early-stop, time-limit or max-epochs)."""
+    if metrics.get("stopped") is None or metrics.get("epochs") is None:
+        return "not recorded"
+    text = f"{metrics['stopped'] or 'not stopped'} after {metrics['epochs']} epochs"
+    if metrics.get("best_epoch") is not None:
+        text += f" (best {metrics['best_epoch']})"
+    if metrics.get("resumed_from_epoch"):
+        text += f", resumed from epoch {metrics['resumed_from_epoch']}"
+    return text
 
 
 def _protocol_descriptions(learning: dict) -> str:
@@ -830,6 +1005,7 @@ def reproduce(
     results["trends"] = trend_checks(results["orbits"]["orbits"])
     results["learning_checks"] = learning_checks(results["learning"])
     results["seconds"] = dict(steps.timings)
+    results["step_status"] = dict(steps.status)
     results["settings"] = {
         **asdict(settings),
         "reference": None if reference is None else str(reference),
@@ -838,7 +1014,7 @@ def reproduce(
     document = render_report(
         "degeneracy: reproduction of the Comment (Pozdnyakov et al., 2022)",
         _report_sections(output, results),
-        settings={**results["settings"], "reference": results["settings"]["reference"] or "none"},
+        settings=_report_settings(results),
         versions=results["versions"],
         introduction="Everything below was recomputed by `degeneracy reproduce"
         + (" --quick" if quick else "")
