@@ -186,6 +186,22 @@ def test_rerun_skips_finished_steps(tiny_run):
         assert f"<td>{name}</td><td>cached</td><td>result reused from an earlier run" in document
 
 
+def test_orbits_step_reruns_when_its_format_changes(tiny_run, monkeypatch):
+    """A folder whose orbits step stored CNs under other rules (before round-off CNs were
+    inf) recomputes that step and Fig. 1, not the learning."""
+    import degeneracy.reproduce as reproducing
+
+    output, _, _ = tiny_run
+    reproduce(output, quick=True, log=lambda m: None, **TINY)
+    monkeypatch.setattr(reproducing, "ORBITS_STEP_FORMAT", reproducing.ORBITS_STEP_FORMAT + 1)
+    messages: list[str] = []
+    reproduce(output, quick=True, log=messages.append, **TINY)
+    skipped = {m.split("]")[0].lstrip("[") for m in messages if "skipped" in m}
+    assert skipped == {"learning", "figure2"}, messages
+    monkeypatch.undo()
+    reproduce(output, quick=True, log=lambda m: None, **TINY)  # the fixture's state again
+
+
 def test_run_time_table_marks_reused_steps(tmp_path):
     """A step skipped because its result was cached was shown with the seconds the
     earlier run took, as if it had run again in that time."""
@@ -250,20 +266,29 @@ def test_lookup_sentence_says_what_this_run_shows():
     }
     [independent] = _lookup_sentence(metrics)
     assert "against the network's 0.0624 and 0.0414" in independent
-    assert "error is 1.8× lower than the lookup's on validation and 2.2× lower on the " in (
+    assert "error is 1.8× lower than the lookup's on validation and 2.2× lower than it on " in (
         independent
     )
-    assert "does no better on validation than on independent frames (ratio 1.22)" in independent
+    assert (
+        "does not do clearly better on validation than on independent frames (ratio 1.22)"
+        in independent
+    )
     assert "would make this run's validation RMSE partly an interpolation error" in independent
     metrics["baselines"]["nearest_neighbour"]["val_rmse"] = 0.02  # a trajectory split's
     [split] = _lookup_sentence(metrics)
     assert "error is 3.1× higher than the lookup's on validation" in split
-    assert "does better on validation than on independent frames (ratio 0.22)" in split
+    assert "does clearly better on validation than on independent frames (ratio 0.22)" in split
     assert "partly measure interpolation" in split
     del metrics["test_rmse"]  # the network's independent error not recorded
     [alone] = _lookup_sentence(metrics)
     assert "the network" not in alone and "scores 0.0200 on the validation" in alone
     assert _lookup_sentence({"val_rmse": 0.06}) == []
+    # within noise (ratio 1.00, networks alike): no claim of better or worse either way
+    metrics["baselines"]["nearest_neighbour"].update(val_rmse=0.0849, test_rmse=0.085)
+    metrics.update(val_rmse=0.0849, test_rmse=0.0414)
+    [tie] = _lookup_sentence(metrics)
+    assert "error is about equal to the lookup's on validation" in tie
+    assert "does not do clearly better on validation" in tie and "(ratio 1.00)" in tie
 
 
 def test_a0_condition_number_is_quoted_as_an_order_of_magnitude():
@@ -278,7 +303,7 @@ def test_a0_condition_number_is_quoted_as_an_order_of_magnitude():
     text = " ".join(section.paragraphs)
     assert (
         "The Comment reports CN ≈ 1e14 at its A0 for every σ; ours is 3.0e+12 at σ = 0.1 Å "
-        "(33× lower), 2.9e+14 at σ = 0.5 Å (2.9× higher)." in text
+        "(33× lower than it), 2.9e+14 at σ = 0.5 Å (2.9× higher than it)." in text
     )
     table = section.tables[1]
     assert table.columns == ["SOAP", "ours", "Comment", "ours / Comment"]

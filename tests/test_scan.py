@@ -769,13 +769,31 @@ def test_histogram_and_chemiscope_files(soap, mixed_file, tmp_path):
 def test_chemiscope_selection_keeps_the_most_singular():
     import pyarrow as pa
 
+    cn = np.arange(1, 101, dtype=float)  # CN >= 1
+    cn[3] = np.inf  # s_min at round-off: the most singular, and shown
     table = pa.table(
-        {"structure": np.arange(100), "cn": np.arange(1, 101, dtype=float)},  # CN >= 1
+        {"structure": np.arange(100), "cn": cn, "s_max": np.ones(100), "s_min": 1 / cn + 1e-17},
     )
     chosen = scanning.chemiscope_selection(table, 10)
     assert len(chosen) == 10
-    assert set(range(95, 100)) <= set(chosen.tolist())
+    assert {3, 96, 97, 98, 99} <= set(chosen.tolist())
     assert len(scanning.chemiscope_selection(table, 200)) == 100
+
+
+def test_most_singular_orders_infinite_cns_by_relative_s_min():
+    """Infinite CNs (exact zeros and round-off) came out in file order."""
+    import pyarrow as pa
+
+    eps = np.finfo(float).eps
+    table = pa.table(
+        {
+            "structure": np.arange(5),
+            "cn": [np.inf, 50.0, np.inf, np.nan, np.inf],
+            "s_max": [2.0, 1.0, 1.0, np.nan, 1.0],
+            "s_min": [2.0 * eps, 0.02, 0.0, np.nan, 0.5 * eps],
+        }
+    )
+    assert [row["structure"] for row in scanning.most_singular(table, 4)] == [2, 4, 0, 1]
 
 
 def _results(structures, cn):
@@ -1052,11 +1070,13 @@ def test_cli_summary_rate_of_a_small_scan_is_not_zero():
 
 
 def test_cli_chemiscope_holds_the_structures_it_reports(capsys, tmp_path):
-    """Of a lone C, a CH and a CH4, only the CH4 has a finite CN: it alone is shown."""
+    """Of a lone C, a CH, a CH4 and a regular CH4, the two CH4 have a spectrum to show; the
+    regular one's CN is inf (s_min at round-off), drawn at the cap 1/(9 eps)."""
     frames = [
         ase.Atoms("C", positions=[[1.0, 2.0, 3.0]]),
         ase.Atoms("CH", positions=[[0, 0, 0], [1.1, 0, 0]]),
         dg.sample_methane(1, seed=4)[0],
+        dg.builtin_environment("td"),
     ]
     dataset = tmp_path / "three.xyz"
     ase.io.write(dataset, frames, format="extxyz")
@@ -1065,10 +1085,15 @@ def test_cli_chemiscope_holds_the_structures_it_reports(capsys, tmp_path):
     code = _scan_on_a_local_cluster([str(dataset), "--output", str(output), *options])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "scanned 3 environments (centres: C) of 3 structures" in out
-    assert "r.chemiscope.json.gz (1 environment of 1 structure)" in out
+    assert "scanned 4 environments (centres: C) of 4 structures" in out
+    assert "1 with infinite CN (s_min zero or at round-off)" in out
+    assert "r.chemiscope.json.gz (2 environments of 2 structures)" in out
     viewer = json.loads(gzip.open(tmp_path / "r.chemiscope.json.gz").read())
-    assert len(viewer["structures"]) == 1 and len(viewer["structures"][0]["names"]) == 5
+    assert len(viewer["structures"]) == 2
+    assert all(len(s["names"]) == 5 for s in viewer["structures"])
+    log_cn = viewer["properties"]["log10(CN)"]["values"]
+    assert log_cn[1] == pytest.approx(-np.log10(9 * np.finfo(float).eps))
+    assert 0 < log_cn[0] < 6
 
 
 def test_cli_removes_stale_default_companions(capsys, tmp_path):
@@ -1225,7 +1250,7 @@ def test_cli_scan_of_a_fingerprint_blind_by_dimension(capsys, methane_file, tmp_
     out = capsys.readouterr().out
     assert code == 0, out
     assert "120 with infinite CN (s_min zero or at round-off)" in out
-    assert "no environment has a finite CN" in out
+    assert "no environment has a positive s_min: no chemiscope file written" in out
     table = dg.read_results(output)
     assert np.all(np.asarray(table.column("s_min")) == 0)
     text = (tmp_path / "om.summary.json").read_text()

@@ -58,6 +58,11 @@ MOSTLY_TRADE_RHO = 0.5
 #: the 1 % SOAP sees worst (README, "Which configurations a fingerprint sees worst").
 NEAR_COINCIDENCE_DISTANCE = 0.04
 
+#: Bumped when the numbers the orbits step stores change meaning, so that a folder made
+#: before recomputes them (its orbits and A0 stay cached in DIR/cache): 2 = a CN whose
+#: s_min is at round-off is inf (:func:`~degeneracy.sensitivity.condition_number`).
+ORBITS_STEP_FORMAT = 2
+
 #: Orbit frames used by the learning experiment (the Comment's Fig. 2 orbit).
 LEARNING_ORBIT = (0.3, 1.0)
 LEARNING_PROTOCOLS = tuple(PROTOCOLS)
@@ -641,19 +646,30 @@ def _order_of_magnitude(value: float) -> str:
     return f"≈ 1e{round(np.log10(value))}"
 
 
+#: Two numbers within this factor of each other are called about equal in the report.
+ABOUT_EQUAL_FACTOR = 1.1
+
+#: The lookup's validation RMSE must be below this fraction of its independent-test RMSE
+#: for the report to read it as a sign of near-copies in the validation frames.
+NEAR_COPY_RATIO = 0.8
+
+
 def _times(value: float, reference: float) -> str:
-    """``"33× lower"`` or ``"2.9× higher"``: ``value`` against ``reference``."""
+    """``"33× lower than"``, ``"2.9× higher than"`` or ``"about equal to"`` (within
+    :data:`ABOUT_EQUAL_FACTOR`): ``value`` against ``reference``."""
     if not (np.isfinite(value) and np.isfinite(reference) and value > 0 and reference > 0):
-        return "not comparable"
+        return "not comparable with"
     factor = max(value, reference) / min(value, reference)
-    factor = f"{factor:.1f}" if factor < 10 else f"{factor:.0f}"  # 1.0, 5.4, 33
-    return f"{factor}× {'lower' if value < reference else 'higher'}"
+    if factor < ABOUT_EQUAL_FACTOR:
+        return "about equal to"
+    factor = f"{factor:.1f}" if factor < 10 else f"{factor:.0f}"  # 1.1, 5.4, 33
+    return f"{factor}× {'lower' if value < reference else 'higher'} than"
 
 
 def _a0_cn_sentence(a0_cn: dict[str, float]) -> str:
     """The Comment's CN at its A0 and ours at each σ, with how many times lower/higher."""
     ours = ", ".join(
-        f"{cn:.1e} at σ = {sigma} Å ({_times(cn, COMMENT_A0_CN)})" for sigma, cn in a0_cn.items()
+        f"{cn:.1e} at σ = {sigma} Å ({_times(cn, COMMENT_A0_CN)} it)" for sigma, cn in a0_cn.items()
     )
     return (
         f"The Comment reports CN {_order_of_magnitude(COMMENT_A0_CN)} at its A0 for every σ; "
@@ -809,23 +825,25 @@ def _lookup_sentence(metrics: dict) -> list[str]:
     if None not in network and min(network) > 0:
         scores += (
             f", against the network's {network[0]:.4f} and {network[1]:.4f}: the network's "
-            f"error is {_times(network[0], val)} than the lookup's on validation and "
-            f"{_times(network[1], test)} on the independent test"
+            f"error is {_times(network[0], val)} the lookup's on validation and "
+            f"{_times(network[1], test)} it on the independent test"
         )
     return [f"{scores}. {_near_copy_verdict(val, test)}"]
 
 
 def _near_copy_verdict(val: float, test: float) -> str:
-    """What the lookup's validation and independent-test RMSE say of near-copies."""
-    if val < test:
+    """What the lookup's validation and independent-test RMSE say of near-copies: a sign
+    of them only when validation is clearly better (below :data:`NEAR_COPY_RATIO`)."""
+    if val < NEAR_COPY_RATIO * test:
         return (
-            f"The lookup does better on validation than on independent frames (ratio "
+            f"The lookup does clearly better on validation than on independent frames (ratio "
             f"{val / test:.2f}), as it does when validation frames have near-copies among "
             "the training frames (a random split of trajectory frames): this run's "
             "validation RMSE may then partly measure interpolation, not generalisation."
         )
     return (
-        f"The lookup does no better on validation than on independent frames (ratio "
+        f"The lookup does not do clearly better on validation than on independent frames "
+        f"(ratio "
         f"{val / test:.2f}): no sign that validation frames have near-copies among the "
         "training frames (as a random split of trajectory frames gives), which would make "
         "this run's validation RMSE partly an interpolation error."
@@ -987,6 +1005,7 @@ def reproduce(
                 outputs=output / "orbits",
                 reference=None if reference is None else str(reference),
                 reference_files=reference_digest,
+                format=ORBITS_STEP_FORMAT,
                 **orbit_settings,
             ),
             "figure1": steps.run("figure1", lambda: _figure1_step(output)),

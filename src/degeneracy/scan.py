@@ -89,6 +89,7 @@ from .sensitivity import (
     point_symmetry,
     purified_singular_values,
     rotation_complement,
+    showable_spectra,
     singular_spectrum,
     zero_verdict,
 )
@@ -1560,11 +1561,16 @@ class _ChunkNotes:
 
 
 def most_singular(results: pa.Table, k: int = 10) -> list[dict[str, Any]]:
-    """The ``k`` environments with the largest CN (undefined ones skipped), largest first."""
+    """The ``k`` environments with the largest CN (undefined ones skipped), largest first;
+    infinite CNs by s_min / s_max, an exact zero first, then the smallest at round-off."""
     k = bounded_int("k", k, minimum=0)
-    cn = np.asarray(results.column("cn"))
+    cn = np.asarray(results.column("cn"), dtype=float)
+    s_max = np.asarray(results.column("s_max"), dtype=float)
+    s_min = np.asarray(results.column("s_min"), dtype=float)
     defined = np.flatnonzero(~np.isnan(cn))
-    order = defined[np.argsort(-cn[defined], kind="stable")][:k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = s_min[defined] / s_max[defined]
+    order = defined[np.lexsort((relative, -cn[defined]))][:k]
     rows = results.take(pa.array(order)).to_pylist()
     return rows
 
@@ -1633,23 +1639,16 @@ def describe_singular(
     return described
 
 
-def showable_cn(cn: np.ndarray) -> np.ndarray:
-    """Where a CN can be shown on a log scale (finite and positive): a boolean mask."""
-    cn = np.asarray(cn, dtype=float)
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(cn) & (cn > 0)
-
-
 def chemiscope_selection(results: pa.Table, limit: int, *, seed: int = 0) -> np.ndarray:
     """Structure indices to show in chemiscope: all, or at most ``limit`` of them.
 
-    Only structures with an environment whose CN can be shown (:func:`showable_cn`) are
+    Only structures with an environment that can be shown (:func:`showable_spectra`) are
     candidates. Above the limit: the half with the largest CN (of any of their
     environments) and a random (seeded) sample of the others, sorted by index.
     """
     limit = bounded_int("limit", limit, minimum=0)
     cn = np.asarray(results.column("cn"), dtype=float)
-    shown = showable_cn(cn)
+    shown = showable_spectra(results.column("s_max"), results.column("s_min"))
     structures = np.asarray(results.column("structure"))[shown]
     unique, inverse = np.unique(structures, return_inverse=True)
     if len(unique) <= limit:

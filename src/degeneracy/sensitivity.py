@@ -54,10 +54,10 @@ SYMMETRY_TOL = 1e-3
 #: Default relative size s_k / s_1 under which a singular value counts as zero.
 ZERO_RTOL = 1e-6
 
-#: Exact zeros of the purified Jacobian come out of float64 as s_k / s_1 up to ~7e-16
-#: (measured: CH4 at Td with SOAP, the bispectrum and ACSF; SF6-like octahedron, CsCl
-#: cube and a 12-neighbour cuboctahedron with SOAP and the bispectrum); the floor
-#: :func:`roundoff_floor` sits at (3N − 3)·ε·s_1, 6–11× above them.
+#: At exact zeros of the purified Jacobian, s_min comes out of float64 at up to 5.3e-16·s_1
+#: (measured: symmetric CH4, octahedron, cube, cuboctahedron, icosahedron in random
+#: orientations and exact pair swaps; SOAP, bispectrum, OM, ACSF); the floor
+#: :func:`roundoff_floor` sits at (3N − 3)·ε·s_1, 2e-15·s_1 for CH4, 4× above.
 ROUNDOFF_EPS = float(np.finfo(np.float64).eps)
 
 #: Largest difference (Å) of two neighbour pairs' (r_i, r_j, r̄ θ_ij) that counts as equal.
@@ -127,10 +127,11 @@ def condition_number(
 
     as in Pozdnyakov et al., Comment (2022), Fig. 1, with the floor of
     :func:`roundoff_floor`. Above about
-    :math:`1/((3N-3)\varepsilon)` (5e14 for CH4) the ratio measures the rounding, not the
-    fingerprint: a regular tetrahedron gives 1e17 with SOAP, 8e16 with the bispectrum,
-    depending on the summation order. ``nan`` where :math:`s_1 = 0` (blind to every
-    motion) or a value is ``nan``.
+    :math:`1/((3N-3)\varepsilon)` (5e14 for CH4) the ratio cannot be told from rounding:
+    a regular tetrahedron's exact zero gave 1e17 with SOAP and 8e16 with the bispectrum,
+    numbers set by the summation order. The floor is conservative (a resolved s_min just
+    under it, as measured at A0 pushed onto the singular set, also shows ``inf``).
+    ``nan`` where :math:`s_1 = 0` (blind to every motion) or a value is ``nan``.
 
     Parameters
     ----------
@@ -144,6 +145,21 @@ def condition_number(
         ratio = s_max / s_min
         at_roundoff = (s_min <= roundoff_floor(s_max, n_motions)) & (s_max > 0)
     return np.where(at_roundoff, np.inf, ratio)
+
+
+def showable_spectra(s_max: np.ndarray, s_min: np.ndarray) -> np.ndarray:
+    """Where an environment can be placed on a log s_1–log s_min map (both finite and
+    positive; its CN may be inf at round-off): a boolean mask."""
+    s_max, s_min = np.asarray(s_max, dtype=float), np.asarray(s_min, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(s_max) & np.isfinite(s_min) & (s_max > 0) & (s_min > 0)
+
+
+def capped_cn(cn: np.ndarray, n_motions: np.ndarray | int) -> np.ndarray:
+    """CNs for a colour scale: an infinite one (s_min at round-off) becomes the largest CN
+    float64 resolves, 1/((3N − 3)ε) (:func:`roundoff_floor`)."""
+    cn = np.asarray(cn, dtype=float)
+    return np.where(np.isinf(cn), 1.0 / roundoff_floor(1.0, n_motions), cn)
 
 
 def purified_jacobian(jacobian: np.ndarray, neighbors: np.ndarray) -> np.ndarray:

@@ -321,7 +321,7 @@ def run(args: argparse.Namespace) -> None:
     cn_histogram(results, plot, title=title)
     print(f"wrote {plot}")
     if args.chemiscope_limit and not len(shown):
-        print("no environment has a finite CN: no chemiscope file written")
+        print("no environment has a positive s_min: no chemiscope file written")
     elif args.chemiscope_limit:
         n_shown = write_chemiscope(
             viewer,

@@ -16,6 +16,7 @@ import chemiscope
 import numpy as np
 
 from ..errors import DegeneracyError
+from ..sensitivity import capped_cn, showable_spectra
 from .viewer import write_chemiscope_file
 
 #: Per-frame keys an orbit frame must carry.
@@ -35,24 +36,30 @@ def write_orbit_chemiscope(
     Along a low-sensitivity orbit (Parsaeifard & Goedecker, 2022) the structure changes
     visibly while the fingerprint barely moves: the viewer plays the motion with the
     feature distance :math:`|x(r) - x(r_0)|`, :math:`\log_{10} s_\min`, CN and E4 of each
-    frame. Frames whose CN is not finite are left out. Returns the number of frames written.
+    frame. Frames whose s_min is not positive are left out; a CN that is infinite at
+    round-off is drawn at the largest CN float64 resolves, 1/((3N − 3)ε)
+    (:func:`~degeneracy.sensitivity.capped_cn`). Returns the number of frames written.
     """
     missing = [key for key in ORBIT_KEYS if any(key not in f.info for f in frames)]
     if missing:
         raise DegeneracyError(f"not orbit frames: info key {missing[0]!r} missing")
-    cn = np.array([float(f.info["cn"]) for f in frames])
-    keep = [k for k in range(len(frames)) if np.isfinite(cn[k]) and cn[k] > 0]
-    if not keep:
-        raise DegeneracyError("no orbit frame with a finite CN to show in chemiscope")
+    spectra = [np.asarray(f.info["singular_values"], dtype=float) for f in frames]
+    s_max, s_min = (np.array([v[k] for v in spectra]) for k in (0, -1))
+    keep = np.flatnonzero(showable_spectra(s_max, s_min))
+    if not keep.size:
+        raise DegeneracyError("no orbit frame with a positive s_min to show in chemiscope")
 
     def values(name: str) -> np.ndarray:
         return np.array([float(frames[k].info[name]) for k in keep])
 
-    s_min = np.array([float(np.asarray(frames[k].info["singular_values"])[-1]) for k in keep])
+    n_motions = np.array([spectra[k].size for k in keep])
+    cn = capped_cn(values("cn"), n_motions)
     properties = {
         "arc length (Å)": _property(values("arc_length"), "arc length along the orbit"),
-        "log10(CN)": _property(np.log10(cn[keep]), "log10 of s_1 / s_min"),
-        "log10(s_min)": _property(np.log10(s_min), "smallest singular value"),
+        "log10(CN)": _property(
+            np.log10(cn), "log10 of s_1 / s_min; at round-off, capped at 1/((3N - 3) eps)"
+        ),
+        "log10(s_min)": _property(np.log10(s_min[keep]), "smallest singular value"),
         "feature distance": _property(values("feature_distance"), "|x(r) - x(r_0)|"),
     }
     color = None

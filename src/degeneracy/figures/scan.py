@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from ..errors import DegeneracyError
 from ..files import atomic_path
-from ..scan import showable_cn
+from ..sensitivity import capped_cn, showable_spectra
 from .viewer import check_chemiscope_path, write_chemiscope_file
 
 #: Below this spread (in decades) the values are drawn in one bin of a fixed range: numpy
@@ -97,16 +97,18 @@ def write_chemiscope(
     Each point of the map is one environment (x: :math:`\log_{10} s_1`, y:
     :math:`\log_{10} s_\min`, colour: :math:`\log_{10}` CN); the viewer shows its
     structure with the environment (``cutoff``) highlighted. Only environments of
-    ``structures`` (data-set index → structure) with a finite CN are included. Written
+    ``structures`` (data-set index → structure) whose s_1 and s_min are positive are
+    included; a CN that is infinite at round-off is coloured at the largest CN float64
+    resolves, 1/((3N − 3)ε) (:func:`~degeneracy.sensitivity.capped_cn`). Written
     with :func:`chemiscope.write_input` (``.json`` or ``.json.gz``) to a temporary file
     that replaces ``path``. Returns the number of environments written.
     """
     path = check_chemiscope_path(path)
     table = results.to_pydict()
-    shown = showable_cn(table["cn"])
+    shown = showable_spectra(table["s_max"], table["s_min"])
     keep = [k for k in np.flatnonzero(shown) if table["structure"][k] in structures]
     if not keep:
-        raise DegeneracyError("no environment with a finite CN to show in chemiscope")
+        raise DegeneracyError("no environment with a positive s_min to show in chemiscope")
     order = sorted({table["structure"][k] for k in keep})
     position = {index: i for i, index in enumerate(order)}
     frames = [structures[index] for index in order]
@@ -115,11 +117,13 @@ def write_chemiscope(
     def column(name: str) -> np.ndarray:
         return np.asarray([table[name][k] for k in keep], dtype=float)
 
+    capped = "; at round-off, capped at 1/((3N - 3) eps)"
+    cn = capped_cn(column("cn"), 3 * column("n_neighbors") - 3)
     properties = {
-        "log10(CN)": _atom_property(np.log10(column("cn")), "log10 of s_1 / s_min"),
+        "log10(CN)": _atom_property(np.log10(cn), f"log10 of s_1 / s_min{capped}"),
         "log10(s_min)": _atom_property(np.log10(column("s_min")), "smallest singular value"),
         "log10(s_max)": _atom_property(np.log10(column("s_max")), "largest singular value"),
-        "CN": _atom_property(column("cn"), "condition number of the purified Jacobian"),
+        "CN": _atom_property(cn, f"condition number of the purified Jacobian{capped}"),
         "neighbours": _atom_property(column("n_neighbors"), "neighbours within the cutoff"),
         "structure": _atom_property(column("structure"), "structure index in the data set"),
         "species": {
