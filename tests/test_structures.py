@@ -414,3 +414,12 @@ def test_the_atom_count_check_reads_extxyz_lattice_lines(tmp_path):
     bad.write_text(frame + "7\nc\nC 0 0 0\n")
     with pytest.raises(dg.DegeneracyError, match="frame 1 declares 7 atoms, but only 1 lines"):
         check_xyz_atom_counts(bad)
+
+
+def test_read_error_reason_skips_blank_lines():
+    """A message starting with a blank line was reported as its type's name only."""
+    from degeneracy.structures import read_error_reason
+
+    assert read_error_reason(ValueError("\n  bad line 3\nmore")) == "bad line 3"
+    assert read_error_reason(ValueError("")) == "ValueError"
+    assert read_error_reason(KeyError("Xx")) == "no element or column named 'Xx'"

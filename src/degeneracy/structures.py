@@ -419,7 +419,7 @@ def read_error_reason(error: BaseException) -> str:
     an unknown file type (``txt``), an unknown element symbol or column (a bare
     ``'Xx'`` from a KeyError) and an error without text (its type).
     """
-    text = str(error).splitlines()[0] if str(error) else ""
+    text = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
     if isinstance(error, UnknownFileTypeError):
         return f"ase knows no structure format {text!r}; name the file .xyz or .extxyz"
     if isinstance(error, KeyError) and error.args:
