@@ -288,3 +288,42 @@ def test_a_given_optimal_basis_brings_its_own_n_primitive():
     rep = dg.SoapPowerSpectrum(basis="optimal", optimal_basis=basis, n_max=17, l_max=1)
     assert rep.n_primitive == 18
     assert rep.features(frames[:1]).shape == (1, 17**2 * 2)
+
+
+@pytest.mark.parametrize(
+    ("make", "mixed_species", "fast"),
+    [
+        (lambda: dg.SoapPowerSpectrum(), False, True),
+        (lambda: dg.SoapPowerSpectrum(n_max=4, l_max=3, neighbors=("H", "O")), True, True),
+        (lambda: dg.Bispectrum(), False, True),
+        # its expansion's blocks (one neighbour species each) have some atoms' gradients
+        (lambda: dg.Bispectrum(neighbors=("H", "O")), True, False),
+    ],
+)
+def test_complete_centre_gradients_equal_the_scatter(make, mixed_species, fast, monkeypatch):
+    """The transposing copy used when every frame has all its gradients in order gives the
+    same Jacobian, bit for bit, as the general scatter into zeros (also used, per block,
+    where a block misses some; here the mixed-species frames' per-pair blocks)."""
+    from degeneracy.representations import _featomic
+
+    methane = dg.sample_methane(6, seed=3)
+    mixed = [atoms.copy() for atoms in methane[:3]]
+    for atoms in mixed:
+        atoms.numbers[[2, 4]] = 8  # C(H2O2): blocks of H-H, H-O, O-O pairs
+    representation = make()
+    frames = mixed if mixed_species else methane
+    calls = []
+    transposing = _featomic._complete_centre_gradients
+
+    def counting(*args):
+        result = transposing(*args)
+        calls.append(result is not None)
+        return result
+
+    monkeypatch.setattr(_featomic, "_complete_centre_gradients", counting)
+    features, jacobian = representation.jacobian(frames)
+    assert any(calls) is fast
+    monkeypatch.setattr(_featomic, "_complete_centre_gradients", lambda *args: None)
+    slow_features, slow_jacobian = make().jacobian(frames)
+    np.testing.assert_array_equal(features, slow_features)
+    np.testing.assert_array_equal(jacobian, slow_jacobian)

@@ -139,34 +139,61 @@ def check_frames(
     if not frames:
         raise DegeneracyError("no frames to compute")
     size = len(frames[0])
-    for index, atoms in enumerate(frames):
-        if len(atoms) != size:
-            raise DegeneracyError(
-                f"{name}: frame {index} has {len(atoms)} atoms, frame 0 has {size}; "
-                "all frames of one call need the same number of neighbours"
-            )
-        if np.any(atoms.pbc):
-            raise DegeneracyError(
-                f"{name}: frame {index} is periodic (pbc={atoms.pbc.tolist()}); an environment "
-                "is atom 0 and the neighbours listed after it: cut environments from a "
-                "periodic structure with degeneracy.structure_environments, or set pbc=False"
-            )
-        numbers = atoms.numbers
-        if center is not None and numbers[0] != center:
-            raise DegeneracyError(
-                f"{name}: frame {index}, atom 0: the centre is {_symbol(numbers[0])}, "
-                f"but this fingerprint describes {_symbol(center)} centres"
-            )
-        if neighbors is not None:
-            unknown = np.flatnonzero(~np.isin(numbers[1:], list(neighbors)))
-            if unknown.size:
-                atom = int(unknown[0]) + 1
-                known = ", ".join(_symbol(z) for z in neighbors)
-                raise DegeneracyError(
-                    f"{name}: frame {index}, atom {atom}: no channel for neighbour species "
-                    f"{_symbol(numbers[atom])} (it describes {known})"
-                )
+    sizes = np.fromiter((len(atoms) for atoms in frames), dtype=int, count=len(frames))
+    other_size = np.flatnonzero(sizes != size)
+    # the frames before the first of another size, checked together (a loop with np.isin
+    # per frame cost 0.02 ms/frame, 5 % of a SOAP Jacobian); the first bad frame is named
+    same = len(frames) if other_size.size == 0 else int(other_size[0])
+    if same:
+        _check_species_and_periodicity(frames[:same], name=name, center=center, neighbors=neighbors)
+    if other_size.size:
+        index = int(other_size[0])
+        raise DegeneracyError(
+            f"{name}: frame {index} has {len(frames[index])} atoms, frame 0 has {size}; "
+            "all frames of one call need the same number of neighbours"
+        )
     return frames
+
+
+def _check_species_and_periodicity(
+    frames: list[ase.Atoms],
+    *,
+    name: str,
+    center: int | None,
+    neighbors: Collection[int] | None,
+) -> None:
+    """:func:`check_frames`' checks of frames of one size: the first frame (then the first
+    check, in the order periodic, centre, neighbour) that fails is named."""
+    periodic = np.array([atoms.pbc for atoms in frames]).any(axis=1)
+    numbers = np.stack([atoms.numbers for atoms in frames])
+    wrong_center = numbers[:, 0] != center if center is not None else np.zeros(len(frames), bool)
+    unknown = (
+        ~np.isin(numbers[:, 1:], list(neighbors))
+        if neighbors is not None
+        else np.zeros((len(frames), numbers.shape[1] - 1), dtype=bool)
+    )
+    failing = np.flatnonzero(periodic | wrong_center | unknown.any(axis=1))
+    if not failing.size:
+        return
+    index = int(failing[0])
+    if periodic[index]:
+        raise DegeneracyError(
+            f"{name}: frame {index} is periodic (pbc={frames[index].pbc.tolist()}); an "
+            "environment is atom 0 and the neighbours listed after it: cut environments "
+            "from a periodic structure with degeneracy.structure_environments, or set "
+            "pbc=False"
+        )
+    if wrong_center[index]:
+        raise DegeneracyError(
+            f"{name}: frame {index}, atom 0: the centre is {_symbol(numbers[index, 0])}, "
+            f"but this fingerprint describes {_symbol(center)} centres"
+        )
+    atom = int(np.flatnonzero(unknown[index])[0]) + 1
+    known = ", ".join(_symbol(z) for z in neighbors)
+    raise DegeneracyError(
+        f"{name}: frame {index}, atom {atom}: no channel for neighbour species "
+        f"{_symbol(numbers[index, atom])} (it describes {known})"
+    )
 
 
 def fingerprint(representation: Any) -> Representation:

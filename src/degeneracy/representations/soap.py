@@ -24,7 +24,7 @@ from metatensor import Labels
 
 from ..checks import one_of
 from ..errors import DegeneracyError
-from ._featomic import compute_centre, dense_block, new_calculator
+from ._featomic import compute_centre, dense_block, joined, new_calculator
 from .base import check_frames
 from .optimal_basis import (
     DEFAULT_N_PRIMITIVE,
@@ -219,10 +219,10 @@ class SoapPowerSpectrum:
             dense_block(block, len(frames), n_neighbors, gradients=gradients)
             for block in tensor.blocks()
         ]
-        features = np.concatenate([values for values, _ in dense], axis=1)
+        features = joined([values for values, _ in dense])
         if not gradients:
             return features, None
-        return features, np.concatenate([jacobian for _, jacobian in dense], axis=1)
+        return features, joined([jacobian for _, jacobian in dense])
 
     def features(self, frames: Sequence[ase.Atoms]) -> np.ndarray:
         """Power-spectrum features, shape ``(n_frames, n_features)``."""
