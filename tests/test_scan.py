@@ -815,9 +815,10 @@ def _results(structures, cn):
     )
 
 
-def test_chemiscope_selection_skips_structures_without_a_finite_cn():
-    """Infinite-CN structures ranked first, undefined ones were sampled: chemiscope then
-    dropped them (or found nothing to show)."""
+def test_chemiscope_selection_skips_structures_without_a_positive_s_min():
+    """Structures with s_min = 0 (infinite CN) ranked first, undefined ones were sampled:
+    chemiscope then dropped them (or found nothing to show); a round-off s_min is shown
+    (test_chemiscope_selection_keeps_the_most_singular)."""
     table = _results(
         [0, 1, 2, 2, 3, 4, 4, 5],
         [np.inf, np.nan, np.nan, 10.0, 5.0, np.inf, np.nan, 7.0],
