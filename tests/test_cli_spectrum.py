@@ -367,6 +367,7 @@ def test_fit_basis_command(capsys, tmp_path):
     assert status == 0, err
     basis = dg.OptimalBasis.load(target)
     assert basis.provenance["seed"] == 3 and basis.provenance["n_frames"] == 200
+    assert "from 200 frames (C centres, H neighbours) written to" in out
     status, out, err = _run(
         capsys, "spectrum", "--builtin", "pg-start", "--basis-file", str(target), "--format", "json"
     )

@@ -30,6 +30,8 @@ def test_save_and_load_are_bit_identical(fitted, tmp_path):
     loaded = dg.OptimalBasis.load(path)
     assert loaded.settings() == fitted.settings()
     assert loaded.provenance == fitted.provenance
+    assert fitted.provenance["center_species"] == "C"
+    assert fitted.provenance["neighbor_species"] == ["H"]
     for a, b in zip(loaded.projections, fitted.projections, strict=True):
         assert a.dtype == b.dtype and np.array_equal(a, b)
     frames = dg.sample_methane(3, seed=1)

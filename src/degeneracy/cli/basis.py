@@ -51,8 +51,12 @@ def run(args: argparse.Namespace) -> None:
     )
     basis.save(args.output)
     kept = ", ".join("n/a" if np.isnan(v) else f"{v:.6f}" for v in basis.retained_variance())
+    fitted_on = (
+        f"{basis.provenance['center_species']} centres, "
+        f"{', '.join(basis.provenance['neighbor_species'])} neighbours"
+    )
     print(
-        f"optimal basis from {len(frames)} frames written to {args.output}; "
+        f"optimal basis from {len(frames)} frames ({fitted_on}) written to {args.output}; "
         f"variance kept per l: {kept}"
     )
 

@@ -157,7 +157,8 @@ class OptimalBasis:
     variances : tuple of arrays (n_primitive,), one per l
         All eigenvalues of the covariance, descending (how much each component carries).
     provenance : dict
-        How it was fitted (number of frames, sampler, seed, ...).
+        How it was fitted: number of frames, centre and neighbour species (the basis
+        is valid for any species, optimal only for these), sampler, seed, ...
     """
 
     sigma: float
@@ -347,7 +348,13 @@ def fit_optimal_basis(
         n_primitive=int(n_primitive),
         projections=tuple(projections),
         variances=tuple(variances),
-        provenance={"n_frames": len(frames), **(provenance or {})},
+        provenance={
+            "n_frames": len(frames),
+            # what it was fitted on: valid for other species, optimal only for these
+            "center_species": ase.data.chemical_symbols[int(center_species)],
+            "neighbor_species": [ase.data.chemical_symbols[int(z)] for z in neighbor_species],
+            **(provenance or {}),
+        },
     )
 
 
