@@ -82,6 +82,16 @@ def fcc_shell(radius: float = 1.3) -> np.ndarray:
     return np.array(points, dtype=float) * radius / np.sqrt(2)
 
 
+def exit_status(argv: list[str]) -> int:
+    """Exit status of ``degeneracy ARGV``, whether main returns it or argparse exits."""
+    from degeneracy.cli import main
+
+    try:
+        return main(argv)
+    except SystemExit as stop:  # refused by argparse, while reading the command line
+        return stop.code
+
+
 def package_warnings(caught) -> list[str]:
     """The DegeneracyWarnings' messages among warnings recorded by ``pytest.warns``.
 

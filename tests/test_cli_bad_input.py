@@ -16,6 +16,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from conftest import exit_status
 
 from degeneracy.cli import main
 
@@ -290,10 +291,7 @@ def test_an_output_file_that_is_a_folder_is_refused_before_work(argv, tmp_path, 
     if argv[0] == "fit-basis":
         out = out.rename(tmp_path / "basis.npz")
     argv = [a.replace("OUT", str(out)).replace("IN", str(structures)) for a in argv]
-    try:
-        status = main(argv)
-    except SystemExit as stop:  # refused by argparse, while reading the command line
-        status = stop.code
+    status = exit_status(argv)
     assert status == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.endswith(f"{out}: --output is a folder, not a file"), err
@@ -342,10 +340,7 @@ def test_an_output_path_that_is_not_a_regular_file(kind, tmp_path, capsys):
         if kind == "symlink":
             target.write_text("old\n")
         out.symlink_to(target)
-    try:
-        status = main(["spectrum", str(structures), "--format", "csv", "--output", str(out)])
-    except SystemExit as stop:  # refused by argparse, while reading the command line
-        status = stop.code
+    status = exit_status(["spectrum", str(structures), "--format", "csv", "--output", str(out)])
     err = capsys.readouterr().err.strip()
     if kind == "fifo":
         assert status == 2 and err.endswith(
@@ -406,10 +401,7 @@ def test_a_symlinked_output_is_checked_where_it_is_written(tmp_path, capsys, mon
     link = tmp_path / "s.csv"
     link.symlink_to(target_folder / "s.csv")
     monkeypatch.setattr(files.os, "access", lambda path, mode: Path(path) != target_folder)
-    try:
-        status = main(["spectrum", "--builtin", "td", "--output", str(link)])
-    except SystemExit as stop:
-        status = stop.code
+    status = exit_status(["spectrum", "--builtin", "td", "--output", str(link)])
     assert status == 2
     assert f"{link}: --output folder {target_folder} is not writable" in capsys.readouterr().err
 
@@ -423,10 +415,7 @@ def test_an_output_folder_that_is_not_writable_is_refused_before_work(
 
     monkeypatch.setattr(files.os, "access", lambda path, mode: False)
     out = tmp_path / "s.csv"
-    try:
-        status = main(["spectrum", "--builtin", "td", "--output", str(out)])
-    except SystemExit as stop:  # refused by argparse, while reading the command line
-        status = stop.code
+    status = exit_status(["spectrum", "--builtin", "td", "--output", str(out)])
     assert status == 2
     assert f"{out}: --output folder {tmp_path} is not writable" in capsys.readouterr().err
 
@@ -465,9 +454,6 @@ def test_a_link_into_a_missing_folder_says_so(tmp_path, capsys):
     """The writability test ran first and called the missing folder 'not writable'."""
     link = tmp_path / "s.csv"
     link.symlink_to(tmp_path / "gone" / "s.csv")
-    try:
-        status = main(["spectrum", "--builtin", "td", "--output", str(link)])
-    except SystemExit as stop:
-        status = stop.code
+    status = exit_status(["spectrum", "--builtin", "td", "--output", str(link)])
     assert status == 2
     assert f"links into folder {tmp_path / 'gone'}, which does not exist" in capsys.readouterr().err

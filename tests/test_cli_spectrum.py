@@ -12,6 +12,7 @@ import ase
 import ase.io
 import numpy as np
 import pytest
+from conftest import exit_status
 
 import degeneracy as dg
 from degeneracy.cli import COMMAND_MODULES, build_parser, main
@@ -22,14 +23,6 @@ def _run(capsys, *argv):
     status = main(list(argv))
     captured = capsys.readouterr()
     return status, captured.out, captured.err
-
-
-def _exit_status(argv):
-    """Exit status of ``degeneracy ARGV``, whether main returns it or argparse exits."""
-    try:
-        return main(argv)
-    except SystemExit as stop:
-        return stop.code
 
 
 def test_json_contract(capsys, tmp_path):
@@ -185,7 +178,7 @@ def test_bad_input_one_line_exit_2_no_output(case, tmp_path, capsys):
     args = make_args(tmp_path)
     if "--output" not in args:
         args = [*args, "--output", str(target)]
-    assert _exit_status(["spectrum", *args]) == 2
+    assert exit_status(["spectrum", *args]) == 2
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -196,7 +189,7 @@ def test_bad_input_one_line_exit_2_no_output(case, tmp_path, capsys):
 @pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_huge_coordinates_do_not_overflow(tmp_path, capsys):
     path = _write(tmp_path, "CH4", np.vstack([_td()[:4], [1e300, 0, 0]]))
-    assert _exit_status(["spectrum", path]) == 2  # a RuntimeWarning would raise here
+    assert exit_status(["spectrum", path]) == 2  # a RuntimeWarning would raise here
     assert "1e+300 Å from the centre" in capsys.readouterr().err
     np.testing.assert_allclose(vector_lengths(np.array([[3e300, 4e300, 0.0]])), [5e300])
 
@@ -212,7 +205,7 @@ def test_huge_coordinates_do_not_overflow(tmp_path, capsys):
 def test_featomic_refusal_is_one_line_naming_the_settings(extra, settings, capfd):
     # featomic refuses when it builds the calculator, through a Rust panic that prints a
     # backtrace note on file descriptor 2: only the one-line error may reach the user
-    assert _exit_status(["spectrum", "--builtin", "td", "--cutoff", "100", *extra]) == 2
+    assert exit_status(["spectrum", "--builtin", "td", "--cutoff", "100", *extra]) == 2
     err = capfd.readouterr().err
     assert f"error: featomic refused {settings}" in err and "radial integral" in err
     assert err.count("\n") == 1 and "panicked" not in err and "Traceback" not in err
@@ -282,7 +275,7 @@ def test_learn_refuses_orbit_and_time_options_it_would_ignore(
     """--orbit FILE makes the traced orbit's options moot, and --orbit-units needs a FILE;
     a time limit and no time limit contradict each other."""
     monkeypatch.chdir(tmp_path)
-    assert _exit_status(["learn", "--output", "run", *argv]) == 2
+    assert exit_status(["learn", "--output", "run", *argv]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and named in err
     assert not list(tmp_path.iterdir())
@@ -380,7 +373,7 @@ def test_fit_basis_command(capsys, tmp_path):
     assert status == 2 and "--seed is for random frames" in err
     status, _, err = _run(capsys, "fit-basis", "--units", "bohr", "--output", str(target))
     assert status == 2 and "--units is the length unit of FILE; not with random frames" in err
-    assert _exit_status(["fit-basis", "--basis", "gto", "--output", str(target)]) == 2
+    assert exit_status(["fit-basis", "--basis", "gto", "--output", str(target)]) == 2
     status, _, err = _run(capsys, "fit-basis", "--n-frames", "0", "--output", str(target))
     assert status == 2 and err.strip().endswith("--n-frames must be at least 1, got 0"), err
 
