@@ -199,9 +199,14 @@ class Orbit:
         return np.array([f.info["cn"] for f in self.frames])
 
 
+def _spectrum_cn(values: np.ndarray) -> float:
+    """CN of one frame's singular values, descending (``inf`` at round-off)."""
+    return float(condition_number(values[0], values[-1], len(values)))
+
+
 def _cn_text(values: np.ndarray) -> str:
-    """The progress bar's CN of one frame's singular values (``inf`` at round-off)."""
-    return f"{float(condition_number(values[0], values[-1], len(values))):.3g}"
+    """The progress bar's CN of one frame's singular values."""
+    return f"{_spectrum_cn(values):.3g}"
 
 
 class _Field:
@@ -276,7 +281,7 @@ class _Frames:
                     "frame": index,
                     "arc_length": self.arc_length[index],
                     "singular_values": values.copy(),
-                    "cn": float(condition_number(values[0], values[-1], values.size)),
+                    "cn": _spectrum_cn(values),
                     "feature_distance": self.feature_distance[index],
                 }
             )
@@ -678,7 +683,7 @@ def frame_cn(atoms: ase.Atoms) -> float | None:
         return float(atoms.info["cn"])
     if "singular_values" in atoms.info:
         values = np.asarray(atoms.info["singular_values"], dtype=float)
-        return float(condition_number(values[0], values[-1], values.size))
+        return _spectrum_cn(values)
     return None
 
 

@@ -869,9 +869,14 @@ def _report_settings(results: dict) -> dict[str, Any]:
     return rows
 
 
+def _test_source(metrics: dict) -> dict:
+    """How a protocol's independent test set was drawn (``dataset_sources.test``), or {}."""
+    return (metrics.get("dataset_sources") or {}).get("test") or {}
+
+
 def _test_generator(metrics: dict) -> str:
     """``"tilted (seed 2, 1000 frames)"``: the independent test set's sampler."""
-    test = (metrics.get("dataset_sources") or {}).get("test") or {}
+    test = _test_source(metrics)
     if "name" not in test:
         return "not recorded"
     return f"{test['name']} (seed {test.get('seed', '—')}, {test.get('n', '—')} frames)"
@@ -916,8 +921,7 @@ def _protocol_descriptions(learning: dict) -> str:
 def _test_set_origin(learning: dict, results: dict) -> str:
     """Whether the independent test set came from another generator than the training
     data (``other generator: tilted``) or the same one with another seed."""
-    sources = learning.get("none", {}).get("dataset_sources", {})
-    test = (sources.get("test") or {}).get("name")
+    test = _test_source(learning.get("none", {})).get("name")
     if test is None:
         return "other seed"
     if test == results["settings"]["sampler"]:

@@ -112,7 +112,11 @@ def joined(blocks: list[np.ndarray]) -> np.ndarray:
 
 
 def _complete_centre_gradients(
-    block: TensorBlock, systems: np.ndarray, n_frames: int, n_neighbors: int
+    block: TensorBlock,
+    systems: np.ndarray,
+    shape: tuple[int, ...],
+    n_frames: int,
+    n_neighbors: int,
 ) -> np.ndarray | None:
     """:func:`dense_block`'s Jacobian when every frame has one sample (its centre, in
     frame order) with gradients for all its atoms in order, else ``None``.
@@ -134,7 +138,6 @@ def _complete_centre_gradients(
         and np.array_equal(atoms, np.tile(np.arange(per_frame), n_frames))
     ):
         return None
-    shape = (*tuple(len(c) for c in block.components), len(block.properties))
     values = gradient.values.reshape(n_frames, per_frame, 3, *shape)[:, 1:]
     # (frame, neighbour, xyz, *shape) -> (frame, *shape, neighbour, xyz), the centre dropped
     order = (0, *range(3, 3 + len(shape)), 1, 2)
@@ -189,7 +192,7 @@ def dense_block(
     values[systems, slots] = block.values
     jacobian = None
     if gradients and centres is None:
-        jacobian = _complete_centre_gradients(block, systems, n_frames, n_neighbors)
+        jacobian = _complete_centre_gradients(block, systems, shape, n_frames, n_neighbors)
         if jacobian is not None:
             return values[:, 0], jacobian
     if gradients:
