@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import replace
 
 import ase
@@ -35,6 +36,7 @@ from degeneracy.learning import (
     cached_inputs,
     comment_mlp,
     default_datasets,
+    featurizer_from_spec,
     generate_dataset,
     load_model,
     load_orbit,
@@ -568,8 +570,12 @@ def test_a_refused_rerun_keeps_the_previous_results(tmp_path, cache, monkeypatch
             baselines=False, gradient_errors=False,
         )  # fmt: skip
 
+    def written():  # a single-centre model has no H-centred basis file
+        return {n: (output / n).read_bytes() for n in RESULT_FILES if (output / n).exists()}
+
     run()
-    results = {name: (output / name).read_bytes() for name in RESULT_FILES}
+    results = written()
+    assert {"model.pt", "basis.npz", "metrics.json"} <= set(results)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     refused = [
         (lambda: run("none"), "checkpoint belongs to a different run"),
@@ -580,11 +586,11 @@ def test_a_refused_rerun_keeps_the_previous_results(tmp_path, cache, monkeypatch
     for rerun, message in refused:
         with pytest.raises(DegeneracyError, match=message):
             rerun()
-        assert {name: (output / name).read_bytes() for name in RESULT_FILES} == results
+        assert written() == results
     (output / "checkpoint.pt").write_bytes(b"junk")
     with pytest.raises(DegeneracyError, match=r"checkpoint\.pt: cannot read checkpoint"):
         run()
-    assert {name: (output / name).read_bytes() for name in RESULT_FILES} == results
+    assert written() == results
 
 
 def far_hydrogen(distance: float) -> ase.Atoms:
@@ -651,6 +657,44 @@ def test_multicentre_features_and_model(tmp_path, cache):
         result.predictions["orbit_prediction"],
         atol=1e-5,
     )
+
+
+def test_multicentre_gives_each_centre_species_its_own_optimal_basis(tmp_path, cache):
+    """One basis for both centres was the C-centred one, fitted on densities at C–H
+    distances, for H-centred densities that also hold H at ~1.8 Å."""
+    featurizer = MultiCentreSoap(sigma=0.3, n_max=2, l_max=1)
+    bases = {centre: soap.optimal_basis for centre, soap in featurizer.soaps.items()}
+    assert bases["C"].fitted_species() == ("C", ("H",))
+    assert bases["H"].fitted_species() == ("H", ("C", "H"))
+    frames = ThermalMethaneSampler().sample(4, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dg.DegeneracyWarning)  # each basis suits its centre
+        inputs = featurizer.inputs(frames)
+    # an H block is the H-centred power spectrum in the H-centred basis
+    h_soap = dg.SoapPowerSpectrum(
+        sigma=0.3, n_max=2, l_max=1, basis="optimal", center="H", neighbors=("C", "H")
+    )
+    second_h = [dg.structure_environments(atoms, cutoff=2.5)[2] for atoms in frames]
+    np.testing.assert_allclose(inputs["H"][:, 1], h_soap.features(second_h), atol=1e-12)
+    # saved as two files, rebuilt with both
+    data = tiny_data()
+    settings = TrainSettings(max_epochs=2, batch_size=64)
+    result = run_protocol("none", featurizer, data, output=tmp_path / "mc", settings=settings)
+    assert (tmp_path / "mc" / "basis.npz").exists() and (tmp_path / "mc" / "basis-H.npz").exists()
+    model, rebuilt, _ = load_model(tmp_path / "mc")
+    assert {c: s.optimal_basis.digest() for c, s in rebuilt.soaps.items()} == {
+        c: b.digest() for c, b in bases.items()
+    }
+    np.testing.assert_allclose(
+        predict_frames(model, rebuilt, data["orbit"].frames),
+        result.predictions["orbit_prediction"],
+        atol=1e-5,
+    )
+    # a model saved with one basis for both centres is rebuilt so, and notes it
+    spec = {**featurizer.spec(), "basis_files": None, "basis_file": "basis.npz"}
+    old = featurizer_from_spec(spec, tmp_path / "mc")
+    assert old.soaps["H"].optimal_basis.digest() == bases["C"].digest()
+    assert "fitted on C-centred environments" in old.soaps["H"].diagnose([])[0]
 
 
 def test_load_orbit_reads_a_file_and_computes_e4(tmp_path):

@@ -170,3 +170,92 @@ def test_tabulating_leaves_the_root_logger_alone():
         assert logging.root.handlers == []
     finally:
         logging.root.handlers[:] = before
+
+
+def _h_environments(n_structures: int, seed: int) -> list:
+    return [
+        environment
+        for atoms in dg.sample_methane(n_structures, seed=seed)
+        for environment in dg.structure_environments(atoms, cutoff=2.5, centers=["H"])
+    ]
+
+
+def test_fit_refuses_frames_centred_on_another_species():
+    """Asked for H centres on C-centred CH4, featomic expanded nothing: the fit 'saw no
+    variance' in every channel and returned an arbitrary basis."""
+    frames = dg.sample_methane(3, seed=1)
+    with pytest.raises(dg.DegeneracyError, match=r"frame 0: the centre \(atom 0\) is a C, but"):
+        dg.fit_optimal_basis(frames, sigma=0.3, center_species=1, neighbor_species=(1, 6))
+
+
+def _kept_fraction(basis: dg.OptimalBasis, covariances: list[np.ndarray]) -> np.ndarray:
+    """Fraction of each channel's variance (covariance in the primitive basis) it keeps."""
+    pairs = zip(basis.projections, covariances, strict=True)
+    return np.array([np.trace(p.T @ c @ p) / np.trace(c) for p, c in pairs])
+
+
+def test_the_h_centred_builtin_basis_is_fitted_on_h_centred_densities(monkeypatch, tmp_path):
+    """The C-centred basis (C–H ~1.1 Å) is not optimal for H-centred densities (H–H ~1.8 Å):
+    at n_max = 4 it keeps about half of their l = 0 variance; the H-centred fit keeps > 99 %."""
+    monkeypatch.setenv("DEGENERACY_CACHE", str(tmp_path))
+    settings = {"sigma": 0.3, "n_max": 4, "l_max": 3, "n_frames": 300}
+    carbon = dg.default_optimal_basis(**settings)
+    hydrogen = dg.default_optimal_basis(**settings, center="H")
+    assert hydrogen.fitted_species() == ("H", ("C", "H"))
+    assert carbon.fitted_species() == ("C", ("H",))
+    assert hydrogen.digest() != carbon.digest()
+    assert len(list(tmp_path.glob("optimal-basis-*.npz"))) == 2
+    # the H-centred densities' covariance, from an independent full-rank fit
+    full = dg.fit_optimal_basis(
+        _h_environments(200, seed=5), sigma=0.3, n_max=16, l_max=3,
+        center_species=1, neighbor_species=(1, 6),
+    )  # fmt: skip
+    covariances = [(u * v) @ u.T for u, v in zip(full.projections, full.variances, strict=True)]
+    kept_by_h = _kept_fraction(hydrogen, covariances)
+    kept_by_c = _kept_fraction(carbon, covariances)
+    assert np.all(kept_by_h > 0.99)
+    assert kept_by_c[0] < 0.7 and np.all(kept_by_c < kept_by_h)
+    with pytest.raises(dg.DegeneracyError, match="no built-in optimal basis for Si-centred"):
+        dg.default_optimal_basis(**settings, center="Si")
+
+
+def test_soap_warns_once_when_its_basis_was_fitted_on_other_species(fitted):
+    environments = _h_environments(2, seed=3)
+    soap = dg.SoapPowerSpectrum(
+        basis="optimal", optimal_basis=fitted, center="H", neighbors=("C", "H")
+    )
+    with pytest.warns(
+        dg.DegeneracyWarning,
+        match=r"given optimal basis was fitted on C-centred environments with H neighbours, "
+        r"and is used for H-centred ones with H, C neighbours",
+    ) as caught:
+        soap.features(environments)
+        soap.features(environments)
+    assert len([w for w in caught if issubclass(w.category, dg.DegeneracyWarning)]) == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "warns"),
+    [
+        ({"center": "C", "neighbors": ("H",)}, False),
+        ({"center": "H", "neighbors": ("C", "H")}, False),  # the built-in H-centred basis
+        ({"center": "H", "neighbors": ("H",)}, False),  # a subset of its neighbours
+        ({"center": "C", "neighbors": ("C", "H")}, True),  # C neighbours: not fitted
+        ({"center": "Si", "neighbors": ("Si",)}, True),  # no built-in Si basis: C's
+    ],
+)
+def test_builtin_basis_notes_only_species_it_was_not_fitted_on(kwargs, warns):
+    soap = dg.SoapPowerSpectrum(sigma=0.3, n_max=2, l_max=1, basis="optimal", **kwargs)
+    notes = soap.diagnose([])
+    assert bool(notes) is warns
+    if warns:
+        assert notes[0].startswith("the built-in optimal basis was fitted on")
+        assert "`degeneracy fit-basis`" in notes[0]
+    assert dg.SoapPowerSpectrum(basis="gto", **kwargs).diagnose([]) == []
+
+
+def test_a_basis_without_recorded_species_is_not_second_guessed(fitted):
+    """Files saved before the species were recorded carry none: no note, no warning."""
+    anonymous = dg.OptimalBasis(**{**fitted.__dict__, "provenance": {"n_frames": 300}})
+    soap = dg.SoapPowerSpectrum(basis="optimal", optimal_basis=anonymous, center="H")
+    assert soap.diagnose([]) == []

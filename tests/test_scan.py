@@ -1399,3 +1399,37 @@ def test_zeros_of_a_fingerprint_shorter_than_the_motions_are_dimension():
     frames = dg.sample_methane(2, seed=8)
     entries = scanning.describe_singular(frames, dg.OverlapMatrix(orbitals="s"))
     assert [entry["verdict"] for entry in entries] == ["dimension", "dimension"]
+
+
+def test_a_scan_of_every_centre_takes_each_species_builtin_basis(tmp_path, monkeypatch):
+    """The recipe used to pass the C-centred built-in basis on to the H-centred rebuilds;
+    a given basis fitted on other species is kept, and said once."""
+    monkeypatch.setenv("DEGENERACY_CACHE", str(tmp_path / "cache"))
+    frames = dg.sample_methane(4, seed=3)
+    settings = {"sigma": 0.3, "n_max": 2, "l_max": 1}
+    builtin = dg.SoapPowerSpectrum(**settings, basis="optimal")
+    output = tmp_path / "builtin.parquet"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dg.DegeneracyWarning)
+        dg.scan_dataset(frames, builtin, output=output, centers="all", chunk_size=8, **_threads())
+    table = dg.read_results(output)
+    hydrogen = np.asarray(table.column("species")) == "H"
+    h_soap = dg.SoapPowerSpectrum(**settings, basis="optimal", center="H", neighbors=["C", "H"])
+    environments = [e for atoms in frames for e in structure_environments(atoms, cutoff=2.5)]
+    h_environments = [e for e in environments if e.numbers[0] == 1]
+    _, jacobian = h_soap.jacobian(h_environments)
+    spectrum = dg.singular_spectrum(jacobian, dg.neighbor_positions(h_environments))
+    np.testing.assert_allclose(np.asarray(table.column("s_max"))[hydrogen], spectrum.values[:, 0])
+
+    fitted = dg.fit_optimal_basis(frames, sigma=0.3, n_max=2, l_max=1)
+    given = dg.SoapPowerSpectrum(**settings, basis="optimal", optimal_basis=fitted)
+    with pytest.warns(dg.DegeneracyWarning) as caught:
+        summary = dg.scan_dataset(
+            frames, given, output=tmp_path / "given.parquet", centers="all", **_threads()
+        )
+    messages = package_warnings(caught)
+    assert len(messages) == 1 and summary.warnings == messages
+    assert (
+        "fitted on C-centred environments with H neighbours, and is used for H-centred"
+        in (messages[0])
+    )

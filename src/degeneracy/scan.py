@@ -165,11 +165,12 @@ class RepresentationRecipe:
     """A representation as a picklable recipe, specialised to each environment's species.
 
     featomic calculators cannot be pickled, so workers rebuild the representation from
-    its class and :meth:`Representation.hypers` (plus a fitted ``optimal_basis``, if the
-    class takes one). A class whose constructor takes ``center`` and ``neighbors`` is
-    rebuilt for each environment's centre species and the species of its neighbours, so
-    that the fingerprint sees every neighbour: an atom it ignored would add a zero column
-    to the Jacobian and a spurious zero singular value. Other classes are used as given.
+    its class and :meth:`Representation.hypers` (plus the ``optimal_basis`` it was given,
+    if the class takes one; a built-in basis is chosen for each centre species). A class
+    whose constructor takes ``center`` and ``neighbors`` is rebuilt for each environment's
+    centre species and the species of its neighbours, so that the fingerprint sees every
+    neighbour: an atom it ignored would add a zero column to the Jacobian and a spurious
+    zero singular value. Other classes are used as given.
     Built representations are cached per process and thread.
     """
 
@@ -194,7 +195,8 @@ class RepresentationRecipe:
         parameters = inspect.signature(klass).parameters
         open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
         kwargs = {k: v for k, v in representation.hypers().items() if open_ended or k in parameters}
-        basis = getattr(representation, "optimal_basis", None)
+        # a given basis travels with the recipe; the built-in one is chosen per centre
+        basis = getattr(representation, "given_basis", None)
         if "optimal_basis" in parameters and basis is not None:
             kwargs["optimal_basis"] = basis
         recipe = cls(klass, kwargs, name=getattr(representation, "name", klass.__name__))

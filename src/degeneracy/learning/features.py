@@ -24,6 +24,10 @@ from ..representations.base import fingerprint
 #: File name of a saved optimal radial basis inside a model folder.
 BASIS_FILE = "basis.npz"
 
+#: The optimal bases of a saved multi-centre model, by centre species (C's is
+#: :data:`BASIS_FILE`, as a single-centre model's).
+CENTRE_BASIS_FILES = {"C": BASIS_FILE, "H": "basis-H.npz"}
+
 
 def basis_digest(basis: OptimalBasis | None) -> str | None:
     """A short hash of an optimal basis' projections (None without one)."""
@@ -118,5 +122,10 @@ def featurizer_from_spec(spec: dict[str, Any], folder: str | Path):
     if kind == "multicentre":
         from .multicentre import MultiCentreSoap
 
+        files = spec.get("basis_files")
+        if files:  # one basis per centre species
+            bases = {c: OptimalBasis.load(folder / name) for c, name in files.items()}
+            return MultiCentreSoap(**spec["hypers"], optimal_basis=bases)
+        # a model saved before each centre had its own basis: one for both, or none
         return MultiCentreSoap(**spec["hypers"], optimal_basis=_load_basis(spec, folder))
     raise DegeneracyError(f"{folder}: unknown featurizer kind {kind!r}")

@@ -12,16 +12,19 @@ where :math:`x_{\mathrm{H}_i}` is the power spectrum of the environment of H ato
 molecule from other points, so together the ν = 2 features of all centres can resolve what the
 C-centred ones cannot.
 
-featomic computes the power spectrum of every centre at once, and its position gradients
-for gradient training (:meth:`MultiCentreSoap.input_jacobians`); the radial basis is the
-same as :class:`~degeneracy.representations.SoapPowerSpectrum`'s (GTO or the cached
-optimal basis, whose featomic calculator is reused).
+featomic computes the power spectrum of every centre of a species at once, and its
+position gradients for gradient training (:meth:`MultiCentreSoap.input_jacobians`). Each
+centre species has its own :class:`~degeneracy.representations.SoapPowerSpectrum` and so
+its own radial basis: GTO, or the optimal basis fitted on that species' environments (the
+built-in C- and H-centred bases of CH4). One basis for both would not be optimal for
+either: the C-centred basis keeps only about half of the l = 0 variance of the H-centred
+densities at n_max = 4 (H–H at ~1.8 Å, against C–H at ~1.1 Å).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +37,7 @@ from metatensor import Labels
 from ..errors import DegeneracyError
 from ..representations import OptimalBasis, SoapPowerSpectrum
 from ..representations._featomic import dense_block
-from .features import BASIS_FILE, basis_digest
+from .features import CENTRE_BASIS_FILES, basis_digest
 
 #: Centre species and the neighbour species whose densities each one sees.
 CENTRES = {"C": ("H",), "H": ("C", "H")}
@@ -46,11 +49,11 @@ class MultiCentreSoap:
     Parameters
     ----------
     sigma, cutoff, n_max, l_max, basis
-        As :class:`~degeneracy.representations.SoapPowerSpectrum` (the same radial basis for
-        every centre).
-    optimal_basis : OptimalBasis, optional
-        A fitted optimal radial basis (default: the cached built-in one when
-        ``basis="optimal"``).
+        As :class:`~degeneracy.representations.SoapPowerSpectrum`, for every centre.
+    optimal_basis : OptimalBasis or mapping of centre species to OptimalBasis, optional
+        Fitted optimal radial bases: one per centre species (``{"C": ..., "H": ...}``), or
+        one for both (which warns for the species it was not fitted on). Default with
+        ``basis="optimal"``: the cached built-in basis of each centre species.
 
     Inputs are ``{"C": (n, 1, d_C), "H": (n, 4, d_H)}`` with ``d_C = n_max² (l_max+1)`` (HH
     block) and ``d_H = 3 n_max² (l_max+1)`` (CC, CH, HH blocks).
@@ -66,17 +69,24 @@ class MultiCentreSoap:
         n_max: int = 8,
         l_max: int = 8,
         basis: str = "optimal",
-        optimal_basis: OptimalBasis | None = None,
+        optimal_basis: OptimalBasis | Mapping[str, OptimalBasis] | None = None,
     ) -> None:
-        # SoapPowerSpectrum validates the hyperparameters and owns the radial basis.
-        self.soap = SoapPowerSpectrum(
-            sigma=sigma,
-            cutoff=cutoff,
-            n_max=n_max,
-            l_max=l_max,
-            basis=basis,
-            optimal_basis=optimal_basis,
-        )
+        bases = _bases_by_centre(optimal_basis)
+        # SoapPowerSpectrum validates the hyperparameters and owns each centre's basis.
+        self.soaps = {
+            centre: SoapPowerSpectrum(
+                sigma=sigma,
+                cutoff=cutoff,
+                n_max=n_max,
+                l_max=l_max,
+                basis=basis,
+                optimal_basis=bases[centre],
+                center=centre,
+                neighbors=neighbours,
+            )
+            for centre, neighbours in CENTRES.items()
+        }
+        self.soap = self.soaps["C"]  # the hyperparameters, shared by every centre
         self._keys = {
             centre: Labels(
                 ["center_type", "neighbor_1_type", "neighbor_2_type"],
@@ -110,7 +120,7 @@ class MultiCentreSoap:
         return {
             "kind": self.kind,
             "hypers": self.hypers(),
-            "basis": basis_digest(self.soap.optimal_basis),
+            "basis": {c: basis_digest(soap.optimal_basis) for c, soap in self.soaps.items()},
             "featomic": featomic.__version__,
         }
 
@@ -119,12 +129,13 @@ class MultiCentreSoap:
         return {
             "kind": self.kind,
             "hypers": self.hypers(),
-            "basis_file": BASIS_FILE if has_basis else None,
+            "basis_files": dict(CENTRE_BASIS_FILES) if has_basis else None,
         }
 
     def save(self, folder: Path) -> None:
-        if self.soap.optimal_basis is not None:
-            self.soap.optimal_basis.save(Path(folder) / BASIS_FILE)
+        for centre, soap in self.soaps.items():
+            if soap.optimal_basis is not None:
+                soap.optimal_basis.save(Path(folder) / CENTRE_BASIS_FILES[centre])
 
     def inputs(self, frames: Sequence[ase.Atoms]) -> dict[str, np.ndarray]:
         return {centre: values for centre, (values, _) in self._compute(frames, False).items()}
@@ -159,7 +170,7 @@ class MultiCentreSoap:
         The blocks of the centre species are concatenated by key along d.
         """
         try:
-            tensor = self.soap.calculator.compute(
+            tensor = self.soaps[centre].calculator.compute(
                 frames,
                 gradients=["positions"] if gradients else [],
                 selected_keys=self._keys[centre],
@@ -175,3 +186,17 @@ class MultiCentreSoap:
         if not gradients:
             return values, None
         return values, np.concatenate([j for _, j in dense], axis=-2)
+
+
+def _bases_by_centre(
+    optimal_basis: OptimalBasis | Mapping[str, OptimalBasis] | None,
+) -> dict[str, OptimalBasis | None]:
+    """``optimal_basis`` as one basis (or None) per centre species of :data:`CENTRES`."""
+    if not isinstance(optimal_basis, Mapping):
+        return dict.fromkeys(CENTRES, optimal_basis)
+    if set(optimal_basis) != set(CENTRES):
+        raise DegeneracyError(
+            f"optimal_basis needs one basis per centre species {sorted(CENTRES)}, "
+            f"got {sorted(optimal_basis)}"
+        )
+    return {centre: optimal_basis[centre] for centre in CENTRES}

@@ -49,7 +49,7 @@ from ..structures import (
 from ..targets import fourbody_flat_motions, fourbody_torsion_gradient
 from .baselines import baseline_errors
 from .datasets import Dataset, Featurizer, cached_inputs, compute_input_jacobians, with_targets
-from .features import BASIS_FILE, featurizer_cutoff, featurizer_from_spec
+from .features import CENTRE_BASIS_FILES, featurizer_cutoff, featurizer_from_spec
 from .model import AtomicSumModel
 from .specs import MAX_SEED, RMSE_KEYS, Protocol, get_protocol, training_seed
 from .trainer import (
@@ -349,7 +349,13 @@ MAX_STEP_OVER_MEDIAN = 4.0
 
 
 #: What a finished run leaves besides its checkpoint and history (written at its end).
-RESULT_FILES = ("metrics.json", "model.pt", BASIS_FILE, "predictions.npz", "orbit_predictions.csv")
+RESULT_FILES = (
+    "metrics.json",
+    "model.pt",
+    *CENTRE_BASIS_FILES.values(),
+    "predictions.npz",
+    "orbit_predictions.csv",
+)
 
 
 def _remove_results(output: Path) -> None:

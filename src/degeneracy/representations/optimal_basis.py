@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ase
+import ase.data
 import featomic
 import numpy as np
 from featomic import basis as fbasis
@@ -37,6 +38,7 @@ from featomic.splines import Spline, SplinedRadialBasis
 from metatensor import Labels
 
 from ..checks import bounded_int, existing_file
+from ..environments import structure_environments
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import atomic_path, cache_dir, cache_key
 from ..structures import MethaneSampler
@@ -49,6 +51,10 @@ DEFAULT_N_PRIMITIVE = 16
 #: Size and seed of the built-in fitting set (random CH4 from :class:`MethaneSampler`).
 DEFAULT_FIT_FRAMES = 2000
 DEFAULT_FIT_SEED = 0
+
+#: Centre species of the built-in bases and the neighbour species each is fitted with:
+#: the C- and H-centred environments of random CH4 (:func:`default_optimal_basis`).
+BUILTIN_SPECIES: dict[str, tuple[str, ...]] = {"C": ("H",), "H": ("C", "H")}
 
 _FORMAT_VERSION = 1
 
@@ -188,6 +194,15 @@ class OptimalBasis:
             projections=[p.round(12).tolist() for p in self.projections],
         )
 
+    def fitted_species(self) -> tuple[str, tuple[str, ...]] | None:
+        """The centre and neighbour species it was fitted on, from its provenance (None
+        for a basis saved before they were recorded)."""
+        center = self.provenance.get("center_species")
+        neighbors = self.provenance.get("neighbor_species")
+        if center is None or neighbors is None:
+            return None
+        return str(center), tuple(str(s) for s in neighbors)
+
     def retained_variance(self) -> np.ndarray:
         """Fraction of the coefficient variance kept in each channel, shape (l_max + 1,).
 
@@ -305,6 +320,7 @@ def fit_optimal_basis(
     )
     if not frames:
         raise DegeneracyError("cannot fit an optimal basis on zero frames")
+    _check_centre_species(frames, center_species)
     tables = primitive_radial_tables(
         sigma=sigma, cutoff=cutoff, l_max=l_max, n_primitive=n_primitive
     )
@@ -358,6 +374,49 @@ def fit_optimal_basis(
     )
 
 
+def _check_centre_species(frames: Sequence[ase.Atoms], center_species: int) -> None:
+    """Refuse frames whose centre (atom 0) is not ``center_species``: featomic would
+    expand nothing for them, and the fit would see no variance at all."""
+    for index, atoms in enumerate(frames):
+        if len(atoms) == 0 or int(atoms.numbers[0]) != int(center_species):
+            found = "no atoms" if len(atoms) == 0 else f"a {atoms.get_chemical_symbols()[0]}"
+            raise DegeneracyError(
+                f"frame {index}: the centre (atom 0) is {found}, but the basis is fitted "
+                f"for {ase.data.chemical_symbols[int(center_species)]} centres (give "
+                "environments centred on that species, e.g. from structure_environments)"
+            )
+
+
+def unfitted_species_note(
+    fitted: tuple[str, Sequence[str]] | None,
+    center: str,
+    neighbors: Sequence[str],
+    *,
+    source: str,
+) -> str | None:
+    """Why a basis fitted on ``fitted`` = (centre, neighbours) does not suit these species.
+
+    None when it suits them: the same centre, and no neighbour species it was not fitted
+    with, or when the species it was fitted on are not recorded. Any basis is a valid
+    basis; it is *optimal* (keeps the most of the density's variance in ``n_max``
+    functions) only for the densities it was fitted on. The C-centred basis of CH4, for
+    instance, keeps about half of the l = 0 variance of H-centred CH4 environments at
+    n_max = 4, where an H-centred fit keeps 99.6 %.
+    """
+    if fitted is None:
+        return None
+    fitted_center, fitted_neighbors = fitted
+    unfitted = [s for s in neighbors if s not in fitted_neighbors]
+    if center == fitted_center and not unfitted:
+        return None
+    return (
+        f"{source} was fitted on {fitted_center}-centred environments with "
+        f"{', '.join(fitted_neighbors)} neighbours, and is used for {center}-centred ones "
+        f"with {', '.join(neighbors)} neighbours: a valid basis, but not fitted to these "
+        "densities; fit one on them with `degeneracy fit-basis`"
+    )
+
+
 def default_optimal_basis(
     *,
     sigma: float,
@@ -367,15 +426,25 @@ def default_optimal_basis(
     n_primitive: int = DEFAULT_N_PRIMITIVE,
     n_frames: int = DEFAULT_FIT_FRAMES,
     seed: int = DEFAULT_FIT_SEED,
+    center: str = "C",
 ) -> OptimalBasis:
     """The built-in optimal basis: fitted on ``n_frames`` random CH4 (``seed``), cached.
 
     The fitting set comes from :class:`degeneracy.structures.MethaneSampler` (the P&G
-    data ranges). The first call for a setting fits and saves the basis in the cache
-    folder; later calls load it, bit for bit.
+    data ranges): the C-centred environments (H neighbours), or with ``center="H"`` the
+    four H-centred environments of each structure (C and H neighbours within ``cutoff``;
+    :data:`BUILTIN_SPECIES`). The first call for a setting fits and saves the basis in
+    the cache folder; later calls load it, bit for bit.
     """
+    if center not in BUILTIN_SPECIES:
+        raise DegeneracyError(
+            f"no built-in optimal basis for {center}-centred environments (built in: "
+            f"{', '.join(BUILTIN_SPECIES)} of CH4); fit one with `degeneracy fit-basis`"
+        )
     sampler = MethaneSampler()
     provenance = {"sampler": repr(sampler), "n_frames": n_frames, "seed": seed}
+    if center != "C":  # the C-centred basis keeps the cache key it had before H's existed
+        provenance["center"] = center
     key = cache_key(
         kind="optimal-basis",
         sigma=sigma,
@@ -397,13 +466,22 @@ def default_optimal_basis(
                 DegeneracyWarning,
                 stacklevel=2,
             )
+    frames = sampler.sample(n_frames, seed=seed)
+    if center != "C":
+        frames = [
+            environment
+            for atoms in frames
+            for environment in structure_environments(atoms, cutoff=cutoff, centers=[center])
+        ]
     basis = fit_optimal_basis(
-        sampler.sample(n_frames, seed=seed),
+        frames,
         sigma=sigma,
         cutoff=cutoff,
         n_max=n_max,
         l_max=l_max,
         n_primitive=n_primitive,
+        center_species=ase.data.atomic_numbers[center],
+        neighbor_species=[ase.data.atomic_numbers[s] for s in BUILTIN_SPECIES[center]],
         provenance=provenance,
     )
     basis.save(path)

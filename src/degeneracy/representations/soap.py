@@ -13,6 +13,7 @@ as in Pozdnyakov et al.'s Comment, 2022); the cutoff is a hard step.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,16 +24,18 @@ import numpy as np
 from metatensor import Labels
 
 from ..checks import one_of
-from ..errors import DegeneracyError
+from ..errors import DegeneracyError, DegeneracyWarning
 from ._featomic import compute_centre, dense_block, joined, new_calculator
 from .base import check_frames
 from .optimal_basis import (
+    BUILTIN_SPECIES,
     DEFAULT_N_PRIMITIVE,
     OptimalBasis,
     default_optimal_basis,
     primitive_radial_tables,
     radial_settings,
     tabulated_hypers,
+    unfitted_species_note,
 )
 
 RADIAL_BASES = ("gto", "optimal")
@@ -63,9 +66,12 @@ class SoapPowerSpectrum:
         ``n_primitive``) and largest angular channel (at most 20).
     basis : {"gto", "optimal"}
         featomic's orthonormal GTO radial basis, or the data-driven optimal basis
-        (:mod:`.optimal_basis`): ``optimal_basis`` if given, else the cached built-in fit.
+        (:mod:`.optimal_basis`): ``optimal_basis`` if given, else the cached built-in fit
+        for the centre species (C- or H-centred CH4; other centres get the C-centred one).
     optimal_basis : OptimalBasis, optional
-        A fitted basis; its σ, cutoff, n_max and l_max must match.
+        A fitted basis; its σ, cutoff, n_max and l_max must match. A basis fitted on
+        other centre or neighbour species is used, with a one-time
+        :class:`~degeneracy.errors.DegeneracyWarning` (see :meth:`diagnose`).
     n_primitive : int
         Primitive GTO functions of the built-in optimal basis (at most 40; unused with
         the GTO basis).
@@ -130,7 +136,9 @@ class SoapPowerSpectrum:
                     f"optimal basis was fitted for {theirs}, but the SOAP settings are {mine}"
                 )
             self.n_primitive = optimal_basis.n_primitive
-        self._optimal_basis = optimal_basis
+        self._optimal_basis = self._given_basis = optimal_basis
+        self._basis_note = self._unfitted_basis_note()
+        self._warned = False
         self._calculator: featomic.SoapPowerSpectrum | None = None
         pairs = itertools.combinations_with_replacement(self.neighbors, 2)
         self._keys = Labels(
@@ -172,8 +180,49 @@ class SoapPowerSpectrum:
                 n_max=self.n_max,
                 l_max=self.l_max,
                 n_primitive=self.n_primitive,
+                center=self._builtin_centre(),
             )
         return self._optimal_basis
+
+    @property
+    def given_basis(self) -> OptimalBasis | None:
+        """The optimal basis given to the constructor (None for the built-in or GTO)."""
+        return self._given_basis
+
+    def _builtin_centre(self) -> str:
+        """The centre species of the built-in basis used: this one's, if there is one."""
+        symbol = ase.data.chemical_symbols[self.center]
+        return symbol if symbol in BUILTIN_SPECIES else "C"
+
+    def _unfitted_basis_note(self) -> str | None:
+        """Why the optimal basis does not suit this centre and these neighbours, if so."""
+        if self.basis != "optimal":
+            return None
+        if self._optimal_basis is None:
+            centre = self._builtin_centre()
+            fitted = (centre, BUILTIN_SPECIES[centre])
+            source = "the built-in optimal basis"
+        else:
+            fitted = self._optimal_basis.fitted_species()
+            source = "the given optimal basis"
+        return unfitted_species_note(
+            fitted,
+            ase.data.chemical_symbols[self.center],
+            [ase.data.chemical_symbols[z] for z in self.neighbors],
+            source=source,
+        )
+
+    def diagnose(self, frames: Sequence[ase.Atoms]) -> list[str]:
+        """Warnings that make the results less than they seem (empty if none).
+
+        An optimal basis fitted on other centre or neighbour species: valid, but not
+        optimal for these densities. A caller that reports them itself (``scan``, from its
+        workers) takes over: this instance then no longer warns on its own, which it
+        otherwise does once, as a :class:`~degeneracy.errors.DegeneracyWarning`, on its
+        first computation.
+        """
+        self._warned = True
+        return [] if self._basis_note is None else [self._basis_note]
 
     @property
     def calculator(self) -> featomic.SoapPowerSpectrum:
@@ -211,6 +260,9 @@ class SoapPowerSpectrum:
         self, frames: Sequence[ase.Atoms], gradients: bool
     ) -> tuple[np.ndarray, np.ndarray | None]:
         frames = check_frames(frames, name=self.name, center=self.center, neighbors=self.neighbors)
+        if self._basis_note is not None and not self._warned:
+            self._warned = True
+            warnings.warn(DegeneracyWarning(self._basis_note), stacklevel=3)
         n_neighbors = len(frames[0]) - 1
         tensor = compute_centre(
             self.calculator, frames, selected_keys=self._keys, gradients=gradients
