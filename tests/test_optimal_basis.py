@@ -203,6 +203,8 @@ def test_the_h_centred_builtin_basis_is_fitted_on_h_centred_densities(monkeypatc
     hydrogen = dg.default_optimal_basis(**settings, center="H")
     assert hydrogen.fitted_species() == ("H", ("C", "H"))
     assert carbon.fitted_species() == ("C", ("H",))
+    assert hydrogen.provenance["n_frames"] == 4 * 300  # environments, not structures
+    assert hydrogen.provenance["n_structures"] == carbon.provenance["n_frames"] == 300
     assert hydrogen.digest() != carbon.digest()
     assert len(list(tmp_path.glob("optimal-basis-*.npz"))) == 2
     # the H-centred densities' covariance, from an independent full-rank fit
@@ -248,8 +250,12 @@ def test_builtin_basis_notes_only_species_it_was_not_fitted_on(kwargs, warns):
     soap = dg.SoapPowerSpectrum(sigma=0.3, n_max=2, l_max=1, basis="optimal", **kwargs)
     notes = soap.diagnose([])
     assert bool(notes) is warns
+    identity = soap.basis_identity()  # the built-in bases' cache keys, nothing fitted
+    assert sorted(identity) == ["C", "H"] and identity["C"] != identity["H"]
     if warns:
         assert notes[0].startswith("the built-in optimal basis was fitted on")
+        # species listed by atomic number on both sides
+        assert "with H neighbours" in notes[0] or "with C, H neighbours" in notes[0]
         assert "`degeneracy fit-basis`" in notes[0]
     assert dg.SoapPowerSpectrum(basis="gto", **kwargs).diagnose([]) == []
 

@@ -1429,7 +1429,22 @@ def test_a_scan_of_every_centre_takes_each_species_builtin_basis(tmp_path, monke
         )
     messages = package_warnings(caught)
     assert len(messages) == 1 and summary.warnings == messages
-    assert (
-        "fitted on C-centred environments with H neighbours, and is used for H-centred"
-        in (messages[0])
-    )
+    subject = "fitted on C-centred environments with H neighbours, and is used for H-centred"
+    assert subject in messages[0]
+
+
+def test_a_scan_recipe_names_its_radial_basis(monkeypatch):
+    """Without the basis in the manifest, a scan resumed after a featomic upgrade (which
+    refits the built-in bases) would join chunks of two bases into one table."""
+    settings = {"sigma": 0.3, "n_max": 2, "l_max": 1, "basis": "optimal"}
+    builtin = scanning.RepresentationRecipe.of(dg.SoapPowerSpectrum(**settings))
+    assert sorted(builtin.describe()["basis"]) == ["C", "H"]
+    assert "optimal_basis" not in builtin.kwargs  # chosen per centre on the workers
+    fitted = dg.fit_optimal_basis(dg.sample_methane(20, seed=1), sigma=0.3, n_max=2, l_max=1)
+    given = scanning.RepresentationRecipe.of(dg.SoapPowerSpectrum(**settings, optimal_basis=fitted))
+    assert given.describe()["basis"] == fitted.digest() and given.token != builtin.token
+    gto = scanning.RepresentationRecipe.of(dg.SoapPowerSpectrum(sigma=0.3, n_max=2, l_max=1))
+    assert "basis" not in gto.describe()
+    monkeypatch.setattr("featomic.__version__", "99.0.0")
+    upgraded = scanning.RepresentationRecipe.of(dg.SoapPowerSpectrum(**settings))
+    assert upgraded.token != builtin.token

@@ -174,16 +174,23 @@ class RepresentationRecipe:
     Built representations are cached per process and thread.
     """
 
-    def __init__(self, cls: type, kwargs: dict[str, Any], *, name: str) -> None:
+    def __init__(
+        self, cls: type, kwargs: dict[str, Any], *, name: str, basis_identity: Any = None
+    ) -> None:
         self.cls = cls
         self.kwargs = dict(kwargs)
         self.name = name
+        # the radial basis' identity where kwargs do not hold it (the built-in bases' cache
+        # keys, which name the featomic version): part of the token, so a scan does not
+        # resume with chunks of another basis
+        self.basis_identity = basis_identity
         from .representations.registry import species_aware  # featomic: not at import
 
         self.species_aware = species_aware(cls)
         self.token = cache_key(
             cls=f"{cls.__module__}.{cls.__qualname__}",
             kwargs={k: _describe(v) for k, v in sorted(self.kwargs.items())},
+            basis=basis_identity,
         )
 
     @classmethod
@@ -196,10 +203,19 @@ class RepresentationRecipe:
         open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
         kwargs = {k: v for k, v in representation.hypers().items() if open_ended or k in parameters}
         # a given basis travels with the recipe; the built-in one is chosen per centre
-        basis = getattr(representation, "given_basis", None)
+        if hasattr(representation, "given_basis"):
+            basis = representation.given_basis
+        else:
+            basis = getattr(representation, "optimal_basis", None)
         if "optimal_basis" in parameters and basis is not None:
             kwargs["optimal_basis"] = basis
-        recipe = cls(klass, kwargs, name=getattr(representation, "name", klass.__name__))
+        identity = getattr(representation, "basis_identity", None)
+        recipe = cls(
+            klass,
+            kwargs,
+            name=getattr(representation, "name", klass.__name__),
+            basis_identity=identity() if identity is not None else None,
+        )
         try:
             klass(**kwargs)
         except Exception as error:
@@ -209,12 +225,15 @@ class RepresentationRecipe:
         return recipe
 
     def describe(self) -> dict[str, Any]:
-        """JSON-ready description (name, class, keyword arguments)."""
-        return {
+        """JSON-ready description (name, class, keyword arguments, radial basis)."""
+        description = {
             "name": self.name,
             "class": f"{self.cls.__module__}.{self.cls.__qualname__}",
             "kwargs": {k: _describe(v) for k, v in sorted(self.kwargs.items())},
         }
+        if self.basis_identity is not None:
+            description["basis"] = self.basis_identity
+        return description
 
     @property
     def cutoff(self) -> float | None:

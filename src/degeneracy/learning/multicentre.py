@@ -169,6 +169,7 @@ class MultiCentreSoap:
 
         The blocks of the centre species are concatenated by key along d.
         """
+        self.soaps[centre].warn_if_basis_unfitted(stacklevel=5)
         try:
             tensor = self.soaps[centre].calculator.compute(
                 frames,

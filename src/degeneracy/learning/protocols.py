@@ -13,7 +13,8 @@ training. Published (E4 unitless, validation spread 0.117, orbit spread 0.095): 
 so the network can only interpolate there once it has seen some of them.
 
 :func:`run_protocol` does one protocol for any featurizer and writes to a folder:
-``metrics.json``, ``model.pt`` (+ ``basis.npz``), ``predictions.npz``,
+``metrics.json``, ``model.pt`` (+ ``basis.npz``; a multi-centre model's H-centred basis in
+``basis-H.npz``), ``predictions.npz``,
 ``orbit_predictions.csv``, ``history.csv`` and ``checkpoint.pt``.
 """
 

@@ -411,9 +411,49 @@ def unfitted_species_note(
         return None
     return (
         f"{source} was fitted on {fitted_center}-centred environments with "
-        f"{', '.join(fitted_neighbors)} neighbours, and is used for {center}-centred ones "
-        f"with {', '.join(neighbors)} neighbours: a valid basis, but not fitted to these "
-        "densities; fit one on them with `degeneracy fit-basis`"
+        f"{_species_list(fitted_neighbors)} neighbours, and is used for {center}-centred "
+        f"ones with {_species_list(neighbors)} neighbours: a valid basis, but not fitted to "
+        "these densities; fit one on them with `degeneracy fit-basis`"
+    )
+
+
+def _species_list(symbols: Sequence[str]) -> str:
+    """Element symbols by atomic number, comma-separated (unknown symbols last)."""
+    order = {s: z for z, s in enumerate(ase.data.chemical_symbols)}
+    return ", ".join(sorted(symbols, key=lambda s: order.get(s, len(order))))
+
+
+def _builtin_provenance(n_frames: int, seed: int, center: str) -> dict[str, Any]:
+    """What identifies a built-in basis besides its settings (part of its cache key)."""
+    provenance = {"sampler": repr(MethaneSampler()), "n_frames": n_frames, "seed": seed}
+    if center != "C":  # the C-centred basis keeps the cache key it had before H's existed
+        provenance["center"] = center
+    return provenance
+
+
+def builtin_basis_key(
+    *,
+    sigma: float,
+    cutoff: float = 2.5,
+    n_max: int = 8,
+    l_max: int = 8,
+    n_primitive: int = DEFAULT_N_PRIMITIVE,
+    n_frames: int = DEFAULT_FIT_FRAMES,
+    seed: int = DEFAULT_FIT_SEED,
+    center: str = "C",
+) -> str:
+    """The cache key of a built-in basis (:func:`default_optimal_basis`), without fitting
+    it: which basis these settings give with this featomic (a refit after an upgrade may
+    differ)."""
+    return cache_key(
+        kind="optimal-basis",
+        sigma=sigma,
+        cutoff=cutoff,
+        n_max=n_max,
+        l_max=l_max,
+        n_primitive=n_primitive,
+        featomic=featomic.__version__,
+        **_builtin_provenance(n_frames, seed, center),
     )
 
 
@@ -441,19 +481,9 @@ def default_optimal_basis(
             f"no built-in optimal basis for {center}-centred environments (built in: "
             f"{', '.join(BUILTIN_SPECIES)} of CH4); fit one with `degeneracy fit-basis`"
         )
-    sampler = MethaneSampler()
-    provenance = {"sampler": repr(sampler), "n_frames": n_frames, "seed": seed}
-    if center != "C":  # the C-centred basis keeps the cache key it had before H's existed
-        provenance["center"] = center
-    key = cache_key(
-        kind="optimal-basis",
-        sigma=sigma,
-        cutoff=cutoff,
-        n_max=n_max,
-        l_max=l_max,
-        n_primitive=n_primitive,
-        featomic=featomic.__version__,
-        **provenance,
+    settings = {"sigma": sigma, "cutoff": cutoff, "n_max": n_max, "l_max": l_max}
+    key = builtin_basis_key(
+        **settings, n_primitive=n_primitive, n_frames=n_frames, seed=seed, center=center
     )
     path = cache_dir() / f"optimal-basis-{key}.npz"
     if path.exists():
@@ -466,19 +496,18 @@ def default_optimal_basis(
                 DegeneracyWarning,
                 stacklevel=2,
             )
-    frames = sampler.sample(n_frames, seed=seed)
-    if center != "C":
+    frames = MethaneSampler().sample(n_frames, seed=seed)
+    provenance = _builtin_provenance(n_frames, seed, center)
+    if center != "C":  # its environments: 4 per structure
         frames = [
             environment
             for atoms in frames
             for environment in structure_environments(atoms, cutoff=cutoff, centers=[center])
         ]
+        provenance.update(n_frames=len(frames), n_structures=n_frames)
     basis = fit_optimal_basis(
         frames,
-        sigma=sigma,
-        cutoff=cutoff,
-        n_max=n_max,
-        l_max=l_max,
+        **settings,
         n_primitive=n_primitive,
         center_species=ase.data.atomic_numbers[center],
         neighbor_species=[ase.data.atomic_numbers[s] for s in BUILTIN_SPECIES[center]],

@@ -31,6 +31,7 @@ from .optimal_basis import (
     BUILTIN_SPECIES,
     DEFAULT_N_PRIMITIVE,
     OptimalBasis,
+    builtin_basis_key,
     default_optimal_basis,
     primitive_radial_tables,
     radial_settings,
@@ -189,6 +190,22 @@ class SoapPowerSpectrum:
         """The optimal basis given to the constructor (None for the built-in or GTO)."""
         return self._given_basis
 
+    def basis_identity(self) -> str | dict[str, str] | None:
+        """Which radial basis this computes with, without fitting one: a given basis'
+        digest, the built-in bases' cache keys by centre species (a scan rebuilds this
+        representation for each centre species), or None for the GTO basis."""
+        if self.basis != "optimal":
+            return None
+        if self._given_basis is not None:
+            return self._given_basis.digest()
+        settings = {"sigma": self.sigma, "cutoff": self.cutoff, "n_max": self.n_max}
+        return {
+            centre: builtin_basis_key(
+                **settings, l_max=self.l_max, n_primitive=self.n_primitive, center=centre
+            )
+            for centre in BUILTIN_SPECIES
+        }
+
     def _builtin_centre(self) -> str:
         """The centre species of the built-in basis used: this one's, if there is one."""
         symbol = ase.data.chemical_symbols[self.center]
@@ -223,6 +240,14 @@ class SoapPowerSpectrum:
         """
         self._warned = True
         return [] if self._basis_note is None else [self._basis_note]
+
+    def warn_if_basis_unfitted(self, stacklevel: int = 3) -> None:
+        """Warn, once per instance and unless :meth:`diagnose` took over, that the optimal
+        basis was fitted on other species (for callers that run :attr:`calculator`
+        themselves, e.g. the multi-centre model)."""
+        if self._basis_note is not None and not self._warned:
+            self._warned = True
+            warnings.warn(DegeneracyWarning(self._basis_note), stacklevel=stacklevel + 1)
 
     @property
     def calculator(self) -> featomic.SoapPowerSpectrum:
@@ -260,9 +285,7 @@ class SoapPowerSpectrum:
         self, frames: Sequence[ase.Atoms], gradients: bool
     ) -> tuple[np.ndarray, np.ndarray | None]:
         frames = check_frames(frames, name=self.name, center=self.center, neighbors=self.neighbors)
-        if self._basis_note is not None and not self._warned:
-            self._warned = True
-            warnings.warn(DegeneracyWarning(self._basis_note), stacklevel=3)
+        self.warn_if_basis_unfitted(stacklevel=4)
         n_neighbors = len(frames[0]) - 1
         tensor = compute_centre(
             self.calculator, frames, selected_keys=self._keys, gradients=gradients
