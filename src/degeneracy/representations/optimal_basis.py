@@ -432,26 +432,18 @@ def _builtin_provenance(n_frames: int, seed: int, center: str) -> dict[str, Any]
 
 
 def builtin_basis_key(
+    settings: dict[str, Any],
     *,
-    sigma: float,
-    cutoff: float = 2.5,
-    n_max: int = 8,
-    l_max: int = 8,
-    n_primitive: int = DEFAULT_N_PRIMITIVE,
     n_frames: int = DEFAULT_FIT_FRAMES,
     seed: int = DEFAULT_FIT_SEED,
     center: str = "C",
 ) -> str:
     """The cache key of a built-in basis (:func:`default_optimal_basis`), without fitting
-    it: which basis these settings give with this featomic (a refit after an upgrade may
-    differ)."""
+    it: which basis these ``settings`` (sigma, cutoff, n_max, l_max, n_primitive) give with
+    this featomic (a refit after an upgrade may differ)."""
     return cache_key(
         kind="optimal-basis",
-        sigma=sigma,
-        cutoff=cutoff,
-        n_max=n_max,
-        l_max=l_max,
-        n_primitive=n_primitive,
+        **{name: settings[name] for name in ("sigma", "cutoff", "n_max", "l_max", "n_primitive")},
         featomic=featomic.__version__,
         **_builtin_provenance(n_frames, seed, center),
     )
@@ -483,7 +475,7 @@ def default_optimal_basis(
         )
     settings = {"sigma": sigma, "cutoff": cutoff, "n_max": n_max, "l_max": l_max}
     key = builtin_basis_key(
-        **settings, n_primitive=n_primitive, n_frames=n_frames, seed=seed, center=center
+        {**settings, "n_primitive": n_primitive}, n_frames=n_frames, seed=seed, center=center
     )
     path = cache_dir() / f"optimal-basis-{key}.npz"
     if path.exists():

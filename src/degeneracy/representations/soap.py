@@ -198,13 +198,8 @@ class SoapPowerSpectrum:
             return None
         if self._given_basis is not None:
             return self._given_basis.digest()
-        settings = {"sigma": self.sigma, "cutoff": self.cutoff, "n_max": self.n_max}
-        return {
-            centre: builtin_basis_key(
-                **settings, l_max=self.l_max, n_primitive=self.n_primitive, center=centre
-            )
-            for centre in BUILTIN_SPECIES
-        }
+        settings = {**self.hypers(), "n_primitive": self.n_primitive}
+        return {centre: builtin_basis_key(settings, center=centre) for centre in BUILTIN_SPECIES}
 
     def _builtin_centre(self) -> str:
         """The centre species of the built-in basis used: this one's, if there is one."""
