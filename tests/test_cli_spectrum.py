@@ -324,6 +324,27 @@ def test_building_the_parser_loads_neither_featomic_nor_torch():
     assert out.stdout.split() == ["trace_orbit", "train_rmse"]
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["learn", "--quick", "--depth", "0", "--output", "L"],
+        ["learn", "--orbit", "o.extxyz", "--orbit-sigma", "0.3", "--output", "L"],
+    ],
+)
+def test_learn_refuses_bad_options_before_loading_torch_and_featomic(argv, tmp_path):
+    """Such refusals took 3-4 s: ``learn`` imported its models before checking options."""
+    code = (
+        "import sys\nfrom degeneracy.cli import main\ntry:\n"
+        f"    code = main({argv!r})\nexcept SystemExit as stop:\n    code = stop.code\n"
+        "print(code)\nprint(sorted(m for m in ('featomic', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.split("\n")[:2] == ["2", "[]"], out.stdout + out.stderr
+    assert not (tmp_path / "L").exists()
+
+
 def test_every_public_name_resolves_and_the_registries_agree():
     from degeneracy.cli.options import REPRESENTATION_ORDER
     from degeneracy.learning import PROTOCOLS

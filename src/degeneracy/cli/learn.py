@@ -267,9 +267,6 @@ def format_repeats(repeats: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..learning import repeat_folders, repeat_summary
-    from ..learning.trainer import resolve_device
-
     repeats = bounded_int("--repeats", args.repeats, minimum=1)
     bounded_int("--width", args.width, minimum=1, maximum=4096)  # before any work
     bounded_int("--depth", args.depth, minimum=1, maximum=16)
@@ -279,6 +276,10 @@ def run(args: argparse.Namespace) -> None:
             "read DIR/fig2.json or DIR/repeats.json"
         )
     check_orbit_options(args)
+    # torch and featomic (~2 s) only after the checks that need neither
+    from ..learning import repeat_folders, repeat_summary
+    from ..learning.trainer import resolve_device
+
     output = output_folder(args.output, parents=True)
     folders = repeat_folders(output, args.seed, repeats)  # refuses seeds past 2**64 - 1
     settings = settings_from_args(args)
