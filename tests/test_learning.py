@@ -703,6 +703,32 @@ def test_multicentre_gives_each_centre_species_its_own_optimal_basis(tmp_path, c
     assert "used for H-centred ones with H, C neighbours" in str(caught[0].message)
 
 
+def test_multicentre_warns_where_h_centred_environments_miss_an_atom(tmp_path, cache, capsys):
+    """The C-centred check passes a frame whose two H are 2.6 Å apart, beyond the 2.5 Å
+    cutoff: each H-centred environment then misses the other H (27 of the 24 000 default
+    training frames have such a pair)."""
+    featurizer = MultiCentreSoap(sigma=0.3, n_max=3, l_max=2, basis="gto")
+    wide = ase.Atoms(
+        "CH4", positions=[[0, 0, 0], [1.3, 0, 0], [-1.3, 0, 0], [0, 1.1, 0], [0, 0, 1.1]]
+    )
+    data = tiny_data()
+    assert featurizer.diagnose(data["train"].frames) == []
+    frames = [*data["train"].frames, wide]
+    (note,) = featurizer.diagnose(frames)
+    assert note.startswith(f"in 1 of {len(frames)} frames two atoms are 2.5 Å or more apart")
+    assert f"first frame {len(frames) - 1}, up to 2.6 Å" in note
+    data["train"] = Dataset("train", with_targets(frames))
+    settings = TrainSettings(max_epochs=1, batch_size=64)
+    with pytest.warns(dg.DegeneracyWarning, match=r"^train set: in 1 of 241 frames"):
+        run_protocol("none", featurizer, data, output=tmp_path / "mc", settings=settings)
+    # predict warns about such frames too, naming the file
+    dg.write_environments(tmp_path / "wide.extxyz", [wide])
+    capsys.readouterr()
+    argv = ["predict", "--model", str(tmp_path / "mc"), str(tmp_path / "wide.extxyz")]
+    assert main([*argv, "--format", "json"]) == 0
+    assert "wide.extxyz: in 1 of 1 frames two atoms are 2.5 Å" in capsys.readouterr().err
+
+
 def test_load_orbit_reads_a_file_and_computes_e4(tmp_path):
     frames = tiny_data(5)["orbit"].frames
     dg.write_environments(tmp_path / "orbit.extxyz", frames)

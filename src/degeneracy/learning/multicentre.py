@@ -137,6 +137,25 @@ class MultiCentreSoap:
             if soap.optimal_basis is not None:
                 soap.optimal_basis.save(Path(folder) / CENTRE_BASIS_FILES[centre])
 
+    def diagnose(self, frames: Sequence[ase.Atoms]) -> list[str]:
+        """Warnings about frames where an H-centred environment misses an atom (empty if none).
+
+        The C-centred cutoff check (:func:`~.protocols.check_within_cutoff`) covers the
+        C–H distances only; an H–H pair at or beyond the cutoff leaves each H outside the
+        other's environment, where the step cutoff makes the features jump.
+        """
+        cutoff = self.soap.cutoff
+        farthest = np.array([_largest_distance(atoms.positions) for atoms in frames])
+        beyond = np.flatnonzero(farthest >= cutoff)
+        if not beyond.size:
+            return []
+        return [
+            f"in {beyond.size} of {len(frames)} frames two atoms are {cutoff:g} Å or more "
+            f"apart (first frame {int(beyond[0])}, up to {farthest.max():.4g} Å): their "
+            "H-centred environments do not see each other there, and the step cutoff makes "
+            "the features jump; a larger cutoff avoids it"
+        ]
+
     def inputs(self, frames: Sequence[ase.Atoms]) -> dict[str, np.ndarray]:
         return {centre: values for centre, (values, _) in self._compute(frames, False).items()}
 
@@ -201,3 +220,9 @@ def _bases_by_centre(
             f"got {sorted(optimal_basis)}"
         )
     return {centre: optimal_basis[centre] for centre in CENTRES}
+
+
+def _largest_distance(positions: np.ndarray) -> float:
+    """The largest distance between two of ``positions`` (0 for fewer than two)."""
+    differences = positions[:, None, :] - positions[None, :, :]
+    return float(np.sqrt(np.max(np.sum(differences**2, axis=-1)))) if len(positions) else 0.0
