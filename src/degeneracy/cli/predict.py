@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import warnings
 
 import numpy as np
 
-from ..errors import DegeneracyWarning
 from ..files import json_text
 from ..structures import DEFAULT_CUTOFF
 from ..targets import fourbody_torsion
@@ -70,12 +68,12 @@ def run(args: argparse.Namespace) -> None:
     # torch: at run time, not for --help
     from ..learning import compute_inputs, load_model, model_gradients, predict_frames
     from ..learning.features import featurizer_cutoff
+    from ..learning.protocols import warn_about_frames
 
     check_output_suffix(args)
     model, featurizer, _ = load_model(args.model)
     frames = frames_from_args(args, cutoff=featurizer_cutoff(featurizer, default=DEFAULT_CUTOFF))
-    for note in featurizer.diagnose(frames) if hasattr(featurizer, "diagnose") else []:
-        warnings.warn(DegeneracyWarning(f"{args.file or args.builtin}: {note}"), stacklevel=2)
+    warn_about_frames({str(args.file or args.builtin): frames}, featurizer)
     # in batches (bounded featomic memory); a bar only where it lasts (> one batch)
     progress = not args.quiet and len(frames) > FEATURE_BATCH
     inputs = compute_inputs(featurizer, frames, batch_size=FEATURE_BATCH, progress=progress)

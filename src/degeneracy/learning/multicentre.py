@@ -33,6 +33,7 @@ import ase.data
 import featomic
 import numpy as np
 from metatensor import Labels
+from scipy.spatial.distance import pdist
 
 from ..errors import DegeneracyError
 from ..representations import OptimalBasis, SoapPowerSpectrum
@@ -145,7 +146,7 @@ class MultiCentreSoap:
         other's environment, where the step cutoff makes the features jump.
         """
         cutoff = self.soap.cutoff
-        farthest = np.array([_largest_distance(atoms.positions) for atoms in frames])
+        farthest = np.array([pdist(atoms.positions).max(initial=0.0) for atoms in frames])
         beyond = np.flatnonzero(farthest >= cutoff)
         if not beyond.size:
             return []
@@ -220,9 +221,3 @@ def _bases_by_centre(
             f"got {sorted(optimal_basis)}"
         )
     return {centre: optimal_basis[centre] for centre in CENTRES}
-
-
-def _largest_distance(positions: np.ndarray) -> float:
-    """The largest distance between two of ``positions`` (0 for fewer than two)."""
-    differences = positions[:, None, :] - positions[None, :, :]
-    return float(np.sqrt(np.max(np.sum(differences**2, axis=-1)))) if len(positions) else 0.0

@@ -138,15 +138,18 @@ def check_within_cutoff(data: Mapping[str, Dataset], cutoff: float | None) -> No
             )
 
 
-def warn_about_frames(data: Mapping[str, Dataset], featurizer: Featurizer) -> None:
-    """Warn, naming the data set, what the featurizer's ``diagnose(frames)`` finds (e.g.
-    :meth:`~.multicentre.MultiCentreSoap.diagnose`); nothing for featurizers without one."""
+def warn_about_frames(
+    frames_by_source: Mapping[str, Sequence[ase.Atoms]], featurizer: Featurizer
+) -> None:
+    """Warn, naming the source (``"train set"``, a file), what the featurizer's
+    ``diagnose(frames)`` finds (e.g. :meth:`~.multicentre.MultiCentreSoap.diagnose`);
+    nothing for featurizers without one."""
     diagnose = getattr(featurizer, "diagnose", None)
     if diagnose is None:
         return
-    for name, dataset in data.items():
-        for note in diagnose(dataset.frames) if dataset.frames else []:
-            warnings.warn(DegeneracyWarning(f"{name} set: {note}"), stacklevel=3)
+    for source, frames in frames_by_source.items():
+        for note in diagnose(frames) if len(frames) else []:
+            warnings.warn(DegeneracyWarning(f"{source}: {note}"), stacklevel=3)
 
 
 # --- saved models -----------------------------------------------------------------------
@@ -527,7 +530,7 @@ def run_protocol(
     settings = TrainSettings(**{**asdict(settings or TrainSettings()), "seed": seed})
     resolve_device(settings.device)  # before the folder is touched
     check_within_cutoff(data, featurizer_cutoff(featurizer))
-    warn_about_frames(data, featurizer)
+    warn_about_frames({f"{name} set": ds.frames for name, ds in data.items()}, featurizer)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     checkpoint = output / "checkpoint.pt"
