@@ -690,6 +690,10 @@ def test_multicentre_gives_each_centre_species_its_own_optimal_basis(tmp_path, c
         result.predictions["orbit_prediction"],
         atol=1e-5,
     )
+    with pytest.raises(
+        DegeneracyError, match=r"one basis per centre species \['C', 'H'\], got \['C'\]"
+    ):
+        MultiCentreSoap(sigma=0.3, n_max=2, l_max=1, optimal_basis={"C": bases["C"]})
     # a model saved with one basis for both centres is rebuilt so, and warns once
     spec = {**featurizer.spec(), "basis_files": None, "basis_file": "basis.npz"}
     old = featurizer_from_spec(spec, tmp_path / "mc")
