@@ -99,3 +99,11 @@ def package_warnings(caught) -> list[str]:
     may be collected during a later test (a ResourceWarning): count only the package's.
     """
     return [str(w.message) for w in caught if issubclass(w.category, dg.DegeneracyWarning)]
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A private cache folder ($DEGENERACY_CACHE: data sets, features, built-in bases)."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("DEGENERACY_CACHE", str(folder))
+    return folder

@@ -30,11 +30,6 @@ from degeneracy.learning import (
 from degeneracy.learning.datasets import compute_input_jacobians
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("DEGENERACY_CACHE", str(tmp_path / "cache"))
-
-
 def small_featurizer() -> CentreFeaturizer:
     return CentreFeaturizer(dg.SoapPowerSpectrum(sigma=0.3, n_max=3, l_max=2))
 

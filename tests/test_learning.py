@@ -7,7 +7,10 @@ numbers) is in ``test_learning_slow.py`` behind ``@pytest.mark.slow``.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import warnings
 from dataclasses import replace
 
@@ -60,14 +63,6 @@ from degeneracy.learning.protocols import (
     summarise_repeats,
 )
 from degeneracy.learning.specs import get_protocol
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    """A private cache folder (data sets and features are written there)."""
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("DEGENERACY_CACHE", str(folder))
-    return folder
 
 
 def small_soap():
@@ -139,6 +134,36 @@ def test_symmetry_modes_are_orthonormal_and_the_f2_bend_spares_e4():
     assert dg.fourbody_torsion(start + shift.reshape(4, 3)) == pytest.approx(2 / 3, abs=1e-12)
     bent = dg.fourbody_torsion(start + 0.15 * modes["E"][:, 0].reshape(4, 3))
     assert bent > 2 / 3 + 0.01
+
+
+def test_seeded_structures_are_the_same_with_every_lapack_kernel():
+    # eigh's basis of the doubly degenerate E eigenspace depended on OpenBLAS' kernels
+    # (Haswell: [b, a]; Sandybridge: [a, -b]), and with it every structure a seed drew
+    a = np.array([2, -1, -1, 2, 1, 1, -2, -1, 1, -2, 1, -1]) / np.sqrt(24)
+    b = np.array([0, 1, -1, 0, -1, 1, 0, 1, 1, 0, -1, -1]) / np.sqrt(8)
+    np.testing.assert_allclose(symmetry_modes()["E"], np.stack([a, b], axis=1), atol=1e-14)
+    # the data sets every published number was measured on: 27 of the 24 000 default
+    # training structures have two atoms 2.5 A or more apart, the first at index 999
+    neighbors = ThermalMethaneSampler().neighbors(24_000, seed=0)
+    i, j = np.triu_indices(4, k=1)
+    farthest = np.maximum(
+        np.linalg.norm(neighbors[:, i] - neighbors[:, j], axis=-1).max(axis=1),
+        np.linalg.norm(neighbors, axis=-1).max(axis=1),
+    )
+    assert np.count_nonzero(farthest >= 2.5) == 27 and np.argmax(farthest >= 2.5) == 999
+    # the same structures with the AVX2 kernels (which gave [b, a]) and the AVX ones
+    script = (
+        "import json; from degeneracy.learning.datasets import ThermalMethaneSampler; "
+        "print(json.dumps(ThermalMethaneSampler().neighbors(3, seed=0).ravel().tolist()))"
+    )
+    drawn = []
+    for kernel in ("Haswell", "Sandybridge"):
+        env = {**os.environ, "OPENBLAS_CORETYPE": kernel}
+        run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True)
+        if run.returncode:  # a CPU without that kernel's instructions
+            pytest.skip(f"OpenBLAS kernel {kernel} does not run here: {run.stderr[-200:]!r}")
+        drawn.append(json.loads(run.stdout))
+    np.testing.assert_allclose(drawn[0], drawn[1], rtol=0, atol=1e-12)
 
 
 def test_test_generator_differs_from_the_training_generator():

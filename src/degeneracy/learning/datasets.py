@@ -65,7 +65,9 @@ N_TEST = 3000
 #: Sizes used by ``--quick`` runs.
 QUICK_SIZES = {"train": 1500, "val": 500, "test": 500}
 
-_DATASET_FORMAT = 1
+# 2: the E modes are the same on every CPU (data sets cached by format 1 may hold
+# structures drawn with another basis of E; see symmetry_modes)
+_DATASET_FORMAT = 2
 
 
 def random_rotations(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -138,10 +140,29 @@ def symmetry_modes(tetrahedron: np.ndarray = TETRAHEDRON) -> dict[str, np.ndarra
     for a in range(4):
         tangential[3 * a : 3 * a + 3, 3 * a : 3 * a + 3] = eye - radial[a]
     taken = np.hstack([rotations / np.linalg.norm(rotations, axis=0), modes["F2_bend"]])
-    rest = tangential - taken @ taken.T
-    values, vectors = np.linalg.eigh(rest)
-    modes["E"] = vectors[:, values > 0.5]
+    # the projector on E; its basis is Gram-Schmidt of its columns in order, the same on
+    # every machine (eigh's basis of this doubly degenerate eigenspace depends on the
+    # LAPACK kernels, and with it every structure a seed draws)
+    modes["E"] = _range_basis(tangential - taken @ taken.T, rank=2)
     return modes
+
+
+def _range_basis(projector: np.ndarray, *, rank: int, tol: float = 1e-8) -> np.ndarray:
+    """Orthonormal basis (columns) of an orthogonal projector's range: Gram–Schmidt of its
+    columns in order, skipping those already spanned; each vector has a positive overlap
+    with the column it came from.
+
+    Written by hand: library orthonormalisations (QR with pivoting, SVD, eigh) choose the
+    basis of a degenerate subspace by their kernels' round-off, so it differs between CPUs.
+    """
+    basis: list[np.ndarray] = []
+    for column in projector.T:
+        residual = column - sum((vector @ column) * vector for vector in basis)
+        if np.linalg.norm(residual) > tol:
+            basis.append(residual / np.linalg.norm(residual))
+        if len(basis) == rank:
+            return np.stack(basis, axis=1)
+    raise DegeneracyError(f"the projector has rank below {rank}")  # not for regular tetrahedra
 
 
 _MODES = symmetry_modes()
