@@ -399,6 +399,29 @@ def test_fit_basis_command(capsys, tmp_path):
     assert status == 2 and err.strip().endswith("--n-frames must be at least 1, got 0"), err
 
 
+def test_fit_basis_on_h_centred_random_methane_is_the_builtin_h_basis(capsys, tmp_path, cache):
+    target = tmp_path / "h.npz"
+    argv = ["fit-basis", "--center", "H", "--n-frames", "30", "--seed", "4", "--n-max", "4"]
+    status, out, err = _run(capsys, *argv, "--l-max", "3", "--output", str(target))
+    assert status == 0, err
+    assert "from 120 environments of 30 random CH4 (H centres, C, H neighbours)" in out
+    basis = dg.OptimalBasis.load(target)
+    assert basis.fitted_species() == ("H", ("C", "H"))
+    assert basis.provenance["n_frames"] == 120 and basis.provenance["n_structures"] == 30
+    builtin = dg.default_optimal_basis(sigma=0.3, n_max=4, l_max=3, n_frames=30, seed=4, center="H")
+    for mine, theirs in zip(basis.projections, builtin.projections, strict=True):
+        np.testing.assert_allclose(mine, theirs, atol=1e-12)
+    # the C centre is the default and is what fit-basis did before --center
+    status, out, err = _run(capsys, "fit-basis", "--n-frames", "30", "--output", str(target))
+    assert status == 0 and "from 30 frames (C centres, H neighbours)" in out, err
+    status, _, err = _run(capsys, "fit-basis", "--center", "Si", "--output", str(target))
+    assert status == 2 and "--center Si: the random frames are CH4, centred on C or H" in err
+    status, _, err = _run(
+        capsys, "fit-basis", "--builtin", "td", "--center", "H", "--output", str(target)
+    )
+    assert status == 2 and "--center is for random frames; not with FILE, --builtin" in err
+
+
 def test_os_errors_print_path_and_reason_without_errno():
     from degeneracy.cli import error_line
 

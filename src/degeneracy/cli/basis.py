@@ -8,8 +8,9 @@ import numpy as np
 from ase.data import atomic_numbers
 
 from ..checks import bounded_int
+from ..errors import DegeneracyError
 from ..files import output_file
-from ..structures import environment_species, sample_methane
+from ..structures import environment_species
 from .options import (
     RecordedStore,
     add_input_arguments,
@@ -22,10 +23,18 @@ from .options import (
 
 def run(args: argparse.Namespace) -> None:
     output_file(args.output, "--output", suffixes=(".npz",))  # before featomic and the fit
-    from ..representations import fit_optimal_basis  # featomic: at run time, not for --help
+    # featomic: at run time, not for --help
+    from ..representations.optimal_basis import (
+        BUILTIN_SPECIES,
+        builtin_species,
+        fit_optimal_basis,
+        methane_fitting_environments,
+    )
 
     if args.file is not None or args.builtin is not None:
-        refuse_options(args, ["n_frames", "seed"], "is for random frames; not with FILE, --builtin")
+        refuse_options(
+            args, ["n_frames", "seed", "center"], "is for random frames; not with FILE, --builtin"
+        )
         frames = frames_from_args(args)
         provenance = {"source": str(args.file or args.builtin)}
         center, neighbors = environment_species(frames)
@@ -36,9 +45,17 @@ def run(args: argparse.Namespace) -> None:
     else:
         refuse_options(args, ["units"], "is the length unit of FILE; not with random frames")
         refuse_options(args, ["environment"], "describes FILE's frames; not with random frames")
-        frames = sample_methane(bounded_int("--n-frames", args.n_frames, minimum=1), seed=args.seed)
-        provenance = {"source": "MethaneSampler", "seed": args.seed}
-        species = {}
+        if args.center not in BUILTIN_SPECIES:
+            raise DegeneracyError(
+                f"--center {args.center}: the random frames are CH4, centred on "
+                f"{' or '.join(BUILTIN_SPECIES)}; for other centres give FILE"
+            )
+        n_structures = bounded_int("--n-frames", args.n_frames, minimum=1)
+        frames = methane_fitting_environments(
+            n_structures, seed=args.seed, center=args.center, cutoff=args.cutoff
+        )
+        provenance = {"source": "MethaneSampler", "seed": args.seed, "n_structures": n_structures}
+        species = builtin_species(args.center)
     basis = fit_optimal_basis(
         frames,
         sigma=args.sigma,
@@ -55,8 +72,11 @@ def run(args: argparse.Namespace) -> None:
         f"{basis.provenance['center_species']} centres, "
         f"{', '.join(basis.provenance['neighbor_species'])} neighbours"
     )
+    source = f"{len(frames)} frames"
+    if len(frames) != basis.provenance.get("n_structures", len(frames)):
+        source = f"{len(frames)} environments of {basis.provenance['n_structures']} random CH4"
     print(
-        f"optimal basis from {len(frames)} frames ({fitted_on}) written to {args.output}; "
+        f"optimal basis from {source} ({fitted_on}) written to {args.output}; "
         f"variance kept per l: {kept}"
     )
 
@@ -76,7 +96,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         action=RecordedStore,
         type=int,
         default=2000,
-        help="random frames when no FILE is given (2000)",
+        help="random CH4 structures when no FILE is given (2000)",
     )
     parser.add_argument(
         "--seed",
@@ -84,6 +104,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=seed_value,
         default=0,
         help="seed of the random frames (0)",
+    )
+    parser.add_argument(
+        "--center",
+        action=RecordedStore,
+        default="C",
+        metavar="SPECIES",
+        help="centre species of the random CH4 environments: C (H neighbours) or H (its four "
+        "H-centred environments, C and H neighbours within --cutoff) (C)",
     )
     parser.add_argument("--output", required=True, metavar="PATH", help="basis file (.npz)")
     parser.set_defaults(func=run)

@@ -468,11 +468,7 @@ def default_optimal_basis(
     :data:`BUILTIN_SPECIES`). The first call for a setting fits and saves the basis in
     the cache folder; later calls load it, bit for bit.
     """
-    if center not in BUILTIN_SPECIES:
-        raise DegeneracyError(
-            f"no built-in optimal basis for {center}-centred environments (built in: "
-            f"{', '.join(BUILTIN_SPECIES)} of CH4); fit one with `degeneracy fit-basis`"
-        )
+    builtin_species(center)  # refuses a centre with no built-in basis, before the cache
     settings = {"sigma": sigma, "cutoff": cutoff, "n_max": n_max, "l_max": l_max}
     key = builtin_basis_key(
         {**settings, "n_primitive": n_primitive}, n_frames=n_frames, seed=seed, center=center
@@ -488,22 +484,48 @@ def default_optimal_basis(
                 DegeneracyWarning,
                 stacklevel=2,
             )
-    frames = MethaneSampler().sample(n_frames, seed=seed)
+    frames = methane_fitting_environments(n_frames, seed=seed, center=center, cutoff=cutoff)
     provenance = _builtin_provenance(n_frames, seed, center)
-    if center != "C":  # its environments: 4 per structure
-        frames = [
-            environment
-            for atoms in frames
-            for environment in structure_environments(atoms, cutoff=cutoff, centers=[center])
-        ]
+    if center != "C":
         provenance.update(n_frames=len(frames), n_structures=n_frames)
     basis = fit_optimal_basis(
         frames,
         **settings,
         n_primitive=n_primitive,
-        center_species=ase.data.atomic_numbers[center],
-        neighbor_species=[ase.data.atomic_numbers[s] for s in BUILTIN_SPECIES[center]],
         provenance=provenance,
+        **builtin_species(center),
     )
     basis.save(path)
     return basis
+
+
+def methane_fitting_environments(
+    n_structures: int, *, seed: int, center: str = "C", cutoff: float = 2.5
+) -> list[ase.Atoms]:
+    """The environments a built-in basis is fitted on: ``n_structures`` random CH4 from
+    :class:`degeneracy.structures.MethaneSampler` (``seed``), as C-centred environments
+    (the structures themselves, H neighbours) or, with ``center="H"``, the four H-centred
+    environments of each (C and H neighbours within ``cutoff``)."""
+    builtin_species(center)  # refuses a centre with no built-in basis
+    structures = MethaneSampler().sample(n_structures, seed=seed)
+    if center == "C":
+        return structures
+    return [
+        environment
+        for atoms in structures
+        for environment in structure_environments(atoms, cutoff=cutoff, centers=[center])
+    ]
+
+
+def builtin_species(center: str) -> dict[str, Any]:
+    """``center_species`` and ``neighbor_species`` (atomic numbers) of the built-in basis
+    of ``center``-centred CH4 environments, as :func:`fit_optimal_basis` takes them."""
+    if center not in BUILTIN_SPECIES:
+        raise DegeneracyError(
+            f"no built-in optimal basis for {center}-centred environments (built in: "
+            f"{', '.join(BUILTIN_SPECIES)} of CH4); fit one with `degeneracy fit-basis`"
+        )
+    return {
+        "center_species": ase.data.atomic_numbers[center],
+        "neighbor_species": [ase.data.atomic_numbers[s] for s in BUILTIN_SPECIES[center]],
+    }
