@@ -151,10 +151,11 @@ def test_seeded_structures_are_the_same_with_every_lapack_kernel():
         np.linalg.norm(neighbors, axis=-1).max(axis=1),
     )
     assert np.count_nonzero(farthest >= 2.5) == 27 and np.argmax(farthest >= 2.5) == 999
-    # the same structures with the AVX2 kernels (which gave [b, a]) and the AVX ones
+    # every sampler draws the same structures with the AVX2 kernels (which gave E = [b, a])
+    # and the AVX ones
     script = (
-        "import json; from degeneracy.learning.datasets import ThermalMethaneSampler; "
-        "print(json.dumps(ThermalMethaneSampler().neighbors(3, seed=0).ravel().tolist()))"
+        "import json; from degeneracy.learning.datasets import SAMPLERS; "
+        "print(json.dumps([s().neighbors(3, seed=0).ravel().tolist() for s in SAMPLERS.values()]))"
     )
     drawn = []
     for kernel in ("Haswell", "Sandybridge"):
