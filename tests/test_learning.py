@@ -48,7 +48,12 @@ from degeneracy.learning import (
     run_protocol,
     with_targets,
 )
-from degeneracy.learning.datasets import TETRAHEDRON, in_ranges, symmetry_modes
+from degeneracy.learning.datasets import (
+    TETRAHEDRON,
+    _range_basis,
+    in_ranges,
+    symmetry_modes,
+)
 from degeneracy.learning.protocols import (
     RESULT_FILES,
     check_within_cutoff,
@@ -142,6 +147,11 @@ def test_seeded_structures_are_the_same_with_every_lapack_kernel():
     a = np.array([2, -1, -1, 2, 1, 1, -2, -1, 1, -2, 1, -1]) / np.sqrt(24)
     b = np.array([0, 1, -1, 0, -1, 1, 0, 1, 1, 0, -1, -1]) / np.sqrt(8)
     np.testing.assert_allclose(symmetry_modes()["E"], np.stack([a, b], axis=1), atol=1e-14)
+    # the construction: Gram-Schmidt of the projector's columns, skipping spanned ones
+    plane = np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(_range_basis(plane, rank=2), plane[:, 1:])
+    with pytest.raises(DegeneracyError, match="rank below 3"):
+        _range_basis(plane, rank=3)
     # the data sets every published number was measured on: 27 of the 24 000 default
     # training structures have two atoms 2.5 A or more apart, the first at index 999
     neighbors = ThermalMethaneSampler().neighbors(24_000, seed=0)
