@@ -191,6 +191,7 @@ def test_run_protocol_with_gradient_training(tmp_path, cache):
     result = run_protocol("subset", small_featurizer(), data, output=output, settings=settings)
     metrics = json.loads((output / "metrics.json").read_text())
     assert metrics["settings"]["gradient_weight"] == 0.01 and metrics["epochs"] == 3
+    assert "kernels" in metrics["machine"]["blas"] and metrics["machine"]["torch"]
     assert metrics["n_train_total"] == 122 and np.isfinite(metrics["val_rmse"])
     # the gradient errors: the saved model's E4 gradient by central differences
     model, featurizer, _ = load_model(output)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 
 import matplotlib
 
@@ -10,7 +15,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from degeneracy.report import Figure, Section, Table, format_cell, render_report, write_report
+from degeneracy.provenance import software_versions
+from degeneracy.report import (
+    Figure,
+    Section,
+    Table,
+    format_cell,
+    render_report,
+    write_report,
+)
 
 
 @pytest.fixture
@@ -45,6 +58,30 @@ def test_report_is_self_contained(report_file):
     assert "Orbits &lt;&amp; friends&gt;" in text  # escaped
     assert "http://" not in text and "https://" not in text and "<script" not in text
     assert "featomic" in text  # software versions recorded
+    assert "kernels" in text  # and the BLAS kernels doing the arithmetic
+
+
+def test_reports_record_the_cpu_and_the_kernels_it_computes_with():
+    # the BLAS kernels decide round-off digits (and decided the E modes of the CH4 sampler)
+    script = (
+        "import json, numpy; from degeneracy.provenance import floating_point_environment; "
+        "print(json.dumps(floating_point_environment()))"
+    )
+    found = {}
+    for kernel in ("Haswell", "Sandybridge"):
+        env = {**os.environ, "OPENBLAS_CORETYPE": kernel}
+        run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True)
+        if run.returncode == -signal.SIGILL:  # a CPU without that kernel's instructions
+            pytest.skip(f"OpenBLAS kernel {kernel} does not run on this CPU")
+        assert run.returncode == 0, run.stderr.decode()
+        found[kernel] = json.loads(run.stdout)
+    for kernel, environment in found.items():
+        assert set(environment) == {"cpu", "blas", "numpy_simd"}
+        assert environment["blas"].startswith("openblas ")
+        assert f"({kernel} kernels, " in environment["blas"]
+        assert environment["cpu"] and environment["cpu"] != "unknown"
+        assert environment["numpy_simd"] != "unknown"
+    assert {"cpu", "blas", "numpy_simd", "numpy"} <= set(software_versions())
 
 
 def test_format_cell():

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
-import importlib.metadata
 import os
-import platform
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,21 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .files import atomic_open
-
-#: Packages whose versions every report records.
-RECORDED_PACKAGES = (
-    "degeneracy",
-    "numpy",
-    "scipy",
-    "ase",
-    "featomic",
-    "metatensor-core",
-    "torch",
-    "matplotlib",
-    "dask",
-    "distributed",
-    "pyarrow",
-)
+from .provenance import software_versions
 
 
 @dataclass
@@ -61,18 +45,6 @@ class Section:
     paragraphs: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
-
-
-def software_versions() -> dict[str, str]:
-    """Python, platform and the versions of :data:`RECORDED_PACKAGES` (or "absent")."""
-    versions = {"python": platform.python_version(), "platform": platform.platform()}
-    for package in RECORDED_PACKAGES:
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = "absent"
-    versions["cpu_count"] = str(os.cpu_count())
-    return versions
 
 
 def format_cell(value: Any) -> str:

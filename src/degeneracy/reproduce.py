@@ -33,7 +33,8 @@ import numpy as np
 from .checks import bounded_int, one_of, positive_float
 from .files import atomic_open, cache_key, json_safe, output_folder, write_json
 from .learning.specs import PROTOCOLS
-from .report import Figure, Section, Table, render_report, software_versions, write_report
+from .provenance import software_versions
+from .report import Figure, Section, Table, render_report, write_report
 
 #: The Comment's published learning results (DESIGN.md §3; E4 is unitless).
 PUBLISHED_LEARNING = {

@@ -40,6 +40,7 @@ from ..checks import bounded_int, path_value, seeded_generator
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import NPZ_READ_ERRORS, atomic_open, atomic_path, write_json
 from ..orbits import comment_orbit
+from ..provenance import software_versions
 from ..structures import (
     DEFAULT_CUTOFF,
     neighbor_positions,
@@ -599,6 +600,7 @@ def run_protocol(
             "model": model.config,
             "settings": asdict(settings),
             "device": str(resolve_device(settings.device)),
+            "machine": software_versions(),  # round-off digits follow CPU and kernels
             "n_train": len(data["train"]),
             "n_train_total": len(train_targets),
             "n_val": len(data["val"]),
