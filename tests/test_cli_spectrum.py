@@ -422,6 +422,19 @@ def test_fit_basis_on_h_centred_random_methane_is_the_builtin_h_basis(capsys, tm
     assert status == 2 and "--center is for random frames; not with FILE, --builtin" in err
 
 
+def test_info_prints_what_reports_record_of_the_machine(capsys):
+    status, out, err = _run(capsys, "info", "--format", "json")
+    assert status == 0, err
+    recorded = json.loads(out)
+    assert {"degeneracy", "numpy", "featomic", "torch", "cpu", "blas", "numpy_simd"} <= set(
+        recorded
+    )
+    assert recorded["degeneracy"] == dg.__version__ and "kernels" in recorded["blas"]
+    status, out, err = _run(capsys, "info")
+    lines = dict(line.split(None, 1) for line in out.splitlines())
+    assert status == 0 and lines["blas"] == recorded["blas"] and lines["cpu"] == recorded["cpu"]
+
+
 def test_os_errors_print_path_and_reason_without_errno():
     from degeneracy.cli import error_line
 

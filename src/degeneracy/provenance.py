@@ -47,6 +47,7 @@ def floating_point_environment() -> dict[str, str]:
     orbit's Jacobian count, the basis LAPACK returns for a degenerate eigenspace. A
     report records them beside the versions, so two machines' numbers can be told apart.
     """
+    import numpy  # noqa: F401  (loads its BLAS, the one every analysis uses)
     from threadpoolctl import threadpool_info  # scikit-learn's; reads the loaded libraries
 
     libraries = [

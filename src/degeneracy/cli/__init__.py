@@ -63,6 +63,7 @@ COMMAND_MODULES = [
     "learn",
     "predict",
     "reproduce",
+    "info",
 ]
 
 
