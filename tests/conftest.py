@@ -7,7 +7,12 @@ finite differences, invariances, no mutation of inputs, shapes), add a case to
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -107,3 +112,22 @@ def cache(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
     monkeypatch.setenv("DEGENERACY_CACHE", str(folder))
     return folder
+
+
+#: OpenBLAS kernels every x86-64 CPU of this project's machines runs: the AVX2 ones and
+#: the AVX ones, which chose different bases of degenerate eigenspaces.
+OPENBLAS_KERNELS = ("Haswell", "Sandybridge")
+
+
+def json_under_openblas_kernels(script: str) -> dict:
+    """What ``script`` prints as JSON, run in a fresh Python per kernel of
+    :data:`OPENBLAS_KERNELS` (``OPENBLAS_CORETYPE``); skips on a CPU that lacks one."""
+    printed = {}
+    for kernel in OPENBLAS_KERNELS:
+        env = {**os.environ, "OPENBLAS_CORETYPE": kernel}
+        run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True)
+        if run.returncode == -signal.SIGILL:  # a CPU without that kernel's instructions
+            pytest.skip(f"OpenBLAS kernel {kernel} does not run on this CPU")
+        assert run.returncode == 0, run.stderr.decode()
+        printed[kernel] = json.loads(run.stdout)
+    return printed

@@ -7,11 +7,7 @@ numbers) is in ``test_learning_slow.py`` behind ``@pytest.mark.slow``.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import warnings
 from dataclasses import replace
 
@@ -20,7 +16,7 @@ import featomic
 import numpy as np
 import pytest
 import torch
-from conftest import reference_path
+from conftest import json_under_openblas_kernels, reference_path
 
 import degeneracy as dg
 from degeneracy.cli import build_parser, main
@@ -168,14 +164,7 @@ def test_seeded_structures_are_the_same_with_every_lapack_kernel():
         "import json; from degeneracy.learning.datasets import SAMPLERS; "
         "print(json.dumps([s().neighbors(3, seed=0).ravel().tolist() for s in SAMPLERS.values()]))"
     )
-    drawn = []
-    for kernel in ("Haswell", "Sandybridge"):
-        env = {**os.environ, "OPENBLAS_CORETYPE": kernel}
-        run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True)
-        if run.returncode == -signal.SIGILL:  # a CPU without that kernel's instructions
-            pytest.skip(f"OpenBLAS kernel {kernel} does not run on this CPU")
-        assert run.returncode == 0, run.stderr.decode()
-        drawn.append(json.loads(run.stdout))
+    drawn = list(json_under_openblas_kernels(script).values())
     np.testing.assert_allclose(drawn[0], drawn[1], rtol=0, atol=1e-12)
 
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
+from conftest import json_under_openblas_kernels
 
 from degeneracy.provenance import software_versions
 from degeneracy.report import (
@@ -67,14 +63,7 @@ def test_reports_record_the_cpu_and_the_kernels_it_computes_with():
         "import json, numpy; from degeneracy.provenance import floating_point_environment; "
         "print(json.dumps(floating_point_environment()))"
     )
-    found = {}
-    for kernel in ("Haswell", "Sandybridge"):
-        env = {**os.environ, "OPENBLAS_CORETYPE": kernel}
-        run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True)
-        if run.returncode == -signal.SIGILL:  # a CPU without that kernel's instructions
-            pytest.skip(f"OpenBLAS kernel {kernel} does not run on this CPU")
-        assert run.returncode == 0, run.stderr.decode()
-        found[kernel] = json.loads(run.stdout)
+    found = json_under_openblas_kernels(script)
     for kernel, environment in found.items():
         assert set(environment) == {"cpu", "blas", "numpy_simd"}
         assert environment["blas"].startswith("openblas ")
