@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import signal
 import subprocess
@@ -121,13 +122,29 @@ OPENBLAS_KERNELS = ("Haswell", "Sandybridge")
 
 def json_under_openblas_kernels(script: str) -> dict:
     """What ``script`` prints as JSON, run in a fresh Python per kernel of
-    :data:`OPENBLAS_KERNELS` (``OPENBLAS_CORETYPE``); skips on a CPU that lacks one."""
+    :data:`OPENBLAS_KERNELS` (``OPENBLAS_CORETYPE``).
+
+    Skips where the kernels cannot be chosen: not x86-64, a CPU that lacks one (SIGILL),
+    or a numpy whose BLAS did not take it (OpenBLAS silently ignores a core type it cannot
+    use, and other BLAS libraries ignore the variable): the runs would compare one kernel
+    with itself.
+    """
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip(f"OpenBLAS' x86-64 kernels do not exist on {platform.machine()}")
     printed = {}
     for kernel in OPENBLAS_KERNELS:
+        check = (
+            "import sys, numpy\nfrom threadpoolctl import threadpool_info\n"
+            "taken = [lib.get('architecture') for lib in threadpool_info() "
+            "if lib.get('internal_api') == 'openblas' and 'numpy' in lib.get('filepath', '')]\n"
+            f"if taken != [{kernel!r}]:\n    sys.exit(77)\n"
+        )
         env = {**os.environ, "OPENBLAS_CORETYPE": kernel}
-        run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True)
+        run = subprocess.run([sys.executable, "-c", check + script], env=env, capture_output=True)
         if run.returncode == -signal.SIGILL:  # a CPU without that kernel's instructions
             pytest.skip(f"OpenBLAS kernel {kernel} does not run on this CPU")
+        if run.returncode == 77:
+            pytest.skip(f"numpy's BLAS does not run the OpenBLAS kernel {kernel} here")
         assert run.returncode == 0, run.stderr.decode()
         printed[kernel] = json.loads(run.stdout)
     return printed

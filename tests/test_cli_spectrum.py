@@ -414,6 +414,8 @@ def test_fit_basis_on_h_centred_random_methane_is_the_builtin_h_basis(capsys, tm
     # the C centre is the default and is what fit-basis did before --center
     status, out, err = _run(capsys, "fit-basis", "--n-frames", "30", "--output", str(target))
     assert status == 0 and "from 30 frames (C centres, H neighbours)" in out, err
+    status, _, err = _run(capsys, *argv[:3], "--cutoff", "0.5", "--output", str(target))
+    assert status == 2 and "--cutoff 0.5: no H-centred environment of the random CH4" in err
     status, _, err = _run(capsys, "fit-basis", "--center", "Si", "--output", str(target))
     assert status == 2 and "--center Si: the random frames are CH4, centred on C or H" in err
     status, _, err = _run(

@@ -147,8 +147,12 @@ def test_seeded_structures_are_the_same_with_every_lapack_kernel():
     # the construction: Gram-Schmidt of the projector's columns, skipping spanned ones
     plane = np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     np.testing.assert_array_equal(_range_basis(plane, rank=2), plane[:, 1:])
-    with pytest.raises(DegeneracyError, match="rank below 3"):
+    with pytest.raises(DegeneracyError, match=r"not an orthogonal projector of rank 3 \(trace 2,"):
         _range_basis(plane, rank=3)
+    with pytest.raises(DegeneracyError, match=r"rank 2 \(trace 4, \|P² − P\| 2\)"):
+        _range_basis(2 * plane, rank=2)  # e.g. from a tetrahedron that is not regular
+    with pytest.raises(DegeneracyError, match="is the tetrahedron regular"):
+        symmetry_modes(TETRAHEDRON * [1.0, 1.0, 1.3])
     # the data sets every published number was measured on: 27 of the 24 000 default
     # training structures have two atoms 2.5 A or more apart, the first at index 999
     neighbors = ThermalMethaneSampler().neighbors(24_000, seed=0)

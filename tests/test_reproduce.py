@@ -202,6 +202,22 @@ def test_orbits_step_reruns_when_its_format_changes(tiny_run, monkeypatch):
     reproduce(output, quick=True, log=lambda m: None, **TINY)  # the fixture's state again
 
 
+def test_learning_step_reruns_when_the_data_set_format_changes(tiny_run, monkeypatch):
+    """Learning results of a folder made before the E modes were fixed came from data
+    sets of format 1 (other structures on AVX2 CPUs): they are not reused."""
+    import degeneracy.reproduce as reproducing
+
+    output, _, _ = tiny_run
+    reproduce(output, quick=True, log=lambda m: None, **TINY)
+    monkeypatch.setattr(reproducing, "DATASET_FORMAT", reproducing.DATASET_FORMAT + 1)
+    messages: list[str] = []
+    reproduce(output, quick=True, log=messages.append, **TINY)
+    skipped = {m.split("]")[0].lstrip("[") for m in messages if "skipped" in m}
+    assert skipped == {"orbits", "figure1"}, messages
+    monkeypatch.undo()
+    reproduce(output, quick=True, log=lambda m: None, **TINY)  # the fixture's state again
+
+
 def test_run_time_table_marks_reused_steps(tmp_path):
     """A step skipped because its result was cached was shown with the seconds the
     earlier run took, as if it had run again in that time."""

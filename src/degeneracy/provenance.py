@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+from collections.abc import Callable
+from pathlib import Path
 
 #: Packages whose versions every report records.
 RECORDED_PACKAGES = (
@@ -27,7 +29,14 @@ RECORDED_PACKAGES = (
 
 
 def software_versions() -> dict[str, str]:
-    """Python, platform and the versions of :data:`RECORDED_PACKAGES` (or "absent")."""
+    """What a result records of where it was computed.
+
+    Returns
+    -------
+    dict of str
+        ``python``, ``platform``, the version of each of :data:`RECORDED_PACKAGES` (or
+        ``"absent"``), ``cpu_count`` and :func:`floating_point_environment`'s fields.
+    """
     versions = {"python": platform.python_version(), "platform": platform.platform()}
     for package in RECORDED_PACKAGES:
         try:
@@ -46,31 +55,50 @@ def floating_point_environment() -> dict[str, str]:
     Digits decided by round-off follow them: a CN near the ~1e14 floor, an adaptive
     orbit's Jacobian count, the basis LAPACK returns for a degenerate eigenspace. A
     report records them beside the versions, so two machines' numbers can be told apart.
+
+    Returns
+    -------
+    dict
+        ``cpu`` (model name), ``blas`` (each loaded BLAS: API, version, kernels, threads
+        and the package folder it came from, sorted) and ``numpy_simd`` (numpy's target
+        for its float64 ``exp`` loop). Never raises: a field that cannot be read says
+        ``unknown (<why>)``, so that recording it cannot cost a finished run.
     """
+    return {
+        "cpu": _described(_cpu_model),
+        "blas": _described(_blas_libraries),
+        "numpy_simd": _described(_numpy_simd),
+    }
+
+
+def _described(read: Callable[[], str]) -> str:
+    """``read()``, or ``unknown (<the error>)`` if it fails in any way."""
+    try:
+        return read()
+    except Exception as error:  # provenance is a record: never the reason a run fails
+        return f"unknown ({type(error).__name__}: {error})"
+
+
+def _blas_libraries() -> str:
+    """The BLAS libraries loaded (numpy's at least), one ``; ``-separated entry each."""
     import numpy  # noqa: F401  (loads its BLAS, the one every analysis uses)
     from threadpoolctl import threadpool_info  # scikit-learn's; reads the loaded libraries
 
-    libraries = [
+    libraries = sorted(
         f"{lib.get('internal_api', '?')} {lib.get('version') or '?'} "
-        f"({lib.get('architecture') or 'unknown'} kernels, {lib.get('num_threads', '?')} threads)"
+        f"({lib.get('architecture') or 'unknown'} kernels, {lib.get('num_threads', '?')} "
+        f"threads; {Path(lib.get('filepath', '?')).parent.name})"
         for lib in threadpool_info()
         if lib.get("user_api") == "blas"
-    ]
-    return {
-        "cpu": _cpu_model(),
-        "blas": "; ".join(libraries) or "none loaded",
-        "numpy_simd": _numpy_simd(),
-    }
+    )
+    return "; ".join(libraries) or "not detected"
 
 
 def _numpy_simd() -> str:
     """The SIMD target numpy dispatches its float64 ``exp`` loop to (numpy >= 2.0)."""
-    try:
-        from numpy.lib.introspect import opt_func_info
+    from numpy.lib.introspect import opt_func_info
 
-        return str(opt_func_info(func_name="^exp$")["exp"]["dd"]["current"])
-    except (ImportError, KeyError):  # numpy 1.x, or a numpy that changed the layout
-        return "unknown"
+    return str(opt_func_info(func_name="^exp$")["exp"]["dd"]["current"])
 
 
 def _cpu_model() -> str:

@@ -32,6 +32,7 @@ import numpy as np
 
 from .checks import bounded_int, one_of, positive_float
 from .files import atomic_open, cache_key, json_safe, output_folder, write_json
+from .learning.datasets import DATASET_FORMAT
 from .learning.specs import PROTOCOLS
 from .provenance import software_versions
 from .report import Figure, Section, Table, render_report, write_report
@@ -1021,6 +1022,9 @@ def reproduce(
                 lambda: _learning_step(output, settings, progress),
                 outputs=output / "learning",
                 after=(),
+                # data sets of another format hold other structures (the E modes of
+                # format 1 followed the CPU's LAPACK kernels): learn again on the new ones
+                dataset_format=DATASET_FORMAT,
                 **orbit_settings,
                 **learn_settings,
             ),

@@ -23,39 +23,12 @@ from .options import (
 
 def run(args: argparse.Namespace) -> None:
     output_file(args.output, "--output", suffixes=(".npz",))  # before featomic and the fit
-    # featomic: at run time, not for --help
-    from ..representations.optimal_basis import (
-        BUILTIN_SPECIES,
-        builtin_species,
-        fit_optimal_basis,
-        methane_fitting_environments,
-    )
+    from ..representations import fit_optimal_basis  # featomic: at run time, not for --help
 
     if args.file is not None or args.builtin is not None:
-        refuse_options(
-            args, ["n_frames", "seed", "center"], "is for random frames; not with FILE, --builtin"
-        )
-        frames = frames_from_args(args)
-        provenance = {"source": str(args.file or args.builtin)}
-        center, neighbors = environment_species(frames)
-        species = {
-            "center_species": atomic_numbers[center],
-            "neighbor_species": [atomic_numbers[s] for s in neighbors],
-        }
+        frames, provenance, species = _given_frames(args)
     else:
-        refuse_options(args, ["units"], "is the length unit of FILE; not with random frames")
-        refuse_options(args, ["environment"], "describes FILE's frames; not with random frames")
-        if args.center not in BUILTIN_SPECIES:
-            raise DegeneracyError(
-                f"--center {args.center}: the random frames are CH4, centred on "
-                f"{' or '.join(BUILTIN_SPECIES)}; for other centres give FILE"
-            )
-        n_structures = bounded_int("--n-frames", args.n_frames, minimum=1)
-        frames = methane_fitting_environments(
-            n_structures, seed=args.seed, center=args.center, cutoff=args.cutoff
-        )
-        provenance = {"source": "MethaneSampler", "seed": args.seed, "n_structures": n_structures}
-        species = builtin_species(args.center)
+        frames, provenance, species = _random_methane_environments(args)
     basis = fit_optimal_basis(
         frames,
         sigma=args.sigma,
@@ -78,6 +51,56 @@ def run(args: argparse.Namespace) -> None:
     print(
         f"optimal basis from {source} ({fitted_on}) written to {args.output}; "
         f"variance kept per l: {kept}"
+    )
+
+
+def _given_frames(args: argparse.Namespace) -> tuple[list, dict, dict]:
+    """FILE's or --builtin's frames, their provenance and species."""
+    refuse_options(
+        args, ["n_frames", "seed", "center"], "is for random frames; not with FILE, --builtin"
+    )
+    frames = frames_from_args(args)
+    center, neighbors = environment_species(frames)
+    species = {
+        "center_species": atomic_numbers[center],
+        "neighbor_species": [atomic_numbers[s] for s in neighbors],
+    }
+    return frames, {"source": str(args.file or args.builtin)}, species
+
+
+def _random_methane_environments(args: argparse.Namespace) -> tuple[list, dict, dict]:
+    """The --center environments of --n-frames random CH4, their provenance and species."""
+    from ..representations.optimal_basis import (
+        BUILTIN_SPECIES,
+        builtin_species,
+        methane_fitting_environments,
+    )
+
+    refuse_options(args, ["units"], "is the length unit of FILE; not with random frames")
+    refuse_options(args, ["environment"], "describes FILE's frames; not with random frames")
+    if args.center not in BUILTIN_SPECIES:
+        raise DegeneracyError(
+            f"--center {args.center}: the random frames are CH4, centred on "
+            f"{' or '.join(BUILTIN_SPECIES)}; for other centres give FILE"
+        )
+    n_structures = bounded_int("--n-frames", args.n_frames, minimum=1)
+    frames = methane_fitting_environments(
+        n_structures, seed=args.seed, center=args.center, cutoff=args.cutoff
+    )
+    _refuse_empty_environments(frames, args.center, args.cutoff)
+    provenance = {"source": "MethaneSampler", "seed": args.seed, "n_structures": n_structures}
+    return frames, provenance, builtin_species(args.center)
+
+
+def _refuse_empty_environments(frames: list, center: str, cutoff: float) -> None:
+    """Refuse a cutoff inside which no random environment has a neighbour: the fit would
+    see no density at all (featomic expands nothing) and return an arbitrary basis."""
+    for atoms in frames:
+        if np.any(np.linalg.norm(atoms.positions[1:] - atoms.positions[0], axis=1) < cutoff):
+            return
+    raise DegeneracyError(
+        f"--cutoff {cutoff:g}: no {center}-centred environment of the random CH4 has a "
+        "neighbour within it (C-H bonds are 0.9 Å or longer)"
     )
 
 

@@ -67,7 +67,7 @@ QUICK_SIZES = {"train": 1500, "val": 500, "test": 500}
 
 # 2: the E modes are the same on every CPU (data sets cached by format 1 may hold
 # structures drawn with another basis of E; see symmetry_modes)
-_DATASET_FORMAT = 2
+DATASET_FORMAT = 2
 
 
 def random_rotations(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -155,6 +155,13 @@ def _range_basis(projector: np.ndarray, *, rank: int, tol: float = 1e-8) -> np.n
     Written by hand: library orthonormalisations (QR with pivoting, SVD, eigh) choose the
     basis of a degenerate subspace by their kernels' round-off, so it differs between CPUs.
     """
+    trace = float(np.trace(projector))
+    idempotence = float(np.abs(projector @ projector - projector).max())
+    if round(trace) != rank or idempotence > tol or not np.allclose(projector, projector.T):
+        raise DegeneracyError(
+            f"not an orthogonal projector of rank {rank} (trace {trace:.3g}, "
+            f"|P² − P| {idempotence:.2g}): is the tetrahedron regular?"
+        )
     basis: list[np.ndarray] = []
     for column in projector.T:
         residual = column - sum((vector @ column) * vector for vector in basis)
@@ -162,7 +169,8 @@ def _range_basis(projector: np.ndarray, *, rank: int, tol: float = 1e-8) -> np.n
             basis.append(residual / np.linalg.norm(residual))
         if len(basis) == rank:
             return np.stack(basis, axis=1)
-    raise DegeneracyError(f"the projector has rank below {rank}")  # not for regular tetrahedra
+    # unreachable after the checks above, unless tol is far too large for the projector
+    raise DegeneracyError(f"the projector's columns span {len(basis)} dimensions, not {rank}")
 
 
 _MODES = symmetry_modes()
@@ -485,7 +493,7 @@ def generate_dataset(
     """
     n = bounded_int("number of structures", n, minimum=1)
     generator = make_sampler(sampler)
-    key = cache_key(kind="dataset", format=_DATASET_FORMAT, sampler=repr(generator), n=n, seed=seed)
+    key = cache_key(kind="dataset", format=DATASET_FORMAT, sampler=repr(generator), n=n, seed=seed)
     path = cache_dir() / f"dataset-{sampler}-n{n}-seed{seed}-{key}.extxyz"
     source = {**describe_sampler(sampler, generator), "seed": seed, "n": n}
     if cache and path.exists():

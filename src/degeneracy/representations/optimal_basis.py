@@ -41,7 +41,7 @@ from ..checks import bounded_int, existing_file
 from ..environments import structure_environments
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import atomic_path, cache_dir, cache_key
-from ..structures import MethaneSampler
+from ..structures import DEFAULT_CUTOFF, MethaneSampler
 from ._featomic import compute_centre, dense_block, new_calculator
 from .base import cutoff_radius, density_width
 
@@ -500,12 +500,32 @@ def default_optimal_basis(
 
 
 def methane_fitting_environments(
-    n_structures: int, *, seed: int, center: str = "C", cutoff: float = 2.5
+    n_structures: int, *, seed: int, center: str = "C", cutoff: float = DEFAULT_CUTOFF
 ) -> list[ase.Atoms]:
-    """The environments a built-in basis is fitted on: ``n_structures`` random CH4 from
-    :class:`degeneracy.structures.MethaneSampler` (``seed``), as C-centred environments
-    (the structures themselves, H neighbours) or, with ``center="H"``, the four H-centred
-    environments of each (C and H neighbours within ``cutoff``)."""
+    """The environments a built-in basis is fitted on.
+
+    Parameters
+    ----------
+    n_structures : int
+        Random CH4 drawn from :class:`degeneracy.structures.MethaneSampler` (P&G's ranges).
+    seed : int
+        Seed of the draw.
+    center : {"C", "H"}
+        ``"C"``: the structures themselves (C-centred, H neighbours); ``"H"``: the four
+        H-centred environments of each (C and H neighbours within ``cutoff``).
+    cutoff : float
+        Neighbour cutoff (Å) of the H-centred environments.
+
+    Returns
+    -------
+    list of ase.Atoms
+        ``n_structures`` environments, or ``4 n_structures`` for ``"H"``.
+
+    Raises
+    ------
+    DegeneracyError
+        For a centre with no built-in basis (:data:`BUILTIN_SPECIES`).
+    """
     builtin_species(center)  # refuses a centre with no built-in basis
     structures = MethaneSampler().sample(n_structures, seed=seed)
     if center == "C":
@@ -518,8 +538,24 @@ def methane_fitting_environments(
 
 
 def builtin_species(center: str) -> dict[str, Any]:
-    """``center_species`` and ``neighbor_species`` (atomic numbers) of the built-in basis
-    of ``center``-centred CH4 environments, as :func:`fit_optimal_basis` takes them."""
+    """The species a built-in basis is fitted for, as :func:`fit_optimal_basis` takes them.
+
+    Parameters
+    ----------
+    center : str
+        Centre species symbol, a key of :data:`BUILTIN_SPECIES`.
+
+    Returns
+    -------
+    dict
+        ``center_species`` (atomic number) and ``neighbor_species`` (list of atomic
+        numbers) of ``center``-centred CH4 environments.
+
+    Raises
+    ------
+    DegeneracyError
+        For a centre with no built-in basis.
+    """
     if center not in BUILTIN_SPECIES:
         raise DegeneracyError(
             f"no built-in optimal basis for {center}-centred environments (built in: "
