@@ -218,6 +218,23 @@ def test_learning_step_reruns_when_the_data_set_format_changes(tiny_run, monkeyp
     reproduce(output, quick=True, log=lambda m: None, **TINY)  # the fixture's state again
 
 
+def test_report_says_where_cached_learning_ran_when_it_was_elsewhere(tiny_run, monkeypatch):
+    """The Software table describes this machine; learning reused from a run on another
+    CPU or BLAS computed its round-off digits there, and the report says so."""
+    import degeneracy.reproduce as reproducing
+
+    output, summary, _ = tiny_run
+    assert "learning ran on" not in summary["versions"]  # learned here
+    here = reproducing.software_versions()
+    monkeypatch.setattr(reproducing, "software_versions", lambda: {**here, "cpu": "another CPU"})
+    again = reproduce(output, quick=True, log=lambda m: None, **TINY)
+    assert again["step_status"]["learning"] == "cached"
+    ran_on = again["versions"]["learning ran on"]
+    assert ran_on.startswith(f"cpu {here['cpu']}; blas {here['blas']}; numpy_simd ")
+    assert "<td>learning ran on</td>" in (output / "report.html").read_text()
+    assert reproducing._learning_machine({"learning": {"none": {}}, "versions": here}) == {}
+
+
 def test_run_time_table_marks_reused_steps(tmp_path):
     """A step skipped because its result was cached was shown with the seconds the
     earlier run took, as if it had run again in that time."""

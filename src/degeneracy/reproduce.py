@@ -418,6 +418,22 @@ def _figure2_step(output: Path, settings: ReproduceSettings) -> dict:
     return {"files": [str(path.relative_to(output)) for path in files]}
 
 
+#: What decides a learning run's round-off: where a cached run differs, the report says.
+_MACHINE_KEYS = ("cpu", "blas", "numpy_simd", "torch")
+
+
+def _learning_machine(results: dict[str, Any]) -> dict[str, str]:
+    """``{"learning ran on": ...}`` when the learning step's (possibly cached) runs were
+    made on another CPU, BLAS, numpy SIMD target or torch than this report; else empty."""
+    machine = (results.get("learning") or {}).get("none", {}).get("machine")
+    if not isinstance(machine, dict):  # runs from before machines were recorded
+        return {}
+    current = results["versions"]
+    if all(machine.get(key) == current.get(key) for key in _MACHINE_KEYS):
+        return {}
+    return {"learning ran on": "; ".join(f"{key} {machine.get(key)}" for key in _MACHINE_KEYS)}
+
+
 def trend_checks(orbits: list[dict]) -> dict[str, bool]:
     """The Comment's Fig. 1b trends, on our median condition numbers.
 
@@ -1039,6 +1055,7 @@ def reproduce(
         "reference": None if reference is None else str(reference),
     }
     results["versions"] = software_versions()
+    results["versions"].update(_learning_machine(results))
     document = render_report(
         "degeneracy: reproduction of the Comment (Pozdnyakov et al., 2022)",
         _report_sections(output, results),
