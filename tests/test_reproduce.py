@@ -186,34 +186,26 @@ def test_rerun_skips_finished_steps(tiny_run):
         assert f"<td>{name}</td><td>cached</td><td>result reused from an earlier run" in document
 
 
-def test_orbits_step_reruns_when_its_format_changes(tiny_run, monkeypatch):
-    """A folder whose orbits step stored CNs under other rules (before round-off CNs were
-    inf) recomputes that step and Fig. 1, not the learning."""
+@pytest.mark.parametrize(
+    ("format_name", "kept"),
+    [
+        # CNs stored under other rules (before round-off CNs were inf): orbits and Fig. 1
+        ("ORBITS_STEP_FORMAT", {"learning", "figure2"}),
+        # data sets of format 1 (other structures on AVX2 CPUs): learning and Fig. 2
+        ("DATASET_FORMAT", {"orbits", "figure1"}),
+    ],
+)
+def test_steps_rerun_when_their_format_changes(tiny_run, monkeypatch, format_name, kept):
+    """A folder whose steps were made under another format recomputes those steps only."""
     import degeneracy.reproduce as reproducing
 
     output, _, _ = tiny_run
     reproduce(output, quick=True, log=lambda m: None, **TINY)
-    monkeypatch.setattr(reproducing, "ORBITS_STEP_FORMAT", reproducing.ORBITS_STEP_FORMAT + 1)
+    monkeypatch.setattr(reproducing, format_name, getattr(reproducing, format_name) + 1)
     messages: list[str] = []
     reproduce(output, quick=True, log=messages.append, **TINY)
     skipped = {m.split("]")[0].lstrip("[") for m in messages if "skipped" in m}
-    assert skipped == {"learning", "figure2"}, messages
-    monkeypatch.undo()
-    reproduce(output, quick=True, log=lambda m: None, **TINY)  # the fixture's state again
-
-
-def test_learning_step_reruns_when_the_data_set_format_changes(tiny_run, monkeypatch):
-    """Learning results of a folder made before the E modes were fixed came from data
-    sets of format 1 (other structures on AVX2 CPUs): they are not reused."""
-    import degeneracy.reproduce as reproducing
-
-    output, _, _ = tiny_run
-    reproduce(output, quick=True, log=lambda m: None, **TINY)
-    monkeypatch.setattr(reproducing, "DATASET_FORMAT", reproducing.DATASET_FORMAT + 1)
-    messages: list[str] = []
-    reproduce(output, quick=True, log=messages.append, **TINY)
-    skipped = {m.split("]")[0].lstrip("[") for m in messages if "skipped" in m}
-    assert skipped == {"orbits", "figure1"}, messages
+    assert skipped == kept, messages
     monkeypatch.undo()
     reproduce(output, quick=True, log=lambda m: None, **TINY)  # the fixture's state again
 
