@@ -468,7 +468,7 @@ def default_optimal_basis(
     :data:`BUILTIN_SPECIES`). The first call for a setting fits and saves the basis in
     the cache folder; later calls load it, bit for bit.
     """
-    builtin_species(center)  # refuses a centre with no built-in basis, before the cache
+    species = builtin_species(center)  # refuses a centre with no built-in basis, first
     settings = {"sigma": sigma, "cutoff": cutoff, "n_max": n_max, "l_max": l_max}
     key = builtin_basis_key(
         {**settings, "n_primitive": n_primitive}, n_frames=n_frames, seed=seed, center=center
@@ -493,7 +493,7 @@ def default_optimal_basis(
         **settings,
         n_primitive=n_primitive,
         provenance=provenance,
-        **builtin_species(center),
+        **species,
     )
     basis.save(path)
     return basis
