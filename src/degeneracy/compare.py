@@ -175,7 +175,7 @@ def compare_fingerprints(
     batch_size: int = 200,
     progress: bool = False,
 ) -> Comparison:
-    """Purified spectra of every fingerprint on every frame.
+    r"""Purified spectra of every fingerprint on every frame.
 
     Parameters
     ----------
@@ -188,6 +188,21 @@ def compare_fingerprints(
         Frames per Jacobian call (bounds memory for large fingerprints).
     progress : bool
         Show a progress bar.
+
+    Returns
+    -------
+    Comparison
+        The fingerprints in the order given; per frame the purified singular values and
+        feature norms of each, the nearest equal pairs, and :math:`\rho` and the trade
+        scale of each fingerprint's softest motion.
+
+    Raises
+    ------
+    DegeneracyError
+        When there are no frames or no fingerprints, two fingerprints of a sequence
+        share a name, ``batch_size`` is not an integer ≥ 1, a fingerprint refuses the
+        frames (:func:`~degeneracy.sensitivity.check_analysable`), the frames have
+        different numbers of atoms, or a Jacobian has non-finite entries.
     """
     frames = frame_list(frames)
     if not frames:

@@ -161,6 +161,30 @@ def structure_environments(
     """Environments of every atom of ``atoms`` whose atomic number is in ``centers``.
 
     ``centers=None`` takes every atom as a centre; see :func:`environments_of`.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A whole structure; periodic along the axes where ``atoms.pbc`` is true.
+    cutoff : float
+        Neighbours lie strictly closer than ``cutoff`` (Å).
+    centers : collection of int or str, optional
+        Species of the centres, atomic numbers or symbols (or ``"C,H"``); default: all
+        atoms.
+    neighbor_species : collection of int or str, optional
+        Keep only neighbours of these species, atomic numbers or symbols (default: all).
+
+    Returns
+    -------
+    list of ase.Atoms
+        One per centre, in the order of the atoms in ``atoms``, as
+        :func:`environments_of` returns them (``info["atom"]``: the centre's index).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``cutoff`` is not a positive number or a species is unknown (or none is
+        given).
     """
     if centers is None:
         chosen = np.arange(len(atoms))

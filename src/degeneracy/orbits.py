@@ -670,6 +670,21 @@ def median_cn(frames: Sequence[ase.Atoms]) -> float:
 
     Uses ``info["cn"]`` or else ``info["singular_values"]`` (as in the published files,
     whose first frame has no singular values).
+
+    Parameters
+    ----------
+    frames : list of ase.Atoms
+        Orbit frames; a frame without ``info["arc_length"]`` counts as past the start.
+
+    Returns
+    -------
+    float
+        The median CN (an infinite CN counts as the largest).
+
+    Raises
+    ------
+    DegeneracyError
+        When no frame past the start has a condition number.
     """
     values = _arc_cn(frames)[1]
     if not values.size:
@@ -695,6 +710,25 @@ def orbit_deviation(frames: Sequence[ase.Atoms], reference: Sequence[ase.Atoms])
     over the reference frames :math:`k` whose arc length :math:`s_k` lies within ``frames``;
     :math:`r(s)` interpolates ``frames`` linearly in arc length, and the norm runs over all
     neighbour coordinates (the metric in which arc length is measured).
+
+    Parameters
+    ----------
+    frames : list of ase.Atoms
+        The orbit, each frame with ``info["arc_length"]`` (Å), increasing.
+    reference : list of ase.Atoms
+        The orbit to compare with (e.g. the published one), each frame with
+        ``info["arc_length"]``; the same number of neighbours, in the same order.
+
+    Returns
+    -------
+    float
+        The largest distance (Å).
+
+    Raises
+    ------
+    DegeneracyError
+        When the orbits share no arc length, or either is empty or has frames of
+        different sizes.
     """
     ours = neighbor_positions(list(frames)).reshape(len(frames), -1)
     theirs = neighbor_positions(list(reference)).reshape(len(reference), -1)
@@ -826,6 +860,29 @@ def comment_a0(
     2 Å, take the mean of its frames, and run :func:`degeneracy.singular.find_singular`
     from there with ``pull=1`` (the nearest singular configuration). Cached in the cache
     folder. ``quick`` and ``method`` select the integrator (:func:`family_protocol`).
+
+    Parameters
+    ----------
+    basis : {"gto", "optimal"}
+        SOAP radial basis.
+    quick : bool
+        The adaptive integrator instead of the Comment's Euler protocol.
+    method : {"euler", "adaptive"}, optional
+        The integrator, overriding ``quick``.
+    progress : bool
+        Show a progress bar while the orbit is traced.
+
+    Returns
+    -------
+    ase.Atoms
+        A0 as CH4 (C at the origin); ``info`` holds the ``info`` of the search's result
+        (:class:`~degeneracy.singular.SingularResult`: ``cn``, ``singular_values``, ...)
+        plus ``sigma`` (0.3), ``basis`` and ``search_start``.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``method`` or ``basis`` is unknown, or the cache folder cannot be created.
     """
     p0 = neighbor_positions(builtin_environment("pg-start"))
     protocol = family_protocol(quick, method=method)
@@ -858,6 +915,31 @@ def comment_orbit(
     ``pg-start``. Full protocol: Euler, step 1e-4 Å, 2 Å, a frame every 0.01 Å (201
     frames); ``quick``: the adaptive integrator (tol 1e-6 Å) over the same 2 Å and frames.
     Both are cached on disk (:func:`degeneracy.files.cache_dir`).
+
+    Parameters
+    ----------
+    sigma : float
+        Gaussian width (Å) of the Comment's SOAP (cutoff 2.5 Å, n_max = l_max = 8).
+    c : float
+        Distance scale of the start (1: exactly P0).
+    basis : {"gto", "optimal"}
+        SOAP radial basis.
+    quick : bool
+        Adaptive integrator instead of the Comment's Euler protocol (for A0 too).
+
+    Returns
+    -------
+    list of ase.Atoms
+        The 201 frames as stored in the cache (8 decimals), at arc lengths 0, 0.01, ...,
+        2 Å; ``info`` holds what :func:`trace_orbit` records plus ``sigma``, ``basis``
+        and ``c``.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``sigma`` or ``c`` is not a positive number, ``sigma`` is outside SOAP's
+        range, ``basis`` is unknown, the cache folder cannot be created, or the start is
+        refused (e.g. a neighbour at or beyond the cutoff).
     """
     sigma = positive_float("sigma", sigma)
     c = positive_float("c", c)

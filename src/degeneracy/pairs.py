@@ -142,13 +142,34 @@ class Alignment:
 def best_alignment(
     reference: np.ndarray, other: np.ndarray, species: Sequence[int] | None = None
 ) -> Alignment:
-    """Superpose ``other`` onto ``reference``: permutations of equal neighbours, Kabsch.
+    r"""Superpose ``other`` onto ``reference``: permutations of equal neighbours, Kabsch.
 
     Both are neighbour positions (N, 3) relative to the centre; proper and improper
     rotations are tried (:func:`degeneracy.sensitivity.candidate_superpositions`: every
     permutation up to 8! of them, above that one per image of an anchor pair,
     where a congruent pair is still found exactly and ``residual`` otherwise bounds the
     best from above).
+
+    Parameters
+    ----------
+    reference : array (N, 3)
+        Neighbour positions :math:`a_i` relative to the centre (Å).
+    other : array (N, 3)
+        Neighbour positions :math:`b_i` to superpose onto them (Å).
+    species : sequence of int, optional
+        Neighbour species, the same order in both; all equal if omitted.
+
+    Returns
+    -------
+    Alignment
+        The superposition of smallest RMS residual (Å): permutation :math:`\pi` and
+        orthogonal :math:`R` (det ±1) with :math:`R\,b_{\pi(i)} \approx a_i`.
+
+    Raises
+    ------
+    DegeneracyError
+        When the two have different shapes or, above 8! permutations, when the
+        neighbours of either are collinear with the centre (no anchor pair).
     """
     best = min(candidate_superpositions(reference, other, species), key=lambda op: op.residual)
     return Alignment(best.residual, best.permutation, best.rotation)
@@ -165,6 +186,23 @@ def equal_radius_partner_residual(neighbors: np.ndarray) -> float:
     semi-definite with a zero eigenvalue. Returns the smallest :math:`|\lambda_{\min}(G')|`
     over all such rearrangements with :math:`\lambda_2(G') \ge 0`: ~1e-16 when a partner
     exists, clearly positive when none does. Only for 4 neighbours.
+
+    Parameters
+    ----------
+    neighbors : array (4, 3)
+        Neighbour positions relative to the centre (Å), all at the same distance (to
+        1e-9 relative).
+
+    Returns
+    -------
+    float
+        :math:`\min |\lambda_{\min}(G')|` over the rearrangements with
+        :math:`\lambda_2(G') > -10^{-12}`; ``inf`` when there is none.
+
+    Raises
+    ------
+    DegeneracyError
+        When there are not 4 neighbours at equal distances.
     """
     neighbors = np.asarray(neighbors, dtype=float)
     radii = np.linalg.norm(neighbors, axis=1)
@@ -295,7 +333,22 @@ class PairSampler:
 def pair_frames(
     pairs: Sequence[PairParameters], *, info: Sequence[Mapping] | None = None
 ) -> list[ase.Atoms]:
-    """Environments A+, A− of every pair as consecutive frames (``info``: pair, member, params)."""
+    """Environments A+, A− of every pair as consecutive frames (``info``: pair, member, params).
+
+    Parameters
+    ----------
+    pairs : sequence of PairParameters
+        The pairs.
+    info : sequence of mapping, optional
+        One mapping per pair, added to the ``info`` of both of its members.
+
+    Returns
+    -------
+    list of ase.Atoms
+        ``2 len(pairs)`` CH4 environments, A+ then A− of each pair; ``info`` holds
+        ``pair`` (its index), ``member`` (``"+"`` or ``"-"``) and the parameters
+        ``x1`` ... ``y4`` (Å).
+    """
     frames = []
     for k, parameters in enumerate(pairs):
         for member, neighbors in zip(MEMBERS, parameters.members(), strict=True):
@@ -309,7 +362,28 @@ def pair_frames(
 
 
 def random_pairs(n: int, *, seed: int, sampler: PairSampler | None = None) -> list[ase.Atoms]:
-    """``n`` random A± pairs as ``2n`` consecutive frames (:class:`PairSampler`)."""
+    """``n`` random A± pairs as ``2n`` consecutive frames (:class:`PairSampler`).
+
+    Parameters
+    ----------
+    n : int
+        Number of pairs, 0 to :data:`MAX_PAIRS`.
+    seed : int
+        Seed of the draw.
+    sampler : PairSampler, optional
+        The sampler and its limits (default: ``PairSampler()``).
+
+    Returns
+    -------
+    list of ase.Atoms
+        The pairs as :func:`pair_frames` writes them.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``n`` or ``seed`` is not an allowed integer, or the sampler's limits leave
+        (almost) no room (:data:`~degeneracy.structures.MAX_REJECTION_ROUNDS` rounds).
+    """
     return pair_frames((sampler or PairSampler()).parameters(n, seed=seed))
 
 
@@ -317,6 +391,22 @@ def fold_frames(folds: Sequence[PairParameters]) -> list[ase.Atoms]:
     """One environment per fold point (``info``: fold index and parameters).
 
     ``folds`` have y4 = 0 (:meth:`PairSampler.folds`, :meth:`PairParameters.fold`).
+
+    Parameters
+    ----------
+    folds : sequence of PairParameters
+        Fold points, each with ``y4 == 0``.
+
+    Returns
+    -------
+    list of ase.Atoms
+        One CH4 environment per fold (its A+ member, equal to A−); ``info`` holds
+        ``fold`` (its index) and the parameters ``x1`` ... ``y4`` (Å).
+
+    Raises
+    ------
+    DegeneracyError
+        When a fold has ``y4 != 0``.
     """
     frames = []
     for k, parameters in enumerate(folds):
@@ -337,6 +427,20 @@ def prl2020_grid(
 
     ``info``: pair, member, beta, alpha (of the + member, degrees) and ``exact`` — True
     only for β = 0, the members that are exact ν = 2 pairs (module docstring).
+
+    Parameters
+    ----------
+    betas : sequence of float
+        Elevations β of H4 (degrees); default the PRL 2020 grid, −18° to 18° in 4.5° steps.
+    alphas : sequence of float
+        Azimuths α of H4 (degrees); default −162° to −126° in 4.5° steps.
+
+    Returns
+    -------
+    list of ase.Atoms
+        ``2 len(betas) len(alphas)`` CH4 environments
+        (:func:`~degeneracy.structures.prl2020_methane`), pair ``k`` running over β, then
+        α within each β.
     """
     frames = []
     for k, (beta, alpha) in enumerate(itertools.product(betas, alphas)):
@@ -431,6 +535,20 @@ def verify_pairs(
         RMS residual (Å) under which the members count as the same structure.
     where : str
         Where the frames come from (e.g. the file), to start error messages.
+
+    Returns
+    -------
+    list of PairVerdict
+        One per pair, in order; E4 is NaN for members without 4 neighbours.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``tol`` is not a positive number, ``frames`` is not a list of
+        :class:`ase.Atoms` or not an even, non-zero number of them, a value of
+        ``representations`` is not a :class:`Representation` (or refuses the frames),
+        the frames have different numbers of atoms, or the members of a pair have
+        different species.
     """
     tol = positive_float("relation tolerance", tol)
     frames = frame_list(frames, name="verify_pairs")

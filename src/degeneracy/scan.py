@@ -1033,7 +1033,25 @@ class ChunkStore:
 
 
 def read_results(path: str | os.PathLike) -> pa.Table:
-    """A scan's results file (Parquet or CSV) as a table with :data:`RESULT_SCHEMA`."""
+    """A scan's results file (Parquet or CSV) as a table with :data:`RESULT_SCHEMA`.
+
+    Parameters
+    ----------
+    path : path-like
+        The results file; its format is chosen by its extension, ``.parquet`` or ``.csv``.
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per environment, the columns of :data:`RESULT_SCHEMA` in its order (a CSV
+        file's ``nan`` stays NaN, not null).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``path`` is not a file name, does not exist, is a folder, or does not end in
+        ``.parquet`` or ``.csv``.
+    """
     path = existing_file(path, "scan results file")
     fmt = output_format(path)
     if fmt == "parquet":
@@ -1583,7 +1601,26 @@ class _ChunkNotes:
 
 def most_singular(results: pa.Table, k: int = 10) -> list[dict[str, Any]]:
     """The ``k`` environments with the largest CN (undefined ones skipped), largest first;
-    infinite CNs by s_min / s_max, an exact zero first, then the smallest at round-off."""
+    infinite CNs by s_min / s_max, an exact zero first, then the smallest at round-off.
+
+    Parameters
+    ----------
+    results : pyarrow.Table
+        Scan results with the ``cn``, ``s_max`` and ``s_min`` columns of
+        :data:`RESULT_SCHEMA` (e.g. from :func:`read_results`).
+    k : int
+        How many environments (at most), ≥ 0.
+
+    Returns
+    -------
+    list of dict
+        Their rows, column name to value; fewer than ``k`` when fewer have a CN.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``k`` is not an integer ≥ 0.
+    """
     k = bounded_int("k", k, minimum=0)
     cn = np.asarray(results.column("cn"), dtype=float)
     s_max = np.asarray(results.column("s_max"), dtype=float)

@@ -82,10 +82,32 @@ MAX_PERMUTATIONS = math.factorial(MAX_PERMUTED_NEIGHBORS)
 
 
 def rotation_complement(neighbors: np.ndarray) -> np.ndarray:
-    """Orthonormal basis of the motions orthogonal to rigid rotations, (..., 3N, 3N-3).
+    r"""Orthonormal basis of the motions orthogonal to rigid rotations, (..., 3N, 3N-3).
 
     Raises :class:`DegeneracyError` when the neighbours and the centre are collinear
     (the rotations then span only two dimensions).
+
+    The columns are the last :math:`3N-3` left singular vectors of the rotation generators
+    :math:`t_k` (:func:`~degeneracy.structures.rotation_generators`), so that
+
+    .. math:: O^\top O = I_{3N-3}, \qquad O^\top t_k = 0, \quad k = x, y, z.
+
+    Parameters
+    ----------
+    neighbors : array (..., N, 3)
+        Neighbour positions relative to the centre (Å): one environment or a batch.
+
+    Returns
+    -------
+    array (..., 3N, 3N-3)
+        :math:`O`, per environment of the batch.
+
+    Raises
+    ------
+    DegeneracyError
+        When the neighbours of an environment are collinear with the centre (the
+        smallest singular value of its generators below 1e-8 times the largest); for a
+        batch the message names the first such frame (counted from 0 within the batch).
     """
     generators = rotation_generators(neighbors)
     u, s, _ = np.linalg.svd(generators, full_matrices=True)
@@ -139,6 +161,13 @@ def condition_number(
         Largest and smallest of the :math:`3N-3` purified singular values.
     n_motions : int or array
         :math:`3N-3`, the number of motions orthogonal to rotations.
+
+    Returns
+    -------
+    numpy.ndarray
+        The condition numbers, of the broadcast shape of the arguments (0-d for scalars):
+        :math:`s_1 / s_{3N-3}`, ``inf`` where :math:`s_1 > 0` and :math:`s_{3N-3}` is at or
+        below the floor, ``nan`` where :math:`s_1 = 0` or a value is ``nan``.
     """
     s_max, s_min = np.asarray(s_max, dtype=float), np.asarray(s_min, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -163,7 +192,32 @@ def capped_cn(cn: np.ndarray, n_motions: np.ndarray | int) -> np.ndarray:
 
 
 def purified_jacobian(jacobian: np.ndarray, neighbors: np.ndarray) -> np.ndarray:
-    r"""Rotation-purified Jacobian :math:`\tilde J = J O`, shape (..., d, 3N-3)."""
+    r"""Rotation-purified Jacobian :math:`\tilde J = J O`, shape (..., d, 3N-3).
+
+    .. math:: \tilde J = J\,O, \qquad O \in \mathbb R^{3N \times (3N-3)},\quad
+              O^\top O = I,\quad O^\top t_k = 0,
+
+    with :math:`O` from :func:`rotation_complement` (Pozdnyakov et al., Comment on
+    J. Chem. Phys. 156, 034302, 2022).
+
+    Parameters
+    ----------
+    jacobian : array (..., d, 3N)
+        Jacobian of the features with respect to the neighbour coordinates, centre fixed
+        (:meth:`Representation.jacobian`).
+    neighbors : array (..., N, 3)
+        Neighbour positions relative to the centre (Å) of the same frames.
+
+    Returns
+    -------
+    array (..., d, 3N-3)
+        :math:`J O`.
+
+    Raises
+    ------
+    DegeneracyError
+        When the neighbours are collinear with the centre (:func:`rotation_complement`).
+    """
     return np.asarray(jacobian) @ rotation_complement(neighbors)
 
 
@@ -199,6 +253,17 @@ def purified_singular_values(purified: np.ndarray) -> np.ndarray:
     :math:`3N-3-d` motions: those singular values are exact zeros, appended here (a
     plain ``np.linalg.svd`` returns only :math:`\min(d, 3N-3)` of them, which would
     make :math:`s_\min` and the condition number look finite).
+
+    Parameters
+    ----------
+    purified : array (..., d, 3N-3)
+        Purified Jacobians :math:`J O` (:func:`purified_jacobian`).
+
+    Returns
+    -------
+    array (..., 3N-3)
+        :math:`s_1 \ge \dots \ge s_{3N-3}`, the last :math:`\max(0, 3N-3-d)` of them
+        exact zeros.
     """
     purified = np.asarray(purified)
     n_features, n_motions = purified.shape[-2:]
@@ -225,6 +290,22 @@ def singular_spectrum(
         Neighbour positions relative to the centre.
     first_frame : int
         Number of the first frame in error messages (for a batch of a longer sequence).
+
+    Returns
+    -------
+    Spectrum
+        ``values`` (n_frames, 3N-3), descending, with exact zeros appended when
+        d < 3N − 3 (:func:`purified_singular_values`); ``motions`` (n_frames, 3N-3, 3N),
+        the right singular vectors of :math:`J O` as unit Cartesian neighbour motions
+        :math:`O v_k`.
+
+    Raises
+    ------
+    DegeneracyError
+        When the arrays do not have the shapes (n_frames, d, 3N) and (n_frames, N, 3) of
+        the same frames, when a frame's Jacobian has a non-finite entry (naming it,
+        counted from ``first_frame``), or when a frame's neighbours are collinear with
+        the centre (:func:`rotation_complement`, counted from 0 within the batch).
     """
     jacobian, neighbors = np.asarray(jacobian), np.asarray(neighbors)
     if jacobian.ndim != 3 or neighbors.ndim != 3 or neighbors.shape[-1] != 3:
@@ -550,6 +631,20 @@ def point_symmetry(
         Neighbour species; all equal if omitted.
     tol : float
         RMS residual (Å) under which an operation counts as a symmetry.
+
+    Returns
+    -------
+    SymmetryVerdict
+        The best operation other than the identity and its residual, the operations
+        below ``tol`` and, when there are any, the dimension and a basis of the zero
+        space they force (:func:`symmetry_forced_motions`); 0 and None without them.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``tol`` is not a positive number, ``neighbors`` is an :class:`ase.Atoms` or
+        not of shape (N, 3), ``species`` does not have N entries, or the neighbours are
+        collinear with the centre (rotations are then degenerate).
     """
     tol = positive_float("symmetry tolerance", tol)
     if isinstance(neighbors, ase.Atoms):
@@ -597,6 +692,27 @@ def symmetry_forced_motions(
     The space is that of the environment :func:`symmetrized` over ``operations`` (each
     found within a tolerance), where they hold exactly. Returns its dimension and an
     orthonormal basis (3N, dim) in Cartesian neighbour coordinates.
+
+    Parameters
+    ----------
+    neighbors : array (N, 3)
+        Neighbour positions relative to the centre (Å).
+    operations : sequence of PointOperation
+        The symmetries found, at least one (e.g. :attr:`SymmetryVerdict.operations`).
+
+    Returns
+    -------
+    n_zeros : int
+        Dimension of the forced zero space: the number of singular values of the stacked
+        :math:`O^T(G_i - 1)` above :math:`10^{-6} \max(\sigma_1, 1)`.
+    motions : array (3N, n_zeros)
+        Orthonormal basis of that space (unit Cartesian neighbour motions, centre fixed).
+
+    Raises
+    ------
+    DegeneracyError
+        When the symmetrised neighbours are collinear with the centre
+        (:func:`rotation_complement`).
     """
     symmetric, exact = symmetrized(neighbors, operations)
     complement = rotation_complement(symmetric)
@@ -624,6 +740,24 @@ def unexplained_zeros(
     Counting small values alone cannot tell them apart: near a symmetric frame (within
     the symmetry tolerance) the forced zeros are lifted and a spurious zero elsewhere
     takes their place in the count. Without ``forced_motions``: every zero.
+
+    Parameters
+    ----------
+    values : array (3N-3,)
+        Purified singular values of one frame, descending (``Spectrum.values[f]``).
+    motions : array (3N-3, 3N)
+        Their Cartesian motions (``Spectrum.motions[f]``).
+    forced_motions : array (3N, n_forced) or None
+        Orthonormal basis of the motions the symmetry forces to zero
+        (:attr:`SymmetryVerdict.forced_motions`); None without a symmetry.
+    zero_rtol : float
+        Relative size :math:`s_k / s_1` under which a singular value counts as zero.
+
+    Returns
+    -------
+    int
+        The number of zeros along motions the symmetry leaves free; ``3N - 3 - n_forced``
+        when :math:`s_1` is not positive (blind to every motion).
     """
     values, motions = np.asarray(values, dtype=float), np.asarray(motions, dtype=float)
     n_forced = 0 if forced_motions is None else forced_motions.shape[1]
@@ -666,12 +800,23 @@ def pair_triples(neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     function of these triples, with its species pair,
     :math:`x = \sum_{i,j} g_{s_i s_j}(r_i, r_j, \theta_{ij})`.
 
+    Parameters
+    ----------
+    neighbors : array (N, 3) or (3N,)
+        Neighbour positions relative to the centre (Å) of one environment.
+
     Returns
     -------
     pairs : int array (M, 2)
         Neighbour indices, M = N(N − 1)/2.
     triples : array (M, 3)
         :math:`r_i`, :math:`r_j` (Å) and :math:`\theta_{ij}` (radians).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``neighbors`` is an :class:`ase.Atoms`, not numbers, or not one
+        environment's positions of shape (N, 3) or (3N,).
     """
     neighbors = neighbor_array(neighbors, "pair_triples")
     pairs = np.array(np.triu_indices(len(neighbors), k=1)).T.reshape(-1, 2)
@@ -706,6 +851,19 @@ def coincident_pairs(
         Neighbour species; all equal if omitted.
     tol : float
         Largest difference (Å) that counts as equal.
+
+    Returns
+    -------
+    list of CoincidentPairs
+        One per group of two or more pairs, in the order of each group's first pair
+        (:func:`pair_triples` order); ``mismatch`` is the largest difference of a member
+        from the first pair (Å). Empty when no two pairs coincide.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``tol`` is not a positive number, ``neighbors`` is not one environment's
+        positions (N, 3) or (3N,), or ``species`` does not have N entries.
     """
     tol = positive_float("coincidence tolerance", tol)
     neighbors = neighbor_array(neighbors, "coincident_pairs")
@@ -1017,6 +1175,26 @@ def near_swap(atoms: ase.Atoms, motion: np.ndarray) -> dict[str, Any]:
     of equal species. In random CH4 the environments a ν = 2 fingerprint sees worst are
     of this kind, the ones the ν = 3 bispectrum sees worst are near a point symmetry
     instead (README, "Which configurations a fingerprint sees worst").
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The environment (centre first).
+    motion : array (3N,) or (N, 3)
+        Neighbour displacement direction (e.g. ``Spectrum.motions[f, -1]``).
+
+    Returns
+    -------
+    dict
+        The keys :data:`NEAR_SWAP_KEYS`: ``nearest_coincidence`` (str),
+        ``coincidence_distance`` (float, Å) and ``near_swap_residual`` (float), or all
+        None.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``motion`` does not have 3N components (checked only when there are two
+        pairs of equal species).
     """
     neighbors = neighbor_positions(atoms)
     nearest = nearest_coincidence(neighbors, atoms.numbers[1:])
@@ -1050,6 +1228,28 @@ def explain_zero(
     ν = 2 fingerprint) and pairs whose angle the fingerprint ignores (its optional
     ``unseen_pairs(neighbors)``, e.g. ACSF's G4 beyond the cutoff). None when the motion
     does more (:func:`pair_swap_residual` ≥ :data:`PAIR_SWAP_TOL`) or no such pair exists.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The environment (centre first).
+    motion : array (3N,) or (N, 3)
+        The zero motion (e.g. ``Spectrum.motions[f, -1]``).
+    representation : Representation, optional
+        The fingerprint, for its optional ``unseen_pairs``; without it only equal pairs
+        (:func:`coincident_pairs`, default tolerance) explain a zero.
+
+    Returns
+    -------
+    ZeroExplanation or None
+        The groups of equal pairs the motion trades and the unseen pairs it turns, with
+        its :func:`pair_swap_residual`; None as above.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``motion`` does not have 3N components (checked only when there are equal
+        or unseen pairs).
     """
     neighbors = neighbor_positions(atoms)
     groups = coincident_pairs(neighbors, atoms.numbers[1:])
@@ -1123,6 +1323,22 @@ def trade_scale(
         Neighbour species; all equal if omitted.
     residual : float
         The :math:`\rho` below which the motion counts as mostly a trade, in (0, 1).
+
+    Returns
+    -------
+    float
+        The scale (Å): the largest difference of pair triples
+        :math:`(r_i, r_j, \bar r\,\theta_{ij})` (max-norm) among the links merged when
+        :math:`\rho_s` first falls below ``residual``; ``inf`` when it never does, when
+        the motion changes no pair triple, or when a pair is at 0° or 180° (its angle
+        rate is NaN).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``residual`` is not in (0, 1), ``neighbors`` is not one environment's
+        positions (N, 3) or (3N,), ``species`` does not have N entries, or ``motion``
+        does not have 3N components.
     """
     residual = positive_float("residual", residual, below=1.0)
     neighbors = neighbor_array(neighbors, "trade_scale")
@@ -1189,6 +1405,18 @@ def pair_swap_residual(
         From :func:`coincident_pairs`.
     unseen : sequence of (i, j), optional
         Neighbour pairs whose angle does not count (e.g. ``Acsf.unseen_pairs``).
+
+    Returns
+    -------
+    float
+        :math:`\rho \ge 0`; 1.0 when the motion changes no pair triple, and also when a
+        pair is at 0° or 180° (its angle rate is NaN, :func:`pair_triple_rates`).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``neighbors`` is not one environment's positions (N, 3) or (3N,), or
+        ``motion`` does not have 3N components.
     """
     neighbors = neighbor_array(neighbors, "pair_swap_residual")
     pairs, rates = pair_triple_rates(neighbors, motion)
@@ -1231,11 +1459,25 @@ def pair_triple_rates(neighbors: np.ndarray, motion: np.ndarray) -> tuple[np.nda
 
     (NaN for a pair at 0° or 180°, where :math:`\theta` is not differentiable).
 
+    Parameters
+    ----------
+    neighbors : array (N, 3) or (3N,)
+        Neighbour positions :math:`p_i` relative to the centre (Å) of one environment.
+    motion : array (3N,) or (N, 3)
+        Neighbour displacements :math:`m_i` (Å per unit of :math:`s`).
+
     Returns
     -------
     pairs : int array (M, 2)
+        Neighbour indices :math:`i < j`, as in :func:`pair_triples`.
     rates : array (M, 3)
         Å/Å for the radii, radians/Å for the angle.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``neighbors`` is not one environment's positions (N, 3) or (3N,), or
+        ``motion`` does not have 3N components.
     """
     neighbors = neighbor_array(neighbors, "pair_triple_rates")
     motion = np.asarray(motion, dtype=float)
@@ -1285,6 +1527,32 @@ def zero_verdict(
     The two forced null spaces overlap rather than add: a fingerprint's gradients at a
     symmetric frame lie in the motions the symmetry keeps, so its rank is at most the
     smaller of d and their number, and the zeros they force the larger of the two counts.
+
+    Parameters
+    ----------
+    values : array (3N-3,)
+        Purified singular values of the frame, descending (``Spectrum.values[f]``).
+    n_symmetry_zeros : int
+        Zeros forced by point symmetry (:attr:`SymmetryVerdict.n_symmetry_zeros`).
+    n_features : int, optional
+        The fingerprint's feature count d; without it no zero counts as ``"dimension"``.
+    zero_rtol : float
+        Relative size :math:`s_k / s_1` under which a singular value counts as zero, in
+        (0, 1).
+    motions : array (3N-3, 3N), optional
+        The frame's Cartesian singular motions (``Spectrum.motions[f]``).
+    forced_motions : array (3N, n_symmetry_zeros), optional
+        The symmetry's forced zero motions (:attr:`SymmetryVerdict.forced_motions`).
+
+    Returns
+    -------
+    str
+        ``"regular"``, ``"symmetry"``, ``"dimension"`` or ``"spurious"``.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``zero_rtol`` is not a number in (0, 1).
     """
     values = np.asarray(values)
     zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
@@ -1394,6 +1662,24 @@ def check_analysable(
     the fingerprint), or all neighbours on one line through the centre (rotations are
     then degenerate and there is no purified Jacobian). ``where`` (e.g. the file) starts
     the message; frames are numbered from ``first_frame``.
+
+    Parameters
+    ----------
+    frames : list of ase.Atoms
+        Environments (centre first).
+    representation : Representation
+        The fingerprint; its ``cutoff`` (Å), if it has one, is checked.
+    where : str
+        Where the frames come from (e.g. the file), to start error messages.
+    first_frame : int
+        Number of the first frame in error messages.
+
+    Raises
+    ------
+    DegeneracyError
+        As above; also when ``frames`` is not a list of :class:`ase.Atoms`,
+        ``representation`` is not a :class:`Representation`, or a frame has no
+        neighbours.
     """
     frames = frame_list(frames)
     name = fingerprint(representation).name  # the protocol has a name
@@ -1431,6 +1717,37 @@ def analyse_frames(
     """Spectrum, condition number, symmetry verdict and E4 for every frame.
 
     Frames are checked first (:func:`check_analysable`).
+
+    Parameters
+    ----------
+    frames : list of ase.Atoms
+        Environments (centre first); the frames of one batch need the same number of
+        atoms.
+    representation : Representation
+        The fingerprint.
+    batch_size : int
+        Frames per Jacobian call (at least 1).
+    symmetry_tol : float
+        RMS residual (Å) under which a point operation counts as a symmetry
+        (:func:`point_symmetry`).
+    zero_rtol : float
+        Relative size :math:`s_k / s_1` under which a singular value counts as zero
+        (:func:`zero_verdict`), in (0, 1).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    list of FrameAnalysis
+        One per frame, in order, numbered from 0; ``fourbody`` (E4) only for frames with
+        4 neighbours, else None.
+
+    Raises
+    ------
+    DegeneracyError
+        For a bad ``batch_size``, ``zero_rtol`` or ``symmetry_tol``, frames refused by
+        :func:`check_analysable`, frames of different sizes in one batch, or a Jacobian
+        with non-finite entries (:func:`singular_spectrum`).
     """
     zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
     batch_size = bounded_int("batch_size", batch_size, minimum=1)

@@ -334,6 +334,24 @@ def find_singular(
         RMS residual (Å) under which the result counts as symmetric.
     callback : callable, optional
         Called with every accepted :class:`SearchStep`.
+
+    Returns
+    -------
+    SingularResult
+        The configuration where the search stopped (``converged`` tells whether CN
+        reached ``cn_target``), its spectrum, point-symmetry test, coincident pairs and
+        the explanation of its zero motion, and the accepted iterates in ``history``.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``pull`` is not in [0, 1], ``cn_target`` does not exceed 1,
+        ``max_iterations`` is not an integer ≥ 1, ``fd_step`` is not in (0, 0.1),
+        ``max_step`` is not positive, ``pull_cutoff`` is not in (0, 1) or
+        ``symmetry_tol`` is not positive (checked after the search); when ``atoms`` is
+        not one :class:`ase.Atoms`, is refused by
+        :func:`~degeneracy.sensitivity.check_analysable`, or the fingerprint has fewer
+        features than the 3N − 3 internal motions; or when positions become non-finite.
     """
     try:
         pull = float(pull)
@@ -465,10 +483,26 @@ def find_singular(
 
 
 def aligned_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Distance between two neighbour sets (N, 3) after the best rotation of ``a`` (Kabsch).
+    r"""Distance between two neighbour sets (N, 3) after the best rotation of ``a`` (Kabsch).
 
     Rotations about the centre leave every fingerprint unchanged, so this is the distance
     that matters when comparing singular configurations found from different starts.
+
+    .. math:: d(a, b) = \min_{R \in SO(3)} \bigl\| a R^\top - b \bigr\|_F
+
+    over proper rotations only, the neighbours kept in their order (no permutation, no
+    reflection).
+
+    Parameters
+    ----------
+    a, b : array (N, 3) or (3N,)
+        Neighbour positions relative to the centre (Å), in corresponding order.
+
+    Returns
+    -------
+    float
+        :math:`d(a, b)` in Å, the Euclidean norm over all neighbour coordinates (not an
+        RMS per neighbour).
     """
     a = np.asarray(a, dtype=float).reshape(-1, 3)
     b = np.asarray(b, dtype=float).reshape(-1, 3)

@@ -100,6 +100,23 @@ def parse_environment(text: str) -> EnvironmentSpec:
 
     A hand-written pattern rather than :class:`ase.formula.Formula`, which merges repeated
     elements (``"SiSi4"`` would be ``Si5``) and does not keep which one is the centre.
+
+    Parameters
+    ----------
+    text : str
+        ``"any"`` (any case, surrounding spaces ignored) or a formula such as ``"CH4"``.
+
+    Returns
+    -------
+    EnvironmentSpec
+        :data:`ANY_ENVIRONMENT` for ``"any"``, else the centre, neighbour element and
+        count (1 when the count is omitted).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``text`` is not a string, does not match the pattern, names an unknown
+        element, or gives a count of 0.
     """
     if not isinstance(text, str):
         raise DegeneracyError(f"environment must be a string such as 'CH4' or 'any', got {text!r}")
@@ -139,6 +156,19 @@ def environment_from_neighbors(
         Species of the centre and neighbours (or a name: ``"CH4"``, ``"SiO4"``).
     info : dict, optional
         Copied into ``atoms.info``.
+
+    Returns
+    -------
+    ase.Atoms
+        The centre (at the origin) followed by the neighbours, species from ``spec``, no
+        periodicity.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``spec`` is not an environment (or its name), does not fix the centre,
+        neighbour species and count, or ``neighbors`` is not one environment's positions
+        of ``spec.n_neighbors`` neighbours.
     """
     spec = environment_spec(spec)
     if not spec.complete:
@@ -190,10 +220,22 @@ def one_frame(atoms: Any, *, name: str) -> ase.Atoms:
 def neighbor_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> np.ndarray:
     """Neighbour positions relative to the centre.
 
+    Parameters
+    ----------
+    frames : list of ase.Atoms or ase.Atoms
+        Environments (centre first, positions in Å), all with the same number of atoms;
+        or one environment.
+
     Returns
     -------
     numpy.ndarray of shape (n_frames, n_neighbors, 3)
         For a single :class:`ase.Atoms`, shape (n_neighbors, 3).
+
+    Raises
+    ------
+    DegeneracyError
+        For a list: when it is empty, holds something other than :class:`ase.Atoms`, or
+        its frames have different numbers of atoms.
     """
     if isinstance(frames, ase.Atoms):
         return frames.positions[1:] - frames.positions[0]
@@ -210,6 +252,17 @@ def rotation_generators(neighbors: np.ndarray) -> np.ndarray:
     r"""Infinitesimal rotations of the neighbours about x, y, z: shape (..., 3N, 3).
 
     Column :math:`k` is :math:`(e_k \times p_1, \dots, e_k \times p_N)`.
+
+    Parameters
+    ----------
+    neighbors : array (..., N, 3)
+        Neighbour positions :math:`p_i` relative to the centre (Å): one environment or a
+        batch.
+
+    Returns
+    -------
+    array (..., 3N, 3)
+        The generators :math:`t_x, t_y, t_z` as columns (not normalised).
     """
     neighbors = np.asarray(neighbors, dtype=float)
     axes = np.eye(3)
@@ -299,6 +352,25 @@ def validate_environment(
     coordinates, no two atoms closer than ``min_distance``, every neighbour strictly
     inside ``cutoff`` of the centre. ``where`` (e.g. ``"file.xyz, frame 3"``) starts the
     error message.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The environment (centre first).
+    spec : EnvironmentSpec or str
+        What it must contain (or its name: ``"CH4"``, ``"any"``).
+    cutoff : float
+        Every neighbour must lie strictly closer to the centre than this (Å).
+    min_distance : float
+        Smallest allowed distance between any two atoms (Å).
+    where : str
+        Start of the error message.
+
+    Raises
+    ------
+    DegeneracyError
+        At the first failed check, naming the atom (and ``where``); also when ``spec``
+        is not an environment or its name.
     """
     spec = environment_spec(spec)
     symbols = atoms.get_chemical_symbols()
@@ -352,6 +424,26 @@ def environment_species(
     One fingerprint describes one centre species and one run computes one Jacobian shape,
     so every frame must have frame 0's centre species and number of atoms; refused with
     one line naming the first frame that differs (``where``, e.g. the file, starts it).
+
+    Parameters
+    ----------
+    frames : list of ase.Atoms
+        Environments (centre first).
+    where : str
+        Where the frames come from (e.g. the file), to start error messages.
+
+    Returns
+    -------
+    center : str
+        Element symbol of the centres.
+    neighbors : tuple of str
+        Element symbols of all neighbours, without repeats, sorted by atomic number.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``frames`` is not a list of :class:`ase.Atoms`, is empty, or a frame has
+        another number of atoms or another centre species than frame 0.
     """
     frames = frame_list(frames, name=where)
     if not frames:
@@ -547,7 +639,21 @@ def read_environments(
 
 
 def write_environments(path: str | os.PathLike, frames: Sequence[ase.Atoms]) -> None:
-    """Write frames as extended XYZ atomically (a failure leaves no partial file)."""
+    """Write frames as extended XYZ atomically (a failure leaves no partial file).
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write (replaced if it exists); its folder must exist.
+    frames : list of ase.Atoms
+        The environments, ``info`` included.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``frames`` is not a list of :class:`ase.Atoms`, ``path`` is not a file name,
+        its folder is missing or not writable, it is a folder, or it cannot be written.
+    """
     frames = frame_list(frames, name="write_environments")
     with atomic_path(path_value("output file", path)) as tmp:
         ase.io.write(tmp, frames, format="extxyz")
@@ -559,6 +665,20 @@ def spherical_point(beta_deg: float, alpha_deg: float, radius: float = CH_BOND) 
     .. math:: h(\beta, \alpha) = r\,(\cos\beta\cos\alpha,\ \cos\beta\sin\alpha,\ \sin\beta)
 
     Pozdnyakov et al., Phys. Rev. Lett. 125, 166001 (2020), CH4 example.
+
+    Parameters
+    ----------
+    beta_deg : float
+        Elevation :math:`\beta` above the xy plane (degrees).
+    alpha_deg : float
+        Azimuth :math:`\alpha` from the x axis (degrees).
+    radius : float
+        Distance :math:`r` from the origin (Å); the C–H bond 1.09 Å by default.
+
+    Returns
+    -------
+    numpy.ndarray of shape (3,)
+        Cartesian coordinates (Å).
     """
     beta, alpha = np.radians(beta_deg), np.radians(alpha_deg)
     return radius * np.array(
@@ -570,6 +690,20 @@ def prl2020_methane(beta_deg: float, alpha_deg: float, radius: float = CH_BOND) 
     r"""The PRL 2020 CH4 construction with H4 at :math:`h(\beta, \alpha)`.
 
     H1 = h(67.5°, 180°), H2 = h(−30°, −36°), H3 = h(30°, 36°), all C–H = ``radius``.
+
+    Pozdnyakov et al., Phys. Rev. Lett. 125, 166001 (2020) (:func:`spherical_point`).
+
+    Parameters
+    ----------
+    beta_deg, alpha_deg : float
+        Elevation and azimuth of H4 (degrees).
+    radius : float
+        C–H distance (Å) of all four H.
+
+    Returns
+    -------
+    ase.Atoms
+        CH4, C at the origin, then H1–H4.
     """
     neighbors = [
         spherical_point(67.5, 180.0, radius),
@@ -581,7 +715,19 @@ def prl2020_methane(beta_deg: float, alpha_deg: float, radius: float = CH_BOND) 
 
 
 def regular_tetrahedron(radius: float = CH_BOND) -> ase.Atoms:
-    """Regular tetrahedral CH4 with C–H distance ``radius`` (Å)."""
+    """Regular tetrahedral CH4 with C–H distance ``radius`` (Å).
+
+    Parameters
+    ----------
+    radius : float
+        C–H distance (Å).
+
+    Returns
+    -------
+    ase.Atoms
+        CH4, C at the origin and the H along (1, 1, 1), (1, −1, −1), (−1, 1, −1) and
+        (−1, −1, 1).
+    """
     corners = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=float)
     return environment_from_neighbors(corners / np.sqrt(3.0) * radius)
 
@@ -602,7 +748,23 @@ BUILTINS = {
 
 
 def builtin_environment(name: str) -> ase.Atoms:
-    """A built-in environment by name (see :data:`BUILTINS`)."""
+    """A built-in environment by name (see :data:`BUILTINS`).
+
+    Parameters
+    ----------
+    name : {"pg-start", "td"}
+        Parsaeifard & Goedecker's start structure or the regular tetrahedron.
+
+    Returns
+    -------
+    ase.Atoms
+        A new CH4 environment with ``info["builtin"] = name``.
+
+    Raises
+    ------
+    DegeneracyError
+        For an unknown ``name``.
+    """
     if name not in BUILTINS:
         raise DegeneracyError(
             f"unknown builtin structure {name!r}; choose one of {sorted(BUILTINS)}"
@@ -716,5 +878,25 @@ def rejection_rounds(sampler: Any, wanted: int, accepted: Callable[[], int]) -> 
 
 
 def sample_methane(n: int, *, seed: int) -> list[ase.Atoms]:
-    """``n`` random CH4 environments from :class:`MethaneSampler` with default ranges."""
+    """``n`` random CH4 environments from :class:`MethaneSampler` with default ranges.
+
+    Parameters
+    ----------
+    n : int
+        Number of environments (≥ 0).
+    seed : int
+        Seed of the draw (a :class:`numpy.random.Generator` is also taken, as by
+        :meth:`MethaneSampler.sample`).
+
+    Returns
+    -------
+    list of ase.Atoms
+        ``n`` CH4 environments (C at the origin, positions in Å); ``info`` holds
+        ``sample_index`` and, for an integer seed, ``sample_seed``.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``n`` is not a non-negative integer or ``seed`` not an integer ≥ 0.
+    """
     return MethaneSampler().sample(n, seed=seed)

@@ -153,11 +153,22 @@ def fourbody_flat_motions(frames: Sequence[ase.Atoms] | ase.Atoms | np.ndarray) 
     E4 varies only in the other 5 internal directions (the cage's shape). A model's
     predicted gradient should vanish on :math:`F`; what it has there is spurious.
 
+    Parameters
+    ----------
+    frames : list of ase.Atoms, ase.Atoms, or array of shape (..., 4, 3)
+        Environments (centre first) or neighbour positions relative to the centre (Å).
+
     Returns
     -------
     numpy.ndarray
         Orthonormal columns, shape (n_frames, 12, 4) for frames or (..., 12, 4) for an
         array of neighbour positions (..., 4, 3).
+
+    Raises
+    ------
+    DegeneracyError
+        When the environments do not have 4 neighbours, or a list of frames is empty,
+        holds something other than :class:`ase.Atoms` or frames of different sizes.
     """
     neighbors = _four_neighbors(_neighbors(frames))
     translations = np.broadcast_to(np.tile(np.eye(3), (4, 1)), (*neighbors.shape[:-2], 12, 3))

@@ -26,7 +26,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -203,7 +203,34 @@ def warn_on_version_change(path: Path, saved: Mapping[str, str] | None) -> None:
 
 
 def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str, Any]]:
-    """``(model, featurizer, metadata)`` from a folder written by :func:`save_model`."""
+    """``(model, featurizer, metadata)`` from a folder written by :func:`save_model`.
+
+    Parameters
+    ----------
+    folder : path-like
+        A run's folder (holding ``model.pt`` and its basis files), or its ``model.pt``.
+
+    Returns
+    -------
+    model : AtomicSumModel
+        The network with its saved weights, on the CPU, in evaluation mode.
+    featurizer : CentreFeaturizer or MultiCentreSoap
+        The featurizer it was trained with, its optimal bases loaded from the folder.
+    metadata : dict
+        What :func:`save_model` was given (``protocol``, ``val_rmse``, ``seed`` for a
+        :func:`run_protocol` run).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``folder`` is not a file name or does not exist, holds no ``model.pt`` (or
+        several runs' models instead), or the file is not a readable degeneracy model.
+
+    Warns
+    -----
+    DegeneracyWarning
+        When the model was saved with another featomic version.
+    """
     folder = path_value("model folder", folder)
     if not folder.exists():
         raise DegeneracyError(
@@ -482,7 +509,7 @@ def run_protocol(
     progress: bool = False,
     baselines: bool = True,
     gradient_errors: bool = True,
-    callback=None,
+    callback: Callable[[int, dict[str, float]], None] | None = None,
 ) -> ProtocolResult:
     """Train on ``data["train"]`` (+ orbit frames per ``protocol``) and evaluate everything.
 
@@ -502,6 +529,12 @@ def run_protocol(
         Hidden layer size and count of the network(s).
     seed : int
         Chooses the orbit frames, the initial weights and the shuffling.
+    restart : bool
+        Delete a ``checkpoint.pt`` in ``output`` and train from scratch.
+    cache : bool
+        Reuse (and store) the data sets' features in the cache folder.
+    progress : bool
+        Show progress bars.
     baselines : bool
         Also fit ridge and nearest-neighbour regressors on the same features and training
         frames (:mod:`degeneracy.learning.baselines`; a few seconds) into
@@ -511,6 +544,24 @@ def run_protocol(
         orbit frames (``*_gradient_*``; their Jacobians in batches: ~15 s for 9000 frames
         with the C-centred SOAP, ~75 s with the multi-centre SOAP at n = l = 8); the
         training frames' too under gradient training.
+    callback : callable, optional
+        Called as ``callback(epoch, metrics)`` after every epoch (:meth:`Trainer.fit`).
+
+    Returns
+    -------
+    ProtocolResult
+        ``metrics`` (also written to ``metrics.json``), ``predictions`` (the arrays of
+        ``predictions.npz``: ``<set>_prediction`` and ``<set>_target`` per data set,
+        ``orbit_in_training`` and, for orbit frames that sample a path,
+        ``orbit_arc_length``) and the ``output`` folder.
+
+    Raises
+    ------
+    DegeneracyError
+        For an unknown protocol, a missing ``"train"``, ``"val"`` or ``"orbit"`` data
+        set, a ``seed`` that is not an integer from 0 to 2**64 − 1, an unavailable
+        device, data with a neighbour at or beyond the featurizer's cutoff, or a
+        checkpoint that cannot be resumed (see Notes).
 
     Notes
     -----

@@ -114,6 +114,21 @@ def acsf_parameters(
         R_s \to s R_s, \qquad \eta \to \eta / s^2,
 
     which leaves every function of :math:`r / r_c` unchanged.
+
+    Parameters
+    ----------
+    name : {"tight", "loose", "scaled"}
+        A key of :data:`ACSF_SETS`, or ``"scaled"``.
+    cutoff : float
+        Cutoff radius :math:`r_c` (Å); used by ``"scaled"`` only.
+
+    Returns
+    -------
+    g2 : list of (float, float)
+        Radial functions (η in Å⁻², R_s in Å).
+    g4 : list of (float, float, float)
+        Angular functions (η in Å⁻², ζ, λ). For ``"tight"`` and ``"loose"`` both lists
+        are those of :data:`ACSF_SETS` themselves, not copies.
     """
     if name != "scaled":
         return ACSF_SETS[name]

@@ -232,6 +232,28 @@ def finite_difference_jacobian(
 
     The reference against which every analytic Jacobian is tested; ``atoms`` is not
     modified (displaced copies are evaluated in one batch).
+
+    Parameters
+    ----------
+    representation : Representation
+        The fingerprint.
+    atoms : ase.Atoms
+        One environment (centre first), N neighbours.
+    step : float
+        The displacement :math:`h` (Å) of each neighbour coordinate.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_features, 3N)
+        Column :math:`3(a-1)+k` is the derivative along coordinate :math:`k` of neighbour
+        :math:`a`, the centre fixed (the convention of :meth:`Representation.jacobian`).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``atoms`` is not one :class:`ase.Atoms`, ``representation`` is not a
+        :class:`Representation`, ``step`` is not a positive number, or the fingerprint
+        refuses the frame.
     """
     atoms = one_frame(atoms, name="finite_difference_jacobian")
     representation = fingerprint(representation)

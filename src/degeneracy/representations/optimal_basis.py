@@ -314,7 +314,56 @@ def fit_optimal_basis(
     neighbor_species: Sequence[int] = (1,),
     provenance: dict[str, Any] | None = None,
 ) -> OptimalBasis:
-    """Fit the optimal radial basis on ``frames`` (per-``l`` PCA, see the module docstring)."""
+    r"""Fit the optimal radial basis on ``frames`` (per-``l`` PCA, see the module docstring).
+
+    The coefficients :math:`c^A_{nlm}` of every centre :math:`A` of ``frames`` on the
+    primitive GTO basis (for each of the ``neighbor_species`` densities) give
+
+    .. math:: C^{(l)}_{nn'} = \sum_{A} \sum_{m=-l}^{l} c^{A}_{nlm}\, c^{A}_{n'lm},
+
+    summed over the neighbour species, and the ``n_max`` eigenvectors of largest
+    eigenvalue are kept, each with its largest-magnitude entry positive (Goscinski,
+    Musil, Pozdnyakov, Nigam, Ceriotti, J. Chem. Phys. 155, 104106, 2021).
+
+    Parameters
+    ----------
+    frames : list of ase.Atoms
+        Environments whose centre (atom 0) is ``center_species``.
+    sigma : float
+        Gaussian density width (Å), at least 0.01 Å and below ``cutoff``.
+    cutoff : float
+        Cutoff radius (Å), at most 100 Å.
+    n_max : int
+        Radial functions kept per channel, 1 to 30 and at most ``n_primitive``.
+    l_max : int
+        Largest angular channel, 0 to 20.
+    n_primitive : int
+        Primitive GTO functions per channel, 1 to 40.
+    center_species : int
+        Atomic number of the centres.
+    neighbor_species : sequence of int
+        Atomic numbers of the neighbour densities expanded.
+    provenance : dict, optional
+        Added to (and overriding) the recorded ``provenance``.
+
+    Returns
+    -------
+    OptimalBasis
+        The projections and all eigenvalues per channel; ``provenance`` records
+        ``n_frames`` and the centre and neighbour species (as symbols).
+
+    Raises
+    ------
+    DegeneracyError
+        When a setting is out of range, there are no frames, or a frame's centre is not
+        ``center_species``.
+
+    Warns
+    -----
+    DegeneracyWarning
+        When a channel has no variance in the frames (its radial functions are
+        arbitrary).
+    """
     sigma, cutoff, n_max, l_max, n_primitive = radial_settings(
         sigma=sigma, cutoff=cutoff, n_max=n_max, l_max=l_max, n_primitive=n_primitive
     )
@@ -467,6 +516,34 @@ def default_optimal_basis(
     four H-centred environments of each structure (C and H neighbours within ``cutoff``;
     :data:`BUILTIN_SPECIES`). The first call for a setting fits and saves the basis in
     the cache folder; later calls load it, bit for bit.
+
+    Parameters
+    ----------
+    sigma, cutoff, n_max, l_max, n_primitive
+        The basis settings, as for :func:`fit_optimal_basis`.
+    n_frames : int
+        Random CH4 structures drawn for the fit.
+    seed : int
+        Seed of the draw.
+    center : {"C", "H"}
+        Centre species of the environments fitted on.
+
+    Returns
+    -------
+    OptimalBasis
+        The cached basis, or the one fitted now (and saved in the cache).
+
+    Raises
+    ------
+    DegeneracyError
+        For a centre with no built-in basis, a setting out of range, ``n_frames`` not an
+        integer ≥ 1, a bad ``seed``, or a cache folder that cannot be created or written.
+
+    Warns
+    -----
+    DegeneracyWarning
+        When the cached file is damaged (the basis is fitted again), or as
+        :func:`fit_optimal_basis` does.
     """
     species = builtin_species(center)  # refuses a centre with no built-in basis, first
     settings = {"sigma": sigma, "cutoff": cutoff, "n_max": n_max, "l_max": l_max}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 from ..errors import DegeneracyError
 from .acsf import Acsf
@@ -31,7 +32,24 @@ def representation_class(name: str) -> type:
 
 def species_aware(representation: str | type) -> bool:
     """Whether a representation (a ``--rep`` name or a class) is built for one centre
-    species and a list of neighbour species (takes ``center`` and ``neighbors``)."""
+    species and a list of neighbour species (takes ``center`` and ``neighbors``).
+
+    Parameters
+    ----------
+    representation : str or type
+        A key of :data:`REPRESENTATIONS` (``"soap"``, ``"bispectrum"``, ``"acsf"``,
+        ``"om"``) or a representation class.
+
+    Returns
+    -------
+    bool
+        Whether its constructor has both a ``center`` and a ``neighbors`` parameter.
+
+    Raises
+    ------
+    DegeneracyError
+        For an unknown name.
+    """
     cls = (
         representation_class(representation) if isinstance(representation, str) else representation
     )
@@ -39,8 +57,26 @@ def species_aware(representation: str | type) -> bool:
     return "center" in parameters and "neighbors" in parameters
 
 
-def make_representation(name: str, **hypers) -> Representation:
-    """Build the representation called ``name`` with keyword hyperparameters."""
+def make_representation(name: str, **hypers: Any) -> Representation:
+    """Build the representation called ``name`` with keyword hyperparameters.
+
+    Parameters
+    ----------
+    name : {"soap", "bispectrum", "acsf", "om"}
+        A key of :data:`REPRESENTATIONS` (the command line's ``--rep``).
+    **hypers
+        Keyword arguments of that class's constructor (e.g. ``sigma=0.3`` for SOAP).
+
+    Returns
+    -------
+    Representation
+        A new instance of the class.
+
+    Raises
+    ------
+    DegeneracyError
+        For an unknown name or hyperparameter, or a value the class refuses.
+    """
     cls = representation_class(name)
     known = set(inspect.signature(cls).parameters)
     unknown = sorted(set(hypers) - known)
