@@ -180,6 +180,18 @@ def test_scaled_set_is_the_tight_set_in_units_of_the_cutoff():
     np.testing.assert_allclose(jac_scaled * scale, jac, rtol=1e-9, atol=1e-12)
 
 
+def test_named_sets_are_copies_and_bad_names_are_refused():
+    g2, g4 = dg.acsf_parameters("tight", 2.5)
+    g2.clear()
+    g4.append((1.0, 1.0, 1.0))
+    assert dg.acsf_parameters("tight", 2.5) == tuple(map(list, dg.ACSF_SETS["tight"]))
+    assert len(dg.ACSF_SETS["tight"][0]) > 0
+    with pytest.raises(dg.DegeneracyError, match=r"ACSF parameter set .* got 'medium'"):
+        dg.acsf_parameters("medium", 2.5)
+    with pytest.raises(dg.DegeneracyError, match="cutoff must be a positive number, got -1"):
+        dg.acsf_parameters("scaled", -1)
+
+
 def _stretched_methane(bond):
     """Three slightly distorted tetrahedral CH4 (C at the origin), every C-H ``bond`` Å."""
     rng = np.random.default_rng(8)

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import ase
 import ase.io
 import numpy as np
 import pytest
@@ -96,6 +97,24 @@ def test_adaptive_matches_euler_with_far_fewer_jacobians(euler_short, adaptive_s
     # Euler's own truncation error over 0.05 Å is ~1e-5 Å
     assert deviation < 1e-4
     assert adaptive_short.jacobian_evaluations * 5 < euler_short.jacobian_evaluations
+
+
+def test_deviation_takes_an_orbit_in_either_direction_and_names_bad_frames(
+    euler_short, adaptive_short
+):
+    forward = orbit_deviation(adaptive_short.frames, euler_short.frames)
+    assert orbit_deviation(adaptive_short.frames[::-1], euler_short.frames) == forward
+    assert orbit_deviation(euler_short.frames, euler_short.frames) == 0.0
+    shuffled = [adaptive_short.frames[k] for k in (0, 2, 1, *range(3, len(adaptive_short.frames)))]
+    with pytest.raises(dg.DegeneracyError, match="back and forth"):
+        orbit_deviation(shuffled, euler_short.frames)
+    bare = [atoms.copy() for atoms in euler_short.frames]
+    del bare[3].info["arc_length"]
+    with pytest.raises(dg.DegeneracyError, match="the reference, frame 3: no arc_length"):
+        orbit_deviation(adaptive_short.frames, bare)
+    bigger = [atoms + ase.Atoms("H", [[0.0, 0.0, 1.5]]) for atoms in euler_short.frames]
+    with pytest.raises(dg.DegeneracyError, match="4 and 5 neighbours"):
+        orbit_deviation(adaptive_short.frames, bigger)
 
 
 def test_adaptive_error_control_converges(soap, pg_start, adaptive_short):

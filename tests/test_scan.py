@@ -302,6 +302,32 @@ def test_scan_matches_direct_computation_in_parquet_and_csv(soap, mixed_file, tm
     np.testing.assert_array_equal(np.asarray(from_csv.column("cn")), direct.cn)
 
 
+def test_reading_results_refuses_other_files_and_needs_no_write_access(tmp_path, monkeypatch):
+    """A Parquet file with other columns used to read as rows of nulls, a damaged one
+    raised pyarrow's error, and reading went through the output checks (a read-only
+    folder would have been refused)."""
+    good = tmp_path / "good.parquet"
+    pq.write_table(scanning.RESULT_SCHEMA.empty_table(), good)
+
+    def refuse(path, what):
+        raise dg.DegeneracyError(f"{path}: not writable")
+
+    monkeypatch.setattr(scanning, "output_file", refuse)
+    assert dg.read_results(good).schema == scanning.RESULT_SCHEMA
+    other = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"x": [1, 2]}), other)
+    with pytest.raises(dg.DegeneracyError, match=r"other\.parquet: not scan results \(no column"):
+        dg.read_results(other)
+    junk = tmp_path / "junk.parquet"
+    junk.write_text("junk")
+    with pytest.raises(dg.DegeneracyError, match=r"junk\.parquet: cannot read it as scan"):
+        dg.read_results(junk)
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("a,b\n1,2\n")
+    with pytest.raises(dg.DegeneracyError, match=r"wrong\.csv: cannot read it as scan"):
+        dg.read_results(wrong)
+
+
 def test_scan_of_all_centres_and_a_missing_species(soap, methane_file, tmp_path):
     output = tmp_path / "all.parquet"
     summary = dg.scan_dataset(

@@ -368,6 +368,8 @@ def test_zero_rtol_must_lie_between_0_and_1(zero_rtol):
         dg.zero_verdict(np.array([1.0, 1e-9]), 0, zero_rtol=zero_rtol)
     with pytest.raises(dg.DegeneracyError, match="zero_rtol"):
         dg.analyse_frames([dg.builtin_environment("td")], dg.Acsf(), zero_rtol=zero_rtol)
+    with pytest.raises(dg.DegeneracyError, match="zero_rtol"):
+        dg.unexplained_zeros(np.array([1.0, 1e-9]), np.eye(2, 6), None, zero_rtol=zero_rtol)
 
 
 @pytest.mark.parametrize(
@@ -397,6 +399,41 @@ def test_collinear_and_empty_environments_are_named():
         dg.rotation_complement(dg.neighbor_positions([frames[0], line]))
     with pytest.raises(dg.DegeneracyError, match="frame 0: no neighbours"):
         dg.check_analysable([frames[0][:1]], dg.Acsf())
+
+
+def test_settings_and_sizes_are_checked_before_any_jacobian(monkeypatch):
+    """Frames of different sizes used to pass when they fell in different batches, and
+    a bad symmetry tolerance was found only after the search or the first batch."""
+    representation = dg.Acsf()
+
+    def never(*args, **kwargs):
+        raise AssertionError("a Jacobian was computed before the input was checked")
+
+    monkeypatch.setattr(representation, "jacobian", never)
+    frames = dg.sample_methane(3, seed=1)
+    frames[2] = frames[2][:4]
+    with pytest.raises(dg.DegeneracyError, match="frame 2 has 4, frame 0 has 5"):
+        dg.analyse_frames(frames, representation, batch_size=2)
+    with pytest.raises(dg.DegeneracyError, match="symmetry tolerance"):
+        dg.analyse_frames(frames[:1], representation, symmetry_tol=-1.0)
+    with pytest.raises(dg.DegeneracyError, match="symmetry tolerance"):
+        dg.find_singular(frames[0], representation, symmetry_tol=0.0)
+
+
+def test_errors_of_a_later_batch_count_frames_from_its_first():
+    """Every refusal numbers the frame within the whole file (``first_frame``), not the
+    batch, and starts with ``where`` (the non-finite and collinear ones did not)."""
+    frames = dg.sample_methane(2, seed=2)
+    broken = frames[1].copy()
+    broken.positions[2, 1] = np.nan
+    with pytest.raises(dg.DegeneracyError, match=r"^f\.xyz, frame 11, atom 2: non-finite"):
+        dg.check_analysable([frames[0], broken], dg.Acsf(), where="f.xyz", first_frame=10)
+    line = frames[1].copy()
+    line.positions[1:] = np.outer([1.0, -1.1, 1.2, -0.9], [0.0, 0.6, 0.8])
+    batch = [frames[0], line]
+    _, jacobian = dg.Acsf().jacobian(batch)
+    with pytest.raises(dg.DegeneracyError, match=r"^frame 11: neighbours are collinear"):
+        dg.singular_spectrum(jacobian, dg.neighbor_positions(batch), first_frame=10)
 
 
 def test_an_all_zero_spectrum_is_spurious_with_a_nan_condition_number():
@@ -601,3 +638,29 @@ def test_forced_motions_are_stationary_motions_of_every_fingerprint(shape):
             assert np.abs(jacobian[0] @ forced).max() < 1e-9 * scale, representation
     asymmetric = dg.neighbor_positions(dg.sample_methane(1, seed=0))[0]
     assert dg.point_symmetry(asymmetric).forced_motions is None
+    n_zeros, none_forced = dg.symmetry_forced_motions(asymmetric, [])  # was a ValueError
+    assert n_zeros == 0 and none_forced.shape == (12, 0)
+
+
+def test_purified_jacobian_gives_the_spectrum_and_checks_shapes():
+    frames = dg.sample_methane(3, seed=4)
+    neighbors = dg.neighbor_positions(frames)
+    _, jacobian = dg.Acsf().jacobian(frames)
+    purified = dg.purified_jacobian(jacobian, neighbors)
+    assert purified.shape == (3, jacobian.shape[1], 9)
+    np.testing.assert_allclose(
+        dg.purified_singular_values(purified),
+        dg.singular_spectrum(jacobian, neighbors).values,
+        rtol=1e-10,
+    )
+    # J O loses nothing but rotations: |J|_F^2 = |J O|_F^2 + |J T|_F^2 (T: unit rotations)
+    generators = dg.rotation_generators(neighbors)
+    rotations = np.linalg.qr(generators)[0]
+    np.testing.assert_allclose(
+        np.linalg.norm(jacobian, axis=(1, 2)) ** 2,
+        np.linalg.norm(purified, axis=(1, 2)) ** 2
+        + np.linalg.norm(jacobian @ rotations, axis=(1, 2)) ** 2,
+        rtol=1e-10,
+    )
+    with pytest.raises(dg.DegeneracyError, match=r"does not fit neighbours of shape \(3, 3, 3\)"):
+        dg.purified_jacobian(jacobian, neighbors[:, :3])

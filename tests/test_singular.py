@@ -6,6 +6,7 @@ import ase.io
 import numpy as np
 import pytest
 from conftest import published_a0, reference_path
+from scipy.spatial.transform import Rotation
 
 import degeneracy as dg
 import degeneracy.cli.singular as singular_cli
@@ -140,6 +141,26 @@ def test_pair_triple_rates_match_finite_differences():
     _, plus = pair_triples(neighbors + h * motion)
     _, minus = pair_triples(neighbors - h * motion)
     np.testing.assert_allclose(rates, (plus - minus) / (2 * h), rtol=1e-6, atol=1e-8)
+
+
+def test_a_pair_at_180_degrees_does_not_hide_a_trade():
+    """An octahedron has pairs at 180°, where the angle has no rate (NaN); the residual of
+    a radial motion (no angle moves, at any angle) must be the same there as with that
+    pair a micro-radian off 180° — it used to be 1.0 whenever a pair sat at 0° or 180°."""
+    octahedron = 1.1 * np.vstack([np.eye(3), -np.eye(3)])
+    tilted = octahedron.copy()
+    tilted[3] = 1.1 * np.array([-np.cos(1e-6), np.sin(1e-6), 0.0])
+    motion = np.zeros((6, 3))
+    motion[0, 0], motion[1, 1] = 1.0, -1.0  # H1 out, H2 in: 2 of 12 equal 90° pairs
+    _, rates = pair_triple_rates(octahedron, motion)
+    assert np.isnan(rates[:, 2]).sum() == 3  # the three 180° pairs
+    residuals = []
+    for neighbors in (octahedron, tilted):
+        groups = coincident_pairs(neighbors)
+        assert sorted(len(g.pairs) for g in groups) == [3, 12]
+        residuals.append(dg.pair_swap_residual(neighbors, motion, groups))
+    assert 0.1 < residuals[0] < 0.99
+    assert residuals[0] == pytest.approx(residuals[1], rel=1e-9)
 
 
 def test_coincident_pairs_need_equal_triples_and_species():
@@ -588,3 +609,16 @@ def test_a_zero_the_symmetry_does_not_force_is_not_called_symmetric(tmp_path, ca
     # the Td start of test_symmetric_result_is_flagged: every zero forced
     td = find_singular(dg.regular_tetrahedron(), radial)
     assert td.symmetric and td.n_unexplained == 0
+
+
+def test_aligned_distance_ignores_rotations_and_refuses_other_sizes():
+    neighbors = dg.neighbor_positions(dg.sample_methane(1, seed=3)[0])
+    rotation = Rotation.random(random_state=5).as_matrix()
+    moved = neighbors @ rotation.T
+    assert dg.aligned_distance(moved, neighbors) < 1e-12
+    mirrored = neighbors * [1, 1, -1]  # proper rotations only
+    assert dg.aligned_distance(mirrored, neighbors) > 0.1
+    with pytest.raises(dg.DegeneracyError, match="environments of 4 and 3 neighbours"):
+        dg.aligned_distance(neighbors, neighbors[:3])
+    with pytest.raises(dg.DegeneracyError, match="one environment's neighbour positions"):
+        dg.aligned_distance(neighbors[None], neighbors)

@@ -49,8 +49,9 @@ def test_sampler_respects_ranges_and_seed():
     # the ranges are filled, not just respected
     assert angles.min() < 60.0 and angles.max() > 160.0
     assert sampler.neighbors(0, seed=7).shape == (0, 4, 3) and dg.sample_methane(0, seed=7) == []
-    with pytest.raises(dg.DegeneracyError, match="non-negative integer, got -1"):
-        sampler.neighbors(-1, seed=7)
+    for bad in (-1, True, 2.0):
+        with pytest.raises(dg.DegeneracyError, match=f"non-negative integer, got {bad!r}"):
+            sampler.neighbors(bad, seed=7)
 
 
 def test_read_extxyz_roundtrip_and_bohr(tmp_path):

@@ -62,6 +62,13 @@ def bounded_int(name: str, value: Any, *, minimum: int, maximum: int | None = No
     return int(value)
 
 
+def structure_count(value: Any) -> int:
+    """A number of structures to draw: a Python or numpy integer ≥ 0 (not a bool)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) or value < 0:
+        raise DegeneracyError(f"number of structures must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
 def seeded_generator(seed: Any, name: str = "seed") -> np.random.Generator:
     """numpy's default generator for ``seed``, an integer ≥ 0 (named if it is not), or
     ``seed`` itself if it is already a generator.

@@ -714,7 +714,8 @@ def orbit_deviation(frames: Sequence[ase.Atoms], reference: Sequence[ase.Atoms])
     Parameters
     ----------
     frames : list of ase.Atoms
-        The orbit, each frame with ``info["arc_length"]`` (Å), increasing.
+        The orbit, each frame with ``info["arc_length"]`` (Å), increasing or
+        decreasing.
     reference : list of ase.Atoms
         The orbit to compare with (e.g. the published one), each frame with
         ``info["arc_length"]``; the same number of neighbours, in the same order.
@@ -727,13 +728,21 @@ def orbit_deviation(frames: Sequence[ase.Atoms], reference: Sequence[ase.Atoms])
     Raises
     ------
     DegeneracyError
-        When the orbits share no arc length, or either is empty or has frames of
-        different sizes.
+        When the orbits share no arc length, either is empty, has frames of different
+        sizes or a frame without ``arc_length``, the two have different numbers of
+        neighbours, or the orbit's arc lengths are not monotonic.
     """
     ours = neighbor_positions(list(frames)).reshape(len(frames), -1)
     theirs = neighbor_positions(list(reference)).reshape(len(reference), -1)
-    s = np.array([atoms.info["arc_length"] for atoms in frames], dtype=float)
-    s_ref = np.array([atoms.info["arc_length"] for atoms in reference], dtype=float)
+    if ours.shape[1] != theirs.shape[1]:
+        raise DegeneracyError(
+            f"the orbits have {ours.shape[1] // 3} and {theirs.shape[1] // 3} neighbours"
+        )
+    s, s_ref = _arc_lengths(frames, "the orbit"), _arc_lengths(reference, "the reference")
+    if len(s) > 1 and s[0] > s[-1]:  # traced backwards (path_arc_length allows it)
+        s, ours = s[::-1], ours[::-1]
+    if np.any(np.diff(s) < 0):
+        raise DegeneracyError("the orbit's arc lengths go back and forth; is it one orbit?")
     inside = (s_ref >= s[0] - 1e-12) & (s_ref <= s[-1] + 1e-12)
     if not inside.any():
         raise DegeneracyError("the orbits share no arc length")
@@ -741,6 +750,14 @@ def orbit_deviation(frames: Sequence[ase.Atoms], reference: Sequence[ase.Atoms])
         [np.interp(s_ref[inside], s, ours[:, j]) for j in range(ours.shape[1])], axis=1
     )
     return float(np.linalg.norm(interpolated - theirs[inside], axis=1).max())
+
+
+def _arc_lengths(frames: Sequence[ase.Atoms], what: str) -> np.ndarray:
+    """``info["arc_length"]`` of every frame, or an error naming the first without it."""
+    for index, atoms in enumerate(frames):
+        if "arc_length" not in atoms.info:
+            raise DegeneracyError(f"{what}, frame {index}: no arc_length")
+    return np.array([atoms.info["arc_length"] for atoms in frames], dtype=float)
 
 
 # ------------------------------------------------------------- the Comment's family

@@ -834,13 +834,19 @@ def output_format(path: str | os.PathLike) -> str:
     Also refused: an output in a missing folder, or one that is a folder
     (:func:`~degeneracy.files.output_file`), before any work rather than at the merge.
     """
+    fmt = results_format(path)
+    output_file(path, "output")
+    return fmt
+
+
+def results_format(path: str | os.PathLike) -> str:
+    """``"parquet"`` or ``"csv"`` from a results file's extension, else a one-line error."""
     suffix = Path(path).suffix.lower()
     if suffix not in OUTPUT_FORMATS:
         raise DegeneracyError(
             f"{path}: unknown results format {suffix or '(no extension)'!r}; "
             f"use {' or '.join(sorted(OUTPUT_FORMATS))}"
         )
-    output_file(path, "output")
     return OUTPUT_FORMATS[suffix]
 
 
@@ -1049,21 +1055,33 @@ def read_results(path: str | os.PathLike) -> pa.Table:
     Raises
     ------
     DegeneracyError
-        When ``path`` is not a file name, does not exist, is a folder, or does not end in
-        ``.parquet`` or ``.csv``.
+        When ``path`` is not a file name, does not exist, is a folder, does not end in
+        ``.parquet`` or ``.csv``, cannot be read, or lacks a results column.
     """
     path = existing_file(path, "scan results file")
-    fmt = output_format(path)
-    if fmt == "parquet":
-        return pq.read_table(path, schema=RESULT_SCHEMA)
-    # No null values: pyarrow's defaults would read the undefined rows' "nan" as null,
-    # unlike the same rows of a Parquet file.
-    options = pacsv.ConvertOptions(
-        column_types={f.name: f.type for f in RESULT_SCHEMA},
-        null_values=[],
-        strings_can_be_null=False,
-    )
-    return pacsv.read_csv(path, convert_options=options).select(RESULT_SCHEMA.names)
+    fmt = results_format(path)  # read only: the folder need not be writable
+    try:
+        if fmt == "parquet":
+            # read_table with a schema fills the columns a file lacks with nulls
+            missing = [n for n in RESULT_SCHEMA.names if n not in pq.read_schema(path).names]
+            if missing:
+                raise DegeneracyError(
+                    f"{path}: not scan results (no column {', '.join(missing[:3])}"
+                    f"{', ...' if len(missing) > 3 else ''})"
+                )
+            return pq.read_table(path, schema=RESULT_SCHEMA)
+        # No null values: pyarrow's defaults would read the undefined rows' "nan" as null,
+        # unlike the same rows of a Parquet file.
+        options = pacsv.ConvertOptions(
+            column_types={f.name: f.type for f in RESULT_SCHEMA},
+            null_values=[],
+            strings_can_be_null=False,
+        )
+        return pacsv.read_csv(path, convert_options=options).select(RESULT_SCHEMA.names)
+    except (*_ARROW_ERRORS, KeyError) as error:
+        raise DegeneracyError(
+            f"{path}: cannot read it as scan results ({_first_line(error)})"
+        ) from error
 
 
 # --------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from .files import json_safe
 from .representations.base import Representation, batches, fingerprint
 from .structures import (
     check_finite_positions,
+    check_same_size,
     frame_list,
     neighbor_array,
     neighbor_positions,
@@ -81,7 +82,7 @@ MAX_PERMUTED_NEIGHBORS = 8
 MAX_PERMUTATIONS = math.factorial(MAX_PERMUTED_NEIGHBORS)
 
 
-def rotation_complement(neighbors: np.ndarray) -> np.ndarray:
+def rotation_complement(neighbors: np.ndarray, *, first_frame: int = 0) -> np.ndarray:
     r"""Orthonormal basis of the motions orthogonal to rigid rotations, (..., 3N, 3N-3).
 
     Raises :class:`DegeneracyError` when the neighbours and the centre are collinear
@@ -96,6 +97,8 @@ def rotation_complement(neighbors: np.ndarray) -> np.ndarray:
     ----------
     neighbors : array (..., N, 3)
         Neighbour positions relative to the centre (Å): one environment or a batch.
+    first_frame : int
+        Number of the batch's first frame in error messages.
 
     Returns
     -------
@@ -107,13 +110,13 @@ def rotation_complement(neighbors: np.ndarray) -> np.ndarray:
     DegeneracyError
         When the neighbours of an environment are collinear with the centre (the
         smallest singular value of its generators below 1e-8 times the largest); for a
-        batch the message names the first such frame (counted from 0 within the batch).
+        batch the message names the first such frame (counted from ``first_frame``).
     """
     generators = rotation_generators(neighbors)
     u, s, _ = np.linalg.svd(generators, full_matrices=True)
     collinear = np.flatnonzero(np.ravel(s[..., -1] < 1e-8 * s[..., 0]))
     if collinear.size:
-        where = f"frame {collinear[0]}: " if np.ndim(neighbors) > 2 else ""
+        where = f"frame {first_frame + collinear[0]}: " if np.ndim(neighbors) > 2 else ""
         raise DegeneracyError(
             f"{where}neighbours are collinear with the centre: rotations are degenerate"
         )
@@ -216,9 +219,16 @@ def purified_jacobian(jacobian: np.ndarray, neighbors: np.ndarray) -> np.ndarray
     Raises
     ------
     DegeneracyError
-        When the neighbours are collinear with the centre (:func:`rotation_complement`).
+        When the Jacobian's last axis is not 3N for the N neighbours, or the neighbours
+        are collinear with the centre (:func:`rotation_complement`).
     """
-    return np.asarray(jacobian) @ rotation_complement(neighbors)
+    jacobian, neighbors = np.asarray(jacobian), np.asarray(neighbors)
+    if jacobian.ndim < 2 or neighbors.ndim < 2 or jacobian.shape[-1] != 3 * neighbors.shape[-2]:
+        raise DegeneracyError(
+            f"a Jacobian of shape {jacobian.shape} does not fit neighbours of shape "
+            f"{neighbors.shape}: expected (..., d, 3N) and (..., N, 3)"
+        )
+    return jacobian @ rotation_complement(neighbors)
 
 
 @dataclass(frozen=True)
@@ -305,7 +315,7 @@ def singular_spectrum(
         When the arrays do not have the shapes (n_frames, d, 3N) and (n_frames, N, 3) of
         the same frames, when a frame's Jacobian has a non-finite entry (naming it,
         counted from ``first_frame``), or when a frame's neighbours are collinear with
-        the centre (:func:`rotation_complement`, counted from 0 within the batch).
+        the centre (:func:`rotation_complement`, also counted from ``first_frame``).
     """
     jacobian, neighbors = np.asarray(jacobian), np.asarray(neighbors)
     if jacobian.ndim != 3 or neighbors.ndim != 3 or neighbors.shape[-1] != 3:
@@ -322,7 +332,7 @@ def singular_spectrum(
     if bad.size:  # else numpy's SVD fails with "did not converge", naming nothing
         frame = first_frame + int(bad[0])
         raise DegeneracyError(f"frame {frame}: the Jacobian has non-finite entries")
-    complement = rotation_complement(neighbors)
+    complement = rotation_complement(neighbors, first_frame=first_frame)
     purified = jacobian @ complement
     n_features, n_motions = purified.shape[-2:]
     # SVD of J O directly (not of its Gram matrix) keeps s_min accurate to ~1e-16 s_1.
@@ -698,7 +708,8 @@ def symmetry_forced_motions(
     neighbors : array (N, 3)
         Neighbour positions relative to the centre (Å).
     operations : sequence of PointOperation
-        The symmetries found, at least one (e.g. :attr:`SymmetryVerdict.operations`).
+        The symmetries found (e.g. :attr:`SymmetryVerdict.operations`); none forces
+        nothing.
 
     Returns
     -------
@@ -714,6 +725,9 @@ def symmetry_forced_motions(
         When the symmetrised neighbours are collinear with the centre
         (:func:`rotation_complement`).
     """
+    operations = list(operations)
+    if not operations:
+        return 0, np.zeros((np.size(neighbors), 0))
     symmetric, exact = symmetrized(neighbors, operations)
     complement = rotation_complement(symmetric)
     unit = np.eye(symmetric.size)
@@ -758,7 +772,13 @@ def unexplained_zeros(
     int
         The number of zeros along motions the symmetry leaves free; ``3N - 3 - n_forced``
         when :math:`s_1` is not positive (blind to every motion).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``zero_rtol`` is not a number in (0, 1).
     """
+    zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
     values, motions = np.asarray(values, dtype=float), np.asarray(motions, dtype=float)
     n_forced = 0 if forced_motions is None else forced_motions.shape[1]
     if not values[0] > 0:  # blind to every motion: none of the free ones is seen
@@ -1280,7 +1300,7 @@ def explain_motion(
     neighbors = neighbor_array(neighbors, "explain_motion")
     pairs, rates = pair_triple_rates(neighbors, motion)
     residual = _unexplained_fraction(neighbors, pairs, rates, coincidences, unseen)
-    if not (coincidences or unseen) or not residual < PAIR_SWAP_TOL:  # also NaN: 0°/180°
+    if not (coincidences or unseen) or not residual < PAIR_SWAP_TOL:
         return residual, None
     speed = np.abs(rates).max(axis=1)
     moving = {tuple(pair) for pair, v in zip(pairs.tolist(), speed, strict=True) if v > 1e-6}
@@ -1409,8 +1429,10 @@ def pair_swap_residual(
     Returns
     -------
     float
-        :math:`\rho \ge 0`; 1.0 when the motion changes no pair triple, and also when a
-        pair is at 0° or 180° (its angle rate is NaN, :func:`pair_triple_rates`).
+        :math:`\rho \ge 0`; 1.0 when the motion changes no pair triple. The angle of a
+        pair at 0° or 180° counts as not moving (:func:`pair_triple_rates` gives NaN
+        there, but :math:`\cos\theta`, through which the fingerprint sees the angle, has
+        a zero rate).
 
     Raises
     ------
@@ -1431,7 +1453,10 @@ def _unexplained_fraction(
     unseen: Sequence[tuple[int, int]],
 ) -> float:
     """:func:`pair_swap_residual` from the pair rates of :func:`pair_triple_rates`."""
-    rates = rates * _arc_scale(neighbors)
+    # A pair at 0° or 180° has no angle rate (NaN), but a ν = 2 fingerprint sees its
+    # angle through cos θ, whose rate p̂_j·dp̂_i/ds + p̂_i·dp̂_j/ds vanishes there for
+    # every motion: to first order, the order of the Jacobian, the angle does not move.
+    rates = np.nan_to_num(rates, nan=0.0) * _arc_scale(neighbors)
     norm = float(np.linalg.norm(rates))  # of every change, the unseen angles' included
     index = {tuple(pair): p for p, pair in enumerate(pairs.tolist())}
     for i, j in unseen:
@@ -1611,7 +1636,7 @@ class FrameAnalysis:
             "unseen_pairs": self.unseen_pairs,
             "nearest_coincidence": self.nearest_coincidence,
             "coincidence_distance": self.coincidence_distance,
-            "near_swap_residual": json_safe(self.near_swap_residual),  # NaN at 0°/180°
+            "near_swap_residual": json_safe(self.near_swap_residual),
             "fourbody": self.fourbody,
         }
 
@@ -1683,7 +1708,7 @@ def check_analysable(
     """
     frames = frame_list(frames)
     name = fingerprint(representation).name  # the protocol has a name
-    check_finite_positions(frames)
+    check_finite_positions(frames, where=where, first_frame=first_frame)
     cutoff = getattr(representation, "cutoff", None)
     prefix = f"{where}, " if where else ""
     for index, atoms in enumerate(frames, start=first_frame):
@@ -1721,8 +1746,7 @@ def analyse_frames(
     Parameters
     ----------
     frames : list of ase.Atoms
-        Environments (centre first); the frames of one batch need the same number of
-        atoms.
+        Environments (centre first), all with the same number of atoms.
     representation : Representation
         The fingerprint.
     batch_size : int
@@ -1750,8 +1774,10 @@ def analyse_frames(
         with non-finite entries (:func:`singular_spectrum`).
     """
     zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
+    symmetry_tol = positive_float("symmetry tolerance", symmetry_tol)
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
     frames = frame_list(frames)
+    check_same_size(frames)  # in every batch, whatever batch_size
     check_analysable(frames, representation)
     results = []
     for chunk in batches(frames, batch_size, progress=progress, desc="spectrum"):

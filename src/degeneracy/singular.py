@@ -76,7 +76,7 @@ from .sensitivity import (
     unexplained_zeros,
     unseen_pairs_of,
 )
-from .structures import neighbor_positions, one_frame
+from .structures import neighbor_array, neighbor_positions, one_frame
 
 #: Default condition number at which the search stops.
 DEFAULT_CN_TARGET = 1e13
@@ -348,7 +348,7 @@ def find_singular(
         When ``pull`` is not in [0, 1], ``cn_target`` does not exceed 1,
         ``max_iterations`` is not an integer ≥ 1, ``fd_step`` is not in (0, 0.1),
         ``max_step`` is not positive, ``pull_cutoff`` is not in (0, 1) or
-        ``symmetry_tol`` is not positive (checked after the search); when ``atoms`` is
+        ``symmetry_tol`` is not positive; when ``atoms`` is
         not one :class:`ase.Atoms`, is refused by
         :func:`~degeneracy.sensitivity.check_analysable`, or the fingerprint has fewer
         features than the 3N − 3 internal motions; or when positions become non-finite.
@@ -366,6 +366,7 @@ def find_singular(
     fd_step = positive_float("fd_step", fd_step, below=0.1)
     max_step = positive_float("max_step", max_step)
     pull_cutoff = positive_float("pull_cutoff", pull_cutoff, below=1.0)
+    symmetry_tol = positive_float("symmetry tolerance", symmetry_tol)
     check_analysable([one_frame(atoms, name="find_singular")], representation)
     check_enough_features(atoms, representation, task="singular configuration to search for")
     evaluate = CountingJacobian(representation, atoms)
@@ -503,9 +504,18 @@ def aligned_distance(a: np.ndarray, b: np.ndarray) -> float:
     float
         :math:`d(a, b)` in Å, the Euclidean norm over all neighbour coordinates (not an
         RMS per neighbour).
+
+    Raises
+    ------
+    DegeneracyError
+        When either is not one environment's positions, or they have different numbers
+        of neighbours.
     """
-    a = np.asarray(a, dtype=float).reshape(-1, 3)
-    b = np.asarray(b, dtype=float).reshape(-1, 3)
+    a, b = neighbor_array(a, "aligned_distance"), neighbor_array(b, "aligned_distance")
+    if a.shape != b.shape:
+        raise DegeneracyError(
+            f"aligned_distance compares environments of {len(a)} and {len(b)} neighbours"
+        )
     u, _, vt = np.linalg.svd(b.T @ a)
     sign = np.sign(np.linalg.det(u @ vt)) or 1.0
     rotation = u @ np.diag([1.0, 1.0, sign]) @ vt

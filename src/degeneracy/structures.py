@@ -31,6 +31,7 @@ from .checks import (
     path_value,
     positive_float,
     seeded_generator,
+    structure_count,
 )
 from .errors import DegeneracyError
 from .files import atomic_path
@@ -242,9 +243,7 @@ def neighbor_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> np.ndarray:
     frames = frame_list(frames)
     if not frames:
         raise DegeneracyError("no frames: neighbour positions of an empty list")
-    counts = {len(atoms) for atoms in frames}
-    if len(counts) > 1:
-        raise DegeneracyError(f"frames have different numbers of atoms: {sorted(counts)}")
+    check_same_size(frames)
     return np.stack([atoms.positions[1:] - atoms.positions[0] for atoms in frames])
 
 
@@ -270,12 +269,28 @@ def rotation_generators(neighbors: np.ndarray) -> np.ndarray:
     return np.stack(columns, axis=-1)
 
 
-def check_finite_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> None:
+def check_same_size(frames: Sequence[ase.Atoms]) -> None:
+    """Refuse frames with different numbers of atoms, naming the first that differs
+    from frame 0 (a batch of Jacobians needs one shape)."""
+    for index, atoms in enumerate(frames):
+        if len(atoms) != len(frames[0]):
+            raise DegeneracyError(
+                f"frames have different numbers of atoms: frame {index} has {len(atoms)}, "
+                f"frame 0 has {len(frames[0])}"
+            )
+
+
+def check_finite_positions(
+    frames: Sequence[ase.Atoms] | ase.Atoms, *, where: str = "", first_frame: int = 0
+) -> None:
     """Raise :class:`DegeneracyError` naming the first frame and atom with a non-finite
-    coordinate (NaN or inf would otherwise surface as an SVD failure deep inside)."""
+    coordinate (NaN or inf would otherwise surface as an SVD failure deep inside).
+    ``where`` (e.g. the file) starts the message; frames are numbered from
+    ``first_frame``."""
     frames = [frames] if isinstance(frames, ase.Atoms) else frames
-    for frame, atoms in enumerate(frames):
-        check_finite_coordinates(atoms.positions, f"frame {frame}")
+    prefix = f"{where}, " if where else ""
+    for frame, atoms in enumerate(frames, start=first_frame):
+        check_finite_coordinates(atoms.positions, f"{prefix}frame {frame}")
 
 
 def check_no_dummy_atoms(atoms: ase.Atoms, where: str) -> None:
@@ -796,8 +811,7 @@ class MethaneSampler:
 
     def neighbors(self, n: int, *, seed: int) -> np.ndarray:
         """Neighbour positions of ``n`` accepted structures, shape (n, 4, 3)."""
-        if not isinstance(n, (int, np.integer)) or n < 0:
-            raise DegeneracyError(f"number of structures must be a non-negative integer, got {n!r}")
+        n = structure_count(n)
         rng = seeded_generator(seed)
         accepted: list[np.ndarray] = [np.empty((0, 4, 3))]
 

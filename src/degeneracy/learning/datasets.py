@@ -39,7 +39,7 @@ import ase
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..checks import bounded_int, positive_float, seeded_generator
+from ..checks import bounded_int, positive_float, seeded_generator, structure_count
 from ..errors import DegeneracyError
 from ..files import NPZ_READ_ERRORS, atomic_path, cache_dir, cache_key
 from ..structures import (
@@ -96,8 +96,7 @@ def in_ranges(neighbors: np.ndarray, ranges: MethaneSampler) -> np.ndarray:
 
 def _rejection_sample(draw, n: int, ranges: MethaneSampler, seed: int) -> np.ndarray:
     """``n`` structures from ``draw(rng, batch)`` that pass :func:`in_ranges`."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise DegeneracyError(f"number of structures must be a non-negative integer, got {n!r}")
+    n = structure_count(n)
     rng = seeded_generator(seed)
     accepted, total = [], 0
     while total < n:

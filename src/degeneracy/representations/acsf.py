@@ -127,11 +127,18 @@ def acsf_parameters(
     g2 : list of (float, float)
         Radial functions (η in Å⁻², R_s in Å).
     g4 : list of (float, float, float)
-        Angular functions (η in Å⁻², ζ, λ). For ``"tight"`` and ``"loose"`` both lists
-        are those of :data:`ACSF_SETS` themselves, not copies.
+        Angular functions (η in Å⁻², ζ, λ); new lists, which the caller may change.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``name`` is not a set, or ``cutoff`` is not a positive number.
     """
+    name = one_of("ACSF parameter set", name, [*ACSF_SETS, "scaled"])
     if name != "scaled":
-        return ACSF_SETS[name]
+        g2, g4 = ACSF_SETS[name]
+        return list(g2), list(g4)  # copies: a caller's change must not alter the set
+    cutoff = cutoff_radius(cutoff)
     scale = cutoff / TIGHT_CUTOFF
     g2, g4 = ACSF_SETS["tight"]
     return (
