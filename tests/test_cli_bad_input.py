@@ -434,6 +434,23 @@ def test_a_file_type_ase_does_not_know_is_named(tmp_path, capsys):
     )
 
 
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("empty.xyz", "", "an empty file"),
+        ("x.JSON", '[{"a": 1}]', "Does not resemble ASE JSON database"),
+    ],
+)
+def test_a_file_ase_cannot_type_says_why(tmp_path, capsys, name, content, reason):
+    """ase's sentence was quoted as a format name: "ase knows no structure format 'Empty
+    file: empty.xyz'; name the file .xyz or .extxyz" for a file named .xyz."""
+    structures = tmp_path / name
+    structures.write_text(content)
+    assert main(["spectrum", str(structures)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"{name}: cannot read structures ({reason})"), err
+
+
 @pytest.mark.parametrize("value", ["-1e-3", "-1E+2", "-.5e1", "-2.e-1"])
 def test_a_negative_number_in_exponent_form_is_a_value(value, capsys):
     """argparse took --sigma -1e-3 for an option: 'expected one argument'."""

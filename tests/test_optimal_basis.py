@@ -108,6 +108,33 @@ def test_optimal_basis_errors(fitted, tmp_path):
     truncated.write_bytes(good.read_bytes()[:1000])
     with pytest.raises(dg.DegeneracyError, match=r"truncated\.npz: not a degeneracy"):
         dg.OptimalBasis.load(truncated)
+    empty = tmp_path / "empty.npz"  # was numpy's EOFError, a traceback
+    empty.write_bytes(b"")
+    with pytest.raises(dg.DegeneracyError, match=r"empty\.npz: .* \(an empty file\)"):
+        dg.OptimalBasis.load(empty)
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda p: p * np.nan, "projection or variance 3 has non-finite entries"),
+        (lambda p: p[:, :5], r"projection 3 has shape \(16, 5\), expected"),
+        (lambda p: 2 * p, "projection 3: its columns are not orthonormal"),
+    ],
+)
+def test_a_damaged_basis_file_is_refused_before_featomic(fitted, tmp_path, damage, message):
+    """NaN projections reached featomic's splines (an internal ValueError); cut columns
+    were contracted without a word."""
+    good = tmp_path / "good.npz"
+    fitted.save(good)
+    arrays = dict(np.load(good))
+    arrays["projection_3"] = damage(arrays["projection_3"])
+    damaged = tmp_path / "damaged.npz"
+    np.savez(damaged, **arrays)
+    with pytest.raises(dg.DegeneracyError, match=r"damaged\.npz: not a usable optimal basis"):
+        dg.OptimalBasis.load(damaged)
+    with pytest.raises(dg.DegeneracyError, match=message):
+        dg.OptimalBasis.load(damaged)
 
 
 @pytest.mark.parametrize(

@@ -367,6 +367,17 @@ def test_a_wrapped_periodic_environment_is_refused_and_an_unwrapped_one_read(tmp
         r"is 1\.\d+ Å from the centre where the atom is [23]\.\d+ Å",
     ):
         dg.read_environments(path)
+    # the same file in bohr: the cell is converted with the positions (it was not, and
+    # the image search in a cell 1.89x too large let the wrapped frame through)
+    in_bohr = [atoms.copy() for atoms in (frame, wrapped)]
+    for atoms in in_bohr:
+        atoms.set_cell(atoms.cell[:] / UNITS["bohr"], scale_atoms=True)
+    bohr = tmp_path / "periodic-bohr.xyz"
+    ase.io.write(bohr, in_bohr, format="extxyz")
+    [read_bohr] = dg.read_environments(bohr, index=0, units="bohr")
+    np.testing.assert_allclose(read_bohr.positions, read.positions, atol=1e-12)
+    with pytest.raises(dg.DegeneracyError, match=r"frame 1, atom \d: periodic frame"):
+        dg.read_environments(bohr, units="bohr")
 
 
 def test_dummy_atoms_are_refused(tmp_path):

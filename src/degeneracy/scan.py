@@ -96,11 +96,12 @@ from .sensitivity import (
 from .structures import (
     DEFAULT_CUTOFF,
     DEFAULT_MIN_DISTANCE,
-    UNITS,
     check_finite_coordinates,
     check_no_dummy_atoms,
+    check_units,
     check_xyz_atom_counts,
     frame_list,
+    in_angstrom,
     neighbor_positions,
     read_error_reason,
 )
@@ -595,8 +596,7 @@ class Dataset:
         units: str = "angstrom",
         read_format: str | None = None,
     ) -> None:
-        if units not in UNITS:
-            raise DegeneracyError(f"unknown units {units!r}; choose one of {sorted(UNITS)}")
+        check_units(units)
         self.units = units
         self.read_format = read_format
         if isinstance(source, (str, os.PathLike)):
@@ -663,7 +663,6 @@ class Dataset:
 
         Each structure is checked (:func:`check_structure`) before it is yielded.
         """
-        factor = UNITS[self.units]
         if wanted is not None and not wanted:
             return
         last = max(wanted) if wanted else None
@@ -672,10 +671,8 @@ class Dataset:
                 if last is not None and index > last:
                     return
                 continue
-            if factor != 1.0:
-                atoms = atoms.copy()
-                atoms.positions = atoms.positions * factor
-                atoms.set_cell(atoms.cell[:] * factor)
+            if self.units != "angstrom":
+                atoms = in_angstrom(atoms, self.units)
             check_structure(atoms, f"{self.label}, structure {index}")
             yield index, atoms
 

@@ -522,12 +522,16 @@ def check_unwrapped(atoms: ase.Atoms, *, where: str) -> None:
 def read_error_reason(error: BaseException) -> str:
     """One line on why ase could not read a structure file.
 
-    ase's own texts are kept where they say something; three that do not are reworded:
-    an unknown file type (``txt``), an unknown element symbol or column (a bare
-    ``'Xx'`` from a KeyError) and an error without text (its type).
+    ase's own texts are kept where they say something; four that do not are reworded:
+    an unknown file type (``txt``), an empty file, an unknown element symbol or column (a
+    bare ``'Xx'`` from a KeyError) and an error without text (its type).
     """
     text = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
     if isinstance(error, UnknownFileTypeError):
+        if text.startswith("Empty file"):
+            return "an empty file"
+        if " " in text:  # a sentence (the file is not what its name says), not a type name
+            return text
         return f"ase knows no structure format {text!r}; name the file .xyz or .extxyz"
     if isinstance(error, KeyError) and error.args:
         return f"no element or column named {error.args[0]!r}"
@@ -608,8 +612,7 @@ def read_environments(
         Centred copies (centre at the origin), positions in Å; ``info`` keeps the file's
         per-frame metadata plus ``source_frame``.
     """
-    if units not in UNITS:
-        raise DegeneracyError(f"unknown units {units!r}; choose one of {sorted(UNITS)}")
+    check_units(units)
     spec = environment_spec(spec)  # a name parsed once, not for every frame
     positive_float("cutoff", cutoff)  # before the file: not "atom 1 outside cutoff -1 Å"
     path = existing_file(path, "structure file")
@@ -637,8 +640,7 @@ def read_environments(
         raise DegeneracyError(f"{path}: index {index!r} selects none of its {len(frames)} frames")
     environments = []
     for number in numbers:
-        atoms = frames[number].copy()
-        atoms.positions = atoms.positions * UNITS[units]
+        atoms = in_angstrom(frames[number], units)
         check_unwrapped(atoms, where=f"{path}, frame {number}")
         validate_environment(
             atoms,
@@ -651,6 +653,23 @@ def read_environments(
         environment.info["source_frame"] = number
         environments.append(environment)
     return environments
+
+
+def check_units(units: str) -> None:
+    """Refuse a length unit other than those of :data:`UNITS`."""
+    if units not in UNITS:
+        raise DegeneracyError(f"unknown units {units!r}; choose one of {sorted(UNITS)}")
+
+
+def in_angstrom(atoms: ase.Atoms, units: str) -> ase.Atoms:
+    """A copy of ``atoms`` with positions *and cell* converted from ``units`` to Å (a cell
+    left in bohr would put periodic images 1.89× too far away)."""
+    factor = UNITS[units]
+    atoms = atoms.copy()
+    if factor != 1.0:
+        atoms.set_cell(atoms.cell[:] * factor, scale_atoms=False)
+        atoms.positions = atoms.positions * factor
+    return atoms
 
 
 def write_environments(path: str | os.PathLike, frames: Sequence[ase.Atoms]) -> None:

@@ -176,6 +176,34 @@ class OptimalBasis:
     variances: tuple[np.ndarray, ...]
     provenance: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A damaged or hand-edited file would otherwise reach featomic's splines (NaN: an
+        # internal error) or silently contract with a wrong shape.
+        channels = self.l_max + 1
+        if len(self.projections) != channels or len(self.variances) != channels:
+            raise DegeneracyError(
+                f"an optimal basis with l_max {self.l_max} needs {channels} projections and "
+                f"variances, got {len(self.projections)} and {len(self.variances)}"
+            )
+        for l, (projection, variance) in enumerate(
+            zip(self.projections, self.variances, strict=True)
+        ):
+            projection, variance = np.asarray(projection), np.asarray(variance)
+            if projection.shape != (self.n_primitive, self.n_max):
+                raise DegeneracyError(
+                    f"projection {l} has shape {projection.shape}, expected "
+                    f"(n_primitive, n_max) = ({self.n_primitive}, {self.n_max})"
+                )
+            if variance.shape != (self.n_primitive,):
+                raise DegeneracyError(
+                    f"variance {l} has shape {variance.shape}, expected ({self.n_primitive},)"
+                )
+            if not (np.isfinite(projection).all() and np.isfinite(variance).all()):
+                raise DegeneracyError(f"projection or variance {l} has non-finite entries")
+            overlap = projection.T @ projection
+            if np.abs(overlap - np.eye(self.n_max)).max() > 1e-6:
+                raise DegeneracyError(f"projection {l}: its columns are not orthonormal")
+
     def settings(self) -> dict[str, Any]:
         """The SOAP settings this basis belongs to."""
         return {
@@ -234,26 +262,35 @@ class OptimalBasis:
                 l_max = int(meta["l_max"])
                 projections = tuple(data[f"projection_{l}"] for l in range(l_max + 1))
                 variances = tuple(data[f"variance_{l}"] for l in range(l_max + 1))
-            if meta.get("format") != _FORMAT_VERSION:
-                raise DegeneracyError(
-                    f"{path}: unsupported basis file format {meta.get('format')!r}"
-                )
+            settings = {
+                "sigma": float(meta["sigma"]),
+                "cutoff": float(meta["cutoff"]),
+                "n_max": int(meta["n_max"]),
+                "l_max": l_max,
+                "n_primitive": int(meta["n_primitive"]),
+            }
+        except (OSError, KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as error:
+            # numpy reads a file that is no zip archive as a pickle, which it then refuses
+            if os.path.getsize(path) == 0:
+                reason = "an empty file"
+            elif "pickle" in str(error):
+                reason = "not an .npz archive"
+            else:
+                reason = repr(error)
+            raise DegeneracyError(
+                f"{path}: not a degeneracy optimal-basis file ({reason})"
+            ) from error
+        if meta.get("format") != _FORMAT_VERSION:
+            raise DegeneracyError(f"{path}: unsupported basis file format {meta.get('format')!r}")
+        try:
             return cls(
-                sigma=float(meta["sigma"]),
-                cutoff=float(meta["cutoff"]),
-                n_max=int(meta["n_max"]),
-                l_max=l_max,
-                n_primitive=int(meta["n_primitive"]),
+                **settings,
                 projections=projections,
                 variances=variances,
                 provenance=dict(meta.get("provenance", {})),
             )
-        except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
-            # numpy reads a file that is no zip archive as a pickle, which it then refuses
-            reason = "not an .npz archive" if "pickle" in str(error) else repr(error)
-            raise DegeneracyError(
-                f"{path}: not a degeneracy optimal-basis file ({reason})"
-            ) from error
+        except DegeneracyError as error:
+            raise DegeneracyError(f"{path}: not a usable optimal basis ({error})") from error
 
 
 def _sign_fixed(vectors: np.ndarray) -> np.ndarray:
