@@ -382,6 +382,7 @@ def test_fit_basis_command(capsys, tmp_path):
     basis = dg.OptimalBasis.load(target)
     assert basis.provenance["seed"] == 3 and basis.provenance["n_frames"] == 200
     assert "from 200 frames (C centres, H neighbours) written to" in out
+    assert "note:" not in out and all(basis.carrying_components() == 8)
     status, out, err = _run(
         capsys, "spectrum", "--builtin", "pg-start", "--basis-file", str(target), "--format", "json"
     )
@@ -397,6 +398,19 @@ def test_fit_basis_command(capsys, tmp_path):
     assert exit_status(["fit-basis", "--basis", "gto", "--output", str(target)]) == 2
     status, _, err = _run(capsys, "fit-basis", "--n-frames", "0", "--output", str(target))
     assert status == 2 and err.strip().endswith("--n-frames must be at least 1, got 0"), err
+
+
+def test_fit_basis_on_few_frames_says_which_functions_are_round_off(capsys, tmp_path):
+    """Six CH4 span only 3 of the 8 l = 0 functions; the other 5 were kept silently,
+    directions set by round-off (a bohr copy of the file gave another basis)."""
+    frames = tmp_path / "few.xyz"
+    ase.io.write(frames, dg.sample_methane(6, seed=1), format="extxyz")
+    target = tmp_path / "few.npz"
+    status, out, err = _run(capsys, "fit-basis", str(frames), "--output", str(target))
+    assert status == 0, err
+    carrying = dg.OptimalBasis.load(target).carrying_components()
+    assert 0 < carrying[0] < 8
+    assert f"only {carrying[0]} at l = 0" in out and "set by round-off" in out
 
 
 def test_fit_basis_on_h_centred_random_methane_is_the_builtin_h_basis(capsys, tmp_path, cache):

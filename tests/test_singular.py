@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import ase.io
 import numpy as np
 import pytest
@@ -553,6 +555,19 @@ def test_cli_says_no_zero_was_reached_and_where_it_was_heading(tmp_path, capsys)
     info = ase.io.read(out).info
     assert info["converged"] is False or info["converged"] == np.False_
     assert info["coincidence_distance"] < 1e-3 and info["near_swap_residual"] < 0.01
+
+
+def test_cli_calls_nothing_a_zero_that_spectrum_calls_regular(tmp_path, capsys):
+    """A --cn-target the start already meets (2271 > 100) was reported "converged ...
+    spurious zero", while `spectrum` calls pg-start regular (s9/s1 4.4e-4)."""
+    out = tmp_path / "met.extxyz"
+    argv = ["singular", "--builtin", "pg-start", "--cn-target", "100", "--output", str(out)]
+    assert main(argv) == 0
+    captured = capsys.readouterr().out
+    assert "--cn-target reached, but no zero (s_min/s1 0.00044 is not below 1e-06)" in captured
+    assert "spurious" not in captured
+    assert main(["spectrum", str(out), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["verdict"] == "regular"
 
 
 def test_cli_rejects_symmetric_on_request(tmp_path, capsys):

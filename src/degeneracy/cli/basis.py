@@ -52,6 +52,15 @@ def run(args: argparse.Namespace) -> None:
         f"optimal basis from {source} ({fitted_on}) written to {args.output}; "
         f"variance kept per l: {kept}"
     )
+    carrying = basis.carrying_components()
+    short = [(l, int(k)) for l, k in enumerate(carrying) if 0 < k < basis.n_max]
+    if short:
+        counts = ", ".join(f"{k} at l = {l}" for l, k in short)
+        print(
+            f"note: of the {basis.n_max} functions per channel only {counts} carry variance "
+            "in these frames; the others are set by round-off (they change with the CPU or "
+            "the units): fit on more, more varied frames, or lower --n-max"
+        )
 
 
 def _given_frames(args: argparse.Namespace) -> tuple[list, dict, dict]:

@@ -7,7 +7,7 @@ import sys
 
 from ..errors import DegeneracyError
 from ..files import EXTXYZ_SUFFIXES, output_file
-from ..sensitivity import SYMMETRY_TOL, near_swap_text, zero_reason
+from ..sensitivity import SYMMETRY_TOL, ZERO_RTOL, near_swap_text, zero_reason
 from ..singular import DEFAULT_CN_TARGET, DEFAULT_FD_STEP, SingularResult, find_singular
 from ..structures import write_environments
 from .options import (
@@ -42,6 +42,12 @@ def zero_verdict(result: SingularResult) -> str:
         return "no zero reached" + (f"; nearest equal pairs {near}" if near else "")
     if result.symmetric:
         return f"SYMMETRIC (residual {result.symmetry.residual:.2g} Å): physical zero"
+    if result.n_unexplained == 0:  # a --cn-target below 1/ZERO_RTOL: no zero, as `spectrum`
+        near = near_swap_text(result.near_swap)
+        return (
+            f"--cn-target reached, but no zero (s_min/s1 {1 / result.cn:.2g} is not below "
+            f"{ZERO_RTOL:g})" + (f"; nearest equal pairs {near}" if near else "")
+        )
     if result.symmetry.symmetric:
         verdict = (
             f"symmetric (residual {result.symmetry.residual:.2g} Å), but "
