@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import ase
 import numpy as np
 import pytest
@@ -664,3 +666,21 @@ def test_purified_jacobian_gives_the_spectrum_and_checks_shapes():
     )
     with pytest.raises(dg.DegeneracyError, match=r"does not fit neighbours of shape \(3, 3, 3\)"):
         dg.purified_jacobian(jacobian, neighbors[:, :3])
+
+
+@pytest.mark.parametrize("representation", [dg.Acsf(), dg.OverlapMatrix()], ids=["acsf", "om"])
+def test_a_neighbour_at_the_cutoff_explains_its_three_zeros(representation):
+    """Its whole pair terms are weighed out (radius too, the weight's slope vanishing):
+    only the angles used to be set aside, so ACSF's radial zero stayed unexplained."""
+    atoms = dg.sample_methane(1, seed=3)[0]
+    atoms.positions[4] *= (representation.cutoff - 1e-4) / np.linalg.norm(atoms.positions[4])
+    # the OM's weighed-out neighbour leaves zero eigenvalues, which coincide (and it says so)
+    expected = (
+        pytest.warns(dg.DegeneracyWarning, match="degenerate eigenvalues")
+        if isinstance(representation, dg.OverlapMatrix)
+        else contextlib.nullcontext()
+    )
+    with expected:
+        [result] = dg.analyse_frames([atoms], representation)
+    assert result.verdict == "spurious"
+    assert result.unseen_pairs == "H1-H4, H2-H4, H3-H4" and result.pair_swap is None

@@ -1397,14 +1397,15 @@ def pair_swap_residual(
     r"""How far a neighbour motion is from only trading equal pairs against each other.
 
     With :math:`\dot t_p = \frac{d}{ds}(r_i, r_j, \bar r\,\theta_{ij})` the rates of the
-    pair triples along the motion, :math:`\dot t'_p` the same with the angle's rate set to
-    zero for the ``unseen`` pairs (whose angle the fingerprint does not see), and the
+    pair triples along the motion, :math:`\dot t'_p` the same with the whole triple's rate
+    set to zero for the ``unseen`` pairs (whose term the fingerprint weighs out: a
+    neighbour at a smooth cutoff, or ACSF's G4 of a pair a cutoff apart), and the
     pairs grouped by ``coincidences`` (each other pair a group of its own),
 
     .. math:: \rho = \Big(\sum_{G} \big|\sum_{p \in G} \dot t'_p\big|^2\Big)^{1/2}
               \Big/ \Big(\sum_p |\dot t_p|^2\Big)^{1/2}
 
-    (the unseen angles count in the whole, not in what is left unexplained).
+    (the unseen pairs count in the whole, not in what is left unexplained).
 
     :math:`\rho = 0` exactly when the motion changes no pair's triple except by trading
     it within a group of equal pairs, the change that :math:`\sum_{i,j} g(r_i, r_j,
@@ -1424,7 +1425,7 @@ def pair_swap_residual(
     coincidences : sequence of CoincidentPairs
         From :func:`coincident_pairs`.
     unseen : sequence of (i, j), optional
-        Neighbour pairs whose angle does not count (e.g. ``Acsf.unseen_pairs``).
+        Neighbour pairs whose term does not count (e.g. ``Acsf.unseen_pairs``).
 
     Returns
     -------
@@ -1460,7 +1461,7 @@ def _unexplained_fraction(
     norm = float(np.linalg.norm(rates))  # of every change, the unseen angles' included
     index = {tuple(pair): p for p, pair in enumerate(pairs.tolist())}
     for i, j in unseen:
-        rates[index[(min(i, j), max(i, j))], 2] = 0.0
+        rates[index[(min(i, j), max(i, j))]] = 0.0  # the pair's whole term is weighed out
     totals = rates.copy()
     for group in coincidences:
         total = np.zeros(3)
