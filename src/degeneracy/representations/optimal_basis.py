@@ -154,6 +154,7 @@ def tabulated_hypers(
 #: sit at 1e-15, round-off.
 ROUNDOFF_VARIANCE = 1e-13
 
+
 @dataclass(frozen=True, eq=False)
 class OptimalBasis:
     """A fitted optimal radial basis: per-``l`` projections of a primitive GTO basis.
