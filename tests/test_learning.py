@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import json_under_openblas_kernels, reference_path
+from scipy.spatial.transform import Rotation
 
 import degeneracy as dg
 from degeneracy.cli import build_parser, main
@@ -435,9 +436,12 @@ def test_errors_by_target_quantile_partition_the_squared_error():
 
 
 def straight_path(n: int, length: float = 0.3) -> list:
-    """``n`` frames evenly spaced on a straight line of ``length`` Å in neighbour space."""
+    """``n`` frames evenly spaced on a straight line of ``length`` Å in neighbour space,
+    orthogonal to rotations at its start (as an orbit moves)."""
     start = dg.neighbor_positions(dg.builtin_environment("pg-start"))
-    direction = ThermalMethaneSampler().neighbors(1, seed=5)[0] - start
+    direction = (ThermalMethaneSampler().neighbors(1, seed=5)[0] - start).ravel()
+    complement = dg.rotation_complement(start)
+    direction = (complement @ (complement.T @ direction)).reshape(start.shape)
     direction /= np.linalg.norm(direction)
     return [
         dg.environment_from_neighbors(start + t * direction) for t in np.linspace(0.0, length, n)
@@ -476,6 +480,29 @@ def test_orbit_slopes_need_frames_along_a_path(order, note):
     target = dg.fourbody_torsion(frames)
     slopes = orbit_slopes(frames, target, target)
     assert note in slopes["orbit_slope_note"] and slopes["orbit_slope_rms"] is None
+
+
+def test_an_orbit_is_the_same_path_with_its_frames_rotated_or_relabelled():
+    """Steps are measured after superposing each frame on the one before: a file whose
+    frames were each rotated, mirrored or had their H atoms relabelled was "not in path
+    order" (raw steps of ~2.5 Å)."""
+    frames = straight_path(40)
+    for k, atoms in enumerate(frames):
+        atoms.info["arc_length"] = 0.3 * k / 39
+    target = dg.fourbody_torsion(frames)
+    reference = orbit_slopes(frames, target, target)
+    assert reference["orbit_length"] == pytest.approx(0.3, rel=1e-3)
+    rng = np.random.default_rng(2)
+    moved = []
+    for k, atoms in enumerate(frames):
+        order = [0, *(1 + rng.permutation(4))]
+        rotation = Rotation.random(random_state=k).as_matrix() * (-1) ** k  # odd k: improper
+        copy = atoms[order]
+        copy.positions = copy.positions @ rotation.T
+        moved.append(copy)
+    slopes = orbit_slopes(moved, target, target)
+    for key in ("orbit_length", "orbit_slope_rms", "orbit_slope_corr"):
+        assert slopes[key] == pytest.approx(reference[key], rel=1e-9), key
 
 
 def test_an_unordered_orbit_file_is_not_a_path(tmp_path):

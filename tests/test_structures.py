@@ -380,6 +380,25 @@ def test_a_wrapped_periodic_environment_is_refused_and_an_unwrapped_one_read(tmp
         dg.read_environments(bohr, units="bohr")
 
 
+def test_a_periodic_frame_with_images_inside_the_cutoff_is_refused(tmp_path):
+    """Unwrapped, but in a 3 Å cell: images of the atoms are neighbours the frame does not
+    list, and dropping the cell ignored them without a word."""
+    frame = dg.sample_methane(1, seed=3)[0]
+    frame.cell, frame.pbc = [3.0, 3.0, 3.0], True
+    path = tmp_path / "small-cell.xyz"
+    ase.io.write(path, frame, format="extxyz")
+    with pytest.raises(
+        dg.DegeneracyError,
+        match=r"small-cell\.xyz, frame 0, atom \d: periodic frame, and this atom's image "
+        r"\(.*\) cells away is \d\.\d+ Å from the centre, inside the cutoff 2\.5 Å",
+    ):
+        dg.read_environments(path)
+    frame.cell = [8.0, 8.0, 8.0]  # images 5 Å or more away: read
+    ase.io.write(path, frame, format="extxyz")
+    [read] = dg.read_environments(path)
+    assert not read.pbc.any()
+
+
 def test_dummy_atoms_are_refused(tmp_path):
     frame = dg.builtin_environment("pg-start")
     frame.numbers[3] = 0

@@ -23,6 +23,7 @@ import ase.units
 import numpy as np
 from ase.geometry import find_mic
 from ase.io.formats import UnknownFileTypeError, string2index
+from ase.neighborlist import neighbor_list
 
 from .checks import (
     bounded_int,
@@ -489,14 +490,17 @@ def centered(atoms: ase.Atoms) -> ase.Atoms:
     return copy
 
 
-def check_unwrapped(atoms: ase.Atoms, *, where: str) -> None:
-    """Refuse a periodic frame in which a neighbour is stored across the cell boundary.
+def check_unwrapped(atoms: ase.Atoms, *, where: str, cutoff: float | None = None) -> None:
+    """Refuse a periodic frame in which a neighbour is stored across the cell boundary,
+    or (with ``cutoff``) a periodic image of an atom lies within the cutoff.
 
     An environment is the centre and its neighbours *as placed*; the cell is dropped
     (:func:`centered`). If a neighbour's periodic image lies closer to the centre than
     the neighbour itself, the file holds a wrapped environment and dropping the cell
     would put that neighbour far away, so it is refused, naming the atom and both
-    distances. Frames without a periodic axis pass unchecked.
+    distances. An image within ``cutoff`` of the centre would be a neighbour the file
+    does not list, which dropping the cell would silently ignore: refused too. Frames
+    without a periodic axis pass unchecked.
     """
     periodic = np.asarray(atoms.pbc, dtype=bool)
     if not periodic.any():
@@ -516,6 +520,27 @@ def check_unwrapped(atoms: ase.Atoms, *, where: str) -> None:
             f"{lengths[atom - 1]:.4g} Å; an environment lists its neighbours as placed "
             "around the centre (unwrap them; cut environments from periodic structures "
             "with `degeneracy scan` or degeneracy.structure_environments)"
+        )
+    if cutoff is not None:
+        check_no_images_within(atoms, cutoff, where=where)
+
+
+def check_no_images_within(atoms: ase.Atoms, cutoff: float, *, where: str) -> None:
+    """Refuse a periodic frame with an atom's image (another cell) within ``cutoff`` of
+    the centre, naming the atom and the distance."""
+    try:
+        first, second, shifts, distances = neighbor_list("ijSd", atoms, cutoff)
+    except (ValueError, RuntimeError, ZeroDivisionError, np.linalg.LinAlgError):
+        return  # a degenerate cell: nothing periodic to speak of
+    images = np.flatnonzero((first == 0) & np.any(shifts != 0, axis=1))
+    if images.size:
+        nearest = images[np.argmin(distances[images])]
+        raise DegeneracyError(
+            f"{where}, atom {int(second[nearest])}: periodic frame, and this atom's image "
+            f"{tuple(int(v) for v in shifts[nearest])} cells away is {distances[nearest]:.4g} "
+            f"Å from the centre, inside the cutoff {cutoff:g} Å: a neighbour the frame does "
+            "not list (cut environments from periodic structures with `degeneracy scan` or "
+            "degeneracy.structure_environments, or drop the cell)"
         )
 
 
@@ -641,7 +666,7 @@ def read_environments(
     environments = []
     for number in numbers:
         atoms = in_angstrom(frames[number], units)
-        check_unwrapped(atoms, where=f"{path}, frame {number}")
+        check_unwrapped(atoms, where=f"{path}, frame {number}", cutoff=cutoff)
         validate_environment(
             atoms,
             spec=spec,

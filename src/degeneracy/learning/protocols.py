@@ -21,6 +21,7 @@ so the network can only interpolate there once it has seen some of them.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import os
@@ -40,6 +41,7 @@ from ..checks import bounded_int, path_value, seeded_generator
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import NPZ_READ_ERRORS, atomic_open, atomic_path, write_json
 from ..orbits import comment_orbit
+from ..pairs import best_alignment
 from ..provenance import software_versions
 from ..structures import (
     DEFAULT_CUTOFF,
@@ -412,7 +414,8 @@ def _remove_results(output: Path) -> None:
 def path_arc_length(frames: Sequence[ase.Atoms]) -> tuple[np.ndarray | None, str | None]:
     """Arc length (Å) at each frame of a path of frames, or ``None`` and why not a path.
 
-    Distances between consecutive frames' neighbour positions (centre fixed), summed. Not
+    Distances between consecutive frames' neighbour positions (centre fixed), each after
+    superposing the frame on the one before (:func:`aligned_steps`), summed. Not
     a path: fewer than 3 frames, a repeated frame, a step more than
     :data:`MAX_STEP_OVER_MEDIAN` times the median step, or, when every frame records its
     ``arc_length`` (as orbit files do), arc lengths that neither all increase nor all
@@ -424,9 +427,8 @@ def path_arc_length(frames: Sequence[ase.Atoms]) -> tuple[np.ndarray | None, str
     """
     if len(frames) < 3:
         return None, f"{len(frames)} frames"
-    path = neighbor_positions(list(frames)).reshape(len(frames), -1)
-    steps = np.linalg.norm(np.diff(path, axis=0), axis=1)
-    if steps.min() <= 0 or steps.max() > MAX_STEP_OVER_MEDIAN * np.median(steps):
+    steps = aligned_steps(frames)
+    if steps.min() <= 1e-9 or steps.max() > MAX_STEP_OVER_MEDIAN * np.median(steps):
         return None, (
             f"the frames do not sample a path (steps {steps.min():.3g}-{steps.max():.3g} A, "
             f"median {np.median(steps):.3g} A, between consecutive frames)"
@@ -447,6 +449,25 @@ def path_arc_length(frames: Sequence[ase.Atoms]) -> tuple[np.ndarray | None, str
     return np.concatenate([[0.0], np.cumsum(steps)]), None
 
 
+def aligned_steps(frames: Sequence[ase.Atoms]) -> np.ndarray:
+    """Distance (Å, over all neighbour coordinates) from each frame to the next after the
+    best superposition (:func:`~degeneracy.pairs.best_alignment`: rotation and reflection,
+    permutation of equal neighbours), shape (n_frames - 1,).
+
+    Every fingerprint and E4 are invariant under these, so an orbit file whose frames were
+    each rotated, or had their H atoms relabelled, is the same path (raw Cartesian steps
+    called it "not in path order"). For frames already aligned, as traced, the steps
+    equal the raw ones to second order in the step (an orbit moves orthogonally to
+    rotations).
+    """
+    path = neighbor_positions(list(frames))
+    species = frames[0].numbers[1:]
+    scale = math.sqrt(path.shape[1])  # best_alignment's residual is an RMS per neighbour
+    return np.array(
+        [best_alignment(a, b, species).residual * scale for a, b in itertools.pairwise(path)]
+    )
+
+
 def orbit_slopes(
     frames: Sequence[ase.Atoms], prediction: np.ndarray, target: np.ndarray
 ) -> dict[str, Any]:
@@ -454,7 +475,8 @@ def orbit_slopes(
 
     The frames are taken in order as samples of a path :math:`r(s)` in the space of the
     neighbour positions relative to the centre (centre fixed), with arc length
-    :math:`s_i = \sum_{j<i} \lVert r_{j+1} - r_j \rVert` (Å); the slopes
+    :math:`s_i = \sum_{j<i} \min_{R, \pi} \lVert R\,r_{j+1}^{\pi} - r_j \rVert` (Å; rotations
+    and reflections R, permutations π of equal neighbours: :func:`aligned_steps`); the slopes
     :math:`\mathrm d\hat E/\mathrm ds` and :math:`\mathrm dE/\mathrm ds` are central
     differences on that grid (:func:`numpy.gradient`, second order, uneven steps
     allowed). A model whose fingerprint is blind along the orbit (Pozdnyakov et al.,
