@@ -921,7 +921,7 @@ def test_protocol_descriptions_count_the_orbit_frames():
     assert (
         get_protocol("subset").describe(201) == "20 random orbit frames of 201 (10 %) in training"
     )
-    assert get_protocol("subset").describe(2) == "1 random orbit frame of 2 (10 %) in training"
+    assert get_protocol("subset").describe(2) == "1 random orbit frame of 2 (50 %) in training"
     assert get_protocol("full").describe(50).startswith("all 50 orbit frames")
 
 
@@ -1026,6 +1026,9 @@ def test_load_model_lists_runs_only_of_an_existing_folder(tmp_path, monkeypatch)
         load_model("seed-0")
     with pytest.raises(DegeneracyError, match=r"^\. holds 3 trained models, not one"):
         load_model(".")
+    # one run inside: not "holds 1 trained models, not one"
+    with pytest.raises(DegeneracyError, match=r"^seed-1 is not a model folder, but holds one: "):
+        load_model("seed-1")
     (tmp_path / "empty").mkdir()
     with pytest.raises(DegeneracyError, match=re.escape("empty/model.pt: no such model file (")):
         load_model("empty")

@@ -345,6 +345,18 @@ def test_scan_of_all_centres_and_a_missing_species(soap, methane_file, tmp_path)
     assert not (tmp_path / "n.parquet.parts").exists()
 
 
+def test_a_neighbour_species_the_data_set_lacks_is_reported(soap, methane_file, tmp_path):
+    """--neighbors O on CH4 scanned only undefined environments without a word."""
+    with pytest.warns(dg.DegeneracyWarning, match=r"no atom of neighbour species O in the data"):
+        summary = dg.scan_dataset(
+            methane_file, soap, output=tmp_path / "o.parquet", neighbors="H,O", **_threads()
+        )
+    assert summary.warnings == [
+        f"{methane_file}: no atom of neighbour species O in the data set (it has H,C)"
+    ]
+    assert summary.n_undefined == 0  # the H neighbours are there
+
+
 def test_interrupted_scan_resumes_to_the_same_file(soap, methane_file, tmp_path, monkeypatch):
     reference = tmp_path / "reference.parquet"
     dg.scan_dataset(methane_file, soap, output=reference, chunk_size=10, **_threads())

@@ -1410,6 +1410,14 @@ def scan_dataset(
             f"{dataset.label}: no environments to scan: no centre of species {wanted} "
             f"(the data set has {','.join(symbols_of(sorted(species_seen))) or 'no atoms'})"
         )
+    absent = sorted(set(neighbor_numbers or ()) - species_seen)
+    if absent:  # a typo in the neighbour species would scan only undefined environments
+        note = (
+            f"{dataset.label}: no atom of neighbour species {','.join(symbols_of(absent))} in "
+            f"the data set (it has {','.join(symbols_of(sorted(species_seen)))})"
+        )
+        notes.append(note)
+        warnings.warn(DegeneracyWarning(note), stacklevel=2)
     store.merge(counts["chunks"])
     results = read_results(store.output)
     n_undefined = int(np.count_nonzero(np.asarray(results.column("reason")) != ""))

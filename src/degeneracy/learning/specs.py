@@ -39,9 +39,11 @@ class Protocol:
 
     def describe(self, n_orbit: int) -> str:
         """:attr:`description` for an orbit of ``n_orbit`` frames (``{k}``: frames used,
-        ``{n}``: all)."""
+        ``{n}``: all, ``{percent}``: their share, which rounding moves off the nominal
+        fraction for a short orbit: 1 of 2 is 50 %)."""
         k = self.n_train(n_orbit)
-        return self.description.format(k=k, n=n_orbit, s="" if k == 1 else "s")
+        percent = f"{100 * k / n_orbit:.0f}" if n_orbit else "0"
+        return self.description.format(k=k, n=n_orbit, s="" if k == 1 else "s", percent=percent)
 
     def n_train(self, n_orbit: int) -> int:
         """Orbit frames used for training: 0, round(10 %) (20 of 201), or all."""
@@ -54,7 +56,9 @@ class Protocol:
 
 PROTOCOLS: dict[str, Protocol] = {
     "none": Protocol("none", 0.0, 0, "no orbit frames in training"),
-    "subset": Protocol("subset", 0.1, 1, "{k} random orbit frame{s} of {n} (10 %) in training"),
+    "subset": Protocol(
+        "subset", 0.1, 1, "{k} random orbit frame{s} of {n} ({percent} %) in training"
+    ),
     "full": Protocol("full", 1.0, 10, "all {n} orbit frames in training, repeated 10 times"),
 }
 
