@@ -1011,6 +1011,47 @@ def test_load_model_names_a_wrong_argument():
         load_model(5)
 
 
+def test_a_run_of_another_kind_is_refused_before_it_writes(tmp_path, capsys):
+    """A `--protocol all` run into a folder of `--repeats` results (or the other way)
+    left the old repeats.json and seed-*/ beside the new fig2.json, without a word."""
+    from degeneracy.learning.protocols import check_same_layout
+
+    def folder(name, *files):
+        root = tmp_path / name
+        for file in files:
+            (root / file).parent.mkdir(parents=True, exist_ok=True)
+            (root / file).write_bytes(b"")
+        (root / "mine").mkdir(parents=True, exist_ok=True)
+        (root / "mine" / "model.pt").write_bytes(b"")  # the user's own: never in the way
+        return root
+
+    single = folder("single", "model.pt", "metrics.json")
+    every = folder("all", "none/model.pt", "subset/model.pt", "full/model.pt", "fig2.json")
+    repeated = folder("rep", "seed-0/model.pt", "seed-1/model.pt", "repeats.json")
+    both = folder("both", "seed-0/none/model.pt", "seed-0/full/model.pt", "fig2.json")
+    ok = [(single, False, 1), (every, True, 1), (repeated, False, 2), (repeated, False, 5),
+          (both, True, 3), (tmp_path / "new", True, 2)]  # fmt: skip
+    for output, all_protocols, repeats in ok:
+        check_same_layout(output, all_protocols=all_protocols, repeats=repeats)
+    refused = [
+        (single, True, 1, "model.pt"),
+        (single, False, 2, "model.pt"),
+        (every, False, 1, "full/model.pt, none/model.pt, subset/model.pt, ..."),
+        (every, True, 2, "full/model.pt, none/model.pt, subset/model.pt"),
+        (repeated, False, 1, "seed-0/model.pt, seed-1/model.pt, repeats.json"),
+        (repeated, True, 2, "seed-0/model.pt, seed-1/model.pt"),
+        (both, True, 1, "seed-0/full/model.pt, seed-0/none/model.pt"),
+    ]
+    for output, all_protocols, repeats, shown in refused:
+        with pytest.raises(DegeneracyError, match=re.escape(f"({shown});")):
+            check_same_layout(output, all_protocols=all_protocols, repeats=repeats)
+    argv = ["learn", "--protocol", "all", "--quick", "--output", str(repeated)]
+    assert main(argv) == 2  # before any data or training
+    err = capsys.readouterr().err
+    assert "holds the results of another kind of run" in err
+    assert "a run of --protocol all would leave them beside its own" in err
+
+
 def test_load_model_lists_runs_only_of_an_existing_folder(tmp_path, monkeypatch):
     """A path that does not exist is a missing model, not a folder of runs (its parent's)."""
     for run in ("seed-0/none", "seed-0/full", "seed-1/none"):

@@ -278,10 +278,12 @@ def run(args: argparse.Namespace) -> None:
     check_orbit_options(args)
     # torch and featomic (~2 s) only after the checks that need neither
     from ..learning import repeat_folders, repeat_summary
+    from ..learning.protocols import check_same_layout
     from ..learning.trainer import resolve_device
 
     output = output_folder(args.output, parents=True)
     folders = repeat_folders(output, args.seed, repeats)  # refuses seeds past 2**64 - 1
+    check_same_layout(output, all_protocols=args.protocol == "all", repeats=repeats)
     settings = settings_from_args(args)
     resolve_device(settings.device)
     featurizer = featurizer_from_args(args)

@@ -55,7 +55,7 @@ from .baselines import baseline_errors
 from .datasets import Dataset, Featurizer, cached_inputs, compute_input_jacobians, with_targets
 from .features import CENTRE_BASIS_FILES, featurizer_cutoff, featurizer_from_spec
 from .model import AtomicSumModel
-from .specs import MAX_SEED, RMSE_KEYS, Protocol, get_protocol, training_seed
+from .specs import MAX_SEED, PROTOCOLS, RMSE_KEYS, Protocol, get_protocol, training_seed
 from .trainer import (
     TensorSet,
     Trainer,
@@ -963,6 +963,50 @@ def repeat_folders(output: str | os.PathLike, seed: int, repeats: int) -> dict[i
         )
     seeds = range(seed, seed + repeats)
     return {s: output if repeats == 1 else output / f"seed-{s}" for s in seeds}
+
+
+def check_same_layout(output: str | os.PathLike, *, all_protocols: bool, repeats: int) -> None:
+    """Refuse an ``output`` holding results of another kind of ``learn`` run.
+
+    A run of one protocol writes ``model.pt`` into ``output``, ``--protocol all`` into
+    ``output/<protocol>/`` (with ``fig2.json``), ``--repeats`` into ``output/seed-<k>/``
+    (with ``repeats.json``). A run of another kind would leave the old results beside
+    its own, summaries that disagree with them (``fig2.json`` of one seed, ``repeats.json``
+    of others) and ``predict --model`` guesses that find either.
+    """
+    output = Path(output)
+    if not output.is_dir():
+        return
+    wanted = (repeats > 1, all_protocols)
+    found = []
+    for model in (
+        sorted(output.glob("model.pt"))
+        + sorted(output.glob("*/model.pt"))
+        + sorted(output.glob("*/*/model.pt"))
+    ):
+        parts = model.parent.relative_to(output).parts
+        seeded = bool(parts) and parts[0].startswith("seed-")
+        by_protocol = bool(parts) and parts[-1] in PROTOCOLS
+        if (len(parts) == 1 and not (seeded or by_protocol)) or (
+            len(parts) == 2 and not (seeded and by_protocol)
+        ):
+            continue  # not a folder learn writes (the user's own)
+        if (seeded, by_protocol) != wanted:
+            found.append(str(model.relative_to(output)))
+    if not all_protocols and (output / "fig2.json").exists():
+        found.append("fig2.json")
+    if repeats == 1 and (output / "repeats.json").exists():
+        found.append("repeats.json")
+    if found:
+        kind = " ".join(
+            ["--protocol all" if all_protocols else "one protocol"]
+            + (["--repeats"] if repeats > 1 else [])
+        )
+        shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+        raise DegeneracyError(
+            f"{output} holds the results of another kind of run ({shown}); a run of "
+            f"{kind} would leave them beside its own: choose another --output, or remove them"
+        )
 
 
 def repeat_summary(seeds: Sequence[int], runs: Mapping[str, Sequence[dict[str, Any]]]) -> dict:
