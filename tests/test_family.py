@@ -82,6 +82,13 @@ def test_comment_orbit_quick_is_cached(private_cache, a0_quick):
     assert cached
     again = comment_orbit(0.3, 1.0, quick=True)
     np.testing.assert_array_equal(dg.neighbor_positions(again), dg.neighbor_positions(frames))
+    # a truncated cache file (a crash, a full disk) is traced again, not an error naming
+    # a file the user never gave
+    [orbit_file] = [f for f in cached if f.stat().st_size > 3000]
+    orbit_file.write_bytes(orbit_file.read_bytes()[:3000])
+    with pytest.warns(dg.DegeneracyWarning, match="damaged cache file .* tracing the orbit again"):
+        healed = comment_orbit(0.3, 1.0, quick=True)
+    np.testing.assert_array_equal(dg.neighbor_positions(healed), dg.neighbor_positions(frames))
     # a smaller c starts closer to A0 and stays more singular
     inner = comment_orbit(0.3, 0.5, quick=True)
     start = dg.neighbor_positions(inner[0])

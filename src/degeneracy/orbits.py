@@ -851,7 +851,8 @@ def cached_orbit(
     protocol = dict(FULL_PROTOCOL if protocol is None else protocol)
     path = _orbit_cache_path(start, sigma, basis, protocol)
     labels = {"sigma": sigma, "basis": basis, **(info or {})}
-    if not path.exists():
+
+    def traced() -> None:
         trace_orbit(
             environment_from_neighbors(start),
             comment_representation(sigma, basis),
@@ -860,8 +861,21 @@ def cached_orbit(
             progress=progress,
             **protocol,
         )
+
+    if not path.exists():
+        traced()
     # always the frames as stored (8 decimals), so that a first call and a cached one agree
-    frames = read_environments(path)
+    try:
+        frames = read_environments(path)
+    except DegeneracyError as error:  # a damaged cache file is traced again, not fatal
+        warnings.warn(
+            f"{path}: damaged cache file ({error}); tracing the orbit again",
+            DegeneracyWarning,
+            stacklevel=2,
+        )
+        path.unlink()
+        traced()
+        frames = read_environments(path)
     for atoms in frames:
         atoms.info.pop("source_frame", None)
         atoms.info.update(labels)
