@@ -1163,6 +1163,15 @@ def test_cli_removes_stale_default_companions(capsys, tmp_path):
         "methane.xyz", "lone.xyz", "mine.json.gz", "stale.csv", "stale.histogram.png",
         "stale.summary.json",
     }  # fmt: skip
+    # stale.parquet shares the report names of stale.csv: refused before any work (the
+    # scan replaced stale.csv's reports and removed its chemiscope file)
+    report = (tmp_path / "stale.summary.json").read_bytes()
+    other = ["--output", str(tmp_path / "stale.parquet"), *SMALL]
+    assert main(["scan", str(methane), *other]) == 2
+    err = capsys.readouterr().err
+    assert "stale.summary.json holds the reports of the scan of stale.csv" in err, err
+    assert (tmp_path / "stale.summary.json").read_bytes() == report
+    assert not (tmp_path / "stale.parquet").exists()
 
 
 def _scan_on_a_local_cluster(arguments: list[str]) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -239,7 +240,28 @@ def check_arguments(args: argparse.Namespace) -> None:
     for option, (path, suffixes) in reports.items():
         if path:
             output_file(path, option, suffixes=suffixes)
+    check_companions_are_ours(args)
     check_moot_options(args)
+
+
+def check_companions_are_ours(args: argparse.Namespace) -> None:
+    """Refuse default report names that another results file's scan wrote: ``X.csv`` and
+    ``X.parquet`` share ``X.summary.json`` and the rest, and a scan of one would replace
+    (or remove) the reports of the other. The summary records its results file."""
+    if args.summary:
+        return
+    output = Path(args.output)
+    summary = companion(output, ".summary.json")
+    try:
+        recorded = json.loads(summary.read_text()).get("output")
+    except (OSError, ValueError, AttributeError):
+        return  # none, or not ours to judge
+    if recorded and Path(recorded).name != output.name:
+        raise DegeneracyError(
+            f"{summary} holds the reports of the scan of {Path(recorded).name}, which this "
+            f"scan into {output.name} would replace: choose another --output, or name the "
+            "reports (--summary, --plot, --singular, --chemiscope)"
+        )
 
 
 def check_moot_options(args: argparse.Namespace) -> None:
