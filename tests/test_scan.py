@@ -1495,3 +1495,16 @@ def test_a_scan_recipe_names_its_radial_basis(monkeypatch):
     monkeypatch.setattr("featomic.__version__", "99.0.0")
     upgraded = scanning.RepresentationRecipe.of(dg.SoapPowerSpectrum(**settings))
     assert upgraded.token != builtin.token
+
+
+def test_read_format_names_a_format_ase_knows(methane_file, tmp_path, capsys):
+    """--read-format bogus ended in "ase knows no structure format 'bogus'; name the file
+    .xyz or .extxyz", advice about the file's name for a format the user typed."""
+    renamed = tmp_path / "methane.dat"
+    renamed.write_bytes(Path(methane_file).read_bytes())
+    assert len(list(scanning.Dataset(renamed, read_format="extxyz").structures())) == 120
+    argv = ["scan", str(renamed), "--read-format", "bogus", "--output", str(tmp_path / "o.csv")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.strip().endswith("read format 'bogus': ase knows no such format (e.g. extxyz, "
+                                "xyz, traj, cif, vasp)"), err  # fmt: skip

@@ -71,6 +71,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from ase.geometry import complete_cell
+from ase.io.formats import ioformats
 from ase.neighborlist import neighbor_list
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
@@ -598,6 +599,11 @@ class Dataset:
     ) -> None:
         check_units(units)
         self.units = units
+        if read_format is not None and read_format not in ioformats:
+            raise DegeneracyError(
+                f"read format {read_format!r}: ase knows no such format (e.g. extxyz, xyz, "
+                "traj, cif, vasp)"
+            )
         self.read_format = read_format
         if isinstance(source, (str, os.PathLike)):
             self.path: Path | None = existing_file(source, "structure file")
