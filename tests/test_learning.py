@@ -619,6 +619,25 @@ def test_run_protocol_writes_results_that_predict_reproduces(tmp_path, cache):
     assert "checkpoint.pt" in left and not left & {"metrics.json", "model.pt", "predictions.npz"}
 
 
+def test_a_model_refuses_an_optimal_basis_it_was_not_trained_with(tmp_path, cache):
+    """A basis file swapped in the folder (same settings, other functions) was used with
+    a warning at most, and the predictions changed (0.871 -> 1.152 in a black-box test)."""
+    soap = dg.SoapPowerSpectrum(sigma=0.3, n_max=3, l_max=2, basis="optimal")
+    output = tmp_path / "run"
+    run_protocol(
+        "none", CentreFeaturizer(soap), tiny_data(), output=output,
+        settings=TrainSettings(max_epochs=2, batch_size=64), baselines=False,
+        gradient_errors=False,
+    )  # fmt: skip
+    load_model(output)  # its own basis: loads
+    other = dg.fit_optimal_basis(
+        dg.sample_methane(40, seed=8), sigma=0.3, n_max=3, l_max=2, n_primitive=soap.n_primitive
+    )
+    other.save(output / "basis.npz")
+    with pytest.raises(DegeneracyError, match="not the optimal basis this model was trained"):
+        load_model(output)
+
+
 def test_a_refused_rerun_keeps_the_previous_results(tmp_path, cache, monkeypatch):
     """A rerun its checkpoint or device refuses fails before it removes anything: the
     finished run's results (the model and its optimal basis included) stay usable."""
@@ -768,6 +787,10 @@ def test_multicentre_gives_each_centre_species_its_own_optimal_basis(tmp_path, c
         "the given optimal basis was fitted on C-centred environments with H neighbours"
     ]
     assert "used for H-centred ones with H, C neighbours" in str(caught[0].message)
+    # the C-centred basis copied over the H-centred one: refused, not used with a warning
+    (tmp_path / "mc" / "basis-H.npz").write_bytes((tmp_path / "mc" / "basis.npz").read_bytes())
+    with pytest.raises(DegeneracyError, match=r"basis-H\.npz: not the optimal basis this"):
+        load_model(tmp_path / "mc")
 
 
 def test_multicentre_warns_where_h_centred_environments_miss_an_atom(tmp_path, cache, capsys):

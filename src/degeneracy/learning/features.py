@@ -95,6 +95,7 @@ class CentreFeaturizer:
             "representation": self.representation.name,
             "hypers": json.loads(json.dumps(self.representation.hypers(), default=str)),
             "basis_file": BASIS_FILE if basis is not None else None,
+            "basis_digest": basis_digest(basis),  # checked when the model is loaded
         }
 
     def save(self, folder: Path) -> None:
@@ -106,7 +107,21 @@ class CentreFeaturizer:
 def _load_basis(spec: dict[str, Any], folder: Path) -> OptimalBasis | None:
     if not spec.get("basis_file"):
         return None
-    return OptimalBasis.load(Path(folder) / spec["basis_file"])
+    return load_trained_basis(Path(folder) / spec["basis_file"], spec.get("basis_digest"))
+
+
+def load_trained_basis(path: Path, digest: str | None) -> OptimalBasis:
+    """The optimal basis of a saved model, refused when it is not the one the model was
+    trained with (``digest`` recorded at saving; models saved before it are not checked).
+    Another basis of the same settings gives other features, and the network's weights
+    mean nothing on them."""
+    basis = OptimalBasis.load(path)
+    if digest is not None and basis.digest() != digest:
+        raise DegeneracyError(
+            f"{path}: not the optimal basis this model was trained with (digest "
+            f"{basis.digest()}, the model recorded {digest}); restore it or train again"
+        )
+    return basis
 
 
 def featurizer_from_spec(spec: dict[str, Any], folder: str | Path):
@@ -124,7 +139,10 @@ def featurizer_from_spec(spec: dict[str, Any], folder: str | Path):
 
         files = spec.get("basis_files")
         if files:  # one basis per centre species
-            bases = {c: OptimalBasis.load(folder / name) for c, name in files.items()}
+            digests = spec.get("basis_digests") or {}
+            bases = {
+                c: load_trained_basis(folder / name, digests.get(c)) for c, name in files.items()
+            }
             return MultiCentreSoap(**spec["hypers"], optimal_basis=bases)
         # a model saved before each centre had its own basis: one for both, or none
         return MultiCentreSoap(**spec["hypers"], optimal_basis=_load_basis(spec, folder))

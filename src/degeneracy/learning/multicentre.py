@@ -131,6 +131,10 @@ class MultiCentreSoap:
             "kind": self.kind,
             "hypers": self.hypers(),
             "basis_files": dict(CENTRE_BASIS_FILES) if has_basis else None,
+            # which bases: a file swapped in the folder is refused when the model is loaded
+            "basis_digests": {c: basis_digest(s.optimal_basis) for c, s in self.soaps.items()}
+            if has_basis
+            else None,
         }
 
     def save(self, folder: Path) -> None:
