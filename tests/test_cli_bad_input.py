@@ -235,13 +235,14 @@ def test_an_output_named_for_another_format_is_refused_before_work(case, tmp_pat
         (["orbit", "--builtin", "td", "--output", "o.extxyz", "--checkpoint", ""], "--checkpoint"),
         (["learn", "--quick", "--orbit", "", "--output", "run"], "--orbit"),
         (["predict", "--model", "", "--builtin", "td"], "--model"),
+        (["compare", "--builtin", "td", "--rep", ""], "--rep"),  # was "unknown fingerprint ''"
     ],
 )
 def test_an_empty_file_name_is_refused(argv, named, tmp_path, capsys, monkeypatch):
     # "" once meant "not given" where an option was tested for truth (--basis-file "" gave
     # the GTO spectrum without a word)
     monkeypatch.chdir(tmp_path)
-    assert main(argv) == 2
+    assert exit_status(argv) == 2
     err = capsys.readouterr().err
     assert err == f"degeneracy {argv[0]}: error: argument {named}: empty value\n"
     assert not list(tmp_path.iterdir())
@@ -474,3 +475,9 @@ def test_a_link_into_a_missing_folder_says_so(tmp_path, capsys):
     status = exit_status(["spectrum", "--builtin", "td", "--output", str(link)])
     assert status == 2
     assert f"links into folder {tmp_path / 'gone'}, which does not exist" in capsys.readouterr().err
+
+
+def test_a_fingerprint_list_with_an_empty_name_is_refused(capsys):
+    """`--rep soap,` was taken for `--rep soap`."""
+    assert exit_status(["compare", "--builtin", "td", "--rep", "soap,"]) == 2
+    assert "argument --rep: an empty name in 'soap,'" in capsys.readouterr().err

@@ -344,7 +344,7 @@ class _Checkpoint:
         if str(state.get("key")) != self.key:
             raise DegeneracyError(
                 f"{self.path}: checkpoint of a different run (other start, representation, basis "
-                "or settings); delete it, or choose another --checkpoint"
+                f"or settings); {_DISCARD_HINT}, or choose another --checkpoint"
             )
         missing = [name for name in self.required if name not in state]
         if missing:

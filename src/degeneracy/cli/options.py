@@ -206,7 +206,11 @@ REPRESENTATION_ORDER = ("soap", "bispectrum", "acsf", "om")
 
 def representation_names(text: str) -> list[str]:
     """Parse a comma-separated ``--rep`` list (argparse type): known names, no repeats."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty value")
+    names = [name.strip() for name in text.split(",")]
+    if "" in names:
+        raise argparse.ArgumentTypeError(f"an empty name in {text!r}")
     unknown = [name for name in names if name not in REPRESENTATION_ORDER]
     if not names or unknown:
         raise argparse.ArgumentTypeError(

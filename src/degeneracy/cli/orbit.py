@@ -37,7 +37,8 @@ def format_orbit(orbit: Orbit) -> str:
     lines = [
         f"method            {orbit.settings.method}",
         f"frames            {len(orbit.frames)} (arc length 0 to {orbit.arc_length[-1]:.4g} Å)",
-        f"CN                median {np.median(cn):.4g}, min {cn.min():.4g}, max {cn.max():.4g}",
+        f"CN                median {np.median(cn):.4g}, min {cn.min():.4g}, max {cn.max():.4g}"
+        + (" (past the start)" if len(orbit.frames) > 1 else ""),
         f"jacobians         {orbit.jacobian_evaluations}",
         f"steps             {orbit.steps} accepted, {orbit.rejected_steps} rejected",
         f"feature distance  {orbit.frames[-1].info['feature_distance']:.4g} at the end",
