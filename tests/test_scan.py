@@ -380,9 +380,14 @@ def test_interrupted_scan_resumes_to_the_same_file(soap, methane_file, tmp_path,
     assert len(list(parts.glob("chunk-*.parquet"))) == 3
     assert (parts / "manifest.json").exists()
 
-    summary = dg.scan_dataset(methane_file, soap, output=output, chunk_size=10, **_threads())
-    assert summary.n_resumed_chunks == 3
-    assert summary.n_computed == 120 - 30
+    # one finished chunk copied over another (a mis-copied parts folder): readable, but
+    # merged it gave some structures twice and others never
+    first, second = (parts / f"chunk-{k:07d}.parquet" for k in written[:2])
+    second.write_bytes(first.read_bytes())
+    with pytest.warns(dg.DegeneracyWarning, match=r"holds other rows than chunk \d+ of this"):
+        summary = dg.scan_dataset(methane_file, soap, output=output, chunk_size=10, **_threads())
+    assert summary.n_resumed_chunks == 2
+    assert summary.n_computed == 120 - 20
     assert not parts.exists()
     assert pq.read_table(output).equals(pq.read_table(reference))
     assert output.read_bytes() == reference.read_bytes()

@@ -1002,6 +1002,18 @@ class ChunkStore:
         with _chunk_file_errors(path, "read", "; delete it to have it computed again"):
             return chunk_notes(pq.read_schema(path))
 
+    def holds_rows_of(self, block: StructureBlock) -> bool:
+        """Whether a finished chunk's file has the rows of ``block`` (its structures and
+        centres, in order): a readable file copied over another chunk's would otherwise
+        be merged, some structures twice and others never."""
+        path = self.chunk_path(block.index)
+        with _chunk_file_errors(path, "read", "; delete it to have it computed again"):
+            table = pq.read_table(path, columns=["structure", "atom"])
+        expected = np.repeat(block.structures, np.diff(block.center_offsets))
+        return np.array_equal(np.asarray(table.column("structure")), expected) and np.array_equal(
+            np.asarray(table.column("atom")), block.centers
+        )
+
     def chunk_files(self) -> list[Path]:
         """The finished chunks' files, in chunk order (none if there is no folder)."""
         return sorted(self.folder.glob("chunk-*.parquet")) if self.folder.exists() else []
@@ -1560,6 +1572,16 @@ def _run_chunks(
             counts["environments"] += block.n_environments
             bar.total = counts["environments"]
             bar.refresh()
+            if block.index in done and not store.holds_rows_of(block):
+                warnings.warn(
+                    DegeneracyWarning(
+                        f"{store.chunk_path(block.index)}: holds other rows than chunk "
+                        f"{block.index} of this data set; computing it again"
+                    ),
+                    stacklevel=2,
+                )
+                store.chunk_path(block.index).unlink()
+                done.discard(block.index)
             if block.index in done:
                 report.add(block.index, store.notes(block.index))
                 bar.update(block.n_environments)
