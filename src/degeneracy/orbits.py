@@ -65,6 +65,7 @@ from .structures import (
     neighbor_positions,
     one_frame,
     read_environments,
+    recorded_arc_lengths,
     validate_environment,
 )
 from .structures import write_environments as _write_frames
@@ -753,11 +754,12 @@ def orbit_deviation(frames: Sequence[ase.Atoms], reference: Sequence[ase.Atoms])
 
 
 def _arc_lengths(frames: Sequence[ase.Atoms], what: str) -> np.ndarray:
-    """``info["arc_length"]`` of every frame, or an error naming the first without it."""
-    for index, atoms in enumerate(frames):
-        if "arc_length" not in atoms.info:
-            raise DegeneracyError(f"{what}, frame {index}: no arc_length")
-    return np.array([atoms.info["arc_length"] for atoms in frames], dtype=float)
+    """:func:`recorded_arc_lengths`, or an error naming the first frame without one."""
+    values = recorded_arc_lengths(frames)
+    if values is not None:
+        return values
+    recorded = [recorded_arc_lengths([atoms]) is not None for atoms in frames]
+    raise DegeneracyError(f"{what}, frame {recorded.index(False)}: no finite arc_length")
 
 
 # ------------------------------------------------------------- the Comment's family

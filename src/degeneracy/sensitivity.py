@@ -1245,8 +1245,9 @@ def explain_zero(
     that ``representation`` cannot see there, and which.
 
     Such pairs are equal pairs traded against each other (:func:`coincident_pairs`; every
-    ν = 2 fingerprint) and pairs whose angle the fingerprint ignores (its optional
-    ``unseen_pairs(neighbors)``, e.g. ACSF's G4 beyond the cutoff). None when the motion
+    ν = 2 fingerprint) and pairs whose term the fingerprint weighs out (its optional
+    ``unseen_pairs(neighbors)``, e.g. ACSF's G4 beyond the cutoff, or a neighbour at a
+    smooth cutoff). None when the motion
     does more (:func:`pair_swap_residual` ≥ :data:`PAIR_SWAP_TOL`) or no such pair exists.
 
     Parameters

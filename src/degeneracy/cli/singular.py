@@ -37,16 +37,16 @@ def zero_verdict(result: SingularResult) -> str:
     fingerprint cannot see (equal pairs swapped: every ν = 2 fingerprint's blind spot;
     pairs it ignores), or neither; without a zero (not converged), how near the end point
     is to equal pairs and how much of its softest motion trades them."""
+    near = near_swap_text(result.near_swap)
+    nearest = f"; nearest equal pairs {near}" if near else ""
     if not result.converged:
-        near = near_swap_text(result.near_swap)
-        return "no zero reached" + (f"; nearest equal pairs {near}" if near else "")
+        return "no zero reached" + nearest
     if result.symmetric:
         return f"SYMMETRIC (residual {result.symmetry.residual:.2g} Å): physical zero"
     if result.n_unexplained == 0:  # a --cn-target below 1/ZERO_RTOL: no zero, as `spectrum`
-        near = near_swap_text(result.near_swap)
         return (
             f"--cn-target reached, but no zero (s_min/s1 {1 / result.cn:.2g} is not below "
-            f"{ZERO_RTOL:g})" + (f"; nearest equal pairs {near}" if near else "")
+            f"{ZERO_RTOL:g})" + nearest
         )
     if result.symmetry.symmetric:
         verdict = (
