@@ -1070,6 +1070,55 @@ def test_dask_logs_are_quiet_while_an_interrupted_cluster_shuts_down(monkeypatch
     assert logging.getLogger("distributed").level == before
 
 
+def test_workers_closing_with_a_task_running_print_no_heartbeat_tracebacks(capfd):
+    """Ctrl-C while a chunk runs: each worker closed its connections, then waited for its
+    task, and printed "Failed to communicate with scheduler during heartbeat" with two
+    tracebacks (from the worker process, out of the main one's loggers)."""
+    import re
+    import time
+
+    with pytest.raises(KeyboardInterrupt), scanning.dask_client(workers=1) as client:
+        # ~4 s in one C call that keeps the GIL (a regular expression's exponential
+        # backtracking), as a chunk's featomic calls do: the worker's event loop stalls
+        future = client.submit(re.match, r"(a+)+$", "a" * 27 + "b", pure=False)
+        deadline = time.monotonic() + 30
+        while not client.processing()[next(iter(client.nthreads()))]:
+            assert time.monotonic() < deadline, f"the task never started: {future.status}"
+            time.sleep(0.05)
+        raise KeyboardInterrupt
+    err = capfd.readouterr().err
+    assert "heartbeat" not in err and "Traceback" not in err, err
+
+
+def test_quiet_while_closing_drops_a_workers_records_only_once_it_closes():
+    import logging
+
+    from distributed.core import Status
+
+    from degeneracy.worker_logging import QuietWhileClosing
+
+    class FakeWorker:
+        status = Status.running
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("distributed")
+    logger.addHandler(handler)
+    try:
+        worker = FakeWorker()
+        QuietWhileClosing().setup(worker)
+        record = logging.LogRecord("distributed.worker", logging.ERROR, "", 0, "m", (), None)
+        handler.handle(record)
+        worker.status = Status.closing
+        handler.handle(record)
+        worker.status = Status.closed
+        handler.handle(record)
+    finally:
+        logger.removeHandler(handler)
+    assert len(records) == 1
+
+
 def _scan_summary(**changes) -> scanning.ScanSummary:
     """A one-environment, one-chunk scan's summary, with ``changes``."""
     fields = {

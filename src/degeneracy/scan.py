@@ -1148,6 +1148,8 @@ def _start_local_cluster(stack: contextlib.ExitStack, *, workers: int, processes
     do not see Ctrl-C (:func:`_sigint_blocked`)."""
     from distributed import LocalCluster
 
+    from .worker_logging import QuietWhileClosing
+
     with warnings.catch_warnings(), _sigint_blocked(processes):
         # The scheduler's HTTP server falls back to a free port when 8787 is taken.
         warnings.filterwarnings("ignore", message="Port .* is already in use")
@@ -1157,7 +1159,7 @@ def _start_local_cluster(stack: contextlib.ExitStack, *, workers: int, processes
             processes=processes,
             dashboard_address=None,
             silence_logs=logging.ERROR,
-            **({"env": WORKER_ENV} if processes else {}),
+            **({"env": WORKER_ENV, "plugins": (QuietWhileClosing(),)} if processes else {}),
         )
         # in the stack before SIGINT is unblocked: a Ctrl-C during the start closes it
         return stack.enter_context(cluster)
