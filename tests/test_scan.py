@@ -1119,6 +1119,38 @@ def test_quiet_while_closing_drops_a_workers_records_only_once_it_closes():
     assert len(records) == 1
 
 
+def test_an_interrupted_scan_closes_its_cluster_quietly_and_deaf_to_ctrl_c(
+    soap, methane_file, tmp_path, monkeypatch
+):
+    """The scan's lazily started cluster was closed as if nothing had happened: the
+    interrupt never reached :func:`dask_client`, so distributed's loggers stayed loud and a
+    second Ctrl-C cut the shutdown short (distributed's exit hook then waited 10 s)."""
+    import logging
+
+    from distributed import LocalCluster
+
+    seen = {}
+    original = LocalCluster.close
+
+    def recording(self, *args, **kwargs):
+        seen.setdefault("level", logging.getLogger("distributed.nanny").getEffectiveLevel())
+        seen.setdefault("sigint", signal.getsignal(signal.SIGINT))
+        return original(self, *args, **kwargs)
+
+    def interrupting(self, chunk, table):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LocalCluster, "close", recording)
+    monkeypatch.setattr(scanning.ChunkStore, "write_chunk", interrupting)
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        dg.scan_dataset(
+            methane_file, soap, output=tmp_path / "s.parquet", workers=1, processes=False
+        )
+    assert seen == {"level": logging.CRITICAL, "sigint": signal.SIG_IGN}
+    assert signal.getsignal(signal.SIGINT) is handler
+
+
 def _scan_summary(**changes) -> scanning.ScanSummary:
     """A one-environment, one-chunk scan's summary, with ``changes``."""
     fields = {

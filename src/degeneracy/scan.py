@@ -1133,13 +1133,20 @@ def dask_client(
             yield client
         return
     workers = default_workers() if workers is None else bounded_int("workers", workers, minimum=1)
-    with _logger_levels_restored("distributed"), contextlib.ExitStack() as stack:
+    with (
+        _logger_levels_restored("distributed"),
+        _SigintIgnoredOnRequest() as sigint,
+        contextlib.ExitStack() as stack,
+    ):
         try:
             cluster = _start_local_cluster(stack, workers=workers, processes=processes)
             yield stack.enter_context(Client(cluster))
         except KeyboardInterrupt:
-            # Ctrl-C: the cluster is shut down with tasks running; its complaints are noise.
+            # Ctrl-C: the cluster is shut down with tasks running; its complaints are noise,
+            # and a second Ctrl-C would cut the shutdown short (distributed's exit hook then
+            # waits 10 s for the half-closed cluster).
             _set_logger_levels("distributed", logging.CRITICAL)
+            sigint.ignore()
             raise
 
 
@@ -1198,6 +1205,25 @@ def _sigint_blocked(active: bool = True) -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class _SigintIgnoredOnRequest:
+    """A context in which :meth:`ignore` ignores SIGINT until the context ends (main
+    thread only; elsewhere nothing is done)."""
+
+    def __enter__(self) -> _SigintIgnoredOnRequest:
+        self._previous: Any = None
+        return self
+
+    def ignore(self) -> None:
+        """Ignore SIGINT from now until the context exits."""
+        if threading.current_thread() is threading.main_thread() and self._previous is None:
+            self._previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 def _logger_names(root: str) -> list[str]:
@@ -1504,8 +1530,10 @@ class _LazyClient:
     def __enter__(self) -> _LazyClient:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
+    def __exit__(self, *exc: Any) -> None:
+        # the exception goes in: dask_client handles a Ctrl-C (quiet loggers, SIGINT
+        # ignored while the cluster closes), which close() would hide from it
+        self._stack.__exit__(*exc)
 
     def get(self) -> Any:
         """The client, connected (or the cluster started) on the first call."""
