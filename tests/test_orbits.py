@@ -137,6 +137,9 @@ def test_adaptive_error_control_converges(soap, pg_start, adaptive_short):
         # refused up front instead of running for days or filling the memory
         ({"length": 1e5}, r"is 1e\+07 frames, more than 1e\+06"),
         ({"length": 100.0, "step": 1e-8}, r"is 1e\+10 steps, more than 1e\+09"),
+        # TypeErrors, the callback's only at the first checkpoint (after work)
+        ({"callback": 5}, "callback must be callable or None, got 5"),
+        ({"checkpoint": 5}, "checkpoint must be a file name, got 5"),
     ],
 )
 def test_bad_settings(soap, pg_start, options, match):

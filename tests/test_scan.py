@@ -839,6 +839,11 @@ def test_most_singular_orders_infinite_cns_by_relative_s_min():
     assert [row["structure"] for row in scanning.most_singular(table, 4)] == [2, 4, 0, 1]
 
 
+def test_most_singular_names_results_that_are_not_a_table():
+    with pytest.raises(dg.DegeneracyError, match="results must be a pyarrow Table"):
+        scanning.most_singular([1, 2], 2)
+
+
 def _results(structures, cn):
     """A results table with these structures and CNs (s_max = 1)."""
     cn = np.asarray(cn, dtype=float)

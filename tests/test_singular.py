@@ -505,6 +505,7 @@ def test_symmetric_result_is_flagged(soap):
         ("cn_target", 0),
         ("cn_target", 0.5),  # CN >= 1 always: "reached" before the first step
         ("max_iterations", 0),
+        ("callback", 5),  # a TypeError at the first step, after its Jacobians
     ],
 )
 def test_bad_options(soap, option, value):

@@ -88,6 +88,14 @@ def one_of(name: str, value: Any, choices: Collection[str]) -> str:
     return value
 
 
+def optional_callable(name: str, value: Any) -> Any:
+    """``value`` if it is None or callable; else named (it would fail only when first
+    called, after the work before it)."""
+    if value is not None and not callable(value):
+        raise DegeneracyError(f"{name} must be callable or None, got {value!r}")
+    return value
+
+
 def path_value(name: str, value: Any) -> Path:
     """``value`` (a ``str`` or path-like) as a :class:`~pathlib.Path`; else named, where
     pathlib would say ``expected str, bytes or os.PathLike object, not int``."""

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from .checks import path_value
 from .errors import DegeneracyError
 
 #: What :func:`numpy.load` raises for a damaged or foreign ``.npz`` file (truncated:
@@ -147,7 +148,7 @@ def output_file(
     (a device such as ``/dev/full``, a FIFO, a socket) is refused: the atomic rename
     would replace it. A symbolic link is accepted (:func:`atomic_path` writes through it).
     """
-    path = Path(path)
+    path = path_value(what, path)
     if suffixes and not path.name.lower().endswith(tuple(s.lower() for s in suffixes)):
         names = " or ".join(suffixes)
         raise DegeneracyError(f"{path}: {what} must end with {names} (its format is fixed)")

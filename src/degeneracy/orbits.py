@@ -53,7 +53,7 @@ import numpy as np
 from scipy.integrate import RK45
 from tqdm.auto import tqdm
 
-from .checks import one_of, positive_float
+from .checks import one_of, optional_callable, positive_float
 from .errors import DegeneracyError, DegeneracyWarning
 from .files import atomic_open, cache_dir, cache_key, output_file, output_folder, write_json
 from .representations.base import Representation, fingerprint
@@ -596,6 +596,7 @@ def trace_orbit(
         max_step=max_step,
         reverse=reverse,
     )
+    callback = optional_callable("callback", callback)
     atoms = one_frame(atoms, name="trace_orbit")
     check_analysable([atoms], fingerprint(representation))  # finite, inside the cutoff
     check_enough_features(atoms, representation, task="single softest direction to follow")

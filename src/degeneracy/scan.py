@@ -1703,6 +1703,10 @@ def most_singular(results: pa.Table, k: int = 10) -> list[dict[str, Any]]:
         When ``k`` is not an integer ≥ 0.
     """
     k = bounded_int("k", k, minimum=0)
+    if not isinstance(results, pa.Table):
+        raise DegeneracyError(
+            f"results must be a pyarrow Table (read_results), got {type(results).__name__}"
+        )
     cn = np.asarray(results.column("cn"), dtype=float)
     s_max = np.asarray(results.column("s_max"), dtype=float)
     s_min = np.asarray(results.column("s_min"), dtype=float)

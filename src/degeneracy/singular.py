@@ -55,7 +55,7 @@ from typing import Any
 import ase
 import numpy as np
 
-from .checks import bounded_int, positive_float
+from .checks import bounded_int, optional_callable, positive_float
 from .errors import DegeneracyError
 from .representations.base import UNSEEN_WEIGHT, Representation
 from .sensitivity import (
@@ -367,6 +367,7 @@ def find_singular(
     max_step = positive_float("max_step", max_step)
     pull_cutoff = positive_float("pull_cutoff", pull_cutoff, below=1.0)
     symmetry_tol = positive_float("symmetry tolerance", symmetry_tol)
+    callback = optional_callable("callback", callback)
     check_analysable([one_frame(atoms, name="find_singular")], representation)
     check_enough_features(atoms, representation, task="singular configuration to search for")
     evaluate = CountingJacobian(representation, atoms)
