@@ -192,6 +192,15 @@ def test_named_sets_are_copies_and_bad_names_are_refused():
         dg.acsf_parameters("scaled", -1)
 
 
+@pytest.mark.parametrize("name", ["tight", "loose", "scaled"])
+@pytest.mark.parametrize("cutoff", [-1, 0, float("nan"), float("inf"), "far", None])
+def test_every_named_set_checks_its_cutoff(name, cutoff):
+    """Only "scaled" uses the cutoff, but the docstring promises the check for every set:
+    ("tight", -1) and ("loose", nan) were accepted."""
+    with pytest.raises(dg.DegeneracyError, match="cutoff must be a"):
+        dg.acsf_parameters(name, cutoff)
+
+
 def _stretched_methane(bond):
     """Three slightly distorted tetrahedral CH4 (C at the origin), every C-H ``bond`` Å."""
     rng = np.random.default_rng(8)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import ase
+import ase.build
 import ase.io
 import numpy as np
 import pytest
@@ -367,3 +368,56 @@ def test_spectrum_of_frames_listing_species_in_other_orders(capsys, tmp_path, re
     assert status == 0, err
     rows = json.loads(out)
     np.testing.assert_allclose(rows[1]["singular_values"], rows[0]["singular_values"], rtol=1e-8)
+
+
+# --------------------------------------------------------------------------------------
+# Cutting environments out of structures: inputs refused by name
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: dg.structure_environments(
+                ase.build.bulk("Si", "diamond", a=5.43), cutoff=1000.0
+            ),
+            "cutoff must be at most 100 Å",
+        ),
+        (
+            lambda: dg.structure_environments(
+                ase.Atoms("Si2", positions=[[0, 0, 0], [1, 1, 1]], pbc=True), cutoff=2.5
+            ),
+            r"periodic along cell vector 0 \[0.0, 0.0, 0.0\], but the cell is 0 Å thick",
+        ),
+        (
+            lambda: dg.environments_of(
+                ase.Atoms("Si2", positions=[[0, 0, 0], [1, 1, 1]], cell=[5, 5, 0.1], pbc=True),
+                [0],
+                cutoff=2.5,
+            ),
+            "periodic along cell vector 2 .* 0.1 Å thick",
+        ),
+        (
+            lambda: dg.structure_environments([dg.regular_tetrahedron()], cutoff=2.5),
+            "structure_environments takes one frame",
+        ),
+        (
+            lambda: dg.environments_of([dg.regular_tetrahedron()], [0], cutoff=2.5),
+            "environments_of takes one frame",
+        ),
+    ],
+    ids=["huge-cutoff", "pbc-without-cell", "thin-cell", "list", "list-environments_of"],
+)
+def test_structure_environments_refuses_what_it_cannot_cut(call, message):
+    """A 1000 Å cutoff in bulk Si ran out of memory, pbc without a cell gave 162 images
+    0 Å away per atom, a list failed with an AttributeError."""
+    with pytest.raises(DegeneracyError, match=message):
+        call()
+
+
+def test_structure_environments_of_a_crystal_and_a_molecule():
+    """A proper cell and a molecule without one still give their environments."""
+    silicon = dg.structure_environments(ase.build.bulk("Si", "diamond", a=5.43), cutoff=2.5)
+    assert [len(atoms) - 1 for atoms in silicon] == [4, 4]
+    molecule = ase.Atoms("CH4", positions=np.vstack([np.zeros(3), 1.09 * CORNERS]))
+    assert len(dg.structure_environments(molecule, cutoff=2.5, centers="C")[0]) == 5

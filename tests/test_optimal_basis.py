@@ -215,6 +215,49 @@ def test_fit_refuses_frames_centred_on_another_species():
         dg.fit_optimal_basis(frames, sigma=0.3, center_species=1, neighbor_species=(1, 6))
 
 
+def _fit_mistakes():
+    frames = dg.sample_methane(3, seed=1)
+    nan, periodic = frames[1].copy(), frames[2].copy()
+    nan.positions[3] = [np.nan, 0.0, 0.0]
+    periodic.cell, periodic.pbc = [9.0, 9.0, 9.0], [False, True, False]
+    return [
+        ({"center_species": 999}, "center_species: unknown atomic number 999"),
+        ({"center_species": "Xx"}, "center_species: unknown species 'Xx'"),
+        ({"center_species": [6]}, r"center_species must be one species, .* got \[6\]"),
+        ({"neighbor_species": [999]}, "neighbor_species: unknown atomic number 999"),
+        ({"neighbor_species": ["H", "Q"]}, "neighbor_species: unknown species 'Q'"),
+        ({"neighbor_species": None}, "neighbor_species must be a list of species"),
+        ({"neighbor_species": []}, "neighbor_species must name at least one species"),
+        ({"provenance": 5}, "provenance must be a dict, got 5"),
+        ({"frames": frames[0]}, r"give a list of frames, e\.g\. \[atoms\]"),
+        ({"frames": [frames[0], nan]}, "frame 1, atom 3: non-finite coordinates"),
+        ({"frames": [frames[0], periodic]}, r"frame 1 is periodic \(pbc=\[False, True"),
+    ]
+
+
+@pytest.mark.parametrize("options, message", _fit_mistakes())
+def test_fit_refuses_bad_species_provenance_and_frames(options, message):
+    """Were a ValueError, IndexError, TypeError or MetatensorError from deep inside, or
+    (NaN atom, periodic frame) a fit on other densities than the fingerprints see."""
+    options = {"frames": dg.sample_methane(3, seed=1), **options}
+    with pytest.raises(dg.DegeneracyError, match=message):
+        dg.fit_optimal_basis(options.pop("frames"), sigma=0.3, n_max=2, l_max=1, **options)
+
+
+def test_fit_takes_species_as_symbols_numbers_or_one_of_them():
+    """As the module's other species arguments take symbols: 'C' was int('C'); one
+    neighbour species (1) a TypeError, a repeated one ([1, 1]) a MetatensorError."""
+    frames = dg.sample_methane(3, seed=1)
+    reference = dg.fit_optimal_basis(frames, sigma=0.3, n_max=2, l_max=1)
+    for center, neighbors in (("C", ["H"]), (np.int64(6), 1), (6, [1, 1]), (6, "H")):
+        basis = dg.fit_optimal_basis(
+            frames, sigma=0.3, n_max=2, l_max=1, center_species=center, neighbor_species=neighbors
+        )
+        assert basis.provenance == reference.provenance
+        for mine, theirs in zip(basis.projections, reference.projections, strict=True):
+            np.testing.assert_array_equal(mine, theirs)
+
+
 def _kept_fraction(basis: dg.OptimalBasis, covariances: list[np.ndarray]) -> np.ndarray:
     """Fraction of each channel's variance (covariance in the primitive basis) it keeps."""
     pairs = zip(basis.projections, covariances, strict=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import ase
@@ -184,6 +185,49 @@ def test_odd_number_of_frames_is_refused():
         dg.verify_pairs(dg.random_pairs(1, seed=0)[:1], {"soap": dg.SoapPowerSpectrum()})
 
 
+#: One pair, written out (no sampling).
+ONE_PAIR = [dg.PairParameters(x1=1.0, z1=0.3, x2=-0.3, y2=0.8, z2=0.6, x4=-0.4, y4=1.0)]
+
+
+def test_verify_pairs_takes_a_list_of_fingerprints_as_compare_fingerprints_does():
+    frames, soap = dg.pair_frames(ONE_PAIR), dg.SoapPowerSpectrum(sigma=0.3)
+    (listed,) = dg.verify_pairs(frames, [soap])
+    assert listed == dg.verify_pairs(frames, {"soap": soap})[0]
+    with pytest.raises(dg.DegeneracyError, match="two soap fingerprints"):
+        dg.verify_pairs(frames, [soap, dg.SoapPowerSpectrum()])
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: dg.pair_frames([1, 2]), "pairs: item 0 is a int, not a PairParameters"),
+        (
+            lambda: dg.pair_frames(ONE_PAIR[0]),
+            r"pairs: give a list of PairParameters, e\.g\. \[p\]",
+        ),
+        (lambda: dg.pair_frames(5), "pairs must be a list of PairParameters, got int"),
+        (lambda: dg.pair_frames(ONE_PAIR, info=[5]), "info: entry 0 must be a mapping, got 5"),
+        (lambda: dg.pair_frames(ONE_PAIR, info=[{}, {}]), "info has 2 entries for 1 pairs"),
+        (lambda: dg.pair_frames(ONE_PAIR, info={"a": 1}), "info must be a list of mappings"),
+        (lambda: dg.fold_frames([1]), "folds: item 0 is a int, not a PairParameters"),
+        (lambda: dg.random_pairs(1, seed=0, sampler="x"), "sampler must be a PairSampler"),
+        (lambda: dg.verify_pairs([], dg.SoapPowerSpectrum()), "representations must be a mapping"),
+        (lambda: dg.PairParameters("a", 0, 0, 0, 0, 0, 0), "PairParameters.x1 must be a number"),
+        (lambda: dg.PairParameters(0, 0, 0, 0, 0, 0, np.nan), "PairParameters.y4 must be a finite"),
+        (lambda: dg.PairParameters(0, 0, np.inf, 0, 0, 0, 0), "PairParameters.x2 must be a finite"),
+    ],
+)
+def test_pair_helpers_name_a_bad_argument(call, message):
+    with pytest.raises(dg.DegeneracyError, match=message):
+        call()
+
+
+def test_pair_parameters_are_stored_as_floats():
+    parameters = dg.PairParameters(1, "0.5", np.float32(0.25), 0, 0, 0, 0)
+    assert [type(v) for v in dataclasses.astuple(parameters)] == [float] * 7
+    assert parameters.z1 == 0.5
+
+
 # --- command line -------------------------------------------------------------------------
 
 
@@ -258,3 +302,19 @@ def test_cli_refuses_options_the_mode_ignores(argv, named, tmp_path, monkeypatch
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and err.split(": ")[2].startswith(named)
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: dg.prl2020_grid(1.0, 2.0), "betas must be a sequence of angles, got 1.0"),
+        (lambda: dg.prl2020_grid([0.0], ["a"]), "alphas must be a number, got 'a'"),
+        (
+            lambda: dg.equal_radius_partner_residual(np.full((4, 3), np.nan)),
+            r"equal_radius_partner_residual: neighbour 0: non-finite",
+        ),
+    ],
+)
+def test_grid_and_partner_test_name_bad_input(call, match):
+    with pytest.raises(dg.DegeneracyError, match=match):
+        call()

@@ -169,10 +169,85 @@ def test_species_numbers_are_checked(species):
         dg.SoapPowerSpectrum(center=species)
 
 
-def test_a_lone_centre_is_refused_by_every_fingerprint_that_cannot_describe_it():
-    for name in ("bispectrum", "acsf"):
-        with pytest.raises(dg.DegeneracyError, match="at least one neighbour"):
-            dg.make_representation(name).jacobian([ase.Atoms("C")])
+def test_a_lone_centre_is_refused_by_every_fingerprint(representation):
+    """SOAP returned zero features and a (1, n, 0) Jacobian, the OM a 1×1 matrix's
+    spectrum, where the bispectrum and ACSF refused: every fingerprint refuses it now."""
+    for lone in (ase.Atoms("C"), ase.Atoms()):
+        for compute in (representation.features, representation.jacobian):
+            with pytest.raises(
+                dg.DegeneracyError,
+                match=f"frame 0 has {len(lone)} atom.*an environment needs at least one neighbour",
+            ):
+                compute([lone])
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_coordinates_are_refused(representation, random_frames, value):
+    """SOAP and the bispectrum dropped an atom at NaN or inf (zero Jacobian columns), ACSF
+    took inf for beyond the cutoff and returned NaN for NaN, the OM failed in numpy."""
+    broken = random_frames[2].copy()
+    broken.positions[3, 1] = value
+    frames = [random_frames[0], random_frames[1], broken]
+    for compute in (representation.features, representation.jacobian):
+        with pytest.raises(
+            dg.DegeneracyError,
+            match=rf"{representation.name}: frame 2, atom 3: non-finite coordinates \[",
+        ):
+            compute(frames)
+
+
+@pytest.mark.parametrize("name", ["soap", "bispectrum", "acsf"])
+def test_one_string_of_neighbours_is_one_species_or_a_comma_separated_list(name):
+    """A string was split into its characters: 'Si' gave "unknown element 'i'" and 'HO'
+    silently became H and O."""
+    assert dg.make_representation(name, neighbors="Si").neighbors == (14,)
+    assert dg.make_representation(name, neighbors="H, C").neighbors == (1, 6)
+    assert dg.make_representation(name, neighbors=["H", "C"]).neighbors == (1, 6)
+    with pytest.raises(dg.DegeneracyError, match="unknown element 'HO'"):
+        dg.make_representation(name, neighbors="HO")
+    with pytest.raises(dg.DegeneracyError, match="neighbors must name at least one species"):
+        dg.make_representation(name, neighbors="")
+    with pytest.raises(dg.DegeneracyError, match="neighbors must be species symbols"):
+        dg.make_representation(name, neighbors=1.5)
+
+
+@pytest.mark.parametrize("name", [["soap"], 5, None])
+def test_representation_names_must_be_strings(name):
+    """A list was a TypeError (unhashable type) from the registry's lookup."""
+    with pytest.raises(dg.DegeneracyError, match=r"unknown representation .*choose one of"):
+        dg.make_representation(name)
+    with pytest.raises(dg.DegeneracyError, match=r"unknown representation .*choose one of"):
+        dg.species_aware(name)
+
+
+def _multicentre_mistakes():
+    td = dg.regular_tetrahedron()
+    oxygen, periodic, nan = td.copy(), td.copy(), td.copy()
+    oxygen.numbers[0] = 8
+    periodic.cell, periodic.pbc = [9.0, 9.0, 9.0], True
+    nan.positions[4] = [np.nan, 0.0, 0.0]
+    return [
+        ([td[:4]], "frame 0 has 4 atoms; the model describes CH4 environments"),
+        ([oxygen], "frame 0, atom 0: the centre is O"),
+        ([td, periodic], r"frame 1 is periodic \(pbc="),
+        ([nan], "frame 0, atom 4: non-finite coordinates"),
+        (td, r"give a list of frames, e\.g\. \[atoms\]"),
+        (np.zeros((1, 5, 3)), "frame 0 is a ndarray, not an ase.Atoms"),
+        ("CH4", "frame 0 is a str, not an ase.Atoms"),
+        ([], "no frames to compute"),
+    ]
+
+
+@pytest.mark.parametrize("frames, message", _multicentre_mistakes())
+def test_multicentre_inputs_need_ch4_frames(frames, message):
+    """CH3 gave an H block of shape (1, 3, d), an O centre a C block (1, 0, d), a periodic
+    frame was expanded with its images, a NaN atom dropped, one Atoms an AttributeError."""
+    model = dg.MultiCentreSoap(n_max=2, l_max=2, basis="gto")
+    for compute in (model.inputs, model.input_jacobians):
+        with pytest.raises(dg.DegeneracyError, match=message):
+            compute(frames)
+    shapes = {k: v.shape for k, v in model.inputs([dg.regular_tetrahedron()]).items()}
+    assert shapes == {"C": (1, 1, 12), "H": (1, 4, 36)}
 
 
 @pytest.mark.parametrize("g2", [[(1.0,)], [("a", 1.0)], 5])

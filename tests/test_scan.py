@@ -839,6 +839,14 @@ def test_most_singular_orders_infinite_cns_by_relative_s_min():
     assert [row["structure"] for row in scanning.most_singular(table, 4)] == [2, 4, 0, 1]
 
 
+def test_environment_spectra_names_a_non_finite_environment(soap):
+    """It was labelled undefined ("collinear") like a real degenerate environment."""
+    frames = dg.sample_methane(3, seed=0)
+    frames[1].positions[2] = np.nan
+    with pytest.raises(dg.DegeneracyError, match="environment 1, atom 2: non-finite"):
+        dg.environment_spectra(frames, soap)
+
+
 def test_most_singular_names_results_that_are_not_a_table():
     with pytest.raises(dg.DegeneracyError, match="results must be a pyarrow Table"):
         scanning.most_singular([1, 2], 2)

@@ -684,3 +684,238 @@ def test_a_neighbour_at_the_cutoff_explains_its_three_zeros(representation):
         [result] = dg.analyse_frames([atoms], representation)
     assert result.verdict == "spurious"
     assert result.unseen_pairs == "H1-H4, H2-H4, H3-H4" and result.pair_swap is None
+
+
+# --------------------------------------------------------------------------------------
+# Input validation (black-box hunt): named refusals instead of numpy errors or silence
+
+_TD = dg.neighbor_positions(dg.regular_tetrahedron())
+_NAN_NEIGHBOR = np.vstack([_TD[:3], [np.nan, 0.0, 0.0]])
+
+
+def _acsf_batch(n=3, seed=0):
+    frames = dg.sample_methane(n, seed=seed)
+    return dg.Acsf().jacobian(frames)[1], dg.neighbor_positions(frames)
+
+
+def _td_spectrum():
+    jacobian, neighbors = _acsf_batch(1)
+    return dg.singular_spectrum(jacobian, neighbors)
+
+
+@pytest.mark.parametrize("n_jacobians, n_neighbors", [(2, 1), (3, 2), (1, 2)])
+def test_purified_jacobian_refuses_neighbours_of_other_frames(n_jacobians, n_neighbors):
+    """One frame's neighbours were broadcast over the others' Jacobians without a word."""
+    jacobian, neighbors = _acsf_batch()
+    with pytest.raises(dg.DegeneracyError, match="of the same frames"):
+        dg.purified_jacobian(jacobian[:n_jacobians], neighbors[:n_neighbors])
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda zeros: dg.singular_spectrum(_acsf_batch(1)[0], zeros[None]),
+        lambda zeros: dg.rotation_complement(zeros),
+        lambda zeros: dg.point_symmetry(zeros),
+        lambda zeros: dg.check_analysable([dg.environment_from_neighbors(zeros)], dg.Acsf()),
+    ],
+    ids=["singular_spectrum", "rotation_complement", "point_symmetry", "check_analysable"],
+)
+def test_neighbours_all_at_the_centre_are_collinear(call):
+    """s_min < 1e-8 s_1 was false for 0 < 0: a spectrum, a symmetry, a pass."""
+    with pytest.raises(dg.DegeneracyError, match="collinear with the centre"):
+        call(np.zeros((4, 3)))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda nb: dg.singular_spectrum(_acsf_batch(1)[0], nb[None]),
+        lambda nb: dg.purified_jacobian(_acsf_batch(1)[0], nb[None]),
+        lambda nb: dg.rotation_complement(nb),
+        lambda nb: dg.rotation_generators(nb),
+        lambda nb: dg.point_symmetry(nb),
+        lambda nb: dg.best_alignment(nb, _TD),
+        lambda nb: dg.best_alignment(_TD, nb),
+        lambda nb: dg.aligned_distance(nb, _TD),
+        lambda nb: dg.coincident_pairs(nb),
+        lambda nb: dg.nearest_coincidence(nb),
+        lambda nb: dg.pair_swap_residual(nb, np.ones(12), []),
+        lambda nb: dg.trade_scale(nb, np.ones(12)),
+        lambda nb: dg.pair_triples(nb),
+        lambda nb: dg.pair_triple_rates(nb, np.ones(12)),
+        lambda nb: dg.environment_from_neighbors(nb),
+    ],
+)
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_a_non_finite_neighbour_is_named(call, value):
+    """It failed inside numpy ("SVD did not converge", "data must be finite") or gave an
+    answer (None, 1.0, inf, NaN angles, an Atoms)."""
+    neighbors = np.vstack([_TD[:3], [value, 0.0, 0.0]])
+    with pytest.raises(dg.DegeneracyError, match=r"neighbour 3: non-finite coordinates"):
+        call(neighbors)
+
+
+def test_a_non_finite_neighbour_of_a_batch_names_the_frame():
+    jacobian, neighbors = _acsf_batch()
+    neighbors[2, 1, 0] = np.nan
+    with pytest.raises(dg.DegeneracyError, match=r"frame 12, neighbour 1: non-finite"):
+        dg.singular_spectrum(jacobian, neighbors, first_frame=10)
+
+
+@pytest.mark.parametrize(
+    "call", [dg.coincident_pairs, dg.nearest_coincidence, dg.pair_triples, dg.trade_scale]
+)
+def test_a_neighbour_on_the_centre_has_no_pair_angle(call):
+    """Its direction was 0/0: scipy's "data must be finite" or NaN angles."""
+    neighbors = np.vstack([_TD[:3], np.zeros(3)])
+    args = (neighbors, np.ones(12)) if call is dg.trade_scale else (neighbors,)
+    with pytest.raises(dg.DegeneracyError, match="neighbour 3 is 0 Å from the centre"):
+        call(*args)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda j, nb: dg.singular_spectrum(j[:0], nb[:0]), "no frames"),
+        (lambda j, nb: dg.rotation_complement(np.zeros((0, 3))), r"N ≥ 1, got \(0, 3\)"),
+        (lambda j, nb: dg.rotation_complement(nb[:, :0]), r"N ≥ 1, got \(3, 0, 3\)"),
+        (lambda j, nb: dg.point_symmetry(np.zeros((0, 3))), r"got shape \(0, 3\)"),
+        (
+            lambda j, nb: dg.unexplained_zeros(np.zeros(0), np.zeros((0, 12)), None),
+            r"singular values \(3N-3,\), got shape \(0,\)",
+        ),
+        (lambda j, nb: dg.zero_verdict(np.zeros(0), 0), r"got shape \(0,\)"),
+        (lambda j, nb: dg.purified_singular_values(np.zeros((3, 0))), r"got shape \(3, 0\)"),
+    ],
+)
+def test_empty_inputs_are_refused(call, message):
+    """They failed with an IndexError."""
+    jacobian, neighbors = _acsf_batch()
+    with pytest.raises(dg.DegeneracyError, match=message):
+        call(jacobian, neighbors)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda s: dg.best_alignment(_TD, _TD, [1, 1]), "2 species and 4 neighbours"),
+        (lambda s: dg.best_alignment(_TD[None], _TD[None]), r"got \(1, 4, 3\)"),
+        (lambda s: dg.best_alignment(np.zeros((4, 2)), np.zeros((4, 2))), r"got \(4, 2\)"),
+        (lambda s: dg.best_alignment(dg.regular_tetrahedron(), _TD), "not an ase.Atoms"),
+        (lambda s: dg.purified_singular_values(np.ones(5)), r"got shape \(5,\)"),
+        (
+            lambda s: dg.unexplained_zeros(s.values[0], s.motions[0][:, :5], None),
+            r"motions \(9, 12\) .* got \(9, 5\)",
+        ),
+        (
+            lambda s: dg.unexplained_zeros(s.values[0][:5], s.motions[0], None),
+            r"5 singular values need motions \(5, 8\)",
+        ),
+        (
+            lambda s: dg.unexplained_zeros(s.values[0], s.motions[0], np.ones((12, 10))),
+            r"forced motions \(12, ≤ 9\), got \(9, 12\) and \(12, 10\)",
+        ),
+        (lambda s: dg.unexplained_zeros(s.values, s.motions[0], None), r"got shape \(1, 9\)"),
+        (lambda s: dg.zero_verdict(s.values, 0), r"got shape \(1, 9\)"),
+        (
+            lambda s: dg.symmetry_forced_motions(_TD[:3], dg.point_symmetry(_TD).operations),
+            "an operation on 4 neighbours for an environment of 3",
+        ),
+        (lambda s: dg.rotation_generators(np.ones((4, 2))), r"got \(4, 2\)"),
+    ],
+)
+def test_shapes_that_do_not_fit_are_named(call, message):
+    """numpy's einsum, matmul or broadcast errors, an unpacking error, an ambiguous truth
+    value; rotation_generators of 2-D points and unexplained_zeros of 5 of 9 values
+    answered."""
+    with pytest.raises(dg.DegeneracyError, match=message):
+        call(_td_spectrum())
+
+
+@pytest.mark.parametrize(
+    "s_max, s_min, n_motions, message",
+    [
+        (1.0, 2.0, 9, "s_min 2 exceeds s_max 1"),
+        (-1.0, 0.5, 9, "finite and ≥ 0, got s_max -1"),
+        (1.0, -0.5, 9, "finite and ≥ 0, got s_max 1, s_min -0.5"),
+        (np.inf, 0.5, 9, "finite and ≥ 0"),
+        (2.0, 1.0, 0, "whole number ≥ 1 .* got 0"),
+        (2.0, 1.0, -3, "got -3"),
+        (2.0, 1.0, 2.5, "got 2.5"),
+        ("a", 1.0, 9, "s_max must be numbers, got 'a'"),
+        (np.ones(3), np.ones(2), 9, r"shapes \(3,\), \(2,\), \(\) do not broadcast"),
+        (np.ones(3), np.array([0.5, 2.0, 0.5]), 9, r"at index \(1,\): s_min 2 exceeds"),
+    ],
+)
+def test_condition_number_refuses_what_is_not_a_spectrum(s_max, s_min, n_motions, message):
+    with pytest.raises(dg.DegeneracyError, match=message):
+        dg.condition_number(s_max, s_min, n_motions)
+
+
+def test_condition_number_takes_undefined_spectra_and_round_off():
+    """A scan's environments of 0 or 1 neighbour have no spectrum (NaN) and 3N − 3 of -3
+    or 0; s_min above s_max by round-off (from another computation) is a CN just under 1."""
+    cn = dg.condition_number(np.array([np.nan, 1.0]), np.array([np.nan, 0.5]), np.array([-3, 9]))
+    assert np.isnan(cn[0]) and cn[1] == 2.0
+    assert 0.999 < dg.condition_number(1.0, 1.0 + 2e-15, 9) < 1.0
+
+
+@pytest.mark.parametrize(
+    "n_symmetry_zeros, options, message",
+    [
+        (-1, {}, "n_symmetry_zeros must be at least 0 and at most 9, got -1"),
+        (100, {}, "at most 9, got 100"),
+        (1.5, {}, "n_symmetry_zeros must be an integer, got 1.5"),
+        ("a", {}, "n_symmetry_zeros must be an integer"),
+        (True, {}, "n_symmetry_zeros must be an integer"),
+        (0, {"n_features": 0}, "n_features must be at least 1, got 0"),
+        (0, {"n_features": -1}, "n_features must be at least 1, got -1"),
+        (0, {"n_features": 2.5}, "n_features must be an integer"),
+    ],
+)
+def test_zero_verdict_checks_its_counts(n_symmetry_zeros, options, message):
+    """They were used as given: -1 or 'a' zeros, 0 features gave a verdict."""
+    values = _td_spectrum().values[0]
+    with pytest.raises(dg.DegeneracyError, match=message):
+        dg.zero_verdict(values, n_symmetry_zeros, **options)
+
+
+def _on_centre(atoms):
+    atoms.positions[4] = atoms.positions[0]
+
+
+def _on_neighbour(atoms):
+    atoms.positions[4] = atoms.positions[3]
+
+
+@pytest.mark.parametrize(
+    "edit, atoms",
+    [(_on_centre, "atoms 0 and 4"), (_on_neighbour, "atoms 3 and 4")],
+    ids=["on-centre", "on-neighbour"],
+)
+def test_atoms_on_top_of_each_other_are_refused_naming_them(edit, atoms):
+    """A neighbour on the centre gave ACSF NaN columns ("the Jacobian has non-finite
+    entries"); two coincident neighbours passed and were called 'spurious'."""
+    frames = dg.sample_methane(3, seed=2)
+    edit(frames[2])
+    match = rf"^f\.xyz, frame 12: {atoms} are 0 Å apart, on top of each other"
+    with pytest.raises(dg.DegeneracyError, match=match):
+        dg.check_analysable(frames, dg.Acsf(), where="f.xyz", first_frame=10)
+    with pytest.raises(dg.DegeneracyError, match=rf"frame 2: {atoms} are 0 Å apart"):
+        dg.analyse_frames(frames, dg.Acsf())
+
+
+def test_frames_of_several_sizes_are_checked_in_order():
+    """Checked by size in arrays, the first failing frame is named whatever its size."""
+    frames = dg.sample_methane(4, seed=2)
+    frames[1] = frames[1][:4]  # 3 neighbours
+    frames[3].positions[4] = frames[3].positions[2]
+    frames[1].positions[1:] = np.outer([1.0, -1.1, 0.9], [0.0, 0.6, 0.8])
+    with pytest.raises(dg.DegeneracyError, match=r"^frame 1: the neighbours are collinear"):
+        dg.check_analysable(frames, dg.Acsf())
+    with pytest.raises(dg.DegeneracyError, match=r"^frame 3: atoms 2 and 4"):
+        dg.check_analysable([frames[k] for k in (0, 2, 3)], dg.Acsf(), first_frame=1)
+    near = dg.sample_methane(1, seed=2)[0]
+    near.positions[4] = near.positions[3] + 1e-6  # close, but an environment
+    dg.check_analysable([near], dg.Acsf())

@@ -454,3 +454,88 @@ def test_read_error_reason_skips_blank_lines():
     assert read_error_reason(ValueError("\n  bad line 3\nmore")) == "bad line 3"
     assert read_error_reason(ValueError("")) == "ValueError"
     assert read_error_reason(KeyError("Xx")) == "no element or column named 'Xx'"
+
+
+# --------------------------------------------------------------------------------------
+# Input validation (black-box hunt): named refusals instead of Python errors or silence
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: dg.neighbor_positions(ase.Atoms()), "empty ase.Atoms, no centre"),
+        (lambda: dg.neighbor_positions([ase.Atoms()]), "frame 0: an empty ase.Atoms"),
+        (lambda: dg.environment_species([ase.Atoms()]), "frame 0: an empty ase.Atoms"),
+        (lambda: dg.environment_species([ase.Atoms()], where="f.xyz"), "^f.xyz, frame 0"),
+    ],
+)
+def test_an_empty_atoms_is_refused(call, message):
+    """IndexError: no atom 0."""
+    with pytest.raises(dg.DegeneracyError, match=message):
+        call()
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"cutoff": float("nan")}, "cutoff must be a positive number, got nan"),
+        ({"cutoff": -1.0}, "cutoff must be a positive number"),
+        ({"min_distance": -1}, "min_distance must be a number ≥ 0, got -1"),
+        ({"min_distance": float("nan")}, "min_distance must be a number ≥ 0, got nan"),
+        ({"min_distance": "a"}, "min_distance must be a number, got 'a'"),
+    ],
+)
+def test_validate_environment_checks_its_limits(options, message):
+    """A NaN cutoff skipped the cutoff check; -1 or NaN minimum distances were taken;
+    'a' failed inside numpy."""
+    with pytest.raises(dg.DegeneracyError, match=message):
+        dg.validate_environment(dg.regular_tetrahedron(), **options)
+
+
+@pytest.mark.parametrize("atoms", [np.zeros((5, 3)), [dg.regular_tetrahedron()]])
+def test_validate_environment_takes_one_atoms(atoms):
+    """AttributeError: no get_chemical_symbols."""
+    with pytest.raises(dg.DegeneracyError, match="validate_environment takes one frame"):
+        dg.validate_environment(atoms)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"min_distance": -1}, "min_distance must be a number ≥ 0, got -1"),
+        ({"index": True}, "index True: not a frame number or slice"),
+        ({"index": np.bool_(False)}, r"index .*False_?: not a frame number or slice"),
+    ],
+)
+def test_read_environments_checks_min_distance_and_a_bool_index(tmp_path, options, message):
+    """min_distance=-1 was taken, index=True read frame 1."""
+    path = tmp_path / "ch4.extxyz"
+    dg.write_environments(path, dg.sample_methane(2, seed=0))
+    with pytest.raises(dg.DegeneracyError, match=message):
+        dg.read_environments(path, **options)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: dg.regular_tetrahedron(-1), "radius must be a positive number, got -1"),
+        (lambda: dg.regular_tetrahedron(0), "radius must be a positive number, got 0"),
+        (lambda: dg.regular_tetrahedron(float("nan")), "radius must be a positive number"),
+        (lambda: dg.regular_tetrahedron("a"), "radius must be a number, got 'a'"),
+        (lambda: dg.prl2020_methane(4.5, 130.5, 0), "radius must be a positive number"),
+        (lambda: dg.prl2020_methane(np.inf, 130.5), "beta must be a finite angle"),
+        (lambda: dg.spherical_point(float("nan"), 0), "beta must be a finite angle"),
+        (lambda: dg.spherical_point(0, "x"), "alpha must be a number, got 'x'"),
+    ],
+)
+def test_built_structures_check_their_parameters(call, message):
+    """Negative, zero and NaN radii built CH4 (all H on C at 0); NaN angles gave NaNs."""
+    with pytest.raises(dg.DegeneracyError, match=message):
+        call()
+
+
+def test_methane_sampler_limits_are_keyword_only():
+    """MethaneSampler(0.9, 1.47) read as r_min, r_max by position."""
+    with pytest.raises(TypeError, match="positional"):
+        dg.MethaneSampler(0.9, 1.47)
+    assert dg.MethaneSampler(r_min=0.95).r_min == 0.95

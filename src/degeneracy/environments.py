@@ -27,9 +27,9 @@ import ase.data
 import numpy as np
 from ase.neighborlist import neighbor_list
 
-from .checks import positive_float
 from .errors import DegeneracyError
-from .structures import vector_lengths
+from .representations.base import cutoff_radius
+from .structures import check_cell, one_frame, vector_lengths
 
 
 def parse_species(species: str | Iterable[str | int]) -> tuple[int, ...]:
@@ -101,7 +101,9 @@ def environments_of(
     centers : sequence of int
         Indices of the centre atoms.
     cutoff : float
-        Neighbours lie strictly closer than ``cutoff`` (Å).
+        Neighbours lie strictly closer than ``cutoff`` (Å), at most
+        :data:`~degeneracy.representations.base.MAX_CUTOFF` (the fingerprints' limit;
+        a crystal has ~0.05 atoms per Å³ of neighbours, 2e5 within it).
     neighbor_species : collection of int or str, optional
         Keep only neighbours of these species, atomic numbers or symbols (default: all).
 
@@ -111,8 +113,18 @@ def environments_of(
         One per centre: centre at index 0 at the origin, neighbours after it (ordered by
         species, then index and image), no cell, no periodicity, ``info["atom"]`` the
         centre's index in ``atoms``.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``atoms`` is not an :class:`ase.Atoms`, ``cutoff`` is not a number in
+        (0, MAX_CUTOFF], a centre index is not an index of ``atoms``, a species is
+        unknown, or ``atoms`` is periodic along an axis without a proper cell
+        (:func:`~degeneracy.structures.check_cell`).
     """
-    cutoff = positive_float("cutoff", cutoff)
+    atoms = one_frame(atoms, name="environments_of")
+    cutoff = cutoff_radius(cutoff)
+    check_cell(atoms, "structure")
     centers = _centre_indices(centers, len(atoms))
     if neighbor_species is not None:
         neighbor_species = parse_species(neighbor_species)
@@ -167,7 +179,8 @@ def structure_environments(
     atoms : ase.Atoms
         A whole structure; periodic along the axes where ``atoms.pbc`` is true.
     cutoff : float
-        Neighbours lie strictly closer than ``cutoff`` (Å).
+        Neighbours lie strictly closer than ``cutoff`` (Å), at most ``MAX_CUTOFF``
+        (100 Å).
     centers : collection of int or str, optional
         Species of the centres, atomic numbers or symbols (or ``"C,H"``); default: all
         atoms.
@@ -183,9 +196,12 @@ def structure_environments(
     Raises
     ------
     DegeneracyError
-        When ``cutoff`` is not a positive number or a species is unknown (or none is
-        given).
+        When ``atoms`` is not an :class:`ase.Atoms`, ``cutoff`` is not a number in
+        (0, :data:`~degeneracy.representations.base.MAX_CUTOFF`], a species is unknown
+        (or none is given), or ``atoms`` is periodic along an axis without a proper cell
+        (:func:`environments_of`).
     """
+    atoms = one_frame(atoms, name="structure_environments")
     if centers is None:
         chosen = np.arange(len(atoms))
     else:

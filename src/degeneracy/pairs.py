@@ -38,13 +38,16 @@ at all off β = 0 (whatever the construction): :func:`prl2020_grid` therefore wr
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import ase
 import numpy as np
 
-from .checks import bounded_int, non_negative_float, positive_float, seeded_generator
+from .checks import _as_float, bounded_int, non_negative_float, positive_float, seeded_generator
+from .compare import _named
 from .errors import DegeneracyError
 from .representations.base import Representation, fingerprint
 from .sensitivity import (
@@ -57,6 +60,7 @@ from .structures import (
     check_sampler_ranges,
     environment_from_neighbors,
     frame_list,
+    neighbor_array,
     neighbor_positions,
     prl2020_methane,
     rejection_rounds,
@@ -86,6 +90,12 @@ class PairParameters:
     z2: float
     x4: float
     y4: float
+
+    def __post_init__(self) -> None:
+        for name in (f.name for f in fields(self)):
+            object.__setattr__(
+                self, name, _coordinate(f"PairParameters.{name}", getattr(self, name))
+            )
 
     def members(self) -> tuple[np.ndarray, np.ndarray]:
         """Neighbour positions of A+ and A−, two arrays of shape (4, 3)."""
@@ -125,6 +135,65 @@ class PairParameters:
             )
         values = (r[0, 0], r[0, 2], r[1, 0], r[1, 1], r[1, 2], r[3, 0], r[3, 1])
         return cls(*(float(v) for v in values))
+
+
+def _coordinate(name: str, value: Any) -> float:
+    """``value`` as a finite float (a coordinate in Å, of either sign)."""
+    number = _as_float(name, value)
+    if not math.isfinite(number):
+        raise DegeneracyError(f"{name} must be a finite number, got {value!r}")
+    return number
+
+
+def _parameter_list(values: Any, name: str) -> list[PairParameters]:
+    """``values`` as a list of :class:`PairParameters`, else named (``name``: the argument)."""
+    if isinstance(values, PairParameters):
+        raise DegeneracyError(f"{name}: give a list of PairParameters, e.g. [p], not one")
+    if not isinstance(values, Iterable) or isinstance(values, str | Mapping):
+        raise DegeneracyError(
+            f"{name} must be a list of PairParameters, got {type(values).__name__}"
+        )
+    values = list(values)
+    for index, item in enumerate(values):
+        if not isinstance(item, PairParameters):
+            raise DegeneracyError(
+                f"{name}: item {index} is a {type(item).__name__}, not a PairParameters"
+            )
+    return values
+
+
+def _pair_info(info: Any, n_pairs: int) -> list[dict]:
+    """``info`` of :func:`pair_frames` as one dict per pair (empty ones when ``None``)."""
+    if info is None:
+        return [{} for _ in range(n_pairs)]
+    if not isinstance(info, Iterable) or isinstance(info, str | Mapping):
+        raise DegeneracyError(
+            f"info must be a list of mappings, one per pair, got {type(info).__name__}"
+        )
+    info = list(info)
+    if len(info) != n_pairs:
+        raise DegeneracyError(
+            f"info has {len(info)} entries for {n_pairs} pairs: give one per pair"
+        )
+    for index, entry in enumerate(info):
+        if not isinstance(entry, Mapping):
+            raise DegeneracyError(f"info: entry {index} must be a mapping, got {entry!r}")
+    return [dict(entry) for entry in info]
+
+
+def _fingerprints_by_name(representations: Any) -> dict[str, Representation]:
+    """``representations`` as a mapping name -> fingerprint: a mapping as given, a sequence
+    of fingerprints named by their ``name`` (as :func:`~degeneracy.compare_fingerprints`)."""
+    if isinstance(representations, Mapping):
+        return dict(representations)
+    if isinstance(representations, Representation | str) or not isinstance(
+        representations, Iterable
+    ):
+        raise DegeneracyError(
+            "representations must be a mapping name -> fingerprint or a list of "
+            f"fingerprints, got {type(representations).__name__}"
+        )
+    return _named(representations)
 
 
 @dataclass(frozen=True)
@@ -204,7 +273,7 @@ def equal_radius_partner_residual(neighbors: np.ndarray) -> float:
     DegeneracyError
         When there are not 4 neighbours at equal distances.
     """
-    neighbors = np.asarray(neighbors, dtype=float)
+    neighbors = neighbor_array(neighbors, "equal_radius_partner_residual")
     radii = np.linalg.norm(neighbors, axis=1)
     if neighbors.shape != (4, 3) or np.ptp(radii) > 1e-9 * radii.max():
         raise DegeneracyError("the partner test needs 4 neighbours at equal distances")
@@ -228,7 +297,7 @@ def equal_radius_partner_residual(neighbors: np.ndarray) -> float:
     return float(np.abs(eigenvalues[realisable, 0]).min())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PairSampler:
     r"""Random A± pairs that are valid CH4 environments and clearly distinct.
 
@@ -348,11 +417,18 @@ def pair_frames(
         ``2 len(pairs)`` CH4 environments, A+ then A− of each pair; ``info`` holds
         ``pair`` (its index), ``member`` (``"+"`` or ``"-"``) and the parameters
         ``x1`` ... ``y4`` (Å).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``pairs`` is not a list of PairParameters, or ``info`` is not a list of
+        mappings with one per pair.
     """
+    pairs = _parameter_list(pairs, "pairs")
+    extras = _pair_info(info, len(pairs))
     frames = []
-    for k, parameters in enumerate(pairs):
+    for k, (parameters, extra) in enumerate(zip(pairs, extras, strict=True)):
         for member, neighbors in zip(MEMBERS, parameters.members(), strict=True):
-            extra = dict(info[k]) if info is not None else {}
             frames.append(
                 environment_from_neighbors(
                     neighbors, info={"pair": k, "member": member, **asdict(parameters), **extra}
@@ -381,9 +457,14 @@ def random_pairs(n: int, *, seed: int, sampler: PairSampler | None = None) -> li
     Raises
     ------
     DegeneracyError
-        When ``n`` or ``seed`` is not an allowed integer, or the sampler's limits leave
-        (almost) no room (:data:`~degeneracy.structures.MAX_REJECTION_ROUNDS` rounds).
+        When ``n`` or ``seed`` is not an allowed integer, ``sampler`` is not a
+        :class:`PairSampler`, or the sampler's limits leave (almost) no room
+        (:data:`~degeneracy.structures.MAX_REJECTION_ROUNDS` rounds).
     """
+    if sampler is not None and not isinstance(sampler, PairSampler):
+        raise DegeneracyError(
+            f"sampler must be a PairSampler, got {type(sampler).__name__} {sampler!r}"
+        )
     return pair_frames((sampler or PairSampler()).parameters(n, seed=seed))
 
 
@@ -406,10 +487,10 @@ def fold_frames(folds: Sequence[PairParameters]) -> list[ase.Atoms]:
     Raises
     ------
     DegeneracyError
-        When a fold has ``y4 != 0``.
+        When ``folds`` is not a list of PairParameters or a fold has ``y4 != 0``.
     """
     frames = []
-    for k, parameters in enumerate(folds):
+    for k, parameters in enumerate(_parameter_list(folds, "folds")):
         if parameters.y4 != 0:
             raise DegeneracyError(f"fold {k}: y4 = {parameters.y4} is not 0")
         frames.append(
@@ -418,6 +499,13 @@ def fold_frames(folds: Sequence[PairParameters]) -> list[ase.Atoms]:
             )
         )
     return frames
+
+
+def _angle_list(name: str, values: Any) -> list[float]:
+    """``values`` (a sequence of numbers) as floats; else named."""
+    if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray):
+        raise DegeneracyError(f"{name} must be a sequence of angles, got {values!r}")
+    return [_as_float(name, value) for value in values]
 
 
 def prl2020_grid(
@@ -442,6 +530,7 @@ def prl2020_grid(
         (:func:`~degeneracy.structures.prl2020_methane`), pair ``k`` running over β, then
         α within each β.
     """
+    betas, alphas = _angle_list("betas", betas), _angle_list("alphas", alphas)
     frames = []
     for k, (beta, alpha) in enumerate(itertools.product(betas, alphas)):
         for member, sign in zip(MEMBERS, (1.0, -1.0), strict=True):
@@ -529,8 +618,9 @@ def verify_pairs(
     ----------
     frames : list of ase.Atoms
         Pairs as consecutive frames (``degeneracy pairs`` output).
-    representations : mapping
-        Fingerprint name -> :class:`Representation`.
+    representations : mapping or sequence
+        Fingerprint name -> :class:`Representation`, or the representations (named by
+        their ``name``, as in :func:`~degeneracy.compare_fingerprints`).
     tol : float
         RMS residual (Å) under which the members count as the same structure.
     where : str
@@ -545,13 +635,15 @@ def verify_pairs(
     ------
     DegeneracyError
         When ``tol`` is not a positive number, ``frames`` is not a list of
-        :class:`ase.Atoms` or not an even, non-zero number of them, a value of
-        ``representations`` is not a :class:`Representation` (or refuses the frames),
+        :class:`ase.Atoms` or not an even, non-zero number of them, ``representations``
+        is neither a mapping nor a sequence of :class:`Representation` (or one refuses
+        the frames), two of a sequence share a name,
         the frames have different numbers of atoms, or the members of a pair have
         different species.
     """
     tol = positive_float("relation tolerance", tol)
     frames = frame_list(frames, name="verify_pairs")
+    representations = _fingerprints_by_name(representations)
     for representation in representations.values():
         fingerprint(representation)
     # Members (and pairs) may list the same species in other orders; fingerprints and the

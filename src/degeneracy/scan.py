@@ -70,7 +70,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from ase.geometry import complete_cell
 from ase.io.formats import ioformats
 from ase.neighborlist import neighbor_list
 from scipy.spatial import cKDTree
@@ -97,6 +96,7 @@ from .sensitivity import (
 from .structures import (
     DEFAULT_CUTOFF,
     DEFAULT_MIN_DISTANCE,
+    check_cell,
     check_finite_coordinates,
     check_no_dummy_atoms,
     check_units,
@@ -386,6 +386,8 @@ def environment_spectra(
     reasons = [""] * n
     groups: dict[tuple[int, tuple[int, ...]], list[int]] = {}
     for k, atoms in enumerate(environments):
+        # not labelled undefined: a NaN frame would pass as "collinear"
+        check_finite_coordinates(atoms.positions, f"environment_spectra: environment {k}")
         if n_neighbors[k] < 2:
             reasons[k] = REASON_FEW_NEIGHBORS
             continue
@@ -706,43 +708,8 @@ def check_structure(atoms: ase.Atoms, where: str) -> None:
     """
     check_no_dummy_atoms(atoms, where)
     check_finite_coordinates(atoms.positions, where)
-    _check_cell(atoms, where)
+    check_cell(atoms, where)
     _check_min_distance(atoms, where)
-
-
-def _check_cell(atoms: ase.Atoms, where: str) -> None:
-    """Refuse a non-finite cell, or one thinner than the minimum distance on a periodic axis."""
-    periodic = np.flatnonzero(atoms.pbc)
-    if not periodic.size:
-        return
-    cell = np.asarray(atoms.cell[:], dtype=float)
-    finite = np.isfinite(cell).all(axis=1)
-    if not finite.all():
-        axis = int(np.argmin(finite))
-        raise DegeneracyError(f"{where}: non-finite cell vector {axis} {cell[axis].tolist()}")
-    heights = _cell_heights(cell, periodic)
-    for axis in periodic:
-        if heights[axis] < DEFAULT_MIN_DISTANCE:
-            raise DegeneracyError(
-                f"{where}: periodic along cell vector {axis} {cell[axis].tolist()}, but the "
-                f"cell is {heights[axis]:.3g} Å thick along it, less than the minimum "
-                f"distance {DEFAULT_MIN_DISTANCE} Å (pbc without a cell?)"
-            )
-
-
-def _cell_heights(cell: np.ndarray, periodic: np.ndarray) -> np.ndarray:
-    """Distance between the cell's opposite faces along each axis (0 if degenerate).
-
-    Zero vectors on non-periodic axes are completed as ase's neighbour list does; a zero
-    vector on a periodic axis is kept, so that its height is 0.
-    """
-    filled = complete_cell(cell)
-    filled[periodic] = cell[periodic]
-    volume = abs(np.linalg.det(filled))
-    areas = np.linalg.norm(np.cross(filled[[1, 2, 0]], filled[[2, 0, 1]]), axis=1)
-    heights = np.zeros(3)
-    np.divide(volume, areas, out=heights, where=areas > 0)
-    return heights
 
 
 def _check_min_distance(atoms: ase.Atoms, where: str) -> None:

@@ -9,6 +9,7 @@ translations; cell and periodic boundary conditions are dropped.
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 import os
 import re
@@ -21,11 +22,12 @@ import ase.data
 import ase.io
 import ase.units
 import numpy as np
-from ase.geometry import find_mic
+from ase.geometry import complete_cell, find_mic
 from ase.io.formats import UnknownFileTypeError, string2index
 from ase.neighborlist import neighbor_list
 
 from .checks import (
+    _as_float,
     bounded_int,
     existing_file,
     non_negative_float,
@@ -237,15 +239,24 @@ def neighbor_positions(frames: Sequence[ase.Atoms] | ase.Atoms) -> np.ndarray:
     ------
     DegeneracyError
         For a list: when it is empty, holds something other than :class:`ase.Atoms`, or
-        its frames have different numbers of atoms.
+        its frames have different numbers of atoms; an environment without atoms (no
+        centre).
     """
     if isinstance(frames, ase.Atoms):
+        check_has_centre(frames, "neighbor_positions")
         return frames.positions[1:] - frames.positions[0]
     frames = frame_list(frames)
     if not frames:
         raise DegeneracyError("no frames: neighbour positions of an empty list")
+    check_has_centre(frames[0], "neighbor_positions: frame 0")
     check_same_size(frames)
     return np.stack([atoms.positions[1:] - atoms.positions[0] for atoms in frames])
+
+
+def check_has_centre(atoms: ase.Atoms, where: str) -> None:
+    """Refuse an :class:`ase.Atoms` without atoms (no centre), naming ``where``."""
+    if not len(atoms):
+        raise DegeneracyError(f"{where}: an empty ase.Atoms, no centre (atom 0)")
 
 
 def rotation_generators(neighbors: np.ndarray) -> np.ndarray:
@@ -263,8 +274,14 @@ def rotation_generators(neighbors: np.ndarray) -> np.ndarray:
     -------
     array (..., 3N, 3)
         The generators :math:`t_x, t_y, t_z` as columns (not normalised).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``neighbors`` is not of shape (..., N, 3) with N ≥ 1 or not finite
+        (:func:`neighbor_batch`).
     """
-    neighbors = np.asarray(neighbors, dtype=float)
+    neighbors = neighbor_batch(neighbors, "rotation_generators")
     axes = np.eye(3)
     columns = [np.cross(axes[k], neighbors).reshape(*neighbors.shape[:-2], -1) for k in range(3)]
     return np.stack(columns, axis=-1)
@@ -317,24 +334,63 @@ def check_finite_coordinates(positions: np.ndarray, where: str) -> None:
 
 def neighbor_array(neighbors: Any, caller: str) -> np.ndarray:
     """One environment's neighbour positions as a float array (N, 3), from (N, 3) or a
-    flat (3N,); a batch (n, N, 3), an ase.Atoms or a length not a multiple of 3 is
-    refused naming ``caller`` (reshaping a batch would analyse all its frames as one
-    environment of n·N neighbours, without a word)."""
+    flat (3N,); a batch (n, N, 3), an ase.Atoms, a length not a multiple of 3 or a
+    non-finite coordinate (:func:`check_finite_neighbors`) is refused naming ``caller``
+    (reshaping a batch would analyse all its frames as one environment of n·N
+    neighbours, without a word)."""
+    array = _position_numbers(neighbors, caller)
+    if (array.ndim == 2 and array.shape[1] == 3) or (array.ndim == 1 and array.size % 3 == 0):
+        array = array.reshape(-1, 3)
+        check_finite_neighbors(array, caller)
+        return array
+    raise DegeneracyError(
+        f"{caller} takes one environment's neighbour positions, shape (N, 3) or (3N,); got "
+        f"{array.shape} (for several frames, call it per frame)"
+    )
+
+
+def neighbor_batch(neighbors: Any, caller: str, *, first_frame: int = 0) -> np.ndarray:
+    """Neighbour positions of one environment (N, 3) or a batch (..., N, 3), N ≥ 1, as a
+    float array; an ase.Atoms, another shape or a non-finite coordinate
+    (:func:`check_finite_neighbors`, frames counted from ``first_frame``) is refused
+    naming ``caller``."""
+    array = _position_numbers(neighbors, caller)
+    if array.ndim < 2 or array.shape[-1] != 3 or array.shape[-2] == 0:
+        raise DegeneracyError(
+            f"{caller} takes neighbour positions of shape (N, 3) or (n_frames, N, 3) with "
+            f"N ≥ 1, got {array.shape}"
+        )
+    check_finite_neighbors(array, caller, first_frame=first_frame)
+    return array
+
+
+def _position_numbers(neighbors: Any, caller: str) -> np.ndarray:
+    """``neighbors`` as a float array; an ase.Atoms or something not numbers refused."""
     if isinstance(neighbors, (ase.Atoms, ase.Atom)):
         raise DegeneracyError(
             f"{caller} takes neighbour positions relative to the centre, e.g. "
             "dg.neighbor_positions(atoms), not an ase.Atoms"
         )
     try:
-        array = np.asarray(neighbors, dtype=float)
+        return np.asarray(neighbors, dtype=float)
     except (TypeError, ValueError) as error:
         raise DegeneracyError(f"{caller}: neighbour positions are not numbers ({error})") from error
-    if (array.ndim == 2 and array.shape[1] == 3) or (array.ndim == 1 and array.size % 3 == 0):
-        return array.reshape(-1, 3)
-    raise DegeneracyError(
-        f"{caller} takes one environment's neighbour positions, shape (N, 3) or (3N,); got "
-        f"{array.shape} (for several frames, call it per frame)"
-    )
+
+
+def check_finite_neighbors(neighbors: np.ndarray, caller: str, *, first_frame: int = 0) -> None:
+    """Refuse a NaN or inf in neighbour positions (..., N, 3), naming ``caller``, the
+    frame of a batch (counted from ``first_frame``) and the neighbour (its row, 0 for the
+    first neighbour): numpy's SVD would fail with "did not converge", naming nothing,
+    and other analyses would return NaN or a silent answer."""
+    finite = np.isfinite(neighbors).all(axis=-1)
+    if finite.all():
+        return
+    *batch, neighbor = (int(k) for k in np.unravel_index(int(np.argmin(finite)), finite.shape))
+    frame = ""
+    if batch:
+        frame = f"frame {first_frame + batch[0] if len(batch) == 1 else tuple(batch)}, "
+    value = neighbors[(*batch, neighbor)].tolist()
+    raise DegeneracyError(f"{caller}: {frame}neighbour {neighbor}: non-finite coordinates {value}")
 
 
 def recorded_arc_lengths(frames: Sequence[ase.Atoms]) -> np.ndarray | None:
@@ -385,10 +441,14 @@ def validate_environment(
     Raises
     ------
     DegeneracyError
-        At the first failed check, naming the atom (and ``where``); also when ``spec``
-        is not an environment or its name.
+        At the first failed check, naming the atom (and ``where``); also when ``atoms``
+        is not an :class:`ase.Atoms`, ``spec`` is not an environment or its name,
+        ``cutoff`` is not a positive number or ``min_distance`` not a number ≥ 0.
     """
+    atoms = one_frame(atoms, name="validate_environment")
     spec = environment_spec(spec)
+    cutoff = positive_float("cutoff", cutoff)
+    min_distance = non_negative_float("min_distance", min_distance)
     symbols = atoms.get_chemical_symbols()
     if spec.n_neighbors is not None and len(symbols) != spec.n_neighbors + 1:
         raise DegeneracyError(
@@ -458,13 +518,15 @@ def environment_species(
     Raises
     ------
     DegeneracyError
-        When ``frames`` is not a list of :class:`ase.Atoms`, is empty, or a frame has
-        another number of atoms or another centre species than frame 0.
+        When ``frames`` is not a list of :class:`ase.Atoms`, is empty, frame 0 has no
+        atoms, or a frame has another number of atoms or another centre species than
+        frame 0.
     """
     frames = frame_list(frames, name=where)
     if not frames:
         raise DegeneracyError(f"{where or 'frames'}: no environments")
     prefix = f"{where}, " if where else ""
+    check_has_centre(frames[0], f"{prefix}frame 0")
     first = frames[0].get_chemical_symbols()
     neighbors = set(first[1:])
     for index, atoms in enumerate(frames[1:], start=1):
@@ -523,6 +585,43 @@ def check_unwrapped(atoms: ase.Atoms, *, where: str, cutoff: float | None = None
         )
     if cutoff is not None:
         check_no_images_within(atoms, cutoff, where=where)
+
+
+def check_cell(atoms: ase.Atoms, where: str) -> None:
+    """Refuse a non-finite cell, or one thinner than :data:`DEFAULT_MIN_DISTANCE` along a
+    periodic axis (pbc without a cell: ase would find every atom's images 0 Å away, or
+    make a 1 Å crystal of it), naming ``where`` and the cell vector."""
+    periodic = np.flatnonzero(atoms.pbc)
+    if not periodic.size:
+        return
+    cell = np.asarray(atoms.cell[:], dtype=float)
+    finite = np.isfinite(cell).all(axis=1)
+    if not finite.all():
+        axis = int(np.argmin(finite))
+        raise DegeneracyError(f"{where}: non-finite cell vector {axis} {cell[axis].tolist()}")
+    heights = cell_heights(cell, periodic)
+    for axis in periodic:
+        if heights[axis] < DEFAULT_MIN_DISTANCE:
+            raise DegeneracyError(
+                f"{where}: periodic along cell vector {axis} {cell[axis].tolist()}, but the "
+                f"cell is {heights[axis]:.3g} Å thick along it, less than the minimum "
+                f"distance {DEFAULT_MIN_DISTANCE} Å (pbc without a cell?)"
+            )
+
+
+def cell_heights(cell: np.ndarray, periodic: np.ndarray) -> np.ndarray:
+    """Distance between the cell's opposite faces along each axis (0 if degenerate).
+
+    Zero vectors on non-periodic axes are completed as ase's neighbour list does; a zero
+    vector on a periodic axis (indices ``periodic``) is kept, so that its height is 0.
+    """
+    filled = complete_cell(cell)
+    filled[periodic] = cell[periodic]
+    volume = abs(np.linalg.det(filled))
+    areas = np.linalg.norm(np.cross(filled[[1, 2, 0]], filled[[2, 0, 1]]), axis=1)
+    heights = np.zeros(3)
+    np.divide(volume, areas, out=heights, where=areas > 0)
+    return heights
 
 
 def check_no_images_within(atoms: ase.Atoms, cutoff: float, *, where: str) -> None:
@@ -636,12 +735,23 @@ def read_environments(
     list of ase.Atoms
         Centred copies (centre at the origin), positions in Å; ``info`` keeps the file's
         per-frame metadata plus ``source_frame``.
+
+    Raises
+    ------
+    DegeneracyError
+        For unknown ``units``, a ``cutoff`` that is not a positive number, a
+        ``min_distance`` that is not a number ≥ 0, an ``index`` that is not a frame
+        number or slice (a bool too) or selects no frame, a missing or unreadable file,
+        or a frame refused by :func:`validate_environment` (naming it).
     """
     check_units(units)
     spec = environment_spec(spec)  # a name parsed once, not for every frame
     positive_float("cutoff", cutoff)  # before the file: not "atom 1 outside cutoff -1 Å"
+    non_negative_float("min_distance", min_distance)
     path = existing_file(path, "structure file")
     check_xyz_atom_counts(path)
+    if isinstance(index, bool | np.bool_):  # operator.index(True) is frame 1
+        raise DegeneracyError(f"index {index!r}: not a frame number or slice")
     try:
         selection = string2index(index) if isinstance(index, str) else operator.index(index)
     except (TypeError, ValueError) as error:
@@ -738,11 +848,28 @@ def spherical_point(beta_deg: float, alpha_deg: float, radius: float = CH_BOND) 
     -------
     numpy.ndarray of shape (3,)
         Cartesian coordinates (Å).
+
+    Raises
+    ------
+    DegeneracyError
+        When an angle is not a finite number or ``radius`` not a positive number.
     """
-    beta, alpha = np.radians(beta_deg), np.radians(alpha_deg)
+    beta, alpha = (
+        np.radians(finite_angle("beta", beta_deg)),
+        np.radians(finite_angle("alpha", alpha_deg)),
+    )
+    radius = positive_float("radius", radius)
     return radius * np.array(
         [np.cos(beta) * np.cos(alpha), np.cos(beta) * np.sin(alpha), np.sin(beta)]
     )
+
+
+def finite_angle(name: str, value: Any) -> float:
+    """``value`` as a finite float (an angle in degrees), else named."""
+    angle = _as_float(name, value)
+    if not math.isfinite(angle):
+        raise DegeneracyError(f"{name} must be a finite angle (degrees), got {value!r}")
+    return angle
 
 
 def prl2020_methane(beta_deg: float, alpha_deg: float, radius: float = CH_BOND) -> ase.Atoms:
@@ -763,6 +890,12 @@ def prl2020_methane(beta_deg: float, alpha_deg: float, radius: float = CH_BOND) 
     -------
     ase.Atoms
         CH4, C at the origin, then H1–H4.
+
+    Raises
+    ------
+    DegeneracyError
+        When an angle is not a finite number or ``radius`` not a positive number
+        (:func:`spherical_point`).
     """
     neighbors = [
         spherical_point(67.5, 180.0, radius),
@@ -786,7 +919,13 @@ def regular_tetrahedron(radius: float = CH_BOND) -> ase.Atoms:
     ase.Atoms
         CH4, C at the origin and the H along (1, 1, 1), (1, −1, −1), (−1, 1, −1) and
         (−1, −1, 1).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``radius`` is not a positive number.
     """
+    radius = positive_float("radius", radius)
     corners = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=float)
     return environment_from_neighbors(corners / np.sqrt(3.0) * radius)
 
@@ -833,7 +972,7 @@ def builtin_environment(name: str) -> ase.Atoms:
     return atoms
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MethaneSampler:
     r"""Random CH4 environments matching the ranges of Parsaeifard & Goedecker's data.
 
@@ -842,6 +981,7 @@ class MethaneSampler:
     lies in ``[angle_min, angle_max]`` (47°–175°) and every H–H distance is at least
     ``hh_min`` (0.7 Å, about the shortest H–H distance the angle and radius ranges allow:
     :math:`2 r_\min \sin(47°/2) = 0.72` Å). Rejection sampling, reproducible by ``seed``.
+    The limits are keyword-only: ``MethaneSampler(r_min=0.95)``.
     """
 
     r_min: float = 0.90

@@ -39,7 +39,13 @@ import ase
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..checks import bounded_int, positive_float, seeded_generator, structure_count
+from ..checks import (
+    bounded_int,
+    non_negative_float,
+    positive_float,
+    seeded_generator,
+    structure_count,
+)
 from ..errors import DegeneracyError
 from ..files import NPZ_READ_ERRORS, atomic_path, cache_dir, cache_key
 from ..structures import (
@@ -47,6 +53,7 @@ from ..structures import (
     environment_from_neighbors,
     neighbor_positions,
     read_environments,
+    rejection_rounds,
     write_environments,
 )
 from ..targets import fourbody_torsion
@@ -94,17 +101,38 @@ def in_ranges(neighbors: np.ndarray, ranges: MethaneSampler) -> np.ndarray:
     )
 
 
-def _rejection_sample(draw, n: int, ranges: MethaneSampler, seed: int) -> np.ndarray:
-    """``n`` structures from ``draw(rng, batch)`` that pass :func:`in_ranges`."""
+def _rejection_sample(sampler: Any, n: int, seed: int) -> np.ndarray:
+    """``n`` structures from ``sampler._draw(rng, batch)`` inside ``sampler.ranges``
+    (:func:`in_ranges`); refused after
+    :data:`~degeneracy.structures.MAX_REJECTION_ROUNDS` rounds of candidates."""
     n = structure_count(n)
     rng = seeded_generator(seed)
-    accepted, total = [], 0
-    while total < n:
-        batch = draw(rng, max(64, int(1.2 * (n - total))))
-        keep = in_ranges(batch, ranges)
-        accepted.append(batch[keep])
-        total += int(keep.sum())
+    accepted: list[np.ndarray] = []
+
+    def total() -> int:
+        return sum(len(block) for block in accepted)
+
+    for _ in rejection_rounds(sampler, n, total):
+        batch = sampler._draw(rng, max(64, int(1.2 * (n - total()))))
+        accepted.append(batch[in_ranges(batch, sampler.ranges)])
     return np.concatenate(accepted)[:n] if accepted else np.zeros((0, 4, 3))
+
+
+def _normalise(instance: Any, check, names: Sequence[str]) -> None:
+    """Replace each field ``names`` of the frozen dataclass ``instance`` by
+    ``check(name, value)`` (e.g. :func:`~degeneracy.checks.positive_float`)."""
+    for name in names:
+        object.__setattr__(instance, name, check(name, getattr(instance, name)))
+
+
+def _check_instance(owner: Any, name: str, expected: type) -> None:
+    """Refuse a field ``name`` of ``owner`` that is not an ``expected`` (named, with its type)."""
+    value = getattr(owner, name)
+    if not isinstance(value, expected):
+        raise DegeneracyError(
+            f"{type(owner).__name__}.{name} must be a {expected.__name__}, "
+            f"got {type(value).__name__} {value!r}"
+        )
 
 
 def symmetry_modes(tetrahedron: np.ndarray = TETRAHEDRON) -> dict[str, np.ndarray]:
@@ -175,7 +203,7 @@ def _range_basis(projector: np.ndarray, *, rank: int, tol: float = 1e-8) -> np.n
 _MODES = symmetry_modes()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ThermalMethaneSampler:
     r"""CH4 like hot molecular-dynamics snapshots: harmonic symmetry-mode displacements.
 
@@ -208,10 +236,9 @@ class ThermalMethaneSampler:
     ranges: MethaneSampler = field(default_factory=MethaneSampler)
 
     def __post_init__(self) -> None:
-        positive_float("r0", self.r0)
-        for name in ("breathing", "stretch", "e_bend", "f2_bend"):
-            if not float(getattr(self, name)) >= 0:
-                raise DegeneracyError(f"{name} must be a non-negative number")
+        _normalise(self, positive_float, ["r0"])
+        _normalise(self, non_negative_float, ["breathing", "stretch", "e_bend", "f2_bend"])
+        _check_instance(self, "ranges", MethaneSampler)
 
     def mode_widths(self) -> dict[str, float]:
         """Standard deviation (Å) of the amplitude of each mode type of :func:`symmetry_modes`."""
@@ -232,14 +259,14 @@ class ThermalMethaneSampler:
 
     def neighbors(self, n: int, *, seed: int) -> np.ndarray:
         """Neighbour positions of ``n`` accepted structures, shape (n, 4, 3)."""
-        return _rejection_sample(self._draw, n, self.ranges, seed)
+        return _rejection_sample(self, n, seed)
 
     def sample(self, n: int, *, seed: int) -> list[ase.Atoms]:
         """``n`` environments, reproducible by ``seed``."""
         return _environments(self.neighbors(n, seed=seed), seed)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TiltedMethaneSampler:
     r"""An independent CH4 generator: uniform bond lengths and uniform tilts of the bonds.
 
@@ -258,11 +285,21 @@ class TiltedMethaneSampler:
     ranges: MethaneSampler = field(default_factory=MethaneSampler)
 
     def __post_init__(self) -> None:
-        positive_float("r_low", self.r_low)
-        positive_float("r_high", self.r_high)
-        positive_float("max_tilt", self.max_tilt, below=90.0)
+        _normalise(self, positive_float, ["r_low", "r_high"])
+        object.__setattr__(self, "max_tilt", positive_float("max_tilt", self.max_tilt, below=90.0))
         if self.r_high <= self.r_low:
             raise DegeneracyError(f"r_high must exceed r_low, got {self.r_low}–{self.r_high}")
+        _check_instance(self, "ranges", MethaneSampler)
+        self._check_radii_reach_ranges()
+
+    def _check_radii_reach_ranges(self) -> None:
+        """Refuse bond lengths that all lie outside the C–H range of ``ranges``."""
+        low, high = self.ranges.r_min, self.ranges.r_max
+        if self.r_low >= high or self.r_high <= low:
+            raise DegeneracyError(
+                f"TiltedMethaneSampler: C–H lengths {self.r_low}–{self.r_high} Å lie outside "
+                f"the ranges' {low}–{high} Å, so no structure would be accepted"
+            )
 
     def _draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         axis = rng.normal(size=(n, 4, 3))
@@ -276,7 +313,7 @@ class TiltedMethaneSampler:
 
     def neighbors(self, n: int, *, seed: int) -> np.ndarray:
         """Neighbour positions of ``n`` accepted structures, shape (n, 4, 3)."""
-        return _rejection_sample(self._draw, n, self.ranges, seed)
+        return _rejection_sample(self, n, seed)
 
     def sample(self, n: int, *, seed: int) -> list[ase.Atoms]:
         """``n`` environments, reproducible by ``seed``."""
@@ -328,7 +365,7 @@ def langevin_mode_paths(
     return path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrajectoryMethaneSampler:
     r"""CH4 snapshots of Langevin trajectories in the harmonic ensemble of the thermal sampler.
 
@@ -368,10 +405,10 @@ class TrajectoryMethaneSampler:
     correlated = True
 
     def __post_init__(self) -> None:
-        bounded_int("n_trajectories", self.n_trajectories, minimum=1)
-        bounded_int("stride", self.stride, minimum=1)
-        positive_float("timestep", self.timestep)
-        positive_float("friction", self.friction)
+        _check_instance(self, "thermal", ThermalMethaneSampler)
+        for name in ("n_trajectories", "stride"):
+            object.__setattr__(self, name, bounded_int(name, getattr(self, name), minimum=1))
+        _normalise(self, positive_float, ["timestep", "friction"])
 
     @property
     def ranges(self) -> MethaneSampler:
@@ -580,6 +617,21 @@ class Featurizer(Protocol):
     def spec(self) -> dict[str, Any]: ...
 
     def save(self, folder: Path) -> None: ...
+
+
+#: The methods every :class:`Featurizer` has.
+FEATURIZER_METHODS = ("key", "inputs", "spec", "save")
+
+
+def check_featurizer(featurizer: Any) -> Featurizer:
+    """``featurizer`` if it has the methods of a :class:`Featurizer`; else named (a
+    fingerprint or its name is not one: it needs wrapping, e.g. in ``CentreFeaturizer``)."""
+    if all(callable(getattr(featurizer, name, None)) for name in FEATURIZER_METHODS):
+        return featurizer
+    raise DegeneracyError(
+        f"not a featurizer: {featurizer!r} (it needs {', '.join(FEATURIZER_METHODS)}); "
+        "build one, e.g. CentreFeaturizer(dg.SoapPowerSpectrum()) or MultiCentreSoap()"
+    )
 
 
 def positions_digest(frames: Sequence[ase.Atoms]) -> str:

@@ -21,11 +21,49 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import ase.data
 import torch
 from torch import nn
 
 from ..checks import bounded_int
 from ..errors import DegeneracyError
+
+#: Largest hidden layer size and number of hidden layers of a species network.
+MAX_WIDTH = 4096
+MAX_DEPTH = 16
+
+
+def network_shape(width: Any, depth: Any) -> tuple[int, int]:
+    """``width`` and ``depth`` of the species networks as ints, 1 to :data:`MAX_WIDTH` and
+    1 to :data:`MAX_DEPTH`; else named."""
+    return (
+        bounded_int("width", width, minimum=1, maximum=MAX_WIDTH),
+        bounded_int("depth", depth, minimum=1, maximum=MAX_DEPTH),
+    )
+
+
+def feature_lengths(n_features: Any) -> dict[str, int]:
+    """``n_features`` as ``{species symbol: feature length ≥ 1}``; else named.
+
+    Keys are chemical symbols (``"C"``, not ``6``, ``"c"`` or the dummy ``"X"``), the
+    centre species of the featurizer's inputs.
+    """
+    if not isinstance(n_features, Mapping):
+        raise DegeneracyError(
+            'n_features must be a mapping centre species -> feature length, e.g. {"C": 576}, '
+            f"got {type(n_features).__name__} {n_features!r}"
+        )
+    if not n_features:
+        raise DegeneracyError("the model needs at least one centre species")
+    for species in n_features:
+        if species not in ase.data.chemical_symbols[1:]:
+            raise DegeneracyError(
+                f"n_features: {species!r} is not a chemical symbol (e.g. 'C', 'H')"
+            )
+    return {
+        str(species): bounded_int(f"n_features[{species!r}]", length, minimum=1)
+        for species, length in n_features.items()
+    }
 
 
 def largest_divisor(n: int, at_most: int) -> int:
@@ -48,8 +86,7 @@ def comment_mlp(
     divisible by 4).
     """
     n_features = bounded_int("n_features", n_features, minimum=1)
-    width = bounded_int("width", width, minimum=1, maximum=4096)
-    depth = bounded_int("depth", depth, minimum=1, maximum=16)
+    width, depth = network_shape(width, depth)
     layers: list[nn.Module] = [nn.GroupNorm(largest_divisor(n_features, input_groups), n_features)]
     size = n_features
     for _ in range(depth):
@@ -69,10 +106,18 @@ class AtomicSumModel(nn.Module):
     Parameters
     ----------
     n_features : mapping species -> int
-        Feature length of every centre species (e.g. ``{"C": 576}`` or ``{"C": 576,
-        "H": 1728}``).
+        Feature length of every centre species, keyed by chemical symbol (e.g.
+        ``{"C": 576}`` or ``{"C": 576, "H": 1728}``).
     width, depth : int
-        Hidden layer size and number of hidden layers of every species network.
+        Hidden layer size (≤ :data:`MAX_WIDTH`) and number of hidden layers
+        (≤ :data:`MAX_DEPTH`) of every species network.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``n_features`` is not such a mapping (a species that is not a chemical
+        symbol, a length that is not an integer ≥ 1) or ``width`` or ``depth`` is out of
+        range.
 
     Buffers ``scale_<species>`` (feature normalisation λ) and ``offset`` (target mean) are
     set by :meth:`set_normalisation` and saved with the weights, so the model maps raw
@@ -81,12 +126,11 @@ class AtomicSumModel(nn.Module):
 
     def __init__(self, n_features: Mapping[str, int], *, width: int = 80, depth: int = 2):
         super().__init__()
-        if not n_features:
-            raise DegeneracyError("the model needs at least one centre species")
+        width, depth = network_shape(width, depth)
         self.config: dict[str, Any] = {
-            "n_features": {str(k): int(v) for k, v in n_features.items()},
-            "width": int(width),
-            "depth": int(depth),
+            "n_features": feature_lengths(n_features),
+            "width": width,
+            "depth": depth,
         }
         self.species = sorted(self.config["n_features"])
         self.networks = nn.ModuleDict(

@@ -38,6 +38,8 @@ from scipy.spatial.distance import pdist
 from ..errors import DegeneracyError
 from ..representations import OptimalBasis, SoapPowerSpectrum
 from ..representations._featomic import dense_block
+from ..representations.base import check_frames
+from ..structures import CH4
 from .features import CENTRE_BASIS_FILES, basis_digest
 
 #: Centre species and the neighbour species whose densities each one sees.
@@ -162,6 +164,13 @@ class MultiCentreSoap:
         ]
 
     def inputs(self, frames: Sequence[ase.Atoms]) -> dict[str, np.ndarray]:
+        """``{"C": (n, 1, d_C), "H": (n, 4, d_H)}``: every centre's power spectrum.
+
+        Raises
+        ------
+        DegeneracyError
+            When ``frames`` are not CH4 environments (:meth:`checked_frames`).
+        """
         return {centre: values for centre, (values, _) in self._compute(frames, False).items()}
 
     def input_jacobians(self, frames: Sequence[ase.Atoms]) -> dict[str, np.ndarray]:
@@ -169,22 +178,47 @@ class MultiCentreSoap:
 
         With respect to the positions of atoms 1 … N, atom 0 (C) held fixed, as for the
         C-centred fingerprints; an H-centred environment moves with its own H atom.
+        Refused as :meth:`inputs`.
         """
         return {centre: jacobian for centre, (_, jacobian) in self._compute(frames, True).items()}
 
     def _compute(
         self, frames: Sequence[ase.Atoms], gradients: bool
     ) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-        frames = list(frames)
-        if not frames:
-            raise DegeneracyError("no frames to compute")
+        frames = self.checked_frames(frames)
         numbers = frames[0].numbers
-        if any(not np.array_equal(atoms.numbers, numbers) for atoms in frames):
-            raise DegeneracyError("multi-centre features need frames with the same atoms")
         return {
             centre: self._centre_blocks(frames, centre, np.flatnonzero(numbers == z), gradients)
             for centre, z in ((c, ase.data.atomic_numbers[c]) for c in CENTRES)
         }
+
+    @staticmethod
+    def checked_frames(frames: Sequence[ase.Atoms]) -> list[ase.Atoms]:
+        """``frames`` as a list, if they are CH4 environments: C (atom 0), then 4 H.
+
+        Raises
+        ------
+        DegeneracyError
+            Naming the first frame (and atom) that is not: not a list of
+            :class:`ase.Atoms`, empty, another centre or neighbour species or number of
+            atoms, periodic, or with non-finite coordinates
+            (:func:`~degeneracy.representations.base.check_frames`). Every frame must give
+            the inputs' shapes (one C, four H centres), and featomic would otherwise drop
+            a NaN atom or add a periodic frame's images without a word.
+        """
+        name = "multi-centre SOAP"
+        frames = check_frames(
+            frames,
+            name=name,
+            center=ase.data.atomic_numbers[CH4.center],
+            neighbors=[ase.data.atomic_numbers[CH4.neighbor]],
+        )
+        if len(frames[0]) != CH4.n_neighbors + 1:  # check_frames: all frames of one size
+            raise DegeneracyError(
+                f"{name}: frame 0 has {len(frames[0])} atoms; the model describes "
+                f"{CH4.symbols} environments ({CH4.n_neighbors + 1} atoms, the C first)"
+            )
+        return frames
 
     def _centre_blocks(
         self, frames: list[ase.Atoms], centre: str, atoms: np.ndarray, gradients: bool

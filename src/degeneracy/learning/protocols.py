@@ -52,9 +52,16 @@ from ..structures import (
 )
 from ..targets import fourbody_flat_motions, fourbody_torsion_gradient
 from .baselines import baseline_errors
-from .datasets import Dataset, Featurizer, cached_inputs, compute_input_jacobians, with_targets
+from .datasets import (
+    Dataset,
+    Featurizer,
+    cached_inputs,
+    check_featurizer,
+    compute_input_jacobians,
+    with_targets,
+)
 from .features import CENTRE_BASIS_FILES, featurizer_cutoff, featurizer_from_spec
-from .model import AtomicSumModel
+from .model import AtomicSumModel, network_shape
 from .specs import MAX_SEED, PROTOCOLS, RMSE_KEYS, Protocol, get_protocol, training_seed
 from .trainer import (
     TensorSet,
@@ -65,6 +72,7 @@ from .trainer import (
     predict_gradients,
     resolve_device,
     rmse,
+    train_settings,
 )
 
 _MODEL_FORMAT = 1
@@ -511,6 +519,29 @@ def orbit_slopes(
     }
 
 
+def protocol_value(protocol: Any) -> Protocol:
+    """``protocol`` as a :class:`~.specs.Protocol`: one, or its name in :data:`PROTOCOLS`."""
+    if isinstance(protocol, Protocol):
+        return protocol
+    if isinstance(protocol, str):
+        return get_protocol(protocol)
+    raise DegeneracyError(
+        f"protocol must be one of {list(PROTOCOLS)} or a Protocol, got {protocol!r}"
+    )
+
+
+def _check_data(data: Any) -> None:
+    """Refuse ``data`` of :func:`run_protocol` unless a dict of Dataset with the sets it needs."""
+    if not isinstance(data, Mapping):
+        raise DegeneracyError(f"data must be a dict of Dataset by name, got {type(data).__name__}")
+    for name in ("train", "val", "orbit"):
+        if name not in data:
+            raise DegeneracyError(f"run_protocol needs a {name!r} data set")
+    for name, dataset in data.items():
+        if not isinstance(dataset, Dataset):
+            raise DegeneracyError(f"data[{name!r}] must be a Dataset, got {type(dataset).__name__}")
+
+
 @dataclass
 class ProtocolResult:
     """Metrics and predictions of one protocol run."""
@@ -584,10 +615,13 @@ def run_protocol(
     Raises
     ------
     DegeneracyError
-        For an unknown protocol, a missing ``"train"``, ``"val"`` or ``"orbit"`` data
-        set, a ``seed`` that is not an integer from 0 to 2**64 − 1, an unavailable
-        device, data with a neighbour at or beyond the featurizer's cutoff, or a
-        checkpoint that cannot be resumed (see Notes).
+        For an unknown protocol, a featurizer that is not one
+        (:func:`~.datasets.check_featurizer`), a missing ``"train"``, ``"val"`` or
+        ``"orbit"`` data set, ``settings`` that are not :class:`TrainSettings`, a ``width``
+        or ``depth`` out of range (:func:`~.model.network_shape`), a ``seed`` that is not
+        an integer from 0 to 2**64 − 1, an unavailable device, data with a neighbour at
+        or beyond the featurizer's cutoff, or a checkpoint that cannot be resumed (see
+        Notes).
 
     Notes
     -----
@@ -601,15 +635,16 @@ def run_protocol(
     random training structures (both stored in the model).
     """
     start = time.monotonic()
-    protocol = get_protocol(protocol) if isinstance(protocol, str) else protocol
-    for name in ("train", "val", "orbit"):
-        if name not in data:
-            raise DegeneracyError(f"run_protocol needs a {name!r} data set")
-    settings = TrainSettings(**{**asdict(settings or TrainSettings()), "seed": seed})
+    protocol = protocol_value(protocol)
+    featurizer = check_featurizer(featurizer)
+    _check_data(data)
+    settings = TrainSettings(**{**asdict(train_settings(settings)), "seed": seed})
+    seed = settings.seed
+    width, depth = network_shape(width, depth)
+    output = path_value("output", output)
     resolve_device(settings.device)  # before the folder is touched
     check_within_cutoff(data, featurizer_cutoff(featurizer))
     warn_about_frames({f"{name} set": ds.frames for name, ds in data.items()}, featurizer)
-    output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     checkpoint = output / "checkpoint.pt"
     if restart and checkpoint.exists():

@@ -60,10 +60,19 @@ from .specs import training_seed
 
 _CHECKPOINT_FORMAT = 2
 
+#: Most torch CPU threads of a run (:attr:`TrainSettings.threads`). More threads than
+#: cores only slow the small network down (they spin against each other), so a number
+#: like ``10**6`` is a mistake, refused by name rather than handed to OpenMP. A fixed
+#: bound, not the CPU count: settings that work on one machine are not refused on another.
+MAX_THREADS = 1024
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class TrainSettings:
-    """Optimiser, schedule and stopping settings (validated at construction).
+    """Optimiser, schedule and stopping settings (keyword-only, validated at construction).
+
+    Numbers are stored as checked: ints for counts, floats for rates and times (``"1e-3"``
+    becomes ``0.001``, ``batch_size=64.0`` becomes ``64``).
 
     Attributes
     ----------
@@ -77,7 +86,8 @@ class TrainSettings:
         ReduceLROnPlateau on the training RMSE: multiply by ``lr_factor`` after
         ``lr_patience`` epochs without improvement.
     min_learning_rate : float
-        The schedule does not go below this.
+        The schedule does not go below this; at or above ``learning_rate`` the rate stays
+        constant (``learn --lr 1e-6`` with the default 1e-5).
     stop_patience : int
         Stop when the validation RMSE has not improved for this many epochs.
     max_seconds : float or None
@@ -89,11 +99,12 @@ class TrainSettings:
     device : str
         ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda"``.
     threads : int
-        torch CPU threads. Default 1: the network is small, and on a shared machine two
-        OpenMP threads were measured 10–20× *slower* per epoch than one (spinning
-        threads fighting other jobs for the cores); 2 gains < 2× on an idle machine.
+        torch CPU threads, 1 to :data:`MAX_THREADS`. Default 1: the network is small, and
+        on a shared machine two OpenMP threads were measured 10–20× *slower* per epoch
+        than one (spinning threads fighting other jobs for the cores); 2 gains < 2× on an
+        idle machine.
     checkpoint_seconds : float
-        Minimum time between checkpoints.
+        Minimum time between checkpoints (≥ 0; 0 writes one after every epoch).
     gradient_weight : float
         :math:`w` (Å²) of the target-gradient term of the loss (module docstring); 0, the
         Comment's energy-only loss, by default. Needs a training :class:`TensorSet` with
@@ -115,20 +126,30 @@ class TrainSettings:
     gradient_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        bounded_int("max_epochs", self.max_epochs, minimum=1)
-        bounded_int("batch_size", self.batch_size, minimum=1)
-        positive_float("learning_rate", self.learning_rate)
-        positive_float("lr_factor", self.lr_factor, below=1.0)
-        bounded_int("lr_patience", self.lr_patience, minimum=0)
-        positive_float("min_learning_rate", self.min_learning_rate)
-        bounded_int("stop_patience", self.stop_patience, minimum=1)
-        if self.max_seconds is not None:
-            positive_float("max_seconds", self.max_seconds)
-        bounded_int("threads", self.threads, minimum=1)
-        training_seed("seed", self.seed)
-        non_negative_float("gradient_weight", self.gradient_weight)
+        for name, value in self._normalised().items():
+            object.__setattr__(self, name, value)
         if self.device not in ("auto", "cpu", "cuda"):
             raise DegeneracyError(f"device must be auto, cpu or cuda, got {self.device!r}")
+
+    def _normalised(self) -> dict[str, Any]:
+        """Every numeric field checked, as an int or a float (a refused one is named)."""
+        counts = {"max_epochs": 1, "batch_size": 1, "lr_patience": 0, "stop_patience": 1}
+        values: dict[str, Any] = {
+            name: bounded_int(name, getattr(self, name), minimum=minimum)
+            for name, minimum in counts.items()
+        }
+        for name in ("learning_rate", "min_learning_rate"):
+            values[name] = positive_float(name, getattr(self, name))
+        values["lr_factor"] = positive_float("lr_factor", self.lr_factor, below=1.0)
+        if self.max_seconds is not None:
+            values["max_seconds"] = positive_float("max_seconds", self.max_seconds)
+        values["threads"] = bounded_int("threads", self.threads, minimum=1, maximum=MAX_THREADS)
+        values["seed"] = training_seed("seed", self.seed)
+        values["checkpoint_seconds"] = non_negative_float(
+            "checkpoint_seconds", self.checkpoint_seconds
+        )
+        values["gradient_weight"] = non_negative_float("gradient_weight", self.gradient_weight)
+        return values
 
     @classmethod
     def comment(cls, **changes: Any) -> TrainSettings:
@@ -157,6 +178,19 @@ class TrainSettings:
         if self.gradient_weight:  # absent at 0: energy-only checkpoints keep their key
             path["gradient_weight"] = self.gradient_weight
         return path
+
+
+def train_settings(settings: Any) -> TrainSettings:
+    """``settings`` if it is a :class:`TrainSettings`, the defaults for ``None``; else named
+    (a dict of them is refused: ``TrainSettings(**changes)`` builds one)."""
+    if settings is None:
+        return TrainSettings()
+    if not isinstance(settings, TrainSettings):
+        raise DegeneracyError(
+            f"settings must be a TrainSettings, e.g. TrainSettings(max_epochs=2), got "
+            f"{type(settings).__name__} {settings!r}"
+        )
+    return settings
 
 
 def resolve_device(name: str) -> torch.device:
@@ -344,7 +378,7 @@ class Trainer:
     """Fits an :class:`AtomicSumModel` (see the module docstring for the procedure)."""
 
     def __init__(self, settings: TrainSettings | None = None) -> None:
-        self.settings = settings or TrainSettings()
+        self.settings = train_settings(settings)
 
     def _run_key(self, model: AtomicSumModel, train: TensorSet, val: TensorSet) -> str:
         return cache_key(

@@ -66,7 +66,7 @@ from ..checks import one_of
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..structures import neighbor_array, neighbor_positions
 from .base import check_frames, cutoff_radius, weighed_out_pairs
-from .soap import _atomic_number
+from .soap import _atomic_number, neighbor_numbers
 
 
 def _tight_set() -> tuple[list[tuple[float, float]], list[tuple[float, float, float]]]:
@@ -120,7 +120,8 @@ def acsf_parameters(
     name : {"tight", "loose", "scaled"}
         A key of :data:`ACSF_SETS`, or ``"scaled"``.
     cutoff : float
-        Cutoff radius :math:`r_c` (Å); used by ``"scaled"`` only.
+        Cutoff radius :math:`r_c` (Å), at most :data:`~.base.MAX_CUTOFF`; used by
+        ``"scaled"`` only, checked for every set.
 
     Returns
     -------
@@ -132,13 +133,14 @@ def acsf_parameters(
     Raises
     ------
     DegeneracyError
-        When ``name`` is not a set, or ``cutoff`` is not a positive number.
+        When ``name`` is not a set, or ``cutoff`` is not a positive number of at most
+        :data:`~.base.MAX_CUTOFF` Å.
     """
     name = one_of("ACSF parameter set", name, [*ACSF_SETS, "scaled"])
+    cutoff = cutoff_radius(cutoff)
     if name != "scaled":
         g2, g4 = ACSF_SETS[name]
         return list(g2), list(g4)  # copies: a caller's change must not alter the set
-    cutoff = cutoff_radius(cutoff)
     scale = cutoff / TIGHT_CUTOFF
     g2, g4 = ACSF_SETS["tight"]
     return (
@@ -206,8 +208,9 @@ class Acsf:
         default) or G5 (without them) for the angular functions of ``g4``'s parameters.
     center : str
         Species of the centre atom (atom 0); frames with another centre are refused.
-    neighbors : sequence of str
-        Neighbour species; G2 per species, G4 per unordered species pair.
+    neighbors : sequence of str, or str
+        Neighbour species; G2 per species, G4 per unordered species pair. One string is
+        one species or a comma-separated list (:func:`~.soap.neighbor_numbers`).
 
     Notes
     -----
@@ -246,9 +249,7 @@ class Acsf:
         if len(self.g2) + len(self.g4) == 0:
             raise DegeneracyError("the ACSF parameter set has no functions")
         self.center = _atomic_number(center)
-        self.neighbors = tuple(sorted({_atomic_number(s) for s in neighbors}))
-        if not self.neighbors:
-            raise DegeneracyError("neighbors must name at least one species")
+        self.neighbors = neighbor_numbers(neighbors)
         # dscribe's order of species pairs: (a, b) with a <= b, b outer
         self._species_pairs = [
             (a, b) for k, b in enumerate(self.neighbors) for a in self.neighbors[: k + 1]
@@ -491,9 +492,7 @@ class Acsf:
         self, frames: Sequence[ase.Atoms], gradients: bool
     ) -> tuple[np.ndarray, np.ndarray | None]:
         positions, species = self._neighbors(frames)
-        n_frames, n_neighbors, _ = positions.shape
-        if n_neighbors < 1:
-            raise DegeneracyError("an environment needs at least one neighbour")
+        n_frames, n_neighbors, _ = positions.shape  # at least 1 neighbour (check_frames)
         self._warn_if_blind(positions)
         radial, d_radial = self._radial(positions, species)
         angular, d_angular = self._angular(positions, species)

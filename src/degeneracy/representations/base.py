@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from ..checks import positive_float
 from ..errors import DegeneracyError
-from ..structures import frame_list, one_frame
+from ..structures import check_finite_coordinates, frame_list, one_frame
 
 
 @runtime_checkable
@@ -127,11 +127,13 @@ def check_frames(
 ) -> list[ase.Atoms]:
     """``frames`` as a list, after the checks every backend needs before computing.
 
-    Refused with one line naming the frame (and atom): no frames; frames of different
-    sizes (one call computes one Jacobian shape); a periodic frame; a centre (atom 0)
-    other than ``center``; a neighbour of a species not in ``neighbors``. A backend has
-    no density channel for such atoms, so it would otherwise return zero features or zero
-    Jacobian columns and every analysis would report a spurious blindness. A periodic
+    Refused with one line naming the frame (and atom): no frames; a frame without
+    neighbours; frames of different sizes (one call computes one Jacobian shape); a
+    periodic frame; non-finite coordinates; a centre (atom 0) other than ``center``; a
+    neighbour of a species not in ``neighbors``. A backend has no density channel for
+    such atoms, so it would otherwise return zero features or zero Jacobian columns and
+    every analysis would report a spurious blindness; the featomic backends drop an atom
+    at NaN or inf the same way, the others return NaN or fail inside numpy. A periodic
     frame would give the featomic backends the neighbours' periodic images too, but not
     the others, so the same frame would be two different environments.
     """
@@ -139,13 +141,17 @@ def check_frames(
     if not frames:
         raise DegeneracyError("no frames to compute")
     size = len(frames[0])
+    if size < 2:
+        raise DegeneracyError(
+            f"{name}: frame 0 has {size} atom(s); an environment needs at least one neighbour"
+        )
     sizes = np.fromiter((len(atoms) for atoms in frames), dtype=int, count=len(frames))
     other_size = np.flatnonzero(sizes != size)
     # the frames before the first of another size, checked together (a loop with np.isin
     # per frame cost 0.02 ms/frame, 5 % of a SOAP Jacobian); the first bad frame is named
     same = len(frames) if other_size.size == 0 else int(other_size[0])
     if same:
-        _check_species_and_periodicity(frames[:same], name=name, center=center, neighbors=neighbors)
+        _check_frame_contents(frames[:same], name=name, center=center, neighbors=neighbors)
     if other_size.size:
         index = int(other_size[0])
         raise DegeneracyError(
@@ -155,7 +161,7 @@ def check_frames(
     return frames
 
 
-def _check_species_and_periodicity(
+def _check_frame_contents(
     frames: list[ase.Atoms],
     *,
     name: str,
@@ -163,26 +169,25 @@ def _check_species_and_periodicity(
     neighbors: Collection[int] | None,
 ) -> None:
     """:func:`check_frames`' checks of frames of one size: the first frame (then the first
-    check, in the order periodic, centre, neighbour) that fails is named."""
+    check, in the order periodic, non-finite, centre, neighbour) that fails is named."""
     periodic = np.array([atoms.pbc for atoms in frames]).any(axis=1)
-    numbers = np.stack([atoms.numbers for atoms in frames])
+    # concatenated, then one isfinite: 0.3 ms for 2000 CH4 (np.stack takes twice as long)
+    positions = np.concatenate([atoms.positions for atoms in frames]).reshape(len(frames), -1)
+    nonfinite = ~np.isfinite(positions).all(axis=1)
+    numbers = np.concatenate([atoms.numbers for atoms in frames]).reshape(len(frames), -1)
     wrong_center = numbers[:, 0] != center if center is not None else np.zeros(len(frames), bool)
     unknown = (
         ~np.isin(numbers[:, 1:], list(neighbors))
         if neighbors is not None
         else np.zeros((len(frames), numbers.shape[1] - 1), dtype=bool)
     )
-    failing = np.flatnonzero(periodic | wrong_center | unknown.any(axis=1))
+    failing = np.flatnonzero(periodic | nonfinite | wrong_center | unknown.any(axis=1))
     if not failing.size:
         return
     index = int(failing[0])
     if periodic[index]:
-        raise DegeneracyError(
-            f"{name}: frame {index} is periodic (pbc={frames[index].pbc.tolist()}); an "
-            "environment is atom 0 and the neighbours listed after it: cut environments "
-            "from a periodic structure with degeneracy.structure_environments, or set "
-            "pbc=False"
-        )
+        raise periodic_frame_error(name, index, frames[index])
+    check_finite_coordinates(frames[index].positions, f"{name}: frame {index}")
     if wrong_center[index]:
         raise DegeneracyError(
             f"{name}: frame {index}, atom 0: the centre is {_symbol(numbers[index, 0])}, "
@@ -193,6 +198,15 @@ def _check_species_and_periodicity(
     raise DegeneracyError(
         f"{name}: frame {index}, atom {atom}: no channel for neighbour species "
         f"{_symbol(numbers[index, atom])} (it describes {known})"
+    )
+
+
+def periodic_frame_error(name: str, index: int, atoms: ase.Atoms) -> DegeneracyError:
+    """The refusal of periodic frame ``index`` (``atoms``) by ``name``, with what to do."""
+    return DegeneracyError(
+        f"{name}: frame {index} is periodic (pbc={atoms.pbc.tolist()}); an environment is "
+        "atom 0 and the neighbours listed after it: cut environments from a periodic "
+        "structure with degeneracy.structure_environments, or set pbc=False"
     )
 
 

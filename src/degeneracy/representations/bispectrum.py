@@ -40,10 +40,9 @@ from featomic.clebsch_gordan import calculate_cg_coefficients
 from metatensor import Labels
 
 from ..checks import bounded_int
-from ..errors import DegeneracyError
 from ._featomic import compute_centre, dense_block, new_calculator
 from .base import check_frames, cutoff_radius, density_width
-from .soap import _atomic_number
+from .soap import _atomic_number, neighbor_numbers
 
 
 def angular_triples(l_max: int) -> list[tuple[int, int, int]]:
@@ -121,9 +120,10 @@ class Bispectrum:
         (0 to 10; the cost grows like its cube).
     center : str
         Species of the centre atom (atom 0).
-    neighbors : sequence of str
+    neighbors : sequence of str, or str
         Neighbour species whose density channels are used; several species are stacked
-        into one radial index (species-major).
+        into one radial index (species-major). One string is one species or a
+        comma-separated list (:func:`~.soap.neighbor_numbers`).
 
     Notes
     -----
@@ -151,9 +151,7 @@ class Bispectrum:
         self.n_max = bounded_int("bispectrum n_max", n_max, minimum=1, maximum=12)
         self.l_max = bounded_int("bispectrum l_max", l_max, minimum=0, maximum=10)
         self.center = _atomic_number(center)
-        self.neighbors = tuple(sorted({_atomic_number(s) for s in neighbors}))
-        if not self.neighbors:
-            raise DegeneracyError("neighbors must name at least one species")
+        self.neighbors = neighbor_numbers(neighbors)
         self._triples = angular_triples(self.l_max)
         n = self.n_max * len(self.neighbors)
         self._masks = {triple: _unique_radial_mask(triple, n) for triple in self._triples}
@@ -225,9 +223,7 @@ class Bispectrum:
         ``n = n_max × len(neighbors)``, species-major.
         """
         frames = check_frames(frames, name=self.name, center=self.center, neighbors=self.neighbors)
-        n_neighbors = len(frames[0]) - 1
-        if n_neighbors == 0:  # featomic returns no samples to reshape
-            raise DegeneracyError("an environment needs at least one neighbour")
+        n_neighbors = len(frames[0]) - 1  # at least 1 (check_frames)
         tensor = compute_centre(
             self.calculator, frames, selected_keys=self._keys, gradients=gradients
         )

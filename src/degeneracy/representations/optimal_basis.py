@@ -23,7 +23,7 @@ import logging
 import os
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,12 +38,12 @@ from featomic.splines import Spline, SplinedRadialBasis
 from metatensor import Labels
 
 from ..checks import bounded_int, existing_file
-from ..environments import structure_environments
+from ..environments import parse_species, structure_environments
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import atomic_path, cache_dir, cache_key
-from ..structures import DEFAULT_CUTOFF, MethaneSampler
+from ..structures import DEFAULT_CUTOFF, MethaneSampler, check_finite_coordinates, frame_list
 from ._featomic import compute_centre, dense_block, new_calculator
-from .base import cutoff_radius, density_width
+from .base import cutoff_radius, density_width, periodic_frame_error
 
 #: Number of primitive GTO functions per angular channel that the PCA contracts.
 DEFAULT_N_PRIMITIVE = 16
@@ -363,8 +363,8 @@ def fit_optimal_basis(
     n_max: int = 8,
     l_max: int = 8,
     n_primitive: int = DEFAULT_N_PRIMITIVE,
-    center_species: int = 6,
-    neighbor_species: Sequence[int] = (1,),
+    center_species: int | str = 6,
+    neighbor_species: Sequence[int | str] | int | str = (1,),
     provenance: dict[str, Any] | None = None,
 ) -> OptimalBasis:
     r"""Fit the optimal radial basis on ``frames`` (per-``l`` PCA, see the module docstring).
@@ -381,7 +381,8 @@ def fit_optimal_basis(
     Parameters
     ----------
     frames : list of ase.Atoms
-        Environments whose centre (atom 0) is ``center_species``.
+        Environments whose centre (atom 0) is ``center_species``, not periodic, with
+        finite coordinates; of any sizes.
     sigma : float
         Gaussian density width (Å), at least 0.01 Å and below ``cutoff``.
     cutoff : float
@@ -392,10 +393,11 @@ def fit_optimal_basis(
         Largest angular channel, 0 to 20.
     n_primitive : int
         Primitive GTO functions per channel, 1 to 40.
-    center_species : int
-        Atomic number of the centres.
-    neighbor_species : sequence of int
-        Atomic numbers of the neighbour densities expanded.
+    center_species : int or str
+        Atomic number (or symbol) of the centres.
+    neighbor_species : sequence of int or str
+        Atomic numbers (or symbols) of the neighbour densities expanded; one number or
+        symbol is one species.
     provenance : dict, optional
         Added to (and overriding) the recorded ``provenance``.
 
@@ -408,8 +410,9 @@ def fit_optimal_basis(
     Raises
     ------
     DegeneracyError
-        When a setting is out of range, there are no frames, or a frame's centre is not
-        ``center_species``.
+        When a setting is out of range, a species is unknown, ``provenance`` is not a
+        dict, ``frames`` is not a non-empty list of :class:`ase.Atoms`, or a frame is
+        periodic, has non-finite coordinates or a centre other than ``center_species``.
 
     Warns
     -----
@@ -420,9 +423,11 @@ def fit_optimal_basis(
     sigma, cutoff, n_max, l_max, n_primitive = radial_settings(
         sigma=sigma, cutoff=cutoff, n_max=n_max, l_max=l_max, n_primitive=n_primitive
     )
-    if not frames:
-        raise DegeneracyError("cannot fit an optimal basis on zero frames")
-    _check_centre_species(frames, center_species)
+    center_species = _species_number("center_species", center_species)
+    neighbor_species = _species_numbers("neighbor_species", neighbor_species)
+    if provenance is not None and not isinstance(provenance, Mapping):
+        raise DegeneracyError(f"provenance must be a dict, got {provenance!r}")
+    frames = _fitting_frames(frames, center_species)
     tables = primitive_radial_tables(
         sigma=sigma, cutoff=cutoff, l_max=l_max, n_primitive=n_primitive
     )
@@ -474,6 +479,55 @@ def fit_optimal_basis(
             **(provenance or {}),
         },
     )
+
+
+def _species_number(name: str, species: Any) -> int:
+    """The atomic number of one species ``species`` (a symbol or an atomic number), or an
+    error naming the argument ``name``."""
+    if not isinstance(species, str | int | np.integer):
+        raise DegeneracyError(
+            f"{name} must be one species, a symbol or an atomic number, got {species!r}"
+        )
+    try:
+        (number,) = parse_species([species])
+    except DegeneracyError as error:
+        raise DegeneracyError(f"{name}: {error}") from None
+    return number
+
+
+def _species_numbers(name: str, species: Any) -> tuple[int, ...]:
+    """The atomic numbers of ``species`` (symbols or atomic numbers, or one of them), in
+    their order without repeats (featomic refuses a repeated key), or an error naming
+    the argument ``name``."""
+    if isinstance(species, str | int | np.integer):
+        species = [species]
+    try:
+        items = list(species)
+    except TypeError:
+        raise DegeneracyError(
+            f"{name} must be a list of species (symbols or atomic numbers), got {species!r}"
+        ) from None
+    numbers = tuple(dict.fromkeys(_species_number(name, item) for item in items))
+    if not numbers:
+        raise DegeneracyError(f"{name} must name at least one species")
+    return numbers
+
+
+def _fitting_frames(frames: Any, center_species: int) -> list[ase.Atoms]:
+    """``frames`` as a list, refused (naming the frame) when empty, periodic (featomic
+    would add the periodic images, which the fingerprints refuse), with a non-finite
+    coordinate (featomic would drop the atom) or another centre species. Their sizes may
+    differ."""
+    name = "fit_optimal_basis"
+    frames = frame_list(frames, name=name)
+    if not frames:
+        raise DegeneracyError("cannot fit an optimal basis on zero frames")
+    for index, atoms in enumerate(frames):
+        if atoms.pbc.any():
+            raise periodic_frame_error(name, index, atoms)
+        check_finite_coordinates(atoms.positions, f"{name}: frame {index}")
+    _check_centre_species(frames, center_species)
+    return frames
 
 
 def _check_centre_species(frames: Sequence[ase.Atoms], center_species: int) -> None:

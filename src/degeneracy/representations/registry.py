@@ -23,7 +23,7 @@ REPRESENTATIONS: dict[str, type] = {
 
 def representation_class(name: str) -> type:
     """The representation class called ``name`` on the command line (``--rep``)."""
-    if name not in REPRESENTATIONS:
+    if not isinstance(name, str) or name not in REPRESENTATIONS:  # a list is unhashable
         raise DegeneracyError(
             f"unknown representation {name!r}; choose one of {sorted(REPRESENTATIONS)}"
         )
@@ -48,10 +48,10 @@ def species_aware(representation: str | type) -> bool:
     Raises
     ------
     DegeneracyError
-        For an unknown name.
+        For an unknown name, or a value that is neither a name nor a class.
     """
     cls = (
-        representation_class(representation) if isinstance(representation, str) else representation
+        representation if isinstance(representation, type) else representation_class(representation)
     )
     parameters = inspect.signature(cls).parameters
     return "center" in parameters and "neighbors" in parameters

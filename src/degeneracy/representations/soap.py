@@ -52,6 +52,33 @@ def _atomic_number(symbol: str | int) -> int:
     return ase.data.atomic_numbers[symbol]
 
 
+def neighbor_numbers(neighbors: str | int | Sequence[str | int]) -> tuple[int, ...]:
+    """Atomic numbers of the neighbour species ``neighbors``, sorted, without repeats.
+
+    A sequence of symbols or atomic numbers; one string is one species (``"Si"``, not
+    ``"S"`` and ``"i"``) or several separated by commas or spaces (``"C,H"``, as the
+    command line writes them); one integer is one atomic number.
+
+    Raises
+    ------
+    DegeneracyError
+        For an unknown element, no species, or a value that is none of these.
+    """
+    if isinstance(neighbors, str):
+        neighbors = neighbors.replace(",", " ").split()
+    elif isinstance(neighbors, int | np.integer):
+        neighbors = [neighbors]
+    try:
+        numbers = tuple(sorted({_atomic_number(s) for s in neighbors}))
+    except TypeError:  # not iterable
+        raise DegeneracyError(
+            f"neighbors must be species symbols such as ['C', 'H'], got {neighbors!r}"
+        ) from None
+    if not numbers:
+        raise DegeneracyError("neighbors must name at least one species")
+    return numbers
+
+
 class SoapPowerSpectrum:
     """SOAP power spectrum of the centre atom with a dense Jacobian (featomic backend).
 
@@ -78,8 +105,9 @@ class SoapPowerSpectrum:
         the GTO basis).
     center : str
         Species of the centre atom (atom 0).
-    neighbors : sequence of str
-        Neighbour species whose density channels are used.
+    neighbors : sequence of str, or str
+        Neighbour species whose density channels are used; one string is one species or
+        a comma-separated list (:func:`neighbor_numbers`).
 
     Notes
     -----
@@ -114,9 +142,7 @@ class SoapPowerSpectrum:
             optimal=self.basis == "optimal" and optimal_basis is None,
         )
         self.center = _atomic_number(center)
-        self.neighbors = tuple(sorted({_atomic_number(s) for s in neighbors}))
-        if not self.neighbors:
-            raise DegeneracyError("neighbors must name at least one species")
+        self.neighbors = neighbor_numbers(neighbors)
         if optimal_basis is not None:
             if not isinstance(optimal_basis, OptimalBasis):
                 raise DegeneracyError(
