@@ -374,3 +374,147 @@ def test_a_stopped_family_pool_does_not_finish_its_running_orbits():
     assert not any(process.is_alive() for process in processes)
     finished = [f for f in futures if f.done() and not f.cancelled() and not f.exception()]
     assert not finished  # no task ran to its end
+
+
+def test_a_new_family_run_removes_the_previous_results_first(tmp_path, monkeypatch):
+    """A run with other settings into an old folder kept its figures (and, interrupted,
+    its summary.json and orbits): the folder mixed two runs, or looked finished."""
+    monkeypatch.setattr(orbits, "comment_a0", _no_a0_search)
+    out = tmp_path / "family"
+    out.mkdir()
+    old = [*orbits.FAMILY_OUTPUTS, "orbit_sigma0.3_c1.0.extxyz", "orbit_sigma0.5_c0.1.extxyz"]
+    for name in [*old, "notes.txt", "orbit_sigma0.3_c1.0.extxyz.bak"]:
+        (out / name).write_text("old run\n")
+    with pytest.raises(AssertionError, match="A0 searched"):
+        run_family(out, quick=True, length=0.5)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "orbit_sigma0.3_c1.0.extxyz.bak"]
+
+
+def test_family_workers_have_a_maximum_checked_before_any_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(orbits, "comment_a0", _no_a0_search)
+    out = tmp_path / "family"
+    for workers in (0, orbits.MAX_WORKERS + 1, 2147483647):
+        with pytest.raises(dg.DegeneracyError, match="--workers must be at least 1 and at most 64"):
+            run_family(out, quick=True, workers=workers)
+        assert main(["family", "--output", str(out), "--quick", "--workers", str(workers)]) == 2
+        assert "--workers must be at least 1 and at most 64" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_an_interrupted_family_leaves_no_partial_files(tmp_path, monkeypatch):
+    """A worker terminated while writing its member left .orbit_*.extxyz.*.part files."""
+    tasks = [{"path": str(tmp_path / orbits.family_file_name(0.3, c))} for c in (0.1, 0.5)]
+    (tmp_path / "notes.part").write_text("the user's\n")
+
+    def interrupted(task):
+        (tmp_path / f".{os.path.basename(task['path'])}.x1y2.part").write_text("half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(orbits, "_family_worker", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        orbits._run_tasks(tasks, 1, False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.part"]
+
+
+def test_a_terminated_family_worker_runs_its_finally_blocks(monkeypatch):
+    """_stop_pool's SIGTERM killed a worker without the atomic writers' cleanup."""
+    import signal
+    import time
+
+    ran = []
+
+    def tracing(task):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        finally:
+            ran.append("cleanup")
+
+    def exit_(code):
+        raise _Stop(code)
+
+    monkeypatch.setattr(orbits, "_IN_POOL_WORKER", True)
+    monkeypatch.setattr(orbits, "_trace_member", tracing)
+    monkeypatch.setattr(orbits.os, "_exit", exit_)
+    with pytest.raises(_Stop):
+        orbits._family_worker({})
+    assert ran == ["cleanup"]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_a_damaged_cached_a0_is_searched_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEGENERACY_CACHE", str(tmp_path / "cache"))
+    searches = []
+    start = dg.builtin_environment("pg-start")
+
+    class Result:
+        atoms = dg.environment_from_neighbors(
+            dg.neighbor_positions(start), info={"cn": 1e12, "singular_values": np.ones(3)}
+        )
+
+    monkeypatch.setattr(orbits, "cached_orbit", lambda *args, **kwargs: [start])
+    monkeypatch.setattr(orbits, "find_singular", lambda *a, **k: searches.append(1) or Result)
+    first = comment_a0(quick=True)
+    [path] = (tmp_path / "cache").glob("comment-a0-*.npz")
+    for damaged in (path.read_bytes()[:100], b"not an npz file\n"):
+        path.write_bytes(damaged)
+        with pytest.warns(dg.DegeneracyWarning, match="damaged cache file .* searching A0"):
+            again = comment_a0(quick=True)
+        np.testing.assert_array_equal(again.positions, first.positions)
+    assert len(searches) == 3
+
+
+def test_a_damaged_cached_orbit_checkpoint_is_discarded(tmp_path, monkeypatch):
+    """The advice was degeneracy orbit's --restart, which family does not have."""
+    monkeypatch.setenv("DEGENERACY_CACHE", str(tmp_path / "cache"))
+    start = dg.neighbor_positions(dg.builtin_environment("pg-start"))
+    protocol = orbits.family_protocol(True, length=0.01)
+    path = orbits._orbit_cache_path(start, 0.3, "gto", protocol)
+    checkpoint = path.with_name(path.name + ".checkpoint.npz")
+    checkpoint.write_bytes(b"not a checkpoint\n")
+    with pytest.warns(dg.DegeneracyWarning, match="damaged cache checkpoint") as record:
+        frames = orbits.cached_orbit(start, 0.3, protocol=protocol)
+    assert len(frames) == 2
+    assert not any("--restart" in str(w.message) for w in record)
+    assert not checkpoint.exists()
+
+
+@pytest.mark.parametrize(
+    ("arcs", "cns", "problem"),
+    [
+        ([0, 1e-4, 0.0101], [1, float("nan"), 20], "frame 1: cn must be finite and positive"),
+        ([0, 1e-4, 0.0101], [1, 10, -2], "frame 2: cn must be finite and positive"),
+        ([0, 1e-4, 0.0001], [1, 10, 20], "frame 2: arc_length 0.0001 does not increase"),
+        ([0, float("nan"), 0.0101], [1, 10, 20], "frame 1: arc_length nan is not finite"),
+    ],
+)
+def test_family_refuses_damaged_published_values_before_any_work(
+    tmp_path, monkeypatch, arcs, cns, problem
+):
+    monkeypatch.setattr(orbits, "comment_a0", _no_a0_search)
+    folder = tmp_path / "reference"
+    folder.mkdir()
+    published = _orbit_frames(arcs, cns)
+    dg.write_environments(folder / "comment-orbit_sigma0.3_c1.0.extxyz", published)
+    with pytest.raises(dg.DegeneracyError, match=rf"c1.0.extxyz, {problem}"):
+        run_family(
+            tmp_path / "family", quick=True, reference=folder, sigmas=(0.3,), distances=(1.0,)
+        )
+
+
+def test_family_refuses_damaged_published_singular_values(tmp_path, monkeypatch):
+    monkeypatch.setattr(orbits, "comment_a0", _no_a0_search)
+    folder = tmp_path / "reference"
+    folder.mkdir()
+    published = _orbit_frames([0, 1e-4, 0.0101], [1, 10, 20])
+    for atoms in published:
+        del atoms.info["cn"]
+        atoms.info["singular_values"] = np.array([3.0, 2.0, 1.0])
+    published[2].info["singular_values"] = np.array([3.0, 0.0, float("nan")])
+    dg.write_environments(folder / "comment-orbit_sigma0.3_c1.0.extxyz", published)
+    with pytest.raises(
+        dg.DegeneracyError, match=r"c1\.0\.extxyz, frame 2: singular_values must be finite"
+    ):
+        run_family(
+            tmp_path / "family", quick=True, reference=folder, sigmas=(0.3,), distances=(1.0,)
+        )

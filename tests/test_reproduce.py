@@ -12,15 +12,17 @@ import pytest
 from conftest import reference_path
 
 from degeneracy.cli import main
-from degeneracy.errors import DegeneracyError
+from degeneracy.errors import DegeneracyError, DegeneracyWarning
 from degeneracy.report import render_report
 from degeneracy.reproduce import (
+    MAX_WORKERS,
     MOSTLY_TRADE_RHO,
     ReproduceSettings,
     StepRunner,
     _a0_section,
     _lookup_sentence,
     _pg_start_sentence,
+    _published_a0,
     _report_settings,
     _run_time_table,
     learning_checks,
@@ -457,6 +459,89 @@ def test_an_interrupted_force_leaves_no_finished_looking_report(tiny_run, monkey
     assert not (copy / "report.html").exists() and not (copy / "summary.json").exists()
 
 
+def test_an_interrupted_rerun_with_new_settings_leaves_no_finished_looking_report(
+    tiny_run, monkeypatch
+):
+    """A re-run of another seed, interrupted in the learning, removed the learning but kept
+    the old report and summary.json, which described the removed results."""
+    output, _, _ = tiny_run
+    import degeneracy.reproduce as module
+
+    copy = output.parent / "reseeded"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(output, copy)
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "_learning_step", interrupted)
+    messages: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        reproduce(copy, quick=True, log=messages.append, **{**TINY, "seed": 1})
+    assert [m for m in messages if "skipped" in m][:2] == [
+        "[orbits] done before, skipped",
+        "[figure1] done before, skipped",
+    ]
+    assert not (copy / "report.html").exists() and not (copy / "summary.json").exists()
+
+
+def test_step_runner_calls_before_run_only_when_a_step_runs(tmp_path):
+    calls: list[str] = []
+
+    def runner():
+        return StepRunner(tmp_path, log=lambda m: None, before_run=lambda: calls.append("x"))
+
+    runner().run("a", lambda: {}, setting=1)
+    assert calls == ["x"]
+    runner().run("a", lambda: {}, setting=1)  # cached: the report stays
+    assert calls == ["x"]
+    runner().run("a", lambda: {}, setting=2)
+    assert calls == ["x", "x"]
+
+
+@pytest.mark.parametrize("damage", ['{"key": ', "[1, 2]", '{"key": 3}', "\udcff"])
+def test_a_damaged_step_record_is_redone_with_a_warning(tmp_path, damage):
+    calls: list[str] = []
+    StepRunner(tmp_path, log=lambda m: None).run("a", lambda: calls.append("a") or {}, s=1)
+    stamp = tmp_path / "steps" / "a.json"
+    if damage == "\udcff":
+        stamp.write_bytes(b"\xff\xfe\x00garbage")
+    else:
+        stamp.write_text(damage)
+    with pytest.warns(DegeneracyWarning, match=f"{stamp}: damaged"):
+        StepRunner(tmp_path, log=lambda m: None).run("a", lambda: calls.append("a") or {}, s=1)
+    assert calls == ["a", "a"]
+    assert json.loads(stamp.read_text())["result"] == {}
+
+
+@pytest.mark.parametrize("value", ["0.799692x", "nan", "inf"])
+def test_a_damaged_published_a0_is_refused_naming_the_file_and_line(tmp_path, value):
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "A0:\n\nH1 -0.48 -0.01 0.98\nH2 " + value + " -0.54 -0.50\nH3 0.78 0.62 0.45\n"
+        "H4 -0.66 0.86 0.09\n"
+    )
+    with pytest.raises(DegeneracyError, match=f"{readme}, line 4: published A0"):
+        _published_a0(readme)
+    readme.write_text(readme.read_text().replace(value, "0.799692"))
+    assert _published_a0(readme)[1, 0] == 0.799692
+
+
+def test_a_damaged_published_a0_is_refused_before_any_work(tiny_run, tmp_path):
+    """It was read after the orbits step: a traceback, or "difference … nan Å"."""
+    output, _, _ = tiny_run
+    source = reference_path("README.md").parent
+    damaged = tmp_path / "ref"
+    shutil.copytree(source, damaged)
+    readme = damaged / "README.md"
+    readme.write_text(readme.read_text().replace("0.799692", "0.79969x"))
+    before = (output / "steps" / "orbits.json").read_text()
+    with pytest.raises(DegeneracyError, match=r"README.md, line \d+: published A0"):
+        reproduce(output, quick=True, log=lambda m: None, reference=damaged, **TINY)
+    assert (output / "steps" / "orbits.json").read_text() == before
+    assert (output / "report.html").exists()
+
+
 def _cached_orbits(output, ran):
     """Stand-in for the orbit step that returns the previous result and restores its
     files (the step runner removes them before a rerun; saves ~40 s)."""
@@ -543,11 +628,15 @@ def test_repeated_checks_need_every_seed_and_t_above_two():
     [
         ({"sampler": "md"}, r"sampler.*'md'"),
         ({"train_minutes": -3.0}, r"train_minutes must be a positive number, got -3.0"),
-        ({"workers": 0}, r"workers must be at least 1, got 0"),
+        ({"workers": 0}, r"workers must be at least 1 and at most \d+, got 0"),
         ({"train_frames": 2.5}, r"train_frames must be an integer, got 2.5"),
         ({"basis": "plane-waves"}, r"basis must be one of .*'plane-waves'"),
         ({"orbit_length": float("nan")}, r"orbit_length must be a positive number"),
         ({"repeats": 0}, r"repeats must be at least 1, got 0"),
+        ({"train_minutes": 1e308}, r"train_minutes must be smaller than .*, got 1e\+308"),
+        ({"workers": 3_000_000_000}, rf"workers must be at least 1 and at most {MAX_WORKERS}"),
+        ({"seed": 2**64}, r"seed must be at most 2\*\*64 - 1"),
+        ({"seed": 2**64 - 1, "repeats": 2}, r"repeats 2 from seed 18446744073709551615 would"),
     ],
 )
 def test_bad_settings_are_refused_when_built(change, message):
@@ -557,7 +646,7 @@ def test_bad_settings_are_refused_when_built(change, message):
 
 def test_bad_sampler_is_refused(tmp_path, capsys):
     assert main(["reproduce", "--output", str(tmp_path / "y"), "--train-minutes", "-3"]) == 2
-    assert "train_minutes must be a positive number" in capsys.readouterr().err
+    assert "error: --train-minutes must be a positive number" in capsys.readouterr().err
     assert not (tmp_path / "y").exists()
     with pytest.raises(SystemExit):
         main(["reproduce", "--output", str(tmp_path / "x"), "--sampler", "md"])
@@ -600,6 +689,22 @@ def test_cli_errors(tmp_path, capsys):
     (tmp_path / "file").write_text("")
     assert main(["reproduce", "--output", str(tmp_path / "file")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--train-minutes", "1e308"], "--train-minutes must be smaller than"),
+        (["--seed", str(2**64 - 1), "--repeats", "2"], "--repeats 2 from seed"),
+        (["--workers", "3000000000"], f"--workers must be at least 1 and at most {MAX_WORKERS}"),
+    ],
+)
+def test_cli_refuses_late_failing_settings_naming_the_option(tmp_path, capsys, options, message):
+    """They passed validation and failed after the orbits step (or with a traceback)."""
+    assert main(["reproduce", "--output", str(tmp_path / "x"), *options]) == 2
+    err = capsys.readouterr().err
+    assert f"degeneracy reproduce: error: {message}" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
 
 
 @pytest.mark.slow

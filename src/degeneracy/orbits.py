@@ -36,6 +36,7 @@ the frames' diagnostics).
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -47,15 +48,24 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ase
 import numpy as np
 from scipy.integrate import RK45
 from tqdm.auto import tqdm
 
-from .checks import one_of, optional_callable, positive_float
+from .checks import bounded_int, one_of, optional_callable, positive_float
 from .errors import DegeneracyError, DegeneracyWarning
-from .files import atomic_open, cache_dir, cache_key, output_file, output_folder, write_json
+from .files import (
+    NPZ_READ_ERRORS,
+    atomic_open,
+    cache_dir,
+    cache_key,
+    output_file,
+    output_folder,
+    write_json,
+)
 from .representations.base import Representation, fingerprint
 from .sensitivity import check_analysable, check_enough_features, condition_number
 from .singular import CountingJacobian, find_singular
@@ -309,6 +319,10 @@ _STEPPER_STATE = {
 _DISCARD_HINT = "delete it, or rerun degeneracy orbit with --restart"
 
 
+class CheckpointError(DegeneracyError):
+    """A checkpoint that cannot be resumed (damaged, foreign or incomplete)."""
+
+
 class _Checkpoint:
     """State of an interrupted run, in one .npz file written atomically.
 
@@ -335,21 +349,21 @@ class _Checkpoint:
             with np.load(self.path, allow_pickle=False) as data:
                 state = {name: data[name] for name in data.files}
         except ValueError as error:  # numpy's "pickled data" for a file that is not .npz
-            raise DegeneracyError(
+            raise CheckpointError(
                 f"{self.path}: not a checkpoint (.npz) file; {_DISCARD_HINT}"
             ) from error
         except (OSError, EOFError, KeyError, zipfile.BadZipFile) as error:
-            raise DegeneracyError(
+            raise CheckpointError(
                 f"{self.path}: unreadable checkpoint ({error}); {_DISCARD_HINT}"
             ) from error
         if str(state.get("key")) != self.key:
-            raise DegeneracyError(
+            raise CheckpointError(
                 f"{self.path}: checkpoint of a different run (other start, representation, basis "
                 f"or settings); {_DISCARD_HINT}, or choose another --checkpoint"
             )
         missing = [name for name in self.required if name not in state]
         if missing:
-            raise DegeneracyError(
+            raise CheckpointError(
                 f"{self.path}: incomplete checkpoint (no {', '.join(missing)}); {_DISCARD_HINT}"
             )
         return state
@@ -849,21 +863,38 @@ def cached_orbit(
 ) -> list[ase.Atoms]:
     """Trace (or load from the cache folder) the orbit from neighbour positions ``start``.
 
-    The run checkpoints into the cache folder, so an interrupted call resumes.
+    The run checkpoints into the cache folder, so an interrupted call resumes. A damaged
+    cache file or checkpoint is discarded with a warning and the orbit traced again.
     """
     protocol = dict(FULL_PROTOCOL if protocol is None else protocol)
     path = _orbit_cache_path(start, sigma, basis, protocol)
     labels = {"sigma": sigma, "basis": basis, **(info or {})}
+    checkpoint = path.with_name(path.name + ".checkpoint.npz")
 
     def traced() -> None:
-        trace_orbit(
-            environment_from_neighbors(start),
-            comment_representation(sigma, basis),
-            checkpoint=path.with_name(path.name + ".checkpoint.npz"),
-            output=path,
-            progress=progress,
-            **protocol,
-        )
+        def trace() -> None:
+            trace_orbit(
+                environment_from_neighbors(start),
+                comment_representation(sigma, basis),
+                checkpoint=checkpoint,
+                output=path,
+                progress=progress,
+                **protocol,
+            )
+
+        try:
+            trace()
+        except CheckpointError as error:  # the cache's own file: discard it, not fatal
+            reason = str(error).split(";")[0].removeprefix(f"{checkpoint}: ")
+            warnings.warn(
+                f"{checkpoint}: damaged cache checkpoint ({reason}); "
+                "deleted it, tracing the orbit again",
+                DegeneracyWarning,
+                stacklevel=4,
+            )
+            with contextlib.suppress(FileNotFoundError):
+                checkpoint.unlink()
+            trace()
 
     if not path.exists():
         traced()
@@ -923,7 +954,8 @@ def comment_a0(
     key = cache_key(kind="comment-a0", basis=basis, protocol=protocol, sigma=A0_SIGMA, pull=1.0)
     # .npz, not extxyz: extxyz keeps 8 decimals, and s_min grows linearly off the zero
     path = cache_dir() / f"comment-a0-{key}.npz"
-    if not path.exists():
+
+    def search() -> None:
         frames = cached_orbit(p0, A0_SIGMA, basis=basis, protocol=protocol, progress=progress)
         mean = neighbor_positions(frames).mean(axis=0)
         representation = comment_representation(A0_SIGMA, basis)
@@ -934,8 +966,31 @@ def comment_a0(
             np.savez(
                 handle, neighbors=neighbor_positions(result.atoms), info=np.array(json.dumps(info))
             )
-    with np.load(path) as data:
-        neighbors, info = data["neighbors"], json.loads(str(data["info"]))
+
+    def load() -> tuple[np.ndarray, dict]:
+        with np.load(path, allow_pickle=False) as data:
+            neighbors, info = data["neighbors"], json.loads(str(data["info"]))
+        if (
+            np.shape(neighbors) != (4, 3)
+            or not isinstance(info, dict)
+            or "singular_values" not in info
+        ):
+            raise ValueError("not a cached A0")
+        return neighbors, info
+
+    if not path.exists():
+        search()
+    try:
+        neighbors, info = load()
+    except (*NPZ_READ_ERRORS, TypeError, AttributeError) as error:  # JSONDecodeError: ValueError
+        warnings.warn(
+            f"{path}: damaged cache file ({error}); searching A0 again",
+            DegeneracyWarning,
+            stacklevel=2,
+        )
+        path.unlink()
+        search()
+        neighbors, info = load()
     info["singular_values"] = np.array(info["singular_values"])
     return environment_from_neighbors(neighbors, info=info)
 
@@ -1021,8 +1076,33 @@ def family_file_name(sigma: float, c: float) -> str:
     return f"orbit_sigma{sigma}_c{c}.extxyz"
 
 
+class _Terminated(BaseException):
+    """SIGTERM in a pool worker (:func:`_stop_pool`), raised so that ``finally`` blocks
+    (the atomic writers' removal of their temporary files) run before it exits."""
+
+
+def _terminated(signum, frame) -> None:
+    raise _Terminated
+
+
+#: Set in pool workers (:func:`_worker_init`), which turn SIGTERM into :class:`_Terminated`.
+_IN_POOL_WORKER = False
+
+
 def _family_worker(task: dict) -> tuple[float, float, int]:
-    """Trace one family member (runs in a worker process)."""
+    """Trace one family member (runs in a worker process, or in the main one)."""
+    if not _IN_POOL_WORKER:
+        return _trace_member(task)
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return _trace_member(task)
+    except _Terminated:
+        os._exit(128 + signal.SIGTERM)  # the finally blocks have run; take no next task
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _trace_member(task: dict) -> tuple[float, float, int]:
     frames = cached_orbit(
         np.array(task["start"]),
         task["sigma"],
@@ -1035,6 +1115,8 @@ def _family_worker(task: dict) -> tuple[float, float, int]:
 
 
 def _worker_init() -> None:
+    global _IN_POOL_WORKER
+    _IN_POOL_WORKER = True
     # one featomic thread per worker: the workers already use the cores
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
     # Ctrl-C reaches the whole process group: the parent stops the pool (_stop_pool);
@@ -1115,6 +1197,28 @@ def _published_orbit(path: Path) -> list[ase.Atoms]:
         raise DegeneracyError(
             f"{path}: no frame with a condition number (info cn or singular_values)"
         )
+    previous = None
+    for index, atoms in enumerate(frames):
+        where = f"{path}, frame {index}"
+        try:
+            arc = float(atoms.info["arc_length"])
+        except (TypeError, ValueError):
+            raise DegeneracyError(f"{where}: arc_length is not a number") from None
+        if not np.isfinite(arc):
+            raise DegeneracyError(f"{where}: arc_length {arc} is not finite")
+        if previous is not None and arc <= previous:
+            raise DegeneracyError(
+                f"{where}: arc_length {arc} does not increase (previous frame: {previous})"
+            )
+        previous = arc
+        for name in ("singular_values", "cn"):
+            if name in atoms.info:
+                try:
+                    values = np.asarray(atoms.info[name], dtype=float)
+                except (TypeError, ValueError):
+                    raise DegeneracyError(f"{where}: {name} are not numbers") from None
+                if values.size == 0 or not np.all(np.isfinite(values) & (values > 0)):
+                    raise DegeneracyError(f"{where}: {name} must be finite and positive")
     return frames
 
 
@@ -1167,25 +1271,43 @@ def _family_a0(
 
 
 def _run_tasks(tasks: list[dict], workers: int, progress: bool) -> None:
-    """Run :func:`_family_worker` on every task, in a spawn pool if ``workers > 1``."""
-    bar = tqdm(total=len(tasks), desc="family", unit="orbit", disable=not progress)
-    if workers == 1:
-        for task in tasks:
-            _family_worker(task)
-            bar.update()
-    else:
-        import multiprocessing
+    """Run :func:`_family_worker` on every task, in a spawn pool if ``workers > 1``.
 
-        context = multiprocessing.get_context("spawn")  # featomic's threads and fork don't mix
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init)
-        try:
-            for _ in pool.map(_family_worker, tasks):
+    Interrupted (Ctrl-C, a failed orbit), it removes the temporary files an atomic
+    writer of a member's file may have left (a worker killed mid-write).
+    """
+    bar = tqdm(total=len(tasks), desc="family", unit="orbit", disable=not progress)
+    try:
+        if workers == 1:
+            for task in tasks:
+                _family_worker(task)
                 bar.update()
-        except BaseException:  # Ctrl-C or a failed orbit: stop now, not after the queue
-            _stop_pool(pool)
-            raise
-        pool.shutdown()
+        else:
+            import multiprocessing
+
+            context = multiprocessing.get_context("spawn")  # featomic's threads and fork
+            pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init)
+            try:
+                for _ in pool.map(_family_worker, tasks):
+                    bar.update()
+            except BaseException:  # Ctrl-C or a failed orbit: stop now, not after the queue
+                _stop_pool(pool)
+                raise
+            pool.shutdown()
+    except BaseException:
+        _remove_partial_files(tasks)
+        raise
     bar.close()
+
+
+def _remove_partial_files(tasks: list[dict]) -> None:
+    """Remove the temporary files of :func:`degeneracy.files.atomic_path`
+    (``.{name}.XXXX.part``) next to each task's member file."""
+    for task in tasks:
+        path = Path(task["path"])
+        for partial in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+            with contextlib.suppress(OSError):
+                partial.unlink()
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
@@ -1203,6 +1325,10 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
         process.terminate()
     for process in processes:
         process.join(timeout=10)
+    for process in processes:  # stuck in a long native call: SIGTERM waits for it
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=10)
     pool.shutdown(wait=True)  # the pool's queues and locks go with its manager thread
 
 
@@ -1221,6 +1347,49 @@ def _family_member(task: dict, published: list[ase.Atoms] | None) -> FamilyMembe
         member.deviation = orbit_deviation(frames, published)
         member.reference_median_cn = published_median_cn(frames, published)
     return member
+
+
+#: Most worker processes :func:`run_family` (``degeneracy family --workers``) and
+#: ``reproduce`` accept: the family has 16 orbits, so more never help (and a huge count
+#: overflowed the process pool with a traceback).
+MAX_WORKERS = 64
+
+#: The files a family run writes into its folder besides the members' (``degeneracy
+#: family`` adds Fig. 1); removed from an existing folder before a new run writes.
+FAMILY_OUTPUTS = (
+    "summary.json",
+    "a0.extxyz",
+    "fig1a.png",
+    "fig1a.pdf",
+    "fig1b.png",
+    "fig1b.pdf",
+)
+
+
+def check_workers(workers: Any) -> int:
+    """``workers`` as an int in 1..:data:`MAX_WORKERS`, else DegeneracyError."""
+    return bounded_int("--workers", workers, minimum=1, maximum=MAX_WORKERS)
+
+
+def _clear_family_folder(output: Path, sigmas, distances) -> None:
+    """Remove a previous run's results (:data:`FAMILY_OUTPUTS` and the members' files,
+    by those names only) so that the folder never mixes two runs' results, and an
+    interrupted run never looks finished (summary.json is removed first)."""
+    names = list(FAMILY_OUTPUTS)
+    names += [
+        family_file_name(s, c)
+        for s in dict.fromkeys([*COMMENT_SIGMAS, *sigmas])
+        for c in dict.fromkeys([*COMMENT_DISTANCES, *distances])
+    ]
+    for name in names:
+        path = output / name
+        if path.is_file() or path.is_symlink():
+            try:
+                path.unlink()
+            except OSError as error:
+                raise DegeneracyError(
+                    f"{path}: cannot remove the previous run's file ({error.strerror or error})"
+                ) from error
 
 
 def run_family(
@@ -1244,6 +1413,12 @@ def run_family(
     ``protocol`` of the members and the ``a0_protocol`` of A0's orbit). Orbits are
     cached and checkpointed (:func:`cached_orbit`), so an interrupted family resumes.
 
+    An existing ``output`` folder is reused, but first the previous run's results are
+    removed — ``summary.json``, ``a0.extxyz``, the members' files and Fig. 1
+    (:data:`FAMILY_OUTPUTS`), by those names only; other files are left alone — so the
+    folder never mixes results of different settings, and a folder without
+    ``summary.json`` is an unfinished run.
+
     Parameters
     ----------
     output : path
@@ -1257,7 +1432,7 @@ def run_family(
     length : float, optional
         Override the members' arc length (Å); A0's orbit keeps its 2 Å.
     workers : int
-        Parallel worker processes.
+        Parallel worker processes, 1 to :data:`MAX_WORKERS` (64).
     a0 : array (4, 3), optional
         Use this A0 instead of :func:`comment_a0`.
     reference : path, optional
@@ -1277,8 +1452,9 @@ def run_family(
     one_of("basis", basis, ("gto", "optimal"))
     protocol = family_protocol(quick, method=method, length=length)
     published = _published_orbits(reference, sigmas, distances)
-    workers = max(1, int(workers))
+    workers = check_workers(workers)
     output.mkdir(exist_ok=True)
+    _clear_family_folder(output, sigmas, distances)
     if basis == "optimal":  # fit (or load) the bases once, before the workers need them
         for sigma in sigmas:
             _ = comment_representation(sigma, basis).optimal_basis

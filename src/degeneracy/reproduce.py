@@ -22,7 +22,9 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,9 +33,11 @@ from typing import Any
 import numpy as np
 
 from .checks import bounded_int, one_of, positive_float
+from .errors import DegeneracyError, DegeneracyWarning
 from .files import atomic_open, cache_key, json_safe, output_folder, write_json
 from .learning.datasets import DATASET_FORMAT
-from .learning.specs import PROTOCOLS
+from .learning.specs import MAX_SEED, PROTOCOLS, training_seed
+from .orbits import MAX_WORKERS
 from .provenance import software_versions
 from .report import Figure, Section, Table, render_report, write_report
 
@@ -82,7 +86,7 @@ class ReproduceSettings:
     basis : {"gto", "optimal"}
         SOAP radial basis of the orbits.
     workers : int
-        Parallel orbit tracers.
+        Parallel orbit tracers, 1 to :data:`MAX_WORKERS`.
     train_frames, val_frames, test_frames : int or None
         Learning data-set sizes (None: the experiment's defaults); the test set is the
         independent one from a different generator.
@@ -123,15 +127,23 @@ class ReproduceSettings:
 
         one_of("sampler", self.sampler, sorted(SAMPLERS))
         one_of("basis", self.basis, ("gto", "optimal"))
-        bounded_int("workers", self.workers, minimum=1)
-        bounded_int("seed", self.seed, minimum=0)
-        bounded_int("repeats", self.repeats, minimum=1)
+        bounded_int("workers", self.workers, minimum=1, maximum=MAX_WORKERS)
+        seed = training_seed("seed", self.seed)
+        repeats = bounded_int("repeats", self.repeats, minimum=1)
+        if seed + repeats - 1 > MAX_SEED:
+            # refused here, not after the orbits step when the learning reaches that seed
+            raise DegeneracyError(
+                f"repeats {repeats} from seed {seed} would reach seed {seed + repeats - 1}, "
+                f"above 2**64 - 1 = {MAX_SEED}"
+            )
         for name in ("train_frames", "val_frames", "test_frames"):
             if getattr(self, name) is not None:
                 bounded_int(name, getattr(self, name), minimum=1)
-        for name in ("train_minutes", "orbit_length"):
-            if getattr(self, name) is not None:
-                positive_float(name, getattr(self, name))
+        if self.orbit_length is not None:
+            positive_float("orbit_length", self.orbit_length)
+        if self.train_minutes is not None:
+            # in seconds it must stay finite (the trainer refuses an infinite cap)
+            positive_float("train_minutes", self.train_minutes, below=sys.float_info.max / 60)
 
     @classmethod
     def for_mode(cls, quick: bool, **changes: Any) -> ReproduceSettings:
@@ -195,10 +207,19 @@ class StepRunner:
     (an earlier result reused).
     """
 
-    def __init__(self, folder: Path, *, log: Callable[[str], None]):
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        log: Callable[[str], None],
+        before_run: Callable[[], None] | None = None,
+    ):
         self.folder = folder / "steps"
         self.folder.mkdir(parents=True, exist_ok=True)
         self.log = log
+        #: called before a step is (re)run, before it removes anything (reproduce removes
+        #: the report there, which would describe results about to change)
+        self.before_run = before_run
         self.timings: dict[str, float] = {}
         self.status: dict[str, str] = {}
         self.keys: dict[str, str] = {}
@@ -227,8 +248,8 @@ class StepRunner:
         self.keys[name] = key
         stamp = self.folder / f"{name}.json"
         running = self.folder / f"{name}.running"
-        if stamp.exists():
-            saved = json.loads(stamp.read_text())
+        saved = self._read_stamp(stamp) if stamp.exists() else None
+        if saved is not None:
             missing = [
                 path
                 for path in recorded_files(saved.get("result"))
@@ -241,8 +262,10 @@ class StepRunner:
                 return saved["result"]
             if saved.get("key") == key:
                 self.log(f"[{name}] done before, but {missing[0]} is missing: redone")
-            stamp.unlink()
-        resuming = running.exists() and running.read_text().strip() == key
+        if self.before_run is not None:
+            self.before_run()
+        stamp.unlink(missing_ok=True)
+        resuming = running.exists() and running.read_text(errors="replace").strip() == key
         if outputs is not None and not resuming:
             shutil.rmtree(outputs, ignore_errors=True)
         with atomic_open(running) as handle:
@@ -260,6 +283,24 @@ class StepRunner:
         running.unlink()
         self.log(f"[{name}] finished in {seconds:.0f} s")
         return result
+
+    @staticmethod
+    def _read_stamp(stamp: Path) -> dict | None:
+        """A step's saved result, or None (the step is redone) if the file is damaged."""
+        try:
+            saved = json.loads(stamp.read_text())
+        except json.JSONDecodeError as error:
+            reason = f"not JSON: {error.msg}, line {error.lineno}"
+        except (OSError, UnicodeDecodeError) as error:
+            reason = f"unreadable: {error}"
+        else:
+            if isinstance(saved, dict) and isinstance(saved.get("key"), str) and "result" in saved:
+                return saved
+            reason = "not a step record"
+        warnings.warn(
+            f"{stamp}: damaged ({reason}); the step is redone", DegeneracyWarning, stacklevel=3
+        )
+        return None
 
 
 def _family_frames(folder: Path) -> tuple[dict[tuple[float, float], list], Any]:
@@ -319,7 +360,7 @@ def _orbits_step(
         "protocol": summary["protocol"],
         "orbits": [m.row() | {"file": str(m.path.relative_to(output))} for m in members],
     }
-    if reference is not None and (reference / "README.md").exists():
+    if reference is not None and (reference / "README.md").is_file():
         published = _published_a0(reference / "README.md")
         if published is not None:
             result["a0_distance_to_published"] = float(np.abs(a0 - published).max())
@@ -327,10 +368,26 @@ def _orbits_step(
 
 
 def _published_a0(readme: Path) -> np.ndarray | None:
+    """The published A0 (4 × 3 Å) from the ``H1 x y z`` lines of the reference folder's
+    README.md, None without four such lines; refused, naming the file and line, where a
+    coordinate is not a finite number."""
     import re
 
-    rows = re.findall(r"^H\d\s+(\S+)\s+(\S+)\s+(\S+)\s*$", readme.read_text(), flags=re.M)
-    return np.array(rows, dtype=float) if len(rows) == 4 else None
+    text = readme.read_text(errors="replace")
+    rows = []
+    for match in re.finditer(r"^H\d\s+(\S+)\s+(\S+)\s+(\S+)\s*$", text, flags=re.M):
+        line = text.count("\n", 0, match.start()) + 1
+        try:
+            row = [float(value) for value in match.groups()]
+        except ValueError:
+            row = [float("nan")]
+        if not all(np.isfinite(row)):
+            raise DegeneracyError(
+                f"{readme}, line {line}: published A0 coordinates "
+                f"{' '.join(match.groups())!r} are not finite numbers"
+            )
+        rows.append(row)
+    return np.array(rows) if len(rows) == 4 else None
 
 
 def _figure1_step(output: Path) -> dict:
@@ -996,6 +1053,8 @@ def reproduce(
     # checked before any step can remove outputs; the digest keys the orbits step, so
     # files added to or changed in the folder are compared again
     reference_digest = None if reference is None else published_reference_digest(reference)
+    if reference is not None and (reference / "README.md").is_file():
+        _published_a0(reference / "README.md")  # a damaged A0 refused before any work
     if force:
         for name in ("steps", "cache", "learning"):
             shutil.rmtree(output / name, ignore_errors=True)
@@ -1004,7 +1063,14 @@ def reproduce(
         for name in ("report.html", "summary.json"):
             (output / name).unlink(missing_ok=True)
     output.mkdir(exist_ok=True)
-    steps = StepRunner(output, log=log)
+
+    def remove_report() -> None:
+        # a step is about to be redone: the old report describes results it replaces,
+        # and an interrupted run must not leave a folder that looks finished
+        for name in ("report.html", "summary.json"):
+            (output / name).unlink(missing_ok=True)
+
+    steps = StepRunner(output, log=log, before_run=remove_report)
     orbit_settings = {k: getattr(settings, k) for k in ("quick", "basis", "orbit_length")}
     learn_settings = {
         k: getattr(settings, k)

@@ -6,8 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import DegeneracyError
-from ..orbits import COMMENT_DISTANCES, COMMENT_SIGMAS, ORBIT_METHODS, FamilyMember, run_family
+from ..orbits import (
+    COMMENT_DISTANCES,
+    COMMENT_SIGMAS,
+    MAX_WORKERS,
+    ORBIT_METHODS,
+    FamilyMember,
+    check_workers,
+    run_family,
+)
 from ..structures import neighbor_positions, read_environments
 from .options import add_units_argument, refuse_options
 
@@ -30,8 +37,7 @@ def format_family(members: list[FamilyMember]) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
-    if args.workers < 1:
-        raise DegeneracyError(f"--workers must be at least 1, got {args.workers}")
+    check_workers(args.workers)
     a0 = None
     if args.a0 is None:
         refuse_options(args, ["units"], "is the length unit of --a0 FILE; give --a0")
@@ -74,7 +80,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--method", choices=ORBIT_METHODS, help="override the integrator")
     parser.add_argument("--length", type=float, help="override the arc length in Å (2.0)")
-    parser.add_argument("--workers", type=int, default=2, help="parallel processes (2)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help=f"parallel processes, 1 to {MAX_WORKERS} (2)"
+    )
     parser.add_argument(
         "--a0", metavar="FILE", help="use the A0 in FILE (first frame) instead of searching"
     )

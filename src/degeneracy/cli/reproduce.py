@@ -5,8 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..reproduce import reproduce
+from ..errors import DegeneracyError
+from ..reproduce import MAX_WORKERS, ReproduceSettings, reproduce
 from .options import add_sampler_argument, seed_value
+
+#: ReproduceSettings fields this command sets, by the option that sets them.
+OPTIONS = {
+    "workers": "--workers",
+    "sampler": "--sampler",
+    "seed": "--seed",
+    "repeats": "--repeats",
+    "train_minutes": "--train-minutes",
+}
 
 
 def run(args: argparse.Namespace) -> None:
@@ -18,6 +28,14 @@ def run(args: argparse.Namespace) -> None:
     }
     if args.train_minutes is not None:
         changes["train_minutes"] = args.train_minutes
+    try:  # refused before any work, naming the option as typed
+        ReproduceSettings.for_mode(args.quick, **changes)
+    except DegeneracyError as error:
+        message = str(error)
+        field = message.split(" ", 1)[0]
+        if field in OPTIONS:
+            raise DegeneracyError(OPTIONS[field] + message[len(field) :]) from None
+        raise
     reproduce(
         args.output,
         quick=args.quick,
@@ -51,7 +69,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="folder with the Comment's published orbits (e.g. ../shared/reference) to "
         "compare against; optional",
     )
-    parser.add_argument("--workers", type=int, default=2, help="parallel orbit tracers (2)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help=f"parallel orbit tracers, at most {MAX_WORKERS} (2)",
+    )
     parser.add_argument(
         "--train-minutes",
         type=float,
