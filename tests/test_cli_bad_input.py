@@ -421,6 +421,23 @@ def test_an_output_folder_that_is_not_writable_is_refused_before_work(
     assert f"{out}: --output folder {tmp_path} is not writable" in capsys.readouterr().err
 
 
+def test_a_results_folder_that_is_not_writable_is_refused_before_work(tmp_path, monkeypatch):
+    """family found an existing read-only --output folder only when it wrote a0.extxyz,
+    after the A0 search."""
+    import degeneracy.files as files
+
+    existing = tmp_path / "out"
+    existing.mkdir()
+    monkeypatch.setattr(files.os, "access", lambda path, mode: Path(path) != existing)
+    with pytest.raises(files.DegeneracyError, match=f"{existing}: folder {existing} is not"):
+        files.output_folder(existing)
+    # a new folder is made in the nearest existing one: that one must be writable
+    monkeypatch.setattr(files.os, "access", lambda path, mode: Path(path) != tmp_path)
+    with pytest.raises(files.DegeneracyError, match=f"folder {tmp_path} is not writable"):
+        files.output_folder(tmp_path / "new" / "deeper", parents=True)
+    assert files.output_folder(existing) == existing
+
+
 def test_a_file_type_ase_does_not_know_is_named(tmp_path, capsys):
     structures = tmp_path / "ch4.txt"
     structures.write_text(_CH4_FRAME)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import ase.io
 import ase.units
@@ -518,3 +519,20 @@ def test_family_refuses_damaged_published_singular_values(tmp_path, monkeypatch)
         run_family(
             tmp_path / "family", quick=True, reference=folder, sigmas=(0.3,), distances=(1.0,)
         )
+
+
+def test_a_pool_workers_warnings_go_back_to_the_parent(monkeypatch):
+    """They were printed by the worker in Python's two-line format, not the command's."""
+
+    def warning_member(task):
+        warnings.warn("cache file damaged; tracing again", dg.DegeneracyWarning, stacklevel=1)
+        return 0.3, 1.0, 7
+
+    monkeypatch.setattr(orbits, "_trace_member", warning_member)
+    monkeypatch.setattr(orbits, "_IN_POOL_WORKER", True)
+    monkeypatch.setattr(orbits.signal, "signal", lambda *args: None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is shown here
+        result, caught = orbits._family_worker({})
+    assert result == (0.3, 1.0, 7)
+    assert caught == [("cache file damaged; tracing again", dg.DegeneracyWarning)]

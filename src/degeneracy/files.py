@@ -184,4 +184,8 @@ def output_folder(path: str | os.PathLike, *, parents: bool = False) -> Path:
         raise DegeneracyError(f"{path}: exists and is not a folder")
     if not parents and not path.parent.is_dir():
         raise DegeneracyError(f"{path}: parent folder {path.parent} does not exist")
+    # the nearest existing folder is where the results (or the folders above them) go
+    existing = next(folder for folder in (path, *path.parents) if folder.is_dir())
+    if not os.access(existing, os.W_OK | os.X_OK):  # else found only after the work
+        raise DegeneracyError(f"{path}: folder {existing} is not writable")
     return path

@@ -1089,13 +1089,21 @@ def _terminated(signum, frame) -> None:
 _IN_POOL_WORKER = False
 
 
-def _family_worker(task: dict) -> tuple[float, float, int]:
-    """Trace one family member (runs in a worker process, or in the main one)."""
+def _family_worker(task: dict) -> Any:
+    """Trace one family member (runs in a worker process, or in the main one).
+
+    In a pool worker it returns the member's summary and the warnings raised meanwhile
+    (message, category), for the parent to warn again: a worker's own warnings would be
+    printed in Python's two-line format, not the command's one line.
+    """
     if not _IN_POOL_WORKER:
         return _trace_member(task)
     signal.signal(signal.SIGTERM, _terminated)
     try:
-        return _trace_member(task)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = _trace_member(task)
+        return result, [(str(item.message), item.category) for item in caught]
     except _Terminated:
         os._exit(128 + signal.SIGTERM)  # the finally blocks have run; take no next task
     finally:
@@ -1288,7 +1296,9 @@ def _run_tasks(tasks: list[dict], workers: int, progress: bool) -> None:
             context = multiprocessing.get_context("spawn")  # featomic's threads and fork
             pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init)
             try:
-                for _ in pool.map(_family_worker, tasks):
+                for _, caught in pool.map(_family_worker, tasks):
+                    for message, category in caught:
+                        warnings.warn(message, category, stacklevel=2)
                     bar.update()
             except BaseException:  # Ctrl-C or a failed orbit: stop now, not after the queue
                 _stop_pool(pool)
