@@ -87,8 +87,12 @@ def test_comment_orbit_quick_is_cached(private_cache, a0_quick):
     # a file the user never gave
     [orbit_file] = [f for f in cached if f.stat().st_size > 3000]
     orbit_file.write_bytes(orbit_file.read_bytes()[:3000])
-    with pytest.warns(dg.DegeneracyWarning, match="damaged cache file .* tracing the orbit again"):
+    with pytest.warns(
+        dg.DegeneracyWarning, match="damaged cache file .* tracing the orbit again"
+    ) as seen:
         healed = comment_orbit(0.3, 1.0, quick=True)
+    [message] = [str(w.message) for w in seen if "damaged cache file" in str(w.message)]
+    assert message.count(str(orbit_file)) == 1, message  # named once, not twice
     np.testing.assert_array_equal(dg.neighbor_positions(healed), dg.neighbor_positions(frames))
     # a smaller c starts closer to A0 and stays more singular
     inner = comment_orbit(0.3, 0.5, quick=True)

@@ -902,8 +902,9 @@ def cached_orbit(
     try:
         frames = read_environments(path)
     except DegeneracyError as error:  # a damaged cache file is traced again, not fatal
+        reason = str(error).removeprefix(f"{path}: ")
         warnings.warn(
-            f"{path}: damaged cache file ({error}); tracing the orbit again",
+            f"{path}: damaged cache file ({reason}); tracing the orbit again",
             DegeneracyWarning,
             stacklevel=2,
         )
