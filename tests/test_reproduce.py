@@ -25,6 +25,7 @@ from degeneracy.reproduce import (
     _published_a0,
     _report_settings,
     _run_time_table,
+    _stop_text,
     learning_checks,
     reproduce,
     trend_checks,
@@ -713,3 +714,18 @@ def test_quick_reproduction_keeps_the_conclusions(tmp_path):
     assert all(summary["trends"].values())
     assert all(summary["learning_checks"].values())
     assert summary["total_seconds"] < 300
+
+
+@pytest.mark.parametrize(
+    ("resumed", "ending"),
+    [
+        (0, "early-stop after 255 epochs (best 155)"),
+        (120, "early-stop after 255 epochs (best 155), resumed from epoch 120"),
+        # a protocol that had finished before the interrupt: nothing was resumed
+        (255, "(best 155), finished before an interrupt (read back from its checkpoint)"),
+    ],
+)
+def test_stop_text_tells_a_resumed_training_from_one_read_back(resumed, ending):
+    metrics = {"stopped": "early-stop", "epochs": 255, "best_epoch": 155}
+    text = _stop_text({**metrics, "resumed_from_epoch": resumed})
+    assert text.endswith(ending), text

@@ -978,8 +978,11 @@ def _stop_text(metrics: dict) -> str:
     text = f"{metrics['stopped'] or 'not stopped'} after {metrics['epochs']} epochs"
     if metrics.get("best_epoch") is not None:
         text += f" (best {metrics['best_epoch']})"
-    if metrics.get("resumed_from_epoch"):
-        text += f", resumed from epoch {metrics['resumed_from_epoch']}"
+    resumed = metrics.get("resumed_from_epoch")
+    if resumed and resumed >= metrics["epochs"]:  # its checkpoint already held the end
+        text += ", finished before an interrupt (read back from its checkpoint)"
+    elif resumed:
+        text += f", resumed from epoch {resumed}"
     return text
 
 
