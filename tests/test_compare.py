@@ -118,6 +118,9 @@ def test_errors():
         dg.compare_fingerprints([], {"soap": dg.SoapPowerSpectrum()})
     with pytest.raises(dg.DegeneracyError, match="no fingerprints"):
         dg.compare_fingerprints([dg.builtin_environment("td")], {})
+    # one fingerprint, not a list of them: a TypeError ("not iterable") before
+    with pytest.raises(dg.DegeneracyError, match="a list of fingerprints, got Soap"):
+        dg.compare_fingerprints([dg.builtin_environment("td")], dg.SoapPowerSpectrum())
 
 
 def test_bispectrum_far_better_conditioned_along_the_orbit():

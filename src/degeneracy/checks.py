@@ -24,6 +24,15 @@ def _as_float(name: str, value: Any) -> float:
         raise DegeneracyError(f"{name} must be a number, got {value!r}") from None
 
 
+def finite_float(name: str, value: Any, what: str = "number") -> float:
+    """``value`` as a finite float of either sign; else ``"{name} must be a finite
+    {what}"``."""
+    number = _as_float(name, value)
+    if not math.isfinite(number):
+        raise DegeneracyError(f"{name} must be a finite {what}, got {value!r}")
+    return number
+
+
 def positive_float(name: str, value: Any, *, below: float | None = None) -> float:
     """``value`` as a finite float > 0 (and < ``below`` if given)."""
     number = _as_float(name, value)

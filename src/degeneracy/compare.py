@@ -21,8 +21,9 @@ CN is infinite.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import ase
 import numpy as np
@@ -155,8 +156,19 @@ class Comparison:
         return float(np.median(self.trade_scales[:, k]))
 
 
-def _named(representations: Sequence[Representation]) -> dict[str, Representation]:
-    """Representations by their ``name``; two of one name must be given as a mapping."""
+def fingerprints_by_name(representations: Any) -> dict[str, Representation]:
+    """``representations`` as a mapping name -> fingerprint: a mapping as given, a sequence
+    of fingerprints named by their ``name`` (two of one name must be given as a mapping);
+    one fingerprint, a name or a non-sequence is refused."""
+    if isinstance(representations, Mapping):
+        return dict(representations)
+    if isinstance(representations, Representation | str) or not isinstance(
+        representations, Iterable
+    ):
+        raise DegeneracyError(
+            "representations must be a mapping name -> fingerprint or a list of "
+            f"fingerprints, got {type(representations).__name__}"
+        )
     named = {}
     for representation in representations:
         name = fingerprint(representation).name
@@ -207,8 +219,7 @@ def compare_fingerprints(
     frames = frame_list(frames)
     if not frames:
         raise DegeneracyError("no frames to compare")
-    if not isinstance(representations, Mapping):
-        representations = _named(representations)
+    representations = fingerprints_by_name(representations)
     if not representations:
         raise DegeneracyError("no fingerprints to compare")
     batch_size = bounded_int("batch_size", batch_size, minimum=1)

@@ -38,7 +38,6 @@ at all off β = 0 (whatever the construction): :func:`prl2020_grid` therefore wr
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -46,8 +45,15 @@ from typing import Any
 import ase
 import numpy as np
 
-from .checks import _as_float, bounded_int, non_negative_float, positive_float, seeded_generator
-from .compare import _named
+from .checks import (
+    _as_float,
+    bounded_int,
+    finite_float,
+    non_negative_float,
+    positive_float,
+    seeded_generator,
+)
+from .compare import fingerprints_by_name
 from .errors import DegeneracyError
 from .representations.base import Representation, fingerprint
 from .sensitivity import (
@@ -94,7 +100,7 @@ class PairParameters:
     def __post_init__(self) -> None:
         for name in (f.name for f in fields(self)):
             object.__setattr__(
-                self, name, _coordinate(f"PairParameters.{name}", getattr(self, name))
+                self, name, finite_float(f"PairParameters.{name}", getattr(self, name))
             )
 
     def members(self) -> tuple[np.ndarray, np.ndarray]:
@@ -137,14 +143,6 @@ class PairParameters:
         return cls(*(float(v) for v in values))
 
 
-def _coordinate(name: str, value: Any) -> float:
-    """``value`` as a finite float (a coordinate in Å, of either sign)."""
-    number = _as_float(name, value)
-    if not math.isfinite(number):
-        raise DegeneracyError(f"{name} must be a finite number, got {value!r}")
-    return number
-
-
 def _parameter_list(values: Any, name: str) -> list[PairParameters]:
     """``values`` as a list of :class:`PairParameters`, else named (``name``: the argument)."""
     if isinstance(values, PairParameters):
@@ -179,21 +177,6 @@ def _pair_info(info: Any, n_pairs: int) -> list[dict]:
         if not isinstance(entry, Mapping):
             raise DegeneracyError(f"info: entry {index} must be a mapping, got {entry!r}")
     return [dict(entry) for entry in info]
-
-
-def _fingerprints_by_name(representations: Any) -> dict[str, Representation]:
-    """``representations`` as a mapping name -> fingerprint: a mapping as given, a sequence
-    of fingerprints named by their ``name`` (as :func:`~degeneracy.compare_fingerprints`)."""
-    if isinstance(representations, Mapping):
-        return dict(representations)
-    if isinstance(representations, Representation | str) or not isinstance(
-        representations, Iterable
-    ):
-        raise DegeneracyError(
-            "representations must be a mapping name -> fingerprint or a list of "
-            f"fingerprints, got {type(representations).__name__}"
-        )
-    return _named(representations)
 
 
 @dataclass(frozen=True)
@@ -643,7 +626,7 @@ def verify_pairs(
     """
     tol = positive_float("relation tolerance", tol)
     frames = frame_list(frames, name="verify_pairs")
-    representations = _fingerprints_by_name(representations)
+    representations = fingerprints_by_name(representations)
     for representation in representations.values():
         fingerprint(representation)
     # Members (and pairs) may list the same species in other orders; fingerprints and the

@@ -1058,21 +1058,18 @@ def reproduce(
     reference_digest = None if reference is None else published_reference_digest(reference)
     if reference is not None and (reference / "README.md").is_file():
         _published_a0(reference / "README.md")  # a damaged A0 refused before any work
+
+    def remove_report() -> None:
+        # results are about to be removed or redone: the old report describes them, and
+        # an interrupted run must not leave a folder that looks finished
+        for name in ("report.html", "summary.json"):
+            (output / name).unlink(missing_ok=True)
+
     if force:
         for name in ("steps", "cache", "learning"):
             shutil.rmtree(output / name, ignore_errors=True)
-        # the old report describes what was just removed: an interrupted --force run
-        # must not leave a folder that looks finished
-        for name in ("report.html", "summary.json"):
-            (output / name).unlink(missing_ok=True)
+        remove_report()
     output.mkdir(exist_ok=True)
-
-    def remove_report() -> None:
-        # a step is about to be redone: the old report describes results it replaces,
-        # and an interrupted run must not leave a folder that looks finished
-        for name in ("report.html", "summary.json"):
-            (output / name).unlink(missing_ok=True)
-
     steps = StepRunner(output, log=log, before_run=remove_report)
     orbit_settings = {k: getattr(settings, k) for k in ("quick", "basis", "orbit_length")}
     learn_settings = {

@@ -9,7 +9,6 @@ translations; cell and periodic boundary conditions are dropped.
 from __future__ import annotations
 
 import itertools
-import math
 import operator
 import os
 import re
@@ -27,9 +26,9 @@ from ase.io.formats import UnknownFileTypeError, string2index
 from ase.neighborlist import neighbor_list
 
 from .checks import (
-    _as_float,
     bounded_int,
     existing_file,
+    finite_float,
     non_negative_float,
     path_value,
     positive_float,
@@ -855,21 +854,13 @@ def spherical_point(beta_deg: float, alpha_deg: float, radius: float = CH_BOND) 
         When an angle is not a finite number or ``radius`` not a positive number.
     """
     beta, alpha = (
-        np.radians(finite_angle("beta", beta_deg)),
-        np.radians(finite_angle("alpha", alpha_deg)),
+        np.radians(finite_float("beta", beta_deg, "angle (degrees)")),
+        np.radians(finite_float("alpha", alpha_deg, "angle (degrees)")),
     )
     radius = positive_float("radius", radius)
     return radius * np.array(
         [np.cos(beta) * np.cos(alpha), np.cos(beta) * np.sin(alpha), np.sin(beta)]
     )
-
-
-def finite_angle(name: str, value: Any) -> float:
-    """``value`` as a finite float (an angle in degrees), else named."""
-    angle = _as_float(name, value)
-    if not math.isfinite(angle):
-        raise DegeneracyError(f"{name} must be a finite angle (degrees), got {value!r}")
-    return angle
 
 
 def prl2020_methane(beta_deg: float, alpha_deg: float, radius: float = CH_BOND) -> ase.Atoms:

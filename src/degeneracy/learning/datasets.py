@@ -118,11 +118,11 @@ def _rejection_sample(sampler: Any, n: int, seed: int) -> np.ndarray:
     return np.concatenate(accepted)[:n] if accepted else np.zeros((0, 4, 3))
 
 
-def _normalise(instance: Any, check, names: Sequence[str]) -> None:
+def _normalise(instance: Any, check, names: Sequence[str], **options: Any) -> None:
     """Replace each field ``names`` of the frozen dataclass ``instance`` by
-    ``check(name, value)`` (e.g. :func:`~degeneracy.checks.positive_float`)."""
+    ``check(name, value, **options)`` (e.g. :func:`~degeneracy.checks.positive_float`)."""
     for name in names:
-        object.__setattr__(instance, name, check(name, getattr(instance, name)))
+        object.__setattr__(instance, name, check(name, getattr(instance, name), **options))
 
 
 def _check_instance(owner: Any, name: str, expected: type) -> None:
@@ -286,7 +286,7 @@ class TiltedMethaneSampler:
 
     def __post_init__(self) -> None:
         _normalise(self, positive_float, ["r_low", "r_high"])
-        object.__setattr__(self, "max_tilt", positive_float("max_tilt", self.max_tilt, below=90.0))
+        _normalise(self, positive_float, ["max_tilt"], below=90.0)
         if self.r_high <= self.r_low:
             raise DegeneracyError(f"r_high must exceed r_low, got {self.r_low}–{self.r_high}")
         _check_instance(self, "ranges", MethaneSampler)
@@ -406,8 +406,7 @@ class TrajectoryMethaneSampler:
 
     def __post_init__(self) -> None:
         _check_instance(self, "thermal", ThermalMethaneSampler)
-        for name in ("n_trajectories", "stride"):
-            object.__setattr__(self, name, bounded_int(name, getattr(self, name), minimum=1))
+        _normalise(self, bounded_int, ["n_trajectories", "stride"], minimum=1)
         _normalise(self, positive_float, ["timestep", "friction"])
 
     @property
