@@ -498,3 +498,34 @@ def test_a_fingerprint_list_with_an_empty_name_is_refused(capsys):
     """`--rep soap,` was taken for `--rep soap`."""
     assert exit_status(["compare", "--builtin", "td", "--rep", "soap,"]) == 2
     assert "argument --rep: an empty name in 'soap,'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["spectrum", "--builtin", "td", "--sigma", "-1"], "--sigma must be a positive number"),
+        (["spectrum", "--builtin", "td", "--n-max", "0"], "--n-max must be at least 1"),
+        (["spectrum", "--builtin", "td", "--l-max", "99"], "--l-max must be at least 0"),
+        (["reproduce", "--output", "OUT", "--train-minutes", "-1"], "--train-minutes must be"),
+        (["reproduce", "--output", "OUT", "--workers", "0"], "--workers must be at least 1"),
+        (["family", "--output", "OUT", "--workers", "0"], "--workers must be at least 1"),
+    ],
+)
+def test_a_bad_value_is_named_by_the_option_that_set_it(argv, line, tmp_path, capsys):
+    """The library names its parameters (``n_max``); the user typed ``--n-max``. Before,
+    some commands said one and some the other (``spectrum``: "n_max must be ...")."""
+    argv = [str(tmp_path / "out") if a == "OUT" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"degeneracy {argv[0]}: error: {line}"), err
+
+
+def test_only_a_parameter_named_first_is_renamed():
+    from degeneracy.cli import in_option_terms
+
+    names = {"n_max": "--n-max", "sigma": "--sigma"}
+    assert in_option_terms("n_max must be at least 1", names) == "--n-max must be at least 1"
+    assert in_option_terms("sigma: too wide", names) == "--sigma: too wide"
+    assert in_option_terms("sigmas must be", names) == "sigmas must be"
+    assert in_option_terms("f.xyz: the sigma must", names) == "f.xyz: the sigma must"
+    assert in_option_terms("sigma", names) == "sigma"

@@ -150,7 +150,7 @@ BAD_INPUTS = {
         lambda tmp: ["--builtin", "td", "--sigma", "wide"],
         "argument --sigma: invalid float value: 'wide'",
     ),
-    "zero-n-max": (lambda tmp: ["--builtin", "td", "--n-max", "0"], "n_max must be at least 1"),
+    "zero-n-max": (lambda tmp: ["--builtin", "td", "--n-max", "0"], "--n-max must be at least 1"),
     "bad-basis": (lambda tmp: ["--builtin", "td", "--basis", "bessel"], "invalid choice: 'bessel'"),
     "bad-basis-file": (
         lambda tmp: ["--builtin", "td", "--basis-file", str(tmp / "none.npz")],

@@ -131,6 +131,9 @@ def test_family_cli_short(tmp_path, a0_quick, capsys):
     assert "median_CN" in table
     # A0's orbit: the family's integrator, its own 2 Å
     assert summary["a0_protocol"] == {**summary["protocol"], "length": 2.0}
+    assert summary["a0_source"] == {"search": "comment_a0"}
+    assert summary["a0_info"]["search_start"] == "orbit mean"
+    _assert_no_result_paths(summary, out)
     if reference is not None:
         assert "deviation" in table
         c1 = next(o for o in summary["orbits"] if o["sigma"] == 0.3 and o["c"] == 1.0)
@@ -141,6 +144,25 @@ def test_family_cli_short(tmp_path, a0_quick, capsys):
         log_cn = np.log([median_cn([a]) for a in published[1:]])
         expected = np.mean(np.exp(np.interp([0.01, 0.02], arcs, log_cn)))
         assert c1["reference_median_cn"] == pytest.approx(expected)
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, dict):
+        return [*value.keys(), *(s for item in value.values() for s in _strings(item))]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def _assert_no_result_paths(summary: dict, out) -> None:
+    """No absolute path, nor the results folder, anywhere in ``summary``; the members'
+    files are named relative to ``out``."""
+    for text in _strings(summary):
+        assert not os.path.isabs(text), text
+        assert str(out) not in text, text
+    for row in summary["orbits"]:
+        assert row["file"] == orbits.family_file_name(row["sigma"], row["c"])
+        assert (out / row["file"]).is_file()
 
 
 def _has_reference() -> bool:
@@ -265,6 +287,9 @@ def test_family_reference_folder_is_checked(tmp_path, monkeypatch):
         )  # fmt: skip
     compared = {m.c: m.deviation is not None for m in members}
     assert compared == {1.0: True, 0.5: False}
+    summary = json.loads((tmp_path / "family" / "summary.json").read_text())
+    assert summary["a0_source"] == {"array": "run_family(a0=...)"}
+    assert summary["a0_info"] == {"search_start": "given"} and summary["a0_protocol"] is None
 
 
 def test_family_refuses_a_published_orbit_without_arc_length_before_any_work(tmp_path, monkeypatch):
@@ -325,6 +350,58 @@ def test_family_a0_file_in_bohr(tmp_path, monkeypatch, capsys):
     np.testing.assert_allclose(given["a0"], dg.neighbor_positions(atoms), atol=1e-12)
     assert main(["family", "--output", str(tmp_path / "f"), "--units", "bohr"]) == 2
     assert "--units is the length unit of --a0 FILE" in capsys.readouterr().err
+
+
+def test_family_a0_file_is_recorded_and_the_folder_can_be_moved(tmp_path, monkeypatch, capsys):
+    """summary.json did not say where a given A0 came from (file, frame, units): only
+    ``search_start: given``. And a results folder must stay readable once moved: the
+    summary names its files relative to the folder, never by an absolute path."""
+    from degeneracy.reproduce import _family_frames
+
+    monkeypatch.setattr(orbits, "comment_a0", _no_a0_search)
+    monkeypatch.chdir(tmp_path)
+    atoms = dg.environment_from_neighbors(
+        dg.neighbor_positions(dg.builtin_environment("pg-start")) * 1.01
+    )
+    in_bohr = atoms.copy()
+    in_bohr.positions /= ase.units.Bohr
+    ase.io.write("a0_bohr.extxyz", [in_bohr, atoms])  # frame 0 is the A0 used
+    out = tmp_path / "family"
+    args = ["family", "--output", str(out), "--quick", "--length", "0.01", "--workers", "1"]
+    assert main([*args, "--no-figures", "--a0", "a0_bohr.extxyz", "--units", "bohr"]) == 0
+    capsys.readouterr()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["a0_source"] == {"file": "a0_bohr.extxyz", "frame": 0, "units": "bohr"}
+    assert summary["a0_info"] == {"search_start": "given"}  # not repeated in a0_source
+    assert summary["a0_protocol"] is None
+    np.testing.assert_allclose(summary["a0"], dg.neighbor_positions(atoms), atol=1e-12)
+    assert len(summary["orbits"]) == 16
+    _assert_no_result_paths(summary, out)
+    # moved elsewhere (another parent, another name), the folder reads as before
+    (tmp_path / "elsewhere").mkdir()
+    moved = tmp_path / "elsewhere" / "moved"
+    out.rename(moved)
+    frames, a0 = _family_frames(moved)  # reproduce's reader (Fig. 1, the learned orbit)
+    assert set(frames) == {(row["sigma"], row["c"]) for row in summary["orbits"]}
+    np.testing.assert_allclose(dg.neighbor_positions(a0), summary["a0"], atol=1e-8)
+    for row in json.loads((moved / "summary.json").read_text())["orbits"]:
+        assert len(dg.read_environments(moved / row["file"])) == row["frames"]
+    paths = make_fig1(frames, moved / "a0.extxyz", moved)
+    assert all(p.parent == moved and p.stat().st_size > 1000 for p in paths)
+
+
+def test_family_a0_source_is_checked_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(orbits, "comment_a0", _no_a0_search)
+    monkeypatch.setattr(orbits, "cached_orbit", _no_a0_search)
+    out = tmp_path / "family"
+    source = {"file": "a0.extxyz", "frame": 0, "units": "angstrom"}
+    with pytest.raises(dg.DegeneracyError, match="a0_source describes a given A0"):
+        run_family(out, quick=True, a0_source=source)
+    a0 = dg.neighbor_positions(dg.builtin_environment("pg-start"))
+    for bad in (["file", "a0.extxyz"], {1: "a0.extxyz"}, {"file": object()}):
+        with pytest.raises(dg.DegeneracyError, match="a0_source"):
+            run_family(out, quick=True, a0=a0, a0_source=bad)
+    assert not out.exists()
 
 
 def test_fig1_is_saved_atomically(tmp_path, monkeypatch):
@@ -399,7 +476,8 @@ def test_family_workers_have_a_maximum_checked_before_any_work(tmp_path, monkeyp
     monkeypatch.setattr(orbits, "comment_a0", _no_a0_search)
     out = tmp_path / "family"
     for workers in (0, orbits.MAX_WORKERS + 1, 2147483647):
-        with pytest.raises(dg.DegeneracyError, match="--workers must be at least 1 and at most 64"):
+        # the library names its parameter, the command line the option
+        with pytest.raises(dg.DegeneracyError, match=r"^workers must be at least 1 and at most 64"):
             run_family(out, quick=True, workers=workers)
         assert main(["family", "--output", str(out), "--quick", "--workers", str(workers)]) == 2
         assert "--workers must be at least 1 and at most 64" in capsys.readouterr().err

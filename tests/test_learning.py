@@ -11,6 +11,7 @@ import json
 import re
 import warnings
 from dataclasses import replace
+from pathlib import Path
 
 import ase
 import featomic
@@ -675,6 +676,44 @@ def test_a_refused_rerun_keeps_the_previous_results(tmp_path, cache, monkeypatch
     assert written() == results
 
 
+def test_a_resumed_protocol_reads_its_checkpoint_once(tmp_path, cache, monkeypatch):
+    """An interrupted run_protocol resumes bit for bit, reading checkpoint.pt once (not
+    once to check it and once more to load it)."""
+    featurizer, data = CentreFeaturizer(small_soap()), tiny_data()
+    settings = TrainSettings(max_epochs=6, batch_size=64, stop_patience=50, lr_patience=1)
+
+    def run(name, **options):
+        return run_protocol(
+            "subset", featurizer, data, output=tmp_path / name, settings=settings,
+            baselines=False, gradient_errors=False, **options,
+        )  # fmt: skip
+
+    def interrupt(epoch, metrics):
+        if epoch == 3:
+            raise KeyboardInterrupt
+
+    reference = run("reference")
+    with pytest.raises(KeyboardInterrupt):
+        run("resumed", callback=interrupt)
+    load, reads = torch.load, []
+
+    def counted_load(f, *args, **kwargs):
+        reads.append(Path(f).name)
+        return load(f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", counted_load)
+    resumed = run("resumed")
+    assert reads == ["checkpoint.pt"] and resumed.metrics["resumed_from_epoch"] == 3
+    for name, value in reference.predictions.items():
+        np.testing.assert_array_equal(resumed.predictions[name], value)
+    first, again = (
+        load(tmp_path / name / "model.pt", weights_only=True)["state_dict"]
+        for name in ("reference", "resumed")
+    )
+    assert first.keys() == again.keys()
+    assert all(torch.equal(again[name], value) for name, value in first.items())
+
+
 def far_hydrogen(distance: float) -> ase.Atoms:
     """A CH4 environment with H 1 moved out along its bond to ``distance`` Å."""
     atoms = dg.builtin_environment("td")
@@ -847,10 +886,19 @@ def cli_args(tmp_path, orbit_file, protocol="none"):
     ]  # fmt: skip
 
 
-def test_cli_learn_all_predict_and_figure(tmp_path, cache, capsys):
+def test_cli_learn_all_predict_and_figure(tmp_path, cache, capsys, monkeypatch):
     orbit_file = tmp_path / "orbit.extxyz"
     dg.write_environments(orbit_file, tiny_data(20)["orbit"].frames)
+    resolve, resolved = dg.learning.trainer.resolve_device, []
+
+    def counted_resolve(name):
+        resolved.append(name)
+        return resolve(name)
+
+    for module in (dg.learning.trainer, dg.learning.protocols):
+        monkeypatch.setattr(module, "resolve_device", counted_resolve, raising=False)
     assert main(cli_args(tmp_path, orbit_file, "all")) == 0
+    assert resolved == ["auto"]  # once for the three protocols
     out = capsys.readouterr().out
     assert "protocol subset" in out and "fig2.png" in out
     assert "baselines on the same features" in out

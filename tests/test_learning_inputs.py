@@ -163,6 +163,7 @@ def _empty_sets():
         ({"data": [1]}, "data must be a dict of Dataset by name, got list"),
         ({"data": {**_empty_sets(), "test": [1]}}, r"data\['test'\] must be a Dataset"),
         ({"width": 0}, "width must be at least 1"),
+        ({"device": "cpu"}, r"device must be a torch\.device \(e\.g\. resolve_device"),
     ],
 )
 def test_run_protocol_names_a_bad_argument_before_any_work(arguments, message, tmp_path):

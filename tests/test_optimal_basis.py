@@ -221,13 +221,13 @@ def _fit_mistakes():
     nan.positions[3] = [np.nan, 0.0, 0.0]
     periodic.cell, periodic.pbc = [9.0, 9.0, 9.0], [False, True, False]
     return [
-        ({"center_species": 999}, "center_species: unknown atomic number 999"),
-        ({"center_species": "Xx"}, "center_species: unknown species 'Xx'"),
+        ({"center_species": 999}, r"center_species: unknown element 999 \(atomic numbers"),
+        ({"center_species": "Xx"}, "center_species: unknown element 'Xx'"),
         ({"center_species": [6]}, r"center_species must be one species, .* got \[6\]"),
-        ({"neighbor_species": [999]}, "neighbor_species: unknown atomic number 999"),
-        ({"neighbor_species": ["H", "Q"]}, "neighbor_species: unknown species 'Q'"),
-        ({"neighbor_species": None}, "neighbor_species must be a list of species"),
-        ({"neighbor_species": []}, "neighbor_species must name at least one species"),
+        ({"neighbor_species": [999]}, "neighbor_species: unknown element 999"),
+        ({"neighbor_species": ["H", "Q"]}, "neighbor_species: unknown element 'Q'"),
+        ({"neighbor_species": None}, "neighbor_species: give element symbols .* got None"),
+        ({"neighbor_species": []}, "neighbor_species: no species given"),
         ({"provenance": 5}, "provenance must be a dict, got 5"),
         ({"frames": frames[0]}, r"give a list of frames, e\.g\. \[atoms\]"),
         ({"frames": [frames[0], nan]}, "frame 1, atom 3: non-finite coordinates"),

@@ -205,9 +205,9 @@ def test_one_string_of_neighbours_is_one_species_or_a_comma_separated_list(name)
     assert dg.make_representation(name, neighbors=["H", "C"]).neighbors == (1, 6)
     with pytest.raises(dg.DegeneracyError, match="unknown element 'HO'"):
         dg.make_representation(name, neighbors="HO")
-    with pytest.raises(dg.DegeneracyError, match="neighbors must name at least one species"):
+    with pytest.raises(dg.DegeneracyError, match="neighbors: no species given"):
         dg.make_representation(name, neighbors="")
-    with pytest.raises(dg.DegeneracyError, match="neighbors must be species symbols"):
+    with pytest.raises(dg.DegeneracyError, match="neighbors: give element symbols"):
         dg.make_representation(name, neighbors=1.5)
 
 

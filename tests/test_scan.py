@@ -110,7 +110,7 @@ def test_isolated_environments_are_centred_and_complete(methane_file):
         environments_of(atoms, [0.9], cutoff=2.5)
     with pytest.raises(dg.DegeneracyError, match=r"centre index 7 out of range .* 5 atoms"):
         environments_of(atoms, [1, 7], cutoff=2.5)
-    with pytest.raises(dg.DegeneracyError, match="unknown species 'Hx'"):
+    with pytest.raises(dg.DegeneracyError, match="unknown element 'Hx'"):
         environments_of(atoms, [0], cutoff=2.5, neighbor_species=["Hx"])
 
 
@@ -531,7 +531,7 @@ def test_chunk_file_errors_are_one_line_errors(tmp_path, monkeypatch):
     path = store.chunk_path(1)
     path.write_bytes(b"PAR1 not really parquet PAR1")
     with pytest.raises(dg.DegeneracyError, match=re.escape(f"{path}: cannot read this chunk")):
-        store.notes(1)
+        store.read_chunk(1)
     with pytest.raises(dg.DegeneracyError) as error:
         store.merge(2)
     message = str(error.value)
@@ -938,12 +938,12 @@ def test_cli_unknown_species(capsys, methane_file, tmp_path):
         main(["scan", str(methane_file), "--centers", "Xx", "--output", output])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "unknown species 'Xx'" in err[0]
+    assert len(err) == 1 and "unknown element 'Xx'" in err[0]
     with pytest.raises(SystemExit) as exit_info:
         main(["scan", str(methane_file), "--neighbors", "H,Qq", "--output", output])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "unknown species 'Qq'" in err[0]
+    assert len(err) == 1 and "unknown element 'Qq'" in err[0]
     # a real element that the data set does not have: found out by reading it, no cluster
     line = _one_line_error(
         capsys, ["scan", str(methane_file), "--centers", "N", "--output", output]
@@ -1498,7 +1498,7 @@ def test_worker_notes_reach_the_caller_once_per_subject(tmp_path, monkeypatch):
     with pytest.warns(dg.DegeneracyWarning), pytest.raises(KeyboardInterrupt):
         dg.scan_dataset(frames, acsf, output=resumed, chunk_size=8, **_threads())
     monkeypatch.setattr(scanning.ChunkStore, "merge", original)
-    stored = [store.notes(chunk) for chunk in range(3)]
+    stored = [scanning.chunk_notes(pq.read_schema(store.chunk_path(k))) for k in range(3)]
     assert [warning_subject(n) for n in stored[1]] == [warning_subject(m) for m in messages]
     assert stored[0] == messages != stored[1]  # each chunk words them with its own numbers
     store.chunk_path(0).unlink()

@@ -29,34 +29,17 @@ from ase.neighborlist import neighbor_list
 
 from .errors import DegeneracyError
 from .representations.base import cutoff_radius
+from .species import species_numbers
 from .structures import check_cell, one_frame, vector_lengths
 
 
 def parse_species(species: str | Iterable[str | int]) -> tuple[int, ...]:
-    """Atomic numbers of ``"C,H"``, ``"C H"``, ``["C", "H"]`` or ``[6, 1]``, sorted, unique.
+    """Atomic numbers of ``"C,H"``, ``"C H"``, ``["C", "H"]`` or ``[6, 1]``, sorted, unique
+    (:func:`~degeneracy.species.species_numbers`).
 
     Raises :class:`DegeneracyError` naming an unknown element.
     """
-    if isinstance(species, str):
-        species = species.replace(",", " ").split()
-    numbers = set()
-    for item in species:
-        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
-            if not 0 < int(item) < len(ase.data.chemical_symbols):
-                raise DegeneracyError(f"unknown atomic number {item!r}")
-            numbers.add(int(item))
-        elif isinstance(item, str) and item in ase.data.atomic_numbers and item != "X":
-            numbers.add(ase.data.atomic_numbers[item])
-        else:
-            raise DegeneracyError(f"unknown species {item!r}; give element symbols such as C,H")
-    if not numbers:
-        raise DegeneracyError("no species given")
-    return tuple(sorted(numbers))
-
-
-def symbols_of(numbers: Iterable[int]) -> tuple[str, ...]:
-    """Element symbols of atomic numbers."""
-    return tuple(ase.data.chemical_symbols[int(z)] for z in numbers)
+    return species_numbers(species)
 
 
 def _neighbors_isolated(

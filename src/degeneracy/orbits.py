@@ -44,7 +44,7 @@ import signal
 import threading
 import warnings
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +62,7 @@ from .files import (
     atomic_open,
     cache_dir,
     cache_key,
+    json_text,
     output_file,
     output_folder,
     write_json,
@@ -1279,6 +1280,24 @@ def _family_a0(
     return atoms, family_protocol(quick, method=method)
 
 
+def _family_a0_source(a0: np.ndarray | None, source: Mapping[str, Any] | None) -> dict:
+    """``summary.json``'s ``a0_source``: ``source`` (checked before any work: only with a
+    given ``a0``, a mapping with string keys that is plain JSON), else where A0 comes
+    from — ``{"array": ...}`` for a given ``a0``, ``{"search": "comment_a0"}``."""
+    if source is None:
+        return {"search": "comment_a0"} if a0 is None else {"array": "run_family(a0=...)"}
+    if a0 is None:
+        raise DegeneracyError("a0_source describes a given A0: give a0 as well")
+    if not isinstance(source, Mapping) or not all(isinstance(k, str) for k in source):
+        raise DegeneracyError(
+            f"a0_source must be a mapping with string keys, not {type(source).__name__}"
+        )
+    try:
+        return json.loads(json_text(dict(source)))
+    except (TypeError, ValueError) as error:
+        raise DegeneracyError(f"a0_source is not plain JSON data: {error}") from None
+
+
 def _run_tasks(tasks: list[dict], workers: int, progress: bool) -> None:
     """Run :func:`_family_worker` on every task, in a spawn pool if ``workers > 1``.
 
@@ -1379,7 +1398,7 @@ FAMILY_OUTPUTS = (
 
 def check_workers(workers: Any) -> int:
     """``workers`` as an int in 1..:data:`MAX_WORKERS`, else DegeneracyError."""
-    return bounded_int("--workers", workers, minimum=1, maximum=MAX_WORKERS)
+    return bounded_int("workers", workers, minimum=1, maximum=MAX_WORKERS)
 
 
 def _clear_family_folder(output: Path, sigmas, distances) -> None:
@@ -1412,6 +1431,7 @@ def run_family(
     length: float | None = None,
     workers: int = 2,
     a0: np.ndarray | None = None,
+    a0_source: Mapping[str, Any] | None = None,
     reference: str | os.PathLike | None = None,
     sigmas: Sequence[float] = COMMENT_SIGMAS,
     distances: Sequence[float] = COMMENT_DISTANCES,
@@ -1421,8 +1441,11 @@ def run_family(
 
     Writes ``a0.extxyz`` (the singular configuration used), one
     ``orbit_sigma{σ}_c{c}.extxyz`` per member and ``summary.json`` (with the
-    ``protocol`` of the members and the ``a0_protocol`` of A0's orbit). Orbits are
-    cached and checkpointed (:func:`cached_orbit`), so an interrupted family resumes.
+    ``protocol`` of the members, the ``a0_protocol`` of A0's orbit and the
+    ``a0_source``). Orbits are cached and checkpointed (:func:`cached_orbit`), so an
+    interrupted family resumes. ``summary.json`` names the members' files relative to
+    ``output`` (``orbits[i]["file"]``, a bare file name) and records no path of the
+    results, so the folder can be moved or copied whole.
 
     An existing ``output`` folder is reused, but first the previous run's results are
     removed — ``summary.json``, ``a0.extxyz``, the members' files and Fig. 1
@@ -1446,6 +1469,12 @@ def run_family(
         Parallel worker processes, 1 to :data:`MAX_WORKERS` (64).
     a0 : array (4, 3), optional
         Use this A0 instead of :func:`comment_a0`.
+    a0_source : mapping, optional
+        Where the given ``a0`` came from, recorded as ``summary.json``'s ``a0_source``
+        (``degeneracy family --a0 FILE``: ``{"file": FILE as given, "frame": 0,
+        "units": ...}``); only with ``a0``. Without it a given ``a0`` is recorded as
+        ``{"array": "run_family(a0=...)"}``, a searched one as ``{"search":
+        "comment_a0"}`` (its settings are ``a0_protocol`` and ``a0_info``).
     reference : path, optional
         Folder with the published ``comment-orbit_sigma{σ}_c{c}.extxyz``: adds the
         deviation and the median-CN ratio (over the shared arc length) to the summary.
@@ -1461,6 +1490,7 @@ def run_family(
     """
     output = output_folder(output)
     one_of("basis", basis, ("gto", "optimal"))
+    a0_source = _family_a0_source(a0, a0_source)
     protocol = family_protocol(quick, method=method, length=length)
     published = _published_orbits(reference, sigmas, distances)
     workers = check_workers(workers)
@@ -1498,6 +1528,7 @@ def run_family(
         "basis": basis,
         "protocol": protocol,
         "a0_protocol": a0_protocol,
+        "a0_source": a0_source,
         "a0": a0.tolist(),
         "a0_info": dict(a0_atoms.info),  # write_json makes it plain JSON
         "orbits": [m.row() for m in members],

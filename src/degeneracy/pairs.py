@@ -46,7 +46,6 @@ import ase
 import numpy as np
 
 from .checks import (
-    _as_float,
     bounded_int,
     finite_float,
     non_negative_float,
@@ -488,7 +487,7 @@ def _angle_list(name: str, values: Any) -> list[float]:
     """``values`` (a sequence of numbers) as floats; else named."""
     if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray):
         raise DegeneracyError(f"{name} must be a sequence of angles, got {values!r}")
-    return [_as_float(name, value) for value in values]
+    return [finite_float(name, value, "angle") for value in values]
 
 
 def prl2020_grid(

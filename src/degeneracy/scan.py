@@ -76,7 +76,7 @@ from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from .checks import bounded_int, existing_file, positive_float, seeded_generator
-from .environments import environments_of, parse_species, symbols_of
+from .environments import environments_of, parse_species
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
 from .files import atomic_path, cache_key, output_file
 from .representations.base import Representation, fingerprint
@@ -93,6 +93,7 @@ from .sensitivity import (
     singular_spectrum,
     zero_verdict,
 )
+from .species import symbols_of
 from .structures import (
     DEFAULT_CUTOFF,
     DEFAULT_MIN_DISTANCE,
@@ -963,23 +964,22 @@ class ChunkStore:
         with _chunk_file_errors(path, "read", "; delete it to have it computed again"):
             return pq.read_table(path, schema=RESULT_SCHEMA)
 
-    def notes(self, chunk: int) -> list[str]:
-        """The notes stored with a finished chunk, so that a resumed scan reports them too."""
-        path = self.chunk_path(chunk)
-        with _chunk_file_errors(path, "read", "; delete it to have it computed again"):
-            return chunk_notes(pq.read_schema(path))
+    def finished_notes(self, block: StructureBlock) -> list[str] | None:
+        """The notes stored with ``block``'s finished chunk, so that a resumed scan
+        reports them too; None if its file does not hold the rows of ``block`` (its
+        structures and centres, in order): a readable file copied over another chunk's
+        would otherwise be merged, some structures twice and others never.
 
-    def holds_rows_of(self, block: StructureBlock) -> bool:
-        """Whether a finished chunk's file has the rows of ``block`` (its structures and
-        centres, in order): a readable file copied over another chunk's would otherwise
-        be merged, some structures twice and others never."""
+        One read of the file: the two index columns and the schema with the notes.
+        """
         path = self.chunk_path(block.index)
         with _chunk_file_errors(path, "read", "; delete it to have it computed again"):
             table = pq.read_table(path, columns=["structure", "atom"])
         expected = np.repeat(block.structures, np.diff(block.center_offsets))
-        return np.array_equal(np.asarray(table.column("structure")), expected) and np.array_equal(
-            np.asarray(table.column("atom")), block.centers
-        )
+        same_rows = np.array_equal(
+            np.asarray(table.column("structure")), expected
+        ) and np.array_equal(np.asarray(table.column("atom")), block.centers)
+        return chunk_notes(table.schema) if same_rows else None
 
     def chunk_files(self) -> list[Path]:
         """The finished chunks' files, in chunk order (none if there is no folder)."""
@@ -1569,7 +1569,8 @@ def _run_chunks(
             counts["environments"] += block.n_environments
             bar.total = counts["environments"]
             bar.refresh()
-            if block.index in done and not store.holds_rows_of(block):
+            notes = store.finished_notes(block) if block.index in done else None
+            if block.index in done and notes is None:
                 warnings.warn(
                     DegeneracyWarning(
                         f"{store.chunk_path(block.index)}: holds other rows than chunk "
@@ -1580,7 +1581,7 @@ def _run_chunks(
                 store.chunk_path(block.index).unlink()
                 done.discard(block.index)
             if block.index in done:
-                report.add(block.index, store.notes(block.index))
+                report.add(block.index, notes)
                 bar.update(block.n_environments)
                 continue
             client = cluster.get()

@@ -101,7 +101,37 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--traceback", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
         )
+        command.set_defaults(option_names=option_names(command))
     return parser
+
+
+def option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """The long option that sets each ``dest`` of ``parser`` (``{"n_max": "--n-max"}``).
+
+    argparse lists a parser's arguments only in its ``_actions`` attribute (no public
+    accessor; stable since Python 2.7).
+    """
+    names: dict[str, str] = {}
+    for action in parser._actions:
+        long = [name for name in action.option_strings if name.startswith("--")]
+        if long and action.dest not in (argparse.SUPPRESS, "help"):
+            names.setdefault(action.dest, long[0])
+    return names
+
+
+def in_option_terms(line: str, names: dict[str, str]) -> str:
+    """An error line that starts with a parameter's name (``n_max must be at least 1``,
+    ``neighbors: unknown element 'Q'``), with the option that sets it instead
+    (``--n-max must be ...``).
+
+    The library names its parameters, which the command line sets through options; the
+    user typed the option, so that is the name to read.
+    """
+    parameter = line.split(" ", 1)[0].removesuffix(":")
+    rest = line[len(parameter) :]
+    if parameter in names and rest[:1] in (" ", ":"):
+        return names[parameter] + rest
+    return line
 
 
 def _warning_printer(command: str):
@@ -178,7 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DegeneracyError, OSError) as error:
         if args.traceback:
             raise
-        print(f"degeneracy {args.command}: error: {error_line(error)}", file=sys.stderr)
+        line = in_option_terms(error_line(error), args.option_names)
+        print(f"degeneracy {args.command}: error: {line}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt as interrupt:
         if args.traceback:

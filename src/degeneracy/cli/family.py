@@ -38,11 +38,13 @@ def format_family(members: list[FamilyMember]) -> str:
 
 def run(args: argparse.Namespace) -> None:
     check_workers(args.workers)
-    a0 = None
+    a0 = a0_source = None
     if args.a0 is None:
         refuse_options(args, ["units"], "is the length unit of --a0 FILE; give --a0")
     else:
         a0 = neighbor_positions(read_environments(args.a0, units=args.units)[0])
+        # the path as given (not resolved): summary.json records no absolute path itself
+        a0_source = {"file": args.a0, "frame": 0, "units": args.units}
     progress = sys.stderr.isatty() and not args.quiet
     members = run_family(
         args.output,
@@ -52,6 +54,7 @@ def run(args: argparse.Namespace) -> None:
         length=args.length,
         workers=args.workers,
         a0=a0,
+        a0_source=a0_source,
         reference=args.reference,
         progress=progress,
     )
@@ -84,7 +87,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--workers", type=int, default=2, help=f"parallel processes, 1 to {MAX_WORKERS} (2)"
     )
     parser.add_argument(
-        "--a0", metavar="FILE", help="use the A0 in FILE (first frame) instead of searching"
+        "--a0",
+        metavar="FILE",
+        help="use the A0 in FILE (first frame) instead of searching; summary.json's "
+        "a0_source records FILE as given, the frame and --units",
     )
     add_units_argument(parser, "the --a0 FILE's positions")
     parser.add_argument(

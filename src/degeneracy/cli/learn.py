@@ -31,6 +31,8 @@ from .options import (
 )
 
 if TYPE_CHECKING:
+    import torch
+
     from ..learning import TrainSettings
 
 
@@ -215,8 +217,20 @@ def _baseline_lines(baselines: dict | None, network_val: float | None) -> list[s
     return lines
 
 
-def run_seed(args, featurizer, settings, data, output: Path, seed: int, progress: bool) -> dict:
-    """The chosen protocol(s) with one seed into ``output``; ``{protocol: (folder, metrics)}``."""
+def run_seed(
+    args: argparse.Namespace,
+    featurizer,
+    settings: TrainSettings,
+    device: torch.device,
+    data: dict,
+    output: Path,
+    seed: int,
+    progress: bool,
+) -> dict:
+    """The chosen protocol(s) with one seed into ``output``; ``{protocol: (folder, metrics)}``.
+
+    ``device`` is ``settings.device`` resolved (once for every protocol and seed).
+    """
     from ..learning import run_protocol
 
     names = list(PROTOCOLS) if args.protocol == "all" else [args.protocol]
@@ -234,6 +248,7 @@ def run_seed(args, featurizer, settings, data, output: Path, seed: int, progress
             seed=seed,
             restart=args.restart,
             progress=progress,
+            device=device,
         )
         runs[name] = (folder, result.metrics)
         sys.stdout.write(format_summary(result.metrics))
@@ -285,13 +300,13 @@ def run(args: argparse.Namespace) -> None:
     folders = repeat_folders(output, args.seed, repeats)  # refuses seeds past 2**64 - 1
     check_same_layout(output, all_protocols=args.protocol == "all", repeats=repeats)
     settings = settings_from_args(args)
-    resolve_device(settings.device)
+    device = resolve_device(settings.device)  # before the slow work, once for every run
     featurizer = featurizer_from_args(args)
     data = datasets_from_args(args, featurizer)
     progress = not args.no_progress and sys.stderr.isatty()
     seeds = list(folders)
     by_seed = [
-        run_seed(args, featurizer, settings, data, folder, seed, progress)
+        run_seed(args, featurizer, settings, device, data, folder, seed, progress)
         for seed, folder in folders.items()
     ]
     first = by_seed[0]

@@ -5,18 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import DegeneracyError
 from ..reproduce import MAX_WORKERS, ReproduceSettings, reproduce
 from .options import add_sampler_argument, seed_value
-
-#: ReproduceSettings fields this command sets, by the option that sets them.
-OPTIONS = {
-    "workers": "--workers",
-    "sampler": "--sampler",
-    "seed": "--seed",
-    "repeats": "--repeats",
-    "train_minutes": "--train-minutes",
-}
 
 
 def run(args: argparse.Namespace) -> None:
@@ -28,14 +18,9 @@ def run(args: argparse.Namespace) -> None:
     }
     if args.train_minutes is not None:
         changes["train_minutes"] = args.train_minutes
-    try:  # refused before any work, naming the option as typed
-        ReproduceSettings.for_mode(args.quick, **changes)
-    except DegeneracyError as error:
-        message = str(error)
-        field = message.split(" ", 1)[0]
-        if field in OPTIONS:
-            raise DegeneracyError(OPTIONS[field] + message[len(field) :]) from None
-        raise
+    # refused before any work; the error names the field, which is the option's dest
+    # (main() then says the option: "--train-minutes must be ...")
+    ReproduceSettings.for_mode(args.quick, **changes)
     reproduce(
         args.output,
         quick=args.quick,

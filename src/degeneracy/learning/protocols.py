@@ -70,9 +70,9 @@ from .trainer import (
     mae,
     predict,
     predict_gradients,
-    resolve_device,
     rmse,
     train_settings,
+    training_device,
 )
 
 _MODEL_FORMAT = 1
@@ -567,6 +567,7 @@ def run_protocol(
     baselines: bool = True,
     gradient_errors: bool = True,
     callback: Callable[[int, dict[str, float]], None] | None = None,
+    device: torch.device | None = None,
 ) -> ProtocolResult:
     """Train on ``data["train"]`` (+ orbit frames per ``protocol``) and evaluate everything.
 
@@ -603,6 +604,10 @@ def run_protocol(
         training frames' too under gradient training.
     callback : callable, optional
         Called as ``callback(epoch, metrics)`` after every epoch (:meth:`Trainer.fit`).
+    device : torch.device, optional
+        Where to train, ``settings.device`` resolved already
+        (:func:`~.trainer.training_device`; ``learn`` resolves it once for all its runs);
+        default: resolved here.
 
     Returns
     -------
@@ -619,16 +624,17 @@ def run_protocol(
         (:func:`~.datasets.check_featurizer`), a missing ``"train"``, ``"val"`` or
         ``"orbit"`` data set, ``settings`` that are not :class:`TrainSettings`, a ``width``
         or ``depth`` out of range (:func:`~.model.network_shape`), a ``seed`` that is not
-        an integer from 0 to 2**64 − 1, an unavailable device, data with a neighbour at
-        or beyond the featurizer's cutoff, or a checkpoint that cannot be resumed (see
-        Notes).
+        an integer from 0 to 2**64 − 1, an unavailable device or a ``device`` that is not
+        a :class:`torch.device`, data with a neighbour at or beyond the featurizer's
+        cutoff, or a checkpoint that cannot be resumed (see Notes).
 
     Notes
     -----
     Refused before any work: data with a neighbour at or beyond the featurizer's cutoff
-    (:func:`check_within_cutoff`) and an unavailable device; before the results of a
-    previous run in ``output`` are removed, a checkpoint :meth:`Trainer.fit` would refuse
-    (:meth:`Trainer.check_resumable`), so a refused rerun leaves them in place.
+    (:func:`check_within_cutoff`) and an unavailable device. The results of a previous
+    run in ``output`` are removed only once :meth:`Trainer.fit` has accepted the
+    checkpoint (its ``before_training``; the checkpoint is read once), so a rerun it
+    refuses leaves them in place.
 
     Features are divided by the RMS feature norm of the training set (orbit repeats
     included, as in the Comment's code) and the target is centred on the mean of the
@@ -642,7 +648,7 @@ def run_protocol(
     seed = settings.seed
     width, depth = network_shape(width, depth)
     output = path_value("output", output)
-    resolve_device(settings.device)  # before the folder is touched
+    device = training_device(settings, device)  # before the folder is touched
     check_within_cutoff(data, featurizer_cutoff(featurizer))
     warn_about_frames({f"{name} set": ds.frames for name, ds in data.items()}, featurizer)
     output.mkdir(parents=True, exist_ok=True)
@@ -680,12 +686,16 @@ def run_protocol(
     model.set_normalisation(feature_scales(train_inputs), float(np.mean(targets["train"])))
     train_set = TensorSet.from_numpy(train_inputs, train_targets, **gradients)
     val_set = TensorSet.from_numpy(inputs["val"], targets["val"])
-    trainer = Trainer(settings)
-    # a rerun the checkpoint refuses (another run, past max_epochs) keeps the old results
-    trainer.check_resumable(model, train_set, val_set, checkpoint=checkpoint)
-    _remove_results(output)
-    result = trainer.fit(
-        model, train_set, val_set, checkpoint=checkpoint, progress=progress, callback=callback
+    # a rerun the checkpoint refuses (another run, past max_epochs) keeps the old results:
+    # they are removed once fit has read and accepted it
+    result = Trainer(settings, device=device).fit(
+        model,
+        train_set,
+        val_set,
+        checkpoint=checkpoint,
+        progress=progress,
+        callback=callback,
+        before_training=lambda: _remove_results(output),
     )
 
     model.cpu()
@@ -711,7 +721,7 @@ def run_protocol(
             "featurizer": featurizer.key(),
             "model": model.config,
             "settings": asdict(settings),
-            "device": str(resolve_device(settings.device)),
+            "device": str(device),
             "machine": software_versions(),  # round-off digits follow CPU and kernels
             "n_train": len(data["train"]),
             "n_train_total": len(train_targets),

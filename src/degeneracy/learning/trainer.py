@@ -202,6 +202,37 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def training_device(settings: TrainSettings, device: Any = None) -> torch.device:
+    """Where to train: ``device`` when given, else :func:`resolve_device` of the settings'.
+
+    Parameters
+    ----------
+    settings : TrainSettings
+        Their ``device`` (``"auto"``, ``"cpu"`` or ``"cuda"``) is resolved when ``device``
+        is None.
+    device : torch.device, optional
+        A device resolved already (e.g. once for several runs of the same settings).
+
+    Returns
+    -------
+    torch.device
+        The device to train on.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``device`` is neither None nor a :class:`torch.device`, or the settings ask
+        for CUDA where torch sees none.
+    """
+    if device is None:
+        return resolve_device(settings.device)
+    if not isinstance(device, torch.device):
+        raise DegeneracyError(
+            f"device must be a torch.device (e.g. resolve_device('auto')), got {device!r}"
+        )
+    return device
+
+
 def _float32(array: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.asarray(array, dtype=np.float32))
 
@@ -375,10 +406,29 @@ class _State:
 
 
 class Trainer:
-    """Fits an :class:`AtomicSumModel` (see the module docstring for the procedure)."""
+    """Fits an :class:`AtomicSumModel` (see the module docstring for the procedure).
 
-    def __init__(self, settings: TrainSettings | None = None) -> None:
+    Parameters
+    ----------
+    settings : TrainSettings, optional
+        Optimiser, schedule and stopping settings (default: :class:`TrainSettings`).
+    device : torch.device, optional
+        Where to train, resolved already (:func:`training_device`); default: the settings'
+        ``device``, resolved on first use.
+    """
+
+    def __init__(
+        self, settings: TrainSettings | None = None, *, device: torch.device | None = None
+    ) -> None:
         self.settings = train_settings(settings)
+        self._device = None if device is None else training_device(self.settings, device)
+
+    @property
+    def device(self) -> torch.device:
+        """Where to train: the ``device`` given, else the settings' resolved on first use."""
+        if self._device is None:
+            self._device = resolve_device(self.settings.device)
+        return self._device
 
     def _run_key(self, model: AtomicSumModel, train: TensorSet, val: TensorSet) -> str:
         return cache_key(
@@ -398,14 +448,14 @@ class Trainer:
     ) -> None:
         """Refuse, without changing anything, what :meth:`fit` would refuse before training.
 
-        The device (:func:`resolve_device`), gradient training without gradients in
-        ``train`` and, when ``checkpoint`` exists, a checkpoint that is unreadable, belongs
-        to another run (settings, model or data) or is past ``max_epochs``. Called before
-        a previous run's results are removed (:func:`~.protocols.run_protocol`), so that a
-        refused rerun leaves them in place.
+        The device (:attr:`device`), gradient training without gradients in ``train``
+        and, when ``checkpoint`` exists, a checkpoint that is unreadable, belongs to another
+        run (settings, model or data) or is past ``max_epochs``. It reads the checkpoint:
+        a caller that trains next passes what must wait for these checks to :meth:`fit` as
+        ``before_training`` instead, and the checkpoint is read once.
         """
         self._check_inputs(train)
-        resolve_device(self.settings.device)
+        _ = self.device  # an unavailable device is refused, checkpoint or not
         if checkpoint is None or not Path(checkpoint).exists():
             return
         path = Path(checkpoint)
@@ -434,17 +484,22 @@ class Trainer:
         checkpoint: str | os.PathLike | None = None,
         progress: bool = False,
         callback: Callable[[int, dict[str, float]], None] | None = None,
+        before_training: Callable[[], None] | None = None,
     ) -> TrainResult:
         """Train ``model`` in place; afterwards it holds the best-validation weights.
 
         ``checkpoint`` (a file path) is read when it exists and belongs to the same run
         (same settings, model and data) and written during training. ``callback(epoch,
         metrics)`` is called after every epoch (after any checkpoint is written).
+        ``before_training()`` is called once what :meth:`check_resumable` refuses has
+        passed (the checkpoint read, once), before the first epoch: e.g. to remove a
+        previous run's results only when this run goes ahead
+        (:func:`~.protocols.run_protocol`).
         """
         settings = self.settings
         self._check_inputs(train)
         torch.set_num_threads(settings.threads)
-        device = resolve_device(settings.device)
+        device = self.device
         model.to(device)
         train, val = train.to(device), val.to(device)
         optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
@@ -461,6 +516,8 @@ class Trainer:
         if path is not None and path.exists():
             state = self._load(path, run_key, model, optimiser, scheduler, generator, device)
             self._check_epoch(path, state.epoch)
+        if before_training is not None:
+            before_training()
         resumed_from = state.epoch
         # The stopping rule is re-evaluated on resume: a finished run returns at once, a
         # run given more epochs or time continues.

@@ -64,9 +64,9 @@ import numpy as np
 
 from ..checks import one_of
 from ..errors import DegeneracyError, DegeneracyWarning
+from ..species import atomic_number, species_numbers
 from ..structures import neighbor_array, neighbor_positions
 from .base import check_frames, cutoff_radius, weighed_out_pairs
-from .soap import _atomic_number, neighbor_numbers
 
 
 def _tight_set() -> tuple[list[tuple[float, float]], list[tuple[float, float, float]]]:
@@ -210,7 +210,7 @@ class Acsf:
         Species of the centre atom (atom 0); frames with another centre are refused.
     neighbors : sequence of str, or str
         Neighbour species; G2 per species, G4 per unordered species pair. One string is
-        one species or a comma-separated list (:func:`~.soap.neighbor_numbers`).
+        one species or a comma-separated list (:func:`~degeneracy.species.species_items`).
 
     Notes
     -----
@@ -248,8 +248,8 @@ class Acsf:
         self.g4 = _validated_g4(g4)
         if len(self.g2) + len(self.g4) == 0:
             raise DegeneracyError("the ACSF parameter set has no functions")
-        self.center = _atomic_number(center)
-        self.neighbors = neighbor_numbers(neighbors)
+        self.center = atomic_number(center, name="center")
+        self.neighbors = species_numbers(neighbors, name="neighbors")
         # dscribe's order of species pairs: (a, b) with a <= b, b outer
         self._species_pairs = [
             (a, b) for k, b in enumerate(self.neighbors) for a in self.neighbors[: k + 1]

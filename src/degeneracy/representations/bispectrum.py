@@ -40,9 +40,9 @@ from featomic.clebsch_gordan import calculate_cg_coefficients
 from metatensor import Labels
 
 from ..checks import bounded_int
+from ..species import atomic_number, species_numbers
 from ._featomic import compute_centre, dense_block, new_calculator
 from .base import check_frames, cutoff_radius, density_width
-from .soap import _atomic_number, neighbor_numbers
 
 
 def angular_triples(l_max: int) -> list[tuple[int, int, int]]:
@@ -123,7 +123,7 @@ class Bispectrum:
     neighbors : sequence of str, or str
         Neighbour species whose density channels are used; several species are stacked
         into one radial index (species-major). One string is one species or a
-        comma-separated list (:func:`~.soap.neighbor_numbers`).
+        comma-separated list (:func:`~degeneracy.species.species_items`).
 
     Notes
     -----
@@ -150,8 +150,8 @@ class Bispectrum:
         # named: the bispectrum's limits are lower than SOAP's (n_max 30, l_max 20)
         self.n_max = bounded_int("bispectrum n_max", n_max, minimum=1, maximum=12)
         self.l_max = bounded_int("bispectrum l_max", l_max, minimum=0, maximum=10)
-        self.center = _atomic_number(center)
-        self.neighbors = neighbor_numbers(neighbors)
+        self.center = atomic_number(center, name="center")
+        self.neighbors = species_numbers(neighbors, name="neighbors")
         self._triples = angular_triples(self.l_max)
         n = self.n_max * len(self.neighbors)
         self._masks = {triple: _unique_radial_mask(triple, n) for triple in self._triples}

@@ -38,9 +38,10 @@ from featomic.splines import Spline, SplinedRadialBasis
 from metatensor import Labels
 
 from ..checks import bounded_int, existing_file
-from ..environments import parse_species, structure_environments
+from ..environments import structure_environments
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import atomic_path, cache_dir, cache_key
+from ..species import atomic_number, species_numbers
 from ..structures import DEFAULT_CUTOFF, MethaneSampler, check_finite_coordinates, frame_list
 from ._featomic import compute_centre, dense_block, new_calculator
 from .base import cutoff_radius, density_width, periodic_frame_error
@@ -488,29 +489,14 @@ def _species_number(name: str, species: Any) -> int:
         raise DegeneracyError(
             f"{name} must be one species, a symbol or an atomic number, got {species!r}"
         )
-    try:
-        (number,) = parse_species([species])
-    except DegeneracyError as error:
-        raise DegeneracyError(f"{name}: {error}") from None
-    return number
+    return atomic_number(species, name=name)
 
 
 def _species_numbers(name: str, species: Any) -> tuple[int, ...]:
     """The atomic numbers of ``species`` (symbols or atomic numbers, or one of them), in
     their order without repeats (featomic refuses a repeated key), or an error naming
     the argument ``name``."""
-    if isinstance(species, str | int | np.integer):
-        species = [species]
-    try:
-        items = list(species)
-    except TypeError:
-        raise DegeneracyError(
-            f"{name} must be a list of species (symbols or atomic numbers), got {species!r}"
-        ) from None
-    numbers = tuple(dict.fromkeys(_species_number(name, item) for item in items))
-    if not numbers:
-        raise DegeneracyError(f"{name} must name at least one species")
-    return numbers
+    return species_numbers(species, name=name, ordered=True)
 
 
 def _fitting_frames(frames: Any, center_species: int) -> list[ase.Atoms]:

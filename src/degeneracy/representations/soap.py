@@ -25,6 +25,7 @@ from metatensor import Labels
 
 from ..checks import one_of
 from ..errors import DegeneracyError, DegeneracyWarning
+from ..species import atomic_number, species_numbers
 from ._featomic import compute_centre, dense_block, joined, new_calculator
 from .base import check_frames
 from .optimal_basis import (
@@ -40,43 +41,6 @@ from .optimal_basis import (
 )
 
 RADIAL_BASES = ("gto", "optimal")
-
-
-def _atomic_number(symbol: str | int) -> int:
-    if isinstance(symbol, (int, np.integer)) and not isinstance(symbol, bool):
-        if not 1 <= symbol < len(ase.data.chemical_symbols):
-            raise DegeneracyError(f"unknown element {symbol!r} (atomic numbers start at 1)")
-        return int(symbol)
-    if not isinstance(symbol, str) or symbol not in ase.data.atomic_numbers:
-        raise DegeneracyError(f"unknown element {symbol!r}")
-    return ase.data.atomic_numbers[symbol]
-
-
-def neighbor_numbers(neighbors: str | int | Sequence[str | int]) -> tuple[int, ...]:
-    """Atomic numbers of the neighbour species ``neighbors``, sorted, without repeats.
-
-    A sequence of symbols or atomic numbers; one string is one species (``"Si"``, not
-    ``"S"`` and ``"i"``) or several separated by commas or spaces (``"C,H"``, as the
-    command line writes them); one integer is one atomic number.
-
-    Raises
-    ------
-    DegeneracyError
-        For an unknown element, no species, or a value that is none of these.
-    """
-    if isinstance(neighbors, str):
-        neighbors = neighbors.replace(",", " ").split()
-    elif isinstance(neighbors, int | np.integer):
-        neighbors = [neighbors]
-    try:
-        numbers = tuple(sorted({_atomic_number(s) for s in neighbors}))
-    except TypeError:  # not iterable
-        raise DegeneracyError(
-            f"neighbors must be species symbols such as ['C', 'H'], got {neighbors!r}"
-        ) from None
-    if not numbers:
-        raise DegeneracyError("neighbors must name at least one species")
-    return numbers
 
 
 class SoapPowerSpectrum:
@@ -107,7 +71,7 @@ class SoapPowerSpectrum:
         Species of the centre atom (atom 0).
     neighbors : sequence of str, or str
         Neighbour species whose density channels are used; one string is one species or
-        a comma-separated list (:func:`neighbor_numbers`).
+        a comma-separated list (:func:`~degeneracy.species.species_items`).
 
     Notes
     -----
@@ -141,8 +105,8 @@ class SoapPowerSpectrum:
             n_primitive=n_primitive,
             optimal=self.basis == "optimal" and optimal_basis is None,
         )
-        self.center = _atomic_number(center)
-        self.neighbors = neighbor_numbers(neighbors)
+        self.center = atomic_number(center, name="center")
+        self.neighbors = species_numbers(neighbors, name="neighbors")
         if optimal_basis is not None:
             if not isinstance(optimal_basis, OptimalBasis):
                 raise DegeneracyError(
