@@ -529,3 +529,66 @@ def test_only_a_parameter_named_first_is_renamed():
     assert in_option_terms("sigmas must be", names) == "sigmas must be"
     assert in_option_terms("f.xyz: the sigma must", names) == "f.xyz: the sigma must"
     assert in_option_terms("sigma", names) == "sigma"
+
+
+_SIO4_FRAME = (
+    "5\n\nSi 0 0 0\nO 0.93 0.93 0.93\nO -0.93 -0.93 0.93\nO -0.93 0.93 -0.93\nO 0.93 -0.93 -0.93\n"
+)
+
+#: Every command that reads a FILE of environments with the --environment option.
+_ENVIRONMENT_COMMANDS = ["spectrum", "compare", "pairs", "orbit", "singular", "fit-basis"]
+
+
+def _environment_command(command: str, path: str, out: Path) -> list[str]:
+    if command == "fit-basis":
+        return ["fit-basis", path, "--output", str(out / "b.npz")]
+    return _commands(path, out)[command]
+
+
+@pytest.mark.parametrize("command", _ENVIRONMENT_COMMANDS)
+def test_a_file_of_other_environments_hints_at_the_environment_option(command, tmp_path, capsys):
+    """A newcomer's SiO4 file was refused with "the centre must be C, got Si", which did
+    not say that CH4 is only the default, nor what to do."""
+    path = tmp_path / "sio4.xyz"
+    path.write_text(_SIO4_FRAME)
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = _environment_command(command, str(path), out)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"degeneracy {command}: error: {path}, frame 0, atom 0: the centre must be C, got Si; "
+        "for other environments give --environment any (centre atom first) or e.g. SiO4; "
+        "for whole structures use degeneracy scan"
+    )
+    # asked for CH4 (or another spec): the mismatch is the user's, no hint
+    for spec in ("CH4", "SiO3"):
+        assert main([*argv, "--environment", spec]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "--environment any" not in err, err
+    assert not list(out.iterdir())
+
+
+def test_the_environment_hint_is_added_once_and_to_spec_mismatches_only():
+    import argparse
+
+    from degeneracy.cli.options import ENVIRONMENT_HINT, with_environment_hint
+    from degeneracy.errors import DegeneracyError
+    from degeneracy.structures import CH4
+
+    args = argparse.Namespace(environment=CH4)
+    mismatches = [
+        "m.xyz, frame 2: expected 5 atoms (CH4), got 8",
+        "m.xyz, frame 0, atom 0: the centre must be C, got O",
+        "m.xyz, frame 0, atom 3: expected neighbour H, got O",
+    ]
+    for message in mismatches:
+        hinted = with_environment_hint(DegeneracyError(message), args)
+        assert str(hinted) == message + ENVIRONMENT_HINT
+        assert with_environment_hint(hinted, args) is hinted  # once
+    other = DegeneracyError("m.xyz, frame 0, atom 4: 2.6 Å from the centre, outside the cutoff")
+    assert with_environment_hint(other, args) is other
+    # predict has no --environment (its model is for CH4): nothing to hint at
+    assert with_environment_hint(DegeneracyError(mismatches[0]), argparse.Namespace()).args == (
+        mismatches[0],
+    )

@@ -470,3 +470,30 @@ def test_the_output_name_chooses_the_format_unless_format_is_given(tmp_path, cap
     assert "t.json: --output is named for json (.json), but --format is table" in (
         capsys.readouterr().err
     )
+
+
+def test_a_file_of_whole_molecules_hints_at_environment_and_scan(tmp_path, capsys):
+    """`degeneracy spectrum mols.extxyz` (whole molecules) said only "expected 5 atoms
+    (CH4), got 8": no word of --environment, nor of scan for whole structures."""
+    from ase.build import molecule
+
+    frames = []
+    for seed, name in enumerate(["CH4", "C2H6", "CH3OH", "H2O"]):
+        atoms = molecule(name)
+        atoms.rattle(0.03, seed=seed)
+        frames.append(atoms)
+    path = tmp_path / "mols.extxyz"
+    ase.io.write(path, frames)
+    status, out, err = _run(capsys, "spectrum", str(path))
+    assert status == 2 and out == ""
+    assert err == (
+        f"degeneracy spectrum: error: {path}, frame 1: expected 5 atoms (CH4), got 8; for other "
+        "environments give --environment any (centre atom first) or e.g. SiO4; for whole "
+        "structures use degeneracy scan\n"
+    )
+    status, _, err = _run(capsys, "spectrum", str(path), "--environment", "CH4")
+    assert status == 2 and err.endswith("expected 5 atoms (CH4), got 8\n"), err
+    # any: the frames must still be of one centre species and size, and that says so
+    status, _, err = _run(capsys, "spectrum", str(path), "--environment", "any")
+    assert status == 2 and "frame 1: 8 atoms, but frame 0 has 5" in err
+    assert "degeneracy scan" not in err

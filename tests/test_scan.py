@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from ase.build import bulk
+from ase.build import bulk, molecule
 from ase.neighborlist import neighbor_list
 from conftest import package_warnings
 
@@ -1314,7 +1314,8 @@ def test_cli_scan_on_an_existing_cluster(capsys, methane_file, tmp_path):
     singular = ase.io.read(tmp_path / "r.singular.extxyz", ":")
     np.testing.assert_allclose([a.info["cn"] for a in singular], top, rtol=1e-9)
     assert all(
-        a.info["verdict"] in ("regular", "symmetry", "dimension", "spurious") for a in singular
+        a.info["verdict"] in ("regular", "symmetry", "near-symmetry", "dimension", "spurious")
+        for a in singular
     )
     assert (tmp_path / "r.histogram.png").read_bytes()[:4] == b"\x89PNG"
     viewer = json.loads(gzip.open(tmp_path / "r.chemiscope.json.gz").read())
@@ -1527,6 +1528,17 @@ def test_most_singular_environments_of_a_crystal_get_a_symmetry_verdict():
     assert entry["symmetry_residual"] < 1e-6
 
 
+def test_zeros_of_a_near_symmetric_environment_are_named_so(capsys):
+    """CH4 1 mÅ from T_d, beyond the symmetry tolerance: its zero is T_d's, lifted as d²
+    (sensitivity.near_symmetry); the most-singular table said "spurious"."""
+    td = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3) * 1.09
+    noise = np.random.default_rng(3).standard_normal((4, 3))
+    environment = dg.environment_from_neighbors(td + 1e-3 * noise)
+    (entry,) = scanning.describe_singular([environment], dg.SoapPowerSpectrum())
+    assert entry["symmetric"] is False and entry["verdict"] == "near-symmetry"
+    assert 5e-4 < entry["near_symmetry_distance"] < 2e-3 and entry["pair_swap"] is None
+
+
 def test_a_nearly_symmetric_environment_with_a_free_zero_is_spurious():
     """C3v within 1e-5 Å and a radial-only ACSF: its zeros are no more than C3v's six,
     but one turns the cone angle, which C3v leaves free (test_sensitivity has the count)."""
@@ -1607,3 +1619,169 @@ def test_read_format_names_a_format_ase_knows(methane_file, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.strip().endswith("read format 'bogus': ase knows no such format (e.g. extxyz, "
                                 "xyz, traj, cif, vasp)"), err  # fmt: skip
+
+
+# ---------------------------------------------------------------- what a scan records
+
+
+def _organic_molecules():
+    """CH4, C2H6, CH3OH and H2O rattled by 0.03 Å: C, H and O centres whose environments
+    have several neighbour species."""
+    frames = []
+    for seed, name in enumerate(["CH4", "C2H6", "CH3OH", "H2O"]):
+        atoms = molecule(name)
+        atoms.rattle(0.03, seed=seed)
+        frames.append(atoms)
+    return frames
+
+
+def test_a_scan_records_the_fingerprint_of_each_species_it_scanned(soap, tmp_path):
+    """A scan of every centre rebuilds SOAP for each environment's species, but its
+    summary said center C, neighbours [H] and centres null: rebuilt from it, the
+    fingerprint of an ethane C (neighbours C and H) was another one."""
+    frames = _organic_molecules()
+    output = tmp_path / "all.parquet"
+    summary = dg.scan_dataset(frames, soap, output=output, centers="all", **_threads())
+    described = summary.settings["representation"]
+    assert "center" not in described["kwargs"] and "neighbors" not in described["kwargs"]
+    assert described["kwargs"]["n_max"] == 4 and described["species"].startswith("center and")
+    assert summary.centers is None and summary.centers_scanned == ["H", "C", "O"]
+    found = {(e["center"], tuple(e["neighbors"])): e["environments"] for e in summary.fingerprints}
+    assert found[("C", ("H",))] == 1 and found[("C", ("H", "C"))] == 2
+    assert found[("C", ("H", "O"))] == 1 and found[("O", ("H",))] == 1
+    assert sum(found.values()) == summary.n_environments == 22
+    recorded = summary.to_dict()
+    assert recorded["fingerprints"] == summary.fingerprints
+    assert recorded["centers_scanned"] == ["H", "C", "O"]
+
+    # the fingerprint rebuilt from the summary gives the scan's numbers
+    table = dg.read_results(output)
+    rows = table.to_pylist()
+    (row,) = [r for r in rows if r["structure"] == 1 and r["atom"] == 0]  # an ethane C
+    (ethane_c,) = environments_of(frames[1], [0], cutoff=2.5)
+    rebuilt = dg.SoapPowerSpectrum(**described["kwargs"], center="C", neighbors=["H", "C"])
+    _, jacobian = rebuilt.jacobian([ethane_c])
+    values = dg.singular_spectrum(jacobian, dg.neighbor_positions([ethane_c])).values[0]
+    assert row["s_min"] == pytest.approx(values[-1], rel=1e-9)
+
+
+def test_resumed_chunks_bring_their_fingerprints(soap, tmp_path, monkeypatch):
+    frames = _organic_molecules()
+    reference = dg.scan_dataset(
+        frames, soap, output=tmp_path / "ref.parquet", centers="all", chunk_size=4, **_threads()
+    )
+    output = tmp_path / "resumed.parquet"
+    original = scanning.ChunkStore.write_chunk
+    written = []
+
+    def interrupting(self, chunk, table):
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        original(self, chunk, table)
+        written.append(chunk)
+
+    monkeypatch.setattr(scanning.ChunkStore, "write_chunk", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        dg.scan_dataset(frames, soap, output=output, centers="all", chunk_size=4, **_threads())
+    monkeypatch.setattr(scanning.ChunkStore, "write_chunk", original)
+    summary = dg.scan_dataset(
+        frames, soap, output=output, centers="all", chunk_size=4, **_threads()
+    )
+    assert summary.n_resumed_chunks == 2
+    assert summary.fingerprints == reference.fingerprints
+    assert summary.centers_scanned == reference.centers_scanned
+
+
+def test_a_representation_used_as_given_records_no_fingerprints(methane_file, tmp_path):
+    om = dg.OverlapMatrix()
+    output = tmp_path / "om.parquet"
+    summary = dg.scan_dataset(methane_file, om, output=output, centers="C", **_threads())
+    assert summary.fingerprints is None and summary.centers_scanned == ["C"]
+    assert "species" not in summary.settings["representation"]
+
+
+def test_a_partial_scan_of_the_format_before_the_fingerprints_is_refused(
+    soap, methane_file, tmp_path, monkeypatch
+):
+    """Its manifest described SOAP with center C and neighbours [H] and had format 2; its
+    chunks record no fingerprints. Refused with the usual message, not a crash."""
+    output = tmp_path / "r.parquet"
+    original = scanning.ChunkStore.write_chunk
+    written = []
+
+    def interrupting(self, chunk, table):
+        if written:
+            raise KeyboardInterrupt
+        original(self, chunk, table.replace_schema_metadata({}))  # as an old chunk
+        written.append(chunk)
+
+    monkeypatch.setattr(scanning.ChunkStore, "write_chunk", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        dg.scan_dataset(methane_file, soap, output=output, chunk_size=40, **_threads())
+    monkeypatch.setattr(scanning.ChunkStore, "write_chunk", original)
+    path = tmp_path / "r.parquet.parts" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["format"] = 2
+    manifest["representation"]["kwargs"].update(center="C", neighbors=["H"])
+    del manifest["representation"]["species"]
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(dg.DegeneracyError) as refused:
+        dg.scan_dataset(methane_file, soap, output=output, chunk_size=40, **_threads())
+    assert str(refused.value) == (
+        f"{path.parent} holds partial results of a different scan (changed: format, "
+        "representation; written by another version of degeneracy); rerun with --restart to "
+        "discard them"
+    )
+    summary = dg.scan_dataset(
+        methane_file, soap, output=output, chunk_size=40, restart=True, **_threads()
+    )
+    assert summary.n_resumed_chunks == 0 and summary.fingerprints == [
+        {"center": "C", "neighbors": ["H"], "environments": 120}
+    ]
+
+
+def test_the_most_singular_table_shows_the_distance_to_symmetry():
+    """A CH4 rattled by 0.03 Å (CN ~1e4, "symmetric no") read as a discovery: the table
+    had no column saying how near a symmetric environment it is."""
+    row = {"structure": 0, "atom": 0, "species": "C", "n_neighbors": 4, "cn": 9380.0}
+    rows = [
+        {**row, "s_min": 1e-3, "symmetric": False, "symmetry_residual": 0.0312},
+        {**row, "s_min": 1e-3, "symmetric": None, "symmetry_residual": None},
+    ]
+    header, first, second = format_top(rows).splitlines()
+    columns = re.split(r"\s{2,}", header.strip())
+    assert columns[columns.index("symmetric") + 1] == "Δsym Å"
+    assert first.split()[7:9] == ["no", "0.031"]
+    assert second.split()[7:9] == ["n/a", "n/a"]
+    assert max(len(line) for line in (header, first, second)) < 110
+
+
+def test_cli_scan_of_every_centre_records_and_prints_what_it_scanned(capsys, tmp_path):
+    dataset = tmp_path / "mols.extxyz"
+    ase.io.write(dataset, _organic_molecules(), format="extxyz")
+    output = tmp_path / "scan2.parquet"
+    code = _scan_on_a_local_cluster(
+        [str(dataset), "--centers", "all", "--output", str(output), "--top", "2", *SMALL]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "scanned 22 environments (centres: all atoms: H,C,O) of 4 structures" in out
+    lines = out.splitlines()
+    at = next(k for k, line in enumerate(lines) if line.lstrip().startswith("rank"))
+    assert re.search(r"symmetric\s+Δsym Å\s+zeros", lines[at]), lines[at]
+    summary = json.loads((tmp_path / "scan2.summary.json").read_text())
+    assert summary["centers"] is None and summary["centers_scanned"] == ["H", "C", "O"]
+    assert "center" not in summary["settings"]["representation"]["kwargs"]
+    assert {"center": "C", "neighbors": ["H", "C"], "environments": 2} in summary["fingerprints"]
+    residuals = [row["symmetry_residual"] for row in summary["most_singular"]]
+    assert all(0.01 < r < 0.1 for r in residuals)  # rattled by 0.03 Å: near, not at, symmetry
+    assert [line.split()[8] for line in lines[at + 1 : at + 3]] == [f"{r:.2g}" for r in residuals]
+
+
+def test_cli_summary_line_names_the_centres_found():
+    every = _scan_summary(centers=None, centers_scanned=["H", "C", "O"])
+    assert "(centres: all atoms: H,C,O) of 1 structure" in format_summary(every, {})
+    some = _scan_summary(centers=["C", "N"], centers_scanned=["C"])
+    assert "(centres: C,N; only C found) of 1 structure" in format_summary(some, {})
+    same = _scan_summary(centers=["C"], centers_scanned=["C"])
+    assert "(centres: C) of 1 structure" in format_summary(same, {})

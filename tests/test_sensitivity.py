@@ -919,3 +919,71 @@ def test_frames_of_several_sizes_are_checked_in_order():
     near = dg.sample_methane(1, seed=2)[0]
     near.positions[4] = near.positions[3] + 1e-6  # close, but an environment
     dg.check_analysable([near], dg.Acsf())
+
+
+# --------------------------------------------------------------------------------------
+# Zeros of a near-symmetric frame beyond the symmetry tolerance (near_symmetry)
+
+_TD = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3) * 1.09
+
+
+def _near_td(distance: float) -> ase.Atoms:
+    noise = np.random.default_rng(3).standard_normal((4, 3))
+    return dg.environment_from_neighbors(_TD + distance * noise)
+
+
+def test_zeros_a_few_ma_from_td_are_near_symmetry_not_spurious():
+    """A user's CH4 relaxed to ~1 mÅ of T_d: its smallest singular value (lifted as d²)
+    is still below 1e-6 s1 while the symmetry residual is above the 1e-3 Å tolerance; it
+    was reported as a defect of the fingerprint ("spurious")."""
+    (result,) = dg.analyse_frames([_near_td(1e-3)], dg.SoapPowerSpectrum())
+    values = result.singular_values
+    assert not result.symmetric and result.symmetry_residual > dg.sensitivity.SYMMETRY_TOL
+    assert values[-1] < ZERO_RTOL * values[0]  # a zero, as the old verdict counted it
+    assert result.verdict == "near-symmetry" and result.pair_swap is None
+    assert 5e-4 < result.near_symmetry_distance < 2e-3
+    assert result.to_dict()["near_symmetry_distance"] == result.near_symmetry_distance
+
+
+def test_near_symmetry_sweeps_from_symmetry_to_regular_without_spurious():
+    """ACSF's forced zeros near T_d stay below 1e-6 s1 out to ~10 mÅ:
+    every frame on the way is symmetry, near-symmetry or regular, never spurious."""
+    acsf = dg.Acsf()
+    verdicts = [
+        dg.analyse_frames([_near_td(d)], acsf)[0].verdict for d in (5e-4, 1e-3, 2e-3, 3e-3, 2e-2)
+    ]
+    assert verdicts == ["symmetry", "near-symmetry", "near-symmetry", "near-symmetry", "regular"]
+
+
+def test_the_path_test_measures_how_the_zeros_vanish():
+    """Near T_d the small singular value is lifted as d²: a quarter of it halfway to
+    the symmetric frame; within the bound 1.25 t at both points."""
+    atoms = _near_td(1e-3)
+    soap = dg.SoapPowerSpectrum()
+    (result,) = dg.analyse_frames([atoms], soap)
+    near = dg.near_symmetry(atoms, result.singular_values, soap)
+    assert near is not None and near.n_forced >= 1
+    np.testing.assert_allclose(near.ratios[0], 0.25, rtol=0.1)
+    assert all(r <= 1.25 * t for r, t in zip(near.ratios, (0.5, 0.25), strict=True))
+    assert dg.near_symmetry(atoms, result.singular_values, soap, zero_rtol=1e-9) is None
+
+
+def test_a0_is_a_zero_of_its_own_not_of_a_nearby_symmetry():
+    """The Comment's A0 has no symmetric frame within reach, and one found farther away
+    does not explain its zero: s_min rises by orders of magnitude on the way there."""
+    atoms = dg.environment_from_neighbors(published_a0())
+    soap = dg.SoapPowerSpectrum()
+    (result,) = dg.analyse_frames([atoms], soap)
+    assert result.verdict == "spurious" and result.near_symmetry_distance is None
+    near = dg.near_symmetry(atoms, result.singular_values, soap, reach=1.0)
+    assert near is None
+
+
+def test_an_exact_zero_is_not_a_lifted_one():
+    """The radial-only ACSF is blind to the cone angle everywhere: a zero at round-off at
+    the frame itself, which no nearby symmetry lifts."""
+    exact = np.array([dg.spherical_point(beta, alpha, r) for beta, alpha, r in C3V_SHAPE])
+    atoms = dg.environment_from_neighbors(exact + 3e-3)
+    representation = _radial_only_acsf()
+    (result,) = dg.analyse_frames([atoms], representation)
+    assert dg.near_symmetry(atoms, result.singular_values, representation) is None

@@ -83,15 +83,14 @@ from .representations.base import Representation, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
     ZERO_RTOL,
+    classify_zeros,
     condition_number,
-    explain_zero,
     near_swap,
     point_symmetry,
     purified_singular_values,
     rotation_complement,
     showable_spectra,
     singular_spectrum,
-    zero_verdict,
 )
 from .species import symbols_of
 from .structures import (
@@ -110,6 +109,10 @@ from .structures import (
 
 #: Schema-metadata key of the warnings a chunk's representation raised.
 NOTES_KEY = b"degeneracy.notes"
+
+#: Schema-metadata key of the species a chunk's fingerprints were built for
+#: (:attr:`EnvironmentSpectra.fingerprints`).
+FINGERPRINTS_KEY = b"degeneracy.fingerprints"
 
 #: Columns of a scan's results, in file order.
 RESULT_SCHEMA = pa.schema(
@@ -157,7 +160,17 @@ _DIRECT_PAIRS = 100
 _MANIFEST = "manifest.json"
 #: 2: a CN whose s_min is at round-off is inf (:func:`~degeneracy.sensitivity.condition_number`);
 #: chunks of format 1 hold it as a finite ratio, so they are not resumed into one table.
-_MANIFEST_VERSION = 2
+#: 3: chunks record the species their fingerprints were built for (:data:`FINGERPRINTS_KEY`),
+#: and a species-aware representation is described without the ``center`` and
+#: ``neighbors`` that each environment sets; chunks of format 2 lack that record.
+_MANIFEST_VERSION = 3
+
+#: What a species-aware representation's description says in place of the ``center`` and
+#: ``neighbors`` keyword arguments (:meth:`RepresentationRecipe.describe`).
+PER_ENVIRONMENT_SPECIES = (
+    "center and neighbors set per environment: its centre's species and its neighbours' "
+    "species (the scan summary's fingerprints list them)"
+)
 
 
 # --------------------------------------------------------------------------------------
@@ -228,12 +241,25 @@ class RepresentationRecipe:
         return recipe
 
     def describe(self) -> dict[str, Any]:
-        """JSON-ready description (name, class, keyword arguments, radial basis)."""
+        """JSON-ready description (name, class, keyword arguments, radial basis).
+
+        A species-aware representation's ``center`` and ``neighbors`` are left out of
+        ``kwargs``: :meth:`build` sets them for each environment, so the given ones are
+        not what was computed; ``species`` says so instead
+        (:data:`PER_ENVIRONMENT_SPECIES`).
+        """
+        kwargs = {
+            k: _describe(v)
+            for k, v in sorted(self.kwargs.items())
+            if not (self.species_aware and k in ("center", "neighbors"))
+        }
         description = {
             "name": self.name,
             "class": f"{self.cls.__module__}.{self.cls.__qualname__}",
-            "kwargs": {k: _describe(v) for k, v in sorted(self.kwargs.items())},
+            "kwargs": kwargs,
         }
+        if self.species_aware:
+            description["species"] = PER_ENVIRONMENT_SPECIES
         if self.basis_identity is not None:
             description["basis"] = self.basis_identity
         return description
@@ -293,6 +319,10 @@ class EnvironmentSpectra:
     (:data:`REASON_BLIND` where every singular value is 0: ``s_max = s_min = 0``).
     ``notes``: the representations' warnings about these environments (their optional
     ``diagnose(frames)``, e.g. :meth:`degeneracy.Acsf.diagnose`), each once.
+    ``fingerprints``: for a species-aware representation, the species it was built for,
+    ``(centre, neighbours, environments)``: element symbols and how many environments
+    (those with at least two neighbours) it described, in order of first use; empty for
+    a representation used as given.
     """
 
     n_neighbors: np.ndarray
@@ -300,6 +330,7 @@ class EnvironmentSpectra:
     s_min: np.ndarray
     reason: list[str]
     notes: tuple[str, ...] = ()
+    fingerprints: tuple[tuple[str, tuple[str, ...], int], ...] = ()
 
     @property
     def cn(self) -> np.ndarray:
@@ -395,8 +426,11 @@ def environment_spectra(
         numbers = atoms.numbers
         groups.setdefault((int(numbers[0]), tuple(int(z) for z in numbers[1:])), []).append(k)
     notes: dict[str, None] = {}  # ordered set
+    used: dict[tuple[int, tuple[int, ...]], int] = {}
     for (center, neighbors), members in groups.items():
-        built = recipe.build(center, sorted(set(neighbors)))
+        species = (center, tuple(sorted(set(neighbors))))
+        used[species] = used.get(species, 0) + len(members)
+        built = recipe.build(*species)
         diagnose = getattr(built, "diagnose", None)
         if diagnose is not None:
             notes.update(dict.fromkeys(diagnose([environments[k] for k in members])))
@@ -406,8 +440,18 @@ def environment_spectra(
             s_max[rows], s_min[rows] = high, low
             for k, reason in zip(rows, why, strict=True):
                 reasons[k] = reason
+    fingerprints = tuple(
+        (symbols_of([center])[0], tuple(symbols_of(neighbors)), count)
+        for (center, neighbors), count in used.items()
+        if recipe.species_aware
+    )
     return EnvironmentSpectra(
-        n_neighbors=n_neighbors, s_max=s_max, s_min=s_min, reason=reasons, notes=tuple(notes)
+        n_neighbors=n_neighbors,
+        s_max=s_max,
+        s_min=s_min,
+        reason=reasons,
+        notes=tuple(notes),
+        fingerprints=fingerprints,
     )
 
 
@@ -548,8 +592,10 @@ def scan_block(
 ) -> pa.Table:
     """Results of one chunk, as a table with :data:`RESULT_SCHEMA` (runs on a worker).
 
-    The representation's warnings (:attr:`EnvironmentSpectra.notes`) travel back in the
-    schema metadata (:data:`NOTES_KEY`, a JSON list), for the main process to report.
+    The representation's warnings (:attr:`EnvironmentSpectra.notes`) and the species its
+    fingerprints were built for (:attr:`EnvironmentSpectra.fingerprints`) travel back in
+    the schema metadata (:data:`NOTES_KEY`, :data:`FINGERPRINTS_KEY`, JSON lists), for the
+    main process to report.
     """
     environments = block.environments(cutoff=cutoff, neighbor_species=neighbor_species)
     spectra = environment_spectra(environments, recipe, batch_size=batch_size)
@@ -566,8 +612,15 @@ def scan_block(
         },
         schema=RESULT_SCHEMA,
     )
+    metadata = {}
     if spectra.notes:
-        table = table.replace_schema_metadata({NOTES_KEY: json.dumps(list(spectra.notes))})
+        metadata[NOTES_KEY] = json.dumps(list(spectra.notes))
+    if spectra.fingerprints:
+        metadata[FINGERPRINTS_KEY] = json.dumps(
+            [[center, list(neighbors), count] for center, neighbors, count in spectra.fingerprints]
+        )
+    if metadata:
+        table = table.replace_schema_metadata(metadata)
     return table
 
 
@@ -575,6 +628,47 @@ def chunk_notes(schema: pa.Schema) -> list[str]:
     """The notes :func:`scan_block` attached to a chunk's table (or its stored file's) schema."""
     metadata = schema.metadata or {}
     return json.loads(metadata[NOTES_KEY]) if NOTES_KEY in metadata else []
+
+
+def chunk_fingerprints(schema: pa.Schema) -> list[tuple[str, tuple[str, ...], int]]:
+    """The species :func:`scan_block` recorded its fingerprints were built for, from a
+    chunk's table (or its stored file's) schema: ``(centre, neighbours, environments)``
+    (none for a representation used as given)."""
+    metadata = schema.metadata or {}
+    if FINGERPRINTS_KEY not in metadata:
+        return []
+    return [
+        (str(center), tuple(str(s) for s in neighbors), int(count))
+        for center, neighbors, count in json.loads(metadata[FINGERPRINTS_KEY])
+    ]
+
+
+class _FingerprintTally:
+    """The species a scan's fingerprints were built for, summed over its chunks."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, tuple[str, ...]], int] = {}
+
+    def add(self, fingerprints: Iterable[tuple[str, tuple[str, ...], int]]) -> None:
+        for center, neighbors, count in fingerprints:
+            key = (center, tuple(neighbors))
+            self.counts[key] = self.counts.get(key, 0) + count
+
+    def entries(self) -> list[dict[str, Any]]:
+        """``{"center", "neighbors", "environments"}`` by centre, then neighbours, each in
+        order of atomic number."""
+        numbers = ase.data.atomic_numbers
+
+        def order(key: tuple[str, tuple[str, ...]]) -> tuple[int, list[int]]:
+            center, neighbors = key
+            return numbers[center], [numbers[s] for s in neighbors]
+
+        return [
+            {"center": center, "neighbors": list(neighbors), "environments": count}
+            for (center, neighbors), count in sorted(
+                self.counts.items(), key=lambda item: order(item[0])
+            )
+        ]
 
 
 # --------------------------------------------------------------------------------------
@@ -912,9 +1006,14 @@ class ChunkStore:
         old = json.loads((self.folder / _MANIFEST).read_text())
         if old != manifest:
             changed = sorted(k for k in set(old) | set(manifest) if old.get(k) != manifest.get(k))
+            version = (
+                "; written by another version of degeneracy"
+                if old.get("format") != manifest.get("format")
+                else ""
+            )
             raise DegeneracyError(
                 f"{self.folder} holds partial results of a different scan (changed: "
-                f"{', '.join(changed)}); rerun with --restart to discard them"
+                f"{', '.join(changed)}{version}); rerun with --restart to discard them"
             )
 
     def _discard_orphan_chunks(self) -> None:
@@ -965,12 +1064,19 @@ class ChunkStore:
             return pq.read_table(path, schema=RESULT_SCHEMA)
 
     def finished_notes(self, block: StructureBlock) -> list[str] | None:
-        """The notes stored with ``block``'s finished chunk, so that a resumed scan
-        reports them too; None if its file does not hold the rows of ``block`` (its
-        structures and centres, in order): a readable file copied over another chunk's
-        would otherwise be merged, some structures twice and others never.
+        """The notes stored with ``block``'s finished chunk (:meth:`finished_schema`), or
+        None if its file does not hold the rows of ``block``."""
+        schema = self.finished_schema(block)
+        return None if schema is None else chunk_notes(schema)
 
-        One read of the file: the two index columns and the schema with the notes.
+    def finished_schema(self, block: StructureBlock) -> pa.Schema | None:
+        """The schema of ``block``'s finished chunk, with the notes and fingerprints stored
+        in its metadata, so that a resumed scan reports them too; None if its file does not
+        hold the rows of ``block`` (its structures and centres, in order): a readable file
+        copied over another chunk's would otherwise be merged, some structures twice and
+        others never.
+
+        One read of the file: the two index columns and the schema with the metadata.
         """
         path = self.chunk_path(block.index)
         with _chunk_file_errors(path, "read", "; delete it to have it computed again"):
@@ -979,7 +1085,7 @@ class ChunkStore:
         same_rows = np.array_equal(
             np.asarray(table.column("structure")), expected
         ) and np.array_equal(np.asarray(table.column("atom")), block.centers)
-        return chunk_notes(table.schema) if same_rows else None
+        return table.schema if same_rows else None
 
     def chunk_files(self) -> list[Path]:
         """The finished chunks' files, in chunk order (none if there is no folder)."""
@@ -1256,6 +1362,14 @@ class ScanSummary:
     #: blind to the bond lengths), one per subject, from computed and resumed chunks alike:
     #: as the lowest chunk with that subject words it, so a resumed scan has the same.
     warnings: list[str] = field(default_factory=list)
+    #: Species of the centres scanned (those with a row in the results), by atomic number;
+    #: ``centers`` is what was asked (None: every atom).
+    centers_scanned: list[str] = field(default_factory=list)
+    #: For a species-aware representation, which it is rebuilt for each environment's
+    #: species (:class:`RepresentationRecipe`): the species each fingerprint was built for,
+    #: ``{"center", "neighbors", "environments"}`` (the other keyword arguments are those
+    #: of ``settings["representation"]``); None for a representation used as given.
+    fingerprints: list[dict[str, Any]] | None = None
 
     @property
     def throughput(self) -> float:
@@ -1279,7 +1393,9 @@ class ScanSummary:
             "startup_seconds": self.startup_seconds,
             "environments_per_second": self.throughput,
             "centers": self.centers,
+            "centers_scanned": self.centers_scanned,
             "settings": self.settings,
+            "fingerprints": self.fingerprints,
             "warnings": self.warnings,
         }
 
@@ -1371,6 +1487,7 @@ def scan_dataset(
     species_seen: set[int] = set()
     counts = {"structures": 0, "environments": 0, "computed": 0, "chunks": 0}
     notes: list[str] = []
+    fingerprints = _FingerprintTally()
 
     def counted() -> Iterator[tuple[int, ase.Atoms]]:
         for index, atoms in dataset.structures():
@@ -1398,6 +1515,7 @@ def scan_dataset(
                 done,
                 counts,
                 notes,
+                fingerprints,
                 cutoff=cutoff,
                 neighbor_species=neighbor_numbers,
                 batch_size=batch_size,
@@ -1435,6 +1553,7 @@ def scan_dataset(
     results = read_results(store.output)
     n_undefined = int(np.count_nonzero(np.asarray(results.column("reason")) != ""))
     n_infinite = int(np.count_nonzero(np.isinf(np.asarray(results.column("cn"), dtype=float))))
+    scanned = sorted(set(results.column("species").to_pylist()), key=ase.data.atomic_numbers.get)
     return ScanSummary(
         output=store.output,
         format=store.format,
@@ -1451,6 +1570,8 @@ def scan_dataset(
         settings=manifest,
         n_infinite=n_infinite,
         warnings=notes,
+        centers_scanned=scanned,
+        fingerprints=fingerprints.entries() if recipe.species_aware else None,
     )
 
 
@@ -1526,6 +1647,7 @@ def _run_chunks(
     done: set[int],
     counts: dict[str, int],
     notes: list[str],
+    fingerprints: _FingerprintTally,
     *,
     cutoff: float,
     neighbor_species: Sequence[int] | None,
@@ -1535,7 +1657,8 @@ def _run_chunks(
     """Submit the unfinished chunks (a bounded number in flight); write each as it ends.
 
     The chunks' notes, computed or resumed, are warned about and added to ``notes`` once
-    per subject, in chunk order (:class:`_ChunkNotes`).
+    per subject, in chunk order (:class:`_ChunkNotes`); the species their fingerprints
+    were built for are added to ``fingerprints``.
     """
     from distributed import as_completed
 
@@ -1559,6 +1682,7 @@ def _run_chunks(
         finally:
             future.release()
         report.add(chunk, chunk_notes(table.schema))
+        fingerprints.add(chunk_fingerprints(table.schema))
         store.write_chunk(chunk, table)
         counts["computed"] += size
         bar.update(size)
@@ -1569,8 +1693,8 @@ def _run_chunks(
             counts["environments"] += block.n_environments
             bar.total = counts["environments"]
             bar.refresh()
-            notes = store.finished_notes(block) if block.index in done else None
-            if block.index in done and notes is None:
+            schema = store.finished_schema(block) if block.index in done else None
+            if block.index in done and schema is None:
                 warnings.warn(
                     DegeneracyWarning(
                         f"{store.chunk_path(block.index)}: holds other rows than chunk "
@@ -1581,7 +1705,8 @@ def _run_chunks(
                 store.chunk_path(block.index).unlink()
                 done.discard(block.index)
             if block.index in done:
-                report.add(block.index, notes)
+                report.add(block.index, chunk_notes(schema))
+                fingerprints.add(chunk_fingerprints(schema))
                 bar.update(block.n_environments)
                 continue
             client = cluster.get()
@@ -1731,20 +1856,18 @@ def describe_singular(
         verdict = point_symmetry(neighbors, numbers, tol=symmetry_tol)
         entry["symmetric"] = verdict.symmetric
         entry["symmetry_residual"] = verdict.residual
-        entry["verdict"] = zero_verdict(
+        zeros = classify_zeros(
+            atoms,
             values,
-            verdict.n_symmetry_zeros,
+            spectrum.motions[0],
+            verdict,
+            built,
             n_features=jacobian.shape[1],
             zero_rtol=zero_rtol,
-            motions=spectrum.motions[0],
-            forced_motions=verdict.forced_motions,
         )
-        entry["pair_swap"] = entry["unseen_pairs"] = None
-        if entry["verdict"] == "spurious":
-            explanation = explain_zero(atoms, motion, built)
-            if explanation is not None:
-                symbols = atoms.get_chemical_symbols()[1:]
-                entry["pair_swap"], entry["unseen_pairs"] = explanation.labels(symbols)
+        entry["verdict"] = zeros.verdict
+        entry["near_symmetry_distance"] = zeros.near_symmetry_distance
+        entry["pair_swap"], entry["unseen_pairs"] = zeros.labels(atoms)
         entry.update(near_swap(atoms, motion))
         described.append(entry)
     return described

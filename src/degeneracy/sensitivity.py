@@ -57,6 +57,23 @@ SYMMETRY_TOL = 1e-3
 #: Default relative size s_k / s_1 under which a singular value counts as zero.
 ZERO_RTOL = 1e-6
 
+#: RMS distance (Å) within which :func:`near_symmetry` looks for a symmetric environment
+#: whose forced zeros a frame's small singular values continue: a search radius, not a
+#: tolerance (the decision is the path test there), 50 × :data:`SYMMETRY_TOL`.
+NEAR_SYMMETRY_REACH = 0.05
+
+#: Where on the path from the symmetric environment (t = 0) to the frame (t = 1)
+#: :func:`near_symmetry` evaluates the spectrum, and the factor above t that the small
+#: singular values may keep there: s(t) ≤ 1.25 t s(1), i.e. they vanish at least
+#: linearly on the way to the symmetric frame (forced zeros lifted at first order give
+#: s(t) = t s(1), at second order, as near T_d CH4, t² s(1)).
+NEAR_SYMMETRY_PATH = (0.5, 0.25)
+NEAR_SYMMETRY_SLACK = 1.25
+
+#: At most this many nested groups of near operations are tried per frame (two Jacobians
+#: each); the closest first.
+NEAR_SYMMETRY_TRIES = 4
+
 #: At exact zeros of the purified Jacobian, s_min comes out of float64 at up to 5.3e-16·s_1
 #: (measured: symmetric CH4, octahedron, cube, cuboctahedron, icosahedron in random
 #: orientations and exact pair swaps; SOAP, bispectrum, OM, ACSF); the floor
@@ -1324,9 +1341,18 @@ def zero_reason(swapped: str | None, unseen: str | None) -> str:
     return " and ".join(parts)
 
 
-def explained_verdict(verdict: str, swapped: str | None, unseen: str | None) -> str:
+def explained_verdict(
+    verdict: str,
+    swapped: str | None,
+    unseen: str | None,
+    near_symmetry_distance: float | None = None,
+) -> str:
     """``"spurious: swaps equal pairs H2-H3 = H4-H3"``: a verdict with :func:`zero_reason`
-    when there is one (the 'zeros' column of ``spectrum`` and ``scan``)."""
+    when there is one, or ``"near-symmetry: 0.0021 Å"`` with the distance to the
+    symmetric environment (:func:`near_symmetry`): the 'zeros' column of ``spectrum`` and
+    ``scan``."""
+    if near_symmetry_distance is not None:
+        return f"{verdict}: {near_symmetry_distance:.2g} Å"
     reason = zero_reason(swapped, unseen)
     return f"{verdict}: {reason}" if reason else verdict
 
@@ -1754,6 +1780,216 @@ def zero_verdict(
 
 
 @dataclass(frozen=True)
+class NearSymmetry:
+    """A symmetric environment near a frame whose forced zeros the frame's small
+    singular values continue (:func:`near_symmetry`).
+
+    Attributes
+    ----------
+    distance : float
+        RMS distance (Å) of the frame's neighbours from those of the symmetric
+        environment.
+    n_forced : int
+        Zeros its symmetry forces on every invariant fingerprint.
+    ratios : tuple of float
+        Largest :math:`s_k(t) / s_k(1)` of the small singular values at each point t of
+        :data:`NEAR_SYMMETRY_PATH`.
+    """
+
+    distance: float
+    n_forced: int
+    ratios: tuple[float, ...]
+
+
+def near_symmetry(
+    atoms: ase.Atoms,
+    values: np.ndarray,
+    representation: Representation,
+    *,
+    zero_rtol: float = ZERO_RTOL,
+    reach: float = NEAR_SYMMETRY_REACH,
+) -> NearSymmetry | None:
+    r"""The symmetric environment within ``reach`` whose forced zeros explain the zeros of
+    a frame that has no symmetry within the tolerance, or None.
+
+    Point symmetry forces zeros on every invariant fingerprint (:func:`zero_verdict`);
+    moving a distance d away lifts them as :math:`d^p`, p ≥ 1 (near :math:`T_d` CH4 the
+    smallest four as :math:`d^2`), so a frame a few mÅ from a symmetric one can still
+    have singular values below ``zero_rtol`` :math:`s_1` while its residual is above the
+    symmetry tolerance: a zero of the data's near-symmetry, not a blindness of the
+    fingerprint. The test: symmetrise the frame over its operations within ``reach``
+    (nested groups by residual, closest first, :func:`symmetrized`) to
+    :math:`x_0`, which must force at least as many zeros as the frame has, and evaluate
+    the spectrum on the straight path :math:`x(t) = x_0 + t (x - x_0)`: the zeros are
+    :math:`x_0`'s if the small singular values vanish at least linearly on the way,
+
+    .. math:: s_k(x(t)) \le 1.25\, t\, s_k(x) \quad (t = 1/2, 1/4).
+
+    A zero that the frame has for another reason (a degenerate-pair branch point such as
+    the Comment's A0) is a minimum of :math:`s_k` at the frame itself: moving towards
+    any symmetric environment raises it (by 10⁶ for A0 and the closest symmetric frames).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The environment (centre first).
+    values : array (3N-3,)
+        Its purified singular values, descending.
+    representation : Representation
+        The fingerprint (two Jacobians per group tried).
+    zero_rtol : float
+        Relative size :math:`s_k / s_1` under which a singular value counts as zero.
+    reach : float
+        Largest residual (Å, RMS) of the operations tried.
+
+    Returns
+    -------
+    NearSymmetry or None
+        The closest symmetric environment that passes; None without zeros, with a zero
+        at round-off (:func:`roundoff_floor`: exact at the frame, not lifted by a
+        distance) or without such an environment.
+    """
+    values = frame_values(values, "near_symmetry")
+    n_small = int((values < zero_rtol * values[0]).sum()) if values[0] > 0 else 0
+    if n_small == 0:
+        return None
+    if values[-1] <= roundoff_floor(values[0], len(values)):
+        return None  # an exact zero at the frame itself is no lifted forced zero
+    neighbors = neighbor_positions(atoms)
+    identity = tuple(range(len(neighbors)))
+    near = sorted(
+        (
+            op
+            for op in candidate_superpositions(neighbors, neighbors, atoms.numbers[1:])
+            if op.residual <= reach and not (op.proper and op.permutation == identity)
+        ),
+        key=lambda op: op.residual,
+    )
+    tried = 0
+    for size in range(1, len(near) + 1):
+        if size < len(near) and near[size].residual <= near[size - 1].residual * (1 + 1e-9):
+            continue  # a group is all operations up to a residual
+        symmetric, exact = symmetrized(neighbors, near[:size])
+        if max(op.residual for op in exact) > 1e-10:
+            continue  # these operations do not close into a symmetry
+        n_forced, _ = symmetry_forced_motions(symmetric, exact)
+        if n_forced < n_small:
+            continue
+        ratios = _path_ratios(atoms, symmetric, values[-n_small:], representation)
+        bounds = [NEAR_SYMMETRY_SLACK * t for t in NEAR_SYMMETRY_PATH]
+        if all(r <= b for r, b in zip(ratios, bounds, strict=True)):
+            distance = float(np.sqrt(np.mean(np.sum((neighbors - symmetric) ** 2, axis=1))))
+            return NearSymmetry(distance=distance, n_forced=n_forced, ratios=ratios)
+        tried += 1
+        if tried == NEAR_SYMMETRY_TRIES:
+            break
+    return None
+
+
+def _path_ratios(
+    atoms: ase.Atoms, symmetric: np.ndarray, small: np.ndarray, representation: Representation
+) -> tuple[float, ...]:
+    """Largest ratio of the ``len(small)`` smallest singular values at each point of
+    :data:`NEAR_SYMMETRY_PATH` to ``small``, the frame's own."""
+    neighbors = neighbor_positions(atoms)
+    frames = []
+    for t in NEAR_SYMMETRY_PATH:
+        frame = atoms.copy()
+        frame.positions[1:] = frame.positions[0] + symmetric + t * (neighbors - symmetric)
+        frames.append(frame)
+    _, jacobian = representation.jacobian(frames)
+    spectrum = singular_spectrum(jacobian, neighbor_positions(frames))
+    tail = spectrum.values[:, -len(small) :]
+    return tuple(float(np.max(row / small)) for row in tail)
+
+
+@dataclass(frozen=True)
+class ZeroClassification:
+    """Why a frame's small singular values are there (:func:`classify_zeros`).
+
+    Attributes
+    ----------
+    verdict : str
+        ``"regular"``, ``"symmetry"``, ``"near-symmetry"``, ``"dimension"`` or
+        ``"spurious"``.
+    near_symmetry : NearSymmetry or None
+        For ``"near-symmetry"``: the symmetric environment whose forced zeros they are.
+    explanation : ZeroExplanation or None
+        For ``"spurious"``: the neighbour pairs the zero motion trades or turns
+        unseen, when that is all it does (:func:`explain_zero`).
+    """
+
+    verdict: str
+    near_symmetry: NearSymmetry | None = None
+    explanation: ZeroExplanation | None = None
+
+    @property
+    def near_symmetry_distance(self) -> float | None:
+        """RMS distance (Å) to the symmetric environment, for ``"near-symmetry"``."""
+        return None if self.near_symmetry is None else self.near_symmetry.distance
+
+    def labels(self, atoms: ase.Atoms) -> tuple[str | None, str | None]:
+        """``pair_swap`` and ``unseen_pairs`` labels of the explanation (None, None
+        without one)."""
+        if self.explanation is None:
+            return None, None
+        return self.explanation.labels(atoms.get_chemical_symbols()[1:])
+
+
+def classify_zeros(
+    atoms: ase.Atoms,
+    values: np.ndarray,
+    motions: np.ndarray,
+    symmetry: SymmetryVerdict,
+    representation: Representation,
+    *,
+    n_features: int,
+    zero_rtol: float = ZERO_RTOL,
+) -> ZeroClassification:
+    """The verdict on a frame's small singular values, and what explains them.
+
+    :func:`zero_verdict` with the frame's own symmetry; a ``"spurious"`` verdict is then
+    tested against the symmetric environments within reach (:func:`near_symmetry`,
+    ``"near-symmetry"`` when one explains the zeros) and, when it stands, explained by
+    the pairs its motion trades (:func:`explain_zero`).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The environment (centre first).
+    values, motions : arrays (3N-3,), (3N-3, 3N)
+        Its purified singular values and motions (``Spectrum.values[f]``,
+        ``Spectrum.motions[f]``).
+    symmetry : SymmetryVerdict
+        Its :func:`point_symmetry`.
+    representation : Representation
+        The fingerprint.
+    n_features : int
+        The fingerprint's feature count (for ``"dimension"``).
+    zero_rtol : float
+        Relative size :math:`s_k / s_1` under which a singular value counts as zero.
+
+    Returns
+    -------
+    ZeroClassification
+    """
+    verdict = zero_verdict(
+        values,
+        symmetry.n_symmetry_zeros,
+        n_features=n_features,
+        zero_rtol=zero_rtol,
+        motions=motions,
+        forced_motions=symmetry.forced_motions,
+    )
+    if verdict != "spurious":
+        return ZeroClassification(verdict)
+    near = near_symmetry(atoms, values, representation, zero_rtol=zero_rtol)
+    if near is not None:
+        return ZeroClassification("near-symmetry", near_symmetry=near)
+    return ZeroClassification(verdict, explanation=explain_zero(atoms, motions[-1], representation))
+
+
+@dataclass(frozen=True)
 class FrameAnalysis:
     """Sensitivity of one frame: spectrum, symmetry and the four-body target.
 
@@ -1779,6 +2015,7 @@ class FrameAnalysis:
     nearest_coincidence: str | None = None
     coincidence_distance: float | None = None
     near_swap_residual: float | None = None
+    near_symmetry_distance: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready mapping (``singular_values`` as a list, descending)."""
@@ -1795,6 +2032,7 @@ class FrameAnalysis:
             "nearest_coincidence": self.nearest_coincidence,
             "coincidence_distance": self.coincidence_distance,
             "near_swap_residual": json_safe(self.near_swap_residual),
+            "near_symmetry_distance": self.near_symmetry_distance,
             "fourbody": self.fourbody,
         }
 
@@ -2018,24 +2256,16 @@ def analyse_frames(
         for k, atoms in enumerate(chunk):
             symmetry = point_symmetry(neighbors[k], atoms.numbers[1:], tol=symmetry_tol)
             values = spectrum.values[k]
-            verdict = zero_verdict(
+            zeros = classify_zeros(
+                atoms,
                 values,
-                symmetry.n_symmetry_zeros,
+                spectrum.motions[k],
+                symmetry,
+                representation,
                 n_features=jacobian.shape[1],
                 zero_rtol=zero_rtol,
-                motions=spectrum.motions[k],
-                forced_motions=symmetry.forced_motions,
             )
-            explanation = (
-                explain_zero(atoms, spectrum.motions[k, -1], representation)
-                if verdict == "spurious"
-                else None
-            )
-            swapped, unseen = (
-                (None, None)
-                if explanation is None
-                else explanation.labels(atoms.get_chemical_symbols()[1:])
-            )
+            swapped, unseen = zeros.labels(atoms)
             results.append(
                 FrameAnalysis(
                     frame=len(results),
@@ -2044,11 +2274,12 @@ def analyse_frames(
                     symmetric=symmetry.symmetric,
                     symmetry_residual=symmetry.residual,
                     n_symmetry_zeros=symmetry.n_symmetry_zeros,
-                    verdict=verdict,
+                    verdict=zeros.verdict,
                     fourbody=None if fourbody is None else float(fourbody[k]),
                     pair_swap=swapped,
                     unseen_pairs=unseen,
                     **near_swap(atoms, spectrum.motions[k, -1]),
+                    near_symmetry_distance=zeros.near_symmetry_distance,
                 )
             )
     return results

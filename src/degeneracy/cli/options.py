@@ -7,6 +7,7 @@ import contextlib
 import csv
 import io
 import math
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -470,15 +471,57 @@ def frames_from_args(
     return environments_from_file(args.file, args, cutoff=cutoff, index=index)
 
 
+#: A frame that is not the environment the spec asks for: the atom count, the centre's or
+#: a neighbour's species (:func:`~degeneracy.structures.validate_environment`'s words).
+_SPEC_MISMATCH = re.compile(
+    r", frame \d+(?:: expected \d+ atoms \(|, atom 0: the centre must be "
+    r"|, atom \d+: expected neighbour )"
+)
+
+#: Appended to a frame's mismatch with the default CH4 spec when ``--environment`` was
+#: not given: the file may hold other environments, or whole structures.
+ENVIRONMENT_HINT = (
+    "; for other environments give --environment any (centre atom first) or e.g. SiO4; "
+    "for whole structures use degeneracy scan"
+)
+
+
+def with_environment_hint(error: DegeneracyError, args: argparse.Namespace) -> DegeneracyError:
+    """``error`` with :data:`ENVIRONMENT_HINT` after its first line, if it is a frame's
+    mismatch with the default CH4 spec of a command that has ``--environment`` and was not
+    given it (once: an error that has it already is returned as is); else ``error``."""
+    message = str(error)
+    first, newline, rest = message.partition("\n")
+    if (
+        not hasattr(args, "environment")  # predict: its model is for CH4, no such option
+        or "environment" in getattr(args, EXPLICIT_OPTIONS, {})
+        or args.environment != CH4
+        or ENVIRONMENT_HINT in message
+        or not _SPEC_MISMATCH.search(first)
+    ):
+        return error
+    return DegeneracyError(f"{first}{ENVIRONMENT_HINT}{newline}{rest}")
+
+
 def environments_from_file(
     path: str, args: argparse.Namespace, *, cutoff: float | None = None, index: str | int = ":"
 ) -> list[ase.Atoms]:
     """The frames of ``path`` in ``--units``, validated as ``--environment`` says (CH4
     where the command has no such option) within ``cutoff`` (default ``--cutoff``), all
-    of one centre species and size."""
+    of one centre species and size.
+
+    A frame that is not a CH4 environment, with ``--environment`` not given, is refused
+    with a hint at that option and at ``degeneracy scan`` (:func:`with_environment_hint`).
+    """
     cutoff = args.cutoff if cutoff is None else cutoff
     spec = getattr(args, "environment", CH4)
-    frames = read_environments(path, units=args.units, cutoff=cutoff, spec=spec, index=index)
+    try:
+        frames = read_environments(path, units=args.units, cutoff=cutoff, spec=spec, index=index)
+    except DegeneracyError as error:
+        hinted = with_environment_hint(error, args)
+        if hinted is error:
+            raise
+        raise hinted from error
     environment_species(frames, where=str(path))
     return frames
 

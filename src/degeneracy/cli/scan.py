@@ -52,6 +52,7 @@ VERDICT_KEYS = (
     "symmetric",
     "symmetry_residual",
     "verdict",
+    "near_symmetry_distance",
     "pair_swap",
     "unseen_pairs",
     *NEAR_SWAP_KEYS,
@@ -116,8 +117,19 @@ def format_rate(per_second: float) -> str:
     )
 
 
+def _residual_text(residual: float | None) -> str:
+    """The symmetry residual (Å) in 2 significant digits, ``n/a`` where not computed."""
+    return "n/a" if residual is None else f"{residual:.2g}"
+
+
 def format_top(rows: list[dict[str, Any]]) -> str:
-    """The most singular environments as an aligned table."""
+    """The most singular environments as an aligned table.
+
+    ``Δsym Å``: the RMS residual of the best point operation other than the identity
+    (``symmetry_residual``, :func:`~degeneracy.sensitivity.point_symmetry`): 0 for a
+    symmetric environment, about the noise for one merely near a symmetric one (CH4
+    rattled by 0.03 Å), so that such a row does not read as a discovery.
+    """
     table = [
         [
             "rank",
@@ -128,6 +140,7 @@ def format_top(rows: list[dict[str, Any]]) -> str:
             "CN",
             "s_min",
             "symmetric",
+            "Δsym Å",
             "zeros",
             "nearest equal pairs",
         ]
@@ -144,8 +157,12 @@ def format_top(rows: list[dict[str, Any]]) -> str:
                 f"{row['cn']:.3e}",
                 f"{row['s_min']:.3e}",
                 "n/a" if symmetric is None else ("yes" if symmetric else "no"),
+                _residual_text(row.get("symmetry_residual")),
                 explained_verdict(
-                    row.get("verdict") or "n/a", row.get("pair_swap"), row.get("unseen_pairs")
+                    row.get("verdict") or "n/a",
+                    row.get("pair_swap"),
+                    row.get("unseen_pairs"),
+                    row.get("near_symmetry_distance"),
                 ),
                 near_swap_text(row),
             ]
@@ -175,6 +192,11 @@ def _plural(count: int, noun: str) -> str:
 def format_summary(summary: ScanSummary, stats: dict[str, float]) -> str:
     """Two lines: what was scanned and how fast; the CN distribution."""
     centers = ",".join(summary.centers) if summary.centers else "all atoms"
+    scanned = ",".join(summary.centers_scanned)
+    if summary.centers_scanned and not summary.centers:
+        centers += f": {scanned}"
+    elif summary.centers_scanned and summary.centers_scanned != summary.centers:
+        centers += f"; only {scanned} found"
     resumed = (
         f", {summary.n_resumed_chunks} of {_plural(summary.n_chunks, 'chunk')} resumed"
         if summary.n_resumed_chunks

@@ -54,6 +54,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
             "nearest_coincidence",
             "coincidence_distance",
             "near_swap_residual",
+            "near_symmetry_distance",
             "fourbody",
         ]
         rows = [
@@ -71,6 +72,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
                 r.nearest_coincidence or "",
                 number_text(r.coincidence_distance, "", exact=True),
                 number_text(r.near_swap_residual, "", exact=True),
+                number_text(r.near_symmetry_distance, "", exact=True),
                 number_text(r.fourbody, "", exact=True),
             ]
             for r in results
@@ -83,7 +85,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
             *[f"{v:.3e}" for v in r.singular_values],
             f"{r.cn:.3e}",
             "yes" if r.symmetric else "no",
-            explained_verdict(r.verdict, r.pair_swap, r.unseen_pairs),
+            explained_verdict(r.verdict, r.pair_swap, r.unseen_pairs, r.near_symmetry_distance),
             near_swap_text(r.to_dict()),
             fourbody(r, 4),
         ]
@@ -116,7 +118,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(3N − 3 of them for N neighbours: see --environment), "
         "condition number CN = s1/s9, whether the environment has a point symmetry and "
         "whether its near-zero singular values are explained by it ('zeros': regular, "
-        "symmetry, dimension (no more zeros than a fingerprint with fewer features than "
+        "symmetry, near-symmetry (the forced zeros of a symmetric environment a few mÅ "
+        "away, beyond --symmetry-tol, which vanish on the way there; its distance in Å), "
+        "dimension (no more zeros than a fingerprint with fewer features than "
         "motions has everywhere) or spurious; a spurious zero whose motion swaps neighbour "
         "pairs with equal (r, r', angle), which no ν = 2 fingerprint sees, or turns pairs the "
         "fingerprint ignores (ACSF's G4 beyond the cutoff), names them), the two "
