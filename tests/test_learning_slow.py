@@ -41,7 +41,7 @@ def test_orbit_frames_in_training_teach_the_orbit(protocols):
     assert full["orbit_rmse"] < min(none["orbit_rmse"], subset["orbit_rmse"])
     assert full["orbit_rmse"] < full["orbit_std"]  # some of the orbit's shape, not only its level
     # ... through a fingerprint nearly blind along the orbit: flat without orbit frames,
-    # wrong slopes with all of them (README: slope RMS 0.004 and 0.57, corr 0.28; E4 0.94)
+    # wrong slopes with all of them (docs: slope RMS 0.004 and 0.57, corr 0.28; E4 0.94)
     assert none["orbit_slope_prediction_rms"] < 0.1 * none["orbit_slope_rms"]
     assert full["orbit_slope_rmse"] > 0.5 * full["orbit_slope_rms"]
 
@@ -54,7 +54,8 @@ def test_generalises_to_an_independent_generator(protocols):
 @pytest.mark.xfail(
     reason="issue 5 asks for <= 0.02 (the Comment: 0.0133, validated on MD snapshots "
     "correlated with its training set); on independent P&G-like structures the C-centred "
-    "SOAP network reaches ~0.05 (README); test_trajectory_split_reaches_the_comment shows "
+    "SOAP network reaches ~0.05 (docs/learnability.md); "
+    "test_trajectory_split_reaches_the_comment shows "
     "the correlated split",
     strict=False,
 )
@@ -71,18 +72,18 @@ def test_other_models_learn_the_random_structures_far_better(protocols, tmp_path
     assert metrics["val_rmse"] < 0.5 * protocols["none"]["val_rmse"]
     assert metrics["orbit_heldout_corr"] > 0.5  # it sees the orbit's motion
     assert protocols["none"]["orbit_heldout_prediction_std"] < 0.01  # SOAP does not
-    assert metrics["orbit_slope_corr"] > 0.8  # README: 0.90, without orbit frames
-    # E4's gradient (README: 0.029 against 0.281; spurious where E4 is flat 0.028 / 0.296)
+    assert metrics["orbit_slope_corr"] > 0.8  # docs: 0.90, without orbit frames
+    # E4's gradient (docs: 0.029 against 0.281; spurious where E4 is flat 0.028 / 0.296)
     assert metrics["val_gradient_rmse"] < 0.3 * protocols["none"]["val_gradient_rmse"]
     assert protocols["none"]["val_gradient_flat_rms"] > 0.5 * metrics["val_gradient_rms"]
 
 
 def test_trajectory_split_reaches_the_comment_but_not_on_independent_frames(tmp_path):
-    # P&G's construction: MD frames split at random (README: validation 0.018, test 0.047).
+    # P&G's construction: MD frames split at random (docs: validation 0.018, test 0.047).
     data = default_datasets(sampler="trajectory")
     data["orbit"] = load_orbit()
     featurizer = CentreFeaturizer(dg.SoapPowerSpectrum(sigma=0.3, basis="optimal"))
-    # An epoch budget, not the 4-minute cap: the README's run stopped at the cap after
+    # An epoch budget, not the 4-minute cap: the documented run stopped at the cap after
     # ~700 epochs on an idle machine, and a loaded one got fewer (0.02007 once). With a
     # fixed seed the best validation error can only fall with more epochs.
     settings = TrainSettings(max_epochs=800, max_seconds=None)

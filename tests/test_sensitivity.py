@@ -224,7 +224,7 @@ def test_twelve_equal_neighbours_symmetry_explains_the_zeros():
 
 
 def _snap_to_equiangular(a0: np.ndarray) -> np.ndarray:
-    """Nearest point of the exactly singular set around A0 (see the README).
+    """Nearest point of the exactly singular set around A0 (see docs/orbits.md).
 
     Three H (1, 2, 4) at one distance from C, the fourth at equal angles to them.
     """

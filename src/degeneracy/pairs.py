@@ -32,7 +32,7 @@ their ν = 2 features (relative SOAP distance 6 % at β = 4.5°, α = −130.5°
 :func:`equal_radius_partner_residual` shows that for these H1–H3 no ν = 2 partner exists
 at all off β = 0 (whatever the construction): :func:`prl2020_grid` therefore writes the
 9 × 9 grid of (h(β, α), h(β, −α)) members as specified, flagged ``exact`` only on the
-β = 0 row. See the README section of issue 4 for the numbers.
+β = 0 row. See docs/pairs.md, "The PRL 2020 grid", for the numbers.
 """
 
 from __future__ import annotations

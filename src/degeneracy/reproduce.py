@@ -61,7 +61,7 @@ MOSTLY_TRADE_RHO = 0.5
 #: Distance (Å) from equal neighbour pairs under which a frame counts as near a ν = 2
 #: branch point. sensitivity.py's COINCIDENCE_TOL (1e-3 Å) is where pairs count as equal,
 #: not near; over random CH4 the nearest equal pairs are a median 0.167 Å away, 0.038 Å for
-#: the 1 % SOAP sees worst (README, "Which configurations a fingerprint sees worst").
+#: the 1 % SOAP sees worst (docs/concepts.md, "Which configurations a fingerprint sees worst").
 NEAR_COINCIDENCE_DISTANCE = 0.04
 
 #: Bumped when the numbers the orbits step stores change meaning, so that a folder made
@@ -1026,7 +1026,7 @@ def _validation_caveat(sampler: str) -> str:
         '"degeneracy reproduce --sampler trajectory" rebuilds that split; it brings the '
         "validation RMSE of this network near the Comment's, but not its error on "
         "independent structures (measured in full runs, not in this one: validation 0.018 "
-        "against the Comment's 0.0133, independent test 0.047; README, learning section)."
+        "against the Comment's 0.0133, independent test 0.047; docs/learnability.md)."
     )
 
 

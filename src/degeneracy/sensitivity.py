@@ -1368,7 +1368,7 @@ def near_swap(atoms: ase.Atoms, motion: np.ndarray) -> dict[str, Any]:
     them (up to √2 when it changes the two alike). All None with fewer than two pairs
     of equal species. In random CH4 the environments a ν = 2 fingerprint sees worst are
     of this kind, the ones the ν = 3 bispectrum sees worst are near a point symmetry
-    instead (README, "Which configurations a fingerprint sees worst").
+    instead (docs/concepts.md, "Which configurations a fingerprint sees worst").
 
     Parameters
     ----------

@@ -750,7 +750,7 @@ def cached_inputs(
 
 
 def describe_sampler(name: str, sampler: Any = None) -> dict[str, Any]:
-    """The settings of sampler ``name`` (for metrics and README tables).
+    """The settings of sampler ``name`` (for metrics and the tables of docs/learnability.md).
 
     ``sampler`` is the instance to describe when already built (else the default one).
     """
