@@ -357,24 +357,33 @@ def test_a_neighbour_species_the_data_set_lacks_is_reported(soap, methane_file, 
     assert summary.n_undefined == 0  # the H neighbours are there
 
 
-def test_interrupted_scan_resumes_to_the_same_file(soap, methane_file, tmp_path, monkeypatch):
-    reference = tmp_path / "reference.parquet"
-    dg.scan_dataset(methane_file, soap, output=reference, chunk_size=10, **_threads())
-
-    output = tmp_path / "resumed.parquet"
+def _scan_interrupted_after(monkeypatch, n_chunks: int, *args, **kwargs) -> list[int]:
+    """``dg.scan_dataset(*args, **kwargs)`` interrupted (Ctrl-C) once ``n_chunks`` chunks
+    are written; the written chunks' indices."""
     original = scanning.ChunkStore.write_chunk
-    written = []
+    written: list[int] = []
 
     def interrupting(self, chunk, table):
-        if len(written) == 3:
+        if len(written) == n_chunks:
             raise KeyboardInterrupt
         original(self, chunk, table)
         written.append(chunk)
 
     monkeypatch.setattr(scanning.ChunkStore, "write_chunk", interrupting)
     with pytest.raises(KeyboardInterrupt):
-        dg.scan_dataset(methane_file, soap, output=output, chunk_size=10, **_threads())
+        dg.scan_dataset(*args, **kwargs)
     monkeypatch.setattr(scanning.ChunkStore, "write_chunk", original)
+    return written
+
+
+def test_interrupted_scan_resumes_to_the_same_file(soap, methane_file, tmp_path, monkeypatch):
+    reference = tmp_path / "reference.parquet"
+    dg.scan_dataset(methane_file, soap, output=reference, chunk_size=10, **_threads())
+
+    output = tmp_path / "resumed.parquet"
+    written = _scan_interrupted_after(
+        monkeypatch, 3, methane_file, soap, output=output, chunk_size=10, **_threads()
+    )
     parts = tmp_path / "resumed.parquet.parts"
     assert not output.exists()
     assert len(list(parts.glob("chunk-*.parquet"))) == 3
@@ -1671,19 +1680,9 @@ def test_resumed_chunks_bring_their_fingerprints(soap, tmp_path, monkeypatch):
         frames, soap, output=tmp_path / "ref.parquet", centers="all", chunk_size=4, **_threads()
     )
     output = tmp_path / "resumed.parquet"
-    original = scanning.ChunkStore.write_chunk
-    written = []
-
-    def interrupting(self, chunk, table):
-        if len(written) == 2:
-            raise KeyboardInterrupt
-        original(self, chunk, table)
-        written.append(chunk)
-
-    monkeypatch.setattr(scanning.ChunkStore, "write_chunk", interrupting)
-    with pytest.raises(KeyboardInterrupt):
-        dg.scan_dataset(frames, soap, output=output, centers="all", chunk_size=4, **_threads())
-    monkeypatch.setattr(scanning.ChunkStore, "write_chunk", original)
+    _scan_interrupted_after(
+        monkeypatch, 2, frames, soap, output=output, centers="all", chunk_size=4, **_threads()
+    )
     summary = dg.scan_dataset(
         frames, soap, output=output, centers="all", chunk_size=4, **_threads()
     )
