@@ -26,5 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "package versions, the CPU, the BLAS library with the kernels it picked and "
         "numpy's SIMD target. Digits decided by round-off follow the last three.",
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="(text)")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text or json (text)"
+    )
     parser.set_defaults(func=run)

@@ -177,8 +177,8 @@ def _slope_and_gradient_lines(metrics: dict) -> list[str]:
         if metrics.get("val_gradient_flat_rms") is not None:
             lines.append(
                 f"    validation: {metrics['val_gradient_flat_rms']:.4f} per direction where "
-                f"E4 is flat (spurious), error {metrics['val_gradient_shape_rmse']:.4f} per "
-                "shape direction"
+                "E4 is flat (all of it wrong: E4's is 0), error "
+                f"{metrics['val_gradient_shape_rmse']:.4f} per shape direction"
             )
     return lines
 
@@ -215,6 +215,15 @@ def _baseline_lines(baselines: dict | None, network_val: float | None) -> list[s
             "    train longer (no --quick, a larger --max-minutes) before comparing fingerprints"
         )
     return lines
+
+
+def result_files(output: Path) -> list[str]:
+    """The files a one-protocol run left in ``output``: its results, history and
+    checkpoint."""
+    from ..learning.protocols import RESULT_FILES
+
+    names = [*RESULT_FILES, "history.csv", "checkpoint.pt"]
+    return [name for name in names if (output / name).is_file()]
 
 
 def run_seed(
@@ -319,7 +328,7 @@ def run(args: argparse.Namespace) -> None:
             f"metrics: {files.table}\n"
         )
     elif repeats == 1:
-        sys.stdout.write(f"results in {output}: metrics.json, model.pt, predictions.npz\n")
+        sys.stdout.write(f"results in {output}: {', '.join(result_files(output))}\n")
     if repeats > 1:
         runs = {name: [one_seed[name][1] for one_seed in by_seed] for name in first}
         repeats_json = repeat_summary(seeds, runs)

@@ -133,7 +133,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--fold", action="store_true", help="random fold structures (y4 = 0) instead of pairs"
     )
     parser.add_argument(
-        "--n", action=RecordedStore, type=int, default=100, help="number of random pairs (100)"
+        "--n",
+        action=RecordedStore,
+        type=int,
+        default=100,
+        help="number of random pairs, or of folds with --fold (100)",
     )
     parser.add_argument(
         "--seed", action=RecordedStore, type=seed_value, default=0, help="random seed (0)"

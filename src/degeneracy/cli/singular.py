@@ -42,7 +42,7 @@ def zero_verdict(result: SingularResult) -> str:
     if not result.converged:
         return "no zero reached" + nearest
     if result.symmetric:
-        return f"SYMMETRIC (residual {result.symmetry.residual:.2g} Å): physical zero"
+        return f"SYMMETRIC (residual {result.symmetry.residual:.2g} Å): zeros forced by symmetry"
     if result.n_unexplained == 0:  # a --cn-target below 1/ZERO_RTOL: no zero, as `spectrum`
         return (
             f"--cn-target reached, but no zero (s_min/s1 {1 / result.cn:.2g} is not below "
