@@ -1352,6 +1352,21 @@ def _scan_command(dataset, output, *extra):
     ]
 
 
+def test_cli_scan_read_by_head_still_writes_its_files(methane_file, tmp_path):
+    """`degeneracy scan … | head -2`: the reader leaves after two lines; the scan used to
+    stop there with "[Errno 32] Broken pipe" (exit 2) and never write its summary."""
+    output = tmp_path / "r.parquet"
+    command = _scan_command(methane_file, output, "--top", "5")  # the last --top counts
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = process.stdout.readline()
+    process.stdout.close()  # as head does
+    _, err = process.communicate(timeout=300)
+    assert first.startswith(b"scanned 120 environments")
+    assert process.returncode == 0 and b"Broken pipe" not in err, err
+    for suffix in (".singular.extxyz", ".histogram.png", ".summary.json"):
+        assert (tmp_path / f"r{suffix}").is_file(), suffix
+
+
 def _kill_after_chunks(command, parts: Path, n_chunks: int, timeout: float = 300.0) -> int:
     """Start ``command``, SIGKILL its whole process group once ``n_chunks`` are on disk."""
     process = subprocess.Popen(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import re
 import signal
 import sys
@@ -48,6 +49,60 @@ def sigterm_as_exception() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+class _StdoutWhoseReaderMayLeave:
+    """``sys.stdout`` for a command whose reader may stop reading (``degeneracy scan … |
+    head``): once the pipe is closed, further output is dropped and the command goes on,
+    so its files are still written. Without this the first write after ``head`` quit
+    raised BrokenPipeError in the middle of the work (scan's summary was never written).
+
+    The standard stream is then pointed at ``os.devnull`` (the recipe of Python's
+    ``signal`` documentation), so that the interpreter's final flush does not fail too.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._reader_left = False
+
+    def write(self, text: str) -> int:
+        if not self._reader_left:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._drop_output()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._reader_left:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._drop_output()
+
+    def _drop_output(self) -> None:
+        self._reader_left = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._stream.fileno())
+        except (OSError, ValueError):  # no file descriptor (a test's captured stream)
+            pass
+        finally:
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def stdout_reader_may_leave() -> Iterator[None]:
+    """Let the command finish its work when the reader of its output goes away."""
+    original = sys.stdout
+    sys.stdout = _StdoutWhoseReaderMayLeave(original)
+    try:
+        yield
+    finally:
+        sys.stdout = original
 
 
 #: Subcommand modules, in the order ``--help`` lists them.
@@ -201,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"degeneracy {args.command}: error: argument {empty}: empty value", file=sys.stderr)
         return EXIT_ERROR
     try:
-        with sigterm_as_exception(), warnings.catch_warnings():
+        with sigterm_as_exception(), stdout_reader_may_leave(), warnings.catch_warnings():
             warnings.showwarning = _warning_printer(args.command)
             warnings.simplefilter("always", DegeneracyWarning)
             args.func(args)
