@@ -131,8 +131,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--method",
         choices=ORBIT_METHODS,
         default="euler",
-        help="integrator: euler = the Comment's fixed-step protocol, or an adaptive ODE "
-        "solver (euler)",
+        help="integrator: euler = the Comment's fixed-step protocol (one Jacobian per "
+        "--step: 20 001 for 2 Å, ~40 s for CH4 SOAP), or an adaptive ODE solver (~40x "
+        "fewer Jacobians, the same orbit to ~1e-2 Å) (euler)",
     )
     parser.add_argument(
         "--step", action=RecordedStore, type=float, default=1e-4, help="Euler step in Å (1e-4)"
