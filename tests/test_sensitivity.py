@@ -987,3 +987,32 @@ def test_an_exact_zero_is_not_a_lifted_one():
     representation = _radial_only_acsf()
     (result,) = dg.analyse_frames([atoms], representation)
     assert dg.near_symmetry(atoms, result.singular_values, representation) is None
+
+
+def _fold_near_cs(delta: float, eps: float) -> np.ndarray:
+    """A fold of ν = 2 degenerate pairs (H4's y = 0; ``eps`` off it) built ``delta`` from a
+    mirror-symmetric shape (the y = 0 plane at ``delta`` = 0)."""
+    b, tilt, azimuth = 1.09, np.radians(50), np.radians(100)
+    xy = np.sqrt(b**2 - delta**2)
+    return np.array(
+        [
+            [b * np.sin(tilt), 0, b * np.cos(tilt)],
+            [xy * np.cos(azimuth), xy * np.sin(azimuth), delta],
+            [xy * np.cos(azimuth), -xy * np.sin(azimuth), -delta],
+            [-b, eps, 0.0],
+        ]
+    )
+
+
+@pytest.mark.parametrize("delta", [3e-3, 1e-2])
+def test_a_fold_beside_a_mirror_stays_spurious(delta):
+    """helper-54's counterexample: 1e-7 Å from a fold made a few mÅ from a Cs shape, the
+    straight path to the Cs frame scales the fold distance too (s(t) = t s(1), as a
+    forced zero lifted at first order); the exact, non-symmetric zero 1e-7 Å away keeps
+    the verdict spurious."""
+    atoms = dg.environment_from_neighbors(_fold_near_cs(delta, 1e-7))
+    (result,) = dg.analyse_frames([atoms], dg.SoapPowerSpectrum())
+    values = result.singular_values
+    assert values[-1] < ZERO_RTOL * values[0] and not result.symmetric
+    assert result.verdict == "spurious" and result.near_symmetry_distance is None
+    assert result.pair_swap == "H2-H4 = H3-H4"

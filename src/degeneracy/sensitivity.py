@@ -1865,13 +1865,16 @@ def near_symmetry(
         ),
         key=lambda op: op.residual,
     )
-    tried = 0
+    tried, seen = 0, []
     for size in range(1, len(near) + 1):
         if size < len(near) and near[size].residual <= near[size - 1].residual * (1 + 1e-9):
             continue  # a group is all operations up to a residual
         symmetric, exact = symmetrized(neighbors, near[:size])
         if max(op.residual for op in exact) > 1e-10:
             continue  # these operations do not close into a symmetry
+        if any(np.abs(symmetric - other).max() < 1e-6 for other in seen):
+            continue  # the same symmetric frame as a smaller group: no new try
+        seen.append(symmetric)
         n_forced, _ = symmetry_forced_motions(symmetric, exact)
         if n_forced < n_small:
             continue
@@ -1879,11 +1882,40 @@ def near_symmetry(
         bounds = [NEAR_SYMMETRY_SLACK * t for t in NEAR_SYMMETRY_PATH]
         if all(r <= b for r, b in zip(ratios, bounds, strict=True)):
             distance = float(np.sqrt(np.mean(np.sum((neighbors - symmetric) ** 2, axis=1))))
+            if _exact_zero_nearby(atoms, values, representation, distance):
+                return None
             return NearSymmetry(distance=distance, n_forced=n_forced, ratios=ratios)
         tried += 1
         if tried == NEAR_SYMMETRY_TRIES:
             break
     return None
+
+
+def _exact_zero_nearby(
+    atoms: ase.Atoms, values: np.ndarray, representation: Representation, distance: float
+) -> bool:
+    """Whether a configuration with an exact zero and no symmetry lies within a tenth of
+    ``distance`` (the RMS distance to the symmetric frame) of ``atoms``.
+
+    The path test cannot tell a lifted forced zero from the zero of a fold of ν = 2
+    degenerate pairs that passes near a symmetric frame: along a fold made a few mÅ from
+    a mirror-symmetric shape, the straight path to it scales the distance from the fold
+    too, and s(t) = t s(1) exactly, as for a forced zero lifted at first order. The
+    nearest exact zero tells them apart (:func:`~degeneracy.singular.find_singular`,
+    8 iterations, to 1000 × the frame's CN): for such folds it lies at 5e-6–0.075 of the
+    distance, for lifted forced zeros near T_d, C3v, C2v, D2d, O_h and fcc shells at
+    0.12 or more (or the search ends at the symmetric frame).
+    """
+    from .singular import find_singular  # singular builds on this module
+
+    target = min(1e15, 1e3 * values[0] / values[-1])
+    try:
+        found = find_singular(atoms, representation, pull=1.0, max_iterations=8, cn_target=target)
+    except DegeneracyError:
+        return False
+    moved = neighbor_positions(found.atoms) - neighbor_positions(atoms)
+    rms = float(np.sqrt(np.mean(np.sum(moved**2, axis=1))))
+    return found.converged and not found.symmetry.symmetric and rms < 0.1 * distance
 
 
 def _path_ratios(
