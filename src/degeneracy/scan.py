@@ -1063,12 +1063,6 @@ class ChunkStore:
         with _chunk_file_errors(path, "read", "; delete it to have it computed again"):
             return pq.read_table(path, schema=RESULT_SCHEMA)
 
-    def finished_notes(self, block: StructureBlock) -> list[str] | None:
-        """The notes stored with ``block``'s finished chunk (:meth:`finished_schema`), or
-        None if its file does not hold the rows of ``block``."""
-        schema = self.finished_schema(block)
-        return None if schema is None else chunk_notes(schema)
-
     def finished_schema(self, block: StructureBlock) -> pa.Schema | None:
         """The schema of ``block``'s finished chunk, with the notes and fingerprints stored
         in its metadata, so that a resumed scan reports them too; None if its file does not

@@ -1881,7 +1881,7 @@ def near_symmetry(
         ratios = _path_ratios(atoms, symmetric, values[-n_small:], representation)
         bounds = [NEAR_SYMMETRY_SLACK * t for t in NEAR_SYMMETRY_PATH]
         if all(r <= b for r, b in zip(ratios, bounds, strict=True)):
-            distance = float(np.sqrt(np.mean(np.sum((neighbors - symmetric) ** 2, axis=1))))
+            distance = float(_rms_distance(neighbors, symmetric))
             if _exact_zero_nearby(atoms, values, representation, distance):
                 return None
             return NearSymmetry(distance=distance, n_forced=n_forced, ratios=ratios)
@@ -1913,9 +1913,8 @@ def _exact_zero_nearby(
         found = find_singular(atoms, representation, pull=1.0, max_iterations=8, cn_target=target)
     except DegeneracyError:
         return False
-    moved = neighbor_positions(found.atoms) - neighbor_positions(atoms)
-    rms = float(np.sqrt(np.mean(np.sum(moved**2, axis=1))))
-    return found.converged and not found.symmetry.symmetric and rms < 0.1 * distance
+    moved = float(_rms_distance(neighbor_positions(found.atoms), neighbor_positions(atoms)))
+    return found.converged and not found.symmetry.symmetric and moved < 0.1 * distance
 
 
 def _path_ratios(
