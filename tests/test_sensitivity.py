@@ -1016,3 +1016,18 @@ def test_a_fold_beside_a_mirror_stays_spurious(delta):
     assert values[-1] < ZERO_RTOL * values[0] and not result.symmetric
     assert result.verdict == "spurious" and result.near_symmetry_distance is None
     assert result.pair_swap == "H2-H4 = H3-H4"
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        ({"reach": -0.1}, "reach must be a positive number, got -0.1"),
+        ({"reach": "far"}, "reach must be a number, got 'far'"),
+        ({"zero_rtol": 2.0}, "zero_rtol must be smaller than 1.0, got 2.0"),
+    ],
+)
+def test_near_symmetry_names_a_bad_argument(keywords, message):
+    atoms = _near_td(1e-3)
+    values = np.linspace(2.0, 1e-7, 9)
+    with pytest.raises(dg.DegeneracyError, match=message):
+        dg.near_symmetry(atoms, values, dg.SoapPowerSpectrum(), **keywords)

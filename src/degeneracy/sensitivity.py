@@ -1848,7 +1848,15 @@ def near_symmetry(
         The closest symmetric environment that passes; None without zeros, with a zero
         at round-off (:func:`roundoff_floor`: exact at the frame, not lifted by a
         distance) or without such an environment.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``zero_rtol`` is not a number in (0, 1), ``reach`` not a positive number or
+        ``values`` not one frame's non-empty spectrum.
     """
+    zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
+    reach = positive_float("reach", reach)
     values = frame_values(values, "near_symmetry")
     n_small = int((values < zero_rtol * values[0]).sum()) if values[0] > 0 else 0
     if n_small == 0:
