@@ -347,6 +347,29 @@ def test_interrupted_training_resumes_from_its_checkpoint(tmp_path):
         Trainer(other).fit(fresh_model(), train, val, checkpoint=checkpoint)
 
 
+def test_before_training_runs_once_and_only_when_the_run_goes_ahead(tmp_path):
+    train, val = regression_sets()
+    settings = TrainSettings(max_epochs=4, batch_size=64)
+    checkpoint = tmp_path / "checkpoint.pt"
+    calls = []
+    Trainer(settings).fit(
+        fresh_model(), train, val, checkpoint=checkpoint, before_training=lambda: calls.append(1)
+    )
+    assert calls == [1] and checkpoint.exists()
+    refused = [
+        TrainSettings(max_epochs=3, batch_size=64),  # fewer epochs than the checkpoint holds
+        TrainSettings(max_epochs=4, batch_size=32),  # another run
+        TrainSettings(max_epochs=4, batch_size=64, gradient_weight=0.1),  # no gradients
+    ]
+    for other in refused:
+        with pytest.raises(DegeneracyError):
+            Trainer(other).fit(
+                fresh_model(), train, val, checkpoint=checkpoint,
+                before_training=lambda: calls.append(2),
+            )  # fmt: skip
+    assert calls == [1]
+
+
 def test_an_interrupt_mid_epoch_resumes_from_the_last_finished_epoch(tmp_path, monkeypatch):
     """Ctrl-C between two optimiser steps: the checkpoint holds the state after the last
     finished epoch (not half-updated weights), and the resumed run is the uninterrupted one

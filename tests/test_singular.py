@@ -588,6 +588,54 @@ def test_cli_rejects_symmetric_on_request(tmp_path, capsys):
     assert ase.io.read(out).info["symmetric"]
 
 
+def _near_td_ch4(tmp_path, distance: float = 0.01, n: int = 3):
+    rng = np.random.default_rng(1)
+    frames = []
+    for _ in range(n):
+        frame = dg.regular_tetrahedron()
+        step = rng.normal(size=(4, 3))
+        frame.positions[1:] += distance * step / np.sqrt((step**2).sum(1).mean())
+        frames.append(frame)
+    path = tmp_path / "near-td.xyz"
+    ase.io.write(path, frames)
+    return path
+
+
+def test_a_search_stopped_mm_from_a_symmetry_is_not_called_spurious(tmp_path, capsys):
+    """ACSF CH4 10 mÅ from T_d has CN ~3e6: a --cn-target of 1.2e6 stops at the start,
+    1.7-3.8 mÅ (RMS) from its T_d symmetrisation, outside the 1 mÅ tolerance. Its zeros
+    are T_d's forced zeros, lifted (docs/concepts.md, the near-symmetry verdict)."""
+    start = _near_td_ch4(tmp_path)
+    out = tmp_path / "out.extxyz"
+    argv = ["singular", str(start), "--rep", "acsf", "--cn-target", "1.2e6", "--output", str(out)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    rows = captured.out.splitlines()[1:]
+    assert len(rows) == 3 and "spurious" not in captured.out
+    assert all("zeros forced by near-symmetry" in row for row in rows), captured.out
+    assert captured.err.count("from a symmetric environment; its zeros are") == 3
+    for atoms in ase.io.read(out, ":"):
+        assert not atoms.info["symmetric"] and atoms.info["converged"]
+        assert 1e-3 < atoms.info["near_symmetry_distance"] < 0.01
+    assert main([*argv, "--reject-symmetric"]) == 2
+    assert "Å from a symmetric environment, so its zero is physical" in capsys.readouterr().err
+    # the library's switch: without the check the same result is a plain spurious zero
+    acsf = dg.Acsf()
+    frame = ase.io.read(start, 0)
+    checked = find_singular(frame, acsf, cn_target=1.2e6)
+    unchecked = find_singular(frame, acsf, cn_target=1.2e6, check_near_symmetry=False)
+    assert checked.near_symmetry is not None and unchecked.near_symmetry is None
+    assert unchecked.n_unexplained > 0 and not unchecked.symmetric
+    assert "near_symmetry_distance" not in unchecked.atoms.info
+
+
+def test_a_spurious_zero_is_not_taken_for_a_near_symmetry(from_pg_start):
+    """The ν = 2 zero found from pg-start (CN ~1e14, not at round-off, so the check runs)
+    has no symmetric shape within reach: it stays spurious."""
+    assert from_pg_start.converged and from_pg_start.n_unexplained > 0
+    assert from_pg_start.near_symmetry is None
+
+
 def test_steps_that_push_a_neighbour_out_of_the_cutoff_are_not_taken(soap, monkeypatch):
     """Outside the cutoff a neighbour's Jacobian columns vanish and s_min drops for the
     wrong reason: a step that would leave the cutoff is shortened until it stays inside."""

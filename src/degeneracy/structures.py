@@ -35,7 +35,7 @@ from .checks import (
     seeded_generator,
     structure_count,
 )
-from .errors import DegeneracyError
+from .errors import SPEC_MISMATCH, DegeneracyError
 from .files import atomic_path
 
 #: Length units accepted by the readers, as the factor that converts them to Å.
@@ -451,7 +451,8 @@ def validate_environment(
     symbols = atoms.get_chemical_symbols()
     if spec.n_neighbors is not None and len(symbols) != spec.n_neighbors + 1:
         raise DegeneracyError(
-            f"{where}: expected {spec.n_neighbors + 1} atoms ({spec.symbols}), got {len(symbols)}"
+            f"{where}: expected {spec.n_neighbors + 1} atoms ({spec.symbols}), got {len(symbols)}",
+            kind=SPEC_MISMATCH,
         )
     if len(symbols) < 2:
         raise DegeneracyError(
@@ -460,12 +461,14 @@ def validate_environment(
         )
     if spec.center is not None and symbols[0] != spec.center:
         raise DegeneracyError(
-            f"{where}, atom 0: the centre must be {spec.center}, got {symbols[0]}"
+            f"{where}, atom 0: the centre must be {spec.center}, got {symbols[0]}",
+            kind=SPEC_MISMATCH,
         )
     for index, symbol in enumerate(symbols[1:], start=1):
         if spec.neighbor is not None and symbol != spec.neighbor:
             raise DegeneracyError(
-                f"{where}, atom {index}: expected neighbour {spec.neighbor}, got {symbol}"
+                f"{where}, atom {index}: expected neighbour {spec.neighbor}, got {symbol}",
+                kind=SPEC_MISMATCH,
             )
     check_no_dummy_atoms(atoms, where)
     positions = atoms.positions

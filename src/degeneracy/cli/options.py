@@ -7,7 +7,6 @@ import contextlib
 import csv
 import io
 import math
-import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import ase
 
-from ..errors import DegeneracyError
+from ..errors import SPEC_MISMATCH, DegeneracyError
 from ..files import atomic_open, output_file
 from ..learning.datasets import SAMPLERS
 from ..learning.specs import training_seed
@@ -473,11 +472,6 @@ def frames_from_args(
 
 #: A frame that is not the environment the spec asks for: the atom count, the centre's or
 #: a neighbour's species (:func:`~degeneracy.structures.validate_environment`'s words).
-_SPEC_MISMATCH = re.compile(
-    r", frame \d+(?:: expected \d+ atoms \(|, atom 0: the centre must be "
-    r"|, atom \d+: expected neighbour )"
-)
-
 #: Appended to a frame's mismatch with the default CH4 spec when ``--environment`` was
 #: not given: the file may hold other environments, or whole structures.
 ENVIRONMENT_HINT = (
@@ -488,18 +482,17 @@ ENVIRONMENT_HINT = (
 
 def with_environment_hint(error: DegeneracyError, args: argparse.Namespace) -> DegeneracyError:
     """``error`` with :data:`ENVIRONMENT_HINT` after its first line, if it is a frame's
-    mismatch with the default CH4 spec of a command that has ``--environment`` and was not
-    given it (once: an error that has it already is returned as is); else ``error``."""
-    message = str(error)
-    first, newline, rest = message.partition("\n")
+    mismatch with the default CH4 spec (``kind`` :data:`~degeneracy.errors.SPEC_MISMATCH`)
+    of a command that has ``--environment`` and was not given it (once: the hinted error
+    has no ``kind``); else ``error``."""
     if (
-        not hasattr(args, "environment")  # predict: its model is for CH4, no such option
+        error.kind != SPEC_MISMATCH
+        or not hasattr(args, "environment")  # predict: its model is for CH4, no such option
         or "environment" in getattr(args, EXPLICIT_OPTIONS, {})
         or args.environment != CH4
-        or ENVIRONMENT_HINT in message
-        or not _SPEC_MISMATCH.search(first)
     ):
         return error
+    first, newline, rest = str(error).partition("\n")
     return DegeneracyError(f"{first}{ENVIRONMENT_HINT}{newline}{rest}")
 
 

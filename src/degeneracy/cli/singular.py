@@ -48,6 +48,12 @@ def zero_verdict(result: SingularResult) -> str:
             f"--cn-target reached, but no zero (s_min/s1 {1 / result.cn:.2g} is not below "
             f"{ZERO_RTOL:g})" + nearest
         )
+    if result.near_symmetry is not None:
+        return (
+            f"not symmetric (best residual {result.symmetry.residual:.3f} Å), but "
+            f"{result.near_symmetry.distance:.2g} Å from a symmetric one: zeros forced by "
+            "near-symmetry"
+        )
     if result.symmetry.symmetric:
         verdict = (
             f"symmetric (residual {result.symmetry.residual:.2g} Å), but "
@@ -60,6 +66,14 @@ def zero_verdict(result: SingularResult) -> str:
         symbols = result.atoms.get_chemical_symbols()[1:]
         verdict += f", its motion {zero_reason(*result.explanation.labels(symbols))}"
     return verdict
+
+
+def symmetric_text(result: SingularResult) -> str:
+    """How near the result is to a symmetry: "symmetric (residual … Å)" or "… Å from a
+    symmetric environment"."""
+    if result.near_symmetry is not None:
+        return f"{result.near_symmetry.distance:.2g} Å from a symmetric environment"
+    return f"symmetric (residual {result.symmetry.residual:.2g} Å)"
 
 
 def run(args: argparse.Namespace) -> None:
@@ -78,11 +92,11 @@ def run(args: argparse.Namespace) -> None:
             fd_step=args.fd_step,
             symmetry_tol=args.symmetry_tol,
         )
-        if result.symmetric and args.reject_symmetric:
+        if args.reject_symmetric and (result.symmetric or result.near_symmetry is not None):
             source = "" if args.file is None else f"{args.file}, "
             raise DegeneracyError(
-                f"{source}frame {index}: the configuration found is symmetric (residual "
-                f"{result.symmetry.residual:.2g} Å), so its zero is physical, not spurious"
+                f"{source}frame {index}: the configuration found is {symmetric_text(result)}, "
+                "so its zero is physical, not spurious"
             )
         results.append(result)
     write_environments(args.output, [r.atoms for r in results])
@@ -93,6 +107,13 @@ def run(args: argparse.Namespace) -> None:
             print(
                 f"{warning}frame {index}: the configuration found is symmetric; its zero "
                 "singular value is forced by symmetry (info symmetric=True)",
+                file=sys.stderr,
+            )
+        elif result.near_symmetry is not None:
+            print(
+                f"{warning}frame {index}: the configuration found is "
+                f"{symmetric_text(result)}; its zeros are that symmetry's forced zeros, "
+                "lifted (info near_symmetry_distance)",
                 file=sys.stderr,
             )
         if not result.converged:
@@ -115,7 +136,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "fingerprint sees, or turns pairs the fingerprint ignores (ACSF's G4 beyond the "
         "cutoff). Output: extxyz with info keys cn, symmetric, coincident_pairs, "
         "pair_swap_residual, unseen_pairs, nearest_coincidence, coincidence_distance, "
-        "near_swap_residual, jacobian_evaluations, distance, converged.",
+        "near_swap_residual, near_symmetry_distance (when near-symmetric), "
+        "jacobian_evaluations, distance, converged.",
     )
     add_input_arguments(parser)
     add_representation_arguments(parser)
@@ -151,7 +173,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--reject-symmetric",
         action="store_true",
-        help="fail (exit 2) instead of flagging when the configuration found is symmetric",
+        help="fail (exit 2) instead of flagging when the configuration found is symmetric, "
+        "or so near a symmetric environment that its zeros are that symmetry's",
     )
     parser.add_argument(
         "--output", required=True, metavar="OUT.extxyz", help="where to write the result"

@@ -438,30 +438,6 @@ class Trainer:
             val=val.digest(),
         )
 
-    def check_resumable(
-        self,
-        model: AtomicSumModel,
-        train: TensorSet,
-        val: TensorSet,
-        *,
-        checkpoint: str | os.PathLike | None = None,
-    ) -> None:
-        """Refuse, without changing anything, what :meth:`fit` would refuse before training.
-
-        The device (:attr:`device`), gradient training without gradients in ``train``
-        and, when ``checkpoint`` exists, a checkpoint that is unreadable, belongs to another
-        run (settings, model or data) or is past ``max_epochs``. It reads the checkpoint:
-        a caller that trains next passes what must wait for these checks to :meth:`fit` as
-        ``before_training`` instead, and the checkpoint is read once.
-        """
-        self._check_inputs(train)
-        _ = self.device  # an unavailable device is refused, checkpoint or not
-        if checkpoint is None or not Path(checkpoint).exists():
-            return
-        path = Path(checkpoint)
-        payload = self._read(path, self._run_key(model, train, val), torch.device("cpu"))
-        self._check_epoch(path, payload["state"]["epoch"])
-
     def _check_inputs(self, train: TensorSet) -> None:
         """Refuse gradient training on a set without input Jacobians and target gradients."""
         if self.settings.gradient_weight:
@@ -491,10 +467,11 @@ class Trainer:
         ``checkpoint`` (a file path) is read when it exists and belongs to the same run
         (same settings, model and data) and written during training. ``callback(epoch,
         metrics)`` is called after every epoch (after any checkpoint is written).
-        ``before_training()`` is called once what :meth:`check_resumable` refuses has
-        passed (the checkpoint read, once), before the first epoch: e.g. to remove a
-        previous run's results only when this run goes ahead
-        (:func:`~.protocols.run_protocol`).
+        ``before_training()`` is called once everything ``fit`` refuses before training
+        has passed (the device, gradient training without gradients in ``train``, and a
+        checkpoint that is unreadable, belongs to another run or is past ``max_epochs``;
+        the checkpoint is read once), before the first epoch: e.g. to remove a previous
+        run's results only when this run goes ahead (:func:`~.protocols.run_protocol`).
         """
         settings = self.settings
         self._check_inputs(train)
