@@ -175,6 +175,16 @@ WRONG_SUFFIXES = {
         ["pairs", "--verify", "IN", "--format", "json", "--output", "OUT/v.csv"],
         "v.csv: --output is named for csv (.csv), but --format is json",
     ),
+    "spectrum-json-gz": (  # text is not compressed: a .gz name would hold plain text
+        ["spectrum", "IN", "--output", "OUT/s.json.gz"],
+        "s.json.gz: --output is named for compressed data (.gz), but the table output is "
+        "written uncompressed; drop the .gz",
+    ),
+    "compare-csv-xz": (
+        ["compare", "IN", "--rep", "acsf", "--format", "csv", "--output", "OUT/c.csv.xz"],
+        "c.csv.xz: --output is named for compressed data (.xz), but the csv output is "
+        "written uncompressed; drop the .xz",
+    ),
     "orbit-output": (
         ["orbit", "--builtin", "pg-start", "--length", "0.01", "--output", "OUT/o.txt"],
         "o.txt: --output must end with .extxyz or .xyz (its format is fixed)",
@@ -509,12 +519,27 @@ def test_a_fingerprint_list_with_an_empty_name_is_refused(capsys):
         (["reproduce", "--output", "OUT", "--train-minutes", "-1"], "--train-minutes must be"),
         (["reproduce", "--output", "OUT", "--workers", "0"], "--workers must be at least 1"),
         (["family", "--output", "OUT", "--workers", "0"], "--workers must be at least 1"),
+        # helper-56: these said "symmetry tolerance", "OM width", "relation tolerance",
+        # "save_every" and (for the bispectrum) would have said --n-max, SOAP's option
+        (["spectrum", "--builtin", "td", "--symmetry-tol", "0"], "--symmetry-tol must be"),
+        (["singular", "--builtin", "td", "--symmetry-tol", "0", "--output", "OUT.xyz"],
+         "--symmetry-tol must be"),
+        (["spectrum", "--builtin", "td", "--rep", "om", "--om-width", "0.01"],
+         "--om-width must be between 0.1 and 10"),
+        (["spectrum", "--builtin", "td", "--rep", "bispectrum", "--bispectrum-n-max", "0"],
+         "bispectrum --bispectrum-n-max must be at least 1"),
+        (["compare", "--builtin", "td", "--rep", "soap,bispectrum", "--bispectrum-l-max", "-1"],
+         "bispectrum --bispectrum-l-max must be at least 0"),
+        (["pairs", "--verify", "missing.xyz", "--relation-tol", "-1"],
+         "--relation-tol must be a positive number"),
+        (["orbit", "--builtin", "pg-start", "--length", "0.015", "--output", "OUT.xyz"],
+         "--length 0.015 Å must be a whole multiple of --save-every 0.01 Å"),
     ],
-)
+)  # fmt: skip
 def test_a_bad_value_is_named_by_the_option_that_set_it(argv, line, tmp_path, capsys):
     """The library names its parameters (``n_max``); the user typed ``--n-max``. Before,
     some commands said one and some the other (``spectrum``: "n_max must be ...")."""
-    argv = [str(tmp_path / "out") if a == "OUT" else a for a in argv]
+    argv = [a.replace("OUT", str(tmp_path / "out")) for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"degeneracy {argv[0]}: error: {line}"), err
@@ -529,6 +554,32 @@ def test_only_a_parameter_named_first_is_renamed():
     assert in_option_terms("sigmas must be", names) == "sigmas must be"
     assert in_option_terms("f.xyz: the sigma must", names) == "f.xyz: the sigma must"
     assert in_option_terms("sigma", names) == "sigma"
+
+
+def test_a_snake_case_parameter_is_renamed_wherever_it_stands():
+    from degeneracy.cli import in_option_terms
+
+    names = {"save_every": "--save-every", "n_max": "--n-max", "length": "--length"}
+    line = "length 0.015 Å must be a whole multiple of save_every 0.01 Å"
+    assert in_option_terms(line, names) == (
+        "--length 0.015 Å must be a whole multiple of --save-every 0.01 Å"
+    )
+    # file names and longer words are not parameters; unknown ones stay
+    for kept in ("save_every.xyz: no frame", "my_save_every 1", "a/save_every: x", "l_max 3"):
+        assert in_option_terms(kept, names) == kept
+    assert in_option_terms("x: n_max 8 (not 6).", names) == "x: --n-max 8 (not 6)."
+
+
+def test_a_basis_fitted_for_other_settings_names_them_as_options():
+    from degeneracy.cli.options import HYPER_OPTIONS, with_hyper_options
+
+    message = "optimal_basis: fitted for sigma 0.3 (not 0.4), n_max 8 (not 6); fit one"
+    assert with_hyper_options(message, HYPER_OPTIONS["soap"]) == (
+        "--basis-file: fitted for --sigma 0.3 (not 0.4), --n-max 8 (not 6); fit one"
+    )
+    assert with_hyper_options("sigmas, n_max_extra", HYPER_OPTIONS["soap"]) == (
+        "sigmas, n_max_extra"
+    )
 
 
 _SIO4_FRAME = (

@@ -172,6 +172,41 @@ def test_cli_compare(tmp_path, capsys):
     assert "cutoff" in capsys.readouterr().err
 
 
+def test_cli_compare_summary_says_n_a_where_there_is_no_value(tmp_path, capsys):
+    """A water frame has no two equal pairs, so no rho: its cells were blank and its JSON
+    null, but the summary printed "rho median nan"."""
+    import ase
+    import ase.io
+
+    path = tmp_path / "h2o.extxyz"
+    water = ase.Atoms("OH2", positions=[[0, 0, 0.11], [0, 0.77, -0.51], [0, -0.76, -0.49]])
+    ase.io.write(path, water, format="extxyz")
+    assert main(["compare", str(path), "--environment", "OH2", "--rep", "soap"]) == 0
+    summary = capsys.readouterr().out.splitlines()[-1]
+    assert "rho median n/a, trade scale median inf Å" in summary and "nan" not in summary
+    argv = ["compare", str(path), "--environment", "OH2", "--rep", "soap", "--format", "json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]["soap"]
+    assert summary["near_swap_residual_median"] is None
+
+
+def test_comparison_summary_without_a_trade_scale_says_n_a():
+    from degeneracy.cli.compare import format_comparison
+    from degeneracy.compare import Comparison
+
+    comparison = Comparison(
+        names=["a"],
+        singular_values=np.array([[[2.0, 1.0]]]),
+        feature_norms=np.ones((1, 1)),
+        nearest_coincidences=[None],
+        coincidence_distances=np.array([np.nan]),
+        near_swap_residuals=np.array([[np.nan]]),
+        trade_scales=np.array([[np.nan]]),
+    )
+    summary = format_comparison(comparison, "table", {}).splitlines()[-1]
+    assert summary.endswith("rho median n/a, trade scale median n/a")
+
+
 def test_cli_compare_checks_the_plot_before_the_work(tmp_path, capsys, monkeypatch):
     """A bad --plot folder once failed after the analysis, leaving the --output table."""
 
@@ -204,3 +239,26 @@ def test_fingerprints_may_be_given_as_a_list():
     np.testing.assert_array_equal(listed.cn, named.cn)
     with pytest.raises(dg.DegeneracyError, match="two soap fingerprints"):
         dg.compare_fingerprints(frames, [soap, dg.SoapPowerSpectrum(sigma=0.5)])
+
+
+def test_info_json_gives_the_cpu_count_as_a_number(capsys, monkeypatch):
+    """``degeneracy info --format json`` gave "cpu_count": "2", a string. (Here beside
+    the other CLI output checks; the report still renders it.)"""
+    import os
+    import re
+
+    from degeneracy.report import render_report
+
+    assert main(["info", "--format", "json"]) == 0
+    versions = json.loads(capsys.readouterr().out)
+    assert versions["cpu_count"] == os.cpu_count() and isinstance(versions["cpu_count"], int)
+    assert main(["info"]) == 0
+    text = capsys.readouterr().out
+    assert re.search(rf"^cpu_count +{os.cpu_count()}$", text, flags=re.MULTILINE)
+    document = render_report("t", [], settings={}, versions=versions)
+    assert f"<td>cpu_count</td><td>{os.cpu_count()}</td>" in document
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # Python cannot tell
+    assert main(["info", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cpu_count"] is None
+    assert main(["info"]) == 0
+    assert re.search(r"^cpu_count +unknown$", capsys.readouterr().out, flags=re.MULTILINE)

@@ -280,7 +280,10 @@ def test_family_reference_folder_is_checked(tmp_path, monkeypatch):
     published = _orbit_frames([0, 1e-4, 0.0101, 0.0201], [1, 10, 20, 1000])
     dg.write_environments(folder / "comment-orbit_sigma0.3_c1.0.extxyz", published)
     a0 = dg.neighbor_positions(dg.builtin_environment("pg-start")) * 1.01
-    with pytest.warns(dg.DegeneracyWarning, match="comment-orbit_sigma0.3_c0.5.extxyz"):
+    with (
+        pytest.warns(dg.DegeneracyWarning, match="comment-orbit_sigma0.3_c0.5.extxyz"),
+        pytest.warns(dg.DegeneracyWarning, match="given A0: .* regular, not singular"),
+    ):
         members = run_family(
             tmp_path / "family", quick=True, length=0.01, workers=1, a0=a0,
             reference=folder, sigmas=(0.3,), distances=(1.0, 0.5),
@@ -344,12 +347,26 @@ def test_family_a0_file_in_bohr(tmp_path, monkeypatch, capsys):
     atoms = dg.builtin_environment("pg-start")
     in_bohr = atoms.copy()
     in_bohr.positions /= ase.units.Bohr
-    ase.io.write(tmp_path / "a0_bohr.extxyz", in_bohr)
+    broken = in_bohr.copy()
+    broken.positions[2, 1] = np.nan
+    # only frame 0 is used, so only frame 0 is read (helper-56: refused for frame 1)
+    ase.io.write(tmp_path / "a0_bohr.extxyz", [in_bohr, broken])
     args = ["family", "--output", str(tmp_path / "f"), "--no-figures", "--a0"]
     assert main([*args, str(tmp_path / "a0_bohr.extxyz"), "--units", "bohr"]) == 0
     np.testing.assert_allclose(given["a0"], dg.neighbor_positions(atoms), atol=1e-12)
     assert main(["family", "--output", str(tmp_path / "f"), "--units", "bohr"]) == 2
     assert "--units is the length unit of --a0 FILE" in capsys.readouterr().err
+
+
+def test_a_given_a0_that_is_not_a_spurious_zero_is_warned_about(recwarn):
+    """helper-56: any CH4 was taken as A0 silently. The published A0 (CN ~1e7, spurious)
+    passes; a tetrahedron (zeros forced by symmetry) and pg-start (no zero) are named."""
+    orbits.warn_unless_singular_a0(dg.environment_from_neighbors(published_a0()), "gto")
+    assert not [w for w in recwarn if issubclass(w.category, dg.DegeneracyWarning)]
+    with pytest.warns(dg.DegeneracyWarning, match=r"given A0: CN inf .* symmetry \(residual"):
+        orbits.warn_unless_singular_a0(dg.regular_tetrahedron(), "gto")
+    with pytest.warns(dg.DegeneracyWarning, match=r"given A0: CN \S+ .* regular, not singular"):
+        orbits.warn_unless_singular_a0(dg.builtin_environment("pg-start"), "gto")
 
 
 def test_family_a0_file_is_recorded_and_the_folder_can_be_moved(tmp_path, monkeypatch, capsys):

@@ -251,7 +251,7 @@ def test_no_singular_search_or_orbit_for_a_fingerprint_shorter_than_the_motions(
 def test_width_out_of_range_is_refused(width):
     """1e300, 1e150 and 1e-300 passed, then gave RuntimeWarnings and a LinAlgError."""
     message = (
-        r"^OM width must be between 0.1 and 10 \(a multiple of the covalent radius\), "
+        r"^width must be between 0.1 and 10 \(a multiple of the covalent radius\), "
         rf"got {width!r}$"
     )
     with pytest.raises(dg.DegeneracyError, match=message.replace("+", r"\+")):

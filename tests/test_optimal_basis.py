@@ -86,8 +86,13 @@ def test_a_damaged_cached_basis_is_fitted_again(monkeypatch, tmp_path):
 
 
 def test_optimal_basis_errors(fitted, tmp_path):
-    with pytest.raises(dg.DegeneracyError, match="fitted for"):
-        dg.SoapPowerSpectrum(sigma=0.2, basis="optimal", optimal_basis=fitted)
+    # only what differs, as parameter and values (it was two dict reprs)
+    sigma = fitted.settings()["sigma"]
+    with pytest.raises(dg.DegeneracyError) as raised:
+        dg.SoapPowerSpectrum(sigma=sigma + 0.1, basis="optimal", optimal_basis=fitted)
+    assert str(raised.value).startswith(
+        f"optimal_basis: fitted for sigma {sigma:g} (not {sigma + 0.1:g}); fit one"
+    )
     with pytest.raises(dg.DegeneracyError, match="basis is not 'optimal'"):
         dg.SoapPowerSpectrum(basis="gto", optimal_basis=fitted)
     # a path is not a basis: named, not "'str' object has no attribute 'settings'"
@@ -181,6 +186,37 @@ def test_channels_without_variance_are_named_not_divided_by_zero():
     kept = basis.retained_variance()
     assert np.flatnonzero(np.isnan(kept)).tolist() == [1, 2, 5]
     assert np.all(kept[[0, 3, 4, 6, 7, 8]] > 0.99)
+
+
+def test_a_channel_without_variance_carries_no_component():
+    """A channel of round-off alone (1e-31 of the largest) counted its own largest
+    eigenvalue as carrying variance: the note contradicted the no-variance warning."""
+    variances = [np.array([2.0, 1.0, 1e-20]), np.array([6e-32, 1e-47, 0.0]), np.zeros(3)]
+    basis = dg.OptimalBasis(
+        sigma=0.3,
+        cutoff=2.5,
+        n_max=2,
+        l_max=2,
+        n_primitive=3,
+        projections=tuple(np.eye(3)[:, :2] for _ in variances),
+        variances=tuple(variances),
+    )
+    assert basis.carrying_components().tolist() == [2, 0, 0]
+    assert ob.empty_channels(variances) == [1, 2]
+
+
+def test_fit_basis_note_and_warning_agree_on_channels_without_variance(capsys, tmp_path):
+    from degeneracy.cli import main
+
+    target = tmp_path / "td.npz"
+    assert main(["fit-basis", "--builtin", "td", "--output", str(target)]) == 0
+    captured = capsys.readouterr()
+    assert "the 1 fitting frame has no variance in the l = 1, 2, 5 channel(s)" in captured.err
+    assert "optimal basis from 1 frame (C centres" in captured.out
+    carrying = dg.OptimalBasis.load(target).carrying_components()
+    assert carrying.tolist() == [1, 0, 0, 1, 1, 0, 1, 1, 1]
+    note = "only 1 at l = 0, 1 at l = 3, 1 at l = 4, 1 at l = 6, 1 at l = 7, 1 at l = 8 carry"
+    assert note in captured.out
 
 
 def test_tabulating_leaves_the_root_logger_alone():

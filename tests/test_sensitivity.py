@@ -416,9 +416,9 @@ def test_settings_and_sizes_are_checked_before_any_jacobian(monkeypatch):
     frames[2] = frames[2][:4]
     with pytest.raises(dg.DegeneracyError, match="frame 2 has 4, frame 0 has 5"):
         dg.analyse_frames(frames, representation, batch_size=2)
-    with pytest.raises(dg.DegeneracyError, match="symmetry tolerance"):
+    with pytest.raises(dg.DegeneracyError, match="symmetry_tol must be"):
         dg.analyse_frames(frames[:1], representation, symmetry_tol=-1.0)
-    with pytest.raises(dg.DegeneracyError, match="symmetry tolerance"):
+    with pytest.raises(dg.DegeneracyError, match="symmetry_tol must be"):
         dg.find_singular(frames[0], representation, symmetry_tol=0.0)
 
 

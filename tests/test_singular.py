@@ -629,6 +629,28 @@ def test_a_search_stopped_mm_from_a_symmetry_is_not_called_spurious(tmp_path, ca
     assert "near_symmetry_distance" not in unchecked.atoms.info
 
 
+def test_a_zero_reached_short_of_the_cn_target_is_still_explained(tmp_path, capsys):
+    """Two iterations from 10 mÅ off T_d: CN 6.3e6 and 1.3e6 are zeros by spectrum's rule
+    (s_min/s1 below 1e-6), 8.9e5 is not; none reaches --cn-target 1e15 (helper-56: a
+    zero short of the target was printed "no zero reached" while the warning called it
+    symmetric)."""
+    start = _near_td_ch4(tmp_path)
+    out = tmp_path / "out.extxyz"
+    argv = ["singular", str(start), "--cn-target", "1e15", "--max-iterations", "2"]
+    assert main([*argv, "--output", str(out)]) == 0
+    captured = capsys.readouterr()
+    rows = captured.out.splitlines()[1:]
+    assert "NO  SYMMETRIC" in rows[0] and "forced by symmetry (short of --cn-target)" in rows[0]
+    assert "no zero reached" in rows[1] and "short of" not in rows[1]
+    assert "forced by near-symmetry (short of --cn-target)" in rows[2]
+    assert captured.err.count("did not reach --cn-target") == 3
+    assert "frame 0: the configuration found is symmetric" in captured.err
+    assert "frame 1: the configuration found" not in captured.err
+    found = ase.io.read(out, ":")
+    assert [atoms.info["converged"] for atoms in found] == [False] * 3
+    assert "near_symmetry_distance" in found[2].info
+
+
 def test_a_spurious_zero_is_not_taken_for_a_near_symmetry(from_pg_start):
     """The ν = 2 zero found from pg-start (CN ~1e14, not at round-off, so the check runs)
     has no symmetric shape within reach: it stays spurious."""

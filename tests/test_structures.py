@@ -54,6 +54,36 @@ def test_sampler_respects_ranges_and_seed():
             sampler.neighbors(bad, seed=7)
 
 
+def test_a_ch4_file_in_other_units_is_warned_about(tmp_path, recwarn):
+    """helper-56: a bohr file read as Å (C–H 2.06 Å) and an Å file read as bohr
+    (0.58 Å) were analysed without a word."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for _ in range(3):
+        atoms = dg.regular_tetrahedron()  # C–H 1.09 Å
+        atoms.positions[1:] += 0.02 * rng.normal(size=(4, 3))
+        frames.append(atoms)
+    angstrom, bohr = tmp_path / "a.xyz", tmp_path / "b.xyz"
+    ase.io.write(angstrom, frames)
+    in_bohr = [a.copy() for a in frames]
+    for atoms in in_bohr:
+        atoms.positions /= UNITS["bohr"]
+    ase.io.write(bohr, in_bohr)
+    dg.read_environments(angstrom)
+    dg.read_environments(bohr, units="bohr")
+    dg.read_environments(bohr, spec="any")  # no CH4 to judge by
+    assert not [w for w in recwarn if issubclass(w.category, dg.DegeneracyWarning)]
+    with pytest.warns(
+        dg.DegeneracyWarning,
+        match=r"b.xyz: median C–H distance 2.0\d Å .*in bohr\? \(--units bohr\)",
+    ):
+        dg.read_environments(bohr)
+    with pytest.warns(
+        dg.DegeneracyWarning, match=r"a.xyz: median C–H distance 0.5\d+ Å with units bohr"
+    ):
+        dg.read_environments(angstrom, units="bohr")
+
+
 def test_read_extxyz_roundtrip_and_bohr(tmp_path):
     frames = dg.sample_methane(3, seed=1)
     path = tmp_path / "frames.extxyz"
@@ -443,8 +473,22 @@ def test_the_atom_count_check_reads_extxyz_lattice_lines(tmp_path):
     check_xyz_atom_counts(good)
     bad = tmp_path / "bad.xyz"
     bad.write_text(frame + "7\nc\nC 0 0 0\n")
-    with pytest.raises(dg.DegeneracyError, match="frame 1 declares 7 atoms, but only 1 lines"):
+    with pytest.raises(dg.DegeneracyError, match="frame 1 declares 7 atoms, but only 1 line "):
         check_xyz_atom_counts(bad)
+
+
+def test_the_atom_count_check_counts_a_cut_last_line(tmp_path):
+    """A file cut inside an atom line (a C line, then half an H line) was said to have
+    "only 1 lines" after the comment: the cut line was not counted."""
+    from degeneracy.structures import check_xyz_atom_counts
+
+    cut = tmp_path / "cut.extxyz"
+    cut.write_text("5\nc\nC 0 0 0\nH 0.63 0.6")
+    with pytest.raises(dg.DegeneracyError, match=r"declares 5 atoms, but only 2 lines follow its"):
+        check_xyz_atom_counts(cut)
+    complete = tmp_path / "complete.extxyz"  # a last line without its newline is a line
+    complete.write_text("2\nc\nC 0 0 0\nH 0.63 0.63 0.63")
+    check_xyz_atom_counts(complete)
 
 
 def test_read_error_reason_skips_blank_lines():

@@ -68,7 +68,13 @@ from .files import (
     write_json,
 )
 from .representations.base import Representation, fingerprint
-from .sensitivity import check_analysable, check_enough_features, condition_number
+from .sensitivity import (
+    ZERO_RTOL,
+    analyse_frames,
+    check_analysable,
+    check_enough_features,
+    condition_number,
+)
 from .singular import CountingJacobian, find_singular
 from .structures import (
     builtin_environment,
@@ -1280,6 +1286,32 @@ def _family_a0(
     return atoms, family_protocol(quick, method=method)
 
 
+def warn_unless_singular_a0(atoms: ase.Atoms, basis: str) -> None:
+    """Warn (:class:`DegeneracyWarning`) when a given A0 is not what the family is about:
+    a spurious singular configuration of the Comment's SOAP (σ = 0.3 Å), i.e. unless its
+    verdict is ``"spurious"``. A (near-)symmetric one has zeros forced by symmetry; a
+    ``"regular"`` one has no zero (the published A0, at six decimals: CN ~1e7)."""
+    (analysis,) = analyse_frames([atoms], comment_representation(A0_SIGMA, basis))
+    if analysis.verdict == "spurious":
+        return
+    cn = f"{analysis.cn:.3g}"  # "inf" at round-off
+    if analysis.verdict in ("symmetry", "near-symmetry"):
+        problem = (
+            f"{analysis.verdict} (residual {analysis.symmetry_residual:.2g} Å): its zeros "
+            "are forced by symmetry, not the Comment's spurious zero"
+        )
+    else:
+        problem = (
+            f"{analysis.verdict}, not singular (s_min/s1 not below {ZERO_RTOL:g}; the "
+            "published A0: CN ~1e7); its orbits start from an ordinary configuration"
+        )
+    warnings.warn(
+        f"given A0: CN {cn} with the σ = {A0_SIGMA} Å SOAP, {problem}",
+        DegeneracyWarning,
+        stacklevel=3,
+    )
+
+
 def _family_a0_source(a0: np.ndarray | None, source: Mapping[str, Any] | None) -> dict:
     """``summary.json``'s ``a0_source``: ``source`` (checked before any work: only with a
     given ``a0``, a mapping with string keys that is plain JSON), else where A0 comes
@@ -1510,6 +1542,8 @@ def run_family(
             environment_from_neighbors(orbit_start(a0, p0, c)),
             where=f"orbit start A0 + c (P0 − A0) at c = {c}",
         )
+    if a0_protocol is None:  # given, not searched
+        warn_unless_singular_a0(a0_atoms, basis)
     tasks = [
         {
             "sigma": sigma,

@@ -623,7 +623,7 @@ def verify_pairs(
         the frames have different numbers of atoms, or the members of a pair have
         different species.
     """
-    tol = positive_float("relation tolerance", tol)
+    tol = positive_float("tol", tol)
     frames = frame_list(frames, name="verify_pairs")
     representations = fingerprints_by_name(representations)
     for representation in representations.values():

@@ -28,22 +28,27 @@ RECORDED_PACKAGES = (
 )
 
 
-def software_versions() -> dict[str, str]:
+def software_versions() -> dict[str, str | int | None]:
     """What a result records of where it was computed.
 
     Returns
     -------
-    dict of str
-        ``python``, ``platform``, the version of each of :data:`RECORDED_PACKAGES` (or
-        ``"absent"``), ``cpu_count`` and :func:`floating_point_environment`'s fields.
+    dict
+        Strings: ``python``, ``platform``, the version of each of
+        :data:`RECORDED_PACKAGES` (or ``"absent"``) and
+        :func:`floating_point_environment`'s fields; ``cpu_count``, an int (None when
+        Python cannot tell).
     """
-    versions = {"python": platform.python_version(), "platform": platform.platform()}
+    versions: dict[str, str | int | None] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
     for package in RECORDED_PACKAGES:
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             versions[package] = "absent"
-    versions["cpu_count"] = str(os.cpu_count())
+    versions["cpu_count"] = os.cpu_count()
     versions.update(floating_point_environment())
     return versions
 

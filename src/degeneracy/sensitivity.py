@@ -2284,7 +2284,7 @@ def analyse_frames(
         with non-finite entries (:func:`singular_spectrum`).
     """
     zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
-    symmetry_tol = positive_float("symmetry tolerance", symmetry_tol)
+    symmetry_tol = positive_float("symmetry_tol", symmetry_tol)
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
     frames = frame_list(frames)
     check_same_size(frames)  # in every batch, whatever batch_size

@@ -60,6 +60,7 @@ from .errors import DegeneracyError
 from .representations.base import UNSEEN_WEIGHT, Representation
 from .sensitivity import (
     SYMMETRY_TOL,
+    ZERO_RTOL,
     CoincidentPairs,
     NearSymmetry,
     Spectrum,
@@ -255,7 +256,8 @@ class SingularResult:
         not converge, whether it was heading for a ν = 2 branch point. Also in ``info``
         (keys with a value only).
     near_symmetry : NearSymmetry or None
-        For a converged search that ends within
+        For a search that ends at a zero (below ``ZERO_RTOL`` s_1, whether or not it
+        reached ``cn_target``) within
         :data:`~degeneracy.sensitivity.NEAR_SYMMETRY_REACH` of a symmetric environment
         but outside ``symmetry_tol``, when the zeros there are that environment's forced
         zeros, lifted (:func:`~degeneracy.sensitivity.near_symmetry`): then they are not
@@ -281,6 +283,12 @@ class SingularResult:
     near_swap: dict[str, Any] = field(default_factory=dict)
     n_unexplained: int = 0
     near_symmetry: NearSymmetry | None = None
+
+    @property
+    def has_zero(self) -> bool:
+        """Whether it ends at a zero by ``spectrum``'s rule: s_min / s_1 below
+        :data:`~degeneracy.sensitivity.ZERO_RTOL`, whether or not ``cn_target`` was reached."""
+        return self.cn * ZERO_RTOL > 1.0
 
     @property
     def symmetric(self) -> bool:
@@ -345,7 +353,7 @@ def find_singular(
     callback : callable, optional
         Called with every accepted :class:`SearchStep`.
     check_near_symmetry : bool
-        Test a converged, non-symmetric result's zeros with
+        Test the zeros of a result that is not symmetric with
         :func:`~degeneracy.sensitivity.near_symmetry` (``SingularResult.near_symmetry``;
         two Jacobians, and a short search when the path test passes). With a
         ``cn_target`` near :data:`~degeneracy.sensitivity.ZERO_RTOL`'s inverse the search
@@ -382,7 +390,7 @@ def find_singular(
     fd_step = positive_float("fd_step", fd_step, below=0.1)
     max_step = positive_float("max_step", max_step)
     pull_cutoff = positive_float("pull_cutoff", pull_cutoff, below=1.0)
-    symmetry_tol = positive_float("symmetry tolerance", symmetry_tol)
+    symmetry_tol = positive_float("symmetry_tol", symmetry_tol)
     callback = optional_callable("callback", callback)
     check_analysable([one_frame(atoms, name="find_singular")], representation)
     check_enough_features(atoms, representation, task="singular configuration to search for")
@@ -468,7 +476,7 @@ def find_singular(
     found.info.update({key: value for key, value in near.items() if value is not None})
     converged = bool(cn >= cn_target)
     lifted = None
-    if check_near_symmetry and converged and n_unexplained > 0:
+    if check_near_symmetry and n_unexplained > 0:
         lifted = near_symmetry(found, values, representation)
     if lifted is not None:
         found.info["near_symmetry_distance"] = lifted.distance

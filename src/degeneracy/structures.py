@@ -12,6 +12,7 @@ import itertools
 import operator
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ from .checks import (
     seeded_generator,
     structure_count,
 )
-from .errors import SPEC_MISMATCH, DegeneracyError
+from .errors import SPEC_MISMATCH, DegeneracyError, DegeneracyWarning
 from .files import atomic_path
 
 #: Length units accepted by the readers, as the factor that converts them to Å.
@@ -681,9 +682,8 @@ def check_xyz_atom_counts(path: str | os.PathLike, read_format: str | None = Non
     fmt = read_format or os.path.splitext(path)[1].lstrip(".").lower()
     if fmt not in XYZ_FORMATS:
         return
+    total = _line_count(path)
     with open(path, "rb") as handle:
-        total = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
-        handle.seek(0)
         consumed, frame = 0, 0
         for header in handle:
             if header.lstrip().startswith(b"VEC"):  # extxyz lattice lines after the atoms
@@ -697,16 +697,30 @@ def check_xyz_atom_counts(path: str | os.PathLike, read_format: str | None = Non
                 return
             if natoms < 0:  # ase names it
                 return
-            left = total - consumed - 2
-            if natoms > max(left, 0) + 1:  # + 1: the last line may lack its newline
+            left = max(total - consumed - 2, 0)
+            if natoms > left:
                 raise DegeneracyError(
                     f"{path}: cannot read structures (frame {frame} declares {natoms} atoms, "
-                    f"but only {max(left, 0)} lines follow its comment line: a damaged or "
+                    f"but only {_lines_follow(left)} its comment line: a damaged or "
                     "truncated file)"
                 )
             skipped = sum(1 for _ in itertools.islice(handle, natoms + 1))
             consumed += 1 + skipped
             frame += 1
+
+
+def _lines_follow(count: int) -> str:
+    """``"1 line follows"`` or ``"n lines follow"``."""
+    return "1 line follows" if count == 1 else f"{count} lines follow"
+
+
+def _line_count(path: str) -> int:
+    """Lines of the file ``path``, a last line without its newline (a cut file) included."""
+    count, last = 0, b""
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            count, last = count + block.count(b"\n"), block
+    return count + int(bool(last) and not last.endswith(b"\n"))
 
 
 def read_environments(
@@ -789,7 +803,32 @@ def read_environments(
         environment = centered(atoms)
         environment.info["source_frame"] = number
         environments.append(environment)
+    if spec == CH4:
+        warn_if_ch_bonds_implausible(environments, path, units)
     return environments
+
+
+#: Median C–H distance (Å) outside which a CH4 file is likely in other units: 1.09 Å read
+#: from bohr as Å is 2.06, read from Å as bohr 0.58 (P&G's data: 0.90–1.47 Å).
+PLAUSIBLE_CH_DISTANCE = (0.8, 1.6)
+
+
+def warn_if_ch_bonds_implausible(
+    environments: Sequence[ase.Atoms], path: str | os.PathLike, units: str
+) -> None:
+    """Warn (:class:`DegeneracyWarning`) when the median C–H distance of CH4 frames lies
+    outside :data:`PLAUSIBLE_CH_DISTANCE`: a file in bohr read as Å, or the reverse."""
+    median = float(np.median([np.linalg.norm(a.positions[1:], axis=1) for a in environments]))
+    low, high = PLAUSIBLE_CH_DISTANCE
+    if low <= median <= high:
+        return
+    other = "bohr" if units == "angstrom" else "angstrom"
+    warnings.warn(
+        f"{path}: median C–H distance {median:.3g} Å with units {units}, where CH4's is "
+        f"about 1.09 Å; is the file in {other}? (--units {other})",
+        DegeneracyWarning,
+        stacklevel=3,
+    )
 
 
 def check_units(units: str) -> None:

@@ -180,13 +180,21 @@ def in_option_terms(line: str, names: dict[str, str]) -> str:
     (``--n-max must be ...``).
 
     The library names its parameters, which the command line sets through options; the
-    user typed the option, so that is the name to read.
+    user typed the option, so that is the name to read. A snake_case parameter (``save_every``)
+    is replaced wherever it stands as a whole word, not only first (no English word has an
+    underscore; a file name such as ``save_every.xyz`` is left alone).
     """
     parameter = line.split(" ", 1)[0].removesuffix(":")
     rest = line[len(parameter) :]
     if parameter in names and rest[:1] in (" ", ":"):
-        return names[parameter] + rest
-    return line
+        line = names[parameter] + rest
+    # a snake_case parameter further on (``... must divide save_every 0.01 Å``): no
+    # English word has an underscore, so the whole word is the parameter
+    return re.sub(
+        r"(?<![\w./-])([a-z]+(?:_[a-z0-9]+)+)(?![\w/-]|\.\w)",
+        lambda match: names.get(match.group(1), match.group(1)),
+        line,
+    )
 
 
 def _warning_printer(command: str):

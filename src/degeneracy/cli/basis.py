@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> None:
         f"{basis.provenance['center_species']} centres, "
         f"{', '.join(basis.provenance['neighbor_species'])} neighbours"
     )
-    source = f"{len(frames)} frames"
+    source = f"{len(frames)} frame" if len(frames) == 1 else f"{len(frames)} frames"
     if len(frames) != basis.provenance.get("n_structures", len(frames)):
         source = f"{len(frames)} environments of {basis.provenance['n_structures']} random CH4"
     print(

@@ -62,14 +62,24 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
     if fmt == "csv":
         return csv_text([header, *rows])
     lines = aligned_table([header, *rows]).splitlines()
-    for k, name in enumerate(names):
-        cn = comparison.cn[:, k]
-        lines.append(
-            f"# {name}: CN median {np.median(cn):.3e}, min {cn.min():.3e}, max {cn.max():.3e}; "
-            f"rho median {comparison.median_residual(k):.3g}, trade scale median "
-            f"{comparison.median_trade_scale(k):.3g} Å"
-        )
+    lines += [_summary_line(comparison, k) for k in range(len(names))]
     return "\n".join(lines) + "\n"
+
+
+def _summary_line(comparison: Comparison, k: int) -> str:
+    """The table's closing line on fingerprint ``k``: its CN, rho and trade scale."""
+    cn = comparison.cn[:, k]
+    return (
+        f"# {comparison.names[k]}: CN median {np.median(cn):.3e}, min {cn.min():.3e}, "
+        f"max {cn.max():.3e}; rho median {_summary_value(comparison.median_residual(k), '.3g')}"
+        f", trade scale median {_summary_value(comparison.median_trade_scale(k), '.3g', ' Å')}"
+    )
+
+
+def _summary_value(value: float, spec: str, unit: str = "") -> str:
+    """``value`` formatted with ``spec`` and followed by ``unit``, or "n/a" when there is
+    none (NaN: blank in the table, null in JSON); ``inf`` stays ``inf``, as in the table."""
+    return "n/a" if np.isnan(value) else f"{value:{spec}}{unit}"
 
 
 def run(args: argparse.Namespace) -> None:

@@ -15,7 +15,7 @@ def run(args: argparse.Namespace) -> None:
         return
     width = max(map(len, versions))
     for name, value in versions.items():
-        print(f"{name:<{width}}  {value}")
+        print(f"{name:<{width}}  {'unknown' if value is None else value}")
 
 
 def register(commands: argparse._SubParsersAction) -> None:

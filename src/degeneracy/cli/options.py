@@ -7,6 +7,7 @@ import contextlib
 import csv
 import io
 import math
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -339,6 +340,12 @@ SUFFIX_FORMATS = {
     ".parquet": "Parquet",
     ".extxyz": "structures",
     ".xyz": "structures",
+    # text is written as is: a compressed name would hold plain text
+    ".gz": "compressed data",
+    ".bz2": "compressed data",
+    ".xz": "compressed data",
+    ".zst": "compressed data",
+    ".zip": "compressed data",
 }
 
 
@@ -351,6 +358,11 @@ def check_output_suffix(args: argparse.Namespace) -> None:
     said = SUFFIX_FORMATS.get(suffix)
     if args.format is None:
         args.format = said if said in ("json", "csv") else args.default_format
+    if said == "compressed data":
+        raise DegeneracyError(
+            f"{args.output}: --output is named for compressed data ({suffix}), but the "
+            f"{args.format} output is written uncompressed; drop the {suffix}"
+        )
     if said is not None and said != args.format:
         raise DegeneracyError(
             f"{args.output}: --output is named for {said} ({suffix}), but --format is {args.format}"
@@ -384,6 +396,22 @@ def soap_hypers_from_args(args: argparse.Namespace) -> dict:
         "basis": "optimal" if optimal is not None else args.basis,
         "optimal_basis": optimal,
     }
+
+
+#: Hyperparameters whose option is not named after them, by representation: an error
+#: that names one (``width must be ...``) names the option instead (``--om-width``).
+HYPER_OPTIONS = {
+    "soap": {
+        "optimal_basis": "--basis-file",
+        "sigma": "--sigma",
+        "cutoff": "--cutoff",
+        "n_max": "--n-max",
+        "l_max": "--l-max",
+    },
+    "bispectrum": {"n_max": "--bispectrum-n-max", "l_max": "--bispectrum-l-max"},
+    "acsf": {"parameter_set": "--acsf-set", "angular": "--acsf-angular"},
+    "om": {"orbitals": "--om-orbitals", "width": "--om-width"},
+}
 
 
 def representation_hypers_from_args(args: argparse.Namespace, name: str) -> dict:
@@ -446,14 +474,28 @@ def representations_from_args(
     if frames is not None:
         center, neighbors = environment_species(frames)
         species = {"center": center, "neighbors": list(neighbors)}
-    return {
-        name: make_representation(
-            name,
-            **representation_hypers_from_args(args, name),
-            **(species if species_aware(name) else {}),
-        )
-        for name in names
-    }
+    representations = {}
+    for name in names:
+        hypers = representation_hypers_from_args(args, name)
+        try:
+            representations[name] = make_representation(
+                name, **hypers, **(species if species_aware(name) else {})
+            )
+        except DegeneracyError as error:  # "width must be ..." is --om-width's problem
+            named = with_hyper_options(str(error), HYPER_OPTIONS.get(name, {}))
+            if named == str(error):
+                raise
+            raise DegeneracyError(named) from error
+    return representations
+
+
+def with_hyper_options(message: str, options: dict[str, str]) -> str:
+    """``message`` with every whole-word hyperparameter of ``options`` replaced by its
+    option (``width`` → ``--om-width``): the names are the representation's own."""
+    if not options:
+        return message
+    pattern = r"(?<![\w-])(" + "|".join(map(re.escape, options)) + r")(?![\w-])"
+    return re.sub(pattern, lambda match: options[match.group(1)], message)
 
 
 def frames_from_args(

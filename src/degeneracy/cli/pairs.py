@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import ase.io
 
-from ..checks import bounded_int
+from ..checks import bounded_int, positive_float
 from ..files import EXTXYZ_SUFFIXES, json_text, output_file
 from ..pairs import (
     MAX_PAIRS,
@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> None:
         output_file(args.output, "--output", suffixes=EXTXYZ_SUFFIXES)
     if args.verify is not None:
         check_output_suffix(args)
+        positive_float("--relation-tol", args.relation_tol)  # before reading the frames
         frames = environments_from_file(args.verify, args)
         representations = representations_from_args(args, frames=frames)
         verdicts = verify_pairs(

@@ -35,24 +35,30 @@ def format_results(results: list[SingularResult]) -> str:
 def zero_verdict(result: SingularResult) -> str:
     """Why the zero is there: a point symmetry, a motion of neighbour pairs the
     fingerprint cannot see (equal pairs swapped: every ν = 2 fingerprint's blind spot;
-    pairs it ignores), or neither; without a zero (not converged), how near the end point
-    is to equal pairs and how much of its softest motion trades them."""
+    pairs it ignores), or neither; without a zero (s_min/s1 not below ``ZERO_RTOL``, as
+    in ``spectrum``), how near the end point is to equal pairs and how much of its
+    softest motion trades them. A zero reached below ``--cn-target`` says so."""
     near = near_swap_text(result.near_swap)
     nearest = f"; nearest equal pairs {near}" if near else ""
-    if not result.converged:
-        return "no zero reached" + nearest
-    if result.symmetric:
-        return f"SYMMETRIC (residual {result.symmetry.residual:.2g} Å): zeros forced by symmetry"
-    if result.n_unexplained == 0:  # a --cn-target below 1/ZERO_RTOL: no zero, as `spectrum`
+    if not result.has_zero:
+        if not result.converged:
+            return "no zero reached" + nearest
+        # a --cn-target below 1/ZERO_RTOL: reached, but no zero by spectrum's rule
         return (
             f"--cn-target reached, but no zero (s_min/s1 {1 / result.cn:.2g} is not below "
             f"{ZERO_RTOL:g})" + nearest
+        )
+    unmet = "" if result.converged else " (short of --cn-target)"
+    if result.symmetric:
+        return (
+            f"SYMMETRIC (residual {result.symmetry.residual:.2g} Å): zeros forced by "
+            f"symmetry{unmet}"
         )
     if result.near_symmetry is not None:
         return (
             f"not symmetric (best residual {result.symmetry.residual:.3f} Å), but "
             f"{result.near_symmetry.distance:.2g} Å from a symmetric one: zeros forced by "
-            "near-symmetry"
+            f"near-symmetry{unmet}"
         )
     if result.symmetry.symmetric:
         verdict = (
@@ -65,7 +71,12 @@ def zero_verdict(result: SingularResult) -> str:
     if result.explanation is not None:
         symbols = result.atoms.get_chemical_symbols()[1:]
         verdict += f", its motion {zero_reason(*result.explanation.labels(symbols))}"
-    return verdict
+    return verdict + unmet
+
+
+def physical_zero(result: SingularResult) -> bool:
+    """Whether the search ended at a zero that a (near-)symmetry explains."""
+    return result.has_zero and (result.symmetric or result.near_symmetry is not None)
 
 
 def symmetric_text(result: SingularResult) -> str:
@@ -92,7 +103,7 @@ def run(args: argparse.Namespace) -> None:
             fd_step=args.fd_step,
             symmetry_tol=args.symmetry_tol,
         )
-        if args.reject_symmetric and (result.symmetric or result.near_symmetry is not None):
+        if args.reject_symmetric and physical_zero(result):
             source = "" if args.file is None else f"{args.file}, "
             raise DegeneracyError(
                 f"{source}frame {index}: the configuration found is {symmetric_text(result)}, "
@@ -103,13 +114,13 @@ def run(args: argparse.Namespace) -> None:
     sys.stdout.write(format_results(results))
     warning = "degeneracy singular: warning: " + ("" if args.file is None else f"{args.file}, ")
     for index, result in enumerate(results):
-        if result.symmetric:
+        if physical_zero(result) and result.symmetric:
             print(
                 f"{warning}frame {index}: the configuration found is symmetric; its zero "
                 "singular value is forced by symmetry (info symmetric=True)",
                 file=sys.stderr,
             )
-        elif result.near_symmetry is not None:
+        elif physical_zero(result):
             print(
                 f"{warning}frame {index}: the configuration found is "
                 f"{symmetric_text(result)}; its zeros are that symmetry's forced zeros, "

@@ -148,11 +148,11 @@ class OverlapMatrix:
 
     def __init__(self, *, orbitals: str = "sp", width: float = 1.5, cutoff: float = 2.5) -> None:
         self.orbitals = one_of("orbitals", orbitals, ORBITAL_SETS)
-        self.width = positive_float("OM width", width)
+        self.width = positive_float("width", width)
         low, high = WIDTH_RANGE
         if not low <= self.width <= high:
             raise DegeneracyError(
-                f"OM width must be between {low:g} and {high:g} (a multiple of the covalent "
+                f"width must be between {low:g} and {high:g} (a multiple of the covalent "
                 f"radius), got {width!r}"
             )
         self.cutoff = cutoff_radius(cutoff)

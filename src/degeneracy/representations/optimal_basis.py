@@ -252,12 +252,16 @@ class OptimalBasis:
 
     def carrying_components(self, rtol: float = ROUNDOFF_VARIANCE) -> np.ndarray:
         """How many of each channel's ``n_max`` functions carry variance, shape
-        (l_max + 1,): eigenvalues above ``rtol`` × the channel's largest. The others
-        are directions of a numerically null covariance, set by round-off (and so by
-        the CPU, the units, the order of the frames), not by the fitting frames."""
-        return np.array(
-            [int((v[: self.n_max] > rtol * max(v[0], 0.0)).sum()) for v in self.variances]
-        )
+        (l_max + 1,).
+
+        Those whose eigenvalue is above ``rtol`` × the channel's largest, in a channel
+        with variance; none in a channel without (:func:`empty_channels`, which
+        :func:`fit_optimal_basis` warns about), where even the largest eigenvalue is
+        round-off. The others are directions of a numerically null covariance, set by
+        round-off (and so by the CPU, the units, the order of the frames), not by the
+        fitting frames.
+        """
+        return carrying_counts(self.variances, self.n_max, rtol=rtol)
 
     def save(self, path: str | os.PathLike) -> None:
         """Save to ``.npz`` (atomically); :meth:`load` gives back identical arrays."""
@@ -354,6 +358,37 @@ def empty_channels(variances: Sequence[np.ndarray], rtol: float = 1e-12) -> list
     """
     totals = np.array([float(np.sum(v)) for v in variances])
     return [int(l) for l in np.flatnonzero(totals <= rtol * totals.max())]
+
+
+def carrying_counts(
+    variances: Sequence[np.ndarray], n_max: int, rtol: float = ROUNDOFF_VARIANCE
+) -> np.ndarray:
+    """How many of the first ``n_max`` components of each channel carry variance.
+
+    Parameters
+    ----------
+    variances : sequence of arrays
+        Each channel's covariance eigenvalues, descending.
+    n_max : int
+        Components kept per channel.
+    rtol : float
+        Eigenvalue, relative to the channel's largest, at or below which a component is
+        round-off.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (len(variances),)
+        0 for a channel without variance (:func:`empty_channels`); otherwise the
+        eigenvalues above ``rtol`` × the channel's largest.
+    """
+    empty = set(empty_channels(variances))
+    counts = [int((v[:n_max] > rtol * v[0]).sum()) for v in variances]
+    return np.array([0 if l in empty else k for l, k in enumerate(counts)], dtype=int)
+
+
+def _frames_count(n_frames: int) -> str:
+    """``"1 fitting frame has"`` or ``"n fitting frames have"``."""
+    return "1 fitting frame has" if n_frames == 1 else f"{n_frames} fitting frames have"
 
 
 def fit_optimal_basis(
@@ -455,10 +490,10 @@ def fit_optimal_basis(
         order = np.argsort(eigenvalues)[::-1]
         variances.append(eigenvalues[order])
         projections.append(_sign_fixed(eigenvectors[:, order[:n_max]]))
-    empty = empty_channels(variances)
+    empty = [l for l, k in enumerate(carrying_counts(variances, n_max)) if k == 0]
     if empty:
         warnings.warn(
-            f"optimal basis: the {len(frames)} fitting frames have no variance in the "
+            f"optimal basis: the {_frames_count(len(frames))} no variance in the "
             f"l = {', '.join(map(str, empty))} channel(s) (too few or too symmetric frames): "
             "their radial functions are arbitrary; fit on more varied frames",
             DegeneracyWarning,

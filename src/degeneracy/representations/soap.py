@@ -123,8 +123,12 @@ class SoapPowerSpectrum:
             }
             theirs = {k: optimal_basis.settings()[k] for k in mine}
             if mine != theirs:
+                differ = ", ".join(
+                    f"{k} {theirs[k]:g} (not {mine[k]:g})" for k in mine if mine[k] != theirs[k]
+                )
                 raise DegeneracyError(
-                    f"optimal basis was fitted for {theirs}, but the SOAP settings are {mine}"
+                    f"optimal_basis: fitted for {differ}; fit one for these settings "
+                    "(degeneracy fit-basis) or use the ones it was fitted for"
                 )
             self.n_primitive = optimal_basis.n_primitive
         self._optimal_basis = self._given_basis = optimal_basis
