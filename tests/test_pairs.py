@@ -318,3 +318,22 @@ def test_cli_refuses_options_the_mode_ignores(argv, named, tmp_path, monkeypatch
 def test_grid_and_partner_test_name_bad_input(call, match):
     with pytest.raises(dg.DegeneracyError, match=match):
         call()
+
+
+def test_verify_counts_both_members_in_a_fingerprints_warnings():
+    """helper-56: the members were featurised in two calls, so a 4-frame file's ACSF
+    warning said "2 of the 2 environments checked"."""
+    import warnings
+
+    rng = np.random.default_rng(8)
+    tetrahedron = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3)
+    frames = []
+    for _ in range(4):  # C–H 2.2 Å: every H–H pair beyond ACSF's 2.5 Å cutoff
+        bonds = tetrahedron + rng.normal(scale=0.05, size=(4, 3))
+        bonds *= 2.2 / np.linalg.norm(bonds, axis=1, keepdims=True)
+        frames.append(ase.Atoms("CH4", np.vstack([[0.0, 0.0, 0.0], bonds])))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dg.verify_pairs(frames, [dg.Acsf()])
+    angles = [str(w.message) for w in caught if "sees no bond angles" in str(w.message)]
+    assert angles and all("in 4 of the 4 environments checked" in m for m in angles), angles

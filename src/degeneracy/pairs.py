@@ -632,10 +632,11 @@ def verify_pairs(
     # superposition search do not depend on the order, so sort by species once here
     # (the members are compared atom by atom).
     first, second = split_pairs([_neighbors_by_species(atoms) for atoms in frames], where=where)
-    distances = {
-        name: relative_distances(rep.features(first), rep.features(second))
-        for name, rep in representations.items()
-    }
+    distances = {}
+    for name, rep in representations.items():
+        # one call for both members: a fingerprint's warnings count every frame
+        features = rep.features([*first, *second])
+        distances[name] = relative_distances(features[: len(first)], features[len(first) :])
     a, b = neighbor_positions(first), neighbor_positions(second)
     fourbody_a = fourbody_torsion(a) if a.shape[1] == 4 else np.full(len(a), np.nan)
     fourbody_b = fourbody_torsion(b) if b.shape[1] == 4 else np.full(len(b), np.nan)
