@@ -11,6 +11,7 @@ from conftest import fcc_shell, published_a0
 from scipy.spatial.transform import Rotation
 
 import degeneracy as dg
+import degeneracy.sensitivity as sensitivity
 from degeneracy.sensitivity import ZERO_RTOL, anchored_superpositions, superpositions
 
 SIGMAS = (0.1, 0.2, 0.3, 0.5)
@@ -1016,6 +1017,24 @@ def test_a_fold_beside_a_mirror_stays_spurious(delta):
     assert values[-1] < ZERO_RTOL * values[0] and not result.symmetric
     assert result.verdict == "spurious" and result.near_symmetry_distance is None
     assert result.pair_swap == "H2-H4 = H3-H4"
+
+
+def test_a_repeated_symmetric_frame_does_not_use_up_a_try(monkeypatch):
+    """10 mÅ from an fcc shell, two operation sets that generate the same group average
+    to symmetric frames ~1e-5 Å apart (0.0058 d at most, docs/concepts.md): taken for two
+    frames, they used up the tries before O_h's own was reached, and the verdict stayed
+    spurious (helper-55; the OM frame there, too, but its eigenvalues are degenerate at
+    the shell, a kink)."""
+    noise = np.random.default_rng(0).standard_normal((12, 3))
+    noise *= 0.01 / np.sqrt(np.mean(np.sum(noise**2, axis=1)))
+    atoms = dg.environment_from_neighbors(fcc_shell(1.3) + noise, "CuCu12")
+    representation = dg.Acsf(center="Cu", neighbors=["Cu"])
+    (result,) = dg.analyse_frames([atoms], representation)
+    assert result.verdict == "near-symmetry"
+    assert result.near_symmetry_distance == pytest.approx(0.0079, abs=1e-4)
+    monkeypatch.setattr(sensitivity, "SAME_SYMMETRIC_FRAME_RTOL", 0.0)  # 1e-6 Å, as before
+    (before,) = dg.analyse_frames([atoms], representation)
+    assert before.verdict == "spurious"
 
 
 @pytest.mark.xfail(

@@ -1880,7 +1880,7 @@ def near_symmetry(
         symmetric, exact = symmetrized(neighbors, near[:size])
         if max(op.residual for op in exact) > 1e-10:
             continue  # these operations do not close into a symmetry
-        if any(np.abs(symmetric - other).max() < 1e-6 for other in seen):
+        if _seen_before(symmetric, seen, float(_rms_distance(neighbors, symmetric))):
             continue  # the same symmetric frame as a smaller group: no new try
         seen.append(symmetric)
         n_forced, _ = symmetry_forced_motions(symmetric, exact)
@@ -1897,6 +1897,20 @@ def near_symmetry(
         if tried == NEAR_SYMMETRY_TRIES:
             break
     return None
+
+
+#: Symmetric frames closer than this × their distance from the frame are one frame:
+#: two operation sets that generate the same group average to fixed points up to
+#: 0.0058 d apart (growing as d²; T_d and C3v CH4, O_h SiO6, fcc shells at 1–40 mÅ),
+#: while frames of different groups are 0.036 d or more apart.
+SAME_SYMMETRIC_FRAME_RTOL = 0.015
+
+
+def _seen_before(symmetric: np.ndarray, seen: Sequence[np.ndarray], distance: float) -> bool:
+    """Whether ``symmetric`` repeats one of ``seen`` (to :data:`SAME_SYMMETRIC_FRAME_RTOL`
+    × ``distance``, its RMS distance from the frame, and at least 1e-6 Å)."""
+    tol = max(1e-6, SAME_SYMMETRIC_FRAME_RTOL * distance)
+    return any(np.abs(symmetric - other).max() < tol for other in seen)
 
 
 def _exact_zero_nearby(
