@@ -1022,19 +1022,63 @@ def test_a_fold_beside_a_mirror_stays_spurious(delta):
 def test_a_repeated_symmetric_frame_does_not_use_up_a_try(monkeypatch):
     """10 mÅ from an fcc shell, two operation sets that generate the same group average
     to symmetric frames ~1e-5 Å apart (0.0058 d at most, docs/concepts.md): taken for two
-    frames, they used up the tries before O_h's own was reached, and the verdict stayed
-    spurious (helper-55; the OM frame there, too, but its eigenvalues are degenerate at
-    the shell, a kink)."""
+    frames (the old test of the frames to 1e-6 Å), they used up the tries before O_h's
+    own was reached, and the verdict stayed spurious (helper-55; the OM frame there, too,
+    but its eigenvalues are degenerate at the shell, a kink). The groups are compared now.
+    """
     noise = np.random.default_rng(0).standard_normal((12, 3))
     noise *= 0.01 / np.sqrt(np.mean(np.sum(noise**2, axis=1)))
-    atoms = dg.environment_from_neighbors(fcc_shell(1.3) + noise, "CuCu12")
+    neighbors = fcc_shell(1.3) + noise
+    atoms = dg.environment_from_neighbors(neighbors, "CuCu12")
     representation = dg.Acsf(center="Cu", neighbors=["Cu"])
     (result,) = dg.analyse_frames([atoms], representation)
     assert result.verdict == "near-symmetry"
     assert result.near_symmetry_distance == pytest.approx(0.0079, abs=1e-4)
-    monkeypatch.setattr(sensitivity, "SAME_SYMMETRIC_FRAME_RTOL", 0.0)  # 1e-6 Å, as before
+
+    def frames_within_1e_6(operations, seen):  # the rule before
+        symmetric, _ = sensitivity.symmetrized(neighbors, operations)
+        return any(np.abs(symmetric - other).max() < 1e-6 for other in seen)
+
+    monkeypatch.setattr(sensitivity, "_seen_before", frames_within_1e_6)
     (before,) = dg.analyse_frames([atoms], representation)
     assert before.verdict == "spurious"
+
+
+def test_seen_before_compares_groups_not_frames():
+    """Near an fcc shell, a larger set of operations that generates a group already seen
+    gives a symmetric frame more than 1e-6 Å from that group's: it still counts as seen."""
+    noise = np.random.default_rng(0).standard_normal((12, 3))
+    noise *= 0.01 / np.sqrt(np.mean(np.sum(noise**2, axis=1)))
+    neighbors = fcc_shell(1.3) + noise
+    identity = tuple(range(12))
+    near = sorted(
+        (
+            op
+            for op in sensitivity.candidate_superpositions(neighbors, neighbors)
+            if op.residual <= sensitivity.NEAR_SYMMETRY_REACH
+            and not (op.proper and op.permutation == identity)
+        ),
+        key=lambda op: op.residual,
+    )
+    seen = []
+    for size in range(1, len(near) + 1):
+        symmetric, exact = sensitivity.symmetrized(neighbors, near[:size])
+        if max(op.residual for op in exact) > 1e-10:
+            continue
+        if sensitivity._seen_before(near[:size], seen):
+            if min(np.abs(symmetric - other).max() for other in seen) > 1e-6:
+                break
+        else:
+            seen.append(symmetric)
+    else:
+        pytest.fail("no repeated group more than 1e-6 Å from its first frame")
+    same = dg.point_symmetry(symmetric, tol=1e-7).operations
+    assert not sensitivity._seen_before(near[:size], [])
+    assert any(
+        {(op.permutation, op.proper) for op in same}
+        == {(op.permutation, op.proper) for op in dg.point_symmetry(other, tol=1e-7).operations}
+        for other in seen
+    )
 
 
 @pytest.mark.xfail(
