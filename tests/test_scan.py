@@ -357,6 +357,28 @@ def test_a_neighbour_species_the_data_set_lacks_is_reported(soap, methane_file, 
     assert summary.n_undefined == 0  # the H neighbours are there
 
 
+def test_a_cutoff_below_the_first_shell_is_reported(soap, tmp_path):
+    """helper-59: fcc Cu (nearest neighbours 2.55 Å) at the default 2.5 Å cutoff scanned
+    only undefined environments and fragments, with no warning and exit status 0."""
+    import ase.build
+
+    copper = ase.build.bulk("Cu", cubic=True).repeat((2, 2, 2))
+    copper.rattle(0.02, seed=1)
+    with pytest.warns(dg.DegeneracyWarning, match=r"32 of 32 environments \(100 %\) have fewer"):
+        summary = dg.scan_dataset(
+            [copper], soap, output=tmp_path / "cu.parquet", centers="Cu", **_threads()
+        )
+    assert summary.n_undefined == 32 and "within the cutoff 2.5 Å" in summary.warnings[0]
+    summary = dg.scan_dataset(
+        [copper],
+        dg.SoapPowerSpectrum(n_max=4, l_max=4, cutoff=3.0),
+        output=tmp_path / "cu3.parquet",
+        centers="Cu",
+        **_threads(),
+    )
+    assert summary.n_undefined == 0 and summary.warnings == []
+
+
 def _scan_interrupted_after(monkeypatch, n_chunks: int, *args, **kwargs) -> list[int]:
     """``dg.scan_dataset(*args, **kwargs)`` interrupted (Ctrl-C) once ``n_chunks`` chunks
     are written; the written chunks' indices."""
