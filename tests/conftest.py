@@ -108,6 +108,24 @@ def package_warnings(caught) -> list[str]:
 
 
 @pytest.fixture
+def ctrl_c_raises():
+    """SIGINT raises KeyboardInterrupt during the test, as in an interactive shell.
+
+    A test run started in the background of a non-interactive shell (``make test &``,
+    nohup, some CI runners) inherits SIGINT ignored, and Python then installs no handler:
+    a test of what Ctrl-C does would see nothing happen.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+#: First line of a child interpreter's script that tests Ctrl-C: the default handler,
+#: whatever the test run inherited (:func:`ctrl_c_raises`).
+CTRL_C_RAISES = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+
+
+@pytest.fixture
 def cache(tmp_path, monkeypatch):
     """A private cache folder ($DEGENERACY_CACHE: data sets, features, built-in bases)."""
     folder = tmp_path / "cache"

@@ -330,3 +330,41 @@ def test_cutoff_has_an_upper_limit():
     with pytest.raises(dg.DegeneracyError, match=r"^cutoff must be at most 100 Å.*got 1e\+20$"):
         dg.Acsf(cutoff=1e20)
     assert dg.Acsf(parameter_set="scaled", cutoff=100.0).cutoff == 100.0
+
+
+def test_response_weights_follow_how_each_term_carries_the_cutoff():
+    """A turn multiplies a neighbour's terms by f_c(r_j) and a pair's by f_c(r_j) f_c(r_k),
+    with G4 also √f_c(r_jk) (the slope of f_c at r_jk, which a turn changes)."""
+    neighbors = np.array([[2.49, 0.0, 0.0], [-0.5, 0.9, 0.3], [-0.4, -0.8, 0.6], [0.1, 0.2, -1.1]])
+    j, k = np.triu_indices(4, k=1)
+    weights = dg.Acsf().neighbor_weights(neighbors)
+    apart = np.linalg.norm(neighbors[j] - neighbors[k], axis=1)
+    g4_neighbor, g4_pair = dg.Acsf().response_weights(neighbors)
+    np.testing.assert_allclose(g4_neighbor, weights, rtol=1e-14)
+    within = (np.cos(np.pi * np.minimum(apart, 2.5) / 2.5) + 1) / 2
+    np.testing.assert_allclose(g4_pair, weights[j] * weights[k] * np.sqrt(within), rtol=1e-12)
+    _, g5_pair = dg.Acsf(angular="g5").response_weights(neighbors)
+    np.testing.assert_allclose(g5_pair, weights[j] * weights[k], rtol=1e-14)
+    radial_only = dg.Acsf(parameter_set="custom", g2=[(1.0, 1.0)], g4=[])
+    assert not radial_only.response_weights(neighbors)[1].any()  # no angle is seen
+
+
+def test_a_neighbour_near_the_cutoff_is_named_as_for_the_om():
+    """G5 sees H1 2.49 Å out (f_c 3.9e-5) turn at s9/s1 3e-7, a zero of its weight
+    (f_c ≤ √(s/s1)), now named; the fixed 1e-5 missed it. With G4 the same frame's zero
+    is exact, from H1's pairs beyond the cutoff, and H1's weight, which would leave
+    ~1e-7, is not named for it (at 2.496 Å, f_c 6.3e-6, the fixed 1e-5 counted it)."""
+    neighbors = np.array([[1.0, 0.0, 0.0], [-0.5, 0.9, 0.3], [-0.4, -0.8, 0.6], [0.1, 0.2, -1.1]])
+    neighbors[0] *= 2.49
+    atoms = dg.environment_from_neighbors(neighbors)
+    [g5] = dg.analyse_frames([atoms], dg.Acsf(angular="g5"))
+    assert g5.verdict == "spurious" and g5.pair_swap is None
+    assert g5.unseen_pairs == (
+        "H1-H2, H1-H3, H1-H4 (H1 at 2.49 Å, 0.01 Å inside the cutoff, where its weight "
+        "3.9e-05 nearly vanishes)"
+    )
+    neighbors[0] *= 2.496 / 2.49
+    atoms = dg.environment_from_neighbors(neighbors)
+    [g4] = dg.analyse_frames([atoms], dg.Acsf())
+    assert g4.singular_values[-1] < 1e-15 * g4.singular_values[0]
+    assert g4.verdict == "spurious" and g4.unseen_pairs == "H1-H2, H1-H3, H1-H4"

@@ -15,6 +15,8 @@ import signal
 import stat
 from pathlib import Path
 
+import ase.build
+import ase.io
 import pytest
 from conftest import exit_status
 
@@ -465,10 +467,12 @@ def test_a_file_type_ase_does_not_know_is_named(tmp_path, capsys):
 @pytest.mark.parametrize(
     "name, content, reason",
     [
-        ("empty.xyz", "", "an empty file"),
-        ("x.JSON", '[{"a": 1}]', "Does not resemble ASE JSON database"),
+        ("empty.xyz", "", " (an empty file)"),
+        ("x.JSON", '[{"a": 1}]', ": read as json (from its name), not a valid json file (Does "
+         "not resemble ASE JSON database); if it is an (extended) XYZ file, name it .xyz or "
+         ".extxyz"),
     ],
-)
+)  # fmt: skip
 def test_a_file_ase_cannot_type_says_why(tmp_path, capsys, name, content, reason):
     """ase's sentence was quoted as a format name: "ase knows no structure format 'Empty
     file: empty.xyz'; name the file .xyz or .extxyz" for a file named .xyz."""
@@ -476,7 +480,56 @@ def test_a_file_ase_cannot_type_says_why(tmp_path, capsys, name, content, reason
     structures.write_text(content)
     assert main(["spectrum", str(structures)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.endswith(f"{name}: cannot read structures ({reason})"), err
+    assert err.endswith(f"{name}: cannot read structures{reason}"), err
+
+
+_RENAME = "; if it is an (extended) XYZ file, name it .xyz or .extxyz"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "said"),
+    [
+        # ase's own words say nothing: "('NoneType' object has no attribute 'copy')"
+        ("dat", "cannot read structures: read as gamess-us-punch (from its name), not a valid "
+         "gamess-us-punch file (ase's reader stopped with AttributeError)"),
+        ("cif", "cannot read structures: read as cif (from its name), not a valid cif file "
+         "(ase's reader stopped with AssertionError)"),
+        # they do: kept
+        ("json", "cannot read structures: read as json (from its name), not a valid json file "
+         "(Extra data: line 2 column 1 (char 2))"),
+        ("traj", "cannot read structures: read as traj (from its name), not a valid traj file "
+         "(This is not an ULM formatted file)"),
+        # read as no atoms at all: it said "frame 0: expected 5 atoms (CH4), got 0"
+        ("pdb", "read as proteindatabank (from its name), it holds no atoms"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["spectrum", "pairs"])
+def test_an_xyz_file_under_another_name_says_how_it_was_read(
+    tmp_path, capsys, suffix, said, command
+):
+    """An ordinary XYZ file copied to another suffix: the error names the ase format its
+    name chose, keeps ase's reason where it says something, and says how to fix it."""
+    right = tmp_path / "m.xyz"
+    ase.io.write(right, ase.build.molecule("CH4"))
+    wrong = tmp_path / f"m.{suffix}"
+    wrong.write_bytes(right.read_bytes())
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(_commands(str(wrong), out)[command]) == 2
+    err = capsys.readouterr().err
+    assert err == f"degeneracy {command}: error: {wrong}: {said}{_RENAME}\n", err
+    assert not list(out.iterdir())
+
+
+def test_a_bad_xyz_file_is_not_told_to_be_renamed(tmp_path, capsys):
+    """The rename advice is for files read in another format than (ext)xyz, and so is
+    "read as extxyz ..., not a valid extxyz file": for a .xyz file ase's reason says it."""
+    path = tmp_path / "bad.xyz"
+    path.write_text("junk\n")
+    assert main(["spectrum", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{path}: cannot read structures (ase.io.extxyz: Expected xyz header" in err
+    assert "name it" not in err and "read as" not in err and err.count("\n") == 0
 
 
 @pytest.mark.parametrize("value", ["-1e-3", "-1E+2", "-.5e1", "-2.e-1"])
@@ -527,9 +580,9 @@ def test_a_fingerprint_list_with_an_empty_name_is_refused(capsys):
         (["spectrum", "--builtin", "td", "--rep", "om", "--om-width", "0.01"],
          "--om-width must be between 0.1 and 10"),
         (["spectrum", "--builtin", "td", "--rep", "bispectrum", "--bispectrum-n-max", "0"],
-         "bispectrum --bispectrum-n-max must be at least 1"),
+         "--bispectrum-n-max must be at least 1"),
         (["compare", "--builtin", "td", "--rep", "soap,bispectrum", "--bispectrum-l-max", "-1"],
-         "bispectrum --bispectrum-l-max must be at least 0"),
+         "--bispectrum-l-max must be at least 0"),
         (["pairs", "--verify", "missing.xyz", "--relation-tol", "-1"],
          "--relation-tol must be a positive number"),
         (["orbit", "--builtin", "pg-start", "--length", "0.015", "--output", "OUT.xyz"],
@@ -543,6 +596,44 @@ def test_a_bad_value_is_named_by_the_option_that_set_it(argv, line, tmp_path, ca
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"degeneracy {argv[0]}: error: {line}"), err
+
+
+def test_a_hyperparameter_is_named_by_its_option_without_a_repeated_fingerprint_name():
+    """The library says "bispectrum n_max must be"; the CLI said "bispectrum
+    --bispectrum-n-max must be" (the fingerprint named twice)."""
+    from degeneracy.cli.options import HYPER_OPTIONS, with_hyper_options
+
+    bispectrum, om = HYPER_OPTIONS["bispectrum"], HYPER_OPTIONS["om"]
+    said = with_hyper_options("bispectrum n_max must be 1", bispectrum, name="bispectrum")
+    assert said == "--bispectrum-n-max must be 1"
+    # a name its option does not repeat stays: "bispectrum --sigma" says whose sigma
+    said = with_hyper_options("bispectrum sigma must be", bispectrum, name="bispectrum")
+    assert said == "bispectrum --sigma must be"
+    assert with_hyper_options("om width 0", om, name="om") == "--om-width 0"
+    # only the whole word "om" goes
+    assert with_hyper_options("atom width 0", om, name="om") == "atom --om-width 0"
+
+
+def test_every_fingerprint_option_reaches_its_fingerprint():
+    """One table says which option sets which keyword: every option that applies to a
+    fingerprint is one the command line defines, and sets a keyword of that fingerprint."""
+    import inspect
+
+    from degeneracy.cli import build_parser
+    from degeneracy.cli.options import FINGERPRINT_OPTIONS, OPTION_REPRESENTATIONS, option_of
+    from degeneracy.representations.registry import REPRESENTATIONS
+
+    parser = build_parser()
+    spectrum = parser._subparsers._group_actions[0].choices["spectrum"]
+    defined = {action.dest for action in spectrum._actions}
+    for name, hypers in FINGERPRINT_OPTIONS.items():
+        keywords = inspect.signature(REPRESENTATIONS[name]).parameters
+        for hyper, dest in hypers.items():
+            assert hyper in keywords, (name, hyper)
+            assert dest in defined, option_of(dest)
+    assert OPTION_REPRESENTATIONS["sigma"] == ("soap", "bispectrum")
+    assert OPTION_REPRESENTATIONS["om_width"] == ("om",)
+    assert "cutoff" not in OPTION_REPRESENTATIONS  # it sets them all
 
 
 def test_only_a_parameter_named_first_is_renamed():

@@ -1,16 +1,22 @@
-"""Input checks of the learnability experiment: samplers, training settings, model, protocol.
+"""Input checks of the learnability experiment: samplers, training settings, model, protocol,
+the orbit (does it sample a path?) and the output folder of a rerun.
 
-All fast: each refusal comes at construction or before any work (no training here).
+All fast: each refusal comes at construction or before any work; the few runs that train
+are `learn --quick` on a small SOAP and 200 frames for 2 epochs (~3 s each).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict
 
+import numpy as np
 import pytest
+from conftest import reference_path
 
 import degeneracy as dg
+from degeneracy.cli import main
 from degeneracy.errors import DegeneracyError
 from degeneracy.learning import (
     AtomicSumModel,
@@ -22,6 +28,12 @@ from degeneracy.learning import (
     TrainSettings,
     TrajectoryMethaneSampler,
     run_protocol,
+)
+from degeneracy.learning.protocols import (
+    MAX_STEP_OVER_MEDIAN,
+    aligned_steps,
+    orbit_slopes,
+    path_arc_length,
 )
 
 # --- samplers ---------------------------------------------------------------------------
@@ -173,3 +185,158 @@ def test_run_protocol_names_a_bad_argument_before_any_work(arguments, message, t
     with pytest.raises(DegeneracyError, match=message):
         run_protocol(call.pop("protocol"), call.pop("featurizer"), output=output, **call)
     assert not output.exists()
+
+
+# --- the orbit: do its frames sample a path? --------------------------------------------
+
+
+def _curve(n: int, turn: float) -> list:
+    """``n`` frames on a circle in neighbour space (radius 0.3 Å about pg-start, in a
+    plane orthogonal to rotations), turning by ``turn`` degrees from one to the next."""
+    start = dg.neighbor_positions(dg.builtin_environment("pg-start"))
+    complement = dg.rotation_complement(start)
+    u, v = complement[:, 0].reshape(start.shape), complement[:, 1].reshape(start.shape)
+    angles = np.radians(turn) * np.arange(n)
+    return [
+        dg.environment_from_neighbors(start + 0.3 * (np.cos(a) - 1) * u + 0.3 * np.sin(a) * v)
+        for a in angles
+    ]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_unrelated_frames_are_no_path_for_the_slopes(seed):
+    """Random thermal CH4 step alike from one to the next (no step 4x the median) and
+    carry no arc_length: they passed as a path and got slopes. Frames two apart are as
+    far apart as neighbours (a median ratio of ~1, a path's ~2)."""
+    frames = ThermalMethaneSampler().sample(20, seed=seed)
+    target = dg.fourbody_torsion(frames)
+    steps = aligned_steps(frames)
+    assert steps.max() < MAX_STEP_OVER_MEDIAN * np.median(steps)  # the old test let them by
+    reach = np.median(aligned_steps(frames, lag=2)) / np.median(steps)
+    assert 0.8 < reach < 1.35  # measured: at most 1.33 over 200 seeds of 20 frames
+    slopes = orbit_slopes(frames, target, target)
+    assert slopes["orbit_slope_rms"] is None and slopes["orbit_length"] is None
+    assert (
+        "the frames do not sample a path (frames two apart are a median"
+        in (slopes["orbit_slope_note"])
+    )
+    assert slopes["orbit_slope_note"].endswith("follow the curve): no slope")
+
+
+def test_a_path_sampled_finely_enough_is_one_and_a_coarse_one_is_not():
+    """A circle sampled every 10 degrees is a path (frames two apart: 2 cos 5° = 1.99
+    steps apart); every 100 degrees it is not followed (2 cos 50° = 1.29): its central
+    differences would be meaningless."""
+    fine = _curve(30, 10.0)
+    arc, note = path_arc_length(fine)
+    chords = 29 * 2 * 0.3 * np.sin(np.radians(5))  # less after superposing the frames
+    assert note is None and arc[-1] == pytest.approx(chords, rel=0.05)
+    arc, note = path_arc_length(_curve(8, 100.0))
+    assert arc is None and "a median 1.29 steps apart, along a path 1.5 to 2" in note
+
+
+@pytest.mark.parametrize("sigma", ["0.1", "0.2", "0.3", "0.5"])
+@pytest.mark.parametrize("c", ["0.1", "0.5", "1.0", "1.5"])
+def test_the_published_orbits_sample_a_path_and_shuffled_they_do_not(sigma, c):
+    """Measured: frames two apart 1.959-2.000 median steps apart on the 16 orbits (the
+    c = 0.1 orbits, which turn back, lowest); shuffled, 0.91-1.10."""
+    frames = dg.read_environments(reference_path(f"comment-orbit_sigma{sigma}_c{c}.extxyz"))
+    reach = np.median(aligned_steps(frames, lag=2)) / np.median(aligned_steps(frames))
+    assert reach > 1.95
+    assert path_arc_length(frames)[1] is None
+    shuffled = [frames[i] for i in np.random.default_rng(0).permutation(len(frames))]
+    for atoms in shuffled:  # without arc lengths, the distances alone tell
+        atoms.info.pop("arc_length", None)
+    arc, note = path_arc_length(shuffled)
+    assert arc is None and "do not sample a path" in note
+
+
+def test_learn_gives_no_slopes_along_an_orbit_file_of_unrelated_frames(tmp_path, cache, capsys):
+    orbit_file = tmp_path / "random.extxyz"
+    dg.write_environments(orbit_file, ThermalMethaneSampler().sample(12, seed=4))
+    output = tmp_path / "out"
+    assert main([*_quick_learn(orbit_file, output), "--protocol", "none"]) == 0
+    metrics = json.loads((output / "metrics.json").read_text())
+    for key in ("orbit_length", "orbit_slope_rms", "orbit_slope_rmse", "orbit_slope_corr"):
+        assert metrics[key] is None, key
+    assert "do not sample a path" in metrics["orbit_slope_note"]
+    assert metrics["orbit_rmse"] > 0  # the frames are still predicted, only not as a path
+    assert "orbit_arc_length" not in np.load(output / "predictions.npz")
+    capsys.readouterr()
+
+
+# --- rerunning into a folder ------------------------------------------------------------
+
+
+def _quick_learn(orbit_file, output) -> list[str]:
+    """The cheapest `learn` run: --quick, a small SOAP, 200 frames, 2 epochs (~3 s)."""
+    return [
+        "learn", "--quick", "--orbit", str(orbit_file), "--output", str(output),
+        "--basis", "gto", "--n-max", "3", "--l-max", "2", "--n-train", "200",
+        "--n-val", "60", "--n-test", "60", "--epochs", "2", "--no-progress",
+    ]  # fmt: skip
+
+
+def _straight_orbit(path, n: int = 12) -> None:
+    start = dg.neighbor_positions(dg.builtin_environment("pg-start"))
+    end = ThermalMethaneSampler().neighbors(1, seed=99)[0]
+    frames = [
+        dg.environment_from_neighbors(start + t * (end - start)) for t in np.linspace(0, 0.5, n)
+    ]
+    dg.write_environments(path, frames)
+
+
+def test_a_rerun_of_another_protocol_says_what_the_folder_holds(tmp_path, cache, capsys):
+    """A finished --protocol none run, rerun with --protocol subset, was refused only by
+    its checkpoint, after the data and features were made: "checkpoint belongs to a
+    different run (settings, model or data changed)"."""
+    orbit_file, output = tmp_path / "orbit.extxyz", tmp_path / "out"
+    _straight_orbit(orbit_file)
+    argv = _quick_learn(orbit_file, output)
+    assert main([*argv, "--protocol", "none"]) == 0
+    capsys.readouterr()
+    before = {p.name: p.read_bytes() for p in output.iterdir()}
+    assert main([*argv, "--protocol", "subset"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"degeneracy learn: error: {output} holds a finished learn --protocol none run "
+        "(metrics.json); this run asks for --protocol subset: choose another --output, or "
+        "add --restart to replace it\n"
+    )
+    assert {p.name: p.read_bytes() for p in output.iterdir()} == before
+    assert main([*argv, "--protocol", "subset", "--restart"]) == 0
+    assert json.loads((output / "metrics.json").read_text())["protocol"] == "subset"
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("files", "protocol", "held", "asked"),
+    [
+        (["model.pt"], ["all"], "learn --protocol none (model.pt)", "--protocol all"),
+        (["model.pt"], ["full", "--repeats", "2"], "learn --protocol none (model.pt)",
+         "--protocol full --repeats"),
+        (["none/model.pt", "full/model.pt", "fig2.json"], ["subset"],
+         "learn --protocol all (full/model.pt, none/model.pt, fig2.json)", "--protocol subset"),
+        (["seed-0/model.pt", "seed-1/model.pt"], ["none"],
+         "learn --protocol none --repeats (seed-0/model.pt, seed-1/model.pt)", "--protocol none"),
+    ],
+)  # fmt: skip
+def test_a_folder_of_another_kind_of_run_is_named_with_what_was_asked(
+    tmp_path, capsys, files, protocol, held, asked
+):
+    """It said "holds the results of another kind of run (model.pt); a run of one
+    protocol would ...": neither which run it holds nor which was asked."""
+    output = tmp_path / "out"
+    for name in files:
+        (output / name).parent.mkdir(parents=True, exist_ok=True)
+        (output / name).write_bytes(b"")
+    for folder in {(output / name).parent for name in files if name.endswith("model.pt")}:
+        protocol_name = folder.name if folder.name in ("none", "subset", "full") else "none"
+        (folder / "metrics.json").write_text(json.dumps({"protocol": protocol_name}))
+    assert main(["learn", "--quick", "--output", str(output), "--protocol", *protocol]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{output} holds the results of another kind of run, {held}; a run of {asked} " in err
+    assert err.endswith(
+        "would leave them beside its own: choose another --output, or remove them\n"
+    )

@@ -9,11 +9,14 @@ from __future__ import annotations
 import warnings
 
 import ase
+import ase.io
 import numpy as np
 import pytest
 from scipy.integrate import quad
 
 import degeneracy as dg
+import degeneracy.sensitivity as sensitivity
+from degeneracy.cli import main
 from degeneracy.representations.base import UNSEEN_WEIGHT
 from degeneracy.representations.om import _pair_blocks
 
@@ -191,7 +194,10 @@ def test_a_neighbour_at_the_cutoff_is_named_as_unseen():
     with pytest.warns(dg.DegeneracyWarning, match="degenerate eigenvalues"):
         [analysis] = dg.analyse_frames([atoms], om)
     assert analysis.verdict == "spurious" and analysis.pair_swap is None
-    assert analysis.unseen_pairs == "H1-H2, H1-H3, H1-H4"
+    assert analysis.unseen_pairs == (
+        "H1-H2, H1-H3, H1-H4 (H1 at 2.498 Å, 0.002 Å inside the cutoff, where its weight "
+        "2.6e-06 nearly vanishes)"
+    )
 
 
 def test_neighbor_weights_are_the_weights_of_the_jacobian():
@@ -266,3 +272,73 @@ def test_width_at_its_limits_works(width):
         warnings.simplefilter("ignore", dg.DegeneracyWarning)  # w = 0.1: isolated p orbitals
         features, jacobian = dg.OverlapMatrix(width=width).jacobian(frames)
     assert np.all(np.isfinite(features)) and np.all(np.isfinite(jacobian))
+
+
+def _h1_out_at(radius):
+    """CH4-like neighbours with H1 at ``radius`` (Å) along x."""
+    neighbors = np.array([[1.0, 0.0, 0.0], [-0.5, 0.9, 0.3], [-0.4, -0.8, 0.6], [0.1, 0.2, -1.1]])
+    neighbors[0] *= radius
+    return neighbors
+
+
+def _analysis(neighbors, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.DegeneracyWarning)  # H1's tiny eigenvalues coincide
+        [analysis] = dg.analyse_frames(
+            [dg.environment_from_neighbors(neighbors)], dg.OverlapMatrix(), **options
+        )
+    return analysis
+
+
+@pytest.mark.parametrize("radius", [2.485, 2.49, 2.496])
+def test_a_zero_of_a_neighbour_near_the_cutoff_is_explained(radius):
+    """User review: H1 2.485–2.496 Å out (cutoff 2.5 Å) gave OM zeros (s9/s1 4e-10 to
+    2e-12) called 'spurious' with no explanation: its weight, 1.4e-4 to 1e-5, was above
+    the fixed 1e-5. Turning a neighbour of weight c moves the OM's features by ~0.02 c² s1,
+    and the zero is now named when c² ≤ √(s9/s1)."""
+    analysis = _analysis(_h1_out_at(radius))
+    values = analysis.singular_values
+    assert values[-1] < 1e-9 * values[0] and analysis.pair_swap is None
+    assert analysis.verdict == "spurious"
+    assert analysis.unseen_pairs.startswith(f"H1-H2, H1-H3, H1-H4 (H1 at {radius:g} Å, ")
+    assert analysis.unseen_pairs.endswith("nearly vanishes)")
+
+
+def test_the_explanation_says_where_the_neighbour_is(tmp_path, capsys):
+    analysis = _analysis(_h1_out_at(2.49))
+    assert analysis.unseen_pairs == (
+        "H1-H2, H1-H3, H1-H4 (H1 at 2.49 Å, 0.01 Å inside the cutoff, where its weight "
+        "6.4e-05 nearly vanishes)"
+    )
+    path = tmp_path / "near.xyz"
+    ase.io.write(path, dg.environment_from_neighbors(_h1_out_at(2.49)))
+    assert main(["spectrum", str(path), "--rep", "om", "--environment", "any"]) == 0
+    assert f"spurious: turns pairs it cannot see {analysis.unseen_pairs}" in capsys.readouterr().out
+
+
+def test_a_neighbour_at_2_3_angstrom_is_not_weighed_out():
+    """At 2.3 Å (weight 0.024) the OM sees H1 turn: s9/s1 1.5e-5, no zero. An exact zero
+    (round-off) would not be put down to its weight either: the bound √(s/s1) is then
+    4.5e-8, far below its c² = 5.6e-4."""
+    neighbors = _h1_out_at(2.3)
+    analysis = _analysis(neighbors)
+    assert analysis.verdict == "regular" and analysis.unseen_pairs is None
+    at_roundoff = np.array([*analysis.singular_values[:-1], 0.0])
+    assert sensitivity.unseen_pairs_of(dg.OverlapMatrix(), neighbors, at_roundoff) == []
+
+
+def test_the_bound_follows_the_zero_threshold():
+    """The same 2.3 Å frame with --zero-rtol 1e-4: its s9/s1 = 1.5e-5 is a zero now, the
+    turn of H1 (c² = 5.6e-4 ≤ √1.5e-5 = 3.9e-3), and is named as such; the default
+    threshold leaves it regular (above)."""
+    analysis = _analysis(_h1_out_at(2.3), zero_rtol=1e-4)
+    assert analysis.verdict == "spurious"
+    assert analysis.unseen_pairs.startswith("H1-H2, H1-H3, H1-H4 (H1 at 2.3 Å, 0.2 Å inside")
+
+
+def test_response_weights_are_the_squared_cutoff_weights():
+    om = dg.OverlapMatrix()
+    neighbors = _h1_out_at(2.49)
+    per_neighbor, per_pair = om.response_weights(neighbors)
+    np.testing.assert_allclose(per_neighbor, om.neighbor_weights(neighbors) ** 2, rtol=1e-14)
+    assert per_pair is None

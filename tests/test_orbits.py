@@ -426,3 +426,13 @@ def test_a_symmetric_start_warns_that_the_direction_is_not_unique(soap):
     assert len(orbit.frames) == 2
     # said at the start, not after the (possibly hours-long) trace
     assert seen_before_tracing and seen_before_tracing[0] == 1
+
+
+def test_the_cli_names_the_file_and_frame_of_a_symmetric_start(tmp_path, capsys):
+    """The warning said "orbit start" only: which of a file's frames was it?"""
+    path = tmp_path / "starts.xyz"
+    ase.io.write(path, [dg.builtin_environment("pg-start"), dg.builtin_environment("td")])
+    argv = ["orbit", str(path), "--frame", "1", "--length", "0.01", "--save-every", "0.01"]
+    assert main([*argv, "--output", str(tmp_path / "o.xyz")]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: orbit start ({path}, frame 1): the smallest singular value is tied" in err

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 
 import ase
@@ -248,6 +250,11 @@ def test_cli_write_and_verify(tmp_path, capsys):
     assert main(["pairs", "--verify", str(path), "--rep", "soap,bispectrum"]) == 0
     table = capsys.readouterr().out
     assert table.splitlines()[0].split()[:3] == ["pair", "d_soap", "d_bispectrum"]
+    assert table.splitlines()[1].split()[-2] == "no"
+    # CSV writes booleans as spectrum's CSV does (True/False: pandas reads them as bool)
+    assert main(["pairs", "--verify", str(path), "--rep", "soap", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [row["related"] for row in rows] == ["False"] * 3
 
 
 def test_cli_grid_and_fold(tmp_path, capsys):

@@ -692,6 +692,78 @@ def test_cli_errors(tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
 
 
+def test_a_folder_holding_a_learn_run_is_refused(tmp_path, capsys, monkeypatch):
+    """reproduce --output DIR wrote its orbits, steps and report beside the metrics.json
+    and model.pt of a `learn --output DIR` run, without a word."""
+    import degeneracy as dg
+
+    monkeypatch.setenv("DEGENERACY_CACHE", str(tmp_path / "cache"))
+    start = dg.neighbor_positions(dg.builtin_environment("pg-start"))
+    orbit = tmp_path / "orbit.extxyz"
+    dg.write_environments(
+        orbit, [dg.environment_from_neighbors(start * (1 + t)) for t in (0, 0.01, 0.02, 0.03)]
+    )
+    learned = tmp_path / "learned"
+    argv = ["learn", "--protocol", "none", "--quick", "--orbit", str(orbit), "--output",
+            str(learned), "--basis", "gto", "--n-max", "3", "--l-max", "2", "--n-train", "200",
+            "--n-val", "60", "--n-test", "60", "--epochs", "2", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    before = sorted(path.name for path in learned.iterdir())
+    assert main(["reproduce", "--quick", "--output", str(learned)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"degeneracy reproduce: error: {learned} holds a `degeneracy learn` run (metrics.json, "
+        "model.pt, checkpoint.pt), not a reproduction (reproduce writes its learning runs "
+        "under learning/ in its own folder): choose another --output\n"
+    )
+    assert sorted(path.name for path in learned.iterdir()) == before  # no steps/, cache/
+    # a --protocol all run: its protocol folders and fig2.json
+    every = tmp_path / "all"
+    for name in ("none/model.pt", "subset/checkpoint.pt", "fig2.json"):
+        (every / name).parent.mkdir(parents=True, exist_ok=True)
+        (every / name).write_bytes(b"")
+    with pytest.raises(DegeneracyError, match=r"all holds a `degeneracy learn` run \(fig2\.json, "
+                       r"none/model\.pt, subset/checkpoint\.pt\)"):  # fmt: skip
+        reproduce(every, quick=True, log=lambda m: None, **TINY)
+    assert sorted(path.name for path in every.iterdir()) == ["fig2.json", "none", "subset"]
+
+
+def test_a_folder_reproduce_wrote_is_not_a_learn_run(tiny_run):
+    """Its learning runs are under learning/: the same files there are its own."""
+    from degeneracy.reproduce import check_not_a_learn_folder
+
+    output, _, _ = tiny_run
+    assert (output / "learning" / "none" / "model.pt").is_file()
+    check_not_a_learn_folder(output)
+
+
+def test_a_learn_run_into_a_reproduction_is_refused(tiny_run, capsys):
+    """learn --output DIR wrote metrics.json and model.pt beside a reproduction's
+    report.html, summary.json and steps/ (the counterpart of the test above)."""
+    output, _, _ = tiny_run
+    before = sorted(path.name for path in output.iterdir())
+    argv = ["learn", "--protocol", "none", "--quick", "--output", str(output), "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"degeneracy learn: error: {output} holds a `degeneracy reproduce` run (report.html, "
+        "summary.json, steps/"
+    ), err
+    assert err.rstrip().endswith("not a learn run: choose another --output")
+    assert sorted(path.name for path in output.iterdir()) == before
+    # an interrupted reproduction (no report yet) is one too
+    from degeneracy.learning.protocols import check_not_a_reproduction
+
+    stamp = next((output / "steps").glob("*.json"))
+    scratch = output.parent / "interrupted"
+    (scratch / "steps").mkdir(parents=True)
+    (scratch / "steps" / stamp.name.replace(".json", ".running")).write_text("{}")
+    with pytest.raises(DegeneracyError, match=r"interrupted holds a `degeneracy reproduce` run"):
+        check_not_a_reproduction(scratch)
+    check_not_a_reproduction(output.parent / "elsewhere")  # a new folder is fine
+
+
 @pytest.mark.parametrize(
     "options, message",
     [

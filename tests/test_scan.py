@@ -26,14 +26,18 @@ import pyarrow.parquet as pq
 import pytest
 from ase.build import bulk, molecule
 from ase.neighborlist import neighbor_list
-from conftest import package_warnings
+from conftest import CTRL_C_RAISES, package_warnings
 
 import degeneracy as dg
 from degeneracy import scan as scanning
 from degeneracy.cli import main
-from degeneracy.cli.scan import format_summary, format_top
+from degeneracy.cli.scan import (
+    COMPANION_SUFFIXES,
+    SINGULAR_INFO_KEYS,
+    format_summary,
+    format_top,
+)
 from degeneracy.environments import environments_of, parse_species, structure_environments
-from degeneracy.errors import warning_subject
 from degeneracy.figures.scan import cn_histogram, write_chemiscope
 
 CLI = [sys.executable, "-m", "degeneracy"]
@@ -1423,7 +1427,7 @@ def test_cli_scan_names_the_equal_pairs_of_a_swap_zero(capsys, tmp_path):
     assert code == 0, out
     assert out.count("spurious: swaps equal pairs H2-H4 = H3-H4") == 2
     singular = ase.io.read(tmp_path / "f.singular.extxyz", ":")
-    assert [a.info.get("pair_swap") for a in singular] == ["H2-H4 = H3-H4"] * 2 + [None]
+    assert [a.info["pair_swap"] for a in singular] == ["H2-H4 = H3-H4"] * 2 + ["none"]
     summary = json.loads((tmp_path / "f.summary.json").read_text())
     assert [row["pair_swap"] for row in summary["most_singular"]] == ["H2-H4 = H3-H4"] * 2 + [None]
     assert [row["nearest_coincidence"] for row in summary["most_singular"][:2]] == [
@@ -1482,6 +1486,243 @@ def test_cli_killed_scan_resumes(soap, tmp_path):
         np.testing.assert_allclose(resumed.column(name), expected.column(name), rtol=1e-12)
 
 
+#: ``degeneracy scan`` in a fresh interpreter with one report writer replaced by
+#: ``interrupt``: Ctrl-C while that file is being written (after its first bytes).
+_REPORT_INTERRUPTED = """
+import sys
+from pathlib import Path
+import {module}
+from degeneracy.cli import main
+
+PATH_ARGUMENT = {argument!r}
+
+def interrupt(*args, **kwargs):
+    if PATH_ARGUMENT is not None:
+        Path(args[PATH_ARGUMENT]).write_bytes(b"half written")
+    raise KeyboardInterrupt
+
+{owner}.{name} = interrupt
+sys.exit(main({argv!r}))
+"""
+
+#: ``degeneracy scan`` in a fresh interpreter that gets a Ctrl-C as it exits: in an exit
+#: handler registered before the command's (so run after them), as torch's are.
+_CTRL_C_AT_EXIT = (
+    CTRL_C_RAISES
+    + """
+import atexit, os, signal, sys, time
+from degeneracy.cli import main
+
+def ctrl_c():
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.2)
+
+atexit.register(ctrl_c)
+sys.exit(main({argv!r}))
+"""
+)
+
+#: Each report writer: (module to import, its owner of the function, function, argument
+#: holding the path being written (None: the file is open already), report suffix).
+_REPORT_WRITERS = [
+    ("ase.io", "ase.io", "write", 0, ".singular.extxyz"),
+    ("matplotlib.figure", "matplotlib.figure.Figure", "savefig", 1, ".histogram.png"),
+    ("chemiscope", "chemiscope", "write_input", 0, ".chemiscope.json.gz"),
+    ("degeneracy.files", "degeneracy.files", "json_text", None, ".summary.json"),
+]
+
+
+def test_cli_reports_interrupted_are_finished_by_a_rerun(methane_file, tmp_path):
+    """Ctrl-C in the reports (after the merge) used to find the chunks deleted: the rerun
+    computed everything again. Now each interruption, in each report writer, says what
+    was kept (exit 130, no traceback), leaves no half-written file, and the rerun
+    computes nothing; a Ctrl-C as it exits, everything written, no longer prints
+    "Exception ignored in atexit callback" and a traceback."""
+    output = tmp_path / "r.csv"
+    parts = scanning.ChunkStore(output).folder
+    argv = [str(methane_file), "--output", str(output), "--workers", "1"]
+    argv += ["--chunk-size", "40", "--no-progress", "--top", "3", *SMALL]
+    merged = None
+    for module, owner, name, argument, suffix in _REPORT_WRITERS:
+        script = _REPORT_INTERRUPTED.format(
+            module=module, owner=owner, name=name, argument=argument, argv=["scan", *argv]
+        )
+        run = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=600
+        )
+        assert run.returncode == 130, run.stderr
+        assert run.stderr.splitlines() == [
+            f"degeneracy scan: reports interrupted; {output} and its chunks in {parts} are "
+            "kept: rerun the same command to finish the reports (nothing is computed again)",
+            "degeneracy scan: interrupted",
+        ]
+        assert sorted(path.name for path in parts.iterdir()) == [
+            "chunk-0000000.parquet",
+            "chunk-0000001.parquet",
+            "chunk-0000002.parquet",
+            "manifest.json",
+        ]
+        merged = merged or output.read_bytes()
+        assert output.read_bytes() == merged
+        assert not (tmp_path / f"r{suffix}").exists(), suffix  # this run's, cut short
+        assert not [path.name for path in tmp_path.iterdir() if path.name.startswith(".")]
+    script = _CTRL_C_AT_EXIT.format(argv=["scan", *argv])
+    rerun = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600
+    )
+    assert rerun.returncode == 0 and rerun.stderr == "", rerun.stderr
+    assert "nothing left to compute, 3 of 3 chunks resumed" in rerun.stdout
+    assert not parts.exists() and output.read_bytes() == merged
+    for suffix in COMPANION_SUFFIXES:
+        assert (tmp_path / f"r{suffix}").stat().st_size > 100, suffix
+    assert json.loads((tmp_path / "r.summary.json").read_text())["n_environments"] == 120
+
+
+def test_an_interrupt_a_library_swallowed_stops_the_reports(
+    capsys, methane_file, tmp_path, monkeypatch
+):
+    """Ctrl-C inside a weakref callback (matplotlib's, a WeakSet's) is printed by Python
+    as "Exception ignored in: ..." with a traceback, and lost: the scan went on and
+    exited 0."""
+    from degeneracy.figures import scan as figures
+
+    histogram = figures.cn_histogram
+
+    def swallowing(*args, **kwargs):
+        histogram(*args, **kwargs)
+        _Unstoppable()  # its __del__ raises KeyboardInterrupt where nothing catches it
+
+    monkeypatch.setattr(figures, "cn_histogram", swallowing)
+    output = tmp_path / "r.parquet"
+    hook = sys.unraisablehook
+    code = _scan_on_a_local_cluster([str(methane_file), "--output", str(output), *SMALL])
+    captured = capsys.readouterr()
+    assert code == 130
+    assert "Exception ignored" not in captured.err and "Traceback" not in captured.err
+    assert f"degeneracy scan: reports interrupted; {output} and its chunks" in captured.err
+    assert not (tmp_path / "r.summary.json").exists()  # stopped after the histogram
+    assert scanning.ChunkStore(output).chunk_files()
+    assert sys.unraisablehook is hook
+
+
+class _Unstoppable:
+    def __del__(self):
+        raise KeyboardInterrupt
+
+
+#: A Ctrl-C (SIGINT) sent while matplotlib.ft2font initialises, as the reports import it:
+#: at the first Python function its initialisation calls (creating its enums).
+_SIGINT_IN_FT2FONT = (
+    CTRL_C_RAISES
+    + """
+import os, signal, sys
+from degeneracy.cli import scan as command
+
+armed = []
+
+class Finder:
+    def find_spec(self, name, path, target=None):
+        if name == "matplotlib.ft2font":
+            armed.append("importing")
+
+def tracer(frame, event, arg):
+    if armed == ["importing"] and frame.f_code.co_filename.endswith("enum.py"):
+        armed.append("sent")
+        os.kill(os.getpid(), signal.SIGINT)
+
+sys.meta_path.insert(0, Finder())
+sys.settrace(tracer)
+try:
+    command.figure_writers()
+except KeyboardInterrupt:
+    sys.exit(130 if "sent" in armed else 1)
+sys.exit(4)  # no Python code in the initialisation: nothing to test
+"""
+)
+
+
+def test_ctrl_c_while_the_reports_import_matplotlib_is_not_fatal():
+    """A Ctrl-C inside ft2font's initialisation gave "ImportError: initialization failed",
+    a traceback, and at exit "Fatal Python error: PyThreadState_Get: the function must be
+    called with the GIL held" (1 of 40 random Ctrl-Cs in a small scan's reports)."""
+    run = subprocess.run(
+        [sys.executable, "-c", _SIGINT_IN_FT2FONT], capture_output=True, text=True, timeout=300
+    )
+    if run.returncode == 4:
+        pytest.skip("this matplotlib's ft2font runs no Python code while it initialises")
+    assert run.returncode == 130 and run.stderr == "", run.stderr
+
+
+def test_ctrl_c_while_featomic_builds_a_calculator_waits_for_it(monkeypatch, ctrl_c_raises):
+    """A Ctrl-C inside featomic's constructor, as the reports describe the most singular
+    environments, left a half-made calculator whose __del__ printed a traceback at exit."""
+    from degeneracy.representations import soap as soap_module
+
+    original = soap_module.new_calculator
+
+    def interrupted(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C while featomic builds it
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(soap_module, "new_calculator", interrupted)
+    representation = dg.SoapPowerSpectrum(sigma=0.41, n_max=3, l_max=1)  # built nowhere yet
+    with pytest.raises(KeyboardInterrupt):
+        scanning.describe_singular(dg.sample_methane(1, seed=0), representation)
+    built = scanning.RepresentationRecipe.of(representation).build(6, [1])
+    assert built._calculator is not None  # made whole, then interrupted
+
+
+def test_removing_the_chunks_holds_ctrl_c_back_until_they_are_gone(
+    tmp_path, monkeypatch, ctrl_c_raises
+):
+    """Ctrl-C midway left some chunks beside the manifest: a rerun computed the others."""
+    store = _store_with_chunks(tmp_path, 3)
+    original = Path.unlink
+
+    def interrupting(path, *args, **kwargs):
+        if path.name == "chunk-0000000.parquet":
+            signal.raise_signal(signal.SIGINT)
+        original(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        store.remove()
+    assert not store.folder.exists()
+    with pytest.raises(ValueError), scanning.sigint_deferred():  # its own error goes on
+        signal.raise_signal(signal.SIGINT)
+        raise ValueError
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_cli_singular_file_carries_the_scan_numbers_and_every_key(capsys, tmp_path):
+    """X.singular.extxyz had the s_min and CN of describe_singular's own spectrum, which
+    differ from the scan's in the last digits (7.549033453643865e-18 against ...868e-18
+    for a regular tetrahedron), and left out the keys whose value was None."""
+    frames = dg.sample_methane(6, seed=2)
+    frames.insert(2, _regular_methane(0.0))  # s_min at round-off: symmetry zeros
+    frames.insert(5, _regular_methane(3.0))
+    dataset = tmp_path / "td.xyz"
+    ase.io.write(dataset, frames, format="extxyz")
+    output = tmp_path / "td.csv"
+    argv = [str(dataset), "--output", str(output), "--top", "4", "--chemiscope-limit", "0"]
+    assert _scan_on_a_local_cluster([*argv, *SMALL]) == 0, capsys.readouterr().err
+    rows = {row["structure"]: row for row in dg.read_results(output).to_pylist()}
+    singular = ase.io.read(tmp_path / "td.singular.extxyz", ":")
+    assert [atoms.info["structure"] for atoms in singular][:2] == [2, 5]
+    for atoms in singular:
+        assert list(atoms.info) == list(SINGULAR_INFO_KEYS)
+        row = rows[atoms.info["structure"]]
+        for key in ("s_min", "s_max", "cn"):
+            assert atoms.info[key] == row[key], key
+    # a missing value: NaN for a number, "none" for text (extxyz has no empty value)
+    assert np.isnan(singular[0].info["near_symmetry_distance"])
+    assert [atoms.info["pair_swap"] for atoms in singular] == ["none"] * 4
+    summary = json.loads((tmp_path / "td.summary.json").read_text())
+    assert [row["s_min"] for row in summary["most_singular"]] == [
+        atoms.info["s_min"] for atoms in singular
+    ]
+
+
 @pytest.mark.slow
 def test_scan_100k_methane_kill_and_resume(tmp_path):
     """100 000 random CH4 environments on 2 worker processes, killed once and resumed;
@@ -1513,14 +1754,25 @@ def test_scan_100k_methane_kill_and_resume(tmp_path):
     np.testing.assert_allclose(np.asarray(table.column("cn"))[::1000], expected, rtol=1e-8)
 
 
-def test_worker_notes_reach_the_caller_once_per_subject(tmp_path, monkeypatch):
+def _rattled_silicon(n_cells: int = 3) -> list[ase.Atoms]:
+    """Rattled 8-atom diamond silicon cells (8 Si centres each)."""
     silicon = bulk("Si", "diamond", a=5.43, cubic=True)
     frames = []
-    for seed in range(3):
+    for seed in range(n_cells):
         atoms = silicon.copy()
         atoms.rattle(0.03, seed=seed)
         frames.append(atoms)
-    acsf = dg.Acsf(parameter_set="tight", cutoff=3.0, center="Si", neighbors=["Si"])
+    return frames
+
+
+def _tight_acsf():
+    """ACSF 'tight' at 3 Å: blind to the Si-Si bonds and angles of diamond silicon."""
+    return dg.Acsf(parameter_set="tight", cutoff=3.0, center="Si", neighbors=["Si"])
+
+
+def test_worker_notes_reach_the_caller_once_per_subject(tmp_path, monkeypatch):
+    frames = _rattled_silicon()
+    acsf = _tight_acsf()
     output = tmp_path / "si.parquet"
     with pytest.warns(dg.DegeneracyWarning) as caught:
         summary = dg.scan_dataset(frames, acsf, output=output, chunk_size=8, **_threads())
@@ -1528,17 +1780,21 @@ def test_worker_notes_reach_the_caller_once_per_subject(tmp_path, monkeypatch):
     messages = package_warnings(caught)
     assert len(messages) == 2, messages
     assert "no radial function reaches the nearest-neighbour distances" in messages[0]
-    assert "sees no bond angles here" in messages[1]
+    assert "sees no bond angles here: in 24 of the 24 environments checked" in messages[1]
+    for message in messages:  # worded for the data set, not for one chunk
+        assert message.endswith(
+            "(scan: in 24 of the 24 environments scanned, from structure 0, atom 0)"
+        )
     assert summary.warnings == messages and summary.to_dict()["warnings"] == messages
     assert scanning.chunk_notes(pq.read_schema(output)) == []  # the merged file: data only
     assert dg.read_results(output).num_rows == 24
     # a scan resumed with a later chunk finished and an earlier one not (reachable with
-    # several workers) reports the notes of the uninterrupted scan: the lowest chunk's
+    # several workers) reports the notes of the uninterrupted scan
     resumed = tmp_path / "resumed.parquet"
     store = scanning.ChunkStore(resumed)
     original = scanning.ChunkStore.merge
 
-    def interrupting(self, n_chunks):
+    def interrupting(self, n_chunks, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(scanning.ChunkStore, "merge", interrupting)
@@ -1546,8 +1802,9 @@ def test_worker_notes_reach_the_caller_once_per_subject(tmp_path, monkeypatch):
         dg.scan_dataset(frames, acsf, output=resumed, chunk_size=8, **_threads())
     monkeypatch.setattr(scanning.ChunkStore, "merge", original)
     stored = [scanning.chunk_notes(pq.read_schema(store.chunk_path(k))) for k in range(3)]
-    assert [warning_subject(n) for n in stored[1]] == [warning_subject(m) for m in messages]
-    assert stored[0] == messages != stored[1]  # each chunk words them with its own numbers
+    # each chunk keeps which of its environments each note holds for, by structure and atom
+    assert [[note["count"] for note in notes] for notes in stored] == [[8, 8]] * 3
+    assert stored[1][0]["environments"] == [[1, atom] for atom in range(8)]
     store.chunk_path(0).unlink()
     with pytest.warns(dg.DegeneracyWarning) as caught:
         again = dg.scan_dataset(frames, acsf, output=resumed, chunk_size=8, **_threads())
@@ -1560,6 +1817,75 @@ def test_worker_notes_reach_the_caller_once_per_subject(tmp_path, monkeypatch):
     assert [note.split(":")[0] for note in notes] == [
         "ACSF (cutoff 3.5 Å) sees no bond angles here"
     ]
+
+
+def _scan_warnings(frames, representation, output, **kwargs) -> list[str]:
+    """The DegeneracyWarnings of ``dg.scan_dataset`` (they are its summary's too)."""
+    with pytest.warns(dg.DegeneracyWarning) as caught:
+        summary = dg.scan_dataset(frames, representation, output=output, **kwargs, **_threads())
+    messages = package_warnings(caught)
+    assert summary.warnings == messages
+    return messages
+
+
+def test_scan_warnings_do_not_depend_on_the_chunk_size(tmp_path):
+    """Each chunk worded its notes for itself ("in 8 of the 8 environments checked",
+    another chunk's distance range): two chunk sizes gave two texts of one data set."""
+    frames = _rattled_silicon()
+    acsf = _tight_acsf()
+    texts = [
+        _scan_warnings(frames, acsf, tmp_path / f"si{size}.parquet", chunk_size=size)
+        for size in (5, 8, 1000)
+    ]
+    assert texts[0] == texts[1] == texts[2]
+    assert "in 24 of the 24 environments checked" in texts[0][1]
+
+
+def _regular_methane(shift: float) -> ase.Atoms:
+    """CH4 with its four H at the corners of a regular tetrahedron (point group Td)."""
+    d = 1.09 / np.sqrt(3)
+    atoms = ase.Atoms(
+        "CH4", positions=[[0, 0, 0], [d, d, d], [-d, -d, d], [-d, d, -d], [d, -d, -d]]
+    )
+    atoms.positions += shift
+    return atoms
+
+
+def test_scan_warnings_name_structures_by_their_index_in_the_data_set(tmp_path):
+    """The OM's note named "frame 1 of this call": a frame of one chunk's batch."""
+    frames = dg.sample_methane(8, seed=4)
+    frames.insert(3, _regular_methane(1.0))  # degenerate OM eigenvalues (a kink)
+    frames.insert(6, _regular_methane(-2.0))
+    om = dg.OverlapMatrix()
+    texts = [
+        _scan_warnings(frames, om, tmp_path / f"om{size}.parquet", centers="C", chunk_size=size)
+        for size in (2, 4, 1000)
+    ]
+    assert texts[0] == texts[1] == texts[2]
+    (message,) = texts[0]
+    assert message.startswith("om degenerate eigenvalues: 2 of 2 frames (first: structure 3,")
+    assert "of this call" not in message
+    assert message.endswith("(scan: in 2 of the 10 environments scanned, from structure 3, atom 0)")
+
+
+def test_a_representation_error_names_the_environment(soap):
+    """An error of the fingerprint about "frame 1" of its batch: the structure and atom."""
+
+    class Fussy(dg.SoapPowerSpectrum):
+        def jacobian(self, frames):
+            for k, atoms in enumerate(frames):
+                if atoms.info.get("fussy"):
+                    raise dg.DegeneracyError(f"fussy: frame {k}, atom 3: not this one")
+            return super().jacobian(frames)
+
+    environments = dg.sample_methane(4, seed=1)
+    for k, atoms in enumerate(environments):
+        atoms.info.update(structure=10 + k, atom=0)
+    environments[2].info["fussy"] = True
+    fussy = Fussy(n_max=2, l_max=2, center="C", neighbors=["H"])
+    message = "fussy: structure 12, atom 0, neighbour 3: not this one"
+    with pytest.raises(dg.DegeneracyError, match=f"^{message}$"):
+        dg.environment_spectra(environments, fussy, batch_size=4)
 
 
 def test_most_singular_environments_of_a_crystal_get_a_symmetry_verdict():
@@ -1821,3 +2147,28 @@ def test_cli_summary_line_names_the_centres_found():
     assert "(centres: C,N; only C found) of 1 structure" in format_summary(some, {})
     same = _scan_summary(centers=["C"], centers_scanned=["C"])
     assert "(centres: C) of 1 structure" in format_summary(same, {})
+
+
+@pytest.mark.parametrize(
+    ("suffix", "said"),
+    [
+        # ase's gamess-us-punch reader (its guess for .dat) said only "'NoneType' object
+        # has no attribute 'copy'"; its pdb reader reads an XYZ file as no atoms
+        ("dat", "read as gamess-us-punch (from its name), not a valid gamess-us-punch file "
+                "(ase's reader stopped with AttributeError); if it is an (extended) XYZ "
+                "file, name it .xyz or .extxyz, or give --read-format extxyz"),
+        ("pdb", "no environments to scan: read as proteindatabank (from its name), it holds "
+                "no atoms; if it is an (extended) XYZ file, name it .xyz or .extxyz, or give "
+                "--read-format extxyz"),
+    ],
+)  # fmt: skip
+def test_a_file_read_in_another_format_says_which(tmp_path, capsys, suffix, said):
+    path = tmp_path / f"methane.{suffix}"
+    ase.io.write(tmp_path / "methane.xyz", molecule("CH4"))
+    path.write_text((tmp_path / "methane.xyz").read_text())
+    assert main(["scan", str(path), "--output", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"degeneracy scan: error: {path}: ") and err.endswith(said), err
+    # the format it names is the fix
+    argv = ["scan", str(path), "--read-format", "extxyz", "--output", str(tmp_path / "o.csv")]
+    assert main([*argv, "--no-progress"]) == 0

@@ -684,7 +684,10 @@ def test_a_neighbour_at_the_cutoff_explains_its_three_zeros(representation):
     with expected:
         [result] = dg.analyse_frames([atoms], representation)
     assert result.verdict == "spurious"
-    assert result.unseen_pairs == "H1-H4, H2-H4, H3-H4" and result.pair_swap is None
+    assert result.pair_swap is None
+    assert result.unseen_pairs.startswith(
+        "H1-H4, H2-H4, H3-H4 (H4 at 2.4999 Å, 0.0001 Å inside the cutoff, where its weight"
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -1120,3 +1123,36 @@ def test_near_symmetry_names_a_bad_argument(keywords, message):
     values = np.linspace(2.0, 1e-7, 9)
     with pytest.raises(dg.DegeneracyError, match=message):
         dg.near_symmetry(atoms, values, dg.SoapPowerSpectrum(), **keywords)
+
+
+def test_unseen_response_is_the_root_of_the_zero():
+    """The weights explain a zero s when their response factor is at most √(s/s1): they
+    account for at least half of its smallness; round-off counts as (3N − 3) ε s1."""
+    assert sensitivity.unseen_response([2.0, 1.0, 2e-8]) == pytest.approx(1e-4, rel=1e-12)
+    floor = np.sqrt(3 * np.finfo(float).eps)
+    assert sensitivity.unseen_response([1.0, 0.5, 0.0]) == pytest.approx(floor, rel=1e-12)
+    assert sensitivity.unseen_response([0.0, 0.0, 0.0]) == 0.0  # blind to everything
+    with pytest.raises(dg.DegeneracyError, match=r"unseen_response takes one frame's"):
+        sensitivity.unseen_response(np.ones((2, 3)))
+
+
+def test_soap_has_no_weighed_out_pairs():
+    """A hard cutoff: SOAP names no unseen pairs, with or without a spectrum."""
+    neighbors = np.array([[2.49, 0.0, 0.0], [-0.5, 0.9, 0.3], [-0.4, -0.8, 0.6], [0.1, 0.2, -1.1]])
+    soap = dg.SoapPowerSpectrum()
+    for values in (None, np.array([1.0, 1e-7, 1e-12])):
+        assert sensitivity.unseen_pairs_of(soap, neighbors, values) == []
+
+
+def test_weighed_out_pairs_follow_the_size_of_the_zero():
+    """With a spectrum the OM's pairs of H1 (weight 6.4e-05 at 2.49 Å, response c² = 4e-9)
+    are named for a zero of s/s1 ≥ c⁴ = 1.6e-17, i.e. any; H1 at 2.3 Å (c² = 5.6e-4)
+    only for one of s/s1 ≥ 3.1e-7. Without one, the fixed weight 1e-5 decides."""
+    om = dg.OverlapMatrix()
+    near = np.array([[2.49, 0.0, 0.0], [-0.5, 0.9, 0.3], [-0.4, -0.8, 0.6], [0.1, 0.2, -1.1]])
+    h1 = [(0, 1), (0, 2), (0, 3)]
+    assert sensitivity.unseen_pairs_of(om, near) == []  # 6.4e-05 > 1e-5
+    assert sensitivity.unseen_pairs_of(om, near, np.array([1.0, 0.5, 1e-12])) == h1
+    far = near * np.array([[2.3 / 2.49], [1], [1], [1]])
+    assert sensitivity.unseen_pairs_of(om, far, np.array([1.0, 0.5, 2e-7])) == []
+    assert sensitivity.unseen_pairs_of(om, far, np.array([1.0, 0.5, 4e-7])) == h1

@@ -491,6 +491,69 @@ def test_the_atom_count_check_counts_a_cut_last_line(tmp_path):
     check_xyz_atom_counts(complete)
 
 
+def test_a_file_read_as_nothing_is_refused_as_such(tmp_path):
+    """An XYZ file named .pdb is read by ase as one frame of 0 atoms: it said "frame 0:
+    expected 5 atoms (CH4), got 0"; an empty trajectory said "contains no structures"."""
+    from ase.io.trajectory import Trajectory
+
+    xyz = tmp_path / "m.xyz"
+    ase.io.write(xyz, dg.builtin_environment("td"))
+    pdb = tmp_path / "m.pdb"
+    pdb.write_bytes(xyz.read_bytes())
+    with pytest.raises(dg.DegeneracyError) as info:
+        dg.read_environments(pdb, spec="any")
+    assert str(info.value) == (
+        f"{pdb}: read as proteindatabank (from its name), it holds no atoms; if it is an "
+        "(extended) XYZ file, name it .xyz or .extxyz"
+    )
+    Trajectory(tmp_path / "empty.traj", "w").close()
+    with pytest.raises(dg.DegeneracyError, match=r"empty\.traj: read as traj \(from its name\), "
+                       "it holds no structures; if it is"):  # fmt: skip
+        dg.read_environments(tmp_path / "empty.traj")
+
+
+def test_the_read_format_is_named_with_how_ase_chose_it(tmp_path):
+    from ase.io.formats import UnknownFileTypeError
+
+    from degeneracy.structures import guessed_read_format, holds_nothing, read_failure
+
+    trajectory = tmp_path / "t.traj"
+    ase.io.write(trajectory, dg.builtin_environment("td"))
+    disguised = tmp_path / "t.xyz"  # a trajectory named .xyz: ase knows it by its bytes
+    disguised.write_bytes(trajectory.read_bytes())
+    assert guessed_read_format(trajectory) == ("traj", "from its name")
+    assert guessed_read_format(disguised) == ("traj", "from its content")
+    assert len(dg.read_environments(disguised)) == 1
+    assert guessed_read_format(trajectory, "cif") == ("cif", "as given")
+    (tmp_path / "e.xyz").write_text("")
+    assert guessed_read_format(tmp_path / "e.xyz") == (None, "")
+    # scan's wording: the command's --read-format is the other fix, and names a given format
+    dat = tmp_path / "m.dat"
+    dat.write_text("junk\n")
+    said = read_failure(dat, AttributeError("x"), option="--read-format", what="cannot read it")
+    assert said == (
+        f"{dat}: cannot read it: read as gamess-us-punch (from its name), not a valid "
+        "gamess-us-punch file (ase's reader stopped with AttributeError); if it is an "
+        "(extended) XYZ file, name it .xyz or .extxyz, or give --read-format extxyz"
+    )
+    said = read_failure(dat, ValueError("bad header."), read_format="cif", option="--read-format")
+    assert said == (
+        f"{dat}: cannot read structures: read as cif (as --read-format asks), not a valid cif "
+        "file (bad header)"
+    )
+    txt = tmp_path / "m.txt"
+    txt.write_text("junk\n")
+    said = read_failure(txt, UnknownFileTypeError("txt"), option="--read-format")
+    assert said == (
+        f"{txt}: cannot read structures (ase knows no structure format 'txt'; name the file "
+        ".xyz or .extxyz, or give --read-format FORMAT)"
+    )
+    assert holds_nothing(dat, [ase.Atoms("H")]) is None
+    assert holds_nothing(dat, [ase.Atoms(), ase.Atoms()], read_format="xyz") == (
+        f"{dat}: read as xyz (as given), it holds no atoms"
+    )
+
+
 def test_read_error_reason_skips_blank_lines():
     """A message starting with a blank line was reported as its type's name only."""
     from degeneracy.structures import read_error_reason

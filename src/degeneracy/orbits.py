@@ -230,8 +230,11 @@ def _cn_text(values: np.ndarray) -> str:
 class _Field:
     """The direction field u(r) with sign alignment, and per-frame diagnostics."""
 
-    def __init__(self, representation: Representation, template: ase.Atoms) -> None:
+    def __init__(
+        self, representation: Representation, template: ase.Atoms, *, name: str = ""
+    ) -> None:
         self.evaluate = CountingJacobian(representation, template)
+        self.name = name  # where the start comes from, for warnings
 
     def direction(self, r: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, dict]:
         """Unit motion of s_min at ``r`` with ``u · reference >= 0``, and the diagnostics."""
@@ -426,7 +429,7 @@ def _first_frame(field, start, settings, frames) -> tuple[np.ndarray, np.ndarray
     r = start.copy()
     u, diagnostics = field.direction(r, _first_reference(r.size, settings.reverse))
     frames.add(r, 0.0, diagnostics)
-    warn_if_direction_not_unique(diagnostics["values"])
+    warn_if_direction_not_unique(diagnostics["values"], name=field.name)
     return r, u
 
 
@@ -561,6 +564,7 @@ def trace_orbit(
     output: str | os.PathLike | None = None,
     progress: bool = False,
     callback: Callable[[float], None] | None = None,
+    start_name: str = "",
 ) -> Orbit:
     r"""Follow the lowest-sensitivity direction from ``atoms`` for ``length`` Å of arc.
 
@@ -596,6 +600,8 @@ def trace_orbit(
         Show a tqdm progress bar (in Å of arc).
     callback : callable, optional
         Called with the arc length after every checkpoint (e.g. to stop a run).
+    start_name : str
+        Where the start comes from, for warnings (e.g. ``"start.xyz, frame 3"``).
 
     Returns
     -------
@@ -623,7 +629,7 @@ def trace_orbit(
     check_enough_features(atoms, representation, task="single softest direction to follow")
     output = None if output is None else output_file(output)
     checkpoint = None if checkpoint is None else output_file(checkpoint, "checkpoint")
-    field = _Field(representation, atoms)
+    field = _Field(representation, atoms, name=start_name)
     start = neighbor_positions(atoms).ravel().astype(float)
     required = _FRAME_STATE + _STEPPER_STATE[settings.method]
     store = _Checkpoint(checkpoint, _run_key(atoms, representation, settings), required)
@@ -633,7 +639,7 @@ def trace_orbit(
     else:
         frames = _Frames.from_state(state)
         field.evaluate.evaluations = int(state["evaluations"])
-        warn_if_direction_not_unique(frames.values[0])  # a new run warns at its start
+        warn_if_direction_not_unique(frames.values[0], name=start_name)  # a new run: at its start
     trace = _trace_euler if settings.method == "euler" else _trace_adaptive
     with tqdm(
         total=settings.length, unit="Å", desc=f"orbit ({settings.method})", disable=not progress
@@ -658,8 +664,9 @@ def trace_orbit(
 DIRECTION_GAP_RTOL = 1e-8
 
 
-def warn_if_direction_not_unique(values: np.ndarray) -> None:
-    """Warn when the start's smallest singular value is degenerate with the next one.
+def warn_if_direction_not_unique(values: np.ndarray, *, name: str = "") -> None:
+    """Warn when the start's smallest singular value is degenerate with the next one
+    (the warning names the start by ``name``, where it comes from).
 
     The orbit follows the motion of s_min; where s_{k-1} = s_k that motion is any vector of
     a subspace (e.g. the 8 symmetry zeros of a T_d start) and the traced orbit is one of
@@ -672,7 +679,7 @@ def warn_if_direction_not_unique(values: np.ndarray) -> None:
     tied = int(np.sum(gaps <= DIRECTION_GAP_RTOL))
     if tied:
         warnings.warn(
-            f"orbit start: the smallest singular value is tied with "
+            f"orbit start{f' ({name})' if name else ''}: the smallest singular value is tied with "
             f"{tied} others (gap {gaps[-1]:.1e} of s_1): the direction of the orbit is not unique "
             "there (a symmetric start? see `degeneracy spectrum`)",
             DegeneracyWarning,

@@ -1030,6 +1030,37 @@ def _validation_caveat(sampler: str) -> str:
     )
 
 
+#: What ``degeneracy learn --output DIR`` writes at the top of DIR (a run of one protocol,
+#: the summaries of ``--protocol all`` and ``--repeats``); reproduce keeps its own learning
+#: runs under ``DIR/learning/`` and never writes these there.
+LEARN_RUN_FILES = ("metrics.json", "model.pt", "checkpoint.pt", "fig2.json", "repeats.json")
+
+
+def check_not_a_learn_folder(output: Path) -> None:
+    """Refuse an ``output`` folder that holds a ``degeneracy learn`` run at its top.
+
+    Its files (:data:`LEARN_RUN_FILES`, or ``none/``, ``subset/``, ``full/`` and
+    ``seed-*/`` run folders beside them) are no part of a reproduction, which would mix
+    its report, orbits and learning runs in with them. Reproduce's own runs are under
+    ``learning/``, so a folder reproduce wrote is never refused.
+    """
+    if not output.is_dir():
+        return
+    found = [name for name in LEARN_RUN_FILES if (output / name).is_file()]
+    for folder in sorted(output.iterdir()):
+        if folder.is_dir() and (folder.name in PROTOCOLS or folder.name.startswith("seed-")):
+            runs = [folder / "model.pt", folder / "checkpoint.pt"]
+            runs += [folder / name / "model.pt" for name in PROTOCOLS]
+            found += [str(run.relative_to(output)) for run in runs if run.is_file()]
+    if found:
+        shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+        raise DegeneracyError(
+            f"{output} holds a `degeneracy learn` run ({shown}), not a reproduction "
+            "(reproduce writes its learning runs under learning/ in its own folder): "
+            "choose another --output"
+        )
+
+
 def reproduce(
     output: str | os.PathLike,
     *,
@@ -1044,11 +1075,14 @@ def reproduce(
 
     Writes ``output/report.html`` (self-contained) and ``output/summary.json``, with
     ``orbits/``, ``figures/``, ``learning/``, ``steps/`` and ``cache/`` beside them.
-    ``changes`` override :class:`ReproduceSettings` fields.
+    ``changes`` override :class:`ReproduceSettings` fields. An ``output`` holding a
+    ``degeneracy learn`` run is refused (:func:`check_not_a_learn_folder`).
     """
     # absolute, so that every path recorded below (data sets, orbit, figures) means one
     # thing whatever the working directory of whoever reads the summary
-    output = output_folder(output).resolve()
+    given = output_folder(output)
+    check_not_a_learn_folder(given)  # before any step can write beside its files
+    output = given.resolve()
     settings = ReproduceSettings.for_mode(quick, **changes)
     from .orbits import published_reference_digest
 

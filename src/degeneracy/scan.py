@@ -34,8 +34,15 @@ warning and computed again: unreadable ones (e.g. 0 bytes after a crash), and th
 folder without a manifest (they belong to no known settings). When every chunk is done
 they are concatenated in chunk order into a temporary file that is renamed onto
 ``RESULTS.parquet`` or ``RESULTS.csv``, and the sidecar folder is removed, chunk files
-first and the manifest last. A killed scan therefore never leaves a partial results file,
-and its rerun ends with the same rows as an uninterrupted run.
+first and the manifest last, Ctrl-C held back meanwhile (``keep_parts=True`` leaves that
+to the caller, after its reports). A killed scan therefore never leaves a partial results
+file, and its rerun ends with the same rows as an uninterrupted run.
+
+Notes: a representation's ``diagnose`` (e.g. an ACSF set blind to the bond lengths)
+is asked on the workers which environments each of its notes holds for; the chunks store
+them by structure and atom, and the main process words each note once for the data set
+(:func:`dataset_notes`), so that warnings are the same whatever the chunk size and for a
+resumed scan.
 
 Environments whose purified spectrum is undefined (fewer than two neighbours,
 neighbours collinear with the centre, a non-finite Jacobian, or a fingerprint blind to
@@ -46,11 +53,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import importlib.metadata
 import inspect
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import sys
@@ -102,9 +111,10 @@ from .structures import (
     check_units,
     check_xyz_atom_counts,
     frame_list,
+    holds_nothing,
     in_angstrom,
     neighbor_positions,
-    read_error_reason,
+    read_failure,
 )
 
 #: Schema-metadata key of the warnings a chunk's representation raised.
@@ -133,6 +143,10 @@ OUTPUT_FORMATS = {".parquet": "parquet", ".csv": "csv"}
 
 #: Environments per chunk (the unit of work, of checkpointing and of resume).
 DEFAULT_CHUNK_SIZE = 1000
+
+#: A representation's note about a data set is worded (its ``diagnose``) for at most this
+#: many of the environments it holds for, the first in the data set (:func:`dataset_notes`).
+NOTE_SAMPLE = 1000
 
 #: Environments per call of the representation inside a chunk.
 DEFAULT_BATCH_SIZE = 500
@@ -163,7 +177,9 @@ _MANIFEST = "manifest.json"
 #: 3: chunks record the species their fingerprints were built for (:data:`FINGERPRINTS_KEY`),
 #: and a species-aware representation is described without the ``center`` and
 #: ``neighbors`` that each environment sets; chunks of format 2 lack that record.
-_MANIFEST_VERSION = 3
+#: 4: a chunk's notes record the environments they hold for (:func:`chunk_notes`), so that
+#: a scan words them for the data set; those of format 3 are texts of their chunk only.
+_MANIFEST_VERSION = 4
 
 #: What a species-aware representation's description says in place of the ``center`` and
 #: ``neighbors`` keyword arguments (:meth:`RepresentationRecipe.describe`).
@@ -312,13 +328,37 @@ def _describe(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class EnvironmentNote:
+    """A representation's note about some environments (its optional ``diagnose``).
+
+    Attributes
+    ----------
+    text : str
+        The note as the representation words it for the first of these environments
+        alone; for a note it gives only about a group, as worded for the group.
+    rows : tuple of int
+        The environments it holds for: their indices in the list given, in order.
+    """
+
+    text: str
+    rows: tuple[int, ...]
+
+    @property
+    def subject(self) -> str:
+        """What the note is about (:func:`~degeneracy.errors.warning_subject`)."""
+        return warning_subject(self.text)
+
+
+@dataclass(frozen=True)
 class EnvironmentSpectra:
     """Largest and smallest purified singular values of a list of environments.
 
     ``cn = s_max / s_min``; undefined entries are NaN with a non-empty ``reason``
     (:data:`REASON_BLIND` where every singular value is 0: ``s_max = s_min = 0``).
     ``notes``: the representations' warnings about these environments (their optional
-    ``diagnose(frames)``, e.g. :meth:`degeneracy.Acsf.diagnose`), each once.
+    ``diagnose(frames)``, e.g. :meth:`degeneracy.Acsf.diagnose`), one
+    :class:`EnvironmentNote` per subject with the environments it holds for, ordered by
+    the first of them.
     ``fingerprints``: for a species-aware representation, the species it was built for,
     ``(centre, neighbours, environments)``: element symbols and how many environments
     (those with at least two neighbours) it described, in order of first use; empty for
@@ -329,7 +369,7 @@ class EnvironmentSpectra:
     s_max: np.ndarray
     s_min: np.ndarray
     reason: list[str]
-    notes: tuple[str, ...] = ()
+    notes: tuple[EnvironmentNote, ...] = ()
     fingerprints: tuple[tuple[str, tuple[str, ...], int], ...] = ()
 
     @property
@@ -419,13 +459,14 @@ def environment_spectra(
     groups: dict[tuple[int, tuple[int, ...]], list[int]] = {}
     for k, atoms in enumerate(environments):
         # not labelled undefined: a NaN frame would pass as "collinear"
-        check_finite_coordinates(atoms.positions, f"environment_spectra: environment {k}")
+        check_finite_coordinates(
+            atoms.positions, f"environment_spectra: {environment_label(atoms, k)}"
+        )
         if n_neighbors[k] < 2:
             reasons[k] = REASON_FEW_NEIGHBORS
             continue
-        numbers = atoms.numbers
-        groups.setdefault((int(numbers[0]), tuple(int(z) for z in numbers[1:])), []).append(k)
-    notes: dict[str, None] = {}  # ordered set
+        groups.setdefault(composition(atoms), []).append(k)
+    notes = _NoteRows()
     used: dict[tuple[int, tuple[int, ...]], int] = {}
     for (center, neighbors), members in groups.items():
         species = (center, tuple(sorted(set(neighbors))))
@@ -433,10 +474,10 @@ def environment_spectra(
         built = recipe.build(*species)
         diagnose = getattr(built, "diagnose", None)
         if diagnose is not None:
-            notes.update(dict.fromkeys(diagnose([environments[k] for k in members])))
+            notes.add(diagnose, environments, members)
         for start in range(0, len(members), batch_size):
             rows = members[start : start + batch_size]
-            high, low, why = _batch_extremes([environments[k] for k in rows], built)
+            high, low, why = _labelled_batch_extremes(environments, rows, built)
             s_max[rows], s_min[rows] = high, low
             for k, reason in zip(rows, why, strict=True):
                 reasons[k] = reason
@@ -450,9 +491,107 @@ def environment_spectra(
         s_max=s_max,
         s_min=s_min,
         reason=reasons,
-        notes=tuple(notes),
+        notes=notes.notes(),
         fingerprints=fingerprints,
     )
+
+
+def composition(atoms: ase.Atoms) -> tuple[int, tuple[int, ...]]:
+    """An environment's centre and neighbour atomic numbers, in order: environments of one
+    composition are computed together (and a ``diagnose`` words its notes for them)."""
+    numbers = atoms.numbers
+    return int(numbers[0]), tuple(int(z) for z in numbers[1:])
+
+
+def environment_label(atoms: ase.Atoms, index: int) -> str:
+    """``"structure 12, atom 3"`` for an environment cut from a data set (its ``info``
+    has both indices), else ``"environment {index}"`` (its place in the list given)."""
+    if "structure" in atoms.info and "atom" in atoms.info:
+        return f"structure {atoms.info['structure']}, atom {atoms.info['atom']}"
+    return f"environment {index}"
+
+
+#: A representation's words for the K-th of the frames it was given (e.g. the OM's
+#: "frame 11 of this call"), and for atom J of it, which :func:`in_dataset_terms` replaces.
+_CALL_FRAME = re.compile(r"\bframe (\d+)(?: of this call)?(?:, atom (\d+))?\b")
+
+
+def in_dataset_terms(message: str, environments: Sequence[ase.Atoms]) -> str:
+    """``message`` of a representation given ``environments``, each "frame K" (of this
+    call) replaced by the K-th environment's :func:`environment_label`, so that it names
+    the structure and centre atom in the data set whatever chunk or batch it was in; an
+    atom J of that frame becomes "neighbour J" (numbered within the environment, as the
+    scan's tables and ``X.singular.extxyz`` do) or "its centre" (J = 0)."""
+
+    def label(match: re.Match) -> str:
+        k = int(match.group(1))
+        if k >= len(environments):
+            return match[0]
+        text = environment_label(environments[k], k)
+        if match.group(2) is not None:
+            j = int(match.group(2))
+            text += ", its centre" if j == 0 else f", neighbour {j}"
+        return text
+
+    return _CALL_FRAME.sub(label, message)
+
+
+def _labelled_batch_extremes(
+    environments: Sequence[ase.Atoms], rows: Sequence[int], built: Representation
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """:func:`_batch_extremes` of ``environments[rows]``; an error names the environment
+    that causes it (:func:`environment_label`), found by computing them one by one."""
+    frames = [environments[k] for k in rows]
+    try:
+        return _batch_extremes(frames, built)
+    except Exception as error:  # any error of a representation: name the environment
+        for k in rows:
+            try:
+                _batch_extremes([environments[k]], built)
+            except Exception as single:
+                text = in_dataset_terms(_first_line(single), [environments[k]])
+                label = environment_label(environments[k], k)
+                if label not in text:
+                    text = f"{label}: {text}"
+                raise DegeneracyError(text) from single
+        if not isinstance(error, DegeneracyError):
+            raise  # the batch fails, none alone (memory?): not one environment's doing
+        raise DegeneracyError(in_dataset_terms(_first_line(error), frames)) from error
+
+
+class _NoteRows:
+    """The notes of a representation's ``diagnose`` per subject, and which environments
+    each holds for: ``diagnose`` of a group finds whether there is any (cheap, the usual
+    answer is none), then of each member alone which ones, and how it words them."""
+
+    def __init__(self) -> None:
+        # subject -> [(first row, place in its notes), text, rows]
+        self._found: dict[str, list] = {}
+
+    def add(self, diagnose: Any, environments: Sequence[ase.Atoms], members: Sequence[int]) -> None:
+        """The notes of ``diagnose`` about ``environments[members]`` (one composition)."""
+        group = diagnose([environments[k] for k in members])
+        if not group:
+            return
+        alone: set[str] = set()
+        for k in members:
+            for place, text in enumerate(diagnose([environments[k]])):
+                alone.add(warning_subject(text))
+                self._record(text, (k, place), [k])
+        for place, text in enumerate(group):  # one about the group only: all of it
+            if warning_subject(text) not in alone:
+                self._record(text, (members[0], place), list(members))
+
+    def _record(self, text: str, first: tuple[int, int], rows: list[int]) -> None:
+        entry = self._found.setdefault(warning_subject(text), [first, text, []])
+        if first < entry[0]:
+            entry[0], entry[1] = first, text
+        entry[2].extend(rows)
+
+    def notes(self) -> tuple[EnvironmentNote, ...]:
+        """One note per subject, ordered by the first environment it holds for."""
+        entries = sorted(self._found.values(), key=lambda entry: entry[0])
+        return tuple(EnvironmentNote(text, tuple(sorted(set(rows)))) for _, text, rows in entries)
 
 
 # --------------------------------------------------------------------------------------
@@ -614,7 +753,9 @@ def scan_block(
     )
     metadata = {}
     if spectra.notes:
-        metadata[NOTES_KEY] = json.dumps(list(spectra.notes))
+        metadata[NOTES_KEY] = json.dumps(
+            [_stored_note(note, environments) for note in spectra.notes]
+        )
     if spectra.fingerprints:
         metadata[FINGERPRINTS_KEY] = json.dumps(
             [[center, list(neighbors), count] for center, neighbors, count in spectra.fingerprints]
@@ -624,8 +765,24 @@ def scan_block(
     return table
 
 
-def chunk_notes(schema: pa.Schema) -> list[str]:
-    """The notes :func:`scan_block` attached to a chunk's table (or its stored file's) schema."""
+def _stored_note(note: EnvironmentNote, environments: Sequence[ase.Atoms]) -> dict[str, Any]:
+    """A chunk's note as stored with it: its text (as worded for its first environment),
+    how many of the chunk's environments it holds for, and the first
+    :data:`NOTE_SAMPLE` of them as ``[structure, atom]`` in the data set."""
+    first = environments[note.rows[0]]
+    return {
+        "text": in_dataset_terms(note.text, [first]),
+        "count": len(note.rows),
+        "environments": [
+            [int(environments[k].info["structure"]), int(environments[k].info["atom"])]
+            for k in note.rows[:NOTE_SAMPLE]
+        ],
+    }
+
+
+def chunk_notes(schema: pa.Schema) -> list[dict[str, Any]]:
+    """The notes :func:`scan_block` attached to a chunk's table (or its stored file's)
+    schema: ``{"text", "count", "environments"}`` each (:func:`_stored_note`)."""
     metadata = schema.metadata or {}
     return json.loads(metadata[NOTES_KEY]) if NOTES_KEY in metadata else []
 
@@ -758,7 +915,13 @@ class Dataset:
                 else f"at or after structure {index}"
             )
             raise DegeneracyError(
-                f"{self.path}: cannot read it: failed {where} ({read_error_reason(error)})"
+                read_failure(
+                    self.path,
+                    error,
+                    read_format=self.read_format,
+                    option="read_format",
+                    what=f"cannot read it: failed {where}",
+                )
             ) from error
 
     def structures(self, wanted: set[int] | None = None) -> Iterator[tuple[int, ase.Atoms]]:
@@ -1093,18 +1256,21 @@ class ChunkStore:
     def remove(self) -> None:
         """Delete the folder: the chunk files first, the manifest last.
 
-        An interrupted removal thus never leaves chunk files without the manifest that
-        says which scan they belong to (:meth:`open` would not trust them anyway).
+        Ctrl-C waits until it is gone (:func:`sigint_deferred`): an interrupted removal
+        would leave some chunks beside the manifest, and a rerun would compute the others
+        again. A crash midway never leaves chunk files without the manifest that says
+        which scan they belong to (:meth:`open` would not trust them anyway).
         """
-        for chunk in self.chunk_files():
-            chunk.unlink(missing_ok=True)
-        (self.folder / _MANIFEST).unlink(missing_ok=True)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        with sigint_deferred():
+            for chunk in self.chunk_files():
+                chunk.unlink(missing_ok=True)
+            (self.folder / _MANIFEST).unlink(missing_ok=True)
+            shutil.rmtree(self.folder, ignore_errors=True)
 
-    def merge(self, n_chunks: int) -> int:
+    def merge(self, n_chunks: int, *, remove: bool = True) -> int:
         """Concatenate chunks ``0..n_chunks-1`` atomically into the output; rows written.
 
-        The folder is removed afterwards (:meth:`remove`).
+        The folder is removed afterwards (:meth:`remove`) unless ``remove`` is false.
         """
         missing = [k for k in range(n_chunks) if not self.chunk_path(k).exists()]
         if missing:
@@ -1116,8 +1282,48 @@ class ChunkStore:
                 table = self.read_chunk(k)
                 writer.write_table(table)
                 rows += table.num_rows
-        self.remove()
+        if remove:
+            self.remove()
         return rows
+
+
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back until the block is done, then act on it.
+
+    For short steps that must not stop halfway. A SIGINT received meanwhile is passed to
+    the handler that was in place (Python's raises KeyboardInterrupt) once the block
+    completes; if the block raises, that exception goes on instead. Outside the main
+    thread, where no handler can be set, nothing is held back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received and callable(previous):
+        previous(signal.SIGINT, None)
+
+
+#: Modules a scan imports on first use that load compiled extensions (msgpack, psutil,
+#: tornado's, pyarrow's datasets): :func:`scan_dataset` imports them up front.
+SCAN_MODULES = ("distributed", "pyarrow.dataset")
+
+
+def import_uninterrupted(modules: Iterable[str]) -> None:
+    """Import ``modules`` with Ctrl-C held back (:func:`sigint_deferred`).
+
+    A KeyboardInterrupt raised inside the initialisation of a compiled extension leaves
+    it half made ("ImportError: initialization failed"): matplotlib's ``ft2font`` then
+    ended the interpreter's exit with a fatal error about the GIL.
+    """
+    with sigint_deferred():
+        for name in modules:
+            importlib.import_module(name)
 
 
 def read_results(path: str | os.PathLike) -> pa.Table:
@@ -1411,6 +1617,7 @@ def scan_dataset(
     connect_timeout: float = 10.0,
     restart: bool = False,
     progress: bool = False,
+    keep_parts: bool = False,
 ) -> ScanSummary:
     r"""Scan every environment of a data set on Dask; results to Parquet or CSV, resumable.
 
@@ -1445,6 +1652,11 @@ def scan_dataset(
         Discard partial results of an earlier, different scan to the same output.
     progress : bool
         Show a tqdm progress bar on stderr.
+    keep_parts : bool
+        Keep the chunk files (``OUTPUT.parts/``) after the merge into ``output``, so that
+        a rerun after an interruption of what the caller does next (e.g. writing reports)
+        computes nothing again; the caller removes them
+        (:meth:`ChunkStore.remove`) when done.
 
     Returns
     -------
@@ -1480,7 +1692,7 @@ def scan_dataset(
     }
     species_seen: set[int] = set()
     counts = {"structures": 0, "environments": 0, "computed": 0, "chunks": 0}
-    notes: list[str] = []
+    tally = _NoteTally()
     fingerprints = _FingerprintTally()
 
     def counted() -> Iterator[tuple[int, ase.Atoms]]:
@@ -1491,6 +1703,7 @@ def scan_dataset(
     blocks = plan_chunks(
         counted(), centers=center_numbers, chunk_size=chunk_size, species_seen=species_seen
     )
+    import_uninterrupted(SCAN_MODULES)
     done = store.open(manifest, restart=restart)
     cluster = _LazyClient(
         client,
@@ -1508,7 +1721,7 @@ def scan_dataset(
                 store,
                 done,
                 counts,
-                notes,
+                tally,
                 fingerprints,
                 cutoff=cutoff,
                 neighbor_species=neighbor_numbers,
@@ -1530,11 +1743,27 @@ def scan_dataset(
         raise
     if counts["environments"] == 0:
         store.remove()
+        if not species_seen and dataset.path is not None:  # e.g. an XYZ file named .pdb
+            empty = holds_nothing(
+                dataset.path, [ase.Atoms()], read_format=dataset.read_format, option="read_format"
+            )
+            label = f"{dataset.path}: "
+            raise DegeneracyError(label + "no environments to scan: " + empty.removeprefix(label))
         wanted = "any atom" if center_numbers is None else ",".join(symbols_of(center_numbers))
         raise DegeneracyError(
             f"{dataset.label}: no environments to scan: no centre of species {wanted} "
             f"(the data set has {','.join(symbols_of(sorted(species_seen))) or 'no atoms'})"
         )
+    notes = dataset_notes(
+        tally.notes(),
+        dataset,
+        recipe,
+        cutoff=cutoff,
+        neighbor_species=neighbor_numbers,
+        n_environments=counts["environments"],
+    )
+    for note in notes:
+        warnings.warn(DegeneracyWarning(note), stacklevel=2)
     absent = sorted(set(neighbor_numbers or ()) - species_seen)
     if absent:  # a typo in the neighbour species would scan only undefined environments
         note = (
@@ -1543,7 +1772,7 @@ def scan_dataset(
         )
         notes.append(note)
         warnings.warn(DegeneracyWarning(note), stacklevel=2)
-    store.merge(counts["chunks"])
+    store.merge(counts["chunks"], remove=not keep_parts)
     results = read_results(store.output)
     reasons = np.asarray(results.column("reason"))
     n_undefined = int(np.count_nonzero(reasons != ""))
@@ -1666,7 +1895,7 @@ def _run_chunks(
     store: ChunkStore,
     done: set[int],
     counts: dict[str, int],
-    notes: list[str],
+    notes: _NoteTally,
     fingerprints: _FingerprintTally,
     *,
     cutoff: float,
@@ -1676,32 +1905,30 @@ def _run_chunks(
 ) -> None:
     """Submit the unfinished chunks (a bounded number in flight); write each as it ends.
 
-    The chunks' notes, computed or resumed, are warned about and added to ``notes`` once
-    per subject, in chunk order (:class:`_ChunkNotes`); the species their fingerprints
-    were built for are added to ``fingerprints``.
+    The chunks' notes, computed or resumed, are added to ``notes``; the species their
+    fingerprints were built for to ``fingerprints``.
     """
     from distributed import as_completed
 
     pending: Any = None
-    report = _ChunkNotes(notes)
     run = uuid.uuid4().hex[:12]  # task keys unique to this run, even on a shared cluster
-    sizes: dict[str, tuple[int, int]] = {}
-    bar = tqdm(
-        total=0, desc="scan", unit="env", disable=not progress, file=sys.stderr, smoothing=0.05
-    )
+    sizes: dict[str, tuple[int, str, int]] = {}
+    bar = _progress_bar(progress)
 
     def collect() -> None:
         future = next(pending)
-        chunk, size = sizes.pop(future.key)
+        chunk, structures, size = sizes.pop(future.key)
         try:
             table = future.result()
         except DegeneracyError:
             raise
         except Exception as error:
-            raise DegeneracyError(f"chunk {chunk} failed on a worker: {error!r}") from error
+            raise DegeneracyError(
+                f"{structures} (chunk {chunk}): failed on a worker: {error!r}"
+            ) from error
         finally:
             future.release()
-        report.add(chunk, chunk_notes(table.schema))
+        notes.add(chunk, chunk_notes(table.schema))
         fingerprints.add(chunk_fingerprints(table.schema))
         store.write_chunk(chunk, table)
         counts["computed"] += size
@@ -1725,7 +1952,7 @@ def _run_chunks(
                 store.chunk_path(block.index).unlink()
                 done.discard(block.index)
             if block.index in done:
-                report.add(block.index, chunk_notes(schema))
+                notes.add(block.index, chunk_notes(schema))
                 fingerprints.add(chunk_fingerprints(schema))
                 bar.update(block.n_environments)
                 continue
@@ -1744,7 +1971,7 @@ def _run_chunks(
                 key=f"degeneracy-scan-{run}-{block.index}",
                 pure=False,
             )
-            sizes[future.key] = (block.index, block.n_environments)
+            sizes[future.key] = (block.index, _structure_range(block), block.n_environments)
             pending.add(future)
         while pending is not None and pending.count():
             collect()
@@ -1752,41 +1979,158 @@ def _run_chunks(
         bar.close()
 
 
-class _ChunkNotes:
-    """The chunks' notes, reported in chunk order whatever order the chunks end in.
+def _progress_bar(progress: bool) -> Any:
+    """A tqdm bar on stderr, or a stand-in that does nothing.
 
-    Every chunk of a data set tends to repeat the same notes, with its own numbers (e.g.
-    distance ranges), so each subject (:func:`~degeneracy.errors.warning_subject`) is
-    warned about and kept once: as the lowest chunk with that subject words it. A chunk's
-    notes wait until every earlier chunk is in, so a resumed scan (some chunks read back,
-    the others computed in any order) reports the same notes as an uninterrupted one.
+    Not a disabled tqdm: creating any tqdm starts its monitor thread, which only the
+    closing of an enabled bar stops; the thread, waking every 10 s, would outlive the
+    scan into the reports and the interpreter's shutdown.
+    """
+    if progress:
+        return tqdm(total=0, desc="scan", unit="env", file=sys.stderr, smoothing=0.05)
+    return _NoProgress()
 
-    Parameters
+
+class _NoProgress:
+    """What :func:`_progress_bar` returns without a progress bar."""
+
+    total = 0
+
+    def update(self, n: int = 1) -> None:
+        """Nothing."""
+
+    def refresh(self) -> None:
+        """Nothing."""
+
+    def close(self) -> None:
+        """Nothing."""
+
+
+def _structure_range(block: StructureBlock) -> str:
+    """``"structure 12"`` or ``"structures 12–40"``: the structures of a chunk."""
+    first, last = int(block.structures[0]), int(block.structures[-1])
+    return f"structure {first}" if first == last else f"structures {first}–{last}"
+
+
+@dataclass
+class DatasetNote:
+    """A representation's note about a data set: its subject over every chunk.
+
+    Attributes
     ----------
-    notes : list of str
-        Receives the notes kept, in order.
+    text : str
+        As worded for the first environment it holds for (in data-set order).
+    count : int
+        How many environments of the data set it holds for.
+    environments : list of (int, int)
+        The first :data:`NOTE_SAMPLE` of them, ``(structure, atom)`` in data-set order.
     """
 
-    def __init__(self, notes: list[str]) -> None:
-        self.notes = notes
-        self._waiting: dict[int, list[str]] = {}
-        self._next_chunk = 0
-        self._subjects: set[str] = set()
+    text: str
+    count: int = 0
+    environments: list[tuple[int, int]] = field(default_factory=list)
 
-    def add(self, chunk: int, notes: Sequence[str]) -> None:
-        """The notes of chunk ``chunk``; reports those of every chunk now in order."""
-        self._waiting[chunk] = list(notes)
-        while self._next_chunk in self._waiting:
-            for note in self._waiting.pop(self._next_chunk):
-                self._report(note)
-            self._next_chunk += 1
 
-    def _report(self, note: str) -> None:
-        subject = warning_subject(note)
-        if subject not in self._subjects:
-            self._subjects.add(subject)
-            self.notes.append(note)
-            warnings.warn(DegeneracyWarning(note), stacklevel=3)
+class _NoteTally:
+    """The chunks' notes (:func:`chunk_notes`), summed per subject over the data set.
+
+    Chunks end in any order and a resumed scan reads some back; the tally orders them by
+    chunk, so that the result depends only on the data set: each subject once, worded as
+    for the first environment it holds for, with how many it holds for and the first
+    :data:`NOTE_SAMPLE` of them, subjects in data-set order of their first environment.
+    """
+
+    def __init__(self) -> None:
+        self._chunks: dict[int, list[dict[str, Any]]] = {}
+
+    def add(self, chunk: int, notes: Sequence[dict[str, Any]]) -> None:
+        """The notes of chunk ``chunk``."""
+        if notes:
+            self._chunks[chunk] = list(notes)
+
+    def notes(self) -> list[DatasetNote]:
+        """One :class:`DatasetNote` per subject."""
+        combined: dict[str, DatasetNote] = {}
+        for chunk in sorted(self._chunks):
+            for stored in self._chunks[chunk]:
+                note = combined.setdefault(
+                    warning_subject(stored["text"]), DatasetNote(stored["text"])
+                )
+                note.count += int(stored["count"])
+                room = NOTE_SAMPLE - len(note.environments)
+                note.environments.extend(
+                    (int(structure), int(atom)) for structure, atom in stored["environments"][:room]
+                )
+        return list(combined.values())
+
+
+def dataset_notes(
+    notes: Sequence[DatasetNote],
+    dataset: Dataset,
+    recipe: RepresentationRecipe,
+    *,
+    cutoff: float,
+    neighbor_species: Sequence[int] | None,
+    n_environments: int,
+) -> list[str]:
+    """The warnings of a scan about its data set, one per :class:`DatasetNote`.
+
+    Each is worded by the representation (its ``diagnose``) for the first
+    :data:`NOTE_SAMPLE` environments it holds for of the first one's composition, cut
+    again from the data set (one more pass over the file, up to the last of them), and
+    ends with how many of the data set's environments it holds for and the first one's
+    structure and atom. It names environments by their structure and atom in the data
+    set (:func:`in_dataset_terms`), so it is the same whatever the chunk size, and for a
+    resumed scan.
+    """
+    if not notes:
+        return []
+    wanted = {structure for note in notes for structure, _ in note.environments}
+    structures = collect_structures(dataset, wanted)
+    worded = []
+    for note in notes:
+        environments = environments_at(
+            structures, note.environments, cutoff=cutoff, neighbor_species=neighbor_species
+        )
+        text, described = _worded_for(note, environments, recipe)
+        structure, atom = note.environments[0]
+        where = (
+            f"in {note.count} of the {n_environments} environments scanned, from structure "
+            f"{structure}, atom {atom}"
+        )
+        worded.append(f"{text} (scan: {where}{_numbers_of(described, note)})")
+    return worded
+
+
+def _numbers_of(described: int, note: DatasetNote) -> str:
+    """What the numbers in a note's wording are of, when not of every environment it holds
+    for (:func:`dataset_notes`)."""
+    sampled = len(note.environments)
+    if described == note.count:
+        return ""
+    if described == 1:
+        return "; its numbers are of the first one"
+    if described == sampled:
+        return f"; its numbers are of the first {described}"
+    among = f" among the first {sampled}" if sampled < note.count else ""
+    return f"; its numbers are of the {described} with the first one's composition{among}"
+
+
+def _worded_for(
+    note: DatasetNote, environments: list[ase.Atoms], recipe: RepresentationRecipe
+) -> tuple[str, int]:
+    """The representation's wording of ``note`` for those of ``environments`` of the first
+    one's composition, and how many that is (1: the stored wording, when it words the
+    note otherwise)."""
+    first = composition(environments[0])
+    group = [atoms for atoms in environments if composition(atoms) == first]
+    built = recipe.build(first[0], sorted(set(first[1])))
+    diagnose = getattr(built, "diagnose", None)
+    subject = warning_subject(note.text)
+    for text in diagnose(group) if diagnose is not None else []:
+        if warning_subject(text) == subject:
+            return in_dataset_terms(text, group), len(group)
+    return note.text, 1
 
 
 # --------------------------------------------------------------------------------------
@@ -1868,6 +2212,8 @@ def describe_singular(
             described.append({**entry, "singular_values": None, "symmetric": None})
             continue
         built = recipe.build(int(atoms.numbers[0]), sorted(set(int(z) for z in numbers)))
+        _make_calculator(built)
+        _take_over_notes(built, atoms)
         _, jacobian = built.jacobian([atoms])
         spectrum = singular_spectrum(jacobian, neighbors[None])
         values, motion = spectrum.values[0], spectrum.motions[0, -1]
@@ -1891,6 +2237,24 @@ def describe_singular(
         entry.update(near_swap(atoms, motion))
         described.append(entry)
     return described
+
+
+def _make_calculator(built: Representation) -> None:
+    """Make ``built``'s featomic calculator (if it has one; made on first use) with Ctrl-C
+    held back: one inside featomic's constructor left an object whose ``__del__`` printed
+    "Exception ignored in: <function CalculatorBase.__del__ ...>" and a traceback as the
+    interpreter exited after the interruption."""
+    with sigint_deferred():
+        getattr(built, "calculator", None)
+
+
+def _take_over_notes(built: Representation, atoms: ase.Atoms) -> None:
+    """Ask ``built`` for its notes about ``atoms`` (and drop them), so that it does not
+    warn on its own: the scan has reported them for the whole data set, and the
+    representation would word them for this one call ("frame 0 of this call")."""
+    diagnose = getattr(built, "diagnose", None)
+    if diagnose is not None:
+        diagnose([atoms])
 
 
 def chemiscope_selection(results: pa.Table, limit: int, *, seed: int = 0) -> np.ndarray:

@@ -22,6 +22,7 @@ the null space they force; a zero beyond that is *spurious*, a defect of the fin
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -37,7 +38,13 @@ from scipy.spatial.distance import cdist
 from .checks import bounded_int, positive_float
 from .errors import DegeneracyError
 from .files import json_safe
-from .representations.base import Representation, batches, fingerprint
+from .representations.base import (
+    UNSEEN_WEIGHT,
+    Representation,
+    batches,
+    fingerprint,
+    weighed_out_pairs,
+)
 from .structures import (
     check_finite_neighbors,
     check_finite_positions,
@@ -1312,23 +1319,52 @@ def coincidence_labels(groups: Sequence[CoincidentPairs], symbols: Sequence[str]
 
 
 @dataclass(frozen=True)
+class WeighedOutNeighbor:
+    """A neighbour whose smooth cutoff weight hides its pairs (:func:`explain_zero`):
+    ``index`` (atom index − 1), ``radius`` (Å), ``weight`` and the fingerprint's
+    ``cutoff`` (Å; None when it has no ``cutoff`` attribute)."""
+
+    index: int
+    radius: float
+    weight: float
+    cutoff: float | None
+
+    def label(self, symbols: Sequence[str]) -> str:
+        """``"H1 at 2.49 Å, 0.01 Å inside the cutoff, where its weight 6.4e-05 nearly
+        vanishes"``."""
+        where = f"{symbols[self.index]}{self.index + 1} at {self.radius:.6g} Å"
+        if self.cutoff is not None and self.radius < self.cutoff:
+            where += f", {self.cutoff - self.radius:.2g} Å inside the cutoff"
+        elif self.cutoff is not None:
+            where += ", at or beyond the cutoff"
+        return f"{where}, where its weight {self.weight:.1e} nearly vanishes"
+
+
+@dataclass(frozen=True)
 class ZeroExplanation:
     """The neighbour pairs a zero motion moves unseen (:func:`explain_zero`).
 
     ``swapped``: the groups of equal pairs it trades against each other; ``unseen``: the
     pairs whose angle it turns although the fingerprint cannot see them; ``residual``:
-    its :func:`pair_swap_residual`.
+    its :func:`pair_swap_residual`; ``weighed_out``: the neighbours of ``unseen`` pairs
+    whose own cutoff weight hides them (empty when the pairs' weights do, e.g. ACSF's G4
+    of two neighbours a cutoff apart, or when not known).
     """
 
     swapped: list[CoincidentPairs]
     unseen: list[tuple[int, int]]
     residual: float
+    weighed_out: tuple[WeighedOutNeighbor, ...] = ()
 
     def labels(self, symbols: Sequence[str]) -> tuple[str | None, str | None]:
         """``swapped`` and ``unseen`` as text (``"H2-H3 = H4-H3"``, ``"H1-H2, H1-H4"``),
-        None where empty."""
+        None where empty; with ``weighed_out`` neighbours, ``unseen`` ends with what
+        hides them: ``"H1-H2, H1-H3 (H1 at 2.49 Å, 0.01 Å inside the cutoff, where its
+        weight 6.4e-05 nearly vanishes)"``."""
         swapped = coincidence_labels(self.swapped, symbols) if self.swapped else None
         unseen = ", ".join(f"{symbols[i]}{i + 1}-{symbols[j]}{j + 1}" for i, j in self.unseen)
+        if unseen and self.weighed_out:
+            unseen += f" ({'; '.join(n.label(symbols) for n in self.weighed_out)})"
         return swapped, unseen or None
 
 
@@ -1413,15 +1449,20 @@ def near_swap_text(near: Mapping[str, Any]) -> str:
 
 
 def explain_zero(
-    atoms: ase.Atoms, motion: np.ndarray, representation: Representation | None = None
+    atoms: ase.Atoms,
+    motion: np.ndarray,
+    representation: Representation | None = None,
+    *,
+    values: np.ndarray | None = None,
 ) -> ZeroExplanation | None:
     """Whether the zero motion (3N,) of environment ``atoms`` only moves neighbour pairs
     that ``representation`` cannot see there, and which.
 
     Such pairs are equal pairs traded against each other (:func:`coincident_pairs`; every
-    ν = 2 fingerprint) and pairs whose term the fingerprint weighs out (its optional
-    ``unseen_pairs(neighbors)``, e.g. ACSF's G4 beyond the cutoff, or a neighbour at a
-    smooth cutoff). None when the motion
+    ν = 2 fingerprint) and pairs whose term the fingerprint weighs out
+    (:func:`unseen_pairs_of`: ACSF's G4 beyond the cutoff, or a neighbour near a smooth
+    cutoff); given the frame's singular ``values``, those whose weights account for at
+    least half of the zero's smallness (:func:`unseen_response`). None when the motion
     does more (:func:`pair_swap_residual` ≥ :data:`PAIR_SWAP_TOL`) or no such pair exists.
 
     Parameters
@@ -1431,36 +1472,136 @@ def explain_zero(
     motion : array (3N,) or (N, 3)
         The zero motion (e.g. ``Spectrum.motions[f, -1]``).
     representation : Representation, optional
-        The fingerprint, for its optional ``unseen_pairs``; without it only equal pairs
+        The fingerprint, for its optional ``unseen_pairs``, ``response_weights``,
+        ``neighbor_weights`` and ``cutoff``; without it only equal pairs
         (:func:`coincident_pairs`, default tolerance) explain a zero.
+    values : array (3N-3,), optional
+        The frame's purified singular values, descending (``Spectrum.values[f]``), the
+        last that of ``motion``; without them a fixed weight
+        (:data:`~degeneracy.representations.base.UNSEEN_WEIGHT`) decides.
 
     Returns
     -------
     ZeroExplanation or None
         The groups of equal pairs the motion trades and the unseen pairs it turns, with
-        its :func:`pair_swap_residual`; None as above.
+        its :func:`pair_swap_residual` and the neighbours whose weight hides their pairs
+        (``weighed_out``); None as above.
 
     Raises
     ------
     DegeneracyError
         When ``motion`` does not have 3N components (checked only when there are equal
-        or unseen pairs).
+        or unseen pairs), or ``values`` is not one frame's spectrum.
     """
     neighbors = neighbor_positions(atoms)
     groups = coincident_pairs(neighbors, atoms.numbers[1:])
-    unseen = unseen_pairs_of(representation, neighbors)
+    unseen = unseen_pairs_of(representation, neighbors, values)
     if not groups and not unseen:
         return None
-    return explain_motion(neighbors, motion, groups, unseen)[1]
+    explanation = explain_motion(neighbors, motion, groups, unseen)[1]
+    if explanation is None or not explanation.unseen:
+        return explanation
+    hidden = _weighed_out_neighbors(representation, neighbors, explanation.unseen, values)
+    return dataclasses.replace(explanation, weighed_out=hidden)
+
+
+def unseen_response(values: np.ndarray) -> float:
+    r"""The response factor under which a fingerprint's cutoff weights explain the zero
+    ``values[-1]``: :math:`\sqrt{\max(s, (3N-3)\,\varepsilon\, s_1) / s_1}`.
+
+    A neighbour (or pair) whose weights scale the features' response to turning it by
+    :math:`w` (its ``response_weights``: :math:`c^2` for the OM's weight :math:`c`,
+    :math:`f_c` for an ACSF neighbour) gives a motion that only turns it a singular value
+    :math:`s = w g s_1`, with :math:`g` what the same motion would do at full weight. The
+    weight is the cause when it accounts for at least half of that smallness (in
+    decades), :math:`w \le g`, i.e. :math:`w \le \sqrt{s/s_1}`; the floor of
+    :func:`roundoff_floor` stands in for a zero at round-off.
+
+    The bound follows the zero: as a zero has :math:`s/s_1 <` ``zero_rtol``, it stays
+    below :math:`\sqrt{\mathtt{zero\_rtol}}`, 1e-3 for the default (an OM weight of
+    0.032, 2.27 Å for a 2.5 Å cutoff; an ACSF neighbour weight of 1e-3, 2.45 Å). A
+    neighbour turning at full weight has :math:`g` = 0.006–0.12 with the OM and
+    6e-4–0.06 with ACSF G5 (measured, docs/concepts.md): where :math:`g \ge
+    \sqrt{\mathtt{zero\_rtol}}` (every OM frame measured) the zeros a weight causes
+    are named from where they appear on, else once :math:`w \le g`. A zero far smaller
+    than the weight allows (exact, beside an ACSF weight of 1e-5, which would leave
+    ~1e-7) is the geometry's, and is not.
+
+    Parameters
+    ----------
+    values : array (3N-3,)
+        One frame's purified singular values, descending.
+
+    Returns
+    -------
+    float
+        The bound on the response factor; 0 when :math:`s_1 = 0` (no weight explains a
+        fingerprint blind to everything).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``values`` is not one frame's spectrum.
+    """
+    values = frame_values(values, "unseen_response")
+    if not values[0] > 0:
+        return 0.0
+    floor = float(roundoff_floor(values[0], len(values)))
+    return float(np.sqrt(max(float(values[-1]), floor) / float(values[0])))
 
 
 def unseen_pairs_of(
-    representation: Representation | None, neighbors: np.ndarray
+    representation: Representation | None,
+    neighbors: np.ndarray,
+    values: np.ndarray | None = None,
 ) -> list[tuple[int, int]]:
-    """The fingerprint's optional ``unseen_pairs(neighbors)``; none if it has no such
-    method (e.g. SOAP, with a hard cutoff and every angle seen)."""
+    """The neighbour pairs ``representation`` weighs out, ``[(i, j), ...]`` with i < j.
+
+    With a frame's singular ``values``, from the fingerprint's optional
+    ``response_weights``: the pairs whose response factor (or either neighbour's) is
+    below :func:`unseen_response` (:func:`weighed_out_pairs`); else, and for a
+    fingerprint without them, its optional ``unseen_pairs(neighbors)`` (a weight below
+    :data:`~degeneracy.representations.base.UNSEEN_WEIGHT`). Empty for one with neither
+    (e.g. SOAP, with a hard cutoff and every angle seen).
+    """
+    respond = getattr(representation, "response_weights", None)
+    if values is not None and respond is not None:
+        per_neighbor, per_pair = respond(neighbors)
+        return weighed_out_pairs(per_neighbor, per_pair, below=unseen_response(values))
     find_unseen = getattr(representation, "unseen_pairs", None)
     return list(find_unseen(neighbors)) if find_unseen is not None else []
+
+
+def _weighed_out_neighbors(
+    representation: Representation | None,
+    neighbors: np.ndarray,
+    unseen: Sequence[tuple[int, int]],
+    values: np.ndarray | None,
+) -> tuple[WeighedOutNeighbor, ...]:
+    """The neighbours of the ``unseen`` pairs that their own weight hides: response factor
+    below :func:`unseen_response` (with ``values`` and ``response_weights``), else a
+    ``neighbor_weights`` below :data:`UNSEEN_WEIGHT`."""
+    weights_of = getattr(representation, "neighbor_weights", None)
+    if weights_of is None:
+        return ()
+    weights = np.asarray(weights_of(neighbors), dtype=float)
+    respond = getattr(representation, "response_weights", None)
+    if values is not None and respond is not None:
+        hidden = np.asarray(respond(neighbors)[0], dtype=float) < unseen_response(values)
+    else:
+        hidden = weights < UNSEEN_WEIGHT
+    radii = vector_lengths(neighbors)
+    cutoff = getattr(representation, "cutoff", None)
+    return tuple(
+        WeighedOutNeighbor(
+            index=k,
+            radius=float(radii[k]),
+            weight=float(weights[k]),
+            cutoff=None if cutoff is None else float(cutoff),
+        )
+        for k in sorted({k for pair in unseen for k in pair})
+        if hidden[k]
+    )
 
 
 def explain_motion(
@@ -2054,7 +2195,8 @@ def classify_zeros(
     near = near_symmetry(atoms, values, representation, zero_rtol=zero_rtol)
     if near is not None:
         return ZeroClassification("near-symmetry", near_symmetry=near)
-    return ZeroClassification(verdict, explanation=explain_zero(atoms, motions[-1], representation))
+    explanation = explain_zero(atoms, motions[-1], representation, values=values)
+    return ZeroClassification(verdict, explanation=explanation)
 
 
 @dataclass(frozen=True)
@@ -2064,10 +2206,13 @@ class FrameAnalysis:
     When the verdict is ``"spurious"`` and the motion of s_min moves only neighbour pairs
     the fingerprint cannot see (:func:`explain_zero`), ``pair_swap`` labels the equal
     pairs it trades (the zero every ν = 2 fingerprint has there) and ``unseen_pairs`` the
-    pairs whose ignored angle it turns; None otherwise. ``nearest_coincidence``,
-    ``coincidence_distance`` and ``near_swap_residual`` (:func:`near_swap` of the motion of
-    s_min) tell how near the frame is to the closest branch point of ν = 2 degenerate
-    pairs and how much of its softest motion trades the two pairs there.
+    pairs whose ignored angle it turns, followed, when a neighbour's own cutoff weight
+    hides them, by where that neighbour is (``"H1-H2, H1-H3, H1-H4 (H1 at 2.49 Å, 0.01 Å
+    inside the cutoff, where its weight 6.4e-05 nearly vanishes)"``); None otherwise.
+    ``nearest_coincidence``, ``coincidence_distance`` and ``near_swap_residual``
+    (:func:`near_swap` of the motion of s_min) tell how near the frame is to the closest
+    branch point of ν = 2 degenerate pairs and how much of its softest motion trades the
+    two pairs there.
     """
 
     frame: int

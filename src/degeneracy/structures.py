@@ -23,7 +23,7 @@ import ase.io
 import ase.units
 import numpy as np
 from ase.geometry import complete_cell, find_mic
-from ase.io.formats import UnknownFileTypeError, string2index
+from ase.io.formats import UnknownFileTypeError, filetype, ioformats, string2index
 from ase.neighborlist import neighbor_list
 
 from .checks import (
@@ -665,6 +665,122 @@ def read_error_reason(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+#: Errors that come from inside an ase reader given a file not in its format (e.g. the
+#: gamess-us-punch reader, ase's guess for ``.dat``: "'NoneType' object has no attribute
+#: 'copy'"; the cif reader: a bare AssertionError): their text says nothing to the user.
+_READER_INTERNAL_ERRORS = (
+    AssertionError,
+    AttributeError,
+    IndexError,
+    NameError,
+    StopIteration,
+    TypeError,
+    ZeroDivisionError,
+)
+
+
+def guessed_read_format(
+    path: str | os.PathLike, read_format: str | None = None
+) -> tuple[str | None, str]:
+    """The ase format a structure file is read as, and how it was chosen.
+
+    ``(read_format, "as given")`` when given; else what :func:`ase.io.read` uses
+    (:func:`ase.io.formats.filetype`) with ``"from its name"`` when the name alone gives it
+    (its suffix or a known file name), ``"from its content"`` otherwise; ``(None, "")``
+    when ase cannot tell (an empty file).
+    """
+    if read_format is not None:
+        return read_format, "as given"
+    path = os.fspath(path)
+    try:
+        fmt = filetype(path, read=True)
+    except Exception:  # an empty or unreadable file: ase says why when it reads it
+        return None, ""
+    try:
+        by_name = filetype(path, read=False)
+    except Exception:  # no suffix
+        by_name = None
+    return fmt, "from its name" if by_name == fmt else "from its content"
+
+
+def _read_as(
+    path: str | os.PathLike, read_format: str | None, option: str | None
+) -> tuple[str | None, str]:
+    """:func:`guessed_read_format`; a format given by ``option`` is said to be so (``"as
+    --read-format asks"``)."""
+    fmt, how = guessed_read_format(path, read_format)
+    if read_format is not None and option:
+        how = f"as {option} asks"
+    return fmt, how
+
+
+def _xyz_advice(fmt: str, read_format: str | None, option: str | None) -> str:
+    """``"; if it is an XYZ file, name it .xyz or .extxyz"`` for a file read in another
+    format by its name (``option``: the command's read-format option, also named)."""
+    if read_format is not None or fmt in XYZ_FORMATS:
+        return ""
+    alternative = f", or give {option} extxyz" if option else ""
+    return f"; if it is an (extended) XYZ file, name it .xyz or .extxyz{alternative}"
+
+
+def read_failure(
+    path: str | os.PathLike,
+    error: BaseException,
+    *,
+    read_format: str | None = None,
+    option: str | None = None,
+    what: str = "cannot read structures",
+) -> str:
+    """One line on why ase could not read the structure file ``path``.
+
+    ``"PATH: WHAT: read as FORMAT (from its name), not a valid FORMAT file (REASON); if it
+    is an (extended) XYZ file, name it .xyz or .extxyz"``: the ase format the file was
+    read as and how ase chose it (:func:`guessed_read_format`), ase's reason
+    (:func:`read_error_reason`; for an error from inside ase's reader, which says nothing,
+    its type) and, unless the file was read as (ext)xyz or in the format asked
+    (``read_format``), the fix for an XYZ file given another name (``option``: the
+    command's read-format option, e.g. ``"--read-format"``, named too). Where ase could not
+    choose a format (an empty file, an unknown suffix), or read an (ext)XYZ file by its
+    name: ``"PATH: WHAT (REASON)"``.
+    """
+    reason = read_error_reason(error)
+    fmt, how = _read_as(path, read_format, option)
+    if fmt is None or fmt not in ioformats or (fmt in XYZ_FORMATS and read_format is None):
+        # (an XYZ file read as one: that it is not a valid XYZ file goes without saying)
+        if isinstance(error, UnknownFileTypeError) and option and "; name the file" in reason:
+            reason += f", or give {option} FORMAT"
+        return f"{path}: {what} ({reason})"
+    if isinstance(error, _READER_INTERNAL_ERRORS):
+        reason = f"ase's reader stopped with {type(error).__name__}"
+    reason = reason.rstrip(".")
+    return (
+        f"{path}: {what}: read as {fmt} ({how}), not a valid {fmt} file ({reason})"
+        + _xyz_advice(fmt, read_format, option)
+    )
+
+
+def holds_nothing(
+    path: str | os.PathLike,
+    frames: Sequence[ase.Atoms],
+    *,
+    read_format: str | None = None,
+    option: str | None = None,
+) -> str | None:
+    """Why ``frames``, all that ase read from ``path``, hold nothing to work on, or None.
+
+    ase reads some files in a format they are not in as no frames or frames without
+    atoms (an XYZ file named ``.pdb``): ``"PATH: read as FORMAT (from its name), it holds
+    no atoms; if it is ..."``, rather than a wrong atom count in its first frame.
+    """
+    if frames and any(len(atoms) for atoms in frames):
+        return None
+    fmt, how = _read_as(path, read_format, option)
+    held = "no structures" if not frames else "no atoms"
+    if fmt is None:
+        return f"{path}: it holds {held}"
+    return f"{path}: read as {fmt} ({how}), it holds {held}" + _xyz_advice(fmt, read_format, option)
+
+
 #: Formats whose files :func:`check_xyz_atom_counts` scans (ase indexes them line by line).
 XYZ_FORMATS = ("xyz", "extxyz")
 
@@ -777,11 +893,10 @@ def read_environments(
     try:  # every frame, so that a selection keeps the frames' numbers in the file
         frames = ase.io.read(path, index=":")
     except Exception as error:  # ase raises many types for unreadable files
-        raise DegeneracyError(
-            f"{path}: cannot read structures ({read_error_reason(error)})"
-        ) from error
-    if not frames:
-        raise DegeneracyError(f"{path}: contains no structures")
+        raise DegeneracyError(read_failure(path, error)) from error
+    empty = holds_nothing(path, frames)
+    if empty is not None:  # e.g. an XYZ file named .pdb: not "frame 0: got 0 atoms"
+        raise DegeneracyError(empty)
     numbers = range(len(frames))
     try:
         numbers = [numbers[selection]] if isinstance(selection, int) else numbers[selection]

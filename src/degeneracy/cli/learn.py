@@ -302,12 +302,23 @@ def run(args: argparse.Namespace) -> None:
     check_orbit_options(args)
     # torch and featomic (~2 s) only after the checks that need neither
     from ..learning import repeat_folders, repeat_summary
-    from ..learning.protocols import check_same_layout
+    from ..learning.protocols import (
+        check_not_a_reproduction,
+        check_same_layout,
+        check_same_protocol,
+    )
     from ..learning.trainer import resolve_device
 
     output = output_folder(args.output, parents=True)
     folders = repeat_folders(output, args.seed, repeats)  # refuses seeds past 2**64 - 1
-    check_same_layout(output, all_protocols=args.protocol == "all", repeats=repeats)
+    check_not_a_reproduction(output)
+    check_same_layout(
+        output, all_protocols=args.protocol == "all", repeats=repeats, protocol=args.protocol
+    )
+    for folder in folders.values():  # a finished run of another protocol: named, before work
+        for name in list(PROTOCOLS) if args.protocol == "all" else [args.protocol]:
+            where = folder / name if args.protocol == "all" else folder
+            check_same_protocol(where, name, restart=args.restart)
     settings = settings_from_args(args)
     device = resolve_device(settings.device)  # before the slow work, once for every run
     featurizer = featurizer_from_args(args)

@@ -57,19 +57,41 @@ def environment_value(text: str) -> EnvironmentSpec:
 #: Namespace attribute holding the options given on the command line (dest → option string).
 EXPLICIT_OPTIONS = "explicit_options"
 
+#: Each fingerprint's hyperparameters that options set: keyword -> the option's destination
+#: (``--bispectrum-n-max`` stores ``bispectrum_n_max``). The one table of which option sets
+#: what: the keywords built from the options (:func:`representation_hypers_from_args`), the
+#: fingerprints an option applies to (:data:`OPTION_REPRESENTATIONS`) and the option named
+#: in an error about a keyword (:data:`HYPER_OPTIONS`) derive from it.
+FINGERPRINT_OPTIONS = {
+    "soap": {
+        "sigma": "sigma",
+        "cutoff": "cutoff",
+        "n_max": "n_max",
+        "l_max": "l_max",
+        "basis": "basis",
+        "optimal_basis": "basis_file",
+    },
+    "bispectrum": {
+        "sigma": "sigma",
+        "cutoff": "cutoff",
+        "n_max": "bispectrum_n_max",
+        "l_max": "bispectrum_l_max",
+    },
+    "acsf": {"parameter_set": "acsf_set", "angular": "acsf_angular", "cutoff": "cutoff"},
+    "om": {"orbitals": "om_orbitals", "width": "om_width", "cutoff": "cutoff"},
+}
+
+
+def option_of(dest: str) -> str:
+    """The option that stores ``dest`` (``bispectrum_n_max`` -> ``--bispectrum-n-max``)."""
+    return "--" + dest.replace("_", "-")
+
+
 #: The fingerprints each fingerprint-specific option configures (``--cutoff`` sets them all).
 OPTION_REPRESENTATIONS = {
-    "sigma": ("soap", "bispectrum"),
-    "n_max": ("soap",),
-    "l_max": ("soap",),
-    "basis": ("soap",),
-    "basis_file": ("soap",),
-    "bispectrum_n_max": ("bispectrum",),
-    "bispectrum_l_max": ("bispectrum",),
-    "acsf_set": ("acsf",),
-    "acsf_angular": ("acsf",),
-    "om_orbitals": ("om",),
-    "om_width": ("om",),
+    dest: tuple(name for name, hypers in FINGERPRINT_OPTIONS.items() if dest in hypers.values())
+    for dest in dict.fromkeys(d for hypers in FINGERPRINT_OPTIONS.values() for d in hypers.values())
+    if dest != "cutoff"
 }
 
 
@@ -398,20 +420,14 @@ def soap_hypers_from_args(args: argparse.Namespace) -> dict:
     }
 
 
-#: Hyperparameters whose option is not named after them, by representation: an error
-#: that names one (``width must be ...``) names the option instead (``--om-width``).
+#: By representation, the option of each hyperparameter: an error that names one
+#: (``width must be ...``) names the option instead (``--om-width``).
 HYPER_OPTIONS = {
-    "soap": {
-        "optimal_basis": "--basis-file",
-        "sigma": "--sigma",
-        "cutoff": "--cutoff",
-        "n_max": "--n-max",
-        "l_max": "--l-max",
-    },
-    "bispectrum": {"n_max": "--bispectrum-n-max", "l_max": "--bispectrum-l-max"},
-    "acsf": {"parameter_set": "--acsf-set", "angular": "--acsf-angular"},
-    "om": {"orbitals": "--om-orbitals", "width": "--om-width"},
+    name: {hyper: option_of(dest) for hyper, dest in hypers.items() if hyper != "basis"}
+    for name, hypers in FINGERPRINT_OPTIONS.items()
 }
+# ("basis" is left out: an everyday word in the library's messages, "optimal basis", and
+# --basis is checked by the command line itself.)
 
 
 def representation_hypers_from_args(args: argparse.Namespace, name: str) -> dict:
@@ -419,29 +435,10 @@ def representation_hypers_from_args(args: argparse.Namespace, name: str) -> dict
 
     Options a subcommand does not define take the representation's defaults.
     """
-    cutoff = getattr(args, "cutoff", 2.5)
     if name == "soap":
         return soap_hypers_from_args(args)
-    if name == "bispectrum":
-        return {
-            "sigma": getattr(args, "sigma", 0.3),
-            "cutoff": cutoff,
-            "n_max": getattr(args, "bispectrum_n_max", 4),
-            "l_max": getattr(args, "bispectrum_l_max", 4),
-        }
-    if name == "acsf":
-        return {
-            "parameter_set": getattr(args, "acsf_set", "tight"),
-            "angular": getattr(args, "acsf_angular", "g4"),
-            "cutoff": cutoff,
-        }
-    if name == "om":
-        return {
-            "orbitals": getattr(args, "om_orbitals", "sp"),
-            "width": getattr(args, "om_width", 1.5),
-            "cutoff": cutoff,
-        }
-    return {}
+    hypers = FINGERPRINT_OPTIONS.get(name, {})
+    return {hyper: getattr(args, dest) for hyper, dest in hypers.items() if hasattr(args, dest)}
 
 
 def representation_from_args(
@@ -482,20 +479,29 @@ def representations_from_args(
                 name, **hypers, **(species if species_aware(name) else {})
             )
         except DegeneracyError as error:  # "width must be ..." is --om-width's problem
-            named = with_hyper_options(str(error), HYPER_OPTIONS.get(name, {}))
+            named = with_hyper_options(str(error), HYPER_OPTIONS.get(name, {}), name=name)
             if named == str(error):
                 raise
             raise DegeneracyError(named) from error
     return representations
 
 
-def with_hyper_options(message: str, options: dict[str, str]) -> str:
+def with_hyper_options(message: str, options: dict[str, str], *, name: str = "") -> str:
     """``message`` with every whole-word hyperparameter of ``options`` replaced by its
-    option (``width`` → ``--om-width``): the names are the representation's own."""
+    option (``width`` → ``--om-width``): the names are the representation's own. The
+    representation's ``name`` before a hyperparameter goes when its option names it
+    already (``bispectrum n_max`` → ``--bispectrum-n-max``)."""
     if not options:
         return message
-    pattern = r"(?<![\w-])(" + "|".join(map(re.escape, options)) + r")(?![\w-])"
-    return re.sub(pattern, lambda match: options[match.group(1)], message)
+    prefix = rf"(?:{re.escape(name)} )?" if name else ""
+    pattern = r"(?<![\w-])" + prefix + "(" + "|".join(map(re.escape, options)) + r")(?![\w-])"
+
+    def option(match: re.Match) -> str:
+        said = options[match.group(1)]
+        kept = match.group(0)[: match.start(1) - match.start(0)]
+        return said if name and name in said else kept + said
+
+    return re.sub(pattern, option, message)
 
 
 def frames_from_args(

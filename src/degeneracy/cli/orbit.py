@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> None:
         checkpoint=checkpoint,
         output=args.output,  # written before the checkpoint is deleted
         progress=not args.quiet and sys.stderr.isatty(),
+        start_name=args.builtin or f"{args.file}, frame {args.frame}",
     )
     if resuming:
         print(f"resumed from {checkpoint}", file=sys.stderr)

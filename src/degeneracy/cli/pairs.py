@@ -54,7 +54,7 @@ def format_verdicts(verdicts: Sequence[PairVerdict], fmt: str) -> str:
             *[number_text(v.distance[name], ".3e", exact=exact) for name in names],
             number_text(v.fourbody[0], ".6f", exact=exact),
             number_text(v.fourbody[1], ".6f", exact=exact),
-            "yes" if v.related else "no",
+            str(v.related) if exact else ("yes" if v.related else "no"),  # CSV as spectrum's
             number_text(v.residual, ".4g", exact=exact),
         ]
         for v in verdicts

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import signal
 import sys
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ from ..scan import (
     collect_structures,
     describe_singular,
     environments_at,
+    import_uninterrupted,
     most_singular,
     output_format,
     read_results,
@@ -226,18 +231,41 @@ def format_summary(summary: ScanSummary, stats: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def write_singular(path: Path, environments: list, described: list[dict[str, Any]]) -> None:
-    """The most singular environments as extended XYZ with their numbers in ``info``."""
+#: ``info`` keys of ``X.singular.extxyz``, every frame all of them: the results row's
+#: numbers (``cn``, ``s_max``, ``s_min``: the scan's own, as in the table and the results
+#: file), then the verdict of :func:`~degeneracy.scan.describe_singular`.
+SINGULAR_INFO_KEYS = ("rank", "structure", "atom", "cn", "s_max", "s_min", *VERDICT_KEYS)
+
+#: What ``X.singular.extxyz`` holds where a value is missing (None): extxyz has no empty
+#: value (ase writes a key without a value, which it reads back as True), so text keys
+#: get ``"none"`` and the others NaN, which ase writes as ``nan`` and reads back.
+MISSING_TEXT = "none"
+
+#: The ``info`` keys of ``X.singular.extxyz`` whose values are text.
+SINGULAR_TEXT_KEYS = ("verdict", "pair_swap", "unseen_pairs", "nearest_coincidence")
+
+
+def singular_info(rank: int, row: dict[str, Any]) -> dict[str, Any]:
+    """The ``info`` of one frame of ``X.singular.extxyz``: :data:`SINGULAR_INFO_KEYS`,
+    from a most-singular results row with its verdict keys, missing values as
+    :data:`MISSING_TEXT` or NaN."""
+    info: dict[str, Any] = {}
+    for key in SINGULAR_INFO_KEYS:
+        value = rank if key == "rank" else row.get(key)
+        if value is None:
+            value = MISSING_TEXT if key in SINGULAR_TEXT_KEYS else float("nan")
+        info[key] = value
+    return info
+
+
+def write_singular(path: Path, environments: list, rows: list[dict[str, Any]]) -> None:
+    """The most singular environments as extended XYZ (atomically), each frame with
+    :func:`singular_info` of its results row: the same s_min, s_max and CN as the table
+    and the results file, and the same keys in every frame."""
     frames = []
-    for rank, (atoms, entry) in enumerate(zip(environments, described, strict=True), start=1):
+    for rank, (atoms, row) in enumerate(zip(environments, rows, strict=True), start=1):
         atoms = atoms.copy()
-        atoms.info = {"rank": rank}
-        for key in ("structure", "atom", "cn", *VERDICT_KEYS):
-            if entry.get(key) is not None:
-                atoms.info[key] = entry[key]
-        if entry.get("singular_values") is not None:
-            atoms.info["s_min"] = entry["singular_values"][-1]
-            atoms.info["s_max"] = entry["singular_values"][0]
+        atoms.info = singular_info(rank, row)
         frames.append(atoms)
     write_environments(path, frames)
 
@@ -298,19 +326,93 @@ def check_moot_options(args: argparse.Namespace) -> None:
         raise DegeneracyError("--singular with --top 0: no environment would be written")
 
 
+class InterruptsKept:
+    """A context in which no Ctrl-C (or SIGTERM) is lost: one raised where it cannot
+    propagate — in a weakref callback or a ``__del__``, e.g. matplotlib's or a WeakSet's,
+    which Python reports as "Exception ignored in: ..." with a traceback and then goes on —
+    is kept, unprinted, and raised again by :meth:`check`."""
+
+    def __enter__(self) -> InterruptsKept:
+        self.lost: KeyboardInterrupt | None = None
+        self._previous = sys.unraisablehook
+        sys.unraisablehook = self._keep
+        return self
+
+    def _keep(self, unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            self.lost = self.lost or unraisable.exc_value
+        else:
+            self._previous(unraisable)
+
+    def check(self) -> None:
+        """Raise the interrupt kept, if there is one."""
+        if self.lost is not None:
+            lost, self.lost = self.lost, None
+            raise lost
+
+    def __exit__(self, *exc: object) -> None:
+        sys.unraisablehook = self._previous
+
+
+@dataclass(frozen=True)
+class ScanCommand:
+    """What the steps of one ``degeneracy scan`` share."""
+
+    args: argparse.Namespace
+    dataset: Dataset
+    representation: Any
+    recipe: RepresentationRecipe
+    output: Path
+    interrupts: InterruptsKept
+
+
 def run(args: argparse.Namespace) -> None:
     check_arguments(args)
     output = Path(args.output)
     representation = representation_from_args(args)
-    neighbor_species = None if args.neighbors in (None, "all") else parse_species(args.neighbors)
     dataset = Dataset(args.dataset, units=args.units, read_format=args.read_format)
     recipe = RepresentationRecipe.of(representation)
-    progress = not args.no_progress and sys.stderr.isatty()
+    try:
+        with InterruptsKept() as interrupts:
+            command = ScanCommand(args, dataset, representation, recipe, output, interrupts)
+            summary = run_scan(command)
+            try:
+                write_reports(command, summary)
+            except KeyboardInterrupt:
+                print(
+                    f"degeneracy scan: reports interrupted; {output} and its chunks in "
+                    f"{ChunkStore(output).folder} are kept: rerun the same command to "
+                    "finish the reports (nothing is computed again)",
+                    file=sys.stderr,
+                )
+                raise
+            ChunkStore(output).remove()  # the reports are written: nothing left to resume
+            interrupts.check()
+    finally:
+        ignore_ctrl_c_at_exit()
+
+
+def ignore_ctrl_c_at_exit() -> None:
+    """Ignore Ctrl-C once the interpreter exits (registered last, this exit handler runs
+    first). There is nothing left to stop: the scan and its reports are written or kept,
+    and the exit takes a second or more (torch's and distributed's exit handlers, freeing
+    the modules); a Ctrl-C then printed "Exception ignored in atexit callback" with a
+    traceback, or killed the process by the signal. Nothing changes before the exit, so
+    a caller of :func:`~degeneracy.cli.main` in the same process keeps its Ctrl-C."""
+    if threading.current_thread() is threading.main_thread():
+        atexit.register(signal.signal, signal.SIGINT, signal.SIG_IGN)
+
+
+def run_scan(command: ScanCommand) -> ScanSummary:
+    """Scan the data set into the output, keeping its chunks for the reports
+    (:func:`~degeneracy.scan.scan_dataset` with ``keep_parts``); an interruption says
+    whether finished chunks were kept."""
+    args = command.args
     try:
         summary = scan_dataset(
-            dataset,
-            recipe,
-            output=output,
+            command.dataset,
+            command.recipe,
+            output=command.output,
             centers=args.centers,
             neighbors=args.neighbors,
             chunk_size=args.chunk_size,
@@ -319,10 +421,13 @@ def run(args: argparse.Namespace) -> None:
             workers=args.workers,
             connect_timeout=args.connect_timeout,
             restart=args.restart,
-            progress=progress,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            keep_parts=True,
         )
+        command.interrupts.check()
+        return summary
     except KeyboardInterrupt:
-        store = ChunkStore(output)
+        store = ChunkStore(command.output)
         if store.chunk_files():
             print(
                 f"degeneracy scan: finished chunks are kept in {store.folder}; "
@@ -330,57 +435,107 @@ def run(args: argparse.Namespace) -> None:
                 file=sys.stderr,
             )
         raise
-    results = read_results(output)
+
+
+def write_reports(command: ScanCommand, summary: ScanSummary) -> None:
+    """The summary lines, the most singular environments and the report files of a scan.
+
+    Every file is written atomically, so an interruption leaves each report either
+    complete (of this run or an earlier one) or absent; one that a library swallowed is
+    raised after the step it came in (:meth:`InterruptsKept.check`).
+    """
+    args, interrupts = command.args, command.interrupts
+    cn_histogram, _ = figure_writers()
+    results = read_results(command.output)
     stats = quantiles(results)
     print(format_summary(summary, stats))
-
-    cutoff = summary.settings["cutoff"]
     top = most_singular(results, args.top)
     shown = chemiscope_selection(results, args.chemiscope_limit) if args.chemiscope_limit else []
-    singular, plot, viewer, report = report_paths(args, output)
+    singular, plot, viewer, report = report_paths(args, command.output)
     written = {plot, report, *([singular] if top else []), *([viewer] if len(shown) else [])}
-    for stale in remove_stale_companions(output, written):
+    for stale in remove_stale_companions(command.output, written):
         print(f"removed {stale}: an earlier scan's, this one writes no such file")
-    structures = collect_structures(dataset, {*shown, *(row["structure"] for row in top)})
-    described: list[dict[str, Any]] = []
+    structures = collect_structures(command.dataset, {*shown, *(row["structure"] for row in top)})
+    interrupts.check()
     if top:
-        environments = environments_at(
-            structures,
-            [(row["structure"], row["atom"]) for row in top],
-            cutoff=cutoff,
-            neighbor_species=neighbor_species,
-        )
-        described = describe_singular(environments, recipe)
-        for row, entry in zip(top, described, strict=True):
-            row.update({k: entry.get(k) for k in VERDICT_KEYS})
-        print(f"\nmost singular environments (largest CN, top {len(top)}):")
-        print(format_top(top))
-        write_singular(singular, environments, described)
-        print(f"\nwrote {singular}")
-
-    # Imported here: matplotlib and chemiscope are only needed once the scan is done.
-    from ..figures.scan import cn_histogram, write_chemiscope
-
-    title = f"{Path(dataset.label).name}: {describe_representation(representation)}"
-    cn_histogram(results, plot, title=title)
+        report_most_singular(command, top, structures, singular, summary.settings["cutoff"])
+        interrupts.check()
+    cn_histogram(results, plot, title=report_title(command))
     print(f"wrote {plot}")
-    if args.chemiscope_limit and not len(shown):
-        print("no environment has a positive s_min: no chemiscope file written")
-    elif args.chemiscope_limit:
-        n_shown = write_chemiscope(
-            viewer,
-            {i: structures[int(i)] for i in shown},
-            results,
-            cutoff=cutoff,
-            title=f"degeneracy scan of {Path(dataset.label).name}",
-            description=title,
-        )
-        n_structures = _plural(len(shown), "structure")
-        print(f"wrote {viewer} ({_plural(n_shown, 'environment')} of {n_structures})")
+    interrupts.check()
+    if args.chemiscope_limit:
+        shown_structures = {i: structures[int(i)] for i in shown}
+        report_chemiscope(command, viewer, shown_structures, results, summary.settings["cutoff"])
+        interrupts.check()
     document = {**summary.to_dict(), "cn": stats, "most_singular": top}
-    document["output"] = str(output)
+    document["output"] = str(command.output)
     write_json(report, document)
     print(f"wrote {report}")
+
+
+def report_title(command: ScanCommand) -> str:
+    """``"data.xyz: SOAP (...)"``: the data set and the fingerprint, for the figures."""
+    return f"{Path(command.dataset.label).name}: {describe_representation(command.representation)}"
+
+
+def report_chemiscope(
+    command: ScanCommand, path: Path, structures: dict[int, Any], results: Any, cutoff: float
+) -> None:
+    """Write the chemiscope file of ``structures``, environments within ``cutoff`` (none
+    if no environment has a positive s_min)."""
+    if not structures:
+        print("no environment has a positive s_min: no chemiscope file written")
+        return
+    _, write_chemiscope = figure_writers()
+    n_shown = write_chemiscope(
+        path,
+        structures,
+        results,
+        cutoff=cutoff,
+        title=f"degeneracy scan of {Path(command.dataset.label).name}",
+        description=report_title(command),
+    )
+    n_structures = _plural(len(structures), "structure")
+    print(f"wrote {path} ({_plural(n_shown, 'environment')} of {n_structures})")
+
+
+def figure_writers() -> tuple[Any, Any]:
+    """:func:`~degeneracy.figures.scan.cn_histogram` and
+    :func:`~degeneracy.figures.scan.write_chemiscope`, their module imported with Ctrl-C
+    held back (:func:`~degeneracy.scan.import_uninterrupted`): matplotlib and chemiscope,
+    imported only once the scan is done, load compiled extensions, and a Ctrl-C inside
+    one's initialisation (matplotlib's ``ft2font``) raised "ImportError: initialization
+    failed" and then a fatal error about the GIL as the interpreter exited."""
+    import_uninterrupted(["degeneracy.figures.scan"])
+    from ..figures.scan import cn_histogram, write_chemiscope
+
+    return cn_histogram, write_chemiscope
+
+
+def report_most_singular(
+    command: ScanCommand,
+    top: list[dict[str, Any]],
+    structures: dict[int, Any],
+    path: Path,
+    cutoff: float,
+) -> None:
+    """Describe the ``top`` rows (verdict, nearest equal pairs: added to each row), print
+    them as a table and write their environments to ``path``."""
+    neighbors = command.args.neighbors
+    neighbor_species = None if neighbors in (None, "all") else parse_species(neighbors)
+    environments = environments_at(
+        structures,
+        [(row["structure"], row["atom"]) for row in top],
+        cutoff=cutoff,
+        neighbor_species=neighbor_species,
+    )
+    described = describe_singular(environments, command.recipe)
+    for row, entry in zip(top, described, strict=True):
+        row.update({k: entry.get(k) for k in VERDICT_KEYS})
+    print(f"\nmost singular environments (largest CN, top {len(top)}):")
+    print(format_top(top))
+    write_singular(path, environments, top)
+    print(f"\nwrote {path}")
 
 
 def _species_argument(text: str) -> str:

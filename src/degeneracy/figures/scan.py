@@ -1,7 +1,11 @@
 """Figures of a data-set scan: CN histogram and an interactive chemiscope file.
 
 Both take the results of :func:`degeneracy.scan.scan_dataset` (a table with ``cn``, ``s_min``,
-``s_max`` ... per environment); nothing here computes fingerprints.
+``s_max`` ... per environment); nothing here computes fingerprints. Importing this module
+imports every compiled extension the two need (matplotlib's Agg backend included), so
+that a caller can import it with Ctrl-C held back (``scan`` does): an interrupt inside
+the initialisation of such an extension (matplotlib's ``ft2font``) ended in a fatal
+error about the GIL at the interpreter's exit.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import ase
 import chemiscope
 import numpy as np
 import pyarrow as pa
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..errors import DegeneracyError
@@ -58,6 +63,7 @@ def cn_histogram(results: pa.Table, path: str | os.PathLike, *, title: str = "")
     n_undefined = int(np.isnan(cn).sum())
     n_infinite = int(np.isinf(cn).sum())
     figure = Figure(figsize=(9.0, 3.6), layout="constrained")
+    FigureCanvasAgg(figure)  # imported with this module, not on the first savefig
     axes = figure.subplots(1, 2)
     for ax, values, label in (
         (axes[0], cn, r"$\log_{10}$ CN = $\log_{10}(s_1/s_\mathrm{min})$"),

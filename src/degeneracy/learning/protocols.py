@@ -21,7 +21,6 @@ so the network can only interpolate there once it has seen some of them.
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 import math
 import os
@@ -404,6 +403,23 @@ def _tracking(name: str, prediction: np.ndarray, target: np.ndarray) -> dict[str
 #: are fine: the published orbits start with a 1e-4 Å step, then 0.01 Å).
 MAX_STEP_OVER_MEDIAN = 4.0
 
+#: Smallest ratio of the median distance between frames two apart to the median step
+#: between consecutive frames for which :func:`orbit_slopes` treats the frames as samples
+#: of one path. Along a path the distance over k steps grows with k: the ratio is 2 when
+#: the path is sampled finely enough for central differences (on a curve turning by an
+#: angle t per step, 2 cos(t/2): 1.5 is a turn of 83° per step); between unrelated or
+#: shuffled frames every distance is alike and the ratio is about 1. Measured
+#: (2026-12-04, distances after superposition as in :func:`aligned_steps`): the 16
+#: published orbits 1.959-2.000 (the c = 0.1 orbits, which turn back, lowest), their
+#: first 11 frames 1.67-2.00, comment_orbit(0.3, 1, "optimal", quick=True) 1.999, P&G's
+#: manifold 2.000, a TrajectoryMethaneSampler run 1.995; random frames of
+#: ThermalMethaneSampler, over 200 seeds: median 1.0, largest 1.08 (201 frames), 1.33
+#: (20), 1.53 (10; 0.5 % of seeds at 1.5 or more), 1.70 (5; 2 %) and 1.83 (3 frames, one
+#: ratio; 9.5 %); tilted 1.01 and uniform 1.03 (201 frames); the 16 published orbits
+#: shuffled 0.91-1.10, and kept every 10th frame (0.1 Å steps, no longer following the
+#: c = 0.1 orbits' turns) 0.46-0.65 for c = 0.1, which is refused too.
+MIN_TWO_STEPS_OVER_STEP = 1.5
+
 
 #: What a finished run leaves besides its checkpoint and history (written at its end).
 RESULT_FILES = (
@@ -429,13 +445,16 @@ def path_arc_length(frames: Sequence[ase.Atoms]) -> tuple[np.ndarray | None, str
     Distances between consecutive frames' neighbour positions (centre fixed), each after
     superposing the frame on the one before (:func:`aligned_steps`), summed. Not
     a path: fewer than 3 frames, a repeated frame, a step more than
-    :data:`MAX_STEP_OVER_MEDIAN` times the median step, or, when every frame records its
+    :data:`MAX_STEP_OVER_MEDIAN` times the median step; when every frame records its
     ``arc_length`` (as orbit files do), arc lengths that neither all increase nor all
     decrease (a file in reverse order is a path, its arc measured from its first frame),
     or a step that does not fit the arc between its frames (longer than it, or shorter
-    than a :data:`MAX_STEP_OVER_MEDIAN`-th of it). The last catches an unordered orbit file,
-    whose steps are all alike; the nearest frames need not be neighbours on a path (the
-    Comment's c = 0.1 orbits turn back close to themselves).
+    than a :data:`MAX_STEP_OVER_MEDIAN`-th of it); and frames two apart a median distance
+    less than :data:`MIN_TWO_STEPS_OVER_STEP` times the median step (along a path the
+    distance over k steps grows with k; between unrelated or shuffled frames every
+    distance is alike). The last two catch unrelated or unordered frames, whose steps
+    are all alike; the nearest frames need not be neighbours on a path (the Comment's
+    c = 0.1 orbits turn back close to themselves).
     """
     if len(frames) < 3:
         return None, f"{len(frames)} frames"
@@ -458,13 +477,20 @@ def path_arc_length(frames: Sequence[ase.Atoms]) -> tuple[np.ndarray | None, str
                 f"the frames are not in path order (frames {k} and {k + 1}: arc_length "
                 f"{recorded[k]:.4g} and {recorded[k + 1]:.4g} A, {steps[k]:.3g} A apart)"
             )
+    reach = np.median(aligned_steps(frames, lag=2)) / np.median(steps)
+    if reach < MIN_TWO_STEPS_OVER_STEP:
+        return None, (
+            "the frames do not sample a path (frames two apart are a median "
+            f"{reach:.2f} steps apart, along a path {MIN_TWO_STEPS_OVER_STEP:g} to 2: "
+            "unrelated or shuffled frames, or too few to follow the curve)"
+        )
     return np.concatenate([[0.0], np.cumsum(steps)]), None
 
 
-def aligned_steps(frames: Sequence[ase.Atoms]) -> np.ndarray:
-    """Distance (Å, over all neighbour coordinates) from each frame to the next after the
-    best superposition (:func:`~degeneracy.pairs.best_alignment`: rotation and reflection,
-    permutation of equal neighbours), shape (n_frames - 1,).
+def aligned_steps(frames: Sequence[ase.Atoms], *, lag: int = 1) -> np.ndarray:
+    """Distance (Å, over all neighbour coordinates) from each frame to the ``lag``-th next
+    after the best superposition (:func:`~degeneracy.pairs.best_alignment`: rotation and
+    reflection, permutation of equal neighbours), shape (n_frames - lag,).
 
     Every fingerprint and E4 are invariant under these, so an orbit file whose frames were
     each rotated, or had their H atoms relabelled, is the same path (raw Cartesian steps
@@ -476,7 +502,10 @@ def aligned_steps(frames: Sequence[ase.Atoms]) -> np.ndarray:
     species = frames[0].numbers[1:]
     scale = math.sqrt(path.shape[1])  # best_alignment's residual is an RMS per neighbour
     return np.array(
-        [best_alignment(a, b, species).residual * scale for a, b in itertools.pairwise(path)]
+        [
+            best_alignment(a, b, species).residual * scale
+            for a, b in zip(path[:-lag], path[lag:], strict=True)
+        ]
     )
 
 
@@ -1010,8 +1039,17 @@ def repeat_folders(output: str | os.PathLike, seed: int, repeats: int) -> dict[i
     return {s: output if repeats == 1 else output / f"seed-{s}" for s in seeds}
 
 
-def check_same_layout(output: str | os.PathLike, *, all_protocols: bool, repeats: int) -> None:
+def check_same_layout(
+    output: str | os.PathLike,
+    *,
+    all_protocols: bool,
+    repeats: int,
+    protocol: str | None = None,
+) -> None:
     """Refuse an ``output`` holding results of another kind of ``learn`` run.
+
+    The error names the run found (its protocol, from its ``metrics.json``, for a run of
+    one protocol) and the run asked for (``protocol``, the one protocol asked, if given).
 
     A run of one protocol writes ``model.pt`` into ``output``, ``--protocol all`` into
     ``output/<protocol>/`` (with ``fig2.json``), ``--repeats`` into ``output/seed-<k>/``
@@ -1023,7 +1061,7 @@ def check_same_layout(output: str | os.PathLike, *, all_protocols: bool, repeats
     if not output.is_dir():
         return
     wanted = (repeats > 1, all_protocols)
-    found = []
+    found, kinds = [], []
     for model in (
         sorted(output.glob("model.pt"))
         + sorted(output.glob("*/model.pt"))
@@ -1038,19 +1076,93 @@ def check_same_layout(output: str | os.PathLike, *, all_protocols: bool, repeats
             continue  # not a folder learn writes (the user's own)
         if (seeded, by_protocol) != wanted:
             found.append(str(model.relative_to(output)))
+            kinds.append((seeded, by_protocol, model.parent))
     if not all_protocols and (output / "fig2.json").exists():
         found.append("fig2.json")
+        kinds.append((False, True, output))  # repeats.json would say more; models say it first
     if repeats == 1 and (output / "repeats.json").exists():
         found.append("repeats.json")
+        kinds.append((True, None, output))
     if found:
+        seeded, by_protocol, folder = kinds[0]
+        if by_protocol is None:
+            held = "learn --repeats"
+        else:
+            held = "learn " + _protocol_option(folder, by_protocol)
+            held += " --repeats" if seeded else ""
         kind = " ".join(
-            ["--protocol all" if all_protocols else "one protocol"]
+            [_protocol_option(None, all_protocols, protocol)]
             + (["--repeats"] if repeats > 1 else [])
         )
         shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
         raise DegeneracyError(
-            f"{output} holds the results of another kind of run ({shown}); a run of "
-            f"{kind} would leave them beside its own: choose another --output, or remove them"
+            f"{output} holds the results of another kind of run, {held} ({shown}); a run "
+            f"of {kind} would leave them beside its own: choose another --output, or remove "
+            "them"
+        )
+
+
+def check_not_a_reproduction(output: str | os.PathLike) -> None:
+    """Refuse an ``output`` that holds a ``degeneracy reproduce`` run.
+
+    Reproduce marks its folder with ``steps/`` (a ``NAME.json`` or ``NAME.running`` per
+    step) and, once finished, ``report.html`` beside ``summary.json``; a learn run there
+    would mix its results in with the reproduction's (the counterpart of
+    :func:`degeneracy.reproduce.check_not_a_learn_folder`).
+    """
+    output = Path(output)
+    steps = output / "steps"
+    found = [
+        f"steps/{stamp.name}"
+        for pattern in ("*.json", "*.running")
+        for stamp in sorted(steps.glob(pattern))
+    ]
+    if (output / "report.html").is_file() and (output / "summary.json").is_file():
+        found[:0] = ["report.html", "summary.json"]
+    if found:
+        shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+        raise DegeneracyError(
+            f"{output} holds a `degeneracy reproduce` run ({shown}), not a learn run: "
+            "choose another --output"
+        )
+
+
+def _protocol_option(folder: Path | None, all_protocols: bool, name: str | None = None) -> str:
+    """``"--protocol all"``, or ``"--protocol NAME"`` with ``name`` or the protocol of
+    ``folder/metrics.json``, else ``"(one protocol)"``."""
+    if all_protocols:
+        return "--protocol all"
+    if name is None and folder is not None:
+        try:
+            name = json.loads((folder / "metrics.json").read_text()).get("protocol")
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            name = None
+    return f"--protocol {name}" if isinstance(name, str) else "(one protocol)"
+
+
+def check_same_protocol(
+    output: str | os.PathLike, protocol: str | Protocol, *, restart: bool = False
+) -> None:
+    """Refuse an ``output`` holding a finished run of another protocol, unless ``restart``.
+
+    ``learn`` calls it before any work: the run's checkpoint would refuse the rerun too,
+    but only after the data and features were made, and in general words ("settings,
+    model or data changed"). Without a readable ``metrics.json`` (no run, or one
+    interrupted) it is left to the checkpoint.
+    """
+    if restart:
+        return
+    protocol = protocol_value(protocol)
+    metrics = Path(output) / "metrics.json"
+    try:
+        saved = json.loads(metrics.read_text()).get("protocol")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return
+    if isinstance(saved, str) and saved != protocol.name:
+        raise DegeneracyError(
+            f"{output} holds a finished learn --protocol {saved} run ({metrics.name}); this "
+            f"run asks for --protocol {protocol.name}: choose another --output, or add "
+            "--restart to replace it"
         )
 
 

@@ -311,15 +311,47 @@ class Acsf:
         """
         neighbors = neighbor_array(neighbors, "unseen_pairs")
         weights = self.neighbor_weights(neighbors)
+        return weighed_out_pairs(weights, self.angle_pair_weights(neighbors))
+
+    def angle_pair_weights(self, neighbors: np.ndarray) -> np.ndarray | None:
+        r"""The weight of each neighbour pair's own in the angular terms, (N(N−1)/2,) in
+        ``numpy.triu_indices`` order: G4's :math:`f_c(r_{jk})`, zeros without angular
+        functions (no angle is seen), None for G5 (no such factor)."""
         j, k = np.triu_indices(len(neighbors), k=1)
         if len(self.g4) == 0:
-            pair_weights = np.zeros(len(j))  # no angular functions: no angle is seen
-        elif self.angular == "g4":
+            return np.zeros(len(j))
+        if self.angular == "g4":
             distances = np.linalg.norm(neighbors[j] - neighbors[k], axis=-1)
-            pair_weights, _ = cosine_cutoff(distances, self.cutoff)
-        else:
-            pair_weights = None
-        return weighed_out_pairs(weights, pair_weights)
+            return cosine_cutoff(distances, self.cutoff)[0]
+        return None
+
+    def response_weights(self, neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r"""The factors by which the cutoff weights scale the features' response to turning
+        each neighbour, (N,), and each neighbour pair's terms, (N(N−1)/2,) in
+        ``numpy.triu_indices`` order.
+
+        A neighbour: :math:`f_c(r_j)`, by which every term it is in is multiplied (a turn
+        leaves :math:`r_j` alone). A pair: :math:`f_c(r_j) f_c(r_k)`, with G4 also
+        :math:`\sqrt{f_c(r_{jk})}` (a turn changes :math:`r_{jk}`, and
+        :math:`f_c'(r) = -(\pi/r_c)\sqrt{f_c(r)\,(1 - f_c(r))}` vanishes only as the
+        root); 0 without angular functions (no angle is seen). Measured with G5 and a
+        neighbour moved out from 2.2 Å to 2.4999 Å in 40 random 4–8-neighbour
+        environments: the turn's singular value is 6e-4–0.06 :math:`f_c s_1`, the radial
+        motion's ∝ :math:`\sqrt{f_c}` (docs/concepts.md).
+
+        Parameters
+        ----------
+        neighbors : array (N, 3)
+            Neighbour positions relative to the centre (Å).
+        """
+        neighbors = neighbor_array(neighbors, "response_weights")
+        weights = self.neighbor_weights(neighbors)
+        j, k = np.triu_indices(len(neighbors), k=1)
+        pair_weights = weights[j] * weights[k]
+        own = self.angle_pair_weights(neighbors)
+        if own is not None:
+            pair_weights = pair_weights * np.sqrt(own)
+        return weights, pair_weights
 
     def unreached_distances(self, distances: np.ndarray) -> np.ndarray:
         r"""The neighbour distances inside the cutoff that no G2 function reaches.

@@ -39,6 +39,12 @@ class Representation(Protocol):
     pairs whose angle it does not see there (:func:`weighed_out_pairs`, e.g.
     :meth:`degeneracy.Acsf.unseen_pairs`), which
     :func:`~degeneracy.sensitivity.explain_zero` takes into account.
+    ``response_weights(neighbors) -> (array (N,), array (N(N−1)/2,) or None)``, for a
+    smooth cutoff: the factors by which its cutoff weights scale the features' response
+    to turning each neighbour and each pair's terms (1 well inside, 0 at the cutoff; e.g.
+    c² for the OM's weight c), with which :func:`~degeneracy.sensitivity.explain_zero`
+    names the pairs a given zero is too small for the fingerprint to see
+    (:func:`~degeneracy.sensitivity.unseen_response`) instead of ``unseen_pairs``.
     ``neighbor_weights(neighbors) -> array (N,)``, for a smooth cutoff: each neighbour's
     cutoff weight (1 well inside, 0 at the cutoff); :func:`~degeneracy.find_singular`
     does not let one fall below :data:`UNSEEN_WEIGHT`, where the fingerprint loses the
@@ -60,7 +66,10 @@ class Representation(Protocol):
         ...
 
 
-#: A cutoff weight below this counts as zero (see :func:`weighed_out_pairs`).
+#: A cutoff weight below this counts as zero where no spectrum says how small a zero is
+#: (``unseen_pairs``, the steps of :func:`~degeneracy.find_singular`); a zero of a frame's
+#: spectrum is explained with a bound that follows its size instead
+#: (:func:`~degeneracy.sensitivity.unseen_response`).
 UNSEEN_WEIGHT = 1e-5
 
 #: Largest cutoff radius (Å) of every fingerprint (:func:`cutoff_radius`), ample for
@@ -107,7 +116,10 @@ def weighed_out_pairs(
     A pair is weighed out when a neighbour's weight (``weights``, (N,)) or the pair's own
     (``pair_weights``, (N(N−1)/2,) in ``numpy.triu_indices`` order, e.g. ACSF's
     :math:`f_c(r_{jk})`) is below ``below``: the features then change neither with the
-    pair's angle nor, the weight's slope vanishing with it, at all.
+    pair's angle nor, the weight's slope vanishing with it, at all. The same test on a
+    fingerprint's ``response_weights`` with ``below`` from
+    :func:`~degeneracy.sensitivity.unseen_response` names the pairs a given zero is too
+    small to see.
     """
     weights = np.asarray(weights, dtype=float)
     i, j = np.triu_indices(len(weights), k=1)

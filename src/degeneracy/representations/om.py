@@ -187,6 +187,25 @@ class OverlapMatrix:
         """
         return weighed_out_pairs(self.neighbor_weights(neighbors))
 
+    def response_weights(self, neighbors: np.ndarray) -> tuple[np.ndarray, None]:
+        r"""The factor :math:`c^2` by which each neighbour's weight :math:`c` scales the
+        features' response to turning it, (N,); no pair factors (None).
+
+        An eigenvalue's derivative :math:`v_k^\mathsf{T} (\partial \tilde S) v_k` takes
+        one :math:`c` from :math:`\partial \tilde S` and one from the eigenvector's share of
+        the neighbour's orbitals. Measured with a neighbour moved out from 2.2 Å to
+        2.499 Å in 40 random 4–8-neighbour environments: the two turns' singular values
+        are 0.006–0.12 :math:`c^2 s_1`, the radial motion's ~4 :math:`c^{1.5} s_1`
+        (docs/concepts.md). A pair's term is as small as its smaller neighbour factor
+        (:func:`~degeneracy.sensitivity.unseen_pairs_of`).
+
+        Parameters
+        ----------
+        neighbors : array (N, 3)
+            Neighbour positions relative to the centre (Å).
+        """
+        return self.neighbor_weights(neighbors) ** 2, None
+
     def neighbor_weights(self, neighbors: np.ndarray) -> np.ndarray:
         r"""Each neighbour's weight :math:`(1 - r^2/r_c^2)^2`, 0 beyond the cutoff, (N,).
 
