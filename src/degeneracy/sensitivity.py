@@ -1495,13 +1495,14 @@ def explain_zero(
     """
     neighbors = neighbor_positions(atoms)
     groups = coincident_pairs(neighbors, atoms.numbers[1:])
-    unseen = unseen_pairs_of(representation, neighbors, values)
+    response = _cutoff_response(representation, neighbors, values)
+    unseen = _unseen_pairs(representation, neighbors, response)
     if not groups and not unseen:
         return None
     explanation = explain_motion(neighbors, motion, groups, unseen)[1]
     if explanation is None or not explanation.unseen:
         return explanation
-    hidden = _weighed_out_neighbors(representation, neighbors, explanation.unseen, values)
+    hidden = _weighed_out_neighbors(representation, neighbors, explanation.unseen, response)
     return dataclasses.replace(explanation, weighed_out=hidden)
 
 
@@ -1564,10 +1565,37 @@ def unseen_pairs_of(
     :data:`~degeneracy.representations.base.UNSEEN_WEIGHT`). Empty for one with neither
     (e.g. SOAP, with a hard cutoff and every angle seen).
     """
+    return _unseen_pairs(
+        representation, neighbors, _cutoff_response(representation, neighbors, values)
+    )
+
+
+#: A fingerprint's ``response_weights(neighbors)`` (per neighbour, per pair or None) and
+#: the :func:`unseen_response` bound below which they hide a neighbour or pair.
+_CutoffResponse = tuple[np.ndarray, np.ndarray | None, float]
+
+
+def _cutoff_response(
+    representation: Representation | None, neighbors: np.ndarray, values: np.ndarray | None
+) -> _CutoffResponse | None:
+    """:data:`_CutoffResponse` of a frame; None without ``values`` or without the
+    fingerprint's optional ``response_weights``."""
     respond = getattr(representation, "response_weights", None)
-    if values is not None and respond is not None:
-        per_neighbor, per_pair = respond(neighbors)
-        return weighed_out_pairs(per_neighbor, per_pair, below=unseen_response(values))
+    if values is None or respond is None:
+        return None
+    per_neighbor, per_pair = respond(neighbors)
+    return np.asarray(per_neighbor, dtype=float), per_pair, unseen_response(values)
+
+
+def _unseen_pairs(
+    representation: Representation | None,
+    neighbors: np.ndarray,
+    response: _CutoffResponse | None,
+) -> list[tuple[int, int]]:
+    """:func:`unseen_pairs_of`, the frame's :func:`_cutoff_response` computed."""
+    if response is not None:
+        per_neighbor, per_pair, bound = response
+        return weighed_out_pairs(per_neighbor, per_pair, below=bound)
     find_unseen = getattr(representation, "unseen_pairs", None)
     return list(find_unseen(neighbors)) if find_unseen is not None else []
 
@@ -1576,20 +1604,16 @@ def _weighed_out_neighbors(
     representation: Representation | None,
     neighbors: np.ndarray,
     unseen: Sequence[tuple[int, int]],
-    values: np.ndarray | None,
+    response: _CutoffResponse | None,
 ) -> tuple[WeighedOutNeighbor, ...]:
     """The neighbours of the ``unseen`` pairs that their own weight hides: response factor
-    below :func:`unseen_response` (with ``values`` and ``response_weights``), else a
+    below the bound (``response``, the frame's :func:`_cutoff_response`), else a
     ``neighbor_weights`` below :data:`UNSEEN_WEIGHT`."""
     weights_of = getattr(representation, "neighbor_weights", None)
     if weights_of is None:
         return ()
     weights = np.asarray(weights_of(neighbors), dtype=float)
-    respond = getattr(representation, "response_weights", None)
-    if values is not None and respond is not None:
-        hidden = np.asarray(respond(neighbors)[0], dtype=float) < unseen_response(values)
-    else:
-        hidden = weights < UNSEEN_WEIGHT
+    hidden = weights < UNSEEN_WEIGHT if response is None else response[0] < response[2]
     radii = vector_lengths(neighbors)
     cutoff = getattr(representation, "cutoff", None)
     return tuple(

@@ -1133,11 +1133,18 @@ def _protocol_option(folder: Path | None, all_protocols: bool, name: str | None 
     if all_protocols:
         return "--protocol all"
     if name is None and folder is not None:
-        try:
-            name = json.loads((folder / "metrics.json").read_text()).get("protocol")
-        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
-            name = None
-    return f"--protocol {name}" if isinstance(name, str) else "(one protocol)"
+        name = saved_protocol(folder)
+    return f"--protocol {name}" if name is not None else "(one protocol)"
+
+
+def saved_protocol(folder: Path) -> str | None:
+    """The protocol recorded in ``folder/metrics.json`` (a finished run's); None without a
+    readable one."""
+    try:
+        saved = json.loads((folder / "metrics.json").read_text()).get("protocol")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return None
+    return saved if isinstance(saved, str) else None
 
 
 def check_same_protocol(
@@ -1153,14 +1160,10 @@ def check_same_protocol(
     if restart:
         return
     protocol = protocol_value(protocol)
-    metrics = Path(output) / "metrics.json"
-    try:
-        saved = json.loads(metrics.read_text()).get("protocol")
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
-        return
-    if isinstance(saved, str) and saved != protocol.name:
+    saved = saved_protocol(Path(output))
+    if saved is not None and saved != protocol.name:
         raise DegeneracyError(
-            f"{output} holds a finished learn --protocol {saved} run ({metrics.name}); this "
+            f"{output} holds a finished learn --protocol {saved} run (metrics.json); this "
             f"run asks for --protocol {protocol.name}: choose another --output, or add "
             "--restart to replace it"
         )
