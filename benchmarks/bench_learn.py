@@ -47,6 +47,7 @@ from degeneracy.learning import (
     repeat_folders,
     run_protocol,
 )
+from degeneracy.learning.protocols import path_arc_length
 
 BUDGET_SECONDS = 15 * 60
 
@@ -110,6 +111,7 @@ def main() -> None:
     changes = {} if args.max_minutes is None else {"max_seconds": 60 * args.max_minutes}
     changes["gradient_weight"] = args.gradient_weight
     settings = TrainSettings.quick(**changes) if args.quick else TrainSettings(**changes)
+    arc = path_arc_length(data["orbit"].frames)  # once for every run, as `learn` does
     runs, folders_by_seed, seconds_by_seed = [], [], []  # per seed
     for seed, folder in repeat_folders(output, args.seed, max(1, args.repeats)).items():
         folders, metrics = {}, {}
@@ -125,6 +127,7 @@ def main() -> None:
                 settings=settings,
                 seed=seed,
                 restart=True,
+                orbit_arc_length=arc,
             )
             metrics[name] = m = result.metrics
             print(

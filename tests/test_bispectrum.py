@@ -118,7 +118,7 @@ def test_hypers_rebuild_and_validation():
     ],
 )
 def test_limits_name_the_bispectrum(kwargs, message):
-    """Its limits are below SOAP's (l_max 20, n_max 30): the message says whose they are."""
+    """Its limits are below SOAP's (l_max 20, n_max 22): the message says whose they are."""
     with pytest.raises(dg.DegeneracyError, match=f"^{message}$"):
         dg.Bispectrum(**kwargs)
     assert dg.Bispectrum(l_max=10, n_max=1).l_max == 10

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import ase.build
 import ase.io
+import numpy as np
 import pytest
 from conftest import exit_status
 
@@ -181,6 +182,11 @@ WRONG_SUFFIXES = {
         ["spectrum", "IN", "--output", "OUT/s.json.gz"],
         "s.json.gz: --output is named for compressed data (.gz), but the table output is "
         "written uncompressed; drop the .gz",
+    ),
+    # no command writes tab-separated values: a space-aligned table named x.tsv was a trap
+    "spectrum-table-tsv": (
+        ["spectrum", "IN", "--output", "OUT/s.tsv"],
+        "s.tsv: --output is named for tab-separated values (.tsv), but --format is table",
     ),
     "compare-csv-xz": (
         ["compare", "IN", "--rep", "acsf", "--format", "csv", "--output", "OUT/c.csv.xz"],
@@ -742,3 +748,213 @@ def test_the_environment_hint_is_added_once_and_to_spec_mismatches_only():
     mismatch = DegeneracyError("m.xyz, frame 2: expected 5 atoms (CH4), got 8", kind=SPEC_MISMATCH)
     # predict has no --environment (its model is for CH4): nothing to hint at
     assert with_environment_hint(mismatch, argparse.Namespace()) is mismatch
+
+
+# --- helper-70: a new user's review ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["spectrum", "--builtin", "td", "--cutoff", "20"],
+         "--cutoff 20 Å is 66.7 times --sigma 0.3 Å, more than the 35 up to which featomic "
+         "computes its GTO radial integrals: give --cutoff at most 10.5 Å or --sigma at "
+         "least 0.572 Å"),
+        (["spectrum", "--builtin", "td", "--rep", "bispectrum", "--cutoff", "20"],
+         "--cutoff 20 Å is 66.7 times --sigma 0.3 Å, more than the 35"),
+        (["compare", "--builtin", "td", "--rep", "acsf,soap", "--cutoff", "50"],
+         "--cutoff 50 Å is 167 times --sigma 0.3 Å, more than the 35"),
+        (["spectrum", "--builtin", "td", "--sigma", "5"],
+         "--sigma must be smaller than the cutoff (--cutoff 2.5 Å), got 5"),
+        (["spectrum", "--builtin", "td", "--sigma", "3", "--cutoff", "3"],
+         "--sigma must be smaller than the cutoff (--cutoff 3 Å), got 3"),
+        (["learn", "--quick", "--model", "multicentre", "--sigma", "5", "--output", "OUT"],
+         "--sigma must be smaller than the cutoff (--cutoff 2.5 Å), got 5"),
+        # the fingerprint's own refusals stay (featomic is not asked about a σ it refuses)
+        (["spectrum", "--builtin", "td", "--sigma", "0.001"], "--sigma must be at least 0.01 Å"),
+        (["spectrum", "--builtin", "td", "--cutoff", "101"], "--cutoff must be at most 100 Å"),
+    ],
+)  # fmt: skip
+def test_a_cutoff_too_large_for_sigma_is_refused_before_featomic(argv, line, tmp_path, capfd):
+    """`--cutoff 20` reached featomic, which said "featomic refused SOAP sigma 0.3 Å, cutoff
+    20 Å, ...: Failed to compute radial integral with GTO basis. Try increasing decreasing
+    the `cutoff`, ..."; `--sigma 5` said "--sigma must be smaller than 2.5" without saying
+    what 2.5 is."""
+    argv = [a.replace("OUT", str(tmp_path / "out")) for a in argv]
+    assert exit_status(argv) == 2
+    err = capfd.readouterr().err
+    assert err.startswith(f"degeneracy {argv[0]}: error: {line}"), err
+    assert err.count("\n") == 1 and "featomic refused" not in err and "Try" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_cutoff_over_sigma_limit_is_safe_and_its_advice_holds():
+    """featomic computes the GTO integrals up to cutoff/σ 35 for every n_max and l_max the
+    fingerprints allow, at the smallest σ (where its limit is lowest, 35.67); the advice
+    of the refusal is accepted; beyond 37.7 featomic refuses any setting, in our words."""
+    import featomic
+
+    from degeneracy.cli.options import check_density_width
+    from degeneracy.errors import DegeneracyError
+    from degeneracy.representations._featomic import MAX_CUTOFF_OVER_SIGMA, new_calculator
+
+    def expansion(sigma, cutoff, n_max, l_max):
+        return new_calculator(
+            featomic.SphericalExpansion,
+            f"sigma {sigma} Å, cutoff {cutoff} Å",
+            cutoff={"radius": cutoff, "smoothing": {"type": "Step"}},
+            density={"type": "Gaussian", "width": sigma},
+            basis={
+                "type": "TensorProduct",
+                "max_angular": l_max,
+                "radial": {"type": "Gto", "max_radial": n_max - 1},
+            },
+        )
+
+    for sigma in (0.01, 0.3):
+        expansion(sigma, MAX_CUTOFF_OVER_SIGMA * sigma, 22, 20)
+    with pytest.raises(DegeneracyError) as refused:
+        expansion(0.3, 11.4, 1, 0)
+    assert str(refused.value) == (
+        "featomic refused sigma 0.3 Å, cutoff 11.4 Å: its GTO radial integrals fail at "
+        "cutoff/sigma 38 (from 35.7 to 37.7, by n_max and l_max; up to 35 always works): "
+        "take a smaller cutoff or a larger sigma"
+    )
+    check_density_width(0.3, 10.5)  # the advice for --cutoff 20 --sigma 0.3
+    check_density_width(0.572, 20.0)
+    check_density_width(0.01, 0.35)
+    with pytest.raises(DegeneracyError, match=r"--sigma at least 0\.0715 Å"):
+        check_density_width(0.0714, 2.5)
+
+
+@pytest.mark.parametrize(
+    ("name", "hypers", "settings"),
+    [
+        ("soap", {}, "SOAP sigma 0.3 Å, cutoff 20 Å, n_max 8, l_max 8, gto basis"),
+        ("soap", {"basis": "optimal"}, "GTO radial integrals for sigma 0.3 Å, cutoff 20 Å, "
+         "20 functions"),
+        ("bispectrum", {}, "bispectrum sigma 0.3 Å, cutoff 20 Å, n_max 4, l_max 4"),
+    ],
+)  # fmt: skip
+def test_featomic_s_refusal_of_a_cutoff_says_why_in_one_line(name, hypers, settings, capfd):
+    """The library's fingerprints reach featomic without the command line's check: its
+    refusal (a Rust panic, with a backtrace note on file descriptor 2) is one line with
+    our reason, not its advice ("Try increasing decreasing the `cutoff`")."""
+    import degeneracy as dg
+
+    with pytest.raises(dg.DegeneracyError) as refused:
+        representation = dg.make_representation(name, sigma=0.3, cutoff=20.0, **hypers)
+        representation.features([dg.builtin_environment("td")])
+    assert str(refused.value) == (
+        f"featomic refused {settings}: its GTO radial integrals fail at cutoff/sigma 66.7 "
+        "(from 35.7 to 37.7, by n_max and l_max; up to 35 always works): take a smaller "
+        "cutoff or a larger sigma"
+    )
+    assert capfd.readouterr().err == ""
+
+
+def test_a_euler_step_that_does_not_divide_the_frame_spacing_names_step(tmp_path, capsys):
+    """It said "the Euler step 0.03 Å must divide --save-every", not naming --step."""
+    out = tmp_path / "o.extxyz"
+    argv = ["orbit", "--builtin", "pg-start", "--step", "0.03", "--output", str(out)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "degeneracy orbit: error: --step 0.03 Å must divide --save-every 0.01 Å, the spacing "
+        "of the saved frames, a whole number of times (ratio 0.333333)\n"
+    )
+    assert main([*argv[:3], "--step", "0.002", "--save-every", "0.005", "--output", str(out)]) == 2
+    assert "--step 0.002 Å must divide --save-every 0.005 Å" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("CH0", "environment 'CH0': the neighbour count must be at least 1, got 0"),
+        ("SiO00", "environment 'SiO00': the neighbour count must be at least 1, got 0"),
+        ("CQ4", "environment 'CQ4': unknown neighbor element 'Q'"),
+        ("QH0", "environment 'QH0': unknown center element 'Q'"),
+        ("CH-1", "environment 'CH-1': expected 'any' or a centre element"),
+    ],
+)
+def test_an_environment_refusal_names_the_value(value, reason, capsys):
+    """`--environment CH0` said "n_neighbors must be at least 1, got 0"."""
+    assert exit_status(["spectrum", "--builtin", "td", "--environment", value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"degeneracy spectrum: error: argument --environment: {reason}"), err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["spectrum", "--builtin", "td", "--output", "-"],
+        ["compare", "--builtin", "td", "--output", "-"],
+        ["pairs", "--verify", "pairs.xyz", "--output", "-"],
+        ["scan", "in.xyz", "--output", "-"],
+    ],
+)
+def test_an_output_named_dash_is_refused(argv, tmp_path, capsys, monkeypatch):
+    """`spectrum --output -` wrote a file named "-" (no command reads "-" as stdout)."""
+    monkeypatch.chdir(tmp_path)
+    assert exit_status(argv) == 2
+    assert capsys.readouterr().err == (
+        f"degeneracy {argv[0]}: error: argument --output: '-' would be a file named '-', not "
+        "stdout; name a file (a command that prints does so without --output)\n"
+    )
+    assert not list(tmp_path.iterdir())
+
+
+def _carbon_neighbour_file(path: Path, extra: str) -> Path:
+    """Frame 0 a C centre with four H; frame 1 the same with an ``extra`` fourth neighbour."""
+    positions = [[0, 0, 0], [0.63, 0.63, 0.63], [-0.63, -0.63, 0.63], [-0.63, 0.63, -0.63]]
+    first = ase.Atoms("CH4", positions=[*positions, [0.7, -0.6, -0.65]])
+    second = ase.Atoms(f"CH3{extra}", positions=[*positions, [0.9, -0.8, -0.85]])
+    ase.io.write(path, [first, second])
+    return path
+
+
+def _spectra(capsys, argv) -> tuple[list, str]:
+    import json
+
+    assert main([*argv, "--environment", "any", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    return [row["singular_values"] for row in json.loads(captured.out)], captured.err
+
+
+def test_a_frame_without_a_neighbour_of_the_centre_s_species_is_warned_of(tmp_path, capsys):
+    """With --environment any, one fingerprint describes the union of the file's neighbour
+    species: frame 0 (CH4) got another spectrum when a frame with a C neighbour was in the
+    file, because SOAP's C channel holds the C centre's own density. Said once, one line."""
+    path = _carbon_neighbour_file(tmp_path / "c.extxyz", "C")
+    spectra, err = _spectra(capsys, ["spectrum", str(path)])
+    assert err == (
+        "degeneracy spectrum: warning: the soap fingerprint describes neighbour species H, C, "
+        f"the union over {path}'s frames; frame 0 has no C neighbour, and its spectrum differs "
+        "from that of a fingerprint of H alone (the C channel holds the centre's own "
+        "density): spectra of frames with different neighbours are computed with the same "
+        "channels\n"
+    )
+    alone = tmp_path / "alone.extxyz"
+    ase.io.write(alone, ase.io.read(path, 0))
+    (own,), err = _spectra(capsys, ["spectrum", str(alone)])
+    assert err == "" and not np.allclose(spectra[0], own, rtol=1e-3)
+    assert (
+        main(["compare", str(path), "--rep", "soap,bispectrum,acsf", "--environment", "any"]) == 0
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "warning: the soap and bispectrum fingerprints describe neighbour species H, C" in err
+
+
+@pytest.mark.parametrize(("extra", "rep"), [("O", "soap"), ("C", "acsf")])
+def test_a_species_that_changes_no_spectrum_is_not_warned_of(extra, rep, tmp_path, capsys):
+    """A species other than the centre's adds only zero features, and ACSF has no centre
+    term: frame 0's spectrum is its own, and nothing is said."""
+    path = _carbon_neighbour_file(tmp_path / "f.extxyz", extra)
+    spectra, err = _spectra(capsys, ["spectrum", str(path), "--rep", rep])
+    assert err == ""
+    alone = tmp_path / "alone.extxyz"
+    ase.io.write(alone, ase.io.read(path, 0))
+    (own,), _ = _spectra(capsys, ["spectrum", str(alone), "--rep", rep])
+    np.testing.assert_allclose(spectra[0], own, rtol=1e-8, atol=1e-12 * own[0])

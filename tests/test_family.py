@@ -59,6 +59,22 @@ def test_a0_from_the_traced_orbit_is_singular(a0_quick):
     assert a0_quick.info["jacobian_evaluations"] < 200
 
 
+def test_a0_reaches_round_off_at_every_sigma_of_the_family(a0_quick):
+    """The zero at A0 is geometric: every σ's s_min reaches its round-off floor there (a
+    search stopped at CN 1e13 at σ = 0.3 Å left CN 3e12 at σ = 0.1 Å; the Comment: ≈1e14
+    for every σ). Recomputed here, not read from the search's info."""
+    analyses = {
+        sigma: dg.analyse_frames([a0_quick], orbits.comment_representation(sigma))[0]
+        for sigma in COMMENT_SIGMAS
+    }
+    for sigma, analysis in analyses.items():
+        values = analysis.singular_values
+        at_floor = values[-1] <= 9 * np.finfo(float).eps * values[0]
+        assert analysis.cn >= 1e14 or at_floor, (sigma, analysis.cn)
+    assert list(a0_quick.info["cn_sigmas"]) == list(COMMENT_SIGMAS)
+    assert np.all(np.asarray(a0_quick.info["cn_at_sigmas"]) >= 1e14)
+
+
 def test_a0_lands_near_the_published_one(a0_quick):
     published = published_a0()
     a0 = dg.neighbor_positions(a0_quick)
@@ -134,10 +150,12 @@ def test_family_cli_short(tmp_path, a0_quick, capsys):
     assert summary["a0_source"] == {"search": "comment_a0"}
     assert summary["a0_info"]["search_start"] == "orbit mean"
     _assert_no_result_paths(summary, out)
+    assert all(row["smallest_gap"] > 0 for row in summary["orbits"])
     if reference is not None:
-        assert "deviation" in table
+        assert "deviation" in table and "shape_Å" in table
         c1 = next(o for o in summary["orbits"] if o["sigma"] == 0.3 and o["c"] == 1.0)
         assert c1["deviation"] < 0.01
+        assert 0 <= c1["shape_distance"] < 0.01 and c1["start_distance"] < 1e-4  # P0 both
         # the published CN read at our 0.01 and 0.02 Å (its frames: 1e-4, 0.0101, 0.0201 Å)
         published = ase.io.read(reference / "comment-orbit_sigma0.3_c1.0.extxyz", ":4")
         arcs = [a.info["arc_length"] for a in published[1:]]
@@ -333,7 +351,10 @@ def test_family_table_without_a_published_ratio():
     )
     member.deviation, member.reference_median_cn = 0.04, None
     row = format_family([member]).splitlines()[1].split()
-    assert row[-3:] == ["—", "—", "0.0400"]
+    assert row[-5:] == ["—", "—", "0.0400", "—", "—"]  # no shape nor start distance either
+    member.shape_distance, member.start_distance = 0.0012, 0.045
+    row = format_family([member]).splitlines()[1].split()
+    assert row[4:] == ["—", "—", "—", "0.0400", "0.0012", "0.0450"]  # no singular values
 
 
 def test_family_a0_file_in_bohr(tmp_path, monkeypatch, capsys):
@@ -553,7 +574,7 @@ def test_a_damaged_cached_a0_is_searched_again(tmp_path, monkeypatch):
         )
 
     monkeypatch.setattr(orbits, "cached_orbit", lambda *args, **kwargs: [start])
-    monkeypatch.setattr(orbits, "find_singular", lambda *a, **k: searches.append(1) or Result)
+    monkeypatch.setattr(orbits, "search_a0", lambda *a, **k: searches.append(1) or Result.atoms)
     first = comment_a0(quick=True)
     [path] = (tmp_path / "cache").glob("comment-a0-*.npz")
     for damaged in (path.read_bytes()[:100], b"not an npz file\n"):

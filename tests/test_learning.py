@@ -409,6 +409,31 @@ def test_an_interrupt_mid_epoch_resumes_from_the_last_finished_epoch(tmp_path, m
         Trainer(shorter).fit(fresh_model(), train, val, checkpoint=checkpoint)
 
 
+def test_a_checkpoint_records_which_run_wrote_it(tmp_path):
+    """``fit(run_info=...)`` is kept in the checkpoint, readable without resuming it (learn
+    names the protocol of an interrupted run from it); values a checkpoint read with
+    ``weights_only`` could not hold are refused before training."""
+    from degeneracy.learning.trainer import checkpoint_run_info
+
+    train, val = regression_sets()
+    settings = TrainSettings(max_epochs=2, batch_size=64)
+    checkpoint = tmp_path / "checkpoint.pt"
+    assert checkpoint_run_info(checkpoint) is None  # no file
+    Trainer(settings).fit(fresh_model(), train, val, checkpoint=checkpoint)
+    assert checkpoint_run_info(checkpoint) == {}
+    info = {"protocol": "subset", "seed": 3}
+    Trainer(settings).fit(fresh_model(), train, val, checkpoint=checkpoint, run_info=info)
+    assert checkpoint_run_info(checkpoint) == info  # the finished run rewrote it
+    for bad in ({"path": tmp_path}, {1: "none"}, "none"):
+        with pytest.raises(DegeneracyError, match="run_info must map names to plain values"):
+            Trainer(settings).fit(
+                fresh_model(), train, val, checkpoint=tmp_path / "other.pt", run_info=bad
+            )
+    assert not (tmp_path / "other.pt").exists()
+    checkpoint.write_bytes(b"junk")
+    assert checkpoint_run_info(checkpoint) is None  # fit names why when it reads it
+
+
 def test_settings_are_validated():
     with pytest.raises(DegeneracyError, match="batch_size"):
         TrainSettings(batch_size=0)

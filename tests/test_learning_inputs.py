@@ -176,6 +176,9 @@ def _empty_sets():
         ({"data": {**_empty_sets(), "test": [1]}}, r"data\['test'\] must be a Dataset"),
         ({"width": 0}, "width must be at least 1"),
         ({"device": "cpu"}, r"device must be a torch\.device \(e\.g\. resolve_device"),
+        ({"orbit_arc_length": np.zeros(0)}, "orbit arc length must be path_arc_length"),
+        ({"orbit_arc_length": (np.zeros(3), None)}, r"of the orbit's 0 frames: \(arc, None\)"),
+        ({"orbit_arc_length": (None, None)}, r"or \(None, note\), got \(None, None\)"),
     ],
 )
 def test_run_protocol_names_a_bad_argument_before_any_work(arguments, message, tmp_path):
@@ -309,6 +312,90 @@ def test_a_rerun_of_another_protocol_says_what_the_folder_holds(tmp_path, cache,
     capsys.readouterr()
 
 
+def _interrupted_run(argv, output, monkeypatch, capsys) -> None:
+    """``learn argv`` stopped by Ctrl-C after its first epoch: only checkpoint.pt is left."""
+    epoch, epochs = Trainer._epoch, []
+
+    def interrupt_second_epoch(self, *args, **kwargs):
+        if epochs:
+            raise KeyboardInterrupt
+        epochs.append(1)
+        return epoch(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Trainer, "_epoch", interrupt_second_epoch)
+        assert main(argv) == 130
+    assert sorted(p.name for p in output.iterdir()) == ["checkpoint.pt"]
+    capsys.readouterr()
+
+
+def test_a_rerun_of_another_protocol_into_an_interrupted_run_says_what_it_holds(
+    tmp_path, cache, capsys, monkeypatch
+):
+    """An interrupted --protocol none run (checkpoint.pt only), rerun with --protocol
+    subset, was refused by its checkpoint after the data and features were made, in
+    general words: "checkpoint belongs to a different run (settings, model or data
+    changed)". Its protocol is read from the checkpoint before any work; an unreadable
+    checkpoint still gets its own message."""
+    import degeneracy.cli.learn as learn_cli
+
+    orbit_file, output = tmp_path / "orbit.extxyz", tmp_path / "out"
+    _straight_orbit(orbit_file)
+    argv = _quick_learn(orbit_file, output)
+    _interrupted_run([*argv, "--protocol", "none"], output, monkeypatch, capsys)
+    checkpoint = (output / "checkpoint.pt").read_bytes()
+    with monkeypatch.context() as patch:
+        patch.setattr(learn_cli, "datasets_from_args", lambda *a: pytest.fail("data made"))
+        assert main([*argv, "--protocol", "subset"]) == 2
+    assert capsys.readouterr().err == (
+        f"degeneracy learn: error: {output} holds an interrupted learn --protocol none run "
+        "(checkpoint.pt); this run asks for --protocol subset: choose another --output, add "
+        "--restart to replace it, or rerun with --protocol none to resume it\n"
+    )
+    assert sorted(p.name for p in output.iterdir()) == ["checkpoint.pt"]
+    assert (output / "checkpoint.pt").read_bytes() == checkpoint
+    # each fix works: the same protocol resumes, --restart replaces it
+    assert main([*argv, "--protocol", "none"]) == 0
+    assert json.loads((output / "metrics.json").read_text())["resumed_from_epoch"] == 1
+    for name in ("metrics.json", "model.pt"):
+        (output / name).unlink()
+    assert main([*argv, "--protocol", "subset", "--restart"]) == 0
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert (metrics["protocol"], metrics["resumed_from_epoch"]) == ("subset", 0)
+    # a checkpoint that cannot be read is named as before (after the data are made)
+    (output / "metrics.json").unlink()
+    (output / "checkpoint.pt").write_bytes(b"junk")
+    capsys.readouterr()
+    assert main([*argv, "--protocol", "none"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"degeneracy learn: error: {output / 'checkpoint.pt'}: cannot read ")
+
+
+def test_learn_measures_the_orbit_arc_length_once(tmp_path, cache, capsys, monkeypatch):
+    """--protocol all measured the orbit's arc length (half a second for 201 frames) twice
+    per protocol: for the slopes and for predictions.npz."""
+    from degeneracy.learning import protocols
+
+    orbit_file, output = tmp_path / "orbit.extxyz", tmp_path / "out"
+    _straight_orbit(orbit_file)
+    calls = []
+
+    def counted(frames):
+        calls.append(len(frames))
+        return path_arc_length(frames)
+
+    monkeypatch.setattr(protocols, "path_arc_length", counted)
+    assert main([*_quick_learn(orbit_file, output), "--protocol", "all"]) == 0
+    assert calls == [12]
+    capsys.readouterr()
+    for name in ("none", "subset", "full"):
+        metrics = json.loads((output / name / "metrics.json").read_text())
+        arrays = np.load(output / name / "predictions.npz")
+        arc, note = path_arc_length(dg.read_environments(orbit_file))
+        assert note is None and metrics["orbit_length"] == float(arc[-1])
+        np.testing.assert_array_equal(arrays["orbit_arc_length"], arc)
+
+
 @pytest.mark.parametrize(
     ("files", "protocol", "held", "asked"),
     [
@@ -340,3 +427,72 @@ def test_a_folder_of_another_kind_of_run_is_named_with_what_was_asked(
     assert err.endswith(
         "would leave them beside its own: choose another --output, or remove them\n"
     )
+
+
+# --- the command line's numbers and results folder (helper-70) --------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        # each said another option's name or none: "--sigma must be a positive number",
+        # "number of structures must be at least 1", "max_epochs must ...", "c must be ..."
+        (["--orbit-sigma", "0"], "--orbit-sigma must be a positive number, got 0.0"),
+        (["--orbit-sigma", "nan"], "--orbit-sigma must be a positive number, got nan"),
+        (["--orbit-sigma", "0.001"], "--orbit-sigma must be at least 0.01 Å, got 0.001"),
+        (["--orbit-sigma", "5"],
+         "--orbit-sigma must be smaller than the cutoff (2.5 Å, fixed for the traced orbit), "
+         "got 5"),
+        (["--orbit-sigma", "0.05"],
+         "the cutoff (2.5 Å, fixed for the traced orbit) is 50 times --orbit-sigma 0.05 Å, "
+         "more than the 35 up to which featomic computes its GTO radial integrals: give "
+         "--orbit-sigma at least 0.0715 Å"),
+        (["--orbit-c", "-1"], "--orbit-c must be a positive number, got -1.0"),
+        (["--orbit-c", "inf"], "--orbit-c must be a positive number, got inf"),
+        (["--n-train", "0"], "--n-train must be at least 1, got 0"),
+        (["--n-val", "0"], "--n-val must be at least 1, got 0"),
+        (["--n-test", "-2"], "--n-test must be at least 1, got -2"),
+        (["--epochs", "0"], "--epochs must be at least 1, got 0"),
+        (["--lr", "0"], "--lr must be a positive number, got 0.0"),
+        (["--lr", "inf"], "--lr must be a positive number, got inf"),
+        (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+        (["--lr-patience", "-1"], "--lr-patience must be at least 0, got -1"),
+        (["--stop-patience", "0"], "--stop-patience must be at least 1, got 0"),
+        (["--threads", "0"], "--threads must be at least 1 and at most 1024, got 0"),
+        (["--max-minutes", "0"], "--max-minutes must be a positive number, got 0.0"),
+        (["--gradient-weight", "-1"], "--gradient-weight must be a number ≥ 0, got -1.0"),
+        (["--repeats", "0"], "--repeats must be at least 1, got 0"),
+        (["--width", "0"], "--width must be at least 1 and at most 4096, got 0"),
+        (["--depth", "17"], "--depth must be at least 1 and at most 16, got 17"),
+        (["--cutoff", "20"], "--cutoff 20 Å is 66.7 times --sigma 0.3 Å, more than the 35"),
+    ],
+)  # fmt: skip
+def test_learn_names_every_bad_number_by_its_option_before_any_work(
+    argv, line, tmp_path, capsys, monkeypatch
+):
+    from degeneracy.cli import learn
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("data sets built before the options were checked")
+
+    monkeypatch.setattr(learn, "default_datasets", no_data)
+    output = tmp_path / "run"
+    assert main(["learn", "--quick", "--output", str(output), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"degeneracy learn: error: {line}") and err.count("\n") == 1, err
+    assert not output.exists()
+
+
+def test_learn_needs_the_parent_of_its_results_folder(tmp_path, capsys):
+    """`learn --output nodir/deep/l` made the whole tree; every other command refuses a
+    missing parent (a typo is likelier than a wish for new folders)."""
+    from degeneracy.cli.options import results_folder
+
+    output = tmp_path / "nodir" / "deep" / "run"
+    assert main(["learn", "--quick", "--output", str(output)]) == 2
+    assert capsys.readouterr().err == (
+        f"degeneracy learn: error: --output {output}: parent folder {output.parent} does not "
+        "exist\n"
+    )
+    assert not (tmp_path / "nodir").exists()
+    assert results_folder(str(tmp_path / "new")) == tmp_path / "new"  # DIR itself may be new

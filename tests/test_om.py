@@ -6,6 +6,7 @@ Finite differences and invariances of the default cases run in the shared suite
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import ase
@@ -15,6 +16,7 @@ import pytest
 from scipy.integrate import quad
 
 import degeneracy as dg
+import degeneracy.cli.singular as singular_cli
 import degeneracy.sensitivity as sensitivity
 from degeneracy.cli import main
 from degeneracy.representations.base import UNSEEN_WEIGHT
@@ -184,15 +186,15 @@ def test_hypers_rebuild():
 
 def test_a_neighbour_at_the_cutoff_is_named_as_unseen():
     """H1 2 mÅ inside the cutoff has weight (1 - r²/r_c²)² ~ 3e-6: the OM cannot see it
-    turn, and the spurious zero is explained by the pairs H1 is in (its weighed-out
-    orbitals also make eigenvalues coincide, which the OM warns about)."""
+    turn, and the spurious zero is explained by the pairs H1 is in (its tiny eigenvalues
+    nearly coincide relative to the largest, but not to their own size: no kink, no
+    warning)."""
     neighbors = np.array([[2.498, 0.0, 0.0], [-0.5, 0.9, 0.3], [-0.4, -0.8, 0.6], [0.1, 0.2, -1.1]])
     atoms = dg.environment_from_neighbors(neighbors)
     om = dg.OverlapMatrix()
     assert om.unseen_pairs(neighbors) == [(0, 1), (0, 2), (0, 3)]
     assert om.unseen_pairs(neighbors * 0.9) == []
-    with pytest.warns(dg.DegeneracyWarning, match="degenerate eigenvalues"):
-        [analysis] = dg.analyse_frames([atoms], om)
+    [analysis] = dg.analyse_frames([atoms], om)  # no warning (pytest makes it an error)
     assert analysis.verdict == "spurious" and analysis.pair_swap is None
     assert analysis.unseen_pairs == (
         "H1-H2, H1-H3, H1-H4 (H1 at 2.498 Å, 0.002 Å inside the cutoff, where its weight "
@@ -215,16 +217,63 @@ def test_neighbor_weights_are_the_weights_of_the_jacobian():
 
 def test_the_search_does_not_end_on_a_neighbour_leaving_the_cutoff():
     """From this random start the OM search used to end with H1 1.6 mÅ inside the cutoff
-    (weight 1.7e-6), a zero of the neighbour leaving; it now stops where H1's weight
-    reaches 1e-5, not converged, and names no unseen pairs."""
+    (weight 1.7e-6), a zero of the neighbour leaving; then, with a floor of 1e-5 on the
+    weight, where H1's weight reached it (2.496 Å, CN 4.3e11), still a zero that H1's
+    weight explains by spectrum's rule, but labelled "none". A step to a zero with a
+    neighbour faded to where its weight could explain a zero (c² < 1e-3) is now refused:
+    it stops short of a zero (CN 9.9e5), H1 at 2.40 Å, weight 5.8e-3."""
     om = dg.OverlapMatrix()
     start = dg.sample_methane(30, seed=11)[7]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.DegeneracyWarning)  # coinciding eigenvalues
         result = dg.find_singular(start, om)
     weights = om.neighbor_weights(dg.neighbor_positions(result.atoms))
-    assert UNSEEN_WEIGHT <= weights.min() < 1e-3  # it went for the cutoff, and stopped
-    assert not result.converged and result.atoms.info["unseen_pairs"] == "none"
+    assert 1e-3 < weights.min() < 1e-2  # it went for the cutoff, and stopped
+    assert not result.converged and not result.has_zero and 1e5 < result.cn < 1e6
+    assert result.explanation is None and result.atoms.info["unseen_pairs"] == "none"
+
+
+@pytest.mark.parametrize("radius", [2.2, 2.3])
+def test_the_search_does_not_make_a_zero_by_weighing_a_neighbour_out(radius):
+    """H1 2.2 or 2.3 Å out, no zero there (CN 1.2e4, 6.6e4): the search moved H1 out to
+    2.496 Å, where its weight met the floor of 1e-5, and ended at CN 5.5e11 with
+    ``unseen_pairs`` "none", a zero that spectrum puts down to H1's weight. Now it stops
+    where the next step would reach a zero with H1 faded (c² < 1e-3 from 2.27 Å on): no
+    zero (CN ~1e6), H1 at 2.395 Å."""
+    om = dg.OverlapMatrix()
+    neighbors = _h1_out_at(radius)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.DegeneracyWarning)
+        result = dg.find_singular(dg.environment_from_neighbors(neighbors), om)
+    found = dg.neighbor_positions(result.atoms)
+    assert result.history[0].cn < 1e5 and not result.has_zero and not result.converged
+    assert np.linalg.norm(found[0]) < 2.4 and om.neighbor_weights(found).min() > 5e-3
+    assert result.explanation is None and result.atoms.info["unseen_pairs"] == "none"
+    assert _analysis(found).verdict == "regular"  # spectrum agrees: no zero there
+
+
+@pytest.mark.parametrize("radius", [2.42, 2.45, 2.49])
+def test_a_search_from_a_zero_of_a_weight_names_it_as_spectrum_does(radius):
+    """H1 2.42–2.49 Å out: the start's zero is H1's weight's (spectrum names it). The
+    search pushed H1 on to 2.496 Å and labelled the zero there "none" (weight above the
+    fixed 1e-5); now it does not lower that weight further, and labels the zero it ends
+    at as ``explain_zero`` with the spectrum does."""
+    om = dg.OverlapMatrix()
+    neighbors = _h1_out_at(radius)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.DegeneracyWarning)
+        result = dg.find_singular(dg.environment_from_neighbors(neighbors), om)
+    found = dg.neighbor_positions(result.atoms)
+    assert om.neighbor_weights(found)[0] >= om.neighbor_weights(neighbors)[0]
+    assert result.has_zero and not result.symmetric and result.near_symmetry is None
+    analysis = _analysis(found)
+    assert analysis.verdict == "spurious"
+    assert analysis.unseen_pairs.startswith("H1-H2, H1-H3, H1-H4 (H1 at ")
+    assert result.atoms.info["unseen_pairs"] == analysis.unseen_pairs
+    assert [n.index for n in result.explanation.weighed_out] == [0]
+    verdict = singular_cli.zero_verdict(result)
+    assert verdict.startswith("not symmetric (best residual ")
+    assert f"spurious zero, its motion turns pairs it cannot see {analysis.unseen_pairs}" in verdict
 
 
 def test_a_start_with_a_weighed_out_neighbour_does_not_lose_it_further():
@@ -336,9 +385,138 @@ def test_the_bound_follows_the_zero_threshold():
     assert analysis.unseen_pairs.startswith("H1-H2, H1-H3, H1-H4 (H1 at 2.3 Å, 0.2 Å inside")
 
 
+def test_faint_neighbors_are_those_whose_weight_could_explain_a_zero():
+    """The guard of find_singular: a response factor c² below √zero_rtol (1e-3, c 0.032,
+    2.27 Å for the default)."""
+    om = dg.OverlapMatrix()
+    assert sensitivity.faint_neighbors(om, _h1_out_at(2.3)).tolist() == [1, 0, 0, 0]  # 5.6e-4
+    assert not sensitivity.faint_neighbors(om, _h1_out_at(2.2)).any()  # c² = 2.6e-3
+    assert sensitivity.faint_neighbors(om, _h1_out_at(2.2), zero_rtol=1e-4).tolist()[0]
+    assert not sensitivity.faint_neighbors(dg.SoapPowerSpectrum(), _h1_out_at(2.49)).any()
+    with pytest.raises(dg.DegeneracyError, match="zero_rtol"):
+        sensitivity.faint_neighbors(om, _h1_out_at(2.3), zero_rtol=1.0)
+
+
 def test_response_weights_are_the_squared_cutoff_weights():
     om = dg.OverlapMatrix()
     neighbors = _h1_out_at(2.49)
     per_neighbor, per_pair = om.response_weights(neighbors)
     np.testing.assert_allclose(per_neighbor, om.neighbor_weights(neighbors) ** 2, rtol=1e-14)
     assert per_pair is None
+
+
+# --------------------------------------------------------------------------------------
+# Kinks: where the sorted eigenvalues coincide there is no Jacobian, and the verdict says so
+
+
+def _c3v_methane() -> ase.Atoms:
+    ring = [dg.spherical_point(-20.0, phi, 1.1) for phi in (0.0, 120.0, 240.0)]
+    return dg.environment_from_neighbors(np.array([[0.0, 0.0, 1.0], *ring]))
+
+
+def _faded_methane() -> ase.Atoms:
+    """H1 2 mÅ inside the cutoff: its four eigenvalues (~c² = 6.5e-12) are 4e-15 of the
+    largest apart, but 6e-4 of their own size, and the Jacobian holds there."""
+    neighbors = np.array([[2.498, 0.0, 0.0], [-0.5, 0.9, 0.3], [-0.4, -0.8, 0.6], [0.1, 0.2, -1.1]])
+    return dg.environment_from_neighbors(neighbors)
+
+
+def test_kinks_are_coinciding_eigenvalues_not_small_ones():
+    om = dg.OverlapMatrix()
+    td, c3v, faded = dg.builtin_environment("td"), _c3v_methane(), _faded_methane()
+    start = dg.builtin_environment("pg-start")
+    assert om.kinks([td, c3v, start, faded]).tolist() == [True, True, False, False]
+    # the faded neighbour's eigenvalues coincide relative to the largest (the warning's
+    # test), not relative to themselves, and its Jacobian is a derivative
+    assert om.eigenvalue_gaps([faded])[0] < 1e-13
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.DegeneracyWarning)
+        _, jacobian = om.jacobian([faded])
+    numeric = dg.finite_difference_jacobian(om, faded, step=1e-6)
+    assert np.linalg.norm(jacobian[0] - numeric) / np.linalg.norm(jacobian[0]) < 1e-7
+    # 200 random CH4: no kink (smallest gap of a pair 8e-4 of its size)
+    assert not om.kinks(dg.sample_methane(200, seed=0)).any()
+    # s orbitals: T_d's three H combinations (T2) coincide too
+    assert dg.OverlapMatrix(orbitals="s").kinks([td, start]).tolist() == [True, False]
+
+
+def test_the_om_verdict_at_td_and_c3v_is_kink():
+    """T_d CH4 gave `symmetric yes`, 8 forced motions, and the verdict `regular` (CN 87;
+    C3v: CN 60): a one-sided derivative read as a fingerprint that sees every motion."""
+    om = dg.OverlapMatrix()
+    with pytest.warns(dg.DegeneracyWarning, match="their verdict is 'kink'"):
+        td, c3v = dg.analyse_frames([dg.builtin_environment("td"), _c3v_methane()], om)
+    assert (td.symmetric, td.n_symmetry_zeros, td.verdict) == (True, 8, "kink")
+    assert (c3v.symmetric, c3v.n_symmetry_zeros, c3v.verdict) == (True, 6, "kink")
+    assert 50 < td.cn < 200 and 30 < c3v.cn < 200  # the one-sided spectrum, as before
+    assert td.pair_swap is None and td.unseen_pairs is None
+    assert td.near_symmetry_distance is None
+    # the s-orbital OM at T_d (one-sided spectrum: 6 zeros, formerly "symmetry")
+    with pytest.warns(dg.DegeneracyWarning, match="their verdict is 'kink'"):
+        [short] = dg.analyse_frames([dg.builtin_environment("td")], dg.OverlapMatrix(orbitals="s"))
+    assert short.verdict == "kink" and np.isinf(short.cn)
+
+
+def test_random_om_frames_keep_their_verdicts():
+    """Away from symmetry the OM is differentiable: 200 random CH4, no kink, and every
+    verdict that of the spectrum alone."""
+    om = dg.OverlapMatrix()
+    frames = dg.sample_methane(200, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dg.DegeneracyWarning)
+        results = dg.analyse_frames(frames, om)
+    assert not sensitivity.kinks_of(om, frames).any()
+    _, jacobian = om.jacobian(frames)
+    spectrum = dg.singular_spectrum(jacobian, dg.neighbor_positions(frames))
+    for k, (atoms, result) in enumerate(zip(frames, results, strict=True)):
+        symmetry = dg.point_symmetry(dg.neighbor_positions(atoms), atoms.numbers[1:])
+        expected = dg.zero_verdict(
+            spectrum.values[k],
+            symmetry.n_symmetry_zeros,
+            n_features=jacobian.shape[1],
+            motions=spectrum.motions[k],
+            forced_motions=symmetry.forced_motions,
+        )
+        assert result.verdict == expected != "kink"
+    assert {r.verdict for r in results} == {"regular"}
+
+
+def test_the_degeneracy_note_names_the_kinks_only():
+    """A neighbour fading at the cutoff gives tiny eigenvalues that coincide relative to
+    the largest (``eigenvalue_gaps`` < 1e-8) but not to their own size: no kink, and no
+    warning (it used to say "degenerate eigenvalues" there, where the Jacobian holds)."""
+    td, faded = dg.builtin_environment("td"), _faded_methane()
+    assert dg.OverlapMatrix().eigenvalue_gaps([faded])[0] < 1e-8
+    (both,) = dg.OverlapMatrix().diagnose([faded, td])
+    assert both.startswith("om degenerate eigenvalues: 1 of 2 frames (first: frame 1")
+    assert both.endswith(
+        "where the OM fingerprint has no Jacobian (a kink): their spectrum describes one "
+        "one-sided derivative, and their verdict is 'kink'"
+    )
+    assert dg.OverlapMatrix().diagnose([faded]) == []
+
+
+class _AlwaysKinked(dg.OverlapMatrix):
+    """The OM, saying it has no Jacobian anywhere (to reach the search's kink branch)."""
+
+    def kinks(self, frames):
+        return np.ones(len(frames), dtype=bool)
+
+
+def test_a_search_that_ends_at_a_kink_explains_nothing():
+    """``singular`` printed a symmetric result's zeros as forced by symmetry whatever the
+    fingerprint's derivative; at a kink its spectrum is one-sided."""
+    start = dg.builtin_environment("pg-start")
+    plain = dg.find_singular(start, dg.OverlapMatrix(), max_iterations=2)
+    assert plain.kink is False and "kink" not in plain.atoms.info
+    kinked = dg.find_singular(start, _AlwaysKinked(), max_iterations=2)
+    assert kinked.kink is True and kinked.atoms.info["kink"] is True
+    assert singular_cli.zero_verdict(kinked).startswith(sensitivity.KINK_TEXT)
+    # a zero there is not "physical" either (--reject-symmetric lets it through)
+    at_zero = dataclasses.replace(kinked, cn=1e15, n_unexplained=0)
+    symmetric = dataclasses.replace(
+        at_zero, symmetry=dataclasses.replace(at_zero.symmetry, symmetric=True)
+    )
+    assert symmetric.has_zero and symmetric.symmetric
+    assert not singular_cli.physical_zero(symmetric)
+    assert singular_cli.physical_zero(dataclasses.replace(symmetric, kink=False))

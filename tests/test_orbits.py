@@ -436,3 +436,60 @@ def test_the_cli_names_the_file_and_frame_of_a_symmetric_start(tmp_path, capsys)
     assert main([*argv, "--output", str(tmp_path / "o.xyz")]) == 0
     err = capsys.readouterr().err
     assert f"warning: orbit start ({path}, frame 1): the smallest singular value is tied" in err
+
+
+def _path_frames(offsets, arc_lengths) -> list:
+    """pg-start copies with neighbour 1 moved by ``offsets`` (Å), at ``arc_lengths``."""
+    frames = []
+    for offset, arc in zip(offsets, arc_lengths, strict=True):
+        atoms = dg.builtin_environment("pg-start")
+        atoms.positions[1] += offset
+        atoms.info["arc_length"] = arc
+        frames.append(atoms)
+    return frames
+
+
+def test_shape_distance_of_hand_made_polylines():
+    """The exact values: a corner 0.1/√2 from the diagonal (seen from one side only), and
+    a frame past the other's end compared with its last segment continued."""
+    corner = _path_frames([(0, 0, 0), (0.1, 0, 0), (0.1, 0.1, 0)], [0, 0.1, 0.2])
+    diagonal = _path_frames([(0, 0, 0), (0.1, 0.1, 0)], [0, 0.2])
+    for a, b in ((corner, diagonal), (diagonal, corner)):
+        assert orbits.orbit_shape_distance(a, b) == pytest.approx(0.1 / np.sqrt(2), rel=1e-12)
+    slow = _path_frames([(0, 0, 0), (0.1, 0, 0)], [0, 0.1])
+    fast = _path_frames([(0, 0.01, 0), (0.15, 0.01, 0)], [0, 0.1])  # 0.05 Å ahead at the end
+    assert orbits.orbit_shape_distance(fast, slow) == pytest.approx(0.01, rel=1e-12)
+    assert orbits.orbit_shape_distance(slow, fast) == pytest.approx(0.01, rel=1e-12)
+    assert orbit_deviation(fast, slow) == pytest.approx(np.hypot(0.05, 0.01), rel=1e-12)
+
+
+def test_shape_distance_ignores_the_pace_along_an_orbit(euler_short, adaptive_short):
+    """A copy one frame behind (the same points at arc lengths 0.01 Å on) is 0 apart as
+    a curve, ~0.01 Å apart at equal arc length; the distance is symmetric, and two
+    integrators' orbits agree as shapes at least as well as at equal arc length."""
+    frames = euler_short.frames
+    behind = [atoms.copy() for atoms in frames]
+    for atoms in behind:
+        atoms.info["arc_length"] += 0.01
+    assert orbit_deviation(behind, frames) > 0.009
+    assert orbits.orbit_shape_distance(behind, frames) < 1e-12
+    assert orbits.orbit_shape_distance(frames, behind) < 1e-12
+    shape = orbits.orbit_shape_distance(adaptive_short.frames, frames)
+    assert shape == orbits.orbit_shape_distance(frames, adaptive_short.frames)
+    assert shape <= orbit_deviation(adaptive_short.frames, frames) + 1e-12
+    backwards = orbits.orbit_shape_distance(adaptive_short.frames[::-1], frames[::-1])
+    assert backwards == pytest.approx(shape, abs=1e-15)
+    with pytest.raises(dg.DegeneracyError, match="share no arc length"):
+        orbits.orbit_shape_distance(frames[:2], frames[3:])
+
+
+def test_smallest_gap_between_the_two_smallest_singular_values(euler_short, capsys):
+    frames = _path_frames([(0, 0, 0)] * 3, [0, 0.01, 0.02])
+    for atoms, values in zip(frames, ([3, 2, 1], [3, 1.1, 1.0], [3, 2, 0.5]), strict=True):
+        atoms.info["singular_values"] = np.array(values, dtype=float)
+    gap, arc = orbits.smallest_gap(frames)
+    assert gap == pytest.approx(0.1) and arc == 0.01
+    assert orbits.smallest_gap(_path_frames([(0, 0, 0)], [0])) is None
+    from degeneracy.cli.orbit import format_orbit
+
+    assert "smallest gap      (s8 − s9)/s9 " in format_orbit(euler_short)

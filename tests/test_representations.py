@@ -340,13 +340,13 @@ def test_sigma_at_its_limits_works(name):
 
 def test_n_max_beyond_n_primitive_says_what_to_do():
     message = (
-        r"^n_max=17 cannot exceed n_primitive=16: the optimal basis keeps n_max combinations "
+        r"^n_max=21 cannot exceed n_primitive=20: the optimal basis keeps n_max combinations "
         r"of n_primitive primitive GTO functions; give n_primitive a larger value \(at most "
-        r"40\) or use the GTO basis$"
+        r"22\) or use the GTO basis$"
     )
     with pytest.raises(dg.DegeneracyError, match=message):
-        dg.SoapPowerSpectrum(basis="optimal", n_max=17)
-    with pytest.raises(dg.DegeneracyError, match=r"^n_max must be at least 1 and at most 30"):
+        dg.SoapPowerSpectrum(basis="optimal", n_max=21)
+    with pytest.raises(dg.DegeneracyError, match=r"^n_max must be at least 1 and at most 22"):
         dg.SoapPowerSpectrum(n_max=100)
 
 

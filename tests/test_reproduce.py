@@ -334,11 +334,35 @@ def test_a0_condition_number_is_quoted_as_an_order_of_magnitude():
         "(33× lower than it), 2.9e+14 at σ = 0.5 Å (2.9× higher than it)." in text
     )
     table = section.tables[1]
-    assert table.columns == ["SOAP", "ours", "Comment", "ours / Comment"]
-    assert [row[2] for row in table.rows] == ["≈ 1e14", "≈ 1e14"]
-    assert table.rows[0][3] == pytest.approx(0.029989)
+    assert table.columns == ["SOAP", "ours", "ours: s9/s1", "Comment", "ours / Comment"]
+    assert [row[3] for row in table.rows] == ["≈ 1e14", "≈ 1e14"]
+    assert table.rows[0][4] == pytest.approx(0.029989)
     document = html.unescape(render_report("t", [section], settings={}, versions={}))
     assert "1.000e+14" not in document and "<td>≈ 1e14</td>" in document
+
+
+@pytest.mark.parametrize("infinite", [float("inf"), None])  # None: inf in strict JSON
+def test_a0_condition_number_at_round_off_is_said_to_be_so(infinite):
+    """An A0 whose s9 is at the round-off floor has CN inf: the report says what that is
+    (with s9/s1), not "inf (not comparable with it)"."""
+    orbits = {
+        "a0": [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]],
+        "a0_cn": {"0.1": infinite, "0.5": 2.8845e14},
+        "a0_relative_s_min": {"0.1": 1.4e-16, "0.5": 3.5e-15},
+        "a0_symmetry_residual": 0.116,
+    }
+    section = _a0_section(orbits)
+    text = " ".join(section.paragraphs)
+    assert "ours is inf at σ = 0.1 Å, 2.9e+14 at σ = 0.5 Å (2.9× higher than it)." in text
+    assert "An infinite CN is s9 at the round-off floor" in text and "5.0e+14" in text
+    assert "not comparable" not in text
+    table = section.tables[1]
+    assert table.rows[0][1:3] == ["inf (s9 at round-off)", 1.4e-16]
+    assert table.rows[0][4] == "at round-off"
+    render_report("t", [section], settings={}, versions={})
+    orbits["a0_cn"]["0.5"] = infinite
+    text = " ".join(_a0_section(orbits).paragraphs)
+    assert "ours is inf at every σ (0.1, 0.5 Å)." in text
 
 
 def test_settings_name_what_the_learning_used(tiny_run):

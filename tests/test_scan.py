@@ -30,12 +30,14 @@ from conftest import CTRL_C_RAISES, package_warnings
 
 import degeneracy as dg
 from degeneracy import scan as scanning
+from degeneracy import sensitivity
 from degeneracy.cli import main
 from degeneracy.cli.scan import (
     COMPANION_SUFFIXES,
     SINGULAR_INFO_KEYS,
     format_summary,
     format_top,
+    singular_info,
 )
 from degeneracy.environments import environments_of, parse_species, structure_environments
 from degeneracy.figures.scan import cn_histogram, write_chemiscope
@@ -1864,6 +1866,10 @@ def test_scan_warnings_name_structures_by_their_index_in_the_data_set(tmp_path):
     assert texts[0] == texts[1] == texts[2]
     (message,) = texts[0]
     assert message.startswith("om degenerate eigenvalues: 2 of 2 frames (first: structure 3,")
+    assert (
+        "no Jacobian (a kink): their spectrum describes one one-sided derivative, and their "
+        "verdict is 'kink' (scan: in 2 of the 10" in message
+    )
     assert "of this call" not in message
     assert message.endswith("(scan: in 2 of the 10 environments scanned, from structure 3, atom 0)")
 
@@ -2172,3 +2178,49 @@ def test_a_file_read_in_another_format_says_which(tmp_path, capsys, suffix, said
     # the format it names is the fix
     argv = ["scan", str(path), "--read-format", "extxyz", "--output", str(tmp_path / "o.csv")]
     assert main([*argv, "--no-progress"]) == 0
+
+
+def test_most_singular_om_environments_at_a_kink_get_the_verdict_kink():
+    """T_d and C3v CH4: the OM's eigenvalues coincide and it has no Jacobian there; the
+    most-singular table called them `regular` (CN 87 and 60 of one one-sided derivative),
+    which reads as a fingerprint that sees every motion. SOAP keeps `symmetry`."""
+    td = _regular_methane(0.0)
+    ring = [dg.spherical_point(-20.0, phi, 1.1) for phi in (0.0, 120.0, 240.0)]
+    c3v = dg.environment_from_neighbors(np.array([[0.0, 0.0, 1.0], *ring]))
+    frames = [td, c3v, *dg.sample_methane(2, seed=5)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dg.DegeneracyWarning)  # the scan reports the notes
+        entries = scanning.describe_singular(frames, dg.OverlapMatrix())
+    assert [e["verdict"] for e in entries] == ["kink", "kink", "regular", "regular"]
+    assert entries[0]["symmetric"] is True and entries[0]["pair_swap"] is None
+    (soap,) = scanning.describe_singular([td], dg.SoapPowerSpectrum())
+    assert soap["verdict"] == "symmetry"
+    row = {"structure": 0, "atom": 0, "species": "C", "n_neighbors": 4, "s_min": 0.018}
+    rows = [{**row, **entry} for entry in entries]
+    table = format_top(rows).splitlines()
+    assert table[1].count(sensitivity.KINK_TEXT) == 1 and "regular" in table[3]
+    assert singular_info(1, rows[0])["verdict"] == "kink"
+
+
+def test_cli_scan_counts_the_om_kinks(capsys, tmp_path):
+    """The most singular rows and the summary carry `kink`, and the OM's note counts the
+    environments at a kink."""
+    frames = dg.sample_methane(5, seed=4)
+    frames.insert(1, _regular_methane(1.0))
+    frames.insert(4, _regular_methane(-2.0))
+    dataset = tmp_path / "kinks.extxyz"
+    ase.io.write(dataset, frames, format="extxyz")
+    output = tmp_path / "kinks.parquet"
+    arguments = [str(dataset), "--rep", "om", "--centers", "C", "--output", str(output)]
+    code = _scan_on_a_local_cluster([*arguments, "--top", "7", "--chemiscope-limit", "0"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "om degenerate eigenvalues: 2 of 2 frames (first: structure 1," in captured.err
+    assert "their verdict is 'kink' (scan: in 2 of the 7 environments" in captured.err
+    summary = json.loads((tmp_path / "kinks.summary.json").read_text())
+    verdicts = {row["structure"]: row["verdict"] for row in summary["most_singular"]}
+    assert sorted(k for k, v in verdicts.items() if v == "kink") == [1, 4]
+    assert sorted(verdicts.values()) == ["kink"] * 2 + ["regular"] * 5
+    assert captured.out.count(sensitivity.KINK_TEXT) == 2
+    singular = ase.io.read(tmp_path / "kinks.singular.extxyz", index=":")
+    assert sorted(atoms.info["verdict"] for atoms in singular).count("kink") == 2

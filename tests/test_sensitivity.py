@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import ase
 import numpy as np
 import pytest
@@ -675,14 +673,8 @@ def test_a_neighbour_at_the_cutoff_explains_its_three_zeros(representation):
     only the angles used to be set aside, so ACSF's radial zero stayed unexplained."""
     atoms = dg.sample_methane(1, seed=3)[0]
     atoms.positions[4] *= (representation.cutoff - 1e-4) / np.linalg.norm(atoms.positions[4])
-    # the OM's weighed-out neighbour leaves zero eigenvalues, which coincide (and it says so)
-    expected = (
-        pytest.warns(dg.DegeneracyWarning, match="degenerate eigenvalues")
-        if isinstance(representation, dg.OverlapMatrix)
-        else contextlib.nullcontext()
-    )
-    with expected:
-        [result] = dg.analyse_frames([atoms], representation)
+    # the OM's weighed-out neighbour leaves tiny eigenvalues, apart for their size: no kink
+    [result] = dg.analyse_frames([atoms], representation)
     assert result.verdict == "spurious"
     assert result.pair_swap is None
     assert result.unseen_pairs.startswith(
@@ -1156,3 +1148,72 @@ def test_weighed_out_pairs_follow_the_size_of_the_zero():
     far = near * np.array([[2.3 / 2.49], [1], [1], [1]])
     assert sensitivity.unseen_pairs_of(om, far, np.array([1.0, 0.5, 2e-7])) == []
     assert sensitivity.unseen_pairs_of(om, far, np.array([1.0, 0.5, 4e-7])) == h1
+
+
+# --------------------------------------------------------------------------------------
+# Kinks: a fingerprint without a Jacobian at the frame gets the verdict "kink"
+
+
+@pytest.mark.parametrize(
+    "representation",
+    [dg.SoapPowerSpectrum(), dg.Bispectrum(), dg.Acsf()],
+    ids=["soap", "bispectrum", "acsf"],
+)
+def test_smooth_fingerprints_keep_the_symmetry_verdict_at_td(representation):
+    """No ``kinks`` hook: T_d is still `symmetry`, its zeros those the symmetry forces."""
+    td = dg.builtin_environment("td")
+    assert not hasattr(representation, "kinks")
+    assert sensitivity.kinks_of(representation, [td]).tolist() == [False]
+    [result] = dg.analyse_frames([td], representation)
+    assert result.symmetric and result.verdict == "symmetry" and np.isinf(result.cn)
+
+
+def test_a_kink_comes_before_every_other_verdict():
+    values = np.r_[1.0, 0.5, 0.2, 0.1]
+    assert dg.zero_verdict(values, 0) == "regular"
+    assert dg.zero_verdict(values, 0, kink=True) == "kink"
+    assert dg.zero_verdict(np.r_[1.0, np.zeros(3)], 3, kink=True) == "kink"  # not symmetry
+    assert dg.zero_verdict(np.r_[1.0, np.zeros(3)], 0, kink=True) == "kink"  # not spurious
+    assert dg.zero_verdict(np.r_[1.0, 0.5, np.zeros(2)], 0, n_features=2, kink=True) == "kink"
+    assert dg.zero_verdict(np.zeros(4), 0, kink=True) == "kink"
+    with pytest.raises(dg.DegeneracyError):  # the values are still checked
+        dg.zero_verdict(np.zeros((2, 4)), 0, kink=True)
+    assert sensitivity.explained_verdict("kink", None, None) == sensitivity.KINK_TEXT
+    assert sensitivity.KINK_TEXT.startswith("kink: ")
+
+
+class _KinkedSoap(dg.SoapPowerSpectrum):
+    """SOAP that says it has no Jacobian at the frames marked ``info["kinked"]``."""
+
+    def kinks(self, frames):
+        return np.array([bool(atoms.info.get("kinked")) for atoms in frames])
+
+
+def test_the_kinks_hook_sets_the_verdict_of_any_fingerprint():
+    frames = [dg.builtin_environment("pg-start"), dg.builtin_environment("td")]
+    frames[1].info["kinked"] = True
+    representation = _KinkedSoap()
+    assert sensitivity.kinks_of(representation, frames).tolist() == [False, True]
+    assert [r.verdict for r in dg.analyse_frames(frames, representation)] == ["regular", "kink"]
+    neighbors = dg.neighbor_positions(frames[1])
+    symmetry = dg.point_symmetry(neighbors, frames[1].numbers[1:])
+    _, jacobian = representation.jacobian(frames[1:])
+    spectrum = dg.singular_spectrum(jacobian, neighbors[None])
+    args = (frames[1], spectrum.values[0], spectrum.motions[0], symmetry, representation)
+    n_features = jacobian.shape[1]
+    assert sensitivity.classify_zeros(*args, n_features=n_features).verdict == "kink"
+    told = sensitivity.classify_zeros(*args, n_features=n_features, kink=False)
+    assert told.verdict == "symmetry"  # the caller's answer for a batch is taken as given
+
+
+@pytest.mark.parametrize(
+    "answer", [[True], np.array([1, 0]), np.array([[True, False]]), np.array([0.0, 1.0])]
+)
+def test_a_kinks_hook_of_the_wrong_shape_is_refused(answer):
+    class Odd(dg.SoapPowerSpectrum):
+        def kinks(self, frames):
+            return answer
+
+    frames = dg.sample_methane(2, seed=1)
+    with pytest.raises(dg.DegeneracyError, match=r"kinks\(frames\) must return one bool per"):
+        sensitivity.kinks_of(Odd(n_max=2, l_max=2), frames)

@@ -461,6 +461,80 @@ def test_an_acsf_zero_that_turns_a_pair_beyond_the_g4_cutoff_is_named():
     assert np.linalg.norm(neighbors[0] - neighbors[1]) == pytest.approx(2.5, abs=1e-3)
 
 
+def test_an_acsf_search_does_not_make_a_zero_by_weighing_a_neighbour_out():
+    """ACSF with G5 (no pair weight: near the cutoff only a neighbour's own f_c hides it),
+    H1 2.2 Å out (CN 3.6e3): the search moved H1 on to 2.495 Å, where f_c met the floor
+    of 1e-5, and ended at CN 4e7 with ``unseen_pairs`` "none", a zero that spectrum puts
+    down to H1's weight. Now it stops short of such a zero (CN ~1e6, f_c ≥ 4e-4)."""
+    neighbors = np.array([[2.2, 0.0, 0.0], [-0.5, 0.9, 0.3], [-0.4, -0.8, 0.6], [0.1, 0.2, -1.1]])
+    acsf = dg.Acsf(angular="g5")
+    result = find_singular(dg.environment_from_neighbors(neighbors), acsf)
+    found = dg.neighbor_positions(result.atoms)
+    assert not result.has_zero and not result.converged and result.cn > 1e5
+    assert acsf.neighbor_weights(found).min() > 1e-4
+    assert result.atoms.info["unseen_pairs"] == "none"
+    [analysis] = analyse_frames([result.atoms], acsf)
+    assert analysis.verdict == "regular"
+
+
+#: Six H around C, H1 2.3 Å out (ACSF f_c 0.016), the others 1.0-1.5 Å (Å, C at the origin).
+SIX_H_ONE_FAR = [
+    [-1.176, -1.943, -0.364],
+    [0.356, 0.962, 0.093],
+    [-0.58, -0.824, 0.786],
+    [0.899, 0.15, -0.678],
+    [-0.735, 1.228, 0.156],
+    [-0.856, -0.041, -0.575],
+]
+
+
+@pytest.mark.parametrize("angular", ["g5", "g4"])
+def test_no_zero_is_reached_by_fading_a_neighbour_below_where_it_could_explain_one(angular):
+    """H1 at 2.3 Å: the search faded it to f_c = 1e-5 (the former floor) and ended at a
+    zero (G5 CN 8e6, G4 8e8) labelled "none". A guard on the zero's own bound, weight ≤
+    √(s/s1) with the motion moving nothing else (explain_zero), is ridden: G5 ended at a
+    zero with ρ = 1.001e-3, just past PAIR_SWAP_TOL, G4 with f_c 1.3e-4. With the bound of
+    the largest zero (faint_neighbors, √ZERO_RTOL) G5 stops short of a zero and G4 ends
+    at its zero with H1 at f_c = 1e-3, its pairs named."""
+    acsf = dg.Acsf(angular=angular)
+    neighbors = np.array(SIX_H_ONE_FAR)
+    start = ase.Atoms("CH6", positions=np.vstack([np.zeros(3), neighbors]))
+    result = find_singular(start, acsf)
+    found = dg.neighbor_positions(result.atoms)
+    faded = acsf.response_weights(found)[0] < acsf.response_weights(neighbors)[0]
+    assert faded[0] and not result.converged
+    assert not (result.has_zero and np.any(faded & sensitivity.faint_neighbors(acsf, found)))
+    if angular == "g5":
+        assert not result.has_zero and result.cn > 1e5
+    else:
+        assert result.has_zero and result.atoms.info["unseen_pairs"].startswith("H1-H2, H1-H3")
+
+
+def test_the_search_explains_its_zero_with_the_rule_of_explain_zero():
+    """One rule: ``explain_zero_motion`` is ``explain_zero`` given the equal pairs, with
+    the motion's residual (1.0, and the motion unchecked, without equal or unseen
+    pairs)."""
+    om = dg.OverlapMatrix()
+    neighbors = np.array([[2.49, 0.0, 0.0], [-0.5, 0.9, 0.3], [-0.4, -0.8, 0.6], [0.1, 0.2, -1.1]])
+    atoms = dg.environment_from_neighbors(neighbors)
+    evaluate = CountingJacobian(om, atoms)
+    _, _, spectrum = evaluate(neighbors.ravel())  # no kink: no warning
+    values, motion = spectrum.values[0], spectrum.motions[0, -1]
+    for given in (values, None):
+        residual, explanation = sensitivity.explain_zero_motion(
+            neighbors, motion, coincident_pairs(neighbors, atoms.numbers[1:]), om, values=given
+        )
+        assert explanation == sensitivity.explain_zero(atoms, motion, om, values=given)
+    assert residual == 1.0 and explanation is None  # H1's weight 6.4e-05 > the fixed 1e-5
+    residual, explanation = sensitivity.explain_zero_motion(
+        neighbors, motion, [], om, values=values
+    )
+    assert residual < sensitivity.PAIR_SWAP_TOL
+    assert [n.index for n in explanation.weighed_out] == [0]
+    soap = dg.SoapPowerSpectrum()  # neither equal nor unseen pairs: a wrong motion passes
+    assert sensitivity.explain_zero_motion(neighbors, np.zeros(2), [], soap) == (1.0, None)
+
+
 def test_a_zero_without_equal_pairs_is_no_swap(soap, tmp_path):
     result = find_singular(dg.builtin_environment("pg-start"), soap, cn_target=1.5)
     assert result.coincidences == [] and not result.pair_swap

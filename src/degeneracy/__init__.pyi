@@ -40,7 +40,10 @@ from .orbits import (
     comment_orbit,
     median_cn,
     orbit_deviation,
+    orbit_shape_distance,
     run_family,
+    search_a0,
+    smallest_gap,
     trace_orbit,
 )
 from .pairs import (
@@ -211,6 +214,7 @@ __all__ = [
     "nearest_coincidence",
     "neighbor_positions",
     "orbit_deviation",
+    "orbit_shape_distance",
     "pair_frames",
     "pair_swap_residual",
     "pair_triple_rates",
@@ -231,7 +235,9 @@ __all__ = [
     "run_protocol",
     "sample_methane",
     "scan_dataset",
+    "search_a0",
     "singular_spectrum",
+    "smallest_gap",
     "species_aware",
     "spherical_point",
     "structure_environments",

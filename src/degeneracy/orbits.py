@@ -762,17 +762,7 @@ def orbit_deviation(frames: Sequence[ase.Atoms], reference: Sequence[ase.Atoms])
         sizes or a frame without ``arc_length``, the two have different numbers of
         neighbours, or the orbit's arc lengths are not monotonic.
     """
-    ours = neighbor_positions(list(frames)).reshape(len(frames), -1)
-    theirs = neighbor_positions(list(reference)).reshape(len(reference), -1)
-    if ours.shape[1] != theirs.shape[1]:
-        raise DegeneracyError(
-            f"the orbits have {ours.shape[1] // 3} and {theirs.shape[1] // 3} neighbours"
-        )
-    s, s_ref = _arc_lengths(frames, "the orbit"), _arc_lengths(reference, "the reference")
-    if len(s) > 1 and s[0] > s[-1]:  # traced backwards (path_arc_length allows it)
-        s, ours = s[::-1], ours[::-1]
-    if np.any(np.diff(s) < 0):
-        raise DegeneracyError("the orbit's arc lengths go back and forth; is it one orbit?")
+    s, ours, s_ref, theirs = _orbit_pair(frames, reference)
     inside = (s_ref >= s[0] - 1e-12) & (s_ref <= s[-1] + 1e-12)
     if not inside.any():
         raise DegeneracyError("the orbits share no arc length")
@@ -780,6 +770,134 @@ def orbit_deviation(frames: Sequence[ase.Atoms], reference: Sequence[ase.Atoms])
         [np.interp(s_ref[inside], s, ours[:, j]) for j in range(ours.shape[1])], axis=1
     )
     return float(np.linalg.norm(interpolated - theirs[inside], axis=1).max())
+
+
+def orbit_shape_distance(frames: Sequence[ase.Atoms], reference: Sequence[ase.Atoms]) -> float:
+    r"""Largest distance (Å) between two orbits as curves, whatever the pace along them.
+
+    .. math:: \max\Bigl(\max_k d\bigl(r_k, \Gamma^\mathrm{ref}\bigr),\
+              \max_k d\bigl(r^\mathrm{ref}_k, \Gamma\bigr)\Bigr)
+
+    where :math:`d(p, \Gamma)` is the distance from a frame :math:`p` of one orbit to the
+    polyline :math:`\Gamma` through the other's frames, over the frames of each whose
+    arc length lies within the other's (as in :func:`orbit_deviation`, no rotation is
+    taken out, and the norm runs over all neighbour coordinates). It is symmetric, and
+    a Hausdorff distance between the two polylines except at their ends: there each
+    polyline is continued along its first and last segment (a ray), so that a frame
+    that is past the other orbit's end only by a lag along the path, or by the other's
+    last frame lying a little short of the arc length (the published orbits' last frame
+    is at 1.9901 Å, ours at 2 Å), is compared with where the other would have gone on.
+
+    :func:`orbit_deviation` compares points at *equal arc length*: it adds up an error
+    of the shape and a lag along the path. An explicit Euler orbit lags behind the
+    ODE's solution on a tight loop (the polygon drifts outwards and covers less angle per
+    arc length): at σ = 0.1 Å, c = 0.1 the published (Euler 1e-4 Å) orbit and our
+    adaptive one from its start are 0.065 Å apart at equal arc length but 4e-3 Å apart
+    as curves (docs/orbits.md, "Adaptive versus Euler"). Two orbits that lie on the same
+    curve, at different paces or with frames at other arc lengths, are 0 apart here (to
+    the polylines' chord error), while their equal-arc-length deviation is the lag.
+
+    Parameters
+    ----------
+    frames, reference : list of ase.Atoms
+        The two orbits, as for :func:`orbit_deviation` (each frame with
+        ``info["arc_length"]``, the same neighbours in the same order).
+
+    Returns
+    -------
+    float
+        The largest distance (Å); the same with the two orbits swapped.
+
+    Raises
+    ------
+    DegeneracyError
+        As :func:`orbit_deviation`, and when the reference's arc lengths are not
+        monotonic either.
+    """
+    s, ours, s_ref, theirs = _orbit_pair(frames, reference)
+    s_ref, theirs = _increasing(s_ref, theirs, "the reference")  # a polyline too, here
+    start, end = max(s[0], s_ref[0]) - 1e-12, min(s[-1], s_ref[-1]) + 1e-12
+    if start > end:
+        raise DegeneracyError("the orbits share no arc length")
+    mine = ours[(s >= start) & (s <= end)]
+    others = theirs[(s_ref >= start) & (s_ref <= end)]
+    return float(
+        max(_polyline_distances(mine, theirs).max(), _polyline_distances(others, ours).max())
+    )
+
+
+def _polyline_distances(points: np.ndarray, polyline: np.ndarray) -> np.ndarray:
+    """Distance of each of ``points`` (n, d) to the polyline through ``polyline`` (m, d),
+    its first and last segments continued as rays beyond its ends (one vertex: the
+    distance to it)."""
+    if len(polyline) == 1:
+        return np.linalg.norm(points - polyline[0], axis=1)
+    origins, edges = polyline[:-1], np.diff(polyline, axis=0)
+    lengths = np.einsum("ij,ij->i", edges, edges)
+    low, high = np.zeros(len(edges)), np.ones(len(edges))
+    low[0], high[-1] = -np.inf, np.inf  # the rays beyond the two ends
+    result = np.empty(len(points))
+    for k, point in enumerate(points):  # one point at a time: (m, d) memory
+        offsets = point - origins
+        along = np.einsum("ij,ij->i", offsets, edges)
+        t = np.divide(along, lengths, out=np.zeros_like(along), where=lengths > 0)
+        result[k] = np.linalg.norm(offsets - np.clip(t, low, high)[:, None] * edges, axis=1).min()
+    return result
+
+
+def _orbit_pair(
+    frames: Sequence[ase.Atoms], reference: Sequence[ase.Atoms]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Arc lengths and flattened neighbour positions of an orbit (in increasing arc
+    length) and of a reference, checked as :func:`orbit_deviation` documents."""
+    ours = neighbor_positions(list(frames)).reshape(len(frames), -1)
+    theirs = neighbor_positions(list(reference)).reshape(len(reference), -1)
+    if ours.shape[1] != theirs.shape[1]:
+        raise DegeneracyError(
+            f"the orbits have {ours.shape[1] // 3} and {theirs.shape[1] // 3} neighbours"
+        )
+    s, s_ref = _arc_lengths(frames, "the orbit"), _arc_lengths(reference, "the reference")
+    s, ours = _increasing(s, ours, "the orbit")
+    return s, ours, s_ref, theirs
+
+
+def _increasing(s: np.ndarray, positions: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """An orbit's arc lengths and positions in increasing arc length (reversed if traced
+    backwards, which path_arc_length allows); refused if they go back and forth."""
+    if len(s) > 1 and s[0] > s[-1]:
+        s, positions = s[::-1], positions[::-1]
+    if np.any(np.diff(s) < 0):
+        raise DegeneracyError(f"{what}'s arc lengths go back and forth; is it one orbit?")
+    return s, positions
+
+
+def smallest_gap(frames: Sequence[ase.Atoms]) -> tuple[float, float] | None:
+    r"""Where the two smallest singular values come nearest along an orbit.
+
+    The orbit follows the motion of :math:`s_n`; where :math:`s_{n-1}` nearly meets it
+    that motion turns fast, and where they cross it is not defined. Only the start is
+    watched (:func:`warn_if_direction_not_unique`), so this tells how near the rest of the
+    path comes: the smallest :math:`(s_{n-1} - s_n)/s_n` over the frames that record
+    ``singular_values`` (at the saved frames only, not at every step). The Comment's
+    σ = 0.1 Å, c = 0.1 orbit comes to 0.11.
+
+    Returns
+    -------
+    (float, float) or None
+        The smallest relative gap (``inf`` where :math:`s_n = 0`) and the ``arc_length``
+        of its frame (nan without one); None when no frame has two singular values.
+    """
+    best = None
+    for atoms in frames:
+        values = np.asarray(atoms.info.get("singular_values", ()), dtype=float).ravel()
+        if values.size < 2:
+            continue
+        low, next_low = values[-1], values[-2]
+        gap = float("inf") if low <= 0 else float((next_low - low) / low)
+        if best is None or gap < best[0]:
+            arc = atoms.info.get("arc_length", float("nan"))
+            best = (gap, float(arc))
+    return best
 
 
 def _arc_lengths(frames: Sequence[ase.Atoms], what: str) -> np.ndarray:
@@ -803,6 +921,22 @@ QUICK_PROTOCOL = {"method": "adaptive", "tol": 1e-6, "length": 2.0, "save_every"
 
 #: σ (Å) at which the c = 1 orbit whose mean starts the A0 search is traced.
 A0_SIGMA = 0.3
+
+#: CN target of the A0 search: none short of round-off. The search goes on until s_min
+#: is at the round-off floor (:func:`~degeneracy.sensitivity.condition_number` is then
+#: ``inf``, which meets any finite target), stops decreasing, or runs out of iterations.
+A0_CN_TARGET = float(np.finfo(float).max)
+
+#: Most iterations of one refinement of A0 at one σ (each costs 3 Jacobians and the line
+#: search's few): from CN 3e12 the round-off floor took 2–5.
+A0_REFINE_ITERATIONS = 10
+
+#: Most refinements of A0 (one σ each, the one farthest from round-off first).
+A0_REFINE_ROUNDS = 2 * len(COMMENT_SIGMAS)
+
+#: Version of the A0 search, part of its cache key: 2 = refined to round-off at every σ
+#: of :data:`COMMENT_SIGMAS` (1: stopped at CN 1e13 at σ = 0.3 Å, CN 3e12 at σ = 0.1 Å).
+A0_SEARCH_VERSION = 2
 
 
 def family_protocol(
@@ -860,6 +994,7 @@ def _orbit_cache_path(start: np.ndarray, sigma: float, basis: str, protocol: dic
         basis=basis,
         protocol=protocol,
         start=[float(f"{v:.12e}") for v in np.ravel(start)],
+        **_basis_identity(sigma, basis),
     )
     folder = cache_dir() / "orbits"
     folder.mkdir(exist_ok=True)
@@ -931,15 +1066,126 @@ def cached_orbit(
     return frames
 
 
+def _basis_identity(sigma: float, basis: str) -> dict:
+    """``{"basis_identity": ...}`` for a cache key of results computed with the optimal
+    basis (:meth:`~degeneracy.representations.SoapPowerSpectrum.basis_identity`: which
+    built-in fit, so that a change of its settings, e.g. its number of primitive GTOs, is
+    a new entry); ``{}`` for the GTO basis, whose keys stay what they were."""
+    identity = comment_representation(sigma, basis).basis_identity()
+    return {} if identity is None else {"basis_identity": identity}
+
+
+def _comment_cns(atoms: ase.Atoms, representations: Mapping[float, Representation]) -> dict:
+    """CN of ``atoms`` by σ (``inf`` at round-off), one Jacobian each."""
+    r = neighbor_positions(atoms).ravel()
+    return {
+        sigma: float(CountingJacobian(representation, atoms)(r)[2].cn[0])
+        for sigma, representation in representations.items()
+    }
+
+
+def search_a0(
+    start: ase.Atoms, *, basis: str = "gto", sigmas: Sequence[float] = COMMENT_SIGMAS
+) -> ase.Atoms:
+    r"""The singular configuration nearest ``start`` (pull 1), with s_min at round-off at
+    every σ of ``sigmas``.
+
+    The zero at A0 is geometric (two neighbour pairs become equal: three equal C–H
+    distances, the fourth H at equal angles to them), so it is a zero of the Comment's SOAP
+    at every σ, and every σ's s_min can reach its round-off floor there. A search at one σ
+    stops when *its* s_min does, which leaves the others short: stopped at CN 1e13 at
+    σ = 0.3 Å (the earlier target), A0 had CN 3.0e12, 5.9e12, 1.9e13, 2.9e14 at σ = 0.1,
+    0.2, 0.3, 0.5 Å against the Comment's ≈1e14 for every σ. Here
+    :func:`~degeneracy.singular.find_singular` (pull 1) runs at σ = :data:`A0_SIGMA` to
+    :data:`A0_CN_TARGET` (round-off), then refines at the σ whose CN is lowest (at most
+    :data:`A0_REFINE_ITERATIONS` iterations, :data:`A0_REFINE_ROUNDS` rounds) until every
+    σ's s_min is at round-off (CN ``inf``) or no longer decreases; last, the σ =
+    :data:`A0_SIGMA` search from the point reached gives the result's analysis.
+
+    Parameters
+    ----------
+    start : ase.Atoms
+        Where the search starts (CH4, C first).
+    basis : {"gto", "optimal"}
+        SOAP radial basis.
+    sigmas : sequence of float
+        The widths (Å) at which s_min is brought to round-off.
+
+    Returns
+    -------
+    ase.Atoms
+        ``info`` of the last search (:class:`~degeneracy.singular.SingularResult`:
+        ``cn`` and ``singular_values`` at σ = :data:`A0_SIGMA`, ``symmetric``, ...), with
+        ``distance`` from ``start``, ``iterations`` and ``jacobian_evaluations`` of all the
+        searches, plus ``cn_sigmas`` (the σ), ``cn_at_sigmas`` (CN at each, ``inf`` at
+        round-off) and ``refinements`` (how many searches at one σ moved it after the
+        first).
+    """
+    sigmas = tuple(dict.fromkeys(float(s) for s in sigmas))
+    representations = {
+        sigma: comment_representation(sigma, basis) for sigma in dict.fromkeys((A0_SIGMA, *sigmas))
+    }
+    origin = neighbor_positions(start).ravel()
+    evaluations = iterations = 0
+
+    def search(atoms: ase.Atoms, sigma: float, max_iterations: int = 60):
+        nonlocal evaluations, iterations
+        result = find_singular(
+            atoms,
+            representations[sigma],
+            pull=1.0,
+            cn_target=A0_CN_TARGET,
+            max_iterations=max_iterations,
+            check_near_symmetry=sigma == A0_SIGMA,
+        )
+        evaluations += result.jacobian_evaluations
+        iterations += result.iterations
+        return result
+
+    atoms = search(start, A0_SIGMA).atoms
+    refined: list[float] = []
+    stalled: set[float] = set()
+    for _ in range(A0_REFINE_ROUNDS):
+        cns = _comment_cns(atoms, {s: representations[s] for s in sigmas})
+        evaluations += len(cns)
+        pending = [s for s in sigmas if np.isfinite(cns[s]) and s not in stalled]
+        if not pending:
+            break
+        sigma = min(pending, key=cns.__getitem__)
+        result = search(atoms, sigma, A0_REFINE_ITERATIONS)
+        if result.iterations == 0:  # s_min no longer decreases at this σ
+            stalled.add(sigma)
+            continue
+        atoms = result.atoms
+        refined.append(sigma)
+    final = search(atoms, A0_SIGMA, A0_REFINE_ITERATIONS) if refined else None
+    if final is not None:
+        atoms = final.atoms
+    cns = _comment_cns(atoms, {s: representations[s] for s in sigmas})
+    evaluations += len(cns)
+    atoms.info.update(
+        {
+            "distance": float(np.linalg.norm(neighbor_positions(atoms).ravel() - origin)),
+            "iterations": iterations,
+            "jacobian_evaluations": evaluations,
+            "cn_sigmas": np.array(sigmas),
+            "cn_at_sigmas": np.array([cns[s] for s in sigmas]),
+            "refinements": len(refined),
+        }
+    )
+    return atoms
+
+
 def comment_a0(
     *, basis: str = "gto", quick: bool = False, method: str | None = None, progress: bool = False
 ) -> ase.Atoms:
     """The singular configuration A0 as the Comment defined it, found by our search.
 
     Trace the c = 1 orbit from P0 (built-in ``pg-start``) at σ = 0.3 Å over the full
-    2 Å, take the mean of its frames, and run :func:`degeneracy.singular.find_singular`
-    from there with ``pull=1`` (the nearest singular configuration). Cached in the cache
-    folder. ``quick`` and ``method`` select the integrator (:func:`family_protocol`).
+    2 Å, take the mean of its frames, and search from there with ``pull=1`` (the nearest
+    singular configuration) until s_min is at round-off at every σ of the family
+    (:func:`search_a0`). Cached in the cache folder. ``quick`` and ``method`` select the
+    integrator (:func:`family_protocol`).
 
     Parameters
     ----------
@@ -956,8 +1202,9 @@ def comment_a0(
     -------
     ase.Atoms
         A0 as CH4 (C at the origin); ``info`` holds the ``info`` of the search's result
-        (:class:`~degeneracy.singular.SingularResult`: ``cn``, ``singular_values``, ...)
-        plus ``sigma`` (0.3), ``basis`` and ``search_start``.
+        (:func:`search_a0`: ``cn``, ``singular_values`` at σ = 0.3 Å, ``cn_sigmas`` and
+        ``cn_at_sigmas``, the CN at every σ of the family, ...) plus ``sigma`` (0.3),
+        ``basis`` and ``search_start``.
 
     Raises
     ------
@@ -966,21 +1213,27 @@ def comment_a0(
     """
     p0 = neighbor_positions(builtin_environment("pg-start"))
     protocol = family_protocol(quick, method=method)
-    key = cache_key(kind="comment-a0", basis=basis, protocol=protocol, sigma=A0_SIGMA, pull=1.0)
+    key = cache_key(
+        kind="comment-a0",
+        basis=basis,
+        protocol=protocol,
+        sigma=A0_SIGMA,
+        pull=1.0,
+        version=A0_SEARCH_VERSION,
+        refine_sigmas=list(COMMENT_SIGMAS),
+        **_basis_identity(A0_SIGMA, basis),
+    )
     # .npz, not extxyz: extxyz keeps 8 decimals, and s_min grows linearly off the zero
     path = cache_dir() / f"comment-a0-{key}.npz"
 
     def search() -> None:
         frames = cached_orbit(p0, A0_SIGMA, basis=basis, protocol=protocol, progress=progress)
         mean = neighbor_positions(frames).mean(axis=0)
-        representation = comment_representation(A0_SIGMA, basis)
-        result = find_singular(environment_from_neighbors(mean), representation, pull=1.0)
-        info = {k: _jsonable(v) for k, v in result.atoms.info.items()}
+        found = search_a0(environment_from_neighbors(mean), basis=basis)
+        info = {k: _jsonable(v) for k, v in found.info.items()}
         info.update({"sigma": A0_SIGMA, "basis": basis, "search_start": "orbit mean"})
         with atomic_open(path, "wb") as handle:
-            np.savez(
-                handle, neighbors=neighbor_positions(result.atoms), info=np.array(json.dumps(info))
-            )
+            np.savez(handle, neighbors=neighbor_positions(found), info=np.array(json.dumps(info)))
 
     def load() -> tuple[np.ndarray, dict]:
         with np.load(path, allow_pickle=False) as data:
@@ -1065,6 +1318,8 @@ class FamilyMember:
     median_cn: float
     deviation: float | None = None
     reference_median_cn: float | None = None
+    shape_distance: float | None = None
+    start_distance: float | None = None
 
     @property
     def cn_ratio(self) -> float | None:
@@ -1082,8 +1337,21 @@ class FamilyMember:
             "reference_median_cn": self.reference_median_cn,
             "cn_ratio": self.cn_ratio,
             "deviation": self.deviation,
+            "shape_distance": self.shape_distance,
+            "start_distance": self.start_distance,
+            **_gap_row(self.frames),
             "file": self.path.name,
         }
+
+
+def _gap_row(frames: Sequence[ase.Atoms]) -> dict:
+    """``smallest_gap`` and ``smallest_gap_arc`` of :func:`smallest_gap` (None without
+    singular values)."""
+    gap = smallest_gap(frames)
+    return {
+        "smallest_gap": None if gap is None else gap[0],
+        "smallest_gap_arc": None if gap is None else gap[1],
+    }
 
 
 def family_file_name(sigma: float, c: float) -> str:
@@ -1414,6 +1682,10 @@ def _family_member(task: dict, published: list[ase.Atoms] | None) -> FamilyMembe
     )
     if published is not None:
         member.deviation = orbit_deviation(frames, published)
+        member.shape_distance = orbit_shape_distance(frames, published)
+        # the first frames (arc length 0): (1 − c)·|A0 − A0_published| for a start off A0
+        first = neighbor_positions([frames[0], published[0]]).reshape(2, -1)
+        member.start_distance = float(np.linalg.norm(first[0] - first[1]))
         member.reference_median_cn = published_median_cn(frames, published)
     return member
 
@@ -1516,7 +1788,10 @@ def run_family(
         "comment_a0"}`` (its settings are ``a0_protocol`` and ``a0_info``).
     reference : path, optional
         Folder with the published ``comment-orbit_sigma{σ}_c{c}.extxyz``: adds the
-        deviation and the median-CN ratio (over the shared arc length) to the summary.
+        deviation at equal arc length, the shape distance (:func:`orbit_shape_distance`),
+        the distance of the first frames and the median-CN ratio (over the shared arc
+        length) to the summary. Every row has the smallest relative gap between the two
+        smallest singular values along the orbit (:func:`smallest_gap`).
     sigmas, distances : sequences of float
         The family's σ and c values.
     progress : bool

@@ -66,8 +66,10 @@ NEAR_COINCIDENCE_DISTANCE = 0.04
 
 #: Bumped when the numbers the orbits step stores change meaning, so that a folder made
 #: before recomputes them (its orbits and A0 stay cached in DIR/cache): 2 = a CN whose
-#: s_min is at round-off is inf (:func:`~degeneracy.sensitivity.condition_number`).
-ORBITS_STEP_FORMAT = 2
+#: s_min is at round-off is inf (:func:`~degeneracy.sensitivity.condition_number`);
+#: 3 = A0 refined to round-off at every σ (a new A0, so new c ≠ 1 orbits), the orbits'
+#: shape distance and smallest gap, A0's s_min/s_1 per σ.
+ORBITS_STEP_FORMAT = 3
 
 #: Orbit frames used by the learning experiment (the Comment's Fig. 2 orbit).
 LEARNING_ORBIT = (0.3, 1.0)
@@ -320,7 +322,7 @@ def _family_frames(folder: Path) -> tuple[dict[tuple[float, float], list], Any]:
 def _orbits_step(
     output: Path, settings: ReproduceSettings, reference: Path | None, progress: bool
 ) -> dict:
-    from .orbits import run_family
+    from .orbits import COMMENT_SIGMAS, run_family
     from .representations import SoapPowerSpectrum
     from .sensitivity import NEAR_SWAP_KEYS, analyse_frames, point_symmetry
     from .structures import builtin_environment, environment_from_neighbors, neighbor_positions
@@ -343,7 +345,7 @@ def _orbits_step(
         str(sigma): analyse_frames(
             [a0_atoms], SoapPowerSpectrum(sigma=sigma, basis=settings.basis)
         )[0]
-        for sigma in (0.1, 0.2, 0.3, 0.5)
+        for sigma in COMMENT_SIGMAS
     }
     # why the orbits' start is ill-conditioned (CN ~2e3): its nearest ν = 2 branch point
     [start] = analyse_frames(
@@ -354,6 +356,11 @@ def _orbits_step(
         | {key: getattr(start, key) for key in NEAR_SWAP_KEYS},
         "a0": a0.tolist(),
         "a0_cn": {sigma: analysis.cn for sigma, analysis in a0_analyses.items()},
+        # s9/s1 per σ: what an infinite CN (s9 at round-off) was
+        "a0_relative_s_min": {
+            sigma: float(analysis.singular_values[-1] / analysis.singular_values[0])
+            for sigma, analysis in a0_analyses.items()
+        },
         "a0_symmetry_residual": point_symmetry(neighbor_positions(a0_atoms)).residual,
         "a0_pair_swap": a0_analyses["0.3"].pair_swap,
         "a0_info": summary.get("a0_info", {}),
@@ -422,6 +429,7 @@ def _learning_step(output: Path, settings: ReproduceSettings, progress: bool) ->
         run_protocol,
     )
     from .learning.datasets import with_targets
+    from .learning.protocols import path_arc_length
     from .orbits import family_file_name
     from .representations import SoapPowerSpectrum
     from .structures import read_environments
@@ -446,6 +454,7 @@ def _learning_step(output: Path, settings: ReproduceSettings, progress: bool) ->
     folders = repeat_folders(output / "learning", settings.seed, settings.repeats)
     seeds = list(folders)
     runs: dict[str, list[dict]] = {name: [] for name in LEARNING_PROTOCOLS}
+    arc = path_arc_length(data["orbit"].frames)  # once for every run on this orbit
     for seed, folder in folders.items():
         for name in LEARNING_PROTOCOLS:
             result = run_protocol(
@@ -456,6 +465,7 @@ def _learning_step(output: Path, settings: ReproduceSettings, progress: bool) ->
                 settings=train,
                 seed=seed,
                 progress=progress,
+                orbit_arc_length=arc,
             )
             runs[name].append(json_safe(result.metrics))
     results: dict[str, Any] = {name: metrics[0] for name, metrics in runs.items()}
@@ -553,6 +563,9 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
             r.get("reference_median_cn"),
             r.get("cn_ratio"),
             r.get("deviation"),
+            r.get("shape_distance"),
+            r.get("start_distance"),
+            r.get("smallest_gap"),
         ]
         for r in orbits["orbits"]
     ]
@@ -580,7 +593,16 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
                     else "a folder given with --reference (none was: —)"
                 )
                 + "; deviation is the largest distance (Å) from the published orbit at "
-                "equal arc length, the published CN is read at our frames' arc lengths.",
+                "equal arc length, which adds a lag along the path to any difference of shape "
+                "(the published Euler orbits lag behind the ODE's solution on the tight "
+                "c = 0.1 loops, by up to 0.07 Å); the shape distance is the largest "
+                "distance (Å) of a frame of either orbit from the other's polyline, whatever "
+                "the pace along it (degeneracy.orbits.orbit_shape_distance); the start "
+                "distance is that of the first frames, (1 − c)·|A0 − A0 published| for a "
+                "start off A0, which an orbit keeps as it winds. The published CN "
+                "is read at our frames' arc lengths. The smallest gap is the least "
+                "(s8 − s9)/s9 over our frames: where it is small the followed direction turns "
+                "fast.",
                 *[
                     f"Interactive view of the σ = 0.3 Å, c = 1 orbit (chemiscope.org or "
                     f"chemiscope.show): {p}."
@@ -602,7 +624,10 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
                         "median CN",
                         "published median CN",
                         "ratio",
-                        "deviation (Å)",
+                        "deviation at equal arc length (Å)",
+                        "shape distance (Å)",
+                        "start distance (Å)",
+                        "smallest (s8 − s9)/s9",
                     ],
                     rows,
                 )
@@ -687,7 +712,17 @@ def _a0_section(orbits: dict) -> Section:
     a0 = np.array(orbits["a0"])
     a0_rows = [[f"H{i + 1}", *[f"{v:.6f}" for v in row]] for i, row in enumerate(a0)]
     comment = _order_of_magnitude(COMMENT_A0_CN)
-    a0_cn = [[f"σ = {s} Å", cn, comment, cn / COMMENT_A0_CN] for s, cn in orbits["a0_cn"].items()]
+    relative = orbits.get("a0_relative_s_min", {})
+    a0_cn = [
+        [
+            f"σ = {s} Å",
+            cn if _finite_cn(cn) else "inf (s9 at round-off)",
+            relative.get(s),
+            comment,
+            cn / COMMENT_A0_CN if _finite_cn(cn) else "at round-off",
+        ]
+        for s, cn in orbits["a0_cn"].items()
+    ]
     intro = [
         "A0 is found by our singular-configuration search started from the mean of the "
         "traced pg-start orbit (σ = 0.3 Å). " + _a0_cn_sentence(orbits["a0_cn"]),
@@ -705,7 +740,7 @@ def _a0_section(orbits: dict) -> Section:
             f"Largest coordinate difference from the published A0: "
             f"{orbits['a0_distance_to_published']:.2e} Å."
         )
-    header = ["SOAP", "ours", "Comment", "ours / Comment"]
+    header = ["SOAP", "ours", "ours: s9/s1", "Comment", "ours / Comment"]
     return Section(
         "Singular configuration A0",
         paragraphs=intro,
@@ -741,15 +776,38 @@ def _times(value: float, reference: float) -> str:
     return f"{factor}× {'lower' if value < reference else 'higher'} than"
 
 
+#: The largest CN float64 tells from a zero for CH4 (3N − 3 = 9 motions): 1/(9 ε) = 5.0e14
+#: (:func:`~degeneracy.sensitivity.condition_number` is ``inf`` above it).
+ROUNDOFF_CN_CH4 = 1.0 / (9 * float(np.finfo(float).eps))
+
+
+def _finite_cn(cn: float | None) -> bool:
+    """Whether a CN is a number, not ``inf`` (s_min at round-off; ``None`` in strict JSON)."""
+    return cn is not None and bool(np.isfinite(cn))
+
+
 def _a0_cn_sentence(a0_cn: dict[str, float]) -> str:
-    """The Comment's CN at its A0 and ours at each σ, with how many times lower/higher."""
+    """The Comment's CN at its A0 and ours at each σ, with how many times lower/higher; a
+    CN at round-off (``inf``) is said to be so."""
     ours = ", ".join(
-        f"{cn:.1e} at σ = {sigma} Å ({_times(cn, COMMENT_A0_CN)} it)" for sigma, cn in a0_cn.items()
+        f"{cn:.1e} at σ = {sigma} Å ({_times(cn, COMMENT_A0_CN)} it)"
+        if _finite_cn(cn)
+        else f"inf at σ = {sigma} Å"
+        for sigma, cn in a0_cn.items()
     )
-    return (
+    if a0_cn and not any(_finite_cn(cn) for cn in a0_cn.values()):
+        ours = f"inf at every σ ({', '.join(a0_cn)} Å)"
+    sentence = (
         f"The Comment reports CN {_order_of_magnitude(COMMENT_A0_CN)} at its A0 for every σ; "
         f"ours is {ours}."
     )
+    if not all(_finite_cn(cn) for cn in a0_cn.values()):
+        sentence += (
+            f" An infinite CN is s9 at the round-off floor (s9/s1 at most 9ε = 2.0e-15): zero "
+            f"as far as float64 can tell, above the largest CN it resolves for CH4 "
+            f"({ROUNDOFF_CN_CH4:.1e}) and so at least the Comment's."
+        )
+    return sentence
 
 
 def _starts_near_branch_point(near: dict) -> tuple[bool, bool]:

@@ -2187,8 +2187,11 @@ def describe_singular(
     :func:`~degeneracy.sensitivity.point_symmetry` for any number of neighbours (an
     anchored search above 8! permutations of equal ones); ``symmetric`` is ``None`` only
     for an environment whose neighbours are collinear with the centre (no purified
-    Jacobian). A spurious zero whose motion only moves neighbour pairs the fingerprint
-    cannot see (:func:`~degeneracy.sensitivity.explain_zero`) gets their labels:
+    Jacobian). ``verdict`` is that of :func:`~degeneracy.sensitivity.classify_zeros`,
+    ``"kink"`` where the fingerprint reports it has no Jacobian (its optional ``kinks``
+    hook, e.g. coinciding OM eigenvalues at a symmetric environment: the CN is then of
+    one one-sided derivative). A spurious zero whose motion only moves neighbour pairs the
+    fingerprint cannot see (:func:`~degeneracy.sensitivity.explain_zero`) gets their labels:
     ``pair_swap``, equal pairs it trades, and ``unseen_pairs``, pairs whose ignored angle
     it turns (None otherwise). ``nearest_coincidence``, ``coincidence_distance`` and
     ``near_swap_residual`` (:func:`~degeneracy.sensitivity.near_swap` of the motion of

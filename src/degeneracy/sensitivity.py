@@ -1377,6 +1377,10 @@ def zero_reason(swapped: str | None, unseen: str | None) -> str:
     return " and ".join(parts)
 
 
+#: The 'zeros' column's text for the verdict ``"kink"`` (:func:`explained_verdict`).
+KINK_TEXT = "kink: no derivative here, the spectrum is one-sided"
+
+
 def explained_verdict(
     verdict: str,
     swapped: str | None,
@@ -1384,9 +1388,11 @@ def explained_verdict(
     near_symmetry_distance: float | None = None,
 ) -> str:
     """``"spurious: swaps equal pairs H2-H3 = H4-H3"``: a verdict with :func:`zero_reason`
-    when there is one, or ``"near-symmetry: 0.0021 Å"`` with the distance to the
-    symmetric environment (:func:`near_symmetry`): the 'zeros' column of ``spectrum`` and
-    ``scan``."""
+    when there is one, ``"near-symmetry: 0.0021 Å"`` with the distance to the symmetric
+    environment (:func:`near_symmetry`), or :data:`KINK_TEXT` for ``"kink"``: the 'zeros'
+    column of ``spectrum`` and ``scan``."""
+    if verdict == "kink":
+        return KINK_TEXT
     if near_symmetry_distance is not None:
         return f"{verdict}: {near_symmetry_distance:.2g} Å"
     reason = zero_reason(swapped, unseen)
@@ -1464,6 +1470,8 @@ def explain_zero(
     cutoff); given the frame's singular ``values``, those whose weights account for at
     least half of the zero's smallness (:func:`unseen_response`). None when the motion
     does more (:func:`pair_swap_residual` ≥ :data:`PAIR_SWAP_TOL`) or no such pair exists.
+    :func:`explain_zero_motion` with the frame's equal pairs, the rule's one place
+    (:func:`~degeneracy.find_singular` labels its zeros with it too).
 
     Parameters
     ----------
@@ -1495,15 +1503,65 @@ def explain_zero(
     """
     neighbors = neighbor_positions(atoms)
     groups = coincident_pairs(neighbors, atoms.numbers[1:])
+    return explain_zero_motion(neighbors, motion, groups, representation, values=values)[1]
+
+
+def explain_zero_motion(
+    neighbors: np.ndarray,
+    motion: np.ndarray,
+    coincidences: Sequence[CoincidentPairs],
+    representation: Representation | None = None,
+    *,
+    values: np.ndarray | None = None,
+) -> tuple[float, ZeroExplanation | None]:
+    r""":func:`explain_zero` of an environment whose equal pairs are already found, with
+    the motion's :func:`pair_swap_residual`.
+
+    The one place of the rule: the pairs the fingerprint weighs out are those of
+    :func:`unseen_pairs_of` (with ``values``, a response factor below
+    :func:`unseen_response`, :math:`w \le \sqrt{\max(s, (3N-3)\varepsilon s_1)/s_1}`;
+    without, a weight below :data:`~degeneracy.representations.base.UNSEEN_WEIGHT`), and
+    the motion is explained when it moves nothing else (:func:`explain_motion`,
+    ρ < :data:`PAIR_SWAP_TOL`). :func:`~degeneracy.find_singular` labels its zeros with
+    it (and guards its steps with the same bound at the largest zero,
+    :func:`faint_neighbors`).
+
+    Parameters
+    ----------
+    neighbors : array (N, 3)
+        Neighbour positions relative to the centre (Å).
+    motion : array (3N,) or (N, 3)
+        The zero motion (e.g. ``Spectrum.motions[f, -1]``).
+    coincidences : sequence of CoincidentPairs
+        The environment's equal pairs (:func:`coincident_pairs`).
+    representation : Representation, optional
+        The fingerprint (see :func:`explain_zero`).
+    values : array (3N-3,), optional
+        The frame's purified singular values, descending, the last that of ``motion``.
+
+    Returns
+    -------
+    residual : float
+        :func:`pair_swap_residual` of ``motion`` with the equal and the unseen pairs; 1.0
+        without either (``motion`` then unchecked).
+    explanation : ZeroExplanation or None
+        As :func:`explain_zero` returns it.
+
+    Raises
+    ------
+    DegeneracyError
+        As :func:`explain_zero`.
+    """
+    neighbors = neighbor_array(neighbors, "explain_zero_motion")
     response = _cutoff_response(representation, neighbors, values)
     unseen = _unseen_pairs(representation, neighbors, response)
-    if not groups and not unseen:
-        return None
-    explanation = explain_motion(neighbors, motion, groups, unseen)[1]
+    if not coincidences and not unseen:
+        return 1.0, None
+    residual, explanation = explain_motion(neighbors, motion, coincidences, unseen)
     if explanation is None or not explanation.unseen:
-        return explanation
+        return residual, explanation
     hidden = _weighed_out_neighbors(representation, neighbors, explanation.unseen, response)
-    return dataclasses.replace(explanation, weighed_out=hidden)
+    return residual, dataclasses.replace(explanation, weighed_out=hidden)
 
 
 def unseen_response(values: np.ndarray) -> float:
@@ -1548,7 +1606,13 @@ def unseen_response(values: np.ndarray) -> float:
     if not values[0] > 0:
         return 0.0
     floor = float(roundoff_floor(values[0], len(values)))
-    return float(np.sqrt(max(float(values[-1]), floor) / float(values[0])))
+    return _response_bound(max(float(values[-1]), floor) / float(values[0]))
+
+
+def _response_bound(ratio: float) -> float:
+    """The response factor under which a weight accounts for at least half of the decades
+    of a zero of relative size ``ratio`` = s/s_1: √ratio (:func:`unseen_response`)."""
+    return float(np.sqrt(ratio))
 
 
 def unseen_pairs_of(
@@ -1598,6 +1662,52 @@ def _unseen_pairs(
         return weighed_out_pairs(per_neighbor, per_pair, below=bound)
     find_unseen = getattr(representation, "unseen_pairs", None)
     return list(find_unseen(neighbors)) if find_unseen is not None else []
+
+
+def faint_neighbors(
+    representation: Representation | None,
+    neighbors: np.ndarray,
+    *,
+    zero_rtol: float = ZERO_RTOL,
+) -> np.ndarray:
+    r"""Which neighbours' own cutoff weight is small enough to explain a zero.
+
+    Their response factor (the fingerprint's ``response_weights``: :math:`c^2` for the
+    OM, :math:`f_c` for ACSF) is below :math:`\sqrt{\mathtt{zero\_rtol}}`, the bound
+    :func:`unseen_response` gives the largest zero, :math:`s = \mathtt{zero\_rtol}\,
+    s_1` (1e-3 by default: an OM neighbour beyond 2.27 Å, an ACSF one beyond 2.45 Å for
+    a 2.5 Å cutoff). A zero's own bound is lower (:func:`explain_zero` names such a
+    neighbour only when its weight is below that and the zero motion only turns it);
+    :func:`~degeneracy.find_singular` refuses the steps to a zero that fade one.
+
+    Parameters
+    ----------
+    representation : Representation or None
+        The fingerprint, for its optional ``response_weights``.
+    neighbors : array (N, 3)
+        Neighbour positions relative to the centre (Å).
+    zero_rtol : float
+        Relative size :math:`s/s_1` under which a singular value counts as zero, in
+        (0, 1).
+
+    Returns
+    -------
+    array of bool (N,)
+        All False for a fingerprint without ``response_weights`` (e.g. SOAP's hard
+        cutoff).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``neighbors`` is not one environment's positions or ``zero_rtol`` is not in
+        (0, 1).
+    """
+    neighbors = neighbor_array(neighbors, "faint_neighbors")
+    zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
+    respond = getattr(representation, "response_weights", None)
+    if respond is None:
+        return np.zeros(len(neighbors), dtype=bool)
+    return np.asarray(respond(neighbors)[0], dtype=float) < _response_bound(zero_rtol)
 
 
 def _weighed_out_neighbors(
@@ -1868,6 +1978,42 @@ def pair_triple_rates(neighbors: np.ndarray, motion: np.ndarray) -> tuple[np.nda
     return pairs, np.column_stack([radial[i], radial[j], angle_rate])
 
 
+def kinks_of(representation: Representation, frames: Sequence[ase.Atoms]) -> np.ndarray:
+    """Which ``frames`` are kinks of ``representation``: where it reports, through its
+    optional ``kinks(frames)`` hook (e.g. :meth:`degeneracy.OverlapMatrix.kinks`), that it
+    has no Jacobian, the one it returns being one one-sided derivative.
+
+    Parameters
+    ----------
+    representation : Representation
+        The fingerprint.
+    frames : list of ase.Atoms
+        Environments (centre first), as for its ``jacobian``.
+
+    Returns
+    -------
+    array of bool (n_frames,)
+        All False for a fingerprint without the hook (SOAP, the bispectrum, ACSF: smooth
+        everywhere analysed).
+
+    Raises
+    ------
+    DegeneracyError
+        When the hook does not return one truth value per frame.
+    """
+    frames = frame_list(frames)
+    find_kinks = getattr(representation, "kinks", None)
+    if find_kinks is None:
+        return np.zeros(len(frames), dtype=bool)
+    found = np.asarray(find_kinks(frames))
+    if found.shape != (len(frames),) or found.dtype != bool:
+        raise DegeneracyError(
+            f"{fingerprint(representation).name}: kinks(frames) must return one bool per "
+            f"frame, shape ({len(frames)},), got {found.dtype} of shape {found.shape}"
+        )
+    return found
+
+
 def zero_verdict(
     values: np.ndarray,
     n_symmetry_zeros: int,
@@ -1876,10 +2022,14 @@ def zero_verdict(
     zero_rtol: float = ZERO_RTOL,
     motions: np.ndarray | None = None,
     forced_motions: np.ndarray | None = None,
+    kink: bool = False,
 ) -> str:
     """Classify the small singular values of one frame.
 
-    Returns ``"regular"`` (no s_k below ``zero_rtol * s_1``), ``"symmetry"`` (all of them
+    Returns ``"kink"`` when the fingerprint has no Jacobian at the frame (``kink``, from
+    its optional ``kinks`` hook, :func:`kinks_of`: e.g. coinciding OM eigenvalues),
+    whatever the values; else ``"regular"`` (no s_k below ``zero_rtol * s_1``),
+    ``"symmetry"`` (all of them
     forced by point symmetry: with the frame's ``motions`` (3N − 3, 3N) and the symmetry's
     ``forced_motions`` (:attr:`SymmetryVerdict.forced_motions`), none along the motions
     the symmetry leaves free, :func:`unexplained_zeros`; without them, no more than
@@ -1893,6 +2043,16 @@ def zero_verdict(
     The two forced null spaces overlap rather than add: a fingerprint's gradients at a
     symmetric frame lie in the motions the symmetry keeps, so its rank is at most the
     smaller of d and their number, and the zeros they force the larger of the two counts.
+
+    ``"kink"`` comes first, before any of the others: every other verdict reads the
+    Jacobian's zeros as the motions the fingerprint does not see at first order, and at a
+    kink there is no Jacobian to read. The values are then those of one one-sided
+    derivative (the OM's for whichever eigenvectors LAPACK returns in a degenerate
+    subspace): no zero says the fingerprint is blind to a motion (``"symmetry"``,
+    ``"spurious"``), and their absence does not say it sees every one at first order
+    (``"regular"``). The regular tetrahedron shows both: the OM's spectrum has no zero
+    (CN 87) where a differentiable fingerprint has 8 forced ones, because its eigenvalues
+    split linearly along those motions, which a Jacobian cannot describe.
 
     Parameters
     ----------
@@ -1909,11 +2069,13 @@ def zero_verdict(
         The frame's Cartesian singular motions (``Spectrum.motions[f]``).
     forced_motions : array (3N, n_symmetry_zeros), optional
         The symmetry's forced zero motions (:attr:`SymmetryVerdict.forced_motions`).
+    kink : bool
+        Whether the fingerprint has no Jacobian at the frame (:func:`kinks_of`).
 
     Returns
     -------
     str
-        ``"regular"``, ``"symmetry"``, ``"dimension"`` or ``"spurious"``.
+        ``"kink"``, ``"regular"``, ``"symmetry"``, ``"dimension"`` or ``"spurious"``.
 
     Raises
     ------
@@ -1930,6 +2092,8 @@ def zero_verdict(
     )
     if n_features is not None:
         n_features = bounded_int("n_features", n_features, minimum=1)
+    if kink:
+        return "kink"
     if not values[0] > 0:
         return "spurious"
     n_small = int((values < zero_rtol * values[0]).sum())
@@ -2143,8 +2307,8 @@ class ZeroClassification:
     Attributes
     ----------
     verdict : str
-        ``"regular"``, ``"symmetry"``, ``"near-symmetry"``, ``"dimension"`` or
-        ``"spurious"``.
+        ``"kink"``, ``"regular"``, ``"symmetry"``, ``"near-symmetry"``, ``"dimension"``
+        or ``"spurious"``.
     near_symmetry : NearSymmetry or None
         For ``"near-symmetry"``: the symmetric environment whose forced zeros they are.
     explanation : ZeroExplanation or None
@@ -2178,13 +2342,15 @@ def classify_zeros(
     *,
     n_features: int,
     zero_rtol: float = ZERO_RTOL,
+    kink: bool | None = None,
 ) -> ZeroClassification:
     """The verdict on a frame's small singular values, and what explains them.
 
-    :func:`zero_verdict` with the frame's own symmetry; a ``"spurious"`` verdict is then
-    tested against the symmetric environments within reach (:func:`near_symmetry`,
-    ``"near-symmetry"`` when one explains the zeros) and, when it stands, explained by
-    the pairs its motion trades (:func:`explain_zero`).
+    :func:`zero_verdict` with the frame's own symmetry and whether the fingerprint has a
+    Jacobian there (``"kink"`` when it has none, and nothing more is asked); a
+    ``"spurious"`` verdict is then tested against the symmetric environments within reach
+    (:func:`near_symmetry`, ``"near-symmetry"`` when one explains the zeros) and, when it
+    stands, explained by the pairs its motion trades (:func:`explain_zero`).
 
     Parameters
     ----------
@@ -2201,11 +2367,16 @@ def classify_zeros(
         The fingerprint's feature count (for ``"dimension"``).
     zero_rtol : float
         Relative size :math:`s_k / s_1` under which a singular value counts as zero.
+    kink : bool, optional
+        Whether the frame is a kink of the fingerprint (:func:`kinks_of`, e.g. of a
+        whole batch at once); None asks the representation about ``atoms``.
 
     Returns
     -------
     ZeroClassification
     """
+    if kink is None:
+        kink = bool(kinks_of(representation, [atoms])[0])
     verdict = zero_verdict(
         values,
         symmetry.n_symmetry_zeros,
@@ -2213,6 +2384,7 @@ def classify_zeros(
         zero_rtol=zero_rtol,
         motions=motions,
         forced_motions=symmetry.forced_motions,
+        kink=kink,
     )
     if verdict != "spurious":
         return ZeroClassification(verdict)
@@ -2227,8 +2399,11 @@ def classify_zeros(
 class FrameAnalysis:
     """Sensitivity of one frame: spectrum, symmetry and the four-body target.
 
-    When the verdict is ``"spurious"`` and the motion of s_min moves only neighbour pairs
-    the fingerprint cannot see (:func:`explain_zero`), ``pair_swap`` labels the equal
+    ``verdict`` is that of :func:`classify_zeros`: ``"kink"`` where the fingerprint has no
+    Jacobian (:func:`kinks_of`), the singular values and CN then being those of one
+    one-sided derivative. When the verdict is ``"spurious"`` and the motion of s_min
+    moves only neighbour pairs the fingerprint cannot see (:func:`explain_zero`),
+    ``pair_swap`` labels the equal
     pairs it trades (the zero every ν = 2 fingerprint has there) and ``unseen_pairs`` the
     pairs whose ignored angle it turns, followed, when a neighbour's own cutoff weight
     hides them, by where that neighbour is (``"H1-H2, H1-H3, H1-H4 (H1 at 2.49 Å, 0.01 Å
@@ -2469,7 +2644,9 @@ def analyse_frames(
     -------
     list of FrameAnalysis
         One per frame, in order, numbered from 0; ``fourbody`` (E4) only for frames with
-        4 neighbours, else None.
+        4 neighbours, else None; the verdict ``"kink"`` for the frames the
+        representation's optional ``kinks`` hook flags (:func:`kinks_of`, asked once per
+        batch).
 
     Raises
     ------
@@ -2490,6 +2667,7 @@ def analyse_frames(
         _, jacobian = representation.jacobian(chunk)
         spectrum = singular_spectrum(jacobian, neighbors, first_frame=len(results))
         fourbody = fourbody_torsion(neighbors) if neighbors.shape[1] == 4 else None
+        kinks = kinks_of(representation, chunk)
         for k, atoms in enumerate(chunk):
             symmetry = point_symmetry(neighbors[k], atoms.numbers[1:], tol=symmetry_tol)
             values = spectrum.values[k]
@@ -2501,6 +2679,7 @@ def analyse_frames(
                 representation,
                 n_features=jacobian.shape[1],
                 zero_rtol=zero_rtol,
+                kink=bool(kinks[k]),
             )
             swapped, unseen = zeros.labels(atoms)
             results.append(

@@ -57,7 +57,7 @@ import numpy as np
 
 from .checks import bounded_int, optional_callable, positive_float
 from .errors import DegeneracyError
-from .representations.base import UNSEEN_WEIGHT, Representation
+from .representations.base import Representation
 from .sensitivity import (
     SYMMETRY_TOL,
     ZERO_RTOL,
@@ -70,14 +70,15 @@ from .sensitivity import (
     check_enough_features,
     coincidence_labels,
     coincident_pairs,
-    explain_motion,
+    explain_zero_motion,
+    faint_neighbors,
     farthest_beyond_cutoff,
+    kinks_of,
     near_swap,
     near_symmetry,
     point_symmetry,
     singular_spectrum,
     unexplained_zeros,
-    unseen_pairs_of,
 )
 from .structures import neighbor_array, neighbor_positions, one_frame
 
@@ -89,6 +90,12 @@ DEFAULT_PULL_CUTOFF = 1e-7
 
 #: Default step (Å) of the central difference of the Jacobian along the motion.
 DEFAULT_FD_STEP = 1e-4
+
+
+def _is_zero(cn: float) -> bool:
+    """Whether a frame of condition number ``cn`` has a zero by ``spectrum``'s rule: s_min
+    / s_1 below :data:`~degeneracy.sensitivity.ZERO_RTOL`."""
+    return bool(cn * ZERO_RTOL > 1.0)
 
 
 class CountingJacobian:
@@ -224,7 +231,8 @@ class SingularResult:
         The configuration found; ``info`` holds ``cn``, ``symmetric``,
         ``symmetry_residual``, ``coincident_pairs`` (e.g. ``"H2-H3 = H4-H3"`` with atom
         indices, or ``"none"``), ``pair_swap_residual``, ``unseen_pairs`` (the pairs
-        whose unseen angle the zero motion turns, or ``"none"``), ``distance``,
+        whose unseen angle the zero motion turns, with the neighbour whose weight hides
+        them as ``spectrum`` writes it, or ``"none"``; see ``explanation``), ``distance``,
         ``jacobian_evaluations``, ``iterations``, ``converged`` and ``singular_values``.
     singular_values : array (3N-3,)
         Purified singular values there, descending.
@@ -248,8 +256,12 @@ class SingularResult:
         angles or radii of equal pairs against each other (or turns pairs the
         fingerprint does not see, its ``unseen_pairs``).
     explanation : ZeroExplanation or None
-        :func:`explain_zero`: the equal pairs the zero motion swaps and the unseen
-        pairs it turns, when that is all it does.
+        :func:`~degeneracy.sensitivity.explain_zero`: the equal pairs the zero motion
+        swaps and the unseen pairs it turns, when that is all it does, with the
+        neighbours whose cutoff weight hides them (``weighed_out``). For a result with a
+        zero the unseen pairs are decided with its singular values, as ``spectrum``
+        decides them (:func:`~degeneracy.sensitivity.unseen_response`); without one,
+        by the fixed weight :data:`~degeneracy.representations.base.UNSEEN_WEIGHT`.
     near_swap : dict
         :func:`~degeneracy.sensitivity.near_swap` of the softest motion there: the two
         pairs nearest to being equal, their distance (Å) and ρ; for a search that did
@@ -262,6 +274,12 @@ class SingularResult:
         but outside ``symmetry_tol``, when the zeros there are that environment's forced
         zeros, lifted (:func:`~degeneracy.sensitivity.near_symmetry`): then they are not
         spurious. ``info["near_symmetry_distance"]`` (Å) when set.
+    kink : bool
+        Whether the fingerprint has no Jacobian there (its optional ``kinks`` hook,
+        :func:`~degeneracy.sensitivity.kinks_of`: e.g. coinciding OM eigenvalues), so
+        that the singular values and CN are those of one one-sided derivative and no
+        zero among them is explained (``spectrum``'s verdict ``"kink"``);
+        ``info["kink"]`` (True) when set.
     converged : bool
         Whether ``cn`` reached the target.
     iterations, jacobian_evaluations : int
@@ -283,12 +301,13 @@ class SingularResult:
     near_swap: dict[str, Any] = field(default_factory=dict)
     n_unexplained: int = 0
     near_symmetry: NearSymmetry | None = None
+    kink: bool = False
 
     @property
     def has_zero(self) -> bool:
         """Whether it ends at a zero by ``spectrum``'s rule: s_min / s_1 below
         :data:`~degeneracy.sensitivity.ZERO_RTOL`, whether or not ``cn_target`` was reached."""
-        return self.cn * ZERO_RTOL > 1.0
+        return _is_zero(self.cn)
 
     @property
     def symmetric(self) -> bool:
@@ -322,12 +341,28 @@ def find_singular(
 
     Levenberg–Marquardt on the bordered system of the module docstring, with a backtracking
     line search on :math:`s_\min`. Stops when CN reaches ``cn_target``, when
-    :math:`s_\min` no longer decreases, or after ``max_iterations``. A step that would take
-    a neighbour to or beyond the fingerprint's ``cutoff``, or (smooth cutoffs, its
-    optional ``neighbor_weights``) below the cutoff weight
-    :data:`~degeneracy.representations.base.UNSEEN_WEIGHT` = 1e-5 where the fingerprint
-    loses it, is refused: a zero found there would be the neighbour leaving, not a
-    defect of the fingerprint.
+    :math:`s_\min` no longer decreases, or after ``max_iterations``.
+
+    A step is refused (halved) when it takes a neighbour to or beyond the fingerprint's
+    ``cutoff``, or, for a smooth cutoff (ACSF, the OM: their optional
+    ``response_weights``), when it ends at a zero (:math:`s_\min/s_1 <`
+    :data:`~degeneracy.sensitivity.ZERO_RTOL`) with a neighbour faded since the start
+    (lower response factor) to where its weight could explain a zero
+    (:func:`~degeneracy.sensitivity.faint_neighbors`: response factor below
+    :math:`\sqrt{\mathtt{ZERO\_RTOL}}` = 1e-3, the bound of
+    :func:`~degeneracy.sensitivity.unseen_response` for the largest zero; an OM
+    neighbour beyond 2.27 Å, an ACSF one beyond 2.45 Å at a 2.5 Å cutoff). Such a zero is
+    the neighbour leaving, not a defect of the fingerprint. So a zero found is never one
+    that :func:`~degeneracy.sensitivity.explain_zero` puts down to the weight of a
+    neighbour the search faded; one it puts down to a weight the start already had
+    stays (the search cannot lower that weight) and is named. The zero's own bound
+    :math:`\sqrt{s_\min/s_1}` would not do for the guard: it falls with
+    :math:`s_\min`, and the search rode it down (ACSF G4 from a neighbour at 2.3 Å to
+    :math:`f_c` = 3e-7; with the motion test too, G5 ended at ρ = 1.00e-3, just past
+    :data:`~degeneracy.sensitivity.PAIR_SWAP_TOL`). Steps that fade a neighbour while
+    :math:`s_\min` is not yet a zero are taken: from CH4 with H1 at 2.2–2.35 Å the OM
+    search stops short of a zero (CN ~1e6, H1 at 2.395 Å); with the former floor of
+    1e-5 on the weight it went on to 2.496 Å, CN 5e11.
 
     Parameters
     ----------
@@ -364,7 +399,9 @@ def find_singular(
     SingularResult
         The configuration where the search stopped (``converged`` tells whether CN
         reached ``cn_target``), its spectrum, point-symmetry test, coincident pairs and
-        the explanation of its zero motion, and the accepted iterates in ``history``.
+        the explanation of its zero motion (for a zero, that of ``spectrum``:
+        :func:`~degeneracy.sensitivity.explain_zero` with the singular values), and the
+        accepted iterates in ``history``.
 
     Raises
     ------
@@ -414,18 +451,17 @@ def find_singular(
 
     record()
     cutoff = getattr(representation, "cutoff", None)
-    weights_of = getattr(representation, "neighbor_weights", None)
-    lowest_weight = (
-        None if weights_of is None else min(UNSEEN_WEIGHT, float(weights_of(start).min()))
-    )
+    respond = getattr(representation, "response_weights", None)
+    start_response = None if respond is None else respond(start.reshape(-1, 3))[0]
 
-    def inside_cutoff(positions: np.ndarray) -> bool:
-        # a neighbour leaving the cutoff lowers s_min for the wrong reason (its Jacobian
-        # columns vanish): such a step is not a descent towards a singular configuration;
-        # with a smooth cutoff that starts where its weight is lost (below UNSEEN_WEIGHT)
-        if farthest_beyond_cutoff(positions, cutoff) is not None:
+    def weighs_out(positions: np.ndarray, frame: Spectrum) -> bool:
+        # a zero reached by fading a neighbour to where its weight could explain a zero:
+        # the neighbour leaving through a smooth cutoff, not a singular configuration
+        if respond is None or not _is_zero(frame.cn[0]):
             return False
-        return weights_of is None or float(weights_of(positions).min()) >= lowest_weight
+        neighbors = positions.reshape(-1, 3)
+        faded = np.asarray(respond(neighbors)[0]) < start_response
+        return bool(np.any(faded & faint_neighbors(representation, neighbors)))
 
     iterations = 0
     while iterations < max_iterations and spectrum.cn[0] < cn_target:
@@ -446,11 +482,17 @@ def find_singular(
         accepted = False
         for _ in range(8):  # backtracking: halve the step until s_min decreases
             trial = r + step
-            if not inside_cutoff(trial):
+            if farthest_beyond_cutoff(trial, cutoff) is not None:
+                # outside, a neighbour's Jacobian columns vanish: s_min drops for the
+                # wrong reason (and the OM refuses the frame)
                 step = step / 2.0
                 continue
             _, trial_jacobian, trial_spectrum = evaluate(trial)
-            if trial_spectrum.values[0, 0] > 0 and trial_spectrum.values[0, -1] < values[-1]:
+            if (
+                trial_spectrum.values[0, 0] > 0
+                and trial_spectrum.values[0, -1] < values[-1]
+                and not weighs_out(trial, trial_spectrum)
+            ):
                 accepted = True
                 break
             step = step / 2.0
@@ -464,13 +506,20 @@ def find_singular(
     neighbors = r.reshape(-1, 3)
     symmetry = point_symmetry(neighbors, found.numbers[1:], tol=symmetry_tol)
     coincidences = coincident_pairs(neighbors, found.numbers[1:])
-    unseen = unseen_pairs_of(representation, neighbors)
-    swap, explanation = explain_motion(neighbors, spectrum.motions[0, -1], coincidences, unseen)
+    values = spectrum.values[0]
+    cn = float(spectrum.cn[0])
+    # a zero is explained as spectrum explains it (the bound of unseen_response follows
+    # its size); without one, the fixed UNSEEN_WEIGHT names the pairs weighed out
+    swap, explanation = explain_zero_motion(
+        neighbors,
+        spectrum.motions[0, -1],
+        coincidences,
+        representation,
+        values=values if _is_zero(cn) else None,
+    )
     symbols = found.get_chemical_symbols()[1:]
     unseen_label = None if explanation is None else explanation.labels(symbols)[1]
-    values = spectrum.values[0]
     n_unexplained = unexplained_zeros(values, spectrum.motions[0], symmetry.forced_motions)
-    cn = float(spectrum.cn[0])
     distance = float(np.linalg.norm(r - start))
     near = near_swap(found, spectrum.motions[0, -1])
     found.info.update({key: value for key, value in near.items() if value is not None})
@@ -480,6 +529,9 @@ def find_singular(
         lifted = near_symmetry(found, values, representation)
     if lifted is not None:
         found.info["near_symmetry_distance"] = lifted.distance
+    kink = bool(kinks_of(representation, [found])[0])
+    if kink:
+        found.info["kink"] = True
     found.info.update(
         {
             "cn": cn,
@@ -512,6 +564,7 @@ def find_singular(
         near_swap=near,
         n_unexplained=n_unexplained,
         near_symmetry=lifted,
+        kink=kink,
     )
 
 

@@ -160,8 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: ``set_defaults`` key of a subcommand's library parameters that an option of another
+#: name sets (``learn``: ``{"max_epochs": "--epochs"}``), for :func:`option_names`.
+PARAMETER_OPTIONS = "parameter_options"
+
+
 def option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
-    """The long option that sets each ``dest`` of ``parser`` (``{"n_max": "--n-max"}``).
+    """The long option that sets each ``dest`` of ``parser`` (``{"n_max": "--n-max"}``),
+    and each library parameter the subcommand declares under :data:`PARAMETER_OPTIONS`
+    (``learn --epochs`` sets ``TrainSettings.max_epochs``).
 
     argparse lists a parser's arguments only in its ``_actions`` attribute (no public
     accessor; stable since Python 2.7).
@@ -171,6 +178,7 @@ def option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
         long = [name for name in action.option_strings if name.startswith("--")]
         if long and action.dest not in (argparse.SUPPRESS, "help"):
             names.setdefault(action.dest, long[0])
+    names.update(parser.get_default(PARAMETER_OPTIONS) or {})
     return names
 
 

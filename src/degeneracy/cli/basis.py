@@ -15,6 +15,7 @@ from .options import (
     RecordedStore,
     add_input_arguments,
     add_soap_arguments,
+    check_density_width,
     frames_from_args,
     refuse_options,
     seed_value,
@@ -23,6 +24,7 @@ from .options import (
 
 def run(args: argparse.Namespace) -> None:
     output_file(args.output, "--output", suffixes=(".npz",))  # before featomic and the fit
+    check_density_width(args.sigma, args.cutoff)  # in option terms, before featomic's own
     from ..representations import fit_optimal_basis  # featomic: at run time, not for --help
 
     if args.file is not None or args.builtin is not None:
@@ -122,7 +124,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     add_input_arguments(parser)
     add_soap_arguments(parser, radial_basis=False)
-    parser.add_argument("--n-primitive", type=int, default=16, help="primitive GTO functions (16)")
+    parser.add_argument(
+        "--n-primitive",
+        type=int,
+        default=20,
+        help="primitive GTO functions (20, as the Comment's; at most 22)",
+    )
     parser.add_argument(
         "--n-frames",
         action=RecordedStore,

@@ -14,24 +14,32 @@ from ..orbits import (
     FamilyMember,
     check_workers,
     run_family,
+    smallest_gap,
 )
 from ..structures import neighbor_positions, read_environments
 from .options import add_units_argument, refuse_options
 
 
 def format_family(members: list[FamilyMember]) -> str:
-    """Table: σ, c, median CN, Jacobians, and (with a reference) deviation and CN ratio."""
+    """Table: σ, c, median CN, Jacobians, the smallest relative gap (s8 − s9)/s9 along the
+    orbit, and (with a reference) the published median CN, the CN ratio, the deviation
+    at equal arc length, the shape distance and the distance of the starts."""
     with_reference = any(m.deviation is not None for m in members)
-    header = "sigma    c  median_CN  jacobians"
+    header = "sigma    c  median_CN  jacobians  min_gap"
     if with_reference:
-        header += "  published_CN  CN_ratio  deviation_Å"
+        header += "  published_CN  CN_ratio  deviation_Å  shape_Å  start_Å"
     lines = [header]
     for m in members:
+        gap = smallest_gap(m.frames)
+        gap_text = "—" if gap is None else f"{gap[0]:.3g}"
         line = f"{m.sigma:5.2f} {m.c:4.1f} {m.median_cn:10.4g} {m.jacobian_evaluations:10d}"
+        line += f"  {gap_text:>7}"
         if with_reference and m.deviation is not None:
             published = "—" if m.reference_median_cn is None else f"{m.reference_median_cn:.4g}"
             ratio = "—" if m.cn_ratio is None else f"{m.cn_ratio:.3f}"
-            line += f"  {published:>12}  {ratio:>8}  {m.deviation:11.4f}"
+            shape = "—" if m.shape_distance is None else f"{m.shape_distance:.4f}"
+            start = "—" if m.start_distance is None else f"{m.start_distance:.4f}"
+            line += f"  {published:>12}  {ratio:>8}  {m.deviation:11.4f}  {shape:>7}  {start:>7}"
         lines.append(line)
     return "\n".join(lines) + "\n"
 
@@ -98,8 +106,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--reference",
         metavar="DIR",
         help="folder with the published comment-orbit_sigma{S}_c{C}.extxyz: adds the "
-        "deviation at equal arc length and the median-CN ratio (over the arc length traced); "
-        "a missing folder is refused, a missing file warned about",
+        "deviation at equal arc length (shape and lag along the path), the shape distance "
+        "(the curves apart, whatever the pace) and the median-CN ratio (over the arc length "
+        "traced); a missing folder is refused, a missing file warned about",
     )
     parser.add_argument("--no-figures", action="store_true", help="skip Fig. 1")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

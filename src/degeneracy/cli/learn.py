@@ -13,18 +13,22 @@ from typing import TYPE_CHECKING
 
 from ..checks import bounded_int, non_negative_float, positive_float
 from ..errors import DegeneracyError
-from ..files import json_text, output_folder, write_json
+from ..files import json_text, write_json
 from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES, SAMPLERS, default_datasets
 from ..learning.specs import PROTOCOLS, RMSE_KEYS
 from ..structures import DEFAULT_CUTOFF
+from . import PARAMETER_OPTIONS
 from .options import (
     RecordedStore,
     add_representation_arguments,
     add_sampler_argument,
     add_units_argument,
+    check_density_width,
     check_options_apply,
+    option_of,
     refuse_options,
     representation_from_args,
+    results_folder,
     seed_value,
     set_default,
     soap_hypers_from_args,
@@ -101,6 +105,42 @@ def check_orbit_options(args: argparse.Namespace) -> None:
         )
 
 
+#: Options of the data set sizes (``sizes`` of :func:`~degeneracy.learning.default_datasets`).
+SIZE_OPTIONS = {"train": "n_train", "val": "n_val", "test": "n_test"}
+
+#: TrainSettings' fields that options of another name set: their errors name the option.
+SETTINGS_OPTIONS = {"max_epochs": "--epochs", "learning_rate": "--lr"}
+
+
+def check_learn_numbers(args: argparse.Namespace) -> None:
+    """The numbers of the command line that the library would refuse in its own words
+    ("number of structures must be ...", "sigma must be ..." about the orbit's σ, which
+    ``--sigma`` does not set), refused before any work, each naming its option.
+
+    The training settings' numbers are TrainSettings' to check (its field names are
+    mapped to the options: :data:`SETTINGS_OPTIONS`); ``--max-minutes`` and
+    ``--gradient-weight``, which are converted or optional, are checked where they are read
+    (:func:`settings_from_args`).
+    """
+    for dest in SIZE_OPTIONS.values():
+        if getattr(args, dest) is not None:
+            bounded_int(option_of(dest), getattr(args, dest), minimum=1)
+    if args.orbit is None:  # the traced orbit's; with --orbit FILE they are refused as moot
+        from ..representations.base import MIN_SIGMA
+
+        sigma = positive_float("--orbit-sigma", args.orbit_sigma)
+        if sigma < MIN_SIGMA:
+            raise DegeneracyError(f"--orbit-sigma must be at least {MIN_SIGMA:g} Å, got {sigma:g}")
+        positive_float("--orbit-c", args.orbit_c)
+        # traced with the Comment's SOAP, whose cutoff is fixed (orbits.comment_representation)
+        check_density_width(
+            sigma,
+            DEFAULT_CUTOFF,
+            sigma_option="--orbit-sigma",
+            cutoff_text=f"{DEFAULT_CUTOFF:g} Å, fixed for the traced orbit",
+        )
+
+
 def datasets_from_args(args: argparse.Namespace, featurizer) -> dict:
     """Training, validation and independent test sets (cached), and the orbit.
 
@@ -116,7 +156,7 @@ def datasets_from_args(args: argparse.Namespace, featurizer) -> dict:
         seed=args.data_seed,
         sampler=args.sampler,
         test_sampler=args.test_sampler,
-        sizes={"train": args.n_train, "val": args.n_val, "test": args.n_test},
+        sizes={name: getattr(args, dest) for name, dest in SIZE_OPTIONS.items()},
     )
     check_within_cutoff(data, featurizer_cutoff(featurizer))
     data["orbit"] = load_orbit(
@@ -235,10 +275,13 @@ def run_seed(
     output: Path,
     seed: int,
     progress: bool,
+    orbit_arc_length: tuple | None = None,
 ) -> dict:
     """The chosen protocol(s) with one seed into ``output``; ``{protocol: (folder, metrics)}``.
 
-    ``device`` is ``settings.device`` resolved (once for every protocol and seed).
+    ``device`` is ``settings.device`` resolved and ``orbit_arc_length`` the orbit's
+    :func:`~degeneracy.learning.protocols.path_arc_length` (both once for every protocol
+    and seed; the arc length computed by each run when None).
     """
     from ..learning import run_protocol
 
@@ -258,6 +301,7 @@ def run_seed(
             restart=args.restart,
             progress=progress,
             device=device,
+            orbit_arc_length=orbit_arc_length,
         )
         runs[name] = (folder, result.metrics)
         sys.stdout.write(format_summary(result.metrics))
@@ -300,16 +344,18 @@ def run(args: argparse.Namespace) -> None:
             "read DIR/fig2.json or DIR/repeats.json"
         )
     check_orbit_options(args)
+    check_learn_numbers(args)
     # torch and featomic (~2 s) only after the checks that need neither
     from ..learning import repeat_folders, repeat_summary
     from ..learning.protocols import (
         check_not_a_reproduction,
         check_same_layout,
         check_same_protocol,
+        path_arc_length,
     )
     from ..learning.trainer import resolve_device
 
-    output = output_folder(args.output, parents=True)
+    output = results_folder(args.output)  # DIR may be new, its parent must exist
     folders = repeat_folders(output, args.seed, repeats)  # refuses seeds past 2**64 - 1
     check_not_a_reproduction(output)
     check_same_layout(
@@ -323,10 +369,11 @@ def run(args: argparse.Namespace) -> None:
     device = resolve_device(settings.device)  # before the slow work, once for every run
     featurizer = featurizer_from_args(args)
     data = datasets_from_args(args, featurizer)
+    arc = path_arc_length(data["orbit"].frames)  # once for every run on this orbit (~0.5 s)
     progress = not args.no_progress and sys.stderr.isatty()
     seeds = list(folders)
     by_seed = [
-        run_seed(args, featurizer, settings, device, data, folder, seed, progress)
+        run_seed(args, featurizer, settings, device, data, folder, seed, progress, arc)
         for seed, folder in folders.items()
     ]
     first = by_seed[0]
@@ -473,4 +520,4 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--print-json", action="store_true", help="also print metrics.json")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, **{PARAMETER_OPTIONS: SETTINGS_OPTIONS})

@@ -9,14 +9,16 @@ import io
 import math
 import re
 import sys
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ase
+import ase.data
 
-from ..errors import SPEC_MISMATCH, DegeneracyError
-from ..files import atomic_open, output_file
+from ..errors import SPEC_MISMATCH, DegeneracyError, DegeneracyWarning
+from ..files import atomic_open, output_file, output_folder
 from ..learning.datasets import SAMPLERS
 from ..learning.specs import training_seed
 from ..structures import (
@@ -46,12 +48,23 @@ def seed_value(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+#: An environment of no neighbours (``CH0``): a formula whose count is 0.
+_NO_NEIGHBOURS = re.compile(r"([A-Z][a-z]?)([A-Z][a-z]?)0+")
+
+
 def environment_value(text: str) -> EnvironmentSpec:
-    """argparse ``type`` of ``--environment``: ``any`` or e.g. ``CH4``, ``SiO4``."""
+    """argparse ``type`` of ``--environment``: ``any`` or e.g. ``CH4``, ``SiO4``; a refusal
+    names the value as given (argparse names the option)."""
     try:
         return parse_environment(text)
     except DegeneracyError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+        reason = str(error)
+        empty = _NO_NEIGHBOURS.fullmatch(text.strip())
+        if empty and all(ase.data.atomic_numbers.get(s, 0) > 0 for s in empty.groups()):
+            reason = "the neighbour count must be at least 1, got 0"  # not "n_neighbors"
+        if repr(text) not in reason:
+            reason = f"environment {text!r}: {reason}"
+        raise argparse.ArgumentTypeError(reason) from None
 
 
 #: Namespace attribute holding the options given on the command line (dest → option string).
@@ -355,6 +368,8 @@ def add_output_arguments(parser: argparse.ArgumentParser, formats: Sequence[str]
 SUFFIX_FORMATS = {
     ".json": "json",
     ".csv": "csv",
+    # no command writes tab-separated values: a space-aligned table there would be a trap
+    ".tsv": "tab-separated values",
     ".png": "an image",
     ".pdf": "an image",
     ".svg": "an image",
@@ -391,9 +406,23 @@ def check_output_suffix(args: argparse.Namespace) -> None:
         )
 
 
+#: What ``--output -`` says: no command writes to stdout through ``-``.
+STDOUT_DASH = (
+    "'-' would be a file named '-', not stdout; name a file (a command that prints does so "
+    "without --output)"
+)
+
+
 def output_file_argument(text: str) -> str:
     """``--output`` checked when the command line is read (its folder exists, it is not a
-    folder), not after the work; an empty value is left to :func:`empty_argument`."""
+    folder, it is not ``-``), not after the work; an empty value is left to
+    :func:`empty_argument`.
+
+    ``-`` is refused rather than taken for stdout: a command that prints writes to stdout
+    without ``--output``, and the others (``scan``) write files that stdout cannot hold.
+    """
+    if text.strip() == "-":
+        raise argparse.ArgumentTypeError(STDOUT_DASH)
     if text:
         try:
             output_file(text, "--output")
@@ -402,10 +431,74 @@ def output_file_argument(text: str) -> str:
     return text
 
 
+def results_folder(path: str, option: str = "--output") -> Path:
+    """``path``, a results folder that the command may create, checked before any work
+    (:func:`~degeneracy.files.output_folder`: its parent must exist), a refusal naming
+    ``option`` (``--output nodir/run: parent folder nodir does not exist``)."""
+    try:
+        return output_folder(path)
+    except DegeneracyError as error:
+        raise DegeneracyError(f"{option} {error}") from error
+
+
+def _three_digits(value: float, *, up: bool) -> float:
+    """``value`` rounded up or down to 3 significant digits (a bound that holds as said)."""
+    scale = 10.0 ** (math.floor(math.log10(value)) - 2)
+    steps = value / scale
+    return (math.ceil(steps - 1e-9) if up else math.floor(steps + 1e-9)) * scale
+
+
+def check_density_width(
+    sigma: Any, cutoff: Any, *, sigma_option: str = "--sigma", cutoff_text: str | None = None
+) -> None:
+    """Refuse, naming the options, a Gaussian width ``sigma`` that is not below ``cutoff``
+    or so narrow that featomic cannot compute its GTO radial integrals (cutoff/σ above
+    :data:`~degeneracy.representations._featomic.MAX_CUTOFF_OVER_SIGMA`), before featomic
+    says so in its own words ("Try increasing decreasing the `cutoff`").
+
+    ``cutoff_text`` says where the cutoff comes from (default ``--cutoff 2.5 Å``; with
+    another text the cutoff is not an option and the advice is about σ alone). Values the
+    fingerprint refuses by themselves (not a number, σ below
+    :data:`~degeneracy.representations.base.MIN_SIGMA`, a cutoff beyond
+    :data:`~degeneracy.representations.base.MAX_CUTOFF`) are left to it.
+    """
+    from ..representations._featomic import MAX_CUTOFF_OVER_SIGMA
+    from ..representations.base import MAX_CUTOFF, MIN_SIGMA
+
+    try:
+        sigma, cutoff = float(sigma), float(cutoff)
+    except (TypeError, ValueError):
+        return
+    if not (MIN_SIGMA <= sigma < math.inf and 0 < cutoff <= MAX_CUTOFF):
+        return
+    given = cutoff_text is None
+    if given:
+        cutoff_text = f"--cutoff {cutoff:g} Å"
+    if sigma >= cutoff:
+        raise DegeneracyError(
+            f"{sigma_option} must be smaller than the cutoff ({cutoff_text}), got {sigma:g}"
+        )
+    ratio = cutoff / sigma
+    if ratio > MAX_CUTOFF_OVER_SIGMA * (1 + 1e-12):
+        narrowest = _three_digits(cutoff / MAX_CUTOFF_OVER_SIGMA, up=True)
+        advice = f"{sigma_option} at least {narrowest:g} Å"
+        if given:
+            largest = _three_digits(MAX_CUTOFF_OVER_SIGMA * sigma, up=False)
+            advice = f"--cutoff at most {largest:g} Å or {advice}"
+        lead = cutoff_text if given else f"the cutoff ({cutoff_text})"
+        raise DegeneracyError(
+            f"{lead} is {ratio:.3g} times {sigma_option} {sigma:g} Å, more "
+            f"than the {MAX_CUTOFF_OVER_SIGMA:g} up to which featomic computes its GTO radial "
+            f"integrals: give {advice}"
+        )
+
+
 def soap_hypers_from_args(args: argparse.Namespace) -> dict:
-    """Keyword arguments of :class:`SoapPowerSpectrum` from the SOAP options."""
+    """Keyword arguments of :class:`SoapPowerSpectrum` from the SOAP options (``--sigma``
+    checked against ``--cutoff`` first: :func:`check_density_width`)."""
     from ..representations import OptimalBasis
 
+    check_density_width(args.sigma, args.cutoff)
     explicit = getattr(args, EXPLICIT_OPTIONS, {})
     if args.basis_file is not None and args.basis == "gto" and "basis" in explicit:
         raise DegeneracyError("--basis gto contradicts --basis-file (an optimal basis)")
@@ -438,6 +531,8 @@ def representation_hypers_from_args(args: argparse.Namespace, name: str) -> dict
     if name == "soap":
         return soap_hypers_from_args(args)
     hypers = FINGERPRINT_OPTIONS.get(name, {})
+    if "sigma" in hypers and hasattr(args, "sigma"):  # the bispectrum's density
+        check_density_width(args.sigma, args.cutoff)
     return {hyper: getattr(args, dest) for hyper, dest in hypers.items() if hasattr(args, dest)}
 
 
@@ -471,6 +566,7 @@ def representations_from_args(
     if frames is not None:
         center, neighbors = environment_species(frames)
         species = {"center": center, "neighbors": list(neighbors)}
+        warn_of_shared_channels(args, frames, [n for n in names if n in CENTRE_DENSITY])
     representations = {}
     for name in names:
         hypers = representation_hypers_from_args(args, name)
@@ -484,6 +580,54 @@ def representations_from_args(
                 raise
             raise DegeneracyError(named) from error
     return representations
+
+
+#: Species-aware fingerprints whose channel of the centre's own species holds the
+#: centre's density as well as its neighbours' (featomic's SOAP and spherical expansion):
+#: a frame with no neighbour of that species still has the channel's cross terms, so its
+#: spectrum depends on whether the species list has it. (Another species a frame lacks
+#: only adds zero features; ACSF has no centre term. Measured: CH4's SOAP spectrum
+#: changes by 25 % with C added to H, not at all with O.)
+CENTRE_DENSITY = ("soap", "bispectrum")
+
+
+def warn_of_shared_channels(
+    args: argparse.Namespace, frames: Sequence[ase.Atoms], names: Sequence[str]
+) -> None:
+    """Warn once when fingerprints ``names`` (of :data:`CENTRE_DENSITY`) describe the
+    neighbour species of all ``frames`` together, the centre's own among them, and a frame
+    has no neighbour of the centre's species: its spectrum is not the one a fingerprint
+    of its own neighbours gives (``--environment any`` over frames of other compositions).
+    """
+    if not names or len(frames) < 2:
+        return
+    center, union = environment_species(frames)
+    if center not in union:
+        return
+    lacking = next(
+        (i for i, atoms in enumerate(frames) if center not in atoms.get_chemical_symbols()[1:]),
+        None,
+    )
+    if lacking is None:
+        return
+    _, own = environment_species([frames[lacking]])
+    source = getattr(args, "file", None) or getattr(args, "verify", None)
+    where = f"{source}'s" if source else "the"
+    fingerprints = (
+        f"the {names[0]} fingerprint describes"
+        if len(names) == 1
+        else f"the {' and '.join(names)} fingerprints describe"
+    )
+    warnings.warn(
+        DegeneracyWarning(
+            f"{fingerprints} neighbour species {', '.join(union)}, the union over {where} "
+            f"frames; frame {lacking} has no {center} neighbour, and its spectrum differs from "
+            f"that of a fingerprint of {', '.join(own)} alone (the {center} channel holds the "
+            f"centre's own density): spectra of frames with different neighbours are "
+            "computed with the same channels"
+        ),
+        stacklevel=3,
+    )
 
 
 def with_hyper_options(message: str, options: dict[str, str], *, name: str = "") -> str:

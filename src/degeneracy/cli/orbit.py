@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 
+from ..checks import positive_float
 from ..errors import DegeneracyError
 from ..figures.viewer import check_chemiscope_path
 from ..files import EXTXYZ_SUFFIXES, output_file
@@ -16,6 +17,8 @@ from ..orbits import (
     DEFAULT_TOL,
     ORBIT_METHODS,
     Orbit,
+    OrbitSettings,
+    smallest_gap,
     trace_orbit,
 )
 from .options import (
@@ -43,6 +46,13 @@ def format_orbit(orbit: Orbit) -> str:
         f"steps             {orbit.steps} accepted, {orbit.rejected_steps} rejected",
         f"feature distance  {orbit.frames[-1].info['feature_distance']:.4g} at the end",
     ]
+    gap = smallest_gap(orbit.frames)
+    if gap is not None:
+        n = len(orbit.frames[0].info["singular_values"])
+        lines.append(
+            f"smallest gap      (s{n - 1} − s{n})/s{n} {gap[0]:.3g} at {gap[1]:.4g} Å "
+            "(the direction turns fast where it is small)"
+        )
     if fourbody:
         lines.append(f"E4                {min(fourbody):.4f} to {max(fourbody):.4f}")
     return "\n".join(lines) + "\n"
@@ -59,8 +69,25 @@ def check_method_options(args: argparse.Namespace) -> None:
             refuse_options(args, dests, f"applies to --method {method}, not {args.method}")
 
 
+def check_euler_step(args: argparse.Namespace) -> None:
+    """``--step`` that does not divide ``--save-every``, refused in the options' words
+    before any work (the library's OrbitSettings says "the Euler step"), by the library's
+    own test (:meth:`OrbitSettings._ratio`)."""
+    if args.method != "euler":
+        return
+    step = positive_float("--step", args.step)
+    save_every = positive_float("--save-every", args.save_every)
+    OrbitSettings._ratio(
+        save_every,
+        step,
+        f"--step {step:g} Å must divide --save-every {save_every:g} Å, the spacing of the "
+        "saved frames, a whole number of times",
+    )
+
+
 def run(args: argparse.Namespace) -> None:
     check_method_options(args)
+    check_euler_step(args)
     # every output's folder before the tracing, not after
     if args.chemiscope is not None:
         check_chemiscope_path(args.chemiscope)
@@ -120,9 +147,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "rotation-purified Jacobian, in arc length with a continuous sign. Euler is the "
         "Comment's protocol (step 1e-4 Å); adaptive is Dormand-Prince 5(4) with error "
         "control. Frames every --save-every Å carry info arc_length, singular_values, cn, "
-        "fourbody, feature_distance; the last one jacobian_evaluations. The run checkpoints "
-        "to OUT.checkpoint.npz and resumes from it when rerun; the checkpoint is deleted "
-        "once OUT is written.",
+        "fourbody, feature_distance; the last one jacobian_evaluations. The summary gives "
+        "the smallest relative gap between the two smallest singular values over the "
+        "frames. The run checkpoints to OUT.checkpoint.npz and resumes from it when rerun; "
+        "the checkpoint is deleted once OUT is written.",
     )
     add_input_arguments(parser)
     add_representation_arguments(parser)

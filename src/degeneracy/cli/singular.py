@@ -7,7 +7,7 @@ import sys
 
 from ..errors import DegeneracyError
 from ..files import EXTXYZ_SUFFIXES, output_file
-from ..sensitivity import SYMMETRY_TOL, ZERO_RTOL, near_swap_text, zero_reason
+from ..sensitivity import KINK_TEXT, SYMMETRY_TOL, ZERO_RTOL, near_swap_text, zero_reason
 from ..singular import DEFAULT_CN_TARGET, DEFAULT_FD_STEP, SingularResult, find_singular
 from ..structures import write_environments
 from .options import (
@@ -37,9 +37,13 @@ def zero_verdict(result: SingularResult) -> str:
     fingerprint cannot see (equal pairs swapped: every ν = 2 fingerprint's blind spot;
     pairs it ignores), or neither; without a zero (s_min/s1 not below ``ZERO_RTOL``, as
     in ``spectrum``), how near the end point is to equal pairs and how much of its
-    softest motion trades them. A zero reached below ``--cn-target`` says so."""
+    softest motion trades them. A zero reached below ``--cn-target`` says so. Where the
+    fingerprint has no Jacobian (``result.kink``), :data:`KINK_TEXT`: its spectrum is
+    one one-sided derivative, and no zero in it is explained."""
     near = near_swap_text(result.near_swap)
     nearest = f"; nearest equal pairs {near}" if near else ""
+    if result.kink:
+        return KINK_TEXT + nearest
     if not result.has_zero:
         if not result.converged:
             return "no zero reached" + nearest
@@ -75,8 +79,13 @@ def zero_verdict(result: SingularResult) -> str:
 
 
 def physical_zero(result: SingularResult) -> bool:
-    """Whether the search ended at a zero that a (near-)symmetry explains."""
-    return result.has_zero and (result.symmetric or result.near_symmetry is not None)
+    """Whether the search ended at a zero that a (near-)symmetry explains (not at a kink,
+    whose one-sided spectrum explains nothing)."""
+    return (
+        result.has_zero
+        and not result.kink
+        and (result.symmetric or result.near_symmetry is not None)
+    )
 
 
 def symmetric_text(result: SingularResult) -> str:
@@ -145,10 +154,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "number, the distance moved and what explains the zero: a point symmetry, or a "
         "motion that swaps neighbour pairs with equal (r, r', angle), which no ν = 2 "
         "fingerprint sees, or turns pairs the fingerprint ignores (ACSF's G4 beyond the "
-        "cutoff). Output: extxyz with info keys cn, symmetric, coincident_pairs, "
-        "pair_swap_residual, unseen_pairs, nearest_coincidence, coincidence_distance, "
-        "near_swap_residual, near_symmetry_distance (when near-symmetric), "
-        "jacobian_evaluations, distance, converged.",
+        "cutoff, or a neighbour whose OM or ACSF cutoff weight nearly vanishes; steps that "
+        "would reach a zero by fading a neighbour towards the cutoff are refused), or "
+        "a kink where the fingerprint has no derivative (coinciding OM eigenvalues), whose "
+        "one-sided spectrum explains nothing. Output: extxyz with info keys cn, symmetric, "
+        "coincident_pairs, pair_swap_residual, unseen_pairs, nearest_coincidence, "
+        "coincidence_distance, near_swap_residual, near_symmetry_distance (when "
+        "near-symmetric), kink (when at a kink), jacobian_evaluations, distance, converged.",
     )
     add_input_arguments(parser)
     add_representation_arguments(parser)

@@ -66,6 +66,7 @@ from .trainer import (
     TensorSet,
     Trainer,
     TrainSettings,
+    checkpoint_run_info,
     mae,
     predict,
     predict_gradients,
@@ -487,6 +488,23 @@ def path_arc_length(frames: Sequence[ase.Atoms]) -> tuple[np.ndarray | None, str
     return np.concatenate([[0.0], np.cumsum(steps)]), None
 
 
+def _arc_length_value(
+    arc_length: Any, frames: Sequence[ase.Atoms]
+) -> tuple[np.ndarray | None, str | None]:
+    """``arc_length``, the ``(arc, note)`` of :func:`path_arc_length` for ``frames`` given
+    by a caller that computed it once for several runs, checked; computed when None."""
+    if arc_length is None:
+        return path_arc_length(frames)
+    arc, note = arc_length if isinstance(arc_length, tuple) and len(arc_length) == 2 else (0, 0)
+    path = isinstance(arc, np.ndarray) and arc.shape == (len(frames),) and note is None
+    if not (path or (arc is None and isinstance(note, str))):
+        raise DegeneracyError(
+            "orbit arc length must be path_arc_length(frames) of the orbit's "
+            f"{len(frames)} frames: (arc, None) or (None, note), got {arc_length!r}"
+        )
+    return arc, note
+
+
 def aligned_steps(frames: Sequence[ase.Atoms], *, lag: int = 1) -> np.ndarray:
     """Distance (Å, over all neighbour coordinates) from each frame to the ``lag``-th next
     after the best superposition (:func:`~degeneracy.pairs.best_alignment`: rotation and
@@ -510,7 +528,11 @@ def aligned_steps(frames: Sequence[ase.Atoms], *, lag: int = 1) -> np.ndarray:
 
 
 def orbit_slopes(
-    frames: Sequence[ase.Atoms], prediction: np.ndarray, target: np.ndarray
+    frames: Sequence[ase.Atoms],
+    prediction: np.ndarray,
+    target: np.ndarray,
+    *,
+    arc_length: tuple[np.ndarray | None, str | None] | None = None,
 ) -> dict[str, Any]:
     r"""Does the model change along the orbit as the target does? Slopes in arc length.
 
@@ -529,11 +551,12 @@ def orbit_slopes(
 
     Returns ``orbit_length`` (Å), ``orbit_slope_rms`` (target), ``orbit_slope_prediction_rms``,
     ``orbit_slope_rmse`` and ``orbit_slope_corr``; all ``None`` (with ``orbit_slope_note``)
-    when the frames do not sample a path (:func:`path_arc_length`).
+    when the frames do not sample a path (:func:`path_arc_length`). ``arc_length`` is
+    ``path_arc_length(frames)`` when computed already (half a second for 201 frames).
     """
     keys = ("orbit_length", "orbit_slope_rms", "orbit_slope_prediction_rms")
     keys += ("orbit_slope_rmse", "orbit_slope_corr")
-    arc, problem = path_arc_length(frames)
+    arc, problem = _arc_length_value(arc_length, frames)
     if arc is None:
         return {**dict.fromkeys(keys), "orbit_slope_note": f"{problem}: no slope"}
     true_slope = np.gradient(np.asarray(target, dtype=float), arc)
@@ -597,6 +620,7 @@ def run_protocol(
     gradient_errors: bool = True,
     callback: Callable[[int, dict[str, float]], None] | None = None,
     device: torch.device | None = None,
+    orbit_arc_length: tuple[np.ndarray | None, str | None] | None = None,
 ) -> ProtocolResult:
     """Train on ``data["train"]`` (+ orbit frames per ``protocol``) and evaluate everything.
 
@@ -637,6 +661,10 @@ def run_protocol(
         Where to train, ``settings.device`` resolved already
         (:func:`~.trainer.training_device`; ``learn`` resolves it once for all its runs);
         default: resolved here.
+    orbit_arc_length : tuple, optional
+        :func:`path_arc_length` of ``data["orbit"].frames``, ``(arc, None)`` or ``(None,
+        note)``, when computed already (``learn`` computes it once for all its runs on the
+        same orbit: half a second for 201 frames); default: computed here.
 
     Returns
     -------
@@ -678,6 +706,8 @@ def run_protocol(
     width, depth = network_shape(width, depth)
     output = path_value("output", output)
     device = training_device(settings, device)  # before the folder is touched
+    if orbit_arc_length is not None:  # checked before any work
+        orbit_arc_length = _arc_length_value(orbit_arc_length, data["orbit"].frames)
     check_within_cutoff(data, featurizer_cutoff(featurizer))
     warn_about_frames({f"{name} set": ds.frames for name, ds in data.items()}, featurizer)
     output.mkdir(parents=True, exist_ok=True)
@@ -725,6 +755,7 @@ def run_protocol(
         progress=progress,
         callback=callback,
         before_training=lambda: _remove_results(output),
+        run_info={"protocol": protocol.name},  # for check_same_protocol of an interrupted run
     )
 
     model.cpu()
@@ -732,7 +763,8 @@ def run_protocol(
         name: predict(model, TensorSet.from_numpy(inputs[name], targets[name]).inputs)
         for name in data
     }
-    metrics = _metrics(protocol, data, predictions, orbit_train, orbit_heldout)
+    orbit_arc = _arc_length_value(orbit_arc_length, orbit.frames)
+    metrics = _metrics(protocol, data, predictions, orbit_train, orbit_heldout, orbit_arc)
     if gradient_errors:
         metrics.update(
             _gradient_errors(
@@ -769,7 +801,7 @@ def run_protocol(
             "dataset_sources": {n: ds.source for n, ds in data.items()},
         }
     )
-    arrays = _prediction_arrays(predictions, targets, orbit_train, orbit.frames)
+    arrays = _prediction_arrays(predictions, targets, orbit_train, orbit_arc)
     _write_outputs(output, model, featurizer, metrics, arrays, result)
     metrics["seconds"] = time.monotonic() - start
     write_json(output / "metrics.json", metrics)
@@ -891,7 +923,7 @@ def _baselines(train_inputs, train_targets, inputs, targets, orbit_heldout) -> d
     return baseline_errors(train_inputs, train_targets, evaluate)
 
 
-def _metrics(protocol, data, predictions, orbit_train, orbit_heldout) -> dict[str, Any]:
+def _metrics(protocol, data, predictions, orbit_train, orbit_heldout, arc) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     for name, ds in data.items():
         target = ds.targets
@@ -907,7 +939,7 @@ def _metrics(protocol, data, predictions, orbit_train, orbit_heldout) -> dict[st
             metrics.update(
                 _tracking("orbit_heldout", predictions[name][orbit_heldout], target[orbit_heldout])
             )
-            metrics.update(orbit_slopes(ds.frames, predictions[name], target))
+            metrics.update(orbit_slopes(ds.frames, predictions[name], target, arc_length=arc))
         else:
             metrics.update(_errors(name, predictions[name], target))
     if "val" in data:
@@ -919,7 +951,7 @@ def _metrics(protocol, data, predictions, orbit_train, orbit_heldout) -> dict[st
     return metrics
 
 
-def _prediction_arrays(predictions, targets, orbit_train, orbit_frames) -> dict[str, np.ndarray]:
+def _prediction_arrays(predictions, targets, orbit_train, orbit_arc) -> dict[str, np.ndarray]:
     arrays = {}
     for name in predictions:
         arrays[f"{name}_prediction"] = predictions[name]
@@ -927,7 +959,7 @@ def _prediction_arrays(predictions, targets, orbit_train, orbit_frames) -> dict[
     in_training = np.zeros(len(targets["orbit"]), dtype=bool)
     in_training[orbit_train] = True
     arrays["orbit_in_training"] = in_training
-    arc, _ = path_arc_length(orbit_frames)
+    arc, _ = orbit_arc
     if arc is not None:  # for plots along the orbit (figures.fig2)
         arrays["orbit_arc_length"] = arc
     return arrays
@@ -1147,25 +1179,47 @@ def saved_protocol(folder: Path) -> str | None:
     return saved if isinstance(saved, str) else None
 
 
+def interrupted_protocol(folder: Path) -> str | None:
+    """The protocol recorded in ``folder/checkpoint.pt`` (by :func:`run_protocol`); None
+    without one, or a checkpoint that is unreadable (which :meth:`Trainer.fit` names when
+    it reads it) or from before protocols were recorded."""
+    checkpoint = folder / "checkpoint.pt"
+    if not checkpoint.is_file():
+        return None
+    saved = (checkpoint_run_info(checkpoint) or {}).get("protocol")
+    return saved if isinstance(saved, str) else None
+
+
 def check_same_protocol(
     output: str | os.PathLike, protocol: str | Protocol, *, restart: bool = False
 ) -> None:
-    """Refuse an ``output`` holding a finished run of another protocol, unless ``restart``.
+    """Refuse an ``output`` holding a run of another protocol, unless ``restart``.
 
     ``learn`` calls it before any work: the run's checkpoint would refuse the rerun too,
     but only after the data and features were made, and in general words ("settings,
-    model or data changed"). Without a readable ``metrics.json`` (no run, or one
-    interrupted) it is left to the checkpoint.
+    model or data changed"). The run is a finished one, by the protocol of its
+    ``metrics.json``, else an interrupted one, by the protocol its ``checkpoint.pt``
+    records (:func:`interrupted_protocol`; one that records none, or cannot be read, is
+    left to the checkpoint's own check).
     """
     if restart:
         return
     protocol = protocol_value(protocol)
-    saved = saved_protocol(Path(output))
+    output = Path(output)
+    saved = saved_protocol(output)
     if saved is not None and saved != protocol.name:
         raise DegeneracyError(
             f"{output} holds a finished learn --protocol {saved} run (metrics.json); this "
             f"run asks for --protocol {protocol.name}: choose another --output, or add "
             "--restart to replace it"
+        )
+    interrupted = interrupted_protocol(output) if saved is None else None
+    if interrupted is not None and interrupted != protocol.name:
+        raise DegeneracyError(
+            f"{output} holds an interrupted learn --protocol {interrupted} run "
+            f"(checkpoint.pt); this run asks for --protocol {protocol.name}: choose another "
+            f"--output, add --restart to replace it, or rerun with --protocol {interrupted} "
+            "to resume it"
         )
 
 

@@ -33,7 +33,9 @@ epoch (an interrupt mid-epoch leaves half-updated weights, which are not saved);
 the uninterrupted run epoch for epoch (shuffling uses its own saved generator). A
 checkpoint is used only by the same run: same settings, model and the same data, input
 features included (a digest of the tensors, so another fingerprint or radial basis with
-as many features does not resume stale weights).
+as many features does not resume stale weights). It also holds what the caller says about
+the run (``fit(run_info=...)``, e.g. ``learn``'s protocol), which
+:func:`checkpoint_run_info` reads without resuming, to name the run a folder holds.
 """
 
 from __future__ import annotations
@@ -405,6 +407,62 @@ class _State:
     stopped: str = ""
 
 
+@dataclass
+class _Snapshot:
+    """What a checkpoint saves of the live training objects, and whose run it is."""
+
+    run_key: str
+    run_info: dict[str, Any]
+    model: AtomicSumModel
+    optimiser: torch.optim.Optimizer
+    scheduler: Any
+    generator: torch.Generator
+
+    def payload(self, state: _State) -> dict[str, Any]:
+        """A checkpoint's contents, copied (training goes on changing the live objects)."""
+        return {
+            "format": _CHECKPOINT_FORMAT,
+            "run_key": self.run_key,
+            "run_info": self.run_info,
+            "model": copy.deepcopy(self.model.state_dict()),
+            "optimiser": copy.deepcopy(self.optimiser.state_dict()),
+            "scheduler": copy.deepcopy(self.scheduler.state_dict()),
+            "generator": self.generator.get_state(),
+            "state": asdict(replace(state, best_state=None)),
+            "best_state": state.best_state,  # replaced, never modified in place
+        }
+
+
+def _run_info(run_info: Any) -> dict[str, Any]:
+    """``run_info`` of :meth:`Trainer.fit` as a dict of plain values (what a checkpoint
+    read with ``weights_only`` may hold); else named."""
+    if run_info is None:
+        return {}
+    plain = (str, int, float, bool, type(None))
+    if not isinstance(run_info, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, plain) for k, v in run_info.items()
+    ):
+        raise DegeneracyError(
+            "run_info must map names to plain values (str, int, float, bool, None), "
+            f"e.g. {{'protocol': 'none'}}, got {run_info!r}"
+        )
+    return dict(run_info)
+
+
+def checkpoint_run_info(path: str | os.PathLike) -> dict[str, Any] | None:
+    """What ``fit(run_info=...)`` recorded in the checkpoint at ``path``; None when there
+    is none, or the file is no readable checkpoint (:meth:`Trainer.fit` names why when it
+    reads it)."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # torch raises many types for a bad file
+        return None
+    if not isinstance(payload, dict) or payload.get("format") != _CHECKPOINT_FORMAT:
+        return None
+    info = payload.get("run_info")
+    return info if isinstance(info, dict) else None
+
+
 class Trainer:
     """Fits an :class:`AtomicSumModel` (see the module docstring for the procedure).
 
@@ -461,11 +519,14 @@ class Trainer:
         progress: bool = False,
         callback: Callable[[int, dict[str, float]], None] | None = None,
         before_training: Callable[[], None] | None = None,
+        run_info: Mapping[str, str | int | float | bool | None] | None = None,
     ) -> TrainResult:
         """Train ``model`` in place; afterwards it holds the best-validation weights.
 
         ``checkpoint`` (a file path) is read when it exists and belongs to the same run
-        (same settings, model and data) and written during training. ``callback(epoch,
+        (same settings, model and data) and written during training, with ``run_info``
+        (plain values naming the run for :func:`checkpoint_run_info`, e.g. ``{"protocol":
+        "none"}``; not part of what makes it the same run). ``callback(epoch,
         metrics)`` is called after every epoch (after any checkpoint is written).
         ``before_training()`` is called once everything ``fit`` refuses before training
         has passed (the device, gradient training without gradients in ``train``, and a
@@ -475,6 +536,7 @@ class Trainer:
         """
         settings = self.settings
         self._check_inputs(train)
+        info = _run_info(run_info)
         torch.set_num_threads(settings.threads)
         device = self.device
         model.to(device)
@@ -493,15 +555,13 @@ class Trainer:
         if path is not None and path.exists():
             state = self._load(path, run_key, model, optimiser, scheduler, generator, device)
             self._check_epoch(path, state.epoch)
+        snapshot = _Snapshot(run_key, info, model, optimiser, scheduler, generator)
         if before_training is not None:
             before_training()
         resumed_from = state.epoch
         # The stopping rule is re-evaluated on resume: a finished run returns at once, a
         # run given more epochs or time continues.
-        self._loop(
-            model, train, val, optimiser, scheduler, generator, state, path, run_key,
-            progress, callback,
-        )  # fmt: skip
+        self._loop(train, val, snapshot, state, path, progress, callback)
         if state.best_state is not None:
             model.load_state_dict(state.best_state)
         return TrainResult(
@@ -524,17 +584,16 @@ class Trainer:
             return "time-limit"
         return ""
 
-    def _loop(
-        self, model, train, val, optimiser, scheduler, generator, state, path, run_key,
-        progress, callback,
-    ) -> None:  # fmt: skip
+    def _loop(self, train, val, snapshot, state, path, progress, callback) -> None:
         settings = self.settings
+        model, optimiser = snapshot.model, snapshot.optimiser
+        scheduler, generator = snapshot.scheduler, snapshot.generator
         last_save = time.monotonic()
         # What a checkpoint holds: the state after the last finished epoch, never the
         # half-updated weights of an epoch an interrupt stops midway.
         finished = None
         if path is not None:
-            finished = self._payload(run_key, model, optimiser, scheduler, generator, state)
+            finished = snapshot.payload(state)
         bar = tqdm(
             total=settings.max_epochs, initial=state.epoch, desc="training", unit="epoch",
             disable=not progress, leave=False,
@@ -559,7 +618,7 @@ class Trainer:
                     best=f"{state.best_val:.4f}", lr=f"{lr:.1e}",
                 )  # fmt: skip
                 if path is not None:
-                    finished = self._payload(run_key, model, optimiser, scheduler, generator, state)
+                    finished = snapshot.payload(state)
                 if path is not None and time.monotonic() - last_save >= settings.checkpoint_seconds:
                     self._save(path, finished)
                     last_save = time.monotonic()
@@ -567,7 +626,7 @@ class Trainer:
                     callback(state.epoch, metrics)
             state.stopped = stop
             if path is not None:
-                finished = self._payload(run_key, model, optimiser, scheduler, generator, state)
+                finished = snapshot.payload(state)
         finally:
             bar.close()
             if finished is not None:
@@ -598,20 +657,6 @@ class Trainer:
             squared += float(loss.detach()) * len(targets)
             count += len(targets)
         return math.sqrt(squared / count)
-
-    @staticmethod
-    def _payload(run_key, model, optimiser, scheduler, generator, state) -> dict[str, Any]:
-        """A checkpoint's contents, copied (training goes on changing the live objects)."""
-        return {
-            "format": _CHECKPOINT_FORMAT,
-            "run_key": run_key,
-            "model": copy.deepcopy(model.state_dict()),
-            "optimiser": copy.deepcopy(optimiser.state_dict()),
-            "scheduler": copy.deepcopy(scheduler.state_dict()),
-            "generator": generator.get_state(),
-            "state": asdict(replace(state, best_state=None)),
-            "best_state": state.best_state,  # replaced, never modified in place
-        }
 
     @staticmethod
     def _save(path: Path, payload: dict[str, Any]) -> None:

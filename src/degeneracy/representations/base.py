@@ -46,9 +46,17 @@ class Representation(Protocol):
     names the pairs a given zero is too small for the fingerprint to see
     (:func:`~degeneracy.sensitivity.unseen_response`) instead of ``unseen_pairs``.
     ``neighbor_weights(neighbors) -> array (N,)``, for a smooth cutoff: each neighbour's
-    cutoff weight (1 well inside, 0 at the cutoff); :func:`~degeneracy.find_singular`
-    does not let one fall below :data:`UNSEEN_WEIGHT`, where the fingerprint loses the
-    neighbour (a zero of no interest).
+    cutoff weight (1 well inside, 0 at the cutoff), with which a zero is explained where
+    no spectrum says how small it is (below :data:`UNSEEN_WEIGHT`);
+    :func:`~degeneracy.find_singular` refuses the steps that reach a zero by fading a
+    neighbour (:func:`~degeneracy.sensitivity.faint_neighbors`: a zero of no interest).
+    ``kinks(frames) -> array of bool (n_frames,)``, for a fingerprint that is not
+    differentiable everywhere: the frames where it has no Jacobian, the one ``jacobian``
+    returns being one one-sided derivative (e.g. :meth:`degeneracy.OverlapMatrix.kinks`:
+    coinciding overlap-matrix eigenvalues); :func:`~degeneracy.sensitivity.analyse_frames`,
+    :func:`~degeneracy.scan.describe_singular` and :func:`~degeneracy.find_singular` give
+    those frames the verdict ``"kink"`` instead of reading their singular values
+    (:func:`~degeneracy.sensitivity.kinks_of`; without the hook no frame is a kink).
     """
 
     name: str
@@ -67,7 +75,7 @@ class Representation(Protocol):
 
 
 #: A cutoff weight below this counts as zero where no spectrum says how small a zero is
-#: (``unseen_pairs``, the steps of :func:`~degeneracy.find_singular`); a zero of a frame's
+#: (``unseen_pairs``, a search result without a zero); a zero of a frame's
 #: spectrum is explained with a bound that follows its size instead
 #: (:func:`~degeneracy.sensitivity.unseen_response`).
 UNSEEN_WEIGHT = 1e-5

@@ -147,7 +147,7 @@ class Bispectrum:
     ) -> None:
         self.cutoff = cutoff_radius(cutoff)  # before featomic, which hangs on a huge one
         self.sigma = density_width(sigma, cutoff=self.cutoff)
-        # named: the bispectrum's limits are lower than SOAP's (n_max 30, l_max 20)
+        # named: the bispectrum's limits are lower than SOAP's (n_max 22, l_max 20)
         self.n_max = bounded_int("bispectrum n_max", n_max, minimum=1, maximum=12)
         self.l_max = bounded_int("bispectrum l_max", l_max, minimum=0, maximum=10)
         self.center = atomic_number(center, name="center")

@@ -42,8 +42,12 @@ the formula is then evaluated with whichever eigenvectors LAPACK returns in the 
 subspace, i.e. one one-sided derivative. Symmetric environments (e.g. the regular
 tetrahedron, where the p orbitals form degenerate triplets) are such points.
 :meth:`OverlapMatrix.eigenvalue_gaps` reports the smallest relative gap per frame so a
-caller can tell. With ``orbitals="s"`` there are only N + 1 eigenvalues, fewer than the
-3N − 3 internal coordinates for CH4 (5 < 9): the purified Jacobian then always has zero
+caller can tell, and :meth:`OverlapMatrix.kinks` which frames are such kinks (the
+``kinks`` hook of the :class:`~degeneracy.representations.base.Representation`
+protocol): there :func:`~degeneracy.sensitivity.analyse_frames` gives the verdict
+``"kink"`` instead of reading the one-sided derivative's singular values. With
+``orbitals="s"`` there are only N + 1 eigenvalues, fewer than the 3N − 3 internal
+coordinates for CH4 (5 < 9): the purified Jacobian then always has zero
 singular values and its condition number is infinite.
 """
 
@@ -65,7 +69,9 @@ from .base import check_frames, cutoff_radius, weighed_out_pairs
 ORBITAL_SETS = ("s", "sp")
 
 #: Relative eigenvalue gap under which two OM eigenvalues count as coinciding: the sorted
-#: eigenvalues have a kink there and the OM fingerprint no Jacobian.
+#: eigenvalues have a kink there and the OM fingerprint no Jacobian: relative to the
+#: larger of the two (:meth:`OverlapMatrix.kinks`, :func:`_kink_gaps`, the warning);
+#: :meth:`OverlapMatrix.eigenvalue_gaps` measures gaps against the largest eigenvalue.
 DEGENERATE_GAP = 1e-8
 
 #: Range of the orbital ``width`` factor w (a multiple of the covalent radius, not Å).
@@ -279,24 +285,54 @@ class OverlapMatrix:
         """
         return _relative_gaps(self.features(frames))
 
+    def kinks(self, frames: Sequence[ase.Atoms]) -> np.ndarray:
+        r"""Which frames are at a kink of the sorted eigenvalues, where the OM fingerprint
+        has no Jacobian: a boolean array (n_frames,).
+
+        A frame is one when two consecutive eigenvalues are apart by less than
+        :data:`DEGENERATE_GAP` of the larger of the two (:func:`_kink_gaps`), i.e. they
+        coincide up to round-off (regular tetrahedron: 0; C3v CH4: 4e-16; 200 random
+        CH4: none below 8e-4). The gap is taken relative to the pair itself, not to the
+        largest eigenvalue as in :meth:`eigenvalue_gaps`: the tiny eigenvalues of a
+        neighbour fading at the cutoff (:math:`\sim c^2`, 6.5e-12 with H1 2 mÅ inside
+        it) are 4e-15 of the largest apart but 6e-4 of their own size, and the Jacobian
+        there matches central differences to 1.5e-9. Pairs of eigenvalues both at
+        round-off (at most (n − 1) ε of the largest) are not compared.
+
+        The ``kinks`` hook of the
+        :class:`~degeneracy.representations.base.Representation` protocol: at such a
+        frame :func:`~degeneracy.sensitivity.analyse_frames` gives the verdict
+        ``"kink"``.
+
+        Parameters
+        ----------
+        frames : list of ase.Atoms
+            Environments (centre first), all of one size.
+        """
+        return _kink_gaps(self.features(frames)) < DEGENERATE_GAP
+
     def diagnose(self, frames: Sequence[ase.Atoms]) -> list[str]:
         """Warnings about frames with coinciding eigenvalues (empty if none).
 
-        There the OM fingerprint is not differentiable (module docstring): a symmetric
-        environment's spectrum then shows one one-sided derivative, not the zeros its
-        symmetry forces on a smooth fingerprint. A caller that reports these itself
-        (``scan``) takes over: this instance then no longer warns on its own, which it
-        otherwise does once, as a :class:`~degeneracy.errors.DegeneracyWarning`, on the
-        first Jacobian with such a frame.
+        At a kink (:meth:`kinks`) the OM fingerprint is not differentiable (module
+        docstring): a symmetric environment's spectrum then shows one one-sided
+        derivative, not the zeros its symmetry forces on a smooth fingerprint. Tiny
+        eigenvalues that coincide only relative to the largest (:meth:`eigenvalue_gaps`),
+        being apart by more than :data:`DEGENERATE_GAP` of their own size (those of a
+        neighbour fading at the cutoff), are no kink: the Jacobian holds there, and
+        nothing is said. A caller that reports these itself (``scan``) takes over: this instance
+        then no longer warns on its own, which it otherwise does once, as a
+        :class:`~degeneracy.errors.DegeneracyWarning`, on the first Jacobian with such a
+        frame.
         """
         self._warned = True
-        return _degeneracy_notes(self.eigenvalue_gaps(frames))
+        return _degeneracy_notes(self.features(frames))
 
     def jacobian(self, frames: Sequence[ase.Atoms]) -> tuple[np.ndarray, np.ndarray]:
         """Features ``(n_frames, n_features)`` and Jacobian ``(n_frames, n_features, 3N)``."""
         values, vectors, block, d_block, weights, slopes = self._eigen(frames)
         if not self._warned:
-            notes = _degeneracy_notes(_relative_gaps(values))
+            notes = _degeneracy_notes(values)
             self._warned = bool(notes)
             for note in notes:
                 warnings.warn(DegeneracyWarning(note), stacklevel=2)
@@ -320,8 +356,23 @@ def _relative_gaps(values: np.ndarray) -> np.ndarray:
     return np.min(values[:, :-1] - values[:, 1:], axis=1) / np.abs(values[:, 0])
 
 
-def _degeneracy_notes(gaps: np.ndarray) -> list[str]:
-    """One warning naming the frames whose relative gap is below :data:`DEGENERATE_GAP`."""
+def _kink_gaps(values: np.ndarray) -> np.ndarray:
+    """Smallest gap between consecutive descending eigenvalues over the larger of the two,
+    per frame (:meth:`OverlapMatrix.kinks`); pairs both at round-off, at most
+    (n − 1) ε of the largest in size, are left out (inf when every pair is)."""
+    values = np.asarray(values, dtype=float)
+    gaps = values[:, :-1] - values[:, 1:]
+    size = np.maximum(np.abs(values[:, :-1]), np.abs(values[:, 1:]))
+    floor = (values.shape[1] - 1) * np.finfo(float).eps * np.abs(values[:, :1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(size > floor, gaps / size, np.inf)
+    return relative.min(axis=1, initial=np.inf)
+
+
+def _degeneracy_notes(values: np.ndarray) -> list[str]:
+    """One warning naming the frames at a kink (eigenvalues ``values``, descending,
+    (n_frames, n); :func:`_kink_gaps` below :data:`DEGENERATE_GAP`)."""
+    gaps = _kink_gaps(values)
     bad = np.flatnonzero(gaps < DEGENERATE_GAP)
     if not bad.size:
         return []
@@ -329,5 +380,5 @@ def _degeneracy_notes(gaps: np.ndarray) -> list[str]:
         f"om degenerate eigenvalues: {bad.size} of {len(gaps)} frames (first: frame "
         f"{bad[0]} of this call, relative gap {gaps[bad[0]]:.1e}) have coinciding "
         "overlap-matrix eigenvalues, where the OM fingerprint has no Jacobian (a kink): "
-        "their spectrum and verdict describe one one-sided derivative"
+        "their spectrum describes one one-sided derivative, and their verdict is 'kink'"
     ]

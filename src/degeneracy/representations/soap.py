@@ -54,7 +54,7 @@ class SoapPowerSpectrum:
         Cutoff radius r_c (Å), hard step (no smoothing), at most :data:`~.base.MAX_CUTOFF`
         (100).
     n_max, l_max : int
-        Radial functions per channel (at most 30; with the built-in optimal basis at most
+        Radial functions per channel (at most 22; with the built-in optimal basis at most
         ``n_primitive``) and largest angular channel (at most 20).
     basis : {"gto", "optimal"}
         featomic's orthonormal GTO radial basis, or the data-driven optimal basis
@@ -65,7 +65,7 @@ class SoapPowerSpectrum:
         other centre or neighbour species is used, with a one-time
         :class:`~degeneracy.errors.DegeneracyWarning` (see :meth:`diagnose`).
     n_primitive : int
-        Primitive GTO functions of the built-in optimal basis (at most 40; unused with
+        Primitive GTO functions of the built-in optimal basis (at most 22; unused with
         the GTO basis).
     center : str
         Species of the centre atom (atom 0).
