@@ -626,7 +626,7 @@ def test_cli_says_no_zero_was_reached_and_where_it_was_heading(tmp_path, capsys)
     captured = capsys.readouterr()
     assert "no zero reached; nearest equal pairs H2-H3 = H4-H3 (" in captured.out
     assert "spurious" not in captured.out
-    assert "degeneracy singular: warning: frame 0: CN " in captured.err
+    assert "degeneracy singular: warning: --builtin pg-start, frame 0: CN " in captured.err
     info = ase.io.read(out).info
     assert info["converged"] is False or info["converged"] == np.False_
     assert info["coincidence_distance"] < 1e-3 and info["near_swap_residual"] < 0.01

@@ -727,6 +727,11 @@ def check_input_analysable(
         check_analysable(frames, representation, where=where, first_frame=first_frame)
 
 
+def input_name(args: argparse.Namespace) -> str:
+    """What the frames came from, to start a message: FILE, or ``--builtin NAME``."""
+    return str(args.file) if args.file is not None else f"--builtin {args.builtin}"
+
+
 @contextlib.contextmanager
 def naming_input_file(args: argparse.Namespace) -> Iterator[None]:
     """Errors of an analysis over all of FILE's frames ("frame 7: ...") name FILE too."""

@@ -15,6 +15,7 @@ from .options import (
     add_representation_arguments,
     check_input_analysable,
     frames_from_args,
+    input_name,
 )
 from .options import representation_from_args as _representation
 
@@ -113,15 +114,14 @@ def run(args: argparse.Namespace) -> None:
             symmetry_tol=args.symmetry_tol,
         )
         if args.reject_symmetric and physical_zero(result):
-            source = "" if args.file is None else f"{args.file}, "
             raise DegeneracyError(
-                f"{source}frame {index}: the configuration found is {symmetric_text(result)}, "
-                "so its zero is physical, not spurious"
+                f"{input_name(args)}, frame {index}: the configuration found is "
+                f"{symmetric_text(result)}, so its zero is physical, not spurious"
             )
         results.append(result)
     write_environments(args.output, [r.atoms for r in results])
     sys.stdout.write(format_results(results))
-    warning = "degeneracy singular: warning: " + ("" if args.file is None else f"{args.file}, ")
+    warning = f"degeneracy singular: warning: {input_name(args)}, "
     for index, result in enumerate(results):
         if physical_zero(result) and result.symmetric:
             print(
