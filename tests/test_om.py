@@ -224,9 +224,7 @@ def test_the_search_does_not_end_on_a_neighbour_leaving_the_cutoff():
     it stops short of a zero (CN 9.9e5), H1 at 2.40 Å, weight 5.8e-3."""
     om = dg.OverlapMatrix()
     start = dg.sample_methane(30, seed=11)[7]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.DegeneracyWarning)  # coinciding eigenvalues
-        result = dg.find_singular(start, om)
+    result = dg.find_singular(start, om)
     weights = om.neighbor_weights(dg.neighbor_positions(result.atoms))
     assert 1e-3 < weights.min() < 1e-2  # it went for the cutoff, and stopped
     assert not result.converged and not result.has_zero and 1e5 < result.cn < 1e6
@@ -242,9 +240,7 @@ def test_the_search_does_not_make_a_zero_by_weighing_a_neighbour_out(radius):
     zero (CN ~1e6), H1 at 2.395 Å."""
     om = dg.OverlapMatrix()
     neighbors = _h1_out_at(radius)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.DegeneracyWarning)
-        result = dg.find_singular(dg.environment_from_neighbors(neighbors), om)
+    result = dg.find_singular(dg.environment_from_neighbors(neighbors), om)
     found = dg.neighbor_positions(result.atoms)
     assert result.history[0].cn < 1e5 and not result.has_zero and not result.converged
     assert np.linalg.norm(found[0]) < 2.4 and om.neighbor_weights(found).min() > 5e-3
@@ -260,9 +256,7 @@ def test_a_search_from_a_zero_of_a_weight_names_it_as_spectrum_does(radius):
     at as ``explain_zero`` with the spectrum does."""
     om = dg.OverlapMatrix()
     neighbors = _h1_out_at(radius)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.DegeneracyWarning)
-        result = dg.find_singular(dg.environment_from_neighbors(neighbors), om)
+    result = dg.find_singular(dg.environment_from_neighbors(neighbors), om)
     found = dg.neighbor_positions(result.atoms)
     assert om.neighbor_weights(found)[0] >= om.neighbor_weights(neighbors)[0]
     assert result.has_zero and not result.symmetric and result.near_symmetry is None
@@ -283,9 +277,7 @@ def test_a_start_with_a_weighed_out_neighbour_does_not_lose_it_further():
     om = dg.OverlapMatrix()
     lowest = om.neighbor_weights(neighbors).min()
     assert lowest < UNSEEN_WEIGHT
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.DegeneracyWarning)
-        result = dg.find_singular(dg.environment_from_neighbors(neighbors), om, max_iterations=5)
+    result = dg.find_singular(dg.environment_from_neighbors(neighbors), om, max_iterations=5)
     assert om.neighbor_weights(dg.neighbor_positions(result.atoms)).min() >= lowest
 
 
@@ -331,11 +323,9 @@ def _h1_out_at(radius):
 
 
 def _analysis(neighbors, **options):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.DegeneracyWarning)  # H1's tiny eigenvalues coincide
-        [analysis] = dg.analyse_frames(
-            [dg.environment_from_neighbors(neighbors)], dg.OverlapMatrix(), **options
-        )
+    [analysis] = dg.analyse_frames(
+        [dg.environment_from_neighbors(neighbors)], dg.OverlapMatrix(), **options
+    )
     return analysis
 
 
@@ -426,12 +416,10 @@ def test_kinks_are_coinciding_eigenvalues_not_small_ones():
     td, c3v, faded = dg.builtin_environment("td"), _c3v_methane(), _faded_methane()
     start = dg.builtin_environment("pg-start")
     assert om.kinks([td, c3v, start, faded]).tolist() == [True, True, False, False]
-    # the faded neighbour's eigenvalues coincide relative to the largest (the warning's
-    # test), not relative to themselves, and its Jacobian is a derivative
+    # the faded neighbour's eigenvalues coincide relative to the largest (eigenvalue_gaps),
+    # not relative to themselves: no kink, no warning, and its Jacobian is a derivative
     assert om.eigenvalue_gaps([faded])[0] < 1e-13
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.DegeneracyWarning)
-        _, jacobian = om.jacobian([faded])
+    _, jacobian = om.jacobian([faded])
     numeric = dg.finite_difference_jacobian(om, faded, step=1e-6)
     assert np.linalg.norm(jacobian[0] - numeric) / np.linalg.norm(jacobian[0]) < 1e-7
     # 200 random CH4: no kink (smallest gap of a pair 8e-4 of its size)
