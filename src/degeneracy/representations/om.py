@@ -85,11 +85,16 @@ WIDTH_RANGE = (0.1, 10.0)
 
 
 def _pair_blocks(
-    displacement: np.ndarray, alpha_a: np.ndarray, alpha_b: np.ndarray, with_p: bool
-) -> tuple[np.ndarray, np.ndarray]:
+    displacement: np.ndarray,
+    alpha_a: np.ndarray,
+    alpha_b: np.ndarray,
+    with_p: bool,
+    derivatives: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Overlap blocks S_AB(d) and their derivatives w.r.t. d.
 
-    Returns arrays of shape (..., o, o) and (..., o, o, 3) with o = 1 or 4 orbitals.
+    Returns arrays of shape (..., o, o) and (..., o, o, 3) with o = 1 or 4 orbitals; the
+    second is None without ``derivatives`` (the features alone need none).
     """
     gamma = alpha_a + alpha_b
     mu = alpha_a * alpha_b / gamma
@@ -97,7 +102,7 @@ def _pair_blocks(
     ss = (2.0 * np.sqrt(alpha_a * alpha_b) / gamma) ** 1.5 * np.exp(-mu * d2)
     d_ss = -2.0 * mu[..., None] * displacement * ss[..., None]  # (..., 3)
     if not with_p:
-        return ss[..., None, None], d_ss[..., None, None, :]
+        return ss[..., None, None], d_ss[..., None, None, :] if derivatives else None
     eye = np.eye(3)
     c_sp = 2.0 * np.sqrt(alpha_b) * alpha_a / gamma
     c_ps = -2.0 * np.sqrt(alpha_a) * alpha_b / gamma
@@ -111,6 +116,8 @@ def _pair_blocks(
     block[..., 0, 1:] = (c_sp * ss)[..., None] * displacement
     block[..., 1:, 0] = (c_ps * ss)[..., None] * displacement
     block[..., 1:, 1:] = (c_pp * ss)[..., None, None] * bracket
+    if not derivatives:
+        return block, None
     derivative = np.empty((*shape, 3))
     derivative[..., 0, 0, :] = d_ss
     # d(c ss d_k)/d d_c = c (d_ss_c d_k + ss δ_kc)
@@ -246,15 +253,15 @@ class OverlapMatrix:
         return weights, slopes
 
     def _matrix(
-        self, frames: Sequence[ase.Atoms]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        self, frames: Sequence[ase.Atoms], derivatives: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
         frames = check_frames(frames, name=self.name)
         # exponents per frame and atom: frames may list their species in any order
         alpha = self.exponents(np.stack([atoms.numbers for atoms in frames]))  # (f, A)
         positions = np.stack([atoms.positions for atoms in frames])  # (f, A, 3)
         displacement = positions[:, :, None] - positions[:, None, :]  # (f, A, A, 3)
         block, d_block = _pair_blocks(
-            displacement, alpha[:, :, None], alpha[:, None, :], self.orbitals == "sp"
+            displacement, alpha[:, :, None], alpha[:, None, :], self.orbitals == "sp", derivatives
         )
         weights, slopes = self._weights(positions)
         return block, d_block, weights, slopes, positions
@@ -265,8 +272,8 @@ class OverlapMatrix:
         weighted = block * (weights[:, :, None] * weights[:, None, :])[..., None, None]
         return weighted.transpose(0, 1, 3, 2, 4).reshape(n_frames, n_atoms * o, n_atoms * o)
 
-    def _eigen(self, frames: Sequence[ase.Atoms]):
-        block, d_block, weights, slopes, _ = self._matrix(frames)
+    def _eigen(self, frames: Sequence[ase.Atoms], derivatives: bool = True):
+        block, d_block, weights, slopes, _ = self._matrix(frames, derivatives)
         values, vectors = np.linalg.eigh(self._assemble(block, weights))
         # descending order, as contiguous copies (a reversed view has negative strides,
         # which torch and other consumers refuse)
@@ -276,7 +283,7 @@ class OverlapMatrix:
 
     def features(self, frames: Sequence[ase.Atoms]) -> np.ndarray:
         """Eigenvalues of the weighted overlap matrix, descending, ``(n_frames, n_orb (N+1))``."""
-        return self._eigen(frames)[0]
+        return self._eigen(frames, derivatives=False)[0]
 
     def eigenvalue_gaps(self, frames: Sequence[ase.Atoms]) -> np.ndarray:
         """Smallest gap between consecutive eigenvalues relative to the largest, per frame.
