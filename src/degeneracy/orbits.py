@@ -1158,9 +1158,8 @@ def search_a0(
             continue
         atoms = result.atoms
         refined.append(sigma)
-    final = search(atoms, A0_SIGMA, A0_REFINE_ITERATIONS) if refined else None
-    if final is not None:
-        atoms = final.atoms
+    if refined:  # the σ = A0_SIGMA analysis of the point reached
+        atoms = search(atoms, A0_SIGMA, A0_REFINE_ITERATIONS).atoms
     cns = _comment_cns(atoms, {s: representations[s] for s in sigmas})
     evaluations += len(cns)
     atoms.info.update(

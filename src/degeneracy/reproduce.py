@@ -40,6 +40,7 @@ from .learning.specs import MAX_SEED, PROTOCOLS, training_seed
 from .orbits import MAX_WORKERS
 from .provenance import software_versions
 from .report import Figure, Section, Table, render_report, write_report
+from .sensitivity import roundoff_floor
 
 #: The Comment's published learning results (DESIGN.md §3; E4 is unitless).
 PUBLISHED_LEARNING = {
@@ -776,9 +777,10 @@ def _times(value: float, reference: float) -> str:
     return f"{factor}× {'lower' if value < reference else 'higher'} than"
 
 
-#: The largest CN float64 tells from a zero for CH4 (3N − 3 = 9 motions): 1/(9 ε) = 5.0e14
-#: (:func:`~degeneracy.sensitivity.condition_number` is ``inf`` above it).
-ROUNDOFF_CN_CH4 = 1.0 / (9 * float(np.finfo(float).eps))
+#: The largest CN float64 tells from a zero for CH4 (3N − 3 = 9 motions): 1/(9 ε) = 5.0e14,
+#: s_1 over :func:`~degeneracy.sensitivity.roundoff_floor` (where
+#: :func:`~degeneracy.sensitivity.condition_number` becomes ``inf``).
+ROUNDOFF_CN_CH4 = 1.0 / float(roundoff_floor(1.0, 9))
 
 
 def _finite_cn(cn: float | None) -> bool:

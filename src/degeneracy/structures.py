@@ -133,7 +133,10 @@ def parse_environment(text: str) -> EnvironmentSpec:
             "and a count, e.g. CH4, SiO4, OH2"
         )
     center, neighbor, count = match.groups()
-    return EnvironmentSpec(center=center, neighbor=neighbor, n_neighbors=int(count or 1))
+    try:
+        return EnvironmentSpec(center=center, neighbor=neighbor, n_neighbors=int(count or 1))
+    except DegeneracyError as error:  # an unknown element or a count of 0: name the text
+        raise DegeneracyError(f"environment {text!r}: {error}") from error
 
 
 def environment_spec(spec: EnvironmentSpec | str) -> EnvironmentSpec:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ase
-import ase.data
 
 from ..errors import SPEC_MISMATCH, DegeneracyError, DegeneracyWarning
 from ..files import atomic_open, output_file, output_folder
@@ -48,22 +47,13 @@ def seed_value(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-#: An environment of no neighbours (``CH0``): a formula whose count is 0.
-_NO_NEIGHBOURS = re.compile(r"([A-Z][a-z]?)([A-Z][a-z]?)0+")
-
-
 def environment_value(text: str) -> EnvironmentSpec:
     """argparse ``type`` of ``--environment``: ``any`` or e.g. ``CH4``, ``SiO4``; a refusal
     names the value as given (argparse names the option)."""
     try:
         return parse_environment(text)
-    except DegeneracyError as error:
-        reason = str(error)
-        empty = _NO_NEIGHBOURS.fullmatch(text.strip())
-        if empty and all(ase.data.atomic_numbers.get(s, 0) > 0 for s in empty.groups()):
-            reason = "the neighbour count must be at least 1, got 0"  # not "n_neighbors"
-        if repr(text) not in reason:
-            reason = f"environment {text!r}: {reason}"
+    except DegeneracyError as error:  # the spec's field name is not the user's word
+        reason = str(error).replace("n_neighbors must", "the neighbour count must")
         raise argparse.ArgumentTypeError(reason) from None
 
 
@@ -566,7 +556,8 @@ def representations_from_args(
     if frames is not None:
         center, neighbors = environment_species(frames)
         species = {"center": center, "neighbors": list(neighbors)}
-        warn_of_shared_channels(args, frames, [n for n in names if n in CENTRE_DENSITY])
+        with_centre_density = [n for n in names if n in CENTRE_DENSITY]
+        warn_of_shared_channels(args, frames, with_centre_density, center=center, union=neighbors)
     representations = {}
     for name in names:
         hypers = representation_hypers_from_args(args, name)
@@ -592,16 +583,22 @@ CENTRE_DENSITY = ("soap", "bispectrum")
 
 
 def warn_of_shared_channels(
-    args: argparse.Namespace, frames: Sequence[ase.Atoms], names: Sequence[str]
+    args: argparse.Namespace,
+    frames: Sequence[ase.Atoms],
+    names: Sequence[str],
+    *,
+    center: str,
+    union: Sequence[str],
 ) -> None:
     """Warn once when fingerprints ``names`` (of :data:`CENTRE_DENSITY`) describe the
-    neighbour species of all ``frames`` together, the centre's own among them, and a frame
-    has no neighbour of the centre's species: its spectrum is not the one a fingerprint
-    of its own neighbours gives (``--environment any`` over frames of other compositions).
+    neighbour species ``union`` of all ``frames`` together
+    (:func:`~degeneracy.structures.environment_species`, with their ``center``), the
+    centre's own among them, and a frame has no neighbour of the centre's species: its
+    spectrum is not the one a fingerprint of its own neighbours gives (``--environment
+    any`` over frames of other compositions).
     """
     if not names or len(frames) < 2:
         return
-    center, union = environment_species(frames)
     if center not in union:
         return
     lacking = next(
