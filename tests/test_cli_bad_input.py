@@ -17,7 +17,6 @@ from pathlib import Path
 
 import ase.build
 import ase.io
-import numpy as np
 import pytest
 from conftest import exit_status
 
@@ -269,7 +268,7 @@ def test_an_empty_file_name_is_refused(argv, named, tmp_path, capsys, monkeypatc
 @pytest.mark.parametrize(
     ("command", "target"),
     [
-        ("spectrum", "degeneracy.cli.spectrum.analyse_frames"),
+        ("spectrum", "degeneracy.cli.spectrum.analyse_by_composition"),
         ("compare", "degeneracy.cli.compare.compare_fingerprints"),
     ],
 )
@@ -765,11 +764,11 @@ def test_the_environment_hint_is_added_once_and_to_spec_mismatches_only():
         (["compare", "--builtin", "td", "--rep", "acsf,soap", "--cutoff", "50"],
          "--cutoff 50 Å is 167 times --sigma 0.3 Å, more than the 35"),
         (["spectrum", "--builtin", "td", "--sigma", "5"],
-         "--sigma must be smaller than the cutoff (--cutoff 2.5 Å), got 5"),
+         "--sigma must be smaller than --cutoff 2.5 Å, got 5"),
         (["spectrum", "--builtin", "td", "--sigma", "3", "--cutoff", "3"],
-         "--sigma must be smaller than the cutoff (--cutoff 3 Å), got 3"),
+         "--sigma must be smaller than --cutoff 3 Å, got 3"),
         (["learn", "--quick", "--model", "multicentre", "--sigma", "5", "--output", "OUT"],
-         "--sigma must be smaller than the cutoff (--cutoff 2.5 Å), got 5"),
+         "--sigma must be smaller than --cutoff 2.5 Å, got 5"),
         # the fingerprint's own refusals stay (featomic is not asked about a σ it refuses)
         (["spectrum", "--builtin", "td", "--sigma", "0.001"], "--sigma must be at least 0.01 Å"),
         (["spectrum", "--builtin", "td", "--cutoff", "101"], "--cutoff must be at most 100 Å"),
@@ -791,12 +790,14 @@ def test_a_cutoff_too_large_for_sigma_is_refused_before_featomic(argv, line, tmp
 def test_the_cutoff_over_sigma_limit_is_safe_and_its_advice_holds():
     """featomic computes the GTO integrals up to cutoff/σ 35 for every n_max and l_max the
     fingerprints allow, at the smallest σ (where its limit is lowest, 35.67); the advice
-    of the refusal is accepted; beyond 37.7 featomic refuses any setting, in our words."""
+    of the refusal is accepted; beyond 37.7 featomic refuses any setting, in one line
+    (only callers of featomic itself get there: the fingerprints refuse beyond 35 when
+    they are built, tests/test_representations.py)."""
     import featomic
 
-    from degeneracy.cli.options import check_density_width
     from degeneracy.errors import DegeneracyError
     from degeneracy.representations._featomic import MAX_CUTOFF_OVER_SIGMA, new_calculator
+    from degeneracy.representations.base import density_width
 
     def expansion(sigma, cutoff, n_max, l_max):
         return new_calculator(
@@ -815,42 +816,14 @@ def test_the_cutoff_over_sigma_limit_is_safe_and_its_advice_holds():
         expansion(sigma, MAX_CUTOFF_OVER_SIGMA * sigma, 22, 20)
     with pytest.raises(DegeneracyError) as refused:
         expansion(0.3, 11.4, 1, 0)
-    assert str(refused.value) == (
-        "featomic refused sigma 0.3 Å, cutoff 11.4 Å: its GTO radial integrals fail at "
-        "cutoff/sigma 38 (from 35.7 to 37.7, by n_max and l_max; up to 35 always works): "
-        "take a smaller cutoff or a larger sigma"
-    )
-    check_density_width(0.3, 10.5)  # the advice for --cutoff 20 --sigma 0.3
-    check_density_width(0.572, 20.0)
-    check_density_width(0.01, 0.35)
-    with pytest.raises(DegeneracyError, match=r"--sigma at least 0\.0715 Å"):
-        check_density_width(0.0714, 2.5)
-
-
-@pytest.mark.parametrize(
-    ("name", "hypers", "settings"),
-    [
-        ("soap", {}, "SOAP sigma 0.3 Å, cutoff 20 Å, n_max 8, l_max 8, gto basis"),
-        ("soap", {"basis": "optimal"}, "GTO radial integrals for sigma 0.3 Å, cutoff 20 Å, "
-         "20 functions"),
-        ("bispectrum", {}, "bispectrum sigma 0.3 Å, cutoff 20 Å, n_max 4, l_max 4"),
-    ],
-)  # fmt: skip
-def test_featomic_s_refusal_of_a_cutoff_says_why_in_one_line(name, hypers, settings, capfd):
-    """The library's fingerprints reach featomic without the command line's check: its
-    refusal (a Rust panic, with a backtrace note on file descriptor 2) is one line with
-    our reason, not its advice ("Try increasing decreasing the `cutoff`")."""
-    import degeneracy as dg
-
-    with pytest.raises(dg.DegeneracyError) as refused:
-        representation = dg.make_representation(name, sigma=0.3, cutoff=20.0, **hypers)
-        representation.features([dg.builtin_environment("td")])
-    assert str(refused.value) == (
-        f"featomic refused {settings}: its GTO radial integrals fail at cutoff/sigma 66.7 "
-        "(from 35.7 to 37.7, by n_max and l_max; up to 35 always works): take a smaller "
-        "cutoff or a larger sigma"
-    )
-    assert capfd.readouterr().err == ""
+    said = str(refused.value)
+    assert said.startswith("featomic refused sigma 0.3 Å, cutoff 11.4 Å: "), said
+    assert "\n" not in said
+    density_width(0.3, cutoff=10.5)  # the advice for --cutoff 20 --sigma 0.3
+    density_width(0.572, cutoff=20.0)
+    density_width(0.01, cutoff=0.35)
+    with pytest.raises(DegeneracyError, match=r"sigma at least 0\.0715 Å"):
+        density_width(0.0714, cutoff=2.5)
 
 
 def test_a_euler_step_that_does_not_divide_the_frame_spacing_names_step(tmp_path, capsys):
@@ -903,58 +876,3 @@ def test_an_output_named_dash_is_refused(argv, tmp_path, capsys, monkeypatch):
         "stdout; name a file (a command that prints does so without --output)\n"
     )
     assert not list(tmp_path.iterdir())
-
-
-def _carbon_neighbour_file(path: Path, extra: str) -> Path:
-    """Frame 0 a C centre with four H; frame 1 the same with an ``extra`` fourth neighbour."""
-    positions = [[0, 0, 0], [0.63, 0.63, 0.63], [-0.63, -0.63, 0.63], [-0.63, 0.63, -0.63]]
-    first = ase.Atoms("CH4", positions=[*positions, [0.7, -0.6, -0.65]])
-    second = ase.Atoms(f"CH3{extra}", positions=[*positions, [0.9, -0.8, -0.85]])
-    ase.io.write(path, [first, second])
-    return path
-
-
-def _spectra(capsys, argv) -> tuple[list, str]:
-    import json
-
-    assert main([*argv, "--environment", "any", "--format", "json"]) == 0
-    captured = capsys.readouterr()
-    return [row["singular_values"] for row in json.loads(captured.out)], captured.err
-
-
-def test_a_frame_without_a_neighbour_of_the_centre_s_species_is_warned_of(tmp_path, capsys):
-    """With --environment any, one fingerprint describes the union of the file's neighbour
-    species: frame 0 (CH4) got another spectrum when a frame with a C neighbour was in the
-    file, because SOAP's C channel holds the C centre's own density. Said once, one line."""
-    path = _carbon_neighbour_file(tmp_path / "c.extxyz", "C")
-    spectra, err = _spectra(capsys, ["spectrum", str(path)])
-    assert err == (
-        "degeneracy spectrum: warning: the soap fingerprint describes neighbour species H, C, "
-        f"the union over {path}'s frames; frame 0 has no C neighbour, and its spectrum differs "
-        "from that of a fingerprint of H alone (the C channel holds the centre's own "
-        "density): spectra of frames with different neighbours are computed with the same "
-        "channels\n"
-    )
-    alone = tmp_path / "alone.extxyz"
-    ase.io.write(alone, ase.io.read(path, 0))
-    (own,), err = _spectra(capsys, ["spectrum", str(alone)])
-    assert err == "" and not np.allclose(spectra[0], own, rtol=1e-3)
-    assert (
-        main(["compare", str(path), "--rep", "soap,bispectrum,acsf", "--environment", "any"]) == 0
-    )
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert "warning: the soap and bispectrum fingerprints describe neighbour species H, C" in err
-
-
-@pytest.mark.parametrize(("extra", "rep"), [("O", "soap"), ("C", "acsf")])
-def test_a_species_that_changes_no_spectrum_is_not_warned_of(extra, rep, tmp_path, capsys):
-    """A species other than the centre's adds only zero features, and ACSF has no centre
-    term: frame 0's spectrum is its own, and nothing is said."""
-    path = _carbon_neighbour_file(tmp_path / "f.extxyz", extra)
-    spectra, err = _spectra(capsys, ["spectrum", str(path), "--rep", rep])
-    assert err == ""
-    alone = tmp_path / "alone.extxyz"
-    ase.io.write(alone, ase.io.read(path, 0))
-    (own,), _ = _spectra(capsys, ["spectrum", str(alone), "--rep", rep])
-    np.testing.assert_allclose(spectra[0], own, rtol=1e-8, atol=1e-12 * own[0])

@@ -74,13 +74,19 @@ def small_soap():
     return dg.SoapPowerSpectrum(sigma=0.3, n_max=3, l_max=2)
 
 
+def _with_lengths(neighbors, start, end, t):
+    """``neighbors`` rescaled to the C–H lengths interpolated from ``start`` to ``end``."""
+    lengths = (1 - t) * np.linalg.norm(start, axis=1) + t * np.linalg.norm(end, axis=1)
+    return neighbors * (lengths / np.linalg.norm(neighbors, axis=1))[:, None]
+
+
 def tiny_data(n_orbit: int = 30) -> dict[str, Dataset]:
     """Tiny training/validation/test sets and a pseudo-orbit (a smooth path of frames)."""
     thermal = ThermalMethaneSampler()
     start = dg.neighbor_positions(dg.builtin_environment("pg-start"))
     end = thermal.neighbors(1, seed=99)[0]
-    path = [
-        dg.environment_from_neighbors(start + t * (end - start))
+    path = [  # C–H lengths interpolated too: a straight line to a rotated end shortens them
+        dg.environment_from_neighbors(_with_lengths(start + t * (end - start), start, end, t))
         for t in np.linspace(0.0, 0.5, n_orbit)
     ]
     return {
@@ -1063,7 +1069,7 @@ def test_cli_learn_repeats_over_seeds(tmp_path, cache, capsys):
     values = summary["protocols"]["subset"]["orbit_heldout_rmse"]["values"]
     assert len(values) == 2 and values[0] != values[1]  # another orbit split and weights
     assert main([*argv, "--repeats", "0"]) == 2
-    assert "--repeats must be at least 1, got 0" in capsys.readouterr().err
+    assert "--repeats must be at least 1 and at most 100, got 0" in capsys.readouterr().err
     # the repeats folder holds one model per seed: predict names one instead of failing flatly
     assert main(["predict", "--model", str(tmp_path / "out"), "--builtin", "td"]) == 2
     err = capsys.readouterr().err

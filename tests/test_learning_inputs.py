@@ -441,12 +441,12 @@ def test_a_folder_of_another_kind_of_run_is_named_with_what_was_asked(
         (["--orbit-sigma", "nan"], "--orbit-sigma must be a positive number, got nan"),
         (["--orbit-sigma", "0.001"], "--orbit-sigma must be at least 0.01 Å, got 0.001"),
         (["--orbit-sigma", "5"],
-         "--orbit-sigma must be smaller than the cutoff (2.5 Å, fixed for the traced orbit), "
-         "got 5"),
+         "--orbit-sigma must be smaller than the cutoff 2.5 Å, got 5 (the traced orbit's "
+         "cutoff is fixed)"),
         (["--orbit-sigma", "0.05"],
-         "the cutoff (2.5 Å, fixed for the traced orbit) is 50 times --orbit-sigma 0.05 Å, "
-         "more than the 35 up to which featomic computes its GTO radial integrals: give "
-         "--orbit-sigma at least 0.0715 Å"),
+         "the cutoff 2.5 Å is 50 times --orbit-sigma 0.05 Å, more than the 35 up to which "
+         "featomic computes its GTO radial integrals: give --orbit-sigma at least 0.0715 Å "
+         "(the traced orbit's cutoff is fixed)"),
         (["--orbit-c", "-1"], "--orbit-c must be a positive number, got -1.0"),
         (["--orbit-c", "inf"], "--orbit-c must be a positive number, got inf"),
         (["--n-train", "0"], "--n-train must be at least 1, got 0"),
@@ -461,7 +461,8 @@ def test_a_folder_of_another_kind_of_run_is_named_with_what_was_asked(
         (["--threads", "0"], "--threads must be at least 1 and at most 1024, got 0"),
         (["--max-minutes", "0"], "--max-minutes must be a positive number, got 0.0"),
         (["--gradient-weight", "-1"], "--gradient-weight must be a number ≥ 0, got -1.0"),
-        (["--repeats", "0"], "--repeats must be at least 1, got 0"),
+        (["--repeats", "0"], "--repeats must be at least 1 and at most 100, got 0"),
+        (["--repeats", "101"], "--repeats must be at least 1 and at most 100, got 101"),
         (["--width", "0"], "--width must be at least 1 and at most 4096, got 0"),
         (["--depth", "17"], "--depth must be at least 1 and at most 16, got 17"),
         (["--cutoff", "20"], "--cutoff 20 Å is 66.7 times --sigma 0.3 Å, more than the 35"),

@@ -149,7 +149,12 @@ def test_a_damaged_basis_file_is_refused_before_featomic(fitted, tmp_path, damag
     [
         ({"cutoff": 0.0}, "cutoff must be a positive number"),  # featomic hangs on it
         ({"sigma": -1.0}, "sigma must be a positive number"),
-        ({"sigma": 3.0}, "sigma must be smaller than 2.5"),
+        ({"sigma": 3.0}, "sigma must be smaller than cutoff 2.5 Å, got 3"),
+        (
+            {"cutoff": 20.0},
+            r"cutoff 20 Å is 66.7 times sigma 0.3 Å, more than the 35 .*: give "
+            r"cutoff at most 10.5 Å or sigma at least 0.572 Å$",
+        ),
         ({"l_max": -1}, "l_max must be"),
         ({"n_max": 0}, "n_max must be"),
         ({"n_primitive": 50}, "n_primitive must be"),
@@ -167,7 +172,8 @@ def test_fit_refuses_settings_soap_refuses(settings, message):
     ("hypers", "message"),
     [
         ({"sigma": -0.1}, "sigma must be a positive number, got -0.1"),
-        ({"sigma": 3.0}, "sigma must be smaller than 2.5, got 3.0"),
+        ({"sigma": 3.0}, "sigma must be smaller than cutoff 2.5 Å, got 3"),
+        ({"cutoff": 20.0}, "cutoff 20 Å is 66.7 times sigma 0.3 Å, more than the 35"),
         ({"cutoff": 0}, "cutoff must be a positive number, got 0"),
         ({"n_max": 0}, "n_max must be at least 1"),
         ({"l_max": 2.5}, "l_max must be an integer, got 2.5"),

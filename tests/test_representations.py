@@ -334,8 +334,153 @@ def test_sigma_at_its_limits_works(name):
     frames = [dg.builtin_environment("td")]
     for sigma, cutoff in ((0.01, 0.3), (99.0, 100.0)):
         assert np.all(np.isfinite(cls(sigma=sigma, cutoff=cutoff).features(frames)))
-    with pytest.raises(dg.DegeneracyError, match=r"sigma must be smaller than 100.0, got 1e\+300"):
+    with pytest.raises(
+        dg.DegeneracyError, match=r"^sigma must be smaller than cutoff 100 Å, got 1e\+300$"
+    ):
         cls(sigma=1e300, cutoff=100.0)
+
+
+# --- helper-75: σ against the cutoff, one check when SOAP, the bispectrum or the
+# optimal basis is built ---------------------------------------------------------------
+
+#: Everything built with a Gaussian density width: SOAP (GTO, optimal basis), the
+#: bispectrum, and the optimal basis fit (small, to stay fast).
+_WITH_SIGMA = {
+    "soap": dg.SoapPowerSpectrum,
+    "soap optimal": lambda **hypers: dg.SoapPowerSpectrum(basis="optimal", **hypers),
+    "bispectrum": dg.Bispectrum,
+    "fit": lambda **hypers: dg.fit_optimal_basis(
+        dg.sample_methane(2, seed=1), n_max=2, l_max=1, n_primitive=4, **hypers
+    ),
+}
+
+
+@pytest.fixture
+def no_featomic(monkeypatch):
+    """featomic's calculators cannot be built: a refusal must come before them."""
+    from degeneracy.representations import bispectrum, optimal_basis, soap
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("featomic was asked")
+
+    for module in (soap, bispectrum, optimal_basis):
+        monkeypatch.setattr(module, "new_calculator", refuse)
+
+
+@pytest.mark.parametrize(
+    ("sigma", "cutoff", "message"),
+    [
+        (0.3, 10.503,
+         "cutoff 10.503 Å is 35.01 times sigma 0.3 Å, more than the 35 up to which featomic "
+         "computes its GTO radial integrals: give cutoff at most 10.5 Å or sigma at least "
+         "0.301 Å"),
+        (0.3, 20.0,
+         "cutoff 20 Å is 66.7 times sigma 0.3 Å, more than the 35 up to which featomic "
+         "computes its GTO radial integrals: give cutoff at most 10.5 Å or sigma at least "
+         "0.572 Å"),
+        (0.01, 100.0,
+         "cutoff 100 Å is 1e+04 times sigma 0.01 Å, more than the 35 up to which featomic "
+         "computes its GTO radial integrals: give cutoff at most 0.35 Å or sigma at least "
+         "2.86 Å"),
+        (2.5, 2.5, "sigma must be smaller than cutoff 2.5 Å, got 2.5"),
+        (5, 2.5, "sigma must be smaller than cutoff 2.5 Å, got 5"),
+    ],
+    ids=["35.01x", "66.7x", "1e4x", "sigma=cutoff", "sigma>cutoff"],
+)  # fmt: skip
+@pytest.mark.parametrize("kind", sorted(_WITH_SIGMA))
+def test_a_cutoff_beyond_35_sigma_is_refused_when_built(kind, sigma, cutoff, message, no_featomic):
+    """featomic's GTO radial integrals fail from cutoff/σ 35.7 on (37.7 for one function):
+    it refused when the calculator was first built, with its own advice ("Try increasing
+    decreasing the `cutoff`"), or the command line refused it in option terms; now the
+    fingerprint refuses it when built, naming its parameters and what works."""
+    with pytest.raises(dg.DegeneracyError) as refused:
+        _WITH_SIGMA[kind](sigma=sigma, cutoff=cutoff)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("kind", sorted(_WITH_SIGMA))
+def test_a_cutoff_of_35_sigma_is_accepted_by_the_check_and_by_featomic(kind):
+    """35 × σ itself (10.5 Å at σ 0.3 Å) builds, and featomic computes it (the fit, and
+    SOAP with the GTO basis and the bispectrum)."""
+    built = _WITH_SIGMA[kind](sigma=0.3, cutoff=0.3 * 35)
+    if kind in ("soap", "bispectrum"):
+        assert np.all(np.isfinite(built.features([dg.builtin_environment("td")])))
+    elif kind == "fit":
+        assert built.cutoff == 10.5 and built.sigma == 0.3
+
+
+def test_featomic_computes_35_sigma_for_the_most_functions_at_the_narrowest_sigma():
+    """Where featomic's own limit is lowest (35.67 ×: σ 0.01 Å, 22 radial functions, l_max
+    20), 35 × still works, so no setting the check accepts reaches featomic's refusal."""
+    soap = dg.SoapPowerSpectrum(sigma=0.01, cutoff=0.35, n_max=22, l_max=20)
+    assert soap.calculator is not None
+
+
+def test_featomic_s_own_refusal_is_one_line_without_its_panic_output(capfd):
+    """What no fingerprint now reaches (cutoff/σ 38, featomic called directly): featomic's
+    refusal is one line with its own reason, its Rust panic note on file descriptor 2
+    dropped; the rewrite of that reason in our words went with the check at build time."""
+    import featomic
+
+    from degeneracy.representations._featomic import new_calculator
+
+    with pytest.raises(dg.DegeneracyError) as refused:
+        new_calculator(
+            featomic.SphericalExpansion,
+            "sigma 0.3 Å, cutoff 11.4 Å",
+            cutoff={"radius": 11.4, "smoothing": {"type": "Step"}},
+            density={"type": "Gaussian", "width": 0.3},
+            basis={
+                "type": "TensorProduct",
+                "max_angular": 0,
+                "radial": {"type": "Gto", "max_radial": 0},
+            },
+        )
+    assert str(refused.value).startswith(
+        "featomic refused sigma 0.3 Å, cutoff 11.4 Å: Failed to compute radial integral with "
+        "GTO basis."
+    )
+    assert "\n" not in str(refused.value) and capfd.readouterr().err == ""
+
+
+def test_a_fixed_cutoff_is_named_as_such_and_the_advice_is_about_sigma():
+    """A caller whose cutoff is not the user's to set (e.g. the traced orbit's fixed 2.5 Å)
+    names σ its own way and is advised on σ alone."""
+    from degeneracy.representations.base import density_width
+
+    assert density_width(0.0715, cutoff=2.5, name="--orbit-sigma", cutoff_name=None) == 0.0715
+    with pytest.raises(dg.DegeneracyError) as refused:
+        density_width(0.05, cutoff=2.5, name="--orbit-sigma", cutoff_name=None)
+    assert str(refused.value) == (
+        "the cutoff 2.5 Å is 50 times --orbit-sigma 0.05 Å, more than the 35 up to which "
+        "featomic computes its GTO radial integrals: give --orbit-sigma at least 0.0715 Å"
+    )
+    with pytest.raises(dg.DegeneracyError) as refused:
+        density_width(5.0, cutoff=2.5, name="--orbit-sigma", cutoff_name=None)
+    assert str(refused.value) == "--orbit-sigma must be smaller than the cutoff 2.5 Å, got 5"
+
+
+@pytest.mark.parametrize(
+    ("hypers", "line"),
+    [
+        ({"cutoff": 20.0},
+         "--cutoff 20 Å is 66.7 times --sigma 0.3 Å, more than the 35 up to which featomic "
+         "computes its GTO radial integrals: give --cutoff at most 10.5 Å or --sigma at "
+         "least 0.572 Å"),
+        ({"sigma": 5.0}, "--sigma must be smaller than --cutoff 2.5 Å, got 5"),
+    ],
+    ids=["66.7x", "sigma>cutoff"],
+)  # fmt: skip
+@pytest.mark.parametrize("name", ["soap", "bispectrum"])
+def test_the_refusal_reads_in_option_terms_after_the_command_line_s_renaming(name, hypers, line):
+    """The command line renames a fingerprint's parameters to its options
+    (:func:`~degeneracy.cli.options.with_hyper_options`): the library's refusal then says
+    what the command line's own check said."""
+    from degeneracy.cli.options import HYPER_OPTIONS, with_hyper_options
+
+    with pytest.raises(dg.DegeneracyError) as refused:
+        _EVERY_FINGERPRINT[name](**hypers)
+    assert with_hyper_options(str(refused.value), HYPER_OPTIONS[name], name=name) == line
 
 
 def test_n_max_beyond_n_primitive_says_what_to_do():

@@ -330,7 +330,7 @@ def test_reading_results_refuses_other_files_and_needs_no_write_access(tmp_path,
         dg.read_results(junk)
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("a,b\n1,2\n")
-    with pytest.raises(dg.DegeneracyError, match=r"wrong\.csv: cannot read it as scan"):
+    with pytest.raises(dg.DegeneracyError, match=r"wrong\.csv: not scan results \(no column"):
         dg.read_results(wrong)
 
 
@@ -468,7 +468,7 @@ def _store_with_chunks(tmp_path, n_chunks, manifest=None):
 def _chunk_table(chunk):
     """A one-row table with RESULT_SCHEMA, structure ``chunk``."""
     row = {"structure": [chunk], "atom": [0], "species": ["C"], "n_neighbors": [4]}
-    values = {"s_max": [2.0], "s_min": [1.0], "cn": [2.0], "reason": [""]}
+    values = {"s_max": [2.0], "s_min": [1.0], "cn": [2.0], "verdict": ["regular"], "reason": [""]}
     return pa.table({**row, **values}, schema=scanning.RESULT_SCHEMA)
 
 
@@ -842,6 +842,10 @@ def test_histogram_and_chemiscope_files(soap, mixed_file, tmp_path):
         data["properties"]["log10(CN)"]["values"], np.log10(cn[np.isfinite(cn)])
     )
     assert data["settings"]["map"]["color"]["property"] == "log10(CN)"
+    verdicts = table.column("verdict").to_pylist()
+    shown = [v for v, c in zip(verdicts, cn, strict=True) if np.isfinite(c)]
+    assert data["properties"]["verdict"]["values"] == shown
+    assert set(shown) <= {"regular", "zero", "kink"} and "regular" in shown
     with pytest.raises(dg.DegeneracyError):
         write_chemiscope(tmp_path / "view.txt", structures, table, cutoff=2.5)
 
@@ -889,10 +893,13 @@ def test_most_singular_names_results_that_are_not_a_table():
         scanning.most_singular([1, 2], 2)
 
 
-def _results(structures, cn):
-    """A results table with these structures and CNs (s_max = 1)."""
+def _results(structures, cn, verdicts=None):
+    """A results table with these structures and CNs (s_max = 1), and ``verdicts``
+    (default: "regular" where the CN is finite)."""
     cn = np.asarray(cn, dtype=float)
     n = len(cn)
+    if verdicts is None:
+        verdicts = ["regular" if np.isfinite(v) else "" for v in cn]
     return pa.table(
         {
             "structure": structures,
@@ -902,6 +909,7 @@ def _results(structures, cn):
             "s_max": np.ones(n),
             "s_min": 1 / cn,
             "cn": cn,
+            "verdict": verdicts,
             "reason": ["" if np.isfinite(v) else scanning.REASON_COLLINEAR for v in cn],
         },
         schema=scanning.RESULT_SCHEMA,

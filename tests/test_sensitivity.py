@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import ase
 import numpy as np
 import pytest
@@ -1204,6 +1206,45 @@ def test_the_kinks_hook_sets_the_verdict_of_any_fingerprint():
     assert sensitivity.classify_zeros(*args, n_features=n_features).verdict == "kink"
     told = sensitivity.classify_zeros(*args, n_features=n_features, kink=False)
     assert told.verdict == "symmetry"  # the caller's answer for a batch is taken as given
+
+
+def _degeneracy_warnings(frames, representation, **options):
+    """analyse_frames' results and the texts of every DegeneracyWarning it issued (each
+    time, not once per text)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = dg.analyse_frames(frames, representation, **options)
+    texts = [str(w.message) for w in caught if issubclass(w.category, dg.DegeneracyWarning)]
+    return results, texts
+
+
+def test_the_om_kink_warning_names_the_frame_of_the_call_not_of_its_batch():
+    """analyse_frames computes 500 frames per Jacobian call, and the OM warned about the
+    first batch with a kink in its own terms: frames 550 and 590 were "2 of 100 frames
+    (first: frame 50 of this call", a frame of the second batch, not of the call."""
+    frames = dg.sample_methane(600, seed=1)
+    frames[550] = dg.builtin_environment("td")
+    frames[590] = dg.builtin_environment("td")
+    results, texts = _degeneracy_warnings(frames, dg.OverlapMatrix())
+    assert [r.frame for r in results if r.verdict == "kink"] == [550, 590]
+    (text,) = texts
+    assert text.startswith(
+        "om degenerate eigenvalues: 2 of 600 frames (first: frame 550 of this call, relative"
+    )
+
+
+def test_the_om_kink_warning_counts_the_kinks_of_every_batch():
+    """The OM warned once per instance, about its first batch with a kink: those of later
+    batches were never counted ("1 of 2 frames", then nothing)."""
+    frames = dg.sample_methane(6, seed=1)
+    frames[1] = dg.builtin_environment("td")
+    frames[4] = dg.builtin_environment("td")
+    results, texts = _degeneracy_warnings(frames, dg.OverlapMatrix(), batch_size=2)
+    assert [r.frame for r in results if r.verdict == "kink"] == [1, 4]
+    (text,) = texts
+    assert text.startswith("om degenerate eigenvalues: 2 of 6 frames (first: frame 1 of")
+    _, none = _degeneracy_warnings(dg.sample_methane(6, seed=1), dg.OverlapMatrix(), batch_size=2)
+    assert none == []
 
 
 @pytest.mark.parametrize(

@@ -71,8 +71,11 @@ def test_a_ch4_file_in_other_units_is_warned_about(tmp_path, recwarn):
     ase.io.write(bohr, in_bohr)
     dg.read_environments(angstrom)
     dg.read_environments(bohr, units="bohr")
-    dg.read_environments(bohr, spec="any")  # no CH4 to judge by
     assert not [w for w in recwarn if issubclass(w.category, dg.DegeneracyWarning)]
+    with pytest.warns(
+        dg.DegeneracyWarning, match=r"median C–H distance 2.0\d Å with units angstrom, 1.9× the sum"
+    ):
+        dg.read_environments(bohr, spec="any")  # judged by covalent radii, not by "CH4"
     with pytest.warns(
         dg.DegeneracyWarning,
         match=r"b.xyz: median C–H distance 2.0\d Å .*in bohr\? \(--units bohr\)",
@@ -82,6 +85,65 @@ def test_a_ch4_file_in_other_units_is_warned_about(tmp_path, recwarn):
         dg.DegeneracyWarning, match=r"a.xyz: median C–H distance 0.5\d+ Å with units bohr"
     ):
         dg.read_environments(angstrom, units="bohr")
+
+
+def test_files_of_any_species_in_other_units_are_warned_about(tmp_path, recwarn):
+    """An SiO4 file in bohr read as Å, and a file whose centres have neighbours of two
+    species, were analysed without a word: only CH4 was judged, by its C–H distance."""
+    rng = np.random.default_rng(1)
+    frames = []
+    for k in range(4):
+        atoms = dg.regular_tetrahedron(1.61)  # Si–O 1.61 Å: 0.91× the covalent radii
+        atoms.numbers[0], atoms.numbers[1:] = 14, 8
+        if k % 2:  # another composition: an H nearest (O–H 0.97 Å, 1.0×)
+            atoms.numbers[0], atoms.numbers[1:] = 8, [1, 6, 6, 6]
+            atoms.positions[1] *= 0.97 / 1.61
+        atoms.positions[1:] += 0.01 * rng.normal(size=(4, 3))
+        frames.append(atoms)
+    angstrom, bohr = tmp_path / "a.xyz", tmp_path / "b.xyz"
+    ase.io.write(angstrom, frames[::2])
+    ase.io.write(tmp_path / "mixed.xyz", frames)
+    in_bohr = [a.copy() for a in frames]
+    for atoms in in_bohr:
+        atoms.positions /= UNITS["bohr"]
+    ase.io.write(bohr, in_bohr[::2])
+    ase.io.write(tmp_path / "mixed-bohr.xyz", in_bohr)
+    dg.read_environments(angstrom, spec="SiO4")
+    dg.read_environments(bohr, spec="SiO4", units="bohr")
+    dg.read_environments(tmp_path / "mixed.xyz", spec="any")
+    assert not [w for w in recwarn if issubclass(w.category, dg.DegeneracyWarning)]
+    with pytest.warns(
+        dg.DegeneracyWarning,
+        match=r"b.xyz: median Si–O distance 3[.\d]* Å with units angstrom, 1.7× the sum of "
+        r"the two atoms' covalent radii \(bonded atoms: about 1×\); is the file in bohr\? "
+        r"\(--units bohr\)",
+    ):
+        dg.read_environments(bohr, spec="SiO4", cutoff=4.0)
+    with pytest.raises(  # at the default cutoff: refused, with the same hint
+        dg.DegeneracyError,
+        match=r"b.xyz, frame 0, atom \d: 3[.\d]* Å from the centre, outside the cutoff 2.5 Å; "
+        r"is the file in bohr\? \(--units bohr\)$",
+    ):
+        dg.read_environments(bohr, spec="SiO4")
+    with pytest.raises(dg.DegeneracyError, match=r"outside the cutoff 1.0 Å$"):
+        dg.read_environments(angstrom, spec="SiO4", cutoff=1.0)  # plausible bonds: no hint
+    with pytest.warns(
+        dg.DegeneracyWarning,
+        match=r"mixed-bohr.xyz: median distance from the centres to their nearest neighbours "
+        r"with units angstrom, 1.\d× the sum",
+    ):
+        dg.read_environments(tmp_path / "mixed-bohr.xyz", spec="any", cutoff=4.0)
+    with pytest.warns(
+        dg.DegeneracyWarning, match=r"median Si–O distance 0.8\d+ Å with units bohr, 0.4\d×"
+    ):
+        dg.read_environments(angstrom, spec="SiO4", units="bohr")
+    squeezed = [a.copy() for a in frames[::2]]
+    for atoms in squeezed:  # too short in Å, and shorter still in bohr: not a unit slip
+        atoms.positions *= 0.6
+    ase.io.write(tmp_path / "squeezed.xyz", squeezed)
+    recwarn.clear()
+    dg.read_environments(tmp_path / "squeezed.xyz", spec="SiO4")
+    assert not [w for w in recwarn if issubclass(w.category, dg.DegeneracyWarning)]
 
 
 def test_read_extxyz_roundtrip_and_bohr(tmp_path):

@@ -4,6 +4,7 @@
 from . import (
     checks,
     compare,
+    compositions,
     environments,
     errors,
     figures,
@@ -21,6 +22,13 @@ from . import (
     targets,
 )
 from .compare import Comparison, compare_fingerprints
+from .compositions import (
+    analyse_by_composition,
+    compare_by_composition,
+    composition_groups,
+    representations_for,
+    verify_pairs_by_composition,
+)
 from .environments import environments_of, structure_environments
 from .errors import DegeneracyError, DegeneracyWarning
 from .learning import (
@@ -81,7 +89,9 @@ from .scan import (
     environment_spectra,
     most_singular,
     read_results,
+    row_verdicts,
     scan_dataset,
+    without_kinks,
 )
 from .sensitivity import (
     CoincidentPairs,
@@ -181,6 +191,7 @@ __all__ = [
     "ZeroExplanation",
     "acsf_parameters",
     "aligned_distance",
+    "analyse_by_composition",
     "analyse_frames",
     "best_alignment",
     "builtin_environment",
@@ -189,7 +200,9 @@ __all__ = [
     "coincident_pairs",
     "comment_a0",
     "comment_orbit",
+    "compare_by_composition",
     "compare_fingerprints",
+    "composition_groups",
     "condition_number",
     "default_optimal_basis",
     "environment_from_neighbors",
@@ -229,8 +242,10 @@ __all__ = [
     "read_environments",
     "read_results",
     "regular_tetrahedron",
+    "representations_for",
     "rotation_complement",
     "rotation_generators",
+    "row_verdicts",
     "run_family",
     "run_protocol",
     "sample_methane",
@@ -247,6 +262,8 @@ __all__ = [
     "unexplained_zeros",
     "validate_environment",
     "verify_pairs",
+    "verify_pairs_by_composition",
+    "without_kinks",
     "write_environments",
     "zero_verdict",
 ]

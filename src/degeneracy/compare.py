@@ -186,6 +186,7 @@ def compare_fingerprints(
     *,
     batch_size: int = 200,
     progress: bool = False,
+    per_composition: bool = False,
 ) -> Comparison:
     r"""Purified spectra of every fingerprint on every frame.
 
@@ -200,6 +201,12 @@ def compare_fingerprints(
         Frames per Jacobian call (bounds memory for large fingerprints).
     progress : bool
         Show a progress bar.
+    per_composition : bool
+        Describe each frame with fingerprints of its own species: species-aware ones are
+        rebuilt for each set of species among the frames
+        (:func:`~degeneracy.compositions.compare_by_composition`), so that a frame's
+        columns do not depend on the frames beside it. Without it every frame is
+        described with the fingerprints as given.
 
     Returns
     -------
@@ -216,6 +223,12 @@ def compare_fingerprints(
         frames (:func:`~degeneracy.sensitivity.check_analysable`), the frames have
         different numbers of atoms, or a Jacobian has non-finite entries.
     """
+    if per_composition:
+        from .compositions import compare_by_composition  # it calls this function
+
+        return compare_by_composition(
+            frames, representations, batch_size=batch_size, progress=progress
+        )
     frames = frame_list(frames)
     if not frames:
         raise DegeneracyError("no frames to compare")

@@ -934,9 +934,10 @@ A0_REFINE_ITERATIONS = 10
 #: Most refinements of A0 (one σ each, the one farthest from round-off first).
 A0_REFINE_ROUNDS = 2 * len(COMMENT_SIGMAS)
 
-#: Version of the A0 search, part of its cache key: 2 = refined to round-off at every σ
-#: of :data:`COMMENT_SIGMAS` (1: stopped at CN 1e13 at σ = 0.3 Å, CN 3e12 at σ = 0.1 Å).
-A0_SEARCH_VERSION = 2
+#: Version of the A0 search, part of its cache key: 3 = :func:`find_singular` descends
+#: on s_min/s_1 (A0 moved 9e-6 Å); 2 = refined to round-off at every σ of
+#: :data:`COMMENT_SIGMAS` (1: stopped at CN 1e13 at σ = 0.3 Å, CN 3e12 at σ = 0.1 Å).
+A0_SEARCH_VERSION = 3
 
 
 def family_protocol(

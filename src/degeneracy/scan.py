@@ -47,6 +47,16 @@ resumed scan.
 Environments whose purified spectrum is undefined (fewer than two neighbours,
 neighbours collinear with the centre, a non-finite Jacobian, or a fingerprint blind to
 every motion: all singular values 0) get NaN values and a ``reason``; the scan goes on.
+
+Verdicts: every row gets the part of ``spectrum``'s verdict
+(:func:`~degeneracy.sensitivity.zero_verdict`) that costs nothing beside its Jacobian
+(:func:`row_verdicts`): ``kink`` where the fingerprint has no Jacobian (its ``kinks``
+hook, :func:`~degeneracy.sensitivity.kinks_of`; the CN is then one one-sided
+derivative's and is left out of the CN statistics), ``regular`` where no singular value
+is below :data:`~degeneracy.sensitivity.ZERO_RTOL` of s_1, else ``zero``. Which of
+``symmetry``, ``near-symmetry``, ``dimension`` or ``spurious`` a zero is takes the
+symmetry tests (up to ~20 s per environment for the near-symmetry one on large
+environments): :func:`describe_singular` runs them for the most singular rows only.
 """
 
 from __future__ import annotations
@@ -94,6 +104,7 @@ from .sensitivity import (
     ZERO_RTOL,
     classify_zeros,
     condition_number,
+    kinks_of,
     near_swap,
     point_symmetry,
     purified_singular_values,
@@ -134,9 +145,27 @@ RESULT_SCHEMA = pa.schema(
         ("s_max", pa.float64()),
         ("s_min", pa.float64()),
         ("cn", pa.float64()),
+        ("verdict", pa.string()),
         ("reason", pa.string()),
     ]
 )
+
+#: Columns of a scan's results added after its first format, with the date: a results
+#: file without them was written by an older version of degeneracy (:func:`read_results`).
+ADDED_COLUMNS = {"verdict": "2026-12-05"}
+
+#: A results row's ``verdict`` (:func:`row_verdicts`; empty where the spectrum is
+#: undefined, its ``reason`` says why): the fingerprint has no Jacobian there
+#: (:func:`~degeneracy.sensitivity.kinks_of`), its CN is one one-sided derivative's.
+VERDICT_KINK = "kink"
+#: No singular value below :data:`~degeneracy.sensitivity.ZERO_RTOL` of s_1: ``spectrum``'s
+#: verdict ``regular`` too.
+VERDICT_REGULAR = "regular"
+#: Some singular value below :data:`~degeneracy.sensitivity.ZERO_RTOL` of s_1 (CN above
+#: 1e6): ``spectrum`` would tell ``symmetry``, ``near-symmetry``, ``dimension`` or
+#: ``spurious`` apart, which ``scan`` does for its most singular rows
+#: (:func:`describe_singular`).
+VERDICT_ZERO = "zero"
 
 #: Output file formats by extension.
 OUTPUT_FORMATS = {".parquet": "parquet", ".csv": "csv"}
@@ -179,7 +208,9 @@ _MANIFEST = "manifest.json"
 #: ``neighbors`` that each environment sets; chunks of format 2 lack that record.
 #: 4: a chunk's notes record the environments they hold for (:func:`chunk_notes`), so that
 #: a scan words them for the data set; those of format 3 are texts of their chunk only.
-_MANIFEST_VERSION = 4
+#: 5: rows have a ``verdict`` (:func:`row_verdicts`), which chunks of format 4 lack; the
+#: manifest records the ``zero_rtol`` it was judged with.
+_MANIFEST_VERSION = 5
 
 #: What a species-aware representation's description says in place of the ``center`` and
 #: ``neighbors`` keyword arguments (:meth:`RepresentationRecipe.describe`).
@@ -355,6 +386,8 @@ class EnvironmentSpectra:
 
     ``cn = s_max / s_min``; undefined entries are NaN with a non-empty ``reason``
     (:data:`REASON_BLIND` where every singular value is 0: ``s_max = s_min = 0``).
+    ``kink``: where the fingerprint reports it has no Jacobian (its optional ``kinks``
+    hook, :func:`~degeneracy.sensitivity.kinks_of`; False where the spectrum is undefined).
     ``notes``: the representations' warnings about these environments (their optional
     ``diagnose(frames)``, e.g. :meth:`degeneracy.Acsf.diagnose`), one
     :class:`EnvironmentNote` per subject with the environments it holds for, ordered by
@@ -369,6 +402,7 @@ class EnvironmentSpectra:
     s_max: np.ndarray
     s_min: np.ndarray
     reason: list[str]
+    kink: np.ndarray
     notes: tuple[EnvironmentNote, ...] = ()
     fingerprints: tuple[tuple[str, tuple[str, ...], int], ...] = ()
 
@@ -377,6 +411,56 @@ class EnvironmentSpectra:
         """Condition numbers (``inf`` where s_min is zero or at round-off, NaN where
         undefined; :func:`~degeneracy.sensitivity.condition_number`)."""
         return condition_number(self.s_max, self.s_min, 3 * self.n_neighbors - 3)
+
+    @property
+    def verdict(self) -> list[str]:
+        """Each environment's verdict (:func:`row_verdicts`)."""
+        return row_verdicts(self.s_max, self.s_min, self.kink, self.reason)
+
+
+def row_verdicts(
+    s_max: np.ndarray,
+    s_min: np.ndarray,
+    kink: np.ndarray,
+    reason: Sequence[str],
+    *,
+    zero_rtol: float = ZERO_RTOL,
+) -> list[str]:
+    """The verdicts of a scan's rows: what ``spectrum``'s
+    (:func:`~degeneracy.sensitivity.zero_verdict`) says from s_1, s_min and the kinks.
+
+    :data:`VERDICT_KINK` first, as there; then :data:`VERDICT_REGULAR` where
+    ``s_min >= zero_rtol * s_max`` (no zero: the full verdict too), else
+    :data:`VERDICT_ZERO` (one of the verdicts that need the symmetry tests); ``""``
+    where the spectrum is undefined (a non-empty ``reason``).
+
+    Parameters
+    ----------
+    s_max, s_min : array (n,)
+        Largest and smallest purified singular values (NaN where undefined).
+    kink : array of bool (n,)
+        Where the fingerprint has no Jacobian (:func:`~degeneracy.sensitivity.kinks_of`).
+    reason : sequence of str (n,)
+        Why the spectrum is undefined, empty where it is not.
+    zero_rtol : float
+        Relative size :math:`s_k / s_1` under which a singular value counts as zero.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    DegeneracyError
+        When ``zero_rtol`` is not a number in (0, 1).
+    """
+    zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
+    s_max, s_min = np.asarray(s_max, dtype=float), np.asarray(s_min, dtype=float)
+    zero = ~(s_min >= zero_rtol * s_max)
+    verdicts = np.where(zero, VERDICT_ZERO, VERDICT_REGULAR).astype(object)
+    verdicts[np.asarray(kink, dtype=bool)] = VERDICT_KINK
+    verdicts[np.asarray([bool(r) for r in reason], dtype=bool)] = ""
+    return [str(v) for v in verdicts]
 
 
 def _rotation_complements(neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -399,17 +483,19 @@ def _rotation_complements(neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _batch_extremes(
     frames: Sequence[ase.Atoms], representation: Representation
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """s_max, s_min and reasons for frames of one composition."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """s_max, s_min, kinks (:func:`~degeneracy.sensitivity.kinks_of`) and reasons for
+    frames of one composition."""
     n = len(frames)
     s_max, s_min = np.full(n, np.nan), np.full(n, np.nan)
+    kinks = np.zeros(n, dtype=bool)
     reasons = [""] * n
     complements, defined = _rotation_complements(neighbor_positions(frames))
     for k in np.flatnonzero(~defined):
         reasons[k] = REASON_COLLINEAR
     rows = np.flatnonzero(defined)
     if rows.size == 0:
-        return s_max, s_min, reasons
+        return s_max, s_min, kinks, reasons
     _, jacobian = representation.jacobian([frames[k] for k in rows])
     finite = np.isfinite(jacobian).all(axis=(1, 2))
     for k in rows[~finite]:
@@ -422,7 +508,9 @@ def _batch_extremes(
     s_min[computed] = values[:, -1]
     for k in computed[values[:, 0] == 0]:  # cn = 0/0: undefined, not a number to rank
         reasons[k] = REASON_BLIND
-    return s_max, s_min, reasons
+    if computed.size:
+        kinks[computed] = kinks_of(representation, [frames[k] for k in computed])
+    return s_max, s_min, kinks, reasons
 
 
 def environment_spectra(
@@ -447,7 +535,8 @@ def environment_spectra(
     Returns
     -------
     EnvironmentSpectra
-        In the order of ``environments``.
+        In the order of ``environments``, with each one's verdict
+        (:attr:`EnvironmentSpectra.verdict`).
     """
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
     environments = frame_list(environments, name="environment_spectra")
@@ -455,6 +544,7 @@ def environment_spectra(
     n = len(environments)
     n_neighbors = np.array([len(atoms) - 1 for atoms in environments], dtype=np.int32)
     s_max, s_min = np.full(n, np.nan), np.full(n, np.nan)
+    kinks = np.zeros(n, dtype=bool)
     reasons = [""] * n
     groups: dict[tuple[int, tuple[int, ...]], list[int]] = {}
     for k, atoms in enumerate(environments):
@@ -477,8 +567,8 @@ def environment_spectra(
             notes.add(diagnose, environments, members)
         for start in range(0, len(members), batch_size):
             rows = members[start : start + batch_size]
-            high, low, why = _labelled_batch_extremes(environments, rows, built)
-            s_max[rows], s_min[rows] = high, low
+            high, low, kinked, why = _labelled_batch_extremes(environments, rows, built)
+            s_max[rows], s_min[rows], kinks[rows] = high, low, kinked
             for k, reason in zip(rows, why, strict=True):
                 reasons[k] = reason
     fingerprints = tuple(
@@ -491,6 +581,7 @@ def environment_spectra(
         s_max=s_max,
         s_min=s_min,
         reason=reasons,
+        kink=kinks,
         notes=notes.notes(),
         fingerprints=fingerprints,
     )
@@ -538,7 +629,7 @@ def in_dataset_terms(message: str, environments: Sequence[ase.Atoms]) -> str:
 
 def _labelled_batch_extremes(
     environments: Sequence[ase.Atoms], rows: Sequence[int], built: Representation
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """:func:`_batch_extremes` of ``environments[rows]``; an error names the environment
     that causes it (:func:`environment_label`), found by computing them one by one."""
     frames = [environments[k] for k in rows]
@@ -747,6 +838,7 @@ def scan_block(
             "s_max": spectra.s_max,
             "s_min": spectra.s_min,
             "cn": spectra.cn,
+            "verdict": spectra.verdict,
             "reason": spectra.reason,
         },
         schema=RESULT_SCHEMA,
@@ -1344,19 +1436,16 @@ def read_results(path: str | os.PathLike) -> pa.Table:
     ------
     DegeneracyError
         When ``path`` is not a file name, does not exist, is a folder, does not end in
-        ``.parquet`` or ``.csv``, cannot be read, or lacks a results column.
+        ``.parquet`` or ``.csv``, cannot be read, or lacks a results column (the message
+        says so when only the :data:`ADDED_COLUMNS` are missing: results of an older
+        version of degeneracy).
     """
     path = existing_file(path, "scan results file")
     fmt = results_format(path)  # read only: the folder need not be writable
     try:
         if fmt == "parquet":
             # read_table with a schema fills the columns a file lacks with nulls
-            missing = [n for n in RESULT_SCHEMA.names if n not in pq.read_schema(path).names]
-            if missing:
-                raise DegeneracyError(
-                    f"{path}: not scan results (no column {', '.join(missing[:3])}"
-                    f"{', ...' if len(missing) > 3 else ''})"
-                )
+            _check_columns(path, pq.read_schema(path).names)
             return pq.read_table(path, schema=RESULT_SCHEMA)
         # No null values: pyarrow's defaults would read the undefined rows' "nan" as null,
         # unlike the same rows of a Parquet file.
@@ -1365,11 +1454,61 @@ def read_results(path: str | os.PathLike) -> pa.Table:
             null_values=[],
             strings_can_be_null=False,
         )
-        return pacsv.read_csv(path, convert_options=options).select(RESULT_SCHEMA.names)
+        table = pacsv.read_csv(path, convert_options=options)
+        _check_columns(path, table.column_names)
+        return table.select(RESULT_SCHEMA.names)
     except (*_ARROW_ERRORS, KeyError) as error:
         raise DegeneracyError(
             f"{path}: cannot read it as scan results ({_first_line(error)})"
         ) from error
+
+
+def _check_columns(path: Path, names: Sequence[str]) -> None:
+    """Refuse a results file without every column of :data:`RESULT_SCHEMA`, naming them;
+    one without only :data:`ADDED_COLUMNS` as results of an older version."""
+    missing = [n for n in RESULT_SCHEMA.names if n not in names]
+    if not missing:
+        return
+    if set(missing) <= set(ADDED_COLUMNS):
+        since = max(ADDED_COLUMNS[n] for n in missing)
+        raise DegeneracyError(
+            f"{path}: scan results of an older version of degeneracy (no column "
+            f"{', '.join(missing)}, added on {since}); scan the data set again"
+        )
+    raise DegeneracyError(
+        f"{path}: not scan results (no column {', '.join(missing[:3])}"
+        f"{', ...' if len(missing) > 3 else ''})"
+    )
+
+
+def without_kinks(results: pa.Table) -> pa.Table:
+    """The rows of scan results whose verdict is not ``kink`` (:data:`VERDICT_KINK`):
+    where the fingerprint has no Jacobian the CN is one one-sided derivative's, so the CN
+    statistics (quantiles, histogram, ``n_infinite``) leave them out.
+
+    Parameters
+    ----------
+    results : pyarrow.Table
+        Scan results with the ``verdict`` column of :data:`RESULT_SCHEMA` (e.g. from
+        :func:`read_results`).
+
+    Returns
+    -------
+    pyarrow.Table
+        The other rows, in order.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``results`` is not a table with a ``verdict`` column.
+    """
+    if not isinstance(results, pa.Table) or "verdict" not in results.column_names:
+        raise DegeneracyError(
+            "results must be a pyarrow Table of scan results with a verdict column "
+            f"(read_results), got {type(results).__name__}"
+        )
+    kink = np.asarray(results.column("verdict")) == VERDICT_KINK
+    return results.filter(pa.array(~kink)) if kink.any() else results
 
 
 # --------------------------------------------------------------------------------------
@@ -1556,8 +1695,15 @@ class ScanSummary:
     settings: dict[str, Any] = field(default_factory=dict)
     #: Environments with an infinite CN: s_min is zero (the fingerprint has fewer features
     #: than the environment has internal motions) or at round-off
-    #: (:func:`~degeneracy.sensitivity.condition_number`).
+    #: (:func:`~degeneracy.sensitivity.condition_number`); kinks not counted.
     n_infinite: int = 0
+    #: Environments with the verdict ``zero`` (:data:`VERDICT_ZERO`): a singular value
+    #: below :data:`~degeneracy.sensitivity.ZERO_RTOL` of s_1, infinite CNs included.
+    n_with_zeros: int = 0
+    #: Environments with the verdict ``kink`` (:data:`VERDICT_KINK`): the fingerprint has
+    #: no Jacobian there, and their CN (one one-sided derivative's) is left out of the CN
+    #: statistics (:func:`without_kinks`).
+    n_kinks: int = 0
     #: The representation's warnings about the scanned environments (e.g. an ACSF set
     #: blind to the bond lengths), one per subject, from computed and resumed chunks alike:
     #: as the lowest chunk with that subject words it, so a resumed scan has the same.
@@ -1585,6 +1731,8 @@ class ScanSummary:
             "n_environments": self.n_environments,
             "n_undefined": self.n_undefined,
             "n_infinite": self.n_infinite,
+            "n_with_zeros": self.n_with_zeros,
+            "n_kinks": self.n_kinks,
             "n_chunks": self.n_chunks,
             "n_resumed_chunks": self.n_resumed_chunks,
             "n_computed": self.n_computed,
@@ -1667,7 +1815,8 @@ def scan_dataset(
     Each row of the results is one environment: ``structure`` (index in the data set),
     ``atom`` (index of the centre), ``species``, ``n_neighbors``, ``s_max`` :math:`= s_1`,
     ``s_min`` :math:`= s_{3N-3}`, ``cn`` :math:`= s_1/s_{3N-3}` of the rotation-purified
-    Jacobian, and ``reason`` (empty, or why the spectrum is undefined).
+    Jacobian, ``verdict`` (``kink``, ``regular`` or ``zero``, :func:`row_verdicts`; empty
+    where undefined) and ``reason`` (empty, or why the spectrum is undefined).
     """
     started = time.perf_counter()
     store = ChunkStore(output)
@@ -1689,6 +1838,7 @@ def scan_dataset(
         "neighbors": None if neighbor_numbers is None else list(symbols_of(neighbor_numbers)),
         "cutoff": cutoff,
         "chunk_size": chunk_size,
+        "zero_rtol": ZERO_RTOL,
     }
     species_seen: set[int] = set()
     counts = {"structures": 0, "environments": 0, "computed": 0, "chunks": 0}
@@ -1780,7 +1930,9 @@ def scan_dataset(
     if note is not None:
         notes.append(note)
         warnings.warn(DegeneracyWarning(note), stacklevel=2)
-    n_infinite = int(np.count_nonzero(np.isinf(np.asarray(results.column("cn"), dtype=float))))
+    verdicts = np.asarray(results.column("verdict"))
+    smooth = without_kinks(results)
+    n_infinite = int(np.count_nonzero(np.isinf(np.asarray(smooth.column("cn"), dtype=float))))
     scanned = sorted(set(results.column("species").to_pylist()), key=ase.data.atomic_numbers.get)
     return ScanSummary(
         output=store.output,
@@ -1797,6 +1949,8 @@ def scan_dataset(
         centers=None if center_numbers is None else list(symbols_of(center_numbers)),
         settings=manifest,
         n_infinite=n_infinite,
+        n_with_zeros=int(np.count_nonzero(verdicts == VERDICT_ZERO)),
+        n_kinks=int(np.count_nonzero(verdicts == VERDICT_KINK)),
         warnings=notes,
         centers_scanned=scanned,
         fingerprints=fingerprints.entries() if recipe.species_aware else None,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +37,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
 from .checks import bounded_int, positive_float
-from .errors import DegeneracyError
+from .errors import DegeneracyError, DegeneracyWarning
 from .files import json_safe
 from .representations.base import (
     UNSEEN_WEIGHT,
@@ -2610,6 +2611,29 @@ def _unanalysable(
     )
 
 
+def call_notes(representation: Representation, frames: Sequence[ase.Atoms]) -> list[str]:
+    """The representation's notes about ``frames`` as one call (its optional
+    ``diagnose``; none without it), which the caller then issues: asking takes them over,
+    the representation no longer warns on its own (about the first Jacobian batch only).
+
+    Parameters
+    ----------
+    representation : Representation
+        The fingerprint.
+    frames : list of ase.Atoms
+        Every frame the caller computes, in its order: a note's "frame K of this call"
+        is ``frames[K]``, and its counts are of all of them.
+
+    Returns
+    -------
+    list of str
+        One note per subject (e.g. "om degenerate eigenvalues: 2 of 1200 frames (first:
+        frame 700 of this call, ...)").
+    """
+    diagnose = getattr(representation, "diagnose", None)
+    return [] if diagnose is None or not len(frames) else list(diagnose(frames))
+
+
 def analyse_frames(
     frames: Sequence[ase.Atoms],
     representation: Representation,
@@ -2621,7 +2645,14 @@ def analyse_frames(
 ) -> list[FrameAnalysis]:
     """Spectrum, condition number, symmetry verdict and E4 for every frame.
 
-    Frames are checked first (:func:`check_analysable`).
+    Frames are checked first (:func:`check_analysable`). The representation's notes
+    about them (its optional ``diagnose``, e.g. the overlap matrix's coinciding
+    eigenvalues) are asked for all frames at once (:func:`call_notes`) and issued as
+    :class:`~degeneracy.errors.DegeneracyWarning`, so that they count every frame of
+    the call and name them by their place in ``frames``: the representation, which
+    otherwise warns on its own about the first Jacobian batch that has such a frame
+    ("frame K of this call" then counted from that batch's start, later batches not
+    counted), no longer does.
 
     Parameters
     ----------
@@ -2661,6 +2692,8 @@ def analyse_frames(
     frames = frame_list(frames)
     check_same_size(frames)  # in every batch, whatever batch_size
     check_analysable(frames, representation)
+    for note in call_notes(representation, frames):
+        warnings.warn(DegeneracyWarning(note), stacklevel=2)
     results = []
     for chunk in batches(frames, batch_size, progress=progress, desc="spectrum"):
         neighbors = neighbor_positions(chunk)

@@ -24,26 +24,46 @@ derivatives it equals the directional derivative of the Jacobian along :math:`u`
           {\partial r_k \partial r_j} u_j = (D_u J)_{ik} \approx
           \frac{J(r + h u) - J(r - h u)}{2h}{}_{ik},
 
-so one iteration costs three analytic Jacobians (evaluated in one batch). Each iteration
-restarts :math:`u` at the exact smallest right singular vector of :math:`\tilde J(r)`.
+The objective is the ratio :math:`s_{\min}/s_1 = 1/\mathrm{CN}`, not :math:`s_{\min}`
+itself: with a smooth cutoff, moving every neighbour outwards shrinks all singular values
+together and so lowers :math:`s_{\min}` without nearing a zero (the search on
+:math:`s_{\min}` drew SOAP times :math:`e^{-\sum |r_i|^2 / L^2}`, L = 0.7 Å, out to
+1.9 Å with :math:`s_1` down 2e4×). The iteration solves :math:`\tilde F = F / s_1(r)`
+(:func:`ratio_system`), whose first block has the derivative
+:math:`D_u J / s_1 - (J u / s_1) \otimes \nabla \log s_1`, with
 
-The step is Levenberg–Marquardt with damping :math:`\mu = s_{\min}` (Yamashita & Fukushima's
-choice, which keeps fast local convergence when the roots are not isolated),
+.. math:: \nabla \log s_1 = \frac{(J b_1)^\top D_{b_1} J}{|J b_1|^2}
 
-.. math:: \delta = \arg\min_\delta\ |F + G\delta|^2 + \mu^2\,|\delta_r - \alpha\,(r_0 - r)|^2,
+(:func:`log_scale_gradient`; :math:`b_1` the top right singular vector), so one iteration
+costs three analytic Jacobians in one batch (the central difference along :math:`u`, a
+forward one along :math:`b_1`) besides its trial points (the accepted one serves the
+next iteration). Each iteration restarts
+:math:`u` at the exact smallest right singular vector of :math:`\tilde J(r)`. A
+fingerprint times a constant gives the same path (to round-off).
 
-where :math:`G = \partial F / \partial (r, u)` and the *pull* :math:`\alpha \in [0, 1]`
-aims the damped part of the step at the start :math:`r_0`. The singular set is a manifold
-(near A0 it has codimension 4 among the 9 internal coordinates: three equal radii and two
-equal angles, where the zero motion trades equal neighbour pairs,
-:func:`~degeneracy.sensitivity.pair_swap_residual`), so the root is not unique:
-:math:`\alpha = 1` lands about on the nearest singular point, :math:`\alpha = 0` wherever
-the damped steps lead. The pull acts only while :math:`s_{\min}/s_1` exceeds
-``pull_cutoff`` (1e-7): against a tangential pull the line search on :math:`s_{\min}`
-stalls. A trust radius and backtracking on :math:`s_{\min}` globalise the iteration. Two of
-the four normal directions enter only at second order, so the final convergence is
-linear (:math:`s_{\min}` shrinks about 4× per iteration): 8–20 iterations reach CN ~ 1e13
-from CN ~ 1e2–1e3.
+The step is Levenberg–Marquardt with damping :math:`\mu = s_{\min}/s_1` (Yamashita &
+Fukushima's choice, which keeps fast local convergence when the roots are not isolated),
+
+.. math:: \delta = \arg\min_\delta\ |\tilde F + \tilde G\delta|^2
+          + \mu^2\,|\delta_r - \alpha\,(r_0 - r)|^2,
+
+where :math:`\tilde G = \partial \tilde F / \partial (r, u)` and the *pull*
+:math:`\alpha \in [0, 1]` aims the damped part of the step at the start :math:`r_0`. The
+singular set is a manifold (near A0 it has codimension 4 among the 9 internal
+coordinates: three equal radii and two equal angles, where the zero motion trades equal
+neighbour pairs, :func:`~degeneracy.sensitivity.pair_swap_residual`), so the root is not
+unique: :math:`\alpha = 1` lands about on the nearest singular point, :math:`\alpha = 0`
+wherever the damped steps lead. The pull acts only while :math:`s_{\min}/s_1` exceeds
+``pull_cutoff`` (1e-7): against a tangential pull the line search stalls. A trust radius
+and backtracking on :math:`s_{\min}/s_1` globalise the iteration. Two of the four normal
+directions enter only at second order, so the final convergence is linear
+(:math:`s_{\min}/s_1` shrinks about 4× per iteration): typically 4–20 iterations reach
+CN ~ 1e13 from CN ~ 1e2–1e3.
+
+The ratio does not make a fading neighbour harmless: the OM's cutoff weight :math:`c`
+enters its features as :math:`c` and :math:`c^2`, so fading every neighbour lowers
+:math:`s_{\min}/s_1` too, and from some random CH4 starts (H at 1.1–1.44 Å) the OM
+search still drifts outwards without reaching a zero (docs/orbits.md).
 """
 
 from __future__ import annotations
@@ -186,6 +206,78 @@ def bordered_system(
     derivative[d : d + 3, :n] = -scale * np.concatenate(list(_cross_matrix(v)), axis=1)
     derivative[d : d + 3, n:] = scale * np.concatenate(list(_cross_matrix(p)), axis=1)
     derivative[d + 3, n:] = 2.0 * scale * u
+    return residual, derivative
+
+
+def log_scale_gradient(
+    jacobian: np.ndarray, top_motion: np.ndarray, top_directional: np.ndarray
+) -> np.ndarray:
+    r"""Gradient of :math:`\log s_1` in the neighbour coordinates, (3N,).
+
+    With :math:`b_1` the top right singular vector and :math:`a_1 = J b_1 / s_1` the left
+    one, :math:`\partial s_1 / \partial r_k = a_1^\top (\partial J / \partial r_k)\, b_1
+    = (a_1^\top D_{b_1} J)_k` by the symmetry of second derivatives (as for
+    :math:`D_u J` in the module docstring), so
+
+    .. math:: \nabla \log s_1 = \frac{(J b_1)^\top D_{b_1} J}{|J b_1|^2}.
+
+    Parameters
+    ----------
+    jacobian : array (d, 3N)
+        :math:`J(r)`.
+    top_motion : array (3N,)
+        :math:`b_1`, the unit motion of the largest purified singular value.
+    top_directional : array (d, 3N)
+        :math:`D_{b_1} J`, the derivative of the Jacobian along :math:`b_1`.
+
+    Returns
+    -------
+    array (3N,)
+        Zero when :math:`J b_1` vanishes (every singular value zero).
+    """
+    image = jacobian @ top_motion
+    norm2 = float(image @ image)
+    if norm2 == 0.0:
+        return np.zeros(jacobian.shape[1])
+    return (image @ top_directional) / norm2
+
+
+def ratio_system(
+    r: np.ndarray,
+    u: np.ndarray,
+    jacobian: np.ndarray,
+    directional: np.ndarray,
+    s_1: float,
+    log_s1_gradient: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The bordered system divided by :math:`s_1(r)`: :math:`\tilde F = F / s_1` and
+    its Jacobian.
+
+    Its first block :math:`J u / s_1` has the norm :math:`s_\min / s_1` at the smallest
+    singular vector, a ratio that a common factor of every singular value (a smooth
+    cutoff fading all neighbours at once) does not lower. Its derivative in :math:`r`
+    is :math:`D_u J / s_1 - (J u / s_1) \otimes \nabla \log s_1`; the constraint
+    blocks are those of :func:`bordered_system` with unit weight.
+
+    Parameters
+    ----------
+    r, u : arrays (3N,)
+        Neighbour positions and the unit motion.
+    jacobian, directional : arrays (d, 3N)
+        :math:`J(r)` and :math:`D_u J`.
+    s_1 : float
+        The largest purified singular value at ``r`` (positive).
+    log_s1_gradient : array (3N,)
+        :func:`log_scale_gradient`.
+
+    Returns
+    -------
+    residual : array (d + 4,)
+    derivative : array (d + 4, 6N), columns ``[δr, δu]``.
+    """
+    residual, derivative = bordered_system(r, u, jacobian / s_1, directional / s_1, 1.0)
+    d = jacobian.shape[0]
+    derivative[:d, : r.size] -= np.outer(residual[:d], log_s1_gradient)
     return residual, derivative
 
 
@@ -339,9 +431,11 @@ def find_singular(
 ) -> SingularResult:
     r"""Find a configuration near ``atoms`` where the smallest purified singular value vanishes.
 
-    Levenberg–Marquardt on the bordered system of the module docstring, with a backtracking
-    line search on :math:`s_\min`. Stops when CN reaches ``cn_target``, when
-    :math:`s_\min` no longer decreases, or after ``max_iterations``.
+    Levenberg–Marquardt on the bordered system of the module docstring divided by
+    :math:`s_1` (:func:`ratio_system`: the objective is :math:`s_\min / s_1`, which a
+    common factor of the singular values leaves unchanged), with a backtracking line
+    search on :math:`s_\min / s_1`. Stops when CN reaches ``cn_target``, when
+    :math:`s_\min / s_1` no longer decreases, or after ``max_iterations``.
 
     A step is refused (halved) when it takes a neighbour to or beyond the fingerprint's
     ``cutoff``, or, for a smooth cutoff (ACSF, the OM: their optional
@@ -361,7 +455,7 @@ def find_singular(
     :math:`f_c` = 3e-7; with the motion test too, G5 ended at ρ = 1.00e-3, just past
     :data:`~degeneracy.sensitivity.PAIR_SWAP_TOL`). Steps that fade a neighbour while
     :math:`s_\min` is not yet a zero are taken: from CH4 with H1 at 2.2–2.35 Å the OM
-    search stops short of a zero (CN ~1e6, H1 at 2.395 Å); with the former floor of
+    search stops short of a zero (CN ~1e6, H1 at 2.38–2.40 Å); with the former floor of
     1e-5 on the weight it went on to 2.496 Å, CN 5e11.
 
     Parameters
@@ -466,21 +560,31 @@ def find_singular(
     iterations = 0
     while iterations < max_iterations and spectrum.cn[0] < cn_target:
         iterations += 1
-        values, u = spectrum.values[0], spectrum.motions[0, -1]
-        _, pair, _ = evaluate(np.stack([r + fd_step * u, r - fd_step * u]))
-        directional = (pair[0] - pair[1]) / (2.0 * fd_step)
-        residual, derivative = bordered_system(r, u, jacobian[0], directional, values[0])
+        values, u, top = spectrum.values[0], spectrum.motions[0, -1], spectrum.motions[0, 0]
+        # one batch: D_u J by a central difference, D_{b_1} J by a forward one
+        _, shifted, _ = evaluate(np.stack([r + fd_step * u, r - fd_step * u, r + fd_step * top]))
+        directional = (shifted[0] - shifted[1]) / (2.0 * fd_step)
+        top_directional = (shifted[2] - jacobian[0]) / fd_step
+        residual, derivative = ratio_system(
+            r,
+            u,
+            jacobian[0],
+            directional,
+            values[0],
+            log_scale_gradient(jacobian[0], top, top_directional),
+        )
+        ratio = values[-1] / values[0]
         step = levenberg_marquardt_step(
             residual,
             derivative,
-            damping=values[-1],
-            towards=(pull if values[-1] > pull_cutoff * values[0] else 0.0) * (start - r),
+            damping=ratio,
+            towards=(pull if ratio > pull_cutoff else 0.0) * (start - r),
         )[: r.size]
         length = float(np.linalg.norm(step))
         if length > max_step:  # trust region: the linearisation is only locally valid
             step = step * (max_step / length)
         accepted = False
-        for _ in range(8):  # backtracking: halve the step until s_min decreases
+        for _ in range(8):  # backtracking: halve the step until s_min / s_1 decreases
             trial = r + step
             if farthest_beyond_cutoff(trial, cutoff) is not None:
                 # outside, a neighbour's Jacobian columns vanish: s_min drops for the
@@ -488,9 +592,10 @@ def find_singular(
                 step = step / 2.0
                 continue
             _, trial_jacobian, trial_spectrum = evaluate(trial)
+            trial_values = trial_spectrum.values[0]
             if (
-                trial_spectrum.values[0, 0] > 0
-                and trial_spectrum.values[0, -1] < values[-1]
+                trial_values[0] > 0
+                and trial_values[-1] < ratio * trial_values[0]
                 and not weighs_out(trial, trial_spectrum)
             ):
                 accepted = True

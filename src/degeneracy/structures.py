@@ -911,42 +911,118 @@ def read_environments(
     for number in numbers:
         atoms = in_angstrom(frames[number], units)
         check_unwrapped(atoms, where=f"{path}, frame {number}", cutoff=cutoff)
-        validate_environment(
-            atoms,
-            spec=spec,
-            cutoff=cutoff,
-            min_distance=min_distance,
-            where=f"{path}, frame {number}",
-        )
+        try:
+            validate_environment(
+                atoms,
+                spec=spec,
+                cutoff=cutoff,
+                min_distance=min_distance,
+                where=f"{path}, frame {number}",
+            )
+        except DegeneracyError as error:  # "outside the cutoff" from a file in bohr
+            hint = other_units_hint([atoms], units)
+            if not hint:
+                raise
+            raise DegeneracyError(f"{error}; {hint}", kind=error.kind) from error
         environment = centered(atoms)
         environment.info["source_frame"] = number
         environments.append(environment)
-    if spec == CH4:
-        warn_if_ch_bonds_implausible(environments, path, units)
+    warn_if_bonds_implausible(environments, path, units)
     return environments
 
 
-#: Median C–H distance (Å) outside which a CH4 file is likely in other units: 1.09 Å read
-#: from bohr as Å is 2.06, read from Å as bohr 0.58 (P&G's data: 0.90–1.47 Å).
-PLAUSIBLE_CH_DISTANCE = (0.8, 1.6)
+#: Range of the median ratio of a centre's nearest-neighbour distance to the sum of the
+#: two atoms' covalent radii (:data:`ase.data.covalent_radii`) outside which a file is
+#: likely in other units. Bonded neighbours sit at 0.85–1.15× (C–H 1.09 Å: 1.02×; Si–O,
+#: Na–Cl, metals); a file in bohr read as Å puts them at ≥ 1.6×, one in Å read as bohr at
+#: ≤ 0.61×. For CH4 the range is C–H 0.80–1.61 Å (P&G's data: 0.90–1.47 Å).
+PLAUSIBLE_BOND_RATIO = (0.75, 1.5)
 
 
-def warn_if_ch_bonds_implausible(
+def nearest_bond_ratios(environments: Sequence[ase.Atoms]) -> tuple[np.ndarray, list[str]]:
+    r"""Per environment (centre first), its nearest neighbour's distance over the sum of
+    the two atoms' covalent radii, and that pair's species ("C–H").
+
+    .. math:: q = \frac{\min_j |\mathbf r_j - \mathbf r_0|}{R_{Z_0} + R_{Z_j}}
+
+    with :math:`R` ase's covalent radii (Cordero et al., Dalton Trans. 2008). Environments
+    without neighbours, or with coordinates too large to measure, are left out.
+    """
+    ratios, pairs = [], []
+    for atoms in environments:
+        if len(atoms) < 2:
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):  # a refused frame's 1e300
+            distances = vector_lengths(atoms.positions[1:] - atoms.positions[0])
+        if not np.isfinite(distances).all():
+            continue
+        nearest = int(np.argmin(distances)) + 1
+        z_centre, z_nearest = atoms.numbers[0], atoms.numbers[nearest]
+        radii = ase.data.covalent_radii[z_centre] + ase.data.covalent_radii[z_nearest]
+        ratios.append(distances[nearest - 1] / radii)
+        pairs.append(
+            f"{ase.data.chemical_symbols[z_centre]}–{ase.data.chemical_symbols[z_nearest]}"
+        )
+    return np.asarray(ratios, dtype=float), pairs
+
+
+def bond_ratio_median(environments: Sequence[ase.Atoms]) -> tuple[float, str] | None:
+    """The median of :func:`nearest_bond_ratios` and the pair's species when every
+    environment's nearest pair is of the same species (else ""); None without neighbours."""
+    ratios, pairs = nearest_bond_ratios(environments)
+    if not len(ratios):
+        return None
+    return float(np.median(ratios)), pairs[0] if len(set(pairs)) == 1 else ""
+
+
+def other_units(environments: Sequence[ase.Atoms], units: str) -> str | None:
+    """The other unit of :data:`UNITS` when the median of :func:`nearest_bond_ratios`
+    lies outside :data:`PLAUSIBLE_BOND_RATIO` in ``units`` and inside it in the other
+    unit (a file in bohr read as Å, or the reverse), else None: bonds too short in Å are
+    not a file in bohr."""
+    median = bond_ratio_median(environments)
+    low, high = PLAUSIBLE_BOND_RATIO
+    if median is None or low <= median[0] <= high:
+        return None
+    other = "bohr" if units == "angstrom" else "angstrom"
+    converted = median[0] * UNITS[other] / UNITS[units]
+    return other if low <= converted <= high else None
+
+
+def other_units_hint(environments: Sequence[ase.Atoms], units: str) -> str:
+    """ "is the file in bohr? (--units bohr)" when :func:`other_units` finds one, else ""."""
+    other = other_units(environments, units)
+    return "" if other is None else f"is the file in {other}? (--units {other})"
+
+
+def warn_if_bonds_implausible(
     environments: Sequence[ase.Atoms], path: str | os.PathLike, units: str
 ) -> None:
-    """Warn (:class:`DegeneracyWarning`) when the median C–H distance of CH4 frames lies
-    outside :data:`PLAUSIBLE_CH_DISTANCE`: a file in bohr read as Å, or the reverse."""
-    median = float(np.median([np.linalg.norm(a.positions[1:], axis=1) for a in environments]))
-    low, high = PLAUSIBLE_CH_DISTANCE
-    if low <= median <= high:
+    """Warn (:class:`DegeneracyWarning`) when :func:`other_units` finds the environments'
+    bonds implausible in ``units``. The message gives the median distance itself when
+    every environment's nearest pair is of the same species (CH4: "median C–H distance
+    2.06 Å")."""
+    hint = other_units_hint(environments, units)
+    if not hint:
         return
-    other = "bohr" if units == "angstrom" else "angstrom"
+    median, pair = bond_ratio_median(environments)
+    if pair:
+        a, b = pair.split("–")
+        what = f"median {pair} distance {median * covalent_bond_length(a, b):.3g} Å"
+    else:
+        what = "median distance from the centres to their nearest neighbours"
     warnings.warn(
-        f"{path}: median C–H distance {median:.3g} Å with units {units}, where CH4's is "
-        f"about 1.09 Å; is the file in {other}? (--units {other})",
+        f"{path}: {what} with units {units}, {median:.2g}× the sum of the two atoms' "
+        f"covalent radii (bonded atoms: about 1×); {hint}",
         DegeneracyWarning,
         stacklevel=3,
     )
+
+
+def covalent_bond_length(a: str, b: str) -> float:
+    """Sum of the covalent radii (Å) of elements ``a`` and ``b`` (ase's table)."""
+    number = ase.data.atomic_numbers
+    return float(ase.data.covalent_radii[number[a]] + ase.data.covalent_radii[number[b]])
 
 
 def check_units(units: str) -> None:

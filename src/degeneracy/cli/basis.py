@@ -15,8 +15,8 @@ from .options import (
     RecordedStore,
     add_input_arguments,
     add_soap_arguments,
-    check_density_width,
     frames_from_args,
+    in_hyper_option_terms,
     refuse_options,
     seed_value,
 )
@@ -24,8 +24,19 @@ from .options import (
 
 def run(args: argparse.Namespace) -> None:
     output_file(args.output, "--output", suffixes=(".npz",))  # before featomic and the fit
-    check_density_width(args.sigma, args.cutoff)  # in option terms, before featomic's own
     from ..representations import fit_optimal_basis  # featomic: at run time, not for --help
+    from ..representations.optimal_basis import radial_settings
+
+    try:  # the settings, in option terms, before any frame is made or read
+        radial_settings(
+            sigma=args.sigma,
+            cutoff=args.cutoff,
+            n_max=args.n_max,
+            l_max=args.l_max,
+            n_primitive=args.n_primitive,
+        )
+    except DegeneracyError as error:
+        raise in_hyper_option_terms(error, "soap") from error
 
     if args.file is not None or args.builtin is not None:
         frames, provenance, species = _given_frames(args)
@@ -66,7 +77,13 @@ def run(args: argparse.Namespace) -> None:
 
 
 def _given_frames(args: argparse.Namespace) -> tuple[list, dict, dict]:
-    """FILE's or --builtin's frames, their provenance and species."""
+    """FILE's or --builtin's frames, their provenance and species: the union of the
+    frames' neighbour species. One basis is fitted over the whole file (a property of
+    the file, not of a frame): every frame's densities in every species channel of the
+    file, so that the basis suits each of the fingerprints the analyses build per
+    composition (:mod:`degeneracy.compositions`: their species are subsets of the union,
+    which :func:`~degeneracy.representations.optimal_basis.unfitted_species_note` accepts
+    without a note)."""
     refuse_options(
         args, ["n_frames", "seed", "center"], "is for random frames; not with FILE, --builtin"
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..compare import Comparison, compare_fingerprints
+from ..compositions import composition_hypers
 from ..files import json_text, output_file
 from ..structures import recorded_arc_lengths
 from .options import (
@@ -92,9 +93,12 @@ def run(args: argparse.Namespace) -> None:
     check_input_analysable(args, frames, representations.values())
     with naming_input_file(args):
         comparison = compare_fingerprints(
-            frames, representations, progress=len(frames) > 200 and sys.stderr.isatty()
+            frames,
+            representations,
+            progress=len(frames) > 200 and sys.stderr.isatty(),
+            per_composition=True,  # each frame with its own species, as scan
         )
-    hypers = {name: rep.hypers() for name, rep in representations.items()}
+    hypers = {name: composition_hypers(rep, frames) for name, rep in representations.items()}
     emit(format_comparison(comparison, args.format, hypers), args.output)
     if args.plot:
         from ..figures.compare import plot_comparison

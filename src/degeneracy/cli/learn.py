@@ -23,8 +23,8 @@ from .options import (
     add_representation_arguments,
     add_sampler_argument,
     add_units_argument,
-    check_density_width,
     check_options_apply,
+    in_hyper_option_terms,
     option_of,
     refuse_options,
     representation_from_args,
@@ -50,7 +50,10 @@ def featurizer_from_args(args: argparse.Namespace):
                 args, ["rep"], f"{args.rep} does not apply to --model multicentre (SOAP)"
             )
         check_options_apply(args, ["soap"])
-        return MultiCentreSoap(**soap_hypers_from_args(args))
+        try:
+            return MultiCentreSoap(**soap_hypers_from_args(args))
+        except DegeneracyError as error:  # "cutoff 20 Å is 66.7 times sigma 0.3 Å"
+            raise in_hyper_option_terms(error, "soap") from error
     return CentreFeaturizer(representation_from_args(args))
 
 
@@ -126,19 +129,16 @@ def check_learn_numbers(args: argparse.Namespace) -> None:
         if getattr(args, dest) is not None:
             bounded_int(option_of(dest), getattr(args, dest), minimum=1)
     if args.orbit is None:  # the traced orbit's; with --orbit FILE they are refused as moot
-        from ..representations.base import MIN_SIGMA
+        from ..representations.base import density_width
 
-        sigma = positive_float("--orbit-sigma", args.orbit_sigma)
-        if sigma < MIN_SIGMA:
-            raise DegeneracyError(f"--orbit-sigma must be at least {MIN_SIGMA:g} Å, got {sigma:g}")
-        positive_float("--orbit-c", args.orbit_c)
         # traced with the Comment's SOAP, whose cutoff is fixed (orbits.comment_representation)
-        check_density_width(
-            sigma,
-            DEFAULT_CUTOFF,
-            sigma_option="--orbit-sigma",
-            cutoff_text=f"{DEFAULT_CUTOFF:g} Å, fixed for the traced orbit",
-        )
+        try:
+            density_width(
+                args.orbit_sigma, cutoff=DEFAULT_CUTOFF, name="--orbit-sigma", cutoff_name=None
+            )
+        except DegeneracyError as error:  # which cutoff: not --cutoff, the model's
+            raise DegeneracyError(f"{error} (the traced orbit's cutoff is fixed)") from error
+        positive_float("--orbit-c", args.orbit_c)
 
 
 def datasets_from_args(args: argparse.Namespace, featurizer) -> dict:
@@ -334,8 +334,15 @@ def format_repeats(repeats: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Largest ``--repeats``: seeds enough for a mean ± std of the metrics (10 give a standard
+#: error of a third of the spread), while a typo (1000) would queue days of training (a
+#: default run stops after 4 minutes per protocol: 100 repeats of ``--protocol all`` are
+#: 20 hours) and fill DIR with a model per seed and protocol.
+MAX_REPEATS = 100
+
+
 def run(args: argparse.Namespace) -> None:
-    repeats = bounded_int("--repeats", args.repeats, minimum=1)
+    repeats = bounded_int("--repeats", args.repeats, minimum=1, maximum=MAX_REPEATS)
     bounded_int("--width", args.width, minimum=1, maximum=4096)  # before any work
     bounded_int("--depth", args.depth, minimum=1, maximum=16)
     if args.print_json and (args.protocol == "all" or repeats > 1):
@@ -475,7 +482,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=int,
         default=1,
         help="train with seeds SEED .. SEED+K-1 into DIR/seed-*/ and summarise them "
-        "(mean ± std, paired none − subset held-out orbit gap) in DIR/repeats.json (1)",
+        f"(mean ± std, paired none − subset held-out orbit gap) in DIR/repeats.json "
+        f"(1; at most {MAX_REPEATS})",
     )
     train.add_argument("--width", type=int, default=80, help="hidden layer size (80)")
     train.add_argument("--depth", type=int, default=2, help="hidden layers (2)")

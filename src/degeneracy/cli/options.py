@@ -9,14 +9,13 @@ import io
 import math
 import re
 import sys
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ase
 
-from ..errors import SPEC_MISMATCH, DegeneracyError, DegeneracyWarning
+from ..errors import SPEC_MISMATCH, DegeneracyError
 from ..files import atomic_open, output_file, output_folder
 from ..learning.datasets import SAMPLERS
 from ..learning.specs import training_seed
@@ -175,7 +174,7 @@ def add_environment_argument(parser: Any, of: str) -> None:
         help=f"what {of} are: a centre element, a neighbour element and their count "
         "(CH4, SiO4, OH2), or 'any' (any centre, any neighbours; every frame the same "
         "centre species and size); species-aware fingerprints (SOAP, bispectrum, ACSF) "
-        "take their centre and neighbour species from the frames (CH4)",
+        "describe each frame with its own centre and neighbour species (CH4)",
     )
 
 
@@ -431,64 +430,12 @@ def results_folder(path: str, option: str = "--output") -> Path:
         raise DegeneracyError(f"{option} {error}") from error
 
 
-def _three_digits(value: float, *, up: bool) -> float:
-    """``value`` rounded up or down to 3 significant digits (a bound that holds as said)."""
-    scale = 10.0 ** (math.floor(math.log10(value)) - 2)
-    steps = value / scale
-    return (math.ceil(steps - 1e-9) if up else math.floor(steps + 1e-9)) * scale
-
-
-def check_density_width(
-    sigma: Any, cutoff: Any, *, sigma_option: str = "--sigma", cutoff_text: str | None = None
-) -> None:
-    """Refuse, naming the options, a Gaussian width ``sigma`` that is not below ``cutoff``
-    or so narrow that featomic cannot compute its GTO radial integrals (cutoff/σ above
-    :data:`~degeneracy.representations._featomic.MAX_CUTOFF_OVER_SIGMA`), before featomic
-    says so in its own words ("Try increasing decreasing the `cutoff`").
-
-    ``cutoff_text`` says where the cutoff comes from (default ``--cutoff 2.5 Å``; with
-    another text the cutoff is not an option and the advice is about σ alone). Values the
-    fingerprint refuses by themselves (not a number, σ below
-    :data:`~degeneracy.representations.base.MIN_SIGMA`, a cutoff beyond
-    :data:`~degeneracy.representations.base.MAX_CUTOFF`) are left to it.
-    """
-    from ..representations._featomic import MAX_CUTOFF_OVER_SIGMA
-    from ..representations.base import MAX_CUTOFF, MIN_SIGMA
-
-    try:
-        sigma, cutoff = float(sigma), float(cutoff)
-    except (TypeError, ValueError):
-        return
-    if not (MIN_SIGMA <= sigma < math.inf and 0 < cutoff <= MAX_CUTOFF):
-        return
-    given = cutoff_text is None
-    if given:
-        cutoff_text = f"--cutoff {cutoff:g} Å"
-    if sigma >= cutoff:
-        raise DegeneracyError(
-            f"{sigma_option} must be smaller than the cutoff ({cutoff_text}), got {sigma:g}"
-        )
-    ratio = cutoff / sigma
-    if ratio > MAX_CUTOFF_OVER_SIGMA * (1 + 1e-12):
-        narrowest = _three_digits(cutoff / MAX_CUTOFF_OVER_SIGMA, up=True)
-        advice = f"{sigma_option} at least {narrowest:g} Å"
-        if given:
-            largest = _three_digits(MAX_CUTOFF_OVER_SIGMA * sigma, up=False)
-            advice = f"--cutoff at most {largest:g} Å or {advice}"
-        lead = cutoff_text if given else f"the cutoff ({cutoff_text})"
-        raise DegeneracyError(
-            f"{lead} is {ratio:.3g} times {sigma_option} {sigma:g} Å, more "
-            f"than the {MAX_CUTOFF_OVER_SIGMA:g} up to which featomic computes its GTO radial "
-            f"integrals: give {advice}"
-        )
-
-
 def soap_hypers_from_args(args: argparse.Namespace) -> dict:
     """Keyword arguments of :class:`SoapPowerSpectrum` from the SOAP options (``--sigma``
-    checked against ``--cutoff`` first: :func:`check_density_width`)."""
+    is checked against ``--cutoff`` when the fingerprint is built:
+    :func:`~degeneracy.representations.base.density_width`)."""
     from ..representations import OptimalBasis
 
-    check_density_width(args.sigma, args.cutoff)
     explicit = getattr(args, EXPLICIT_OPTIONS, {})
     if args.basis_file is not None and args.basis == "gto" and "basis" in explicit:
         raise DegeneracyError("--basis gto contradicts --basis-file (an optimal basis)")
@@ -521,8 +468,6 @@ def representation_hypers_from_args(args: argparse.Namespace, name: str) -> dict
     if name == "soap":
         return soap_hypers_from_args(args)
     hypers = FINGERPRINT_OPTIONS.get(name, {})
-    if "sigma" in hypers and hasattr(args, "sigma"):  # the bispectrum's density
-        check_density_width(args.sigma, args.cutoff)
     return {hyper: getattr(args, dest) for hyper, dest in hypers.items() if hasattr(args, dest)}
 
 
@@ -544,6 +489,8 @@ def representations_from_args(
     ``single``, so is more than one name. With ``frames``, species-aware fingerprints
     describe the frames' centre species and all their neighbours' species
     (:func:`~degeneracy.structures.environment_species`); CH4 frames give the defaults.
+    Over frames of several species the commands rebuild them for each frame's own
+    species (:mod:`degeneracy.compositions`): these are the shared hyperparameters.
     """
     names = getattr(args, "rep", "soap")
     names = [names] if isinstance(names, str) else list(names)
@@ -556,8 +503,6 @@ def representations_from_args(
     if frames is not None:
         center, neighbors = environment_species(frames)
         species = {"center": center, "neighbors": list(neighbors)}
-        with_centre_density = [n for n in names if n in CENTRE_DENSITY]
-        warn_of_shared_channels(args, frames, with_centre_density, center=center, union=neighbors)
     representations = {}
     for name in names:
         hypers = representation_hypers_from_args(args, name)
@@ -566,65 +511,16 @@ def representations_from_args(
                 name, **hypers, **(species if species_aware(name) else {})
             )
         except DegeneracyError as error:  # "width must be ..." is --om-width's problem
-            named = with_hyper_options(str(error), HYPER_OPTIONS.get(name, {}), name=name)
-            if named == str(error):
-                raise
-            raise DegeneracyError(named) from error
+            raise in_hyper_option_terms(error, name) from error
     return representations
 
 
-#: Species-aware fingerprints whose channel of the centre's own species holds the
-#: centre's density as well as its neighbours' (featomic's SOAP and spherical expansion):
-#: a frame with no neighbour of that species still has the channel's cross terms, so its
-#: spectrum depends on whether the species list has it. (Another species a frame lacks
-#: only adds zero features; ACSF has no centre term. Measured: CH4's SOAP spectrum
-#: changes by 25 % with C added to H, not at all with O.)
-CENTRE_DENSITY = ("soap", "bispectrum")
-
-
-def warn_of_shared_channels(
-    args: argparse.Namespace,
-    frames: Sequence[ase.Atoms],
-    names: Sequence[str],
-    *,
-    center: str,
-    union: Sequence[str],
-) -> None:
-    """Warn once when fingerprints ``names`` (of :data:`CENTRE_DENSITY`) describe the
-    neighbour species ``union`` of all ``frames`` together
-    (:func:`~degeneracy.structures.environment_species`, with their ``center``), the
-    centre's own among them, and a frame has no neighbour of the centre's species: its
-    spectrum is not the one a fingerprint of its own neighbours gives (``--environment
-    any`` over frames of other compositions).
-    """
-    if not names or len(frames) < 2:
-        return
-    if center not in union:
-        return
-    lacking = next(
-        (i for i, atoms in enumerate(frames) if center not in atoms.get_chemical_symbols()[1:]),
-        None,
-    )
-    if lacking is None:
-        return
-    _, own = environment_species([frames[lacking]])
-    source = getattr(args, "file", None) or getattr(args, "verify", None)
-    where = f"{source}'s" if source else "the"
-    fingerprints = (
-        f"the {names[0]} fingerprint describes"
-        if len(names) == 1
-        else f"the {' and '.join(names)} fingerprints describe"
-    )
-    warnings.warn(
-        DegeneracyWarning(
-            f"{fingerprints} neighbour species {', '.join(union)}, the union over {where} "
-            f"frames; frame {lacking} has no {center} neighbour, and its spectrum differs from "
-            f"that of a fingerprint of {', '.join(own)} alone (the {center} channel holds the "
-            f"centre's own density): spectra of frames with different neighbours are "
-            "computed with the same channels"
-        ),
-        stacklevel=3,
-    )
+def in_hyper_option_terms(error: DegeneracyError, name: str) -> DegeneracyError:
+    """``error`` of representation ``name`` with its hyperparameters named as options
+    (:func:`with_hyper_options`: "cutoff 20 Å is 66.7 times sigma 0.3 Å" becomes
+    "--cutoff 20 Å is 66.7 times --sigma 0.3 Å"); ``error`` itself when it names none."""
+    named = with_hyper_options(str(error), HYPER_OPTIONS.get(name, {}), name=name)
+    return error if named == str(error) else DegeneracyError(named, kind=error.kind)
 
 
 def with_hyper_options(message: str, options: dict[str, str], *, name: str = "") -> str:

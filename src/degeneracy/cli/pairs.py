@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import ase.io
 
 from ..checks import bounded_int, positive_float
+from ..compositions import verify_pairs_by_composition
 from ..files import EXTXYZ_SUFFIXES, json_text, output_file
 from ..pairs import (
     MAX_PAIRS,
@@ -18,7 +19,6 @@ from ..pairs import (
     fold_frames,
     pair_frames,
     prl2020_grid,
-    verify_pairs,
 )
 from ..sensitivity import SYMMETRY_TOL
 from ..structures import write_environments
@@ -42,7 +42,8 @@ from .options import (
 
 
 def format_verdicts(verdicts: Sequence[PairVerdict], fmt: str) -> str:
-    """Render :func:`verify_pairs` results as a table, CSV or JSON (a list of objects)."""
+    """Render :func:`~degeneracy.pairs.verify_pairs` results as a table, CSV or JSON (a
+    list of objects)."""
     if fmt == "json":
         return json_text([v.to_dict() for v in verdicts])
     names = list(verdicts[0].distance)
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> None:
         positive_float("--relation-tol", args.relation_tol)  # before reading the frames
         frames = environments_from_file(args.verify, args)
         representations = representations_from_args(args, frames=frames)
-        verdicts = verify_pairs(
+        verdicts = verify_pairs_by_composition(
             frames, representations, tol=args.relation_tol, where=str(args.verify)
         )
         emit(format_verdicts(verdicts, args.format), args.output)

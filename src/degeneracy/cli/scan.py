@@ -35,8 +35,9 @@ from ..scan import (
     output_format,
     read_results,
     scan_dataset,
+    without_kinks,
 )
-from ..sensitivity import NEAR_SWAP_KEYS, explained_verdict, near_swap_text
+from ..sensitivity import NEAR_SWAP_KEYS, ZERO_RTOL, explained_verdict, near_swap_text
 from ..structures import write_environments
 from .options import (
     RecordedStore,
@@ -176,8 +177,9 @@ def format_top(rows: list[dict[str, Any]]) -> str:
 
 
 def quantiles(results: Any) -> dict[str, float]:
-    """Min, median, 99th percentile and max of the finite CNs."""
-    cn = np.asarray(results.column("cn"), dtype=float)
+    """Min, median, 99th percentile and max of the finite CNs, kinks left out
+    (:func:`~degeneracy.scan.without_kinks`: their CN is one one-sided derivative's)."""
+    cn = np.asarray(without_kinks(results).column("cn"), dtype=float)
     cn = cn[np.isfinite(cn)]
     if not cn.size:
         return {}
@@ -195,7 +197,9 @@ def _plural(count: int, noun: str) -> str:
 
 
 def format_summary(summary: ScanSummary, stats: dict[str, float]) -> str:
-    """Two lines: what was scanned and how fast; the CN distribution."""
+    """Two lines: what was scanned and how fast, with how many environments are
+    undefined, have a zero singular value, an infinite CN or a kink; the CN distribution
+    (kinks left out)."""
     centers = ",".join(summary.centers) if summary.centers else "all atoms"
     scanned = ",".join(summary.centers_scanned)
     if summary.centers_scanned and not summary.centers:
@@ -218,8 +222,19 @@ def format_summary(summary: ScanSummary, stats: dict[str, float]) -> str:
         f"{summary.startup_seconds:.1f} s of it starting Dask ({speed}{resumed}); "
         f"{summary.n_undefined} undefined"
         + (
+            f", {summary.n_with_zeros} with a zero singular value (s_min < {ZERO_RTOL:g} s1)"
+            if summary.n_with_zeros
+            else ""
+        )
+        + (
             f", {summary.n_infinite} with infinite CN (s_min zero or at round-off)"
             if summary.n_infinite
+            else ""
+        )
+        + (
+            f", {_plural(summary.n_kinks, 'kink')} (no derivative there: "
+            "left out of the CN statistics and histogram)"
+            if summary.n_kinks
             else ""
         ),
     ]
@@ -460,7 +475,7 @@ def write_reports(command: ScanCommand, summary: ScanSummary) -> None:
     if top:
         report_most_singular(command, top, structures, singular, summary.settings["cutoff"])
         interrupts.check()
-    cn_histogram(results, plot, title=report_title(command))
+    cn_histogram(without_kinks(results), plot, title=histogram_title(command, summary))
     print(f"wrote {plot}")
     interrupts.check()
     if args.chemiscope_limit:
@@ -476,6 +491,14 @@ def write_reports(command: ScanCommand, summary: ScanSummary) -> None:
 def report_title(command: ScanCommand) -> str:
     """``"data.xyz: SOAP (...)"``: the data set and the fingerprint, for the figures."""
     return f"{Path(command.dataset.label).name}: {describe_representation(command.representation)}"
+
+
+def histogram_title(command: ScanCommand, summary: ScanSummary) -> str:
+    """:func:`report_title`, and how many kinks the histogram leaves out (if any)."""
+    title = report_title(command)
+    if summary.n_kinks:
+        title += f" ({_plural(summary.n_kinks, 'kink')} left out: no derivative there)"
+    return title
 
 
 def report_chemiscope(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..compositions import representations_for
 from ..errors import DegeneracyError
 from ..files import EXTXYZ_SUFFIXES, output_file
 from ..sensitivity import KINK_TEXT, SYMMETRY_TOL, ZERO_RTOL, near_swap_text, zero_reason
@@ -103,10 +104,12 @@ def run(args: argparse.Namespace) -> None:
     representation = _representation(args, frames)
     check_input_analysable(args, frames, [representation])
     results = []
-    for index, atoms in enumerate(frames):
+    # each frame's search with a fingerprint of its own species, as spectrum's
+    own = representations_for(frames, representation)
+    for index, (atoms, built) in enumerate(zip(frames, own, strict=True)):
         result = find_singular(
             atoms,
-            representation,
+            built,
             pull=args.pull,
             cn_target=args.cn_target,
             max_iterations=args.max_iterations,

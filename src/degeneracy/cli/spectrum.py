@@ -6,12 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ..compositions import analyse_by_composition
 from ..files import json_text
 from ..sensitivity import (
     SYMMETRY_TOL,
     ZERO_RTOL,
     FrameAnalysis,
-    analyse_frames,
     explained_verdict,
     near_swap_text,
 )
@@ -32,7 +32,7 @@ from .options import (
 
 
 def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
-    """Render :func:`analyse_frames` results as a table, CSV or JSON."""
+    """Render :func:`~degeneracy.sensitivity.analyse_frames` results as a table, CSV or JSON."""
     if fmt == "json":
         return json_text([r.to_dict() for r in results])
     n_values = len(results[0].singular_values)
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> None:
     representation = representation_from_args(args, frames)
     check_input_analysable(args, frames, [representation])
     with naming_input_file(args):
-        results = analyse_frames(
+        results = analyse_by_composition(
             frames,
             representation,
             symmetry_tol=args.symmetry_tol,

@@ -137,6 +137,12 @@ def write_chemiscope(
             "values": [table["species"][k] for k in keep],
             "description": "centre species",
         },
+        "verdict": {  # kinks keep a one-sided CN: the colour alone would not say so
+            "target": "atom",
+            "values": [table["verdict"][k] for k in keep],
+            "description": "kink (no derivative: CN meaningless) / regular / zero "
+            "(a singular value below the zero threshold)",
+        },
     }
     settings = chemiscope.quick_settings(
         x="log10(s_max)", y="log10(s_min)", map_color="log10(CN)", target="atom"

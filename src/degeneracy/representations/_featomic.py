@@ -15,31 +15,21 @@ import numpy as np
 from metatensor import Labels, TensorBlock, TensorMap
 
 from ..errors import DegeneracyError
+from .base import MAX_CUTOFF_OVER_SIGMA as MAX_CUTOFF_OVER_SIGMA  # re-exported
 
 #: Only the centre (atom 0) of every frame is described.
 CENTER_SAMPLE = Labels(["atom"], np.array([[0]], dtype=np.int32))
-
-#: Largest cutoff/σ (radius over Gaussian density width) for which featomic computes the
-#: GTO radial integrals at every n_max ≤ 22, l_max ≤ 20 and σ ≥ 0.01 Å. Measured (featomic
-#: 0.6.7, by bisection): it refuses from cutoff/σ 37.69 (n_max 1, l_max 0), 37.19 (n_max
-#: 8, l_max 0), 36.53 (n_max 8, l_max 20), 36.14 (n_max 22; 35.67 at σ 0.01 Å) on, the
-#: same ratios at σ 0.02–30 Å: a limit of the ratio alone (37.69 is about where
-#: exp(cutoff²/2σ²) leaves double precision), slightly lower for more radial and angular
-#: functions. The command line refuses more than this before featomic is called.
-MAX_CUTOFF_OVER_SIGMA = 35.0
-
-#: featomic's refusal of a cutoff too large for σ (its advice reads "Try increasing
-#: decreasing the `cutoff`").
-_GTO_INTEGRAL_FAILURE = "radial integral with GTO basis"
 
 
 def new_calculator(kind: type, settings: str, **hypers: Any) -> featomic.CalculatorBase:
     """Build the featomic calculator ``kind(**hypers)``; a refusal names ``settings``.
 
-    featomic checks some hyperparameters only when it builds the calculator (e.g. a GTO
-    radial integral that cannot be computed for a huge cutoff against a narrow density);
-    ``settings`` (e.g. ``"sigma 0.3 Å, cutoff 1e+09 Å"``) says which values it refused.
-    The GTO integrals' refusal says why in our words (:func:`_gto_integral_reason`).
+    featomic checks some hyperparameters only when it builds the calculator;
+    ``settings`` (e.g. ``"sigma 0.3 Å, cutoff 11 Å"``) says which values it refused, in one
+    line (its panic message and backtrace note on file descriptor 2 are dropped). The
+    fingerprints check what it would refuse before (a cutoff beyond
+    :data:`MAX_CUTOFF_OVER_SIGMA` × σ, where its GTO radial integrals fail:
+    :func:`~degeneracy.representations.base.density_width`).
     """
     with _stderr_held() as held:
         try:
@@ -47,22 +37,7 @@ def new_calculator(kind: type, settings: str, **hypers: Any) -> featomic.Calcula
         except featomic.FeatomicError as error:
             held.discard()  # featomic's Rust panic message and backtrace: the reason is below
             reason = str(error).removeprefix("internal featomic error: ").splitlines()[0]
-            if _GTO_INTEGRAL_FAILURE in reason:
-                reason = _gto_integral_reason(hypers)
             raise DegeneracyError(f"featomic refused {settings}: {reason}") from error
-
-
-def _gto_integral_reason(hypers: dict[str, Any]) -> str:
-    """Why featomic could not compute the GTO radial integrals: cutoff/σ too large."""
-    try:
-        ratio = f" {hypers['cutoff']['radius'] / hypers['density']['width']:.3g}"
-    except (KeyError, TypeError, ZeroDivisionError):
-        ratio = ""
-    return (
-        f"its GTO radial integrals fail at cutoff/sigma{ratio} (from 35.7 to 37.7, by n_max "
-        f"and l_max; up to {MAX_CUTOFF_OVER_SIGMA:g} always works): take a smaller cutoff "
-        "or a larger sigma"
-    )
 
 
 class _HeldStream:

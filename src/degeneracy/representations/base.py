@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -96,6 +97,20 @@ MAX_CUTOFF = 100.0
 #: smaller σ could only describe environments narrower than a third of an ångström.
 MIN_SIGMA = 0.01
 
+#: Largest cutoff/σ (cutoff radius over Gaussian density width) of SOAP, the bispectrum and
+#: the optimal basis (:func:`density_width`, checked when they are built): featomic 0.6.7
+#: computes its GTO radial integrals up to it for every n_max ≤ 22, l_max ≤ 20 and σ ≥
+#: :data:`MIN_SIGMA`. Measured 2026-12-05: at cutoff/σ = 35 every calculator builds (all
+#: 462 (n_max, l_max) at σ 0.01, 0.02, 0.3 and 30 Å, a 10 × 10 grid of them at 0.05–10 Å:
+#: 2348 settings); featomic refuses ("Failed to compute radial integral with GTO basis")
+#: from cutoff/σ 37.69 (n_max 1, l_max 0), 36.54 (n_max 8, l_max 20), 36.14 (n_max 22,
+#: any l_max; 36.10 at σ 0.02 Å, 35.67 at σ 0.01 Å) on, the same ratios at σ 0.3 and
+#: 30 Å: a limit of the ratio alone (37.69 is about where exp(cutoff²/2σ²) leaves double
+#: precision), slightly lower for more radial functions. Not checked: featomic's splines of
+#: these integrals miss their 1e-8 accuracy (it refuses the calculator) for n_max 20–22 with
+#: l_max 17–20 at cutoff/σ ≈ 12–25 (docs/fingerprints.md, "Sigma against the cutoff").
+MAX_CUTOFF_OVER_SIGMA = 35.0
+
 
 def cutoff_radius(value: Any, name: str = "cutoff") -> float:
     """``value`` as a cutoff radius (Å): a finite number in (0, :data:`MAX_CUTOFF`]."""
@@ -108,12 +123,78 @@ def cutoff_radius(value: Any, name: str = "cutoff") -> float:
     return cutoff
 
 
-def density_width(value: Any, *, cutoff: float, name: str = "sigma") -> float:
-    """``value`` as a Gaussian density width σ (Å): :data:`MIN_SIGMA` ≤ σ < ``cutoff``."""
-    sigma = positive_float(name, value, below=cutoff)
+def density_width(
+    value: Any, *, cutoff: float, name: str = "sigma", cutoff_name: str | None = "cutoff"
+) -> float:
+    """``value`` as a Gaussian density width σ (Å) for the cutoff radius ``cutoff`` (Å).
+
+    The one check of σ against the cutoff, shared by SOAP, the bispectrum and the optimal
+    basis: :data:`MIN_SIGMA` ≤ σ < ``cutoff`` and ``cutoff``/σ ≤
+    :data:`MAX_CUTOFF_OVER_SIGMA` (beyond it featomic cannot compute its GTO radial
+    integrals). A refusal names the parameters and gives the range that works: ``cutoff
+    20 Å is 66.7 times sigma 0.3 Å, more than the 35 up to which featomic computes its GTO
+    radial integrals: give cutoff at most 10.5 Å or sigma at least 0.572 Å``.
+
+    Parameters
+    ----------
+    value : Any
+        The width σ to check.
+    cutoff : float
+        The cutoff radius, already checked (:func:`cutoff_radius`).
+    name : str
+        The parameter that sets σ, as the refusal names it.
+    cutoff_name : str or None
+        The parameter that sets the cutoff; ``None`` when the caller cannot change it (the
+        refusal then says "the cutoff" and advises on σ alone).
+
+    Returns
+    -------
+    float
+        σ.
+
+    Raises
+    ------
+    DegeneracyError
+        When σ is not a positive number, below :data:`MIN_SIGMA`, not below the cutoff, or
+        narrower than ``cutoff`` / :data:`MAX_CUTOFF_OVER_SIGMA`.
+    """
+    sigma = positive_float(name, value)
     if sigma < MIN_SIGMA:
         raise DegeneracyError(f"{name} must be at least {MIN_SIGMA:g} Å, got {value!r}")
+    cutoff_text = (
+        f"the cutoff {cutoff:g} Å" if cutoff_name is None else f"{cutoff_name} {cutoff:g} Å"
+    )
+    if sigma >= cutoff:
+        raise DegeneracyError(f"{name} must be smaller than {cutoff_text}, got {sigma:g}")
+    ratio = cutoff / sigma
+    if ratio > MAX_CUTOFF_OVER_SIGMA * (1 + 1e-12):  # 35 σ, however it was rounded
+        advice = f"{name} at least {_three_digits(cutoff / MAX_CUTOFF_OVER_SIGMA, up=True):g} Å"
+        if cutoff_name is not None:
+            largest = _three_digits(MAX_CUTOFF_OVER_SIGMA * sigma, up=False)
+            advice = f"{cutoff_name} at most {largest:g} Å or {advice}"
+        raise DegeneracyError(
+            f"{cutoff_text} is {_ratio_text(ratio)} times {name} {sigma:g} Å, more than the "
+            f"{MAX_CUTOFF_OVER_SIGMA:g} up to which featomic computes its GTO radial "
+            f"integrals: give {advice}"
+        )
     return sigma
+
+
+def _ratio_text(ratio: float) -> str:
+    """``ratio`` (> :data:`MAX_CUTOFF_OVER_SIGMA`) to 3 significant digits, or as many more
+    as show it above the limit (35.01, not 35)."""
+    for digits in range(3, 13):
+        text = f"{ratio:.{digits}g}"
+        if float(text) > MAX_CUTOFF_OVER_SIGMA:
+            return text
+    return f"{ratio!r}"
+
+
+def _three_digits(value: float, *, up: bool) -> float:
+    """``value`` rounded up or down to 3 significant digits (a bound that holds as said)."""
+    scale = 10.0 ** (math.floor(math.log10(value)) - 2)
+    steps = value / scale
+    return (math.ceil(steps - 1e-9) if up else math.floor(steps + 1e-9)) * scale
 
 
 def weighed_out_pairs(

@@ -109,10 +109,12 @@ class Bispectrum:
     Parameters
     ----------
     sigma : float
-        Gaussian density width σ (Å), from :data:`~.base.MIN_SIGMA` (0.01) up to the cutoff.
+        Gaussian density width σ (Å): at least :data:`~.base.MIN_SIGMA` (0.01) and
+        cutoff / :data:`~.base.MAX_CUTOFF_OVER_SIGMA` (cutoff/35), below the cutoff
+        (:func:`~.base.density_width`, checked here).
     cutoff : float
         Cutoff radius (Å), hard step as for :class:`SoapPowerSpectrum`, at most
-        :data:`~.base.MAX_CUTOFF` (100).
+        :data:`~.base.MAX_CUTOFF` (100) and 35 σ.
     n_max : int
         Radial GTO functions per neighbour species (1 to 12).
     l_max : int

@@ -327,10 +327,12 @@ class OverlapMatrix:
         eigenvalues that coincide only relative to the largest (:meth:`eigenvalue_gaps`),
         being apart by more than :data:`DEGENERATE_GAP` of their own size (those of a
         neighbour fading at the cutoff), are no kink: the Jacobian holds there, and
-        nothing is said. A caller that reports these itself (``scan``) takes over: this instance
-        then no longer warns on its own, which it otherwise does once, as a
+        nothing is said. A caller that reports these itself (``scan``;
+        :func:`~degeneracy.sensitivity.analyse_frames`, which computes its frames in
+        batches, asks once for all of them) takes over: this instance then no longer warns
+        on its own, which it otherwise does once, as a
         :class:`~degeneracy.errors.DegeneracyWarning`, on the first Jacobian with such a
-        frame.
+        frame, counting and numbering the frames of that Jacobian call only.
         """
         self._warned = True
         return _degeneracy_notes(self.features(frames))

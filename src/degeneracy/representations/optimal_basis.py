@@ -345,9 +345,11 @@ def radial_settings(
     """``(sigma, cutoff, n_max, l_max, n_primitive)`` validated, the one check shared by
     :class:`~degeneracy.representations.SoapPowerSpectrum` and :func:`fit_optimal_basis`.
 
-    MIN_SIGMA ≤ σ < cutoff ≤ MAX_CUTOFF (:mod:`.base`), 1 ≤ n_max ≤ 22, 0 ≤ l_max ≤ 20,
-    1 ≤ n_primitive ≤ 22 (featomic hangs on a zero or huge cutoff, fails with an internal
-    error on the others, and refuses more than :data:`MAX_GTO_FUNCTIONS` GTO functions)
+    MIN_SIGMA ≤ σ < cutoff ≤ MAX_CUTOFF and cutoff/σ ≤ MAX_CUTOFF_OVER_SIGMA (35) (the
+    check of σ against the cutoff, :func:`~.base.density_width`), 1 ≤ n_max ≤ 22,
+    0 ≤ l_max ≤ 20, 1 ≤ n_primitive ≤ 22 (featomic hangs on a zero or huge cutoff, fails
+    with an internal error on the others, and refuses more than :data:`MAX_GTO_FUNCTIONS`
+    GTO functions)
     and, when the basis is to be ``optimal`` (contracted from the n_primitive functions),
     n_max ≤ n_primitive; the GTO basis has no primitives.
     """
@@ -435,15 +437,15 @@ def fit_optimal_basis(
         Environments whose centre (atom 0) is ``center_species``, not periodic, with
         finite coordinates; of any sizes.
     sigma : float
-        Gaussian density width (Å), at least 0.01 Å and below ``cutoff``.
+        Gaussian density width (Å), at least 0.01 Å and ``cutoff``/35, below ``cutoff``.
     cutoff : float
-        Cutoff radius (Å), at most 100 Å.
+        Cutoff radius (Å), at most 100 Å and 35 ``sigma``.
     n_max : int
-        Radial functions kept per channel, 1 to 30 and at most ``n_primitive``.
+        Radial functions kept per channel, 1 to 22 and at most ``n_primitive``.
     l_max : int
         Largest angular channel, 0 to 20.
     n_primitive : int
-        Primitive GTO functions per channel, 1 to 40.
+        Primitive GTO functions per channel, 1 to 22.
     center_species : int or str
         Atomic number (or symbol) of the centres.
     neighbor_species : sequence of int or str

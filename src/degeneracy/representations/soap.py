@@ -49,10 +49,12 @@ class SoapPowerSpectrum:
     Parameters
     ----------
     sigma : float
-        Gaussian density width σ (Å), from :data:`~.base.MIN_SIGMA` (0.01) up to the cutoff.
+        Gaussian density width σ (Å): at least :data:`~.base.MIN_SIGMA` (0.01) and
+        cutoff / :data:`~.base.MAX_CUTOFF_OVER_SIGMA` (cutoff/35), below the cutoff
+        (:func:`~.base.density_width`, checked here).
     cutoff : float
         Cutoff radius r_c (Å), hard step (no smoothing), at most :data:`~.base.MAX_CUTOFF`
-        (100).
+        (100) and 35 σ.
     n_max, l_max : int
         Radial functions per channel (at most 22; with the built-in optimal basis at most
         ``n_primitive``) and largest angular channel (at most 20).
