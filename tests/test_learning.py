@@ -973,7 +973,7 @@ def test_cli_learn_all_predict_and_figure(tmp_path, cache, capsys, monkeypatch):
     assert main(["predict", "--model", str(run), str(orbit_file), "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["frame"] for row in rows] == list(range(20))
-    assert set(rows[0]) == {"frame", "prediction"}
+    assert set(rows[0]) == {"frame", "prediction", "in_domain", "domain_ratio"}
     stored = np.load(run / "predictions.npz")["orbit_prediction"]
     np.testing.assert_allclose([row["prediction"] for row in rows], stored, atol=1e-5)
 
@@ -1088,12 +1088,15 @@ def test_cli_predict_reads_bohr(tmp_path, cache, capsys, monkeypatch):
     dg.write_environments(tmp_path / "bohr.extxyz", bohr)
     model = str(tmp_path / "out")
     assert main(["predict", "--model", model, str(orbit_file), "--format", "csv"]) == 0
-    angstrom = np.loadtxt(capsys.readouterr().out.splitlines()[1:], delimiter=",")
+    captured = capsys.readouterr()
+    angstrom = np.loadtxt(captured.out.splitlines()[1:], delimiter=",")
+    outside = captured.err  # the applicability domain's warning, if any, as for Å below
     argv = ["predict", "--model", model, str(tmp_path / "bohr.extxyz"), "--units", "bohr"]
     assert main([*argv, "--format", "csv"]) == 0
     captured = capsys.readouterr()
     bohr = np.loadtxt(captured.out.splitlines()[1:], delimiter=",")
-    assert bohr.shape == (6, 2) and "warning" not in captured.err
+    # frame, prediction, in_domain, domain_ratio; no warning but the domain's (the same)
+    assert bohr.shape == (6, 4) and captured.err == outside.replace("orbit.extxyz", "bohr.extxyz")
     np.testing.assert_allclose(bohr, angstrom, atol=1e-5)
     # features in batches: a file longer than one batch gives the same predictions, with a
     # progress bar on stderr unless --quiet
@@ -1104,6 +1107,7 @@ def test_cli_predict_reads_bohr(tmp_path, cache, capsys, monkeypatch):
         batched = np.loadtxt(captured.out.splitlines()[1:], delimiter=",")
         np.testing.assert_allclose(batched, angstrom, atol=1e-6)
         assert ("6/6" in captured.err) is not bool(quiet)
+        assert "applicability domain" in captured.err or "applicability domain" not in outside
     monkeypatch.undo()
     # --gradient: the model's gradient per neighbour in 1/A, whatever the input units
     rows = {}
@@ -1129,7 +1133,7 @@ def test_cli_predict_reads_bohr(tmp_path, cache, capsys, monkeypatch):
     torch.save(payload, tmp_path / "out" / "model.pt")
     assert main(["predict", "--model", model, str(orbit_file), "--format", "csv"]) == 0
     captured = capsys.readouterr()
-    assert len(captured.err.strip().splitlines()) == 1
+    assert captured.err.replace(outside, "").count("\n") == 1
     assert "warning:" in captured.err and "saved with featomic 0.0.1" in captured.err
     again = np.loadtxt(captured.out.splitlines()[1:], delimiter=",")
     np.testing.assert_array_equal(again, angstrom)

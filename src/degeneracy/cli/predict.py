@@ -28,16 +28,24 @@ def format_predictions(
     fmt: str,
     targets: np.ndarray | None = None,
     gradients: np.ndarray | None = None,
+    domain_ratios: np.ndarray | None = None,
 ) -> str:
     """Render predictions per frame as JSON (a list of objects), CSV or a table.
 
     ``gradients`` (n, N, 3): the model's gradient w.r.t. each neighbour (1/Å), as a list
     of [x, y, z] per neighbour under ``"gradient"`` in JSON, columns ``grad_<i><axis>``
-    (neighbour i = 1 … N) in CSV and the table.
+    (neighbour i = 1 … N) in CSV and the table. ``domain_ratios`` (n,): each frame's
+    distance ratio to the model's applicability domain
+    (:class:`~degeneracy.learning.domain.ApplicabilityDomain`), as ``"in_domain"`` (true
+    when the ratio is at most 1; 1 or 0 in CSV and the table) and ``"domain_ratio"``.
     """
     rows = []
     for i, value in enumerate(predictions):
         row: dict = {"frame": i, "prediction": float(value)}
+        if domain_ratios is not None:
+            inside = bool(domain_ratios[i] <= 1.0)
+            row["in_domain"] = inside if fmt == "json" else int(inside)
+            row["domain_ratio"] = float(domain_ratios[i])
         if targets is not None:
             row["fourbody"] = float(targets[i])
         if gradients is not None and fmt == "json":
@@ -57,33 +65,45 @@ def format_predictions(
         writer.writeheader()
         writer.writerows(rows)
         return buffer.getvalue()
-    lines = ["  ".join(f"{n:>10s}" for n in names)]
+    widths = [max(10, len(n)) for n in names]
+    lines = ["  ".join(f"{n:>{w}s}" for n, w in zip(names, widths, strict=True))]
     for row in rows:
-        cells = [f"{row['frame']:>10d}"] + [f"{row[n]:>10.6f}" for n in names[1:]]
+        cells = [_cell(row[n], w) for n, w in zip(names, widths, strict=True)]
         lines.append("  ".join(cells))
     return "\n".join(lines) + "\n"
+
+
+def _cell(value: float | int, width: int) -> str:
+    """A table cell: an integer (``frame``, ``in_domain``) as it is, a float to 6 decimals."""
+    return f"{value:>{width}d}" if isinstance(value, int) else f"{value:>{width}.6f}"
 
 
 def run(args: argparse.Namespace) -> None:
     # torch: at run time, not for --help
     from ..learning import compute_inputs, load_model, model_gradients, predict_frames
+    from ..learning.domain import check_domain
     from ..learning.features import featurizer_cutoff
-    from ..learning.protocols import warn_about_frames
+    from ..learning.protocols import load_domain, warn_about_frames
 
     check_output_suffix(args)
     model, featurizer, _ = load_model(args.model)
     frames = frames_from_args(args, cutoff=featurizer_cutoff(featurizer, default=DEFAULT_CUTOFF))
-    warn_about_frames({str(args.file or args.builtin): frames}, featurizer)
+    source = str(args.file or args.builtin)
+    warn_about_frames({source: frames}, featurizer)
     # in batches (bounded featomic memory); a bar only where it lasts (> one batch)
     progress = not args.quiet and len(frames) > FEATURE_BATCH
     inputs = compute_inputs(featurizer, frames, batch_size=FEATURE_BATCH, progress=progress)
     predictions = predict_frames(model, featurizer, frames, inputs)
+    domain = check_domain(load_domain(args.model), inputs, source=source, model=str(args.model))
     targets = np.atleast_1d(fourbody_torsion(frames)) if args.with_target else None
     gradients = None
     if args.gradient:
         gradients = model_gradients(model, featurizer, frames, inputs)
         gradients = gradients.reshape(len(frames), -1, 3)
-    emit(format_predictions(predictions, args.format, targets, gradients), args.output)
+    emit(
+        format_predictions(predictions, args.format, targets, gradients, domain.ratios),
+        args.output,
+    )
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -91,7 +111,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "predict",
         help="predict E4 with a model trained by `degeneracy learn`",
         description="Rebuild the fingerprint and normalisation stored in a `degeneracy learn` "
-        "results folder and print the model's prediction for every frame of FILE.",
+        "results folder and print the model's prediction for every frame of FILE, with "
+        "whether the frame lies in the model's applicability domain (in_domain: its "
+        "distance to the nearest training frame in the model's feature space at most "
+        "the distance that 99 % of validation frames stay within; domain_ratio: that "
+        "distance over the threshold). Frames outside get one warning on stderr.",
     )
     parser.add_argument(
         "--model", required=True, metavar="DIR", help="results folder of `degeneracy learn`"

@@ -59,6 +59,7 @@ from .datasets import (
     compute_input_jacobians,
     with_targets,
 )
+from .domain import ApplicabilityDomain, fit_domain
 from .features import CENTRE_BASIS_FILES, featurizer_cutoff, featurizer_from_spec
 from .model import AtomicSumModel, network_shape
 from .specs import MAX_SEED, PROTOCOLS, RMSE_KEYS, Protocol, get_protocol, training_seed
@@ -171,8 +172,10 @@ def save_model(
     model: AtomicSumModel,
     featurizer: Featurizer,
     metadata: dict[str, Any] | None = None,
+    domain: ApplicabilityDomain | None = None,
 ) -> Path:
-    """Write ``model.pt`` (+ the radial basis) so :func:`load_model` can rebuild everything."""
+    """Write ``model.pt`` (+ the radial basis) so :func:`load_model` can rebuild everything,
+    and :func:`load_domain` the model's applicability domain when ``domain`` is given."""
     folder = Path(folder)
     featurizer.save(folder)
     payload = {
@@ -183,6 +186,8 @@ def save_model(
         "metadata": metadata or {},
         "versions": library_versions(),
     }
+    if domain is not None:
+        payload["domain"] = domain.payload()
     path = folder / "model.pt"
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -241,15 +246,25 @@ def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str
     DegeneracyWarning
         When the model was saved with another featomic version.
     """
+    path, payload = _read_model_file(folder)
+    folder = path.parent
+    warn_on_version_change(path, payload.get("versions"))
+    model = AtomicSumModel.from_config(payload["model"])
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    return model, featurizer_from_spec(payload["featurizer"], folder), payload["metadata"]
+
+
+def _read_model_file(folder: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
+    """``(path of model.pt, its payload)`` for :func:`load_model` and :func:`load_domain`."""
     folder = path_value("model folder", folder)
     if not folder.exists():
         raise DegeneracyError(
             f"{folder}: no such model file or folder (train one with `degeneracy learn`)"
         )
     path = folder / "model.pt" if folder.is_dir() else folder
-    folder = path.parent
     if not path.exists():
-        check_one_run(folder)
+        check_one_run(path.parent)
         raise DegeneracyError(f"{path}: no such model file (train one with `degeneracy learn`)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -260,11 +275,23 @@ def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str
         raise DegeneracyError(f"{path}: not a degeneracy model ({reason})") from error
     if not isinstance(payload, dict) or payload.get("format") != _MODEL_FORMAT:
         raise DegeneracyError(f"{path}: not a degeneracy model file (format {_MODEL_FORMAT})")
-    warn_on_version_change(path, payload.get("versions"))
-    model = AtomicSumModel.from_config(payload["model"])
-    model.load_state_dict(payload["state_dict"])
-    model.eval()
-    return model, featurizer_from_spec(payload["featurizer"], folder), payload["metadata"]
+    return path, payload
+
+
+def load_domain(folder: str | os.PathLike) -> ApplicabilityDomain | None:
+    """The applicability domain stored with a model (:mod:`.domain`), ``None`` for a
+    model saved before degeneracy stored one.
+
+    ``folder`` is as for :func:`load_model`, which raises the same errors.
+    """
+    path, payload = _read_model_file(folder)
+    stored = payload.get("domain")
+    if stored is None:
+        return None
+    try:
+        return ApplicabilityDomain.from_payload(stored)
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise DegeneracyError(f"{path}: its applicability domain is damaged ({error})") from error
 
 
 def check_one_run(folder: Path) -> None:
@@ -742,7 +769,8 @@ def run_protocol(
     torch.manual_seed(seed)
     n_features = {s: v.shape[-1] for s, v in train_inputs.items()}
     model = AtomicSumModel(n_features, width=width, depth=depth)
-    model.set_normalisation(feature_scales(train_inputs), float(np.mean(targets["train"])))
+    scales = feature_scales(train_inputs)
+    model.set_normalisation(scales, float(np.mean(targets["train"])))
     train_set = TensorSet.from_numpy(train_inputs, train_targets, **gradients)
     val_set = TensorSet.from_numpy(inputs["val"], targets["val"])
     # a rerun the checkpoint refuses (another run, past max_epochs) keeps the old results:
@@ -765,6 +793,13 @@ def run_protocol(
     }
     orbit_arc = _arc_length_value(orbit_arc_length, orbit.frames)
     metrics = _metrics(protocol, data, predictions, orbit_train, orbit_heldout, orbit_arc)
+    domain = fit_domain(
+        _concat([inputs["train"], _take(inputs["orbit"], orbit_train)]),
+        inputs["val"],
+        scales,
+        seed=seed,
+    )
+    metrics["domain"] = domain_metrics(domain, inputs)
     if gradient_errors:
         metrics.update(
             _gradient_errors(
@@ -802,7 +837,7 @@ def run_protocol(
         }
     )
     arrays = _prediction_arrays(predictions, targets, orbit_train, orbit_arc)
-    _write_outputs(output, model, featurizer, metrics, arrays, result)
+    _write_outputs(output, model, featurizer, metrics, arrays, result, domain)
     metrics["seconds"] = time.monotonic() - start
     write_json(output / "metrics.json", metrics)
     return ProtocolResult(metrics, arrays, output)
@@ -965,7 +1000,7 @@ def _prediction_arrays(predictions, targets, orbit_train, orbit_arc) -> dict[str
     return arrays
 
 
-def _write_outputs(output, model, featurizer, metrics, arrays, result):
+def _write_outputs(output, model, featurizer, metrics, arrays, result, domain):
     with atomic_path(output / "predictions.npz") as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
     with atomic_open(output / "orbit_predictions.csv") as handle:
@@ -984,7 +1019,26 @@ def _write_outputs(output, model, featurizer, metrics, arrays, result):
         model,
         featurizer,
         {k: metrics[k] for k in ("protocol", "val_rmse", "seed") if k in metrics},
+        domain,
     )
+
+
+def domain_metrics(
+    domain: ApplicabilityDomain, inputs: Mapping[str, Mapping[str, np.ndarray]]
+) -> dict[str, Any]:
+    """The applicability domain's thresholds and, per data set, the share of its frames
+    outside the domain (``"<set>_outside"``; about 1 − quantile for validation)."""
+    summary: dict[str, Any] = {
+        "quantile": domain.quantile,
+        "thresholds": dict(domain.thresholds),
+        "n_reference": {s: len(v) for s, v in domain.references.items()},
+    }
+    for name, values in inputs.items():
+        if name == "train":  # the references are drawn from it
+            continue
+        ratios = domain.ratios(values)
+        summary[f"{name}_outside"] = float(np.mean(ratios > 1.0)) if len(ratios) else None
+    return summary
 
 
 def summarise_repeats(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
