@@ -385,6 +385,43 @@ def test_a_cutoff_below_the_first_shell_is_reported(soap, tmp_path):
     assert summary.n_undefined == 0 and summary.warnings == []
 
 
+def test_a_crystal_file_in_bohr_is_named(tmp_path):
+    """Whole structures had no unit check: rattled Si in bohr, read as Å with a cutoff
+    that holds its (stretched) first shell, was scanned without a word. The bonds of the
+    first structures are surveyed, periodic images included, as the scan starts."""
+    import ase.build
+
+    silicon = ase.build.bulk("Si", cubic=True).repeat((2, 1, 1))
+    silicon.rattle(0.02, seed=3)
+    in_bohr = silicon.copy()
+    in_bohr.positions /= ase.units.Bohr
+    in_bohr.cell /= ase.units.Bohr
+    path = tmp_path / "si-bohr.extxyz"
+    ase.io.write(path, [in_bohr] * 3, format="extxyz")
+    soap = dg.SoapPowerSpectrum(n_max=3, l_max=3, cutoff=5.0)
+    said = (
+        rf"{path}: median Si–Si distance 4.\d+ Å with units angstrom, 2× the sum of the two "
+        r"atoms' covalent radii \(bonded atoms: about 1×\); is the file in bohr\? "
+        r"\(--units bohr\)$"
+    )
+    with pytest.warns(dg.DegeneracyWarning, match=said):
+        summary = dg.scan_dataset(
+            path, soap, output=tmp_path / "a.parquet", centers="Si", **_threads()
+        )
+    assert summary.n_undefined == 0  # the scan itself has nothing to say
+    assert [w for w in summary.warnings if "bohr" in w] == summary.warnings[:1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dg.DegeneracyWarning)
+        right = dg.scan_dataset(
+            scanning.Dataset(path, units="bohr"),
+            dg.SoapPowerSpectrum(n_max=3, l_max=3, cutoff=3.0),
+            output=tmp_path / "b.parquet",
+            centers="Si",
+            **_threads(),
+        )
+    assert right.warnings == [] and right.n_undefined == 0
+
+
 def _scan_interrupted_after(monkeypatch, n_chunks: int, *args, **kwargs) -> list[int]:
     """``dg.scan_dataset(*args, **kwargs)`` interrupted (Ctrl-C) once ``n_chunks`` chunks
     are written; the written chunks' indices."""

@@ -129,7 +129,7 @@ def test_files_of_any_species_in_other_units_are_warned_about(tmp_path, recwarn)
         dg.read_environments(angstrom, spec="SiO4", cutoff=1.0)  # plausible bonds: no hint
     with pytest.warns(
         dg.DegeneracyWarning,
-        match=r"mixed-bohr.xyz: median distance from the centres to their nearest neighbours "
+        match=r"mixed-bohr.xyz: median distance from the atoms to their nearest neighbours "
         r"with units angstrom, 1.\d× the sum",
     ):
         dg.read_environments(tmp_path / "mixed-bohr.xyz", spec="any", cutoff=4.0)

@@ -116,6 +116,8 @@ from .species import symbols_of
 from .structures import (
     DEFAULT_CUTOFF,
     DEFAULT_MIN_DISTANCE,
+    SURVEY_STRUCTURES,
+    bond_units_note,
     check_cell,
     check_finite_coordinates,
     check_no_dummy_atoms,
@@ -126,6 +128,7 @@ from .structures import (
     in_angstrom,
     neighbor_positions,
     read_failure,
+    survey_structure_bonds,
 )
 
 #: Schema-metadata key of the warnings a chunk's representation raised.
@@ -1845,10 +1848,19 @@ def scan_dataset(
     tally = _NoteTally()
     fingerprints = _FingerprintTally()
 
+    units_notes: list[str] = []
+    first: list[ase.Atoms] = []
+
     def counted() -> Iterator[tuple[int, ase.Atoms]]:
         for index, atoms in dataset.structures():
             counts["structures"] = index + 1
+            if len(first) < SURVEY_STRUCTURES:
+                first.append(atoms)
+                if len(first) == SURVEY_STRUCTURES:  # early: a unit slip is not worth a scan
+                    units_notes.extend(warn_of_units(dataset, first))
             yield index, atoms
+        if len(first) < SURVEY_STRUCTURES:
+            units_notes.extend(warn_of_units(dataset, first))
 
     blocks = plan_chunks(
         counted(), centers=center_numbers, chunk_size=chunk_size, species_seen=species_seen
@@ -1914,6 +1926,7 @@ def scan_dataset(
     )
     for note in notes:
         warnings.warn(DegeneracyWarning(note), stacklevel=2)
+    notes[:0] = units_notes
     absent = sorted(set(neighbor_numbers or ()) - species_seen)
     if absent:  # a typo in the neighbour species would scan only undefined environments
         note = (
@@ -1955,6 +1968,17 @@ def scan_dataset(
         centers_scanned=scanned,
         fingerprints=fingerprints.entries() if recipe.species_aware else None,
     )
+
+
+def warn_of_units(dataset: Dataset, structures: Sequence[ase.Atoms]) -> list[str]:
+    """Warn (:class:`DegeneracyWarning`) when the bonds of the data set's first
+    ``structures`` say its units are the other ones (:func:`survey_structure_bonds`,
+    :func:`bond_units_note`); the note as a list of none or one."""
+    note = bond_units_note(survey_structure_bonds(structures), dataset.label, dataset.units)
+    if note is None:
+        return []
+    warnings.warn(DegeneracyWarning(note), stacklevel=2)
+    return [note]
 
 
 #: Share of environments with fewer than two neighbours above which a scan warns that its

@@ -939,90 +939,169 @@ def read_environments(
 PLAUSIBLE_BOND_RATIO = (0.75, 1.5)
 
 
-def nearest_bond_ratios(environments: Sequence[ase.Atoms]) -> tuple[np.ndarray, list[str]]:
-    r"""Per environment (centre first), its nearest neighbour's distance over the sum of
-    the two atoms' covalent radii, and that pair's species ("C–H").
+@dataclass(frozen=True)
+class BondSurvey:
+    """The centres' nearest bonds over some environments (:func:`survey_bonds`)."""
+
+    #: Median over environments of the nearest-neighbour distance over the sum of the
+    #: two atoms' covalent radii.
+    median_ratio: float
+    #: Median nearest-neighbour distance (Å) and the pair's species ("C–H") when every
+    #: environment's nearest pair is of the same species, else None and "".
+    median_distance: float | None
+    pair: str
+
+    def other_units(self, units: str) -> str | None:
+        """The other unit of :data:`UNITS` when :attr:`median_ratio` lies outside
+        :data:`PLAUSIBLE_BOND_RATIO` in ``units`` and inside it in the other unit (a file
+        in bohr read as Å, or the reverse), else None: bonds too short in Å are not a file
+        in bohr."""
+        low, high = PLAUSIBLE_BOND_RATIO
+        if low <= self.median_ratio <= high:
+            return None
+        other = "bohr" if units == "angstrom" else "angstrom"
+        converted = self.median_ratio * UNITS[other] / UNITS[units]
+        return other if low <= converted <= high else None
+
+
+def survey_bonds(environments: Sequence[ase.Atoms]) -> BondSurvey | None:
+    r"""Each environment's (centre first) nearest neighbour, its distance over the sum of
+    the two atoms' covalent radii, summarised by the median:
 
     .. math:: q = \frac{\min_j |\mathbf r_j - \mathbf r_0|}{R_{Z_0} + R_{Z_j}}
 
     with :math:`R` ase's covalent radii (Cordero et al., Dalton Trans. 2008). Environments
-    without neighbours, or with coordinates too large to measure, are left out.
+    without neighbours, or with coordinates too large to measure, are left out; None
+    when none is left.
     """
-    ratios, pairs = [], []
+    distances, centres, nearest_numbers = [], [], []
     for atoms in environments:
         if len(atoms) < 2:
             continue
         with np.errstate(over="ignore", invalid="ignore"):  # a refused frame's 1e300
-            distances = vector_lengths(atoms.positions[1:] - atoms.positions[0])
-        if not np.isfinite(distances).all():
+            lengths = vector_lengths(atoms.positions[1:] - atoms.positions[0])
+        if not np.isfinite(lengths).all():
             continue
-        nearest = int(np.argmin(distances)) + 1
-        z_centre, z_nearest = atoms.numbers[0], atoms.numbers[nearest]
-        radii = ase.data.covalent_radii[z_centre] + ase.data.covalent_radii[z_nearest]
-        ratios.append(distances[nearest - 1] / radii)
-        pairs.append(
-            f"{ase.data.chemical_symbols[z_centre]}–{ase.data.chemical_symbols[z_nearest]}"
-        )
-    return np.asarray(ratios, dtype=float), pairs
+        nearest = int(np.argmin(lengths))
+        distances.append(lengths[nearest])
+        centres.append(atoms.numbers[0])
+        nearest_numbers.append(atoms.numbers[nearest + 1])
+    return _bond_survey(np.asarray(distances), np.asarray(centres), np.asarray(nearest_numbers))
 
 
-def bond_ratio_median(environments: Sequence[ase.Atoms]) -> tuple[float, str] | None:
-    """The median of :func:`nearest_bond_ratios` and the pair's species when every
-    environment's nearest pair is of the same species (else ""); None without neighbours."""
-    ratios, pairs = nearest_bond_ratios(environments)
-    if not len(ratios):
+#: Structures (and atoms) :func:`survey_structure_bonds` looks at: the first ones of a
+#: data set tell its units, and a neighbour list of a few thousand atoms takes ~10 ms.
+SURVEY_STRUCTURES = 10
+SURVEY_ATOMS = 2000
+
+
+def survey_structure_bonds(structures: Sequence[ase.Atoms]) -> BondSurvey | None:
+    r""":func:`survey_bonds` for whole structures: every atom's nearest neighbour, periodic
+    images included, in the first :data:`SURVEY_STRUCTURES` structures (until
+    :data:`SURVEY_ATOMS` atoms are seen).
+
+    An atom without a neighbour within the plausible range in either unit
+    (:func:`nearest_neighbours`) is left out.
+    """
+    distances, centres, nearest_numbers = [], [], []
+    seen = 0
+    for atoms in itertools.islice(structures, SURVEY_STRUCTURES):
+        if seen >= SURVEY_ATOMS:
+            break
+        seen += len(atoms)
+        if len(atoms) < 2 and not atoms.pbc.any():
+            continue
+        found = nearest_neighbours(atoms)
+        if found is not None:
+            distances.append(found[2])
+            centres.append(atoms.numbers[found[0]])
+            nearest_numbers.append(atoms.numbers[found[1]])
+    if not distances:
         return None
-    return float(np.median(ratios)), pairs[0] if len(set(pairs)) == 1 else ""
+    return _bond_survey(*(np.concatenate(x) for x in (distances, centres, nearest_numbers)))
 
 
-def other_units(environments: Sequence[ase.Atoms], units: str) -> str | None:
-    """The other unit of :data:`UNITS` when the median of :func:`nearest_bond_ratios`
-    lies outside :data:`PLAUSIBLE_BOND_RATIO` in ``units`` and inside it in the other
-    unit (a file in bohr read as Å, or the reverse), else None: bonds too short in Å are
-    not a file in bohr."""
-    median = bond_ratio_median(environments)
-    low, high = PLAUSIBLE_BOND_RATIO
-    if median is None or low <= median[0] <= high:
+def nearest_neighbours(atoms: ase.Atoms) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(atom, its nearest neighbour, their distance)`` for every atom of a structure
+    with a neighbour (periodic images included) within twice the largest covalent radius
+    times the top of :data:`PLAUSIBLE_BOND_RATIO` in either unit; None when none has one.
+
+    First within the top in Å, which finds every atom's nearest neighbour in a structure
+    in Å (a 2000-atom Si cell: 0.1 s), and only if some atom has none, within the top in
+    bohr (1.7 s: ase's neighbour list grows with the cube of the reach).
+    """
+    top = 2 * PLAUSIBLE_BOND_RATIO[1] * ase.data.covalent_radii[atoms.numbers].max()
+    slip = max(UNITS.values()) / min(UNITS.values())  # Å per bohr
+    for reach in (top, top * slip):
+        first, second, lengths = neighbor_list("ijd", atoms, reach)
+        if len(np.unique(first)) == len(atoms):
+            break
+    if not len(first):
         return None
-    other = "bohr" if units == "angstrom" else "angstrom"
-    converted = median[0] * UNITS[other] / UNITS[units]
-    return other if low <= converted <= high else None
+    order = np.lexsort((lengths, first))  # by atom, then distance
+    first, second, lengths = first[order], second[order], lengths[order]
+    nearest = np.flatnonzero(np.r_[True, first[1:] != first[:-1]])
+    return first[nearest], second[nearest], lengths[nearest]
+
+
+def _bond_survey(
+    distances: np.ndarray, centres: np.ndarray, nearest: np.ndarray
+) -> BondSurvey | None:
+    """The :class:`BondSurvey` of nearest-neighbour ``distances`` (Å) between atoms of
+    atomic numbers ``centres`` and ``nearest``; None when there are none."""
+    if not len(distances):
+        return None
+    radii = ase.data.covalent_radii[centres] + ase.data.covalent_radii[nearest]
+    symbols = ase.data.chemical_symbols
+    kinds = {frozenset((a, b)) for a, b in zip(centres, nearest, strict=True)}
+    # one kind of pair (C–H from the centre C or the centre H): named as the first is
+    pair = f"{symbols[centres[0]]}–{symbols[nearest[0]]}" if len(kinds) == 1 else ""
+    return BondSurvey(
+        median_ratio=float(np.median(distances / radii)),
+        median_distance=float(np.median(distances)) if pair else None,
+        pair=pair,
+    )
 
 
 def other_units_hint(environments: Sequence[ase.Atoms], units: str) -> str:
-    """ "is the file in bohr? (--units bohr)" when :func:`other_units` finds one, else ""."""
-    other = other_units(environments, units)
-    return "" if other is None else f"is the file in {other}? (--units {other})"
+    """ "is the file in bohr? (--units bohr)" when the environments' bonds say so
+    (:meth:`BondSurvey.other_units`), else ""."""
+    survey = survey_bonds(environments)
+    other = None if survey is None else survey.other_units(units)
+    return "" if other is None else _units_question(other)
+
+
+def _units_question(other: str) -> str:
+    return f"is the file in {other}? (--units {other})"
 
 
 def warn_if_bonds_implausible(
     environments: Sequence[ase.Atoms], path: str | os.PathLike, units: str
 ) -> None:
-    """Warn (:class:`DegeneracyWarning`) when :func:`other_units` finds the environments'
-    bonds implausible in ``units``. The message gives the median distance itself when
-    every environment's nearest pair is of the same species (CH4: "median C–H distance
-    2.06 Å")."""
-    hint = other_units_hint(environments, units)
-    if not hint:
-        return
-    median, pair = bond_ratio_median(environments)
-    if pair:
-        a, b = pair.split("–")
-        what = f"median {pair} distance {median * covalent_bond_length(a, b):.3g} Å"
+    """Warn (:class:`DegeneracyWarning`) with :func:`bond_units_note` of the environments
+    (:func:`survey_bonds`) when there is one."""
+    note = bond_units_note(survey_bonds(environments), path, units)
+    if note is not None:
+        warnings.warn(note, DegeneracyWarning, stacklevel=3)
+
+
+def bond_units_note(survey: BondSurvey | None, label: str | os.PathLike, units: str) -> str | None:
+    """ "label: median C–H distance 2.06 Å with units angstrom, 1.9× the sum of the two
+    atoms' covalent radii (bonded atoms: about 1×); is the file in bohr? (--units bohr)"
+    when the surveyed bonds are implausible in ``units`` and plausible in the other
+    (:meth:`BondSurvey.other_units`), else None. The distance itself is named when every
+    nearest pair is of the same species."""
+    other = None if survey is None else survey.other_units(units)
+    if other is None:
+        return None
+    if survey.pair:
+        what = f"median {survey.pair} distance {survey.median_distance:.3g} Å"
     else:
-        what = "median distance from the centres to their nearest neighbours"
-    warnings.warn(
-        f"{path}: {what} with units {units}, {median:.2g}× the sum of the two atoms' "
-        f"covalent radii (bonded atoms: about 1×); {hint}",
-        DegeneracyWarning,
-        stacklevel=3,
+        what = "median distance from the atoms to their nearest neighbours"
+    return (
+        f"{label}: {what} with units {units}, {survey.median_ratio:.2g}× the sum of the two "
+        f"atoms' covalent radii (bonded atoms: about 1×); {_units_question(other)}"
     )
-
-
-def covalent_bond_length(a: str, b: str) -> float:
-    """Sum of the covalent radii (Å) of elements ``a`` and ``b`` (ase's table)."""
-    number = ase.data.atomic_numbers
-    return float(ase.data.covalent_radii[number[a]] + ase.data.covalent_radii[number[b]])
 
 
 def check_units(units: str) -> None:

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> None:
     from ..representations import fit_optimal_basis  # featomic: at run time, not for --help
     from ..representations.optimal_basis import radial_settings
 
-    try:  # the settings, in option terms, before any frame is made or read
+    with in_hyper_option_terms("soap"):  # the settings, before any frame is made or read
         radial_settings(
             sigma=args.sigma,
             cutoff=args.cutoff,
@@ -35,8 +35,6 @@ def run(args: argparse.Namespace) -> None:
             l_max=args.l_max,
             n_primitive=args.n_primitive,
         )
-    except DegeneracyError as error:
-        raise in_hyper_option_terms(error, "soap") from error
 
     if args.file is not None or args.builtin is not None:
         frames, provenance, species = _given_frames(args)

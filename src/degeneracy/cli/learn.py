@@ -50,10 +50,8 @@ def featurizer_from_args(args: argparse.Namespace):
                 args, ["rep"], f"{args.rep} does not apply to --model multicentre (SOAP)"
             )
         check_options_apply(args, ["soap"])
-        try:
+        with in_hyper_option_terms("soap"):  # "cutoff 20 Å is 66.7 times sigma 0.3 Å"
             return MultiCentreSoap(**soap_hypers_from_args(args))
-        except DegeneracyError as error:  # "cutoff 20 Å is 66.7 times sigma 0.3 Å"
-            raise in_hyper_option_terms(error, "soap") from error
     return CentreFeaturizer(representation_from_args(args))
 
 

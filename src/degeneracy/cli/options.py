@@ -506,21 +506,25 @@ def representations_from_args(
     representations = {}
     for name in names:
         hypers = representation_hypers_from_args(args, name)
-        try:
+        with in_hyper_option_terms(name):  # "width must be ..." is --om-width's problem
             representations[name] = make_representation(
                 name, **hypers, **(species if species_aware(name) else {})
             )
-        except DegeneracyError as error:  # "width must be ..." is --om-width's problem
-            raise in_hyper_option_terms(error, name) from error
     return representations
 
 
-def in_hyper_option_terms(error: DegeneracyError, name: str) -> DegeneracyError:
-    """``error`` of representation ``name`` with its hyperparameters named as options
-    (:func:`with_hyper_options`: "cutoff 20 Å is 66.7 times sigma 0.3 Å" becomes
-    "--cutoff 20 Å is 66.7 times --sigma 0.3 Å"); ``error`` itself when it names none."""
-    named = with_hyper_options(str(error), HYPER_OPTIONS.get(name, {}), name=name)
-    return error if named == str(error) else DegeneracyError(named, kind=error.kind)
+@contextlib.contextmanager
+def in_hyper_option_terms(name: str) -> Iterator[None]:
+    """Errors of representation ``name`` raised inside, with its hyperparameters named as
+    options (:func:`with_hyper_options`: "cutoff 20 Å is 66.7 times sigma 0.3 Å" becomes
+    "--cutoff 20 Å is 66.7 times --sigma 0.3 Å"); an error that names none as it is."""
+    try:
+        yield
+    except DegeneracyError as error:
+        named = with_hyper_options(str(error), HYPER_OPTIONS.get(name, {}), name=name)
+        if named == str(error):
+            raise
+        raise DegeneracyError(named, kind=error.kind) from error
 
 
 def with_hyper_options(message: str, options: dict[str, str], *, name: str = "") -> str:
