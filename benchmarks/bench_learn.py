@@ -11,10 +11,11 @@ Runs, in one process and in this order:
 Prints the machine load before and after (the machine may be shared), the time of every
 step and its ratio to the features baseline, the total against the 15-minute budget, and
 the checks of issue 5: validation RMSE of ``none`` ≤ 0.02; held-out orbit RMSE of
-``subset`` clearly below ``none``; the lowest orbit RMSE for ``full``; independent test RMSE
-within 2× the validation RMSE. With ``--repeats K`` the protocols run for K seeds (into
-``seed-*/``; Fig. 2 and the time budget from the first) and the ordering check uses the
-held-out orbit gap none − subset paired by seed (positive for every seed, t > 2).
+``subset`` below ``none`` (one seed cannot say "clearly"); the lowest orbit RMSE for
+``full``; independent test RMSE within 2× the validation RMSE. With ``--repeats K`` the
+protocols run for K seeds (into ``seed-*/``; Fig. 2 and the time budget from the first)
+and the ordering check uses the held-out orbit gap none − subset paired by seed
+(positive for every seed, t > 2).
 Example::
 
     .venv/bin/python benchmarks/bench_learn.py --output /tmp/fig2 [--orbit FILE]
@@ -162,9 +163,11 @@ def main() -> None:
             clear_heldout_gap(gap),
         )
     else:
+        # One seed cannot say "clearly": without orbit frames the flat prediction on the
+        # orbit lands wherever the extrapolation puts it (0.11-0.28 over seeds 0-3).
         ordering = (
-            "held-out orbit RMSE: subset < 0.75 x none",
-            subset["orbit_heldout_rmse"] < 0.75 * none["orbit_heldout_rmse"],
+            "held-out orbit RMSE: subset < none (one seed; --repeats 4 for 'clearly')",
+            subset["orbit_heldout_rmse"] < none["orbit_heldout_rmse"],
         )
     checks = {
         "validation RMSE (none) <= 0.02": none["val_rmse"] <= 0.02,

@@ -14,7 +14,9 @@ from degeneracy.learning import (
     PROTOCOLS,
     CentreFeaturizer,
     TrainSettings,
+    clear_heldout_gap,
     default_datasets,
+    heldout_orbit_gap,
     load_orbit,
     run_protocol,
 )
@@ -23,10 +25,16 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def protocols(tmp_path_factory):
+def experiment():
+    """The default data, the Comment's orbit and the default featurizer."""
     data = default_datasets()
     data["orbit"] = load_orbit()
-    featurizer = CentreFeaturizer(dg.SoapPowerSpectrum(sigma=0.3, basis="optimal"))
+    return CentreFeaturizer(dg.SoapPowerSpectrum(sigma=0.3, basis="optimal")), data
+
+
+@pytest.fixture(scope="module")
+def protocols(experiment, tmp_path_factory):
+    featurizer, data = experiment
     output = tmp_path_factory.mktemp("fig2")
     return {
         name: run_protocol(name, featurizer, data, output=output / name).metrics
@@ -34,10 +42,40 @@ def protocols(tmp_path_factory):
     }
 
 
-def test_orbit_frames_in_training_teach_the_orbit(protocols):
+#: Seeds besides 0 for the paired held-out orbit gap (``learn --repeats 4``).
+OTHER_SEEDS = (1, 2, 3)
+
+
+@pytest.fixture(scope="module")
+def other_seeds(experiment, tmp_path_factory):
+    """``none`` and ``subset`` with seeds 1–3: ``{protocol: [metrics per seed]}``."""
+    featurizer, data = experiment
+    output = tmp_path_factory.mktemp("seeds")
+    return {
+        name: [
+            run_protocol(
+                name,
+                featurizer,
+                data,
+                output=output / f"{name}-{seed}",
+                settings=TrainSettings(max_seconds=None),  # early stopping, not the load
+                seed=seed,
+            ).metrics
+            for seed in OTHER_SEEDS
+        ]
+        for name in ("none", "subset")
+    }
+
+
+def test_orbit_frames_in_training_teach_the_orbit(protocols, other_seeds):
     none, subset, full = (protocols[name] for name in ("none", "subset", "full"))
-    # the Comment: 0.144 without orbit frames, 0.072 with 20 of them, 0.033 trained on all
-    assert subset["orbit_heldout_rmse"] < 0.75 * none["orbit_heldout_rmse"]
+    # the Comment: 0.144 without orbit frames, 0.072 with 20 of them, 0.033 trained on all.
+    # Without orbit frames the prediction is flat along the orbit and its level is
+    # wherever the network's extrapolation puts it (docs: 0.11–0.28 over seeds 0–3), so
+    # "clearly below" is judged over seeds, paired: positive for every seed and t > 2.
+    gap = heldout_orbit_gap([none, *other_seeds["none"]], [subset, *other_seeds["subset"]])
+    assert gap["n"] == 1 + len(OTHER_SEEDS)
+    assert clear_heldout_gap(gap), gap
     assert full["orbit_rmse"] < min(none["orbit_rmse"], subset["orbit_rmse"])
     assert full["orbit_rmse"] < full["orbit_std"]  # some of the orbit's shape, not only its level
     # ... through a fingerprint nearly blind along the orbit: flat without orbit frames,
@@ -63,10 +101,9 @@ def test_validation_rmse_target(protocols):
     assert protocols["none"]["val_rmse"] <= 0.02
 
 
-def test_other_models_learn_the_random_structures_far_better(protocols, tmp_path):
+def test_other_models_learn_the_random_structures_far_better(experiment, protocols, tmp_path):
     # Beyond the Comment: the same network on nu = 3 or all-centre features.
-    data = default_datasets()
-    data["orbit"] = load_orbit()
+    _, data = experiment
     bispectrum = CentreFeaturizer(dg.make_representation("bispectrum"))
     metrics = run_protocol("none", bispectrum, data, output=tmp_path / "bispectrum").metrics
     assert metrics["val_rmse"] < 0.5 * protocols["none"]["val_rmse"]
