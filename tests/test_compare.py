@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -262,3 +263,191 @@ def test_info_json_gives_the_cpu_count_as_a_number(capsys, monkeypatch):
     assert json.loads(capsys.readouterr().out)["cpu_count"] is None
     assert main(["info"]) == 0
     assert re.search(r"^cpu_count +unknown$", capsys.readouterr().out, flags=re.MULTILINE)
+
+
+# --------------------------------------------------------------------------------------
+# Verdicts: kink / regular / zero, the rule of scan
+
+
+def _td_and_start():
+    return [dg.builtin_environment("td"), dg.builtin_environment("pg-start")]
+
+
+def test_spectrum_verdicts_is_the_one_rule_of_scan_and_compare():
+    """kink first, whatever the values; regular where s_min ≥ zero_rtol s_1 > 0; zero
+    otherwise (s_1 = 0 too: a fingerprint blind to every motion); "" without a spectrum.
+    scan's row_verdicts is this rule with its reasons, and its VERDICT_* are these."""
+    from degeneracy import scan, sensitivity
+
+    s_max = np.array([1.0, 1.0, 1.0, 1.0, 0.0, np.nan, 1.0])
+    s_min = np.array([2e-6, 5e-7, 0.0, 0.5, 0.0, np.nan, 1e-9])
+    kink = np.array([False, False, False, False, False, False, True])
+    verdicts = sensitivity.spectrum_verdicts(s_max, s_min, kink)
+    expected = ["regular", "zero", "zero", "regular", "zero", "", "kink"]
+    assert verdicts.tolist() == expected and verdicts.shape == (7,)
+    assert sensitivity.spectrum_verdicts(s_max[:1], s_min[:1], kink[:1], zero_rtol=1e-5)[0] == (
+        "zero"
+    )
+    assert scan.row_verdicts(s_max, s_min, kink, [""] * 7) == expected
+    assert (scan.VERDICT_KINK, scan.VERDICT_REGULAR, scan.VERDICT_ZERO) == (
+        sensitivity.VERDICT_KINK,
+        sensitivity.VERDICT_REGULAR,
+        sensitivity.VERDICT_ZERO,
+    )
+    grid = sensitivity.spectrum_verdicts(np.ones((2, 3)), np.full((2, 3), 0.1), np.eye(2, 3))
+    assert grid.tolist() == [["kink", "regular", "regular"], ["regular", "kink", "regular"]]
+    with pytest.raises(dg.DegeneracyError, match="one shape"):
+        sensitivity.spectrum_verdicts([1.0, 1.0], [0.5], [False])
+    with pytest.raises(dg.DegeneracyError, match="zero_rtol"):
+        sensitivity.spectrum_verdicts([1.0], [0.5], [False], zero_rtol=1.0)
+
+
+def test_td_methane_is_a_zero_of_soap_and_a_kink_of_the_om():
+    """T_d CH4: SOAP has its forced zeros ("zero"), the OM no Jacobian ("kink", CN 87 of
+    one one-sided derivative, which the summary leaves out); the P&G start is regular
+    for both."""
+    reps = {"soap": dg.SoapPowerSpectrum(), "om": dg.OverlapMatrix()}
+    with pytest.warns(dg.DegeneracyWarning, match="om degenerate eigenvalues"):
+        result = dg.compare_fingerprints(_td_and_start(), reps, batch_size=1)
+    assert result.kinks.tolist() == [[False, True], [False, False]]
+    assert result.verdicts.tolist() == [["zero", "kink"], ["regular", "regular"]]
+    assert 50 < result.cn[0, 1] < 200  # finite: nothing but the verdict tells it apart
+    records = result.records()
+    assert [r["om"]["verdict"] for r in records] == ["kink", "regular"]
+    assert [r["soap"]["verdict"] for r in records] == ["zero", "regular"]
+    assert list(records[0]["om"])[:2] == ["cn", "verdict"]
+    summary = result.summary()["om"]
+    assert summary["n_kinks"] == 1 and result.summary()["soap"]["n_kinks"] == 0
+    assert summary["cn_median"] == summary["cn_min"] == pytest.approx(result.cn[1, 1])
+    np.testing.assert_array_equal(result.cn_without_kinks(1), result.cn[1:, 1])
+    # without the kinks recorded (a Comparison built by hand): none taken
+    bare = dg.Comparison(
+        names=result.names,
+        singular_values=result.singular_values,
+        feature_norms=result.feature_norms,
+    )
+    assert bare.verdicts.tolist() == [["zero", "regular"], ["regular", "regular"]]
+
+
+def test_cli_compare_has_a_verdict_column_per_fingerprint(tmp_path, capsys):
+    """`compare --builtin td`: verdict_NAME right after cn_NAME in the table and CSV, and
+    "verdict" in JSON; the OM's one frame is a kink, so its summary has no CN to give."""
+    argv = ["compare", "--builtin", "td", "--rep", "soap,acsf,om"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "warning: om degenerate eigenvalues" in captured.err  # the CLI says it on stderr
+    lines = captured.out.splitlines()
+    header, row = lines[0].split(), lines[1].split()
+    for name, verdict in (("soap", "zero"), ("acsf", "zero"), ("om", "kink")):
+        k = header.index(f"cn_{name}")
+        assert header[k + 1] == f"verdict_{name}" and row[k + 1] == verdict
+    om = lines[-1]
+    assert om.startswith("# om: CN n/a (its one frame is a kink: no derivative there); rho")
+    assert "nan" not in om
+    assert lines[-3].startswith("# soap: CN median inf")
+    assert main([*argv, "--format", "csv"]) == 0
+    header, row = (line.split(",") for line in capsys.readouterr().out.splitlines()[:2])
+    assert header[header.index("cn_om") + 1] == "verdict_om"
+    assert row[header.index("verdict_om")] == "kink"
+    assert row[header.index("verdict_soap")] == "zero"
+    assert main([*argv, "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [out["frames"][0][name]["verdict"] for name in ("soap", "acsf", "om")] == [
+        "zero",
+        "zero",
+        "kink",
+    ]
+    assert out["summary"]["om"]["n_kinks"] == 1 and out["summary"]["om"]["cn_median"] is None
+
+
+def test_cli_compare_summary_leaves_the_kink_out(tmp_path, capsys):
+    """T_d and the P&G start: the OM's CN statistics are the start's alone, and the line
+    says one kink was left out; regular frames say "regular"; the figure marks the kink."""
+    path = tmp_path / "frames.extxyz"
+    dg.write_environments(path, _td_and_start())
+    prefix = tmp_path / "figure"
+    assert main(["compare", str(path), "--rep", "soap,om", "--plot", str(prefix)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0].split()
+    rows = [line.split() for line in lines[1:3]]
+    k = header.index("verdict_om")
+    assert [r[k] for r in rows] == ["kink", "regular"]
+    assert [r[header.index("verdict_soap")] for r in rows] == ["zero", "regular"]
+    start = float(rows[1][header.index("cn_om")])
+    om = re.fullmatch(
+        r"# om: CN median (\S+), min (\S+), max (\S+) "
+        r"\(1 kink left out: no derivative there\); rho median .*",
+        lines[-1],
+    )
+    assert om, lines[-1]
+    assert [float(v) for v in om.groups()] == pytest.approx([start] * 3, rel=1e-3)
+    assert 20 < start < 80  # the start's (37.6), not the kink's 86.7
+    assert "left out" not in lines[-2]  # SOAP has no kink
+    assert (tmp_path / "figure.png").exists() and (tmp_path / "figure.pdf").exists()
+
+
+def test_cli_compare_of_the_p_and_g_start_is_regular_throughout(capsys):
+    argv = ["compare", "--builtin", "pg-start", "--rep", "soap,acsf,om", "--format", "json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {out["frames"][0][name]["verdict"] for name in ("soap", "acsf", "om")} == {"regular"}
+    assert all(summary["n_kinks"] == 0 for summary in out["summary"].values())
+
+
+def test_kinks_stay_with_their_frames_over_compositions(tmp_path, capsys, cache):
+    """`compare --environment any` over CH3C, T_d CH4, CH3O and the P&G start: merging the
+    per-composition comparisons keeps the OM's kink at frame 1."""
+    import ase
+    import ase.io
+
+    hs = [[0.63, 0.63, 0.63], [-0.63, -0.63, 0.63], [-0.63, 0.63, -0.63]]
+    ch3c, ch3o = (
+        ase.Atoms(f"CH3{x}", positions=[[0, 0, 0], *hs, [0.9, -0.8, -0.85]]) for x in "CO"
+    )
+    frames = [ch3c, dg.builtin_environment("td"), ch3o, dg.builtin_environment("pg-start")]
+    soap = dg.SoapPowerSpectrum(neighbors=["H", "C", "O"])
+    with pytest.warns(dg.DegeneracyWarning, match="om degenerate eigenvalues"):
+        merged = dg.compare_by_composition(frames, {"soap": soap, "om": dg.OverlapMatrix()})
+    assert merged.kinks.tolist() == [[False, False], [False, True], [False, False], [False, False]]
+    assert merged.verdicts[:, 1].tolist() == ["regular", "kink", "regular", "regular"]
+    assert merged.verdicts[1, 0] == "zero" and merged.verdicts[3, 0] == "regular"
+    path = tmp_path / "mixed.extxyz"
+    ase.io.write(path, frames)
+    argv = ["compare", str(path), "--environment", "any", "--rep", "soap,om", "--format", "json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [f["om"]["verdict"] for f in out["frames"]] == ["regular", "kink", "regular", "regular"]
+    assert out["summary"]["om"]["n_kinks"] == 1
+
+
+def test_merging_comparisons_puts_each_kink_on_its_frame():
+    """The per-composition merge, on comparisons whose frames interleave: each part's
+    kinks land on its own rows and fingerprints."""
+    from degeneracy.compositions import _merged
+
+    def part(names, kinks):
+        n = len(kinks)
+        return dg.Comparison(
+            names=names,
+            singular_values=np.ones((n, len(names), 3)),
+            feature_norms=np.ones((n, len(names))),
+            nearest_coincidences=[None] * n,
+            coincidence_distances=np.full(n, np.nan),
+            near_swap_residuals=np.full((n, len(names)), np.nan),
+            trade_scales=np.full((n, len(names)), np.nan),
+            kinks=np.array(kinks, dtype=bool),
+        )
+
+    calls = [
+        (np.array([0, 2]), part(["b"], [[False], [True]])),
+        (np.array([1, 3]), part(["b"], [[True], [False]])),
+        (np.arange(4), part(["a"], [[False], [False], [False], [True]])),
+    ]
+    merged = _merged(calls, ["a", "b"], 4)
+    assert merged.kinks.tolist() == [[False, False], [False, True], [False, True], [True, False]]
+    assert merged.verdicts.tolist() == [
+        ["regular", "regular"],
+        ["regular", "kink"],
+        ["regular", "kink"],
+        ["kink", "regular"],
+    ]

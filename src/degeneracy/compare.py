@@ -17,6 +17,13 @@ fingerprint sees worst is the trade of the two, the blind spot of ν = 2 fingerp
 A fingerprint with fewer features than internal coordinates (d < 3N − 3, e.g. the s-only
 overlap matrix for CH4) has :math:`3N - 3 - d` exact zeros: they are included, so its
 CN is infinite.
+
+Each frame and fingerprint also gets the verdict of
+:func:`~degeneracy.sensitivity.spectrum_verdicts`, as in ``scan``: ``kink`` where the
+fingerprint has no Jacobian (:func:`~degeneracy.sensitivity.kinks_of`, e.g. the overlap
+matrix at T_d CH4, whose eigenvalues coincide; its CN is then one one-sided derivative's
+and is left out of the CN statistics), ``regular`` where no singular value is below
+:data:`~degeneracy.sensitivity.ZERO_RTOL` of s_1, else ``zero``.
 """
 
 from __future__ import annotations
@@ -33,12 +40,15 @@ from .errors import DegeneracyError
 from .files import json_safe
 from .representations.base import Representation, batches, fingerprint
 from .sensitivity import (
+    ZERO_RTOL,
     CoincidentPairs,
     check_analysable,
     condition_number,
+    kinks_of,
     nearest_coincidence,
     pair_swap_residual,
     singular_spectrum,
+    spectrum_verdicts,
     trade_scale,
 )
 from .structures import frame_list, neighbor_positions
@@ -68,6 +78,10 @@ class Comparison:
         :func:`~degeneracy.sensitivity.trade_scale` of each fingerprint's softest motion
         (Å): how equal pairs must be for it to be mostly their trade, any number of pairs
         (``inf``: no trade at any scale).
+    kinks : array of bool (n_frames, n_fingerprints), optional
+        Where the fingerprint has no Jacobian (:func:`~degeneracy.sensitivity.kinks_of`):
+        its spectrum there is one one-sided derivative's. None: not recorded, taken as
+        no kink.
     """
 
     names: list[str]
@@ -77,6 +91,7 @@ class Comparison:
     coincidence_distances: np.ndarray | None = None
     near_swap_residuals: np.ndarray | None = None
     trade_scales: np.ndarray | None = None
+    kinks: np.ndarray | None = None
 
     @property
     def s_max(self) -> np.ndarray:
@@ -99,18 +114,41 @@ class Comparison:
         """s_{3N-3} / |x| in Å⁻¹."""
         return self.s_min / self.feature_norms
 
+    @property
+    def kink_mask(self) -> np.ndarray:
+        """:attr:`kinks`, all False when not recorded, (n_frames, n_fingerprints)."""
+        if self.kinks is None:
+            return np.zeros(self.singular_values.shape[:2], dtype=bool)
+        return np.asarray(self.kinks, dtype=bool)
+
+    @property
+    def verdicts(self) -> np.ndarray:
+        """Verdict per frame and fingerprint, (n_frames, n_fingerprints) of str:
+        ``"kink"``, ``"regular"`` or ``"zero"``, by the rule of ``scan``
+        (:func:`~degeneracy.sensitivity.spectrum_verdicts` with
+        :data:`~degeneracy.sensitivity.ZERO_RTOL`)."""
+        return spectrum_verdicts(self.s_max, self.s_min, self.kink_mask, zero_rtol=ZERO_RTOL)
+
+    def cn_without_kinks(self, k: int) -> np.ndarray:
+        """The CNs of fingerprint ``k`` at the frames where it has a Jacobian (kinks left
+        out, as ``scan``'s statistics do: a kink's CN is one one-sided derivative's)."""
+        return self.cn[~self.kink_mask[:, k], k]
+
     def records(self) -> list[dict]:
-        """One JSON-ready mapping per frame: ``{"frame", name: {"cn", "s_min", ...}}``.
+        """One JSON-ready mapping per frame: ``{"frame", name: {"cn", "verdict", "s_min",
+        ...}}``.
 
         An infinite CN (s_min zero or at round-off) is ``None`` (JSON null), keeping the
         output strict JSON.
         """
         out = []
+        verdicts = self.verdicts
         for f in range(self.singular_values.shape[0]):
             row: dict = {"frame": f}
             for k, name in enumerate(self.names):
                 row[name] = {
                     "cn": json_safe(self.cn[f, k]),
+                    "verdict": str(verdicts[f, k]),
                     "s_min": float(self.s_min[f, k]),
                     "s_max": float(self.s_max[f, k]),
                     "relative_s_min": float(self.relative_s_min[f, k]),
@@ -126,19 +164,22 @@ class Comparison:
         return out
 
     def summary(self) -> dict[str, dict[str, float]]:
-        """Median, smallest and largest CN per fingerprint (``None`` for infinite), and
-        the medians of :math:`\rho` and of the trade scale of its softest motions
-        (``None`` when there is none, or infinite)."""
-        return {
-            name: {
-                "cn_median": json_safe(np.median(self.cn[:, k])),
-                "cn_min": json_safe(np.min(self.cn[:, k])),
-                "cn_max": json_safe(np.max(self.cn[:, k])),
+        """Median, smallest and largest CN per fingerprint (``None`` for infinite, or
+        when every frame is a kink), kinks left out (:meth:`cn_without_kinks`), their
+        number ``n_kinks``, and the medians of :math:`\rho` and of the trade scale of its
+        softest motions (``None`` when there is none, or infinite)."""
+        out = {}
+        for k, name in enumerate(self.names):
+            cn = self.cn_without_kinks(k)
+            out[name] = {
+                "cn_median": json_safe(np.median(cn)) if cn.size else None,
+                "cn_min": json_safe(np.min(cn)) if cn.size else None,
+                "cn_max": json_safe(np.max(cn)) if cn.size else None,
+                "n_kinks": int(self.kink_mask[:, k].sum()),
                 "near_swap_residual_median": json_safe(self.median_residual(k)),
                 "trade_scale_median": json_safe(self.median_trade_scale(k)),
             }
-            for k, name in enumerate(self.names)
-        }
+        return out
 
     def median_residual(self, k: int) -> float:
         """Median :math:`\rho` of fingerprint ``k`` over the frames that have one (NaN if
@@ -212,8 +253,9 @@ def compare_fingerprints(
     -------
     Comparison
         The fingerprints in the order given; per frame the purified singular values and
-        feature norms of each, the nearest equal pairs, and :math:`\rho` and the trade
-        scale of each fingerprint's softest motion.
+        feature norms of each, whether it is a kink of each
+        (:func:`~degeneracy.sensitivity.kinks_of`), the nearest equal pairs, and
+        :math:`\rho` and the trade scale of each fingerprint's softest motion.
 
     Raises
     ------
@@ -243,9 +285,9 @@ def compare_fingerprints(
         nearest_coincidence(n, atoms.numbers[1:])
         for n, atoms in zip(neighbors, frames, strict=True)
     ]
-    spectra, norms, residuals, scales = [], [], [], []
+    spectra, norms, kinks, residuals, scales = [], [], [], [], []
     for name, representation in representations.items():
-        values, norm = [], []
+        values, norm, kink = [], [], []
         for chunk in batches(frames, batch_size, progress=progress, desc=name):
             first = sum(map(len, values))
             features, jacobian = representation.jacobian(chunk)
@@ -253,6 +295,7 @@ def compare_fingerprints(
             spectrum = singular_spectrum(jacobian, neighbors[rows], first_frame=first)
             values.append(spectrum.values)
             norm.append(np.linalg.norm(features, axis=1))
+            kink.append(kinks_of(representation, chunk))
             for n, motion, pairs, atoms in zip(
                 neighbors[rows], spectrum.motions[:, -1], nearest[rows], chunk, strict=True
             ):
@@ -260,6 +303,7 @@ def compare_fingerprints(
                 scales.append(trade_scale(n, motion, atoms.numbers[1:]))
         spectra.append(np.concatenate(values))
         norms.append(np.concatenate(norm))
+        kinks.append(np.concatenate(kink))
     symbols = [atoms.get_chemical_symbols()[1:] for atoms in frames]
     return Comparison(
         names=list(representations),
@@ -274,6 +318,7 @@ def compare_fingerprints(
         ),
         near_swap_residuals=np.array(residuals).reshape(len(representations), -1).T,
         trade_scales=np.array(scales).reshape(len(representations), -1).T,
+        kinks=np.stack(kinks, axis=1),
     )
 
 

@@ -280,6 +280,7 @@ def _merged(calls: list[tuple[np.ndarray, Comparison]], names: list[str], n: int
     n_values = calls[0][1].singular_values.shape[-1]
     values = np.full((n, len(names), n_values), np.nan)
     norms, residuals, scales = (np.full((n, len(names)), np.nan) for _ in range(3))
+    kinks = np.zeros((n, len(names)), dtype=bool)  # not recorded: no kink (Comparison)
     nearest: list[str | None] = [None] * n
     distances = np.full(n, np.nan)
     for rows, comparison in calls:
@@ -289,6 +290,7 @@ def _merged(calls: list[tuple[np.ndarray, Comparison]], names: list[str], n: int
             norms[rows, k] = comparison.feature_norms[:, j]
             residuals[rows, k] = comparison.near_swap_residuals[:, j]
             scales[rows, k] = comparison.trade_scales[:, j]
+            kinks[rows, k] = comparison.kink_mask[:, j]
         distances[rows] = comparison.coincidence_distances  # the geometry's: equal in all
         for k, label in zip(rows, comparison.nearest_coincidences, strict=True):
             nearest[k] = label
@@ -300,6 +302,7 @@ def _merged(calls: list[tuple[np.ndarray, Comparison]], names: list[str], n: int
         coincidence_distances=distances,
         near_swap_residuals=residuals,
         trade_scales=scales,
+        kinks=kinks,
     )
 
 

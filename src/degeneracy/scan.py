@@ -101,6 +101,9 @@ from .files import atomic_path, cache_key, output_file
 from .representations.base import Representation, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
+    VERDICT_KINK,
+    VERDICT_REGULAR,  # noqa: F401  (kept as degeneracy.scan.VERDICT_REGULAR)
+    VERDICT_ZERO,
     ZERO_RTOL,
     classify_zeros,
     condition_number,
@@ -111,6 +114,7 @@ from .sensitivity import (
     rotation_complement,
     showable_spectra,
     singular_spectrum,
+    spectrum_verdicts,
 )
 from .species import symbols_of
 from .structures import (
@@ -157,18 +161,11 @@ RESULT_SCHEMA = pa.schema(
 #: file without them was written by an older version of degeneracy (:func:`read_results`).
 ADDED_COLUMNS = {"verdict": "2026-12-05"}
 
-#: A results row's ``verdict`` (:func:`row_verdicts`; empty where the spectrum is
-#: undefined, its ``reason`` says why): the fingerprint has no Jacobian there
-#: (:func:`~degeneracy.sensitivity.kinks_of`), its CN is one one-sided derivative's.
-VERDICT_KINK = "kink"
-#: No singular value below :data:`~degeneracy.sensitivity.ZERO_RTOL` of s_1: ``spectrum``'s
-#: verdict ``regular`` too.
-VERDICT_REGULAR = "regular"
-#: Some singular value below :data:`~degeneracy.sensitivity.ZERO_RTOL` of s_1 (CN above
-#: 1e6): ``spectrum`` would tell ``symmetry``, ``near-symmetry``, ``dimension`` or
-#: ``spurious`` apart, which ``scan`` does for its most singular rows
-#: (:func:`describe_singular`).
-VERDICT_ZERO = "zero"
+# A results row's ``verdict`` (:func:`row_verdicts`; empty where the spectrum is undefined,
+# its ``reason`` says why) is one of VERDICT_KINK, VERDICT_REGULAR and VERDICT_ZERO, defined
+# with their rule in degeneracy.sensitivity (spectrum_verdicts) and imported here, so that
+# degeneracy.scan.VERDICT_* still name them.
+
 
 #: Output file formats by extension.
 OUTPUT_FORMATS = {".parquet": "parquet", ".csv": "csv"}
@@ -432,10 +429,12 @@ def row_verdicts(
     """The verdicts of a scan's rows: what ``spectrum``'s
     (:func:`~degeneracy.sensitivity.zero_verdict`) says from s_1, s_min and the kinks.
 
-    :data:`VERDICT_KINK` first, as there; then :data:`VERDICT_REGULAR` where
+    The rule of :func:`~degeneracy.sensitivity.spectrum_verdicts`:
+    :data:`~degeneracy.sensitivity.VERDICT_KINK` first, as there; then
+    :data:`~degeneracy.sensitivity.VERDICT_REGULAR` where ``s_max > 0`` and
     ``s_min >= zero_rtol * s_max`` (no zero: the full verdict too), else
-    :data:`VERDICT_ZERO` (one of the verdicts that need the symmetry tests); ``""``
-    where the spectrum is undefined (a non-empty ``reason``).
+    :data:`~degeneracy.sensitivity.VERDICT_ZERO` (one of the verdicts that need the
+    symmetry tests); ``""`` where the spectrum is undefined (a non-empty ``reason``).
 
     Parameters
     ----------
@@ -455,13 +454,10 @@ def row_verdicts(
     Raises
     ------
     DegeneracyError
-        When ``zero_rtol`` is not a number in (0, 1).
+        When ``zero_rtol`` is not a number in (0, 1), or ``s_max``, ``s_min`` and
+        ``kink`` are not of one shape.
     """
-    zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
-    s_max, s_min = np.asarray(s_max, dtype=float), np.asarray(s_min, dtype=float)
-    zero = ~(s_min >= zero_rtol * s_max)
-    verdicts = np.where(zero, VERDICT_ZERO, VERDICT_REGULAR).astype(object)
-    verdicts[np.asarray(kink, dtype=bool)] = VERDICT_KINK
+    verdicts = spectrum_verdicts(s_max, s_min, kink, zero_rtol=zero_rtol)
     verdicts[np.asarray([bool(r) for r in reason], dtype=bool)] = ""
     return [str(v) for v in verdicts]
 

@@ -65,6 +65,18 @@ SYMMETRY_TOL = 1e-3
 #: Default relative size s_k / s_1 under which a singular value counts as zero.
 ZERO_RTOL = 1e-6
 
+#: Verdict of :func:`spectrum_verdicts` (and :func:`zero_verdict`): the fingerprint has no
+#: Jacobian there (:func:`kinks_of`), its spectrum and CN are one one-sided derivative's.
+VERDICT_KINK = "kink"
+#: Verdict of :func:`spectrum_verdicts`: no singular value below :data:`ZERO_RTOL` of s_1
+#: (:func:`zero_verdict`'s ``regular`` too).
+VERDICT_REGULAR = "regular"
+#: Verdict of :func:`spectrum_verdicts`: some singular value below :data:`ZERO_RTOL` of
+#: s_1 (CN above 1e6), or s_1 = 0: :func:`zero_verdict` would tell ``symmetry``,
+#: ``dimension`` or ``spurious`` apart (:func:`classify_zeros` also ``near-symmetry``),
+#: which takes the symmetry tests.
+VERDICT_ZERO = "zero"
+
 #: RMS distance (Å) within which :func:`near_symmetry` looks for a symmetric environment
 #: whose forced zeros a frame's small singular values continue: a search radius, not a
 #: tolerance (the decision is the path test there), 50 × :data:`SYMMETRY_TOL`.
@@ -2015,6 +2027,72 @@ def kinks_of(representation: Representation, frames: Sequence[ase.Atoms]) -> np.
     return found
 
 
+def spectrum_verdicts(
+    s_max: np.ndarray,
+    s_min: np.ndarray,
+    kink: np.ndarray,
+    *,
+    zero_rtol: float = ZERO_RTOL,
+) -> np.ndarray:
+    r"""The verdicts that need nothing but s_1, s_min and the kinks: the part of
+    :func:`zero_verdict` that costs nothing beside the Jacobian (``scan``,
+    ``compare``).
+
+    .. math::
+
+        \text{verdict} = \begin{cases}
+            \texttt{kink} & \text{no Jacobian there (} \mathtt{kink} \text{ true)} \\
+            \texttt{regular} & s_1 > 0 \text{ and } s_{\min} \ge
+                \mathtt{zero\_rtol}\, s_1 \\
+            \texttt{zero} & \text{otherwise (} s_1, s_{\min} \text{ not NaN)}
+        \end{cases}
+
+    :data:`VERDICT_KINK` comes first, whatever the values, as in :func:`zero_verdict`:
+    at a kink the values are one one-sided derivative's. :data:`VERDICT_REGULAR` is
+    :func:`zero_verdict`'s ``regular``; :data:`VERDICT_ZERO` is any of its verdicts with
+    a zero (``symmetry``, ``dimension``, ``spurious``, the last including s_1 = 0, a
+    fingerprint blind to every motion), which take the symmetry tests to tell apart.
+    ``""`` where a value is NaN (no spectrum).
+
+    Parameters
+    ----------
+    s_max, s_min : array
+        Largest and smallest purified singular values, of one shape.
+    kink : array of bool
+        Where the fingerprint has no Jacobian (:func:`kinks_of`), of the same shape.
+    zero_rtol : float
+        Relative size :math:`s_k / s_1` under which a singular value counts as zero, in
+        (0, 1).
+
+    Returns
+    -------
+    numpy.ndarray of str
+        ``"kink"``, ``"regular"``, ``"zero"`` or ``""``, of the shape of the arguments.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``zero_rtol`` is not a number in (0, 1), or the three arguments are not of
+        one shape.
+    """
+    zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
+    try:
+        s_max, s_min = np.asarray(s_max, dtype=float), np.asarray(s_min, dtype=float)
+        kink = np.asarray(kink, dtype=bool)
+    except (TypeError, ValueError) as error:
+        raise DegeneracyError(f"s_max, s_min and kink must be arrays of numbers: {error}") from None
+    if not s_max.shape == s_min.shape == kink.shape:
+        raise DegeneracyError(
+            f"s_max, s_min and kink must have one shape, got {s_max.shape}, {s_min.shape} "
+            f"and {kink.shape}"
+        )
+    regular = (s_max > 0) & (s_min >= zero_rtol * s_max)
+    verdicts = np.where(regular, VERDICT_REGULAR, VERDICT_ZERO)
+    verdicts[np.isnan(s_max) | np.isnan(s_min)] = ""
+    verdicts[kink] = VERDICT_KINK
+    return verdicts
+
+
 def zero_verdict(
     values: np.ndarray,
     n_symmetry_zeros: int,
@@ -2094,12 +2172,12 @@ def zero_verdict(
     if n_features is not None:
         n_features = bounded_int("n_features", n_features, minimum=1)
     if kink:
-        return "kink"
+        return VERDICT_KINK
     if not values[0] > 0:
         return "spurious"
     n_small = int((values < zero_rtol * values[0]).sum())
     if n_small == 0:
-        return "regular"
+        return VERDICT_REGULAR
     if motions is not None and forced_motions is not None:
         if unexplained_zeros(values, motions, forced_motions, zero_rtol=zero_rtol) == 0:
             return "symmetry"

@@ -40,16 +40,18 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
     names = comparison.names
     header = ["frame"]
     for name in names:
-        header += [f"cn_{name}", f"s_min_{name}", f"rel_s_min_{name}"]
+        header += [f"cn_{name}", f"verdict_{name}", f"s_min_{name}", f"rel_s_min_{name}"]
         header += [f"rho_{name}", f"trade_scale_{name}"]
     header += ["coincidence_distance", "nearest_coincidence"]
     rows = []
     exact = fmt == "csv"  # CSV in full precision, the table readable
+    verdicts = comparison.verdicts
     for f in range(len(comparison.cn)):
         row = [str(f)]
         for k in range(len(names)):
             row += [
                 number_text(comparison.cn[f, k], ".4e", exact=exact),
+                str(verdicts[f, k]),
                 number_text(comparison.s_min[f, k], ".4e", exact=exact),
                 number_text(comparison.relative_s_min[f, k], ".4e", exact=exact),
                 number_text(comparison.near_swap_residuals[f, k], ".3g", exact=exact),
@@ -68,11 +70,21 @@ def format_comparison(comparison: Comparison, fmt: str, hypers: dict) -> str:
 
 
 def _summary_line(comparison: Comparison, k: int) -> str:
-    """The table's closing line on fingerprint ``k``: its CN, rho and trade scale."""
-    cn = comparison.cn[:, k]
+    """The table's closing line on fingerprint ``k``: its CN, kinks left out as ``scan``
+    does (their CN is one one-sided derivative's), rho and trade scale."""
+    cn = comparison.cn_without_kinks(k)
+    n_kinks = len(comparison.cn) - cn.size
+    if not cn.size:
+        what = f"all {n_kinks} frames are kinks" if n_kinks > 1 else "its one frame is a kink"
+        statistics = f"CN n/a ({what}: no derivative there)"
+    else:
+        statistics = f"CN median {np.median(cn):.3e}, min {cn.min():.3e}, max {cn.max():.3e}"
+        if n_kinks:
+            left = f"{n_kinks} kink" + ("s" if n_kinks > 1 else "")
+            statistics += f" ({left} left out: no derivative there)"
     return (
-        f"# {comparison.names[k]}: CN median {np.median(cn):.3e}, min {cn.min():.3e}, "
-        f"max {cn.max():.3e}; rho median {_summary_value(comparison.median_residual(k), '.3g')}"
+        f"# {comparison.names[k]}: {statistics}; "
+        f"rho median {_summary_value(comparison.median_residual(k), '.3g')}"
         f", trade scale median {_summary_value(comparison.median_trade_scale(k), '.3g', ' Å')}"
     )
 
@@ -115,7 +127,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "compare",
         help="condition number and smallest singular value of several fingerprints",
         description="For every frame and fingerprint: condition number CN = s1/s_min of "
-        "the rotation-purified Jacobian, its smallest singular value s_min, and s_min/|x| "
+        "the rotation-purified Jacobian, verdict_NAME (kink: no Jacobian there, CN one "
+        "one-sided derivative's and left out of the summary; regular: no s_k below 1e-6 "
+        "s1; zero: some), its smallest singular value s_min, and s_min/|x| "
         "(comparable across fingerprints), rho_NAME: how much of its softest motion is "
         "not the trade of the frame's two neighbour pairs nearest to equal (r, r', angle) "
         "(near 0: the ν = 2 blind spot), trade_scale_NAME: how equal (in Å) pairs must be "

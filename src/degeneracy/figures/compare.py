@@ -36,8 +36,9 @@ def plot_comparison(
 
     Frames whose :math:`s_\min` is zero or at round-off (infinite CN,
     :func:`~degeneracy.sensitivity.condition_number`) are left out of both panels and
-    counted in the legend. Written atomically as ``prefix.png`` and ``prefix.pdf``;
-    returns the paths.
+    counted in the legend. Kinks (:attr:`~degeneracy.compare.Comparison.kinks`: no
+    Jacobian there, the CN one one-sided derivative's) are marked × and counted there.
+    Written atomically as ``prefix.png`` and ``prefix.pdf``; returns the paths.
     """
     n_frames = comparison.singular_values.shape[0]
     x = np.arange(n_frames) if x is None else np.asarray(x, dtype=float)
@@ -49,7 +50,10 @@ def plot_comparison(
     for k, name in enumerate(comparison.names):
         cn = comparison.cn[:, k]
         finite = np.isfinite(cn)
-        label = name if finite.all() else f"{name} ({(~finite).sum()} with s_min ≈ 0)"
+        kink = comparison.kink_mask[:, k]
+        notes = [] if finite.all() else [f"{(~finite).sum()} with s_min ≈ 0"]
+        notes += [f"{kink.sum()} kink{'s' if kink.sum() > 1 else ''} ×"] if kink.any() else []
+        label = f"{name} ({', '.join(notes)})" if notes else name
         if finite.any():
             axes[0].plot(x[finite], cn[finite], style, ms=3, lw=1.2, color=f"C{k}", label=label)
         else:
@@ -57,6 +61,10 @@ def plot_comparison(
         relative = comparison.relative_s_min[:, k]
         positive = finite & (relative > 0)
         axes[1].plot(x[positive], relative[positive], style, ms=3, lw=1.2, color=f"C{k}")
+        for ax, y, shown in ((axes[0], cn, finite), (axes[1], relative, positive)):
+            marked = kink & shown
+            if marked.any():
+                ax.plot(x[marked], y[marked], "x", ms=7, mew=1.5, color=f"C{k}")
     axes[0].set_yscale("log")
     axes[0].set_ylabel(r"CN = $s_1 / s_\mathrm{min}$")
     axes[0].legend(loc="best", fontsize=8)
