@@ -451,3 +451,218 @@ def test_merging_comparisons_puts_each_kink_on_its_frame():
         ["regular", "kink"],
         ["kink", "regular"],
     ]
+
+
+# --- `--rep` entries with settings of their own: one fingerprint, several settings ---
+
+
+def _compare_json(capsys, *argv: str) -> dict:
+    assert main(["compare", *argv, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _error(capsys, *argv: str) -> str:
+    """The one error line of ``degeneracy compare ARGV`` (exit status 2)."""
+    from conftest import exit_status
+
+    assert exit_status(["compare", *argv]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    return err.strip()
+
+
+def test_rep_entries_are_parsed_with_their_own_settings():
+    from degeneracy.cli.options import FingerprintEntry, representation_entries
+
+    entries = representation_entries("soap, soap : n_max = 8:l_max=6 ,soap:sigma=0.5,om:width=2")
+    assert [e.label for e in entries] == [
+        "soap",
+        "soap:n_max=8:l_max=6",
+        "soap:sigma=0.5",
+        "om:width=2",
+    ]
+    assert [e.name for e in entries] == ["soap", "soap", "soap", "om"]
+    assert entries[0] == FingerprintEntry("soap")
+    assert entries[1].overrides == {"n_max": 8, "l_max": 6}
+    assert type(entries[1].overrides["n_max"]) is int
+    assert entries[2].overrides == {"sigma": 0.5}
+    assert type(entries[3].overrides["width"]) is float
+    # a keyword no option sets is the fingerprint's own, and so an entry's
+    (primitive,) = representation_entries("soap:basis=optimal:n_primitive=12")
+    assert primitive.overrides == {"basis": "optimal", "n_primitive": 12}
+    assert representation_entries("acsf:parameter_set=loose:angular=g5")[0].overrides == {
+        "parameter_set": "loose",
+        "angular": "g5",
+    }
+
+
+@pytest.mark.parametrize(
+    ("rep", "line"),
+    [
+        ("soap:width=2", "soap:width=2: soap has no setting 'width'; it takes sigma, cutoff"),
+        ("om:sigma=0.5", "om:sigma=0.5: om has no setting 'sigma'; it takes orbitals, width"),
+        ("soap:center=H", "soap:center=H: soap has no setting 'center'"),  # each frame's own
+        ("soap:optimal_basis=b.npz", "soap has no setting 'optimal_basis'"),  # --basis-file
+        ("soap:n_max=x", "soap:n_max=x: n_max must be an integer, got 'x'"),
+        ("soap:n_max=8.5", "soap:n_max=8.5: n_max must be an integer, got '8.5'"),
+        ("soap:sigma=wide", "soap:sigma=wide: sigma must be a number, got 'wide'"),
+        ("soap:n_max", "soap:n_max: a setting is key=value, got 'n_max'"),
+        ("soap:=3", "soap:=3: a setting is key=value, got '=3'"),
+        ("soap:", "soap:: a setting is key=value, got ''"),
+        ("soap:n_max=6:n_max=7", "soap:n_max=6:n_max=7: n_max given twice"),
+        ("nope:n_max=6", "unknown fingerprint nope; choose from soap,bispectrum,acsf,om"),
+        ("soap:n_max=6,soap:n_max=6", "fingerprint listed twice in 'soap:n_max=6,soap:n_max=6'"),
+    ],
+)
+def test_a_bad_rep_entry_is_refused_naming_the_entry_and_the_key(rep, line, capsys):
+    err = _error(capsys, "--builtin", "td", "--rep", rep)
+    assert err.startswith("degeneracy compare: error: argument --rep: ") and line in err, err
+
+
+@pytest.mark.parametrize(
+    ("rep", "line"),
+    [
+        # the key as typed, not the option --n-max the user did not give
+        ("soap:n_max=0", "--rep soap:n_max=0: n_max must be at least 1 and at most 22, got 0"),
+        (
+            "soap,bispectrum:n_max=0",
+            "--rep bispectrum:n_max=0: bispectrum n_max must be at least 1",
+        ),
+        ("om:width=0.01", "--rep om:width=0.01: width must be between 0.1 and 10"),
+        ("acsf:angular=g6", "--rep acsf:angular=g6: ACSF angular functions must be one of"),
+        # a shared option's value named as the option, the entry's own as its key
+        ("soap:cutoff=20", "--rep soap:cutoff=20: cutoff 20 Å is 66.7 times --sigma 0.3 Å"),
+    ],
+)
+def test_a_bad_value_of_a_rep_entry_is_named_by_its_key(rep, line, capsys):
+    err = _error(capsys, "--builtin", "td", "--rep", rep)
+    assert err.startswith(f"degeneracy compare: error: {line}"), err
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["--rep", "soap,soap:n_max=8"], "--rep soap and soap:n_max=8 have the same settings"),
+        (
+            ["--rep", "soap:n_max=6:l_max=6,soap:l_max=6:n_max=6"],
+            "--rep soap:n_max=6:l_max=6 and soap:l_max=6:n_max=6 have the same settings",
+        ),
+        # the GTO basis has no primitives: n_primitive changes nothing
+        (["--rep", "soap,soap:n_primitive=12"], "--rep soap and soap:n_primitive=12 have the"),
+        (["--rep", "soap:sigma=0.4,soap", "--sigma", "0.4"], "--rep soap:sigma=0.4 and soap have"),
+    ],
+)
+def test_rep_entries_of_the_same_settings_are_refused(argv, line, capsys):
+    err = _error(capsys, "--builtin", "td", *argv)
+    assert err.startswith(f"degeneracy compare: error: {line}"), err
+
+
+def test_shared_options_apply_to_the_entries_that_do_not_set_them(capsys):
+    out = _compare_json(
+        capsys, "--builtin", "td", "--rep", "soap,soap:n_max=4,acsf:cutoff=3", "--n-max", "6"
+    )
+    settings = out["fingerprints"]
+    assert [settings["soap"]["n_max"], settings["soap:n_max=4"]["n_max"]] == [6, 4]
+    assert settings["acsf:cutoff=3"]["cutoff"] == 3.0
+    # an option of none of the fingerprints, by their base names, whatever they set
+    err = _error(capsys, "--builtin", "td", "--rep", "acsf:cutoff=3,om:width=2", "--sigma", "0.5")
+    assert err.endswith("--sigma does not apply to --rep acsf,om (it sets soap, bispectrum)"), err
+    # nor an option every entry it would configure sets itself
+    err = _error(capsys, "--builtin", "td", "--rep", "soap:n_max=6,soap:n_max=4", "--n-max", "5")
+    assert err.endswith(
+        "--n-max does not apply to --rep soap:n_max=6,soap:n_max=4 (each of them sets n_max itself)"
+    ), err
+    err = _error(capsys, "--builtin", "td", "--rep", "soap:cutoff=3,om:cutoff=3", "--cutoff", "2")
+    assert err.endswith("(each of them sets cutoff itself)"), err
+
+
+def test_soap_at_td_has_its_symmetric_zero_at_every_setting(capsys):
+    """The T_d zeros belong to every SOAP: raising or lowering n_max, l_max does not lift
+    them; the JSON gives each entry its own settings."""
+    out = _compare_json(capsys, "--builtin", "td", "--rep", "soap,soap:n_max=8:l_max=6")
+    settings = out["fingerprints"]
+    assert list(settings) == ["soap", "soap:n_max=8:l_max=6"]
+    assert settings["soap"]["l_max"] == 8 and settings["soap:n_max=8:l_max=6"]["l_max"] == 6
+    assert {k: v for k, v in settings["soap"].items() if k != "l_max"} == {
+        k: v for k, v in settings["soap:n_max=8:l_max=6"].items() if k != "l_max"
+    }
+    (frame,) = out["frames"]
+    for label in settings:
+        assert frame[label]["s_min"] < 1e-10 * frame[label]["s_max"]
+        assert frame[label]["verdict"] == "zero" and frame[label]["cn"] is None
+    assert list(out["summary"]) == list(settings)
+
+
+def test_each_rep_entry_has_its_own_cn_on_a_random_frame(tmp_path, capsys):
+    path = tmp_path / "frame.extxyz"
+    dg.write_environments(path, dg.sample_methane(1, seed=0))
+    prefix = tmp_path / "figure"
+    argv = ["compare", str(path), "--rep", "soap,soap:n_max=4:l_max=4", "--plot", str(prefix)]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header, row = lines[0].split(), lines[1].split()
+    assert "cn_soap" in header and "cn_soap:n_max=4:l_max=4" in header
+    cn = [float(row[header.index(f"cn_{label}")]) for label in ("soap", "soap:n_max=4:l_max=4")]
+    assert all(np.isfinite(cn)) and abs(cn[0] - cn[1]) > 1e-3 * cn[0]
+    assert lines[-1].startswith("# soap:n_max=4:l_max=4: CN median")
+    for label, representation in zip(
+        ("soap", "soap:n_max=4:l_max=4"),
+        (dg.SoapPowerSpectrum(), dg.SoapPowerSpectrum(n_max=4, l_max=4)),
+        strict=True,
+    ):
+        own = dg.analyse_frames(dg.sample_methane(1, seed=0), representation)[0]
+        assert float(row[header.index(f"cn_{label}")]) == pytest.approx(own.cn, rel=1e-3)
+    assert (tmp_path / "figure.png").exists()
+
+
+def test_rep_entries_read_the_frames_within_their_own_cutoff(tmp_path, capsys):
+    """A neighbour at 2.8 Å is outside --cutoff 2.5 but inside every entry's cutoff=3.5:
+    the frames are read within the entries' smallest cutoff."""
+    atoms = dg.builtin_environment("pg-start")
+    atoms.positions[1] *= 2.8 / np.linalg.norm(atoms.positions[1])
+    path = tmp_path / "far.extxyz"
+    dg.write_environments(path, [atoms])
+    out = _compare_json(capsys, str(path), "--rep", "soap:cutoff=3.5,om:cutoff=3.5")
+    assert out["fingerprints"]["soap:cutoff=3.5"]["cutoff"] == 3.5
+    err = _error(capsys, str(path), "--rep", "soap,soap:cutoff=3.5")
+    assert "outside the cutoff 2.5 Å" in err, err
+    # checked before the file is read, in the entry's terms (not "--cutoff must be")
+    err = _error(capsys, str(path), "--rep", "soap,soap:cutoff=-1")
+    assert err.endswith("--rep soap:cutoff=-1: cutoff must be a positive number, got -1.0"), err
+
+
+def test_entry_keys_are_the_fingerprints_own_keywords():
+    """Each key an entry may set is a keyword of the fingerprint's constructor, read as the
+    type of its default."""
+    import inspect
+
+    from degeneracy.cli.options import ENTRY_KEYS, REPRESENTATION_ORDER
+    from degeneracy.representations.registry import REPRESENTATIONS
+
+    assert tuple(ENTRY_KEYS) == REPRESENTATION_ORDER
+    for name, keys in ENTRY_KEYS.items():
+        parameters = inspect.signature(REPRESENTATIONS[name]).parameters
+        left_out = set(parameters) - set(keys)
+        assert left_out <= {"center", "neighbors", "optimal_basis", "g2", "g4"}, name
+        for key, kind in keys.items():
+            assert type(parameters[key].default) is kind, (name, key)
+
+
+def test_a_soap_entry_with_the_gto_basis_leaves_the_basis_file_out(tmp_path, capsys):
+    """--basis-file is the optimal basis of the SOAP entries; `soap:basis=gto` is SOAP
+    with the GTO basis beside it, and an entry of other settings is told the file's."""
+    basis = tmp_path / "basis.npz"
+    assert main(["fit-basis", "--n-frames", "20", "--seed", "3", "--output", str(basis)]) == 0
+    capsys.readouterr()
+    argv = ["--builtin", "pg-start", "--basis-file", str(basis)]
+    out = _compare_json(capsys, *argv, "--rep", "soap,soap:basis=gto")
+    settings = out["fingerprints"]
+    assert settings["soap"]["basis"] == "optimal" and settings["soap:basis=gto"]["basis"] == "gto"
+    gto = _compare_json(capsys, "--builtin", "pg-start", "--rep", "soap")
+    assert out["frames"][0]["soap:basis=gto"]["cn"] == pytest.approx(gto["frames"][0]["soap"]["cn"])
+    err = _error(capsys, *argv, "--rep", "soap:basis=gto")
+    assert err.endswith(
+        "--basis-file does not apply to --rep soap:basis=gto (each of them sets basis=gto itself)"
+    ), err
+    err = _error(capsys, *argv, "--rep", "soap,soap:n_max=6")
+    assert "--rep soap:n_max=6: --basis-file: fitted for n_max 8 (not 6)" in err, err

@@ -268,3 +268,47 @@ def test_pairs_verify_of_a_pair_is_the_same_alone_and_in_a_mixed_file(tmp_path, 
     assert [v["pair"] for v in ours] == [0, 1]
     for name in ("soap", "bispectrum"):
         assert ours[1]["distance"][name] == pytest.approx(own["distance"][name], rel=1e-9)
+
+
+def test_each_rep_entry_keeps_its_own_settings_over_compositions(tmp_path, capsys, cache):
+    """`compare --environment any --rep soap,soap:n_max=4:l_max=4`: rebuilt for each set of
+    species, every entry keeps its own settings (its spectra are those of SOAP n = l = 4
+    built for the frame's species), and the JSON says so per entry."""
+    ch4 = dg.sample_methane(1, seed=0)[0]
+    mixed = _write(tmp_path / "mixed.extxyz", [ch4, with_oxygen()])
+    out = _json(capsys, ["compare", mixed, "--rep", "soap,soap:n_max=4:l_max=4"])
+    settings = out["fingerprints"]
+    assert (settings["soap"]["n_max"], settings["soap:n_max=4:l_max=4"]["n_max"]) == (8, 4)
+    assert settings["soap:n_max=4:l_max=4"]["l_max"] == 4
+    assert settings["soap:n_max=4:l_max=4"]["species"] == [
+        {"center": "C", "neighbors": ["H"], "frames": 1},
+        {"center": "C", "neighbors": ["H", "O"], "frames": 1},
+    ]
+    frames = ase.io.read(mixed, ":")  # as written
+    for frame, (atoms, neighbors) in enumerate(zip(frames, (["H"], ["H", "O"]), strict=True)):
+        for label, n in (("soap", 8), ("soap:n_max=4:l_max=4", 4)):
+            own = dg.analyse_frames(
+                [atoms], dg.SoapPowerSpectrum(n_max=n, l_max=n, neighbors=neighbors)
+            )[0]
+            ours = out["frames"][frame][label]
+            assert ours["s_max"] == pytest.approx(own.singular_values[0], rel=1e-9)
+            assert ours["s_min"] == pytest.approx(own.singular_values[-1], rel=1e-6)
+    assert out["frames"][0]["soap"]["s_min"] != pytest.approx(
+        out["frames"][0]["soap:n_max=4:l_max=4"]["s_min"], rel=1e-3
+    )
+
+
+def test_pairs_verify_names_each_rep_entry(tmp_path, capsys, cache):
+    """`pairs --verify --rep soap,bispectrum,bispectrum:n_max=3:l_max=3`: a distance per
+    entry, each computed with the pair's own species, as alone."""
+    a, b = dg.random_pairs(1, seed=3)
+    mixed = _write(tmp_path / "mixed.extxyz", [*_pair(with_carbon()), a, b])
+    alone = _write(tmp_path / "alone.extxyz", [a, b])
+    argv = ["--rep", "soap,bispectrum,bispectrum:n_max=3:l_max=3"]
+    ours = _json(capsys, ["pairs", "--verify", mixed, *argv])
+    (own,) = _json(capsys, ["pairs", "--verify", alone, *argv])
+    assert list(own["distance"]) == ["soap", "bispectrum", "bispectrum:n_max=3:l_max=3"]
+    for label, distance in own["distance"].items():
+        assert ours[1]["distance"][label] == pytest.approx(distance, rel=1e-9)
+    # the degenerate pair stays degenerate for SOAP, not for either bispectrum
+    assert own["distance"]["bispectrum:n_max=3:l_max=3"] != own["distance"]["bispectrum"]

@@ -4,6 +4,12 @@
 #: count, centre or neighbour species): the command line then hints at ``--environment``.
 SPEC_MISMATCH = "spec-mismatch"
 
+#: :attr:`DegeneracyError.kind` of a message already in the command line's terms, to be
+#: printed as it is: it names a ``--rep`` entry and its keys as typed
+#: (``--rep soap:n_max=0: n_max must be at least 1``), which the command line would
+#: otherwise take for library parameters and rename to options (``--n-max``).
+OPTION_TERMS = "option-terms"
+
 
 class DegeneracyError(Exception):
     """A problem with user input or a wrapped failure of an underlying library.
@@ -11,7 +17,7 @@ class DegeneracyError(Exception):
     The message is one line that names the problem (file, frame, atom, value);
     the command line prints it without a traceback and exits with status 2.
     ``kind`` (keyword-only, optional) names a class of problem a caller may react to
-    without reading the message: :data:`SPEC_MISMATCH`.
+    without reading the message: :data:`SPEC_MISMATCH`, :data:`OPTION_TERMS`.
     """
 
     def __init__(self, *args: object, kind: str | None = None) -> None:

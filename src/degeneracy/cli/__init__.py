@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from .. import __version__
-from ..errors import DegeneracyError, DegeneracyWarning, warning_subject
+from ..errors import OPTION_TERMS, DegeneracyError, DegeneracyWarning, warning_subject
 
 EXIT_ERROR = 2
 
@@ -279,7 +279,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DegeneracyError, OSError) as error:
         if args.traceback:
             raise
-        line = in_option_terms(error_line(error), args.option_names)
+        line = error_line(error)
+        if getattr(error, "kind", None) != OPTION_TERMS:  # the library's names: the options'
+            line = in_option_terms(line, args.option_names)
         print(f"degeneracy {args.command}: error: {line}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt as interrupt:

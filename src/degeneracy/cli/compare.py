@@ -21,6 +21,7 @@ from .options import (
     check_output_suffix,
     csv_text,
     emit,
+    frames_cutoff,
     frames_from_args,
     naming_input_file,
     number_text,
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> None:
     if args.plot:  # before the work (the table is written before the figure)
         for suffix in (".png", ".pdf"):
             output_file(f"{args.plot}{suffix}", "--plot")
-    frames = frames_from_args(args)
+    frames = frames_from_args(args, cutoff=frames_cutoff(args))  # an entry may set its own
     representations = representations_from_args(args, frames=frames)
     check_input_analysable(args, frames, representations.values())
     with naming_input_file(args):

@@ -10,12 +10,14 @@ import math
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ase
 
-from ..errors import SPEC_MISMATCH, DegeneracyError
+from ..checks import positive_float
+from ..errors import OPTION_TERMS, SPEC_MISMATCH, DegeneracyError
 from ..files import atomic_open, output_file, output_folder
 from ..learning.datasets import SAMPLERS
 from ..learning.specs import training_seed
@@ -128,15 +130,41 @@ REPRESENTATION_DESTS = ("rep", "cutoff", *OPTION_REPRESENTATIONS)
 
 
 def check_options_apply(args: argparse.Namespace, names: Sequence[str]) -> None:
-    """Refuse fingerprint options given for none of the selected fingerprints ``names``.
+    """Refuse fingerprint options given for none of the selected fingerprints ``names``
+    (base names: an entry's own settings do not make another fingerprint's option apply).
 
     E.g. ``--rep acsf --sigma 0.5`` would otherwise compute ACSF and silently drop σ.
     """
+    names = list(dict.fromkeys(names))
     for dest, option in getattr(args, EXPLICIT_OPTIONS, {}).items():
         applies_to = OPTION_REPRESENTATIONS.get(dest)
         if applies_to is not None and not set(applies_to) & set(names):
             selected, sets = ",".join(names), ", ".join(applies_to)
             raise DegeneracyError(f"{option} does not apply to --rep {selected} (it sets {sets})")
+
+
+def check_options_not_overridden(
+    args: argparse.Namespace, entries: Sequence[FingerprintEntry]
+) -> None:
+    """Refuse a fingerprint option given on the command line whose hyperparameter every
+    ``--rep`` entry it would configure sets itself: ``--rep soap:n_max=6 --n-max 4``
+    would otherwise drop ``--n-max`` silently. Options of none of the fingerprints are
+    :func:`check_options_apply`'s."""
+    for dest, option in getattr(args, EXPLICIT_OPTIONS, {}).items():
+        configured = [
+            (entry, hyper)
+            for entry in entries
+            for hyper, hyper_dest in FINGERPRINT_OPTIONS.get(entry.name, {}).items()
+            if hyper_dest == dest
+        ]
+        if configured and all(hyper in entry.overridden() for entry, hyper in configured):
+            labels = ",".join(entry.label for entry, _ in configured)
+            hyper = configured[0][1]
+            setting = "basis=gto" if hyper == "optimal_basis" else hyper  # as the entry says
+            raise DegeneracyError(
+                f"{option} does not apply to --rep {labels} (each of them sets {setting} itself)",
+                kind=OPTION_TERMS,
+            )
 
 
 def add_input_arguments(
@@ -229,22 +257,125 @@ def _recording(group: argparse._ActionsContainer):
 REPRESENTATION_ORDER = ("soap", "bispectrum", "acsf", "om")
 
 
-def representation_names(text: str) -> list[str]:
-    """Parse a comma-separated ``--rep`` list (argparse type): known names, no repeats."""
+#: The keywords a ``--rep`` entry may set (``soap:n_max=6:l_max=6``), by fingerprint, with
+#: the type their text is read as: the constructor's keyword hyperparameters
+#: (:func:`~degeneracy.representations.make_representation`), but for the species (each
+#: frame's own), and those that take an object or lists (SOAP's ``optimal_basis``:
+#: ``--basis-file``; ACSF's custom ``g2`` and ``g4``). The constructors check the values.
+ENTRY_KEYS: dict[str, dict[str, type]] = {
+    "soap": {
+        "sigma": float,
+        "cutoff": float,
+        "n_max": int,
+        "l_max": int,
+        "basis": str,
+        "n_primitive": int,
+    },
+    "bispectrum": {"sigma": float, "cutoff": float, "n_max": int, "l_max": int},
+    "acsf": {"parameter_set": str, "angular": str, "cutoff": float},
+    "om": {"orbitals": str, "width": float, "cutoff": float},
+}
+
+
+@dataclass(frozen=True)
+class FingerprintEntry:
+    """One entry of a ``--rep`` list: a fingerprint, the settings it sets itself, its label.
+
+    Attributes
+    ----------
+    name : str
+        The fingerprint (``soap``, ``bispectrum``, ``acsf``, ``om``).
+    overrides : dict
+        Keyword hyperparameters this entry sets, over the shared options
+        (``{"n_max": 6}`` for ``soap:n_max=6``).
+    label : str
+        What names the entry's results (``cn_LABEL``, JSON keys, the figure's legend): the
+        entry as written, without spaces (``soap:n_max=6``); ``name`` when it sets nothing.
+    """
+
+    name: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
+
+    def overridden(self) -> set[str]:
+        """The keyword hyperparameters this entry's own settings decide: those it sets,
+        and SOAP's ``optimal_basis`` (``--basis-file``) when it sets ``basis=gto``."""
+        keys = set(self.overrides)
+        if self.overrides.get("basis") == "gto":
+            keys.add("optimal_basis")
+        return keys
+
+
+def entry_setting(entry: str, name: str, part: str) -> tuple[str, Any]:
+    """The ``(key, value)`` of one ``key=value`` of ``--rep`` entry ``entry`` of fingerprint
+    ``name``, the value read as the keyword's type (:data:`ENTRY_KEYS`); the constructor
+    checks it further. Refusals (argparse type errors) name the entry and the key."""
+    key, equals, value = (text.strip() for text in part.partition("="))
+    if not equals or not key or not value:
+        raise argparse.ArgumentTypeError(f"{entry}: a setting is key=value, got {part!r}")
+    keys = ENTRY_KEYS[name]
+    if key not in keys:
+        raise argparse.ArgumentTypeError(
+            f"{entry}: {name} has no setting {key!r}; it takes {', '.join(keys)}"
+        )
+    kind = keys[key]
+    try:
+        return key, kind(value)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"{entry}: {key} must be {what}, got {value!r}") from None
+
+
+def fingerprint_entry(text: str) -> FingerprintEntry:
+    """One ``--rep`` entry: ``NAME`` or ``NAME:key=value:key=value`` (:data:`ENTRY_KEYS`),
+    labelled as written without spaces."""
+    name, *parts = (part.strip() for part in text.split(":"))
+    if name not in REPRESENTATION_ORDER:
+        choices = ",".join(REPRESENTATION_ORDER)
+        raise argparse.ArgumentTypeError(
+            f"unknown fingerprint {name or repr(text)}; choose from {choices}"
+        )
+    label = ":".join([name, *("=".join(s.strip() for s in part.split("=")) for part in parts)])
+    overrides: dict[str, Any] = {}
+    for part in parts:
+        key, value = entry_setting(label, name, part)
+        if key in overrides:
+            raise argparse.ArgumentTypeError(f"{label}: {key} given twice")
+        overrides[key] = value
+    return FingerprintEntry(name, overrides, label)
+
+
+def representation_entries(text: str) -> list[FingerprintEntry]:
+    """Parse a comma-separated ``--rep`` list (argparse type): known fingerprints, each
+    plain (``soap``) or with its own settings (``soap:n_max=6:l_max=6``), no entry twice.
+
+    Entries whose settings differ only by the shared options (``soap,soap:n_max=8``
+    with ``--n-max 8``) are refused when built (:func:`check_distinct_settings`).
+    """
     if not text.strip():
         raise argparse.ArgumentTypeError("empty value")
-    names = [name.strip() for name in text.split(",")]
-    if "" in names:
+    texts = [entry.strip() for entry in text.split(",")]
+    if "" in texts:
         raise argparse.ArgumentTypeError(f"an empty name in {text!r}")
-    unknown = [name for name in names if name not in REPRESENTATION_ORDER]
-    if not names or unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown fingerprint {', '.join(unknown) or repr(text)}; "
-            f"choose from {','.join(REPRESENTATION_ORDER)}"
-        )
-    if len(set(names)) != len(names):
+    entries = [fingerprint_entry(entry) for entry in texts]
+    labels = [entry.label for entry in entries]
+    if len(set(labels)) != len(labels):
         raise argparse.ArgumentTypeError(f"fingerprint listed twice in {text!r}")
-    return names
+    return entries
+
+
+def rep_entries(args: argparse.Namespace) -> list[FingerprintEntry]:
+    """The ``--rep`` entries of ``args``: a parsed list, or one name or a list of names
+    (single-fingerprint commands, namespaces made by hand) as plain entries."""
+    rep = getattr(args, "rep", "soap")
+    items = [rep] if isinstance(rep, str) else list(rep)
+    return [
+        item if isinstance(item, FingerprintEntry) else FingerprintEntry(item) for item in items
+    ]
 
 
 def add_other_representation_arguments(parser: argparse.ArgumentParser) -> None:
@@ -308,10 +439,15 @@ def add_representation_arguments(
         parser.add_argument(
             "--rep",
             action=RecordedStore,
-            type=representation_names,
-            default=list(REPRESENTATION_ORDER),
+            type=representation_entries,
+            default=[FingerprintEntry(name) for name in REPRESENTATION_ORDER],
             metavar="NAMES",
-            help=f"comma-separated fingerprints ({','.join(REPRESENTATION_ORDER)})",
+            help=f"comma-separated fingerprints ({','.join(REPRESENTATION_ORDER)}); an entry "
+            "NAME:key=value:... sets that entry's own hyperparameters over the shared options "
+            "(the fingerprint's keywords: "
+            + "; ".join(f"{name} {', '.join(keys)}" for name, keys in ENTRY_KEYS.items())
+            + "), so one fingerprint can be listed with several settings, e.g. "
+            "soap,soap:n_max=4:l_max=4,soap:sigma=0.5; results are named by the entry",
         )
     else:
         parser.add_argument(
@@ -471,6 +607,32 @@ def representation_hypers_from_args(args: argparse.Namespace, name: str) -> dict
     return {hyper: getattr(args, dest) for hyper, dest in hypers.items() if hasattr(args, dest)}
 
 
+def entry_hypers(args: argparse.Namespace, entry: FingerprintEntry) -> dict:
+    """Keyword hyperparameters of ``--rep`` entry ``entry``: the shared options
+    (:func:`representation_hypers_from_args`) with the entry's own settings over them; a
+    SOAP entry's ``basis=gto`` drops ``--basis-file``'s optimal basis."""
+    hypers = representation_hypers_from_args(args, entry.name)
+    hypers.update(entry.overrides)
+    if "optimal_basis" in entry.overridden():
+        hypers["optimal_basis"] = None
+    return hypers
+
+
+def frames_cutoff(args: argparse.Namespace) -> float:
+    """The cutoff (Å) to read a multi-fingerprint command's frames within: the smallest of
+    the ``--rep`` entries' (``--cutoff``, or an entry's own ``cutoff=``, refused here in
+    the entry's terms if it is not a positive number); every entry checks its own when it
+    is built (:func:`check_input_analysable`)."""
+    cutoffs = []
+    for entry in rep_entries(args):
+        if "cutoff" not in entry.overrides:
+            cutoffs.append(args.cutoff)
+            continue
+        with in_hyper_option_terms(entry.name, entry):  # "--rep soap:cutoff=-1: cutoff ..."
+            cutoffs.append(positive_float("cutoff", entry.overrides["cutoff"]))
+    return min(cutoffs)
+
+
 def representation_from_args(
     args: argparse.Namespace, frames: Sequence[ase.Atoms] | None = None
 ) -> Representation:
@@ -483,20 +645,25 @@ def representation_from_args(
 def representations_from_args(
     args: argparse.Namespace, *, single: bool = False, frames: Sequence[ase.Atoms] | None = None
 ) -> dict[str, Representation]:
-    """Every representation listed by ``--rep`` (a list or one name), by name.
+    """Every representation listed by ``--rep`` (a list of entries or one name), by the
+    entry's label (:class:`FingerprintEntry`: ``soap``, ``soap:n_max=6``).
 
-    Options that configure none of them are refused (:func:`check_options_apply`); with
-    ``single``, so is more than one name. With ``frames``, species-aware fingerprints
-    describe the frames' centre species and all their neighbours' species
+    Each entry has the shared options' hyperparameters with its own settings over them
+    (:func:`entry_hypers`). Options that configure none of the entries are refused
+    (:func:`check_options_apply`, :func:`check_options_not_overridden`), and so are two
+    entries of the same settings (:func:`check_distinct_settings`); with ``single``, so
+    is more than one entry. With ``frames``, species-aware fingerprints describe the
+    frames' centre species and all their neighbours' species
     (:func:`~degeneracy.structures.environment_species`); CH4 frames give the defaults.
     Over frames of several species the commands rebuild them for each frame's own
-    species (:mod:`degeneracy.compositions`): these are the shared hyperparameters.
+    species (:mod:`degeneracy.compositions`), keeping each entry's settings: these are
+    the shared hyperparameters.
     """
-    names = getattr(args, "rep", "soap")
-    names = [names] if isinstance(names, str) else list(names)
-    if single and len(names) != 1:
-        raise DegeneracyError(f"expected one fingerprint, got {','.join(names)}")
-    check_options_apply(args, names)
+    entries = rep_entries(args)
+    if single and len(entries) != 1:
+        raise DegeneracyError(f"expected one fingerprint, got {','.join(e.label for e in entries)}")
+    check_options_apply(args, [entry.name for entry in entries])
+    check_options_not_overridden(args, entries)
     from ..representations import make_representation, species_aware  # featomic: only now
 
     species = {}
@@ -504,24 +671,56 @@ def representations_from_args(
         center, neighbors = environment_species(frames)
         species = {"center": center, "neighbors": list(neighbors)}
     representations = {}
-    for name in names:
-        hypers = representation_hypers_from_args(args, name)
-        with in_hyper_option_terms(name):  # "width must be ..." is --om-width's problem
-            representations[name] = make_representation(
-                name, **hypers, **(species if species_aware(name) else {})
+    for entry in entries:
+        hypers = entry_hypers(args, entry)
+        with in_hyper_option_terms(entry.name, entry):  # "width must be ..." is --om-width's
+            representations[entry.label] = make_representation(
+                entry.name, **hypers, **(species if species_aware(entry.name) else {})
             )
+    check_distinct_settings(entries, list(representations.values()))
     return representations
 
 
+def check_distinct_settings(
+    entries: Sequence[FingerprintEntry], representations: Sequence[Representation]
+) -> None:
+    """Refuse two ``--rep`` entries whose fingerprints (built from them, in order) have
+    the same settings (``hypers()``): ``soap,soap:n_max=8`` where ``--n-max`` is 8."""
+    seen: list[tuple[FingerprintEntry, dict]] = []
+    for entry, representation in zip(entries, representations, strict=True):
+        hypers = representation.hypers()
+        for other, settings in seen:
+            if other.name == entry.name and settings == hypers:
+                raise DegeneracyError(
+                    f"--rep {other.label} and {entry.label} have the same settings "
+                    "(the shared options give the rest); drop one or change its settings",
+                    kind=OPTION_TERMS,
+                )
+        seen.append((entry, hypers))
+
+
 @contextlib.contextmanager
-def in_hyper_option_terms(name: str) -> Iterator[None]:
+def in_hyper_option_terms(name: str, entry: FingerprintEntry | None = None) -> Iterator[None]:
     """Errors of representation ``name`` raised inside, with its hyperparameters named as
     options (:func:`with_hyper_options`: "cutoff 20 Å is 66.7 times sigma 0.3 Å" becomes
-    "--cutoff 20 Å is 66.7 times --sigma 0.3 Å"); an error that names none as it is."""
+    "--cutoff 20 Å is 66.7 times --sigma 0.3 Å"); an error that names none as it is.
+
+    For a ``--rep`` ``entry`` with settings of its own, those keep their names and the
+    error starts with the entry ("--rep soap:n_max=0: n_max must be at least 1"): the
+    user typed the entry, not ``--n-max``.
+    """
+    overridden = entry.overridden() if entry is not None else set()
+    options = {
+        hyper: option
+        for hyper, option in HYPER_OPTIONS.get(name, {}).items()
+        if hyper not in overridden
+    }
     try:
         yield
     except DegeneracyError as error:
-        named = with_hyper_options(str(error), HYPER_OPTIONS.get(name, {}), name=name)
+        named = with_hyper_options(str(error), options, name=name)
+        if entry is not None and entry.overrides:  # its keys as typed, not as options
+            raise DegeneracyError(f"--rep {entry.label}: {named}", kind=OPTION_TERMS) from error
         if named == str(error):
             raise
         raise DegeneracyError(named, kind=error.kind) from error

@@ -33,6 +33,7 @@ from .options import (
     csv_text,
     emit,
     environments_from_file,
+    frames_cutoff,
     number_text,
     output_file_argument,
     refuse_options,
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> None:
     if args.verify is not None:
         check_output_suffix(args)
         positive_float("--relation-tol", args.relation_tol)  # before reading the frames
-        frames = environments_from_file(args.verify, args)
+        frames = environments_from_file(args.verify, args, cutoff=frames_cutoff(args))
         representations = representations_from_args(args, frames=frames)
         verdicts = verify_pairs_by_composition(
             frames, representations, tol=args.relation_tol, where=str(args.verify)
