@@ -94,6 +94,7 @@ from .scan import (
     without_kinks,
 )
 from .sensitivity import (
+    AngularTruncation,
     CoincidentPairs,
     FrameAnalysis,
     NearSymmetry,
@@ -103,6 +104,7 @@ from .sensitivity import (
     ZeroClassification,
     ZeroExplanation,
     analyse_frames,
+    angular_truncation,
     check_analysable,
     classify_zeros,
     coincident_pairs,
@@ -157,6 +159,7 @@ __all__ = [
     "CH4",
     "REPRESENTATIONS",
     "Acsf",
+    "AngularTruncation",
     "AtomicSumModel",
     "Bispectrum",
     "CentreFeaturizer",
@@ -194,6 +197,7 @@ __all__ = [
     "aligned_distance",
     "analyse_by_composition",
     "analyse_frames",
+    "angular_truncation",
     "best_alignment",
     "builtin_environment",
     "check_analysable",

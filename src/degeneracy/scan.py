@@ -2367,10 +2367,13 @@ def describe_singular(
     one one-sided derivative). A spurious zero whose motion only moves neighbour pairs the
     fingerprint cannot see (:func:`~degeneracy.sensitivity.explain_zero`) gets their labels:
     ``pair_swap``, equal pairs it trades, and ``unseen_pairs``, pairs whose ignored angle
-    it turns (None otherwise). ``nearest_coincidence``, ``coincidence_distance`` and
-    ``near_swap_residual`` (:func:`~degeneracy.sensitivity.near_swap` of the motion of
-    s_min): the two neighbour pairs nearest to being equal, their distance (Å), and how
-    much of the softest motion is not their trade.
+    it turns (None otherwise); ``truncation``, neighbours at one distance per species
+    whose angles it turns and the fingerprint sees through too few sums
+    (:func:`~degeneracy.sensitivity.angular_truncation`, None otherwise).
+    ``nearest_coincidence``, ``coincidence_distance`` and ``near_swap_residual``
+    (:func:`~degeneracy.sensitivity.near_swap` of the motion of s_min): the two neighbour
+    pairs nearest to being equal, their distance (Å), and how much of the softest motion
+    is not their trade.
     """
     recipe = RepresentationRecipe.of(representation)
     described = []
@@ -2411,6 +2414,7 @@ def describe_singular(
         entry["verdict"] = zeros.verdict
         entry["near_symmetry_distance"] = zeros.near_symmetry_distance
         entry["pair_swap"], entry["unseen_pairs"] = zeros.labels(atoms)
+        entry["truncation"] = zeros.truncation
         entry.update(near_swap(atoms, motion))
         described.append(entry)
     return described

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ase
+import ase.data
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
@@ -44,6 +45,7 @@ from .representations.base import (
     Representation,
     batches,
     fingerprint,
+    species_distances,
     weighed_out_pairs,
 )
 from .structures import (
@@ -1354,20 +1356,46 @@ class WeighedOutNeighbor:
 
 
 @dataclass(frozen=True)
+class AngularTruncation:
+    r"""Neighbours at one distance per species whose angles a fingerprint sees through
+    fewer sums than they have (:func:`angular_truncation`).
+
+    ``distances``: (symbol, distance in Å) per species; ``n_angles``: the :math:`2N - 3`
+    motions that keep every distance, rotations left out; ``n_sums``: the fingerprint's
+    ``angular_invariants`` :math:`K`, fewer (e.g.
+    :meth:`degeneracy.SoapPowerSpectrum.angular_invariants`: :math:`l_\max` for one
+    species).
+    """
+
+    distances: tuple[tuple[str, float], ...]
+    n_angles: int
+    n_sums: int
+
+    def label(self) -> str:
+        """``"H at 1.09 Å: 5 angles seen through 4 sums"`` (distances to 4 digits: they are
+        equal to :data:`~degeneracy.representations.base.EQUIDISTANT_RTOL`)."""
+        where = ", ".join(f"{symbol} at {distance:.4g} Å" for symbol, distance in self.distances)
+        return f"{where}: {self.n_angles} angles seen through {self.n_sums} sums"
+
+
+@dataclass(frozen=True)
 class ZeroExplanation:
-    """The neighbour pairs a zero motion moves unseen (:func:`explain_zero`).
+    """What a zero motion moves unseen (:func:`explain_zero`).
 
     ``swapped``: the groups of equal pairs it trades against each other; ``unseen``: the
     pairs whose angle it turns although the fingerprint cannot see them; ``residual``:
     its :func:`pair_swap_residual`; ``weighed_out``: the neighbours of ``unseen`` pairs
     whose own cutoff weight hides them (empty when the pairs' weights do, e.g. ACSF's G4
-    of two neighbours a cutoff apart, or when not known).
+    of two neighbours a cutoff apart, or when not known); ``truncation``: when it keeps
+    every distance of neighbours at one distance per species whose angles the fingerprint
+    sees through too few sums, those (:func:`angular_truncation`).
     """
 
     swapped: list[CoincidentPairs]
     unseen: list[tuple[int, int]]
     residual: float
     weighed_out: tuple[WeighedOutNeighbor, ...] = ()
+    truncation: AngularTruncation | None = None
 
     def labels(self, symbols: Sequence[str]) -> tuple[str | None, str | None]:
         """``swapped`` and ``unseen`` as text (``"H2-H3 = H4-H3"``, ``"H1-H2, H1-H4"``),
@@ -1380,13 +1408,27 @@ class ZeroExplanation:
             unseen += f" ({'; '.join(n.label(symbols) for n in self.weighed_out)})"
         return swapped, unseen or None
 
+    @property
+    def truncation_label(self) -> str | None:
+        """``truncation`` as text (``"H at 1.09 Å: 5 angles seen through 4 sums"``), or
+        None."""
+        return None if self.truncation is None else self.truncation.label()
 
-def zero_reason(swapped: str | None, unseen: str | None) -> str:
-    """``"swaps equal pairs H2-H3 = H4-H3"``, ``"turns pairs it cannot see H1-H2"``, both
-    joined by "and", or "" (the labels of :meth:`ZeroExplanation.labels`)."""
+    def reason(self, symbols: Sequence[str]) -> str:
+        """:func:`zero_reason` of :meth:`labels` and :attr:`truncation_label`."""
+        return zero_reason(*self.labels(symbols), self.truncation_label)
+
+
+def zero_reason(swapped: str | None, unseen: str | None, truncation: str | None = None) -> str:
+    """``"swaps equal pairs H2-H3 = H4-H3"``, ``"turns pairs it cannot see H1-H2"``,
+    ``"turns equidistant neighbours (H at 1.09 Å: 5 angles seen through 4 sums)"``, those
+    that apply joined by "and", or "" (the labels of :meth:`ZeroExplanation.labels` and
+    :attr:`ZeroExplanation.truncation_label`)."""
     parts = [f"swaps equal pairs {swapped}"] if swapped else []
     if unseen:
         parts.append(f"turns pairs it cannot see {unseen}")
+    if truncation:
+        parts.append(f"turns equidistant neighbours ({truncation})")
     return " and ".join(parts)
 
 
@@ -1399,6 +1441,7 @@ def explained_verdict(
     swapped: str | None,
     unseen: str | None,
     near_symmetry_distance: float | None = None,
+    truncation: str | None = None,
 ) -> str:
     """``"spurious: swaps equal pairs H2-H3 = H4-H3"``: a verdict with :func:`zero_reason`
     when there is one, ``"near-symmetry: 0.0021 Å"`` with the distance to the symmetric
@@ -1408,7 +1451,7 @@ def explained_verdict(
         return KINK_TEXT
     if near_symmetry_distance is not None:
         return f"{verdict}: {near_symmetry_distance:.2g} Å"
-    reason = zero_reason(swapped, unseen)
+    reason = zero_reason(swapped, unseen, truncation)
     return f"{verdict}: {reason}" if reason else verdict
 
 
@@ -1482,7 +1525,10 @@ def explain_zero(
     (:func:`unseen_pairs_of`: ACSF's G4 beyond the cutoff, or a neighbour near a smooth
     cutoff); given the frame's singular ``values``, those whose weights account for at
     least half of the zero's smallness (:func:`unseen_response`). None when the motion
-    does more (:func:`pair_swap_residual` ≥ :data:`PAIR_SWAP_TOL`) or no such pair exists.
+    does more (:func:`pair_swap_residual` ≥ :data:`PAIR_SWAP_TOL`) or no such pair exists,
+    unless it only turns neighbours that sit at one distance per species and whose angles
+    the fingerprint sees through too few sums (:func:`angular_truncation`: SOAP's power
+    spectrum at l_max ≤ 4 for CH4 at one C–H distance).
     :func:`explain_zero_motion` with the frame's equal pairs, the rule's one place
     (:func:`~degeneracy.find_singular` labels its zeros with it too).
 
@@ -1494,8 +1540,8 @@ def explain_zero(
         The zero motion (e.g. ``Spectrum.motions[f, -1]``).
     representation : Representation, optional
         The fingerprint, for its optional ``unseen_pairs``, ``response_weights``,
-        ``neighbor_weights`` and ``cutoff``; without it only equal pairs
-        (:func:`coincident_pairs`, default tolerance) explain a zero.
+        ``neighbor_weights``, ``angular_invariants`` and ``cutoff``; without it only equal
+        pairs (:func:`coincident_pairs`, default tolerance) explain a zero.
     values : array (3N-3,), optional
         The frame's purified singular values, descending (``Spectrum.values[f]``), the
         last that of ``motion``; without them a fixed weight
@@ -1505,8 +1551,9 @@ def explain_zero(
     -------
     ZeroExplanation or None
         The groups of equal pairs the motion trades and the unseen pairs it turns, with
-        its :func:`pair_swap_residual` and the neighbours whose weight hides their pairs
-        (``weighed_out``); None as above.
+        its :func:`pair_swap_residual`, the neighbours whose weight hides their pairs
+        (``weighed_out``) and the equidistant neighbours it turns (``truncation``); None
+        as above.
 
     Raises
     ------
@@ -1515,8 +1562,11 @@ def explain_zero(
         or unseen pairs), or ``values`` is not one frame's spectrum.
     """
     neighbors = neighbor_positions(atoms)
-    groups = coincident_pairs(neighbors, atoms.numbers[1:])
-    return explain_zero_motion(neighbors, motion, groups, representation, values=values)[1]
+    species = atoms.numbers[1:]
+    groups = coincident_pairs(neighbors, species)
+    return explain_zero_motion(
+        neighbors, motion, groups, representation, values=values, species=species
+    )[1]
 
 
 def explain_zero_motion(
@@ -1526,6 +1576,7 @@ def explain_zero_motion(
     representation: Representation | None = None,
     *,
     values: np.ndarray | None = None,
+    species: Sequence[int] | None = None,
 ) -> tuple[float, ZeroExplanation | None]:
     r""":func:`explain_zero` of an environment whose equal pairs are already found, with
     the motion's :func:`pair_swap_residual`.
@@ -1535,9 +1586,10 @@ def explain_zero_motion(
     :func:`unseen_response`, :math:`w \le \sqrt{\max(s, (3N-3)\varepsilon s_1)/s_1}`;
     without, a weight below :data:`~degeneracy.representations.base.UNSEEN_WEIGHT`), and
     the motion is explained when it moves nothing else (:func:`explain_motion`,
-    ρ < :data:`PAIR_SWAP_TOL`). :func:`~degeneracy.find_singular` labels its zeros with
-    it (and guards its steps with the same bound at the largest zero,
-    :func:`faint_neighbors`).
+    ρ < :data:`PAIR_SWAP_TOL`), or, with ``species``, when it only turns neighbours
+    whose angles the fingerprint sees through too few sums (:func:`angular_truncation`).
+    :func:`~degeneracy.find_singular` labels its zeros with it (and guards its steps with
+    the same bound at the largest zero, :func:`faint_neighbors`).
 
     Parameters
     ----------
@@ -1551,6 +1603,9 @@ def explain_zero_motion(
         The fingerprint (see :func:`explain_zero`).
     values : array (3N-3,), optional
         The frame's purified singular values, descending, the last that of ``motion``.
+    species : sequence of int (N,), optional
+        The neighbours' atomic numbers, for the fingerprint's ``angular_invariants``;
+        without them no truncation explains a zero.
 
     Returns
     -------
@@ -1566,6 +1621,28 @@ def explain_zero_motion(
         As :func:`explain_zero`.
     """
     neighbors = neighbor_array(neighbors, "explain_zero_motion")
+    residual, explanation = _explain_by_pairs(
+        neighbors, motion, coincidences, representation, values
+    )
+    if species is None:
+        return residual, explanation
+    truncation = angular_truncation(representation, neighbors, species, motion)
+    if truncation is None:
+        return residual, explanation
+    if explanation is None:
+        return residual, ZeroExplanation([], [], residual, truncation=truncation)
+    return residual, dataclasses.replace(explanation, truncation=truncation)
+
+
+def _explain_by_pairs(
+    neighbors: np.ndarray,
+    motion: np.ndarray,
+    coincidences: Sequence[CoincidentPairs],
+    representation: Representation | None,
+    values: np.ndarray | None,
+) -> tuple[float, ZeroExplanation | None]:
+    """:func:`explain_zero_motion` by the equal and the unseen pairs alone, with the
+    neighbours whose weight hides the unseen ones."""
     response = _cutoff_response(representation, neighbors, values)
     unseen = _unseen_pairs(representation, neighbors, response)
     if not coincidences and not unseen:
@@ -1575,6 +1652,115 @@ def explain_zero_motion(
         return residual, explanation
     hidden = _weighed_out_neighbors(representation, neighbors, explanation.unseen, response)
     return residual, dataclasses.replace(explanation, weighed_out=hidden)
+
+
+def angular_truncation(
+    representation: Representation | None,
+    neighbors: np.ndarray,
+    species: Sequence[int],
+    motion: np.ndarray,
+) -> AngularTruncation | None:
+    r"""Whether zero ``motion`` only turns neighbours whose angles ``representation`` sees
+    through fewer sums than they have.
+
+    Where the neighbours of each species sit at one distance, a fingerprint may see the
+    :math:`2N - 3` motions that keep every distance (rotations left out) only through
+    :math:`K` sums over their angles, its optional ``angular_invariants(neighbors,
+    species)`` (SOAP's power spectrum: :math:`K = l_\max` for one species, the sums
+    :math:`\sum_{i,j} P_l(\hat{\mathbf r}_i \cdot \hat{\mathbf r}_j)`,
+    :meth:`~degeneracy.SoapPowerSpectrum.angular_invariants`). For :math:`K < 2N - 3`
+    at least :math:`2N - 3 - K` of those motions are zeros there, and a zero motion that
+    keeps every distance (:func:`radial_fraction` below :data:`PAIR_SWAP_TOL`, as a swap's
+    :func:`pair_swap_residual`: the part the explanation leaves out) is one of them.
+
+    Parameters
+    ----------
+    representation : Representation or None
+        The fingerprint, for its optional ``angular_invariants``.
+    neighbors : array (N, 3)
+        Neighbour positions relative to the centre (Å).
+    species : sequence of int (N,)
+        Their atomic numbers.
+    motion : array (3N,) or (N, 3)
+        The zero motion.
+
+    Returns
+    -------
+    AngularTruncation or None
+        The neighbours' distances per species, :math:`2N - 3` and :math:`K`; None without
+        the hook, where it says None (not at one distance per species), for :math:`K \ge
+        2N - 3`, or for a motion that changes distances.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``neighbors`` is not one environment's positions, or ``motion`` does not
+        have 3N components (checked only when :math:`K < 2N - 3`).
+    """
+    neighbors = neighbor_array(neighbors, "angular_truncation")
+    count_sums = getattr(representation, "angular_invariants", None)
+    if count_sums is None:
+        return None
+    n_angles = 2 * len(neighbors) - 3
+    n_sums = count_sums(neighbors, species)
+    if n_sums is None or n_sums >= n_angles:
+        return None
+    if not radial_fraction(neighbors, motion) < PAIR_SWAP_TOL:
+        return None
+    distances = species_distances(neighbors, species)
+    if distances is None:  # the hook judged one distance by a looser rule
+        return None
+    return AngularTruncation(
+        distances=tuple((ase.data.chemical_symbols[z], r) for z, r in distances.items()),
+        n_angles=n_angles,
+        n_sums=int(n_sums),
+    )
+
+
+def neighbor_motion(neighbors: np.ndarray, motion: Any) -> np.ndarray:
+    """``motion`` (3N,) or (N, 3) as an (N, 3) array of the ``neighbors`` (N, 3); a
+    :class:`DegeneracyError` when it does not have 3N components."""
+    motion = np.asarray(motion, dtype=float)
+    if motion.size != neighbors.size:
+        raise DegeneracyError(
+            f"a motion of {len(neighbors)} neighbours has {neighbors.size} components, got "
+            f"{motion.size}"
+        )
+    return motion.reshape(neighbors.shape)
+
+
+def radial_fraction(neighbors: np.ndarray, motion: np.ndarray) -> float:
+    r"""How much of ``motion`` changes neighbour distances:
+    :math:`\|(\hat{\mathbf r}_i \cdot m_i)_i\| / \|m\|`.
+
+    0 for a motion that only turns neighbours about the centre, 1 for one that only
+    moves them along their bonds.
+
+    Parameters
+    ----------
+    neighbors : array (N, 3)
+        Neighbour positions relative to the centre (Å).
+    motion : array (3N,) or (N, 3)
+        Neighbour displacements :math:`m_i`.
+
+    Returns
+    -------
+    float
+        In [0, 1]; 1.0 for a motion of zero length.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``neighbors`` is not one environment's positions, or ``motion`` does not
+        have 3N components.
+    """
+    neighbors = neighbor_array(neighbors, "radial_fraction")
+    motion = neighbor_motion(neighbors, motion)
+    units = neighbors / vector_lengths(neighbors)[:, None]
+    length = float(np.linalg.norm(motion))
+    if not length > 0:
+        return 1.0
+    return float(np.linalg.norm(np.einsum("na,na->n", units, motion)) / length)
 
 
 def unseen_response(values: np.ndarray) -> float:
@@ -1969,13 +2155,7 @@ def pair_triple_rates(neighbors: np.ndarray, motion: np.ndarray) -> tuple[np.nda
         ``motion`` does not have 3N components.
     """
     neighbors = neighbor_array(neighbors, "pair_triple_rates")
-    motion = np.asarray(motion, dtype=float)
-    if motion.size != neighbors.size:
-        raise DegeneracyError(
-            f"a motion of {len(neighbors)} neighbours has {neighbors.size} components, got "
-            f"{motion.size}"
-        )
-    motion = motion.reshape(neighbors.shape)
+    motion = neighbor_motion(neighbors, motion)
     pairs, triples = pair_triples(neighbors)
     radii = np.linalg.norm(neighbors, axis=1)
     units = neighbors / radii[:, None]
@@ -2411,6 +2591,12 @@ class ZeroClassification:
             return None, None
         return self.explanation.labels(atoms.get_chemical_symbols()[1:])
 
+    @property
+    def truncation(self) -> str | None:
+        """``truncation`` label of the explanation
+        (:attr:`ZeroExplanation.truncation_label`), or None."""
+        return None if self.explanation is None else self.explanation.truncation_label
+
 
 def classify_zeros(
     atoms: ase.Atoms,
@@ -2487,6 +2673,9 @@ class FrameAnalysis:
     pairs whose ignored angle it turns, followed, when a neighbour's own cutoff weight
     hides them, by where that neighbour is (``"H1-H2, H1-H3, H1-H4 (H1 at 2.49 Å, 0.01 Å
     inside the cutoff, where its weight 6.4e-05 nearly vanishes)"``); None otherwise.
+    ``truncation`` names neighbours at one distance per species whose angles the motion
+    turns and the fingerprint sees through too few sums (``"H at 1.09 Å: 5 angles seen
+    through 4 sums"``, :func:`angular_truncation`), else None.
     ``nearest_coincidence``, ``coincidence_distance`` and ``near_swap_residual``
     (:func:`near_swap` of the motion of s_min) tell how near the frame is to the closest
     branch point of ν = 2 degenerate pairs and how much of its softest motion trades the
@@ -2507,6 +2696,7 @@ class FrameAnalysis:
     coincidence_distance: float | None = None
     near_swap_residual: float | None = None
     near_symmetry_distance: float | None = None
+    truncation: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready mapping (``singular_values`` as a list, descending)."""
@@ -2520,6 +2710,7 @@ class FrameAnalysis:
             "verdict": self.verdict,
             "pair_swap": self.pair_swap,
             "unseen_pairs": self.unseen_pairs,
+            "truncation": self.truncation,
             "nearest_coincidence": self.nearest_coincidence,
             "coincidence_distance": self.coincidence_distance,
             "near_swap_residual": json_safe(self.near_swap_residual),
@@ -2807,6 +2998,7 @@ def analyse_frames(
                     unseen_pairs=unseen,
                     **near_swap(atoms, spectrum.motions[k, -1]),
                     near_symmetry_distance=zeros.near_symmetry_distance,
+                    truncation=zeros.truncation,
                 )
             )
     return results

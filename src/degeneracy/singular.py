@@ -324,7 +324,10 @@ class SingularResult:
         ``symmetry_residual``, ``coincident_pairs`` (e.g. ``"H2-H3 = H4-H3"`` with atom
         indices, or ``"none"``), ``pair_swap_residual``, ``unseen_pairs`` (the pairs
         whose unseen angle the zero motion turns, with the neighbour whose weight hides
-        them as ``spectrum`` writes it, or ``"none"``; see ``explanation``), ``distance``,
+        them as ``spectrum`` writes it, or ``"none"``; see ``explanation``),
+        ``truncation`` (equidistant neighbours whose angles the zero motion turns and
+        the fingerprint sees through too few sums, as ``spectrum`` writes them, or
+        ``"none"``), ``distance``,
         ``jacobian_evaluations``, ``iterations``, ``converged`` and ``singular_values``.
     singular_values : array (3N-3,)
         Purified singular values there, descending.
@@ -350,7 +353,8 @@ class SingularResult:
     explanation : ZeroExplanation or None
         :func:`~degeneracy.sensitivity.explain_zero`: the equal pairs the zero motion
         swaps and the unseen pairs it turns, when that is all it does, with the
-        neighbours whose cutoff weight hides them (``weighed_out``). For a result with a
+        neighbours whose cutoff weight hides them (``weighed_out``), or the equidistant
+        neighbours it turns (``truncation``). For a result with a
         zero the unseen pairs are decided with its singular values, as ``spectrum``
         decides them (:func:`~degeneracy.sensitivity.unseen_response`); without one,
         by the fixed weight :data:`~degeneracy.representations.base.UNSEEN_WEIGHT`.
@@ -621,9 +625,11 @@ def find_singular(
         coincidences,
         representation,
         values=values if _is_zero(cn) else None,
+        species=found.numbers[1:],
     )
     symbols = found.get_chemical_symbols()[1:]
     unseen_label = None if explanation is None else explanation.labels(symbols)[1]
+    truncation = None if explanation is None else explanation.truncation_label
     n_unexplained = unexplained_zeros(values, spectrum.motions[0], symmetry.forced_motions)
     distance = float(np.linalg.norm(r - start))
     near = near_swap(found, spectrum.motions[0, -1])
@@ -646,6 +652,7 @@ def find_singular(
             "coincident_pairs": coincidence_labels(coincidences, symbols),
             "pair_swap_residual": swap,
             "unseen_pairs": unseen_label or "none",
+            "truncation": truncation or "none",
             "distance": distance,
             "jacobian_evaluations": evaluate.evaluations,
             "iterations": iterations,

@@ -61,6 +61,7 @@ VERDICT_KEYS = (
     "near_symmetry_distance",
     "pair_swap",
     "unseen_pairs",
+    "truncation",
     *NEAR_SWAP_KEYS,
 )
 
@@ -169,6 +170,7 @@ def format_top(rows: list[dict[str, Any]]) -> str:
                     row.get("pair_swap"),
                     row.get("unseen_pairs"),
                     row.get("near_symmetry_distance"),
+                    row.get("truncation"),
                 ),
                 near_swap_text(row),
             ]
@@ -257,7 +259,7 @@ SINGULAR_INFO_KEYS = ("rank", "structure", "atom", "cn", "s_max", "s_min", *VERD
 MISSING_TEXT = "none"
 
 #: The ``info`` keys of ``X.singular.extxyz`` whose values are text.
-SINGULAR_TEXT_KEYS = ("verdict", "pair_swap", "unseen_pairs", "nearest_coincidence")
+SINGULAR_TEXT_KEYS = ("verdict", "pair_swap", "unseen_pairs", "truncation", "nearest_coincidence")
 
 
 def singular_info(rank: int, row: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import sys
 from ..compositions import representations_for
 from ..errors import DegeneracyError
 from ..files import EXTXYZ_SUFFIXES, output_file
-from ..sensitivity import KINK_TEXT, SYMMETRY_TOL, ZERO_RTOL, near_swap_text, zero_reason
+from ..sensitivity import KINK_TEXT, SYMMETRY_TOL, ZERO_RTOL, near_swap_text
 from ..singular import DEFAULT_CN_TARGET, DEFAULT_FD_STEP, SingularResult, find_singular
 from ..structures import write_environments
 from .options import (
@@ -76,7 +76,7 @@ def zero_verdict(result: SingularResult) -> str:
         verdict = f"not symmetric (best residual {result.symmetry.residual:.3f} Å): spurious zero"
     if result.explanation is not None:
         symbols = result.atoms.get_chemical_symbols()[1:]
-        verdict += f", its motion {zero_reason(*result.explanation.labels(symbols))}"
+        verdict += f", its motion {result.explanation.reason(symbols)}"
     return verdict + unmet
 
 
@@ -161,7 +161,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "would reach a zero by fading a neighbour towards the cutoff are refused), or "
         "a kink where the fingerprint has no derivative (coinciding OM eigenvalues), whose "
         "one-sided spectrum explains nothing. Output: extxyz with info keys cn, symmetric, "
-        "coincident_pairs, pair_swap_residual, unseen_pairs, nearest_coincidence, "
+        "coincident_pairs, pair_swap_residual, unseen_pairs, truncation, nearest_coincidence, "
         "coincidence_distance, near_swap_residual, near_symmetry_distance (when "
         "near-symmetric), kink (when at a kink), jacobian_evaluations, distance, converged.",
     )

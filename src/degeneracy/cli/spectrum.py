@@ -51,6 +51,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
             "verdict",
             "pair_swap",
             "unseen_pairs",
+            "truncation",
             "nearest_coincidence",
             "coincidence_distance",
             "near_swap_residual",
@@ -69,6 +70,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
                 r.verdict,
                 r.pair_swap or "",
                 r.unseen_pairs or "",
+                r.truncation or "",
                 r.nearest_coincidence or "",
                 number_text(r.coincidence_distance, "", exact=True),
                 number_text(r.near_swap_residual, "", exact=True),
@@ -85,7 +87,9 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
             *[f"{v:.3e}" for v in r.singular_values],
             f"{r.cn:.3e}",
             "yes" if r.symmetric else "no",
-            explained_verdict(r.verdict, r.pair_swap, r.unseen_pairs, r.near_symmetry_distance),
+            explained_verdict(
+                r.verdict, r.pair_swap, r.unseen_pairs, r.near_symmetry_distance, r.truncation
+            ),
             near_swap_text(r.to_dict()),
             fourbody(r, 4),
         ]
@@ -125,7 +129,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "dimension (no more zeros than a fingerprint with fewer features than "
         "motions has everywhere) or spurious; a spurious zero whose motion swaps neighbour "
         "pairs with equal (r, r', angle), which no ν = 2 fingerprint sees, or turns pairs the "
-        "fingerprint ignores (ACSF's G4 beyond the cutoff), names them), the two "
+        "fingerprint ignores (ACSF's G4 beyond the cutoff), names them, as it names "
+        "neighbours at one distance whose angles the fingerprint sees through too few sums "
+        "(SOAP with l_max ≤ 4 for CH4 at one C–H distance)), the two "
         "neighbour pairs nearest to equal (r, r', angle) with their distance in Å and rho, "
         "the part of the softest motion that does not just trade them (near 0: a "
         "near-singular frame sits by a branch point of ν = 2 degenerate pairs), and the "

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from ..checks import positive_float
 from ..errors import DegeneracyError
-from ..structures import check_finite_coordinates, frame_list, one_frame
+from ..structures import check_finite_coordinates, frame_list, one_frame, vector_lengths
 
 
 @runtime_checkable
@@ -58,6 +58,12 @@ class Representation(Protocol):
     :func:`~degeneracy.scan.describe_singular` and :func:`~degeneracy.find_singular` give
     those frames the verdict ``"kink"`` instead of reading their singular values
     (:func:`~degeneracy.sensitivity.kinks_of`; without the hook no frame is a kink).
+    ``angular_invariants(neighbors, species) -> int | None``, for a fingerprint that sees
+    neighbours at one distance per species (:func:`species_distances`) only through a few
+    sums over their angles: how many of those sums can vary (e.g.
+    :meth:`degeneracy.SoapPowerSpectrum.angular_invariants`), None elsewhere; with fewer
+    than the :math:`2N - 3` angles, :func:`~degeneracy.sensitivity.explain_zero` puts a
+    zero motion that keeps every distance down to them (``truncation``).
     """
 
     name: str
@@ -80,6 +86,16 @@ class Representation(Protocol):
 #: spectrum is explained with a bound that follows its size instead
 #: (:func:`~degeneracy.sensitivity.unseen_response`).
 UNSEEN_WEIGHT = 1e-5
+
+#: Largest spread of one species' neighbour distances, relative to the largest of them,
+#: under which they sit at one distance (:func:`species_distances`): 1e-3 Å for 1 Å bonds,
+#: :data:`~degeneracy.sensitivity.COINCIDENCE_TOL`'s size. The zeros that equal distances
+#: force lift only linearly with the spread and slowly: SOAP n_max = l_max = 4 at random
+#: CH4 with the four C–H distances spread by δ (relative) has s9/s1 ≈ (5e-5 – 2e-2)·δ
+#: (three directions, δ = 1e-9 – 1e-3, measured 2026-12-05), so a zero (below 1e-6)
+#: survives to δ ≈ 1e-4 – 1e-3; the zero motion's radial part (which the explanation
+#: also bounds, by :data:`~degeneracy.sensitivity.PAIR_SWAP_TOL`) grows as 0.04–20 δ.
+EQUIDISTANT_RTOL = 1e-3
 
 #: Largest cutoff radius (Å) of every fingerprint (:func:`cutoff_radius`), ample for
 #: atomic environments. featomic 0.6.7's GTO radial integrals hang, uninterruptibly and
@@ -217,6 +233,43 @@ def weighed_out_pairs(
         low = np.minimum(low, np.asarray(pair_weights, dtype=float))
     unseen = low < below
     return [(int(a), int(b)) for a, b in zip(i[unseen], j[unseen], strict=True)]
+
+
+def species_distances(
+    neighbors: np.ndarray, species: Sequence[int], *, rtol: float = EQUIDISTANT_RTOL
+) -> dict[int, float] | None:
+    """The one distance (Å) at which each species' neighbours sit, or None when they do not.
+
+    The neighbours of species :math:`a` sit at one distance :math:`r_a` when their
+    distances from the centre spread by at most ``rtol`` of the largest
+    (:data:`EQUIDISTANT_RTOL`); :math:`r_a` is their mean. The condition under which a
+    density expansion factorises into a radial and an angular part per species
+    (:meth:`degeneracy.SoapPowerSpectrum.angular_invariants`).
+
+    Parameters
+    ----------
+    neighbors : array (N, 3)
+        Neighbour positions relative to the centre (Å).
+    species : sequence of int (N,)
+        Their atomic numbers.
+    rtol : float
+        Largest relative spread of one species' distances.
+
+    Returns
+    -------
+    dict or None
+        :math:`r_a` by atomic number, in increasing atomic number; None when some species'
+        distances spread more.
+    """
+    radii = vector_lengths(neighbors)
+    species = np.asarray(species, dtype=int)
+    distances = {}
+    for number in np.unique(species):
+        own = radii[species == number]
+        if own.max() - own.min() > rtol * own.max():
+            return None
+        distances[int(number)] = float(own.mean())
+    return distances
 
 
 def check_frames(

@@ -1,0 +1,209 @@
+"""The truncation zero of the SOAP power spectrum at neighbours at one distance per species.
+
+With every neighbour of species a at one distance r_a, the power spectrum sees the 2N − 3
+motions that keep the distances only through the sums Σ P_l(cos θ_ij), l = 1..l_max, per
+species pair (``SoapPowerSpectrum.angular_invariants``): CH4 at one C–H distance has an
+exact zero for l_max ≤ 4 whatever n_max, and the tool says why (docs/concepts.md,
+"A truncated fingerprint at equidistant neighbours").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import ase
+import numpy as np
+import pytest
+
+import degeneracy as dg
+from degeneracy import sensitivity
+from degeneracy.cli import main
+from degeneracy.scan import describe_singular
+from degeneracy.sensitivity import ZERO_RTOL
+
+#: The zeros column of ``spectrum --builtin pg-start --n-max 4 --l-max 4``.
+PG_START_TEXT = "spurious: turns equidistant neighbours (H at 1.09 Å: 5 angles seen through 4 sums)"
+
+
+def _environment(
+    symbols: str, radii: list[float] | np.ndarray, rng: np.random.Generator
+) -> ase.Atoms:
+    """Centre ``symbols[0]`` at the origin, its neighbours in random directions at ``radii``."""
+    directions = rng.normal(size=(len(radii), 3))
+    directions /= np.linalg.norm(directions, axis=1)[:, None]
+    positions = np.vstack([np.zeros(3), directions * np.asarray(radii, dtype=float)[:, None]])
+    return ase.Atoms(symbols, positions=positions)
+
+
+def _equidistant_methane(count: int, seed: int, radius: float = 1.1) -> list[ase.Atoms]:
+    rng = np.random.default_rng(seed)
+    return [_environment("CH4", [radius] * 4, rng) for _ in range(count)]
+
+
+def _spectrum(representation: dg.Representation, frames: list[ase.Atoms]) -> dg.Spectrum:
+    _, jacobian = representation.jacobian(frames)
+    return dg.singular_spectrum(jacobian, dg.neighbor_positions(frames))
+
+
+def _relative(values: np.ndarray) -> np.ndarray:
+    return values / values[:, :1]
+
+
+@pytest.mark.parametrize(("n_max", "l_max"), [(4, 4), (8, 4), (2, 4)])
+def test_equidistant_methane_has_one_exact_zero_up_to_l_max_4(n_max, l_max):
+    soap = dg.SoapPowerSpectrum(n_max=n_max, l_max=l_max)
+    relative = _relative(_spectrum(soap, _equidistant_methane(5, seed=0)).values)
+    assert np.all(relative[:, -1] < 1e-14)  # round-off: s9/s1 2e-17 – 2e-16 measured
+    assert np.all(relative[:, -2] > ZERO_RTOL)  # one zero, not more (s8 ≥ 2.5e-5 of 200)
+
+
+@pytest.mark.parametrize(("n_max", "l_max"), [(2, 5), (4, 5), (8, 8)])
+def test_from_l_max_5_equidistant_methane_has_no_zero(n_max, l_max):
+    soap = dg.SoapPowerSpectrum(n_max=n_max, l_max=l_max)
+    relative = _relative(_spectrum(soap, _equidistant_methane(5, seed=0)).values)
+    # no zero: s9/s1 median 3e-3, down to 2.6e-6 over 200 random directions (frames
+    # near equal pairs); these five 5.4e-5 or more
+    assert np.all(relative[:, -1] > 30 * ZERO_RTOL)
+
+
+def test_unequal_radii_lift_the_zero():
+    rng = np.random.default_rng(7)
+    frames = [_environment("CH4", rng.uniform(0.95, 1.35, 4), rng) for _ in range(5)]
+    relative = _relative(_spectrum(dg.SoapPowerSpectrum(n_max=4, l_max=4), frames).values)
+    assert np.all(relative[:, -1] > 30 * ZERO_RTOL)  # median 1.3e-2, ≥ 2.2e-5 over 200
+
+
+def test_lower_l_max_leaves_the_bound_2n_minus_3_minus_l_max_of_tangential_zeros():
+    """l_max 3: K = 3 sums for 5 angles, two zeros, both motions keeping every distance."""
+    frames = _equidistant_methane(3, seed=3)
+    soap = dg.SoapPowerSpectrum(n_max=4, l_max=3)
+    spectrum = _spectrum(soap, frames)
+    relative = _relative(spectrum.values)
+    assert np.all(relative[:, -2] < 1e-14) and np.all(relative[:, -3] > 1e-4)
+    for atoms, motions in zip(frames, spectrum.motions, strict=True):
+        neighbors = dg.neighbor_positions(atoms)
+        assert soap.angular_invariants(neighbors, atoms.numbers[1:]) == 3
+        for motion in motions[-2:]:
+            assert sensitivity.radial_fraction(neighbors, motion) < 1e-10
+
+
+def test_the_zero_motion_keeps_every_distance_and_is_explained():
+    frames = _equidistant_methane(3, seed=11)
+    soap = dg.SoapPowerSpectrum(n_max=4, l_max=4)
+    spectrum = _spectrum(soap, frames)
+    for atoms, values, motions in zip(frames, spectrum.values, spectrum.motions, strict=True):
+        neighbors = dg.neighbor_positions(atoms)
+        assert sensitivity.radial_fraction(neighbors, motions[-1]) < 1e-10
+        # the softest non-zero motion changes distances: only the zero keeps them all
+        assert sensitivity.radial_fraction(neighbors, motions[-2]) > 1e-3
+        explanation = sensitivity.explain_zero(atoms, motions[-1], soap, values=values)
+        assert explanation is not None and not explanation.swapped and not explanation.unseen
+        assert explanation.truncation == sensitivity.AngularTruncation((("H", 1.1),), 5, 4)
+        assert explanation.reason(["H"] * 4) == (
+            "turns equidistant neighbours (H at 1.1 Å: 5 angles seen through 4 sums)"
+        )
+        # a motion that changes distances is not that zero
+        outward = (neighbors / np.linalg.norm(neighbors, axis=1)[:, None]).ravel() / 2
+        assert sensitivity.explain_zero(atoms, outward, soap, values=values) is None
+    analyses = dg.analyse_frames(frames, soap)
+    assert {(a.verdict, a.truncation, a.pair_swap) for a in analyses} == {
+        ("spurious", "H at 1.1 Å: 5 angles seen through 4 sums", None)
+    }
+
+
+def test_two_species_count_the_angles_of_each_species_pair():
+    """C with 2 H at 1.09 Å and 2 O at 1.3 Å: H-H and O-O have one angle each, H-O four,
+    so K = 1 + 1 + min(l_max, 4): 2, 1 and 0 zeros for l_max 1, 2, 3."""
+    rng = np.random.default_rng(5)
+    frames = [_environment("CH2O2", [1.09, 1.09, 1.3, 1.3], rng) for _ in range(3)]
+    for l_max, sums, zeros in [(1, 3, 2), (2, 4, 1), (3, 5, 0)]:
+        soap = dg.SoapPowerSpectrum(n_max=4, l_max=l_max, neighbors=("H", "O"))
+        relative = _relative(_spectrum(soap, frames).values)
+        assert np.all((relative < 1e-12).sum(axis=1) == zeros), l_max
+        assert np.all(relative[:, -zeros - 1] > 1e-4), l_max
+        assert {soap.angular_invariants(f.positions[1:], f.numbers[1:]) for f in frames} == {sums}
+    analyses = dg.analyse_frames(frames, dg.SoapPowerSpectrum(n_max=4, l_max=2, neighbors="H,O"))
+    assert {a.truncation for a in analyses} == {
+        "H at 1.09 Å, O at 1.3 Å: 5 angles seen through 4 sums"
+    }
+
+
+def test_a_single_neighbour_of_a_species_adds_no_sum_of_its_own():
+    """3 H and 1 O: the O-O sums are constant, K = 2 l_max (H-H and H-O)."""
+    soap = dg.SoapPowerSpectrum(n_max=4, l_max=2, neighbors=("H", "O"))
+    atoms = _environment("CH3O", [1.09, 1.09, 1.09, 1.3], np.random.default_rng(2))
+    assert soap.angular_invariants(atoms.positions[1:], atoms.numbers[1:]) == 4
+    relative = _relative(_spectrum(soap, [atoms]).values)[0]
+    assert relative[-1] < 1e-12 < 1e-4 < relative[-2]
+
+
+def test_the_hook_says_none_where_distances_differ_or_a_neighbour_is_not_seen():
+    soap = dg.SoapPowerSpectrum(n_max=4, l_max=4)
+    atoms = _equidistant_methane(1, seed=1)[0]
+    neighbors, species = atoms.positions[1:], atoms.numbers[1:]
+    assert soap.angular_invariants(neighbors, species) == 4
+    assert dg.SoapPowerSpectrum(n_max=4, l_max=6).angular_invariants(neighbors, species) == 6
+    # within the tolerance (1e-3 of the distance) one distance, beyond it not
+    within = neighbors * (1 + np.array([0.0, 5e-4, -4e-4, 1e-4]))[:, None]
+    assert soap.angular_invariants(within, species) == 4
+    unequal = neighbors * np.array([1.0, 1.1, 0.9, 1.05])[:, None]
+    assert soap.angular_invariants(unequal, species) is None
+    assert soap.angular_invariants(neighbors * 1.002, species) == 4
+    assert soap.angular_invariants(neighbors * 2.5 / 1.1, species) is None  # at the cutoff
+    assert soap.angular_invariants(neighbors, [1, 1, 1, 8]) is None  # no O channel
+    # unequal radii: no explanation, whatever the motion
+    motion = _spectrum(soap, [atoms]).motions[0, -1]
+    assert sensitivity.angular_truncation(soap, unequal, species, motion) is None
+
+
+def test_a_slightly_unequal_frame_keeps_its_explanation_while_the_zero_lasts():
+    """Distances spread by 1e-5 of 1.1 Å: still a zero, still this one; by 1e-2: regular."""
+    atoms = _equidistant_methane(1, seed=0)[0]
+    soap = dg.SoapPowerSpectrum(n_max=4, l_max=4)
+    near, far = atoms.copy(), atoms.copy()
+    near.positions[1:] *= (1 + 1e-5 * np.array([1.0, -1.0, 0.5, 0.0]))[:, None]
+    far.positions[1:] *= (1 + 1e-2 * np.array([1.0, -1.0, 0.5, 0.0]))[:, None]
+    near_analysis, far_analysis = dg.analyse_frames([near, far], soap)
+    assert near_analysis.verdict == "spurious"
+    assert near_analysis.truncation == "H at 1.1 Å: 5 angles seen through 4 sums"
+    assert far_analysis.verdict == "regular" and far_analysis.truncation is None
+
+
+def test_spectrum_says_why_pg_start_has_a_zero_at_l_max_4(capsys):
+    assert main(["spectrum", "--builtin", "pg-start", "--n-max", "4", "--l-max", "4"]) == 0
+    out = capsys.readouterr().out
+    assert PG_START_TEXT in out
+    assert main(["spectrum", "--builtin", "pg-start", "--n-max", "8", "--l-max", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "equidistant" not in out and " regular " in out
+    argv = ["spectrum", "--builtin", "pg-start", "--n-max", "4", "--l-max", "4", "--format"]
+    assert main([*argv, "csv"]) == 0
+    (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    assert row["truncation"] == "H at 1.09 Å: 5 angles seen through 4 sums"
+    assert row["verdict"] == "spurious" and row["pair_swap"] == ""
+    assert main([*argv, "json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert record["truncation"] == row["truncation"]
+
+
+def test_scan_and_singular_name_it_too():
+    start = dg.builtin_environment("pg-start")
+    soap = dg.SoapPowerSpectrum(n_max=4, l_max=4)
+    (entry,) = describe_singular([start], soap)
+    assert entry["verdict"] == "spurious"
+    assert entry["truncation"] == "H at 1.09 Å: 5 angles seen through 4 sums"
+    result = dg.find_singular(start, soap)
+    assert result.explanation is not None and result.explanation.truncation is not None
+    assert result.atoms.info["truncation"] == entry["truncation"]
+
+
+def test_the_bispectrum_sees_equidistant_methane_from_l_max_3_on():
+    """ν = 3: 13 non-constant triples at l_max 4 (7 at 3) for 5 angles, no zero; it has no
+    angular_invariants hook."""
+    frames = _equidistant_methane(3, seed=4)
+    bispectrum = dg.Bispectrum(n_max=4, l_max=4)
+    assert not hasattr(bispectrum, "angular_invariants")
+    relative = _relative(_spectrum(bispectrum, frames).values)
+    assert np.all(relative[:, -1] > 30 * ZERO_RTOL)  # median 0.046, ≥ 6e-5 over 100
