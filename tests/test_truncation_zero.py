@@ -14,8 +14,11 @@ import io
 import json
 
 import ase
+import ase.io
+import ase.units
 import numpy as np
 import pytest
+from conftest import reference_path
 
 import degeneracy as dg
 from degeneracy import sensitivity
@@ -207,3 +210,18 @@ def test_the_bispectrum_sees_equidistant_methane_from_l_max_3_on():
     assert not hasattr(bispectrum, "angular_invariants")
     relative = _relative(_spectrum(bispectrum, frames).values)
     assert np.all(relative[:, -1] > 30 * ZERO_RTOL)  # median 0.046, ≥ 6e-5 over 100
+
+
+def test_the_published_pg_manifold_is_blind_at_l_max_4_where_its_distances_are_equal():
+    """P&G's manifold (reference data) holds frames with four C–H distances equal to ~2e-6:
+    SOAP n = l = 4 has a zero there, named, and the default n = l = 8 sees them (CN ~10²)."""
+    frames = ase.io.read(reference_path("pg-manifold_bohr.xyz"), "0:3")
+    for atoms in frames:
+        atoms.positions *= ase.units.Bohr
+    low = dg.analyse_frames(frames, dg.SoapPowerSpectrum(n_max=4, l_max=4))
+    for frame in (0, 2):  # C–H spread 1.8e-6 and 2.1e-6 relative
+        assert low[frame].verdict == "spurious"
+        assert low[frame].truncation == "H at 1.09 Å: 5 angles seen through 4 sums"
+    default = dg.analyse_frames(frames, dg.SoapPowerSpectrum())
+    assert all(analysis.verdict == "regular" for analysis in default)
+    assert max(analysis.cn for analysis in default) < 1e4
