@@ -1,10 +1,11 @@
 """The truncation zero of the SOAP power spectrum at neighbours at one distance per species.
 
-With every neighbour of species a at one distance r_a, the power spectrum sees the 2N − 3
-motions that keep the distances only through the sums Σ P_l(cos θ_ij), l = 1..l_max, per
-species pair (``SoapPowerSpectrum.angular_invariants``): CH4 at one C–H distance has an
-exact zero for l_max ≤ 4 whatever n_max, and the tool says why (docs/concepts.md,
-"A truncated fingerprint at equidistant neighbours").
+With every neighbour of species a at one distance r_a, the power spectrum sees the 3N − 3
+motions beside the rotations, to first order, only through the sums Σ P_l(cos θ_ij),
+l = 1..l_max, per species pair and Σ_k δr_k Σ_j P_l(cos θ_kj), l = 0..l_max, per ordered
+pair (``SoapPowerSpectrum.first_order_invariants``): CH4 at one C–H distance has an exact
+zero for l_max ≤ 4 whatever n_max, twelve neighbours sixteen at the default l_max 8, and
+the tool says why (docs/concepts.md, "A truncated fingerprint at equidistant neighbours").
 """
 
 from __future__ import annotations
@@ -23,11 +24,17 @@ from conftest import reference_path
 import degeneracy as dg
 from degeneracy import sensitivity
 from degeneracy.cli import main
+from degeneracy.representations.soap import invariant_gradients, legendre
 from degeneracy.scan import describe_singular
 from degeneracy.sensitivity import ZERO_RTOL
 
 #: The zeros column of ``spectrum --builtin pg-start --n-max 4 --l-max 4``.
-PG_START_TEXT = "spurious: turns equidistant neighbours (H at 1.09 Å: 5 angles seen through 4 sums)"
+PG_START_TEXT = (
+    "spurious: moves equidistant neighbours (H at 1.09 Å: 9 motions seen through 8 sums)"
+)
+
+#: The ``truncation`` of CH4 at SOAP l_max 4.
+CH4_TEXT = "H at 1.09 Å: 9 motions seen through 8 sums"
 
 
 def _environment(
@@ -78,18 +85,65 @@ def test_unequal_radii_lift_the_zero():
     assert np.all(relative[:, -1] > 30 * ZERO_RTOL)  # median 1.3e-2, ≥ 2.2e-5 over 200
 
 
-def test_lower_l_max_leaves_the_bound_2n_minus_3_minus_l_max_of_tangential_zeros():
-    """l_max 3: K = 3 sums for 5 angles, two zeros, both motions keeping every distance."""
-    frames = _equidistant_methane(3, seed=3)
-    soap = dg.SoapPowerSpectrum(n_max=4, l_max=3)
+def _blind(soap: dg.SoapPowerSpectrum, atoms: ase.Atoms) -> np.ndarray:
+    """The blind subspace (3N, d) of SOAP's first-order invariants at ``atoms``."""
+    neighbors = dg.neighbor_positions(atoms)
+    gradients = soap.first_order_invariants(neighbors, atoms.numbers[1:])
+    assert gradients is not None
+    return sensitivity.blind_motions(gradients, neighbors)
+
+
+def _outside(blind: np.ndarray, motion: np.ndarray) -> float:
+    """The sine of the angle between ``motion`` and the subspace ``blind``."""
+    return float(np.linalg.norm(motion - blind @ (blind.T @ motion)) / np.linalg.norm(motion))
+
+
+#: (neighbours, n_max, l_max, zeros): max(0, 2N − 3 − l_max) angular and
+#: max(0, N − l_max − 1) radial, measured over 50 random frames each (docs/concepts.md).
+ONE_SPECIES_ZEROS = [
+    (12, 6, 8, 16),
+    (10, 6, 8, 10),
+    (9, 6, 8, 7),
+    (8, 6, 8, 5),
+    (7, 6, 8, 3),
+    (6, 6, 8, 1),
+    (6, 6, 4, 6),
+    (4, 4, 4, 1),
+    (4, 4, 3, 2),
+    (4, 4, 2, 4),
+    (4, 4, 1, 6),
+]
+
+
+@pytest.mark.parametrize(("count", "n_max", "l_max", "zeros"), ONE_SPECIES_ZEROS)
+def test_the_blind_subspace_is_as_large_as_the_zeros_and_holds_them(count, n_max, l_max, zeros):
+    """Every zero singular vector lies in O·null(G O), whose dimension is the zero count."""
+    rng = np.random.default_rng(count + 100 * l_max)
+    frames = [_environment("C" + "H" * count, [1.1] * count, rng) for _ in range(3)]
+    soap = dg.SoapPowerSpectrum(n_max=n_max, l_max=l_max)
     spectrum = _spectrum(soap, frames)
     relative = _relative(spectrum.values)
-    assert np.all(relative[:, -2] < 1e-14) and np.all(relative[:, -3] > 1e-4)
+    assert np.all((relative < 1e-12).sum(axis=1) == zeros)
+    assert np.all(relative[:, -zeros - 1] > 1e-7)  # ≥ 2e-8 over 50 frames each
     for atoms, motions in zip(frames, spectrum.motions, strict=True):
-        neighbors = dg.neighbor_positions(atoms)
-        assert soap.angular_invariants(neighbors, atoms.numbers[1:]) == 3
-        for motion in motions[-2:]:
-            assert sensitivity.radial_fraction(neighbors, motion) < 1e-10
+        blind = _blind(soap, atoms)
+        assert blind.shape == (3 * count, zeros)
+        assert np.allclose(blind.T @ blind, np.eye(zeros))
+        for motion in motions[len(motions) - zeros :]:
+            assert _outside(blind, motion) < 1e-9  # principal-angle sine ~1e-14 measured
+
+
+def test_twelve_equidistant_neighbours_are_named_at_the_default_l_max():
+    """A metal's first shell: 12 neighbours at one distance have 16 zeros at the default
+    l_max 8 (8 angular sums for 21 tangential motions, 9 radial ones for 12 distances)."""
+    rng = np.random.default_rng(12)
+    frames = [_environment("C" + "H" * 12, [1.1] * 12, rng) for _ in range(2)]
+    soap = dg.SoapPowerSpectrum()
+    assert soap.l_max == 8
+    analyses = dg.analyse_frames(frames, soap)
+    assert {(a.verdict, a.truncation) for a in analyses} == {
+        ("spurious", "H at 1.1 Å: 33 motions seen through 17 sums")
+    }
 
 
 def test_the_zero_motion_keeps_every_distance_and_is_explained():
@@ -98,21 +152,22 @@ def test_the_zero_motion_keeps_every_distance_and_is_explained():
     spectrum = _spectrum(soap, frames)
     for atoms, values, motions in zip(frames, spectrum.values, spectrum.motions, strict=True):
         neighbors = dg.neighbor_positions(atoms)
-        assert sensitivity.radial_fraction(neighbors, motions[-1]) < 1e-10
-        # the softest non-zero motion changes distances: only the zero keeps them all
-        assert sensitivity.radial_fraction(neighbors, motions[-2]) > 1e-3
+        blind = _blind(soap, atoms)
+        assert blind.shape[1] == 1 and _outside(blind, motions[-1]) < 1e-10
+        # the softest non-zero motion is seen: only the zero lies in the blind subspace
+        assert _outside(blind, motions[-2]) > 1e-3
         explanation = sensitivity.explain_zero(atoms, motions[-1], soap, values=values)
         assert explanation is not None and not explanation.swapped and not explanation.unseen
-        assert explanation.truncation == sensitivity.AngularTruncation((("H", 1.1),), 5, 4)
+        assert explanation.truncation == sensitivity.TruncationZeros((("H", 1.1),), 9, 8)
         assert explanation.reason(["H"] * 4) == (
-            "turns equidistant neighbours (H at 1.1 Å: 5 angles seen through 4 sums)"
+            "moves equidistant neighbours (H at 1.1 Å: 9 motions seen through 8 sums)"
         )
         # a motion that changes distances is not that zero
         outward = (neighbors / np.linalg.norm(neighbors, axis=1)[:, None]).ravel() / 2
         assert sensitivity.explain_zero(atoms, outward, soap, values=values) is None
     analyses = dg.analyse_frames(frames, soap)
     assert {(a.verdict, a.truncation, a.pair_swap) for a in analyses} == {
-        ("spurious", "H at 1.1 Å: 5 angles seen through 4 sums", None)
+        ("spurious", "H at 1.1 Å: 9 motions seen through 8 sums", None)
     }
 
 
@@ -121,15 +176,15 @@ def test_two_species_count_the_angles_of_each_species_pair():
     so K = 1 + 1 + min(l_max, 4): 2, 1 and 0 zeros for l_max 1, 2, 3."""
     rng = np.random.default_rng(5)
     frames = [_environment("CH2O2", [1.09, 1.09, 1.3, 1.3], rng) for _ in range(3)]
-    for l_max, sums, zeros in [(1, 3, 2), (2, 4, 1), (3, 5, 0)]:
+    for l_max, zeros in [(1, 2), (2, 1), (3, 0)]:
         soap = dg.SoapPowerSpectrum(n_max=4, l_max=l_max, neighbors=("H", "O"))
         relative = _relative(_spectrum(soap, frames).values)
         assert np.all((relative < 1e-12).sum(axis=1) == zeros), l_max
         assert np.all(relative[:, -zeros - 1] > 1e-4), l_max
-        assert {soap.angular_invariants(f.positions[1:], f.numbers[1:]) for f in frames} == {sums}
+        assert {_blind(soap, f).shape[1] for f in frames} == {zeros}
     analyses = dg.analyse_frames(frames, dg.SoapPowerSpectrum(n_max=4, l_max=2, neighbors="H,O"))
     assert {a.truncation for a in analyses} == {
-        "H at 1.09 Å, O at 1.3 Å: 5 angles seen through 4 sums"
+        "H at 1.09 Å, O at 1.3 Å: 9 motions seen through 8 sums"
     }
 
 
@@ -137,7 +192,7 @@ def test_a_single_neighbour_of_a_species_adds_no_sum_of_its_own():
     """3 H and 1 O: the O-O sums are constant, K = 2 l_max (H-H and H-O)."""
     soap = dg.SoapPowerSpectrum(n_max=4, l_max=2, neighbors=("H", "O"))
     atoms = _environment("CH3O", [1.09, 1.09, 1.09, 1.3], np.random.default_rng(2))
-    assert soap.angular_invariants(atoms.positions[1:], atoms.numbers[1:]) == 4
+    assert _blind(soap, atoms).shape[1] == 1
     relative = _relative(_spectrum(soap, [atoms]).values)[0]
     assert relative[-1] < 1e-12 < 1e-4 < relative[-2]
 
@@ -146,19 +201,63 @@ def test_the_hook_says_none_where_distances_differ_or_a_neighbour_is_not_seen():
     soap = dg.SoapPowerSpectrum(n_max=4, l_max=4)
     atoms = _equidistant_methane(1, seed=1)[0]
     neighbors, species = atoms.positions[1:], atoms.numbers[1:]
-    assert soap.angular_invariants(neighbors, species) == 4
-    assert dg.SoapPowerSpectrum(n_max=4, l_max=6).angular_invariants(neighbors, species) == 6
+    # 4 angular sums (l = 1..4) and 5 radial ones (l = 0..4) of one species
+    assert soap.first_order_invariants(neighbors, species).shape == (9, 12)
+    wider = dg.SoapPowerSpectrum(n_max=4, l_max=6)
+    assert wider.first_order_invariants(neighbors, species).shape == (13, 12)
     # within the tolerance (1e-3 of the distance) one distance, beyond it not
     within = neighbors * (1 + np.array([0.0, 5e-4, -4e-4, 1e-4]))[:, None]
-    assert soap.angular_invariants(within, species) == 4
+    assert soap.first_order_invariants(within, species) is not None
     unequal = neighbors * np.array([1.0, 1.1, 0.9, 1.05])[:, None]
-    assert soap.angular_invariants(unequal, species) is None
-    assert soap.angular_invariants(neighbors * 1.002, species) == 4
-    assert soap.angular_invariants(neighbors * 2.5 / 1.1, species) is None  # at the cutoff
-    assert soap.angular_invariants(neighbors, [1, 1, 1, 8]) is None  # no O channel
+    assert soap.first_order_invariants(unequal, species) is None
+    assert soap.first_order_invariants(neighbors * 1.002, species) is not None
+    assert soap.first_order_invariants(neighbors * 2.5 / 1.1, species) is None  # at the cutoff
+    assert soap.first_order_invariants(neighbors, [1, 1, 1, 8]) is None  # no O channel
     # unequal radii: no explanation, whatever the motion
     motion = _spectrum(soap, [atoms]).motions[0, -1]
-    assert sensitivity.angular_truncation(soap, unequal, species, motion) is None
+    assert sensitivity.truncation_zeros(soap, unequal, species, motion) is None
+    assert sensitivity.truncation_zeros(soap, neighbors, species, motion) is not None
+    # two species: 3 unordered pairs of 4 angular sums, 4 ordered ones of 5 radial sums
+    two = dg.SoapPowerSpectrum(n_max=4, l_max=4, neighbors=("H", "O"))
+    assert two.first_order_invariants(neighbors, [1, 1, 8, 8]).shape == (3 * 4 + 4 * 5, 12)
+
+
+def test_the_invariant_gradients_are_those_of_the_sums():
+    """G against central differences of A_l = Σ P_l(r̂_i·r̂_j) and of Σ_k δr_k Q_l(k)."""
+    rng = np.random.default_rng(3)
+    neighbors, species, l_max = rng.normal(size=(5, 3)), np.array([1, 1, 8, 1, 8]), 3
+    gradients = invariant_gradients(neighbors, species, l_max)
+
+    def sums(moved: np.ndarray) -> np.ndarray:
+        units = moved / np.linalg.norm(moved, axis=1)[:, None]
+        angular, _ = legendre(l_max, units @ units.T)
+        radii = np.linalg.norm(moved, axis=1) - np.linalg.norm(neighbors, axis=1)
+        fixed = neighbors / np.linalg.norm(neighbors, axis=1)[:, None]
+        radial, _ = legendre(l_max, fixed @ fixed.T)
+        numbers = np.unique(species)
+        rows = [
+            angular[l][np.ix_(species == a, species == b)].sum()
+            for i, a in enumerate(numbers)
+            for b in numbers[i:]
+            for l in range(1, l_max + 1)
+        ]
+        rows += [
+            (radii * (species == a) * radial[l][:, species == b].sum(axis=1)).sum()
+            for a in numbers
+            for b in numbers
+            for l in range(l_max + 1)
+        ]
+        return np.array(rows)
+
+    step = 1e-6
+    differences = np.array(
+        [
+            (sums(neighbors + step * e.reshape(5, 3)) - sums(neighbors - step * e.reshape(5, 3)))
+            / (2 * step)
+            for e in np.eye(15)
+        ]
+    ).T
+    assert np.allclose(differences, gradients, atol=1e-7)
 
 
 def test_a_slightly_unequal_frame_keeps_its_explanation_while_the_zero_lasts():
@@ -170,7 +269,7 @@ def test_a_slightly_unequal_frame_keeps_its_explanation_while_the_zero_lasts():
     far.positions[1:] *= (1 + 1e-2 * np.array([1.0, -1.0, 0.5, 0.0]))[:, None]
     near_analysis, far_analysis = dg.analyse_frames([near, far], soap)
     assert near_analysis.verdict == "spurious"
-    assert near_analysis.truncation == "H at 1.1 Å: 5 angles seen through 4 sums"
+    assert near_analysis.truncation == "H at 1.1 Å: 9 motions seen through 8 sums"
     assert far_analysis.verdict == "regular" and far_analysis.truncation is None
 
 
@@ -184,7 +283,7 @@ def test_spectrum_says_why_pg_start_has_a_zero_at_l_max_4(capsys):
     argv = ["spectrum", "--builtin", "pg-start", "--n-max", "4", "--l-max", "4", "--format"]
     assert main([*argv, "csv"]) == 0
     (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
-    assert row["truncation"] == "H at 1.09 Å: 5 angles seen through 4 sums"
+    assert row["truncation"] == CH4_TEXT
     assert row["verdict"] == "spurious" and row["pair_swap"] == ""
     assert main([*argv, "json"]) == 0
     (record,) = json.loads(capsys.readouterr().out)
@@ -196,7 +295,7 @@ def test_scan_and_singular_name_it_too():
     soap = dg.SoapPowerSpectrum(n_max=4, l_max=4)
     (entry,) = describe_singular([start], soap)
     assert entry["verdict"] == "spurious"
-    assert entry["truncation"] == "H at 1.09 Å: 5 angles seen through 4 sums"
+    assert entry["truncation"] == CH4_TEXT
     result = dg.find_singular(start, soap)
     assert result.explanation is not None and result.explanation.truncation is not None
     assert result.atoms.info["truncation"] == entry["truncation"]
@@ -204,10 +303,10 @@ def test_scan_and_singular_name_it_too():
 
 def test_the_bispectrum_sees_equidistant_methane_from_l_max_3_on():
     """ν = 3: 13 non-constant triples at l_max 4 (7 at 3) for 5 angles, no zero; it has no
-    angular_invariants hook."""
+    first_order_invariants hook."""
     frames = _equidistant_methane(3, seed=4)
     bispectrum = dg.Bispectrum(n_max=4, l_max=4)
-    assert not hasattr(bispectrum, "angular_invariants")
+    assert not hasattr(bispectrum, "first_order_invariants")
     relative = _relative(_spectrum(bispectrum, frames).values)
     assert np.all(relative[:, -1] > 30 * ZERO_RTOL)  # median 0.046, ≥ 6e-5 over 100
 
@@ -221,7 +320,7 @@ def test_the_published_pg_manifold_is_blind_at_l_max_4_where_its_distances_are_e
     low = dg.analyse_frames(frames, dg.SoapPowerSpectrum(n_max=4, l_max=4))
     for frame in (0, 2):  # C–H spread 1.8e-6 and 2.1e-6 relative
         assert low[frame].verdict == "spurious"
-        assert low[frame].truncation == "H at 1.09 Å: 5 angles seen through 4 sums"
+        assert low[frame].truncation == CH4_TEXT
     default = dg.analyse_frames(frames, dg.SoapPowerSpectrum())
     assert all(analysis.verdict == "regular" for analysis in default)
     assert max(analysis.cn for analysis in default) < 1e4

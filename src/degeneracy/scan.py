@@ -2368,8 +2368,8 @@ def describe_singular(
     fingerprint cannot see (:func:`~degeneracy.sensitivity.explain_zero`) gets their labels:
     ``pair_swap``, equal pairs it trades, and ``unseen_pairs``, pairs whose ignored angle
     it turns (None otherwise); ``truncation``, neighbours at one distance per species
-    whose angles it turns and the fingerprint sees through too few sums
-    (:func:`~degeneracy.sensitivity.angular_truncation`, None otherwise).
+    whose motions it moves and the fingerprint sees through too few sums
+    (:func:`~degeneracy.sensitivity.truncation_zeros`, None otherwise).
     ``nearest_coincidence``, ``coincidence_distance`` and ``near_swap_residual``
     (:func:`~degeneracy.sensitivity.near_swap` of the motion of s_min): the two neighbour
     pairs nearest to being equal, their distance (Å), and how much of the softest motion

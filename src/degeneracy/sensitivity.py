@@ -108,6 +108,14 @@ COINCIDENCE_TOL = 1e-3
 #: Largest :func:`pair_swap_residual` of a zero motion that counts as a swap of equal pairs.
 PAIR_SWAP_TOL = 1e-3
 
+#: Singular values of :math:`G O` at most this times the largest count as zero in
+#: :func:`blind_motions` (G the gradients of a fingerprint's ``first_order_invariants``).
+#: G is exact algebra of the neighbour directions, so its null singular values are
+#: round-off: at most 2e-16 of the largest, the smallest kept 5e-8 (SOAP, 950 random
+#: equidistant frames of 4–12 neighbours, one or two species, l_max 1–8, measured
+#: 2026-12-05).
+BLIND_RTOL = 1e-10
+
 #: Up to this many ordered pairs (2M), :func:`nearest_coincidence` compares all of them at
 #: once (a 2M × 2M distance matrix); beyond, a k-d tree per species pair.
 DENSE_PAIR_POINTS = 200
@@ -1356,26 +1364,26 @@ class WeighedOutNeighbor:
 
 
 @dataclass(frozen=True)
-class AngularTruncation:
-    r"""Neighbours at one distance per species whose angles a fingerprint sees through
-    fewer sums than they have (:func:`angular_truncation`).
+class TruncationZeros:
+    r"""Neighbours at one distance per species whose motions a fingerprint sees, to first
+    order, through fewer sums than there are motions (:func:`truncation_zeros`).
 
-    ``distances``: (symbol, distance in Å) per species; ``n_angles``: the :math:`2N - 3`
-    motions that keep every distance, rotations left out; ``n_sums``: the fingerprint's
-    ``angular_invariants`` :math:`K`, fewer (e.g.
-    :meth:`degeneracy.SoapPowerSpectrum.angular_invariants`: :math:`l_\max` for one
-    species).
+    ``distances``: (symbol, distance in Å) per species; ``n_motions``: the :math:`3N - 3`
+    motions left beside the rotations; ``n_sums``: the rank of the fingerprint's
+    ``first_order_invariants`` :math:`G` on them, :math:`\operatorname{rank}(G O)`, fewer
+    (e.g. :meth:`degeneracy.SoapPowerSpectrum.first_order_invariants`: CH4 at
+    :math:`l_\max` 4 has 4 angular and 4 radial sums for 9 motions).
     """
 
     distances: tuple[tuple[str, float], ...]
-    n_angles: int
+    n_motions: int
     n_sums: int
 
     def label(self) -> str:
-        """``"H at 1.09 Å: 5 angles seen through 4 sums"`` (distances to 4 digits: they are
+        """``"H at 1.09 Å: 9 motions seen through 8 sums"`` (distances to 4 digits: they are
         equal to :data:`~degeneracy.representations.base.EQUIDISTANT_RTOL`)."""
         where = ", ".join(f"{symbol} at {distance:.4g} Å" for symbol, distance in self.distances)
-        return f"{where}: {self.n_angles} angles seen through {self.n_sums} sums"
+        return f"{where}: {self.n_motions} motions seen through {self.n_sums} sums"
 
 
 @dataclass(frozen=True)
@@ -1386,16 +1394,16 @@ class ZeroExplanation:
     pairs whose angle it turns although the fingerprint cannot see them; ``residual``:
     its :func:`pair_swap_residual`; ``weighed_out``: the neighbours of ``unseen`` pairs
     whose own cutoff weight hides them (empty when the pairs' weights do, e.g. ACSF's G4
-    of two neighbours a cutoff apart, or when not known); ``truncation``: when it keeps
-    every distance of neighbours at one distance per species whose angles the fingerprint
-    sees through too few sums, those (:func:`angular_truncation`).
+    of two neighbours a cutoff apart, or when not known); ``truncation``: when it
+    lies among the motions of neighbours at one distance per species that the fingerprint
+    sees through too few sums, those (:func:`truncation_zeros`).
     """
 
     swapped: list[CoincidentPairs]
     unseen: list[tuple[int, int]]
     residual: float
     weighed_out: tuple[WeighedOutNeighbor, ...] = ()
-    truncation: AngularTruncation | None = None
+    truncation: TruncationZeros | None = None
 
     def labels(self, symbols: Sequence[str]) -> tuple[str | None, str | None]:
         """``swapped`` and ``unseen`` as text (``"H2-H3 = H4-H3"``, ``"H1-H2, H1-H4"``),
@@ -1410,7 +1418,7 @@ class ZeroExplanation:
 
     @property
     def truncation_label(self) -> str | None:
-        """``truncation`` as text (``"H at 1.09 Å: 5 angles seen through 4 sums"``), or
+        """``truncation`` as text (``"H at 1.09 Å: 9 motions seen through 8 sums"``), or
         None."""
         return None if self.truncation is None else self.truncation.label()
 
@@ -1421,14 +1429,14 @@ class ZeroExplanation:
 
 def zero_reason(swapped: str | None, unseen: str | None, truncation: str | None = None) -> str:
     """``"swaps equal pairs H2-H3 = H4-H3"``, ``"turns pairs it cannot see H1-H2"``,
-    ``"turns equidistant neighbours (H at 1.09 Å: 5 angles seen through 4 sums)"``, those
+    ``"moves equidistant neighbours (H at 1.09 Å: 9 motions seen through 8 sums)"``, those
     that apply joined by "and", or "" (the labels of :meth:`ZeroExplanation.labels` and
     :attr:`ZeroExplanation.truncation_label`)."""
     parts = [f"swaps equal pairs {swapped}"] if swapped else []
     if unseen:
         parts.append(f"turns pairs it cannot see {unseen}")
     if truncation:
-        parts.append(f"turns equidistant neighbours ({truncation})")
+        parts.append(f"moves equidistant neighbours ({truncation})")
     return " and ".join(parts)
 
 
@@ -1526,9 +1534,10 @@ def explain_zero(
     cutoff); given the frame's singular ``values``, those whose weights account for at
     least half of the zero's smallness (:func:`unseen_response`). None when the motion
     does more (:func:`pair_swap_residual` ≥ :data:`PAIR_SWAP_TOL`) or no such pair exists,
-    unless it only turns neighbours that sit at one distance per species and whose angles
-    the fingerprint sees through too few sums (:func:`angular_truncation`: SOAP's power
-    spectrum at l_max ≤ 4 for CH4 at one C–H distance).
+    unless it only moves neighbours that sit at one distance per species in ways the
+    fingerprint sees through too few sums (:func:`truncation_zeros`: SOAP's power
+    spectrum at l_max ≤ 4 for CH4 at one C–H distance, or at the default l_max 8 for six
+    or more).
     :func:`explain_zero_motion` with the frame's equal pairs, the rule's one place
     (:func:`~degeneracy.find_singular` labels its zeros with it too).
 
@@ -1540,7 +1549,7 @@ def explain_zero(
         The zero motion (e.g. ``Spectrum.motions[f, -1]``).
     representation : Representation, optional
         The fingerprint, for its optional ``unseen_pairs``, ``response_weights``,
-        ``neighbor_weights``, ``angular_invariants`` and ``cutoff``; without it only equal
+        ``neighbor_weights``, ``first_order_invariants`` and ``cutoff``; without it only equal
         pairs (:func:`coincident_pairs`, default tolerance) explain a zero.
     values : array (3N-3,), optional
         The frame's purified singular values, descending (``Spectrum.values[f]``), the
@@ -1552,7 +1561,7 @@ def explain_zero(
     ZeroExplanation or None
         The groups of equal pairs the motion trades and the unseen pairs it turns, with
         its :func:`pair_swap_residual`, the neighbours whose weight hides their pairs
-        (``weighed_out``) and the equidistant neighbours it turns (``truncation``); None
+        (``weighed_out``) and the equidistant neighbours it moves (``truncation``); None
         as above.
 
     Raises
@@ -1586,8 +1595,9 @@ def explain_zero_motion(
     :func:`unseen_response`, :math:`w \le \sqrt{\max(s, (3N-3)\varepsilon s_1)/s_1}`;
     without, a weight below :data:`~degeneracy.representations.base.UNSEEN_WEIGHT`), and
     the motion is explained when it moves nothing else (:func:`explain_motion`,
-    ρ < :data:`PAIR_SWAP_TOL`), or, with ``species``, when it only turns neighbours
-    whose angles the fingerprint sees through too few sums (:func:`angular_truncation`).
+    ρ < :data:`PAIR_SWAP_TOL`), or, with ``species``, when it lies among the motions of
+    equidistant neighbours the fingerprint sees through too few sums
+    (:func:`truncation_zeros`).
     :func:`~degeneracy.find_singular` labels its zeros with it (and guards its steps with
     the same bound at the largest zero, :func:`faint_neighbors`).
 
@@ -1604,7 +1614,7 @@ def explain_zero_motion(
     values : array (3N-3,), optional
         The frame's purified singular values, descending, the last that of ``motion``.
     species : sequence of int (N,), optional
-        The neighbours' atomic numbers, for the fingerprint's ``angular_invariants``;
+        The neighbours' atomic numbers, for the fingerprint's ``first_order_invariants``;
         without them no truncation explains a zero.
 
     Returns
@@ -1626,7 +1636,7 @@ def explain_zero_motion(
     )
     if species is None:
         return residual, explanation
-    truncation = angular_truncation(representation, neighbors, species, motion)
+    truncation = truncation_zeros(representation, neighbors, species, motion)
     if truncation is None:
         return residual, explanation
     if explanation is None:
@@ -1654,29 +1664,34 @@ def _explain_by_pairs(
     return residual, dataclasses.replace(explanation, weighed_out=hidden)
 
 
-def angular_truncation(
+def truncation_zeros(
     representation: Representation | None,
     neighbors: np.ndarray,
     species: Sequence[int],
     motion: np.ndarray,
-) -> AngularTruncation | None:
-    r"""Whether zero ``motion`` only turns neighbours whose angles ``representation`` sees
-    through fewer sums than they have.
+) -> TruncationZeros | None:
+    r"""Whether zero ``motion`` only moves neighbours at one distance per species in ways
+    ``representation`` does not see at first order.
 
     Where the neighbours of each species sit at one distance, a fingerprint may see the
-    :math:`2N - 3` motions that keep every distance (rotations left out) only through
-    :math:`K` sums over their angles, its optional ``angular_invariants(neighbors,
-    species)`` (SOAP's power spectrum: :math:`K = l_\max` for one species, the sums
-    :math:`\sum_{i,j} P_l(\hat{\mathbf r}_i \cdot \hat{\mathbf r}_j)`,
-    :meth:`~degeneracy.SoapPowerSpectrum.angular_invariants`). For :math:`K < 2N - 3`
-    at least :math:`2N - 3 - K` of those motions are zeros there, and a zero motion that
-    keeps every distance (:func:`radial_fraction` below :data:`PAIR_SWAP_TOL`, as a swap's
-    :func:`pair_swap_residual`: the part the explanation leaves out) is one of them.
+    motions only through a few scalars, the rows of its optional
+    ``first_order_invariants(neighbors, species)`` :math:`G` (M, 3N), their gradients
+    (SOAP's power spectrum: the angular sums :math:`\sum_{i,j} P_l(\hat{\mathbf r}_i \cdot
+    \hat{\mathbf r}_j)` and the radial ones :math:`\sum_k \delta r_k \sum_j
+    P_l(\hat{\mathbf r}_k \cdot \hat{\mathbf r}_j)`,
+    :meth:`~degeneracy.SoapPowerSpectrum.first_order_invariants`). Every motion of the
+    blind subspace :math:`B` (:func:`blind_motions`, :math:`O \operatorname{null}(G O)`)
+    is then a zero, and a zero motion :math:`m` is explained by it when
+
+    .. math:: \|m - B B^\top m\| / \|m\| < \mathrm{PAIR\_SWAP\_TOL}
+
+    (:data:`PAIR_SWAP_TOL`, as a swap's :func:`pair_swap_residual`: the part the
+    explanation leaves out) and :math:`B` is not empty.
 
     Parameters
     ----------
     representation : Representation or None
-        The fingerprint, for its optional ``angular_invariants``.
+        The fingerprint, for its optional ``first_order_invariants``.
     neighbors : array (N, 3)
         Neighbour positions relative to the centre (Å).
     species : sequence of int (N,)
@@ -1686,35 +1701,85 @@ def angular_truncation(
 
     Returns
     -------
-    AngularTruncation or None
-        The neighbours' distances per species, :math:`2N - 3` and :math:`K`; None without
-        the hook, where it says None (not at one distance per species), for :math:`K \ge
-        2N - 3`, or for a motion that changes distances.
+    TruncationZeros or None
+        The neighbours' distances per species, :math:`3N - 3` and
+        :math:`\operatorname{rank}(G O)`; None without the hook, where it says None (not
+        at one distance per species), for an empty :math:`B`, or for a motion outside it.
 
     Raises
     ------
     DegeneracyError
         When ``neighbors`` is not one environment's positions, or ``motion`` does not
-        have 3N components (checked only when :math:`K < 2N - 3`).
+        have 3N components (checked only when :math:`B` is not empty).
     """
-    neighbors = neighbor_array(neighbors, "angular_truncation")
-    count_sums = getattr(representation, "angular_invariants", None)
-    if count_sums is None:
+    neighbors = neighbor_array(neighbors, "truncation_zeros")
+    invariants = getattr(representation, "first_order_invariants", None)
+    if invariants is None:
         return None
-    n_angles = 2 * len(neighbors) - 3
-    n_sums = count_sums(neighbors, species)
-    if n_sums is None or n_sums >= n_angles:
+    gradients = invariants(neighbors, species)
+    if gradients is None:
         return None
-    if not radial_fraction(neighbors, motion) < PAIR_SWAP_TOL:
+    blind = blind_motions(gradients, neighbors)
+    if not blind.shape[1]:
+        return None
+    motion = neighbor_motion(neighbors, motion).ravel()
+    length = float(np.linalg.norm(motion))
+    if not length > 0:
+        return None
+    if not np.linalg.norm(motion - blind @ (blind.T @ motion)) / length < PAIR_SWAP_TOL:
         return None
     distances = species_distances(neighbors, species)
     if distances is None:  # the hook judged one distance by a looser rule
         return None
-    return AngularTruncation(
+    n_motions = 3 * len(neighbors) - 3
+    return TruncationZeros(
         distances=tuple((ase.data.chemical_symbols[z], r) for z, r in distances.items()),
-        n_angles=n_angles,
-        n_sums=int(n_sums),
+        n_motions=n_motions,
+        n_sums=n_motions - blind.shape[1],
     )
+
+
+def blind_motions(gradients: np.ndarray, neighbors: np.ndarray) -> np.ndarray:
+    r"""Orthonormal basis (3N, d) of the motions, rotations left out, that the scalars with
+    gradients ``gradients`` (M, 3N) do not change to first order: :math:`B = O
+    \operatorname{null}(G O)`.
+
+    :math:`O` is the :func:`rotation_complement`; the null space is spanned by the right
+    singular vectors of :math:`G O` whose singular values are at most
+    :data:`BLIND_RTOL` times the largest (all of them for :math:`G = 0`), so
+    :math:`d = 3N - 3 - \operatorname{rank}(G O)`.
+
+    Parameters
+    ----------
+    gradients : array (M, 3N)
+        :math:`G` (e.g. :meth:`degeneracy.SoapPowerSpectrum.first_order_invariants`).
+    neighbors : array (N, 3)
+        Neighbour positions relative to the centre (Å).
+
+    Returns
+    -------
+    array (3N, d)
+        :math:`B`, :math:`B^\top B = I_d`, orthogonal to the rotations.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``neighbors`` is not one environment's positions or collinear with the centre
+        (:func:`rotation_complement`), or ``gradients`` does not have 3N columns.
+    """
+    neighbors = neighbor_array(neighbors, "blind_motions")
+    gradients = np.asarray(gradients, dtype=float)
+    if gradients.ndim != 2 or gradients.shape[1] != neighbors.size:
+        raise DegeneracyError(
+            f"gradients of scalars of {len(neighbors)} neighbours have shape (M, "
+            f"{neighbors.size}), got {gradients.shape}"
+        )
+    complement = rotation_complement(neighbors)
+    if not gradients.size:
+        return complement
+    _, values, right = np.linalg.svd(gradients @ complement, full_matrices=True)
+    rank = int(np.count_nonzero(values > BLIND_RTOL * values[0])) if values[0] > 0 else 0
+    return complement @ right[rank:].T
 
 
 def neighbor_motion(neighbors: np.ndarray, motion: Any) -> np.ndarray:
@@ -1727,40 +1792,6 @@ def neighbor_motion(neighbors: np.ndarray, motion: Any) -> np.ndarray:
             f"{motion.size}"
         )
     return motion.reshape(neighbors.shape)
-
-
-def radial_fraction(neighbors: np.ndarray, motion: np.ndarray) -> float:
-    r"""How much of ``motion`` changes neighbour distances:
-    :math:`\|(\hat{\mathbf r}_i \cdot m_i)_i\| / \|m\|`.
-
-    0 for a motion that only turns neighbours about the centre, 1 for one that only
-    moves them along their bonds.
-
-    Parameters
-    ----------
-    neighbors : array (N, 3)
-        Neighbour positions relative to the centre (Å).
-    motion : array (3N,) or (N, 3)
-        Neighbour displacements :math:`m_i`.
-
-    Returns
-    -------
-    float
-        In [0, 1]; 1.0 for a motion of zero length.
-
-    Raises
-    ------
-    DegeneracyError
-        When ``neighbors`` is not one environment's positions, or ``motion`` does not
-        have 3N components.
-    """
-    neighbors = neighbor_array(neighbors, "radial_fraction")
-    motion = neighbor_motion(neighbors, motion)
-    units = neighbors / vector_lengths(neighbors)[:, None]
-    length = float(np.linalg.norm(motion))
-    if not length > 0:
-        return 1.0
-    return float(np.linalg.norm(np.einsum("na,na->n", units, motion)) / length)
 
 
 def unseen_response(values: np.ndarray) -> float:
@@ -2673,9 +2704,9 @@ class FrameAnalysis:
     pairs whose ignored angle it turns, followed, when a neighbour's own cutoff weight
     hides them, by where that neighbour is (``"H1-H2, H1-H3, H1-H4 (H1 at 2.49 Å, 0.01 Å
     inside the cutoff, where its weight 6.4e-05 nearly vanishes)"``); None otherwise.
-    ``truncation`` names neighbours at one distance per species whose angles the motion
-    turns and the fingerprint sees through too few sums (``"H at 1.09 Å: 5 angles seen
-    through 4 sums"``, :func:`angular_truncation`), else None.
+    ``truncation`` names neighbours at one distance per species whose motions the zero
+    moves and the fingerprint sees through too few sums (``"H at 1.09 Å: 9 motions seen
+    through 8 sums"``, :func:`truncation_zeros`), else None.
     ``nearest_coincidence``, ``coincidence_distance`` and ``near_swap_residual``
     (:func:`near_swap` of the motion of s_min) tell how near the frame is to the closest
     branch point of ν = 2 degenerate pairs and how much of its softest motion trades the

@@ -58,12 +58,15 @@ class Representation(Protocol):
     :func:`~degeneracy.scan.describe_singular` and :func:`~degeneracy.find_singular` give
     those frames the verdict ``"kink"`` instead of reading their singular values
     (:func:`~degeneracy.sensitivity.kinks_of`; without the hook no frame is a kink).
-    ``angular_invariants(neighbors, species) -> int | None``, for a fingerprint that sees
-    neighbours at one distance per species (:func:`species_distances`) only through a few
-    sums over their angles: how many of those sums can vary (e.g.
-    :meth:`degeneracy.SoapPowerSpectrum.angular_invariants`), None elsewhere; with fewer
-    than the :math:`2N - 3` angles, :func:`~degeneracy.sensitivity.explain_zero` puts a
-    zero motion that keeps every distance down to them (``truncation``).
+    ``first_order_invariants(neighbors, species) -> array (M, 3N) | None``, for a
+    fingerprint that sees neighbours at one distance per species (:func:`species_distances`)
+    to first order only through a few scalars: their gradients with respect to the
+    neighbour positions (e.g. :meth:`degeneracy.SoapPowerSpectrum.first_order_invariants`:
+    sums of :math:`P_l(\hat{\mathbf r}_i \cdot \hat{\mathbf r}_j)` over angles and
+    along bonds), None elsewhere; every motion of their null space beside the rotations is
+    a zero, and :func:`~degeneracy.sensitivity.explain_zero` puts a zero motion in that
+    blind subspace down to them (``truncation``,
+    :func:`~degeneracy.sensitivity.truncation_zeros`).
     """
 
     name: str
@@ -93,8 +96,9 @@ UNSEEN_WEIGHT = 1e-5
 #: force lift only linearly with the spread and slowly: SOAP n_max = l_max = 4 at random
 #: CH4 with the four C–H distances spread by δ (relative) has s9/s1 ≈ (5e-5 – 2e-2)·δ
 #: (three directions, δ = 1e-9 – 1e-3, measured 2026-12-05), so a zero (below 1e-6)
-#: survives to δ ≈ 1e-4 – 1e-3; the zero motion's radial part (which the explanation
-#: also bounds, by :data:`~degeneracy.sensitivity.PAIR_SWAP_TOL`) grows as 0.04–20 δ.
+#: survives to δ ≈ 1e-4 – 1e-3; the zero motion's part outside the blind subspace (which
+#: the explanation also bounds, by :data:`~degeneracy.sensitivity.PAIR_SWAP_TOL`) grows
+#: as 4–19 δ (three random directions, measured 2026-12-05).
 EQUIDISTANT_RTOL = 1e-3
 
 #: Largest cutoff radius (Å) of every fingerprint (:func:`cutoff_radius`), ample for
@@ -244,7 +248,7 @@ def species_distances(
     distances from the centre spread by at most ``rtol`` of the largest
     (:data:`EQUIDISTANT_RTOL`); :math:`r_a` is their mean. The condition under which a
     density expansion factorises into a radial and an angular part per species
-    (:meth:`degeneracy.SoapPowerSpectrum.angular_invariants`).
+    (:meth:`degeneracy.SoapPowerSpectrum.first_order_invariants`).
 
     Parameters
     ----------

@@ -136,12 +136,12 @@ class Bispectrum:
 
     Neighbours at one distance per species are seen through one sum over neighbour
     triples per angular triple, as the power spectrum sees them through one per
-    :math:`l` (:meth:`~degeneracy.SoapPowerSpectrum.angular_invariants`), but there are
+    :math:`l` (:meth:`~degeneracy.SoapPowerSpectrum.first_order_invariants`), but there are
     many more: 13 non-constant for :math:`l_\max` 4, 7 for 3 (one species), more than
     the 5 angles of CH4. Equidistant CH4 (1.1 Å, random directions, n_max 4) has no zero
     for :math:`l_\max` 4 (s9/s1 median 0.046, ≥ 6e-5 over 100) or 3 (0.018, ≥ 3e-5),
     while :math:`l_\max` 2 (4 sums) has one and 1 has six (measured 2026-12-05). It has
-    no ``angular_invariants`` hook, so those two settings' zeros are not explained.
+    no ``first_order_invariants`` hook, so those two settings' zeros are not explained.
     """
 
     name = "bispectrum"

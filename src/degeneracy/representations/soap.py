@@ -21,6 +21,7 @@ import ase
 import ase.data
 import featomic
 import numpy as np
+import numpy.polynomial.legendre as legendre_series
 from metatensor import Labels
 
 from ..checks import one_of
@@ -299,9 +300,11 @@ class SoapPowerSpectrum:
         """Features ``(n_frames, n_features)`` and Jacobian ``(n_frames, n_features, 3N)``."""
         return self._compute(frames, gradients=True)
 
-    def angular_invariants(self, neighbors: np.ndarray, species: Sequence[int]) -> int | None:
-        r"""Through how many sums over angles the power spectrum sees neighbours that sit at
-        one distance per species; None when they do not.
+    def first_order_invariants(
+        self, neighbors: np.ndarray, species: Sequence[int]
+    ) -> np.ndarray | None:
+        r"""The gradients of the few scalars through which the power spectrum sees, to first
+        order, neighbours that sit at one distance per species; None when they do not.
 
         With the neighbours of species :math:`a` all at one distance :math:`r_a`
         (:func:`~.base.species_distances`, to :data:`~.base.EQUIDISTANT_RTOL`), each density
@@ -312,32 +315,37 @@ class SoapPowerSpectrum:
             A^{ab}_l, \qquad A^{ab}_l = \sum_{i \in a,\, j \in b}
             P_l(\hat{\mathbf r}_i \cdot \hat{\mathbf r}_j).
 
-        A motion that keeps every distance (one of the :math:`2N - 3` tangential motions
-        left beside the rotations, for N ≥ 2 neighbours not collinear with the centre)
-        changes the features only through the sums :math:`A^{ab}_l`, :math:`1 \le l \le
-        l_\max` (:math:`A^{ab}_0 = N_a N_b` is constant). Those of the species pair
-        :math:`a \le b` depend only on the angles of its :math:`P_{ab}` pairs of distinct
-        neighbours (:math:`N_a (N_a - 1) / 2`, or :math:`N_a N_b`), so
+        A motion :math:`\delta\mathbf r` changes it, to first order, only through the
+        angular sums :math:`A^{ab}_l`, :math:`1 \le l \le l_\max`, one per unordered
+        species pair :math:`a \le b` (:math:`A^{ab}_0 = N_a N_b` is constant), and the
+        radial sums, one per ordered species pair :math:`(a, b)`,
 
-        .. math:: K = \sum_{a \le b} \min(l_\max,\, P_{ab})
+        .. math:: R^{a \to b}_l = \sum_{k \in a} \delta r_k\, Q^b_l(k), \qquad
+            Q^b_l(k) = \sum_{j \in b} P_l(\hat{\mathbf r}_k \cdot \hat{\mathbf r}_j),
+            \quad 0 \le l \le l_\max
 
-        bounds the rank of the purified Jacobian on those motions: for :math:`K < 2N - 3`
-        it has at least :math:`2N - 3 - K` zeros there, at every such environment, a
-        defect of the truncation at :math:`l_\max` (one species: :math:`K = l_\max` while
-        :math:`l_\max \le N (N - 1) / 2`, so CH4 needs :math:`l_\max \ge 5`). Measured
-        (2026-12-05, GTO, σ 0.3 Å, random directions): the bound is attained. CH4 at
-        1.1 Å has 1 zero for :math:`l_\max` 4 (n_max 2, 4, 8; s9/s1 2e-17 – 2e-16, s8/s1
-        ≥ 2.5e-5 over 200 frames), 2 for 3, none for 5 (n_max 2, 4) or 8 (s9/s1 median
-        3e-3, ≥ 2.6e-6 over 200), and four random radii give none (median 1.3e-2, ≥
-        2.2e-5 with n_max = l_max = 4); C with 2 H at 1.09 Å and 2 O at
-        1.3 Å (:math:`K = 1 + 1 + \min(l_\max, 4)`) has 2, 1 and 0 zeros for
-        :math:`l_\max` 1, 2, 3; 3 H and 1 O (:math:`K = 2 l_\max`) 3, 1 and 0.
-        Radial motions add :math:`N - l_\max - 1` zeros for one species once
-        :math:`l_\max + 1 < N` (they change the features through
-        :math:`\sum_k \delta r_k \sum_j P_l(\hat{\mathbf r}_k \cdot
-        \hat{\mathbf r}_j)`, :math:`l \le l_\max`): CH4 with :math:`l_\max` 2 has 3 + 1,
-        6 H with :math:`l_\max` 4 5 + 1. Those zeros do not keep the distances, and
-        a softest motion that mixes both kinds is not explained by this count.
+        (:math:`j = k` included for :math:`b = a`; from :math:`\partial I^a_{nl} /
+        \partial r_k`):
+
+        .. math:: \delta p^{ab}_{nn'l} \propto I^a_{nl} I^b_{n'l}\, \delta A^{ab}_l
+            + I'^a_{nl} I^b_{n'l}\, R^{a \to b}_l + I^a_{nl} I'^b_{n'l}\, R^{b \to a}_l.
+
+        This returns the gradients :math:`G` of those scalars with respect to the
+        neighbour positions: :math:`\partial A^{ab}_l / \partial \mathbf r_k = [k \in a]
+        \sum_{j \in b} P_l'(c_{kj})\, (1 - \hat{\mathbf r}_k \hat{\mathbf r}_k^\top)
+        \hat{\mathbf r}_j / r_k + [k \in b] \sum_{i \in a} (\ldots)` and :math:`\partial
+        R^{a \to b}_l / \partial \mathbf r_k = [k \in a]\, Q^b_l(k)\, \hat{\mathbf r}_k`.
+        Every motion in the null space of :math:`G` is unseen at first order, whatever
+        n_max, σ or the radial basis, so the purified Jacobian has at least
+        :math:`\dim \operatorname{null}(G O)` zeros (:math:`O` the rotation complement,
+        :func:`~degeneracy.sensitivity.blind_motions`): for one species at most
+        :math:`l_\max` angular sums for :math:`2N - 3` motions that keep the distances
+        and :math:`l_\max + 1` radial ones for :math:`N` that change them, so
+        :math:`\max(0, 2N - 3 - l_\max) + \max(0, N - l_\max - 1)` zeros (CH4: 1 for
+        :math:`l_\max` 4; 12 neighbours: 16 at the default :math:`l_\max` 8). Measured
+        (2026-12-05, GTO, σ 0.3 Å, random directions): the purified Jacobian has exactly
+        that many zeros and they lie in that null space (docs/concepts.md, "A truncated
+        fingerprint at equidistant neighbours").
 
         The bispectrum (ν = 3) has no such hook: its angular triples give more sums (13
         non-constant ones for :math:`l_\max` 4, 7 for 3), and equidistant CH4 has no
@@ -352,10 +360,12 @@ class SoapPowerSpectrum:
 
         Returns
         -------
-        int or None
-            :math:`K`; None when some species' neighbours are not at one distance, a
-            neighbour is at or beyond the cutoff (it is not seen at all) or of a species
-            without a density channel here.
+        array (M, 3N) or None
+            :math:`G`, the angular rows first (:math:`l_\max` per unordered species
+            pair), then the radial ones (:math:`l_\max + 1` per ordered pair); None when
+            some species' neighbours are not at one distance, a neighbour is at or
+            beyond the cutoff (it is not seen at all) or of a species without a density
+            channel here.
         """
         neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
         distances = species_distances(neighbors, species)
@@ -363,16 +373,44 @@ class SoapPowerSpectrum:
             return None
         if vector_lengths(neighbors).max() >= self.cutoff:
             return None
-        return sum(min(self.l_max, pairs) for pairs in _species_pair_counts(species))
+        return invariant_gradients(neighbors, species, self.l_max)
 
 
-def _species_pair_counts(species: Sequence[int]) -> list[int]:
-    """The number of pairs of distinct neighbours of each species pair a ≤ b present:
-    :math:`N_a (N_a - 1) / 2` for a = b, :math:`N_a N_b` otherwise (zeros dropped)."""
-    _, counts = np.unique(np.asarray(species, dtype=int), return_counts=True)
-    pairs = [
-        int(n_a * (n_a - 1) // 2 if a == b else n_a * counts[b])
-        for a, n_a in enumerate(counts)
-        for b in range(a, len(counts))
+def legendre(l_max: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Legendre polynomials :math:`P_l(x)` and their derivatives :math:`P_l'(x)`,
+    :math:`0 \le l \le l_\max`, each of shape ``(l_max + 1, *x.shape)``
+    (:mod:`numpy.polynomial.legendre`)."""
+    x = np.asarray(x, dtype=float)
+    values = np.moveaxis(legendre_series.legvander(x, l_max), -1, 0)
+    basis = np.eye(l_max + 1)
+    slopes = np.stack([legendre_series.legval(x, legendre_series.legder(c)) for c in basis])
+    return values, slopes
+
+
+def invariant_gradients(neighbors: np.ndarray, species: Sequence[int], l_max: int) -> np.ndarray:
+    r"""The gradients (M, 3N) of the angular sums :math:`A^{ab}_l` (:math:`1 \le l \le
+    l_\max`, :math:`a \le b`) and the radial sums :math:`R^{a \to b}_l` (:math:`0 \le l
+    \le l_\max`, every ordered pair) of neighbours at one distance per species, with
+    respect to their positions (:meth:`SoapPowerSpectrum.first_order_invariants`, which
+    checks that they are)."""
+    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    radii = vector_lengths(neighbors)
+    units = neighbors / radii[:, None]
+    values, slopes = legendre(l_max, np.clip(units @ units.T, -1.0, 1.0))
+    # turned[k, j]: the change of r̂_k · r̂_j per displacement of neighbour k
+    turned = (units[None, :, :] - (units @ units.T)[:, :, None] * units[:, None, :]) / radii[
+        :, None, None
     ]
-    return [p for p in pairs if p]
+    numbers = np.asarray(species, dtype=int)
+    members = [(numbers == z).astype(float) for z in np.unique(numbers)]
+    angular = []
+    for a, b in itertools.combinations_with_replacement(range(len(members)), 2):
+        in_a, in_b = members[a], members[b]
+        towards_b = np.einsum("lkj,j,kjc->lkc", slopes[1:], in_b, turned) * in_a[:, None]
+        towards_a = np.einsum("lkj,j,kjc->lkc", slopes[1:], in_a, turned) * in_b[:, None]
+        angular.append((towards_b + towards_a).reshape(l_max, -1))
+    radial = []
+    for in_a, in_b in itertools.product(members, repeat=2):
+        sums = np.einsum("lkj,j->lk", values, in_b) * in_a
+        radial.append((sums[:, :, None] * units[None]).reshape(l_max + 1, -1))
+    return np.vstack(angular + radial)
