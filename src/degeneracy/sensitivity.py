@@ -1729,7 +1729,7 @@ def truncation_zeros(
     if not np.linalg.norm(motion - blind @ (blind.T @ motion)) / length < PAIR_SWAP_TOL:
         return None
     distances = species_distances(neighbors, species)
-    if distances is None:  # the hook judged one distance by a looser rule
+    if distances is None:  # another fingerprint's hook may judge "one distance" otherwise
         return None
     n_motions = 3 * len(neighbors) - 3
     return TruncationZeros(

@@ -325,8 +325,8 @@ class SingularResult:
         indices, or ``"none"``), ``pair_swap_residual``, ``unseen_pairs`` (the pairs
         whose unseen angle the zero motion turns, with the neighbour whose weight hides
         them as ``spectrum`` writes it, or ``"none"``; see ``explanation``),
-        ``truncation`` (equidistant neighbours whose angles the zero motion turns and
-        the fingerprint sees through too few sums, as ``spectrum`` writes them, or
+        ``truncation`` (equidistant neighbours whose motions the zero moves and the
+        fingerprint sees through too few sums, as ``spectrum`` writes them, or
         ``"none"``), ``distance``,
         ``jacobian_evaluations``, ``iterations``, ``converged`` and ``singular_values``.
     singular_values : array (3N-3,)
@@ -354,7 +354,7 @@ class SingularResult:
         :func:`~degeneracy.sensitivity.explain_zero`: the equal pairs the zero motion
         swaps and the unseen pairs it turns, when that is all it does, with the
         neighbours whose cutoff weight hides them (``weighed_out``), or the equidistant
-        neighbours it turns (``truncation``). For a result with a
+        neighbours it moves (``truncation``). For a result with a
         zero the unseen pairs are decided with its singular values, as ``spectrum``
         decides them (:func:`~degeneracy.sensitivity.unseen_response`); without one,
         by the fixed weight :data:`~degeneracy.representations.base.UNSEEN_WEIGHT`.

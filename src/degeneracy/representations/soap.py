@@ -349,7 +349,9 @@ class SoapPowerSpectrum:
 
         The bispectrum (ν = 3) has no such hook: its angular triples give more sums (13
         non-constant ones for :math:`l_\max` 4, 7 for 3), and equidistant CH4 has no
-        zero with it from :math:`l_\max` 3 on (:class:`~degeneracy.Bispectrum`).
+        zero with it from :math:`l_\max` 3 on (:class:`~degeneracy.Bispectrum`); larger
+        equidistant shells do (2N − 3 − 13 at :math:`l_\max` 4 from N = 8 on), not named
+        yet (docs/concepts.md).
 
         Parameters
         ----------
