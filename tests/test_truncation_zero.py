@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 
 import ase
@@ -24,6 +25,12 @@ from conftest import reference_path
 import degeneracy as dg
 from degeneracy import sensitivity
 from degeneracy.cli import main
+from degeneracy.representations.bispectrum import (
+    angular_triples,
+    real_coupling,
+    real_harmonics,
+    triple_invariant_gradients,
+)
 from degeneracy.representations.soap import invariant_gradients, legendre
 from degeneracy.scan import describe_singular
 from degeneracy.sensitivity import ZERO_RTOL
@@ -85,10 +92,10 @@ def test_unequal_radii_lift_the_zero():
     assert np.all(relative[:, -1] > 30 * ZERO_RTOL)  # median 1.3e-2, ≥ 2.2e-5 over 200
 
 
-def _blind(soap: dg.SoapPowerSpectrum, atoms: ase.Atoms) -> np.ndarray:
-    """The blind subspace (3N, d) of SOAP's first-order invariants at ``atoms``."""
+def _blind(representation: dg.Representation, atoms: ase.Atoms) -> np.ndarray:
+    """The blind subspace (3N, d) of the first-order invariants at ``atoms``."""
     neighbors = dg.neighbor_positions(atoms)
-    gradients = soap.first_order_invariants(neighbors, atoms.numbers[1:])
+    gradients = representation.first_order_invariants(neighbors, atoms.numbers[1:])
     assert gradients is not None
     return sensitivity.blind_motions(gradients, neighbors)
 
@@ -222,6 +229,15 @@ def test_the_hook_says_none_where_distances_differ_or_a_neighbour_is_not_seen():
     assert two.first_order_invariants(neighbors, [1, 1, 8, 8]).shape == (3 * 4 + 4 * 5, 12)
 
 
+def _central_differences(sums, neighbors: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """d sums / d neighbours (M, 3N) by central differences."""
+    moves = np.eye(neighbors.size).reshape(-1, *neighbors.shape)
+    columns = [
+        (sums(neighbors + step * e) - sums(neighbors - step * e)) / (2 * step) for e in moves
+    ]
+    return np.array(columns).T
+
+
 def test_the_invariant_gradients_are_those_of_the_sums():
     """G against central differences of A_l = Σ P_l(r̂_i·r̂_j) and of Σ_k δr_k Q_l(k)."""
     rng = np.random.default_rng(3)
@@ -249,15 +265,7 @@ def test_the_invariant_gradients_are_those_of_the_sums():
         ]
         return np.array(rows)
 
-    step = 1e-6
-    differences = np.array(
-        [
-            (sums(neighbors + step * e.reshape(5, 3)) - sums(neighbors - step * e.reshape(5, 3)))
-            / (2 * step)
-            for e in np.eye(15)
-        ]
-    ).T
-    assert np.allclose(differences, gradients, atol=1e-7)
+    assert np.allclose(_central_differences(sums, neighbors), gradients, atol=1e-7)
 
 
 def test_a_slightly_unequal_frame_keeps_its_explanation_while_the_zero_lasts():
@@ -302,13 +310,122 @@ def test_scan_and_singular_name_it_too():
 
 
 def test_the_bispectrum_sees_equidistant_methane_from_l_max_3_on():
-    """ν = 3: 13 non-constant triples at l_max 4 (7 at 3) for 5 angles, no zero; it has no
-    first_order_invariants hook."""
+    """ν = 3: 13 non-constant triples at l_max 4 (7 at 3) for 5 angles, no zero."""
     frames = _equidistant_methane(3, seed=4)
     bispectrum = dg.Bispectrum(n_max=4, l_max=4)
-    assert not hasattr(bispectrum, "first_order_invariants")
     relative = _relative(_spectrum(bispectrum, frames).values)
     assert np.all(relative[:, -1] > 30 * ZERO_RTOL)  # median 0.046, ≥ 6e-5 over 100
+    for atoms in frames:
+        assert _blind(bispectrum, atoms).shape[1] == 0
+
+
+#: (centre and neighbours, distances, n_max, l_max, zeros) of the bispectrum, measured over
+#: 20 random frames each (docs/concepts.md): no closed form, unlike the power spectrum's.
+BISPECTRUM_ZEROS = [
+    ("CH4", [1.1] * 4, 4, 1, 6),
+    ("CH4", [1.1] * 4, 4, 2, 1),
+    ("C" + "H" * 6, [1.1] * 6, 4, 3, 2),
+    ("C" + "H" * 9, [1.1] * 9, 4, 4, 2),
+    ("C" + "H" * 12, [1.1] * 12, 4, 4, 8),
+    ("CH2O2", [1.09, 1.09, 1.3, 1.3], 4, 1, 2),
+    ("C" + "H" * 6 + "O" * 2, [1.09] * 6 + [1.3] * 2, 3, 2, 4),
+]
+
+
+@pytest.mark.parametrize(("symbols", "radii", "n_max", "l_max", "zeros"), BISPECTRUM_ZEROS)
+def test_the_bispectrum_blind_subspace_is_as_large_as_its_zeros_and_holds_them(
+    symbols, radii, n_max, l_max, zeros
+):
+    rng = np.random.default_rng(len(radii) + 100 * l_max)
+    frames = [_environment(symbols, radii, rng) for _ in range(3)]
+    channels = sorted(set(frames[0].get_chemical_symbols()[1:]))
+    bispectrum = dg.Bispectrum(n_max=n_max, l_max=l_max, cutoff=3.0, neighbors=channels)
+    _, jacobian = bispectrum.jacobian(frames)
+    spectrum = dg.singular_spectrum(jacobian, dg.neighbor_positions(frames))
+    relative = _relative(spectrum.values)
+    assert np.all((relative < 1e-12).sum(axis=1) == zeros)
+    assert np.all(relative[:, -zeros - 1] > 1e-7)
+    for atoms, motions, derivative in zip(frames, spectrum.motions, jacobian, strict=True):
+        blind = _blind(bispectrum, atoms)
+        assert blind.shape == (3 * len(radii), zeros)
+        # the features do not change along the blind motions (|J b| ~1e-16 of s1 measured)
+        assert np.linalg.norm(derivative @ blind, axis=0).max() < 1e-12 * spectrum.values.max()
+        for motion in motions[len(motions) - zeros :]:
+            assert _outside(blind, motion) < 1e-9
+
+
+def test_an_equidistant_shell_of_twelve_is_named_with_the_default_bispectrum():
+    """2N − 3 − 13 = 8 tangential zeros: 13 angular triple sums for 21 motions, every
+    radial one seen (rank 13 + 12 = 25)."""
+    rng = np.random.default_rng(12)
+    frames = [_environment("C" + "H" * 12, [1.1] * 12, rng) for _ in range(2)]
+    analyses = dg.analyse_frames(frames, dg.Bispectrum(cutoff=3.0))
+    assert {(a.verdict, a.truncation) for a in analyses} == {
+        ("spurious", "H at 1.1 Å: 33 motions seen through 25 sums")
+    }
+
+
+def test_the_bispectrum_hook_says_none_where_the_expansion_does_not_factorise():
+    bispectrum = dg.Bispectrum(n_max=4, l_max=2)
+    atoms = _equidistant_methane(1, seed=1)[0]
+    neighbors, species = atoms.positions[1:], atoms.numbers[1:]
+    triples = len(angular_triples(2))  # (0,0,0) (0,1,1) (0,2,2) (1,1,2) (2,2,2)
+    assert bispectrum.first_order_invariants(neighbors, species).shape == (4 * triples, 12)
+    unequal = neighbors * np.array([1.0, 1.1, 0.9, 1.05])[:, None]
+    assert bispectrum.first_order_invariants(unequal, species) is None
+    assert bispectrum.first_order_invariants(neighbors * 2.5 / 1.1, species) is None
+    assert bispectrum.first_order_invariants(neighbors, [1, 1, 1, 8]) is None
+    two = dg.Bispectrum(n_max=4, l_max=2, neighbors=("H", "O"))
+    # every ordered species triple: 2³ per angular triple
+    assert two.first_order_invariants(neighbors, [1, 1, 8, 8]).shape == (4 * 8 * triples, 12)
+
+
+def test_sphericart_harmonics_are_those_featomic_expands_on():
+    """One neighbour: featomic's coefficients c_nlm = I_nl(r) Y_lm(r̂), the same Y_lm (m
+    order and signs) as ``real_harmonics``, so the coupling of ``real_coupling`` fits both."""
+    bispectrum = dg.Bispectrum(n_max=3, l_max=4)
+    rng = np.random.default_rng(8)
+    for _ in range(3):
+        atoms = _environment("CH", [1.2], rng)
+        coefficients, _ = bispectrum.expansion([atoms], gradients=False)
+        harmonics, _ = real_harmonics(4, atoms.positions[1:])
+        for l, values in coefficients.items():
+            own = harmonics[0, l * l : (l + 1) ** 2]
+            for radial in values[0].T:  # (2l + 1,) per n
+                scale = radial @ own / (own @ own)
+                assert np.allclose(radial, scale * own, atol=1e-12 * np.abs(radial).max())
+
+
+def test_the_triple_invariant_gradients_are_those_of_the_sums():
+    """G against central differences of T = Σ C Y^a Y^b Y^c and of the radial sums."""
+    rng = np.random.default_rng(3)
+    neighbors, species, l_max = rng.normal(size=(5, 3)), np.array([1, 1, 8, 1, 8]), 2
+    gradients = triple_invariant_gradients(neighbors, species, l_max)
+    coupling = real_coupling(l_max)
+    fixed, _ = real_harmonics(l_max, neighbors)
+    members = [(species == z).astype(float) for z in (1, 8)]
+
+    def sums(moved: np.ndarray) -> np.ndarray:
+        values, _ = real_harmonics(l_max, moved)
+        stretch = np.linalg.norm(moved, axis=1) - np.linalg.norm(neighbors, axis=1)
+        rows = []
+        for triple in angular_triples(l_max):
+            bands = [slice(l * l, (l + 1) ** 2) for l in triple]
+            for owners in itertools.product(members, repeat=3):
+                rows.append(
+                    np.einsum(
+                        "abc,a,b,c->",
+                        coupling[triple],
+                        *[o @ values[:, band] for o, band in zip(owners, bands, strict=True)],
+                    )
+                )
+                for slot in range(3):
+                    factors = [o @ fixed[:, band] for o, band in zip(owners, bands, strict=True)]
+                    factors[slot] = (owners[slot] * stretch) @ fixed[:, bands[slot]]
+                    rows.append(np.einsum("abc,a,b,c->", coupling[triple], *factors))
+        return np.array(rows)
+
+    assert np.allclose(_central_differences(sums, neighbors), gradients, atol=1e-7)
 
 
 def test_the_published_pg_manifold_is_blind_at_l_max_4_where_its_distances_are_equal():

@@ -20,6 +20,7 @@ RECORDED_PACKAGES = (
     "ase",
     "featomic",
     "metatensor-core",
+    "sphericart",
     "torch",
     "matplotlib",
     "dask",

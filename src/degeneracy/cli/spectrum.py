@@ -132,7 +132,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "fingerprint ignores (ACSF's G4 beyond the cutoff), names them, as it names "
         "neighbours at one distance whose motions the fingerprint sees through too few sums "
         "(SOAP with l_max ≤ 4 for CH4 at one C–H distance, or six or more at the default "
-        "l_max 8)), the two "
+        "l_max 8; the default bispectrum for nine or more)), the two "
         "neighbour pairs nearest to equal (r, r', angle) with their distance in Å and rho, "
         "the part of the softest motion that does not just trade them (near 0: a "
         "near-singular frame sits by a branch point of ν = 2 degenerate pairs), and the "

@@ -63,7 +63,8 @@ class Representation(Protocol):
     to first order only through a few scalars: their gradients with respect to the
     neighbour positions (e.g. :meth:`degeneracy.SoapPowerSpectrum.first_order_invariants`:
     sums of :math:`P_l(\hat{\mathbf r}_i \cdot \hat{\mathbf r}_j)` over angles and
-    along bonds), None elsewhere; every motion of their null space beside the rotations is
+    along bonds; :meth:`degeneracy.Bispectrum.first_order_invariants`: sums over
+    neighbour triples), None elsewhere; every motion of their null space beside the rotations is
     a zero, and :func:`~degeneracy.sensitivity.explain_zero` puts a zero motion in that
     blind subspace down to them (``truncation``,
     :func:`~degeneracy.sensitivity.truncation_zeros`).
@@ -274,6 +275,20 @@ def species_distances(
             return None
         distances[int(number)] = float(own.mean())
     return distances
+
+
+def seen_at_one_distance(
+    neighbors: np.ndarray, species: Sequence[int], *, channels: Sequence[int], cutoff: float
+) -> bool:
+    """Whether a density expansion with density ``channels`` (atomic numbers) and a step
+    ``cutoff`` (Å) sees every neighbour, each species at one distance
+    (:func:`species_distances`): where its ``first_order_invariants`` hook applies
+    (:meth:`degeneracy.SoapPowerSpectrum.first_order_invariants`,
+    :meth:`degeneracy.Bispectrum.first_order_invariants`)."""
+    distances = species_distances(neighbors, species)
+    if distances is None or not set(distances) <= set(channels):
+        return False
+    return bool(vector_lengths(neighbors).max() < cutoff)
 
 
 def check_frames(

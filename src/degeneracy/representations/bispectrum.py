@@ -29,6 +29,7 @@ transformed to featomic's real harmonics), so they match the coefficients' conve
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,13 +37,15 @@ import ase
 import ase.data
 import featomic
 import numpy as np
+import sphericart
 from featomic.clebsch_gordan import calculate_cg_coefficients
 from metatensor import Labels
 
 from ..checks import bounded_int
 from ..species import atomic_number, species_numbers
+from ..structures import vector_lengths
 from ._featomic import compute_centre, dense_block, new_calculator
-from .base import check_frames, cutoff_radius, density_width
+from .base import check_frames, cutoff_radius, density_width, seen_at_one_distance
 
 
 def angular_triples(l_max: int) -> list[tuple[int, int, int]]:
@@ -135,13 +138,15 @@ class Bispectrum:
     548 features; the cost grows like :math:`n_\max^3 l_\max^{\,3}`.
 
     Neighbours at one distance per species are seen through one sum over neighbour
-    triples per angular triple, as the power spectrum sees them through one per
-    :math:`l` (:meth:`~degeneracy.SoapPowerSpectrum.first_order_invariants`), but there are
-    many more: 13 non-constant for :math:`l_\max` 4, 7 for 3 (one species), more than
-    the 5 angles of CH4. Equidistant CH4 (1.1 Å, random directions, n_max 4) has no zero
-    for :math:`l_\max` 4 (s9/s1 median 0.046, ≥ 6e-5 over 100) or 3 (0.018, ≥ 3e-5),
-    while :math:`l_\max` 2 (4 sums) has one and 1 has six (measured 2026-12-05). It has
-    no ``first_order_invariants`` hook, so those two settings' zeros are not explained.
+    triples per angular triple (:meth:`first_order_invariants`), as the power spectrum
+    sees them through one per :math:`l`
+    (:meth:`~degeneracy.SoapPowerSpectrum.first_order_invariants`), but there are many
+    more: 13 non-constant for :math:`l_\max` 4, 7 for 3 (one species), more than the 5
+    angles of CH4. Equidistant CH4 (1.1 Å, random directions, n_max 4) has no zero for
+    :math:`l_\max` 4 (s9/s1 median 0.046, ≥ 6e-5 over 100) or 3 (0.018, ≥ 3e-5), while
+    :math:`l_\max` 2 has one and 1 has six; shells of 9 or more neighbours have zeros at
+    the default :math:`l_\max` 4 (docs/concepts.md, "A truncated fingerprint at
+    equidistant neighbours").
     """
 
     name = "bispectrum"
@@ -283,6 +288,69 @@ class Bispectrum:
             return values, None
         return values, np.concatenate(derivatives, axis=1)
 
+    def first_order_invariants(
+        self, neighbors: np.ndarray, species: Sequence[int]
+    ) -> np.ndarray | None:
+        r"""The gradients of the few scalars through which the bispectrum sees, to first
+        order, neighbours that sit at one distance per species; None when they do not.
+
+        With the neighbours of species :math:`a` all at one distance :math:`r_a`
+        (:func:`~.base.species_distances`, to :data:`~.base.EQUIDISTANT_RTOL`), each
+        density coefficient factorises, :math:`c^a_{nlm} = I^a_{nl}(r_a)\, Y^a_{lm}` with
+        :math:`Y^a_{lm} = \sum_{i \in a} Y_l^m(\hat{\mathbf r}_i)`, so every feature of the
+        angular triple :math:`(l_1, l_2, l_3)` and species :math:`(a, b, c)` is
+
+        .. math:: b = I^a_{n_1 l_1} I^b_{n_2 l_2} I^c_{n_3 l_3}\, T^{abc}_{l_1 l_2 l_3},
+            \qquad T^{abc}_{l_1 l_2 l_3} = \sum_{m_1 m_2 m_3}
+            C^{l_1 l_2 l_3}_{m_1 m_2 m_3}\, Y^a_{l_1 m_1} Y^b_{l_2 m_2} Y^c_{l_3 m_3},
+
+        a sum over neighbour triples. A motion changes it, to first order, only through
+        the angular sum :math:`T` and three radial ones, one per factor (from
+        :math:`\partial I / \partial r_k`), e.g. for the first
+
+        .. math:: R^{abc,1}_{l_1 l_2 l_3} = \sum_{k \in a} \delta r_k \sum_{m_1 m_2 m_3}
+            C^{l_1 l_2 l_3}_{m_1 m_2 m_3}\, Y_{l_1}^{m_1}(\hat{\mathbf r}_k)\,
+            Y^b_{l_2 m_2} Y^c_{l_3 m_3},
+
+        .. math:: \delta b \propto I I I\, \delta T + I' I I\, R^1 + I I' I\, R^2
+            + I I I'\, R^3.
+
+        This returns the gradients :math:`G` of those scalars with respect to the
+        neighbour positions (the real harmonics and their gradients from sphericart,
+        featomic's convention, which the coupling :func:`real_coupling` shares). Every
+        motion in the null space of :math:`G` beside the rotations is unseen at first
+        order, whatever n_max, σ or the radial basis, so the purified Jacobian has at
+        least :math:`\dim \operatorname{null}(G O)` zeros
+        (:func:`~degeneracy.sensitivity.blind_motions`). Unlike the power spectrum's
+        (:meth:`~degeneracy.SoapPowerSpectrum.first_order_invariants`) the count has no
+        closed form: measured (2026-12-05, GTO, σ 0.3 Å, random directions) it is
+        attained with every zero in that null space, e.g. 0, 2, 4, 6, 8 zeros for 8–12
+        H at the default :math:`l_\max` 4, and 6, 1, 0 for CH4 at :math:`l_\max` 1, 2,
+        3 (docs/concepts.md, "A truncated fingerprint at equidistant neighbours"). With
+        fewer features than motions (n_max 1) the Jacobian has more zeros than that.
+
+        Parameters
+        ----------
+        neighbors : array (N, 3)
+            Neighbour positions relative to the centre (Å).
+        species : sequence of int (N,)
+            Their atomic numbers.
+
+        Returns
+        -------
+        array (M, 3N) or None
+            :math:`G`: per angular triple of :func:`angular_triples` and ordered species
+            triple, :math:`T` then :math:`R^1, R^2, R^3`; None when some species'
+            neighbours are not at one distance, a neighbour is at or beyond the cutoff
+            (it is not seen at all) or of a species without a density channel here.
+        """
+        neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+        if not seen_at_one_distance(
+            neighbors, species, channels=self.neighbors, cutoff=self.cutoff
+        ):
+            return None
+        return triple_invariant_gradients(neighbors, species, self.l_max)
+
     def features(self, frames: Sequence[ase.Atoms]) -> np.ndarray:
         """Bispectrum features, shape ``(n_frames, n_features)``."""
         coefficients, _ = self.expansion(frames, gradients=False)
@@ -292,3 +360,50 @@ class Bispectrum:
         """Features ``(n_frames, n_features)`` and Jacobian ``(n_frames, n_features, 3N)``."""
         coefficients, jacobians = self.expansion(frames, gradients=True)
         return self._couple(coefficients, jacobians)
+
+
+@functools.lru_cache(maxsize=8)
+def _harmonics_calculator(l_max: int) -> sphericart.SphericalHarmonics:
+    return sphericart.SphericalHarmonics(l_max)
+
+
+def real_harmonics(l_max: int, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Real spherical harmonics :math:`Y_l^m(\hat{\mathbf r})`, shape ``(N, (l_max+1)²)``
+    (index :math:`l^2 + l + m`), and their gradients with respect to the positions
+    ``(N, 3, (l_max+1)²)``, at ``positions`` (N, 3) away from the origin.
+
+    From sphericart (Bigi et al., J. Chem. Phys. 159, 064802, 2023), the harmonics
+    featomic expands densities on, so they match :func:`real_coupling`.
+    """
+    positions = np.ascontiguousarray(positions, dtype=float).reshape(-1, 3)
+    return _harmonics_calculator(l_max).compute_with_gradients(positions)
+
+
+def triple_invariant_gradients(
+    neighbors: np.ndarray, species: Sequence[int], l_max: int
+) -> np.ndarray:
+    r"""The gradients (M, 3N) of the bispectrum's first-order scalars of neighbours at one
+    distance per species: per angular triple of :func:`angular_triples` and ordered
+    species triple, the triple sum :math:`T` and the radial sums :math:`R^1, R^2, R^3`
+    (:meth:`Bispectrum.first_order_invariants`, which checks that they are)."""
+    neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
+    units = neighbors / vector_lengths(neighbors)[:, None]
+    values, slopes = real_harmonics(l_max, neighbors)
+    numbers = np.asarray(species, dtype=int)
+    members = [(numbers == z).astype(float) for z in np.unique(numbers)]
+    coupling = real_coupling(l_max)
+    rows = []
+    for triple in angular_triples(l_max):
+        bands = [slice(l * l, (l + 1) ** 2) for l in triple]
+        for owners in itertools.product(members, repeat=3):
+            sums = [owner @ values[:, band] for owner, band in zip(owners, bands, strict=True)]
+            angular = np.zeros_like(neighbors)
+            radial = []
+            for slot, (owner, band) in enumerate(zip(owners, bands, strict=True)):
+                # the coupling contracted with the other two factors' sums, (2l + 1,)
+                others = [sums[other] for other in range(3) if other != slot]
+                partial = np.einsum("abc,b,c->a", np.moveaxis(coupling[triple], slot, 0), *others)
+                angular += owner[:, None] * (slopes[:, :, band] @ partial)
+                radial.append(((owner * (values[:, band] @ partial))[:, None] * units).ravel())
+            rows += [angular.ravel(), *radial]
+    return np.array(rows)

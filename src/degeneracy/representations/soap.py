@@ -29,7 +29,7 @@ from ..errors import DegeneracyError, DegeneracyWarning
 from ..species import atomic_number, species_numbers
 from ..structures import vector_lengths
 from ._featomic import compute_centre, dense_block, joined, new_calculator
-from .base import check_frames, species_distances
+from .base import check_frames, seen_at_one_distance
 from .optimal_basis import (
     BUILTIN_SPECIES,
     DEFAULT_N_PRIMITIVE,
@@ -347,11 +347,9 @@ class SoapPowerSpectrum:
         that many zeros and they lie in that null space (docs/concepts.md, "A truncated
         fingerprint at equidistant neighbours").
 
-        The bispectrum (ν = 3) has no such hook: its angular triples give more sums (13
-        non-constant ones for :math:`l_\max` 4, 7 for 3), and equidistant CH4 has no
-        zero with it from :math:`l_\max` 3 on (:class:`~degeneracy.Bispectrum`); larger
-        equidistant shells do (2N − 3 − 13 at :math:`l_\max` 4 from N = 8 on), not named
-        yet (docs/concepts.md).
+        The bispectrum (ν = 3) sees such neighbours through more scalars, one triple sum
+        per angular triple (:meth:`degeneracy.Bispectrum.first_order_invariants`), and
+        has fewer of these zeros.
 
         Parameters
         ----------
@@ -370,10 +368,9 @@ class SoapPowerSpectrum:
             channel here.
         """
         neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
-        distances = species_distances(neighbors, species)
-        if distances is None or not set(distances) <= set(self.neighbors):
-            return None
-        if vector_lengths(neighbors).max() >= self.cutoff:
+        if not seen_at_one_distance(
+            neighbors, species, channels=self.neighbors, cutoff=self.cutoff
+        ):
             return None
         return invariant_gradients(neighbors, species, self.l_max)
 
