@@ -368,3 +368,52 @@ def test_a_neighbour_near_the_cutoff_is_named_as_for_the_om():
     [g4] = dg.analyse_frames([atoms], dg.Acsf())
     assert g4.singular_values[-1] < 1e-15 * g4.singular_values[0]
     assert g4.verdict == "spurious" and g4.unseen_pairs == "H1-H2, H1-H3, H1-H4"
+
+
+#: Where ``find_singular(sample_methane(30, seed=0)[4], Acsf())`` stops (CN 4.1e6, not
+#: converged): H3-H4 just beyond G4's 2.5 Å cutoff, H1-H2 and H3-H2 0.0033 Å from equal.
+STOPPED_AT_THE_G4_CUTOFF = [
+    [0.0, 0.0, 0.0],
+    [-0.039332434139, 0.972728684181, -0.814482933854],
+    [-0.202631182525, -1.209459163086, -0.701440663738],
+    [1.143217335851, 0.473249399933, -0.295887966691],
+    [-1.034209855467, -0.727414284213, -0.036420149055],
+]
+
+
+def test_the_near_swap_leaves_out_a_pair_at_g4s_cutoff(tmp_path, capsys):
+    """The softest motion trades H1-H2 against H3-H2 and turns H3-H4, whose G4 term the
+    cutoff weighs out: ρ 0.62 with that pair counted, 0.0085 without (measured)."""
+    atoms = ase.Atoms("CH4", positions=STOPPED_AT_THE_G4_CUTOFF)
+    acsf = dg.Acsf()
+    (analysis,) = dg.analyse_frames([atoms], acsf)
+    assert analysis.verdict == "spurious" and analysis.pair_swap is None
+    assert analysis.nearest_coincidence == "H1-H2 = H3-H2"
+    assert analysis.near_swap_unseen == "H3-H4"
+    assert analysis.near_swap_residual < 0.02
+    _, jacobian = acsf.jacobian([atoms])
+    motion = dg.singular_spectrum(jacobian, dg.neighbor_positions([atoms])).motions[0, -1]
+    counted = dg.sensitivity.near_swap(atoms, motion)  # no fingerprint: every pair counts
+    assert counted["near_swap_unseen"] is None and counted["near_swap_residual"] > 0.5
+    # SOAP weighs no pair out
+    assert dg.analyse_frames([atoms], dg.SoapPowerSpectrum())[0].near_swap_unseen is None
+    # compare's ρ is the same quantity
+    comparison = dg.compare_fingerprints([atoms], {"acsf": acsf})
+    assert comparison.near_swap_residuals[0, 0] == pytest.approx(analysis.near_swap_residual)
+    path = tmp_path / "stopped.xyz"
+    ase.io.write(path, atoms)
+    assert main(["spectrum", str(path), "--rep", "acsf"]) == 0
+    assert "H1-H2 = H3-H2 (0.0033 Å, ρ 0.0085; H3-H4 unseen)" in capsys.readouterr().out
+    assert main(["spectrum", str(path), "--rep", "acsf", "--format", "json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert record["near_swap_unseen"] == "H3-H4"
+
+
+def test_singular_reports_the_pair_it_stopped_at():
+    """The search itself: its guard will not step a pair across G4's cutoff, so it ends
+    short of the zero, with the trade and the pair named."""
+    result = dg.find_singular(dg.sample_methane(30, seed=0)[4], dg.Acsf())
+    assert not result.converged
+    assert result.near_swap["near_swap_unseen"] == "H3-H4"
+    assert result.near_swap["near_swap_residual"] < 0.02
+    assert result.atoms.info["near_swap_unseen"] == "H3-H4"

@@ -50,6 +50,7 @@ from .sensitivity import (
     singular_spectrum,
     spectrum_verdicts,
     trade_scale,
+    unseen_pairs_of,
 )
 from .structures import frame_list, neighbor_positions
 
@@ -72,7 +73,8 @@ class Comparison:
     coincidence_distances : array (n_frames,)
         Their distance (Å), NaN without them.
     near_swap_residuals : array (n_frames, n_fingerprints)
-        :math:`\rho` of each fingerprint's softest motion with the two pairs grouped, NaN
+        :math:`\rho` of each fingerprint's softest motion with the two pairs grouped and
+        the pairs it weighs out left out (:func:`~degeneracy.sensitivity.near_swap`), NaN
         without them.
     trade_scales : array (n_frames, n_fingerprints)
         :func:`~degeneracy.sensitivity.trade_scale` of each fingerprint's softest motion
@@ -296,10 +298,16 @@ def compare_fingerprints(
             values.append(spectrum.values)
             norm.append(np.linalg.norm(features, axis=1))
             kink.append(kinks_of(representation, chunk))
-            for n, motion, pairs, atoms in zip(
-                neighbors[rows], spectrum.motions[:, -1], nearest[rows], chunk, strict=True
+            for n, frame_values, motion, pairs, atoms in zip(
+                neighbors[rows],
+                spectrum.values,
+                spectrum.motions[:, -1],
+                nearest[rows],
+                chunk,
+                strict=True,
             ):
-                residuals.append(_trade_residual(n, motion, pairs))
+                unseen = [] if pairs is None else unseen_pairs_of(representation, n, frame_values)
+                residuals.append(_trade_residual(n, motion, pairs, unseen))
                 scales.append(trade_scale(n, motion, atoms.numbers[1:]))
         spectra.append(np.concatenate(values))
         norms.append(np.concatenate(norm))
@@ -323,7 +331,12 @@ def compare_fingerprints(
 
 
 def _trade_residual(
-    neighbors: np.ndarray, motion: np.ndarray, pairs: CoincidentPairs | None
+    neighbors: np.ndarray,
+    motion: np.ndarray,
+    pairs: CoincidentPairs | None,
+    unseen: Sequence[tuple[int, int]],
 ) -> float:
-    """:func:`pair_swap_residual` of ``motion`` with ``pairs`` grouped; NaN without them."""
-    return np.nan if pairs is None else pair_swap_residual(neighbors, motion, [pairs])
+    """:func:`pair_swap_residual` of ``motion`` with ``pairs`` grouped and the ``unseen``
+    pairs (those the fingerprint weighs out) left out, as
+    :func:`~degeneracy.sensitivity.near_swap` has it; NaN without ``pairs``."""
+    return np.nan if pairs is None else pair_swap_residual(neighbors, motion, [pairs], unseen)

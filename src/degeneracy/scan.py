@@ -2370,10 +2370,11 @@ def describe_singular(
     it turns (None otherwise); ``truncation``, neighbours at one distance per species
     whose motions it moves and the fingerprint sees through too few sums
     (:func:`~degeneracy.sensitivity.truncation_zeros`, None otherwise).
-    ``nearest_coincidence``, ``coincidence_distance`` and ``near_swap_residual``
-    (:func:`~degeneracy.sensitivity.near_swap` of the motion of s_min): the two neighbour
-    pairs nearest to being equal, their distance (Å), and how much of the softest motion
-    is not their trade.
+    ``nearest_coincidence``, ``coincidence_distance``, ``near_swap_residual`` and
+    ``near_swap_unseen`` (:func:`~degeneracy.sensitivity.near_swap` of the motion of
+    s_min): the two neighbour pairs nearest to being equal, their distance (Å), how much
+    of the softest motion is not their trade, and the pairs the fingerprint weighs out
+    that it leaves out of that (None when none).
     """
     recipe = RepresentationRecipe.of(representation)
     described = []
@@ -2415,7 +2416,7 @@ def describe_singular(
         entry["near_symmetry_distance"] = zeros.near_symmetry_distance
         entry["pair_swap"], entry["unseen_pairs"] = zeros.labels(atoms)
         entry["truncation"] = zeros.truncation
-        entry.update(near_swap(atoms, motion))
+        entry.update(near_swap(atoms, motion, built, values=values))
         described.append(entry)
     return described
 

@@ -120,8 +120,17 @@ BLIND_RTOL = 1e-10
 #: once (a 2M × 2M distance matrix); beyond, a k-d tree per species pair.
 DENSE_PAIR_POINTS = 200
 
+#: A pair whose triple changes faster than this along a unit motion (Å per Å, rad · Å per
+#: Å) counts as moved by it (:func:`explain_motion`, :func:`near_swap`).
+MOVING_RATE = 1e-6
+
 #: The keys of :func:`near_swap`.
-NEAR_SWAP_KEYS = ("nearest_coincidence", "coincidence_distance", "near_swap_residual")
+NEAR_SWAP_KEYS = (
+    "nearest_coincidence",
+    "coincidence_distance",
+    "near_swap_residual",
+    "near_swap_unseen",
+)
 
 #: Relative size under which an environment is degenerate: neighbours collinear with the
 #: centre (the second singular value of their positions, or the third of the rotation
@@ -1334,6 +1343,11 @@ def _neighbor_species(
     return species
 
 
+def pair_labels(pairs: Sequence[tuple[int, int]], symbols: Sequence[str]) -> str:
+    """``"H1-H2, H3-H4"``: neighbour pairs (0-based indices) by symbol and 1-based index."""
+    return ", ".join(f"{symbols[i]}{i + 1}-{symbols[j]}{j + 1}" for i, j in pairs)
+
+
 def coincidence_labels(groups: Sequence[CoincidentPairs], symbols: Sequence[str]) -> str:
     """``"H2-H3 = H4-H3; ..."`` for ``groups`` of an environment whose neighbours have
     ``symbols``; ``"none"`` when there are none (not "": ase's extxyz reader would take
@@ -1411,7 +1425,7 @@ class ZeroExplanation:
         hides them: ``"H1-H2, H1-H3 (H1 at 2.49 Å, 0.01 Å inside the cutoff, where its
         weight 6.4e-05 nearly vanishes)"``."""
         swapped = coincidence_labels(self.swapped, symbols) if self.swapped else None
-        unseen = ", ".join(f"{symbols[i]}{i + 1}-{symbols[j]}{j + 1}" for i, j in self.unseen)
+        unseen = pair_labels(self.unseen, symbols)
         if unseen and self.weighed_out:
             unseen += f" ({'; '.join(n.label(symbols) for n in self.weighed_out)})"
         return swapped, unseen or None
@@ -1463,18 +1477,30 @@ def explained_verdict(
     return f"{verdict}: {reason}" if reason else verdict
 
 
-def near_swap(atoms: ase.Atoms, motion: np.ndarray) -> dict[str, Any]:
+def near_swap(
+    atoms: ase.Atoms,
+    motion: np.ndarray,
+    representation: Representation | None = None,
+    *,
+    values: np.ndarray | None = None,
+) -> dict[str, Any]:
     r"""How near environment ``atoms`` is to a branch point of ν = 2 degenerate pairs,
     and how much of ``motion`` (3N,) (e.g. its softest) trades the two pairs there.
 
     ``nearest_coincidence``: the label of :func:`nearest_coincidence` ("H2-H3 = H4-H3"),
     ``coincidence_distance``: its distance :math:`|t_{ij} - t_{kl}|` (Å) and
     ``near_swap_residual``: :func:`pair_swap_residual` of ``motion`` with the two pairs
-    grouped — near 0 when the motion is mostly their trade, 1 when it does not move
-    them (up to √2 when it changes the two alike). All None with fewer than two pairs
-    of equal species. In random CH4 the environments a ν = 2 fingerprint sees worst are
-    of this kind, the ones the ν = 3 bispectrum sees worst are near a point symmetry
-    instead (docs/concepts.md, "Which configurations a fingerprint sees worst").
+    grouped and the pairs ``representation`` weighs out left out, as
+    :func:`explain_zero` leaves them (:func:`unseen_pairs_of` with the frame's singular
+    ``values``: ACSF's G4 of two neighbours a cutoff apart, a neighbour at a smooth
+    cutoff) — near 0 when the motion is mostly their trade, 1 when it does not move
+    them (up to √2 when it changes the two alike); ``near_swap_unseen``: those of the
+    weighed-out pairs that the motion turns ("H3-H4"), or None. All None with fewer than
+    two pairs of equal species. In random CH4 the environments a ν = 2 fingerprint sees
+    worst are of this kind, the ones the ν = 3 bispectrum sees worst are near a point
+    symmetry instead (docs/concepts.md, "Which configurations a fingerprint sees
+    worst"). A search for a zero that ends with a pair at ACSF's G4 cutoff, where its
+    guard stops it, shows such a trade with the pair left out (docs/concepts.md).
 
     Parameters
     ----------
@@ -1482,13 +1508,20 @@ def near_swap(atoms: ase.Atoms, motion: np.ndarray) -> dict[str, Any]:
         The environment (centre first).
     motion : array (3N,) or (N, 3)
         Neighbour displacement direction (e.g. ``Spectrum.motions[f, -1]``).
+    representation : Representation, optional
+        The fingerprint, for the pairs it weighs out (none without it, or without its
+        ``response_weights`` or ``unseen_pairs``).
+    values : array (3N-3,), optional
+        The frame's purified singular values, descending: the bound under which a weight
+        hides a pair (:func:`unseen_response`); without them the fixed
+        :data:`~degeneracy.representations.base.UNSEEN_WEIGHT`.
 
     Returns
     -------
     dict
         The keys :data:`NEAR_SWAP_KEYS`: ``nearest_coincidence`` (str),
-        ``coincidence_distance`` (float, Å) and ``near_swap_residual`` (float), or all
-        None.
+        ``coincidence_distance`` (float, Å), ``near_swap_residual`` (float) and
+        ``near_swap_unseen`` (str or None), or all None.
 
     Raises
     ------
@@ -1500,21 +1533,32 @@ def near_swap(atoms: ase.Atoms, motion: np.ndarray) -> dict[str, Any]:
     nearest = nearest_coincidence(neighbors, atoms.numbers[1:])
     if nearest is None:
         return dict.fromkeys(NEAR_SWAP_KEYS)
+    pairs, rates = pair_triple_rates(neighbors, neighbor_motion(neighbors, motion))
+    turned = {
+        tuple(pair)
+        for pair, rate in zip(pairs.tolist(), np.nan_to_num(rates), strict=True)
+        if np.abs(rate).max() > MOVING_RATE
+    }
+    unseen = [pair for pair in unseen_pairs_of(representation, neighbors, values) if pair in turned]
+    symbols = atoms.get_chemical_symbols()[1:]
     return {
-        "nearest_coincidence": nearest.label(atoms.get_chemical_symbols()[1:]),
+        "nearest_coincidence": nearest.label(symbols),
         "coincidence_distance": nearest.mismatch,
-        "near_swap_residual": pair_swap_residual(neighbors, motion, [nearest]),
+        "near_swap_residual": _unexplained_fraction(neighbors, pairs, rates, [nearest], unseen),
+        "near_swap_unseen": pair_labels(unseen, symbols) or None,
     }
 
 
 def near_swap_text(near: Mapping[str, Any]) -> str:
-    """``"H2-H3 = H4-H3 (0.021 Å, ρ 0.14)"`` from the keys of :func:`near_swap`; ""
-    without a coincidence (the 'nearest equal pairs' column of ``spectrum`` and ``scan``)."""
+    """``"H2-H3 = H4-H3 (0.021 Å, ρ 0.14)"`` from the keys of :func:`near_swap`, ending
+    ``"; H3-H4 unseen)"`` when ρ leaves weighed-out pairs out; "" without a coincidence
+    (the 'nearest equal pairs' column of ``spectrum`` and ``scan``)."""
     if near.get("nearest_coincidence") is None:
         return ""
+    unseen = near.get("near_swap_unseen")
     return (
         f"{near['nearest_coincidence']} ({near['coincidence_distance']:.2g} Å, "
-        f"ρ {near['near_swap_residual']:.2g})"
+        f"ρ {near['near_swap_residual']:.2g}{f'; {unseen} unseen' if unseen else ''})"
     )
 
 
@@ -1983,7 +2027,7 @@ def explain_motion(
     if not (coincidences or unseen) or not residual < PAIR_SWAP_TOL:
         return residual, None
     speed = np.abs(rates).max(axis=1)
-    moving = {tuple(pair) for pair, v in zip(pairs.tolist(), speed, strict=True) if v > 1e-6}
+    moving = {tuple(pair) for pair, v in zip(pairs.tolist(), speed, strict=True) if v > MOVING_RATE}
     explanation = ZeroExplanation(
         swapped=[g for g in coincidences if any(tuple(sorted(p)) in moving for p in g.pairs)],
         unseen=[pair for pair in unseen if pair in moving],
@@ -2707,10 +2751,11 @@ class FrameAnalysis:
     ``truncation`` names neighbours at one distance per species whose motions the zero
     moves and the fingerprint sees through too few sums (``"H at 1.09 Å: 9 motions seen
     through 8 sums"``, :func:`truncation_zeros`), else None.
-    ``nearest_coincidence``, ``coincidence_distance`` and ``near_swap_residual``
-    (:func:`near_swap` of the motion of s_min) tell how near the frame is to the closest
-    branch point of ν = 2 degenerate pairs and how much of its softest motion trades the
-    two pairs there.
+    ``nearest_coincidence``, ``coincidence_distance``, ``near_swap_residual`` and
+    ``near_swap_unseen`` (:func:`near_swap` of the motion of s_min) tell how near the
+    frame is to the closest branch point of ν = 2 degenerate pairs and how much of its
+    softest motion trades the two pairs there, the pairs the fingerprint weighs out left
+    out.
     """
 
     frame: int
@@ -2726,6 +2771,7 @@ class FrameAnalysis:
     nearest_coincidence: str | None = None
     coincidence_distance: float | None = None
     near_swap_residual: float | None = None
+    near_swap_unseen: str | None = None
     near_symmetry_distance: float | None = None
     truncation: str | None = None
 
@@ -2745,6 +2791,7 @@ class FrameAnalysis:
             "nearest_coincidence": self.nearest_coincidence,
             "coincidence_distance": self.coincidence_distance,
             "near_swap_residual": json_safe(self.near_swap_residual),
+            "near_swap_unseen": self.near_swap_unseen,
             "near_symmetry_distance": self.near_symmetry_distance,
             "fourbody": self.fourbody,
         }
@@ -3027,7 +3074,7 @@ def analyse_frames(
                     fourbody=None if fourbody is None else float(fourbody[k]),
                     pair_swap=swapped,
                     unseen_pairs=unseen,
-                    **near_swap(atoms, spectrum.motions[k, -1]),
+                    **near_swap(atoms, spectrum.motions[k, -1], representation, values=values),
                     near_symmetry_distance=zeros.near_symmetry_distance,
                     truncation=zeros.truncation,
                 )

@@ -632,7 +632,7 @@ def find_singular(
     truncation = None if explanation is None else explanation.truncation_label
     n_unexplained = unexplained_zeros(values, spectrum.motions[0], symmetry.forced_motions)
     distance = float(np.linalg.norm(r - start))
-    near = near_swap(found, spectrum.motions[0, -1])
+    near = near_swap(found, spectrum.motions[0, -1], representation, values=values)
     found.info.update({key: value for key, value in near.items() if value is not None})
     converged = bool(cn >= cn_target)
     lifted = None

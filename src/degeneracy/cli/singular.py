@@ -162,7 +162,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "a kink where the fingerprint has no derivative (coinciding OM eigenvalues), whose "
         "one-sided spectrum explains nothing. Output: extxyz with info keys cn, symmetric, "
         "coincident_pairs, pair_swap_residual, unseen_pairs, truncation, nearest_coincidence, "
-        "coincidence_distance, near_swap_residual, near_symmetry_distance (when "
+        "coincidence_distance, near_swap_residual, near_swap_unseen (when it leaves out "
+        "a pair the fingerprint weighs out), near_symmetry_distance (when "
         "near-symmetric), kink (when at a kink), jacobian_evaluations, distance, converged.",
     )
     add_input_arguments(parser)

@@ -55,6 +55,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
             "nearest_coincidence",
             "coincidence_distance",
             "near_swap_residual",
+            "near_swap_unseen",
             "near_symmetry_distance",
             "fourbody",
         ]
@@ -74,6 +75,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
                 r.nearest_coincidence or "",
                 number_text(r.coincidence_distance, "", exact=True),
                 number_text(r.near_swap_residual, "", exact=True),
+                r.near_swap_unseen or "",
                 number_text(r.near_symmetry_distance, "", exact=True),
                 number_text(r.fourbody, "", exact=True),
             ]
