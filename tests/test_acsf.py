@@ -19,6 +19,7 @@ from conftest import package_warnings
 
 import degeneracy as dg
 from degeneracy.cli import main
+from degeneracy.scan import describe_singular
 
 
 def _dscribe_values(frames, g2, g4, species, angular="g4"):
@@ -397,6 +398,9 @@ def test_the_near_swap_leaves_out_a_pair_at_g4s_cutoff(tmp_path, capsys):
     assert counted["near_swap_unseen"] is None and counted["near_swap_residual"] > 0.5
     # SOAP weighs no pair out
     assert dg.analyse_frames([atoms], dg.SoapPowerSpectrum())[0].near_swap_unseen is None
+    (entry,) = describe_singular([atoms], acsf)  # scan's most-singular rows
+    assert entry["near_swap_unseen"] == "H3-H4"
+    assert entry["near_swap_residual"] == pytest.approx(analysis.near_swap_residual)
     # compare's ρ is the same quantity
     comparison = dg.compare_fingerprints([atoms], {"acsf": acsf})
     assert comparison.near_swap_residuals[0, 0] == pytest.approx(analysis.near_swap_residual)

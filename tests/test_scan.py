@@ -1764,6 +1764,7 @@ def test_cli_singular_file_carries_the_scan_numbers_and_every_key(capsys, tmp_pa
     # a missing value: NaN for a number, "none" for text (extxyz has no empty value)
     assert np.isnan(singular[0].info["near_symmetry_distance"])
     assert [atoms.info["pair_swap"] for atoms in singular] == ["none"] * 4
+    assert [atoms.info["near_swap_unseen"] for atoms in singular] == ["none"] * 4  # SOAP
     summary = json.loads((tmp_path / "td.summary.json").read_text())
     assert [row["s_min"] for row in summary["most_singular"]] == [
         atoms.info["s_min"] for atoms in singular

@@ -259,7 +259,14 @@ SINGULAR_INFO_KEYS = ("rank", "structure", "atom", "cn", "s_max", "s_min", *VERD
 MISSING_TEXT = "none"
 
 #: The ``info`` keys of ``X.singular.extxyz`` whose values are text.
-SINGULAR_TEXT_KEYS = ("verdict", "pair_swap", "unseen_pairs", "truncation", "nearest_coincidence")
+SINGULAR_TEXT_KEYS = (
+    "verdict",
+    "pair_swap",
+    "unseen_pairs",
+    "truncation",
+    "nearest_coincidence",
+    "near_swap_unseen",
+)
 
 
 def singular_info(rank: int, row: dict[str, Any]) -> dict[str, Any]:
