@@ -441,3 +441,51 @@ def test_the_published_pg_manifold_is_blind_at_l_max_4_where_its_distances_are_e
     default = dg.analyse_frames(frames, dg.SoapPowerSpectrum())
     assert all(analysis.verdict == "regular" for analysis in default)
     assert max(analysis.cn for analysis in default) < 1e4
+
+
+def test_equidistant_blind_counts_give_the_measured_tables():
+    """The counts of docs/concepts.md from G alone: SOAP l_max 8 from N = 6, the default
+    bispectrum from N = 9, CH4 at SOAP l_max 4 and bispectrum l_max 1."""
+    sizes = range(4, 13)
+    soap = dg.equidistant_blind_counts(dg.SoapPowerSpectrum(), sizes)
+    assert soap == dict(zip(sizes, [0, 0, 1, 3, 5, 7, 10, 13, 16], strict=True))
+    # max(0, 2N − 3 − l_max) + max(0, N − l_max − 1), the power spectrum's closed form
+    assert all(count == max(0, 2 * n - 11) + max(0, n - 9) for n, count in soap.items())
+    bispectrum = dg.equidistant_blind_counts(dg.Bispectrum(), sizes)
+    assert bispectrum == dict(zip(sizes, [0, 0, 0, 0, 0, 2, 4, 6, 8], strict=True))
+    assert dg.equidistant_blind_counts(dg.SoapPowerSpectrum(n_max=4, l_max=4), [4]) == {4: 1}
+    assert dg.equidistant_blind_counts(dg.Bispectrum(l_max=1), [4], species="H") == {4: 6}
+    # the same over other random shells, and at another distance
+    again = dg.equidistant_blind_counts(dg.Bispectrum(), [10], seed=5, radius=1.9, shells=2)
+    assert again == {10: 4}
+
+
+def test_equidistant_blind_counts_match_the_jacobian_zeros():
+    """Against the purified Jacobian of a random shell of 9 H, bispectrum l_max 3."""
+    bispectrum = dg.Bispectrum(n_max=4, l_max=3, cutoff=3.0)
+    (count,) = dg.equidistant_blind_counts(bispectrum, [9], radius=1.1).values()
+    frames = [_environment("C" + "H" * 9, [1.1] * 9, np.random.default_rng(9))]
+    relative = _relative(_spectrum(bispectrum, frames).values)
+    assert count == 8 and (relative < 1e-12).sum() == count
+
+
+@pytest.mark.parametrize(
+    ("representation", "keywords", "message"),
+    [
+        (dg.Acsf(), {}, "acsf has no first_order_invariants"),
+        (dg.SoapPowerSpectrum(), {"species": "O"}, "soap has no density channel for O"),
+        (dg.SoapPowerSpectrum(), {"radius": 2.5}, "radius must be smaller than 2.5"),
+        (dg.SoapPowerSpectrum(), {"shells": 0}, "shells must be at least 1"),
+        (dg.SoapPowerSpectrum(), {"seed": -1}, "seed must be at least 0"),
+    ],
+)
+def test_equidistant_blind_counts_name_a_bad_argument(representation, keywords, message):
+    with pytest.raises(dg.DegeneracyError, match=message):
+        dg.equidistant_blind_counts(representation, [4], **keywords)
+
+
+def test_equidistant_blind_counts_refuse_a_shell_too_small_or_too_large():
+    with pytest.raises(dg.DegeneracyError, match="shell size must be at least 2 and at most 64"):
+        dg.equidistant_blind_counts(dg.SoapPowerSpectrum(), [4, 1])
+    with pytest.raises(dg.DegeneracyError, match="got 65"):
+        dg.equidistant_blind_counts(dg.SoapPowerSpectrum(), [65])

@@ -37,7 +37,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
-from .checks import bounded_int, positive_float
+from .checks import bounded_int, positive_float, seeded_generator
 from .errors import DegeneracyError, DegeneracyWarning
 from .files import json_safe
 from .representations.base import (
@@ -48,6 +48,7 @@ from .representations.base import (
     species_distances,
     weighed_out_pairs,
 )
+from .species import atomic_number
 from .structures import (
     check_finite_neighbors,
     check_finite_positions,
@@ -1781,6 +1782,91 @@ def truncation_zeros(
         n_motions=n_motions,
         n_sums=n_motions - blind.shape[1],
     )
+
+
+#: Largest shell :func:`equidistant_blind_counts` builds (3N columns of G per shell).
+MAX_SHELL = 64
+
+
+def equidistant_blind_counts(
+    representation: Representation,
+    counts: Sequence[int],
+    *,
+    species: int | str | None = None,
+    radius: float | None = None,
+    shells: int = 3,
+    seed: int | np.random.Generator = 0,
+) -> dict[int, int]:
+    r"""How many motions a fingerprint misses, to first order, in a shell of N neighbours
+    of one species at one distance: :math:`\dim B = 3N - 3 - \operatorname{rank}(G O)`
+    (:func:`blind_motions` of its ``first_order_invariants`` :math:`G`), the least over
+    ``shells`` shells in random directions (special directions, e.g. symmetric ones, miss
+    more).
+
+    Every such motion is an exact zero of the purified Jacobian wherever a shell sits at
+    one distance (data made with fixed bond lengths, or an ideal first shell), whatever
+    n_max, σ or the radial basis; measured, the zeros are exactly these
+    (docs/concepts.md, "A truncated fingerprint at equidistant neighbours"): SOAP at the
+    default :math:`l_\max` 8 misses 0 up to N = 5, then 1, 3, 5, 7, 10, 13, 16 for
+    N = 6–12; the default bispectrum 0 up to 8, then 2, 4, 6, 8. No Jacobian is
+    computed: G is algebra of the directions.
+
+    Parameters
+    ----------
+    representation : Representation
+        A fingerprint with a ``first_order_invariants`` hook
+        (:class:`~degeneracy.SoapPowerSpectrum`, :class:`~degeneracy.Bispectrum`).
+    counts : sequence of int
+        Shell sizes N, 2 to :data:`MAX_SHELL`.
+    species : int or str, optional
+        The neighbours' species; the fingerprint's first density channel by default.
+    radius : float, optional
+        Their distance (Å), below the cutoff; half the cutoff by default (the count does
+        not depend on it).
+    shells : int
+        Random shells per N (at least 1).
+    seed : int or numpy.random.Generator
+        For the random directions.
+
+    Returns
+    -------
+    dict
+        ``{N: dim B}`` in the order of ``counts``.
+
+    Raises
+    ------
+    DegeneracyError
+        For a fingerprint without the hook, a species it has no density channel for, a
+        radius not below its cutoff, or a bad count, ``shells`` or ``seed``.
+    """
+    invariants = getattr(representation, "first_order_invariants", None)
+    if invariants is None:
+        raise DegeneracyError(
+            f"{getattr(representation, 'name', type(representation).__name__)} has no "
+            "first_order_invariants: its equidistant shells are not analysed"
+        )
+    shells = bounded_int("shells", shells, minimum=1)
+    rng = seeded_generator(seed)
+    number = int(representation.neighbors[0]) if species is None else atomic_number(species)
+    cutoff = float(representation.cutoff)
+    radius = 0.5 * cutoff if radius is None else positive_float("radius", radius, below=cutoff)
+    blind = {}
+    for count in counts:
+        count = bounded_int("shell size", count, minimum=2, maximum=MAX_SHELL)
+        least = None
+        for _ in range(shells):
+            directions = rng.normal(size=(count, 3))
+            neighbors = radius * directions / vector_lengths(directions)[:, None]
+            gradients = invariants(neighbors, [number] * count)
+            if gradients is None:
+                raise DegeneracyError(
+                    f"{representation.name} has no density channel for "
+                    f"{ase.data.chemical_symbols[number]}: its shells are not seen"
+                )
+            size = blind_motions(gradients, neighbors).shape[1]
+            least = size if least is None else min(least, size)
+        blind[count] = least
+    return blind
 
 
 def blind_motions(gradients: np.ndarray, neighbors: np.ndarray) -> np.ndarray:
