@@ -1535,11 +1535,7 @@ def near_swap(
     if nearest is None:
         return dict.fromkeys(NEAR_SWAP_KEYS)
     pairs, rates = pair_triple_rates(neighbors, neighbor_motion(neighbors, motion))
-    turned = {
-        tuple(pair)
-        for pair, rate in zip(pairs.tolist(), np.nan_to_num(rates), strict=True)
-        if np.abs(rate).max() > MOVING_RATE
-    }
+    turned = moved_pairs(pairs, rates)
     unseen = [pair for pair in unseen_pairs_of(representation, neighbors, values) if pair in turned]
     symbols = atoms.get_chemical_symbols()[1:]
     return {
@@ -2112,14 +2108,21 @@ def explain_motion(
     residual = _unexplained_fraction(neighbors, pairs, rates, coincidences, unseen)
     if not (coincidences or unseen) or not residual < PAIR_SWAP_TOL:
         return residual, None
-    speed = np.abs(rates).max(axis=1)
-    moving = {tuple(pair) for pair, v in zip(pairs.tolist(), speed, strict=True) if v > MOVING_RATE}
+    moving = moved_pairs(pairs, rates)
     explanation = ZeroExplanation(
         swapped=[g for g in coincidences if any(tuple(sorted(p)) in moving for p in g.pairs)],
         unseen=[pair for pair in unseen if pair in moving],
         residual=residual,
     )
     return residual, explanation
+
+
+def moved_pairs(pairs: np.ndarray, rates: np.ndarray) -> set[tuple[int, int]]:
+    """The neighbour pairs ``(i, j)`` of :func:`pair_triple_rates` whose triple changes
+    faster than :data:`MOVING_RATE` along the motion (a pair at 0° or 180°, whose angle
+    rate is NaN, counts as not moved)."""
+    speed = np.abs(rates).max(axis=1)
+    return {tuple(pair) for pair, v in zip(pairs.tolist(), speed, strict=True) if v > MOVING_RATE}
 
 
 def trade_scale(

@@ -277,6 +277,13 @@ def species_distances(
     return distances
 
 
+def species_members(species: Sequence[int]) -> list[np.ndarray]:
+    """Per species present, in increasing atomic number (as :func:`species_distances`),
+    the indicator (N,) of its neighbours among ``species``, as floats (to weight sums)."""
+    numbers = np.asarray(species, dtype=int)
+    return [(numbers == z).astype(float) for z in np.unique(numbers)]
+
+
 def seen_at_one_distance(
     neighbors: np.ndarray, species: Sequence[int], *, channels: Sequence[int], cutoff: float
 ) -> bool:

@@ -45,7 +45,13 @@ from ..checks import bounded_int
 from ..species import atomic_number, species_numbers
 from ..structures import vector_lengths
 from ._featomic import compute_centre, dense_block, new_calculator
-from .base import check_frames, cutoff_radius, density_width, seen_at_one_distance
+from .base import (
+    check_frames,
+    cutoff_radius,
+    density_width,
+    seen_at_one_distance,
+    species_members,
+)
 
 
 def angular_triples(l_max: int) -> list[tuple[int, int, int]]:
@@ -389,8 +395,7 @@ def triple_invariant_gradients(
     neighbors = np.asarray(neighbors, dtype=float).reshape(-1, 3)
     units = neighbors / vector_lengths(neighbors)[:, None]
     values, slopes = real_harmonics(l_max, neighbors)
-    numbers = np.asarray(species, dtype=int)
-    members = [(numbers == z).astype(float) for z in np.unique(numbers)]
+    members = species_members(species)
     coupling = real_coupling(l_max)
     rows = []
     for triple in angular_triples(l_max):

@@ -29,7 +29,7 @@ from ..errors import DegeneracyError, DegeneracyWarning
 from ..species import atomic_number, species_numbers
 from ..structures import vector_lengths
 from ._featomic import compute_centre, dense_block, joined, new_calculator
-from .base import check_frames, seen_at_one_distance
+from .base import check_frames, seen_at_one_distance, species_members
 from .optimal_basis import (
     BUILTIN_SPECIES,
     DEFAULT_N_PRIMITIVE,
@@ -400,8 +400,7 @@ def invariant_gradients(neighbors: np.ndarray, species: Sequence[int], l_max: in
     turned = (units[None, :, :] - (units @ units.T)[:, :, None] * units[:, None, :]) / radii[
         :, None, None
     ]
-    numbers = np.asarray(species, dtype=int)
-    members = [(numbers == z).astype(float) for z in np.unique(numbers)]
+    members = species_members(species)
     angular = []
     for a, b in itertools.combinations_with_replacement(range(len(members)), 2):
         in_a, in_b = members[a], members[b]
