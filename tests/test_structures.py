@@ -491,6 +491,60 @@ def test_a_periodic_frame_with_images_inside_the_cutoff_is_refused(tmp_path):
     assert not read.pbc.any()
 
 
+@pytest.mark.parametrize(
+    ("cell", "pbc", "message"),
+    [
+        ([[1, 0, 0], [2, 0, 0], [0, 0, 1]], True, r"cell vector 0 .* coplanar: zero volume"),
+        ([[3, 0, 0], [0, 3, 0], [0, 0, 0]], True, r"axis 2, but cell vector 2 is zero"),
+        (None, True, r"axis 0, but cell vector 0 is zero \(pbc without a cell\?\)"),
+    ],
+    ids=["coplanar", "zero-vector", "no-cell"],
+)
+def test_a_periodic_frame_without_a_proper_cell_is_refused_when_read(tmp_path, cell, pbc, message):
+    """A zero-volume cell made the unwrapping check's find_mic raise LinAlgError (a
+    traceback from `degeneracy spectrum`); pbc without a cell was reported as an image
+    in ase's 1 Å stand-in cell. Both named now, as `scan` names them."""
+    frame = dg.builtin_environment("pg-start")
+    if cell is not None:
+        frame.cell = cell
+    frame.pbc = pbc
+    path = tmp_path / "cell.xyz"
+    ase.io.write(path, frame, format="extxyz")
+    with pytest.raises(dg.DegeneracyError, match=r"cell\.xyz, frame 0: periodic along " + message):
+        dg.read_environments(path)
+
+
+def test_an_atom_at_the_cutoff_is_named_with_its_digits(tmp_path):
+    """'1.09 Å from the centre, outside the cutoff 1.0896643 Å' looked wrong: an atom at
+    the cutoff is "at" it, and one just past it is given to 10 digits."""
+    frame = dg.builtin_environment("pg-start")
+    path = tmp_path / "ch4.xyz"
+    ase.io.write(path, frame, format="extxyz")
+    stored = ase.io.read(path).positions  # as written: 8 decimals
+    farthest = float(np.max(np.linalg.norm(stored[1:] - stored[0], axis=1)))
+    with pytest.raises(
+        dg.DegeneracyError, match=rf"at the cutoff {farthest} Å \(it must be inside\)"
+    ):
+        dg.read_environments(path, cutoff=farthest)
+    just_inside = farthest * (1 - 1e-5)
+    with pytest.raises(dg.DegeneracyError, match=r"atom \d: 1\.\d{8,9} Å from the centre, outside"):
+        dg.read_environments(path, cutoff=just_inside)
+
+
+def test_a_dummy_atom_asks_no_question_about_units(tmp_path):
+    """ase's placeholder covalent radius of X (0.2 Å) made its C–X 'bond' look 2× too long
+    and the refusal ask "is the file in bohr?" of a file whose C–H bonds were fine."""
+    frame = dg.builtin_environment("pg-start")
+    frame.numbers[0] = 0
+    path = tmp_path / "x.xyz"
+    ase.io.write(path, frame, format="extxyz")
+    for spec in (None, "any"):
+        keywords = {} if spec is None else {"spec": spec}
+        with pytest.raises(dg.DegeneracyError) as error:
+            dg.read_environments(path, **keywords)
+        assert "bohr" not in str(error.value), str(error.value)
+
+
 def test_dummy_atoms_are_refused(tmp_path):
     frame = dg.builtin_environment("pg-start")
     frame.numbers[3] = 0

@@ -492,10 +492,17 @@ def validate_environment(
     outside = np.flatnonzero(radii >= cutoff)
     if outside.size:
         index = int(outside[0]) + 1
-        raise DegeneracyError(
-            f"{where}, atom {index}: {radii[index - 1]:.4g} Å from the centre, "
-            f"outside the cutoff {cutoff} Å"
-        )
+        raise DegeneracyError(f"{where}, atom {index}: {_beyond_cutoff(radii[index - 1], cutoff)}")
+
+
+def _beyond_cutoff(radius: float, cutoff: float) -> str:
+    """ "2.6 Å from the centre, outside the cutoff 2.5 Å"; an atom within 0.05 % of the
+    cutoff is given to 10 digits (its 4 digits rounded 1.08966 Å to 1.09, past a cutoff of
+    1.08966), and one exactly at it is "at the cutoff"."""
+    if radius == cutoff:
+        return f"{radius:.10g} Å from the centre, at the cutoff {cutoff} Å (it must be inside)"
+    digits = 10 if radius - cutoff < 5e-4 * cutoff else 4
+    return f"{radius:.{digits}g} Å from the centre, outside the cutoff {cutoff} Å"
 
 
 def environment_species(
@@ -568,7 +575,8 @@ def check_unwrapped(atoms: ase.Atoms, *, where: str, cutoff: float | None = None
     would put that neighbour far away, so it is refused, naming the atom and both
     distances. An image within ``cutoff`` of the centre would be a neighbour the file
     does not list, which dropping the cell would silently ignore: refused too. Frames
-    without a periodic axis pass unchecked.
+    without a periodic axis pass unchecked; a periodic axis without a cell is refused
+    (:func:`check_cell`).
     """
     periodic = np.asarray(atoms.pbc, dtype=bool)
     if not periodic.any():
@@ -577,6 +585,7 @@ def check_unwrapped(atoms: ase.Atoms, *, where: str, cutoff: float | None = None
     cell = np.asarray(atoms.cell[:], dtype=float)
     if not (np.all(np.isfinite(vectors)) and np.all(np.isfinite(cell))):
         return  # reported by validate_environment (coordinates) or meaningless (cell)
+    check_cell(atoms, where)  # a zero-volume cell made find_mic raise LinAlgError
     _, nearest_lengths = find_mic(vectors, cell, periodic)
     lengths = vector_lengths(vectors)
     wrapped = np.flatnonzero(nearest_lengths < lengths - 1e-6)
@@ -605,12 +614,19 @@ def check_cell(atoms: ase.Atoms, where: str) -> None:
     if not finite.all():
         axis = int(np.argmin(finite))
         raise DegeneracyError(f"{where}: non-finite cell vector {axis} {cell[axis].tolist()}")
+    for axis in periodic:
+        if not cell[axis].any():
+            raise DegeneracyError(
+                f"{where}: periodic along axis {axis}, but cell vector {axis} is zero "
+                "(pbc without a cell?)"
+            )
     heights = cell_heights(cell, periodic)
     for axis in periodic:
         if heights[axis] < DEFAULT_MIN_DISTANCE:
+            flat = " (its vectors are coplanar: zero volume)" if heights.max() == 0 else ""
             raise DegeneracyError(
                 f"{where}: periodic along cell vector {axis} {cell[axis].tolist()}, but the "
-                f"cell is {heights[axis]:.3g} Å thick along it, less than the minimum "
+                f"cell is {heights[axis]:.3g} Å thick along it{flat}, less than the minimum "
                 f"distance {DEFAULT_MIN_DISTANCE} Å (pbc without a cell?)"
             )
 
@@ -971,8 +987,9 @@ def survey_bonds(environments: Sequence[ase.Atoms]) -> BondSurvey | None:
     .. math:: q = \frac{\min_j |\mathbf r_j - \mathbf r_0|}{R_{Z_0} + R_{Z_j}}
 
     with :math:`R` ase's covalent radii (Cordero et al., Dalton Trans. 2008). Environments
-    without neighbours, or with coordinates too large to measure, are left out; None
-    when none is left.
+    without neighbours, or with coordinates too large to measure, are left out, and so
+    are dummy atoms X (ase's placeholder radius 0.2 Å asked "is the file in bohr?" of a
+    file whose C–H bonds were fine); None when none is left.
     """
     distances, centres, nearest_numbers = [], [], []
     for atoms in environments:
@@ -981,6 +998,9 @@ def survey_bonds(environments: Sequence[ase.Atoms]) -> BondSurvey | None:
         with np.errstate(over="ignore", invalid="ignore"):  # a refused frame's 1e300
             lengths = vector_lengths(atoms.positions[1:] - atoms.positions[0])
         if not np.isfinite(lengths).all():
+            continue
+        lengths[atoms.numbers[1:] == 0] = np.inf  # a dummy atom X has no covalent radius
+        if atoms.numbers[0] == 0 or not np.isfinite(lengths).any():
             continue
         nearest = int(np.argmin(lengths))
         distances.append(lengths[nearest])

@@ -34,21 +34,59 @@ class Terminated(KeyboardInterrupt):
     leaves a half-written temporary file behind)."""
 
 
+class _SignalSeen:
+    """The signal (SIGINT or SIGTERM) received while a command ran, if any.
+
+    A Ctrl-C that lands inside one of featomic's or metatensor's ctypes callbacks raises
+    KeyboardInterrupt there, where ctypes can only print it ("Exception ignored on calling
+    ctypes callback function") and hand an error code back: what reaches the command is
+    then featomic's or metatensor's own error ("featomic failed: internal featomic
+    error", a MetatensorError), exit 2 or 1 instead of 130. :func:`main` reads this to
+    tell such an error from a real one.
+    """
+
+    number: int | None = None
+
+
+def _raise_interrupted(signum: int, frame: object) -> NoReturn:
+    _SignalSeen.number = signum
+    raise KeyboardInterrupt
+
+
 def _raise_terminated(signum: int, frame: object) -> NoReturn:
+    _SignalSeen.number = signum
     raise Terminated
 
 
+def _quiet_interrupts_in_callbacks(unraisable: Any) -> None:
+    """``sys.unraisablehook`` that drops a KeyboardInterrupt raised where Python cannot
+    propagate it (a ctypes callback): the command reports the interruption itself."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 @contextlib.contextmanager
-def sigterm_as_exception() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Terminated` for the duration (main thread only)."""
+def signals_as_exceptions() -> Iterator[None]:
+    """For the duration (main thread only): SIGTERM raises :class:`Terminated`, SIGINT
+    KeyboardInterrupt as usual, both noting the signal in :class:`_SignalSeen`, and a
+    KeyboardInterrupt inside a library callback prints no traceback."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    _SignalSeen.number = None
+    previous = (
+        signal.signal(signal.SIGTERM, _raise_terminated),
+        signal.signal(signal.SIGINT, _raise_interrupted),
+        sys.unraisablehook,
+    )
+    sys.unraisablehook = _quiet_interrupts_in_callbacks
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
+        sys.unraisablehook = previous[2]
 
 
 class _StdoutWhoseReaderMayLeave:
@@ -272,12 +310,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"degeneracy {args.command}: error: argument {empty}: empty value", file=sys.stderr)
         return EXIT_ERROR
     try:
-        with sigterm_as_exception(), stdout_reader_may_leave(), warnings.catch_warnings():
+        with signals_as_exceptions(), stdout_reader_may_leave(), warnings.catch_warnings():
             warnings.showwarning = _warning_printer(args.command)
             warnings.simplefilter("always", DegeneracyWarning)
             args.func(args)
-    except (DegeneracyError, OSError) as error:
+    except Exception as error:
         if args.traceback:
+            raise
+        if _SignalSeen.number is not None:  # a library's error made of the interruption
+            return _interrupted(args.command, _SignalSeen.number == signal.SIGTERM)
+        if not isinstance(error, (DegeneracyError, OSError)):
             raise
         line = error_line(error)
         if getattr(error, "kind", None) != OPTION_TERMS:  # the library's names: the options'
@@ -287,9 +329,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as interrupt:
         if args.traceback:
             raise
-        if isinstance(interrupt, Terminated):
-            print(f"degeneracy {args.command}: terminated", file=sys.stderr)
-            return EXIT_TERMINATED
-        print(f"degeneracy {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(args.command, isinstance(interrupt, Terminated))
     return 0
+
+
+def _interrupted(command: str, terminated: bool) -> int:
+    """Say that ``command`` was interrupted (Ctrl-C) or terminated (SIGTERM); the exit
+    status a shell gives a process stopped by that signal."""
+    if terminated:
+        print(f"degeneracy {command}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    print(f"degeneracy {command}: interrupted", file=sys.stderr)
+    return 130

@@ -1,0 +1,54 @@
+"""Ctrl-C inside a library's ctypes callback (featomic, metatensor): one line, exit 130."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+
+import pytest
+
+import degeneracy.cli.info as info
+from degeneracy.cli import main
+
+
+def _library_failing_after_a_signal(signum: int):
+    """A stand-in for featomic: a C call whose Python callback receives ``signum``. ctypes
+    cannot propagate the KeyboardInterrupt raised there (it prints "Exception ignored on
+    calling ctypes callback function" and returns 0), and the library then fails with an
+    error of its own, as featomic's "internal featomic error" or a MetatensorError."""
+
+    @ctypes.CFUNCTYPE(ctypes.c_int)
+    def callback():
+        os.kill(os.getpid(), signum)
+        return 1
+
+    def run(args):
+        status = callback()  # Python's ctypes calls it as C would
+        raise RuntimeError(f"featomic failed: internal featomic error (status {status})")
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("signum", "status", "word"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_a_signal_inside_a_library_callback_is_an_interruption(
+    monkeypatch, capsys, signum, status, word
+):
+    monkeypatch.setattr(info, "run", _library_failing_after_a_signal(signum))
+    assert main(["info"]) == status
+    err = capsys.readouterr().err
+    assert err == f"degeneracy info: {word}\n", err
+
+
+def test_a_library_error_without_a_signal_still_shows_its_traceback(monkeypatch):
+    """Only an interruption excuses a foreign exception; otherwise it is a bug to see."""
+
+    def run(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(info, "run", run)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["info"])
