@@ -762,3 +762,21 @@ def test_methane_sampler_limits_are_keyword_only():
     with pytest.raises(TypeError, match="positional"):
         dg.MethaneSampler(0.9, 1.47)
     assert dg.MethaneSampler(r_min=0.95).r_min == 0.95
+
+
+def test_a_structure_read_in_the_wrong_units_is_asked_about(tmp_path):
+    """`scan --units bohr` of a file in Å: its C–H bonds shrink to 0.58 Å and two H atoms
+    come closer than 0.5 Å; the refusal now asks whether the file is in Å, as the
+    environment readers' refusals do."""
+    from degeneracy import scan as scanning
+
+    frames = dg.sample_methane(5, seed=3)
+    path = tmp_path / "ds.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    with pytest.raises(
+        dg.DegeneracyError,
+        match=r"closer than the minimum distance 0\.5 Å; is the file in angstrom\? "
+        r"\(--units angstrom\)$",
+    ):
+        list(scanning.Dataset(path, units="bohr").structures())
+    assert len(list(scanning.Dataset(path).structures())) == 5

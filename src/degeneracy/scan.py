@@ -132,6 +132,7 @@ from .structures import (
     in_angstrom,
     neighbor_positions,
     read_failure,
+    structure_units_hint,
     survey_structure_bonds,
 )
 
@@ -1030,11 +1031,11 @@ class Dataset:
                 continue
             if self.units != "angstrom":
                 atoms = in_angstrom(atoms, self.units)
-            check_structure(atoms, f"{self.label}, structure {index}")
+            check_structure(atoms, f"{self.label}, structure {index}", units=self.units)
             yield index, atoms
 
 
-def check_structure(atoms: ase.Atoms, where: str) -> None:
+def check_structure(atoms: ase.Atoms, where: str, *, units: str | None = None) -> None:
     """Refuse a structure whose environments would be meaningless, naming the problem.
 
     Checks for dummy atoms (X), finite coordinates, a proper cell along every periodic
@@ -1049,6 +1050,9 @@ def check_structure(atoms: ase.Atoms, where: str) -> None:
         A whole structure, positions and cell in Å.
     where : str
         Start of the error message, e.g. ``"data.xyz, structure 3"``.
+    units : str, optional
+        The units the file was read in: atoms too close then ask whether the file is in
+        the other ones, when the structure's bonds say so (a file in Å read as bohr).
 
     Raises
     ------
@@ -1058,11 +1062,12 @@ def check_structure(atoms: ase.Atoms, where: str) -> None:
     check_no_dummy_atoms(atoms, where)
     check_finite_coordinates(atoms.positions, where)
     check_cell(atoms, where)
-    _check_min_distance(atoms, where)
+    _check_min_distance(atoms, where, units)
 
 
-def _check_min_distance(atoms: ase.Atoms, where: str) -> None:
-    """Refuse two atoms, or an atom and a periodic image, closer than the minimum distance."""
+def _check_min_distance(atoms: ase.Atoms, where: str, units: str | None) -> None:
+    """Refuse two atoms, or an atom and a periodic image, closer than the minimum distance
+    (with :func:`~degeneracy.structures.structure_units_hint` in ``units``, if given)."""
     if np.any(atoms.pbc):
         first, second, distances, shifts = neighbor_list("ijdS", atoms, DEFAULT_MIN_DISTANCE)
         image = shifts.any(axis=1)
@@ -1075,9 +1080,10 @@ def _check_min_distance(atoms: ase.Atoms, where: str) -> None:
     k = int(np.argmin(distances))
     i, j = sorted((int(first[k]), int(second[k])))
     across = " (across the periodic boundary)" if image[k] else ""
+    hint = "" if units is None else structure_units_hint(atoms, units)
     raise DegeneracyError(
         f"{where}: atoms {i} and {j} are {distances[k]:.4g} Å apart{across}, closer than the "
-        f"minimum distance {DEFAULT_MIN_DISTANCE} Å"
+        f"minimum distance {DEFAULT_MIN_DISTANCE} Å" + (f"; {hint}" if hint else "")
     )
 
 

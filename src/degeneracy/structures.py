@@ -1091,6 +1091,13 @@ def other_units_hint(environments: Sequence[ase.Atoms], units: str) -> str:
     return "" if other is None else _units_question(other)
 
 
+def structure_units_hint(structure: ase.Atoms, units: str) -> str:
+    """:func:`other_units_hint` for a whole structure (:func:`survey_structure_bonds`)."""
+    survey = survey_structure_bonds([structure])
+    other = None if survey is None else survey.other_units(units)
+    return "" if other is None else _units_question(other)
+
+
 def _units_question(other: str) -> str:
     return f"is the file in {other}? (--units {other})"
 
