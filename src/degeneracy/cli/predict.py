@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+from pathlib import Path
 
 import numpy as np
 
+from ..errors import DegeneracyError
 from ..files import json_text
 from ..structures import DEFAULT_CUTOFF
 from ..targets import fourbody_torsion
@@ -78,6 +80,39 @@ def _cell(value: float | int, width: int) -> str:
     return f"{value:>{width}d}" if isinstance(value, int) else f"{value:>{width}.6f}"
 
 
+def saved_model_file(model: str) -> str:
+    """The model file that ``--model`` names: DIR/model.pt for a folder (as load_model)."""
+    path = Path(model)
+    return str(path / "model.pt" if path.is_dir() else path)
+
+
+def check_features_fit(model, inputs: dict[str, np.ndarray], source: str) -> None:
+    """Refuse features that are not what the network of the model file ``source`` takes
+    (its settings changed after training: another ``n_max``, a missing centre species)."""
+    given = {species: values.shape[-1] for species, values in inputs.items()}
+    if given != model.config["n_features"]:
+        raise DegeneracyError(
+            f"{source}: damaged model: its fingerprint settings give features "
+            f"{given}, its network takes {model.config['n_features']}"
+        )
+
+
+def check_finite(values: np.ndarray, what: str, source: str, model: str) -> None:
+    """Refuse non-finite ``values`` (one row per frame of ``source``), naming the first frame.
+
+    A network with finite weights maps finite features to finite values (every layer is
+    bounded or linear, and load_model refuses non-finite weights), so only a damaged model
+    gives NaN or infinity: an error, not a column of nan.
+    """
+    bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise DegeneracyError(
+            f"{model}: its {what} for frame {first} of {source} is not finite "
+            f"({int(bad.sum())} of {len(values)} frames): its weights are not sound"
+        )
+
+
 def run(args: argparse.Namespace) -> None:
     # torch: at run time, not for --help
     from ..learning import compute_inputs, load_model, model_gradients, predict_frames
@@ -93,13 +128,17 @@ def run(args: argparse.Namespace) -> None:
     # in batches (bounded featomic memory); a bar only where it lasts (> one batch)
     progress = not args.quiet and len(frames) > FEATURE_BATCH
     inputs = compute_inputs(featurizer, frames, batch_size=FEATURE_BATCH, progress=progress)
+    model_file = saved_model_file(args.model)
+    check_features_fit(model, inputs, model_file)
     predictions = predict_frames(model, featurizer, frames, inputs)
-    domain = check_domain(load_domain(args.model), inputs, source=source, model=str(args.model))
-    targets = np.atleast_1d(fourbody_torsion(frames)) if args.with_target else None
+    check_finite(predictions, "prediction", source, model_file)
     gradients = None
     if args.gradient:
         gradients = model_gradients(model, featurizer, frames, inputs)
         gradients = gradients.reshape(len(frames), -1, 3)
+        check_finite(gradients, "gradient", source, model_file)
+    domain = check_domain(load_domain(args.model), inputs, source=source, model=str(args.model))
+    targets = np.atleast_1d(fourbody_torsion(frames)) if args.with_target else None
     emit(
         format_predictions(predictions, args.format, targets, gradients, domain.ratios),
         args.output,

@@ -8,7 +8,8 @@ MultiCentreSoap` describes every atom. Both give ``{species: (n_frames, n_centre
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -124,16 +125,25 @@ def load_trained_basis(path: Path, digest: str | None) -> OptimalBasis:
     return basis
 
 
-def featurizer_from_spec(spec: dict[str, Any], folder: str | Path):
-    """Rebuild the featurizer saved in a model folder (see :func:`save_model`)."""
+def featurizer_from_spec(
+    spec: dict[str, Any], folder: str | Path, *, source: str | Path | None = None
+):
+    """Rebuild the featurizer saved in a model folder (see :func:`save_model`).
+
+    Its basis files are read from ``folder``; an error in the settings of ``spec`` (an
+    unknown kind, a hyperparameter out of range) names ``source`` (e.g. the model file;
+    default ``folder``).
+    """
     folder = Path(folder)
+    source = folder if source is None else source
     kind = spec.get("kind")
     if kind == "centre":
         hypers = dict(spec["hypers"])
         basis = _load_basis(spec, folder)
         if basis is not None:
             hypers["optimal_basis"] = basis
-        return CentreFeaturizer(make_representation(spec["representation"], **hypers))
+        with _settings_of(source):
+            return CentreFeaturizer(make_representation(spec["representation"], **hypers))
     if kind == "multicentre":
         from .multicentre import MultiCentreSoap
 
@@ -143,7 +153,17 @@ def featurizer_from_spec(spec: dict[str, Any], folder: str | Path):
             bases = {
                 c: load_trained_basis(folder / name, digests.get(c)) for c, name in files.items()
             }
+        else:  # a model saved before each centre had its own basis: one for both, or none
+            bases = _load_basis(spec, folder)
+        with _settings_of(source):
             return MultiCentreSoap(**spec["hypers"], optimal_basis=bases)
-        # a model saved before each centre had its own basis: one for both, or none
-        return MultiCentreSoap(**spec["hypers"], optimal_basis=_load_basis(spec, folder))
-    raise DegeneracyError(f"{folder}: unknown featurizer kind {kind!r}")
+    raise DegeneracyError(f"{source}: unknown featurizer kind {kind!r}")
+
+
+@contextmanager
+def _settings_of(source: str | Path) -> Iterator[None]:
+    """Errors of saved settings prefixed with where they were read (``source: n_max ...``)."""
+    try:
+        yield
+    except DegeneracyError as error:
+        raise DegeneracyError(f"{source}: {error}", kind=error.kind) from error

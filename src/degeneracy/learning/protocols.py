@@ -78,6 +78,10 @@ from .trainer import (
 
 _MODEL_FORMAT = 1
 
+#: What a model file of :data:`_MODEL_FORMAT` holds besides its format and the optional
+#: ``versions`` and ``domain`` (:func:`save_model`).
+_MODEL_KEYS = ("featurizer", "model", "state_dict", "metadata")
+
 
 def orbit_split(n_orbit: int, protocol: Protocol, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted indices of the orbit frames in training and held out (random, by ``seed``)."""
@@ -239,7 +243,10 @@ def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str
     ------
     DegeneracyError
         When ``folder`` is not a file name or does not exist, holds no ``model.pt`` (or
-        several runs' models instead), or the file is not a readable degeneracy model.
+        several runs' models instead), or the file is not a readable degeneracy model, or
+        a damaged one (an entry missing, weights that do not fit its layer sizes, NaN or
+        infinite weights, a feature scale that is not positive, fingerprint settings out
+        of range); each names the file.
 
     Warns
     -----
@@ -247,12 +254,78 @@ def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str
         When the model was saved with another featomic version.
     """
     path, payload = _read_model_file(folder)
-    folder = path.parent
     warn_on_version_change(path, payload.get("versions"))
-    model = AtomicSumModel.from_config(payload["model"])
-    model.load_state_dict(payload["state_dict"])
-    model.eval()
-    return model, featurizer_from_spec(payload["featurizer"], folder), payload["metadata"]
+    model = _saved_network(path, payload["model"], payload["state_dict"])
+    return model, _saved_featurizer(path, payload["featurizer"]), payload["metadata"]
+
+
+def _saved_network(path: Path, config: Any, weights: Any) -> AtomicSumModel:
+    """The network of the model file ``path`` from its layer sizes ``config`` and its
+    ``weights``, in evaluation mode; refused, naming the file, unless the weights fit the
+    layers and are finite (with positive feature scales)."""
+    try:
+        model = AtomicSumModel.from_config(config)
+    except DegeneracyError as error:  # e.g. "width must be at least 1 ...": of the file
+        raise DegeneracyError(f"{path}: damaged model: {error}") from error
+    except (KeyError, TypeError, AttributeError) as error:
+        raise DegeneracyError(
+            f"{path}: damaged model: its layer sizes ('model') are unreadable ({error!r})"
+        ) from error
+    _check_weight_shapes(path, model, weights)
+    model.load_state_dict(weights)
+    _check_weight_values(path, model)
+    return model.eval()
+
+
+def _check_weight_shapes(path: Path, model: AtomicSumModel, weights: Any) -> None:
+    """Refuse saved ``weights`` that are not a tensor of the right shape for every layer
+    of ``model`` (torch's own error is a traceback of every mismatch)."""
+    if not isinstance(weights, Mapping) or not all(
+        isinstance(v, torch.Tensor) for v in weights.values()
+    ):
+        raise DegeneracyError(f"{path}: damaged model: its weights ('state_dict') are unreadable")
+    expected = model.state_dict()
+    for name in [*expected, *(n for n in weights if n not in expected)]:
+        if name not in weights:
+            problem = f"no {name}"
+        elif name not in expected:
+            problem = f"{name} belongs to no layer"
+        elif weights[name].shape != expected[name].shape:
+            problem = f"{name} is {list(weights[name].shape)}, not {list(expected[name].shape)}"
+        else:
+            continue
+        config = model.config
+        raise DegeneracyError(
+            f"{path}: its weights do not fit its layer sizes (features {config['n_features']}, "
+            f"width {config['width']}, depth {config['depth']}): {problem}"
+        )
+
+
+def _check_weight_values(path: Path, model: AtomicSumModel) -> None:
+    """Refuse NaN or infinite weights and feature scales that are not positive: every
+    prediction of such a model would be NaN."""
+    for name, tensor in model.state_dict().items():
+        if not torch.isfinite(tensor).all():
+            raise DegeneracyError(f"{path}: damaged model: {name} holds NaN or infinite values")
+    for species in model.species:
+        scale = float(getattr(model, f"scale_{species}"))
+        if not scale > 0:
+            raise DegeneracyError(
+                f"{path}: damaged model: its feature scale scale_{species} is {scale:g}, "
+                "not positive"
+            )
+
+
+def _saved_featurizer(path: Path, spec: Any):
+    """The featurizer of the model file ``path`` from its settings ``spec``; errors in
+    those settings name the file."""
+    try:
+        return featurizer_from_spec(spec, path.parent, source=path)
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise DegeneracyError(
+            f"{path}: damaged model: its fingerprint settings ('featurizer') are unreadable "
+            f"({error!r})"
+        ) from error
 
 
 def _read_model_file(folder: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
@@ -274,8 +347,23 @@ def _read_model_file(folder: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
             reason = f"torch.load cannot read it: {type(error).__name__} {reason}".rstrip()
         raise DegeneracyError(f"{path}: not a degeneracy model ({reason})") from error
     if not isinstance(payload, dict) or payload.get("format") != _MODEL_FORMAT:
-        raise DegeneracyError(f"{path}: not a degeneracy model file (format {_MODEL_FORMAT})")
+        raise DegeneracyError(
+            f"{path}: not a model saved by `degeneracy learn` ({_payload_kind(payload)})"
+        )
+    missing = [key for key in _MODEL_KEYS if key not in payload]
+    if missing:
+        raise DegeneracyError(f"{path}: damaged model: missing {', '.join(map(repr, missing))}")
     return path, payload
+
+
+def _payload_kind(payload: Any) -> str:
+    """What a torch file that is no degeneracy model holds, against what a model is."""
+    if not isinstance(payload, dict):
+        return f"a torch file holding a {type(payload).__name__}, where a model is a dictionary"
+    if "format" not in payload:
+        return "a torch file holding a dictionary without the 'format' entry every model has"
+    found = payload["format"]
+    return f"model format {found!r}; this version of degeneracy reads format {_MODEL_FORMAT}"
 
 
 def load_domain(folder: str | os.PathLike) -> ApplicabilityDomain | None:
@@ -710,7 +798,9 @@ def run_protocol(
         or ``depth`` out of range (:func:`~.model.network_shape`), a ``seed`` that is not
         an integer from 0 to 2**64 − 1, an unavailable device or a ``device`` that is not
         a :class:`torch.device`, data with a neighbour at or beyond the featurizer's
-        cutoff, or a checkpoint that cannot be resumed (see Notes).
+        cutoff, a checkpoint that cannot be resumed (see Notes), or a training that
+        diverges (a NaN or infinite loss, :meth:`~.trainer.Trainer.fit`): then nothing of
+        the run is left in ``output``, neither results nor checkpoint.
 
     Notes
     -----

@@ -28,7 +28,8 @@ structure then constrains the model in :math:`3N` directions besides its value.
 
 A run writes a checkpoint (weights, optimiser, scheduler, shuffling RNG, best weights,
 history) every ``checkpoint_seconds`` and when interrupted, always of the last *finished*
-epoch (an interrupt mid-epoch leaves half-updated weights, which are not saved); calling
+epoch (an interrupt mid-epoch leaves half-updated weights, which are not saved; a run
+whose loss diverges to NaN or infinity stops with an error and leaves none); calling
 :meth:`Trainer.fit` again with the same checkpoint continues where it stopped, reproducing
 the uninterrupted run epoch for epoch (shuffling uses its own saved generator). A
 checkpoint is used only by the same run: same settings, model and the same data, input
@@ -68,6 +69,13 @@ _CHECKPOINT_FORMAT = 2
 #: bound, not the CPU count: settings that work on one machine are not refused on another.
 MAX_THREADS = 1024
 
+#: Largest initial learning rate (:attr:`TrainSettings.learning_rate`). An Adam step moves
+#: every weight by about the learning rate whatever the gradient's size, so rates above ~1
+#: throw the weights (of order 1) about at random (``learn --quick --lr 10`` still trains,
+#: to a validation RMSE of 0.11 against 0.085 at 1e-3; 1e30 diverged to NaN); a larger
+#: number is a typo, and beyond 3.4e38 torch cannot even store it in the float32 weights.
+MAX_LEARNING_RATE = 10.0
+
 
 @dataclass(frozen=True, kw_only=True)
 class TrainSettings:
@@ -83,7 +91,7 @@ class TrainSettings:
     batch_size : int
         Structures per mini-batch.
     learning_rate : float
-        Initial Adam learning rate.
+        Initial Adam learning rate, at most :data:`MAX_LEARNING_RATE`.
     lr_factor, lr_patience : float, int
         ReduceLROnPlateau on the training RMSE: multiply by ``lr_factor`` after
         ``lr_patience`` epochs without improvement.
@@ -140,8 +148,8 @@ class TrainSettings:
             name: bounded_int(name, getattr(self, name), minimum=minimum)
             for name, minimum in counts.items()
         }
-        for name in ("learning_rate", "min_learning_rate"):
-            values[name] = positive_float(name, getattr(self, name))
+        values["learning_rate"] = learning_rate_value(self.learning_rate)
+        values["min_learning_rate"] = positive_float("min_learning_rate", self.min_learning_rate)
         values["lr_factor"] = positive_float("lr_factor", self.lr_factor, below=1.0)
         if self.max_seconds is not None:
             values["max_seconds"] = positive_float("max_seconds", self.max_seconds)
@@ -180,6 +188,17 @@ class TrainSettings:
         if self.gradient_weight:  # absent at 0: energy-only checkpoints keep their key
             path["gradient_weight"] = self.gradient_weight
         return path
+
+
+def learning_rate_value(value: Any) -> float:
+    """``value`` as a float > 0 and at most :data:`MAX_LEARNING_RATE`; else named."""
+    rate = positive_float("learning_rate", value)
+    if rate > MAX_LEARNING_RATE:
+        raise DegeneracyError(
+            f"learning_rate must be at most {MAX_LEARNING_RATE:g} (an Adam step moves every "
+            f"weight by about the learning rate, and the weights are of order 1), got {value!r}"
+        )
+    return rate
 
 
 def train_settings(settings: Any) -> TrainSettings:
@@ -533,6 +552,13 @@ class Trainer:
         checkpoint that is unreadable, belongs to another run or is past ``max_epochs``;
         the checkpoint is read once), before the first epoch: e.g. to remove a previous
         run's results only when this run goes ahead (:func:`~.protocols.run_protocol`).
+
+        A training RMSE or validation RMSE that becomes NaN or infinite (the weights
+        diverged, e.g. under too large a learning rate) raises :class:`DegeneracyError`
+        naming the epoch, and removes the checkpoint rather than write one: resumed, the
+        run would diverge again at the same epoch, and a smaller learning rate is
+        another run. The best weights before the divergence are not kept either (the
+        run did not finish).
         """
         settings = self.settings
         self._check_inputs(train)
@@ -603,6 +629,11 @@ class Trainer:
                 start = time.monotonic()
                 train_rmse = self._epoch(model, train, optimiser, generator)
                 val_rmse = rmse(predict(model, val.inputs), val.targets.double().cpu().numpy())
+                if not math.isfinite(train_rmse + val_rmse):
+                    finished = None  # resumed, it would diverge again, bit for bit
+                    if path is not None:
+                        path.unlink(missing_ok=True)
+                    raise self._diverged(state.epoch + 1, train_rmse, val_rmse)
                 scheduler.step(train_rmse)
                 state.epoch += 1
                 state.elapsed += time.monotonic() - start
@@ -631,6 +662,14 @@ class Trainer:
             bar.close()
             if finished is not None:
                 self._save(path, finished)
+
+    def _diverged(self, epoch: int, train_rmse: float, val_rmse: float) -> DegeneracyError:
+        """The error of a training whose loss or validation error became NaN or infinite."""
+        return DegeneracyError(
+            f"training diverged at epoch {epoch} (training RMSE {train_rmse:.4g}, validation "
+            f"RMSE {val_rmse:.4g}), nothing of the run is kept: train again with a smaller "
+            f"learning_rate than {self.settings.learning_rate:g}"
+        )
 
     def _epoch(self, model, data: TensorSet, optimiser, generator) -> float:
         """One pass over shuffled mini-batches; returns the training RMSE seen in the pass.

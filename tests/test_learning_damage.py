@@ -1,0 +1,284 @@
+"""Bad learning rates, diverging training and damaged saved models: one-line errors.
+
+A training whose loss becomes NaN was saved as a model that predicted NaN with exit 0;
+``learn --lr 1e308`` was a torch traceback; a ``model.pt`` that loads but is damaged (an
+entry missing, weights of other layer sizes, NaN weights, a zero feature scale) was a
+traceback or NaN predictions with exit 0.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import degeneracy as dg
+from degeneracy.cli import main
+from degeneracy.errors import DegeneracyError
+from degeneracy.learning import (
+    AtomicSumModel,
+    CentreFeaturizer,
+    Dataset,
+    TensorSet,
+    ThermalMethaneSampler,
+    Trainer,
+    TrainSettings,
+    run_protocol,
+    with_targets,
+)
+from degeneracy.learning.protocols import RESULT_FILES
+
+
+def thermal_set(name: str, n: int, seed: int) -> Dataset:
+    return Dataset(name, with_targets(ThermalMethaneSampler().sample(n, seed=seed)))
+
+
+def small_data() -> dict[str, Dataset]:
+    """Training, validation and "orbit" frames, a few of each (no path: no slopes)."""
+    return {
+        "train": thermal_set("train", 60, 1),
+        "val": thermal_set("val", 20, 2),
+        "orbit": thermal_set("orbit", 10, 3),
+    }
+
+
+def train_small(output, restart: bool = False, **changes):
+    """A 2-epoch run of a small GTO SOAP into ``output``."""
+    settings = TrainSettings(max_epochs=2, batch_size=32, **changes)
+    soap = dg.SoapPowerSpectrum(sigma=0.3, n_max=3, l_max=2)
+    return run_protocol(
+        "none", CentreFeaturizer(soap), small_data(), output=output, settings=settings,
+        restart=restart, baselines=False, gradient_errors=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A small trained run folder, shared (each test damages a copy of its model.pt)."""
+    folder = tmp_path_factory.mktemp("trained")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DEGENERACY_CACHE", str(folder / "cache"))
+        train_small(folder / "run")
+    return folder / "run"
+
+
+@pytest.fixture
+def frames_file(tmp_path):
+    path = tmp_path / "frames.extxyz"
+    dg.write_environments(path, ThermalMethaneSampler().sample(3, seed=5))
+    return path
+
+
+def damaged_copy(trained, tmp_path, damage) -> str:
+    """A copy of the run's model folder whose model.pt ``damage(payload)`` changed."""
+    folder = tmp_path / "damaged"
+    folder.mkdir()
+    for name in ("model.pt", "metrics.json"):
+        (folder / name).write_bytes((trained / name).read_bytes())
+    payload = torch.load(folder / "model.pt", weights_only=True)
+    torch.save(damage(payload) or payload, folder / "model.pt")
+    return str(folder)
+
+
+def predict_error(model: str, frames_file, capsys, *extra: str) -> str:
+    """The one error line of ``predict --model model frames_file`` (exit status 2)."""
+    assert main(["predict", "--model", model, str(frames_file), "--quiet", *extra]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1, captured.err
+    return captured.err.removeprefix("degeneracy predict: error: ").rstrip("\n")
+
+
+# --- the learning rate and diverging training -------------------------------------------
+
+
+@pytest.mark.parametrize("rate", [10.5, 1e30, 1e308])
+def test_train_settings_refuse_a_learning_rate_above_ten(rate):
+    with pytest.raises(DegeneracyError, match=r"^learning_rate must be at most 10 \(an Adam"):
+        TrainSettings(learning_rate=rate)
+    assert TrainSettings(learning_rate=10).learning_rate == 10.0
+
+
+def test_learn_refuses_a_huge_lr_before_any_work(tmp_path, capsys):
+    """`learn --lr 1e308` was a torch traceback (overflow) that left checkpoint.pt."""
+    output = tmp_path / "run"
+    assert main(["learn", "--quick", "--output", str(output), "--lr", "1e308"]) == 2
+    assert capsys.readouterr().err == (
+        "degeneracy learn: error: --lr must be at most 10 (an Adam step moves every weight "
+        "by about the learning rate, and the weights are of order 1), got 1e+308\n"
+    )
+    assert not output.exists()
+
+
+def overflowing_sets() -> tuple[TensorSet, TensorSet]:
+    """Targets of 1e20: their squared error overflows float32, the loss is infinite."""
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(64, 1, 8))
+    huge = TensorSet.from_numpy({"C": inputs}, np.full(64, 1e20))
+    return huge, TensorSet.from_numpy({"C": inputs[:16]}, np.zeros(16))
+
+
+def test_a_diverging_training_stops_and_leaves_no_checkpoint(tmp_path):
+    train, val = overflowing_sets()
+    torch.manual_seed(0)
+    checkpoint = tmp_path / "checkpoint.pt"
+    settings = TrainSettings(max_epochs=5, batch_size=16, checkpoint_seconds=0)
+    with pytest.raises(DegeneracyError) as error:
+        Trainer(settings).fit(AtomicSumModel({"C": 8}, width=4), train, val, checkpoint=checkpoint)
+    assert re.fullmatch(
+        r"training diverged at epoch 1 \(training RMSE inf, validation RMSE [0-9.]+\), nothing "
+        r"of the run is kept: train again with a smaller learning_rate than 0\.001",
+        str(error.value),
+    )
+    assert not checkpoint.exists()  # resumed, it would diverge again at the same epoch
+
+
+def nan_from_epoch(epoch: int, monkeypatch) -> None:
+    """Make the training RMSE of ``epoch`` and later NaN (as under too large a rate)."""
+    run_epoch, done = Trainer._epoch, []
+
+    def diverging(self, *args, **kwargs):
+        done.append(1)
+        value = run_epoch(self, *args, **kwargs)
+        return math.nan if len(done) >= epoch else value
+
+    monkeypatch.setattr(Trainer, "_epoch", diverging)
+
+
+def test_a_diverged_run_leaves_no_model_and_no_metrics(tmp_path, cache, monkeypatch):
+    """A run whose loss became NaN wrote model.pt and metrics.json of NaN, exit 0; it
+    removes the previous run's results, as every run that starts, and keeps none."""
+    output = tmp_path / "run"
+    train_small(output)
+    nan_from_epoch(2, monkeypatch)
+    with pytest.raises(DegeneracyError, match=r"^training diverged at epoch 2 \(training RMSE"):
+        train_small(output, restart=True)
+    left = {p.name for p in output.iterdir()} & {*RESULT_FILES, "checkpoint.pt"}
+    assert left == set()
+
+
+def test_learn_says_in_one_line_that_the_training_diverged(tmp_path, cache, capsys, monkeypatch):
+    from test_learning_inputs import _quick_learn, _straight_orbit
+
+    orbit_file, output = tmp_path / "orbit.extxyz", tmp_path / "out"
+    _straight_orbit(orbit_file)
+    nan_from_epoch(1, monkeypatch)
+    assert main([*_quick_learn(orbit_file, output), "--lr", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("degeneracy learn: error: training diverged at epoch 1 (training ")
+    assert err.endswith("nothing of the run is kept: train again with a smaller --lr than 0.5\n")
+    assert err.count("\n") == 1
+    assert not {p.name for p in output.iterdir()} & {*RESULT_FILES, "checkpoint.pt"}
+
+
+# --- damaged models -----------------------------------------------------------------------
+
+
+def _drop_featurizer(payload):
+    del payload["featurizer"]
+
+
+def _narrow(payload):
+    payload["model"]["width"] = 7
+
+
+def _nan_weight(payload):
+    payload["state_dict"]["networks.C.1.weight"][0, 0] = math.nan
+
+
+def _zero_scale(payload):
+    payload["state_dict"]["scale_C"].zero_()
+
+
+def _bad_n_max(payload):
+    payload["featurizer"]["hypers"]["n_max"] = -3
+
+
+def _extra_weight(payload):
+    payload["state_dict"]["networks.C.9.weight"] = torch.ones(2)
+
+
+def _no_offset(payload):
+    del payload["state_dict"]["offset"]
+
+
+def _spec_not_a_dict(payload):
+    payload["featurizer"] = ["soap"]
+
+
+def _width_zero(payload):
+    payload["model"]["width"] = 0
+
+
+def _not_a_model(payload):
+    return {"weights": torch.zeros(2)}
+
+
+def _other_format(payload):
+    payload["format"] = 7
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (_drop_featurizer, "damaged model: missing 'featurizer'"),
+        (_narrow, "its weights do not fit its layer sizes (features {'C': 27}, width 7, "
+                  "depth 2): networks.C.1.weight is [80, 27], not [7, 27]"),
+        (_nan_weight, "damaged model: networks.C.1.weight holds NaN or infinite values"),
+        (_zero_scale, "damaged model: its feature scale scale_C is 0, not positive"),
+        (_bad_n_max, "n_max must be at least 1"),
+        (_extra_weight, "its weights do not fit its layer sizes (features {'C': 27}, width 80, "
+                        "depth 2): networks.C.9.weight belongs to no layer"),
+        (_no_offset, "its weights do not fit its layer sizes (features {'C': 27}, width 80, "
+                     "depth 2): no offset"),
+        (_spec_not_a_dict, "damaged model: its fingerprint settings ('featurizer') are "
+                           "unreadable (AttributeError("),
+        (_width_zero, "damaged model: width must be at least 1 and at most 4096, got 0"),
+        (_not_a_model, "not a model saved by `degeneracy learn` (a torch file holding a "
+                       "dictionary without the 'format' entry every model has)"),
+        (_other_format, "not a model saved by `degeneracy learn` (model format 7; this "
+                        "version of degeneracy reads format 1)"),
+    ],
+)  # fmt: skip
+def test_predict_names_the_damaged_model_file_in_one_line(
+    damage, message, trained, tmp_path, frames_file, capsys
+):
+    model = damaged_copy(trained, tmp_path, damage)
+    line = predict_error(model, frames_file, capsys)
+    assert line.startswith(f"{model}/model.pt: {message}"), line
+
+
+def test_predict_refuses_fingerprint_settings_the_network_does_not_take(
+    trained, tmp_path, frames_file, capsys
+):
+    """A valid n_max of another feature count was a torch traceback (GroupNorm)."""
+
+    def other_n_max(payload):
+        payload["featurizer"]["hypers"]["n_max"] = 2
+
+    model = damaged_copy(trained, tmp_path, other_n_max)
+    assert predict_error(model, frames_file, capsys) == (
+        f"{model}/model.pt: damaged model: its fingerprint settings give features {{'C': 12}}, "
+        "its network takes {'C': 27}"
+    )
+
+
+def test_predict_refuses_predictions_that_are_not_finite(trained, frames_file, capsys, monkeypatch):
+    """A sound model (finite weights, positive scales) maps finite features to finite
+    values: a NaN is a damaged model, refused naming the first frame, not printed."""
+    real = dg.learning.predict_frames
+    assert main(["predict", "--model", str(trained), str(frames_file), "--quiet"]) == 0
+    capsys.readouterr()
+
+    def half_nan(*args, **kwargs):
+        values = real(*args, **kwargs)
+        values[1:] = math.nan
+        return values
+
+    monkeypatch.setattr("degeneracy.learning.predict_frames", half_nan)
+    assert predict_error(str(trained), frames_file, capsys) == (
+        f"{trained}/model.pt: its prediction for frame 1 of {frames_file} is not finite "
+        "(2 of 3 frames): its weights are not sound"
+    )
