@@ -390,7 +390,9 @@ def test_fit_basis_command(capsys, tmp_path):
     assert status == 2 and "--units is the length unit of FILE; not with random frames" in err
     assert exit_status(["fit-basis", "--basis", "gto", "--output", str(target)]) == 2
     status, _, err = _run(capsys, "fit-basis", "--n-frames", "0", "--output", str(target))
-    assert status == 2 and err.strip().endswith("--n-frames must be at least 1, got 0"), err
+    assert status == 2 and err.strip().endswith(
+        "--n-frames must be at least 1 and at most 100000, got 0"
+    ), err
 
 
 def test_fit_basis_on_few_frames_says_which_functions_are_round_off(capsys, tmp_path):

@@ -39,8 +39,10 @@ import contextlib
 import glob
 import hashlib
 import json
+import math
 import os
 import signal
+import sys
 import threading
 import warnings
 import zipfile
@@ -115,6 +117,40 @@ MAX_FRAMES = 1_000_000
 MAX_EULER_STEPS = 1_000_000_000
 
 
+def _count_text(count: float) -> str:
+    """A count of frames or steps in 3 significant digits; one that overflowed (inf) as
+    beyond the largest float."""
+    return f"{count:.3g}" if math.isfinite(count) else f"over {sys.float_info.max:.3g}"
+
+
+def check_orbit_size(length: float, save_every: float, step: float, method: str) -> None:
+    """Refuse an orbit of more than :data:`MAX_FRAMES` frames, or, for ``method``
+    ``"euler"``, more than :data:`MAX_EULER_STEPS` steps, from the ratios in floating
+    point, before either is rounded to a count: ``length`` 1e308 Å over ``save_every``
+    0.01 Å, or 0.01 Å over a ``step`` of 1e-320 Å, is infinite, which has no whole
+    number (``round`` raised OverflowError).
+
+    Raises
+    ------
+    DegeneracyError
+        Naming the length, the spacing or step and the count.
+    """
+    frames = length / save_every
+    if not frames < MAX_FRAMES:
+        raise DegeneracyError(
+            f"length {length:g} Å saved every {save_every:g} Å is {_count_text(frames)} "
+            f"frames, more than {MAX_FRAMES:.0e} kept in memory; shorten the length or save "
+            "less often"
+        )
+    steps = length / step
+    if method == "euler" and not steps <= MAX_EULER_STEPS:
+        raise DegeneracyError(
+            f"length {length:g} Å in Euler steps of {step:g} Å is {_count_text(steps)} "
+            f"steps, more than {MAX_EULER_STEPS:.0e} (days at ~1 ms a step); take a longer "
+            "step or the adaptive method"
+        )
+
+
 @dataclass(frozen=True)
 class OrbitSettings:
     """How an orbit is traced (validated at construction).
@@ -141,23 +177,23 @@ class OrbitSettings:
                 f"max_step must be at least {MIN_STEP:g} Å (the shortest adaptive step), "
                 f"got {self.max_step:g}"
             )
+        if self.method == "adaptive" and self.tol > self.max_step:
+            raise DegeneracyError(
+                f"tol {self.tol:g} Å must be at most max_step {self.max_step:g} Å: a local "
+                "error per step as large as the longest step controls nothing"
+            )
+        check_orbit_size(self.length, self.save_every, self.step, self.method)
         object.__setattr__(self, "length", (self.n_frames - 1) * self.save_every)
-        if self.n_frames > MAX_FRAMES:
-            raise DegeneracyError(
-                f"length {self.length:g} Å saved every {self.save_every:g} Å is "
-                f"{self.n_frames - 1:.3g} frames, more than {MAX_FRAMES:.0e} kept in memory; "
-                "shorten the length or save less often"
-            )
-        if self.method == "euler" and self.steps_per_frame * (self.n_frames - 1) > MAX_EULER_STEPS:
-            raise DegeneracyError(
-                f"length {self.length:g} Å in Euler steps of {self.step:g} Å is "
-                f"{self.length / self.step:.3g} steps, more than {MAX_EULER_STEPS:.0e} (days at "
-                "~1 ms a step); take a longer step or the adaptive method"
-            )
+        if self.method == "euler":
+            _ = self.steps_per_frame  # refuses a step that does not divide save_every
 
     @staticmethod
     def _ratio(numerator: float, denominator: float, problem: str) -> int:
+        """``numerator / denominator`` as a whole number ≥ 1 (to 1e-6 relative), else
+        ``problem``; an infinite ratio (1e308 / 1e-4 overflows) too, not an OverflowError."""
         ratio = numerator / denominator
+        if not math.isfinite(ratio):
+            raise DegeneracyError(f"{problem} (ratio {ratio:g})")
         count = round(ratio)
         if count < 1 or abs(ratio - count) > 1e-6 * max(1.0, ratio):
             raise DegeneracyError(f"{problem} (ratio {ratio:.6g})")
@@ -1712,17 +1748,26 @@ def check_workers(workers: Any) -> int:
     return bounded_int("workers", workers, minimum=1, maximum=MAX_WORKERS)
 
 
-def _clear_family_folder(output: Path, sigmas, distances) -> None:
-    """Remove a previous run's results (:data:`FAMILY_OUTPUTS` and the members' files,
-    by those names only) so that the folder never mixes two runs' results, and an
-    interrupted run never looks finished (summary.json is removed first)."""
+def family_output_names(
+    sigmas: Sequence[float] = COMMENT_SIGMAS, distances: Sequence[float] = COMMENT_DISTANCES
+) -> list[str]:
+    """The files a family run writes in its folder, and removes there first as a previous
+    run's: :data:`FAMILY_OUTPUTS` and the members' files, the Comment's and those of
+    ``sigmas`` × ``distances``."""
     names = list(FAMILY_OUTPUTS)
     names += [
         family_file_name(s, c)
         for s in dict.fromkeys([*COMMENT_SIGMAS, *sigmas])
         for c in dict.fromkeys([*COMMENT_DISTANCES, *distances])
     ]
-    for name in names:
+    return names
+
+
+def _clear_family_folder(output: Path, sigmas, distances) -> None:
+    """Remove a previous run's results (:func:`family_output_names`, by those names
+    only) so that the folder never mixes two runs' results, and an interrupted run never
+    looks finished (summary.json is removed first)."""
+    for name in family_output_names(sigmas, distances):
         path = output / name
         if path.is_file() or path.is_symlink():
             try:

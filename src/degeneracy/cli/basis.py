@@ -18,11 +18,22 @@ from .options import (
     frames_from_args,
     in_hyper_option_terms,
     refuse_options,
+    refuse_overwriting_inputs,
     seed_value,
 )
 
+#: Most environments a fit on random CH4 expands. All their expansions are held in memory
+#: at once: at the default settings about 32 kB per C-centred environment, 60 kB per
+#: H-centred one (two neighbour species); 20 000 structures took 1 GB (C) and 5 GB (H),
+#: and --n-frames 1e8 was killed for want of memory at 24 GB. 1e5: a few GB, minutes.
+MAX_FIT_ENVIRONMENTS = 100_000
+
+#: The environments each random CH4 gives, by --center.
+ENVIRONMENTS_PER_STRUCTURE = {"C": 1, "H": 4}
+
 
 def run(args: argparse.Namespace) -> None:
+    refuse_overwriting_inputs(args, {"--output": args.output})
     output_file(args.output, "--output", suffixes=(".npz",))  # before featomic and the fit
     from ..representations import fit_optimal_basis  # featomic: at run time, not for --help
     from ..representations.optimal_basis import radial_settings
@@ -109,13 +120,30 @@ def _random_methane_environments(args: argparse.Namespace) -> tuple[list, dict, 
             f"--center {args.center}: the random frames are CH4, centred on "
             f"{' or '.join(BUILTIN_SPECIES)}; for other centres give FILE"
         )
-    n_structures = bounded_int("--n-frames", args.n_frames, minimum=1)
+    n_structures = random_structure_count(args.n_frames, args.center)
     frames = methane_fitting_environments(
         n_structures, seed=args.seed, center=args.center, cutoff=args.cutoff
     )
     _refuse_empty_environments(frames, args.center, args.cutoff)
     provenance = {"source": "MethaneSampler", "seed": args.seed, "n_structures": n_structures}
     return frames, provenance, builtin_species(args.center)
+
+
+def random_structure_count(n_frames: int, center: str) -> int:
+    """``--n-frames``: 1 to as many random CH4 as give :data:`MAX_FIT_ENVIRONMENTS`
+    environments centred on ``center`` (one each for C, four for H)."""
+    per_structure = ENVIRONMENTS_PER_STRUCTURE[center]
+    maximum = MAX_FIT_ENVIRONMENTS // per_structure
+    try:
+        return bounded_int("--n-frames", n_frames, minimum=1, maximum=maximum)
+    except DegeneracyError as error:
+        if n_frames < 1:
+            raise
+        each = f"; with --center {center}, {per_structure} environments each" * (per_structure > 1)
+        raise DegeneracyError(
+            f"{error} (the fit holds every environment's expansion in memory: at most "
+            f"{MAX_FIT_ENVIRONMENTS} environments{each})"
+        ) from None
 
 
 def _refuse_empty_environments(frames: list, center: str, cutoff: float) -> None:
@@ -150,7 +178,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         action=RecordedStore,
         type=int,
         default=2000,
-        help="random CH4 structures when no FILE is given (2000)",
+        help="random CH4 structures when no FILE is given, at most "
+        f"{MAX_FIT_ENVIRONMENTS} ({MAX_FIT_ENVIRONMENTS // 4} with --center H) (2000)",
     )
     parser.add_argument(
         "--seed",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from ..compare import Comparison, compare_fingerprints
 from ..compositions import composition_hypers
+from ..errors import DegeneracyError
 from ..files import json_text, output_file
 from ..structures import recorded_arc_lengths
 from .options import (
@@ -25,6 +27,7 @@ from .options import (
     frames_from_args,
     naming_input_file,
     number_text,
+    refuse_overwriting_inputs,
     representations_from_args,
 )
 
@@ -96,11 +99,26 @@ def _summary_value(value: float, spec: str, unit: str = "") -> str:
     return "n/a" if np.isnan(value) else f"{value:{spec}}{unit}"
 
 
+def figure_paths(prefix: str) -> list[str]:
+    """``PREFIX.png`` and ``PREFIX.pdf``, checked before the work (the table is written
+    before the figure): their folder exists and can be written, and ``prefix`` is no
+    folder (``--plot outdir/`` wrote ``outdir.png`` beside it)."""
+    if Path(prefix).is_dir() or prefix.endswith(("/", os.sep)):
+        raise DegeneracyError(
+            f"--plot {prefix}: names a folder; --plot is the PREFIX of PREFIX.png and "
+            f"PREFIX.pdf, e.g. {Path(prefix) / 'compare'}"
+        )
+    paths = [f"{prefix}{suffix}" for suffix in (".png", ".pdf")]
+    for path in paths:
+        output_file(path, "--plot")
+    return paths
+
+
 def run(args: argparse.Namespace) -> None:
     check_output_suffix(args)
-    if args.plot:  # before the work (the table is written before the figure)
-        for suffix in (".png", ".pdf"):
-            output_file(f"{args.plot}{suffix}", "--plot")
+    figures = figure_paths(args.plot) if args.plot else []
+    for writer, path in [("--output", args.output), *(("--plot", path) for path in figures)]:
+        refuse_overwriting_inputs(args, {writer: path})
     frames = frames_from_args(args, cutoff=frames_cutoff(args))  # an entry may set its own
     representations = representations_from_args(args, frames=frames)
     check_input_analysable(args, frames, representations.values())

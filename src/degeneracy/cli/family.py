@@ -13,11 +13,12 @@ from ..orbits import (
     ORBIT_METHODS,
     FamilyMember,
     check_workers,
+    family_output_names,
     run_family,
     smallest_gap,
 )
 from ..structures import neighbor_positions, read_environments
-from .options import add_units_argument, refuse_options
+from .options import add_units_argument, refuse_options, refuse_overwriting_inputs
 
 
 def format_family(members: list[FamilyMember]) -> str:
@@ -46,6 +47,8 @@ def format_family(members: list[FamilyMember]) -> str:
 
 def run(args: argparse.Namespace) -> None:
     check_workers(args.workers)
+    for name in family_output_names():  # an earlier run's a0.extxyz, say, is replaced
+        refuse_overwriting_inputs(args, {"--output": Path(args.output) / name})
     a0 = a0_source = None
     if args.a0 is None:
         refuse_options(args, ["units"], "is the length unit of --a0 FILE; give --a0")

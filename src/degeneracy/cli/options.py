@@ -7,9 +7,10 @@ import contextlib
 import csv
 import io
 import math
+import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -554,6 +555,105 @@ def output_file_argument(text: str) -> str:
         except DegeneracyError as error:
             raise argparse.ArgumentTypeError(str(error)) from error
     return text
+
+
+#: The arguments (dest → how an error names them) that name files a command reads: an
+#: output must not be one of them (:func:`refuse_overwriting_inputs`).
+INPUT_FILE_ARGUMENTS = {
+    "file": "FILE",
+    "dataset": "DATASET",
+    "verify": "--verify FILE",
+    "basis_file": "--basis-file",
+    "a0": "--a0 FILE",
+}
+
+
+def same_file(path: str | os.PathLike, other: str | os.PathLike) -> bool:
+    """Whether ``path`` and ``other`` name one file: the same once resolved (symbolic
+    links, ``..`` and the working folder followed), or, when both exist, the same file
+    by :func:`os.path.samefile` (hard links too)."""
+    if Path(path).resolve() == Path(other).resolve():
+        return True
+    try:
+        return os.path.samefile(path, other)
+    except (OSError, ValueError):  # one is missing (or not a path the system takes)
+        return False
+
+
+def refuse_overwriting_inputs(
+    args: argparse.Namespace, outputs: Mapping[str, str | os.PathLike | None]
+) -> None:
+    """Refuse, before any work, an output that is one of the files the command reads
+    (:data:`INPUT_FILE_ARGUMENTS`): ``singular x.extxyz --output x.extxyz`` replaced the
+    user's structures by the results, atomically but for good.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The command line; its input files are read from it.
+    outputs : mapping
+        What names each output (``"--output"``, ``"--checkpoint"``; ``"the default
+        --singular"`` for a name derived from another) → its path; None or "" for one
+        not written.
+
+    Raises
+    ------
+    DegeneracyError
+        ``--output x.extxyz is the input FILE: it would be overwritten; choose another
+        path`` (the input's own name added when it is written otherwise).
+    """
+    for writer, output in outputs.items():
+        if not output:
+            continue
+        for dest, name in INPUT_FILE_ARGUMENTS.items():
+            source = getattr(args, dest, None)
+            if source and same_file(output, source):
+                spelled = "" if str(source) == str(output) else f" {source}"
+                raise DegeneracyError(
+                    f"{writer} {output} is the input {name}{spelled}: it would be "
+                    "overwritten; choose another path"
+                )
+
+
+def bounded_number(
+    option: str,
+    value: Any,
+    *,
+    unit: str,
+    at_least: float | None = None,
+    at_most: float | None = None,
+    why: str,
+) -> float:
+    """``value`` of ``option`` as a positive number in ``[at_least, at_most]``, else the
+    one-line error naming the option, the bound, ``why`` it is there, and the value
+    (``--connect-timeout must be at most 3600 s (an hour; ...), got 1e+308``)."""
+    number = positive_float(option, value)
+    if at_least is not None and number < at_least:
+        bound = f"at least {at_least:g}{unit}"
+    elif at_most is not None and number > at_most:
+        bound = f"at most {at_most:g}{unit}"
+    else:
+        return number
+    raise DegeneracyError(f"{option} must be {bound} ({why}), got {value!r}")
+
+
+#: Largest ``--symmetry-tol`` and ``pairs --relation-tol`` (Å): both are RMS residuals of
+#: a superposition of the neighbours, and at half a C–H bond any two environments of one
+#: composition, or any operation, would pass (``--relation-tol 1e308`` called unrelated
+#: pairs related).
+MAX_RESIDUAL_TOL = 0.5
+
+
+def residual_tolerance(option: str, value: Any) -> float:
+    """``value`` of ``option`` (``--symmetry-tol``, ``--relation-tol``): an RMS residual
+    (Å) in (0, :data:`MAX_RESIDUAL_TOL`]."""
+    return bounded_number(
+        option,
+        value,
+        unit=" Å",
+        at_most=MAX_RESIDUAL_TOL,
+        why="an RMS residual of half a bond: every superposition would pass",
+    )
 
 
 def results_folder(path: str, option: str = "--output") -> Path:

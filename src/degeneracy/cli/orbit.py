@@ -18,6 +18,7 @@ from ..orbits import (
     ORBIT_METHODS,
     Orbit,
     OrbitSettings,
+    check_orbit_size,
     smallest_gap,
     trace_orbit,
 )
@@ -29,6 +30,7 @@ from .options import (
     describe_representation,
     frames_from_args,
     refuse_options,
+    refuse_overwriting_inputs,
 )
 from .options import representation_from_args as _representation
 
@@ -72,11 +74,17 @@ def check_method_options(args: argparse.Namespace) -> None:
 def check_euler_step(args: argparse.Namespace) -> None:
     """``--step`` that does not divide ``--save-every``, refused in the options' words
     before any work (the library's OrbitSettings says "the Euler step"), by the library's
-    own test (:meth:`OrbitSettings._ratio`)."""
+    own test (:meth:`OrbitSettings._ratio`), after the library's limits on the frames
+    and steps (:func:`~degeneracy.orbits.check_orbit_size`: a ratio that overflows has
+    no whole number)."""
     if args.method != "euler":
         return
     step = positive_float("--step", args.step)
     save_every = positive_float("--save-every", args.save_every)
+    length = positive_float("--length", args.length)
+    check_orbit_size(length, save_every, step, args.method)
+    if save_every > length:  # no whole number of frames: OrbitSettings says so in its words
+        return
     OrbitSettings._ratio(
         save_every,
         step,
@@ -85,15 +93,38 @@ def check_euler_step(args: argparse.Namespace) -> None:
     )
 
 
+def check_orbit_settings(args: argparse.Namespace) -> None:
+    """The tracing options refused before any frame is read: the Euler step in the
+    options' words (:func:`check_euler_step`), then the rest as the library's
+    :class:`~degeneracy.orbits.OrbitSettings` checks them when tracing."""
+    check_euler_step(args)
+    OrbitSettings(
+        length=args.length,
+        method=args.method,
+        step=args.step,
+        tol=args.tol,
+        save_every=args.save_every,
+        max_step=args.max_step,
+    )
+
+
 def run(args: argparse.Namespace) -> None:
     check_method_options(args)
-    check_euler_step(args)
+    check_orbit_settings(args)
     # every output's folder before the tracing, not after
     if args.chemiscope is not None:
         check_chemiscope_path(args.chemiscope)
     output_file(args.output, "--output", suffixes=EXTXYZ_SUFFIXES)
     checkpoint = output_file(
         args.checkpoint or f"{args.output}.checkpoint.npz", "--checkpoint", suffixes=(".npz",)
+    )
+    refuse_overwriting_inputs(
+        args,
+        {
+            "--output": args.output,
+            "--checkpoint" if args.checkpoint else "the default --checkpoint": checkpoint,
+            "--chemiscope": args.chemiscope,
+        },
     )
     if args.frame < 0:
         raise DegeneracyError(f"--frame {args.frame}: frames are numbered from 0")

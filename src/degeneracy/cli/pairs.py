@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import ase.io
 
-from ..checks import bounded_int, positive_float
+from ..checks import bounded_int
 from ..compositions import verify_pairs_by_composition
 from ..files import EXTXYZ_SUFFIXES, json_text, output_file
 from ..pairs import (
@@ -23,6 +23,7 @@ from ..pairs import (
 from ..sensitivity import SYMMETRY_TOL
 from ..structures import write_environments
 from .options import (
+    MAX_RESIDUAL_TOL,
     REPRESENTATION_DESTS,
     RecordedStore,
     add_environment_argument,
@@ -37,7 +38,9 @@ from .options import (
     number_text,
     output_file_argument,
     refuse_options,
+    refuse_overwriting_inputs,
     representations_from_args,
+    residual_tolerance,
     seed_value,
 )
 
@@ -95,7 +98,8 @@ def run(args: argparse.Namespace) -> None:
         output_file(args.output, "--output", suffixes=EXTXYZ_SUFFIXES)
     if args.verify is not None:
         check_output_suffix(args)
-        positive_float("--relation-tol", args.relation_tol)  # before reading the frames
+        refuse_overwriting_inputs(args, {"--output": args.output})
+        residual_tolerance("--relation-tol", args.relation_tol)  # before reading the frames
         frames = environments_from_file(args.verify, args, cutoff=frames_cutoff(args))
         representations = representations_from_args(args, frames=frames)
         verdicts = verify_pairs_by_composition(
@@ -152,7 +156,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         action=RecordedStore,
         type=float,
         default=SYMMETRY_TOL,
-        help=f"RMS residual (Å) under which two members are the same structure ({SYMMETRY_TOL})",
+        help="RMS residual (Å) under which two members are the same structure, at most "
+        f"{MAX_RESIDUAL_TOL} ({SYMMETRY_TOL})",
     )
     add_representation_arguments(parser, multiple=True)
     parser.add_argument(

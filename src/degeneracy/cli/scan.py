@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import json
 import signal
 import sys
@@ -12,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ase.data
 import numpy as np
 
-from ..checks import bounded_int, positive_float
+from ..checks import bounded_int
 from ..environments import parse_species
 from ..errors import DegeneracyError
 from ..figures.viewer import check_chemiscope_path
@@ -28,6 +30,7 @@ from ..scan import (
     ScanSummary,
     chemiscope_selection,
     collect_structures,
+    default_workers,
     describe_singular,
     environments_at,
     import_uninterrupted,
@@ -38,15 +41,18 @@ from ..scan import (
     without_kinks,
 )
 from ..sensitivity import NEAR_SWAP_KEYS, ZERO_RTOL, explained_verdict, near_swap_text
+from ..species import SPELLINGS, atomic_number, species_items
 from ..structures import write_environments
 from .options import (
     RecordedStore,
     add_representation_arguments,
     add_units_argument,
     aligned_table,
+    bounded_number,
     describe_representation,
     output_file_argument,
     refuse_options,
+    refuse_overwriting_inputs,
     representation_from_args,
 )
 
@@ -65,6 +71,15 @@ VERDICT_KEYS = (
     *NEAR_SWAP_KEYS,
 )
 
+
+#: Local worker processes allowed per CPU this process may use (``--workers``): each is
+#: one single-threaded process, so more than one per CPU only share them, and each
+#: costs memory and start-up (1000 workers on 2 CPUs hung for minutes).
+WORKERS_PER_CPU = 4
+
+#: Longest ``--connect-timeout`` (s): an hour, far beyond any scheduler's start; 1e308
+#: waited for a closed port until killed.
+MAX_CONNECT_TIMEOUT = 3600.0
 
 #: Suffixes of the files written next to ``RESULTS.parquet`` unless other names are given.
 COMPANION_SUFFIXES = (".singular.extxyz", ".histogram.png", ".chemiscope.json.gz", ".summary.json")
@@ -302,8 +317,14 @@ def check_arguments(args: argparse.Namespace) -> None:
     bounded_int("--chunk-size", args.chunk_size, minimum=1)
     bounded_int("--batch-size", args.batch_size, minimum=1)
     if args.workers is not None:
-        bounded_int("--workers", args.workers, minimum=1)
-    positive_float("--connect-timeout", args.connect_timeout)
+        check_workers(args.workers)
+    bounded_number(
+        "--connect-timeout",
+        args.connect_timeout,
+        unit=" s",
+        at_most=MAX_CONNECT_TIMEOUT,
+        why="an hour; a scheduler that is not up by then is not coming",
+    )
     if args.chemiscope:
         check_chemiscope_path(args.chemiscope)
     reports = {
@@ -316,6 +337,34 @@ def check_arguments(args: argparse.Namespace) -> None:
             output_file(path, option, suffixes=suffixes)
     check_companions_are_ours(args)
     check_moot_options(args)
+    refuse_overwriting_inputs(args, output_writers(args))
+
+
+def output_writers(args: argparse.Namespace) -> dict[str, Path]:
+    """Every file the scan writes (or removes as an earlier scan's report), by the option
+    that names it: ``--output``, each report's option, or "the default --singular" for a
+    report named after the results file (:func:`report_paths`)."""
+    options = ("--singular", "--plot", "--chemiscope", "--summary")
+    given = (args.singular, args.plot, args.chemiscope, args.summary)
+    reports = report_paths(args, Path(args.output))
+    writers = {"--output": Path(args.output)}
+    for option, name, path in zip(options, given, reports, strict=True):
+        writers[option if name else f"the default {option}"] = path
+    return writers
+
+
+def check_workers(workers: int) -> int:
+    """``--workers``: 1 to :data:`WORKERS_PER_CPU` per CPU this process may use."""
+    cpus = default_workers()
+    try:
+        return bounded_int("--workers", workers, minimum=1, maximum=WORKERS_PER_CPU * cpus)
+    except DegeneracyError as error:
+        if workers < 1:
+            raise
+        raise DegeneracyError(
+            f"{error} ({WORKERS_PER_CPU} per CPU of the {cpus} this process may use: "
+            "each worker is a single-threaded process, and more only share the CPUs)"
+        ) from None
 
 
 def check_companions_are_ours(args: argparse.Namespace) -> None:
@@ -571,11 +620,22 @@ def report_most_singular(
 
 
 def _species_argument(text: str) -> str:
-    if text != "all":
-        try:
-            parse_species(text)
-        except DegeneracyError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
+    """argparse ``type`` of ``--centers`` and ``--neighbors``: ``all`` or element symbols
+    (``C,H``). An atomic number is refused with its symbol: the library's words invite
+    atomic numbers, which its Python callers give as integers, not as text."""
+    if text == "all":
+        return text
+    symbols = "element symbols such as C,H"
+    for item in species_items(text):
+        if item.isdigit():
+            which = ""
+            with contextlib.suppress(DegeneracyError):
+                which = f" ({item} is {ase.data.chemical_symbols[atomic_number(int(item))]})"
+            raise argparse.ArgumentTypeError(f"unknown element {item!r}; give {symbols}{which}")
+    try:
+        parse_species(text)
+    except DegeneracyError as error:
+        raise argparse.ArgumentTypeError(str(error).replace(SPELLINGS, symbols)) from None
     return text
 
 
@@ -629,7 +689,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--workers",
         type=int,
         metavar="N",
-        help="worker processes of the local cluster, one thread each (default: CPU count)",
+        help="worker processes of the local cluster, one thread each, at most "
+        f"{WORKERS_PER_CPU} per CPU (default: CPU count)",
     )
     group.add_argument(
         "--connect-timeout",
@@ -637,7 +698,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=float,
         default=10.0,
         metavar="S",
-        help="seconds to wait for --scheduler (10)",
+        help=f"seconds to wait for --scheduler, at most {MAX_CONNECT_TIMEOUT:g} (10)",
     )
     group.add_argument(
         "--chunk-size",

@@ -12,11 +12,15 @@ from ..sensitivity import KINK_TEXT, SYMMETRY_TOL, ZERO_RTOL, near_swap_text
 from ..singular import DEFAULT_CN_TARGET, DEFAULT_FD_STEP, SingularResult, find_singular
 from ..structures import write_environments
 from .options import (
+    MAX_RESIDUAL_TOL,
     add_input_arguments,
     add_representation_arguments,
+    bounded_number,
     check_input_analysable,
     frames_from_args,
     input_name,
+    refuse_overwriting_inputs,
+    residual_tolerance,
 )
 from .options import representation_from_args as _representation
 
@@ -98,7 +102,30 @@ def symmetric_text(result: SingularResult) -> str:
     return f"symmetric (residual {result.symmetry.residual:.2g} Å)"
 
 
+#: Smallest ``--fd-step`` (Å). The central difference's round-off is about 1e-16 Å (the
+#: positions' last digit) over the step, relative to the derivative: 1e-6 at 1e-10 Å,
+#: the ratio under which a singular value counts as zero (ZERO_RTOL). Below it the
+#: search follows noise (at 1e-300 Å it never moved).
+MIN_FD_STEP = 1e-10
+
+
+def check_search_options(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an output that is an input, a ``--fd-step`` below
+    :data:`MIN_FD_STEP` and a meaningless ``--symmetry-tol``; the library checks the
+    rest (its words are the options' through the command line)."""
+    refuse_overwriting_inputs(args, {"--output": args.output})
+    bounded_number(
+        "--fd-step",
+        args.fd_step,
+        unit=" Å",
+        at_least=MIN_FD_STEP,
+        why="below it the finite difference drowns in round-off",
+    )
+    residual_tolerance("--symmetry-tol", args.symmetry_tol)
+
+
 def run(args: argparse.Namespace) -> None:
+    check_search_options(args)
     output_file(args.output, "--output", suffixes=EXTXYZ_SUFFIXES)  # before the search
     frames = frames_from_args(args)
     representation = _representation(args, frames)
@@ -189,13 +216,15 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--fd-step",
         type=float,
         default=DEFAULT_FD_STEP,
-        help=f"finite-difference step (Å) of the Jacobian along the motion ({DEFAULT_FD_STEP:g})",
+        help="finite-difference step (Å) of the Jacobian along the motion, "
+        f"{MIN_FD_STEP:g} to 0.1 ({DEFAULT_FD_STEP:g})",
     )
     parser.add_argument(
         "--symmetry-tol",
         type=float,
         default=SYMMETRY_TOL,
-        help=f"RMS residual (Å) under which a point operation is a symmetry ({SYMMETRY_TOL})",
+        help="RMS residual (Å) under which a point operation is a symmetry, at most "
+        f"{MAX_RESIDUAL_TOL} ({SYMMETRY_TOL})",
     )
     parser.add_argument(
         "--reject-symmetric",

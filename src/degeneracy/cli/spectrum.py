@@ -16,6 +16,7 @@ from ..sensitivity import (
     near_swap_text,
 )
 from .options import (
+    MAX_RESIDUAL_TOL,
     add_input_arguments,
     add_output_arguments,
     add_representation_arguments,
@@ -27,7 +28,9 @@ from .options import (
     frames_from_args,
     naming_input_file,
     number_text,
+    refuse_overwriting_inputs,
     representation_from_args,
+    residual_tolerance,
 )
 
 
@@ -102,6 +105,8 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
 
 def run(args: argparse.Namespace) -> None:
     check_output_suffix(args)
+    refuse_overwriting_inputs(args, {"--output": args.output})
+    residual_tolerance("--symmetry-tol", args.symmetry_tol)
     frames = frames_from_args(args)
     representation = representation_from_args(args, frames)
     check_input_analysable(args, frames, [representation])
@@ -146,7 +151,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--symmetry-tol",
         type=float,
         default=SYMMETRY_TOL,
-        help=f"RMS residual (Å) under which a point operation is a symmetry ({SYMMETRY_TOL})",
+        help="RMS residual (Å) under which a point operation is a symmetry, at most "
+        f"{MAX_RESIDUAL_TOL} ({SYMMETRY_TOL})",
     )
     parser.add_argument(
         "--zero-rtol",
