@@ -51,8 +51,11 @@ def non_negative_float(name: str, value: Any) -> float:
     return number
 
 
-def bounded_int(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
-    """``value`` as an int in ``[minimum, maximum]``.
+def bounded_int(
+    name: str, value: Any, *, minimum: int, maximum: int | None = None, why: str | None = None
+) -> int:
+    """``value`` as an int in ``[minimum, maximum]``; ``why`` the maximum is there, added
+    in brackets to the refusal of a larger value.
 
     Python and numpy integers (``np.arange`` of a hyperparameter grid) and integral floats
     are accepted; bools and other floats refused.
@@ -67,7 +70,9 @@ def bounded_int(name: str, value: Any, *, minimum: int, maximum: int | None = No
         raise DegeneracyError(f"{name} must be an integer, got {value!r}") from None
     if value < minimum or (maximum is not None and value > maximum):
         upper = f" and at most {maximum}" if maximum is not None else ""
-        raise DegeneracyError(f"{name} must be at least {minimum}{upper}, got {value!r}")
+        above = maximum is not None and value > maximum
+        reason = f" ({why})" if why is not None and above else ""
+        raise DegeneracyError(f"{name} must be at least {minimum}{upper}, got {value!r}{reason}")
     return int(value)
 
 

@@ -2739,18 +2739,26 @@ NEWTON_ZERO_ITERATIONS = 8
 NEWTON_ZERO_FIRST_GAIN = 1.4
 
 
-def _squared_ratios(
+def _spectra_at(
     atoms: ase.Atoms, points: Sequence[np.ndarray], representation: Representation
 ) -> np.ndarray:
-    r""":math:`(s_\min / s_1)^2` of ``atoms`` with its neighbours at each of ``points``
-    (relative to the centre), one batch of Jacobians."""
+    """Purified singular values, (len(points), 3N − 3), of ``atoms`` with its neighbours
+    at each of ``points`` (relative to the centre): one batch of Jacobians."""
     frames = []
     for neighbors in points:
         frame = atoms.copy()
         frame.positions[1:] = frame.positions[0] + neighbors
         frames.append(frame)
     _, jacobian = representation.jacobian(frames)
-    values = singular_spectrum(jacobian, neighbor_positions(frames)).values
+    return singular_spectrum(jacobian, neighbor_positions(frames)).values
+
+
+def _squared_ratios(
+    atoms: ase.Atoms, points: Sequence[np.ndarray], representation: Representation
+) -> np.ndarray:
+    r""":math:`(s_\min / s_1)^2` of ``atoms`` with its neighbours at each of ``points``
+    (:func:`_spectra_at`)."""
+    values = _spectra_at(atoms, points, representation)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(values[:, 0] > 0, (values[:, -1] / values[:, 0]) ** 2, np.inf)
 
@@ -2838,14 +2846,8 @@ def _path_ratios(
     """Largest ratio of the ``len(small)`` smallest singular values at each point of
     :data:`NEAR_SYMMETRY_PATH` to ``small``, the frame's own."""
     neighbors = neighbor_positions(atoms)
-    frames = []
-    for t in NEAR_SYMMETRY_PATH:
-        frame = atoms.copy()
-        frame.positions[1:] = frame.positions[0] + symmetric + t * (neighbors - symmetric)
-        frames.append(frame)
-    _, jacobian = representation.jacobian(frames)
-    spectrum = singular_spectrum(jacobian, neighbor_positions(frames))
-    tail = spectrum.values[:, -len(small) :]
+    points = [symmetric + t * (neighbors - symmetric) for t in NEAR_SYMMETRY_PATH]
+    tail = _spectra_at(atoms, points, representation)[:, -len(small) :]
     return tuple(float(np.max(row / small)) for row in tail)
 
 

@@ -133,17 +133,15 @@ def random_structure_count(n_frames: int, center: str) -> int:
     """``--n-frames``: 1 to as many random CH4 as give :data:`MAX_FIT_ENVIRONMENTS`
     environments centred on ``center`` (one each for C, four for H)."""
     per_structure = ENVIRONMENTS_PER_STRUCTURE[center]
-    maximum = MAX_FIT_ENVIRONMENTS // per_structure
-    try:
-        return bounded_int("--n-frames", n_frames, minimum=1, maximum=maximum)
-    except DegeneracyError as error:
-        if n_frames < 1:
-            raise
-        each = f"; with --center {center}, {per_structure} environments each" * (per_structure > 1)
-        raise DegeneracyError(
-            f"{error} (the fit holds every environment's expansion in memory: at most "
-            f"{MAX_FIT_ENVIRONMENTS} environments{each})"
-        ) from None
+    each = f"; with --center {center}, {per_structure} environments each" * (per_structure > 1)
+    return bounded_int(
+        "--n-frames",
+        n_frames,
+        minimum=1,
+        maximum=MAX_FIT_ENVIRONMENTS // per_structure,
+        why="the fit holds every environment's expansion in memory: at most "
+        f"{MAX_FIT_ENVIRONMENTS} environments{each}",
+    )
 
 
 def _refuse_empty_environments(frames: list, center: str, cutoff: float) -> None:

@@ -356,15 +356,14 @@ def output_writers(args: argparse.Namespace) -> dict[str, Path]:
 def check_workers(workers: int) -> int:
     """``--workers``: 1 to :data:`WORKERS_PER_CPU` per CPU this process may use."""
     cpus = default_workers()
-    try:
-        return bounded_int("--workers", workers, minimum=1, maximum=WORKERS_PER_CPU * cpus)
-    except DegeneracyError as error:
-        if workers < 1:
-            raise
-        raise DegeneracyError(
-            f"{error} ({WORKERS_PER_CPU} per CPU of the {cpus} this process may use: "
-            "each worker is a single-threaded process, and more only share the CPUs)"
-        ) from None
+    return bounded_int(
+        "--workers",
+        workers,
+        minimum=1,
+        maximum=WORKERS_PER_CPU * cpus,
+        why=f"{WORKERS_PER_CPU} per CPU of the {cpus} this process may use: each worker is "
+        "a single-threaded process, and more only share the CPUs",
+    )
 
 
 def check_companions_are_ours(args: argparse.Namespace) -> None:
