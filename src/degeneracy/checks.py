@@ -43,6 +43,35 @@ def positive_float(name: str, value: Any, *, below: float | None = None) -> floa
     return number
 
 
+def capped_float(name: str, value: Any, *, maximum: float, unit: str = "", why: str) -> float:
+    """``value`` as a finite float in (0, ``maximum``]; a larger one is refused with the
+    bound and ``why`` it is there (``symmetry_tol must be at most 0.5 Å (...), got 2.0``).
+
+    ``unit`` follows the bound as written (``" Å"``, ``" s"``).
+    """
+    number = positive_float(name, value)
+    if number > maximum:
+        raise DegeneracyError(f"{name} must be at most {maximum:g}{unit} ({why}), got {value!r}")
+    return number
+
+
+#: Largest tolerance on an RMS residual of a superposition of the neighbours (Å):
+#: ``symmetry_tol`` (a point-symmetry operation) and the ``tol`` of a pair's relation
+#: (``pairs --relation-tol``). At half a C–H bond any two environments of one composition,
+#: or any operation, would pass (``--relation-tol 1e308`` called unrelated pairs related);
+#: the default is 1e-3 Å.
+MAX_RESIDUAL_TOL = 0.5
+
+#: Why :data:`MAX_RESIDUAL_TOL` is there, in its refusals.
+RESIDUAL_TOL_REASON = "an RMS residual of half a bond: every superposition would pass"
+
+
+def residual_tolerance_value(name: str, value: Any) -> float:
+    """``value`` of the tolerance ``name`` on an RMS residual (Å), in
+    (0, :data:`MAX_RESIDUAL_TOL`]; else named, with the bound and its reason."""
+    return capped_float(name, value, maximum=MAX_RESIDUAL_TOL, unit=" Å", why=RESIDUAL_TOL_REASON)
+
+
 def non_negative_float(name: str, value: Any) -> float:
     """``value`` as a finite float ≥ 0."""
     number = _as_float(name, value)

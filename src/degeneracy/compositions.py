@@ -28,6 +28,7 @@ from typing import Any
 import ase
 import numpy as np
 
+from .checks import residual_tolerance_value
 from .compare import Comparison, compare_fingerprints, fingerprints_by_name
 from .errors import DegeneracyError
 from .pairs import PairVerdict, relative_distances, split_pairs, verify_pairs
@@ -193,7 +194,8 @@ def analyse_by_composition(
     """
     options = {
         "batch_size": batch_size,
-        "symmetry_tol": symmetry_tol,
+        # checked before the groups' fingerprints are built (analyse_frames checks again)
+        "symmetry_tol": residual_tolerance_value("symmetry_tol", symmetry_tol),
         "zero_rtol": zero_rtol,
         "progress": progress,
     }

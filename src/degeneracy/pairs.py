@@ -49,7 +49,7 @@ from .checks import (
     bounded_int,
     finite_float,
     non_negative_float,
-    positive_float,
+    residual_tolerance_value,
     seeded_generator,
 )
 from .compare import fingerprints_by_name
@@ -616,14 +616,15 @@ def verify_pairs(
     Raises
     ------
     DegeneracyError
-        When ``tol`` is not a positive number, ``frames`` is not a list of
+        When ``tol`` is not a positive number of at most
+        :data:`~degeneracy.checks.MAX_RESIDUAL_TOL` Å, ``frames`` is not a list of
         :class:`ase.Atoms` or not an even, non-zero number of them, ``representations``
         is neither a mapping nor a sequence of :class:`Representation` (or one refuses
         the frames), two of a sequence share a name,
         the frames have different numbers of atoms, or the members of a pair have
         different species.
     """
-    tol = positive_float("tol", tol)
+    tol = residual_tolerance_value("tol", tol)
     frames = frame_list(frames, name="verify_pairs")
     representations = fingerprints_by_name(representations)
     for representation in representations.values():

@@ -37,7 +37,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
-from .checks import bounded_int, positive_float, seeded_generator
+from .checks import bounded_int, positive_float, residual_tolerance_value, seeded_generator
 from .errors import DegeneracyError, DegeneracyWarning
 from .files import json_safe
 from .representations.base import (
@@ -3228,7 +3228,7 @@ def analyse_frames(
         Frames per Jacobian call (at least 1).
     symmetry_tol : float
         RMS residual (Å) under which a point operation counts as a symmetry
-        (:func:`point_symmetry`).
+        (:func:`point_symmetry`), at most :data:`~degeneracy.checks.MAX_RESIDUAL_TOL`.
     zero_rtol : float
         Relative size :math:`s_k / s_1` under which a singular value counts as zero
         (:func:`zero_verdict`), in (0, 1).
@@ -3251,7 +3251,7 @@ def analyse_frames(
         with non-finite entries (:func:`singular_spectrum`).
     """
     zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
-    symmetry_tol = positive_float("symmetry_tol", symmetry_tol)
+    symmetry_tol = residual_tolerance_value("symmetry_tol", symmetry_tol)
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
     frames = frame_list(frames)
     check_same_size(frames)  # in every batch, whatever batch_size

@@ -75,7 +75,7 @@ from typing import Any
 import ase
 import numpy as np
 
-from .checks import bounded_int, optional_callable, positive_float
+from .checks import bounded_int, optional_callable, positive_float, residual_tolerance_value
 from .errors import DegeneracyError
 from .representations.base import Representation
 from .sensitivity import (
@@ -482,7 +482,8 @@ def find_singular(
     pull_cutoff : float
         The pull acts only while :math:`s_\min / s_1` exceeds this.
     symmetry_tol : float
-        RMS residual (Å) under which the result counts as symmetric.
+        RMS residual (Å) under which the result counts as symmetric, at most
+        :data:`~degeneracy.checks.MAX_RESIDUAL_TOL`.
     callback : callable, optional
         Called with every accepted :class:`SearchStep`.
     check_near_symmetry : bool
@@ -507,7 +508,7 @@ def find_singular(
         When ``pull`` is not in [0, 1], ``cn_target`` does not exceed 1,
         ``max_iterations`` is not an integer ≥ 1, ``fd_step`` is not in (0, 0.1),
         ``max_step`` is not positive, ``pull_cutoff`` is not in (0, 1) or
-        ``symmetry_tol`` is not positive; when ``atoms`` is
+        ``symmetry_tol`` is not in (0, 0.5] Å; when ``atoms`` is
         not one :class:`ase.Atoms`, is refused by
         :func:`~degeneracy.sensitivity.check_analysable`, or the fingerprint has fewer
         features than the 3N − 3 internal motions; or when positions become non-finite.
@@ -525,7 +526,7 @@ def find_singular(
     fd_step = positive_float("fd_step", fd_step, below=0.1)
     max_step = positive_float("max_step", max_step)
     pull_cutoff = positive_float("pull_cutoff", pull_cutoff, below=1.0)
-    symmetry_tol = positive_float("symmetry_tol", symmetry_tol)
+    symmetry_tol = residual_tolerance_value("symmetry_tol", symmetry_tol)
     callback = optional_callable("callback", callback)
     check_analysable([one_frame(atoms, name="find_singular")], representation)
     check_enough_features(atoms, representation, task="singular configuration to search for")

@@ -153,6 +153,7 @@ COMMAND_MODULES = [
     "singular",
     "orbit",
     "family",
+    "shells",
     "learn",
     "predict",
     "reproduce",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 
 import numpy as np
 from ase.data import atomic_numbers
 
 from ..checks import bounded_int
-from ..errors import DegeneracyError
+from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import output_file
 from ..structures import environment_species
 from .options import (
@@ -78,10 +79,13 @@ def run(args: argparse.Namespace) -> None:
     short = [(l, int(k)) for l, k in enumerate(carrying) if 0 < k < basis.n_max]
     if short:
         counts = ", ".join(f"{k} at l = {l}" for l, k in short)
-        print(
-            f"note: of the {basis.n_max} functions per channel only {counts} carry variance "
-            "in these frames; the others are set by round-off (they change with the CPU or "
-            "the units): fit on more, more varied frames, or lower --n-max"
+        # a warning (stderr), as fit_optimal_basis's on channels without any variance
+        warnings.warn(
+            f"of the {basis.n_max} functions per channel only {counts} carry variance in "
+            "these frames; the others are set by round-off (they change with the CPU or the "
+            "units): fit on more, more varied frames, or lower --n-max",
+            DegeneracyWarning,
+            stacklevel=2,
         )
 
 

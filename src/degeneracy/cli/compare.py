@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..compare import Comparison, compare_fingerprints
 from ..compositions import composition_hypers
 from ..errors import DegeneracyError
-from ..files import json_text, output_file
+from ..files import atomic_paths, json_text, output_file
 from ..structures import recorded_arc_lengths
 from .options import (
     add_input_arguments,
@@ -22,7 +25,6 @@ from .options import (
     check_input_analysable,
     check_output_suffix,
     csv_text,
-    emit,
     frames_cutoff,
     frames_from_args,
     naming_input_file,
@@ -100,14 +102,18 @@ def _summary_value(value: float, spec: str, unit: str = "") -> str:
 
 
 def figure_paths(prefix: str) -> list[str]:
-    """``PREFIX.png`` and ``PREFIX.pdf``, checked before the work (the table is written
-    before the figure): their folder exists and can be written, and ``prefix`` is no
-    folder (``--plot outdir/`` wrote ``outdir.png`` beside it)."""
+    """``PREFIX.png`` and ``PREFIX.pdf`` (a trailing .png or .pdf of PREFIX is dropped,
+    as :func:`~degeneracy.figures.compare.comparison_paths` drops it: ``--plot f.png``
+    writes f.png and f.pdf), checked before the work: their folder exists and can be
+    written, and ``prefix`` is no folder (``--plot outdir/`` wrote ``outdir.png`` beside
+    it)."""
     if Path(prefix).is_dir() or prefix.endswith(("/", os.sep)):
         raise DegeneracyError(
             f"--plot {prefix}: names a folder; --plot is the PREFIX of PREFIX.png and "
             f"PREFIX.pdf, e.g. {Path(prefix) / 'compare'}"
         )
+    if prefix.lower().endswith((".png", ".pdf")):
+        prefix = prefix[: -len(".png")]
     paths = [f"{prefix}{suffix}" for suffix in (".png", ".pdf")]
     for path in paths:
         output_file(path, "--plot")
@@ -130,15 +136,51 @@ def run(args: argparse.Namespace) -> None:
             per_composition=True,  # each frame with its own species, as scan
         )
     hypers = {name: composition_hypers(rep, frames) for name, rep in representations.items()}
-    emit(format_comparison(comparison, args.format, hypers), args.output)
-    if args.plot:
-        from ..figures.compare import plot_comparison
+    text = format_comparison(comparison, args.format, hypers)
+    x = recorded_arc_lengths(frames)
+    plot = {
+        "x": x,
+        "xlabel": "frame" if x is None else "arc length (Å)",
+        "title": Path(args.file).name if args.file else args.builtin,
+    }
+    write_results(text, args.output, comparison, figures, **plot)
+    if figures:
+        print(f"wrote {figures[0]} and {figures[1]}", file=sys.stderr)
 
-        x = recorded_arc_lengths(frames)
-        xlabel = "frame" if x is None else "arc length (Å)"
-        title = Path(args.file).name if args.file else args.builtin
-        png, pdf = plot_comparison(comparison, args.plot, x=x, xlabel=xlabel, title=title)
-        print(f"wrote {png} and {pdf}", file=sys.stderr)
+
+def write_results(
+    text: str,
+    output: str | None,
+    comparison: Comparison,
+    figures: Sequence[str],
+    **plot: Any,
+) -> None:
+    """The table (to ``output``, or printed) and the figure (``figures``: PNG and PDF) as
+    one result: the figure is drawn into temporary files beside its own, and the files
+    are moved into place together once all are written, the table printed after. An
+    interruption or error before then (drawing takes seconds) leaves every earlier
+    output as it was: the table of a new run never stands beside the figure of an
+    earlier one (the table used to be written first, the figure then drawn)."""
+    targets = ([output] if output is not None else []) + list(figures)
+    with atomic_paths(targets) as temporary:
+        if output is not None:
+            with open(temporary[0], "w") as handle:
+                handle.write(text)
+        if figures:
+            from ..figures.compare import comparison_paths, plot_comparison
+
+            png, pdf = temporary[-2:]
+            prefix = f"{png}-figure"
+            drawn = comparison_paths(prefix)
+            try:
+                plot_comparison(comparison, prefix, **plot)
+                for path, place in zip(drawn, (png, pdf), strict=True):
+                    shutil.move(path, place)  # a --plot link may point to another disk
+            finally:
+                for path in drawn:
+                    path.unlink(missing_ok=True)
+    if output is None:
+        sys.stdout.write(text)
 
 
 def register(commands: argparse._SubParsersAction) -> None:

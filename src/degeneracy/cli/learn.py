@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..checks import bounded_int, non_negative_float, positive_float
+from ..checks import bounded_int, positive_float
 from ..errors import DegeneracyError
 from ..files import json_text, write_json
 from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES, SAMPLERS, default_datasets
@@ -58,6 +58,7 @@ def featurizer_from_args(args: argparse.Namespace):
 def settings_from_args(args: argparse.Namespace) -> TrainSettings:
     """Training settings: defaults (or --quick / --comment-settings) plus explicit options."""
     from ..learning import TrainSettings
+    from ..learning.trainer import gradient_weight_value
 
     changes = {
         "max_epochs": args.epochs,
@@ -72,7 +73,7 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
         "threads": args.threads,
         "gradient_weight": None
         if args.gradient_weight is None
-        else non_negative_float("--gradient-weight", args.gradient_weight),
+        else gradient_weight_value(args.gradient_weight, "--gradient-weight"),
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     if args.quick and args.comment_settings:

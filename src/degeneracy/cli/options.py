@@ -16,12 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ase
+import ase.data
 
-from ..checks import positive_float
+from ..checks import MAX_RESIDUAL_TOL as MAX_RESIDUAL_TOL  # re-exported: the help shows it
+from ..checks import positive_float, residual_tolerance_value
+from ..environments import parse_species
 from ..errors import OPTION_TERMS, SPEC_MISMATCH, DegeneracyError
 from ..files import atomic_open, output_file, output_folder
 from ..learning.datasets import SAMPLERS
 from ..learning.specs import training_seed
+from ..species import SPELLINGS, atomic_number, species_items
 from ..structures import (
     BUILTINS,
     CH4,
@@ -47,6 +51,34 @@ def seed_value(text: str) -> int:
         raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
     except DegeneracyError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def species_argument(text: str) -> str:
+    """argparse ``type`` of ``--centers`` and ``--neighbors``: ``all`` or element symbols
+    (``C,H``). An atomic number is refused with its symbol: the library's words invite
+    atomic numbers, which its Python callers give as integers, not as text."""
+    if text == "all":
+        return text
+    symbols = "element symbols such as C,H"
+    for item in species_items(text):
+        if item.isdigit():
+            which = ""
+            with contextlib.suppress(DegeneracyError):
+                which = f" ({item} is {ase.data.chemical_symbols[atomic_number(int(item))]})"
+            raise argparse.ArgumentTypeError(f"unknown element {item!r}; give {symbols}{which}")
+    try:
+        parse_species(text)
+    except DegeneracyError as error:
+        raise argparse.ArgumentTypeError(str(error).replace(SPELLINGS, symbols)) from None
+    return text
+
+
+def element_argument(text: str) -> str:
+    """argparse ``type`` of an option naming one species (``shells --species``): one
+    element symbol, refused as :func:`species_argument` refuses its items."""
+    if text == "all" or len(species_items(text)) != 1:
+        raise argparse.ArgumentTypeError(f"give one element symbol, got {text!r}")
+    return species_argument(text)
 
 
 def environment_value(text: str) -> EnvironmentSpec:
@@ -311,6 +343,56 @@ class FingerprintEntry:
         return keys
 
 
+#: How a whole-number hyperparameter is written on the command line: decimal digits 0-9,
+#: a minus sign allowed (refused by the fingerprint, in its own words).
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
+
+#: How a real-number hyperparameter is written: decimals with an optional exponent
+#: (``0.3``, ``.3``, ``3e-1``, ``2``), a minus sign allowed.
+_NUMBER_TEXT = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def hyper_value(key: str, text: str, kind: type) -> Any:
+    """A keyword hyperparameter's value as written on the command line (``--rep
+    soap:n_max=6``), read as ``kind``; the constructor checks it further.
+
+    Only plainly written numbers are read as numbers: for ``int``, decimal digits
+    (``6``, ``-1``); for ``float``, decimals with an optional exponent (``0.3``, ``.3``,
+    ``3e-1``, ``2``). Python's ``int`` and ``float`` also take ``1_0`` (10), ``+8``,
+    ``٣`` (non-ASCII digits), surrounding spaces, and ``float`` ``nan``, ``inf`` and
+    ``1_0.5``: all refused here. Any other ``kind`` (``str``) takes the text as it is.
+
+    Parameters
+    ----------
+    key : str
+        The keyword (``n_max``), for the error.
+    text : str
+        The value as written.
+    kind : type
+        ``int``, ``float`` or ``str``.
+
+    Returns
+    -------
+    int, float or str
+
+    Raises
+    ------
+    DegeneracyError
+        ``"n_max must be an integer, got '1_0'"``, ``"sigma must be a number, got
+        'nan'"``.
+    """
+    if kind is int or kind is float:
+        plain = _INTEGER_TEXT if kind is int else _NUMBER_TEXT
+        if not isinstance(text, str) or not plain.fullmatch(text):
+            what = "an integer" if kind is int else "a number"
+            raise DegeneracyError(f"{key} must be {what}, got {text!r}")
+        try:
+            return kind(text)
+        except ValueError:  # more digits than int() reads (sys.get_int_max_str_digits)
+            raise DegeneracyError(f"{key} is too large: {len(text)} digits") from None
+    return text
+
+
 def entry_setting(entry: str, name: str, part: str) -> tuple[str, Any]:
     """The ``(key, value)`` of one ``key=value`` of ``--rep`` entry ``entry`` of fingerprint
     ``name``, the value read as the keyword's type (:data:`ENTRY_KEYS`); the constructor
@@ -323,12 +405,10 @@ def entry_setting(entry: str, name: str, part: str) -> tuple[str, Any]:
         raise argparse.ArgumentTypeError(
             f"{entry}: {name} has no setting {key!r}; it takes {', '.join(keys)}"
         )
-    kind = keys[key]
     try:
-        return key, kind(value)
-    except ValueError:
-        what = "an integer" if kind is int else "a number"
-        raise argparse.ArgumentTypeError(f"{entry}: {key} must be {what}, got {value!r}") from None
+        return key, hyper_value(key, value, keys[key])
+    except DegeneracyError as error:
+        raise argparse.ArgumentTypeError(f"{entry}: {error}") from None
 
 
 def fingerprint_entry(text: str) -> FingerprintEntry:
@@ -637,23 +717,11 @@ def bounded_number(
     raise DegeneracyError(f"{option} must be {bound} ({why}), got {value!r}")
 
 
-#: Largest ``--symmetry-tol`` and ``pairs --relation-tol`` (Å): both are RMS residuals of
-#: a superposition of the neighbours, and at half a C–H bond any two environments of one
-#: composition, or any operation, would pass (``--relation-tol 1e308`` called unrelated
-#: pairs related).
-MAX_RESIDUAL_TOL = 0.5
-
-
 def residual_tolerance(option: str, value: Any) -> float:
     """``value`` of ``option`` (``--symmetry-tol``, ``--relation-tol``): an RMS residual
-    (Å) in (0, :data:`MAX_RESIDUAL_TOL`]."""
-    return bounded_number(
-        option,
-        value,
-        unit=" Å",
-        at_most=MAX_RESIDUAL_TOL,
-        why="an RMS residual of half a bond: every superposition would pass",
-    )
+    (Å) in (0, :data:`~degeneracy.checks.MAX_RESIDUAL_TOL`], the library's own bound
+    (:func:`~degeneracy.checks.residual_tolerance_value`), refused naming the option."""
+    return residual_tolerance_value(option, value)
 
 
 def results_folder(path: str, option: str = "--output") -> Path:

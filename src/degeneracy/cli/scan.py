@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import contextlib
 import json
 import signal
 import sys
@@ -13,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import ase.data
 import numpy as np
 
 from ..checks import bounded_int
@@ -24,12 +22,14 @@ from ..files import EXTXYZ_SUFFIXES, output_file, write_json
 from ..scan import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHUNK_SIZE,
+    MAX_CONNECT_TIMEOUT,
     ChunkStore,
     Dataset,
     RepresentationRecipe,
     ScanSummary,
     chemiscope_selection,
     collect_structures,
+    connect_timeout_value,
     default_workers,
     describe_singular,
     environments_at,
@@ -41,19 +41,18 @@ from ..scan import (
     without_kinks,
 )
 from ..sensitivity import NEAR_SWAP_KEYS, ZERO_RTOL, explained_verdict, near_swap_text
-from ..species import SPELLINGS, atomic_number, species_items
 from ..structures import write_environments
 from .options import (
     RecordedStore,
     add_representation_arguments,
     add_units_argument,
     aligned_table,
-    bounded_number,
     describe_representation,
     output_file_argument,
     refuse_options,
     refuse_overwriting_inputs,
     representation_from_args,
+    species_argument,
 )
 
 #: Structures written to the chemiscope file by default (the viewer stays responsive).
@@ -76,10 +75,6 @@ VERDICT_KEYS = (
 #: one single-threaded process, so more than one per CPU only share them, and each
 #: costs memory and start-up (1000 workers on 2 CPUs hung for minutes).
 WORKERS_PER_CPU = 4
-
-#: Longest ``--connect-timeout`` (s): an hour, far beyond any scheduler's start; 1e308
-#: waited for a closed port until killed.
-MAX_CONNECT_TIMEOUT = 3600.0
 
 #: Suffixes of the files written next to ``RESULTS.parquet`` unless other names are given.
 COMPANION_SUFFIXES = (".singular.extxyz", ".histogram.png", ".chemiscope.json.gz", ".summary.json")
@@ -318,13 +313,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     bounded_int("--batch-size", args.batch_size, minimum=1)
     if args.workers is not None:
         check_workers(args.workers)
-    bounded_number(
-        "--connect-timeout",
-        args.connect_timeout,
-        unit=" s",
-        at_most=MAX_CONNECT_TIMEOUT,
-        why="an hour; a scheduler that is not up by then is not coming",
-    )
+    connect_timeout_value(args.connect_timeout, "--connect-timeout")  # the library's bound
     if args.chemiscope:
         check_chemiscope_path(args.chemiscope)
     reports = {
@@ -618,26 +607,6 @@ def report_most_singular(
     print(f"\nwrote {path}")
 
 
-def _species_argument(text: str) -> str:
-    """argparse ``type`` of ``--centers`` and ``--neighbors``: ``all`` or element symbols
-    (``C,H``). An atomic number is refused with its symbol: the library's words invite
-    atomic numbers, which its Python callers give as integers, not as text."""
-    if text == "all":
-        return text
-    symbols = "element symbols such as C,H"
-    for item in species_items(text):
-        if item.isdigit():
-            which = ""
-            with contextlib.suppress(DegeneracyError):
-                which = f" ({item} is {ase.data.chemical_symbols[atomic_number(int(item))]})"
-            raise argparse.ArgumentTypeError(f"unknown element {item!r}; give {symbols}{which}")
-    try:
-        parse_species(text)
-    except DegeneracyError as error:
-        raise argparse.ArgumentTypeError(str(error).replace(SPELLINGS, symbols)) from None
-    return text
-
-
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "scan",
@@ -663,14 +632,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     group = parser.add_argument_group("environments")
     group.add_argument(
         "--centers",
-        type=_species_argument,
+        type=species_argument,
         metavar="SPECIES",
         help="centre species, e.g. C or C,H, or 'all' (default: the fingerprint's centre "
         "species, C for soap)",
     )
     group.add_argument(
         "--neighbors",
-        type=_species_argument,
+        type=species_argument,
         metavar="SPECIES",
         help="count only these neighbour species (default: all atoms within the cutoff)",
     )

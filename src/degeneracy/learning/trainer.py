@@ -76,6 +76,18 @@ MAX_THREADS = 1024
 #: number is a typo, and beyond 3.4e38 torch cannot even store it in the float32 weights.
 MAX_LEARNING_RATE = 10.0
 
+#: Largest weight (Å²) of the target-gradient term (:attr:`TrainSettings.gradient_weight`).
+#: The weight that balances the two terms is the target's variance over the mean square
+#: of a gradient component, the square of the length over which the target changes by its
+#: spread (E4: 0.0144 / 0.099 Å⁻² = 0.145 Å²); 1e4 Å² is (100 Å)², beyond any
+#: environment's size. Measured with ``learn --protocol none --quick`` (2026-12-06;
+#: validation RMSE 0.085 energy-only): W = 1, 10, 100, 1000 all reached 0.062; from 1e4 on
+#: the energy term no longer counts (1e4, 1e5, 1e12, 1e20: the same gradient errors,
+#: validation 0.092, early-stopped at epoch 6, worse than ridge); from 1e25 the float32
+#: loss no longer moved (validation 0.20); above 3.4e38, float32's largest number, the
+#: weight is infinite and the loss NaN in the first epoch.
+MAX_GRADIENT_WEIGHT = 1e4
+
 
 @dataclass(frozen=True, kw_only=True)
 class TrainSettings:
@@ -116,9 +128,9 @@ class TrainSettings:
     checkpoint_seconds : float
         Minimum time between checkpoints (≥ 0; 0 writes one after every epoch).
     gradient_weight : float
-        :math:`w` (Å²) of the target-gradient term of the loss (module docstring); 0, the
-        Comment's energy-only loss, by default. Needs a training :class:`TensorSet` with
-        input Jacobians and target gradients.
+        :math:`w` (Å²) of the target-gradient term of the loss (module docstring), at most
+        :data:`MAX_GRADIENT_WEIGHT`; 0, the Comment's energy-only loss, by default. Needs
+        a training :class:`TensorSet` with input Jacobians and target gradients.
     """
 
     max_epochs: int = 1000
@@ -158,7 +170,7 @@ class TrainSettings:
         values["checkpoint_seconds"] = non_negative_float(
             "checkpoint_seconds", self.checkpoint_seconds
         )
-        values["gradient_weight"] = non_negative_float("gradient_weight", self.gradient_weight)
+        values["gradient_weight"] = gradient_weight_value(self.gradient_weight)
         return values
 
     @classmethod
@@ -188,6 +200,17 @@ class TrainSettings:
         if self.gradient_weight:  # absent at 0: energy-only checkpoints keep their key
             path["gradient_weight"] = self.gradient_weight
         return path
+
+
+def gradient_weight_value(value: Any, name: str = "gradient_weight") -> float:
+    """``value`` as a float ≥ 0 and at most :data:`MAX_GRADIENT_WEIGHT`; else named."""
+    weight = non_negative_float(name, value)
+    if weight > MAX_GRADIENT_WEIGHT:
+        raise DegeneracyError(
+            f"{name} must be at most {MAX_GRADIENT_WEIGHT:g} Å² ((100 Å)²; a larger weight "
+            f"drowns the energy term in the gradient term), got {value!r}"
+        )
+    return weight
 
 
 def learning_rate_value(value: Any) -> float:
@@ -554,11 +577,11 @@ class Trainer:
         run's results only when this run goes ahead (:func:`~.protocols.run_protocol`).
 
         A training RMSE or validation RMSE that becomes NaN or infinite (the weights
-        diverged, e.g. under too large a learning rate) raises :class:`DegeneracyError`
-        naming the epoch, and removes the checkpoint rather than write one: resumed, the
-        run would diverge again at the same epoch, and a smaller learning rate is
-        another run. The best weights before the divergence are not kept either (the
-        run did not finish).
+        diverged, e.g. under too large a learning rate or gradient weight) raises
+        :class:`DegeneracyError` naming the epoch and what to make smaller, and removes the
+        checkpoint rather than write one: resumed, the run would diverge again at the same
+        epoch, and a smaller learning rate or gradient weight is another run. The best
+        weights before the divergence are not kept either (the run did not finish).
         """
         settings = self.settings
         self._check_inputs(train)
@@ -664,11 +687,16 @@ class Trainer:
                 self._save(path, finished)
 
     def _diverged(self, epoch: int, train_rmse: float, val_rmse: float) -> DegeneracyError:
-        """The error of a training whose loss or validation error became NaN or infinite."""
+        """The error of a training whose loss or validation error became NaN or infinite,
+        suggesting a smaller ``learning_rate``, and first a smaller ``gradient_weight``
+        when the loss has a gradient term (which the weight scales)."""
+        settings = self.settings
+        remedy = f"a smaller learning_rate than {settings.learning_rate:g}"
+        if settings.gradient_weight:
+            remedy = f"a smaller gradient_weight than {settings.gradient_weight:g}, or " + remedy
         return DegeneracyError(
             f"training diverged at epoch {epoch} (training RMSE {train_rmse:.4g}, validation "
-            f"RMSE {val_rmse:.4g}), nothing of the run is kept: train again with a smaller "
-            f"learning_rate than {self.settings.learning_rate:g}"
+            f"RMSE {val_rmse:.4g}), nothing of the run is kept: train again with {remedy}"
         )
 
     def _epoch(self, model, data: TensorSet, optimiser, generator) -> float:
