@@ -8,6 +8,7 @@ import os
 import signal
 
 import pytest
+from conftest import exit_status
 
 import degeneracy as dg
 from degeneracy.cli import main
@@ -205,3 +206,30 @@ def test_compare_writes_the_table_and_a_png_prefix_figure(tmp_path, capsys):
     assert table.read_text().startswith("frame,cn_soap,")
     assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
     assert (tmp_path / "f.pdf").read_bytes().startswith(b"%PDF")
+
+
+# --- every type=int / type=float option reads numbers as --rep entries do ----------------
+
+
+@pytest.mark.parametrize(
+    ("option", "text", "line"),
+    [
+        ("--n-max", "1_0", "argument --n-max: invalid int value: '1_0'"),
+        ("--n-max", "+8", "argument --n-max: invalid int value: '+8'"),
+        ("--n-max", "٣", "argument --n-max: invalid int value: '٣'"),
+        ("--n-max", "8.0", "argument --n-max: invalid int value: '8.0'"),
+        ("--sigma", "0.3_0", "argument --sigma: invalid float value: '0.3_0'"),
+        ("--sigma", "٠.٣", "argument --sigma: invalid float value: '٠.٣'"),
+        ("--sigma", "nan", "--sigma must be a positive number, got nan"),  # the library's
+        ("--sigma", "-1e-3", "--sigma must be a positive number, got -0.001"),
+    ],
+)
+def test_numeric_options_read_plainly_written_numbers(capsys, option, text, line):
+    assert exit_status(["spectrum", "--builtin", "td", option, text]) == 2
+    err = capsys.readouterr().err
+    assert err == f"degeneracy spectrum: error: {line}\n"
+
+
+def test_plainly_written_numbers_are_read_as_before(capsys):
+    assert main(["spectrum", "--builtin", "td", "--n-max", "4", "--sigma", "3e-1"]) == 0
+    assert "symmetry" in capsys.readouterr().out

@@ -167,12 +167,18 @@ class OneLineParser(argparse.ArgumentParser):
     Negative numbers in exponent form (``--sigma -1e-3``) are values, as ``-0.001``
     already is: argparse's own pattern (Python 3.11) took them for an unknown option and
     said "expected one argument". The pattern is argparse's private attribute, the only
-    place the rule lives; a test ties it.
+    place the rule lives; a test ties it. ``type=int`` and ``type=float`` options read
+    plainly written numbers only (:func:`~.options.plain_int`, :func:`~.options.plain_float`:
+    ``--n-max 1_0`` was 10), through argparse's registry of types.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+        from .options import plain_float, plain_int  # the numbers of every type=int/float
+
+        self.register("type", int, plain_int)
+        self.register("type", float, plain_float)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")

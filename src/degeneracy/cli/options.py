@@ -352,6 +352,30 @@ _INTEGER_TEXT = re.compile(r"-?[0-9]+")
 _NUMBER_TEXT = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
+#: Non-finite values that real-number options pass on (``--lr inf``), for the library to
+#: refuse in its own words (``--lr must be a positive number, got inf``).
+_NON_FINITE_TEXT = re.compile(r"-?(?:nan|inf|infinity)", re.IGNORECASE)
+
+
+def plain_int(text: str) -> int:
+    """argparse's reading of ``type=int`` options (:class:`~degeneracy.cli.OneLineParser`
+    registers it): decimal digits 0-9 and a minus sign, as :func:`hyper_value` reads an
+    integer; ``int`` alone took ``--n-max 1_0`` as 10 and non-ASCII digits. A ValueError
+    becomes argparse's ``invalid int value: '1_0'``."""
+    if not _INTEGER_TEXT.fullmatch(text):
+        raise ValueError(text)
+    return int(text)
+
+
+def plain_float(text: str) -> float:
+    """argparse's reading of ``type=float`` options: decimals with an optional exponent, as
+    :func:`hyper_value` reads a number, and nan or inf for the checks that name them;
+    ``float`` alone took ``1_0.5`` and non-ASCII digits."""
+    if not (_NUMBER_TEXT.fullmatch(text) or _NON_FINITE_TEXT.fullmatch(text)):
+        raise ValueError(text)
+    return float(text)
+
+
 def hyper_value(key: str, text: str, kind: type) -> Any:
     """A keyword hyperparameter's value as written on the command line (``--rep
     soap:n_max=6``), read as ``kind``; the constructor checks it further.
