@@ -98,6 +98,16 @@ def exit_status(argv: list[str]) -> int:
         return stop.code
 
 
+def one_error_line(capsys, command: str) -> str:
+    """The one line ``degeneracy COMMAND`` printed on stderr, after its prefix (no
+    traceback, nothing more)."""
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    prefix = f"degeneracy {command}: error: "
+    assert err.startswith(prefix), err
+    return err[len(prefix) :].rstrip("\n")
+
+
 def package_warnings(caught) -> list[str]:
     """The DegeneracyWarnings' messages among warnings recorded by ``pytest.warns``.
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import exit_status
+from conftest import exit_status, one_error_line
 
 from degeneracy.errors import DegeneracyError
 from degeneracy.orbits import OrbitSettings
@@ -19,15 +19,6 @@ from degeneracy.orbits import OrbitSettings
 _CH4_FRAME = (
     "5\n\nC 0 0 0\nH 0.63 0.63 0.63\nH -0.63 -0.63 0.63\nH -0.63 0.63 -0.63\nH 0.63 -0.63 -0.63\n"
 )
-
-
-def _one_error_line(capsys, command: str) -> str:
-    """The one line ``degeneracy COMMAND`` printed on stderr, after its prefix."""
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    prefix = f"degeneracy {command}: error: "
-    assert err.startswith(prefix), err
-    return err[len(prefix) :].rstrip("\n")
 
 
 def _link(kind: str, target: Path, link: Path) -> None:
@@ -85,7 +76,7 @@ def test_an_output_that_is_an_input_is_refused_before_work(
     ]
     before = sorted(tmp_path.iterdir())
     assert exit_status(argv) == 2
-    line = _one_error_line(capsys, argv[0])
+    line = one_error_line(capsys, argv[0])
     assert line.startswith(f"{option} "), line
     assert f" is the input {name}" in line and line.endswith(
         ": it would be overwritten; choose another path"
@@ -101,7 +92,7 @@ def test_the_default_report_name_of_a_scan_may_not_be_its_data_set(tmp_path, cap
     source.write_text(_CH4_FRAME)
     argv = ["scan", str(source), "--output", str(tmp_path / "r.csv"), "--top", "0"]
     assert exit_status(argv) == 2
-    assert _one_error_line(capsys, "scan") == (
+    assert one_error_line(capsys, "scan") == (
         f"the default --singular {source} is the input DATASET: it would be overwritten; "
         "choose another path"
     )
@@ -128,7 +119,7 @@ def test_an_orbit_ratio_that_overflows_is_one_line(options, line, tmp_path, caps
     OverflowError traceback: round() of an infinite ratio."""
     out = tmp_path / "o.extxyz"
     assert exit_status(["orbit", "--builtin", "pg-start", "--output", str(out), *options]) == 2
-    said = _one_error_line(capsys, "orbit")
+    said = one_error_line(capsys, "orbit")
     assert said.startswith(line), said
     assert not list(tmp_path.iterdir())
 
@@ -191,7 +182,7 @@ def test_a_value_beyond_any_use_is_refused(argv, line, tmp_path, capsys, monkeyp
     if argv[0] in ("fit-basis", "singular"):
         argv += ["--output", str(out / ("b.npz" if argv[0] == "fit-basis" else "s.extxyz"))]
     assert exit_status(argv) == 2
-    said = _one_error_line(capsys, argv[0])
+    said = one_error_line(capsys, argv[0])
     assert said.startswith(line), said
     assert not list(out.iterdir())
 
@@ -210,7 +201,7 @@ def test_scan_species_are_symbols_and_the_error_says_so(option, value, line, tmp
     refused the atomic number."""
     argv = ["scan", "in.xyz", "--output", str(tmp_path / "r.csv"), option, value]
     assert exit_status(argv) == 2
-    assert _one_error_line(capsys, "scan") == f"argument {option}: {line}"
+    assert one_error_line(capsys, "scan") == f"argument {option}: {line}"
 
 
 @pytest.mark.parametrize("prefix", ["FOLDER", "FOLDER/", "NEW/"])
@@ -220,7 +211,7 @@ def test_a_plot_prefix_that_is_a_folder_is_refused(prefix, tmp_path, capsys):
     folder.mkdir()
     prefix = prefix.replace("FOLDER", str(folder)).replace("NEW", str(tmp_path / "new"))
     assert exit_status(["compare", "--builtin", "td", "--plot", prefix]) == 2
-    said = _one_error_line(capsys, "compare")
+    said = one_error_line(capsys, "compare")
     assert said.startswith(f"--plot {prefix}: names a folder; --plot is the PREFIX"), said
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figures"]
     assert not list(folder.iterdir())

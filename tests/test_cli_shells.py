@@ -10,7 +10,7 @@ import json
 import ase
 import numpy as np
 import pytest
-from conftest import exit_status
+from conftest import exit_status, one_error_line
 
 import degeneracy as dg
 from degeneracy.cli.shells import shell_sizes
@@ -103,9 +103,7 @@ def test_the_count_is_the_jacobians_zeros_at_a_shell_of_another_species(capsys):
 )
 def test_bad_input_is_one_line(capsys, argv, message):
     assert exit_status(["shells", *argv]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    assert err.startswith("degeneracy shells: error: ") and message in err, err
+    assert message in one_error_line(capsys, "shells")
 
 
 def test_sizes_read_ranges_in_order_without_repeats():

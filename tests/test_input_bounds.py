@@ -15,7 +15,7 @@ import re
 import ase.io
 import numpy as np
 import pytest
-from conftest import exit_status
+from conftest import exit_status, one_error_line
 
 import degeneracy as dg
 import degeneracy.scan as scan_module
@@ -33,15 +33,6 @@ from degeneracy.scan import (
     dask_client,
     describe_singular,
 )
-
-
-def _one_error_line(capsys, command: str) -> str:
-    """The one line ``degeneracy COMMAND`` printed on stderr, after its prefix."""
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    prefix = f"degeneracy {command}: error: "
-    assert err.startswith(prefix), err
-    return err[len(prefix) :].rstrip("\n")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +57,7 @@ def test_scan_refuses_neighbours_none_of_which_the_data_set_has(
     output.parent.mkdir()
     argv = ["scan", str(methane_file), "--neighbors", neighbors, "--output", str(output)]
     assert exit_status(argv) == 2
-    assert _one_error_line(capsys, "scan") == (
+    assert one_error_line(capsys, "scan") == (
         f"{methane_file}: no neighbours to count: no atom of neighbour species {named} "
         "(the data set has H,C)"
     )
@@ -253,7 +244,7 @@ def test_learn_refuses_a_huge_gradient_weight_before_any_work(tmp_path, capsys):
     output = tmp_path / "run"
     argv = ["learn", "--quick", "--output", str(output), "--gradient-weight", "1e300"]
     assert exit_status(argv) == 2
-    assert _one_error_line(capsys, "learn") == (
+    assert one_error_line(capsys, "learn") == (
         "--gradient-weight must be at most 10000 Å² ((100 Å)²; a larger weight drowns the "
         "energy term in the gradient term), got 1e+300"
     )
@@ -295,7 +286,7 @@ def test_learn_says_so_in_option_terms(tmp_path, cache, capsys, monkeypatch):
     nan_from_epoch(1, monkeypatch)
     argv = [*_quick_learn(orbit_file, output), "--gradient-weight", "3"]
     assert exit_status(argv) == 2
-    line = _one_error_line(capsys, "learn")
+    line = one_error_line(capsys, "learn")
     assert line.startswith("training diverged at epoch 1 (training RMSE nan"), line
     assert line.endswith(
         "nothing of the run is kept: train again with a smaller --gradient-weight than 3, or "
