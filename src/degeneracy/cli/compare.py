@@ -123,8 +123,9 @@ def figure_paths(prefix: str) -> list[str]:
 def run(args: argparse.Namespace) -> None:
     check_output_suffix(args)
     figures = figure_paths(args.plot) if args.plot else []
-    for writer, path in [("--output", args.output), *(("--plot", path) for path in figures)]:
-        refuse_overwriting_inputs(args, {writer: path})
+    refuse_overwriting_inputs(
+        args, [("--output", args.output), *(("--plot", path) for path in figures)]
+    )
     frames = frames_from_args(args, cutoff=frames_cutoff(args))  # an entry may set its own
     representations = representations_from_args(args, frames=frames)
     check_input_analysable(args, frames, representations.values())

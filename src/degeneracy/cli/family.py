@@ -47,8 +47,10 @@ def format_family(members: list[FamilyMember]) -> str:
 
 def run(args: argparse.Namespace) -> None:
     check_workers(args.workers)
-    for name in family_output_names():  # an earlier run's a0.extxyz, say, is replaced
-        refuse_overwriting_inputs(args, {"--output": Path(args.output) / name})
+    # every file the run writes: an earlier run's a0.extxyz, say, is replaced
+    refuse_overwriting_inputs(
+        args, [("--output", Path(args.output) / name) for name in family_output_names()]
+    )
     a0 = a0_source = None
     if args.a0 is None:
         refuse_options(args, ["units"], "is the length unit of --a0 FILE; give --a0")

@@ -685,7 +685,9 @@ def same_file(path: str | os.PathLike, other: str | os.PathLike) -> bool:
 
 
 def refuse_overwriting_inputs(
-    args: argparse.Namespace, outputs: Mapping[str, str | os.PathLike | None]
+    args: argparse.Namespace,
+    outputs: Mapping[str, str | os.PathLike | None]
+    | Iterable[tuple[str, str | os.PathLike | None]],
 ) -> None:
     """Refuse, before any work, an output that is one of the files the command reads
     (:data:`INPUT_FILE_ARGUMENTS`): ``singular x.extxyz --output x.extxyz`` replaced the
@@ -695,10 +697,11 @@ def refuse_overwriting_inputs(
     ----------
     args : argparse.Namespace
         The command line; its input files are read from it.
-    outputs : mapping
+    outputs : mapping or iterable of pairs
         What names each output (``"--output"``, ``"--checkpoint"``; ``"the default
         --singular"`` for a name derived from another) → its path; None or "" for one
-        not written.
+        not written. Pairs when one option names several outputs (``--plot``'s PNG and
+        PDF).
 
     Raises
     ------
@@ -706,7 +709,8 @@ def refuse_overwriting_inputs(
         ``--output x.extxyz is the input FILE: it would be overwritten; choose another
         path`` (the input's own name added when it is written otherwise).
     """
-    for writer, output in outputs.items():
+    pairs = outputs.items() if isinstance(outputs, Mapping) else outputs
+    for writer, output in pairs:
         if not output:
             continue
         for dest, name in INPUT_FILE_ARGUMENTS.items():
