@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import sys
 
 import numpy as np
@@ -93,24 +94,26 @@ def check_euler_step(args: argparse.Namespace) -> None:
     )
 
 
-def check_orbit_settings(args: argparse.Namespace) -> None:
-    """The tracing options refused before any frame is read: the Euler step in the
+def orbit_settings(args: argparse.Namespace) -> OrbitSettings:
+    """The tracing options, refused before any frame is read: the Euler step in the
     options' words (:func:`check_euler_step`), then the rest as the library's
-    :class:`~degeneracy.orbits.OrbitSettings` checks them when tracing."""
+    :class:`~degeneracy.orbits.OrbitSettings` checks them; what :func:`trace_orbit` is
+    given."""
     check_euler_step(args)
-    OrbitSettings(
+    return OrbitSettings(
         length=args.length,
         method=args.method,
         step=args.step,
         tol=args.tol,
         save_every=args.save_every,
         max_step=args.max_step,
+        reverse=args.reverse,
     )
 
 
 def run(args: argparse.Namespace) -> None:
     check_method_options(args)
-    check_orbit_settings(args)
+    settings = orbit_settings(args)
     # every output's folder before the tracing, not after
     if args.chemiscope is not None:
         check_chemiscope_path(args.chemiscope)
@@ -140,13 +143,7 @@ def run(args: argparse.Namespace) -> None:
     orbit = trace_orbit(
         start,
         representation,
-        length=args.length,
-        method=args.method,
-        step=args.step,
-        tol=args.tol,
-        save_every=args.save_every,
-        max_step=args.max_step,
-        reverse=args.reverse,
+        **dataclasses.asdict(settings),
         checkpoint=checkpoint,
         output=args.output,  # written before the checkpoint is deleted
         progress=not args.quiet and sys.stderr.isatty(),
