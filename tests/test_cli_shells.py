@@ -14,6 +14,7 @@ from conftest import exit_status, one_error_line
 
 import degeneracy as dg
 from degeneracy.cli.shells import shell_sizes
+from degeneracy.sensitivity import MIN_SHELL_RADIUS
 
 #: docs/concepts.md: the default SOAP (l_max 8) and bispectrum (l_max 4), H shells.
 SOAP_COUNTS = {2: 1, 3: 0, 4: 0, 5: 0, 6: 1, 7: 3, 8: 5, 9: 7, 10: 10, 11: 13, 12: 16}
@@ -36,7 +37,7 @@ def test_the_default_table_gives_the_documented_counts(capsys):
     assert [int(r[1]) for r in rows] == [3 * n - 3 for n in range(2, 13)]
     assert {int(r[0]): int(r[2]) for r in rows} == SOAP_COUNTS
     assert {int(r[0]): int(r[3]) for r in rows} == BISPECTRUM_COUNTS
-    assert "forced by symmetry" in out  # the note on N = 2
+    assert "misses r1 - r2 there, by symmetry" in out  # the note on N = 2
 
 
 def test_json_and_csv_agree_with_the_library(capsys, tmp_path):
@@ -110,3 +111,99 @@ def test_sizes_read_ranges_in_order_without_repeats():
     assert shell_sizes("2-4") == [2, 3, 4]
     assert shell_sizes("12, 4-6,5,8") == [12, 4, 5, 6, 8]
     assert shell_sizes("64") == [64]
+
+
+def _jacobian_zeros(representation, frames) -> list[int]:
+    """Zero singular values (below 1e-10 of s1) of the purified Jacobian, per frame."""
+    _, jacobian = representation.jacobian(frames)
+    values = dg.singular_spectrum(jacobian, dg.neighbor_positions(frames)).values
+    return [int(np.sum(v < 1e-10 * v[0])) for v in values]
+
+
+def _equidistant_shells(count: int, n: int, radius: float, seed: int) -> list[ase.Atoms]:
+    rng = np.random.default_rng(seed)
+    frames = []
+    for _ in range(count):
+        directions = rng.normal(size=(n, 3))
+        neighbors = radius * directions / np.linalg.norm(directions, axis=1)[:, None]
+        frames.append(ase.Atoms(f"CH{n}", positions=np.vstack([np.zeros(3), neighbors])))
+    return frames
+
+
+@pytest.mark.parametrize(
+    ("label", "representation"),
+    [
+        ("soap:n_max=2:l_max=4", dg.SoapPowerSpectrum(n_max=2, l_max=4)),
+        ("bispectrum:n_max=2:l_max=2", dg.Bispectrum(n_max=2, l_max=2)),
+    ],
+)
+def test_two_radial_functions_already_give_the_jacobians_zeros(capsys, label, representation):
+    """An entry's own settings reach the count, and with n_max 2 (the fewest for which the
+    features separate the angular sums from the radial ones) the count is the number of
+    zeros of the purified Jacobian."""
+    missed = _json(capsys, "--rep", label, "--sizes", "5,9")["missed"][label]
+    for n in (5, 9):
+        frames = _equidistant_shells(2, n, 1.1, seed=n)
+        assert _jacobian_zeros(representation, frames) == [missed[str(n)]] * 2
+
+
+def test_soap_at_l_max_0_misses_all_but_the_mean_distance(capsys):
+    """first_order_invariants reshaped an empty array of angular sums (ValueError, and
+    `spectrum --l-max 0` of an equidistant frame too); the Jacobian has 3N - 4 zeros."""
+    missed = _json(capsys, "--rep", "soap:l_max=0", "--sizes", "2-4")["missed"]
+    assert missed["soap:l_max=0"] == {"2": 2, "3": 5, "4": 8}
+
+
+def test_a_tiny_radius_is_refused_and_the_smallest_leaves_the_counts(capsys):
+    """At 1e-9 Å the angular rows of G (~1/r) drowned the radial ones (~1) under
+    BLIND_RTOL: SOAP counted 11 instead of 5 at N = 8."""
+    argv = ["--rep", "soap", "--sizes", "6-8"]
+    assert exit_status(["shells", *argv, "--radius", "1e-9"]) == 2
+    assert one_error_line(capsys, "shells") == (
+        "--radius must be at least 0.01 Å (closer, the angular sums drown the radial ones "
+        "in round-off), got 1e-09"
+    )
+    smallest = _json(capsys, *argv, "--radius", str(MIN_SHELL_RADIUS))["missed"]
+    assert smallest == _json(capsys, *argv)["missed"] == {"soap": {"6": 1, "7": 3, "8": 5}}
+
+
+def test_an_entry_without_the_analysis_is_refused_before_any_count(capsys, monkeypatch):
+    import degeneracy.cli.shells as shells
+
+    counted = []
+    library = shells.equidistant_blind_counts
+    monkeypatch.setattr(
+        shells,
+        "equidistant_blind_counts",
+        lambda *a, **k: counted.append(a) or library(*a, **k),
+    )
+    assert exit_status(["shells", "--rep", "soap,acsf", "--sizes", "4"]) == 2
+    assert "acsf has no first-order analysis" in one_error_line(capsys, "shells")
+    assert counted == []
+
+
+@pytest.mark.parametrize(
+    ("label", "representation", "features"),
+    [
+        ("soap:n_max=1:l_max=4", dg.SoapPowerSpectrum(n_max=1, l_max=4), 5),
+        ("bispectrum:n_max=1:l_max=2", dg.Bispectrum(n_max=1, l_max=2), 5),
+    ],
+)
+def test_with_fewer_features_than_motions_the_count_is_the_jacobians_zeros(
+    capsys, label, representation, features
+):
+    """n_max 1: one feature per l for two sums, so the purified Jacobian has 3N - 3 - F
+    zeros, more than the first-order count dim B (helper audit: 3 printed, 7 zeros)."""
+    table = _json(capsys, "--rep", label, "--sizes", "4,5")
+    assert table["features"] == {label: features}
+    missed = table["missed"][label]
+    assert missed == {"4": 9 - features, "5": 12 - features}
+    for n in (4, 5):
+        assert (
+            _jacobian_zeros(representation, _equidistant_shells(2, n, 1.1, n))
+            == [missed[str(n)]] * 2
+        )
+    assert exit_status(["shells", "--rep", label, "--sizes", "5"]) == 0
+    out = capsys.readouterr().out
+    assert f" {12 - features}*" in out
+    assert f"more motions than the fingerprint has features (F = {features} for {label})" in out

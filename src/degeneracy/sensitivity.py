@@ -1783,6 +1783,26 @@ def truncation_zeros(
 #: Largest shell :func:`equidistant_blind_counts` builds (3N columns of G per shell).
 MAX_SHELL = 64
 
+#: Smallest shell radius (Å) :func:`equidistant_blind_counts` takes. G's angular rows grow
+#: as 1/r while its radial rows stay of order 1, so at a tiny radius the relative rank
+#: cut :data:`BLIND_RTOL` drops radial rows that count: measured, the default SOAP's
+#: count at N = 8 is 5 down to 1e-7 Å, 6 at 1e-8 and 11 at 1e-9 (helper audit,
+#: 2026-12-06). No neighbour sits within 0.01 Å of its centre.
+MIN_SHELL_RADIUS = 0.01
+
+
+def shell_feature_count(representation: Representation, species: int | str | None = None) -> int:
+    """The number of features F of ``representation`` for one centre and neighbours of
+    ``species`` (its first density channel by default): a fingerprint of F features sees
+    at most F of the 3N − 3 motions of N neighbours, anywhere."""
+    representation = fingerprint(representation)
+    number = int(representation.neighbors[0]) if species is None else atomic_number(species)
+    center = int(getattr(representation, "center", number))
+    frame = ase.Atoms(
+        numbers=[center, number], positions=[[0.0, 0.0, 0.0], [0.5 * representation.cutoff, 0, 0]]
+    )
+    return int(representation.features([frame]).shape[1])
+
 
 def equidistant_blind_counts(
     representation: Representation,
@@ -1797,11 +1817,20 @@ def equidistant_blind_counts(
     of one species at one distance: :math:`\dim B = 3N - 3 - \operatorname{rank}(G O)`
     (:func:`blind_motions` of its ``first_order_invariants`` :math:`G`), the least over
     ``shells`` shells in random directions (special directions, e.g. symmetric ones, miss
-    more).
+    more), or :math:`3N - 3 - F` where the fingerprint has fewer features F than that
+    (:func:`shell_feature_count`; the ``dimension`` verdict: missed everywhere, e.g. with
+    n_max = 1, where each l gives one feature for its two sums):
+
+    .. math:: \text{missed}(N) = \max\left(\dim B,\; 3N - 3 - F\right).
+
+    Both bound the zeros of the purified Jacobian from below; measured, they are its
+    zeros (SOAP at l_max 0–16 and the bispectrum at l_max 0–6, n_max 1–8, N = 2–64, σ
+    0.1–1 Å, radii 0.2–2.49 Å, H, C and O shells; helper audit, 2026-12-06).
 
     Every such motion is an exact zero of the purified Jacobian wherever a shell sits at
     one distance (data made with fixed bond lengths, or an ideal first shell), whatever
-    n_max, σ or the radial basis; measured, the zeros are exactly these
+    n_max, σ or the radial basis; measured, the zeros are exactly these from n_max 2 on
+    (n_max 1 has fewer features than motions: the second term)
     (docs/concepts.md, "A truncated fingerprint at equidistant neighbours"): SOAP at the
     default :math:`l_\max` 8 misses 0 up to N = 5, then 1, 3, 5, 7, 10, 13, 16 for
     N = 6–12; the default bispectrum 0 up to 8, then 2, 4, 6, 8. No Jacobian is
@@ -1817,8 +1846,8 @@ def equidistant_blind_counts(
     species : int or str, optional
         The neighbours' species; the fingerprint's first density channel by default.
     radius : float, optional
-        Their distance (Å), below the cutoff; half the cutoff by default (the count does
-        not depend on it).
+        Their distance (Å), from :data:`MIN_SHELL_RADIUS` to below the cutoff; half the
+        cutoff by default (the count does not depend on it).
     shells : int
         Random shells per N (at least 1).
     seed : int or numpy.random.Generator
@@ -1833,7 +1862,8 @@ def equidistant_blind_counts(
     ------
     DegeneracyError
         For a fingerprint without the hook, a species it has no density channel for, a
-        radius not below its cutoff, or a bad count, ``shells`` or ``seed``.
+        radius below :data:`MIN_SHELL_RADIUS` or not below its cutoff, or a bad count,
+        ``shells`` or ``seed``.
     """
     invariants = getattr(representation, "first_order_invariants", None)
     if invariants is None:
@@ -1846,7 +1876,13 @@ def equidistant_blind_counts(
     number = int(representation.neighbors[0]) if species is None else atomic_number(species)
     cutoff = float(representation.cutoff)
     radius = 0.5 * cutoff if radius is None else positive_float("radius", radius, below=cutoff)
+    if radius < MIN_SHELL_RADIUS:
+        raise DegeneracyError(
+            f"radius must be at least {MIN_SHELL_RADIUS} Å (closer, the angular sums drown "
+            f"the radial ones in round-off), got {radius!r}"
+        )
     blind = {}
+    n_features = None
     for count in counts:
         count = bounded_int("shell size", count, minimum=2, maximum=MAX_SHELL)
         least = None
@@ -1861,7 +1897,9 @@ def equidistant_blind_counts(
                 )
             size = blind_motions(gradients, neighbors).shape[1]
             least = size if least is None else min(least, size)
-        blind[count] = least
+        if n_features is None:
+            n_features = shell_feature_count(representation, number)
+        blind[count] = max(least, 3 * count - 3 - n_features)
     return blind
 
 

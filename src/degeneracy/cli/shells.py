@@ -11,7 +11,7 @@ import ase.data
 from ..checks import bounded_int, positive_float
 from ..errors import DegeneracyError
 from ..files import json_text
-from ..sensitivity import MAX_SHELL, equidistant_blind_counts
+from ..sensitivity import MAX_SHELL, equidistant_blind_counts, shell_feature_count
 from ..species import atomic_number
 from .options import (
     FingerprintEntry,
@@ -67,11 +67,12 @@ def shell_frame(center: int, species: int) -> list[ase.Atoms]:
 
 
 def blind_table(args: argparse.Namespace) -> dict:
-    """The counts of every ``--rep`` entry, with what they were computed for."""
+    """The counts of every ``--rep`` entry, with what they were computed for. Every entry
+    is checked (the analysis, ``--radius`` inside its cutoff) before any is counted."""
     center = atomic_number(args.center, name="--center")
     species = atomic_number(args.species, name="--species")
     representations = representations_from_args(args, frames=shell_frame(center, species))
-    missed, radius = {}, {}
+    radius = {}
     for label, representation in representations.items():
         if getattr(representation, "first_order_invariants", None) is None:
             raise DegeneracyError(
@@ -85,7 +86,8 @@ def blind_table(args: argparse.Namespace) -> dict:
                 f"({cutoff} Å): its shells would not be seen at all"
             )
         radius[label] = 0.5 * cutoff if args.radius is None else args.radius
-        missed[label] = equidistant_blind_counts(
+    missed = {
+        label: equidistant_blind_counts(
             representation,
             args.sizes,
             species=species,
@@ -93,6 +95,8 @@ def blind_table(args: argparse.Namespace) -> dict:
             shells=args.shells,
             seed=args.seed,
         )
+        for label, representation in representations.items()
+    }
     return {
         "center": ase.data.chemical_symbols[center],
         "species": ase.data.chemical_symbols[species],
@@ -101,6 +105,9 @@ def blind_table(args: argparse.Namespace) -> dict:
         "seed": args.seed,
         "motions": {n: 3 * n - 3 for n in args.sizes},
         "missed": missed,
+        "features": {
+            label: shell_feature_count(r, species) for label, r in representations.items()
+        },
         "settings": {label: r.hypers() for label, r in representations.items()},
     }
 
@@ -110,13 +117,23 @@ def format_shells(table: dict, fmt: str) -> str:
     if fmt == "json":
         return json_text(table)
     labels = list(table["missed"])
-    rows = [
-        [n, motions, *(table["missed"][label][n] for label in labels)]
-        for n, motions in table["motions"].items()
-    ]
     if fmt == "csv":
+        rows = [
+            [n, motions, *(table["missed"][label][n] for label in labels)]
+            for n, motions in table["motions"].items()
+        ]
         return csv_text([["neighbors", "motions", *labels], *rows])
     header = ["N", "motions", *labels]
+    short = {label: table["features"][label] for label in labels}
+
+    def cell(label: str, n: int) -> str:  # * : fewer features than motions
+        count = table["missed"][label][n]
+        return f"{count}*" if 3 * n - 3 > short[label] else str(count)
+
+    rows = [
+        [n, motions, *(cell(label, n) for label in labels)]
+        for n, motions in table["motions"].items()
+    ]
     lines = [
         f"motions missed to first order by a fingerprint of a {table['center']} centre with "
         f"N {table['species']} neighbours at one distance",
@@ -127,8 +144,18 @@ def format_shells(table: dict, fmt: str) -> str:
     if 2 in table["motions"]:
         lines += [
             "",
-            "N = 2: two neighbours at one distance are always swapped by a mirror, so the "
-            "one motion every fingerprint misses there (r1 - r2) is forced by symmetry",
+            "N = 2: two neighbours at one distance are always swapped by a mirror, so every "
+            "fingerprint misses r1 - r2 there, by symmetry; only what it misses beyond that "
+            "is its own",
+        ]
+    limited = [label for label in labels if any(3 * n - 3 > short[label] for n in table["motions"])]
+    if limited:
+        features = ", ".join(f"{short[label]} for {label}" for label in limited)
+        lines += [
+            "",
+            f"*: more motions than the fingerprint has features (F = {features}): at least "
+            "3N - 3 - F of them are missed at every configuration, not only at one distance "
+            "(spectrum's 'dimension' verdict)",
         ]
     return "\n".join(lines) + "\n"
 
@@ -153,8 +180,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "purified Jacobian wherever such a shell occurs, whatever n_max, sigma or the "
         "radial basis (they depend on l_max). Computed from the few sums through which "
         "the fingerprint sees such a shell, without a Jacobian; random directions, the "
-        "least over --shells shells (symmetric shells miss more). SOAP and the bispectrum "
-        "(docs/concepts.md, 'A truncated fingerprint at equidistant neighbours').",
+        "least over --shells shells (symmetric shells miss more). A fingerprint with "
+        "fewer features F than motions (n_max 1) misses at least 3N − 3 − F everywhere: "
+        "those counts are marked *. SOAP and the bispectrum (docs/concepts.md, 'A "
+        "truncated fingerprint at equidistant neighbours').",
     )
     parser.add_argument(
         "--sizes",
@@ -172,8 +201,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--radius",
         type=float,
-        help="their distance in Å, inside every fingerprint's cutoff (half the cutoff; "
-        "the counts do not depend on it)",
+        help="their distance in Å, from 0.01 to inside every fingerprint's cutoff (half "
+        "the cutoff; the counts do not depend on it)",
     )
     parser.add_argument(
         "--shells", type=int, default=3, help=f"random shells per size, 1 to {MAX_SHELLS} (3)"

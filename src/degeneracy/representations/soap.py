@@ -406,7 +406,9 @@ def invariant_gradients(neighbors: np.ndarray, species: Sequence[int], l_max: in
         in_a, in_b = members[a], members[b]
         towards_b = np.einsum("lkj,j,kjc->lkc", slopes[1:], in_b, turned) * in_a[:, None]
         towards_a = np.einsum("lkj,j,kjc->lkc", slopes[1:], in_a, turned) * in_b[:, None]
-        angular.append((towards_b + towards_a).reshape(l_max, -1))
+        # (l_max, 3N): explicit, as l_max = 0 leaves no angular sums, and reshape(0, -1)
+        # of an empty array is undefined
+        angular.append((towards_b + towards_a).reshape(l_max, neighbors.size))
     radial = []
     for in_a, in_b in itertools.product(members, repeat=2):
         sums = np.einsum("lkj,j->lk", values, in_b) * in_a
