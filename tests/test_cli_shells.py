@@ -99,6 +99,13 @@ def test_the_count_is_the_jacobians_zeros_at_a_shell_of_another_species(capsys):
         (["--sizes", "1-4"], "1-4: a shell holds 2 to 64 neighbours, got 1"),
         (["--sizes", "12-4"], "12-4: the range runs backwards"),
         (["--sizes", "4,x"], "'x' is not a size or a range of sizes"),
+        (["--sizes", "4,"], "argument --sizes: an empty size in '4,'"),
+        (["--sizes", "٤"], "'٤' is not a size or a range of sizes"),  # ASCII digits only
+        (
+            ["--rep", "soap:n_max=6,l_max=2"],
+            "unknown fingerprint l_max=2; choose from soap,bispectrum,acsf,om; an entry's "
+            "settings are separated by ':' (soap:n_max=6:l_max=6)",
+        ),
         (["--acsf-set", "loose"], "--acsf-set does not apply to --rep soap,bispectrum"),
     ],
 )

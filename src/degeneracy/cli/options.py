@@ -441,8 +441,11 @@ def fingerprint_entry(text: str) -> FingerprintEntry:
     name, *parts = (part.strip() for part in text.split(":"))
     if name not in REPRESENTATION_ORDER:
         choices = ",".join(REPRESENTATION_ORDER)
+        # soap:n_max=6,l_max=2 splits at the comma into soap:n_max=6 and l_max=2
+        hint = "; an entry's settings are separated by ':' (soap:n_max=6:l_max=6)"
         raise argparse.ArgumentTypeError(
             f"unknown fingerprint {name or repr(text)}; choose from {choices}"
+            + (hint if "=" in name else "")
         )
     label = ":".join([name, *("=".join(s.strip() for s in part.split("=")) for part in parts)])
     overrides: dict[str, Any] = {}

@@ -42,7 +42,9 @@ def shell_sizes(text: str) -> list[int]:
     from 2 to :data:`~degeneracy.sensitivity.MAX_SHELL`, in the order given, no repeats."""
     sizes: list[int] = []
     for part in (p.strip() for p in text.split(",")):
-        match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
+        if not part:
+            raise argparse.ArgumentTypeError(f"an empty size in {text!r} (e.g. 2-12 or 4,6,12)")
+        match = re.fullmatch(r"([0-9]+)(?:\s*-\s*([0-9]+))?", part)  # ASCII digits only
         if match is None:
             raise argparse.ArgumentTypeError(
                 f"{part!r} is not a size or a range of sizes (e.g. 2-12 or 4,6,12)"
