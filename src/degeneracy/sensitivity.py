@@ -68,6 +68,12 @@ SYMMETRY_TOL = 1e-3
 #: Default relative size s_k / s_1 under which a singular value counts as zero.
 ZERO_RTOL = 1e-6
 
+#: Smallest ``zero_rtol`` taken: an exact zero's singular value is round-off, up to about
+#: (3N − 3) ε s1 (2e-15 s1 for CH4), so below 1e-15 a symmetric frame's forced zeros were
+#: counted as seen motions (T_d at 1e-17: CN inf, verdict "regular"; helper audit,
+#: 2026-12-06).
+MIN_ZERO_RTOL = 1e-15
+
 #: Verdict of :func:`spectrum_verdicts` (and :func:`zero_verdict`): the fingerprint has no
 #: Jacobian there (:func:`kinks_of`), its spectrum and CN are one one-sided derivative's.
 VERDICT_KINK = "kink"
@@ -941,7 +947,7 @@ def unexplained_zeros(
         non-empty spectrum (3N-3,), or ``motions`` (3N-3, 3N) or ``forced_motions``
         (3N, at most 3N-3) does not fit it.
     """
-    zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
+    zero_rtol = zero_rtol_value(zero_rtol)
     values = frame_values(values, "unexplained_zeros")
     motions, forced_motions = _frame_motions(values, motions, forced_motions)
     n_forced = 0 if forced_motions is None else forced_motions.shape[1]
@@ -2097,7 +2103,7 @@ def faint_neighbors(
         (0, 1).
     """
     neighbors = neighbor_array(neighbors, "faint_neighbors")
-    zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
+    zero_rtol = zero_rtol_value(zero_rtol)
     respond = getattr(representation, "response_weights", None)
     if respond is None:
         return np.zeros(len(neighbors), dtype=bool)
@@ -2457,7 +2463,7 @@ def spectrum_verdicts(
         When ``zero_rtol`` is not a number in (0, 1), or the three arguments are not of
         one shape.
     """
-    zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
+    zero_rtol = zero_rtol_value(zero_rtol)
     try:
         s_max, s_min = np.asarray(s_max, dtype=float), np.asarray(s_min, dtype=float)
         kink = np.asarray(kink, dtype=bool)
@@ -2546,7 +2552,7 @@ def zero_verdict(
         [0, 3N-3], ``n_features`` is not an integer ≥ 1, or ``motions`` and
         ``forced_motions`` do not fit the values (:func:`unexplained_zeros`).
     """
-    zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
+    zero_rtol = zero_rtol_value(zero_rtol)
     values = frame_values(values, "zero_verdict")
     n_symmetry_zeros = bounded_int(
         "n_symmetry_zeros", n_symmetry_zeros, minimum=0, maximum=len(values)
@@ -2645,7 +2651,7 @@ def near_symmetry(
         When ``zero_rtol`` is not a number in (0, 1), ``reach`` not a positive number or
         ``values`` not one frame's non-empty spectrum.
     """
-    zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
+    zero_rtol = zero_rtol_value(zero_rtol)
     reach = positive_float("reach", reach)
     values = frame_values(values, "near_symmetry")
     n_small = int((values < zero_rtol * values[0]).sum()) if values[0] > 0 else 0
@@ -2959,7 +2965,8 @@ def classify_zeros(
     representation : Representation
         The fingerprint.
     n_features : int
-        The fingerprint's feature count (for ``"dimension"``).
+        The fingerprint's feature count (for ``"dimension"``, with
+        :func:`seen_dimension`'s bound).
     zero_rtol : float
         Relative size :math:`s_k / s_1` under which a singular value counts as zero.
     kink : bool, optional
@@ -2975,7 +2982,7 @@ def classify_zeros(
     verdict = zero_verdict(
         values,
         symmetry.n_symmetry_zeros,
-        n_features=n_features,
+        n_features=seen_dimension(representation, n_features, len(atoms) - 1),
         zero_rtol=zero_rtol,
         motions=motions,
         forced_motions=symmetry.forced_motions,
@@ -3064,22 +3071,56 @@ def farthest_beyond_cutoff(vectors: np.ndarray, cutoff: float | None) -> int | N
     return int(np.argmax(radii))
 
 
-def check_enough_features(atoms: ase.Atoms, representation: Representation, *, task: str) -> None:
-    """Refuse a fingerprint of fewer features than ``atoms`` has internal motions.
-
-    d < 3N − 3 features leave 3N − 3 − d zero singular values at every configuration
-    (the ``"dimension"`` verdict of :func:`zero_verdict`), so a search for a singular
-    configuration, or for the softest direction to follow, has nothing to find: every
-    start already is one, and the soft directions are a whole space. ``task`` ("a
-    singular configuration to search for") ends the message.
-    """
-    n_motions = 3 * (len(atoms) - 1) - 3
-    n_features = fingerprint(representation).features([atoms]).shape[1]
-    if n_features < n_motions:
+def zero_rtol_value(value: Any) -> float:
+    """``value`` as a ``zero_rtol`` in [:data:`MIN_ZERO_RTOL`, 1); else named."""
+    rtol = positive_float("zero_rtol", value, below=1.0)
+    if rtol < MIN_ZERO_RTOL:
         raise DegeneracyError(
-            f"{representation.name}: {n_features} features for the {n_motions} internal "
-            f"motions of {len(atoms) - 1} neighbours leave {n_motions - n_features} zero "
-            f"singular values at every configuration, so there is no {task}"
+            f"zero_rtol must be at least {MIN_ZERO_RTOL:g} (an exact zero's singular value "
+            "is round-off, up to (3N − 3) ε s1, 2e-15 s1 for CH4: below that it is not told "
+            f"from a motion the fingerprint sees), got {value!r}"
+        )
+    return rtol
+
+
+def seen_dimension(representation: Representation, n_features: int, n_neighbors: int) -> int:
+    r"""The most of the :math:`3N - 3` internal motions of ``n_neighbors`` neighbours that
+    ``representation`` can see at any configuration: its feature count d, or fewer where
+    its optional ``motions_seen_at_most`` hook bounds them (SOAP and the bispectrum at
+    l_max 0 see only the N distances: measured, a generic CH4 has 5 exact zeros).
+
+    .. math:: d_\text{seen} = \min(d, \text{bound}(N))
+    """
+    bound = getattr(representation, "motions_seen_at_most", None)
+    limit = None if bound is None else bound(n_neighbors)
+    return n_features if limit is None else min(n_features, limit)
+
+
+def check_enough_features(atoms: ase.Atoms, representation: Representation, *, task: str) -> None:
+    """Refuse a fingerprint that sees fewer motions than ``atoms`` has internal motions.
+
+    d < 3N − 3 features (or a fingerprint that sees only d of them anywhere,
+    :func:`seen_dimension`: l_max 0) leave 3N − 3 − d zero singular values at every
+    configuration (the ``"dimension"`` verdict of :func:`zero_verdict`), so a search for
+    a singular configuration, or for the softest direction to follow, has nothing to
+    find: every start already is one, and the soft directions are a whole space.
+    ``task`` ("a singular configuration to search for") ends the message.
+    """
+    n_neighbors = len(atoms) - 1
+    n_motions = 3 * n_neighbors - 3
+    n_features = fingerprint(representation).features([atoms]).shape[1]
+    seen = seen_dimension(representation, n_features, n_neighbors)
+    if seen < n_motions:
+        what = (
+            f"{n_features} features for the {n_motions} internal motions"
+            if seen == n_features  # (l_max is not named: the options' terms would rename it)
+            else f"without angular channels, only the {seen} distances of the {n_motions} "
+            "internal motions"
+        )
+        raise DegeneracyError(
+            f"{representation.name}: {what} of {n_neighbors} neighbours leave "
+            f"{n_motions - seen} zero singular values at every configuration, so there is "
+            f"no {task}"
         )
 
 
@@ -3288,7 +3329,7 @@ def analyse_frames(
         :func:`check_analysable`, frames of different sizes in one batch, or a Jacobian
         with non-finite entries (:func:`singular_spectrum`).
     """
-    zero_rtol = positive_float("zero_rtol", zero_rtol, below=1.0)
+    zero_rtol = zero_rtol_value(zero_rtol)
     symmetry_tol = residual_tolerance_value("symmetry_tol", symmetry_tol)
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
     frames = frame_list(frames)

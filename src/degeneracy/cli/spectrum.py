@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from ..compositions import analyse_by_composition
 from ..files import json_text
 from ..sensitivity import (
+    MIN_ZERO_RTOL,
     SYMMETRY_TOL,
     ZERO_RTOL,
     FrameAnalysis,
@@ -158,7 +159,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--zero-rtol",
         type=float,
         default=ZERO_RTOL,
-        help=f"s_k/s_1 under which a singular value counts as zero ({ZERO_RTOL})",
+        help=f"s_k/s_1 under which a singular value counts as zero, {MIN_ZERO_RTOL:g} to "
+        f"below 1 ({ZERO_RTOL})",
     )
     add_output_arguments(parser, ["table", "csv", "json"])
     parser.set_defaults(func=run)

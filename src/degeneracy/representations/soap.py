@@ -300,6 +300,13 @@ class SoapPowerSpectrum:
         """Features ``(n_frames, n_features)`` and Jacobian ``(n_frames, n_features, 3N)``."""
         return self._compute(frames, gradients=True)
 
+    def motions_seen_at_most(self, n_neighbors: int) -> int | None:
+        """The most internal motions of ``n_neighbors`` neighbours this fingerprint can
+        see anywhere beyond what its feature count allows: at l_max 0 only the
+        neighbours' distances, so ``n_neighbors``; None (no such bound) otherwise
+        (:func:`~degeneracy.sensitivity.seen_dimension`)."""
+        return int(n_neighbors) if self.l_max == 0 else None
+
     def first_order_invariants(
         self, neighbors: np.ndarray, species: Sequence[int]
     ) -> np.ndarray | None:
