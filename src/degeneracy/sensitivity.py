@@ -1404,7 +1404,8 @@ class TruncationZeros:
         """``"H at 1.09 Å: 9 motions seen through 8 sums"`` (distances to 4 digits: they are
         equal to :data:`~degeneracy.representations.base.EQUIDISTANT_RTOL`)."""
         where = ", ".join(f"{symbol} at {distance:.4g} Å" for symbol, distance in self.distances)
-        return f"{where}: {self.n_motions} motions seen through {self.n_sums} sums"
+        sums = "sum" if self.n_sums == 1 else "sums"
+        return f"{where}: {self.n_motions} motions seen through {self.n_sums} {sums}"
 
 
 @dataclass(frozen=True)

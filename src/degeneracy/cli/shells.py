@@ -114,6 +114,11 @@ def blind_table(args: argparse.Namespace) -> dict:
     }
 
 
+def _article(symbol: str) -> str:
+    """ "a" or "an" before an element symbol read by its letters (an O, an H, a C)."""
+    return "an" if symbol[0] in "AEFHILMNORSX" else "a"
+
+
 def format_shells(table: dict, fmt: str) -> str:
     """:func:`blind_table` as a table (N, motions, missed per fingerprint), CSV or JSON."""
     if fmt == "json":
@@ -137,7 +142,8 @@ def format_shells(table: dict, fmt: str) -> str:
         for n, motions in table["motions"].items()
     ]
     lines = [
-        f"motions missed to first order by a fingerprint of a {table['center']} centre with "
+        f"motions missed to first order by a fingerprint of {_article(table['center'])} "
+        f"{table['center']} centre with "
         f"N {table['species']} neighbours at one distance",
         f"(least over {table['shells']} shells in random directions, seed {table['seed']})",
         "",
