@@ -20,7 +20,6 @@ from conftest import exit_status, one_error_line
 import degeneracy as dg
 import degeneracy.scan as scan_module
 from degeneracy.checks import MAX_RESIDUAL_TOL, residual_tolerance_value
-from degeneracy.cli.options import residual_tolerance
 from degeneracy.errors import DegeneracyError
 from degeneracy.learning import AtomicSumModel, TensorSet, Trainer, TrainSettings
 from degeneracy.learning.protocols import RESULT_FILES
@@ -171,14 +170,14 @@ def test_the_cap_itself_is_accepted():
 
 
 def test_the_command_line_keeps_its_words_with_the_shared_bound():
-    """cli.options.residual_tolerance is the library's check, naming the option."""
+    """The command line calls the library's check with the option's name."""
     with pytest.raises(DegeneracyError) as error:
-        residual_tolerance("--relation-tol", 1e308)
+        residual_tolerance_value("--relation-tol", 1e308)
     assert str(error.value) == (
         "--relation-tol must be at most 0.5 Å (an RMS residual of half a bond: every "
         "superposition would pass), got 1e+308"
     )
-    assert residual_tolerance("--symmetry-tol", 0.5) == 0.5
+    assert residual_tolerance_value("--symmetry-tol", 0.5) == 0.5
 
 
 CONNECT_REFUSAL = (

@@ -43,16 +43,30 @@ def positive_float(name: str, value: Any, *, below: float | None = None) -> floa
     return number
 
 
-def capped_float(name: str, value: Any, *, maximum: float, unit: str = "", why: str) -> float:
-    """``value`` as a finite float in (0, ``maximum``]; a larger one is refused with the
-    bound and ``why`` it is there (``symmetry_tol must be at most 0.5 Å (...), got 2.0``).
+def bounded_float(
+    name: str,
+    value: Any,
+    *,
+    at_least: float | None = None,
+    at_most: float | None = None,
+    unit: str = "",
+    why: str,
+    zero: bool = False,
+) -> float:
+    """``value`` as a finite float > 0 (≥ 0 with ``zero``) in [``at_least``, ``at_most``];
+    one outside is refused with the bound and ``why`` it is there (``symmetry_tol must be
+    at most 0.5 Å (...), got 2.0``; ``--fd-step must be at least 1e-10 Å (...), got 0``).
 
     ``unit`` follows the bound as written (``" Å"``, ``" s"``).
     """
-    number = positive_float(name, value)
-    if number > maximum:
-        raise DegeneracyError(f"{name} must be at most {maximum:g}{unit} ({why}), got {value!r}")
-    return number
+    number = non_negative_float(name, value) if zero else positive_float(name, value)
+    if at_least is not None and number < at_least:
+        bound = f"at least {at_least:g}{unit}"
+    elif at_most is not None and number > at_most:
+        bound = f"at most {at_most:g}{unit}"
+    else:
+        return number
+    raise DegeneracyError(f"{name} must be {bound} ({why}), got {value!r}")
 
 
 #: Largest tolerance on an RMS residual of a superposition of the neighbours (Å):
@@ -69,7 +83,7 @@ RESIDUAL_TOL_REASON = "an RMS residual of half a bond: every superposition would
 def residual_tolerance_value(name: str, value: Any) -> float:
     """``value`` of the tolerance ``name`` on an RMS residual (Å), in
     (0, :data:`MAX_RESIDUAL_TOL`]; else named, with the bound and its reason."""
-    return capped_float(name, value, maximum=MAX_RESIDUAL_TOL, unit=" Å", why=RESIDUAL_TOL_REASON)
+    return bounded_float(name, value, at_most=MAX_RESIDUAL_TOL, unit=" Å", why=RESIDUAL_TOL_REASON)
 
 
 def non_negative_float(name: str, value: Any) -> float:

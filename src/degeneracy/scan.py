@@ -95,8 +95,8 @@ from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from .checks import (
+    bounded_float,
     bounded_int,
-    capped_float,
     existing_file,
     positive_float,
     residual_tolerance_value,
@@ -1538,8 +1538,8 @@ CONNECT_TIMEOUT_REASON = "an hour; a scheduler that is not up by then is not com
 def connect_timeout_value(value: Any, name: str = "connect_timeout") -> float:
     """``value`` as seconds to wait for a Dask scheduler, in (0,
     :data:`MAX_CONNECT_TIMEOUT`]; else named, with the bound and its reason."""
-    return capped_float(
-        name, value, maximum=MAX_CONNECT_TIMEOUT, unit=" s", why=CONNECT_TIMEOUT_REASON
+    return bounded_float(
+        name, value, at_most=MAX_CONNECT_TIMEOUT, unit=" s", why=CONNECT_TIMEOUT_REASON
     )
 
 

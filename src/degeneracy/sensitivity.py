@@ -37,7 +37,13 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
-from .checks import bounded_int, positive_float, residual_tolerance_value, seeded_generator
+from .checks import (
+    bounded_float,
+    bounded_int,
+    positive_float,
+    residual_tolerance_value,
+    seeded_generator,
+)
 from .errors import DegeneracyError, DegeneracyWarning
 from .files import json_safe
 from .representations.base import (
@@ -1882,11 +1888,15 @@ def equidistant_blind_counts(
     rng = seeded_generator(seed)
     number = int(representation.neighbors[0]) if species is None else atomic_number(species)
     cutoff = float(representation.cutoff)
-    radius = 0.5 * cutoff if radius is None else positive_float("radius", radius, below=cutoff)
-    if radius < MIN_SHELL_RADIUS:
-        raise DegeneracyError(
-            f"radius must be at least {MIN_SHELL_RADIUS} Å (closer, the angular sums drown "
-            f"the radial ones in round-off), got {radius!r}"
+    if radius is None:
+        radius = 0.5 * cutoff
+    else:
+        radius = bounded_float(
+            "radius",
+            positive_float("radius", radius, below=cutoff),
+            at_least=MIN_SHELL_RADIUS,
+            unit=" Å",
+            why="closer, the angular sums drown the radial ones in round-off",
         )
     blind = {}
     n_features = None
@@ -3074,14 +3084,14 @@ def farthest_beyond_cutoff(vectors: np.ndarray, cutoff: float | None) -> int | N
 
 def zero_rtol_value(value: Any) -> float:
     """``value`` as a ``zero_rtol`` in [:data:`MIN_ZERO_RTOL`, 1); else named."""
-    rtol = positive_float("zero_rtol", value, below=1.0)
-    if rtol < MIN_ZERO_RTOL:
-        raise DegeneracyError(
-            f"zero_rtol must be at least {MIN_ZERO_RTOL:g} (an exact zero's singular value "
-            "is round-off, up to (3N − 3) ε s1, 2e-15 s1 for CH4: below that it is not told "
-            f"from a motion the fingerprint sees), got {value!r}"
-        )
-    return rtol
+    positive_float("zero_rtol", value, below=1.0)
+    return bounded_float(
+        "zero_rtol",
+        value,
+        at_least=MIN_ZERO_RTOL,
+        why="an exact zero's singular value is round-off, up to (3N − 3) ε s1, 2e-15 s1 "
+        "for CH4: below that it is not told from a motion the fingerprint sees",
+    )
 
 
 def seen_dimension(representation: Representation, n_features: int, n_neighbors: int) -> int:

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 import ase
 import ase.data
 
-from ..checks import MAX_RESIDUAL_TOL as MAX_RESIDUAL_TOL  # re-exported: the help shows it
-from ..checks import positive_float, residual_tolerance_value
+from ..checks import positive_float
 from ..environments import parse_species
 from ..errors import OPTION_TERMS, SPEC_MISMATCH, DegeneracyError
 from ..files import atomic_open, output_file, output_folder
@@ -724,35 +723,6 @@ def refuse_overwriting_inputs(
                     f"{writer} {output} is the input {name}{spelled}: it would be "
                     "overwritten; choose another path"
                 )
-
-
-def bounded_number(
-    option: str,
-    value: Any,
-    *,
-    unit: str,
-    at_least: float | None = None,
-    at_most: float | None = None,
-    why: str,
-) -> float:
-    """``value`` of ``option`` as a positive number in ``[at_least, at_most]``, else the
-    one-line error naming the option, the bound, ``why`` it is there, and the value
-    (``--connect-timeout must be at most 3600 s (an hour; ...), got 1e+308``)."""
-    number = positive_float(option, value)
-    if at_least is not None and number < at_least:
-        bound = f"at least {at_least:g}{unit}"
-    elif at_most is not None and number > at_most:
-        bound = f"at most {at_most:g}{unit}"
-    else:
-        return number
-    raise DegeneracyError(f"{option} must be {bound} ({why}), got {value!r}")
-
-
-def residual_tolerance(option: str, value: Any) -> float:
-    """``value`` of ``option`` (``--symmetry-tol``, ``--relation-tol``): an RMS residual
-    (Å) in (0, :data:`~degeneracy.checks.MAX_RESIDUAL_TOL`], the library's own bound
-    (:func:`~degeneracy.checks.residual_tolerance_value`), refused naming the option."""
-    return residual_tolerance_value(option, value)
 
 
 def results_folder(path: str, option: str = "--output") -> Path:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import ase.io
 
-from ..checks import bounded_int
+from ..checks import MAX_RESIDUAL_TOL, bounded_int, residual_tolerance_value
 from ..compositions import verify_pairs_by_composition
 from ..files import EXTXYZ_SUFFIXES, json_text, output_file
 from ..pairs import (
@@ -23,7 +23,6 @@ from ..pairs import (
 from ..sensitivity import SYMMETRY_TOL
 from ..structures import write_environments
 from .options import (
-    MAX_RESIDUAL_TOL,
     REPRESENTATION_DESTS,
     RecordedStore,
     add_environment_argument,
@@ -40,7 +39,6 @@ from .options import (
     refuse_options,
     refuse_overwriting_inputs,
     representations_from_args,
-    residual_tolerance,
     seed_value,
 )
 
@@ -99,7 +97,7 @@ def run(args: argparse.Namespace) -> None:
     if args.verify is not None:
         check_output_suffix(args)
         refuse_overwriting_inputs(args, {"--output": args.output})
-        residual_tolerance("--relation-tol", args.relation_tol)  # before reading the frames
+        residual_tolerance_value("--relation-tol", args.relation_tol)  # before reading the frames
         frames = environments_from_file(args.verify, args, cutoff=frames_cutoff(args))
         representations = representations_from_args(args, frames=frames)
         verdicts = verify_pairs_by_composition(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..checks import MAX_RESIDUAL_TOL, bounded_float, residual_tolerance_value
 from ..compositions import representations_for
 from ..errors import DegeneracyError
 from ..files import EXTXYZ_SUFFIXES, output_file
@@ -12,15 +13,12 @@ from ..sensitivity import KINK_TEXT, SYMMETRY_TOL, ZERO_RTOL, near_swap_text
 from ..singular import DEFAULT_CN_TARGET, DEFAULT_FD_STEP, SingularResult, find_singular
 from ..structures import write_environments
 from .options import (
-    MAX_RESIDUAL_TOL,
     add_input_arguments,
     add_representation_arguments,
-    bounded_number,
     check_input_analysable,
     frames_from_args,
     input_name,
     refuse_overwriting_inputs,
-    residual_tolerance,
 )
 from .options import representation_from_args as _representation
 
@@ -114,14 +112,14 @@ def check_search_options(args: argparse.Namespace) -> None:
     :data:`MIN_FD_STEP` and a meaningless ``--symmetry-tol``; the library checks the
     rest (its words are the options' through the command line)."""
     refuse_overwriting_inputs(args, {"--output": args.output})
-    bounded_number(
+    bounded_float(
         "--fd-step",
         args.fd_step,
         unit=" Å",
         at_least=MIN_FD_STEP,
         why="below it the finite difference drowns in round-off",
     )
-    residual_tolerance("--symmetry-tol", args.symmetry_tol)
+    residual_tolerance_value("--symmetry-tol", args.symmetry_tol)
 
 
 def run(args: argparse.Namespace) -> None:

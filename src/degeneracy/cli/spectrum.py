@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ..checks import MAX_RESIDUAL_TOL, residual_tolerance_value
 from ..compositions import analyse_by_composition
 from ..files import json_text
 from ..sensitivity import (
@@ -17,7 +18,6 @@ from ..sensitivity import (
     near_swap_text,
 )
 from .options import (
-    MAX_RESIDUAL_TOL,
     add_input_arguments,
     add_output_arguments,
     add_representation_arguments,
@@ -31,7 +31,6 @@ from .options import (
     number_text,
     refuse_overwriting_inputs,
     representation_from_args,
-    residual_tolerance,
 )
 
 
@@ -107,7 +106,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
 def run(args: argparse.Namespace) -> None:
     check_output_suffix(args)
     refuse_overwriting_inputs(args, {"--output": args.output})
-    residual_tolerance("--symmetry-tol", args.symmetry_tol)
+    residual_tolerance_value("--symmetry-tol", args.symmetry_tol)
     frames = frames_from_args(args)
     representation = representation_from_args(args, frames)
     check_input_analysable(args, frames, [representation])

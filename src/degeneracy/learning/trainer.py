@@ -55,7 +55,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..checks import bounded_int, non_negative_float, positive_float
+from ..checks import bounded_float, bounded_int, non_negative_float, positive_float
 from ..errors import DegeneracyError
 from ..files import atomic_path, cache_key
 from .model import AtomicSumModel
@@ -204,24 +204,25 @@ class TrainSettings:
 
 def gradient_weight_value(value: Any, name: str = "gradient_weight") -> float:
     """``value`` as a float ≥ 0 and at most :data:`MAX_GRADIENT_WEIGHT`; else named."""
-    weight = non_negative_float(name, value)
-    if weight > MAX_GRADIENT_WEIGHT:
-        raise DegeneracyError(
-            f"{name} must be at most {MAX_GRADIENT_WEIGHT:g} Å² ((100 Å)²; a larger weight "
-            f"drowns the energy term in the gradient term), got {value!r}"
-        )
-    return weight
+    return bounded_float(
+        name,
+        value,
+        at_most=MAX_GRADIENT_WEIGHT,
+        unit=" Å²",
+        why="(100 Å)²; a larger weight drowns the energy term in the gradient term",
+        zero=True,
+    )
 
 
 def learning_rate_value(value: Any) -> float:
     """``value`` as a float > 0 and at most :data:`MAX_LEARNING_RATE`; else named."""
-    rate = positive_float("learning_rate", value)
-    if rate > MAX_LEARNING_RATE:
-        raise DegeneracyError(
-            f"learning_rate must be at most {MAX_LEARNING_RATE:g} (an Adam step moves every "
-            f"weight by about the learning rate, and the weights are of order 1), got {value!r}"
-        )
-    return rate
+    return bounded_float(
+        "learning_rate",
+        value,
+        at_most=MAX_LEARNING_RATE,
+        why="an Adam step moves every weight by about the learning rate, and the weights "
+        "are of order 1",
+    )
 
 
 def train_settings(settings: Any) -> TrainSettings:
