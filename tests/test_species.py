@@ -43,6 +43,9 @@ def test_order_is_kept_when_asked():
         ("HO", "unknown element 'HO'"),
         ("", "no species given"),
         (1.5, "give element symbols such as C,H or atomic numbers, got 1.5"),
+        ("6", "unknown element '6'; give its symbol 'C' or the atomic number as an integer, 6"),
+        ("C,1", "unknown element '1'; give its symbol 'H' or the atomic number as an integer"),
+        ("200", "unknown element '200'; atomic numbers are integers from 1 to 118"),
     ],
 )
 def test_every_entry_point_refuses_the_same_things_alike(written, message):

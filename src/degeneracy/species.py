@@ -38,7 +38,19 @@ def atomic_number(species: Any, *, name: str | None = None) -> int:
         return int(species)
     if isinstance(species, str) and species in ase.data.atomic_numbers and species != "X":
         return ase.data.atomic_numbers[species]
+    if isinstance(species, str) and species.isascii() and species.isdigit():
+        raise DegeneracyError(f"{prefix}unknown element {species!r}; {_number_as_text(species)}")
     raise DegeneracyError(f"{prefix}unknown element {species!r}; give {SPELLINGS}")
+
+
+def _number_as_text(text: str) -> str:
+    """What to give instead of an atomic number written as text (``"6"``): its symbol, or
+    the number as an integer."""
+    number = int(text)
+    if 1 <= number < len(ase.data.chemical_symbols):
+        symbol = ase.data.chemical_symbols[number]
+        return f"give its symbol {symbol!r} or the atomic number as an integer, {number}"
+    return "atomic numbers are integers from 1 to 118, and elements are named by symbol"
 
 
 def species_items(species: Any) -> list[Any]:
