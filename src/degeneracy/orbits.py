@@ -76,6 +76,7 @@ from .sensitivity import (
     check_analysable,
     check_enough_features,
     condition_number,
+    roundoff_floor,
 )
 from .singular import CountingJacobian, find_singular
 from .structures import (
@@ -696,28 +697,97 @@ def trace_orbit(
     )
 
 
-#: Relative gap (s_{k-1} - s_k) / s_1 under which the start's s_min is not separated.
-DIRECTION_GAP_RTOL = 1e-8
+#: Largest rotation (rad) that float64 round-off may give the start's direction for it to
+#: count as determined: over the adaptive integrator's first step (1e-3 Å) it moves the
+#: path by 1e-8 Å, 1 % of the default local tolerance :data:`DEFAULT_TOL`. For CH4 (9
+#: motions) it makes a gap of 2e-10 s_1 or less a tie (:func:`direction_tie_width`).
+DIRECTION_ANGLE_TOL = 1e-5
+
+
+def direction_tie_width(values: np.ndarray) -> float:
+    r"""Largest gap :math:`s_k - s_n` at which :math:`s_k` is tied with :math:`s_n = s_\min`
+    for the orbit's direction: round-off could turn the direction by more than
+    :data:`DIRECTION_ANGLE_TOL`.
+
+    The orbit follows :math:`w_n`, the right singular vector of :math:`s_n` of the purified
+    Jacobian :math:`\tilde J`. The computed one is that of :math:`\tilde J + E`, and by
+    Wedin's :math:`\sin\Theta` theorem (Stewart & Sun, *Matrix Perturbation Theory*, §V.4;
+    Davis–Kahan for the symmetric :math:`\tilde J^\top \tilde J`)
+
+    .. math:: \sin\theta(w_n, \tilde w_n) \le \frac{\|E\|_2}{s_{n-1} - s_n},
+              \qquad \|E\|_2 \lesssim (3N-3)\,\varepsilon\, s_1
+
+    with the round-off of :func:`~degeneracy.sensitivity.roundoff_floor`: the noise is
+    relative to :math:`s_1`, the size of the Jacobian's entries, so the gap that decides
+    is relative to :math:`s_1` too. A tie is then
+
+    .. math:: s_k - s_n \le \frac{(3N-3)\,\varepsilon\, s_1}{\theta_\mathrm{tol}},
+              \qquad \theta_\mathrm{tol} = \mathtt{DIRECTION\_ANGLE\_TOL},
+
+    2e-10 :math:`s_1` for CH4. A gap relative to :math:`s_n` (:func:`smallest_gap`'s)
+    cannot tell a tie: at the regular tetrahedron :math:`s_2 \dots s_9` are round-off
+    (gap 3e-18 :math:`s_1`) and :math:`(s_8 - s_9)/s_9` is 0.34, a ratio of two
+    round-off numbers. Measured (SOAP σ = 0.3 Å; directions :math:`u = O w_9` with the
+    Jacobian's entries perturbed by :math:`\varepsilon` relative, and at two starts 1e-9
+    Å apart): at T_d and 1e-7 Å from it (gaps 3e-18 to 5e-16 :math:`s_1`) the direction
+    turns by 0.02–1.4 rad, undetermined; 1e-5 Å from it (2e-12–9e-12 :math:`s_1`, bound
+    2e-4–9e-4 rad) by 2e-6 rad from the noise and 5e-4 rad between the two starts: tied;
+    1e-3 Å away (4e-8–1e-7 :math:`s_1`) by 3e-8 rad: determined, though it turns fast
+    there (0.3 rad over 1e-4 Å, a shape of the path that :func:`smallest_gap` and the
+    adaptive integrator's turn check watch). Ordinary frames are far from it: over 2000
+    random CH4 the smallest gap is 8.6e-4 :math:`s_1` (SOAP σ = 0.3 Å), 6.7e-6 (σ = 1
+    Å), 5e-8 (σ = 2 Å) and 1.3e-8 (σ = 2.4 Å, where the l-channels the weakest motions
+    are seen through are damped, docs/fingerprints.md; a tie width of 1e-8 :math:`s_1`,
+    used before, came within 30 % of them there while round-off turns their direction by
+    at most 2e-7 rad), 9e-4 (bispectrum), 9e-6 (ACSF), 5e-4 (OM).
+
+    The Jacobian's own error is not noise of this kind: featomic's splined radial
+    integrals (accuracy 1e-8) turn the direction of random frames by up to 8e-5 / 2e-4 /
+    1e-2 rad at σ = 0.3 / 1 / 2 Å against unsplined ones, a smooth change of the
+    fingerprint (the same on every machine) that changes which orbit is traced, not
+    whether it is one.
+
+    Parameters
+    ----------
+    values : array (3N-3,)
+        One frame's purified singular values, descending.
+
+    Returns
+    -------
+    float
+        The width (in the units of ``values``).
+    """
+    values = np.asarray(values, dtype=float)
+    return float(roundoff_floor(values[0], len(values))) / DIRECTION_ANGLE_TOL
+
+
+def tied_with_smallest(values: np.ndarray) -> int:
+    """How many singular values besides s_min are tied with it for the orbit's direction
+    (within :func:`direction_tie_width`); 0 with fewer than two values or s_1 = 0."""
+    values = np.asarray(values, dtype=float).ravel()
+    if len(values) < 2 or not values[0] > 0:
+        return 0
+    return int(np.sum(values[:-1] - values[-1] <= direction_tie_width(values)))
 
 
 def warn_if_direction_not_unique(values: np.ndarray, *, name: str = "") -> None:
-    """Warn when the start's smallest singular value is degenerate with the next one
-    (the warning names the start by ``name``, where it comes from).
+    """Warn when the start's smallest singular value is tied with the next one
+    (:func:`tied_with_smallest`; the warning names the start by ``name``, where it comes
+    from).
 
     The orbit follows the motion of s_min; where s_{k-1} = s_k that motion is any vector of
     a subspace (e.g. the 8 symmetry zeros of a T_d start) and the traced orbit is one of
-    many. Random CH4 have relative gaps of 4e-4 and more (2000 frames, σ = 0.3 Å).
+    many. :func:`direction_tie_width` says why the gap is measured against s_1, and what
+    the frames measured give.
     """
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2 or not values[0] > 0:
-        return
-    gaps = (values[:-1] - values[-1]) / values[0]
-    tied = int(np.sum(gaps <= DIRECTION_GAP_RTOL))
+    values = np.asarray(values, dtype=float).ravel()
+    tied = tied_with_smallest(values)
     if tied:
+        gap = (values[-2] - values[-1]) / values[0]
         warnings.warn(
             f"orbit start{f' ({name})' if name else ''}: the smallest singular value is tied with "
-            f"{tied} others (gap {gaps[-1]:.1e} of s_1): the direction of the orbit is not unique "
-            "there (a symmetric start? see `degeneracy spectrum`)",
+            f"{tied} others (gap {gap:.1e} of s_1, within round-off of it): the direction of the "
+            "orbit is not unique there (a symmetric start? see `degeneracy spectrum`)",
             DegeneracyWarning,
             stacklevel=3,
         )
@@ -913,27 +983,52 @@ def smallest_gap(frames: Sequence[ase.Atoms]) -> tuple[float, float] | None:
     The orbit follows the motion of :math:`s_n`; where :math:`s_{n-1}` nearly meets it
     that motion turns fast, and where they cross it is not defined. Only the start is
     watched (:func:`warn_if_direction_not_unique`), so this tells how near the rest of the
-    path comes: the smallest :math:`(s_{n-1} - s_n)/s_n` over the frames that record
-    ``singular_values`` (at the saved frames only, not at every step). The Comment's
-    σ = 0.1 Å, c = 0.1 orbit comes to 0.11.
+    path comes: the smallest
+
+    .. math:: g = \frac{s_{n-1} - s_n}{s_n}
+
+    over the frames that record ``singular_values`` (at the saved frames only, not at
+    every step), 0 at a frame where the two are tied as the start's warning counts a
+    tie (:func:`tied_with_smallest`: within round-off of each other, where the ratio
+    would be one of two round-off numbers, 0.34 at T_d). The Comment's σ = 0.1 Å,
+    c = 0.1 orbit comes to 0.11.
+
+    The start's test measures the gap against :math:`s_1`, the scale of the round-off
+    that decides whether the direction is determined at all
+    (:func:`direction_tie_width`); this one, once the two are told apart, against
+    :math:`s_n`: a shape of the spectrum, which the density's width σ, damping the
+    weakest motions of every frame together, leaves alone. Over 2000 random CH4 (SOAP)
+    the median of :math:`g` is 0.93 at σ = 0.3 Å and 3.7 at σ = 2.4 Å, while that of
+    :math:`(s_{n-1} - s_n)/s_1` falls from 3.7e-2 to 1.4e-6; yet the direction turns no
+    faster (directions 1e-6 Å apart: at most 3e-5 rad at σ = 0.3 Å, 7e-5 rad at σ =
+    2 Å, 200 frames each), so a gap against :math:`s_1` would rank σ, not crossings.
 
     Returns
     -------
     (float, float) or None
-        The smallest relative gap (``inf`` where :math:`s_n = 0`) and the ``arc_length``
-        of its frame (nan without one); None when no frame has two singular values.
+        The smallest relative gap (0 at a tie, ``inf`` where :math:`s_n = 0` alone) and
+        the ``arc_length`` of its frame (nan without one); None when no frame has two
+        singular values.
     """
     best = None
     for atoms in frames:
         values = np.asarray(atoms.info.get("singular_values", ()), dtype=float).ravel()
         if values.size < 2:
             continue
-        low, next_low = values[-1], values[-2]
-        gap = float("inf") if low <= 0 else float((next_low - low) / low)
+        gap = _relative_gap(values)
         if best is None or gap < best[0]:
             arc = atoms.info.get("arc_length", float("nan"))
             best = (gap, float(arc))
     return best
+
+
+def _relative_gap(values: np.ndarray) -> float:
+    """:func:`smallest_gap`'s (s_{n-1} − s_n)/s_n of one frame's values (0 at a tie,
+    inf where s_n = 0 alone)."""
+    low, next_low = values[-1], values[-2]
+    if tied_with_smallest(values):
+        return 0.0
+    return float("inf") if low <= 0 else float((next_low - low) / low)
 
 
 def _arc_lengths(frames: Sequence[ase.Atoms], what: str) -> np.ndarray:
