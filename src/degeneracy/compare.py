@@ -13,6 +13,10 @@ Beside them, per frame the two neighbour pairs nearest to having equal
 property of the geometry) and, per fingerprint, :math:`\rho` of its softest motion with
 the two grouped (:func:`~degeneracy.sensitivity.pair_swap_residual`): near 0 when what the
 fingerprint sees worst is the trade of the two, the blind spot of ν = 2 fingerprints.
+Where s_min is a multiple zero or tied with other values, its motions are an arbitrary
+basis of their span: :math:`\rho` and the trade scale are then those of the span's most
+trade-like motion (:func:`~degeneracy.sensitivity.softest_motions`), the same for any
+basis and the same as ``spectrum``'s and ``scan``'s.
 
 A fingerprint with fewer features than internal coordinates (d < 3N − 3, e.g. the s-only
 overlap matrix for CH4) has :math:`3N - 3 - d` exact zeros: they are included, so its
@@ -46,9 +50,10 @@ from .sensitivity import (
     condition_number,
     kinks_of,
     nearest_coincidence,
-    pair_swap_residual,
     singular_spectrum,
+    softest_motions,
     spectrum_verdicts,
+    trade_residual,
     trade_scale,
     unseen_pairs_of,
 )
@@ -73,13 +78,14 @@ class Comparison:
     coincidence_distances : array (n_frames,)
         Their distance (Å), NaN without them.
     near_swap_residuals : array (n_frames, n_fingerprints)
-        :math:`\rho` of each fingerprint's softest motion with the two pairs grouped and
-        the pairs it weighs out left out (:func:`~degeneracy.sensitivity.near_swap`), NaN
-        without them.
+        :math:`\rho` of each fingerprint's softest motions
+        (:func:`~degeneracy.sensitivity.softest_motions`: the smallest over them) with the
+        two pairs grouped and the pairs it weighs out left out
+        (:func:`~degeneracy.sensitivity.near_swap`), NaN without them.
     trade_scales : array (n_frames, n_fingerprints)
-        :func:`~degeneracy.sensitivity.trade_scale` of each fingerprint's softest motion
-        (Å): how equal pairs must be for it to be mostly their trade, any number of pairs
-        (``inf``: no trade at any scale).
+        :func:`~degeneracy.sensitivity.trade_scale` of each fingerprint's softest motions
+        (Å): how equal pairs must be for one of them to be mostly their trade, any number
+        of pairs (``inf``: no trade at any scale).
     kinks : array of bool (n_frames, n_fingerprints), optional
         Where the fingerprint has no Jacobian (:func:`~degeneracy.sensitivity.kinks_of`):
         its spectrum there is one one-sided derivative's. None: not recorded, taken as
@@ -257,7 +263,8 @@ def compare_fingerprints(
         The fingerprints in the order given; per frame the purified singular values and
         feature norms of each, whether it is a kink of each
         (:func:`~degeneracy.sensitivity.kinks_of`), the nearest equal pairs, and
-        :math:`\rho` and the trade scale of each fingerprint's softest motion.
+        :math:`\rho` and the trade scale of each fingerprint's softest motions
+        (:func:`~degeneracy.sensitivity.softest_motions`).
 
     Raises
     ------
@@ -298,17 +305,18 @@ def compare_fingerprints(
             values.append(spectrum.values)
             norm.append(np.linalg.norm(features, axis=1))
             kink.append(kinks_of(representation, chunk))
-            for n, frame_values, motion, pairs, atoms in zip(
+            for n, frame_values, frame_motions, pairs, atoms in zip(
                 neighbors[rows],
                 spectrum.values,
-                spectrum.motions[:, -1],
+                spectrum.motions,
                 nearest[rows],
                 chunk,
                 strict=True,
             ):
+                softest = softest_motions(frame_values, frame_motions, zero_rtol=ZERO_RTOL)
                 unseen = [] if pairs is None else unseen_pairs_of(representation, n, frame_values)
-                residuals.append(_trade_residual(n, motion, pairs, unseen))
-                scales.append(trade_scale(n, motion, atoms.numbers[1:]))
+                residuals.append(_trade_residual(n, softest, pairs, unseen))
+                scales.append(trade_scale(n, softest, atoms.numbers[1:]))
         spectra.append(np.concatenate(values))
         norms.append(np.concatenate(norm))
         kinks.append(np.concatenate(kink))
@@ -332,11 +340,12 @@ def compare_fingerprints(
 
 def _trade_residual(
     neighbors: np.ndarray,
-    motion: np.ndarray,
+    motions: np.ndarray,
     pairs: CoincidentPairs | None,
     unseen: Sequence[tuple[int, int]],
 ) -> float:
-    """:func:`pair_swap_residual` of ``motion`` with ``pairs`` grouped and the ``unseen``
-    pairs (those the fingerprint weighs out) left out, as
-    :func:`~degeneracy.sensitivity.near_swap` has it; NaN without ``pairs``."""
-    return np.nan if pairs is None else pair_swap_residual(neighbors, motion, [pairs], unseen)
+    """:func:`~degeneracy.sensitivity.near_swap`'s ρ of ``motions`` (k, 3N), the smallest
+    over their span, with ``pairs`` grouped and the ``unseen`` pairs (those the
+    fingerprint weighs out) left out where the span turns them
+    (:func:`~degeneracy.sensitivity.trade_residual`); NaN without ``pairs``."""
+    return np.nan if pairs is None else trade_residual(neighbors, motions, pairs, unseen)[0]

@@ -121,6 +121,7 @@ from .sensitivity import (
     rotation_complement,
     showable_spectra,
     singular_spectrum,
+    softest_motions,
     spectrum_verdicts,
 )
 from .species import symbols_of
@@ -2433,9 +2434,11 @@ def describe_singular(
     whose motions it moves and the fingerprint sees through too few sums
     (:func:`~degeneracy.sensitivity.truncation_zeros`, None otherwise).
     ``nearest_coincidence``, ``coincidence_distance``, ``near_swap_residual`` and
-    ``near_swap_unseen`` (:func:`~degeneracy.sensitivity.near_swap` of the motion of
-    s_min): the two neighbour pairs nearest to being equal, their distance (Å), how much
-    of the softest motion is not their trade, and the pairs the fingerprint weighs out
+    ``near_swap_unseen`` (:func:`~degeneracy.sensitivity.near_swap` of the motions of
+    s_min: all those of a zero or tied s_min,
+    :func:`~degeneracy.sensitivity.softest_motions` with ``zero_rtol``): the two neighbour
+    pairs nearest to being equal, their distance (Å), how much of the softest motion (the
+    most trade-like of them) is not their trade, and the pairs the fingerprint weighs out
     that it leaves out of that (None when none). ``symmetry_tol`` (Å) is at most
     :data:`~degeneracy.checks.MAX_RESIDUAL_TOL`.
     """
@@ -2461,7 +2464,7 @@ def describe_singular(
         _take_over_notes(built, atoms)
         _, jacobian = built.jacobian([atoms])
         spectrum = singular_spectrum(jacobian, neighbors[None])
-        values, motion = spectrum.values[0], spectrum.motions[0, -1]
+        values = spectrum.values[0]
         entry["singular_values"] = [float(v) for v in values]
         entry["cn"] = float(spectrum.cn[0])
         verdict = point_symmetry(neighbors, numbers, tol=symmetry_tol)
@@ -2480,7 +2483,8 @@ def describe_singular(
         entry["near_symmetry_distance"] = zeros.near_symmetry_distance
         entry["pair_swap"], entry["unseen_pairs"] = zeros.labels(atoms)
         entry["truncation"] = zeros.truncation
-        entry.update(near_swap(atoms, motion, built, values=values))
+        softest = softest_motions(values, spectrum.motions[0], zero_rtol=zero_rtol)
+        entry.update(near_swap(atoms, softest, built, values=values))
         described.append(entry)
     return described
 

@@ -1491,6 +1491,66 @@ def explained_verdict(
     return f"{verdict}: {reason}" if reason else verdict
 
 
+def softest_motions(
+    values: np.ndarray, motions: np.ndarray, *, zero_rtol: float = ZERO_RTOL
+) -> np.ndarray:
+    r"""The motions of a frame's smallest singular value, all of them when it is not
+    alone: the subspace :func:`near_swap` and :func:`trade_scale` are asked about, (k, 3N).
+
+    With :math:`s_1 \ge \dots \ge s_{3N-3} = s_\min` the frame's purified singular values
+    and :math:`m_k` their motions (``Spectrum.motions[f]``), the rows are
+
+    .. math:: \{\, m_k : s_k - s_\min < \epsilon_0\, s_1 \,\}, \qquad
+              \epsilon_0 = \mathtt{zero\_rtol},
+
+    every motion when :math:`s_1 = 0` (blind to all). The zeros of :func:`zero_verdict`
+    (:math:`s_k < \epsilon_0 s_1`) are among them, as :math:`s_\min \ge 0`; a non-zero
+    :math:`s_\min` takes the values tied with it at the resolution at which a value is
+    told from zero. Within such a cluster the singular vectors are not determined: an
+    exact zero of multiplicity k (SOAP at l_max = 0 on CH4 sees only the 4 distances: 5
+    zeros) comes out of the SVD as an arbitrary orthonormal basis of its null space,
+    and a perturbation :math:`E` of the Jacobian turns singular vectors by up to
+    :math:`\|E\|_2 / \mathrm{gap}` (Wedin's :math:`\sin\Theta` theorem, Stewart & Sun,
+    *Matrix Perturbation Theory*, §V.4), i.e. arbitrarily within a cluster narrower
+    than :math:`\|E\|_2`. Only the span is a property of the fingerprint, so callers
+    report what is basis-independent over it (the smallest :math:`\rho`,
+    :func:`pair_swap_residual`). k = 1 when :math:`s_\min` is alone.
+
+    Parameters
+    ----------
+    values : array (3N-3,)
+        One frame's purified singular values, descending (``Spectrum.values[f]``).
+    motions : array (3N-3, 3N)
+        Their Cartesian motions (``Spectrum.motions[f]``).
+    zero_rtol : float
+        Relative size :math:`s_k / s_1` under which a singular value counts as zero, in
+        [:data:`MIN_ZERO_RTOL`, 1): also the width of a tie.
+
+    Returns
+    -------
+    array (k, 3N)
+        The rows of ``motions`` that belong, in the order of ``values`` (the last that of
+        :math:`s_\min`), 1 ≤ k ≤ 3N − 3.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``zero_rtol`` is not in [:data:`MIN_ZERO_RTOL`, 1), ``values`` is not one
+        frame's non-empty spectrum (3N-3,), or ``motions`` is not of shape (3N-3, 3N).
+    """
+    zero_rtol = zero_rtol_value(zero_rtol)
+    values = frame_values(values, "softest_motions")
+    motions = np.asarray(motions, dtype=float)
+    if motions.shape != (len(values), len(values) + 3):
+        raise DegeneracyError(
+            f"softest_motions: {len(values)} singular values need motions "
+            f"({len(values)}, {len(values) + 3}), got shape {motions.shape}"
+        )
+    if not values[0] > 0:  # blind to every motion
+        return motions.copy()
+    return motions[values - values[-1] < zero_rtol * values[0]].copy()
+
+
 def near_swap(
     atoms: ase.Atoms,
     motion: np.ndarray,
@@ -1499,7 +1559,8 @@ def near_swap(
     values: np.ndarray | None = None,
 ) -> dict[str, Any]:
     r"""How near environment ``atoms`` is to a branch point of ν = 2 degenerate pairs,
-    and how much of ``motion`` (3N,) (e.g. its softest) trades the two pairs there.
+    and how much of ``motion`` (3N,) (e.g. its softest), or of the most trade-like motion
+    of a subspace (k, 3N) (:func:`softest_motions`), trades the two pairs there.
 
     ``nearest_coincidence``: the label of :func:`nearest_coincidence` ("H2-H3 = H4-H3"),
     ``coincidence_distance``: its distance :math:`|t_{ij} - t_{kl}|` (Å) and
@@ -1516,12 +1577,18 @@ def near_swap(
     worst"). A search for a zero that ends with a pair at ACSF's G4 cutoff, where its
     guard stops it, shows such a trade with the pair left out (docs/concepts.md).
 
+    Given k > 1 motions, :math:`\rho` is the smallest over their span (the most
+    trade-like of the motions, e.g. of a multiple zero, :func:`trade_residual`), which
+    does not depend on the basis the SVD happened to return; ``near_swap_unseen`` names
+    the weighed-out pairs that some motion of the span turns.
+
     Parameters
     ----------
     atoms : ase.Atoms
         The environment (centre first).
-    motion : array (3N,) or (N, 3)
-        Neighbour displacement direction (e.g. ``Spectrum.motions[f, -1]``).
+    motion : array (3N,), (N, 3) or (k, 3N)
+        Neighbour displacement direction (e.g. ``Spectrum.motions[f, -1]``), or k rows
+        spanning a subspace of them (e.g. :func:`softest_motions`).
     representation : Representation, optional
         The fingerprint, for the pairs it weighs out (none without it, or without its
         ``response_weights`` or ``unseen_pairs``).
@@ -1540,23 +1607,57 @@ def near_swap(
     Raises
     ------
     DegeneracyError
-        When ``motion`` does not have 3N components (checked only when there are two
-        pairs of equal species).
+        When ``motion`` does not have 3N components (or rows of 3N), has none, or has a
+        non-finite one (checked only when there are two pairs of equal species).
     """
     neighbors = neighbor_positions(atoms)
     nearest = nearest_coincidence(neighbors, atoms.numbers[1:])
     if nearest is None:
         return dict.fromkeys(NEAR_SWAP_KEYS)
-    pairs, rates = pair_triple_rates(neighbors, neighbor_motion(neighbors, motion))
-    turned = moved_pairs(pairs, rates)
-    unseen = [pair for pair in unseen_pairs_of(representation, neighbors, values) if pair in turned]
+    weighed_out = unseen_pairs_of(representation, neighbors, values)
+    residual, unseen = trade_residual(neighbors, motion, nearest, weighed_out)
     symbols = atoms.get_chemical_symbols()[1:]
     return {
         "nearest_coincidence": nearest.label(symbols),
         "coincidence_distance": nearest.mismatch,
-        "near_swap_residual": _unexplained_fraction(neighbors, pairs, rates, [nearest], unseen),
+        "near_swap_residual": residual,
         "near_swap_unseen": pair_labels(unseen, symbols) or None,
     }
+
+
+def trade_residual(
+    neighbors: np.ndarray,
+    motion: np.ndarray,
+    nearest: CoincidentPairs,
+    weighed_out: Sequence[tuple[int, int]] = (),
+) -> tuple[float, list[tuple[int, int]]]:
+    r""":func:`near_swap`'s ρ and the weighed-out pairs it leaves out, for ``compare``'s
+    loop too (one rule: every caller reports the same ρ for a frame).
+
+    :func:`pair_swap_residual` of ``motion`` (3N,), (N, 3) or (k, 3N), the smallest over
+    its span, with the two pairs of ``nearest`` (:func:`nearest_coincidence`) grouped and
+    those of the ``weighed_out`` pairs (:func:`unseen_pairs_of`, i < j) left out that some
+    unit motion of the span turns faster than :data:`MOVING_RATE` (as
+    :func:`moved_pairs` says of one motion).
+
+    Returns
+    -------
+    residual : float
+        :math:`\rho`.
+    unseen : list of (i, j)
+        The weighed-out pairs left out.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``neighbors`` is not one environment's positions, or ``motion`` does not fit
+        them (:func:`pair_swap_residual`).
+    """
+    neighbors = neighbor_array(neighbors, "trade_residual")
+    pairs, rates = _span_rates(neighbors, motion)
+    turned = _moved_by_span(pairs, rates)
+    unseen = [pair for pair in weighed_out if pair in turned]
+    return _least_unexplained(neighbors, pairs, rates, [nearest], unseen), unseen
 
 
 def near_swap_text(near: Mapping[str, Any]) -> str:
@@ -2201,12 +2302,25 @@ def trade_scale(
     random direction it is ~1e-3 Å, where :func:`near_swap`, which groups only the
     nearest two, leaves ρ ≈ 0.5.
 
+    Given a subspace :math:`\mathcal S` (k rows, e.g. :func:`softest_motions` of a
+    multiple zero), the scale is that of its most trade-like motion at every tolerance,
+
+    .. math:: s(\mathcal S) = \min\{\, s : \min_{m \in \mathcal S} \rho_s(m) <
+              \mathtt{residual} \,\} = \min_{m \in \mathcal S} s(m),
+
+    the two equal as the groups only grow with :math:`s`: the scale at which *some*
+    motion of the subspace is mostly a trade. It does not depend on the basis of
+    :math:`\mathcal S`, and for k = 1 it is the motion's own. :math:`\min_m \rho_s(m)^2`
+    is the smallest eigenvalue of the unexplained part's Gram matrix in whitened
+    coordinates (:func:`pair_swap_residual`), a k × k problem per tolerance.
+
     Parameters
     ----------
     neighbors : array (N, 3)
         Neighbour positions relative to the centre (Å).
-    motion : array (3N,) or (N, 3)
-        Neighbour displacement direction (e.g. ``Spectrum.motions[f, -1]``).
+    motion : array (3N,), (N, 3) or (k, 3N)
+        Neighbour displacement direction (e.g. ``Spectrum.motions[f, -1]``), or k rows
+        spanning a subspace of them (e.g. :func:`softest_motions`).
     species : sequence of int, optional
         Neighbour species; all equal if omitted.
     residual : float
@@ -2226,32 +2340,34 @@ def trade_scale(
     DegeneracyError
         When ``residual`` is not in (0, 1), ``neighbors`` is not one environment's
         positions (N, 3) or (3N,), ``species`` does not have N entries, or ``motion``
-        does not have 3N components.
+        does not have 3N components (or rows of 3N), has none, or has a non-finite one.
     """
     residual = positive_float("residual", residual, below=1.0)
     neighbors = neighbor_array(neighbors, "trade_scale")
     species = _neighbor_species(neighbors, species, "trade_scale")
     pairs, triples = pair_triples(neighbors)
     scale = _arc_scale(neighbors)
-    _, rates = pair_triple_rates(neighbors, motion)
-    rates = rates * scale
-    norm_squared = float(np.sum(rates**2))
-    if not norm_squared > 0:  # no change, or a pair at 0° or 180° (NaN)
+    rates = _triple_rates(neighbors, pairs, triples, _motion_basis(neighbors, motion)) * scale
+    if np.isnan(rates).any():  # a pair at 0° or 180°
         return float("inf")
-    # ρ² = Σ_G |Σ_{p∈G} ṫ_p|² / Σ_p |ṫ_p|², updated as single linkage merges groups
-    totals = list(rates)  # per group, in the order of its first pair
-    unexplained = norm_squared
+    whitening = _whitening(rates)
+    if not whitening.shape[1]:  # no change of any pair triple
+        return float("inf")
+    # ρ² = min over the span of Σ_G |Σ_{p∈G} ṫ_p|² / Σ_p |ṫ_p|²: in whitened coordinates
+    # (Σ_p ṫ_pᵀ ṫ_p = I) the smallest eigenvalue of the unexplained Gram matrix, which is
+    # updated as single linkage merges groups
+    totals = list(np.einsum("kmc,kr->mcr", rates, whitening))  # per group (3, r)
+    unexplained = sum(total.T @ total for total in totals)
     groups = _PairForest(len(pairs))
     links = sorted(_pair_tree(pairs, triples * scale, species))
     for k, (difference, a, b, flipped) in enumerate(links):
         kept, joined, reversed_ = groups.join(a, b, flipped)
         added = totals[joined][[1, 0, 2]] if reversed_ else totals[joined]
-        unexplained += float(
-            np.sum((totals[kept] + added) ** 2) - np.sum(totals[kept] ** 2) - np.sum(added**2)
-        )
+        cross = totals[kept].T @ added
+        unexplained = unexplained + cross + cross.T
         totals[kept] = totals[kept] + added
         last_at_this_difference = k + 1 == len(links) or links[k + 1][0] > difference
-        if last_at_this_difference and unexplained < residual**2 * norm_squared:
+        if last_at_this_difference and _smallest_eigenvalue(unexplained) < residual**2:
             return difference
     return float("inf")
 
@@ -2284,12 +2400,33 @@ def pair_swap_residual(
     counts them. In CH4 a purely radial such change is unseen only with a mirror plane
     that swaps the two: a symmetric configuration.)
 
+    **A subspace.** The rates are linear in the motion, :math:`\dot t = R\,m`, and the
+    grouping with the unseen pairs left out is a linear map :math:`A` of them, so
+    :math:`\rho(m)^2 = |A R m|^2 / |R m|^2` is a ratio of quadratic forms. Given k rows
+    spanning a subspace, with :math:`V` (3N × k) an orthonormal basis of it (from the
+    SVD of the rows), the result is the smallest :math:`\rho` over it, the generalized
+    symmetric eigenproblem
+
+    .. math:: \rho_\min^2 = \min_{c:\, RVc \ne 0}
+              \frac{c^\top (ARV)^\top (ARV)\, c}{c^\top (RV)^\top (RV)\, c}
+              = \sigma_\min\big(A R V W \Sigma^{-1}\big)^2,
+
+    solved on the range of :math:`RV = U \Sigma W^\top` (singular values above
+    :math:`\max(3M, k)\,\varepsilon\,\sigma_1`, the rank rule of numpy's
+    ``matrix_rank``): a motion :math:`c` in the null space of :math:`RV` changes no
+    triple and adds nothing to either form, and whitening by :math:`W \Sigma^{-1}` turns
+    the pencil into an ordinary singular value problem, solved without forming the
+    Gram matrices (accurate to round-off of :math:`\rho`, not of :math:`\rho^2`). It is
+    the :math:`\rho` of the most trade-like motion of the subspace, and depends on the
+    subspace only, not on its basis; for k = 1 it is the motion's own :math:`\rho`.
+
     Parameters
     ----------
     neighbors : array (N, 3)
         Neighbour positions relative to the centre (Å).
-    motion : array (3N,) or (N, 3)
-        Neighbour displacement direction (e.g. ``Spectrum.motions[f, -1]``).
+    motion : array (3N,), (N, 3) or (k, 3N)
+        Neighbour displacement direction (e.g. ``Spectrum.motions[f, -1]``), or k rows
+        spanning a subspace of them (e.g. :func:`softest_motions`).
     coincidences : sequence of CoincidentPairs
         From :func:`coincident_pairs`.
     unseen : sequence of (i, j), optional
@@ -2298,20 +2435,21 @@ def pair_swap_residual(
     Returns
     -------
     float
-        :math:`\rho \ge 0`; 1.0 when the motion changes no pair triple. The angle of a
-        pair at 0° or 180° counts as not moving (:func:`pair_triple_rates` gives NaN
-        there, but :math:`\cos\theta`, through which the fingerprint sees the angle, has
-        a zero rate).
+        :math:`\rho \ge 0` (the smallest over a subspace); 1.0 when no motion changes a
+        pair triple. The angle of a pair at 0° or 180° counts as not moving
+        (:func:`pair_triple_rates` gives NaN there, but :math:`\cos\theta`, through which
+        the fingerprint sees the angle, has a zero rate).
 
     Raises
     ------
     DegeneracyError
         When ``neighbors`` is not one environment's positions (N, 3) or (3N,), or
-        ``motion`` does not have 3N components.
+        ``motion`` does not have 3N components (or rows of 3N), has none, or has a
+        non-finite one.
     """
     neighbors = neighbor_array(neighbors, "pair_swap_residual")
-    pairs, rates = pair_triple_rates(neighbors, motion)
-    return _unexplained_fraction(neighbors, pairs, rates, coincidences, unseen)
+    pairs, rates = _span_rates(neighbors, motion)
+    return _least_unexplained(neighbors, pairs, rates, coincidences, unseen)
 
 
 def _unexplained_fraction(
@@ -2321,24 +2459,118 @@ def _unexplained_fraction(
     coincidences: Sequence[CoincidentPairs],
     unseen: Sequence[tuple[int, int]],
 ) -> float:
-    """:func:`pair_swap_residual` from the pair rates of :func:`pair_triple_rates`."""
+    """:func:`pair_swap_residual` of one motion from its pair rates (M, 3) of
+    :func:`pair_triple_rates`."""
     # A pair at 0° or 180° has no angle rate (NaN), but a ν = 2 fingerprint sees its
     # angle through cos θ, whose rate p̂_j·dp̂_i/ds + p̂_i·dp̂_j/ds vanishes there for
     # every motion: to first order, the order of the Jacobian, the angle does not move.
     rates = np.nan_to_num(rates, nan=0.0) * _arc_scale(neighbors)
     norm = float(np.linalg.norm(rates))  # of every change, the unseen angles' included
+    totals = _unexplained_rates(pairs, rates, coincidences, unseen)
+    return float(np.linalg.norm(totals) / norm) if norm > 0 else 1.0
+
+
+def _least_unexplained(
+    neighbors: np.ndarray,
+    pairs: np.ndarray,
+    rates: np.ndarray,
+    coincidences: Sequence[CoincidentPairs],
+    unseen: Sequence[tuple[int, int]],
+) -> float:
+    """:func:`pair_swap_residual` over a subspace, from the pair rates (k, M, 3) of an
+    orthonormal basis of it (:func:`_span_rates`): the smallest singular value of the
+    unexplained rates in whitened coordinates; 1.0 when no motion changes a triple."""
+    rates = np.nan_to_num(rates, nan=0.0) * _arc_scale(neighbors)  # see _unexplained_fraction
+    whitening = _whitening(rates)
+    if not whitening.shape[1]:
+        return 1.0
+    totals = _unexplained_rates(pairs, rates, coincidences, unseen)
+    whitened = totals.reshape(len(totals), -1).T @ whitening  # (3M, r), r ≤ 3M
+    return float(np.linalg.svd(whitened, compute_uv=False)[-1])
+
+
+def _unexplained_rates(
+    pairs: np.ndarray,
+    rates: np.ndarray,
+    coincidences: Sequence[CoincidentPairs],
+    unseen: Sequence[tuple[int, int]],
+) -> np.ndarray:
+    """The part of pair rates (..., M, 3) that a trade within ``coincidences`` does not
+    explain: the ``unseen`` pairs' rates set to zero (their whole term is weighed out),
+    then each group's rates summed (each member in the order that matches the first) into
+    its first pair, the others zero."""
     index = {tuple(pair): p for p, pair in enumerate(pairs.tolist())}
+    rates = rates.copy()
     for i, j in unseen:
-        rates[index[(min(i, j), max(i, j))]] = 0.0  # the pair's whole term is weighed out
+        rates[..., index[(min(i, j), max(i, j))], :] = 0.0
     totals = rates.copy()
     for group in coincidences:
-        total = np.zeros(3)
+        total = np.zeros_like(rates[..., 0, :])
         for i, j in group.pairs:
             p = index[(min(i, j), max(i, j))]
-            total += rates[p] if i < j else rates[p][[1, 0, 2]]
-            totals[p] = 0.0
-        totals[index[tuple(sorted(group.pairs[0]))]] = total
-    return float(np.linalg.norm(totals) / norm) if norm > 0 else 1.0
+            total += rates[..., p, :] if i < j else rates[..., p, [1, 0, 2]]
+            totals[..., p, :] = 0.0
+        totals[..., index[tuple(sorted(group.pairs[0]))], :] = total
+    return totals
+
+
+def _whitening(rates: np.ndarray) -> np.ndarray:
+    r""":math:`W \Sigma^{-1}` (k, r) of the scaled pair rates (k, M, 3) of k orthonormal
+    motions, :math:`RV = U \Sigma W^\top` flattened to (3M, k): the combinations
+    :math:`c` with :math:`RVc` orthonormal, r the numerical rank (singular values above
+    :math:`\max(3M, k)\,\varepsilon\,\sigma_1`); r = 0 when no motion changes a triple."""
+    matrix = rates.reshape(len(rates), math.prod(rates.shape[1:])).T
+    if not matrix.size:
+        return np.zeros((len(rates), 0))
+    _, values, right = np.linalg.svd(matrix, full_matrices=False)
+    if not values[0] > 0:
+        return np.zeros((len(rates), 0))
+    rank = int(np.count_nonzero(values > max(matrix.shape) * ROUNDOFF_EPS * values[0]))
+    return right[:rank].T / values[:rank]
+
+
+def _smallest_eigenvalue(gram: np.ndarray) -> float:
+    """The smallest eigenvalue of a symmetric (r, r) matrix (its one entry for r = 1)."""
+    return float(gram[0, 0]) if gram.shape == (1, 1) else float(np.linalg.eigvalsh(gram)[0])
+
+
+def _motion_basis(neighbors: np.ndarray, motion: Any) -> np.ndarray:
+    """An orthonormal basis (r, N, 3) of the span of ``motion``: one motion (3N,) or
+    (N, 3) of the ``neighbors`` (N, 3), or k rows (k, 3N); r = 0 for a zero motion.
+    Refused (:class:`DegeneracyError`) when it does not have 3N components or rows of
+    3N, has no row, or has a non-finite component."""
+    motion = np.asarray(motion, dtype=float)
+    size = neighbors.size
+    if motion.ndim == 2 and motion.shape[1] == size and motion.shape != neighbors.shape:
+        rows = motion
+    else:
+        rows = neighbor_motion(neighbors, motion).reshape(1, size)
+    if not len(rows):
+        raise DegeneracyError(f"a subspace of motions needs at least one row, got {rows.shape}")
+    if not np.isfinite(rows).all():
+        raise DegeneracyError("a motion has a non-finite component")
+    _, values, right = np.linalg.svd(rows, full_matrices=False)
+    if not values[0] > 0:
+        return np.zeros((0, *neighbors.shape))
+    rank = int(np.count_nonzero(values > max(rows.shape) * ROUNDOFF_EPS * values[0]))
+    return right[:rank].reshape(rank, *neighbors.shape)
+
+
+def _span_rates(neighbors: np.ndarray, motion: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (M, 2) and the rates (r, M, 3) of :func:`pair_triple_rates` along an
+    orthonormal basis of the span of ``motion`` (:func:`_motion_basis`)."""
+    basis = _motion_basis(neighbors, motion)
+    pairs, triples = pair_triples(neighbors)
+    return pairs, _triple_rates(neighbors, pairs, triples, basis)
+
+
+def _moved_by_span(pairs: np.ndarray, rates: np.ndarray) -> set[tuple[int, int]]:
+    """The pairs some unit motion of a span turns faster than :data:`MOVING_RATE`, from
+    the rates (k, M, 3) of an orthonormal basis: the largest rate of a component over the
+    unit motions is the norm of its k rates (:func:`moved_pairs` for k = 1; NaN, a pair
+    at 0° or 180°, counts as not moved)."""
+    speed = np.sqrt(np.sum(rates**2, axis=0)).max(axis=1)
+    return {tuple(pair) for pair, v in zip(pairs.tolist(), speed, strict=True) if v > MOVING_RATE}
 
 
 def pair_triple_rates(neighbors: np.ndarray, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -2376,18 +2608,25 @@ def pair_triple_rates(neighbors: np.ndarray, motion: np.ndarray) -> tuple[np.nda
     neighbors = neighbor_array(neighbors, "pair_triple_rates")
     motion = neighbor_motion(neighbors, motion)
     pairs, triples = pair_triples(neighbors)
+    return pairs, _triple_rates(neighbors, pairs, triples, motion)
+
+
+def _triple_rates(
+    neighbors: np.ndarray, pairs: np.ndarray, triples: np.ndarray, motions: np.ndarray
+) -> np.ndarray:
+    """:func:`pair_triple_rates` (..., M, 3) along motions (..., N, 3) at once."""
     radii = np.linalg.norm(neighbors, axis=1)
     units = neighbors / radii[:, None]
-    radial = np.einsum("na,na->n", units, motion)
-    turning = (motion - radial[:, None] * units) / radii[:, None]  # d p̂_i / ds
+    radial = np.einsum("na,...na->...n", units, motions)
+    turning = (motions - radial[..., None] * units) / radii[:, None]  # d p̂_i / ds
     i, j = pairs[:, 0], pairs[:, 1]
-    cosine_rate = np.einsum("pa,pa->p", turning[i], units[j]) + np.einsum(
-        "pa,pa->p", turning[j], units[i]
+    cosine_rate = np.einsum("...pa,pa->...p", turning[..., i, :], units[j]) + np.einsum(
+        "...pa,pa->...p", turning[..., j, :], units[i]
     )
     sines = np.sin(triples[:, 2])
     with np.errstate(divide="ignore", invalid="ignore"):
         angle_rate = np.where(sines > 1e-12, -cosine_rate / sines, np.nan)
-    return pairs, np.column_stack([radial[i], radial[j], angle_rate])
+    return np.stack([radial[..., i], radial[..., j], angle_rate], axis=-1)
 
 
 def kinks_of(representation: Representation, frames: Sequence[ase.Atoms]) -> np.ndarray:
@@ -3381,7 +3620,12 @@ def analyse_frames(
                     fourbody=None if fourbody is None else float(fourbody[k]),
                     pair_swap=swapped,
                     unseen_pairs=unseen,
-                    **near_swap(atoms, spectrum.motions[k, -1], representation, values=values),
+                    **near_swap(
+                        atoms,
+                        softest_motions(values, spectrum.motions[k], zero_rtol=zero_rtol),
+                        representation,
+                        values=values,
+                    ),
                     near_symmetry_distance=zeros.near_symmetry_distance,
                     truncation=zeros.truncation,
                 )

@@ -98,6 +98,7 @@ from .sensitivity import (
     near_symmetry,
     point_symmetry,
     singular_spectrum,
+    softest_motions,
     unexplained_zeros,
 )
 from .structures import neighbor_array, neighbor_positions, one_frame
@@ -633,7 +634,9 @@ def find_singular(
     truncation = None if explanation is None else explanation.truncation_label
     n_unexplained = unexplained_zeros(values, spectrum.motions[0], symmetry.forced_motions)
     distance = float(np.linalg.norm(r - start))
-    near = near_swap(found, spectrum.motions[0, -1], representation, values=values)
+    near = near_swap(
+        found, softest_motions(values, spectrum.motions[0]), representation, values=values
+    )
     found.info.update({key: value for key, value in near.items() if value is not None})
     converged = bool(cn >= cn_target)
     lifted = None
