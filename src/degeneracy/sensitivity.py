@@ -1918,6 +1918,12 @@ def shell_feature_count(representation: Representation, species: int | str | Non
     return int(representation.features([frame]).shape[1])
 
 
+def default_shell_radius(representation: Representation) -> float:
+    """The distance (Å) of :func:`equidistant_blind_counts`' shells when none is given:
+    half the fingerprint's cutoff (the counts do not depend on it)."""
+    return 0.5 * float(representation.cutoff)
+
+
 def equidistant_blind_counts(
     representation: Representation,
     counts: Sequence[int],
@@ -1960,8 +1966,8 @@ def equidistant_blind_counts(
     species : int or str, optional
         The neighbours' species; the fingerprint's first density channel by default.
     radius : float, optional
-        Their distance (Å), from :data:`MIN_SHELL_RADIUS` to below the cutoff; half the
-        cutoff by default (the count does not depend on it).
+        Their distance (Å), from :data:`MIN_SHELL_RADIUS` to below the cutoff;
+        :func:`default_shell_radius` by default.
     shells : int
         Random shells per N (at least 1).
     seed : int or numpy.random.Generator
@@ -1990,7 +1996,7 @@ def equidistant_blind_counts(
     number = int(representation.neighbors[0]) if species is None else atomic_number(species)
     cutoff = float(representation.cutoff)
     if radius is None:
-        radius = 0.5 * cutoff
+        radius = default_shell_radius(representation)
     else:
         radius = bounded_float(
             "radius",

@@ -11,7 +11,12 @@ import ase.data
 from ..checks import bounded_int, positive_float
 from ..errors import DegeneracyError
 from ..files import json_text
-from ..sensitivity import MAX_SHELL, equidistant_blind_counts, shell_feature_count
+from ..sensitivity import (
+    MAX_SHELL,
+    default_shell_radius,
+    equidistant_blind_counts,
+    shell_feature_count,
+)
 from ..species import atomic_number
 from .options import (
     FingerprintEntry,
@@ -87,7 +92,7 @@ def blind_table(args: argparse.Namespace) -> dict:
                 f"--radius {args.radius} Å is not inside the cutoff of --rep {label} "
                 f"({cutoff} Å): its shells would not be seen at all"
             )
-        radius[label] = 0.5 * cutoff if args.radius is None else args.radius
+        radius[label] = default_shell_radius(representation) if args.radius is None else args.radius
     missed = {
         label: equidistant_blind_counts(
             representation,
