@@ -22,7 +22,6 @@ the null space they force; a zero beyond that is *spurious*, a defect of the fin
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import warnings
@@ -961,10 +960,85 @@ def unexplained_zeros(
         return len(values) - n_forced
     if not n_forced:
         return int((values < zero_rtol * values[0]).sum())
-    inside = motions @ forced_motions  # the forced motions in the singular basis
-    free = np.linalg.svd(inside, full_matrices=True)[0][:, n_forced:]
+    free = _free_coordinates(motions, forced_motions)
     restricted = np.linalg.svd(values[:, None] * free, compute_uv=False)
     return int((restricted < zero_rtol * values[0]).sum())
+
+
+def free_zero_motions(
+    values: np.ndarray,
+    motions: np.ndarray,
+    forced_motions: np.ndarray | None = None,
+    *,
+    zero_rtol: float = ZERO_RTOL,
+) -> np.ndarray:
+    r"""The zero motions a point symmetry does not force: an orthonormal basis (k, 3N) of
+    the span whose dimension :func:`unexplained_zeros` counts, the subspace
+    :func:`classify_zeros` explains.
+
+    With the purified Jacobian :math:`JO = U S V^\top` (``values`` :math:`S`,
+    ``motions`` the Cartesian rows :math:`(OV)^\top`) and :math:`F` the free coordinates,
+    an orthonormal basis (in the singular basis) of the complement of the forced motions
+    (``forced_motions``, :func:`symmetry_forced_motions`), the fingerprint restricted to
+    the free motions is :math:`S F = P \Sigma W^\top`, and the rows are
+
+    .. math:: \{\, (F w_j)^\top (OV)^\top : \Sigma_j < \epsilon_0\, s_1 \,\}, \qquad
+              \epsilon_0 = \mathtt{zero\_rtol},
+
+    the motions orthogonal to the forced ones along which it vanishes. Without
+    ``forced_motions`` (no symmetry) these are the motions of the zeros themselves,
+    :math:`\{\, m_k : s_k < \epsilon_0 s_1 \,\}`; every free motion when :math:`s_1 = 0`.
+    Within a multiple zero the SVD returns an arbitrary basis, but the span does not
+    depend on it: what is said about the zeros is said about the span.
+
+    Parameters
+    ----------
+    values : array (3N-3,)
+        Purified singular values of one frame, descending (``Spectrum.values[f]``).
+    motions : array (3N-3, 3N)
+        Their Cartesian motions (``Spectrum.motions[f]``).
+    forced_motions : array (3N, n_forced) or None
+        Orthonormal basis of the motions the symmetry forces to zero
+        (:attr:`SymmetryVerdict.forced_motions`); None without a symmetry.
+    zero_rtol : float
+        Relative size :math:`s_k / s_1` under which a singular value counts as zero.
+
+    Returns
+    -------
+    array (k, 3N)
+        Orthonormal rows, k = :func:`unexplained_zeros` (0 when every zero is forced).
+
+    Raises
+    ------
+    DegeneracyError
+        As :func:`unexplained_zeros`.
+    """
+    zero_rtol = zero_rtol_value(zero_rtol)
+    values = frame_values(values, "free_zero_motions")
+    motions, forced_motions = _frame_motions(
+        values, motions, forced_motions, caller="free_zero_motions"
+    )
+    n_forced = 0 if forced_motions is None else forced_motions.shape[1]
+    if not n_forced:
+        if not values[0] > 0:
+            return motions.copy()
+        return motions[values < zero_rtol * values[0]].copy()
+    free = _free_coordinates(motions, forced_motions)
+    if not values[0] > 0:
+        return free.T @ motions
+    restricted_matrix = values[:, None] * free
+    # counted as unexplained_zeros counts them, so that k is its number exactly
+    restricted = np.linalg.svd(restricted_matrix, compute_uv=False)
+    count = int((restricted < zero_rtol * values[0]).sum())
+    right = np.linalg.svd(restricted_matrix, full_matrices=False)[2]
+    return right[len(right) - count :] @ free.T @ motions
+
+
+def _free_coordinates(motions: np.ndarray, forced_motions: np.ndarray) -> np.ndarray:
+    """An orthonormal basis (3N-3, 3N-3-n_forced), in the singular basis of ``motions``
+    (3N-3, 3N), of the complement of the ``forced_motions`` (3N, n_forced)."""
+    inside = motions @ forced_motions  # the forced motions in the singular basis
+    return np.linalg.svd(inside, full_matrices=True)[0][:, forced_motions.shape[1] :]
 
 
 def frame_values(values: Any, caller: str) -> np.ndarray:
@@ -979,10 +1053,11 @@ def frame_values(values: Any, caller: str) -> np.ndarray:
 
 
 def _frame_motions(
-    values: np.ndarray, motions: Any, forced_motions: Any
+    values: np.ndarray, motions: Any, forced_motions: Any, *, caller: str = "unexplained_zeros"
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`unexplained_zeros`' motions (3N-3, 3N) and forced motions (3N, ≤ 3N-3, or
-    None) as float arrays that fit ``values`` (3N-3,), else refused naming the shapes."""
+    None) as float arrays that fit ``values`` (3N-3,), else refused naming ``caller`` and
+    the shapes."""
     n_motions = len(values)
     motions = np.asarray(motions, dtype=float)
     forced = None if forced_motions is None else np.asarray(forced_motions, dtype=float)
@@ -992,7 +1067,7 @@ def _frame_motions(
     ):
         forced_shape = None if forced is None else forced.shape
         raise DegeneracyError(
-            f"unexplained_zeros: {n_motions} singular values need motions "
+            f"{caller}: {n_motions} singular values need motions "
             f"({n_motions}, {n_motions + 3}) and forced motions ({n_motions + 3}, ≤ "
             f"{n_motions}), got {motions.shape} and {forced_shape}"
         )
@@ -1416,15 +1491,18 @@ class TruncationZeros:
 
 @dataclass(frozen=True)
 class ZeroExplanation:
-    """What a zero motion moves unseen (:func:`explain_zero`).
+    """What a zero motion, or a span of them, moves unseen (:func:`explain_zero`).
 
     ``swapped``: the groups of equal pairs it trades against each other; ``unseen``: the
     pairs whose angle it turns although the fingerprint cannot see them; ``residual``:
-    its :func:`pair_swap_residual`; ``weighed_out``: the neighbours of ``unseen`` pairs
+    its :func:`pair_swap_residual` (of a span, ρ_n: the smallest ρ that the n motions
+    asked about all stay within); ``weighed_out``: the neighbours of ``unseen`` pairs
     whose own cutoff weight hides them (empty when the pairs' weights do, e.g. ACSF's G4
     of two neighbours a cutoff apart, or when not known); ``truncation``: when it
     lies among the motions of neighbours at one distance per species that the fingerprint
-    sees through too few sums, those (:func:`truncation_zeros`).
+    sees through too few sums, those (:func:`truncation_zeros`). Of a span, the groups
+    and pairs are those some motion of it with ρ below :data:`PAIR_SWAP_TOL` moves, and
+    ``truncation`` is set when some motion of it lies in the blind subspace.
     """
 
     swapped: list[CoincidentPairs]
@@ -1679,9 +1757,10 @@ def explain_zero(
     representation: Representation | None = None,
     *,
     values: np.ndarray | None = None,
+    n_spurious: int | None = None,
 ) -> ZeroExplanation | None:
-    """Whether the zero motion (3N,) of environment ``atoms`` only moves neighbour pairs
-    that ``representation`` cannot see there, and which.
+    r"""Whether the zero motion (3N,), or the span of zero motions (k, 3N), of environment
+    ``atoms`` only moves neighbour pairs that ``representation`` cannot see there, and which.
 
     Such pairs are equal pairs traded against each other (:func:`coincident_pairs`; every
     ν = 2 fingerprint) and pairs whose term the fingerprint weighs out
@@ -1696,40 +1775,77 @@ def explain_zero(
     :func:`explain_zero_motion` with the frame's equal pairs, the rule's one place
     (:func:`~degeneracy.find_singular` labels its zeros with it too).
 
+    **A span of zeros.** Where several singular values are zero the SVD returns an
+    arbitrary orthonormal basis of their span (:func:`free_zero_motions`), so a verdict
+    read off one of its vectors depended on which the SVD returned. Given k rows, the
+    span is explained when ``n_spurious`` independent motions of it are (all k by
+    default: every motion of the span), each by a trade of the equal and unseen pairs or
+    by the equidistant neighbours' blind subspace :math:`B`:
+
+    .. math:: \dim\big(E_\mathrm{pairs} + E_\mathrm{trunc}\big) \ge n_\mathrm{spurious},
+
+    with :math:`E_\mathrm{pairs}` the motions of the span whose :math:`\rho` is below
+    :data:`PAIR_SWAP_TOL` (the generalized singular vectors of
+    :func:`pair_swap_residual`'s pencil on the span, whose values :math:`\rho_1 \le \dots
+    \le \rho_k` satisfy :math:`\rho_j = \min_{\dim S = j} \max_{m \in S} \rho(m)`,
+    Courant–Fischer) and :math:`E_\mathrm{trunc}` those within :data:`PAIR_SWAP_TOL` of
+    :math:`B` (the principal vectors of the span and :math:`B` whose angle's sine is
+    below it); two explained directions less than
+    :math:`\arccos(1 - \mathtt{PAIR\_SWAP\_TOL})` (2.6°) apart count once. The labels
+    name what some motion of :math:`E_\mathrm{pairs}` moves (faster than
+    :data:`MOVING_RATE` along a unit motion) and the truncation whenever
+    :math:`E_\mathrm{trunc}` is not empty. All of it depends on the span only, not on
+    its basis; for k = 1 it is the motion's own test. :func:`classify_zeros` asks it about
+    the zeros the symmetry leaves free, with ``n_spurious`` the number of them the
+    feature count does not account for: "explained" is said of every spurious zero, not
+    of one, so that a named blind spot cannot hide another zero beside it.
+
     Parameters
     ----------
     atoms : ase.Atoms
         The environment (centre first).
-    motion : array (3N,) or (N, 3)
-        The zero motion (e.g. ``Spectrum.motions[f, -1]``).
+    motion : array (3N,), (N, 3) or (k, 3N)
+        The zero motion (e.g. ``Spectrum.motions[f, -1]``), or k rows spanning the zero
+        motions (e.g. :func:`free_zero_motions`).
     representation : Representation, optional
         The fingerprint, for its optional ``unseen_pairs``, ``response_weights``,
         ``neighbor_weights``, ``first_order_invariants`` and ``cutoff``; without it only equal
         pairs (:func:`coincident_pairs`, default tolerance) explain a zero.
     values : array (3N-3,), optional
         The frame's purified singular values, descending (``Spectrum.values[f]``), the
-        last that of ``motion``; without them a fixed weight
+        last that of ``motion`` (the smallest of a span); without them a fixed weight
         (:data:`~degeneracy.representations.base.UNSEEN_WEIGHT`) decides.
+    n_spurious : int, optional
+        How many independent motions of the span must be explained, 1 ≤ n ≤ k; k (every
+        motion) by default.
 
     Returns
     -------
     ZeroExplanation or None
-        The groups of equal pairs the motion trades and the unseen pairs it turns, with
-        its :func:`pair_swap_residual`, the neighbours whose weight hides their pairs
-        (``weighed_out``) and the equidistant neighbours it moves (``truncation``); None
+        The groups of equal pairs the motions trade and the unseen pairs they turn, with
+        :math:`\rho_{n}` (``residual``), the neighbours whose weight hides their pairs
+        (``weighed_out``) and the equidistant neighbours they move (``truncation``); None
         as above.
 
     Raises
     ------
     DegeneracyError
-        When ``motion`` does not have 3N components (checked only when there are equal
-        or unseen pairs), or ``values`` is not one frame's spectrum.
+        When ``motion`` does not have 3N components (or rows of 3N) or a finite one
+        (checked only when there are equal or unseen pairs, or equidistant neighbours the
+        fingerprint sees through too few sums), ``n_spurious`` is not an integer in
+        [1, k], or ``values`` is not one frame's spectrum.
     """
     neighbors = neighbor_positions(atoms)
     species = atoms.numbers[1:]
     groups = coincident_pairs(neighbors, species)
     return explain_zero_motion(
-        neighbors, motion, groups, representation, values=values, species=species
+        neighbors,
+        motion,
+        groups,
+        representation,
+        values=values,
+        species=species,
+        n_spurious=n_spurious,
     )[1]
 
 
@@ -1741,9 +1857,10 @@ def explain_zero_motion(
     *,
     values: np.ndarray | None = None,
     species: Sequence[int] | None = None,
+    n_spurious: int | None = None,
 ) -> tuple[float, ZeroExplanation | None]:
     r""":func:`explain_zero` of an environment whose equal pairs are already found, with
-    the motion's :func:`pair_swap_residual`.
+    the motion's :func:`pair_swap_residual` (:math:`\rho_n` of a span).
 
     The one place of the rule: the pairs the fingerprint weighs out are those of
     :func:`unseen_pairs_of` (with ``values``, a response factor below
@@ -1752,7 +1869,8 @@ def explain_zero_motion(
     the motion is explained when it moves nothing else (:func:`explain_motion`,
     ρ < :data:`PAIR_SWAP_TOL`), or, with ``species``, when it lies among the motions of
     equidistant neighbours the fingerprint sees through too few sums
-    (:func:`truncation_zeros`).
+    (:func:`truncation_zeros`); a span of k motions when ``n_spurious`` independent
+    motions of it are, either way (:func:`explain_zero`).
     :func:`~degeneracy.find_singular` labels its zeros with it (and guards its steps with
     the same bound at the largest zero, :func:`faint_neighbors`).
 
@@ -1760,8 +1878,9 @@ def explain_zero_motion(
     ----------
     neighbors : array (N, 3)
         Neighbour positions relative to the centre (Å).
-    motion : array (3N,) or (N, 3)
-        The zero motion (e.g. ``Spectrum.motions[f, -1]``).
+    motion : array (3N,), (N, 3) or (k, 3N)
+        The zero motion (e.g. ``Spectrum.motions[f, -1]``), or k rows spanning the zero
+        motions (e.g. :func:`free_zero_motions`).
     coincidences : sequence of CoincidentPairs
         The environment's equal pairs (:func:`coincident_pairs`).
     representation : Representation, optional
@@ -1771,12 +1890,15 @@ def explain_zero_motion(
     species : sequence of int (N,), optional
         The neighbours' atomic numbers, for the fingerprint's ``first_order_invariants``;
         without them no truncation explains a zero.
+    n_spurious : int, optional
+        How many independent motions of the span must be explained (k by default).
 
     Returns
     -------
     residual : float
-        :func:`pair_swap_residual` of ``motion`` with the equal and the unseen pairs; 1.0
-        without either (``motion`` then unchecked).
+        :math:`\rho_n` (:func:`explain_zero`; for one motion its
+        :func:`pair_swap_residual`) with the equal and the unseen pairs; 1.0 without
+        either (``motion`` then unchecked by the pairs) or for a zero motion.
     explanation : ZeroExplanation or None
         As :func:`explain_zero` returns it.
 
@@ -1786,37 +1908,159 @@ def explain_zero_motion(
         As :func:`explain_zero`.
     """
     neighbors = neighbor_array(neighbors, "explain_zero_motion")
-    residual, explanation = _explain_by_pairs(
-        neighbors, motion, coincidences, representation, values
-    )
-    if species is None:
-        return residual, explanation
-    truncation = truncation_zeros(representation, neighbors, species, motion)
-    if truncation is None:
-        return residual, explanation
-    if explanation is None:
-        return residual, ZeroExplanation([], [], residual, truncation=truncation)
-    return residual, dataclasses.replace(explanation, truncation=truncation)
-
-
-def _explain_by_pairs(
-    neighbors: np.ndarray,
-    motion: np.ndarray,
-    coincidences: Sequence[CoincidentPairs],
-    representation: Representation | None,
-    values: np.ndarray | None,
-) -> tuple[float, ZeroExplanation | None]:
-    """:func:`explain_zero_motion` by the equal and the unseen pairs alone, with the
-    neighbours whose weight hides the unseen ones."""
     response = _cutoff_response(representation, neighbors, values)
     unseen = _unseen_pairs(representation, neighbors, response)
-    if not coincidences and not unseen:
+    paired = _pair_span(neighbors, motion, coincidences, unseen) if coincidences or unseen else None
+    blind = None if species is None else _blind_span(representation, neighbors, species, motion)
+    if paired is None and blind is None:
         return 1.0, None
-    residual, explanation = explain_motion(neighbors, motion, coincidences, unseen)
-    if explanation is None or not explanation.unseen:
-        return residual, explanation
-    hidden = _weighed_out_neighbors(representation, neighbors, explanation.unseen, response)
-    return residual, dataclasses.replace(explanation, weighed_out=hidden)
+    dimension = len(paired.residuals) if paired is not None else blind.dimension
+    if not dimension:  # a zero motion explains nothing
+        return 1.0, None
+    n_spurious = _spurious_count(n_spurious, dimension)
+    residual = 1.0 if paired is None else float(paired.residuals[n_spurious - 1])
+    by_pairs = np.zeros((0, neighbors.size)) if paired is None else paired.explained
+    by_truncation = np.zeros((0, neighbors.size)) if blind is None else blind.explained
+    if _joint_dimension(by_pairs, by_truncation) < n_spurious:
+        return residual, None
+    swapped, turned = (paired.swapped, paired.unseen) if len(by_pairs) else ([], [])
+    hidden = _weighed_out_neighbors(representation, neighbors, turned, response) if turned else ()
+    return residual, ZeroExplanation(
+        swapped=swapped,
+        unseen=turned,
+        residual=residual,
+        weighed_out=hidden,
+        truncation=blind.truncation if len(by_truncation) else None,
+    )
+
+
+def _spurious_count(n_spurious: Any, dimension: int) -> int:
+    """``n_spurious`` as the number of motions of a span of ``dimension`` that must be
+    explained, 1 to ``dimension``; ``dimension`` (every motion) for None."""
+    if n_spurious is None:
+        return dimension
+    return bounded_int("n_spurious", n_spurious, minimum=1, maximum=dimension)
+
+
+def _joint_dimension(first: np.ndarray, second: np.ndarray) -> int:
+    r"""The dimension of the sum of two spans with orthonormal rows (p, 3N) and (q, 3N):
+    the eigenvalues of :math:`\Pi_1 + \Pi_2` above :data:`PAIR_SWAP_TOL`, i.e. two
+    directions at an angle :math:`\theta` count twice when :math:`1 - \cos\theta`
+    exceeds it (each span is known to that tolerance)."""
+    if not len(first) or not len(second):
+        return len(first) + len(second)
+    values = np.linalg.svd(np.vstack([first, second]), compute_uv=False)
+    return int(np.count_nonzero(values**2 > PAIR_SWAP_TOL))
+
+
+@dataclass(frozen=True)
+class _PairSpan:
+    r"""How the equal and unseen pairs explain a span of motions (:func:`_pair_span`).
+
+    ``residuals``: :math:`\rho_1 \le \dots \le \rho_k` (:func:`explain_zero`);
+    ``explained``: orthonormal rows (p, 3N) spanning its motions with :math:`\rho` below
+    :data:`PAIR_SWAP_TOL`; ``swapped`` and ``unseen``: the groups and unseen pairs some
+    unit motion of those moves faster than :data:`MOVING_RATE`."""
+
+    residuals: np.ndarray
+    explained: np.ndarray
+    swapped: list[CoincidentPairs]
+    unseen: list[tuple[int, int]]
+
+
+def _pair_span(
+    neighbors: np.ndarray,
+    motion: Any,
+    coincidences: Sequence[CoincidentPairs],
+    unseen: Sequence[tuple[int, int]],
+) -> _PairSpan:
+    """:class:`_PairSpan` of ``motion`` (3N,), (N, 3) or rows (k, 3N): the generalized
+    singular values and vectors of :func:`pair_swap_residual`'s pencil on its span
+    (:func:`_least_unexplained` keeps only the smallest); a motion that changes no pair
+    triple counts as ρ = 1, as :func:`pair_swap_residual` has it."""
+    basis = _motion_basis(neighbors, motion)  # (k, N, 3), orthonormal
+    size = neighbors.size
+    pairs, triples = pair_triples(neighbors)
+    rates = _triple_rates(neighbors, pairs, triples, basis)
+    scaled = _scaled_rates(neighbors, rates)
+    whitening = _whitening(scaled)  # (k, r)
+    residuals = np.ones(len(basis))  # ρ = 1 along motions that change no triple
+    explained = np.zeros((0, size))
+    if whitening.shape[1]:
+        totals = _unexplained_rates(pairs, scaled, coincidences, unseen)
+        whitened = totals.reshape(len(totals), -1).T @ whitening  # (3M, r)
+        _, rho, right = np.linalg.svd(whitened, full_matrices=False)  # ρ descending
+        residuals = np.sort(np.concatenate([rho, np.ones(len(basis) - len(rho))]))
+        below = rho < PAIR_SWAP_TOL
+        if below.any():  # their motions: coefficients on the basis, then orthonormal rows
+            combined = (whitening @ right[below].T).T @ basis.reshape(len(basis), size)
+            explained = _motion_basis(neighbors, combined).reshape(-1, size)
+    moving = set()
+    if len(explained):
+        along = explained.reshape(len(explained), *neighbors.shape)
+        moving = _moved_by_span(pairs, _triple_rates(neighbors, pairs, triples, along))
+    return _PairSpan(
+        residuals=residuals,
+        explained=explained,
+        swapped=[g for g in coincidences if any(tuple(sorted(p)) in moving for p in g.pairs)],
+        unseen=[pair for pair in unseen if pair in moving],
+    )
+
+
+@dataclass(frozen=True)
+class _BlindSpan:
+    """How the blind subspace of equidistant neighbours explains a span of motions
+    (:func:`_blind_span`): its ``dimension`` k, the principal sines of its angles with
+    :math:`B` ascending (``sines``), orthonormal rows (t, 3N) spanning its motions within
+    :data:`PAIR_SWAP_TOL` of :math:`B` (``explained``) and the :class:`TruncationZeros`."""
+
+    dimension: int
+    sines: np.ndarray
+    explained: np.ndarray
+    truncation: TruncationZeros
+
+
+def _blind_span(
+    representation: Representation | None,
+    neighbors: np.ndarray,
+    species: Sequence[int],
+    motion: Any,
+) -> _BlindSpan | None:
+    r""":class:`_BlindSpan` of ``motion`` (3N,), (N, 3) or rows (k, 3N); None without the
+    fingerprint's ``first_order_invariants``, where it says None, for an empty
+    :math:`B` or where the neighbours are not at one distance per species
+    (:func:`truncation_zeros`). The sines are the singular values of
+    :math:`(I - B B^\top) V`, V an orthonormal basis of the span (columns)."""
+    invariants = getattr(representation, "first_order_invariants", None)
+    if invariants is None:
+        return None
+    gradients = invariants(neighbors, species)
+    if gradients is None:
+        return None
+    blind = blind_motions(gradients, neighbors)
+    if not blind.shape[1]:
+        return None
+    distances = species_distances(neighbors, species)
+    if distances is None:  # another fingerprint's hook may judge "one distance" otherwise
+        return None
+    basis = _motion_basis(neighbors, motion).reshape(-1, neighbors.size).T  # (3N, k)
+    n_motions = 3 * len(neighbors) - 3
+    truncation = TruncationZeros(
+        distances=tuple((ase.data.chemical_symbols[z], r) for z, r in distances.items()),
+        n_motions=n_motions,
+        n_sums=n_motions - blind.shape[1],
+    )
+    if not basis.shape[1]:
+        return _BlindSpan(0, np.zeros(0), np.zeros((0, neighbors.size)), truncation)
+    outside = basis - blind @ (blind.T @ basis)
+    _, sines, right = np.linalg.svd(outside, full_matrices=False)  # descending
+    within = sines < PAIR_SWAP_TOL
+    return _BlindSpan(
+        dimension=basis.shape[1],
+        sines=sines[::-1],
+        explained=(basis @ right[within].T).T,
+        truncation=truncation,
+    )
 
 
 def truncation_zeros(
@@ -1824,9 +2068,12 @@ def truncation_zeros(
     neighbors: np.ndarray,
     species: Sequence[int],
     motion: np.ndarray,
+    *,
+    n_spurious: int | None = None,
 ) -> TruncationZeros | None:
-    r"""Whether zero ``motion`` only moves neighbours at one distance per species in ways
-    ``representation`` does not see at first order.
+    r"""Whether zero ``motion`` (or ``n_spurious`` independent motions of a span of them)
+    only moves neighbours at one distance per species in ways ``representation`` does
+    not see at first order.
 
     Where the neighbours of each species sit at one distance, a fingerprint may see the
     motions only through a few scalars, the rows of its optional
@@ -1841,7 +2088,11 @@ def truncation_zeros(
     .. math:: \|m - B B^\top m\| / \|m\| < \mathrm{PAIR\_SWAP\_TOL}
 
     (:data:`PAIR_SWAP_TOL`, as a swap's :func:`pair_swap_residual`: the part the
-    explanation leaves out) and :math:`B` is not empty.
+    explanation leaves out) and :math:`B` is not empty. A span of k motions with an
+    orthonormal basis :math:`V` (3N, k) is explained when the n-th smallest singular
+    value of :math:`(I - B B^\top) V` (the sine of its n-th principal angle with
+    :math:`B`) is below the same tolerance: n = ``n_spurious`` independent motions of
+    it lie in :math:`B` (n = k, the whole span, by default).
 
     Parameters
     ----------
@@ -1851,8 +2102,11 @@ def truncation_zeros(
         Neighbour positions relative to the centre (Å).
     species : sequence of int (N,)
         Their atomic numbers.
-    motion : array (3N,) or (N, 3)
-        The zero motion.
+    motion : array (3N,), (N, 3) or (k, 3N)
+        The zero motion, or k rows spanning the zero motions.
+    n_spurious : int, optional
+        How many independent motions of the span must lie in :math:`B`, 1 to k (k by
+        default).
 
     Returns
     -------
@@ -1865,33 +2119,15 @@ def truncation_zeros(
     ------
     DegeneracyError
         When ``neighbors`` is not one environment's positions, or ``motion`` does not
-        have 3N components (checked only when :math:`B` is not empty).
+        have 3N components (or rows of 3N) or a finite one, or ``n_spurious`` is not an
+        integer in [1, k] (checked only when :math:`B` is not empty).
     """
     neighbors = neighbor_array(neighbors, "truncation_zeros")
-    invariants = getattr(representation, "first_order_invariants", None)
-    if invariants is None:
+    blind = _blind_span(representation, neighbors, species, motion)
+    if blind is None or not blind.dimension:
         return None
-    gradients = invariants(neighbors, species)
-    if gradients is None:
-        return None
-    blind = blind_motions(gradients, neighbors)
-    if not blind.shape[1]:
-        return None
-    motion = neighbor_motion(neighbors, motion).ravel()
-    length = float(np.linalg.norm(motion))
-    if not length > 0:
-        return None
-    if not np.linalg.norm(motion - blind @ (blind.T @ motion)) / length < PAIR_SWAP_TOL:
-        return None
-    distances = species_distances(neighbors, species)
-    if distances is None:  # another fingerprint's hook may judge "one distance" otherwise
-        return None
-    n_motions = 3 * len(neighbors) - 3
-    return TruncationZeros(
-        distances=tuple((ase.data.chemical_symbols[z], r) for z, r in distances.items()),
-        n_motions=n_motions,
-        n_sums=n_motions - blind.shape[1],
-    )
+    n_spurious = _spurious_count(n_spurious, blind.dimension)
+    return blind.truncation if blind.sines[n_spurious - 1] < PAIR_SWAP_TOL else None
 
 
 #: Largest shell :func:`equidistant_blind_counts` builds (3N columns of G per shell).
@@ -2261,22 +2497,24 @@ def explain_motion(
     motion: np.ndarray,
     coincidences: Sequence[CoincidentPairs],
     unseen: Sequence[tuple[int, int]],
+    *,
+    n_spurious: int | None = None,
 ) -> tuple[float, ZeroExplanation | None]:
-    """:func:`pair_swap_residual` of ``motion`` and, when it is below
+    r""":func:`pair_swap_residual` of ``motion`` and, when it is below
     :data:`PAIR_SWAP_TOL` with some equal or unseen pairs, the :class:`ZeroExplanation`
-    (the groups and unseen pairs it moves); the pair rates are computed once."""
+    (the groups and unseen pairs it moves along a unit motion); the pair rates are
+    computed once. Of a span of k rows, :math:`\rho_n` with n = ``n_spurious`` (k by
+    default): the smallest :math:`\rho` that n independent motions of it all stay within
+    (:func:`explain_zero`), and the groups and pairs some motion of it with
+    :math:`\rho` below the tolerance moves; 1.0 for a zero motion."""
     neighbors = neighbor_array(neighbors, "explain_motion")
-    pairs, rates = pair_triple_rates(neighbors, motion)
-    residual = _unexplained_fraction(neighbors, pairs, rates, coincidences, unseen)
+    paired = _pair_span(neighbors, motion, coincidences, unseen)
+    if not len(paired.residuals):
+        return 1.0, None
+    residual = float(paired.residuals[_spurious_count(n_spurious, len(paired.residuals)) - 1])
     if not (coincidences or unseen) or not residual < PAIR_SWAP_TOL:
         return residual, None
-    moving = moved_pairs(pairs, rates)
-    explanation = ZeroExplanation(
-        swapped=[g for g in coincidences if any(tuple(sorted(p)) in moving for p in g.pairs)],
-        unseen=[pair for pair in unseen if pair in moving],
-        residual=residual,
-    )
-    return residual, explanation
+    return residual, ZeroExplanation(paired.swapped, paired.unseen, residual)
 
 
 def moved_pairs(pairs: np.ndarray, rates: np.ndarray) -> set[tuple[int, int]]:
@@ -2458,22 +2696,14 @@ def pair_swap_residual(
     return _least_unexplained(neighbors, pairs, rates, coincidences, unseen)
 
 
-def _unexplained_fraction(
-    neighbors: np.ndarray,
-    pairs: np.ndarray,
-    rates: np.ndarray,
-    coincidences: Sequence[CoincidentPairs],
-    unseen: Sequence[tuple[int, int]],
-) -> float:
-    """:func:`pair_swap_residual` of one motion from its pair rates (M, 3) of
-    :func:`pair_triple_rates`."""
+def _scaled_rates(neighbors: np.ndarray, rates: np.ndarray) -> np.ndarray:
+    r"""Pair rates (..., M, 3) of :func:`pair_triple_rates` with the angle's as arc length
+    at the mean radius (:func:`_arc_scale`), as :math:`\rho` weighs them; NaN (a pair at
+    0° or 180°) as 0."""
     # A pair at 0° or 180° has no angle rate (NaN), but a ν = 2 fingerprint sees its
     # angle through cos θ, whose rate p̂_j·dp̂_i/ds + p̂_i·dp̂_j/ds vanishes there for
     # every motion: to first order, the order of the Jacobian, the angle does not move.
-    rates = np.nan_to_num(rates, nan=0.0) * _arc_scale(neighbors)
-    norm = float(np.linalg.norm(rates))  # of every change, the unseen angles' included
-    totals = _unexplained_rates(pairs, rates, coincidences, unseen)
-    return float(np.linalg.norm(totals) / norm) if norm > 0 else 1.0
+    return np.nan_to_num(rates, nan=0.0) * _arc_scale(neighbors)
 
 
 def _least_unexplained(
@@ -2486,7 +2716,7 @@ def _least_unexplained(
     """:func:`pair_swap_residual` over a subspace, from the pair rates (k, M, 3) of an
     orthonormal basis of it (:func:`_span_rates`): the smallest singular value of the
     unexplained rates in whitened coordinates; 1.0 when no motion changes a triple."""
-    rates = np.nan_to_num(rates, nan=0.0) * _arc_scale(neighbors)  # see _unexplained_fraction
+    rates = _scaled_rates(neighbors, rates)
     whitening = _whitening(rates)
     if not whitening.shape[1]:
         return 1.0
@@ -3163,8 +3393,9 @@ class ZeroClassification:
     near_symmetry : NearSymmetry or None
         For ``"near-symmetry"``: the symmetric environment whose forced zeros they are.
     explanation : ZeroExplanation or None
-        For ``"spurious"``: the neighbour pairs the zero motion trades or turns
-        unseen, when that is all it does (:func:`explain_zero`).
+        For ``"spurious"``: the neighbour pairs the zero motions trade or turn unseen,
+        when that is all every spurious zero does (:func:`explain_zero` of the span of
+        the free zeros, :func:`free_zero_motions`; :func:`classify_zeros`).
     """
 
     verdict: str
@@ -3201,13 +3432,30 @@ def classify_zeros(
     zero_rtol: float = ZERO_RTOL,
     kink: bool | None = None,
 ) -> ZeroClassification:
-    """The verdict on a frame's small singular values, and what explains them.
+    r"""The verdict on a frame's small singular values, and what explains them.
 
     :func:`zero_verdict` with the frame's own symmetry and whether the fingerprint has a
     Jacobian there (``"kink"`` when it has none, and nothing more is asked); a
     ``"spurious"`` verdict is then tested against the symmetric environments within reach
     (:func:`near_symmetry`, ``"near-symmetry"`` when one explains the zeros) and, when it
-    stands, explained by the pairs its motion trades (:func:`explain_zero`).
+    stands, explained by the pairs its motions trade (:func:`explain_zero`).
+
+    What is explained is the span of the zeros the symmetry leaves free
+    (:func:`free_zero_motions`, of dimension k = :func:`unexplained_zeros`), not one
+    vector of it: a multiple zero's singular vectors are an arbitrary basis of it, and
+    the labels and the decision do not depend on which the SVD returned. Of those k,
+    the feature count may account for some (:func:`seen_dimension` :math:`d`: at least
+    :math:`3N - 3 - d` zeros everywhere, which overlap the :math:`n_\mathrm{forced}`
+    forced ones rather than add to them); the rest are spurious,
+
+    .. math:: n_\mathrm{spurious} = \min\big(k,\; n_\mathrm{zeros} - \max(0, 3N - 3 - d)\big)
+              \ge 1,
+
+    with :math:`n_\mathrm{zeros}` the values below ``zero_rtol`` :math:`s_1` (all of them
+    for :math:`s_1 = 0`), and the frame is explained when that many independent free
+    zero motions are (``n_spurious`` of :func:`explain_zero`): every spurious zero, so
+    that a named blind spot cannot stand for another zero beside it. Without a symmetry
+    or a feature deficit that is every zero.
 
     Parameters
     ----------
@@ -3249,7 +3497,13 @@ def classify_zeros(
     near = near_symmetry(atoms, values, representation, zero_rtol=zero_rtol)
     if near is not None:
         return ZeroClassification("near-symmetry", near_symmetry=near)
-    explanation = explain_zero(atoms, motions[-1], representation, values=values)
+    free = free_zero_motions(values, motions, symmetry.forced_motions, zero_rtol=zero_rtol)
+    if not len(free):  # cannot be: "spurious" has a free zero (unexplained_zeros)
+        return ZeroClassification(verdict)
+    n_zeros = int((values < zero_rtol * values[0]).sum()) if values[0] > 0 else len(values)
+    seen = seen_dimension(representation, n_features, len(atoms) - 1)
+    n_spurious = max(1, min(len(free), n_zeros - max(0, len(values) - seen)))
+    explanation = explain_zero(atoms, free, representation, values=values, n_spurious=n_spurious)
     return ZeroClassification(verdict, explanation=explanation)
 
 
@@ -3259,21 +3513,25 @@ class FrameAnalysis:
 
     ``verdict`` is that of :func:`classify_zeros`: ``"kink"`` where the fingerprint has no
     Jacobian (:func:`kinks_of`), the singular values and CN then being those of one
-    one-sided derivative. When the verdict is ``"spurious"`` and the motion of s_min
-    moves only neighbour pairs the fingerprint cannot see (:func:`explain_zero`),
-    ``pair_swap`` labels the equal
-    pairs it trades (the zero every ν = 2 fingerprint has there) and ``unseen_pairs`` the
-    pairs whose ignored angle it turns, followed, when a neighbour's own cutoff weight
+    one-sided derivative. When the verdict is ``"spurious"`` and every spurious zero's
+    motion moves only neighbour pairs the fingerprint cannot see (:func:`explain_zero` of
+    the span of the zeros the symmetry leaves free, :func:`free_zero_motions`, whatever
+    basis of it the SVD returned; :func:`classify_zeros` says how many of them must be
+    explained), ``pair_swap`` labels the equal
+    pairs they trade (the zero every ν = 2 fingerprint has there) and ``unseen_pairs`` the
+    pairs whose ignored angle they turn, followed, when a neighbour's own cutoff weight
     hides them, by where that neighbour is (``"H1-H2, H1-H3, H1-H4 (H1 at 2.49 Å, 0.01 Å
     inside the cutoff, where its weight 6.4e-05 nearly vanishes)"``); None otherwise.
-    ``truncation`` names neighbours at one distance per species whose motions the zero
-    moves and the fingerprint sees through too few sums (``"H at 1.09 Å: 9 motions seen
+    ``truncation`` names neighbours at one distance per species whose motions the zeros
+    move and the fingerprint sees through too few sums (``"H at 1.09 Å: 9 motions seen
     through 8 sums"``, :func:`truncation_zeros`), else None.
     ``nearest_coincidence``, ``coincidence_distance``, ``near_swap_residual`` and
-    ``near_swap_unseen`` (:func:`near_swap` of the motion of s_min) tell how near the
-    frame is to the closest branch point of ν = 2 degenerate pairs and how much of its
-    softest motion trades the two pairs there, the pairs the fingerprint weighs out left
-    out.
+    ``near_swap_unseen`` (:func:`near_swap` of the softest motions,
+    :func:`softest_motions`: the motion of s_min, or the span of all the motions of a
+    multiple or tied s_min, of which ρ is the smallest) tell how near the frame is to
+    the closest branch point of ν = 2 degenerate pairs and how much of its softest motion
+    (the most trade-like of them) trades the two pairs there, the pairs the fingerprint
+    weighs out left out.
     """
 
     frame: int
@@ -3576,7 +3834,10 @@ def analyse_frames(
         One per frame, in order, numbered from 0; ``fourbody`` (E4) only for frames with
         4 neighbours, else None; the verdict ``"kink"`` for the frames the
         representation's optional ``kinks`` hook flags (:func:`kinks_of`, asked once per
-        batch).
+        batch). The labels of a spurious zero explain the span of the free zeros
+        (:func:`classify_zeros`), and ``near_swap_residual`` is the smallest ρ over the
+        softest motions (:func:`near_swap` of :func:`softest_motions` with
+        ``zero_rtol``): neither depends on the basis the SVD returns for a multiple zero.
 
     Raises
     ------

@@ -93,6 +93,7 @@ from .sensitivity import (
     explain_zero_motion,
     faint_neighbors,
     farthest_beyond_cutoff,
+    free_zero_motions,
     kinks_of,
     near_swap,
     near_symmetry,
@@ -350,12 +351,18 @@ class SingularResult:
     pair_swap_residual : float
         :func:`pair_swap_residual` of the zero motion: near 0 when it only trades the
         angles or radii of equal pairs against each other (or turns pairs the
-        fingerprint does not see, its ``unseen_pairs``).
+        fingerprint does not see, its ``unseen_pairs``). Of several zeros, those the
+        symmetry leaves free (:func:`~degeneracy.sensitivity.free_zero_motions`), the
+        largest ρ over their span (ρ_k of :func:`~degeneracy.sensitivity.explain_zero`:
+        below :data:`~degeneracy.sensitivity.PAIR_SWAP_TOL` when every motion of it is
+        a trade); without such a zero, that of the softest motions
+        (:func:`~degeneracy.sensitivity.softest_motions`; one motion unless s_min is
+        tied). Neither depends on the basis the SVD returned.
     explanation : ZeroExplanation or None
-        :func:`~degeneracy.sensitivity.explain_zero`: the equal pairs the zero motion
-        swaps and the unseen pairs it turns, when that is all it does, with the
-        neighbours whose cutoff weight hides them (``weighed_out``), or the equidistant
-        neighbours it moves (``truncation``). For a result with a
+        :func:`~degeneracy.sensitivity.explain_zero` of the same motions: the equal pairs
+        they swap and the unseen pairs they turn, when that is all every one of them
+        does, with the neighbours whose cutoff weight hides them (``weighed_out``), or
+        the equidistant neighbours they move (``truncation``). For a result with a
         zero the unseen pairs are decided with its singular values, as ``spectrum``
         decides them (:func:`~degeneracy.sensitivity.unseen_response`); without one,
         by the fixed weight :data:`~degeneracy.representations.base.UNSEEN_WEIGHT`.
@@ -499,9 +506,10 @@ def find_singular(
     SingularResult
         The configuration where the search stopped (``converged`` tells whether CN
         reached ``cn_target``), its spectrum, point-symmetry test, coincident pairs and
-        the explanation of its zero motion (for a zero, that of ``spectrum``:
-        :func:`~degeneracy.sensitivity.explain_zero` with the singular values), and the
-        accepted iterates in ``history``.
+        the explanation of its zero motions (for a zero, that of ``spectrum``:
+        :func:`~degeneracy.sensitivity.explain_zero` with the singular values, of the span
+        of every zero the symmetry leaves free, whatever basis of it the SVD returned),
+        and the accepted iterates in ``history``.
 
     Raises
     ------
@@ -620,10 +628,15 @@ def find_singular(
     values = spectrum.values[0]
     cn = float(spectrum.cn[0])
     # a zero is explained as spectrum explains it (the bound of unseen_response follows
-    # its size); without one, the fixed UNSEEN_WEIGHT names the pairs weighed out
+    # its size): the span of the zeros the symmetry leaves free, every one of them (no
+    # fingerprint with a feature deficit gets here), whatever basis the SVD returned;
+    # without such a zero, the softest motions, and the fixed UNSEEN_WEIGHT names the
+    # pairs weighed out
+    motions = spectrum.motions[0]
+    free = free_zero_motions(values, motions, symmetry.forced_motions) if _is_zero(cn) else None
     swap, explanation = explain_zero_motion(
         neighbors,
-        spectrum.motions[0, -1],
+        free if free is not None and len(free) else softest_motions(values, motions),
         coincidences,
         representation,
         values=values if _is_zero(cn) else None,
@@ -632,11 +645,9 @@ def find_singular(
     symbols = found.get_chemical_symbols()[1:]
     unseen_label = None if explanation is None else explanation.labels(symbols)[1]
     truncation = None if explanation is None else explanation.truncation_label
-    n_unexplained = unexplained_zeros(values, spectrum.motions[0], symmetry.forced_motions)
+    n_unexplained = unexplained_zeros(values, motions, symmetry.forced_motions)
     distance = float(np.linalg.norm(r - start))
-    near = near_swap(
-        found, softest_motions(values, spectrum.motions[0]), representation, values=values
-    )
+    near = near_swap(found, softest_motions(values, motions), representation, values=values)
     found.info.update({key: value for key, value in near.items() if value is not None})
     converged = bool(cn >= cn_target)
     lifted = None
