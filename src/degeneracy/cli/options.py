@@ -839,10 +839,12 @@ def representations_from_args(
     if frames is not None:
         center, neighbors = environment_species(frames)
         species = {"center": center, "neighbors": list(neighbors)}
+    listed = not isinstance(getattr(args, "rep", "soap"), str)  # a --rep list, not one name
     representations = {}
     for entry in entries:
         hypers = entry_hypers(args, entry)
-        with in_hyper_option_terms(entry.name, entry):  # "width must be ..." is --om-width's
+        # "width must be ..." is --om-width's
+        with in_hyper_option_terms(entry.name, entry, listed=listed):
             representations[entry.label] = make_representation(
                 entry.name, **hypers, **(species if species_aware(entry.name) else {})
             )
@@ -869,14 +871,18 @@ def check_distinct_settings(
 
 
 @contextlib.contextmanager
-def in_hyper_option_terms(name: str, entry: FingerprintEntry | None = None) -> Iterator[None]:
+def in_hyper_option_terms(
+    name: str, entry: FingerprintEntry | None = None, *, listed: bool = False
+) -> Iterator[None]:
     """Errors of representation ``name`` raised inside, with its hyperparameters named as
     options (:func:`with_hyper_options`: "cutoff 20 Å is 66.7 times sigma 0.3 Å" becomes
     "--cutoff 20 Å is 66.7 times --sigma 0.3 Å"); an error that names none as it is.
 
     For a ``--rep`` ``entry`` with settings of its own, those keep their names and the
     error starts with the entry ("--rep soap:n_max=0: n_max must be at least 1"): the
-    user typed the entry, not ``--n-max``.
+    user typed the entry, not ``--n-max``. Otherwise, advice that names a keyword no
+    option sets is replaced by what the command line offers (:func:`with_option_advice`;
+    ``listed``: the command takes a ``--rep`` list, whose entries may set it).
     """
     overridden = entry.overridden() if entry is not None else set()
     options = {
@@ -887,12 +893,42 @@ def in_hyper_option_terms(name: str, entry: FingerprintEntry | None = None) -> I
     try:
         yield
     except DegeneracyError as error:
-        named = with_hyper_options(str(error), options, name=name)
+        message = str(error)
+        if entry is None or not entry.overrides:
+            message = with_option_advice(message, name, listed=listed)
+        named = with_hyper_options(message, options, name=name)
         if entry is not None and entry.overrides:  # its keys as typed, not as options
             raise DegeneracyError(f"--rep {entry.label}: {named}", kind=OPTION_TERMS) from error
         if named == str(error):
             raise
         raise DegeneracyError(named, kind=error.kind) from error
+
+
+def with_option_advice(message: str, name: str, *, listed: bool = False) -> str:
+    """``message`` of representation ``name`` with the library's advice to give SOAP's
+    built-in optimal basis more primitive functions
+    (:data:`~degeneracy.representations.optimal_basis.SOAP_MORE_PRIMITIVES`: "give
+    n_primitive a larger value") replaced by the command line's ways to them: a basis
+    fitted with ``fit-basis --n-primitive`` given with ``--basis-file``, and with a
+    ``--rep`` list (``listed``) an entry's own ``n_primitive=``; only those commands set
+    it. Other messages as they are."""
+    if name != "soap":
+        return message
+    from ..representations.optimal_basis import MAX_N_PRIMITIVE, SOAP_MORE_PRIMITIVES
+
+    if SOAP_MORE_PRIMITIVES not in message:
+        return message
+    fitted = "a basis fitted with degeneracy fit-basis --n-primitive N (same SOAP options)"
+    where = (
+        f"as the entry's own (--rep soap:n_primitive=N) or in {fitted}"
+        if listed
+        else (f"in {fitted}")
+    )
+    return message.replace(
+        SOAP_MORE_PRIMITIVES,
+        f"give N from --n-max to {MAX_N_PRIMITIVE} primitive functions {where} given with "
+        "--basis-file, or use --basis gto",
+    )
 
 
 def with_hyper_options(message: str, options: dict[str, str], *, name: str = "") -> str:
@@ -968,7 +1004,7 @@ def environments_from_file(
     try:
         frames = read_environments(path, units=args.units, cutoff=cutoff, spec=spec, index=index)
     except DegeneracyError as error:
-        hinted = with_environment_hint(error, args)
+        hinted = with_cutoff_entries(with_environment_hint(error, args), args, cutoff)
         if hinted is error:
             raise
         raise hinted from error
@@ -989,7 +1025,47 @@ def check_input_analysable(
 
     where = "" if args.file is None else str(args.file)
     for representation in representations:
-        check_analysable(frames, representation, where=where, first_frame=first_frame)
+        try:
+            check_analysable(frames, representation, where=where, first_frame=first_frame)
+        except DegeneracyError as error:
+            cutoff = getattr(representation, "cutoff", None)
+            named = with_cutoff_entries(error, args, cutoff, name=representation.name)
+            if named is error:
+                raise
+            raise named from error
+
+
+def cutoff_entries(
+    args: argparse.Namespace, cutoff: float, name: str | None = None
+) -> list[FingerprintEntry]:
+    """The ``--rep`` entries (of fingerprint ``name``, if given) that set ``cutoff`` as
+    their own (``soap:cutoff=0.5``); none when an entry of the shared ``--cutoff`` has it
+    too (the shared option's, as much as theirs)."""
+    entries = [e for e in rep_entries(args) if name is None or e.name == name]
+    own = [e for e in entries if "cutoff" in e.overrides]
+    if any("cutoff" not in e.overrides and args.cutoff == cutoff for e in entries):
+        return []
+    return [e for e in own if e.overrides["cutoff"] == cutoff]
+
+
+def with_cutoff_entries(
+    error: DegeneracyError, args: argparse.Namespace, cutoff: float | None, name: str = ""
+) -> DegeneracyError:
+    """``error`` started with the ``--rep`` entries whose own cutoff it refuses a frame for
+    (:func:`cutoff_entries`), as their other refusals are (``--rep soap:cutoff=0.5: frame
+    0, atom 1: 1.09 Å from the centre, at or beyond the soap cutoff 0.5 Å``); else
+    ``error``. The refusal names the cutoff as the frames' reading (``the cutoff 0.5 Å``)
+    or :func:`~degeneracy.sensitivity.check_analysable` (``the soap cutoff 0.5 Å``) do."""
+    if cutoff is None:
+        return error
+    said = f"the {name} cutoff" if name else "the cutoff"
+    if not any(f"{said} {value} Å" in str(error) for value in (cutoff, f"{cutoff:g}")):
+        return error
+    entries = cutoff_entries(args, cutoff, name or None)
+    if not entries:
+        return error
+    labels = ",".join(entry.label for entry in entries)
+    return DegeneracyError(f"--rep {labels}: {error}", kind=OPTION_TERMS)
 
 
 def input_name(args: argparse.Namespace) -> str:

@@ -17,6 +17,16 @@ from metatensor import Labels, TensorBlock, TensorMap
 from ..errors import DegeneracyError
 from .base import MAX_CUTOFF_OVER_SIGMA as MAX_CUTOFF_OVER_SIGMA  # re-exported
 
+#: What featomic says when it cannot spline its radial integrals to their accuracy, and
+#: what to change then (measured for the GTO basis: :data:`~.base.GTO_SPLINE_FAILURES`,
+#: refused before featomic is called, outside of which this is not met in featomic 0.6.7).
+SPLINE_FAILURE = "in spline interpolation"
+SPLINE_HINT = (
+    "featomic's splines fail only for the most radial and angular functions (n_max or "
+    "n_primitive 19–22 with l_max 17–20) at cutoff/sigma between about 11.5 and 26: "
+    "give fewer of them, or sigma larger (or smaller) to move cutoff/sigma out of there"
+)
+
 #: Only the centre (atom 0) of every frame is described.
 CENTER_SAMPLE = Labels(["atom"], np.array([[0]], dtype=np.int32))
 
@@ -37,6 +47,8 @@ def new_calculator(kind: type, settings: str, **hypers: Any) -> featomic.Calcula
         except featomic.FeatomicError as error:
             held.discard()  # featomic's Rust panic message and backtrace: the reason is below
             reason = str(error).removeprefix("internal featomic error: ").splitlines()[0]
+            if SPLINE_FAILURE in reason:  # its errors' sizes after the comma say nothing
+                reason = f"{reason.split(',')[0]}; {SPLINE_HINT}"
             raise DegeneracyError(f"featomic refused {settings}: {reason}") from error
 
 

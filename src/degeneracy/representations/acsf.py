@@ -54,6 +54,7 @@ parameter set than about the fingerprint: :class:`Acsf` then warns
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -66,7 +67,7 @@ from ..checks import one_of
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..species import atomic_number, species_numbers
 from ..structures import neighbor_array, neighbor_positions
-from .base import check_frames, cutoff_radius, weighed_out_pairs
+from .base import MAX_CUTOFF, check_frames, cutoff_radius, weighed_out_pairs
 
 
 def _tight_set() -> tuple[list[tuple[float, float]], list[tuple[float, float, float]]]:
@@ -99,6 +100,13 @@ G2_REACH = 1e-3
 #: Where the scaled set's G2 grid ends (last centre + one width), as a fraction of r_c.
 _SCALED_REACH = (
     max(shift + 1.0 / np.sqrt(2.0 * eta) for eta, shift in ACSF_SETS["tight"][0]) / TIGHT_CUTOFF
+)
+
+#: Where the scaled set's G2 grid starts (first centre − one width), as a fraction of r_c:
+#: a bond shorter than this of the cutoff is reached only by the first function's tail
+#: (below :data:`G2_REACH` from 0.13 r_c down), so a *smaller* cutoff reaches it.
+_SCALED_START = (
+    min(shift - 1.0 / np.sqrt(2.0 * eta) for eta, shift in ACSF_SETS["tight"][0]) / TIGHT_CUTOFF
 )
 
 
@@ -385,13 +393,36 @@ class Acsf:
         unreached = self.unreached_distances(distances.min(axis=1))
         if len(unreached) == 0:
             return []
-        suggestion = float(unreached.max()) / _SCALED_REACH
         return [
             f"ACSF set {self.parameter_set!r} (cutoff {self.cutoff:g} Å) is nearly blind "
             f"to bond stretching here: no radial function reaches the nearest-neighbour distances "
-            f"{unreached.min():.2f}–{unreached.max():.2f} Å; use parameter_set 'scaled' "
-            f"(--acsf-set scaled) with a cutoff of at least {suggestion:.1f} Å, or a custom set"
+            f"{unreached.min():.2f}–{unreached.max():.2f} Å; {self._reach_advice(distances)}"
         ]
+
+    def _reach_advice(self, distances: np.ndarray) -> str:
+        """What reaches the nearest-neighbour distances (frames, N) with G2: the scaled
+        set, for the other sets; for the scaled set, whose G2 grid (0.24–0.72 r_c, first
+        centre − one width to last centre + one width) moves with the cutoff, the
+        cutoffs that put every nearest distance on it (a smaller one for short bonds, a
+        larger one for long bonds), or a custom set when none does (nearest distances
+        more than 3× apart)."""
+        nearest = distances.min(axis=1)
+        nearest = nearest[nearest < self.cutoff]
+        shortest, longest = float(nearest.min()), float(nearest.max())
+        if self.parameter_set != "scaled":
+            return (
+                f"use parameter_set 'scaled' (--acsf-set scaled) with a cutoff of at least "
+                f"{longest / _SCALED_REACH:.1f} Å, or a custom set"
+            )
+        low = math.ceil(10 * longest / _SCALED_REACH) / 10
+        high = min(math.floor(10 * shortest / _SCALED_START) / 10, MAX_CUTOFF)
+        grid = f"its G2 grid is {_SCALED_START:.2f}–{_SCALED_REACH:.2f} × the cutoff"
+        if low > high:
+            return (
+                f"{grid}, and no cutoff puts {shortest:.2f}–{longest:.2f} Å on it: use a custom set"
+            )
+        change = "a smaller cutoff" if self.cutoff > high else "a larger cutoff"
+        return f"{grid}: give {change}, {low:.1f}–{high:.1f} Å, or use a custom set"
 
     def _no_angles(self, positions: np.ndarray, distances: np.ndarray) -> list[str]:
         r"""Frames whose G4 are all zero: every neighbour pair is a cutoff or more apart.

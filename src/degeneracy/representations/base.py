@@ -127,10 +127,37 @@ MIN_SIGMA = 0.01
 #: from cutoff/σ 37.69 (n_max 1, l_max 0), 36.54 (n_max 8, l_max 20), 36.14 (n_max 22,
 #: any l_max; 36.10 at σ 0.02 Å, 35.67 at σ 0.01 Å) on, the same ratios at σ 0.3 and
 #: 30 Å: a limit of the ratio alone (37.69 is about where exp(cutoff²/2σ²) leaves double
-#: precision), slightly lower for more radial functions. Not checked: featomic's splines of
-#: these integrals miss their 1e-8 accuracy (it refuses the calculator) for n_max 20–22 with
-#: l_max 17–20 at cutoff/σ ≈ 12–25 (docs/fingerprints.md, "Sigma against the cutoff").
+#: precision), slightly lower for more radial functions. Inside it, featomic's splines of
+#: these integrals miss their 1e-8 accuracy for a few of the largest settings
+#: (:data:`GTO_SPLINE_FAILURES`).
 MAX_CUTOFF_OVER_SIGMA = 35.0
+
+#: Where featomic 0.6.7 cannot spline its GTO radial integrals to their 1e-8 accuracy and
+#: refuses the calculator ("failed to reach requested accuracy (1e-8) in spline
+#: interpolation"): by (GTO functions, l_max), the cutoff/σ between which it fails
+#: (:func:`check_gto_splines`). Inside, it fails throughout but near the ends, where
+#: failures and successes alternate from one 0.01 to the next (n_max 19, l_max 20: at
+#: 36 of the 81 ratios from 15.74 to 16.54, and nowhere else); the bounds are the
+#: outermost failures, 0.05 further out. Measured 2026-12-06 (σ 0.3 Å) with the SOAP
+#: power spectrum and the spherical expansion (the optimal basis' primitive tables),
+#: which fail at the same ratios to 0.01: every n_max 16–22, l_max 10–20 at cutoff/σ 2–35
+#: in steps of 1; n_max 19–22, l_max 16–20 from 10 to 27 in steps of 0.25; the settings
+#: next to these from 13 to 20 in steps of 0.05; every other n_max, l_max at 12, 14, ...,
+#: 24; each bound ± 0.5 in steps of 0.01. A ratio alone: n_max 22, l_max 20 fails from
+#: 11.5 to 25.5 (steps of 0.5) at σ 0.02, 0.1, 0.3, 1 and 3 Å alike.
+GTO_SPLINE_FAILURES: dict[tuple[int, int], tuple[float, float]] = {
+    (19, 20): (15.69, 16.59),
+    (20, 18): (15.13, 16.92),
+    (20, 19): (13.51, 19.62),
+    (20, 20): (12.88, 21.32),
+    (21, 18): (14.27, 18.64),
+    (21, 19): (13.14, 20.75),
+    (21, 20): (12.6, 22.4),
+    (22, 17): (15.27, 19.09),
+    (22, 18): (12.9, 22.13),
+    (22, 19): (11.96, 24.14),
+    (22, 20): (11.44, 25.91),
+}
 
 
 def cutoff_radius(value: Any, name: str = "cutoff") -> float:
@@ -199,6 +226,70 @@ def density_width(
             f"integrals: give {advice}"
         )
     return sigma
+
+
+def gto_splines_fail(n_radial: int, l_max: int, ratio: float) -> bool:
+    """Whether featomic fails to spline the GTO radial integrals of ``n_radial`` functions
+    and ``l_max`` at cutoff/σ ``ratio`` (between the bounds of
+    :data:`GTO_SPLINE_FAILURES`: near them, at some ratios only)."""
+    bounds = GTO_SPLINE_FAILURES.get((n_radial, l_max))
+    return bounds is not None and bounds[0] < ratio < bounds[1]
+
+
+def check_gto_splines(
+    *, sigma: float, cutoff: float, l_max: int, n_radial: int, radial_name: str = "n_max"
+) -> None:
+    """Refuse settings whose GTO radial integrals featomic cannot spline to 1e-8
+    (:func:`gto_splines_fail`), before featomic is called, with the changes that work.
+
+    Parameters
+    ----------
+    sigma, cutoff : float
+        Gaussian density width and cutoff radius (Å), already checked
+        (:func:`density_width`).
+    l_max : int
+        Largest angular channel.
+    n_radial : int
+        GTO functions featomic builds (SOAP's or the bispectrum's n_max, an optimal
+        basis' n_primitive).
+    radial_name : str
+        The parameter that sets ``n_radial``; a smaller one is advised for ``"n_max"``
+        only (an optimal basis' n_primitive is not a command-line option everywhere).
+
+    Raises
+    ------
+    DegeneracyError
+        ``featomic cannot spline its GTO radial integrals to 1e-8 for n_max 22 and l_max
+        20 at cutoff 3.5 Å, 11.7 times sigma 0.3 Å (it fails between 11.44 and 25.91
+        times): give sigma at least 0.306 Å or at most 0.135 Å, cutoff at most 3.43 Å,
+        l_max at most 19 or n_max at most 21``.
+    """
+    ratio = cutoff / sigma
+    if not gto_splines_fail(n_radial, l_max, ratio):
+        return
+    low, high = GTO_SPLINE_FAILURES[(n_radial, l_max)]
+    sigma_advice = f"sigma at least {_three_digits(cutoff / low, up=True):g} Å"
+    narrow = _three_digits(cutoff / high, up=False)
+    if narrow >= max(MIN_SIGMA, cutoff / MAX_CUTOFF_OVER_SIGMA):
+        sigma_advice += f" or at most {narrow:g} Å"
+    advice = [sigma_advice, f"cutoff at most {_three_digits(low * sigma, up=False):g} Å"]
+    fewer_l = _largest_building(l_max, lambda l: gto_splines_fail(n_radial, l, ratio))
+    if fewer_l is not None:
+        advice.append(f"l_max at most {fewer_l}")
+    fewer_n = _largest_building(n_radial, lambda n: gto_splines_fail(n, l_max, ratio))
+    if radial_name == "n_max" and fewer_n is not None:
+        advice.append(f"n_max at most {fewer_n}")
+    raise DegeneracyError(
+        f"featomic cannot spline its GTO radial integrals to 1e-8 for {radial_name} "
+        f"{n_radial} and l_max {l_max} at cutoff {cutoff:g} Å, {ratio:.3g} times sigma "
+        f"{sigma:g} Å (it fails between {low:g} and {high:g} times): give "
+        f"{', '.join(advice[:-1])} or {advice[-1]}"
+    )
+
+
+def _largest_building(value: int, fails: Any) -> int | None:
+    """The largest integer from ``value`` − 1 down to 0 for which ``fails`` is false."""
+    return next((smaller for smaller in range(value - 1, -1, -1) if not fails(smaller)), None)
 
 
 def _ratio_text(ratio: float) -> str:

@@ -44,7 +44,7 @@ from ..files import atomic_path, cache_dir, cache_key
 from ..species import atomic_number, species_numbers
 from ..structures import DEFAULT_CUTOFF, MethaneSampler, check_finite_coordinates, frame_list
 from ._featomic import compute_centre, dense_block, new_calculator
-from .base import cutoff_radius, density_width, periodic_frame_error
+from .base import check_gto_splines, cutoff_radius, density_width, periodic_frame_error
 
 #: Number of primitive GTO functions per angular channel that the PCA contracts: 20, as
 #: the Comment's SOAP did (PCA of a 20-function expansion). The optimal basis depends on
@@ -338,9 +338,24 @@ MAX_GTO_FUNCTIONS = 22
 #: Largest number of primitive GTO functions of an optimal basis.
 MAX_N_PRIMITIVE = MAX_GTO_FUNCTIONS
 
+#: How :func:`radial_settings` tells a SOAP fingerprint's caller whose built-in optimal
+#: basis has fewer primitive functions than ``n_max`` what to do. The command line, whose
+#: single-fingerprint commands have no ``n_primitive``, says its own way instead
+#: (:func:`degeneracy.cli.options.in_hyper_option_terms`, which looks for this text).
+SOAP_MORE_PRIMITIVES = (
+    f"give n_primitive a larger value (at most {MAX_N_PRIMITIVE}) or use the GTO basis"
+)
+
 
 def radial_settings(
-    *, sigma: Any, cutoff: Any, n_max: Any, l_max: Any, n_primitive: Any, optimal: bool = True
+    *,
+    sigma: Any,
+    cutoff: Any,
+    n_max: Any,
+    l_max: Any,
+    n_primitive: Any,
+    optimal: bool = True,
+    soap: bool = False,
 ) -> tuple[float, float, int, int, int]:
     """``(sigma, cutoff, n_max, l_max, n_primitive)`` validated, the one check shared by
     :class:`~degeneracy.representations.SoapPowerSpectrum` and :func:`fit_optimal_basis`.
@@ -351,7 +366,14 @@ def radial_settings(
     with an internal error on the others, and refuses more than :data:`MAX_GTO_FUNCTIONS`
     GTO functions)
     and, when the basis is to be ``optimal`` (contracted from the n_primitive functions),
-    n_max ≤ n_primitive; the GTO basis has no primitives.
+    n_max ≤ n_primitive; the GTO basis has no primitives. Last, the GTO functions
+    featomic splines (n_primitive for an ``optimal`` basis, else n_max) with l_max at
+    this cutoff/σ, where it cannot for a few of the largest settings
+    (:func:`~.base.check_gto_splines`).
+
+    A refusal of n_max > n_primitive advises a larger n_primitive or a smaller n_max;
+    for ``soap`` (a SOAP fingerprint's built-in basis), a larger n_primitive or the GTO
+    basis (:data:`SOAP_MORE_PRIMITIVES`).
     """
     cutoff = cutoff_radius(cutoff)
     sigma = density_width(sigma, cutoff=cutoff)
@@ -359,11 +381,23 @@ def radial_settings(
     l_max = bounded_int("l_max", l_max, minimum=0, maximum=20)
     n_primitive = bounded_int("n_primitive", n_primitive, minimum=1, maximum=MAX_N_PRIMITIVE)
     if optimal and n_max > n_primitive:
+        advice = (
+            SOAP_MORE_PRIMITIVES
+            if soap
+            else f"give n_primitive a larger value (at most {MAX_N_PRIMITIVE}) or n_max a "
+            "smaller one"
+        )
         raise DegeneracyError(
             f"n_max={n_max} cannot exceed n_primitive={n_primitive}: the optimal basis keeps "
-            f"n_max combinations of n_primitive primitive GTO functions; give n_primitive a "
-            f"larger value (at most {MAX_N_PRIMITIVE}) or use the GTO basis"
+            f"n_max combinations of n_primitive primitive GTO functions; {advice}"
         )
+    check_gto_splines(
+        sigma=sigma,
+        cutoff=cutoff,
+        l_max=l_max,
+        n_radial=n_primitive if optimal else n_max,
+        radial_name="n_primitive" if optimal else "n_max",
+    )
     return sigma, cutoff, n_max, l_max, n_primitive
 
 

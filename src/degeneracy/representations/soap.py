@@ -108,6 +108,7 @@ class SoapPowerSpectrum:
             l_max=l_max,
             n_primitive=n_primitive,
             optimal=self.basis == "optimal" and optimal_basis is None,
+            soap=True,
         )
         self.center = atomic_number(center, name="center")
         self.neighbors = species_numbers(neighbors, name="neighbors")
