@@ -960,9 +960,7 @@ def unexplained_zeros(
         return len(values) - n_forced
     if not n_forced:
         return int((values < zero_rtol * values[0]).sum())
-    free = _free_coordinates(motions, forced_motions)
-    restricted = np.linalg.svd(values[:, None] * free, compute_uv=False)
-    return int((restricted < zero_rtol * values[0]).sum())
+    return len(_restricted_zeros(values, _free_coordinates(motions, forced_motions), zero_rtol))
 
 
 def free_zero_motions(
@@ -1026,12 +1024,16 @@ def free_zero_motions(
     free = _free_coordinates(motions, forced_motions)
     if not values[0] > 0:
         return free.T @ motions
-    restricted_matrix = values[:, None] * free
-    # counted as unexplained_zeros counts them, so that k is its number exactly
-    restricted = np.linalg.svd(restricted_matrix, compute_uv=False)
-    count = int((restricted < zero_rtol * values[0]).sum())
-    right = np.linalg.svd(restricted_matrix, full_matrices=False)[2]
-    return right[len(right) - count :] @ free.T @ motions
+    return _restricted_zeros(values, free, zero_rtol) @ free.T @ motions
+
+
+def _restricted_zeros(values: np.ndarray, free: np.ndarray, zero_rtol: float) -> np.ndarray:
+    """The zeros of the spectrum ``values`` restricted to the ``free`` coordinates
+    (3N-3, r): the right singular vectors (k, r) of ``values[:, None] * free`` whose
+    singular values are below ``zero_rtol`` s_1, from one SVD, so that
+    :func:`unexplained_zeros` counts exactly the rows :func:`free_zero_motions` returns."""
+    _, restricted, right = np.linalg.svd(values[:, None] * free, full_matrices=False)
+    return right[restricted < zero_rtol * values[0]]
 
 
 def _free_coordinates(motions: np.ndarray, forced_motions: np.ndarray) -> np.ndarray:
