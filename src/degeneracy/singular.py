@@ -100,7 +100,6 @@ from .sensitivity import (
     point_symmetry,
     singular_spectrum,
     softest_motions,
-    unexplained_zeros,
 )
 from .structures import neighbor_array, neighbor_positions, one_frame
 
@@ -632,11 +631,13 @@ def find_singular(
     # fingerprint with a feature deficit gets here), whatever basis the SVD returned;
     # without such a zero, the softest motions, and the fixed UNSEEN_WEIGHT names the
     # pairs weighed out
+    # (no zero below ZERO_RTOL s1, no free zero: the restricted values are >= s_min)
     motions = spectrum.motions[0]
-    free = free_zero_motions(values, motions, symmetry.forced_motions) if _is_zero(cn) else None
+    free = free_zero_motions(values, motions, symmetry.forced_motions)
+    softest = softest_motions(values, motions)
     swap, explanation = explain_zero_motion(
         neighbors,
-        free if free is not None and len(free) else softest_motions(values, motions),
+        free if len(free) else softest,
         coincidences,
         representation,
         values=values if _is_zero(cn) else None,
@@ -645,9 +646,9 @@ def find_singular(
     symbols = found.get_chemical_symbols()[1:]
     unseen_label = None if explanation is None else explanation.labels(symbols)[1]
     truncation = None if explanation is None else explanation.truncation_label
-    n_unexplained = unexplained_zeros(values, motions, symmetry.forced_motions)
+    n_unexplained = len(free)  # unexplained_zeros' count, from the same SVD
     distance = float(np.linalg.norm(r - start))
-    near = near_swap(found, softest_motions(values, motions), representation, values=values)
+    near = near_swap(found, softest, representation, values=values)
     found.info.update({key: value for key, value in near.items() if value is not None})
     converged = bool(cn >= cn_target)
     lifted = None
