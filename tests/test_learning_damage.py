@@ -29,6 +29,7 @@ from degeneracy.learning import (
     run_protocol,
     with_targets,
 )
+from degeneracy.learning.probe import probe_change, probe_frame, recomputed_probe
 from degeneracy.learning.protocols import RESULT_FILES
 
 
@@ -75,7 +76,7 @@ def frames_file(tmp_path):
 def damaged_copy(trained, tmp_path, damage) -> str:
     """A copy of the run's model folder whose model.pt ``damage(payload)`` changed."""
     folder = tmp_path / "damaged"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     for name in ("model.pt", "metrics.json"):
         (folder / name).write_bytes((trained / name).read_bytes())
     payload = torch.load(folder / "model.pt", weights_only=True)
@@ -263,6 +264,82 @@ def test_predict_refuses_fingerprint_settings_the_network_does_not_take(
         f"{model}/model.pt: damaged model: its fingerprint settings give features {{'C': 12}}, "
         "its network takes {'C': 27}"
     )
+
+
+def _other_sigma(payload):
+    payload["featurizer"]["hypers"]["sigma"] = 0.4  # the same feature count
+
+
+def _other_featomic(payload):
+    payload["versions"]["featomic"] = "0.0.1"
+
+
+def test_predict_refuses_settings_of_the_same_size_that_give_other_features(
+    trained, tmp_path, frames_file, capsys
+):
+    """Another σ keeps the feature count, so the network took the features and predicted
+    silently; the probe CH4 saved with the model, recomputed at loading, tells."""
+    model = damaged_copy(trained, tmp_path, _other_sigma)
+    line = predict_error(model, frames_file, capsys)
+    assert re.fullmatch(
+        rf"{re.escape(model)}/model\.pt: damaged model: its fingerprint settings give features "
+        r"that differ from those it was saved with by \d\.\de-0[1-3] \(relative, a probe CH4 "
+        r"recomputed\); restore the model's files or train again",
+        line,
+    ), line
+
+
+def test_another_featomic_warns_only_when_the_probe_moved(trained, tmp_path, frames_file, capsys):
+    argv = ["predict", "--model", None, str(frames_file), "--quiet", "--format", "csv"]
+    assert main([a or str(trained) for a in argv]) == 0
+    reference = capsys.readouterr()
+    # another version, the same features: nothing to say
+    same = damaged_copy(trained, tmp_path / "same", _other_featomic)
+    assert main([a or same for a in argv]) == 0
+    assert capsys.readouterr() == reference
+
+    def moved(payload):
+        _other_featomic(payload)
+        payload["probe"]["inputs"]["C"] *= 1.001
+
+    shifted = damaged_copy(trained, tmp_path / "moved", moved)
+    assert main([a or shifted for a in argv]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == reference.out  # it still predicts
+    warning = captured.err.replace(reference.err, "")
+    assert warning.count("\n") == 1 and "warning:" in warning
+    assert f"{shifted}/model.pt: saved with featomic 0.0.1, running " in warning
+    assert "the features of a probe CH4 differ from those it was saved with by 1.0e-03" in warning
+
+    def without_probe(payload):  # a model saved before probes: the version alone
+        _other_featomic(payload)
+        del payload["probe"]
+
+    older = damaged_copy(trained, tmp_path / "older", without_probe)
+    assert main([a or older for a in argv]) == 0
+    warning = capsys.readouterr().err.replace(reference.err, "")
+    assert warning.count("\n") == 1
+    assert "saved with featomic 0.0.1" in warning and "may differ" in warning
+
+
+def test_the_probe_is_saved_and_recomputed_exactly(trained):
+    payload = torch.load(trained / "model.pt", weights_only=True)
+    probe = payload["probe"]
+    assert probe["inputs"]["C"].shape == (1, 1, payload["model"]["n_features"]["C"])
+    _, featurizer, _ = dg.learning.load_model(trained)
+    now = recomputed_probe(featurizer, probe)
+    assert probe_change(now, {"C": probe["inputs"]["C"].numpy()}) == 0.0
+    assert probe_change({"C": 1.5 * now["C"]}, {"C": now["C"]}) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("cutoff", [1.2, 2.5, 6.0])
+def test_the_probe_lies_inside_the_cutoff_and_has_no_symmetry(cutoff):
+    frame = probe_frame(cutoff)
+    distances = frame.get_all_distances()
+    assert distances.max() < cutoff
+    assert distances[0, 1:].max() == pytest.approx(min(1.17, 0.45 * cutoff))
+    verdict = dg.point_symmetry(frame.positions[1:], frame.numbers[1:])
+    assert not verdict.symmetric
 
 
 def test_predict_refuses_predictions_that_are_not_finite(trained, frames_file, capsys, monkeypatch):

@@ -1,7 +1,7 @@
 """Public names of this package, for type checkers and the lazy loader (SPEC 1)."""
 
 # Submodules, also reachable as attributes (``dg.orbits``), loaded on first use.
-from . import baselines, datasets, features, model, multicentre, protocols, specs, trainer
+from . import baselines, datasets, features, model, multicentre, probe, protocols, specs, trainer
 from .baselines import baseline_errors, nearest_neighbour_baseline, ridge_baseline
 from .datasets import (
     SAMPLERS,

@@ -62,6 +62,7 @@ from .datasets import (
 from .domain import ApplicabilityDomain, fit_domain
 from .features import CENTRE_BASIS_FILES, featurizer_cutoff, featurizer_from_spec
 from .model import AtomicSumModel, network_shape
+from .probe import check_probe, probe_features
 from .specs import MAX_SEED, PROTOCOLS, RMSE_KEYS, Protocol, get_protocol, training_seed
 from .trainer import (
     TensorSet,
@@ -79,7 +80,7 @@ from .trainer import (
 _MODEL_FORMAT = 1
 
 #: What a model file of :data:`_MODEL_FORMAT` holds besides its format and the optional
-#: ``versions`` and ``domain`` (:func:`save_model`).
+#: ``versions``, ``probe`` (:mod:`.probe`) and ``domain`` (:func:`save_model`).
 _MODEL_KEYS = ("featurizer", "model", "state_dict", "metadata")
 
 
@@ -190,6 +191,9 @@ def save_model(
         "metadata": metadata or {},
         "versions": library_versions(),
     }
+    probe = probe_features(featurizer)  # checked against a recomputation when loaded
+    if probe is not None:
+        payload["probe"] = probe
     if domain is not None:
         payload["domain"] = domain.payload()
     path = folder / "model.pt"
@@ -201,24 +205,6 @@ def save_model(
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that compute a saved model's features and weights."""
     return {"featomic": str(featomic.__version__), "torch": str(torch.__version__)}
-
-
-def warn_on_version_change(path: Path, saved: Mapping[str, str] | None) -> None:
-    """Warn (:class:`DegeneracyWarning`) when a model was saved under another featomic.
-
-    Its predictions stay defined, but another featomic may compute slightly different
-    features (e.g. a changed radial integral), and the network would see inputs it was
-    not trained on. Models saved before versions were recorded are not checked.
-    """
-    saved_version = (saved or {}).get("featomic")
-    if saved_version is not None and saved_version != featomic.__version__:
-        warnings.warn(
-            DegeneracyWarning(
-                f"{path}: saved with featomic {saved_version}, running "
-                f"{featomic.__version__}: its features may differ from those it was trained on"
-            ),
-            stacklevel=3,
-        )
 
 
 def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str, Any]]:
@@ -246,17 +232,20 @@ def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str
         several runs' models instead), or the file is not a readable degeneracy model, or
         a damaged one (an entry missing, weights that do not fit its layer sizes, NaN or
         infinite weights, a feature scale that is not positive, fingerprint settings out
-        of range); each names the file.
+        of range, or settings that give other features than it was saved with: a probe
+        frame's features are recomputed, :func:`~.probe.check_probe`); each names the file.
 
     Warns
     -----
     DegeneracyWarning
-        When the model was saved with another featomic version.
+        When the model was saved with another featomic version and the probe's features
+        moved (or, for a model saved without a probe, on the version alone).
     """
     path, payload = _read_model_file(folder)
-    warn_on_version_change(path, payload.get("versions"))
     model = _saved_network(path, payload["model"], payload["state_dict"])
-    return model, _saved_featurizer(path, payload["featurizer"]), payload["metadata"]
+    featurizer = _saved_featurizer(path, payload["featurizer"])
+    check_probe(path, featurizer, payload.get("probe"), payload.get("versions"))
+    return model, featurizer, payload["metadata"]
 
 
 def _saved_network(path: Path, config: Any, weights: Any) -> AtomicSumModel:
