@@ -222,8 +222,10 @@ def test_the_other_sets_are_still_told_to_use_the_scaled_set():
     silicon = dg.builtin_environment("td")
     silicon.positions[1:] *= 2.35 / 1.09
     (note,) = [m for m in dg.Acsf(cutoff=3.0).diagnose([silicon]) if "bond stretching" in m]
-    assert note.endswith("use parameter_set 'scaled' (--acsf-set scaled) with a cutoff of "
-                         "at least 3.3 Å, or a custom set")  # fmt: skip
+    # the library's words: its parameters (the command line names its options: test_option_terms)
+    assert note.endswith(
+        "use parameter_set 'scaled' with a cutoff of at least 3.3 Å, or a custom set"
+    )
 
 
 # --- the OM at a narrow width -----------------------------------------------------------
@@ -238,9 +240,9 @@ def test_a_narrow_om_width_is_named_with_the_width_that_lifts_its_kinks():
     wider = np.ceil(100 * overlapping_width(frames).max()) / 100
     assert width_note == (
         "om width 0.3 is too narrow here: in 20 frames at a kink (coinciding eigenvalues) "
-        "some atom's orbitals overlap no other atom's by 0.01; at width "
-        f"{wider:g}, where every atom's do, 20 of them are not at a kink: give a width of at "
-        f"least {wider:g} (--om-width {wider:g})"
+        "some atom's s orbital overlaps no other atom's by 0.01; at width "
+        f"{wider:g}, where every atom's does, 20 of them are not at a kink: give a width of "
+        f"at least {wider:g}"
     )
     assert not dg.OverlapMatrix(width=wider).kinks(frames).any()
     assert dg.OverlapMatrix().diagnose(frames) == []

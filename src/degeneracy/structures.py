@@ -866,6 +866,7 @@ def read_environments(
     spec: EnvironmentSpec | str = CH4,
     cutoff: float = DEFAULT_CUTOFF,
     min_distance: float = DEFAULT_MIN_DISTANCE,
+    images_cutoff: float | None = None,
 ) -> list[ase.Atoms]:
     """Read and validate environments from any file :func:`ase.io.read` understands.
 
@@ -880,6 +881,12 @@ def read_environments(
         only the selected frames are checked, and they keep their numbers in the file.
     spec, cutoff, min_distance
         Passed to :func:`validate_environment` for every frame.
+    images_cutoff : float, optional
+        The radius (Å) within which a periodic frame may hold no periodic image of an
+        atom (:func:`check_unwrapped`); default, and at least, ``cutoff``. Frames read
+        for several fingerprints within the smallest of their cutoffs (every neighbour
+        inside each of them) give the largest here: an image inside any of them would be
+        a neighbour that fingerprint misses once the cell is dropped.
 
     Returns
     -------
@@ -897,7 +904,9 @@ def read_environments(
     """
     check_units(units)
     spec = environment_spec(spec)  # a name parsed once, not for every frame
-    positive_float("cutoff", cutoff)  # before the file: not "atom 1 outside cutoff -1 Å"
+    radius = positive_float("cutoff", cutoff)  # before the file: not "outside cutoff -1 Å"
+    if images_cutoff is not None:  # never less than the cutoff: its images are neighbours
+        radius = max(radius, positive_float("images_cutoff", images_cutoff))
     non_negative_float("min_distance", min_distance)
     path = existing_file(path, "structure file")
     check_xyz_atom_counts(path)
@@ -926,7 +935,7 @@ def read_environments(
     environments = []
     for number in numbers:
         atoms = in_angstrom(frames[number], units)
-        check_unwrapped(atoms, where=f"{path}, frame {number}", cutoff=cutoff)
+        check_unwrapped(atoms, where=f"{path}, frame {number}", cutoff=radius)
         try:
             validate_environment(
                 atoms,

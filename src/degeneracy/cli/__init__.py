@@ -250,14 +250,18 @@ def in_option_terms(line: str, names: dict[str, str]) -> str:
     )
 
 
-def _warning_printer(command: str):
-    """``warnings.showwarning`` printing the package's warnings as one line each.
+def _warning_printer(args: argparse.Namespace):
+    """``warnings.showwarning`` printing the package's warnings as one line each, a
+    fingerprint's in the command line's terms (:func:`~.options.fingerprint_warning`:
+    ``give a width of at least 0.63`` is ``give a --om-width of at least 0.63``).
 
     A warning whose subject (:func:`~degeneracy.errors.warning_subject`) was printed
     already is skipped: e.g. ``scan`` meets the same blind parameter set in its workers
     and again when it describes the most singular environments. Other libraries'
     warnings keep Python's usual format.
     """
+    from .options import fingerprint_warning
+
     default = warnings.showwarning
     subjects: set[str] = set()
 
@@ -266,7 +270,8 @@ def _warning_printer(command: str):
             subject = warning_subject(message)
             if subject not in subjects:
                 subjects.add(subject)
-                print(f"degeneracy {command}: warning: {message}", file=sys.stderr)
+                text = fingerprint_warning(str(message), args)
+                print(f"degeneracy {args.command}: warning: {text}", file=sys.stderr)
         else:
             default(message, category, filename, lineno, file, line)
 
@@ -318,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         with signals_as_exceptions(), stdout_reader_may_leave(), warnings.catch_warnings():
-            warnings.showwarning = _warning_printer(args.command)
+            warnings.showwarning = _warning_printer(args)
             warnings.simplefilter("always", DegeneracyWarning)
             args.func(args)
     except Exception as error:

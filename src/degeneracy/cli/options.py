@@ -45,7 +45,7 @@ def seed_value(text: str) -> int:
     to 2**64 − 1 (torch's refuse more), refused in the library's words
     (:func:`~degeneracy.learning.specs.training_seed`)."""
     try:
-        return training_seed("seed", int(text))
+        return training_seed("seed", plain_int(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
     except DegeneracyError as error:
@@ -787,11 +787,9 @@ def entry_hypers(args: argparse.Namespace, entry: FingerprintEntry) -> dict:
     return hypers
 
 
-def frames_cutoff(args: argparse.Namespace) -> float:
-    """The cutoff (Å) to read a multi-fingerprint command's frames within: the smallest of
-    the ``--rep`` entries' (``--cutoff``, or an entry's own ``cutoff=``, refused here in
-    the entry's terms if it is not a positive number); every entry checks its own when it
-    is built (:func:`check_input_analysable`)."""
+def entry_cutoffs(args: argparse.Namespace) -> list[float]:
+    """The cutoff (Å) of each ``--rep`` entry: ``--cutoff``, or the entry's own
+    ``cutoff=``, refused here in the entry's terms if it is not a positive number."""
     cutoffs = []
     for entry in rep_entries(args):
         if "cutoff" not in entry.overrides:
@@ -799,7 +797,25 @@ def frames_cutoff(args: argparse.Namespace) -> float:
             continue
         with in_hyper_option_terms(entry.name, entry):  # "--rep soap:cutoff=-1: cutoff ..."
             cutoffs.append(positive_float("cutoff", entry.overrides["cutoff"]))
-    return min(cutoffs)
+    return cutoffs
+
+
+def frames_cutoff(args: argparse.Namespace) -> float:
+    """The cutoff (Å) to read a multi-fingerprint command's frames within: the smallest of
+    the ``--rep`` entries' (:func:`entry_cutoffs`); every entry checks its own when it
+    is built (:func:`check_input_analysable`). Periodic images are looked for within the
+    largest (:func:`images_cutoff`)."""
+    return min(entry_cutoffs(args))
+
+
+def images_cutoff(args: argparse.Namespace, cutoff: float) -> float:
+    """The radius (Å) within which FILE's periodic frames may hold no periodic image of
+    an atom, for frames read within ``cutoff``: the largest ``--rep`` entry's cutoff
+    with a ``--rep`` list (an image inside it is a neighbour that entry would miss once
+    the cell is dropped, though inside none of the smaller ones), else ``cutoff``."""
+    if isinstance(getattr(args, "rep", "soap"), str):
+        return cutoff
+    return max(cutoff, *entry_cutoffs(args))
 
 
 def representation_from_args(
@@ -884,24 +900,105 @@ def in_hyper_option_terms(
     option sets is replaced by what the command line offers (:func:`with_option_advice`;
     ``listed``: the command takes a ``--rep`` list, whose entries may set it).
     """
-    overridden = entry.overridden() if entry is not None else set()
+    try:
+        yield
+    except DegeneracyError as error:
+        entries = [entry] if entry is not None else []
+        named, entry_named = in_fingerprint_terms(str(error), name, entries, listed=listed)
+        if entry_named:  # its keys as typed, not as options
+            raise DegeneracyError(named, kind=OPTION_TERMS) from error
+        if named == str(error):
+            raise
+        raise DegeneracyError(named, kind=error.kind) from error
+
+
+def in_fingerprint_terms(
+    message: str,
+    name: str,
+    entries: Sequence[FingerprintEntry] = (),
+    *,
+    listed: bool = False,
+    stated: str = "",
+) -> tuple[str, bool]:
+    """A message of representation ``name`` (an error, a warning) in the command line's
+    terms, and whether it now names ``--rep`` entries: the one translation of the
+    fingerprints' keyword hyperparameters into options, for :func:`in_hyper_option_terms`
+    (errors of a fingerprint built or computed inside) and :func:`fingerprint_warning`.
+
+    ``entries``: the ``--rep`` entries the message is about. Those with settings of their
+    own start it (``--rep soap:n_max=0: n_max must be at least 1``), and those settings
+    keep their names (the user typed the entry, not ``--n-max``); the other
+    hyperparameters are named as options (:func:`with_hyper_options`). With no entry of
+    settings of its own, advice that names a keyword no option sets is replaced by what
+    the command line offers (:func:`with_option_advice`; ``listed``: the command takes a
+    ``--rep`` list, whose entries may set it). ``stated``, a start of ``message``, is kept
+    as it is (a warning's subject: the settings in use, ``ACSF set 'tight' (cutoff 3
+    Å)``, as the errors' ``the soap cutoff 2.5 Å``; the rest says what to change).
+    """
+    stated, message = message[: len(stated)], message[len(stated) :]
+    own = [entry for entry in entries if entry.overrides]
+    overridden = set().union(*(entry.overridden() for entry in own))
     options = {
         hyper: option
         for hyper, option in HYPER_OPTIONS.get(name, {}).items()
         if hyper not in overridden
     }
-    try:
-        yield
-    except DegeneracyError as error:
-        message = str(error)
-        if entry is None or not entry.overrides:
-            message = with_option_advice(message, name, listed=listed)
-        named = with_hyper_options(message, options, name=name)
-        if entry is not None and entry.overrides:  # its keys as typed, not as options
-            raise DegeneracyError(f"--rep {entry.label}: {named}", kind=OPTION_TERMS) from error
-        if named == str(error):
-            raise
-        raise DegeneracyError(named, kind=error.kind) from error
+    if not own:
+        message = with_option_advice(message, name, listed=listed)
+    named = stated + with_hyper_options(message, options, name=name)
+    if own:
+        return f"--rep {','.join(entry.label for entry in own)}: {named}", True
+    return named, False
+
+
+def fingerprint_warning(message: str, args: argparse.Namespace) -> str:
+    """A fingerprint's warning (:class:`~degeneracy.errors.DegeneracyWarning`) in the
+    command line's terms (:func:`in_fingerprint_terms`), as its errors are: the library
+    names the hyperparameters (``give a width of at least 0.63``), the command line the
+    options (``give a --om-width of at least 0.63``) or, for a ``--rep`` entry that sets them
+    itself, the entry and its keys. The subject (before the first ``:``), which states
+    the settings in use (``om width 0.3 is too narrow here``), is kept as it is. Other
+    warnings as they are.
+
+    The warning is the fingerprint's when its subject starts with the fingerprint's name
+    (``ACSF set 'tight' (cutoff 3 Å) is nearly blind ...``, ``om width 0.3 is too
+    narrow here: ...``), as the fingerprints' notes do; of a command's ``--rep`` entries
+    of that fingerprint, it is about those whose settings agree with the ones its
+    subject states (:func:`states_other_settings`), all of them if none does. When one of
+    these sets nothing of its own, the options are named (the warning is, or may be,
+    about that entry).
+    """
+    name = message.split(" ", 1)[0].removesuffix(":").lower()
+    if name not in FINGERPRINT_OPTIONS or not hasattr(args, "rep"):
+        return message
+    entries = [entry for entry in rep_entries(args) if entry.name == name]
+    if not entries:
+        return message
+    subject = message.split(":", 1)[0]
+    agreeing = [e for e in entries if not states_other_settings(subject, args, e)] or entries
+    if any(not entry.overrides for entry in agreeing):
+        agreeing = []
+    return in_fingerprint_terms(message, name, agreeing, listed=True, stated=subject)[0]
+
+
+def states_other_settings(text: str, args: argparse.Namespace, entry: FingerprintEntry) -> bool:
+    """Whether ``text`` states a setting of ``entry``'s fingerprint (a ``--rep`` keyword,
+    by its name or its last word: ``cutoff 3 Å``, ``width 0.3``, ``set 'tight'``) at a
+    value other than the entry's (the shared options with its own settings over them)."""
+    hypers = representation_hypers_from_args(args, entry.name) if entry.name != "soap" else {}
+    hypers.update(entry.overrides)
+    for key in ENTRY_KEYS[entry.name]:
+        if key not in hypers or not isinstance(hypers[key], (str, int, float)):
+            continue
+        words = "|".join(dict.fromkeys(map(re.escape, (key, key.rsplit("_", 1)[-1]))))
+        stated = re.search(rf"(?<![\w-])(?:{words}) '?([\w.+-]+)'?", text)
+        if stated is None:
+            continue
+        value = hypers[key]
+        said = f"{value:g}" if isinstance(value, float) else str(value)
+        if stated.group(1) != said:
+            return True
+    return False
 
 
 def with_option_advice(message: str, name: str, *, listed: bool = False) -> str:
@@ -935,16 +1032,26 @@ def with_hyper_options(message: str, options: dict[str, str], *, name: str = "")
     """``message`` with every whole-word hyperparameter of ``options`` replaced by its
     option (``width`` → ``--om-width``): the names are the representation's own. The
     representation's ``name`` before a hyperparameter goes when its option names it
-    already (``bispectrum n_max`` → ``--bispectrum-n-max``)."""
+    already (``bispectrum n_max`` → ``--bispectrum-n-max``); a quoted value after it is
+    given as it is typed (``parameter_set 'scaled'`` → ``--acsf-set scaled``). ``the
+    cutoff`` stays: the library's words for the one in use, not a setting to change."""
     if not options:
         return message
     prefix = rf"(?:{re.escape(name)} )?" if name else ""
-    pattern = r"(?<![\w-])" + prefix + "(" + "|".join(map(re.escape, options)) + r")(?![\w-])"
+    # "the cutoff" is prose: the one in use, which the message does not ask to change
+    pattern = (
+        r"(?<![\w-])(?<!\bthe )"
+        + prefix
+        + "("
+        + "|".join(map(re.escape, options))
+        + r")(?![\w-])( '[\w.-]+'(?![\w-]))?"
+    )
 
     def option(match: re.Match) -> str:
         said = options[match.group(1)]
         kept = match.group(0)[: match.start(1) - match.start(0)]
-        return said if name and name in said else kept + said
+        value = f" {match.group(2).strip()[1:-1]}" if match.group(2) else ""  # typed unquoted
+        return (said if name and name in said else kept + said) + value
 
     return re.sub(pattern, option, message)
 
@@ -994,17 +1101,23 @@ def environments_from_file(
 ) -> list[ase.Atoms]:
     """The frames of ``path`` in ``--units``, validated as ``--environment`` says (CH4
     where the command has no such option) within ``cutoff`` (default ``--cutoff``), all
-    of one centre species and size.
+    of one centre species and size; periodic ones with no periodic image of an atom
+    within the largest ``--rep`` entry's cutoff (:func:`images_cutoff`).
 
     A frame that is not a CH4 environment, with ``--environment`` not given, is refused
     with a hint at that option and at ``degeneracy scan`` (:func:`with_environment_hint`).
     """
     cutoff = args.cutoff if cutoff is None else cutoff
+    images = images_cutoff(args, cutoff)
     spec = getattr(args, "environment", CH4)
     try:
-        frames = read_environments(path, units=args.units, cutoff=cutoff, spec=spec, index=index)
+        frames = read_environments(
+            path, units=args.units, cutoff=cutoff, spec=spec, index=index, images_cutoff=images
+        )
     except DegeneracyError as error:
         hinted = with_cutoff_entries(with_environment_hint(error, args), args, cutoff)
+        if hinted is error and images != cutoff:  # an image inside a larger entry's cutoff
+            hinted = with_cutoff_entries(error, args, images)
         if hinted is error:
             raise
         raise hinted from error

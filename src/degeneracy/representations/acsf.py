@@ -411,7 +411,7 @@ class Acsf:
         shortest, longest = float(nearest.min()), float(nearest.max())
         if self.parameter_set != "scaled":
             return (
-                f"use parameter_set 'scaled' (--acsf-set scaled) with a cutoff of at least "
+                f"use parameter_set 'scaled' with a cutoff of at least "
                 f"{longest / _SCALED_REACH:.1f} Å, or a custom set"
             )
         low = math.ceil(10 * longest / _SCALED_REACH) / 10
@@ -445,7 +445,7 @@ class Acsf:
             f"ACSF (cutoff {self.cutoff:g} Å) sees no bond angles here: in "
             f"{int(blind.sum())} of the {len(blind)} environments checked every neighbour "
             f"pair is {closest[blind].min():.2f} Å or more apart, beyond the cutoff, and G4 "
-            f"carries f_c(r_jk); use G5 (angular 'g5', --acsf-angular g5), or a cutoff above "
+            f"carries f_c(r_jk); use G5 (angular 'g5'), or a cutoff above "
             f"{closest[blind].max():.2f} Å (with more neighbours)"
         ]
 

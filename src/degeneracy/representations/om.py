@@ -378,9 +378,9 @@ class OverlapMatrix:
         verb = "is" if cleared == 1 else "are"
         return [
             f"om width {self.width:g} is too narrow here: in {frames_text} at a kink "
-            f"(coinciding eigenvalues) some atom's orbitals overlap no other atom's by "
-            f"{OVERLAP_FLOOR:g}; at width {wider:g}, where every atom's do, {cleared} of them "
-            f"{verb} not at a kink: give a width of at least {wider:g} (--om-width {wider:g})"
+            f"(coinciding eigenvalues) some atom's s orbital overlaps no other atom's by "
+            f"{OVERLAP_FLOOR:g}; at width {wider:g}, where every atom's does, {cleared} of them "
+            f"{verb} not at a kink: give a width of at least {wider:g}"
         ]
 
     def jacobian(self, frames: Sequence[ase.Atoms]) -> tuple[np.ndarray, np.ndarray]:
