@@ -47,7 +47,7 @@ import threading
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import InvalidStateError, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,7 @@ from .files import (
     output_folder,
     write_json,
 )
+from .processes import sigint_blocked, silence_stderr
 from .representations.base import Representation, fingerprint
 from .sensitivity import (
     ZERO_RTOL,
@@ -1496,6 +1497,9 @@ class _Terminated(BaseException):
 
 
 def _terminated(signum, frame) -> None:
+    # asked for by the main process: the exception may surface where nobody catches it
+    # (a __del__, a featomic callback), each printing a traceback about it
+    silence_stderr()
     raise _Terminated
 
 
@@ -1754,7 +1758,9 @@ def _run_tasks(tasks: list[dict], workers: int, progress: bool) -> None:
             context = multiprocessing.get_context("spawn")  # featomic's threads and fork
             pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init)
             try:
-                for _, caught in pool.map(_family_worker, tasks):
+                with sigint_blocked():  # map() spawns the workers: not one sees Ctrl-C
+                    results = pool.map(_family_worker, tasks)
+                for _, caught in results:
                     for message, category in caught:
                         warnings.warn(message, category, stacklevel=2)
                     bar.update()
@@ -1788,16 +1794,39 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
     running task, hence its process table.
     """
     processes = list(getattr(pool, "_processes", {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(timeout=10)
-    for process in processes:  # stuck in a long native call: SIGTERM waits for it
-        if process.is_alive():
-            process.kill()
+    previous_hook = threading.excepthook
+    threading.excepthook = _without_cancelled_future_errors(previous_hook)
+    try:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
             process.join(timeout=10)
-    pool.shutdown(wait=True)  # the pool's queues and locks go with its manager thread
+        for process in processes:  # stuck in a long native call: SIGTERM waits for it
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=10)
+        pool.shutdown(wait=True)  # the pool's queues and locks go with its manager thread
+    finally:
+        threading.excepthook = previous_hook
+
+
+def _without_cancelled_future_errors(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``threading.excepthook`` ``hook`` but for :class:`~concurrent.futures.InvalidStateError`.
+
+    Workers terminated right after ``shutdown(cancel_futures=True)`` leave the pool
+    broken, and the pool's manager thread then sets an exception on every pending
+    future, including those just cancelled, which raises InvalidStateError in that
+    thread (Python 3.11's ``terminate_broken``): a traceback printed after "interrupted"
+    about futures nobody waits for.
+    """
+
+    def quiet(args: Any) -> Any:
+        if isinstance(args.exc_value, InvalidStateError):
+            return None
+        return hook(args)
+
+    return quiet
 
 
 def _family_member(task: dict, published: list[ase.Atoms] | None) -> FamilyMember:

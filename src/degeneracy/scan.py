@@ -105,6 +105,7 @@ from .checks import (
 from .environments import environments_of, parse_species
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
 from .files import atomic_path, cache_key, output_file
+from .processes import sigint_blocked
 from .representations.base import Representation, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
@@ -1557,7 +1558,7 @@ def dask_client(
     The local cluster has ``workers`` single-threaded workers (default: the CPUs this
     process may use), each a separate process with :data:`WORKER_ENV` (one featomic and
     BLAS thread each) unless ``processes`` is false. Its worker processes do not see
-    Ctrl-C (:func:`_sigint_blocked`): the main process gets the KeyboardInterrupt and shuts
+    Ctrl-C (:func:`sigint_blocked`): the main process gets the KeyboardInterrupt and shuts
     the cluster down, with distributed's loggers silenced meanwhile.
     """
     from distributed import Client
@@ -1593,12 +1594,12 @@ def dask_client(
 
 def _start_local_cluster(stack: contextlib.ExitStack, *, workers: int, processes: bool) -> Any:
     """A :class:`distributed.LocalCluster` (closed by ``stack``) whose worker processes
-    do not see Ctrl-C (:func:`_sigint_blocked`)."""
+    do not see Ctrl-C (:func:`sigint_blocked`)."""
     from distributed import LocalCluster
 
     from .worker_logging import QuietWhileClosing
 
-    with warnings.catch_warnings(), _sigint_blocked(processes):
+    with warnings.catch_warnings(), sigint_blocked(processes):
         # The scheduler's HTTP server falls back to a free port when 8787 is taken.
         warnings.filterwarnings("ignore", message="Port .* is already in use")
         cluster = LocalCluster(
@@ -1611,41 +1612,6 @@ def _start_local_cluster(stack: contextlib.ExitStack, *, workers: int, processes
         )
         # in the stack before SIGINT is unblocked: a Ctrl-C during the start closes it
         return stack.enter_context(cluster)
-
-
-@contextlib.contextmanager
-def _sigint_blocked(active: bool = True) -> Iterator[None]:
-    """SIGINT blocked in this (the main) thread while the local cluster's workers start.
-
-    Ctrl-C signals the terminal's whole process group: each worker process would die
-    with a KeyboardInterrupt traceback, while the main process shuts the cluster down
-    anyway. A blocked signal is inherited by the threads started meanwhile (the
-    cluster's event loop, the threads that spawn the workers) and by the processes they
-    spawn, across exec, so the workers never see it. Unlike SIG_IGN, this loses no
-    Ctrl-C of the main process during the start-up: the signal waits for the mask to be
-    restored (or another thread takes it; Python raises KeyboardInterrupt in the main
-    thread either way). Outside the main thread, or without ``pthread_sigmask``,
-    nothing is done.
-
-    multiprocessing's resource tracker is started first, here: the thread that starts it
-    unblocks SIGINT for itself afterwards, which would let the workers spawned from that
-    thread see it again.
-    """
-    if (
-        not active
-        or not hasattr(signal, "pthread_sigmask")
-        or threading.current_thread() is not threading.main_thread()
-    ):
-        yield
-        return
-    from multiprocessing import resource_tracker
-
-    resource_tracker.ensure_running()
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class _SigintIgnoredOnRequest:

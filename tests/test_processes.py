@@ -1,0 +1,58 @@
+"""Worker processes leave Ctrl-C and termination to the main process (processes.py,
+orbits._stop_pool): interrupted ``family`` runs printed worker tracebacks after
+"interrupted" (a KeyboardInterrupt while a spawned worker imported, _Terminated raised
+in metatensor's ``__del__``, the pool's InvalidStateError)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import types
+from concurrent.futures import InvalidStateError
+
+import pytest
+
+from degeneracy import orbits
+from degeneracy.processes import sigint_blocked, silence_stderr
+
+SIGINT_BLOCKED = (
+    "import signal; print(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))"
+)
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no pthread_sigmask")
+def test_processes_started_inside_inherit_a_blocked_sigint():
+    def child_blocks() -> str:
+        run = subprocess.run([sys.executable, "-c", SIGINT_BLOCKED], capture_output=True)
+        return run.stdout.decode().strip()
+
+    assert child_blocks() == "False"
+    with sigint_blocked():
+        assert signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        assert child_blocks() == "True"
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    with sigint_blocked(active=False):
+        assert child_blocks() == "False"
+
+
+def test_silenced_stderr_prints_nothing():
+    code = (
+        "import sys; from degeneracy.processes import silence_stderr; print('before', "
+        "file=sys.stderr, flush=True); silence_stderr(); print('after', file=sys.stderr); "
+        "print('out')"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0
+    assert run.stderr == "before\n" and run.stdout == "out\n"
+    assert callable(silence_stderr)
+
+
+def test_the_pool_stop_drops_only_cancelled_future_errors():
+    seen = []
+    hook = orbits._without_cancelled_future_errors(seen.append)
+    cancelled = types.SimpleNamespace(exc_value=InvalidStateError("CANCELLED: <Future>"))
+    other = types.SimpleNamespace(exc_value=RuntimeError("a real one"))
+    hook(cancelled)
+    hook(other)
+    assert seen == [other]
