@@ -2449,6 +2449,8 @@ def describe_singular(
         entry["near_symmetry_distance"] = zeros.near_symmetry_distance
         entry["pair_swap"], entry["unseen_pairs"] = zeros.labels(atoms)
         entry["truncation"] = zeros.truncation
+        entry["n_spurious_zeros"] = zeros.n_spurious
+        entry["n_explained_zeros"] = zeros.n_explained
         softest = softest_motions(values, spectrum.motions[0], zero_rtol=zero_rtol)
         entry.update(near_swap(atoms, softest, built, values=values))
         described.append(entry)

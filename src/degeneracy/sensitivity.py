@@ -1566,6 +1566,9 @@ class ZeroExplanation:
     sees through too few sums, those (:func:`truncation_zeros`). Of a span, the groups
     and pairs are those some motion of it with ρ below :data:`PAIR_SWAP_TOL` moves, and
     ``truncation`` is set when some motion of it lies in the blind subspace.
+    ``n_explained``: None when every motion asked about is explained; the number m of
+    independent ones that are when fewer are (``partial`` of :func:`explain_zero`; ρ is
+    then :math:`\rho_m` and the labels are of those m).
     """
 
     swapped: list[CoincidentPairs]
@@ -1573,6 +1576,7 @@ class ZeroExplanation:
     residual: float
     weighed_out: tuple[WeighedOutNeighbor, ...] = ()
     truncation: TruncationZeros | None = None
+    n_explained: int | None = None
 
     def labels(self, symbols: Sequence[str]) -> tuple[str | None, str | None]:
         """``swapped`` and ``unseen`` as text (``"H2-H3 = H4-H3"``, ``"H1-H2, H1-H4"``),
@@ -1596,16 +1600,24 @@ class ZeroExplanation:
         return zero_reason(*self.labels(symbols), self.truncation_label)
 
 
-def zero_reason(swapped: str | None, unseen: str | None, truncation: str | None = None) -> str:
+def zero_reason(
+    swapped: str | None,
+    unseen: str | None,
+    truncation: str | None = None,
+    *,
+    plural: bool = False,
+) -> str:
     """``"swaps equal pairs H2-H3 = H4-H3"``, ``"turns pairs it cannot see H1-H2"``,
     ``"moves equidistant neighbours (H at 1.09 Å: 9 motions seen through 8 sums)"``, those
     that apply joined by "and", or "" (the labels of :meth:`ZeroExplanation.labels` and
-    :attr:`ZeroExplanation.truncation_label`)."""
-    parts = [f"swaps equal pairs {swapped}"] if swapped else []
+    :attr:`ZeroExplanation.truncation_label`); with ``plural``, "swap", "turn", "move"
+    (after "2 of 3 zeros", :func:`explained_verdict`)."""
+    ending = "" if plural else "s"
+    parts = [f"swap{ending} equal pairs {swapped}"] if swapped else []
     if unseen:
-        parts.append(f"turns pairs it cannot see {unseen}")
+        parts.append(f"turn{ending} pairs it cannot see {unseen}")
     if truncation:
-        parts.append(f"moves equidistant neighbours ({truncation})")
+        parts.append(f"move{ending} equidistant neighbours ({truncation})")
     return " and ".join(parts)
 
 
@@ -1619,17 +1631,48 @@ def explained_verdict(
     unseen: str | None,
     near_symmetry_distance: float | None = None,
     truncation: str | None = None,
+    *,
+    n_explained: int | None = None,
+    n_spurious: int | None = None,
 ) -> str:
     """``"spurious: swaps equal pairs H2-H3 = H4-H3"``: a verdict with :func:`zero_reason`
     when there is one, ``"near-symmetry: 0.0021 Å"`` with the distance to the symmetric
     environment (:func:`near_symmetry`), or :data:`KINK_TEXT` for ``"kink"``: the 'zeros'
-    column of ``spectrum`` and ``scan``."""
+    column of ``spectrum`` and ``scan``.
+
+    When the reason explains only ``n_explained`` of the ``n_spurious`` spurious zeros
+    (:attr:`FrameAnalysis.n_explained_zeros`, :attr:`FrameAnalysis.n_spurious_zeros`),
+    it says so: ``"spurious: 1 of 2 zeros turns pairs it cannot see H1-H3, H2-H3; 1
+    unexplained"``. Without the counts, or with all of them explained, as above.
+    """
     if verdict == "kink":
         return KINK_TEXT
     if near_symmetry_distance is not None:
         return f"{verdict}: {near_symmetry_distance:.2g} Å"
     reason = zero_reason(swapped, unseen, truncation)
+    if reason and _partly_explained(n_explained, n_spurious):
+        return f"{verdict}: {_partial_reason(swapped, unseen, truncation, n_explained, n_spurious)}"
     return f"{verdict}: {reason}" if reason else verdict
+
+
+def _partly_explained(n_explained: int | None, n_spurious: int | None) -> bool:
+    """Whether some but not all of ``n_spurious`` zeros are explained (both counts given)."""
+    if n_explained is None or n_spurious is None:
+        return False
+    return 0 < n_explained < n_spurious
+
+
+def _partial_reason(
+    swapped: str | None,
+    unseen: str | None,
+    truncation: str | None,
+    n_explained: int,
+    n_spurious: int,
+) -> str:
+    """``"1 of 2 zeros turns pairs it cannot see H1-H3, H2-H3; 1 unexplained"``, ``"2 of
+    3 zeros swap equal pairs ...; 1 unexplained"`` (:func:`explained_verdict`)."""
+    reason = zero_reason(swapped, unseen, truncation, plural=n_explained > 1)
+    return f"{n_explained} of {n_spurious} zeros {reason}; {n_spurious - n_explained} unexplained"
 
 
 def softest_motions(
@@ -1821,6 +1864,7 @@ def explain_zero(
     *,
     values: np.ndarray | None = None,
     n_spurious: int | None = None,
+    partial: bool = False,
 ) -> ZeroExplanation | None:
     r"""Whether the zero motion (3N,), or the span of zero motions (k, 3N), of environment
     ``atoms`` only moves neighbour pairs that ``representation`` cannot see there, and which.
@@ -1866,6 +1910,15 @@ def explain_zero(
     feature count does not account for: "explained" is said of every spurious zero, not
     of one, so that a named blind spot cannot hide another zero beside it.
 
+    **Part of a span.** With ``partial``, when fewer than ``n_spurious`` independent
+    motions are explained, the explanation of the largest number m ≥ 1 that are (the
+    dimension of :math:`E_\mathrm{pairs} + E_\mathrm{trunc}`, the labels theirs, ρ
+    :math:`\rho_m`) comes back with ``n_explained`` m, so that a blind spot beside an
+    unexplained zero is still named (:func:`classify_zeros`: ``"spurious: 1 of 2 zeros
+    turns pairs it cannot see H1-H3, H2-H3; 1 unexplained"``). It is looked for only
+    where the whole span's test fails; of the two pair models
+    (:func:`explain_zero_motion`) the one that explains more, the first on a tie.
+
     Parameters
     ----------
     atoms : ase.Atoms
@@ -1884,6 +1937,9 @@ def explain_zero(
     n_spurious : int, optional
         How many independent motions of the span must be explained, 1 ≤ n ≤ k; k (every
         motion) by default.
+    partial : bool
+        Whether to explain the most motions of the span that can be explained when fewer
+        than ``n_spurious`` are (``n_explained`` of the result), rather than return None.
 
     Returns
     -------
@@ -1891,7 +1947,8 @@ def explain_zero(
         The groups of equal pairs the motions trade and the unseen pairs they turn, with
         :math:`\rho_{n}` (``residual``), the neighbours whose weight hides their pairs
         (``weighed_out``) and the equidistant neighbours they move (``truncation``); None
-        as above.
+        as above. With ``partial``, that of the m < n explained motions when fewer are
+        (``n_explained`` m, ``residual`` :math:`\rho_m`); None only when none is.
 
     Raises
     ------
@@ -1912,6 +1969,7 @@ def explain_zero(
         values=values,
         species=species,
         n_spurious=n_spurious,
+        partial=partial,
     )[1]
 
 
@@ -1924,6 +1982,7 @@ def explain_zero_motion(
     values: np.ndarray | None = None,
     species: Sequence[int] | None = None,
     n_spurious: int | None = None,
+    partial: bool = False,
 ) -> tuple[float, ZeroExplanation | None]:
     r""":func:`explain_zero` of an environment whose equal pairs are already found, with
     the motion's :func:`pair_swap_residual` (:math:`\rho_n` of a span).
@@ -1975,6 +2034,9 @@ def explain_zero_motion(
         pair explains a zero.
     n_spurious : int, optional
         How many independent motions of the span must be explained (k by default).
+    partial : bool
+        Explain the most motions that can be when fewer than ``n_spurious`` are
+        (:func:`explain_zero`).
 
     Returns
     -------
@@ -1982,7 +2044,8 @@ def explain_zero_motion(
         :math:`\rho_n` (:func:`explain_zero`; for one motion its
         :func:`pair_swap_residual`) with the equal and the unseen pairs (and the pairs'
         own reverses when those are what explain it); 1.0 without either (``motion``
-        then unchecked by the pairs) or for a zero motion.
+        then unchecked by the pairs) or for a zero motion. Of the n motions also when
+        the explanation is partial (its own ``residual`` is then :math:`\rho_m`).
     explanation : ZeroExplanation or None
         As :func:`explain_zero` returns it.
 
@@ -2003,6 +2066,7 @@ def explain_zero_motion(
         if any(group.self_reverse for group in own):
             models.append(own)
     residual = 1.0  # ρ_n of the first model: reported when neither explains the motion
+    best: ZeroExplanation | None = None  # the partial explanation of the most motions
     for model, groups in enumerate(models):
         paired = _pair_span(neighbors, motion, groups, unseen) if groups or unseen else None
         if paired is None and blind is None:
@@ -2013,22 +2077,47 @@ def explain_zero_motion(
         n = _spurious_count(n_spurious, dimension)
         rho = 1.0 if paired is None else float(paired.residuals[n - 1])
         residual = rho if model == 0 else residual
-        by_pairs = np.zeros((0, neighbors.size)) if paired is None else paired.explained
-        by_truncation = np.zeros((0, neighbors.size)) if blind is None else blind.explained
-        if _joint_dimension(by_pairs, by_truncation) < n:
-            continue
-        swapped, turned = (paired.swapped, paired.unseen) if len(by_pairs) else ([], [])
-        hidden = (
-            _weighed_out_neighbors(representation, neighbors, turned, response) if turned else ()
+        explained = _span_explanation(
+            representation, neighbors, response, paired, blind, n, partial=partial
         )
-        return rho, ZeroExplanation(
-            swapped=swapped,
-            unseen=turned,
-            residual=rho,
-            weighed_out=hidden,
-            truncation=blind.truncation if len(by_truncation) else None,
-        )
-    return residual, None
+        if explained is not None and explained.n_explained is None:
+            return rho, explained
+        if explained is not None and (best is None or explained.n_explained > best.n_explained):
+            best = explained
+    return residual, best
+
+
+def _span_explanation(
+    representation: Representation | None,
+    neighbors: np.ndarray,
+    response: _CutoffResponse | None,
+    paired: _PairSpan | None,
+    blind: _BlindSpan | None,
+    n: int,
+    *,
+    partial: bool,
+) -> ZeroExplanation | None:
+    """:func:`explain_zero_motion`'s explanation of one pair model: of the ``n`` motions
+    asked about when the span's explained motions (``paired``'s and ``blind``'s) reach
+    ``n`` dimensions; with ``partial``, of the m they reach when 0 < m < n
+    (``n_explained`` m, ρ_m); else None."""
+    empty = np.zeros((0, neighbors.size))
+    by_pairs = empty if paired is None else paired.explained
+    by_truncation = empty if blind is None else blind.explained
+    m = min(_joint_dimension(by_pairs, by_truncation), n)
+    if not m or (m < n and not partial):
+        return None
+    swapped, turned = (paired.swapped, paired.unseen) if len(by_pairs) else ([], [])
+    hidden = _weighed_out_neighbors(representation, neighbors, turned, response) if turned else ()
+    rho = 1.0 if paired is None else float(paired.residuals[m - 1])
+    return ZeroExplanation(
+        swapped=swapped,
+        unseen=turned,
+        residual=rho,
+        weighed_out=hidden,
+        truncation=blind.truncation if len(by_truncation) else None,
+        n_explained=None if m == n else m,
+    )
 
 
 def _spurious_count(n_spurious: Any, dimension: int) -> int:
@@ -3591,12 +3680,28 @@ class ZeroClassification:
     explanation : ZeroExplanation or None
         For ``"spurious"``: the neighbour pairs the zero motions trade or turn unseen,
         when that is all every spurious zero does (:func:`explain_zero` of the span of
-        the free zeros, :func:`free_zero_motions`; :func:`classify_zeros`).
+        the free zeros, :func:`free_zero_motions`; :func:`classify_zeros`), or all that
+        some of them do (its ``n_explained`` then says how many).
+    n_spurious : int or None
+        For ``"spurious"``: how many zeros are spurious (:func:`classify_zeros`), the
+        number an explanation of them all explains.
     """
 
     verdict: str
     near_symmetry: NearSymmetry | None = None
     explanation: ZeroExplanation | None = None
+    n_spurious: int | None = None
+
+    @property
+    def n_explained(self) -> int | None:
+        """How many of the ``n_spurious`` zeros the explanation explains: all of them, m
+        (:attr:`ZeroExplanation.n_explained`) or 0 without an explanation; None without
+        ``n_spurious``."""
+        if self.n_spurious is None:
+            return None
+        if self.explanation is None:
+            return 0
+        return self.explanation.n_explained or self.n_spurious
 
     @property
     def near_symmetry_distance(self) -> float | None:
@@ -3604,8 +3709,8 @@ class ZeroClassification:
         return None if self.near_symmetry is None else self.near_symmetry.distance
 
     def labels(self, atoms: ase.Atoms) -> tuple[str | None, str | None]:
-        """``pair_swap`` and ``unseen_pairs`` labels of the explanation (None, None
-        without one)."""
+        """``pair_swap`` and ``unseen_pairs`` labels of the explanation, partial or not
+        (:attr:`n_explained` says), (None, None) without one."""
         if self.explanation is None:
             return None, None
         return self.explanation.labels(atoms.get_chemical_symbols()[1:])
@@ -3651,7 +3756,13 @@ def classify_zeros(
     for :math:`s_1 = 0`), and the frame is explained when that many independent free
     zero motions are (``n_spurious`` of :func:`explain_zero`): every spurious zero, so
     that a named blind spot cannot stand for another zero beside it. Without a symmetry
-    or a feature deficit that is every zero.
+    or a feature deficit that is every zero. When fewer are, the explanation is of the
+    most of them that are (``partial`` of :func:`explain_zero`, ``n_explained`` m < n),
+    so that a blind spot beside an unexplained zero is still named, with the count
+    (:attr:`ZeroClassification.n_explained` of :attr:`ZeroClassification.n_spurious`);
+    the verdict stays ``"spurious"``. Example: ACSF's loose set at frame 1308 of
+    ``sample_methane(3000, seed=7)``, an exact zero turning the unseen pairs H1-H3,
+    H2-H3 and a second value at 8.6e-7 s1 that nothing explains.
 
     Parameters
     ----------
@@ -3699,8 +3810,10 @@ def classify_zeros(
     n_zeros = int((values < zero_rtol * values[0]).sum()) if values[0] > 0 else len(values)
     seen = seen_dimension(representation, n_features, len(atoms) - 1)
     n_spurious = max(1, min(len(free), n_zeros - max(0, len(values) - seen)))
-    explanation = explain_zero(atoms, free, representation, values=values, n_spurious=n_spurious)
-    return ZeroClassification(verdict, explanation=explanation)
+    explanation = explain_zero(
+        atoms, free, representation, values=values, n_spurious=n_spurious, partial=True
+    )
+    return ZeroClassification(verdict, explanation=explanation, n_spurious=n_spurious)
 
 
 @dataclass(frozen=True)
@@ -3720,7 +3833,13 @@ class FrameAnalysis:
     inside the cutoff, where its weight 6.4e-05 nearly vanishes)"``); None otherwise.
     ``truncation`` names neighbours at one distance per species whose motions the zeros
     move and the fingerprint sees through too few sums (``"H at 1.09 Å: 9 motions seen
-    through 8 sums"``, :func:`truncation_zeros`), else None.
+    through 8 sums"``, :func:`truncation_zeros`), else None. Where only some of the
+    spurious zeros are explained, these labels are of the most of them that are
+    (:func:`classify_zeros`): ``n_spurious_zeros`` counts the spurious zeros and
+    ``n_explained_zeros`` how many of them the labels explain (all, fewer, or 0 without
+    labels), both None unless the verdict is ``"spurious"``;
+    :func:`explained_verdict` with them reads ``"spurious: 1 of 2 zeros turns pairs it
+    cannot see H1-H3, H2-H3; 1 unexplained"``.
     ``nearest_coincidence``, ``coincidence_distance``, ``near_swap_residual`` and
     ``near_swap_unseen`` (:func:`near_swap` of the softest motions,
     :func:`softest_motions`: the motion of s_min, or the span of all the motions of a
@@ -3746,6 +3865,8 @@ class FrameAnalysis:
     near_swap_unseen: str | None = None
     near_symmetry_distance: float | None = None
     truncation: str | None = None
+    n_spurious_zeros: int | None = None
+    n_explained_zeros: int | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready mapping (``singular_values`` as a list, descending)."""
@@ -3760,6 +3881,8 @@ class FrameAnalysis:
             "pair_swap": self.pair_swap,
             "unseen_pairs": self.unseen_pairs,
             "truncation": self.truncation,
+            "n_spurious_zeros": self.n_spurious_zeros,
+            "n_explained_zeros": self.n_explained_zeros,
             "nearest_coincidence": self.nearest_coincidence,
             "coincidence_distance": self.coincidence_distance,
             "near_swap_residual": json_safe(self.near_swap_residual),
@@ -4091,6 +4214,8 @@ def analyse_frames(
                     ),
                     near_symmetry_distance=zeros.near_symmetry_distance,
                     truncation=zeros.truncation,
+                    n_spurious_zeros=zeros.n_spurious,
+                    n_explained_zeros=zeros.n_explained,
                 )
             )
     return results
