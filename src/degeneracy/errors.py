@@ -1,5 +1,7 @@
 """The package's single exception type."""
 
+import re
+
 #: :attr:`DegeneracyError.kind` of a frame that is not the environment asked for (atom
 #: count, centre or neighbour species): the command line then hints at ``--environment``.
 SPEC_MISMATCH = "spec-mismatch"
@@ -33,10 +35,28 @@ class DegeneracyWarning(UserWarning):
     """
 
 
+#: A number in a warning's text (``3``, ``1.92``, ``82``, ``1.2e-05``): data, not wording.
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+#: A first part of a warning that names what it is about rather than saying anything:
+#: a file (a path, or a name with a suffix, ``mols.extxyz``), a word without spaces (a
+#: time stamp), ``5 structures`` (a data set given as frames), ``train set``.
+_LABEL = re.compile(r"[/\\]|\.\w+$|^\S+$|^\d+ structures$|^\w+ set$")
+
+
 def warning_subject(message: object) -> str:
-    """What a :class:`DegeneracyWarning` is about: its text before the first ``:``.
+    """What a :class:`DegeneracyWarning` is about: its text before the first ``:``, and
+    when that only names a file or a source (``mols.extxyz: 33 of 40 environments …``),
+    what is said of it too: the next part up to its first ``:``, ``;`` or ``, ``, with
+    its numbers as ``#`` (``mols.extxyz: # of # environments (# %) have fewer than #
+    neighbours within the cutoff # Å``).
 
     Two warnings with the same subject say the same thing about different data (e.g.
-    the chunks of one scan); reporting the first is enough.
+    the chunks of one scan, whose distance ranges and counts differ); reporting the
+    first is enough. Two things said of one file are two subjects.
     """
-    return str(message).split(":", 1)[0]
+    head, colon, rest = str(message).partition(":")
+    if not colon or not _LABEL.search(head.strip()):
+        return head
+    said = re.split(r":|;|, ", rest.strip(), maxsplit=1)[0]
+    return f"{head}: {_NUMBER.sub('#', said)}"

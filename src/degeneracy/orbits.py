@@ -1181,8 +1181,8 @@ def cached_orbit(
     if not path.exists():
         traced()
     # always the frames as stored (8 decimals), so that a first call and a cached one agree
-    try:
-        frames = read_environments(path)
+    try:  # the package's own file, in Å: no units heuristic (its start was warned about)
+        frames = read_environments(path, check_bonds=False)
     except DegeneracyError as error:  # a damaged cache file is traced again, not fatal
         reason = str(error).removeprefix(f"{path}: ")
         warnings.warn(
@@ -1192,7 +1192,7 @@ def cached_orbit(
         )
         path.unlink()
         traced()
-        frames = read_environments(path)
+        frames = read_environments(path, check_bonds=False)
     for atoms in frames:
         atoms.info.pop("source_frame", None)
         atoms.info.update(labels)
@@ -1831,7 +1831,7 @@ def _without_cancelled_future_errors(hook: Callable[[Any], Any]) -> Callable[[An
 
 def _family_member(task: dict, published: list[ase.Atoms] | None) -> FamilyMember:
     """The summary of one traced member, compared with its ``published`` orbit if given."""
-    frames = read_environments(task["path"])
+    frames = read_environments(task["path"], check_bonds=False)  # written here, in Å
     member = FamilyMember(
         sigma=task["sigma"],
         c=task["c"],

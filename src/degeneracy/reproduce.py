@@ -312,12 +312,12 @@ def _family_frames(folder: Path) -> tuple[dict[tuple[float, float], list], Any]:
 
     summary = json.loads((folder / "summary.json").read_text())
     frames = {
-        (row["sigma"], row["c"]): read_environments(
-            folder / family_file_name(row["sigma"], row["c"])
+        (row["sigma"], row["c"]): read_environments(  # written by this run, in Å
+            folder / family_file_name(row["sigma"], row["c"]), check_bonds=False
         )
         for row in summary["orbits"]
     }
-    return frames, read_environments(folder / "a0.extxyz")[0]
+    return frames, read_environments(folder / "a0.extxyz", check_bonds=False)[0]
 
 
 def _orbits_step(
@@ -445,7 +445,7 @@ def _learning_step(output: Path, settings: ReproduceSettings, progress: bool) ->
     orbit_path = output / "orbits" / family_file_name(sigma, c)
     data["orbit"] = Dataset(
         "orbit",
-        with_targets(read_environments(orbit_path)),
+        with_targets(read_environments(orbit_path, check_bonds=False)),  # this run's, in Å
         orbit_path,
         {"orbit": f"{orbit_path} (the family's sigma={sigma}, c={c} orbit of this run)"},
     )

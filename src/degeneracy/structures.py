@@ -867,6 +867,7 @@ def read_environments(
     cutoff: float = DEFAULT_CUTOFF,
     min_distance: float = DEFAULT_MIN_DISTANCE,
     images_cutoff: float | None = None,
+    check_bonds: bool = True,
 ) -> list[ase.Atoms]:
     """Read and validate environments from any file :func:`ase.io.read` understands.
 
@@ -887,6 +888,11 @@ def read_environments(
         for several fingerprints within the smallest of their cutoffs (every neighbour
         inside each of them) give the largest here: an image inside any of them would be
         a neighbour that fingerprint misses once the cell is dropped.
+    check_bonds : bool
+        Warn when the bonds say the file is in the other units
+        (:func:`warn_if_bonds_implausible`); False for a file the package wrote itself
+        (an orbit, a cached one), in Å by construction, whose bonds are those of the
+        structures it was made from, warned about (if at all) where they were read.
 
     Returns
     -------
@@ -952,7 +958,8 @@ def read_environments(
         environment = centered(atoms)
         environment.info["source_frame"] = number
         environments.append(environment)
-    warn_if_bonds_implausible(environments, path, units)
+    if check_bonds:
+        warn_if_bonds_implausible(environments, path, units)
     return environments
 
 

@@ -257,7 +257,9 @@ def _warning_printer(args: argparse.Namespace):
 
     A warning whose subject (:func:`~degeneracy.errors.warning_subject`) was printed
     already is skipped: e.g. ``scan`` meets the same blind parameter set in its workers
-    and again when it describes the most singular environments. Other libraries'
+    and again when it describes the most singular environments. Two different warnings
+    about one file (``mols.extxyz: no atom of neighbour species N …`` and ``mols.extxyz:
+    33 of 40 environments …``) have two subjects, and are both printed. Other libraries'
     warnings keep Python's usual format.
     """
     from .options import fingerprint_warning

@@ -18,6 +18,7 @@ from ..errors import DegeneracyError
 from ..files import atomic_paths, json_text, output_file
 from ..structures import recorded_arc_lengths
 from .options import (
+    SUFFIX_FORMATS,
     add_input_arguments,
     add_output_arguments,
     add_representation_arguments,
@@ -25,6 +26,7 @@ from .options import (
     check_input_analysable,
     check_output_suffix,
     csv_text,
+    every_hyper,
     frames_cutoff,
     frames_from_args,
     naming_input_file,
@@ -101,20 +103,37 @@ def _summary_value(value: float, spec: str, unit: str = "") -> str:
     return "n/a" if np.isnan(value) else f"{value:{spec}}{unit}"
 
 
+#: Image formats other than PNG and PDF (matplotlib's and the usual others): a --plot
+#: PREFIX named for one would be written as ``f.jpg.png`` and ``f.jpg.pdf``.
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".eps", ".ps", ".svgz"}
+    | {".pgf", ".raw", ".rgba", ".avif", ".heic"}
+)
+
+
 def figure_paths(prefix: str) -> list[str]:
     """``PREFIX.png`` and ``PREFIX.pdf`` (a trailing .png or .pdf of PREFIX is dropped,
     as :func:`~degeneracy.figures.compare.comparison_paths` drops it: ``--plot f.png``
     writes f.png and f.pdf), checked before the work: their folder exists and can be
-    written, and ``prefix`` is no folder (``--plot outdir/`` wrote ``outdir.png`` beside
-    it)."""
+    written, ``prefix`` is no folder (``--plot outdir/`` wrote ``outdir.png`` beside
+    it), and it is not named for another format (``--plot f.jpg`` wrote ``f.jpg.png``
+    and ``f.jpg.pdf``; any suffix of :data:`~.options.SUFFIX_FORMATS` or
+    :data:`IMAGE_SUFFIXES`), as ``--output`` refuses one; another suffix is part of the
+    prefix (``--plot run.v2``: ``run.v2.png``)."""
     if Path(prefix).is_dir() or prefix.endswith(("/", os.sep)):
         raise DegeneracyError(
             f"--plot {prefix}: names a folder; --plot is the PREFIX of PREFIX.png and "
             f"PREFIX.pdf, e.g. {Path(prefix) / 'compare'}"
         )
-    if prefix.lower().endswith((".png", ".pdf")):
-        prefix = prefix[: -len(".png")]
-    paths = [f"{prefix}{suffix}" for suffix in (".png", ".pdf")]
+    suffix = Path(prefix).suffix
+    if suffix.lower() in (".png", ".pdf"):
+        prefix = prefix[: -len(suffix)]
+    elif suffix.lower() in SUFFIX_FORMATS or suffix.lower() in IMAGE_SUFFIXES:
+        raise DegeneracyError(
+            f"--plot {prefix}: names a {suffix} file, which --plot does not write; --plot "
+            f"is the PREFIX of PREFIX.png and PREFIX.pdf, e.g. {prefix[: -len(suffix)]}"
+        )
+    paths = [f"{prefix}{ext}" for ext in (".png", ".pdf")]
     for path in paths:
         output_file(path, "--plot")
     return paths
@@ -136,7 +155,10 @@ def run(args: argparse.Namespace) -> None:
             progress=len(frames) > 200 and sys.stderr.isatty(),
             per_composition=True,  # each frame with its own species, as scan
         )
-    hypers = {name: composition_hypers(rep, frames) for name, rep in representations.items()}
+    hypers = {
+        name: every_hyper(rep, composition_hypers(rep, frames))
+        for name, rep in representations.items()
+    }
     text = format_comparison(comparison, args.format, hypers)
     x = recorded_arc_lengths(frames)
     plot = {

@@ -709,9 +709,10 @@ def refuse_overwriting_inputs(
     ------
     DegeneracyError
         ``--output x.extxyz is the input FILE: it would be overwritten; choose another
-        path`` (the input's own name added when it is written otherwise).
+        path`` (the input's own name added when it is written otherwise); or two
+        outputs in one file (:func:`refuse_shared_outputs`).
     """
-    pairs = outputs.items() if isinstance(outputs, Mapping) else outputs
+    pairs = list(outputs.items() if isinstance(outputs, Mapping) else outputs)
     for writer, output in pairs:
         if not output:
             continue
@@ -723,6 +724,53 @@ def refuse_overwriting_inputs(
                     f"{writer} {output} is the input {name}{spelled}: it would be "
                     "overwritten; choose another path"
                 )
+    refuse_shared_outputs(pairs)
+
+
+#: How :func:`refuse_overwriting_inputs` names an output the user did not name: one
+#: derived from another (``the default --summary`` of ``--output x.csv``).
+DEFAULT_WRITER = "the default "
+
+
+def refuse_shared_outputs(
+    outputs: Iterable[tuple[str, str | os.PathLike | None]],
+) -> None:
+    """Refuse, before any work, two outputs of one command in one file (:func:`same_file`):
+    ``scan --summary r.json --chemiscope r.json`` wrote both and kept the last, and
+    ``scan --output x.csv --chemiscope x.summary.json`` lost the chemiscope file to the
+    default summary.
+
+    Parameters
+    ----------
+    outputs : iterable of pairs
+        What names each output → its path, as :func:`refuse_overwriting_inputs` takes
+        them; None or "" for one not written.
+
+    Raises
+    ------
+    DegeneracyError
+        ``--summary r.json is also --chemiscope: one would overwrite the other; choose
+        another path``: an option the user gave named first, the other's path added
+        when it is spelled otherwise (or is a default).
+    """
+    seen: list[tuple[str, str | os.PathLike]] = []
+    for writer, output in outputs:
+        if not output:
+            continue
+        for earlier, path in seen:
+            if same_file(output, path):
+                (first, named), (other, its) = sorted(
+                    [(writer, output), (earlier, path)],
+                    key=lambda pair: pair[0].startswith(DEFAULT_WRITER),
+                )
+                spelled = (
+                    f" {its}" if str(its) != str(named) or other.startswith(DEFAULT_WRITER) else ""
+                )
+                raise DegeneracyError(
+                    f"{first} {named} is also {other}{spelled}: one would overwrite the "
+                    "other; choose another path"
+                )
+        seen.append((writer, output))
 
 
 def results_folder(path: str, option: str = "--output") -> Path:
@@ -1206,9 +1254,26 @@ def emit(text: str, output: str | None) -> None:
             handle.write(text)
 
 
+#: Settings a fingerprint's ``hypers()`` leaves out at their default, by its name: ACSF's
+#: angular functions (G5 came after G4, and ``hypers()`` is also the identity of cached
+#: results: the scans' resume token, the orbits' checkpoint keys, the learned features'
+#: cache keys, which would all change with it).
+IMPLIED_HYPERS: dict[str, dict[str, Any]] = {"acsf": {"angular": "g4"}}
+
+
+def every_hyper(representation: Any, hypers: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``hypers`` (by default ``representation.hypers()``) with every setting it leaves at
+    its default (:data:`IMPLIED_HYPERS`) written out, for what a command reports:
+    ``angular: g4`` as well as ``angular: g5``."""
+    hypers = dict(representation.hypers() if hypers is None else hypers)
+    for key, value in IMPLIED_HYPERS.get(getattr(representation, "name", ""), {}).items():
+        hypers.setdefault(key, value)
+    return hypers
+
+
 def describe_representation(representation: Any, width: int = 90) -> str:
     """``soap sigma=0.3 cutoff=2.5 ...`` (species left out: they follow each centre)."""
-    hypers = representation.hypers()
+    hypers = every_hyper(representation)
     text = " ".join(
         [representation.name]
         + [f"{k}={v}" for k, v in hypers.items() if k not in ("center", "neighbors")]

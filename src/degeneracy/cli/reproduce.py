@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..checks import bounded_int
 from ..reproduce import MAX_WORKERS, ReproduceSettings, reproduce
+from .learn import MAX_REPEATS
 from .options import add_sampler_argument, seed_value
 
 
 def run(args: argparse.Namespace) -> None:
+    # learn's bound and words: each repeat trains the three protocols again
+    bounded_int("--repeats", args.repeats, minimum=1, maximum=MAX_REPEATS)
     changes = {
         "workers": args.workers,
         "sampler": args.sampler,
@@ -78,8 +82,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         default=1,
         metavar="K",
         help="train the protocols with seeds SEED..SEED+K-1 on the same data and report "
-        "mean ± std and the paired none - subset gap (1; each repeat adds the learning "
-        "time again)",
+        "mean ± std and the paired none - subset gap (1; at most "
+        f"{MAX_REPEATS}; each repeat adds the learning time again)",
     )
     add_sampler_argument(parser)
     parser.set_defaults(func=run)

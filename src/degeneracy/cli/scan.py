@@ -43,6 +43,7 @@ from ..scan import (
 from ..sensitivity import NEAR_SWAP_KEYS, ZERO_RTOL, explained_verdict, near_swap_text
 from ..structures import write_environments
 from .options import (
+    DEFAULT_WRITER,
     RecordedStore,
     add_representation_arguments,
     add_units_argument,
@@ -67,6 +68,8 @@ VERDICT_KEYS = (
     "pair_swap",
     "unseen_pairs",
     "truncation",
+    "n_spurious_zeros",
+    "n_explained_zeros",
     *NEAR_SWAP_KEYS,
 )
 
@@ -181,6 +184,8 @@ def format_top(rows: list[dict[str, Any]]) -> str:
                     row.get("unseen_pairs"),
                     row.get("near_symmetry_distance"),
                     row.get("truncation"),
+                    n_explained=row.get("n_explained_zeros"),
+                    n_spurious=row.get("n_spurious_zeros"),
                 ),
                 near_swap_text(row),
             ]
@@ -338,7 +343,7 @@ def output_writers(args: argparse.Namespace) -> dict[str, Path]:
     reports = report_paths(args, Path(args.output))
     writers = {"--output": Path(args.output)}
     for option, name, path in zip(options, given, reports, strict=True):
-        writers[option if name else f"the default {option}"] = path
+        writers[option if name else f"{DEFAULT_WRITER}{option}"] = path
     return writers
 
 
