@@ -176,3 +176,17 @@ def json_under_openblas_kernels(script: str) -> dict:
         assert run.returncode == 0, run.stderr.decode()
         printed[kernel] = json.loads(run.stdout)
     return printed
+
+
+def zero_outcome(atoms, representation, values, motions, n_features):
+    """``(verdict, labels, truncation)`` of :func:`degeneracy.classify_zeros` for one
+    frame with its point symmetry: what the zero-label tests compare across bases."""
+    zeros = dg.classify_zeros(
+        atoms,
+        values,
+        motions,
+        dg.point_symmetry(dg.neighbor_positions(atoms), atoms.numbers[1:]),
+        representation,
+        n_features=n_features,
+    )
+    return zeros.verdict, zeros.labels(atoms), zeros.truncation

@@ -13,6 +13,7 @@ pair ``"H2-H3 = H3-H2"``. Before, ACSF's frame with H2 and H3 mirror images to 1
 
 import numpy as np
 import pytest
+from conftest import zero_outcome
 
 import degeneracy as dg
 from degeneracy import sensitivity
@@ -50,18 +51,6 @@ def _stretch(neighbors, i, j):
     return motion.reshape(-1) / np.sqrt(2.0)
 
 
-def _classified(atoms, representation, values, motions, n_features):
-    zeros = dg.classify_zeros(
-        atoms,
-        values,
-        motions,
-        dg.point_symmetry(dg.neighbor_positions(atoms), atoms.numbers[1:]),
-        representation,
-        n_features=n_features,
-    )
-    return zeros.verdict, zeros.labels(atoms), zeros.truncation
-
-
 def test_the_third_zero_is_the_stretch_of_the_equidistant_pair():
     """The diagnosis: the reproducer has three zeros, their span holds the antisymmetric
     stretch of H2-H3 (to 1e-6), and the fingerprint changes along it at ~1e-7 s1."""
@@ -92,7 +81,7 @@ def test_the_reproducer_is_explained_whatever_the_basis():
         if trial:
             q, r = np.linalg.qr(rng.standard_normal((len(zero), len(zero))))
             basis[zero] = (q * np.sign(np.diag(r))) @ motions[zero]
-        outcome = _classified(atoms, acsf, values, basis, jacobian.shape[1])
+        outcome = zero_outcome(atoms, acsf, values, basis, jacobian.shape[1])
         assert outcome == ("spurious", THREE_ZEROS_LABELS, None), trial
     [analysis] = dg.analyse_frames([atoms], acsf)
     assert (analysis.verdict, analysis.pair_swap, analysis.unseen_pairs) == (

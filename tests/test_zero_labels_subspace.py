@@ -10,6 +10,7 @@ frame is explained when every spurious zero is (``explain_zero(..., n_spurious=.
 
 import numpy as np
 import pytest
+from conftest import zero_outcome
 
 import degeneracy as dg
 from degeneracy import sensitivity
@@ -66,18 +67,6 @@ def _rotated(values, motions, rng):
     return rotated
 
 
-def _outcome(atoms, representation, values, motions, n_features):
-    zeros = dg.classify_zeros(
-        atoms,
-        values,
-        motions,
-        dg.point_symmetry(dg.neighbor_positions(atoms), atoms.numbers[1:]),
-        representation,
-        n_features=n_features,
-    )
-    return zeros.verdict, zeros.labels(atoms), zeros.truncation
-
-
 #: (neighbours, fingerprint, zeros, what classify_zeros says of the frame)
 SEVERAL_ZEROS = {
     "unseen turn and trade": (
@@ -127,7 +116,7 @@ def test_labels_and_verdict_do_not_depend_on_the_basis_of_the_zeros(case):
     rng = np.random.default_rng(7)
     for trial in range(7):
         basis = motions if trial == 0 else _rotated(values, motions, rng)
-        assert _outcome(atoms, representation, values, basis, n_features) == expected, trial
+        assert zero_outcome(atoms, representation, values, basis, n_features) == expected, trial
 
 
 def test_one_vector_of_the_span_was_not_enough():
@@ -198,13 +187,13 @@ def test_the_span_is_that_of_the_zeros_the_symmetry_leaves_free():
     np.testing.assert_allclose(free @ free.T, np.eye(1), atol=1e-12)
     np.testing.assert_allclose(free @ forced, 0.0, atol=1e-9)
     rng = np.random.default_rng(3)
-    expected = _outcome(atoms, representation, values, motions, n_features)
+    expected = zero_outcome(atoms, representation, values, motions, n_features)
     assert expected[0] == "spurious" and expected[1][1] is not None
     for _ in range(4):
         rotated = _rotated(values, motions, rng)
         other = sensitivity.free_zero_motions(values, rotated, forced)
         np.testing.assert_allclose(other.T @ other, free.T @ free, atol=1e-9)
-        assert _outcome(atoms, representation, values, rotated, n_features) == expected
+        assert zero_outcome(atoms, representation, values, rotated, n_features) == expected
     # without a symmetry: the zeros' own motions
     nonsymmetric = sensitivity.free_zero_motions(values, motions)
     assert len(nonsymmetric) == 7
