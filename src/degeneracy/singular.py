@@ -98,6 +98,7 @@ from .sensitivity import (
     near_swap,
     near_symmetry,
     point_symmetry,
+    seen_dimension,
     singular_spectrum,
     softest_motions,
 )
@@ -329,7 +330,9 @@ class SingularResult:
         ``truncation`` (equidistant neighbours whose motions the zero moves and the
         fingerprint sees through too few sums, as ``spectrum`` writes them, or
         ``"none"``), ``distance``,
-        ``jacobian_evaluations``, ``iterations``, ``converged`` and ``singular_values``.
+        ``jacobian_evaluations``, ``iterations``, ``converged`` and ``singular_values``;
+        for spurious zeros (``n_spurious``) also ``n_spurious_zeros`` and
+        ``n_explained_zeros``.
     singular_values : array (3N-3,)
         Purified singular values there, descending.
     cn : float
@@ -365,6 +368,15 @@ class SingularResult:
         zero the unseen pairs are decided with its singular values, as ``spectrum``
         decides them (:func:`~degeneracy.sensitivity.unseen_response`); without one,
         by the fixed weight :data:`~degeneracy.representations.base.UNSEEN_WEIGHT`.
+        Of spurious zeros only some of which are explained, the explanation of the most
+        that are (its ``n_explained``; ``partial`` of
+        :func:`~degeneracy.sensitivity.explain_zero`), as ``spectrum`` labels them.
+    n_spurious : int or None
+        For a result whose zeros are spurious (a zero the symmetry leaves free, neither
+        lifted, ``near_symmetry``, nor at a ``kink``): how many, as
+        :func:`~degeneracy.sensitivity.classify_zeros` counts them; :attr:`n_explained`
+        says how many of them ``explanation`` explains (``spectrum``'s
+        ``n_spurious_zeros`` and ``n_explained_zeros``, also in ``info``). None otherwise.
     near_swap : dict
         :func:`~degeneracy.sensitivity.near_swap` of the softest motion there: the two
         pairs nearest to being equal, their distance (Å) and ρ; for a search that did
@@ -405,6 +417,18 @@ class SingularResult:
     n_unexplained: int = 0
     near_symmetry: NearSymmetry | None = None
     kink: bool = False
+    n_spurious: int | None = None
+
+    @property
+    def n_explained(self) -> int | None:
+        """How many of the ``n_spurious`` zeros ``explanation`` explains: all of them, m
+        (its ``n_explained``) or 0 without one; None without ``n_spurious``
+        (:attr:`~degeneracy.sensitivity.ZeroClassification.n_explained`)."""
+        if self.n_spurious is None:
+            return None
+        if self.explanation is None:
+            return 0
+        return self.explanation.n_explained or self.n_spurious
 
     @property
     def has_zero(self) -> bool:
@@ -422,7 +446,8 @@ class SingularResult:
     @property
     def pair_swap(self) -> bool:
         """True when the zero motion swaps equal neighbour pairs (and moves nothing else
-        the fingerprint sees): the zero that every ν = 2 fingerprint has there."""
+        the fingerprint sees): the zero that every ν = 2 fingerprint has there (some of
+        the zeros, when :attr:`n_explained` is fewer than ``n_spurious``)."""
         return self.explanation is not None and bool(self.explanation.swapped)
 
 
@@ -628,13 +653,25 @@ def find_singular(
     cn = float(spectrum.cn[0])
     # a zero is explained as spectrum explains it (the bound of unseen_response follows
     # its size): the span of the zeros the symmetry leaves free, every one of them (no
-    # fingerprint with a feature deficit gets here), whatever basis the SVD returned;
-    # without such a zero, the softest motions, and the fixed UNSEEN_WEIGHT names the
-    # pairs weighed out
+    # fingerprint with a feature deficit gets here), whatever basis the SVD returned, or
+    # of spurious ones the most that are (partial, with the count); without such a zero,
+    # the softest motions, and the fixed UNSEEN_WEIGHT names the pairs weighed out
     # (no zero below ZERO_RTOL s1, no free zero: the restricted values are >= s_min)
     motions = spectrum.motions[0]
     free = free_zero_motions(values, motions, symmetry.forced_motions)
     softest = softest_motions(values, motions)
+    n_unexplained = len(free)  # unexplained_zeros' count, from the same SVD
+    lifted = None
+    if check_near_symmetry and n_unexplained > 0:
+        lifted = near_symmetry(found, values, representation)
+    kink = bool(kinks_of(representation, [found])[0])
+    # spurious zeros as spectrum counts them (classify_zeros: free, neither lifted nor at
+    # a kink), of which the labels name the most that are explained, with the count
+    n_spurious = None
+    if n_unexplained and lifted is None and not kink:
+        n_spurious = _spurious_zeros(
+            values, n_unexplained, representation, jacobian.shape[1], len(neighbors)
+        )
     swap, explanation = explain_zero_motion(
         neighbors,
         free if len(free) else softest,
@@ -642,21 +679,18 @@ def find_singular(
         representation,
         values=values if _is_zero(cn) else None,
         species=found.numbers[1:],
+        n_spurious=n_spurious,
+        partial=n_spurious is not None,
     )
     symbols = found.get_chemical_symbols()[1:]
     unseen_label = None if explanation is None else explanation.labels(symbols)[1]
     truncation = None if explanation is None else explanation.truncation_label
-    n_unexplained = len(free)  # unexplained_zeros' count, from the same SVD
     distance = float(np.linalg.norm(r - start))
     near = near_swap(found, softest, representation, values=values)
     found.info.update({key: value for key, value in near.items() if value is not None})
     converged = bool(cn >= cn_target)
-    lifted = None
-    if check_near_symmetry and n_unexplained > 0:
-        lifted = near_symmetry(found, values, representation)
     if lifted is not None:
         found.info["near_symmetry_distance"] = lifted.distance
-    kink = bool(kinks_of(representation, [found])[0])
     if kink:
         found.info["kink"] = True
     found.info.update(
@@ -676,7 +710,7 @@ def find_singular(
             "pull": pull,
         }
     )
-    return SingularResult(
+    result = SingularResult(
         atoms=found,
         singular_values=values,
         cn=cn,
@@ -693,7 +727,28 @@ def find_singular(
         n_unexplained=n_unexplained,
         near_symmetry=lifted,
         kink=kink,
+        n_spurious=n_spurious,
     )
+    if n_spurious is not None:
+        found.info["n_spurious_zeros"] = n_spurious
+        found.info["n_explained_zeros"] = result.n_explained
+    return result
+
+
+def _spurious_zeros(
+    values: np.ndarray,
+    n_free: int,
+    representation: Representation,
+    n_features: int,
+    n_neighbors: int,
+) -> int:
+    """How many of the ``n_free`` zeros the symmetry leaves free are spurious, as
+    :func:`~degeneracy.sensitivity.classify_zeros` counts them: those the feature count
+    does not account for (every one here: :func:`find_singular` refuses a feature
+    deficit), at least 1."""
+    n_zeros = int((values < ZERO_RTOL * values[0]).sum()) if values[0] > 0 else len(values)
+    seen = seen_dimension(representation, n_features, n_neighbors)
+    return max(1, min(n_free, n_zeros - max(0, len(values) - seen)))
 
 
 def aligned_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -9,7 +9,13 @@ from ..checks import MAX_RESIDUAL_TOL, bounded_float, residual_tolerance_value
 from ..compositions import representations_for
 from ..errors import DegeneracyError
 from ..files import EXTXYZ_SUFFIXES, output_file
-from ..sensitivity import KINK_TEXT, SYMMETRY_TOL, ZERO_RTOL, near_swap_text
+from ..sensitivity import (
+    KINK_TEXT,
+    SYMMETRY_TOL,
+    ZERO_RTOL,
+    near_swap_text,
+    zero_reason,
+)
 from ..singular import DEFAULT_CN_TARGET, DEFAULT_FD_STEP, SingularResult, find_singular
 from ..structures import write_environments
 from .options import (
@@ -78,7 +84,20 @@ def zero_verdict(result: SingularResult) -> str:
         verdict = f"not symmetric (best residual {result.symmetry.residual:.3f} Å): spurious zero"
     if result.explanation is not None:
         symbols = result.atoms.get_chemical_symbols()[1:]
-        verdict += f", its motion {result.explanation.reason(symbols)}"
+        n_explained, n_spurious = result.n_explained, result.n_spurious
+        if n_explained is not None and n_spurious is not None and n_explained < n_spurious:
+            # as spectrum says it: "1 of 2 zeros turns pairs ...; 1 unexplained"
+            reason = zero_reason(
+                *result.explanation.labels(symbols),
+                result.explanation.truncation_label,
+                plural=n_explained > 1,
+            )
+            verdict += (
+                f", {n_explained} of {n_spurious} zeros {reason}; "
+                f"{n_spurious - n_explained} unexplained"
+            )
+        else:
+            verdict += f", its motion {result.explanation.reason(symbols)}"
     return verdict + unmet
 
 
@@ -186,7 +205,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "would reach a zero by fading a neighbour towards the cutoff are refused), or "
         "a kink where the fingerprint has no derivative (coinciding OM eigenvalues), whose "
         "one-sided spectrum explains nothing. Output: extxyz with info keys cn, symmetric, "
-        "coincident_pairs, pair_swap_residual, unseen_pairs, truncation, nearest_coincidence, "
+        "coincident_pairs, pair_swap_residual, unseen_pairs, truncation, n_spurious_zeros and "
+        "n_explained_zeros (when the zeros are spurious: how many, and how many of them the "
+        "labels explain), nearest_coincidence, "
         "coincidence_distance, near_swap_residual, near_swap_unseen (when it leaves out "
         "a pair the fingerprint weighs out), near_symmetry_distance (when "
         "near-symmetric), kink (when at a kink), jacobian_evaluations, distance, converged.",
