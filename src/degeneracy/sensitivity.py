@@ -1650,27 +1650,26 @@ def explained_verdict(
     if near_symmetry_distance is not None:
         return f"{verdict}: {near_symmetry_distance:.2g} Å"
     reason = zero_reason(swapped, unseen, truncation)
-    if reason and _partly_explained(n_explained, n_spurious):
-        return f"{verdict}: {_partial_reason(swapped, unseen, truncation, n_explained, n_spurious)}"
-    return f"{verdict}: {reason}" if reason else verdict
+    if not reason:
+        return verdict
+    partial = partial_reason(swapped, unseen, truncation, n_explained, n_spurious)
+    return f"{verdict}: {partial or reason}"
 
 
-def _partly_explained(n_explained: int | None, n_spurious: int | None) -> bool:
-    """Whether some but not all of ``n_spurious`` zeros are explained (both counts given)."""
-    if n_explained is None or n_spurious is None:
-        return False
-    return 0 < n_explained < n_spurious
-
-
-def _partial_reason(
+def partial_reason(
     swapped: str | None,
     unseen: str | None,
     truncation: str | None,
-    n_explained: int,
-    n_spurious: int,
-) -> str:
+    n_explained: int | None,
+    n_spurious: int | None,
+) -> str | None:
     """``"1 of 2 zeros turns pairs it cannot see H1-H3, H2-H3; 1 unexplained"``, ``"2 of
-    3 zeros swap equal pairs ...; 1 unexplained"`` (:func:`explained_verdict`)."""
+    3 zeros swap equal pairs ...; 1 unexplained"``: the :func:`zero_reason` of a label
+    that explains some but not all of ``n_spurious`` zeros; None when both counts are
+    not given, or none or all of the zeros are explained (:func:`explained_verdict`,
+    ``singular``'s verdict)."""
+    if n_explained is None or n_spurious is None or not 0 < n_explained < n_spurious:
+        return None
     reason = zero_reason(swapped, unseen, truncation, plural=n_explained > 1)
     return f"{n_explained} of {n_spurious} zeros {reason}; {n_spurious - n_explained} unexplained"
 
@@ -3722,6 +3721,29 @@ class ZeroClassification:
         return None if self.explanation is None else self.explanation.truncation_label
 
 
+def spurious_zero_count(
+    values: np.ndarray,
+    n_free: int,
+    representation: Representation,
+    n_features: int,
+    n_neighbors: int,
+    *,
+    zero_rtol: float = ZERO_RTOL,
+) -> int:
+    r"""How many of the ``n_free`` zeros a symmetry leaves free are spurious: those the
+    fingerprint's feature count does not account for, at least 1,
+
+    .. math:: n = \max\bigl(1, \min(n_\mathrm{free},\; n_0 - \max(0, 3N - 3 - d))\bigr),
+
+    with :math:`n_0` the singular ``values`` below ``zero_rtol`` :math:`s_1` (all when
+    :math:`s_1 = 0`) and :math:`d` the most motions the fingerprint sees
+    (:func:`seen_dimension`). The number of motions of the free span that an explanation
+    must explain (:func:`classify_zeros`, :func:`~degeneracy.find_singular`)."""
+    n_zeros = int((values < zero_rtol * values[0]).sum()) if values[0] > 0 else len(values)
+    seen = seen_dimension(representation, n_features, n_neighbors)
+    return max(1, min(n_free, n_zeros - max(0, len(values) - seen)))
+
+
 def classify_zeros(
     atoms: ase.Atoms,
     values: np.ndarray,
@@ -3807,9 +3829,9 @@ def classify_zeros(
     free = free_zero_motions(values, motions, symmetry.forced_motions, zero_rtol=zero_rtol)
     if not len(free):  # cannot be: "spurious" has a free zero (unexplained_zeros)
         return ZeroClassification(verdict)
-    n_zeros = int((values < zero_rtol * values[0]).sum()) if values[0] > 0 else len(values)
-    seen = seen_dimension(representation, n_features, len(atoms) - 1)
-    n_spurious = max(1, min(len(free), n_zeros - max(0, len(values) - seen)))
+    n_spurious = spurious_zero_count(
+        values, len(free), representation, n_features, len(atoms) - 1, zero_rtol=zero_rtol
+    )
     explanation = explain_zero(
         atoms, free, representation, values=values, n_spurious=n_spurious, partial=True
     )

@@ -98,9 +98,9 @@ from .sensitivity import (
     near_swap,
     near_symmetry,
     point_symmetry,
-    seen_dimension,
     singular_spectrum,
     softest_motions,
+    spurious_zero_count,
 )
 from .structures import neighbor_array, neighbor_positions, one_frame
 
@@ -669,7 +669,7 @@ def find_singular(
     # a kink), of which the labels name the most that are explained, with the count
     n_spurious = None
     if n_unexplained and lifted is None and not kink:
-        n_spurious = _spurious_zeros(
+        n_spurious = spurious_zero_count(
             values, n_unexplained, representation, jacobian.shape[1], len(neighbors)
         )
     swap, explanation = explain_zero_motion(
@@ -733,22 +733,6 @@ def find_singular(
         found.info["n_spurious_zeros"] = n_spurious
         found.info["n_explained_zeros"] = result.n_explained
     return result
-
-
-def _spurious_zeros(
-    values: np.ndarray,
-    n_free: int,
-    representation: Representation,
-    n_features: int,
-    n_neighbors: int,
-) -> int:
-    """How many of the ``n_free`` zeros the symmetry leaves free are spurious, as
-    :func:`~degeneracy.sensitivity.classify_zeros` counts them: those the feature count
-    does not account for (every one here: :func:`find_singular` refuses a feature
-    deficit), at least 1."""
-    n_zeros = int((values < ZERO_RTOL * values[0]).sum()) if values[0] > 0 else len(values)
-    seen = seen_dimension(representation, n_features, n_neighbors)
-    return max(1, min(n_free, n_zeros - max(0, len(values) - seen)))
 
 
 def aligned_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -9,13 +9,7 @@ from ..checks import MAX_RESIDUAL_TOL, bounded_float, residual_tolerance_value
 from ..compositions import representations_for
 from ..errors import DegeneracyError
 from ..files import EXTXYZ_SUFFIXES, output_file
-from ..sensitivity import (
-    KINK_TEXT,
-    SYMMETRY_TOL,
-    ZERO_RTOL,
-    near_swap_text,
-    zero_reason,
-)
+from ..sensitivity import KINK_TEXT, SYMMETRY_TOL, ZERO_RTOL, near_swap_text, partial_reason
 from ..singular import DEFAULT_CN_TARGET, DEFAULT_FD_STEP, SingularResult, find_singular
 from ..structures import write_environments
 from .options import (
@@ -84,20 +78,15 @@ def zero_verdict(result: SingularResult) -> str:
         verdict = f"not symmetric (best residual {result.symmetry.residual:.3f} Å): spurious zero"
     if result.explanation is not None:
         symbols = result.atoms.get_chemical_symbols()[1:]
-        n_explained, n_spurious = result.n_explained, result.n_spurious
-        if n_explained is not None and n_spurious is not None and n_explained < n_spurious:
-            # as spectrum says it: "1 of 2 zeros turns pairs ...; 1 unexplained"
-            reason = zero_reason(
-                *result.explanation.labels(symbols),
-                result.explanation.truncation_label,
-                plural=n_explained > 1,
-            )
-            verdict += (
-                f", {n_explained} of {n_spurious} zeros {reason}; "
-                f"{n_spurious - n_explained} unexplained"
-            )
-        else:
-            verdict += f", its motion {result.explanation.reason(symbols)}"
+        partial = partial_reason(  # as spectrum says it: "1 of 2 zeros turns pairs ..."
+            *result.explanation.labels(symbols),
+            result.explanation.truncation_label,
+            result.n_explained,
+            result.n_spurious,
+        )
+        verdict += (
+            f", {partial}" if partial else f", its motion {result.explanation.reason(symbols)}"
+        )
     return verdict + unmet
 
 
