@@ -18,9 +18,10 @@ from conftest import exit_status, one_error_line
 import degeneracy as dg
 from degeneracy.cli import _warning_printer
 from degeneracy.cli.compare import figure_paths
-from degeneracy.cli.options import every_hyper, refuse_shared_outputs
+from degeneracy.cli.options import refuse_shared_outputs
 from degeneracy.cli.predict import format_predictions
 from degeneracy.errors import DegeneracyError, DegeneracyWarning, warning_subject
+from degeneracy.representations.base import every_hyper
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

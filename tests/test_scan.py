@@ -2273,3 +2273,27 @@ def test_cli_scan_counts_the_om_kinks(capsys, tmp_path):
     assert captured.out.count(sensitivity.KINK_TEXT) == 2
     singular = ase.io.read(tmp_path / "kinks.singular.extxyz", index=":")
     assert sorted(atoms.info["verdict"] for atoms in singular).count("kink") == 2
+
+
+def test_the_summary_names_acsf_default_angular_functions_but_the_manifest_does_not(tmp_path):
+    """summary.json's settings spell out ``angular: g4`` (a reader cannot tell G4 from G5
+    otherwise), while the resume manifest keeps ``hypers()``, which leaves it out, so that
+    scans interrupted before this change still resume."""
+    output = tmp_path / "acsf.parquet"
+    summary = dg.scan_dataset(
+        dg.sample_methane(4, seed=3), dg.Acsf(), output=output, keep_parts=True, **_threads()
+    )
+    reported = json.loads(json.dumps(summary.to_dict()))["settings"]["representation"]
+    assert reported["kwargs"]["angular"] == "g4"
+    manifest = json.loads((tmp_path / "acsf.parquet.parts" / "manifest.json").read_text())
+    assert "angular" not in manifest["representation"]["kwargs"]
+    assert {k: v for k, v in reported["kwargs"].items() if k != "angular"} == manifest[
+        "representation"
+    ]["kwargs"]
+    g5 = scanning.RepresentationRecipe.of(dg.Acsf(angular="g5"))
+    assert (
+        scanning.reported_settings({"representation": g5.describe()}, g5)["representation"][
+            "kwargs"
+        ]["angular"]
+        == "g5"
+    )

@@ -106,7 +106,7 @@ from .environments import environments_of, parse_species
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
 from .files import atomic_path, cache_key, output_file
 from .processes import sigint_blocked
-from .representations.base import Representation, fingerprint
+from .representations.base import Representation, every_hyper, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
     VERDICT_KINK,
@@ -1743,6 +1743,17 @@ class ScanSummary:
         }
 
 
+def reported_settings(manifest: dict[str, Any], recipe: RepresentationRecipe) -> dict[str, Any]:
+    """The manifest's settings as the summary reports them: the representation's keyword
+    arguments with every setting ``hypers()`` leaves at its default written out
+    (:func:`~degeneracy.representations.base.every_hyper`, ACSF's ``angular: g4``). The
+    manifest itself keeps ``hypers()``: it is the resume token of scans already on disk."""
+    settings = json.loads(json.dumps(manifest))
+    described = settings["representation"]
+    described["kwargs"] = every_hyper(recipe, described["kwargs"])
+    return settings
+
+
 def scan_dataset(
     source: str | os.PathLike | Sequence[ase.Atoms] | Dataset,
     representation: Representation | RepresentationRecipe,
@@ -1956,7 +1967,7 @@ def scan_dataset(
         seconds=time.perf_counter() - started,
         startup_seconds=cluster.startup_seconds,
         centers=None if center_numbers is None else list(symbols_of(center_numbers)),
-        settings=manifest,
+        settings=reported_settings(manifest, recipe),
         n_infinite=n_infinite,
         n_with_zeros=int(np.count_nonzero(verdicts == VERDICT_ZERO)),
         n_kinks=int(np.count_nonzero(verdicts == VERDICT_KINK)),

@@ -16,6 +16,7 @@ from ..compare import Comparison, compare_fingerprints
 from ..compositions import composition_hypers
 from ..errors import DegeneracyError
 from ..files import atomic_paths, json_text, output_file
+from ..representations.base import every_hyper
 from ..structures import recorded_arc_lengths
 from .options import (
     SUFFIX_FORMATS,
@@ -26,7 +27,6 @@ from .options import (
     check_input_analysable,
     check_output_suffix,
     csv_text,
-    every_hyper,
     frames_cutoff,
     frames_from_args,
     naming_input_file,

@@ -24,6 +24,7 @@ from ..errors import OPTION_TERMS, SPEC_MISMATCH, DegeneracyError
 from ..files import atomic_open, output_file, output_folder
 from ..learning.datasets import SAMPLERS
 from ..learning.specs import training_seed
+from ..representations.base import every_hyper
 from ..species import SPELLINGS, atomic_number, species_items
 from ..structures import (
     BUILTINS,
@@ -1252,23 +1253,6 @@ def emit(text: str, output: str | None) -> None:
     else:
         with atomic_open(output) as handle:
             handle.write(text)
-
-
-#: Settings a fingerprint's ``hypers()`` leaves out at their default, by its name: ACSF's
-#: angular functions (G5 came after G4, and ``hypers()`` is also the identity of cached
-#: results: the scans' resume token, the orbits' checkpoint keys, the learned features'
-#: cache keys, which would all change with it).
-IMPLIED_HYPERS: dict[str, dict[str, Any]] = {"acsf": {"angular": "g4"}}
-
-
-def every_hyper(representation: Any, hypers: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """``hypers`` (by default ``representation.hypers()``) with every setting it leaves at
-    its default (:data:`IMPLIED_HYPERS`) written out, for what a command reports:
-    ``angular: g4`` as well as ``angular: g5``."""
-    hypers = dict(representation.hypers() if hypers is None else hypers)
-    for key, value in IMPLIED_HYPERS.get(getattr(representation, "name", ""), {}).items():
-        hypers.setdefault(key, value)
-    return hypers
 
 
 def describe_representation(representation: Any, width: int = 90) -> str:

@@ -11,6 +11,7 @@ import ase.data
 from ..checks import bounded_int, positive_float
 from ..errors import DegeneracyError
 from ..files import json_text
+from ..representations.base import every_hyper
 from ..sensitivity import (
     MAX_SHELL,
     default_shell_radius,
@@ -115,7 +116,7 @@ def blind_table(args: argparse.Namespace) -> dict:
         "features": {
             label: shell_feature_count(r, species) for label, r in representations.items()
         },
-        "settings": {label: r.hypers() for label, r in representations.items()},
+        "settings": {label: every_hyper(r) for label, r in representations.items()},
     }
 
 

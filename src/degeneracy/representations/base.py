@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import ase
@@ -553,3 +553,20 @@ def finite_difference_jacobian(
             displaced.append(copy)
     features = representation.features(displaced)
     return ((features[0::2] - features[1::2]) / (2.0 * step)).T
+
+
+#: Settings a fingerprint's ``hypers()`` leaves out at their default, by its name: ACSF's
+#: angular functions (G5 came after G4, and ``hypers()`` is also the identity of cached
+#: results: the scans' resume token, the orbits' checkpoint keys, the learned features'
+#: cache keys, which would all change with it).
+IMPLIED_HYPERS: dict[str, dict[str, Any]] = {"acsf": {"angular": "g4"}}
+
+
+def every_hyper(representation: Any, hypers: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``hypers`` (by default ``representation.hypers()``) with every setting it leaves at
+    its default (:data:`IMPLIED_HYPERS`) written out, for what a command or a summary file reports:
+    ``angular: g4`` as well as ``angular: g5``."""
+    hypers = dict(representation.hypers() if hypers is None else hypers)
+    for key, value in IMPLIED_HYPERS.get(getattr(representation, "name", ""), {}).items():
+        hypers.setdefault(key, value)
+    return hypers
