@@ -273,23 +273,24 @@ def condition_number(
     return np.where(at_roundoff, np.inf, ratio)
 
 
-def check_spectrum_extremes(s_max: Any, s_min: Any, n_motions: Any) -> None:
-    """Refuse arguments of :func:`condition_number` that are not the extremes of purified
-    spectra (see there), naming the first bad entry; vectorised (a few array passes)."""
+def check_spectrum_extremes(
+    s_max: Any, s_min: Any, n_motions: Any, *, caller: str = "condition_number"
+) -> None:
+    """Refuse arguments of :func:`condition_number` (or ``caller``'s) that are not the
+    extremes of purified spectra (see there), naming the first bad entry; NaN pairs (no
+    spectrum) pass; vectorised (a few array passes)."""
     arrays = []
     for name, value in (("s_max", s_max), ("s_min", s_min), ("n_motions", n_motions)):
         try:
             arrays.append(np.asarray(value, dtype=float))
         except (TypeError, ValueError):
-            raise DegeneracyError(
-                f"condition_number: {name} must be numbers, got {value!r}"
-            ) from None
+            raise DegeneracyError(f"{caller}: {name} must be numbers, got {value!r}") from None
     try:
         high, low, motions = np.broadcast_arrays(*arrays)
     except ValueError:
         shapes = ", ".join(str(a.shape) for a in arrays)
         raise DegeneracyError(
-            f"condition_number: s_max, s_min and n_motions of shapes {shapes} do not broadcast"
+            f"{caller}: s_max, s_min and n_motions of shapes {shapes} do not broadcast"
         ) from None
     defined = ~(np.isnan(high) | np.isnan(low))
     with np.errstate(invalid="ignore", over="ignore"):
@@ -313,7 +314,7 @@ def check_spectrum_extremes(s_max: Any, s_min: Any, n_motions: Any) -> None:
             k = np.unravel_index(flagged[0], high.shape)
             at = f" at index {tuple(int(i) for i in k)}" if high.ndim else ""
             text = message.format(a=float(high[k]), b=float(low[k]), m=float(motions[k]))
-            raise DegeneracyError(f"condition_number{at}: {text}")
+            raise DegeneracyError(f"{caller}{at}: {text}")
 
 
 def showable_spectra(s_max: np.ndarray, s_min: np.ndarray) -> np.ndarray:
@@ -423,13 +424,26 @@ def purified_singular_values(purified: np.ndarray) -> np.ndarray:
     Raises
     ------
     DegeneracyError
-        When ``purified`` is not of shape (..., d, 3N-3) with at least one motion.
+        When ``purified`` is not of shape (..., d, 3N-3) with at least one motion, or
+        has a non-finite entry.
     """
-    purified = np.asarray(purified)
+    try:
+        purified = np.asarray(purified, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise DegeneracyError(
+            f"purified_singular_values: purified Jacobians are not numbers ({error})"
+        ) from error
     if purified.ndim < 2 or purified.shape[-1] == 0:
         raise DegeneracyError(
             f"purified_singular_values takes purified Jacobians (..., d, 3N-3), got shape "
             f"{purified.shape}"
+        )
+    finite = np.isfinite(purified).all(axis=(-2, -1))
+    if not finite.all():  # else numpy's SVD fails with "did not converge", naming nothing
+        at = np.unravel_index(int(np.argmin(finite)), finite.shape)
+        where = f" at index {tuple(int(i) for i in at)}" if finite.ndim else ""
+        raise DegeneracyError(
+            f"purified_singular_values: the purified Jacobian{where} has non-finite entries"
         )
     n_features, n_motions = purified.shape[-2:]
     values = np.linalg.svd(purified, compute_uv=False)
@@ -473,6 +487,7 @@ def singular_spectrum(
         neighbours are collinear with the centre (:func:`rotation_complement`, also
         counted from ``first_frame``).
     """
+    first_frame = bounded_int("first_frame", first_frame, minimum=0)
     jacobian, neighbors = np.asarray(jacobian), np.asarray(neighbors)
     if jacobian.ndim != 3 or neighbors.ndim != 3 or neighbors.shape[-1] != 3:
         raise DegeneracyError(
@@ -825,8 +840,13 @@ def point_symmetry(
             "point_symmetry takes neighbour positions (N, 3), e.g. "
             "dg.neighbor_positions(atoms), not an ase.Atoms"
         )
-    neighbors = np.asarray(neighbors, dtype=float)
-    n = len(neighbors)
+    try:
+        neighbors = np.asarray(neighbors, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise DegeneracyError(
+            f"point_symmetry: neighbour positions are not numbers ({error})"
+        ) from error
+    n = len(neighbors) if neighbors.ndim else 0
     if not n or neighbors.shape != (n, 3) or (species is not None and len(species) != n):
         n_species = "no" if species is None else len(species)
         raise DegeneracyError(
@@ -893,6 +913,11 @@ def symmetry_forced_motions(
     neighbors = neighbor_array(neighbors, "symmetry_forced_motions")
     operations = list(operations)
     for operation in operations:
+        if not isinstance(operation, PointOperation):
+            raise DegeneracyError(
+                f"symmetry_forced_motions takes PointOperation objects (e.g. "
+                f"SymmetryVerdict.operations), got {operation!r}"
+            )
         if len(operation.permutation) != len(neighbors):
             raise DegeneracyError(
                 f"symmetry_forced_motions: an operation on {len(operation.permutation)} "
@@ -1046,10 +1071,24 @@ def _free_coordinates(motions: np.ndarray, forced_motions: np.ndarray) -> np.nda
 def frame_values(values: Any, caller: str) -> np.ndarray:
     """One frame's purified singular values as a float array (3N-3,), at least one;
     else refused naming ``caller`` and the shape."""
-    values = np.asarray(values, dtype=float)
+    try:
+        values = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise DegeneracyError(f"{caller}: singular values are not numbers ({error})") from error
     if values.ndim != 1 or not values.size:
         raise DegeneracyError(
             f"{caller} takes one frame's singular values (3N-3,), got shape {values.shape}"
+        )
+    bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+    if bad.size:  # a NaN s_1 read as "no motion seen", a negative one as a zero
+        k = int(bad[0])
+        raise DegeneracyError(
+            f"{caller}: singular values must be finite and ≥ 0, got {values[k]:g} at index {k}"
+        )
+    if values[0] < values.max():  # s_1 is every ratio's denominator
+        raise DegeneracyError(
+            f"{caller}: singular values must be descending (s_1 first), got s_1 "
+            f"{values[0]:g} below {values.max():g} at index {int(np.argmax(values))}"
         )
     return values
 
@@ -2054,6 +2093,13 @@ def explain_zero_motion(
         As :func:`explain_zero`.
     """
     neighbors = neighbor_array(neighbors, "explain_zero_motion")
+    if values is not None:
+        values = frame_values(values, "explain_zero")
+        if len(values) != 3 * len(neighbors) - 3:
+            raise DegeneracyError(
+                f"explain_zero: {len(neighbors)} neighbours have {3 * len(neighbors) - 3} "
+                f"singular values (3N-3), got {len(values)}"
+            )
     response = _cutoff_response(representation, neighbors, values)
     unseen = _unseen_pairs(representation, neighbors, response)
     blind = None if species is None else _blind_span(representation, neighbors, species, motion)
@@ -3020,18 +3066,31 @@ def _unexplained_rates(
     index = {tuple(pair): p for p, pair in enumerate(pairs.tolist())}
     rates = rates.copy()
     for i, j in unseen:
-        rates[..., index[(min(i, j), max(i, j))], :] = 0.0
+        rates[..., _pair_row(index, i, j, "unseen"), :] = 0.0
     totals = rates.copy()
     for group in coincidences:
         total = np.zeros_like(rates[..., 0, :])
         for i, j in group.pairs:
-            p = index[(min(i, j), max(i, j))]
+            p = _pair_row(index, i, j, "coincidences")
             total += rates[..., p, :] if i < j else rates[..., p, [1, 0, 2]]
             totals[..., p, :] = 0.0
         if group.self_reverse:
             total[..., :2] = total[..., :2].mean(axis=-1, keepdims=True)
-        totals[..., index[tuple(sorted(group.pairs[0]))], :] = total
+        totals[..., _pair_row(index, *group.pairs[0], "coincidences"), :] = total
     return totals
+
+
+def _pair_row(index: dict[tuple[int, int], int], i: int, j: int, argument: str) -> int:
+    """The row of neighbour pair (i, j) in ``index``; a pair of one neighbour with itself
+    or of a neighbour the environment does not have is refused naming ``argument``."""
+    key = (min(i, j), max(i, j))
+    if key not in index:
+        n = 1 + max((b for _, b in index), default=0)
+        raise DegeneracyError(
+            f"pair_swap_residual: {argument} names the pair ({i}, {j}), not two distinct "
+            f"neighbours among {n} (numbered from 0)"
+        )
+    return index[key]
 
 
 def _whitening(rates: np.ndarray) -> np.ndarray:
@@ -3230,8 +3289,9 @@ def spectrum_verdicts(
     Raises
     ------
     DegeneracyError
-        When ``zero_rtol`` is not a number in (0, 1), or the three arguments are not of
-        one shape.
+        When ``zero_rtol`` is not a number in (0, 1), the three arguments are not of
+        one shape, or a value that is not NaN is infinite or negative, or an s_min
+        exceeds its s_max (:func:`check_spectrum_extremes`).
     """
     zero_rtol = zero_rtol_value(zero_rtol)
     try:
@@ -3244,6 +3304,7 @@ def spectrum_verdicts(
             f"s_max, s_min and kink must have one shape, got {s_max.shape}, {s_min.shape} "
             f"and {kink.shape}"
         )
+    check_spectrum_extremes(s_max, s_min, 1, caller="spectrum_verdicts")
     regular = (s_max > 0) & (s_min >= zero_rtol * s_max)
     verdicts = np.where(regular, VERDICT_REGULAR, VERDICT_ZERO)
     verdicts[np.isnan(s_max) | np.isnan(s_min)] = ""
@@ -3329,6 +3390,8 @@ def zero_verdict(
     )
     if n_features is not None:
         n_features = bounded_int("n_features", n_features, minimum=1)
+    if motions is not None:  # checked even where only the count is used
+        motions, _ = _frame_motions(values, motions, forced_motions, caller="zero_verdict")
     if kink:
         return VERDICT_KINK
     if not values[0] > 0:
@@ -3809,7 +3872,19 @@ def classify_zeros(
     Returns
     -------
     ZeroClassification
+
+    Raises
+    ------
+    DegeneracyError
+        When ``representation`` is not a fingerprint, ``symmetry`` not a
+        :class:`SymmetryVerdict`, or the values and motions not one frame's spectrum
+        (:func:`zero_verdict`).
     """
+    representation = fingerprint(representation)
+    if not isinstance(symmetry, SymmetryVerdict):
+        raise DegeneracyError(
+            f"classify_zeros takes the frame's point_symmetry (a SymmetryVerdict), got {symmetry!r}"
+        )
     if kink is None:
         kink = bool(kinks_of(representation, [atoms])[0])
     verdict = zero_verdict(
