@@ -173,6 +173,8 @@ class OrbitSettings:
         for name in ("length", "step", "tol", "save_every", "max_step"):
             object.__setattr__(self, name, positive_float(name, getattr(self, name)))
         one_of("method", self.method, ORBIT_METHODS)
+        if not isinstance(self.reverse, bool | np.bool_):  # "yes", 0, None: not a direction
+            raise DegeneracyError(f"reverse must be True or False, got {self.reverse!r}")
         object.__setattr__(self, "reverse", bool(self.reverse))
         if self.max_step < MIN_STEP:
             raise DegeneracyError(

@@ -77,7 +77,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -245,11 +245,42 @@ class RepresentationRecipe:
     neighbour: an atom it ignored would add a zero column to the Jacobian and a spurious
     zero singular value. Other classes are used as given.
     Built representations are cached per process and thread.
+
+    The constructor checks the recipe by building the representation once, here, from
+    ``kwargs`` as given (a representation's constructor only checks its settings: the
+    featomic calculators are built on first use), so that a bad class or hyperparameter
+    is refused before any work is handed to a worker.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``cls`` is not a class whose constructor can be read, ``kwargs`` is not a
+        mapping of keyword arguments, ``name`` is not a string, or ``cls(**kwargs)`` fails
+        or does not build a fingerprint.
     """
 
     def __init__(
         self, cls: type, kwargs: dict[str, Any], *, name: str, basis_identity: Any = None
     ) -> None:
+        self._setup(cls, kwargs, name, basis_identity, source="the recipe's kwargs")
+
+    def _setup(
+        self, cls: type, kwargs: dict[str, Any], name: str, basis_identity: Any, *, source: str
+    ) -> None:
+        """The constructor's work; ``source`` says where ``kwargs`` came from, for its
+        refusal (:meth:`of`: the representation's ``hypers()``)."""
+        if not isinstance(name, str):
+            raise DegeneracyError(f"a representation recipe's name must be a string, got {name!r}")
+        if not isinstance(cls, type):
+            raise DegeneracyError(
+                f"representation recipe {name!r}: cls must be a representation class "
+                f"(e.g. dg.SoapPowerSpectrum), got {cls!r}"
+            )
+        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
+            raise DegeneracyError(
+                f"representation recipe {name!r}: kwargs must be a mapping of keyword arguments "
+                f"of {cls.__qualname__}, got {kwargs!r}"
+            )
         self.cls = cls
         self.kwargs = dict(kwargs)
         self.name = name
@@ -259,7 +290,25 @@ class RepresentationRecipe:
         self.basis_identity = basis_identity
         from .representations.registry import species_aware  # featomic: not at import
 
-        self.species_aware = species_aware(cls)
+        try:
+            self.species_aware = species_aware(cls)
+        except (TypeError, ValueError) as error:  # a builtin type has no signature
+            raise DegeneracyError(
+                f"representation recipe {name!r}: {cls.__qualname__} is not a representation "
+                f"class (cannot read its constructor: {_first_line(error)})"
+            ) from error
+        try:
+            built = cls(**self.kwargs)  # the workers rebuild it: refuse a bad recipe here
+        except Exception as error:
+            raise DegeneracyError(
+                f"cannot build representation {name!r} ({cls.__qualname__}) from {source}: "
+                f"{_first_line(error)}"
+            ) from error
+        if not isinstance(built, Representation):
+            raise DegeneracyError(
+                f"representation recipe {name!r}: {cls.__qualname__} does not build a "
+                f"fingerprint (no features and jacobian), got {built!r}"
+            )
         self.token = cache_key(
             cls=f"{cls.__module__}.{cls.__qualname__}",
             kwargs={k: _describe(v) for k, v in sorted(self.kwargs.items())},
@@ -283,18 +332,14 @@ class RepresentationRecipe:
         if "optimal_basis" in parameters and basis is not None:
             kwargs["optimal_basis"] = basis
         identity = getattr(representation, "basis_identity", None)
-        recipe = cls(
+        recipe = cls.__new__(cls)
+        recipe._setup(  # checked by rebuilding it once
             klass,
             kwargs,
-            name=getattr(representation, "name", klass.__name__),
-            basis_identity=identity() if identity is not None else None,
+            getattr(representation, "name", klass.__name__),
+            identity() if identity is not None else None,
+            source="its hypers()",
         )
-        try:
-            klass(**kwargs)
-        except Exception as error:
-            raise DegeneracyError(
-                f"cannot rebuild representation {recipe.name!r} from its hypers(): {error}"
-            ) from error
         return recipe
 
     def describe(self) -> dict[str, Any]:
@@ -464,10 +509,23 @@ def row_verdicts(
     Raises
     ------
     DegeneracyError
-        When ``zero_rtol`` is not a number in (0, 1), or ``s_max``, ``s_min`` and
-        ``kink`` are not of one shape.
+        When ``zero_rtol`` is not a number in (0, 1), or ``s_max``, ``s_min``, ``kink``
+        and ``reason`` do not have one entry a row each (1-D, of one length).
     """
-    verdicts = spectrum_verdicts(s_max, s_min, kink, zero_rtol=zero_rtol)
+    verdicts = spectrum_verdicts(s_max, s_min, kink, zero_rtol=zero_rtol)  # one shape
+    if verdicts.ndim != 1:
+        raise DegeneracyError(
+            f"s_max, s_min and kink must be 1-D, one entry a row, got shape {verdicts.shape}"
+        )
+    if isinstance(reason, str) or not hasattr(reason, "__len__"):
+        raise DegeneracyError(
+            f"reason must be a sequence of strings, one a row, got {type(reason).__name__}"
+        )
+    if len(reason) != len(verdicts):
+        raise DegeneracyError(
+            f"reason must have one entry a row: {len(reason)} reasons for {len(verdicts)} "
+            "rows of s_max, s_min and kink"
+        )
     verdicts[np.asarray([bool(r) for r in reason], dtype=bool)] = ""
     return [str(v) for v in verdicts]
 
@@ -1495,6 +1553,24 @@ def _check_columns(path: Path, names: Sequence[str]) -> None:
     )
 
 
+def _results_table(results: Any, columns: Sequence[str]) -> pa.Table:
+    """``results`` if it is a pyarrow Table with these columns (of :data:`RESULT_SCHEMA`),
+    else a :class:`~degeneracy.errors.DegeneracyError` naming what it is or lacks."""
+    if not isinstance(results, pa.Table):
+        raise DegeneracyError(
+            "results must be a pyarrow Table of scan results (read_results), got "
+            f"{type(results).__name__}"
+        )
+    missing = [name for name in columns if name not in results.column_names]
+    if missing:
+        wanted = f"a {missing[0]} column" if len(missing) == 1 else f"columns {', '.join(missing)}"
+        raise DegeneracyError(
+            f"results must be a pyarrow Table of scan results with {wanted} (read_results); "
+            f"it has {', '.join(results.column_names) or 'no columns'}"
+        )
+    return results
+
+
 def without_kinks(results: pa.Table) -> pa.Table:
     """The rows of scan results whose verdict is not ``kink`` (:data:`VERDICT_KINK`):
     where the fingerprint has no Jacobian the CN is one one-sided derivative's, so the CN
@@ -1516,11 +1592,7 @@ def without_kinks(results: pa.Table) -> pa.Table:
     DegeneracyError
         When ``results`` is not a table with a ``verdict`` column.
     """
-    if not isinstance(results, pa.Table) or "verdict" not in results.column_names:
-        raise DegeneracyError(
-            "results must be a pyarrow Table of scan results with a verdict column "
-            f"(read_results), got {type(results).__name__}"
-        )
+    results = _results_table(results, ["verdict"])
     kink = np.asarray(results.column("verdict")) == VERDICT_KINK
     return results.filter(pa.array(~kink)) if kink.any() else results
 
@@ -2371,13 +2443,11 @@ def most_singular(results: pa.Table, k: int = 10) -> list[dict[str, Any]]:
     Raises
     ------
     DegeneracyError
-        When ``k`` is not an integer ≥ 0.
+        When ``k`` is not an integer ≥ 0, or ``results`` is not a table with those
+        columns.
     """
     k = bounded_int("k", k, minimum=0)
-    if not isinstance(results, pa.Table):
-        raise DegeneracyError(
-            f"results must be a pyarrow Table (read_results), got {type(results).__name__}"
-        )
+    results = _results_table(results, ["cn", "s_max", "s_min"])
     cn = np.asarray(results.column("cn"), dtype=float)
     s_max = np.asarray(results.column("s_max"), dtype=float)
     s_min = np.asarray(results.column("s_min"), dtype=float)
