@@ -24,6 +24,7 @@ model of those sums.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from sklearn.linear_model import RidgeCV
@@ -58,6 +59,69 @@ def pooled_features(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
+def _training_set(train_x: Any, train_y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The training features (n, d) and targets (n,), n ≥ 1, finite; else named."""
+    x, y = _named_set("training", train_x, train_y)
+    if not len(y):
+        raise DegeneracyError("no training frames: the baselines need at least one")
+    return x, y
+
+
+def _evaluated_sets(evaluate: Any, width: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each evaluated set's features (n, ``width``) and targets (n,), finite; else named."""
+    if not isinstance(evaluate, Mapping):
+        raise DegeneracyError(
+            f"evaluate must map set names to (features, targets), got {type(evaluate).__name__}"
+        )
+    sets = {}
+    for name, pair in evaluate.items():
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise DegeneracyError(f"evaluate[{name!r}] must be a (features, targets) pair")
+        x, y = _named_set(str(name), *pair)
+        if len(y) and x.shape[1] != width:
+            raise DegeneracyError(
+                f"{name} set: {x.shape[1]} features per frame, but the training frames have {width}"
+            )
+        sets[name] = (x, y)
+    return sets
+
+
+def _named_set(name: str, features: Any, targets: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``features`` (n, d) and ``targets`` (n,) as finite float arrays (float ones kept in
+    their precision, as given); an empty set's features are not looked at. Else
+    :class:`DegeneracyError` naming the set."""
+    try:
+        x, y = _float_array(features), _float_array(targets)
+    except (TypeError, ValueError) as error:
+        raise DegeneracyError(
+            f"{name} set: features and targets must be numbers ({error})"
+        ) from error
+    if y.ndim != 1:
+        raise DegeneracyError(f"{name} set: targets must be one per frame, got shape {y.shape}")
+    if not len(y) and not x.size:
+        return x, y
+    if x.ndim != 2:
+        raise DegeneracyError(
+            f"{name} set: features must have shape (frames, features), got {x.shape}"
+        )
+    if len(x) != len(y):
+        raise DegeneracyError(f"{name} set: {len(x)} rows of features but {len(y)} targets")
+    for what, values in (("features", x), ("targets", y)):
+        bad = np.flatnonzero(~np.isfinite(values).reshape(len(values), -1).all(axis=1))
+        if bad.size:
+            raise DegeneracyError(
+                f"{name} set: {what} of frame {bad[0]} are not finite "
+                f"({bad.size} of {len(values)} frames)"
+            )
+    return x, y
+
+
+def _float_array(values: Any) -> np.ndarray:
+    """``values`` as an array: as it is when of floats, else converted to float64."""
+    array = np.asarray(values)
+    return array if array.dtype.kind == "f" else array.astype(np.float64)
+
+
 def _rmse(prediction: np.ndarray, target: np.ndarray) -> float | None:
     """:func:`~degeneracy.learning.trainer.rmse`, ``None`` for an empty set (JSON null)."""
     return rmse(prediction, target) if len(target) else None
@@ -81,7 +145,12 @@ def ridge_baseline(
     copies out: otherwise the left-out frame is still in the fit 9 times over and the
     cross-validation rewards memorising (the smallest α).
     Returns ``{"alpha": α, "train_rmse": ..., "<name>_rmse": ...}``.
+
+    Raises :class:`DegeneracyError` for no training frames, features and targets of
+    different lengths, non-finite values, or an evaluated set of another feature width.
     """
+    train_x, train_y = _training_set(train_x, train_y)
+    evaluate = _evaluated_sets(evaluate, train_x.shape[1])
     model = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))
     rows, counts = _distinct_rows(train_x, train_y)
     if len(rows) == len(train_y):
@@ -122,7 +191,12 @@ def nearest_neighbour_baseline(
     (for a single centre, the network's normalisation; for several, that of the pooled
     sums of :func:`pooled_features`). Returns ``"<name>_rmse"`` and the median distance to
     the nearest training frame, ``"<name>_median_distance"``, per evaluated set.
+
+    Raises :class:`DegeneracyError` as :func:`ridge_baseline` does, and for training
+    features that are all zero.
     """
+    train_x, train_y = _training_set(train_x, train_y)
+    evaluate = _evaluated_sets(evaluate, train_x.shape[1])
     scale = float(np.sqrt(np.mean(np.sum(np.asarray(train_x, dtype=np.float64) ** 2, axis=1))))
     if not scale > 0:
         raise DegeneracyError("training features are all zero")

@@ -583,12 +583,32 @@ def default_datasets(
 
 
 def random_split(pool: Dataset, n_train: int, *, seed: int) -> tuple[Dataset, Dataset]:
-    """``pool`` split at random into ``n_train`` training frames and the rest (validation)."""
+    """``pool`` split at random into ``n_train`` training frames and the rest (validation).
+
+    Raises :class:`DegeneracyError` unless ``n_train`` is an integer from 1 to
+    ``len(pool) - 1`` (neither set may be empty), naming it and the pool's size.
+    """
+    n_train = split_size(n_train, len(pool))
     order = seeded_generator(seed).permutation(len(pool))
     train, val = pool.subset(order[:n_train], "train"), pool.subset(order[n_train:], "val")
     for part in (train, val):
         part.source = {**(pool.source or {}), "random_split_of_pool": True, "split_seed": seed}
     return train, val
+
+
+def split_size(n_train: Any, n_pool: int) -> int:
+    """``n_train`` of :func:`random_split` as an int from 1 to ``n_pool - 1``; else named."""
+    try:
+        value = bounded_int("n_train", n_train, minimum=1)
+    except DegeneracyError as error:
+        raise DegeneracyError(f"{error} (a pool of {n_pool} frames to split)") from error
+    if value >= n_pool:
+        frames = "frame" if n_pool == 1 else "frames"
+        raise DegeneracyError(
+            f"n_train must be less than the pool's {n_pool} {frames} (the rest is the "
+            f"validation set, which must not be empty), got {value}"
+        )
+    return value
 
 
 # --- features -------------------------------------------------------------------------
@@ -650,7 +670,8 @@ def compute_inputs(
     progress: bool = False,
     desc: str = "features",
 ) -> dict[str, np.ndarray]:
-    """Features of ``frames`` in batches of ``batch_size``, with a progress bar."""
+    """Features of ``frames`` in batches of ``batch_size`` (an integer ≥ 1), with a
+    progress bar."""
     return _batched(featurizer.inputs, frames, batch_size, progress, desc, "features")
 
 
@@ -669,6 +690,7 @@ def compute_input_jacobians(
     that would take more than a quarter of this machine's memory is refused before any
     work, naming its size (the multi-centre SOAP at n = l = 8: ~8.6 GB).
     """
+    batch_size = bounded_int("batch_size", batch_size, minimum=1)
     method = getattr(featurizer, "input_jacobians", None)
     if method is None:
         raise DegeneracyError(
@@ -702,6 +724,7 @@ def _check_fits_in_memory(size: int, what: str) -> None:
 
 def _batched(compute, frames, batch_size, progress, desc, what) -> dict[str, np.ndarray]:
     """``compute(chunk)`` per batch of frames, concatenated by species as float32."""
+    batch_size = bounded_int("batch_size", batch_size, minimum=1)
     frames = list(frames)
     if not frames:
         raise DegeneracyError(f"no frames to compute {what} for")

@@ -8,7 +8,7 @@ MultiCentreSoap` describes every atom. Both give ``{species: (n_frames, n_centre
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,9 +50,28 @@ def featurizer_cutoff(featurizer: Any, *, default: float | None = None) -> float
     Read from the hyperparameters in :meth:`~.datasets.Featurizer.key`, which
     :class:`CentreFeaturizer` and the multi-centre SOAP both record. A neighbour at or
     beyond it does not enter the features.
+
+    Raises :class:`DegeneracyError` for an object without a ``key()`` method giving a
+    dict (not a featurizer: a fingerprint needs wrapping, e.g. in ``CentreFeaturizer``)
+    or a recorded cutoff that is not a number.
     """
-    cutoff = featurizer.key().get("hypers", {}).get("cutoff")
-    return default if cutoff is None else float(cutoff)
+    key = getattr(featurizer, "key", None)
+    identity = key() if callable(key) else None
+    if not isinstance(identity, Mapping):
+        raise DegeneracyError(
+            f"not a featurizer: {featurizer!r} (its key() must give its settings); build one, "
+            "e.g. CentreFeaturizer(dg.SoapPowerSpectrum()) or MultiCentreSoap()"
+        )
+    hypers = identity.get("hypers", {})
+    if not isinstance(hypers, Mapping):
+        raise DegeneracyError(f"{featurizer!r}: the hypers of its key() are not a dict: {hypers!r}")
+    cutoff = hypers.get("cutoff")
+    if cutoff is None:
+        return default
+    try:
+        return float(cutoff)
+    except (TypeError, ValueError) as error:
+        raise DegeneracyError(f"{featurizer!r}: its cutoff {cutoff!r} is not a number") from error
 
 
 class CentreFeaturizer:

@@ -84,8 +84,16 @@ _MODEL_FORMAT = 1
 _MODEL_KEYS = ("featurizer", "model", "state_dict", "metadata")
 
 
-def orbit_split(n_orbit: int, protocol: Protocol, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted indices of the orbit frames in training and held out (random, by ``seed``)."""
+def orbit_split(
+    n_orbit: int, protocol: str | Protocol, *, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted indices of the orbit frames in training and held out (random, by ``seed``).
+
+    ``protocol`` is a :class:`~.specs.Protocol` or its name in :data:`PROTOCOLS`, as for
+    :func:`run_protocol`; ``n_orbit`` an integer ≥ 0.
+    """
+    n_orbit = bounded_int("n_orbit", n_orbit, minimum=0)
+    protocol = protocol_value(protocol)
     order = seeded_generator(seed).permutation(n_orbit)
     k = protocol.n_train(n_orbit)
     return np.sort(order[:k]), np.sort(order[k:])
@@ -396,13 +404,35 @@ def predict_frames(
     frames: Sequence[ase.Atoms],
     inputs: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Predicted target for every frame; ``inputs`` are their features (computed when not given)."""
+    """Predicted target for every frame; ``inputs`` are their features (computed when not given).
+
+    ``inputs`` maps centre species to arrays of ``len(frames)`` rows, as
+    :meth:`~.datasets.Featurizer.inputs` gives them (else :class:`DegeneracyError`).
+    Predicted on the CPU; a model on another device is moved back there afterwards.
+    """
+    frames = list(frames)
     if inputs is None:
-        inputs = featurizer.inputs(list(frames))
-    tensors = {
-        s: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for s, v in inputs.items()
-    }
-    return predict(model.cpu(), tensors)
+        inputs = featurizer.inputs(frames)
+    elif not isinstance(inputs, Mapping):
+        raise DegeneracyError(
+            f"inputs must map centre species to feature arrays, got {type(inputs).__name__}"
+        )
+    tensors = {}
+    for species, values in inputs.items():
+        array = np.ascontiguousarray(values, dtype=np.float32)
+        if array.ndim == 0 or len(array) != len(frames):
+            rows = "no rows" if array.ndim == 0 else f"{len(array)} rows"
+            raise DegeneracyError(
+                f"inputs of the {species} centres have {rows} but there are {len(frames)} "
+                "frames: give the features of these frames (or none, to compute them)"
+            )
+        tensors[species] = torch.from_numpy(array)
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    try:
+        return predict(model.cpu(), tensors)
+    finally:
+        if device.type != "cpu":
+            model.to(device)
 
 
 # --- one protocol --------------------------------------------------------------------------
@@ -455,8 +485,8 @@ def errors_by_target_quantile(
     validation RMSE dominated by the top bins, with a negative bias there, means the
     network misses the distorted tail rather than the common structures.
     """
-    prediction = np.asarray(prediction, dtype=float)
-    target = np.asarray(target, dtype=float)
+    prediction, target = _prediction_and_target(prediction, target)
+    quantiles = _quantile_edges(quantiles)
     if len(target) == 0:
         return []
     rank = np.argsort(np.argsort(target, kind="stable"), kind="stable")
@@ -482,6 +512,46 @@ def errors_by_target_quantile(
             }
         )
     return bins
+
+
+def _prediction_and_target(prediction: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Finite 1-D float arrays of equal length; else :class:`DegeneracyError` naming them."""
+    arrays = []
+    for name, values in (("prediction", prediction), ("target", target)):
+        try:
+            array = np.asarray(values, dtype=float)
+        except (TypeError, ValueError) as error:
+            raise DegeneracyError(f"{name} must be an array of numbers ({error})") from error
+        if array.ndim != 1:
+            raise DegeneracyError(f"{name} must be one value per frame, got shape {array.shape}")
+        bad = np.flatnonzero(~np.isfinite(array))
+        if bad.size:
+            raise DegeneracyError(
+                f"{name} of frame {bad[0]} is not finite ({array[bad[0]]}; "
+                f"{bad.size} of {array.size} frames)"
+            )
+        arrays.append(array)
+    if len(arrays[0]) != len(arrays[1]):
+        raise DegeneracyError(
+            f"{len(arrays[0])} predictions for {len(arrays[1])} targets: give one per frame"
+        )
+    return arrays[0], arrays[1]
+
+
+def _quantile_edges(quantiles: Any) -> list[float]:
+    """``quantiles`` as increasing numbers in (0, 1]; else :class:`DegeneracyError`."""
+    try:
+        edges = [float(q) for q in quantiles]
+    except (TypeError, ValueError) as error:
+        raise DegeneracyError(
+            f"quantiles must be a sequence of numbers, got {quantiles!r}"
+        ) from error
+    if not edges or any(not 0 < q <= 1 for q in edges) or bool(np.any(np.diff(edges) <= 0)):
+        raise DegeneracyError(
+            f"quantiles must be increasing numbers in (0, 1], e.g. {TARGET_QUANTILES}, "
+            f"got {quantiles!r}"
+        )
+    return edges
 
 
 def _tracking(name: str, prediction: np.ndarray, target: np.ndarray) -> dict[str, float | None]:
