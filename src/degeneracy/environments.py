@@ -30,7 +30,7 @@ from ase.neighborlist import neighbor_list
 from .errors import DegeneracyError
 from .representations.base import cutoff_radius
 from .species import species_numbers
-from .structures import check_cell, one_frame, vector_lengths
+from .structures import check_cell, check_finite_coordinates, one_frame, vector_lengths
 
 
 def parse_species(species: str | Iterable[str | int]) -> tuple[int, ...]:
@@ -102,12 +102,15 @@ def environments_of(
     DegeneracyError
         When ``atoms`` is not an :class:`ase.Atoms`, ``cutoff`` is not a number in
         (0, MAX_CUTOFF], a centre index is not an index of ``atoms``, a species is
-        unknown, or ``atoms`` is periodic along an axis without a proper cell
+        unknown, an atom's position is NaN or infinite (naming the atom: it would fail
+        every distance test and be left out of every environment without a word), or
+        ``atoms`` is periodic along an axis without a proper, finite cell
         (:func:`~degeneracy.structures.check_cell`).
     """
     atoms = one_frame(atoms, name="environments_of")
     cutoff = cutoff_radius(cutoff)
     check_cell(atoms, "structure")
+    check_finite_coordinates(atoms.positions, "structure")
     centers = _centre_indices(centers, len(atoms))
     if neighbor_species is not None:
         neighbor_species = parse_species(neighbor_species)
@@ -181,8 +184,8 @@ def structure_environments(
     DegeneracyError
         When ``atoms`` is not an :class:`ase.Atoms`, ``cutoff`` is not a number in
         (0, :data:`~degeneracy.representations.base.MAX_CUTOFF`], a species is unknown
-        (or none is given), or ``atoms`` is periodic along an axis without a proper cell
-        (:func:`environments_of`).
+        (or none is given), an atom's position is NaN or infinite, or ``atoms`` is
+        periodic along an axis without a proper, finite cell (:func:`environments_of`).
     """
     atoms = one_frame(atoms, name="structure_environments")
     if centers is None:

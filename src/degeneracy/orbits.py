@@ -60,6 +60,7 @@ from tqdm.auto import tqdm
 from .checks import bounded_int, one_of, optional_callable, positive_float
 from .errors import DegeneracyError, DegeneracyWarning
 from .files import (
+    EXTXYZ_SUFFIXES,
     NPZ_READ_ERRORS,
     atomic_open,
     cache_dir,
@@ -634,8 +635,8 @@ def trace_orbit(
         representation (optimal basis included) and settings, deleted when the run
         completes and ``output`` (if given) is written.
     output : path, optional
-        Also write the frames there (extended XYZ, atomically). Its folder, and the
-        checkpoint's, are checked before any work.
+        Also write the frames there (extended XYZ, atomically; named .extxyz or .xyz).
+        Its folder and name, and the checkpoint's folder, are checked before any work.
     progress : bool
         Show a tqdm progress bar (in Å of arc).
     callback : callable, optional
@@ -667,7 +668,7 @@ def trace_orbit(
     atoms = one_frame(atoms, name="trace_orbit")
     check_analysable([atoms], fingerprint(representation))  # finite, inside the cutoff
     check_enough_features(atoms, representation, task="single softest direction to follow")
-    output = None if output is None else output_file(output)
+    output = None if output is None else output_file(output, suffixes=EXTXYZ_SUFFIXES)
     checkpoint = None if checkpoint is None else output_file(checkpoint, "checkpoint")
     field = _Field(representation, atoms, name=start_name)
     start = neighbor_positions(atoms).ravel().astype(float)

@@ -31,13 +31,12 @@ from .checks import (
     existing_file,
     finite_float,
     non_negative_float,
-    path_value,
     positive_float,
     seeded_generator,
     structure_count,
 )
 from .errors import SPEC_MISMATCH, DegeneracyError, DegeneracyWarning
-from .files import atomic_path
+from .files import EXTXYZ_SUFFIXES, atomic_path, output_file
 
 #: Length units accepted by the readers, as the factor that converts them to Å.
 UNITS: dict[str, float] = {"angstrom": 1.0, "bohr": ase.units.Bohr}
@@ -1170,18 +1169,23 @@ def write_environments(path: str | os.PathLike, frames: Sequence[ase.Atoms]) -> 
     Parameters
     ----------
     path : path-like
-        The file to write (replaced if it exists); its folder must exist.
+        The file to write (replaced if it exists), named ``.extxyz`` or ``.xyz``
+        (:data:`~degeneracy.files.EXTXYZ_SUFFIXES`, any case): the names
+        :func:`read_environments` reads back as extended XYZ. Its folder must exist.
     frames : list of ase.Atoms
         The environments, ``info`` included.
 
     Raises
     ------
     DegeneracyError
-        When ``frames`` is not a list of :class:`ase.Atoms`, ``path`` is not a file name,
-        its folder is missing or not writable, it is a folder, or it cannot be written.
+        When ``frames`` is not a list of :class:`ase.Atoms`, ``path`` is not a file name
+        or has another suffix (extended XYZ under a ``.cif`` name would be read back as
+        CIF, or not at all), its folder is missing or not writable, it is a folder, or it
+        cannot be written; nothing is written then.
     """
     frames = frame_list(frames, name="write_environments")
-    with atomic_path(path_value("output file", path)) as tmp:
+    target = output_file(path, "output file", suffixes=EXTXYZ_SUFFIXES)
+    with atomic_path(target) as tmp:
         ase.io.write(tmp, frames, format="extxyz")
 
 

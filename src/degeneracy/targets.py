@@ -8,7 +8,7 @@ import ase
 import numpy as np
 
 from .errors import DegeneracyError
-from .structures import neighbor_positions, rotation_generators
+from .structures import check_finite_neighbors, neighbor_positions, rotation_generators
 
 #: The four H triangles of CH4 (0-based neighbour indices) used by the torsion target.
 TRIANGLES = ((0, 1, 2), (0, 1, 3), (1, 2, 3), (0, 2, 3))
@@ -17,19 +17,23 @@ TRIANGLES = ((0, 1, 2), (0, 1, 3), (1, 2, 3), (0, 2, 3))
 _VERTEX_INCIDENCE = np.eye(4)[np.array(TRIANGLES).T]
 
 
-def _four_neighbors(neighbors: np.ndarray) -> np.ndarray:
-    """``neighbors`` as floats, shape (..., 4, 3), or the error naming the shape found."""
+def _four_neighbors(neighbors: np.ndarray, caller: str) -> np.ndarray:
+    """``neighbors`` as floats, shape (..., 4, 3), or the error naming the shape found, or
+    ``caller``, the frame and the neighbour of a non-finite coordinate
+    (:func:`~degeneracy.structures.check_finite_neighbors`): E4 and its gradient would be
+    NaN there, like at three collinear H."""
     neighbors = np.asarray(neighbors, dtype=float)
     if neighbors.shape[-2:] != (4, 3):
         raise DegeneracyError(
             f"the four-body target needs 4 neighbours, got shape {neighbors.shape[-2:]}"
         )
+    check_finite_neighbors(neighbors, caller)
     return neighbors
 
 
-def _triangle_edges(neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _triangle_edges(neighbors: np.ndarray, caller: str) -> tuple[np.ndarray, np.ndarray]:
     """Edges ``r_B - r_A`` and ``r_C - r_A`` of the four H triangles, each (..., 4, 3)."""
-    neighbors = _four_neighbors(neighbors)
+    neighbors = _four_neighbors(neighbors, caller)
     a, b, c = (neighbors[..., [t[k] for t in TRIANGLES], :] for k in range(3))
     return b - a, c - a
 
@@ -45,8 +49,15 @@ def triangle_normals(neighbors: np.ndarray) -> np.ndarray:
     .. math:: n_T = \frac{(r_B - r_A)\times(r_C - r_A)}{|(r_B - r_A)\times(r_C - r_A)|}
 
     NaN for a triangle of three collinear H (it has no normal), without a warning.
+    A non-finite coordinate is refused (:class:`~degeneracy.errors.DegeneracyError`
+    naming the frame and neighbour).
     """
-    normals = np.cross(*_triangle_edges(neighbors))
+    return _unit_normals(neighbors, "triangle_normals")
+
+
+def _unit_normals(neighbors: np.ndarray, caller: str) -> np.ndarray:
+    """:func:`triangle_normals`, a non-finite coordinate refused naming ``caller``."""
+    normals = np.cross(*_triangle_edges(neighbors, caller))
     with np.errstate(invalid="ignore", divide="ignore"):
         return normals / np.linalg.norm(normals, axis=-1, keepdims=True)
 
@@ -69,9 +80,16 @@ def fourbody_torsion(frames: Sequence[ase.Atoms] | ase.Atoms | np.ndarray) -> np
     numpy.ndarray
         One value per frame (a float for a single structure); NaN where three H are
         collinear (a triangle without a normal, :func:`triangle_normals`).
+
+    Raises
+    ------
+    DegeneracyError
+        When the environments do not have 4 neighbours, a coordinate is NaN or infinite
+        (naming the frame and neighbour), or a list of frames is empty, holds something
+        other than :class:`ase.Atoms` or frames of different sizes.
     """
     neighbors = _neighbors(frames)
-    normals = triangle_normals(neighbors)
+    normals = _unit_normals(neighbors, "fourbody_torsion")
     overlaps = np.einsum("...id,...jd->...ij", normals, normals)
     upper = np.triu_indices(4, k=1)
     values = (overlaps[..., upper[0], upper[1]] ** 2).sum(axis=-1)
@@ -117,9 +135,18 @@ def fourbody_torsion_gradient(
         Shape (..., 4, 3) for an array, (n_frames, 4, 3) for a list of frames and (4, 3)
         for a single structure, in 1/Å when positions are in Å. All NaN for a frame where
         three H are collinear (a triangle without a normal), without a warning.
+
+    Raises
+    ------
+    DegeneracyError
+        When the environments do not have 4 neighbours, a coordinate is NaN or infinite
+        (naming the frame and neighbour), or a list of frames is empty, holds something
+        other than :class:`ase.Atoms` or frames of different sizes.
     """
     neighbors = _neighbors(frames)
-    edge_b, edge_c = _triangle_edges(neighbors)  # r_B - r_A, r_C - r_A: (..., 4, 3)
+    edge_b, edge_c = _triangle_edges(
+        neighbors, "fourbody_torsion_gradient"
+    )  # r_B - r_A, r_C - r_A: (..., 4, 3)
     normals = np.cross(edge_b, edge_c)
     lengths = np.linalg.norm(normals, axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -167,10 +194,11 @@ def fourbody_flat_motions(frames: Sequence[ase.Atoms] | ase.Atoms | np.ndarray) 
     Raises
     ------
     DegeneracyError
-        When the environments do not have 4 neighbours, or a list of frames is empty,
-        holds something other than :class:`ase.Atoms` or frames of different sizes.
+        When the environments do not have 4 neighbours, a coordinate is NaN or infinite
+        (naming the frame and neighbour), or a list of frames is empty, holds something
+        other than :class:`ase.Atoms` or frames of different sizes.
     """
-    neighbors = _four_neighbors(_neighbors(frames))
+    neighbors = _four_neighbors(_neighbors(frames), "fourbody_flat_motions")
     translations = np.broadcast_to(np.tile(np.eye(3), (4, 1)), (*neighbors.shape[:-2], 12, 3))
     scaling = neighbors.reshape(*neighbors.shape[:-2], 12, 1)
     rotations, _ = np.linalg.qr(rotation_generators(neighbors))

@@ -110,6 +110,14 @@ _SCALED_START = (
 )
 
 
+#: Smallest cutoff (Å) of the ``"scaled"`` set: its largest η, 50 Å⁻² × (2.5 Å / r_c)²,
+#: is 3e302 Å⁻² there and not a finite number (``inf``) from about 1.3e-153 Å down; at
+#: 1e-162 Å the scale's square is 0. Features and Jacobians stay finite at this bound
+#: (measured 2026-12-06, CH4 scaled to it: the features of the unscaled one at 2.5 Å to
+#: 1.3e-15, Jacobian entries up to 6e150 Å⁻¹).
+MIN_SCALED_CUTOFF = 1e-150
+
+
 def acsf_parameters(
     name: str, cutoff: float
 ) -> tuple[list[tuple[float, float]], list[tuple[float, float, float]]]:
@@ -129,7 +137,8 @@ def acsf_parameters(
         A key of :data:`ACSF_SETS`, or ``"scaled"``.
     cutoff : float
         Cutoff radius :math:`r_c` (Å), at most :data:`~.base.MAX_CUTOFF`; used by
-        ``"scaled"`` only, checked for every set.
+        ``"scaled"`` only (at least :data:`MIN_SCALED_CUTOFF` there), checked for every
+        set.
 
     Returns
     -------
@@ -142,13 +151,20 @@ def acsf_parameters(
     ------
     DegeneracyError
         When ``name`` is not a set, or ``cutoff`` is not a positive number of at most
-        :data:`~.base.MAX_CUTOFF` Å.
+        :data:`~.base.MAX_CUTOFF` Å (and, for ``"scaled"``, at least
+        :data:`MIN_SCALED_CUTOFF` Å).
     """
     name = one_of("ACSF parameter set", name, [*ACSF_SETS, "scaled"])
     cutoff = cutoff_radius(cutoff)
     if name != "scaled":
         g2, g4 = ACSF_SETS[name]
         return list(g2), list(g4)  # copies: a caller's change must not alter the set
+    if cutoff < MIN_SCALED_CUTOFF:
+        raise DegeneracyError(
+            f"ACSF parameter set 'scaled': cutoff {cutoff!r} Å is below its smallest, "
+            f"{MIN_SCALED_CUTOFF:g} Å: its largest η, 50 Å⁻² × ({TIGHT_CUTOFF:g} Å / cutoff)², "
+            "overflows to inf from 1.3e-153 Å down"
+        )
     scale = cutoff / TIGHT_CUTOFF
     g2, g4 = ACSF_SETS["tight"]
     return (
@@ -206,7 +222,7 @@ class Acsf:
         A named set (module docstring) or ``"custom"`` with ``g2`` and ``g4`` given.
     cutoff : float
         Cutoff radius r_c (Å) of :func:`cosine_cutoff`, at most :data:`~.base.MAX_CUTOFF`
-        (100).
+        (100); with ``"scaled"``, at least :data:`MIN_SCALED_CUTOFF` (1e-150).
     g2 : sequence of (η, R_s), optional
         Radial functions (η in Å⁻², R_s in Å); only with ``parameter_set="custom"``.
     g4 : sequence of (η, ζ, λ), optional

@@ -73,7 +73,12 @@ class Representation(Protocol):
     name: str
 
     def hypers(self) -> dict[str, Any]:
-        """The hyperparameters, JSON-serialisable, enough to rebuild the representation."""
+        """The hyperparameters, JSON-serialisable: the constructor's keyword arguments
+        (:func:`~degeneracy.make_representation` takes them) except fitted data. A SOAP
+        with a given fitted ``optimal_basis`` is not rebuilt from them: the rebuilt one
+        takes the built-in basis of the same settings, and computes other features; pass
+        the basis again (:meth:`~degeneracy.OptimalBasis.save`, ``load``), which
+        ``basis_identity()`` names by its digest."""
         ...
 
     def features(self, frames: Sequence[ase.Atoms]) -> np.ndarray:
@@ -356,9 +361,15 @@ def species_distances(
     dict or None
         :math:`r_a` by atomic number, in increasing atomic number; None when some species'
         distances spread more.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``species`` is not one atomic number per neighbour
+        (:func:`neighbor_species_numbers`).
     """
     radii = vector_lengths(neighbors)
-    species = np.asarray(species, dtype=int)
+    species = neighbor_species_numbers(species, len(radii))
     distances = {}
     for number in np.unique(species):
         own = radii[species == number]
@@ -368,10 +379,42 @@ def species_distances(
     return distances
 
 
+def neighbor_species_numbers(species: Any, n_neighbors: int | None = None) -> np.ndarray:
+    """``species``, the neighbours' atomic numbers (e.g. ``atoms.numbers[1:]``), as an int
+    array (N,). Refused, naming the value, when it is not a flat sequence of whole numbers
+    from 1 to 118 (element symbols included) or, given ``n_neighbors``, not one per
+    neighbour: numpy would otherwise fail with a raw IndexError or ValueError."""
+    try:
+        values = np.asarray(species)
+    except (TypeError, ValueError) as error:  # ragged nesting
+        raise DegeneracyError(
+            f"species must be atomic numbers, one per neighbour, got {species!r}"
+        ) from error
+    if values.ndim != 1 or values.dtype == bool or values.dtype.kind not in "iuf":
+        raise DegeneracyError(
+            f"species must be atomic numbers, one per neighbour (e.g. atoms.numbers[1:]), "
+            f"got {species!r}"
+        )
+    top = len(ase.data.chemical_symbols) - 1
+    bad = ~np.isfinite(values) | (values != np.round(values)) | (values < 1) | (values > top)
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise DegeneracyError(
+            f"species: neighbour {index} has {values[index].item()!r}, not an atomic number "
+            f"from 1 to {top}"
+        )
+    if n_neighbors is not None and len(values) != n_neighbors:
+        raise DegeneracyError(
+            f"species: {len(values)} atomic numbers {values.tolist()} for {n_neighbors} "
+            "neighbours; give one per neighbour"
+        )
+    return values.astype(int)
+
+
 def species_members(species: Sequence[int]) -> list[np.ndarray]:
     """Per species present, in increasing atomic number (as :func:`species_distances`),
     the indicator (N,) of its neighbours among ``species``, as floats (to weight sums)."""
-    numbers = np.asarray(species, dtype=int)
+    numbers = neighbor_species_numbers(species)
     return [(numbers == z).astype(float) for z in np.unique(numbers)]
 
 

@@ -190,6 +190,14 @@ class Bispectrum:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hypers().items())
         return f"Bispectrum({args})"
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The state :mod:`pickle` and :func:`copy.deepcopy` copy: everything but the
+        featomic calculator, a cache holding a ctypes handle, which the copy rebuilds on
+        first use from the same settings (so it computes bitwise the same)."""
+        state = self.__dict__.copy()
+        state["_calculator"] = None
+        return state
+
     @property
     def n_features(self) -> int:
         """Length of the feature vector."""

@@ -150,13 +150,26 @@ class SoapPowerSpectrum:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hypers().items())
         return f"SoapPowerSpectrum({args})"
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The state :mod:`pickle` and :func:`copy.deepcopy` copy: everything but the
+        featomic calculator, a cache holding a ctypes handle, which the copy rebuilds on
+        first use from the same settings (so it computes bitwise the same)."""
+        state = self.__dict__.copy()
+        state["_calculator"] = None
+        return state
+
     @property
     def n_features(self) -> int:
         """Length of the feature vector."""
         return len(self._keys) * self.n_max**2 * (self.l_max + 1)
 
     def hypers(self) -> dict[str, Any]:
-        """Hyperparameters (JSON-serialisable)."""
+        """Hyperparameters (JSON-serialisable): the constructor's keyword arguments
+        (``n_primitive`` with the optimal basis only), not ``optimal_basis``. They
+        rebuild this fingerprint (:func:`~degeneracy.make_representation`) unless it was
+        given a fitted basis: the rebuilt one takes the built-in basis of the same
+        settings and computes other features, so pass the basis again
+        (:attr:`given_basis`; :meth:`basis_identity` tells the two apart)."""
         hypers = {
             "sigma": self.sigma,
             "cutoff": self.cutoff,
