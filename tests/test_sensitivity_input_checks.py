@@ -118,3 +118,17 @@ def test_singular_spectrum_checks_first_frame(first_frame, words):
     neighbors = dg.neighbor_positions(dg.regular_tetrahedron())[None]
     with pytest.raises(dg.DegeneracyError, match=f"first_frame must be {words}"):
         dg.singular_spectrum(np.zeros((1, 3, 12)), neighbors, first_frame=first_frame)
+
+
+def test_check_analysable_and_truncation_zeros_check_their_numbers():
+    frames = dg.sample_methane(2, seed=4)
+    soap = dg.SoapPowerSpectrum(n_max=3, l_max=3)
+    with pytest.raises(dg.DegeneracyError, match="first_frame must be an integer, got 'x'"):
+        dg.check_analysable(frames, soap, first_frame="x")
+    dg.check_analysable(frames, soap, first_frame=3)
+    neighbors = dg.neighbor_positions(frames[0])
+    motion = np.ones(12)
+    for representation in (soap, dg.Acsf()):  # ACSF has no first-order hook: checked anyway
+        with pytest.raises(dg.DegeneracyError, match=r"species: 2 atomic numbers \[1, 1\]"):
+            dg.truncation_zeros(representation, neighbors, [1, 1], motion)
+    assert dg.truncation_zeros(dg.Acsf(), neighbors, [1, 1, 1, 1], motion) is None

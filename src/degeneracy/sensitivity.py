@@ -50,6 +50,7 @@ from .representations.base import (
     Representation,
     batches,
     fingerprint,
+    neighbor_species_numbers,
     species_distances,
     weighed_out_pairs,
 )
@@ -2436,11 +2437,13 @@ def truncation_zeros(
     Raises
     ------
     DegeneracyError
-        When ``neighbors`` is not one environment's positions, or ``motion`` does not
-        have 3N components (or rows of 3N) or a finite one, or ``n_spurious`` is not an
-        integer in [1, k] (checked only when :math:`B` is not empty).
+        When ``neighbors`` is not one environment's positions, ``species`` not one
+        atomic number per neighbour, or ``motion`` does not have 3N components (or rows
+        of 3N) or a finite one, or ``n_spurious`` is not an integer in [1, k] (checked
+        only when :math:`B` is not empty).
     """
     neighbors = neighbor_array(neighbors, "truncation_zeros")
+    species = neighbor_species_numbers(species, len(neighbors))  # also without the hook
     blind = _blind_span(representation, neighbors, species, motion)
     if blind is None or not blind.dimension:
         return None

@@ -309,6 +309,7 @@ def check_finite_positions(
     ``first_frame``."""
     frames = [frames] if isinstance(frames, ase.Atoms) else frames
     prefix = f"{where}, " if where else ""
+    first_frame = bounded_int("first_frame", first_frame, minimum=0)
     for frame, atoms in enumerate(frames, start=first_frame):
         check_finite_coordinates(atoms.positions, f"{prefix}frame {frame}")
 
