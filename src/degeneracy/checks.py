@@ -24,6 +24,15 @@ def _as_float(name: str, value: Any) -> float:
         raise DegeneracyError(f"{name} must be a number, got {value!r}") from None
 
 
+def number_array(value: Any, what: str) -> np.ndarray:
+    """``value`` as a float array; else ``"{what} are not numbers (numpy's reason)"``
+    (a string, None or a ragged list would otherwise fail deep inside numpy)."""
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise DegeneracyError(f"{what} are not numbers ({error})") from error
+
+
 def finite_float(name: str, value: Any, what: str = "number") -> float:
     """``value`` as a finite float of either sign; else ``"{name} must be a finite
     {what}"``."""

@@ -39,6 +39,7 @@ from scipy.spatial.distance import cdist
 from .checks import (
     bounded_float,
     bounded_int,
+    number_array,
     positive_float,
     residual_tolerance_value,
     seeded_generator,
@@ -428,12 +429,7 @@ def purified_singular_values(purified: np.ndarray) -> np.ndarray:
         When ``purified`` is not of shape (..., d, 3N-3) with at least one motion, or
         has a non-finite entry.
     """
-    try:
-        purified = np.asarray(purified, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise DegeneracyError(
-            f"purified_singular_values: purified Jacobians are not numbers ({error})"
-        ) from error
+    purified = number_array(purified, "purified_singular_values: purified Jacobians")
     if purified.ndim < 2 or purified.shape[-1] == 0:
         raise DegeneracyError(
             f"purified_singular_values takes purified Jacobians (..., d, 3N-3), got shape "
@@ -841,12 +837,7 @@ def point_symmetry(
             "point_symmetry takes neighbour positions (N, 3), e.g. "
             "dg.neighbor_positions(atoms), not an ase.Atoms"
         )
-    try:
-        neighbors = np.asarray(neighbors, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise DegeneracyError(
-            f"point_symmetry: neighbour positions are not numbers ({error})"
-        ) from error
+    neighbors = number_array(neighbors, "point_symmetry: neighbour positions")
     n = len(neighbors) if neighbors.ndim else 0
     if not n or neighbors.shape != (n, 3) or (species is not None and len(species) != n):
         n_species = "no" if species is None else len(species)
@@ -1072,10 +1063,7 @@ def _free_coordinates(motions: np.ndarray, forced_motions: np.ndarray) -> np.nda
 def frame_values(values: Any, caller: str) -> np.ndarray:
     """One frame's purified singular values as a float array (3N-3,), at least one;
     else refused naming ``caller`` and the shape."""
-    try:
-        values = np.asarray(values, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise DegeneracyError(f"{caller}: singular values are not numbers ({error})") from error
+    values = number_array(values, f"{caller}: singular values")
     if values.ndim != 1 or not values.size:
         raise DegeneracyError(
             f"{caller} takes one frame's singular values (3N-3,), got shape {values.shape}"

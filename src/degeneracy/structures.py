@@ -31,6 +31,7 @@ from .checks import (
     existing_file,
     finite_float,
     non_negative_float,
+    number_array,
     positive_float,
     seeded_generator,
     structure_count,
@@ -374,10 +375,7 @@ def _position_numbers(neighbors: Any, caller: str) -> np.ndarray:
             f"{caller} takes neighbour positions relative to the centre, e.g. "
             "dg.neighbor_positions(atoms), not an ase.Atoms"
         )
-    try:
-        return np.asarray(neighbors, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise DegeneracyError(f"{caller}: neighbour positions are not numbers ({error})") from error
+    return number_array(neighbors, f"{caller}: neighbour positions")
 
 
 def check_finite_neighbors(neighbors: np.ndarray, caller: str, *, first_frame: int = 0) -> None:

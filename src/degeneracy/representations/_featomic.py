@@ -52,6 +52,18 @@ def new_calculator(kind: type, settings: str, **hypers: Any) -> featomic.Calcula
             raise DegeneracyError(f"featomic refused {settings}: {reason}") from error
 
 
+class PicklableCalculatorCache:
+    """For a fingerprint that caches its featomic calculator in ``_calculator``: the state
+    :mod:`pickle` and :func:`copy.deepcopy` copy is everything but that cache (it holds
+    a ctypes handle), which the copy rebuilds on first use from the same settings, so
+    that it computes bitwise the same."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_calculator"] = None
+        return state
+
+
 class _HeldStream:
     def __init__(self) -> None:
         self.keep = True

@@ -44,7 +44,7 @@ from metatensor import Labels
 from ..checks import bounded_int
 from ..species import atomic_number, species_numbers
 from ..structures import vector_lengths
-from ._featomic import compute_centre, dense_block, new_calculator
+from ._featomic import PicklableCalculatorCache, compute_centre, dense_block, new_calculator
 from .base import (
     check_frames,
     cutoff_radius,
@@ -112,7 +112,7 @@ def _contract_m(gradient: np.ndarray, partial: np.ndarray) -> np.ndarray:
     return product.reshape(f, n, x, p, q)
 
 
-class Bispectrum:
+class Bispectrum(PicklableCalculatorCache):
     r"""SOAP bispectrum (ν = 3) of the centre atom with its analytic Jacobian.
 
     Parameters
@@ -189,14 +189,6 @@ class Bispectrum:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hypers().items())
         return f"Bispectrum({args})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        """The state :mod:`pickle` and :func:`copy.deepcopy` copy: everything but the
-        featomic calculator, a cache holding a ctypes handle, which the copy rebuilds on
-        first use from the same settings (so it computes bitwise the same)."""
-        state = self.__dict__.copy()
-        state["_calculator"] = None
-        return state
 
     @property
     def n_features(self) -> int:

@@ -28,7 +28,7 @@ from ..checks import one_of
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..species import atomic_number, species_numbers
 from ..structures import vector_lengths
-from ._featomic import compute_centre, dense_block, joined, new_calculator
+from ._featomic import PicklableCalculatorCache, compute_centre, dense_block, joined, new_calculator
 from .base import check_frames, seen_at_one_distance, species_members
 from .optimal_basis import (
     BUILTIN_SPECIES,
@@ -45,7 +45,7 @@ from .optimal_basis import (
 RADIAL_BASES = ("gto", "optimal")
 
 
-class SoapPowerSpectrum:
+class SoapPowerSpectrum(PicklableCalculatorCache):
     """SOAP power spectrum of the centre atom with a dense Jacobian (featomic backend).
 
     Parameters
@@ -149,14 +149,6 @@ class SoapPowerSpectrum:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hypers().items())
         return f"SoapPowerSpectrum({args})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        """The state :mod:`pickle` and :func:`copy.deepcopy` copy: everything but the
-        featomic calculator, a cache holding a ctypes handle, which the copy rebuilds on
-        first use from the same settings (so it computes bitwise the same)."""
-        state = self.__dict__.copy()
-        state["_calculator"] = None
-        return state
 
     @property
     def n_features(self) -> int:
