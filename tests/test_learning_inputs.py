@@ -13,7 +13,7 @@ from dataclasses import asdict
 
 import numpy as np
 import pytest
-from conftest import reference_path
+from conftest import exit_status, one_error_line, reference_path
 
 import degeneracy as dg
 from degeneracy.cli import main
@@ -448,13 +448,17 @@ def test_a_folder_of_another_kind_of_run_is_named_with_what_was_asked(
          "featomic computes its GTO radial integrals: give --orbit-sigma at least 0.0715 Å "
          "(the traced orbit's cutoff is fixed)"),
         (["--orbit-c", "-1"], "--orbit-c must be a positive number, got -1.0"),
-        (["--orbit-c", "inf"], "--orbit-c must be a positive number, got inf"),
-        (["--n-train", "0"], "--n-train must be at least 1, got 0"),
-        (["--n-val", "0"], "--n-val must be at least 1, got 0"),
-        (["--n-test", "-2"], "--n-test must be at least 1, got -2"),
+        (["--orbit-c", "inf"], "--orbit-c must be a finite positive number, got inf"),
+        (["--n-train", "0"], "--n-train must be at least 1 and at most 1000000, got 0"),
+        (["--n-val", "0"], "--n-val must be at least 1 and at most 1000000, got 0"),
+        (["--n-test", "-2"], "--n-test must be at least 1 and at most 1000000, got -2"),
+        # a traceback from numpy ("Maximum allowed dimension exceeded", 322 GiB) before
+        (["--n-train", "99999999999999999999"],
+         "--n-train must be at least 1 and at most 1000000, got 99999999999999999999 (each "
+         "set's structures and features are held in memory)"),
         (["--epochs", "0"], "--epochs must be at least 1, got 0"),
         (["--lr", "0"], "--lr must be a positive number, got 0.0"),
-        (["--lr", "inf"], "--lr must be a positive number, got inf"),
+        (["--lr", "inf"], "--lr must be a finite positive number, got inf"),
         (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
         (["--lr-patience", "-1"], "--lr-patience must be at least 0, got -1"),
         (["--stop-patience", "0"], "--stop-patience must be at least 1, got 0"),
@@ -497,3 +501,17 @@ def test_learn_needs_the_parent_of_its_results_folder(tmp_path, capsys):
     )
     assert not (tmp_path / "nodir").exists()
     assert results_folder(str(tmp_path / "new")) == tmp_path / "new"  # DIR itself may be new
+
+
+def test_an_orbit_traced_out_of_the_cutoff_names_the_options_that_traced_it(tmp_path, capsys):
+    """--orbit-c 1e6 puts a neighbour 9e4 Å out: the error said only "frame 0, atom 3"."""
+
+    argv = ["learn", "--quick", "--protocol", "none", "--output", str(tmp_path / "run")]
+    assert exit_status([*argv, "--orbit-c", "1e6"]) == 2
+    line = one_error_line(capsys, "learn")
+    assert "the orbit traced with --orbit-sigma 0.3 --orbit-c 1e+06: frame 0, atom 3:" in line
+
+
+def test_samplers_refuse_more_structures_than_memory_holds():
+    with pytest.raises(dg.DegeneracyError, match=r"at most 10000000, got 10000000000 \(each"):
+        dg.sample_methane(10**10, seed=0)

@@ -46,7 +46,9 @@ def positive_float(name: str, value: Any, *, below: float | None = None) -> floa
     """``value`` as a finite float > 0 (and < ``below`` if given)."""
     number = _as_float(name, value)
     if not math.isfinite(number) or number <= 0:
-        raise DegeneracyError(f"{name} must be a positive number, got {value!r}")
+        # inf is positive: say finite (an option of 1e400 arrives here as inf)
+        kind = "finite positive" if math.isinf(number) else "positive"
+        raise DegeneracyError(f"{name} must be a {kind} number, got {value!r}")
     if below is not None and number >= below:
         raise DegeneracyError(f"{name} must be smaller than {below}, got {value!r}")
     return number
@@ -128,10 +130,22 @@ def bounded_int(
     return int(value)
 
 
+#: Most structures a sampler draws at once: each becomes an ase.Atoms held in memory
+#: (~2 kB for CH4, so 10 million take ~20 GB); numpy would fail deeper with a raw
+#: "Maximum allowed dimension exceeded" or an allocation error.
+MAX_STRUCTURES = 10_000_000
+
+
 def structure_count(value: Any) -> int:
-    """A number of structures to draw: a Python or numpy integer ≥ 0 (not a bool)."""
+    """A number of structures to draw: a Python or numpy integer in [0,
+    :data:`MAX_STRUCTURES`] (not a bool)."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) or value < 0:
         raise DegeneracyError(f"number of structures must be a non-negative integer, got {value!r}")
+    if value > MAX_STRUCTURES:
+        raise DegeneracyError(
+            f"number of structures must be at most {MAX_STRUCTURES}, got {value!r} (each is "
+            "an ase.Atoms held in memory)"
+        )
     return int(value)
 
 

@@ -110,6 +110,11 @@ def check_orbit_options(args: argparse.Namespace) -> None:
 #: Options of the data set sizes (``sizes`` of :func:`~degeneracy.learning.default_datasets`).
 SIZE_OPTIONS = {"train": "n_train", "val": "n_val", "test": "n_test"}
 
+#: Largest ``--n-train``/``--n-val``/``--n-test``: the structures and their features are
+#: held in memory (the default SOAP's 576 float32 features take ~2.3 GB per million
+#: frames before the network's own copies; 192 000 frames is the largest run measured).
+MAX_SET_SIZE = 1_000_000
+
 #: TrainSettings' fields that options of another name set: their errors name the option.
 SETTINGS_OPTIONS = {"max_epochs": "--epochs", "learning_rate": "--lr"}
 
@@ -126,7 +131,13 @@ def check_learn_numbers(args: argparse.Namespace) -> None:
     """
     for dest in SIZE_OPTIONS.values():
         if getattr(args, dest) is not None:
-            bounded_int(option_of(dest), getattr(args, dest), minimum=1)
+            bounded_int(
+                option_of(dest),
+                getattr(args, dest),
+                minimum=1,
+                maximum=MAX_SET_SIZE,
+                why="each set's structures and features are held in memory",
+            )
     if args.orbit is None:  # the traced orbit's; with --orbit FILE they are refused as moot
         from ..representations.base import density_width
 
@@ -158,15 +169,24 @@ def datasets_from_args(args: argparse.Namespace, featurizer) -> dict:
         sizes={name: getattr(args, dest) for name, dest in SIZE_OPTIONS.items()},
     )
     check_within_cutoff(data, featurizer_cutoff(featurizer))
-    data["orbit"] = load_orbit(
-        args.orbit,
-        units=args.orbit_units,
-        sigma=args.orbit_sigma,
-        c=args.orbit_c,
-        basis=args.orbit_basis,
-        quick=args.quick,
-        cutoff=featurizer_cutoff(featurizer, default=DEFAULT_CUTOFF),
-    )
+    try:
+        data["orbit"] = load_orbit(
+            args.orbit,
+            units=args.orbit_units,
+            sigma=args.orbit_sigma,
+            c=args.orbit_c,
+            basis=args.orbit_basis,
+            quick=args.quick,
+            cutoff=featurizer_cutoff(featurizer, default=DEFAULT_CUTOFF),
+        )
+    except DegeneracyError as error:
+        if args.orbit is not None:
+            raise
+        # a traced orbit's frames come from these options: name them, not a bare "frame 0"
+        raise DegeneracyError(
+            f"the orbit traced with --orbit-sigma {args.orbit_sigma:g} --orbit-c "
+            f"{args.orbit_c:g}: {error}"
+        ) from error
     return data
 
 
