@@ -385,12 +385,21 @@ class _Checkpoint:
         Identity of the run (:func:`_run_key`); a file of another run is refused.
     required : sequence of str
         Arrays a resumable file must hold.
+    check : callable, optional
+        What is wrong with a loaded state (:func:`_state_problem`), None when nothing.
     """
 
-    def __init__(self, path: str | os.PathLike | None, key: str, required=()) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike | None,
+        key: str,
+        required=(),
+        check: Callable[[dict[str, np.ndarray]], str | None] | None = None,
+    ) -> None:
         self.path = None if path is None else Path(path)
         self.key = key
         self.required = tuple(required)
+        self.check = check
 
     def load(self) -> dict[str, np.ndarray] | None:
         """The saved state, None without a file; refuses an unreadable or foreign one."""
@@ -417,6 +426,9 @@ class _Checkpoint:
             raise CheckpointError(
                 f"{self.path}: incomplete checkpoint (no {', '.join(missing)}); {_DISCARD_HINT}"
             )
+        problem = None if self.check is None else self.check(state)
+        if problem is not None:  # the run's key with other contents: edited, or a bug
+            raise CheckpointError(f"{self.path}: damaged checkpoint ({problem}); {_DISCARD_HINT}")
         return state
 
     def save(self, **state: np.ndarray) -> None:
@@ -429,6 +441,110 @@ class _Checkpoint:
         if self.path is not None:
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
+
+
+def _array_problem(state: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> str | None:
+    """What is wrong with the real array ``state[name]`` of ``shape``, None when nothing."""
+    value = state[name]
+    if value.dtype.kind not in "iuf":
+        return f"{name} holds {value.dtype} values, not numbers"
+    if value.shape != shape:
+        return f"{name} has shape {value.shape}, expected {shape}"
+    if not np.all(np.isfinite(value)):
+        return f"{name} holds non-finite values"
+    return None
+
+
+def _count_problem(
+    state: dict[str, np.ndarray], name: str, low: int, high: int | None = None
+) -> str | None:
+    """What is wrong with the whole number ``state[name]`` in [low, high], None when nothing."""
+    problem = _array_problem(state, name, ())
+    if problem is not None:
+        return problem
+    value = float(state[name])
+    if value != int(value) or value < low or (high is not None and value > high):
+        bounds = f"of at least {low}" if high is None else f"from {low} to {high}"
+        return f"{name} = {state[name]!s} is not a whole number {bounds}"
+    return None
+
+
+def _state_problem(
+    state: dict[str, np.ndarray],
+    settings: OrbitSettings,
+    start: np.ndarray,
+    n_features: Callable[[], int],
+) -> str | None:
+    """What makes a checkpoint's state one no run from ``start`` with ``settings`` can have
+    written (shapes, finiteness, ranges, frames that do not match the stepper's progress),
+    None when nothing: such a state would fail with a traceback or, worse, trace another
+    orbit than asked (a step counter past the end stops it short)."""
+    size, n_total = start.size, settings.n_frames
+    arc = state["frame_arc_length"]
+    n = len(arc) if arc.ndim == 1 else -1
+    if not 1 <= n <= n_total:
+        return f"frame_arc_length has shape {arc.shape}, expected 1 to {n_total} frames"
+    shapes = {
+        "start_features": (n_features(),),
+        "frame_positions": (n, size),
+        "frame_arc_length": (n,),
+        "frame_values": (n, size - 3),
+        "frame_feature_distance": (n,),
+        "r": (size,),
+        "u": (size,),
+    }
+    for name, shape in shapes.items():
+        problem = _array_problem(state, name, shape)
+        if problem is not None:
+            return problem
+    if np.any(state["frame_values"] < 0) or np.any(state["frame_feature_distance"] < 0):
+        return "negative singular values or feature distances"
+    save = settings.save_every
+    if not np.allclose(state["frame_arc_length"], np.arange(n) * save, rtol=0, atol=1e-9):
+        return f"frame arc lengths are not 0, {save:g}, {2 * save:g}, ... Å"
+    if state["frame_feature_distance"][0] != 0:
+        return "frame 0 is at a feature distance from the start"
+    if not np.allclose(state["frame_positions"][0], start, rtol=0, atol=1e-9):
+        return "frame 0 is not the start"
+    if abs(np.linalg.norm(state["u"]) - 1) > 1e-6:
+        return f"u has length {np.linalg.norm(state['u']):.6g}, not 1"
+    if settings.method == "euler":
+        per_frame = settings.steps_per_frame
+        n_steps = per_frame * (n_total - 1)
+        problem = _count_problem(state, "k", 0, n_steps)
+        if problem is not None:
+            return problem
+        k = int(state["k"])
+        if k % per_frame:
+            return f"step k = {k} is not at a frame ({per_frame} steps a frame)"
+        if k // per_frame + 1 != n:
+            return (
+                f"{n} frames saved at step k = {k}, expected {k // per_frame + 1} "
+                f"({per_frame} steps a frame)"
+            )
+        if not np.array_equal(state["r"], state["frame_positions"][-1]):
+            return "r is not the last frame's positions"
+    else:
+        for name in ("s", "h"):
+            problem = _array_problem(state, name, ())
+            if problem is not None:
+                return problem
+        s, h = float(state["s"]), float(state["h"])
+        if not 0 <= s <= settings.length:
+            return f"arc length s = {s:g} Å is outside 0 to {settings.length:g} Å"
+        if not h > 0:
+            return f"step h = {h:g} Å is not positive"
+        expected = sum(k * save <= s + 1e-12 for k in range(n_total))  # as _trace_adaptive
+        if n != expected:
+            return (
+                f"{n} frames saved at arc length s = {s:g} Å, expected {expected} "
+                f"(a frame every {save:g} Å)"
+            )
+        for name in ("steps", "rejected"):
+            problem = _count_problem(state, name, 0)
+            if problem is not None:
+                return problem
+    return _count_problem(state, "evaluations", n)  # one Jacobian at least per frame
 
 
 def _basis_digest(representation: Representation) -> str | None:
@@ -673,7 +789,14 @@ def trace_orbit(
     field = _Field(representation, atoms, name=start_name)
     start = neighbor_positions(atoms).ravel().astype(float)
     required = _FRAME_STATE + _STEPPER_STATE[settings.method]
-    store = _Checkpoint(checkpoint, _run_key(atoms, representation, settings), required)
+
+    def problem(state: dict[str, np.ndarray]) -> str | None:
+        def n_features() -> int:  # only when resuming: one evaluation of the features
+            return int(representation.features([field.evaluate.frame(start)]).shape[-1])
+
+        return _state_problem(state, settings, start, n_features)
+
+    store = _Checkpoint(checkpoint, _run_key(atoms, representation, settings), required, problem)
     state = store.load()
     if state is None:
         frames = _Frames()
@@ -1171,6 +1294,8 @@ def cached_orbit(
             trace()
         except CheckpointError as error:  # the cache's own file: discard it, not fatal
             reason = str(error).split(";")[0].removeprefix(f"{checkpoint}: ")
+            if reason.startswith("damaged checkpoint (") and reason.endswith(")"):
+                reason = reason.removeprefix("damaged checkpoint (")[:-1]  # said once below
             warnings.warn(
                 f"{checkpoint}: damaged cache checkpoint ({reason}); "
                 "deleted it, tracing the orbit again",

@@ -492,6 +492,41 @@ def _run_info(run_info: Any) -> dict[str, Any]:
     return dict(run_info)
 
 
+def _damaged(path: Path) -> DegeneracyError:
+    """The error of a checkpoint file that cannot be resumed (truncated, overwritten, or
+    another kind of file): torch's own message names its internals, not the file's fault."""
+    return DegeneracyError(
+        f"{path}: cannot read checkpoint, the file is damaged or not a training checkpoint; "
+        "remove it or rerun with --restart"
+    )
+
+
+def _consistent(state: _State) -> bool:
+    """Whether a loaded training state is one a run can have written: whole epochs, the best
+    one among them, one history row each, a finite elapsed time."""
+
+    def whole(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    def number(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    return (
+        whole(state.epoch)
+        and whole(state.best_epoch)
+        and state.best_epoch <= state.epoch
+        and number(state.elapsed)
+        and math.isfinite(state.elapsed)
+        and state.elapsed >= 0
+        and number(state.best_val)
+        and not math.isnan(state.best_val)
+        and isinstance(state.history, list)
+        and len(state.history) == state.epoch
+        and (state.best_state is None or isinstance(state.best_state, dict))
+        and isinstance(state.stopped, str)
+    )
+
+
 def checkpoint_run_info(path: str | os.PathLike) -> dict[str, Any] | None:
     """What ``fit(run_info=...)`` recorded in the checkpoint at ``path``; None when there
     is none, or the file is no readable checkpoint (:meth:`Trainer.fit` names why when it
@@ -736,11 +771,14 @@ class Trainer:
         """The checkpoint at ``path``, refused unless readable and of the run ``run_key``."""
         try:
             payload = torch.load(path, map_location=device, weights_only=True)
-        except Exception as error:  # torch raises many types for a bad file
-            reason = (str(error) or type(error).__name__).splitlines()[0].split(". ")[0]
-            raise DegeneracyError(f"{path}: cannot read checkpoint ({reason})") from error
+        except (PermissionError, IsADirectoryError) as error:  # the file is fine, or none
+            raise DegeneracyError(
+                f"{path}: cannot read checkpoint ({error.strerror or error})"
+            ) from error
+        except Exception as error:  # torch raises many types (with its internals) for one
+            raise _damaged(path) from error
         if not isinstance(payload, dict):
-            raise DegeneracyError(f"{path}: cannot read checkpoint (not a training checkpoint)")
+            raise _damaged(path)
         if payload.get("format") != _CHECKPOINT_FORMAT or payload.get("run_key") != run_key:
             raise DegeneracyError(
                 f"{path}: checkpoint belongs to a different run (settings, model or data "
@@ -750,10 +788,15 @@ class Trainer:
 
     def _load(self, path, run_key, model, optimiser, scheduler, generator, device) -> _State:
         payload = self._read(path, run_key, device)
-        model.load_state_dict(payload["model"])
-        optimiser.load_state_dict(payload["optimiser"])
-        scheduler.load_state_dict(payload["scheduler"])
-        generator.set_state(payload["generator"].cpu())
-        state = _State(**payload["state"])
-        state.best_state = payload["best_state"]
+        try:  # the run's key with other contents: a file edited or partly overwritten
+            model.load_state_dict(payload["model"])
+            optimiser.load_state_dict(payload["optimiser"])
+            scheduler.load_state_dict(payload["scheduler"])
+            generator.set_state(payload["generator"].cpu())
+            state = _State(**payload["state"])
+            state.best_state = payload["best_state"]
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
+            raise _damaged(path) from error
+        if not _consistent(state):
+            raise _damaged(path)
         return state
