@@ -30,7 +30,13 @@ from ase.neighborlist import neighbor_list
 from .errors import DegeneracyError
 from .representations.base import cutoff_radius
 from .species import species_numbers
-from .structures import check_cell, check_finite_coordinates, one_frame, vector_lengths
+from .structures import (
+    check_cell,
+    check_finite_coordinates,
+    one_frame,
+    vector_lengths,
+    with_reduced_cell,
+)
 
 
 def parse_species(species: str | Iterable[str | int]) -> tuple[int, ...]:
@@ -59,7 +65,12 @@ def _neighbors_isolated(
 def _neighbors_periodic(
     atoms: ase.Atoms, centers: np.ndarray, cutoff: float
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    i, j, vectors, shifts = neighbor_list("ijDS", atoms, cutoff, self_interaction=False)
+    # searched in the reduced basis of the lattice: ase's search grows with the inverse of
+    # the basis's heights (seconds for a sound lattice stored with a large tilt); the
+    # shifts are turned back into the stored basis, which orders the neighbours
+    searched, op = with_reduced_cell(atoms)
+    i, j, vectors, shifts = neighbor_list("ijDS", searched, cutoff, self_interaction=False)
+    shifts = shifts @ op
     result = []
     for center in centers:
         mine = np.flatnonzero(i == center)

@@ -12,6 +12,7 @@ import itertools
 import operator
 import os
 import re
+import stat
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import ase.data
 import ase.io
 import ase.units
 import numpy as np
-from ase.geometry import complete_cell, find_mic
+from ase.geometry import complete_cell, find_mic, minkowski_reduce
 from ase.io.formats import UnknownFileTypeError, filetype, ioformats, string2index
 from ase.neighborlist import neighbor_list
 
@@ -601,9 +602,19 @@ def check_unwrapped(atoms: ase.Atoms, *, where: str, cutoff: float | None = None
 
 
 def check_cell(atoms: ase.Atoms, where: str) -> None:
-    """Refuse a non-finite cell, or one thinner than :data:`DEFAULT_MIN_DISTANCE` along a
-    periodic axis (pbc without a cell: ase would find every atom's images 0 Å away, or
-    make a 1 Å crystal of it), naming ``where`` and the cell vector."""
+    """Refuse a non-finite cell, a zero vector or zero volume along a periodic axis (pbc
+    without a cell: ase would find every atom's images 0 Å away, or make a 1 Å crystal of
+    it), or a lattice thinner than :data:`DEFAULT_MIN_DISTANCE`, naming ``where`` and the
+    cell vector.
+
+    The lattice is judged, not the basis it is stored in: a skewed basis (a LAMMPS
+    triclinic tilt, a cell sheared during MD) can be thin along a vector of a sound
+    lattice, so a cell thinner than the minimum distance is judged again by the heights of
+    its Minkowski-reduced basis (:func:`reduced_lattice`; only the periodic vectors, as a
+    slab's out-of-plane vector is no period). Either way of passing keeps an atom and its
+    own images at least the minimum distance apart (every lattice vector is at least as
+    long as the smallest height of any of its bases).
+    """
     periodic = np.flatnonzero(atoms.pbc)
     if not periodic.size:
         return
@@ -619,14 +630,102 @@ def check_cell(atoms: ase.Atoms, where: str) -> None:
                 "(pbc without a cell?)"
             )
     heights = cell_heights(cell, periodic)
-    for axis in periodic:
-        if heights[axis] < DEFAULT_MIN_DISTANCE:
-            flat = " (its vectors are coplanar: zero volume)" if heights.max() == 0 else ""
-            raise DegeneracyError(
-                f"{where}: periodic along cell vector {axis} {cell[axis].tolist()}, but the "
-                f"cell is {heights[axis]:.3g} Å thick along it{flat}, less than the minimum "
-                f"distance {DEFAULT_MIN_DISTANCE} Å (pbc without a cell?)"
-            )
+    if heights.max() == 0:
+        axis = int(periodic[0])
+        raise DegeneracyError(
+            f"{where}: periodic along cell vector {axis} {cell[axis].tolist()}, but the "
+            f"cell is 0 Å thick along it (its vectors are coplanar: zero volume), less than "
+            f"the minimum distance {DEFAULT_MIN_DISTANCE} Å (pbc without a cell?)"
+        )
+    if heights[periodic].min() >= DEFAULT_MIN_DISTANCE:
+        return
+    try:
+        reduced, op = reduced_lattice(cell, atoms.pbc)
+    except (RuntimeError, ValueError, np.linalg.LinAlgError):  # a near-singular cell
+        reduced, op = cell, np.eye(3, dtype=int)
+    lattice = lattice_heights(reduced, atoms.pbc)
+    if lattice[periodic].min() >= DEFAULT_MIN_DISTANCE:
+        return
+    k = int(periodic[np.argmin(lattice[periodic])])
+    same = np.flatnonzero((np.abs(op[k]) == 1) & (np.count_nonzero(op[k]) == 1))
+    if same.size:  # a vector of the basis as stored (the basis may be reduced already)
+        axis = int(same[0])
+        raise DegeneracyError(
+            f"{where}: periodic along cell vector {axis} {cell[axis].tolist()}, but the "
+            f"cell is {lattice[k]:.3g} Å thick along it, less than the minimum distance "
+            f"{DEFAULT_MIN_DISTANCE} Å (pbc without a cell?)"
+        )
+    raise DegeneracyError(
+        f"{where}: periodic, but its lattice is {lattice[k]:.3g} Å thick along the reduced "
+        f"cell vector {_vector_text(reduced[k])} ({_combination(op[k])}), less than the "
+        f"minimum distance {DEFAULT_MIN_DISTANCE} Å (pbc without a cell?)"
+    )
+
+
+def _vector_text(vector: np.ndarray) -> str:
+    """``"[1.2, 0, 0]"``: a vector to 6 significant digits (no float noise of a sum)."""
+    return "[" + ", ".join(f"{float(v):.6g}" for v in vector) + "]"
+
+
+def _combination(row: np.ndarray) -> str:
+    """``"cell vector 1 - 3 × cell vector 0"``: a reduced vector in the stored ones."""
+    terms = []
+    for axis, factor in enumerate(int(v) for v in row):
+        if factor:
+            size = "" if abs(factor) == 1 else f"{abs(factor)} × "
+            sign = ("- " if factor < 0 else "+ ") if terms else ("-" if factor < 0 else "")
+            terms.append(f"{sign}{size}cell vector {axis}")
+    return " ".join(terms)
+
+
+def reduced_lattice(cell: Any, pbc: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The Minkowski-reduced basis of ``cell``'s lattice and the integer matrix ``op``
+    with ``reduced = op @ cell`` (:func:`ase.geometry.minkowski_reduce`).
+
+    Only the periodic vectors (``pbc``) are reduced; the others are kept. ``op`` is the
+    identity for a basis that is reduced already (most cells), and for no periodic axis.
+    A lattice vector with integer coordinates ``s`` in the reduced basis has ``s @ op``
+    in the stored one. Raises ase's RuntimeError for a (near-)singular cell.
+    """
+    pbc = np.broadcast_to(np.asarray(pbc, dtype=bool), (3,))
+    cell = np.asarray(cell, dtype=float)
+    if not pbc.any():
+        return cell, np.eye(3, dtype=int)
+    reduced, op = minkowski_reduce(cell, pbc)
+    return np.asarray(reduced, dtype=float), np.asarray(op).astype(int)
+
+
+def lattice_heights(cell: np.ndarray, pbc: Any) -> np.ndarray:
+    """Distance between the lattice planes of ``cell`` along each periodic axis, the
+    non-periodic vectors left out (0 on those axes): a vector's distance from the span of
+    the other periodic vectors, its length when it is the only one."""
+    periodic = np.broadcast_to(np.asarray(pbc, dtype=bool), (3,))
+    lattice = np.where(periodic[:, None], cell, 0.0)
+    heights = cell_heights(lattice, np.flatnonzero(periodic))
+    return np.where(periodic, heights, 0.0)
+
+
+def with_reduced_cell(atoms: ase.Atoms) -> tuple[ase.Atoms, np.ndarray]:
+    """``atoms`` (numbers, positions, pbc) with its cell replaced by the Minkowski-reduced
+    basis of the same lattice, and ``op`` (:func:`reduced_lattice`); ``atoms`` itself and
+    the identity when the basis is reduced already or cannot be reduced.
+
+    ase's neighbour list is right in any basis, but it searches a number of cells that
+    grows with the inverse of the basis's heights: 5 s per call for a cell of a sound
+    lattice with a 4000 Å tilt, milliseconds in the reduced basis. Image shifts ``S``
+    found in the reduced basis are ``S @ op`` in the stored one.
+    """
+    identity = np.eye(3, dtype=int)
+    if not np.any(atoms.pbc):
+        return atoms, identity
+    try:
+        reduced, op = reduced_lattice(atoms.cell[:], atoms.pbc)
+    except (RuntimeError, ValueError, np.linalg.LinAlgError):
+        return atoms, identity
+    if np.array_equal(op, identity):
+        return atoms, identity
+    copy = ase.Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=reduced, pbc=atoms.pbc)
+    return copy, op
 
 
 def cell_heights(cell: np.ndarray, periodic: np.ndarray) -> np.ndarray:
@@ -647,10 +746,12 @@ def cell_heights(cell: np.ndarray, periodic: np.ndarray) -> np.ndarray:
 def check_no_images_within(atoms: ase.Atoms, cutoff: float, *, where: str) -> None:
     """Refuse a periodic frame with an atom's image (another cell) within ``cutoff`` of
     the centre, naming the atom and the distance."""
+    searched, op = with_reduced_cell(atoms)  # fast in a skewed basis too
     try:
-        first, second, shifts, distances = neighbor_list("ijSd", atoms, cutoff)
+        first, second, shifts, distances = neighbor_list("ijSd", searched, cutoff)
     except (ValueError, RuntimeError, ZeroDivisionError, np.linalg.LinAlgError):
         return  # a degenerate cell: nothing periodic to speak of
+    shifts = shifts @ op  # in the file's cell vectors
     images = np.flatnonzero((first == 0) & np.any(shifts != 0, axis=1))
     if images.size:
         nearest = images[np.argmin(distances[images])]
@@ -810,8 +911,12 @@ def check_xyz_atom_counts(path: str | os.PathLike, read_format: str | None = Non
     it busy for hours. The same scan here (C-speed skipping) stops at the first count
     larger than the lines left. Other formats (by ``read_format``, else the suffix) and
     compressed files are left to their readers; malformed headers too, which ase names.
+
+    A pipe or device is refused first (:func:`check_regular_file`): every reader of a
+    structure file goes through here.
     """
     path = os.fspath(path)
+    check_regular_file(path)
     fmt = read_format or os.path.splitext(path)[1].lstrip(".").lower()
     if fmt not in XYZ_FORMATS:
         return
@@ -840,6 +945,38 @@ def check_xyz_atom_counts(path: str | os.PathLike, read_format: str | None = Non
             skipped = sum(1 for _ in itertools.islice(handle, natoms + 1))
             consumed += 1 + skipped
             frame += 1
+
+
+def check_regular_file(path: str | os.PathLike) -> None:
+    """Refuse a structure file that is a pipe (``/dev/stdin`` fed by ``cat``, ``<(...)``),
+    a socket or a device, in one line.
+
+    A structure file is read more than once: ase reads its start to tell its format, then
+    opens it again to read its frames, and the checks here and the error messages read it
+    too. A pipe gives its content to the first reader only, so the file seemed to hold no
+    structures; a device (``/dev/zero``) may never end. ``/dev/stdin`` redirected from a
+    file (``< file``) is that file, and is read. A path that cannot be examined is left
+    to the reader, which says why.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISFIFO(mode):
+        kind = "a pipe"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    elif stat.S_ISDIR(mode):
+        return  # named as a folder by the callers
+    else:
+        kind = "a device"
+    raise DegeneracyError(
+        f"{os.fspath(path)}: cannot read structures from {kind}, only from a regular file "
+        "(it is read more than once: its start to tell its format, then its frames); save "
+        "it to a file first"
+    )
 
 
 def _lines_follow(count: int) -> str:
