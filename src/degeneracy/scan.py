@@ -28,15 +28,19 @@ cuts out the environments, groups them by composition and computes them in batch
 Resume: results go to a sidecar folder ``RESULTS.parts/`` next to the output — a
 ``manifest.json`` with the settings and the data set's SHA-256, and one Parquet file per
 finished chunk, each written to a temporary name and renamed (atomic). A rerun with the
-same settings skips the chunks whose files exist; with different settings it refuses
-(``restart=True`` discards them). Chunk files that cannot be trusted are deleted with a
-warning and computed again: unreadable ones (e.g. 0 bytes after a crash), and those of a
-folder without a manifest (they belong to no known settings). When every chunk is done
-they are concatenated in chunk order into a temporary file that is renamed onto
-``RESULTS.parquet`` or ``RESULTS.csv``, and the sidecar folder is removed, chunk files
-first and the manifest last, Ctrl-C held back meanwhile (``keep_parts=True`` leaves that
-to the caller, after its reports). A killed scan therefore never leaves a partial results
-file, and its rerun ends with the same rows as an uninterrupted run.
+same settings skips the chunks whose files exist; with different settings, or a
+manifest that cannot be read as a JSON object, it refuses (``restart=True`` discards
+them). Chunk files that cannot be trusted are deleted with a warning and computed again:
+unreadable ones (e.g. 0 bytes after a crash), and those of a folder without a manifest
+(they belong to no known settings). A scan holds an exclusive ``flock`` on
+``RESULTS.parts/lock`` from before it reads the data set to its end (with ``keep_parts``,
+to :meth:`ChunkStore.remove`): a second scan into the same output is refused
+(:meth:`ChunkStore.lock`); the operating system releases it if the process dies. When
+every chunk is done they are concatenated in chunk order into a temporary file that is
+renamed onto ``RESULTS.parquet`` or ``RESULTS.csv``, and the sidecar folder is removed,
+chunk files first and the manifest last, Ctrl-C held back meanwhile (``keep_parts=True``
+leaves that to the caller, after its reports). A killed scan therefore never leaves a
+partial results file, and its rerun ends with the same rows as an uninterrupted run.
 
 Notes: a representation's ``diagnose`` (e.g. an ACSF set blind to the bond lengths)
 is asked on the workers which environments each of its notes holds for; the chunks store
@@ -61,6 +65,7 @@ environments): :func:`describe_singular` runs them for the most singular rows on
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import importlib
@@ -93,6 +98,11 @@ from ase.io.formats import ioformats
 from ase.neighborlist import neighbor_list
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: scans into one output are not kept apart (ChunkStore.lock)
+    fcntl = None  # type: ignore[assignment]
 
 from .checks import (
     bounded_float,
@@ -221,6 +231,13 @@ _MANIFEST = "manifest.json"
 #: 5: rows have a ``verdict`` (:func:`row_verdicts`), which chunks of format 4 lack; the
 #: manifest records the ``zero_rtol`` it was judged with.
 _MANIFEST_VERSION = 5
+
+#: The file in ``RESULTS.parts/`` that a running scan holds an exclusive ``flock`` on
+#: (:meth:`ChunkStore.lock`); it holds the scan's process id.
+_LOCK = "lock"
+
+#: Tries to lock a parts folder that other scans keep removing as they finish.
+_LOCK_ATTEMPTS = 20
 
 #: What a species-aware representation's description says in place of the ``center`` and
 #: ``neighbors`` keyword arguments (:meth:`RepresentationRecipe.describe`).
@@ -1310,12 +1327,15 @@ class ChunkStore:
         Chunk files that cannot be trusted are deleted, with a
         :class:`~degeneracy.errors.DegeneracyWarning`, so that they are computed again:
         those of a folder without a manifest (they belong to no known settings) and
-        unreadable ones (e.g. 0 bytes after a crash).
+        unreadable ones (e.g. 0 bytes after a crash). A manifest of other settings, or one
+        that cannot be read as a JSON object, is refused in one line. Other scans are kept
+        out by :meth:`lock`, which :func:`scan_dataset` takes first.
         """
         manifest = json.loads(json.dumps(manifest))
         path = self.folder / _MANIFEST
         if self.folder.exists() and restart:
-            self.remove()
+            # the folder and its lock file stay: a scan holding the lock (lock) keeps it
+            self._empty() if self.folder.is_dir() else self.remove()
         if path.exists():
             self._check_manifest(manifest)
         else:
@@ -1329,8 +1349,8 @@ class ChunkStore:
         return {int(p.stem.split("-")[1]) for p in self.chunk_files()}
 
     def _check_manifest(self, manifest: dict[str, Any]) -> None:
-        """Refuse a folder whose manifest records other settings."""
-        old = json.loads((self.folder / _MANIFEST).read_text())
+        """Refuse a folder whose manifest records other settings, or cannot be read."""
+        old = self._read_manifest()
         if old != manifest:
             changed = sorted(k for k in set(old) | set(manifest) if old.get(k) != manifest.get(k))
             version = (
@@ -1342,6 +1362,36 @@ class ChunkStore:
                 f"{self.folder} holds partial results of a different scan (changed: "
                 f"{', '.join(changed)}{version}); rerun with --restart to discard them"
             )
+
+    def _read_manifest(self) -> dict[str, Any]:
+        """The settings the folder's manifest records, as a dict; refused in one line if it
+        cannot be read as a JSON object.
+
+        Its chunks then belong to no known settings, as those of a folder without a
+        manifest, but they are not deleted: a manifest is written whole (atomically) or
+        not at all, so a damaged one was damaged by something else (the disk, an edit, a
+        copy), and deleting hours of chunks on a guess is left to ``--restart``.
+        """
+        path = self.folder / _MANIFEST
+        try:
+            text = path.read_bytes().decode("utf-8")
+            old = json.loads(text)
+        except OSError as error:  # e.g. a folder
+            problem = f"unreadable: {error.strerror or _first_line(error)}"
+        except UnicodeDecodeError:
+            problem = "not UTF-8 text"
+        except json.JSONDecodeError as error:  # a ValueError, as UnicodeDecodeError
+            problem = "empty file" if not text.strip() else f"not JSON: {_first_line(error)}"
+        except RecursionError:
+            problem = "not JSON: nested too deeply"
+        else:
+            if isinstance(old, dict):
+                return old
+            problem = f"a JSON {_json_type(old)}, not an object"
+        raise DegeneracyError(
+            f"{path}: damaged manifest ({problem}), the settings of the partial results in "
+            f"{self.folder} are unknown; rerun with --restart to discard them"
+        )
 
     def _discard_orphan_chunks(self) -> None:
         """Delete chunk files found without a manifest: no settings vouch for them."""
@@ -1430,6 +1480,150 @@ class ChunkStore:
                 chunk.unlink(missing_ok=True)
             (self.folder / _MANIFEST).unlink(missing_ok=True)
             shutil.rmtree(self.folder, ignore_errors=True)
+            self.unlock()  # if this process holds it (keep_parts): nothing left to guard
+
+    def _empty(self) -> None:
+        """Delete what the folder holds but its lock file (``restart``): the chunk files
+        first and the manifest last, as :meth:`remove`; the folder stays, so that the lock
+        a scan holds on it (:meth:`lock`) goes on guarding it."""
+        with sigint_deferred():
+            for chunk in self.chunk_files():
+                chunk.unlink(missing_ok=True)
+            for entry in sorted(self.folder.iterdir(), key=lambda p: p.name == _MANIFEST):
+                if entry.name == _LOCK:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+
+    # -- the lock: one scan at a time into an output
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock file of a running scan (:meth:`lock`)."""
+        return self.folder / _LOCK
+
+    def _lock_key(self) -> str:
+        """The folder's name in :data:`_HELD_LOCKS`: the same for every path to it."""
+        return os.path.join(os.path.realpath(self.folder.parent), self.folder.name)
+
+    def lock(self) -> None:
+        """Keep other scans out of this output until :meth:`unlock` (or :meth:`remove`).
+
+        An exclusive, non-blocking ``flock`` on ``RESULTS.parts/lock`` (created with the
+        folder, and holding this process's id): a second scan into the output, in another
+        process or in this one, is refused in one line naming the process that holds it.
+        A scan that adopted the first's folder used to fail, once the first had merged
+        and removed it, with "chunk 0 is missing, cannot merge". The operating system
+        releases the lock when the process ends, even killed: a stale lock file blocks
+        nothing. Only this process (never the Dask workers) holds it.
+
+        Held by a finished scan of this process (``keep_parts``), it is taken over. Where
+        there is no ``fcntl`` (not POSIX) or the file system has no locks, nothing is
+        locked (with a :class:`~degeneracy.errors.DegeneracyWarning` in the latter case).
+        """
+        if fcntl is None:
+            return
+        key = self._lock_key()
+        with sigint_deferred(), _HELD_LOCKS_GUARD:
+            held = _HELD_LOCKS.get(key)
+            if held is not None:
+                if held.active:
+                    raise DegeneracyError(self._busy(os.getpid()))
+                if _same_file(held.descriptor, self.lock_path):
+                    held.active = True
+                    return
+                _release_lock(key)  # its folder was removed meanwhile
+            descriptor = self._acquire()
+            if descriptor is not None:
+                _HELD_LOCKS[key] = _HeldLock(descriptor, Path(key) / _LOCK, os.getpid())
+                _release_locks_at_exit()
+
+    def _acquire(self) -> int | None:
+        """A descriptor of the lock file, locked; None if the file system cannot lock."""
+        for _ in range(_LOCK_ATTEMPTS):
+            try:
+                self.folder.mkdir(exist_ok=True)
+            except OSError as error:  # e.g. RESULTS.parts is a file
+                raise DegeneracyError(
+                    f"{self.folder}: cannot make the folder of the partial results there "
+                    f"({error.strerror or _first_line(error)})"
+                ) from error
+            try:
+                descriptor = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            except FileNotFoundError:
+                continue  # the folder was removed meanwhile, by a scan that finished
+            except OSError as error:
+                raise DegeneracyError(
+                    f"{self.lock_path}: cannot create the lock file of the scan "
+                    f"({error.strerror or _first_line(error)})"
+                ) from error
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = _lock_owner(descriptor)
+                os.close(descriptor)
+                raise DegeneracyError(self._busy(owner)) from None
+            except OSError as error:  # a file system without flock (some NFS, Lustre)
+                os.close(descriptor)
+                self.lock_path.unlink(missing_ok=True)
+                warnings.warn(
+                    DegeneracyWarning(
+                        f"{self.lock_path}: cannot lock it ({error.strerror or error}); "
+                        f"another scan into {self.output} at the same time would not be "
+                        "refused"
+                    ),
+                    stacklevel=4,
+                )
+                return None
+            if _same_file(descriptor, self.lock_path):
+                with contextlib.suppress(OSError):  # the id is for messages only
+                    os.ftruncate(descriptor, 0)
+                    os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+                return descriptor
+            os.close(descriptor)  # removed, by the scan that held it as it finished: again
+        raise DegeneracyError(
+            f"{self.lock_path}: cannot lock it, it keeps being removed (other scans "
+            f"finishing into {self.output}?); try again"
+        )
+
+    def _busy(self, owner: int | None) -> str:
+        """The refusal of a scan into an output that another scan holds."""
+        pid = "" if owner is None else f" (pid {owner})"
+        return f"another scan is writing {self.output}{pid}; wait for it or choose another --output"
+
+    def unlock(self) -> None:
+        """Let other scans into the output (:meth:`lock`); nothing if not held here.
+
+        The lock file is deleted first, and the folder too if that leaves it empty.
+        """
+        with sigint_deferred(), _HELD_LOCKS_GUARD:
+            _release_lock(self._lock_key())
+
+    def keep_lock(self) -> None:
+        """Hold the lock past the scan, for a caller that has more to do with the chunks
+        (``keep_parts``): until :meth:`remove` or the end of the process; a next scan of
+        this process into the output takes it over."""
+        with _HELD_LOCKS_GUARD:
+            held = _HELD_LOCKS.get(self._lock_key())
+            if held is not None:
+                held.active = False
+
+    @contextlib.contextmanager
+    def locked(self, *, keep: bool = False) -> Iterator[None]:
+        """:meth:`lock` for the block; released when it ends, by an exception too, or kept
+        after a success if ``keep`` (:meth:`keep_lock`)."""
+        self.lock()
+        try:
+            yield
+        except BaseException:
+            self.unlock()
+            raise
+        if keep:
+            self.keep_lock()
+        else:
+            self.unlock()
 
     def merge(self, n_chunks: int, *, remove: bool = True) -> int:
         """Concatenate chunks ``0..n_chunks-1`` atomically into the output; rows written.
@@ -1449,6 +1643,99 @@ class ChunkStore:
         if remove:
             self.remove()
         return rows
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a parsed JSON value's type (for messages)."""
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    return "null" if value is None else "number"
+
+
+@dataclass
+class _HeldLock:
+    """The lock of one parts folder that this process holds (:meth:`ChunkStore.lock`)."""
+
+    descriptor: int
+    path: Path  # absolute: the working folder may change meanwhile
+    pid: int  # of the process that took it: a forked child's copy is not its own
+    active: bool = True  # False: kept after its scan (keep_parts), for a next one to take
+
+
+#: The parts folders' locks this process holds, by :meth:`ChunkStore._lock_key`: a flock
+#: conflicts with another descriptor of the same file even in the same process.
+_HELD_LOCKS: dict[str, _HeldLock] = {}
+_HELD_LOCKS_GUARD = threading.Lock()
+_EXIT_RELEASE: list[bool] = []
+
+
+def _same_file(descriptor: int, path: Path) -> bool:
+    """Whether ``path`` is still the file open as ``descriptor`` (not removed or replaced)."""
+    try:
+        here, there = os.fstat(descriptor), os.stat(path)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+def _lock_owner(descriptor: int) -> int | None:
+    """The process id a lock file holds, None if it holds none (yet)."""
+    try:
+        text = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _release_lock(key: str) -> None:
+    """Release the lock of :data:`_HELD_LOCKS` ``key`` (caller holds the guard): delete
+    the lock file while it is still ours, and its folder if that leaves it empty, then
+    close it. A scan that opened the file meanwhile finds it gone once it has the lock
+    (:func:`_same_file`) and makes a new one."""
+    held = _HELD_LOCKS.pop(key, None)
+    if held is None:
+        return
+    try:
+        if held.pid == os.getpid() and _same_file(held.descriptor, held.path):
+            held.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # not empty: chunks kept for a rerun
+                held.path.parent.rmdir()
+    finally:
+        os.close(held.descriptor)
+
+
+def _release_every_lock() -> None:
+    """Release the locks this process holds (at its exit: kept ones, ``keep_parts``)."""
+    with _HELD_LOCKS_GUARD:
+        for key in list(_HELD_LOCKS):
+            _release_lock(key)
+
+
+def _release_locks_at_exit() -> None:
+    """Have the interpreter's exit release the locks (:func:`_release_every_lock`): the
+    operating system would too, but leave their files in the kept parts folders."""
+    if not _EXIT_RELEASE:
+        atexit.register(_release_every_lock)
+        _EXIT_RELEASE.append(True)
+
+
+def _forget_locks_after_fork() -> None:
+    """In a forked child: close its copies of the parent's locks, unreleased (the parent
+    holds them; a worker that outlived it would keep its folder locked)."""
+    global _HELD_LOCKS_GUARD
+    _HELD_LOCKS_GUARD = threading.Lock()
+    for held in _HELD_LOCKS.values():
+        with contextlib.suppress(OSError):
+            os.close(held.descriptor)
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_locks_after_fork)
 
 
 @contextlib.contextmanager
@@ -1884,7 +2171,9 @@ def scan_dataset(
         Keep the chunk files (``OUTPUT.parts/``) after the merge into ``output``, so that
         a rerun after an interruption of what the caller does next (e.g. writing reports)
         computes nothing again; the caller removes them
-        (:meth:`ChunkStore.remove`) when done.
+        (:meth:`ChunkStore.remove`) when done. Until then the output stays locked
+        against scans of other processes (:meth:`ChunkStore.lock`; released at the end
+        of this process at the latest); a next scan of this process takes it over.
 
     Returns
     -------
@@ -1910,143 +2199,152 @@ def scan_dataset(
         centers = recipe.kwargs.get("center", "all")
     center_numbers = None if centers == "all" else parse_species(centers)
     neighbor_numbers = None if neighbors in (None, "all") else parse_species(neighbors)
-    check_neighbor_species(dataset, neighbor_numbers)
-    manifest = {
-        "format": _MANIFEST_VERSION,
-        "package": _package_version(),
-        "dataset": dataset.fingerprint(),
-        "representation": recipe.describe(),
-        "centers": None if center_numbers is None else list(symbols_of(center_numbers)),
-        "neighbors": None if neighbor_numbers is None else list(symbols_of(neighbor_numbers)),
-        "cutoff": cutoff,
-        "chunk_size": chunk_size,
-        "zero_rtol": ZERO_RTOL,
-    }
-    species_seen: set[int] = set()
-    counts = {"structures": 0, "environments": 0, "computed": 0, "chunks": 0}
-    tally = _NoteTally()
-    fingerprints = _FingerprintTally()
+    # before any work; held until the end, or past it for the caller (keep_parts)
+    with store.locked(keep=keep_parts):
+        check_neighbor_species(dataset, neighbor_numbers)
+        manifest = {
+            "format": _MANIFEST_VERSION,
+            "package": _package_version(),
+            "dataset": dataset.fingerprint(),
+            "representation": recipe.describe(),
+            "centers": None if center_numbers is None else list(symbols_of(center_numbers)),
+            "neighbors": None if neighbor_numbers is None else list(symbols_of(neighbor_numbers)),
+            "cutoff": cutoff,
+            "chunk_size": chunk_size,
+            "zero_rtol": ZERO_RTOL,
+        }
+        species_seen: set[int] = set()
+        counts = {"structures": 0, "environments": 0, "computed": 0, "chunks": 0}
+        tally = _NoteTally()
+        fingerprints = _FingerprintTally()
 
-    units_notes: list[str] = []
-    first: list[ase.Atoms] = []
+        units_notes: list[str] = []
+        first: list[ase.Atoms] = []
 
-    def counted() -> Iterator[tuple[int, ase.Atoms]]:
-        for index, atoms in dataset.structures():
-            counts["structures"] = index + 1
+        def counted() -> Iterator[tuple[int, ase.Atoms]]:
+            for index, atoms in dataset.structures():
+                counts["structures"] = index + 1
+                if len(first) < SURVEY_STRUCTURES:
+                    first.append(atoms)
+                    if len(first) == SURVEY_STRUCTURES:  # early: a unit slip is not worth a scan
+                        units_notes.extend(warn_of_units(dataset, first))
+                yield index, atoms
             if len(first) < SURVEY_STRUCTURES:
-                first.append(atoms)
-                if len(first) == SURVEY_STRUCTURES:  # early: a unit slip is not worth a scan
-                    units_notes.extend(warn_of_units(dataset, first))
-            yield index, atoms
-        if len(first) < SURVEY_STRUCTURES:
-            units_notes.extend(warn_of_units(dataset, first))
+                units_notes.extend(warn_of_units(dataset, first))
 
-    blocks = plan_chunks(
-        counted(), centers=center_numbers, chunk_size=chunk_size, species_seen=species_seen
-    )
-    import_uninterrupted(SCAN_MODULES)
-    done = store.open(manifest, restart=restart)
-    cluster = _LazyClient(
-        client,
-        scheduler=scheduler,
-        workers=workers,
-        processes=processes,
-        connect_timeout=connect_timeout,
-    )
-    try:
-        with cluster:
-            _run_chunks(
-                cluster,
-                recipe,
-                blocks,
-                store,
-                done,
-                counts,
-                tally,
-                fingerprints,
-                cutoff=cutoff,
-                neighbor_species=neighbor_numbers,
-                batch_size=batch_size,
-                progress=progress,
-            )
-    except DegeneracyError as error:
-        store.discard_if_empty()
-        kept = len(store.chunk_files())
-        if not kept:
+        blocks = plan_chunks(
+            counted(), centers=center_numbers, chunk_size=chunk_size, species_seen=species_seen
+        )
+        import_uninterrupted(SCAN_MODULES)
+        done = store.open(manifest, restart=restart)
+        cluster = _LazyClient(
+            client,
+            scheduler=scheduler,
+            workers=workers,
+            processes=processes,
+            connect_timeout=connect_timeout,
+        )
+        try:
+            with cluster:
+                _run_chunks(
+                    cluster,
+                    recipe,
+                    blocks,
+                    store,
+                    done,
+                    counts,
+                    tally,
+                    fingerprints,
+                    cutoff=cutoff,
+                    neighbor_species=neighbor_numbers,
+                    batch_size=batch_size,
+                    progress=progress,
+                )
+        except DegeneracyError as error:
+            store.discard_if_empty()
+            kept = len(store.chunk_files())
+            if not kept:
+                raise
+            raise DegeneracyError(
+                f"{_first_line(error)} ({kept} finished chunk{'' if kept == 1 else 's'} kept in "
+                f"{store.folder}: the same scan of the same input resumes from them; a changed "
+                "input needs --restart)"
+            ) from error
+        except BaseException:
+            store.discard_if_empty()
             raise
-        raise DegeneracyError(
-            f"{_first_line(error)} ({kept} finished chunk{'' if kept == 1 else 's'} kept in "
-            f"{store.folder}: the same scan of the same input resumes from them; a changed "
-            "input needs --restart)"
-        ) from error
-    except BaseException:
-        store.discard_if_empty()
-        raise
-    if counts["environments"] == 0:
-        store.remove()
-        if not species_seen and dataset.path is not None:  # e.g. an XYZ file named .pdb
-            empty = holds_nothing(
-                dataset.path, [ase.Atoms()], read_format=dataset.read_format, option="read_format"
+        if counts["environments"] == 0:
+            store.remove()
+            if not species_seen and dataset.path is not None:  # e.g. an XYZ file named .pdb
+                empty = holds_nothing(
+                    dataset.path,
+                    [ase.Atoms()],
+                    read_format=dataset.read_format,
+                    option="read_format",
+                )
+                label = f"{dataset.path}: "
+                raise DegeneracyError(
+                    label + "no environments to scan: " + empty.removeprefix(label)
+                )
+            wanted = "any atom" if center_numbers is None else ",".join(symbols_of(center_numbers))
+            raise DegeneracyError(
+                f"{dataset.label}: no environments to scan: no centre of species {wanted} "
+                f"(the data set has {','.join(symbols_of(sorted(species_seen))) or 'no atoms'})"
             )
-            label = f"{dataset.path}: "
-            raise DegeneracyError(label + "no environments to scan: " + empty.removeprefix(label))
-        wanted = "any atom" if center_numbers is None else ",".join(symbols_of(center_numbers))
-        raise DegeneracyError(
-            f"{dataset.label}: no environments to scan: no centre of species {wanted} "
-            f"(the data set has {','.join(symbols_of(sorted(species_seen))) or 'no atoms'})"
+        notes = dataset_notes(
+            tally.notes(),
+            dataset,
+            recipe,
+            cutoff=cutoff,
+            neighbor_species=neighbor_numbers,
+            n_environments=counts["environments"],
         )
-    notes = dataset_notes(
-        tally.notes(),
-        dataset,
-        recipe,
-        cutoff=cutoff,
-        neighbor_species=neighbor_numbers,
-        n_environments=counts["environments"],
-    )
-    for note in notes:
-        warnings.warn(DegeneracyWarning(note), stacklevel=2)
-    notes[:0] = units_notes
-    absent = sorted(set(neighbor_numbers or ()) - species_seen)
-    if absent:  # a typo in the neighbour species would scan only undefined environments
-        note = (
-            f"{dataset.label}: no atom of neighbour species {','.join(symbols_of(absent))} in "
-            f"the data set (it has {','.join(symbols_of(sorted(species_seen)))})"
+        for note in notes:
+            warnings.warn(DegeneracyWarning(note), stacklevel=2)
+        notes[:0] = units_notes
+        absent = sorted(set(neighbor_numbers or ()) - species_seen)
+        if absent:  # a typo in the neighbour species would scan only undefined environments
+            note = (
+                f"{dataset.label}: no atom of neighbour species {','.join(symbols_of(absent))} in "
+                f"the data set (it has {','.join(symbols_of(sorted(species_seen)))})"
+            )
+            notes.append(note)
+            warnings.warn(DegeneracyWarning(note), stacklevel=2)
+        store.merge(counts["chunks"], remove=not keep_parts)
+        results = read_results(store.output)
+        reasons = np.asarray(results.column("reason"))
+        n_undefined = int(np.count_nonzero(reasons != ""))
+        note = few_neighbours_note(dataset.label, reasons, cutoff)
+        if note is not None:
+            notes.append(note)
+            warnings.warn(DegeneracyWarning(note), stacklevel=2)
+        verdicts = np.asarray(results.column("verdict"))
+        smooth = without_kinks(results)
+        n_infinite = int(np.count_nonzero(np.isinf(np.asarray(smooth.column("cn"), dtype=float))))
+        scanned = sorted(
+            set(results.column("species").to_pylist()), key=ase.data.atomic_numbers.get
         )
-        notes.append(note)
-        warnings.warn(DegeneracyWarning(note), stacklevel=2)
-    store.merge(counts["chunks"], remove=not keep_parts)
-    results = read_results(store.output)
-    reasons = np.asarray(results.column("reason"))
-    n_undefined = int(np.count_nonzero(reasons != ""))
-    note = few_neighbours_note(dataset.label, reasons, cutoff)
-    if note is not None:
-        notes.append(note)
-        warnings.warn(DegeneracyWarning(note), stacklevel=2)
-    verdicts = np.asarray(results.column("verdict"))
-    smooth = without_kinks(results)
-    n_infinite = int(np.count_nonzero(np.isinf(np.asarray(smooth.column("cn"), dtype=float))))
-    scanned = sorted(set(results.column("species").to_pylist()), key=ase.data.atomic_numbers.get)
-    return ScanSummary(
-        output=store.output,
-        format=store.format,
-        n_structures=counts["structures"],
-        n_environments=counts["environments"],
-        n_undefined=n_undefined,
-        n_chunks=counts["chunks"],
-        n_resumed_chunks=len(done & set(range(counts["chunks"]))),
-        n_computed=counts["computed"],
-        n_threads=cluster.n_threads,
-        seconds=time.perf_counter() - started,
-        startup_seconds=cluster.startup_seconds,
-        centers=None if center_numbers is None else list(symbols_of(center_numbers)),
-        settings=reported_settings(manifest, recipe),
-        n_infinite=n_infinite,
-        n_with_zeros=int(np.count_nonzero(verdicts == VERDICT_ZERO)),
-        n_kinks=int(np.count_nonzero(verdicts == VERDICT_KINK)),
-        warnings=notes,
-        centers_scanned=scanned,
-        fingerprints=fingerprints.entries() if recipe.species_aware else None,
-    )
+        return ScanSummary(
+            output=store.output,
+            format=store.format,
+            n_structures=counts["structures"],
+            n_environments=counts["environments"],
+            n_undefined=n_undefined,
+            n_chunks=counts["chunks"],
+            n_resumed_chunks=len(done & set(range(counts["chunks"]))),
+            n_computed=counts["computed"],
+            n_threads=cluster.n_threads,
+            seconds=time.perf_counter() - started,
+            startup_seconds=cluster.startup_seconds,
+            centers=None if center_numbers is None else list(symbols_of(center_numbers)),
+            settings=reported_settings(manifest, recipe),
+            n_infinite=n_infinite,
+            n_with_zeros=int(np.count_nonzero(verdicts == VERDICT_ZERO)),
+            n_kinks=int(np.count_nonzero(verdicts == VERDICT_KINK)),
+            warnings=notes,
+            centers_scanned=scanned,
+            fingerprints=fingerprints.entries() if recipe.species_aware else None,
+        )
 
 
 def check_neighbor_species(dataset: Dataset, neighbors: Sequence[int] | None) -> None:
