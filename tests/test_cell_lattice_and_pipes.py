@@ -12,6 +12,7 @@ import os
 import re
 
 import ase
+import ase.build
 import ase.io
 import numpy as np
 import pytest
@@ -307,3 +308,33 @@ def test_a_device_is_refused_rather_than_read_forever():
         pytest.skip("no /dev/zero")
     with pytest.raises(DegeneracyError, match=r"^/dev/zero: cannot read structures from a device"):
         dg.read_environments("/dev/zero")
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/fd"), reason="needs /dev/fd")
+def test_a_scan_refuses_a_pipe_before_it_hashes_it():
+    """scan's resume token hashes the file first: it read a pipe to its end (forever for
+    ``yes |``) before the refusal; now the data set refuses it when it is named."""
+    path, fd = _pipe_holding(_FRAME)
+    try:
+        with pytest.raises(DegeneracyError, match=r"cannot read structures from a pipe"):
+            scanning.Dataset(path)
+        again = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            assert os.read(again, 1 << 16) == _FRAME.encode()  # not consumed by the hash
+        finally:
+            os.close(again)
+    finally:
+        os.close(fd)
+
+
+def test_the_scans_distance_check_is_right_in_a_tilted_basis():
+    si = ase.build.bulk("Si", "diamond", a=5.43)
+    tilted = si.copy()
+    cell = si.cell.array.copy()
+    cell[0] += 700 * cell[1]  # the same lattice
+    tilted.set_cell(cell, scale_atoms=False)
+    scanning._check_min_distance(tilted, "x", None)  # 2.35 Å bonds: fine
+    squeezed = tilted.copy()
+    squeezed.positions[1] = squeezed.positions[0] + [0.1, 0.1, 0.1]
+    with pytest.raises(DegeneracyError, match=r"atoms 0 and 1 are 0.1732 Å apart"):
+        scanning._check_min_distance(squeezed, "x", None)

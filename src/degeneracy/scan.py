@@ -144,6 +144,7 @@ from .structures import (
     check_cell,
     check_finite_coordinates,
     check_no_dummy_atoms,
+    check_regular_file,
     check_units,
     check_xyz_atom_counts,
     frame_list,
@@ -153,6 +154,7 @@ from .structures import (
     read_failure,
     structure_units_hint,
     survey_structure_bonds,
+    with_reduced_cell,
 )
 
 #: Schema-metadata key of the warnings a chunk's representation raised.
@@ -1037,6 +1039,7 @@ class Dataset:
         self.read_format = read_format
         if isinstance(source, (str, os.PathLike)):
             self.path: Path | None = existing_file(source, "structure file")
+            check_regular_file(self.path)  # before the resume hash reads a pipe to its end
             self.frames: Sequence[ase.Atoms] | None = None
         elif isinstance(source, ase.Atoms):  # one structure (a crystal, a molecule)
             self.path, self.frames = None, [source]
@@ -1153,7 +1156,10 @@ def _check_min_distance(atoms: ase.Atoms, where: str, units: str | None) -> None
     """Refuse two atoms, or an atom and a periodic image, closer than the minimum distance
     (with :func:`~degeneracy.structures.structure_units_hint` in ``units``, if given)."""
     if np.any(atoms.pbc):
-        first, second, distances, shifts = neighbor_list("ijdS", atoms, DEFAULT_MIN_DISTANCE)
+        # in the lattice's reduced basis: seconds per call for a sound lattice stored with a
+        # large tilt; whether a shift is non-zero does not depend on the basis
+        searched = with_reduced_cell(atoms)[0]
+        first, second, distances, shifts = neighbor_list("ijdS", searched, DEFAULT_MIN_DISTANCE)
         image = shifts.any(axis=1)
     else:
         first, second, distances = _close_pairs(atoms.positions)
