@@ -2297,3 +2297,4 @@ def test_the_summary_names_acsf_default_angular_functions_but_the_manifest_does_
         ]["angular"]
         == "g5"
     )
+    scanning.ChunkStore(output).remove()  # keep_parts: the caller removes the parts and lock

@@ -47,7 +47,9 @@ def methane_file(tmp_path_factory, frames):
 
 @pytest.fixture(autouse=True)
 def no_lock_left_behind():
-    """Every test ends without a lock held by this process."""
+    """Every test ends without a lock held by this process (and starts without one: other
+    modules' scans with ``keep_parts=True`` keep theirs until the process ends)."""
+    scanning._release_every_lock()
     yield
     held = dict(scanning._HELD_LOCKS)
     scanning._release_every_lock()

@@ -177,8 +177,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "control. Frames every --save-every Å carry info arc_length, singular_values, cn, "
         "fourbody, feature_distance; the last one jacobian_evaluations. The summary gives "
         "the smallest relative gap between the two smallest singular values over the "
-        "frames. The run checkpoints to OUT.checkpoint.npz and resumes from it when rerun; "
-        "the checkpoint is deleted once OUT is written.",
+        "frames. The run checkpoints to OUT.extxyz.checkpoint.npz and resumes from it when "
+        "rerun; the checkpoint is deleted once OUT.extxyz is written.",
     )
     add_input_arguments(parser)
     add_representation_arguments(parser)
@@ -214,7 +214,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--reverse", action="store_true", help="start in the opposite direction")
     parser.add_argument(
-        "--checkpoint", metavar="PATH", help="checkpoint file (default: OUT.checkpoint.npz)"
+        "--checkpoint",
+        metavar="PATH",
+        help="checkpoint file (default: OUT.extxyz.checkpoint.npz, beside --output)",
     )
     parser.add_argument(
         "--restart", action="store_true", help="ignore and delete an existing checkpoint"
