@@ -190,3 +190,20 @@ def zero_outcome(atoms, representation, values, motions, n_features):
         n_features=n_features,
     )
     return zeros.verdict, zeros.labels(atoms), zeros.truncation
+
+
+class StopTracing(Exception):
+    """Raised by :func:`stop_after`'s callback: interrupts a trace from the inside."""
+
+
+def stop_after(count: int):
+    """A ``trace_orbit`` callback that raises :class:`StopTracing` at its ``count``-th call
+    (a frame saved), leaving the checkpoint of an interrupted run."""
+    seen = []
+
+    def callback(arc_length):
+        seen.append(arc_length)
+        if len(seen) == count:
+            raise StopTracing
+
+    return callback

@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from conftest import exit_status, one_error_line
+from conftest import StopTracing, exit_status, one_error_line, stop_after
 
 import degeneracy as dg
 from degeneracy.errors import DegeneracyError
@@ -32,29 +32,14 @@ def pg_start():
     return dg.builtin_environment("pg-start")
 
 
-class _Stop(Exception):
-    pass
-
-
-def _stop_after(count):
-    seen = []
-
-    def callback(arc_length):
-        seen.append(arc_length)
-        if len(seen) == count:
-            raise _Stop
-
-    return callback
-
-
 def _interrupted(tmp_path, soap, pg_start, options, frames=None) -> dict[str, np.ndarray]:
     """The state of a run stopped after ``frames`` checkpoints (its key included): by
     default with 3 of its 6 frames saved (Euler: 2 steps a frame; adaptive: at s = 0.001,
     0.006, 0.031 Å)."""
     frames = frames or {"euler": 2, "adaptive": 3}[options["method"]]
     checkpoint = tmp_path / "run.checkpoint.npz"
-    with pytest.raises(_Stop):
-        trace_orbit(pg_start, soap, checkpoint=checkpoint, callback=_stop_after(frames), **options)
+    with pytest.raises(StopTracing):
+        trace_orbit(pg_start, soap, checkpoint=checkpoint, callback=stop_after(frames), **options)
     with np.load(checkpoint) as data:
         state = {name: data[name] for name in data.files}
     checkpoint.unlink()

@@ -11,7 +11,7 @@ import ase.units
 import matplotlib.figure
 import numpy as np
 import pytest
-from conftest import published_a0, reference_path
+from conftest import StopTracing, published_a0, reference_path
 
 import degeneracy as dg
 from degeneracy import orbits
@@ -244,10 +244,6 @@ def test_published_median_cn_of_a_short_reference_orbit_matches_its_own(tmp_path
     assert ratio == pytest.approx(1.0, abs=0.02)
 
 
-class _Stop(Exception):
-    pass
-
-
 def _no_a0_search(*args, **kwargs):
     raise AssertionError("A0 searched before the arguments were checked")
 
@@ -279,10 +275,10 @@ def test_family_method_applies_to_the_a0_orbit(tmp_path, monkeypatch):
 
     def record(start, sigma, *, protocol, **kwargs):
         calls.append(protocol)
-        raise _Stop
+        raise StopTracing
 
     monkeypatch.setattr(orbits, "cached_orbit", record)
-    with pytest.raises(_Stop):
+    with pytest.raises(StopTracing):
         run_family(tmp_path / "family", method="adaptive", length=0.02)
     assert calls[0]["method"] == "adaptive" and calls[0]["length"] == 2.0
 
@@ -552,12 +548,12 @@ def test_a_terminated_family_worker_runs_its_finally_blocks(monkeypatch):
             ran.append("cleanup")
 
     def exit_(code):
-        raise _Stop(code)
+        raise StopTracing(code)
 
     monkeypatch.setattr(orbits, "_IN_POOL_WORKER", True)
     monkeypatch.setattr(orbits, "_trace_member", tracing)
     monkeypatch.setattr(orbits.os, "_exit", exit_)
-    with pytest.raises(_Stop):
+    with pytest.raises(StopTracing):
         orbits._family_worker({})
     assert ran == ["cleanup"]
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL

@@ -16,7 +16,7 @@ import ase
 import ase.io
 import numpy as np
 import pytest
-from conftest import reference_path
+from conftest import StopTracing, reference_path, stop_after
 
 import degeneracy as dg
 from degeneracy import orbits
@@ -153,25 +153,10 @@ def test_adaptive_length_just_below_a_multiple_of_save_every_ends(soap, pg_start
     settings = OrbitSettings(length=0.0199999999, save_every=0.01)
     assert settings.length == 0.02 and settings.n_frames == 3
     orbit = trace_orbit(
-        pg_start, soap, method="adaptive", length=0.0199999999, callback=_stop_after(1000)
+        pg_start, soap, method="adaptive", length=0.0199999999, callback=stop_after(1000)
     )
     assert orbit.arc_length[-1] == 0.02 and len(orbit.frames) == 3
     assert orbit.steps < 10
-
-
-class _Stop(Exception):
-    pass
-
-
-def _stop_after(count):
-    seen = []
-
-    def callback(arc_length):
-        seen.append(arc_length)
-        if len(seen) == count:
-            raise _Stop
-
-    return callback
 
 
 @pytest.mark.parametrize(
@@ -184,8 +169,8 @@ def _stop_after(count):
 def test_interrupted_run_resumes_to_the_same_frames(tmp_path, soap, pg_start, options):
     reference = trace_orbit(pg_start, soap, **options)
     checkpoint = tmp_path / "run.checkpoint.npz"
-    with pytest.raises(_Stop):
-        trace_orbit(pg_start, soap, checkpoint=checkpoint, callback=_stop_after(2), **options)
+    with pytest.raises(StopTracing):
+        trace_orbit(pg_start, soap, checkpoint=checkpoint, callback=stop_after(2), **options)
     assert checkpoint.exists()
     resumed = trace_orbit(pg_start, soap, checkpoint=checkpoint, **options)
     assert not checkpoint.exists()
@@ -198,9 +183,9 @@ def test_interrupted_run_resumes_to_the_same_frames(tmp_path, soap, pg_start, op
 
 def test_checkpoint_of_another_run_is_refused(tmp_path, soap, pg_start):
     checkpoint = tmp_path / "run.checkpoint.npz"
-    with pytest.raises(_Stop):
+    with pytest.raises(StopTracing):
         trace_orbit(pg_start, soap, length=0.03, step=1e-3, checkpoint=checkpoint,
-                    callback=_stop_after(1))  # fmt: skip
+                    callback=stop_after(1))  # fmt: skip
     with pytest.raises(dg.DegeneracyError, match="different run"):
         trace_orbit(pg_start, soap, length=0.03, step=5e-4, checkpoint=checkpoint)
 
@@ -228,8 +213,8 @@ def test_checkpoint_key_tells_optimal_bases_apart(pg_start):
 
 def _interrupted_checkpoint(tmp_path, soap, pg_start, options) -> Path:
     checkpoint = tmp_path / "run.checkpoint.npz"
-    with pytest.raises(_Stop):
-        trace_orbit(pg_start, soap, checkpoint=checkpoint, callback=_stop_after(1), **options)
+    with pytest.raises(StopTracing):
+        trace_orbit(pg_start, soap, checkpoint=checkpoint, callback=stop_after(1), **options)
     return checkpoint
 
 
