@@ -349,6 +349,14 @@ class Acsf:
             return cosine_cutoff(distances, self.cutoff)[0]
         return None
 
+    def motions_seen_at_most(self, n_neighbors: int) -> int | None:
+        """The most internal motions of ``n_neighbors`` neighbours this fingerprint can
+        see anywhere beyond what its feature count allows: without angular functions
+        (``g4=[]``) only the neighbours' distances, so ``n_neighbors``, as for SOAP at
+        l_max 0; None (no such bound) otherwise
+        (:func:`~degeneracy.sensitivity.seen_dimension`)."""
+        return int(n_neighbors) if len(self.g4) == 0 else None
+
     def response_weights(self, neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r"""The factors by which the cutoff weights scale the features' response to turning
         each neighbour, (N,), and each neighbour pair's terms, (N(N−1)/2,) in
