@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..compare import Comparison
 from ..errors import DegeneracyError
@@ -80,6 +81,7 @@ def comparison_figure(
         When ``x`` does not have one value per frame.
     """
     n_frames, _, n_motions = comparison.singular_values.shape
+    integer_x = x is None
     x = np.arange(n_frames) if x is None else np.asarray(x, dtype=float)
     if x.shape != (n_frames,):
         raise DegeneracyError(f"x has {x.size} values for {n_frames} frames")
@@ -114,6 +116,8 @@ def comparison_figure(
     for ax in axes:
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
+        if integer_x:  # frame numbers: no ticks at 0.5, 1.5 for a few frames
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         figure.suptitle(title, fontsize=10)
     return figure
