@@ -750,6 +750,15 @@ def test_steps_that_push_a_neighbour_out_of_the_cutoff_are_not_taken(soap, monke
     assert radii.max() < soap.cutoff
 
 
+class _UndeclaredRadialAcsf(dg.Acsf):
+    """A radial-only ACSF that does not declare that it sees only the distances (since
+    2026-12-06 the ACSF's own hook does, and the search refuses it as SOAP at l_max 0):
+    singular at every frame, which makes a zero near C3v that the symmetry leaves free."""
+
+    def motions_seen_at_most(self, n_neighbors: int) -> None:
+        return None
+
+
 def test_a_zero_the_symmetry_does_not_force_is_not_called_symmetric(tmp_path, capsys):
     """Near C3v (1e-5 Å) the radial-only ACSF is singular already (blind to angles): the
     start is symmetric within the tolerance, but one zero turns the cone angle, which
@@ -758,7 +767,9 @@ def test_a_zero_the_symmetry_does_not_force_is_not_called_symmetric(tmp_path, ca
     exact = np.array([dg.spherical_point(beta, alpha, r) for beta, alpha, r in shape])
     noisy = exact + 1e-5 * np.random.default_rng(2).standard_normal(exact.shape)
     start = dg.environment_from_neighbors(noisy)
-    radial = dg.Acsf(parameter_set="custom", g2=[(4.0, 0.8 + 0.1 * k) for k in range(10)], g4=[])
+    radial = _UndeclaredRadialAcsf(
+        parameter_set="custom", g2=[(4.0, 0.8 + 0.1 * k) for k in range(10)], g4=[]
+    )
     result = find_singular(start, radial)
     assert result.converged and result.symmetry.symmetric
     assert result.n_unexplained == 1 and not result.symmetric
