@@ -78,6 +78,7 @@ from .sensitivity import (
     check_analysable,
     check_enough_features,
     condition_number,
+    point_symmetry,
     roundoff_floor,
 )
 from .singular import CountingJacobian, find_singular
@@ -586,7 +587,8 @@ def _first_frame(field, start, settings, frames) -> tuple[np.ndarray, np.ndarray
     r = start.copy()
     u, diagnostics = field.direction(r, _first_reference(r.size, settings.reverse))
     frames.add(r, 0.0, diagnostics)
-    warn_if_direction_not_unique(diagnostics["values"], name=field.name)
+    if not warn_if_direction_not_unique(diagnostics["values"], name=field.name):
+        warn_if_start_symmetric(r, field.evaluate.numbers[1:], name=field.name)
     return r, u
 
 
@@ -803,7 +805,8 @@ def trace_orbit(
     else:
         frames = _Frames.from_state(state)
         field.evaluate.evaluations = int(state["evaluations"])
-        warn_if_direction_not_unique(frames.values[0], name=start_name)  # a new run: at its start
+        if not warn_if_direction_not_unique(frames.values[0], name=start_name):
+            warn_if_start_symmetric(start, atoms.numbers[1:], name=start_name)
     trace = _trace_euler if settings.method == "euler" else _trace_adaptive
     with tqdm(
         total=settings.length, unit="Å", desc=f"orbit ({settings.method})", disable=not progress
@@ -897,7 +900,7 @@ def tied_with_smallest(values: np.ndarray) -> int:
     return int(np.sum(values[:-1] - values[-1] <= direction_tie_width(values)))
 
 
-def warn_if_direction_not_unique(values: np.ndarray, *, name: str = "") -> None:
+def warn_if_direction_not_unique(values: np.ndarray, *, name: str = "") -> bool:
     """Warn when the start's smallest singular value is tied with the next one
     (:func:`tied_with_smallest`; the warning names the start by ``name``, where it comes
     from).
@@ -918,6 +921,29 @@ def warn_if_direction_not_unique(values: np.ndarray, *, name: str = "") -> None:
             DegeneracyWarning,
             stacklevel=3,
         )
+    return bool(tied)
+
+
+def warn_if_start_symmetric(neighbors: np.ndarray, species: np.ndarray, *, name: str = "") -> bool:
+    """Warn when the start has a point symmetry that forces zero singular values
+    (:func:`~degeneracy.sensitivity.point_symmetry`, within its default tolerance): its
+    softest direction is then a zero forced by that symmetry, and the orbit leaves the
+    symmetric shape along it rather than tracing a quasi-constant manifold. Called when
+    :func:`warn_if_direction_not_unique` did not warn (one warning per run); the traced
+    numbers are unchanged. Returns whether it warned."""
+    verdict = point_symmetry(np.asarray(neighbors, dtype=float).reshape(-1, 3), species)
+    if not (verdict.symmetric and verdict.n_symmetry_zeros > 0):
+        return False
+    warnings.warn(
+        f"orbit start{f' ({name})' if name else ''}: the start is symmetric (residual "
+        f"{verdict.residual:.1e} Å, {verdict.n_symmetry_zeros} zero(s) forced by its symmetry): "
+        "its softest direction is forced by that symmetry, so the orbit leaves the symmetric "
+        "shape rather than tracing a quasi-constant manifold (start from a distorted frame, "
+        "or see `degeneracy spectrum`)",
+        DegeneracyWarning,
+        stacklevel=3,
+    )
+    return True
 
 
 def write_orbit(path: str | os.PathLike, frames: Sequence[ase.Atoms]) -> None:

@@ -161,6 +161,12 @@ class CountingJacobian:
         return features, jacobian, singular_spectrum(jacobian, batch)
 
 
+def _collinear_error(error: DegeneracyError) -> bool:
+    """Whether ``error`` is :func:`~degeneracy.sensitivity.rotation_complement`'s refusal
+    of a straight (collinear) environment, met by a step of the search."""
+    return "collinear with the centre" in str(error)
+
+
 def _cross_matrix(v: np.ndarray) -> np.ndarray:
     """Matrices [v]_× with [v]_× w = v × w, for v of shape (..., 3)."""
     zero = np.zeros(v.shape[:-1])
@@ -389,6 +395,11 @@ class SingularResult:
         but outside ``symmetry_tol``, when the zeros there are that environment's forced
         zeros, lifted (:func:`~degeneracy.sensitivity.near_symmetry`): then they are not
         spurious. ``info["near_symmetry_distance"]`` (Å) when set.
+    straight : bool
+        The search stopped because its next step met a straight environment (neighbours
+        collinear with the centre, where the rotations are degenerate and no spectrum
+        exists): a near-linear environment's softest motion is its bend, which vanishes
+        at the straight, axially symmetric shape. ``info["straight"]`` when set.
     kink : bool
         Whether the fingerprint has no Jacobian there (its optional ``kinks`` hook,
         :func:`~degeneracy.sensitivity.kinks_of`: e.g. coinciding OM eigenvalues), so
@@ -416,6 +427,7 @@ class SingularResult:
     near_swap: dict[str, Any] = field(default_factory=dict)
     n_unexplained: int = 0
     near_symmetry: NearSymmetry | None = None
+    straight: bool = False
     kink: bool = False
     n_spurious: int | None = None
 
@@ -596,11 +608,20 @@ def find_singular(
         return bool(np.any(faded & faint_neighbors(representation, neighbors)))
 
     iterations = 0
+    straight = False  # whether a step met a straight (collinear) environment
     while iterations < max_iterations and spectrum.cn[0] < cn_target:
         iterations += 1
         values, u, top = spectrum.values[0], spectrum.motions[0, -1], spectrum.motions[0, 0]
         # one batch: D_u J by a central difference, D_{b_1} J by a forward one
-        _, shifted, _ = evaluate(np.stack([r + fd_step * u, r - fd_step * u, r + fd_step * top]))
+        try:
+            _, shifted, _ = evaluate(
+                np.stack([r + fd_step * u, r - fd_step * u, r + fd_step * top])
+            )
+        except DegeneracyError as error:
+            if not _collinear_error(error):
+                raise
+            straight = True
+            break  # the search reached a straight environment: stop where it is
         directional = (shifted[0] - shifted[1]) / (2.0 * fd_step)
         top_directional = (shifted[2] - jacobian[0]) / fd_step
         residual, derivative = ratio_system(
@@ -629,7 +650,16 @@ def find_singular(
                 # wrong reason (and the OM refuses the frame)
                 step = step / 2.0
                 continue
-            _, trial_jacobian, trial_spectrum = evaluate(trial)
+            try:
+                _, trial_jacobian, trial_spectrum = evaluate(trial)
+            except DegeneracyError as error:
+                if not _collinear_error(error):
+                    raise
+                # a trial on (or next to) a straight environment: its rotations are
+                # degenerate there; reject it like any step that does not help
+                straight = True
+                step = step / 2.0
+                continue
             trial_values = trial_spectrum.values[0]
             if (
                 trial_values[0] > 0
@@ -642,6 +672,7 @@ def find_singular(
         if not accepted:
             break
         r, jacobian, spectrum = trial, trial_jacobian, trial_spectrum
+        straight = False  # an accepted step: the straight trial was passed by
         record()
     found = evaluate.frame(r)
     if "source_frame" in atoms.info:  # the rest describes the start, not what was found
@@ -693,6 +724,8 @@ def find_singular(
         found.info["near_symmetry_distance"] = lifted.distance
     if kink:
         found.info["kink"] = True
+    if straight:
+        found.info["straight"] = True
     found.info.update(
         {
             "cn": cn,
@@ -728,6 +761,7 @@ def find_singular(
         near_symmetry=lifted,
         kink=kink,
         n_spurious=n_spurious,
+        straight=straight,
     )
     if n_spurious is not None:
         found.info["n_spurious_zeros"] = n_spurious

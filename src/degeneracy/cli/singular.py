@@ -48,6 +48,12 @@ def zero_verdict(result: SingularResult) -> str:
     nearest = f"; nearest equal pairs {near}" if near else ""
     if result.kink:
         return KINK_TEXT + nearest
+    if result.straight:
+        return (
+            "STRAIGHT: the search reached a linear environment (neighbours collinear with "
+            "the centre), whose bend is a zero forced by its axial symmetry"
+            + ("" if result.converged else " (search stopped there)")
+        )
     if not result.has_zero:
         if not result.converged:
             return "no zero reached" + nearest
@@ -96,13 +102,15 @@ def physical_zero(result: SingularResult) -> bool:
     return (
         result.has_zero
         and not result.kink
-        and (result.symmetric or result.near_symmetry is not None)
+        and (result.symmetric or result.near_symmetry is not None or result.straight)
     )
 
 
 def symmetric_text(result: SingularResult) -> str:
     """How near the result is to a symmetry: "symmetric (residual … Å)" or "… Å from a
     symmetric environment"."""
+    if result.straight:
+        return "a straight (linear, axially symmetric) environment"
     if result.near_symmetry is not None:
         return f"{result.near_symmetry.distance:.2g} Å from a symmetric environment"
     return f"symmetric (residual {result.symmetry.residual:.2g} Å)"
@@ -140,15 +148,20 @@ def run(args: argparse.Namespace) -> None:
     # each frame's search with a fingerprint of its own species, as spectrum's
     own = representations_for(frames, representation)
     for index, (atoms, built) in enumerate(zip(frames, own, strict=True)):
-        result = find_singular(
-            atoms,
-            built,
-            pull=args.pull,
-            cn_target=args.cn_target,
-            max_iterations=args.max_iterations,
-            fd_step=args.fd_step,
-            symmetry_tol=args.symmetry_tol,
-        )
+        try:
+            result = find_singular(
+                atoms,
+                built,
+                pull=args.pull,
+                cn_target=args.cn_target,
+                max_iterations=args.max_iterations,
+                fd_step=args.fd_step,
+                symmetry_tol=args.symmetry_tol,
+            )
+        except DegeneracyError as error:  # name the file and this frame, not the batch's
+            raise DegeneracyError(
+                f"{input_name(args)}, frame {index}: {error}".replace(": frame 0: ", ": ", 1)
+            ) from error
         if args.reject_symmetric and physical_zero(result):
             raise DegeneracyError(
                 f"{input_name(args)}, frame {index}: the configuration found is "
@@ -159,7 +172,14 @@ def run(args: argparse.Namespace) -> None:
     sys.stdout.write(format_results(results))
     warning = f"degeneracy singular: warning: {input_name(args)}, "
     for index, result in enumerate(results):
-        if physical_zero(result) and result.symmetric:
+        if physical_zero(result) and result.straight:
+            print(
+                f"{warning}frame {index}: the search reached a straight (linear) "
+                "environment; its zero is the bend, forced by the axial symmetry "
+                "(info straight=True)",
+                file=sys.stderr,
+            )
+        elif physical_zero(result) and result.symmetric:
             print(
                 f"{warning}frame {index}: the configuration found is symmetric; its zero "
                 "singular value is forced by symmetry (info symmetric=True)",

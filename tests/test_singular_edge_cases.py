@@ -1,0 +1,131 @@
+"""Edge cases of ``singular`` and ``orbit``: a search that meets a straight environment, a
+per-frame failure named by file and frame, and an orbit started at a symmetric shape."""
+
+from __future__ import annotations
+
+import warnings
+
+import ase
+import ase.build
+import ase.io
+import numpy as np
+import pytest
+
+import degeneracy as dg
+import degeneracy.cli.singular as singular_cli
+from degeneracy.cli import main
+from degeneracy.errors import DegeneracyError
+
+
+def near_linear_co2(bend: float) -> ase.Atoms:
+    return ase.Atoms("COO", positions=[[0, 0, 0], [0, 0, -1.16], [bend, 0, 1.16]])
+
+
+@pytest.fixture
+def co2_file(tmp_path):
+    path = tmp_path / "co2_two.extxyz"
+    ase.io.write(path, [near_linear_co2(bend) for bend in (1e-3, 1e-3, 1e-6)])
+    return path
+
+
+def test_a_search_reaching_a_straight_environment_keeps_every_frame(co2_file, tmp_path, capsys):
+    # frame 2's trial steps land on (or next to) the straight CO2: rejected, not an error
+    out = tmp_path / "out.extxyz"
+    argv = ["singular", str(co2_file), "--environment", "any", "--output", str(out)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "error" not in captured.err
+    found = ase.io.read(out, ":")
+    assert len(found) == 3
+    assert found[2].info.get("straight") is True
+    assert "STRAIGHT" in captured.out.splitlines()[3]
+    assert f"{co2_file}, frame 2: the search reached a straight (linear)" in captured.err
+
+
+def test_reject_symmetric_refuses_a_straight_result(tmp_path, capsys):
+    path = tmp_path / "straight.extxyz"
+    ase.io.write(path, [near_linear_co2(1e-6)])
+    out = tmp_path / "out.extxyz"
+    argv = ["singular", str(path), "--environment", "any", "--output", str(out)]
+    assert main([*argv, "--reject-symmetric"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert f"{path}, frame 0: the configuration found is a straight" in err[0]
+    assert not out.exists()
+
+
+def test_a_failing_frame_is_named_with_its_file_and_number(co2_file, tmp_path, capsys, monkeypatch):
+    calls = []
+
+    def failing(atoms, representation, **options):
+        calls.append(atoms)
+        if len(calls) == 3:
+            raise DegeneracyError("frame 0: something went wrong")
+        raise AssertionError("only the third frame is searched in this test")
+
+    def first_two_fine(atoms, representation, **options):
+        if len(calls) < 2:
+            calls.append(atoms)
+            return original(atoms, representation, **options)
+        return failing(atoms, representation, **options)
+
+    original = singular_cli.find_singular
+    monkeypatch.setattr(singular_cli, "find_singular", first_two_fine)
+    out = tmp_path / "out.extxyz"
+    argv = ["singular", str(co2_file), "--environment", "any", "--output", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"degeneracy singular: error: {co2_file}, frame 2: something went wrong"]
+
+
+def test_find_singular_does_not_raise_at_a_straight_environment():
+    soap = dg.SoapPowerSpectrum(center="C", neighbors=("O",))
+    result = dg.find_singular(near_linear_co2(1e-6), soap)
+    assert result.straight
+    assert result.atoms.info["straight"] is True
+    assert np.all(np.isfinite(result.atoms.positions))
+
+
+def water() -> ase.Atoms:
+    return ase.build.molecule("H2O")[[0, 1, 2]]
+
+
+def test_an_orbit_from_a_symmetric_start_warns_once(tmp_path):
+    soap = dg.SoapPowerSpectrum(center="O", neighbors=("H",))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        orbit = dg.trace_orbit(water(), soap, length=0.002, step=1e-3, save_every=0.001)
+    messages = [str(w.message) for w in caught if issubclass(w.category, dg.DegeneracyWarning)]
+    symmetric = [m for m in messages if "the start is symmetric" in m]
+    assert len(symmetric) == 1
+    assert "1 zero(s) forced by its symmetry" in symmetric[0]
+    assert "leaves the symmetric shape" in symmetric[0]
+    assert not any("tied with" in m for m in messages)  # one warning per run
+    # the traced numbers do not depend on the warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = dg.trace_orbit(water(), soap, length=0.002, step=1e-3, save_every=0.001)
+    for a, b in zip(orbit.frames, again.frames, strict=True):
+        np.testing.assert_array_equal(a.positions, b.positions)
+
+
+def test_an_orbit_from_a_distorted_start_does_not_warn():
+    bent = water()
+    bent.positions[1] += [0.0, 0.03, 0.01]
+    soap = dg.SoapPowerSpectrum(center="O", neighbors=("H",))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dg.trace_orbit(bent, soap, length=0.002, step=1e-3, save_every=0.001)
+    assert not any("the start is symmetric" in str(w.message) for w in caught)
+
+
+def test_the_orbit_command_warns_of_a_symmetric_start(tmp_path, capsys):
+    path = tmp_path / "h2o.extxyz"
+    ase.io.write(path, water())
+    out = tmp_path / "orbit.extxyz"
+    argv = ["orbit", str(path), "--environment", "any", "--length", "0.002", "--step", "1e-3"]
+    assert main([*argv, "--save-every", "0.001", "--output", str(out)]) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "the start is symmetric" in line]
+    assert len(lines) == 1
+    assert lines[0].startswith("degeneracy orbit: warning: orbit start (")
