@@ -48,6 +48,20 @@ def tiny_run(tmp_path_factory):
     return output, summary, messages
 
 
+def _copy_of(tiny_run, tmp_path):
+    """A copy of the fixture's folder for a test that reruns it with other settings.
+
+    The fixture's folder then keeps TINY's results: no test has to put them back for the
+    next one (each such rerun trained the three protocols again, or traced the orbits).
+    Step keys and recorded files are relative to the folder, so the copy's steps are
+    the fixture's, skipped the same way.
+    """
+    output, _, _ = tiny_run
+    copy = tmp_path / "out"
+    shutil.copytree(output, copy)
+    return copy
+
+
 def test_outputs(tiny_run):
     output, summary, _ = tiny_run
     document = (output / "report.html").read_text()
@@ -87,31 +101,29 @@ def test_outputs(tiny_run):
     assert f"<td>test set generator</td><td>{test['name']} (seed" in document
 
 
-def test_changed_learning_settings_rerun_only_learning(tiny_run):
-    output, _, _ = tiny_run
+def test_changed_learning_settings_rerun_only_learning(tiny_run, tmp_path):
+    output = _copy_of(tiny_run, tmp_path)
     messages: list[str] = []
     reproduce(output, quick=True, log=messages.append, **{**TINY, "seed": 1})
     skipped = [m.split("]")[0].strip("[") for m in messages if "skipped" in m]
     assert skipped == ["orbits", "figure1"]
 
 
-def test_published_data_do_not_rerun_the_learning(tiny_run):
+def test_published_data_do_not_rerun_the_learning(tiny_run, tmp_path):
     """--reference changes the orbit table, not the orbit the learning reads."""
-    output, _, _ = tiny_run
     reference = reference_path("README.md").parent
-    reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to TINY if changed
+    output = _copy_of(tiny_run, tmp_path)  # TINY's results, as the fixture made them
     messages: list[str] = []
     reproduce(output, quick=True, log=messages.append, reference=reference, **TINY)
     skipped = [m.split("]")[0].strip("[") for m in messages if "skipped" in m]
     assert skipped == ["learning", "figure2"]
-    reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to no reference
 
 
 def test_changed_reference_files_redo_the_comparison_only(tiny_run, tmp_path):
     """The orbits step was keyed by the reference folder's path: files added to it later
     were never compared (stale "—" columns). Its key now holds the files' digests."""
-    output, _, _ = tiny_run
     source = reference_path("README.md").parent
+    output = _copy_of(tiny_run, tmp_path)
     partial = tmp_path / "ref"
     partial.mkdir()
     shutil.copy(source / "comment-orbit_sigma0.3_c1.0.extxyz", partial)
@@ -129,7 +141,6 @@ def test_changed_reference_files_redo_the_comparison_only(tiny_run, tmp_path):
     skipped = [m.split("]")[0].strip("[") for m in messages if "skipped" in m]
     assert skipped == ["learning", "figure2"]
     assert f"{partial.resolve()} (--reference)" in (output / "report.html").read_text()
-    reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to no reference
 
 
 def test_a_reference_folder_without_orbits_is_refused_before_any_work(tiny_run, tmp_path):
@@ -198,19 +209,16 @@ def test_rerun_skips_finished_steps(tiny_run):
         ("DATASET_FORMAT", {"orbits", "figure1"}),
     ],
 )
-def test_steps_rerun_when_their_format_changes(tiny_run, monkeypatch, format_name, kept):
+def test_steps_rerun_when_their_format_changes(tiny_run, tmp_path, monkeypatch, format_name, kept):
     """A folder whose steps were made under another format recomputes those steps only."""
     import degeneracy.reproduce as reproducing
 
-    output, _, _ = tiny_run
-    reproduce(output, quick=True, log=lambda m: None, **TINY)
+    output = _copy_of(tiny_run, tmp_path)  # TINY's steps, made under the current formats
     monkeypatch.setattr(reproducing, format_name, getattr(reproducing, format_name) + 1)
     messages: list[str] = []
     reproduce(output, quick=True, log=messages.append, **TINY)
     skipped = {m.split("]")[0].lstrip("[") for m in messages if "skipped" in m}
     assert skipped == kept, messages
-    monkeypatch.undo()
-    reproduce(output, quick=True, log=lambda m: None, **TINY)  # the fixture's state again
 
 
 def test_report_says_where_cached_learning_ran_when_it_was_elsewhere(tiny_run, monkeypatch):
@@ -452,8 +460,8 @@ def test_step_runner_never_trusts_an_interrupted_step(tmp_path):
     assert calls == ["a", "b", "a"]
 
 
-def test_force_starts_from_nothing(tiny_run, monkeypatch):
-    output, _, _ = tiny_run
+def test_force_starts_from_nothing(tiny_run, tmp_path, monkeypatch):
+    output = _copy_of(tiny_run, tmp_path)
     import degeneracy.reproduce as module
 
     ran: list[str] = []
@@ -584,8 +592,8 @@ def _cached_orbits(output, ran):
     return step
 
 
-def test_trajectory_sampler_reruns_learning_and_says_so(tiny_run):
-    output, _, _ = tiny_run
+def test_trajectory_sampler_reruns_learning_and_says_so(tiny_run, tmp_path):
+    output = _copy_of(tiny_run, tmp_path)
     messages: list[str] = []
     summary = reproduce(output, quick=True, log=messages.append, **TINY, sampler="trajectory")
     skipped = [m.split("]")[0].strip("[") for m in messages if "skipped" in m]
@@ -600,8 +608,8 @@ def test_trajectory_sampler_reruns_learning_and_says_so(tiny_run):
     assert "independent random structures (thermal sampler)" in (output / "report.html").read_text()
 
 
-def test_repeats_report_each_error_over_seeds_and_the_paired_gap(tiny_run):
-    output, _, _ = tiny_run
+def test_repeats_report_each_error_over_seeds_and_the_paired_gap(tiny_run, tmp_path):
+    output = _copy_of(tiny_run, tmp_path)
     messages: list[str] = []
     short = {**TINY, "train_minutes": 0.02}
     summary = reproduce(output, quick=True, log=messages.append, **short, repeats=2, seed=3)
