@@ -2,10 +2,10 @@
 
 A frame whose small singular values pass the path test to a nearby symmetric frame gets
 ``near-symmetry`` unless an exact zero without symmetry lies within a tenth of the
-distance d to that frame (``sensitivity._exact_zero_nearby``): first a short
-``find_singular`` search, then, for up to ``NEWTON_ZERO_NEIGHBORS`` neighbours, Newton's
-method on (s_min/s1)² (``sensitivity._newton_zero_within``). The baseline, measured in
-the same run on the same frames, is the guard without the Newton search
+distance d to that frame (``sensitivity.near_symmetric._exact_zero_nearby``): first a
+short ``find_singular`` search, then, for up to ``NEWTON_ZERO_NEIGHBORS`` neighbours,
+Newton's method on (s_min/s1)² (``sensitivity.near_symmetric._newton_zero_within``). The
+baseline, measured in the same run on the same frames, is the guard without the Newton search
 (``NEWTON_ZERO_NEIGHBORS = 0``, the guard until 2026-12-05). Three kinds of frames:
 
 - near-symmetric: 1–40 mÅ from T_d, C3v, C2v, D2d and Cs CH4 (SOAP, bispectrum, ACSF,
@@ -34,7 +34,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 import degeneracy as dg
-from degeneracy import sensitivity
+from degeneracy.sensitivity import near_symmetric
 
 DISTANCES = (1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 4e-2)
 TETRAHEDRON = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3)
@@ -161,14 +161,14 @@ def found_zero_sets() -> dict[str, tuple[list, dg.Representation]]:
 
 
 def verdicts_and_time(frames, representation, newton_neighbors: int) -> tuple[list, float]:
-    saved = sensitivity.NEWTON_ZERO_NEIGHBORS
-    sensitivity.NEWTON_ZERO_NEIGHBORS = newton_neighbors
+    saved = near_symmetric.NEWTON_ZERO_NEIGHBORS
+    near_symmetric.NEWTON_ZERO_NEIGHBORS = newton_neighbors
     try:
         start = time.perf_counter()
         results = dg.analyse_frames(frames, representation)
         return [r.verdict for r in results], time.perf_counter() - start
     finally:
-        sensitivity.NEWTON_ZERO_NEIGHBORS = saved
+        near_symmetric.NEWTON_ZERO_NEIGHBORS = saved
 
 
 def load() -> str:
@@ -189,7 +189,9 @@ def main() -> None:
     totals = Counter()
     for name, (frames, representation) in sets.items():
         old, old_time = verdicts_and_time(frames, representation, 0)
-        new, new_time = verdicts_and_time(frames, representation, sensitivity.NEWTON_ZERO_NEIGHBORS)
+        new, new_time = verdicts_and_time(
+            frames, representation, near_symmetric.NEWTON_ZERO_NEIGHBORS
+        )
         changed = sum(a != b for a, b in zip(old, new, strict=True))
         kind = "near" if name.startswith("near ") and "found" not in name else "folds"
         totals[kind, "old"] += old.count("near-symmetry")

@@ -12,7 +12,12 @@ from scipy.spatial.transform import Rotation
 
 import degeneracy as dg
 import degeneracy.sensitivity as sensitivity
-from degeneracy.sensitivity import ZERO_RTOL, anchored_superpositions, superpositions
+from degeneracy.sensitivity import (
+    ZERO_RTOL,
+    anchored_superpositions,
+    near_symmetric,
+    superpositions,
+)
 
 SIGMAS = (0.1, 0.2, 0.3, 0.5)
 
@@ -1036,7 +1041,7 @@ def test_a_repeated_symmetric_frame_does_not_use_up_a_try(monkeypatch):
         symmetric, _ = sensitivity.symmetrized(neighbors, operations)
         return any(np.abs(symmetric - other).max() < 1e-6 for other in seen)
 
-    monkeypatch.setattr(sensitivity, "_seen_before", frames_within_1e_6)
+    monkeypatch.setattr(near_symmetric, "_seen_before", frames_within_1e_6)
     (before,) = dg.analyse_frames([atoms], representation)
     assert before.verdict == "spurious"
 
@@ -1062,7 +1067,7 @@ def test_seen_before_compares_groups_not_frames():
         symmetric, exact = sensitivity.symmetrized(neighbors, near[:size])
         if max(op.residual for op in exact) > 1e-10:
             continue
-        if sensitivity._seen_before(near[:size], seen):
+        if near_symmetric._seen_before(near[:size], seen):
             if min(np.abs(symmetric - other).max() for other in seen) > 1e-6:
                 break
         else:
@@ -1070,7 +1075,7 @@ def test_seen_before_compares_groups_not_frames():
     else:
         pytest.fail("no repeated group more than 1e-6 Å from its first frame")
     same = dg.point_symmetry(symmetric, tol=1e-7).operations
-    assert not sensitivity._seen_before(near[:size], [])
+    assert not near_symmetric._seen_before(near[:size], [])
     assert any(
         {(op.permutation, op.proper) for op in same}
         == {(op.permutation, op.proper) for op in dg.point_symmetry(other, tol=1e-7).operations}
@@ -1132,21 +1137,21 @@ def test_the_newton_search_finds_a_fold_but_no_zero_near_td():
     (result,) = dg.analyse_frames([atoms], acsf)
     values = result.singular_values
     target = 1e3 * values[0] / values[-1]
-    assert sensitivity._newton_zero_within(atoms, acsf, 1.1e-4, target)  # 0.1 × 1.1 mÅ
+    assert near_symmetric._newton_zero_within(atoms, acsf, 1.1e-4, target)  # 0.1 × 1.1 mÅ
     for distance in (1e-3, 2e-3):
         near_td = _near_td(distance)
         (lifted,) = dg.analyse_frames([near_td], acsf)
         assert lifted.verdict == "near-symmetry"
         cn_target = 1e3 * lifted.cn
         radius = 0.1 * lifted.near_symmetry_distance
-        assert not sensitivity._newton_zero_within(near_td, acsf, radius, cn_target)
+        assert not near_symmetric._newton_zero_within(near_td, acsf, radius, cn_target)
 
 
 def test_the_newton_search_is_skipped_for_large_environments(monkeypatch):
     """Beyond NEWTON_ZERO_NEIGHBORS neighbours the Hessian is too dear: near an fcc shell
     (12 neighbours) the verdict is the find_singular search's alone."""
     calls = []
-    monkeypatch.setattr(sensitivity, "_newton_zero_within", lambda *args: calls.append(1))
+    monkeypatch.setattr(near_symmetric, "_newton_zero_within", lambda *args: calls.append(1))
     noise = np.random.default_rng(0).standard_normal((12, 3))
     noise *= 0.01 / np.sqrt(np.mean(np.sum(noise**2, axis=1)))
     atoms = dg.environment_from_neighbors(fcc_shell(1.3) + noise, "CuCu12")

@@ -205,7 +205,7 @@ def _closest_pairs_by_brute_force(neighbors, species):
 @pytest.mark.parametrize("dense_limit", [sensitivity.DENSE_PAIR_POINTS, 0])
 def test_nearest_coincidence_is_the_closest_pair_of_pairs(monkeypatch, dense_limit):
     """Against every pairing, for the all-pairs comparison and the k-d tree alike."""
-    monkeypatch.setattr(sensitivity, "DENSE_PAIR_POINTS", dense_limit)
+    monkeypatch.setattr(sensitivity.coincidences, "DENSE_PAIR_POINTS", dense_limit)
     rng = np.random.default_rng(8)
     for n in [2, 3, 4, 4, 5, 7, 9, 12, 16]:
         neighbors = rng.normal(size=(n, 3))

@@ -55,14 +55,15 @@ COMMENT_A0_CN = 1e14
 
 #: ρ (:func:`~degeneracy.sensitivity.near_swap`'s ``near_swap_residual``) under which a
 #: softest motion counts as mostly the trade of two equal pairs: the default ``residual``
-#: of :func:`~degeneracy.sensitivity.trade_scale` (sensitivity.py names no constant for it;
-#: its PAIR_SWAP_TOL, 1e-3, is for an exact zero's swap, not a near-singular frame's).
+#: of :func:`~degeneracy.sensitivity.trade_scale` (sensitivity/trades.py names no constant for
+#: it; its PAIR_SWAP_TOL, 1e-3, is for an exact zero's swap, not a near-singular frame's).
 MOSTLY_TRADE_RHO = 0.5
 
 #: Distance (Å) from equal neighbour pairs under which a frame counts as near a ν = 2
-#: branch point. sensitivity.py's COINCIDENCE_TOL (1e-3 Å) is where pairs count as equal,
-#: not near; over random CH4 the nearest equal pairs are a median 0.167 Å away, 0.038 Å for
-#: the 1 % SOAP sees worst (docs/concepts.md, "Which configurations a fingerprint sees worst").
+#: branch point. sensitivity/coincidences.py's COINCIDENCE_TOL (1e-3 Å) is where pairs count
+#: as equal, not near; over random CH4 the nearest equal pairs are a median 0.167 Å away,
+#: 0.038 Å for the 1 % SOAP sees worst (docs/concepts.md, "Which configurations a
+#: fingerprint sees worst").
 NEAR_COINCIDENCE_DISTANCE = 0.04
 
 #: Bumped when the numbers the orbits step stores change meaning, so that a folder made
