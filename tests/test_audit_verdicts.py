@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ase
 import numpy as np
 import pytest
 
 import degeneracy as dg
-from degeneracy.sensitivity import seen_dimension
+from degeneracy.sensitivity import near_linear, seen_dimension
 
 
 def _radial_acsf() -> dg.Acsf:
@@ -34,3 +35,48 @@ def test_a_search_with_a_radial_acsf_is_refused():
     """find_singular 'succeeded' at its start frame (0 iterations, CN inf)."""
     with pytest.raises(dg.DegeneracyError, match="without angular channels, only the 4"):
         dg.find_singular(dg.sample_methane(1, seed=4)[0], _radial_acsf(), max_iterations=5)
+
+
+def _bent_triatomic(neighbors: str, first: float, second: float, bend: float) -> ase.Atoms:
+    """C with two neighbours on the z axis, the second turned by ``bend`` (rad) off it."""
+    return ase.Atoms(
+        "C" + neighbors,
+        positions=[
+            [0.0, 0.0, 0.0],
+            [0.0, 0.0, first],
+            [second * np.sin(bend), 0.0, -second * np.cos(bend)],
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("neighbors", "first", "second"), [("OO", 1.16, 1.16), ("HN", 1.07, 1.16), ("HH", 0.96, 0.97)]
+)
+def test_a_nearly_straight_environment_is_near_symmetric(neighbors, first, second):
+    """Bent by 1e-7 rad, CO2, HCN and an unequal H-C-H have a bend singular value of
+    ~2e-7 s1 (d cos θ / dθ = 0 at 180°), which every fingerprint shares: it was
+    `spurious` for SOAP, the bispectrum and ACSF, since the straight environment has no
+    purified Jacobian for the near-symmetry test (helper-110, helper-111)."""
+    atoms = _bent_triatomic(neighbors, first, second, 1e-7)
+    species = sorted(set(neighbors))
+    for representation in (
+        dg.SoapPowerSpectrum(neighbors=species),
+        dg.Bispectrum(neighbors=species),
+        dg.Acsf(neighbors=species, angular="g5"),
+    ):
+        (analysis,) = dg.analyse_frames([atoms], representation)
+        assert analysis.verdict == "near-symmetry", representation
+        assert 0 < analysis.near_symmetry_distance < 1e-7 * second  # to the best line
+        values = analysis.singular_values
+        near = near_linear(atoms, values, representation)
+        assert near is not None and near.n_forced == 1
+        assert near.ratios == pytest.approx((0.5, 0.25), rel=1e-3)  # s(t) = t s(1)
+
+
+def test_a_clearly_bent_triatomic_is_not_near_linear():
+    """3° off straight, the bend is seen (s/s1 ~ 0.05): regular, nothing to explain."""
+    soap = dg.SoapPowerSpectrum(neighbors=["O"])
+    atoms = _bent_triatomic("OO", 1.16, 1.2, 0.05)
+    (bent,) = dg.analyse_frames([atoms], soap)
+    assert bent.verdict == "regular"
+    assert near_linear(atoms, bent.singular_values, soap) is None

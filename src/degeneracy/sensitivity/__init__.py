@@ -70,6 +70,7 @@ from .near_symmetric import (
     NEWTON_ZERO_NEIGHBORS,
     SAME_GROUP_TOL,
     NearSymmetry,
+    near_linear,
     near_symmetry,
 )
 from .spectrum import (

@@ -177,6 +177,64 @@ def near_symmetry(
     return None
 
 
+def near_linear(
+    atoms: ase.Atoms,
+    values: np.ndarray,
+    representation: Representation,
+    *,
+    zero_rtol: float = ZERO_RTOL,
+    reach: float = NEAR_SYMMETRY_REACH,
+) -> NearSymmetry | None:
+    r"""The straight (linear) environment within ``reach`` whose forced bend zeros explain
+    a frame's small singular values, or None.
+
+    At a linear environment :math:`x_0` (every neighbour on one line through the centre)
+    the rotation by :math:`\pi` about that line maps :math:`x_0 + \delta` onto
+    :math:`x_0 - \delta` for every motion :math:`\delta` perpendicular to it, so every
+    invariant fingerprint is stationary in those 2N motions, three of which become the
+    rotations nearby: :math:`2N - 3` forced zeros (the bend of a triatomic; with
+    :math:`d \cos\theta / d\theta = 0` at 180°). :func:`near_symmetry` cannot test
+    them, as :math:`x_0` has no purified Jacobian (two rotations only). Here :math:`x_0`
+    is the projection of the neighbours on their best line through the centre, and the
+    small singular values above round-off (those at round-off are the frame's own exact
+    zeros, e.g. the antisymmetric stretch of O=C=O) must be at most :math:`2N - 3` and
+    vanish at least linearly on the straight path to it, as in :func:`near_symmetry`:
+    :math:`s_k(x(t)) \le 1.25\, t\, s_k(x)` at t = 1/2 and 1/4. Measured: CO2 and
+    HCN bent by 1e-7 rad (SOAP, the bispectrum, ACSF) give s(t) = t s(1).
+
+    Returns
+    -------
+    NearSymmetry or None
+        ``n_forced`` is :math:`2N - 3`; None when the frame has no such small values, is
+        not within ``reach`` (RMS, Å) of a line, or fails the path test.
+    """
+    zero_rtol = zero_rtol_value(zero_rtol)
+    reach = positive_float("reach", reach)
+    values = frame_values(values, "near_linear")
+    neighbors = neighbor_positions(atoms)
+    n_forced = 2 * len(neighbors) - 3
+    if values[0] <= 0 or n_forced < 1:
+        return None
+    small = (values < zero_rtol * values[0]) & (values > roundoff_floor(values[0], len(values)))
+    if not small.any() or small.sum() > n_forced:
+        return None
+    axis = np.linalg.svd(neighbors)[2][0]
+    straight = np.outer(neighbors @ axis, axis)
+    distance = float(_rms_distance(neighbors, straight))
+    if distance > reach:
+        return None
+    points = [straight + t * (neighbors - straight) for t in NEAR_SYMMETRY_PATH]
+    try:
+        spectra = _spectra_at(atoms, points, representation)
+    except DegeneracyError:  # a point the fingerprint refuses: no test
+        return None
+    ratios = tuple(float(np.max(row[small] / values[small])) for row in spectra)
+    bounds = [NEAR_SYMMETRY_SLACK * t for t in NEAR_SYMMETRY_PATH]
+    if all(r <= b for r, b in zip(ratios, bounds, strict=True)):
+        return NearSymmetry(distance=distance, n_forced=n_forced, ratios=ratios)
+    return None
+
+
 #: RMS residual (Å) under which a symmetric frame already tried counts as invariant under
 #: an operation (:func:`_seen_before`). Measured (frames 1–40 mÅ from T_d, C3v, C2v, D2d
 #: and Cs CH4, T_d SiO4, O_h SiO6 and fcc shells): its group's operations hold there to

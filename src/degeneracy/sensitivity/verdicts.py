@@ -27,7 +27,7 @@ from ..errors import DegeneracyError
 from ..representations.base import Representation, fingerprint
 from ..structures import frame_list
 from .explanations import ZeroExplanation, explain_zero
-from .near_symmetric import NearSymmetry, near_symmetry
+from .near_symmetric import NearSymmetry, near_linear, near_symmetry
 from .spectrum import ZERO_RTOL, check_spectrum_extremes, frame_values, zero_rtol_value
 from .symmetry import SymmetryVerdict, _frame_motions, free_zero_motions, unexplained_zeros
 
@@ -415,6 +415,8 @@ def classify_zeros(
     if verdict != "spurious":
         return ZeroClassification(verdict)
     near = near_symmetry(atoms, values, representation, zero_rtol=zero_rtol)
+    if near is None:  # the straight environments near_symmetry cannot evaluate
+        near = near_linear(atoms, values, representation, zero_rtol=zero_rtol)
     if near is not None:
         return ZeroClassification("near-symmetry", near_symmetry=near)
     free = free_zero_motions(values, motions, symmetry.forced_motions, zero_rtol=zero_rtol)
