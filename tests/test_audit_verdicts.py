@@ -80,3 +80,47 @@ def test_a_clearly_bent_triatomic_is_not_near_linear():
     (bent,) = dg.analyse_frames([atoms], soap)
     assert bent.verdict == "regular"
     assert near_linear(atoms, bent.singular_values, soap) is None
+
+
+def _fold_beside_mirror(z1: float) -> ase.Atoms:
+    """An A± fold (H4 on the x axis, H3 the 2-fold image of H2 about x) with H1 tilted
+    ``z1`` Å off the x axis: symmetric at z1 = 0, a mirror within 1 mÅ below z1 ≈ 2 mÅ."""
+    r2 = np.array([-0.5, 0.8, 0.45])
+    r2 *= 1.1 / np.linalg.norm(r2)
+    r1 = np.array([1.0, 0.0, z1])
+    r1 *= 1.09 / np.linalg.norm(r1)
+    positions = [[0, 0, 0], r1, r2, [r2[0], -r2[1], -r2[2]], [-1.05, 0, 0]]
+    return ase.Atoms("CH4", positions=positions)
+
+
+@pytest.mark.parametrize("z1", [0.0015, 0.002])
+def test_an_exact_fold_zero_beside_a_near_mirror_is_spurious(z1):
+    """0.7–0.9 mÅ from a mirror (within --symmetry-tol) the fold's exact zero (5e-17 s1)
+    was counted among the mirror's three forced zeros, `symmetry`; the mirror only lifts
+    those (to 1e-5–2e-3 s1 at 1 mÅ), and the bispectrum, which has no fold, is regular
+    there (helper-111)."""
+    atoms = _fold_beside_mirror(z1)
+    for representation in (dg.SoapPowerSpectrum(), dg.Acsf()):
+        (analysis,) = dg.analyse_frames([atoms], representation)
+        assert analysis.symmetric and analysis.n_symmetry_zeros == 3
+        assert analysis.verdict == "spurious", representation
+        assert analysis.pair_swap == "H2-H4 = H3-H4"
+    (bispectrum,) = dg.analyse_frames([atoms], dg.Bispectrum())
+    assert bispectrum.verdict == "regular"
+
+
+def test_exact_and_slightly_broken_symmetries_keep_their_verdict():
+    """At z1 = 0 every zero is forced (5 at round-off); T_d CH4 distorted by 1e-8 to
+    5e-4 Å keeps `symmetry` for every fingerprint (its forced zeros lift at the probe)."""
+    for representation in (dg.SoapPowerSpectrum(), dg.Acsf()):
+        (exact,) = dg.analyse_frames([_fold_beside_mirror(0.0)], representation)
+        assert exact.verdict == "symmetry"
+    td = dg.neighbor_positions(dg.builtin_environment("td"))
+    rng = np.random.default_rng(0)
+    for size in (1e-8, 1e-6, 1e-4, 5e-4):
+        noise = rng.standard_normal(td.shape)
+        noise *= size / np.sqrt((noise**2).sum(axis=1).mean())
+        atoms = dg.environment_from_neighbors(td + noise)
+        for representation in (dg.SoapPowerSpectrum(), dg.Acsf(), dg.Bispectrum()):
+            (analysis,) = dg.analyse_frames([atoms], representation)
+            assert analysis.verdict == "symmetry", (size, representation)

@@ -31,6 +31,7 @@ from ..structures import neighbor_positions
 from .spectrum import ZERO_RTOL, frame_values, roundoff_floor, singular_spectrum, zero_rtol_value
 from .symmetry import (
     PointOperation,
+    SymmetryVerdict,
     _refitted,
     _rms_distance,
     candidate_superpositions,
@@ -175,6 +176,79 @@ def near_symmetry(
         if tried == NEAR_SYMMETRY_TRIES:
             break
     return None
+
+
+#: RMS distance (Å) from the symmetric environment at which
+#: :func:`exact_zeros_beside_symmetry` probes the spectrum (at least twice the frame's):
+#: forced zeros are lifted there to 1e-12 s1 or more even at fourth order.
+BESIDE_SYMMETRY_PROBE = 1e-3
+
+#: Largest residual (Å) of an operation that holds exactly (to round-off).
+EXACT_SYMMETRY_RESIDUAL = 1e-12
+
+
+def exact_zeros_beside_symmetry(
+    atoms: ase.Atoms,
+    values: np.ndarray,
+    symmetry: SymmetryVerdict,
+    representation: Representation,
+    *,
+    seen: int,
+) -> int:
+    r"""How many of a symmetric frame's zeros at round-off are not its symmetry's: exact
+    zeros of the fingerprint beside a symmetry that holds only within the tolerance.
+
+    A point operation that holds to a residual :math:`\rho` only lifts the zeros it forces
+    (linearly or faster in the distance d from the symmetrised frame :math:`x_0`), so it
+    cannot account for zeros at round-off (:func:`roundoff_floor`) unless they persist for
+    another reason. The spectrum is probed at
+    :math:`x_0 + t (x - x_0)`, :math:`t = \max(2, 10^{-3}\,\text{Å} / d)`
+    (:data:`BESIDE_SYMMETRY_PROBE`): forced zeros are lifted there, a zero of the
+    fingerprint along a set that contains the path (a fold of ν = 2 degenerate pairs
+    beside a mirror) stays at round-off. Those that stay, beyond the zeros of the
+    operations that hold exactly and of the feature deficit :math:`3N - 3 - d_\text{seen}`,
+    are counted. Measured (helper audit, 2026-12-06): an A± fold 0.35–0.46 mÅ from a
+    mirror-symmetric shape (residual 0.7–0.9 mÅ, SOAP and ACSF) keeps its zero at 5e-17 s1
+    at the probe, while the mirror's three forced zeros are at 1e-5–2e-3 s1; T_d CH4
+    distorted by 1e-8–5e-4 Å keeps none (SOAP, ACSF, bispectrum). A fold whose set does not
+    contain the path (the same fold 4e-9–4e-6 Å from the mirror) is lifted at the probe and
+    stays ``symmetry``: the test errs towards the symmetry.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The environment (centre first).
+    values : array (3N-3,)
+        Its purified singular values, descending.
+    symmetry : SymmetryVerdict
+        Its :func:`point_symmetry`.
+    representation : Representation
+        The fingerprint (one Jacobian).
+    seen : int
+        The most motions the fingerprint sees (:func:`~.verdicts.seen_dimension`).
+    """
+    floor = roundoff_floor(values[0], len(values))
+    n_exact = int((values <= floor).sum()) if values[0] > 0 else 0
+    inexact = [op for op in symmetry.operations if op.residual > EXACT_SYMMETRY_RESIDUAL]
+    if not n_exact or not symmetry.symmetric or not inexact:
+        return 0
+    neighbors = neighbor_positions(atoms)
+    exact_ops = [op for op in symmetry.operations if op.residual <= EXACT_SYMMETRY_RESIDUAL]
+    n_held = symmetry_forced_motions(neighbors, exact_ops)[0] if exact_ops else 0
+    accounted = n_held + max(0, len(values) - seen)
+    if n_exact <= accounted:
+        return 0
+    symmetric, _ = symmetrized(neighbors, symmetry.operations)
+    distance = float(_rms_distance(neighbors, symmetric))
+    if distance <= EXACT_SYMMETRY_RESIDUAL:
+        return 0
+    t = max(2.0, BESIDE_SYMMETRY_PROBE / distance)
+    try:
+        probed = _spectra_at(atoms, [symmetric + t * (neighbors - symmetric)], representation)[0]
+    except DegeneracyError:  # a probe the fingerprint refuses (beyond its cutoff): no test
+        return 0
+    staying = int((probed <= roundoff_floor(probed[0], len(probed))).sum()) if probed[0] > 0 else 0
+    return max(0, min(n_exact, staying) - accounted)
 
 
 def near_linear(

@@ -27,8 +27,19 @@ from ..errors import DegeneracyError
 from ..representations.base import Representation, fingerprint
 from ..structures import frame_list
 from .explanations import ZeroExplanation, explain_zero
-from .near_symmetric import NearSymmetry, near_linear, near_symmetry
-from .spectrum import ZERO_RTOL, check_spectrum_extremes, frame_values, zero_rtol_value
+from .near_symmetric import (
+    NearSymmetry,
+    exact_zeros_beside_symmetry,
+    near_linear,
+    near_symmetry,
+)
+from .spectrum import (
+    ZERO_RTOL,
+    check_spectrum_extremes,
+    frame_values,
+    roundoff_floor,
+    zero_rtol_value,
+)
 from .symmetry import SymmetryVerdict, _frame_motions, free_zero_motions, unexplained_zeros
 
 #: Verdict of :func:`spectrum_verdicts` (and :func:`zero_verdict`): the fingerprint has no
@@ -403,15 +414,18 @@ def classify_zeros(
         )
     if kink is None:
         kink = bool(kinks_of(representation, [atoms])[0])
+    seen = seen_dimension(representation, n_features, len(atoms) - 1)
     verdict = zero_verdict(
         values,
         symmetry.n_symmetry_zeros,
-        n_features=seen_dimension(representation, n_features, len(atoms) - 1),
+        n_features=seen,
         zero_rtol=zero_rtol,
         motions=motions,
         forced_motions=symmetry.forced_motions,
         kink=kink,
     )
+    if verdict == "symmetry":
+        return _symmetry_or_exact_zeros(atoms, values, motions, symmetry, representation, seen)
     if verdict != "spurious":
         return ZeroClassification(verdict)
     near = near_symmetry(atoms, values, representation, zero_rtol=zero_rtol)
@@ -429,6 +443,27 @@ def classify_zeros(
         atoms, free, representation, values=values, n_spurious=n_spurious, partial=True
     )
     return ZeroClassification(verdict, explanation=explanation, n_spurious=n_spurious)
+
+
+def _symmetry_or_exact_zeros(
+    atoms: ase.Atoms,
+    values: np.ndarray,
+    motions: np.ndarray,
+    symmetry: SymmetryVerdict,
+    representation: Representation,
+    seen: int,
+) -> ZeroClassification:
+    """``symmetry``, unless zeros at round-off beside a symmetry that holds only within
+    the tolerance are the fingerprint's own (:func:`exact_zeros_beside_symmetry`): then
+    ``spurious``, explained by what the motions of the zeros at round-off do."""
+    n_spurious = exact_zeros_beside_symmetry(atoms, values, symmetry, representation, seen=seen)
+    if not n_spurious:
+        return ZeroClassification("symmetry")
+    exact = np.asarray(motions)[values <= roundoff_floor(values[0], len(values))]
+    explanation = explain_zero(
+        atoms, exact, representation, values=values, n_spurious=n_spurious, partial=True
+    )
+    return ZeroClassification("spurious", explanation=explanation, n_spurious=n_spurious)
 
 
 def seen_dimension(representation: Representation, n_features: int, n_neighbors: int) -> int:
