@@ -61,6 +61,8 @@ from .frames import (
     farthest_beyond_cutoff,
 )
 from .near_symmetric import (
+    BESIDE_SYMMETRY_PROBE,
+    EXACT_SYMMETRY_RESIDUAL,
     NEAR_SYMMETRY_PATH,
     NEAR_SYMMETRY_REACH,
     NEAR_SYMMETRY_SLACK,
@@ -70,6 +72,7 @@ from .near_symmetric import (
     NEWTON_ZERO_NEIGHBORS,
     SAME_GROUP_TOL,
     NearSymmetry,
+    exact_zeros_beside_symmetry,
     near_linear,
     near_symmetry,
 )
