@@ -82,6 +82,7 @@ from .spectrum import (
     ROUNDOFF_EPS,
     ZERO_RTOL,
     Spectrum,
+    at_roundoff,
     capped_cn,
     check_spectrum_extremes,
     condition_number,

@@ -28,7 +28,14 @@ from ..checks import positive_float
 from ..errors import DegeneracyError
 from ..representations.base import Representation
 from ..structures import neighbor_positions
-from .spectrum import ZERO_RTOL, frame_values, roundoff_floor, singular_spectrum, zero_rtol_value
+from .spectrum import (
+    ZERO_RTOL,
+    at_roundoff,
+    frame_values,
+    roundoff_floor,
+    singular_spectrum,
+    zero_rtol_value,
+)
 from .symmetry import (
     PointOperation,
     SymmetryVerdict,
@@ -165,9 +172,9 @@ def near_symmetry(
         n_forced, _ = symmetry_forced_motions(symmetric, exact)
         if n_forced < n_small:
             continue
-        ratios = _path_ratios(atoms, symmetric, values[-n_small:], representation)
-        bounds = [NEAR_SYMMETRY_SLACK * t for t in NEAR_SYMMETRY_PATH]
-        if all(r <= b for r, b in zip(ratios, bounds, strict=True)):
+        tail = np.arange(len(values)) >= len(values) - n_small  # the n_small smallest
+        ratios = _path_ratios(atoms, symmetric, values, tail, representation)
+        if _vanish_on_the_path(ratios):
             distance = float(_rms_distance(neighbors, symmetric))
             if _exact_zero_nearby(atoms, values, representation, distance):
                 return None
@@ -227,8 +234,7 @@ def exact_zeros_beside_symmetry(
     seen : int
         The most motions the fingerprint sees (:func:`~.verdicts.seen_dimension`).
     """
-    floor = roundoff_floor(values[0], len(values))
-    n_exact = int((values <= floor).sum()) if values[0] > 0 else 0
+    n_exact = int(at_roundoff(values).sum())
     inexact = [op for op in symmetry.operations if op.residual > EXACT_SYMMETRY_RESIDUAL]
     if not n_exact or not symmetry.symmetric or not inexact:
         return 0
@@ -247,7 +253,7 @@ def exact_zeros_beside_symmetry(
         probed = _spectra_at(atoms, [symmetric + t * (neighbors - symmetric)], representation)[0]
     except DegeneracyError:  # a probe the fingerprint refuses (beyond its cutoff): no test
         return 0
-    staying = int((probed <= roundoff_floor(probed[0], len(probed))).sum()) if probed[0] > 0 else 0
+    staying = int(at_roundoff(probed).sum())
     return max(0, min(n_exact, staying) - accounted)
 
 
@@ -289,7 +295,7 @@ def near_linear(
     n_forced = 2 * len(neighbors) - 3
     if values[0] <= 0 or n_forced < 1:
         return None
-    small = (values < zero_rtol * values[0]) & (values > roundoff_floor(values[0], len(values)))
+    small = (values < zero_rtol * values[0]) & ~at_roundoff(values)
     if not small.any() or small.sum() > n_forced:
         return None
     axis = np.linalg.svd(neighbors)[2][0]
@@ -297,14 +303,11 @@ def near_linear(
     distance = float(_rms_distance(neighbors, straight))
     if distance > reach:
         return None
-    points = [straight + t * (neighbors - straight) for t in NEAR_SYMMETRY_PATH]
     try:
-        spectra = _spectra_at(atoms, points, representation)
+        ratios = _path_ratios(atoms, straight, values, small, representation)
     except DegeneracyError:  # a point the fingerprint refuses: no test
         return None
-    ratios = tuple(float(np.max(row[small] / values[small])) for row in spectra)
-    bounds = [NEAR_SYMMETRY_SLACK * t for t in NEAR_SYMMETRY_PATH]
-    if all(r <= b for r, b in zip(ratios, bounds, strict=True)):
+    if _vanish_on_the_path(ratios):
         return NearSymmetry(distance=distance, n_forced=n_forced, ratios=ratios)
     return None
 
@@ -499,11 +502,24 @@ def _newton_zero_within(
 
 
 def _path_ratios(
-    atoms: ase.Atoms, symmetric: np.ndarray, small: np.ndarray, representation: Representation
+    atoms: ase.Atoms,
+    symmetric: np.ndarray,
+    values: np.ndarray,
+    small: np.ndarray,
+    representation: Representation,
 ) -> tuple[float, ...]:
-    """Largest ratio of the ``len(small)`` smallest singular values at each point of
-    :data:`NEAR_SYMMETRY_PATH` to ``small``, the frame's own."""
+    """Largest ratio of the singular values the mask ``small`` picks at each point of
+    :data:`NEAR_SYMMETRY_PATH` (from ``symmetric``, t = 0, to the frame, t = 1) to the
+    frame's own, ``values[small]``."""
     neighbors = neighbor_positions(atoms)
     points = [symmetric + t * (neighbors - symmetric) for t in NEAR_SYMMETRY_PATH]
-    tail = _spectra_at(atoms, points, representation)[:, -len(small) :]
-    return tuple(float(np.max(row / small)) for row in tail)
+    spectra = _spectra_at(atoms, points, representation)
+    return tuple(float(np.max(row[small] / values[small])) for row in spectra)
+
+
+def _vanish_on_the_path(ratios: Sequence[float]) -> bool:
+    r"""The path test of :func:`near_symmetry` and :func:`near_linear`:
+    :math:`s(t) \le 1.25\, t\, s(1)` at every point of :data:`NEAR_SYMMETRY_PATH`
+    (:data:`NEAR_SYMMETRY_SLACK`), the small values vanishing at least linearly."""
+    bounds = [NEAR_SYMMETRY_SLACK * t for t in NEAR_SYMMETRY_PATH]
+    return all(r <= b for r, b in zip(ratios, bounds, strict=True))

@@ -116,6 +116,16 @@ def roundoff_floor(s_max: np.ndarray, n_motions: int | np.ndarray) -> np.ndarray
     return np.asarray(n_motions) * ROUNDOFF_EPS * np.asarray(s_max, dtype=float)
 
 
+def at_roundoff(values: np.ndarray) -> np.ndarray:
+    """Which of one frame's purified singular values (descending) are zero as far as
+    float64 can tell: at or below :func:`roundoff_floor` of its :math:`s_1`; none when
+    :math:`s_1 = 0`."""
+    values = np.asarray(values, dtype=float)
+    if not len(values) or values[0] <= 0:
+        return np.zeros(len(values), dtype=bool)
+    return values <= roundoff_floor(values[0], len(values))
+
+
 def condition_number(
     s_max: np.ndarray, s_min: np.ndarray, n_motions: int | np.ndarray
 ) -> np.ndarray:

@@ -35,9 +35,9 @@ from .near_symmetric import (
 )
 from .spectrum import (
     ZERO_RTOL,
+    at_roundoff,
     check_spectrum_extremes,
     frame_values,
-    roundoff_floor,
     zero_rtol_value,
 )
 from .symmetry import SymmetryVerdict, _frame_motions, free_zero_motions, unexplained_zeros
@@ -459,7 +459,7 @@ def _symmetry_or_exact_zeros(
     n_spurious = exact_zeros_beside_symmetry(atoms, values, symmetry, representation, seen=seen)
     if not n_spurious:
         return ZeroClassification("symmetry")
-    exact = np.asarray(motions)[values <= roundoff_floor(values[0], len(values))]
+    exact = np.asarray(motions)[at_roundoff(values)]
     explanation = explain_zero(
         atoms, exact, representation, values=values, n_spurious=n_spurious, partial=True
     )
