@@ -14,11 +14,19 @@ import pytest
 import degeneracy as dg
 import degeneracy.cli.singular as singular_cli
 from degeneracy.cli import main
-from degeneracy.errors import DegeneracyError
+from degeneracy.errors import COLLINEAR, DegeneracyError
 
 
 def near_linear_co2(bend: float) -> ase.Atoms:
     return ase.Atoms("COO", positions=[[0, 0, 0], [0, 0, -1.16], [bend, 0, 1.16]])
+
+
+def test_a_straight_environment_is_refused_with_its_own_kind():
+    # singular recognises the refusal by this kind, not by the message's wording
+    with pytest.raises(DegeneracyError, match="collinear") as error:
+        dg.rotation_complement(dg.neighbor_positions(near_linear_co2(0.0)))
+    assert error.value.kind == COLLINEAR
+    assert dg.rotation_complement(dg.neighbor_positions(near_linear_co2(0.1))).shape == (6, 3)
 
 
 @pytest.fixture

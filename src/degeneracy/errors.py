@@ -12,6 +12,11 @@ SPEC_MISMATCH = "spec-mismatch"
 #: otherwise take for library parameters and rename to options (``--n-max``).
 OPTION_TERMS = "option-terms"
 
+#: :attr:`DegeneracyError.kind` of an environment whose neighbours are collinear with the
+#: centre (no purified Jacobian: its rotations are degenerate): a search that steps onto
+#: one (:func:`~degeneracy.singular.find_singular`) stops there instead of failing.
+COLLINEAR = "collinear"
+
 
 class DegeneracyError(Exception):
     """A problem with user input or a wrapped failure of an underlying library.
@@ -19,7 +24,7 @@ class DegeneracyError(Exception):
     The message is one line that names the problem (file, frame, atom, value);
     the command line prints it without a traceback and exits with status 2.
     ``kind`` (keyword-only, optional) names a class of problem a caller may react to
-    without reading the message: :data:`SPEC_MISMATCH`, :data:`OPTION_TERMS`.
+    without reading the message: :data:`SPEC_MISMATCH`, :data:`OPTION_TERMS`, :data:`COLLINEAR`.
     """
 
     def __init__(self, *args: object, kind: str | None = None) -> None:

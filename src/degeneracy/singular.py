@@ -76,7 +76,7 @@ import ase
 import numpy as np
 
 from .checks import bounded_int, optional_callable, positive_float, residual_tolerance_value
-from .errors import DegeneracyError
+from .errors import COLLINEAR, DegeneracyError
 from .representations.base import Representation
 from .sensitivity import (
     SYMMETRY_TOL,
@@ -164,7 +164,7 @@ class CountingJacobian:
 def _collinear_error(error: DegeneracyError) -> bool:
     """Whether ``error`` is :func:`~degeneracy.sensitivity.rotation_complement`'s refusal
     of a straight (collinear) environment, met by a step of the search."""
-    return "collinear with the centre" in str(error)
+    return error.kind == COLLINEAR
 
 
 def _cross_matrix(v: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import bounded_float, bounded_int, number_array, positive_float
-from ..errors import DegeneracyError
+from ..errors import COLLINEAR, DegeneracyError
 from ..structures import check_finite_neighbors, neighbor_batch, rotation_generators
 
 #: Default relative size s_k / s_1 under which a singular value counts as zero.
@@ -96,7 +96,8 @@ def rotation_complement(neighbors: np.ndarray, *, first_frame: int = 0) -> np.nd
     if collinear.size:
         where = f"frame {first_frame + collinear[0]}: " if np.ndim(neighbors) > 2 else ""
         raise DegeneracyError(
-            f"{where}neighbours are collinear with the centre: rotations are degenerate"
+            f"{where}neighbours are collinear with the centre: rotations are degenerate",
+            kind=COLLINEAR,
         )
     return u[..., 3:]
 
