@@ -135,6 +135,7 @@ from .truncation import (
     blind_motions,
     default_shell_radius,
     equidistant_blind_counts,
+    generic_blind_dimension,
     shell_feature_count,
     truncation_zeros,
 )

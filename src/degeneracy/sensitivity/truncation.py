@@ -6,14 +6,19 @@ motions, to first order, only through a few scalars: the rows of its optional
 of the blind subspace :math:`B = O \operatorname{null}(G O)` (:func:`blind_motions`) is
 then a zero of the purified Jacobian, and a zero motion is explained when it lies within
 :data:`~degeneracy.sensitivity.trades.PAIR_SWAP_TOL` of :math:`B`
-(:func:`truncation_zeros`). :func:`equidistant_blind_counts` counts the motions missed
-in a shell of N neighbours,
+(:func:`truncation_zeros`), provided the fingerprint is truncated for that shell: the
+same neighbours in random directions (each keeping its species and distance) leave a
+blind subspace too (:func:`generic_blind_dimension`). Otherwise :math:`B` is the special
+geometry's (e.g. two equal pairs, a fold) and explains nothing as truncation.
+:func:`equidistant_blind_counts` counts the motions missed in a shell of N neighbours,
 :math:`\max(\dim B, 3N - 3 - F)` for a fingerprint of F features.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,9 +55,13 @@ class TruncationZeros:
 
     ``distances``: (symbol, distance in Å) per species; ``n_motions``: the :math:`3N - 3`
     motions left beside the rotations; ``n_sums``: the rank of the fingerprint's
-    ``first_order_invariants`` :math:`G` on them, :math:`\operatorname{rank}(G O)`, fewer
-    (e.g. :meth:`degeneracy.SoapPowerSpectrum.first_order_invariants`: CH4 at
-    :math:`l_\max` 4 has 4 angular and 4 radial sums for 9 motions).
+    ``first_order_invariants`` :math:`G` on them, :math:`\operatorname{rank}(G O)`, in
+    generic directions: :math:`3N - 3 - d` with d the :func:`generic_blind_dimension` of
+    the shell, fewer than the motions (e.g.
+    :meth:`degeneracy.SoapPowerSpectrum.first_order_invariants`: CH4 at :math:`l_\max` 4
+    has 4 angular and 4 radial sums for 9 motions). It is what raising :math:`l_\max`
+    can add to; a special geometry (e.g. two equal pairs) may lower the frame's own rank
+    further, and those extra blind motions are the geometry's, not the truncation's.
     """
 
     distances: tuple[tuple[str, float], ...]
@@ -88,8 +97,10 @@ def _blind_span(
 ) -> _BlindSpan | None:
     r""":class:`_BlindSpan` of ``motion`` (3N,), (N, 3) or rows (k, 3N); None without the
     fingerprint's ``first_order_invariants``, where it says None, for an empty
-    :math:`B` or where the neighbours are not at one distance per species
-    (:func:`truncation_zeros`). The sines are the singular values of
+    :math:`B`, where the neighbours are not at one distance per species, or where the
+    fingerprint is not truncated for the shell (its :func:`generic_blind_dimension` is
+    0: :math:`B` is then the special geometry's, e.g. two equal pairs,
+    :func:`truncation_zeros`). The sines are the singular values of
     :math:`(I - B B^\top) V`, V an orthonormal basis of the span (columns)."""
     invariants = getattr(representation, "first_order_invariants", None)
     if invariants is None:
@@ -103,12 +114,15 @@ def _blind_span(
     distances = species_distances(neighbors, species)
     if distances is None:  # another fingerprint's hook may judge "one distance" otherwise
         return None
+    generic = generic_blind_dimension(representation, neighbors, species)
+    if not generic:  # None: the hook says None in the random directions (not expected)
+        return None
     basis = _motion_basis(neighbors, motion).reshape(-1, neighbors.size).T  # (3N, k)
     n_motions = 3 * len(neighbors) - 3
     truncation = TruncationZeros(
         distances=tuple((ase.data.chemical_symbols[z], r) for z, r in distances.items()),
         n_motions=n_motions,
-        n_sums=n_motions - blind.shape[1],
+        n_sums=n_motions - min(generic, blind.shape[1]),  # the frame is a shell too
     )
     if not basis.shape[1]:
         return _BlindSpan(0, np.zeros(0), np.zeros((0, neighbors.size)), truncation)
@@ -148,11 +162,22 @@ def truncation_zeros(
     .. math:: \|m - B B^\top m\| / \|m\| < \mathrm{PAIR\_SWAP\_TOL}
 
     (:data:`PAIR_SWAP_TOL`, as a swap's :func:`pair_swap_residual`: the part the
-    explanation leaves out) and :math:`B` is not empty. A span of k motions with an
-    orthonormal basis :math:`V` (3N, k) is explained when the n-th smallest singular
-    value of :math:`(I - B B^\top) V` (the sine of its n-th principal angle with
-    :math:`B`) is below the same tolerance: n = ``n_spurious`` independent motions of
-    it lie in :math:`B` (n = k, the whole span, by default).
+    explanation leaves out) and :math:`B` is not empty, provided the fingerprint is
+    truncated for the shell: the same neighbours in random directions, each keeping its
+    species and distance, leave a blind subspace too (:func:`generic_blind_dimension`
+    d > 0). Where they do not, :math:`B` is the special geometry's (at the A± fold of
+    CH4 with four equal C–H, two equal pairs H2-H4 = H3-H4: rank(G O) 8 there, 9 in
+    random directions, measured at :math:`l_\max` 5, 8 and 12) and raising
+    :math:`l_\max` would not lift the zero, so it is not named here (the swap explains
+    it). Where d > 0, all of :math:`B` explains, and ``n_sums`` is :math:`3N - 3 - d`,
+    the sums in generic directions: the frame's own rank may be lower, the extra blind
+    motions being the geometry's (the same fold with O, two H and F, each species at
+    one distance, at :math:`l_\max` 1: rank 7 there, 8 in random directions; its two
+    zeros are named as the swap H2-F4 = H3-F4 and "9 motions seen through 8 sums"). A
+    span of k motions with an orthonormal basis :math:`V` (3N, k) is explained when the
+    n-th smallest singular value of :math:`(I - B B^\top) V` (the sine of its n-th
+    principal angle with :math:`B`) is below the same tolerance: n = ``n_spurious``
+    independent motions of it lie in :math:`B` (n = k, the whole span, by default).
 
     Parameters
     ----------
@@ -172,8 +197,10 @@ def truncation_zeros(
     -------
     TruncationZeros or None
         The neighbours' distances per species, :math:`3N - 3` and
-        :math:`\operatorname{rank}(G O)`; None without the hook, where it says None (not
-        at one distance per species), for an empty :math:`B`, or for a motion outside it.
+        :math:`\operatorname{rank}(G O)` in generic directions; None without the hook,
+        where it says None (not at one distance per species), for an empty :math:`B`, a
+        shell the fingerprint is not truncated for (:func:`generic_blind_dimension` 0),
+        or a motion outside :math:`B`.
 
     Raises
     ------
@@ -307,22 +334,115 @@ def equidistant_blind_counts(
     n_features = None
     for count in counts:
         count = bounded_int("shell size", count, minimum=2, maximum=MAX_SHELL)
-        least = None
-        for _ in range(shells):
-            directions = rng.normal(size=(count, 3))
-            neighbors = radius * directions / vector_lengths(directions)[:, None]
-            gradients = invariants(neighbors, [number] * count)
-            if gradients is None:
-                raise DegeneracyError(
-                    f"{representation.name} has no density channel for "
-                    f"{ase.data.chemical_symbols[number]}: its shells are not seen"
-                )
-            size = blind_motions(gradients, neighbors).shape[1]
-            least = size if least is None else min(least, size)
+        least = _least_blind_dimension(invariants, [number] * count, [radius] * count, shells, rng)
+        if least is None:
+            raise DegeneracyError(
+                f"{representation.name} has no density channel for "
+                f"{ase.data.chemical_symbols[number]}: its shells are not seen"
+            )
         if n_features is None:
             n_features = shell_feature_count(representation, number)
         blind[count] = max(least, 3 * count - 3 - n_features)
     return blind
+
+
+def _least_blind_dimension(
+    invariants: Callable[[np.ndarray, Sequence[int]], np.ndarray | None],
+    species: Sequence[int],
+    radii: Sequence[float],
+    shells: int,
+    rng: np.random.Generator,
+) -> int | None:
+    r"""The least :math:`\dim B` (:func:`blind_motions` of ``invariants``) over ``shells``
+    shells in random directions from ``rng``, neighbour i of ``species[i]`` at
+    ``radii[i]`` Å; None where the hook says None."""
+    radii = np.asarray(radii, dtype=float)
+    least = None
+    for _ in range(shells):
+        directions = rng.normal(size=(len(radii), 3))
+        neighbors = radii[:, None] * directions / vector_lengths(directions)[:, None]
+        gradients = invariants(neighbors, species)
+        if gradients is None:
+            return None
+        size = blind_motions(gradients, neighbors).shape[1]
+        least = size if least is None else min(least, size)
+    return least
+
+
+#: Random shells :func:`generic_blind_dimension` takes the least over, and their seed.
+GENERIC_SHELLS = 3
+GENERIC_SEED = 0
+
+#: Shell compositions :func:`generic_blind_dimension` remembers per fingerprint.
+GENERIC_CACHE_SIZE = 256
+
+_generic_cache: weakref.WeakKeyDictionary[Any, OrderedDict[tuple, int | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def generic_blind_dimension(
+    representation: Representation | None, neighbors: np.ndarray, species: Sequence[int]
+) -> int | None:
+    r"""How many motions the fingerprint misses, to first order, in a shell of the same
+    composition as ``neighbors`` in generic directions: :math:`\dim B` (:func:`blind_motions`
+    of its ``first_order_invariants``) least over :data:`GENERIC_SHELLS` shells whose
+    neighbours keep their species and their species' distance (:func:`species_distances`)
+    in random directions (seeded with :data:`GENERIC_SEED`, so the same composition always
+    gets the same count).
+
+    Positive where the fingerprint is truncated for the shell (:func:`truncation_zeros`);
+    a frame's own :math:`\dim B` exceeds it at special geometry (equal pairs, symmetry).
+    For one species it is :func:`equidistant_blind_counts` without the feature-count term.
+    No Jacobian is computed; counts are kept per fingerprint object (whose settings are
+    fixed once made, as its cached featomic calculator assumes) and composition (species,
+    counts and distances; the last :data:`GENERIC_CACHE_SIZE` of them).
+
+    Parameters
+    ----------
+    representation : Representation or None
+        The fingerprint, for its optional ``first_order_invariants``.
+    neighbors : array (N, 3)
+        Neighbour positions relative to the centre (Å); only their distances are used.
+    species : sequence of int (N,)
+        Their atomic numbers.
+
+    Returns
+    -------
+    int or None
+        :math:`\dim B` in generic directions; None without the hook, where the neighbours
+        are not at one distance per species, or where the hook says None.
+
+    Raises
+    ------
+    DegeneracyError
+        When ``neighbors`` is not one environment's positions or ``species`` not one
+        atomic number per neighbour.
+    """
+    neighbors = neighbor_array(neighbors, "generic_blind_dimension")
+    species = neighbor_species_numbers(species, len(neighbors))
+    invariants = getattr(representation, "first_order_invariants", None)
+    if invariants is None:
+        return None
+    distances = species_distances(neighbors, species)
+    if distances is None:
+        return None
+    counts = {z: int(np.count_nonzero(species == z)) for z in distances}
+    key = tuple((z, counts[z], r) for z, r in distances.items())
+    try:
+        cache = _generic_cache.setdefault(representation, OrderedDict())
+    except TypeError:  # neither hashable nor weakly referenced: not kept
+        cache = OrderedDict()
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    numbers = [z for z, count, _ in key for _ in range(count)]
+    radii = [r for _, count, r in key for _ in range(count)]
+    rng = np.random.default_rng(GENERIC_SEED)
+    cache[key] = _least_blind_dimension(invariants, numbers, radii, GENERIC_SHELLS, rng)
+    if len(cache) > GENERIC_CACHE_SIZE:
+        cache.popitem(last=False)
+    return cache[key]
 
 
 def blind_motions(gradients: np.ndarray, neighbors: np.ndarray) -> np.ndarray:
