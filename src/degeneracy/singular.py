@@ -102,6 +102,7 @@ from .sensitivity import (
     softest_motions,
     spurious_zero_count,
 )
+from .sensitivity.weighed_out import _span_values  # the zeros' own sizes: spectrum's rule
 from .structures import neighbor_array, neighbor_positions, one_frame
 
 #: Default condition number at which the search stops.
@@ -703,15 +704,21 @@ def find_singular(
         n_spurious = spurious_zero_count(
             values, n_unexplained, representation, jacobian.shape[1], len(neighbors)
         )
+    explained = free if len(free) else softest
     swap, explanation = explain_zero_motion(
         neighbors,
-        free if len(free) else softest,
+        explained,
         coincidences,
         representation,
         values=values if _is_zero(cn) else None,
         species=found.numbers[1:],
         n_spurious=n_spurious,
         partial=n_spurious is not None,
+        span_values=(
+            _span_values(representation, found, explained, values, jacobian[0])
+            if _is_zero(cn)
+            else None
+        ),
     )
     symbols = found.get_chemical_symbols()[1:]
     unseen_label = None if explanation is None else explanation.labels(symbols)[1]

@@ -341,13 +341,31 @@ class Acsf:
         r"""The weight of each neighbour pair's own in the angular terms, (N(N−1)/2,) in
         ``numpy.triu_indices`` order: G4's :math:`f_c(r_{jk})`, zeros without angular
         functions (no angle is seen), None for G5 (no such factor)."""
-        j, k = np.triu_indices(len(neighbors), k=1)
         if len(self.g4) == 0:
-            return np.zeros(len(j))
-        if self.angular == "g4":
-            distances = np.linalg.norm(neighbors[j] - neighbors[k], axis=-1)
-            return cosine_cutoff(distances, self.cutoff)[0]
-        return None
+            return np.zeros(len(neighbors) * (len(neighbors) - 1) // 2)
+        return self.pair_cutoff_weights(neighbors)
+
+    def pair_cutoff_weights(self, neighbors: np.ndarray) -> np.ndarray | None:
+        r"""The cutoff weight :math:`f_c(r_{jk})` of each neighbour pair's own distance,
+        (N(N−1)/2,) in ``numpy.triu_indices`` order, by which G4 weights the pair's terms;
+        None when no feature weights a pair by its distance (G5, or no angular functions).
+
+        Two neighbours well inside the cutoff but nearly a cutoff apart are faint in G4:
+        a motion that only turns them is seen through :math:`f_c(r_{jk})` and its slope
+        alone (:meth:`response_weights`), and such a pair is named by its distance
+        (:class:`~degeneracy.sensitivity.weighed_out.WeighedOutPair`).
+
+        Parameters
+        ----------
+        neighbors : array (N, 3)
+            Neighbour positions relative to the centre (Å).
+        """
+        if self.angular != "g4" or len(self.g4) == 0:
+            return None
+        neighbors = neighbor_array(neighbors, "pair_cutoff_weights")
+        j, k = np.triu_indices(len(neighbors), k=1)
+        distances = np.linalg.norm(neighbors[j] - neighbors[k], axis=-1)
+        return cosine_cutoff(distances, self.cutoff)[0]
 
     def motions_seen_at_most(self, n_neighbors: int) -> int | None:
         """The most internal motions of ``n_neighbors`` neighbours this fingerprint can

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial as partial_function
 from typing import Any
 
 import ase
@@ -53,8 +54,11 @@ from .trades import (
 from .truncation import TruncationZeros, _blind_span, _BlindSpan
 from .weighed_out import (
     WeighedOutNeighbor,
-    _cutoff_response,
+    WeighedOutPair,
     _CutoffResponse,
+    _graded_count,
+    _span_responses,
+    _span_values,
     _unseen_pairs,
     _weighed_out_neighbors,
 )
@@ -69,8 +73,9 @@ class ZeroExplanation:
     pairs whose angle it turns although the fingerprint cannot see them; ``residual``:
     its :func:`pair_swap_residual` (of a span, ρ_n: the smallest ρ that the n motions
     asked about all stay within); ``weighed_out``: the neighbours of ``unseen`` pairs
-    whose own cutoff weight hides them (empty when the pairs' weights do, e.g. ACSF's G4
-    of two neighbours a cutoff apart, or when not known); ``truncation``: when it
+    whose own cutoff weight hides them, then the pairs of neither that the weight of
+    their own distance hides (:class:`WeighedOutPair`: ACSF's G4 of two neighbours nearly
+    a cutoff apart; none a cutoff or more apart, or when not known); ``truncation``: when it
     lies among the motions of neighbours at one distance per species that the fingerprint
     sees through too few sums, those (:func:`truncation_zeros`). Of a span, the groups
     and pairs are those some motion of it with ρ below :data:`PAIR_SWAP_TOL` moves, and
@@ -83,7 +88,7 @@ class ZeroExplanation:
     swapped: list[CoincidentPairs]
     unseen: list[tuple[int, int]]
     residual: float
-    weighed_out: tuple[WeighedOutNeighbor, ...] = ()
+    weighed_out: tuple[WeighedOutNeighbor | WeighedOutPair, ...] = ()
     truncation: TruncationZeros | None = None
     n_explained: int | None = None
 
@@ -257,9 +262,13 @@ def explain_zero(
         ``neighbor_weights``, ``first_order_invariants`` and ``cutoff``; without it only equal
         pairs (:func:`coincident_pairs`, default tolerance) explain a zero.
     values : array (3N-3,), optional
-        The frame's purified singular values, descending (``Spectrum.values[f]``), the
-        last that of ``motion`` (the smallest of a span); without them a fixed weight
-        (:data:`~degeneracy.representations.base.UNSEEN_WEIGHT`) decides.
+        The frame's purified singular values, descending (``Spectrum.values[f]``); without
+        them a fixed weight (:data:`~degeneracy.representations.base.UNSEEN_WEIGHT`)
+        decides. With a fingerprint that has ``response_weights``, each zero of the span
+        is held to the bound of its own singular value: the last k of ``values`` when the
+        span has as many motions as the frame has zeros, else measured on the
+        fingerprint's Jacobian at ``atoms`` (one more Jacobian; the free zeros beside a
+        symmetry's forced ones).
     n_spurious : int, optional
         How many independent motions of the span must be explained, 1 ≤ n ≤ k; k (every
         motion) by default.
@@ -296,6 +305,7 @@ def explain_zero(
         species=species,
         n_spurious=n_spurious,
         partial=partial,
+        span_values=_span_values(representation, atoms, motion, values),
     )[1]
 
 
@@ -309,6 +319,7 @@ def explain_zero_motion(
     species: Sequence[int] | None = None,
     n_spurious: int | None = None,
     partial: bool = False,
+    span_values: np.ndarray | None = None,
 ) -> tuple[float, ZeroExplanation | None]:
     r""":func:`explain_zero` of an environment whose equal pairs are already found, with
     the motion's :func:`pair_swap_residual` (:math:`\rho_n` of a span).
@@ -316,7 +327,9 @@ def explain_zero_motion(
     The one place of the rule: the pairs the fingerprint weighs out are those of
     :func:`unseen_pairs_of` (with ``values``, a response factor below
     :func:`unseen_response`, :math:`w \le \sqrt{\max(s, (3N-3)\varepsilon s_1)/s_1}`;
-    without, a weight below :data:`~degeneracy.representations.base.UNSEEN_WEIGHT`), and
+    without, a weight below :data:`~degeneracy.representations.base.UNSEEN_WEIGHT`; of a
+    span, each of its ``n_spurious`` zeros held to its own such bound, the largest zero to
+    the largest: :func:`~degeneracy.sensitivity.weighed_out._graded_count`), and
     the motion is explained when it moves nothing else (:func:`explain_motion`,
     ρ < :data:`PAIR_SWAP_TOL`), or, with ``species``, when it lies among the motions of
     equidistant neighbours the fingerprint sees through too few sums
@@ -363,6 +376,10 @@ def explain_zero_motion(
     partial : bool
         Explain the most motions that can be when fewer than ``n_spurious`` are
         (:func:`explain_zero`).
+    span_values : array (k,), optional
+        The span's own singular values (:func:`explain_zero` measures them on the
+        fingerprint's Jacobian), for the bounds of its zeros; without them the last k of
+        ``values``, the span of the last singular motions.
 
     Returns
     -------
@@ -388,8 +405,11 @@ def explain_zero_motion(
                 f"explain_zero: {len(neighbors)} neighbours have {3 * len(neighbors) - 3} "
                 f"singular values (3N-3), got {len(values)}"
             )
-    response = _cutoff_response(representation, neighbors, values)
+    # one cutoff response per spurious zero of the span, the largest zero's first
+    responses = _span_responses(representation, neighbors, values, motion, n_spurious, span_values)
+    response = responses[0]
     unseen = _unseen_pairs(representation, neighbors, response)
+    stricter = [_unseen_pairs(representation, neighbors, r) for r in responses[1:]]
     blind = None if species is None else _blind_span(representation, neighbors, species, motion)
     models = [list(coincidences)]
     if species is not None:  # the pairs' own reverses, where the trades above fall short
@@ -410,8 +430,16 @@ def explain_zero_motion(
         n = _spurious_count(n_spurious, dimension)
         rho = 1.0 if paired is None else float(paired.residuals[n - 1])
         residual = rho if model == 0 else residual
+        with_pairs = partial_function(_explained_dimension, neighbors, motion, groups, blind)
         explained = _span_explanation(
-            representation, neighbors, response, paired, blind, n, partial=partial
+            representation,
+            neighbors,
+            response,
+            paired,
+            blind,
+            n,
+            partial=partial,
+            graded=partial_function(_graded_count, stricter=stricter, explained_with=with_pairs),
         )
         if explained is not None and explained.n_explained is None:
             return rho, explained
@@ -429,15 +457,19 @@ def _span_explanation(
     n: int,
     *,
     partial: bool,
+    graded: Any = None,
 ) -> ZeroExplanation | None:
     """:func:`explain_zero_motion`'s explanation of one pair model: of the ``n`` motions
     asked about when the span's explained motions (``paired``'s and ``blind``'s) reach
     ``n`` dimensions; with ``partial``, of the m they reach when 0 < m < n
-    (``n_explained`` m, ρ_m); else None."""
+    (``n_explained`` m, ρ_m); else None. ``graded`` lowers m to what the zeros' own
+    bounds allow (:func:`~degeneracy.sensitivity.weighed_out._graded_count`)."""
     empty = np.zeros((0, neighbors.size))
     by_pairs = empty if paired is None else paired.explained
     by_truncation = empty if blind is None else blind.explained
     m = min(_joint_dimension(by_pairs, by_truncation), n)
+    if m and graded is not None:
+        m = graded(m)
     if not m or (m < n and not partial):
         return None
     swapped, turned = (paired.swapped, paired.unseen) if len(by_pairs) else ([], [])
@@ -451,6 +483,22 @@ def _span_explanation(
         truncation=blind.truncation if len(by_truncation) else None,
         n_explained=None if m == n else m,
     )
+
+
+def _explained_dimension(
+    neighbors: np.ndarray,
+    motion: Any,
+    coincidences: Sequence[CoincidentPairs],
+    blind: _BlindSpan | None,
+    unseen: list[tuple[int, int]],
+) -> int:
+    """The dimension of the motions of the span ``motion`` that the equal pairs and the
+    ``unseen`` ones (:func:`_pair_span`) or the blind subspace (``blind``) explain."""
+    by_truncation = np.zeros((0, neighbors.size)) if blind is None else blind.explained
+    if not (coincidences or unseen):
+        return len(by_truncation)
+    by_pairs = _pair_span(neighbors, motion, coincidences, unseen).explained
+    return _joint_dimension(by_pairs, by_truncation)
 
 
 def _joint_dimension(first: np.ndarray, second: np.ndarray) -> int:

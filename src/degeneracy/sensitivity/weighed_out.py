@@ -7,18 +7,32 @@ singular value :math:`s = w g s_1`. The weight is the cause of such a zero when 
 accounts for at least half of its smallness, :math:`w \le \sqrt{s / s_1}`
 (:func:`unseen_response`). :func:`unseen_pairs_of` names the pairs a fingerprint weighs
 out for a frame, :func:`faint_neighbors` the neighbours whose weight could explain a
-zero at all, and :class:`WeighedOutNeighbor` where such a neighbour sits.
+zero at all, and :class:`WeighedOutNeighbor` where such a neighbour sits
+(:class:`WeighedOutPair`: two neighbours whose own distance's weight hides them, ACSF's G4
+of a pair nearly a cutoff apart).
+
+Of a span of zeros, each may be explained only by what its own size allows: the j-th
+largest of its n spurious zeros by the pairs below its own bound :math:`b_j`, so that
+:math:`m_j`, the motions the pairs below :math:`b_j` explain, must be at least
+:math:`n - j + 1` (:func:`_graded_count`). An exact zero beside a faint neighbour's
+(ACSF's G4 with H4 at 2.49 Å: H4 turning about C–H1 only moves the pairs H2-H4, H3-H4,
+2.7–3.5 Å apart, beyond the cutoff) then no longer hides the weight that explains the
+others. The span's values are its own (:func:`_span_values`): beside a symmetry's forced
+zeros at round-off (benzene's H environment, the ortho Hs 18 mÅ inside the cutoff) the
+frame's last value is not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import ase
 import numpy as np
 
+from ..errors import DegeneracyError
 from ..representations.base import UNSEEN_WEIGHT, Representation, weighed_out_pairs
-from ..structures import neighbor_array, vector_lengths
+from ..structures import neighbor_array, neighbor_positions, vector_lengths
 from .spectrum import ZERO_RTOL, frame_values, roundoff_floor, zero_rtol_value
 
 
@@ -42,6 +56,31 @@ class WeighedOutNeighbor:
         elif self.cutoff is not None:
             where += ", at or beyond the cutoff"
         return f"{where}, where its weight {self.weight:.1e} nearly vanishes"
+
+
+@dataclass(frozen=True)
+class WeighedOutPair:
+    """Two neighbours whose own distance's cutoff weight, nearly vanishing, hides their
+    pair (:func:`explain_zero`; the fingerprint's ``pair_cutoff_weights``, e.g. ACSF's G4
+    :math:`f_c(r_{jk})`): ``pair`` (atom indices − 1, i < j), ``distance`` (Å) between
+    them, ``weight`` (> 0; a pair at or beyond the cutoff, of weight 0, is not named) and
+    the fingerprint's ``cutoff`` (Å; None when it has no ``cutoff`` attribute)."""
+
+    pair: tuple[int, int]
+    distance: float
+    weight: float
+    cutoff: float | None
+
+    def label(self, symbols: Sequence[str]) -> str:
+        """``"C4-C5 2.44875 Å apart, 0.051 Å inside the cutoff, where their pair weight
+        1.0e-03 nearly vanishes"``."""
+        i, j = self.pair
+        where = f"{symbols[i]}{i + 1}-{symbols[j]}{j + 1} {self.distance:.6g} Å apart"
+        if self.cutoff is not None and self.distance < self.cutoff:
+            where += f", {self.cutoff - self.distance:.2g} Å inside the cutoff"
+        elif self.cutoff is not None:
+            where += ", at or beyond the cutoff"
+        return f"{where}, where their pair weight {self.weight:.1e} nearly vanishes"
 
 
 def unseen_response(values: np.ndarray) -> float:
@@ -131,6 +170,140 @@ def _cutoff_response(
     return np.asarray(per_neighbor, dtype=float), per_pair, unseen_response(values)
 
 
+def _span_bounds(
+    values: np.ndarray,
+    n_motions: int,
+    n_spurious: int | None,
+    span_values: np.ndarray | None = None,
+) -> np.ndarray:
+    r"""The :func:`unseen_response` bound of each of the ``n_spurious`` zeros of a span of
+    ``n_motions`` zero motions, largest first, (n,): :math:`\sqrt{\max(\sigma_j,
+    (3N-3)\varepsilon s_1)/s_1}` of its n largest values :math:`\sigma_j` (the feature
+    count's zeros, exact everywhere, are its smallest).
+
+    The span's values are ``span_values`` (its own singular values,
+    :func:`_span_values`) when given, else the last ``n_motions`` of the frame's
+    ``values``: the span of the last singular motions, as ``values``' contract has it
+    (its last value that of the motion, the smallest of a span). They are at most its own
+    (Cauchy interlacing), so the bounds are never looser than they should be. ``n_spurious``
+    None (or not an integer in [1, ``n_motions``]) is taken as ``n_motions``.
+    """
+    values = np.asarray(values, dtype=float)
+    size = max(1, min(int(n_motions), len(values)))
+    try:
+        count = int(n_spurious) if n_spurious is not None else size
+    except (TypeError, ValueError):  # refused with its own message by explain_zero
+        count = size
+    count = count if 1 <= count <= size else size
+    if not values[0] > 0:
+        return np.zeros(count)
+    if span_values is None:
+        span = values[len(values) - size :]
+    else:
+        span = np.sort(np.asarray(span_values, dtype=float))[::-1]
+    floor = float(roundoff_floor(values[0], len(values)))
+    ratios = [max(float(value), floor) / float(values[0]) for value in span[:count]]
+    return np.array([_response_bound(ratio) for ratio in ratios])
+
+
+def _span_values(
+    representation: Representation | None,
+    atoms: ase.Atoms,
+    motion: object,
+    values: np.ndarray | None,
+    jacobian: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """The singular values of the fingerprint's Jacobian at ``atoms`` (``jacobian`` (F,
+    3N) where it is known, else computed) on the span of
+    ``motion`` (rows (k, 3N), or one motion), descending: the span's own zeros, which the
+    frame's ``values`` do not give when the span is not its last singular motions (the
+    zeros a symmetry leaves free, :func:`~degeneracy.sensitivity.free_zero_motions`,
+    beside forced zeros at round-off). None, and no Jacobian computed, without ``values``,
+    for a fingerprint without ``response_weights`` (no weight to bound), when the span has
+    as many motions as the frame has zeros (below
+    :data:`~degeneracy.sensitivity.spectrum.ZERO_RTOL` :math:`s_1`: it is theirs, and
+    ``values`` gives them), or for a motion that is not one of ``atoms``' neighbours
+    (refused where it is used)."""
+    if values is None or getattr(representation, "response_weights", None) is None:
+        return None
+    from .trades import _motion_basis  # trades imports this module
+
+    neighbors = neighbor_positions(atoms)
+    try:
+        basis = _motion_basis(neighbors, motion)
+        values = frame_values(values, "explain_zero")
+    except DegeneracyError:
+        return None
+    n_zeros = int(np.count_nonzero(values < ZERO_RTOL * values[0])) if values[0] > 0 else 0
+    if not len(basis) or len(basis) == n_zeros:
+        return None
+    if jacobian is None:
+        jacobian = representation.jacobian([atoms])[1][0]
+    rows = basis.reshape(len(basis), -1)
+    return np.linalg.svd(jacobian @ rows.T, compute_uv=False)
+
+
+def _span_size(neighbors: np.ndarray, motion: object) -> int:
+    """The number of motions in ``motion``: k for rows (k, 3N), else 1 (one motion, (3N,)
+    or (N, 3)); checked where the motion is used."""
+    shape = np.shape(motion)
+    if len(shape) == 2 and shape[1] == neighbors.size and shape != neighbors.shape:
+        return max(1, int(shape[0]))
+    return 1
+
+
+def _span_responses(
+    representation: Representation | None,
+    neighbors: np.ndarray,
+    values: np.ndarray | None,
+    motion: object,
+    n_spurious: int | None,
+    span_values: np.ndarray | None = None,
+) -> list[_CutoffResponse | None]:
+    """The frame's :func:`_cutoff_response` at the bound of each spurious zero of the span
+    ``motion`` (:func:`_span_bounds`), the largest bound first; ``[None]`` without
+    ``values`` or the fingerprint's ``response_weights``."""
+    respond = getattr(representation, "response_weights", None)
+    if values is None or respond is None:
+        return [None]
+    per_neighbor, per_pair = respond(neighbors)
+    per_neighbor = np.asarray(per_neighbor, dtype=float)
+    size = _span_size(neighbors, motion) if span_values is None else len(span_values)
+    bounds = _span_bounds(values, size, n_spurious, span_values)
+    return [(per_neighbor, per_pair, float(bound)) for bound in bounds]
+
+
+def _graded_count(
+    first: int,
+    stricter: Sequence[Sequence[tuple[int, int]]],
+    explained_with: Callable[[list[tuple[int, int]]], int],
+) -> int:
+    r"""How many of a span's spurious zeros the weighed-out pairs explain when each zero
+    may only use the pairs its own bound hides.
+
+    With :math:`b_1 \ge \dots \ge b_n` the bounds of the n spurious zeros
+    (:func:`_span_bounds`) and :math:`m_j` the independent motions of the span explained
+    with the pairs below :math:`b_j` (``first`` :math:`= \min(m_1, n)`; ``stricter`` the
+    pairs of :math:`b_2, \dots, b_n`, ``explained_with`` their :math:`m_j`), the j
+    smallest zeros can only use the pairs of :math:`b_j` and fewer, so at most
+
+    .. math:: c = \min\big(m_1,\; \min_{j \ge 2} (m_j + j - 1)\big)
+
+    of them are explained; all n when :math:`m_j \ge n - j + 1` for every j. One bound
+    (the span's smallest value, as before) gives :math:`c = m_1`.
+    """
+    count = first
+    known: dict[tuple[tuple[int, int], ...], int] = {}
+    for j, pairs in enumerate(stricter, start=2):
+        if j - 1 >= count:  # m_j + j - 1 cannot go below the count any more
+            break
+        key = tuple(pairs)
+        if key not in known:
+            known[key] = int(explained_with(list(pairs)))
+        count = min(count, known[key] + j - 1)
+    return count
+
+
 def _unseen_pairs(
     representation: Representation | None,
     neighbors: np.ndarray,
@@ -195,10 +368,11 @@ def _weighed_out_neighbors(
     neighbors: np.ndarray,
     unseen: Sequence[tuple[int, int]],
     response: _CutoffResponse | None,
-) -> tuple[WeighedOutNeighbor, ...]:
+) -> tuple[WeighedOutNeighbor | WeighedOutPair, ...]:
     """The neighbours of the ``unseen`` pairs that their own weight hides: response factor
     below the bound (``response``, the frame's :func:`_cutoff_response`), else a
-    ``neighbor_weights`` below :data:`UNSEEN_WEIGHT`."""
+    ``neighbor_weights`` below :data:`UNSEEN_WEIGHT`; then the pairs of neither such
+    neighbour that their own distance's weight hides (:func:`_weighed_out_pairs`)."""
     weights_of = getattr(representation, "neighbor_weights", None)
     if weights_of is None:
         return ()
@@ -206,13 +380,55 @@ def _weighed_out_neighbors(
     hidden = weights < UNSEEN_WEIGHT if response is None else response[0] < response[2]
     radii = vector_lengths(neighbors)
     cutoff = getattr(representation, "cutoff", None)
-    return tuple(
+    cutoff = None if cutoff is None else float(cutoff)
+    named = tuple(
         WeighedOutNeighbor(
             index=k,
             radius=float(radii[k]),
             weight=float(weights[k]),
-            cutoff=None if cutoff is None else float(cutoff),
+            cutoff=cutoff,
         )
         for k in sorted({k for pair in unseen for k in pair})
         if hidden[k]
     )
+    rest = [(i, j) for i, j in unseen if not (hidden[i] or hidden[j])]
+    return named + _weighed_out_pairs(representation, neighbors, rest, response, cutoff)
+
+
+def _weighed_out_pairs(
+    representation: Representation | None,
+    neighbors: np.ndarray,
+    unseen: Sequence[tuple[int, int]],
+    response: _CutoffResponse | None,
+    cutoff: float | None,
+) -> tuple[WeighedOutPair, ...]:
+    r"""Of the ``unseen`` pairs, those the fingerprint's ``pair_cutoff_weights`` (the weight
+    of their own distance, e.g. ACSF's G4 :math:`f_c(r_{jk})`) hides on its own, as a
+    neighbour's hides it: the factor that weight puts in the pair's response (the pair's
+    response factor over its neighbours', :math:`\sqrt{f_c(r_{jk})}` for ACSF) is below
+    the bound (``response``), else (no ``response``) that weight is below
+    :data:`UNSEEN_WEIGHT`. A pair whose weight is 0 (at or beyond the cutoff, e.g. G4 of
+    two neighbours a cutoff apart) is left unnamed, as before: it is in the pair list."""
+    own_of = getattr(representation, "pair_cutoff_weights", None)
+    own = None if own_of is None or not unseen else own_of(neighbors)
+    if own is None:
+        return ()
+    own = np.asarray(own, dtype=float)
+    first, second = np.triu_indices(len(neighbors), k=1)
+    index = {(int(i), int(j)): p for p, (i, j) in enumerate(zip(first, second, strict=True))}
+    named = []
+    for i, j in sorted(unseen):
+        p = index[(i, j)]
+        if not own[p] > 0:
+            continue
+        if response is None:
+            faint = own[p] < UNSEEN_WEIGHT
+        else:
+            per_neighbor, per_pair, bound = response
+            faint = per_pair is not None and float(per_pair[p]) < bound * float(
+                per_neighbor[i] * per_neighbor[j]
+            )
+        if faint:
+            distance = float(np.linalg.norm(neighbors[i] - neighbors[j]))
+            named.append(WeighedOutPair((i, j), distance, float(own[p]), cutoff))
+    return tuple(named)
