@@ -20,7 +20,17 @@ baseline, measured in the same run on the same frames, is the guard without the 
 Prints the verdict counts of both guards per set, the frames whose verdict changed, and
 the wall time of each set with both guards (new / old).
 
-    .venv/bin/python benchmarks/bench_near_symmetry.py
+``--reach R`` runs every set with ``near_symmetric.NEAR_SYMMETRY_REACH = R`` (the largest
+residual of the operations ``near_symmetry`` symmetrises over; 0.05 Å until 2026-12-06,
+0.15 Å since): two runs compare reaches. ``--crystals`` adds one site of small rattled
+cells (SOAP): the 2-atom bcc Fe cell at a 3.5 Å cutoff and the 4-atom fcc Cu cell at
+5 Å, ase ``rattle`` 0.01–0.08 Å, whose neighbours move as images of a few atoms and
+whose zeros forced by O_h stay below 1e-6 s1 out to 0.075 Å (~30 s more on an idle
+machine). ``--far-folds`` adds folds 0.05–0.25 Å from the Cs shape (the mirror holding
+to 0.03–0.14 Å, beyond the old reach from 0.1 Å on), every ``near-symmetry`` a leak.
+
+    .venv/bin/python benchmarks/bench_near_symmetry.py [--seeds 2] [--reach 0.05] \
+        [--crystals] [--far-folds]
 """
 
 from __future__ import annotations
@@ -117,6 +127,28 @@ def near_symmetric_sets(seeds: int) -> dict[str, tuple[list, dg.Representation]]
     return sets
 
 
+def crystal_sets(seeds: int) -> dict[str, tuple[list, dg.Representation]]:
+    """Site 0 of small rattled cells: every neighbour an image of one of a few atoms."""
+    from ase.build import bulk
+
+    cells = {
+        "bcc Fe cell": (bulk("Fe", "bcc", a=2.87, cubic=True), 3.5),
+        "fcc Cu cell": (bulk("Cu", "fcc", a=3.61, cubic=True), 5.0),
+    }
+    sets = {}
+    for name, (cell, cutoff) in cells.items():
+        frames = []
+        for stdev in (0.01, 0.02, 0.04, 0.08):
+            for seed in range(seeds):
+                rattled = cell.copy()
+                rattled.rattle(stdev=stdev, seed=seed)
+                frames.append(dg.structure_environments(rattled, cutoff=cutoff)[0])
+        symbol = cell[0].symbol
+        representation = dg.SoapPowerSpectrum(center=symbol, neighbors=[symbol], cutoff=cutoff)
+        sets[f"near O_h, rattled {name}, soap"] = (frames, representation)
+    return sets
+
+
 def fold_sets() -> dict[str, tuple[list, dg.Representation]]:
     rounded = []
     for delta in (2e-3, 5e-3, 1e-2):
@@ -139,6 +171,29 @@ def fold_sets() -> dict[str, tuple[list, dg.Representation]]:
         "pair folds, soap": (pairs, dg.SoapPowerSpectrum()),
         "pair folds, acsf": (pairs, dg.Acsf()),
         "pair folds, bispectrum": (pairs, dg.Bispectrum()),
+    }
+
+
+def far_fold_sets() -> dict[str, tuple[list, dg.Representation]]:
+    """Folds 0.05–0.25 Å from the Cs shape: rounded to 1e-5 Å, or H4 1e-6–1e-4 Å off."""
+    rounded, pairs = [], []
+    for delta in (0.05, 0.1, 0.15, 0.2, 0.25):
+        rotation = Rotation.random(random_state=100).as_matrix()
+        for tilt in (50, 70):
+            for azimuth in (100, 120):
+                for h4 in (170.0, 180.0):
+                    neighbors = np.round(fold(delta, tilt, azimuth, h4) @ rotation.T, 5)
+                    rounded.append(dg.environment_from_neighbors(neighbors))
+        for eps in (1e-6, 1e-5, 1e-4):
+            neighbors = fold(delta, 50, 100)
+            neighbors[3, 1] = eps
+            pairs.append(dg.environment_from_neighbors(neighbors))
+    return {
+        "far rounded folds, acsf": (rounded, dg.Acsf()),
+        "far rounded folds, soap": (rounded, dg.SoapPowerSpectrum()),
+        "far pair folds, soap": (pairs, dg.SoapPowerSpectrum()),
+        "far pair folds, acsf": (pairs, dg.Acsf()),
+        "far pair folds, bispectrum": (pairs, dg.Bispectrum()),
     }
 
 
@@ -165,8 +220,11 @@ def verdicts_and_time(frames, representation, newton_neighbors: int) -> tuple[li
     near_symmetric.NEWTON_ZERO_NEIGHBORS = newton_neighbors
     try:
         start = time.perf_counter()
-        results = dg.analyse_frames(frames, representation)
-        return [r.verdict for r in results], time.perf_counter() - start
+        sizes = {len(frame) for frame in frames}  # one call per neighbour count
+        by_size = {n: [f for f in frames if len(f) == n] for n in sizes}
+        results = {n: iter(dg.analyse_frames(by_size[n], representation)) for n in sizes}
+        verdicts = [next(results[len(frame)]).verdict for frame in frames]
+        return verdicts, time.perf_counter() - start
     finally:
         near_symmetric.NEWTON_ZERO_NEIGHBORS = saved
 
@@ -183,9 +241,27 @@ def counts(verdicts: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="near-symmetric frames per distance")
+    parser.add_argument(
+        "--reach",
+        type=float,
+        default=near_symmetric.NEAR_SYMMETRY_REACH,
+        help="largest residual (Å) of the operations near_symmetry symmetrises over "
+        f"(default {near_symmetric.NEAR_SYMMETRY_REACH})",
+    )
+    parser.add_argument(
+        "--crystals", action="store_true", help="add site 0 of small rattled Fe and Cu cells"
+    )
+    parser.add_argument(
+        "--far-folds", action="store_true", help="add folds 0.05–0.25 Å from the Cs shape"
+    )
     args = parser.parse_args()
-    print(f"near-symmetry guard with and without the Newton search; {load()}")
+    near_symmetric.NEAR_SYMMETRY_REACH = args.reach
+    print(f"near-symmetry guard with and without the Newton search; reach {args.reach} Å; {load()}")
     sets = {**near_symmetric_sets(args.seeds), **fold_sets(), **found_zero_sets()}
+    if args.crystals:
+        sets.update(crystal_sets(args.seeds))
+    if args.far_folds:
+        sets.update(far_fold_sets())
     totals = Counter()
     for name, (frames, representation) in sets.items():
         old, old_time = verdicts_and_time(frames, representation, 0)

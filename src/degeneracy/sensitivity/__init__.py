@@ -63,6 +63,7 @@ from .frames import (
 from .near_symmetric import (
     BESIDE_SYMMETRY_PROBE,
     EXACT_SYMMETRY_RESIDUAL,
+    NEAR_LINEAR_REACH,
     NEAR_SYMMETRY_PATH,
     NEAR_SYMMETRY_REACH,
     NEAR_SYMMETRY_SLACK,
@@ -153,6 +154,7 @@ from .verdicts import (
 )
 from .weighed_out import (
     WeighedOutNeighbor,
+    WeighedOutPair,
     faint_neighbors,
     unseen_pairs_of,
     unseen_response,
