@@ -75,6 +75,26 @@ def test_the_fourth_site_of_a_rattled_fcc_cell_is_near_symmetry(monkeypatch):
     assert int((values < ZERO_RTOL * values[0]).sum()) == 14
 
 
+def test_inversion_image_sites_get_one_verdict():
+    """The two sites of the 2-atom bcc Fe cell rattled by 0.02 Å (seed 0; 26 neighbours at
+    4.5 Å) are inversion images: the same spectrum (41 values below 1e-6 s1, the smallest
+    1.14× the round-off floor) and the same O_h frame 28 mÅ away. The exact-zero guard's
+    singular search, whose target CN lay below round-off, "converged" from site 1 and not
+    from site 0, so site 1 was ``spurious``; a target within 10× of round-off now runs no
+    search (noise could reach it), and both are ``near-symmetry``."""
+    cell = bulk("Fe", "bcc", a=2.87, cubic=True)
+    cell.rattle(stdev=0.02, seed=0)
+    soap = dg.SoapPowerSpectrum(center="Fe", neighbors=["Fe"], cutoff=4.5)
+    first, second = dg.analyse_frames(dg.structure_environments(cell, cutoff=4.5), soap)
+    for result in (first, second):
+        values = result.singular_values
+        assert int((values < ZERO_RTOL * values[0]).sum()) == 41
+        floor = dg.sensitivity.roundoff_floor(values[0], len(values))
+        assert floor < values[-1] < 10 * floor
+    assert first.verdict == second.verdict == "near-symmetry"
+    assert first.near_symmetry_distance == pytest.approx(second.near_symmetry_distance)
+
+
 @pytest.mark.parametrize(
     ("delta", "distance"), [(0.1, 0.0275), (0.25, 0.0689)], ids=["0.1", "0.25"]
 )

@@ -383,14 +383,22 @@ def _exact_zero_nearby(
     it often converges to another exact zero beyond a tenth of the distance (its
     Levenberg–Marquardt step moves the motion :math:`u` and the positions together).
     For environments of up to :data:`NEWTON_ZERO_NEIGHBORS` neighbours a Newton search
-    on :math:`(s_\min/s_1)^2` within that tenth follows (:func:`_newton_zero_within`),
-    unless its target CN is within 10× of round-off (:func:`roundoff_floor`): from an
-    O_h SiO6 frame at CN 2.5e13 (ACSF, 1.8 mÅ from the octahedron) it reached the
-    round-off floor 0.09 d away, where no zero can be told from noise.
+    on :math:`(s_\min/s_1)^2` within that tenth follows (:func:`_newton_zero_within`).
+    Neither search runs when the target CN is within 10× of round-off
+    (:func:`roundoff_floor`), where no zero can be told from noise: from an O_h SiO6
+    frame at CN 2.5e13 (ACSF, 1.8 mÅ from the octahedron) Newton reached the round-off
+    floor 0.09 d away, and of the two inversion-image sites of a bcc Fe cell rattled by
+    0.02 Å (26 neighbours at 4.5 Å, s_min 1.14× the floor) the singular search
+    "converged" from one and not from the other.
     """
     from ..singular import find_singular  # singular builds on this module
 
     target = min(1e15, 1e3 * values[0] / values[-1])
+    if target * roundoff_floor(values[0], len(values)) > 0.1 * values[0]:
+        # the target CN is within 10× of round-off: a search reaches it (or not) by noise
+        # (two inversion-image sites of a rattled bcc Fe cell, s_min 1.14× the floor, got
+        # opposite verdicts), and no zero can be told from the frame's own
+        return False
     try:
         found = find_singular(
             atoms, representation, pull=1.0, max_iterations=8, cn_target=target,
@@ -403,8 +411,6 @@ def _exact_zero_nearby(
         return True
     if len(atoms) - 1 > NEWTON_ZERO_NEIGHBORS:
         return False
-    if target * roundoff_floor(values[0], len(values)) > 0.1 * values[0]:
-        return False  # the target CN is within 10× of round-off: noise could reach it
     try:
         return _newton_zero_within(atoms, representation, 0.1 * distance, target)
     except DegeneracyError:  # a trial frame the fingerprint refuses (a neighbour at its cutoff)
