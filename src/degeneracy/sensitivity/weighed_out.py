@@ -51,11 +51,18 @@ class WeighedOutNeighbor:
         """``"H1 at 2.49 Å, 0.01 Å inside the cutoff, where its weight 6.4e-05 nearly
         vanishes"``."""
         where = f"{symbols[self.index]}{self.index + 1} at {self.radius:.6g} Å"
-        if self.cutoff is not None and self.radius < self.cutoff:
-            where += f", {self.cutoff - self.radius:.2g} Å inside the cutoff"
-        elif self.cutoff is not None:
-            where += ", at or beyond the cutoff"
+        where += _from_the_cutoff(self.radius, self.cutoff)
         return f"{where}, where its weight {self.weight:.1e} nearly vanishes"
+
+
+def _from_the_cutoff(distance: float, cutoff: float | None) -> str:
+    """``", 0.01 Å inside the cutoff"``, ``", at or beyond the cutoff"``, or ``""``
+    without a cutoff: where a weighed-out distance sits."""
+    if cutoff is None:
+        return ""
+    if distance < cutoff:
+        return f", {cutoff - distance:.2g} Å inside the cutoff"
+    return ", at or beyond the cutoff"
 
 
 @dataclass(frozen=True)
@@ -76,10 +83,7 @@ class WeighedOutPair:
         1.0e-03 nearly vanishes"``."""
         i, j = self.pair
         where = f"{symbols[i]}{i + 1}-{symbols[j]}{j + 1} {self.distance:.6g} Å apart"
-        if self.cutoff is not None and self.distance < self.cutoff:
-            where += f", {self.cutoff - self.distance:.2g} Å inside the cutoff"
-        elif self.cutoff is not None:
-            where += ", at or beyond the cutoff"
+        where += _from_the_cutoff(self.distance, self.cutoff)
         return f"{where}, where their pair weight {self.weight:.1e} nearly vanishes"
 
 
