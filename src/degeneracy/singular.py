@@ -102,7 +102,7 @@ from .sensitivity import (
     softest_motions,
     spurious_zero_count,
 )
-from .sensitivity.weighed_out import _span_values  # the zeros' own sizes: spectrum's rule
+from .sensitivity.trades import _span_values  # the zeros' own sizes: spectrum's rule
 from .structures import neighbor_array, neighbor_positions, one_frame
 
 #: Default condition number at which the search stops.

@@ -46,6 +46,8 @@ from .trades import (
     _motion_basis,
     _moved_by_span,
     _scaled_rates,
+    _span_size,
+    _span_values,
     _spurious_count,
     _triple_rates,
     _unexplained_rates,
@@ -58,7 +60,6 @@ from .weighed_out import (
     _CutoffResponse,
     _graded_count,
     _span_responses,
-    _span_values,
     _unseen_pairs,
     _weighed_out_neighbors,
 )
@@ -406,7 +407,8 @@ def explain_zero_motion(
                 f"singular values (3N-3), got {len(values)}"
             )
     # one cutoff response per spurious zero of the span, the largest zero's first
-    responses = _span_responses(representation, neighbors, values, motion, n_spurious, span_values)
+    size = _span_size(neighbors, motion) if span_values is None else len(span_values)
+    responses = _span_responses(representation, neighbors, values, size, n_spurious, span_values)
     response = responses[0]
     unseen = _unseen_pairs(representation, neighbors, response)
     stricter = [_unseen_pairs(representation, neighbors, r) for r in responses[1:]]

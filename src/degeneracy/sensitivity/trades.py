@@ -537,6 +537,13 @@ def _smallest_eigenvalue(gram: np.ndarray) -> float:
     return float(gram[0, 0]) if gram.shape == (1, 1) else float(np.linalg.eigvalsh(gram)[0])
 
 
+def _given_as_rows(neighbors: np.ndarray, motion: Any) -> bool:
+    """Whether ``motion`` is k rows (k, 3N) of motions of the ``neighbors`` (N, 3), not one
+    motion (3N,) or (N, 3)."""
+    shape = np.shape(motion)
+    return len(shape) == 2 and shape[1] == neighbors.size and shape != neighbors.shape
+
+
 def _motion_basis(neighbors: np.ndarray, motion: Any) -> np.ndarray:
     """An orthonormal basis (r, N, 3) of the span of ``motion``: one motion (3N,) or
     (N, 3) of the ``neighbors`` (N, 3), or k rows (k, 3N); r = 0 for a zero motion.
@@ -544,7 +551,7 @@ def _motion_basis(neighbors: np.ndarray, motion: Any) -> np.ndarray:
     3N, has no row, or has a non-finite component."""
     motion = np.asarray(motion, dtype=float)
     size = neighbors.size
-    if motion.ndim == 2 and motion.shape[1] == size and motion.shape != neighbors.shape:
+    if _given_as_rows(neighbors, motion):
         rows = motion
     else:
         rows = neighbor_motion(neighbors, motion).reshape(1, size)
@@ -557,6 +564,47 @@ def _motion_basis(neighbors: np.ndarray, motion: Any) -> np.ndarray:
         return np.zeros((0, *neighbors.shape))
     rank = int(np.count_nonzero(values > max(rows.shape) * ROUNDOFF_EPS * values[0]))
     return right[:rank].reshape(rank, *neighbors.shape)
+
+
+def _span_values(
+    representation: Representation | None,
+    atoms: ase.Atoms,
+    motion: object,
+    values: np.ndarray | None,
+    jacobian: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """The singular values of the fingerprint's Jacobian at ``atoms`` (``jacobian`` (F,
+    3N) where it is known, else computed) on the span of
+    ``motion`` (rows (k, 3N), or one motion), descending: the span's own zeros, which the
+    frame's ``values`` do not give when the span is not its last singular motions (the
+    zeros a symmetry leaves free, :func:`~degeneracy.sensitivity.free_zero_motions`,
+    beside forced zeros at round-off). None, and no Jacobian computed, without ``values``,
+    for a fingerprint without ``response_weights`` (no weight to bound), when the span has
+    as many motions as the frame has zeros (below
+    :data:`~degeneracy.sensitivity.spectrum.ZERO_RTOL` :math:`s_1`: it is theirs, and
+    ``values`` gives them), or for a motion that is not one of ``atoms``' neighbours
+    (refused where it is used)."""
+    if values is None or getattr(representation, "response_weights", None) is None:
+        return None
+    neighbors = neighbor_positions(atoms)
+    try:
+        basis = _motion_basis(neighbors, motion)
+        values = frame_values(values, "explain_zero")
+    except DegeneracyError:
+        return None
+    n_zeros = int(np.count_nonzero(values < ZERO_RTOL * values[0])) if values[0] > 0 else 0
+    if not len(basis) or len(basis) == n_zeros:
+        return None
+    if jacobian is None:
+        jacobian = representation.jacobian([atoms])[1][0]
+    rows = basis.reshape(len(basis), -1)
+    return np.linalg.svd(jacobian @ rows.T, compute_uv=False)
+
+
+def _span_size(neighbors: np.ndarray, motion: object) -> int:
+    """The number of motions in ``motion``: k for rows (k, 3N), else 1 (one motion, (3N,)
+    or (N, 3)); checked where the motion is used."""
+    return max(1, len(motion)) if _given_as_rows(neighbors, motion) else 1
 
 
 def _span_rates(neighbors: np.ndarray, motion: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,8 @@ largest of its n spurious zeros by the pairs below its own bound :math:`b_j`, so
 :math:`n - j + 1` (:func:`_graded_count`). An exact zero beside a faint neighbour's
 (ACSF's G4 with H4 at 2.49 Å: H4 turning about C–H1 only moves the pairs H2-H4, H3-H4,
 2.7–3.5 Å apart, beyond the cutoff) then no longer hides the weight that explains the
-others. The span's values are its own (:func:`_span_values`): beside a symmetry's forced
+others. The span's values are its own
+(:func:`~degeneracy.sensitivity.trades._span_values`): beside a symmetry's forced
 zeros at round-off (benzene's H environment, the ortho Hs 18 mÅ inside the cutoff) the
 frame's last value is not.
 """
@@ -27,12 +28,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import ase
 import numpy as np
 
-from ..errors import DegeneracyError
 from ..representations.base import UNSEEN_WEIGHT, Representation, weighed_out_pairs
-from ..structures import neighbor_array, neighbor_positions, vector_lengths
+from ..structures import neighbor_array, vector_lengths
 from .spectrum import ZERO_RTOL, frame_values, roundoff_floor, zero_rtol_value
 
 
@@ -186,9 +185,10 @@ def _span_bounds(
     count's zeros, exact everywhere, are its smallest).
 
     The span's values are ``span_values`` (its own singular values,
-    :func:`_span_values`) when given, else the last ``n_motions`` of the frame's
-    ``values``: the span of the last singular motions, as ``values``' contract has it
-    (its last value that of the motion, the smallest of a span). They are at most its own
+    :func:`~degeneracy.sensitivity.trades._span_values`) when given, else the last
+    ``n_motions`` of the frame's ``values``: the span of the last singular motions, as
+    ``values``' contract has it (its last value that of the motion, the smallest of a
+    span). They are at most its own
     (Cauchy interlacing), so the bounds are never looser than they should be. ``n_spurious``
     None (or not an integer in [1, ``n_motions``]) is taken as ``n_motions``.
     """
@@ -210,69 +210,22 @@ def _span_bounds(
     return np.array([_response_bound(ratio) for ratio in ratios])
 
 
-def _span_values(
-    representation: Representation | None,
-    atoms: ase.Atoms,
-    motion: object,
-    values: np.ndarray | None,
-    jacobian: np.ndarray | None = None,
-) -> np.ndarray | None:
-    """The singular values of the fingerprint's Jacobian at ``atoms`` (``jacobian`` (F,
-    3N) where it is known, else computed) on the span of
-    ``motion`` (rows (k, 3N), or one motion), descending: the span's own zeros, which the
-    frame's ``values`` do not give when the span is not its last singular motions (the
-    zeros a symmetry leaves free, :func:`~degeneracy.sensitivity.free_zero_motions`,
-    beside forced zeros at round-off). None, and no Jacobian computed, without ``values``,
-    for a fingerprint without ``response_weights`` (no weight to bound), when the span has
-    as many motions as the frame has zeros (below
-    :data:`~degeneracy.sensitivity.spectrum.ZERO_RTOL` :math:`s_1`: it is theirs, and
-    ``values`` gives them), or for a motion that is not one of ``atoms``' neighbours
-    (refused where it is used)."""
-    if values is None or getattr(representation, "response_weights", None) is None:
-        return None
-    from .trades import _motion_basis  # trades imports this module
-
-    neighbors = neighbor_positions(atoms)
-    try:
-        basis = _motion_basis(neighbors, motion)
-        values = frame_values(values, "explain_zero")
-    except DegeneracyError:
-        return None
-    n_zeros = int(np.count_nonzero(values < ZERO_RTOL * values[0])) if values[0] > 0 else 0
-    if not len(basis) or len(basis) == n_zeros:
-        return None
-    if jacobian is None:
-        jacobian = representation.jacobian([atoms])[1][0]
-    rows = basis.reshape(len(basis), -1)
-    return np.linalg.svd(jacobian @ rows.T, compute_uv=False)
-
-
-def _span_size(neighbors: np.ndarray, motion: object) -> int:
-    """The number of motions in ``motion``: k for rows (k, 3N), else 1 (one motion, (3N,)
-    or (N, 3)); checked where the motion is used."""
-    shape = np.shape(motion)
-    if len(shape) == 2 and shape[1] == neighbors.size and shape != neighbors.shape:
-        return max(1, int(shape[0]))
-    return 1
-
-
 def _span_responses(
     representation: Representation | None,
     neighbors: np.ndarray,
     values: np.ndarray | None,
-    motion: object,
+    size: int,
     n_spurious: int | None,
     span_values: np.ndarray | None = None,
 ) -> list[_CutoffResponse | None]:
-    """The frame's :func:`_cutoff_response` at the bound of each spurious zero of the span
-    ``motion`` (:func:`_span_bounds`), the largest bound first; ``[None]`` without
+    """The frame's :func:`_cutoff_response` at the bound of each spurious zero of a span of
+    ``size`` motions (:func:`_span_bounds`), the largest bound first; ``[None]`` without
     ``values`` or the fingerprint's ``response_weights``."""
     respond = getattr(representation, "response_weights", None)
     if values is None or respond is None:
         return [None]
     per_neighbor, per_pair = respond(neighbors)
     per_neighbor = np.asarray(per_neighbor, dtype=float)
-    size = _span_size(neighbors, motion) if span_values is None else len(span_values)
     bounds = _span_bounds(values, size, n_spurious, span_values)
     return [(per_neighbor, per_pair, float(bound)) for bound in bounds]
 
