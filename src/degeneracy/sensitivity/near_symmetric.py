@@ -10,8 +10,10 @@ small singular values vanish at least linearly on the straight path to it,
 
 .. math:: s_k(x(t)) \le 1.25\, t\, s_k(x) \quad (t = 1/2, 1/4),
 
-unless a configuration with an exact zero and no symmetry lies within a tenth of the
-distance (a fold of ν = 2 degenerate pairs passing near the symmetric frame): a
+a value at round-off counting as the round-off floor there and having to grow beyond the
+frame faster than linearly, from round-off (:data:`ROUNDOFF_LIFT_PROBE`), unless a
+configuration with an exact zero and no symmetry lies within a tenth of the distance (a
+fold of ν = 2 degenerate pairs passing near the symmetric frame): a
 :func:`~degeneracy.singular.find_singular` search, then, for up to
 :data:`NEWTON_ZERO_NEIGHBORS` neighbours, Newton's method on :math:`(s_\min / s_1)^2`.
 """
@@ -83,6 +85,27 @@ NEAR_LINEAR_REACH = 0.05
 NEAR_SYMMETRY_PATH = (0.5, 0.25)
 NEAR_SYMMETRY_SLACK = 1.25
 
+#: RMS distance (Å) from the symmetric environment, at least twice the frame's, of the
+#: first of the two points beyond a frame with singular values at round-off at which
+#: :func:`near_symmetry` probes the spectrum (:func:`_lifted_far_out`; the second twice as
+#: far): forced zeros are lifted there faster than linearly, exact zeros of the
+#: fingerprint are not. Measured (2026-12-06, SOAP, sites of the bcc Fe cubic cell rattled
+#: by 0.005–0.01 Å, 1–6 values at round-off, 2–14 mÅ from the symmetric frame that
+#: passes, seeds 0–3): :math:`s_\min` at the first point 4–22 (26 neighbours at 4.5 Å) and
+#: 32–99 (14 at 3.5 Å) times t times the frame's round-off floor, growing as
+#: :math:`t^{4.4}`–:math:`t^{7.6}` to the second, the power law through both at 1e-6–0.01
+#: of the floor at the frame. Folds of ν = 2 pairs 5–200 mÅ from a Cs shape (ACSF, SOAP)
+#: stay at or below 0.06 t times the floor, G4 blind to two pairs beyond its cutoff 1–20 mÅ
+#: from a mirror at 0.01 (or are lifted only at the second point, where a pair comes within
+#: the cutoff); frame 1632 of ``sample_methane(3000, seed=7)`` (ACSF, the same blindness,
+#: 74 mÅ from a mirror) is lifted at t = 2 and back near round-off at 4 (p = −40).
+ROUNDOFF_LIFT_PROBE = 0.05
+
+#: Largest power p of the law :math:`c\, t^p` through the two probes of
+#: :func:`_lifted_far_out`: twice the largest measured for lifted forced zeros (7.6, the
+#: Fe sites above); a blind pair coming within the cutoff between the probes gave 42–44.
+ROUNDOFF_LIFT_MAX_POWER = 16.0
+
 #: At most this many nested groups of near operations are tried per frame (two Jacobians
 #: each); the closest first.
 NEAR_SYMMETRY_TRIES = 4
@@ -102,7 +125,8 @@ class NearSymmetry:
         Zeros its symmetry forces on every invariant fingerprint.
     ratios : tuple of float
         Largest :math:`s_k(t) / s_k(1)` of the small singular values at each point t of
-        :data:`NEAR_SYMMETRY_PATH`.
+        :data:`NEAR_SYMMETRY_PATH`, with :math:`s_k(1)` at least the round-off floor
+        (:func:`roundoff_floor`).
     """
 
     distance: float
@@ -136,9 +160,27 @@ def near_symmetry(
 
     .. math:: s_k(x(t)) \le 1.25\, t\, s_k(x) \quad (t = 1/2, 1/4).
 
+    Forced zeros lifted as slowly as :math:`d^4`–:math:`d^8` (at the O_h sites of
+    rattled bcc Fe cells, 14 and 26 neighbours) can still be at round-off
+    (:func:`roundoff_floor` :math:`\varepsilon_r`) 2–14 mÅ away, where that ratio means
+    nothing. There :math:`s_k(x)` counts as :math:`\varepsilon_r` (the values must stay at
+    round-off on the way), and beyond the frame they must grow faster than linearly,
+
+    .. math:: s_\min(x(t)) > t\, \varepsilon_r \quad (t = t_a, 2 t_a), \qquad
+              t_a = \max\!\left(2, \frac{0.05\,\text{Å}}{d}\right),
+
+    on a power law :math:`c\, t^p` through both points with :math:`c \le \varepsilon_r`
+    (:func:`_lifted_far_out`, :data:`ROUNDOFF_LIFT_PROBE`; d the distance from
+    :math:`x_0`): forced zeros lifted at order p give :math:`t^p s_k(x)`, an exact zero
+    of the fingerprint along a set that contains the path (a fold beside a mirror, G4
+    blind to pairs beyond its cutoff, a feature deficit) at most t times the frame's
+    round-off offset from it.
+
     A zero that the frame has for another reason (a degenerate-pair branch point such as
     the Comment's A0) is a minimum of :math:`s_k` at the frame itself: moving towards
-    any symmetric environment raises it (by 10⁶ for A0 and the closest symmetric frames).
+    any symmetric environment raises it (by 10⁶ for A0 and the closest symmetric frames;
+    such a zero at round-off, as A0's and those :func:`~degeneracy.singular.find_singular`
+    finds near symmetric CH4, leaves round-off on the way).
 
     Parameters
     ----------
@@ -147,7 +189,8 @@ def near_symmetry(
     values : array (3N-3,)
         Its purified singular values, descending.
     representation : Representation
-        The fingerprint (two Jacobians per group tried).
+        The fingerprint (two Jacobians per group tried, two more when the frame has
+        values at round-off and the path test passes).
     zero_rtol : float
         Relative size :math:`s_k / s_1` under which a singular value counts as zero.
     reach : float, optional
@@ -157,9 +200,9 @@ def near_symmetry(
     Returns
     -------
     NearSymmetry or None
-        The closest symmetric environment that passes; None without zeros, with a zero
-        at round-off (:func:`roundoff_floor`: exact at the frame, not lifted by a
-        distance) or without such an environment.
+        The closest symmetric environment that passes; None without zeros or without
+        such an environment (a zero at round-off that leaves round-off on the way or does
+        not grow faster than linearly beyond the frame is the fingerprint's own).
 
     Raises
     ------
@@ -173,8 +216,7 @@ def near_symmetry(
     n_small = int((values < zero_rtol * values[0]).sum()) if values[0] > 0 else 0
     if n_small == 0:
         return None
-    if values[-1] <= roundoff_floor(values[0], len(values)):
-        return None  # an exact zero at the frame itself is no lifted forced zero
+    n_roundoff = int(at_roundoff(values).sum())  # tested beyond the frame (_lifted_far_out)
     neighbors = neighbor_positions(atoms)
     identity = tuple(range(len(neighbors)))
     near = sorted(
@@ -200,8 +242,10 @@ def near_symmetry(
             continue
         tail = np.arange(len(values)) >= len(values) - n_small  # the n_small smallest
         ratios = _path_ratios(atoms, symmetric, values, tail, representation)
-        if _vanish_on_the_path(ratios):
-            distance = float(_rms_distance(neighbors, symmetric))
+        distance = float(_rms_distance(neighbors, symmetric))
+        if _vanish_on_the_path(ratios) and (
+            not n_roundoff or _lifted_far_out(atoms, symmetric, values, distance, representation)
+        ):
             if _exact_zero_nearby(atoms, values, representation, distance):
                 return None
             return NearSymmetry(distance=distance, n_forced=n_forced, ratios=ratios)
@@ -542,11 +586,13 @@ def _path_ratios(
 ) -> tuple[float, ...]:
     """Largest ratio of the singular values the mask ``small`` picks at each point of
     :data:`NEAR_SYMMETRY_PATH` (from ``symmetric``, t = 0, to the frame, t = 1) to the
-    frame's own, ``values[small]``."""
+    frame's own, ``values[small]``, those at round-off taken at the round-off floor
+    (:func:`roundoff_floor`): a value at round-off passes only if it stays there."""
     neighbors = neighbor_positions(atoms)
     points = [symmetric + t * (neighbors - symmetric) for t in NEAR_SYMMETRY_PATH]
     spectra = _spectra_at(atoms, points, representation)
-    return tuple(float(np.max(row[small] / values[small])) for row in spectra)
+    frame = np.maximum(values[small], roundoff_floor(values[0], len(values)))
+    return tuple(float(np.max(row[small] / frame)) for row in spectra)
 
 
 def _vanish_on_the_path(ratios: Sequence[float]) -> bool:
@@ -555,3 +601,41 @@ def _vanish_on_the_path(ratios: Sequence[float]) -> bool:
     (:data:`NEAR_SYMMETRY_SLACK`), the small values vanishing at least linearly."""
     bounds = [NEAR_SYMMETRY_SLACK * t for t in NEAR_SYMMETRY_PATH]
     return all(r <= b for r, b in zip(ratios, bounds, strict=True))
+
+
+def _lifted_far_out(
+    atoms: ase.Atoms,
+    symmetric: np.ndarray,
+    values: np.ndarray,
+    distance: float,
+    representation: Representation,
+) -> bool:
+    r"""Whether the smallest singular value grows beyond the frame as a forced zero
+    lifted from round-off does: at :math:`x(t) = x_0 + t (x - x_0)` for
+    :math:`t_a = \max(2, 0.05\,\text{Å} / d)` (:data:`ROUNDOFF_LIFT_PROBE`, d =
+    ``distance`` from the symmetric frame :math:`x_0`) and :math:`t_b = 2 t_a`,
+
+    .. math:: s(t) > t\, \varepsilon_r \quad (t = t_a, t_b), \qquad
+              s(t_a)\, t_a^{-p} \le \varepsilon_r, \quad
+              p = \log_2 \frac{s(t_b)}{s(t_a)} \le 16
+
+    (:data:`ROUNDOFF_LIFT_MAX_POWER`), with :math:`\varepsilon_r` the frame's round-off
+    floor (:func:`roundoff_floor`): faster than linear growth, on a power law :math:`c\,t^p`
+    that is at round-off at the frame. A zero of the fingerprint along a set that contains
+    the path (a fold beside a mirror, G4 blind to pairs beyond its cutoff, a feature
+    deficit) stays at :math:`s(t) \le t\, \varepsilon_r` (the path scales only the frame's
+    round-off offset from the set); one that the path leaves beyond the frame (a pair of a
+    blind G4 coming within its cutoff) rises from that point on, not as :math:`c\,t^p` from
+    round-off at the frame. False when the fingerprint refuses a probe."""
+    neighbors = neighbor_positions(atoms)
+    t_a = max(2.0, ROUNDOFF_LIFT_PROBE / distance)
+    points = [symmetric + t * (neighbors - symmetric) for t in (t_a, 2 * t_a)]
+    try:
+        s_a, s_b = _spectra_at(atoms, points, representation)[:, -1]
+    except DegeneracyError:  # e.g. a neighbour pushed beyond the cutoff: no test
+        return False
+    floor = roundoff_floor(values[0], len(values))
+    if not (s_a > t_a * floor and s_b > 2 * t_a * floor):
+        return False
+    power = float(np.log2(s_b / s_a))
+    return power <= ROUNDOFF_LIFT_MAX_POWER and s_a * t_a**-power <= floor
