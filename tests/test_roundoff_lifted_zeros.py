@@ -18,25 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase.build import bulk
+from test_sensitivity import _fold_near_cs
 
 import degeneracy as dg
 from degeneracy.sensitivity import ZERO_RTOL, at_roundoff, near_symmetric, symmetrized
-
-
-def _fold(delta: float) -> np.ndarray:
-    """A fold of ν = 2 degenerate pairs ``delta`` (Å) from a Cs shape, as
-    benchmarks/bench_near_symmetry.py's ``fold(delta, 50, 100)``: H2 and H3 mirror images
-    through y = 0 but ``delta`` off the plane, H4 on the x axis."""
-    b, tilt, azimuth = 1.09, np.radians(50), np.radians(100)
-    xy = np.sqrt(b**2 - delta**2)
-    return np.array(
-        [
-            [b * np.sin(tilt), 0, b * np.cos(tilt)],
-            [xy * np.cos(azimuth), xy * np.sin(azimuth), delta],
-            [xy * np.cos(azimuth), -xy * np.sin(azimuth), -delta],
-            [-b, 0.0, 0.0],
-        ]
-    )
 
 
 def test_a_rattled_bcc_site_with_zeros_at_roundoff_is_near_symmetry():
@@ -70,7 +55,7 @@ def test_a_fold_with_an_exact_zero_beside_a_mirror_stays_spurious(delta, represe
     round-off all along the straight path, so it passes the path test, and beyond the
     frame (measured out to t = 10): at most 0.06 t times the round-off floor at the
     probes, where the mirror's forced zeros are lifted: ``spurious``."""
-    neighbors = _fold(delta)
+    neighbors = _fold_near_cs(delta, 0.0)
     atoms = dg.environment_from_neighbors(neighbors)
     (result,) = dg.analyse_frames([atoms], representation)
     values = result.singular_values
