@@ -21,6 +21,9 @@ import numpy as np
 import pytest
 
 import degeneracy as dg
+from degeneracy.processes import use_one_blas_thread
+
+use_one_blas_thread()  # as the command does: the suite's small matrices, on shared cores
 
 #: ``../shared/reference`` beside the checkout; tests skip cleanly when it is absent.
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"

@@ -70,7 +70,7 @@ from .files import (
     output_folder,
     write_json,
 )
-from .processes import sigint_blocked, silence_stderr
+from .processes import sigint_blocked, silence_stderr, use_one_blas_thread
 from .representations.base import Representation, fingerprint
 from .sensitivity import (
     ZERO_RTOL,
@@ -1697,8 +1697,9 @@ def _trace_member(task: dict) -> tuple[float, float, int]:
 def _worker_init() -> None:
     global _IN_POOL_WORKER
     _IN_POOL_WORKER = True
-    # one featomic thread per worker: the workers already use the cores
+    # one featomic and one BLAS thread per worker: the workers already use the cores
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
+    use_one_blas_thread()
     # Ctrl-C reaches the whole process group: the parent stops the pool (_stop_pool);
     # a worker catching it would only fail its orbit and start the next one
     signal.signal(signal.SIGINT, signal.SIG_IGN)

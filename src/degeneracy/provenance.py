@@ -92,12 +92,17 @@ def _blas_libraries() -> str:
 
     libraries = sorted(
         f"{lib.get('internal_api', '?')} {lib.get('version') or '?'} "
-        f"({lib.get('architecture') or 'unknown'} kernels, {lib.get('num_threads', '?')} "
-        f"threads; {Path(lib.get('filepath', '?')).parent.name})"
+        f"({lib.get('architecture') or 'unknown'} kernels, {_threads(lib.get('num_threads'))}; "
+        f"{Path(lib.get('filepath', '?')).parent.name})"
         for lib in threadpool_info()
         if lib.get("user_api") == "blas"
     )
     return "; ".join(libraries) or "not detected"
+
+
+def _threads(number: int | None) -> str:
+    """``1 thread``, ``2 threads``, ``? threads`` (not reported)."""
+    return f"{'?' if number is None else number} thread{'' if number == 1 else 's'}"
 
 
 def _numpy_simd() -> str:

@@ -115,7 +115,7 @@ from .checks import (
 from .environments import environments_of, parse_species
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
 from .files import atomic_path, cache_key, output_file
-from .processes import sigint_blocked
+from .processes import ONE_BLAS_THREAD, sigint_blocked
 from .representations.base import Representation, every_hyper, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
@@ -211,12 +211,7 @@ REASON_BLIND = "blind: every singular value is 0"
 
 #: Environment of the worker processes of the default local cluster: one thread each
 #: (featomic's rayon pool and BLAS), the workers themselves provide the parallelism.
-WORKER_ENV = {
-    "RAYON_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
+WORKER_ENV = {"RAYON_NUM_THREADS": "1", **ONE_BLAS_THREAD}
 
 #: Structures of up to this many atoms (without periodicity) are checked for atoms too
 #: close together with every pairwise distance; larger ones with a k-d tree.

@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 from .. import __version__
 from ..errors import OPTION_TERMS, DegeneracyError, DegeneracyWarning, warning_subject
+from ..processes import use_one_blas_thread
 
 EXIT_ERROR = 2
 
@@ -305,7 +306,12 @@ def empty_argument(args: argparse.Namespace) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``degeneracy`` command; returns the exit status."""
+    """Entry point of the ``degeneracy`` command; returns the exit status.
+
+    The process (and the workers it starts) uses one BLAS thread unless the environment
+    chooses a number (:func:`~degeneracy.processes.use_one_blas_thread`).
+    """
+    use_one_blas_thread()  # before numpy loads: the subcommands import it lazily
     try:  # the subcommands' modules import scipy and more: ~2 s in which Ctrl-C may come
         parser = build_parser()
         args, unknown = parser.parse_known_args(argv)
