@@ -427,21 +427,34 @@ def _exact_zero_nearby(
     it often converges to another exact zero beyond a tenth of the distance (its
     Levenberg–Marquardt step moves the motion :math:`u` and the positions together).
     For environments of up to :data:`NEWTON_ZERO_NEIGHBORS` neighbours a Newton search
-    on :math:`(s_\min/s_1)^2` within that tenth follows (:func:`_newton_zero_within`).
-    Neither search runs when the target CN is within 10× of round-off
-    (:func:`roundoff_floor`), where no zero can be told from noise: from an O_h SiO6
-    frame at CN 2.5e13 (ACSF, 1.8 mÅ from the octahedron) Newton reached the round-off
-    floor 0.09 d away, and of the two inversion-image sites of a bcc Fe cell rattled by
-    0.02 Å (26 neighbours at 4.5 Å, s_min 1.14× the floor) the singular search
-    "converged" from one and not from the other.
+    on :math:`(s_\min/s_1)^2` within that tenth follows (:func:`_newton_zero_within`);
+    for larger ones the first search is all: a second one in steps of at most a quarter of
+    that tenth (12 iterations) found none of the zeros it missed near symmetric 8–12-
+    neighbour shapes (benchmarks/bench_near_symmetry.py ``--large``, 2026-12-06: 0 of the
+    17 leaks it ran on, ACSF and SOAP; 1 in a first run), Newton with the full Hessian
+    (2592 Jacobians per iteration for 12 neighbours) none of the 2 tried (136 s, 3.7 s).
+
+    The searches aim at 1000 × the frame's CN, at most 1e15 and at most a tenth of the
+    CN at round-off (:func:`roundoff_floor`: :math:`s_\min` 10× the floor), and do not
+    run when that is less than :data:`NEAR_ZERO_MIN_GAIN` × the frame's CN, where no
+    zero can be told from noise: from an O_h SiO6 frame at CN 2.5e13 (ACSF, 1.8 mÅ from
+    the octahedron) Newton reached the round-off floor 0.09 d away, and of the two
+    inversion-image sites of a bcc Fe cell rattled by 0.02 Å (26 neighbours at 4.5 Å,
+    s_min 1.14× the floor) the singular search "converged" from one and not from the
+    other. Until 2026-12-06 they did not run when 1000 × the frame's CN was within 10× of
+    round-off, i.e. above CN 1.4e10 for 12 neighbours, and frames 1e-4 Å from exact zeros
+    found near the fcc shell, the cube and a square antiprism (ACSF; CN 2e11 near the
+    fcc shell) got ``near-symmetry``: 7 of 27 such leaks over 148 frames near seven 8–12-
+    neighbour shapes (ACSF, SOAP) are ``spurious`` now (benchmarks/bench_near_symmetry.py
+    ``--large``; the rest in docs/concepts.md).
     """
     from ..singular import find_singular  # singular builds on this module
 
-    target = min(1e15, 1e3 * values[0] / values[-1])
-    if target * roundoff_floor(values[0], len(values)) > 0.1 * values[0]:
-        # the target CN is within 10× of round-off: a search reaches it (or not) by noise
-        # (two inversion-image sites of a rattled bcc Fe cell, s_min 1.14× the floor, got
-        # opposite verdicts), and no zero can be told from the frame's own
+    cn = values[0] / values[-1]
+    target = min(1e15, 1e3 * cn, 0.1 * values[0] / roundoff_floor(values[0], len(values)))
+    if target < NEAR_ZERO_MIN_GAIN * cn:
+        # the frame is within 100× of round-off: a search reaches the target (or not) by
+        # noise, and no zero can be told from the frame's own
         return False
     try:
         found = find_singular(
@@ -460,6 +473,12 @@ def _exact_zero_nearby(
     except DegeneracyError:  # a trial frame the fingerprint refuses (a neighbour at its cutoff)
         return False
 
+
+#: The searches of :func:`_exact_zero_nearby` run only when their target CN (1000 × the
+#: frame's, at most a tenth of round-off's) is at least this many times the frame's (a
+#: lifted forced zero, :math:`s \propto d^p` with p ≤ 4, falls 1.5× at most on the path
+#: 0.1 d towards its symmetric frame).
+NEAR_ZERO_MIN_GAIN = 10.0
 
 #: :func:`_newton_zero_within` runs for environments of at most this many neighbours: its
 #: Hessian costs :math:`2 (3N)^2` Jacobians per iteration (649 for N = 6).
