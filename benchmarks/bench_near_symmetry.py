@@ -23,11 +23,12 @@ the wall time of each set with both guards (new / old).
 ``--reach R`` runs every set with ``near_symmetric.NEAR_SYMMETRY_REACH = R`` (the largest
 residual of the operations ``near_symmetry`` symmetrises over; 0.05 Å until 2026-12-06,
 0.15 Å since): two runs compare reaches. ``--crystals`` adds one site of small rattled
-cells (SOAP): the 2-atom bcc Fe cell at a 3.5 Å cutoff and the 4-atom fcc Cu cell at
-5 Å, ase ``rattle`` 0.01–0.08 Å, whose neighbours move as images of a few atoms and
-whose zeros forced by O_h stay below 1e-6 s1 out to 0.075 Å (~30 s more on an idle
-machine). ``--far-folds`` adds folds 0.05–0.25 Å from the Cs shape (the mirror holding
-to 0.03–0.14 Å, beyond the old reach from 0.1 Å on), every ``near-symmetry`` a leak.
+cells (SOAP): the 2-atom bcc Fe cell at 3.5 and 4.5 Å cutoffs and the 4-atom fcc Cu cell
+at 5 Å, ase ``rattle`` 0.005–0.08 Å, whose neighbours move as images of a few atoms and
+whose zeros forced by O_h stay below 1e-6 s1 out to 0.075 Å, some at round-off at
+0.005–0.01 Å (``near_symmetry``'s probe beyond the frame). ``--far-folds`` adds folds
+0.05–0.25 Å from the Cs shape (the mirror holding to 0.03–0.14 Å, beyond the old reach
+from 0.1 Å on), every ``near-symmetry`` a leak.
 
 ``--large`` runs instead the sets of environments with more than 6 neighbours, where the
 guard has no Newton search: frames 1e-5 and 1e-4 Å from the zeros without symmetry that
@@ -56,6 +57,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 import degeneracy as dg
+from degeneracy.processes import use_one_blas_thread
 from degeneracy.sensitivity import near_symmetric
 
 DISTANCES = (1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 4e-2)
@@ -145,12 +147,13 @@ def crystal_sets(seeds: int) -> dict[str, tuple[list, dg.Representation]]:
 
     cells = {
         "bcc Fe cell": (bulk("Fe", "bcc", a=2.87, cubic=True), 3.5),
+        "bcc Fe cell at 4.5 Å": (bulk("Fe", "bcc", a=2.87, cubic=True), 4.5),
         "fcc Cu cell": (bulk("Cu", "fcc", a=3.61, cubic=True), 5.0),
     }
     sets = {}
     for name, (cell, cutoff) in cells.items():
         frames = []
-        for stdev in (0.01, 0.02, 0.04, 0.08):
+        for stdev in (0.005, 0.01, 0.02, 0.04, 0.08):  # 0.005–0.01: zeros at round-off
             for seed in range(seeds):
                 rattled = cell.copy()
                 rattled.rattle(stdev=stdev, seed=seed)
@@ -501,6 +504,7 @@ def main() -> None:
         "--large-reps", default="acsf", help="fingerprints of --large: acsf, soap or acsf,soap"
     )
     args = parser.parse_args()
+    use_one_blas_thread()  # as the command does (numpy's SVDs here are small)
     near_symmetric.NEAR_SYMMETRY_REACH = args.reach
     if args.large:
         run_large(args.large_seeds, tuple(args.large_reps.split(",")))
