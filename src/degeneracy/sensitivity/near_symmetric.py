@@ -222,8 +222,10 @@ def near_symmetry(
     near = sorted(
         (
             op
-            for op in candidate_superpositions(neighbors, neighbors, atoms.numbers[1:])
-            if op.residual <= reach and not (op.proper and op.permutation == identity)
+            for op in candidate_superpositions(
+                neighbors, neighbors, atoms.numbers[1:], within=reach
+            )
+            if op.residual <= reach and (op.permutation != identity or not op.proper)
         ),
         key=lambda op: op.residual,
     )

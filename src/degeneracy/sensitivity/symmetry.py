@@ -19,6 +19,7 @@ the motions the symmetry leaves free.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -107,7 +108,13 @@ def permutation_count(species: Sequence[int]) -> int:
 
 
 def equal_species_permutations(species: Sequence[int]) -> np.ndarray:
-    """All permutations that only exchange neighbours of the same species, (n_perm, N)."""
+    """All permutations that only exchange neighbours of the same species, (n_perm, N),
+    read-only (cached by species: 40 320 rows for 8 equal neighbours take 0.16 s)."""
+    return _equal_species_permutations(tuple(int(z) for z in species))
+
+
+@functools.lru_cache(maxsize=16)
+def _equal_species_permutations(species: tuple[int, ...]) -> np.ndarray:
     species = list(species)
     groups: dict[int, list[int]] = {}
     for index, z in enumerate(species):
@@ -126,7 +133,9 @@ def equal_species_permutations(species: Sequence[int]) -> np.ndarray:
         for group, image in zip(groups.values(), choice, strict=True):
             permutation[group] = image
         result.append(permutation)
-    return np.array(result)
+    permutations = np.array(result)
+    permutations.setflags(write=False)
+    return permutations
 
 
 def best_orthogonal(targets: np.ndarray, sources: np.ndarray, proper: bool) -> np.ndarray:
@@ -161,7 +170,11 @@ def _superposable(
 
 
 def superpositions(
-    reference: np.ndarray, other: np.ndarray, species: Sequence[int] | None = None
+    reference: np.ndarray,
+    other: np.ndarray,
+    species: Sequence[int] | None = None,
+    *,
+    within: float | None = None,
 ) -> list[PointOperation]:
     r"""Best superposition of ``other`` onto ``reference`` for every permutation.
 
@@ -169,19 +182,30 @@ def superpositions(
     improper rotation :math:`R` (Kabsch) of :math:`p_i \mapsto R\,b_{\pi(i)}` onto
     :math:`a_i`, with its RMS residual. Both arguments are neighbour positions (N, 3)
     relative to the centre.
+
+    With ``within`` (Å), only the operations of residual at most ``within`` and, of each
+    handedness, the one of least residual other than the proper identity (the candidates
+    of a symmetry when ``other`` is ``reference``), in the same order: for 8 equal
+    neighbours the 80 640 operations cost 0.3 s to build as objects, where the residuals
+    take 0.2 s.
     """
     reference, other, species = _superposable(reference, other, species)
     permutations = equal_species_permutations(species)
     sources = other[permutations]  # (n_perm, N, 3)
+    identity = np.all(permutations == np.arange(permutations.shape[1]), axis=1)
     operations = []
     for proper in (True, False):
         rotations = best_orthogonal(reference[None], sources, proper)
         mapped = np.einsum("pab,pib->pia", rotations, sources)
         residuals = _rms_distance(mapped, reference)
-        operations.extend(
-            PointOperation(tuple(int(i) for i in permutation), rotation, float(residual))
+        keep = np.arange(len(permutations))
+        if within is not None:
+            others = np.where(identity, np.inf, residuals) if proper else residuals
+            keep = np.union1d(np.flatnonzero(residuals <= within), [np.argmin(others)])
+        operations.extend(  # lists, not numpy scalars: thousands of them
+            PointOperation(tuple(permutation), rotation, residual)
             for permutation, rotation, residual in zip(
-                permutations, rotations, residuals, strict=True
+                permutations[keep].tolist(), rotations[keep], residuals[keep].tolist(), strict=True
             )
         )
     return operations
@@ -271,18 +295,23 @@ def _spanning_pairs(neighbors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def candidate_superpositions(
-    reference: np.ndarray, other: np.ndarray, species: Sequence[int] | None = None
+    reference: np.ndarray,
+    other: np.ndarray,
+    species: Sequence[int] | None = None,
+    *,
+    within: float | None = None,
 ) -> list[PointOperation]:
     """Superpositions of ``other`` onto ``reference`` to take the best of.
 
-    Every permutation of equal neighbours (:func:`superpositions`) up to
-    :data:`MAX_PERMUTATIONS` of them, :func:`anchored_superpositions` above:
-    exact superpositions (and symmetries) are found either way; without one, the best
-    residual is exact below the limit and an upper bound above it.
+    Every permutation of equal neighbours (:func:`superpositions`, with ``within``: only
+    those within it and the best of each handedness other than the proper identity) up
+    to :data:`MAX_PERMUTATIONS` of them, :func:`anchored_superpositions` above (all it
+    finds): exact superpositions (and symmetries) are found either way; without one, the
+    best residual is exact below the limit and an upper bound above it.
     """
     reference, other, species = _superposable(reference, other, species)
     if permutation_count(species) <= MAX_PERMUTATIONS:
-        return superpositions(reference, other, species)
+        return superpositions(reference, other, species, within=within)
     return anchored_superpositions(reference, other, species)
 
 
@@ -373,8 +402,9 @@ def point_symmetry(
         )
     check_finite_neighbors(neighbors, "point_symmetry")
     identity = tuple(range(n))
-    candidates = candidate_superpositions(neighbors, neighbors, species)
-    operations = [op for op in candidates if not (op.proper and op.permutation == identity)]
+    candidates = candidate_superpositions(neighbors, neighbors, species, within=tol)
+    # the permutation first: `proper` takes a determinant
+    operations = [op for op in candidates if op.permutation != identity or not op.proper]
     best = min(operations, key=lambda op: op.residual)
     found = [op for op in operations if op.residual < tol]
     n_zeros, forced_motions = 0, None
