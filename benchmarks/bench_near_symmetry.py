@@ -180,12 +180,19 @@ def fold_sets() -> dict[str, tuple[list, dg.Representation]]:
             neighbors = fold(delta, 50, 100)
             neighbors[3, 1] = eps  # H4 off the fold (H4's y = 0)
             pairs.append(dg.environment_from_neighbors(neighbors))
+    return fold_fingerprint_sets(rounded, pairs)
+
+
+def fold_fingerprint_sets(
+    rounded: list, pairs: list, prefix: str = ""
+) -> dict[str, tuple[list, dg.Representation]]:
+    """Rounded folds with ACSF and SOAP, pair folds with SOAP, ACSF and the bispectrum."""
     return {
-        "rounded folds, acsf": (rounded, dg.Acsf()),
-        "rounded folds, soap": (rounded, dg.SoapPowerSpectrum()),
-        "pair folds, soap": (pairs, dg.SoapPowerSpectrum()),
-        "pair folds, acsf": (pairs, dg.Acsf()),
-        "pair folds, bispectrum": (pairs, dg.Bispectrum()),
+        f"{prefix}rounded folds, acsf": (rounded, dg.Acsf()),
+        f"{prefix}rounded folds, soap": (rounded, dg.SoapPowerSpectrum()),
+        f"{prefix}pair folds, soap": (pairs, dg.SoapPowerSpectrum()),
+        f"{prefix}pair folds, acsf": (pairs, dg.Acsf()),
+        f"{prefix}pair folds, bispectrum": (pairs, dg.Bispectrum()),
     }
 
 
@@ -203,13 +210,7 @@ def far_fold_sets() -> dict[str, tuple[list, dg.Representation]]:
             neighbors = fold(delta, 50, 100)
             neighbors[3, 1] = eps
             pairs.append(dg.environment_from_neighbors(neighbors))
-    return {
-        "far rounded folds, acsf": (rounded, dg.Acsf()),
-        "far rounded folds, soap": (rounded, dg.SoapPowerSpectrum()),
-        "far pair folds, soap": (pairs, dg.SoapPowerSpectrum()),
-        "far pair folds, acsf": (pairs, dg.Acsf()),
-        "far pair folds, bispectrum": (pairs, dg.Bispectrum()),
-    }
+    return fold_fingerprint_sets(rounded, pairs, "far ")
 
 
 def found_zero_sets() -> dict[str, tuple[list, dg.Representation]]:

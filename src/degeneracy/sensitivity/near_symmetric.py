@@ -34,6 +34,7 @@ from ..structures import neighbor_positions
 from .spectrum import (
     ZERO_RTOL,
     at_roundoff,
+    condition_number,
     frame_values,
     roundoff_floor,
     singular_spectrum,
@@ -322,7 +323,7 @@ def exact_zeros_beside_symmetry(
         return 0
     t = max(2.0, BESIDE_SYMMETRY_PROBE / distance)
     try:
-        probed = _spectra_at(atoms, [symmetric + t * (neighbors - symmetric)], representation)[0]
+        probed = _spectra_on_the_path(atoms, symmetric, [t], representation)[0]
     except DegeneracyError:  # a probe the fingerprint refuses (beyond its cutoff): no test
         return 0
     staying = int(at_roundoff(probed).sum())
@@ -452,7 +453,7 @@ def _exact_zero_nearby(
     """
     from ..singular import find_singular  # singular builds on this module
 
-    cn = values[0] / values[-1]
+    cn = float(condition_number(values[0], values[-1], len(values)))  # inf at round-off
     target = min(1e15, 1e3 * cn, 0.1 * values[0] / roundoff_floor(values[0], len(values)))
     if target < NEAR_ZERO_MIN_GAIN * cn:
         # the frame is within 100× of round-off: a search reaches the target (or not) by
@@ -509,6 +510,16 @@ def _spectra_at(
         frames.append(frame)
     _, jacobian = representation.jacobian(frames)
     return singular_spectrum(jacobian, neighbor_positions(frames)).values
+
+
+def _spectra_on_the_path(
+    atoms: ase.Atoms, start: np.ndarray, ts: Sequence[float], representation: Representation
+) -> np.ndarray:
+    r"""Purified singular values, (len(ts), 3N − 3), on the straight path
+    :math:`x(t) = x_0 + t (x - x_0)` from neighbours ``start`` (:math:`x_0`, t = 0) through
+    those of ``atoms`` (t = 1), at each t of ``ts`` (:func:`_spectra_at`)."""
+    neighbors = neighbor_positions(atoms)
+    return _spectra_at(atoms, [start + t * (neighbors - start) for t in ts], representation)
 
 
 def _squared_ratios(
@@ -609,9 +620,7 @@ def _path_ratios(
     :data:`NEAR_SYMMETRY_PATH` (from ``symmetric``, t = 0, to the frame, t = 1) to the
     frame's own, ``values[small]``, those at round-off taken at the round-off floor
     (:func:`roundoff_floor`): a value at round-off passes only if it stays there."""
-    neighbors = neighbor_positions(atoms)
-    points = [symmetric + t * (neighbors - symmetric) for t in NEAR_SYMMETRY_PATH]
-    spectra = _spectra_at(atoms, points, representation)
+    spectra = _spectra_on_the_path(atoms, symmetric, NEAR_SYMMETRY_PATH, representation)
     frame = np.maximum(values[small], roundoff_floor(values[0], len(values)))
     return tuple(float(np.max(row[small] / frame)) for row in spectra)
 
@@ -648,11 +657,9 @@ def _lifted_far_out(
     round-off offset from the set); one that the path leaves beyond the frame (a pair of a
     blind G4 coming within its cutoff) rises from that point on, not as :math:`c\,t^p` from
     round-off at the frame. False when the fingerprint refuses a probe."""
-    neighbors = neighbor_positions(atoms)
     t_a = max(2.0, ROUNDOFF_LIFT_PROBE / distance)
-    points = [symmetric + t * (neighbors - symmetric) for t in (t_a, 2 * t_a)]
     try:
-        s_a, s_b = _spectra_at(atoms, points, representation)[:, -1]
+        s_a, s_b = _spectra_on_the_path(atoms, symmetric, (t_a, 2 * t_a), representation)[:, -1]
     except DegeneracyError:  # e.g. a neighbour pushed beyond the cutoff: no test
         return False
     floor = roundoff_floor(values[0], len(values))
