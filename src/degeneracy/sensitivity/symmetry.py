@@ -185,19 +185,22 @@ def superpositions(
 
     With ``within`` (Å), only the operations of residual at most ``within`` and, of each
     handedness, the one of least residual other than the proper identity (the candidates
-    of a symmetry when ``other`` is ``reference``), in the same order: for 8 equal
-    neighbours the 80 640 operations cost 0.3 s to build as objects, where the residuals
-    take 0.2 s.
+    of a symmetry when ``other`` is ``reference``), in the same order. Only permutations
+    whose lower bound (:func:`superposition_lower_bounds`) does not exclude them are
+    superposed, in order of that bound, until it passes ``within`` and both best
+    residuals: for 8 equal neighbours the 80 640 operations cost 0.3 s to superpose and
+    build, a bcc or cube site ~0.03 s this way, with the same result.
     """
     reference, other, species = _superposable(reference, other, species)
     permutations = equal_species_permutations(species)
-    sources = other[permutations]  # (n_perm, N, 3)
+    if within is not None:
+        permutations = permutations[
+            _unexcluded_permutations(reference, other, permutations, within)
+        ]
     identity = np.all(permutations == np.arange(permutations.shape[1]), axis=1)
     operations = []
     for proper in (True, False):
-        rotations = best_orthogonal(reference[None], sources, proper)
-        mapped = np.einsum("pab,pib->pia", rotations, sources)
-        residuals = _rms_distance(mapped, reference)
+        rotations, residuals = _superposed(reference, other[permutations], proper)
         keep = np.arange(len(permutations))
         if within is not None:
             others = np.where(identity, np.inf, residuals) if proper else residuals
@@ -209,6 +212,76 @@ def superpositions(
             )
         )
     return operations
+
+
+def _superposed(
+    reference: np.ndarray, sources: np.ndarray, proper: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best rotations (n, 3, 3) of one handedness of each of ``sources`` (n, N, 3) onto
+    ``reference`` (N, 3), and their RMS residuals (n,)."""
+    rotations = best_orthogonal(reference[None], sources, proper)
+    mapped = np.einsum("pab,pib->pia", rotations, sources)
+    return rotations, _rms_distance(mapped, reference)
+
+
+def superposition_lower_bounds(
+    reference: np.ndarray, other: np.ndarray, permutations: np.ndarray
+) -> np.ndarray:
+    r"""Lower bounds of the RMS residual of superposing ``other`` onto ``reference``, per
+    permutation (n_perm,), without superposing.
+
+    An orthogonal :math:`R` keeps lengths, so with :math:`e_i = |R\,b_{\pi(i)} - a_i|`,
+    :math:`e_i \ge \rho_i = \big||b_{\pi(i)}| - |a_i|\big|` and
+    :math:`e_i + e_j \ge \delta_{ij} = \big||b_{\pi(i)} - b_{\pi(j)}| - |a_i - a_j|\big|`,
+    so :math:`e_i^2 + e_j^2 \ge \max(\rho_i^2 + \rho_j^2, \delta_{ij}^2 / 2)` and
+
+    .. math:: \frac{1}{N}\sum_k e_k^2 \ge \frac{1}{N}\Big(\sum_k \rho_k^2
+        + \max_{ij}\big(\delta_{ij}^2/2 - \rho_i^2 - \rho_j^2\big)^+\Big).
+
+    Lowered by a relative 1e-9 and 1e-12 Å against round-off. A wrong permutation of a
+    near-symmetric shell mismatches some distance by a fraction of an ångström, so it is
+    excluded without a 3×3 SVD. Hand-written: a bound for the permutation search of a
+    point-group test is in no library we use.
+    """
+    n = len(reference)
+    radial = (vector_lengths(other)[permutations] - vector_lengths(reference)) ** 2  # ρ_i²
+    first, second = np.triu_indices(n, k=1)
+    distances = vector_lengths(reference[first] - reference[second])
+    other_distances = vector_lengths(other[:, None] - other[None]).ravel()
+    gain = np.zeros(len(permutations))  # max over pairs of δ_ij²/2 − ρ_i² − ρ_j²
+    chunk = max(1, 2**20 // max(len(first), 1))  # ~8 MB of gathered distances at a time
+    for start in range(0, len(permutations) if len(first) else 0, chunk):
+        p, rho = permutations[start : start + chunk], radial[start : start + chunk]
+        mismatch = np.take(other_distances, p[:, first] * n + p[:, second]) - distances
+        excess = mismatch**2 / 2 - rho[:, first] - rho[:, second]
+        gain[start : start + chunk] = excess.max(axis=1)
+    bound = np.sqrt((radial.sum(axis=1) + np.maximum(gain, 0.0)) / n)
+    return bound * (1 - 1e-9) - 1e-12
+
+
+def _unexcluded_permutations(
+    reference: np.ndarray, other: np.ndarray, permutations: np.ndarray, within: float
+) -> np.ndarray:
+    """Indices (sorted) of the permutations :func:`superpositions` must superpose with
+    ``within``: in order of their lower bound, in growing batches, until the next bound
+    exceeds ``within`` and the best residual of each handedness (the proper identity
+    left out), so that none left out could be kept."""
+    bounds = superposition_lower_bounds(reference, other, permutations)
+    order = np.argsort(bounds, kind="stable")
+    identity = np.all(permutations == np.arange(permutations.shape[1]), axis=1)
+    best = {True: np.inf, False: np.inf}
+    done, batch = 0, 64
+    while done < len(order):
+        chosen = order[done : done + batch]
+        for proper in (True, False):
+            residuals = _superposed(reference, other[permutations[chosen]], proper)[1]
+            if proper:
+                residuals = np.where(identity[chosen], np.inf, residuals)
+            best[proper] = min(best[proper], float(residuals.min()))
+        done, batch = done + len(chosen), 2 * batch
+        if done < len(order) and bounds[order[done]] > max(within, best[True], best[False]):
+            break
+    return np.sort(order[:done])
 
 
 def _orthonormal_frames(first: np.ndarray, second: np.ndarray) -> np.ndarray:
