@@ -579,6 +579,7 @@ def test_symmetric_result_is_flagged(soap):
         ("cn_target", 0),
         ("cn_target", 0.5),  # CN >= 1 always: "reached" before the first step
         ("max_iterations", 0),
+        ("min_distance", -0.1),
         ("callback", 5),  # a TypeError at the first step, after its Jacobians
     ],
 )
@@ -748,6 +749,60 @@ def test_steps_that_push_a_neighbour_out_of_the_cutoff_are_not_taken(soap, monke
     result = find_singular(start, soap, max_step=5.0, max_iterations=3)
     radii = np.linalg.norm(result.atoms.positions[1:], axis=1)
     assert radii.max() < soap.cutoff
+
+
+def test_steps_that_bring_two_neighbours_together_are_not_taken(soap, monkeypatch):
+    """Two atoms on top of each other make a zero of every fingerprint: a step that
+    brings a pair closer than 0.5 Å (the readers' minimum distance) is shortened before
+    the fingerprint sees it."""
+    import degeneracy.singular as singular
+
+    start = dg.builtin_environment("pg-start")
+    onto = np.zeros((4, 3))
+    onto[1] = start.positions[1] - start.positions[2]  # H2 onto H1
+
+    def together(residual, derivative, **kwargs):
+        return np.concatenate([onto.ravel(), [0.0]])
+
+    seen = []
+    evaluate = singular.CountingJacobian.__call__
+
+    def recording(self, neighbors):
+        seen.extend(np.reshape(neighbors, (-1, 4, 3)))
+        return evaluate(self, neighbors)
+
+    monkeypatch.setattr(singular, "levenberg_marquardt_step", together)
+    monkeypatch.setattr(singular.CountingJacobian, "__call__", recording)
+    for floor in (0.5, 0.2):
+        seen.clear()
+        options = {} if floor == 0.5 else {"min_distance": floor}
+        find_singular(start, soap, max_step=5.0, max_iterations=5, **options)
+        closest = min(singular.closest_atom_distance(frame) for frame in seen)
+        assert floor - 1e-3 <= closest < 1.0  # trials went towards the floor, not past it
+
+
+# ten Cu neighbours of a mirror-symmetric test shape 1.1–1.6 Å from the centre, two of them
+# 0.41 Å apart, displaced 0.15 Å (benchmarks/bench_near_symmetry.py --large, seed 1)
+_CLOSE_PAIR_START = [
+    [1.052651, -0.950467, 0.412024], [0.768224, -0.952419, -0.270706],
+    [-0.096113, -0.159388, 1.11968], [-0.313387, -0.208077, -1.149094],
+    [-0.302244, 1.159572, 0.332725], [-0.347383, 1.257992, -0.261066],
+    [-0.234184, -0.791837, 1.31168], [-0.37171, -0.700239, -1.418489],
+    [0.97907, -0.49757, -0.002031], [-0.061262, 1.280832, 0.027424],
+]  # fmt: skip
+
+
+def test_a_search_does_not_ride_a_collision_down():
+    """From this start SOAP's search used to pull neighbours 6 and 10 to 2e-12 Å of each
+    other and call CN 1.2e14 there "converged"; now no pair comes closer than half its
+    start distance (0.41 → 0.20 Å)."""
+    import degeneracy.singular as singular
+
+    start = np.array(_CLOSE_PAIR_START)
+    soap = dg.SoapPowerSpectrum(center="Cu", neighbors=["Cu"], cutoff=2.5)
+    result = find_singular(dg.environment_from_neighbors(start, "CuCu10"), soap)
+    closest = singular.closest_atom_distance(dg.neighbor_positions(result.atoms))
+    assert closest >= singular.closest_atom_distance(start) / 2
 
 
 class _UndeclaredRadialAcsf(dg.Acsf):

@@ -74,8 +74,15 @@ from typing import Any
 
 import ase
 import numpy as np
+from scipy.spatial.distance import pdist
 
-from .checks import bounded_int, optional_callable, positive_float, residual_tolerance_value
+from .checks import (
+    bounded_int,
+    non_negative_float,
+    optional_callable,
+    positive_float,
+    residual_tolerance_value,
+)
 from .errors import COLLINEAR, DegeneracyError
 from .representations.base import Representation
 from .sensitivity import (
@@ -102,8 +109,8 @@ from .sensitivity import (
     softest_motions,
     spurious_zero_count,
 )
-from .sensitivity.trades import _span_values  # the zeros' own sizes: spectrum's rule
-from .structures import neighbor_array, neighbor_positions, one_frame
+from .sensitivity.trades import span_singular_values  # the zeros' own sizes: spectrum's rule
+from .structures import DEFAULT_MIN_DISTANCE, neighbor_array, neighbor_positions, one_frame
 
 #: Default condition number at which the search stops.
 DEFAULT_CN_TARGET = 1e13
@@ -464,6 +471,13 @@ class SingularResult:
         return self.explanation is not None and bool(self.explanation.swapped)
 
 
+def closest_atom_distance(neighbors: np.ndarray) -> float:
+    """The smallest distance (Å) between two atoms of an environment, the centre (at the
+    origin) included, from its neighbour positions ((N, 3) or flat (3N,))."""
+    points = np.vstack([np.zeros(3), np.reshape(neighbors, (-1, 3))])
+    return float(pdist(points).min())
+
+
 def find_singular(
     atoms: ase.Atoms,
     representation: Representation,
@@ -477,6 +491,7 @@ def find_singular(
     symmetry_tol: float = SYMMETRY_TOL,
     callback: Callable[[SearchStep], None] | None = None,
     check_near_symmetry: bool = True,
+    min_distance: float = DEFAULT_MIN_DISTANCE,
 ) -> SingularResult:
     r"""Find a configuration near ``atoms`` where the smallest purified singular value vanishes.
 
@@ -487,25 +502,29 @@ def find_singular(
     :math:`s_\min / s_1` no longer decreases, or after ``max_iterations``.
 
     A step is refused (halved) when it takes a neighbour to or beyond the fingerprint's
-    ``cutoff``, or, for a smooth cutoff (ACSF, the OM: their optional
+    ``cutoff``; when it brings two atoms (the centre included) closer than ``min_distance``
+    or than half the closest distance at the start (whichever is less): two neighbours on
+    top of each other give a zero that no fingerprint can avoid (their opposite motions;
+    :func:`~degeneracy.sensitivity.check_analysable` refuses such a frame), and a SOAP
+    search from ten neighbours 0.4 Å apart rode it down, pulling two of them to 2e-12 Å for
+    a "converged" CN of 1.2e14; or, for a smooth cutoff (ACSF, the OM: their optional
     ``response_weights``), when it ends at a zero (:math:`s_\min/s_1 <`
-    :data:`~degeneracy.sensitivity.ZERO_RTOL`) with a neighbour faded since the start
-    (lower response factor) to where its weight could explain a zero
+    :data:`~degeneracy.sensitivity.ZERO_RTOL`) with a neighbour faded since the start (lower
+    response factor) to where its weight could explain a zero
     (:func:`~degeneracy.sensitivity.faint_neighbors`: response factor below
     :math:`\sqrt{\mathtt{ZERO\_RTOL}}` = 1e-3, the bound of
-    :func:`~degeneracy.sensitivity.unseen_response` for the largest zero; an OM
-    neighbour beyond 2.27 Å, an ACSF one beyond 2.45 Å at a 2.5 Å cutoff). Such a zero is
-    the neighbour leaving, not a defect of the fingerprint. So a zero found is never one
-    that :func:`~degeneracy.sensitivity.explain_zero` puts down to the weight of a
-    neighbour the search faded; one it puts down to a weight the start already had
-    stays (the search cannot lower that weight) and is named. The zero's own bound
-    :math:`\sqrt{s_\min/s_1}` would not do for the guard: it falls with
-    :math:`s_\min`, and the search rode it down (ACSF G4 from a neighbour at 2.3 Å to
-    :math:`f_c` = 3e-7; with the motion test too, G5 ended at ρ = 1.00e-3, just past
-    :data:`~degeneracy.sensitivity.PAIR_SWAP_TOL`). Steps that fade a neighbour while
-    :math:`s_\min` is not yet a zero are taken: from CH4 with H1 at 2.2–2.35 Å the OM
-    search stops short of a zero (CN ~1e6, H1 at 2.38–2.40 Å); with the former floor of
-    1e-5 on the weight it went on to 2.496 Å, CN 5e11.
+    :func:`~degeneracy.sensitivity.unseen_response` for the largest zero; an OM neighbour
+    beyond 2.27 Å, an ACSF one beyond 2.45 Å at a 2.5 Å cutoff). Such a zero is the
+    neighbour leaving, not a defect of the fingerprint. So a zero found is never one that
+    :func:`~degeneracy.sensitivity.explain_zero` puts down to the weight of a neighbour the
+    search faded; one it puts down to a weight the start already had stays (the search
+    cannot lower that weight) and is named. The zero's own bound :math:`\sqrt{s_\min/s_1}`
+    would not do for the guard: it falls with :math:`s_\min`, and the search rode it down
+    (ACSF G4 from a neighbour at 2.3 Å to :math:`f_c` = 3e-7; with the motion test too, G5
+    ended at ρ = 1.00e-3, just past :data:`~degeneracy.sensitivity.PAIR_SWAP_TOL`). Steps
+    that fade a neighbour while :math:`s_\min` is not yet a zero are taken: from CH4 with H1
+    at 2.2–2.35 Å the OM search stops short of a zero (CN ~1e6, H1 at 2.38–2.40 Å); with the
+    former floor of 1e-5 on the weight it went on to 2.496 Å, CN 5e11.
 
     Parameters
     ----------
@@ -531,6 +550,10 @@ def find_singular(
         :data:`~degeneracy.checks.MAX_RESIDUAL_TOL`.
     callback : callable, optional
         Called with every accepted :class:`SearchStep`.
+    min_distance : float
+        The closest (Å) a step may bring two atoms, or half the closest distance at the
+        start if that is less; :data:`~degeneracy.structures.DEFAULT_MIN_DISTANCE` by
+        default, the distance below which the readers refuse a frame.
     check_near_symmetry : bool
         Test the zeros of a result that is not symmetric with
         :func:`~degeneracy.sensitivity.near_symmetry` (``SingularResult.near_symmetry``;
@@ -553,7 +576,8 @@ def find_singular(
     DegeneracyError
         When ``pull`` is not in [0, 1], ``cn_target`` does not exceed 1,
         ``max_iterations`` is not an integer ≥ 1, ``fd_step`` is not in (0, 0.1),
-        ``max_step`` is not positive, ``pull_cutoff`` is not in (0, 1) or
+        ``max_step`` is not positive, ``min_distance`` is negative, ``pull_cutoff`` is
+        not in (0, 1) or
         ``symmetry_tol`` is not in (0, 0.5] Å; when ``atoms`` is
         not one :class:`ase.Atoms`, is refused by
         :func:`~degeneracy.sensitivity.check_analysable`, or the fingerprint has fewer
@@ -573,6 +597,7 @@ def find_singular(
     max_step = positive_float("max_step", max_step)
     pull_cutoff = positive_float("pull_cutoff", pull_cutoff, below=1.0)
     symmetry_tol = residual_tolerance_value("symmetry_tol", symmetry_tol)
+    min_distance = non_negative_float("min_distance", min_distance)
     callback = optional_callable("callback", callback)
     check_analysable([one_frame(atoms, name="find_singular")], representation)
     check_enough_features(atoms, representation, task="singular configuration to search for")
@@ -595,6 +620,7 @@ def find_singular(
             callback(step)
 
     record()
+    closest_allowed = min(min_distance, closest_atom_distance(start) / 2)
     cutoff = getattr(representation, "cutoff", None)
     respond = getattr(representation, "response_weights", None)
     start_response = None if respond is None else respond(start.reshape(-1, 3))[0]
@@ -649,6 +675,10 @@ def find_singular(
             if farthest_beyond_cutoff(trial, cutoff) is not None:
                 # outside, a neighbour's Jacobian columns vanish: s_min drops for the
                 # wrong reason (and the OM refuses the frame)
+                step = step / 2.0
+                continue
+            if closest_atom_distance(trial) < closest_allowed:
+                # two atoms meeting: a zero of every fingerprint, not a defect of this one
                 step = step / 2.0
                 continue
             try:
@@ -715,7 +745,7 @@ def find_singular(
         n_spurious=n_spurious,
         partial=n_spurious is not None,
         span_values=(
-            _span_values(representation, found, explained, values, jacobian[0])
+            span_singular_values(representation, found, explained, values, jacobian[0])
             if _is_zero(cn)
             else None
         ),
