@@ -17,8 +17,16 @@ from degeneracy.cli import main
 from degeneracy.errors import COLLINEAR, DegeneracyError
 
 
-def near_linear_co2(bend: float) -> ase.Atoms:
-    return ase.Atoms("COO", positions=[[0, 0, 0], [0, 0, -1.16], [bend, 0, 1.16]])
+def near_linear_co2(bend: float, far: float = 1.16) -> ase.Atoms:
+    return ase.Atoms("COO", positions=[[0, 0, 0], [0, 0, -1.16], [bend, 0, far]])
+
+
+def bent_unequal_co2(bend: float = 1e-6) -> ase.Atoms:
+    """CO2 bent by ``bend`` Å with bonds of 1.16 and 1.25 Å: its smallest singular value is
+    the bend's, so the search straightens it, on every machine. With equal bonds the
+    exchange of the two O (1e-12 s1 apart at 1e-6 Å) competed, and which one the search
+    took depended on the BLAS kernels (AVX-512: straight; Haswell: the equal bonds)."""
+    return near_linear_co2(bend, far=1.25)
 
 
 def test_a_straight_environment_is_refused_with_its_own_kind():
@@ -32,7 +40,7 @@ def test_a_straight_environment_is_refused_with_its_own_kind():
 @pytest.fixture
 def co2_file(tmp_path):
     path = tmp_path / "co2_two.extxyz"
-    ase.io.write(path, [near_linear_co2(bend) for bend in (1e-3, 1e-3, 1e-6)])
+    ase.io.write(path, [near_linear_co2(1e-3), near_linear_co2(1e-3), bent_unequal_co2()])
     return path
 
 
@@ -52,7 +60,7 @@ def test_a_search_reaching_a_straight_environment_keeps_every_frame(co2_file, tm
 
 def test_reject_symmetric_refuses_a_straight_result(tmp_path, capsys):
     path = tmp_path / "straight.extxyz"
-    ase.io.write(path, [near_linear_co2(1e-6)])
+    ase.io.write(path, [bent_unequal_co2()])
     out = tmp_path / "out.extxyz"
     argv = ["singular", str(path), "--environment", "any", "--output", str(out)]
     assert main([*argv, "--reject-symmetric"]) == 2
@@ -88,7 +96,7 @@ def test_a_failing_frame_is_named_with_its_file_and_number(co2_file, tmp_path, c
 
 def test_find_singular_does_not_raise_at_a_straight_environment():
     soap = dg.SoapPowerSpectrum(center="C", neighbors=("O",))
-    result = dg.find_singular(near_linear_co2(1e-6), soap)
+    result = dg.find_singular(bent_unequal_co2(), soap)
     assert result.straight
     assert result.atoms.info["straight"] is True
     assert np.all(np.isfinite(result.atoms.positions))

@@ -152,23 +152,25 @@ def test_a_common_fade_does_not_draw_the_search_outwards(soap):
 
 @pytest.mark.parametrize("name", ["soap", "acsf"])
 def test_the_search_does_not_depend_on_the_fingerprint_s_units(name):
-    """Features and Jacobian times 1e3: the same path, iterate by iterate, to round-off
-    (amplified by the damping s_min/s_1 of the least squares step: the iterates agree to
-    1e-7 while CN < 1e7, s_min to 1e-7 while CN < 1e5, and the end points to 1e-5 Å)."""
+    """Features and Jacobian times 1e3: the same path, iterate by iterate and trial by
+    trial, to round-off while CN < 1e7 (amplified by the damping s_min/s_1 of the least
+    squares step: the iterates agree to 1e-7 there, s_min and CN to 1e-7 while CN < 1e5). Beyond,
+    the amplified round-off decides the backtracking: on a plateau at CN 6e9 the ACSF
+    search took 429 Jacobians in one unit and 461 in the other with Haswell BLAS kernels
+    (the same number with AVX-512 ones), ending 1e-3 Å apart; both still end there."""
     representation = dg.make_representation(name)
     atoms = dg.sample_methane(3, seed=5)[2]
     plain = find_singular(atoms, representation)
     scaled = find_singular(atoms, Weighted(representation, factor=1e3))
-    assert scaled.jacobian_evaluations == plain.jacobian_evaluations
-    assert len(scaled.history) == len(plain.history)
-    pairs = list(zip(plain.history, scaled.history, strict=True))
-    assert sum(a.cn < 1e5 for a, _ in pairs) > 5
+    pairs = [(a, b) for a, b in zip(plain.history, scaled.history, strict=False) if a.cn < 1e7]
+    assert sum(a.cn < 1e5 for a, _ in pairs) > 5 and len(pairs) > 10
     for a, b in pairs:
-        if a.cn < 1e7:
-            assert b.distance == pytest.approx(a.distance, rel=1e-7, abs=1e-12)
+        assert b.jacobian_evaluations == a.jacobian_evaluations
+        assert b.distance == pytest.approx(a.distance, rel=1e-7, abs=1e-12)
         if a.cn < 1e5:
             assert b.s_min == pytest.approx(1e3 * a.s_min, rel=1e-7)
             assert b.cn == pytest.approx(a.cn, rel=1e-7)
+    assert min(plain.cn, scaled.cn) > 1e9
     np.testing.assert_allclose(
-        dg.neighbor_positions(scaled.atoms), dg.neighbor_positions(plain.atoms), atol=1e-4
+        dg.neighbor_positions(scaled.atoms), dg.neighbor_positions(plain.atoms), atol=1e-2
     )
