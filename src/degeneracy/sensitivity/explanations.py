@@ -47,11 +47,11 @@ from .trades import (
     _moved_by_span,
     _scaled_rates,
     _span_size,
-    _span_values,
     _spurious_count,
     _triple_rates,
     _unexplained_rates,
     _whitening,
+    span_singular_values,
 )
 from .truncation import TruncationZeros, _blind_span, _BlindSpan
 from .weighed_out import (
@@ -306,7 +306,7 @@ def explain_zero(
         species=species,
         n_spurious=n_spurious,
         partial=partial,
-        span_values=_span_values(representation, atoms, motion, values),
+        span_values=span_singular_values(representation, atoms, motion, values),
     )[1]
 
 

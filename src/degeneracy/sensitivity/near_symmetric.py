@@ -217,7 +217,7 @@ def near_symmetry(
     n_small = int((values < zero_rtol * values[0]).sum()) if values[0] > 0 else 0
     if n_small == 0:
         return None
-    n_roundoff = int(at_roundoff(values).sum())  # tested beyond the frame (_lifted_far_out)
+    at_roundoff_here = bool(at_roundoff(values).any())  # tested beyond the frame (_lifted_far_out)
     neighbors = neighbor_positions(atoms)
     identity = tuple(range(len(neighbors)))
     near = sorted(
@@ -247,7 +247,8 @@ def near_symmetry(
         ratios = _path_ratios(atoms, symmetric, values, tail, representation)
         distance = float(_rms_distance(neighbors, symmetric))
         if _vanish_on_the_path(ratios) and (
-            not n_roundoff or _lifted_far_out(atoms, symmetric, values, distance, representation)
+            not at_roundoff_here
+            or _lifted_far_out(atoms, symmetric, values, distance, representation)
         ):
             if _exact_zero_nearby(atoms, values, representation, distance):
                 return None

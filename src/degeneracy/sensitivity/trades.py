@@ -566,7 +566,7 @@ def _motion_basis(neighbors: np.ndarray, motion: Any) -> np.ndarray:
     return right[:rank].reshape(rank, *neighbors.shape)
 
 
-def _span_values(
+def span_singular_values(
     representation: Representation | None,
     atoms: ase.Atoms,
     motion: object,

@@ -18,7 +18,7 @@ largest of its n spurious zeros by the pairs below its own bound :math:`b_j`, so
 (ACSF's G4 with H4 at 2.49 Å: H4 turning about C–H1 only moves the pairs H2-H4, H3-H4,
 2.7–3.5 Å apart, beyond the cutoff) then no longer hides the weight that explains the
 others. The span's values are its own
-(:func:`~degeneracy.sensitivity.trades._span_values`): beside a symmetry's forced
+(:func:`~degeneracy.sensitivity.trades.span_singular_values`): beside a symmetry's forced
 zeros at round-off (benzene's H environment, the ortho Hs 18 mÅ inside the cutoff) the
 frame's last value is not.
 """
@@ -185,7 +185,7 @@ def _span_bounds(
     count's zeros, exact everywhere, are its smallest).
 
     The span's values are ``span_values`` (its own singular values,
-    :func:`~degeneracy.sensitivity.trades._span_values`) when given, else the last
+    :func:`~degeneracy.sensitivity.trades.span_singular_values`) when given, else the last
     ``n_motions`` of the frame's ``values``: the span of the last singular motions, as
     ``values``' contract has it (its last value that of the motion, the smallest of a
     span). They are at most its own
