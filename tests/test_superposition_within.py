@@ -9,7 +9,7 @@ import pytest
 from conftest import fcc_shell
 
 import degeneracy as dg
-from degeneracy.sensitivity import equal_species_permutations, superpositions
+from degeneracy.sensitivity import best_superposition, equal_species_permutations, superpositions
 from degeneracy.sensitivity.symmetry import superposition_lower_bounds
 
 
@@ -147,3 +147,23 @@ def test_the_bounds_of_a_rattled_bcc_site_leave_its_48_operations():
     bounds = superposition_lower_bounds(neighbors, neighbors, equal_species_permutations([26] * 8))
     assert (bounds < 0.05).sum() == 48
     assert np.sort(bounds)[48] > 0.25  # an edge for a face diagonal: 1.2 Å / 4
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_best_superposition_is_that_of_the_full_list(seed):
+    """Two environments, congruent (a rotated, reflected, relabelled copy) or not: the
+    bounded search finds the full list's best operation, identity included."""
+    rng = np.random.default_rng(seed)
+    reference = _full_cube(0.05, seed)
+    rotation = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    copies = {
+        "congruent": reference[rng.permutation(8)] @ rotation.T,
+        "displaced": reference + rng.normal(scale=0.03, size=(8, 3)),
+        "other": _full_cube(0.3, seed + 10),
+        "itself": reference,
+    }
+    for name, other in copies.items():
+        full = min(superpositions(reference, other), key=lambda op: op.residual)
+        best = best_superposition(reference, other)
+        assert _key(best) == _key(full), name
+    assert best_superposition(reference, copies["congruent"]).residual < 1e-12

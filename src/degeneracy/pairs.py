@@ -57,7 +57,7 @@ from .errors import DegeneracyError
 from .representations.base import Representation, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
-    candidate_superpositions,
+    best_superposition,
     point_symmetry,
 )
 from .structures import (
@@ -196,8 +196,9 @@ def best_alignment(
     r"""Superpose ``other`` onto ``reference``: permutations of equal neighbours, Kabsch.
 
     Both are neighbour positions (N, 3) relative to the centre; proper and improper
-    rotations are tried (:func:`degeneracy.sensitivity.candidate_superpositions`: every
-    permutation up to 8! of them, above that one per image of an anchor pair,
+    rotations are tried (:func:`degeneracy.sensitivity.best_superposition`: every
+    permutation up to 8! of them that a lower bound does not exclude, above that one per
+    image of an anchor pair,
     where a congruent pair is still found exactly and ``residual`` otherwise bounds the
     best from above).
 
@@ -222,7 +223,7 @@ def best_alignment(
         When the two have different shapes or, above 8! permutations, when the
         neighbours of either are collinear with the centre (no anchor pair).
     """
-    best = min(candidate_superpositions(reference, other, species), key=lambda op: op.residual)
+    best = best_superposition(reference, other, species)
     return Alignment(best.residual, best.permutation, best.rotation)
 
 

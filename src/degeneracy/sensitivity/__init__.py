@@ -104,6 +104,7 @@ from .symmetry import (
     SymmetryVerdict,
     anchored_superpositions,
     best_orthogonal,
+    best_superposition,
     candidate_superpositions,
     equal_species_permutations,
     free_zero_motions,

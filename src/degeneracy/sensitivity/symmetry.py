@@ -260,15 +260,22 @@ def superposition_lower_bounds(
 
 
 def _unexcluded_permutations(
-    reference: np.ndarray, other: np.ndarray, permutations: np.ndarray, within: float
+    reference: np.ndarray,
+    other: np.ndarray,
+    permutations: np.ndarray,
+    within: float,
+    *,
+    symmetry: bool = True,
 ) -> np.ndarray:
-    """Indices (sorted) of the permutations :func:`superpositions` must superpose with
-    ``within``: in order of their lower bound, in growing batches, until the next bound
-    exceeds ``within`` and the best residual of each handedness (the proper identity
-    left out), so that none left out could be kept."""
+    """Indices (sorted) of the permutations to superpose, in order of their lower bound
+    (:func:`superposition_lower_bounds`), in growing batches, until the next bound
+    exceeds what could still be kept, so that none left out could be: with ``symmetry``
+    (:func:`superpositions` with ``within``) ``within`` and the best residual of each
+    handedness, the proper identity left out; else the best residual of all
+    (:func:`best_superposition`)."""
     bounds = superposition_lower_bounds(reference, other, permutations)
     order = np.argsort(bounds, kind="stable")
-    identity = np.all(permutations == np.arange(permutations.shape[1]), axis=1)
+    identity = np.all(permutations == np.arange(permutations.shape[1]), axis=1) & symmetry
     best = {True: np.inf, False: np.inf}
     done, batch = 0, 64
     while done < len(order):
@@ -279,7 +286,8 @@ def _unexcluded_permutations(
                 residuals = np.where(identity[chosen], np.inf, residuals)
             best[proper] = min(best[proper], float(residuals.min()))
         done, batch = done + len(chosen), 2 * batch
-        if done < len(order) and bounds[order[done]] > max(within, best[True], best[False]):
+        keep = max(within, *best.values()) if symmetry else min(best.values())
+        if done < len(order) and bounds[order[done]] > keep:
             break
     return np.sort(order[:done])
 
@@ -386,6 +394,33 @@ def candidate_superpositions(
     if permutation_count(species) <= MAX_PERMUTATIONS:
         return superpositions(reference, other, species, within=within)
     return anchored_superpositions(reference, other, species)
+
+
+def best_superposition(
+    reference: np.ndarray, other: np.ndarray, species: Sequence[int] | None = None
+) -> PointOperation:
+    """The superposition of ``other`` onto ``reference`` of least RMS residual, of either
+    handedness, the identity included: the first of :func:`candidate_superpositions`'
+    list with that residual, found without superposing the permutations whose lower
+    bound (:func:`superposition_lower_bounds`) exceeds it (up to
+    :data:`MAX_PERMUTATIONS` of them; above, the best of :func:`anchored_superpositions`,
+    an upper bound of the best over all permutations unless the two are congruent)."""
+    reference, other, species = _superposable(reference, other, species)
+    if permutation_count(species) > MAX_PERMUTATIONS:
+        operations = anchored_superpositions(reference, other, species)
+    else:
+        permutations = equal_species_permutations(species)
+        chosen = _unexcluded_permutations(reference, other, permutations, 0.0, symmetry=False)
+        operations = []
+        for proper in (True, False):
+            rotations, residuals = _superposed(reference, other[permutations[chosen]], proper)
+            k = int(np.argmin(residuals))
+            operations.append(
+                PointOperation(
+                    tuple(permutations[chosen[k]].tolist()), rotations[k], float(residuals[k])
+                )
+            )
+    return min(operations, key=lambda op: op.residual)
 
 
 def symmetrized(
