@@ -15,8 +15,9 @@ the checks of issue 5: validation RMSE of ``none`` ≤ 0.02; held-out orbit RMSE
 ``full``; independent test RMSE within 2× the validation RMSE. With ``--repeats K`` the
 protocols run for K seeds (into ``seed-*/``; Fig. 2 and the time budget from the first)
 and the ordering check uses the held-out orbit gap none − subset paired by seed
-(positive for every seed, t > 2).
-Example::
+(positive for every seed, t > 2). BLAS runs on one thread, as the ``degeneracy``
+command runs it (``OPENBLAS_NUM_THREADS`` or ``OMP_NUM_THREADS`` set in the environment
+wins). Example::
 
     .venv/bin/python benchmarks/bench_learn.py --output /tmp/fig2 [--orbit FILE]
         [--rep bispectrum | --model multicentre] [--sampler trajectory] [--max-minutes 4]
@@ -49,6 +50,7 @@ from degeneracy.learning import (
     run_protocol,
 )
 from degeneracy.learning.protocols import path_arc_length
+from degeneracy.processes import use_one_blas_thread
 
 BUDGET_SECONDS = 15 * 60
 
@@ -67,6 +69,8 @@ def featurizer(args):
 
 
 def main() -> None:
+    # as the command does; numpy's BLAS, loaded above, is limited through threadpoolctl
+    blas = "1 BLAS thread" if use_one_blas_thread() else "BLAS threads from the environment"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default=None, help="results folder (default: temporary)")
     parser.add_argument("--orbit", default=None, help="orbit file (default: comment_orbit)")
@@ -97,7 +101,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small data, short training")
     args = parser.parse_args()
     output = Path(args.output or tempfile.mkdtemp(prefix="bench_learn_"))
-    print(f"start: {load()}; torch threads 1 (TrainSettings.threads); output {output}")
+    print(f"start: {load()}; torch threads 1 (TrainSettings.threads), {blas}; output {output}")
 
     start = time.perf_counter()
     data = default_datasets(quick=args.quick, sampler=args.sampler)

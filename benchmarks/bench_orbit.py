@@ -13,7 +13,8 @@ Prints, for each, the Jacobian evaluations (all of them, the frames' diagnostics
 included), the wall time and CPU time, and the largest distance to the adaptive curve at
 equal arc length; also the distance of the adaptive frames to the Euler polyline (the
 curves' shapes, ignoring where along them a frame sits). The ratios against the Euler
-baseline come last. Example::
+baseline come last. BLAS runs on one thread, as the ``degeneracy`` command runs it
+(``OPENBLAS_NUM_THREADS`` or ``OMP_NUM_THREADS`` set in the environment wins). Example::
 
     .venv/bin/python benchmarks/bench_orbit.py [--length 2.0] [--tol 1e-6] [--richardson]
 """
@@ -28,6 +29,7 @@ import numpy as np
 
 import degeneracy as dg
 from degeneracy.orbits import trace_orbit
+from degeneracy.processes import use_one_blas_thread
 
 
 def load() -> str:
@@ -59,6 +61,8 @@ def polyline_distance(points: np.ndarray, curve: np.ndarray, fine: int = 50) -> 
 
 
 def main() -> None:
+    # as the command does; numpy's BLAS, loaded above, is limited through threadpoolctl
+    blas = "1 BLAS thread" if use_one_blas_thread() else "BLAS threads from the environment"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--length", type=float, default=2.0, help="arc length in Å (2.0)")
     parser.add_argument("--tol", type=float, default=1e-6, help="adaptive tolerance (1e-6)")
@@ -72,7 +76,9 @@ def main() -> None:
     rep = dg.SoapPowerSpectrum(sigma=args.sigma, basis=args.basis)
     start = dg.builtin_environment("pg-start")
     rep.jacobian([start])  # build the calculator (and basis) before timing
-    print(f"orbit from pg-start, sigma={args.sigma}, {args.basis}, {args.length} Å; {load()}")
+    print(
+        f"orbit from pg-start, sigma={args.sigma}, {args.basis}, {args.length} Å; {blas}; {load()}"
+    )
     euler, euler_wall, euler_cpu = timed(
         "Euler 1e-4 Å (baseline)", start, rep, length=args.length, step=1e-4
     )

@@ -6,7 +6,8 @@ hyperparameters and the same selection (C centre, H–H channels). Ours: the den
 through :class:`degeneracy.SoapPowerSpectrum` plus :func:`degeneracy.singular_spectrum`.
 The two are timed alternately (featomic, ours, featomic, ...), so that a change of load
 on a shared machine falls on both; the ratio of their best times (ours / featomic, lower
-is better) is printed last.
+is better) is printed last. BLAS runs on one thread, as the ``degeneracy`` command runs
+it (``OPENBLAS_NUM_THREADS`` or ``OMP_NUM_THREADS`` set in the environment wins).
 
     .venv/bin/python benchmarks/bench_spectrum.py [--frames 2000] [--repeats 5]
 """
@@ -19,6 +20,7 @@ import time
 import numpy as np
 
 import degeneracy as dg
+from degeneracy.processes import use_one_blas_thread
 from degeneracy.representations._featomic import CENTER_SAMPLE
 
 
@@ -44,6 +46,8 @@ def best_times_alternating(first, second, repeats: int) -> tuple[float, float]:
 
 
 def main() -> None:
+    # as the command does; numpy's BLAS, loaded above, is limited through threadpoolctl
+    blas = "1 BLAS thread" if use_one_blas_thread() else "BLAS threads from the environment"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
@@ -75,7 +79,8 @@ def main() -> None:
     n = args.frames
     print(
         f"frames: {n}, SOAP sigma=0.3 n_max=l_max=8 basis={args.basis}, "
-        f"features: {representation.n_features}, best of {args.repeats} (timed alternately)"
+        f"features: {representation.n_features}, best of {args.repeats} (timed alternately), "
+        f"{blas}"
     )
     print(f"featomic compute with gradients : {bare:8.3f} s  ({1e3 * bare / n:.3f} ms/frame)")
     print(f"degeneracy Jacobian + spectrum  : {full:8.3f} s  ({1e3 * full / n:.3f} ms/frame)")
