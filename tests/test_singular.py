@@ -777,7 +777,7 @@ def test_steps_that_bring_two_neighbours_together_are_not_taken(soap, monkeypatc
         seen.clear()
         options = {} if floor == 0.5 else {"min_distance": floor}
         find_singular(start, soap, max_step=5.0, max_iterations=5, **options)
-        closest = min(singular.closest_atom_distance(frame) for frame in seen)
+        closest = min(dg.structures.closest_atom_distance(frame) for frame in seen)
         assert floor - 1e-3 <= closest < 1.0  # trials went towards the floor, not past it
 
 
@@ -796,13 +796,11 @@ def test_a_search_does_not_ride_a_collision_down():
     """From this start SOAP's search used to pull neighbours 6 and 10 to 2e-12 Å of each
     other and call CN 1.2e14 there "converged"; now no pair comes closer than half its
     start distance (0.41 → 0.20 Å)."""
-    import degeneracy.singular as singular
-
     start = np.array(_CLOSE_PAIR_START)
     soap = dg.SoapPowerSpectrum(center="Cu", neighbors=["Cu"], cutoff=2.5)
     result = find_singular(dg.environment_from_neighbors(start, "CuCu10"), soap)
-    closest = singular.closest_atom_distance(dg.neighbor_positions(result.atoms))
-    assert closest >= singular.closest_atom_distance(start) / 2
+    closest = dg.structures.closest_atom_distance(dg.neighbor_positions(result.atoms))
+    assert closest >= dg.structures.closest_atom_distance(start) / 2
 
 
 class _UndeclaredRadialAcsf(dg.Acsf):

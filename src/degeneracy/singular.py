@@ -74,7 +74,6 @@ from typing import Any
 
 import ase
 import numpy as np
-from scipy.spatial.distance import pdist
 
 from .checks import (
     bounded_int,
@@ -110,7 +109,13 @@ from .sensitivity import (
     spurious_zero_count,
 )
 from .sensitivity.trades import span_singular_values  # the zeros' own sizes: spectrum's rule
-from .structures import DEFAULT_MIN_DISTANCE, neighbor_array, neighbor_positions, one_frame
+from .structures import (
+    DEFAULT_MIN_DISTANCE,
+    closest_atom_distance,
+    neighbor_array,
+    neighbor_positions,
+    one_frame,
+)
 
 #: Default condition number at which the search stops.
 DEFAULT_CN_TARGET = 1e13
@@ -469,13 +474,6 @@ class SingularResult:
         the fingerprint sees): the zero that every ν = 2 fingerprint has there (some of
         the zeros, when :attr:`n_explained` is fewer than ``n_spurious``)."""
         return self.explanation is not None and bool(self.explanation.swapped)
-
-
-def closest_atom_distance(neighbors: np.ndarray) -> float:
-    """The smallest distance (Å) between two atoms of an environment, the centre (at the
-    origin) included, from its neighbour positions ((N, 3) or flat (3N,))."""
-    points = np.vstack([np.zeros(3), np.reshape(neighbors, (-1, 3))])
-    return float(pdist(points).min())
 
 
 def find_singular(

@@ -412,6 +412,25 @@ def vector_lengths(vectors: np.ndarray) -> np.ndarray:
     return np.hypot(np.hypot(vectors[..., 0], vectors[..., 1]), vectors[..., 2])
 
 
+def environment_atom_distances(vectors: np.ndarray) -> np.ndarray:
+    """Distances (n, N + 1, N + 1) between the atoms of environments with neighbours
+    ``vectors`` (n, N, 3) around the centre (atom 0, at the origin), inf on the diagonal,
+    without overflow (:func:`vector_lengths`)."""
+    vectors = np.asarray(vectors, dtype=float)
+    points = np.concatenate([np.zeros_like(vectors[:, :1]), vectors], axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        apart = vector_lengths(points[:, :, None] - points[:, None])
+    diagonal = np.arange(points.shape[1])
+    apart[:, diagonal, diagonal] = np.inf
+    return apart
+
+
+def closest_atom_distance(neighbors: np.ndarray) -> float:
+    """The smallest distance (Å) between two atoms of an environment, the centre (at the
+    origin) included, from its neighbour positions ((N, 3) or flat (3N,))."""
+    return float(environment_atom_distances(np.reshape(neighbors, (1, -1, 3))).min())
+
+
 def validate_environment(
     atoms: ase.Atoms,
     *,

@@ -27,9 +27,9 @@ from ..representations.base import Representation, batches, fingerprint
 from ..structures import (
     check_finite_positions,
     check_same_size,
+    environment_atom_distances,
     frame_list,
     neighbor_positions,
-    vector_lengths,
 )
 from ..targets import fourbody_torsion
 from .spectrum import DEGENERATE_RTOL, ZERO_RTOL, singular_spectrum, zero_rtol_value
@@ -225,17 +225,6 @@ def _collinear_with_centre(vectors: np.ndarray) -> np.ndarray:
     return spread[:, 1] <= DEGENERATE_RTOL * spread[:, 0]
 
 
-def _atom_distances(vectors: np.ndarray) -> np.ndarray:
-    """Distances (n, N + 1, N + 1) between the atoms of environments with neighbours
-    ``vectors`` (n, N, 3) around the centre (atom 0), inf on the diagonal."""
-    points = np.concatenate([np.zeros_like(vectors[:, :1]), vectors], axis=1)
-    with np.errstate(over="ignore", invalid="ignore"):
-        apart = vector_lengths(points[:, :, None] - points[:, None])
-    diagonal = np.arange(points.shape[1])
-    apart[:, diagonal, diagonal] = np.inf
-    return apart
-
-
 def _rows_by_size(frames: Sequence[ase.Atoms]) -> Iterator[np.ndarray]:
     """Indices of frames of one size, in increasing order, at most
     :data:`_CHECKED_PAIRS` atom pairs at a time."""
@@ -259,7 +248,7 @@ def _unanalysable(
     radii = np.linalg.norm(vectors, axis=-1)  # (n, N), as farthest_beyond_cutoff
     beyond = (radii >= cutoff).any(axis=1) if cutoff is not None else np.zeros(len(radii), bool)
     collinear = _collinear_with_centre(vectors)
-    apart = _atom_distances(vectors)
+    apart = environment_atom_distances(vectors)
     on_top = apart.min(axis=(1, 2)) <= DEGENERATE_RTOL * radii.max(axis=1)
     failing = np.flatnonzero(beyond | collinear | on_top)
     if not failing.size:

@@ -193,14 +193,17 @@ def superpositions(
     """
     reference, other, species = _superposable(reference, other, species)
     permutations = equal_species_permutations(species)
-    if within is not None:
-        permutations = permutations[
-            _unexcluded_permutations(reference, other, permutations, within)
-        ]
+    if within is None:
+        superposed = {
+            proper: _superposed(reference, other[permutations], proper) for proper in (True, False)
+        }
+    else:
+        chosen, superposed = _unexcluded_superpositions(reference, other, permutations, within)
+        permutations = permutations[chosen]
     identity = np.all(permutations == np.arange(permutations.shape[1]), axis=1)
     operations = []
     for proper in (True, False):
-        rotations, residuals = _superposed(reference, other[permutations], proper)
+        rotations, residuals = superposed[proper]
         keep = np.arange(len(permutations))
         if within is not None:
             others = np.where(identity, np.inf, residuals) if proper else residuals
@@ -259,17 +262,20 @@ def superposition_lower_bounds(
     return bound * (1 - 1e-9) - 1e-12
 
 
-def _unexcluded_permutations(
+def _unexcluded_superpositions(
     reference: np.ndarray,
     other: np.ndarray,
     permutations: np.ndarray,
     within: float,
     *,
     symmetry: bool = True,
-) -> np.ndarray:
-    """Indices (sorted) of the permutations to superpose, in order of their lower bound
-    (:func:`superposition_lower_bounds`), in growing batches, until the next bound
-    exceeds what could still be kept, so that none left out could be: with ``symmetry``
+) -> tuple[np.ndarray, dict[bool, tuple[np.ndarray, np.ndarray]]]:
+    """The permutations not excluded by their lower bound (:func:`superposition_lower_bounds`):
+    their indices (sorted) and, per handedness (``True``: proper), their superpositions
+    (:func:`_superposed`: rotations and RMS residuals, in the same order).
+
+    Superposes in order of the bound, in growing batches, until the next bound exceeds what
+    could still be kept, so that none left out could be: with ``symmetry``
     (:func:`superpositions` with ``within``) ``within`` and the best residual of each
     handedness, the proper identity left out; else the best residual of all
     (:func:`best_superposition`)."""
@@ -277,19 +283,26 @@ def _unexcluded_permutations(
     order = np.argsort(bounds, kind="stable")
     identity = np.all(permutations == np.arange(permutations.shape[1]), axis=1) & symmetry
     best = {True: np.inf, False: np.inf}
-    done, batch = 0, 64
+    batches: dict[bool, list[tuple[np.ndarray, np.ndarray]]] = {True: [], False: []}
+    done, size = 0, 64
     while done < len(order):
-        chosen = order[done : done + batch]
+        chosen = order[done : done + size]
         for proper in (True, False):
-            residuals = _superposed(reference, other[permutations[chosen]], proper)[1]
-            if proper:
-                residuals = np.where(identity[chosen], np.inf, residuals)
-            best[proper] = min(best[proper], float(residuals.min()))
-        done, batch = done + len(chosen), 2 * batch
+            rotations, residuals = _superposed(reference, other[permutations[chosen]], proper)
+            batches[proper].append((rotations, residuals))
+            candidates = np.where(identity[chosen], np.inf, residuals) if proper else residuals
+            best[proper] = min(best[proper], float(candidates.min()))
+        done, size = done + len(chosen), 2 * size
         keep = max(within, *best.values()) if symmetry else min(best.values())
         if done < len(order) and bounds[order[done]] > keep:
             break
-    return np.sort(order[:done])
+    by_index = np.argsort(order[:done])
+    superposed = {}
+    for proper, parts in batches.items():
+        rotations = np.concatenate([rotation for rotation, _ in parts])[by_index]
+        residuals = np.concatenate([residual for _, residual in parts])[by_index]
+        superposed[proper] = (rotations, residuals)
+    return order[:done][by_index], superposed
 
 
 def _orthonormal_frames(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -410,10 +423,12 @@ def best_superposition(
         operations = anchored_superpositions(reference, other, species)
     else:
         permutations = equal_species_permutations(species)
-        chosen = _unexcluded_permutations(reference, other, permutations, 0.0, symmetry=False)
+        chosen, superposed = _unexcluded_superpositions(
+            reference, other, permutations, 0.0, symmetry=False
+        )
         operations = []
         for proper in (True, False):
-            rotations, residuals = _superposed(reference, other[permutations[chosen]], proper)
+            rotations, residuals = superposed[proper]
             k = int(np.argmin(residuals))
             operations.append(
                 PointOperation(
