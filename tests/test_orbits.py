@@ -140,11 +140,64 @@ def test_adaptive_error_control_converges(soap, pg_start, adaptive_short):
         # TypeErrors, the callback's only at the first checkpoint (after work)
         ({"callback": 5}, "callback must be callable or None, got 5"),
         ({"checkpoint": 5}, "checkpoint must be a file name, got 5"),
+        ({"min_distance": -0.1}, "min_distance"),
     ],
 )
 def test_bad_settings(soap, pg_start, options, match):
     with pytest.raises(dg.DegeneracyError, match=match):
         trace_orbit(pg_start, soap, **options)
+
+
+def _fixed_direction(monkeypatch, motion: np.ndarray) -> None:
+    """Make every orbit follow the straight line ``motion`` (flat, 3N), whatever the
+    fingerprint: no orbit of ours has come near a collision or the cutoff."""
+    evaluate_direction = orbits._Field.direction
+
+    def straight(self, r, reference):
+        _, diagnostics = evaluate_direction(self, r, reference)
+        return motion / np.linalg.norm(motion), diagnostics
+
+    monkeypatch.setattr(orbits._Field, "direction", straight)
+
+
+@pytest.mark.parametrize("method", ["euler", "adaptive"])
+def test_an_orbit_that_brings_two_atoms_together_stops_with_an_error(
+    soap, pg_start, monkeypatch, method
+):
+    neighbors = dg.neighbor_positions(pg_start)
+    motion = np.zeros_like(neighbors)
+    motion[0] = neighbors[3] - neighbors[0]  # H1 and H4 straight at each other, clear of C
+    motion[3] = -motion[0]
+    _fixed_direction(monkeypatch, motion.ravel())
+    gap = np.linalg.norm(neighbors[3] - neighbors[0])  # closes at √2 Å per Å of arc
+    with pytest.raises(dg.DegeneracyError) as error:
+        trace_orbit(pg_start, soap, length=2.0, step=1e-3, method=method, start_name="start")
+    message = str(error.value)
+    assert message.startswith("start: the orbit leaves the environments at arc length ")
+    assert "atoms 1 and 4 are " in message and "closer than 0.5 Å" in message
+    arc = float(message.split("arc length ")[1].split(" Å")[0])
+    assert 0.48 < float(message.split("atoms 1 and 4 are ")[1].split(" Å")[0]) < 0.5
+    limit = (gap - 0.5) / np.sqrt(2)
+    assert limit < arc <= limit + 0.01 + 1e-9  # the first saved frame past the limit
+    # a smaller minimum distance lets it go on to its own limit
+    with pytest.raises(dg.DegeneracyError, match=r"closer than 0\.2 Å"):
+        trace_orbit(pg_start, soap, length=2.0, step=1e-3, method=method, min_distance=0.2)
+
+
+def test_an_orbit_that_takes_a_neighbour_to_the_cutoff_stops_with_an_error(
+    soap, pg_start, monkeypatch
+):
+    neighbors = dg.neighbor_positions(pg_start)
+    motion = np.zeros_like(neighbors)
+    motion[2] = neighbors[2]  # H3 straight out
+    _fixed_direction(monkeypatch, motion.ravel())
+    radius = np.linalg.norm(neighbors[2])
+    with pytest.raises(dg.DegeneracyError) as error:
+        trace_orbit(pg_start, soap, length=2.0, step=1e-3, method="adaptive")
+    message = str(error.value)
+    assert "atom 3 is 2.5" in message and f"at or beyond the cutoff {soap.cutoff} Å" in message
+    arc = float(message.split("arc length ")[1].split(" Å")[0])
+    assert soap.cutoff - radius <= arc < soap.cutoff - radius + 0.01 + 1e-9
 
 
 def test_adaptive_length_just_below_a_multiple_of_save_every_ends(soap, pg_start):
