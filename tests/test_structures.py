@@ -269,9 +269,10 @@ def test_fourbody_is_nan_without_a_warning_for_collinear_hydrogens():
         assert np.isnan(dg.fourbody_torsion(neighbors))
 
 
-def test_samplers_refuse_ranges_no_structure_meets():
+def test_samplers_refuse_ranges_no_structure_meets(monkeypatch):
     """Rejection sampling would never stop: refused when built, or after a bounded number
-    of rounds when the limits are only nearly impossible."""
+    of rounds when the limits are only nearly impossible (20 here, as the 1000 of
+    ``MAX_REJECTION_ROUNDS`` took 18 s)."""
     from degeneracy.pairs import PairSampler
 
     for sampler, kwargs, message in [
@@ -284,9 +285,10 @@ def test_samplers_refuse_ranges_no_structure_meets():
     ]:
         with pytest.raises(dg.DegeneracyError, match=message):
             sampler(**kwargs)
-    with pytest.raises(dg.DegeneracyError, match="only 0 of 3 accepted after 1000 rounds"):
+    monkeypatch.setattr(dg.structures, "MAX_REJECTION_ROUNDS", 20)
+    with pytest.raises(dg.DegeneracyError, match="only 0 of 3 accepted after 20 rounds"):
         dg.MethaneSampler(angle_min=170, angle_max=171).neighbors(3, seed=0)
-    with pytest.raises(dg.DegeneracyError, match="only 0 of 2 accepted after 1000 rounds"):
+    with pytest.raises(dg.DegeneracyError, match="only 0 of 2 accepted after 20 rounds"):
         PairSampler(separation_min=1.0).parameters(2, seed=0)
 
 
