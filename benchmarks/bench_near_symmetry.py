@@ -323,9 +323,10 @@ def large_zero_sets(seeds: int, reps: tuple[str, ...]) -> dict[str, tuple[list, 
             for distance in LARGE_DISTANCES:
                 for seed in range(seeds):
                     start = displaced(shape, distance, 1000 * seed + round(distance * 1000))
-                    zero = dg.find_singular(
-                        dg.environment_from_neighbors(start, spec), representation
-                    )
+                    # the start with the shape's species (the two-species cube's
+                    # alternate): until 2026-12-07 it was searched with every neighbour
+                    # of the centre's species, and its frames, relabelled, had no zero
+                    zero = dg.find_singular(large_environment(start, spec, species), representation)
                     if not zero.converged or zero.symmetry.symmetric:
                         continue
                     refined = dg.find_singular(

@@ -435,8 +435,10 @@ def _exact_zero_nearby(
     for larger ones the first search is all: a second one in steps of at most a quarter of
     that tenth (12 iterations) found none of the zeros it missed near symmetric 8–12-
     neighbour shapes (benchmarks/bench_near_symmetry.py ``--large``, 2026-12-06: 0 of the
-    17 leaks it ran on, ACSF and SOAP; 1 in a first run), Newton with the full Hessian
-    (2592 Jacobians per iteration for 12 neighbours) none of the 2 tried (136 s, 3.7 s).
+    17 leaks it ran on, ACSF and SOAP, 12 of which, near the two-species cube, were no
+    leaks; 1 in a first run), Newton with the full Hessian (2592 Jacobians per iteration
+    for 12 neighbours) none of the 4 leaks tried (near the fcc shell, 136 s; 3 SOAP leaks
+    near the cube and the antiprism, 1.6–14 s, 2026-12-07; docs/concepts.md).
 
     The searches aim at 1000 × the frame's CN, at most 1e15 and at most a tenth of the
     CN at round-off (:func:`roundoff_floor`: :math:`s_\min` 10× the floor), and do not
