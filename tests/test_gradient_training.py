@@ -243,10 +243,10 @@ def test_run_protocol_with_gradient_training(tmp_path, cache):
 
 
 def test_cli_trains_the_multicentre_model_with_gradients(tmp_path, cache, capsys):
-    from test_learning import tiny_data  # a pseudo-orbit: the Comment's costs 25 s to trace
+    from test_learning_inputs import _straight_orbit  # the Comment's orbit costs 25 s
 
     orbit_file = tmp_path / "orbit.extxyz"
-    dg.write_environments(orbit_file, tiny_data(20)["orbit"].frames)
+    _straight_orbit(orbit_file)
     argv = ["learn", "--protocol", "none", "--quick", "--model", "multicentre"]
     argv += ["--orbit", str(orbit_file)]
     argv += ["--n-max", "3", "--l-max", "2", "--basis", "gto", "--epochs", "2", "--n-train"]

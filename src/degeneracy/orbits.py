@@ -92,7 +92,7 @@ from .singular import CountingJacobian, find_singular
 from .structures import (
     DEFAULT_MIN_DISTANCE,
     builtin_environment,
-    closest_atom_distance,
+    closest_allowed_distance,
     environment_atom_distances,
     environment_from_neighbors,
     neighbor_positions,
@@ -295,9 +295,7 @@ class _Field:
         self.name = name  # where the start comes from, for warnings
         self.cutoff = getattr(representation, "cutoff", None)
         self.min_distance = min_distance
-        self.closest_allowed = min(
-            min_distance, closest_atom_distance(neighbor_positions(template)) / 2
-        )
+        self.closest_allowed = closest_allowed_distance(neighbor_positions(template), min_distance)
 
     def check_frame(self, r: np.ndarray, s: float) -> None:
         """Refuse a frame at arc length ``s`` (Å) where a neighbour has reached the
@@ -305,13 +303,13 @@ class _Field:
         on are the data's) or two atoms are closer than :attr:`closest_allowed`."""
         vectors = np.reshape(r, (-1, 3))
         far = farthest_beyond_cutoff(vectors, self.cutoff)
+        apart = environment_atom_distances(vectors[None])[0]
         if far is not None:
             reason = (
                 f"atom {far + 1} is {np.linalg.norm(vectors[far]):.4g} Å from the centre, "
                 f"at or beyond the cutoff {self.cutoff} Å (the fingerprint no longer sees it)"
             )
-        elif closest_atom_distance(vectors) < self.closest_allowed:
-            apart = environment_atom_distances(vectors[None])[0]
+        elif apart.min() < self.closest_allowed:
             i, j = sorted(int(v) for v in np.unravel_index(np.argmin(apart), apart.shape))
             reason = (
                 f"atoms {i} and {j} are {apart[i, j]:.3g} Å apart, closer than "

@@ -111,6 +111,7 @@ from .sensitivity import (
 from .sensitivity.trades import span_singular_values  # the zeros' own sizes: spectrum's rule
 from .structures import (
     DEFAULT_MIN_DISTANCE,
+    closest_allowed_distance,
     closest_atom_distance,
     neighbor_array,
     neighbor_positions,
@@ -618,7 +619,7 @@ def find_singular(
             callback(step)
 
     record()
-    closest_allowed = min(min_distance, closest_atom_distance(start) / 2)
+    closest_allowed = closest_allowed_distance(start, min_distance)
     cutoff = getattr(representation, "cutoff", None)
     respond = getattr(representation, "response_weights", None)
     start_response = None if respond is None else respond(start.reshape(-1, 3))[0]

@@ -431,6 +431,14 @@ def closest_atom_distance(neighbors: np.ndarray) -> float:
     return float(environment_atom_distances(np.reshape(neighbors, (1, -1, 3))).min())
 
 
+def closest_allowed_distance(start: np.ndarray, min_distance: float) -> float:
+    """How close two atoms may come (Å) as a search or an orbit moves the neighbours from
+    ``start`` ((N, 3) or flat): ``min_distance`` or half the closest distance at the
+    start, whichever is less (two atoms on top of each other give a zero no fingerprint
+    can avoid)."""
+    return min(min_distance, closest_atom_distance(start) / 2)
+
+
 def validate_environment(
     atoms: ase.Atoms,
     *,
