@@ -140,7 +140,7 @@ def test_adaptive_error_control_converges(soap, pg_start, adaptive_short):
         # TypeErrors, the callback's only at the first checkpoint (after work)
         ({"callback": 5}, "callback must be callable or None, got 5"),
         ({"checkpoint": 5}, "checkpoint must be a file name, got 5"),
-        ({"min_distance": -0.1}, "min_distance"),
+        ({"min_distance": -0.1}, "^min_distance must be a number ≥ 0, got -0.1$"),
     ],
 )
 def test_bad_settings(soap, pg_start, options, match):
