@@ -27,10 +27,11 @@ wins). Example::
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
+
+from machine import blas_on_one_thread, load
 
 import degeneracy as dg
 from degeneracy.figures.fig2 import make_fig2
@@ -50,14 +51,8 @@ from degeneracy.learning import (
     run_protocol,
 )
 from degeneracy.learning.protocols import path_arc_length
-from degeneracy.processes import use_one_blas_thread
 
 BUDGET_SECONDS = 15 * 60
-
-
-def load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load {one:.1f} (5 min {five:.1f}) on {os.cpu_count()} cores"
 
 
 def featurizer(args):
@@ -69,8 +64,7 @@ def featurizer(args):
 
 
 def main() -> None:
-    # as the command does; numpy's BLAS, loaded above, is limited through threadpoolctl
-    blas = "1 BLAS thread" if use_one_blas_thread() else "BLAS threads from the environment"
+    blas = blas_on_one_thread()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default=None, help="results folder (default: temporary)")
     parser.add_argument("--orbit", default=None, help="orbit file (default: comment_orbit)")

@@ -49,15 +49,14 @@ min at load 2–3 on 2 cores) or ``acsf,soap`` (2 seeds: ~20 min).
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections import Counter
 
 import numpy as np
+from machine import blas_on_one_thread, load
 from scipy.spatial.transform import Rotation
 
 import degeneracy as dg
-from degeneracy.processes import use_one_blas_thread
 from degeneracy.sensitivity import near_symmetric
 
 DISTANCES = (1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 4e-2)
@@ -406,9 +405,11 @@ def leak_line(frame, analysis) -> str:
     )
 
 
-def run_large(seeds: int, reps: tuple[str, ...]) -> None:
+def run_large(seeds: int, reps: tuple[str, ...], blas: str) -> None:
     """Found zeros and controls near the large shapes, the old and the current guard."""
-    print(f"large environments (8–12 neighbours), {seeds} seeds, {', '.join(reps)}; {load()}")
+    print(
+        f"large environments (8–12 neighbours), {seeds} seeds, {', '.join(reps)}; {blas}; {load()}"
+    )
     start = time.perf_counter()
     zero_sets = large_zero_sets(seeds, reps)
     print(f"zero searches: {time.perf_counter() - start:.1f} s")
@@ -471,11 +472,6 @@ def verdicts_and_time(frames, representation, newton_neighbors: int) -> tuple[li
         near_symmetric.NEWTON_ZERO_NEIGHBORS = saved
 
 
-def load() -> str:
-    one, _, _ = os.getloadavg()
-    return f"load {one:.1f} on {os.cpu_count()} cores"
-
-
 def counts(verdicts: list[str]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(Counter(verdicts).items()))
 
@@ -506,12 +502,15 @@ def main() -> None:
         "--large-reps", default="acsf", help="fingerprints of --large: acsf, soap or acsf,soap"
     )
     args = parser.parse_args()
-    use_one_blas_thread()  # as the command does (numpy's SVDs here are small)
+    blas = blas_on_one_thread()  # numpy's SVDs here are small
     near_symmetric.NEAR_SYMMETRY_REACH = args.reach
     if args.large:
-        run_large(args.large_seeds, tuple(args.large_reps.split(",")))
+        run_large(args.large_seeds, tuple(args.large_reps.split(",")), blas)
         return
-    print(f"near-symmetry guard with and without the Newton search; reach {args.reach} Å; {load()}")
+    print(
+        f"near-symmetry guard with and without the Newton search; reach {args.reach} Å; "
+        f"{blas}; {load()}"
+    )
     sets = {**near_symmetric_sets(args.seeds), **fold_sets(), **found_zero_sets()}
     if args.crystals:
         sets.update(crystal_sets(args.seeds))

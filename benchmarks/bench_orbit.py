@@ -22,19 +22,13 @@ baseline come last. BLAS runs on one thread, as the ``degeneracy`` command runs 
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 import numpy as np
+from machine import blas_on_one_thread, load
 
 import degeneracy as dg
 from degeneracy.orbits import trace_orbit
-from degeneracy.processes import use_one_blas_thread
-
-
-def load() -> str:
-    one, _, _ = os.getloadavg()
-    return f"load {one:.1f} on {os.cpu_count()} cores"
 
 
 def timed(label, start, rep, **options):
@@ -61,8 +55,7 @@ def polyline_distance(points: np.ndarray, curve: np.ndarray, fine: int = 50) -> 
 
 
 def main() -> None:
-    # as the command does; numpy's BLAS, loaded above, is limited through threadpoolctl
-    blas = "1 BLAS thread" if use_one_blas_thread() else "BLAS threads from the environment"
+    blas = blas_on_one_thread()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--length", type=float, default=2.0, help="arc length in Å (2.0)")
     parser.add_argument("--tol", type=float, default=1e-6, help="adaptive tolerance (1e-6)")

@@ -29,11 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def load() -> str:
-    """1-minute load average and core count, e.g. ``'load 5.3 on 2 cores'``."""
-    one, _, _ = os.getloadavg()
-    return f"load {one:.1f} on {os.cpu_count()} cores"
+from machine import load
 
 
 def main() -> None:

@@ -18,9 +18,9 @@ import argparse
 import time
 
 import numpy as np
+from machine import blas_on_one_thread
 
 import degeneracy as dg
-from degeneracy.processes import use_one_blas_thread
 from degeneracy.representations._featomic import CENTER_SAMPLE
 
 
@@ -46,8 +46,7 @@ def best_times_alternating(first, second, repeats: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    # as the command does; numpy's BLAS, loaded above, is limited through threadpoolctl
-    blas = "1 BLAS thread" if use_one_blas_thread() else "BLAS threads from the environment"
+    blas = blas_on_one_thread()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
