@@ -30,10 +30,13 @@ run-full: setup
 	mkdir -p out
 	$(BIN)/degeneracy reproduce --output out/full $(if $(REFERENCE),--reference $(REFERENCE))
 
-# Lint, format check and the test suite (slow end-to-end runs excluded; `make test-slow`).
+# Lint, format check and the test suite (slow end-to-end runs excluded; `make test-slow`),
+# in two processes, one per core of the machines this runs on; each test module stays in
+# one process (--dist loadscope), so its module-scoped fixtures are built once.
 test: setup lint browser
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadscope
 
+# One process: its learning runs stop at a time limit, which a second process would move.
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow
 
