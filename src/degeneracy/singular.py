@@ -70,7 +70,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import ase
 import numpy as np
@@ -600,116 +600,220 @@ def find_singular(
     callback = optional_callable("callback", callback)
     check_analysable([one_frame(atoms, name="find_singular")], representation)
     check_enough_features(atoms, representation, task="singular configuration to search for")
-    evaluate = CountingJacobian(representation, atoms)
-    start = neighbor_positions(atoms).ravel().copy()
-    r = start.copy()
-    _, jacobian, spectrum = evaluate(r)
-    history: list[SearchStep] = []
-
-    def record() -> None:
-        values = spectrum.values[0]
-        step = SearchStep(
-            cn=float(spectrum.cn[0]),
-            s_min=float(values[-1]),
-            distance=float(np.linalg.norm(r - start)),
-            jacobian_evaluations=evaluate.evaluations,
-        )
-        history.append(step)
-        if callback is not None:
-            callback(step)
-
-    record()
-    closest_allowed = closest_allowed_distance(start, min_distance)
-    cutoff = getattr(representation, "cutoff", None)
-    respond = getattr(representation, "response_weights", None)
-    start_response = None if respond is None else respond(start.reshape(-1, 3))[0]
-
-    def weighs_out(positions: np.ndarray, frame: Spectrum) -> bool:
-        # a zero reached by fading a neighbour to where its weight could explain a zero:
-        # the neighbour leaving through a smooth cutoff, not a singular configuration
-        if respond is None or not _is_zero(frame.cn[0]):
-            return False
-        neighbors = positions.reshape(-1, 3)
-        faded = np.asarray(respond(neighbors)[0]) < start_response
-        return bool(np.any(faded & faint_neighbors(representation, neighbors)))
-
-    iterations = 0
-    straight = False  # whether a step met a straight (collinear) environment
-    while iterations < max_iterations and spectrum.cn[0] < cn_target:
-        iterations += 1
-        values, u, top = spectrum.values[0], spectrum.motions[0, -1], spectrum.motions[0, 0]
-        # one batch: D_u J by a central difference, D_{b_1} J by a forward one
-        try:
-            _, shifted, _ = evaluate(
-                np.stack([r + fd_step * u, r - fd_step * u, r + fd_step * top])
-            )
-        except DegeneracyError as error:
-            if not _collinear_error(error):
-                raise
-            straight = True
+    descent = _Descent.at_start(CountingJacobian(representation, atoms), atoms, callback)
+    guard = _StepGuard.for_search(representation, descent.start, min_distance)
+    while descent.iterations < max_iterations and descent.spectrum.cn[0] < cn_target:
+        descent.iterations += 1
+        step = _damped_step(descent, fd_step=fd_step, pull=pull, pull_cutoff=pull_cutoff)
+        if step is None:
             break  # the search reached a straight environment: stop where it is
-        directional = (shifted[0] - shifted[1]) / (2.0 * fd_step)
-        top_directional = (shifted[2] - jacobian[0]) / fd_step
-        residual, derivative = ratio_system(
-            r,
-            u,
-            jacobian[0],
-            directional,
-            values[0],
-            log_scale_gradient(jacobian[0], top, top_directional),
-        )
-        ratio = values[-1] / values[0]
-        step = levenberg_marquardt_step(
-            residual,
-            derivative,
-            damping=ratio,
-            towards=(pull if ratio > pull_cutoff else 0.0) * (start - r),
-        )[: r.size]
         length = float(np.linalg.norm(step))
         if length > max_step:  # trust region: the linearisation is only locally valid
             step = step * (max_step / length)
-        accepted = False
-        for _ in range(8):  # backtracking: halve the step until s_min / s_1 decreases
-            trial = r + step
-            if farthest_beyond_cutoff(trial, cutoff) is not None:
-                # outside, a neighbour's Jacobian columns vanish: s_min drops for the
-                # wrong reason (and the OM refuses the frame)
-                step = step / 2.0
-                continue
-            if closest_atom_distance(trial) < closest_allowed:
-                # two atoms meeting: a zero of every fingerprint, not a defect of this one
-                step = step / 2.0
-                continue
-            try:
-                _, trial_jacobian, trial_spectrum = evaluate(trial)
-            except DegeneracyError as error:
-                if not _collinear_error(error):
-                    raise
-                # a trial on (or next to) a straight environment: its rotations are
-                # degenerate there; reject it like any step that does not help
-                straight = True
-                step = step / 2.0
-                continue
-            trial_values = trial_spectrum.values[0]
-            if (
-                trial_values[0] > 0
-                and trial_values[-1] < ratio * trial_values[0]
-                and not weighs_out(trial, trial_spectrum)
-            ):
-                accepted = True
-                break
-            step = step / 2.0
-        if not accepted:
+        trial = _backtracked_trial(descent, step, guard)
+        if trial is None:
             break
-        r, jacobian, spectrum = trial, trial_jacobian, trial_spectrum
-        straight = False  # an accepted step: the straight trial was passed by
-        record()
-    found = evaluate.frame(r)
-    if "source_frame" in atoms.info:  # the rest describes the start, not what was found
-        found.info["source_frame"] = atoms.info["source_frame"]
-    neighbors = r.reshape(-1, 3)
-    symmetry = point_symmetry(neighbors, found.numbers[1:], tol=symmetry_tol)
-    coincidences = coincident_pairs(neighbors, found.numbers[1:])
+        descent.accept(*trial)
+    return _singular_result(
+        atoms,
+        representation,
+        descent,
+        symmetry_tol=symmetry_tol,
+        check_near_symmetry=check_near_symmetry,
+        cn_target=cn_target,
+        pull=pull,
+    )
+
+
+@dataclass
+class _Descent:
+    """Where :func:`find_singular`'s descent stands: the neighbour positions ``r`` (3N,),
+    their Jacobian (1, F, 3N) and spectrum, the accepted iterates, and whether the last
+    iterations met a straight environment."""
+
+    evaluate: CountingJacobian
+    start: np.ndarray
+    r: np.ndarray
+    jacobian: np.ndarray
+    spectrum: Spectrum
+    callback: Callable[[SearchStep], None] | None
+    history: list[SearchStep] = field(default_factory=list)
+    iterations: int = 0
+    straight: bool = False
+
+    @classmethod
+    def at_start(
+        cls,
+        evaluate: CountingJacobian,
+        atoms: ase.Atoms,
+        callback: Callable[[SearchStep], None] | None,
+    ) -> _Descent:
+        """The descent before its first step, that start recorded."""
+        start = neighbor_positions(atoms).ravel().copy()
+        _, jacobian, spectrum = evaluate(start)
+        descent = cls(evaluate, start, start.copy(), jacobian, spectrum, callback)
+        descent.record()
+        return descent
+
+    def record(self) -> None:
+        """Append the current iterate to ``history`` and pass it to the callback."""
+        step = SearchStep(
+            cn=float(self.spectrum.cn[0]),
+            s_min=float(self.spectrum.values[0][-1]),
+            distance=float(np.linalg.norm(self.r - self.start)),
+            jacobian_evaluations=self.evaluate.evaluations,
+        )
+        self.history.append(step)
+        if self.callback is not None:
+            self.callback(step)
+
+    def accept(self, r: np.ndarray, jacobian: np.ndarray, spectrum: Spectrum) -> None:
+        """Move to an accepted trial (which passed by any straight trial) and record it."""
+        self.r, self.jacobian, self.spectrum = r, jacobian, spectrum
+        self.straight = False
+        self.record()
+
+
+@dataclass(frozen=True)
+class _StepGuard:
+    """The trial positions :func:`find_singular` refuses: a neighbour at or beyond the
+    fingerprint's cutoff, two atoms closer than ``closest_allowed``, or, for a smooth
+    cutoff (``response_weights``), a zero reached by fading a neighbour."""
+
+    representation: Representation
+    cutoff: float | None
+    closest_allowed: float
+    start_response: np.ndarray | None
+
+    @classmethod
+    def for_search(
+        cls, representation: Representation, start: np.ndarray, min_distance: float
+    ) -> _StepGuard:
+        """The guard of a search from neighbour positions ``start`` (3N,)."""
+        respond = getattr(representation, "response_weights", None)
+        return cls(
+            representation,
+            getattr(representation, "cutoff", None),
+            closest_allowed_distance(start, min_distance),
+            None if respond is None else respond(start.reshape(-1, 3))[0],
+        )
+
+    def refuses_positions(self, trial: np.ndarray) -> bool:
+        """Whether ``trial`` (3N,) leaves the environment or brings two atoms together."""
+        # outside, a neighbour's Jacobian columns vanish: s_min drops for the wrong reason
+        # (and the OM refuses the frame); two atoms meeting give a zero of every
+        # fingerprint, not a defect of this one
+        return (
+            farthest_beyond_cutoff(trial, self.cutoff) is not None
+            or closest_atom_distance(trial) < self.closest_allowed
+        )
+
+    def weighs_out(self, positions: np.ndarray, frame: Spectrum) -> bool:
+        """Whether ``frame`` is a zero reached by fading a neighbour to where its weight
+        could explain a zero: the neighbour leaving through a smooth cutoff, not a
+        singular configuration."""
+        if self.start_response is None or not _is_zero(frame.cn[0]):
+            return False
+        neighbors = positions.reshape(-1, 3)
+        faded = np.asarray(self.representation.response_weights(neighbors)[0])
+        faded = faded < self.start_response
+        return bool(np.any(faded & faint_neighbors(self.representation, neighbors)))
+
+
+def _damped_step(
+    descent: _Descent, *, fd_step: float, pull: float, pull_cutoff: float
+) -> np.ndarray | None:
+    """The Levenberg–Marquardt step (3N,) of the ratio system from ``descent``'s
+    position, before the trust radius; None when the finite differences meet a straight
+    environment (``descent.straight`` is then set).
+
+    One batch of Jacobians: :math:`D_u J` by a central difference along the softest
+    motion :math:`u`, :math:`D_{b_1} J` by a forward one along the top motion.
+    """
+    r, spectrum = descent.r, descent.spectrum
+    values, u, top = spectrum.values[0], spectrum.motions[0, -1], spectrum.motions[0, 0]
+    try:
+        _, shifted, _ = descent.evaluate(
+            np.stack([r + fd_step * u, r - fd_step * u, r + fd_step * top])
+        )
+    except DegeneracyError as error:
+        if not _collinear_error(error):
+            raise
+        descent.straight = True
+        return None
+    jacobian = descent.jacobian[0]
+    directional = (shifted[0] - shifted[1]) / (2.0 * fd_step)
+    top_directional = (shifted[2] - jacobian) / fd_step
+    residual, derivative = ratio_system(
+        r, u, jacobian, directional, values[0], log_scale_gradient(jacobian, top, top_directional)
+    )
+    ratio = values[-1] / values[0]
+    return levenberg_marquardt_step(
+        residual,
+        derivative,
+        damping=ratio,
+        towards=(pull if ratio > pull_cutoff else 0.0) * (descent.start - r),
+    )[: r.size]
+
+
+def _backtracked_trial(
+    descent: _Descent, step: np.ndarray, guard: _StepGuard, halvings: int = 8
+) -> tuple[np.ndarray, np.ndarray, Spectrum] | None:
+    r"""Positions, Jacobian and spectrum of ``descent.r + step``, the step halved (at most
+    ``halvings`` tries) until :math:`s_\min / s_1` decreases at a position ``guard``
+    allows; None when no try does."""
+    ratio = descent.spectrum.values[0][-1] / descent.spectrum.values[0][0]
+    for _ in range(halvings):
+        trial = descent.r + step
+        step = step / 2.0
+        if guard.refuses_positions(trial):
+            continue
+        try:
+            _, jacobian, spectrum = descent.evaluate(trial)
+        except DegeneracyError as error:
+            if not _collinear_error(error):
+                raise
+            # a trial on (or next to) a straight environment: its rotations are
+            # degenerate there; reject it like any step that does not help
+            descent.straight = True
+            continue
+        values = spectrum.values[0]
+        if (
+            values[0] > 0
+            and values[-1] < ratio * values[0]
+            and not guard.weighs_out(trial, spectrum)
+        ):
+            return trial, jacobian, spectrum
+    return None
+
+
+class _ZeroAccount(NamedTuple):
+    """How :func:`find_singular` accounts for the softest motions of what it found."""
+
+    n_unexplained: int
+    lifted: NearSymmetry | None
+    kink: bool
+    n_spurious: int | None
+    swap: float
+    explanation: ZeroExplanation | None
+    near: dict
+
+
+def _zero_account(
+    found: ase.Atoms,
+    neighbors: np.ndarray,
+    representation: Representation,
+    spectrum: Spectrum,
+    jacobian: np.ndarray,
+    symmetry: SymmetryVerdict,
+    coincidences: list[CoincidentPairs],
+    *,
+    check_near_symmetry: bool,
+) -> _ZeroAccount:
+    """The zeros of ``found`` (its ``neighbors`` (N, 3), ``spectrum`` and Jacobian
+    (F, 3N)) as ``spectrum`` accounts for them: free of ``symmetry``, lifted, at a kink or
+    spurious, with the explanation of their motions and the nearest swap of the softest
+    one."""
     values = spectrum.values[0]
     cn = float(spectrum.cn[0])
     # a zero is explained as spectrum explains it (the bound of unseen_response follows
@@ -731,7 +835,7 @@ def find_singular(
     n_spurious = None
     if n_unexplained and lifted is None and not kink:
         n_spurious = spurious_zero_count(
-            values, n_unexplained, representation, jacobian.shape[1], len(neighbors)
+            values, n_unexplained, representation, jacobian.shape[0], len(neighbors)
         )
     explained = free if len(free) else softest
     swap, explanation = explain_zero_motion(
@@ -744,37 +848,71 @@ def find_singular(
         n_spurious=n_spurious,
         partial=n_spurious is not None,
         span_values=(
-            span_singular_values(representation, found, explained, values, jacobian[0])
+            span_singular_values(representation, found, explained, values, jacobian)
             if _is_zero(cn)
             else None
         ),
     )
+    near = near_swap(found, softest, representation, values=values)
+    return _ZeroAccount(n_unexplained, lifted, kink, n_spurious, swap, explanation, near)
+
+
+def _singular_result(
+    atoms: ase.Atoms,
+    representation: Representation,
+    descent: _Descent,
+    *,
+    symmetry_tol: float,
+    check_near_symmetry: bool,
+    cn_target: float,
+    pull: float,
+) -> SingularResult:
+    """What :func:`find_singular` returns for where ``descent`` stopped, its ``info``
+    filled in."""
+    found = descent.evaluate.frame(descent.r)
+    if "source_frame" in atoms.info:  # the rest describes the start, not what was found
+        found.info["source_frame"] = atoms.info["source_frame"]
+    neighbors = descent.r.reshape(-1, 3)
+    symmetry = point_symmetry(neighbors, found.numbers[1:], tol=symmetry_tol)
+    coincidences = coincident_pairs(neighbors, found.numbers[1:])
+    account = _zero_account(
+        found,
+        neighbors,
+        representation,
+        descent.spectrum,
+        descent.jacobian[0],
+        symmetry,
+        coincidences,
+        check_near_symmetry=check_near_symmetry,
+    )
+    values = descent.spectrum.values[0]
+    cn = float(descent.spectrum.cn[0])
     symbols = found.get_chemical_symbols()[1:]
+    explanation = account.explanation
     unseen_label = None if explanation is None else explanation.labels(symbols)[1]
     truncation = None if explanation is None else explanation.truncation_label
-    distance = float(np.linalg.norm(r - start))
-    near = near_swap(found, softest, representation, values=values)
-    found.info.update({key: value for key, value in near.items() if value is not None})
+    distance = float(np.linalg.norm(descent.r - descent.start))
+    found.info.update({key: value for key, value in account.near.items() if value is not None})
     converged = bool(cn >= cn_target)
-    if lifted is not None:
-        found.info["near_symmetry_distance"] = lifted.distance
-    if kink:
+    if account.lifted is not None:
+        found.info["near_symmetry_distance"] = account.lifted.distance
+    if account.kink:
         found.info["kink"] = True
-    if straight:
+    if descent.straight:
         found.info["straight"] = True
     found.info.update(
         {
             "cn": cn,
             "singular_values": values.copy(),
-            "symmetric": symmetry.symmetric and n_unexplained == 0,
+            "symmetric": symmetry.symmetric and account.n_unexplained == 0,
             "symmetry_residual": float(symmetry.residual),
             "coincident_pairs": coincidence_labels(coincidences, symbols),
-            "pair_swap_residual": swap,
+            "pair_swap_residual": account.swap,
             "unseen_pairs": unseen_label or "none",
             "truncation": truncation or "none",
             "distance": distance,
-            "jacobian_evaluations": evaluate.evaluations,
-            "iterations": iterations,
+            "jacobian_evaluations": descent.evaluate.evaluations,
+            "iterations": descent.iterations,
             "converged": converged,
             "pull": pull,
         }
@@ -786,21 +924,21 @@ def find_singular(
         distance=distance,
         symmetry=symmetry,
         converged=converged,
-        iterations=iterations,
-        jacobian_evaluations=evaluate.evaluations,
-        history=history,
+        iterations=descent.iterations,
+        jacobian_evaluations=descent.evaluate.evaluations,
+        history=descent.history,
         coincidences=coincidences,
-        pair_swap_residual=swap,
+        pair_swap_residual=account.swap,
         explanation=explanation,
-        near_swap=near,
-        n_unexplained=n_unexplained,
-        near_symmetry=lifted,
-        kink=kink,
-        n_spurious=n_spurious,
-        straight=straight,
+        near_swap=account.near,
+        n_unexplained=account.n_unexplained,
+        near_symmetry=account.lifted,
+        kink=account.kink,
+        n_spurious=account.n_spurious,
+        straight=descent.straight,
     )
-    if n_spurious is not None:
-        found.info["n_spurious_zeros"] = n_spurious
+    if account.n_spurious is not None:
+        found.info["n_spurious_zeros"] = account.n_spurious
         found.info["n_explained_zeros"] = result.n_explained
     return result
 
