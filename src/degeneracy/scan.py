@@ -2218,23 +2218,12 @@ def scan_dataset(
         counts = {"structures": 0, "environments": 0, "computed": 0, "chunks": 0}
         tally = _NoteTally()
         fingerprints = _FingerprintTally()
-
-        units_notes: list[str] = []
-        first: list[ase.Atoms] = []
-
-        def counted() -> Iterator[tuple[int, ase.Atoms]]:
-            for index, atoms in dataset.structures():
-                counts["structures"] = index + 1
-                if len(first) < SURVEY_STRUCTURES:
-                    first.append(atoms)
-                    if len(first) == SURVEY_STRUCTURES:  # early: a unit slip is not worth a scan
-                        units_notes.extend(warn_of_units(dataset, first))
-                yield index, atoms
-            if len(first) < SURVEY_STRUCTURES:
-                units_notes.extend(warn_of_units(dataset, first))
-
+        structures = _SurveyedStructures(dataset, counts)
         blocks = plan_chunks(
-            counted(), centers=center_numbers, chunk_size=chunk_size, species_seen=species_seen
+            structures.read(),
+            centers=center_numbers,
+            chunk_size=chunk_size,
+            species_seen=species_seen,
         )
         import_uninterrupted(SCAN_MODULES)
         done = store.open(manifest, restart=restart)
@@ -2245,53 +2234,24 @@ def scan_dataset(
             processes=processes,
             connect_timeout=connect_timeout,
         )
-        try:
-            with cluster:
-                _run_chunks(
-                    cluster,
-                    recipe,
-                    blocks,
-                    store,
-                    done,
-                    counts,
-                    tally,
-                    fingerprints,
-                    cutoff=cutoff,
-                    neighbor_species=neighbor_numbers,
-                    batch_size=batch_size,
-                    progress=progress,
-                )
-        except DegeneracyError as error:
-            store.discard_if_empty()
-            kept = len(store.chunk_files())
-            if not kept:
-                raise
-            raise DegeneracyError(
-                f"{_first_line(error)} ({kept} finished chunk{'' if kept == 1 else 's'} kept in "
-                f"{store.folder}: the same scan of the same input resumes from them; a changed "
-                "input needs --restart)"
-            ) from error
-        except BaseException:
-            store.discard_if_empty()
-            raise
+        with _finished_chunks_named(store), cluster:
+            _run_chunks(
+                cluster,
+                recipe,
+                blocks,
+                store,
+                done,
+                counts,
+                tally,
+                fingerprints,
+                cutoff=cutoff,
+                neighbor_species=neighbor_numbers,
+                batch_size=batch_size,
+                progress=progress,
+            )
         if counts["environments"] == 0:
             store.remove()
-            if not species_seen and dataset.path is not None:  # e.g. an XYZ file named .pdb
-                empty = holds_nothing(
-                    dataset.path,
-                    [ase.Atoms()],
-                    read_format=dataset.read_format,
-                    option="read_format",
-                )
-                label = f"{dataset.path}: "
-                raise DegeneracyError(
-                    label + "no environments to scan: " + empty.removeprefix(label)
-                )
-            wanted = "any atom" if center_numbers is None else ",".join(symbols_of(center_numbers))
-            raise DegeneracyError(
-                f"{dataset.label}: no environments to scan: no centre of species {wanted} "
-                f"(the data set has {','.join(symbols_of(sorted(species_seen))) or 'no atoms'})"
-            )
+            raise _nothing_to_scan(dataset, species_seen, center_numbers)
         notes = dataset_notes(
             tally.notes(),
             dataset,
@@ -2300,37 +2260,25 @@ def scan_dataset(
             neighbor_species=neighbor_numbers,
             n_environments=counts["environments"],
         )
-        for note in notes:
-            warnings.warn(DegeneracyWarning(note), stacklevel=2)
-        notes[:0] = units_notes
         absent = sorted(set(neighbor_numbers or ()) - species_seen)
         if absent:  # a typo in the neighbour species would scan only undefined environments
-            note = (
-                f"{dataset.label}: no atom of neighbour species {','.join(symbols_of(absent))} in "
-                f"the data set (it has {','.join(symbols_of(sorted(species_seen)))})"
+            notes.append(
+                f"{dataset.label}: no atom of neighbour species {','.join(symbols_of(absent))} "
+                f"in the data set (it has {','.join(symbols_of(sorted(species_seen)))})"
             )
-            notes.append(note)
+        for note in notes:
             warnings.warn(DegeneracyWarning(note), stacklevel=2)
         store.merge(counts["chunks"], remove=not keep_parts)
         results = read_results(store.output)
-        reasons = np.asarray(results.column("reason"))
-        n_undefined = int(np.count_nonzero(reasons != ""))
-        note = few_neighbours_note(dataset.label, reasons, cutoff)
+        note = few_neighbours_note(dataset.label, np.asarray(results.column("reason")), cutoff)
         if note is not None:
             notes.append(note)
             warnings.warn(DegeneracyWarning(note), stacklevel=2)
-        verdicts = np.asarray(results.column("verdict"))
-        smooth = without_kinks(results)
-        n_infinite = int(np.count_nonzero(np.isinf(np.asarray(smooth.column("cn"), dtype=float))))
-        scanned = sorted(
-            set(results.column("species").to_pylist()), key=ase.data.atomic_numbers.get
-        )
         return ScanSummary(
             output=store.output,
             format=store.format,
             n_structures=counts["structures"],
             n_environments=counts["environments"],
-            n_undefined=n_undefined,
             n_chunks=counts["chunks"],
             n_resumed_chunks=len(done & set(range(counts["chunks"]))),
             n_computed=counts["computed"],
@@ -2339,13 +2287,94 @@ def scan_dataset(
             startup_seconds=cluster.startup_seconds,
             centers=None if center_numbers is None else list(symbols_of(center_numbers)),
             settings=reported_settings(manifest, recipe),
-            n_infinite=n_infinite,
-            n_with_zeros=int(np.count_nonzero(verdicts == VERDICT_ZERO)),
-            n_kinks=int(np.count_nonzero(verdicts == VERDICT_KINK)),
-            warnings=notes,
-            centers_scanned=scanned,
+            warnings=structures.units_notes + notes,
             fingerprints=fingerprints.entries() if recipe.species_aware else None,
+            **_result_counts(results),
         )
+
+
+class _SurveyedStructures:
+    """A data set's structures as a scan reads them: counted in ``counts["structures"]``,
+    and the first :data:`SURVEY_STRUCTURES` checked for a slip of units
+    (:func:`warn_of_units`, whose notes are kept in ``units_notes``) as soon as they are
+    read: a unit slip is not worth a scan."""
+
+    def __init__(self, dataset: Dataset, counts: dict[str, int]) -> None:
+        self.dataset = dataset
+        self.counts = counts
+        self.first: list[ase.Atoms] = []
+        self.units_notes: list[str] = []
+
+    def read(self) -> Iterator[tuple[int, ase.Atoms]]:
+        """``(index, structure)`` pairs of the data set, counted and surveyed."""
+        for index, atoms in self.dataset.structures():
+            self.counts["structures"] = index + 1
+            if len(self.first) < SURVEY_STRUCTURES:
+                self.first.append(atoms)
+                if len(self.first) == SURVEY_STRUCTURES:
+                    self.units_notes.extend(warn_of_units(self.dataset, self.first))
+            yield index, atoms
+        if len(self.first) < SURVEY_STRUCTURES:
+            self.units_notes.extend(warn_of_units(self.dataset, self.first))
+
+
+@contextlib.contextmanager
+def _finished_chunks_named(store: ChunkStore) -> Iterator[None]:
+    """Remove an output folder that kept no chunk when the block fails; a
+    :class:`DegeneracyError` with finished chunks kept says where they are and how the
+    scan resumes from them."""
+    try:
+        yield
+    except DegeneracyError as error:
+        store.discard_if_empty()
+        kept = len(store.chunk_files())
+        if not kept:
+            raise
+        raise DegeneracyError(
+            f"{_first_line(error)} ({kept} finished chunk{'' if kept == 1 else 's'} kept in "
+            f"{store.folder}: the same scan of the same input resumes from them; a changed "
+            "input needs --restart)"
+        ) from error
+    except BaseException:
+        store.discard_if_empty()
+        raise
+
+
+def _nothing_to_scan(
+    dataset: Dataset, species_seen: set[int], center_numbers: Sequence[int] | None
+) -> DegeneracyError:
+    """The error of a scan that found no environment: the file held no structure that
+    ase could read as such (e.g. an XYZ file named .pdb), or no centre of the species
+    asked for."""
+    if not species_seen and dataset.path is not None:
+        empty = holds_nothing(
+            dataset.path, [ase.Atoms()], read_format=dataset.read_format, option="read_format"
+        )
+        label = f"{dataset.path}: "
+        return DegeneracyError(label + "no environments to scan: " + empty.removeprefix(label))
+    wanted = "any atom" if center_numbers is None else ",".join(symbols_of(center_numbers))
+    return DegeneracyError(
+        f"{dataset.label}: no environments to scan: no centre of species {wanted} "
+        f"(the data set has {','.join(symbols_of(sorted(species_seen))) or 'no atoms'})"
+    )
+
+
+def _result_counts(results: pa.Table) -> dict[str, Any]:
+    """What :class:`ScanSummary` counts in a scan's results table: environments with an
+    undefined spectrum, an infinite CN (kinks left out), a zero and a kink, and the centre
+    species scanned (in order of atomic number)."""
+    reasons = np.asarray(results.column("reason"))
+    verdicts = np.asarray(results.column("verdict"))
+    smooth = without_kinks(results)
+    return {
+        "n_undefined": int(np.count_nonzero(reasons != "")),
+        "n_infinite": int(np.count_nonzero(np.isinf(np.asarray(smooth.column("cn"), dtype=float)))),
+        "n_with_zeros": int(np.count_nonzero(verdicts == VERDICT_ZERO)),
+        "n_kinks": int(np.count_nonzero(verdicts == VERDICT_KINK)),
+        "centers_scanned": sorted(
+            set(results.column("species").to_pylist()), key=ase.data.atomic_numbers.get
+        ),
+    }
 
 
 def check_neighbor_species(dataset: Dataset, neighbors: Sequence[int] | None) -> None:
