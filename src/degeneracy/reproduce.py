@@ -553,8 +553,18 @@ def learning_checks(learning: dict) -> dict[str, bool]:
 
 
 def _report_sections(output: Path, results: dict) -> list[Section]:
+    """The report's sections: A0, the orbits (Fig. 1), the learning (Fig. 2), run time."""
+    return [
+        _a0_section(results["orbits"]),
+        _orbits_section(output, results),
+        _learning_section(output, results),
+        Section("Run time", tables=[_run_time_table(results)]),
+    ]
+
+
+def _orbits_section(output: Path, results: dict) -> Section:
+    """The orbits against the published ones, the trends of their CN, and Fig. 1."""
     orbits = results["orbits"]
-    sections = [_a0_section(orbits)]
     rows = [
         [
             r["sigma"],
@@ -583,60 +593,62 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
             strict=False,
         )
     ]
-    sections.append(
-        Section(
-            "Low-sensitivity orbits (Fig. 1)",
-            paragraphs=[
-                f"Protocol: {json.dumps(orbits['protocol'])}.",
-                "Published columns come from the Comment's stored orbits in "
-                + (
-                    f"{results['settings']['reference']} (--reference)"
-                    if results["settings"]["reference"]
-                    else "a folder given with --reference (none was: —)"
-                )
-                + "; deviation is the largest distance (Å) from the published orbit at "
-                "equal arc length, which adds a lag along the path to any difference of shape "
-                "(the published Euler orbits lag behind the ODE's solution on the tight "
-                "c = 0.1 loops, by up to 0.07 Å); the shape distance is the largest "
-                "distance (Å) of a frame of either orbit from the other's polyline, whatever "
-                "the pace along it (degeneracy.orbits.orbit_shape_distance); the start "
-                "distance is that of the first frames, (1 − c)·|A0 − A0 published| for a "
-                "start off A0, which an orbit keeps as it winds. The published CN "
-                "is read at our frames' arc lengths. The smallest gap is the least "
-                "(s8 − s9)/s9 over our frames: where it is small the followed direction turns "
-                "fast.",
-                *[
-                    f"Interactive view of the σ = 0.3 Å, c = 1 orbit (chemiscope.org or "
-                    f"chemiscope.show): {p}."
-                    for p in results["figure1"]["files"]
-                    if p.endswith(".chemiscope.json.gz")
+    return Section(
+        "Low-sensitivity orbits (Fig. 1)",
+        paragraphs=[
+            f"Protocol: {json.dumps(orbits['protocol'])}.",
+            "Published columns come from the Comment's stored orbits in "
+            + (
+                f"{results['settings']['reference']} (--reference)"
+                if results["settings"]["reference"]
+                else "a folder given with --reference (none was: —)"
+            )
+            + "; deviation is the largest distance (Å) from the published orbit at "
+            "equal arc length, which adds a lag along the path to any difference of shape "
+            "(the published Euler orbits lag behind the ODE's solution on the tight "
+            "c = 0.1 loops, by up to 0.07 Å); the shape distance is the largest "
+            "distance (Å) of a frame of either orbit from the other's polyline, whatever "
+            "the pace along it (degeneracy.orbits.orbit_shape_distance); the start "
+            "distance is that of the first frames, (1 − c)·|A0 − A0 published| for a "
+            "start off A0, which an orbit keeps as it winds. The published CN "
+            "is read at our frames' arc lengths. The smallest gap is the least "
+            "(s8 − s9)/s9 over our frames: where it is small the followed direction turns "
+            "fast.",
+            *[
+                f"Interactive view of the σ = 0.3 Å, c = 1 orbit (chemiscope.org or "
+                f"chemiscope.show): {p}."
+                for p in results["figure1"]["files"]
+                if p.endswith(".chemiscope.json.gz")
+            ],
+            f"Median CN higher for c ≤ 0.5 than for c ≥ 1 at every σ: "
+            f"{'yes' if trends['near_higher'] else 'NO'}. σ = 0.5 at least 10× σ = 0.1 for "
+            f"every c: {'yes' if trends['wide_sigma_higher'] else 'NO'}.",
+        ],
+        tables=[
+            Table(
+                "Orbits",
+                [
+                    "σ (Å)",
+                    "c",
+                    "frames",
+                    "Jacobians",
+                    "median CN",
+                    "published median CN",
+                    "ratio",
+                    "deviation at equal arc length (Å)",
+                    "shape distance (Å)",
+                    "start distance (Å)",
+                    "smallest (s8 − s9)/s9",
                 ],
-                f"Median CN higher for c ≤ 0.5 than for c ≥ 1 at every σ: "
-                f"{'yes' if trends['near_higher'] else 'NO'}. σ = 0.5 at least 10× σ = 0.1 for "
-                f"every c: {'yes' if trends['wide_sigma_higher'] else 'NO'}.",
-            ],
-            tables=[
-                Table(
-                    "Orbits",
-                    [
-                        "σ (Å)",
-                        "c",
-                        "frames",
-                        "Jacobians",
-                        "median CN",
-                        "published median CN",
-                        "ratio",
-                        "deviation at equal arc length (Å)",
-                        "shape distance (Å)",
-                        "start distance (Å)",
-                        "smallest (s8 − s9)/s9",
-                    ],
-                    rows,
-                )
-            ],
-            figures=figures,
-        )
+                rows,
+            )
+        ],
+        figures=figures,
     )
+
+
+def _learning_section(output: Path, results: dict) -> Section:
+    """The learning errors against the Comment's, with the checks' sentences and Fig. 2."""
     learning = results["learning"]
     val_std = learning.get("none", {}).get("val_std")
     val_std = "—" if val_std is None else f"{val_std:.3f}"  # 3 digits: 0.116 vs 0.117
@@ -666,27 +678,23 @@ def _report_sections(output: Path, results: dict) -> list[Section]:
         header = [*header[:2], f"ours (seed {seeds[0]})", f"mean ± std ({len(seeds)} seeds)"]
     checks = results["learning_checks"]
     fig2 = [p for p in results["figure2"]["files"] if p.endswith(".png")]
-    sections.append(
-        Section(
-            "Learning E4 along the orbit (Fig. 2)",
-            paragraphs=[
-                f"Protocols: {_protocol_descriptions(learning)}. SOAP σ = 0.3 Å, optimal "
-                f"basis, the Comment's network; E4 validation spread {val_std} (P&G's: "
-                "0.117 over all their 6001 frames).",
-                _ordering_sentence(checks, repeats),
-                _validation_caveat(results["settings"]["sampler"]),
-                *_lookup_sentence(learning.get("none", {})),
-            ],
-            tables=[
-                Table("Errors (E4 is unitless)", [*header, "Comment"], learn_rows),
-                *_error_by_quantile_table(learning),
-                *_baseline_table(learning),
-            ],
-            figures=[Figure(output / p, _FIG2_CAPTIONS[Path(p).name]) for p in fig2],
-        )
+    return Section(
+        "Learning E4 along the orbit (Fig. 2)",
+        paragraphs=[
+            f"Protocols: {_protocol_descriptions(learning)}. SOAP σ = 0.3 Å, optimal "
+            f"basis, the Comment's network; E4 validation spread {val_std} (P&G's: "
+            "0.117 over all their 6001 frames).",
+            _ordering_sentence(checks, repeats),
+            _validation_caveat(results["settings"]["sampler"]),
+            *_lookup_sentence(learning.get("none", {})),
+        ],
+        tables=[
+            Table("Errors (E4 is unitless)", [*header, "Comment"], learn_rows),
+            *_error_by_quantile_table(learning),
+            *_baseline_table(learning),
+        ],
+        figures=[Figure(output / p, _FIG2_CAPTIONS[Path(p).name]) for p in fig2],
     )
-    sections.append(Section("Run time", tables=[_run_time_table(results)]))
-    return sections
 
 
 def _run_time_table(results: dict) -> Table:
