@@ -67,6 +67,7 @@ from .specs import MAX_SEED, PROTOCOLS, RMSE_KEYS, Protocol, get_protocol, train
 from .trainer import (
     TensorSet,
     Trainer,
+    TrainResult,
     TrainSettings,
     checkpoint_run_info,
     mae,
@@ -903,17 +904,8 @@ def run_protocol(
     train_targets = np.concatenate([targets["train"], targets["orbit"][repeated]])
 
     gradients = {}
-    if settings.gradient_weight:  # each orbit frame once, repeated like its inputs
-        random_part = training_gradients(featurizer, data["train"].frames, progress=progress)
-        orbit_part = training_gradients(featurizer, orbit.frames)
-        gradients = {
-            "jacobians": _concat(
-                [random_part["jacobians"], _take(orbit_part["jacobians"], repeated)]
-            ),
-            "gradients": np.concatenate(
-                [random_part["gradients"], orbit_part["gradients"][repeated]]
-            ),
-        }
+    if settings.gradient_weight:
+        gradients = _gradient_training_set(featurizer, data, repeated, progress=progress)
 
     torch.manual_seed(seed)
     n_features = {s: v.shape[-1] for s, v in train_inputs.items()}
@@ -960,36 +952,84 @@ def run_protocol(
             train_inputs, train_targets, inputs, targets, orbit_heldout
         )
     metrics.update(
-        {
-            "protocol": protocol.name,
-            "protocol_description": protocol.describe(len(data["orbit"])),
-            "featurizer": featurizer.key(),
-            "model": model.config,
-            "settings": asdict(settings),
-            "device": str(device),
-            "machine": software_versions(),  # round-off digits follow CPU and kernels
-            "n_train": len(data["train"]),
-            "n_train_total": len(train_targets),
-            "n_val": len(data["val"]),
-            "n_test": len(data["test"]) if "test" in data else 0,
-            "n_orbit": len(orbit),
-            "n_orbit_train": len(orbit_train),
-            "orbit_repeats": protocol.repeats,
-            "seed": seed,
-            "epochs": result.epochs,
-            "best_epoch": result.best_epoch,
-            "stopped": result.stopped,
-            "resumed_from_epoch": result.resumed_from,
-            "train_seconds": result.seconds,
-            "datasets": {n: str(ds.path) if ds.path else None for n, ds in data.items()},
-            "dataset_sources": {n: ds.source for n, ds in data.items()},
-        }
+        _run_description(
+            protocol,
+            featurizer,
+            data,
+            model,
+            settings,
+            device,
+            result,
+            n_train_total=len(train_targets),
+            n_orbit_train=len(orbit_train),
+            seed=seed,
+        )
     )
     arrays = _prediction_arrays(predictions, targets, orbit_train, orbit_arc)
     _write_outputs(output, model, featurizer, metrics, arrays, result, domain)
     metrics["seconds"] = time.monotonic() - start
     write_json(output / "metrics.json", metrics)
     return ProtocolResult(metrics, arrays, output)
+
+
+def _gradient_training_set(
+    featurizer: Featurizer,
+    data: dict[str, Dataset],
+    repeated: np.ndarray,
+    *,
+    progress: bool,
+) -> dict[str, Any]:
+    """:func:`training_gradients` of the training set's random frames followed by the orbit
+    frames ``repeated`` (indices, each orbit frame computed once and repeated like its
+    inputs): the gradient keywords of :meth:`TensorSet.from_numpy`."""
+    random_part = training_gradients(featurizer, data["train"].frames, progress=progress)
+    orbit_part = training_gradients(featurizer, data["orbit"].frames)
+    return {
+        "jacobians": _concat([random_part["jacobians"], _take(orbit_part["jacobians"], repeated)]),
+        "gradients": np.concatenate([random_part["gradients"], orbit_part["gradients"][repeated]]),
+    }
+
+
+def _run_description(
+    protocol: Protocol,
+    featurizer: Featurizer,
+    data: dict[str, Dataset],
+    model: AtomicSumModel,
+    settings: TrainSettings,
+    device: torch.device,
+    result: TrainResult,
+    *,
+    n_train_total: int,
+    n_orbit_train: int,
+    seed: int,
+) -> dict[str, Any]:
+    """What ``metrics.json`` says about a run besides its errors: the protocol, featurizer,
+    model, settings and machine, the data sets' sizes and sources, and how training
+    went (``result``, :meth:`~.trainer.Trainer.fit`'s)."""
+    return {
+        "protocol": protocol.name,
+        "protocol_description": protocol.describe(len(data["orbit"])),
+        "featurizer": featurizer.key(),
+        "model": model.config,
+        "settings": asdict(settings),
+        "device": str(device),
+        "machine": software_versions(),  # round-off digits follow CPU and kernels
+        "n_train": len(data["train"]),
+        "n_train_total": n_train_total,
+        "n_val": len(data["val"]),
+        "n_test": len(data["test"]) if "test" in data else 0,
+        "n_orbit": len(data["orbit"]),
+        "n_orbit_train": n_orbit_train,
+        "orbit_repeats": protocol.repeats,
+        "seed": seed,
+        "epochs": result.epochs,
+        "best_epoch": result.best_epoch,
+        "stopped": result.stopped,
+        "resumed_from_epoch": result.resumed_from,
+        "train_seconds": result.seconds,
+        "datasets": {n: str(ds.path) if ds.path else None for n, ds in data.items()},
+        "dataset_sources": {n: ds.source for n, ds in data.items()},
+    }
 
 
 def training_gradients(
