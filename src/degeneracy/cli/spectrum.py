@@ -38,57 +38,63 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
     """Render :func:`~degeneracy.sensitivity.analyse_frames` results as a table, CSV or JSON."""
     if fmt == "json":
         return json_text([r.to_dict() for r in results])
-    n_values = len(results[0].singular_values)
-    names = [f"s{k + 1}" for k in range(n_values)]
-
-    def fourbody(r: FrameAnalysis, digits: int) -> str:
-        return "" if r.fourbody is None else f"{r.fourbody:.{digits}f}"
-
+    names = [f"s{k + 1}" for k in range(len(results[0].singular_values))]
     if fmt == "csv":
-        header = [
-            "frame",
-            *names,
-            "cn",
-            "symmetric",
-            "symmetry_residual",
-            "verdict",
-            "pair_swap",
-            "unseen_pairs",
-            "truncation",
-            "n_spurious_zeros",
-            "n_explained_zeros",
-            "nearest_coincidence",
-            "coincidence_distance",
-            "near_swap_residual",
-            "near_swap_unseen",
-            "near_symmetry_distance",
-            "fourbody",
+        return _spectrum_csv(results, names)
+    return _spectrum_table(results, names)
+
+
+def _spectrum_csv(results: Sequence[FrameAnalysis], names: list[str]) -> str:
+    """Every field of each frame at full precision, one CSV row per frame."""
+    header = [
+        "frame",
+        *names,
+        "cn",
+        "symmetric",
+        "symmetry_residual",
+        "verdict",
+        "pair_swap",
+        "unseen_pairs",
+        "truncation",
+        "n_spurious_zeros",
+        "n_explained_zeros",
+        "nearest_coincidence",
+        "coincidence_distance",
+        "near_swap_residual",
+        "near_swap_unseen",
+        "near_symmetry_distance",
+        "fourbody",
+    ]
+    rows = [
+        [
+            # full precision, as compare and pairs write theirs (s_min of 1e-10
+            # beside s_1 of 2: six digits would not say how far from a zero it is)
+            r.frame,
+            *[number_text(v, "", exact=True) for v in r.singular_values],
+            number_text(r.cn, "", exact=True),
+            r.symmetric,
+            number_text(r.symmetry_residual, "", exact=True),
+            r.verdict,
+            r.pair_swap or "",
+            r.unseen_pairs or "",
+            r.truncation or "",
+            "" if r.n_spurious_zeros is None else r.n_spurious_zeros,
+            "" if r.n_explained_zeros is None else r.n_explained_zeros,
+            r.nearest_coincidence or "",
+            number_text(r.coincidence_distance, "", exact=True),
+            number_text(r.near_swap_residual, "", exact=True),
+            r.near_swap_unseen or "",
+            number_text(r.near_symmetry_distance, "", exact=True),
+            number_text(r.fourbody, "", exact=True),
         ]
-        rows = [
-            [
-                # full precision, as compare and pairs write theirs (s_min of 1e-10
-                # beside s_1 of 2: six digits would not say how far from a zero it is)
-                r.frame,
-                *[number_text(v, "", exact=True) for v in r.singular_values],
-                number_text(r.cn, "", exact=True),
-                r.symmetric,
-                number_text(r.symmetry_residual, "", exact=True),
-                r.verdict,
-                r.pair_swap or "",
-                r.unseen_pairs or "",
-                r.truncation or "",
-                "" if r.n_spurious_zeros is None else r.n_spurious_zeros,
-                "" if r.n_explained_zeros is None else r.n_explained_zeros,
-                r.nearest_coincidence or "",
-                number_text(r.coincidence_distance, "", exact=True),
-                number_text(r.near_swap_residual, "", exact=True),
-                r.near_swap_unseen or "",
-                number_text(r.near_symmetry_distance, "", exact=True),
-                number_text(r.fourbody, "", exact=True),
-            ]
-            for r in results
-        ]
-        return csv_text([header, *rows])
+        for r in results
+    ]
+    return csv_text([header, *rows])
+
+
+def _spectrum_table(results: Sequence[FrameAnalysis], names: list[str]) -> str:
+    """The aligned table ``spectrum`` prints: singular values and CN to 4 significant
+    digits, the verdict explained, E4 to 4 decimals."""
     header = ["frame", *names, "CN", "symmetric", "zeros", "nearest equal pairs", "E4"]
     rows = [
         [
@@ -106,7 +112,7 @@ def format_spectrum(results: Sequence[FrameAnalysis], fmt: str) -> str:
                 n_spurious=r.n_spurious_zeros,
             ),
             near_swap_text(r.to_dict()),
-            fourbody(r, 4),
+            "" if r.fourbody is None else f"{r.fourbody:.4f}",
         ]
         for r in results
     ]
