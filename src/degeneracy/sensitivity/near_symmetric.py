@@ -425,7 +425,10 @@ def _exact_zero_nearby(
     nearest exact zero tells them apart (:func:`~degeneracy.singular.find_singular`,
     8 iterations, to 1000 × the frame's CN): for such folds it lies at 5e-6–0.075 of the
     distance, for lifted forced zeros near T_d, C3v, C2v, D2d, O_h and fcc shells at
-    0.12 or more (or the search ends at the symmetric frame).
+    0.12 or more (or the search ends at the symmetric frame). Above 6 neighbours the
+    rule has less margin: many-start searches put zeros without symmetry 0.08–0.12 d
+    from ACSF frames near the fcc and hcp 12-shells and the icosahedron at every
+    displacement from 5 to 100 mÅ (docs/concepts.md, 2026-12-07).
 
     That search does not always find a zero that is there: from folds rounded to 1e-5 Å
     it often converges to another exact zero beyond a tenth of the distance (its
