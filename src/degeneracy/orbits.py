@@ -555,43 +555,64 @@ def _state_problem(
         return "frame 0 is not the start"
     if abs(np.linalg.norm(state["u"]) - 1) > 1e-6:
         return f"u has length {np.linalg.norm(state['u']):.6g}, not 1"
-    if settings.method == "euler":
-        per_frame = settings.steps_per_frame
-        n_steps = per_frame * (n_total - 1)
-        problem = _count_problem(state, "k", 0, n_steps)
+    stepper_problem = (
+        _euler_state_problem if settings.method == "euler" else _adaptive_state_problem
+    )
+    problem = stepper_problem(state, settings, n)
+    if problem is not None:
+        return problem
+    return _count_problem(state, "evaluations", n)  # one Jacobian at least per frame
+
+
+def _euler_state_problem(
+    state: dict[str, np.ndarray], settings: OrbitSettings, n: int
+) -> str | None:
+    """:func:`_state_problem` of the Euler stepper's own entries, with ``n`` frames saved:
+    the step counter at a frame, the frame count it implies, ``r`` the last frame."""
+    per_frame = settings.steps_per_frame
+    n_steps = per_frame * (settings.n_frames - 1)
+    problem = _count_problem(state, "k", 0, n_steps)
+    if problem is not None:
+        return problem
+    k = int(state["k"])
+    if k % per_frame:
+        return f"step k = {k} is not at a frame ({per_frame} steps a frame)"
+    if k // per_frame + 1 != n:
+        return (
+            f"{n} frames saved at step k = {k}, expected {k // per_frame + 1} "
+            f"({per_frame} steps a frame)"
+        )
+    if not np.array_equal(state["r"], state["frame_positions"][-1]):
+        return "r is not the last frame's positions"
+    return None
+
+
+def _adaptive_state_problem(
+    state: dict[str, np.ndarray], settings: OrbitSettings, n: int
+) -> str | None:
+    """:func:`_state_problem` of the adaptive stepper's own entries, with ``n`` frames
+    saved: the arc length reached and the frames it implies, the step, the counts."""
+    for name in ("s", "h"):
+        problem = _array_problem(state, name, ())
         if problem is not None:
             return problem
-        k = int(state["k"])
-        if k % per_frame:
-            return f"step k = {k} is not at a frame ({per_frame} steps a frame)"
-        if k // per_frame + 1 != n:
-            return (
-                f"{n} frames saved at step k = {k}, expected {k // per_frame + 1} "
-                f"({per_frame} steps a frame)"
-            )
-        if not np.array_equal(state["r"], state["frame_positions"][-1]):
-            return "r is not the last frame's positions"
-    else:
-        for name in ("s", "h"):
-            problem = _array_problem(state, name, ())
-            if problem is not None:
-                return problem
-        s, h = float(state["s"]), float(state["h"])
-        if not 0 <= s <= settings.length:
-            return f"arc length s = {s:g} Å is outside 0 to {settings.length:g} Å"
-        if not h > 0:
-            return f"step h = {h:g} Å is not positive"
-        expected = sum(k * save <= s + 1e-12 for k in range(n_total))  # as _trace_adaptive
-        if n != expected:
-            return (
-                f"{n} frames saved at arc length s = {s:g} Å, expected {expected} "
-                f"(a frame every {save:g} Å)"
-            )
-        for name in ("steps", "rejected"):
-            problem = _count_problem(state, name, 0)
-            if problem is not None:
-                return problem
-    return _count_problem(state, "evaluations", n)  # one Jacobian at least per frame
+    s, h = float(state["s"]), float(state["h"])
+    if not 0 <= s <= settings.length:
+        return f"arc length s = {s:g} Å is outside 0 to {settings.length:g} Å"
+    if not h > 0:
+        return f"step h = {h:g} Å is not positive"
+    save = settings.save_every
+    expected = sum(k * save <= s + 1e-12 for k in range(settings.n_frames))  # as _trace_adaptive
+    if n != expected:
+        return (
+            f"{n} frames saved at arc length s = {s:g} Å, expected {expected} "
+            f"(a frame every {save:g} Å)"
+        )
+    for name in ("steps", "rejected"):
+        problem = _count_problem(state, name, 0)
+        if problem is not None:
+            return problem
+    return None
 
 
 def _basis_digest(representation: Representation) -> str | None:
