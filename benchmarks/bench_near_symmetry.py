@@ -2,7 +2,7 @@
 
 A frame whose small singular values pass the path test to a nearby symmetric frame gets
 ``near-symmetry`` unless an exact zero without symmetry lies within a tenth of the
-distance d to that frame (``sensitivity.near_symmetric._exact_zero_nearby``): first a
+distance d to that frame (``sensitivity.near_symmetric._nearest_zero_found``): first a
 short ``find_singular`` search, then, for up to ``NEWTON_ZERO_NEIGHBORS`` neighbours,
 Newton's method on (s_min/s1)² (``sensitivity.near_symmetric._newton_zero_within``). The
 baseline, measured in the same run on the same frames, is the guard without the Newton search

@@ -10,10 +10,16 @@ round-off's CN and run when that is at least 10× the frame's.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+
+import ase.io
 import numpy as np
 import pytest
 
 import degeneracy as dg
+from degeneracy.cli import main
 from degeneracy.sensitivity import near_symmetric
 
 ACSF = dg.Acsf(center="Cu", neighbors=["Cu"], cutoff=2.5)
@@ -74,17 +80,41 @@ def test_the_fcc_shell_displaced_by_10_mA_stays_near_symmetry(monkeypatch):
     did not search; the search runs now and finds no zero within 0.1 d."""
     atoms = _frame(_displaced(_fcc_shell(), 0.01, 1))
     calls = []
-    nearby = near_symmetric._exact_zero_nearby
+    nearby = near_symmetric._nearest_zero_found
 
     def spy(*args, **kwargs):
         calls.append(nearby(*args, **kwargs))
         return calls[-1]
 
-    monkeypatch.setattr(near_symmetric, "_exact_zero_nearby", spy)
+    monkeypatch.setattr(near_symmetric, "_nearest_zero_found", spy)
     (result,) = dg.analyse_frames([atoms], ACSF)
     assert result.verdict == "near-symmetry"
     assert result.near_symmetry_distance == pytest.approx(0.0073, abs=3e-4)
-    assert calls == [False]
+    # the search reached a zero without symmetry, 0.77 d away: the verdict's margin
+    (zero,) = calls
+    assert zero == pytest.approx(0.0056, abs=3e-4) and zero > 0.1 * 0.0073
+    assert result.near_symmetry_zero_distance == zero
     values = result.singular_values
     target = 0.1 * values[0] / near_symmetric.roundoff_floor(values[0], len(values))
     assert 1e3 * values[0] / values[-1] > target > 10 * values[0] / values[-1]  # a new search
+
+
+def test_spectrum_writes_the_margin_of_a_near_symmetry_verdict(tmp_path, capsys):
+    """``spectrum`` writes the distance to the zero without symmetry the guard reached
+    beside ``near_symmetry_distance``, in CSV and JSON, and leaves it empty for a frame
+    that is not ``near-symmetry`` (the fcc shell itself: ``symmetry``)."""
+    path = tmp_path / "fcc.extxyz"
+    frames = [_frame(_displaced(_fcc_shell(), 0.01, 1)), _frame(_fcc_shell())]
+    ase.io.write(path, frames)
+    argv = ["spectrum", str(path), "--environment", "any", "--rep", "acsf"]
+    assert main([*argv, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [row["verdict"] for row in rows] == ["near-symmetry", "symmetry"]
+    distance = float(rows[0]["near_symmetry_distance"])
+    zero = float(rows[0]["near_symmetry_zero_distance"])
+    assert 0.1 * distance <= zero < 0.01  # beyond a tenth of d, else it would be spurious
+    assert rows[1]["near_symmetry_zero_distance"] == ""
+    assert main([*argv, "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert records[0]["near_symmetry_zero_distance"] == zero
+    assert records[1]["near_symmetry_zero_distance"] is None

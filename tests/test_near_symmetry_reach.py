@@ -116,7 +116,7 @@ def test_a_fold_as_far_from_its_mirror_stays_spurious(monkeypatch, delta, distan
     assert values[-1] < ZERO_RTOL * values[0] and not result.symmetric
     assert result.verdict == "spurious" and result.near_symmetry_distance is None
 
-    monkeypatch.setattr(near_symmetric, "_exact_zero_nearby", lambda *args: False)
+    monkeypatch.setattr(near_symmetric, "_nearest_zero_found", lambda *args: None)
     (unguarded,) = dg.analyse_frames([atoms], representation)
     assert unguarded.verdict == "near-symmetry"
     assert unguarded.near_symmetry_distance == pytest.approx(distance, abs=2e-4)

@@ -2856,6 +2856,7 @@ def describe_singular(
         )
         entry["verdict"] = zeros.verdict
         entry["near_symmetry_distance"] = zeros.near_symmetry_distance
+        entry["near_symmetry_zero_distance"] = zeros.near_symmetry_zero_distance
         entry["pair_swap"], entry["unseen_pairs"] = zeros.labels(atoms)
         entry["truncation"] = zeros.truncation
         entry["n_spurious_zeros"] = zeros.n_spurious

@@ -408,7 +408,9 @@ class SingularResult:
         :data:`~degeneracy.sensitivity.NEAR_SYMMETRY_REACH` of a symmetric environment
         but outside ``symmetry_tol``, when the zeros there are that environment's forced
         zeros, lifted (:func:`~degeneracy.sensitivity.near_symmetry`): then they are not
-        spurious. ``info["near_symmetry_distance"]`` (Å) when set.
+        spurious. ``info["near_symmetry_distance"]`` (Å) when set, and
+        ``info["near_symmetry_zero_distance"]`` (Å) when the guard reached a zero without
+        symmetry farther out (:attr:`~degeneracy.sensitivity.NearSymmetry.zero_distance`).
     straight : bool
         The search stopped because its next step met a straight environment (neighbours
         collinear with the centre, where the rotations are degenerate and no spectrum
@@ -896,6 +898,8 @@ def _singular_result(
     converged = bool(cn >= cn_target)
     if account.lifted is not None:
         found.info["near_symmetry_distance"] = account.lifted.distance
+        if account.lifted.zero_distance is not None:
+            found.info["near_symmetry_zero_distance"] = account.lifted.zero_distance
     if account.kink:
         found.info["kink"] = True
     if descent.straight:

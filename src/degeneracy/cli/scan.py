@@ -65,6 +65,7 @@ VERDICT_KEYS = (
     "symmetry_residual",
     "verdict",
     "near_symmetry_distance",
+    "near_symmetry_zero_distance",
     "pair_swap",
     "unseen_pairs",
     "truncation",

@@ -63,6 +63,7 @@ def _spectrum_csv(results: Sequence[FrameAnalysis], names: list[str]) -> str:
         "near_swap_residual",
         "near_swap_unseen",
         "near_symmetry_distance",
+        "near_symmetry_zero_distance",
         "fourbody",
     ]
     rows = [
@@ -85,6 +86,7 @@ def _spectrum_csv(results: Sequence[FrameAnalysis], names: list[str]) -> str:
             number_text(r.near_swap_residual, "", exact=True),
             r.near_swap_unseen or "",
             number_text(r.near_symmetry_distance, "", exact=True),
+            number_text(r.near_symmetry_zero_distance, "", exact=True),
             number_text(r.fourbody, "", exact=True),
         ]
         for r in results

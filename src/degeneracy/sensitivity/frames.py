@@ -68,7 +68,10 @@ class FrameAnalysis:
     multiple or tied s_min, of which ρ is the smallest) tell how near the frame is to
     the closest branch point of ν = 2 degenerate pairs and how much of its softest motion
     (the most trade-like of them) trades the two pairs there, the pairs the fingerprint
-    weighs out left out.
+    weighs out left out. For ``"near-symmetry"``, ``near_symmetry_distance`` is the RMS
+    distance (Å) to the symmetric environment and ``near_symmetry_zero_distance`` that to
+    the exact zero without symmetry the guard's search reached, at least a tenth of it
+    (the verdict's margin, :attr:`NearSymmetry.zero_distance`); None otherwise.
     """
 
     frame: int
@@ -86,6 +89,7 @@ class FrameAnalysis:
     near_swap_residual: float | None = None
     near_swap_unseen: str | None = None
     near_symmetry_distance: float | None = None
+    near_symmetry_zero_distance: float | None = None
     truncation: str | None = None
     n_spurious_zeros: int | None = None
     n_explained_zeros: int | None = None
@@ -110,6 +114,7 @@ class FrameAnalysis:
             "near_swap_residual": json_safe(self.near_swap_residual),
             "near_swap_unseen": self.near_swap_unseen,
             "near_symmetry_distance": self.near_symmetry_distance,
+            "near_symmetry_zero_distance": self.near_symmetry_zero_distance,
             "fourbody": self.fourbody,
         }
 
@@ -399,6 +404,7 @@ def analyse_frames(
                         values=values,
                     ),
                     near_symmetry_distance=zeros.near_symmetry_distance,
+                    near_symmetry_zero_distance=zeros.near_symmetry_zero_distance,
                     truncation=zeros.truncation,
                     n_spurious_zeros=zeros.n_spurious,
                     n_explained_zeros=zeros.n_explained,

@@ -67,7 +67,7 @@ from .symmetry import (
 #: BF3, C6H6; SOAP, ACSF, the bispectrum) none 0.04 Å from the symmetric shape. Folds
 #: of ν = 2 degenerate pairs 0.1–0.25 Å from a mirror-symmetric shape (the mirror
 #: holding to 0.055–0.14 Å) pass the path test and stay ``spurious`` by
-#: :func:`_exact_zero_nearby`. A larger reach costs only frames that would be
+#: :func:`_nearest_zero_found`. A larger reach costs only frames that would be
 #: ``spurious``: at most :data:`NEAR_SYMMETRY_TRIES` path tests (one more over the
 #: frames of benchmarks/bench_near_symmetry.py, ``--seeds 2``).
 NEAR_SYMMETRY_REACH = 0.15
@@ -128,11 +128,19 @@ class NearSymmetry:
         Largest :math:`s_k(t) / s_k(1)` of the small singular values at each point t of
         :data:`NEAR_SYMMETRY_PATH`, with :math:`s_k(1)` at least the round-off floor
         (:func:`roundoff_floor`).
+    zero_distance : float or None
+        RMS distance (Å) from the frame to the exact zero without symmetry that the
+        guard's search reached (:func:`_nearest_zero_found`), at least a tenth of
+        ``distance`` (a nearer one makes the zeros spurious); None when it reached none
+        or did not search (near a straight environment, or within 100× of round-off).
+        It says how much margin the verdict has: near some symmetric shapes zeros
+        without symmetry lie at about a tenth of ``distance`` (docs/concepts.md).
     """
 
     distance: float
     n_forced: int
     ratios: tuple[float, ...]
+    zero_distance: float | None = None
 
 
 def near_symmetry(
@@ -250,9 +258,12 @@ def near_symmetry(
             not at_roundoff_here
             or _lifted_far_out(atoms, symmetric, values, distance, representation)
         ):
-            if _exact_zero_nearby(atoms, values, representation, distance):
+            zero = _nearest_zero_found(atoms, values, representation, distance)
+            if zero is not None and zero < NEAR_ZERO_FRACTION * distance:
                 return None
-            return NearSymmetry(distance=distance, n_forced=n_forced, ratios=ratios)
+            return NearSymmetry(
+                distance=distance, n_forced=n_forced, ratios=ratios, zero_distance=zero
+            )
         tried += 1
         if tried == NEAR_SYMMETRY_TRIES:
             break
@@ -412,11 +423,14 @@ def _seen_before(operations: Sequence[PointOperation], seen: Sequence[np.ndarray
     )
 
 
-def _exact_zero_nearby(
+def _nearest_zero_found(
     atoms: ase.Atoms, values: np.ndarray, representation: Representation, distance: float
-) -> bool:
-    r"""Whether a configuration with an exact zero and no symmetry lies within a tenth of
-    ``distance`` (the RMS distance to the symmetric frame) of ``atoms``.
+) -> float | None:
+    r"""RMS distance (Å) from ``atoms`` to a configuration with an exact zero and no
+    symmetry that the searches below reach, None when they reach none: a zero within
+    :data:`NEAR_ZERO_FRACTION` of ``distance`` (the RMS distance to the symmetric frame)
+    makes the frame's zeros spurious, one farther out is the verdict's margin
+    (:attr:`NearSymmetry.zero_distance`).
 
     The path test cannot tell a lifted forced zero from the zero of a fold of ν = 2
     degenerate pairs that passes near a symmetric frame: along a fold made a few mÅ from
@@ -464,26 +478,37 @@ def _exact_zero_nearby(
     if target < NEAR_ZERO_MIN_GAIN * cn:
         # the frame is within 100× of round-off: a search reaches the target (or not) by
         # noise, and no zero can be told from the frame's own
-        return False
+        return None
     try:
         found = find_singular(
             atoms, representation, pull=1.0, max_iterations=8, cn_target=target,
             check_near_symmetry=False,  # this is that check
         )  # fmt: skip
     except DegeneracyError:
-        return False
-    moved = float(_rms_distance(neighbor_positions(found.atoms), neighbor_positions(atoms)))
-    if found.converged and not found.symmetry.symmetric and moved < 0.1 * distance:
-        return True
+        return None
+    moved = None
+    if found.converged and not found.symmetry.symmetric:
+        moved = float(_rms_distance(neighbor_positions(found.atoms), neighbor_positions(atoms)))
+        if moved < NEAR_ZERO_FRACTION * distance:
+            return moved
     if len(atoms) - 1 > NEWTON_ZERO_NEIGHBORS:
-        return False
+        return moved
     try:
-        return _newton_zero_within(atoms, representation, 0.1 * distance, target)
+        newton = _newton_zero_within(atoms, representation, NEAR_ZERO_FRACTION * distance, target)
     except DegeneracyError:  # a trial frame the fingerprint refuses (a neighbour at its cutoff)
-        return False
+        return moved
+    return moved if newton is None else newton
 
 
-#: The searches of :func:`_exact_zero_nearby` run only when their target CN (1000 × the
+#: A zero without symmetry nearer than this fraction of the distance to the symmetric
+#: frame makes a frame's zeros spurious (:func:`_nearest_zero_found`): folds of ν = 2
+#: pairs near small environments have theirs at 5e-6–0.075 of it, the lifted forced
+#: zeros of T_d, C3v, C2v, D2d CH4, O_h and the fcc shell at 0.12 or more (with ACSF
+#: near the fcc and hcp 12-shells and the icosahedron 0.08–0.12: docs/concepts.md).
+NEAR_ZERO_FRACTION = 0.1
+
+
+#: The searches of :func:`_nearest_zero_found` run only when their target CN (1000 × the
 #: frame's, at most a tenth of round-off's) is at least this many times the frame's (a
 #: lifted forced zero, :math:`s \propto d^p` with p ≤ 4, falls 1.5× at most on the path
 #: 0.1 d towards its symmetric frame).
@@ -569,9 +594,10 @@ def _squared_ratio_derivatives(
 
 def _newton_zero_within(
     atoms: ase.Atoms, representation: Representation, radius: float, cn_target: float
-) -> bool:
-    r"""Whether Newton's method on :math:`f = (s_\min / s_1)^2` reaches a CN of
-    ``cn_target`` at a frame without symmetry within ``radius`` (Å, RMS) of ``atoms``.
+) -> float | None:
+    r"""RMS distance (Å) from ``atoms`` to the frame without symmetry within ``radius``
+    (Å, RMS) where Newton's method on :math:`f = (s_\min / s_1)^2` reaches a CN of
+    ``cn_target``; None when it does not.
 
     Near a fold :math:`s_\min` is the norm of a few coordinates normal to the zero set,
     so :math:`f` is quadratic there and a Newton step
@@ -601,9 +627,9 @@ def _newton_zero_within(
                     break
             step = step / 2.0
         else:
-            return False
+            return None
         if iteration == 0 and f0 < NEWTON_ZERO_FIRST_GAIN**2 * f_trial:
-            return False  # CN up less than NEWTON_ZERO_FIRST_GAIN times: no zero near
+            return None  # CN up less than NEWTON_ZERO_FIRST_GAIN times: no zero near
         x, f0 = trial, f_trial
         if f0 <= target:
             break
@@ -612,7 +638,9 @@ def _newton_zero_within(
             # only on the scale of the distance to it
             step_size = min(step_size, max(float(np.linalg.norm(step)), 1e-9))
             f0, gradient, hessian = _squared_ratio_derivatives(atoms, x, representation, step_size)
-    return f0 <= target and not point_symmetry(x, atoms.numbers[1:]).symmetric
+    if f0 <= target and not point_symmetry(x, atoms.numbers[1:]).symmetric:
+        return float(_rms_distance(x, start))
+    return None
 
 
 def _path_ratios(

@@ -297,6 +297,13 @@ class ZeroClassification:
         """RMS distance (Å) to the symmetric environment, for ``"near-symmetry"``."""
         return None if self.near_symmetry is None else self.near_symmetry.distance
 
+    @property
+    def near_symmetry_zero_distance(self) -> float | None:
+        """For ``"near-symmetry"``: RMS distance (Å) to the exact zero without symmetry
+        that the guard's search reached (:attr:`NearSymmetry.zero_distance`), None when
+        it reached none."""
+        return None if self.near_symmetry is None else self.near_symmetry.zero_distance
+
     def labels(self, atoms: ase.Atoms) -> tuple[str | None, str | None]:
         """``pair_swap`` and ``unseen_pairs`` labels of the explanation, partial or not
         (:attr:`n_explained` says), (None, None) without one."""
