@@ -2270,7 +2270,8 @@ def scan_dataset(
             warnings.warn(DegeneracyWarning(note), stacklevel=2)
         store.merge(counts["chunks"], remove=not keep_parts)
         results = read_results(store.output)
-        note = few_neighbours_note(dataset.label, np.asarray(results.column("reason")), cutoff)
+        reasons = np.asarray(results.column("reason"))
+        note = few_neighbours_note(dataset.label, reasons, cutoff)
         if note is not None:
             notes.append(note)
             warnings.warn(DegeneracyWarning(note), stacklevel=2)
@@ -2289,7 +2290,7 @@ def scan_dataset(
             settings=reported_settings(manifest, recipe),
             warnings=structures.units_notes + notes,
             fingerprints=fingerprints.entries() if recipe.species_aware else None,
-            **_result_counts(results),
+            **_result_counts(results, reasons),
         )
 
 
@@ -2359,11 +2360,11 @@ def _nothing_to_scan(
     )
 
 
-def _result_counts(results: pa.Table) -> dict[str, Any]:
-    """What :class:`ScanSummary` counts in a scan's results table: environments with an
-    undefined spectrum, an infinite CN (kinks left out), a zero and a kink, and the centre
-    species scanned (in order of atomic number)."""
-    reasons = np.asarray(results.column("reason"))
+def _result_counts(results: pa.Table, reasons: np.ndarray) -> dict[str, Any]:
+    """What :class:`ScanSummary` counts in a scan's results table (``reasons``: its
+    ``reason`` column as an array): environments with an undefined spectrum, an infinite
+    CN (kinks left out), a zero and a kink, and the centre species scanned (in order of
+    atomic number)."""
     verdicts = np.asarray(results.column("verdict"))
     smooth = without_kinks(results)
     return {

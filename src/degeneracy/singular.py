@@ -657,12 +657,17 @@ class _Descent:
         descent.record()
         return descent
 
+    @property
+    def distance(self) -> float:
+        """How far (Å) the search has moved the neighbours from the start, :math:`|r - r_0|`."""
+        return float(np.linalg.norm(self.r - self.start))
+
     def record(self) -> None:
         """Append the current iterate to ``history`` and pass it to the callback."""
         step = SearchStep(
             cn=float(self.spectrum.cn[0]),
             s_min=float(self.spectrum.values[0][-1]),
-            distance=float(np.linalg.norm(self.r - self.start)),
+            distance=self.distance,
             jacobian_evaluations=self.evaluate.evaluations,
         )
         self.history.append(step)
@@ -717,8 +722,8 @@ class _StepGuard:
         if self.start_response is None or not _is_zero(frame.cn[0]):
             return False
         neighbors = positions.reshape(-1, 3)
-        faded = np.asarray(self.representation.response_weights(neighbors)[0])
-        faded = faded < self.start_response
+        response = np.asarray(self.representation.response_weights(neighbors)[0])
+        faded = response < self.start_response
         return bool(np.any(faded & faint_neighbors(self.representation, neighbors)))
 
 
@@ -893,7 +898,7 @@ def _singular_result(
     explanation = account.explanation
     unseen_label = None if explanation is None else explanation.labels(symbols)[1]
     truncation = None if explanation is None else explanation.truncation_label
-    distance = float(np.linalg.norm(descent.r - descent.start))
+    distance = descent.distance
     found.info.update({key: value for key, value in account.near.items() if value is not None})
     converged = bool(cn >= cn_target)
     if account.lifted is not None:
