@@ -118,3 +118,16 @@ def test_spectrum_writes_the_margin_of_a_near_symmetry_verdict(tmp_path, capsys)
     records = json.loads(capsys.readouterr().out)
     assert records[0]["near_symmetry_zero_distance"] == zero
     assert records[1]["near_symmetry_zero_distance"] is None
+    assert main(argv) == 0  # the table says it too
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "near-symmetry" in line]
+    assert f"near-symmetry: {distance:.2g} Å, a zero without symmetry {zero:.2g} Å away" in line
+
+
+def test_the_verdict_text_gives_the_margin_when_a_zero_was_reached():
+    """The 'zeros' column of ``spectrum`` and ``scan``: the margin only when the guard's
+    search reached a zero."""
+    text = dg.sensitivity.explained_verdict
+    assert text("near-symmetry", None, None, 0.0073) == "near-symmetry: 0.0073 Å"
+    assert text("near-symmetry", None, None, 0.0073, near_symmetry_zero_distance=0.00481) == (
+        "near-symmetry: 0.0073 Å, a zero without symmetry 0.0048 Å away"
+    )

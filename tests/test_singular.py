@@ -689,9 +689,16 @@ def test_a_search_stopped_mm_from_a_symmetry_is_not_called_spurious(tmp_path, ca
     assert len(rows) == 3 and "spurious" not in captured.out
     assert all("zeros forced by near-symmetry" in row for row in rows), captured.out
     assert captured.err.count("from a symmetric environment; its zeros are") == 3
-    for atoms in ase.io.read(out, ":"):
+    margins = []
+    for atoms, row in zip(ase.io.read(out, ":"), rows, strict=True):
         assert not atoms.info["symmetric"] and atoms.info["converged"]
         assert 1e-3 < atoms.info["near_symmetry_distance"] < 0.01
+        # the margin, where the guard's search reached a zero without symmetry
+        zero = atoms.info.get("near_symmetry_zero_distance")
+        margin = "" if zero is None else f" (a zero without symmetry {zero:.2g} Å away)"
+        assert f"from a symmetric one{margin}: zeros" in row
+        margins.append(margin)
+    assert sum(bool(margin) for margin in margins) == 2  # frames 1 and 2: 0.0052, 0.0034 Å
     assert main([*argv, "--reject-symmetric"]) == 2
     assert "Å from a symmetric environment, so its zero is physical" in capsys.readouterr().err
     # the library's switch: without the check the same result is a plain spurious zero

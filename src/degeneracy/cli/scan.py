@@ -187,6 +187,7 @@ def format_top(rows: list[dict[str, Any]]) -> str:
                     row.get("truncation"),
                     n_explained=row.get("n_explained_zeros"),
                     n_spurious=row.get("n_spurious_zeros"),
+                    near_symmetry_zero_distance=row.get("near_symmetry_zero_distance"),
                 ),
                 near_swap_text(row),
             ]

@@ -9,7 +9,14 @@ from ..checks import MAX_RESIDUAL_TOL, bounded_float, residual_tolerance_value
 from ..compositions import representations_for
 from ..errors import DegeneracyError
 from ..files import EXTXYZ_SUFFIXES, output_file
-from ..sensitivity import KINK_TEXT, SYMMETRY_TOL, ZERO_RTOL, near_swap_text, partial_reason
+from ..sensitivity import (
+    KINK_TEXT,
+    SYMMETRY_TOL,
+    ZERO_RTOL,
+    near_swap_text,
+    near_symmetry_margin,
+    partial_reason,
+)
 from ..singular import DEFAULT_CN_TARGET, DEFAULT_FD_STEP, SingularResult, find_singular
 from ..structures import write_environments
 from .options import (
@@ -69,9 +76,15 @@ def zero_verdict(result: SingularResult) -> str:
             f"symmetry{unmet}"
         )
     if result.near_symmetry is not None:
+        lifted = result.near_symmetry
+        margin = (
+            ""
+            if lifted.zero_distance is None
+            else f" ({near_symmetry_margin(lifted.zero_distance)})"
+        )
         return (
             f"not symmetric (best residual {result.symmetry.residual:.3f} Å), but "
-            f"{result.near_symmetry.distance:.2g} Å from a symmetric one: zeros forced by "
+            f"{lifted.distance:.2g} Å from a symmetric one{margin}: zeros forced by "
             f"near-symmetry{unmet}"
         )
     if result.symmetry.symmetric:

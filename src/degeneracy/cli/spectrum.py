@@ -112,6 +112,7 @@ def _spectrum_table(results: Sequence[FrameAnalysis], names: list[str]) -> str:
                 r.truncation,
                 n_explained=r.n_explained_zeros,
                 n_spurious=r.n_spurious_zeros,
+                near_symmetry_zero_distance=r.near_symmetry_zero_distance,
             ),
             near_swap_text(r.to_dict()),
             "" if r.fourbody is None else f"{r.fourbody:.4f}",

@@ -49,6 +49,8 @@ from .explanations import (
     explain_zero,
     explain_zero_motion,
     explained_verdict,
+    near_symmetry_margin,
+    near_symmetry_text,
     partial_reason,
     zero_reason,
 )

@@ -149,11 +149,13 @@ def explained_verdict(
     *,
     n_explained: int | None = None,
     n_spurious: int | None = None,
+    near_symmetry_zero_distance: float | None = None,
 ) -> str:
     """``"spurious: swaps equal pairs H2-H3 = H4-H3"``: a verdict with :func:`zero_reason`
     when there is one, ``"near-symmetry: 0.0021 Å"`` with the distance to the symmetric
-    environment (:func:`near_symmetry`), or :data:`KINK_TEXT` for ``"kink"``: the 'zeros'
-    column of ``spectrum`` and ``scan``.
+    environment (:func:`near_symmetry`, and the margin when the guard reached a zero
+    without symmetry: :func:`near_symmetry_text`), or :data:`KINK_TEXT` for ``"kink"``:
+    the 'zeros' column of ``spectrum`` and ``scan``.
 
     When the reason explains only ``n_explained`` of the ``n_spurious`` spurious zeros
     (:attr:`FrameAnalysis.n_explained_zeros`, :attr:`FrameAnalysis.n_spurious_zeros`),
@@ -163,12 +165,33 @@ def explained_verdict(
     if verdict == "kink":
         return KINK_TEXT
     if near_symmetry_distance is not None:
-        return f"{verdict}: {near_symmetry_distance:.2g} Å"
+        return f"{verdict}: " + near_symmetry_text(
+            near_symmetry_distance, near_symmetry_zero_distance
+        )
     reason = zero_reason(swapped, unseen, truncation)
     if not reason:
         return verdict
     partial = partial_reason(swapped, unseen, truncation, n_explained, n_spurious)
     return f"{verdict}: {partial or reason}"
+
+
+def near_symmetry_text(distance: float, zero_distance: float | None = None) -> str:
+    """``"0.0073 Å"``, the distance to the symmetric environment of a ``near-symmetry``
+    verdict, or ``"0.0073 Å, a zero without symmetry 0.0048 Å away"`` with its margin
+    (:attr:`NearSymmetry.zero_distance`, at least 0.1 of the distance: a nearer zero
+    makes the frame ``spurious``). Near the fcc and hcp 12-shells and the icosahedron
+    ACSF has such zeros at 0.08–0.12 of the distance (docs/concepts.md): a margin near
+    0.1 says the verdict is close to ``spurious``."""
+    text = f"{distance:.2g} Å"
+    if zero_distance is None:
+        return text
+    return f"{text}, {near_symmetry_margin(zero_distance)}"
+
+
+def near_symmetry_margin(zero_distance: float) -> str:
+    """``"a zero without symmetry 0.0048 Å away"``: the margin of a ``near-symmetry``
+    verdict (:func:`near_symmetry_text`; ``singular``'s verdict line)."""
+    return f"a zero without symmetry {zero_distance:.2g} Å away"
 
 
 def partial_reason(
