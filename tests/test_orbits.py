@@ -531,3 +531,107 @@ def test_smallest_gap_between_the_two_smallest_singular_values(euler_short, caps
     from degeneracy.cli.orbit import format_orbit
 
     assert "smallest gap      (s8 − s9)/s9 " in format_orbit(euler_short)
+
+
+def _collision_course(monkeypatch, start) -> float:
+    """Send H1 and H4 of ``start`` straight at each other (clear of C, closing at √2 Å
+    per Å of arc); the arc length at which they are 0.5 Å apart."""
+    neighbors = dg.neighbor_positions(start)
+    motion = np.zeros_like(neighbors)
+    motion[0] = neighbors[3] - neighbors[0]
+    motion[3] = -motion[0]
+    _fixed_direction(monkeypatch, motion.ravel())
+    return (np.linalg.norm(neighbors[3] - neighbors[0]) - 0.5) / np.sqrt(2)
+
+
+@pytest.mark.parametrize("method", ["euler", "adaptive"])
+def test_keep_partial_returns_the_frames_before_the_path_leaves_the_environments(
+    soap, pg_start, monkeypatch, method, tmp_path
+):
+    limit = _collision_course(monkeypatch, pg_start)
+    out = tmp_path / "partial.extxyz"
+    options = {"length": 2.0, "step": 1e-2, "method": method, "start_name": "start"}
+    with pytest.warns(dg.DegeneracyWarning) as record:
+        orbit = trace_orbit(pg_start, soap, keep_partial=True, output=out, **options)
+    n = len(orbit.frames)
+    (warning,) = [str(w.message) for w in record if "leaves" in str(w.message)]
+    assert warning.startswith("start: the orbit leaves the environments at arc length ")
+    assert warning.endswith(
+        f"; kept the {n} frames before it (arc length 0 to {orbit.arc_length[-1]:.6g} Å)"
+    )
+    # every frame up to the last one inside the limit, none after it
+    np.testing.assert_allclose(orbit.arc_length, 0.01 * np.arange(n), atol=1e-12)
+    assert orbit.arc_length[-1] <= limit < orbit.arc_length[-1] + 0.01
+    last = dg.neighbor_positions([orbit.frames[-1]])[0]
+    assert 0.5 <= np.linalg.norm(last[0] - last[3]) < 0.5 + np.sqrt(2) * 0.01
+    assert orbit.stopped == warning.split("start: ", 1)[1].split("; kept")[0]
+    assert "atoms 1 and 4 are " in orbit.stopped
+    written = ase.io.read(out, ":")
+    assert len(written) == n and written[-1].info["stopped"] == orbit.stopped
+    assert "stopped" not in written[-2].info
+    # without keep_partial the same trace is an error that says how to keep them
+    with pytest.raises(dg.DegeneracyError) as error:
+        trace_orbit(pg_start, soap, **options)
+    assert str(error.value) == (
+        f"start: {orbit.stopped}; trace a shorter length, or keep the {n} frames before it "
+        f"(arc length 0 to {orbit.arc_length[-1]:.6g} Å) with keep_partial"
+    )
+    # a whole orbit has stopped None and no such info
+    assert trace_orbit(pg_start, soap, length=0.02, step=1e-2, keep_partial=True).stopped is None
+
+
+@pytest.mark.parametrize("method", ["euler", "adaptive"])
+def test_a_trace_stopped_at_a_collision_resumes_with_keep_partial(
+    soap, pg_start, monkeypatch, method, tmp_path
+):
+    """The error leaves the checkpoint of the last saved frame; keep_partial resumes from
+    it (tracing only the last stretch again) to the frames a direct run keeps."""
+    _collision_course(monkeypatch, pg_start)
+    options = {"length": 2.0, "step": 1e-2, "method": method}
+    with pytest.warns(dg.DegeneracyWarning, match="kept the"):
+        direct = trace_orbit(pg_start, soap, keep_partial=True, **options)
+    checkpoint = tmp_path / "run.checkpoint.npz"
+    with pytest.raises(dg.DegeneracyError, match=r"\(its checkpoint resumes the run there\)$"):
+        trace_orbit(pg_start, soap, checkpoint=checkpoint, **options)
+    assert checkpoint.exists()
+    calls = []
+    straight = orbits._Field.direction
+
+    def counted(self, r, reference):
+        calls.append(1)
+        return straight(self, r, reference)
+
+    monkeypatch.setattr(orbits._Field, "direction", counted)
+    with pytest.warns(dg.DegeneracyWarning, match="kept the"):
+        resumed = trace_orbit(pg_start, soap, checkpoint=checkpoint, keep_partial=True, **options)
+    assert not checkpoint.exists()
+    assert len(calls) < 20  # the last stretch only, not the ~90 frames before it
+    np.testing.assert_array_equal(resumed.positions, direct.positions)
+    assert resumed.stopped == direct.stopped
+    assert resumed.jacobian_evaluations == direct.jacobian_evaluations
+
+
+def test_orbit_keep_partial_writes_the_frames_before_the_collision(
+    pg_start, monkeypatch, tmp_path, capsys
+):
+    _collision_course(monkeypatch, pg_start)
+    out = tmp_path / "orbit.extxyz"
+    argv = ["orbit", "--builtin", "pg-start", "--length", "2", "--step", "0.01", "--quiet"]
+    argv += ["--output", str(out)]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(
+        "degeneracy orbit: error: pg-start: the orbit leaves the environments at arc length "
+    )
+    assert error.rstrip("\n").endswith("with --keep-partial (its checkpoint resumes the run there)")
+    assert error.count("\n") == 1 and not out.exists()
+    assert Path(f"{out}.checkpoint.npz").exists()
+    assert main([*argv, "--keep-partial"]) == 0
+    captured = capsys.readouterr()
+    assert "degeneracy orbit: warning: pg-start: the orbit leaves the environments" in captured.err
+    assert "resumed from" in captured.err
+    frames = ase.io.read(out, ":")
+    stopped = frames[-1].info["stopped"]
+    assert f"frames            {len(frames)} (arc length 0 to " in captured.out
+    assert f"stopped           {stopped}\n" in captured.out
+    assert not Path(f"{out}.checkpoint.npz").exists()

@@ -168,6 +168,14 @@ def one_of(name: str, value: Any, choices: Collection[str]) -> str:
     return value
 
 
+def true_or_false(name: str, value: Any) -> bool:
+    """``value`` as a ``bool`` if it is one (numpy's included); else named: ``"yes"``,
+    ``0`` or None are not a choice to guess at."""
+    if not isinstance(value, bool | np.bool_):
+        raise DegeneracyError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def optional_callable(name: str, value: Any) -> Any:
     """``value`` if it is None or callable; else named (it would fail only when first
     called, after the work before it)."""

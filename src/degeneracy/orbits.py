@@ -63,6 +63,7 @@ from .checks import (
     one_of,
     optional_callable,
     positive_float,
+    true_or_false,
 )
 from .errors import DegeneracyError, DegeneracyWarning
 from .files import (
@@ -185,9 +186,7 @@ class OrbitSettings:
         for name in ("length", "step", "tol", "save_every", "max_step"):
             object.__setattr__(self, name, positive_float(name, getattr(self, name)))
         one_of("method", self.method, ORBIT_METHODS)
-        if not isinstance(self.reverse, bool | np.bool_):  # "yes", 0, None: not a direction
-            raise DegeneracyError(f"reverse must be True or False, got {self.reverse!r}")
-        object.__setattr__(self, "reverse", bool(self.reverse))
+        object.__setattr__(self, "reverse", true_or_false("reverse", self.reverse))
         if self.max_step < MIN_STEP:
             raise DegeneracyError(
                 f"max_step must be at least {MIN_STEP:g} Å (the shortest adaptive step), "
@@ -247,13 +246,19 @@ class OrbitSettings:
 
 @dataclass
 class Orbit:
-    """A traced orbit: its frames and what it cost."""
+    """A traced orbit: its frames and what it cost.
+
+    ``stopped`` says why a trace with ``keep_partial`` ended before ``settings.length``
+    (the orbit left the environments the fingerprint describes: a collision or a
+    neighbour at the cutoff, :func:`trace_orbit`'s ``min_distance``); None for a whole
+    orbit."""
 
     frames: list[ase.Atoms]
     jacobian_evaluations: int
     steps: int
     rejected_steps: int
     settings: OrbitSettings
+    stopped: str | None = None
 
     @property
     def positions(self) -> np.ndarray:
@@ -281,7 +286,7 @@ def _cn_text(values: np.ndarray) -> str:
 
 class _Field:
     """The direction field u(r) with sign alignment, per-frame diagnostics, and the
-    environments it may reach (:meth:`check_frame`)."""
+    environments it may reach (:meth:`leaving`)."""
 
     def __init__(
         self,
@@ -297,10 +302,12 @@ class _Field:
         self.min_distance = min_distance
         self.closest_allowed = closest_allowed_distance(neighbor_positions(template), min_distance)
 
-    def check_frame(self, r: np.ndarray, s: float) -> None:
-        """Refuse a frame at arc length ``s`` (Å) where a neighbour has reached the
-        fingerprint's cutoff (it no longer sees the neighbour move: the zeros from there
-        on are the data's) or two atoms are closer than :attr:`closest_allowed`."""
+    def leaving(self, r: np.ndarray, s: float) -> str | None:
+        """Why a frame at arc length ``s`` (Å) is not one of the environments the
+        fingerprint describes: a neighbour has reached its cutoff (it no longer sees the
+        neighbour move: the zeros from there on are the data's) or two atoms are closer
+        than :attr:`closest_allowed`; None for a frame that is. The trace ends before
+        such a frame (:func:`trace_orbit`)."""
         vectors = np.reshape(r, (-1, 3))
         far = farthest_beyond_cutoff(vectors, self.cutoff)
         apart = environment_atom_distances(vectors[None])[0]
@@ -317,12 +324,8 @@ class _Field:
                 "or half the start's closest pair, whichever is less)"
             )
         else:
-            return
-        where = f"{self.name}: " if self.name else ""
-        raise DegeneracyError(
-            f"{where}the orbit leaves the environments at arc length {s:.6g} Å: {reason}; "
-            "trace a shorter length"
-        )
+            return None
+        return f"the orbit leaves the environments at arc length {s:.6g} Å: {reason}"
 
     def direction(self, r: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, dict]:
         """Unit motion of s_min at ``r`` with ``u · reference >= 0``, and the diagnostics."""
@@ -674,7 +677,9 @@ def _trace_euler(field, start, settings, frames, checkpoint, state, bar, callbac
         k += 1
         u, diagnostics = field.direction(r, u)
         if k % per_frame == 0:
-            field.check_frame(r, k // per_frame * settings.save_every)
+            left = field.leaving(r, k // per_frame * settings.save_every)
+            if left is not None:
+                return k, 0, left
             frames.add(r, k // per_frame * settings.save_every, diagnostics)
             checkpoint.save(
                 r=r, u=u, k=np.array(k), evaluations=np.array(field.evaluate.evaluations),
@@ -684,7 +689,7 @@ def _trace_euler(field, start, settings, frames, checkpoint, state, bar, callbac
             bar.set_postfix(cn=_cn_text(diagnostics["values"]))
             if callback is not None:
                 callback(k * h)
-    return n_steps, 0
+    return n_steps, 0, None
 
 
 # Dormand–Prince 5(4) tableau and dense-output matrix, as used by scipy's RK45.
@@ -759,10 +764,14 @@ def _trace_adaptive(field, start, settings, frames, checkpoint, state, bar, call
         if dense:
             points = np.stack([_dense(r, h, stages, (k * save - s) / h) for k in dense])
             for k, point, values in zip(dense, points, field.diagnostics(points), strict=True):
-                field.check_frame(point, k * save)
+                left = field.leaving(point, k * save)
+                if left is not None:
+                    return steps, rejected, left
                 frames.add(point, k * save, values)
         for k in exact:
-            field.check_frame(new, k * save)
+            left = field.leaving(new, k * save)
+            if left is not None:
+                return steps, rejected, left
             frames.add(new, k * save, diagnostics)
         r, u, s = new, stages[-1], end
         h *= factor
@@ -775,7 +784,7 @@ def _trace_adaptive(field, start, settings, frames, checkpoint, state, bar, call
         bar.set_postfix(cn=_cn_text(diagnostics["values"]), h=h)
         if callback is not None:
             callback(s)
-    return steps, rejected
+    return steps, rejected, None
 
 
 def trace_orbit(
@@ -795,6 +804,7 @@ def trace_orbit(
     callback: Callable[[float], None] | None = None,
     start_name: str = "",
     min_distance: float = DEFAULT_MIN_DISTANCE,
+    keep_partial: bool = False,
 ) -> Orbit:
     r"""Follow the lowest-sensitivity direction from ``atoms`` for ``length`` Å of arc.
 
@@ -833,24 +843,33 @@ def trace_orbit(
     start_name : str
         Where the start comes from, for warnings (e.g. ``"start.xyz, frame 3"``).
     min_distance : float
-        The trace stops with an error at a saved frame where two atoms (the centre
-        included) are closer than ``min_distance`` or half their closest distance at the
-        start, whichever is less (Å), or where a neighbour has reached the fingerprint's
-        ``cutoff``: from there on the path is not one of environments the fingerprint
-        describes. Orbits keep clear of both in practice (43 starts of CH4 and of ten Cu
-        with four fingerprints over 2–6 Å of arc, none reached either: docs/orbits.md),
+        The trace stops with an error (or, with ``keep_partial``, returns the frames
+        before it) at a saved frame where two atoms (the centre included) are closer
+        than ``min_distance`` or half their closest distance at the start, whichever is
+        less (Å), or where a neighbour has reached the fingerprint's ``cutoff``: from
+        there on the path is not one of environments the fingerprint describes. Orbits
+        keep clear of both in practice (43 starts of CH4 and of ten Cu with four
+        fingerprints over 2–6 Å of arc, none reached either: docs/orbits.md),
         so this is a guard, not a limit paths run into.
+    keep_partial : bool
+        Where the path leaves the environments (``min_distance``), end the trace there
+        and return (and write) the frames before it, with a warning, ``Orbit.stopped``
+        and the last frame's ``info["stopped"]`` saying why, instead of raising. A run
+        that stopped with the error resumes from its ``checkpoint`` with this set, so the
+        frames traced are not traced again.
 
     Returns
     -------
     Orbit
-        ``n = length / save_every + 1`` frames at arc lengths ``0, save_every, ...``.
+        ``n = length / save_every + 1`` frames at arc lengths ``0, save_every, ...``
+        (fewer with ``keep_partial``, when the path left the environments).
 
     Raises
     ------
     DegeneracyError
         Bad settings, a missing output folder, a checkpoint that is unreadable or of
-        another run, or a path that leaves the environments (``min_distance``).
+        another run, or a path that leaves the environments (``min_distance``; not with
+        ``keep_partial``).
     """
     settings = OrbitSettings(
         length=length,
@@ -863,6 +882,7 @@ def trace_orbit(
     )
     callback = optional_callable("callback", callback)
     min_distance = non_negative_float("min_distance", min_distance)
+    keep_partial = true_or_false("keep_partial", keep_partial)
     atoms = one_frame(atoms, name="trace_orbit")
     check_analysable([atoms], fingerprint(representation))  # finite, inside the cutoff
     check_enough_features(atoms, representation, task="single softest direction to follow")
@@ -891,10 +911,16 @@ def trace_orbit(
     with tqdm(
         total=settings.length, unit="Å", desc=f"orbit ({settings.method})", disable=not progress
     ) as bar:
-        steps, rejected = trace(field, start, settings, frames, store, state, bar, callback)
+        steps, rejected, stopped = trace(
+            field, start, settings, frames, store, state, bar, callback
+        )
+    if stopped is not None:
+        _stop_or_refuse(stopped, frames, keep_partial, start_name, resumable=checkpoint)
     info = {"method": settings.method}
     result = frames.atoms(field.evaluate, info)
     result[-1].info["jacobian_evaluations"] = field.evaluate.evaluations
+    if stopped is not None:
+        result[-1].info["stopped"] = stopped
     if output is not None:
         write_orbit(output, result)
     store.remove()  # only now: a failed write leaves the run resumable
@@ -904,6 +930,24 @@ def trace_orbit(
         steps=steps,
         rejected_steps=rejected,
         settings=settings,
+        stopped=stopped,
+    )
+
+
+def _stop_or_refuse(
+    stopped: str, frames: _Frames, keep_partial: bool, name: str, *, resumable: object
+) -> None:
+    """A trace that left the environments (``stopped``, :meth:`_Field.leaving`): warn
+    that the frames before it are kept (``keep_partial``) or raise, saying how to keep
+    them and whether the ``resumable`` checkpoint spares tracing them again."""
+    where = f"{name}: " if name else ""
+    kept = f"the {len(frames)} frames before it (arc length 0 to {frames.arc_length[-1]:.6g} Å)"
+    if keep_partial:
+        warnings.warn(f"{where}{stopped}; kept {kept}", DegeneracyWarning, stacklevel=3)
+        return
+    resume = " (its checkpoint resumes the run there)" if resumable is not None else ""
+    raise DegeneracyError(
+        f"{where}{stopped}; trace a shorter length, or keep {kept} with keep_partial{resume}"
     )
 
 

@@ -58,6 +58,8 @@ def format_orbit(orbit: Orbit) -> str:
         )
     if fourbody:
         lines.append(f"E4                {min(fourbody):.4f} to {max(fourbody):.4f}")
+    if orbit.stopped is not None:
+        lines.append(f"stopped           {orbit.stopped}")
     return "\n".join(lines) + "\n"
 
 
@@ -148,6 +150,7 @@ def run(args: argparse.Namespace) -> None:
         output=args.output,  # written before the checkpoint is deleted
         progress=not args.quiet and sys.stderr.isatty(),
         start_name=args.builtin or f"{args.file}, frame {args.frame}",
+        keep_partial=args.keep_partial,
     )
     if resuming:
         print(f"resumed from {checkpoint}", file=sys.stderr)
@@ -226,6 +229,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="JSON",
         help="also write an interactive chemiscope view (.json or .json.gz): the motion as "
         "a trajectory, log10 CN against arc length coloured by E4",
+    )
+    parser.add_argument(
+        "--keep-partial",
+        action="store_true",
+        help="where the path leaves the environments (two atoms closer than 0.5 Å or half "
+        "the start's closest pair, or a neighbour at the cutoff), write the frames traced "
+        "before it, with a warning, instead of stopping with an error; a run stopped by "
+        "that error resumes from its checkpoint",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
