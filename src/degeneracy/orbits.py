@@ -915,7 +915,7 @@ def trace_orbit(
             field, start, settings, frames, store, state, bar, callback
         )
     if stopped is not None:
-        _stop_or_refuse(stopped, frames, keep_partial, start_name, resumable=checkpoint)
+        _stop_or_refuse(stopped, frames, keep_partial, start_name, resumable=checkpoint is not None)
     info = {"method": settings.method}
     result = frames.atoms(field.evaluate, info)
     result[-1].info["jacobian_evaluations"] = field.evaluate.evaluations
@@ -935,7 +935,7 @@ def trace_orbit(
 
 
 def _stop_or_refuse(
-    stopped: str, frames: _Frames, keep_partial: bool, name: str, *, resumable: object
+    stopped: str, frames: _Frames, keep_partial: bool, name: str, *, resumable: bool
 ) -> None:
     """A trace that left the environments (``stopped``, :meth:`_Field.leaving`): warn
     that the frames before it are kept (``keep_partial``) or raise, saying how to keep
@@ -945,7 +945,7 @@ def _stop_or_refuse(
     if keep_partial:
         warnings.warn(f"{where}{stopped}; kept {kept}", DegeneracyWarning, stacklevel=3)
         return
-    resume = " (its checkpoint resumes the run there)" if resumable is not None else ""
+    resume = " (its checkpoint resumes the run there)" if resumable else ""
     raise DegeneracyError(
         f"{where}{stopped}; trace a shorter length, or keep {kept} with keep_partial{resume}"
     )
