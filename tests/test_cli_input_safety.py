@@ -215,3 +215,31 @@ def test_a_plot_prefix_that_is_a_folder_is_refused(prefix, tmp_path, capsys):
     assert said.startswith(f"--plot {prefix}: names a folder; --plot is the PREFIX"), said
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figures"]
     assert not list(folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("options", "line"),
+    [
+        (["--pull", "2"], "--pull must be between 0 and 1, got 2.0"),
+        (["--cn-target", "0.5"], "--cn-target must exceed 1 (CN = s1/s_min >= 1), got 0.5"),
+        (["--max-iterations", "0"], "--max-iterations must be at least 1"),
+        (["--fd-step", "0.2"], "--fd-step must be"),
+    ],
+)
+def test_singular_refuses_a_search_option_before_reading_a_frame(
+    options, line, tmp_path, capsys, monkeypatch
+):
+    """They were refused when frame 0's search started, seconds later and as that frame's
+    fault ("in.extxyz, frame 0: pull must be ...")."""
+
+    def no_frames(*args, **kwargs):
+        raise AssertionError("a frame was read")
+
+    monkeypatch.setattr("degeneracy.cli.singular.frames_from_args", no_frames)
+    source = tmp_path / "in.extxyz"
+    source.write_text(_CH4_FRAME * 2)
+    argv = ["singular", str(source), *options, "--output", str(tmp_path / "s.extxyz")]
+    assert exit_status(argv) == 2
+    said = one_error_line(capsys, "singular")
+    assert said.startswith(line), said
+    assert "frame" not in said and not (tmp_path / "s.extxyz").exists()

@@ -584,21 +584,18 @@ def find_singular(
         :func:`~degeneracy.sensitivity.check_analysable`, or the fingerprint has fewer
         features than the 3N − 3 internal motions; or when positions become non-finite.
     """
-    try:
-        pull = float(pull)
-    except (TypeError, ValueError):
-        raise DegeneracyError(f"pull must be a number, got {pull!r}") from None
-    if not 0.0 <= pull <= 1.0:  # also refuses nan
-        raise DegeneracyError(f"pull must be between 0 and 1, got {pull!r}")
-    cn_target = positive_float("cn_target", cn_target)
-    if cn_target <= 1:
-        raise DegeneracyError(f"cn_target must exceed 1 (CN = s1/s_min >= 1), got {cn_target:g}")
-    max_iterations = bounded_int("max_iterations", max_iterations, minimum=1)
-    fd_step = positive_float("fd_step", fd_step, below=0.1)
-    max_step = positive_float("max_step", max_step)
-    pull_cutoff = positive_float("pull_cutoff", pull_cutoff, below=1.0)
-    symmetry_tol = residual_tolerance_value("symmetry_tol", symmetry_tol)
-    min_distance = non_negative_float("min_distance", min_distance)
+    pull, cn_target, max_iterations, fd_step, max_step, pull_cutoff, symmetry_tol, min_distance = (
+        search_parameters(
+            pull=pull,
+            cn_target=cn_target,
+            max_iterations=max_iterations,
+            fd_step=fd_step,
+            max_step=max_step,
+            pull_cutoff=pull_cutoff,
+            symmetry_tol=symmetry_tol,
+            min_distance=min_distance,
+        )
+    )
     callback = optional_callable("callback", callback)
     check_analysable([one_frame(atoms, name="find_singular")], representation)
     check_enough_features(atoms, representation, task="singular configuration to search for")
@@ -624,6 +621,42 @@ def find_singular(
         check_near_symmetry=check_near_symmetry,
         cn_target=cn_target,
         pull=pull,
+    )
+
+
+def search_parameters(
+    *,
+    pull: float = 1.0,
+    cn_target: float = DEFAULT_CN_TARGET,
+    max_iterations: int = 60,
+    fd_step: float = DEFAULT_FD_STEP,
+    max_step: float = 0.05,
+    pull_cutoff: float = DEFAULT_PULL_CUTOFF,
+    symmetry_tol: float = SYMMETRY_TOL,
+    min_distance: float = DEFAULT_MIN_DISTANCE,
+) -> tuple[float, float, int, float, float, float, float, float]:
+    """:func:`find_singular`'s numerical parameters, checked (each named when refused:
+    see its Raises) and in that order: ``pull, cn_target, max_iterations, fd_step,
+    max_step, pull_cutoff, symmetry_tol, min_distance``. The command line calls it
+    before it reads a frame, so that a bad option is refused at once, as itself."""
+    try:
+        pull = float(pull)
+    except (TypeError, ValueError):
+        raise DegeneracyError(f"pull must be a number, got {pull!r}") from None
+    if not 0.0 <= pull <= 1.0:  # also refuses nan
+        raise DegeneracyError(f"pull must be between 0 and 1, got {pull!r}")
+    cn_target = positive_float("cn_target", cn_target)
+    if cn_target <= 1:
+        raise DegeneracyError(f"cn_target must exceed 1 (CN = s1/s_min >= 1), got {cn_target:g}")
+    return (
+        pull,
+        cn_target,
+        bounded_int("max_iterations", max_iterations, minimum=1),
+        positive_float("fd_step", fd_step, below=0.1),
+        positive_float("max_step", max_step),
+        positive_float("pull_cutoff", pull_cutoff, below=1.0),
+        residual_tolerance_value("symmetry_tol", symmetry_tol),
+        non_negative_float("min_distance", min_distance),
     )
 
 

@@ -17,7 +17,13 @@ from ..sensitivity import (
     near_symmetry_margin,
     partial_reason,
 )
-from ..singular import DEFAULT_CN_TARGET, DEFAULT_FD_STEP, SingularResult, find_singular
+from ..singular import (
+    DEFAULT_CN_TARGET,
+    DEFAULT_FD_STEP,
+    SingularResult,
+    find_singular,
+    search_parameters,
+)
 from ..structures import write_environments
 from .options import (
     add_input_arguments,
@@ -138,8 +144,9 @@ MIN_FD_STEP = 1e-10
 
 def check_search_options(args: argparse.Namespace) -> None:
     """Refuse, before any work, an output that is an input, a ``--fd-step`` below
-    :data:`MIN_FD_STEP` and a meaningless ``--symmetry-tol``; the library checks the
-    rest (its words are the options' through the command line)."""
+    :data:`MIN_FD_STEP`, a meaningless ``--symmetry-tol``, and every search option the
+    library refuses (:func:`~degeneracy.singular.search_parameters`, in its words, which
+    are the options' through the command line), not when frame 0's search starts."""
     refuse_overwriting_inputs(args, {"--output": args.output})
     bounded_float(
         "--fd-step",
@@ -149,6 +156,13 @@ def check_search_options(args: argparse.Namespace) -> None:
         why="below it the finite difference drowns in round-off",
     )
     residual_tolerance_value("--symmetry-tol", args.symmetry_tol)
+    search_parameters(
+        pull=args.pull,
+        cn_target=args.cn_target,
+        max_iterations=args.max_iterations,
+        fd_step=args.fd_step,
+        symmetry_tol=args.symmetry_tol,
+    )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -258,7 +272,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=float,
         default=DEFAULT_FD_STEP,
         help="finite-difference step (Å) of the Jacobian along the motion, "
-        f"{MIN_FD_STEP:g} to 0.1 ({DEFAULT_FD_STEP:g})",
+        f"{MIN_FD_STEP:g} to below 0.1 ({DEFAULT_FD_STEP:g})",
     )
     parser.add_argument(
         "--symmetry-tol",
