@@ -547,8 +547,20 @@ def test_a_bad_value_of_a_rep_entry_is_named_by_its_key(rep, line, capsys):
             ["--rep", "soap:n_max=6:l_max=6,soap:l_max=6:n_max=6"],
             "--rep soap:n_max=6:l_max=6 and soap:l_max=6:n_max=6 have the same settings",
         ),
-        # the GTO basis has no primitives: n_primitive changes nothing
-        (["--rep", "soap,soap:n_primitive=12"], "--rep soap and soap:n_primitive=12 have the"),
+        # the GTO basis has no primitives: n_primitive changes nothing (refused alone too)
+        (
+            ["--rep", "soap,soap:n_primitive=12"],
+            "--rep soap:n_primitive=12: n_primitive sets the optimal basis's primitives, and "
+            "this entry's basis is gto (give basis=optimal or --basis optimal",
+        ),
+        (
+            ["--rep", "soap:n_primitive=12"],
+            "--rep soap:n_primitive=12: n_primitive sets the optimal basis's primitives",
+        ),
+        (
+            ["--rep", "soap:n_primitive=12:basis=optimal,soap:basis=optimal:n_primitive=12"],
+            "--rep soap:n_primitive=12:basis=optimal and soap:basis=optimal:n_primitive=12 have",
+        ),
         (["--rep", "soap:sigma=0.4,soap", "--sigma", "0.4"], "--rep soap:sigma=0.4 and soap have"),
     ],
 )

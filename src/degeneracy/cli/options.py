@@ -833,6 +833,15 @@ def entry_hypers(args: argparse.Namespace, entry: FingerprintEntry) -> dict:
     hypers.update(entry.overrides)
     if "optimal_basis" in entry.overridden():
         hypers["optimal_basis"] = None
+    if "n_primitive" in entry.overrides and hypers.get("basis") != "optimal":
+        # the GTO basis has no primitives: the entry would run as plain soap, labelled
+        # as if it were another fingerprint
+        with in_hyper_option_terms(entry.name, entry):
+            raise DegeneracyError(
+                f"n_primitive sets the optimal basis's primitives, and this entry's basis is "
+                f"{hypers.get('basis')} (give basis=optimal or --basis optimal, or leave "
+                "n_primitive out)"
+            )
     return hypers
 
 
