@@ -853,3 +853,20 @@ def test_aligned_distance_ignores_rotations_and_refuses_other_sizes():
         dg.aligned_distance(neighbors, neighbors[:3])
     with pytest.raises(dg.DegeneracyError, match="one environment's neighbour positions"):
         dg.aligned_distance(neighbors[None], neighbors)
+
+
+def test_a_warning_met_during_a_search_names_the_frame_of_the_file(tmp_path, capsys):
+    """The OM warns of coinciding eigenvalues at an iterate, a call of one frame ("frame 0
+    of this call"); ``singular`` says which frame of the file the search started from."""
+    angle = np.radians(175.0)
+    other = [1.25 * np.cos(angle), 1.25 * np.sin(angle), 0]
+    bent = ase.Atoms("COO", positions=[[0, 0, 0], [1.16, 0, 0], other])  # near-linear CO2
+    path = tmp_path / "co2.extxyz"
+    ase.io.write(path, bent)
+    argv = ["singular", str(path), "--environment", "any", "--rep", "om"]
+    assert main([*argv, "--output", str(tmp_path / "out.extxyz")]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"degeneracy singular: warning: {path}, frame 0, during the search: om degenerate "
+        "eigenvalues: 1 of 1 frames"
+    ) in err, err

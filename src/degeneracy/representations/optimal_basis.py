@@ -206,9 +206,12 @@ class OptimalBasis:
         ):
             projection, variance = np.asarray(projection), np.asarray(variance)
             if projection.shape != (self.n_primitive, self.n_max):
+                # its own settings in words: a command line would read the parameter
+                # names as its options (--n-max), which may hold other values
                 raise DegeneracyError(
                     f"projection {l} has shape {projection.shape}, expected "
-                    f"(n_primitive, n_max) = ({self.n_primitive}, {self.n_max})"
+                    f"({self.n_primitive}, {self.n_max}): the basis records {self.n_primitive} "
+                    f"primitives and {self.n_max} radial functions"
                 )
             if variance.shape != (self.n_primitive,):
                 raise DegeneracyError(
