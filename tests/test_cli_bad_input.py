@@ -20,6 +20,7 @@ import ase.io
 import pytest
 from conftest import exit_status
 
+import degeneracy as dg
 from degeneracy.cli import main
 
 _CH4 = "C 0 0 0\nH 0.63 0.63 0.63\nH -0.63 -0.63 0.63\nH -0.63 0.63 -0.63\n"
@@ -876,3 +877,22 @@ def test_an_output_named_dash_is_refused(argv, tmp_path, capsys, monkeypatch):
         "stdout; name a file (a command that prints does so without --output)\n"
     )
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("command", "option"), [("spectrum", "--units"), ("learn", "--orbit-units")]
+)
+def test_the_units_question_names_the_commands_own_option(command, option, tmp_path, capsys):
+    """CH4 with C–H 2.6 Å, beyond the cutoff in Å (1.4 Å if it were bohr): learn reads
+    its --orbit FILE in --orbit-units, and asked about --units, which it does not have."""
+    frames = dg.ThermalMethaneSampler().sample(2, seed=5)
+    for atoms in frames:
+        atoms.positions *= 2.4
+    path = tmp_path / "bohr.extxyz"
+    dg.write_environments(path, frames)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(_commands(str(path), out)[command]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "outside the cutoff" in err, err
+    assert err.endswith(f"is the file in bohr? ({option} bohr)"), err

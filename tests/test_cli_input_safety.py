@@ -7,6 +7,7 @@ status 2, the input untouched.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -243,3 +244,14 @@ def test_singular_refuses_a_search_option_before_reading_a_frame(
     said = one_error_line(capsys, "singular")
     assert said.startswith(line), said
     assert "frame" not in said and not (tmp_path / "s.extxyz").exists()
+
+
+def test_an_output_named_only_by_its_suffix_gets_that_format(tmp_path, capsys):
+    """``--output .json`` has no suffix for pathlib (a hidden file): it got a table."""
+    out = tmp_path / ".json"
+    assert exit_status(["spectrum", "--builtin", "td", "--output", str(out)]) == 0
+    assert json.loads(out.read_text())[0]["verdict"] == "symmetry"
+    assert exit_status(["spectrum", "--builtin", "td", "--output", str(tmp_path / ".png")]) == 2
+    assert one_error_line(capsys, "spectrum").endswith(
+        "is named for an image (.png), but --format is table"
+    )

@@ -359,3 +359,54 @@ def test_predict_refuses_predictions_that_are_not_finite(trained, frames_file, c
         f"{trained}/model.pt: its prediction for frame 1 of {frames_file} is not finite "
         "(2 of 3 frames): its weights are not sound"
     )
+
+
+# --- predict's output and input files ----------------------------------------------------
+
+
+def test_predict_refuses_an_output_that_is_the_model_or_the_input(
+    trained, frames_file, tmp_path, capsys
+):
+    """``--output run/model.pt`` replaced the trained model by the table (exit 0)."""
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    (folder / "model.pt").write_bytes((trained / "model.pt").read_bytes())
+    model_bytes = (folder / "model.pt").read_bytes()
+    plain = tmp_path / "mymodel"  # a model file under a name that says no format
+    plain.write_bytes(model_bytes)
+    said = predict_error(str(folder), frames_file, capsys, "--output", str(folder / "model.pt"))
+    pt = folder / "model.pt"
+    assert said == f"{pt}: --output is named for a torch model (.pt), but --format is table"
+    said = predict_error(str(plain), frames_file, capsys, "--output", str(plain))
+    assert (
+        said
+        == f"--output {plain} is the model's {plain}: it would be overwritten; choose another path"
+    )
+    unnamed = tmp_path / "frames"  # an input under a name that says no format
+    unnamed.write_bytes(frames_file.read_bytes())
+    said = predict_error(str(folder), unnamed, capsys, "--output", str(unnamed))
+    assert said.startswith(f"--output {unnamed} is the input FILE: it would be overwritten")
+    basis = folder / "basis.npz"  # the basis files beside it too, whatever the suffix says
+    basis.write_bytes(b"x")
+    link = tmp_path / "basis-link"
+    link.symlink_to(basis)
+    said = predict_error(str(folder), frames_file, capsys, "--output", str(link))
+    assert (
+        said
+        == f"--output {link} is the model's {basis}: it would be overwritten; choose another path"
+    )
+    assert (folder / "model.pt").read_bytes() == model_bytes == plain.read_bytes()
+    assert basis.read_bytes() == b"x"
+
+
+def test_predict_refuses_a_frame_beyond_the_cutoff_in_one_line(trained, tmp_path, capsys):
+    """A file in bohr read as Å: the frames' own refusal with the units question, not an
+    AttributeError (predict has no --cutoff or --rep for the refusal to name)."""
+    frames = ThermalMethaneSampler().sample(2, seed=5)
+    for atoms in frames:
+        atoms.positions *= 2.4  # C–H 2.6 Å: beyond the cutoff in Å, 1.4 Å if it were bohr
+    path = tmp_path / "bohr.extxyz"
+    dg.write_environments(path, frames)
+    said = predict_error(str(trained), path, capsys)
+    assert said.startswith(f"{path}, frame 0, atom ") and "outside the cutoff" in said
+    assert said.endswith("is the file in bohr? (--units bohr)")

@@ -7,6 +7,7 @@ that building the parser (``--help``, argument errors) stays light.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ from .options import (
     refuse_options,
     representation_from_args,
     results_folder,
+    reworded,
     seed_value,
     set_default,
     soap_hypers_from_args,
@@ -151,6 +153,12 @@ def check_learn_numbers(args: argparse.Namespace) -> None:
         positive_float("--orbit-c", args.orbit_c)
 
 
+def orbit_units_terms(text: str) -> str:
+    """A message about the ``--orbit`` file with its units question in ``learn``'s option:
+    "(--units bohr)" is "(--orbit-units bohr)"."""
+    return re.sub(r"\(--units (\w+)\)", r"(--orbit-units \1)", text)
+
+
 def datasets_from_args(args: argparse.Namespace, featurizer) -> dict:
     """Training, validation and independent test sets (cached), and the orbit.
 
@@ -170,15 +178,18 @@ def datasets_from_args(args: argparse.Namespace, featurizer) -> dict:
     )
     check_within_cutoff(data, featurizer_cutoff(featurizer))
     try:
-        data["orbit"] = load_orbit(
-            args.orbit,
-            units=args.orbit_units,
-            sigma=args.orbit_sigma,
-            c=args.orbit_c,
-            basis=args.orbit_basis,
-            quick=args.quick,
-            cutoff=featurizer_cutoff(featurizer, default=DEFAULT_CUTOFF),
-        )
+        # the file's units question in learn's option ("is the file in bohr? (--units
+        # bohr)" is --orbit-units here)
+        with reworded(warning=orbit_units_terms, error=orbit_units_terms):
+            data["orbit"] = load_orbit(
+                args.orbit,
+                units=args.orbit_units,
+                sigma=args.orbit_sigma,
+                c=args.orbit_c,
+                basis=args.orbit_basis,
+                quick=args.quick,
+                cutoff=featurizer_cutoff(featurizer, default=DEFAULT_CUTOFF),
+            )
     except DegeneracyError as error:
         if args.orbit is not None:
             raise

@@ -10,7 +10,8 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ import ase.data
 
 from ..checks import positive_float
 from ..environments import parse_species
-from ..errors import OPTION_TERMS, SPEC_MISMATCH, DegeneracyError
+from ..errors import OPTION_TERMS, SPEC_MISMATCH, DegeneracyError, DegeneracyWarning
 from ..files import atomic_open, output_file, output_folder
 from ..learning.datasets import SAMPLERS
 from ..learning.specs import training_seed
@@ -607,6 +608,8 @@ SUFFIX_FORMATS = {
     ".pdf": "an image",
     ".svg": "an image",
     ".npz": "numpy arrays",
+    ".pt": "a torch model",
+    ".pth": "a torch model",
     ".parquet": "Parquet",
     ".extxyz": "structures",
     ".xyz": "structures",
@@ -624,7 +627,8 @@ def check_output_suffix(args: argparse.Namespace) -> None:
     ``.csv``), else the default; refuse a name that says another format (a CSV table named
     ``x.png`` or ``x.json``), before the work. Other names (``.txt``, none) suit every text
     format."""
-    suffix = Path(args.output).suffix.lower() if args.output else ""
+    # a name that is only a suffix (".json") has none for pathlib, but says as much
+    suffix = (Path(args.output).suffix or Path(args.output).name).lower() if args.output else ""
     said = SUFFIX_FORMATS.get(suffix)
     if args.format is None:
         args.format = said if said in ("json", "csv") else args.default_format
@@ -1211,7 +1215,10 @@ def cutoff_entries(
 ) -> list[FingerprintEntry]:
     """The ``--rep`` entries (of fingerprint ``name``, if given) that set ``cutoff`` as
     their own (``soap:cutoff=0.5``); none when an entry of the shared ``--cutoff`` has it
-    too (the shared option's, as much as theirs)."""
+    too (the shared option's, as much as theirs); none for a command without ``--rep``
+    (``predict``: the cutoff is the model's)."""
+    if not hasattr(args, "rep"):
+        return []
     entries = [e for e in rep_entries(args) if name is None or e.name == name]
     own = [e for e in entries if "cutoff" in e.overrides]
     if any("cutoff" not in e.overrides and args.cutoff == cutoff for e in entries):
@@ -1237,6 +1244,37 @@ def with_cutoff_entries(
         return error
     labels = ",".join(entry.label for entry in entries)
     return DegeneracyError(f"--rep {labels}: {error}", kind=OPTION_TERMS)
+
+
+@contextlib.contextmanager
+def reworded(
+    warning: Callable[[str], str] | None = None, error: Callable[[str], str] | None = None
+) -> Iterator[None]:
+    """The package's warnings and errors raised inside, their text rewritten by
+    ``warning`` and ``error`` (left as they are when None): what a library call says in
+    its own context, said in the command's (``singular``'s searches name the file's
+    frame, ``learn --orbit`` its own units option). Other warnings pass unchanged."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    except DegeneracyError as raised:
+        _warn_again(caught, warning)
+        if error is None:
+            raise
+        raise DegeneracyError(error(str(raised)), kind=raised.kind) from raised
+    _warn_again(caught, warning)
+
+
+def _warn_again(
+    caught: list[warnings.WarningMessage], warning: Callable[[str], str] | None
+) -> None:
+    """Issue the warnings :func:`reworded` caught again, the package's rewritten."""
+    for item in caught:
+        if warning is not None and issubclass(item.category, DegeneracyWarning):
+            warnings.warn(warning(str(item.message)), item.category, stacklevel=3)
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
 
 
 def input_name(args: argparse.Namespace) -> str:

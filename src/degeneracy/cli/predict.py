@@ -19,6 +19,8 @@ from .options import (
     check_output_suffix,
     emit,
     frames_from_args,
+    refuse_overwriting_inputs,
+    same_file,
 )
 
 #: Frames per feature batch of ``predict``.
@@ -86,6 +88,24 @@ def saved_model_file(model: str) -> str:
     return str(path / "model.pt" if path.is_dir() else path)
 
 
+def refuse_overwriting_the_model(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an ``--output`` that is FILE or one of the files
+    ``--model`` reads (its ``model.pt`` and the basis files beside it): ``--output
+    run/model.pt`` replaced the trained model by the table of predictions."""
+    from ..learning.features import CENTRE_BASIS_FILES  # torch: at run time, not for --help
+
+    refuse_overwriting_inputs(args, {"--output": args.output})
+    if not args.output:
+        return
+    model = Path(saved_model_file(args.model))
+    for path in [model, *(model.parent / name for name in CENTRE_BASIS_FILES.values())]:
+        if same_file(args.output, path):
+            raise DegeneracyError(
+                f"--output {args.output} is the model's {path}: it would be overwritten; "
+                "choose another path"
+            )
+
+
 def check_features_fit(model, inputs: dict[str, np.ndarray], source: str) -> None:
     """Refuse features that are not what the network of the model file ``source`` takes
     (its settings changed after training: another ``n_max``, a missing centre species)."""
@@ -121,6 +141,7 @@ def run(args: argparse.Namespace) -> None:
     from ..learning.protocols import load_domain, warn_about_frames
 
     check_output_suffix(args)
+    refuse_overwriting_the_model(args)
     model, featurizer, _ = load_model(args.model)
     frames = frames_from_args(args, cutoff=featurizer_cutoff(featurizer, default=DEFAULT_CUTOFF))
     source = str(args.file or args.builtin)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-import warnings
-from collections.abc import Iterator
 
 from ..checks import MAX_RESIDUAL_TOL, bounded_float, residual_tolerance_value
 from ..compositions import representations_for
-from ..errors import DegeneracyError, DegeneracyWarning
+from ..errors import DegeneracyError
 from ..files import EXTXYZ_SUFFIXES, output_file
 from ..sensitivity import (
     KINK_TEXT,
@@ -35,6 +32,7 @@ from .options import (
     frames_from_args,
     input_name,
     refuse_overwriting_inputs,
+    reworded,
 )
 from .options import representation_from_args as _representation
 
@@ -168,22 +166,6 @@ def check_search_options(args: argparse.Namespace) -> None:
     )
 
 
-@contextlib.contextmanager
-def warnings_of_frame(name: str) -> Iterator[None]:
-    """The package's warnings raised inside, warned again as ``name``'s ("ch4.xyz, frame
-    2, during the search: om degenerate eigenvalues: ..."): the fingerprint warns about
-    the search's iterates, each a call of one frame ("frame 0 of this call"), which
-    does not say which frame of the file it was searching from."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for item in caught:
-        if issubclass(item.category, DegeneracyWarning):
-            warnings.warn(f"{name}, during the search: {item.message}", item.category, stacklevel=2)
-        else:
-            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
-
-
 def run(args: argparse.Namespace) -> None:
     check_search_options(args)
     output_file(args.output, "--output", suffixes=EXTXYZ_SUFFIXES)  # before the search
@@ -195,7 +177,8 @@ def run(args: argparse.Namespace) -> None:
     own = representations_for(frames, representation)
     for index, (atoms, built) in enumerate(zip(frames, own, strict=True)):
         try:
-            with warnings_of_frame(f"{input_name(args)}, frame {index}"):
+            searching = f"{input_name(args)}, frame {index}, during the search: "
+            with reworded(warning=searching.__add__):
                 result = find_singular(
                     atoms,
                     built,
