@@ -896,3 +896,22 @@ def test_the_units_question_names_the_commands_own_option(command, option, tmp_p
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "outside the cutoff" in err, err
     assert err.endswith(f"is the file in bohr? ({option} bohr)"), err
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_scan_refuses_a_coordinate_beyond_any_structure(tmp_path, capsys):
+    """ase's neighbour search overflowed its bins at 1e300 Å (two numpy RuntimeWarnings,
+    and the scan went on)."""
+    path = tmp_path / "huge.extxyz"
+    path.write_text(f"5\n\n{_CH4}H 0.63 -0.63 -0.63\n" + f"5\n\n{_CH4}H 1e300 0 0\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["scan", str(path), "--output", str(out / "r.csv"), "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"degeneracy scan: error: {path}, structure 1, atom 4: coordinate 1e+300 Å is beyond "
+        "±1e+12 Å (100 m), no structure's"
+    )
+    assert not list(out.iterdir())
+    with pytest.raises(dg.DegeneracyError, match=r"^structure, atom 4: coordinate 1e\+300 Å"):
+        dg.environments_of(ase.io.read(path, 1), [0], cutoff=2.5)

@@ -32,6 +32,7 @@ from .representations.base import cutoff_radius
 from .species import species_numbers
 from .structures import (
     check_cell,
+    check_coordinates_in_range,
     check_finite_coordinates,
     one_frame,
     vector_lengths,
@@ -114,7 +115,8 @@ def environments_of(
         When ``atoms`` is not an :class:`ase.Atoms`, ``cutoff`` is not a number in
         (0, MAX_CUTOFF], a centre index is not an index of ``atoms``, a species is
         unknown, an atom's position is NaN or infinite (naming the atom: it would fail
-        every distance test and be left out of every environment without a word), or
+        every distance test and be left out of every environment without a word) or
+        beyond :data:`~degeneracy.structures.MAX_COORDINATE` (1e12 Å), or
         ``atoms`` is periodic along an axis without a proper, finite cell
         (:func:`~degeneracy.structures.check_cell`).
     """
@@ -122,6 +124,7 @@ def environments_of(
     cutoff = cutoff_radius(cutoff)
     check_cell(atoms, "structure")
     check_finite_coordinates(atoms.positions, "structure")
+    check_coordinates_in_range(atoms.positions, "structure")
     centers = _centre_indices(centers, len(atoms))
     if neighbor_species is not None:
         neighbor_species = parse_species(neighbor_species)

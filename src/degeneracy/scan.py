@@ -142,6 +142,7 @@ from .structures import (
     SURVEY_STRUCTURES,
     bond_units_note,
     check_cell,
+    check_coordinates_in_range,
     check_finite_coordinates,
     check_no_dummy_atoms,
     check_regular_file,
@@ -1143,6 +1144,7 @@ def check_structure(atoms: ase.Atoms, where: str, *, units: str | None = None) -
     """
     check_no_dummy_atoms(atoms, where)
     check_finite_coordinates(atoms.positions, where)
+    check_coordinates_in_range(atoms.positions, where)
     check_cell(atoms, where)
     _check_min_distance(atoms, where, units)
 

@@ -337,6 +337,28 @@ def check_finite_coordinates(positions: np.ndarray, where: str) -> None:
         )
 
 
+#: Largest coordinate (Å, in size) of a whole structure's atom: 100 m, far beyond any
+#: structure's, and far below where ase's neighbour search, which bins space by the
+#: cutoff in 64-bit integers, overflows (1e19 Å: a numpy RuntimeWarning and bins made of
+#: an invalid cast).
+MAX_COORDINATE = 1e12
+
+
+def check_coordinates_in_range(positions: np.ndarray, where: str) -> None:
+    """Raise ``{where}, atom {i}: coordinate 1e+300 Å is beyond ...`` for the first atom
+    with a coordinate larger in size than :data:`MAX_COORDINATE` (finite ones: see
+    :func:`check_finite_coordinates`)."""
+    beyond = np.abs(np.asarray(positions, dtype=float)) > MAX_COORDINATE
+    bad = np.flatnonzero(beyond.any(axis=1))
+    if bad.size:
+        index = int(bad[0])
+        value = float(positions[index][np.argmax(beyond[index])])
+        raise DegeneracyError(
+            f"{where}, atom {index}: coordinate {value:g} Å is beyond ±{MAX_COORDINATE:g} Å "
+            "(100 m), no structure's"
+        )
+
+
 def neighbor_array(neighbors: Any, caller: str) -> np.ndarray:
     """One environment's neighbour positions as a float array (N, 3), from (N, 3) or a
     flat (3N,); a batch (n, N, 3), an ase.Atoms, a length not a multiple of 3 or a
