@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import exit_status, one_error_line
 
+from degeneracy.checks import text_beside
 from degeneracy.errors import DegeneracyError
 from degeneracy.orbits import OrbitSettings
 
@@ -255,3 +256,16 @@ def test_an_output_named_only_by_its_suffix_gets_that_format(tmp_path, capsys):
     assert one_error_line(capsys, "spectrum").endswith(
         "is named for an image (.png), but --format is table"
     )
+
+
+def test_a_value_beside_its_limit_is_not_rounded_onto_it(tmp_path, capsys):
+    """Not "atoms 3 and 4 are 0.5 Å apart, closer than the minimum distance 0.5 Å"."""
+    assert text_beside(0.4999999, 0.5, 4) == "0.4999999"
+    assert text_beside(0.4321, 0.5, 4) == "0.4321"
+    assert text_beside(1.000004e-6, 1e-6, 2) == "1.000004e-06"
+    path = tmp_path / "close.xyz"
+    path.write_text("5\n\nC 0 0 0\nH 0.63 0.63 0.63\nH -0.63 -0.63 0.63\nH -0.63 0.63 -0.63\n"
+                    "H -0.1300001 0.63 -0.63\n")  # fmt: skip
+    assert exit_status(["spectrum", str(path)]) == 2
+    said = one_error_line(capsys, "spectrum")
+    assert "atoms 3 and 4 are 0.4999999 Å apart, closer than the minimum distance 0.5 Å" in said

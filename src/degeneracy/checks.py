@@ -168,6 +168,17 @@ def one_of(name: str, value: Any, choices: Collection[str]) -> str:
     return value
 
 
+def text_beside(value: float, limit: float, digits: int) -> str:
+    """``value`` to ``digits`` significant digits, or to as many more as it takes to read
+    differently from ``limit`` at the same number: "0.4999999 Å apart, closer than the
+    minimum distance 0.5 Å", not "0.5 Å apart, closer than ... 0.5 Å"."""
+    for shown in range(digits, 18):
+        text = f"{value:.{shown}g}"
+        if text != f"{limit:.{shown}g}":
+            return text
+    return repr(value)
+
+
 def true_or_false(name: str, value: Any) -> bool:
     """``value`` as a ``bool`` if it is one (numpy's included); else named: ``"yes"``,
     ``0`` or None are not a choice to guess at."""

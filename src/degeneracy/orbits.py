@@ -63,6 +63,7 @@ from .checks import (
     one_of,
     optional_callable,
     positive_float,
+    text_beside,
     true_or_false,
 )
 from .errors import DegeneracyError, DegeneracyWarning
@@ -319,7 +320,8 @@ class _Field:
         elif apart.min() < self.closest_allowed:
             i, j = sorted(int(v) for v in np.unravel_index(np.argmin(apart), apart.shape))
             reason = (
-                f"atoms {i} and {j} are {apart[i, j]:.3g} Å apart, closer than "
+                f"atoms {i} and {j} are {text_beside(apart[i, j], self.closest_allowed, 3)} "
+                "Å apart, closer than "
                 f"{self.closest_allowed:.3g} Å (the minimum distance {self.min_distance:g} Å "
                 "or half the start's closest pair, whichever is less)"
             )

@@ -111,6 +111,7 @@ from .checks import (
     positive_float,
     residual_tolerance_value,
     seeded_generator,
+    text_beside,
 )
 from .environments import environments_of, parse_species
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
@@ -1169,7 +1170,8 @@ def _check_min_distance(atoms: ase.Atoms, where: str, units: str | None) -> None
     across = " (across the periodic boundary)" if image[k] else ""
     hint = "" if units is None else structure_units_hint(atoms, units)
     raise DegeneracyError(
-        f"{where}: atoms {i} and {j} are {distances[k]:.4g} Å apart{across}, closer than the "
+        f"{where}: atoms {i} and {j} are {text_beside(distances[k], DEFAULT_MIN_DISTANCE, 4)} "
+        f"Å apart{across}, closer than the "
         f"minimum distance {DEFAULT_MIN_DISTANCE} Å" + (f"; {hint}" if hint else "")
     )
 

@@ -36,6 +36,7 @@ from .checks import (
     positive_float,
     seeded_generator,
     structure_count,
+    text_beside,
 )
 from .errors import SPEC_MISMATCH, DegeneracyError, DegeneracyWarning
 from .files import EXTXYZ_SUFFIXES, atomic_path, output_file
@@ -532,7 +533,8 @@ def validate_environment(
     if distances[i, j] < min_distance:
         i, j = sorted((int(i), int(j)))
         raise DegeneracyError(
-            f"{where}: atoms {i} and {j} are {distances[i, j]:.4g} Å apart, "
+            f"{where}: atoms {i} and {j} are {text_beside(distances[i, j], min_distance, 4)} "
+            "Å apart, "
             f"closer than the minimum distance {min_distance} Å"
         )
     with np.errstate(over="ignore"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..checks import MAX_RESIDUAL_TOL, bounded_float, residual_tolerance_value
+from ..checks import MAX_RESIDUAL_TOL, bounded_float, residual_tolerance_value, text_beside
 from ..compositions import representations_for
 from ..errors import DegeneracyError
 from ..files import EXTXYZ_SUFFIXES, output_file
@@ -72,9 +72,10 @@ def zero_verdict(result: SingularResult) -> str:
         if not result.converged:
             return "no zero reached" + nearest
         # a --cn-target below 1/ZERO_RTOL: reached, but no zero by spectrum's rule
+        ratio = text_beside(1 / result.cn, ZERO_RTOL, 2)
         return (
-            f"--cn-target reached, but no zero (s_min/s1 {1 / result.cn:.2g} is not below "
-            f"{ZERO_RTOL:g})" + nearest
+            f"--cn-target reached, but no zero (s_min/s1 {ratio} is not below {ZERO_RTOL:g})"
+            + nearest
         )
     unmet = "" if result.converged else " (short of --cn-target)"
     if result.symmetric:
