@@ -269,3 +269,11 @@ def test_a_value_beside_its_limit_is_not_rounded_onto_it(tmp_path, capsys):
     assert exit_status(["spectrum", str(path)]) == 2
     said = one_error_line(capsys, "spectrum")
     assert "atoms 3 and 4 are 0.4999999 Å apart, closer than the minimum distance 0.5 Å" in said
+
+
+@pytest.mark.parametrize("command", [["spectrum"], ["scan", "--output", "r.csv"]])
+def test_a_dash_for_the_input_is_not_standard_input(command, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert exit_status([command[0], "-", *command[1:]]) == 2
+    said = one_error_line(capsys, command[0])
+    assert said == "-: no such file; standard input is not read ('-' names a file): name one"

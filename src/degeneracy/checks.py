@@ -211,7 +211,11 @@ def existing_file(value: Any, what: str = "file") -> Path:
     """
     path = path_value(what, value)
     if not path.exists():
-        raise DegeneracyError(f"{path}: no such file")
+        # "-" is standard input to many tools; here it would be a file of that name
+        stdin = (
+            "; standard input is not read ('-' names a file): name one" if str(value) == "-" else ""
+        )
+        raise DegeneracyError(f"{path}: no such file{stdin}")
     if path.is_dir():
         raise DegeneracyError(f"{path}: is a folder, not a {what}")
     return path
