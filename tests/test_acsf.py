@@ -421,3 +421,43 @@ def test_singular_reports_the_pair_it_stopped_at():
     assert result.near_swap["near_swap_unseen"] == "H3-H4"
     assert result.near_swap["near_swap_residual"] < 0.02
     assert result.atoms.info["near_swap_unseen"] == "H3-H4"
+
+
+def _central_differences(representation, atoms, h=1e-6):
+    """The Jacobian (F, 3N) of ``representation`` at ``atoms`` by central differences."""
+    columns = []
+    for k in range(3 * (len(atoms) - 1)):
+        plus, minus = atoms.copy(), atoms.copy()
+        plus.positions[1 + k // 3, k % 3] += h
+        minus.positions[1 + k // 3, k % 3] -= h
+        difference = representation.features([plus])[0] - representation.features([minus])[0]
+        columns.append(difference / (2 * h))
+    return np.stack(columns, axis=1)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("zeta", [1.0, 1100.0, 2000.0, 1e6])
+def test_g4_with_a_large_zeta_is_finite_and_differentiated_right(zeta):
+    """2^(1−ζ)(1 + λ cos)^ζ underflowed and overflowed from ζ ≈ 1100: NaN features and
+    Jacobian entries (and a frame blamed for them by analyse_frames)."""
+    atoms = ase.Atoms(
+        "CH4",
+        positions=[[0, 0, 0], [1.09, 0, 0], [0.6, 0.9, 0], [-0.5, -0.5, 0.8], [-0.4, -0.3, -0.9]],
+    )
+    acsf = dg.Acsf(parameter_set="custom", g2=[[1.0, 1.0]], g4=[[0.01, zeta, 1], [0.01, zeta, -1]])
+    features, jacobian = acsf.jacobian([atoms])
+    assert np.isfinite(features).all() and np.isfinite(jacobian).all()
+    np.testing.assert_allclose(jacobian[0], _central_differences(acsf, atoms), atol=1e-8)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("angular", ["g4", "g5"])
+def test_a_neighbour_far_beyond_the_cutoff_counts_for_nothing(angular):
+    """At 1e160 Å its r² overflowed and r · f_c(r) gave NaN Jacobian entries; anywhere
+    beyond the cutoff every term with it is 0 with its slopes."""
+    acsf = dg.Acsf(angular=angular)
+    far, beyond = dg.builtin_environment("td").copy(), dg.builtin_environment("td").copy()
+    far.positions[1] = [1e160, 1e160, 0]
+    beyond.positions[1] = [5.0, 0, 0]
+    for got, expected in zip(acsf.jacobian([far]), acsf.jacobian([beyond]), strict=True):
+        np.testing.assert_array_equal(got, expected)

@@ -420,7 +420,7 @@ class Acsf:
 
     def _blindness(self, positions: np.ndarray) -> list[str]:
         """The warnings of :meth:`diagnose` for neighbour positions (frames, N, 3)."""
-        distances = np.linalg.norm(positions, axis=-1)  # (frames, N)
+        distances = _radii(positions)  # (frames, N)
         return [
             *self._unreached_bonds(distances),
             *self._no_angles(positions, distances),
@@ -478,7 +478,7 @@ class Acsf:
         j, k = np.triu_indices(positions.shape[1], k=1)
         within = distances < self.cutoff
         inside = within[:, j] & within[:, k]
-        pair = np.linalg.norm(positions[:, j] - positions[:, k], axis=-1)
+        pair = _radii(positions[:, j] - positions[:, k])
         closest = np.where(inside, pair, np.inf).min(axis=1)  # per frame
         blind = np.isfinite(closest) & (closest >= self.cutoff)
         if not blind.any():
@@ -557,18 +557,20 @@ class Acsf:
         grad_sq_k = 2.0 * (pk - pair_term)
 
         eta, zeta, lam = (self.g4[:, c, None, None] for c in range(3))  # (K4, 1, 1)
-        base = 1.0 + lam * cos[None]  # (K4, f, p)
-        angular = base**zeta
-        d_angular = zeta * lam * base ** (zeta - 1.0)
+        # 2^(1−ζ) (1 + λ cos)^ζ = 2 h^ζ with h = (1 + λ cos)/2 in [0, 1] (clipped: |cos|
+        # may pass 1 by round-off): bounded for every ζ, where 2^(1−ζ) underflowed to 0
+        # and (1 + λ cos)^ζ overflowed from ζ ≈ 1100 (NaN features and Jacobian)
+        half = np.clip((1.0 + lam * cos[None]) / 2.0, 0.0, 1.0)  # (K4, f, p)
+        angular = 2.0 * half**zeta
+        d_angular = zeta * lam * half ** (zeta - 1.0)  # d/dcos of 2 h^ζ
         radial = np.exp(-eta * squares[None])
-        norm = 2.0 ** (1.0 - zeta)
-        terms = norm * angular * radial * cut[None]  # (K4, f, p)
+        terms = angular * radial * cut[None]  # (K4, f, p)
 
         def gradient(grad_cos, grad_sq, grad_cut):
-            # d/dr of norm·A(cos)·exp(−η s)·F, shape (K4, f, p, 3)
-            return norm[..., None] * (
+            # d/dr of 2h^ζ·exp(−η s)·F, shape (K4, f, p, 3)
+            return (
                 (d_angular * radial * cut[None])[..., None] * grad_cos[None]
-                - (eta * terms / norm)[..., None] * grad_sq[None]
+                - (eta * terms)[..., None] * grad_sq[None]
                 + (angular * radial)[..., None] * grad_cut[None]
             )
 
@@ -599,6 +601,7 @@ class Acsf:
         positions, species = self._neighbors(frames)
         n_frames, n_neighbors, _ = positions.shape  # at least 1 neighbour (check_frames)
         self._warn_if_blind(positions)
+        positions = _far_neighbors_brought_in(positions, self.cutoff)
         radial, d_radial = self._radial(positions, species)
         angular, d_angular = self._angular(positions, species)
         features = np.concatenate([radial, angular], axis=1)
@@ -614,3 +617,27 @@ class Acsf:
     def jacobian(self, frames: Sequence[ase.Atoms]) -> tuple[np.ndarray, np.ndarray]:
         """Features ``(n_frames, n_features)`` and Jacobian ``(n_frames, n_features, 3N)``."""
         return self._compute(frames, gradients=True)
+
+
+def _far_neighbors_brought_in(positions: np.ndarray, cutoff: float) -> np.ndarray:
+    """``positions`` (f, N, 3) with each neighbour beyond ``cutoff`` moved along its
+    direction to 2–3.5 cutoffs from the centre. Every term with such a neighbour is 0
+    with its slopes (:func:`cosine_cutoff` and its derivative vanish there), wherever it
+    is, but far out r² overflowed and r · 0 became NaN (from 1e154 Å)."""
+    far = (_radii(positions) >= cutoff)[..., None]
+    if not far.any():
+        return positions
+    return np.where(far, positions / _sizes(positions) * (2.0 * cutoff), positions)
+
+
+def _sizes(positions: np.ndarray) -> np.ndarray:
+    """Each position's largest coordinate in size, (f, N, 1); 1 for a position at 0."""
+    size = np.abs(positions).max(axis=-1, keepdims=True)
+    return np.where(size > 0, size, 1.0)
+
+
+def _radii(positions: np.ndarray) -> np.ndarray:
+    """Distances from the centre (f, N) without overflow: 1e300 Å is 1e300, not inf
+    (``np.linalg.norm`` squares first)."""
+    size = _sizes(positions)
+    return size[..., 0] * np.linalg.norm(positions / size, axis=-1)
