@@ -132,3 +132,20 @@ def test_check_analysable_and_truncation_zeros_check_their_numbers():
         with pytest.raises(dg.DegeneracyError, match=r"species: 2 atomic numbers \[1, 1\]"):
             dg.truncation_zeros(representation, neighbors, [1, 1], motion)
     assert dg.truncation_zeros(dg.Acsf(), neighbors, [1, 1, 1, 1], motion) is None
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize(
+    ("call", "said"),
+    [
+        (lambda h: dg.analyse_frames([h], dg.SoapPowerSpectrum()), "at or beyond the soap cutoff"),
+        (lambda h: dg.find_singular(h, dg.Acsf()), "at or beyond the acsf cutoff"),
+        (lambda h: dg.OverlapMatrix().features([h]), "outside the OM cutoff"),
+    ],
+)
+def test_a_neighbour_at_1e300_angstrom_is_named_at_its_distance(call, said):
+    """It was "inf Å from the centre", with numpy's overflow warnings."""
+    atoms = dg.builtin_environment("td").copy()
+    atoms.positions[1] = [1e300, 0, 0]
+    with pytest.raises(dg.DegeneracyError, match=rf"atom 1: 1e\+300 Å from the centre, {said}"):
+        call(atoms)

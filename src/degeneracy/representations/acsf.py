@@ -66,7 +66,7 @@ import numpy as np
 from ..checks import one_of
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..species import atomic_number, species_numbers
-from ..structures import neighbor_array, neighbor_positions
+from ..structures import neighbor_array, neighbor_positions, vector_lengths
 from .base import MAX_CUTOFF, check_frames, cutoff_radius, weighed_out_pairs
 
 
@@ -420,7 +420,7 @@ class Acsf:
 
     def _blindness(self, positions: np.ndarray) -> list[str]:
         """The warnings of :meth:`diagnose` for neighbour positions (frames, N, 3)."""
-        distances = _radii(positions)  # (frames, N)
+        distances = vector_lengths(positions)  # (frames, N)
         return [
             *self._unreached_bonds(distances),
             *self._no_angles(positions, distances),
@@ -478,7 +478,7 @@ class Acsf:
         j, k = np.triu_indices(positions.shape[1], k=1)
         within = distances < self.cutoff
         inside = within[:, j] & within[:, k]
-        pair = _radii(positions[:, j] - positions[:, k])
+        pair = vector_lengths(positions[:, j] - positions[:, k])
         closest = np.where(inside, pair, np.inf).min(axis=1)  # per frame
         blind = np.isfinite(closest) & (closest >= self.cutoff)
         if not blind.any():
@@ -621,23 +621,12 @@ class Acsf:
 
 def _far_neighbors_brought_in(positions: np.ndarray, cutoff: float) -> np.ndarray:
     """``positions`` (f, N, 3) with each neighbour beyond ``cutoff`` moved along its
-    direction to 2–3.5 cutoffs from the centre. Every term with such a neighbour is 0
-    with its slopes (:func:`cosine_cutoff` and its derivative vanish there), wherever it
-    is, but far out r² overflowed and r · 0 became NaN (from 1e154 Å)."""
-    far = (_radii(positions) >= cutoff)[..., None]
+    direction to 2 cutoffs from the centre. Every term with such a neighbour is 0 with
+    its slopes (:func:`cosine_cutoff` and its derivative vanish there), wherever it is,
+    but far out r² overflowed and r · 0 became NaN (from 1e154 Å)."""
+    radii = vector_lengths(positions)[..., None]
+    far = radii >= cutoff
     if not far.any():
         return positions
-    return np.where(far, positions / _sizes(positions) * (2.0 * cutoff), positions)
-
-
-def _sizes(positions: np.ndarray) -> np.ndarray:
-    """Each position's largest coordinate in size, (f, N, 1); 1 for a position at 0."""
-    size = np.abs(positions).max(axis=-1, keepdims=True)
-    return np.where(size > 0, size, 1.0)
-
-
-def _radii(positions: np.ndarray) -> np.ndarray:
-    """Distances from the centre (f, N) without overflow: 1e300 Å is 1e300, not inf
-    (``np.linalg.norm`` squares first)."""
-    size = _sizes(positions)
-    return size[..., 0] * np.linalg.norm(positions / size, axis=-1)
+    directions = np.divide(positions, radii, where=far, out=np.zeros_like(positions))
+    return np.where(far, directions * (2.0 * cutoff), positions)

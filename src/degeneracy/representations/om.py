@@ -64,7 +64,7 @@ import numpy as np
 
 from ..checks import one_of, positive_float
 from ..errors import DegeneracyError, DegeneracyWarning
-from ..structures import frame_list, neighbor_array
+from ..structures import frame_list, neighbor_array, vector_lengths
 from .base import check_frames, cutoff_radius, weighed_out_pairs
 
 ORBITAL_SETS = ("s", "sp")
@@ -249,14 +249,15 @@ class OverlapMatrix:
     def _weights(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Weights c(r) and dc/dR (f, A) and (f, A, 3); the centre has weight 1."""
         vectors = positions - positions[:, :1]
-        r2 = (vectors**2).sum(axis=-1)
-        outside = np.argwhere(r2[:, 1:] >= self.cutoff**2)
+        radii = vector_lengths(vectors)  # 1e300 Å is 1e300, not inf with a warning
+        outside = np.argwhere(radii[:, 1:] >= self.cutoff)
         if outside.size:
             frame, atom = int(outside[0, 0]), int(outside[0, 1]) + 1
             raise DegeneracyError(
-                f"om: frame {frame}, atom {atom}: {np.sqrt(r2[frame, atom]):.4g} Å from the "
+                f"om: frame {frame}, atom {atom}: {radii[frame, atom]:.4g} Å from the "
                 f"centre, outside the OM cutoff {self.cutoff} Å"
             )
+        r2 = (vectors**2).sum(axis=-1)
         base = 1.0 - r2 / self.cutoff**2
         weights = base**2
         slopes = (-4.0 * base / self.cutoff**2)[..., None] * vectors  # d c / d R
@@ -271,11 +272,11 @@ class OverlapMatrix:
         # exponents per frame and atom: frames may list their species in any order
         alpha = self.exponents(np.stack([atoms.numbers for atoms in frames]))  # (f, A)
         positions = np.stack([atoms.positions for atoms in frames])  # (f, A, 3)
+        weights, slopes = self._weights(positions)  # first: it refuses atoms beyond the cutoff
         displacement = positions[:, :, None] - positions[:, None, :]  # (f, A, A, 3)
         block, d_block = _pair_blocks(
             displacement, alpha[:, :, None], alpha[:, None, :], self.orbitals == "sp", derivatives
         )
-        weights, slopes = self._weights(positions)
         return block, d_block, weights, slopes, positions
 
     @staticmethod

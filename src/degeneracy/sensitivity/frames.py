@@ -30,6 +30,7 @@ from ..structures import (
     environment_atom_distances,
     frame_list,
     neighbor_positions,
+    vector_lengths,
 )
 from ..targets import fourbody_torsion
 from .spectrum import DEGENERATE_RTOL, ZERO_RTOL, singular_spectrum, zero_rtol_value
@@ -125,7 +126,7 @@ def farthest_beyond_cutoff(vectors: np.ndarray, cutoff: float | None) -> int | N
     None when all are inside (or there is no cutoff). At the cutoff a neighbour's Jacobian
     columns vanish: the fingerprint cannot see it move.
     """
-    radii = np.linalg.norm(np.asarray(vectors).reshape(-1, 3), axis=1)
+    radii = vector_lengths(np.asarray(vectors).reshape(-1, 3))  # 1e300, not inf
     if cutoff is None or not len(radii) or radii.max() < cutoff:
         return None
     return int(np.argmax(radii))
@@ -250,7 +251,7 @@ def _unanalysable(
     vectors = positions[:, 1:] - positions[:, :1]
     if not vectors.shape[1]:
         return 0, ": no neighbours, nothing to move"
-    radii = np.linalg.norm(vectors, axis=-1)  # (n, N), as farthest_beyond_cutoff
+    radii = vector_lengths(vectors)  # (n, N), as farthest_beyond_cutoff
     beyond = (radii >= cutoff).any(axis=1) if cutoff is not None else np.zeros(len(radii), bool)
     collinear = _collinear_with_centre(vectors)
     apart = environment_atom_distances(vectors)
