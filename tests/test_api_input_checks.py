@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import pickle
 
+import ase
 import numpy as np
 import pytest
 from ase.build import bulk, molecule
@@ -236,3 +237,19 @@ def test_trace_orbit_refuses_an_output_name_it_could_not_read_back_before_tracin
             output=output,
         )
     assert not output.exists()
+
+
+def test_an_atom_at_the_place_of_a_centre_is_refused():
+    """It became a neighbour at 0 Å (neighbours lie at 0 < r < r_c)."""
+    positions = [[0, 0, 0], [1.09, 0, 0], [-1.09, 0.1, 0], [0, 1.09, 0], [0, 0, 1.09], [0, 0, 0]]
+    methane = ase.Atoms("CH5", positions=positions)
+    with pytest.raises(
+        dg.DegeneracyError, match=r"^structure, atom 5: at the place of centre atom 0"
+    ):
+        dg.environments_of(methane, [0], cutoff=2.0)
+    crystal = ase.Atoms("Cu2", positions=[[0, 0, 0], [0, 0, 0]], cell=[3, 3, 3], pbc=True)
+    with pytest.raises(
+        dg.DegeneracyError, match=r"^structure, atom 1: at the place of centre atom 0"
+    ):
+        dg.structure_environments(crystal, cutoff=2.5)
+    assert len(dg.environments_of(methane, [1], cutoff=2.0)[0]) == 5  # elsewhere: not a centre

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 
+import ase
 import numpy as np
 import pytest
 
 import degeneracy as dg
+from degeneracy.errors import COLLINEAR
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +151,25 @@ def test_a_neighbour_at_1e300_angstrom_is_named_at_its_distance(call, said):
     atoms.positions[1] = [1e300, 0, 0]
     with pytest.raises(dg.DegeneracyError, match=rf"atom 1: 1e\+300 Å from the centre, {said}"):
         call(atoms)
+
+
+def test_a_collinear_refusal_has_the_collinear_kind():
+    """check_analysable's refusal (analyse_frames, find_singular, trace_orbit) had kind
+    None: only rotation_complement's had errors.COLLINEAR, which callers test."""
+    line = ase.Atoms("CH2", positions=[[0, 0, 0], [1.1, 0, 0], [-1.0, 0, 0]])
+    soap = dg.SoapPowerSpectrum(center="C", neighbors=["H"])
+    for call in (
+        lambda: dg.analyse_frames([line], soap),
+        lambda: dg.find_singular(line, soap),
+        lambda: dg.trace_orbit(line, soap, length=0.01),
+    ):
+        with pytest.raises(dg.DegeneracyError, match="collinear with the centre") as error:
+            call()
+        assert error.value.kind == COLLINEAR
+    bent = line.copy()
+    bent.positions[2] = [-1.0, 0.3, 0]
+    far = bent.copy()
+    far.positions[2] = [-3.0, 0.3, 0]
+    with pytest.raises(dg.DegeneracyError, match="beyond the soap cutoff") as error:
+        dg.analyse_frames([far], soap)
+    assert error.value.kind is None

@@ -135,6 +135,7 @@ def environments_of(
     numbers = atoms.numbers
     environments = []
     for center, (indices, vectors) in zip(centers, found, strict=True):
+        _refuse_atom_on_centre(indices, vectors, int(center))
         species = numbers[indices]
         if neighbor_species is not None:
             keep = np.isin(species, list(neighbor_species))
@@ -148,6 +149,19 @@ def environments_of(
         environment.info["atom"] = int(center)
         environments.append(environment)
     return environments
+
+
+def _refuse_atom_on_centre(indices: np.ndarray, vectors: np.ndarray, center: int) -> None:
+    """Refuse a neighbour at 0 Å from its centre (or from the centre's periodic image):
+    neighbours lie at 0 < r < r_c, and an environment with two atoms in one place has no
+    Jacobian (nearly coinciding ones are refused where it is computed,
+    :func:`~degeneracy.sensitivity.check_analysable`)."""
+    on_centre = np.flatnonzero(~np.any(vectors, axis=1))
+    if on_centre.size:
+        raise DegeneracyError(
+            f"structure, atom {int(indices[on_centre[0]])}: at the place of centre atom "
+            f"{center} (0 Å apart): two atoms in one place"
+        )
 
 
 def _centre_indices(centers: Sequence[int], n_atoms: int) -> np.ndarray:

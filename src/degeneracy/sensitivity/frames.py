@@ -21,7 +21,7 @@ import ase
 import numpy as np
 
 from ..checks import bounded_int, residual_tolerance_value
-from ..errors import DegeneracyError, DegeneracyWarning
+from ..errors import COLLINEAR, DegeneracyError, DegeneracyWarning
 from ..files import json_safe
 from ..representations.base import Representation, batches, fingerprint
 from ..structures import (
@@ -213,7 +213,16 @@ def check_analysable(
     if failures:
         index, problem = min(failures)
         prefix = f"{where}, " if where else ""
-        raise DegeneracyError(f"{prefix}frame {first_frame + index}{problem}")
+        kind = COLLINEAR if problem == _COLLINEAR_PROBLEM else None
+        raise DegeneracyError(f"{prefix}frame {first_frame + index}{problem}", kind=kind)
+
+
+#: :func:`check_analysable`'s refusal of a straight environment (after "frame k"), of
+#: :attr:`~degeneracy.errors.DegeneracyError.kind` :data:`~degeneracy.errors.COLLINEAR`.
+_COLLINEAR_PROBLEM = (
+    ": the neighbours are collinear with the centre (rotations are degenerate: no "
+    "purified Jacobian)"
+)
 
 
 #: Most atom pairs :func:`check_analysable` holds at once (frames × (N + 1)²), ~24 MB
@@ -267,10 +276,7 @@ def _unanalysable(
             f"{name} cutoff {cutoff} Å (the fingerprint cannot see it move)"
         )
     if collinear[k]:
-        return k, (
-            ": the neighbours are collinear with the centre (rotations are degenerate: no "
-            "purified Jacobian)"
-        )
+        return k, _COLLINEAR_PROBLEM
     i, j = sorted(int(v) for v in np.unravel_index(np.argmin(apart[k]), apart[k].shape))
     return k, (
         f": atoms {i} and {j} are {apart[k, i, j]:.3g} Å apart, on top of each other (at "
