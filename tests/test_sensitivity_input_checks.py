@@ -173,3 +173,23 @@ def test_a_collinear_refusal_has_the_collinear_kind():
     with pytest.raises(dg.DegeneracyError, match="beyond the soap cutoff") as error:
         dg.analyse_frames([far], soap)
     assert error.value.kind is None
+
+
+@pytest.mark.parametrize(
+    ("call", "said"),
+    [
+        (lambda: dg.condition_number(None, 0.1, 9), "s_max must be numbers, got None"),
+        (lambda: dg.condition_number(True, 0.1, 9), "s_max must be numbers, got True"),
+        (lambda: dg.condition_number(1.0, [0.1, None], 9), "s_min must be numbers"),
+        (lambda: dg.zero_verdict(np.array([1.0, 0.5]), 0, kink="no"), "kink must be True or False"),
+        (lambda: dg.spectrum_verdicts(1.0, 0.5, "no"), "kink must be True or False (or 1 or 0)"),
+        (lambda: dg.SoapPowerSpectrum(sigma=np.True_), "sigma must be a number, got np.True_"),
+        (lambda: dg.OverlapMatrix(width=np.True_), "width must be a number"),
+    ],
+)
+def test_none_bools_and_words_are_not_numbers_or_flags(call, said):
+    """They passed as nan, 1.0 and True: condition_number(None, ...) gave nan (no
+    spectrum), sigma=np.True_ a σ of 1 Å, kink="no" the verdict 'kink'."""
+    with pytest.raises(dg.DegeneracyError, match=re.escape(said)):
+        call()
+    assert dg.spectrum_verdicts(np.array([1.0]), np.array([0.5]), np.array([False]))[0] == "regular"

@@ -15,8 +15,9 @@ from .errors import DegeneracyError
 
 
 def _as_float(name: str, value: Any) -> float:
-    """``float(value)``; strings that are not numbers and bools (``sigma=True``) refused."""
-    if isinstance(value, bool):
+    """``float(value)``; strings that are not numbers and bools (``sigma=True``, numpy's
+    ``np.True_`` too) refused."""
+    if isinstance(value, bool | np.bool_):
         raise DegeneracyError(f"{name} must be a number, got {value!r}")
     try:
         return float(value)

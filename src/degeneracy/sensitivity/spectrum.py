@@ -188,6 +188,11 @@ def check_spectrum_extremes(
     arrays = []
     for name, value in (("s_max", s_max), ("s_min", s_min), ("n_motions", n_motions)):
         try:
+            given = np.asarray(value)
+            # None (a missing value) and bools would pass as nan and as 0 or 1
+            missing = given.dtype == object and any(v is None for v in given.ravel())
+            if missing or given.dtype == bool:
+                raise TypeError
             arrays.append(np.asarray(value, dtype=float))
         except (TypeError, ValueError):
             raise DegeneracyError(f"{caller}: {name} must be numbers, got {value!r}") from None

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import ase
 import numpy as np
 
-from ..checks import bounded_int
+from ..checks import bounded_int, true_or_false
 from ..errors import DegeneracyError
 from ..representations.base import Representation, fingerprint
 from ..structures import frame_list
@@ -143,9 +143,15 @@ def spectrum_verdicts(
     zero_rtol = zero_rtol_value(zero_rtol)
     try:
         s_max, s_min = np.asarray(s_max, dtype=float), np.asarray(s_min, dtype=float)
-        kink = np.asarray(kink, dtype=bool)
+        kink = np.asarray(kink)
     except (TypeError, ValueError) as error:
         raise DegeneracyError(f"s_max, s_min and kink must be arrays of numbers: {error}") from None
+    flags = kink.dtype == bool or (kink.dtype.kind in "iuf" and np.isin(kink, (0, 1)).all())
+    if not flags:  # "no" would be True, 0.5 too
+        raise DegeneracyError(
+            f"kink must be True or False (or 1 or 0) per value, got {kink.dtype} values"
+        )
+    kink = kink.astype(bool)
     if not s_max.shape == s_min.shape == kink.shape:
         raise DegeneracyError(
             f"s_max, s_min and kink must have one shape, got {s_max.shape}, {s_min.shape} "
@@ -239,7 +245,7 @@ def zero_verdict(
         n_features = bounded_int("n_features", n_features, minimum=1)
     if motions is not None:  # checked even where only the count is used
         motions, _ = _frame_motions(values, motions, forced_motions, caller="zero_verdict")
-    if kink:
+    if true_or_false("kink", kink):  # "no" is not False
         return VERDICT_KINK
     if not values[0] > 0:
         return "spurious"
