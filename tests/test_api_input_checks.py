@@ -253,3 +253,45 @@ def test_an_atom_at_the_place_of_a_centre_is_refused():
     ):
         dg.structure_environments(crystal, cutoff=2.5)
     assert len(dg.environments_of(methane, [1], cutoff=2.0)[0]) == 5  # elsewhere: not a centre
+
+
+_TD = dg.builtin_environment("td")
+_TD_NEIGHBORS = dg.neighbor_positions(_TD)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize(
+    ("call", "said"),
+    [
+        (lambda: dg.median_cn("x"), "median_cn: frame 0 is a str"),
+        (lambda: dg.smallest_gap(_TD), "smallest_gap: give a list of frames"),
+        (lambda: dg.composition_groups("x"), "composition_groups: frame 0 is a str"),
+        (lambda: dg.orbit_deviation(None, [_TD]), "frames: frames must be a list of ase.Atoms"),
+        (lambda: dg.builtin_environment(["td"]), "unknown builtin structure ['td']"),
+        (lambda: dg.Acsf(parameter_set=np.array(["tight"])), "ACSF parameter set must be one of"),
+        (lambda: dg.SoapPowerSpectrum(basis=np.array(["gto"])), "basis must be one of"),
+        (lambda: dg.point_symmetry(_TD_NEIGHBORS, 1), "species must be a sequence with one"),
+        (lambda: dg.point_symmetry(_TD_NEIGHBORS, "HHHH"), "species must be a sequence with one"),
+        (
+            lambda: dg.equidistant_blind_counts(dg.SoapPowerSpectrum(n_max=2, l_max=2), 4),
+            "counts must be a sequence of shell sizes, e.g. [4]",
+        ),
+        (lambda: dg.trade_scale(_TD_NEIGHBORS, "x"), "a motion's components are not numbers"),
+        (lambda: dg.pair_triple_rates(_TD_NEIGHBORS, "x"), "a motion's components are not numbers"),
+        (
+            lambda: dg.equal_radius_partner_residual(np.zeros((4, 3))),
+            "4 neighbours at equal distances, away from the centre",
+        ),
+    ],
+)
+def test_a_wrong_argument_is_named_not_a_python_error(call, said):
+    """Each raised Python's AttributeError, TypeError, ValueError or LinAlgError."""
+    with pytest.raises(dg.DegeneracyError) as error:
+        call()
+    assert said in str(error.value)
+
+
+def test_point_symmetry_takes_symbols_and_no_environments_have_no_flat_motions():
+    assert dg.point_symmetry(_TD_NEIGHBORS, ["H"] * 4).n_symmetry_zeros == 8
+    assert dg.point_symmetry(_TD_NEIGHBORS, ["H", "H", "O", "O"]).n_symmetry_zeros == 5
+    assert dg.fourbody_flat_motions(np.zeros((0, 4, 3))).shape == (0, 12, 4)

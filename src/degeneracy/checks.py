@@ -163,8 +163,9 @@ def seeded_generator(seed: Any, name: str = "seed") -> np.random.Generator:
 
 
 def one_of(name: str, value: Any, choices: Collection[str]) -> str:
-    """``value`` if it is one of ``choices``."""
-    if value not in choices:
+    """``value`` if it is one of ``choices`` (a string: an array's ``in`` would be
+    elementwise, ambiguous as a truth value)."""
+    if not isinstance(value, str) or value not in choices:
         raise DegeneracyError(f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value
 

@@ -52,7 +52,7 @@ def composition_groups(frames: Sequence[ase.Atoms]) -> dict[Species, np.ndarray]
     """Indices of ``frames`` by their species (:func:`species_of`), in increasing order,
     the groups in the order of their first frame."""
     groups: dict[Species, list[int]] = {}
-    for index, atoms in enumerate(frames):
+    for index, atoms in enumerate(frame_list(frames, name="composition_groups")):
         groups.setdefault(species_of(atoms), []).append(index)
     return {species: np.array(rows, dtype=int) for species, rows in groups.items()}
 

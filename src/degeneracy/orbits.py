@@ -97,6 +97,7 @@ from .structures import (
     closest_allowed_distance,
     environment_atom_distances,
     environment_from_neighbors,
+    frame_list,
     neighbor_positions,
     one_frame,
     read_environments,
@@ -1101,7 +1102,7 @@ def median_cn(frames: Sequence[ase.Atoms]) -> float:
     DegeneracyError
         When no frame past the start has a condition number.
     """
-    values = _arc_cn(frames)[1]
+    values = _arc_cn(frame_list(frames, name="median_cn"))[1]
     if not values.size:
         raise DegeneracyError("no frame with a condition number (info 'cn' or 'singular_values')")
     return float(np.median(values))
@@ -1235,8 +1236,9 @@ def _orbit_pair(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Arc lengths and flattened neighbour positions of an orbit (in increasing arc
     length) and of a reference, checked as :func:`orbit_deviation` documents."""
-    ours = neighbor_positions(list(frames)).reshape(len(frames), -1)
-    theirs = neighbor_positions(list(reference)).reshape(len(reference), -1)
+    frames, reference = frame_list(frames, name="frames"), frame_list(reference, name="reference")
+    ours = neighbor_positions(frames).reshape(len(frames), -1)
+    theirs = neighbor_positions(reference).reshape(len(reference), -1)
     if ours.shape[1] != theirs.shape[1]:
         raise DegeneracyError(
             f"the orbits have {ours.shape[1] // 3} and {theirs.shape[1] // 3} neighbours"
@@ -1290,7 +1292,7 @@ def smallest_gap(frames: Sequence[ase.Atoms]) -> tuple[float, float] | None:
         singular values.
     """
     best = None
-    for atoms in frames:
+    for atoms in frame_list(frames, name="smallest_gap"):
         values = np.asarray(atoms.info.get("singular_values", ()), dtype=float).ravel()
         if values.size < 2:
             continue

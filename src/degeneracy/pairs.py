@@ -258,8 +258,10 @@ def equal_radius_partner_residual(neighbors: np.ndarray) -> float:
     """
     neighbors = neighbor_array(neighbors, "equal_radius_partner_residual")
     radii = np.linalg.norm(neighbors, axis=1)
-    if neighbors.shape != (4, 3) or np.ptp(radii) > 1e-9 * radii.max():
-        raise DegeneracyError("the partner test needs 4 neighbours at equal distances")
+    if neighbors.shape != (4, 3) or np.ptp(radii) > 1e-9 * radii.max() or not radii.min() > 0:
+        raise DegeneracyError(
+            "the partner test needs 4 neighbours at equal distances, away from the centre"
+        )
     units = neighbors / radii[:, None]
     gram = units @ units.T
     edges = list(itertools.combinations(range(4), 2))

@@ -1503,7 +1503,7 @@ def builtin_environment(name: str) -> ase.Atoms:
     DegeneracyError
         For an unknown ``name``.
     """
-    if name not in BUILTINS:
+    if not isinstance(name, str) or name not in BUILTINS:
         raise DegeneracyError(
             f"unknown builtin structure {name!r}; choose one of {sorted(BUILTINS)}"
         )

@@ -199,6 +199,8 @@ def fourbody_flat_motions(frames: Sequence[ase.Atoms] | ase.Atoms | np.ndarray) 
         other than :class:`ase.Atoms` or frames of different sizes.
     """
     neighbors = _four_neighbors(_neighbors(frames), "fourbody_flat_motions")
+    if not neighbors.size:  # no environments: none of their motions (as fourbody_torsion)
+        return np.zeros((*neighbors.shape[:-2], 12, 4))
     translations = np.broadcast_to(np.tile(np.eye(3), (4, 1)), (*neighbors.shape[:-2], 12, 3))
     scaling = neighbors.reshape(*neighbors.shape[:-2], 12, 1)
     rotations, _ = np.linalg.qr(rotation_generators(neighbors))

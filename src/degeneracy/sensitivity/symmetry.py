@@ -32,6 +32,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..checks import number_array, positive_float
 from ..errors import DegeneracyError
+from ..species import atomic_number
 from ..structures import check_finite_neighbors, neighbor_array, vector_lengths
 from .spectrum import ZERO_RTOL, frame_values, rotation_complement, zero_rtol_value
 
@@ -473,6 +474,18 @@ def _refitted(operation: PointOperation, positions: np.ndarray) -> PointOperatio
     return PointOperation(operation.permutation, rotation, residual)
 
 
+def _species_per_neighbor(species: Any) -> np.ndarray:
+    """One atomic number per neighbour from ``species``: numbers or symbols, one each
+    (a string of symbols such as ``"HHHH"`` is not split, and a single number is not
+    a list)."""
+    if isinstance(species, str | int | np.integer) or not hasattr(species, "__len__"):
+        raise DegeneracyError(
+            f"point_symmetry: species must be a sequence with one atomic number or symbol "
+            f"per neighbour, got {species!r}"
+        )
+    return np.array([atomic_number(item, name="point_symmetry") for item in species], dtype=int)
+
+
 def point_symmetry(
     neighbors: np.ndarray, species: Sequence[int] | None = None, *, tol: float = SYMMETRY_TOL
 ) -> SymmetryVerdict:
@@ -517,6 +530,8 @@ def point_symmetry(
         )
     neighbors = number_array(neighbors, "point_symmetry: neighbour positions")
     n = len(neighbors) if neighbors.ndim else 0
+    if species is not None:
+        species = _species_per_neighbor(species)
     if not n or neighbors.shape != (n, 3) or (species is not None and len(species) != n):
         n_species = "no" if species is None else len(species)
         raise DegeneracyError(

@@ -24,7 +24,7 @@ from typing import Any
 import ase
 import numpy as np
 
-from ..checks import bounded_int, positive_float
+from ..checks import bounded_int, number_array, positive_float
 from ..errors import DegeneracyError
 from ..representations.base import Representation
 from ..structures import neighbor_array, neighbor_positions
@@ -250,7 +250,7 @@ def _spurious_count(n_spurious: Any, dimension: int) -> int:
 def neighbor_motion(neighbors: np.ndarray, motion: Any) -> np.ndarray:
     """``motion`` (3N,) or (N, 3) as an (N, 3) array of the ``neighbors`` (N, 3); a
     :class:`DegeneracyError` when it does not have 3N components."""
-    motion = np.asarray(motion, dtype=float)
+    motion = number_array(motion, "a motion's components")
     if motion.size != neighbors.size:
         raise DegeneracyError(
             f"a motion of {len(neighbors)} neighbours has {neighbors.size} components, got "
@@ -549,7 +549,7 @@ def _motion_basis(neighbors: np.ndarray, motion: Any) -> np.ndarray:
     (N, 3) of the ``neighbors`` (N, 3), or k rows (k, 3N); r = 0 for a zero motion.
     Refused (:class:`DegeneracyError`) when it does not have 3N components or rows of
     3N, has no row, or has a non-finite component."""
-    motion = np.asarray(motion, dtype=float)
+    motion = number_array(motion, "a motion's components")
     size = neighbors.size
     if _given_as_rows(neighbors, motion):
         rows = motion

@@ -330,6 +330,8 @@ def equidistant_blind_counts(
             unit=" Å",
             why="closer, the angular sums drown the radial ones in round-off",
         )
+    if isinstance(counts, int | np.integer) or not hasattr(counts, "__iter__"):
+        raise DegeneracyError(f"counts must be a sequence of shell sizes, e.g. [{counts!r}]")
     blind = {}
     n_features = None
     for count in counts:
