@@ -90,9 +90,11 @@ def test_the_fcc_shell_displaced_by_10_mA_stays_near_symmetry(monkeypatch):
     (result,) = dg.analyse_frames([atoms], ACSF)
     assert result.verdict == "near-symmetry"
     assert result.near_symmetry_distance == pytest.approx(0.0073, abs=3e-4)
-    # the search reached a zero without symmetry, 0.77 d away: the verdict's margin
+    # the search reached a zero without symmetry beyond 0.1 d: the verdict's margin.
+    # Which one is fragile: 5.6 mÅ (0.77 d) until ACSF's G4 term was rewritten on
+    # 2026-12-07 (the same function, its last bits rounded otherwise), 3.2 mÅ since
     (zero,) = calls
-    assert zero == pytest.approx(0.0056, abs=3e-4) and zero > 0.1 * 0.0073
+    assert 0.1 * 0.0073 < zero < 0.0073
     assert result.near_symmetry_zero_distance == zero
     values = result.singular_values
     target = 0.1 * values[0] / near_symmetric.roundoff_floor(values[0], len(values))

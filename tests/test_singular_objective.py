@@ -154,7 +154,8 @@ def test_a_common_fade_does_not_draw_the_search_outwards(soap):
 def test_the_search_does_not_depend_on_the_fingerprint_s_units(name):
     """Features and Jacobian times 1e3: the same path, iterate by iterate and trial by
     trial, to round-off while CN < 1e7 (amplified by the damping s_min/s_1 of the least
-    squares step: the iterates agree to 1e-7 there, s_min and CN to 1e-7 while CN < 1e5). Beyond,
+    squares step: the iterates agree to 3e-7 there, 1.1e-7 at the last, CN 6.7e6, with
+    ACSF's G4 term of 2026-12-07, s_min and CN to 1e-7 while CN < 1e5). Beyond,
     the amplified round-off decides the backtracking: on a plateau at CN 6e9 the ACSF
     search took 429 Jacobians in one unit and 461 in the other with Haswell BLAS kernels
     (the same number with AVX-512 ones), ending 1e-3 Å apart; both still end there."""
@@ -166,7 +167,7 @@ def test_the_search_does_not_depend_on_the_fingerprint_s_units(name):
     assert sum(a.cn < 1e5 for a, _ in pairs) > 5 and len(pairs) > 10
     for a, b in pairs:
         assert b.jacobian_evaluations == a.jacobian_evaluations
-        assert b.distance == pytest.approx(a.distance, rel=1e-7, abs=1e-12)
+        assert b.distance == pytest.approx(a.distance, rel=3e-7, abs=1e-12)
         if a.cn < 1e5:
             assert b.s_min == pytest.approx(1e3 * a.s_min, rel=1e-7)
             assert b.cn == pytest.approx(a.cn, rel=1e-7)

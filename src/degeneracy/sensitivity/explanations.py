@@ -177,7 +177,7 @@ def explained_verdict(
 
 def near_symmetry_text(distance: float, zero_distance: float | None = None) -> str:
     """``"0.0073 Å"``, the distance to the symmetric environment of a ``near-symmetry``
-    verdict, or ``"0.0073 Å, a zero without symmetry 0.0048 Å away"`` with its margin
+    verdict, or ``"0.0073 Å, a zero without symmetry 0.0059 Å away"`` with its margin
     (:attr:`NearSymmetry.zero_distance`, at least 0.1 of the distance: a nearer zero
     makes the frame ``spurious``). Near the fcc and hcp 12-shells and the icosahedron
     ACSF has such zeros at 0.08–0.12 of the distance (docs/concepts.md): a margin near
@@ -189,7 +189,7 @@ def near_symmetry_text(distance: float, zero_distance: float | None = None) -> s
 
 
 def near_symmetry_margin(zero_distance: float) -> str:
-    """``"a zero without symmetry 0.0048 Å away"``: the margin of a ``near-symmetry``
+    """``"a zero without symmetry 0.0059 Å away"``: the margin of a ``near-symmetry``
     verdict (:func:`near_symmetry_text`; ``singular``'s verdict line)."""
     return f"a zero without symmetry {zero_distance:.2g} Å away"
 
