@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ase
+import ase.io
 import numpy as np
 import pytest
 
@@ -71,6 +72,32 @@ def test_a_nearly_straight_environment_is_near_symmetric(neighbors, first, secon
         near = near_linear(atoms, values, representation)
         assert near is not None and near.n_forced == 1
         assert near.ratios == pytest.approx((0.5, 0.25), rel=1e-3)  # s(t) = t s(1)
+
+
+@pytest.mark.parametrize(("neighbors", "length"), [("OO", 1.16), ("HH", 1.09)])
+def test_a_nearly_straight_environment_read_from_a_file_is_near_symmetric(
+    neighbors, length, tmp_path
+):
+    """Written with 8 decimals, the two equal bonds of a CO2 bent by 1e-7 rad differ by
+    ~6e-15 Å, which lifts the exchange's forced zero to ~1e-14 s1, above round-off: it
+    counted as a second bend value against the one the straight line forces, and the
+    frame was `spurious` (helper-126). The frame's own symmetry explains it."""
+    atoms = _bent_triatomic(neighbors, length, length, 1e-7)
+    path = tmp_path / "bent.xyz"
+    ase.io.write(path, atoms)
+    (read,) = dg.read_environments(path, spec="any")
+    assert not np.array_equal(read.positions, atoms.positions)  # rounded by the file
+    species = sorted(set(neighbors))
+    for representation in (
+        dg.SoapPowerSpectrum(neighbors=species),
+        dg.Bispectrum(neighbors=species),
+        dg.Acsf(neighbors=species),
+    ):
+        (analysis,) = dg.analyse_frames([read], representation)
+        values = analysis.singular_values
+        assert analysis.symmetric and values[-1] / values[0] > 1e-15  # lifted, not round-off
+        assert analysis.verdict == "near-symmetry", representation
+        assert 0 < analysis.near_symmetry_distance < 1e-7 * length
 
 
 def test_a_clearly_bent_triatomic_is_not_near_linear():

@@ -349,6 +349,7 @@ def near_linear(
     *,
     zero_rtol: float = ZERO_RTOL,
     reach: float = NEAR_LINEAR_REACH,
+    n_symmetry_zeros: int = 0,
 ) -> NearSymmetry | None:
     r"""The straight (linear) environment within ``reach`` whose forced bend zeros explain
     a frame's small singular values, or None.
@@ -367,6 +368,13 @@ def near_linear(
     :math:`s_k(x(t)) \le 1.25\, t\, s_k(x)` at t = 1/2 and 1/4. Measured: CO2 and
     HCN bent by 1e-7 rad (SOAP, the bispectrum, ACSF) give s(t) = t s(1).
 
+    The frame's own point symmetry (within the symmetry tolerance) may force zeros of its
+    own, ``n_symmetry_zeros`` of them (:attr:`SymmetryVerdict.n_symmetry_zeros`): those
+    it lifts by its residual are the smallest values above round-off, and are not the
+    bend's. A CO2 bent by 1e-7 rad and written with 8 decimals has bonds 6e-15 Å apart,
+    which lifts the O–O exchange's zero to 1.5e-14 s1, above round-off: counted with the
+    bend, it made two small values for one forced bend zero, and the frame `spurious`.
+
     Returns
     -------
     NearSymmetry or None
@@ -381,6 +389,9 @@ def near_linear(
     if values[0] <= 0 or n_forced < 1:
         return None
     small = (values < zero_rtol * values[0]) & ~at_roundoff(values)
+    lifted = n_symmetry_zeros - int(at_roundoff(values).sum())  # its own, above round-off
+    if lifted > 0:
+        small[np.flatnonzero(small)[-lifted:]] = False  # descending: the smallest last
     if not small.any() or small.sum() > n_forced:
         return None
     axis = np.linalg.svd(neighbors)[2][0]

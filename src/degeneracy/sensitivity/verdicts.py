@@ -443,7 +443,13 @@ def classify_zeros(
         return ZeroClassification(verdict)
     near = near_symmetry(atoms, values, representation, zero_rtol=zero_rtol)
     if near is None:  # the straight environments near_symmetry cannot evaluate
-        near = near_linear(atoms, values, representation, zero_rtol=zero_rtol)
+        near = near_linear(
+            atoms,
+            values,
+            representation,
+            zero_rtol=zero_rtol,
+            n_symmetry_zeros=symmetry.n_symmetry_zeros,
+        )
     if near is not None:
         return ZeroClassification("near-symmetry", near_symmetry=near)
     free = free_zero_motions(values, motions, symmetry.forced_motions, zero_rtol=zero_rtol)
