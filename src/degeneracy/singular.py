@@ -127,6 +127,9 @@ DEFAULT_PULL_CUTOFF = 1e-7
 #: Default step (Å) of the central difference of the Jacobian along the motion.
 DEFAULT_FD_STEP = 1e-4
 
+#: Default trust radius (Å) of a search step.
+DEFAULT_MAX_STEP = 0.05
+
 
 def _is_zero(cn: float) -> bool:
     """Whether a frame of condition number ``cn`` has a zero by ``spectrum``'s rule: s_min
@@ -487,7 +490,7 @@ def find_singular(
     cn_target: float = DEFAULT_CN_TARGET,
     max_iterations: int = 60,
     fd_step: float = DEFAULT_FD_STEP,
-    max_step: float = 0.05,
+    max_step: float = DEFAULT_MAX_STEP,
     pull_cutoff: float = DEFAULT_PULL_CUTOFF,
     symmetry_tol: float = SYMMETRY_TOL,
     callback: Callable[[SearchStep], None] | None = None,
@@ -626,19 +629,20 @@ def find_singular(
 
 def search_parameters(
     *,
-    pull: float = 1.0,
-    cn_target: float = DEFAULT_CN_TARGET,
-    max_iterations: int = 60,
-    fd_step: float = DEFAULT_FD_STEP,
-    max_step: float = 0.05,
+    pull: float,
+    cn_target: float,
+    max_iterations: int,
+    fd_step: float,
+    symmetry_tol: float,
+    max_step: float = DEFAULT_MAX_STEP,
     pull_cutoff: float = DEFAULT_PULL_CUTOFF,
-    symmetry_tol: float = SYMMETRY_TOL,
     min_distance: float = DEFAULT_MIN_DISTANCE,
 ) -> tuple[float, float, int, float, float, float, float, float]:
-    """:func:`find_singular`'s numerical parameters, checked (each named when refused:
-    see its Raises) and in that order: ``pull, cn_target, max_iterations, fd_step,
-    max_step, pull_cutoff, symmetry_tol, min_distance``. The command line calls it
-    before it reads a frame, so that a bad option is refused at once, as itself."""
+    """:func:`find_singular`'s numerical parameters (its defaults are there), checked
+    (each named when refused: see its Raises) and in this order: ``pull, cn_target,
+    max_iterations, fd_step, max_step, pull_cutoff, symmetry_tol, min_distance``. The
+    command line calls it before it reads a frame, so that a bad option is refused at
+    once, as itself (the last three it has no options for)."""
     try:
         pull = float(pull)
     except (TypeError, ValueError):
