@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import ase
 import numpy as np
 
-from ..checks import positive_float
+from ..checks import bounded_int, positive_float
 from ..errors import DegeneracyError
 from ..representations.base import Representation
 from ..structures import neighbor_positions
@@ -384,6 +384,9 @@ def near_linear(
     zero_rtol = zero_rtol_value(zero_rtol)
     reach = positive_float("reach", reach)
     values = frame_values(values, "near_linear")
+    n_symmetry_zeros = bounded_int(
+        "n_symmetry_zeros", n_symmetry_zeros, minimum=0, maximum=len(values)
+    )
     neighbors = neighbor_positions(atoms)
     n_forced = 2 * len(neighbors) - 3
     if values[0] <= 0 or n_forced < 1:
