@@ -116,7 +116,8 @@ def environments_of(
         (0, MAX_CUTOFF], a centre index is not an index of ``atoms``, a species is
         unknown, an atom's position is NaN or infinite (naming the atom: it would fail
         every distance test and be left out of every environment without a word) or
-        beyond :data:`~degeneracy.structures.MAX_COORDINATE` (1e12 Å), or
+        beyond :data:`~degeneracy.structures.MAX_COORDINATE` (1e12 Å), an atom sits at
+        the place of a centre (or of its periodic image), or
         ``atoms`` is periodic along an axis without a proper, finite cell
         (:func:`~degeneracy.structures.check_cell`).
     """
