@@ -678,3 +678,8 @@ def test_a_soap_entry_with_the_gto_basis_leaves_the_basis_file_out(tmp_path, cap
     ), err
     err = _error(capsys, *argv, "--rep", "soap,soap:n_max=6")
     assert "--rep soap:n_max=6: --basis-file: fitted for n_max 8 (not 6)" in err, err
+    # the file's primitives are used: another n_primitive would change only the label
+    err = _error(capsys, *argv, "--rep", "soap:n_primitive=12")
+    assert "--rep soap:n_primitive=12: --basis-file: fitted for n_primitive 20 (not 12)" in err
+    same = _compare_json(capsys, *argv, "--rep", "soap:n_primitive=20")
+    assert same["fingerprints"]["soap:n_primitive=20"]["n_primitive"] == 20

@@ -837,16 +837,29 @@ def entry_hypers(args: argparse.Namespace, entry: FingerprintEntry) -> dict:
     hypers.update(entry.overrides)
     if "optimal_basis" in entry.overridden():
         hypers["optimal_basis"] = None
-    if "n_primitive" in entry.overrides and hypers.get("basis") != "optimal":
-        # the GTO basis has no primitives: the entry would run as plain soap, labelled
-        # as if it were another fingerprint
-        with in_hyper_option_terms(entry.name, entry):
+    if "n_primitive" in entry.overrides:
+        _check_entry_primitives(entry, hypers)
+    return hypers
+
+
+def _check_entry_primitives(entry: FingerprintEntry, hypers: dict) -> None:
+    """Refuse a SOAP entry's ``n_primitive`` that would change nothing while its label
+    says otherwise: with the GTO basis (no primitives), or with a ``--basis-file``
+    fitted with another number of primitives (the file's are used)."""
+    given = hypers.get("optimal_basis")
+    with in_hyper_option_terms(entry.name, entry):
+        if hypers.get("basis") != "optimal":
             raise DegeneracyError(
                 f"n_primitive sets the optimal basis's primitives, and this entry's basis is "
                 f"{hypers.get('basis')} (give basis=optimal or --basis optimal, or leave "
                 "n_primitive out)"
             )
-    return hypers
+        if given is not None and given.n_primitive != entry.overrides["n_primitive"]:
+            raise DegeneracyError(
+                f"optimal_basis: fitted for n_primitive {given.n_primitive} (not "
+                f"{entry.overrides['n_primitive']}); fit one for these settings "
+                "(degeneracy fit-basis) or use the ones it was fitted for"
+            )
 
 
 def entry_cutoffs(args: argparse.Namespace) -> list[float]:
