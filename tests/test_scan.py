@@ -1358,6 +1358,48 @@ def test_cli_removes_stale_default_companions(capsys, tmp_path):
     assert not (tmp_path / "stale.parquet").exists()
 
 
+def test_cli_never_replaces_or_removes_the_reports_of_the_other_results_file(capsys, tmp_path):
+    """X.csv and X.parquet share the default report names (helper-128): naming all four
+    reports, as the refusal advises, removed the parquet scan's as "an earlier scan's";
+    naming only --summary replaced the rest; and with the parquet scan's summary named
+    elsewhere nothing was checked."""
+    methane = tmp_path / "methane.xyz"
+    ase.io.write(methane, dg.sample_methane(3, seed=4), format="extxyz")
+    parquet = ["--output", str(tmp_path / "x.parquet"), *SMALL]
+    assert _scan_on_a_local_cluster([str(methane), *parquet]) == 0
+    theirs = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("x.")}
+    assert {"x.summary.json", "x.singular.extxyz", "x.histogram.png"} < set(theirs)
+    csv = ["--output", str(tmp_path / "x.csv"), *SMALL]
+    named = [f"--{o}={tmp_path / ('mine.' + s)}" for o, s in
+             [("summary", "json"), ("plot", "png"), ("singular", "extxyz"),
+              ("chemiscope", "json.gz")]]  # fmt: skip
+    capsys.readouterr()
+    assert _scan_on_a_local_cluster([str(methane), *csv, *named]) == 0
+    assert "removed" not in capsys.readouterr().out
+    for name, content in theirs.items():
+        if not name.endswith(".parts"):
+            assert (tmp_path / name).read_bytes() == content, name
+    assert main(["scan", str(methane), *csv, named[0]]) == 2  # only --summary named
+    assert "x.summary.json holds the reports of the scan of x.parquet" in capsys.readouterr().err
+    # the parquet scan's summary named elsewhere: the results file beside it owns the rest
+    (tmp_path / "x.summary.json").unlink()
+    assert main(["scan", str(methane), *csv]) == 2
+    err = capsys.readouterr().err
+    assert "x.parquet beside it shares its default report names (x.summary.json, …)" in err
+    assert (tmp_path / "x.singular.extxyz").read_bytes() == theirs["x.singular.extxyz"]
+
+
+def test_cli_refuses_a_folder_in_the_way_of_a_default_report_before_the_scan(capsys, tmp_path):
+    """It was found after the scan, with the results and half of the reports written."""
+    methane = tmp_path / "methane.xyz"
+    ase.io.write(methane, dg.sample_methane(2, seed=4), format="extxyz")
+    (tmp_path / "y.histogram.png").mkdir()
+    assert main(["scan", str(methane), "--output", str(tmp_path / "y.parquet"), *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert "y.histogram.png: the default --plot is a folder, not a file" in err, err
+    assert {p.name for p in tmp_path.iterdir()} == {"methane.xyz", "y.histogram.png"}
+
+
 def _scan_on_a_local_cluster(arguments: list[str]) -> int:
     """``degeneracy scan ARGUMENTS`` on a one-worker in-process Dask cluster."""
     from distributed import LocalCluster

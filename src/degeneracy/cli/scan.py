@@ -23,6 +23,7 @@ from ..scan import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHUNK_SIZE,
     MAX_CONNECT_TIMEOUT,
+    OUTPUT_FORMATS,
     ChunkStore,
     Dataset,
     RepresentationRecipe,
@@ -118,6 +119,9 @@ def remove_stale_companions(output: Path, written: set[Path]) -> list[Path]:
     list of Path
         The files deleted.
     """
+    owner = companions_owner(output)
+    if owner is not None and owner != output.name:
+        return []  # another results file's reports (check_companions_are_ours)
     kept = {path.resolve() for path in written}
     removed = []
     for suffix in COMPANION_SUFFIXES:
@@ -331,6 +335,11 @@ def check_arguments(args: argparse.Namespace) -> None:
     for option, (path, suffixes) in reports.items():
         if path:
             output_file(path, option, suffixes=suffixes)
+    # the default names too (a folder in the way was found after the scan, with half
+    # of the reports written)
+    for writer, path in output_writers(args).items():
+        if writer.startswith(DEFAULT_WRITER):
+            output_file(path, writer)
     check_companions_are_ours(args)
     check_moot_options(args)
     refuse_overwriting_inputs(args, output_writers(args))
@@ -365,21 +374,46 @@ def check_workers(workers: int) -> int:
 def check_companions_are_ours(args: argparse.Namespace) -> None:
     """Refuse default report names that another results file's scan wrote: ``X.csv`` and
     ``X.parquet`` share ``X.summary.json`` and the rest, and a scan of one would replace
-    (or remove) the reports of the other. The summary records its results file."""
-    if args.summary:
-        return
+    (or remove) the reports of the other. The default summary records its results file;
+    without one that records this output, a results file of the other format beside it
+    is taken to own them (its summary may have been named elsewhere)."""
     output = Path(args.output)
+    given = (args.singular, args.plot, args.chemiscope, args.summary)
+    if all(given):
+        return  # no default name is written (nor an earlier one removed: companions_owner)
     summary = companion(output, ".summary.json")
+    owner = companions_owner(output)
+    if owner is None or owner == output.name:
+        return
+    reason = (
+        f"{summary} holds the reports of the scan of {owner}"
+        if _recorded_output(summary)
+        else f"{owner} beside it shares its default report names ({summary.name}, …)"
+    )
+    raise DegeneracyError(
+        f"{reason}, which this scan into {output.name} would replace: choose another "
+        "--output, or name the reports (--summary, --plot, --singular, --chemiscope)"
+    )
+
+
+def _recorded_output(summary: Path) -> str | None:
+    """The results file's name that a default summary records, None without one."""
     try:
         recorded = json.loads(summary.read_text()).get("output")
     except (OSError, ValueError, AttributeError):
-        return  # none, or not ours to judge
-    if recorded and Path(recorded).name != output.name:
-        raise DegeneracyError(
-            f"{summary} holds the reports of the scan of {Path(recorded).name}, which this "
-            f"scan into {output.name} would replace: choose another --output, or name the "
-            "reports (--summary, --plot, --singular, --chemiscope)"
-        )
+        return None  # none, or not ours to judge
+    return Path(recorded).name if recorded else None
+
+
+def companions_owner(output: Path) -> str | None:
+    """Whose the default-named reports beside ``output`` are (a results file's name): the
+    one its default summary records, else a results file of the other format beside it
+    (``X.parquet`` for ``X.csv``), else None (nobody's else: this output's)."""
+    recorded = _recorded_output(companion(output, ".summary.json"))
+    if recorded is not None:
+        return recorded
+    siblings = [output.with_suffix(suffix) for suffix in OUTPUT_FORMATS if suffix != output.suffix]
+    return next((sibling.name for sibling in siblings if sibling.is_file()), None)
 
 
 def check_moot_options(args: argparse.Namespace) -> None:
