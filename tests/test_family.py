@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from pathlib import Path
 
 import ase.io
 import ase.units
@@ -652,3 +653,36 @@ def test_a_pool_workers_warnings_go_back_to_the_parent(monkeypatch):
         result, caught = orbits._family_worker({})
     assert result == (0.3, 1.0, 7)
     assert caught == [("cache file damaged; tracing again", dg.DegeneracyWarning)]
+
+
+def test_a_published_orbit_that_ends_early_is_compared_over_its_part():
+    """A truncated published file (0.48 of 2 Å) was compared silently: our median CN over
+    2 Å against theirs over 0.48 Å (ratio 0.82 instead of 0.94) (helper-127)."""
+    from degeneracy.orbits import FamilyMember, _compare_covered_part
+
+    def orbit(arcs, cns):
+        frames = []
+        for arc, cn in zip(arcs, cns, strict=True):
+            atoms = dg.builtin_environment("pg-start")
+            atoms.info.update(arc_length=float(arc), cn=float(cn))
+            frames.append(atoms)
+        return frames
+
+    arcs = np.linspace(0, 2, 201)
+    ours = orbit(arcs, 10.0 ** (1 + arcs))  # CN rises along the orbit
+    member = FamilyMember(
+        sigma=0.2, c=1.0, path=Path("x"), frames=ours, jacobian_evaluations=0, median_cn=1e2
+    )
+    member.reference_median_cn = 10.0
+    with pytest.warns(dg.DegeneracyWarning, match="ends at arc length 0.49 Å, this one at 2 Å"):
+        _compare_covered_part(member, orbit(arcs[:50], np.ones(50)))
+    assert member.covered_median_cn == pytest.approx(np.median(10.0 ** (1 + arcs[1:50])))
+    assert member.cn_ratio == pytest.approx(member.covered_median_cn / 10.0)
+    whole = FamilyMember(
+        sigma=0.2, c=1.0, path=Path("x"), frames=ours, jacobian_evaluations=0, median_cn=1e2
+    )
+    whole.reference_median_cn = 10.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the published files end a frame early: no warning
+        _compare_covered_part(whole, orbit(arcs[:200], np.ones(200)))
+    assert whole.covered_median_cn is None and whole.cn_ratio == 10.0

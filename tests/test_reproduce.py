@@ -8,6 +8,8 @@ import inspect
 import json
 import shutil
 
+import ase.io
+import numpy as np
 import pytest
 from conftest import reference_path
 
@@ -152,6 +154,37 @@ def test_a_reference_folder_without_orbits_is_refused_before_any_work(tiny_run, 
         reproduce(output, quick=True, log=lambda m: None, reference=tmp_path / "empty", **TINY)
     assert sorted(p.name for p in (output / "orbits").iterdir()) == before
     assert (output / "steps" / "orbits.json").exists()
+
+
+def test_a_learning_run_whose_files_are_gone_is_redone(tiny_run, tmp_path):
+    """The learning step recorded no files: deleted metrics and models stayed deleted,
+    the step "done before", and the report quoted them (helper-127)."""
+    output = _copy_of(tiny_run, tmp_path)
+    recorded = json.loads((output / "steps" / "learning.json").read_text())["result"]["files"]
+    assert len(recorded) == 3 * 4 and all((output / path).is_file() for path in recorded)
+    (output / "learning" / "subset" / "metrics.json").unlink()
+    messages: list[str] = []
+    reproduce(output, quick=True, log=messages.append, **TINY)
+    assert "[learning] done before, but learning/subset/metrics.json is missing: redone" in messages
+    assert (output / "learning" / "subset" / "metrics.json").is_file()
+    assert "[figure2] running" in messages  # what reads the learning is redone with it
+
+
+def test_a_damaged_reference_file_is_refused_before_any_work(tiny_run, tmp_path):
+    """A NaN in a published orbit was found in the orbits step, which had begun (and
+    left steps/orbits.running)."""
+    source = reference_path("README.md").parent
+    damaged = tmp_path / "reference"
+    shutil.copytree(source, damaged)
+    path = damaged / "comment-orbit_sigma0.3_c1.0.extxyz"
+    frames = ase.io.read(path, ":")
+    frames[1].info["singular_values"] = np.full(9, np.nan)
+    ase.io.write(path, frames, format="extxyz")
+    output, _, _ = tiny_run
+    before = sorted(p.name for p in (output / "steps").iterdir())
+    with pytest.raises(DegeneracyError, match="frame 1: singular_values must be finite"):
+        reproduce(output, quick=True, log=lambda m: None, reference=damaged, **TINY)
+    assert sorted(p.name for p in (output / "steps").iterdir()) == before
 
 
 def test_a_skipped_step_whose_files_are_gone_is_redone(tiny_run):
@@ -416,6 +449,26 @@ def test_step_runner_keys_chain_and_stale_outputs(tmp_path):
     runner.run("b", lambda: calls.append("b") or {}, outputs=stale)
     assert calls == ["a", "b", "a", "b"]  # a changed, so b (after it) reruns
     assert not stale.exists()  # outputs of the other settings removed first
+
+
+def test_a_step_run_again_for_the_same_key_reruns_what_reads_it(tmp_path):
+    """An interrupted rerun removed the learning's record but kept Fig. 2's, whose key
+    chained only the learning's *settings*: the learning ran again (a time-limited
+    training comes out otherwise) and Fig. 2 stayed that of the training before
+    (helper-127). A step's run now keys what follows."""
+    calls: list[str] = []
+
+    def steps() -> None:
+        runner = StepRunner(tmp_path, log=lambda m: None)
+        runner.run("learning", lambda: calls.append("learning") or {}, seed=0)
+        runner.run("figure2", lambda: calls.append("figure2") or {})
+
+    steps()
+    steps()
+    assert calls == ["learning", "figure2"]  # cached: the same run, read back
+    (tmp_path / "steps" / "learning.json").unlink()  # as an interrupted rerun leaves it
+    steps()
+    assert calls == ["learning", "figure2"] * 2
 
 
 def test_step_runner_never_trusts_an_interrupted_step(tmp_path):

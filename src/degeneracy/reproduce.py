@@ -203,10 +203,13 @@ def recorded_files(result: Any) -> list[str]:
 class StepRunner:
     """Runs named steps once per key; results are JSON in ``DIR/steps``.
 
-    A step's key hashes the settings it depends on and the keys of the steps it reads
-    (by default the step before it), so changing, e.g., the learning seed reruns the
-    learning and what follows, not the orbits. ``timings`` holds each step's seconds (of
-    the run that computed it, for a reused result) and ``status`` how this run got it:
+    A step's key hashes the settings it depends on and the runs of the steps it reads
+    (by default the step before it): their keys and the seconds of the run that made
+    their results, so changing, e.g., the learning seed reruns the learning and what
+    follows, not the orbits, and a step run again for the same key (after an
+    interruption) reruns what reads it (Fig. 2 was kept from the training before).
+    ``timings`` holds each step's seconds (of the run that computed it, for a reused
+    result) and ``status`` how this run got it:
     ``"ran"``, ``"resumed"`` (an interrupted run's outputs continued) or ``"cached"``
     (an earlier result reused).
     """
@@ -227,6 +230,8 @@ class StepRunner:
         self.timings: dict[str, float] = {}
         self.status: dict[str, str] = {}
         self.keys: dict[str, str] = {}
+        #: per step, its key and the seconds of the run that made its result
+        self.runs: dict[str, str] = {}
 
     def run(
         self,
@@ -248,7 +253,7 @@ class StepRunner:
         settings are not resumed, nor orbits of another length read).
         """
         previous = list(self.keys)[-1:] if after is None else list(after)
-        key = cache_key(step=name, after={n: self.keys[n] for n in previous}, **depends)
+        key = cache_key(step=name, after={n: self.runs[n] for n in previous}, **depends)
         self.keys[name] = key
         stamp = self.folder / f"{name}.json"
         running = self.folder / f"{name}.running"
@@ -263,6 +268,7 @@ class StepRunner:
                 self.log(f"[{name}] done before, skipped")
                 self.timings[name] = saved.get("seconds", 0.0)
                 self.status[name] = "cached"
+                self.runs[name] = cache_key(key=key, seconds=self.timings[name])
                 return saved["result"]
             if saved.get("key") == key:
                 self.log(f"[{name}] done before, but {missing[0]} is missing: redone")
@@ -280,6 +286,7 @@ class StepRunner:
         seconds = time.monotonic() - start
         self.timings[name] = seconds
         self.status[name] = "resumed" if resuming else "ran"
+        self.runs[name] = cache_key(key=key, seconds=seconds)
         with atomic_open(stamp) as handle:
             # internal cache read back only by this module: Python's JSON keeps inf and NaN
             # exactly here; user-facing files go through files.write_json (strict JSON)
@@ -473,7 +480,19 @@ def _learning_step(output: Path, settings: ReproduceSettings, progress: bool) ->
     results: dict[str, Any] = {name: metrics[0] for name, metrics in runs.items()}
     if settings.repeats > 1:
         results["repeats"] = json_safe(repeat_summary(seeds, runs))
+    # recorded, so that a run whose files were deleted is redone, not trusted
+    results["files"] = [
+        str((folder / name / file).relative_to(output))
+        for folder in folders.values()
+        for name in LEARNING_PROTOCOLS
+        for file in LEARNING_RUN_FILES
+    ]
     return results
+
+
+#: The files of each learning run that the report and Fig. 2 read (:func:`_learning_step`
+#: records them: one deleted reruns the step).
+LEARNING_RUN_FILES = ("metrics.json", "model.pt", "predictions.npz", "orbit_predictions.csv")
 
 
 def _figure2_step(output: Path, settings: ReproduceSettings) -> dict:
