@@ -76,7 +76,8 @@ def test_outputs(tiny_run):
     saved = json.loads((output / "summary.json").read_text())
     assert len(saved["orbits"]["orbits"]) == 16
     assert all(row["frames"] == 31 for row in saved["orbits"]["orbits"])
-    assert set(saved["learning"]) == {"none", "subset", "full"}
+    assert set(saved["learning"]) == {"none", "subset", "full", "files"}
+    assert all((output / path).is_file() for path in saved["learning"]["files"])
     assert "Validation error by E4 quantile" in document
     assert "The network against baselines" in document
     assert "A nearest-neighbour lookup on the same features" in document
