@@ -378,8 +378,7 @@ def check_companions_are_ours(args: argparse.Namespace) -> None:
     without one that records this output, a results file of the other format beside it
     is taken to own them (its summary may have been named elsewhere)."""
     output = Path(args.output)
-    given = (args.singular, args.plot, args.chemiscope, args.summary)
-    if all(given):
+    if not any(writer.startswith(DEFAULT_WRITER) for writer in output_writers(args)):
         return  # no default name is written (nor an earlier one removed: companions_owner)
     summary = companion(output, ".summary.json")
     owner = companions_owner(output)
