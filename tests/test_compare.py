@@ -551,7 +551,7 @@ def test_a_bad_value_of_a_rep_entry_is_named_by_its_key(rep, line, capsys):
         (
             ["--rep", "soap,soap:n_primitive=12"],
             "--rep soap:n_primitive=12: n_primitive sets the optimal basis's primitives, and "
-            "this entry's basis is gto (give basis=optimal or --basis optimal",
+            "basis is gto, which has none (give basis=optimal, or leave n_primitive out)",
         ),
         (
             ["--rep", "soap:n_primitive=12"],

@@ -508,6 +508,32 @@ def test_a_given_optimal_basis_brings_its_own_n_primitive():
     rep = dg.SoapPowerSpectrum(basis="optimal", optimal_basis=basis, n_max=17, l_max=1)
     assert rep.n_primitive == 18
     assert rep.features(frames[:1]).shape == (1, 17**2 * 2)
+    # the same number may be stated; another would change the label, not the features
+    assert (
+        dg.SoapPowerSpectrum(
+            basis="optimal", optimal_basis=basis, n_max=17, l_max=1, n_primitive=18
+        ).hypers()
+        == rep.hypers()
+    )
+    with pytest.raises(
+        dg.DegeneracyError, match=r"^optimal_basis: fitted for n_primitive 18 \(not 20\); "
+    ):
+        dg.SoapPowerSpectrum(
+            basis="optimal", optimal_basis=basis, n_max=17, l_max=1, n_primitive=20
+        )
+
+
+def test_the_gto_basis_refuses_an_n_primitive_it_would_not_use():
+    with pytest.raises(
+        dg.DegeneracyError,
+        match=r"^n_primitive sets the optimal basis's primitives, and basis is gto, which has "
+        r"none \(give basis=optimal, or leave n_primitive out\)$",
+    ):
+        dg.SoapPowerSpectrum(n_primitive=12)
+    # a rebuilt fingerprint's hypers carry n_primitive only with the optimal basis
+    gto = dg.SoapPowerSpectrum()
+    assert "n_primitive" not in gto.hypers()
+    assert dg.make_representation("soap", **gto.hypers()).hypers() == gto.hypers()
 
 
 @pytest.mark.parametrize(

@@ -832,34 +832,13 @@ def representation_hypers_from_args(args: argparse.Namespace, name: str) -> dict
 def entry_hypers(args: argparse.Namespace, entry: FingerprintEntry) -> dict:
     """Keyword hyperparameters of ``--rep`` entry ``entry``: the shared options
     (:func:`representation_hypers_from_args`) with the entry's own settings over them; a
-    SOAP entry's ``basis=gto`` drops ``--basis-file``'s optimal basis."""
+    SOAP entry's ``basis=gto`` drops ``--basis-file``'s optimal basis (an entry's
+    ``n_primitive`` that the basis would not use is refused by the fingerprint)."""
     hypers = representation_hypers_from_args(args, entry.name)
     hypers.update(entry.overrides)
     if "optimal_basis" in entry.overridden():
         hypers["optimal_basis"] = None
-    if "n_primitive" in entry.overrides:
-        _check_entry_primitives(entry, hypers)
     return hypers
-
-
-def _check_entry_primitives(entry: FingerprintEntry, hypers: dict) -> None:
-    """Refuse a SOAP entry's ``n_primitive`` that would change nothing while its label
-    says otherwise: with the GTO basis (no primitives), or with a ``--basis-file``
-    fitted with another number of primitives (the file's are used)."""
-    given = hypers.get("optimal_basis")
-    with in_hyper_option_terms(entry.name, entry):
-        if hypers.get("basis") != "optimal":
-            raise DegeneracyError(
-                f"n_primitive sets the optimal basis's primitives, and this entry's basis is "
-                f"{hypers.get('basis')} (give basis=optimal or --basis optimal, or leave "
-                "n_primitive out)"
-            )
-        if given is not None and given.n_primitive != entry.overrides["n_primitive"]:
-            raise DegeneracyError(
-                f"optimal_basis: fitted for n_primitive {given.n_primitive} (not "
-                f"{entry.overrides['n_primitive']}); fit one for these settings "
-                "(degeneracy fit-basis) or use the ones it was fitted for"
-            )
 
 
 def entry_cutoffs(args: argparse.Namespace) -> list[float]:

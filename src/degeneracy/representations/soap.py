@@ -68,9 +68,11 @@ class SoapPowerSpectrum(PicklableCalculatorCache):
         A fitted basis; its σ, cutoff, n_max and l_max must match. A basis fitted on
         other centre or neighbour species is used, with a one-time
         :class:`~degeneracy.errors.DegeneracyWarning` (see :meth:`diagnose`).
-    n_primitive : int
-        Primitive GTO functions of the built-in optimal basis (at most 22; unused with
-        the GTO basis).
+    n_primitive : int, optional
+        Primitive GTO functions of the built-in optimal basis (at most 22; default
+        :data:`~.optimal_basis.DEFAULT_N_PRIMITIVE`). Refused with the GTO basis, which
+        has none, and when it differs from a given ``optimal_basis``'s (whose are used):
+        it would change the label, not the features.
     center : str
         Species of the centre atom (atom 0).
     neighbors : sequence of str, or str
@@ -94,11 +96,16 @@ class SoapPowerSpectrum(PicklableCalculatorCache):
         l_max: int = 8,
         basis: str = "gto",
         optimal_basis: OptimalBasis | None = None,
-        n_primitive: int = DEFAULT_N_PRIMITIVE,
+        n_primitive: int | None = None,
         center: str = "C",
         neighbors: Sequence[str] = ("H",),
     ) -> None:
         self.basis = one_of("basis", basis, RADIAL_BASES)
+        if n_primitive is not None and self.basis != "optimal":
+            raise DegeneracyError(
+                f"n_primitive sets the optimal basis's primitives, and basis is {self.basis}, "
+                "which has none (give basis=optimal, or leave n_primitive out)"
+            )
         # n_max ≤ n_primitive only for the built-in optimal basis: a given one brings its
         # own n_primitive (its settings are compared below), the GTO basis has none
         self.sigma, self.cutoff, self.n_max, self.l_max, self.n_primitive = radial_settings(
@@ -106,7 +113,7 @@ class SoapPowerSpectrum(PicklableCalculatorCache):
             cutoff=cutoff,
             n_max=n_max,
             l_max=l_max,
-            n_primitive=n_primitive,
+            n_primitive=DEFAULT_N_PRIMITIVE if n_primitive is None else n_primitive,
             optimal=self.basis == "optimal" and optimal_basis is None,
             soap=True,
         )
@@ -134,6 +141,12 @@ class SoapPowerSpectrum(PicklableCalculatorCache):
                 raise DegeneracyError(
                     f"optimal_basis: fitted for {differ}; fit one for these settings "
                     "(degeneracy fit-basis) or use the ones it was fitted for"
+                )
+            if n_primitive is not None and self.n_primitive != optimal_basis.n_primitive:
+                raise DegeneracyError(
+                    f"optimal_basis: fitted for n_primitive {optimal_basis.n_primitive} (not "
+                    f"{self.n_primitive}); fit one for these settings (degeneracy fit-basis) "
+                    "or use the ones it was fitted for"
                 )
             self.n_primitive = optimal_basis.n_primitive
         self._optimal_basis = self._given_basis = optimal_basis
