@@ -956,20 +956,34 @@ def _results(structures, cn, verdicts=None):
     )
 
 
-def test_chemiscope_selection_skips_structures_without_a_positive_s_min():
-    """Structures with s_min = 0 (infinite CN) ranked first, undefined ones were sampled:
-    chemiscope then dropped them (or found nothing to show); a round-off s_min is shown
-    (test_chemiscope_selection_keeps_the_most_singular)."""
+def test_chemiscope_selection_ranks_round_off_sites_first_and_skips_undefined_ones():
+    """Structures with s_min = 0 (infinite CN) are ranked first and shown, at the round-off
+    floor (they were left out, while an s_min of 1e-33 was shown: a rocksalt site went
+    missing beside an fcc one); undefined ones (NaN) are never candidates."""
     table = _results(
         [0, 1, 2, 2, 3, 4, 4, 5],
         [np.inf, np.nan, np.nan, 10.0, 5.0, np.inf, np.nan, 7.0],
     )
-    assert scanning.chemiscope_selection(table, 10).tolist() == [2, 3, 5]
+    assert scanning.chemiscope_selection(table, 10).tolist() == [0, 2, 3, 4, 5]
     for limit in (1, 2):
         chosen = scanning.chemiscope_selection(table, limit).tolist()
-        assert len(chosen) == limit and set(chosen) <= {2, 3, 5}
-    assert 2 in scanning.chemiscope_selection(table, 2)  # the largest CN
-    assert scanning.chemiscope_selection(_results([0, 1], [np.inf, np.nan]), 5).size == 0
+        assert len(chosen) == limit and set(chosen) <= {0, 2, 3, 4, 5}
+    assert 0 in scanning.chemiscope_selection(table, 2)  # the largest CN, first of two
+    assert scanning.chemiscope_selection(_results([0, 1], [np.inf, np.nan]), 5).tolist() == [0]
+    assert scanning.chemiscope_selection(_results([0, 1], [np.nan, np.nan]), 5).size == 0
+
+
+def test_round_off_s_min_is_drawn_at_the_floor():
+    """An exact 0 and 1e-33 (both at round-off) land at one point, (3N − 3)ε s_1; a
+    resolved s_min stays where it is."""
+    floor = dg.sensitivity.roundoff_floor(2.0, 9)
+    drawn = dg.sensitivity.floored_s_min([2.0, 2.0, 2.0], [0.0, 1e-33, 1e-3], 9)
+    assert drawn.tolist() == [floor, floor, 1e-3]
+    assert dg.sensitivity.showable_spectra([1.0, 1.0, np.nan], [0.0, -1e-20, 0.0]).tolist() == [
+        True,
+        False,
+        False,
+    ]
 
 
 def test_histogram_of_equal_values(tmp_path):
@@ -1540,9 +1554,14 @@ def test_cli_scan_of_a_fingerprint_blind_by_dimension(capsys, methane_file, tmp_
     out = capsys.readouterr().out
     assert code == 0, out
     assert "120 with infinite CN (s_min zero or at round-off)" in out
-    assert "no environment has a positive s_min: no chemiscope file written" in out
     table = dg.read_results(output)
     assert np.all(np.asarray(table.column("s_min")) == 0)
+    # every environment equally blind: all on the map, at the round-off floor
+    assert "om.chemiscope.json.gz (120 environments of 120 structures)" in out, out
+    shown = json.loads(gzip.decompress((tmp_path / "om.chemiscope.json.gz").read_bytes()))
+    s_max = np.asarray(table.column("s_max"))
+    floor = np.log10(dg.sensitivity.roundoff_floor(s_max, 3 * 4 - 3))
+    np.testing.assert_allclose(shown["properties"]["log10(s_min)"]["values"], floor)
     text = (tmp_path / "om.summary.json").read_text()
     summary = json.loads(text, parse_constant=lambda name: pytest.fail(f"not JSON: {name}"))
     assert summary["n_infinite"] == 120

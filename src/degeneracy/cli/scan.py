@@ -591,9 +591,9 @@ def report_chemiscope(
     command: ScanCommand, path: Path, structures: dict[int, Any], results: Any, cutoff: float
 ) -> None:
     """Write the chemiscope file of ``structures``, environments within ``cutoff`` (none
-    if no environment has a positive s_min)."""
+    if no environment has a finite spectrum)."""
     if not structures:
-        print("no environment has a positive s_min: no chemiscope file written")
+        print("no environment has a finite spectrum: no chemiscope file written")
         return
     _, write_chemiscope = figure_writers()
     n_shown = write_chemiscope(

@@ -16,7 +16,7 @@ import chemiscope
 import numpy as np
 
 from ..errors import DegeneracyError
-from ..sensitivity import capped_cn, showable_spectra
+from ..sensitivity import capped_cn, floored_s_min, showable_spectra
 from .viewer import write_chemiscope_file
 
 #: Per-frame keys an orbit frame must carry.
@@ -36,9 +36,10 @@ def write_orbit_chemiscope(
     Along a low-sensitivity orbit (Parsaeifard & Goedecker, 2022) the structure changes
     visibly while the fingerprint barely moves: the viewer plays the motion with the
     feature distance :math:`|x(r) - x(r_0)|`, :math:`\log_{10} s_\min`, CN and E4 of each
-    frame. Frames whose s_min is not positive are left out; a CN that is infinite at
-    round-off is drawn at the largest CN float64 resolves, 1/((3N − 3)ε)
-    (:func:`~degeneracy.sensitivity.capped_cn`). Returns the number of frames written.
+    frame. Frames whose spectrum is not finite are left out; an s_min at round-off is
+    drawn at the round-off floor (3N − 3)ε s_1, its CN at the largest CN float64
+    resolves, 1/((3N − 3)ε) (:func:`~degeneracy.sensitivity.floored_s_min`,
+    :func:`~degeneracy.sensitivity.capped_cn`). Returns the number of frames written.
     """
     missing = [key for key in ORBIT_KEYS if any(key not in f.info for f in frames)]
     if missing:
@@ -47,7 +48,7 @@ def write_orbit_chemiscope(
     s_max, s_min = (np.array([v[k] for v in spectra]) for k in (0, -1))
     keep = np.flatnonzero(showable_spectra(s_max, s_min))
     if not keep.size:
-        raise DegeneracyError("no orbit frame with a positive s_min to show in chemiscope")
+        raise DegeneracyError("no orbit frame with a finite spectrum to show in chemiscope")
 
     def values(name: str) -> np.ndarray:
         return np.array([float(frames[k].info[name]) for k in keep])
@@ -59,7 +60,10 @@ def write_orbit_chemiscope(
         "log10(CN)": _property(
             np.log10(cn), "log10 of s_1 / s_min; at round-off, capped at 1/((3N - 3) eps)"
         ),
-        "log10(s_min)": _property(np.log10(s_min[keep]), "smallest singular value"),
+        "log10(s_min)": _property(
+            np.log10(floored_s_min(s_max[keep], s_min[keep], n_motions)),
+            "smallest singular value; at round-off, (3N - 3) eps s_1",
+        ),
         "feature distance": _property(values("feature_distance"), "|x(r) - x(r_0)|"),
     }
     color = None

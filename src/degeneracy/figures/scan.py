@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from ..errors import DegeneracyError
 from ..files import atomic_path
-from ..sensitivity import capped_cn, showable_spectra
+from ..sensitivity import capped_cn, floored_s_min, showable_spectra
 from .viewer import check_chemiscope_path, write_chemiscope_file
 
 #: Below this spread (in decades) the values are drawn in one bin of a fixed range: numpy
@@ -54,8 +54,9 @@ def cn_histogram(results: pa.Table, path: str | os.PathLike, *, title: str = "")
 
     Environments whose spectrum is undefined (NaN) are counted in the legend, not drawn;
     an infinite CN (:math:`s_\min` zero or at round-off,
-    :func:`~degeneracy.sensitivity.condition_number`) likewise in the CN panel; the
-    :math:`s_\min` panel draws every positive value. Values that are all (nearly)
+    :func:`~degeneracy.sensitivity.condition_number`) likewise in both panels (an
+    :math:`s_\min` at round-off is 0 for one site and 1e-33 for another: drawn, it
+    would spread the panel over decades of round-off). Values that are all (nearly)
     equal are drawn in a fixed range of :data:`FIXED_LOG_RANGE` decades around them.
     """
     cn = np.asarray(results.column("cn"), dtype=float)
@@ -67,7 +68,7 @@ def cn_histogram(results: pa.Table, path: str | os.PathLike, *, title: str = "")
     axes = figure.subplots(1, 2)
     for ax, values, label in (
         (axes[0], cn, r"$\log_{10}$ CN = $\log_{10}(s_1/s_\mathrm{min})$"),
-        (axes[1], s_min, r"$\log_{10} s_\mathrm{min}$"),
+        (axes[1], np.where(np.isinf(cn), np.nan, s_min), r"$\log_{10} s_\mathrm{min}$"),
     ):
         logs = _finite_log10(values)
         if logs.size:
@@ -103,9 +104,11 @@ def write_chemiscope(
     Each point of the map is one environment (x: :math:`\log_{10} s_1`, y:
     :math:`\log_{10} s_\min`, colour: :math:`\log_{10}` CN); the viewer shows its
     structure with the environment (``cutoff``) highlighted. Only environments of
-    ``structures`` (data-set index → structure) whose s_1 and s_min are positive are
-    included; a CN that is infinite at round-off is coloured at the largest CN float64
-    resolves, 1/((3N − 3)ε) (:func:`~degeneracy.sensitivity.capped_cn`). Written
+    ``structures`` (data-set index → structure) whose s_1 is positive and s_min not
+    negative are included; an s_min at round-off (zero, or a CN that is infinite) is
+    drawn at the round-off floor (3N − 3)ε s_1, its CN coloured at the largest CN float64
+    resolves, 1/((3N − 3)ε) (:func:`~degeneracy.sensitivity.floored_s_min`,
+    :func:`~degeneracy.sensitivity.capped_cn`): equally singular sites in one place. Written
     with :func:`chemiscope.write_input` (``.json`` or ``.json.gz``) to a temporary file
     that replaces ``path``. Returns the number of environments written.
     """
@@ -114,7 +117,7 @@ def write_chemiscope(
     shown = showable_spectra(table["s_max"], table["s_min"])
     keep = [k for k in np.flatnonzero(shown) if table["structure"][k] in structures]
     if not keep:
-        raise DegeneracyError("no environment with a positive s_min to show in chemiscope")
+        raise DegeneracyError("no environment with a finite spectrum to show in chemiscope")
     order = sorted({table["structure"][k] for k in keep})
     position = {index: i for i, index in enumerate(order)}
     frames = [structures[index] for index in order]
@@ -124,10 +127,14 @@ def write_chemiscope(
         return np.asarray([table[name][k] for k in keep], dtype=float)
 
     capped = "; at round-off, capped at 1/((3N - 3) eps)"
-    cn = capped_cn(column("cn"), 3 * column("n_neighbors") - 3)
+    n_motions = 3 * column("n_neighbors") - 3
+    cn = capped_cn(column("cn"), n_motions)
+    s_min = floored_s_min(column("s_max"), column("s_min"), n_motions)
     properties = {
         "log10(CN)": _atom_property(np.log10(cn), f"log10 of s_1 / s_min{capped}"),
-        "log10(s_min)": _atom_property(np.log10(column("s_min")), "smallest singular value"),
+        "log10(s_min)": _atom_property(
+            np.log10(s_min), "smallest singular value; at round-off, (3N - 3) eps s_1"
+        ),
         "log10(s_max)": _atom_property(np.log10(column("s_max")), "largest singular value"),
         "CN": _atom_property(cn, f"condition number of the purified Jacobian{capped}"),
         "neighbours": _atom_property(column("n_neighbors"), "neighbours within the cutoff"),

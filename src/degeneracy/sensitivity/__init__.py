@@ -89,6 +89,7 @@ from .spectrum import (
     capped_cn,
     check_spectrum_extremes,
     condition_number,
+    floored_s_min,
     frame_values,
     purified_jacobian,
     purified_singular_values,

@@ -229,11 +229,23 @@ def check_spectrum_extremes(
 
 
 def showable_spectra(s_max: np.ndarray, s_min: np.ndarray) -> np.ndarray:
-    """Where an environment can be placed on a log s_1–log s_min map (both finite and
-    positive; its CN may be inf at round-off): a boolean mask."""
+    """Where an environment can be placed on a log s_1–log s_min map: s_1 finite and
+    positive, s_min finite and not negative (zero or at round-off, it is drawn at the
+    round-off floor, :func:`floored_s_min`): a boolean mask."""
     s_max, s_min = np.asarray(s_max, dtype=float), np.asarray(s_min, dtype=float)
     with np.errstate(invalid="ignore"):
-        return np.isfinite(s_max) & np.isfinite(s_min) & (s_max > 0) & (s_min > 0)
+        return np.isfinite(s_max) & np.isfinite(s_min) & (s_max > 0) & (s_min >= 0)
+
+
+def floored_s_min(s_max: np.ndarray, s_min: np.ndarray, n_motions: np.ndarray | int) -> np.ndarray:
+    r"""s_min for a log scale: a value at or below the round-off floor
+    :math:`(3N-3)\,\varepsilon\, s_1` (:func:`roundoff_floor`) becomes the floor.
+
+    Below it the value is round-off (an exact 0 for one symmetric site, 1e-33 for
+    another): drawn as it is, equally singular environments would land decades apart, or
+    not at all. The floor is where :func:`capped_cn` puts their CN, 1/((3N − 3)ε).
+    """
+    return np.maximum(np.asarray(s_min, dtype=float), roundoff_floor(s_max, n_motions))
 
 
 def capped_cn(cn: np.ndarray, n_motions: np.ndarray | int) -> np.ndarray:
