@@ -653,6 +653,23 @@ def test_only_a_parameter_named_first_is_renamed():
     assert in_option_terms("sigma", names) == "sigma"
 
 
+def test_a_file_named_like_a_parameter_keeps_its_name(tmp_path, capsys, monkeypatch):
+    """``spectrum sigma`` (no such file) said "--sigma: no such file", and a learn run in a
+    folder ``model`` was "--model holds a finished learn ... run": the user typed them."""
+    from degeneracy.cli import in_option_terms, typed_values
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["spectrum", "sigma"]) == 2
+    assert capsys.readouterr().err.endswith("error: sigma: no such file\n")
+    assert main(["fit-basis", "n_max", "--output", "b.npz"]) == 2
+    assert "error: n_max: no such file" in capsys.readouterr().err
+    names = {"model": "--model", "n_max": "--n-max"}
+    typed = typed_values(["learn", "--output=model", "--n-max", "3"])
+    assert typed == {"learn", "model", "3"}
+    assert in_option_terms("model holds a run", names, typed) == "model holds a run"
+    assert in_option_terms("n_max must be", names, typed) == "--n-max must be"
+
+
 def test_a_snake_case_parameter_is_renamed_wherever_it_stands():
     from degeneracy.cli import in_option_terms
 

@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NoReturn
 
 from .. import __version__
@@ -228,7 +228,7 @@ def option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
     return names
 
 
-def in_option_terms(line: str, names: dict[str, str]) -> str:
+def in_option_terms(line: str, names: dict[str, str], typed: Iterable[str] = ()) -> str:
     """An error line that starts with a parameter's name (``n_max must be at least 1``,
     ``neighbors: unknown element 'Q'``), with the option that sets it instead
     (``--n-max must be ...``).
@@ -236,8 +236,11 @@ def in_option_terms(line: str, names: dict[str, str]) -> str:
     The library names its parameters, which the command line sets through options; the
     user typed the option, so that is the name to read. A snake_case parameter (``save_every``)
     is replaced wherever it stands as a whole word, not only first (no English word has an
-    underscore; a file name such as ``save_every.xyz`` is left alone).
+    underscore; a file name such as ``save_every.xyz`` is left alone). A word the user
+    typed as a value (``typed``: a file or folder named ``sigma`` or ``model``) is theirs,
+    not a parameter: "sigma: no such file" stays so.
     """
+    names = {name: option for name, option in names.items() if name not in set(typed)}
     parameter = line.split(" ", 1)[0].removesuffix(":")
     rest = line[len(parameter) :]
     if parameter in names and rest[:1] in (" ", ":"):
@@ -249,6 +252,18 @@ def in_option_terms(line: str, names: dict[str, str]) -> str:
         lambda match: names.get(match.group(1), match.group(1)),
         line,
     )
+
+
+def typed_values(argv: Sequence[str]) -> set[str]:
+    """The values on a command line (``FILE``, ``--output model``, ``--x=model``), as
+    typed: the words an error may name that are the user's, not the library's."""
+    values = set()
+    for token in argv:
+        if token.startswith("-") and "=" in token:
+            values.add(token.split("=", 1)[1])
+        elif not token.startswith("-"):
+            values.add(token)
+    return values
 
 
 def _warning_printer(args: argparse.Namespace):
@@ -343,7 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         line = error_line(error)
         if getattr(error, "kind", None) != OPTION_TERMS:  # the library's names: the options'
-            line = in_option_terms(line, args.option_names)
+            typed = typed_values(sys.argv[1:] if argv is None else argv)
+            line = in_option_terms(line, args.option_names, typed)
         print(f"degeneracy {args.command}: error: {line}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt as interrupt:
