@@ -338,3 +338,35 @@ def test_the_scans_distance_check_is_right_in_a_tilted_basis():
     squeezed.positions[1] = squeezed.positions[0] + [0.1, 0.1, 0.1]
     with pytest.raises(DegeneracyError, match=r"atoms 0 and 1 are 0.1732 Å apart"):
         scanning._check_min_distance(squeezed, "x", None)
+
+
+@pytest.mark.parametrize(
+    ("argv", "contents"),
+    [
+        (["spectrum", "--builtin", "td", "--basis-file", "{fifo}"], "an optimal basis"),
+        (["predict", "--model", "{fifo}", "{frame}"], "a model"),
+    ],
+)
+def test_a_named_pipe_for_a_basis_or_a_model_is_refused_not_waited_on(
+    argv, contents, tmp_path, capsys
+):
+    """``--basis-file FIFO`` and ``predict --model FIFO`` waited forever for a writer
+    (np.load and torch.load open the file): refused in one line instead."""
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    frame = tmp_path / "ch4.xyz"
+    frame.write_text(_FRAME)
+    argv = [a.format(fifo=fifo, frame=frame) for a in argv]
+    assert exit_status(argv) == 2
+    line = one_error_line(capsys, argv[0])
+    assert line == (
+        f"{fifo}: cannot read {contents} from a pipe, only from a regular file; save it to a "
+        "file first"
+    )
+
+
+def test_scan_results_from_a_named_pipe_are_refused(tmp_path):
+    fifo = tmp_path / "results.parquet"
+    os.mkfifo(fifo)
+    with pytest.raises(DegeneracyError, match=r"cannot read scan results from a pipe"):
+        dg.read_results(fifo)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import operator
 import os
+import stat
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,32 @@ def path_value(name: str, value: Any) -> Path:
     if not isinstance(value, str | os.PathLike) or value == "":
         raise DegeneracyError(f"{name} must be a file name, got {value!r}")
     return Path(value)
+
+
+def check_not_a_stream(path: str | os.PathLike, contents: str, why: str = "") -> None:
+    """Refuse a file of ``contents`` (``"structures"``, ``"an optimal basis"``) that is a
+    pipe, a socket or a device, in one line (``why``: a reason of the reader's own).
+
+    Opening a pipe nobody writes to waits forever, and a pipe gives its content to its
+    first reader only; a device (``/dev/zero``) may never end. A path that cannot be
+    examined, or a folder, is left to the caller, which says why.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError, TypeError):
+        return
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    if stat.S_ISFIFO(mode):
+        kind = "a pipe"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    else:
+        kind = "a device"
+    raise DegeneracyError(
+        f"{os.fspath(path)}: cannot read {contents} from {kind}, only from a regular file"
+        f"{why}; save it to a file first"
+    )
 
 
 def existing_file(value: Any, what: str = "file") -> Path:

@@ -107,6 +107,7 @@ except ImportError:  # not POSIX: scans into one output are not kept apart (Chun
 from .checks import (
     bounded_float,
     bounded_int,
+    check_not_a_stream,
     existing_file,
     positive_float,
     residual_tolerance_value,
@@ -1805,6 +1806,7 @@ def read_results(path: str | os.PathLike) -> pa.Table:
         version of degeneracy).
     """
     path = existing_file(path, "scan results file")
+    check_not_a_stream(path, "scan results")
     fmt = results_format(path)  # read only: the folder need not be writable
     try:
         if fmt == "parquet":

@@ -12,7 +12,6 @@ import itertools
 import operator
 import os
 import re
-import stat
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from ase.geometry import complete_cell, find_mic, minkowski_reduce
 from ase.io.formats import UnknownFileTypeError, filetype, ioformats, string2index
 from ase.neighborlist import neighbor_list
 
+from . import checks
 from .checks import (
     bounded_int,
     existing_file,
@@ -1000,33 +1000,18 @@ def check_xyz_atom_counts(path: str | os.PathLike, read_format: str | None = Non
 
 def check_regular_file(path: str | os.PathLike) -> None:
     """Refuse a structure file that is a pipe (``/dev/stdin`` fed by ``cat``, ``<(...)``),
-    a socket or a device, in one line.
+    a socket or a device, in one line (:func:`degeneracy.checks.check_not_a_stream`).
 
     A structure file is read more than once: ase reads its start to tell its format, then
     opens it again to read its frames, and the checks here and the error messages read it
     too. A pipe gives its content to the first reader only, so the file seemed to hold no
-    structures; a device (``/dev/zero``) may never end. ``/dev/stdin`` redirected from a
-    file (``< file``) is that file, and is read. A path that cannot be examined is left
-    to the reader, which says why.
+    structures. ``/dev/stdin`` redirected from a file (``< file``) is that file, and is
+    read.
     """
-    try:
-        mode = os.stat(path).st_mode
-    except (OSError, ValueError):
-        return
-    if stat.S_ISREG(mode):
-        return
-    if stat.S_ISFIFO(mode):
-        kind = "a pipe"
-    elif stat.S_ISSOCK(mode):
-        kind = "a socket"
-    elif stat.S_ISDIR(mode):
-        return  # named as a folder by the callers
-    else:
-        kind = "a device"
-    raise DegeneracyError(
-        f"{os.fspath(path)}: cannot read structures from {kind}, only from a regular file "
-        "(it is read more than once: its start to tell its format, then its frames); save "
-        "it to a file first"
+    checks.check_not_a_stream(
+        path,
+        "structures",
+        " (it is read more than once: its start to tell its format, then its frames)",
     )
 
 

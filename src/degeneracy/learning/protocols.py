@@ -36,7 +36,7 @@ import featomic
 import numpy as np
 import torch
 
-from ..checks import bounded_int, path_value, seeded_generator
+from ..checks import bounded_int, check_not_a_stream, path_value, seeded_generator
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import NPZ_READ_ERRORS, atomic_open, atomic_path, write_json
 from ..orbits import comment_orbit
@@ -337,6 +337,7 @@ def _read_model_file(folder: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
     if not path.exists():
         check_one_run(path.parent)
         raise DegeneracyError(f"{path}: no such model file (train one with `degeneracy learn`)")
+    check_not_a_stream(path, "a model")  # torch.load would wait on a pipe
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a bad file

@@ -37,7 +37,7 @@ from featomic import density as fdensity
 from featomic.splines import Spline, SplinedRadialBasis
 from metatensor import Labels
 
-from ..checks import bounded_int, existing_file
+from ..checks import bounded_int, check_not_a_stream, existing_file
 from ..environments import structure_environments
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import atomic_path, cache_dir, cache_key
@@ -288,6 +288,7 @@ class OptimalBasis:
     def load(cls, path: str | os.PathLike) -> OptimalBasis:
         """Load a basis written by :meth:`save`."""
         path = existing_file(path, "basis file")
+        check_not_a_stream(path, "an optimal basis")  # np.load would wait on a pipe
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
