@@ -114,6 +114,10 @@ def test_the_default_report_name_of_a_scan_may_not_be_its_data_set(tmp_path, cap
          "--length 0.02 Å saved every 9.99989e-321 Å is over 1.8e+308 frames"),
         (["--method", "adaptive", "--tol", "1e308"],
          "--tol 1e+308 Å must be at most --max-step 0.05 Å"),
+        # ran on for ever: 2e9 steps at the least, where Euler's were refused
+        (["--method", "adaptive", "--length", "2", "--max-step", "1e-9", "--tol", "1e-9"],
+         "--length 2 Å in adaptive steps of at most --max-step 1e-09 Å is at least 2e+09 "
+         "steps, more than 1.4e+08 (days at ~7 ms a step); give a larger --max-step"),
     ],
 )  # fmt: skip
 def test_an_orbit_ratio_that_overflows_is_one_line(options, line, tmp_path, capsys):
@@ -133,6 +137,7 @@ def test_an_orbit_ratio_that_overflows_is_one_line(options, line, tmp_path, caps
         ({"length": 0.02, "step": 1e-320}, r"is over 1\.8e\+308 steps"),
         ({"length": 0.02, "save_every": 1e308}, "must be a whole multiple of save_every"),
         ({"method": "adaptive", "tol": 0.1}, "tol 0.1 Å must be at most max_step 0.05 Å"),
+        ({"method": "adaptive", "max_step": 1e-9, "tol": 1e-9}, r"at least 2e\+09 steps"),
     ],
 )
 def test_orbit_settings_refuse_overflowing_ratios(settings, match):
@@ -277,3 +282,17 @@ def test_a_dash_for_the_input_is_not_standard_input(command, tmp_path, capsys, m
     assert exit_status([command[0], "-", *command[1:]]) == 2
     said = one_error_line(capsys, command[0])
     assert said == "-: no such file; standard input is not read ('-' names a file): name one"
+
+
+def test_a_tol_below_round_off_is_named_when_the_step_vanishes(tmp_path, capsys):
+    """`orbit --tol 1e-300` blamed the structure ("the lowest singular direction turns too
+    fast there"): the steps were refused for their error, never below such a tol."""
+    out = tmp_path / "o.extxyz"
+    argv = ["orbit", "--builtin", "pg-start", "--output", str(out), "--method", "adaptive"]
+    assert exit_status([*argv, "--length", "0.02", "--tol", "1e-300"]) == 2
+    said = one_error_line(capsys, "orbit")
+    assert said.startswith("adaptive step below 1e-09 Å at arc length 0 Å: a step of "), said
+    assert said.endswith(
+        "more than tol 1e-300 Å (a tol below the directions' round-off is never met): give a "
+        "larger tol"
+    ), said

@@ -133,6 +133,11 @@ MAX_FRAMES = 1_000_000
 #: Most Euler steps of one orbit (the Comment's: 20 000; each costs a Jacobian and an SVD).
 MAX_EULER_STEPS = 1_000_000_000
 
+#: Most adaptive (Dormand–Prince) steps of one orbit, counted as length / max_step, the
+#: fewest it can take: each costs six or seven Jacobians and SVDs, so about as long as
+#: :data:`MAX_EULER_STEPS` Euler steps.
+MAX_ADAPTIVE_STEPS = MAX_EULER_STEPS // 7
+
 
 def _count_text(count: float) -> str:
     """A count of frames or steps in 3 significant digits; one that overflowed (inf) as
@@ -140,9 +145,16 @@ def _count_text(count: float) -> str:
     return f"{count:.3g}" if math.isfinite(count) else f"over {sys.float_info.max:.3g}"
 
 
-def check_orbit_size(length: float, save_every: float, step: float, method: str) -> None:
+def check_orbit_size(
+    length: float,
+    save_every: float,
+    step: float,
+    method: str,
+    max_step: float = DEFAULT_MAX_STEP,
+) -> None:
     """Refuse an orbit of more than :data:`MAX_FRAMES` frames, or, for ``method``
-    ``"euler"``, more than :data:`MAX_EULER_STEPS` steps, from the ratios in floating
+    ``"euler"``, more than :data:`MAX_EULER_STEPS` steps, for ``"adaptive"`` more than
+    :data:`MAX_ADAPTIVE_STEPS` steps of at most ``max_step``, from the ratios in floating
     point, before either is rounded to a count: ``length`` 1e308 Å over ``save_every``
     0.01 Å, or 0.01 Å over a ``step`` of 1e-320 Å, is infinite, which has no whole
     number (``round`` raised OverflowError).
@@ -165,6 +177,13 @@ def check_orbit_size(length: float, save_every: float, step: float, method: str)
             f"length {length:g} Å in Euler steps of {step:g} Å is {_count_text(steps)} "
             f"steps, more than {MAX_EULER_STEPS:.0e} (days at ~1 ms a step); take a longer "
             "step or the adaptive method"
+        )
+    fewest = length / max_step
+    if method == "adaptive" and not fewest <= MAX_ADAPTIVE_STEPS:
+        raise DegeneracyError(
+            f"length {length:g} Å in adaptive steps of at most max_step {max_step:g} Å is at "
+            f"least {_count_text(fewest)} steps, more than {MAX_ADAPTIVE_STEPS:.1e} (days at "
+            "~7 ms a step); give a larger max_step"
         )
 
 
@@ -199,7 +218,7 @@ class OrbitSettings:
                 f"tol {self.tol:g} Å must be at most max_step {self.max_step:g} Å: a local "
                 "error per step as large as the longest step controls nothing"
             )
-        check_orbit_size(self.length, self.save_every, self.step, self.method)
+        check_orbit_size(self.length, self.save_every, self.step, self.method, self.max_step)
         object.__setattr__(self, "length", (self.n_frames - 1) * self.save_every)
         if self.method == "euler":
             _ = self.steps_per_frame  # refuses a step that does not divide save_every
@@ -719,6 +738,23 @@ def _dp_step(field, r, u, h):
     return new, float(np.linalg.norm(error)), stages, diagnostics
 
 
+def _vanishing_step_text(s: float, tol: float, last_error: tuple[float, float] | None) -> str:
+    """Why the adaptive step fell below :data:`MIN_STEP` at arc length ``s``: the last
+    refusals were for ``tol`` (``last_error``: a step and its local error; a tol below
+    the round-off of the directions is never met), or for the direction turning."""
+    text = f"adaptive step below {MIN_STEP:g} Å at arc length {s:.6g} Å: "
+    if last_error is not None:
+        step, error = last_error
+        return text + (
+            f"a step of {step:.3g} Å still erred by {error:.3g} Å, more than tol {tol:g} Å "
+            "(a tol below the directions' round-off is never met): give a larger tol"
+        )
+    return text + (
+        "the lowest singular direction turns too fast there (nearly equal smallest singular "
+        "values?)"
+    )
+
+
 def _dense(r, h, stages, theta):
     """Dormand–Prince 4th-order continuous extension at fraction ``theta`` of the step."""
     q = stages.T @ _DP_P
@@ -737,25 +773,25 @@ def _trace_adaptive(field, start, settings, frames, checkpoint, state, bar, call
         r, u, s, h = state["r"].copy(), state["u"].copy(), float(state["s"]), float(state["h"])
         steps, rejected = int(state["steps"]), int(state["rejected"])
     bar.update(s)
+    last_error = None  # (step, its local error) of the last step refused for tol
     while len(frames) < n_frames:
         # s < length here: the step that reaches the end adds the last frame
         remaining = length - s
         h = min(h, settings.max_step, remaining)
         if h < min(MIN_STEP, remaining):  # never a zero or vanishing step
-            raise DegeneracyError(
-                f"adaptive step below {MIN_STEP:g} Å at arc length {s:.6g} Å: the lowest "
-                "singular direction turns too fast there (nearly equal smallest singular values?)"
-            )
+            raise DegeneracyError(_vanishing_step_text(s, tol, last_error))
         attempt = _dp_step(field, r, u, h)
         if attempt is None:
             rejected += 1
             h /= 4.0
+            last_error = None
             continue
         new, error, stages, diagnostics = attempt
         factor = 5.0 if error == 0 else min(5.0, max(0.2, 0.9 * (tol / error) ** 0.2))
         if error > tol:
             rejected += 1
             h *= factor
+            last_error = (h / factor, error)
             continue
         steps += 1
         # the last step ends exactly on the last frame, length = (n_frames - 1) * save
