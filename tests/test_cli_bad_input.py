@@ -546,6 +546,41 @@ def test_a_negative_number_in_exponent_form_is_a_value(value, capsys):
     assert err.endswith(f"sigma must be a positive number, got {float(value)}"), err
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [("-inf", "finite positive number, got -inf"), ("-NaN", "positive number, got nan")],
+)
+def test_a_negative_infinity_or_nan_is_a_value(value, said, capsys):
+    """`--sigma -inf` was "expected one argument", where `--sigma=-inf` was named."""
+    assert main(["spectrum", "--builtin", "td", "--sigma", value]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"--sigma must be a {said}")
+
+
+def test_an_abbreviated_option_is_not_expanded(capsys):
+    """`spectrum --n 4` ran with --n-max 4 (pairs' --n is its number of pairs)."""
+    assert exit_status(["spectrum", "--builtin", "td", "--n", "4"]) == 2
+    assert "unrecognized arguments: --n" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--sigma", "0.3", "--sigma=0.5"], "argument --sigma: given twice ('0.3', then '0.5')"),
+        (["--output", "a.json", "--output", "b.csv"], "--output: given twice ('a.json', then"),
+    ],
+)
+def test_an_option_given_twice_is_refused(argv, said, tmp_path, capsys, monkeypatch):
+    """argparse kept the last value and dropped the first: `--output a.json --output b.csv`
+    wrote b.csv only, exit 0."""
+    monkeypatch.chdir(tmp_path)
+    assert exit_status(["spectrum", "--builtin", "td", *argv]) == 2
+    err = capsys.readouterr().err
+    assert said in err and err.strip().endswith("give it once"), err
+    assert not list(tmp_path.iterdir())
+    # an option without a value may repeat; after "--" nothing is an option
+    assert main(["spectrum", "--builtin", "td", "--traceback", "--traceback"]) == 0
+
+
 def test_an_unknown_option_names_the_subcommand(capsys):
     """argparse reported it for the top-level parser: 'degeneracy: error: ...'."""
     assert main(["predict", "--model", "m", "--builtin", "td", "--rep", "soap"]) == 2
@@ -651,6 +686,26 @@ def test_only_a_parameter_named_first_is_renamed():
     assert in_option_terms("sigmas must be", names) == "sigmas must be"
     assert in_option_terms("f.xyz: the sigma must", names) == "f.xyz: the sigma must"
     assert in_option_terms("sigma", names) == "sigma"
+
+
+def test_a_trailing_slash_names_a_folder(tmp_path, capsys, monkeypatch):
+    """pathlib drops it: `--output results/` was written as the file `results`, and
+    `spectrum f.xyz/` read the file, where the OS says "not a directory"."""
+    monkeypatch.chdir(tmp_path)
+    Path("ch4.xyz").write_text(_CH4_FRAME)
+    assert exit_status(["spectrum", "ch4.xyz", "--output", "results/"]) == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            "results/: --output ends with '/', which names a folder, not a file; give a file name"
+        )
+    )
+    assert main(["singular", "ch4.xyz", "--output", "s.extxyz/"]) == 2
+    assert "s.extxyz/: --output ends with '/'" in capsys.readouterr().err
+    assert main(["spectrum", "ch4.xyz/"]) == 2
+    assert capsys.readouterr().err.strip().endswith("ch4.xyz/: not a folder (ch4.xyz is a file)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ch4.xyz"]
 
 
 def test_a_file_named_like_a_parameter_keeps_its_name(tmp_path, capsys, monkeypatch):

@@ -247,4 +247,6 @@ def existing_file(value: Any, what: str = "file") -> Path:
         raise DegeneracyError(f"{path}: no such file{stdin}")
     if path.is_dir():
         raise DegeneracyError(f"{path}: is a folder, not a {what}")
+    if os.fspath(value).endswith(("/", os.sep)):  # pathlib drops the slash; the OS would not
+        raise DegeneracyError(f"{os.fspath(value)}: not a folder ({path} is a file)")
     return path

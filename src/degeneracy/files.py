@@ -147,8 +147,16 @@ def output_file(
     be a trap for whoever opens it later. A path that exists and is not a regular file
     (a device such as ``/dev/full``, a FIFO, a socket) is refused: the atomic rename
     would replace it. A symbolic link is accepted (:func:`atomic_path` writes through it).
+    A name ending in ``/`` is a folder's, refused too (pathlib drops the slash, and
+    ``--output results/`` was written as the file ``results``).
     """
+    typed = path
     path = path_value(what, path)
+    if os.fspath(typed).endswith(("/", os.sep)):  # pathlib drops the slash: "results/"
+        raise DegeneracyError(  # would be written as the file "results"
+            f"{os.fspath(typed)}: {what} ends with '/', which names a folder, not a file; "
+            "give a file name"
+        )
     if suffixes and not path.name.lower().endswith(tuple(s.lower() for s in suffixes)):
         names = " or ".join(suffixes)
         raise DegeneracyError(f"{path}: {what} must end with {names} (its format is fixed)")

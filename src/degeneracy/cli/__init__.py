@@ -162,6 +162,12 @@ COMMAND_MODULES = [
 ]
 
 
+#: A negative number as a value, not an option: argparse's own pattern (Python 3.11) took
+#: ``-1e-3`` and ``-inf`` for unknown options ("expected one argument"), whereas
+#: ``--sigma=-inf`` reached the option's own check.
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.I)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage dump) and exit status 2.
 
@@ -174,12 +180,42 @@ class OneLineParser(argparse.ArgumentParser):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # no abbreviations: `spectrum --n 4` was --n-max 4 (pairs' --n is its pair count)
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
-        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+        self._negative_number_matcher = NEGATIVE_NUMBER
         from .options import plain_float, plain_int  # the numbers of every type=int/float
 
         self.register("type", int, plain_int)
         self.register("type", float, plain_float)
+
+    def parse_known_args(self, args=None, namespace=None):  # noqa: ANN001, ANN201 (argparse's)
+        self._refuse_repeated_options(sys.argv[1:] if args is None else list(args))
+        return super().parse_known_args(args, namespace)
+
+    def _refuse_repeated_options(self, args: Sequence[str]) -> None:
+        """An option that takes a value given twice (``--output a.json --output b.csv``):
+        argparse kept the last one and dropped the first, silently. Options without a
+        value (``--quick``) may repeat; this parser's own options only (a subcommand's
+        parser checks its own)."""
+        given: dict[argparse.Action, str] = {}
+        for k, token in enumerate(args):
+            if token == "--":
+                break
+            if not token.startswith("--"):
+                continue
+            name, equals, value = token.partition("=")
+            action = self._option_string_actions.get(name)
+            if action is None or action.nargs == 0:
+                continue
+            if not equals:
+                value = args[k + 1] if k + 1 < len(args) else ""
+            if action in given:
+                self.error(
+                    f"argument {name}: given twice ({given[action]!r}, then {value!r}); give "
+                    "it once"
+                )
+            given[action] = value
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
