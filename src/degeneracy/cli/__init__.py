@@ -189,7 +189,7 @@ class OneLineParser(argparse.ArgumentParser):
         self.register("type", int, plain_int)
         self.register("type", float, plain_float)
 
-    def parse_known_args(self, args=None, namespace=None):  # noqa: ANN001, ANN201 (argparse's)
+    def parse_known_args(self, args=None, namespace=None):  # argparse signature
         self._refuse_repeated_options(sys.argv[1:] if args is None else list(args))
         return super().parse_known_args(args, namespace)
 
