@@ -1468,27 +1468,24 @@ def test_cli_scan_on_an_existing_cluster(capsys, methane_file, tmp_path):
 
 
 def _scan_command(dataset, output, *extra):
-    return [
-        *CLI,
-        "scan",
-        str(dataset),
-        "--output",
-        str(output),
-        "--no-progress",
-        "--chemiscope-limit",
-        "0",
-        "--top",
-        "0",
-        *SMALL,
-        *extra,
+    """The scan command with small defaults; an option in ``extra`` replaces its default
+    (an option given twice is refused)."""
+    defaults = {"--chemiscope-limit": "0", "--top": "0"}
+    given = set(extra)
+    fixed = [
+        word
+        for option, value in [*defaults.items(), *zip(SMALL[::2], SMALL[1::2], strict=True)]
+        if option not in given
+        for word in (option, value)
     ]
+    return [*CLI, "scan", str(dataset), "--output", str(output), "--no-progress", *fixed, *extra]
 
 
 def test_cli_scan_read_by_head_still_writes_its_files(methane_file, tmp_path):
     """`degeneracy scan … | head -2`: the reader leaves after two lines; the scan used to
     stop there with "[Errno 32] Broken pipe" (exit 2) and never write its summary."""
     output = tmp_path / "r.parquet"
-    command = _scan_command(methane_file, output, "--top", "5")  # the last --top counts
+    command = _scan_command(methane_file, output, "--top", "5")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     first = process.stdout.readline()
     process.stdout.close()  # as head does
