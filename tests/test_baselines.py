@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -37,6 +39,17 @@ def test_ridge_recovers_a_linear_target_and_not_a_nonlinear_one():
     assert linear["val_rmse"] < 1e-3 and linear["alpha"] <= 1e-2
     curved = ridge_baseline(x, np.sin(3 * x[:, 0]), {"val": (v, np.sin(3 * v[:, 0]))})
     assert curved["val_rmse"] > 0.3
+
+
+def test_ridge_on_one_distinct_frame_predicts_its_target_without_a_warning():
+    """Leave-one-out of one frame divided by zero in sklearn (a RuntimeWarning printed by
+    `learn --n-train 1`) and picked α from NaN errors: every α fits the one target."""
+    x, v = np.ones((3, 4)), np.arange(8.0).reshape(2, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        one = ridge_baseline(x, np.full(3, 2.5), {"val": (v, np.array([2.5, 3.5]))})
+    assert one["alpha"] is None and one["train_rmse"] == 0
+    assert one["val_rmse"] == pytest.approx(np.sqrt(0.5))
 
 
 def test_ridge_leaves_all_copies_of_a_repeated_frame_out():

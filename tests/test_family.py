@@ -83,7 +83,7 @@ def test_a0_lands_near_the_published_one(a0_quick):
     assert dg.aligned_distance(a0, published) < 0.03
 
 
-def test_comment_orbit_quick_is_cached(private_cache, a0_quick):
+def test_comment_orbit_quick_is_cached(private_cache, a0_quick, monkeypatch):
     frames = comment_orbit(0.3, 1.0, quick=True)
     assert len(frames) == 201
     np.testing.assert_allclose(
@@ -111,6 +111,23 @@ def test_comment_orbit_quick_is_cached(private_cache, a0_quick):
     [message] = [str(w.message) for w in seen if "damaged cache file" in str(w.message)]
     assert message.count(str(orbit_file)) == 1, message  # named once, not twice
     np.testing.assert_array_equal(dg.neighbor_positions(healed), dg.neighbor_positions(frames))
+    # cut at a frame boundary it still reads: 10 frames of 201 were used without a word
+    lines = orbit_file.read_text().splitlines(keepends=True)
+    orbit_file.write_text("".join(lines[:70]))  # 10 frames of 7 lines
+    with pytest.warns(dg.DegeneracyWarning, match=r"\(10 frames, not the 201 of the trace\)"):
+        healed = comment_orbit(0.3, 1.0, quick=True)
+    np.testing.assert_array_equal(dg.neighbor_positions(healed), dg.neighbor_positions(frames))
+    # c = 1 starts at P0: no A0 needed (its search took minutes where it was not cached)
+    import degeneracy.orbits as orbits_module
+
+    def no_search(**_):
+        raise AssertionError("A0 searched for c = 1")
+
+    monkeypatch.setattr(orbits_module, "comment_a0", no_search)
+    np.testing.assert_array_equal(
+        dg.neighbor_positions(comment_orbit(0.3, 1.0, quick=True)), dg.neighbor_positions(frames)
+    )
+    monkeypatch.undo()
     # a smaller c starts closer to A0 and stays more singular
     inner = comment_orbit(0.3, 0.5, quick=True)
     start = dg.neighbor_positions(inner[0])
@@ -163,6 +180,27 @@ def test_family_cli_short(tmp_path, a0_quick, capsys):
         log_cn = np.log([median_cn([a]) for a in published[1:]])
         expected = np.mean(np.exp(np.interp([0.01, 0.02], arcs, log_cn)))
         assert c1["reference_median_cn"] == pytest.approx(expected)
+
+
+def test_a_family_interrupted_while_drawing_fig1_does_not_look_finished(
+    tmp_path, a0_quick, capsys, monkeypatch
+):
+    """summary.json was written before Fig. 1: Ctrl-C between them left a folder that
+    looked finished, without its figures."""
+    import degeneracy.figures.fig1 as fig1
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fig1, "make_fig1", interrupted)
+    out = tmp_path / "family"
+    argv = ["family", "--output", str(out), "--quick", "--length", "0.01", "--workers", "1"]
+    assert main(argv) == 130
+    assert (out / "a0.extxyz").exists() and not (out / "summary.json").exists()
+    monkeypatch.undo()
+    assert main(argv) == 0  # the orbits from the cache, then the figures and summary
+    assert (out / "summary.json").exists() and (out / "fig1b.png").stat().st_size > 1000
+    assert "figures: " in capsys.readouterr().out
 
 
 def _strings(value) -> list[str]:

@@ -23,3 +23,16 @@ def test_a_comparison_over_three_frames_has_whole_frame_numbers():
     arc = np.array([0.0, 0.1, 0.2])
     ticks = _tick_values(comparison_figure(comparison, x=arc, xlabel="arc length (Å)"))
     assert any(np.any(t != np.round(t)) for t in ticks)
+
+
+def test_the_cache_folder_expands_a_tilde_and_is_absolute(tmp_path, monkeypatch):
+    """DEGENERACY_CACHE='~/cache' made a folder named '~' in the working folder."""
+    from degeneracy.files import cache_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DEGENERACY_CACHE", "~/cache")
+    assert cache_dir() == tmp_path / "home" / "cache"
+    assert not (tmp_path / "~").exists()
+    monkeypatch.setenv("DEGENERACY_CACHE", "relative")
+    assert cache_dir() == tmp_path / "relative" and cache_dir().is_absolute()

@@ -207,8 +207,12 @@ def test_features_are_cached_by_hyperparameters_and_positions(cache, monkeypatch
     np.testing.assert_allclose(computed["C"][:, 0], small_soap().features(frames), rtol=1e-6)
     assert len(list(cache.glob("features-*.npz"))) == 1
 
-    def fail(_frames):
-        raise AssertionError("features recomputed instead of read from the cache")
+    computes = featurizer.inputs
+
+    def fail(some):  # the first frame is computed again to check the file
+        if len(some) > 1:
+            raise AssertionError("features recomputed instead of read from the cache")
+        return computes(some)
 
     monkeypatch.setattr(featurizer, "inputs", fail)
     np.testing.assert_array_equal(cached_inputs(featurizer, frames)["C"], computed["C"])
@@ -233,6 +237,30 @@ def test_damaged_cache_files_are_made_again(cache, cut):
     np.testing.assert_array_equal(cached_inputs(featurizer, frames)["C"], computed["C"])
     again = generate_dataset("train", 30, seed=3)
     assert len(again.frames) == 30 and len(dg.read_environments(dataset.path)) == 30
+
+
+@pytest.mark.parametrize("damage", ["species", "nan", "width", "empty", "values"])
+def test_readable_cached_features_of_the_wrong_kind_are_made_again(cache, damage):
+    """A file of the right length was trusted: another species' key was a KeyError
+    traceback, NaN was "features of the C centres are all zero", an empty file a model
+    with no centre species, another width a traceback, other values wrong numbers."""
+    frames = ThermalMethaneSampler().sample(12, seed=0)
+    featurizer = CentreFeaturizer(small_soap())
+    computed = cached_inputs(featurizer, frames)
+    [path] = cache.glob("features-*.npz")
+    values = computed["C"].copy()
+    damaged = {
+        "species": {"H": values},
+        "nan": {"C": np.where(values == values.max(), np.nan, values)},
+        "width": {"C": values[..., :10]},
+        "empty": {},
+        "values": {"C": values[::-1].copy()},
+    }[damage]
+    with open(path, "wb") as handle:
+        np.savez(handle, **damaged)
+    np.testing.assert_array_equal(cached_inputs(featurizer, frames)["C"], computed["C"])
+    with np.load(path) as rewritten:
+        np.testing.assert_array_equal(rewritten["C"], computed["C"])
 
 
 # --- model ------------------------------------------------------------------------------------
@@ -670,7 +698,8 @@ def test_run_protocol_writes_results_that_predict_reproduces(tmp_path, cache):
             settings=settings, restart=True, callback=interrupt,
         )  # fmt: skip
     left = {p.name for p in (tmp_path / "run").iterdir()}
-    assert "checkpoint.pt" in left and not left & {"metrics.json", "model.pt", "predictions.npz"}
+    assert "checkpoint.pt" in left
+    assert not left & {"metrics.json", "model.pt", "predictions.npz", "history.csv"}
 
 
 def test_a_model_refuses_an_optimal_basis_it_was_not_trained_with(tmp_path, cache):

@@ -87,6 +87,23 @@ def test_a_damaged_cached_basis_is_fitted_again(monkeypatch, tmp_path):
     assert dg.OptimalBasis.load(cached).digest() == first.digest()  # rewritten
 
 
+def test_a_cached_basis_of_other_settings_is_fitted_again(monkeypatch, tmp_path):
+    """A readable basis of other settings under a key (copied, or written by another
+    version) was used: σ = 0.3's basis gave σ = 0.4's features without a word."""
+    monkeypatch.setenv("DEGENERACY_CACHE", str(tmp_path))
+    narrow = dg.default_optimal_basis(sigma=0.2, n_frames=200)
+    (narrow_file,) = tmp_path.glob("optimal-basis-*.npz")
+    wide = dg.default_optimal_basis(sigma=0.25, n_frames=200)
+    (wide_file,) = set(tmp_path.glob("optimal-basis-*.npz")) - {narrow_file}
+    wide_file.write_bytes(narrow_file.read_bytes())
+    with pytest.warns(
+        dg.DegeneracyWarning,
+        match=r"damaged cache file \(a basis fitted for sigma 0.2 \(not 0.25\)\); fitting",
+    ):
+        again = dg.default_optimal_basis(sigma=0.25, n_frames=200)
+    assert again.digest() == wide.digest() != narrow.digest()
+
+
 def test_optimal_basis_errors(fitted, tmp_path):
     # only what differs, as parameter and values (it was two dict reprs)
     sigma = fitted.settings()["sigma"]

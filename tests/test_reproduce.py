@@ -157,6 +157,30 @@ def test_a_reference_folder_without_orbits_is_refused_before_any_work(tiny_run, 
     assert (output / "steps" / "orbits.json").exists()
 
 
+def test_a_second_run_into_a_folder_being_written_is_refused(tiny_run, tmp_path):
+    """Two runs into one folder: the second took the first's live step for an interrupted
+    one ("[orbits] resuming"), then failed when the first removed its marker."""
+    import os
+
+    from degeneracy.files import exclusive_output
+
+    output = _copy_of(tiny_run, tmp_path)
+    with exclusive_output(output, "reproduce"):  # the first run, still writing
+        before = {p.name: p.stat().st_mtime_ns for p in output.iterdir()}
+        with pytest.raises(DegeneracyError) as refused:
+            reproduce(output, quick=True, log=lambda m: None, **TINY)
+        after = {p.name: p.stat().st_mtime_ns for p in output.iterdir()}
+    assert after == before
+    assert str(refused.value) == (
+        f"another reproduce is writing {output} (pid {os.getpid()}); wait for it or choose "
+        "another --output"
+    )
+    # the lock ends with its holder: the next run goes ahead (every step cached)
+    messages: list[str] = []
+    reproduce(output, quick=True, log=messages.append, **TINY)
+    assert not any("resuming" in m for m in messages), messages
+
+
 def test_a_learning_run_whose_files_are_gone_is_redone(tiny_run, tmp_path):
     """The learning step recorded no files: deleted metrics and models stayed deleted,
     the step "done before", and the report quoted them (helper-127)."""

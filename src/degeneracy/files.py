@@ -17,6 +17,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: nothing is locked
+    fcntl = None  # type: ignore[assignment]
+
 import numpy as np
 
 from .checks import path_value
@@ -77,9 +82,14 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
 
 
 def cache_dir() -> Path:
-    """Folder for cached splines and fitted bases (``$DEGENERACY_CACHE`` or ``~/.cache``)."""
+    """Folder for cached splines and fitted bases (``$DEGENERACY_CACHE`` or ``~/.cache``).
+
+    ``~`` in ``$DEGENERACY_CACHE`` is the home folder (``'~/cache'``, quoted in a shell,
+    made a folder named ``~`` in the working folder), and a relative path is made
+    absolute, from the working folder, so that messages name the folder in full.
+    """
     root = os.environ.get("DEGENERACY_CACHE")
-    path = Path(root) if root else Path.home() / ".cache" / "degeneracy"
+    path = Path(root).expanduser().absolute() if root else Path.home() / ".cache" / "degeneracy"
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:  # e.g. $DEGENERACY_CACHE names a file
@@ -197,3 +207,51 @@ def output_folder(path: str | os.PathLike, *, parents: bool = False) -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):  # else found only after the work
         raise DegeneracyError(f"{path}: folder {existing} is not writable")
     return path
+
+
+#: The file in an output folder that a command writing it holds an exclusive ``flock`` on
+#: (:func:`exclusive_output`).
+OUTPUT_LOCK = ".degeneracy.lock"
+
+
+@contextlib.contextmanager
+def exclusive_output(folder: str | os.PathLike, command: str) -> Iterator[None]:
+    """Keep other runs out of ``folder`` (an existing output folder) while ``command``
+    writes it: an exclusive, non-blocking ``flock`` on ``folder/.degeneracy.lock``,
+    which holds this process's id for the refusal ("another reproduce is writing out
+    (pid 1234); wait for it or choose another --output").
+
+    The operating system releases the lock when the process ends, even killed: the file
+    left behind blocks nothing. Where there is no ``fcntl`` or the file system cannot
+    lock, nothing is locked. (``scan`` has its own lock, on a folder it removes when it
+    finishes.)
+    """
+    path = Path(folder) / OUTPUT_LOCK
+    if fcntl is None:
+        yield
+        return
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError as error:
+        raise DegeneracyError(
+            f"{path}: cannot create the lock file of the run ({error.strerror or error})"
+        ) from error
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip()
+            pid = f" (pid {owner})" if owner.isdigit() else ""
+            raise DegeneracyError(
+                f"another {command} is writing {folder}{pid}; wait for it or choose another "
+                "--output"
+            ) from None
+        except OSError:  # a file system without flock (some NFS): not locked
+            pass
+        else:
+            with contextlib.suppress(OSError):  # the id is for the message only
+                os.ftruncate(descriptor, 0)
+                os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(descriptor)

@@ -1501,6 +1501,7 @@ def cached_orbit(
     # always the frames as stored (8 decimals), so that a first call and a cached one agree
     try:  # the package's own file, in Å: no units heuristic (its start was warned about)
         frames = read_environments(path, check_bonds=False)
+        check_cached_orbit(frames, start, OrbitSettings(**protocol))
     except DegeneracyError as error:  # a damaged cache file is traced again, not fatal
         reason = str(error).removeprefix(f"{path}: ")
         warnings.warn(
@@ -1508,13 +1509,34 @@ def cached_orbit(
             DegeneracyWarning,
             stacklevel=2,
         )
-        path.unlink()
+        path.unlink(missing_ok=True)  # another process may have found it first
         traced()
         frames = read_environments(path, check_bonds=False)
     for atoms in frames:
         atoms.info.pop("source_frame", None)
         atoms.info.update(labels)
     return frames
+
+
+def check_cached_orbit(
+    frames: Sequence[ase.Atoms], start: np.ndarray, settings: OrbitSettings
+) -> None:
+    """Refuse a cached orbit that is not the whole trace from ``start``: another number
+    of frames than ``settings`` saves (a file cut at a frame boundary still reads), a
+    first frame elsewhere than ``start`` (8 decimals), or arc lengths off the spacing.
+
+    :func:`cached_orbit` keeps whole traces only; a file cut short, or another orbit's
+    under this name, gave shorter or wrong orbits without a word.
+    """
+    if len(frames) != settings.n_frames:
+        raise DegeneracyError(f"{len(frames)} frames, not the {settings.n_frames} of the trace")
+    first = neighbor_positions(frames[0])
+    if first.shape != np.shape(start) or not np.allclose(first, start, rtol=0, atol=1e-7):
+        raise DegeneracyError("its first frame is not the start of this orbit")
+    arcs = np.array([float(f.info.get("arc_length", np.nan)) for f in frames])
+    expected = np.arange(settings.n_frames) * settings.save_every
+    if not np.allclose(arcs, expected, rtol=0, atol=1e-6):
+        raise DegeneracyError(f"arc lengths are not 0, {settings.save_every:g}, ... Å")
 
 
 def _basis_identity(sigma: float, basis: str) -> dict:
@@ -1690,6 +1712,7 @@ def comment_a0(
             neighbors, info = data["neighbors"], json.loads(str(data["info"]))
         if (
             np.shape(neighbors) != (4, 3)
+            or not np.all(np.isfinite(neighbors))
             or not isinstance(info, dict)
             or "singular_values" not in info
         ):
@@ -1706,7 +1729,7 @@ def comment_a0(
             DegeneracyWarning,
             stacklevel=2,
         )
-        path.unlink()
+        path.unlink(missing_ok=True)  # another process may have found it first
         search()
         neighbors, info = load()
     info["singular_values"] = np.array(info["singular_values"])
@@ -1718,9 +1741,10 @@ def comment_orbit(
 ) -> list[ase.Atoms]:
     r"""The Comment's orbit at width ``sigma`` starting at :math:`A_0 + c\,(P_0 - A_0)`.
 
-    A0 comes from :func:`comment_a0` (same ``basis`` and ``quick``), P0 is the built-in
-    ``pg-start``. Full protocol: Euler, step 1e-4 Å, 2 Å, a frame every 0.01 Å (201
-    frames); ``quick``: the adaptive integrator (tol 1e-6 Å) over the same 2 Å and frames.
+    A0 comes from :func:`comment_a0` (same ``basis`` and ``quick``; not searched at
+    c = 1, which starts at P0), P0 is the built-in ``pg-start``. Full protocol: Euler,
+    step 1e-4 Å, 2 Å, a frame every 0.01 Å (201 frames); ``quick``: the adaptive
+    integrator (tol 1e-6 Å) over the same 2 Å and frames.
     Both are cached on disk (:func:`degeneracy.files.cache_dir`).
 
     Parameters
@@ -1750,8 +1774,9 @@ def comment_orbit(
     """
     sigma = positive_float("sigma", sigma)
     c = positive_float("c", c)
-    a0 = neighbor_positions(comment_a0(basis=basis, quick=quick))
     p0 = neighbor_positions(builtin_environment("pg-start"))
+    # c = 1 starts at P0 exactly: no A0 search (minutes, when it is not cached)
+    a0 = p0 if c == 1 else neighbor_positions(comment_a0(basis=basis, quick=quick))
     start = orbit_start(a0, p0, c)
     return cached_orbit(start, sigma, basis=basis, protocol=family_protocol(quick), info={"c": c})
 
@@ -2270,6 +2295,7 @@ def run_family(
     sigmas: Sequence[float] = COMMENT_SIGMAS,
     distances: Sequence[float] = COMMENT_DISTANCES,
     progress: bool = False,
+    before_summary: Callable[[list[FamilyMember]], Any] | None = None,
 ) -> list[FamilyMember]:
     """Trace the Comment's orbit family in parallel and save it in ``output``.
 
@@ -2319,6 +2345,10 @@ def run_family(
         The family's σ and c values.
     progress : bool
         Show progress bars.
+    before_summary : callable, optional
+        Called with the members once they are traced, before ``summary.json`` is
+        written: what it writes (``degeneracy family``'s Fig. 1) is then part of a
+        finished run, and an interrupted one has no ``summary.json``.
 
     Returns
     -------
@@ -2326,6 +2356,7 @@ def run_family(
         One per (σ, c), σ-major.
     """
     output = output_folder(output)
+    before_summary = optional_callable("before_summary", before_summary)
     one_of("basis", basis, ("gto", "optimal"))
     a0_source = _family_a0_source(a0, a0_source)
     protocol = family_protocol(quick, method=method, length=length)
@@ -2372,6 +2403,8 @@ def run_family(
         "a0_info": dict(a0_atoms.info),  # write_json makes it plain JSON
         "orbits": [m.row() for m in members],
     }
+    if before_summary is not None:
+        before_summary(members)
     write_json(output / "summary.json", summary)
     return members
 

@@ -34,7 +34,14 @@ import numpy as np
 
 from .checks import bounded_int, one_of, positive_float
 from .errors import DegeneracyError, DegeneracyWarning
-from .files import atomic_open, cache_key, json_safe, output_folder, write_json
+from .files import (
+    atomic_open,
+    cache_key,
+    exclusive_output,
+    json_safe,
+    output_folder,
+    write_json,
+)
 from .learning.datasets import DATASET_FORMAT
 from .learning.specs import MAX_SEED, PROTOCOLS, training_seed
 from .orbits import MAX_WORKERS
@@ -1187,74 +1194,77 @@ def reproduce(
         for name in ("report.html", "summary.json"):
             (output / name).unlink(missing_ok=True)
 
-    if force:
-        for name in ("steps", "cache", "learning"):
-            shutil.rmtree(output / name, ignore_errors=True)
-        remove_report()
     output.mkdir(exist_ok=True)
-    steps = StepRunner(output, log=log, before_run=remove_report)
-    orbit_settings = {k: getattr(settings, k) for k in ("quick", "basis", "orbit_length")}
-    learn_settings = {
-        k: getattr(settings, k)
-        for k in (
-            "train_frames",
-            "val_frames",
-            "test_frames",
-            "train_minutes",
-            "seed",
-            "repeats",
-            "sampler",
-        )
-    }
-    start = time.monotonic()
-    with _cache_in(output / "cache"):
-        results = {
-            "orbits": steps.run(
-                "orbits",
-                lambda: _orbits_step(output, settings, reference, progress),
-                outputs=output / "orbits",
-                reference=None if reference is None else str(reference),
-                reference_files=reference_digest,
-                format=ORBITS_STEP_FORMAT,
-                **orbit_settings,
-            ),
-            "figure1": steps.run("figure1", lambda: _figure1_step(output)),
-            # reads one orbit file, which depends on the orbit settings only (not on the
-            # published data the orbits step compares with)
-            "learning": steps.run(
-                "learning",
-                lambda: _learning_step(output, settings, progress),
-                outputs=output / "learning",
-                after=(),
-                # data sets of another format hold other structures (the E modes of
-                # format 1 followed the CPU's LAPACK kernels): learn again on the new ones
-                dataset_format=DATASET_FORMAT,
-                **orbit_settings,
-                **learn_settings,
-            ),
-            "figure2": steps.run("figure2", lambda: _figure2_step(output, settings)),
+    # one run at a time: a second one took the first's live step for an interrupted
+    # one, 'resumed' it and failed when the first removed its marker
+    with exclusive_output(output, "reproduce"):
+        if force:
+            for name in ("steps", "cache", "learning"):
+                shutil.rmtree(output / name, ignore_errors=True)
+            remove_report()
+        steps = StepRunner(output, log=log, before_run=remove_report)
+        orbit_settings = {k: getattr(settings, k) for k in ("quick", "basis", "orbit_length")}
+        learn_settings = {
+            k: getattr(settings, k)
+            for k in (
+                "train_frames",
+                "val_frames",
+                "test_frames",
+                "train_minutes",
+                "seed",
+                "repeats",
+                "sampler",
+            )
         }
-    results["trends"] = trend_checks(results["orbits"]["orbits"])
-    results["learning_checks"] = learning_checks(results["learning"])
-    results["seconds"] = dict(steps.timings)
-    results["step_status"] = dict(steps.status)
-    results["settings"] = {
-        **asdict(settings),
-        "reference": None if reference is None else str(reference),
-    }
-    results["versions"] = software_versions()
-    results["versions"].update(_learning_machine(results))
-    document = render_report(
-        "degeneracy: reproduction of the Comment (Pozdnyakov et al., 2022)",
-        _report_sections(output, results),
-        settings=_report_settings(results),
-        versions=results["versions"],
-        introduction="Everything below was recomputed by `degeneracy reproduce"
-        + (" --quick" if quick else "")
-        + "`; published values are shown beside ours.",
-    )
-    write_report(output / "report.html", document)
-    results["total_seconds"] = time.monotonic() - start
-    write_json(output / "summary.json", results)
-    log(f"report: {output / 'report.html'} ({results['total_seconds']:.0f} s)")
-    return results
+        start = time.monotonic()
+        with _cache_in(output / "cache"):
+            results = {
+                "orbits": steps.run(
+                    "orbits",
+                    lambda: _orbits_step(output, settings, reference, progress),
+                    outputs=output / "orbits",
+                    reference=None if reference is None else str(reference),
+                    reference_files=reference_digest,
+                    format=ORBITS_STEP_FORMAT,
+                    **orbit_settings,
+                ),
+                "figure1": steps.run("figure1", lambda: _figure1_step(output)),
+                # reads one orbit file, which depends on the orbit settings only (not on the
+                # published data the orbits step compares with)
+                "learning": steps.run(
+                    "learning",
+                    lambda: _learning_step(output, settings, progress),
+                    outputs=output / "learning",
+                    after=(),
+                    # data sets of another format hold other structures (the E modes of
+                    # format 1 followed the CPU's LAPACK kernels): learn again on the new ones
+                    dataset_format=DATASET_FORMAT,
+                    **orbit_settings,
+                    **learn_settings,
+                ),
+                "figure2": steps.run("figure2", lambda: _figure2_step(output, settings)),
+            }
+        results["trends"] = trend_checks(results["orbits"]["orbits"])
+        results["learning_checks"] = learning_checks(results["learning"])
+        results["seconds"] = dict(steps.timings)
+        results["step_status"] = dict(steps.status)
+        results["settings"] = {
+            **asdict(settings),
+            "reference": None if reference is None else str(reference),
+        }
+        results["versions"] = software_versions()
+        results["versions"].update(_learning_machine(results))
+        document = render_report(
+            "degeneracy: reproduction of the Comment (Pozdnyakov et al., 2022)",
+            _report_sections(output, results),
+            settings=_report_settings(results),
+            versions=results["versions"],
+            introduction="Everything below was recomputed by `degeneracy reproduce"
+            + (" --quick" if quick else "")
+            + "`; published values are shown beside ours.",
+        )
+        write_report(output / "report.html", document)
+        results["total_seconds"] = time.monotonic() - start
+        write_json(output / "summary.json", results)
+        log(f"report: {output / 'report.html'} ({results['total_seconds']:.0f} s)")
+        return results

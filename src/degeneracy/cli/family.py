@@ -60,6 +60,14 @@ def run(args: argparse.Namespace) -> None:
         # the path as given (not resolved): summary.json records no absolute path itself
         a0_source = {"file": args.a0, "frame": 0, "units": args.units}
     progress = sys.stderr.isatty() and not args.quiet
+    figures: list[Path] = []
+
+    def draw_fig1(members: list) -> None:  # before summary.json: a finished run has them
+        from ..figures.fig1 import make_fig1
+
+        output = Path(args.output)
+        figures.extend(make_fig1(members, output / "a0.extxyz", output))
+
     members = run_family(
         args.output,
         basis=args.basis,
@@ -71,13 +79,11 @@ def run(args: argparse.Namespace) -> None:
         a0_source=a0_source,
         reference=args.reference,
         progress=progress,
+        before_summary=None if args.no_figures else draw_fig1,
     )
     sys.stdout.write(format_family(members))
-    if not args.no_figures:
-        from ..figures.fig1 import make_fig1
-
-        paths = make_fig1(members, Path(args.output) / "a0.extxyz", Path(args.output))
-        sys.stdout.write("figures: " + ", ".join(str(p) for p in paths) + "\n")
+    if figures:
+        sys.stdout.write("figures: " + ", ".join(str(p) for p in figures) + "\n")
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -253,6 +253,11 @@ def _slope_and_gradient_lines(metrics: dict) -> list[str]:
     return lines
 
 
+def _ridge_label(alpha: float | None) -> str:
+    """``ridge (alpha 1e-02)``; without α (one distinct training frame), saying so."""
+    return "ridge (one training frame)" if alpha is None else f"ridge (alpha {alpha:.0e})"
+
+
 def _baseline_lines(baselines: dict | None, network_val: float | None) -> list[str]:
     """The ridge and nearest-neighbour errors on the network's features, if recorded.
 
@@ -264,7 +269,7 @@ def _baseline_lines(baselines: dict | None, network_val: float | None) -> list[s
         return []
     lines = [f"  {'baselines on the same features':32s} {'val':>8s} {'orbit held out':>15s}"]
     labels = {
-        "ridge": f"ridge (alpha {baselines['ridge']['alpha']:.0e})",
+        "ridge": _ridge_label(baselines["ridge"]["alpha"]),
         "nearest_neighbour": "nearest neighbour",
     }
     for model, label in labels.items():

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import RidgeCV
+from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -144,7 +144,8 @@ def ridge_baseline(
     with their count as weight, the same model, so that leaving one out leaves all its
     copies out: otherwise the left-out frame is still in the fit 9 times over and the
     cross-validation rewards memorising (the smallest α).
-    Returns ``{"alpha": α, "train_rmse": ..., "<name>_rmse": ...}``.
+    Returns ``{"alpha": α, "train_rmse": ..., "<name>_rmse": ...}``; α is None with one
+    distinct training frame (no leave-one-out; every α fits its target).
 
     Raises :class:`DegeneracyError` for no training frames, features and targets of
     different lengths, non-finite values, or an evaluated set of another feature width.
@@ -153,6 +154,13 @@ def ridge_baseline(
     evaluate = _evaluated_sets(evaluate, train_x.shape[1])
     model = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))
     rows, counts = _distinct_rows(train_x, train_y)
+    if len(rows) < 2:
+        # leave-one-out needs two distinct frames (sklearn divided by zero, warned, and
+        # picked α from NaN errors); one frame's standardised features are all zero, so
+        # every α gives the same model, its target: α is None
+        model = make_pipeline(StandardScaler(), Ridge(alpha=max(alphas)))
+        model.fit(np.asarray(train_x)[rows], np.asarray(train_y)[rows])
+        return _evaluated(model, None, train_x, train_y, evaluate)
     if len(rows) == len(train_y):
         model.fit(train_x, train_y)
     else:
@@ -163,8 +171,19 @@ def ridge_baseline(
             standardscaler__sample_weight=weights,
             ridgecv__sample_weight=weights,
         )
+    return _evaluated(model, float(model[-1].alpha_), train_x, train_y, evaluate)
+
+
+def _evaluated(
+    model: Any,
+    alpha: float | None,
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    evaluate: Mapping[str, tuple[np.ndarray, np.ndarray]],
+) -> dict[str, float | None]:
+    """``{"alpha": α, "train_rmse": ..., "<name>_rmse": ...}`` of a fitted ridge."""
     result: dict[str, float | None] = {
-        "alpha": float(model[-1].alpha_),
+        "alpha": alpha,
         "train_rmse": _rmse(model.predict(train_x), train_y),
     }
     for name, (x, y) in evaluate.items():

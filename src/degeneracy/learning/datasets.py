@@ -762,7 +762,7 @@ def cached_inputs(
         try:
             with np.load(path, allow_pickle=False) as data:
                 loaded = {name: data[name] for name in data.files}
-            if all(len(values) == len(frames) for values in loaded.values()):
+            if _cached_inputs_fit(loaded, featurizer, frames):
                 return loaded
         except NPZ_READ_ERRORS:
             pass  # unreadable cache file: recompute and overwrite it
@@ -770,6 +770,33 @@ def cached_inputs(
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **inputs)
     return inputs
+
+
+def _cached_inputs_fit(
+    loaded: dict[str, np.ndarray], featurizer: Featurizer, frames: Sequence[ase.Atoms]
+) -> bool:
+    """Whether cached inputs are this featurizer's for these frames, as far as one frame
+    computed now tells: the same centre species, float32 arrays of one row per frame and
+    the first frame's shape, all finite, the first frame's values to float32 round-off.
+
+    A readable file of the right length was trusted: another species' key, another width
+    or NaN ended in a KeyError traceback, or in "features of the C centres are all zero".
+    """
+    probe = compute_inputs(featurizer, frames[:1], batch_size=1)
+    if set(loaded) != set(probe):
+        return False
+    for species, values in loaded.items():
+        first = probe[species]
+        if (
+            values.dtype != np.float32
+            or values.shape != (len(frames), *first.shape[1:])
+            or not np.all(np.isfinite(values))
+        ):
+            return False
+        scale = float(np.abs(first).max(initial=0.0))
+        if not np.allclose(values[0], first[0], rtol=1e-5, atol=1e-6 * scale):
+            return False
+    return True
 
 
 def describe_sampler(name: str, sampler: Any = None) -> dict[str, Any]:

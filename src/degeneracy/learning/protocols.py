@@ -611,8 +611,10 @@ RESULT_FILES = (
 def _remove_results(output: Path) -> None:
     """Remove a previous run's results before training, so that a run stopped before its
     end (Ctrl-C, an error) leaves its checkpoint and no results of another run (e.g. the
-    model that ``--restart`` replaces) for ``predict`` to use."""
-    for name in RESULT_FILES:
+    model that ``--restart`` replaces) for ``predict`` to use, nor its history (a
+    ``--restart`` interrupted left the old run's ``history.csv`` beside the new
+    checkpoint; the run's own history is in its checkpoint)."""
+    for name in (*RESULT_FILES, "history.csv"):
         (output / name).unlink(missing_ok=True)
 
 

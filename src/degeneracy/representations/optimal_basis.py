@@ -655,6 +655,31 @@ def _species_list(symbols: Sequence[str]) -> str:
     return ", ".join(sorted(symbols, key=lambda s: order.get(s, len(order))))
 
 
+def _builtin_basis_as_asked(
+    basis: OptimalBasis, settings: dict[str, Any], seed: int, center: str
+) -> OptimalBasis:
+    """``basis``, read from the cache, if it was fitted for ``settings`` (σ, cutoff, n_max,
+    l_max, n_primitive), ``seed`` and ``center``; else refused as another basis.
+
+    A readable file of other settings under this key (copied, or written by another
+    version) was used: the σ = 0.3 basis gave σ = 0.4's features without a word.
+    """
+    theirs = basis.settings()
+    differ = [
+        f"{name} {theirs[name]:g} (not {float(value):g})"
+        for name, value in settings.items()
+        if float(theirs[name]) != float(value)
+    ]
+    fitted = basis.provenance or {}
+    if fitted.get("seed", seed) != seed:
+        differ.append(f"seed {fitted['seed']} (not {seed})")
+    if fitted.get("center", "C") != center:
+        differ.append(f"centre {fitted['center']} (not {center})")
+    if differ:
+        raise DegeneracyError(f"a basis fitted for {', '.join(differ)}")
+    return basis
+
+
 def _builtin_provenance(n_frames: int, seed: int, center: str) -> dict[str, Any]:
     """What identifies a built-in basis besides its settings (part of its cache key)."""
     provenance = {"sampler": repr(MethaneSampler()), "n_frames": n_frames, "seed": seed}
@@ -736,7 +761,9 @@ def default_optimal_basis(
     path = cache_dir() / f"optimal-basis-{key}.npz"
     if path.exists():
         try:
-            return OptimalBasis.load(path)
+            return _builtin_basis_as_asked(
+                OptimalBasis.load(path), {**settings, "n_primitive": n_primitive}, seed, center
+            )
         except DegeneracyError as error:  # a damaged cache file is made again, not fatal
             reason = str(error).removeprefix(f"{path}: ")
             warnings.warn(
