@@ -140,7 +140,12 @@ def test_changed_reference_files_redo_the_comparison_only(tiny_run, tmp_path):
     messages: list[str] = []
     second = reproduce(output, quick=True, log=messages.append, reference=partial, **TINY)
     assert all(r.get("deviation") is not None for r in second["orbits"]["orbits"])
-    assert "a0_distance_to_published" in second["orbits"]
+    # the distance of A0's 12 coordinates (it was their largest difference)
+    published = _published_a0(partial / "README.md")
+    ours = np.asarray(second["orbits"]["a0"], dtype=float)
+    assert second["orbits"]["a0_distance_to_published"] == pytest.approx(
+        np.linalg.norm(ours - published)
+    )
     skipped = [m.split("]")[0].strip("[") for m in messages if "skipped" in m]
     assert skipped == ["learning", "figure2"]
     assert f"{partial.resolve()} (--reference)" in (output / "report.html").read_text()

@@ -77,8 +77,9 @@ NEAR_COINCIDENCE_DISTANCE = 0.04
 #: before recomputes them (its orbits and A0 stay cached in DIR/cache): 2 = a CN whose
 #: s_min is at round-off is inf (:func:`~degeneracy.sensitivity.condition_number`);
 #: 3 = A0 refined to round-off at every σ (a new A0, so new c ≠ 1 orbits), the orbits'
-#: shape distance and smallest gap, A0's s_min/s_1 per σ.
-ORBITS_STEP_FORMAT = 3
+#: shape distance and smallest gap, A0's s_min/s_1 per σ; 4 = ``a0_distance_to_published``
+#: the distance of the 12 coordinates (it was the largest coordinate difference).
+ORBITS_STEP_FORMAT = 4
 
 #: Orbit frames used by the learning experiment (the Comment's Fig. 2 orbit).
 LEARNING_ORBIT = (0.3, 1.0)
@@ -386,7 +387,8 @@ def _orbits_step(
     if reference is not None and (reference / "README.md").is_file():
         published = _published_a0(reference / "README.md")
         if published is not None:
-            result["a0_distance_to_published"] = float(np.abs(a0 - published).max())
+            # the 12 coordinates' distance, as orbits.md and family's start_distance
+            result["a0_distance_to_published"] = float(np.linalg.norm(a0 - published))
     return result
 
 
@@ -773,8 +775,8 @@ def _a0_section(orbits: dict) -> Section:
     intro += _pg_start_sentence(orbits.get("pg_start_near_swap") or {})
     if "a0_distance_to_published" in orbits:
         intro.append(
-            f"Largest coordinate difference from the published A0: "
-            f"{orbits['a0_distance_to_published']:.2e} Å."
+            f"Distance from the published A0 (its 12 coordinates, no rotation taken out): "
+            f"{orbits['a0_distance_to_published']:.3g} Å."
         )
     header = ["SOAP", "ours", "ours: s9/s1", "Comment", "ours / Comment"]
     return Section(

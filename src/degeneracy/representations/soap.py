@@ -4,7 +4,11 @@ Bartók, Kondor, Csányi, Phys. Rev. B 87, 184115 (2013). With the neighbour den
 species :math:`a` around the centre expanded as
 :math:`\rho_a(\mathbf r) = \sum_{nlm} c^{a}_{nlm} R_{nl}(r) Y_l^m(\hat{\mathbf r})`,
 
-.. math:: p^{ab}_{n n' l} = \frac{1}{\sqrt{2l+1}} \sum_{m=-l}^{l} c^{a}_{nlm}\, c^{b}_{n'lm}.
+.. math:: p^{ab}_{n n' l} = \frac{(-1)^l}{\sqrt{2l+1}} \sum_{m=-l}^{l} c^{a}_{nlm}\,
+          c^{b}_{n'lm},
+
+featomic's convention (its coupling of two l-channels to l = 0 carries the
+:math:`(-1)^l`; the sign of a feature changes no singular value).
 
 Only the centre's environment is described (C-centred, H-density channels by default,
 as in Pozdnyakov et al.'s Comment, 2022); the cutoff is a hard step.
@@ -337,8 +341,8 @@ class SoapPowerSpectrum(PicklableCalculatorCache):
         coefficient factorises, :math:`c^a_{nlm} = I^a_{nl}(r_a) \sum_{i \in a}
         Y_l^m(\hat{\mathbf r}_i)`, and by the addition theorem
 
-        .. math:: p^{ab}_{nn'l} = \frac{\sqrt{2l+1}}{4\pi}\, I^a_{nl}(r_a)\, I^b_{n'l}(r_b)\,
-            A^{ab}_l, \qquad A^{ab}_l = \sum_{i \in a,\, j \in b}
+        .. math:: p^{ab}_{nn'l} = (-1)^l \frac{\sqrt{2l+1}}{4\pi}\, I^a_{nl}(r_a)\,
+            I^b_{n'l}(r_b)\, A^{ab}_l, \qquad A^{ab}_l = \sum_{i \in a,\, j \in b}
             P_l(\hat{\mathbf r}_i \cdot \hat{\mathbf r}_j).
 
         A motion :math:`\delta\mathbf r` changes it, to first order, only through the
