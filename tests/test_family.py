@@ -295,6 +295,16 @@ def test_family_refuses_a_bad_length_before_any_work(tmp_path, monkeypatch, caps
     assert not out.exists()
     assert main(["family", "--output", str(out), "--quick", "--length", "-1"]) == 2
     assert "length must be a positive number" in capsys.readouterr().err
+    # the spacing is the family's, not an option it has (it named save_every)
+    assert main(["family", "--output", str(out), "--quick", "--length", "0.015"]) == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            "--length 0.015 Å must be a whole multiple of 0.01 Å, the spacing of the family's "
+            "frames (ratio 1.5)"
+        )
+    )
 
 
 def test_one_method_is_one_protocol_whatever_quick_says():

@@ -1241,6 +1241,9 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["predict", "--model", str(tmp_path / "nothing"), "--builtin", "td"]) == 2
     err = capsys.readouterr().err
     assert "no such model file" in err and len(err.strip().splitlines()) == 1
+    # a missing FILE is named first: it was found only after torch and the model loaded
+    assert main(["predict", "--model", str(tmp_path / "nothing"), str(tmp_path / "x.xyz")]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"{tmp_path / 'x.xyz'}: no such file")
     (tmp_path / "junk.pt").write_bytes(b"not a torch file")
     assert main(["predict", "--model", str(tmp_path / "junk.pt"), "--builtin", "td"]) == 2
     err = capsys.readouterr().err.strip()

@@ -125,6 +125,15 @@ def test_optimal_basis_errors(fitted, tmp_path):
         dg.OptimalBasis.load(bad)
     with pytest.raises(dg.DegeneracyError, match="no such file"):
         dg.OptimalBasis.load(tmp_path / "missing.npz")
+    # another archive (a model.pt is a zip): said so, not "(KeyError('meta is not ...'))"
+    other = tmp_path / "other.npz"
+    np.savez(other, x=np.zeros(2))
+    with pytest.raises(dg.DegeneracyError) as refused:
+        dg.OptimalBasis.load(other)
+    assert str(refused.value) == (
+        f"{other}: not a degeneracy optimal-basis file (an archive without the basis' arrays: "
+        "meta is not a file in the archive)"
+    )
     # a truncated file (an interrupted copy) is named, not a zipfile traceback
     good = tmp_path / "good.npz"
     fitted.save(good)

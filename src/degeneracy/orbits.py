@@ -1415,7 +1415,16 @@ def family_protocol(
     protocol = dict(QUICK_PROTOCOL if method == "adaptive" else FULL_PROTOCOL)
     if length is not None:
         protocol["length"] = length
-    OrbitSettings(**protocol)  # refuses a bad length
+    try:
+        OrbitSettings(**protocol)  # refuses a bad length
+    except DegeneracyError as error:  # the family's spacing is fixed: not an option
+        every = f"{protocol['save_every']:g} Å"
+        raise DegeneracyError(
+            str(error).replace(
+                f"save_every {every}, the spacing of the saved frames",
+                f"{every}, the spacing of the family's frames",
+            )
+        ) from error
     return protocol
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import existing_file
 from ..errors import DegeneracyError
 from ..files import json_text
 from ..structures import DEFAULT_CUTOFF
@@ -134,6 +135,8 @@ def check_finite(values: np.ndarray, what: str, source: str, model: str) -> None
 
 
 def run(args: argparse.Namespace) -> None:
+    if args.file is not None:  # a missing FILE named at once, not after torch and the model
+        existing_file(args.file, "structure file")
     # torch: at run time, not for --help
     from ..learning import compute_inputs, load_model, model_gradients, predict_frames
     from ..learning.domain import check_domain

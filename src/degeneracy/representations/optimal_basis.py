@@ -308,6 +308,8 @@ class OptimalBasis:
                 reason = "an empty file"
             elif "pickle" in str(error):
                 reason = "not an .npz archive"
+            elif isinstance(error, KeyError):  # another .npz, or a zip (torch's model.pt)
+                reason = f"an archive without the basis' arrays: {error.args[0]}"
             else:
                 reason = repr(error)
             raise DegeneracyError(
