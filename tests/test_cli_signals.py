@@ -52,3 +52,25 @@ def test_a_library_error_without_a_signal_still_shows_its_traceback(monkeypatch)
     monkeypatch.setattr(info, "run", run)
     with pytest.raises(RuntimeError, match="a bug"):
         main(["info"])
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_as_a_finished_command_exits_is_ignored(number, tmp_path):
+    """A Ctrl-C or SIGTERM in the exit handlers (torch's, distributed's: seconds), after
+    the results were written, killed the process without a word (status -2 or -15);
+    only `scan` ignored Ctrl-C there."""
+    import subprocess
+    import sys
+
+    from conftest import CTRL_C_RAISES
+
+    output = tmp_path / "s.json"
+    script = CTRL_C_RAISES + (
+        "import atexit, os, signal, sys, time\n"
+        "from degeneracy.cli import main\n"
+        f"atexit.register(lambda: (os.kill(os.getpid(), {int(number)}), time.sleep(0.2)))\n"
+        f"sys.exit(main(['spectrum', '--builtin', 'td', '--output', {str(output)!r}]))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stderr == "", (run.returncode, run.stderr)
+    assert output.read_text().startswith("[")

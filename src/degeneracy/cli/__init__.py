@@ -8,6 +8,7 @@ in :data:`COMMAND_MODULES`. Errors are one line on stderr with exit status 2
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import importlib
 import os
@@ -384,7 +385,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with signals_as_exceptions(), stdout_reader_may_leave(), warnings.catch_warnings():
             warnings.showwarning = _warning_printer(args)
             warnings.simplefilter("always", DegeneracyWarning)
-            args.func(args)
+            try:
+                args.func(args)
+            finally:
+                ignore_signals_at_exit()
     except Exception as error:
         if args.traceback:
             raise
@@ -403,6 +407,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         return _interrupted(args.command, isinstance(interrupt, Terminated))
     return 0
+
+
+#: Whether :func:`ignore_signals_at_exit` registered its exit handler in this process.
+_EXIT_HANDLER: list[bool] = []
+
+
+def ignore_signals_at_exit() -> None:
+    """Ignore Ctrl-C and SIGTERM once the interpreter exits, after a command ran.
+
+    There is nothing left to stop: the command's results are written (or kept to
+    resume), and the exit can take seconds (torch's and distributed's exit handlers,
+    freeing the modules); a signal then killed the process without a word, or printed
+    "Exception ignored in atexit callback" with a traceback, after a run that had
+    finished. Registered after the libraries' exit handlers, this one runs first; once a
+    process, from its main thread. Nothing changes before the exit, so a caller of
+    :func:`main` in the same process keeps its Ctrl-C.
+    """
+    if _EXIT_HANDLER or threading.current_thread() is not threading.main_thread():
+        return
+    _EXIT_HANDLER.append(True)
+
+    def ignore() -> None:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)
+
+    atexit.register(ignore)
 
 
 def _interrupted(command: str, terminated: bool) -> int:

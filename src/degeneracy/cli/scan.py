@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
-import signal
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -473,35 +470,21 @@ def run(args: argparse.Namespace) -> None:
     representation = representation_from_args(args)
     dataset = Dataset(args.dataset, units=args.units, read_format=args.read_format)
     recipe = RepresentationRecipe.of(representation)
-    try:
-        with InterruptsKept() as interrupts:
-            command = ScanCommand(args, dataset, representation, recipe, output, interrupts)
-            summary = run_scan(command)
-            try:
-                write_reports(command, summary)
-            except KeyboardInterrupt:
-                print(
-                    f"degeneracy scan: reports interrupted; {output} and its chunks in "
-                    f"{ChunkStore(output).folder} are kept: rerun the same command to "
-                    "finish the reports (nothing is computed again)",
-                    file=sys.stderr,
-                )
-                raise
-            ChunkStore(output).remove()  # the reports are written: nothing left to resume
-            interrupts.check()
-    finally:
-        ignore_ctrl_c_at_exit()
-
-
-def ignore_ctrl_c_at_exit() -> None:
-    """Ignore Ctrl-C once the interpreter exits (registered last, this exit handler runs
-    first). There is nothing left to stop: the scan and its reports are written or kept,
-    and the exit takes a second or more (torch's and distributed's exit handlers, freeing
-    the modules); a Ctrl-C then printed "Exception ignored in atexit callback" with a
-    traceback, or killed the process by the signal. Nothing changes before the exit, so
-    a caller of :func:`~degeneracy.cli.main` in the same process keeps its Ctrl-C."""
-    if threading.current_thread() is threading.main_thread():
-        atexit.register(signal.signal, signal.SIGINT, signal.SIG_IGN)
+    with InterruptsKept() as interrupts:
+        command = ScanCommand(args, dataset, representation, recipe, output, interrupts)
+        summary = run_scan(command)
+        try:
+            write_reports(command, summary)
+        except KeyboardInterrupt:
+            print(
+                f"degeneracy scan: reports interrupted; {output} and its chunks in "
+                f"{ChunkStore(output).folder} are kept: rerun the same command to "
+                "finish the reports (nothing is computed again)",
+                file=sys.stderr,
+            )
+            raise
+        ChunkStore(output).remove()  # the reports are written: nothing left to resume
+        interrupts.check()
 
 
 def run_scan(command: ScanCommand) -> ScanSummary:
