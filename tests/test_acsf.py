@@ -130,6 +130,19 @@ def test_parameter_sets_are_documented_sizes():
     assert dg.Acsf(parameter_set="loose").n_features == 11
 
 
+def test_a_custom_set_without_its_functions_says_how_to_give_them(capsys):
+    """`--rep acsf:parameter_set=custom` was told "needs both g2 and g4", which no option
+    gives."""
+    from degeneracy.cli import main
+
+    assert main(["compare", "--builtin", "td", "--rep", "acsf:parameter_set=custom"]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "a custom ACSF parameter set needs both g2 and g4, lists of (η, r_s) and (η, ζ, λ): "
+        "Acsf(parameter_set='custom', g2=..., g4=...) in Python (the command line has the "
+        "sets tight, loose and scaled)"
+    )
+
+
 def test_hypers_rebuild_custom_set():
     rep = dg.Acsf(parameter_set="custom", g2=[(1.0, 0.5)], g4=[(0.1, 2.0, -1.0)])
     again = dg.make_representation("acsf", **rep.hypers())

@@ -263,7 +263,11 @@ class Acsf:
         self.angular = one_of("ACSF angular functions", angular, ("g4", "g5"))
         if parameter_set == "custom":
             if g2 is None or g4 is None:
-                raise DegeneracyError("a custom ACSF parameter set needs both g2 and g4")
+                raise DegeneracyError(
+                    "a custom ACSF parameter set needs both g2 and g4, lists of (η, r_s) and "
+                    "(η, ζ, λ): Acsf(parameter_set='custom', g2=..., g4=...) in Python (the "
+                    "command line has the sets tight, loose and scaled)"
+                )
         elif g2 is not None or g4 is not None:
             raise DegeneracyError("g2/g4 can only be given with parameter_set='custom'")
         else:
