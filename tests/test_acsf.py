@@ -136,10 +136,14 @@ def test_a_custom_set_without_its_functions_says_how_to_give_them(capsys):
     from degeneracy.cli import main
 
     assert main(["compare", "--builtin", "td", "--rep", "acsf:parameter_set=custom"]) == 2
-    assert capsys.readouterr().err.strip().endswith(
-        "a custom ACSF parameter set needs both g2 and g4, lists of (η, r_s) and (η, ζ, λ): "
-        "Acsf(parameter_set='custom', g2=..., g4=...) in Python (the command line has the "
-        "sets tight, loose and scaled)"
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            "a custom ACSF parameter set needs both g2 and g4, lists of (η, r_s) and (η, ζ, λ): "
+            "Acsf(parameter_set='custom', g2=..., g4=...) in Python (the command line has the "
+            "sets tight, loose and scaled)"
+        )
     )
 
 
