@@ -63,6 +63,22 @@ def test_a_tenth_of_a_percent_quantile_flags_that_share_of_validation_frames():
         fit_domain(train, val, scales, quantile=1)
 
 
+def test_kept_frames_are_always_references():
+    """The orbit frames trained on are 20 of 24 000: the random subsample of references
+    dropped them in 8 seeds of 20, and the frames the model had learned were flagged
+    outside its domain. Kept frames are references whatever the seed."""
+    train, val = gaussian_inputs(3000, 0, {"C": 1}), gaussian_inputs(400, 1, {"C": 1})
+    kept = {"C": np.full((20, 1, 6), 5.0) + np.arange(20)[:, None, None] * 0.01}
+    for seed in range(5):
+        domain = fit_domain(train, val, {"C": 1.0}, kept=kept, seed=seed, n_reference=100)
+        assert domain.references["C"].shape == (120, 6) and domain.n_frames == 3020
+        assert np.all(domain.ratios(kept) < 0.05)
+    alone = fit_domain(train, val, {"C": 1.0}, seed=0, n_reference=100)
+    assert np.all(alone.ratios(kept) > 1)  # far from the random frames: outside
+    empty = {"C": np.zeros((0, 1, 6))}  # protocol none: no orbit frame trained on
+    assert fit_domain(train, val, {"C": 1.0}, kept=empty, n_reference=100).n_frames == 3000
+
+
 def test_every_centre_is_checked_against_its_own_species():
     """A multi-centre model sums per-centre networks: one unusual H environment puts the
     frame outside the domain although its C environment is a training one."""

@@ -10,8 +10,10 @@ centre to its nearest training centre of the same species, compared with a thres
 :math:`t_s` taken from the training data itself.
 
 * **References**: per centre species, a seeded random subsample (:data:`N_REFERENCE` at
-  most) of the centres of the distinct training frames (the random ones and the orbit
-  frames trained on), stored as
+  most) of the centres of the random training frames, and every centre of the frames
+  given as ``kept`` (the orbit frames trained on: 20 or 201 among 24 000, which a random
+  subsample dropped in 8 seeds of 20, and the frames the model was trained on were then
+  flagged outside its domain), stored as
   float16 (the distances are computed in float64 from them; rounding moves a distance by
   about 1e-4 of the feature norm, far below the thresholds).
 * **Threshold**: calibrated on the validation frames, which the network never trained
@@ -158,6 +160,7 @@ def fit_domain(
     val_inputs: Mapping[str, np.ndarray],
     scales: Mapping[str, float],
     *,
+    kept: Mapping[str, np.ndarray] | None = None,
     seed: int = 0,
     n_reference: int = N_REFERENCE,
     quantile: float = DOMAIN_QUANTILE,
@@ -168,6 +171,10 @@ def fit_domain(
     ----------
     train_inputs, val_inputs : dict of species -> ndarray (n, n_centres, d)
         Features of the distinct training frames and of the validation frames.
+    kept : dict of species -> ndarray (m, n_centres, d), optional
+        Features of more training frames, every one kept as a reference (few and rare
+        among the others: the orbit frames trained on), beside the subsample of
+        ``train_inputs``.
     scales : dict of species -> float
         The model's feature normalisation (:func:`~.protocols.feature_scales`).
     seed : int
@@ -196,8 +203,12 @@ def fit_domain(
     references = {}
     for s in species:
         centres = _centres(train_inputs, s).reshape(-1, train_inputs[s].shape[-1])
-        chosen = np.sort(generator.permutation(len(centres))[:n_reference])
-        references[s] = (centres[chosen] / scales[s]).astype(np.float16)
+        chosen = centres[np.sort(generator.permutation(len(centres))[:n_reference])]
+        if kept is not None and len(_centres(kept, s)):
+            chosen = np.concatenate([chosen, _centres(kept, s).reshape(-1, chosen.shape[-1])])
+        references[s] = (chosen / scales[s]).astype(np.float16)
+    if kept is not None:
+        n_train += len(_centres(kept, species[0]))
     scales = {s: float(scales[s]) for s in species}
     distances = ApplicabilityDomain(references, scales, {}, quantile, n_train).centre_distances(
         val_inputs

@@ -938,10 +938,7 @@ def run_protocol(
     orbit_arc = _arc_length_value(orbit_arc_length, orbit.frames)
     metrics = _metrics(protocol, data, predictions, orbit_train, orbit_heldout, orbit_arc)
     domain = fit_domain(
-        _concat([inputs["train"], _take(inputs["orbit"], orbit_train)]),
-        inputs["val"],
-        scales,
-        seed=seed,
+        inputs["train"], inputs["val"], scales, kept=_take(inputs["orbit"], orbit_train), seed=seed
     )
     metrics["domain"] = domain_metrics(domain, inputs)
     if gradient_errors:
