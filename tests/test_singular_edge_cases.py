@@ -145,3 +145,22 @@ def test_the_orbit_command_warns_of_a_symmetric_start(tmp_path, capsys):
     lines = [line for line in err.splitlines() if "the start is symmetric" in line]
     assert len(lines) == 1
     assert lines[0].startswith("degeneracy orbit: warning: orbit start (")
+
+
+def test_a_search_never_writes_atoms_closer_than_the_readers_accept(tmp_path, capsys):
+    """From a start with two atoms 0.71 Å apart the search could bring atoms to half
+    that: it wrote H and N 0.47 Å apart ("symmetric"), which spectrum then refused."""
+    from degeneracy.structures import closest_allowed_distance, closest_atom_distance
+
+    assert closest_allowed_distance(np.array([[0.71, 0, 0], [0, 1, 0]]), 0.5) == 0.5
+    assert closest_allowed_distance(np.array([[0.4, 0, 0], [0, 1, 0]]), 0.5) == 0.2
+    rng = np.random.default_rng(3)
+    neighbours = rng.normal(size=(5, 3))
+    neighbours *= rng.uniform(1.0, 1.6, size=(5, 1)) / np.linalg.norm(neighbours, axis=1)[:, None]
+    start = tmp_path / "c5.xyz"
+    ase.io.write(start, ase.Atoms("CHHOHN", positions=np.vstack([np.zeros(3), neighbours])))
+    found = tmp_path / "found.extxyz"
+    argv = ["singular", str(start), "--environment", "any", "--output", str(found)]
+    assert main(argv) == 0
+    assert main(["spectrum", str(found), "--environment", "any"]) == 0, capsys.readouterr().err
+    assert closest_atom_distance(ase.io.read(found).positions[1:]) >= 0.5

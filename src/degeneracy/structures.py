@@ -456,10 +456,15 @@ def closest_atom_distance(neighbors: np.ndarray) -> float:
 
 def closest_allowed_distance(start: np.ndarray, min_distance: float) -> float:
     """How close two atoms may come (Å) as a search or an orbit moves the neighbours from
-    ``start`` ((N, 3) or flat): ``min_distance`` or half the closest distance at the
-    start, whichever is less (two atoms on top of each other give a zero no fingerprint
-    can avoid)."""
-    return min(min_distance, closest_atom_distance(start) / 2)
+    ``start`` ((N, 3) or flat): ``min_distance``, or half the closest distance at the
+    start if that is already closer (two atoms on top of each other give a zero no
+    fingerprint can avoid).
+
+    A start that the readers accept (no pair closer than ``min_distance``) thus gives
+    frames they accept: half of a start's 0.71 Å let ``singular`` write a frame with two
+    atoms 0.47 Å apart, which ``spectrum`` then refused."""
+    closest = closest_atom_distance(start)
+    return min_distance if closest >= min_distance else closest / 2
 
 
 def validate_environment(
