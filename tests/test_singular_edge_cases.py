@@ -164,3 +164,29 @@ def test_a_search_never_writes_atoms_closer_than_the_readers_accept(tmp_path, ca
     assert main(argv) == 0
     assert main(["spectrum", str(found), "--environment", "any"]) == 0, capsys.readouterr().err
     assert closest_atom_distance(ase.io.read(found).positions[1:]) >= 0.5
+
+
+def test_a_fingerprint_warning_during_the_search_names_the_options(tmp_path, monkeypatch, capsys):
+    """Behind "FILE, frame 0, during the search: " the printer did not see the
+    fingerprint's name: `singular` said "give a width", `spectrum` "give a --om-width"."""
+    searched = singular_cli.find_singular
+
+    def warning_search(atoms, representation, **kwargs):
+        warnings.warn(
+            dg.DegeneracyWarning(
+                "om width 0.3 is too narrow here: the overlaps vanish; give a width of at "
+                "least 0.49"
+            ),
+            stacklevel=2,
+        )
+        return searched(atoms, representation, **kwargs)
+
+    monkeypatch.setattr(singular_cli, "find_singular", warning_search)
+    argv = ["singular", "--builtin", "pg-start", "--rep", "om", "--om-width", "0.3"]
+    argv += ["--max-iterations", "1", "--output", str(tmp_path / "found.extxyz")]
+    main(argv)
+    err = capsys.readouterr().err
+    assert (
+        "warning: --builtin pg-start, frame 0, during the search: om width 0.3 is too narrow "
+        "here: the overlaps vanish; give a --om-width of at least 0.49"
+    ) in err, err

@@ -29,6 +29,7 @@ from .options import (
     add_input_arguments,
     add_representation_arguments,
     check_input_analysable,
+    fingerprint_warning,
     frames_from_args,
     input_name,
     refuse_overwriting_inputs,
@@ -179,7 +180,13 @@ def run(args: argparse.Namespace) -> None:
     for index, (atoms, built) in enumerate(zip(frames, own, strict=True)):
         try:
             searching = f"{input_name(args)}, frame {index}, during the search: "
-            with reworded(warning=searching.__add__):
+
+            def during_the_search(message: str, searching: str = searching) -> str:
+                # in the options' terms first: behind this prefix the printer would not
+                # see the fingerprint's name ("give a width" for "give a --om-width")
+                return searching + fingerprint_warning(message, args)
+
+            with reworded(warning=during_the_search):
                 result = find_singular(
                     atoms,
                     built,
