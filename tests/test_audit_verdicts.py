@@ -100,6 +100,18 @@ def test_a_nearly_straight_environment_read_from_a_file_is_near_symmetric(
         assert 0 < analysis.near_symmetry_distance < 1e-7 * length
 
 
+@pytest.mark.parametrize("bend", [4e-8, 6e-8])
+def test_a_triatomic_too_straight_to_probe_toward_the_line_is_near_symmetric(bend):
+    """Bent by 4e-8 or 6e-8 rad, the points toward the line are refused as collinear:
+    the verdict was a bare `spurious` in that band. The bend's zero is then tested on
+    the way out, where it grows linearly."""
+    atoms = _bent_triatomic("OO", 1.16, 1.16, bend)
+    for representation in (dg.SoapPowerSpectrum(neighbors=["O"]), dg.Acsf(neighbors=["O"])):
+        (analysis,) = dg.analyse_frames([atoms], representation)
+        assert analysis.verdict == "near-symmetry", (bend, representation)
+        assert 0 < analysis.near_symmetry_distance < bend * 1.16
+
+
 def test_a_clearly_bent_triatomic_is_not_near_linear():
     """3° off straight, the bend is seen (s/s1 ~ 0.05): regular, nothing to explain."""
     soap = dg.SoapPowerSpectrum(neighbors=["O"])

@@ -28,7 +28,7 @@ import ase
 import numpy as np
 
 from ..checks import bounded_int, positive_float
-from ..errors import DegeneracyError
+from ..errors import COLLINEAR, DegeneracyError
 from ..representations.base import Representation
 from ..structures import neighbor_positions
 from .spectrum import (
@@ -127,7 +127,8 @@ class NearSymmetry:
     ratios : tuple of float
         Largest :math:`s_k(t) / s_k(1)` of the small singular values at each point t of
         :data:`NEAR_SYMMETRY_PATH`, with :math:`s_k(1)` at least the round-off floor
-        (:func:`roundoff_floor`).
+        (:func:`roundoff_floor`); empty for a frame so nearly straight that those points
+        are refused as collinear, tested outward instead (:func:`near_linear`).
     zero_distance : float or None
         RMS distance (Å) from the frame to the exact zero without symmetry that the
         guard's search reached (:func:`_nearest_zero_found`), at least a tenth of
@@ -404,11 +405,46 @@ def near_linear(
         return None
     try:
         ratios = _path_ratios(atoms, straight, values, small, representation)
-    except DegeneracyError:  # a point the fingerprint refuses: no test
+    except DegeneracyError as error:  # a point the fingerprint refuses: no test
+        if error.kind != COLLINEAR:
+            return None
+        # the frame is within a few times the straightness the analysis refuses: the
+        # points toward the line are refused as collinear (and the verdict was a bare
+        # `spurious`); away from it, the bend's zeros must grow at least linearly
+        if _grow_away_from_the_line(atoms, straight, values, small, representation):
+            return NearSymmetry(distance=distance, n_forced=n_forced, ratios=())
         return None
     if _vanish_on_the_path(ratios):
         return NearSymmetry(distance=distance, n_forced=n_forced, ratios=ratios)
     return None
+
+
+#: Points t of the straight path beyond the frame (t = 1) where :func:`near_linear` tests
+#: a frame too close to the line for the points toward it (:data:`NEAR_SYMMETRY_PATH`).
+NEAR_LINEAR_OUTWARD = (2.0, 4.0)
+
+
+def _grow_away_from_the_line(
+    atoms: ase.Atoms,
+    straight: np.ndarray,
+    values: np.ndarray,
+    small: np.ndarray,
+    representation: Representation,
+) -> bool:
+    r"""The path test of :func:`near_linear` turned outward: at each t of
+    :data:`NEAR_LINEAR_OUTWARD`, every small singular value
+    :math:`s_k(t) \ge t\, s_k(1) / 1.25` (:data:`NEAR_SYMMETRY_SLACK`), as the bend's
+    zeros lifted at first order do (:math:`s(t) = t\, s(1)`); a zero of the fingerprint
+    that the bend does not lift stays where it is. False when a point is refused."""
+    try:
+        spectra = _spectra_on_the_path(atoms, straight, NEAR_LINEAR_OUTWARD, representation)
+    except DegeneracyError:
+        return False
+    frame = np.maximum(values[small], roundoff_floor(values[0], len(values)))
+    return all(
+        float(np.min(row[small] / frame)) >= t / NEAR_SYMMETRY_SLACK
+        for t, row in zip(NEAR_LINEAR_OUTWARD, spectra, strict=True)
+    )
 
 
 #: RMS residual (Å) under which a symmetric frame already tried counts as invariant under
