@@ -15,8 +15,8 @@ the checks of issue 5: validation RMSE of ``none`` ≤ 0.02; held-out orbit RMSE
 ``full``; independent test RMSE within 2× the validation RMSE. With ``--repeats K`` the
 protocols run for K seeds (into ``seed-*/``; Fig. 2 and the time budget from the first)
 and the ordering check uses the held-out orbit gap none − subset paired by seed
-(positive for every seed, t > 2). BLAS runs on one thread, as the ``degeneracy``
-command runs it (``OPENBLAS_NUM_THREADS`` or ``OMP_NUM_THREADS`` set in the environment
+(positive for every seed, paired t significant at the one-sided 5 % level). BLAS runs
+on one thread, as the ``degeneracy`` command runs it (``OPENBLAS_NUM_THREADS`` or ``OMP_NUM_THREADS`` set in the environment
 wins). Example::
 
     .venv/bin/python benchmarks/bench_learn.py --output /tmp/fig2 [--orbit FILE]
@@ -157,7 +157,7 @@ def main() -> None:
             f"+- {gap['stderr']:.4f} (standard error), t = {gap['t'] or float('nan'):.1f}"
         )
         ordering = (
-            "held-out orbit RMSE: subset below none, t > 2 and every seed",
+            "held-out orbit RMSE: subset below none, every seed, t significant (5 %)",
             clear_heldout_gap(gap),
         )
     else:

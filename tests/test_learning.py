@@ -57,6 +57,7 @@ from degeneracy.learning.datasets import (
 from degeneracy.learning.protocols import (
     RESULT_FILES,
     check_within_cutoff,
+    clear_gap_t,
     clear_heldout_gap,
     errors_by_target_quantile,
     feature_scales,
@@ -1022,7 +1023,12 @@ def test_repeats_are_summarised_with_a_paired_gap():
     assert gap["t"] == pytest.approx(0.14 / gap["stderr"])
     worse = heldout_orbit_gap(none, [{"orbit_heldout_rmse": 0.2}] * 2)
     assert worse["all_positive"] is False
-    assert clear_heldout_gap(gap) is (gap["t"] > 2) and not clear_heldout_gap(worse)
+    # two seeds: t must pass Student's 95 % point with one degree of freedom, 6.31
+    assert clear_gap_t(2) == pytest.approx(6.3138, abs=1e-4)
+    assert clear_gap_t(4) == pytest.approx(2.3534, abs=1e-4)
+    assert clear_heldout_gap(gap) is (gap["t"] > 6.3138) and not clear_heldout_gap(worse)
+    assert clear_heldout_gap({"n": 4, "t": 2.9, "all_positive": True})  # the docs' seeds 0-3
+    assert not clear_heldout_gap({"n": 2, "t": 2.9, "all_positive": True})
     assert not clear_heldout_gap(heldout_orbit_gap(none[:1], subset[:1]))  # no t from one seed
     both = repeat_summary([7, 8], {"none": none, "subset": subset})
     assert both["seeds"] == [7, 8] and both["heldout_orbit_none_minus_subset"] == gap

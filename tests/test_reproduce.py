@@ -710,7 +710,10 @@ def test_repeats_report_each_error_over_seeds_and_the_paired_gap(tiny_run, tmp_p
     assert gap["n"] == 2 and gap["stderr"] is not None
     document = (output / "report.html").read_text()
     assert "mean ± std (2 seeds)" in document and "ours (seed 3)" in document
-    assert "over 2 seeds (positive for every seed and t &gt; 2)" in document
+    assert (
+        "over 2 seeds (positive for every seed, paired t significant at the one-sided 5 % level)"
+        in document
+    )
     assert not (output / "learning" / "none").exists()  # the one-seed layout was replaced
     reproduce(output, quick=True, log=lambda m: None, **TINY)  # back to one seed
     assert "repeats" not in json.loads((output / "summary.json").read_text())["learning"]

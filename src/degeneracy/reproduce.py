@@ -554,8 +554,9 @@ def learning_checks(learning: dict) -> dict[str, bool]:
 
     One seed: the held-out orbit RMSE of ``subset`` is below that of ``none``, and
     ``full`` has the lowest orbit RMSE. With repeats (``learning["repeats"]``): the
-    none − subset gap paired by seed is positive for every seed with t > 2
-    (:func:`~degeneracy.learning.clear_heldout_gap`), and ``full``'s *mean* orbit RMSE
+    none − subset gap paired by seed is positive for every seed with a paired t
+    significant at the one-sided 5 % level (:func:`~degeneracy.learning.clear_heldout_gap`),
+    and ``full``'s *mean* orbit RMSE
     is the lowest.
     """
     repeats = learning.get("repeats")
@@ -928,7 +929,8 @@ def _ordering_sentence(checks: dict[str, bool], repeats: dict | None) -> str:
         )
     return (
         f"Held-out orbit error clearly lower with 20 orbit frames than without, over "
-        f"{len(repeats['seeds'])} seeds (positive for every seed and t > 2): "
+        f"{len(repeats['seeds'])} seeds (positive for every seed, paired t significant at "
+        "the one-sided 5 % level): "
         f"{verdict('subset_beats_none_on_heldout_orbit')}{measured}. {full} (mean over seeds)."
     )
 
