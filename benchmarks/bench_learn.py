@@ -16,8 +16,8 @@ the checks of issue 5: validation RMSE of ``none`` ≤ 0.02; held-out orbit RMSE
 protocols run for K seeds (into ``seed-*/``; Fig. 2 and the time budget from the first)
 and the ordering check uses the held-out orbit gap none − subset paired by seed
 (positive for every seed, paired t significant at the one-sided 5 % level). BLAS runs
-on one thread, as the ``degeneracy`` command runs it (``OPENBLAS_NUM_THREADS`` or ``OMP_NUM_THREADS`` set in the environment
-wins). Example::
+on one thread, as the ``degeneracy`` command runs it (``OPENBLAS_NUM_THREADS`` or
+``OMP_NUM_THREADS`` set in the environment wins). Example::
 
     .venv/bin/python benchmarks/bench_learn.py --output /tmp/fig2 [--orbit FILE]
         [--rep bispectrum | --model multicentre] [--sampler trajectory] [--max-minutes 4]
