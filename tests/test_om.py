@@ -508,3 +508,15 @@ def test_a_search_that_ends_at_a_kink_explains_nothing():
     assert symmetric.has_zero and symmetric.symmetric
     assert not singular_cli.physical_zero(symmetric)
     assert singular_cli.physical_zero(dataclasses.replace(symmetric, kink=False))
+
+
+@pytest.mark.parametrize("where", [0, 4])
+def test_a_dummy_atom_is_refused(where):
+    """X took ase's covalent radius 0.2 Å: as the centre it was analysed silently, as a
+    neighbour it failed late, in point_symmetry ("unknown element np.int64(0)")."""
+    atoms = dg.builtin_environment("pg-start")
+    atoms.numbers[where] = 0
+    with pytest.raises(
+        dg.DegeneracyError, match=rf"^om: frame 0, atom {where}: a dummy atom X has no orbitals"
+    ):
+        dg.OverlapMatrix().features([atoms])

@@ -269,8 +269,15 @@ class OverlapMatrix:
         self, frames: Sequence[ase.Atoms], derivatives: bool = True
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
         frames = check_frames(frames, name=self.name)
+        numbers = np.stack([atoms.numbers for atoms in frames])
+        if (numbers == 0).any():  # ase's table gives X a radius of 0.2 Å: orbitals of nothing
+            frame, atom = (int(i) for i in np.argwhere(numbers == 0)[0])
+            raise DegeneracyError(
+                f"{self.name}: frame {frame}, atom {atom}: a dummy atom X has no orbitals; "
+                "remove it"
+            )
         # exponents per frame and atom: frames may list their species in any order
-        alpha = self.exponents(np.stack([atoms.numbers for atoms in frames]))  # (f, A)
+        alpha = self.exponents(numbers)  # (f, A)
         positions = np.stack([atoms.positions for atoms in frames])  # (f, A, 3)
         weights, slopes = self._weights(positions)  # first: it refuses atoms beyond the cutoff
         displacement = positions[:, :, None] - positions[:, None, :]  # (f, A, A, 3)
