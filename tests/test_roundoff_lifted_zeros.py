@@ -15,6 +15,7 @@ there other than as a power law from round-off (a pair coming within the cutoff)
 
 from __future__ import annotations
 
+import ase
 import numpy as np
 import pytest
 from ase.build import bulk
@@ -106,3 +107,25 @@ def test_a_zero_at_the_frame_alone_is_lifted_on_the_way():
     values = result.singular_values
     assert at_roundoff(values)[-1]
     assert result.verdict == "spurious"
+
+
+def test_acsf_blind_to_every_angle_keeps_the_symmetry_verdict_when_rounded():
+    """ACSF whose G4 sees no neighbour pair (F–F 2.76 Å, cutoff 2.5 Å) sees the four
+    distances only. An exactly D4h XeF4 was `symmetry`; written with 8 decimals it was
+    `spurious` (one zero), its five zeros beside the distances counted only through the
+    feature count (57)."""
+    from scipy.spatial.transform import Rotation
+
+    from degeneracy.sensitivity.near_symmetric import motions_seen_here
+
+    turn = Rotation.from_euler("xyz", [0.3, 0.7, 1.1]).as_matrix()
+    square = np.array([[1.95 * np.cos(t), 1.95 * np.sin(t), 0.0] for t in np.pi / 2 * np.arange(4)])
+    acsf = dg.Acsf(center="Xe", neighbors=["F"])
+    for neighbors in (square @ turn.T, np.round(square @ turn.T, 8)):
+        atoms = ase.Atoms("XeF4", positions=np.vstack([np.zeros(3), neighbors]))
+        with pytest.warns(dg.DegeneracyWarning, match="sees no bond angles here"):
+            (analysis,) = dg.analyse_frames([atoms], acsf)
+        assert analysis.verdict == "symmetry" and analysis.n_symmetry_zeros == 8
+        assert motions_seen_here(acsf, neighbors, 57) == 4
+    # G5 has no pair cutoff: it sees the angles, and no bound applies
+    assert motions_seen_here(dg.Acsf(angular="g5"), square, 57) == 57

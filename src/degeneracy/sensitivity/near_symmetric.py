@@ -271,6 +271,24 @@ def near_symmetry(
     return None
 
 
+def motions_seen_here(representation: Representation, neighbors: np.ndarray, seen: int) -> int:
+    """The most internal motions ``representation`` sees at ``neighbors`` (N, 3): ``seen``
+    (:func:`~.verdicts.seen_dimension`, true anywhere), or N where no neighbour pair's
+    angle enters any feature here (its optional ``angle_pair_weights`` all zero: ACSF's
+    G4 with every pair a cutoff or more apart, or no angular functions), the features then
+    being functions of the N distances alone.
+
+    An exactly D4h XeF4 (F–F 2.76 Å, cutoff 2.5 Å) was `symmetry`; written with 8
+    decimals it was `spurious`, one zero short: its 5 zeros beside the distances are the
+    fingerprint's whatever the symmetry, and counted only through the feature count (57).
+    """
+    weights = getattr(representation, "angle_pair_weights", None)
+    pairs = None if weights is None else weights(neighbors)
+    if pairs is not None and len(pairs) and not np.any(pairs):
+        return min(seen, len(neighbors))
+    return seen
+
+
 #: RMS distance (Å) from the symmetric environment at which
 #: :func:`exact_zeros_beside_symmetry` probes the spectrum (at least twice the frame's):
 #: forced zeros are lifted there to 1e-12 s1 or more even at fourth order.
@@ -327,7 +345,7 @@ def exact_zeros_beside_symmetry(
     neighbors = neighbor_positions(atoms)
     exact_ops = [op for op in symmetry.operations if op.residual <= EXACT_SYMMETRY_RESIDUAL]
     n_held = symmetry_forced_motions(neighbors, exact_ops)[0] if exact_ops else 0
-    accounted = n_held + max(0, len(values) - seen)
+    accounted = n_held + max(0, len(values) - motions_seen_here(representation, neighbors, seen))
     if n_exact <= accounted:
         return 0
     symmetric, _ = symmetrized(neighbors, symmetry.operations)
