@@ -1840,8 +1840,8 @@ def test_scan_100k_methane_kill_and_resume(tmp_path):
     dataset = tmp_path / "methane-100k.xyz"
     ase.io.write(dataset, frames, format="extxyz")
     output = tmp_path / "resumed.parquet"
-    command = _scan_command(dataset, output, "--workers", "2", "--chunk-size", "1000")
-    command = [c for c in command if c not in SMALL] + ["--top", "5"]
+    command = _scan_command(dataset, output, "--workers", "2", "--chunk-size", "1000", "--top", "5")
+    command = [c for c in command if c not in SMALL]  # the default n_max, l_max
     finished = _kill_after_chunks(command, tmp_path / "resumed.parquet.parts", 20, 3600)
     assert not output.exists() and 20 <= finished < 100
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=7200)
