@@ -203,6 +203,27 @@ def test_a_family_interrupted_while_drawing_fig1_does_not_look_finished(
     assert "figures: " in capsys.readouterr().out
 
 
+def test_a_second_family_into_a_folder_being_written_is_refused(tmp_path, monkeypatch):
+    """Two family runs into one folder: the second cleared the first's results (its
+    summary, A0, orbits) while the first wrote them. It is refused before any work."""
+    import os
+
+    from degeneracy.files import exclusive_output
+
+    monkeypatch.setattr(orbits, "comment_a0", _no_a0_search)
+    out = tmp_path / "family"
+    out.mkdir()
+    (out / "summary.json").write_text("{}")  # the first run's, about to be replaced
+    with exclusive_output(out, "family"):
+        with pytest.raises(dg.DegeneracyError) as refused:
+            run_family(out, quick=True, length=0.01)
+    assert str(refused.value) == (
+        f"another family is writing {out} (pid {os.getpid()}); wait for it or choose "
+        "another --output"
+    )
+    assert (out / "summary.json").read_text() == "{}"
+
+
 def _strings(value) -> list[str]:
     if isinstance(value, dict):
         return [*value.keys(), *(s for item in value.values() for s in _strings(item))]
@@ -552,7 +573,11 @@ def test_a_new_family_run_removes_the_previous_results_first(tmp_path, monkeypat
         (out / name).write_text("old run\n")
     with pytest.raises(AssertionError, match="A0 searched"):
         run_family(out, quick=True, length=0.5)
-    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "orbit_sigma0.3_c1.0.extxyz.bak"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".degeneracy.lock",  # held while a run writes the folder
+        "notes.txt",
+        "orbit_sigma0.3_c1.0.extxyz.bak",
+    ]
 
 
 def test_family_workers_have_a_maximum_checked_before_any_work(tmp_path, monkeypatch, capsys):

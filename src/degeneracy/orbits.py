@@ -73,6 +73,7 @@ from .files import (
     atomic_open,
     cache_dir,
     cache_key,
+    exclusive_output,
     json_text,
     output_file,
     output_folder,
@@ -2372,50 +2373,54 @@ def run_family(
     published = _published_orbits(reference, sigmas, distances)
     workers = check_workers(workers)
     output.mkdir(exist_ok=True)
-    _clear_family_folder(output, sigmas, distances)
-    if basis == "optimal":  # fit (or load) the bases once, before the workers need them
-        for sigma in sigmas:
-            _ = comment_representation(sigma, basis).optimal_basis
-    a0_atoms, a0_protocol = _family_a0(
-        a0, basis=basis, quick=quick, method=method, progress=progress
-    )
-    _write_frames(output / "a0.extxyz", [a0_atoms])
-    a0 = neighbor_positions(a0_atoms)
-    p0 = neighbor_positions(builtin_environment("pg-start"))
-    for c in distances:  # before any orbit is traced (a given A0 can put one astray)
-        validate_environment(
-            environment_from_neighbors(orbit_start(a0, p0, c)),
-            where=f"orbit start A0 + c (P0 − A0) at c = {c}",
+    # one run at a time: a second one cleared the first's results as it wrote them
+    with exclusive_output(output, "family"):
+        _clear_family_folder(output, sigmas, distances)
+        if basis == "optimal":  # fit (or load) the bases once, before the workers need them
+            for sigma in sigmas:
+                _ = comment_representation(sigma, basis).optimal_basis
+        a0_atoms, a0_protocol = _family_a0(
+            a0, basis=basis, quick=quick, method=method, progress=progress
         )
-    if a0_protocol is None:  # given, not searched
-        warn_unless_singular_a0(a0_atoms, basis)
-    tasks = [
-        {
-            "sigma": sigma,
-            "c": c,
+        _write_frames(output / "a0.extxyz", [a0_atoms])
+        a0 = neighbor_positions(a0_atoms)
+        p0 = neighbor_positions(builtin_environment("pg-start"))
+        for c in distances:  # before any orbit is traced (a given A0 can put one astray)
+            validate_environment(
+                environment_from_neighbors(orbit_start(a0, p0, c)),
+                where=f"orbit start A0 + c (P0 − A0) at c = {c}",
+            )
+        if a0_protocol is None:  # given, not searched
+            warn_unless_singular_a0(a0_atoms, basis)
+        tasks = [
+            {
+                "sigma": sigma,
+                "c": c,
+                "basis": basis,
+                "protocol": protocol,
+                "start": orbit_start(a0, p0, c).tolist(),
+                "path": str(output / family_file_name(sigma, c)),
+            }
+            for sigma in sigmas
+            for c in distances
+        ]
+        _run_tasks(tasks, workers, progress)
+        members = [
+            _family_member(task, published.get((task["sigma"], task["c"]))) for task in tasks
+        ]
+        summary = {
             "basis": basis,
             "protocol": protocol,
-            "start": orbit_start(a0, p0, c).tolist(),
-            "path": str(output / family_file_name(sigma, c)),
+            "a0_protocol": a0_protocol,
+            "a0_source": a0_source,
+            "a0": a0.tolist(),
+            "a0_info": dict(a0_atoms.info),  # write_json makes it plain JSON
+            "orbits": [m.row() for m in members],
         }
-        for sigma in sigmas
-        for c in distances
-    ]
-    _run_tasks(tasks, workers, progress)
-    members = [_family_member(task, published.get((task["sigma"], task["c"]))) for task in tasks]
-    summary = {
-        "basis": basis,
-        "protocol": protocol,
-        "a0_protocol": a0_protocol,
-        "a0_source": a0_source,
-        "a0": a0.tolist(),
-        "a0_info": dict(a0_atoms.info),  # write_json makes it plain JSON
-        "orbits": [m.row() for m in members],
-    }
-    if before_summary is not None:
-        before_summary(members)
-    write_json(output / "summary.json", summary)
-    return members
+        if before_summary is not None:
+            before_summary(members)
+        write_json(output / "summary.json", summary)
+        return members
 
 
 def _jsonable(value):
