@@ -240,8 +240,8 @@ def exclusive_output(folder: str | os.PathLike, command: str) -> Iterator[None]:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            owner = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip()
-            pid = f" (pid {owner})" if owner.isdigit() else ""
+            owner = lock_owner(descriptor)
+            pid = "" if owner is None else f" (pid {owner})"
             raise DegeneracyError(
                 f"another {command} is writing {folder}{pid}; wait for it or choose another "
                 "--output"
@@ -249,9 +249,25 @@ def exclusive_output(folder: str | os.PathLike, command: str) -> Iterator[None]:
         except OSError:  # a file system without flock (some NFS): not locked
             pass
         else:
-            with contextlib.suppress(OSError):  # the id is for the message only
-                os.ftruncate(descriptor, 0)
-                os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+            record_lock_owner(descriptor)
         yield
     finally:
         os.close(descriptor)
+
+
+def record_lock_owner(descriptor: int) -> None:
+    """Write this process's id into a lock file it has just locked (for the messages of
+    the runs it keeps out: :func:`lock_owner`)."""
+    with contextlib.suppress(OSError):  # the id is for messages only
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+
+
+def lock_owner(descriptor: int) -> int | None:
+    """The process id a lock file holds (:func:`record_lock_owner`), None if it holds none
+    (yet)."""
+    try:
+        text = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None

@@ -116,7 +116,7 @@ from .checks import (
 )
 from .environments import environments_of, parse_species
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
-from .files import atomic_path, cache_key, output_file
+from .files import atomic_path, cache_key, lock_owner, output_file, record_lock_owner
 from .processes import ONE_BLAS_THREAD, sigint_blocked
 from .representations.base import Representation, every_hyper, fingerprint
 from .sensitivity import (
@@ -1568,7 +1568,7 @@ class ChunkStore:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                owner = _lock_owner(descriptor)
+                owner = lock_owner(descriptor)
                 os.close(descriptor)
                 raise DegeneracyError(self._busy(owner)) from None
             except OSError as error:  # a file system without flock (some NFS, Lustre)
@@ -1584,9 +1584,7 @@ class ChunkStore:
                 )
                 return None
             if _same_file(descriptor, self.lock_path):
-                with contextlib.suppress(OSError):  # the id is for messages only
-                    os.ftruncate(descriptor, 0)
-                    os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+                record_lock_owner(descriptor)
                 return descriptor
             os.close(descriptor)  # removed, by the scan that held it as it finished: again
         raise DegeneracyError(
@@ -1686,15 +1684,6 @@ def _same_file(descriptor: int, path: Path) -> bool:
     except OSError:
         return False
     return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
-
-
-def _lock_owner(descriptor: int) -> int | None:
-    """The process id a lock file holds, None if it holds none (yet)."""
-    try:
-        text = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
 
 
 def _release_lock(key: str) -> None:

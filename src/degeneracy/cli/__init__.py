@@ -277,7 +277,8 @@ def in_option_terms(line: str, names: dict[str, str], typed: Iterable[str] = ())
     typed as a value (``typed``: a file or folder named ``sigma`` or ``model``) is theirs,
     not a parameter: "sigma: no such file" stays so.
     """
-    names = {name: option for name, option in names.items() if name not in set(typed)}
+    typed = set(typed)
+    names = {name: option for name, option in names.items() if name not in typed}
     parameter = line.split(" ", 1)[0].removesuffix(":")
     rest = line[len(parameter) :]
     if parameter in names and rest[:1] in (" ", ":"):

@@ -152,7 +152,6 @@ def ridge_baseline(
     """
     train_x, train_y = _training_set(train_x, train_y)
     evaluate = _evaluated_sets(evaluate, train_x.shape[1])
-    model = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))
     rows, counts = _distinct_rows(train_x, train_y)
     if len(rows) < 2:
         # leave-one-out needs two distinct frames (sklearn divided by zero, warned, and
@@ -161,6 +160,7 @@ def ridge_baseline(
         model = make_pipeline(StandardScaler(), Ridge(alpha=max(alphas)))
         model.fit(np.asarray(train_x)[rows], np.asarray(train_y)[rows])
         return _evaluated(model, None, train_x, train_y, evaluate)
+    model = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))
     if len(rows) == len(train_y):
         model.fit(train_x, train_y)
     else:

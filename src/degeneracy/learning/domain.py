@@ -204,11 +204,11 @@ def fit_domain(
     for s in species:
         centres = _centres(train_inputs, s).reshape(-1, train_inputs[s].shape[-1])
         chosen = centres[np.sort(generator.permutation(len(centres))[:n_reference])]
-        if kept is not None and len(_centres(kept, s)):
+        if kept is not None:  # every one of them, after the draw
             chosen = np.concatenate([chosen, _centres(kept, s).reshape(-1, chosen.shape[-1])])
         references[s] = (chosen / scales[s]).astype(np.float16)
     if kept is not None:
-        n_train += len(_centres(kept, species[0]))
+        n_train += len(kept[species[0]])
     scales = {s: float(scales[s]) for s in species}
     distances = ApplicabilityDomain(references, scales, {}, quantile, n_train).centre_distances(
         val_inputs
