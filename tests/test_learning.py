@@ -225,6 +225,21 @@ def test_features_are_cached_by_hyperparameters_and_positions(cache, monkeypatch
     assert len(list(cache.glob("features-*.npz"))) == 3
 
 
+def test_cached_features_follow_the_fingerprints_source_code(cache, monkeypatch):
+    """ACSF, OM and the bispectrum's coupling are our own arithmetic: a change there kept
+    serving the features cached before it, under the same hyperparameters."""
+    import degeneracy.learning.features as features_module
+
+    frames = ThermalMethaneSampler().sample(4, seed=0)
+    featurizer = CentreFeaturizer(small_soap())
+    assert featurizer.key()["code"] == features_module.fingerprint_code_digest()
+    cached_inputs(featurizer, frames)
+    monkeypatch.setattr(features_module, "fingerprint_code_digest", lambda: "edited")
+    assert featurizer.key()["code"] == "edited"
+    cached_inputs(featurizer, frames)
+    assert len(list(cache.glob("features-*.npz"))) == 2
+
+
 @pytest.mark.parametrize("cut", [1000, 20])
 def test_damaged_cache_files_are_made_again(cache, cut):
     """A cut-short features .npz (not a zip any more: BadZipFile, once a traceback) or

@@ -1796,10 +1796,25 @@ def test_removing_the_chunks_holds_ctrl_c_back_until_they_are_gone(
     with pytest.raises(KeyboardInterrupt):
         store.remove()
     assert not store.folder.exists()
-    with pytest.raises(ValueError), scanning.sigint_deferred():  # its own error goes on
+    with pytest.raises(ValueError), scanning.interrupts_deferred():  # its own error goes on
         signal.raise_signal(signal.SIGINT)
         raise ValueError
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_sigterm_is_held_back_as_ctrl_c_is(monkeypatch):
+    """SIGTERM (the command line's Terminated) cut the chunk removal and the lock's
+    bookkeeping short, where Ctrl-C waited for them."""
+    from degeneracy.cli import Terminated, signals_as_exceptions
+
+    done, before = [], signal.getsignal(signal.SIGTERM)
+    with signals_as_exceptions(), pytest.raises(Terminated):
+        with scanning.interrupts_deferred():
+            signal.raise_signal(signal.SIGTERM)
+            done.append("after the signal")
+        done.append("after the block")
+    assert done == ["after the signal"]
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_cli_singular_file_carries_the_scan_numbers_and_every_key(capsys, tmp_path):

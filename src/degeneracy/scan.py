@@ -1476,12 +1476,12 @@ class ChunkStore:
     def remove(self) -> None:
         """Delete the folder: the chunk files first, the manifest last.
 
-        Ctrl-C waits until it is gone (:func:`sigint_deferred`): an interrupted removal
+        Ctrl-C waits until it is gone (:func:`interrupts_deferred`): an interrupted removal
         would leave some chunks beside the manifest, and a rerun would compute the others
         again. A crash midway never leaves chunk files without the manifest that says
         which scan they belong to (:meth:`open` would not trust them anyway).
         """
-        with sigint_deferred():
+        with interrupts_deferred():
             for chunk in self.chunk_files():
                 chunk.unlink(missing_ok=True)
             (self.folder / _MANIFEST).unlink(missing_ok=True)
@@ -1492,7 +1492,7 @@ class ChunkStore:
         """Delete what the folder holds but its lock file (``restart``): the chunk files
         first and the manifest last, as :meth:`remove`; the folder stays, so that the lock
         a scan holds on it (:meth:`lock`) goes on guarding it."""
-        with sigint_deferred():
+        with interrupts_deferred():
             for chunk in self.chunk_files():
                 chunk.unlink(missing_ok=True)
             for entry in sorted(self.folder.iterdir(), key=lambda p: p.name == _MANIFEST):
@@ -1532,7 +1532,7 @@ class ChunkStore:
         if fcntl is None:
             return
         key = self._lock_key()
-        with sigint_deferred(), _HELD_LOCKS_GUARD:
+        with interrupts_deferred(), _HELD_LOCKS_GUARD:
             held = _HELD_LOCKS.get(key)
             if held is not None:
                 if held.active:
@@ -1602,7 +1602,7 @@ class ChunkStore:
 
         The lock file is deleted first, and the folder too if that leaves it empty.
         """
-        with sigint_deferred(), _HELD_LOCKS_GUARD:
+        with interrupts_deferred(), _HELD_LOCKS_GUARD:
             _release_lock(self._lock_key())
 
     def keep_lock(self) -> None:
@@ -1733,26 +1733,37 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_locks_after_fork)
 
 
-@contextlib.contextmanager
-def sigint_deferred() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) back until the block is done, then act on it.
+#: The signals :func:`interrupts_deferred` holds back: Ctrl-C, and SIGTERM, which the
+#: command line turns into the same interruption (``cli.Terminated``).
+DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    For short steps that must not stop halfway. A SIGINT received meanwhile is passed to
-    the handler that was in place (Python's raises KeyboardInterrupt) once the block
-    completes; if the block raises, that exception goes on instead. Outside the main
-    thread, where no handler can be set, nothing is held back.
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) and SIGTERM back until the block is done, then act on them.
+
+    For short steps that must not stop halfway. A signal received meanwhile is raised
+    again once the block completes, for the handler that was in place (Python's SIGINT
+    handler raises KeyboardInterrupt, the command line's SIGTERM handler
+    ``cli.Terminated``; SIGTERM's default action ends the process); if the block raises,
+    that exception goes on instead. Outside the main thread, where no handler can be set,
+    nothing is held back.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous = {
+        number: signal.signal(number, lambda signum, frame: received.append(signum))
+        for number in DEFERRED_SIGNALS
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if received and callable(previous):
-        previous(signal.SIGINT, None)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    for number in dict.fromkeys(received):  # each once, in the order they came
+        signal.raise_signal(number)
 
 
 #: Modules a scan imports on first use that load compiled extensions (msgpack, psutil,
@@ -1761,13 +1772,13 @@ SCAN_MODULES = ("distributed", "pyarrow.dataset")
 
 
 def import_uninterrupted(modules: Iterable[str]) -> None:
-    """Import ``modules`` with Ctrl-C held back (:func:`sigint_deferred`).
+    """Import ``modules`` with Ctrl-C held back (:func:`interrupts_deferred`).
 
     A KeyboardInterrupt raised inside the initialisation of a compiled extension leaves
     it half made ("ImportError: initialization failed"): matplotlib's ``ft2font`` then
     ended the interpreter's exit with a fatal error about the GIL.
     """
-    with sigint_deferred():
+    with interrupts_deferred():
         for name in modules:
             importlib.import_module(name)
 
@@ -2868,7 +2879,7 @@ def _make_calculator(built: Representation) -> None:
     held back: one inside featomic's constructor left an object whose ``__del__`` printed
     "Exception ignored in: <function CalculatorBase.__del__ ...>" and a traceback as the
     interpreter exited after the interruption."""
-    with sigint_deferred():
+    with interrupts_deferred():
         getattr(built, "calculator", None)
 
 

@@ -45,9 +45,15 @@ class _SignalSeen:
     then featomic's or metatensor's own error ("featomic failed: internal featomic
     error", a MetatensorError), exit 2 or 1 instead of 130. :func:`main` reads this to
     tell such an error from a real one.
+
+    A Ctrl-C raised inside a ``__del__`` or a weakref callback is dropped the same way
+    ("Exception ignored in: ..."), and the command goes on as if none had come:
+    ``lost`` records it, so that :func:`main` still reports the interruption once the
+    command returns, instead of exit 0.
     """
 
     number: int | None = None
+    lost: bool = False
 
 
 def _raise_interrupted(signum: int, frame: object) -> NoReturn:
@@ -62,8 +68,10 @@ def _raise_terminated(signum: int, frame: object) -> NoReturn:
 
 def _quiet_interrupts_in_callbacks(unraisable: Any) -> None:
     """``sys.unraisablehook`` that drops a KeyboardInterrupt raised where Python cannot
-    propagate it (a ctypes callback): the command reports the interruption itself."""
+    propagate it (a ctypes callback, a ``__del__``): the command reports the interruption
+    itself (:attr:`_SignalSeen.lost`)."""
     if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        _SignalSeen.lost = True
         return
     sys.__unraisablehook__(unraisable)
 
@@ -77,6 +85,7 @@ def signals_as_exceptions() -> Iterator[None]:
         yield
         return
     _SignalSeen.number = None
+    _SignalSeen.lost = False
     previous = (
         signal.signal(signal.SIGTERM, _raise_terminated),
         signal.signal(signal.SIGINT, _raise_interrupted),
@@ -390,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.func(args)
             finally:
                 ignore_signals_at_exit()
+            if _SignalSeen.lost:  # the command went on past a Ctrl-C it never saw
+                return _interrupted(args.command, _SignalSeen.number == signal.SIGTERM)
     except Exception as error:
         if args.traceback:
             raise

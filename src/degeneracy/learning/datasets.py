@@ -751,7 +751,9 @@ def cached_inputs(
     """:func:`compute_inputs`, cached in ``cache_dir()/features-<key>.npz`` (float32).
 
     The key hashes the featurizer's :meth:`~Featurizer.key` (name, hyperparameters, radial
-    basis) and :func:`positions_digest` of the frames, so any change recomputes.
+    basis, featomic's version and a hash of the fingerprints' source code,
+    :func:`~.features.fingerprint_code_digest`) and :func:`positions_digest` of the
+    frames, so any change recomputes.
     """
     if not cache:
         return compute_inputs(

@@ -7,6 +7,8 @@ MultiCentreSoap` describes every atom. Both give ``{species: (n_frames, n_centre
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,6 +30,24 @@ BASIS_FILE = "basis.npz"
 #: The optimal bases of a saved multi-centre model, by centre species (C's is
 #: :data:`BASIS_FILE`, as a single-centre model's).
 CENTRE_BASIS_FILES = {"C": BASIS_FILE, "H": "basis-H.npz"}
+
+
+@functools.lru_cache(maxsize=1)
+def fingerprint_code_digest() -> str:
+    """A short hash of the source of ``degeneracy.representations``, for cache keys.
+
+    ACSF, the overlap matrix, the bispectrum's coupling and the SOAP adapter are this
+    package's own arithmetic: a change there changes the features under the same
+    hyperparameters and featomic version, and a cache keyed by those alone would keep
+    serving the old features. Any edit of the package's modules makes new keys (a
+    docstring's too: features are cheap to compute again, stale ones are wrong numbers).
+    """
+    from .. import representations
+
+    digest = hashlib.sha256()
+    for module in sorted(Path(representations.__file__).parent.glob("*.py")):
+        digest.update(module.name.encode() + b"\0" + module.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def basis_digest(basis: OptimalBasis | None) -> str | None:
@@ -97,7 +117,12 @@ class CentreFeaturizer:
 
     def key(self) -> dict[str, Any]:
         identity = representation_identity(self.representation)
-        return {"kind": self.kind, "featomic": featomic.__version__, **identity}
+        return {
+            "kind": self.kind,
+            "featomic": featomic.__version__,
+            "code": fingerprint_code_digest(),
+            **identity,
+        }
 
     def inputs(self, frames: Sequence[ase.Atoms]) -> dict[str, np.ndarray]:
         features = np.asarray(self.representation.features(list(frames)))

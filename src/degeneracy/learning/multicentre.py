@@ -40,7 +40,7 @@ from ..representations import OptimalBasis, SoapPowerSpectrum
 from ..representations._featomic import dense_block
 from ..representations.base import check_frames
 from ..structures import CH4
-from .features import CENTRE_BASIS_FILES, basis_digest
+from .features import CENTRE_BASIS_FILES, basis_digest, fingerprint_code_digest
 
 #: Centre species and the neighbour species whose densities each one sees.
 CENTRES = {"C": ("H",), "H": ("C", "H")}
@@ -125,6 +125,7 @@ class MultiCentreSoap:
             "hypers": self.hypers(),
             "basis": {c: basis_digest(soap.optimal_basis) for c, soap in self.soaps.items()},
             "featomic": featomic.__version__,
+            "code": fingerprint_code_digest(),
         }
 
     def spec(self) -> dict[str, Any]:
