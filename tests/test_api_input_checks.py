@@ -277,6 +277,26 @@ _TD_NEIGHBORS = dg.neighbor_positions(_TD)
             "counts must be a sequence of shell sizes, e.g. [4]",
         ),
         (lambda: dg.trade_scale(_TD_NEIGHBORS, "x"), "a motion's components are not numbers"),
+        (
+            lambda: dg.equidistant_blind_counts(dg.SoapPowerSpectrum(), [4], shells=1e300),
+            "shells must be",  # ran for ever
+        ),
+        (
+            lambda: dg.compare_fingerprints(
+                dg.sample_methane(1, seed=0), [dg.Acsf()], per_composition=None
+            ),
+            "per_composition must be True or False, got None",
+        ),
+        (
+            lambda: dg.coincident_pairs(_TD_NEIGHBORS, self_reverse=float("nan")),
+            "self_reverse must be True or False, got nan",
+        ),
+        (
+            lambda: dg.find_singular(
+                dg.sample_methane(1, seed=0)[0], dg.Acsf(), check_near_symmetry=None
+            ),
+            "check_near_symmetry must be True or False, got None",
+        ),
         (lambda: dg.pair_triple_rates(_TD_NEIGHBORS, "x"), "a motion's components are not numbers"),
         (
             lambda: dg.equal_radius_partner_residual(np.zeros((4, 3))),

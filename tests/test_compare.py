@@ -688,3 +688,23 @@ def test_a_soap_entry_with_the_gto_basis_leaves_the_basis_file_out(tmp_path, cap
     assert "--rep soap:n_primitive=12: --basis-file: fitted for n_primitive 20 (not 12)" in err
     same = _compare_json(capsys, *argv, "--rep", "soap:n_primitive=20")
     assert same["fingerprints"]["soap:n_primitive=20"]["n_primitive"] == 20
+
+
+def test_the_trade_scale_does_not_depend_on_the_neighbours_labels():
+    """The same CH4 with its H relabelled had trade scale 0.546 Å and inf (bispectrum):
+    the max-norm of two pairs' differences ties in both orders when the angle's term is
+    the largest, and the labels' order broke the tie. 26 of 300 random frames changed."""
+    rows = [
+        [-0.95427125, 0.5788062, 0.47829916],
+        [-0.10059404, -1.14724607, -0.24913764],
+        [-0.33316282, 0.31259715, 1.10822074],
+        [0.17964585, -0.64536807, -0.96936455],
+    ]
+    first = dg.environment_from_neighbors(np.array(rows))
+    frames = [first, first[[0, 2, 3, 4, 1]], *dg.sample_methane(60, seed=5)]
+    rng = np.random.default_rng(0)
+    relabelled = [atoms[[0, *(1 + rng.permutation(4))]] for atoms in frames[2:]]
+    bispectrum = dg.Bispectrum()
+    scales = dg.compare_fingerprints([*frames, *relabelled], [bispectrum]).trade_scales[:, 0]
+    assert scales[0] == pytest.approx(scales[1], rel=1e-9)
+    np.testing.assert_allclose(scales[2 : 2 + 60], scales[2 + 60 :], rtol=1e-9)

@@ -42,7 +42,7 @@ def test_without_angular_channels_only_the_distances_are_seen(representation):
 def test_with_angular_channels_the_bound_is_the_feature_count():
     soap = dg.SoapPowerSpectrum(n_max=1, l_max=2)
     assert seen_dimension(soap, 3, 4) == 3
-    assert seen_dimension(dg.SoapPowerSpectrum(), 576, 4) == 576
+    assert seen_dimension(dg.SoapPowerSpectrum(), 576, 4) == 274  # each l's Gram matrix
     assert seen_dimension(dg.Acsf(), 57, 4) == 57  # no hook
 
 
@@ -83,3 +83,51 @@ def test_a_zero_threshold_below_round_off_is_refused(capsys):
     assert one_error_line(capsys, "spectrum").startswith(
         "--zero-rtol must be at least 1e-15 (an exact zero's singular value is round-off"
     )
+
+
+@pytest.mark.parametrize(
+    ("representation", "invariants", "zeros"),
+    [
+        (dg.SoapPowerSpectrum(n_max=2, l_max=2), 8, 1),
+        (dg.SoapPowerSpectrum(n_max=2, l_max=1), 5, 4),
+        (dg.Bispectrum(n_max=2, l_max=1), 5, 4),
+    ],
+    ids=["soap-2-2", "soap-2-1", "bispectrum-2-1"],
+)
+def test_a_small_expansion_sees_only_its_invariants(representation, invariants, zeros):
+    """SOAP n_max = l_max = 2 has 12 features for CH4's 9 motions, but they are each l's
+    Gram matrix of 2 coefficient vectors, 8 numbers: every random CH4 has an exact zero,
+    which was `spurious` (and `singular` took any start for a singular configuration)."""
+    frames = [_unequal_methane(seed) for seed in range(3)]
+    _, jacobian = representation.jacobian(frames)
+    assert jacobian.shape[1] > invariants  # more features than invariants
+    spectrum = dg.singular_spectrum(jacobian, dg.neighbor_positions(frames))
+    assert np.all((spectrum.values / spectrum.values[:, :1] < 1e-12).sum(axis=1) == zeros)
+    assert seen_dimension(representation, jacobian.shape[1], 4) == invariants == 9 - zeros
+    assert [a.verdict for a in dg.analyse_frames(frames, representation)] == ["dimension"] * 3
+    with pytest.raises(dg.DegeneracyError, match=f"only {invariants} invariants of the expansion"):
+        dg.find_singular(frames[0], representation)
+
+
+def test_the_invariant_bound_holds_for_every_small_expansion():
+    """The bound is an upper bound: a random CH4 (and a 6-neighbour environment) never
+    has more nonzero singular values than it allows."""
+    from degeneracy.representations.base import expansion_invariants_bound
+
+    assert (
+        expansion_invariants_bound(
+            n_max=8, l_max=8, n_species=1, n_neighbors=4, power_spectrum=True
+        )
+        == 8 + 21 + 30 + 35 + 36 * 5
+    )
+    frames = [_unequal_methane(seed) for seed in range(2)]
+    for n_max in (1, 2, 3):
+        for l_max in (1, 2, 3):
+            for representation in (
+                dg.SoapPowerSpectrum(n_max=n_max, l_max=l_max),
+                dg.Bispectrum(n_max=n_max, l_max=l_max),
+            ):
+                _, jacobian = representation.jacobian(frames)
+                spectrum = dg.singular_spectrum(jacobian, dg.neighbor_positions(frames))
+                rank = (spectrum.values > 1e-10 * spectrum.values[:, :1]).sum(axis=1)
+                assert np.all(rank <= representation.motions_seen_at_most(4)), (n_max, l_max)

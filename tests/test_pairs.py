@@ -344,3 +344,14 @@ def test_verify_counts_both_members_in_a_fingerprints_warnings():
         dg.verify_pairs(frames, [dg.Acsf()])
     angles = [str(w.message) for w in caught if "sees no bond angles" in str(w.message)]
     assert angles and all("in 4 of the 4 environments checked" in m for m in angles), angles
+
+
+def test_verify_pairs_names_the_callers_frame_and_atom():
+    """Its fingerprints saw the members sorted by species and grouped first-then-second:
+    an N at atom 1 of frame 4 was "frame 2, atom 3"."""
+    frames = dg.random_pairs(3, seed=0)
+    odd = frames[4].copy()
+    odd.numbers[1] = 7  # N, which the default SOAP has no channel for
+    frames[4], frames[5] = odd, odd.copy()
+    with pytest.raises(dg.DegeneracyError, match=r"frame 4, atom 1: no channel for neighbour"):
+        dg.verify_pairs(frames, [dg.SoapPowerSpectrum()])

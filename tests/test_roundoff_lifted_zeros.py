@@ -129,3 +129,32 @@ def test_acsf_blind_to_every_angle_keeps_the_symmetry_verdict_when_rounded():
         assert motions_seen_here(acsf, neighbors, 57) == 4
     # G5 has no pair cutoff: it sees the angles, and no bound applies
     assert motions_seen_here(dg.Acsf(angular="g5"), square, 57) == 57
+
+
+def test_acsf_blind_to_some_angles_keeps_the_symmetry_verdict_near_the_symmetry():
+    """D3h PF5 under ACSF (cutoff 2.5 Å): G4 sees the six axial–equatorial pairs (2.20 Å)
+    but not the equatorial (2.65 Å) or axial (3.16 Å) ones, so the angle between the
+    axial bonds enters no feature: one zero at every frame near here. Displaced by 1e-9
+    Å the frame was `spurious` by that zero, where the exact frame is `symmetry`."""
+    from scipy.spatial.transform import Rotation
+
+    from degeneracy.sensitivity.near_symmetric import (
+        distances_and_angles_rank,
+        motions_seen_here,
+    )
+
+    turn = Rotation.from_euler("xyz", [0.3, 0.7, 1.1]).as_matrix()
+    equatorial = [[1.53 * np.cos(t), 1.53 * np.sin(t), 0.0] for t in 2 * np.pi / 3 * np.arange(3)]
+    pf5 = np.array([*equatorial, [0.0, 0.0, 1.58], [0.0, 0.0, -1.58]]) @ turn.T
+    acsf = dg.Acsf(center="P", neighbors=["F"])
+    assert motions_seen_here(acsf, pf5, 57) == 11
+    noise = 1e-9 * np.random.default_rng(3).normal(size=pf5.shape)
+    for neighbors in (pf5, pf5 + noise):
+        atoms = ase.Atoms("PF5", positions=np.vstack([np.zeros(3), neighbors]))
+        (analysis,) = dg.analyse_frames([atoms], acsf)
+        assert analysis.verdict == "symmetry" and analysis.n_symmetry_zeros == 10
+
+    four = np.vstack([np.eye(3), -np.ones((1, 3)) / np.sqrt(3)]) * 1.1
+    assert distances_and_angles_rank(four, np.ones(6, dtype=bool)) == 9
+    assert distances_and_angles_rank(four, np.zeros(6, dtype=bool)) == 4
+    assert distances_and_angles_rank(four, np.eye(6, dtype=bool)[0]) == 5

@@ -39,7 +39,7 @@ from typing import Any
 import ase
 import numpy as np
 
-from .checks import bounded_int
+from .checks import bounded_int, true_or_false
 from .errors import DegeneracyError
 from .files import json_safe
 from .representations.base import Representation, batches, fingerprint
@@ -274,7 +274,7 @@ def compare_fingerprints(
         frames (:func:`~degeneracy.sensitivity.check_analysable`), the frames have
         different numbers of atoms, or a Jacobian has non-finite entries.
     """
-    if per_composition:
+    if true_or_false("per_composition", per_composition):
         from .compositions import compare_by_composition  # it calls this function
 
         return compare_by_composition(

@@ -638,9 +638,11 @@ def verify_pairs(
     first, second = split_pairs([_neighbors_by_species(atoms) for atoms in frames], where=where)
     distances = {}
     for name, rep in representations.items():
-        # one call for both members: a fingerprint's warnings count every frame
-        features = rep.features([*first, *second])
-        distances[name] = relative_distances(features[: len(first)], features[len(first) :])
+        # one call for both members, a fingerprint's warnings counting every frame, on the
+        # frames as given (its features do not depend on the order of the neighbours): an
+        # error names the caller's frame and atom, not those of the sorted copies
+        features = rep.features(frames)
+        distances[name] = relative_distances(features[0::2], features[1::2])
     a, b = neighbor_positions(first), neighbor_positions(second)
     fourbody_a = fourbody_torsion(a) if a.shape[1] == 4 else np.full(len(a), np.nan)
     fourbody_b = fourbody_torsion(b) if b.shape[1] == 4 else np.full(len(b), np.nan)

@@ -81,6 +81,7 @@ from .checks import (
     optional_callable,
     positive_float,
     residual_tolerance_value,
+    true_or_false,
 )
 from .errors import COLLINEAR, DegeneracyError
 from .representations.base import Representation
@@ -600,6 +601,7 @@ def find_singular(
         )
     )
     callback = optional_callable("callback", callback)
+    check_near_symmetry = true_or_false("check_near_symmetry", check_near_symmetry)
     check_analysable([one_frame(atoms, name="find_singular")], representation)
     check_enough_features(atoms, representation, task="singular configuration to search for")
     descent = _Descent.at_start(CountingJacobian(representation, atoms), atoms, callback)

@@ -336,6 +336,39 @@ def weighed_out_pairs(
     return [(int(a), int(b)) for a, b in zip(i[unseen], j[unseen], strict=True)]
 
 
+def expansion_invariants_bound(
+    *, n_max: int, l_max: int, n_species: int, n_neighbors: int, power_spectrum: bool
+) -> int:
+    r"""The most internal motions a rotation-invariant fingerprint of a density expansion
+    can see anywhere: the number of independent invariants of its coefficients.
+
+    The coefficients :math:`c^a_{nlm}` of ``n_species`` neighbour species form, for each
+    l, :math:`K = n_\max\, n_\text{species}` vectors in :math:`\mathbb R^{2l+1}`.
+    Rotations act on them all at once, so their invariants number at most
+
+    .. math:: \sum_{l=0}^{l_\max} K (2l + 1) - o,
+
+    o the dimension of a generic rotation orbit (0 at l_max 0, 2 for one vector at
+    l_max 1, else 3): the bispectrum's bound, and the complete fingerprint's. The power
+    spectrum keeps only each l's Gram matrix :math:`p_{nn'l} = c_{nl} \cdot c_{n'l}`, of
+    dimension :math:`K m - m(m-1)/2` for K ≥ m = 2l + 1 vectors, else
+    :math:`K(K+1)/2`, summed over l. At l_max 0 the features depend on the N distances
+    alone, so at most ``n_neighbors``. SOAP at n_max = l_max = 2 (12 features, 8
+    invariants) has one zero in every CH4, and at n_max 2, l_max 1 (8 features, 5
+    invariants) four, as the bispectrum at n_max 2, l_max 1 (10 features, 5): measured,
+    exact zeros at every random CH4, which were called spurious (helper audit,
+    2026-12-07).
+    """
+    k = n_max * min(n_species, n_neighbors)  # a species absent here adds no coefficients
+    sizes = [2 * l + 1 for l in range(l_max + 1)]
+    orbit = 0 if l_max == 0 else 2 if (l_max == 1 and k == 1) else 3
+    bound = sum(k * m for m in sizes) - orbit
+    if power_spectrum:
+        gram = sum(k * m - m * (m - 1) // 2 if k >= m else k * (k + 1) // 2 for m in sizes)
+        bound = min(bound, gram)
+    return min(bound, n_neighbors) if l_max == 0 else bound
+
+
 def species_distances(
     neighbors: np.ndarray, species: Sequence[int], *, rtol: float = EQUIDISTANT_RTOL
 ) -> dict[int, float] | None:

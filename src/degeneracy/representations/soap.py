@@ -33,7 +33,12 @@ from ..errors import DegeneracyError, DegeneracyWarning
 from ..species import atomic_number, species_numbers
 from ..structures import vector_lengths
 from ._featomic import PicklableCalculatorCache, compute_centre, dense_block, joined, new_calculator
-from .base import check_frames, seen_at_one_distance, species_members
+from .base import (
+    check_frames,
+    expansion_invariants_bound,
+    seen_at_one_distance,
+    species_members,
+)
 from .optimal_basis import (
     BUILTIN_SPECIES,
     DEFAULT_N_PRIMITIVE,
@@ -325,10 +330,17 @@ class SoapPowerSpectrum(PicklableCalculatorCache):
 
     def motions_seen_at_most(self, n_neighbors: int) -> int | None:
         """The most internal motions of ``n_neighbors`` neighbours this fingerprint can
-        see anywhere beyond what its feature count allows: at l_max 0 only the
-        neighbours' distances, so ``n_neighbors``; None (no such bound) otherwise
+        see anywhere: the independent invariants of its expansion coefficients
+        (:func:`~.base.expansion_invariants_bound`; at l_max 0 only the neighbours'
+        distances), which may be fewer than its features
         (:func:`~degeneracy.sensitivity.seen_dimension`)."""
-        return int(n_neighbors) if self.l_max == 0 else None
+        return expansion_invariants_bound(
+            n_max=self.n_max,
+            l_max=self.l_max,
+            n_species=len(self.neighbors),
+            n_neighbors=int(n_neighbors),
+            power_spectrum=True,
+        )
 
     def first_order_invariants(
         self, neighbors: np.ndarray, species: Sequence[int]

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
-from ..checks import positive_float
+from ..checks import positive_float, true_or_false
 from ..errors import DegeneracyError
 from ..structures import neighbor_array
 from .spectrum import DEGENERATE_RTOL
@@ -169,6 +169,7 @@ def coincident_pairs(
         positions (N, 3) or (3N,), or ``species`` does not have N entries.
     """
     tol = positive_float("coincidence tolerance", tol)
+    self_reverse = true_or_false("self_reverse", self_reverse)
     neighbors = neighbor_array(neighbors, "coincident_pairs")
     species = _neighbor_species(neighbors, species, "coincident_pairs")
     pairs, triples = pair_triples(neighbors)
@@ -197,7 +198,7 @@ def _equal_pair_groups(
     (:func:`_self_reverse_pairs`) are marked, and such a pair alone is a group."""
     links = _pair_links_below(pairs, triples, species, tol)
     groups = _PairForest(len(pairs))
-    for _, a, b, flipped in sorted(links):
+    for _, _, a, b, flipped in sorted(links):
         groups.join(a, b, flipped)
     reversible = _self_reverse_pairs(pairs, triples, species, tol) if self_reverse else None
     return groups.coincidences(pairs, triples, reversible)
@@ -231,8 +232,14 @@ def _pair_links_below(
     pairs: np.ndarray, triples: np.ndarray, species: np.ndarray, tol: float
 ) -> list[tuple[float, int, int, bool]]:
     """Two pairs (a < b) whose triples differ by less than ``tol`` (max-norm, Å) with the
-    same species at each place in one order: (difference, a, b, whether b is reversed).
-    A k-d tree finds them in the 2M points of :func:`_both_orders`."""
+    same species at each place in one order: (difference, its Euclidean norm, a, b,
+    whether b is reversed). A k-d tree finds them in the 2M points of
+    :func:`_both_orders`.
+
+    Sorted, the links of one pair of pairs in both orders put the closer order first,
+    by the max-norm and, where that ties (the angle's difference the largest in both),
+    by the Euclidean norm: the order of the labels decided such ties, and with it the
+    trade scale of some frames (inf for one labelling of a CH4, 0.55 Å for another)."""
     points, _, owner, kind = _both_orders(pairs, triples, species)
     found = cKDTree(points).query_pairs(tol, p=np.inf, output_type="ndarray").reshape(-1, 2)
     u, v = found[:, 0], found[:, 1]
@@ -244,10 +251,11 @@ def _pair_links_below(
         & (kind[first] == kind[second])
     )
     first, second = first[keep], second[keep]
-    differences = np.abs(points[first] - points[second]).max(axis=1)
+    steps = np.abs(points[first] - points[second])
+    differences, norms = steps.max(axis=1), np.linalg.norm(steps, axis=1)
     return [
-        (float(d), int(owner[a]), int(owner[b]), bool(b >= len(pairs)))
-        for d, a, b in zip(differences, first, second, strict=True)
+        (float(d), float(e), int(owner[a]), int(owner[b]), bool(b >= len(pairs)))
+        for d, e, a, b in zip(differences, norms, first, second, strict=True)
         if d < tol
     ]
 
@@ -261,12 +269,15 @@ def _pair_tree(
     Prim's algorithm on the complete graph, one pair's row of differences at a time
     (O(M²) time, O(M) memory): scipy's spanning tree and single linkage need all M²
     differences at once (gigabytes for 100 neighbours) and do not say which order of the
-    two pairs matched.
+    two pairs matched. Ties of the max-norm (the angle's difference the largest in both
+    orders of a pair, or from two pairs of the tree) are broken by the Euclidean norm,
+    not by the labels' order (:func:`_pair_links_below`).
     """
     points, _, _, kind = _both_orders(pairs, triples, species)
     m = len(pairs)
     columns = points.T.copy()  # (3, 2M): elementwise work on contiguous rows
     best = np.full(m, np.inf)  # smallest difference from the tree so far
+    best_norm = np.full(m, np.inf)  # its Euclidean norm, to break ties
     nearest = np.zeros(m, int)  # the tree's pair that gives it
     flipped = np.zeros(m, bool)  # whether it matches that pair reversed
     in_tree = np.zeros(m, bool)
@@ -274,27 +285,42 @@ def _pair_tree(
     current = 0
     for _ in range(m - 1):
         in_tree[current] = True
-        differences = []
+        differences, norms = [], []
         for other in (slice(0, m), slice(m, 2 * m)):  # the pairs as (i, j), then (j, i)
-            gaps = np.abs(columns[0, other] - columns[0, current])
-            for axis in (1, 2):
-                np.maximum(gaps, np.abs(columns[axis, other] - columns[axis, current]), out=gaps)
+            steps = np.abs(columns[:, other] - columns[:, current, None])
+            gaps = steps.max(axis=0)
             gaps[kind[other] != kind[current]] = np.inf
             differences.append(gaps)
-        smallest = np.minimum(differences[0], differences[1])
-        closer = ~in_tree & (smallest < best)
-        best[closer] = smallest[closer]
+            norms.append(np.sqrt(np.einsum("cm,cm->m", steps, steps)))
+        reverse = _closer(differences[1], norms[1], differences[0], norms[0])
+        smallest = np.where(reverse, differences[1], differences[0])
+        norm = np.where(reverse, norms[1], norms[0])
+        closer = ~in_tree & _closer(smallest, norm, best, best_norm)
+        best[closer], best_norm[closer] = smallest[closer], norm[closer]
         nearest[closer] = current
-        flipped[closer] = (differences[1] < differences[0])[closer]
+        flipped[closer] = reverse[closer]
         candidates = np.where(in_tree, np.inf, best)
-        current = int(np.argmin(candidates))
+        current = int(np.lexsort((best_norm, candidates))[0])
         if np.isfinite(candidates[current]):
             links.append(
-                (float(best[current]), int(nearest[current]), current, bool(flipped[current]))
+                (
+                    float(best[current]),
+                    float(best_norm[current]),
+                    int(nearest[current]),
+                    current,
+                    bool(flipped[current]),
+                )
             )
         else:  # no pair left with matching species: start another tree
             current = int(np.flatnonzero(~in_tree)[0])
     return links
+
+
+def _closer(
+    difference: np.ndarray, norm: np.ndarray, other: np.ndarray, other_norm: np.ndarray
+) -> np.ndarray:
+    """Where (difference, norm) is below (other, other_norm) in that order of keys."""
+    return (difference < other) | ((difference == other) & (norm < other_norm))
 
 
 class _PairForest:

@@ -136,10 +136,11 @@ def check_enough_features(atoms: ase.Atoms, representation: Representation, *, t
     """Refuse a fingerprint that sees fewer motions than ``atoms`` has internal motions.
 
     d < 3N − 3 features (or a fingerprint that sees only d of them anywhere,
-    :func:`seen_dimension`: l_max 0) leave 3N − 3 − d zero singular values at every
-    configuration (the ``"dimension"`` verdict of :func:`zero_verdict`), so a search for
-    a singular configuration, or for the softest direction to follow, has nothing to
-    find: every start already is one, and the soft directions are a whole space.
+    :func:`seen_dimension`: l_max 0, or too few invariants of a small expansion) leave
+    3N − 3 − d zero singular values at every configuration (the ``"dimension"`` verdict
+    of :func:`zero_verdict`), so a search for a singular configuration, or for the
+    softest direction to follow, has nothing to find: every start already is one, and
+    the soft directions are a whole space.
     ``task`` ("a singular configuration to search for") ends the message.
     """
     n_neighbors = len(atoms) - 1
@@ -147,16 +148,22 @@ def check_enough_features(atoms: ase.Atoms, representation: Representation, *, t
     n_features = fingerprint(representation).features([atoms]).shape[1]
     seen = seen_dimension(representation, n_features, n_neighbors)
     if seen < n_motions:
-        what = (
-            f"{n_features} features for the {n_motions} internal motions"
-            if seen == n_features  # (l_max is not named: the options' terms would rename it)
-            else f"without angular channels, only the {seen} distances of the {n_motions} "
-            "internal motions"
-        )
+        if seen == n_features:  # (l_max is not named: the options' terms would rename it)
+            what = f"{n_features} features for the {n_motions} internal motions"
+        elif (representation.hypers().get("l_max") or 0) > 0:  # a small expansion
+            what = (
+                f"{n_features} features, functions of only {seen} invariants of the "
+                f"expansion, for the {n_motions} internal motions"
+            )
+        else:  # l_max 0, or an ACSF without angular functions
+            what = (
+                f"without angular channels, only the {seen} distances of the {n_motions} "
+                "internal motions"
+            )
         raise DegeneracyError(
             f"{representation.name}: {what} of {n_neighbors} neighbours leave "
-            f"{n_motions - seen} zero singular values at every configuration, so there is "
-            f"no {task}"
+            f"{n_motions - seen} zero singular value{'' if n_motions - seen == 1 else 's'} "
+            f"at every configuration, so there is no {task}"
         )
 
 

@@ -273,20 +273,65 @@ def near_symmetry(
 
 def motions_seen_here(representation: Representation, neighbors: np.ndarray, seen: int) -> int:
     """The most internal motions ``representation`` sees at ``neighbors`` (N, 3): ``seen``
-    (:func:`~.verdicts.seen_dimension`, true anywhere), or N where no neighbour pair's
-    angle enters any feature here (its optional ``angle_pair_weights`` all zero: ACSF's
-    G4 with every pair a cutoff or more apart, or no angular functions), the features then
-    being functions of the N distances alone.
+    (:func:`~.verdicts.seen_dimension`, true anywhere), or fewer where some neighbour
+    pairs' angles enter no feature here (their optional ``angle_pair_weights`` zero:
+    ACSF's G4 with those pairs a cutoff or more apart). The features are then functions
+    of the N distances and the seen pairs' angles alone, and see at most as many motions
+    as those functions do (:func:`distances_and_angles_rank`): N where no pair is seen.
 
     An exactly D4h XeF4 (F–F 2.76 Å, cutoff 2.5 Å) was `symmetry`; written with 8
     decimals it was `spurious`, one zero short: its 5 zeros beside the distances are the
     fingerprint's whatever the symmetry, and counted only through the feature count (57).
+    A D3h PF5 (equatorial F–F 2.65 Å and axial F–F 3.16 Å unseen, the six axial–equatorial
+    pairs seen) was the same, with one such zero: the angle between the axial bonds.
     """
     weights = getattr(representation, "angle_pair_weights", None)
     pairs = None if weights is None else weights(neighbors)
-    if pairs is not None and len(pairs) and not np.any(pairs):
-        return min(seen, len(neighbors))
-    return seen
+    if pairs is None or not len(pairs) or np.all(pairs):
+        return seen
+    return min(seen, distances_and_angles_rank(neighbors, np.asarray(pairs) != 0))
+
+
+#: RMS (Å) of the seeded displacement at which :func:`distances_and_angles_rank`
+#: evaluates its Jacobian: a generic point near the frame, off any symmetry of it.
+GENERIC_DISPLACEMENT = 0.05
+
+
+def distances_and_angles_rank(neighbors: np.ndarray, pairs: np.ndarray) -> int:
+    r"""How many internal motions of N neighbours their distances :math:`r_i` and the
+    cosines :math:`\cos\theta_{jk}` of the chosen pairs determine: the generic rank of
+    their Jacobian (at most :math:`3N - 3`; rotations leave every one unchanged).
+
+    Evaluated at a seeded displacement of ``neighbors`` (:data:`GENERIC_DISPLACEMENT`):
+    at a symmetric frame the rank drops by the zeros the symmetry forces, which are
+    counted apart. Written out, not taken from a library: these are a handful of
+    closed-form gradients,
+    :math:`\partial r_i / \partial x_i = \hat u_i` and
+    :math:`\partial \cos\theta_{jk} / \partial x_j = (\hat u_k - \cos\theta_{jk}\,
+    \hat u_j) / r_j`.
+
+    Parameters
+    ----------
+    neighbors : array (N, 3)
+        Neighbour positions relative to the centre (Å).
+    pairs : bool array (N(N−1)/2,)
+        Which pairs' angles count, in ``numpy.triu_indices`` order.
+    """
+    n = len(neighbors)
+    rng = np.random.default_rng(0)
+    moved = neighbors + rng.normal(scale=GENERIC_DISPLACEMENT / np.sqrt(3), size=neighbors.shape)
+    radii = np.linalg.norm(moved, axis=1)
+    units = moved / radii[:, None]
+    rows = np.zeros((n, n, 3))
+    rows[np.arange(n), np.arange(n)] = units
+    j, k = (index[pairs] for index in np.triu_indices(n, k=1))
+    cosines = np.einsum("pi,pi->p", units[j], units[k])
+    turns = np.zeros((len(j), n, 3))
+    turns[np.arange(len(j)), j] = (units[k] - cosines[:, None] * units[j]) / radii[j, None]
+    turns[np.arange(len(j)), k] = (units[j] - cosines[:, None] * units[k]) / radii[k, None]
+    jacobian = np.concatenate([rows, turns]).reshape(-1, 3 * n)
+    values = np.linalg.svd(jacobian, compute_uv=False)
+    return int(np.sum(values > 1e-8 * values[0]))
 
 
 #: RMS distance (Å) from the symmetric environment at which
@@ -317,13 +362,15 @@ def exact_zeros_beside_symmetry(
     (:data:`BESIDE_SYMMETRY_PROBE`): forced zeros are lifted there, a zero of the
     fingerprint along a set that contains the path (a fold of ν = 2 degenerate pairs
     beside a mirror) stays at round-off. Those that stay, beyond the zeros of the
-    operations that hold exactly and of the feature deficit :math:`3N - 3 - d_\text{seen}`,
-    are counted. Measured (helper audit, 2026-12-06): an A± fold 0.35–0.46 mÅ from a
-    mirror-symmetric shape (residual 0.7–0.9 mÅ, SOAP and ACSF) keeps its zero at 5e-17 s1
-    at the probe, while the mirror's three forced zeros are at 1e-5–2e-3 s1; T_d CH4
-    distorted by 1e-8–5e-4 Å keeps none (SOAP, ACSF, bispectrum). A fold whose set does not
-    contain the path (the same fold 4e-9–4e-6 Å from the mirror) is lifted at the probe and
-    stays ``symmetry``: the test errs towards the symmetry.
+    operations that hold exactly and of the motions the fingerprint cannot see here
+    (:math:`3N - 3 - d_\text{seen}`, more where some pairs' angles enter no feature:
+    :func:`motions_seen_here`), are counted. Measured (helper audit, 2026-12-06): an A±
+    fold 0.35–0.46 mÅ from a mirror-symmetric shape (residual 0.7–0.9 mÅ, SOAP and
+    ACSF) keeps its zero at 5e-17 s1 at the probe, while the mirror's three forced zeros
+    are at 1e-5–2e-3 s1; T_d CH4 distorted by 1e-8–5e-4 Å keeps none (SOAP, ACSF,
+    bispectrum). A fold whose set does not contain the path (the same fold 4e-9–4e-6 Å
+    from the mirror) is lifted at the probe and stays ``symmetry``: the test errs towards
+    the symmetry.
 
     Parameters
     ----------

@@ -349,7 +349,7 @@ def trade_scale(
     unexplained = sum(total.T @ total for total in totals)
     groups = _PairForest(len(pairs))
     links = sorted(_pair_tree(pairs, triples * scale, species))
-    for k, (difference, a, b, flipped) in enumerate(links):
+    for k, (difference, _, a, b, flipped) in enumerate(links):
         kept, joined, reversed_ = groups.join(a, b, flipped)
         added = totals[joined][[1, 0, 2]] if reversed_ else totals[joined]
         cross = totals[kept].T @ added

@@ -249,6 +249,11 @@ def default_shell_radius(representation: Representation) -> float:
     return 0.5 * float(representation.cutoff)
 
 
+#: Most random shells :func:`equidistant_blind_counts` draws per N (~2 s at N = 4 for
+#: SOAP n = l = 4; a count of 1e300 ran for ever).
+MAX_RANDOM_SHELLS = 1000
+
+
 def equidistant_blind_counts(
     representation: Representation,
     counts: Sequence[int],
@@ -277,9 +282,11 @@ def equidistant_blind_counts(
     n_max, σ or the radial basis; measured, the zeros are exactly these from n_max 2 on
     (n_max 1 has fewer features than motions: the second term)
     (docs/concepts.md, "A truncated fingerprint at equidistant neighbours"): SOAP at the
-    default :math:`l_\max` 8 misses 0 up to N = 5, then 1, 3, 5, 7, 10, 13, 16 for
-    N = 6–12; the default bispectrum 0 up to 8, then 2, 4, 6, 8. No Jacobian is
-    computed: G is algebra of the directions.
+    default :math:`l_\max` 8 misses 0 for N = 3–5, then 1, 3, 5, 7, 10, 13, 16 for
+    N = 6–12; the default bispectrum 0 for N = 3–8, then 2, 4, 6, 8. Both miss 1 at
+    N = 2: two neighbours at one distance are always mirror images of each other, and
+    that symmetry forces the zero. No Jacobian is computed: G is algebra of the
+    directions.
 
     Parameters
     ----------
@@ -294,7 +301,7 @@ def equidistant_blind_counts(
         Their distance (Å), from :data:`MIN_SHELL_RADIUS` to below the cutoff;
         :func:`default_shell_radius` by default.
     shells : int
-        Random shells per N (at least 1).
+        Random shells per N (1 to :data:`MAX_RANDOM_SHELLS`).
     seed : int or numpy.random.Generator
         For the random directions.
 
@@ -316,7 +323,7 @@ def equidistant_blind_counts(
             f"{getattr(representation, 'name', type(representation).__name__)} has no "
             "first_order_invariants: its equidistant shells are not analysed"
         )
-    shells = bounded_int("shells", shells, minimum=1)
+    shells = bounded_int("shells", shells, minimum=1, maximum=MAX_RANDOM_SHELLS)
     rng = seeded_generator(seed)
     number = int(representation.neighbors[0]) if species is None else atomic_number(species)
     cutoff = float(representation.cutoff)
