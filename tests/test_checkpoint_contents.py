@@ -137,7 +137,7 @@ def test_euler_step_counter_out_of_range_is_refused(tmp_path, soap, pg_start):
     cases = [
         (10**12, r"k = 1000000000000 is not a whole number from 0 to 10"),
         (-5, r"k = -5 is not a whole number from 0 to 10"),
-        (3, r"step k = 3 is not at a frame \(2 steps a frame\)"),
+        (3, r"3 frames saved at step k = 3, expected 2 \(2 steps a frame\)"),
         (6, r"3 frames saved at step k = 6, expected 4 \(2 steps a frame\)"),
         (2.5, r"k = 2.5 is not a whole number"),
     ]
@@ -146,6 +146,9 @@ def test_euler_step_counter_out_of_range_is_refused(tmp_path, soap, pg_start):
     _refused(checkpoint, soap, pg_start, EULER, _with(state, k=[4]), r"k has shape \(1,\)")
     moved = _with(state, r=state["r"] + 1e-3)  # r is where the last frame was saved
     _refused(checkpoint, soap, pg_start, EULER, moved, "r is not the last frame's positions")
+    # saved between frames (every 10 s): r within the steps taken since the last frame
+    between = _with(state, k=5, r=state["r"] + 0.01)
+    _refused(checkpoint, soap, pg_start, EULER, between, r"more than its 1 step of 0.005 Å")
 
 
 def test_adaptive_arc_length_and_step_out_of_range_are_refused(tmp_path, soap, pg_start):

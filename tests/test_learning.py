@@ -1045,6 +1045,14 @@ def test_repeats_are_summarised_with_a_paired_gap():
     assert clear_heldout_gap({"n": 4, "t": 2.9, "all_positive": True})  # the docs' seeds 0-3
     assert not clear_heldout_gap({"n": 2, "t": 2.9, "all_positive": True})
     assert not clear_heldout_gap(heldout_orbit_gap(none[:1], subset[:1]))  # no t from one seed
+    # the threshold is printed: "t = 6.3 ... NO" read as passing the 6.31 it fell short of
+    from degeneracy.learning.protocols import paired_t_text
+
+    assert paired_t_text({"n": 2, "t": 6.2609}) == (
+        ", paired t = 6.26 ≤ 6.31 (the one-sided 5 % point, 1 degree of freedom)"
+    )
+    assert paired_t_text({"n": 4, "t": 2.9}).startswith(", paired t = 2.90 > 2.35 (")
+    assert paired_t_text({"n": 1, "t": None}) == ""
     both = repeat_summary([7, 8], {"none": none, "subset": subset})
     assert both["seeds"] == [7, 8] and both["heldout_orbit_none_minus_subset"] == gap
     assert both["protocols"]["none"] == summary

@@ -192,7 +192,10 @@ def test_an_orbit_that_takes_a_neighbour_to_the_cutoff_stops_with_an_error(
     motion[2] = neighbors[2]  # H3 straight out
     _fixed_direction(monkeypatch, motion.ravel())
     radius = np.linalg.norm(neighbors[2])
-    with pytest.raises(dg.DegeneracyError) as error:
+    with (
+        pytest.raises(dg.DegeneracyError) as error,
+        pytest.warns(dg.DegeneracyWarning, match="moves neighbour 1 along x by only 0"),
+    ):
         trace_orbit(pg_start, soap, length=2.0, step=1e-3, method="adaptive")
     message = str(error.value)
     assert "atom 3 is 2.5" in message and f"at or beyond the cutoff {soap.cutoff} Å" in message

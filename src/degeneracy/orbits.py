@@ -44,6 +44,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -594,22 +595,28 @@ def _euler_state_problem(
     state: dict[str, np.ndarray], settings: OrbitSettings, n: int
 ) -> str | None:
     """:func:`_state_problem` of the Euler stepper's own entries, with ``n`` frames saved:
-    the step counter at a frame, the frame count it implies, ``r`` the last frame."""
+    the step counter, the frame count it implies, ``r`` the last frame or (saved between
+    frames, :data:`EULER_CHECKPOINT_SECONDS`) within the steps taken since."""
     per_frame = settings.steps_per_frame
     n_steps = per_frame * (settings.n_frames - 1)
     problem = _count_problem(state, "k", 0, n_steps)
     if problem is not None:
         return problem
     k = int(state["k"])
-    if k % per_frame:
-        return f"step k = {k} is not at a frame ({per_frame} steps a frame)"
     if k // per_frame + 1 != n:
         return (
             f"{n} frames saved at step k = {k}, expected {k // per_frame + 1} "
             f"({per_frame} steps a frame)"
         )
-    if not np.array_equal(state["r"], state["frame_positions"][-1]):
+    since = k % per_frame  # steps since the last frame (saved between frames by time)
+    moved = float(np.linalg.norm(state["r"] - state["frame_positions"][-1]))
+    if since == 0 and moved != 0.0:
         return "r is not the last frame's positions"
+    if moved > since * settings.step * (1 + 1e-9):
+        return (
+            f"r is {moved:.3g} Å from the last frame, more than its {since} "
+            f"step{'' if since == 1 else 's'} of {settings.step:g} Å"
+        )
     return None
 
 
@@ -681,6 +688,7 @@ def _first_frame(field, start, settings, frames) -> tuple[np.ndarray, np.ndarray
     u, diagnostics = field.direction(r, _first_reference(r.size, settings.reverse))
     frames.add(r, 0.0, diagnostics)
     if not warn_if_direction_not_unique(diagnostics["values"], name=field.name):
+        warn_if_sense_arbitrary(u, name=field.name)
         warn_if_start_symmetric(r, field.evaluate.numbers[1:], name=field.name)
     return r, u
 
@@ -695,24 +703,39 @@ def _trace_euler(field, start, settings, frames, checkpoint, state, bar, callbac
     else:
         r, u, k = state["r"].copy(), state["u"].copy(), int(state["k"])
     bar.update(k * h)
+    saved = time.monotonic()
     while k < n_steps:
         r = r + h * u
         k += 1
         u, diagnostics = field.direction(r, u)
+        if k % per_frame and time.monotonic() - saved > EULER_CHECKPOINT_SECONDS:
+            # frames far apart (--save-every 0.3 Å: 3000 steps) lost every step to Ctrl-C
+            saved = _save_euler_state(checkpoint, field, frames, r, u, k)
         if k % per_frame == 0:
             left = field.leaving(r, k // per_frame * settings.save_every)
             if left is not None:
                 return k, 0, left
             frames.add(r, k // per_frame * settings.save_every, diagnostics)
-            checkpoint.save(
-                r=r, u=u, k=np.array(k), evaluations=np.array(field.evaluate.evaluations),
-                **frames.state(),
-            )  # fmt: skip
+            saved = _save_euler_state(checkpoint, field, frames, r, u, k)
             bar.update(per_frame * h)
             bar.set_postfix(cn=_cn_text(diagnostics["values"]))
             if callback is not None:
                 callback(k * h)
     return n_steps, 0, None
+
+
+#: Wall time (s) after which an Euler trace saves its state between two frames: with
+#: frames far apart every step since the last frame was lost to an interruption.
+EULER_CHECKPOINT_SECONDS = 10.0
+
+
+def _save_euler_state(checkpoint, field, frames, r, u, k) -> float:
+    """Save an Euler trace's state at step ``k``; the time it was saved."""
+    checkpoint.save(
+        r=r, u=u, k=np.array(k), evaluations=np.array(field.evaluate.evaluations),
+        **frames.state(),
+    )  # fmt: skip
+    return time.monotonic()
 
 
 # Dormand–Prince 5(4) tableau and dense-output matrix, as used by scipy's RK45.
@@ -737,6 +760,17 @@ def _dp_step(field, r, u, h):
         return None
     error = h * (_DP_E @ stages)
     return new, float(np.linalg.norm(error)), stages, diagnostics
+
+
+class _Stopped(str):
+    """Why a trace ended before its length (:attr:`Orbit.stopped`), and whether its
+    checkpoint resumes it: not where the adaptive step vanished, as a rerun from there
+    stops at the same place."""
+
+    def __new__(cls, text: str, resumable: bool = True) -> _Stopped:
+        stopped = super().__new__(cls, text)
+        stopped.resumable = resumable
+        return stopped
 
 
 def _vanishing_step_text(s: float, tol: float, last_error: tuple[float, float] | None) -> str:
@@ -780,7 +814,12 @@ def _trace_adaptive(field, start, settings, frames, checkpoint, state, bar, call
         remaining = length - s
         h = min(h, settings.max_step, remaining)
         if h < min(MIN_STEP, remaining):  # never a zero or vanishing step
-            raise DegeneracyError(_vanishing_step_text(s, tol, last_error))
+            text = _vanishing_step_text(s, tol, last_error)
+            if last_error is not None:  # a tol never met: the setting's fault, not the path's
+                raise DegeneracyError(text)
+            # the direction turns too fast (two smallest values nearly equal): the frames
+            # so far are kept with keep_partial; a rerun would stop here again
+            return steps, rejected, _Stopped(text, resumable=False)
         attempt = _dp_step(field, r, u, h)
         if attempt is None:
             rejected += 1
@@ -955,7 +994,9 @@ def trace_orbit(
             field, start, settings, frames, store, state, bar, callback
         )
     if stopped is not None:
-        _stop_or_refuse(stopped, frames, keep_partial, start_name, resumable=checkpoint is not None)
+        resumable = checkpoint is not None and getattr(stopped, "resumable", True)
+        _stop_or_refuse(stopped, frames, keep_partial, start_name, resumable=resumable)
+        stopped = str(stopped)
     info = {"method": settings.method}
     result = frames.atoms(field.evaluate, info)
     result[-1].info["jacobian_evaluations"] = field.evaluate.evaluations
@@ -1086,6 +1127,30 @@ def warn_if_direction_not_unique(values: np.ndarray, *, name: str = "") -> bool:
             stacklevel=3,
         )
     return bool(tied)
+
+
+def warn_if_sense_arbitrary(u: np.ndarray, *, name: str = "") -> bool:
+    """Warn when the start's direction ``u`` (unit) barely moves neighbour 1 along x.
+
+    Which way the orbit goes is a convention (neighbour 1 towards +x, as in the Comment's
+    code; ``reverse`` the other way), so it follows the start's orientation and labels:
+    a rotated or relabelled copy may trace the other half of the same orbit. Where the
+    x component is below :data:`DIRECTION_ANGLE_TOL` the choice rests on it alone: a
+    start rotated by 1e-9 rad traced the other half (E4 at 0.2 Å 1.0999 against 0.9908).
+    Returns whether it warned.
+    """
+    component = abs(float(np.asarray(u).ravel()[0]))
+    if component >= DIRECTION_ANGLE_TOL:
+        return False
+    warnings.warn(
+        f"orbit start{f' ({name})' if name else ''}: its direction moves neighbour 1 along x "
+        f"by only {component:.1e} of its length, which alone decides which way the orbit "
+        "goes (neighbour 1 towards +x, or -x with reverse): a start turned slightly may "
+        "trace the other half",
+        DegeneracyWarning,
+        stacklevel=3,
+    )
+    return True
 
 
 def warn_if_start_symmetric(neighbors: np.ndarray, species: np.ndarray, *, name: str = "") -> bool:

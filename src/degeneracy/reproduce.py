@@ -420,7 +420,7 @@ def _figure1_step(output: Path) -> dict:
     from .figures.orbit import write_orbit_chemiscope
 
     frames, a0 = _family_frames(output / "orbits")
-    figures = output / "figures"
+    figures = output_folder(output / "figures")  # a file of that name: said so
     figures.mkdir(exist_ok=True)
     paths = make_fig1(frames, a0, figures)
     sigma, c = LEARNING_ORBIT  # the orbit of Fig. 2, to watch in chemiscope
@@ -922,7 +922,9 @@ def _ordering_sentence(checks: dict[str, bool], repeats: dict | None) -> str:
     gap = repeats["heldout_orbit_none_minus_subset"]
     measured = ""
     if gap and gap["n"]:
-        t = "" if gap["t"] is None else f", paired t = {gap['t']:.1f}"
+        from .learning.protocols import paired_t_text
+
+        t = paired_t_text(gap)
         measured = (
             f" (none − subset {gap['mean']:.4f} ± {gap['stderr']:.4f} standard error{t}; "
             f"positive for {'every' if gap['all_positive'] else 'NOT every'} seed)"

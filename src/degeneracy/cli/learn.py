@@ -359,7 +359,9 @@ def format_repeats(repeats: dict) -> str:
                 f"  {key:20s} {row['mean']:.4f}{spread} [{row['min']:.4f}, {row['max']:.4f}]"
             )
     if gap and gap["n"]:
-        t = "" if gap["t"] is None else f", t = {gap['t']:.1f}"
+        from ..learning.protocols import paired_t_text
+
+        t = paired_t_text(gap)
         every = "every seed" if gap["all_positive"] else "NOT every seed"
         lines.append(
             f"held-out orbit RMSE, none − subset (paired by seed): {gap['mean']:.4f}"

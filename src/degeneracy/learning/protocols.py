@@ -1310,6 +1310,20 @@ def clear_heldout_gap(gap: Mapping[str, Any] | None) -> bool:
     return bool(gap["all_positive"] and t is not None and t > clear_gap_t(gap["n"]))
 
 
+def paired_t_text(gap: Mapping[str, Any]) -> str:
+    """ ", paired t = 6.26 < 6.31 (the one-sided 5 % point, 1 degree of freedom)" for a
+    :func:`heldout_orbit_gap`, empty without a t. The threshold is shown because a t
+    rounded to one decimal (6.3) read as passing the 6.31 it fell short of."""
+    t = gap.get("t")
+    if t is None:
+        return ""
+    n = int(gap["n"])
+    threshold = clear_gap_t(n)
+    sign = ">" if t > threshold else "≤"
+    degrees = f"{n - 1} degree{'' if n == 2 else 's'} of freedom"
+    return f", paired t = {t:.2f} {sign} {threshold:.2f} (the one-sided 5 % point, {degrees})"
+
+
 def repeat_folders(output: str | os.PathLike, seed: int, repeats: int) -> dict[int, Path]:
     """Where each seed of a repeated run writes: ``{seed + k: folder}`` for ``k < repeats``.
 
