@@ -1031,6 +1031,8 @@ def test_repeats_are_summarised_with_a_paired_gap():
     assert summary["val_rmse"]["std"] == pytest.approx(np.std([0.05, 0.04], ddof=1))
     assert summary["orbit_heldout_rmse"]["values"] == [0.18, 0.29]
     assert "orbit_train_rmse" not in summary  # absent from the runs
+    slopes = [{**run, "orbit_slope_corr": c} for run, c in zip(none, [0.9, 0.7], strict=True)]
+    assert summarise_repeats(slopes)["orbit_slope_corr"]["mean"] == pytest.approx(0.8)  # was "—"
     assert summarise_repeats(none[:1])["val_rmse"]["std"] is None
     gap = heldout_orbit_gap(none, subset)
     assert gap["mean"] == pytest.approx(0.14) and gap["all_positive"]

@@ -93,3 +93,13 @@ def test_a_start_whose_sense_rests_on_a_tiny_component_says_so():
     assert orbits.warn_if_sense_arbitrary(np.array([0.3, 0.954, 0.0])) is False
     with pytest.warns(dg.DegeneracyWarning, match=r"along x by only 1\.0e-09 of its length"):
         assert orbits.warn_if_sense_arbitrary(np.array([1e-9, 1.0, 0.0]), name="x.xyz")
+
+
+def test_an_adaptive_trace_that_crawls_says_so_once(monkeypatch, soap, pg_start):
+    """Next to a symmetric start 0.02 Å took 36 505 Jacobians (Euler: 201) without a word,
+    and 0.2 Å would have taken hours. Here the bound is lowered to trip at once."""
+    monkeypatch.setattr(orbits, "CRAWL_MIN_EVALUATIONS", 1)
+    monkeypatch.setattr(orbits, "CRAWL_FACTOR", 1e-6)
+    with pytest.warns(dg.DegeneracyWarning, match="method euler is far cheaper here") as said:
+        trace_orbit(pg_start, soap, method="adaptive", length=0.02)
+    assert len([w for w in said if "Jacobians for" in str(w.message)]) == 1

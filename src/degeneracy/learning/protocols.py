@@ -1230,16 +1230,22 @@ def domain_metrics(
     return summary
 
 
+#: The metrics :func:`summarise_repeats` summarises over seeds: the errors, and the
+#: slope along the orbit and the validation gradient error that the reproduce report
+#: tabulates beside them (it showed "—", "not measured", for these two).
+REPEATED_KEYS = (*RMSE_KEYS, "orbit_slope_corr", "orbit_slope_rmse", "val_gradient_rmse")
+
+
 def summarise_repeats(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     r"""Mean, sample standard deviation, range and values of each metric over repeated runs.
 
     ``runs`` are the ``metrics.json`` mappings of one protocol trained with different seeds
     (orbit split, initial weights, shuffling; the data sets fixed). Per metric of
-    :data:`RMSE_KEYS` present in every run: ``mean``, ``std`` (:math:`n-1`
+    :data:`REPEATED_KEYS` present in every run: ``mean``, ``std`` (:math:`n-1`
     denominator; ``None`` for a single run), ``min``, ``max`` and ``values`` in run order.
     """
     summary: dict[str, dict[str, Any]] = {}
-    for key in RMSE_KEYS:
+    for key in REPEATED_KEYS:
         values = [run.get(key) for run in runs]
         if not values or any(v is None for v in values):
             continue
