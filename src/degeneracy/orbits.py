@@ -813,13 +813,13 @@ class _CrawlWarning:
     (3 min 36 s) where Euler took 201 (5 s); 0.2 Å would have taken hours, without a
     word (helper audit, 2026-12-07)."""
 
-    def __init__(self, field, settings) -> None:
+    def __init__(self, field) -> None:
         self.field, self.done = field, False
-        self.euler_step = DEFAULT_STEP
 
     def check(self, s: float) -> None:
+        """Warn (once) if the trace has crawled to arc length ``s`` (Å)."""
         evaluations = self.field.evaluate.evaluations
-        euler = s / self.euler_step + 1
+        euler = s / DEFAULT_STEP + 1
         if self.done or evaluations < max(CRAWL_MIN_EVALUATIONS, CRAWL_FACTOR * euler):
             return
         self.done = True
@@ -827,7 +827,7 @@ class _CrawlWarning:
         warnings.warn(
             f"orbit{name}: the adaptive trace has used {evaluations} Jacobians for "
             f"{s:.3g} Å of arc, over {CRAWL_FACTOR:g}× what Euler at step "
-            f"{self.euler_step:g} Å would ({euler:.0f}): the followed direction turns "
+            f"{DEFAULT_STEP:g} Å would ({euler:.0f}): the followed direction turns "
             "at every step (a start next to a symmetry?); method euler is far cheaper here",
             DegeneracyWarning,
             stacklevel=2,
@@ -846,7 +846,7 @@ def _trace_adaptive(field, start, settings, frames, checkpoint, state, bar, call
         steps, rejected = int(state["steps"]), int(state["rejected"])
     bar.update(s)
     last_error = None  # (step, its local error) of the last step refused for tol
-    crawling = _CrawlWarning(field, settings)
+    crawling = _CrawlWarning(field)
     while len(frames) < n_frames:
         crawling.check(s)
         # s < length here: the step that reaches the end adds the last frame
