@@ -278,6 +278,18 @@ _TD_NEIGHBORS = dg.neighbor_positions(_TD)
         ),
         (lambda: dg.trade_scale(_TD_NEIGHBORS, "x"), "a motion's components are not numbers"),
         (
+            lambda: dg.pair_swap_residual(_TD_NEIGHBORS, np.eye(12)[0], 3),
+            "coincidences must be a sequence of CoincidentPairs (from coincident_pairs), got 3",
+        ),
+        (
+            lambda: dg.pair_swap_residual(_TD_NEIGHBORS, np.eye(12)[0], np.zeros(2)),
+            "coincidences must be a sequence of CoincidentPairs",
+        ),
+        (
+            lambda: dg.pair_swap_residual(_TD_NEIGHBORS, np.eye(12)[0], [], unseen=[(0.5, 1)]),
+            "unseen must be a sequence of neighbour pairs (i, j), got [(0.5, 1)]",
+        ),
+        (
             lambda: dg.equidistant_blind_counts(dg.SoapPowerSpectrum(), [4], shells=1e300),
             "shells must be",  # ran for ever
         ),

@@ -18,6 +18,7 @@ frame's softest motions (:func:`softest_motions`) trades its two nearest-equal p
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -442,8 +443,35 @@ def pair_swap_residual(
         non-finite one.
     """
     neighbors = neighbor_array(neighbors, "pair_swap_residual")
+    coincidences, unseen = _coincidence_groups(coincidences), _pair_list(unseen)
     pairs, rates = _span_rates(neighbors, motion)
     return _least_unexplained(neighbors, pairs, rates, coincidences, unseen)
+
+
+def _coincidence_groups(value: Any) -> list[CoincidentPairs]:
+    """``coincidences`` as a list of :class:`CoincidentPairs`; else named (an int or an
+    array ended in a TypeError or an AttributeError)."""
+    if isinstance(value, (str, bytes, CoincidentPairs)) or not isinstance(value, Sequence):
+        groups = None
+    else:
+        groups = list(value)
+    if groups is None or not all(isinstance(group, CoincidentPairs) for group in groups):
+        raise DegeneracyError(
+            "pair_swap_residual: coincidences must be a sequence of CoincidentPairs "
+            f"(from coincident_pairs), got {value!r}"
+        )
+    return groups
+
+
+def _pair_list(value: Any) -> list[tuple[int, int]]:
+    """``unseen`` as a list of neighbour pairs (i, j); else named."""
+    try:
+        return [(operator.index(i), operator.index(j)) for i, j in value]
+    except (TypeError, ValueError) as error:
+        raise DegeneracyError(
+            f"pair_swap_residual: unseen must be a sequence of neighbour pairs (i, j), got "
+            f"{value!r}"
+        ) from error
 
 
 def _scaled_rates(neighbors: np.ndarray, rates: np.ndarray) -> np.ndarray:
