@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import numpy as np
@@ -219,6 +220,12 @@ def test_cli_compare_checks_the_plot_before_the_work(tmp_path, capsys, monkeypat
     argv = ["compare", "--builtin", "td", "--output", str(table)]
     assert main([*argv, "--plot", str(tmp_path / "missing" / "fig")]) == 2
     assert "fig.png: --plot folder" in capsys.readouterr().err and not table.exists()
+    # `--plot /dev/null` wrote /dev/null.png and /dev/null.pdf (a FIFO stands in for it)
+    fifo = tmp_path / "null"
+    os.mkfifo(fifo)
+    assert main([*argv, "--plot", str(fifo)]) == 2
+    assert "names a device, pipe or socket, not a prefix" in capsys.readouterr().err
+    assert not (tmp_path / "null.png").exists() and not table.exists()
 
 
 def test_cli_compare_plots_over_frames_without_numeric_arc_lengths(tmp_path, capsys):

@@ -125,6 +125,11 @@ def figure_paths(prefix: str) -> list[str]:
             f"--plot {prefix}: names a folder; --plot is the PREFIX of PREFIX.png and "
             f"PREFIX.pdf, e.g. {Path(prefix) / 'compare'}"
         )
+    if Path(prefix).exists() and not Path(prefix).is_file():  # /dev/null: /dev/null.png
+        raise DegeneracyError(
+            f"--plot {prefix}: names a device, pipe or socket, not a prefix; --plot is the "
+            "PREFIX of PREFIX.png and PREFIX.pdf (leave it out for no figure)"
+        )
     suffix = Path(prefix).suffix
     if suffix.lower() in (".png", ".pdf"):
         prefix = prefix[: -len(suffix)]
