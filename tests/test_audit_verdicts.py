@@ -163,3 +163,39 @@ def test_exact_and_slightly_broken_symmetries_keep_their_verdict():
         for representation in (dg.SoapPowerSpectrum(), dg.Acsf(), dg.Bispectrum()):
             (analysis,) = dg.analyse_frames([atoms], representation)
             assert analysis.verdict == "symmetry", (size, representation)
+
+
+@pytest.mark.parametrize("z1", [0.0015, 0.002])
+def test_singular_labels_an_exact_fold_zero_beside_a_near_mirror_as_spectrum_does(z1):
+    """`singular` said "SYMMETRIC: zeros forced by symmetry" where `spectrum` says
+    `spurious` (and --reject-symmetric refused this very zero, which the search exists
+    to find): it did not test the zeros at round-off beside the inexact mirror
+    (helper-140)."""
+    from degeneracy.cli.singular import physical_zero, zero_verdict
+
+    atoms = _fold_beside_mirror(z1)
+    for representation in (dg.SoapPowerSpectrum(), dg.Acsf()):
+        result = dg.find_singular(atoms, representation)
+        assert result.symmetry.symmetric and not result.symmetric
+        assert result.n_beside_symmetry == 1 and result.n_spurious == 1
+        assert result.atoms.info["symmetric"] is False and not physical_zero(result)
+        said = zero_verdict(result)
+        assert "1 zero(s) stay at round-off beside it" in said
+        assert said.endswith("spurious zero, its motion swaps equal pairs H2-H4 = H3-H4"), said
+
+
+def test_singular_labels_a_nearly_straight_start_near_symmetry_as_spectrum_does():
+    """H–C–N bent by 1e-7 rad: `spectrum` says near-symmetry (the bend zero of the straight
+    shape), `singular` said "spurious zero": it had no near_linear fallback."""
+    from degeneracy.cli.singular import physical_zero
+
+    bend = 1e-7
+    atoms = ase.Atoms(
+        "CHN",
+        positions=[[0, 0, 0], [0, 0, -1.07], [1.16 * np.sin(bend), 0, 1.16 * np.cos(bend)]],
+    )
+    representation = dg.SoapPowerSpectrum(neighbors=["H", "N"])
+    (analysis,) = dg.analyse_frames([atoms], representation)
+    assert analysis.verdict == "near-symmetry"
+    result = dg.find_singular(atoms, representation, cn_target=1e6)
+    assert result.near_symmetry is not None and physical_zero(result)

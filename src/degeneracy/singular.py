@@ -93,18 +93,22 @@ from .sensitivity import (
     Spectrum,
     SymmetryVerdict,
     ZeroExplanation,
+    at_roundoff,
     check_analysable,
     check_enough_features,
     coincidence_labels,
     coincident_pairs,
+    exact_zeros_beside_symmetry,
     explain_zero_motion,
     faint_neighbors,
     farthest_beyond_cutoff,
     free_zero_motions,
     kinks_of,
+    near_linear,
     near_swap,
     near_symmetry,
     point_symmetry,
+    seen_dimension,
     singular_spectrum,
     softest_motions,
     spurious_zero_count,
@@ -371,6 +375,10 @@ class SingularResult:
         found leaves free (:func:`~degeneracy.sensitivity.unexplained_zeros`; every zero
         when there is none). A result within the symmetry tolerance can still have
         such a zero: then the zero is spurious, not forced.
+    n_beside_symmetry : int
+        Zeros at round-off that stay so beside a symmetry holding only within the
+        tolerance (:func:`~degeneracy.sensitivity.exact_zeros_beside_symmetry`, as
+        ``spectrum`` counts them): the fingerprint's own, spurious, not forced.
     coincidences : list of CoincidentPairs
         Groups of neighbour pairs with equal :math:`(r_i, r_j, \theta_{ij})` there
         (:func:`coincident_pairs`).
@@ -448,6 +456,7 @@ class SingularResult:
     n_unexplained: int = 0
     near_symmetry: NearSymmetry | None = None
     straight: bool = False
+    n_beside_symmetry: int = 0
     kink: bool = False
     n_spurious: int | None = None
 
@@ -472,8 +481,9 @@ class SingularResult:
     def symmetric(self) -> bool:
         """True when a point symmetry explains the zero (not a spurious singularity): the
         result is symmetric within the tolerance and no zero lies along a motion that the
-        symmetry leaves free."""
-        return self.symmetry.symmetric and self.n_unexplained == 0
+        symmetry leaves free, nor stays at round-off beside a symmetry that holds only
+        within the tolerance (``n_beside_symmetry``)."""
+        return self.symmetry.symmetric and self.n_unexplained == 0 and not self.n_beside_symmetry
 
     @property
     def pair_swap(self) -> bool:
@@ -843,6 +853,7 @@ class _ZeroAccount(NamedTuple):
     swap: float
     explanation: ZeroExplanation | None
     near: dict
+    n_beside_symmetry: int = 0
 
 
 def _zero_account(
@@ -875,14 +886,27 @@ def _zero_account(
     lifted = None
     if check_near_symmetry and n_unexplained > 0:
         lifted = near_symmetry(found, values, representation)
+        if lifted is None:  # the straight environments near_symmetry cannot evaluate
+            lifted = near_linear(
+                found, values, representation, n_symmetry_zeros=symmetry.n_symmetry_zeros
+            )
     kink = bool(kinks_of(representation, [found])[0])
     # spurious zeros as spectrum counts them (classify_zeros: free, neither lifted nor at
     # a kink), of which the labels name the most that are explained, with the count
-    n_spurious = None
+    n_spurious, beside = None, 0
     if n_unexplained and lifted is None and not kink:
         n_spurious = spurious_zero_count(
             values, n_unexplained, representation, jacobian.shape[0], len(neighbors)
         )
+    elif symmetry.symmetric and not n_unexplained and not kink:
+        # zeros at round-off beside a symmetry that holds only within the tolerance are
+        # the fingerprint's own, as spectrum says (_symmetry_or_exact_zeros): an A± fold
+        # 1.5 mÅ from a mirror was "SYMMETRIC: zeros forced by symmetry" here, `spurious`
+        # there
+        seen = seen_dimension(representation, jacobian.shape[0], len(neighbors))
+        beside = exact_zeros_beside_symmetry(found, values, symmetry, representation, seen=seen)
+        if beside:
+            n_spurious, free = beside, motions[at_roundoff(values)]
     explained = free if len(free) else softest
     swap, explanation = explain_zero_motion(
         neighbors,
@@ -900,7 +924,7 @@ def _zero_account(
         ),
     )
     near = near_swap(found, softest, representation, values=values)
-    return _ZeroAccount(n_unexplained, lifted, kink, n_spurious, swap, explanation, near)
+    return _ZeroAccount(n_unexplained, lifted, kink, n_spurious, swap, explanation, near, beside)
 
 
 def _singular_result(
@@ -952,7 +976,9 @@ def _singular_result(
         {
             "cn": cn,
             "singular_values": values.copy(),
-            "symmetric": symmetry.symmetric and account.n_unexplained == 0,
+            "symmetric": symmetry.symmetric
+            and account.n_unexplained == 0
+            and not account.n_beside_symmetry,
             "symmetry_residual": float(symmetry.residual),
             "coincident_pairs": coincidence_labels(coincidences, symbols),
             "pair_swap_residual": account.swap,
@@ -980,6 +1006,7 @@ def _singular_result(
         explanation=explanation,
         near_swap=account.near,
         n_unexplained=account.n_unexplained,
+        n_beside_symmetry=account.n_beside_symmetry,
         near_symmetry=account.lifted,
         kink=account.kink,
         n_spurious=account.n_spurious,

@@ -96,7 +96,13 @@ def zero_verdict(result: SingularResult) -> str:
             f"{lifted.distance:.2g} Å from a symmetric one{margin}: zeros forced by "
             f"near-symmetry{unmet}"
         )
-    if result.symmetry.symmetric:
+    if result.n_beside_symmetry:
+        verdict = (
+            f"symmetric only within --symmetry-tol (residual {result.symmetry.residual:.2g} "
+            f"Å), but {result.n_beside_symmetry} zero(s) stay at round-off beside it, which "
+            "such a symmetry cannot force: spurious zero"
+        )
+    elif result.symmetry.symmetric:
         verdict = (
             f"symmetric (residual {result.symmetry.residual:.2g} Å), but "
             f"{result.n_unexplained} zero(s) along motions the symmetry leaves free: "
