@@ -38,6 +38,8 @@ BAD_FILES: dict[str, tuple[str | bytes | None, str]] = {
     "negative-count": ("-5\n\nC 0 0 0\n", "cannot read"),
     # extxyz's VEC lattice lines after a frame stopped the count check (ase then hung)
     "count-after-vec": ("1\nc\nH 0 0 0\nVEC1 1 0 0\n99999999999\nc\n", "frame 1 declares 99999"),
+    # ase stopped at the blank line and read one frame of two, without a word
+    "blank-between": (f"{_CH4_FRAME}\n{_CH4_FRAME}", "line 8 is blank, after frame 0, and more"),
     # ase's KeyError read "cannot read structures ('Xx')"
     "unknown-element": (_CH4_FRAME.replace("C 0", "Xx 0"), "no element or column named 'Xx'"),
     "nan": (f"5\n\n{_CH4}H 0 nan 0.5\n", "atom 4: non-finite coordinates"),
@@ -59,6 +61,7 @@ UNREADABLE = {
     "second-frame-cut",
     "negative-count",
     "count-after-vec",
+    "blank-between",
     "nan",
     "overlap",
     "folder",
@@ -987,3 +990,22 @@ def test_scan_refuses_a_coordinate_beyond_any_structure(tmp_path, capsys):
     assert not list(out.iterdir())
     with pytest.raises(dg.DegeneracyError, match=r"^structure, atom 4: coordinate 1e\+300 Å"):
         dg.environments_of(ase.io.read(path, 1), [0], cutoff=2.5)
+
+
+@pytest.mark.parametrize("name", ["huge.xyz.gz", "huge"])
+def test_a_huge_atom_count_is_refused_in_compressed_and_unsuffixed_files(name, tmp_path, capsys):
+    """The guard looked at the suffix only: ase reads .xyz.gz and (by its content) a file
+    without a suffix as xyz, and spun there for hours."""
+    import gzip
+
+    contents = b"99999999999\n\nC 0 0 0\n"
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(contents) if name.endswith(".gz") else contents)
+    assert main(["spectrum", str(path)]) == 2
+    assert "frame 0 declares 99999999999 atoms" in capsys.readouterr().err
+
+
+def test_blank_lines_at_the_end_of_a_file_are_fine(tmp_path):
+    path = tmp_path / "tail.xyz"
+    path.write_text(f"{_CH4_FRAME}{_CH4_FRAME}\n\n  \n")
+    assert len(dg.read_environments(path)) == 2

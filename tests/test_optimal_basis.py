@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import ase.io
 import numpy as np
 import pytest
@@ -153,6 +155,9 @@ def test_optimal_basis_errors(fitted, tmp_path):
         (lambda p: p * np.nan, "projection or variance 3 has non-finite entries"),
         (lambda p: p[:, :5], r"projection 3 has shape \(20, 5\), expected"),
         (lambda p: 2 * p, "projection 3: its columns are not orthonormal"),
+        # these three were tracebacks (JSON of a complex digest, np.isfinite of text)
+        (lambda p: p.astype(complex), "projection 3 holds complex128 values, not real"),
+        (lambda p: np.full(p.shape, "a"), "projection 3 holds <U1 values, not real numbers"),
     ],
 )
 def test_a_damaged_basis_file_is_refused_before_featomic(fitted, tmp_path, damage, message):
@@ -436,3 +441,25 @@ def test_the_builtin_basis_reproduces_the_published_sigma_0_1_spectrum():
     assert abs(ratio - 1) < 0.01
     normalised = np.abs(ours / ours[:, :1] - theirs / theirs[:, :1]) / (theirs / theirs[:, :1])
     assert normalised.max() < 0.025
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"provenance": [1, 2]}, r"its provenance is not a mapping: \[1, 2\]"),
+        ({"n_max": 4.7}, "its n_max 4.7 is not a count"),  # was read as 4
+        ({"l_max": -1}, "its l_max -1 is not a count"),  # was a basis of no channels
+    ],
+)
+def test_a_basis_file_with_damaged_metadata_is_refused(fitted, tmp_path, change, message):
+    good = tmp_path / "good.npz"
+    fitted.save(good)
+    arrays = dict(np.load(good))
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.array(json.dumps({**meta, **change}))
+    damaged = tmp_path / "damaged.npz"
+    np.savez(damaged, **arrays)
+    with pytest.raises(dg.DegeneracyError, match=r"damaged\.npz: not a usable optimal basis"):
+        dg.OptimalBasis.load(damaged)
+    with pytest.raises(dg.DegeneracyError, match=message):
+        dg.OptimalBasis.load(damaged)

@@ -23,7 +23,13 @@ import ase.io
 import ase.units
 import numpy as np
 from ase.geometry import complete_cell, find_mic, minkowski_reduce
-from ase.io.formats import UnknownFileTypeError, filetype, ioformats, string2index
+from ase.io.formats import (
+    UnknownFileTypeError,
+    filetype,
+    ioformats,
+    open_with_compression,
+    string2index,
+)
 from ase.neighborlist import neighbor_list
 
 from . import checks
@@ -965,25 +971,39 @@ def check_xyz_atom_counts(path: str | os.PathLike, read_format: str | None = Non
     ase's extxyz reader indexes a file by skipping each frame's declared atom count one
     line at a time, even past the end: a 20-byte file declaring 99999999999 atoms kept
     it busy for hours. The same scan here (C-speed skipping) stops at the first count
-    larger than the lines left. Other formats (by ``read_format``, else the suffix) and
-    compressed files are left to their readers; malformed headers too, which ase names.
+    larger than the lines left. It reads what ase reads as (ext)xyz: by ``read_format``,
+    else as :func:`guessed_read_format` (the name, or the content of a file without a
+    suffix), compressed files decompressed (a ``.xyz.gz`` or a file without a suffix
+    declaring 99999999999 atoms hung). Malformed headers are left to ase, which names them.
+
+    ase also stops reading at a blank line where a frame's header should be, and reports
+    the frames before it as the whole file: a blank line between two frames (a file
+    written by hand, or concatenated) silently dropped every frame after it. One followed
+    by more content is refused here, naming its line; blank lines at the end are fine.
 
     A pipe or device is refused first (:func:`check_regular_file`): every reader of a
     structure file goes through here.
     """
     path = os.fspath(path)
     check_regular_file(path)
-    fmt = read_format or os.path.splitext(path)[1].lstrip(".").lower()
+    fmt = guessed_read_format(path, read_format)[0]
     if fmt not in XYZ_FORMATS:
         return
     total = _line_count(path)
-    with open(path, "rb") as handle:
+    with open_with_compression(path, "rb") as handle:
         consumed, frame = 0, 0
         for header in handle:
             if header.lstrip().startswith(b"VEC"):  # extxyz lattice lines after the atoms
                 consumed += 1
                 continue
             if not header.strip():
+                if any(line.strip() for line in handle):
+                    raise DegeneracyError(
+                        f"{path}: line {consumed + 1} is blank, "
+                        f"{f'after frame {frame - 1}' if frame else 'before the first frame'}, "
+                        "and more follows: ase stops reading at a blank line, so the frames "
+                        "after it would be dropped without a word; remove it"
+                    )
                 return
             try:
                 natoms = int(header)
@@ -1026,9 +1046,10 @@ def _lines_follow(count: int) -> str:
 
 
 def _line_count(path: str) -> int:
-    """Lines of the file ``path``, a last line without its newline (a cut file) included."""
+    """Lines of the file ``path`` (decompressed, as ase reads it), a last line without its
+    newline (a cut file) included."""
     count, last = 0, b""
-    with open(path, "rb") as handle:
+    with open_with_compression(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             count, last = count + block.count(b"\n"), block
     return count + int(bool(last) and not last.endswith(b"\n"))

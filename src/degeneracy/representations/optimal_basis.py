@@ -205,6 +205,13 @@ class OptimalBasis:
             zip(self.projections, self.variances, strict=True)
         ):
             projection, variance = np.asarray(projection), np.asarray(variance)
+            for name, array in (("projection", projection), ("variance", variance)):
+                # a complex or string array passed the checks below (P.T @ P does not
+                # conjugate), then failed deep inside with a traceback
+                if array.dtype.kind not in "fiu":
+                    raise DegeneracyError(
+                        f"{name} {l} holds {array.dtype} values, not real numbers"
+                    )
             if projection.shape != (self.n_primitive, self.n_max):
                 # its own settings in words: a command line would read the parameter
                 # names as its options (--n-max), which may hold other values
@@ -317,12 +324,16 @@ class OptimalBasis:
             ) from error
         if meta.get("format") != _FORMAT_VERSION:
             raise DegeneracyError(f"{path}: unsupported basis file format {meta.get('format')!r}")
+        provenance = meta.get("provenance", {})
+        counts = {name: settings[name] for name in ("n_max", "l_max", "n_primitive")}
         try:
+            if not isinstance(provenance, dict):
+                raise DegeneracyError(f"its provenance is not a mapping: {provenance!r}")
+            for name, value in counts.items():  # 4.7 was read as 4, -1 as no channels
+                if meta[name] != value or value < (0 if name == "l_max" else 1):
+                    raise DegeneracyError(f"its {name} {meta[name]!r} is not a count")
             return cls(
-                **settings,
-                projections=projections,
-                variances=variances,
-                provenance=dict(meta.get("provenance", {})),
+                **settings, projections=projections, variances=variances, provenance=provenance
             )
         except DegeneracyError as error:
             raise DegeneracyError(f"{path}: not a usable optimal basis ({error})") from error
