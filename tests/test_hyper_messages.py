@@ -92,10 +92,14 @@ def test_the_optimal_basis_is_checked_for_its_primitive_functions():
     assert str(refused.value).endswith(
         "give sigma at least 0.195 Å or at most 0.117 Å, cutoff at most 1.93 Å or l_max at most 17"
     )
-    with pytest.raises(dg.DegeneracyError, match=r"for n_primitive 22 and l_max 20 at"):
+    with pytest.raises(dg.DegeneracyError, match=r"for n_primitive 22 and l_max 20 at") as fit:
         dg.fit_optimal_basis(
             dg.sample_methane(2, seed=0), sigma=0.1, n_max=4, l_max=20, n_primitive=22
         )
+    # a fit has its own n_primitive (fit-basis --n-primitive): advised, and it works
+    assert str(fit.value).endswith("l_max at most 19 or n_primitive at most 21")
+    frames = dg.sample_methane(2, seed=0)
+    assert dg.fit_optimal_basis(frames, sigma=0.1, n_max=4, l_max=20, n_primitive=21)
 
 
 def test_the_command_line_names_its_options_in_a_spline_refusal(capsys):

@@ -242,7 +242,13 @@ def gto_splines_fail(n_radial: int, l_max: int, ratio: float) -> bool:
 
 
 def check_gto_splines(
-    *, sigma: float, cutoff: float, l_max: int, n_radial: int, radial_name: str = "n_max"
+    *,
+    sigma: float,
+    cutoff: float,
+    l_max: int,
+    n_radial: int,
+    radial_name: str = "n_max",
+    advise_fewer: bool | None = None,
 ) -> None:
     """Refuse settings whose GTO radial integrals featomic cannot spline to 1e-8
     (:func:`gto_splines_fail`), before featomic is called, with the changes that work.
@@ -258,8 +264,11 @@ def check_gto_splines(
         GTO functions featomic builds (SOAP's or the bispectrum's n_max, an optimal
         basis' n_primitive).
     radial_name : str
-        The parameter that sets ``n_radial``; a smaller one is advised for ``"n_max"``
-        only (an optimal basis' n_primitive is not a command-line option everywhere).
+        The parameter that sets ``n_radial``.
+    advise_fewer : bool, optional
+        Whether to advise a smaller ``radial_name``; by default for ``"n_max"`` only: a
+        SOAP fingerprint's built-in optimal basis has its n_primitive fixed where
+        single-fingerprint commands build it, while ``fit-basis`` has ``--n-primitive``.
 
     Raises
     ------
@@ -282,8 +291,10 @@ def check_gto_splines(
     if fewer_l is not None:
         advice.append(f"l_max at most {fewer_l}")
     fewer_n = _largest_building(n_radial, lambda n: gto_splines_fail(n, l_max, ratio))
-    if radial_name == "n_max" and fewer_n is not None:
-        advice.append(f"n_max at most {fewer_n}")
+    if advise_fewer is None:
+        advise_fewer = radial_name == "n_max"
+    if advise_fewer and fewer_n is not None:
+        advice.append(f"{radial_name} at most {fewer_n}")
     raise DegeneracyError(
         f"featomic cannot spline its GTO radial integrals to 1e-8 for {radial_name} "
         f"{n_radial} and l_max {l_max} at cutoff {cutoff:g} Å, {ratio:.3g} times sigma "

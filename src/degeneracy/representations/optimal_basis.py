@@ -414,6 +414,7 @@ def radial_settings(
         l_max=l_max,
         n_radial=n_primitive if optimal else n_max,
         radial_name="n_primitive" if optimal else "n_max",
+        advise_fewer=not (optimal and soap),  # a fit's n_primitive is its own to change
     )
     return sigma, cutoff, n_max, l_max, n_primitive
 
