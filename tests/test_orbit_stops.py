@@ -103,3 +103,27 @@ def test_an_adaptive_trace_that_crawls_says_so_once(monkeypatch, soap, pg_start)
     with pytest.warns(dg.DegeneracyWarning, match="method euler is far cheaper here") as said:
         trace_orbit(pg_start, soap, method="adaptive", length=0.02)
     assert len([w for w in said if "Jacobians for" in str(w.message)]) == 1
+
+
+_CH6 = [
+    [0.0, 0.0, 0.0],
+    [0.85939942, -0.37571590, -0.68319619],
+    [1.03812795, -0.72104134, 0.13636029],
+    [1.14652009, 0.09055049, -0.06373077],
+    [0.10940080, 0.89621228, -0.86177441],
+    [0.25952518, 0.24525965, 0.99141312],
+    [-0.34860264, -0.94766095, 0.76208910],
+]
+
+
+def test_an_euler_step_that_turns_onto_another_branch_says_so(soap):
+    """Where the two smallest singular values nearly meet (gap 0.0034 at 0.2 Å of this
+    6-neighbour start) one Euler step turned the path by ~90° onto another branch than a
+    tighter trace's, without a word."""
+    import ase
+
+    start = ase.Atoms("CH6", positions=_CH6)
+    with pytest.warns(dg.DegeneracyWarning, match=r"at arc length 0\.2 Å one Euler step") as said:
+        trace_orbit(start, dg.SoapPowerSpectrum(), step=1e-3, save_every=0.01, length=0.21)
+    assert len([w for w in said if "Euler step turned" in str(w.message)]) == 1
+    assert "singular values 0.0034 apart" in str(said[0].message)

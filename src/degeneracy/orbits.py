@@ -707,10 +707,14 @@ def _trace_euler(field, start, settings, frames, checkpoint, state, bar, callbac
         r, u, k = state["r"].copy(), state["u"].copy(), int(state["k"])
     bar.update(k * h)
     saved = time.monotonic()
+    # a start whose direction is tied turns anywhere at once, and was warned about
+    kink = _KinkWarning(field, quiet=bool(tied_with_smallest(frames.values[0])))
     while k < n_steps:
         r = r + h * u
         k += 1
+        previous = u
         u, diagnostics = field.direction(r, u)
+        kink.check(previous, u, k * h, diagnostics["values"])
         if k % per_frame and time.monotonic() - saved > EULER_CHECKPOINT_SECONDS:
             # frames far apart (--save-every 0.3 Å: 3000 steps) lost every step to Ctrl-C
             saved = _save_euler_state(checkpoint, field, frames, r, u, k)
@@ -725,6 +729,40 @@ def _trace_euler(field, start, settings, frames, checkpoint, state, bar, callbac
             if callback is not None:
                 callback(k * h)
     return n_steps, 0, None
+
+
+class _KinkWarning:
+    """Warns once when one Euler step turns the followed direction by more than the
+    adaptive integrator allows within a step (acos :data:`MIN_ALIGNMENT`, 60°).
+
+    Where the two smallest singular values nearly meet, the softest motion swaps to
+    the other one within a step: from a 6-neighbour start Euler turned by ~100° between
+    two frames ((s14 − s15)/s15 = 0.0034 at 0.2 Å) and went on along another branch
+    than a tighter trace, without a word (helper audit, 2026-12-07). The adaptive
+    integrator stops there (its step vanishes).
+    """
+
+    def __init__(self, field, *, quiet: bool = False) -> None:
+        self.field, self.done = field, quiet
+
+    def check(self, before: np.ndarray, after: np.ndarray, s: float, values: np.ndarray) -> None:
+        """Warn (once) if the step that reached arc length ``s`` turned ``before`` into
+        ``after`` (unit directions) by more than 60°; ``values`` the spectrum there."""
+        cosine = float(before @ after)
+        if self.done or cosine >= MIN_ALIGNMENT:
+            return
+        self.done = True
+        gap = (values[-2] - values[-1]) / values[-1] if values[-1] > 0 else float("inf")
+        name = f" ({self.field.name})" if self.field.name else ""
+        warnings.warn(
+            f"orbit{name}: at arc length {s:.4g} Å one Euler step turned the followed "
+            f"direction by {np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))):.0f}° (the two "
+            f"smallest singular values {gap:.2g} apart, relative): past it the path may "
+            "follow another branch; a smaller step, or method adaptive, which stops there, "
+            "tells",
+            DegeneracyWarning,
+            stacklevel=2,
+        )
 
 
 #: Wall time (s) after which an Euler trace saves its state between two frames: with
