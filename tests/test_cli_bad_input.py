@@ -40,6 +40,15 @@ BAD_FILES: dict[str, tuple[str | bytes | None, str]] = {
     "count-after-vec": ("1\nc\nH 0 0 0\nVEC1 1 0 0\n99999999999\nc\n", "frame 1 declares 99999"),
     # ase stopped at the blank line and read one frame of two, without a word
     "blank-between": (f"{_CH4_FRAME}\n{_CH4_FRAME}", "line 8 is blank, after frame 0, and more"),
+    # ase named no frame: "could not convert string to float: 'abc'", "Expected xyz header"
+    "bad-number": (
+        _CH4_FRAME + _CH4_FRAME.replace("H 0.63 -0.63", "H abc -0.63"),
+        "could not convert string to float: 'abc'",
+    ),
+    "uncounted-atom": (
+        f"{_CH4_FRAME}H 0 0 0.9\n{_CH4_FRAME}",
+        "line 8, where frame 1's atom count should be, reads 'H 0 0 0.9': frame 0 has more",
+    ),
     # ase's KeyError read "cannot read structures ('Xx')"
     "unknown-element": (_CH4_FRAME.replace("C 0", "Xx 0"), "no element or column named 'Xx'"),
     "nan": (f"5\n\n{_CH4}H 0 nan 0.5\n", "atom 4: non-finite coordinates"),
@@ -62,6 +71,8 @@ UNREADABLE = {
     "negative-count",
     "count-after-vec",
     "blank-between",
+    "bad-number",
+    "uncounted-atom",
     "nan",
     "overlap",
     "folder",
@@ -1009,3 +1020,11 @@ def test_blank_lines_at_the_end_of_a_file_are_fine(tmp_path):
     path = tmp_path / "tail.xyz"
     path.write_text(f"{_CH4_FRAME}{_CH4_FRAME}\n\n  \n")
     assert len(dg.read_environments(path)) == 2
+
+
+def test_a_frame_ase_cannot_parse_is_named(tmp_path, capsys):
+    """ase's "could not convert string to float: 'abc'" named no frame in a large file."""
+    path = tmp_path / "bad.xyz"
+    path.write_text(BAD_FILES["bad-number"][0])
+    assert main(["spectrum", str(path)]) == 2
+    assert "(frame 1: could not convert string to float: 'abc')" in capsys.readouterr().err

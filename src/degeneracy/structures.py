@@ -23,6 +23,7 @@ import ase.io
 import ase.units
 import numpy as np
 from ase.geometry import complete_cell, find_mic, minkowski_reduce
+from ase.io.extxyz import XYZError
 from ase.io.formats import (
     UnknownFileTypeError,
     filetype,
@@ -910,8 +911,11 @@ def read_failure(
     read_format: str | None = None,
     option: str | None = None,
     what: str = "cannot read structures",
+    frame: int | None = None,
 ) -> str:
     """One line on why ase could not read the structure file ``path``.
+
+    ``frame``, where known, is the frame ase failed at, named before its reason.
 
     ``"PATH: WHAT: read as FORMAT (from its name), not a valid FORMAT file (REASON); if it
     is an (extended) XYZ file, name it .xyz or .extxyz"``: the ase format the file was
@@ -924,6 +928,8 @@ def read_failure(
     name: ``"PATH: WHAT (REASON)"``.
     """
     reason = read_error_reason(error)
+    if frame is not None:
+        reason = f"frame {frame}: {reason}"
     fmt, how = _read_as(path, read_format, option)
     if fmt is None or fmt not in ioformats or (fmt in XYZ_FORMATS and read_format is None):
         # (an XYZ file read as one: that it is not a valid XYZ file goes without saying)
@@ -991,7 +997,7 @@ def check_xyz_atom_counts(path: str | os.PathLike, read_format: str | None = Non
         return
     total = _line_count(path)
     with open_with_compression(path, "rb") as handle:
-        consumed, frame = 0, 0
+        consumed, frame, previous = 0, 0, 0
         for header in handle:
             if header.lstrip().startswith(b"VEC"):  # extxyz lattice lines after the atoms
                 consumed += 1
@@ -1008,9 +1014,17 @@ def check_xyz_atom_counts(path: str | os.PathLike, read_format: str | None = Non
             try:
                 natoms = int(header)
             except ValueError:
-                return
+                if frame == 0:  # not an xyz file at all, perhaps: ase names it
+                    return
+                text = header.decode(errors="replace").strip()
+                raise DegeneracyError(
+                    f"{path}: cannot read structures (line {consumed + 1}, where frame "
+                    f"{frame}'s atom count should be, reads {text[:40]!r}: frame {frame - 1} "
+                    f"has more atom lines than the {previous} it declares, or is cut short)"
+                ) from None
             if natoms < 0:  # ase names it
                 return
+            previous = natoms
             left = max(total - consumed - 2, 0)
             if natoms > left:
                 raise DegeneracyError(
@@ -1043,6 +1057,28 @@ def check_regular_file(path: str | os.PathLike) -> None:
 def _lines_follow(count: int) -> str:
     """``"1 line follows"`` or ``"n lines follow"``."""
     return "1 line follows" if count == 1 else f"{count} lines follow"
+
+
+def _failing_xyz_frame(path: str | os.PathLike, error: BaseException) -> int | None:
+    """The frame of an (ext)xyz file at which ase's reader fails with ``error``'s kind of
+    error, found by reading the frames one by one (only on failure: the file is read
+    again up to that frame); None for another format or where the frames cannot be told
+    apart (ase's index of the file fails before the first frame is parsed).
+
+    ase's own messages name no frame: "could not convert string to float: 'abc'" left a
+    user to search a large file for the line.
+    """
+    if guessed_read_format(path)[0] not in XYZ_FORMATS or isinstance(error, XYZError):
+        return None
+    count = 0
+    try:
+        for _ in ase.io.iread(path, index=":"):
+            count += 1
+    except type(error):
+        return count
+    except Exception:  # another failure: no frame to name for this one
+        return None
+    return None
 
 
 def _line_count(path: str) -> int:
@@ -1124,7 +1160,8 @@ def read_environments(
     try:  # every frame, so that a selection keeps the frames' numbers in the file
         frames = ase.io.read(path, index=":")
     except Exception as error:  # ase raises many types for unreadable files
-        raise DegeneracyError(read_failure(path, error)) from error
+        frame = _failing_xyz_frame(path, error)
+        raise DegeneracyError(read_failure(path, error, frame=frame)) from error
     empty = holds_nothing(path, frames)
     if empty is not None:  # e.g. an XYZ file named .pdb: not "frame 0: got 0 atoms"
         raise DegeneracyError(empty)
