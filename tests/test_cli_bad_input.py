@@ -47,7 +47,7 @@ BAD_FILES: dict[str, tuple[str | bytes | None, str]] = {
     ),
     "uncounted-atom": (
         f"{_CH4_FRAME}H 0 0 0.9\n{_CH4_FRAME}",
-        "line 8, where frame 1's atom count should be, reads 'H 0 0 0.9': frame 0 has more",
+        "line 8, where frame 1's atom count would be, reads 'H 0 0 0.9': frame 0 declares 5",
     ),
     # ase's KeyError read "cannot read structures ('Xx')"
     "unknown-element": (_CH4_FRAME.replace("C 0", "Xx 0"), "no element or column named 'Xx'"),

@@ -808,12 +808,12 @@ def test_worker_errors_name_the_structure():
 @pytest.mark.parametrize(
     ("name", "line", "text", "message"),
     [
-        (  # structure 2 claims 9 atoms: found while indexing
+        (  # structure 2 claims 9 atoms: found by the header scan, which names it
             "count",
             2 * 7,
             "9",
-            r"count\.xyz: cannot read it: failed while "
-            r"indexing or reading the file, before its first structure \(",
+            r"count\.xyz: cannot read structures \(line 26, where frame 3's atom count would "
+            r"be, reads 'H .*': frame 2 declares 9 atoms, which do not match its atom lines\)",
         ),
         (  # found while parsing structure 2
             "number",

@@ -1019,8 +1019,8 @@ def check_xyz_atom_counts(path: str | os.PathLike, read_format: str | None = Non
                 text = header.decode(errors="replace").strip()
                 raise DegeneracyError(
                     f"{path}: cannot read structures (line {consumed + 1}, where frame "
-                    f"{frame}'s atom count should be, reads {text[:40]!r}: frame {frame - 1} "
-                    f"has more atom lines than the {previous} it declares, or is cut short)"
+                    f"{frame}'s atom count would be, reads {text[:40]!r}: frame "
+                    f"{frame - 1} declares {previous} atoms, which do not match its atom lines)"
                 ) from None
             if natoms < 0:  # ase names it
                 return
