@@ -972,25 +972,6 @@ def _singular_result(
         found.info["kink"] = True
     if descent.straight:
         found.info["straight"] = True
-    found.info.update(
-        {
-            "cn": cn,
-            "singular_values": values.copy(),
-            "symmetric": symmetry.symmetric
-            and account.n_unexplained == 0
-            and not account.n_beside_symmetry,
-            "symmetry_residual": float(symmetry.residual),
-            "coincident_pairs": coincidence_labels(coincidences, symbols),
-            "pair_swap_residual": account.swap,
-            "unseen_pairs": unseen_label or "none",
-            "truncation": truncation or "none",
-            "distance": distance,
-            "jacobian_evaluations": descent.evaluate.evaluations,
-            "iterations": descent.iterations,
-            "converged": converged,
-            "pull": pull,
-        }
-    )
     result = SingularResult(
         atoms=found,
         singular_values=values,
@@ -1011,6 +992,24 @@ def _singular_result(
         kink=account.kink,
         n_spurious=account.n_spurious,
         straight=descent.straight,
+    )
+    # (filled once the result can say whether a symmetry explains the zero: one rule)
+    found.info.update(
+        {
+            "cn": cn,
+            "singular_values": values.copy(),
+            "symmetric": result.symmetric,
+            "symmetry_residual": float(symmetry.residual),
+            "coincident_pairs": coincidence_labels(coincidences, symbols),
+            "pair_swap_residual": account.swap,
+            "unseen_pairs": unseen_label or "none",
+            "truncation": truncation or "none",
+            "distance": distance,
+            "jacobian_evaluations": descent.evaluate.evaluations,
+            "iterations": descent.iterations,
+            "converged": converged,
+            "pull": pull,
+        }
     )
     if account.n_spurious is not None:
         found.info["n_spurious_zeros"] = account.n_spurious

@@ -980,7 +980,10 @@ def check_xyz_atom_counts(path: str | os.PathLike, read_format: str | None = Non
     larger than the lines left. It reads what ase reads as (ext)xyz: by ``read_format``,
     else as :func:`guessed_read_format` (the name, or the content of a file without a
     suffix), compressed files decompressed (a ``.xyz.gz`` or a file without a suffix
-    declaring 99999999999 atoms hung). Malformed headers are left to ase, which names them.
+    declaring 99999999999 atoms hung). A frame's count that does not match its atom lines
+    shows as a header that is not a number where the next frame's should be: refused,
+    naming that line and frame. A first header that is not a number (perhaps not an xyz
+    file at all) and negative counts are left to ase, which names them.
 
     ase also stops reading at a blank line where a frame's header should be, and reports
     the frames before it as the whole file: a blank line between two frames (a file
