@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import ase.io
@@ -168,6 +169,31 @@ def test_a_damaged_basis_file_is_refused_before_featomic(fitted, tmp_path, damag
         arrays["projection_3"] = damage(arrays["projection_3"])
 
     _refused_when_damaged(fitted, tmp_path, damaged, message)
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda v: -v, "variance 3 has a negative entry -.*: covariance eigenvalues are"),
+        (lambda v: v[::-1], "variance 3 is not in descending order"),
+    ],
+)
+def test_a_basis_whose_variances_are_no_spectrum_is_refused(fitted, tmp_path, damage, message):
+    """Negated variances loaded and made every component count as carrying variance."""
+
+    def damaged(arrays):
+        arrays["variance_3"] = damage(arrays["variance_3"])
+
+    _refused_when_damaged(fitted, tmp_path, damaged, message)
+
+
+def test_roundoff_negative_variances_still_load(fitted, tmp_path):
+    """A covariance's round-off eigenvalues can be slightly negative; those load."""
+    variances = list(fitted.variances)
+    variances[3] = variances[3].copy()
+    variances[3][-1] = -1e-18 * np.abs(variances[3]).max()
+    basis = dataclasses.replace(fitted, variances=tuple(variances))
+    assert np.array_equal(basis.carrying_components(), fitted.carrying_components())
 
 
 def _refused_when_damaged(fitted, tmp_path, damage, message) -> None:

@@ -229,6 +229,31 @@ class OptimalBasis:
             overlap = projection.T @ projection
             if np.abs(overlap - np.eye(self.n_max)).max() > 1e-6:
                 raise DegeneracyError(f"projection {l}: its columns are not orthonormal")
+        self._check_variances_are_a_spectrum()
+
+    def _check_variances_are_a_spectrum(self) -> None:
+        """Covariance eigenvalues: non-negative and descending, up to round-off.
+
+        A negated or shuffled variance file loaded and then gave wrong counts of carrying
+        components (``v > rtol * v[0]`` holds everywhere when ``v[0] < 0``). Round-off
+        eigenvalues of a covariance can be slightly negative (-1e-18), so the tolerance is
+        :data:`ROUNDOFF_VARIANCE` of the largest variance of the whole basis: an empty
+        channel's ±1e-30 compares against the basis' scale, not its own.
+        """
+        variances = [np.asarray(v, dtype=float) for v in self.variances]
+        scale = max(float(np.abs(v).max(initial=0.0)) for v in variances)
+        slack = ROUNDOFF_VARIANCE * scale
+        for l, variance in enumerate(variances):
+            if variance.size and variance.min() < -slack:
+                raise DegeneracyError(
+                    f"variance {l} has a negative entry {variance.min():.3g}: covariance "
+                    "eigenvalues are non-negative"
+                )
+            if np.any(np.diff(variance) > slack):
+                raise DegeneracyError(
+                    f"variance {l} is not in descending order: the eigenvalues must be "
+                    "listed largest first, as their projection's columns are"
+                )
 
     def settings(self) -> dict[str, Any]:
         """The SOAP settings this basis belongs to."""
