@@ -414,7 +414,7 @@ def test_fit_basis_on_h_centred_random_methane_is_the_builtin_h_basis(capsys, tm
     argv = ["fit-basis", "--center", "H", "--n-frames", "30", "--seed", "4", "--n-max", "4"]
     status, out, err = _run(capsys, *argv, "--l-max", "3", "--output", str(target))
     assert status == 0, err
-    assert "from 120 environments of 30 random CH4 (H centres, C, H neighbours)" in out
+    assert "from 120 environments of 30 random CH4 (H centres, H, C neighbours)" in out
     basis = dg.OptimalBasis.load(target)
     assert basis.fitted_species() == ("H", ("C", "H"))
     assert basis.provenance["n_frames"] == 120 and basis.provenance["n_structures"] == 30

@@ -98,3 +98,10 @@ def species_numbers(
 def symbols_of(numbers: Iterable[int]) -> tuple[str, ...]:
     """Element symbols of atomic numbers."""
     return tuple(ase.data.chemical_symbols[int(z)] for z in numbers)
+
+
+def species_text(symbols: Iterable[str]) -> str:
+    """Element symbols by atomic number, comma-separated (unknown symbols last): one
+    order for every message that lists species (``"H, C"``)."""
+    order = {s: z for z, s in enumerate(ase.data.chemical_symbols)}
+    return ", ".join(sorted(symbols, key=lambda s: order.get(s, len(order))))

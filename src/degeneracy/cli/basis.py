@@ -11,6 +11,7 @@ from ase.data import atomic_numbers
 from ..checks import bounded_int
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import output_file
+from ..species import species_text
 from ..structures import environment_species
 from .options import (
     RecordedStore,
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> None:
     kept = ", ".join("n/a" if np.isnan(v) else f"{v:.6f}" for v in basis.retained_variance())
     fitted_on = (
         f"{basis.provenance['center_species']} centres, "
-        f"{', '.join(basis.provenance['neighbor_species'])} neighbours"
+        f"{species_text(basis.provenance['neighbor_species'])} neighbours"
     )
     source = f"{len(frames)} frame" if len(frames) == 1 else f"{len(frames)} frames"
     if len(frames) != basis.provenance.get("n_structures", len(frames)):

@@ -41,7 +41,7 @@ from ..checks import bounded_int, check_not_a_stream, existing_file
 from ..environments import structure_environments
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import atomic_path, cache_dir, cache_key
-from ..species import atomic_number, species_numbers
+from ..species import atomic_number, species_numbers, species_text
 from ..structures import DEFAULT_CUTOFF, MethaneSampler, check_finite_coordinates, frame_list
 from ._featomic import compute_centre, dense_block, new_calculator
 from .base import check_gto_splines, cutoff_radius, density_width, periodic_frame_error
@@ -682,16 +682,10 @@ def unfitted_species_note(
         return None
     return (
         f"{source} was fitted on {fitted_center}-centred environments with "
-        f"{_species_list(fitted_neighbors)} neighbours, and is used for {center}-centred "
-        f"ones with {_species_list(neighbors)} neighbours: a valid basis, but not fitted to "
+        f"{species_text(fitted_neighbors)} neighbours, and is used for {center}-centred "
+        f"ones with {species_text(neighbors)} neighbours: a valid basis, but not fitted to "
         "these densities; fit one on them with `degeneracy fit-basis`"
     )
-
-
-def _species_list(symbols: Sequence[str]) -> str:
-    """Element symbols by atomic number, comma-separated (unknown symbols last)."""
-    order = {s: z for z, s in enumerate(ase.data.chemical_symbols)}
-    return ", ".join(sorted(symbols, key=lambda s: order.get(s, len(order))))
 
 
 def _builtin_basis_as_asked(
