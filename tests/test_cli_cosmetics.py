@@ -222,6 +222,17 @@ def test_compare_writes_the_table_and_a_png_prefix_figure(tmp_path, capsys):
         ("--sigma", "٠.٣", "argument --sigma: invalid float value: '٠.٣'"),
         ("--sigma", "nan", "--sigma must be a positive number, got nan"),  # the library's
         ("--sigma", "-1e-3", "--sigma must be a positive number, got -0.001"),
+        # were "got 0.0" and "got inf": not what was typed
+        (
+            "--sigma",
+            "1e-400",
+            "argument --sigma: 1e-400 is 0 in double precision (its smallest is 5e-324)",
+        ),
+        (
+            "--cutoff",
+            "1e400",
+            "argument --cutoff: 1e400 is beyond double precision (its largest is 1.8e308)",
+        ),
     ],
 )
 def test_numeric_options_read_plainly_written_numbers(capsys, option, text, line):

@@ -48,7 +48,7 @@ def positive_float(name: str, value: Any, *, below: float | None = None) -> floa
     """``value`` as a finite float > 0 (and < ``below`` if given)."""
     number = _as_float(name, value)
     if not math.isfinite(number) or number <= 0:
-        # inf is positive: say finite (an option of 1e400 arrives here as inf)
+        # inf is positive: say finite (a library call with 1e400 arrives here as inf)
         kind = "finite positive" if math.isinf(number) else "positive"
         raise DegeneracyError(f"{name} must be a {kind} number, got {value!r}")
     if below is not None and number >= below:

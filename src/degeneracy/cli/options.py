@@ -372,9 +372,33 @@ def plain_float(text: str) -> float:
     """argparse's reading of ``type=float`` options: decimals with an optional exponent, as
     :func:`hyper_value` reads a number, and nan or inf for the checks that name them;
     ``float`` alone took ``1_0.5`` and non-ASCII digits."""
-    if not (_NUMBER_TEXT.fullmatch(text) or _NON_FINITE_TEXT.fullmatch(text)):
+    if _NON_FINITE_TEXT.fullmatch(text):
+        return float(text)
+    if not _NUMBER_TEXT.fullmatch(text):
         raise ValueError(text)
-    return float(text)
+    try:
+        return double_of_number_text(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def double_of_number_text(text: str) -> float:
+    """``float(text)`` for a number written as :data:`_NUMBER_TEXT`, refusing what double
+    precision cannot hold: ``1e400`` became inf and ``1e-400`` 0, which the checks then
+    echoed as "got inf" or "got 0.0", not what was typed.
+
+    Raises
+    ------
+    ValueError
+        ``"1e-400 is 0 in double precision (its smallest is 5e-324)"``.
+    """
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is beyond double precision (its largest is 1.8e308)")
+    mantissa = re.split("[eE]", text)[0]
+    if value == 0.0 and re.search("[1-9]", mantissa):
+        raise ValueError(f"{text} is 0 in double precision (its smallest is 5e-324)")
+    return value
 
 
 def hyper_value(key: str, text: str, kind: type) -> Any:
@@ -411,8 +435,13 @@ def hyper_value(key: str, text: str, kind: type) -> Any:
         if not isinstance(text, str) or not plain.fullmatch(text):
             what = "an integer" if kind is int else "a number"
             raise DegeneracyError(f"{key} must be {what}, got {text!r}")
+        if kind is float:
+            try:
+                return double_of_number_text(text)
+            except ValueError as error:
+                raise DegeneracyError(f"{key}: {error}") from None
         try:
-            return kind(text)
+            return int(text)
         except ValueError:  # more digits than int() reads (sys.get_int_max_str_digits)
             raise DegeneracyError(f"{key} is too large: {len(text)} digits") from None
     return text
