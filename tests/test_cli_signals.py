@@ -110,3 +110,42 @@ def test_a_signal_dropped_in_a_finaliser_is_still_an_interruption(
     assert err == f"degeneracy info: {word}\n", err
     monkeypatch.setattr(info, "run", lambda args: None)
     assert main(["info"]) == 0  # the next command starts without it
+
+
+def test_a_ctrl_c_while_the_command_line_is_imported_is_an_interruption():
+    """The command's entry point imports the command line (~0.6 s) before ``main`` can
+    catch a Ctrl-C; one then printed Python's traceback of the import."""
+    import subprocess
+    import sys
+
+    from conftest import CTRL_C_RAISES
+
+    script = CTRL_C_RAISES + (
+        "import sys\n"
+        "class Interrupts:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'degeneracy.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupts())\n"
+        "sys.argv = ['degeneracy', 'info']\n"
+        "from degeneracy.command import run\n"
+        "run()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (run.returncode, run.stderr) == (130, "degeneracy: interrupted\n")
+
+
+def test_importing_the_package_reads_no_metadata():
+    """importlib.metadata (~0.1 s) loads only when ``__version__`` is asked for: the
+    entry point's uncaught window before it guards the import is the package's own."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import degeneracy\n"
+        "loaded = 'importlib.metadata' in sys.modules\n"
+        "print(loaded, degeneracy.__version__ == degeneracy.__getattr__('__version__'))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.stdout == "False True\n", run.stderr

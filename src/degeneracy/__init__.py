@@ -3,17 +3,28 @@
 Data flow: structures → representation → Jacobian → spectrum → analyses → figures.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import lazy_loader
-
-try:
-    __version__ = version("degeneracy")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
 
 # Names load on first use, listed in the stub ``__init__.pyi`` (scientific-python SPEC 1):
 # importing the package, or building the command line's parser, does not pull in
 # featomic and torch.
-__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)
+_lazy_getattr, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)
 __all__ += ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """The lazily loaded public names, and ``__version__``: importlib.metadata takes
+    ~0.1 s to import, which the ``degeneracy`` command spent before it could catch a
+    Ctrl-C (:mod:`degeneracy.command`)."""
+    if name != "__version__":
+        return _lazy_getattr(name)
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("degeneracy")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        found = "0.0.0"
+    globals()["__version__"] = found
+    return found
