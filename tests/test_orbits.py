@@ -395,6 +395,32 @@ def test_cli_chemiscope_view_of_the_orbit(tmp_path, capsys):
     np.testing.assert_allclose(properties["E4"]["values"], [f.info["fourbody"] for f in frames])
     assert document["settings"]["map"]["color"]["property"] == "E4"
     assert "soap" in document["meta"]["description"]
+    assert "adaptive, 0.02 Å of arc" in document["meta"]["description"]
+    assert properties["arc length (Å)"]["units"] == "Å"
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def test_orbit_chemiscope_leaves_out_an_undefined_e4(tmp_path):
+    """E4 is NaN where three H atoms are collinear: it was written as NaN (no JSON) and
+    still chosen to colour the map."""
+    from degeneracy.figures.orbit import write_orbit_chemiscope
+
+    frames = []
+    for k in range(2):
+        frame = dg.builtin_environment("pg-start")
+        frame.info.update(
+            arc_length=0.01 * k, cn=50.0, feature_distance=0.1 * k, fourbody=[0.5, np.nan][k]
+        )
+        frame.info["singular_values"] = np.linspace(2.0, 0.04, 9)
+        frames.append(frame)
+    view = tmp_path / "v.json"
+    assert write_orbit_chemiscope(view, frames) == 2
+    document = json.loads(view.read_text(), parse_constant=_not_json)  # as JavaScript reads
+    assert "E4" not in document["properties"]
+    assert "color" not in document["settings"]["map"]
 
 
 def test_orbit_chemiscope_needs_orbit_frames(tmp_path):

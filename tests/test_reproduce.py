@@ -87,7 +87,11 @@ def test_outputs(tiny_run):
     assert saved["versions"]["featomic"] == "0.6.7"
     assert (output / "cache").is_dir() and (output / "figures" / "fig1a.pdf").exists()
     view = output / "figures" / "orbit_sigma0.3_c1.0.chemiscope.json.gz"
-    assert len(json.loads(gzip.decompress(view.read_bytes()))["structures"]) == 31
+    viewed = json.loads(gzip.decompress(view.read_bytes()))
+    assert len(viewed["structures"]) == 31
+    # c = 1 starts at P0, not at A0; the description says how it was traced
+    assert viewed["meta"]["name"] == "orbit σ = 0.3 Å, c = 1 (from P&G's start P0)"
+    assert viewed["meta"]["description"].endswith("adaptive (tol 1e-06), 0.3 Å of arc")
     assert "figures/orbit_sigma0.3_c1.0.chemiscope.json.gz" in document
     assert summary["orbits"]["a0_symmetry_residual"] > 0.01
     # A0's branch: three equal radii, the fourth H at equal angles to them

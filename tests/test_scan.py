@@ -973,6 +973,46 @@ def test_chemiscope_selection_ranks_round_off_sites_first_and_skips_undefined_on
     assert scanning.chemiscope_selection(_results([0, 1], [np.nan, np.nan]), 5).size == 0
 
 
+def test_chemiscope_selection_of_one_shows_the_most_singular_and_skips_kinks():
+    """A limit of 1 took no structure by CN (half of 1 rounded down to 0) and showed a
+    random one; a kink's CN (one-sided, meaningless) ranked its structure first."""
+    table = _results([0, 1, 2, 3], [5.0, np.inf, 1e3, 20.0], ["regular", "kink", "regular", ""])
+    assert scanning.chemiscope_selection(table, 1).tolist() == [2]
+    assert 2 in scanning.chemiscope_selection(table, 3).tolist()
+
+
+def test_chemiscope_draws_periodic_cells_and_molecules_without_theirs(tmp_path):
+    """A periodic structure's neighbours across the cell's faces were not drawn (no cell,
+    no supercell); a molecule read with a cell would be drawn in it."""
+    import ase.build
+
+    crystal = ase.build.bulk("C", "diamond", a=3.567)
+    molecule = ase.build.molecule("CH4")
+    molecule.cell = [8.0, 8.0, 8.0]  # extxyz's Lattice with pbc="F F F"
+    table = _results([0, 1], [10.0, 20.0])
+    viewer = tmp_path / "v.json"
+    write_chemiscope(viewer, {0: crystal, 1: molecule}, table, cutoff=2.5)
+    data = json.loads(viewer.read_text())
+    assert data["settings"]["structure"][0]["unitCell"] is True
+    assert data["settings"]["structure"][0]["supercell"] == [3, 3, 3]
+    assert "cell" in data["structures"][0] and "cell" not in data["structures"][1]
+    assert molecule.cell.any()  # the caller's structure is left as it was
+    write_chemiscope(viewer, {1: molecule}, _results([1], [20.0]), cutoff=2.5)
+    data = json.loads(viewer.read_text())
+    assert data["settings"]["structure"][0]["unitCell"] is False
+
+
+def test_chemiscope_refuses_non_finite_values(tmp_path):
+    """They were written as NaN, which is no JSON: chemiscope's own reader refuses it."""
+    from degeneracy.figures.viewer import write_chemiscope_file
+
+    frames = dg.sample_methane(2, seed=1)
+    bad = {"E": {"target": "structure", "values": np.array([1.0, np.nan])}}
+    with pytest.raises(dg.DegeneracyError, match="chemiscope property 'E' has non-finite"):
+        write_chemiscope_file(tmp_path / "v.json", structures=frames, properties=bad)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_round_off_s_min_is_drawn_at_the_floor():
     """An exact 0 and 1e-33 (both at round-off) land at one point, (3N − 3)ε s_1; a
     resolved s_min stays where it is."""
@@ -1331,6 +1371,8 @@ def test_cli_chemiscope_holds_the_structures_it_reports(capsys, tmp_path):
     log_cn = viewer["properties"]["log10(CN)"]["values"]
     assert log_cn[1] == pytest.approx(-np.log10(9 * np.finfo(float).eps))
     assert 0 < log_cn[0] < 6
+    # which environments: the file says so, not only the command line
+    assert viewer["meta"]["description"].endswith("; C centres, all neighbours, within 2.5 Å")
 
 
 def test_cli_removes_stale_default_companions(capsys, tmp_path):

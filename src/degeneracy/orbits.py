@@ -1099,7 +1099,8 @@ def _stop_or_refuse(
     that the frames before it are kept (``keep_partial``) or raise, saying how to keep
     them and whether the ``resumable`` checkpoint spares tracing them again."""
     where = f"{name}: " if name else ""
-    kept = f"the {len(frames)} frames before it (arc length 0 to {frames.arc_length[-1]:.6g} Å)"
+    count = "frame" if len(frames) == 1 else f"{len(frames)} frames"
+    kept = f"the {count} before it (arc length 0 to {frames.arc_length[-1]:.6g} Å)"
     if keep_partial:
         warnings.warn(f"{where}{stopped}; kept {kept}", DegeneracyWarning, stacklevel=3)
         return

@@ -415,6 +415,19 @@ def _published_a0(readme: Path) -> np.ndarray | None:
     return np.array(rows) if len(rows) == 4 else None
 
 
+def _orbit_protocol_text(folder: Path) -> str:
+    """How the family's orbits were traced, from its ``summary.json``: ``"SOAP, gto
+    basis; adaptive (tol 1e-06), 2 Å of arc"``."""
+    summary = json.loads((folder / "summary.json").read_text())
+    protocol = summary["protocol"]
+    method = protocol["method"]
+    if "tol" in protocol and method == "adaptive":
+        method += f" (tol {protocol['tol']:g})"
+    elif "step" in protocol:
+        method += f" (step {protocol['step']:g} Å)"
+    return f"SOAP, {summary['basis']} basis; {method}, {protocol['length']:g} Å of arc"
+
+
 def _figure1_step(output: Path) -> dict:
     from .figures.fig1 import make_fig1
     from .figures.orbit import write_orbit_chemiscope
@@ -428,8 +441,10 @@ def _figure1_step(output: Path) -> dict:
     write_orbit_chemiscope(
         view,
         frames[LEARNING_ORBIT],
-        title=f"orbit σ = {sigma} Å, c = {c} from A0",
-        description="the Comment's low-sensitivity orbit, as learned in Fig. 2",
+        # c = 1 starts at P0 (A0 + c (P0 - A0)), not at A0
+        title=f"orbit σ = {sigma} Å, c = {c:g} (from P&G's start P0)",
+        description="the Comment's low-sensitivity orbit, as learned in Fig. 2: "
+        f"{_orbit_protocol_text(output / 'orbits')}",
     )
     return {"files": [str(p.relative_to(output)) for p in [*paths, view]]}
 

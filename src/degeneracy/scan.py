@@ -2896,8 +2896,10 @@ def chemiscope_selection(results: pa.Table, limit: int, *, seed: int = 0) -> np.
     """Structure indices to show in chemiscope: all, or at most ``limit`` of them.
 
     Only structures with an environment that can be shown (:func:`showable_spectra`) are
-    candidates. Above the limit: the half with the largest CN (of any of their
-    environments) and a random (seeded) sample of the others, sorted by index.
+    candidates. Above the limit: the larger half (``--chemiscope-limit 1`` shows the most
+    singular one) with the largest CN of any of their environments that is not at a kink
+    (where the CN has no meaning), and a random (seeded) sample of the others, sorted by
+    index.
     """
     limit = bounded_int("limit", limit, minimum=0)
     cn = np.asarray(results.column("cn"), dtype=float)
@@ -2907,8 +2909,12 @@ def chemiscope_selection(results: pa.Table, limit: int, *, seed: int = 0) -> np.
     if len(unique) <= limit:
         return unique
     worst = np.full(len(unique), -np.inf)
-    np.maximum.at(worst, inverse, cn[shown])
-    top = np.argsort(-worst, kind="stable")[: limit // 2]
+    if "verdict" in results.column_names:
+        kink = np.asarray(results.column("verdict").to_pylist(), dtype=object)[shown] == "kink"
+    else:
+        kink = np.zeros(len(structures), dtype=bool)
+    np.maximum.at(worst, inverse, np.where(kink, -np.inf, cn[shown]))
+    top = np.argsort(-worst, kind="stable")[: (limit + 1) // 2]
     rest = np.setdiff1d(np.arange(len(unique)), top)
     rng = seeded_generator(seed)
     sample = rng.choice(rest, size=limit - len(top), replace=False)

@@ -164,10 +164,22 @@ def run(args: argparse.Namespace) -> None:
             args.chemiscope,
             orbit.frames,
             title=f"degeneracy orbit from {source}",
-            description=f"{describe_representation(representation)}; {args.method}, "
-            f"{args.length} Å of arc",
+            description=orbit_description(orbit, describe_representation(representation), args),
         )
-        sys.stdout.write(f"chemiscope: {args.chemiscope} ({n} frames)\n")
+        sys.stdout.write(f"chemiscope: {args.chemiscope} ({_frames_text(n)})\n")
+
+
+def orbit_description(orbit: Orbit, fingerprint: str, args: argparse.Namespace) -> str:
+    """What the chemiscope file shows: the fingerprint, how it was traced and the arc
+    length actually traced (a stopped trace's, not ``--length``)."""
+    traced = float(orbit.arc_length[-1])
+    how = f"{args.method}{', reversed start' if args.reverse else ''}"
+    text = f"{fingerprint}; {how}, {traced:.6g} Å of arc"
+    return text if orbit.stopped is None else f"{text} (of {args.length:g} asked: stopped)"
+
+
+def _frames_text(n: int) -> str:
+    return "1 frame" if n == 1 else f"{n} frames"
 
 
 def register(commands: argparse._SubParsersAction) -> None:

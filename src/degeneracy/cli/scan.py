@@ -39,6 +39,7 @@ from ..scan import (
     without_kinks,
 )
 from ..sensitivity import NEAR_SWAP_KEYS, ZERO_RTOL, explained_verdict, near_swap_text
+from ..species import species_text
 from ..structures import write_environments
 from .options import (
     DEFAULT_WRITER,
@@ -549,7 +550,7 @@ def write_reports(command: ScanCommand, summary: ScanSummary) -> None:
     interrupts.check()
     if args.chemiscope_limit:
         shown_structures = {i: structures[int(i)] for i in shown}
-        report_chemiscope(command, viewer, shown_structures, results, summary.settings["cutoff"])
+        report_chemiscope(command, viewer, shown_structures, results, summary.settings)
         interrupts.check()
     document = {**summary.to_dict(), "cn": stats, "most_singular": top}
     document["output"] = str(command.output)
@@ -570,11 +571,28 @@ def histogram_title(command: ScanCommand, summary: ScanSummary) -> str:
     return title
 
 
+def environment_text(settings: dict[str, Any]) -> str:
+    """Which environments a scan of ``settings`` (its summary's) describes, in words:
+    ``"C centres, H neighbours only, within 2.5 Å; DATASET read in bohr"``."""
+    centres, neighbours = settings.get("centers"), settings.get("neighbors")
+    text = f"{species_text(centres)} centres" if centres else "every centre"
+    text += f", {species_text(neighbours)} neighbours only" if neighbours else ", all neighbours"
+    text += f", within {settings['cutoff']:g} Å"
+    units = (settings.get("dataset") or {}).get("units", "angstrom")
+    return text if units == "angstrom" else f"{text}; positions read in {units}"
+
+
 def report_chemiscope(
-    command: ScanCommand, path: Path, structures: dict[int, Any], results: Any, cutoff: float
+    command: ScanCommand,
+    path: Path,
+    structures: dict[int, Any],
+    results: Any,
+    summary_settings: dict[str, Any],
 ) -> None:
-    """Write the chemiscope file of ``structures``, environments within ``cutoff`` (none
-    if no environment has a finite spectrum)."""
+    """Write the chemiscope file of ``structures``, environments within the scan's
+    cutoff (none if no environment has a finite spectrum), described with the scan's
+    ``summary_settings``: fingerprint, centres, neighbours and units."""
+    cutoff = summary_settings["cutoff"]
     if not structures:
         print("no environment has a finite spectrum: no chemiscope file written")
         return
@@ -585,7 +603,7 @@ def report_chemiscope(
         results,
         cutoff=cutoff,
         title=f"degeneracy scan of {Path(command.dataset.label).name}",
-        description=report_title(command),
+        description=f"{report_title(command)}; {environment_text(summary_settings)}",
     )
     n_structures = _plural(len(structures), "structure")
     print(f"wrote {path} ({_plural(n_shown, 'environment')} of {n_structures})")

@@ -31,7 +31,7 @@ def write_orbit_chemiscope(
     description: str = "",
 ) -> int:
     r"""chemiscope file of an orbit as a trajectory: the map is :math:`\log_{10}` CN
-    against arc length, coloured by the four-body target E4 (when the frames have one).
+    against arc length, coloured by the four-body target E4 (when every frame has a finite one).
 
     Along a low-sensitivity orbit (Parsaeifard & Goedecker, 2022) the structure changes
     visibly while the fingerprint barely moves: the viewer plays the motion with the
@@ -56,7 +56,7 @@ def write_orbit_chemiscope(
     n_motions = np.array([spectra[k].size for k in keep])
     cn = capped_cn(values("cn"), n_motions)
     properties = {
-        "arc length (Å)": _property(values("arc_length"), "arc length along the orbit"),
+        "arc length (Å)": _property(values("arc_length"), "arc length along the orbit", units="Å"),
         "log10(CN)": _property(
             np.log10(cn), "log10 of s_1 / s_min; at round-off, capped at 1/((3N - 3) eps)"
         ),
@@ -67,7 +67,9 @@ def write_orbit_chemiscope(
         "feature distance": _property(values("feature_distance"), "|x(r) - x(r_0)|"),
     }
     color = None
-    if all("fourbody" in frames[k].info for k in keep):
+    # E4 is NaN where three H atoms are collinear (a triangle without a normal): a NaN is
+    # no JSON (strict readers, chemiscope's JavaScript among them, refuse the file)
+    if all("fourbody" in frames[k].info for k in keep) and np.isfinite(values("fourbody")).all():
         properties["E4"] = _property(values("fourbody"), "four-body target, learned in Fig. 2")
         color = "E4"
     settings = chemiscope.quick_settings(
@@ -83,9 +85,12 @@ def write_orbit_chemiscope(
     return len(keep)
 
 
-def _property(values: np.ndarray, description: str) -> dict:
-    return {
+def _property(values: np.ndarray, description: str, *, units: str | None = None) -> dict:
+    shown = {
         "target": "structure",
         "values": np.asarray(values, dtype=float),
         "description": description,
     }
+    if units is not None:
+        shown["units"] = units
+    return shown

@@ -108,7 +108,11 @@ def write_chemiscope(
     negative are included; an s_min at round-off (zero, or a CN that is infinite) is
     drawn at the round-off floor (3N − 3)ε s_1, its CN coloured at the largest CN float64
     resolves, 1/((3N − 3)ε) (:func:`~degeneracy.sensitivity.floored_s_min`,
-    :func:`~degeneracy.sensitivity.capped_cn`): equally singular sites in one place. Written
+    :func:`~degeneracy.sensitivity.capped_cn`): equally singular sites in one place. When
+    a structure is periodic the viewer draws the cells, replicated 3×3×3, so that the
+    neighbours across a cell's faces are seen (chemiscope has no partial periodicity: a
+    slab is replicated along its normal too); non-periodic structures are drawn without
+    their cell. Written
     with :func:`chemiscope.write_input` (``.json`` or ``.json.gz``) to a temporary file
     that replaces ``path``. Returns the number of environments written.
     """
@@ -120,7 +124,7 @@ def write_chemiscope(
         raise DegeneracyError("no environment with a finite spectrum to show in chemiscope")
     order = sorted({table["structure"][k] for k in keep})
     position = {index: i for i, index in enumerate(order)}
-    frames = [structures[index] for index in order]
+    frames = [_as_viewed(structures[index]) for index in order]
     environments = [(position[table["structure"][k]], table["atom"][k], cutoff) for k in keep]
 
     def column(name: str) -> np.ndarray:
@@ -151,8 +155,15 @@ def write_chemiscope(
             "(a singular value below the zero threshold)",
         },
     }
+    # periodic: the cell drawn and replicated 3×3×3, so that the neighbours an environment
+    # counts across the cell's faces are drawn (only the cell's own atoms were)
+    periodic = any(frame.pbc.any() for frame in frames)
     settings = chemiscope.quick_settings(
-        x="log10(s_max)", y="log10(s_min)", map_color="log10(CN)", target="atom"
+        x="log10(s_max)",
+        y="log10(s_min)",
+        map_color="log10(CN)",
+        target="atom",
+        periodic=periodic,
     )
     write_chemiscope_file(
         path,
@@ -163,6 +174,18 @@ def write_chemiscope(
         metadata={"name": title, "description": description},
     )
     return len(keep)
+
+
+def _as_viewed(atoms: ase.Atoms) -> ase.Atoms:
+    """``atoms`` as chemiscope should draw it: without its cell when it is not periodic.
+
+    chemiscope has no periodic flag: a molecule read with a cell (extxyz ``Lattice`` and
+    ``pbc="F F F"``) would be drawn in that cell and replicated like a crystal."""
+    if atoms.pbc.any() or not atoms.cell.any():
+        return atoms
+    shown = atoms.copy()
+    shown.set_cell(np.zeros((3, 3)))
+    return shown
 
 
 def _atom_property(values: Sequence[float], description: str) -> dict:
