@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -207,6 +208,27 @@ def test_comparison_summary_without_a_trade_scale_says_n_a():
     )
     summary = format_comparison(comparison, "table", {}).splitlines()[-1]
     assert summary.endswith("rho median n/a, trade scale median n/a")
+
+
+def test_comparison_medians_leave_kinks_out():
+    """CN's summary left kinks out, while the medians of rho and of the trade scale still
+    counted their softest motions, taken from a one-sided Jacobian."""
+    from degeneracy.compare import Comparison
+
+    comparison = Comparison(
+        names=["a"],
+        singular_values=np.array([[[2.0, 1.0]], [[2.0, 1.0]], [[2.0, 1.0]]]),
+        feature_norms=np.ones((3, 1)),
+        nearest_coincidences=[None] * 3,
+        coincidence_distances=np.full(3, np.nan),
+        near_swap_residuals=np.array([[0.9], [0.1], [0.2]]),
+        trade_scales=np.array([[1.0], [0.01], [0.03]]),
+        kinks=np.array([[True], [False], [False]]),
+    )
+    assert comparison.median_residual(0) == pytest.approx(0.15)
+    assert comparison.median_trade_scale(0) == pytest.approx(0.02)
+    only_kinks = dataclasses.replace(comparison, kinks=np.ones((3, 1), dtype=bool))
+    assert np.isnan(only_kinks.median_residual(0)) and np.isnan(only_kinks.median_trade_scale(0))
 
 
 def test_cli_compare_checks_the_plot_before_the_work(tmp_path, capsys, monkeypatch):

@@ -175,7 +175,8 @@ class Comparison:
         """Median, smallest and largest CN per fingerprint (``None`` for infinite, or
         when every frame is a kink), kinks left out (:meth:`cn_without_kinks`), their
         number ``n_kinks``, and the medians of :math:`\rho` and of the trade scale of its
-        softest motions (``None`` when there is none, or infinite)."""
+        softest motions (``None`` when there is none, or infinite), kinks left out too:
+        their softest motions come from a one-sided Jacobian."""
         out = {}
         for k, name in enumerate(self.names):
             cn = self.cn_without_kinks(k)
@@ -190,19 +191,21 @@ class Comparison:
         return out
 
     def median_residual(self, k: int) -> float:
-        """Median :math:`\rho` of fingerprint ``k`` over the frames that have one (NaN if
-        none do)."""
+        """Median :math:`\rho` of fingerprint ``k`` over the frames that have one, kinks
+        left out (NaN if none do)."""
         if self.near_swap_residuals is None:
             return float("nan")
-        residuals = self.near_swap_residuals[:, k]
+        residuals = self.near_swap_residuals[~self.kink_mask[:, k], k]
         residuals = residuals[np.isfinite(residuals)]
         return float(np.median(residuals)) if residuals.size else float("nan")
 
     def median_trade_scale(self, k: int) -> float:
-        """Median trade scale of fingerprint ``k`` (Å; ``inf`` counts, as "no trade")."""
+        """Median trade scale of fingerprint ``k`` (Å; ``inf`` counts, as "no trade"), kinks
+        left out (NaN if every frame is one)."""
         if self.trade_scales is None or not len(self.trade_scales):
             return float("nan")
-        return float(np.median(self.trade_scales[:, k]))
+        scales = self.trade_scales[~self.kink_mask[:, k], k]
+        return float(np.median(scales)) if scales.size else float("nan")
 
 
 def fingerprints_by_name(representations: Any) -> dict[str, Representation]:
