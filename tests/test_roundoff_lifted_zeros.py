@@ -135,7 +135,8 @@ def test_acsf_blind_to_some_angles_keeps_the_symmetry_verdict_near_the_symmetry(
     """D3h PF5 under ACSF (cutoff 2.5 Å): G4 sees the six axial–equatorial pairs (2.20 Å)
     but not the equatorial (2.65 Å) or axial (3.16 Å) ones, so the angle between the
     axial bonds enters no feature: one zero at every frame near here. Displaced by 1e-9
-    Å the frame was `spurious` by that zero, where the exact frame is `symmetry`."""
+    Å, or rounded to 8 decimals, the frame was `spurious` by that zero, where the exact
+    frame is `symmetry`."""
     from scipy.spatial.transform import Rotation
 
     from degeneracy.sensitivity.near_symmetric import (
@@ -149,7 +150,9 @@ def test_acsf_blind_to_some_angles_keeps_the_symmetry_verdict_near_the_symmetry(
     acsf = dg.Acsf(center="P", neighbors=["F"])
     assert motions_seen_here(acsf, pf5, 57) == 11
     noise = 1e-9 * np.random.default_rng(3).normal(size=pf5.shape)
-    for neighbors in (pf5, pf5 + noise):
+    # written with 8 decimals it was `spurious` until the noise floor of the probe
+    # (BESIDE_SYMMETRY_NOISE): rounding keeps the axial bonds exactly opposite
+    for neighbors in (pf5, pf5 + noise, np.round(pf5, 8)):
         atoms = ase.Atoms("PF5", positions=np.vstack([np.zeros(3), neighbors]))
         (analysis,) = dg.analyse_frames([atoms], acsf)
         assert analysis.verdict == "symmetry" and analysis.n_symmetry_zeros == 10
@@ -158,3 +161,19 @@ def test_acsf_blind_to_some_angles_keeps_the_symmetry_verdict_near_the_symmetry(
     assert distances_and_angles_rank(four, np.ones(6, dtype=bool)) == 9
     assert distances_and_angles_rank(four, np.zeros(6, dtype=bool)) == 4
     assert distances_and_angles_rank(four, np.eye(6, dtype=bool)[0]) == 5
+
+
+def test_equivalent_sites_of_a_built_slab_share_their_verdict():
+    """The four bulk-like middle-layer sites of ase's fcc(111) Cu slab, written with 8
+    decimals (O_h to ~1e-10 Å): at n = l = 8 three were `symmetry` and one `spurious`
+    with 4 zeros, at n = l = 4 all four `spurious`, because the probe 1e-3 Å along the
+    rounding's pattern held some zeros at round-off (helper-143). Within
+    BESIDE_SYMMETRY_NOISE the symmetry is taken as exact."""
+    from ase.build import fcc111
+
+    slab = fcc111("Cu", size=(2, 2, 3), vacuum=5.0)
+    slab.positions = np.round(slab.positions, 8)  # as an extxyz file holds them
+    environments = [dg.environments_of(slab, [atom], cutoff=3.0)[0] for atom in (4, 5, 6, 7)]
+    soap = dg.SoapPowerSpectrum(cutoff=3.0, center="Cu", neighbors=["Cu"], n_max=4, l_max=4)
+    verdicts = [a.verdict for a in dg.analyse_frames(environments, soap)]
+    assert verdicts == ["symmetry"] * 4

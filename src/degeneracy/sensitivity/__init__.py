@@ -63,6 +63,7 @@ from .frames import (
     farthest_beyond_cutoff,
 )
 from .near_symmetric import (
+    BESIDE_SYMMETRY_NOISE,
     BESIDE_SYMMETRY_PROBE,
     EXACT_SYMMETRY_RESIDUAL,
     NEAR_LINEAR_REACH,
