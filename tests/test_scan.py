@@ -2413,3 +2413,17 @@ def test_the_summary_names_acsf_default_angular_functions_but_the_manifest_does_
         == "g5"
     )
     scanning.ChunkStore(output).remove()  # keep_parts: the caller removes the parts and lock
+
+
+def test_few_neighbours_note_names_the_neighbour_filter():
+    """With --neighbors Si on Cu centres every environment was empty, and the note asked
+    only about the cutoff and the units (helper-143)."""
+    reasons = np.array([scanning.REASON_FEW_NEIGHBORS] * 3 + [""])
+    plain = scanning.few_neighbours_note("d.xyz", reasons, 3.0)
+    assert plain.endswith("(--cutoff), or the file in bohr (--units bohr)?")
+    assert "--neighbors" not in plain
+    filtered = scanning.few_neighbours_note("d.xyz", reasons, 3.0, neighbors=[14])
+    assert "have fewer than 2 neighbours of species Si within the cutoff 3 Å" in filtered
+    assert "are the centres' neighbours of other species (--neighbors)" in filtered
+    one_in_four = np.array([scanning.REASON_FEW_NEIGHBORS, "", "", ""])
+    assert scanning.few_neighbours_note("d.xyz", one_in_four, 3.0, neighbors=[14]) is None

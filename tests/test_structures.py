@@ -782,3 +782,22 @@ def test_a_structure_read_in_the_wrong_units_is_asked_about(tmp_path):
     ):
         list(scanning.Dataset(path, units="bohr").structures())
     assert len(list(scanning.Dataset(path).structures())) == 5
+
+
+@pytest.mark.parametrize("bad", [np.inf, np.nan])
+def test_the_bond_survey_ignores_a_molecule_s_cell(bad):
+    """scan's units survey ran ase's neighbour list on a non-periodic molecule's stored
+    cell: a cell of inf spun in LAPACK beyond Ctrl-C's reach, one of NaN raised "SVD did
+    not converge" (helper-143); the cell plays no part without periodicity."""
+    from ase.build import molecule
+
+    from degeneracy.structures import nearest_neighbours, survey_structure_bonds
+
+    methane = molecule("CH4")
+    expected = nearest_neighbours(methane)
+    methane.set_cell([[bad, 0, 0], [0, 10, 0], [0, 0, 10]])
+    found = nearest_neighbours(methane)
+    assert all(np.array_equal(a, b) for a, b in zip(found, expected, strict=True))
+    assert survey_structure_bonds([methane]) is not None
+    crystal = ase.Atoms("C", cell=[[bad, 0, 0], [0, 2, 0], [0, 0, 2]], pbc=True)
+    assert nearest_neighbours(crystal) is None  # left to check_cell, which names it

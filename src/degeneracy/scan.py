@@ -2277,7 +2277,7 @@ def scan_dataset(
         store.merge(counts["chunks"], remove=not keep_parts)
         results = read_results(store.output)
         reasons = np.asarray(results.column("reason"))
-        note = few_neighbours_note(dataset.label, reasons, cutoff)
+        note = few_neighbours_note(dataset.label, reasons, cutoff, neighbors=neighbor_numbers)
         if note is not None:
             notes.append(note)
             warnings.warn(DegeneracyWarning(note), stacklevel=2)
@@ -2429,19 +2429,25 @@ def warn_of_units(dataset: Dataset, structures: Sequence[ase.Atoms]) -> list[str
 FEW_NEIGHBOURS_SHARE = 0.25
 
 
-def few_neighbours_note(label: str, reasons: np.ndarray, cutoff: float) -> str | None:
+def few_neighbours_note(
+    label: str, reasons: np.ndarray, cutoff: float, *, neighbors: Sequence[int] | None = None
+) -> str | None:
     """A warning when more than :data:`FEW_NEIGHBOURS_SHARE` of the environments have
     fewer than two neighbours within ``cutoff`` (their spectrum is undefined): a cutoff
-    below the nearest-neighbour distance, or a file in bohr read as Å, says nothing
-    about the fingerprint."""
+    below the nearest-neighbour distance, a file in bohr read as Å, or a filter to
+    ``neighbors`` (atomic numbers) that leaves out the atoms around the centres, says
+    nothing about the fingerprint."""
     few = int(np.count_nonzero(reasons == REASON_FEW_NEIGHBORS))
     if few == 0 or few <= FEW_NEIGHBOURS_SHARE * len(reasons):
         return None
+    counted = "" if neighbors is None else f" of species {','.join(symbols_of(neighbors))}"
+    causes = "is the cutoff below the nearest-neighbour distance (--cutoff), "
+    if neighbors is not None:
+        causes += "are the centres' neighbours of other species (--neighbors), "
     return (
         f"{label}: {few} of {len(reasons)} environments ({100 * few / len(reasons):.0f} %) have "
-        f"fewer than 2 neighbours within the cutoff {cutoff:g} Å, so their spectrum is "
-        "undefined: is the cutoff below the nearest-neighbour distance (--cutoff), or the "
-        "file in bohr (--units bohr)?"
+        f"fewer than 2 neighbours{counted} within the cutoff {cutoff:g} Å, so their spectrum "
+        f"is undefined: {causes}or the file in bohr (--units bohr)?"
     )
 
 

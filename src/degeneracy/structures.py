@@ -1303,6 +1303,15 @@ def nearest_neighbours(atoms: ase.Atoms) -> tuple[np.ndarray, np.ndarray, np.nda
     in Å (a 2000-atom Si cell: 0.1 s), and only if some atom has none, within the top in
     bohr (1.7 s: ase's neighbour list grows with the cube of the reach).
     """
+    if not np.isfinite(atoms.positions).all():
+        return None  # the structure checks name the atom
+    if not atoms.pbc.any():
+        # the cell plays no part, as for the fingerprints (check_cell ignores it): ase's
+        # neighbour list still inverts it, and a stored cell of inf spun in LAPACK
+        # beyond Ctrl-C's reach, one of NaN raised "SVD did not converge"
+        atoms = ase.Atoms(numbers=atoms.numbers, positions=atoms.positions)
+    elif not np.isfinite(atoms.cell[:]).all():
+        return None  # check_cell names the cell vector
     top = 2 * PLAUSIBLE_BOND_RATIO[1] * ase.data.covalent_radii[atoms.numbers].max()
     slip = max(UNITS.values()) / min(UNITS.values())  # Å per bohr
     for reach in (top, top * slip):
