@@ -410,3 +410,136 @@ def test_predict_refuses_a_frame_beyond_the_cutoff_in_one_line(trained, tmp_path
     said = predict_error(str(trained), path, capsys)
     assert said.startswith(f"{path}, frame 0, atom ") and "outside the cutoff" in said
     assert said.endswith("is the file in bohr? (--units bohr)")
+
+
+# --- damaged domain, optional entries, other files given as the model (helper-144) -------
+
+
+def _domain_entry(key, change):
+    def damage(payload):
+        entry = payload["domain"][key]
+        payload["domain"][key] = change(entry) if callable(change) else change
+
+    return damage
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (_domain_entry("thresholds", {}), "thresholds are for species [], the references for"),
+        (_domain_entry("references", {}), "no reference centres"),
+        (
+            _domain_entry("references", lambda r: {"C": r["C"][:, :10]}),
+            "its references have features {'C': 10}, its network takes {'C': 27}",
+        ),
+        (
+            _domain_entry("references", lambda r: {"C": r["C"] * float("nan")}),
+            "references of C have non-finite features",
+        ),
+        (_domain_entry("thresholds", {"C": -1.0}), "thresholds of C: -1.0, not a finite"),
+        (_domain_entry("thresholds", {"C": float("inf")}), "thresholds of C: inf, not a finite"),
+        (_domain_entry("thresholds", {"C": 0.0}), "thresholds of C: 0.0, not a finite"),
+        (_domain_entry("scales", {"C": 0.0}), "scales of C: 0.0, not a finite positive"),
+        (_domain_entry("quantile", 5.0), "quantile 5.0, not in (0, 1)"),
+    ],
+)
+def test_a_damaged_domain_is_refused_in_one_line(
+    damage, message, trained, tmp_path, frames_file, capsys
+):
+    """Were tracebacks from scikit-learn (KeyError, NaN, cut references) or ratios without
+    meaning with exit 0 (a threshold of -1, 0 or inf)."""
+    model = damaged_copy(trained, tmp_path, damage)
+    line = predict_error(model, frames_file, capsys)
+    assert line.startswith(f"{model}/model.pt: its applicability domain is damaged ("), line
+    assert message in line, line
+
+
+def test_optional_entries_of_another_type_are_refused(trained, tmp_path, frames_file, capsys):
+    """A 'versions' entry that is no dict was an AttributeError traceback."""
+
+    def text_versions(payload):
+        payload["versions"] = "featomic 0.6"
+
+    model = damaged_copy(trained, tmp_path, text_versions)
+    assert predict_error(model, frames_file, capsys) == (
+        f"{model}/model.pt: damaged model: its 'versions' is a str, not a dict"
+    )
+
+
+def test_a_damaged_probe_is_named_not_the_network(trained, tmp_path, frames_file, capsys):
+    """The probe's width was reported as what the network takes."""
+
+    def narrow_probe(payload):
+        payload["probe"]["inputs"]["C"] = payload["probe"]["inputs"]["C"][..., :10]
+
+    model = damaged_copy(trained, tmp_path, narrow_probe)
+    assert predict_error(model, frames_file, capsys) == (
+        f"{model}/model.pt: damaged model: its stored probe holds features {{'C': 10}}, "
+        "where its fingerprint settings give {'C': 27}"
+    )
+
+
+def test_an_old_model_without_a_probe_still_checks_its_feature_count(
+    trained, tmp_path, frames_file, capsys
+):
+    """Without a probe (models before 2026-12-06) an edited n_max loaded, and the library's
+    predict_frames then failed inside torch."""
+
+    def old_and_edited(payload):
+        del payload["probe"]
+        payload["featurizer"]["hypers"]["n_max"] = 2
+
+    model = damaged_copy(trained, tmp_path, old_and_edited)
+    assert predict_error(model, frames_file, capsys) == (
+        f"{model}/model.pt: damaged model: its fingerprint settings give features {{'C': 12}}, "
+        "its network takes {'C': 27}"
+    )
+
+
+def test_other_files_given_as_the_model_are_named_for_what_they_are(trained, tmp_path, capsys):
+    """A checkpoint read as "model format 2; this version reads format 1" (a newer
+    degeneracy?), an .npz or a JSON file as torch's internal messages."""
+    from degeneracy.learning.protocols import load_model
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    torch.save({"format": 2, "run_key": "k", "optimiser": {}, "model": {}}, checkpoint)
+    with pytest.raises(DegeneracyError, match=r"a training checkpoint \(for resuming"):
+        load_model(checkpoint)
+    archive = tmp_path / "basis.npz"
+    np.savez(archive, a=np.zeros(2))
+    with pytest.raises(DegeneracyError, match=r"a zip archive not written by torch\.save"):
+        load_model(archive)
+    text = tmp_path / "metrics.json"
+    text.write_text('{"val_rmse": 0.05}\n')
+    with pytest.raises(
+        DegeneracyError, match=r"metrics\.json: not a degeneracy model \(not a file"
+    ):
+        load_model(text)
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    with pytest.raises(
+        DegeneracyError, match=r"empty\.pt: not a degeneracy model \(an empty file\)"
+    ):
+        load_model(empty)
+
+
+def test_predict_frames_refuses_what_the_model_cannot_describe(trained):
+    """CH3, CH5 and a CH4 with an H beyond the cutoff got a number; inputs of a missing
+    species or another width were KeyError or torch's GroupNorm errors."""
+    from degeneracy.learning import load_model, predict_frames
+
+    model, featurizer, _ = load_model(trained)
+    methane = ThermalMethaneSampler().sample(2, seed=5)
+    with pytest.raises(DegeneracyError, match="predict_frames: frame 0 has 4 atoms"):
+        predict_frames(model, featurizer, [atoms[:4] for atoms in methane])
+    far = [atoms.copy() for atoms in methane]
+    far[1].positions[3] *= 3.5 / np.linalg.norm(far[1].positions[3])
+    with pytest.raises(DegeneracyError, match=r"frame 1, atom 3 is 3\.5 Å from the centre"):
+        predict_frames(model, featurizer, far)
+    inputs = featurizer.inputs(methane)
+    with pytest.raises(DegeneracyError, match=r"inputs are for centre species \['H'\]"):
+        predict_frames(model, featurizer, methane, {"H": inputs["C"]})
+    with pytest.raises(
+        DegeneracyError, match=r"have shape \(2, 1, 10\), not \(frames, centres, 27\)"
+    ):
+        predict_frames(model, featurizer, methane, {"C": inputs["C"][..., :10]})

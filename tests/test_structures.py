@@ -801,3 +801,20 @@ def test_the_bond_survey_ignores_a_molecule_s_cell(bad):
     assert survey_structure_bonds([methane]) is not None
     crystal = ase.Atoms("C", cell=[[bad, 0, 0], [0, 2, 0], [0, 0, 2]], pbc=True)
     assert nearest_neighbours(crystal) is None  # left to check_cell, which names it
+
+
+def test_images_of_every_atom_are_checked_for_a_model_centred_on_every_atom(tmp_path):
+    """CH4 in a 3.3 Å periodic cell: no image within 2.5 Å of the C, but H–H images at
+    2.3 Å, inside the H-centred environments of the multi-centre model, which predicted
+    the isolated molecule's value (helper-144)."""
+    from ase.build import molecule
+
+    methane = molecule("CH4")
+    methane.set_cell([3.3, 20.0, 20.0])
+    methane.pbc = True
+    path = tmp_path / "periodic.extxyz"
+    ase.io.write(path, methane)
+    assert len(dg.read_environments(path)) == 1  # the C-centred reading: nothing near C
+    said = r"frame 0, atom \d: periodic frame, and this atom's image \(-?1, 0, 0\) cells away"
+    with pytest.raises(dg.DegeneracyError, match=said + r" is 2\.\d+ Å from atom \d"):
+        dg.read_environments(path, images_of_every_atom=True)

@@ -627,9 +627,12 @@ def centered(atoms: ase.Atoms) -> ase.Atoms:
     return copy
 
 
-def check_unwrapped(atoms: ase.Atoms, *, where: str, cutoff: float | None = None) -> None:
+def check_unwrapped(
+    atoms: ase.Atoms, *, where: str, cutoff: float | None = None, every_atom: bool = False
+) -> None:
     """Refuse a periodic frame in which a neighbour is stored across the cell boundary,
-    or (with ``cutoff``) a periodic image of an atom lies within the cutoff.
+    or (with ``cutoff``) a periodic image of an atom lies within the cutoff of the centre
+    (of any atom with ``every_atom``).
 
     An environment is the centre and its neighbours *as placed*; the cell is dropped
     (:func:`centered`). If a neighbour's periodic image lies closer to the centre than
@@ -661,7 +664,7 @@ def check_unwrapped(atoms: ase.Atoms, *, where: str, cutoff: float | None = None
             "with `degeneracy scan` or degeneracy.structure_environments)"
         )
     if cutoff is not None:
-        check_no_images_within(atoms, cutoff, where=where)
+        check_no_images_within(atoms, cutoff, where=where, every_atom=every_atom)
 
 
 def check_cell(atoms: ase.Atoms, where: str) -> None:
@@ -806,18 +809,30 @@ def cell_heights(cell: np.ndarray, periodic: np.ndarray) -> np.ndarray:
     return heights
 
 
-def check_no_images_within(atoms: ase.Atoms, cutoff: float, *, where: str) -> None:
+def check_no_images_within(
+    atoms: ase.Atoms, cutoff: float, *, where: str, every_atom: bool = False
+) -> None:
     """Refuse a periodic frame with an atom's image (another cell) within ``cutoff`` of
-    the centre, naming the atom and the distance."""
+    the centre (of any atom with ``every_atom``), naming the atoms and the distance."""
     searched, op = with_reduced_cell(atoms)  # fast in a skewed basis too
     try:
         first, second, shifts, distances = neighbor_list("ijSd", searched, cutoff)
     except (ValueError, RuntimeError, ZeroDivisionError, np.linalg.LinAlgError):
         return  # a degenerate cell: nothing periodic to speak of
     shifts = shifts @ op  # in the file's cell vectors
-    images = np.flatnonzero((first == 0) & np.any(shifts != 0, axis=1))
+    of_centre = np.ones(len(first), dtype=bool) if every_atom else first == 0
+    images = np.flatnonzero(of_centre & np.any(shifts != 0, axis=1))
     if images.size:
         nearest = images[np.argmin(distances[images])]
+        if first[nearest] != 0:
+            raise DegeneracyError(
+                f"{where}, atom {int(second[nearest])}: periodic frame, and this atom's image "
+                f"{tuple(int(v) for v in shifts[nearest])} cells away is "
+                f"{distances[nearest]:.4g} Å from atom {int(first[nearest])}, inside the "
+                f"cutoff {cutoff:g} Å of that atom's environment (the model centres one on "
+                "every atom): a neighbour the frame does not list (drop the cell, or cut "
+                "the structure to an isolated molecule)"
+            )
         raise DegeneracyError(
             f"{where}, atom {int(second[nearest])}: periodic frame, and this atom's image "
             f"{tuple(int(v) for v in shifts[nearest])} cells away is {distances[nearest]:.4g} "
@@ -1103,6 +1118,7 @@ def read_environments(
     cutoff: float = DEFAULT_CUTOFF,
     min_distance: float = DEFAULT_MIN_DISTANCE,
     images_cutoff: float | None = None,
+    images_of_every_atom: bool = False,
     check_bonds: bool = True,
 ) -> list[ase.Atoms]:
     """Read and validate environments from any file :func:`ase.io.read` understands.
@@ -1124,6 +1140,10 @@ def read_environments(
         for several fingerprints within the smallest of their cutoffs (every neighbour
         inside each of them) give the largest here: an image inside any of them would be
         a neighbour that fingerprint misses once the cell is dropped.
+    images_of_every_atom : bool
+        Refuse a periodic image within ``images_cutoff`` of *any* atom, not only of the
+        centre: for a model with every atom as a centre (the multi-centre model), whose
+        H-centred environments would miss such an image once the cell is dropped.
     check_bonds : bool
         Warn when the bonds say the file is in the other units
         (:func:`warn_if_bonds_implausible`); False for a file the package wrote itself
@@ -1178,7 +1198,9 @@ def read_environments(
     environments = []
     for number in numbers:
         atoms = in_angstrom(frames[number], units)
-        check_unwrapped(atoms, where=f"{path}, frame {number}", cutoff=radius)
+        check_unwrapped(
+            atoms, where=f"{path}, frame {number}", cutoff=radius, every_atom=images_of_every_atom
+        )
         try:
             validate_environment(
                 atoms,

@@ -1140,7 +1140,11 @@ def with_hyper_options(message: str, options: dict[str, str], *, name: str = "")
 
 
 def frames_from_args(
-    args: argparse.Namespace, *, cutoff: float | None = None, index: str | int = ":"
+    args: argparse.Namespace,
+    *,
+    cutoff: float | None = None,
+    index: str | int = ":",
+    images_of_every_atom: bool = False,
 ) -> list[ase.Atoms]:
     """Frames from FILE (:func:`environments_from_file`, only frame ``index`` if an int) or
     --builtin, exactly one of them."""
@@ -1150,7 +1154,9 @@ def frames_from_args(
         refuse_options(args, ["units"], "is the length unit of FILE; not with --builtin")
         refuse_options(args, ["environment"], "describes FILE's frames; not with --builtin")
         return [builtin_environment(args.builtin)]
-    return environments_from_file(args.file, args, cutoff=cutoff, index=index)
+    return environments_from_file(
+        args.file, args, cutoff=cutoff, index=index, images_of_every_atom=images_of_every_atom
+    )
 
 
 #: A frame that is not the environment the spec asks for: the atom count, the centre's or
@@ -1180,12 +1186,18 @@ def with_environment_hint(error: DegeneracyError, args: argparse.Namespace) -> D
 
 
 def environments_from_file(
-    path: str, args: argparse.Namespace, *, cutoff: float | None = None, index: str | int = ":"
+    path: str,
+    args: argparse.Namespace,
+    *,
+    cutoff: float | None = None,
+    index: str | int = ":",
+    images_of_every_atom: bool = False,
 ) -> list[ase.Atoms]:
     """The frames of ``path`` in ``--units``, validated as ``--environment`` says (CH4
     where the command has no such option) within ``cutoff`` (default ``--cutoff``), all
     of one centre species and size; periodic ones with no periodic image of an atom
-    within the largest ``--rep`` entry's cutoff (:func:`images_cutoff`).
+    within the largest ``--rep`` entry's cutoff (:func:`images_cutoff`) of the centre
+    (of any atom with ``images_of_every_atom``: a model centred on every atom).
 
     A frame that is not a CH4 environment, with ``--environment`` not given, is refused
     with a hint at that option and at ``degeneracy scan`` (:func:`with_environment_hint`).
@@ -1195,7 +1207,13 @@ def environments_from_file(
     spec = getattr(args, "environment", CH4)
     try:
         frames = read_environments(
-            path, units=args.units, cutoff=cutoff, spec=spec, index=index, images_cutoff=images
+            path,
+            units=args.units,
+            cutoff=cutoff,
+            spec=spec,
+            index=index,
+            images_cutoff=images,
+            images_of_every_atom=images_of_every_atom,
         )
     except DegeneracyError as error:
         hinted = with_cutoff_entries(with_environment_hint(error, args), args, cutoff)

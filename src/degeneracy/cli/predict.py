@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -146,11 +147,18 @@ def run(args: argparse.Namespace) -> None:
     check_output_suffix(args)
     refuse_overwriting_the_model(args)
     model, featurizer, _ = load_model(args.model)
-    frames = frames_from_args(args, cutoff=featurizer_cutoff(featurizer, default=DEFAULT_CUTOFF))
+    # before the features: a damaged domain was found only after all of them
+    stored_domain = load_domain(args.model, model.config["n_features"])
+    frames = frames_from_args(
+        args,
+        cutoff=featurizer_cutoff(featurizer, default=DEFAULT_CUTOFF),
+        images_of_every_atom=len(model.config["n_features"]) > 1,  # H centres too
+    )
     source = str(args.file or args.builtin)
     warn_about_frames({source: frames}, featurizer)
-    # in batches (bounded featomic memory); a bar only where it lasts (> one batch)
-    progress = not args.quiet and len(frames) > FEATURE_BATCH
+    # in batches (bounded featomic memory); a bar only where it lasts (> one batch), on a
+    # terminal (as every command: a redirected stderr got the bar's carriage returns)
+    progress = not args.quiet and len(frames) > FEATURE_BATCH and sys.stderr.isatty()
     inputs = compute_inputs(featurizer, frames, batch_size=FEATURE_BATCH, progress=progress)
     model_file = saved_model_file(args.model)
     check_features_fit(model, inputs, model_file)
@@ -161,7 +169,7 @@ def run(args: argparse.Namespace) -> None:
         gradients = model_gradients(model, featurizer, frames, inputs)
         gradients = gradients.reshape(len(frames), -1, 3)
         check_finite(gradients, "gradient", source, model_file)
-    domain = check_domain(load_domain(args.model), inputs, source=source, model=str(args.model))
+    domain = check_domain(stored_domain, inputs, source=source, model=str(args.model))
     targets = np.atleast_1d(fourbody_torsion(frames)) if args.with_target else None
     emit(
         format_predictions(predictions, args.format, targets, gradients, domain.ratios),

@@ -37,6 +37,7 @@ Nearest neighbours by brute force (scikit-learn's ``NearestNeighbors``, as in
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,6 +84,43 @@ class ApplicabilityDomain:
     quantile: float
     n_frames: int
 
+    def __post_init__(self) -> None:
+        # a damaged model.pt gave tracebacks deep in scikit-learn (NaN, empty or cut
+        # references) or ratios without meaning (a threshold of -1, 0, NaN or inf)
+        species = set(self.references)
+        if not species:
+            raise DegeneracyError("no reference centres")
+        for name, values in (("scales", self.scales), ("thresholds", self.thresholds)):
+            if set(values) != species:
+                raise DegeneracyError(
+                    f"{name} are for species {sorted(values)}, the references for {sorted(species)}"
+                )
+            for centre, value in values.items():
+                if not (math.isfinite(value) and value > 0):
+                    raise DegeneracyError(
+                        f"{name} of {centre}: {value}, not a finite positive number"
+                    )
+        for centre, features in self.references.items():
+            if features.ndim != 2 or not len(features) or not features.shape[1]:
+                raise DegeneracyError(
+                    f"references of {centre} have shape {features.shape}, not (centres, features)"
+                )
+            if not np.isfinite(features).all():
+                raise DegeneracyError(f"references of {centre} have non-finite features")
+        if not 0 < self.quantile < 1:
+            raise DegeneracyError(f"quantile {self.quantile}, not in (0, 1)")
+        if self.n_frames < 1:
+            raise DegeneracyError(f"n_frames {self.n_frames}, not a positive count")
+
+    def check_fits(self, n_features: Mapping[str, int]) -> None:
+        """Refuse references that are not of the network's inputs: other centre species,
+        or another number of features (``n_features``: the model's, per species)."""
+        widths = {centre: int(v.shape[1]) for centre, v in self.references.items()}
+        if widths != dict(n_features):
+            raise DegeneracyError(
+                f"its references have features {widths}, its network takes {dict(n_features)}"
+            )
+
     def payload(self) -> dict[str, Any]:
         """What ``model.pt`` stores (tensors and plain values: ``weights_only`` loading)."""
         return {
@@ -107,16 +145,26 @@ class ApplicabilityDomain:
     def centre_distances(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Distance (normalised units) of every centre to its nearest reference centre of
         its species: ``{species: (n_frames, n_centres)}``."""
-        return {
-            s: nearest_distances(self.references[s], _centres(inputs, s) / self.scales[s])
-            for s in sorted(self.references)
-        }
+        return _centre_distances(self.references, self.scales, inputs)
 
     def ratios(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         """Distance ratio r of every frame: its largest centre distance over the threshold;
         ``r > 1``: outside the domain. ``inputs`` are the featurizer's (raw) features."""
         distances = self.centre_distances(inputs)
         return _frame_scores(distances, self.thresholds)
+
+
+def _centre_distances(
+    references: Mapping[str, np.ndarray],
+    scales: Mapping[str, float],
+    inputs: Mapping[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """:meth:`ApplicabilityDomain.centre_distances` of ``references`` (normalised by
+    ``scales``), before any threshold exists (:func:`fit_domain` sets them from these)."""
+    return {
+        s: nearest_distances(references[s], _centres(inputs, s) / scales[s])
+        for s in sorted(references)
+    }
 
 
 def _centres(inputs: Mapping[str, np.ndarray], species: str) -> np.ndarray:
@@ -210,9 +258,7 @@ def fit_domain(
     if kept is not None:
         n_train += len(kept[species[0]])
     scales = {s: float(scales[s]) for s in species}
-    distances = ApplicabilityDomain(references, scales, {}, quantile, n_train).centre_distances(
-        val_inputs
-    )
+    distances = _centre_distances(references, scales, val_inputs)
     spreads = {s: _positive(np.quantile(distances[s], quantile)) for s in species}
     factor = _positive(np.quantile(_frame_scores(distances, spreads), quantile))
     thresholds = {s: spreads[s] * factor for s in species}

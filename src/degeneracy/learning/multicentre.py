@@ -207,19 +207,7 @@ class MultiCentreSoap:
             the inputs' shapes (one C, four H centres), and featomic would otherwise drop
             a NaN atom or add a periodic frame's images without a word.
         """
-        name = "multi-centre SOAP"
-        frames = check_frames(
-            frames,
-            name=name,
-            center=ase.data.atomic_numbers[CH4.center],
-            neighbors=[ase.data.atomic_numbers[CH4.neighbor]],
-        )
-        if len(frames[0]) != CH4.n_neighbors + 1:  # check_frames: all frames of one size
-            raise DegeneracyError(
-                f"{name}: frame 0 has {len(frames[0])} atoms; the model describes "
-                f"{CH4.symbols} environments ({CH4.n_neighbors + 1} atoms, the C first)"
-            )
-        return frames
+        return checked_methane_frames(frames, name="multi-centre SOAP")
 
     def _centre_blocks(
         self, frames: list[ase.Atoms], centre: str, atoms: np.ndarray, gradients: bool
@@ -260,3 +248,28 @@ def _bases_by_centre(
             f"got {sorted(optimal_basis)}"
         )
     return {centre: optimal_basis[centre] for centre in CENTRES}
+
+
+def checked_methane_frames(frames: Sequence[ase.Atoms], *, name: str) -> list[ase.Atoms]:
+    """``frames`` as a list, if they are CH4 environments: C (atom 0), then 4 H.
+
+    Raises
+    ------
+    DegeneracyError
+        Naming ``name`` and the first frame (and atom) that is not: not a list of
+        :class:`ase.Atoms`, empty, another centre or neighbour species or number of
+        atoms, periodic, or with non-finite coordinates
+        (:func:`~degeneracy.representations.base.check_frames`).
+    """
+    frames = check_frames(
+        frames,
+        name=name,
+        center=ase.data.atomic_numbers[CH4.center],
+        neighbors=[ase.data.atomic_numbers[CH4.neighbor]],
+    )
+    if len(frames[0]) != CH4.n_neighbors + 1:  # check_frames: all frames of one size
+        raise DegeneracyError(
+            f"{name}: frame 0 has {len(frames[0])} atoms; the model describes "
+            f"{CH4.symbols} environments ({CH4.n_neighbors + 1} atoms, the C first)"
+        )
+    return frames

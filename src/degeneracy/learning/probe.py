@@ -70,6 +70,20 @@ def probe_features(featurizer: Featurizer) -> dict[str, Any] | None:
     }
 
 
+def _widths(inputs: Mapping[str, Any]) -> dict[str, int]:
+    """Features per centre species of ``inputs`` (arrays or tensors, features last)."""
+    return {s: int(v.shape[-1]) for s, v in inputs.items()}
+
+
+def _check_network_takes(path: Path, given: dict[str, int], n_features: Mapping[str, int]) -> None:
+    """Refuse fingerprint settings that give other features than the network takes."""
+    if given != dict(n_features):
+        raise DegeneracyError(
+            f"{path}: damaged model: its fingerprint settings give features {given}, its "
+            f"network takes {dict(n_features)}"
+        )
+
+
 def recomputed_probe(featurizer: Featurizer, stored: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """The stored probe's input features as ``featurizer`` computes them now."""
     frame = ase.Atoms(
@@ -97,6 +111,7 @@ def check_probe(
     featurizer: Featurizer,
     stored: Mapping[str, Any] | None,
     versions: Mapping[str, str] | None,
+    n_features: Mapping[str, int] | None = None,
 ) -> None:
     """Refuse a model whose rebuilt fingerprint computes other features than it was saved
     with under the same featomic (its settings or basis were changed: a damaged model),
@@ -107,8 +122,10 @@ def check_probe(
     ------
     DegeneracyError
         Naming the file: when the fingerprint now refuses the probe, gives another number
-        of features than the network takes, or, under the featomic the model was saved
-        with, features that moved by more than :data:`PROBE_RTOL` (relative).
+        of features than the network takes (``n_features``, per centre species; checked
+        on a fresh probe for a model saved without one) or than the stored probe holds,
+        or, under the featomic the model was saved with, features that moved by more
+        than :data:`PROBE_RTOL` (relative).
 
     Warns
     -----
@@ -120,6 +137,9 @@ def check_probe(
     running = featomic.__version__
     other_featomic = saved_version is not None and saved_version != running
     if stored is None:
+        fresh = probe_features(featurizer) if n_features is not None else None
+        if fresh is not None:  # an edited n_max failed inside torch, far from the file
+            _check_network_takes(path, _widths(fresh["inputs"]), n_features)
         if other_featomic:
             warnings.warn(
                 DegeneracyWarning(
@@ -141,12 +161,16 @@ def check_probe(
         raise DegeneracyError(
             f"{path}: damaged model: its probe is unreadable ({error!r})"
         ) from error
-    given = {s: int(v.shape[-1]) for s, v in now.items()}
-    takes = {s: int(v.shape[-1]) for s, v in saved.items()}
-    if given != takes or any(now[s].shape != saved[s].shape for s in saved):
+    given = _widths(now)
+    if n_features is not None:
+        _check_network_takes(path, given, n_features)
+    held = _widths(saved)
+    if given != held or any(now[s].shape != saved[s].shape for s in saved):
+        # the probe is what is damaged here (the network's sizes were checked above):
+        # this said "its network takes" the probe's width
         raise DegeneracyError(
-            f"{path}: damaged model: its fingerprint settings give features {given}, its "
-            f"network takes {takes}"
+            f"{path}: damaged model: its stored probe holds features {held}, where its "
+            f"fingerprint settings give {given}"
         )
     change = probe_change(now, saved)
     if not change > PROBE_RTOL:

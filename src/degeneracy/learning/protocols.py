@@ -26,6 +26,7 @@ import math
 import os
 import time
 import warnings
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -83,6 +84,9 @@ _MODEL_FORMAT = 1
 #: What a model file of :data:`_MODEL_FORMAT` holds besides its format and the optional
 #: ``versions``, ``probe`` (:mod:`.probe`) and ``domain`` (:func:`save_model`).
 _MODEL_KEYS = ("featurizer", "model", "state_dict", "metadata")
+
+#: Entries of ``model.pt`` that older models lack, each a dictionary where present.
+_OPTIONAL_DICT_KEYS = ("versions", "probe", "domain")
 
 
 def orbit_split(
@@ -253,7 +257,13 @@ def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str
     path, payload = _read_model_file(folder)
     model = _saved_network(path, payload["model"], payload["state_dict"])
     featurizer = _saved_featurizer(path, payload["featurizer"])
-    check_probe(path, featurizer, payload.get("probe"), payload.get("versions"))
+    check_probe(
+        path,
+        featurizer,
+        payload.get("probe"),
+        payload.get("versions"),
+        n_features=model.config["n_features"],
+    )
     return model, featurizer, payload["metadata"]
 
 
@@ -341,10 +351,14 @@ def _read_model_file(folder: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a bad file
-        reason = str(error).split(". ")[0]  # torch's advice on weights_only does not apply
-        if not any(c.isalpha() for c in reason):  # e.g. a bare magic number, "174812789"
-            reason = f"torch.load cannot read it: {type(error).__name__} {reason}".rstrip()
-        raise DegeneracyError(f"{path}: not a degeneracy model ({reason})") from error
+        raise DegeneracyError(
+            f"{path}: not a degeneracy model ({_unreadable_reason(path, error)})"
+        ) from error
+    if isinstance(payload, dict) and "run_key" in payload and "optimiser" in payload:
+        raise DegeneracyError(
+            f"{path}: a training checkpoint (for resuming `degeneracy learn`), not a model: "
+            f"give the run's folder or its model.pt"
+        )
     if not isinstance(payload, dict) or payload.get("format") != _MODEL_FORMAT:
         raise DegeneracyError(
             f"{path}: not a model saved by `degeneracy learn` ({_payload_kind(payload)})"
@@ -352,7 +366,36 @@ def _read_model_file(folder: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
     missing = [key for key in _MODEL_KEYS if key not in payload]
     if missing:
         raise DegeneracyError(f"{path}: damaged model: missing {', '.join(map(repr, missing))}")
+    for key in _OPTIONAL_DICT_KEYS:  # optional, but dictionaries where present
+        if payload.get(key) is not None and not isinstance(payload[key], dict):
+            found = type(payload[key]).__name__
+            raise DegeneracyError(f"{path}: damaged model: its {key!r} is a {found}, not a dict")
     return path, payload
+
+
+def _unreadable_reason(path: Path, error: Exception) -> str:
+    """Why torch.load could not read ``path``, in words: its internals' messages
+    (``[enforce fail at inline_container.cc:180]``, "Weights only load failed") say
+    nothing to a user who gave the wrong file."""
+    if path.stat().st_size == 0:
+        return "an empty file"
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    # torch writes a zip archive holding a data.pkl (before torch 1.6, a bare pickle)
+    if start.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            names = []
+        if not any(name.endswith("data.pkl") for name in names):
+            return "a zip archive not written by torch.save (a numpy .npz is one)"
+    elif not start.startswith(b"\x80"):
+        return "not a file written by torch.save"
+    reason = str(error).split(". ")[0]  # torch's advice on weights_only does not apply
+    if not any(c.isalpha() for c in reason) or "Weights only load failed" in reason:
+        reason = f"torch.load cannot read it: {type(error).__name__}"
+    return reason
 
 
 def _payload_kind(payload: Any) -> str:
@@ -365,20 +408,28 @@ def _payload_kind(payload: Any) -> str:
     return f"model format {found!r}; this version of degeneracy reads format {_MODEL_FORMAT}"
 
 
-def load_domain(folder: str | os.PathLike) -> ApplicabilityDomain | None:
+def load_domain(
+    folder: str | os.PathLike, n_features: Mapping[str, int] | None = None
+) -> ApplicabilityDomain | None:
     """The applicability domain stored with a model (:mod:`.domain`), ``None`` for a
     model saved before degeneracy stored one.
 
-    ``folder`` is as for :func:`load_model`, which raises the same errors.
+    ``folder`` is as for :func:`load_model`, which raises the same errors; with
+    ``n_features`` (the model's ``config["n_features"]``) the stored references must be
+    of those widths and centre species.
     """
     path, payload = _read_model_file(folder)
     stored = payload.get("domain")
     if stored is None:
         return None
     try:
-        return ApplicabilityDomain.from_payload(stored)
-    except (KeyError, TypeError, AttributeError, ValueError) as error:
-        raise DegeneracyError(f"{path}: its applicability domain is damaged ({error})") from error
+        domain = ApplicabilityDomain.from_payload(stored)
+        if n_features is not None:
+            domain.check_fits(n_features)
+    except (KeyError, TypeError, AttributeError, ValueError, DegeneracyError) as error:
+        reason = f"missing {error.args[0]!r}" if isinstance(error, KeyError) else str(error)
+        raise DegeneracyError(f"{path}: its applicability domain is damaged ({reason})") from error
+    return domain
 
 
 def check_one_run(folder: Path) -> None:
@@ -408,16 +459,27 @@ def predict_frames(
 ) -> np.ndarray:
     """Predicted target for every frame; ``inputs`` are their features (computed when not given).
 
-    ``inputs`` maps centre species to arrays of ``len(frames)`` rows, as
+    ``frames`` are CH4 environments (C first, then 4 H: the target, E4, is of CH4);
+    ``inputs`` maps the model's centre species to arrays (frames, centres, features) of
+    ``len(frames)`` rows and the network's feature counts, as
     :meth:`~.datasets.Featurizer.inputs` gives them (else :class:`DegeneracyError`).
     Predicted on the CPU; a model on another device is moved back there afterwards.
     """
-    frames = list(frames)
+    from .multicentre import checked_methane_frames
+
+    # a CH3 or CH5 got a number (the network sums whatever centres it is given)
+    frames = checked_methane_frames(frames, name="predict_frames")
+    _check_within_cutoff(frames, featurizer_cutoff(featurizer))
     if inputs is None:
         inputs = featurizer.inputs(frames)
     elif not isinstance(inputs, Mapping):
         raise DegeneracyError(
             f"inputs must map centre species to feature arrays, got {type(inputs).__name__}"
+        )
+    takes = dict(model.config["n_features"])
+    if set(inputs) != set(takes):  # was a KeyError (missing) or ignored (extra)
+        raise DegeneracyError(
+            f"inputs are for centre species {sorted(inputs)}, the model takes {sorted(takes)}"
         )
     tensors = {}
     for species, values in inputs.items():
@@ -428,6 +490,11 @@ def predict_frames(
                 f"inputs of the {species} centres have {rows} but there are {len(frames)} "
                 "frames: give the features of these frames (or none, to compute them)"
             )
+        if array.ndim != 3 or array.shape[-1] != takes[species]:  # torch's GroupNorm error
+            raise DegeneracyError(
+                f"inputs of the {species} centres have shape {array.shape}, not (frames, "
+                f"centres, {takes[species]}) as the model takes"
+            )
         tensors[species] = torch.from_numpy(array)
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     try:
@@ -435,6 +502,22 @@ def predict_frames(
     finally:
         if device.type != "cpu":
             model.to(device)
+
+
+def _check_within_cutoff(frames: Sequence[ase.Atoms], cutoff: float | None) -> None:
+    """Refuse a neighbour at or beyond ``cutoff`` (Å) of its centre: the fingerprint does
+    not see it, and a CH4 with an H 3.5 Å away was predicted as the CH3 left."""
+    if cutoff is None:
+        return
+    positions = np.stack([atoms.positions for atoms in frames])
+    lengths = np.linalg.norm(positions[:, 1:] - positions[:, :1], axis=-1)
+    outside = np.argwhere(lengths >= cutoff)
+    if len(outside):
+        frame, atom = (int(v) for v in outside[0])
+        raise DegeneracyError(
+            f"predict_frames: frame {frame}, atom {atom + 1} is {lengths[frame, atom]:.4g} Å "
+            f"from the centre, not inside the cutoff {cutoff:g} Å: the model would not see it"
+        )
 
 
 # --- one protocol --------------------------------------------------------------------------
