@@ -34,12 +34,13 @@ NO_NEIGHBOUR = "in/mols.extxyz: no atom of neighbour species N in the data set (
 FEW_NEIGHBOURS = (
     "in/mols.extxyz: 33 of 40 environments (82 %) have fewer than 2 neighbours within the "
     "cutoff 1.2 Å, so their spectrum is undefined: is the cutoff below the nearest-neighbour "
-    "distance (--cutoff), or the file in bohr (--units bohr)?"
+    "distance (--cutoff), or is the file in bohr (--units bohr)?"
 )
 #: predict's two warnings about its input file.
 UNITS = (
     "in/ch4_bohr.extxyz: median C–H distance 1.92 Å with units angstrom, 1.8× the sum of "
-    "the two atoms' covalent radii (bonded atoms: about 1×); is the file in bohr? (--units bohr)"
+    "the two atoms' covalent radii (bonded atoms: about 1×); unless the nearest neighbours are "
+    "not bonded (a noble gas, water's O–O), is the file in bohr? (--units bohr)"
 )
 OUT_OF_DOMAIN = (
     "in/ch4_bohr.extxyz: 5 of 5 frames lie outside the model's applicability domain (first: "
@@ -117,7 +118,7 @@ def test_scan_prints_both_warnings_about_its_data_set(tmp_path, capsys):
     assert exit_status(argv) == 0
     err = capsys.readouterr().err
     assert "no atom of neighbour species N" in err, err
-    assert "have fewer than 2 neighbours within the cutoff 1.2 Å" in err, err
+    assert "have fewer than 2 neighbours of species H, C, N within the cutoff 1.2 Å" in err, err
     summary = json.loads((tmp_path / "w.summary.json").read_text())
     assert len(summary["warnings"]) == err.count("warning: ") == 2, err
 

@@ -403,7 +403,9 @@ def test_fit_basis_on_few_frames_says_which_functions_are_round_off(capsys, tmp_
     target = tmp_path / "few.npz"
     status, out, err = _run(capsys, "fit-basis", str(frames), "--output", str(target))
     assert status == 0, err
-    carrying = dg.OptimalBasis.load(target).carrying_components()
+    basis = dg.OptimalBasis.load(target)
+    assert basis.provenance["source"] == str(frames) and basis.provenance["units"] == "angstrom"
+    carrying = basis.carrying_components()
     assert 0 < carrying[0] < 8
     assert f"only {carrying[0]} at l = 0" in err and "set by round-off" in err  # a note: stderr
     assert "only" not in out

@@ -401,7 +401,8 @@ def test_a_crystal_file_in_bohr_is_named(tmp_path):
     soap = dg.SoapPowerSpectrum(n_max=3, l_max=3, cutoff=5.0)
     said = (
         rf"{path}: median Si–Si distance 4.\d+ Å with units angstrom, 2× the sum of the two "
-        r"atoms' covalent radii \(bonded atoms: about 1×\); is the file in bohr\? "
+        r"atoms' covalent radii \(bonded atoms: about 1×\); unless the nearest neighbours are "
+        r"not bonded \(a noble gas, water's O–O\), is the file in bohr\? "
         r"\(--units bohr\)$"
     )
     with pytest.warns(dg.DegeneracyWarning, match=said):
@@ -2420,10 +2421,14 @@ def test_few_neighbours_note_names_the_neighbour_filter():
     only about the cutoff and the units (helper-143)."""
     reasons = np.array([scanning.REASON_FEW_NEIGHBORS] * 3 + [""])
     plain = scanning.few_neighbours_note("d.xyz", reasons, 3.0)
-    assert plain.endswith("(--cutoff), or the file in bohr (--units bohr)?")
+    assert plain.endswith("(--cutoff), or is the file in bohr (--units bohr)?")
     assert "--neighbors" not in plain
     filtered = scanning.few_neighbours_note("d.xyz", reasons, 3.0, neighbors=[14])
+    assert "(--units bohr)" in filtered
+    read_as_bohr = scanning.few_neighbours_note("d.xyz", reasons, 3.0, units="bohr")
+    # a file read as bohr shrinks: the units cannot be why neighbours are missing
+    assert read_as_bohr.endswith("is the cutoff below the nearest-neighbour distance (--cutoff)?")
     assert "have fewer than 2 neighbours of species Si within the cutoff 3 Å" in filtered
     assert "are the centres' neighbours of other species (--neighbors)" in filtered
-    one_in_four = np.array([scanning.REASON_FEW_NEIGHBORS, "", "", ""])
+    one_in_four = np.array([scanning.REASON_FEW_NEIGHBORS, "", "", ""])  # not above 25 %
     assert scanning.few_neighbours_note("d.xyz", one_in_four, 3.0, neighbors=[14]) is None

@@ -115,14 +115,15 @@ def test_files_of_any_species_in_other_units_are_warned_about(tmp_path, recwarn)
     with pytest.warns(
         dg.DegeneracyWarning,
         match=r"b.xyz: median Si–O distance 3[.\d]* Å with units angstrom, 1.7× the sum of "
-        r"the two atoms' covalent radii \(bonded atoms: about 1×\); is the file in bohr\? "
+        r"the two atoms' covalent radii \(bonded atoms: about 1×\); unless the nearest "
+        r"neighbours are not bonded \(a noble gas, water's O–O\), is the file in bohr\? "
         r"\(--units bohr\)",
     ):
         dg.read_environments(bohr, spec="SiO4", cutoff=4.0)
-    with pytest.raises(  # at the default cutoff: refused, with the same hint
+    with pytest.raises(  # at the default cutoff: refused, with the same hint and the cutoff
         dg.DegeneracyError,
         match=r"b.xyz, frame 0, atom \d: 3[.\d]* Å from the centre, outside the cutoff 2.5 Å; "
-        r"is the file in bohr\? \(--units bohr\)$",
+        r"a larger cutoff, or is the file in bohr\? \(--units bohr\)$",
     ):
         dg.read_environments(bohr, spec="SiO4")
     with pytest.raises(dg.DegeneracyError, match=r"outside the cutoff 1.0 Å$"):
@@ -818,3 +819,34 @@ def test_images_of_every_atom_are_checked_for_a_model_centred_on_every_atom(tmp_
     said = r"frame 0, atom \d: periodic frame, and this atom's image \(-?1, 0, 0\) cells away"
     with pytest.raises(dg.DegeneracyError, match=said + r" is 2\.\d+ Å from atom \d"):
         dg.read_environments(path, images_of_every_atom=True)
+
+
+def test_a_periodic_image_refusal_asks_about_the_units(tmp_path):
+    """An Å periodic frame read as bohr was refused for an image inside the cutoff with
+    no word on the units, where the cutoff and too-close refusals ask (helper-146)."""
+    frame = dg.builtin_environment("pg-start")
+    frame.set_cell([5.0, 5.0, 5.0])
+    frame.pbc = True
+    frame.positions += 2.5
+    path = tmp_path / "periodic.extxyz"
+    ase.io.write(path, frame)
+    assert len(dg.read_environments(path)) == 1
+    with pytest.raises(dg.DegeneracyError, match=r"periodic frame, .* is the file in angstrom\?"):
+        dg.read_environments(path, units="bohr")
+
+
+def test_an_orbit_file_in_bohr_has_its_arc_length_read_in_angstrom(tmp_path):
+    """The arc length an orbit file records is in the file's units: `compare --plot` drew
+    a bohr orbit's 0.05 Å as 0.0945 "Å" (helper-146)."""
+    from ase.units import Bohr
+
+    frames = []
+    for k in range(3):
+        frame = dg.builtin_environment("pg-start")
+        frame.positions /= Bohr
+        frame.info["arc_length"] = 0.01 * k / Bohr
+        frames.append(frame)
+    path = tmp_path / "orbit_bohr.extxyz"
+    ase.io.write(path, frames)
+    read = dg.read_environments(path, units="bohr")
+    np.testing.assert_allclose([f.info["arc_length"] for f in read], [0.0, 0.01, 0.02])

@@ -137,7 +137,7 @@ from .sensitivity import (
     softest_motions,
     spectrum_verdicts,
 )
-from .species import symbols_of
+from .species import species_text, symbols_of
 from .structures import (
     DEFAULT_CUTOFF,
     DEFAULT_MIN_DISTANCE,
@@ -2277,7 +2277,9 @@ def scan_dataset(
         store.merge(counts["chunks"], remove=not keep_parts)
         results = read_results(store.output)
         reasons = np.asarray(results.column("reason"))
-        note = few_neighbours_note(dataset.label, reasons, cutoff, neighbors=neighbor_numbers)
+        note = few_neighbours_note(
+            dataset.label, reasons, cutoff, neighbors=neighbor_numbers, units=dataset.units
+        )
         if note is not None:
             notes.append(note)
             warnings.warn(DegeneracyWarning(note), stacklevel=2)
@@ -2430,24 +2432,33 @@ FEW_NEIGHBOURS_SHARE = 0.25
 
 
 def few_neighbours_note(
-    label: str, reasons: np.ndarray, cutoff: float, *, neighbors: Sequence[int] | None = None
+    label: str,
+    reasons: np.ndarray,
+    cutoff: float,
+    *,
+    neighbors: Sequence[int] | None = None,
+    units: str = "angstrom",
 ) -> str | None:
     """A warning when more than :data:`FEW_NEIGHBOURS_SHARE` of the environments have
     fewer than two neighbours within ``cutoff`` (their spectrum is undefined): a cutoff
-    below the nearest-neighbour distance, a file in bohr read as Å, or a filter to
-    ``neighbors`` (atomic numbers) that leaves out the atoms around the centres, says
-    nothing about the fingerprint."""
+    below the nearest-neighbour distance, a file in bohr read as Å (asked only when
+    ``units`` is Å: read as bohr, a file shrinks), or a filter to ``neighbors`` (atomic
+    numbers) that leaves out the atoms around the centres, says nothing about the
+    fingerprint."""
     few = int(np.count_nonzero(reasons == REASON_FEW_NEIGHBORS))
     if few == 0 or few <= FEW_NEIGHBOURS_SHARE * len(reasons):
         return None
-    counted = "" if neighbors is None else f" of species {','.join(symbols_of(neighbors))}"
-    causes = "is the cutoff below the nearest-neighbour distance (--cutoff), "
+    counted = "" if neighbors is None else f" of species {species_text(symbols_of(neighbors))}"
+    causes = ["is the cutoff below the nearest-neighbour distance (--cutoff)"]
     if neighbors is not None:
-        causes += "are the centres' neighbours of other species (--neighbors), "
+        causes.append("are the centres' neighbours of other species (--neighbors)")
+    if units == "angstrom":
+        causes.append("is the file in bohr (--units bohr)")
+    asked = causes[0] if len(causes) == 1 else f"{', '.join(causes[:-1])}, or {causes[-1]}"
     return (
         f"{label}: {few} of {len(reasons)} environments ({100 * few / len(reasons):.0f} %) have "
         f"fewer than 2 neighbours{counted} within the cutoff {cutoff:g} Å, so their spectrum "
-        f"is undefined: {causes}or the file in bohr (--units bohr)?"
+        f"is undefined: {asked}?"
     )
 
 

@@ -1198,10 +1198,13 @@ def read_environments(
     environments = []
     for number in numbers:
         atoms = in_angstrom(frames[number], units)
-        check_unwrapped(
-            atoms, where=f"{path}, frame {number}", cutoff=radius, every_atom=images_of_every_atom
-        )
-        try:
+        try:  # a periodic image inside the cutoff, too, may be a file in the other units
+            check_unwrapped(
+                atoms,
+                where=f"{path}, frame {number}",
+                cutoff=radius,
+                every_atom=images_of_every_atom,
+            )
             validate_environment(
                 atoms,
                 spec=spec,
@@ -1213,6 +1216,8 @@ def read_environments(
             hint = other_units_hint([atoms], units)
             if not hint:
                 raise
+            if "outside the cutoff" in str(error):  # or unbonded neighbours (O–O 2.8 Å)
+                hint = f"a larger cutoff, or {hint}"
             raise DegeneracyError(f"{error}; {hint}", kind=error.kind) from error
         environment = centered(atoms)
         environment.info["source_frame"] = number
@@ -1409,9 +1414,13 @@ def bond_units_note(survey: BondSurvey | None, label: str | os.PathLike, units: 
         what = f"median {survey.pair} distance {survey.median_distance:.3g} Å"
     else:
         what = "median distance from the atoms to their nearest neighbours"
+    # long distances are also what unbonded nearest neighbours give (fcc Ar 3.7 Å, an
+    # ice-like O–O shell 2.8 Å: 2.1× the radii), where the units are right
+    unless = "unless the nearest neighbours are not bonded (a noble gas, water's O–O), "
     return (
         f"{label}: {what} with units {units}, {survey.median_ratio:.2g}× the sum of the two "
-        f"atoms' covalent radii (bonded atoms: about 1×); {_units_question(other)}"
+        f"atoms' covalent radii (bonded atoms: about 1×); "
+        f"{unless if other == 'bohr' else ''}{_units_question(other)}"
     )
 
 
@@ -1423,12 +1432,17 @@ def check_units(units: str) -> None:
 
 def in_angstrom(atoms: ase.Atoms, units: str) -> ase.Atoms:
     """A copy of ``atoms`` with positions *and cell* converted from ``units`` to Å (a cell
-    left in bohr would put periodic images 1.89× too far away)."""
+    left in bohr would put periodic images 1.89× too far away), and the ``arc_length``
+    that orbit files record beside the positions, in their units (:func:`recorded_arc_lengths`;
+    `compare --plot` drew a bohr orbit's arc under "Å")."""
     factor = UNITS[units]
     atoms = atoms.copy()
     if factor != 1.0:
         atoms.set_cell(atoms.cell[:] * factor, scale_atoms=False)
         atoms.positions = atoms.positions * factor
+        arc = atoms.info.get("arc_length")
+        if isinstance(arc, (int, float, np.number)) and not isinstance(arc, bool):
+            atoms.info["arc_length"] = float(arc) * factor
     return atoms
 
 

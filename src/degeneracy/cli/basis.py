@@ -107,7 +107,10 @@ def _given_frames(args: argparse.Namespace) -> tuple[list, dict, dict]:
         "center_species": atomic_numbers[center],
         "neighbor_species": [atomic_numbers[s] for s in neighbors],
     }
-    return frames, {"source": str(args.file or args.builtin)}, species
+    source = {"source": str(args.file or args.builtin)}
+    if args.file is not None:  # which units the file was read in (as scan's summary says)
+        source["units"] = args.units
+    return frames, source, species
 
 
 def _random_methane_environments(args: argparse.Namespace) -> tuple[list, dict, dict]:

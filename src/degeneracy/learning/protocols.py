@@ -128,7 +128,8 @@ def load_orbit(
     if len(frames) < 2:
         raise DegeneracyError(f"{source}: the orbit needs at least 2 frames, got {len(frames)}")
     location = Path(path) if path is not None else None
-    orbit = Dataset("orbit", with_targets(frames), location, {"orbit": source})
+    settings = {"orbit": source} if path is None else {"orbit": source, "units": units}
+    orbit = Dataset("orbit", with_targets(frames), location, settings)
     check_within_cutoff({"orbit": orbit}, cutoff)
     return orbit
 
@@ -723,8 +724,8 @@ def path_arc_length(frames: Sequence[ase.Atoms]) -> tuple[np.ndarray | None, str
     steps = aligned_steps(frames)
     if steps.min() <= 1e-9 or steps.max() > MAX_STEP_OVER_MEDIAN * np.median(steps):
         return None, (
-            f"the frames do not sample a path (steps {steps.min():.3g}-{steps.max():.3g} A, "
-            f"median {np.median(steps):.3g} A, between consecutive frames)"
+            f"the frames do not sample a path (steps {steps.min():.3g}-{steps.max():.3g} Å, "
+            f"median {np.median(steps):.3g} Å, between consecutive frames)"
         )
     recorded = recorded_arc_lengths(frames)
     if recorded is not None:
@@ -737,7 +738,7 @@ def path_arc_length(frames: Sequence[ase.Atoms]) -> tuple[np.ndarray | None, str
             k = int(np.argmax(misfit))
             return None, (
                 f"the frames are not in path order (frames {k} and {k + 1}: arc_length "
-                f"{recorded[k]:.4g} and {recorded[k + 1]:.4g} A, {steps[k]:.3g} A apart)"
+                f"{recorded[k]:.4g} and {recorded[k + 1]:.4g} Å, {steps[k]:.3g} Å apart)"
             )
     reach = np.median(aligned_steps(frames, lag=2)) / np.median(steps)
     if reach < MIN_TWO_STEPS_OVER_STEP:
