@@ -573,13 +573,13 @@ def histogram_title(command: ScanCommand, summary: ScanSummary) -> str:
 
 def environment_text(settings: dict[str, Any]) -> str:
     """Which environments a scan of ``settings`` (its summary's) describes, in words:
-    ``"C centres, H neighbours only, within 2.5 Å; DATASET read in bohr"``."""
+    ``"C centres, H neighbours only, within 2.5 Å; read in bohr, shown in Å"``."""
     centres, neighbours = settings.get("centers"), settings.get("neighbors")
     text = f"{species_text(centres)} centres" if centres else "every centre"
     text += f", {species_text(neighbours)} neighbours only" if neighbours else ", all neighbours"
     text += f", within {settings['cutoff']:g} Å"
     units = (settings.get("dataset") or {}).get("units", "angstrom")
-    return text if units == "angstrom" else f"{text}; positions read in {units}"
+    return text if units == "angstrom" else f"{text}; read in {units}, shown in Å"
 
 
 def report_chemiscope(
