@@ -395,8 +395,15 @@ def test_predict_refuses_an_output_that_is_the_model_or_the_input(
         said
         == f"--output {link} is the model's {basis}: it would be overwritten; choose another path"
     )
+    # the run's own record too (helper-144: --output run/metrics.json replaced it)
+    metrics = folder / "metrics.json"
+    metrics.write_text("{}\n")
+    said = predict_error(str(folder), frames_file, capsys, "--output", str(metrics))
+    assert said == (
+        f"--output {metrics} is the model's {metrics}: it would be overwritten; choose another path"
+    )
     assert (folder / "model.pt").read_bytes() == model_bytes == plain.read_bytes()
-    assert basis.read_bytes() == b"x"
+    assert basis.read_bytes() == b"x" and metrics.read_text() == "{}\n"
 
 
 def test_predict_refuses_a_frame_beyond_the_cutoff_in_one_line(trained, tmp_path, capsys):

@@ -91,16 +91,17 @@ def saved_model_file(model: str) -> str:
 
 
 def refuse_overwriting_the_model(args: argparse.Namespace) -> None:
-    """Refuse, before any work, an ``--output`` that is FILE or one of the files
-    ``--model`` reads (its ``model.pt`` and the basis files beside it): ``--output
-    run/model.pt`` replaced the trained model by the table of predictions."""
-    from ..learning.features import CENTRE_BASIS_FILES  # torch: at run time, not for --help
+    """Refuse, before any work, an ``--output`` that is FILE or one of the files of the
+    run ``--model`` names (its ``model.pt``, the basis files beside it, its metrics and
+    predictions): ``--output run/model.pt`` replaced the trained model by the table of
+    predictions, ``--output run/metrics.json`` the run's record."""
+    from ..learning.protocols import RESULT_FILES  # torch: at run time, not for --help
 
     refuse_overwriting_inputs(args, {"--output": args.output})
     if not args.output:
         return
     model = Path(saved_model_file(args.model))
-    for path in [model, *(model.parent / name for name in CENTRE_BASIS_FILES.values())]:
+    for path in [model, *(model.parent / name for name in RESULT_FILES)]:
         if same_file(args.output, path):
             raise DegeneracyError(
                 f"--output {args.output} is the model's {path}: it would be overwritten; "
