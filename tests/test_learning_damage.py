@@ -550,3 +550,11 @@ def test_predict_frames_refuses_what_the_model_cannot_describe(trained):
         DegeneracyError, match=r"have shape \(2, 1, 10\), not \(frames, centres, 27\)"
     ):
         predict_frames(model, featurizer, methane, {"C": inputs["C"][..., :10]})
+
+
+def test_a_model_copied_without_its_basis_says_whose_file_is_missing(tmp_path):
+    """Was "basis.npz: no such file", which did not say the model needs it."""
+    from degeneracy.learning.features import load_trained_basis
+
+    with pytest.raises(DegeneracyError, match=r"basis\.npz: missing, the optimal basis the model"):
+        load_trained_basis(tmp_path / "basis.npz", None)

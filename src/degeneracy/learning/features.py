@@ -160,6 +160,11 @@ def load_trained_basis(path: Path, digest: str | None) -> OptimalBasis:
     trained with (``digest`` recorded at saving; models saved before it are not checked).
     Another basis of the same settings gives other features, and the network's weights
     mean nothing on them."""
+    if not path.exists():  # was "PATH: no such file", which did not say whose file it is
+        raise DegeneracyError(
+            f"{path}: missing, the optimal basis the model beside it was trained with "
+            "(copy it with model.pt)"
+        )
     basis = OptimalBasis.load(path)
     if digest is not None and basis.digest() != digest:
         raise DegeneracyError(
