@@ -674,6 +674,12 @@ def test_scan_with_in_memory_structures_and_bohr(soap, methane_file, tmp_path):
         np.asarray(dg.read_results(angstrom).column("cn")),
         rtol=1e-9,
     )
+    # the keyword, as --units (a Dataset was the only way, and it is not exported)
+    keyword = tmp_path / "keyword.parquet"
+    dg.scan_dataset(in_bohr, soap, output=keyword, units="bohr", **_threads(workers=1))
+    assert dg.read_results(keyword).column("cn").equals(dg.read_results(output).column("cn"))
+    with pytest.raises(dg.DegeneracyError, match="a Dataset has its own"):
+        dg.scan_dataset(dataset, soap, output=keyword, units="bohr", **_threads(workers=1))
     # the caller's structures are not modified
     assert np.abs(in_bohr[0].positions).max() > 1.5 * np.abs(frames[0].positions).max()
     # one ase.Atoms is a data set of one structure; anything else is named

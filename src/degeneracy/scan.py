@@ -2138,13 +2138,16 @@ def scan_dataset(
     restart: bool = False,
     progress: bool = False,
     keep_parts: bool = False,
+    units: str = "angstrom",
+    read_format: str | None = None,
 ) -> ScanSummary:
     r"""Scan every environment of a data set on Dask; results to Parquet or CSV, resumable.
 
     Parameters
     ----------
     source : path-like, ase.Atoms, sequence of ase.Atoms or Dataset
-        Any file :func:`ase.io.iread` reads (positions in Å), or structures (one or more).
+        Any file :func:`ase.io.iread` reads (positions in ``units``), or structures (one
+        or more).
     representation : Representation
         The fingerprint; rebuilt on the workers (:class:`RepresentationRecipe`).
     output : path-like
@@ -2181,6 +2184,11 @@ def scan_dataset(
         (:meth:`ChunkStore.remove`) when done. Until then the output stays locked
         against scans of other processes (:meth:`ChunkStore.lock`; released at the end
         of this process at the latest); a next scan of this process takes it over.
+    units : {"angstrom", "bohr"}
+        Length unit of the positions (and cells) of ``source`` (``--units``); a
+        :class:`Dataset` carries its own.
+    read_format : str, optional
+        ase's format name, if not clear from the file's name (``--read-format``).
 
     Returns
     -------
@@ -2199,7 +2207,15 @@ def scan_dataset(
     chunk_size = bounded_int("chunk_size", chunk_size, minimum=1)
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
     connect_timeout = connect_timeout_value(connect_timeout)
-    dataset = source if isinstance(source, Dataset) else Dataset(source)
+    if isinstance(source, Dataset):
+        if units != "angstrom" or read_format is not None:
+            raise DegeneracyError(
+                "units and read_format describe a file or structures; a Dataset has its own "
+                f"(units {source.units!r})"
+            )
+        dataset = source
+    else:
+        dataset = Dataset(source, units=units, read_format=read_format)
     recipe = RepresentationRecipe.of(representation)
     cutoff = scan_cutoff(cutoff, recipe)
     if centers is None:
