@@ -155,18 +155,30 @@ def check_within_cutoff(data: Mapping[str, Dataset], cutoff: float | None) -> No
     for dataset in data.values():
         if not dataset.frames:
             continue
-        radii = vector_lengths(neighbor_positions(dataset.frames))
-        beyond = radii >= cutoff
-        frames = np.flatnonzero(beyond.any(axis=1))
-        if frames.size:
-            index = int(frames[0])
-            atom = int(np.argmax(beyond[index])) + 1
+        found = first_neighbour_beyond(dataset.frames, cutoff)
+        if found is not None:
+            index, atom, radius, count = found
             raise DegeneracyError(
-                f"{_frame_name(dataset, index)}, atom {atom}: {radii[index, atom - 1]:.4g} Å "
+                f"{_frame_name(dataset, index)}, atom {atom}: {radius:.4g} Å "
                 f"from the centre, at or beyond the fingerprint's cutoff {cutoff} Å, which "
-                f"cannot see it ({frames.size} of {len(dataset)} frames have such a "
+                f"cannot see it ({count} of {len(dataset)} frames have such a "
                 "neighbour): use a larger cutoff"
             )
+
+
+def first_neighbour_beyond(
+    frames: Sequence[ase.Atoms], cutoff: float
+) -> tuple[int, int, float, int] | None:
+    """``(frame, atom, its distance, frames with one)`` of the first neighbour at or beyond
+    ``cutoff`` (Å) from its centre, atoms numbered from 1 (the centre is 0); None if none."""
+    radii = vector_lengths(neighbor_positions(frames))
+    beyond = radii >= cutoff
+    frames_beyond = np.flatnonzero(beyond.any(axis=1))
+    if not frames_beyond.size:
+        return None
+    index = int(frames_beyond[0])
+    atom = int(np.argmax(beyond[index])) + 1
+    return index, atom, float(radii[index, atom - 1]), int(frames_beyond.size)
 
 
 def warn_about_frames(
@@ -508,15 +520,11 @@ def predict_frames(
 def _check_within_cutoff(frames: Sequence[ase.Atoms], cutoff: float | None) -> None:
     """Refuse a neighbour at or beyond ``cutoff`` (Å) of its centre: the fingerprint does
     not see it, and a CH4 with an H 3.5 Å away was predicted as the CH3 left."""
-    if cutoff is None:
-        return
-    positions = np.stack([atoms.positions for atoms in frames])
-    lengths = np.linalg.norm(positions[:, 1:] - positions[:, :1], axis=-1)
-    outside = np.argwhere(lengths >= cutoff)
-    if len(outside):
-        frame, atom = (int(v) for v in outside[0])
+    found = None if cutoff is None else first_neighbour_beyond(frames, cutoff)
+    if found is not None:
+        frame, atom, radius, _ = found
         raise DegeneracyError(
-            f"predict_frames: frame {frame}, atom {atom + 1} is {lengths[frame, atom]:.4g} Å "
+            f"predict_frames: frame {frame}, atom {atom} is {radius:.4g} Å "
             f"from the centre, not inside the cutoff {cutoff:g} Å: the model would not see it"
         )
 
