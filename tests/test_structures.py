@@ -12,6 +12,7 @@ from conftest import reference_path
 from scipy.spatial.transform import Rotation
 
 import degeneracy as dg
+from degeneracy.errors import BEYOND_CUTOFF
 from degeneracy.structures import UNITS
 
 
@@ -126,8 +127,9 @@ def test_files_of_any_species_in_other_units_are_warned_about(tmp_path, recwarn)
         r"a larger cutoff, or is the file in bohr\? \(--units bohr\)$",
     ):
         dg.read_environments(bohr, spec="SiO4")
-    with pytest.raises(dg.DegeneracyError, match=r"outside the cutoff 1.0 Å$"):
+    with pytest.raises(dg.DegeneracyError, match=r"outside the cutoff 1.0 Å$") as refused:
         dg.read_environments(angstrom, spec="SiO4", cutoff=1.0)  # plausible bonds: no hint
+    assert refused.value.kind == BEYOND_CUTOFF  # a caller can react without the text
     with pytest.warns(
         dg.DegeneracyWarning,
         match=r"mixed-bohr.xyz: median distance from the atoms to their nearest neighbours "

@@ -17,6 +17,10 @@ OPTION_TERMS = "option-terms"
 #: one (:func:`~degeneracy.singular.find_singular`) stops there instead of failing.
 COLLINEAR = "collinear"
 
+#: :attr:`DegeneracyError.kind` of an environment with a neighbour at or beyond the cutoff:
+#: a reader may suggest a larger cutoff (or, for a file in bohr read as Å, the units).
+BEYOND_CUTOFF = "beyond-cutoff"
+
 
 class DegeneracyError(Exception):
     """A problem with user input or a wrapped failure of an underlying library.
@@ -24,7 +28,8 @@ class DegeneracyError(Exception):
     The message is one line that names the problem (file, frame, atom, value);
     the command line prints it without a traceback and exits with status 2.
     ``kind`` (keyword-only, optional) names a class of problem a caller may react to
-    without reading the message: :data:`SPEC_MISMATCH`, :data:`OPTION_TERMS`, :data:`COLLINEAR`.
+    without reading the message: :data:`SPEC_MISMATCH`, :data:`OPTION_TERMS`, :data:`COLLINEAR`,
+    :data:`BEYOND_CUTOFF`.
     """
 
     def __init__(self, *args: object, kind: str | None = None) -> None:

@@ -45,7 +45,7 @@ from .checks import (
     structure_count,
     text_beside,
 )
-from .errors import SPEC_MISMATCH, DegeneracyError, DegeneracyWarning
+from .errors import BEYOND_CUTOFF, SPEC_MISMATCH, DegeneracyError, DegeneracyWarning
 from .files import EXTXYZ_SUFFIXES, atomic_path, output_file
 
 #: Length units accepted by the readers, as the factor that converts them to Å.
@@ -554,7 +554,10 @@ def validate_environment(
     outside = np.flatnonzero(radii >= cutoff)
     if outside.size:
         index = int(outside[0]) + 1
-        raise DegeneracyError(f"{where}, atom {index}: {_beyond_cutoff(radii[index - 1], cutoff)}")
+        raise DegeneracyError(
+            f"{where}, atom {index}: {_beyond_cutoff(radii[index - 1], cutoff)}",
+            kind=BEYOND_CUTOFF,
+        )
 
 
 def _beyond_cutoff(radius: float, cutoff: float) -> str:
@@ -1216,7 +1219,7 @@ def read_environments(
             hint = other_units_hint([atoms], units)
             if not hint:
                 raise
-            if "outside the cutoff" in str(error):  # or unbonded neighbours (O–O 2.8 Å)
+            if error.kind == BEYOND_CUTOFF:  # or unbonded neighbours (O–O 2.8 Å)
                 hint = f"a larger cutoff, or {hint}"
             raise DegeneracyError(f"{error}; {hint}", kind=error.kind) from error
         environment = centered(atoms)
