@@ -30,7 +30,7 @@ _CH4_FRAME = (
 )
 
 #: Two different warnings about one file (scan's), as the scan words them.
-NO_NEIGHBOUR = "in/mols.extxyz: no atom of neighbour species N in the data set (it has H,C,O)"
+NO_NEIGHBOUR = "in/mols.extxyz: no atom of neighbour species N in the data set (it has H, C, O)"
 FEW_NEIGHBOURS = (
     "in/mols.extxyz: 33 of 40 environments (82 %) have fewer than 2 neighbours within the "
     "cutoff 1.2 Å, so their spectrum is undefined: is the cutoff below the nearest-neighbour "

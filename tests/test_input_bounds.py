@@ -46,7 +46,7 @@ def methane_file(tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    ("neighbors", "named"), [("O", "O"), ("O,N", "N,O"), ("Si", "Si")]
+    ("neighbors", "named"), [("O", "O"), ("O,N", "N, O"), ("Si", "Si")]
 )  # fmt: skip
 def test_scan_refuses_neighbours_none_of_which_the_data_set_has(
     neighbors, named, methane_file, tmp_path, capsys
@@ -58,7 +58,7 @@ def test_scan_refuses_neighbours_none_of_which_the_data_set_has(
     assert exit_status(argv) == 2
     assert one_error_line(capsys, "scan") == (
         f"{methane_file}: no neighbours to count: no atom of neighbour species {named} "
-        "(the data set has H,C)"
+        "(the data set has H, C)"
     )
     assert not list(output.parent.iterdir())  # no results, no chunk folder
 

@@ -358,7 +358,7 @@ def test_a_neighbour_species_the_data_set_lacks_is_reported(soap, methane_file, 
             methane_file, soap, output=tmp_path / "o.parquet", neighbors="H,O", **_threads()
         )
     assert summary.warnings == [
-        f"{methane_file}: no atom of neighbour species O in the data set (it has H,C)"
+        f"{methane_file}: no atom of neighbour species O in the data set (it has H, C)"
     ]
     assert summary.n_undefined == 0  # the H neighbours are there
 
@@ -1094,7 +1094,7 @@ def test_cli_unknown_species(capsys, methane_file, tmp_path):
     line = _one_line_error(
         capsys, ["scan", str(methane_file), "--centers", "N", "--output", output]
     )
-    assert "no centre of species N (the data set has H,C)" in line
+    assert "no centre of species N (the data set has H, C)" in line
     assert not list(tmp_path.iterdir())
 
 

@@ -2285,8 +2285,8 @@ def scan_dataset(
         absent = sorted(set(neighbor_numbers or ()) - species_seen)
         if absent:  # a typo in the neighbour species would scan only undefined environments
             notes.append(
-                f"{dataset.label}: no atom of neighbour species {','.join(symbols_of(absent))} "
-                f"in the data set (it has {','.join(symbols_of(sorted(species_seen)))})"
+                f"{dataset.label}: no atom of neighbour species {species_text(symbols_of(absent))} "
+                f"in the data set (it has {species_text(symbols_of(species_seen))})"
             )
         for note in notes:
             warnings.warn(DegeneracyWarning(note), stacklevel=2)
@@ -2377,10 +2377,10 @@ def _nothing_to_scan(
         )
         label = f"{dataset.path}: "
         return DegeneracyError(label + "no environments to scan: " + empty.removeprefix(label))
-    wanted = "any atom" if center_numbers is None else ",".join(symbols_of(center_numbers))
+    wanted = "any atom" if center_numbers is None else species_text(symbols_of(center_numbers))
     return DegeneracyError(
         f"{dataset.label}: no environments to scan: no centre of species {wanted} "
-        f"(the data set has {','.join(symbols_of(sorted(species_seen))) or 'no atoms'})"
+        f"(the data set has {species_text(symbols_of(species_seen)) or 'no atoms'})"
     )
 
 
@@ -2426,8 +2426,8 @@ def check_neighbor_species(dataset: Dataset, neighbors: Sequence[int] | None) ->
     if present:
         raise DegeneracyError(
             f"{dataset.label}: no neighbours to count: no atom of neighbour species "
-            f"{','.join(symbols_of(sorted(wanted)))} (the data set has "
-            f"{','.join(symbols_of(sorted(present)))})"
+            f"{species_text(symbols_of(wanted))} (the data set has "
+            f"{species_text(symbols_of(present))})"
         )
 
 
