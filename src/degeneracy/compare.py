@@ -277,6 +277,7 @@ def compare_fingerprints(
         frames (:func:`~degeneracy.sensitivity.check_analysable`), the frames have
         different numbers of atoms, or a Jacobian has non-finite entries.
     """
+    progress = true_or_false("progress", progress)
     if true_or_false("per_composition", per_composition):
         from .compositions import compare_by_composition  # it calls this function
 

@@ -28,7 +28,7 @@ from typing import Any
 import ase
 import numpy as np
 
-from .checks import residual_tolerance_value
+from .checks import residual_tolerance_value, true_or_false
 from .compare import Comparison, compare_fingerprints, fingerprints_by_name
 from .errors import DegeneracyError
 from .pairs import PairVerdict, relative_distances, split_pairs, verify_pairs
@@ -192,6 +192,7 @@ def analyse_by_composition(
         As :func:`~degeneracy.sensitivity.analyse_frames`, a frame named by its index
         in ``frames``.
     """
+    progress = true_or_false("progress", progress)
     options = {
         "batch_size": batch_size,
         # checked before the groups' fingerprints are built (analyse_frames checks again)
@@ -248,6 +249,7 @@ def compare_by_composition(
         As :func:`~degeneracy.compare.compare_fingerprints`, a frame named by its index
         in ``frames``.
     """
+    progress = true_or_false("progress", progress)
     frames = frame_list(frames)
     named = fingerprints_by_name(representations)
     if not frames or not named:  # compare_fingerprints says which is missing

@@ -94,6 +94,7 @@ from .sensitivity import (
 )
 from .singular import CountingJacobian, find_singular
 from .structures import (
+    DEFAULT_CUTOFF,
     DEFAULT_MIN_DISTANCE,
     builtin_environment,
     closest_allowed_distance,
@@ -156,8 +157,11 @@ def check_orbit_size(
     step: float,
     method: str,
     max_step: float = DEFAULT_MAX_STEP,
+    *,
+    frames_advice: str = "shorten the length or save less often",
 ) -> None:
-    """Refuse an orbit of more than :data:`MAX_FRAMES` frames, or, for ``method``
+    """Refuse an orbit of more than :data:`MAX_FRAMES` frames (``frames_advice`` says
+    what to change: a family's spacing is fixed, so only its length), or, for ``method``
     ``"euler"``, more than :data:`MAX_EULER_STEPS` steps, for ``"adaptive"`` more than
     :data:`MAX_ADAPTIVE_STEPS` steps of at most ``max_step``, from the ratios in floating
     point, before either is rounded to a count: ``length`` 1e308 Å over ``save_every``
@@ -173,8 +177,7 @@ def check_orbit_size(
     if not frames < MAX_FRAMES:
         raise DegeneracyError(
             f"length {length:g} Å saved every {save_every:g} Å is {_count_text(frames)} "
-            f"frames, more than {MAX_FRAMES:.0e} kept in memory; shorten the length or save "
-            "less often"
+            f"frames, more than {MAX_FRAMES:.0e} kept in memory; {frames_advice}"
         )
     steps = length / step
     if method == "euler" and not steps <= MAX_EULER_STEPS:
@@ -1558,7 +1561,14 @@ def family_protocol(
     one_of("method", method, ORBIT_METHODS)
     protocol = dict(QUICK_PROTOCOL if method == "adaptive" else FULL_PROTOCOL)
     if length is not None:
-        protocol["length"] = length
+        protocol["length"] = positive_float("length", length)
+        check_orbit_size(  # as OrbitSettings does, with the advice the family can take
+            protocol["length"],
+            protocol["save_every"],
+            protocol.get("step", FULL_PROTOCOL["step"]),  # Euler's; adaptive: max_step
+            method,
+            frames_advice="shorten the length (the family's spacing is fixed)",
+        )
     try:
         OrbitSettings(**protocol)  # refuses a bad length
     except DegeneracyError as error:  # the family's spacing is fixed: not an option
@@ -1836,6 +1846,8 @@ def comment_a0(
     DegeneracyError
         When ``method`` or ``basis`` is unknown, or the cache folder cannot be created.
     """
+    quick = true_or_false("quick", quick)
+    progress = true_or_false("progress", progress)
     p0 = neighbor_positions(builtin_environment("pg-start"))
     protocol = family_protocol(quick, method=method)
     key = cache_key(
@@ -1925,6 +1937,7 @@ def comment_orbit(
         range, ``basis`` is unknown, the cache folder cannot be created, or the start is
         refused (e.g. a neighbour at or beyond the cutoff).
     """
+    quick = true_or_false("quick", quick)
     sigma = positive_float("sigma", sigma)
     c = positive_float("c", c)
     p0 = neighbor_positions(builtin_environment("pg-start"))
@@ -2189,14 +2202,57 @@ def _arc_cn(frames: Sequence[ase.Atoms]) -> tuple[np.ndarray, np.ndarray]:
     return table[:, 0], table[:, 1]
 
 
-def _family_a0(
-    a0: np.ndarray | None, *, basis: str, quick: bool, method: str | None, progress: bool
-) -> tuple[ase.Atoms, dict | None]:
-    """A0 (given, or :func:`comment_a0` with the family's integrator) and its protocol."""
-    if a0 is not None:
+def _family_values(name: str, values: Any, check: Callable[[str, Any], float]) -> tuple[float, ...]:
+    """The family's σ or c values (``name``), each ``check``-ed and named by its place
+    (``sigmas[0] must be a positive number, got -1.0``), as floats to 10 digits (``c1.0``
+    in the file names, as published, for a ``1``; ``0.3`` for 0.30000000000000004);
+    refused when empty or with a value twice (two members would write one file)."""
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Sequence | np.ndarray):
+        raise DegeneracyError(f"{name} must be a sequence of numbers, got {values!r}")
+    # to 10 digits: np.arange(0.1, 0.4, 0.1)'s 0.30000000000000004 is the published 0.3
+    checked = tuple(float(f"{check(f'{name}[{i}]', value):.10g}") for i, value in enumerate(values))
+    if not checked:
+        raise DegeneracyError(f"{name} is empty: give at least one value")
+    repeated = sorted({value for value in checked if checked.count(value) > 1})
+    if repeated:
+        raise DegeneracyError(f"{name} holds {repeated[0]:g} twice: give each value once")
+    return checked
+
+
+def _check_family_starts(a0: np.ndarray, p0: np.ndarray, distances: Sequence[float]) -> None:
+    """Refuse a family whose start A0 + c (P0 − A0) at some c is not a valid environment
+    (an H past the cutoff, two atoms too close), naming c."""
+    for c in distances:
+        validate_environment(
+            environment_from_neighbors(orbit_start(a0, p0, c)),
+            where=f"orbit start A0 + c (P0 − A0) at c = {c}",
+        )
+
+
+def _family_sigma(name: str, value: Any) -> float:
+    """A family member's σ, as the Comment's SOAP (:func:`comment_representation`) takes it."""
+    from .representations.base import density_width
+
+    return density_width(value, cutoff=DEFAULT_CUTOFF, name=name, cutoff_name=None)
+
+
+def _given_a0(a0: Any) -> ase.Atoms:
+    """A given A0's environment (neighbour positions, Å), its errors naming ``a0``."""
+    try:
         atoms = environment_from_neighbors(a0)
-        atoms.info["search_start"] = "given"
-        return atoms, None
+    except DegeneracyError as error:
+        raise DegeneracyError(f"a0: {error}") from error
+    atoms.info["search_start"] = "given"
+    return atoms
+
+
+def _family_a0(
+    a0: ase.Atoms | None, *, basis: str, quick: bool, method: str | None, progress: bool
+) -> tuple[ase.Atoms, dict | None]:
+    """A0 (given, as its environment, or :func:`comment_a0` with the family's integrator)
+    and its protocol (None for a given one)."""
+    if a0 is not None:
+        return a0, None
     atoms = comment_a0(basis=basis, quick=quick, method=method, progress=progress)
     return atoms, family_protocol(quick, method=method)
 
@@ -2495,7 +2551,10 @@ def run_family(
         length) to the summary. Every row has the smallest relative gap between the two
         smallest singular values along the orbit (:func:`smallest_gap`).
     sigmas, distances : sequences of float
-        The family's σ and c values.
+        The family's σ (Å, as SOAP takes it with the 2.5 Å cutoff) and c values (> 0),
+        each once; taken to 10 significant digits (``np.arange``'s 0.30000000000000004
+        is 0.3, the published σ). Checked, with ``a0`` and the starts it gives, before
+        the folder is touched.
     progress : bool
         Show progress bars.
     before_summary : callable, optional
@@ -2508,9 +2567,18 @@ def run_family(
     list of FamilyMember
         One per (σ, c), σ-major.
     """
+    quick = true_or_false("quick", quick)
+    progress = true_or_false("progress", progress)
     output = output_folder(output)
     before_summary = optional_callable("before_summary", before_summary)
     one_of("basis", basis, ("gto", "optimal"))
+    # every argument checked before the folder is cleared of the previous run's results
+    sigmas = _family_values("sigmas", sigmas, _family_sigma)
+    distances = _family_values("distances", distances, positive_float)
+    given_a0 = None if a0 is None else _given_a0(a0)
+    p0 = neighbor_positions(builtin_environment("pg-start"))
+    if given_a0 is not None:  # a given A0 can put a start astray: refused before any work
+        _check_family_starts(neighbor_positions(given_a0), p0, distances)
     a0_source = _family_a0_source(a0, a0_source)
     protocol = family_protocol(quick, method=method, length=length)
     published = _published_orbits(reference, sigmas, distances)
@@ -2523,16 +2591,12 @@ def run_family(
             for sigma in sigmas:
                 _ = comment_representation(sigma, basis).optimal_basis
         a0_atoms, a0_protocol = _family_a0(
-            a0, basis=basis, quick=quick, method=method, progress=progress
+            given_a0, basis=basis, quick=quick, method=method, progress=progress
         )
-        _write_frames(output / "a0.extxyz", [a0_atoms])
         a0 = neighbor_positions(a0_atoms)
-        p0 = neighbor_positions(builtin_environment("pg-start"))
-        for c in distances:  # before any orbit is traced (a given A0 can put one astray)
-            validate_environment(
-                environment_from_neighbors(orbit_start(a0, p0, c)),
-                where=f"orbit start A0 + c (P0 − A0) at c = {c}",
-            )
+        if given_a0 is None:  # searched: checked before any orbit is traced
+            _check_family_starts(a0, p0, distances)
+        _write_frames(output / "a0.extxyz", [a0_atoms])
         if a0_protocol is None:  # given, not searched
             warn_unless_singular_a0(a0_atoms, basis)
         tasks = [

@@ -113,6 +113,7 @@ from .checks import (
     residual_tolerance_value,
     seeded_generator,
     text_beside,
+    true_or_false,
 )
 from .environments import environments_of, parse_species
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
@@ -2202,6 +2203,10 @@ def scan_dataset(
     Jacobian, ``verdict`` (``kink``, ``regular`` or ``zero``, :func:`row_verdicts`; empty
     where undefined) and ``reason`` (empty, or why the spectrum is undefined).
     """
+    processes = true_or_false("processes", processes)
+    restart = true_or_false("restart", restart)
+    progress = true_or_false("progress", progress)
+    keep_parts = true_or_false("keep_parts", keep_parts)
     started = time.perf_counter()
     store = ChunkStore(output)
     chunk_size = bounded_int("chunk_size", chunk_size, minimum=1)

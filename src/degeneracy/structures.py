@@ -13,7 +13,7 @@ import operator
 import os
 import re
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,7 @@ from .checks import (
     seeded_generator,
     structure_count,
     text_beside,
+    true_or_false,
 )
 from .errors import BEYOND_CUTOFF, SPEC_MISMATCH, DegeneracyError, DegeneracyWarning
 from .files import EXTXYZ_SUFFIXES, atomic_path, output_file
@@ -197,6 +198,8 @@ def environment_from_neighbors(
         raise DegeneracyError(
             f"expected {spec.n_neighbors} neighbour positions, got {len(neighbors)}"
         )
+    if info is not None and not isinstance(info, Mapping):
+        raise DegeneracyError(f"info must be a mapping (a dict), got {info!r}")
     atoms = ase.Atoms(spec.symbols, positions=np.vstack([np.zeros(3), neighbors]), pbc=False)
     if info:
         atoms.info.update(info)
@@ -1112,6 +1115,28 @@ def _line_count(path: str) -> int:
     return count + int(bool(last) and not last.endswith(b"\n"))
 
 
+def first_frame(path: str | os.PathLike) -> ase.Atoms:
+    """The first frame of a structure file, as ase reads it: positions as stored, no
+    environment checks and no units (for a file the package wrote itself, in Å, whose
+    positions are all that is wanted, e.g. a family's ``a0.extxyz`` for Fig. 1).
+
+    Raises
+    ------
+    DegeneracyError
+        When ``path`` is missing or ase cannot read it.
+    """
+    path = existing_file(path, "structure file")
+    check_xyz_atom_counts(path)  # ase's index of an (ext)xyz file could hang on a bad count
+    try:
+        atoms = ase.io.read(path, index=0)
+    except Exception as error:  # ase raises many types for unreadable files
+        raise DegeneracyError(read_failure(path, error)) from error
+    empty = holds_nothing(path, [atoms])
+    if empty is not None:
+        raise DegeneracyError(empty)
+    return atoms
+
+
 def read_environments(
     path: str | os.PathLike,
     *,
@@ -1132,8 +1157,9 @@ def read_environments(
         Structure file (extxyz, xyz, ...), format guessed by ase from the name.
     units : {"angstrom", "bohr"}
         Length unit of the file's positions; converted to Å.
-    index : str or int
-        Frame selection as ase writes it (``":"`` all, ``3``, ``-1``, ``"1:"``, ``"::2"``);
+    index : str, int or slice
+        Frame selection as ase writes it (``":"`` all, ``3``, ``-1``, ``"1:"``, ``"::2"``,
+        or ``slice(1, None)``);
         only the selected frames are checked, and they keep their numbers in the file.
     spec, cutoff, min_distance
         Passed to :func:`validate_environment` for every frame.
@@ -1167,6 +1193,8 @@ def read_environments(
         number or slice (a bool too) or selects no frame, a missing or unreadable file,
         or a frame refused by :func:`validate_environment` (naming it).
     """
+    images_of_every_atom = true_or_false("images_of_every_atom", images_of_every_atom)
+    check_bonds = true_or_false("check_bonds", check_bonds)
     check_units(units)
     spec = environment_spec(spec)  # a name parsed once, not for every frame
     radius = positive_float("cutoff", cutoff)  # before the file: not "outside cutoff -1 Å"
@@ -1178,11 +1206,21 @@ def read_environments(
     if isinstance(index, bool | np.bool_):  # operator.index(True) is frame 1
         raise DegeneracyError(f"index {index!r}: not a frame number or slice")
     try:
-        selection = string2index(index) if isinstance(index, str) else operator.index(index)
+        if isinstance(index, slice):  # as string2index makes of "0:2"
+            selection = slice(
+                *(
+                    None if v is None else operator.index(v)
+                    for v in (index.start, index.stop, index.step)
+                )
+            )
+        else:
+            selection = string2index(index) if isinstance(index, str) else operator.index(index)
     except (TypeError, ValueError) as error:
         raise DegeneracyError(f"index {index!r}: not a frame number or slice") from error
     if not isinstance(selection, (int, slice)):  # string2index passes other text through
         raise DegeneracyError(f"index {index!r}: not a frame number or slice")
+    if isinstance(selection, slice) and selection.step == 0:
+        raise DegeneracyError(f"index {index!r}: a slice's step cannot be zero")
     try:  # every frame, so that a selection keeps the frames' numbers in the file
         frames = ase.io.read(path, index=":")
     except Exception as error:  # ase raises many types for unreadable files

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> None:
     if args.a0 is None:
         refuse_options(args, ["units"], "is the length unit of --a0 FILE; give --a0")
     else:
-        # the first frame only: what follows it is not used, nor checked
+        # the first frame is used, the rest only read (ase indexes the whole file)
         a0 = neighbor_positions(read_environments(args.a0, units=args.units, index=0)[0])
         # the path as given (not resolved): summary.json records no absolute path itself
         a0_source = {"file": args.a0, "frame": 0, "units": args.units}

@@ -36,9 +36,9 @@ from ..errors import DegeneracyError
 from ..files import atomic_paths
 from ..structures import (
     builtin_environment,
+    first_frame,
     neighbor_positions,
     prl2020_methane,
-    read_environments,
 )
 
 #: α range (degrees) of the drawn degenerate-pair lines.
@@ -52,8 +52,12 @@ def _orbits(members) -> dict[tuple[float, float], list[ase.Atoms]]:
 
 
 def _a0(a0) -> np.ndarray:
+    """A0's neighbour positions (12,) from an array, an environment or a file's first
+    frame. The file is read for its positions only: a family's own ``a0.extxyz`` (8
+    decimals) may put an H given at 2.4999999996 Å past the cutoff, and the figure would
+    refuse what the orbits were traced from (nor warn about units of a file written in Å)."""
     if isinstance(a0, (str, os.PathLike)):
-        a0 = read_environments(a0)[0]
+        a0 = first_frame(a0)
     if isinstance(a0, ase.Atoms):
         a0 = neighbor_positions(a0)
     return np.asarray(a0, dtype=float).ravel()

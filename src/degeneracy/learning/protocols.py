@@ -37,7 +37,7 @@ import featomic
 import numpy as np
 import torch
 
-from ..checks import bounded_int, check_not_a_stream, path_value, seeded_generator
+from ..checks import bounded_int, check_not_a_stream, path_value, seeded_generator, true_or_false
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..files import NPZ_READ_ERRORS, atomic_open, atomic_path, write_json
 from ..orbits import comment_orbit
@@ -969,6 +969,11 @@ def run_protocol(
     included, as in the Comment's code) and the target is centred on the mean of the
     random training structures (both stored in the model).
     """
+    restart = true_or_false("restart", restart)
+    cache = true_or_false("cache", cache)
+    progress = true_or_false("progress", progress)
+    baselines = true_or_false("baselines", baselines)
+    gradient_errors = true_or_false("gradient_errors", gradient_errors)
     start = time.monotonic()
     protocol = protocol_value(protocol)
     featurizer = check_featurizer(featurizer)

@@ -198,18 +198,40 @@ def _parameter_rows(values: Any, width: int, name: str, columns: str) -> np.ndar
     return array
 
 
-def _validated_g2(g2: Sequence[Sequence[float]]) -> np.ndarray:
+#: Largest :math:`\eta r_c^2` of a parameter set: a Gaussian :math:`1/\sqrt{2\eta}` of
+#: 7e-5 cutoffs (0.2 mÅ at 2.5 Å), finer than any structure file resolves (the named
+#: sets reach 312). Far beyond it the Jacobian's :math:`\eta (r - R_s)` overflows where
+#: the Gaussian underflows (η = 1e308 Å⁻² gave NaN rows, inf · 0, beside finite features).
+MAX_ETA_CUTOFF2 = 1e8
+
+
+def _check_eta(name: str, array: np.ndarray, cutoff: float) -> None:
+    """Refuse an η (column 0) above :data:`MAX_ETA_CUTOFF2` / ``cutoff``², naming the row."""
+    largest = MAX_ETA_CUTOFF2 / cutoff**2
+    too_large = np.flatnonzero(array[:, 0] > largest)
+    if too_large.size:
+        row = int(too_large[0])
+        raise DegeneracyError(
+            f"{name} parameters: η must be at most {largest:.3g} Å⁻² with the cutoff "
+            f"{cutoff:g} Å (a Gaussian {1 / np.sqrt(2 * largest):.2g} Å wide), got "
+            f"{array[row, 0]:g} in row {row}"
+        )
+
+
+def _validated_g2(g2: Sequence[Sequence[float]], cutoff: float) -> np.ndarray:
     array = _parameter_rows(g2, 2, "G2", "(η, R_s)")
     if np.any(array[:, 0] <= 0) or not np.all(np.isfinite(array)):
         raise DegeneracyError(f"G2 parameters need η > 0 and finite R_s, got {array.tolist()}")
+    _check_eta("G2", array, cutoff)
     return array
 
 
-def _validated_g4(g4: Sequence[Sequence[float]]) -> np.ndarray:
+def _validated_g4(g4: Sequence[Sequence[float]], cutoff: float) -> np.ndarray:
     array = _parameter_rows(g4, 3, "G4", "(η, ζ, λ)")
     bad = (array[:, 0] <= 0) | (array[:, 1] < 1) | ~np.isin(array[:, 2], (-1.0, 1.0))
     if np.any(bad) or not np.all(np.isfinite(array)):
         raise DegeneracyError(f"G4 parameters need η > 0, ζ ≥ 1, λ = ±1, got {array.tolist()}")
+    _check_eta("G4", array, cutoff)
     return array
 
 
@@ -272,8 +294,8 @@ class Acsf:
             raise DegeneracyError("g2/g4 can only be given with parameter_set='custom'")
         else:
             g2, g4 = acsf_parameters(parameter_set, self.cutoff)
-        self.g2 = _validated_g2(g2)
-        self.g4 = _validated_g4(g4)
+        self.g2 = _validated_g2(g2, self.cutoff)
+        self.g4 = _validated_g4(g4, self.cutoff)
         if len(self.g2) + len(self.g4) == 0:
             raise DegeneracyError("the ACSF parameter set has no functions")
         self.center = atomic_number(center, name="center")

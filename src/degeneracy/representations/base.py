@@ -570,7 +570,14 @@ def periodic_frame_error(name: str, index: int, atoms: ase.Atoms) -> DegeneracyE
 
 def fingerprint(representation: Any) -> Representation:
     """``representation`` if it implements :class:`Representation`, else named, with how to
-    build one (a name such as ``"soap"`` is not enough: it has no hyperparameters)."""
+    build one (a name such as ``"soap"`` is not enough: it has no hyperparameters; nor is
+    the class, ``dg.SoapPowerSpectrum`` without ``()``, whose methods would then lack
+    their ``self``)."""
+    if isinstance(representation, type):  # a class has the protocol's attributes too
+        raise DegeneracyError(
+            f"not a fingerprint: the class {representation.__name__}; build one, e.g. "
+            f"{representation.__name__}()"
+        )
     if not isinstance(representation, Representation):
         raise DegeneracyError(
             f"not a fingerprint: {representation!r}; build one, e.g. dg.SoapPowerSpectrum() "

@@ -557,7 +557,18 @@ def fit_optimal_basis(
     neighbor_species = _species_numbers("neighbor_species", neighbor_species)
     if provenance is not None and not isinstance(provenance, Mapping):
         raise DegeneracyError(f"provenance must be a dict, got {provenance!r}")
+    try:  # saved as JSON: refused now, not when the basis is saved
+        json.dumps(dict(provenance or {}), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise DegeneracyError(f"provenance is not plain JSON data: {error}") from None
     frames = _fitting_frames(frames, center_species)
+    present = {int(z) for atoms in frames for z in atoms.numbers[1:]}
+    if not present & set(neighbor_species):  # every density zero: an arbitrary basis
+        raise DegeneracyError(
+            f"the {len(frames)} fitting frames have no neighbour of species "
+            f"{species_text(ase.data.chemical_symbols[int(z)] for z in neighbor_species)} "
+            f"(they have {species_text(ase.data.chemical_symbols[z] for z in present) or 'none'})"
+        )
     tables = primitive_radial_tables(
         sigma=sigma, cutoff=cutoff, l_max=l_max, n_primitive=n_primitive
     )

@@ -26,9 +26,10 @@ from typing import Any
 import ase
 import numpy as np
 
+from ..checks import true_or_false
 from ..errors import DegeneracyError
-from ..representations.base import Representation
-from ..structures import neighbor_array, neighbor_positions
+from ..representations.base import Representation, fingerprint
+from ..structures import neighbor_array, neighbor_positions, one_frame
 from .coincidences import (
     COINCIDENCE_TOL,
     CoincidentPairs,
@@ -317,6 +318,9 @@ def explain_zero(
         fingerprint sees through too few sums), ``n_spurious`` is not an integer in
         [1, k], or ``values`` is not one frame's spectrum.
     """
+    partial = true_or_false("partial", partial)
+    atoms = one_frame(atoms, name="explain_zero")
+    representation = None if representation is None else fingerprint(representation)
     neighbors = neighbor_positions(atoms)
     species = atoms.numbers[1:]
     groups = coincident_pairs(neighbors, species)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import ase
 import numpy as np
 
-from ..checks import bounded_int, residual_tolerance_value
+from ..checks import bounded_int, residual_tolerance_value, true_or_false
 from ..errors import COLLINEAR, DegeneracyError, DegeneracyWarning
 from ..files import json_safe
 from ..representations.base import Representation, batches, fingerprint
@@ -370,6 +370,7 @@ def analyse_frames(
         :func:`check_analysable`, frames of different sizes in one batch, or a Jacobian
         with non-finite entries (:func:`singular_spectrum`).
     """
+    progress = true_or_false("progress", progress)
     zero_rtol = zero_rtol_value(zero_rtol)
     symmetry_tol = residual_tolerance_value("symmetry_tol", symmetry_tol)
     batch_size = bounded_int("batch_size", batch_size, minimum=1)

@@ -29,8 +29,8 @@ import numpy as np
 
 from ..checks import bounded_int, positive_float
 from ..errors import COLLINEAR, DegeneracyError
-from ..representations.base import Representation
-from ..structures import neighbor_positions
+from ..representations.base import Representation, fingerprint
+from ..structures import neighbor_positions, one_frame
 from .spectrum import (
     ZERO_RTOL,
     at_roundoff,
@@ -223,6 +223,14 @@ def near_symmetry(
     zero_rtol = zero_rtol_value(zero_rtol)
     reach = positive_float("reach", NEAR_SYMMETRY_REACH if reach is None else reach)
     values = frame_values(values, "near_symmetry")
+    atoms = one_frame(atoms, name="near_symmetry")
+    representation = fingerprint(representation)
+    expected = 3 * (len(atoms) - 1) - 3
+    if len(values) != expected:  # e.g. a slice of the spectrum: its zeros would be missed
+        raise DegeneracyError(
+            f"near_symmetry: values must be the frame's whole spectrum, 3N - 3 = {expected} "
+            f"singular values for its {len(atoms) - 1} neighbours, got {len(values)}"
+        )
     n_small = int((values < zero_rtol * values[0]).sum()) if values[0] > 0 else 0
     if n_small == 0:
         return None

@@ -28,7 +28,7 @@ import numpy as np
 from ..checks import bounded_int, number_array, positive_float
 from ..errors import DegeneracyError
 from ..representations.base import Representation
-from ..structures import neighbor_array, neighbor_positions
+from ..structures import neighbor_array, neighbor_positions, one_frame
 from .coincidences import (
     CoincidentPairs,
     _arc_scale,
@@ -177,6 +177,7 @@ def near_swap(
         When ``motion`` does not have 3N components (or rows of 3N), has none, or has a
         non-finite one (checked only when there are two pairs of equal species).
     """
+    atoms = one_frame(atoms, name="near_swap")
     neighbors = neighbor_positions(atoms)
     nearest = nearest_coincidence(neighbors, atoms.numbers[1:])
     if nearest is None:

@@ -317,6 +317,7 @@ def equidistant_blind_counts(
         radius below :data:`MIN_SHELL_RADIUS` or not below its cutoff, or a bad count,
         ``shells`` or ``seed``.
     """
+    representation = fingerprint(representation)
     invariants = getattr(representation, "first_order_invariants", None)
     if invariants is None:
         raise DegeneracyError(
