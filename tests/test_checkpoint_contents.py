@@ -257,7 +257,7 @@ def _interrupted_training(tmp_path):
 
 DAMAGED = (
     r"checkpoint\.pt: cannot read checkpoint, the file is damaged or not a training "
-    r"checkpoint; remove it or rerun with --restart$"
+    r"checkpoint; remove it or rerun with restart=True$"
 )
 
 

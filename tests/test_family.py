@@ -206,15 +206,20 @@ def test_a_family_interrupted_while_drawing_fig1_does_not_look_finished(
 def test_a_second_family_into_a_folder_being_written_is_refused(tmp_path, monkeypatch):
     """Two family runs into one folder: the second cleared the first's results (its
     summary, A0, orbits) while the first wrote them. It is refused before any work."""
+    import fcntl
     import os
 
-    from degeneracy.files import exclusive_output
+    from degeneracy.files import OUTPUT_LOCK, record_lock_owner
 
     monkeypatch.setattr(orbits, "comment_a0", _no_a0_search)
     out = tmp_path / "family"
     out.mkdir()
     (out / "summary.json").write_text("{}")  # the first run's, about to be replaced
-    with exclusive_output(out, "family"):
+    # the first run's lock, as another process holds it (flock is per open file; the
+    # process's own exclusive_output would enter the folder again)
+    with open(out / OUTPUT_LOCK, "w") as first:
+        fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        record_lock_owner(first.fileno())
         with pytest.raises(dg.DegeneracyError) as refused:
             run_family(out, quick=True, length=0.01)
     assert str(refused.value) == (

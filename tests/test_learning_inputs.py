@@ -313,7 +313,7 @@ def test_a_rerun_of_another_protocol_says_what_the_folder_holds(tmp_path, cache,
 
 
 def _interrupted_run(argv, output, monkeypatch, capsys) -> None:
-    """``learn argv`` stopped by Ctrl-C after its first epoch: only checkpoint.pt is left."""
+    """``learn argv`` stopped by Ctrl-C after its first epoch: its checkpoint.pt is left."""
     epoch, epochs = Trainer._epoch, []
 
     def interrupt_second_epoch(self, *args, **kwargs):
@@ -325,7 +325,8 @@ def _interrupted_run(argv, output, monkeypatch, capsys) -> None:
     with monkeypatch.context() as patch:
         patch.setattr(Trainer, "_epoch", interrupt_second_epoch)
         assert main(argv) == 130
-    assert sorted(p.name for p in output.iterdir()) == ["checkpoint.pt"]
+    # and the run's lock file, released (it blocks nothing)
+    assert sorted(p.name for p in output.iterdir()) == [".degeneracy.lock", "checkpoint.pt"]
     capsys.readouterr()
 
 
@@ -352,7 +353,8 @@ def test_a_rerun_of_another_protocol_into_an_interrupted_run_says_what_it_holds(
         "(checkpoint.pt); this run asks for --protocol subset: choose another --output, add "
         "--restart to replace it, or rerun with --protocol none to resume it\n"
     )
-    assert sorted(p.name for p in output.iterdir()) == ["checkpoint.pt"]
+    # the interrupted run's lock file (released: it blocks nothing) and checkpoint
+    assert sorted(p.name for p in output.iterdir()) == [".degeneracy.lock", "checkpoint.pt"]
     assert (output / "checkpoint.pt").read_bytes() == checkpoint
     # each fix works: the same protocol resumes, --restart replaces it
     assert main([*argv, "--protocol", "none"]) == 0

@@ -2427,10 +2427,10 @@ def test_few_neighbours_note_names_the_neighbour_filter():
     only about the cutoff and the units (helper-143)."""
     reasons = np.array([scanning.REASON_FEW_NEIGHBORS] * 3 + [""])
     plain = scanning.few_neighbours_note("d.xyz", reasons, 3.0)
-    assert plain.endswith("(--cutoff), or is the file in bohr (--units bohr)?")
+    assert plain.endswith('(--cutoff), or is the file in bohr (units="bohr")?')
     assert "--neighbors" not in plain
     filtered = scanning.few_neighbours_note("d.xyz", reasons, 3.0, neighbors=[14])
-    assert "(--units bohr)" in filtered
+    assert '(units="bohr")' in filtered
     read_as_bohr = scanning.few_neighbours_note("d.xyz", reasons, 3.0, units="bohr")
     # a file read as bohr shrinks: the units cannot be why neighbours are missing
     assert read_as_bohr.endswith("is the cutoff below the nearest-neighbour distance (--cutoff)?")

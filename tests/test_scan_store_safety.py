@@ -124,7 +124,7 @@ def test_a_damaged_manifest_is_refused_in_one_line_and_restart_discards(tmp_path
     assert message.startswith(f"{path}: damaged manifest ({problem}")
     assert message.endswith(
         f"the settings of the partial results in {store.folder} are unknown; rerun with "
-        "--restart to discard them"
+        "restart=True to discard them"
     )
     assert "\n" not in message
     # nothing deleted on a guess, nothing adopted either
@@ -155,7 +155,7 @@ def test_a_scan_with_a_truncated_manifest_is_refused_then_restarted(
     path.write_text(path.read_text()[:50])
     chunks = store.chunk_files()
     assert len(chunks) == 2
-    with pytest.raises(dg.DegeneracyError, match=r"damaged manifest \(not JSON: .*--restart"):
+    with pytest.raises(dg.DegeneracyError, match=r"damaged manifest \(not JSON: .*restart=True"):
         _scan(frames, soap, output)
     assert store.chunk_files() == chunks and not output.exists()
     assert not store.lock_path.exists()  # the refused scan let go of the output

@@ -79,7 +79,7 @@ def test_a_ch4_file_in_other_units_is_warned_about(tmp_path, recwarn):
         dg.read_environments(bohr, spec="any")  # judged by covalent radii, not by "CH4"
     with pytest.warns(
         dg.DegeneracyWarning,
-        match=r"b.xyz: median C–H distance 2.0\d Å .*in bohr\? \(--units bohr\)",
+        match=r'b.xyz: median C–H distance 2.0\d Å .*in bohr\? \(units="bohr"\)',
     ):
         dg.read_environments(bohr)
     with pytest.warns(
@@ -118,13 +118,13 @@ def test_files_of_any_species_in_other_units_are_warned_about(tmp_path, recwarn)
         match=r"b.xyz: median Si–O distance 3[.\d]* Å with units angstrom, 1.7× the sum of "
         r"the two atoms' covalent radii \(bonded atoms: about 1×\); unless the nearest "
         r"neighbours are not bonded \(a noble gas, water's O–O\), is the file in bohr\? "
-        r"\(--units bohr\)",
+        r'\(units="bohr"\)',
     ):
         dg.read_environments(bohr, spec="SiO4", cutoff=4.0)
     with pytest.raises(  # at the default cutoff: refused, with the same hint and the cutoff
         dg.DegeneracyError,
         match=r"b.xyz, frame 0, atom \d: 3[.\d]* Å from the centre, outside the cutoff 2.5 Å; "
-        r"a larger cutoff, or is the file in bohr\? \(--units bohr\)$",
+        r'a larger cutoff, or is the file in bohr\? \(units="bohr"\)$',
     ):
         dg.read_environments(bohr, spec="SiO4")
     with pytest.raises(dg.DegeneracyError, match=r"outside the cutoff 1.0 Å$") as refused:
@@ -781,7 +781,7 @@ def test_a_structure_read_in_the_wrong_units_is_asked_about(tmp_path):
     with pytest.raises(
         dg.DegeneracyError,
         match=r"closer than the minimum distance 0\.5 Å; is the file in angstrom\? "
-        r"\(--units angstrom\)$",
+        r'\(units="angstrom"\)$',
     ):
         list(scanning.Dataset(path, units="bohr").structures())
     assert len(list(scanning.Dataset(path).structures())) == 5

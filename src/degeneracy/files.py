@@ -213,6 +213,9 @@ def output_folder(path: str | os.PathLike, *, parents: bool = False) -> Path:
 #: (:func:`exclusive_output`).
 OUTPUT_LOCK = ".degeneracy.lock"
 
+#: The lock files (real paths) this process holds (:func:`exclusive_output`).
+_HELD_LOCKS: set[str] = set()
+
 
 @contextlib.contextmanager
 def exclusive_output(folder: str | os.PathLike, command: str) -> Iterator[None]:
@@ -223,11 +226,14 @@ def exclusive_output(folder: str | os.PathLike, command: str) -> Iterator[None]:
 
     The operating system releases the lock when the process ends, even killed: the file
     left behind blocks nothing. Where there is no ``fcntl`` or the file system cannot
-    lock, nothing is locked. (``scan`` has its own lock, on a folder it removes when it
-    finishes.)
+    lock, nothing is locked. A folder this process already holds is entered again without
+    a second lock (``learn`` locks DIR, and the library's
+    :func:`~degeneracy.learning.run_protocol` its output, the same folder for one
+    protocol). (``scan`` has its own lock, on a folder it removes when it finishes.)
     """
     path = Path(folder) / OUTPUT_LOCK
-    if fcntl is None:
+    held = os.path.realpath(path)
+    if fcntl is None or held in _HELD_LOCKS:
         yield
         return
     try:
@@ -250,7 +256,11 @@ def exclusive_output(folder: str | os.PathLike, command: str) -> Iterator[None]:
             pass
         else:
             record_lock_owner(descriptor)
-        yield
+        _HELD_LOCKS.add(held)
+        try:
+            yield
+        finally:
+            _HELD_LOCKS.discard(held)
     finally:
         os.close(descriptor)
 

@@ -1367,7 +1367,7 @@ class ChunkStore:
             )
             raise DegeneracyError(
                 f"{self.folder} holds partial results of a different scan (changed: "
-                f"{', '.join(changed)}{version}); rerun with --restart to discard them"
+                f"{', '.join(changed)}{version}); rerun with restart=True to discard them"
             )
 
     def _read_manifest(self) -> dict[str, Any]:
@@ -1397,7 +1397,7 @@ class ChunkStore:
             problem = f"a JSON {_json_type(old)}, not an object"
         raise DegeneracyError(
             f"{path}: damaged manifest ({problem}), the settings of the partial results in "
-            f"{self.folder} are unknown; rerun with --restart to discard them"
+            f"{self.folder} are unknown; rerun with restart=True to discard them"
         )
 
     def _discard_orphan_chunks(self) -> None:
@@ -2363,7 +2363,7 @@ def _finished_chunks_named(store: ChunkStore) -> Iterator[None]:
         raise DegeneracyError(
             f"{_first_line(error)} ({kept} finished chunk{'' if kept == 1 else 's'} kept in "
             f"{store.folder}: the same scan of the same input resumes from them; a changed "
-            "input needs --restart)"
+            "input needs restart=True)"
         ) from error
     except BaseException:
         store.discard_if_empty()
@@ -2474,7 +2474,7 @@ def few_neighbours_note(
     if neighbors is not None:
         causes.append("are the centres' neighbours of other species (--neighbors)")
     if units == "angstrom":
-        causes.append("is the file in bohr (--units bohr)")
+        causes.append('is the file in bohr (units="bohr")')
     asked = causes[0] if len(causes) == 1 else f"{', '.join(causes[:-1])}, or {causes[-1]}"
     return (
         f"{label}: {few} of {len(reasons)} environments ({100 * few / len(reasons):.0f} %) have "

@@ -1414,8 +1414,8 @@ def _bond_survey(
 
 
 def other_units_hint(environments: Sequence[ase.Atoms], units: str) -> str:
-    """ "is the file in bohr? (--units bohr)" when the environments' bonds say so
-    (:meth:`BondSurvey.other_units`), else ""."""
+    """'is the file in bohr? (units="bohr")' (``--units bohr`` on the command line)
+    when the environments' bonds say so (:meth:`BondSurvey.other_units`), else ""."""
     survey = survey_bonds(environments)
     other = None if survey is None else survey.other_units(units)
     return "" if other is None else _units_question(other)
@@ -1429,7 +1429,7 @@ def structure_units_hint(structure: ase.Atoms, units: str) -> str:
 
 
 def _units_question(other: str) -> str:
-    return f"is the file in {other}? (--units {other})"
+    return f'is the file in {other}? (units="{other}")'
 
 
 def warn_if_bonds_implausible(
@@ -1444,7 +1444,7 @@ def warn_if_bonds_implausible(
 
 def bond_units_note(survey: BondSurvey | None, label: str | os.PathLike, units: str) -> str | None:
     """ "label: median C–H distance 2.06 Å with units angstrom, 1.9× the sum of the two
-    atoms' covalent radii (bonded atoms: about 1×); is the file in bohr? (--units bohr)"
+    atoms' covalent radii (bonded atoms: about 1×); is the file in bohr? (units="bohr")"
     when the surveyed bonds are implausible in ``units`` and plausible in the other
     (:meth:`BondSurvey.other_units`), else None. The distance itself is named when every
     nearest pair is of the same species."""

@@ -274,6 +274,25 @@ def option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
     return names
 
 
+#: A keyword argument as the library's messages advise one: ``restart=True``,
+#: ``units="bohr"``.
+_KEYWORD_ADVICE = re.compile(r"(?<![\w.-])([a-z][a-z0-9_]*)=(True|\"[^\"]*\")")
+
+
+def keywords_as_options(text: str, names: dict[str, str]) -> str:
+    """The library's advice in keyword terms (``rerun with restart=True``, ``is the file
+    in bohr? (units="bohr")``) as the options that set those keywords (``--restart``,
+    ``--units bohr``); keywords of no option of the command are left as they are."""
+
+    def option(match: re.Match) -> str:
+        name, value = match.groups()
+        if name not in names:
+            return match.group(0)
+        return names[name] if value == "True" else f"{names[name]} {value.strip(chr(34))}"
+
+    return _KEYWORD_ADVICE.sub(option, text)
+
+
 def in_option_terms(line: str, names: dict[str, str], typed: Iterable[str] = ()) -> str:
     """An error line that starts with a parameter's name (``n_max must be at least 1``,
     ``neighbors: unknown element 'Q'``), with the option that sets it instead
@@ -288,6 +307,7 @@ def in_option_terms(line: str, names: dict[str, str], typed: Iterable[str] = ())
     """
     typed = set(typed)
     names = {name: option for name, option in names.items() if name not in typed}
+    line = keywords_as_options(line, names)
     parameter = line.split(" ", 1)[0].removesuffix(":")
     rest = line[len(parameter) :]
     if parameter in names and rest[:1] in (" ", ":"):
@@ -336,6 +356,7 @@ def _warning_printer(args: argparse.Namespace):
             if subject not in subjects:
                 subjects.add(subject)
                 text = fingerprint_warning(str(message), args)
+                text = keywords_as_options(text, getattr(args, "option_names", {}))
                 print(f"degeneracy {args.command}: warning: {text}", file=sys.stderr)
         else:
             default(message, category, filename, lineno, file, line)

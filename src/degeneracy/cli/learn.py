@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..checks import bounded_int, positive_float
 from ..errors import DegeneracyError
-from ..files import json_text, write_json
+from ..files import exclusive_output, json_text, write_json
 from ..learning.datasets import N_TEST, N_TRAIN, N_VAL, QUICK_SIZES, SAMPLERS, default_datasets
 from ..learning.specs import PROTOCOLS, RMSE_KEYS
 from ..structures import DEFAULT_CUTOFF
@@ -155,8 +155,8 @@ def check_learn_numbers(args: argparse.Namespace) -> None:
 
 def orbit_units_terms(text: str) -> str:
     """A message about the ``--orbit`` file with its units question in ``learn``'s option:
-    "(--units bohr)" is "(--orbit-units bohr)"."""
-    return re.sub(r"\(--units (\w+)\)", r"(--orbit-units \1)", text)
+    '(units="bohr")' is "(--orbit-units bohr)"."""
+    return re.sub(r'\(units="(\w+)"\)', r"(--orbit-units \1)", text)
 
 
 def datasets_from_args(args: argparse.Namespace, featurizer) -> dict:
@@ -178,8 +178,8 @@ def datasets_from_args(args: argparse.Namespace, featurizer) -> dict:
     )
     check_within_cutoff(data, featurizer_cutoff(featurizer))
     try:
-        # the file's units question in learn's option ("is the file in bohr? (--units
-        # bohr)" is --orbit-units here)
+        # the file's units question in learn's option ('is the file in bohr?
+        # (units="bohr")' is --orbit-units here)
         with reworded(warning=orbit_units_terms, error=orbit_units_terms):
             data["orbit"] = load_orbit(
                 args.orbit,
@@ -390,10 +390,11 @@ def run(args: argparse.Namespace) -> None:
     check_orbit_options(args)
     check_learn_numbers(args)
     # torch and featomic (~2 s) only after the checks that need neither
-    from ..learning import repeat_folders, repeat_summary
+    from ..learning import repeat_folders
     from ..learning.protocols import (
         check_not_a_reproduction,
         check_same_layout,
+        check_same_orbit,
         check_same_protocol,
         path_arc_length,
     )
@@ -413,7 +414,26 @@ def run(args: argparse.Namespace) -> None:
     device = resolve_device(settings.device)  # before the slow work, once for every run
     featurizer = featurizer_from_args(args)
     data = datasets_from_args(args, featurizer)
+    if args.protocol == "all" and not args.restart:  # none would resume on a new orbit
+        for folder in folders.values():
+            check_same_orbit([folder / name for name in PROTOCOLS], data["orbit"])
     arc = path_arc_length(data["orbit"].frames)  # once for every run on this orbit (~0.5 s)
+    output.mkdir(exist_ok=True)
+    # one run at a time, from the first write on: a second one's results (seed 1 into
+    # seed 0's DIR) replaced the first's file by file, both reporting success
+    with exclusive_output(output, "learn"):
+        write_runs(args, output, folders, repeats, (settings, device, featurizer, data, arc))
+
+
+def write_runs(
+    args: argparse.Namespace, output: Path, folders: dict, repeats: int, inputs: tuple
+) -> None:
+    """Train every seed's protocols into ``folders`` and write the summaries into
+    ``output`` (locked); ``inputs`` is ``(settings, device, featurizer, data, orbit arc
+    length)``, made once for every run."""
+    from ..learning import repeat_summary
+
+    settings, device, featurizer, data, arc = inputs
     progress = not args.no_progress and sys.stderr.isatty()
     seeds = list(folders)
     by_seed = [

@@ -21,6 +21,7 @@ so the network can only interpolate there once it has seen some of them.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import os
@@ -39,7 +40,7 @@ import torch
 
 from ..checks import bounded_int, check_not_a_stream, path_value, seeded_generator, true_or_false
 from ..errors import DegeneracyError, DegeneracyWarning
-from ..files import NPZ_READ_ERRORS, atomic_open, atomic_path, write_json
+from ..files import NPZ_READ_ERRORS, atomic_open, atomic_path, exclusive_output, write_json
 from ..orbits import comment_orbit
 from ..pairs import best_alignment
 from ..provenance import software_versions
@@ -700,13 +701,15 @@ RESULT_FILES = (
 )
 
 
-def _remove_results(output: Path) -> None:
+def _remove_results(output: Path, *, checkpoint: bool = False) -> None:
     """Remove a previous run's results before training, so that a run stopped before its
     end (Ctrl-C, an error) leaves its checkpoint and no results of another run (e.g. the
     model that ``--restart`` replaces) for ``predict`` to use, nor its history (a
     ``--restart`` interrupted left the old run's ``history.csv`` beside the new
-    checkpoint; the run's own history is in its checkpoint)."""
-    for name in (*RESULT_FILES, "history.csv"):
+    checkpoint; the run's own history is in its checkpoint); with ``checkpoint`` (a
+    restart), the old run's checkpoint too."""
+    names = (*RESULT_FILES, "history.csv", *(["checkpoint.pt"] if checkpoint else []))
+    for name in names:
         (output / name).unlink(missing_ok=True)
 
 
@@ -988,85 +991,91 @@ def run_protocol(
     check_within_cutoff(data, featurizer_cutoff(featurizer))
     warn_about_frames({f"{name} set": ds.frames for name, ds in data.items()}, featurizer)
     output.mkdir(parents=True, exist_ok=True)
-    checkpoint = output / "checkpoint.pt"
-    if restart and checkpoint.exists():
-        checkpoint.unlink()
+    with exclusive_output(output, "learn run"):  # another run's results would interleave
+        checkpoint = output / "checkpoint.pt"
 
-    orbit = data["orbit"]
-    orbit_train, orbit_heldout = orbit_split(len(orbit), protocol, seed=seed)
-    repeated = np.tile(orbit_train, protocol.repeats)
-    inputs = {
-        name: cached_inputs(featurizer, ds.frames, cache=cache, progress=progress, desc=name)
-        for name, ds in data.items()
-    }
-    targets = {name: ds.targets for name, ds in data.items()}
-    train_inputs = _concat([inputs["train"], _take(inputs["orbit"], repeated)])
-    train_targets = np.concatenate([targets["train"], targets["orbit"][repeated]])
+        orbit = data["orbit"]
+        orbit_train, orbit_heldout = orbit_split(len(orbit), protocol, seed=seed)
+        repeated = np.tile(orbit_train, protocol.repeats)
+        inputs = {
+            name: cached_inputs(featurizer, ds.frames, cache=cache, progress=progress, desc=name)
+            for name, ds in data.items()
+        }
+        targets = {name: ds.targets for name, ds in data.items()}
+        train_inputs = _concat([inputs["train"], _take(inputs["orbit"], repeated)])
+        train_targets = np.concatenate([targets["train"], targets["orbit"][repeated]])
 
-    gradients = {}
-    if settings.gradient_weight:
-        gradients = _gradient_training_set(featurizer, data, repeated, progress=progress)
+        gradients = {}
+        if settings.gradient_weight:
+            gradients = _gradient_training_set(featurizer, data, repeated, progress=progress)
 
-    torch.manual_seed(seed)
-    n_features = {s: v.shape[-1] for s, v in train_inputs.items()}
-    model = AtomicSumModel(n_features, width=width, depth=depth)
-    scales = feature_scales(train_inputs)
-    model.set_normalisation(scales, float(np.mean(targets["train"])))
-    train_set = TensorSet.from_numpy(train_inputs, train_targets, **gradients)
-    val_set = TensorSet.from_numpy(inputs["val"], targets["val"])
-    # a rerun the checkpoint refuses (another run, past max_epochs) keeps the old results:
-    # they are removed once fit has read and accepted it
-    result = Trainer(settings, device=device).fit(
-        model,
-        train_set,
-        val_set,
-        checkpoint=checkpoint,
-        progress=progress,
-        callback=callback,
-        before_training=lambda: _remove_results(output),
-        run_info={"protocol": protocol.name},  # for check_same_protocol of an interrupted run
-    )
-
-    model.cpu()
-    predictions = {
-        name: predict(model, TensorSet.from_numpy(inputs[name], targets[name]).inputs)
-        for name in data
-    }
-    orbit_arc = _arc_length_value(orbit_arc_length, orbit.frames)
-    metrics = _metrics(protocol, data, predictions, orbit_train, orbit_heldout, orbit_arc)
-    domain = fit_domain(
-        inputs["train"], inputs["val"], scales, kept=_take(inputs["orbit"], orbit_train), seed=seed
-    )
-    metrics["domain"] = domain_metrics(domain, inputs)
-    if gradient_errors:
-        metrics.update(
-            _gradient_errors(
-                model, featurizer, data, inputs, train_set if settings.gradient_weight else None
-            )
-        )
-    if baselines:
-        metrics["baselines"] = _baselines(
-            train_inputs, train_targets, inputs, targets, orbit_heldout
-        )
-    metrics.update(
-        _run_description(
-            protocol,
-            featurizer,
-            data,
+        torch.manual_seed(seed)
+        n_features = {s: v.shape[-1] for s, v in train_inputs.items()}
+        model = AtomicSumModel(n_features, width=width, depth=depth)
+        scales = feature_scales(train_inputs)
+        model.set_normalisation(scales, float(np.mean(targets["train"])))
+        train_set = TensorSet.from_numpy(train_inputs, train_targets, **gradients)
+        val_set = TensorSet.from_numpy(inputs["val"], targets["val"])
+        # a rerun the checkpoint refuses (another run, past max_epochs) keeps the old results:
+        # they are removed once fit has read and accepted it
+        result = Trainer(settings, device=device).fit(
             model,
-            settings,
-            device,
-            result,
-            n_train_total=len(train_targets),
-            n_orbit_train=len(orbit_train),
+            train_set,
+            val_set,
+            checkpoint=checkpoint,
+            progress=progress,
+            callback=callback,
+            # a restart keeps the old run (checkpoint and results) until training starts
+            before_training=lambda: _remove_results(output, checkpoint=restart),
+            # for check_same_protocol and check_same_orbit of an interrupted run
+            run_info={"protocol": protocol.name, "orbit": orbit_digest(orbit)},
+            resume=not restart,
+        )
+
+        model.cpu()
+        predictions = {
+            name: predict(model, TensorSet.from_numpy(inputs[name], targets[name]).inputs)
+            for name in data
+        }
+        orbit_arc = _arc_length_value(orbit_arc_length, orbit.frames)
+        metrics = _metrics(protocol, data, predictions, orbit_train, orbit_heldout, orbit_arc)
+        domain = fit_domain(
+            inputs["train"],
+            inputs["val"],
+            scales,
+            kept=_take(inputs["orbit"], orbit_train),
             seed=seed,
         )
-    )
-    arrays = _prediction_arrays(predictions, targets, orbit_train, orbit_arc)
-    _write_outputs(output, model, featurizer, metrics, arrays, result, domain)
-    metrics["seconds"] = time.monotonic() - start
-    write_json(output / "metrics.json", metrics)
-    return ProtocolResult(metrics, arrays, output)
+        metrics["domain"] = domain_metrics(domain, inputs)
+        if gradient_errors:
+            metrics.update(
+                _gradient_errors(
+                    model, featurizer, data, inputs, train_set if settings.gradient_weight else None
+                )
+            )
+        if baselines:
+            metrics["baselines"] = _baselines(
+                train_inputs, train_targets, inputs, targets, orbit_heldout
+            )
+        metrics.update(
+            _run_description(
+                protocol,
+                featurizer,
+                data,
+                model,
+                settings,
+                device,
+                result,
+                n_train_total=len(train_targets),
+                n_orbit_train=len(orbit_train),
+                seed=seed,
+            )
+        )
+        arrays = _prediction_arrays(predictions, targets, orbit_train, orbit_arc)
+        _write_outputs(output, model, featurizer, metrics, arrays, result, domain)
+        metrics["seconds"] = time.monotonic() - start
+        write_json(output / "metrics.json", metrics)
+        return ProtocolResult(metrics, arrays, output)
 
 
 def _gradient_training_set(
@@ -1126,6 +1135,7 @@ def _run_description(
         "train_seconds": result.seconds,
         "datasets": {n: str(ds.path) if ds.path else None for n, ds in data.items()},
         "dataset_sources": {n: ds.source for n, ds in data.items()},
+        "orbit_digest": orbit_digest(data["orbit"]),
     }
 
 
@@ -1563,6 +1573,49 @@ def interrupted_protocol(folder: Path) -> str | None:
         return None
     saved = (checkpoint_run_info(checkpoint) or {}).get("protocol")
     return saved if isinstance(saved, str) else None
+
+
+def orbit_digest(orbit: Dataset) -> str:
+    """A digest of the orbit frames a run is evaluated on (neighbour positions and
+    targets, 16 hex digits), recorded in ``metrics.json`` and the checkpoint's
+    ``run_info`` (:func:`check_same_orbit`)."""
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(neighbor_positions(orbit.frames), dtype=float).tobytes())
+    digest.update(np.ascontiguousarray(orbit.targets, dtype=float).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def recorded_orbit(folder: Path) -> str | None:
+    """The orbit digest of the run in ``folder``: its ``metrics.json``'s, else its
+    checkpoint's (an interrupted run); None for neither, or a run from before the digest
+    was recorded."""
+    try:
+        saved = json.loads((folder / "metrics.json").read_text()).get("orbit_digest")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        saved = None
+    if saved is None and (folder / "checkpoint.pt").is_file():
+        saved = (checkpoint_run_info(folder / "checkpoint.pt") or {}).get("orbit")
+    return saved if isinstance(saved, str) else None
+
+
+def check_same_orbit(folders: Sequence[Path], orbit: Dataset) -> None:
+    """Refuse to rerun the protocols of ``--protocol all`` in ``folders`` (one per
+    protocol) when one of them holds a run on another orbit.
+
+    A rerun on another orbit (``--orbit FILE``, ``--orbit-sigma``, ...) resumes ``none``
+    (its training set has no orbit frame, so its checkpoint is the same run) and
+    re-evaluates it on the new orbit, but ``subset``'s and ``full``'s checkpoints refuse
+    it: the folder would hold ``none`` on the new orbit beside the others on the old one.
+    """
+    digest = orbit_digest(orbit)
+    for folder in folders:
+        recorded = recorded_orbit(folder)
+        if recorded is not None and recorded != digest:
+            raise DegeneracyError(
+                f"{folder} holds a run on another orbit than this run's (its orbit frames "
+                "or their targets differ): add --restart to replace the runs, or choose "
+                "another --output"
+            )
 
 
 def check_same_protocol(

@@ -55,7 +55,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..checks import bounded_float, bounded_int, non_negative_float, positive_float
+from ..checks import bounded_float, bounded_int, non_negative_float, positive_float, true_or_false
 from ..errors import DegeneracyError
 from ..files import atomic_path, cache_key
 from .model import AtomicSumModel
@@ -526,7 +526,7 @@ def _damaged(path: Path) -> DegeneracyError:
     another kind of file): torch's own message names its internals, not the file's fault."""
     return DegeneracyError(
         f"{path}: cannot read checkpoint, the file is damaged or not a training checkpoint; "
-        "remove it or rerun with --restart"
+        "remove it or rerun with restart=True"
     )
 
 
@@ -613,7 +613,7 @@ class Trainer:
         if epoch > self.settings.max_epochs:
             raise DegeneracyError(
                 f"{path}: the checkpoint is at epoch {epoch}, past max_epochs "
-                f"{self.settings.max_epochs}; give at least {epoch} or restart"
+                f"{self.settings.max_epochs}; give at least {epoch} or restart=True"
             )
 
     def fit(
@@ -627,11 +627,14 @@ class Trainer:
         callback: Callable[[int, dict[str, float]], None] | None = None,
         before_training: Callable[[], None] | None = None,
         run_info: Mapping[str, str | int | float | bool | None] | None = None,
+        resume: bool = True,
     ) -> TrainResult:
         """Train ``model`` in place; afterwards it holds the best-validation weights.
 
         ``checkpoint`` (a file path) is read when it exists and belongs to the same run
-        (same settings, model and data) and written during training, with ``run_info``
+        (same settings, model and data), unless ``resume`` is False (a restart: it is
+        then left alone until the first epoch's overwrites it, or ``before_training``
+        removes it), and written during training, with ``run_info``
         (plain values naming the run for :func:`checkpoint_run_info`, e.g. ``{"protocol":
         "none"}``; not part of what makes it the same run). ``callback(epoch,
         metrics)`` is called after every epoch (after any checkpoint is written).
@@ -649,6 +652,7 @@ class Trainer:
         weights before the divergence are not kept either (the run did not finish).
         """
         settings = self.settings
+        resume = true_or_false("resume", resume)
         self._check_inputs(train)
         info = _run_info(run_info)
         torch.set_num_threads(settings.threads)
@@ -666,7 +670,7 @@ class Trainer:
         run_key = self._run_key(model, train, val)
         path = Path(checkpoint) if checkpoint is not None else None
         state = _State()
-        if path is not None and path.exists():
+        if resume and path is not None and path.exists():
             state = self._load(path, run_key, model, optimiser, scheduler, generator, device)
             self._check_epoch(path, state.epoch)
         snapshot = _Snapshot(run_key, info, model, optimiser, scheduler, generator)
@@ -811,7 +815,7 @@ class Trainer:
         if payload.get("format") != _CHECKPOINT_FORMAT or payload.get("run_key") != run_key:
             raise DegeneracyError(
                 f"{path}: checkpoint belongs to a different run (settings, model or data "
-                "changed); remove it or rerun with --restart"
+                "changed); remove it or rerun with restart=True"
             )
         return payload
 
