@@ -113,7 +113,7 @@ def _refused(checkpoint, soap, pg_start, options, state, message):
     text = str(error.value)
     assert "\n" not in text
     assert text.startswith(f"{checkpoint}: damaged checkpoint (")
-    assert text.endswith("; delete it, or rerun degeneracy orbit with --restart")
+    assert text.endswith("; delete it, or choose another checkpoint")  # the library's terms
     assert re.search(message, text), text
     assert checkpoint.exists()  # refused, not deleted
 
@@ -216,7 +216,7 @@ def test_the_orbit_command_refuses_a_damaged_checkpoint_in_one_line(tmp_path, ca
     line = one_error_line(capsys, "orbit")
     assert line == (
         f"{checkpoint}: damaged checkpoint (k = 1000000000000 is not a whole number from 0 "
-        "to 10); delete it, or rerun degeneracy orbit with --restart"
+        "to 10); delete it, rerun with --restart, or choose another --checkpoint"
     )
     assert exit_status([*args, "--restart"]) == 0 and out.read_bytes() == reference
 

@@ -173,7 +173,7 @@ def test_a_bad_orbit_checkpoint_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == (
         f"degeneracy orbit: error: {checkpoint}: not a checkpoint (.npz) file; delete it, "
-        "or rerun degeneracy orbit with --restart"
+        "rerun with --restart, or choose another --checkpoint"
     )
 
 

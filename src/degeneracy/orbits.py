@@ -446,12 +446,18 @@ _STEPPER_STATE = {
     "adaptive": ("r", "u", "s", "h", "steps", "rejected", "evaluations"),
 }
 
-#: What to do with a checkpoint that cannot be resumed.
-_DISCARD_HINT = "delete it, or rerun degeneracy orbit with --restart"
-
 
 class CheckpointError(DegeneracyError):
-    """A checkpoint that cannot be resumed (damaged, foreign or incomplete)."""
+    """A checkpoint that cannot be resumed (damaged, foreign or incomplete).
+
+    ``problem`` is what is wrong (``PATH: unreadable checkpoint (...)``); the message adds
+    what a library caller can do (delete it, or give :func:`trace_orbit` another
+    ``checkpoint``), which ``degeneracy orbit`` words as its options (``--restart``).
+    """
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{problem}; delete it, or choose another checkpoint")
+        self.problem = problem
 
 
 class _Checkpoint:
@@ -489,26 +495,20 @@ class _Checkpoint:
             with np.load(self.path, allow_pickle=False) as data:
                 state = {name: data[name] for name in data.files}
         except ValueError as error:  # numpy's "pickled data" for a file that is not .npz
-            raise CheckpointError(
-                f"{self.path}: not a checkpoint (.npz) file; {_DISCARD_HINT}"
-            ) from error
+            raise CheckpointError(f"{self.path}: not a checkpoint (.npz) file") from error
         except (OSError, EOFError, KeyError, zipfile.BadZipFile) as error:
-            raise CheckpointError(
-                f"{self.path}: unreadable checkpoint ({error}); {_DISCARD_HINT}"
-            ) from error
+            raise CheckpointError(f"{self.path}: unreadable checkpoint ({error})") from error
         if str(state.get("key")) != self.key:
             raise CheckpointError(
                 f"{self.path}: checkpoint of a different run (other start, representation, basis "
-                f"or settings); {_DISCARD_HINT}, or choose another --checkpoint"
+                "or settings)"
             )
         missing = [name for name in self.required if name not in state]
         if missing:
-            raise CheckpointError(
-                f"{self.path}: incomplete checkpoint (no {', '.join(missing)}); {_DISCARD_HINT}"
-            )
+            raise CheckpointError(f"{self.path}: incomplete checkpoint (no {', '.join(missing)})")
         problem = None if self.check is None else self.check(state)
         if problem is not None:  # the run's key with other contents: edited, or a bug
-            raise CheckpointError(f"{self.path}: damaged checkpoint ({problem}); {_DISCARD_HINT}")
+            raise CheckpointError(f"{self.path}: damaged checkpoint ({problem})")
         return state
 
     def save(self, **state: np.ndarray) -> None:
@@ -1646,7 +1646,7 @@ def cached_orbit(
         try:
             trace()
         except CheckpointError as error:  # the cache's own file: discard it, not fatal
-            reason = str(error).split(";")[0].removeprefix(f"{checkpoint}: ")
+            reason = error.problem.removeprefix(f"{checkpoint}: ")
             if reason.startswith("damaged checkpoint (") and reason.endswith(")"):
                 reason = reason.removeprefix("damaged checkpoint (")[:-1]  # said once below
             warnings.warn(

@@ -17,6 +17,7 @@ from ..orbits import (
     DEFAULT_MAX_STEP,
     DEFAULT_TOL,
     ORBIT_METHODS,
+    CheckpointError,
     Orbit,
     OrbitSettings,
     check_orbit_size,
@@ -142,16 +143,21 @@ def run(args: argparse.Namespace) -> None:
         with contextlib.suppress(FileNotFoundError):
             checkpoint.unlink()
     resuming = checkpoint.exists()  # said after tracing: the file may yet be refused
-    orbit = trace_orbit(
-        start,
-        representation,
-        **dataclasses.asdict(settings),
-        checkpoint=checkpoint,
-        output=args.output,  # written before the checkpoint is deleted
-        progress=not args.quiet and sys.stderr.isatty(),
-        start_name=args.builtin or f"{args.file}, frame {args.frame}",
-        keep_partial=args.keep_partial,
-    )
+    try:
+        orbit = trace_orbit(
+            start,
+            representation,
+            **dataclasses.asdict(settings),
+            checkpoint=checkpoint,
+            output=args.output,  # written before the checkpoint is deleted
+            progress=not args.quiet and sys.stderr.isatty(),
+            start_name=args.builtin or f"{args.file}, frame {args.frame}",
+            keep_partial=args.keep_partial,
+        )
+    except CheckpointError as error:  # what to do, in this command's options
+        raise DegeneracyError(
+            f"{error.problem}; delete it, rerun with --restart, or choose another --checkpoint"
+        ) from error
     if resuming:
         print(f"resumed from {checkpoint}", file=sys.stderr)
     sys.stdout.write(format_orbit(orbit))

@@ -455,13 +455,10 @@ def check_one_run(folder: Path) -> None:
     runs = sorted(str(m.parent) for m in folder.glob("*/model.pt"))
     runs += sorted(str(m.parent) for m in folder.glob("seed-*/*/model.pt"))
     if len(runs) == 1:
-        raise DegeneracyError(
-            f"{folder} is not a model folder, but holds one: give --model {runs[0]}"
-        )
+        raise DegeneracyError(f"{folder} is not a model folder, but holds one: give {runs[0]}")
     if runs:
         raise DegeneracyError(
-            f"{folder} holds {len(runs)} trained models, not one: "
-            f"give one of them, e.g. --model {runs[0]}"
+            f"{folder} holds {len(runs)} trained models, not one: give one of them, e.g. {runs[0]}"
         )
 
 

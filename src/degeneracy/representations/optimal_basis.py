@@ -695,7 +695,7 @@ def unfitted_species_note(
         f"{source} was fitted on {fitted_center}-centred environments with "
         f"{species_text(fitted_neighbors)} neighbours, and is used for {center}-centred "
         f"ones with {species_text(neighbors)} neighbours: a valid basis, but not fitted to "
-        "these densities; fit one on them with `degeneracy fit-basis`"
+        "these densities; fit one on them (dg.fit_optimal_basis, or `degeneracy fit-basis`)"
     )
 
 
@@ -890,7 +890,8 @@ def builtin_species(center: str) -> dict[str, Any]:
     if center not in BUILTIN_SPECIES:
         raise DegeneracyError(
             f"no built-in optimal basis for {center}-centred environments (built in: "
-            f"{', '.join(BUILTIN_SPECIES)} of CH4); fit one with `degeneracy fit-basis`"
+            f"{', '.join(BUILTIN_SPECIES)} of CH4); fit one (dg.fit_optimal_basis, or "
+            "`degeneracy fit-basis`)"
         )
     return {
         "center_species": ase.data.atomic_numbers[center],

@@ -149,13 +149,14 @@ class SoapPowerSpectrum(PicklableCalculatorCache):
                 )
                 raise DegeneracyError(
                     f"optimal_basis: fitted for {differ}; fit one for these settings "
-                    "(degeneracy fit-basis) or use the ones it was fitted for"
+                    "(dg.fit_optimal_basis, or `degeneracy fit-basis`) or use the ones it was "
+                    "fitted for"
                 )
             if n_primitive is not None and self.n_primitive != optimal_basis.n_primitive:
                 raise DegeneracyError(
                     f"optimal_basis: fitted for n_primitive {optimal_basis.n_primitive} (not "
-                    f"{self.n_primitive}); fit one for these settings (degeneracy fit-basis) "
-                    "or use the ones it was fitted for"
+                    f"{self.n_primitive}); fit one for these settings (dg.fit_optimal_basis, "
+                    "or `degeneracy fit-basis`) or use the ones it was fitted for"
                 )
             self.n_primitive = optimal_basis.n_primitive
         self._optimal_basis = self._given_basis = optimal_basis
