@@ -732,7 +732,7 @@ def _check_fits_in_memory(size: int, what: str) -> None:
         raise DegeneracyError(
             f"{what} would take {size / 1e9:.2f} GB, more than a quarter of this machine's "
             f"{memory / 1e9:.0f} GB: use fewer frames or a smaller fingerprint "
-            "(e.g. n_max/l_max)"
+            "(e.g. a smaller n_max or l_max)"
         )
 
 
