@@ -566,21 +566,26 @@ def set_default(parser: argparse.ArgumentParser, dest: str, value: Any) -> None:
 
 
 def add_representation_arguments(
-    parser: argparse.ArgumentParser, *, multiple: bool = False
+    parser: argparse.ArgumentParser,
+    *,
+    multiple: bool = False,
+    names: Sequence[str] = REPRESENTATION_ORDER,
 ) -> None:
     """--rep and the hyperparameters of every representation.
 
-    With ``multiple``, ``--rep`` takes a comma-separated list (default: all fingerprints)
-    and :func:`representations_from_args` builds each of them.
+    With ``multiple``, ``--rep`` takes a comma-separated list (default: ``names``, the
+    fingerprints the command takes; all of them unless given) and
+    :func:`representations_from_args` builds each of them.
     """
     if multiple:
         parser.add_argument(
             "--rep",
             action=RecordedStore,
             type=representation_entries,
-            default=[FingerprintEntry(name) for name in REPRESENTATION_ORDER],
+            default=[FingerprintEntry(name) for name in names],
             metavar="NAMES",
-            help=f"comma-separated fingerprints ({','.join(REPRESENTATION_ORDER)}); an entry "
+            help=f"comma-separated fingerprints, of {', '.join(names)} (default "
+            f"{','.join(names)}); an entry "
             "NAME:key=value:... sets that entry's own hyperparameters over the shared options "
             "(the fingerprint's keywords: "
             + "; ".join(f"{name} {', '.join(keys)}" for name, keys in ENTRY_KEYS.items())

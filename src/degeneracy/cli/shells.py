@@ -20,7 +20,6 @@ from ..sensitivity import (
 )
 from ..species import atomic_number
 from .options import (
-    FingerprintEntry,
     add_output_arguments,
     add_representation_arguments,
     aligned_table,
@@ -224,7 +223,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--seed", type=seed_value, default=0, help="seed of the random directions (0)"
     )
-    add_representation_arguments(parser, multiple=True)
-    parser.set_defaults(rep=[FingerprintEntry(name) for name in SHELL_FINGERPRINTS])
+    add_representation_arguments(parser, multiple=True, names=SHELL_FINGERPRINTS)
     add_output_arguments(parser, ["table", "csv", "json"])
     parser.set_defaults(func=run)
