@@ -70,3 +70,9 @@ def warning_subject(message: object) -> str:
         return head
     said = re.split(r":|;|, ", rest.strip(), maxsplit=1)[0]
     return f"{head}: {_NUMBER.sub('#', said)}"
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message, or its type's name if it has none."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__

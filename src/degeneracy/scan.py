@@ -66,6 +66,7 @@ environments): :func:`describe_singular` runs them for the most singular rows on
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import contextlib
 import hashlib
 import importlib
@@ -115,8 +116,10 @@ from .checks import (
     text_beside,
     true_or_false,
 )
+from .dask_connection import check_worker_code, probe_scheduler, scheduler_address
 from .environments import environments_of, parse_species
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
+from .errors import first_line as _first_line
 from .files import atomic_path, cache_key, lock_owner, output_file, record_lock_owner
 from .processes import ONE_BLAS_THREAD, sigint_blocked
 from .representations.base import Representation, every_hyper, fingerprint
@@ -1201,12 +1204,6 @@ def _close_pairs(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return first[close], second[close], distances[close]
 
 
-def _first_line(error: BaseException) -> str:
-    """The first line of an exception's message, or its type's name if it has none."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
-
-
 def collect_structures(dataset: Dataset, indices: Iterable[int]) -> dict[int, ase.Atoms]:
     """Structures of the data set by index (one more pass over the file), positions in Å."""
     wanted = {int(i) for i in indices}
@@ -1931,14 +1928,10 @@ def dask_client(
     from distributed import Client
 
     if scheduler is not None:
-        connect_timeout = connect_timeout_value(connect_timeout)
-        try:
-            client = Client(scheduler, timeout=connect_timeout)
-        except Exception as error:  # OSError, TimeoutError, ValueError for bad addresses
-            raise DegeneracyError(
-                f"cannot connect to the Dask scheduler at {scheduler!r}: {_first_line(error)}"
-            ) from error
-        with client:
+        with (
+            _logger_levels_restored("distributed"),
+            _scheduler_client(scheduler, connect_timeout) as client,
+        ):
             yield client
         return
     workers = default_workers() if workers is None else bounded_int("workers", workers, minimum=1)
@@ -1957,6 +1950,29 @@ def dask_client(
             _set_logger_levels("distributed", logging.CRITICAL)
             sigint.ignore()
             raise
+
+
+@contextlib.contextmanager
+def _scheduler_client(scheduler: str, connect_timeout: float) -> Iterator[Any]:
+    """A client of the Dask scheduler at ``scheduler``, asked first whether it is one
+    (:func:`~degeneracy.dask_connection.probe_scheduler`, within about
+    ``connect_timeout``). distributed's loggers are silenced while it is open: the
+    scan reports a lost scheduler or worker in one line, and their records (with
+    tracebacks) would only repeat it."""
+    from distributed import Client
+
+    scheduler = scheduler_address(scheduler)
+    connect_timeout = connect_timeout_value(connect_timeout)
+    probe_scheduler(scheduler, connect_timeout)
+    _set_logger_levels("distributed", logging.CRITICAL)
+    try:
+        client = Client(scheduler, timeout=connect_timeout)
+    except Exception as error:  # OSError, TimeoutError
+        raise DegeneracyError(
+            f"cannot connect to the Dask scheduler at {scheduler!r}: {_first_line(error)}"
+        ) from error
+    with client:
+        yield client
 
 
 def _start_local_cluster(stack: contextlib.ExitStack, *, workers: int, processes: bool) -> Any:
@@ -2173,7 +2189,9 @@ def scan_dataset(
     processes : bool
         Local cluster of processes (default) or of threads in this process.
     connect_timeout : float
-        Seconds to wait for ``scheduler``, at most :data:`MAX_CONNECT_TIMEOUT`.
+        Seconds to wait for ``scheduler`` to answer, for its first worker and, during the
+        scan, for a worker when none is left; at most :data:`MAX_CONNECT_TIMEOUT`. A local
+        cluster or ``client`` waits at least :data:`LOCAL_WORKER_WAIT` for workers.
     restart : bool
         Discard partial results of an earlier, different scan to the same output.
     progress : bool
@@ -2212,6 +2230,8 @@ def scan_dataset(
     chunk_size = bounded_int("chunk_size", chunk_size, minimum=1)
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
     connect_timeout = connect_timeout_value(connect_timeout)
+    if scheduler is not None:
+        scheduler = scheduler_address(scheduler)
     if isinstance(source, Dataset):
         if units != "angstrom" or read_format is not None:
             raise DegeneracyError(
@@ -2512,9 +2532,29 @@ def _package_version() -> str:
         return "degeneracy (source tree)"
 
 
+#: A local cluster's (or a given client's) wait for its first worker, at least (s): its
+#: worker processes import featomic and torch before they register. A ``scheduler``'s
+#: wait is ``connect_timeout`` (:class:`_LazyClient`).
+LOCAL_WORKER_WAIT = 30.0
+
+#: Seconds between the checks that the cluster still has workers and the scheduler still
+#: answers, while no chunk ends.
+WORKER_POLL_SECONDS = 1.0
+
+#: The reason distributed gives futures cancelled when the scheduler's connection is lost.
+_CONNECTION_LOST = "scheduler-connection-lost"
+
+
 class _LazyClient:
     """A Dask client made on first use, so that a scan with nothing left to compute (all
-    chunks resumed, or no environments) starts no cluster."""
+    chunks resumed, or no environments) starts no cluster.
+
+    It waits for the first worker ``worker_wait`` seconds: ``connect_timeout`` for a
+    ``scheduler``, at least :data:`LOCAL_WORKER_WAIT` for a local cluster or a given
+    client; refuses workers without this process's degeneracy code
+    (:func:`~degeneracy.dask_connection.check_worker_code`); and, while the scan waits
+    for chunks, refuses a cluster left without workers for as long.
+    """
 
     def __init__(self, client: Any, **options: Any) -> None:
         self._client = client
@@ -2522,6 +2562,11 @@ class _LazyClient:
         self._stack = contextlib.ExitStack()
         self.n_threads = 0
         self.startup_seconds = 0.0
+        connect_timeout = options.get("connect_timeout", 10.0)
+        external = options.get("scheduler") is not None
+        self.worker_wait = connect_timeout if external else max(connect_timeout, LOCAL_WORKER_WAIT)
+        self._no_workers_since: float | None = None
+        self._given = client is not None
 
     def __enter__(self) -> _LazyClient:
         return self
@@ -2531,20 +2576,94 @@ class _LazyClient:
         # ignored while the cluster closes), which close() would hide from it
         self._stack.__exit__(*exc)
 
+    @property
+    def where(self) -> str:
+        """The cluster as messages name it: ``the Dask scheduler at tcp://…``."""
+        address = self._options.get("scheduler")
+        if address is None and self._given:
+            address = self._client.scheduler.address
+        return "the local Dask cluster" if address is None else f"the Dask scheduler at {address}"
+
     def get(self) -> Any:
         """The client, connected (or the cluster started) on the first call."""
         if self.n_threads == 0:
             started = time.perf_counter()
             if self._client is None:
                 self._client = self._stack.enter_context(dask_client(**self._options))
-            timeout = max(self._options.get("connect_timeout", 10.0), 30.0)
-            try:
-                self._client.wait_for_workers(1, timeout=timeout)
-            except Exception as error:
-                raise DegeneracyError(f"the Dask cluster has no workers: {error}") from error
+            self._wait_for_first_worker()
+            check_worker_code(self._client, self.where, self.worker_wait)
             self.n_threads = max(1, sum(self._client.nthreads().values()))
             self.startup_seconds = time.perf_counter() - started
         return self._client
+
+    def _wait_for_first_worker(self) -> None:
+        try:
+            self._client.wait_for_workers(1, timeout=self.worker_wait)
+        except TimeoutError as error:
+            raise DegeneracyError(
+                f"{self.where} has no workers after {self.worker_wait:g} s"
+            ) from error
+        except Exception as error:
+            raise self.connection_lost(error) from error
+
+    def connection_lost(self, error: BaseException) -> DegeneracyError:
+        """The error of a scan whose scheduler stopped answering (``error``: how)."""
+        how = (
+            "the chunks in flight were cancelled"
+            if isinstance(error, concurrent.futures.CancelledError)
+            else _first_line(error)
+        )
+        return DegeneracyError(f"lost the connection to {self.where}: {how}")
+
+    def is_lost(self, error: BaseException) -> bool:
+        """Whether chunks failed with ``error`` because the scheduler went away."""
+        return (
+            self._client.status != "running"
+            or _CONNECTION_LOST in str(error)
+            or type(error).__name__ == "CommClosedError"
+        )
+
+    def check_workers_left(self) -> None:
+        """Refuse a cluster without workers for :attr:`worker_wait` seconds (the last
+        one killed, or every one dead of a failed import), or whose scheduler is gone."""
+        if self._client.status != "running":
+            raise self.connection_lost(ConnectionError(f"client {self._client.status}"))
+        try:
+            workers = self._client.nthreads()
+        except Exception as error:  # OSError, CommClosedError: the scheduler is gone
+            raise self.connection_lost(error) from error
+        if workers:
+            self._no_workers_since = None
+            return
+        now = time.monotonic()
+        if self._no_workers_since is None:
+            self._no_workers_since = now
+        elif now - self._no_workers_since >= self.worker_wait:
+            raise DegeneracyError(
+                f"{self.where} has no workers left, none for {self.worker_wait:g} s (a worker "
+                "that cannot import degeneracy dies at its first task)"
+            )
+
+    def finished(self, futures: Sequence[Any]) -> list[Any]:
+        """The first of ``futures`` to finish (all that have by then), checking every
+        :data:`WORKER_POLL_SECONDS` meanwhile that the cluster still has workers."""
+        from distributed import wait
+
+        while True:
+            try:
+                done, _ = wait(
+                    list(futures), timeout=WORKER_POLL_SECONDS, return_when="FIRST_COMPLETED"
+                )
+            except TimeoutError:
+                self.check_workers_left()
+                continue
+            except Exception as error:  # FuturesCancelledError: the scheduler is gone
+                if self.is_lost(error):
+                    raise self.connection_lost(error) from error
+                raise DegeneracyError(
+                    f"chunks were cancelled on {self.where}: {_first_line(error)}"
+                ) from error
+            return [future for future in futures if future in done]
 
 
 def _run_chunks(
@@ -2567,31 +2686,21 @@ def _run_chunks(
     The chunks' notes, computed or resumed, are added to ``notes``; the species their
     fingerprints were built for to ``fingerprints``.
     """
-    from distributed import as_completed
-
-    pending: Any = None
+    pending: list[Any] = []  # the chunks' futures in flight
     run = uuid.uuid4().hex[:12]  # task keys unique to this run, even on a shared cluster
     sizes: dict[str, tuple[int, str, int]] = {}
     bar = _progress_bar(progress)
 
     def collect() -> None:
-        future = next(pending)
-        chunk, structures, size = sizes.pop(future.key)
-        try:
-            table = future.result()
-        except DegeneracyError:
-            raise
-        except Exception as error:
-            raise DegeneracyError(
-                f"{structures} (chunk {chunk}): failed on a worker: {error!r}"
-            ) from error
-        finally:
-            future.release()
-        notes.add(chunk, chunk_notes(table.schema))
-        fingerprints.add(chunk_fingerprints(table.schema))
-        store.write_chunk(chunk, table)
-        counts["computed"] += size
-        bar.update(size)
+        for future in cluster.finished(pending):
+            pending.remove(future)
+            chunk, structures, size = sizes.pop(future.key)
+            table = _chunk_result(cluster, future, f"{structures} (chunk {chunk})")
+            notes.add(chunk, chunk_notes(table.schema))
+            fingerprints.add(chunk_fingerprints(table.schema))
+            store.write_chunk(chunk, table)
+            counts["computed"] += size
+            bar.update(size)
 
     try:
         for block in blocks:
@@ -2616,9 +2725,7 @@ def _run_chunks(
                 bar.update(block.n_environments)
                 continue
             client = cluster.get()
-            if pending is None:
-                pending = as_completed(loop=client.loop)
-            while pending.count() >= 2 * cluster.n_threads + 1:
+            while len(pending) >= 2 * cluster.n_threads + 1:
                 collect()
             future = client.submit(
                 scan_block,
@@ -2631,11 +2738,26 @@ def _run_chunks(
                 pure=False,
             )
             sizes[future.key] = (block.index, _structure_range(block), block.n_environments)
-            pending.add(future)
-        while pending is not None and pending.count():
+            pending.append(future)
+        while pending:
             collect()
     finally:
         bar.close()
+
+
+def _chunk_result(cluster: _LazyClient, future: Any, chunk: str) -> pa.Table:
+    """The table a finished chunk's ``future`` holds (released); its failure as a
+    :class:`DegeneracyError` naming the ``chunk``, or the lost scheduler."""
+    try:
+        return future.result()
+    except DegeneracyError:
+        raise
+    except Exception as error:
+        if cluster.is_lost(error):
+            raise cluster.connection_lost(error) from error
+        raise DegeneracyError(f"{chunk}: failed on a worker: {error!r}") from error
+    finally:
+        future.release()
 
 
 def _progress_bar(progress: bool) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import bounded_int
+from ..dask_connection import scheduler_address
 from ..environments import parse_species
 from ..errors import DegeneracyError
 from ..figures.viewer import check_chemiscope_path
@@ -323,6 +324,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     if args.workers is not None:
         check_workers(args.workers)
     connect_timeout_value(args.connect_timeout, "--connect-timeout")  # the library's bound
+    if args.scheduler is not None:
+        scheduler_address(args.scheduler, "--scheduler")
     if args.chemiscope:
         check_chemiscope_path(args.chemiscope)
     reports = {
@@ -707,7 +710,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=float,
         default=10.0,
         metavar="S",
-        help=f"seconds to wait for --scheduler, at most {MAX_CONNECT_TIMEOUT:g} (10)",
+        help="seconds to wait for --scheduler, for its first worker and for a worker when "
+        f"none is left, at most {MAX_CONNECT_TIMEOUT:g} (10)",
     )
     group.add_argument(
         "--chunk-size",

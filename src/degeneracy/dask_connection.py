@@ -1,0 +1,212 @@
+"""Checks of a Dask cluster before a scan trusts it: the scheduler's address, that a Dask
+scheduler answers there (within a wall-clock deadline), and that its workers run this
+process's degeneracy code.
+
+``distributed.Client(address, timeout=...)`` waits for ever for a server that accepts
+the connection but never answers Dask's handshake (the dashboard's HTTP port, an easy slip
+for 8786), and reports a server that answers something else as an allocation error
+("Unable to allocate 2.82 EiB"); a worker without degeneracy dies at its first task,
+and one with other degeneracy code computes other numbers silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from .errors import DegeneracyError, first_line
+
+#: Seconds the scheduler's handshake may take beyond the connect timeout (the connection
+#: itself is bounded by it).
+HANDSHAKE_GRACE = 1.0
+
+#: Schemes whose addresses are ``HOST:PORT``.
+_HOST_PORT_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+#: Workers named in a message, at most.
+_NAMED_WORKERS = 3
+
+
+def scheduler_address(value: Any, name: str = "scheduler") -> str:
+    """``value`` as a Dask scheduler's address (``tcp://host:8786``, ``host:8786``).
+
+    Parameters
+    ----------
+    value : str
+        The address; without a scheme, distributed's default (tcp).
+    name : str
+        How messages name it (``--scheduler`` on the command line).
+
+    Returns
+    -------
+    str
+        ``value``, checked.
+
+    Raises
+    ------
+    DegeneracyError
+        For an unknown scheme, or a host and port that are not ``HOST:PORT`` with a port
+        in 1–65535.
+    """
+    from distributed.comm import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    if not isinstance(value, str) or not value.strip():
+        raise DegeneracyError(f"{name} must be a Dask scheduler's address such as tcp://host:8786")
+    try:
+        scheme, location = parse_address(value)
+        get_backend(scheme)
+    except ValueError as error:
+        raise DegeneracyError(f"{name} {value!r}: {first_line(error)}") from error
+    if scheme not in _HOST_PORT_SCHEMES:
+        return value
+    try:
+        host, port = parse_host_port(location)
+    except ValueError as error:
+        raise DegeneracyError(
+            f"{name} {value!r} is not {scheme}://HOST:PORT (a scheduler listens on 8786 by default)"
+        ) from error
+    if not host or not 1 <= port <= 65535:
+        raise DegeneracyError(
+            f"{name} {value!r}: {'no host' if not host else f'port {port} is not in 1–65535'}"
+        )
+    return value
+
+
+def probe_scheduler(address: str, timeout: float) -> dict[str, Any]:
+    """The identity of the Dask scheduler at ``address``, asked within about ``timeout``
+    seconds of wall-clock time (plus :data:`HANDSHAKE_GRACE`).
+
+    Raises
+    ------
+    DegeneracyError
+        If nothing accepts the connection, if what does never answers Dask's handshake
+        (the dashboard's port) or answers something else, or if it is not a scheduler
+        (a worker's address).
+    """
+    outcome: dict[str, Any] = {}
+
+    def ask() -> None:
+        try:
+            outcome["identity"] = asyncio.run(_identity(address, timeout))
+        except BaseException as error:  # handed to the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=ask, name="degeneracy-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 2 * HANDSHAKE_GRACE)
+    cannot = f"cannot connect to the Dask scheduler at {address!r}"
+    if thread.is_alive():  # pragma: no cover - the coroutine has its own deadline
+        raise DegeneracyError(f"{cannot}: {_no_answer(timeout)}")
+    error = outcome.get("error")
+    if isinstance(error, _NoHandshake):
+        raise DegeneracyError(f"{cannot}: {_no_answer(timeout)}") from error
+    if isinstance(error, (MemoryError, ValueError, TypeError, KeyError, _ClosedInHandshake)):
+        raise DegeneracyError(
+            f"{cannot}: not a Dask scheduler (its answer is not Dask's: {first_line(error)})"
+        ) from error
+    if error is not None:
+        raise DegeneracyError(f"{cannot}: {first_line(error)}") from error
+    identity = outcome["identity"]
+    kind = identity.get("type") if isinstance(identity, dict) else None
+    if kind != "Scheduler":
+        answered = f"a Dask {kind}" if kind else "a Dask server"
+        raise DegeneracyError(f"{cannot}: {answered} answered there, not a scheduler")
+    return identity
+
+
+class _NoHandshake(Exception):
+    """The server accepted the connection but sent no Dask handshake in time."""
+
+
+class _ClosedInHandshake(Exception):
+    """The server closed the connection during Dask's handshake."""
+
+
+def _no_answer(timeout: float) -> str:
+    return (
+        f"no Dask scheduler answered there within {timeout:g} s (is it the dashboard's port? "
+        "the scheduler's is 8786 by default)"
+    )
+
+
+async def _identity(address: str, timeout: float) -> Any:
+    """Connect (bounded by ``timeout``), shake hands and ask for the server's identity
+    (bounded by :data:`HANDSHAKE_GRACE` more)."""
+    from distributed.comm import CommClosedError, connect
+    from distributed.security import Security
+
+    arguments = Security().get_connection_args("client")
+    try:
+        # connect() bounds the connection by `timeout`, but not the handshake after it
+        comm = await asyncio.wait_for(
+            connect(address, timeout=timeout, **arguments), timeout + HANDSHAKE_GRACE
+        )
+    except asyncio.TimeoutError as error:
+        raise _NoHandshake() from error
+    except CommClosedError as error:
+        raise _ClosedInHandshake(str(error)) from error
+    try:
+        await comm.write({"op": "identity", "reply": True})
+        return await asyncio.wait_for(comm.read(), HANDSHAKE_GRACE + timeout)
+    except asyncio.TimeoutError as error:
+        raise _NoHandshake() from error
+    finally:
+        comm.abort()
+
+
+def check_worker_code(client: Any, where: str, timeout: float) -> None:
+    """Refuse workers that cannot import degeneracy or run other degeneracy code than
+    this process (:func:`~degeneracy.worker_source.source_digest`, sent by value so that
+    a worker without degeneracy can run it).
+
+    Parameters
+    ----------
+    client : distributed.Client
+        Connected, with workers.
+    where : str
+        How messages name the cluster ("the Dask scheduler at tcp://…").
+    timeout : float
+        Seconds to wait for the workers' answers.
+
+    Raises
+    ------
+    DegeneracyError
+        Naming the workers that lack degeneracy, or run other code.
+    """
+    import cloudpickle
+
+    from . import worker_source
+
+    cloudpickle.register_pickle_by_value(worker_source)
+    try:
+        digests = client.run(worker_source.source_digest, callback_timeout=timeout)
+    except Exception as error:
+        raise DegeneracyError(
+            f"{where}: cannot ask its workers which degeneracy they have: {first_line(error)}"
+        ) from error
+    lacking = sorted(worker for worker, digest in digests.items() if digest is None)
+    if lacking:
+        raise DegeneracyError(
+            f"{where}: {_workers_text(lacking)} cannot import degeneracy (a worker without it "
+            "dies at its first task): install it there, or start workers that have it"
+        )
+    own = worker_source.source_digest()
+    other = sorted(worker for worker, digest in digests.items() if digest != own)
+    if other:
+        theirs = digests[other[0]]
+        raise DegeneracyError(
+            f"{where}: {_workers_text(other)} run other degeneracy code than this process "
+            f"(source digest {theirs[:12]}, here {str(own)[:12]}), which would mix its results "
+            "with this one's: start them from this installation"
+        )
+
+
+def _workers_text(workers: list[str]) -> str:
+    """``worker tcp://a``, ``workers tcp://a, tcp://b`` or ``… and N more``."""
+    named = ", ".join(workers[:_NAMED_WORKERS])
+    more = len(workers) - _NAMED_WORKERS
+    if more > 0:
+        named += f" and {more} more"
+    return f"worker{'' if len(workers) == 1 else 's'} {named}"
