@@ -169,12 +169,17 @@ def test_a_reference_folder_without_orbits_is_refused_before_any_work(tiny_run, 
 def test_a_second_run_into_a_folder_being_written_is_refused(tiny_run, tmp_path):
     """Two runs into one folder: the second took the first's live step for an interrupted
     one ("[orbits] resuming"), then failed when the first removed its marker."""
+    import fcntl
     import os
 
-    from degeneracy.files import exclusive_output
+    from degeneracy.files import OUTPUT_LOCK, record_lock_owner
 
     output = _copy_of(tiny_run, tmp_path)
-    with exclusive_output(output, "reproduce"):  # the first run, still writing
+    # the first run, still writing: its lock as another process holds it (flock is per
+    # open file; this process's own exclusive_output would enter the folder again)
+    with open(output / OUTPUT_LOCK, "w") as first:
+        fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        record_lock_owner(first.fileno())
         before = {p.name: p.stat().st_mtime_ns for p in output.iterdir()}
         with pytest.raises(DegeneracyError) as refused:
             reproduce(output, quick=True, log=lambda m: None, **TINY)

@@ -403,7 +403,7 @@ def test_a_crystal_file_in_bohr_is_named(tmp_path):
         rf"{path}: median Si–Si distance 4.\d+ Å with units angstrom, 2× the sum of the two "
         r"atoms' covalent radii \(bonded atoms: about 1×\); unless the nearest neighbours are "
         r"not bonded \(a noble gas, water's O–O\), is the file in bohr\? "
-        r"\(--units bohr\)$"
+        r'\(units="bohr"\)$'
     )
     with pytest.warns(dg.DegeneracyWarning, match=said):
         summary = dg.scan_dataset(
@@ -486,7 +486,7 @@ def test_partial_results_of_other_settings_are_refused(soap, methane_file, tmp_p
     store.open({"something": "else"})
     store.write_chunk(0, scanning.RESULT_SCHEMA.empty_table())
     other = dg.SoapPowerSpectrum(n_max=4, l_max=4, sigma=0.5)
-    with pytest.raises(dg.DegeneracyError, match="--restart"):
+    with pytest.raises(dg.DegeneracyError, match="restart=True"):
         dg.scan_dataset(methane_file, other, output=output, chunk_size=40, **_threads())
     summary = dg.scan_dataset(
         methane_file, other, output=output, chunk_size=40, restart=True, **_threads()
@@ -773,7 +773,7 @@ def test_an_error_mid_scan_says_which_chunks_are_kept(soap, tmp_path):
         rf"30 structures, structure 25: atoms 1 and 5 are 0\.1 Å apart, closer than the "
         rf"minimum distance 0\.5 Å \({kept} finished chunks kept in .*r\.parquet\.parts: "
         r"the same scan of the same input resumes from them; a changed input needs "
-        r"--restart\)",
+        r"restart=True\)",
         message,
     ), message
     assert not output.exists()
@@ -2268,8 +2268,8 @@ def test_a_partial_scan_of_the_format_before_the_fingerprints_is_refused(
         dg.scan_dataset(methane_file, soap, output=output, chunk_size=40, **_threads())
     assert str(refused.value) == (
         f"{path.parent} holds partial results of a different scan (changed: format, "
-        "representation; written by another version of degeneracy); rerun with --restart to "
-        "discard them"
+        "representation; written by another version of degeneracy); rerun with restart=True "
+        "to discard them"
     )
     summary = dg.scan_dataset(
         methane_file, soap, output=output, chunk_size=40, restart=True, **_threads()
