@@ -46,7 +46,9 @@ def l_max_0():
 
 def _rho_of_one_motion(neighbors, motion, nearest):
     """ρ of one motion with the two pairs of ``nearest`` grouped, straight from the
-    formula of ``pair_swap_residual`` (as the code computed it before subspaces)."""
+    formula of ``pair_swap_residual`` (as the code computed it before subspaces); the
+    sum's radii averaged (P_sym) where one of the pairs equals its own reverse as closely
+    as the other pair (√2 |r_i − r_j| ≤ the mismatch: all neighbours are H here)."""
     pairs, rates = pair_triple_rates(neighbors, motion)
     rates = np.nan_to_num(rates) * [1.0, 1.0, np.linalg.norm(neighbors, axis=1).mean()]
     rows = [pairs.tolist().index(sorted(pair)) for pair in nearest.pairs]
@@ -56,6 +58,9 @@ def _rho_of_one_motion(neighbors, motion, nearest):
     ]
     totals = rates.copy()
     totals[rows[0]], totals[rows[1]] = oriented[0] + oriented[1], 0.0
+    radii = np.linalg.norm(neighbors, axis=1)
+    if any(np.sqrt(2) * abs(radii[i] - radii[j]) <= nearest.mismatch for i, j in nearest.pairs):
+        totals[rows[0], :2] = totals[rows[0], :2].mean()
     return float(np.linalg.norm(totals) / np.linalg.norm(rates))
 
 

@@ -319,7 +319,7 @@ def compare_fingerprints(
             ):
                 softest = softest_motions(frame_values, frame_motions, zero_rtol=ZERO_RTOL)
                 unseen = [] if pairs is None else unseen_pairs_of(representation, n, frame_values)
-                residuals.append(_trade_residual(n, softest, pairs, unseen))
+                residuals.append(_trade_residual(n, softest, pairs, unseen, atoms.numbers[1:]))
                 scales.append(trade_scale(n, softest, atoms.numbers[1:]))
         spectra.append(np.concatenate(values))
         norms.append(np.concatenate(norm))
@@ -347,9 +347,12 @@ def _trade_residual(
     motions: np.ndarray,
     pairs: CoincidentPairs | None,
     unseen: Sequence[tuple[int, int]],
+    species: np.ndarray,
 ) -> float:
     """:func:`~degeneracy.sensitivity.near_swap`'s ρ of ``motions`` (k, 3N), the smallest
     over their span, with ``pairs`` grouped and the ``unseen`` pairs (those the
     fingerprint weighs out) left out where the span turns them
     (:func:`~degeneracy.sensitivity.trade_residual`); NaN without ``pairs``."""
-    return np.nan if pairs is None else trade_residual(neighbors, motions, pairs, unseen)[0]
+    if pairs is None:
+        return np.nan
+    return trade_residual(neighbors, motions, pairs, unseen, species)[0]

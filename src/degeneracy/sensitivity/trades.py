@@ -17,6 +17,8 @@ frame's softest motions (:func:`softest_motions`) trades its two nearest-equal p
 
 from __future__ import annotations
 
+import dataclasses
+import heapq
 import math
 import operator
 from collections.abc import Mapping, Sequence
@@ -183,7 +185,7 @@ def near_swap(
     if nearest is None:
         return dict.fromkeys(NEAR_SWAP_KEYS)
     weighed_out = unseen_pairs_of(representation, neighbors, values)
-    residual, unseen = trade_residual(neighbors, motion, nearest, weighed_out)
+    residual, unseen = trade_residual(neighbors, motion, nearest, weighed_out, atoms.numbers[1:])
     symbols = atoms.get_chemical_symbols()[1:]
     return {
         "nearest_coincidence": nearest.label(symbols),
@@ -198,6 +200,7 @@ def trade_residual(
     motion: np.ndarray,
     nearest: CoincidentPairs,
     weighed_out: Sequence[tuple[int, int]] = (),
+    species: Sequence[int] | None = None,
 ) -> tuple[float, list[tuple[int, int]]]:
     r""":func:`near_swap`'s ρ and the weighed-out pairs it leaves out, for ``compare``'s
     loop too (one rule: every caller reports the same ρ for a frame).
@@ -206,7 +209,12 @@ def trade_residual(
     its span, with the two pairs of ``nearest`` (:func:`nearest_coincidence`) grouped and
     those of the ``weighed_out`` pairs (:func:`unseen_pairs_of`, i < j) left out that some
     unit motion of the span turns faster than :data:`MOVING_RATE` (as
-    :func:`moved_pairs` says of one motion).
+    :func:`moved_pairs` says of one motion). Where one of the two pairs equals its own
+    reverse as closely as the other pair (same ``species``, all equal if omitted, and
+    :math:`\sqrt 2\,|r_i - r_j| \le` the mismatch), the two are grouped as
+    ``self_reverse``: only the symmetric part of their radii's rates counts, the same in
+    both orders of matching them (the labels picked one: ρ 0.97 or 1.02 for
+    relabellings of one CH4).
 
     Returns
     -------
@@ -225,7 +233,28 @@ def trade_residual(
     pairs, rates = _span_rates(neighbors, motion)
     turned = _moved_by_span(pairs, rates)
     unseen = [pair for pair in weighed_out if pair in turned]
-    return _least_unexplained(neighbors, pairs, rates, [nearest], unseen), unseen
+    species = _neighbor_species(neighbors, species, "trade_residual")
+    group = _symmetric_if_reversible(neighbors, nearest, species)
+    return _least_unexplained(neighbors, pairs, rates, [group], unseen), unseen
+
+
+def _symmetric_if_reversible(
+    neighbors: np.ndarray, nearest: CoincidentPairs, species: np.ndarray
+) -> CoincidentPairs:
+    r"""``nearest`` (two pairs, :func:`nearest_coincidence`), marked ``self_reverse`` when
+    one of them equals its own reverse as closely as it equals the other (:math:`s_i =
+    s_j`, :math:`\sqrt 2\,|r_i - r_j| \le` the mismatch, the Euclidean distance of its
+    triple from its reverse): both orders of matching the other pair are then as close,
+    the labels chose one (ρ 0.97 or 1.02 for relabellings of one CH4), and only the
+    symmetric part of their sum, the same in both orders, is seen
+    (:class:`_SymmetricMerges`)."""
+    radii = np.linalg.norm(neighbors, axis=1)
+    for i, j in nearest.pairs:
+        if species[i] == species[j] and math.sqrt(2.0) * abs(radii[i] - radii[j]) <= (
+            nearest.mismatch
+        ):
+            return dataclasses.replace(nearest, self_reverse=True)
+    return nearest
 
 
 def near_swap_text(near: Mapping[str, Any]) -> str:
@@ -289,9 +318,15 @@ def trade_scale(
     number of pairs involved: 1e-3 Å from A0 (three pairs H1-H3 = H2-H3 = H4-H3) in a
     random direction it is ~1e-3 Å, where :func:`near_swap`, which groups only the
     nearest two, leaves ρ ≈ 0.5. Distinct pairs only, as :func:`coincident_pairs` groups
-    them by default: a pair is not grouped with its own reverse (at SOAP's median scale of
-    0.21 Å, 60 % of the H-H pairs of ``sample_methane(2000, seed=7)`` would be), so the
-    scale says how near the frame is to a coincidence of two pairs.
+    them by default: a pair alone is not grouped with its own reverse (at SOAP's median
+    scale of 0.21 Å, 60 % of the H-H pairs of ``sample_methane(2000, seed=7)`` would be),
+    so the scale says how near the frame is to a coincidence of two pairs. A group of two
+    or more pairs, one of which equals its own reverse at the tolerance (:math:`s_i =
+    s_j`, :math:`|r_i - r_j| \le s`), counts as ``coincident_pairs(..., self_reverse=True)``
+    marks it: only the symmetric part of its radii's rates (:func:`pair_swap_residual`'s
+    :math:`P_\mathrm{sym}`). Its members match that pair in both orders equally well, and
+    until 2026-12-07 the labels chose one: relabellings of pg-start gave inf, 0.86 or
+    0.28 Å (the bispectrum; now 0.28 Å for all 24).
 
     Given a subspace :math:`\mathcal S` (k rows, e.g. :func:`softest_motions` of a
     multiple zero), the scale is that of its most trade-like motion at every tolerance,
@@ -344,23 +379,84 @@ def trade_scale(
     whitening = _whitening(rates)
     if not whitening.shape[1]:  # no change of any pair triple
         return float("inf")
-    # ρ² = min over the span of Σ_G |Σ_{p∈G} ṫ_p|² / Σ_p |ṫ_p|²: in whitened coordinates
-    # (Σ_p ṫ_pᵀ ṫ_p = I) the smallest eigenvalue of the unexplained Gram matrix, which is
-    # updated as single linkage merges groups
-    totals = list(np.einsum("kmc,kr->mcr", rates, whitening))  # per group (3, r)
-    unexplained = sum(total.T @ total for total in totals)
+    # ρ² = min over the span of Σ_G |P_G Σ_{p∈G} ṫ_p|² / Σ_p |ṫ_p|²: in whitened
+    # coordinates (Σ_p ṫ_pᵀ ṫ_p = I) the smallest eigenvalue of the unexplained Gram
+    # matrix, which is updated as single linkage merges groups
+    merging = _SymmetricMerges(
+        list(np.einsum("kmc,kr->mcr", rates, whitening)), _radius_gaps(pairs, triples, species)
+    )
     groups = _PairForest(len(pairs))
     links = sorted(_pair_tree(pairs, triples * scale, species))
     for k, (difference, _, a, b, flipped) in enumerate(links):
-        kept, joined, reversed_ = groups.join(a, b, flipped)
-        added = totals[joined][[1, 0, 2]] if reversed_ else totals[joined]
-        cross = totals[kept].T @ added
-        unexplained = unexplained + cross + cross.T
-        totals[kept] = totals[kept] + added
+        merging.join(*groups.join(a, b, flipped), difference)
         last_at_this_difference = k + 1 == len(links) or links[k + 1][0] > difference
-        if last_at_this_difference and _smallest_eigenvalue(unexplained) < residual**2:
-            return difference
+        if last_at_this_difference:
+            merging.symmetrise_up_to(difference, groups)
+            if _smallest_eigenvalue(merging.unexplained) < residual**2:
+                return difference
     return float("inf")
+
+
+def _radius_gaps(pairs: np.ndarray, triples: np.ndarray, species: np.ndarray) -> np.ndarray:
+    r"""Per pair (M,), :math:`|r_i - r_j|` (Å) where :math:`s_i = s_j`, ``inf`` otherwise:
+    the tolerance from which the pair equals its own reverse (:func:`coincident_pairs`'
+    ``self_reverse``)."""
+    same = species[pairs[:, 0]] == species[pairs[:, 1]]
+    return np.where(same, np.abs(triples[:, 0] - triples[:, 1]), np.inf)
+
+
+class _SymmetricMerges:
+    r""":func:`trade_scale`'s unexplained Gram matrix :math:`\sum_G T_G^	op P_G T_G` as
+    single linkage merges groups (:math:`T_G` the whitened sum of a group's triple
+    rates, (3, r)).
+
+    A group of two or more pairs one of which equals its own reverse at the tolerance
+    reached (:math:`s_i = s_j`, :math:`|r_i - r_j| \le s`) counts with
+    :math:`P_G = P_\mathrm{sym}` (:func:`pair_swap_residual`): its pairs' terms are
+    symmetric in their two radii, so the trade of the members' :math:`r_i` against their
+    :math:`r_j` is unseen, and the order in which the other members were matched to that
+    pair (both orders equally close: a tie the labels used to decide, giving ρ 0.97 or
+    1.02 and a scale of inf, 0.86 or 0.28 Å for relabellings of one CH4) does not change
+    :math:`P_\mathrm{sym} T_G`. A pair alone is not symmetrised: the scale is of
+    coincidences of distinct pairs.
+    """
+
+    def __init__(self, totals: list[np.ndarray], gaps: np.ndarray) -> None:
+        self.totals = totals  # per group root (3, r)
+        self.gaps = list(gaps)  # per group root: the smallest radius gap of its members
+        self.symmetric = [False] * len(totals)
+        self.waiting: list[tuple[float, int]] = []  # (gap, root) of groups not yet symmetric
+        self.unexplained = sum(total.T @ total for total in totals)
+
+    def _part(self, root: int) -> np.ndarray:
+        total = self.totals[root]
+        if self.symmetric[root]:
+            total = total.copy()
+            total[:2] = total[:2].mean(axis=0, keepdims=True)
+        return total.T @ total
+
+    def join(self, kept: int, joined: int, reversed_: bool, difference: float) -> None:
+        """Merge group ``joined`` (reversed if ``reversed_``) into ``kept`` at tolerance
+        ``difference``."""
+        self.unexplained = self.unexplained - self._part(kept) - self._part(joined)
+        added = self.totals[joined][[1, 0, 2]] if reversed_ else self.totals[joined]
+        self.totals[kept] = self.totals[kept] + added
+        self.gaps[kept] = min(self.gaps[kept], self.gaps[joined])
+        self.symmetric[kept] = self.symmetric[kept] or self.symmetric[joined]
+        self.unexplained = self.unexplained + self._part(kept)
+        if not self.symmetric[kept] and np.isfinite(self.gaps[kept]):
+            heapq.heappush(self.waiting, (self.gaps[kept], kept))
+
+    def symmetrise_up_to(self, difference: float, groups: Any) -> None:
+        r"""Count every group of two or more pairs with a member equal to its own reverse
+        at tolerance ``difference`` with :math:`P_\mathrm{sym}`."""
+        while self.waiting and self.waiting[0][0] <= difference:
+            _, root = heapq.heappop(self.waiting)
+            if groups.parent[root] != root or self.symmetric[root]:
+                continue  # merged into another group since, or done
+            self.unexplained = self.unexplained - self._part(root)
+            self.symmetric[root] = True
+            self.unexplained = self.unexplained + self._part(root)
 
 
 def pair_swap_residual(
