@@ -177,6 +177,14 @@ def test_the_shared_cutoff_s_refusal_names_no_entry(tmp_path, capsys):
     assert one_error_line(capsys, "compare").startswith(f"{path}, frame 0, atom 1: ")
     assert exit_status(["compare", "--builtin", "td", "--rep", "soap,om", "--cutoff", "1"]) == 2
     assert one_error_line(capsys, "compare").startswith("frame 0, atom 1: ")
+    # beside an entry of its own cutoff, the shared one is named by its entries
+    far = dg.builtin_environment("td")
+    far.positions[4] *= 2.7 / np.linalg.norm(far.positions[4])
+    ase.io.write(path, [far])
+    assert exit_status(["compare", str(path), "--rep", "soap:cutoff=3,acsf"]) == 2
+    assert one_error_line(capsys, "compare") == (
+        f"--rep acsf: {path}, frame 0, atom 4: 2.7 Å from the centre, outside the cutoff 2.5 Å"
+    )
 
 
 # --- ACSF's advice on unreached bonds ---------------------------------------------------

@@ -205,10 +205,16 @@ def test_an_image_inside_a_larger_entry_s_cutoff_is_refused(tmp_path, capsys, re
     )
 
 
-def test_an_image_inside_the_shared_cutoff_names_no_entry(tmp_path, capsys):
+def test_an_image_inside_the_shared_cutoff_names_the_entries_of_it(tmp_path, capsys):
+    """Beside an entry with its own cutoff, the refusal says whose the shared one is (it
+    named none: `--rep soap:cutoff=3,acsf` was refused "outside the cutoff 2.5 Å" with
+    nothing saying that is acsf's, helper-153); of the shared cutoff alone, none."""
     path = tmp_path / "periodic.extxyz"
     _periodic_methane(path)
     argv = ["compare", str(path), "--rep", "soap,soap:cutoff=2.4", "--cutoff", "3.6"]
+    assert exit_status(argv) == 2
+    assert one_error_line(capsys, "compare").startswith(f"--rep soap: {path}, " + IMAGE.format(3.6))
+    argv = ["compare", str(path), "--rep", "soap,acsf", "--cutoff", "3.6"]
     assert exit_status(argv) == 2
     assert one_error_line(capsys, "compare").startswith(f"{path}, " + IMAGE.format(3.6))
 

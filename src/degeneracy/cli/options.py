@@ -1257,17 +1257,19 @@ def check_input_analysable(
 def cutoff_entries(
     args: argparse.Namespace, cutoff: float, name: str | None = None
 ) -> list[FingerprintEntry]:
-    """The ``--rep`` entries (of fingerprint ``name``, if given) that set ``cutoff`` as
-    their own (``soap:cutoff=0.5``); none when an entry of the shared ``--cutoff`` has it
-    too (the shared option's, as much as theirs); none for a command without ``--rep``
-    (``predict``: the cutoff is the model's)."""
+    """The ``--rep`` entries (of fingerprint ``name``, if given) whose cutoff is ``cutoff``,
+    where that says something: those that set it as their own (``soap:cutoff=0.5``), and
+    those of the shared ``--cutoff`` when other entries have another (``--rep
+    soap:cutoff=3,acsf``: the 2.5 Å is acsf's, which the refusal did not say); none when
+    every entry has it and one from the shared ``--cutoff`` (the option's own refusal),
+    none for a command without ``--rep`` (``predict``: the cutoff is the model's)."""
     if not hasattr(args, "rep"):
         return []
-    entries = [e for e in rep_entries(args) if name is None or e.name == name]
-    own = [e for e in entries if "cutoff" in e.overrides]
-    if any("cutoff" not in e.overrides and args.cutoff == cutoff for e in entries):
+    every = rep_entries(args)
+    has_it = [e.overrides.get("cutoff", args.cutoff) == cutoff for e in every]
+    if all(has_it) and any("cutoff" not in e.overrides for e in every):
         return []
-    return [e for e in own if e.overrides["cutoff"] == cutoff]
+    return [e for e, at in zip(every, has_it, strict=True) if at and name in (None, e.name)]
 
 
 def with_cutoff_entries(
