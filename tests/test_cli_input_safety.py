@@ -163,9 +163,9 @@ def test_orbit_settings_accept_a_tol_up_to_the_longest_step():
          "--fd-step must be at least 1e-10 Å (below it the finite difference drowns in "
          "round-off), got 1e-300"),
         (["singular", "--builtin", "pg-start", "--symmetry-tol", "0.6"],
-         "--symmetry-tol must be at most 0.5 Å"),
+         "--symmetry-tol must be at most 0.15 Å"),
         (["spectrum", "--builtin", "td", "--symmetry-tol", "1e308"],
-         "--symmetry-tol must be at most 0.5 Å (an RMS residual of half a bond"),
+         "--symmetry-tol must be at most 0.15 Å (beyond it an operation forces no zero"),
         (["spectrum", "--builtin", "td", "--symmetry-tol", "0"],
          "--symmetry-tol must be a positive number"),
         (["pairs", "--verify", "IN", "--relation-tol", "1e308"],

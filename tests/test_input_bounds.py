@@ -19,7 +19,11 @@ from conftest import exit_status, one_error_line
 
 import degeneracy as dg
 import degeneracy.scan as scan_module
-from degeneracy.checks import MAX_RESIDUAL_TOL, residual_tolerance_value
+from degeneracy.checks import (
+    MAX_SYMMETRY_TOL,
+    residual_tolerance_value,
+    symmetry_tolerance_value,
+)
 from degeneracy.errors import DegeneracyError
 from degeneracy.learning import AtomicSumModel, TensorSet, Trainer, TrainSettings
 from degeneracy.learning.protocols import RESULT_FILES
@@ -129,7 +133,7 @@ def _td():
     return dg.builtin_environment("td")
 
 
-@pytest.mark.parametrize("value", [0.5000001, 2.0, 1e308])
+@pytest.mark.parametrize("value", [0.1500001, 0.5, 2.0, 1e308])
 @pytest.mark.parametrize(
     "call",
     [
@@ -146,7 +150,10 @@ def test_the_library_caps_symmetry_tol_as_the_command_line_does(call, value):
     soap = dg.SoapPowerSpectrum(n_max=2, l_max=2)
     with pytest.raises(DegeneracyError) as error:
         call(soap, value)
-    assert str(error.value) == RESIDUAL_REFUSAL.format(value)
+    assert str(error.value) == (
+        f"symmetry_tol must be at most 0.15 Å (beyond it an operation forces no zero at the "
+        f"frame), got {value!r}"
+    )
 
 
 @pytest.mark.parametrize("value", [0.5000001, 2.0])
@@ -161,7 +168,7 @@ def test_verify_pairs_caps_its_tolerance_too(value):
 
 def test_the_cap_itself_is_accepted():
     soap = dg.SoapPowerSpectrum(n_max=2, l_max=2)
-    (analysis,) = dg.analyse_frames([_td()], soap, symmetry_tol=MAX_RESIDUAL_TOL)
+    (analysis,) = dg.analyse_frames([_td()], soap, symmetry_tol=MAX_SYMMETRY_TOL)
     assert analysis.symmetric
     assert residual_tolerance_value("tol", 0.5) == 0.5
     for bad in (0, -1.0, math.nan, "x"):
@@ -177,7 +184,13 @@ def test_the_command_line_keeps_its_words_with_the_shared_bound():
         "--relation-tol must be at most 0.5 Å (an RMS residual of half a bond: every "
         "superposition would pass), got 1e+308"
     )
-    assert residual_tolerance_value("--symmetry-tol", 0.5) == 0.5
+    assert symmetry_tolerance_value("--symmetry-tol", 0.15) == 0.15
+    with pytest.raises(DegeneracyError) as error:
+        symmetry_tolerance_value("--symmetry-tol", 0.2)
+    assert str(error.value) == (
+        "--symmetry-tol must be at most 0.15 Å (beyond it an operation forces no zero at "
+        "the frame), got 0.2"
+    )
 
 
 CONNECT_REFUSAL = (

@@ -184,3 +184,17 @@ def test_read_environments_takes_a_slice(tmp_path):
     for index in (slice(0, 2, 0), "::0"):
         with pytest.raises(dg.DegeneracyError, match=r"a slice's step cannot be zero$"):
             dg.read_environments(path, index=index)
+
+
+def test_a_symmetry_tolerance_is_at_most_the_near_symmetry_reach(tmp_path):
+    """`singular --symmetry-tol 0.2` took A0 (C2v to 0.18 Å, one zero where C2v forces
+    8) for "SYMMETRIC: zeros forced by symmetry" (helper-153): beyond 0.15 Å an operation
+    forces no zero at the frame, and the tolerance stops there."""
+    soap = dg.SoapPowerSpectrum()
+    a0 = dg.find_singular(P0, soap).atoms
+    with pytest.raises(dg.DegeneracyError, match=r"^symmetry_tol must be at most 0\.15 Å"):
+        dg.analyse_frames([a0], soap, symmetry_tol=0.2)
+    (widest,) = dg.analyse_frames([a0], soap, symmetry_tol=0.15)
+    assert not widest.symmetric and widest.verdict == "spurious"
+    (td,) = dg.analyse_frames([dg.builtin_environment("td")], soap, symmetry_tol=0.15)
+    assert td.verdict == "symmetry"

@@ -82,15 +82,33 @@ def bounded_float(
     raise DegeneracyError(f"{name} must be {bound} ({why}), got {value!r}")
 
 
-#: Largest tolerance on an RMS residual of a superposition of the neighbours (Å):
-#: ``symmetry_tol`` (a point-symmetry operation) and the ``tol`` of a pair's relation
-#: (``pairs --relation-tol``). At half a C–H bond any two environments of one composition,
+#: Largest tolerance on an RMS residual of a superposition of the neighbours (Å): the
+#: ``tol`` of a pair's relation (``pairs --relation-tol``; ``symmetry_tol`` has its own,
+#: :data:`MAX_SYMMETRY_TOL`). At half a C–H bond any two environments of one composition,
 #: or any operation, would pass (``--relation-tol 1e308`` called unrelated pairs related);
 #: the default is 1e-3 Å.
 MAX_RESIDUAL_TOL = 0.5
 
 #: Why :data:`MAX_RESIDUAL_TOL` is there, in its refusals.
 RESIDUAL_TOL_REASON = "an RMS residual of half a bond: every superposition would pass"
+
+
+#: Largest ``symmetry_tol`` (Å): the near-symmetry test's reach
+#: (:data:`~degeneracy.sensitivity.NEAR_SYMMETRY_REACH`), beyond which a point
+#: operation forces no zero at the frame (forced zeros persist, measured, up to 0.075 Å
+#: away). A looser tolerance credited a symmetry with zeros it does not force: at 0.2 Å,
+#: A0 (C2v to 0.18 Å, one zero where C2v forces 8) was "SYMMETRIC: zeros forced by
+#: symmetry".
+MAX_SYMMETRY_TOL = 0.15
+
+#: Why :data:`MAX_SYMMETRY_TOL` is there, in its refusals.
+SYMMETRY_TOL_REASON = "beyond it an operation forces no zero at the frame"
+
+
+def symmetry_tolerance_value(name: str, value: Any) -> float:
+    """``value`` of the symmetry tolerance ``name`` (an RMS residual, Å), in
+    (0, :data:`MAX_SYMMETRY_TOL`]; else named, with the bound and its reason."""
+    return bounded_float(name, value, at_most=MAX_SYMMETRY_TOL, unit=" Å", why=SYMMETRY_TOL_REASON)
 
 
 def residual_tolerance_value(name: str, value: Any) -> float:

@@ -28,7 +28,7 @@ from typing import Any
 import ase
 import numpy as np
 
-from .checks import residual_tolerance_value, true_or_false
+from .checks import symmetry_tolerance_value, true_or_false
 from .compare import Comparison, compare_fingerprints, fingerprints_by_name
 from .errors import DegeneracyError
 from .pairs import PairVerdict, relative_distances, split_pairs, verify_pairs
@@ -196,7 +196,7 @@ def analyse_by_composition(
     options = {
         "batch_size": batch_size,
         # checked before the groups' fingerprints are built (analyse_frames checks again)
-        "symmetry_tol": residual_tolerance_value("symmetry_tol", symmetry_tol),
+        "symmetry_tol": symmetry_tolerance_value("symmetry_tol", symmetry_tol),
         "zero_rtol": zero_rtol,
         "progress": progress,
     }

@@ -111,8 +111,8 @@ from .checks import (
     check_not_a_stream,
     existing_file,
     positive_float,
-    residual_tolerance_value,
     seeded_generator,
+    symmetry_tolerance_value,
     text_beside,
     true_or_false,
 )
@@ -2982,9 +2982,9 @@ def describe_singular(
     pairs nearest to being equal, their distance (Å), how much of the softest motion (the
     most trade-like of them) is not their trade, and the pairs the fingerprint weighs out
     that it leaves out of that (None when none). ``symmetry_tol`` (Å) is at most
-    :data:`~degeneracy.checks.MAX_RESIDUAL_TOL`.
+    :data:`~degeneracy.checks.MAX_SYMMETRY_TOL`.
     """
-    symmetry_tol = residual_tolerance_value("symmetry_tol", symmetry_tol)
+    symmetry_tol = symmetry_tolerance_value("symmetry_tol", symmetry_tol)
     recipe = RepresentationRecipe.of(representation)
     described = []
     for atoms in environments:

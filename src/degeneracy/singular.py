@@ -80,7 +80,7 @@ from .checks import (
     non_negative_float,
     optional_callable,
     positive_float,
-    residual_tolerance_value,
+    symmetry_tolerance_value,
     true_or_false,
 )
 from .errors import COLLINEAR, DegeneracyError
@@ -562,7 +562,7 @@ def find_singular(
         The pull acts only while :math:`s_\min / s_1` exceeds this.
     symmetry_tol : float
         RMS residual (Å) under which the result counts as symmetric, at most
-        :data:`~degeneracy.checks.MAX_RESIDUAL_TOL`.
+        :data:`~degeneracy.checks.MAX_SYMMETRY_TOL`.
     callback : callable, optional
         Called with every accepted :class:`SearchStep`.
     min_distance : float
@@ -593,7 +593,7 @@ def find_singular(
         ``max_iterations`` is not an integer ≥ 1, ``fd_step`` is not in (0, 0.1),
         ``max_step`` is not positive, ``min_distance`` is negative, ``pull_cutoff`` is
         not in (0, 1) or
-        ``symmetry_tol`` is not in (0, 0.5] Å; when ``atoms`` is
+        ``symmetry_tol`` is not in (0, 0.15] Å; when ``atoms`` is
         not one :class:`ase.Atoms`, is refused by
         :func:`~degeneracy.sensitivity.check_analysable`, or the fingerprint has fewer
         features than the 3N − 3 internal motions; or when positions become non-finite.
@@ -671,7 +671,7 @@ def search_parameters(
         positive_float("fd_step", fd_step, below=0.1),
         positive_float("max_step", max_step),
         positive_float("pull_cutoff", pull_cutoff, below=1.0),
-        residual_tolerance_value("symmetry_tol", symmetry_tol),
+        symmetry_tolerance_value("symmetry_tol", symmetry_tol),
         non_negative_float("min_distance", min_distance),
     )
 

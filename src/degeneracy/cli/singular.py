@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..checks import MAX_RESIDUAL_TOL, bounded_float, residual_tolerance_value, text_beside
+from ..checks import MAX_SYMMETRY_TOL, bounded_float, symmetry_tolerance_value, text_beside
 from ..compositions import representations_for
 from ..errors import DegeneracyError
 from ..files import EXTXYZ_SUFFIXES, output_file
@@ -164,7 +164,7 @@ def check_search_options(args: argparse.Namespace) -> None:
         at_least=MIN_FD_STEP,
         why="below it the finite difference drowns in round-off",
     )
-    residual_tolerance_value("--symmetry-tol", args.symmetry_tol)
+    symmetry_tolerance_value("--symmetry-tol", args.symmetry_tol)
     search_parameters(
         pull=args.pull,
         cn_target=args.cn_target,
@@ -296,7 +296,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=float,
         default=SYMMETRY_TOL,
         help="RMS residual (Å) under which a point operation is a symmetry, at most "
-        f"{MAX_RESIDUAL_TOL} ({SYMMETRY_TOL})",
+        f"{MAX_SYMMETRY_TOL} ({SYMMETRY_TOL})",
     )
     parser.add_argument(
         "--reject-symmetric",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..checks import MAX_RESIDUAL_TOL, residual_tolerance_value
+from ..checks import MAX_SYMMETRY_TOL, symmetry_tolerance_value
 from ..compositions import analyse_by_composition
 from ..files import json_text
 from ..sensitivity import (
@@ -125,7 +125,7 @@ def _spectrum_table(results: Sequence[FrameAnalysis], names: list[str]) -> str:
 def run(args: argparse.Namespace) -> None:
     check_output_suffix(args)
     refuse_overwriting_inputs(args, {"--output": args.output})
-    residual_tolerance_value("--symmetry-tol", args.symmetry_tol)
+    symmetry_tolerance_value("--symmetry-tol", args.symmetry_tol)
     frames = frames_from_args(args)
     representation = representation_from_args(args, frames)
     check_input_analysable(args, frames, [representation])
@@ -172,7 +172,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=float,
         default=SYMMETRY_TOL,
         help="RMS residual (Å) under which a point operation is a symmetry, at most "
-        f"{MAX_RESIDUAL_TOL} ({SYMMETRY_TOL})",
+        f"{MAX_SYMMETRY_TOL} ({SYMMETRY_TOL})",
     )
     parser.add_argument(
         "--zero-rtol",

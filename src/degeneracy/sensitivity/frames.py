@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import ase
 import numpy as np
 
-from ..checks import bounded_int, residual_tolerance_value, true_or_false
+from ..checks import bounded_int, symmetry_tolerance_value, true_or_false
 from ..errors import COLLINEAR, DegeneracyError, DegeneracyWarning
 from ..files import json_safe
 from ..representations.base import Representation, batches, fingerprint
@@ -345,7 +345,7 @@ def analyse_frames(
         Frames per Jacobian call (at least 1).
     symmetry_tol : float
         RMS residual (Å) under which a point operation counts as a symmetry
-        (:func:`point_symmetry`), at most :data:`~degeneracy.checks.MAX_RESIDUAL_TOL`.
+        (:func:`point_symmetry`), at most :data:`~degeneracy.checks.MAX_SYMMETRY_TOL`.
     zero_rtol : float
         Relative size :math:`s_k / s_1` under which a singular value counts as zero
         (:func:`zero_verdict`), in (0, 1).
@@ -372,7 +372,7 @@ def analyse_frames(
     """
     progress = true_or_false("progress", progress)
     zero_rtol = zero_rtol_value(zero_rtol)
-    symmetry_tol = residual_tolerance_value("symmetry_tol", symmetry_tol)
+    symmetry_tol = symmetry_tolerance_value("symmetry_tol", symmetry_tol)
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
     frames = frame_list(frames)
     check_same_size(frames)  # in every batch, whatever batch_size
