@@ -402,3 +402,23 @@ def test_a_killed_scheduler_is_one_line(processes, tmp_path):
     (line,) = (tmp_path / "scan.log").read_text().strip().splitlines()
     assert f"lost the connection to the Dask scheduler at {address}" in line
     assert "finished chunks kept" in line
+
+
+def test_a_worker_keeps_a_bounded_number_of_built_fingerprints(monkeypatch):
+    """A long-lived worker serving scan after scan kept every fingerprint it built (a
+    featomic calculator each; helper-149): the least recently used go first."""
+    from degeneracy import scan as scanning
+
+    monkeypatch.setattr(scanning, "_BUILT", scanning.OrderedDict())
+    monkeypatch.setattr(scanning, "MAX_BUILT", 2)
+    recipes = [
+        dg.RepresentationRecipe.of(dg.SoapPowerSpectrum(n_max=2, l_max=l_max))
+        for l_max in (1, 2, 3)
+    ]
+    first = recipes[0].build(6, (1,))
+    assert recipes[0].build(6, (1,)) is first  # built once, then kept
+    recipes[1].build(6, (1,))
+    recipes[0].build(6, (1,))  # used again: the most recent
+    recipes[2].build(6, (1,))
+    assert len(scanning._BUILT) == 2
+    assert recipes[0].build(6, (1,)) is first  # recipes[1]'s went, the least recent

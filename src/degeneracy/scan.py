@@ -83,6 +83,7 @@ import threading
 import time
 import uuid
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -398,17 +399,31 @@ class RepresentationRecipe:
         key = (self.token, threading.get_ident(), center, tuple(neighbors))
         if not self.species_aware:
             key = (self.token, threading.get_ident(), None, ())
-        if key not in _BUILT:
-            kwargs = dict(self.kwargs)
-            if self.species_aware and center is not None:
-                kwargs["center"] = symbols_of([center])[0]
-                kwargs["neighbors"] = list(symbols_of(sorted(set(neighbors))))
-            _BUILT[key] = self.cls(**kwargs)
-        return _BUILT[key]
+        with _BUILT_LOCK:
+            if key in _BUILT:
+                _BUILT.move_to_end(key)
+                return _BUILT[key]
+        kwargs = dict(self.kwargs)
+        if self.species_aware and center is not None:
+            kwargs["center"] = symbols_of([center])[0]
+            kwargs["neighbors"] = list(symbols_of(sorted(set(neighbors))))
+        built = self.cls(**kwargs)
+        with _BUILT_LOCK:
+            _BUILT[key] = built
+            while len(_BUILT) > MAX_BUILT:  # a long-lived worker keeps the recent ones
+                _BUILT.popitem(last=False)
+        return built
 
 
-#: Representations built in this process, by (recipe token, thread, centre, neighbours).
-_BUILT: dict[tuple, Representation] = {}
+#: Representations built in this process, by (recipe token, thread, centre, neighbours),
+#: least recently used first: at most :data:`MAX_BUILT`, as a long-lived Dask worker
+#: serves scan after scan (each a featomic calculator; it kept every one, helper-149).
+_BUILT: OrderedDict[tuple, Representation] = OrderedDict()
+_BUILT_LOCK = threading.Lock()
+
+#: Representations kept built per process: a data set's compositions times its worker
+#: threads, with room (one more is built again, in milliseconds).
+MAX_BUILT = 256
 
 
 def _describe(value: Any) -> Any:
