@@ -125,3 +125,43 @@ def dg_positions(dataset: Dataset) -> np.ndarray:
     from degeneracy import neighbor_positions
 
     return neighbor_positions(dataset.frames)
+
+
+def test_another_thread_is_kept_out_of_a_folder_this_one_holds(tmp_path):
+    """Re-entry was by process: a second thread entered the folder without a lock, and
+    kept writing unlocked once the first left (helper-154)."""
+    import threading
+
+    refused = []
+
+    def second():
+        try:
+            with exclusive_output(tmp_path, "learn run"):
+                pass
+        except DegeneracyError as error:
+            refused.append(str(error))
+
+    with exclusive_output(tmp_path, "learn run"):
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join()
+    assert len(refused) == 1 and refused[0].startswith(f"another learn run is writing {tmp_path}")
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["learn", "--output", "d"], "rerun with --restart"),
+        (["reproduce", "--output", "d"], "rerun with --force"),  # reproduce's own option
+        (["spectrum", "--builtin", "td"], "rerun with restart=True"),  # none: as it is
+    ],
+)
+def test_the_library_s_keyword_advice_is_each_command_s_option(argv, said):
+    """The learning runs say "rerun with restart=True"; learn's --restart is reproduce's
+    --force (it said --restart, an option reproduce does not have; helper-154)."""
+    from degeneracy.cli import build_parser, in_option_terms
+
+    args = build_parser().parse_args(argv)
+    line = in_option_terms("checkpoint.pt: damaged; remove it or rerun with restart=True",
+                           args.option_names)  # fmt: skip
+    assert line.endswith(said)

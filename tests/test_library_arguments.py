@@ -33,6 +33,7 @@ def _previous_family(folder):
         ({"sigmas": 0.3}, r"^sigmas must be a sequence of numbers, got 0.3$"),
         ({"distances": [1.0, float("nan")]}, r"^distances\[1\] must be a positive number"),
         ({"distances": "1"}, r"^distances must be a sequence"),
+        ({"sigmas": np.array(0.3)}, r"^sigmas must be a sequence of numbers"),
         ({"a0": np.zeros(3)}, r"^a0: expected 4 neighbour positions, got 1$"),
     ],
 )

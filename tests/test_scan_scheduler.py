@@ -422,3 +422,18 @@ def test_a_worker_keeps_a_bounded_number_of_built_fingerprints(monkeypatch):
     recipes[2].build(6, (1,))
     assert len(scanning._BUILT) == 2
     assert recipes[0].build(6, (1,)) is first  # recipes[1]'s went, the least recent
+
+
+def test_a_given_client_that_is_not_the_default_scans(one_worker_cluster, methane_file, tmp_path):
+    """distributed.wait went through the default client: a scan given a client made with
+    set_as_default=False failed at its first chunk, "chunks were cancelled … No clients
+    found" (helper-154)."""
+    from distributed import Client
+
+    representation = dg.SoapPowerSpectrum(n_max=2, l_max=2)
+    with Client(one_worker_cluster, set_as_default=False) as client:
+        summary = dg.scan_dataset(
+            methane_file, representation, output=tmp_path / "r.parquet", chunk_size=2,
+            client=client,
+        )  # fmt: skip
+    assert summary.n_computed > 0 and (tmp_path / "r.parquet").is_file()

@@ -95,9 +95,11 @@ def probe_scheduler(address: str, timeout: float) -> dict[str, Any]:
 
     thread = threading.Thread(target=ask, name="degeneracy-scheduler-probe", daemon=True)
     thread.start()
-    thread.join(timeout + 2 * HANDSHAKE_GRACE)
+    # the coroutine's two steps have a deadline each: connection and handshake, then the
+    # identity's reply
+    thread.join(2 * (timeout + HANDSHAKE_GRACE) + HANDSHAKE_GRACE)
     cannot = f"cannot connect to the Dask scheduler at {address!r}"
-    if thread.is_alive():  # pragma: no cover - the coroutine has its own deadline
+    if thread.is_alive():  # pragma: no cover - the coroutine has its own deadlines
         raise DegeneracyError(f"{cannot}: {_no_answer(timeout)}")
     error = outcome.get("error")
     if isinstance(error, _NoHandshake):

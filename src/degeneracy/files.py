@@ -12,6 +12,7 @@ import json
 import math
 import os
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -213,8 +214,10 @@ def output_folder(path: str | os.PathLike, *, parents: bool = False) -> Path:
 #: (:func:`exclusive_output`).
 OUTPUT_LOCK = ".degeneracy.lock"
 
-#: The lock files (real paths) this process holds (:func:`exclusive_output`).
-_HELD_LOCKS: set[str] = set()
+#: The lock files (real paths) this process holds (:func:`exclusive_output`), each with
+#: the thread that holds it: only that thread enters its folder again (another thread's
+#: own ``flock`` is refused, as another process's is).
+_HELD_LOCKS: dict[str, int] = {}
 
 
 @contextlib.contextmanager
@@ -226,14 +229,15 @@ def exclusive_output(folder: str | os.PathLike, command: str) -> Iterator[None]:
 
     The operating system releases the lock when the process ends, even killed: the file
     left behind blocks nothing. Where there is no ``fcntl`` or the file system cannot
-    lock, nothing is locked. A folder this process already holds is entered again without
+    lock, nothing is locked. A folder this thread already holds is entered again without
     a second lock (``learn`` locks DIR, and the library's
     :func:`~degeneracy.learning.run_protocol` its output, the same folder for one
-    protocol). (``scan`` has its own lock, on a folder it removes when it finishes.)
+    protocol); another thread of the process is refused. (``scan`` has its own lock, on
+    a folder it removes when it finishes.)
     """
     path = Path(folder) / OUTPUT_LOCK
     held = os.path.realpath(path)
-    if fcntl is None or held in _HELD_LOCKS:
+    if fcntl is None or _HELD_LOCKS.get(held) == threading.get_ident():
         yield
         return
     try:
@@ -256,11 +260,11 @@ def exclusive_output(folder: str | os.PathLike, command: str) -> Iterator[None]:
             pass
         else:
             record_lock_owner(descriptor)
-        _HELD_LOCKS.add(held)
+        _HELD_LOCKS[held] = threading.get_ident()
         try:
             yield
         finally:
-            _HELD_LOCKS.discard(held)
+            _HELD_LOCKS.pop(held, None)
     finally:
         os.close(descriptor)
 

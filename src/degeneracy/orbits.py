@@ -2207,7 +2207,11 @@ def _family_values(name: str, values: Any, check: Callable[[str, Any], float]) -
     (``sigmas[0] must be a positive number, got -1.0``), as floats to 10 digits (``c1.0``
     in the file names, as published, for a ``1``; ``0.3`` for 0.30000000000000004);
     refused when empty or with a value twice (two members would write one file)."""
-    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Sequence | np.ndarray):
+    if (
+        isinstance(values, str | bytes | Mapping)
+        or not isinstance(values, Sequence | np.ndarray)
+        or (isinstance(values, np.ndarray) and values.ndim != 1)
+    ):
         raise DegeneracyError(f"{name} must be a sequence of numbers, got {values!r}")
     # to 10 digits: np.arange(0.1, 0.4, 0.1)'s 0.30000000000000004 is the published 0.3
     checked = tuple(float(f"{check(f'{name}[{i}]', value):.10g}") for i, value in enumerate(values))

@@ -734,16 +734,20 @@ def _labelled_batch_extremes(
     environments: Sequence[ase.Atoms], rows: Sequence[int], built: Representation
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """:func:`_batch_extremes` of ``environments[rows]``; an error names the environment
-    that causes it (:func:`environment_label`), found by computing them one by one."""
+    that causes it (:func:`environment_label`), found by computing them one by one, unless
+    another environment fails alike (the process's own problem: a worker whose
+    ``$DEGENERACY_CACHE`` is a file was blamed on "structure 0, atom 0", helper-149)."""
     frames = [environments[k] for k in rows]
     try:
         return _batch_extremes(frames, built)
     except Exception as error:  # any error of a representation: name the environment
-        for k in rows:
+        for place, k in enumerate(rows):
             try:
                 _batch_extremes([environments[k]], built)
             except Exception as single:
                 text = in_dataset_terms(_first_line(single), [environments[k]])
+                if _fails_alike(environments, rows[place + 1 :], built, _first_line(single)):
+                    raise DegeneracyError(text) from single
                 label = environment_label(environments[k], k)
                 if label not in text:
                     text = f"{label}: {text}"
@@ -751,6 +755,20 @@ def _labelled_batch_extremes(
         if not isinstance(error, DegeneracyError):
             raise  # the batch fails, none alone (memory?): not one environment's doing
         raise DegeneracyError(in_dataset_terms(_first_line(error), frames)) from error
+
+
+def _fails_alike(
+    environments: Sequence[ase.Atoms], rows: Sequence[int], built: Representation, said: str
+) -> bool:
+    """Whether the next of ``rows`` fails with the same first line ``said`` (the error is
+    not that environment's); False when there is none to try."""
+    if not len(rows):
+        return False
+    try:
+        _batch_extremes([environments[rows[0]]], built)
+    except Exception as other:
+        return _first_line(other) == said
+    return False
 
 
 class _NoteRows:
@@ -1986,8 +2004,20 @@ def _scheduler_client(scheduler: str, connect_timeout: float) -> Iterator[Any]:
         raise DegeneracyError(
             f"cannot connect to the Dask scheduler at {scheduler!r}: {_first_line(error)}"
         ) from error
-    with client:
+    try:
         yield client
+    finally:
+        _close_after_the_scan(client)
+
+
+def _close_after_the_scan(client: Any) -> None:
+    """Close ``client``; a connection already lost makes closing fail too (distributed's
+    reconnect: "RuntimeError: ConnectionPool is closed"), which would replace the scan's
+    own one-line error (or its result) with that traceback."""
+    try:
+        client.close()
+    except Exception:
+        pass
 
 
 def _start_local_cluster(stack: contextlib.ExitStack, *, workers: int, processes: bool) -> Any:
@@ -2595,8 +2625,10 @@ class _LazyClient:
     def where(self) -> str:
         """The cluster as messages name it: ``the Dask scheduler at tcp://…``."""
         address = self._options.get("scheduler")
-        if address is None and self._given:
-            address = self._client.scheduler.address
+        if address is None and self._given:  # None once a given client is closed
+            address = getattr(getattr(self._client, "scheduler", None), "address", None)
+            if address is None:
+                return "the given client's Dask cluster"
         return "the local Dask cluster" if address is None else f"the Dask scheduler at {address}"
 
     def get(self) -> Any:
@@ -2623,9 +2655,10 @@ class _LazyClient:
 
     def connection_lost(self, error: BaseException) -> DegeneracyError:
         """The error of a scan whose scheduler stopped answering (``error``: how)."""
-        how = (
+        how = (  # one event, however distributed learns of it first
             "the chunks in flight were cancelled"
             if isinstance(error, concurrent.futures.CancelledError)
+            or self._client.status != "running"
             else _first_line(error)
         )
         return DegeneracyError(f"lost the connection to {self.where}: {how}")
@@ -2666,9 +2699,10 @@ class _LazyClient:
 
         while True:
             try:
-                done, _ = wait(
-                    list(futures), timeout=WORKER_POLL_SECONDS, return_when="FIRST_COMPLETED"
-                )
+                with self._client.as_current():  # not distributed's default client
+                    done, _ = wait(
+                        list(futures), timeout=WORKER_POLL_SECONDS, return_when="FIRST_COMPLETED"
+                    )
             except TimeoutError:
                 self.check_workers_left()
                 continue

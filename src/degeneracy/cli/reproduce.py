@@ -7,6 +7,7 @@ import sys
 
 from ..checks import bounded_int
 from ..reproduce import MAX_WORKERS, ReproduceSettings, reproduce
+from . import PARAMETER_OPTIONS
 from .learn import MAX_REPEATS
 from .options import add_sampler_argument, seed_value
 
@@ -86,4 +87,5 @@ def register(commands: argparse._SubParsersAction) -> None:
         f"{MAX_REPEATS}; each repeat adds the learning time again)",
     )
     add_sampler_argument(parser)
-    parser.set_defaults(func=run)
+    # the learning runs' advice "rerun with restart=True" is --force here
+    parser.set_defaults(func=run, **{PARAMETER_OPTIONS: {"restart": "--force"}})
