@@ -517,3 +517,37 @@ def test_an_orbit_traced_out_of_the_cutoff_names_the_options_that_traced_it(tmp_
 def test_samplers_refuse_more_structures_than_memory_holds():
     with pytest.raises(dg.DegeneracyError, match=r"at most 10000000, got 10000000000 \(each"):
         dg.sample_methane(10**10, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--seed", "1"], "with --seed 0; this run asks for --seed 1"),
+        (["--width", "16"], "with --width 80; this run asks for --width 16"),
+        (["--batch-size", "32"], "with --batch-size 256; this run asks for --batch-size 32"),
+    ],
+)
+def test_a_rerun_with_other_settings_names_the_option_before_any_work(
+    tmp_path, cache, capsys, monkeypatch, options, said
+):
+    """Another --seed, --width or --batch-size was refused by the checkpoint only after
+    the data and features were made, "checkpoint belongs to a different run (settings,
+    model or data changed)" (helper-148); a finished and an interrupted run alike."""
+    import degeneracy.cli.learn as learn_cli
+
+    orbit_file, output = tmp_path / "orbit.extxyz", tmp_path / "out"
+    _straight_orbit(orbit_file)
+    argv = _quick_learn(orbit_file, output)
+    _interrupted_run([*argv, "--protocol", "none"], output, monkeypatch, capsys)
+    for kind in ("interrupted", "finished"):
+        before = {p.name: p.read_bytes() for p in output.iterdir()}
+        with monkeypatch.context() as patch:
+            patch.setattr(learn_cli, "datasets_from_args", lambda *a: pytest.fail("data made"))
+            assert main([*argv, "--protocol", "none", *options]) == 2
+        assert capsys.readouterr().err == (
+            f"degeneracy learn: error: {output} holds a {kind} learn run {said}: choose "
+            "another --output, or add --restart to replace it\n"
+        )
+        assert {p.name: p.read_bytes() for p in output.iterdir()} == before
+        assert main([*argv, "--protocol", "none"]) == 0  # the same settings: resumed
+        capsys.readouterr()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -391,11 +392,13 @@ def run(args: argparse.Namespace) -> None:
     check_learn_numbers(args)
     # torch and featomic (~2 s) only after the checks that need neither
     from ..learning import repeat_folders
+    from ..learning.model import network_shape
     from ..learning.protocols import (
         check_not_a_reproduction,
         check_same_layout,
         check_same_orbit,
         check_same_protocol,
+        check_same_training,
         path_arc_length,
     )
     from ..learning.trainer import resolve_device
@@ -411,6 +414,13 @@ def run(args: argparse.Namespace) -> None:
             where = folder / name if args.protocol == "all" else folder
             check_same_protocol(where, name, restart=args.restart)
     settings = settings_from_args(args)
+    width, depth = network_shape(args.width, args.depth)
+    for seed, folder in folders.items():  # another seed, width, ...: named, before work
+        for name in list(PROTOCOLS) if args.protocol == "all" else [args.protocol]:
+            where = folder / name if args.protocol == "all" else folder
+            check_same_training(
+                where, replace(settings, seed=seed), width, depth, restart=args.restart
+            )
     device = resolve_device(settings.device)  # before the slow work, once for every run
     featurizer = featurizer_from_args(args)
     data = datasets_from_args(args, featurizer)

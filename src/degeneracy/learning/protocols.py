@@ -1024,8 +1024,13 @@ def run_protocol(
             callback=callback,
             # a restart keeps the old run (checkpoint and results) until training starts
             before_training=lambda: _remove_results(output, checkpoint=restart),
-            # for check_same_protocol and check_same_orbit of an interrupted run
-            run_info={"protocol": protocol.name, "orbit": orbit_digest(orbit)},
+            # for check_same_protocol, check_same_orbit and check_same_training of an
+            # interrupted run
+            run_info={
+                "protocol": protocol.name,
+                "orbit": orbit_digest(orbit),
+                **training_identity(settings, width, depth),
+            },
             resume=not restart,
         )
 
@@ -1612,6 +1617,70 @@ def check_same_orbit(folders: Sequence[Path], orbit: Dataset) -> None:
                 f"{folder} holds a run on another orbit than this run's (its orbit frames "
                 "or their targets differ): add --restart to replace the runs, or choose "
                 "another --output"
+            )
+
+
+#: The settings that make a learning run another run (its checkpoint refuses a rerun
+#: with others), each with the ``learn`` option that sets it.
+TRAINING_OPTIONS = {
+    "seed": "--seed",
+    "width": "--width",
+    "depth": "--depth",
+    "batch_size": "--batch-size",
+    "learning_rate": "--lr",
+    "lr_patience": "--lr-patience",
+    "gradient_weight": "--gradient-weight",
+    "lr_factor": "lr_factor (of --quick or --comment-settings)",
+    "min_learning_rate": "min_learning_rate (of --quick or --comment-settings)",
+}
+
+
+def training_identity(settings: TrainSettings, width: int, depth: int) -> dict[str, Any]:
+    """The settings of :data:`TRAINING_OPTIONS` of a run (``gradient_weight`` 0.0 when not
+    set), as its checkpoint records them."""
+    identity = {"gradient_weight": 0.0, **settings.trajectory(), "width": width, "depth": depth}
+    return {key: identity[key] for key in TRAINING_OPTIONS}
+
+
+def recorded_training(folder: Path) -> dict[str, Any] | None:
+    """The :func:`training_identity` of the run in ``folder``: from its ``metrics.json``
+    (``settings`` and ``model``), else its checkpoint's ``run_info`` (an interrupted run);
+    None for neither, or a checkpoint from before the settings were recorded."""
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text())
+        settings, model = dict(metrics["settings"]), dict(metrics["model"])
+        recorded = {"gradient_weight": 0.0, **settings, **model}
+        return {key: recorded[key] for key in TRAINING_OPTIONS}
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
+        pass
+    if not (folder / "checkpoint.pt").is_file():
+        return None
+    info = checkpoint_run_info(folder / "checkpoint.pt") or {}
+    if not all(key in info for key in TRAINING_OPTIONS):
+        return None
+    return {key: info[key] for key in TRAINING_OPTIONS}
+
+
+def check_same_training(
+    folder: Path, settings: TrainSettings, width: int, depth: int, *, restart: bool = False
+) -> None:
+    """Refuse, before any work, to rerun into ``folder`` a run whose settings of
+    :data:`TRAINING_OPTIONS` differ, naming the first (its checkpoint refused it only
+    after the data and features were made, "checkpoint belongs to a different run
+    (settings, model or data changed)"; helper-148); unless ``restart``."""
+    if restart:
+        return
+    recorded = recorded_training(folder)
+    if recorded is None:
+        return
+    wanted = training_identity(settings, width, depth)
+    for key, option in TRAINING_OPTIONS.items():
+        if recorded[key] != wanted[key]:
+            kind = "finished" if (folder / "metrics.json").is_file() else "interrupted"
+            raise DegeneracyError(
+                f"{folder} holds a {kind} learn run with {option} {recorded[key]}; this run "
+                f"asks for {option} {wanted[key]}: choose another --output, or add --restart "
+                "to replace it"
             )
 
 
