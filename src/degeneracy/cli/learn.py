@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -409,41 +410,53 @@ def run(args: argparse.Namespace) -> None:
     check_same_layout(
         output, all_protocols=args.protocol == "all", repeats=repeats, protocol=args.protocol
     )
-    for folder in folders.values():  # a finished run of another protocol: named, before work
-        for name in list(PROTOCOLS) if args.protocol == "all" else [args.protocol]:
-            where = folder / name if args.protocol == "all" else folder
-            check_same_protocol(where, name, restart=args.restart)
+    for _, name, where in run_folders(args, folders):  # another protocol: named, before work
+        check_same_protocol(where, name, restart=args.restart)
     settings = settings_from_args(args)
     width, depth = network_shape(args.width, args.depth)
-    for seed, folder in folders.items():  # another seed, width, ...: named, before work
-        for name in list(PROTOCOLS) if args.protocol == "all" else [args.protocol]:
-            where = folder / name if args.protocol == "all" else folder
-            check_same_training(
-                where, replace(settings, seed=seed), width, depth, restart=args.restart
-            )
+    for seed, _, where in run_folders(args, folders):  # another seed, width, ...: before work
+        check_same_training(where, replace(settings, seed=seed), width, depth, restart=args.restart)
     device = resolve_device(settings.device)  # before the slow work, once for every run
     featurizer = featurizer_from_args(args)
     data = datasets_from_args(args, featurizer)
     if args.protocol == "all" and not args.restart:  # none would resume on a new orbit
-        for folder in folders.values():
-            check_same_orbit([folder / name for name in PROTOCOLS], data["orbit"])
+        check_same_orbit([where for _, _, where in run_folders(args, folders)], data["orbit"])
     arc = path_arc_length(data["orbit"].frames)  # once for every run on this orbit (~0.5 s)
     output.mkdir(exist_ok=True)
     # one run at a time, from the first write on: a second one's results (seed 1 into
     # seed 0's DIR) replaced the first's file by file, both reporting success
     with exclusive_output(output, "learn"):
-        write_runs(args, output, folders, repeats, (settings, device, featurizer, data, arc))
+        write_runs(
+            args, output, folders, repeats,
+            settings=settings, device=device, featurizer=featurizer, data=data, arc=arc,
+        )  # fmt: skip
+
+
+def run_folders(args: argparse.Namespace, folders: dict) -> Iterator[tuple[int, str, Path]]:
+    """``(seed, protocol, folder)`` of every run ``learn`` makes: one per seed's folder,
+    or with ``--protocol all`` one per protocol inside it."""
+    for seed, folder in folders.items():
+        for name in list(PROTOCOLS) if args.protocol == "all" else [args.protocol]:
+            yield seed, name, folder / name if args.protocol == "all" else folder
 
 
 def write_runs(
-    args: argparse.Namespace, output: Path, folders: dict, repeats: int, inputs: tuple
+    args: argparse.Namespace,
+    output: Path,
+    folders: dict,
+    repeats: int,
+    *,
+    settings,
+    device,
+    featurizer,
+    data: dict,
+    arc: tuple,
 ) -> None:
     """Train every seed's protocols into ``folders`` and write the summaries into
-    ``output`` (locked); ``inputs`` is ``(settings, device, featurizer, data, orbit arc
-    length)``, made once for every run."""
+    ``output`` (locked), from the ``settings``, ``device``, ``featurizer``, ``data`` and
+    orbit ``arc`` length made once for every run."""
     from ..learning import repeat_summary
 
-    settings, device, featurizer, data, arc = inputs
     progress = not args.no_progress and sys.stderr.isatty()
     seeds = list(folders)
     by_seed = [

@@ -1556,13 +1556,21 @@ def _protocol_option(folder: Path | None, all_protocols: bool, name: str | None 
     return f"--protocol {name}" if name is not None else "(one protocol)"
 
 
+def finished_metrics(folder: Path) -> dict[str, Any] | None:
+    """``folder/metrics.json`` (a finished run's) as a dict; None without a readable one.
+    What :func:`saved_protocol`, :func:`recorded_orbit` and :func:`recorded_training` read
+    of a finished run."""
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return metrics if isinstance(metrics, dict) else None
+
+
 def saved_protocol(folder: Path) -> str | None:
     """The protocol recorded in ``folder/metrics.json`` (a finished run's); None without a
     readable one."""
-    try:
-        saved = json.loads((folder / "metrics.json").read_text()).get("protocol")
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
-        return None
+    saved = (finished_metrics(folder) or {}).get("protocol")
     return saved if isinstance(saved, str) else None
 
 
@@ -1591,10 +1599,7 @@ def recorded_orbit(folder: Path) -> str | None:
     """The orbit digest of the run in ``folder``: its ``metrics.json``'s, else its
     checkpoint's (an interrupted run); None for neither, or a run from before the digest
     was recorded."""
-    try:
-        saved = json.loads((folder / "metrics.json").read_text()).get("orbit_digest")
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
-        saved = None
+    saved = (finished_metrics(folder) or {}).get("orbit_digest")
     if saved is None and (folder / "checkpoint.pt").is_file():
         saved = (checkpoint_run_info(folder / "checkpoint.pt") or {}).get("orbit")
     return saved if isinstance(saved, str) else None
@@ -1646,12 +1651,12 @@ def recorded_training(folder: Path) -> dict[str, Any] | None:
     """The :func:`training_identity` of the run in ``folder``: from its ``metrics.json``
     (``settings`` and ``model``), else its checkpoint's ``run_info`` (an interrupted run);
     None for neither, or a checkpoint from before the settings were recorded."""
+    metrics = finished_metrics(folder)
     try:
-        metrics = json.loads((folder / "metrics.json").read_text())
         settings, model = dict(metrics["settings"]), dict(metrics["model"])
         recorded = {"gradient_weight": 0.0, **settings, **model}
         return {key: recorded[key] for key in TRAINING_OPTIONS}
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
+    except (TypeError, ValueError, KeyError):  # no metrics, or not a finished run's
         pass
     if not (folder / "checkpoint.pt").is_file():
         return None

@@ -211,8 +211,15 @@ def _self_reverse_pairs(
     and :math:`|r_i - r_j| <` ``tol``, the max-norm difference of :math:`(r_i, r_j,
     \theta_{ij})` and :math:`(r_j, r_i, \theta_{ij})`, as :func:`_pair_links_below`
     measures two pairs."""
+    return _radius_gaps(pairs, triples, species) < tol
+
+
+def _radius_gaps(pairs: np.ndarray, triples: np.ndarray, species: np.ndarray) -> np.ndarray:
+    r"""Per pair (M,), :math:`|r_i - r_j|` (Å) where :math:`s_i = s_j`, ``inf`` otherwise:
+    the tolerance from which the pair equals its own reverse (:func:`_self_reverse_pairs`,
+    :func:`~degeneracy.sensitivity.trade_scale`)."""
     same = species[pairs[:, 0]] == species[pairs[:, 1]]
-    return same & (np.abs(triples[:, 0] - triples[:, 1]) < tol)
+    return np.where(same, np.abs(triples[:, 0] - triples[:, 1]), np.inf)
 
 
 def _both_orders(

@@ -36,6 +36,7 @@ from .coincidences import (
     _arc_scale,
     _pair_tree,
     _PairForest,
+    _radius_gaps,
     nearest_coincidence,
     pair_labels,
     pair_triples,
@@ -397,16 +398,8 @@ def trade_scale(
     return float("inf")
 
 
-def _radius_gaps(pairs: np.ndarray, triples: np.ndarray, species: np.ndarray) -> np.ndarray:
-    r"""Per pair (M,), :math:`|r_i - r_j|` (Å) where :math:`s_i = s_j`, ``inf`` otherwise:
-    the tolerance from which the pair equals its own reverse (:func:`coincident_pairs`'
-    ``self_reverse``)."""
-    same = species[pairs[:, 0]] == species[pairs[:, 1]]
-    return np.where(same, np.abs(triples[:, 0] - triples[:, 1]), np.inf)
-
-
 class _SymmetricMerges:
-    r""":func:`trade_scale`'s unexplained Gram matrix :math:`\sum_G T_G^	op P_G T_G` as
+    r""":func:`trade_scale`'s unexplained Gram matrix :math:`\sum_G T_G^\top P_G T_G` as
     single linkage merges groups (:math:`T_G` the whitened sum of a group's triple
     rates, (3, r)).
 
@@ -429,10 +422,7 @@ class _SymmetricMerges:
         self.unexplained = sum(total.T @ total for total in totals)
 
     def _part(self, root: int) -> np.ndarray:
-        total = self.totals[root]
-        if self.symmetric[root]:
-            total = total.copy()
-            total[:2] = total[:2].mean(axis=0, keepdims=True)
+        total = _radii_averaged(self.totals[root]) if self.symmetric[root] else self.totals[root]
         return total.T @ total
 
     def join(self, kept: int, joined: int, reversed_: bool, difference: float) -> None:
@@ -624,9 +614,20 @@ def _unexplained_rates(
             total += rates[..., p, :] if i < j else rates[..., p, [1, 0, 2]]
             totals[..., p, :] = 0.0
         if group.self_reverse:
-            total[..., :2] = total[..., :2].mean(axis=-1, keepdims=True)
+            total = _radii_averaged(total, axis=-1)
         totals[..., _pair_row(index, *group.pairs[0], "coincidences"), :] = total
     return totals
+
+
+def _radii_averaged(rates: np.ndarray, axis: int = 0) -> np.ndarray:
+    r""":math:`P_\mathrm{sym}` of triple rates (the two radii's rates, along ``axis`` the
+    first two entries, replaced by their mean; the angle's kept): the part a pair equal to
+    its own reverse shows, its :math:`g(r_i, r_j, \theta) + g(r_j, r_i, \theta)` being
+    symmetric in the two radii. A copy."""
+    averaged = np.array(rates, dtype=float)
+    radii = np.moveaxis(averaged, axis, 0)[:2]  # a view into the copy
+    radii[...] = radii.mean(axis=0, keepdims=True)
+    return averaged
 
 
 def _pair_row(index: dict[tuple[int, int], int], i: int, j: int, argument: str) -> int:
