@@ -224,7 +224,7 @@ def test_a_second_family_into_a_folder_being_written_is_refused(tmp_path, monkey
             run_family(out, quick=True, length=0.01)
     assert str(refused.value) == (
         f"another family is writing {out} (pid {os.getpid()}); wait for it or choose "
-        "another --output"
+        "another output=..."
     )
     assert (out / "summary.json").read_text() == "{}"
 

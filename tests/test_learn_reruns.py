@@ -165,3 +165,26 @@ def test_the_library_s_keyword_advice_is_each_command_s_option(argv, said):
     line = in_option_terms("checkpoint.pt: damaged; remove it or rerun with restart=True",
                            args.option_names)  # fmt: skip
     assert line.endswith(said)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["scan", "f.xyz", "--output", "r.csv"], "(--cutoff), or are the centres' neighbours of "
+         "other species (--neighbors)? wait for it or choose another --output"),
+        (["learn", "--output", "d"], "(--cutoff), or are the centres' neighbours of other "
+         "species (neighbors=...)? wait for it or choose another --output"),
+    ],
+)  # fmt: skip
+def test_keyword_advice_without_a_value_is_the_bare_option(argv, said):
+    """``cutoff=...`` ("this keyword, at another value") is the option alone, as the
+    command line offers it; a keyword the command has no option for stays as written."""
+    from degeneracy.cli import build_parser, in_option_terms
+
+    args = build_parser().parse_args(argv)
+    line = in_option_terms(
+        "is the cutoff below the nearest-neighbour distance (cutoff=...), or are the centres' "
+        "neighbours of other species (neighbors=...)? wait for it or choose another output=...",
+        args.option_names,
+    )
+    assert line.endswith(said), line

@@ -187,7 +187,7 @@ def test_a_second_run_into_a_folder_being_written_is_refused(tiny_run, tmp_path)
     assert after == before
     assert str(refused.value) == (
         f"another reproduce is writing {output} (pid {os.getpid()}); wait for it or choose "
-        "another --output"
+        "another output=..."
     )
     # the lock ends with its holder: the next run goes ahead (every step cached)
     messages: list[str] = []

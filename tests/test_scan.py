@@ -2427,14 +2427,17 @@ def test_few_neighbours_note_names_the_neighbour_filter():
     only about the cutoff and the units (helper-143)."""
     reasons = np.array([scanning.REASON_FEW_NEIGHBORS] * 3 + [""])
     plain = scanning.few_neighbours_note("d.xyz", reasons, 3.0)
-    assert plain.endswith('(--cutoff), or is the file in bohr (units="bohr")?')
+    assert plain.endswith('(cutoff=...), or is the file in bohr (units="bohr")?')
     assert "--neighbors" not in plain
     filtered = scanning.few_neighbours_note("d.xyz", reasons, 3.0, neighbors=[14])
     assert '(units="bohr")' in filtered
     read_as_bohr = scanning.few_neighbours_note("d.xyz", reasons, 3.0, units="bohr")
     # a file read as bohr shrinks: the units cannot be why neighbours are missing
-    assert read_as_bohr.endswith("is the cutoff below the nearest-neighbour distance (--cutoff)?")
+    assert read_as_bohr.endswith("is the cutoff below the nearest-neighbour distance (cutoff=...)?")
     assert "have fewer than 2 neighbours of species Si within the cutoff 3 Å" in filtered
-    assert "are the centres' neighbours of other species (--neighbors)" in filtered
+    assert "are the centres' neighbours of other species (neighbors=...)" in filtered
+    # structures given as objects have no file to ask about
+    given = scanning.few_neighbours_note("4 structures", reasons, 3.0, from_file=False)
+    assert given.endswith('or are the positions in bohr (units="bohr")?'), given
     one_in_four = np.array([scanning.REASON_FEW_NEIGHBORS, "", "", ""])  # not above 25 %
     assert scanning.few_neighbours_note("d.xyz", one_in_four, 3.0, neighbors=[14]) is None

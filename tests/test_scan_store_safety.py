@@ -201,7 +201,7 @@ def test_a_second_scan_into_a_locked_output_is_refused(soap, frames, tmp_path):
         with pytest.raises(dg.DegeneracyError) as refused:
             _scan(frames, soap, output)
         assert str(refused.value) == (
-            f"another scan is writing {output} (pid 4242); wait for it or choose another --output"
+            f"another scan is writing {output} (pid 4242); wait for it or choose another output=..."
         )
         # the holder's folder untouched: no manifest made, its lock file kept
         assert sorted(p.name for p in store.folder.iterdir()) == ["lock"]

@@ -225,7 +225,8 @@ def exclusive_output(folder: str | os.PathLike, command: str) -> Iterator[None]:
     """Keep other runs out of ``folder`` (an existing output folder) while ``command``
     writes it: an exclusive, non-blocking ``flock`` on ``folder/.degeneracy.lock``,
     which holds this process's id for the refusal ("another reproduce is writing out
-    (pid 1234); wait for it or choose another --output").
+    (pid 1234); wait for it or choose another output=...", which the command line shows as
+    ``--output``).
 
     The operating system releases the lock when the process ends, even killed: the file
     left behind blocks nothing. Where there is no ``fcntl`` or the file system cannot
@@ -254,7 +255,7 @@ def exclusive_output(folder: str | os.PathLike, command: str) -> Iterator[None]:
             pid = "" if owner is None else f" (pid {owner})"
             raise DegeneracyError(
                 f"another {command} is writing {folder}{pid}; wait for it or choose another "
-                "--output"
+                "output=..."
             ) from None
         except OSError:  # a file system without flock (some NFS): not locked
             pass

@@ -1626,7 +1626,9 @@ class ChunkStore:
     def _busy(self, owner: int | None) -> str:
         """The refusal of a scan into an output that another scan holds."""
         pid = "" if owner is None else f" (pid {owner})"
-        return f"another scan is writing {self.output}{pid}; wait for it or choose another --output"
+        return (
+            f"another scan is writing {self.output}{pid}; wait for it or choose another output=..."
+        )
 
     def unlock(self) -> None:
         """Let other scans into the output (:meth:`lock`); nothing if not held here.
@@ -2364,7 +2366,12 @@ def scan_dataset(
         results = read_results(store.output)
         reasons = np.asarray(results.column("reason"))
         note = few_neighbours_note(
-            dataset.label, reasons, cutoff, neighbors=neighbor_numbers, units=dataset.units
+            dataset.label,
+            reasons,
+            cutoff,
+            neighbors=neighbor_numbers,
+            units=dataset.units,
+            from_file=dataset.path is not None,
         )
         if note is not None:
             notes.append(note)
@@ -2524,22 +2531,25 @@ def few_neighbours_note(
     *,
     neighbors: Sequence[int] | None = None,
     units: str = "angstrom",
+    from_file: bool = True,
 ) -> str | None:
     """A warning when more than :data:`FEW_NEIGHBOURS_SHARE` of the environments have
     fewer than two neighbours within ``cutoff`` (their spectrum is undefined): a cutoff
     below the nearest-neighbour distance, a file in bohr read as Å (asked only when
     ``units`` is Å: read as bohr, a file shrinks), or a filter to ``neighbors`` (atomic
     numbers) that leaves out the atoms around the centres, says nothing about the
-    fingerprint."""
+    fingerprint. ``from_file``: the structures were read from a file (else given as
+    objects, whose positions are asked about)."""
     few = int(np.count_nonzero(reasons == REASON_FEW_NEIGHBORS))
     if few == 0 or few <= FEW_NEIGHBOURS_SHARE * len(reasons):
         return None
     counted = "" if neighbors is None else f" of species {species_text(symbols_of(neighbors))}"
-    causes = ["is the cutoff below the nearest-neighbour distance (--cutoff)"]
+    causes = ["is the cutoff below the nearest-neighbour distance (cutoff=...)"]
     if neighbors is not None:
-        causes.append("are the centres' neighbours of other species (--neighbors)")
+        causes.append("are the centres' neighbours of other species (neighbors=...)")
     if units == "angstrom":
-        causes.append('is the file in bohr (units="bohr")')
+        asked_of = "is the file" if from_file else "are the positions"
+        causes.append(f'{asked_of} in bohr (units="bohr")')
     asked = causes[0] if len(causes) == 1 else f"{', '.join(causes[:-1])}, or {causes[-1]}"
     return (
         f"{label}: {few} of {len(reasons)} environments ({100 * few / len(reasons):.0f} %) have "

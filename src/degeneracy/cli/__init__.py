@@ -275,20 +275,23 @@ def option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
 
 
 #: A keyword argument as the library's messages advise one: ``restart=True``,
-#: ``units="bohr"``.
-_KEYWORD_ADVICE = re.compile(r"(?<![\w.-])([a-z][a-z0-9_]*)=(True|\"[^\"]*\")")
+#: ``units="bohr"``, or ``cutoff=...`` for "this keyword, at another value".
+_KEYWORD_ADVICE = re.compile(r"(?<![\w.-])([a-z][a-z0-9_]*)=(True|\"[^\"]*\"|\.\.\.)")
 
 
 def keywords_as_options(text: str, names: dict[str, str]) -> str:
     """The library's advice in keyword terms (``rerun with restart=True``, ``is the file
-    in bohr? (units="bohr")``) as the options that set those keywords (``--restart``,
-    ``--units bohr``); keywords of no option of the command are left as they are."""
+    in bohr? (units="bohr")``, ``(cutoff=...)``) as the options that set those keywords
+    (``--restart``, ``--units bohr``, ``(--cutoff)``); keywords of no option of the
+    command are left as they are."""
 
     def option(match: re.Match) -> str:
         name, value = match.groups()
         if name not in names:
             return match.group(0)
-        return names[name] if value == "True" else f"{names[name]} {value.strip(chr(34))}"
+        if value in ("True", "..."):
+            return names[name]
+        return f"{names[name]} {value.strip(chr(34))}"
 
     return _KEYWORD_ADVICE.sub(option, text)
 
