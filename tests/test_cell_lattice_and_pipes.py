@@ -370,3 +370,90 @@ def test_scan_results_from_a_named_pipe_are_refused(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(DegeneracyError, match=r"cannot read scan results from a pipe"):
         dg.read_results(fifo)
+
+
+def test_a_large_crystal_is_searched_once_for_all_its_chunks(monkeypatch):
+    """A scan cuts a large crystal chunk by chunk; each chunk searched the whole structure
+    again (helper-155: quadratic in the structure's size). The pairs are kept: the chunks
+    give what one call over every centre gives, with one search; another structure, or the
+    same one moved, is searched again."""
+    from degeneracy import environments
+
+    crystal = ase.build.bulk("Si", "diamond", cubic=True) * (4, 4, 4)  # 512 atoms
+    crystal.rattle(0.02, seed=1)
+    assert len(crystal) >= environments.KEEP_PAIRS_FROM_ATOMS
+    monkeypatch.setattr(environments, "_KEPT", [])
+    calls = []
+    searched = environments.neighbor_list
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return searched(*args, **kwargs)
+
+    monkeypatch.setattr(environments, "neighbor_list", counted)
+    whole = environments.environments_of(crystal, range(len(crystal)), cutoff=4.0)
+    chunks = [
+        env
+        for start in range(0, len(crystal), 100)
+        for env in environments.environments_of(
+            crystal, range(start, min(start + 100, len(crystal))), cutoff=4.0
+        )
+    ]
+    assert len(calls) == 1
+    assert len(chunks) == len(whole) == len(crystal)
+    for one, other in zip(whole, chunks, strict=True):
+        assert np.array_equal(one.numbers, other.numbers)
+        assert np.array_equal(one.positions, other.positions)
+    # reversed centres: the same environments, in the given order
+    backwards = environments.environments_of(crystal, [511, 3, 0], cutoff=4.0)
+    assert [env.info["atom"] for env in backwards] == [511, 3, 0]
+    assert np.array_equal(backwards[2].positions, whole[0].positions)
+    moved = crystal.copy()
+    moved.positions[7] += 0.01
+    (env,) = environments.environments_of(moved, [7], cutoff=4.0)
+    assert len(calls) == 2 and not np.array_equal(env.positions, whole[7].positions)
+    environments.environments_of(crystal, [7], cutoff=3.0)  # another cutoff
+    assert len(calls) == 3
+    # a small structure is not kept
+    small = ase.build.bulk("Si", "diamond", cubic=True)
+    environments.environments_of(small, [0], cutoff=3.0)
+    environments.environments_of(small, [1], cutoff=3.0)
+    assert len(calls) == 5
+
+
+def test_neighbours_of_a_large_crystal_agree_with_ase_for_every_centre():
+    """The sorted, kept pairs split by centre are ase's neighbours of each centre."""
+    from degeneracy import environments
+
+    crystal = ase.build.bulk("Si", "diamond", cubic=True) * (4, 4, 4)
+    crystal.rattle(0.05, seed=2)
+    found = environments.environments_of(crystal, range(len(crystal)), cutoff=3.5)
+    i, d = neighbor_list("id", crystal, 3.5, self_interaction=False)
+    counts = np.bincount(i, minlength=len(crystal))
+    for center, env in enumerate(found):
+        assert len(env) - 1 == counts[center]
+        assert np.allclose(
+            np.sort(np.linalg.norm(env.positions[1:], axis=1)), np.sort(d[i == center])
+        )
+
+
+@pytest.mark.parametrize("n_atoms", [20, 600])
+def test_a_cluster_s_neighbours_are_every_atom_inside_the_cutoff(n_atoms):
+    """A large cluster's neighbours come from a k-d tree (each centre tested every atom);
+    small and large, they are the atoms strictly inside the cutoff, in index order,
+    including an atom exactly at the cutoff left out."""
+    from degeneracy import environments
+
+    rng = np.random.default_rng(3)
+    positions = rng.uniform(0, 4 * (n_atoms / 20) ** (1 / 3), size=(n_atoms, 3))
+    positions[1] = positions[0] + [2.5, 0.0, 0.0]  # exactly at the cutoff of atom 0
+    cluster = ase.Atoms(f"Si{n_atoms}", positions=positions)
+    assert (n_atoms >= environments.TREE_FROM_ATOMS) == (n_atoms == 600)
+    found = environments.environments_of(cluster, range(n_atoms), cutoff=2.5)
+    for center, env in enumerate(found):
+        vectors = positions - positions[center]
+        inside = np.flatnonzero(
+            (np.linalg.norm(vectors, axis=1) < 2.5) & (np.arange(n_atoms) != center)
+        )
+        assert np.array_equal(env.positions[1:], vectors[inside])
+    assert not np.any(np.isclose(np.linalg.norm(found[0].positions, axis=1), 2.5))

@@ -2077,6 +2077,24 @@ def test_most_singular_environments_of_a_crystal_get_a_symmetry_verdict():
     assert entry["symmetry_residual"] < 1e-6
 
 
+def test_the_verdicts_of_large_environments_show_their_progress(capsys):
+    """The symmetry search of a large environment takes seconds to minutes (helper-155: 190
+    neighbours, minutes without a word): a bar counts the environments described, and the
+    described entries are those without it."""
+    copper = bulk("Cu", "fcc", a=3.6)
+    environments = environments_of(copper * (2, 1, 1), [0, 1], cutoff=3.0)
+    soap = dg.SoapPowerSpectrum(center="Cu", neighbors=["Cu"], cutoff=3.0)
+    quiet = scanning.describe_singular(environments, soap)
+    assert capsys.readouterr().err == ""
+    shown = scanning.describe_singular(environments, soap, progress=True)
+    err = capsys.readouterr().err
+    assert "verdicts" in err and "2/2" in err, err
+    assert [entry["verdict"] for entry in shown] == [entry["verdict"] for entry in quiet]
+    assert [entry["cn"] for entry in shown] == [entry["cn"] for entry in quiet]
+    with pytest.raises(dg.DegeneracyError, match="progress"):
+        scanning.describe_singular(environments, soap, progress="yes")
+
+
 def test_zeros_of_a_near_symmetric_environment_are_named_so(capsys):
     """CH4 1 mÅ from T_d, beyond the symmetry tolerance: its zero is T_d's, lifted as d²
     (sensitivity.near_symmetry); the most-singular table said "spurious"."""

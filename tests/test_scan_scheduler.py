@@ -437,3 +437,23 @@ def test_a_given_client_that_is_not_the_default_scans(one_worker_cluster, methan
             client=client,
         )  # fmt: skip
     assert summary.n_computed > 0 and (tmp_path / "r.parquet").is_file()
+
+
+@pytest.mark.parametrize(
+    ("keywords", "named"),
+    [
+        ({"scheduler": "tcp://127.0.0.1:8786", "workers": 2}, "scheduler and workers"),
+        ({"client": object(), "workers": 2}, "client and workers"),
+        ({"client": object(), "scheduler": "127.0.0.1:8786"}, "client and scheduler"),
+    ],
+)
+def test_two_clusters_are_refused_before_any_work(keywords, named, methane_file, tmp_path):
+    """The library ignored ``workers`` beside a scheduler, and a scheduler beside a client
+    (the command line refuses --workers with --scheduler); no output is made."""
+    with pytest.raises(dg.DegeneracyError) as refused:
+        dg.scan_dataset(
+            methane_file, dg.SoapPowerSpectrum(n_max=2, l_max=2), output=tmp_path / "r.csv",
+            **keywords,
+        )  # fmt: skip
+    assert str(refused.value).startswith(f"{named}: give one of them"), refused.value
+    assert [path for path in tmp_path.iterdir() if path != methane_file] == []

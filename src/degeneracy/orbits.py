@@ -2054,7 +2054,8 @@ def _trace_member(task: dict) -> tuple[float, float, int]:
     return task["sigma"], task["c"], int(frames[-1].info.get("jacobian_evaluations", 0))
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int | None = None) -> None:
+    """Set up a pool worker of the process ``parent`` (its pid; :func:`exit_with_parent`)."""
     global _IN_POOL_WORKER
     _IN_POOL_WORKER = True
     # one featomic and one BLAS thread per worker: the workers already use the cores
@@ -2066,6 +2067,39 @@ def _worker_init() -> None:
     # tqdm's default lock is a multiprocessing semaphore: one left by a terminated worker
     # makes the resource tracker warn about it at exit; a worker needs only a thread lock
     tqdm.set_lock(threading.RLock())
+    exit_with_parent(parent)
+
+
+#: Seconds between a pool worker's checks that the process that started it is alive.
+PARENT_CHECK_SECONDS = 1.0
+
+
+def exit_with_parent(
+    parent: int | None = None, interval: float = PARENT_CHECK_SECONDS
+) -> threading.Thread:
+    """End this process within ``interval`` seconds of the death of ``parent`` (the pid
+    of the process that started it; default its parent now).
+
+    A spawn worker holds both ends of its own pipes, so a parent killed with SIGKILL
+    (which cleans nothing up) left its orbit workers running for good, tracing into a
+    folder whose lock had gone with the parent (helper-157). The orphan is re-parented
+    (to init or a subreaper): a daemon thread polls :func:`os.getppid` and exits the
+    process at once when it changes. Polling, not Linux's ``PR_SET_PDEATHSIG``, which
+    fires when the *thread* that started the worker ends, not its process. The starting
+    process gives its pid (a parent that died while the worker was importing would
+    otherwise be missed: the worker would watch its new parent). An orbit's checkpoint
+    is written atomically, so a worker ended mid-step loses that step only.
+    """
+    parent = os.getppid() if parent is None else parent
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)  # the parent is gone: no one reads this worker's results
+
+    watcher = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    watcher.start()
+    return watcher
 
 
 def published_file_name(sigma: float, c: float) -> str:
@@ -2321,7 +2355,9 @@ def _run_tasks(tasks: list[dict], workers: int, progress: bool) -> None:
             import multiprocessing
 
             context = multiprocessing.get_context("spawn")  # featomic's threads and fork
-            pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init)
+            pool = ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+            )
             try:
                 with sigint_blocked():  # map() spawns the workers: not one sees Ctrl-C
                     results = pool.map(_family_worker, tasks)

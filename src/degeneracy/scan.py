@@ -1944,6 +1944,22 @@ def connect_timeout_value(value: Any, name: str = "connect_timeout") -> float:
     )
 
 
+def check_one_cluster(client: Any, scheduler: str | None, workers: int | None) -> None:
+    """Refuse a scan told of two clusters: a ``client`` has its own scheduler and
+    workers, and ``workers`` sizes the local cluster a ``scheduler`` replaces (either
+    was ignored before)."""
+    given = [
+        name
+        for name, value in (("client", client), ("scheduler", scheduler), ("workers", workers))
+        if value is not None
+    ]
+    if len(given) > 1:
+        raise DegeneracyError(
+            f"{' and '.join(given)}: give one of them (a client or a scheduler has its own "
+            "workers; workers sizes a new local cluster)"
+        )
+
+
 @contextlib.contextmanager
 def dask_client(
     *,
@@ -2233,6 +2249,14 @@ def scan_dataset(
     client : distributed.Client, optional
         Use this client (not closed). Else ``scheduler`` (address of a running Dask
         scheduler) or a new local cluster of ``workers`` processes.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786`` or ``host:8786``) whose
+        workers scan; not with ``client`` or ``workers``. Its workers must run this
+        degeneracy code (checked before the first chunk).
+    workers : int, optional
+        Processes (threads with ``processes=False``) of the local cluster made when
+        neither ``client`` nor ``scheduler`` is given; default the CPUs this process may
+        use (:func:`default_workers`).
     processes : bool
         Local cluster of processes (default) or of threads in this process.
     connect_timeout : float
@@ -2279,6 +2303,7 @@ def scan_dataset(
     connect_timeout = connect_timeout_value(connect_timeout)
     if scheduler is not None:
         scheduler = scheduler_address(scheduler)
+    check_one_cluster(client, scheduler, workers)
     if isinstance(source, Dataset):
         if units != "angstrom" or read_format is not None:
             raise DegeneracyError(
@@ -2819,7 +2844,7 @@ def _chunk_result(cluster: _LazyClient, future: Any, chunk: str) -> pa.Table:
         future.release()
 
 
-def _progress_bar(progress: bool) -> Any:
+def _progress_bar(progress: bool, *, desc: str = "scan", total: int = 0) -> Any:
     """A tqdm bar on stderr, or a stand-in that does nothing.
 
     Not a disabled tqdm: creating any tqdm starts its monitor thread, which only the
@@ -2827,7 +2852,7 @@ def _progress_bar(progress: bool) -> Any:
     scan into the reports and the interpreter's shutdown.
     """
     if progress:
-        return tqdm(total=0, desc="scan", unit="env", file=sys.stderr, smoothing=0.05)
+        return tqdm(total=total, desc=desc, unit="env", file=sys.stderr, smoothing=0.05)
     return _NoProgress()
 
 
@@ -3019,6 +3044,7 @@ def describe_singular(
     *,
     symmetry_tol: float = SYMMETRY_TOL,
     zero_rtol: float = ZERO_RTOL,
+    progress: bool = False,
 ) -> list[dict[str, Any]]:
     """Full spectrum and symmetry verdict of a few environments (e.g. the most singular).
 
@@ -3041,56 +3067,76 @@ def describe_singular(
     pairs nearest to being equal, their distance (Å), how much of the softest motion (the
     most trade-like of them) is not their trade, and the pairs the fingerprint weighs out
     that it leaves out of that (None when none). ``symmetry_tol`` (Å) is at most
-    :data:`~degeneracy.checks.MAX_SYMMETRY_TOL`.
+    :data:`~degeneracy.checks.MAX_SYMMETRY_TOL`. ``progress``: a bar on stderr, one step
+    per environment (the symmetry search grows steeply with the neighbours: ~1 s at 46,
+    ~10 s at 98, minutes at 190).
     """
     symmetry_tol = symmetry_tolerance_value("symmetry_tol", symmetry_tol)
+    progress = true_or_false("progress", progress)
     recipe = RepresentationRecipe.of(representation)
     described = []
-    for atoms in environments:
-        entry: dict[str, Any] = {
-            "structure": atoms.info.get("structure"),
-            "atom": atoms.info.get("atom"),
-            "species": atoms.get_chemical_symbols()[0],
-            "n_neighbors": len(atoms) - 1,
-        }
-        neighbors = neighbor_positions(atoms)
-        numbers = atoms.numbers[1:]
-        try:
-            rotation_complement(neighbors)
-        except DegeneracyError:
-            described.append({**entry, "singular_values": None, "symmetric": None})
-            continue
-        built = recipe.build(int(atoms.numbers[0]), sorted(set(int(z) for z in numbers)))
-        _make_calculator(built)
-        _take_over_notes(built, atoms)
-        _, jacobian = built.jacobian([atoms])
-        spectrum = singular_spectrum(jacobian, neighbors[None])
-        values = spectrum.values[0]
-        entry["singular_values"] = [float(v) for v in values]
-        entry["cn"] = float(spectrum.cn[0])
-        verdict = point_symmetry(neighbors, numbers, tol=symmetry_tol)
-        entry["symmetric"] = verdict.symmetric
-        entry["symmetry_residual"] = verdict.residual
-        zeros = classify_zeros(
-            atoms,
-            values,
-            spectrum.motions[0],
-            verdict,
-            built,
-            n_features=jacobian.shape[1],
-            zero_rtol=zero_rtol,
-        )
-        entry["verdict"] = zeros.verdict
-        entry["near_symmetry_distance"] = zeros.near_symmetry_distance
-        entry["near_symmetry_zero_distance"] = zeros.near_symmetry_zero_distance
-        entry["pair_swap"], entry["unseen_pairs"] = zeros.labels(atoms)
-        entry["truncation"] = zeros.truncation
-        entry["n_spurious_zeros"] = zeros.n_spurious
-        entry["n_explained_zeros"] = zeros.n_explained
-        softest = softest_motions(values, spectrum.motions[0], zero_rtol=zero_rtol)
-        entry.update(near_swap(atoms, softest, built, values=values))
-        described.append(entry)
+    bar = _progress_bar(
+        progress and len(environments) > 1, desc="verdicts", total=len(environments)
+    )
+    try:
+        for atoms in environments:
+            described.append(
+                _described_environment(
+                    atoms, recipe, symmetry_tol=symmetry_tol, zero_rtol=zero_rtol
+                )
+            )
+            bar.update()
+    finally:
+        bar.close()
     return described
+
+
+def _described_environment(
+    atoms: ase.Atoms, recipe: RepresentationRecipe, *, symmetry_tol: float, zero_rtol: float
+) -> dict[str, Any]:
+    """:func:`describe_singular` of one environment."""
+    entry: dict[str, Any] = {
+        "structure": atoms.info.get("structure"),
+        "atom": atoms.info.get("atom"),
+        "species": atoms.get_chemical_symbols()[0],
+        "n_neighbors": len(atoms) - 1,
+    }
+    neighbors = neighbor_positions(atoms)
+    numbers = atoms.numbers[1:]
+    try:
+        rotation_complement(neighbors)
+    except DegeneracyError:
+        return {**entry, "singular_values": None, "symmetric": None}
+    built = recipe.build(int(atoms.numbers[0]), sorted(set(int(z) for z in numbers)))
+    _make_calculator(built)
+    _take_over_notes(built, atoms)
+    _, jacobian = built.jacobian([atoms])
+    spectrum = singular_spectrum(jacobian, neighbors[None])
+    values = spectrum.values[0]
+    entry["singular_values"] = [float(v) for v in values]
+    entry["cn"] = float(spectrum.cn[0])
+    verdict = point_symmetry(neighbors, numbers, tol=symmetry_tol)
+    entry["symmetric"] = verdict.symmetric
+    entry["symmetry_residual"] = verdict.residual
+    zeros = classify_zeros(
+        atoms,
+        values,
+        spectrum.motions[0],
+        verdict,
+        built,
+        n_features=jacobian.shape[1],
+        zero_rtol=zero_rtol,
+    )
+    entry["verdict"] = zeros.verdict
+    entry["near_symmetry_distance"] = zeros.near_symmetry_distance
+    entry["near_symmetry_zero_distance"] = zeros.near_symmetry_zero_distance
+    entry["pair_swap"], entry["unseen_pairs"] = zeros.labels(atoms)
+    entry["truncation"] = zeros.truncation
+    entry["n_spurious_zeros"] = zeros.n_spurious
+    entry["n_explained_zeros"] = zeros.n_explained
+    softest = softest_motions(values, spectrum.motions[0], zero_rtol=zero_rtol)
+    entry.update(near_swap(atoms, softest, built, values=values))
+    return entry
 
 
 def _make_calculator(built: Representation) -> None:

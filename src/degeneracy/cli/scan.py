@@ -642,7 +642,8 @@ def report_most_singular(
         cutoff=cutoff,
         neighbor_species=neighbor_species,
     )
-    described = describe_singular(environments, command.recipe)
+    progress = not command.args.no_progress and sys.stderr.isatty()
+    described = describe_singular(environments, command.recipe, progress=progress)
     for row, entry in zip(top, described, strict=True):
         row.update({k: entry.get(k) for k in VERDICT_KEYS})
     print(f"\nmost singular environments (largest CN, top {len(top)}):")
