@@ -1009,6 +1009,32 @@ def test_chemiscope_draws_periodic_cells_and_molecules_without_theirs(tmp_path):
     assert data["settings"]["structure"][0]["unitCell"] is False
 
 
+@pytest.mark.parametrize("vacuum", [None, 10.0])
+def test_chemiscope_draws_a_slab_s_images_in_its_plane_only(tmp_path, vacuum):
+    """Graphene stored without a normal vector (pbc T T F, third vector zero) was drawn
+    with no cell and no images, though its environments count neighbours across the
+    edges; with a vacuum, chemiscope replicated it across the vacuum too (helper-156). Its
+    8 in-plane images are drawn as atoms, its own atoms first, with no cell."""
+    import ase.build
+
+    sheet = ase.build.graphene(size=(2, 2, 1), vacuum=vacuum)
+    sheet.rattle(0.01, seed=0)
+    before = sheet.positions.copy()
+    viewer = tmp_path / "v.json"
+    write_chemiscope(viewer, {0: sheet}, _results([0], [10.0]), cutoff=2.0)
+    data = json.loads(viewer.read_text())
+    (shown,) = data["structures"]
+    assert "cell" not in shown and shown["size"] == 9 * len(sheet)
+    drawn = np.column_stack([shown["x"], shown["y"], shown["z"]])
+    assert np.allclose(drawn[: len(sheet)], sheet.positions)  # centres keep their index
+    assert np.allclose(drawn[:, 2], np.tile(sheet.positions[:, 2], 9))  # in the plane
+    # every neighbour a centre has across the edges is drawn where it is
+    (env,) = environments_of(sheet, [0], cutoff=2.0)
+    for vector in env.positions[1:]:
+        assert np.min(np.linalg.norm(drawn - (sheet.positions[0] + vector), axis=1)) < 1e-9
+    assert np.array_equal(sheet.positions, before)
+
+
 def test_chemiscope_refuses_non_finite_values(tmp_path):
     """They were written as NaN, which is no JSON: chemiscope's own reader refuses it."""
     from degeneracy.figures.viewer import write_chemiscope_file

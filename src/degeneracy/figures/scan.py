@@ -10,6 +10,7 @@ error about the GIL at the interpreter's exit.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 
@@ -110,9 +111,9 @@ def write_chemiscope(
     resolves, 1/((3N − 3)ε) (:func:`~degeneracy.sensitivity.floored_s_min`,
     :func:`~degeneracy.sensitivity.capped_cn`): equally singular sites in one place. When
     a structure is periodic the viewer draws the cells, replicated 3×3×3, so that the
-    neighbours across a cell's faces are seen (chemiscope has no partial periodicity: a
-    slab is replicated along its normal too); non-periodic structures are drawn without
-    their cell. Written
+    neighbours across a cell's faces are seen; a structure periodic along some axes only
+    (a slab) is drawn with its images one cell away along those, as atoms (chemiscope has
+    no partial periodicity); non-periodic structures are drawn without their cell. Written
     with :func:`chemiscope.write_input` (``.json`` or ``.json.gz``) to a temporary file
     that replaces ``path``. Returns the number of environments written.
     """
@@ -141,7 +142,9 @@ def write_chemiscope(
         ),
         "log10(s_max)": _atom_property(np.log10(column("s_max")), "largest singular value"),
         "CN": _atom_property(cn, f"condition number of the purified Jacobian{capped}"),
-        "neighbours": _atom_property(column("n_neighbors"), "neighbours within the cutoff"),
+        "neighbours": _atom_property(
+            column("n_neighbors"), "neighbours within the cutoff, of the scan's neighbour species"
+        ),
         "structure": _atom_property(column("structure"), "structure index in the data set"),
         "species": {
             "target": "atom",
@@ -177,15 +180,38 @@ def write_chemiscope(
 
 
 def _as_viewed(atoms: ase.Atoms) -> ase.Atoms:
-    """``atoms`` as chemiscope should draw it: without its cell when it is not periodic.
+    """``atoms`` as chemiscope should draw it: a crystal with its cell (replicated by the
+    viewer), a molecule without its cell, a structure periodic along some axes only
+    with its images along those (:func:`_with_periodic_images`).
 
     chemiscope has no periodic flag: a molecule read with a cell (extxyz ``Lattice`` and
     ``pbc="F F F"``) would be drawn in that cell and replicated like a crystal."""
-    if atoms.pbc.any() or not atoms.cell.any():
+    if atoms.pbc.all():
+        return atoms
+    if atoms.pbc.any():
+        return _with_periodic_images(atoms)
+    if not atoms.cell.any():
         return atoms
     shown = atoms.copy()
     shown.set_cell(np.zeros((3, 3)))
     return shown
+
+
+def _with_periodic_images(atoms: ase.Atoms) -> ase.Atoms:
+    """A structure periodic along some axes (a slab, a wire) as atoms without a cell: its
+    own atoms first (the environments' centres keep their index), then its images one
+    cell away along each periodic axis (3×3 for a slab, 3 for a wire).
+
+    chemiscope replicates a cell along all three axes or none: a slab's images along its
+    normal, across the vacuum, were drawn as atoms it does not have, and a slab stored
+    without a normal vector (``ase.build.graphene(vacuum=None)``: zero) got no cell, so
+    the neighbours its environments count across the edges were not drawn (helper-156).
+    """
+    axes = np.flatnonzero(atoms.pbc)
+    steps = np.array(list(itertools.product((0, -1, 1), repeat=len(axes))))[1:]  # not (0, …)
+    shifts = steps @ atoms.cell[:][axes]  # (images, 3)
+    positions = np.concatenate([atoms.positions, *(atoms.positions + shift for shift in shifts)])
+    return ase.Atoms(numbers=np.tile(atoms.numbers, len(shifts) + 1), positions=positions)
 
 
 def _atom_property(values: Sequence[float], description: str) -> dict:
