@@ -2157,7 +2157,7 @@ def test_a_scan_of_every_centre_takes_each_species_builtin_basis(tmp_path, monke
     a given basis fitted on other species is kept, and said once."""
     monkeypatch.setenv("DEGENERACY_CACHE", str(tmp_path / "cache"))
     frames = dg.sample_methane(4, seed=3)
-    settings = {"sigma": 0.3, "n_max": 2, "l_max": 1}
+    settings = {"sigma": 0.3, "n_max": 3, "l_max": 1}
     builtin = dg.SoapPowerSpectrum(**settings, basis="optimal")
     output = tmp_path / "builtin.parquet"
     with warnings.catch_warnings():
@@ -2172,7 +2172,7 @@ def test_a_scan_of_every_centre_takes_each_species_builtin_basis(tmp_path, monke
     spectrum = dg.singular_spectrum(jacobian, dg.neighbor_positions(h_environments))
     np.testing.assert_allclose(np.asarray(table.column("s_max"))[hydrogen], spectrum.values[:, 0])
 
-    fitted = dg.fit_optimal_basis(frames, sigma=0.3, n_max=2, l_max=1)
+    fitted = dg.fit_optimal_basis(frames, sigma=0.3, n_max=3, l_max=1)
     given = dg.SoapPowerSpectrum(**settings, basis="optimal", optimal_basis=fitted)
     with pytest.warns(dg.DegeneracyWarning) as caught:
         summary = dg.scan_dataset(
@@ -2485,3 +2485,39 @@ def test_few_neighbours_note_names_the_neighbour_filter():
     assert given.endswith('or are the positions in bohr (units="bohr")?'), given
     one_in_four = np.array([scanning.REASON_FEW_NEIGHBORS, "", "", ""])  # not above 25 %
     assert scanning.few_neighbours_note("d.xyz", one_in_four, 3.0, neighbors=[14]) is None
+
+
+def test_environments_a_fingerprint_is_too_small_for_are_named_in_a_warning(tmp_path):
+    """SOAP n_max = l_max = 4 on Si with 28 neighbours (80 features, 81 motions) made every
+    row `zero` with CN inf and said nothing (helper-155): a fingerprint too small for the
+    environments is the settings' doing, and says so once, with how many it holds for."""
+    frames = dg.sample_methane(6, seed=2)
+    small = dg.SoapPowerSpectrum(n_max=2, l_max=1)  # 8 features, 5 invariants, 9 motions
+    with pytest.warns(dg.DegeneracyWarning) as caught:
+        summary = dg.scan_dataset(frames, small, output=tmp_path / "s.csv", **_threads())
+    (message,) = package_warnings(caught)
+    assert message.startswith(
+        "blind by dimension: for soap, 8 features, functions of only 5 invariants of the "
+        "expansion, for the 9 internal motions of 4 neighbours leave 4 zero singular values "
+        "at every configuration (verdict dimension): a larger n_max=... or l_max=..., or "
+        "fewer neighbours (a smaller cutoff=...) (scan: in 6 of the 6 environments scanned"
+    ), message
+    assert summary.warnings == [message]
+    results = dg.read_results(tmp_path / "s.csv")
+    assert np.all(np.asarray(results.column("s_min")) == 0.0)  # what the note explains
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dg.DegeneracyWarning)  # large enough: no note
+        dg.scan_dataset(frames, dg.SoapPowerSpectrum(n_max=3, l_max=1),
+                        output=tmp_path / "l.csv", **_threads())  # fmt: skip
+
+
+def test_the_dimension_note_is_in_the_command_s_terms(tmp_path, capsys):
+    frames = dg.sample_methane(3, seed=2)
+    data = tmp_path / "m.extxyz"
+    ase.io.write(data, frames, format="extxyz")
+    code = main(["scan", str(data), "--n-max", "2", "--l-max", "1", "--output",
+                 str(tmp_path / "r.csv"), "--workers", "1", "--no-progress",
+                 "--chemiscope-limit", "0"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "a larger --n-max or --l-max, or fewer neighbours (a smaller --cutoff)" in err, err

@@ -130,6 +130,7 @@ from .sensitivity import (
     VERDICT_REGULAR,  # noqa: F401  (kept as degeneracy.scan.VERDICT_REGULAR)
     VERDICT_ZERO,
     ZERO_RTOL,
+    blind_by_dimension,
     classify_zeros,
     condition_number,
     kinks_of,
@@ -668,6 +669,9 @@ def environment_spectra(
         diagnose = getattr(built, "diagnose", None)
         if diagnose is not None:
             notes.add(diagnose, environments, members)
+        blind = dimension_note(built, len(neighbors))
+        if blind is not None:
+            notes.add(lambda group, text=blind: [text] if group else [], environments, members)
         for start in range(0, len(members), batch_size):
             rows = members[start : start + batch_size]
             high, low, kinked, why = _labelled_batch_extremes(environments, rows, built)
@@ -687,6 +691,31 @@ def environment_spectra(
         kink=kinks,
         notes=notes.notes(),
         fingerprints=fingerprints,
+    )
+
+
+#: The subject of :func:`dimension_note` (:func:`~degeneracy.errors.warning_subject`).
+BLIND_BY_DIMENSION = "blind by dimension"
+
+
+def dimension_note(built: Representation, n_neighbors: int) -> str | None:
+    """A note for environments of ``n_neighbors`` neighbours whose internal motions
+    outnumber what ``built`` can see (:func:`~degeneracy.sensitivity.blind_by_dimension`):
+    their zeros (``s_min = 0``, CN inf) are the fingerprint's size, not the data's, and
+    every such row looked singular without a word (helper-155: SOAP n_max = l_max = 4,
+    80 features, on Si with 28 neighbours, 81 motions). None for a fingerprint whose
+    feature count is not known before computing (the overlap matrix's grows with N)."""
+    n_features = getattr(built, "n_features", None)
+    if not isinstance(n_features, int) or isinstance(n_features, bool):
+        return None
+    blind = blind_by_dimension(built, n_features, n_neighbors)
+    if blind is None:
+        return None
+    expansion = "n_max" in built.hypers()
+    more = "a larger n_max=... or l_max=..." if expansion else "a fingerprint with more features"
+    return (
+        f"{BLIND_BY_DIMENSION}: for {built.name}, {blind} (verdict dimension): {more}, or "
+        "fewer neighbours (a smaller cutoff=...)"
     )
 
 

@@ -57,6 +57,7 @@ from .explanations import (
 from .frames import (
     FrameAnalysis,
     analyse_frames,
+    blind_by_dimension,
     call_notes,
     check_analysable,
     check_enough_features,

@@ -143,28 +143,40 @@ def check_enough_features(atoms: ase.Atoms, representation: Representation, *, t
     the soft directions are a whole space.
     ``task`` ("a singular configuration to search for") ends the message.
     """
-    n_neighbors = len(atoms) - 1
-    n_motions = 3 * n_neighbors - 3
     n_features = fingerprint(representation).features([atoms]).shape[1]
+    blind = blind_by_dimension(representation, n_features, len(atoms) - 1)
+    if blind is not None:
+        raise DegeneracyError(f"{representation.name}: {blind}, so there is no {task}")
+
+
+def blind_by_dimension(
+    representation: Representation, n_features: int, n_neighbors: int
+) -> str | None:
+    """What leaves zero singular values at every configuration of ``n_neighbors``
+    neighbours (``"576 features for the 81 internal motions of 28 neighbours leave 5 zero
+    singular values at every configuration"``), or None where the fingerprint can see
+    every motion (:func:`seen_dimension` ≥ 3N − 3)."""
+    n_motions = 3 * n_neighbors - 3
     seen = seen_dimension(representation, n_features, n_neighbors)
-    if seen < n_motions:
-        if seen == n_features:  # (l_max is not named: the options' terms would rename it)
-            what = f"{n_features} features for the {n_motions} internal motions"
-        elif (representation.hypers().get("l_max") or 0) > 0:  # a small expansion
-            what = (
-                f"{n_features} features, functions of only {seen} invariants of the "
-                f"expansion, for the {n_motions} internal motions"
-            )
-        else:  # l_max 0, or an ACSF without angular functions
-            what = (
-                f"without angular channels, only the {seen} distances of the {n_motions} "
-                "internal motions"
-            )
-        raise DegeneracyError(
-            f"{representation.name}: {what} of {n_neighbors} neighbours leave "
-            f"{n_motions - seen} zero singular value{'' if n_motions - seen == 1 else 's'} "
-            f"at every configuration, so there is no {task}"
+    if seen >= n_motions:
+        return None
+    if seen == n_features:  # (l_max is not named: the options' terms would rename it)
+        what = f"{n_features} features for the {n_motions} internal motions"
+    elif (representation.hypers().get("l_max") or 0) > 0:  # a small expansion
+        what = (
+            f"{n_features} features, functions of only {seen} invariants of the "
+            f"expansion, for the {n_motions} internal motions"
         )
+    else:  # l_max 0, or an ACSF without angular functions
+        what = (
+            f"without angular channels, only the {seen} distances of the {n_motions} "
+            "internal motions"
+        )
+    zeros = n_motions - seen
+    return (
+        f"{what} of {n_neighbors} neighbours leave {zeros} zero singular "
+        f"value{'' if zeros == 1 else 's'} at every configuration"
+    )
 
 
 def check_analysable(
