@@ -76,6 +76,8 @@ def test_outputs(tiny_run):
     saved = json.loads((output / "summary.json").read_text())
     assert len(saved["orbits"]["orbits"]) == 16
     assert all(row["frames"] == 31 for row in saved["orbits"]["orbits"])
+    # no published orbit: nothing compared over a part only
+    assert all(row["covered_arc_length"] is None for row in saved["orbits"]["orbits"])
     assert set(saved["learning"]) == {"none", "subset", "full", "files"}
     assert all((output / path).is_file() for path in saved["learning"]["files"])
     assert "Validation error by E4 quantile" in document
@@ -529,19 +531,27 @@ def test_step_runner_never_trusts_an_interrupted_step(tmp_path):
 
         return step
 
+    kinds = ("partial",)  # what the step writes: its own, removed for other settings
     runner = StepRunner(tmp_path, log=lambda m: None)
-    assert runner.run("s", finish(1), outputs=outputs, seed=0) == {"value": 1, "resumed": False}
+    assert runner.run("s", finish(1), outputs=outputs, kinds=kinds, seed=0) == {
+        "value": 1,
+        "resumed": False,
+    }
     with pytest.raises(KeyboardInterrupt):
-        StepRunner(tmp_path, log=lambda m: None).run("s", interrupted, outputs=outputs, seed=1)
+        StepRunner(tmp_path, log=lambda m: None).run(
+            "s", interrupted, outputs=outputs, kinds=kinds, seed=1
+        )
     assert not (tmp_path / "steps" / "s.json").exists()  # seed 0's result no longer claimed
     messages: list[str] = []
     runner = StepRunner(tmp_path, log=messages.append)
-    assert runner.run("s", finish(1), outputs=outputs, seed=0)["resumed"] is False
+    assert runner.run("s", finish(1), outputs=outputs, kinds=kinds, seed=0)["resumed"] is False
     assert messages[0] == "[s] running"
     with pytest.raises(KeyboardInterrupt):
-        StepRunner(tmp_path, log=lambda m: None).run("s", interrupted, outputs=outputs, seed=1)
+        StepRunner(tmp_path, log=lambda m: None).run(
+            "s", interrupted, outputs=outputs, kinds=kinds, seed=1
+        )
     runner = StepRunner(tmp_path, log=messages.append)
-    assert runner.run("s", finish(2), outputs=outputs, seed=1)["resumed"] is True
+    assert runner.run("s", finish(2), outputs=outputs, kinds=kinds, seed=1)["resumed"] is True
     assert "[s] resuming" in messages
     # a step that names what it reads does not rerun when an unrelated earlier step does
     calls: list[str] = []
@@ -560,11 +570,12 @@ def test_force_starts_from_nothing(tiny_run, tmp_path, monkeypatch):
     for name in ("_figure1_step", "_learning_step", "_figure2_step"):
         real = getattr(module, name)
         monkeypatch.setattr(module, name, lambda *a, _r=real, _n=name: ran.append(_n) or _r(*a))
-    (output / "cache" / "marker").write_text("stale")
+    stale = output / "cache" / "features-0123456789abcdef.npz"  # a cache file's name
+    stale.write_text("stale")
     monkeypatch.setattr(module, "_orbits_step", _cached_orbits(output, ran))
     reproduce(output, quick=True, force=True, log=lambda m: None, **TINY)
     assert ran == ["_orbits_step", "_figure1_step", "_learning_step", "_figure2_step"]
-    assert not (output / "cache" / "marker").exists()
+    assert not stale.exists()
 
 
 def test_an_interrupted_force_leaves_no_finished_looking_report(tiny_run, monkeypatch):
@@ -582,6 +593,9 @@ def test_an_interrupted_force_leaves_no_finished_looking_report(tiny_run, monkey
     with pytest.raises(KeyboardInterrupt):
         reproduce(copy, quick=True, force=True, log=lambda m: None, **TINY)
     assert not (copy / "report.html").exists() and not (copy / "summary.json").exists()
+    # nothing of the earlier run is left to be taken for this one's (every figure was)
+    assert sorted(p.name for p in copy.iterdir()) == [".degeneracy.lock", "steps"]
+    assert sorted(p.name for p in (copy / "steps").iterdir()) == ["orbits.running"]
 
 
 def test_an_interrupted_rerun_with_new_settings_leaves_no_finished_looking_report(
@@ -928,3 +942,59 @@ def test_stop_text_tells_a_resumed_training_from_one_read_back(resumed, ending):
     metrics = {"stopped": "early-stop", "epochs": 255, "best_epoch": 155}
     text = _stop_text({**metrics, "resumed_from_epoch": resumed})
     assert text.endswith(ending), text
+
+
+def test_user_files_in_a_steps_outputs_are_refused_before_any_work(tmp_path):
+    """Files in DIR/orbits and DIR/learning that reproduce did not write were deleted
+    without a word when its steps ran (helper-157)."""
+    output = tmp_path / "out"
+    (output / "orbits").mkdir(parents=True)
+    (output / "learning").mkdir()
+    (output / "orbits" / "my_notes.txt").write_text("mine")
+    (output / "learning" / "my_log.txt").write_text("mine")
+    with pytest.raises(DegeneracyError) as refused:
+        reproduce(output, quick=True, log=lambda m: None, **TINY)
+    assert str(refused.value) == (
+        f"{output.resolve() / 'orbits'} holds my_notes.txt, which reproduce did not write "
+        "(it has no record of its orbits step): move it, or choose another output=..."
+    )
+    assert (output / "orbits" / "my_notes.txt").read_text() == "mine"
+    assert (output / "learning" / "my_log.txt").read_text() == "mine"
+    assert not (output / "steps").exists() and not (output / "cache").exists()
+
+
+def test_a_user_file_in_a_reproduction_is_never_removed(tiny_run, tmp_path):
+    """A step redone for new settings removed its outputs folder whole; --force removed
+    cache/, learning/ and steps/ whoever wrote into them."""
+    output = _copy_of(tiny_run, tmp_path)
+    (output / "orbits" / "my_notes.txt").write_text("mine")
+    for force in (False, True):
+        with pytest.raises(DegeneracyError, match=r"orbits holds my_notes\.txt, which reproduce"):
+            reproduce(
+                output, quick=True, force=force, log=lambda m: None, **{**TINY, "orbit_length": 0.2}
+            )
+        # refused before anything went: the report, the steps, the orbits
+        assert (output / "report.html").is_file()
+        assert (output / "steps" / "orbits.json").is_file()
+        assert len(list((output / "orbits").glob("orbit_sigma*.extxyz"))) == 16
+    (output / "orbits" / "my_notes.txt").unlink()
+    (output / "figures" / "my_plot.png").write_text("mine")
+    with pytest.raises(DegeneracyError, match=r"figures holds my_plot\.png, which reproduce"):
+        reproduce(output, quick=True, force=True, log=lambda m: None, **TINY)
+    assert (output / "figures" / "fig1a.png").is_file() and (output / "cache").is_dir()
+
+
+def test_an_orbits_step_whose_family_files_are_gone_is_redone(tiny_run, tmp_path):
+    """The orbits step recorded only the orbits: without orbits/summary.json (or
+    a0.extxyz) it was trusted, and Fig. 1 failed on every rerun (helper-157)."""
+    output = _copy_of(tiny_run, tmp_path)
+    recorded = json.loads((output / "steps" / "orbits.json").read_text())["result"]["files"]
+    assert recorded == ["orbits/summary.json", "orbits/a0.extxyz"]
+    (output / "orbits" / "summary.json").unlink()
+    (output / "figures" / "fig1a.png").unlink()
+    messages: list[str] = []
+    reproduce(output, quick=True, log=messages.append, **TINY)
+    assert "[orbits] done before, but orbits/summary.json is missing: redone" in messages
+    assert "[figure1] running" in messages
+    assert (output / "orbits" / "summary.json").is_file()
+    assert (output / "figures" / "fig1a.png").is_file() and (output / "report.html").is_file()

@@ -1964,6 +1964,10 @@ class FamilyMember:
     #: this orbit's median CN over the arc lengths the published one covers, where it
     #: ends before this one (:func:`_family_member`); None where it covers all of it
     covered_median_cn: float | None = None
+    #: the arc length (Å) where the published orbit ends, where it ends before this one:
+    #: the deviation, shape distance and CN ratio cover this part only; None where it
+    #: covers all of it
+    covered_arc_length: float | None = None
 
     @property
     def cn_ratio(self) -> float | None:
@@ -1974,6 +1978,9 @@ class FamilyMember:
         return ours / self.reference_median_cn
 
     def row(self) -> dict:
+        """The member's summary row; ``covered_arc_length`` and ``covered_median_cn`` say
+        what a comparison with a published orbit that ends early covered (both None where
+        it covers the whole orbit), so that ``cn_ratio`` can be read against them."""
         return {
             "sigma": self.sigma,
             "c": self.c,
@@ -1985,6 +1992,8 @@ class FamilyMember:
             "deviation": self.deviation,
             "shape_distance": self.shape_distance,
             "start_distance": self.start_distance,
+            "covered_arc_length": self.covered_arc_length,
+            "covered_median_cn": self.covered_median_cn,
             **_gap_row(self.frames),
             "file": self.path.name,
         }
@@ -2475,6 +2484,7 @@ def _compare_covered_part(member: FamilyMember, published: Sequence[ase.Atoms]) 
         stacklevel=3,
     )
     covered = cns[ours <= end + 1e-9]
+    member.covered_arc_length = end
     member.covered_median_cn = float(np.median(covered)) if covered.size else None
 
 

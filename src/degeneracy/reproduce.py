@@ -21,13 +21,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,7 @@ import numpy as np
 from .checks import bounded_int, one_of, positive_float
 from .errors import DegeneracyError, DegeneracyWarning
 from .files import (
+    OUTPUT_LOCK,
     atomic_open,
     cache_key,
     exclusive_output,
@@ -46,7 +49,7 @@ from .learning.datasets import DATASET_FORMAT
 from .learning.specs import MAX_SEED, PROTOCOLS, training_seed
 from .orbits import MAX_WORKERS
 from .provenance import software_versions
-from .report import Figure, Section, Table, render_report, write_report
+from .report import Figure, Section, Table, format_cell, render_report, write_report
 from .sensitivity import roundoff_floor
 
 #: The Comment's published learning results (DESIGN.md §3; E4 is unitless).
@@ -78,8 +81,10 @@ NEAR_COINCIDENCE_DISTANCE = 0.04
 #: s_min is at round-off is inf (:func:`~degeneracy.sensitivity.condition_number`);
 #: 3 = A0 refined to round-off at every σ (a new A0, so new c ≠ 1 orbits), the orbits'
 #: shape distance and smallest gap, A0's s_min/s_1 per σ; 4 = ``a0_distance_to_published``
-#: the distance of the 12 coordinates (it was the largest coordinate difference).
-ORBITS_STEP_FORMAT = 4
+#: the distance of the 12 coordinates (it was the largest coordinate difference); 5 = the
+#: step records ``orbits/summary.json`` and ``orbits/a0.extxyz`` (one deleted redoes it),
+#: and each orbit the part a published orbit that ends early covers.
+ORBITS_STEP_FORMAT = 5
 
 #: Orbit frames used by the learning experiment (the Comment's Fig. 2 orbit).
 LEARNING_ORBIT = (0.3, 1.0)
@@ -208,6 +213,125 @@ def recorded_files(result: Any) -> list[str]:
     return paths
 
 
+#: The learning's files in each run folder (:func:`~degeneracy.learning.run_protocol`'s
+#: results, history and checkpoint; its ``RESULT_FILES``, ``basis-H.npz`` for a
+#: multi-centre model's H basis).
+LEARNING_FOLDER_FILES = (
+    "metrics.json",
+    "model.pt",
+    "basis.npz",
+    "basis-H.npz",
+    "predictions.npz",
+    "orbit_predictions.csv",
+    "history.csv",
+    "checkpoint.pt",
+)
+
+_CACHE_KEY = "[0-9a-f]" * 16  # files.cache_key's 16 hex digits
+
+#: What reproduce writes in each folder of DIR that it removes (a step's outputs before
+#: the step is redone; every one with ``force``), as glob patterns of paths within the
+#: folder, ``*`` never crossing a ``/``. Beside them only lock files
+#: (:data:`~degeneracy.files.OUTPUT_LOCK`) and the atomic writers' temporary files of those
+#: names; anything else there is someone else's, and the folder is not removed.
+REPRODUCE_FILES = {
+    "orbits": ("summary.json", "a0.extxyz", "orbit_sigma*_c*.extxyz"),
+    "learning": tuple(
+        f"{seed}{protocol}/{name}"
+        for seed in ("", "seed-*/")
+        for protocol in PROTOCOLS
+        for name in LEARNING_FOLDER_FILES
+    ),
+    "figures": (
+        "fig1[ab].png",
+        "fig1[ab].pdf",
+        "fig2.png",
+        "fig2-orbit.png",
+        "fig2.json",
+        "orbit_sigma*_c*.chemiscope.json.gz",
+    ),
+    "steps": tuple(
+        f"{step}.{kind}"
+        for step in ("orbits", "figure1", "learning", "figure2")
+        for kind in ("json", "running")
+    ),
+    # cache files are named by their key: dataset-thermal-n4000-seed0-<key>.extxyz,
+    # orbits/orbit-<key>.extxyz and its .checkpoint.npz, features-<key>.npz, ...
+    "cache": (f"*-{_CACHE_KEY}.*", f"orbits/orbit-{_CACHE_KEY}.*"),
+}
+
+#: An atomic writer's temporary file (:func:`~degeneracy.files.atomic_path`):
+#: ``.NAME.XXXXXXXX`` and a suffix, left behind by a killed run.
+_TEMPORARY_FILE = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}(?:\.[A-Za-z0-9]+)*$")
+
+
+def _matches(relative: PurePosixPath, pattern: str) -> bool:
+    """Whether ``relative`` matches the glob ``pattern`` part by part."""
+    wanted = PurePosixPath(pattern).parts
+    return len(relative.parts) == len(wanted) and all(
+        fnmatchcase(part, kind) for part, kind in zip(relative.parts, wanted, strict=True)
+    )
+
+
+def _written_by_reproduce(relative: PurePosixPath, kinds: Sequence[str]) -> bool:
+    """Whether a file at ``relative`` is of the ``kinds`` reproduce writes, a lock file or
+    an atomic writer's temporary file of one of them."""
+    if relative.name == OUTPUT_LOCK:
+        return True
+    temporary = _TEMPORARY_FILE.match(relative.name)
+    if temporary is not None:
+        relative = relative.with_name(temporary["name"])
+    return any(_matches(relative, kind) for kind in kinds)
+
+
+def folder_files(folder: Path) -> list[PurePosixPath]:
+    """Every file (and symbolic link) under ``folder``, relative to it; [] for no folder.
+    Symbolic links to folders are not followed."""
+    found = []
+    for root, folders, files in os.walk(folder):
+        links = [name for name in folders if os.path.islink(os.path.join(root, name))]
+        for name in sorted([*files, *links]):
+            path = Path(root, name).relative_to(folder)
+            found.append(PurePosixPath(path.as_posix()))
+    return sorted(found)
+
+
+def foreign_files(folder: Path, kinds: Sequence[str]) -> list[str]:
+    """The files under ``folder`` (relative paths) that are not of the ``kinds`` (glob
+    patterns, :data:`REPRODUCE_FILES`) reproduce writes there."""
+    return [str(path) for path in folder_files(folder) if not _written_by_reproduce(path, kinds)]
+
+
+def _refuse_removing(folder: Path, files: Sequence[str], why: str) -> None:
+    """Raise: ``folder`` holds ``files``, which reproduce would remove though ``why``."""
+    shown = ", ".join(files[:3]) + (", ..." if len(files) > 3 else "")
+    them = "it" if len(files) == 1 else "them"
+    raise DegeneracyError(
+        f"{folder} holds {shown}, {why}: move {them}, or choose another output=..."
+    )
+
+
+def check_removable(folder: Path, kinds: Sequence[str]) -> None:
+    """Refuse to go on when ``folder`` holds a file reproduce does not write there
+    (:func:`foreign_files`): removing the folder would delete it."""
+    foreign = foreign_files(folder, kinds)
+    if foreign:
+        _refuse_removing(folder, foreign, "which reproduce did not write")
+
+
+def check_step_recorded(folder: Path, steps: Path, name: str) -> None:
+    """Refuse to go on when the outputs ``folder`` of step ``name`` holds files but
+    ``steps`` has no record of that step (``NAME.json`` or ``NAME.running``): files of
+    the kinds reproduce writes that it did not write (e.g. a ``degeneracy family`` run),
+    which redoing the step would delete. A lock file alone holds nothing of anyone's."""
+    files = [str(path) for path in folder_files(folder) if path.name != OUTPUT_LOCK]
+    recorded = (steps / f"{name}.json").exists() or (steps / f"{name}.running").exists()
+    if files and not recorded:
+        _refuse_removing(
+            folder, files, f"which reproduce did not write (it has no record of its {name} step)"
+        )
+
+
 class StepRunner:
     """Runs named steps once per key; results are JSON in ``DIR/steps``.
 
@@ -247,6 +371,7 @@ class StepRunner:
         function: Callable[[], dict],
         *,
         outputs: Path | None = None,
+        kinds: Sequence[str] = (),
         after: Sequence[str] | None = None,
         **depends: Any,
     ) -> dict:
@@ -258,7 +383,11 @@ class StepRunner:
         interrupted midway is never taken for a finished one. Its ``outputs`` folder is
         kept only when it was being written for the same key (an interrupted step then
         resumes); otherwise it is removed first (so, e.g., training checkpoints of other
-        settings are not resumed, nor orbits of another length read).
+        settings are not resumed, nor orbits of another length read) — unless it holds a
+        file not of the ``kinds`` (glob patterns of paths within it) the step writes, or
+        any file while this folder has no record of the step: that is refused
+        (:func:`check_removable`, :func:`check_step_recorded`), before anything is removed.
+        A step without ``outputs`` has nothing to resume: it is run afresh, status "ran".
         """
         previous = list(self.keys)[-1:] if after is None else list(after)
         key = cache_key(step=name, after={n: self.runs[n] for n in previous}, **depends)
@@ -280,14 +409,24 @@ class StepRunner:
                 return saved["result"]
             if saved.get("key") == key:
                 self.log(f"[{name}] done before, but {missing[0]} is missing: redone")
+        resuming = (
+            outputs is not None
+            and running.exists()
+            and running.read_text(errors="replace").strip() == key
+        )
+        if outputs is not None and not resuming:
+            check_step_recorded(outputs, self.folder, name)
+            check_removable(outputs, kinds)
         if self.before_run is not None:
             self.before_run()
+        if not resuming:
+            # a record of the step while its outputs are removed: a removal interrupted
+            # midway leaves reproduce's own files, which the next run removes, not refuses
+            self._write_running(running, "removing")
         stamp.unlink(missing_ok=True)
-        resuming = running.exists() and running.read_text(errors="replace").strip() == key
         if outputs is not None and not resuming:
             shutil.rmtree(outputs, ignore_errors=True)
-        with atomic_open(running) as handle:
-            handle.write(key + "\n")
+        self._write_running(running, key)
         self.log(f"[{name}] {'resuming' if resuming else 'running'}")
         start = time.monotonic()
         result = function()
@@ -302,6 +441,13 @@ class StepRunner:
         running.unlink()
         self.log(f"[{name}] finished in {seconds:.0f} s")
         return result
+
+    @staticmethod
+    def _write_running(running: Path, text: str) -> None:
+        """Mark a step as being run: ``text`` is its key (or "removing" while its old
+        outputs are removed, which resumes nothing)."""
+        with atomic_open(running) as handle:
+            handle.write(text + "\n")
 
     @staticmethod
     def _read_stamp(stamp: Path) -> dict | None:
@@ -383,6 +529,9 @@ def _orbits_step(
         "a0_info": summary.get("a0_info", {}),
         "protocol": summary["protocol"],
         "orbits": [m.row() | {"file": str(m.path.relative_to(output))} for m in members],
+        # recorded, so that a step whose family summary or A0 was deleted is redone: Fig. 1
+        # and the learning read them
+        "files": [str((folder / name).relative_to(output)) for name in ORBITS_FAMILY_FILES],
     }
     if reference is not None and (reference / "README.md").is_file():
         published = _published_a0(reference / "README.md")
@@ -390,6 +539,10 @@ def _orbits_step(
             # the 12 coordinates' distance, as orbits.md and family's start_distance
             result["a0_distance_to_published"] = float(np.linalg.norm(a0 - published))
     return result
+
+
+#: The family's own files in ``DIR/orbits`` that later steps read (besides the orbits).
+ORBITS_FAMILY_FILES = ("summary.json", "a0.extxyz")
 
 
 def _published_a0(readme: Path) -> np.ndarray | None:
@@ -617,9 +770,7 @@ def _orbits_section(output: Path, results: dict) -> Section:
             r["jacobian_evaluations"],
             r["median_cn"],
             r.get("reference_median_cn"),
-            r.get("cn_ratio"),
-            r.get("deviation"),
-            r.get("shape_distance"),
+            *_covered_part_cells(r),
             r.get("start_distance"),
             r.get("smallest_gap"),
         ]
@@ -685,10 +836,44 @@ def _orbits_section(output: Path, results: dict) -> Section:
                     "smallest (s8 − s9)/s9",
                 ],
                 rows,
+                note=_covered_part_note(orbits["orbits"], orbits["protocol"].get("length")),
             )
         ],
         figures=figures,
     )
+
+
+#: The mark of a comparison that covers part of an orbit only (:func:`_covered_part_note`).
+PART_MARK = "*"
+
+
+def _covered_part_cells(row: dict) -> list[Any]:
+    """An orbit row's ratio, deviation and shape distance, each marked with
+    :data:`PART_MARK` where the published orbit ends early and they cover its part only."""
+    cells = [row.get("cn_ratio"), row.get("deviation"), row.get("shape_distance")]
+    if row.get("covered_arc_length") is None:
+        return cells
+    return [value if value is None else f"{format_cell(value)}{PART_MARK}" for value in cells]
+
+
+def _covered_part_note(rows: list[dict], length: float | None) -> str:
+    """The orbit table's footnote: per orbit whose published one ends early, where it
+    ends, and our median CN over that part, which the ratio is taken with."""
+    notes = []
+    for row in rows:
+        end = row.get("covered_arc_length")
+        if end is None:
+            continue
+        of = "" if length is None else f" of {length:g} Å"
+        ours = row.get("covered_median_cn")
+        median = "none" if ours is None else f"{format_cell(ours)}"
+        notes.append(
+            f"{PART_MARK} σ = {row['sigma']} Å, c = {row['c']:g}: the published orbit stops at "
+            f"{end:.3g} Å{of} (a truncated file?); the ratio, deviation and shape distance "
+            f"are over that part only, where our median CN is {median} (the median CN column "
+            "is over the whole orbit)."
+        )
+    return " ".join(notes)
 
 
 def _learning_section(output: Path, results: dict) -> Section:
@@ -1177,6 +1362,39 @@ def check_not_a_learn_folder(output: Path) -> None:
         )
 
 
+#: The folders of DIR that ``force`` removes, the step records last: an interrupted
+#: ``force`` leaves records of whatever is left, which the next run may then remove.
+FORCE_REMOVES = ("orbits", "learning", "figures", "cache", "steps")
+
+#: The steps whose outputs folder (of that name) is removed when the step is redone.
+_STEP_OUTPUTS = ("orbits", "learning")
+
+
+def check_own_folders(output: Path, *, force: bool) -> None:
+    """Refuse, before any work, a reproduction folder ``output`` whose folders that this
+    run would remove hold files reproduce did not write.
+
+    With ``force`` every folder of :data:`FORCE_REMOVES` is checked for files not of the
+    kinds reproduce writes there (:data:`REPRODUCE_FILES`); without, the outputs folder of
+    a step with no record in ``steps/`` (which the step would remove) must be empty. The
+    step runner checks a step's outputs again before it removes them
+    (:meth:`StepRunner.run`).
+    """
+    if force:
+        for name in FORCE_REMOVES:
+            check_removable(output / name, REPRODUCE_FILES[name])
+        return
+    for name in _STEP_OUTPUTS:
+        check_step_recorded(output / name, output / "steps", name)
+
+
+def remove_own_folders(output: Path) -> None:
+    """Remove the folders ``force`` starts afresh (:data:`FORCE_REMOVES`, in that order),
+    once :func:`check_own_folders` has found only reproduce's files in them."""
+    for name in FORCE_REMOVES:
+        shutil.rmtree(output / name, ignore_errors=True)
+
+
 def reproduce(
     output: str | os.PathLike,
     *,
@@ -1192,7 +1410,10 @@ def reproduce(
     Writes ``output/report.html`` (self-contained) and ``output/summary.json``, with
     ``orbits/``, ``figures/``, ``learning/``, ``steps/`` and ``cache/`` beside them.
     ``changes`` override :class:`ReproduceSettings` fields. An ``output`` holding a
-    ``degeneracy learn`` run is refused (:func:`check_not_a_learn_folder`).
+    ``degeneracy learn`` run is refused (:func:`check_not_a_learn_folder`), and so is one
+    whose folders that this run would remove hold files reproduce did not write
+    (:func:`check_own_folders`). ``force`` removes ``orbits/``, ``learning/``,
+    ``figures/``, ``cache/`` and ``steps/``, the report and the summary first.
     """
     # absolute, so that every path recorded below (data sets, orbit, figures) means one
     # thing whatever the working directory of whoever reads the summary
@@ -1219,10 +1440,10 @@ def reproduce(
     # one run at a time: a second one took the first's live step for an interrupted
     # one, 'resumed' it and failed when the first removed its marker
     with exclusive_output(output, "reproduce"):
+        check_own_folders(output, force=force)  # before anything is removed
         if force:
-            for name in ("steps", "cache", "learning"):
-                shutil.rmtree(output / name, ignore_errors=True)
             remove_report()
+            remove_own_folders(output)
         steps = StepRunner(output, log=log, before_run=remove_report)
         orbit_settings = {k: getattr(settings, k) for k in ("quick", "basis", "orbit_length")}
         learn_settings = {
@@ -1244,6 +1465,7 @@ def reproduce(
                     "orbits",
                     lambda: _orbits_step(output, settings, reference, progress),
                     outputs=output / "orbits",
+                    kinds=REPRODUCE_FILES["orbits"],
                     reference=None if reference is None else str(reference),
                     reference_files=reference_digest,
                     format=ORBITS_STEP_FORMAT,
@@ -1256,6 +1478,7 @@ def reproduce(
                     "learning",
                     lambda: _learning_step(output, settings, progress),
                     outputs=output / "learning",
+                    kinds=REPRODUCE_FILES["learning"],
                     after=(),
                     # data sets of another format hold other structures (the E modes of
                     # format 1 followed the CPU's LAPACK kernels): learn again on the new ones
