@@ -980,6 +980,22 @@ def test_chemiscope_selection_ranks_round_off_sites_first_and_skips_undefined_on
     assert scanning.chemiscope_selection(_results([0, 1], [np.nan, np.nan]), 5).size == 0
 
 
+def test_chemiscope_selection_counts_points_not_structures():
+    """20 000 crystals of 64 centres made a map of 1.3 million points with the default
+    limit of 20 000 (helper-156): the limit counts environments, in whole structures."""
+    structures = np.repeat(np.arange(10), 5)  # 10 structures, 5 environments each
+    cn = np.linspace(2.0, 100.0, 50)  # structure 9 holds the largest CN
+    table = _results(structures, cn)
+    chosen = scanning.chemiscope_selection(table, 12)
+    assert 9 in chosen and 5 * len(chosen) <= 12 and len(chosen) == 2
+    assert scanning.chemiscope_selection(table, 50).tolist() == list(range(10))
+    # the most singular structure even when it alone holds more points than the limit
+    assert scanning.chemiscope_selection(table, 1).tolist() == [9]
+    uneven = _results(np.r_[np.zeros(30, int), np.arange(1, 11)], np.r_[np.full(30, 5.0), cn[:10]])
+    chosen = scanning.chemiscope_selection(uneven, 10).tolist()  # 0 (30 points) is least singular
+    assert 0 not in chosen and len(chosen) == 10
+
+
 def test_chemiscope_selection_of_one_shows_the_most_singular_and_skips_kinks():
     """A limit of 1 took no structure by CN (half of 1 rounded down to 0) and showed a
     random one; a kink's CN (one-sided, meaningless) ranked its structure first."""

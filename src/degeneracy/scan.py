@@ -3187,20 +3187,25 @@ def _take_over_notes(built: Representation, atoms: ase.Atoms) -> None:
 
 
 def chemiscope_selection(results: pa.Table, limit: int, *, seed: int = 0) -> np.ndarray:
-    """Structure indices to show in chemiscope: all, or at most ``limit`` of them.
+    """Structure indices to show in chemiscope: all, or as many as keep the map's points
+    (the structures' environments that can be shown, :func:`showable_spectra`) within
+    ``limit``.
 
-    Only structures with an environment that can be shown (:func:`showable_spectra`) are
-    candidates. Above the limit: the larger half (``--chemiscope-limit 1`` shows the most
-    singular one) with the largest CN of any of their environments that is not at a kink
-    (where the CN has no meaning), and a random (seeded) sample of the others, sorted by
-    index.
+    Only structures with such an environment are candidates. Above the limit: the most
+    singular structures, by the largest CN of any of their environments that is not at
+    a kink (where the CN has no meaning), until they hold half the limit's points (at
+    least the most singular one, whatever its size: ``--chemiscope-limit 1`` shows it),
+    then a random (seeded) sample of the others while they fit, sorted by index. The
+    limit counts points, not structures: 20 000 crystals of 64 centres each made a map
+    of 1.3 million points (69 s to write, 244 MB of JSON; helper-156).
     """
     limit = bounded_int("limit", limit, minimum=0)
     cn = np.asarray(results.column("cn"), dtype=float)
     shown = showable_spectra(results.column("s_max"), results.column("s_min"))
     structures = np.asarray(results.column("structure"))[shown]
     unique, inverse = np.unique(structures, return_inverse=True)
-    if len(unique) <= limit:
+    points = np.bincount(inverse, minlength=len(unique))
+    if points.sum() <= limit:
         return unique
     worst = np.full(len(unique), -np.inf)
     if "verdict" in results.column_names:
@@ -3208,8 +3213,24 @@ def chemiscope_selection(results: pa.Table, limit: int, *, seed: int = 0) -> np.
     else:
         kink = np.zeros(len(structures), dtype=bool)
     np.maximum.at(worst, inverse, np.where(kink, -np.inf, cn[shown]))
-    top = np.argsort(-worst, kind="stable")[: (limit + 1) // 2]
+    ranked = np.argsort(-worst, kind="stable")
+    top = _while_they_fit(ranked, points, (limit + 1) // 2, at_least_one=limit > 0)
     rest = np.setdiff1d(np.arange(len(unique)), top)
-    rng = seeded_generator(seed)
-    sample = rng.choice(rest, size=limit - len(top), replace=False)
+    shuffled = seeded_generator(seed).permutation(rest)
+    sample = _while_they_fit(shuffled, points, limit - int(points[top].sum()))
     return np.sort(unique[np.concatenate([top, sample])])
+
+
+def _while_they_fit(
+    candidates: np.ndarray, points: np.ndarray, room: int, *, at_least_one: bool = False
+) -> np.ndarray:
+    """The ``candidates`` (in order) whose ``points`` fit into ``room``, skipping any that
+    would overflow it (the first one taken regardless with ``at_least_one``)."""
+    chosen, used = [], 0
+    for k in candidates:
+        if used + points[k] <= room or (at_least_one and not chosen):
+            chosen.append(int(k))
+            used += int(points[k])
+        if used >= room:
+            break
+    return np.asarray(chosen, dtype=np.intp)

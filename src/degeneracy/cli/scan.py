@@ -56,7 +56,8 @@ from .options import (
     species_argument,
 )
 
-#: Structures written to the chemiscope file by default (the viewer stays responsive).
+#: Environments (map points) written to the chemiscope file by default, in whole
+#: structures (the viewer stays responsive).
 DEFAULT_CHEMISCOPE_LIMIT = 20000
 
 #: What :func:`~degeneracy.scan.describe_singular` adds to a most-singular row.
@@ -754,8 +755,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=int,
         default=DEFAULT_CHEMISCOPE_LIMIT,
         metavar="N",
-        help="at most N structures in the chemiscope file: half the most singular, half a "
-        f"random sample; 0 writes none ({DEFAULT_CHEMISCOPE_LIMIT})",
+        help="at most N environments (map points, in whole structures) in the chemiscope "
+        "file: half the most singular structures, half a random sample; 0 writes none "
+        f"({DEFAULT_CHEMISCOPE_LIMIT})",
     )
     group.add_argument("--summary", metavar="JSON", help="summary file (RESULTS.summary.json)")
     parser.set_defaults(func=run)
