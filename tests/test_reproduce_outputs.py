@@ -191,6 +191,8 @@ OWN_FILES = {
         "fig2-orbit.png",
         "fig2.json",
         "orbit_sigma0.3_c1.0.chemiscope.json.gz",
+        ".orbit_sigma0.3_c1.0.chemiscope.json.gz.k3j_h5g6.json.gz",  # the viewer's writer
+        ".fig2.json.abcdefgh.part",
     ],
     "steps": ["orbits.json", "learning.running", "figure2.json"],
     "cache": [
@@ -205,7 +207,14 @@ OWN_FILES = {
 
 #: Files of the same names as reproduce's, but elsewhere or otherwise named: a user's.
 USER_FILES = {
-    "orbits": ["my_notes.txt", "old/summary.json"],
+    # hidden backups a user made: not an atomic writer's names (helper-160)
+    "orbits": [
+        "my_notes.txt",
+        "old/summary.json",
+        ".summary.json.20261207",
+        ".a0.extxyz.original",
+        ".a0.extxyz.backup_1.old",
+    ],
     "learning": ["my_log.txt", "none/notes.md", "seed-x/none/extra/model.pt"],
     "figures": ["my_plot.png", "fig3.png"],
     "steps": ["notes.json"],

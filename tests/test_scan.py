@@ -1025,27 +1025,31 @@ def test_chemiscope_draws_periodic_cells_and_molecules_without_theirs(tmp_path):
     assert data["settings"]["structure"][0]["unitCell"] is False
 
 
-@pytest.mark.parametrize("vacuum", [None, 10.0])
-def test_chemiscope_draws_a_slab_s_images_in_its_plane_only(tmp_path, vacuum):
+@pytest.mark.parametrize(
+    ("vacuum", "cutoff", "copies"), [(None, 2.0, 9), (10.0, 2.0, 9), (None, 5.0, 25)]
+)
+def test_chemiscope_draws_a_slab_s_images_in_its_plane_only(tmp_path, vacuum, cutoff, copies):
     """Graphene stored without a normal vector (pbc T T F, third vector zero) was drawn
     with no cell and no images, though its environments count neighbours across the
     edges; with a vacuum, chemiscope replicated it across the vacuum too (helper-156). Its
-    8 in-plane images are drawn as atoms, its own atoms first, with no cell."""
+    in-plane images are drawn as atoms, its own atoms first, with no cell: the 8 next to
+    it, or as many as a cutoff longer than the cell reaches (helper-160)."""
     import ase.build
 
     sheet = ase.build.graphene(size=(2, 2, 1), vacuum=vacuum)
     sheet.rattle(0.01, seed=0)
     before = sheet.positions.copy()
     viewer = tmp_path / "v.json"
-    write_chemiscope(viewer, {0: sheet}, _results([0], [10.0]), cutoff=2.0)
+    write_chemiscope(viewer, {0: sheet}, _results([0], [10.0]), cutoff=cutoff)
     data = json.loads(viewer.read_text())
     (shown,) = data["structures"]
-    assert "cell" not in shown and shown["size"] == 9 * len(sheet)
+    assert "cell" not in shown and shown["size"] == copies * len(sheet)
     drawn = np.column_stack([shown["x"], shown["y"], shown["z"]])
     assert np.allclose(drawn[: len(sheet)], sheet.positions)  # centres keep their index
-    assert np.allclose(drawn[:, 2], np.tile(sheet.positions[:, 2], 9))  # in the plane
+    assert np.allclose(drawn[:, 2], np.tile(sheet.positions[:, 2], copies))  # in the plane
     # every neighbour a centre has across the edges is drawn where it is
-    (env,) = environments_of(sheet, [0], cutoff=2.0)
+    (env,) = environments_of(sheet, [0], cutoff=cutoff)
+    assert len(env) > 3
     for vector in env.positions[1:]:
         assert np.min(np.linalg.norm(drawn - (sheet.positions[0] + vector), axis=1)) < 1e-9
     assert np.array_equal(sheet.positions, before)

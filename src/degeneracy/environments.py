@@ -89,8 +89,10 @@ def _neighbors_isolated(
 KEEP_PAIRS_FROM_ATOMS = 500
 
 #: How many such neighbour lists a process keeps (the latest; each thread's scan chunk
-#: reads one structure at a time).
+#: reads one structure at a time), and how many bytes they may hold together (a 16 000-atom
+#: crystal at 6 Å: 82 MB).
 KEPT_PAIRS = 2
+KEPT_PAIRS_BYTES = 256 * 2**20
 
 #: ``(key, pairs)`` of the latest large structures searched, newest last.
 _KEPT: list[tuple[str, tuple[np.ndarray, ...]]] = []
@@ -121,11 +123,27 @@ def _periodic_pairs(atoms: ase.Atoms, cutoff: float) -> tuple[np.ndarray, ...]:
     i, j, vectors, shifts = neighbor_list("ijDS", searched, cutoff, self_interaction=False)
     order = np.argsort(i, kind="stable")  # sorted by i already (ase's documentation)
     pairs = (i[order], j[order], vectors[order], shifts[order] @ op)
+    for array in pairs:  # shared by later calls: read-only
+        array.flags.writeable = False
     if large:
         with _KEPT_LOCK:
             _KEPT.append((key, pairs))
             del _KEPT[:-KEPT_PAIRS]
+            while _KEPT and sum(_pairs_bytes(kept) for _, kept in _KEPT) > KEPT_PAIRS_BYTES:
+                del _KEPT[0]  # the oldest first; pairs above the budget alone are not kept
     return pairs
+
+
+def _pairs_bytes(pairs: tuple[np.ndarray, ...]) -> int:
+    return sum(array.nbytes for array in pairs)
+
+
+def forget_neighbour_pairs() -> None:
+    """Drop the neighbour pairs kept for large structures (:func:`_periodic_pairs`): a scan
+    does when it ends, so that a process that goes on (a notebook, a scan in threads)
+    does not hold them."""
+    with _KEPT_LOCK:
+        _KEPT.clear()
 
 
 def _pairs_key(atoms: ase.Atoms, cutoff: float) -> str:

@@ -260,9 +260,10 @@ REPRODUCE_FILES = {
     "cache": (f"*-{_CACHE_KEY}.*", f"orbits/orbit-{_CACHE_KEY}.*"),
 }
 
-#: An atomic writer's temporary file (:func:`~degeneracy.files.atomic_path`):
-#: ``.NAME.XXXXXXXX`` and a suffix, left behind by a killed run.
-_TEMPORARY_FILE = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}(?:\.[A-Za-z0-9]+)*$")
+#: An atomic writer's temporary file (:func:`~degeneracy.files.atomic_path`), left behind
+#: by a killed run: ``.NAME.XXXXXXXX`` (mkstemp's 8 characters) and its suffix, ``.part``
+#: or the end of NAME (a writer that picks the format by it: ``.json.gz``).
+_TEMPORARY_FILE = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}(?P<suffix>(?:\.[A-Za-z0-9]+)+)$")
 
 
 def _matches(relative: PurePosixPath, pattern: str) -> bool:
@@ -279,7 +280,9 @@ def _written_by_reproduce(relative: PurePosixPath, kinds: Sequence[str]) -> bool
     if relative.name == OUTPUT_LOCK:
         return True
     temporary = _TEMPORARY_FILE.match(relative.name)
-    if temporary is not None:
+    if temporary is not None and (
+        temporary["suffix"] == ".part" or temporary["name"].endswith(temporary["suffix"])
+    ):
         relative = relative.with_name(temporary["name"])
     return any(_matches(relative, kind) for kind in kinds)
 

@@ -118,7 +118,7 @@ from .checks import (
     true_or_false,
 )
 from .dask_connection import check_worker_code, probe_scheduler, scheduler_address
-from .environments import environments_of, parse_species
+from .environments import environments_of, forget_neighbour_pairs, parse_species
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
 from .errors import first_line as _first_line
 from .files import atomic_path, cache_key, lock_owner, output_file, record_lock_owner
@@ -1973,6 +1973,16 @@ def connect_timeout_value(value: Any, name: str = "connect_timeout") -> float:
     )
 
 
+@contextlib.contextmanager
+def _neighbour_pairs_forgotten() -> Iterator[None]:
+    """Drop the neighbour pairs this process kept for large structures when the chunks are
+    done (:func:`~degeneracy.environments.forget_neighbour_pairs`)."""
+    try:
+        yield
+    finally:
+        forget_neighbour_pairs()
+
+
 def check_one_cluster(client: Any, scheduler: str | None, workers: int | None) -> None:
     """Refuse a scan told of two clusters: a ``client`` has its own scheduler and
     workers, and ``workers`` sizes the local cluster a ``scheduler`` replaces (either
@@ -2382,7 +2392,8 @@ def scan_dataset(
             processes=processes,
             connect_timeout=connect_timeout,
         )
-        with _finished_chunks_named(store), cluster:
+        # a scan in threads keeps a large crystal's neighbour pairs in this process
+        with _finished_chunks_named(store), cluster, _neighbour_pairs_forgotten():
             _run_chunks(
                 cluster,
                 recipe,

@@ -125,7 +125,7 @@ def write_chemiscope(
         raise DegeneracyError("no environment with a finite spectrum to show in chemiscope")
     order = sorted({table["structure"][k] for k in keep})
     position = {index: i for i, index in enumerate(order)}
-    frames = [_as_viewed(structures[index]) for index in order]
+    frames = [_as_viewed(structures[index], cutoff) for index in order]
     environments = [(position[table["structure"][k]], table["atom"][k], cutoff) for k in keep]
 
     def column(name: str) -> np.ndarray:
@@ -179,7 +179,7 @@ def write_chemiscope(
     return len(keep)
 
 
-def _as_viewed(atoms: ase.Atoms) -> ase.Atoms:
+def _as_viewed(atoms: ase.Atoms, cutoff: float) -> ase.Atoms:
     """``atoms`` as chemiscope should draw it: a crystal with its cell (replicated by the
     viewer), a molecule without its cell, a structure periodic along some axes only
     with its images along those (:func:`_with_periodic_images`).
@@ -189,7 +189,7 @@ def _as_viewed(atoms: ase.Atoms) -> ase.Atoms:
     if atoms.pbc.all():
         return atoms
     if atoms.pbc.any():
-        return _with_periodic_images(atoms)
+        return _with_periodic_images(atoms, cutoff)
     if not atoms.cell.any():
         return atoms
     shown = atoms.copy()
@@ -197,10 +197,11 @@ def _as_viewed(atoms: ase.Atoms) -> ase.Atoms:
     return shown
 
 
-def _with_periodic_images(atoms: ase.Atoms) -> ase.Atoms:
+def _with_periodic_images(atoms: ase.Atoms, cutoff: float) -> ase.Atoms:
     """A structure periodic along some axes (a slab, a wire) as atoms without a cell: its
-    own atoms first (the environments' centres keep their index), then its images one
-    cell away along each periodic axis (3×3 for a slab, 3 for a wire).
+    own atoms first (the environments' centres keep their index), then its images along
+    each periodic axis, as many cells away as the cutoff reaches (one for a cell longer
+    than the cutoff: 3×3 cells for a slab, 3 for a wire).
 
     chemiscope replicates a cell along all three axes or none: a slab's images along its
     normal, across the vacuum, were drawn as atoms it does not have, and a slab stored
@@ -208,10 +209,23 @@ def _with_periodic_images(atoms: ase.Atoms) -> ase.Atoms:
     the neighbours its environments count across the edges were not drawn (helper-156).
     """
     axes = np.flatnonzero(atoms.pbc)
-    steps = np.array(list(itertools.product((0, -1, 1), repeat=len(axes))))[1:]  # not (0, …)
-    shifts = steps @ atoms.cell[:][axes]  # (images, 3)
+    cell = atoms.cell[:]
+    reach = [int(np.ceil(cutoff / _periodic_height(cell, axis, axes))) for axis in axes]
+    ranges = [sorted(range(-k, k + 1), key=abs) for k in reach]  # 0 first
+    steps = np.array(list(itertools.product(*ranges)))[1:]  # not (0, …): the atoms themselves
+    shifts = steps @ cell[axes]  # (images, 3)
     positions = np.concatenate([atoms.positions, *(atoms.positions + shift for shift in shifts)])
     return ase.Atoms(numbers=np.tile(atoms.numbers, len(shifts) + 1), positions=positions)
+
+
+def _periodic_height(cell: np.ndarray, axis: int, axes: np.ndarray) -> float:
+    """The spacing of ``axis``'s images across the other periodic ``axes`` (a wire's: its
+    cell vector's length; a slab's: the vector's part across the other in-plane one)."""
+    vector = cell[axis]
+    for other in axes[axes != axis]:
+        unit = cell[other] / np.linalg.norm(cell[other])
+        vector = vector - (vector @ unit) * unit
+    return float(np.linalg.norm(vector))
 
 
 def _atom_property(values: Sequence[float], description: str) -> dict:
