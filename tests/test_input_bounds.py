@@ -86,7 +86,7 @@ def test_the_library_refuses_them_before_any_work(methane_file, tmp_path, monkey
 
 def test_some_neighbour_species_missing_is_still_only_a_warning(methane_file, tmp_path):
     """Deliberate: the species present are counted, the missing one is named."""
-    soap = dg.SoapPowerSpectrum(n_max=2, l_max=2)
+    soap = dg.SoapPowerSpectrum(n_max=3, l_max=2)
     with pytest.warns(dg.DegeneracyWarning, match=r"no atom of neighbour species O in the data"):
         summary = dg.scan_dataset(
             methane_file, soap, output=tmp_path / "r.csv", neighbors="H,O",

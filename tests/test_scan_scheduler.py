@@ -23,7 +23,7 @@ from degeneracy import dask_connection, worker_source
 from degeneracy import scan as scanning
 from degeneracy.cli import main
 
-SMALL = ["--rep", "soap", "--n-max", "2", "--l-max", "2", "--no-progress"]
+SMALL = ["--rep", "soap", "--n-max", "3", "--l-max", "2", "--no-progress"]
 SOURCE = Path(dg.__file__).parents[1]
 
 #: Set by a chunk that stalls (:func:`stalled_block`) when it starts; its release.
@@ -121,7 +121,7 @@ def tcp_server():
 
 def _scan(data: Path, folder: Path, scheduler: str, *, connect_timeout: float):
     """A small scan of ``data`` in chunks of 2 on the Dask ``scheduler``."""
-    representation = dg.SoapPowerSpectrum(n_max=2, l_max=2)
+    representation = dg.SoapPowerSpectrum(n_max=3, l_max=2)
     return dg.scan_dataset(data, representation, output=folder / "r.parquet", chunk_size=2,
                            scheduler=scheduler, connect_timeout=connect_timeout)  # fmt: skip
 
@@ -430,7 +430,7 @@ def test_a_given_client_that_is_not_the_default_scans(one_worker_cluster, methan
     found" (helper-154)."""
     from distributed import Client
 
-    representation = dg.SoapPowerSpectrum(n_max=2, l_max=2)
+    representation = dg.SoapPowerSpectrum(n_max=3, l_max=2)
     with Client(one_worker_cluster, set_as_default=False) as client:
         summary = dg.scan_dataset(
             methane_file, representation, output=tmp_path / "r.parquet", chunk_size=2,
@@ -452,7 +452,7 @@ def test_two_clusters_are_refused_before_any_work(keywords, named, methane_file,
     (the command line refuses --workers with --scheduler); no output is made."""
     with pytest.raises(dg.DegeneracyError) as refused:
         dg.scan_dataset(
-            methane_file, dg.SoapPowerSpectrum(n_max=2, l_max=2), output=tmp_path / "r.csv",
+            methane_file, dg.SoapPowerSpectrum(n_max=3, l_max=2), output=tmp_path / "r.csv",
             **keywords,
         )  # fmt: skip
     assert str(refused.value).startswith(f"{named}: give one of them"), refused.value
