@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import ase
@@ -1313,3 +1314,32 @@ def test_a_kinks_hook_of_the_wrong_shape_is_refused(answer):
     frames = dg.sample_methane(2, seed=1)
     with pytest.raises(dg.DegeneracyError, match=r"kinks\(frames\) must return one bool per"):
         sensitivity.kinks_of(Odd(n_max=2, l_max=2), frames)
+
+
+def test_a_frame_s_anchored_search_is_done_once(monkeypatch):
+    """A verdict searched a large frame's symmetries in point_symmetry and again in
+    near_symmetry (helper-161: a third of the verdict's time): the operations of the
+    latest frames are kept, shared read-only, and another frame is searched anew."""
+    from degeneracy.sensitivity import symmetry
+
+    monkeypatch.setattr(symmetry, "_SEARCHED", [])
+    searches = []
+    search = symmetry._anchored_search
+
+    def counted(*args, **kwargs):
+        searches.append(1)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(symmetry, "_anchored_search", counted)
+    shell = np.array([p for p in itertools.product((-1.0, 0.0, 1.0), repeat=3)
+                      if sum(abs(x) for x in p) == 2]) * 1.8  # fmt: skip
+    first = anchored_superpositions(shell, shell)
+    first.clear()  # the caller's list: the kept operations are unchanged
+    again = anchored_superpositions(shell.copy(), shell.copy())
+    assert len(searches) == 1
+    assert sum(op.residual < 1e-9 for op in again) == 48  # O_h of the fcc shell
+    assert all(not op.rotation.flags.writeable for op in again)
+    moved = shell.copy()
+    moved[0] += 1e-3
+    anchored_superpositions(moved, moved)
+    assert len(searches) == 2
