@@ -538,25 +538,32 @@ class Acsf:
         for message in self._blindness(positions):
             warnings.warn(DegeneracyWarning(message), stacklevel=4)
 
-    def _radial(self, positions: np.ndarray, species: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """G2 values (f, S·K2) and gradients (f, S·K2, N, 3)."""
+    def _radial(
+        self, positions: np.ndarray, species: np.ndarray, gradients: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """G2 values (f, S·K2) and, with ``gradients``, their gradients (f, S·K2, N, 3)."""
         r = np.linalg.norm(positions, axis=-1)  # (f, N)
         unit = positions / r[..., None]
         fc, dfc = cosine_cutoff(r, self.cutoff)
         eta, shift = self.g2[:, 0, None, None], self.g2[:, 1, None, None]  # (K2, 1, 1)
         gauss = np.exp(-eta * (r[None] - shift) ** 2)  # (K2, f, N)
         terms = gauss * fc[None]
+        masks = [(species == z)[None] for z in self.neighbors]  # (1, f, N) each
+        values = [np.where(mask, terms, 0.0).sum(axis=-1).T for mask in masks]  # (f, K2)
+        if not gradients:  # features alone: the gradients cost most of the time and memory
+            return np.concatenate(values, axis=1), None
         slopes = gauss * (dfc[None] - 2.0 * eta * (r[None] - shift) * fc[None])
-        values, gradients = [], []
-        for z in self.neighbors:
-            mask = (species == z)[None]  # (1, f, N)
-            values.append(np.where(mask, terms, 0.0).sum(axis=-1).T)  # (f, K2)
+        grads = []
+        for mask in masks:
             grad = np.where(mask, slopes, 0.0)[..., None] * unit[None]  # (K2, f, N, 3)
-            gradients.append(np.moveaxis(grad, 0, 1))
-        return np.concatenate(values, axis=1), np.concatenate(gradients, axis=1)
+            grads.append(np.moveaxis(grad, 0, 1))
+        return np.concatenate(values, axis=1), np.concatenate(grads, axis=1)
 
-    def _angular(self, positions: np.ndarray, species: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """G4 (or G5) values (f, P·K4) and gradients (f, P·K4, N, 3)."""
+    def _angular(
+        self, positions: np.ndarray, species: np.ndarray, gradients: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """G4 (or G5) values (f, P·K4) and, with ``gradients``, their gradients
+        (f, P·K4, N, 3)."""
         n_neighbors = positions.shape[1]
         j, k = np.triu_indices(n_neighbors, k=1)
         pj, pk = positions[:, j], positions[:, k]  # (f, p, 3)
@@ -588,9 +595,16 @@ class Acsf:
         # and (1 + λ cos)^ζ overflowed from ζ ≈ 1100 (NaN features and Jacobian)
         half = np.clip((1.0 + lam * cos[None]) / 2.0, 0.0, 1.0)  # (K4, f, p)
         angular = 2.0 * half**zeta
-        d_angular = zeta * lam * half ** (zeta - 1.0)  # d/dcos of 2 h^ζ
         radial = np.exp(-eta * squares[None])
         terms = angular * radial * cut[None]  # (K4, f, p)
+        masks = []
+        for a, b in self._species_pairs:
+            sa, sb = species[:, j], species[:, k]
+            masks.append((((sa == a) & (sb == b)) | ((sa == b) & (sb == a)))[None])  # (1, f, p)
+        values = [np.where(mask, terms, 0.0).sum(axis=-1).T for mask in masks]
+        if not gradients:  # features alone: the gradients cost most of the time and memory
+            return np.concatenate(values, axis=1), None
+        d_angular = zeta * lam * half ** (zeta - 1.0)  # d/dcos of 2 h^ζ
 
         def gradient(grad_cos, grad_sq, grad_cut):
             # d/dr of 2h^ζ·exp(−η s)·F, shape (K4, f, p, 3)
@@ -603,11 +617,8 @@ class Acsf:
         grad_j = gradient(grad_cos_j, grad_sq_j, grad_cut_j)
         grad_k = gradient(grad_cos_k, grad_sq_k, grad_cut_k)
         scatter = np.zeros((len(j), n_neighbors))
-        values, gradients = [], []
-        for a, b in self._species_pairs:
-            sa, sb = species[:, j], species[:, k]
-            mask = (((sa == a) & (sb == b)) | ((sa == b) & (sb == a)))[None]  # (1, f, p)
-            values.append(np.where(mask, terms, 0.0).sum(axis=-1).T)
+        grads = []
+        for mask in masks:
             gj = np.where(mask[..., None], grad_j, 0.0)
             gk = np.where(mask[..., None], grad_k, 0.0)
             # accumulate pair gradients onto their two atoms: (K4, f, p, 3) -> (f, K4, N, 3)
@@ -618,8 +629,8 @@ class Acsf:
             total = np.einsum("gfpa,pn->fgna", gj, scatter_j) + np.einsum(
                 "gfpa,pn->fgna", gk, scatter_k
             )
-            gradients.append(total)
-        return np.concatenate(values, axis=1), np.concatenate(gradients, axis=1)
+            grads.append(total)
+        return np.concatenate(values, axis=1), np.concatenate(grads, axis=1)
 
     def _compute(
         self, frames: Sequence[ase.Atoms], gradients: bool
@@ -628,8 +639,8 @@ class Acsf:
         n_frames, n_neighbors, _ = positions.shape  # at least 1 neighbour (check_frames)
         self._warn_if_blind(positions)
         positions = _far_neighbors_brought_in(positions, self.cutoff)
-        radial, d_radial = self._radial(positions, species)
-        angular, d_angular = self._angular(positions, species)
+        radial, d_radial = self._radial(positions, species, gradients)
+        angular, d_angular = self._angular(positions, species, gradients)
         features = np.concatenate([radial, angular], axis=1)
         if not gradients:
             return features, None
