@@ -83,6 +83,16 @@ def published_a0() -> np.ndarray:
     return np.array(rows, dtype=float)
 
 
+def arc_frames(arcs, cns) -> list:
+    """pg-start frames labelled as an orbit's: one per arc length, with its CN."""
+    frames = []
+    for arc, cn in zip(arcs, cns, strict=True):
+        atoms = dg.builtin_environment("pg-start")
+        atoms.info.update(arc_length=float(arc), cn=float(cn))
+        frames.append(atoms)
+    return frames
+
+
 def fcc_shell(radius: float = 1.3) -> np.ndarray:
     """The 12 nearest neighbours of an fcc site (cuboctahedron, point group O_h), Å."""
     edges = [(a, b) for a in (-1, 1) for b in (-1, 1)]

@@ -12,7 +12,7 @@ import ase.units
 import matplotlib.figure
 import numpy as np
 import pytest
-from conftest import StopTracing, published_a0, reference_path
+from conftest import StopTracing, arc_frames, published_a0, reference_path
 
 import degeneracy as dg
 from degeneracy import orbits
@@ -738,22 +738,14 @@ def test_a_published_orbit_that_ends_early_is_compared_over_its_part():
     2 Å against theirs over 0.48 Å (ratio 0.82 instead of 0.94) (helper-127)."""
     from degeneracy.orbits import FamilyMember, _compare_covered_part
 
-    def orbit(arcs, cns):
-        frames = []
-        for arc, cn in zip(arcs, cns, strict=True):
-            atoms = dg.builtin_environment("pg-start")
-            atoms.info.update(arc_length=float(arc), cn=float(cn))
-            frames.append(atoms)
-        return frames
-
     arcs = np.linspace(0, 2, 201)
-    ours = orbit(arcs, 10.0 ** (1 + arcs))  # CN rises along the orbit
+    ours = arc_frames(arcs, 10.0 ** (1 + arcs))  # CN rises along the orbit
     member = FamilyMember(
         sigma=0.2, c=1.0, path=Path("x"), frames=ours, jacobian_evaluations=0, median_cn=1e2
     )
     member.reference_median_cn = 10.0
     with pytest.warns(dg.DegeneracyWarning, match="ends at arc length 0.49 Å, this one at 2 Å"):
-        _compare_covered_part(member, orbit(arcs[:50], np.ones(50)))
+        _compare_covered_part(member, arc_frames(arcs[:50], np.ones(50)))
     assert member.covered_median_cn == pytest.approx(np.median(10.0 ** (1 + arcs[1:50])))
     assert member.cn_ratio == pytest.approx(member.covered_median_cn / 10.0)
     whole = FamilyMember(
@@ -762,5 +754,5 @@ def test_a_published_orbit_that_ends_early_is_compared_over_its_part():
     whole.reference_median_cn = 10.0
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the published files end a frame early: no warning
-        _compare_covered_part(whole, orbit(arcs[:200], np.ones(200)))
+        _compare_covered_part(whole, arc_frames(arcs[:200], np.ones(200)))
     assert whole.covered_median_cn is None and whole.cn_ratio == 10.0

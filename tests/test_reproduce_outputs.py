@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import arc_frames
 
-import degeneracy as dg
 import degeneracy.reproduce as reproducing
 from degeneracy.errors import DegeneracyError
 from degeneracy.reproduce import (
@@ -258,22 +258,13 @@ def test_an_unrecorded_steps_outputs_are_refused_before_any_work(tmp_path):
         check_own_folders(tmp_path, force=False)
 
 
-def _orbit(arcs, cns):
-    frames = []
-    for arc, cn in zip(arcs, cns, strict=True):
-        atoms = dg.builtin_environment("pg-start")
-        atoms.info.update(arc_length=float(arc), cn=float(cn))
-        frames.append(atoms)
-    return frames
-
-
 def _member_rows():
     """Summary rows of two members: one compared with a published orbit cut at 0.49 of
     2 Å, one with a whole one."""
     from degeneracy.orbits import FamilyMember, _compare_covered_part
 
     arcs = np.linspace(0, 2, 201)
-    ours = _orbit(arcs, 10.0 ** (1 + arcs))  # CN rises along the orbit
+    ours = arc_frames(arcs, 10.0 ** (1 + arcs))  # CN rises along the orbit
     rows = []
     for sigma, published in ((0.3, 50), (0.5, 200)):
         member = FamilyMember(
@@ -283,7 +274,7 @@ def _member_rows():
         member.deviation = member.shape_distance = 0.001
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _compare_covered_part(member, _orbit(arcs[:published], np.ones(published)))
+            _compare_covered_part(member, arc_frames(arcs[:published], np.ones(published)))
         rows.append(member.row())
     return rows
 
