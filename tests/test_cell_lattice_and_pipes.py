@@ -382,7 +382,7 @@ def test_a_large_crystal_is_searched_once_for_all_its_chunks(monkeypatch):
     crystal = ase.build.bulk("Si", "diamond", cubic=True) * (4, 4, 4)  # 512 atoms
     crystal.rattle(0.02, seed=1)
     assert len(crystal) >= environments.KEEP_PAIRS_FROM_ATOMS
-    monkeypatch.setattr(environments, "_KEPT", [])
+    environments.forget_neighbour_pairs()
     calls = []
     searched = environments.neighbor_list
 
@@ -420,15 +420,17 @@ def test_a_large_crystal_is_searched_once_for_all_its_chunks(monkeypatch):
     environments.environments_of(small, [1], cutoff=3.0)
     assert len(calls) == 5
     # kept pairs are read-only, dropped on request (a scan's end) and within a budget
-    assert all(not array.flags.writeable for _, pairs in environments._KEPT for array in pairs)
+    assert all(
+        not array.flags.writeable for pairs in environments._KEPT.values() for array in pairs
+    )
     environments.forget_neighbour_pairs()
     environments.environments_of(crystal, [7], cutoff=4.0)
     assert len(calls) == 6
-    monkeypatch.setattr(environments, "KEPT_PAIRS_BYTES", 1000)
+    monkeypatch.setattr(environments._KEPT, "budget", 1000)
     environments.forget_neighbour_pairs()
     environments.environments_of(crystal, [7], cutoff=4.0)
     environments.environments_of(crystal, [8], cutoff=4.0)
-    assert len(calls) == 8 and environments._KEPT == []
+    assert len(calls) == 8 and len(environments._KEPT) == 0
 
 
 def test_neighbours_of_a_large_crystal_agree_with_ase_for_every_centre():

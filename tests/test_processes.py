@@ -56,3 +56,26 @@ def test_the_pool_stop_drops_only_cancelled_future_errors():
     hook(cancelled)
     hook(other)
     assert seen == [other]
+
+
+def test_kept_results_drop_the_least_recently_used_beyond_their_bounds():
+    """The one bounded keeper of scan's built fingerprints, large crystals' neighbour
+    pairs and anchored symmetry searches."""
+    from degeneracy.processes import KeptResults, arrays_digest
+
+    kept = KeptResults(2)
+    kept.put("a", 1)
+    kept.put("b", 2)
+    assert kept.get("a") == 1  # now the most recent
+    kept.put("c", 3)
+    assert kept.get("b") is None and kept.values() == [1, 3]
+    sized = KeptResults(5, size=len, budget=4)
+    sized.put("x", "ab")
+    sized.put("y", "cd")
+    sized.put("z", "e")  # 5 > 4: the oldest goes
+    assert sized.values() == ["cd", "e"]
+    sized.put("w", "fghij")  # above the budget alone: not kept, and the rest go
+    assert len(sized) == 0
+    sized.clear()
+    assert arrays_digest([1.0, 2.0]) != arrays_digest([[1.0, 2.0]])  # shapes count
+    assert arrays_digest([1, 2]) != arrays_digest([1.0, 2.0])  # dtypes count

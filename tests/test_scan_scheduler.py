@@ -408,9 +408,9 @@ def test_a_worker_keeps_a_bounded_number_of_built_fingerprints(monkeypatch):
     """A long-lived worker serving scan after scan kept every fingerprint it built (a
     featomic calculator each; helper-149): the least recently used go first."""
     from degeneracy import scan as scanning
+    from degeneracy.processes import KeptResults
 
-    monkeypatch.setattr(scanning, "_BUILT", scanning.OrderedDict())
-    monkeypatch.setattr(scanning, "MAX_BUILT", 2)
+    monkeypatch.setattr(scanning, "_BUILT", KeptResults(2))
     recipes = [
         dg.RepresentationRecipe.of(dg.SoapPowerSpectrum(n_max=2, l_max=l_max))
         for l_max in (1, 2, 3)

@@ -1322,7 +1322,7 @@ def test_a_frame_s_anchored_search_is_done_once(monkeypatch):
     latest frames are kept, shared read-only, and another frame is searched anew."""
     from degeneracy.sensitivity import symmetry
 
-    monkeypatch.setattr(symmetry, "_SEARCHED", [])
+    monkeypatch.setattr(symmetry, "_SEARCHED", symmetry.KeptResults(4))
     searches = []
     search = symmetry._anchored_search
 

@@ -20,8 +20,6 @@ so environments of the same composition line up column by column.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections.abc import Collection, Iterable, Sequence
 
 import ase
@@ -31,6 +29,7 @@ from ase.neighborlist import neighbor_list
 from scipy.spatial import cKDTree
 
 from .errors import DegeneracyError
+from .processes import KeptResults, arrays_digest
 from .representations.base import cutoff_radius
 from .species import species_numbers
 from .structures import (
@@ -88,15 +87,10 @@ def _neighbors_isolated(
 #: (:func:`_periodic_pairs`).
 KEEP_PAIRS_FROM_ATOMS = 500
 
-#: How many such neighbour lists a process keeps (the latest; each thread's scan chunk
-#: reads one structure at a time), and how many bytes they may hold together (a 16 000-atom
-#: crystal at 6 Å: 82 MB).
-KEPT_PAIRS = 2
-KEPT_PAIRS_BYTES = 256 * 2**20
-
-#: ``(key, pairs)`` of the latest large structures searched, newest last.
-_KEPT: list[tuple[str, tuple[np.ndarray, ...]]] = []
-_KEPT_LOCK = threading.Lock()
+#: The neighbour pairs of the latest large structures searched: at most 2 (each thread's
+#: scan chunk reads one structure at a time) and 256 MB together (a 16 000-atom crystal at
+#: 6 Å: 82 MB).
+_KEPT = KeptResults(2, size=lambda pairs: sum(array.nbytes for array in pairs), budget=2**28)
 
 
 def _periodic_pairs(atoms: ase.Atoms, cutoff: float) -> tuple[np.ndarray, ...]:
@@ -110,12 +104,12 @@ def _periodic_pairs(atoms: ase.Atoms, cutoff: float) -> tuple[np.ndarray, ...]:
     :data:`KEEP_PAIRS_FROM_ATOMS` atoms) are kept, under a digest of everything they
     depend on, for the next chunk of the same structure.
     """
-    large = len(atoms) >= KEEP_PAIRS_FROM_ATOMS
-    key = _pairs_key(atoms, cutoff) if large else ""
-    with _KEPT_LOCK:
-        for kept_key, pairs in _KEPT:
-            if kept_key == key:
-                return pairs
+    key = None
+    if len(atoms) >= KEEP_PAIRS_FROM_ATOMS:
+        key = arrays_digest(np.float64(cutoff), atoms.positions, atoms.cell[:], atoms.pbc)
+        kept = _KEPT.get(key)
+        if kept is not None:
+            return kept
     # searched in the reduced basis of the lattice: ase's search grows with the inverse of
     # the basis's heights (seconds for a sound lattice stored with a large tilt); the
     # shifts are turned back into the stored basis, which orders the neighbours
@@ -125,33 +119,14 @@ def _periodic_pairs(atoms: ase.Atoms, cutoff: float) -> tuple[np.ndarray, ...]:
     pairs = (i[order], j[order], vectors[order], shifts[order] @ op)
     for array in pairs:  # shared by later calls: read-only
         array.flags.writeable = False
-    if large:
-        with _KEPT_LOCK:
-            _KEPT.append((key, pairs))
-            del _KEPT[:-KEPT_PAIRS]
-            while _KEPT and sum(_pairs_bytes(kept) for _, kept in _KEPT) > KEPT_PAIRS_BYTES:
-                del _KEPT[0]  # the oldest first; pairs above the budget alone are not kept
-    return pairs
-
-
-def _pairs_bytes(pairs: tuple[np.ndarray, ...]) -> int:
-    return sum(array.nbytes for array in pairs)
+    return pairs if key is None else _KEPT.put(key, pairs)
 
 
 def forget_neighbour_pairs() -> None:
     """Drop the neighbour pairs kept for large structures (:func:`_periodic_pairs`): a scan
     does when it ends, so that a process that goes on (a notebook, a scan in threads)
     does not hold them."""
-    with _KEPT_LOCK:
-        _KEPT.clear()
-
-
-def _pairs_key(atoms: ase.Atoms, cutoff: float) -> str:
-    """Digest of what a structure's neighbour pairs depend on."""
-    digest = hashlib.sha256(np.float64(cutoff).tobytes())
-    for array in (atoms.positions, atoms.cell[:], atoms.pbc):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
+    _KEPT.clear()
 
 
 def _neighbors_periodic(

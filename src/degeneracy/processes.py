@@ -1,5 +1,5 @@
-"""Worker processes that leave Ctrl-C and termination to the main process, and one BLAS
-thread per process.
+"""Worker processes that leave Ctrl-C and termination to the main process, one BLAS
+thread per process, and the results a process keeps for reuse (:class:`KeptResults`).
 
 Ctrl-C signals the terminal's whole process group, so every worker process of a pool
 (``family``'s orbit workers, ``scan``'s Dask workers) receives it too, and the main
@@ -10,10 +10,15 @@ Neither multiprocessing nor Dask has an option for this, hence these few lines.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any
+
+import numpy as np
 
 #: Environment that gives a process one BLAS (and OpenMP) thread: OpenBLAS, MKL and the
 #: OpenMP runtimes read these when they load.
@@ -99,3 +104,74 @@ def use_one_blas_thread() -> bool:
 
     threadpool_limits(limits=1, user_api="blas")
     return True
+
+
+class KeptResults:
+    """Results a process keeps for reuse, by key: at most ``count``, and with ``size`` (a
+    result's size, e.g. its bytes) at most ``budget`` of them together; the least
+    recently used go first, and a result above the budget alone is not kept. Safe to
+    share between threads.
+
+    Hand-written: :func:`functools.lru_cache` keys by the call's arguments (numpy arrays
+    are not hashable) and bounds only the count.
+    """
+
+    def __init__(
+        self,
+        count: int,
+        *,
+        size: Callable[[Any], int] | None = None,
+        budget: int | None = None,
+    ) -> None:
+        self.count = count
+        self.size = size
+        self.budget = budget
+        self._kept: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any | None:
+        """The result kept under ``key`` (now the most recently used), or None."""
+        with self._lock:
+            if key not in self._kept:
+                return None
+            self._kept.move_to_end(key)
+            return self._kept[key]
+
+    def put(self, key: Hashable, result: Any) -> Any:
+        """Keep ``result`` under ``key``, dropping the least recently used beyond the
+        bounds; returns ``result``."""
+        with self._lock:
+            self._kept[key] = result
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.count or self._over_budget():
+                self._kept.popitem(last=False)
+        return result
+
+    def _over_budget(self) -> bool:
+        if self.size is None or self.budget is None or not self._kept:
+            return False
+        return sum(self.size(result) for result in self._kept.values()) > self.budget
+
+    def values(self) -> list[Any]:
+        """The kept results, least recently used first."""
+        with self._lock:
+            return list(self._kept.values())
+
+    def clear(self) -> None:
+        """Drop every kept result."""
+        with self._lock:
+            self._kept.clear()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+def arrays_digest(*arrays: Any) -> str:
+    """SHA-256 of arrays' dtypes, shapes and contents: a key for results computed from
+    them (:class:`KeptResults`)."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()

@@ -83,7 +83,6 @@ import threading
 import time
 import uuid
 import warnings
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +121,7 @@ from .environments import environments_of, forget_neighbour_pairs, parse_species
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
 from .errors import first_line as _first_line
 from .files import atomic_path, cache_key, lock_owner, output_file, record_lock_owner
-from .processes import ONE_BLAS_THREAD, sigint_blocked
+from .processes import ONE_BLAS_THREAD, KeptResults, sigint_blocked
 from .representations.base import Representation, every_hyper, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
@@ -400,31 +399,25 @@ class RepresentationRecipe:
         key = (self.token, threading.get_ident(), center, tuple(neighbors))
         if not self.species_aware:
             key = (self.token, threading.get_ident(), None, ())
-        with _BUILT_LOCK:
-            if key in _BUILT:
-                _BUILT.move_to_end(key)
-                return _BUILT[key]
+        built = _BUILT.get(key)
+        if built is not None:
+            return built
         kwargs = dict(self.kwargs)
         if self.species_aware and center is not None:
             kwargs["center"] = symbols_of([center])[0]
             kwargs["neighbors"] = list(symbols_of(sorted(set(neighbors))))
-        built = self.cls(**kwargs)
-        with _BUILT_LOCK:
-            _BUILT[key] = built
-            while len(_BUILT) > MAX_BUILT:  # a long-lived worker keeps the recent ones
-                _BUILT.popitem(last=False)
-        return built
+        return _BUILT.put(key, self.cls(**kwargs))
 
-
-#: Representations built in this process, by (recipe token, thread, centre, neighbours),
-#: least recently used first: at most :data:`MAX_BUILT`, as a long-lived Dask worker
-#: serves scan after scan (each a featomic calculator; it kept every one, helper-149).
-_BUILT: OrderedDict[tuple, Representation] = OrderedDict()
-_BUILT_LOCK = threading.Lock()
 
 #: Representations kept built per process: a data set's compositions times its worker
 #: threads, with room (one more is built again, in milliseconds).
 MAX_BUILT = 256
+
+#: Representations built in this process, by (recipe token, thread, centre, neighbours):
+#: at most :data:`MAX_BUILT`, the least recently used going first, as a long-lived Dask
+#: worker serves scan after scan (each a featomic calculator; it kept every one,
+#: helper-149).
+_BUILT = KeptResults(MAX_BUILT)
 
 
 def _describe(value: Any) -> Any:

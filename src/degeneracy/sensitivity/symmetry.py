@@ -20,10 +20,8 @@ the motions the symmetry leaves free.
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +32,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..checks import number_array, positive_float
 from ..errors import DegeneracyError
+from ..processes import KeptResults, arrays_digest
 from ..species import atomic_number
 from ..structures import check_finite_neighbors, neighbor_array, vector_lengths
 from .spectrum import ZERO_RTOL, frame_values, rotation_complement, zero_rtol_value
@@ -345,35 +344,18 @@ def anchored_superpositions(
     correspondence).
     """
     reference, other, species = _superposable(reference, other, species)
-    key = _arrays_key(reference, other, species, np.int64(chunk))
-    with _SEARCHED_LOCK:
-        for searched_key, operations in _SEARCHED:
-            if searched_key == key:
-                return list(operations)
-    operations = _anchored_search(reference, other, species, chunk)
-    with _SEARCHED_LOCK:
-        _SEARCHED.append((key, tuple(operations)))
-        del _SEARCHED[:-SEARCHES_KEPT]
-    return operations
+    key = arrays_digest(reference, other, species, np.int64(chunk))
+    kept = _SEARCHED.get(key)
+    if kept is None:
+        kept = _SEARCHED.put(key, tuple(_anchored_search(reference, other, species, chunk)))
+    return list(kept)
 
 
-#: How many :func:`anchored_superpositions` results a process keeps: a frame's verdict
-#: searches its own symmetries in :func:`point_symmetry` and again in
+#: The latest :func:`anchored_superpositions` results (4): a frame's verdict searches its
+#: own symmetries in :func:`point_symmetry` and again in
 #: :func:`~degeneracy.sensitivity.near_symmetry` (a third of the cost of a large
 #: environment's verdict, helper-161; the search grows as N³ in its neighbours).
-SEARCHES_KEPT = 4
-_SEARCHED: list[tuple[str, tuple[PointOperation, ...]]] = []
-_SEARCHED_LOCK = threading.Lock()
-
-
-def _arrays_key(*arrays: np.ndarray) -> str:
-    """Digest of arrays' dtypes, shapes and contents."""
-    digest = hashlib.sha256()
-    for array in arrays:
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
+_SEARCHED = KeptResults(4)
 
 
 def _anchored_search(
