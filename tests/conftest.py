@@ -83,6 +83,19 @@ def published_a0() -> np.ndarray:
     return np.array(rows, dtype=float)
 
 
+def counted_calls(monkeypatch, module, name: str) -> list:
+    """Replace ``module.name`` by a wrapper that records each call; the list of calls."""
+    calls = []
+    function = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return function(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
 def arc_frames(arcs, cns) -> list:
     """pg-start frames labelled as an orbit's: one per arc length, with its CN."""
     frames = []

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from ase.geometry import minkowski_reduce
 from ase.neighborlist import neighbor_list
-from conftest import exit_status, one_error_line
+from conftest import counted_calls, exit_status, one_error_line
 
 import degeneracy as dg
 from degeneracy import scan as scanning
@@ -383,14 +383,7 @@ def test_a_large_crystal_is_searched_once_for_all_its_chunks(monkeypatch):
     crystal.rattle(0.02, seed=1)
     assert len(crystal) >= environments.KEEP_PAIRS_FROM_ATOMS
     environments.forget_neighbour_pairs()
-    calls = []
-    searched = environments.neighbor_list
-
-    def counted(*args, **kwargs):
-        calls.append(1)
-        return searched(*args, **kwargs)
-
-    monkeypatch.setattr(environments, "neighbor_list", counted)
+    calls = counted_calls(monkeypatch, environments, "neighbor_list")
     whole = environments.environments_of(crystal, range(len(crystal)), cutoff=4.0)
     chunks = [
         env

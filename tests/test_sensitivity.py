@@ -8,7 +8,7 @@ import warnings
 import ase
 import numpy as np
 import pytest
-from conftest import fcc_shell, published_a0
+from conftest import counted_calls, fcc_shell, published_a0
 from scipy.spatial.transform import Rotation
 
 import degeneracy as dg
@@ -1323,14 +1323,7 @@ def test_a_frame_s_anchored_search_is_done_once(monkeypatch):
     from degeneracy.sensitivity import symmetry
 
     monkeypatch.setattr(symmetry, "_SEARCHED", symmetry.KeptResults(4))
-    searches = []
-    search = symmetry._anchored_search
-
-    def counted(*args, **kwargs):
-        searches.append(1)
-        return search(*args, **kwargs)
-
-    monkeypatch.setattr(symmetry, "_anchored_search", counted)
+    searches = counted_calls(monkeypatch, symmetry, "_anchored_search")
     shell = np.array([p for p in itertools.product((-1.0, 0.0, 1.0), repeat=3)
                       if sum(abs(x) for x in p) == 2]) * 1.8  # fmt: skip
     first = anchored_superpositions(shell, shell)
