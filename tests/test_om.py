@@ -436,7 +436,9 @@ def test_the_om_verdict_at_td_and_c3v_is_kink():
         td, c3v = dg.analyse_frames([dg.builtin_environment("td"), _c3v_methane()], om)
     assert (td.symmetric, td.n_symmetry_zeros, td.verdict) == (True, 8, "kink")
     assert (c3v.symmetric, c3v.n_symmetry_zeros, c3v.verdict) == (True, 6, "kink")
-    assert 50 < td.cn < 200 and 30 < c3v.cn < 200  # the one-sided spectrum, as before
+    # the one-sided spectrum, no zero read off it: a finite CN of order 10², whose value
+    # follows the BLAS kernels (T_d / C3v: 117 / 68, 204 / 68 and 103 / 159 on AMD EPYCs)
+    assert 30 < td.cn < 1000 and 30 < c3v.cn < 1000
     assert td.pair_swap is None and td.unseen_pairs is None
     assert td.near_symmetry_distance is None
     # the s-orbital OM at T_d (one-sided spectrum: 6 zeros, formerly "symmetry")

@@ -134,6 +134,28 @@ def _without_cell(atoms: ase.Atoms) -> ase.Atoms:
     return ase.Atoms(atoms.numbers, positions=atoms.positions)
 
 
+def label_columns(labels: Labels, *names: str) -> tuple[np.ndarray, ...]:
+    """Copies of the columns ``names`` of ``labels`` taken from a block, then the labels'
+    native memory freed.
+
+    Written by hand because metatensor-core 0.2.x (0.2.6 installed) never frees a
+    :class:`~metatensor.Labels`: its ``__del__`` frees only when the object has a
+    ``_labels`` attribute, which no constructor sets. Every ``block.samples`` or
+    ``block.properties`` Python touches stays in memory for the process's life (16 KB
+    per SOAP n = l = 8 Jacobian through ``block.properties``: an orbit worker tracing
+    20 001 Euler steps grew by ~3 GB). ``labels.release()`` is metatensor's own way to
+    hand the pointer back, and ``mts_labels_free`` its way to drop it; with a
+    metatensor whose ``__del__`` works this is still correct (``release`` leaves
+    ``__del__`` nothing to free). ``labels`` must not be used afterwards.
+    """
+    from metatensor._c_lib import _get_library
+
+    columns = tuple(np.array(labels.column(name), copy=True) for name in names)
+    labels._cached_values = None  # the array view into the memory about to be freed
+    _get_library().mts_labels_free(labels.release())
+    return columns
+
+
 def joined(blocks: list[np.ndarray]) -> np.ndarray:
     """Dense blocks side by side along the feature axis (1); one block is not copied."""
     return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
@@ -155,10 +177,9 @@ def _complete_centre_gradients(
     """
     gradient = block.gradient("positions")
     per_frame = n_neighbors + 1
-    if len(gradient.samples) != n_frames * per_frame or len(systems) != n_frames:
+    rows, atoms = label_columns(gradient.samples, "sample", "atom")
+    if len(rows) != n_frames * per_frame or len(systems) != n_frames:
         return None
-    rows = np.asarray(gradient.samples.column("sample"))
-    atoms = np.asarray(gradient.samples.column("atom"))
     expected = np.arange(n_frames)
     if not (
         np.array_equal(systems, expected)
@@ -205,14 +226,15 @@ def dense_block(
         ``a``; the gradient with respect to atom 0 is dropped because atom 0 (the
         centre of a C-centred environment) is held fixed.
     """
-    shape = (*tuple(len(c) for c in block.components), len(block.properties))
-    systems = np.asarray(block.samples.column("system"))
+    # components and properties from the values' shape: no Labels made (label_columns)
+    shape = block.values.shape[1:]
+    systems, sample_atoms = label_columns(block.samples, "system", "atom")
     if centres is None:
         slots = np.zeros(len(systems), dtype=int)
     else:
         lookup = np.full(n_neighbors + 1, -1)
         lookup[np.asarray(centres)] = np.arange(len(centres))
-        slots = lookup[np.asarray(block.samples.column("atom"))]
+        slots = lookup[sample_atoms]
         if np.any(slots < 0):
             raise DegeneracyError("featomic returned a sample for an atom that was not asked for")
     n_slots = 1 if centres is None else len(centres)
@@ -225,8 +247,7 @@ def dense_block(
             return values[:, 0], jacobian
     if gradients:
         gradient = block.gradient("positions")
-        rows = np.asarray(gradient.samples.column("sample"))
-        atoms = np.asarray(gradient.samples.column("atom"))
+        rows, atoms = label_columns(gradient.samples, "sample", "atom")
         keep = atoms > 0
         if np.any(atoms > n_neighbors):
             raise DegeneracyError(
