@@ -32,6 +32,7 @@ and is left out of the CN statistics), ``regular`` where no singular value is be
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,12 +41,13 @@ import ase
 import numpy as np
 
 from .checks import bounded_int, true_or_false
-from .errors import DegeneracyError
+from .errors import DegeneracyError, DegeneracyWarning
 from .files import json_safe
 from .representations.base import Representation, batches, fingerprint
 from .sensitivity import (
     ZERO_RTOL,
     CoincidentPairs,
+    call_notes,
     check_analysable,
     condition_number,
     kinks_of,
@@ -260,6 +262,12 @@ def compare_fingerprints(
         columns do not depend on the frames beside it. Without it every frame is
         described with the fingerprints as given.
 
+    Each fingerprint's notes about the frames (its optional ``diagnose``, e.g. an ACSF
+    set blind to some of them) are asked for all frames at once
+    (:func:`~degeneracy.sensitivity.call_notes`) and issued as
+    :class:`~degeneracy.errors.DegeneracyWarning`, counting every frame, as
+    :func:`~degeneracy.sensitivity.analyse_frames` does.
+
     Returns
     -------
     Comparison
@@ -293,6 +301,12 @@ def compare_fingerprints(
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
     for representation in representations.values():
         check_analysable(frames, representation)
+    for representation in representations.values():
+        # asked for all frames at once, as analyse_frames does: by itself a fingerprint
+        # warns about its first batch only (an ACSF set blind to frames of a later batch
+        # said nothing)
+        for note in call_notes(representation, frames):
+            warnings.warn(DegeneracyWarning(note), stacklevel=2)
     neighbors = neighbor_positions(frames)
     nearest = [
         nearest_coincidence(n, atoms.numbers[1:])

@@ -28,10 +28,10 @@ from typing import Any
 import ase
 import numpy as np
 
-from .checks import symmetry_tolerance_value, true_or_false
+from .checks import bounded_int, symmetry_tolerance_value, true_or_false
 from .compare import Comparison, compare_fingerprints, fingerprints_by_name
 from .errors import DegeneracyError
-from .pairs import PairVerdict, relative_distances, split_pairs, verify_pairs
+from .pairs import PairVerdict, pair_distances, split_pairs, verify_pairs
 from .representations.base import Representation, fingerprint
 from .sensitivity import SYMMETRY_TOL, ZERO_RTOL, FrameAnalysis, analyse_frames
 from .species import symbols_of
@@ -134,9 +134,9 @@ _GROUP_FRAME = re.compile(r"\bframe (\d+)\b")
 
 
 @contextlib.contextmanager
-def _numbered_as_given(rows: np.ndarray) -> Iterator[None]:
+def numbered_as_given(rows: np.ndarray) -> Iterator[None]:
     """Errors of an analysis of the frames ``rows`` name a frame by its place in all the
-    frames: "frame K" of the group becomes "frame ``rows[K]``"."""
+    frames: "frame K" of the group (or batch) becomes "frame ``rows[K]``"."""
     try:
         yield
     except DegeneracyError as error:
@@ -208,7 +208,7 @@ def analyse_by_composition(
         return analyse_frames(frames, built, **options)
     results: list[Any] = [None] * len(frames)
     for rows, built in parts:
-        with _numbered_as_given(rows):
+        with numbered_as_given(rows):
             analysed = analyse_frames([frames[k] for k in rows], built, **options)
         for k, result in zip(rows, analysed, strict=True):
             results[k] = dataclasses.replace(result, frame=int(k))
@@ -270,7 +270,7 @@ def compare_by_composition(
     grouped = [name for name in named if name not in whole]  # the same groups for each
     for g, (rows, _) in enumerate(parts[grouped[0]]):
         built = {name: parts[name][g][1] for name in grouped}
-        with _numbered_as_given(rows):
+        with numbered_as_given(rows):
             comparison = compare_fingerprints(
                 [frames[k] for k in rows], built, batch_size=batch_size, progress=progress
             )
@@ -316,6 +316,8 @@ def verify_pairs_by_composition(
     *,
     tol: float = SYMMETRY_TOL,
     where: str = "",
+    batch_size: int = 200,
+    progress: bool = False,
 ) -> list[PairVerdict]:
     """:func:`~degeneracy.pairs.verify_pairs` with each pair described by fingerprints of
     its own species (those of both members: the same in a valid pair).
@@ -323,11 +325,14 @@ def verify_pairs_by_composition(
     Pairs are grouped by species; a species-aware fingerprint is rebuilt for each group
     (:func:`specialiser`), so that a pair's feature distance does not depend on the
     pairs beside it. Fingerprints that are not species-aware, the relation of the
-    members and E4 are computed on all pairs at once.
+    members and E4 are computed on all pairs at once. Features are computed
+    ``batch_size`` frames at a time in either case
+    (:func:`~degeneracy.pairs.pair_distances`); a fingerprint's notes (its
+    ``diagnose``) count every frame it describes: all of them, or its group's.
 
     Parameters
     ----------
-    frames, representations, tol, where
+    frames, representations, tol, where, batch_size, progress
         As :func:`~degeneracy.pairs.verify_pairs`.
 
     Returns
@@ -340,6 +345,9 @@ def verify_pairs_by_composition(
     DegeneracyError
         As :func:`~degeneracy.pairs.verify_pairs`.
     """
+    progress = true_or_false("progress", progress)
+    batch_size = bounded_int("batch_size", batch_size, minimum=1)
+    options = {"tol": tol, "where": where, "batch_size": batch_size, "progress": progress}
     frames = frame_list(frames, name="verify_pairs")
     named = fingerprints_by_name(representations)
     first, second = split_pairs(frames, where=where)
@@ -351,17 +359,22 @@ def verify_pairs_by_composition(
         built = {
             name: specialiser(rep)(species) if name in aware else rep for name, rep in named.items()
         }
-        return verify_pairs(frames, built, tol=tol, where=where)
+        return verify_pairs(frames, built, **options)
     whole = {name: rep for name, rep in named.items() if name not in aware}
-    verdicts = verify_pairs(frames, whole, tol=tol, where=where)  # checks every pair first
+    verdicts = verify_pairs(frames, whole, **options)  # checks every pair first
     distances = {name: np.full(len(first), np.nan) for name in aware}
     for name, rep in aware.items():
         build = specialiser(rep)
         for species, rows in groups.items():
-            members = [*(first[k] for k in rows), *(second[k] for k in rows)]
-            with _numbered_as_given(np.concatenate([2 * rows, 2 * rows + 1])):
-                features = build(species).features(members)
-            distances[name][rows] = relative_distances(features[: len(rows)], features[len(rows) :])
+            given = np.column_stack([2 * rows, 2 * rows + 1]).ravel()  # members in pairs
+            with numbered_as_given(given):
+                distances[name][rows] = pair_distances(
+                    build(species),
+                    [frames[k] for k in given],
+                    batch_size=batch_size,
+                    progress=progress,
+                    desc=name,
+                )
     return [
         dataclasses.replace(
             verdict,

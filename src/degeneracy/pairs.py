@@ -38,6 +38,7 @@ at all off β = 0 (whatever the construction): :func:`prl2020_grid` therefore wr
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -51,17 +52,20 @@ from .checks import (
     non_negative_float,
     residual_tolerance_value,
     seeded_generator,
+    true_or_false,
 )
 from .compare import fingerprints_by_name
-from .errors import DegeneracyError
-from .representations.base import Representation, fingerprint
+from .errors import DegeneracyError, DegeneracyWarning
+from .representations.base import Representation, batches, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
     best_superposition,
+    call_notes,
     point_symmetry,
 )
 from .structures import (
     MethaneSampler,
+    check_same_size,
     check_sampler_ranges,
     environment_from_neighbors,
     frame_list,
@@ -579,7 +583,16 @@ def split_pairs(
 
 
 def relative_distances(x_a: np.ndarray, x_b: np.ndarray) -> np.ndarray:
-    r""":math:`|x_a - x_b| / |x_a|` row by row."""
+    r""":math:`|x_a - x_b| / |x_a|` row by row, each row's the same to the last bit
+    whatever the rows beside it.
+
+    The rows are summed as C-ordered rows (numpy's pairwise sum along each): summed
+    as they come, a column-major array (ACSF's and the bispectrum's features) of several
+    rows is summed term after term across its columns, one row pairwise, so that a
+    pair's distance moved in its last bits (3e-16 relative) with the pairs in the same
+    ``features`` call (:func:`pair_distances`' batches, or the file).
+    """
+    x_a, x_b = np.ascontiguousarray(x_a), np.ascontiguousarray(x_b)
     return np.linalg.norm(x_a - x_b, axis=1) / np.linalg.norm(x_a, axis=1)
 
 
@@ -590,14 +603,80 @@ def _neighbors_by_species(atoms: ase.Atoms) -> ase.Atoms:
     return atoms[[0, *order.tolist()]]
 
 
+def pair_distances(
+    representation: Representation,
+    frames: Sequence[ase.Atoms],
+    *,
+    batch_size: int = 200,
+    progress: bool = False,
+    desc: str = "",
+) -> np.ndarray:
+    r""":func:`relative_distances` of the features of frames ``2k`` and ``2k + 1``, one per
+    pair, computed ``batch_size`` frames at a time.
+
+    The representation's notes about the frames' features (its optional ``diagnose``,
+    ``jacobian=False``: not the overlap matrix's kinks) are asked for all of them at
+    once (:func:`~degeneracy.sensitivity.call_notes`, as
+    :func:`~degeneracy.sensitivity.analyse_frames` does) and issued as
+    :class:`~degeneracy.errors.DegeneracyWarning`, so that they count every frame, as
+    one call would: the representation, which otherwise warns on its own about its
+    first batch only, no longer does. At most ``batch_size`` frames' features (and one
+    member held over when a pair straddles two batches) are held at once; a batch's
+    error names the frame by its place in ``frames``.
+
+    Parameters
+    ----------
+    representation : Representation
+        The fingerprint.
+    frames : list of ase.Atoms
+        Pairs as consecutive frames, an even number of them, all of one size.
+    batch_size : int
+        Frames per ``features`` call (at least 1).
+    progress : bool
+        Show a progress bar.
+    desc : str
+        The progress bar's label.
+
+    Returns
+    -------
+    array (len(frames) // 2,)
+        :math:`|x_a - x_b| / |x_a|` per pair.
+    """
+    from .compositions import numbered_as_given  # it imports this module
+
+    batch_size = bounded_int("batch_size", batch_size, minimum=1)
+    frames = frame_list(frames)
+    for note in call_notes(representation, frames, jacobian=False):
+        warnings.warn(DegeneracyWarning(note), stacklevel=3)
+    distances = []
+    held = None  # the features of a first member whose partner is in the next batch
+    start = 0
+    for chunk in batches(frames, batch_size, progress=progress, desc=desc):
+        with numbered_as_given(np.arange(start, start + len(chunk))):
+            features = representation.features(chunk)
+        start += len(chunk)
+        if held is not None:
+            features = np.concatenate([held, features])
+        paired = len(features) - len(features) % 2
+        distances.append(relative_distances(features[0:paired:2], features[1:paired:2]))
+        held = features[paired:] if paired < len(features) else None
+    return np.concatenate(distances) if distances else np.zeros(0)
+
+
 def verify_pairs(
     frames: Sequence[ase.Atoms],
     representations: Mapping[str, Representation],
     *,
     tol: float = SYMMETRY_TOL,
     where: str = "",
+    batch_size: int = 200,
+    progress: bool = False,
 ) -> list[PairVerdict]:
     """Check each consecutive pair of frames: distances per fingerprint, E4, relation.
+
+    Features are computed ``batch_size`` frames at a time (:func:`pair_distances`), so
+    that memory does not grow with the number of frames times the features; a
+    fingerprint's warnings still count every frame.
 
     Parameters
     ----------
@@ -610,6 +689,10 @@ def verify_pairs(
         RMS residual (Å) under which the members count as the same structure.
     where : str
         Where the frames come from (e.g. the file), to start error messages.
+    batch_size : int
+        Frames per ``features`` call (bounds memory; a pair may straddle two batches).
+    progress : bool
+        Show a progress bar per fingerprint.
 
     Returns
     -------
@@ -620,7 +703,8 @@ def verify_pairs(
     ------
     DegeneracyError
         When ``tol`` is not a positive number of at most
-        :data:`~degeneracy.checks.MAX_RESIDUAL_TOL` Å, ``frames`` is not a list of
+        :data:`~degeneracy.checks.MAX_RESIDUAL_TOL` Å, ``batch_size`` is not an integer
+        ≥ 1, ``frames`` is not a list of
         :class:`ase.Atoms` or not an even, non-zero number of them, ``representations``
         is neither a mapping nor a sequence of :class:`Representation` (or one refuses
         the frames), two of a sequence share a name,
@@ -628,6 +712,8 @@ def verify_pairs(
         different species.
     """
     tol = residual_tolerance_value("tol", tol)
+    batch_size = bounded_int("batch_size", batch_size, minimum=1)
+    progress = true_or_false("progress", progress)
     frames = frame_list(frames, name="verify_pairs")
     representations = fingerprints_by_name(representations)
     for representation in representations.values():
@@ -636,13 +722,16 @@ def verify_pairs(
     # superposition search do not depend on the order, so sort by species once here
     # (the members are compared atom by atom).
     first, second = split_pairs([_neighbors_by_species(atoms) for atoms in frames], where=where)
+    check_same_size(frames)  # in every batch, whatever batch_size
     distances = {}
     for name, rep in representations.items():
-        # one call for both members, a fingerprint's warnings counting every frame, on the
-        # frames as given (its features do not depend on the order of the neighbours): an
-        # error names the caller's frame and atom, not those of the sorted copies
-        features = rep.features(frames)
-        distances[name] = relative_distances(features[0::2], features[1::2])
+        # both members in the same batches, a fingerprint's warnings counting every frame
+        # (pair_distances), on the frames as given (its features do not depend on the
+        # order of the neighbours): an error names the caller's frame and atom, not those
+        # of the sorted copies
+        distances[name] = pair_distances(
+            rep, frames, batch_size=batch_size, progress=progress, desc=name
+        )
     a, b = neighbor_positions(first), neighbor_positions(second)
     fourbody_a = fourbody_torsion(a) if a.shape[1] == 4 else np.full(len(a), np.nan)
     fourbody_b = fourbody_torsion(b) if b.shape[1] == 4 else np.full(len(b), np.nan)

@@ -101,7 +101,12 @@ def run(args: argparse.Namespace) -> None:
         frames = environments_from_file(args.verify, args, cutoff=frames_cutoff(args))
         representations = representations_from_args(args, frames=frames)
         verdicts = verify_pairs_by_composition(
-            frames, representations, tol=args.relation_tol, where=str(args.verify)
+            frames,
+            representations,
+            tol=args.relation_tol,
+            where=str(args.verify),
+            # a bar where it lasts (> one batch), on a terminal, as compare's
+            progress=len(frames) > 200 and sys.stderr.isatty(),
         )
         emit(format_verdicts(verdicts, args.format), args.output)
         return

@@ -145,12 +145,13 @@ class MultiCentreSoap:
             if soap.optimal_basis is not None:
                 soap.optimal_basis.save(Path(folder) / CENTRE_BASIS_FILES[centre])
 
-    def diagnose(self, frames: Sequence[ase.Atoms]) -> list[str]:
+    def diagnose(self, frames: Sequence[ase.Atoms], *, jacobian: bool = True) -> list[str]:
         """Warnings about frames where an H-centred environment misses an atom (empty if none).
 
         The C-centred cutoff check (:func:`~.protocols.check_within_cutoff`) covers the
         C–H distances only; an H–H pair at or beyond the cutoff leaves each H outside the
         other's environment, where the step cutoff makes the features jump.
+        These concern the features themselves, with or without ``jacobian``.
         """
         cutoff = self.soap.cutoff
         farthest = np.array([pdist(atoms.positions).max(initial=0.0) for atoms in frames])

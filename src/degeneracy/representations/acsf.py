@@ -517,7 +517,7 @@ class Acsf:
             f"{closest[blind].max():.2f} Å (with more neighbours)"
         ]
 
-    def diagnose(self, frames: Sequence[ase.Atoms]) -> list[str]:
+    def diagnose(self, frames: Sequence[ase.Atoms], *, jacobian: bool = True) -> list[str]:
         """Warnings about these frames that make the results misleading (empty if none).
 
         Neighbour distances that no G2 function reaches (:meth:`unreached_distances`), and
@@ -526,6 +526,7 @@ class Acsf:
         its workers) takes over: this instance then no longer warns on its own, which it
         otherwise does once, as a :class:`~degeneracy.errors.DegeneracyWarning`, on its
         first such computation.
+        These concern the features themselves, with or without ``jacobian``.
         """
         self._warned = True
         positions, _ = self._neighbors(frames)

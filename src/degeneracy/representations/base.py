@@ -33,11 +33,16 @@ class Representation(Protocol):
     for neighbour ``a = 1..N`` (its index in the frame) and Cartesian direction
     ``k`` ∈ {x, y, z}, the centre held fixed. Neither call modifies its input.
 
-    Optional: ``diagnose(frames) -> list[str]``, warnings about frames this fingerprint
-    is blind to for reasons of its settings (e.g. :meth:`degeneracy.Acsf.diagnose`);
-    :func:`degeneracy.scan_dataset` collects them from its workers and reports each
-    subject once. ``unseen_pairs(neighbors) -> list[tuple[int, int]]``, the neighbour
-    pairs whose angle it does not see there (:func:`weighed_out_pairs`, e.g.
+    Optional: ``diagnose(frames, *, jacobian=True) -> list[str]``, warnings about frames
+    this fingerprint is blind to for reasons of its settings (e.g.
+    :meth:`degeneracy.Acsf.diagnose`); :func:`degeneracy.scan_dataset` collects them from
+    its workers and reports each subject once. With ``jacobian=False`` only those that
+    concern the features themselves (a caller that computes no Jacobian, e.g.
+    :func:`degeneracy.verify_pairs`): the overlap matrix's kinks are about its
+    derivative alone (:func:`~degeneracy.sensitivity.call_notes`, which also calls a
+    ``diagnose(frames)`` without the keyword).
+    ``unseen_pairs(neighbors) -> list[tuple[int, int]]``, the neighbour pairs whose angle
+    it does not see there (:func:`weighed_out_pairs`, e.g.
     :meth:`degeneracy.Acsf.unseen_pairs`), which
     :func:`~degeneracy.sensitivity.explain_zero` takes into account.
     ``response_weights(neighbors) -> (array (N,), array (N(N−1)/2,) or None)``, for a

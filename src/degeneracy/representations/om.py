@@ -338,7 +338,7 @@ class OverlapMatrix:
         """
         return _kink_gaps(self.features(frames)) < DEGENERATE_GAP
 
-    def diagnose(self, frames: Sequence[ase.Atoms]) -> list[str]:
+    def diagnose(self, frames: Sequence[ase.Atoms], *, jacobian: bool = True) -> list[str]:
         """Warnings about frames with coinciding eigenvalues (empty if none).
 
         At a kink (:meth:`kinks`) the OM fingerprint is not differentiable (module
@@ -352,8 +352,13 @@ class OverlapMatrix:
         batches, asks once for all of them) takes over: this instance then no longer warns
         on its own, which it otherwise does once, as a
         :class:`~degeneracy.errors.DegeneracyWarning`, on the first Jacobian with such a
-        frame, counting and numbering the frames of that Jacobian call only.
+        frame, counting and numbering the frames of that Jacobian call only. With
+        ``jacobian=False`` (a caller of :meth:`features` alone) there is nothing to say:
+        the eigenvalues are continuous at a kink, only their derivative is not; the
+        instance still warns about its own Jacobians then.
         """
+        if not jacobian:
+            return []
         self._warned = True
         frames = frame_list(frames, name=self.name)  # read twice (a generator, once)
         return self._notes(frames, self.features(frames))

@@ -251,7 +251,7 @@ class SoapPowerSpectrum(PicklableCalculatorCache):
             source=source,
         )
 
-    def diagnose(self, frames: Sequence[ase.Atoms]) -> list[str]:
+    def diagnose(self, frames: Sequence[ase.Atoms], *, jacobian: bool = True) -> list[str]:
         """Warnings that make the results less than they seem (empty if none).
 
         An optimal basis fitted on other centre or neighbour species: valid, but not
@@ -259,6 +259,7 @@ class SoapPowerSpectrum(PicklableCalculatorCache):
         workers) takes over: this instance then no longer warns on its own, which it
         otherwise does once, as a :class:`~degeneracy.errors.DegeneracyWarning`, on its
         first computation.
+        These concern the features themselves, with or without ``jacobian``.
         """
         self._warned = True
         return [] if self._basis_note is None else [self._basis_note]

@@ -13,9 +13,11 @@ the near swap of the softest motions and the four-body target E4, as a
 
 from __future__ import annotations
 
+import inspect
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ase
 import numpy as np
@@ -304,7 +306,9 @@ def _unanalysable(
     )
 
 
-def call_notes(representation: Representation, frames: Sequence[ase.Atoms]) -> list[str]:
+def call_notes(
+    representation: Representation, frames: Sequence[ase.Atoms], *, jacobian: bool = True
+) -> list[str]:
     """The representation's notes about ``frames`` as one call (its optional
     ``diagnose``; none without it), which the caller then issues: asking takes them over,
     the representation no longer warns on its own (about the first Jacobian batch only).
@@ -316,6 +320,11 @@ def call_notes(representation: Representation, frames: Sequence[ase.Atoms]) -> l
     frames : list of ase.Atoms
         Every frame the caller computes, in its order: a note's "frame K of this call"
         is ``frames[K]``, and its counts are of all of them.
+    jacobian : bool
+        Whether the caller computes Jacobians; without, only the notes about the features
+        themselves (``diagnose(frames, jacobian=False)``: not the overlap matrix's kinks,
+        where only its derivative fails). A ``diagnose`` without the keyword is asked
+        as it is.
 
     Returns
     -------
@@ -324,7 +333,25 @@ def call_notes(representation: Representation, frames: Sequence[ase.Atoms]) -> l
         frame 700 of this call, ...)").
     """
     diagnose = getattr(representation, "diagnose", None)
-    return [] if diagnose is None or not len(frames) else list(diagnose(frames))
+    if diagnose is None or not len(frames):
+        return []
+    if jacobian or not _takes_keyword(diagnose, "jacobian"):
+        return list(diagnose(frames))
+    return list(diagnose(frames, jacobian=False))
+
+
+def _takes_keyword(function: Callable[..., Any], name: str) -> bool:
+    """Whether ``function`` accepts the keyword argument ``name`` (a user's fingerprint
+    may implement the protocol's older ``diagnose(frames)``)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a builtin): ask as it is
+        return False
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        or (p.name == name and p.kind is not inspect.Parameter.POSITIONAL_ONLY)
+        for p in parameters
+    )
 
 
 def analyse_frames(
