@@ -274,16 +274,21 @@ def option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
     return names
 
 
-#: A keyword argument as the library's messages advise one: ``restart=True``,
-#: ``units="bohr"``, or ``cutoff=...`` for "this keyword, at another value".
-_KEYWORD_ADVICE = re.compile(r"(?<![\w.-])([a-z][a-z0-9_]*)=(True|\"[^\"]*\"|\.\.\.)")
+#: A keyword argument as the library's messages advise or name one: ``restart=True``,
+#: ``units="bohr"``, ``cutoff=...`` for "this keyword, at another value", or a setting
+#: with its number (``seed=0``, ``learning_rate=0.001``, ``min_learning_rate=1e-06``);
+#: not a ``--rep`` entry's own key (``acsf:cutoff=3.2``, ``soap,n_max=4``).
+_KEYWORD_ADVICE = re.compile(
+    r"(?<![\w./:,-])([a-z][a-z0-9_]*)="
+    r"(True|\"[^\"]*\"|\.\.\.|-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|inf|nan)(?!\w|\.\d))"
+)
 
 
 def keywords_as_options(text: str, names: dict[str, str]) -> str:
     """The library's advice in keyword terms (``rerun with restart=True``, ``is the file
-    in bohr? (units="bohr")``, ``(cutoff=...)``) as the options that set those keywords
-    (``--restart``, ``--units bohr``, ``(--cutoff)``); keywords of no option of the
-    command are left as they are."""
+    in bohr? (units="bohr")``, ``(cutoff=...)``, ``with seed=0``) as the options that set
+    those keywords (``--restart``, ``--units bohr``, ``(--cutoff)``, ``with --seed 0``);
+    keywords of no option of the command are left as they are."""
 
     def option(match: re.Match) -> str:
         name, value = match.groups()
@@ -316,10 +321,16 @@ def in_option_terms(line: str, names: dict[str, str], typed: Iterable[str] = ())
     if parameter in names and rest[:1] in (" ", ":"):
         line = names[parameter] + rest
     # a snake_case parameter further on (``... must divide save_every 0.01 Å``): no
-    # English word has an underscore, so the whole word is the parameter
+    # English word has an underscore, so the whole word is the parameter. One whose
+    # option text starts with its own name (learn's ``lr_factor (of --quick or
+    # --comment-settings)``) reads as itself already, and may have been said so above.
     return re.sub(
         r"(?<![\w./-])([a-z]+(?:_[a-z0-9]+)+)(?![\w/-]|\.\w)",
-        lambda match: names.get(match.group(1), match.group(1)),
+        lambda match: (
+            match.group(1)
+            if names.get(match.group(1), match.group(1)).startswith(match.group(1))
+            else names[match.group(1)]
+        ),
         line,
     )
 

@@ -122,6 +122,17 @@ MAX_SET_SIZE = 1_000_000
 #: TrainSettings' fields that options of another name set: their errors name the option.
 SETTINGS_OPTIONS = {"max_epochs": "--epochs", "learning_rate": "--lr"}
 
+#: The library's keywords that ``learn`` sets otherwise than by an option of their name,
+#: as its errors say them (with :data:`SETTINGS_OPTIONS`, its ``PARAMETER_OPTIONS``):
+#: :func:`~degeneracy.learning.protocols.check_same_layout`'s ``all_protocols=True`` is
+#: ``--protocol all``; TrainSettings' ``lr_factor`` and ``min_learning_rate`` are chosen
+#: by ``--quick`` or ``--comment-settings``.
+LIBRARY_KEYWORDS = {
+    "all_protocols": "--protocol all",
+    "lr_factor": "lr_factor (of --quick or --comment-settings)",
+    "min_learning_rate": "min_learning_rate (of --quick or --comment-settings)",
+}
+
 
 def check_learn_numbers(args: argparse.Namespace) -> None:
     """The numbers of the command line that the library would refuse in its own words
@@ -406,6 +417,8 @@ def run(args: argparse.Namespace) -> None:
 
     output = results_folder(args.output)  # DIR may be new, its parent must exist
     folders = repeat_folders(output, args.seed, repeats)  # refuses seeds past 2**64 - 1
+    # the checks of what DIR holds speak in the library's keywords (protocol="none",
+    # seed=0, restart=True), which main says in learn's options (PARAMETER_OPTIONS)
     check_not_a_reproduction(output)
     check_same_layout(
         output, all_protocols=args.protocol == "all", repeats=repeats, protocol=args.protocol
@@ -608,4 +621,4 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--print-json", action="store_true", help="also print metrics.json")
-    parser.set_defaults(func=run, **{PARAMETER_OPTIONS: SETTINGS_OPTIONS})
+    parser.set_defaults(func=run, **{PARAMETER_OPTIONS: {**SETTINGS_OPTIONS, **LIBRARY_KEYWORDS}})

@@ -140,16 +140,16 @@ def run(args: argparse.Namespace) -> None:
     if args.file is not None:  # a missing FILE named at once, not after torch and the model
         existing_file(args.file, "structure file")
     # torch: at run time, not for --help
-    from ..learning import compute_inputs, load_model, model_gradients, predict_frames
+    from ..learning import compute_inputs, model_gradients, predict_frames
     from ..learning.domain import check_domain
     from ..learning.features import featurizer_cutoff
-    from ..learning.protocols import load_domain, warn_about_frames
+    from ..learning.protocols import load_model_and_domain, warn_about_frames
 
     check_output_suffix(args)
     refuse_overwriting_the_model(args)
-    model, featurizer, _ = load_model(args.model)
-    # before the features: a damaged domain was found only after all of them
-    stored_domain = load_domain(args.model, model.config["n_features"])
+    # model.pt read once (load_model and load_domain read it each); the domain before the
+    # features: a damaged one was found only after all of them
+    model, featurizer, _, stored_domain = load_model_and_domain(args.model)
     frames = frames_from_args(
         args,
         cutoff=featurizer_cutoff(featurizer, default=DEFAULT_CUTOFF),

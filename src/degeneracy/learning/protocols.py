@@ -269,6 +269,27 @@ def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str
         moved (or, for a model saved without a probe, on the version alone).
     """
     path, payload = _read_model_file(folder)
+    model, featurizer = _saved_model(path, payload)
+    return model, featurizer, payload["metadata"]
+
+
+def load_model_and_domain(
+    folder: str | os.PathLike,
+) -> tuple[AtomicSumModel, Any, dict[str, Any], ApplicabilityDomain | None]:
+    """``(model, featurizer, metadata, domain)`` from one read of ``model.pt``: what
+    :func:`load_model` and :func:`load_domain` (for the model's feature counts) give, with
+    their errors and warnings in that order, without reading the file twice (``predict``:
+    which read and unpickled it with ``torch.load`` once for each)."""
+    path, payload = _read_model_file(folder)
+    model, featurizer = _saved_model(path, payload)
+    domain = _saved_domain(path, payload, model.config["n_features"])
+    return model, featurizer, payload["metadata"], domain
+
+
+def _saved_model(path: Path, payload: dict[str, Any]) -> tuple[AtomicSumModel, Any]:
+    """The network and featurizer of the model file ``path`` from its ``payload``
+    (:func:`_read_model_file`), the featurizer's features checked against the saved probe
+    (:func:`~.probe.check_probe`)."""
     model = _saved_network(path, payload["model"], payload["state_dict"])
     featurizer = _saved_featurizer(path, payload["featurizer"])
     check_probe(
@@ -278,7 +299,7 @@ def load_model(folder: str | os.PathLike) -> tuple[AtomicSumModel, Any, dict[str
         payload.get("versions"),
         n_features=model.config["n_features"],
     )
-    return model, featurizer, payload["metadata"]
+    return model, featurizer
 
 
 def _saved_network(path: Path, config: Any, weights: Any) -> AtomicSumModel:
@@ -433,6 +454,14 @@ def load_domain(
     of those widths and centre species.
     """
     path, payload = _read_model_file(folder)
+    return _saved_domain(path, payload, n_features)
+
+
+def _saved_domain(
+    path: Path, payload: dict[str, Any], n_features: Mapping[str, int] | None
+) -> ApplicabilityDomain | None:
+    """The applicability domain of the model file ``path`` from its ``payload``, checked
+    as :func:`load_domain` says; None when it stores none."""
     stored = payload.get("domain")
     if stored is None:
         return None
@@ -1468,13 +1497,15 @@ def check_same_layout(
     """Refuse an ``output`` holding results of another kind of ``learn`` run.
 
     The error names the run found (its protocol, from its ``metrics.json``, for a run of
-    one protocol) and the run asked for (``protocol``, the one protocol asked, if given).
+    one protocol) and the run asked for (``protocol``, the one protocol asked, if given),
+    in this function's keywords (``learn all_protocols=True repeats=...``; ``learn``
+    shows them as its options, ``--protocol all --repeats``).
 
-    A run of one protocol writes ``model.pt`` into ``output``, ``--protocol all`` into
-    ``output/<protocol>/`` (with ``fig2.json``), ``--repeats`` into ``output/seed-<k>/``
-    (with ``repeats.json``). A run of another kind would leave the old results beside
-    its own, summaries that disagree with them (``fig2.json`` of one seed, ``repeats.json``
-    of others) and ``predict --model`` guesses that find either.
+    A run of one protocol writes ``model.pt`` into ``output``, ``all_protocols`` into
+    ``output/<protocol>/`` (with ``fig2.json``), ``repeats`` > 1 into
+    ``output/seed-<k>/`` (with ``repeats.json``). A run of another kind would leave the
+    old results beside its own, summaries that disagree with them (``fig2.json`` of one
+    seed, ``repeats.json`` of others) and ``predict --model`` guesses that find either.
     """
     output = Path(output)
     if not output.is_dir():
@@ -1505,19 +1536,19 @@ def check_same_layout(
     if found:
         seeded, by_protocol, folder = kinds[0]
         if by_protocol is None:
-            held = "learn --repeats"
+            held = "learn repeats=..."
         else:
-            held = "learn " + _protocol_option(folder, by_protocol)
-            held += " --repeats" if seeded else ""
+            held = "learn " + _protocol_keyword(folder, by_protocol)
+            held += " repeats=..." if seeded else ""
         kind = " ".join(
-            [_protocol_option(None, all_protocols, protocol)]
-            + (["--repeats"] if repeats > 1 else [])
+            [_protocol_keyword(None, all_protocols, protocol)]
+            + (["repeats=..."] if repeats > 1 else [])
         )
         shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
         raise DegeneracyError(
             f"{output} holds the results of another kind of run, {held} ({shown}); a run "
-            f"of {kind} would leave them beside its own: choose another --output, or remove "
-            "them"
+            f"of {kind} would leave them beside its own: choose another output=..., or "
+            "remove them"
         )
 
 
@@ -1542,18 +1573,19 @@ def check_not_a_reproduction(output: str | os.PathLike) -> None:
         shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
         raise DegeneracyError(
             f"{output} holds a `degeneracy reproduce` run ({shown}), not a learn run: "
-            "choose another --output"
+            "choose another output=..."
         )
 
 
-def _protocol_option(folder: Path | None, all_protocols: bool, name: str | None = None) -> str:
-    """``"--protocol all"``, or ``"--protocol NAME"`` with ``name`` or the protocol of
-    ``folder/metrics.json``, else ``"(one protocol)"``."""
+def _protocol_keyword(folder: Path | None, all_protocols: bool, name: str | None = None) -> str:
+    """``"all_protocols=True"``, or ``'protocol="NAME"'`` with ``name`` or the protocol of
+    ``folder/metrics.json``, else ``"(one protocol)"`` (``learn``: ``--protocol all``,
+    ``--protocol NAME``)."""
     if all_protocols:
-        return "--protocol all"
+        return "all_protocols=True"
     if name is None and folder is not None:
         name = saved_protocol(folder)
-    return f"--protocol {name}" if name is not None else "(one protocol)"
+    return f'protocol="{name}"' if name is not None else "(one protocol)"
 
 
 def finished_metrics(folder: Path) -> dict[str, Any] | None:
@@ -1606,8 +1638,9 @@ def recorded_orbit(folder: Path) -> str | None:
 
 
 def check_same_orbit(folders: Sequence[Path], orbit: Dataset) -> None:
-    """Refuse to rerun the protocols of ``--protocol all`` in ``folders`` (one per
-    protocol) when one of them holds a run on another orbit.
+    """Refuse to rerun the protocols of ``learn --protocol all`` in ``folders`` (one per
+    protocol) when one of them holds a run on another orbit (advising ``restart=True``,
+    :func:`run_protocol`'s, or another ``output``).
 
     A rerun on another orbit (``--orbit FILE``, ``--orbit-sigma``, ...) resumes ``none``
     (its training set has no orbit frame, so its checkpoint is the same run) and
@@ -1620,31 +1653,33 @@ def check_same_orbit(folders: Sequence[Path], orbit: Dataset) -> None:
         if recorded is not None and recorded != digest:
             raise DegeneracyError(
                 f"{folder} holds a run on another orbit than this run's (its orbit frames "
-                "or their targets differ): add --restart to replace the runs, or choose "
-                "another --output"
+                "or their targets differ): add restart=True to replace the runs, or choose "
+                "another output=..."
             )
 
 
 #: The settings that make a learning run another run (its checkpoint refuses a rerun
-#: with others), each with the ``learn`` option that sets it.
-TRAINING_OPTIONS = {
-    "seed": "--seed",
-    "width": "--width",
-    "depth": "--depth",
-    "batch_size": "--batch-size",
-    "learning_rate": "--lr",
-    "lr_patience": "--lr-patience",
-    "gradient_weight": "--gradient-weight",
-    "lr_factor": "lr_factor (of --quick or --comment-settings)",
-    "min_learning_rate": "min_learning_rate (of --quick or --comment-settings)",
-}
+#: with others), by their keywords (:func:`run_protocol`'s ``seed``, ``width`` and
+#: ``depth``, the rest :class:`~.trainer.TrainSettings`'); ``learn`` names each by the
+#: option that sets it (``cli.in_option_terms`` with its ``PARAMETER_OPTIONS``).
+TRAINING_SETTINGS = (
+    "seed",
+    "width",
+    "depth",
+    "batch_size",
+    "learning_rate",
+    "lr_patience",
+    "gradient_weight",
+    "lr_factor",
+    "min_learning_rate",
+)
 
 
 def training_identity(settings: TrainSettings, width: int, depth: int) -> dict[str, Any]:
-    """The settings of :data:`TRAINING_OPTIONS` of a run (``gradient_weight`` 0.0 when not
+    """The settings of :data:`TRAINING_SETTINGS` of a run (``gradient_weight`` 0.0 when not
     set), as its checkpoint records them."""
     identity = {"gradient_weight": 0.0, **settings.trajectory(), "width": width, "depth": depth}
-    return {key: identity[key] for key in TRAINING_OPTIONS}
+    return {key: identity[key] for key in TRAINING_SETTINGS}
 
 
 def recorded_training(folder: Path) -> dict[str, Any] | None:
@@ -1655,37 +1690,38 @@ def recorded_training(folder: Path) -> dict[str, Any] | None:
     try:
         settings, model = dict(metrics["settings"]), dict(metrics["model"])
         recorded = {"gradient_weight": 0.0, **settings, **model}
-        return {key: recorded[key] for key in TRAINING_OPTIONS}
+        return {key: recorded[key] for key in TRAINING_SETTINGS}
     except (TypeError, ValueError, KeyError):  # no metrics, or not a finished run's
         pass
     if not (folder / "checkpoint.pt").is_file():
         return None
     info = checkpoint_run_info(folder / "checkpoint.pt") or {}
-    if not all(key in info for key in TRAINING_OPTIONS):
+    if not all(key in info for key in TRAINING_SETTINGS):
         return None
-    return {key: info[key] for key in TRAINING_OPTIONS}
+    return {key: info[key] for key in TRAINING_SETTINGS}
 
 
 def check_same_training(
     folder: Path, settings: TrainSettings, width: int, depth: int, *, restart: bool = False
 ) -> None:
     """Refuse, before any work, to rerun into ``folder`` a run whose settings of
-    :data:`TRAINING_OPTIONS` differ, naming the first (its checkpoint refused it only
-    after the data and features were made, "checkpoint belongs to a different run
-    (settings, model or data changed)"; helper-148); unless ``restart``."""
+    :data:`TRAINING_SETTINGS` differ, naming the first by its keyword ("with seed=0;
+    this run asks for seed=1"; its checkpoint refused it only after the data and
+    features were made, "checkpoint belongs to a different run (settings, model or data
+    changed)"; helper-148); unless ``restart``."""
     if restart:
         return
     recorded = recorded_training(folder)
     if recorded is None:
         return
     wanted = training_identity(settings, width, depth)
-    for key, option in TRAINING_OPTIONS.items():
+    for key in TRAINING_SETTINGS:
         if recorded[key] != wanted[key]:
             kind = "finished" if (folder / "metrics.json").is_file() else "interrupted"
             raise DegeneracyError(
-                f"{folder} holds a {kind} learn run with {option} {recorded[key]}; this run "
-                f"asks for {option} {wanted[key]}: choose another --output, or add --restart "
-                "to replace it"
+                f"{folder} holds a {kind} learn run with {key}={recorded[key]}; this run "
+                f"asks for {key}={wanted[key]}: choose another output=..., or add "
+                "restart=True to replace it"
             )
 
 
@@ -1699,7 +1735,8 @@ def check_same_protocol(
     model or data changed"). The run is a finished one, by the protocol of its
     ``metrics.json``, else an interrupted one, by the protocol its ``checkpoint.pt``
     records (:func:`interrupted_protocol`; one that records none, or cannot be read, is
-    left to the checkpoint's own check).
+    left to the checkpoint's own check). The error names the protocols by this function's
+    keyword (``protocol="none"``; ``learn``: ``--protocol none``).
     """
     if restart:
         return
@@ -1708,16 +1745,16 @@ def check_same_protocol(
     saved = saved_protocol(output)
     if saved is not None and saved != protocol.name:
         raise DegeneracyError(
-            f"{output} holds a finished learn --protocol {saved} run (metrics.json); this "
-            f"run asks for --protocol {protocol.name}: choose another --output, or add "
-            "--restart to replace it"
+            f'{output} holds a finished learn protocol="{saved}" run (metrics.json); this '
+            f'run asks for protocol="{protocol.name}": choose another output=..., or add '
+            "restart=True to replace it"
         )
     interrupted = interrupted_protocol(output) if saved is None else None
     if interrupted is not None and interrupted != protocol.name:
         raise DegeneracyError(
-            f"{output} holds an interrupted learn --protocol {interrupted} run "
-            f"(checkpoint.pt); this run asks for --protocol {protocol.name}: choose another "
-            f"--output, add --restart to replace it, or rerun with --protocol {interrupted} "
+            f'{output} holds an interrupted learn protocol="{interrupted}" run '
+            f'(checkpoint.pt); this run asks for protocol="{protocol.name}": choose another '
+            f'output=..., add restart=True to replace it, or rerun with protocol="{interrupted}" '
             "to resume it"
         )
 
