@@ -507,7 +507,7 @@ def test_the_om_at_td_is_a_kink_in_every_format(capsys):
     assert "their verdict is 'kink'" in err
     (record,) = json.loads(out)
     assert record["symmetric"] is True and record["n_symmetry_zeros"] == 8
-    assert record["verdict"] == "kink" and 50 < record["cn"] < 200
+    assert record["verdict"] == "kink" and 30 < record["cn"] < 1000  # follows the BLAS kernels
     _, out, _ = _run(capsys, "spectrum", "--builtin", "td", "--rep", "om", "--format", "csv")
     (row,) = csv.DictReader(io.StringIO(out))
     assert row["verdict"] == "kink" and row["pair_swap"] == ""

@@ -340,7 +340,8 @@ def test_td_methane_is_a_zero_of_soap_and_a_kink_of_the_om():
         result = dg.compare_fingerprints(_td_and_start(), reps, batch_size=1)
     assert result.kinks.tolist() == [[False, True], [False, False]]
     assert result.verdicts.tolist() == [["zero", "kink"], ["regular", "regular"]]
-    assert 50 < result.cn[0, 1] < 200  # finite: nothing but the verdict tells it apart
+    # finite (its value follows the BLAS kernels): nothing but the verdict tells it apart
+    assert 30 < result.cn[0, 1] < 1000
     records = result.records()
     assert [r["om"]["verdict"] for r in records] == ["kink", "regular"]
     assert [r["soap"]["verdict"] for r in records] == ["zero", "regular"]

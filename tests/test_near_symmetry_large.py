@@ -90,11 +90,13 @@ def test_the_fcc_shell_displaced_by_10_mA_stays_near_symmetry(monkeypatch):
     (result,) = dg.analyse_frames([atoms], ACSF)
     assert result.verdict == "near-symmetry"
     assert result.near_symmetry_distance == pytest.approx(0.0073, abs=3e-4)
-    # the search reached a zero without symmetry beyond 0.1 d: the verdict's margin.
-    # Which one is fragile: 5.6 mÅ (0.77 d) until ACSF's G4 term was rewritten on
-    # 2026-12-07 (the same function, its last bits rounded otherwise), 3.2 mÅ since
+    # the search reaches no zero within 0.1 d. Whether it reaches one beyond (the
+    # verdict's margin) is fragile, and which: 5.6 mÅ (0.77 d) until ACSF's G4 term was
+    # rewritten on 2026-12-07 (the same function, its last bits rounded otherwise), 3.2
+    # mÅ since; with OpenBLAS's Sandybridge / SkylakeX kernels on an AMD EPYC 3.6 / 4.6
+    # mÅ, and with its Haswell kernels none (the search stops short of round-off)
     (zero,) = calls
-    assert 0.1 * 0.0073 < zero < 0.0073
+    assert zero is None or 0.1 * 0.0073 < zero < 0.0073
     assert result.near_symmetry_zero_distance == zero
     values = result.singular_values
     target = 0.1 * values[0] / near_symmetric.roundoff_floor(values[0], len(values))
@@ -106,7 +108,9 @@ def test_spectrum_writes_the_margin_of_a_near_symmetry_verdict(tmp_path, capsys)
     beside ``near_symmetry_distance``, in CSV and JSON, and leaves it empty for a frame
     that is not ``near-symmetry`` (the fcc shell itself: ``symmetry``)."""
     path = tmp_path / "fcc.extxyz"
-    frames = [_frame(_displaced(_fcc_shell(), 0.01, 1)), _frame(_fcc_shell())]
+    # seed 3: the search reaches a zero with every OpenBLAS kernel tried (4.4–4.8 mÅ, d
+    # 9.7 mÅ); seed 1's reaches one with some only (previous test)
+    frames = [_frame(_displaced(_fcc_shell(), 0.01, 3)), _frame(_fcc_shell())]
     ase.io.write(path, frames)
     argv = ["spectrum", str(path), "--environment", "any", "--rep", "acsf"]
     assert main([*argv, "--format", "csv"]) == 0

@@ -67,7 +67,8 @@ def test_the_om_marks_the_symmetric_rows_kinks_and_soap_finds_their_zeros():
     environments = _environments([*dg.sample_methane(2, seed=3), dg.builtin_environment("td")])
     om = dg.environment_spectra(environments, dg.OverlapMatrix())
     assert om.verdict == ["regular", "regular", "kink"]
-    assert 50 < om.cn[2] < 200  # finite: nothing but the verdict tells it apart
+    # finite (its value follows the BLAS kernels): nothing but the verdict tells it apart
+    assert 30 < om.cn[2] < 1000
     soap = dg.environment_spectra(environments, dg.SoapPowerSpectrum(n_max=4, l_max=4))
     assert soap.verdict == ["regular", "regular", "zero"]
     short = dg.environment_spectra(environments[:2], dg.OverlapMatrix(orbitals="s"))
