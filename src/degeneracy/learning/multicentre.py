@@ -37,7 +37,7 @@ from scipy.spatial.distance import pdist
 
 from ..errors import DegeneracyError
 from ..representations import OptimalBasis, SoapPowerSpectrum
-from ..representations._featomic import dense_block
+from ..representations._featomic import blocks_by_key, dense_block
 from ..representations.base import check_frames
 from ..structures import CH4
 from .features import CENTRE_BASIS_FILES, basis_digest, fingerprint_code_digest
@@ -229,7 +229,7 @@ class MultiCentreSoap:
         n_neighbors = len(frames[0]) - 1
         dense = [
             dense_block(block, len(frames), n_neighbors, gradients=gradients, centres=atoms)
-            for block in tensor.blocks()
+            for block in blocks_by_key(tensor, self._keys[centre])
         ]
         values = np.concatenate([v for v, _ in dense], axis=-1)
         if not gradients:

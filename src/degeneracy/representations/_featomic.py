@@ -136,24 +136,48 @@ def _without_cell(atoms: ase.Atoms) -> ase.Atoms:
 
 def label_columns(labels: Labels, *names: str) -> tuple[np.ndarray, ...]:
     """Copies of the columns ``names`` of ``labels`` taken from a block, then the labels'
-    native memory freed.
+    native memory freed (:func:`free_labels`). ``labels`` must not be used afterwards."""
+    columns = tuple(np.array(labels.column(name), copy=True) for name in names)
+    free_labels(labels)
+    return columns
+
+
+def free_labels(labels: Labels) -> None:
+    """Free the native memory of ``labels``, a :class:`~metatensor.Labels` that
+    metatensor handed out (``block.samples``, ``tensor.keys``); it must not be used
+    afterwards.
 
     Written by hand because metatensor-core 0.2.x (0.2.6 installed) never frees a
     :class:`~metatensor.Labels`: its ``__del__`` frees only when the object has a
-    ``_labels`` attribute, which no constructor sets. Every ``block.samples`` or
-    ``block.properties`` Python touches stays in memory for the process's life (16 KB
-    per SOAP n = l = 8 Jacobian through ``block.properties``: an orbit worker tracing
-    20 001 Euler steps grew by ~3 GB). ``labels.release()`` is metatensor's own way to
-    hand the pointer back, and ``mts_labels_free`` its way to drop it; with a
-    metatensor whose ``__del__`` works this is still correct (``release`` leaves
-    ``__del__`` nothing to free). ``labels`` must not be used afterwards.
+    ``_labels`` attribute, which no constructor sets. Every ``block.samples``,
+    ``block.properties``, ``tensor.keys`` and selection (``tensor.blocks()``,
+    ``tensor.block({...})``) stays in memory for the process's life (16 KB per SOAP
+    n = l = 8 Jacobian through ``block.properties``: an orbit worker tracing 20 001
+    Euler steps grew by ~3 GB; 7.8 KB per bispectrum Jacobian through its selections).
+    ``labels.release()`` is metatensor's own way to hand the pointer back, and
+    ``mts_labels_free`` its way to drop it; with a metatensor whose ``__del__`` works
+    this is still correct (``release`` leaves ``__del__`` nothing to free). Patching
+    ``Labels.__del__`` instead would change every metatensor user's process on import.
     """
     from metatensor._c_lib import _get_library
 
-    columns = tuple(np.array(labels.column(name), copy=True) for name in names)
-    labels._cached_values = None  # the array view into the memory about to be freed
+    labels._cached_values = None  # an array view into the memory about to be freed
     _get_library().mts_labels_free(labels.release())
-    return columns
+
+
+def blocks_by_key(tensor: TensorMap, keys: Labels) -> list[TensorBlock]:
+    """The blocks of ``tensor``, computed with ``selected_keys=keys``, one per entry of
+    ``keys`` in their order, taken by position: ``tensor.blocks()`` and
+    ``tensor.block({...})`` make a selection :class:`~metatensor.Labels` each call,
+    which metatensor-core 0.2.x never frees (:func:`free_labels`)."""
+    returned = tensor.keys
+    same = returned.names == keys.names and np.array_equal(
+        np.asarray(returned.values), np.asarray(keys.values)
+    )
+    free_labels(returned)
+    if not same:
+        raise DegeneracyError("featomic returned other blocks than the keys selected")
+    return [tensor.block_by_id(k) for k in range(len(keys))]
 
 
 def joined(blocks: list[np.ndarray]) -> np.ndarray:

@@ -44,7 +44,13 @@ from metatensor import Labels
 from ..checks import bounded_int
 from ..species import atomic_number, species_numbers
 from ..structures import vector_lengths
-from ._featomic import PicklableCalculatorCache, compute_centre, dense_block, new_calculator
+from ._featomic import (
+    PicklableCalculatorCache,
+    blocks_by_key,
+    compute_centre,
+    dense_block,
+    new_calculator,
+)
 from .base import (
     check_frames,
     cutoff_radius,
@@ -252,9 +258,10 @@ class Bispectrum(PicklableCalculatorCache):
         )
         values: dict[int, list[np.ndarray]] = {l: [] for l in range(self.l_max + 1)}
         jacobians: dict[int, list[np.ndarray]] = {l: [] for l in range(self.l_max + 1)}
+        blocks = iter(blocks_by_key(tensor, self._keys))  # l-major, then z, as the keys
         for l in range(self.l_max + 1):
-            for z in self.neighbors:
-                block = tensor.block({"o3_lambda": l, "neighbor_type": z})
+            for _ in self.neighbors:
+                block = next(blocks)
                 value, jacobian = dense_block(block, len(frames), n_neighbors, gradients=gradients)
                 values[l].append(value)
                 jacobians[l].append(jacobian)

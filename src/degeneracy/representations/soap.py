@@ -32,7 +32,14 @@ from ..checks import one_of
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..species import atomic_number, species_numbers
 from ..structures import vector_lengths
-from ._featomic import PicklableCalculatorCache, compute_centre, dense_block, joined, new_calculator
+from ._featomic import (
+    PicklableCalculatorCache,
+    blocks_by_key,
+    compute_centre,
+    dense_block,
+    joined,
+    new_calculator,
+)
 from .base import (
     check_frames,
     expansion_invariants_bound,
@@ -315,7 +322,7 @@ class SoapPowerSpectrum(PicklableCalculatorCache):
         )
         dense = [
             dense_block(block, len(frames), n_neighbors, gradients=gradients)
-            for block in tensor.blocks()
+            for block in blocks_by_key(tensor, self._keys)
         ]
         features = joined([values for values, _ in dense])
         if not gradients:
