@@ -403,6 +403,22 @@ def test_cli_chemiscope_view_of_the_orbit(tmp_path, capsys):
     assert properties["arc length (Å)"]["units"] == "Å"
 
 
+def test_the_orbit_view_of_a_file_read_in_bohr_says_it_shows_angstrom(tmp_path, capsys):
+    """scan's view said "read in bohr, shown in Å"; the orbit's did not."""
+    start = dg.builtin_environment("pg-start")
+    start.positions /= ase.units.Bohr
+    path, out, view = tmp_path / "start.xyz", tmp_path / "orbit.extxyz", tmp_path / "o.json"
+    ase.io.write(path, start)
+    args = ["orbit", str(path), "--units", "bohr", "--length", "0.01", "--method", "adaptive",
+            "--save-every", "0.01", "--output", str(out), "--chemiscope", str(view)]  # fmt: skip
+    assert main(args) == 0
+    description = json.loads(view.read_text())["meta"]["description"]
+    assert description.endswith("; read in bohr, shown in Å"), description
+    np.testing.assert_allclose(
+        ase.io.read(out, 0).positions, dg.builtin_environment("pg-start").positions, atol=1e-6
+    )
+
+
 def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not JSON")
 

@@ -176,12 +176,16 @@ def run(args: argparse.Namespace) -> None:
 
 
 def orbit_description(orbit: Orbit, fingerprint: str, args: argparse.Namespace) -> str:
-    """What the chemiscope file shows: the fingerprint, how it was traced and the arc
-    length actually traced (a stopped trace's, not ``--length``)."""
+    """What the chemiscope file shows: the fingerprint, how it was traced, the arc
+    length actually traced (a stopped trace's, not ``--length``), and, for a FILE read in
+    bohr, that the frames are shown in Å (as ``scan``'s view says)."""
     traced = float(orbit.arc_length[-1])
     how = f"{args.method}{', reversed start' if args.reverse else ''}"
     text = f"{fingerprint}; {how}, {traced:.6g} Å of arc"
-    return text if orbit.stopped is None else f"{text} (of {args.length:g} asked: stopped)"
+    if orbit.stopped is not None:
+        text += f" (of {args.length:g} asked: stopped)"
+    units = getattr(args, "units", None) or "angstrom"
+    return text if units == "angstrom" else f"{text}; read in {units}, shown in Å"
 
 
 def _frames_text(n: int) -> str:
