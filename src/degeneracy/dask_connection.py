@@ -1,6 +1,8 @@
 """Checks of a Dask cluster before a scan trusts it: the scheduler's address, that a Dask
 scheduler answers there (within a wall-clock deadline), and that its workers run this
-process's degeneracy code.
+process's degeneracy code: those it has when the scan connects
+(:func:`check_worker_code`), and on every chunk task whichever worker runs it
+(:func:`check_task_source`), for a worker may join later.
 
 ``distributed.Client(address, timeout=...)`` waits for ever for a server that accepts
 the connection but never answers Dask's handshake (the dashboard's HTTP port, an easy slip
@@ -26,6 +28,11 @@ _HOST_PORT_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
 
 #: Workers named in a message, at most.
 _NAMED_WORKERS = 3
+
+#: :attr:`~degeneracy.errors.DegeneracyError.kind` of a chunk task's refusal to run on a
+#: worker with other degeneracy code (:func:`check_task_source`), which the scan names
+#: its cluster in.
+OTHER_CODE = "other-code"
 
 
 def scheduler_address(value: Any, name: str = "scheduler") -> str:
@@ -158,7 +165,7 @@ async def _identity(address: str, timeout: float) -> Any:
         comm.abort()
 
 
-def check_worker_code(client: Any, where: str, timeout: float) -> None:
+def check_worker_code(client: Any, where: str, timeout: float) -> str | None:
     """Refuse workers that cannot import degeneracy or run other degeneracy code than
     this process (:func:`~degeneracy.worker_source.source_digest`, sent by value so that
     a worker without degeneracy can run it).
@@ -171,6 +178,12 @@ def check_worker_code(client: Any, where: str, timeout: float) -> None:
         How messages name the cluster ("the Dask scheduler at tcp://…").
     timeout : float
         Seconds to wait for the workers' answers.
+
+    Returns
+    -------
+    str
+        This process's digest (:func:`~degeneracy.worker_source.process_digest`), for
+        the chunk tasks to check on workers that join later (:func:`check_task_source`).
 
     Raises
     ------
@@ -194,7 +207,7 @@ def check_worker_code(client: Any, where: str, timeout: float) -> None:
             f"{where}: {_workers_text(lacking)} cannot import degeneracy (a worker without it "
             "dies at its first task): install it there, or start workers that have it"
         )
-    own = worker_source.source_digest()
+    own = worker_source.process_digest()
     other = sorted(worker for worker, digest in digests.items() if digest != own)
     if other:
         theirs = digests[other[0]]
@@ -203,6 +216,48 @@ def check_worker_code(client: Any, where: str, timeout: float) -> None:
             f"(source digest {theirs[:12]}, here {str(own)[:12]}), which would mix its results "
             "with this one's: start them from this installation"
         )
+    return own
+
+
+def check_task_source(expected: str | None) -> None:
+    """Refuse to compute a chunk in a process whose degeneracy code is not the client's.
+
+    Every chunk task calls it on its worker, first thing: a worker that joined the
+    cluster after :func:`check_worker_code` (workers started later on a running
+    scheduler, an adaptive cluster) was never asked. The digest is this process's,
+    computed once (:func:`~degeneracy.worker_source.process_digest`). A worker without
+    degeneracy cannot unpickle the task at all: distributed closes it, and the task goes
+    to another worker.
+
+    Parameters
+    ----------
+    expected : str
+        The client's digest (what :func:`check_worker_code` returned).
+
+    Raises
+    ------
+    DegeneracyError
+        Of kind :data:`OTHER_CODE`, naming the worker (its address, when it runs in a
+        Dask worker) and both digests. Dask does not retry a task that raised: the scan
+        stops with this message.
+    """
+    from . import worker_source
+
+    own = worker_source.process_digest()
+    if own == expected:
+        return
+    try:
+        from distributed import get_worker
+
+        worker = f"worker {get_worker().address}"
+    except (ImportError, ValueError):  # not in a Dask worker
+        worker = "a worker"
+    raise DegeneracyError(
+        f"{worker} runs other degeneracy code than this process (source digest "
+        f"{str(own)[:12]}, here {str(expected)[:12]}), which would mix its results with this "
+        "one's: start it from this installation",
+        kind=OTHER_CODE,
+    )
 
 
 def _workers_text(workers: list[str]) -> str:

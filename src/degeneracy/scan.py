@@ -116,7 +116,13 @@ from .checks import (
     text_beside,
     true_or_false,
 )
-from .dask_connection import check_worker_code, probe_scheduler, scheduler_address
+from .dask_connection import (
+    OTHER_CODE,
+    check_task_source,
+    check_worker_code,
+    probe_scheduler,
+    scheduler_address,
+)
 from .environments import environments_of, forget_neighbour_pairs, parse_species
 from .errors import DegeneracyError, DegeneracyWarning, warning_subject
 from .errors import first_line as _first_line
@@ -998,6 +1004,16 @@ def scan_block(
     if metadata:
         table = table.replace_schema_metadata(metadata)
     return table
+
+
+def scan_chunk(source: str | None, *args: Any, **kwargs: Any) -> pa.Table:
+    """The task a scan submits for each chunk: :func:`scan_block` (``args``,
+    ``kwargs``), on a worker whose degeneracy code is the client's, whose digest is
+    ``source`` (:func:`~degeneracy.dask_connection.check_task_source`; whenever the
+    worker joined the cluster). Its name and first parameter stay as they are, so that
+    a worker with other degeneracy code still refuses the chunk."""
+    check_task_source(source)
+    return scan_block(*args, **kwargs)
 
 
 def _stored_note(note: EnvironmentNote, environments: Sequence[ase.Atoms]) -> dict[str, Any]:
@@ -2284,7 +2300,8 @@ def scan_dataset(
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://host:8786`` or ``host:8786``) whose
         workers scan; not with ``client`` or ``workers``. Its workers must run this
-        degeneracy code (checked before the first chunk).
+        degeneracy code (checked before the first chunk, and by every chunk's task on
+        its worker: a worker that joins later with other code stops the scan).
     workers : int, optional
         Processes (threads with ``processes=False``) of the local cluster made when
         neither ``client`` nor ``scheduler`` is given; default the CPUs this process may
@@ -2665,8 +2682,9 @@ class _LazyClient:
     It waits for the first worker ``worker_wait`` seconds: ``connect_timeout`` for a
     ``scheduler``, at least :data:`LOCAL_WORKER_WAIT` for a local cluster or a given
     client; refuses workers without this process's degeneracy code
-    (:func:`~degeneracy.dask_connection.check_worker_code`); and, while the scan waits
-    for chunks, refuses a cluster left without workers for as long.
+    (:func:`~degeneracy.dask_connection.check_worker_code`; ``source`` is its digest,
+    which every chunk task checks again on its worker, :func:`scan_chunk`); and, while
+    the scan waits for chunks, refuses a cluster left without workers for as long.
     """
 
     def __init__(self, client: Any, **options: Any) -> None:
@@ -2680,6 +2698,7 @@ class _LazyClient:
         self.worker_wait = connect_timeout if external else max(connect_timeout, LOCAL_WORKER_WAIT)
         self._no_workers_since: float | None = None
         self._given = client is not None
+        self.source: str | None = None
 
     def __enter__(self) -> _LazyClient:
         return self
@@ -2706,7 +2725,7 @@ class _LazyClient:
             if self._client is None:
                 self._client = self._stack.enter_context(dask_client(**self._options))
             self._wait_for_first_worker()
-            check_worker_code(self._client, self.where, self.worker_wait)
+            self.source = check_worker_code(self._client, self.where, self.worker_wait)
             self.n_threads = max(1, sum(self._client.nthreads().values()))
             self.startup_seconds = time.perf_counter() - started
         return self._client
@@ -2845,7 +2864,8 @@ def _run_chunks(
             while len(pending) >= 2 * cluster.n_threads + 1:
                 collect()
             future = client.submit(
-                scan_block,
+                scan_chunk,
+                cluster.source,
                 recipe,
                 block,
                 cutoff=cutoff,
@@ -2864,17 +2884,43 @@ def _run_chunks(
 
 def _chunk_result(cluster: _LazyClient, future: Any, chunk: str) -> pa.Table:
     """The table a finished chunk's ``future`` holds (released); its failure as a
-    :class:`DegeneracyError` naming the ``chunk``, or the lost scheduler."""
+    :class:`DegeneracyError` naming the ``chunk``, or the lost scheduler, or the worker
+    with other degeneracy code that refused it (:func:`scan_chunk`).
+
+    Dask does not retry a task that raised: the scan stops with its error, and the
+    chunks written so far are kept for a rerun. It does retry a chunk whose worker died
+    (``distributed.scheduler.allowed-failures``, 3), then fails it with ``KilledWorker``:
+    a worker that cannot import degeneracy dies so at its first task.
+    """
     try:
         return future.result()
-    except DegeneracyError:
+    except DegeneracyError as error:
+        if error.kind == OTHER_CODE:
+            raise DegeneracyError(
+                f"{cluster.where}: {_first_line(error)}", kind=OTHER_CODE
+            ) from error
         raise
     except Exception as error:
         if cluster.is_lost(error):
             raise cluster.connection_lost(error) from error
+        if type(error).__name__ == "KilledWorker":
+            raise _workers_died(chunk, error) from error
         raise DegeneracyError(f"{chunk}: failed on a worker: {error!r}") from error
     finally:
         future.release()
+
+
+def _workers_died(chunk: str, error: BaseException) -> DegeneracyError:
+    """The error of a ``chunk`` whose workers died one after another while they had it
+    (distributed's ``KilledWorker``, whose text sent the user to a web page)."""
+    args = getattr(error, "args", ())
+    last = getattr(args[1], "address", None) if len(args) == 3 else None
+    died = f"{args[2] + 1} workers" if len(args) == 3 and isinstance(args[2], int) else "workers"
+    return DegeneracyError(
+        f"{chunk}: {died} died one after another while they had it"
+        + (f" (the last {last})" if last else "")
+        + ": a worker that cannot import degeneracy dies at its first task, see the workers' logs"
+    )
 
 
 def _progress_bar(progress: bool, *, desc: str = "scan", total: int = 0) -> Any:

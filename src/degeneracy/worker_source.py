@@ -3,14 +3,21 @@
 :func:`source_digest` runs on Dask workers (``Client.run``) that may not have degeneracy
 at all: this module imports nothing of the package, and the scan sends it by value
 (``cloudpickle.register_pickle_by_value``), so that a worker unpickles it without
-importing degeneracy.
+importing degeneracy. :func:`process_digest` is the same digest computed once per process,
+for the check every chunk task makes on its worker (a worker may join the cluster after
+the scan asked its workers).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import threading
 from pathlib import Path
+
+#: This process's :func:`source_digest`, once computed (:func:`process_digest`).
+_PROCESS_DIGEST: list[str | None] = []
+_PROCESS_DIGEST_LOCK = threading.Lock()
 
 
 def source_digest(package: str = "degeneracy") -> str | None:
@@ -43,3 +50,14 @@ def source_digest(package: str = "degeneracy") -> str | None:
             digest.update(b"%d:%s %d:" % (len(name), name, len(content)))
             digest.update(content)
     return digest.hexdigest()
+
+
+def process_digest() -> str | None:
+    """This process's :func:`source_digest` of degeneracy, computed on the first call
+    (it reads every source file) and kept: a worker's chunk tasks each compare it with
+    the client's, and the code a process runs is the code it imported, whatever its
+    files say later."""
+    with _PROCESS_DIGEST_LOCK:
+        if not _PROCESS_DIGEST:
+            _PROCESS_DIGEST.append(source_digest())
+        return _PROCESS_DIGEST[0]
