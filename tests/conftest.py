@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import ase
 import numpy as np
 import pytest
 
@@ -233,3 +234,16 @@ def stop_after(count: int):
             raise StopTracing
 
     return callback
+
+
+def angle_blind_methane(n: int, seed: int) -> list[ase.Atoms]:
+    """``n`` CH4 frames with C–H 2.2 Å: every H–H pair beyond ACSF's 2.5 Å cutoff, so ACSF
+    sees no bond angles (the pairs' and compare's warning-count tests)."""
+    rng = np.random.default_rng(seed)
+    tetrahedron = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3)
+    frames = []
+    for _ in range(n):
+        bonds = tetrahedron + rng.normal(scale=0.05, size=(4, 3))
+        bonds *= 2.2 / np.linalg.norm(bonds, axis=1, keepdims=True)
+        frames.append(ase.Atoms("CH4", np.vstack([[0.0, 0.0, 0.0], bonds])))
+    return frames

@@ -294,3 +294,19 @@ def test_images_cutoff_is_never_less_than_the_cutoff(tmp_path):
     _periodic_methane(path)
     with pytest.raises(dg.DegeneracyError, match=r"inside the cutoff 4 Å"):
         dg.read_environments(path, cutoff=4.0, images_cutoff=1.0)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["spectrum", "cutoff=3.xyz"], ["pairs", "--verify", "seed=2.extxyz"]],
+    ids=["spectrum", "pairs"],
+)
+def test_a_typed_name_that_looks_like_a_keyword_stays_the_user_s(
+    argv, tmp_path, capsys, monkeypatch
+):
+    """helper-165: once keywords with numbers were said as options, a file named
+    ``cutoff=3.xyz`` became "--cutoff 3.xyz: no such file"."""
+    monkeypatch.chdir(tmp_path)
+    assert exit_status(argv) == 2
+    name = argv[-1]
+    assert f"error: {name}: no such file" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import json
 import ase
 import numpy as np
 import pytest
-from conftest import fcc_shell
+from conftest import angle_blind_methane, fcc_shell
 from scipy.spatial.transform import Rotation
 
 import degeneracy as dg
@@ -332,13 +332,7 @@ def test_verify_counts_both_members_in_a_fingerprints_warnings():
     warning said "2 of the 2 environments checked"."""
     import warnings
 
-    rng = np.random.default_rng(8)
-    tetrahedron = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3)
-    frames = []
-    for _ in range(4):  # C–H 2.2 Å: every H–H pair beyond ACSF's 2.5 Å cutoff
-        bonds = tetrahedron + rng.normal(scale=0.05, size=(4, 3))
-        bonds *= 2.2 / np.linalg.norm(bonds, axis=1, keepdims=True)
-        frames.append(ase.Atoms("CH4", np.vstack([[0.0, 0.0, 0.0], bonds])))
+    frames = angle_blind_methane(4, seed=8)  # every H–H pair beyond ACSF's cutoff
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         dg.verify_pairs(frames, [dg.Acsf()])

@@ -8,6 +8,7 @@ import warnings
 import ase
 import numpy as np
 import pytest
+from conftest import angle_blind_methane
 
 import degeneracy as dg
 from degeneracy.pairs import pair_distances
@@ -29,19 +30,6 @@ def _fingerprints():
         "bispectrum": dg.Bispectrum(),
         "om": dg.OverlapMatrix(),
     }
-
-
-def _blind_methane(n: int, seed: int) -> list[ase.Atoms]:
-    """``n`` CH4 frames with C–H 2.2 Å: every H–H pair beyond ACSF's 2.5 Å cutoff, so ACSF
-    sees no bond angles (as test_pairs' warning-count test)."""
-    rng = np.random.default_rng(seed)
-    tetrahedron = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3)
-    frames = []
-    for _ in range(n):
-        bonds = tetrahedron + rng.normal(scale=0.05, size=(4, 3))
-        bonds *= 2.2 / np.linalg.norm(bonds, axis=1, keepdims=True)
-        frames.append(ase.Atoms("CH4", np.vstack([[0.0, 0.0, 0.0], bonds])))
-    return frames
 
 
 def _ch3c() -> ase.Atoms:
@@ -89,7 +77,7 @@ def test_a_fingerprints_warning_counts_every_frame_in_batches(batch_size):
     the blind frames after clean ones: one warning, counting all 12 frames, whatever the
     batch size (ACSF alone warns about its first batch only, counting its frames)."""
     clean = dg.random_pairs(3, seed=0)  # 6 frames ACSF sees angles in
-    frames = [*clean, *_blind_methane(6, seed=8)]
+    frames = [*clean, *angle_blind_methane(6, seed=8)]
     messages = _caught(lambda: dg.verify_pairs(frames, [dg.Acsf()], batch_size=batch_size))
     angles = [m for m in messages if "sees no bond angles" in m]
     assert len(angles) == 1, messages
@@ -103,7 +91,7 @@ def test_warnings_count_every_frame_of_a_group_in_batches():
     carbon = _ch3c()
     turned = carbon.copy()
     turned.rotate(40, "z")
-    frames = [*_blind_methane(4, seed=8), carbon, turned, *_blind_methane(4, seed=9)]
+    frames = [*angle_blind_methane(4, seed=8), carbon, turned, *angle_blind_methane(4, seed=9)]
     acsf = dg.Acsf(neighbors=["H", "C"])
 
     def run(batch_size):
@@ -219,16 +207,29 @@ def test_verify_says_nothing_of_the_om_s_kinks_which_concern_its_derivative():
 def test_compare_counts_a_fingerprint_s_notes_over_every_batch():
     """compare_fingerprints computed in batches and a fingerprint warned about its first
     batch only: ACSF frames blind to angles in a later batch gave no warning at all."""
-    rng = np.random.default_rng(8)
-    tetrahedron = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3)
-    blind = []
-    for _ in range(3):  # C–H 2.2 Å: every H–H pair beyond ACSF's 2.5 Å cutoff
-        bonds = tetrahedron + rng.normal(scale=0.05, size=(4, 3))
-        bonds *= 2.2 / np.linalg.norm(bonds, axis=1, keepdims=True)
-        blind.append(ase.Atoms("CH4", np.vstack([[0.0, 0.0, 0.0], bonds])))
-    frames = dg.sample_methane(4, seed=1) + blind
+    frames = dg.sample_methane(4, seed=1) + angle_blind_methane(3, seed=8)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         dg.compare_fingerprints(frames, [dg.Acsf()], batch_size=2)
     angles = [str(w.message) for w in caught if "sees no bond angles" in str(w.message)]
     assert len(angles) == 1 and "in 3 of the 7 environments checked" in angles[0], angles
+
+
+def test_the_om_s_notes_for_compare_are_computed_in_batches(monkeypatch):
+    """helper-165: asking the OM's notes for all frames at once (call_notes) built every
+    frame's overlap matrix in one array, past compare's batches (20 000 CH4: 214 MB
+    against 25 MB)."""
+    from degeneracy.representations import om as om_module
+
+    monkeypatch.setattr(om_module, "DIAGNOSE_BATCH", 3)
+    om = dg.OverlapMatrix()
+    sizes = []
+    features = om.features
+
+    def counted(frames):
+        sizes.append(len(frames))
+        return features(frames)
+
+    monkeypatch.setattr(om, "features", counted)
+    dg.compare_fingerprints(dg.sample_methane(7, seed=2), [om], batch_size=2)
+    assert sizes and max(sizes) <= 3, sizes

@@ -625,6 +625,27 @@ def test_jacobians_do_not_keep_metatensor_labels_in_memory(make):
     assert _resident_mb() - before < 4
 
 
+@pytest.mark.parametrize("make", [dg.SoapPowerSpectrum, dg.Bispectrum], ids=["soap", "bispectrum"])
+def test_every_labels_a_jacobian_takes_from_metatensor_is_freed(make, monkeypatch):
+    """Each Labels metatensor hands out (``Labels.unsafe_from_ptr``) is released: a
+    ``block_by_id`` made ``tensor.keys`` once per block for its bound check (helper-165:
+    1 of 4 and 5 of 16 were left)."""
+    from metatensor import Labels
+
+    representation = make()
+    frames = dg.sample_methane(2, seed=1)
+    made = []
+    handed_out = Labels.unsafe_from_ptr
+
+    def spy(pointer):
+        made.append(handed_out(pointer))
+        return made[-1]
+
+    monkeypatch.setattr(Labels, "unsafe_from_ptr", staticmethod(spy))
+    representation.jacobian(frames)
+    assert made and all(labels._ptr is None for labels in made), [l.names for l in made]
+
+
 def test_blocks_by_key_refuses_a_tensor_of_other_keys():
     """Blocks are taken by position, so the tensor's keys must be the selected ones."""
     from metatensor import Labels, TensorBlock, TensorMap

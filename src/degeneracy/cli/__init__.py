@@ -284,11 +284,12 @@ _KEYWORD_ADVICE = re.compile(
 )
 
 
-def keywords_as_options(text: str, names: dict[str, str]) -> str:
+def keywords_as_options(text: str, names: dict[str, str], typed: Iterable[str] = ()) -> str:
     """The library's advice in keyword terms (``rerun with restart=True``, ``is the file
     in bohr? (units="bohr")``, ``(cutoff=...)``, ``with seed=0``) as the options that set
     those keywords (``--restart``, ``--units bohr``, ``(--cutoff)``, ``with --seed 0``);
-    keywords of no option of the command are left as they are."""
+    keywords of no option of the command are left as they are, and so are the values the
+    user typed (``typed``: a file ``cutoff=3.xyz``, a folder ``seed=1``)."""
 
     def option(match: re.Match) -> str:
         name, value = match.groups()
@@ -298,7 +299,14 @@ def keywords_as_options(text: str, names: dict[str, str]) -> str:
             return names[name]
         return f"{names[name]} {value.strip(chr(34))}"
 
-    return _KEYWORD_ADVICE.sub(option, text)
+    # the user's words out of the way first (longest first: one may hold another)
+    held = sorted((value for value in set(typed) if "=" in value and value in text), key=len)
+    for k, value in enumerate(reversed(held)):
+        text = text.replace(value, f"\0{k}\0")
+    text = _KEYWORD_ADVICE.sub(option, text)
+    for k, value in enumerate(reversed(held)):
+        text = text.replace(f"\0{k}\0", value)
+    return text
 
 
 def in_option_terms(line: str, names: dict[str, str], typed: Iterable[str] = ()) -> str:
@@ -315,7 +323,7 @@ def in_option_terms(line: str, names: dict[str, str], typed: Iterable[str] = ())
     """
     typed = set(typed)
     names = {name: option for name, option in names.items() if name not in typed}
-    line = keywords_as_options(line, names)
+    line = keywords_as_options(line, names, typed)
     parameter = line.split(" ", 1)[0].removesuffix(":")
     rest = line[len(parameter) :]
     if parameter in names and rest[:1] in (" ", ":"):
@@ -347,7 +355,7 @@ def typed_values(argv: Sequence[str]) -> set[str]:
     return values
 
 
-def _warning_printer(args: argparse.Namespace):
+def _warning_printer(args: argparse.Namespace, typed: Iterable[str] = ()):
     """``warnings.showwarning`` printing the package's warnings as one line each, a
     fingerprint's in the command line's terms (:func:`~.options.fingerprint_warning`:
     ``give a width of at least 0.63`` is ``give a --om-width of at least 0.63``).
@@ -370,7 +378,7 @@ def _warning_printer(args: argparse.Namespace):
             if subject not in subjects:
                 subjects.add(subject)
                 text = fingerprint_warning(str(message), args)
-                text = keywords_as_options(text, getattr(args, "option_names", {}))
+                text = keywords_as_options(text, getattr(args, "option_names", {}), typed)
                 print(f"degeneracy {args.command}: warning: {text}", file=sys.stderr)
         else:
             default(message, category, filename, lineno, file, line)
@@ -428,7 +436,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         with signals_as_exceptions(), stdout_reader_may_leave(), warnings.catch_warnings():
-            warnings.showwarning = _warning_printer(args)
+            warnings.showwarning = _warning_printer(
+                args, typed_values(sys.argv[1:] if argv is None else argv)
+            )
             warnings.simplefilter("always", DegeneracyWarning)
             try:
                 args.func(args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import sys
 import tempfile
@@ -177,7 +178,20 @@ def blocks_by_key(tensor: TensorMap, keys: Labels) -> list[TensorBlock]:
     free_labels(returned)
     if not same:
         raise DegeneracyError("featomic returned other blocks than the keys selected")
-    return [tensor.block_by_id(k) for k in range(len(keys))]
+    return [_block_by_id(tensor, k) for k in range(len(keys))]
+
+
+def _block_by_id(tensor: TensorMap, index: int) -> TensorBlock:
+    """``tensor.block_by_id(index)`` for an index known to be in range, as metatensor
+    takes it, without its bound check: that check makes ``tensor.keys`` (``len``), one
+    more Labels never freed per block (:func:`free_labels`)."""
+    from metatensor._c_api import mts_block_t
+    from metatensor._status import check_pointer
+
+    block = ctypes.POINTER(mts_block_t)()
+    tensor._lib.mts_tensormap_block_by_id(tensor._ptr, block, index)
+    check_pointer(block)
+    return TensorBlock.unsafe_view_from_ptr(block, parent=tensor)
 
 
 def joined(blocks: list[np.ndarray]) -> np.ndarray:

@@ -65,9 +65,12 @@ import numpy as np
 from ..checks import one_of, positive_float
 from ..errors import DegeneracyError, DegeneracyWarning
 from ..structures import frame_list, neighbor_array, vector_lengths
-from .base import check_frames, cutoff_radius, weighed_out_pairs
+from .base import batches, check_frames, cutoff_radius, weighed_out_pairs
 
 ORBITAL_SETS = ("s", "sp")
+
+#: Frames per eigen-decomposition in :meth:`OverlapMatrix.diagnose` (bounds its memory).
+DIAGNOSE_BATCH = 500
 
 #: Relative eigenvalue gap under which two OM eigenvalues count as coinciding: the sorted
 #: eigenvalues have a kink there and the OM fingerprint no Jacobian: relative to the
@@ -361,7 +364,11 @@ class OverlapMatrix:
             return []
         self._warned = True
         frames = frame_list(frames, name=self.name)  # read twice (a generator, once)
-        return self._notes(frames, self.features(frames))
+        # in batches: a caller that computes its Jacobians in batches (compare) asks for
+        # all its frames at once, and the (frames, M, M) overlap matrices of 20 000 CH4
+        # frames took ~190 MB at once
+        values = [self.features(chunk) for chunk in batches(frames, DIAGNOSE_BATCH)]
+        return self._notes(frames, np.concatenate(values) if values else np.zeros((0, 0)))
 
     def _notes(self, frames: Sequence[ase.Atoms], values: np.ndarray) -> list[str]:
         """:meth:`diagnose`'s warnings for ``frames`` of eigenvalues ``values``: their
