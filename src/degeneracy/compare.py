@@ -32,7 +32,6 @@ and is left out of the CN statistics), ``regular`` where no singular value is be
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,13 +40,12 @@ import ase
 import numpy as np
 
 from .checks import bounded_int, true_or_false
-from .errors import DegeneracyError, DegeneracyWarning
+from .errors import DegeneracyError
 from .files import json_safe
 from .representations.base import Representation, batches, fingerprint
 from .sensitivity import (
     ZERO_RTOL,
     CoincidentPairs,
-    call_notes,
     check_analysable,
     condition_number,
     kinks_of,
@@ -58,6 +56,7 @@ from .sensitivity import (
     trade_residual,
     trade_scale,
     unseen_pairs_of,
+    warn_call_notes,
 )
 from .structures import frame_list, neighbor_positions
 
@@ -305,8 +304,7 @@ def compare_fingerprints(
         # asked for all frames at once, as analyse_frames does: by itself a fingerprint
         # warns about its first batch only (an ACSF set blind to frames of a later batch
         # said nothing)
-        for note in call_notes(representation, frames):
-            warnings.warn(DegeneracyWarning(note), stacklevel=2)
+        warn_call_notes(representation, frames)
     neighbors = neighbor_positions(frames)
     nearest = [
         nearest_coincidence(n, atoms.numbers[1:])

@@ -38,7 +38,6 @@ at all off β = 0 (whatever the construction): :func:`prl2020_grid` therefore wr
 from __future__ import annotations
 
 import itertools
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -55,13 +54,13 @@ from .checks import (
     true_or_false,
 )
 from .compare import fingerprints_by_name
-from .errors import DegeneracyError, DegeneracyWarning
+from .errors import DegeneracyError
 from .representations.base import Representation, batches, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
     best_superposition,
-    call_notes,
     point_symmetry,
+    warn_call_notes,
 )
 from .structures import (
     MethaneSampler,
@@ -646,8 +645,7 @@ def pair_distances(
 
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
     frames = frame_list(frames)
-    for note in call_notes(representation, frames, jacobian=False):
-        warnings.warn(DegeneracyWarning(note), stacklevel=3)
+    warn_call_notes(representation, frames, jacobian=False, stacklevel=3)
     distances = []
     held = None  # the features of a first member whose partner is in the next batch
     start = 0

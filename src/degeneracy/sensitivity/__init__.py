@@ -62,6 +62,7 @@ from .frames import (
     check_analysable,
     check_enough_features,
     farthest_beyond_cutoff,
+    warn_call_notes,
 )
 from .near_symmetric import (
     BESIDE_SYMMETRY_NOISE,

@@ -340,6 +340,21 @@ def call_notes(
     return list(diagnose(frames, jacobian=False))
 
 
+def warn_call_notes(
+    representation: Representation,
+    frames: Sequence[ase.Atoms],
+    *,
+    jacobian: bool = True,
+    stacklevel: int = 2,
+) -> None:
+    """Issue :func:`call_notes` as :class:`~degeneracy.errors.DegeneracyWarning`, each
+    pointing ``stacklevel`` frames above this function's caller (2: the caller's
+    caller), as :func:`analyse_frames`, :func:`~degeneracy.compare_fingerprints` and
+    :func:`~degeneracy.pairs.pair_distances` do before their batches."""
+    for note in call_notes(representation, frames, jacobian=jacobian):
+        warnings.warn(DegeneracyWarning(note), stacklevel=stacklevel + 1)
+
+
 def _takes_keyword(function: Callable[..., Any], name: str) -> bool:
     """Whether ``function`` accepts the keyword argument ``name`` (a user's fingerprint
     may implement the protocol's older ``diagnose(frames)``)."""
@@ -416,8 +431,7 @@ def analyse_frames(
     frames = frame_list(frames)
     check_same_size(frames)  # in every batch, whatever batch_size
     check_analysable(frames, representation)
-    for note in call_notes(representation, frames):
-        warnings.warn(DegeneracyWarning(note), stacklevel=2)
+    warn_call_notes(representation, frames)
     results = []
     for chunk in batches(frames, batch_size, progress=progress, desc="spectrum"):
         neighbors = neighbor_positions(chunk)
