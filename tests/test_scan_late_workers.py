@@ -328,3 +328,239 @@ def test_a_late_worker_without_degeneracy_leaves_at_its_first_chunk(
     )
     assert "No module named 'degeneracy'" in log.read_text()
     assert not output.exists() and not Path(f"{output}.parts").exists()
+
+
+# --------------------------------------------------------------------------------------
+# the versions of the libraries that decide a scan's numbers (featomic, metatensor-core)
+
+
+@pytest.fixture
+def fresh_versions(monkeypatch):
+    """This process's library versions forgotten (read again on the next call), and
+    ``importlib.metadata.version`` answering featomic 0.6.6 (metatensor-core as
+    installed); its calls counted in the list yielded."""
+    import importlib.metadata
+
+    calls = []
+    version = importlib.metadata.version
+
+    def featomic_066(name):
+        calls.append(name)
+        return "0.6.6" if name == "featomic" else version(name)
+
+    monkeypatch.setattr(worker_source, "_PROCESS_VERSIONS", {})
+    monkeypatch.setattr(importlib.metadata, "version", featomic_066)
+    return calls
+
+
+def _identity(**versions):
+    """This process's identity (as the scan sends it to its chunk tasks), with
+    ``versions`` (``metatensor_core=`` for metatensor-core) changed."""
+    identity = {worker_source.CODE: worker_source.process_digest()}
+    identity.update(worker_source.library_versions())
+    identity.update({name.replace("_", "-"): value for name, value in versions.items()})
+    return identity
+
+
+def test_the_identity_includes_the_library_versions():
+    import importlib.metadata
+
+    identity = worker_source.source_identity()
+    assert identity == {
+        "degeneracy": worker_source.source_digest(),
+        "featomic": importlib.metadata.version("featomic"),
+        "metatensor-core": importlib.metadata.version("metatensor-core"),
+    }
+    assert worker_source.LIBRARIES == ("featomic", "metatensor-core")
+    assert worker_source.library_versions(["no-such-distribution-here"]) == {
+        "no-such-distribution-here": None
+    }
+    assert worker_source.process_versions() == worker_source.library_versions()
+    assert _identity().keys() == identity.keys()  # what the scan sends its chunk tasks
+
+
+def test_a_chunk_task_refuses_another_featomic_before_any_work(monkeypatch, fresh_versions):
+    def never(*args, **kwargs):
+        raise AssertionError("the chunk was computed")
+
+    monkeypatch.setattr(scanning, "scan_block", never)
+    expected = _identity(featomic="0.6.7")
+    with pytest.raises(dg.DegeneracyError) as refused:
+        scanning.scan_chunk(expected, "recipe", "block", cutoff=2.5)
+    assert str(refused.value) == (
+        "a worker has featomic 0.6.6, here 0.6.7 (its features would differ): start it with "
+        "this process's featomic"
+    )
+    assert refused.value.kind == dask_connection.OTHER_CODE
+    # two libraries, and one absent on either side
+    with pytest.raises(dg.DegeneracyError) as refused:
+        dask_connection.check_task_source(_identity(featomic=None, metatensor_core="9.9"))
+    assert str(refused.value) == (
+        "a worker has featomic 0.6.6 and metatensor-core "
+        f"{worker_source.process_versions()['metatensor-core']}, here none and 9.9 (its "
+        "features would differ): start it with this process's featomic and metatensor-core"
+    )
+
+
+def test_a_chunk_task_with_these_versions_scans(monkeypatch, fresh_versions):
+    seen = []
+    monkeypatch.setattr(scanning, "scan_block", lambda *a, **k: seen.append((a, k)) or "table")
+    assert scanning.scan_chunk(_identity(featomic="0.6.6"), "recipe", "block") == "table"
+    assert seen == [(("recipe", "block"), {})]
+
+
+def test_other_code_is_said_before_other_versions(fresh_versions):
+    """The code's message is today's, byte for byte, whatever the versions."""
+    own = worker_source.process_digest()
+    with pytest.raises(dg.DegeneracyError) as refused:
+        dask_connection.check_task_source(_identity(degeneracy=OTHER, featomic="0.6.7"))
+    assert str(refused.value) == (
+        f"a worker runs other degeneracy code than this process (source digest {own[:12]}, "
+        "here ffffffffffff), which would mix its results with this one's: start it from "
+        "this installation"
+    )
+    assert refused.value.kind == dask_connection.OTHER_CODE
+
+
+def test_the_versions_are_read_once_per_process(fresh_digest, fresh_versions):
+    """Every chunk task compares the identity: the files and the metadata are read once."""
+    expected = _identity(featomic="0.6.6")
+    worker_source._PROCESS_DIGEST.clear()  # the fixtures' own, restored after
+    worker_source._PROCESS_VERSIONS.clear()
+    fresh_digest.clear()
+    fresh_versions.clear()
+    threads = [
+        threading.Thread(
+            target=lambda: [dask_connection.check_task_source(expected) for _ in range(20)]
+        )
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    for _ in range(20):
+        dask_connection.check_task_source(expected)
+    assert len(fresh_digest) == 1, fresh_digest
+    assert sorted(fresh_versions) == ["featomic", "metatensor-core"], fresh_versions
+
+
+class _Workers:
+    """A client whose workers answer ``identities`` to ``Client.run``."""
+
+    def __init__(self, identities):
+        self.identities = identities
+
+    def run(self, function, callback_timeout):
+        assert function is worker_source.source_identity
+        return self.identities
+
+
+def test_workers_with_another_featomic_are_refused_when_the_scan_connects():
+    own = _identity()
+    here = own["featomic"]
+    client = _Workers({"tcp://a:1": own, "tcp://b:1": _identity(featomic="0.6.6")})
+    with pytest.raises(dg.DegeneracyError) as refused:
+        dask_connection.check_worker_code(client, "the cluster", 10)
+    assert str(refused.value) == (
+        f"the cluster: worker tcp://b:1 has featomic 0.6.6, here {here} (its features would "
+        "differ): start it with this process's featomic"
+    )
+    client.identities["tcp://c:1"] = _identity(featomic=None)
+    with pytest.raises(dg.DegeneracyError) as refused:
+        dask_connection.check_worker_code(client, "the cluster", 10)
+    assert str(refused.value) == (
+        f"the cluster: workers tcp://b:1, tcp://c:1 have featomic 0.6.6, here {here} (their "
+        "features would differ): start them with this process's featomic"
+    )
+    # other code is said first, in today's words
+    client.identities["tcp://d:1"] = _identity(degeneracy=OTHER)
+    with pytest.raises(dg.DegeneracyError) as refused:
+        dask_connection.check_worker_code(client, "the cluster", 10)
+    assert str(refused.value) == (
+        "the cluster: worker tcp://d:1 run other degeneracy code than this process (source "
+        f"digest ffffffffffff, here {own['degeneracy'][:12]}), which would mix its results "
+        "with this one's: start them from this installation"
+    )
+    assert dask_connection.check_worker_code(_Workers({"tcp://a:1": own}), "the cluster", 10) == own
+
+
+def test_the_refusal_of_another_featomic_names_the_cluster(fresh_versions):
+    """scan's _chunk_result recognises the refusal (its kind) and names the cluster."""
+    with pytest.raises(dg.DegeneracyError) as refused:
+        dask_connection.check_task_source(_identity(featomic="0.6.7"))
+    released = []
+
+    class Future:
+        def result(self):
+            raise refused.value
+
+        def release(self):
+            released.append(True)
+
+    cluster = SimpleNamespace(where="the Dask scheduler at tcp://10.0.0.1:8786")
+    with pytest.raises(dg.DegeneracyError) as named:
+        scanning._chunk_result(cluster, Future(), "structures 0–1 (chunk 0)")
+    assert str(named.value) == (
+        "the Dask scheduler at tcp://10.0.0.1:8786: a worker has featomic 0.6.6, here 0.6.7 "
+        "(its features would differ): start it with this process's featomic"
+    )
+    assert named.value.kind == dask_connection.OTHER_CODE and released == [True]
+
+
+def test_a_late_worker_with_another_featomic_stops_the_scan(
+    monkeypatch, methane_file, tmp_path, capsys
+):
+    """A worker that joined after the check, with this code but featomic 0.6.6 (made so
+    in the late worker's threads only): the scan is refused, naming it and both versions."""
+    with _cluster(n_workers=1) as cluster:
+        late = _late_worker_after_the_check(monkeypatch, lambda: cluster.scale(2))
+        versions = worker_source.process_versions
+
+        def featomic_066_on_the_late_worker(names=worker_source.LIBRARIES):
+            from distributed import get_worker
+
+            own = versions(names)
+            try:
+                address = get_worker().address
+            except ValueError:  # the scan's process
+                return own
+            return {**own, "featomic": "0.6.6"} if address in late else own
+
+        monkeypatch.setattr(worker_source, "process_versions", featomic_066_on_the_late_worker)
+        here = versions()["featomic"]
+        output = tmp_path / "r.parquet"
+        argv = ["scan", str(methane_file), "--output", str(output), *SMALL, "--chunk-size", "2"]
+        address = cluster.scheduler_address
+        line = _one_line_error(capsys, [*argv, "--scheduler", address])
+        assert line == (
+            f"degeneracy scan: error: the Dask scheduler at {address}: worker {late[0]} has "
+            f"featomic 0.6.6, here {here} (its features would differ): start it with this "
+            "process's featomic"
+        )
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["methane.xyz"]
+
+
+def test_the_identity_runs_where_degeneracy_is_missing(tmp_path):
+    """Sent by value, it imports neither degeneracy nor featomic: a worker without
+    degeneracy answers no digest, and its versions all the same."""
+    import importlib.metadata
+
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(worker_source)
+    sent = tmp_path / "probe.pickle"
+    sent.write_bytes(cloudpickle.dumps(worker_source.source_identity))
+    code = (
+        "import pickle, sys; sys.path[:] = [p for p in sys.path if not p.endswith('src')]; "
+        f"print(pickle.loads(open({str(sent)!r}, 'rb').read())()); "
+        "print(sorted(m for m in ('degeneracy', 'featomic', 'metatensor') if m in sys.modules))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    answer = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=60, check=True)  # fmt: skip
+    assert answer.stdout.splitlines() == [
+        str({"degeneracy": None, "featomic": importlib.metadata.version("featomic"),
+             "metatensor-core": importlib.metadata.version("metatensor-core")}),
+        "[]",
+    ], answer.stderr  # fmt: skip

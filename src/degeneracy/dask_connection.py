@@ -1,20 +1,22 @@
 """Checks of a Dask cluster before a scan trusts it: the scheduler's address, that a Dask
 scheduler answers there (within a wall-clock deadline), and that its workers run this
-process's degeneracy code: those it has when the scan connects
-(:func:`check_worker_code`), and on every chunk task whichever worker runs it
-(:func:`check_task_source`), for a worker may join later.
+process's degeneracy code with its versions of the libraries that decide a scan's numbers
+(featomic, metatensor-core: :data:`~degeneracy.worker_source.LIBRARIES`): those it has
+when the scan connects (:func:`check_worker_code`), and on every chunk task whichever
+worker runs it (:func:`check_task_source`), for a worker may join later.
 
 ``distributed.Client(address, timeout=...)`` waits for ever for a server that accepts
 the connection but never answers Dask's handshake (the dashboard's HTTP port, an easy slip
 for 8786), and reports a server that answers something else as an allocation error
 ("Unable to allocate 2.82 EiB"); a worker without degeneracy dies at its first task,
-and one with other degeneracy code computes other numbers silently.
+and one with other degeneracy code, or another featomic, computes other numbers silently.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from .errors import DegeneracyError, first_line
@@ -30,8 +32,9 @@ _HOST_PORT_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
 _NAMED_WORKERS = 3
 
 #: :attr:`~degeneracy.errors.DegeneracyError.kind` of a chunk task's refusal to run on a
-#: worker with other degeneracy code (:func:`check_task_source`), which the scan names
-#: its cluster in.
+#: worker with other degeneracy code, or other versions of
+#: :data:`~degeneracy.worker_source.LIBRARIES` (:func:`check_task_source`), which the
+#: scan names its cluster in.
 OTHER_CODE = "other-code"
 
 
@@ -165,10 +168,11 @@ async def _identity(address: str, timeout: float) -> Any:
         comm.abort()
 
 
-def check_worker_code(client: Any, where: str, timeout: float) -> str | None:
-    """Refuse workers that cannot import degeneracy or run other degeneracy code than
-    this process (:func:`~degeneracy.worker_source.source_digest`, sent by value so that
-    a worker without degeneracy can run it).
+def check_worker_code(client: Any, where: str, timeout: float) -> dict[str, str | None]:
+    """Refuse workers that cannot import degeneracy, run other degeneracy code than this
+    process, or have other versions of the libraries that decide a scan's numbers
+    (:func:`~degeneracy.worker_source.source_identity`, sent by value so that a worker
+    without degeneracy can run it).
 
     Parameters
     ----------
@@ -181,14 +185,18 @@ def check_worker_code(client: Any, where: str, timeout: float) -> str | None:
 
     Returns
     -------
-    str
-        This process's digest (:func:`~degeneracy.worker_source.process_digest`), for
-        the chunk tasks to check on workers that join later (:func:`check_task_source`).
+    dict
+        This process's identity: its digest
+        (:func:`~degeneracy.worker_source.process_digest`) under
+        :data:`~degeneracy.worker_source.CODE` and its version (None: absent) of each of
+        :data:`~degeneracy.worker_source.LIBRARIES`, for the chunk tasks to check on
+        workers that join later (:func:`check_task_source`).
 
     Raises
     ------
     DegeneracyError
-        Naming the workers that lack degeneracy, or run other code.
+        Naming the workers that lack degeneracy, run other code, or have other versions
+        of the libraries (which, and both versions).
     """
     import cloudpickle
 
@@ -196,11 +204,12 @@ def check_worker_code(client: Any, where: str, timeout: float) -> str | None:
 
     cloudpickle.register_pickle_by_value(worker_source)
     try:
-        digests = client.run(worker_source.source_digest, callback_timeout=timeout)
+        identities = client.run(worker_source.source_identity, callback_timeout=timeout)
     except Exception as error:
         raise DegeneracyError(
             f"{where}: cannot ask its workers which degeneracy they have: {first_line(error)}"
         ) from error
+    digests = {worker: identity[worker_source.CODE] for worker, identity in identities.items()}
     lacking = sorted(worker for worker, digest in digests.items() if digest is None)
     if lacking:
         raise DegeneracyError(
@@ -216,47 +225,103 @@ def check_worker_code(client: Any, where: str, timeout: float) -> str | None:
             f"(source digest {theirs[:12]}, here {str(own)[:12]}), which would mix its results "
             "with this one's: start them from this installation"
         )
-    return own
+    versions = worker_source.process_versions(worker_source.LIBRARIES)
+    other = sorted(
+        worker for worker, identity in identities.items() if _differing(identity, versions)
+    )
+    if other:
+        theirs = identities[other[0]]
+        raise DegeneracyError(
+            f"{where}: {_other_libraries(_workers_text(other), theirs, versions, len(other) > 1)}"
+        )
+    return {worker_source.CODE: own, **versions}
 
 
-def check_task_source(expected: str | None) -> None:
-    """Refuse to compute a chunk in a process whose degeneracy code is not the client's.
+def check_task_source(expected: Mapping[str, str | None] | str | None) -> None:
+    """Refuse to compute a chunk in a process whose degeneracy code, or whose version of
+    a library that decides a scan's numbers, is not the client's.
 
     Every chunk task calls it on its worker, first thing: a worker that joined the
     cluster after :func:`check_worker_code` (workers started later on a running
-    scheduler, an adaptive cluster) was never asked. The digest is this process's,
-    computed once (:func:`~degeneracy.worker_source.process_digest`). A worker without
-    degeneracy cannot unpickle the task at all: distributed closes it, and the task goes
-    to another worker.
+    scheduler, an adaptive cluster) was never asked. The digest and the versions are
+    this process's, computed once (:func:`~degeneracy.worker_source.process_digest`,
+    :func:`~degeneracy.worker_source.process_versions`). A worker without degeneracy
+    cannot unpickle the task at all: distributed closes it, and the task goes to another
+    worker.
 
     Parameters
     ----------
-    expected : str
-        The client's digest (what :func:`check_worker_code` returned).
+    expected : dict or str
+        The client's identity (what :func:`check_worker_code` returned): the code's digest
+        under :data:`~degeneracy.worker_source.CODE`, and the versions of the libraries
+        named beside it, which are compared. A digest alone compares the code only.
 
     Raises
     ------
     DegeneracyError
         Of kind :data:`OTHER_CODE`, naming the worker (its address, when it runs in a
-        Dask worker) and both digests. Dask does not retry a task that raised: the scan
-        stops with this message.
+        Dask worker) and both digests, or the libraries whose versions differ and both
+        versions. Dask does not retry a task that raised: the scan stops with this
+        message.
     """
     from . import worker_source
 
+    if isinstance(expected, Mapping):
+        code = expected.get(worker_source.CODE)
+        wanted = {name: version for name, version in expected.items() if name != worker_source.CODE}
+    else:
+        code, wanted = expected, {}
     own = worker_source.process_digest()
-    if own == expected:
+    if own != code:
+        raise DegeneracyError(
+            f"{_this_worker()} runs other degeneracy code than this process (source digest "
+            f"{str(own)[:12]}, here {str(code)[:12]}), which would mix its results with this "
+            "one's: start it from this installation",
+            kind=OTHER_CODE,
+        )
+    if not wanted:
         return
+    versions = worker_source.process_versions(tuple(wanted))
+    if _differing(versions, wanted):
+        raise DegeneracyError(_other_libraries(_this_worker(), versions, wanted), kind=OTHER_CODE)
+
+
+def _this_worker() -> str:
+    """``worker tcp://…``: the Dask worker this runs in, or ``a worker`` outside one."""
     try:
         from distributed import get_worker
 
-        worker = f"worker {get_worker().address}"
+        return f"worker {get_worker().address}"
     except (ImportError, ValueError):  # not in a Dask worker
-        worker = "a worker"
-    raise DegeneracyError(
-        f"{worker} runs other degeneracy code than this process (source digest "
-        f"{str(own)[:12]}, here {str(expected)[:12]}), which would mix its results with this "
-        "one's: start it from this installation",
-        kind=OTHER_CODE,
+        return "a worker"
+
+
+def _differing(theirs: Mapping[str, str | None], here: Mapping[str, str | None]) -> list[str]:
+    """The libraries of ``here`` whose versions in ``theirs`` are others."""
+    return [name for name in here if theirs.get(name) != here[name]]
+
+
+def _other_libraries(
+    workers: str,
+    theirs: Mapping[str, str | None],
+    here: Mapping[str, str | None],
+    plural: bool = False,
+) -> str:
+    """``worker tcp://… has featomic 0.6.6, here 0.6.7 (its features would differ): start
+    it with this process's featomic``, for the libraries whose versions in ``theirs``
+    (a worker's) differ from ``here``; ``workers`` as :func:`_workers_text` names them,
+    ``plural`` for more than one."""
+    names = _differing(theirs, here)
+    one = not plural
+    has = " and ".join(
+        f"{name} {theirs.get(name)}" if theirs.get(name) is not None else f"no {name}"
+        for name in names
+    )
+    ours = " and ".join(str(here[name]) if here[name] is not None else "none" for name in names)
+    return (
+        f"{workers} {'has' if one else 'have'} {has}, here {ours} "
+        f"({'its' if one else 'their'} features would differ): start {'it' if one else 'them'} "
+        f"with this process's {' and '.join(names)}"
     )
 
 

@@ -1006,12 +1006,16 @@ def scan_block(
     return table
 
 
-def scan_chunk(source: str | None, *args: Any, **kwargs: Any) -> pa.Table:
+def scan_chunk(
+    source: Mapping[str, str | None] | str | None, *args: Any, **kwargs: Any
+) -> pa.Table:
     """The task a scan submits for each chunk: :func:`scan_block` (``args``,
-    ``kwargs``), on a worker whose degeneracy code is the client's, whose digest is
-    ``source`` (:func:`~degeneracy.dask_connection.check_task_source`; whenever the
-    worker joined the cluster). Its name and first parameter stay as they are, so that
-    a worker with other degeneracy code still refuses the chunk."""
+    ``kwargs``), on a worker whose degeneracy code and featomic / metatensor-core
+    versions are the client's, ``source``
+    (:func:`~degeneracy.worker_source.source_identity`;
+    :func:`~degeneracy.dask_connection.check_task_source`, whenever the worker joined
+    the cluster). Its name and first parameter stay as they are, so that a worker with
+    other degeneracy code still refuses the chunk."""
     check_task_source(source)
     return scan_block(*args, **kwargs)
 
@@ -2682,8 +2686,9 @@ class _LazyClient:
     It waits for the first worker ``worker_wait`` seconds: ``connect_timeout`` for a
     ``scheduler``, at least :data:`LOCAL_WORKER_WAIT` for a local cluster or a given
     client; refuses workers without this process's degeneracy code
-    (:func:`~degeneracy.dask_connection.check_worker_code`; ``source`` is its digest,
-    which every chunk task checks again on its worker, :func:`scan_chunk`); and, while
+    (:func:`~degeneracy.dask_connection.check_worker_code`; ``source`` is this process's
+    code digest and library versions, which every chunk task checks again on its
+    worker, :func:`scan_chunk`); and, while
     the scan waits for chunks, refuses a cluster left without workers for as long.
     """
 
@@ -2698,7 +2703,7 @@ class _LazyClient:
         self.worker_wait = connect_timeout if external else max(connect_timeout, LOCAL_WORKER_WAIT)
         self._no_workers_since: float | None = None
         self._given = client is not None
-        self.source: str | None = None
+        self.source: Mapping[str, str | None] | None = None
 
     def __enter__(self) -> _LazyClient:
         return self
