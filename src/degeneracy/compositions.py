@@ -19,10 +19,8 @@ frames at once.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import ase
@@ -30,7 +28,7 @@ import numpy as np
 
 from .checks import bounded_int, symmetry_tolerance_value, true_or_false
 from .compare import Comparison, compare_fingerprints, fingerprints_by_name
-from .errors import DegeneracyError
+from .errors import numbered_as_given
 from .pairs import PairVerdict, pair_distances, split_pairs, verify_pairs
 from .representations.base import Representation, fingerprint
 from .sensitivity import SYMMETRY_TOL, ZERO_RTOL, FrameAnalysis, analyse_frames
@@ -127,28 +125,6 @@ def composition_parts(
         return [(np.arange(len(frames)), representation)]
     build = specialiser(representation)
     return [(rows, build(species)) for species, rows in composition_groups(frames).items()]
-
-
-#: "frame K" in a message about one group: K is the frame's place in the group.
-_GROUP_FRAME = re.compile(r"\bframe (\d+)\b")
-
-
-@contextlib.contextmanager
-def numbered_as_given(rows: np.ndarray) -> Iterator[None]:
-    """Errors of an analysis of the frames ``rows`` name a frame by its place in all the
-    frames: "frame K" of the group (or batch) becomes "frame ``rows[K]``"."""
-    try:
-        yield
-    except DegeneracyError as error:
-
-        def renumber(match: re.Match) -> str:
-            index = int(match.group(1))
-            return f"frame {int(rows[index])}" if index < len(rows) else match.group(0)
-
-        message = _GROUP_FRAME.sub(renumber, str(error))
-        if message == str(error):
-            raise
-        raise DegeneracyError(message, kind=error.kind) from error
 
 
 def analyse_by_composition(

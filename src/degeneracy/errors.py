@@ -1,6 +1,8 @@
-"""The package's single exception type."""
+"""The package's single exception type, and the helpers that word its messages."""
 
+import contextlib
 import re
+from collections.abc import Iterator, Sequence
 
 #: :attr:`DegeneracyError.kind` of a frame that is not the environment asked for (atom
 #: count, centre or neighbour species): the command line then hints at ``--environment``.
@@ -76,3 +78,25 @@ def first_line(error: BaseException) -> str:
     """The first line of an exception's message, or its type's name if it has none."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return lines[0] if lines else type(error).__name__
+
+
+#: "frame K" in a message about some of the frames (a group, a batch): K is its place there.
+_GROUP_FRAME = re.compile(r"\bframe (\d+)\b")
+
+
+@contextlib.contextmanager
+def numbered_as_given(rows: Sequence[int]) -> Iterator[None]:
+    """Errors of an analysis of the frames ``rows`` name a frame by its place in all the
+    frames: "frame K" of the group (or batch) becomes "frame ``rows[K]``"."""
+    try:
+        yield
+    except DegeneracyError as error:
+
+        def renumber(match: re.Match) -> str:
+            index = int(match.group(1))
+            return f"frame {int(rows[index])}" if index < len(rows) else match.group(0)
+
+        message = _GROUP_FRAME.sub(renumber, str(error))
+        if message == str(error):
+            raise
+        raise DegeneracyError(message, kind=error.kind) from error

@@ -54,7 +54,7 @@ from .checks import (
     true_or_false,
 )
 from .compare import fingerprints_by_name
-from .errors import DegeneracyError
+from .errors import DegeneracyError, numbered_as_given
 from .representations.base import Representation, batches, fingerprint
 from .sensitivity import (
     SYMMETRY_TOL,
@@ -641,8 +641,6 @@ def pair_distances(
     array (len(frames) // 2,)
         :math:`|x_a - x_b| / |x_a|` per pair.
     """
-    from .compositions import numbered_as_given  # it imports this module
-
     batch_size = bounded_int("batch_size", batch_size, minimum=1)
     frames = frame_list(frames)
     warn_call_notes(representation, frames, jacobian=False, stacklevel=3)
