@@ -69,7 +69,7 @@ def test_a_chunk_task_refuses_other_code_before_any_work(monkeypatch):
     monkeypatch.setattr(scanning, "scan_block", never)
     own = worker_source.process_digest()
     with pytest.raises(dg.DegeneracyError) as refused:
-        scanning.scan_chunk(OTHER, "recipe", "block", cutoff=2.5)
+        scanning.scan_chunk({worker_source.CODE: OTHER}, "recipe", "block", cutoff=2.5)
     assert str(refused.value) == (
         f"a worker runs other degeneracy code than this process (source digest {own[:12]}, "
         "here ffffffffffff), which would mix its results with this one's: start it from "
@@ -82,7 +82,7 @@ def test_a_chunk_task_with_this_code_scans(monkeypatch):
     seen = []
     monkeypatch.setattr(scanning, "scan_block", lambda *a, **k: seen.append((a, k)) or "table")
     own = worker_source.process_digest()
-    assert scanning.scan_chunk(own, "recipe", "block", cutoff=2.5) == "table"
+    assert scanning.scan_chunk({worker_source.CODE: own}, "recipe", "block", cutoff=2.5) == "table"
     assert seen == [(("recipe", "block"), {"cutoff": 2.5})]
 
 
@@ -90,8 +90,11 @@ def test_the_digest_is_computed_once_per_process(fresh_digest):
     """source_digest reads every source file: once per process, not per chunk."""
     own = worker_source.source_digest()
     fresh_digest.clear()
+    expected = {worker_source.CODE: own}
     threads = [
-        threading.Thread(target=lambda: [dask_connection.check_task_source(own) for _ in range(20)])
+        threading.Thread(
+            target=lambda: [dask_connection.check_task_source(expected) for _ in range(20)]
+        )
         for _ in range(4)
     ]
     for thread in threads:
@@ -99,7 +102,7 @@ def test_the_digest_is_computed_once_per_process(fresh_digest):
     for thread in threads:
         thread.join(30)
     for _ in range(20):
-        dask_connection.check_task_source(own)
+        dask_connection.check_task_source(expected)
     assert len(fresh_digest) == 1, fresh_digest
     assert worker_source.process_digest() == own
 

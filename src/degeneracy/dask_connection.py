@@ -237,7 +237,7 @@ def check_worker_code(client: Any, where: str, timeout: float) -> dict[str, str 
     return {worker_source.CODE: own, **versions}
 
 
-def check_task_source(expected: Mapping[str, str | None] | str | None) -> None:
+def check_task_source(expected: Mapping[str, str | None]) -> None:
     """Refuse to compute a chunk in a process whose degeneracy code, or whose version of
     a library that decides a scan's numbers, is not the client's.
 
@@ -251,10 +251,10 @@ def check_task_source(expected: Mapping[str, str | None] | str | None) -> None:
 
     Parameters
     ----------
-    expected : dict or str
+    expected : dict
         The client's identity (what :func:`check_worker_code` returned): the code's digest
         under :data:`~degeneracy.worker_source.CODE`, and the versions of the libraries
-        named beside it, which are compared. A digest alone compares the code only.
+        named beside it, which are compared (none named: the code only).
 
     Raises
     ------
@@ -266,11 +266,8 @@ def check_task_source(expected: Mapping[str, str | None] | str | None) -> None:
     """
     from . import worker_source
 
-    if isinstance(expected, Mapping):
-        code = expected.get(worker_source.CODE)
-        wanted = {name: version for name, version in expected.items() if name != worker_source.CODE}
-    else:
-        code, wanted = expected, {}
+    code = expected.get(worker_source.CODE)
+    wanted = {name: version for name, version in expected.items() if name != worker_source.CODE}
     own = worker_source.process_digest()
     if own != code:
         raise DegeneracyError(

@@ -1006,9 +1006,7 @@ def scan_block(
     return table
 
 
-def scan_chunk(
-    source: Mapping[str, str | None] | str | None, *args: Any, **kwargs: Any
-) -> pa.Table:
+def scan_chunk(source: Mapping[str, str | None], *args: Any, **kwargs: Any) -> pa.Table:
     """The task a scan submits for each chunk: :func:`scan_block` (``args``,
     ``kwargs``), on a worker whose degeneracy code and featomic / metatensor-core
     versions are the client's, ``source``
